@@ -1,0 +1,180 @@
+"""Settings: one pbx.toml plus PBX_* environment overrides, validated in one place."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+DEFAULT_CONFIG_PATH = Path("pbx.toml")
+
+
+class ConfigError(Exception):
+    """Every problem found in the settings, one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class AriSettings:
+    url: str = "http://127.0.0.1:8088"
+    user: str = "pbx"
+    password: str = ""
+    app: str = "pbx"
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = "sqlite+aiosqlite:///var/pbx.db"
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class CallSettings:
+    tenant: str = "default"
+    greeting: str = "hello-world"
+    ivr_dir: str = ""
+
+
+@dataclass(frozen=True)
+class Settings:
+    ari: AriSettings = field(default_factory=AriSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    web: WebSettings = field(default_factory=WebSettings)
+    calls: CallSettings = field(default_factory=CallSettings)
+    source: str = "defaults"
+
+
+# setting name -> (environment variable, parser, expected form)
+def _url(schemes: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in schemes or not (parts.netloc or parts.path):
+            raise ValueError
+        return value.rstrip("/")
+
+    return parse
+
+
+def _text(value: str) -> str:
+    if not value.strip():
+        raise ValueError
+    return value
+
+
+def _any_text(value: str) -> str:
+    return value
+
+
+def _port(value: str) -> int:
+    port = int(value)
+    if not 1 <= port <= 65535:
+        raise ValueError
+    return port
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError
+
+
+_DB_SCHEMES = ("sqlite", "sqlite+aiosqlite", "postgresql", "postgresql+asyncpg", "postgres")
+
+_FIELDS: dict[tuple[str, str], tuple[str, Callable[[str], Any], str]] = {
+    ("ari", "url"): ("PBX_ARI_URL", _url(("http", "https")), "http(s)://host:port"),
+    ("ari", "user"): ("PBX_ARI_USER", _text, "a non-empty ARI user name"),
+    ("ari", "password"): ("PBX_ARI_PASSWORD", _any_text, "the ARI user's password"),
+    ("ari", "app"): ("PBX_ARI_APP", _text, "a Stasis application name"),
+    ("database", "url"): (
+        "PBX_DATABASE_URL",
+        _url(_DB_SCHEMES),
+        "sqlite+aiosqlite:///path/to/file.db or postgresql+asyncpg://user:pass@host/db",
+    ),
+    ("web", "host"): ("PBX_WEB_HOST", _text, "an address to listen on, e.g. 127.0.0.1"),
+    ("web", "port"): ("PBX_WEB_PORT", _port, "a TCP port 1-65535"),
+    ("web", "enabled"): ("PBX_WEB_ENABLED", _bool, "true or false"),
+    ("calls", "tenant"): ("PBX_TENANT", _text, "a tenant slug"),
+    ("calls", "greeting"): ("PBX_GREETING", _text, "a sound name, e.g. hello-world"),
+    ("calls", "ivr_dir"): ("PBX_IVR_DIR", _any_text, "a folder of IVR flow YAML files"),
+}
+
+_SECTIONS: dict[str, type[Any]] = {
+    "ari": AriSettings,
+    "database": DatabaseSettings,
+    "web": WebSettings,
+    "calls": CallSettings,
+}
+
+
+def load_settings(
+    path: Path | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Read pbx.toml (if present), apply PBX_* overrides, and report every problem at once."""
+    env = os.environ if environ is None else environ
+    explicit = path is not None or "PBX_CONFIG" in env
+    config_path = path or Path(env.get("PBX_CONFIG", str(DEFAULT_CONFIG_PATH)))
+    problems: list[str] = []
+    raw: dict[str, Any] = {}
+    source = "defaults"
+    if config_path.exists():
+        source = str(config_path)
+        try:
+            raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError([f"{config_path}: not valid TOML: {exc}"]) from exc
+        except OSError as exc:
+            raise ConfigError([f"{config_path}: cannot read: {exc.strerror}"]) from exc
+    elif explicit:
+        raise ConfigError([f"{config_path}: config file not found (PBX_CONFIG)"])
+
+    for section in raw:
+        if section not in _SECTIONS:
+            known = ", ".join(sorted(_SECTIONS))
+            problems.append(f"{source}: unknown section [{section}] (known: {known})")
+        elif not isinstance(raw[section], dict):
+            problems.append(f"{source}: [{section}] must be a table")
+
+    values: dict[str, dict[str, Any]] = {name: {} for name in _SECTIONS}
+    for (section, key), (env_name, parse, expected) in _FIELDS.items():
+        table = raw.get(section) if isinstance(raw.get(section), dict) else {}
+        assert isinstance(table, dict)
+        origin: str | None = None
+        value: Any = None
+        if env_name in env:
+            origin, value = f"{env_name} (environment)", env[env_name]
+        elif key in table:
+            origin, value = f"{source}: {section}.{key}", table[key]
+        if origin is None:
+            continue
+        try:
+            values[section][key] = parse(str(value).lower() if isinstance(value, bool) else
+                                         str(value))
+        except (ValueError, TypeError):
+            problems.append(f"{origin}: expected {expected}, got {value!r}")
+
+    for section, table in raw.items():
+        if isinstance(table, dict):
+            for key in table:
+                if (section, key) not in _FIELDS and section in _SECTIONS:
+                    problems.append(f"{source}: unknown setting {section}.{key}")
+
+    if problems:
+        raise ConfigError(problems)
+    built = {name: cls(**values[name]) for name, cls in _SECTIONS.items()}
+    return Settings(source=source, **built)

@@ -1,0 +1,43 @@
+# Shared set-up steps for scripts/test and scripts/demo (sourced, not run).
+
+APT_PACKAGES=(debootstrap sip-tester postgresql chromium espeak-ng sox nodejs npm)
+
+step() { printf '\n==> %s\n' "$*"; }
+
+ensure_apt_packages() {
+    local missing=()
+    for pkg in "${APT_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
+            || missing+=("$pkg")
+    done
+    if ((${#missing[@]})); then
+        echo "installing: ${missing[*]}"
+        local sudo=""; [[ $(id -u) -eq 0 ]] || sudo="sudo"
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+    else
+        echo "all present"
+    fi
+}
+
+ensure_venv() {
+    if [[ ! -x .venv/bin/python ]]; then
+        python3 -m venv .venv
+    fi
+    # A stamp keyed on pyproject.toml keeps repeated runs fast.
+    local stamp=.venv/.pbx-installed
+    if [[ ! -f $stamp || pyproject.toml -nt $stamp ]]; then
+        .venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+        touch "$stamp"
+    fi
+    echo "ok: $(.venv/bin/python --version)"
+}
+
+ensure_web_assets() {
+    if [[ -f web/package.json ]]; then
+        (cd web && if [[ ! -d node_modules || package.json -nt node_modules ]]; then
+            npm ci --no-audit --no-fund --loglevel=error; fi && npm run --silent build)
+    else
+        echo "no web assets yet"
+    fi
+}
