@@ -1,0 +1,78 @@
+"""Alembic environment: runs migrations on SQLite or PostgreSQL through the async drivers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from logging.config import fileConfig
+
+from alembic import context
+from sqlalchemy.engine import Connection
+
+from pbx_stasis.store.db import SETTING, Database, normalize_url
+from pbx_stasis.store.errors import StoreError
+from pbx_stasis.store.tables import Base
+
+config = context.config
+target_metadata = Base.metadata
+# Set by pbx_stasis.store.migrate, which runs us on a connection it already opened.
+shared_connection: Connection | None = config.attributes.get("connection")
+
+if shared_connection is None and config.config_file_name is not None:
+    # Only the alembic command line configures logging; the application keeps its own.
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+
+def database_url() -> str:
+    url = (
+        context.get_x_argument(as_dictionary=True).get("url")
+        or os.environ.get("PBX_DATABASE_URL")
+        or config.get_main_option("sqlalchemy.url")
+    )
+    if not url:
+        raise StoreError(
+            f"no database URL: pass `alembic -x url=...`, set {SETTING}, "
+            "or sqlalchemy.url in alembic.ini"
+        )
+    return url
+
+
+def run_migrations(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        # SQLite cannot ALTER most things; batch mode recreates the table instead.
+        render_as_batch=True,
+        compare_type=True,
+        # Our SQLite connections issue BEGIN themselves, so DDL is transactional there too and a
+        # failed upgrade leaves the previous schema intact.
+        transactional_ddl=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_on_own_engine() -> None:
+    db = Database.connect(database_url(), sqlite_foreign_keys=False)
+    try:
+        async with db.engine.connect() as conn:
+            await conn.run_sync(run_migrations)
+            await conn.commit()
+    finally:
+        await db.dispose()
+
+
+if context.is_offline_mode():
+    context.configure(
+        url=normalize_url(database_url()),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        dialect_opts={"paramstyle": "named"},
+        render_as_batch=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+elif shared_connection is not None:
+    run_migrations(shared_connection)
+else:
+    asyncio.run(run_on_own_engine())

@@ -1,0 +1,193 @@
+"""What the ACD core asks of its runner, and the journal rows it writes, as plain values."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+
+from pbx_stasis.acd.model import AgentState, OverflowTarget
+
+# --- the caller's side --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StartMoh:
+    """Put the caller in the queue's holding bridge with music on hold (idempotent)."""
+
+    call_id: str
+    queue: str
+    moh_class: str
+
+
+@dataclass(frozen=True)
+class Announce:
+    """Tell the waiting caller their position and, when known, the estimated wait (seconds)."""
+
+    call_id: str
+    queue: str
+    position: int
+    estimated_wait: float | None
+
+
+# --- offers -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Offer:
+    """Ring `endpoint` for the call, showing `caller`; answer with OfferAnswered/Rejected/Failed.
+
+    The core times the offer out itself after `timeout` seconds (then sends CancelOffer).
+    """
+
+    offer_id: int
+    call_id: str
+    agent_id: str
+    endpoint: str
+    caller: str
+    queue: str
+    timeout: float
+
+
+@dataclass(frozen=True)
+class CancelOffer:
+    """Hang up the agent's leg of this offer (unanswered, or answered too late)."""
+
+    offer_id: int
+    call_id: str
+    agent_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Connect:
+    """The offer was answered: stop MOH, bridge the caller with this offer's agent leg."""
+
+    offer_id: int
+    call_id: str
+    agent_id: str
+    queue: str
+
+
+# --- calls leaving the core (the runner carries on with the call's flow) ------------------------
+
+
+@dataclass(frozen=True)
+class Overflow:
+    """The call waited `max_wait` and left the queue; `target` says where it should go next."""
+
+    call_id: str
+    queue: str
+    target: OverflowTarget | None
+
+
+@dataclass(frozen=True)
+class RejectJoin:
+    """The call could not join `queue` (reason: unknown-queue, empty, full)."""
+
+    call_id: str
+    queue: str
+    reason: str
+    target: OverflowTarget | None
+
+
+@dataclass(frozen=True)
+class LeaveEmpty:
+    """The queue became empty under its leave_empty policy; the call left it."""
+
+    call_id: str
+    queue: str
+    target: OverflowTarget | None
+
+
+# --- agents and the journal ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AgentStateChanged:
+    agent_id: str
+    state: AgentState
+    reason: str  # the pause reason, "unregistered", "logged out", or ""
+    since: float
+
+
+class JournalEvent(StrEnum):
+    """Journal row names; most are app_queue's queue_log events (see queue_log.py)."""
+
+    ENTERQUEUE = "ENTERQUEUE"
+    JOINEMPTY = "JOINEMPTY"  # refused by join_empty (no ENTERQUEUE before it)
+    FULL = "FULL"  # refused by max_callers (no ENTERQUEUE before it)
+    OFFER = "OFFER"
+    RINGNOANSWER = "RINGNOANSWER"  # no answer, declined or failed: counts as missed
+    RINGCANCELED = "RINGCANCELED"  # stopped by the core: caller left, another agent answered...
+    CONNECT = "CONNECT"
+    COMPLETECALLER = "COMPLETECALLER"
+    COMPLETEAGENT = "COMPLETEAGENT"
+    ABANDON = "ABANDON"
+    EXITWITHTIMEOUT = "EXITWITHTIMEOUT"
+    EXITEMPTY = "EXITEMPTY"
+    TRANSFER = "TRANSFER"
+    HOLD = "HOLD"
+    UNHOLD = "UNHOLD"
+    PAUSE = "PAUSE"
+    UNPAUSE = "UNPAUSE"
+    LOGIN = "LOGIN"
+    LOGOUT = "LOGOUT"
+    WRAPUPSTART = "WRAPUPSTART"
+    WRAPUPEND = "WRAPUPEND"
+
+
+# The rows that end a call's stay in a queue: exactly one per ENTERQUEUE.
+QUEUE_EXITS = frozenset(
+    {
+        JournalEvent.COMPLETECALLER,
+        JournalEvent.COMPLETEAGENT,
+        JournalEvent.ABANDON,
+        JournalEvent.EXITWITHTIMEOUT,
+        JournalEvent.EXITEMPTY,
+        JournalEvent.TRANSFER,
+    }
+)
+
+JournalValue = str | int | float | bool | None
+
+
+@dataclass(frozen=True)
+class Journal:
+    """One row for call_events. Times in `data` are seconds (ring_ms: milliseconds).
+
+    Per event, `data` holds: ENTERQUEUE caller, priority, position; JOINEMPTY/FULL caller,
+    priority; OFFER offer_id, timeout; RINGNOANSWER/RINGCANCELED offer_id, ring_ms, reason;
+    CONNECT offer_id, wait, ring, position, orig_position; COMPLETECALLER/COMPLETEAGENT wait, talk,
+    orig_position; ABANDON/EXITWITHTIMEOUT/EXITEMPTY position, orig_position, wait; TRANSFER
+    target, kind (blind, attended, queue), wait, talk, orig_position; PAUSE reason, auto;
+    UNPAUSE reason (the one that ended); WRAPUPSTART seconds; WRAPUPEND seconds, early.
+    """
+
+    event: JournalEvent
+    at: float
+    call_id: str | None = None
+    queue: str | None = None
+    agent_id: str | None = None
+    data: Mapping[str, JournalValue] = field(default=MappingProxyType({}), hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data", MappingProxyType(dict(self.data)))
+
+
+Action = (
+    StartMoh
+    | Announce
+    | Offer
+    | CancelOffer
+    | Connect
+    | Overflow
+    | RejectJoin
+    | LeaveEmpty
+    | AgentStateChanged
+    | Journal
+)
+
+# Actions after which the core has forgotten the call: the runner owns it again.
+EXIT_ACTIONS = (Overflow, RejectJoin, LeaveEmpty)

@@ -1,0 +1,238 @@
+"""What the ACD core is told: calls, offers, agents and the passing of time, as plain values."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+
+from pbx_stasis.acd.model import NO_SKILLS, AgentConfig, QueueConfig, Skills, frozen_skills
+
+
+def _queue_names(queues: Collection[str]) -> frozenset[str]:
+    # A bare string is a Collection too; "sales" must not become {"s", "a", "l", "e"}.
+    return frozenset((queues,)) if isinstance(queues, str) else frozenset(queues)
+
+
+# --- calls --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallArrived:
+    """A caller asks to wait in `queue`.
+
+    `skills` are the minimum levels required of the agent; `max_wait` overrides the queue's;
+    `entered_at` keeps the original wait of a call adopted after a restart.
+    """
+
+    call_id: str
+    queue: str
+    caller: str = ""
+    priority: int = 0
+    skills: Skills = field(default=NO_SKILLS, hash=False)
+    max_wait: float | None = None
+    entered_at: float | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "skills", frozen_skills(self.skills))
+
+
+@dataclass(frozen=True)
+class CallerHungUp:
+    """The caller's channel is gone, whatever the call was doing."""
+
+    call_id: str
+
+
+@dataclass(frozen=True)
+class AgentHungUp:
+    """The agent's side of a connected call hung up (the runner then hangs up the caller)."""
+
+    call_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class TransferToQueue:
+    """Move a call (connected or waiting) into another queue, keeping its priority and skills."""
+
+    call_id: str
+    queue: str
+
+
+@dataclass(frozen=True)
+class CallTransferred:
+    """The call left the ACD by a transfer to `target` (an agent, a number, a flow)."""
+
+    call_id: str
+    target: str
+    attended: bool = False
+
+
+@dataclass(frozen=True)
+class CallHeld:
+    call_id: str
+
+
+@dataclass(frozen=True)
+class CallResumed:
+    call_id: str
+
+
+# --- offers: the answer to an Offer action ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OfferAnswered:
+    offer_id: int
+    call_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class OfferRejected:
+    """The agent declined or was busy (e.g. SIP 486/603)."""
+
+    offer_id: int
+    call_id: str
+    agent_id: str
+    reason: str = "declined"
+
+
+@dataclass(frozen=True)
+class OfferFailed:
+    """The agent's channel could not be created or failed before answering."""
+
+    offer_id: int
+    call_id: str
+    agent_id: str
+    reason: str = "failed"
+
+
+# --- agents -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AgentLogin:
+    """Log an agent into some queues (in addition to those they are already in)."""
+
+    agent_id: str
+    queues: Collection[str]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "queues", _queue_names(self.queues))
+
+
+@dataclass(frozen=True)
+class AgentLogout:
+    """Log an agent out of some queues; None: out of all of them."""
+
+    agent_id: str
+    queues: Collection[str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.queues is not None:
+            object.__setattr__(self, "queues", _queue_names(self.queues))
+
+
+@dataclass(frozen=True)
+class AgentPause:
+    """Pause an agent in all their queues (a new reason replaces the old one)."""
+
+    agent_id: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class AgentUnpause:
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class AgentRegistered:
+    """The agent's endpoint is reachable (PJSIP contact online)."""
+
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class AgentUnregistered:
+    """The agent's endpoint is unreachable: they cannot be offered calls."""
+
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class WrapUpDone:
+    """The agent finished wrap-up early (e.g. set the disposition)."""
+
+    agent_id: str
+
+
+# --- configuration and time ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueConfigChanged:
+    """Add a queue or replace its configuration; waiting callers keep their place."""
+
+    queue: QueueConfig
+
+
+@dataclass(frozen=True)
+class AgentConfigChanged:
+    """Add an agent or replace their configuration (skills, penalties, endpoint...)."""
+
+    agent: AgentConfig
+
+
+@dataclass(frozen=True)
+class Tick:
+    """Time passed: fire what is due. Send one at `Acd.next_deadline()`."""
+
+
+Event = (
+    CallArrived
+    | CallerHungUp
+    | AgentHungUp
+    | TransferToQueue
+    | CallTransferred
+    | CallHeld
+    | CallResumed
+    | OfferAnswered
+    | OfferRejected
+    | OfferFailed
+    | AgentLogin
+    | AgentLogout
+    | AgentPause
+    | AgentUnpause
+    | AgentRegistered
+    | AgentUnregistered
+    | WrapUpDone
+    | QueueConfigChanged
+    | AgentConfigChanged
+    | Tick
+)
+
+__all__ = [
+    "AgentConfigChanged",
+    "AgentHungUp",
+    "AgentLogin",
+    "AgentLogout",
+    "AgentPause",
+    "AgentRegistered",
+    "AgentUnpause",
+    "AgentUnregistered",
+    "CallArrived",
+    "CallHeld",
+    "CallResumed",
+    "CallTransferred",
+    "CallerHungUp",
+    "Event",
+    "OfferAnswered",
+    "OfferFailed",
+    "OfferRejected",
+    "QueueConfigChanged",
+    "TransferToQueue",
+    "Tick",
+    "WrapUpDone",
+]

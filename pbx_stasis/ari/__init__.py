@@ -1,0 +1,74 @@
+"""The project's own typed asyncio client for Asterisk's ARI: REST calls and the events stream."""
+
+from __future__ import annotations
+
+from pbx_stasis.ari.client import (
+    Applications,
+    AriClient,
+    AsteriskSystem,
+    Bridges,
+    Channels,
+    DeviceStates,
+    Endpoints,
+    Playbacks,
+    Recordings,
+    Sounds,
+)
+from pbx_stasis.ari.errors import AriAuthError, AriError, AriUnreachable
+from pbx_stasis.ari.events import EventHandler, EventStream, EventStreamStats
+from pbx_stasis.ari.models import (
+    Application,
+    AsteriskInfo,
+    Bridge,
+    CallerID,
+    Channel,
+    ConfigTuple,
+    DialplanCEP,
+    Endpoint,
+    Event,
+    LiveRecording,
+    Playback,
+    StoredRecording,
+    Variable,
+    event_bridge_id,
+    event_channel_id,
+    event_key,
+)
+from pbx_stasis.ari.operations import OPERATIONS, Operation
+
+__all__ = [
+    "OPERATIONS",
+    "Application",
+    "Applications",
+    "AriAuthError",
+    "AriClient",
+    "AriError",
+    "AriUnreachable",
+    "AsteriskInfo",
+    "AsteriskSystem",
+    "Bridge",
+    "Bridges",
+    "CallerID",
+    "Channel",
+    "Channels",
+    "ConfigTuple",
+    "DeviceStates",
+    "DialplanCEP",
+    "Endpoint",
+    "Endpoints",
+    "Event",
+    "EventHandler",
+    "EventStream",
+    "EventStreamStats",
+    "LiveRecording",
+    "Operation",
+    "Playback",
+    "Playbacks",
+    "Recordings",
+    "Sounds",
+    "StoredRecording",
+    "Variable",
+    "event_bridge_id",
+    "event_channel_id",
+    "event_key",
+]

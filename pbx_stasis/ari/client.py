@@ -1,0 +1,954 @@
+"""The typed asyncio ARI REST client: one method per Asterisk operation the project uses."""
+
+from __future__ import annotations
+
+import base64
+import builtins
+import json
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any, Literal, TypeAlias, cast
+
+import aiohttp
+from yarl import URL
+
+from pbx_stasis.ari import operations as ops
+from pbx_stasis.ari.errors import AriAuthError, AriError, AriUnreachable
+from pbx_stasis.ari.models import (
+    Application,
+    AsteriskInfo,
+    AsteriskPing,
+    Bridge,
+    Channel,
+    ConfigTuple,
+    DeviceState,
+    Endpoint,
+    LiveRecording,
+    Module,
+    Playback,
+    RtpStat,
+    Sound,
+    StoredRecording,
+)
+from pbx_stasis.ari.operations import Operation
+
+QueryValue: TypeAlias = str | int | bool | Sequence[str] | None
+"""A query value as callers give it; `encode_query` turns it into what Asterisk parses."""
+
+StrOrList: TypeAlias = str | Sequence[str]
+
+HangupReason: TypeAlias = Literal[
+    "normal",
+    "busy",
+    "congestion",
+    "no_answer",
+    "timeout",
+    "rejected",
+    "unallocated",
+    "normal_unspecified",
+    "number_incomplete",
+    "codec_mismatch",
+    "interworking",
+    "failure",
+    "answered_elsewhere",
+]
+MuteDirection: TypeAlias = Literal["both", "in", "out"]
+SnoopDirection: TypeAlias = Literal["none", "both", "out", "in"]
+IfExists: TypeAlias = Literal["fail", "overwrite", "append"]
+TerminateOn: TypeAlias = Literal["none", "any", "*", "#"]
+PlaybackOperation: TypeAlias = Literal["restart", "pause", "unpause", "reverse", "forward"]
+InfoPart: TypeAlias = Literal["build", "system", "config", "status"]
+DeviceStateName: TypeAlias = Literal[
+    "NOT_INUSE", "INUSE", "BUSY", "INVALID", "UNAVAILABLE", "RINGING", "RINGINUSE", "ONHOLD"
+]
+BridgeRole: TypeAlias = str
+ExternalMediaEncapsulation: TypeAlias = Literal["rtp", "audiosocket", "none"]
+ExternalMediaTransport: TypeAlias = Literal["udp", "tcp", "websocket"]
+ExternalMediaConnection: TypeAlias = Literal["client", "server"]
+
+
+def encode_query(operation: Operation, query: Mapping[str, QueryValue]) -> dict[str, str]:
+    """Query parameters as Asterisk parses them.
+
+    None is left out; bools are "true"/"false"; lists are comma-joined, because Asterisk
+    splits a multi-valued parameter on commas and keeps only the last of repeated keys.
+    Refuses names the operation does not declare, so the contract test covers every call.
+    """
+    unknown = set(query) - operation.query
+    if unknown:
+        raise TypeError(f"{operation.name}: undeclared query parameters {sorted(unknown)}")
+    encoded: dict[str, str] = {}
+    for name, value in query.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            encoded[name] = "true" if value else "false"
+        elif isinstance(value, int | str):
+            encoded[name] = str(value)
+        else:
+            items = list(value)
+            if not items:
+                raise ValueError(f"{operation.name}: empty list for {name}")
+            encoded[name] = ",".join(items)
+    return encoded
+
+
+def _join(value: StrOrList | None) -> str | None:
+    """App arguments as one comma-separated string (Asterisk splits them for StasisStart)."""
+    if value is None or isinstance(value, str):
+        return value
+    return ",".join(value)
+
+
+def _variables_body(variables: Mapping[str, str] | None) -> dict[str, Any] | None:
+    return None if variables is None else {"variables": dict(variables)}
+
+
+def _error_message(payload: bytes, reason: str | None) -> str:
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        text = payload.decode("utf-8", "replace").strip()
+        return text or (reason or "")
+    if isinstance(data, dict) and isinstance(data.get("message"), str):
+        return cast(str, data["message"])
+    return reason or ""
+
+
+class AriClient:
+    """ARI REST client. Use as `async with AriClient(url, user, password) as ari:`.
+
+    `base_url` is the ARI root, e.g. `http://127.0.0.1:8088/ari`. Operations are grouped by
+    resource like Asterisk's documentation: `ari.channels.answer(id)`,
+    `ari.bridges.add_channel(bridge_id, [a, b])`. Non-2xx answers raise `AriError`
+    (`AriAuthError` for 401), connection failures and timeouts raise `AriUnreachable`.
+    A session passed in is used but not closed.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        user: str,
+        password: str,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        url = URL(base_url.rstrip("/"))
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError(f"ARI base URL must be http(s)://host[:port]/ari, not {base_url!r}")
+        self._base = str(url)
+        self._user = user
+        if ":" in user:
+            raise ValueError("an ARI user name cannot contain ':' (HTTP basic auth)")
+        # A plain header rather than aiohttp.BasicAuth, deprecated in recent aiohttp.
+        token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+        self._authorization = f"Basic {token}"
+        self._session = session
+        self._owns_session = session is None
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self.channels = Channels(self)
+        self.bridges = Bridges(self)
+        self.playbacks = Playbacks(self)
+        self.recordings = Recordings(self)
+        self.endpoints = Endpoints(self)
+        self.sounds = Sounds(self)
+        self.applications = Applications(self)
+        self.asterisk = AsteriskSystem(self)
+        self.device_states = DeviceStates(self)
+
+    @property
+    def base_url(self) -> str:
+        return self._base
+
+    @property
+    def user(self) -> str:
+        return self._user
+
+    def headers(self) -> dict[str, str]:
+        """Headers every ARI request carries (basic auth)."""
+        return {"Authorization": self._authorization}
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The HTTP session, created on first use when none was given."""
+        if self._session is None or (self._owns_session and self._session.closed):
+            # No total timeout on the session: the events WebSocket shares it and lives for
+            # hours. Each REST request carries its own timeout.
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=10.0)
+            )
+            self._owns_session = True
+        return self._session
+
+    def url(self, path: str) -> URL:
+        """Absolute URL of an already rendered ARI path."""
+        return URL(self._base + path, encoded=True)
+
+    async def close(self) -> None:
+        if self._owns_session and self._session is not None and not self._session.closed:
+            await self._session.close()
+
+    async def __aenter__(self) -> AriClient:
+        _ = self.session
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def send(
+        self,
+        operation: Operation,
+        path_args: Mapping[str, str] | None = None,
+        query: Mapping[str, QueryValue] | None = None,
+        body: Any = None,
+    ) -> bytes:
+        """Perform one operation; the raw body of a 2xx answer, else raise an AriError."""
+        path = operation.render(path_args or {})
+        params = encode_query(operation, query or {})
+        if body is not None and operation.body is None:
+            raise TypeError(f"{operation.name} takes no body")
+        headers = self.headers()
+        headers["Accept"] = "application/json"
+        data: str | None = None
+        if body is not None:
+            data = json.dumps(body)
+            headers["Content-Type"] = "application/json"
+        try:
+            async with self.session.request(
+                operation.method,
+                self.url(path),
+                params=params,
+                data=data,
+                headers=headers,
+                timeout=self._timeout,
+            ) as response:
+                payload = await response.read()
+                status = response.status
+                reason = response.reason
+        except aiohttp.ClientError as exc:
+            raise AriUnreachable(operation.method, path, _describe(exc)) from exc
+        except TimeoutError as exc:
+            raise AriUnreachable(
+                operation.method, path, f"no answer within {self._timeout.total}s"
+            ) from exc
+        if 200 <= status < 300:
+            return payload
+        message = _error_message(payload, reason)
+        if status == 401:
+            raise AriAuthError(operation.method, path, self._user, message)
+        raise AriError(operation.method, path, status, message)
+
+    async def call(
+        self,
+        operation: Operation,
+        path_args: Mapping[str, str] | None = None,
+        query: Mapping[str, QueryValue] | None = None,
+        body: Any = None,
+    ) -> Any:
+        """Perform one operation and return its parsed JSON (None for an empty answer)."""
+        payload = await self.send(operation, path_args, query, body)
+        if not payload:
+            return None
+        try:
+            return json.loads(payload)
+        except ValueError as exc:
+            path = operation.render(path_args or {})
+            raise AriError(operation.method, path, 200, f"answer is not JSON: {exc}") from exc
+
+
+def _describe(exc: aiohttp.ClientError) -> str:
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return f"cannot connect to {exc.host}:{exc.port}: {exc.os_error.strerror or exc.os_error}"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+class _Resource:
+    def __init__(self, ari: AriClient) -> None:
+        self._ari = ari
+
+
+class Channels(_Resource):
+    """`/channels`: the legs of calls."""
+
+    async def list(self) -> builtins.list[Channel]:
+        return cast(list[Channel], await self._ari.call(ops.CHANNELS_LIST))
+
+    async def get(self, channel_id: str) -> Channel:
+        return cast(Channel, await self._ari.call(ops.CHANNELS_GET, {"channelId": channel_id}))
+
+    async def originate(
+        self,
+        endpoint: str,
+        *,
+        app: str | None = None,
+        app_args: StrOrList | None = None,
+        extension: str | None = None,
+        context: str | None = None,
+        priority: int | None = None,
+        label: str | None = None,
+        caller_id: str | None = None,
+        dial_timeout: int | None = None,
+        variables: Mapping[str, str] | None = None,
+        channel_id: str | None = None,
+        other_channel_id: str | None = None,
+        originator: str | None = None,
+        formats: StrOrList | None = None,
+    ) -> Channel:
+        """Dial `endpoint` (e.g. `PJSIP/agent-1001`); when it answers it enters `app`
+        (or the dialplan at context/extension/priority). `dial_timeout`: seconds to ring,
+        -1 for no limit."""
+        query: dict[str, QueryValue] = {
+            "endpoint": endpoint,
+            "app": app,
+            "appArgs": _join(app_args),
+            "extension": extension,
+            "context": context,
+            "priority": priority,
+            "label": label,
+            "callerId": caller_id,
+            "timeout": dial_timeout,
+            "channelId": channel_id,
+            "otherChannelId": other_channel_id,
+            "originator": originator,
+            "formats": formats,
+        }
+        data = await self._ari.call(ops.CHANNELS_ORIGINATE, None, query, _variables_body(variables))
+        return cast(Channel, data)
+
+    async def create(
+        self,
+        endpoint: str,
+        app: str,
+        *,
+        app_args: StrOrList | None = None,
+        channel_id: str | None = None,
+        other_channel_id: str | None = None,
+        originator: str | None = None,
+        formats: StrOrList | None = None,
+        variables: Mapping[str, str] | None = None,
+    ) -> Channel:
+        """Create a channel without dialing it yet (`dial` does); it is in `app` at once."""
+        query: dict[str, QueryValue] = {
+            "endpoint": endpoint,
+            "app": app,
+            "appArgs": _join(app_args),
+            "channelId": channel_id,
+            "otherChannelId": other_channel_id,
+            "originator": originator,
+            "formats": formats,
+        }
+        data = await self._ari.call(ops.CHANNELS_CREATE, None, query, _variables_body(variables))
+        return cast(Channel, data)
+
+    async def hangup(
+        self,
+        channel_id: str,
+        reason: HangupReason | None = None,
+        *,
+        reason_code: str | None = None,
+    ) -> None:
+        await self._ari.call(
+            ops.CHANNELS_HANGUP,
+            {"channelId": channel_id},
+            {"reason": reason, "reason_code": reason_code},
+        )
+
+    async def continue_in_dialplan(
+        self,
+        channel_id: str,
+        *,
+        context: str | None = None,
+        extension: str | None = None,
+        priority: int | None = None,
+        label: str | None = None,
+    ) -> None:
+        await self._ari.call(
+            ops.CHANNELS_CONTINUE,
+            {"channelId": channel_id},
+            {"context": context, "extension": extension, "priority": priority, "label": label},
+        )
+
+    async def move(self, channel_id: str, app: str, app_args: StrOrList | None = None) -> None:
+        """Hand the channel to another Stasis application."""
+        await self._ari.call(
+            ops.CHANNELS_MOVE, {"channelId": channel_id}, {"app": app, "appArgs": _join(app_args)}
+        )
+
+    async def redirect(self, channel_id: str, endpoint: str) -> None:
+        await self._ari.call(
+            ops.CHANNELS_REDIRECT, {"channelId": channel_id}, {"endpoint": endpoint}
+        )
+
+    async def answer(self, channel_id: str) -> None:
+        await self._ari.call(ops.CHANNELS_ANSWER, {"channelId": channel_id})
+
+    async def ring(self, channel_id: str) -> None:
+        await self._ari.call(ops.CHANNELS_RING, {"channelId": channel_id})
+
+    async def ring_stop(self, channel_id: str) -> None:
+        await self._ari.call(ops.CHANNELS_RING_STOP, {"channelId": channel_id})
+
+    async def progress(self, channel_id: str) -> None:
+        await self._ari.call(ops.CHANNELS_PROGRESS, {"channelId": channel_id})
+
+    async def send_dtmf(
+        self,
+        channel_id: str,
+        dtmf: str,
+        *,
+        before: int | None = None,
+        between: int | None = None,
+        duration: int | None = None,
+        after: int | None = None,
+    ) -> None:
+        """Send DTMF digits; timings in milliseconds."""
+        await self._ari.call(
+            ops.CHANNELS_SEND_DTMF,
+            {"channelId": channel_id},
+            {
+                "dtmf": dtmf,
+                "before": before,
+                "between": between,
+                "duration": duration,
+                "after": after,
+            },
+        )
+
+    async def mute(self, channel_id: str, direction: MuteDirection = "both") -> None:
+        await self._ari.call(ops.CHANNELS_MUTE, {"channelId": channel_id}, {"direction": direction})
+
+    async def unmute(self, channel_id: str, direction: MuteDirection = "both") -> None:
+        await self._ari.call(
+            ops.CHANNELS_UNMUTE, {"channelId": channel_id}, {"direction": direction}
+        )
+
+    async def hold(self, channel_id: str) -> None:
+        await self._ari.call(ops.CHANNELS_HOLD, {"channelId": channel_id})
+
+    async def unhold(self, channel_id: str) -> None:
+        await self._ari.call(ops.CHANNELS_UNHOLD, {"channelId": channel_id})
+
+    async def start_moh(self, channel_id: str, moh_class: str | None = None) -> None:
+        await self._ari.call(
+            ops.CHANNELS_START_MOH, {"channelId": channel_id}, {"mohClass": moh_class}
+        )
+
+    async def stop_moh(self, channel_id: str) -> None:
+        await self._ari.call(ops.CHANNELS_STOP_MOH, {"channelId": channel_id})
+
+    async def start_silence(self, channel_id: str) -> None:
+        await self._ari.call(ops.CHANNELS_START_SILENCE, {"channelId": channel_id})
+
+    async def stop_silence(self, channel_id: str) -> None:
+        await self._ari.call(ops.CHANNELS_STOP_SILENCE, {"channelId": channel_id})
+
+    async def play(
+        self,
+        channel_id: str,
+        media: StrOrList,
+        *,
+        lang: str | None = None,
+        offsetms: int | None = None,
+        skipms: int | None = None,
+        playback_id: str | None = None,
+    ) -> Playback:
+        """Play media URIs (`sound:hello-world`, `digits:123`, `recording:name`...) in turn."""
+        data = await self._ari.call(
+            ops.CHANNELS_PLAY,
+            {"channelId": channel_id},
+            {
+                "media": media,
+                "lang": lang,
+                "offsetms": offsetms,
+                "skipms": skipms,
+                "playbackId": playback_id,
+            },
+        )
+        return cast(Playback, data)
+
+    async def record(
+        self,
+        channel_id: str,
+        name: str,
+        format: str,
+        *,
+        max_duration_seconds: int | None = None,
+        max_silence_seconds: int | None = None,
+        if_exists: IfExists | None = None,
+        beep: bool | None = None,
+        terminate_on: TerminateOn | None = None,
+    ) -> LiveRecording:
+        data = await self._ari.call(
+            ops.CHANNELS_RECORD,
+            {"channelId": channel_id},
+            {
+                "name": name,
+                "format": format,
+                "maxDurationSeconds": max_duration_seconds,
+                "maxSilenceSeconds": max_silence_seconds,
+                "ifExists": if_exists,
+                "beep": beep,
+                "terminateOn": terminate_on,
+            },
+        )
+        return cast(LiveRecording, data)
+
+    async def get_variable(self, channel_id: str, variable: str) -> str:
+        """The value of a channel variable or function, e.g. `CALLERID(num)`."""
+        data = await self._ari.call(
+            ops.CHANNELS_GET_VARIABLE, {"channelId": channel_id}, {"variable": variable}
+        )
+        return cast(str, data["value"])
+
+    async def set_variable(
+        self,
+        channel_id: str,
+        variable: str,
+        value: str | None,
+        *,
+        report_events: bool | None = None,
+    ) -> None:
+        """Set (or with None, unset) a channel variable; `report_events` adds it to the
+        channel's `channelvars` in later events."""
+        await self._ari.call(
+            ops.CHANNELS_SET_VARIABLE,
+            {"channelId": channel_id},
+            {"variable": variable, "value": value, "report_events": report_events},
+        )
+
+    async def get_variables(self, channel_id: str, variables: Sequence[str]) -> dict[str, str]:
+        """Several channel variables in one request (Asterisk 22+)."""
+        data = await self._ari.call(
+            ops.CHANNELS_GET_VARIABLES, {"channelId": channel_id}, {"variables": variables}
+        )
+        return cast(dict[str, str], data["variables"])
+
+    async def set_variables(self, channel_id: str, variables: Mapping[str, str]) -> None:
+        """Set several channel variables in one request (Asterisk 22+)."""
+        await self._ari.call(
+            ops.CHANNELS_SET_VARIABLES,
+            {"channelId": channel_id},
+            None,
+            _variables_body(variables),
+        )
+
+    async def snoop(
+        self,
+        channel_id: str,
+        app: str,
+        *,
+        spy: SnoopDirection | None = None,
+        whisper: SnoopDirection | None = None,
+        app_args: StrOrList | None = None,
+        snoop_id: str | None = None,
+    ) -> Channel:
+        """A snoop channel on `channel_id` that enters `app`: `spy` hears, `whisper` speaks."""
+        data = await self._ari.call(
+            ops.CHANNELS_SNOOP,
+            {"channelId": channel_id},
+            {
+                "app": app,
+                "spy": spy,
+                "whisper": whisper,
+                "appArgs": _join(app_args),
+                "snoopId": snoop_id,
+            },
+        )
+        return cast(Channel, data)
+
+    async def dial(
+        self, channel_id: str, *, caller: str | None = None, dial_timeout: int | None = None
+    ) -> None:
+        """Dial a channel made by `create`; `caller` is the channel it is dialed for,
+        `dial_timeout` the seconds to ring (0: no limit)."""
+        await self._ari.call(
+            ops.CHANNELS_DIAL,
+            {"channelId": channel_id},
+            {"caller": caller, "timeout": dial_timeout},
+        )
+
+    async def rtp_statistics(self, channel_id: str) -> RtpStat:
+        data = await self._ari.call(ops.CHANNELS_RTP_STATISTICS, {"channelId": channel_id})
+        return cast(RtpStat, data)
+
+    async def external_media(
+        self,
+        app: str,
+        format: str,
+        *,
+        external_host: str | None = None,
+        channel_id: str | None = None,
+        encapsulation: ExternalMediaEncapsulation | None = None,
+        transport: ExternalMediaTransport | None = None,
+        connection_type: ExternalMediaConnection | None = None,
+        direction: Literal["both"] | None = None,
+        data: str | None = None,
+        transport_data: str | None = None,
+        variables: Mapping[str, str] | None = None,
+    ) -> Channel:
+        """A channel whose media goes to/from an external host (speech recognition...)."""
+        answer = await self._ari.call(
+            ops.CHANNELS_EXTERNAL_MEDIA,
+            None,
+            {
+                "app": app,
+                "format": format,
+                "external_host": external_host,
+                "channelId": channel_id,
+                "encapsulation": encapsulation,
+                "transport": transport,
+                "connection_type": connection_type,
+                "direction": direction,
+                "data": data,
+                "transport_data": transport_data,
+            },
+            _variables_body(variables),
+        )
+        return cast(Channel, answer)
+
+
+class Bridges(_Resource):
+    """`/bridges`: where channels meet."""
+
+    async def list(self) -> builtins.list[Bridge]:
+        return cast(list[Bridge], await self._ari.call(ops.BRIDGES_LIST))
+
+    async def get(self, bridge_id: str) -> Bridge:
+        return cast(Bridge, await self._ari.call(ops.BRIDGES_GET, {"bridgeId": bridge_id}))
+
+    async def create(
+        self,
+        type: StrOrList | None = None,
+        *,
+        bridge_id: str | None = None,
+        name: str | None = None,
+    ) -> Bridge:
+        """`type` is a list of features: mixing, holding, dtmf_events, proxy_media,
+        video_sfu, video_single, sdp_label (e.g. `["mixing", "dtmf_events"]`)."""
+        data = await self._ari.call(
+            ops.BRIDGES_CREATE, None, {"type": type, "bridgeId": bridge_id, "name": name}
+        )
+        return cast(Bridge, data)
+
+    async def destroy(self, bridge_id: str) -> None:
+        await self._ari.call(ops.BRIDGES_DESTROY, {"bridgeId": bridge_id})
+
+    async def add_channel(
+        self,
+        bridge_id: str,
+        channel: StrOrList,
+        *,
+        role: BridgeRole | None = None,
+        absorb_dtmf: bool | None = None,
+        mute: bool | None = None,
+        inhibit_connected_line_updates: bool | None = None,
+    ) -> None:
+        await self._ari.call(
+            ops.BRIDGES_ADD_CHANNEL,
+            {"bridgeId": bridge_id},
+            {
+                "channel": channel,
+                "role": role,
+                "absorbDTMF": absorb_dtmf,
+                "mute": mute,
+                "inhibitConnectedLineUpdates": inhibit_connected_line_updates,
+            },
+        )
+
+    async def remove_channel(self, bridge_id: str, channel: StrOrList) -> None:
+        await self._ari.call(
+            ops.BRIDGES_REMOVE_CHANNEL, {"bridgeId": bridge_id}, {"channel": channel}
+        )
+
+    async def start_moh(self, bridge_id: str, moh_class: str | None = None) -> None:
+        await self._ari.call(
+            ops.BRIDGES_START_MOH, {"bridgeId": bridge_id}, {"mohClass": moh_class}
+        )
+
+    async def stop_moh(self, bridge_id: str) -> None:
+        await self._ari.call(ops.BRIDGES_STOP_MOH, {"bridgeId": bridge_id})
+
+    async def play(
+        self,
+        bridge_id: str,
+        media: StrOrList,
+        *,
+        lang: str | None = None,
+        offsetms: int | None = None,
+        skipms: int | None = None,
+        playback_id: str | None = None,
+        announcer_format: str | None = None,
+    ) -> Playback:
+        data = await self._ari.call(
+            ops.BRIDGES_PLAY,
+            {"bridgeId": bridge_id},
+            {
+                "media": media,
+                "lang": lang,
+                "offsetms": offsetms,
+                "skipms": skipms,
+                "playbackId": playback_id,
+                "announcer_format": announcer_format,
+            },
+        )
+        return cast(Playback, data)
+
+    async def record(
+        self,
+        bridge_id: str,
+        name: str,
+        format: str,
+        *,
+        max_duration_seconds: int | None = None,
+        max_silence_seconds: int | None = None,
+        if_exists: IfExists | None = None,
+        beep: bool | None = None,
+        terminate_on: TerminateOn | None = None,
+        recorder_format: str | None = None,
+    ) -> LiveRecording:
+        data = await self._ari.call(
+            ops.BRIDGES_RECORD,
+            {"bridgeId": bridge_id},
+            {
+                "name": name,
+                "format": format,
+                "maxDurationSeconds": max_duration_seconds,
+                "maxSilenceSeconds": max_silence_seconds,
+                "ifExists": if_exists,
+                "beep": beep,
+                "terminateOn": terminate_on,
+                "recorder_format": recorder_format,
+            },
+        )
+        return cast(LiveRecording, data)
+
+
+class Playbacks(_Resource):
+    """`/playbacks`: media being played."""
+
+    async def get(self, playback_id: str) -> Playback:
+        data = await self._ari.call(ops.PLAYBACKS_GET, {"playbackId": playback_id})
+        return cast(Playback, data)
+
+    async def stop(self, playback_id: str) -> None:
+        await self._ari.call(ops.PLAYBACKS_STOP, {"playbackId": playback_id})
+
+    async def control(self, playback_id: str, operation: PlaybackOperation) -> None:
+        await self._ari.call(
+            ops.PLAYBACKS_CONTROL, {"playbackId": playback_id}, {"operation": operation}
+        )
+
+
+class Recordings(_Resource):
+    """`/recordings`: live recordings and the stored files they leave."""
+
+    async def get_live(self, name: str) -> LiveRecording:
+        data = await self._ari.call(ops.RECORDINGS_GET_LIVE, {"recordingName": name})
+        return cast(LiveRecording, data)
+
+    async def cancel(self, name: str) -> None:
+        """Stop a live recording and discard it."""
+        await self._ari.call(ops.RECORDINGS_CANCEL, {"recordingName": name})
+
+    async def stop(self, name: str) -> None:
+        """Stop a live recording and keep it."""
+        await self._ari.call(ops.RECORDINGS_STOP, {"recordingName": name})
+
+    async def pause(self, name: str) -> None:
+        await self._ari.call(ops.RECORDINGS_PAUSE, {"recordingName": name})
+
+    async def unpause(self, name: str) -> None:
+        await self._ari.call(ops.RECORDINGS_UNPAUSE, {"recordingName": name})
+
+    async def mute(self, name: str) -> None:
+        await self._ari.call(ops.RECORDINGS_MUTE, {"recordingName": name})
+
+    async def unmute(self, name: str) -> None:
+        await self._ari.call(ops.RECORDINGS_UNMUTE, {"recordingName": name})
+
+    async def list_stored(self) -> builtins.list[StoredRecording]:
+        return cast(list[StoredRecording], await self._ari.call(ops.RECORDINGS_LIST_STORED))
+
+    async def get_stored(self, name: str) -> StoredRecording:
+        data = await self._ari.call(ops.RECORDINGS_GET_STORED, {"recordingName": name})
+        return cast(StoredRecording, data)
+
+    async def delete_stored(self, name: str) -> None:
+        await self._ari.call(ops.RECORDINGS_DELETE_STORED, {"recordingName": name})
+
+    async def copy_stored(self, name: str, destination: str) -> StoredRecording:
+        data = await self._ari.call(
+            ops.RECORDINGS_COPY_STORED,
+            {"recordingName": name},
+            {"destinationRecordingName": destination},
+        )
+        return cast(StoredRecording, data)
+
+    async def stored_file(self, name: str) -> bytes:
+        """The audio file of a stored recording, as bytes."""
+        return await self._ari.send(ops.RECORDINGS_STORED_FILE, {"recordingName": name})
+
+
+class Endpoints(_Resource):
+    """`/endpoints`: SIP peers and the like, with their state."""
+
+    async def list(self) -> builtins.list[Endpoint]:
+        return cast(list[Endpoint], await self._ari.call(ops.ENDPOINTS_LIST))
+
+    async def list_by_tech(self, tech: str) -> builtins.list[Endpoint]:
+        data = await self._ari.call(ops.ENDPOINTS_LIST_BY_TECH, {"tech": tech})
+        return cast(list[Endpoint], data)
+
+    async def get(self, tech: str, resource: str) -> Endpoint:
+        data = await self._ari.call(ops.ENDPOINTS_GET, {"tech": tech, "resource": resource})
+        return cast(Endpoint, data)
+
+
+class Sounds(_Resource):
+    """`/sounds`: the prompts Asterisk can play."""
+
+    async def list(
+        self, *, lang: str | None = None, format: str | None = None
+    ) -> builtins.list[Sound]:
+        data = await self._ari.call(ops.SOUNDS_LIST, None, {"lang": lang, "format": format})
+        return cast(list[Sound], data)
+
+    async def get(self, sound_id: str) -> Sound:
+        return cast(Sound, await self._ari.call(ops.SOUNDS_GET, {"soundId": sound_id}))
+
+
+class Applications(_Resource):
+    """`/applications`: Stasis applications and their subscriptions."""
+
+    async def list(self) -> builtins.list[Application]:
+        return cast(list[Application], await self._ari.call(ops.APPLICATIONS_LIST))
+
+    async def get(self, app: str) -> Application:
+        data = await self._ari.call(ops.APPLICATIONS_GET, {"applicationName": app})
+        return cast(Application, data)
+
+    async def subscribe(self, app: str, event_source: StrOrList) -> Application:
+        """Subscribe to sources: `channel:<id>`, `bridge:<id>`, `endpoint:<tech>[/<resource>]`,
+        `deviceState:<name>`."""
+        data = await self._ari.call(
+            ops.APPLICATIONS_SUBSCRIBE, {"applicationName": app}, {"eventSource": event_source}
+        )
+        return cast(Application, data)
+
+    async def unsubscribe(self, app: str, event_source: StrOrList) -> Application:
+        data = await self._ari.call(
+            ops.APPLICATIONS_UNSUBSCRIBE, {"applicationName": app}, {"eventSource": event_source}
+        )
+        return cast(Application, data)
+
+    async def set_event_filter(
+        self,
+        app: str,
+        *,
+        allowed: Sequence[str] | None = None,
+        disallowed: Sequence[str] | None = None,
+    ) -> Application:
+        """Limit the event types sent to `app`. A list left None is not changed; an empty
+        `allowed` list allows everything."""
+        body: dict[str, list[dict[str, str]]] = {}
+        if allowed is not None:
+            body["allowed"] = [{"type": kind} for kind in allowed]
+        if disallowed is not None:
+            body["disallowed"] = [{"type": kind} for kind in disallowed]
+        data = await self._ari.call(ops.APPLICATIONS_FILTER, {"applicationName": app}, None, body)
+        return cast(Application, data)
+
+
+class AsteriskSystem(_Resource):
+    """`/asterisk`: system info, dynamic configuration, modules, global variables."""
+
+    async def info(self, only: Sequence[InfoPart] | None = None) -> AsteriskInfo:
+        return cast(AsteriskInfo, await self._ari.call(ops.ASTERISK_INFO, None, {"only": only}))
+
+    async def ping(self) -> AsteriskPing:
+        return cast(AsteriskPing, await self._ari.call(ops.ASTERISK_PING))
+
+    @staticmethod
+    def _config_path(config_class: str, object_type: str, object_id: str) -> dict[str, str]:
+        return {"configClass": config_class, "objectType": object_type, "id": object_id}
+
+    async def get_config(
+        self, config_class: str, object_type: str, object_id: str
+    ) -> list[ConfigTuple]:
+        """A dynamic configuration object, e.g. `("res_pjsip", "endpoint", "agent-1001")`."""
+        data = await self._ari.call(
+            ops.ASTERISK_GET_CONFIG, self._config_path(config_class, object_type, object_id)
+        )
+        return cast(list[ConfigTuple], data)
+
+    async def update_config(
+        self,
+        config_class: str,
+        object_type: str,
+        object_id: str,
+        fields: Mapping[str, str] | Sequence[tuple[str, str]],
+    ) -> list[ConfigTuple]:
+        """Create or update a dynamic configuration object (needs a writable sorcery wizard,
+        see docs on sorcery.conf)."""
+        pairs = fields.items() if isinstance(fields, Mapping) else fields
+        body = {"fields": [{"attribute": key, "value": value} for key, value in pairs]}
+        data = await self._ari.call(
+            ops.ASTERISK_UPDATE_CONFIG,
+            self._config_path(config_class, object_type, object_id),
+            None,
+            body,
+        )
+        return cast(list[ConfigTuple], data)
+
+    async def delete_config(self, config_class: str, object_type: str, object_id: str) -> None:
+        await self._ari.call(
+            ops.ASTERISK_DELETE_CONFIG, self._config_path(config_class, object_type, object_id)
+        )
+
+    async def list_modules(self) -> builtins.list[Module]:
+        return cast(list[Module], await self._ari.call(ops.ASTERISK_LIST_MODULES))
+
+    async def get_module(self, name: str) -> Module:
+        data = await self._ari.call(ops.ASTERISK_GET_MODULE, {"moduleName": name})
+        return cast(Module, data)
+
+    async def load_module(self, name: str) -> None:
+        await self._ari.call(ops.ASTERISK_LOAD_MODULE, {"moduleName": name})
+
+    async def unload_module(self, name: str) -> None:
+        await self._ari.call(ops.ASTERISK_UNLOAD_MODULE, {"moduleName": name})
+
+    async def reload_module(self, name: str) -> None:
+        await self._ari.call(ops.ASTERISK_RELOAD_MODULE, {"moduleName": name})
+
+    async def get_variable(self, variable: str) -> str:
+        data = await self._ari.call(ops.ASTERISK_GET_VARIABLE, None, {"variable": variable})
+        return cast(str, data["value"])
+
+    async def set_variable(self, variable: str, value: str | None) -> None:
+        await self._ari.call(
+            ops.ASTERISK_SET_VARIABLE, None, {"variable": variable, "value": value}
+        )
+
+
+class DeviceStates(_Resource):
+    """`/deviceStates`: custom device states (`Stasis:<name>`), e.g. agent presence lamps."""
+
+    async def list(self) -> builtins.list[DeviceState]:
+        return cast(list[DeviceState], await self._ari.call(ops.DEVICE_STATES_LIST))
+
+    async def get(self, name: str) -> DeviceState:
+        data = await self._ari.call(ops.DEVICE_STATES_GET, {"deviceName": name})
+        return cast(DeviceState, data)
+
+    async def update(self, name: str, state: DeviceStateName) -> None:
+        await self._ari.call(ops.DEVICE_STATES_UPDATE, {"deviceName": name}, {"deviceState": state})
+
+    async def delete(self, name: str) -> None:
+        await self._ari.call(ops.DEVICE_STATES_DELETE, {"deviceName": name})

@@ -1,0 +1,375 @@
+"""The ARI events WebSocket: stays connected, resyncs, and hands events out in order per channel.
+
+Asterisk does not buffer events while the socket is down, so every (re)connect first awaits
+the application's `on_connect` hook (adopt channels still in Stasis, rebuild state), and only
+then dispatches what arrived meanwhile. Events go to ordered lanes keyed by `event_key`:
+one channel's events are handled one after another, different channels concurrently, so a
+slow handler stalls only its own channel. A lane exists only while it has work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from types import TracebackType
+
+import aiohttp
+
+from pbx_stasis.ari import operations as ops
+from pbx_stasis.ari.client import AriClient, encode_query
+from pbx_stasis.ari.errors import AriAuthError
+from pbx_stasis.ari.models import Event, event_key
+
+log = logging.getLogger(__name__)
+
+EventHandler = Callable[[Event], Awaitable[None]]
+ConnectHook = Callable[[], Awaitable[None]]
+EventKey = Callable[[Event], str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class EventStreamStats:
+    """A snapshot of an EventStream's health, for logs, metrics and tests."""
+
+    connected: bool
+    attempts: int
+    connects: int
+    reconnects: int
+    failures: int
+    received: int
+    dispatched: int
+    handler_errors: int
+    pending: int
+    lanes: int
+    last_error: str | None
+
+
+class _Lane:
+    __slots__ = ("queue", "task")
+
+    def __init__(self, first: Event) -> None:
+        self.queue: deque[Event] = deque((first,))
+        self.task: asyncio.Task[None] | None = None
+
+
+class EventStream:
+    """Events of one Stasis application, delivered to `handler(event)`.
+
+    `on_connect` is awaited after every (re)connect, before any event of that connection is
+    dispatched; if it raises, the connection is dropped and retried. Reconnects back off
+    exponentially with jitter (`backoff_initial` doubling up to `backoff_max`), reset once a
+    connection has lived `stable_after` seconds. Handler exceptions are logged and counted;
+    they never stop the stream. If `max_pending` events wait for handlers, reading pauses
+    until they drain (Asterisk may then drop the socket, and the resync covers the gap).
+    """
+
+    def __init__(
+        self,
+        ari: AriClient,
+        app: str,
+        handler: EventHandler,
+        *,
+        on_connect: ConnectHook | None = None,
+        key: EventKey = event_key,
+        subscribe_all: bool = False,
+        heartbeat: float = 10.0,
+        connect_timeout: float = 10.0,
+        backoff_initial: float = 0.5,
+        backoff_max: float = 30.0,
+        stable_after: float = 10.0,
+        max_pending: int = 10_000,
+    ) -> None:
+        if backoff_initial <= 0 or backoff_max < backoff_initial:
+            raise ValueError("need 0 < backoff_initial <= backoff_max")
+        self._ari = ari
+        self._app = app
+        self._handler = handler
+        self._on_connect = on_connect
+        self._key = key
+        self._heartbeat = heartbeat
+        self._connect_timeout = connect_timeout
+        self._backoff_initial = backoff_initial
+        self._backoff_max = backoff_max
+        self._stable_after = stable_after
+        self._max_pending = max_pending
+        self._url = ari.url(ops.EVENTS_WEBSOCKET.render({}))
+        self._params = encode_query(
+            ops.EVENTS_WEBSOCKET, {"app": app, "subscribeAll": subscribe_all}
+        )
+        self._run_task: asyncio.Task[None] | None = None
+        self._lanes: dict[str | None, _Lane] = {}
+        self._held: list[Event] | None = None
+        self._ready = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._room = asyncio.Event()
+        self._room.set()
+        self._closed = False
+        self._attempts = 0
+        self._connects = 0
+        self._failures = 0
+        self._received = 0
+        self._dispatched = 0
+        self._handler_errors = 0
+        self._pending = 0
+        self._last_error: str | None = None
+
+    # -- public surface -------------------------------------------------------------------
+
+    @property
+    def app(self) -> str:
+        return self._app
+
+    @property
+    def connected(self) -> bool:
+        """True while the socket is open and the `on_connect` hook has completed."""
+        return self._ready.is_set()
+
+    @property
+    def stats(self) -> EventStreamStats:
+        return EventStreamStats(
+            connected=self.connected,
+            attempts=self._attempts,
+            connects=self._connects,
+            reconnects=max(0, self._connects - 1),
+            failures=self._failures,
+            received=self._received,
+            dispatched=self._dispatched,
+            handler_errors=self._handler_errors,
+            pending=self._pending,
+            lanes=len(self._lanes),
+            last_error=self._last_error,
+        )
+
+    def start(self) -> None:
+        """Start connecting in the background (idempotent)."""
+        if self._closed:
+            raise RuntimeError("EventStream is closed")
+        if self._run_task is None:
+            self._run_task = asyncio.create_task(self._run(), name=f"ari-events:{self._app}")
+
+    async def wait_connected(self) -> None:
+        """Wait until connected and resynced (bound it with `asyncio.timeout`)."""
+        await self._ready.wait()
+
+    async def join(self) -> None:
+        """Wait until every event received so far has been handled."""
+        await self._idle.wait()
+
+    async def close(self) -> None:
+        """Disconnect, cancel handlers still running and wait for them to finish."""
+        self._closed = True
+        current = asyncio.current_task()
+        tasks: list[asyncio.Task[None]] = []
+        if self._run_task is not None and self._run_task is not current:
+            tasks.append(self._run_task)
+        tasks.extend(
+            lane.task
+            for lane in self._lanes.values()
+            if lane.task is not None and lane.task is not current
+        )
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._lanes.clear()
+        self._pending = 0
+        self._idle.set()
+        self._ready.clear()
+
+    async def __aenter__(self) -> EventStream:
+        self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # -- connection -----------------------------------------------------------------------
+
+    def _backoff(self, failures: int) -> float:
+        ceiling = min(self._backoff_max, self._backoff_initial * 2.0 ** min(failures, 32))
+        # Equal jitter: never below half the ceiling (no busy loop), spread so that many
+        # workers restarting with Asterisk do not reconnect in lockstep.
+        return ceiling * random.uniform(0.5, 1.0)
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        failures = 0
+        while True:
+            reason, connected_at = await self._connect_once()
+            if connected_at is not None and loop.time() - connected_at >= self._stable_after:
+                failures = 0
+            delay = self._backoff(failures)
+            failures += 1
+            self._failures += 1
+            self._last_error = reason
+            log.warning(
+                "ARI events for app %r at %s: %s; reconnecting in %.1fs",
+                self._app,
+                self._url,
+                reason,
+                delay,
+            )
+            await asyncio.sleep(delay)
+
+    async def _connect_once(self) -> tuple[str, float | None]:
+        """One connection's life; returns why it ended and when it was established."""
+        self._attempts += 1
+        try:
+            async with asyncio.timeout(self._connect_timeout):
+                ws = await self._ari.session.ws_connect(
+                    self._url,
+                    params=self._params,
+                    headers=self._ari.headers(),
+                    heartbeat=self._heartbeat,
+                    # Bounded so close() never hangs on a peer that does not answer.
+                    timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=2.0),
+                )
+        except aiohttp.WSServerHandshakeError as exc:
+            if exc.status == 401:
+                return str(AriAuthError("GET", "/events", self._ari.user)), None
+            return f"WebSocket handshake refused: {exc.status} {exc.message}", None
+        except aiohttp.ClientConnectorError as exc:
+            return f"cannot connect: {exc.os_error.strerror or exc.os_error}", None
+        except aiohttp.ClientError as exc:
+            return f"{type(exc).__name__}: {exc}", None
+        except TimeoutError:
+            return f"no WebSocket handshake within {self._connect_timeout}s", None
+
+        loop = asyncio.get_running_loop()
+        connected_at = loop.time()
+        self._connects += 1
+        log.info("ARI events connected for app %r at %s", self._app, self._url)
+        self._held = []
+        receiver = asyncio.create_task(self._receive(ws), name=f"ari-events-read:{self._app}")
+        hook: asyncio.Task[None] | None = None
+        try:
+            if self._on_connect is not None:
+                hook = asyncio.create_task(self._resync(), name=f"ari-resync:{self._app}")
+                await asyncio.wait({hook, receiver}, return_when=asyncio.FIRST_COMPLETED)
+                if not hook.done():
+                    return f"connection lost during resync ({self._close_reason(ws)})", None
+                failure = hook.exception()
+                if failure is not None:
+                    log.error("ARI resync hook failed for app %r", self._app, exc_info=failure)
+                    return f"resync hook failed: {failure!r}", None
+            held, self._held = self._held, None
+            for event in held:
+                self._dispatch(event)
+            self._ready.set()
+            await receiver
+            return self._close_reason(ws), connected_at
+        finally:
+            self._ready.clear()
+            dropped = len(self._held or ())
+            if dropped:
+                log.warning("dropped %d ARI events received before resync completed", dropped)
+            self._held = None
+            for task in (hook, receiver):
+                if task is not None and not task.done():
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+            await ws.close()
+
+    async def _resync(self) -> None:
+        if self._on_connect is not None:
+            await self._on_connect()
+
+    @staticmethod
+    def _close_reason(ws: aiohttp.ClientWebSocketResponse[bool]) -> str:
+        error = ws.exception()
+        if error is not None:
+            return f"connection failed: {type(error).__name__}: {error}"
+        return f"socket closed by Asterisk (code {ws.close_code})"
+
+    async def _receive(self, ws: aiohttp.ClientWebSocketResponse[bool]) -> None:
+        async for message in ws:
+            if message.type == aiohttp.WSMsgType.TEXT:
+                self._accept(message.data)
+                if not self._room.is_set():
+                    log.warning("%d ARI events waiting for handlers: pausing reads", self._pending)
+                    await self._room.wait()
+            elif message.type == aiohttp.WSMsgType.ERROR:
+                return
+
+    def _accept(self, text: str) -> None:
+        try:
+            event = json.loads(text)
+        except ValueError:
+            log.warning("ignoring an ARI message that is not JSON: %.200s", text)
+            return
+        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+            log.warning("ignoring an ARI message without a type: %.200s", text)
+            return
+        self._received += 1
+        if event["type"] == "ApplicationReplaced":
+            log.error(
+                "another connection took over ARI application %r: this one gets no more events",
+                self._app,
+            )
+        if self._held is not None:
+            self._held.append(event)
+        else:
+            self._dispatch(event)
+
+    # -- dispatch -------------------------------------------------------------------------
+
+    def _dispatch(self, event: Event) -> None:
+        try:
+            key = self._key(event)
+        except Exception:
+            log.exception("event key failed for %s; using the global lane", event.get("type"))
+            key = None
+        self._pending += 1
+        self._idle.clear()
+        if self._pending >= self._max_pending:
+            self._room.clear()
+        lane = self._lanes.get(key)
+        if lane is not None:
+            lane.queue.append(event)
+            return
+        lane = _Lane(event)
+        self._lanes[key] = lane
+        lane.task = asyncio.create_task(self._drain(key, lane), name=f"ari-lane:{key}")
+
+    async def _drain(self, key: str | None, lane: _Lane) -> None:
+        try:
+            while lane.queue:
+                event = lane.queue.popleft()
+                try:
+                    await self._handler(event)
+                except asyncio.CancelledError:
+                    task = asyncio.current_task()
+                    if task is not None and task.cancelling():
+                        raise
+                    # The handler's own cancellation, not ours: keep the lane going.
+                    self._handler_errors += 1
+                    log.error("ARI handler cancelled itself on %s (%s)", event["type"], key)
+                except Exception:
+                    self._handler_errors += 1
+                    log.exception("ARI handler failed on %s (%s)", event["type"], key)
+                finally:
+                    self._settle()
+        finally:
+            # No await since the queue was found empty: nothing can have been appended.
+            if self._lanes.get(key) is lane:
+                del self._lanes[key]
+
+    def _settle(self) -> None:
+        self._dispatched += 1
+        self._pending = max(0, self._pending - 1)
+        if self._pending < self._max_pending:
+            self._room.set()
+        if self._pending == 0:
+            self._idle.set()

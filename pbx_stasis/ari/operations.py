@@ -1,0 +1,263 @@
+"""The ARI operations this client uses, as data: verb, path template and parameter names.
+
+Every REST call of `AriClient` goes through one of these entries, and the client refuses to
+send a parameter its entry does not declare. `tests/integration/test_ari_contract.py` checks
+the table against Asterisk's own REST API description files, so a typo in a path or a
+parameter name fails a test instead of a call.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import quote
+
+HttpMethod = Literal["GET", "POST", "PUT", "DELETE"]
+
+_PATH_PARAM = re.compile(r"\{(\w+)\}")
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One ARI REST operation as the client calls it.
+
+    `query` are the query parameter names the client may send; `body` is the name of the
+    swagger body parameter when the client sends a JSON body (e.g. `variables`, `fields`).
+    """
+
+    name: str
+    method: HttpMethod
+    path: str
+    query: frozenset[str] = frozenset()
+    body: str | None = None
+    path_params: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path_params", frozenset(_PATH_PARAM.findall(self.path)))
+
+    def render(self, path_args: Mapping[str, str]) -> str:
+        """The concrete path, each id percent-encoded as one path segment."""
+        if set(path_args) != self.path_params:
+            raise TypeError(
+                f"{self.name}: path arguments {sorted(path_args)} do not match {self.path}"
+            )
+
+        def fill(match: re.Match[str]) -> str:
+            value = path_args[match.group(1)]
+            if not value:
+                raise ValueError(f"{self.name}: empty {match.group(1)}")
+            # safe="" so an id holding "/" (recording names do) stays one segment.
+            return quote(value, safe="")
+
+        return _PATH_PARAM.sub(fill, self.path)
+
+
+OPERATIONS: dict[str, Operation] = {}
+"""Every operation the client may call, by name (`resource.method`)."""
+
+
+def _op(
+    name: str, method: HttpMethod, path: str, query: str = "", body: str | None = None
+) -> Operation:
+    operation = Operation(name, method, path, frozenset(query.split()), body)
+    if name in OPERATIONS:
+        raise ValueError(f"operation {name} declared twice")
+    OPERATIONS[name] = operation
+    return operation
+
+
+# The events WebSocket is opened by EventStream, not AriClient, but it is part of the contract.
+EVENTS_WEBSOCKET = _op("events.websocket", "GET", "/events", "app subscribeAll")
+
+_ORIGINATE = (
+    "endpoint extension context priority label app appArgs callerId timeout "
+    "channelId otherChannelId originator formats"
+)
+CHANNELS_LIST = _op("channels.list", "GET", "/channels")
+CHANNELS_ORIGINATE = _op("channels.originate", "POST", "/channels", _ORIGINATE, "variables")
+CHANNELS_CREATE = _op(
+    "channels.create",
+    "POST",
+    "/channels/create",
+    "endpoint app appArgs channelId otherChannelId originator formats",
+    "variables",
+)
+CHANNELS_GET = _op("channels.get", "GET", "/channels/{channelId}")
+CHANNELS_HANGUP = _op("channels.hangup", "DELETE", "/channels/{channelId}", "reason reason_code")
+CHANNELS_CONTINUE = _op(
+    "channels.continue_in_dialplan",
+    "POST",
+    "/channels/{channelId}/continue",
+    "context extension priority label",
+)
+CHANNELS_MOVE = _op("channels.move", "POST", "/channels/{channelId}/move", "app appArgs")
+CHANNELS_REDIRECT = _op("channels.redirect", "POST", "/channels/{channelId}/redirect", "endpoint")
+CHANNELS_ANSWER = _op("channels.answer", "POST", "/channels/{channelId}/answer")
+CHANNELS_RING = _op("channels.ring", "POST", "/channels/{channelId}/ring")
+CHANNELS_RING_STOP = _op("channels.ring_stop", "DELETE", "/channels/{channelId}/ring")
+CHANNELS_PROGRESS = _op("channels.progress", "POST", "/channels/{channelId}/progress")
+CHANNELS_SEND_DTMF = _op(
+    "channels.send_dtmf",
+    "POST",
+    "/channels/{channelId}/dtmf",
+    "dtmf before between duration after",
+)
+CHANNELS_MUTE = _op("channels.mute", "POST", "/channels/{channelId}/mute", "direction")
+CHANNELS_UNMUTE = _op("channels.unmute", "DELETE", "/channels/{channelId}/mute", "direction")
+CHANNELS_HOLD = _op("channels.hold", "POST", "/channels/{channelId}/hold")
+CHANNELS_UNHOLD = _op("channels.unhold", "DELETE", "/channels/{channelId}/hold")
+CHANNELS_START_MOH = _op("channels.start_moh", "POST", "/channels/{channelId}/moh", "mohClass")
+CHANNELS_STOP_MOH = _op("channels.stop_moh", "DELETE", "/channels/{channelId}/moh")
+CHANNELS_START_SILENCE = _op("channels.start_silence", "POST", "/channels/{channelId}/silence")
+CHANNELS_STOP_SILENCE = _op("channels.stop_silence", "DELETE", "/channels/{channelId}/silence")
+CHANNELS_PLAY = _op(
+    "channels.play",
+    "POST",
+    "/channels/{channelId}/play",
+    "media lang offsetms skipms playbackId",
+)
+CHANNELS_RECORD = _op(
+    "channels.record",
+    "POST",
+    "/channels/{channelId}/record",
+    "name format maxDurationSeconds maxSilenceSeconds ifExists beep terminateOn",
+)
+CHANNELS_GET_VARIABLE = _op(
+    "channels.get_variable", "GET", "/channels/{channelId}/variable", "variable"
+)
+CHANNELS_SET_VARIABLE = _op(
+    "channels.set_variable",
+    "POST",
+    "/channels/{channelId}/variable",
+    "variable value report_events",
+)
+CHANNELS_GET_VARIABLES = _op(
+    "channels.get_variables", "GET", "/channels/{channelId}/variables", "variables"
+)
+CHANNELS_SET_VARIABLES = _op(
+    "channels.set_variables", "POST", "/channels/{channelId}/variables", "", "variables"
+)
+CHANNELS_SNOOP = _op(
+    "channels.snoop",
+    "POST",
+    "/channels/{channelId}/snoop",
+    "spy whisper app appArgs snoopId",
+)
+CHANNELS_DIAL = _op("channels.dial", "POST", "/channels/{channelId}/dial", "caller timeout")
+CHANNELS_RTP_STATISTICS = _op(
+    "channels.rtp_statistics", "GET", "/channels/{channelId}/rtp_statistics"
+)
+CHANNELS_EXTERNAL_MEDIA = _op(
+    "channels.external_media",
+    "POST",
+    "/channels/externalMedia",
+    "channelId app external_host encapsulation transport connection_type format direction "
+    "data transport_data",
+    "variables",
+)
+
+BRIDGES_LIST = _op("bridges.list", "GET", "/bridges")
+BRIDGES_CREATE = _op("bridges.create", "POST", "/bridges", "type bridgeId name")
+BRIDGES_GET = _op("bridges.get", "GET", "/bridges/{bridgeId}")
+BRIDGES_DESTROY = _op("bridges.destroy", "DELETE", "/bridges/{bridgeId}")
+BRIDGES_ADD_CHANNEL = _op(
+    "bridges.add_channel",
+    "POST",
+    "/bridges/{bridgeId}/addChannel",
+    "channel role absorbDTMF mute inhibitConnectedLineUpdates",
+)
+BRIDGES_REMOVE_CHANNEL = _op(
+    "bridges.remove_channel", "POST", "/bridges/{bridgeId}/removeChannel", "channel"
+)
+BRIDGES_START_MOH = _op("bridges.start_moh", "POST", "/bridges/{bridgeId}/moh", "mohClass")
+BRIDGES_STOP_MOH = _op("bridges.stop_moh", "DELETE", "/bridges/{bridgeId}/moh")
+BRIDGES_PLAY = _op(
+    "bridges.play",
+    "POST",
+    "/bridges/{bridgeId}/play",
+    "media announcer_format lang offsetms skipms playbackId",
+)
+BRIDGES_RECORD = _op(
+    "bridges.record",
+    "POST",
+    "/bridges/{bridgeId}/record",
+    "name format recorder_format maxDurationSeconds maxSilenceSeconds ifExists beep terminateOn",
+)
+
+PLAYBACKS_GET = _op("playbacks.get", "GET", "/playbacks/{playbackId}")
+PLAYBACKS_STOP = _op("playbacks.stop", "DELETE", "/playbacks/{playbackId}")
+PLAYBACKS_CONTROL = _op("playbacks.control", "POST", "/playbacks/{playbackId}/control", "operation")
+
+RECORDINGS_GET_LIVE = _op("recordings.get_live", "GET", "/recordings/live/{recordingName}")
+RECORDINGS_CANCEL = _op("recordings.cancel", "DELETE", "/recordings/live/{recordingName}")
+RECORDINGS_STOP = _op("recordings.stop", "POST", "/recordings/live/{recordingName}/stop")
+RECORDINGS_PAUSE = _op("recordings.pause", "POST", "/recordings/live/{recordingName}/pause")
+RECORDINGS_UNPAUSE = _op("recordings.unpause", "DELETE", "/recordings/live/{recordingName}/pause")
+RECORDINGS_MUTE = _op("recordings.mute", "POST", "/recordings/live/{recordingName}/mute")
+RECORDINGS_UNMUTE = _op("recordings.unmute", "DELETE", "/recordings/live/{recordingName}/mute")
+RECORDINGS_LIST_STORED = _op("recordings.list_stored", "GET", "/recordings/stored")
+RECORDINGS_GET_STORED = _op("recordings.get_stored", "GET", "/recordings/stored/{recordingName}")
+RECORDINGS_DELETE_STORED = _op(
+    "recordings.delete_stored", "DELETE", "/recordings/stored/{recordingName}"
+)
+RECORDINGS_COPY_STORED = _op(
+    "recordings.copy_stored",
+    "POST",
+    "/recordings/stored/{recordingName}/copy",
+    "destinationRecordingName",
+)
+RECORDINGS_STORED_FILE = _op(
+    "recordings.stored_file", "GET", "/recordings/stored/{recordingName}/file"
+)
+
+ENDPOINTS_LIST = _op("endpoints.list", "GET", "/endpoints")
+ENDPOINTS_LIST_BY_TECH = _op("endpoints.list_by_tech", "GET", "/endpoints/{tech}")
+ENDPOINTS_GET = _op("endpoints.get", "GET", "/endpoints/{tech}/{resource}")
+
+SOUNDS_LIST = _op("sounds.list", "GET", "/sounds", "lang format")
+SOUNDS_GET = _op("sounds.get", "GET", "/sounds/{soundId}")
+
+APPLICATIONS_LIST = _op("applications.list", "GET", "/applications")
+APPLICATIONS_GET = _op("applications.get", "GET", "/applications/{applicationName}")
+APPLICATIONS_SUBSCRIBE = _op(
+    "applications.subscribe",
+    "POST",
+    "/applications/{applicationName}/subscription",
+    "eventSource",
+)
+APPLICATIONS_UNSUBSCRIBE = _op(
+    "applications.unsubscribe",
+    "DELETE",
+    "/applications/{applicationName}/subscription",
+    "eventSource",
+)
+APPLICATIONS_FILTER = _op(
+    "applications.set_event_filter",
+    "PUT",
+    "/applications/{applicationName}/eventFilter",
+    "",
+    "filter",
+)
+
+ASTERISK_INFO = _op("asterisk.info", "GET", "/asterisk/info", "only")
+ASTERISK_PING = _op("asterisk.ping", "GET", "/asterisk/ping")
+_CONFIG_OBJECT = "/asterisk/config/dynamic/{configClass}/{objectType}/{id}"
+ASTERISK_GET_CONFIG = _op("asterisk.get_config", "GET", _CONFIG_OBJECT)
+ASTERISK_UPDATE_CONFIG = _op("asterisk.update_config", "PUT", _CONFIG_OBJECT, "", "fields")
+ASTERISK_DELETE_CONFIG = _op("asterisk.delete_config", "DELETE", _CONFIG_OBJECT)
+ASTERISK_LIST_MODULES = _op("asterisk.list_modules", "GET", "/asterisk/modules")
+ASTERISK_GET_MODULE = _op("asterisk.get_module", "GET", "/asterisk/modules/{moduleName}")
+ASTERISK_LOAD_MODULE = _op("asterisk.load_module", "POST", "/asterisk/modules/{moduleName}")
+ASTERISK_UNLOAD_MODULE = _op("asterisk.unload_module", "DELETE", "/asterisk/modules/{moduleName}")
+ASTERISK_RELOAD_MODULE = _op("asterisk.reload_module", "PUT", "/asterisk/modules/{moduleName}")
+ASTERISK_GET_VARIABLE = _op("asterisk.get_variable", "GET", "/asterisk/variable", "variable")
+ASTERISK_SET_VARIABLE = _op("asterisk.set_variable", "POST", "/asterisk/variable", "variable value")
+
+DEVICE_STATES_LIST = _op("device_states.list", "GET", "/deviceStates")
+DEVICE_STATES_GET = _op("device_states.get", "GET", "/deviceStates/{deviceName}")
+DEVICE_STATES_UPDATE = _op(
+    "device_states.update", "PUT", "/deviceStates/{deviceName}", "deviceState"
+)
+DEVICE_STATES_DELETE = _op("device_states.delete", "DELETE", "/deviceStates/{deviceName}")

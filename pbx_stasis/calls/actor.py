@@ -1,0 +1,109 @@
+"""A call actor: one asyncio task per call, reading its own ordered ARI events.
+
+Straight-line async code (`await actor.wait_for(...)`) instead of callbacks: each call's
+story reads top to bottom, and a slow call never stalls another because each has its task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from pbx_stasis.ari.models import Event
+
+# Events after which the channel can no longer be used by this call.
+GONE_EVENTS = frozenset({"StasisEnd", "ChannelDestroyed"})
+
+
+class ChannelGone(Exception):
+    """The channel hung up or left Stasis; raised from waits so call code unwinds."""
+
+    def __init__(self, channel_id: str, cause: int | None, cause_text: str | None) -> None:
+        super().__init__(f"channel {channel_id} is gone ({cause_text or cause})")
+        self.channel_id = channel_id
+        self.cause = cause
+        self.cause_text = cause_text
+
+
+@dataclass
+class Hangup:
+    """What we know of how a channel ended (first hangup request wins)."""
+
+    cause: int | None = None
+    cause_text: str | None = None
+    by_us: bool = False
+
+
+class EventInbox:
+    """The ordered events of one channel, with waits that raise when the channel is gone."""
+
+    def __init__(self, channel_id: str) -> None:
+        self.channel_id = channel_id
+        self._queue: asyncio.Queue[Event] = asyncio.Queue()
+        self.hangup = Hangup()
+        self.gone = False
+
+    def put(self, event: Event) -> None:
+        self._queue.put_nowait(event)
+
+    def _note(self, event: Event) -> None:
+        kind = event.get("type")
+        if kind in ("ChannelHangupRequest", "ChannelDestroyed") and self.hangup.cause is None:
+            cause = event.get("cause")
+            self.hangup.cause = cause if isinstance(cause, int) else None
+            text = event.get("cause_txt")
+            self.hangup.cause_text = text if isinstance(text, str) else None
+        if kind in GONE_EVENTS:
+            self.gone = True
+
+    def _raise_gone(self) -> None:
+        raise ChannelGone(self.channel_id, self.hangup.cause, self.hangup.cause_text)
+
+    async def wait_for(
+        self, match: Callable[[Event], bool] | Iterable[str], timeout: float | None = None
+    ) -> Event:
+        """The next event that matches (a predicate or a set of event types).
+
+        Events that don't match are dropped. Raises ChannelGone when the channel leaves,
+        TimeoutError after `timeout` seconds.
+        """
+        if not callable(match):
+            types = frozenset(match)
+
+            def match_type(event: Event) -> bool:
+                return event.get("type") in types
+
+            predicate: Callable[[Event], bool] = match_type
+        else:
+            predicate = match
+        if self.gone:
+            self._raise_gone()
+        async with asyncio.timeout(timeout):
+            while True:
+                event = await self._queue.get()
+                self._note(event)
+                if predicate(event):
+                    return event
+                if self.gone:
+                    self._raise_gone()
+
+    async def drain_until_gone(self, timeout: float) -> None:
+        """Consume events until the channel is gone (after we asked it to hang up)."""
+        try:
+            async with asyncio.timeout(timeout):
+                while not self.gone:
+                    self._note(await self._queue.get())
+        except TimeoutError:
+            pass
+
+
+def channel_field(event: Event, *keys: str) -> Any:
+    """A nested field of the event's channel, e.g. channel_field(ev, "caller", "number")."""
+    value: Any = event.get("channel")
+    for key in keys:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value

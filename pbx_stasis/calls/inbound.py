@@ -1,0 +1,142 @@
+"""The life of a call that entered Stasis: record it, run what the number asks for, close it."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from pbx_stasis.ari import AriClient, AriError
+from pbx_stasis.ari.models import Event
+from pbx_stasis.calls.actor import ChannelGone, EventInbox, channel_field
+from pbx_stasis.calls.records import CallLog
+from pbx_stasis.store import CallRecord, Direction
+
+log = logging.getLogger(__name__)
+
+# Runs the part of a call between "record opened" and "hang up": IVR, queue, greeting...
+CallScript = Callable[["Call"], Awaitable[None]]
+
+
+@dataclass
+class Call:
+    """One call being handled: its first channel, its record and its event inbox."""
+
+    ari: AriClient
+    log: CallLog
+    inbox: EventInbox
+    record: CallRecord
+    start: Event
+    adopted: bool = False
+
+    @property
+    def channel_id(self) -> str:
+        return self.inbox.channel_id
+
+    async def answer(self) -> None:
+        await self.ari.channels.answer(self.channel_id)
+        await self.log.answered(self.record)
+
+    async def play(self, media: list[str], *, lang: str | None = None,
+                   timeout: float = 300.0) -> Event:
+        """Play media and wait until it finished (or was stopped); returns PlaybackFinished."""
+        playback_id = uuid.uuid4().hex
+        await self.ari.channels.play(self.channel_id, media, lang=lang, playback_id=playback_id)
+
+        def finished(event: Event) -> bool:
+            playback = event.get("playback")
+            return (event.get("type") == "PlaybackFinished" and isinstance(playback, dict)
+                    and playback.get("id") == playback_id)
+
+        return await self.inbox.wait_for(finished, timeout=timeout)
+
+    async def note(self, event: str, **data: object) -> None:
+        await self.log.note(self.record, event, data)
+
+
+def caller_number(start: Event) -> str:
+    number = channel_field(start, "caller", "number")
+    return number if isinstance(number, str) and number else "anonymous"
+
+
+def dialed_number(start: Event) -> str:
+    exten = channel_field(start, "dialplan", "exten")
+    return exten if isinstance(exten, str) else ""
+
+
+def stasis_args(start: Event) -> list[str]:
+    args = start.get("args")
+    return [a for a in args if isinstance(a, str)] if isinstance(args, list) else []
+
+
+async def run_call(
+    ari: AriClient,
+    calls: CallLog,
+    inbox: EventInbox,
+    start: Event,
+    *,
+    tenant_id: int,
+    script: CallScript,
+    record: CallRecord | None = None,
+    adopted: bool = False,
+) -> None:
+    """Open (or adopt) the record, run `script`, then hang up and close the record.
+
+    Whoever ends the call, the record is closed exactly once with the real hangup cause.
+    """
+    args = stasis_args(start)
+    if record is None:
+        direction = Direction.OUTBOUND if args[:1] == ["outbound"] else Direction.INBOUND
+        linkedid = channel_field(start, "linkedid")
+        record = await calls.open(
+            tenant_id=tenant_id,
+            channel_id=inbox.channel_id,
+            direction=direction,
+            from_number=caller_number(start),
+            to_number=dialed_number(start),
+            linkedid=linkedid if isinstance(linkedid, str) else None,
+            data={"args": args},
+        )
+    call = Call(ari, calls, inbox, record, start, adopted=adopted)
+    hung_up_by = "app"
+    try:
+        await script(call)
+    except ChannelGone:
+        hung_up_by = "caller"
+    except TimeoutError:
+        log.warning("call %s: timed out waiting for Asterisk; hanging up", record.id)
+        await call.note("TIMEOUT")
+    if not inbox.gone:
+        if hung_up_by == "app":
+            inbox.hangup.by_us = True
+        try:
+            await ari.channels.hangup(inbox.channel_id)
+        except AriError as exc:
+            if exc.status != 404:  # already gone is fine: we still close the record
+                log.warning("call %s: hangup failed: %s", record.id, exc)
+        await inbox.drain_until_gone(timeout=5.0)
+    await calls.close(
+        record,
+        cause=inbox.hangup.cause,
+        cause_text=inbox.hangup.cause_text,
+        hung_up_by=hung_up_by,
+    )
+
+
+def greeting_script(sound: str) -> CallScript:
+    """The default for a number without an IVR flow: answer, play a greeting, hang up."""
+
+    async def greet(call: Call) -> None:
+        if call.adopted:
+            # We can't know how far it got before the restart; end it cleanly.
+            await call.note("ADOPTED", action="hangup")
+            return
+        await call.answer()
+        await call.note("PLAYBACK_START", media=f"sound:{sound}")
+        finished = await call.play([f"sound:{sound}"])
+        playback = finished.get("playback")
+        state = playback.get("state") if isinstance(playback, dict) else None
+        await call.note("PLAYBACK_FINISHED", media=f"sound:{sound}", state=state)
+
+    return greet

@@ -1,0 +1,98 @@
+"""Routes ARI events to call actors: new calls get a task, every other event its channel's inbox."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from pbx_stasis.ari.models import Event, event_channel_id
+from pbx_stasis.calls.actor import EventInbox
+
+log = logging.getLogger(__name__)
+
+# A call handler runs the whole life of one call whose first channel just entered Stasis.
+CallHandler = Callable[[EventInbox, Event], Awaitable[None]]
+
+
+class CallRouter:
+    """Owns the inboxes of channels in the app and the tasks of calls.
+
+    Channels the app creates itself (agent legs, snoops, consultation legs) are `claim`ed
+    before they exist, so their StasisStart lands in the claimer's inbox instead of
+    starting a new call.
+    """
+
+    def __init__(self, on_call: CallHandler) -> None:
+        self._on_call = on_call
+        self._inboxes: dict[str, EventInbox] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.accepting = True
+
+    def claim(self, channel_id: str) -> EventInbox:
+        inbox = self._inboxes.get(channel_id)
+        if inbox is None:
+            inbox = self._inboxes[channel_id] = EventInbox(channel_id)
+        return inbox
+
+    def release(self, channel_id: str) -> None:
+        self._inboxes.pop(channel_id, None)
+
+    def inbox(self, channel_id: str) -> EventInbox | None:
+        return self._inboxes.get(channel_id)
+
+    def channel_ids(self) -> list[str]:
+        return list(self._inboxes)
+
+    @property
+    def live_calls(self) -> int:
+        return len(self._tasks)
+
+    async def on_event(self, event: Event) -> None:
+        """EventStream handler; called in order for each channel, must not block."""
+        channel_id = event_channel_id(event)
+        if channel_id is None:
+            return
+        inbox = self._inboxes.get(channel_id)
+        if inbox is not None:
+            inbox.put(event)
+        elif event.get("type") == "StasisStart" and self.accepting:
+            self.start_call(event)
+        if event.get("type") == "ChannelDestroyed":
+            # Nothing more will arrive for this channel; the owner already has the event.
+            self._inboxes.pop(channel_id, None)
+
+    def start_call(self, start: Event, handler: CallHandler | None = None) -> None:
+        """Run a call's handler in its own task (`handler` overrides, e.g. for adoption)."""
+        channel_id = event_channel_id(start)
+        assert channel_id is not None
+        inbox = self.claim(channel_id)
+        task = asyncio.create_task(
+            self._run(inbox, start, handler or self._on_call), name=f"call-{channel_id}"
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, inbox: EventInbox, start: Event, handler: CallHandler) -> None:
+        try:
+            await handler(inbox, start)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("call on channel %s failed", inbox.channel_id)
+        finally:
+            self._inboxes.pop(inbox.channel_id, None)
+
+    async def shutdown(self, grace: float) -> None:
+        """Stop taking calls; give running calls `grace` seconds, then cancel them.
+
+        Cancelling is safe for the database: every record change is one transaction that
+        either commits or rolls back, and resync picks the calls up on the next start.
+        """
+        self.accepting = False
+        if self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=grace)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)

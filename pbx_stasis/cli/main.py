@@ -1,0 +1,144 @@
+"""`pbx`: run the service, migrate the database, check the set-up, manage users."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from pbx_stasis.config import ConfigError, Settings, load_settings
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(Path(args.config) if args.config else None)
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from pbx_stasis.app import serve
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(settings, stop)
+
+    asyncio.run(main())
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from pbx_stasis.store import migrate
+
+    asyncio.run(migrate.upgrade(settings.database.url))
+    revision = asyncio.run(migrate.current(settings.database.url))
+    print(f"database at revision {revision}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    from pbx_stasis.check import run_checks
+
+    problems = asyncio.run(run_checks(settings))
+    for line in problems:
+        print(f"problem: {line}", file=sys.stderr)
+    if not problems:
+        print(f"ok: configuration ({settings.source}), database and ARI all reachable")
+    return 1 if problems else 0
+
+
+def cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
+    from pbx_stasis.store import Database, Directory
+    from pbx_stasis.web.passwords import hash_password
+
+    password = args.password
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    elif password is None and sys.stdin.isatty():
+        password = getpass.getpass(f"password for {args.username}: ")
+
+    async def add() -> int:
+        db = Database.connect(settings.database.url)
+        try:
+            user = await Directory(db).add_user(
+                args.tenant,
+                args.username,
+                args.role,
+                display_name=args.name,
+                password_hash=hash_password(password) if password else None,
+            )
+        finally:
+            await db.dispose()
+        print(f"added {user.role} {user.username!r} (id {user.id}) to tenant {args.tenant!r}")
+        return 0
+
+    return asyncio.run(add())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pbx", description=__doc__)
+    parser.add_argument("--config", help="path to pbx.toml (default: ./pbx.toml or $PBX_CONFIG)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("run", help="run the Stasis app and the web sidecar").set_defaults(
+        func=cmd_run
+    )
+    sub.add_parser("migrate", help="create or upgrade the database tables").set_defaults(
+        func=cmd_migrate
+    )
+    sub.add_parser(
+        "check", help="validate the configuration, reach the database and ARI"
+    ).set_defaults(func=cmd_check)
+
+    user = sub.add_parser("user", help="manage users").add_subparsers(
+        dest="user_command", required=True, metavar="ACTION"
+    )
+    add = user.add_parser("add", help="add a user (and its tenant if new)")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=["agent", "supervisor", "manager", "admin"])
+    add.add_argument("--tenant", default="default", help="tenant slug (default: default)")
+    add.add_argument("--name", help="display name")
+    add.add_argument("--password", help="password (prefer --password-stdin)")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    add.set_defaults(func=cmd_user_add)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = _settings(args)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"config error: {problem}", file=sys.stderr)
+        return 2
+    func: Command = args.func
+    try:
+        return func(args, settings)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # one clear line instead of a traceback for known errors
+        from pbx_stasis.ari import AriError
+        from pbx_stasis.store import StoreError
+
+        if isinstance(exc, StoreError | AriError):
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

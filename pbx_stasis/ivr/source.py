@@ -1,0 +1,202 @@
+"""YAML read into a tree that remembers the line and column of every key and value.
+
+Scalars resolve with the YAML 1.2 core schema (what editors' YAML language servers use), not
+PyYAML's YAML 1.1 default: `no` stays a string (Norwegian), `09:30` stays a string (not 570 by
+base-60 arithmetic) and `2026-12-25` stays a string that the flow loader parses as a date itself.
+The raw text of every scalar is kept too, so a DID such as `0445550100` keeps its leading zero.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import yaml
+
+from pbx_stasis.ivr.errors import Pos, Problem
+
+ScalarValue = str | int | float | bool | None
+
+
+@dataclass(frozen=True)
+class YScalar:
+    """A scalar with its resolved value, its text as written and where it starts."""
+
+    value: ScalarValue
+    text: str
+    pos: Pos
+    style: str | None  # None (plain), "'" or '"' (quoted), "|" or ">" (block)
+    single_line: bool
+
+    def pos_at(self, offset: int) -> Pos:
+        """Where character `offset` of the scalar's text sits in the file, when that is knowable.
+
+        Exact for plain and quoted scalars on one line without escapes; otherwise the scalar's start.
+        """
+        if not self.single_line or self.style in ("|", ">"):
+            return self.pos
+        shift = 1 if self.style in ("'", '"') else 0
+        return Pos(self.pos.file, self.pos.line, self.pos.column + shift + offset)
+
+
+@dataclass(frozen=True)
+class YSeq:
+    """A sequence and where it starts."""
+
+    items: tuple[YNode, ...]
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class YMap:
+    """A mapping whose keys are scalars, in file order, and where it starts."""
+
+    entries: tuple[tuple[YScalar, YNode], ...]
+    pos: Pos
+
+    def get(self, key: str) -> YNode | None:
+        for k, v in self.entries:
+            if k.value == key:
+                return v
+        return None
+
+    def key(self, key: str) -> YScalar | None:
+        for k, _ in self.entries:
+            if k.value == key:
+                return k
+        return None
+
+    def __iter__(self) -> Iterator[tuple[YScalar, YNode]]:
+        return iter(self.entries)
+
+
+YNode = YScalar | YSeq | YMap
+
+_NULL = "tag:yaml.org,2002:null"
+_BOOL = "tag:yaml.org,2002:bool"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_STR = "tag:yaml.org,2002:str"
+
+
+class _Core12Loader(yaml.SafeLoader):
+    """PyYAML's safe loader with the implicit types of the YAML 1.2 core schema."""
+
+    yaml_implicit_resolvers: dict[str, list[tuple[str, re.Pattern[str]]]] = {}  # noqa: RUF012
+
+
+_Core12Loader.add_implicit_resolver(
+    _NULL, re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
+)
+_Core12Loader.add_implicit_resolver(
+    _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_Core12Loader.add_implicit_resolver(
+    _INT, re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"), list("-+0123456789")
+)
+_Core12Loader.add_implicit_resolver(
+    _FLOAT,
+    re.compile(
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+.0123456789"),
+)
+
+
+def _scalar_value(tag: str, text: str) -> ScalarValue:
+    if tag == _NULL:
+        return None
+    if tag == _BOOL:
+        return text.lower() == "true"
+    if tag == _INT:
+        if text.startswith("0o"):
+            return int(text[2:], 8)
+        if text.startswith("0x"):
+            return int(text[2:], 16)
+        return int(text, 10)
+    if tag == _FLOAT:
+        lowered = text.lower()
+        if lowered.endswith(".inf"):
+            return float("-inf") if lowered.startswith("-") else float("inf")
+        if lowered == ".nan":
+            return float("nan")
+        return float(text)
+    return text
+
+
+def _pos(file: str, mark: yaml.Mark) -> Pos:
+    return Pos(file, mark.line + 1, mark.column + 1)
+
+
+class _Builder:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.problems: list[Problem] = []
+        self._active: set[int] = set()
+
+    def build(self, node: yaml.Node) -> YNode:
+        pos = _pos(self.file, node.start_mark)
+        if isinstance(node, yaml.ScalarNode):
+            tag = node.tag if node.tag in (_NULL, _BOOL, _INT, _FLOAT) else _STR
+            return YScalar(
+                value=_scalar_value(tag, node.value),
+                text=node.value,
+                pos=pos,
+                style=node.style,
+                single_line=node.start_mark.line == node.end_mark.line,
+            )
+        if id(node) in self._active:
+            # An alias inside its own anchor would make an endless tree.
+            self.problems.append(Problem(pos, "recursive YAML alias"))
+            return YScalar(None, "", pos, None, True)
+        self._active.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                return YSeq(tuple(self.build(item) for item in node.value), pos)
+            assert isinstance(node, yaml.MappingNode)
+            entries: list[tuple[YScalar, YNode]] = []
+            seen: dict[object, Pos] = {}
+            for key_node, value_node in node.value:
+                key = self.build(key_node)
+                value = self.build(value_node)
+                if not isinstance(key, YScalar):
+                    self.problems.append(Problem(key.pos, "a mapping key must be a plain value"))
+                    continue
+                marker = (type(key.value), key.value)
+                if marker in seen:
+                    self.problems.append(
+                        Problem(
+                            key.pos,
+                            f"duplicate key '{key.text}' (first at line {seen[marker].line})",
+                        )
+                    )
+                    continue
+                seen[marker] = key.pos
+                entries.append((key, value))
+            return YMap(tuple(entries), pos)
+        finally:
+            self._active.discard(id(node))
+
+
+def parse_yaml(file: str, text: str) -> tuple[YNode | None, list[Problem]]:
+    """Read one YAML document; return its tree (None when unreadable) and the problems met."""
+    loader = _Core12Loader(text)
+    try:
+        try:
+            node = loader.get_single_node()
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            pos = _pos(file, mark) if mark is not None else Pos(file, 1, 1)
+            message = exc.problem or exc.context or "unreadable YAML"
+            return None, [Problem(pos, f"YAML syntax: {message}")]
+        except yaml.YAMLError as exc:
+            return None, [Problem(Pos(file, 1, 1), f"YAML syntax: {exc}")]
+    finally:
+        loader.dispose()
+    if node is None:
+        return None, [Problem(Pos(file, 1, 1), "the file is empty")]
+    builder = _Builder(file)
+    tree = builder.build(node)
+    return tree, builder.problems

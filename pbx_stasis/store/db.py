@@ -1,0 +1,233 @@
+"""The database handle: URL checking, engine creation with per-backend settings, sessions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, TypeAlias
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from pbx_stasis.store.errors import StoreError
+
+SETTING = "PBX_DATABASE_URL / database.url"
+EXPECTED = (
+    "expected sqlite+aiosqlite:///path/to/pbx.db "
+    "or postgresql+asyncpg://user:password@host:5432/dbname"
+)
+# How long a SQLite writer waits for another writer before failing with "database is locked".
+SQLITE_BUSY_TIMEOUT_MS = 5000
+# Marks the transactions that will write, so SQLite takes its write lock up front (see below).
+_WRITE = "pbx_write"
+
+_SQLITE_DRIVERS = {None, "aiosqlite", "pysqlite"}
+_POSTGRES_DRIVERS = {None, "asyncpg"}
+_DRIVER_ERRORS = (SQLAlchemyError, OSError, TimeoutError)
+_PASSWORD_IN_TEXT = re.compile(r"(//[^:/@]*:)[^@]*@")
+
+
+def _masked(raw: str) -> str:
+    return _PASSWORD_IN_TEXT.sub(r"\1***@", raw)
+
+
+def _url_error(raw: str, why: str) -> StoreError:
+    return StoreError(f"{SETTING}: {why} in {_masked(raw)!r}; {EXPECTED}")
+
+
+def normalize_url(raw: str) -> URL:
+    """Check a database URL and rewrite it to the async driver of its backend.
+
+    `sqlite:///x` and `postgresql://...` (or `postgres://...`) become `sqlite+aiosqlite:///x` and
+    `postgresql+asyncpg://...`. Anything else raises StoreError with a one-line message.
+    """
+    raw = raw.strip()
+    if not raw:
+        raise StoreError(f"{SETTING} is empty; {EXPECTED}")
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise _url_error(raw, "not a database URL") from None
+    backend, _, driver = url.drivername.partition("+")
+    driver_or_none = driver or None
+    if backend == "sqlite":
+        if driver_or_none not in _SQLITE_DRIVERS:
+            raise _url_error(raw, f"unsupported SQLite driver {driver!r}")
+        if not url.database or url.database == ":memory:":
+            # Each pooled connection would get its own empty database and the journal would be
+            # lost on restart: never what an operator wants.
+            raise _url_error(raw, "no SQLite file path (in-memory databases are not supported)")
+        if url.host or url.port or url.username:
+            raise _url_error(raw, "a SQLite URL has no host (use three slashes)")
+        return url.set(drivername="sqlite+aiosqlite")
+    if backend in ("postgresql", "postgres"):
+        if driver_or_none not in _POSTGRES_DRIVERS:
+            raise _url_error(raw, f"unsupported PostgreSQL driver {driver!r}")
+        if not url.database:
+            raise _url_error(raw, "no database name")
+        return url.set(drivername="postgresql+asyncpg")
+    raise _url_error(raw, f"unsupported database {backend!r}")
+
+
+def describe(url: URL) -> str:
+    """The URL as it may appear in logs and error messages (password hidden)."""
+    return url.render_as_string(hide_password=True)
+
+
+def _explain(exc: BaseException) -> str:
+    # DBAPIError wraps the driver's exception; its own str() drags the SQL along and several lines.
+    cause: BaseException = exc.orig if isinstance(exc, DBAPIError) and exc.orig else exc
+    text_ = " ".join(str(cause).split()) or type(cause).__name__
+    return f"{type(cause).__name__}: {text_}"
+
+
+def failure(what: str, exc: BaseException) -> StoreError:
+    """A one-line StoreError: what could not be done, and the driver's reason."""
+    if isinstance(exc, StoreError):
+        return exc
+    return StoreError(f"{what} ({SETTING}): {_explain(exc)}")
+
+
+class Database:
+    """One database: an AsyncEngine and the sessions made from it."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.url = engine.url
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    @property
+    def backend(self) -> str:
+        """`sqlite` or `postgresql`."""
+        return self.engine.dialect.name
+
+    @classmethod
+    def connect(
+        cls,
+        url: str,
+        *,
+        connect_timeout: float = 10.0,
+        echo: bool = False,
+        sqlite_foreign_keys: bool = True,
+    ) -> Database:
+        """Create the engine for `url`; no connection is made until first use (see `ping`).
+
+        `sqlite_foreign_keys=False` is for migrations only: SQLite's batch mode recreates tables
+        and would trip foreign keys midway.
+        """
+        parsed = normalize_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            return cls(_sqlite_engine(parsed, connect_timeout, echo, sqlite_foreign_keys))
+        engine = create_async_engine(
+            parsed,
+            echo=echo,
+            pool_pre_ping=True,
+            connect_args={"timeout": connect_timeout},
+        )
+        return cls(engine)
+
+    async def ping(self) -> None:
+        """Run SELECT 1; raise StoreError naming the database when it cannot be reached."""
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except _DRIVER_ERRORS as exc:
+            raise failure(f"cannot reach the database {describe(self.url)}", exc) from exc
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads, or for a caller that commits itself; uncommitted work is dropped.
+
+        Database errors raised in the block come out as StoreError.
+        """
+        try:
+            async with self._sessions() as session:
+                yield session
+        except _DRIVER_ERRORS as exc:
+            raise failure(f"database error on {describe(self.url)}", exc) from exc
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A unit of work: commits when the block ends, rolls everything back if it raises.
+
+        Writes that belong together (a call record and its journal line) go through one
+        transaction, so a crash, a cancelled task or SIGTERM never leaves half of them behind.
+        Database errors raised in the block or on commit come out as StoreError.
+        """
+        try:
+            async with self._sessions() as session, session.begin():
+                if self.backend == "sqlite":
+                    await session.connection(execution_options={_WRITE: True})
+                yield session
+        except _DRIVER_ERRORS as exc:
+            raise failure(f"database error on {describe(self.url)}", exc) from exc
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()
+
+
+Scope: TypeAlias = AsyncSession | Database
+"""Where a write goes: the caller's unit of work (a session) or a new transaction (the Database)."""
+
+
+@asynccontextmanager
+async def within(scope: Scope) -> AsyncIterator[AsyncSession]:
+    """Join the caller's transaction, or open one of our own when given the Database."""
+    if isinstance(scope, Database):
+        async with scope.transaction() as tx:
+            yield tx
+    else:
+        yield scope
+
+
+def is_unique_violation(exc: IntegrityError) -> bool:
+    """Whether an IntegrityError is a duplicate key (and not, say, a missing foreign row)."""
+    orig = exc.orig
+    return getattr(orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(orig)
+
+
+def _sqlite_engine(url: URL, timeout: float, echo: bool, foreign_keys: bool) -> AsyncEngine:
+    assert url.database is not None  # normalize_url refuses SQLite URLs without a path
+    path = Path(url.database)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise failure(
+            f"cannot create the directory of the SQLite database {describe(url)}", exc
+        ) from exc
+    engine = create_async_engine(url, echo=echo, connect_args={"timeout": timeout})
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
+        # pysqlite's own transaction handling issues BEGIN late and never BEGIN IMMEDIATE; turn it
+        # off and issue BEGIN ourselves (below). This also makes DDL transactional.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # A deferred transaction that reads and then writes fails at once with SQLITE_BUSY when
+        # another connection wrote meanwhile (the busy timeout does not apply), so units of work
+        # take the write lock first. Plain reads stay deferred and never block writers (WAL).
+        if conn.get_execution_options().get(_WRITE):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+    return engine

@@ -1,0 +1,117 @@
+"""Schema migrations: run Alembic from the application (upgrade to head, report the revision)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeAlias
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from pbx_stasis.store.db import Database, describe, failure
+from pbx_stasis.store.errors import StoreError
+from pbx_stasis.store.tables import Base
+
+# Migrations live in the repository next to the package; only checkouts and editable installs
+# are supported, so they are found relative to this file.
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MIGRATIONS = REPO_ROOT / "migrations"
+ALEMBIC_INI = REPO_ROOT / "alembic.ini"
+
+_Step: TypeAlias = Callable[[Config], None]
+
+
+def alembic_config() -> Config:
+    """Alembic's configuration for this repository."""
+    if not (MIGRATIONS / "env.py").is_file():
+        raise StoreError(
+            f"migrations not found at {MIGRATIONS}: run pbx-stasis from its repository checkout "
+            "or an editable install (pip install -e .)"
+        )
+    config = Config(str(ALEMBIC_INI)) if ALEMBIC_INI.is_file() else Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def head() -> str:
+    """The newest revision in migrations/."""
+    revision = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if revision is None:
+        raise StoreError(f"no revisions in {MIGRATIONS / 'versions'}")
+    return revision
+
+
+async def upgrade(url: str, revision: str = "head") -> None:
+    """Bring the database at `url` to `revision` (default: the newest)."""
+    await _run(url, lambda config: command.upgrade(config, revision))
+
+
+async def downgrade(url: str, revision: str) -> None:
+    """Take the database at `url` back to `revision` (`base` empties it)."""
+    await _run(url, lambda config: command.downgrade(config, revision))
+
+
+async def current(url: str) -> str | None:
+    """The revision the database at `url` is at, None when it was never migrated."""
+    db = Database.connect(url)
+    try:
+        async with db.engine.connect() as conn:
+            return await conn.run_sync(
+                lambda sync: MigrationContext.configure(sync).get_current_revision()
+            )
+    except Exception as exc:
+        raise failure(f"cannot read the schema revision of {describe(db.url)}", exc) from exc
+    finally:
+        await db.dispose()
+
+
+async def drift(url: str) -> list[str]:
+    """Differences between the tables in code and the database at `url` (what `alembic check`
+    reports); empty when the migrations match the models."""
+    db = Database.connect(url)
+    try:
+        async with db.engine.connect() as conn:
+            return await conn.run_sync(_compare)
+    except Exception as exc:
+        raise failure(f"cannot compare the schema of {describe(db.url)}", exc) from exc
+    finally:
+        await db.dispose()
+
+
+def _compare(conn: Connection) -> list[str]:
+    context = MigrationContext.configure(conn, opts={"compare_type": True})
+    return [repr(diff) for diff in compare_metadata(context, Base.metadata)]
+
+
+async def _run(url: str, step: _Step) -> None:
+    config = alembic_config()
+    # Foreign keys off on SQLite while migrating: batch mode copies tables and would trip them
+    # midway. They are checked once the schema is in place (below).
+    db = Database.connect(url, sqlite_foreign_keys=False)
+    try:
+        async with db.engine.connect() as conn:
+            await conn.run_sync(_in_alembic, config, step)
+            await conn.commit()
+            broken = []
+            if db.backend == "sqlite":
+                broken = list((await conn.execute(text("PRAGMA foreign_key_check"))).all())
+    except Exception as exc:
+        raise failure(f"cannot migrate {describe(db.url)}", exc) from exc
+    finally:
+        await db.dispose()
+    if broken:
+        raise StoreError(
+            f"migration of {describe(db.url)} left rows with dangling foreign keys: {broken[:5]}"
+        )
+
+
+def _in_alembic(conn: Connection, config: Config, step: _Step) -> None:
+    # env.py runs the migrations on this connection instead of opening its own engine.
+    config.attributes["connection"] = conn
+    step(config)
