@@ -140,3 +140,11 @@ class AgentState(StrEnum):
 
 
 AUTOPAUSE_REASON = "no answer"
+
+
+def utc_day(at: float) -> int:
+    """The default calendar for "today" counters: days since the epoch, in UTC.
+
+    Inject a local one (e.g. `datetime.fromtimestamp(at, zone).toordinal()`) for a site's midnight.
+    """
+    return math.floor(at / 86400)

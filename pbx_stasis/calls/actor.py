@@ -50,11 +50,16 @@ class EventInbox:
 
     def _note(self, event: Event) -> None:
         kind = event.get("type")
-        if kind in ("ChannelHangupRequest", "ChannelDestroyed") and self.hangup.cause is None:
+        if kind in ("ChannelHangupRequest", "ChannelDestroyed"):
+            # The first cause wins; only ChannelDestroyed carries the cause's text.
             cause = event.get("cause")
-            self.hangup.cause = cause if isinstance(cause, int) else None
+            if self.hangup.cause is None and isinstance(cause, int):
+                self.hangup.cause = cause
             text = event.get("cause_txt")
-            self.hangup.cause_text = text if isinstance(text, str) else None
+            if self.hangup.cause_text is None and isinstance(text, str) and (
+                cause == self.hangup.cause
+            ):
+                self.hangup.cause_text = text
         if kind in GONE_EVENTS:
             self.gone = True
 

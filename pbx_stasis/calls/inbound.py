@@ -104,9 +104,19 @@ async def run_call(
         await script(call)
     except ChannelGone:
         hung_up_by = "caller"
+    except AriError as exc:
+        if exc.status == 404:  # the channel went away between two of our requests
+            hung_up_by = "caller"
+        else:
+            log.warning("call %s: %s; hanging up", record.id, exc)
+            await call.note("ERROR", error=str(exc))
     except TimeoutError:
         log.warning("call %s: timed out waiting for Asterisk; hanging up", record.id)
         await call.note("TIMEOUT")
+    except Exception as exc:
+        # A bug in a script must not leave the caller in silence or the record open.
+        log.exception("call %s: script failed; hanging up", record.id)
+        await call.note("ERROR", error=f"{type(exc).__name__}: {exc}")
     if not inbox.gone:
         if hung_up_by == "app":
             inbox.hangup.by_us = True

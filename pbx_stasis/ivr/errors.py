@@ -1,4 +1,4 @@
-"""Error types of the IVR layer: a positioned problem in a flow file, and the error carrying them."""
+"""Error types of the IVR layer: a mistake at a place in a flow file, and the errors raised."""
 
 from __future__ import annotations
 

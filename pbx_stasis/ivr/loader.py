@@ -301,7 +301,9 @@ class _Checker:
             refs.reads.append((ref.name, node.pos_at(ref.offset)))
         return tpl
 
-    def variable(self, node: YNode, what: str, refs: _FlowRefs) -> str | None:
+    def variable(self, node: YNode | None, what: str, refs: _FlowRefs) -> str | None:
+        if node is None:
+            return None
         text = self.scalar_str(node, what)
         if text is None:
             return None
@@ -313,7 +315,10 @@ class _Checker:
         refs.writes.append((text, node.pos))
         return text
 
-    def node_ref(self, node: YNode, what: str, refs: _FlowRefs) -> str:
+    def node_ref(self, node: YNode | None, what: str, refs: _FlowRefs) -> str:
+        """A node name, checked once every node is read; "" when absent."""
+        if node is None:
+            return ""
         text = self.scalar_str(node, what)
         if text is None:
             return ""
@@ -547,7 +552,7 @@ class _Checker:
                     value.pos, f"variable '{name}' needs a text, number or true/false value"
                 )
                 continue
-            out[name] = cast(Value, value.value)
+            out[name] = value.value
         return out
 
     def prompts(
@@ -589,8 +594,8 @@ class _Checker:
         default_file = f"pbx/{pname}"
         what = f"prompt '{pname}' in '{lang}'"
         if isinstance(node, YScalar):
-            text = self.scalar_str(node, what)
-            return None if text is None else PromptFile(default_file, text)
+            said = self.scalar_str(node, what)
+            return None if said is None else PromptFile(default_file, said)
         m = self.mapping(node, what)
         if m is None:
             return None
@@ -606,7 +611,7 @@ class _Checker:
                 else:
                     self.report(
                         value.pos,
-                        f"bad sound file '{given}': a name below sounds/<language>/ without extension",
+                        f"bad sound file '{given}': a name below sounds/<lang>/ without extension",
                     )
         if "text" in f:
             text = self.scalar_str(f["text"][1], "text")
@@ -655,7 +660,7 @@ class _Checker:
             name=name,
             prompts=self.prompt_list(g("prompts"), "prompts", refs, required=True),
             barge_in=self.boolean(g("barge_in"), "barge_in", False),
-            next=self.node_ref(g("next"), "next", refs) if "next" in f else "",
+            next=self.node_ref(g("next"), "next", refs),
         )
 
     def menu(
@@ -696,9 +701,7 @@ class _Checker:
             timeout_prompts=self.prompt_list(g("timeout_prompts"), "timeout_prompts", refs, False),
             barge_in=self.boolean(g("barge_in"), "barge_in", True),
             into=into,
-            on_failure=self.node_ref(g("on_failure"), "on_failure", refs)
-            if "on_failure" in f
-            else "",
+            on_failure=self.node_ref(g("on_failure"), "on_failure", refs),
         )
 
     def collect(
@@ -759,10 +762,8 @@ class _Checker:
             invalid_prompts=self.prompt_list(g("invalid_prompts"), "invalid_prompts", refs, False),
             timeout_prompts=self.prompt_list(g("timeout_prompts"), "timeout_prompts", refs, False),
             barge_in=self.boolean(g("barge_in"), "barge_in", True),
-            next=self.node_ref(g("next"), "next", refs) if "next" in f else "",
-            on_failure=self.node_ref(g("on_failure"), "on_failure", refs)
-            if "on_failure" in f
-            else "",
+            next=self.node_ref(g("next"), "next", refs),
+            on_failure=self.node_ref(g("on_failure"), "on_failure", refs),
         )
 
     def schedule(
@@ -808,8 +809,8 @@ class _Checker:
         return ScheduleNode(
             name=name,
             schedule=Schedule(tz, tuple(weekly), tuple(exceptions)),
-            open=self.node_ref(g("open"), "open", refs) if "open" in f else "",
-            closed=self.node_ref(g("closed"), "closed", refs) if "closed" in f else "",
+            open=self.node_ref(g("open"), "open", refs),
+            closed=self.node_ref(g("closed"), "closed", refs),
         )
 
     def weekdays(self, key: YScalar) -> list[int]:
@@ -912,7 +913,7 @@ class _Checker:
         return LanguageNode(
             name=name,
             language=lang or Template(()),
-            next=self.node_ref(g("next"), "next", refs) if "next" in f else "",
+            next=self.node_ref(g("next"), "next", refs),
         )
 
     def set_(
@@ -941,7 +942,7 @@ class _Checker:
         return SetNode(
             name=name,
             variables=tuple(assigned),
-            next=self.node_ref(g("next"), "next", refs) if "next" in f else "",
+            next=self.node_ref(g("next"), "next", refs),
         )
 
     def value(self, node: YNode, what: str, refs: _FlowRefs) -> Value | Template | None:
@@ -981,7 +982,7 @@ class _Checker:
         return BranchNode(
             name=name,
             cases=tuple(cases),
-            otherwise=self.node_ref(g("else"), "else", refs) if "else" in f else "",
+            otherwise=self.node_ref(g("else"), "else", refs),
         )
 
     def case(self, item: YNode, refs: _FlowRefs) -> BranchCase | None:
@@ -1072,10 +1073,8 @@ class _Checker:
             body=None if body is None else tuple(body),
             timeout=self.number(g("timeout"), "timeout", 3.0, maximum=60),
             into=tuple(into),
-            next=self.node_ref(g("next"), "next", refs) if "next" in f else "",
-            on_failure=self.node_ref(g("on_failure"), "on_failure", refs)
-            if "on_failure" in f
-            else "",
+            next=self.node_ref(g("next"), "next", refs),
+            on_failure=self.node_ref(g("on_failure"), "on_failure", refs),
         )
 
     def check_url(self, node: YNode, tpl: Template) -> None:
@@ -1163,7 +1162,9 @@ class _Checker:
             self.report(pos, f"{owner} needs one of 'agent', 'number' or 'flow'")
         for extra in given[1:]:
             self.report(f[extra][0].pos, f"{owner} takes only one of 'agent', 'number' or 'flow'")
-        to = cast(Literal["agent", "number", "flow"], given[0] if given else "number")
+        to: Literal["agent", "number", "flow"] = "number"
+        if given:
+            to = "agent" if given[0] == "agent" else "flow" if given[0] == "flow" else "number"
         target = Template(())
         if given:
             tnode = f[to][1]
@@ -1208,9 +1209,9 @@ class _Checker:
         kind: Literal["queue", "agent"] | None = None
         mailbox: Template | None = None
         if boxes:
-            kind = cast(Literal["queue", "agent"], boxes[0])
+            kind = "queue" if boxes[0] == "queue" else "agent"
             mailbox = self.template(f[kind][1], kind, refs, allow_number=True)
-        nxt = self.node_ref(g("next"), "next", refs) if "next" in f else ""
+        nxt = self.node_ref(g("next"), "next", refs)
         return VoicemailNode(
             name=name,
             prompts=self.prompt_list(g("prompts"), "prompts", refs, required=False),
@@ -1318,7 +1319,8 @@ class _Checker:
             if target not in known_nodes:
                 self.report(
                     pos,
-                    f"'{target}' is not a node of flow '{d.name}'{suggest(target, sorted(known_nodes))}",
+                    f"'{target}' is not a node of flow '{d.name}'"
+                    f"{suggest(target, sorted(known_nodes))}",
                 )
         for pname, pos in refs.prompts:
             if pname not in flow.prompts:

@@ -32,7 +32,7 @@ class YScalar:
     def pos_at(self, offset: int) -> Pos:
         """Where character `offset` of the scalar's text sits in the file, when that is knowable.
 
-        Exact for plain and quoted scalars on one line without escapes; otherwise the scalar's start.
+        Exact for plain and quoted scalars on one line without escapes, else the scalar's start.
         """
         if not self.single_line or self.style in ("|", ">"):
             return self.pos

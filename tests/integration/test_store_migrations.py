@@ -88,3 +88,16 @@ def test_the_alembic_command_line_upgrades_and_finds_no_drift(db_url: str) -> No
     checked = _alembic("check", url=db_url)
     assert checked.returncode == 0, checked.stderr
     assert "No new upgrade operations detected" in checked.stdout + checked.stderr
+
+
+async def test_drift_is_reported_when_the_database_differs_from_the_models(db_url: str) -> None:
+    await upgrade(db_url)
+    db = Database.connect(db_url)
+    try:
+        async with db.transaction() as tx:
+            await tx.execute(text("DROP INDEX ix_calls_status"))
+    finally:
+        await db.dispose()
+    differences = await drift(db_url)
+    assert len(differences) == 1
+    assert "add_index" in differences[0] and "ix_calls_status" in differences[0]

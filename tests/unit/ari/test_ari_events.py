@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import random
 import time
@@ -24,7 +25,7 @@ def fast_stream(ari: AriClient, handler: Any, **options: Any) -> EventStream:
 
 async def eventually(condition: Callable[[], bool], within: float = 1.5) -> None:
     async with asyncio.timeout(within):
-        while not condition():
+        while not condition():  # noqa: ASYNC110 - polls state that has no event to wait on
             await asyncio.sleep(0.01)
 
 
@@ -274,7 +275,7 @@ async def test_wrong_password_backs_off_and_says_what_to_check(
         await events.close()
 
     attempts = fake_ari.ws_attempts
-    gaps = [later - earlier for earlier, later in zip(attempts, attempts[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(attempts)]
     assert 3 <= len(attempts) <= 7, gaps
     assert all(gap >= 0.02 for gap in gaps)
     assert gaps[-1] > gaps[0]
