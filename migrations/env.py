@@ -11,10 +11,10 @@ from sqlalchemy.engine import Connection
 
 from pbx_stasis.store.db import SETTING, Database, normalize_url
 from pbx_stasis.store.errors import StoreError
-from pbx_stasis.store.tables import Base
+from pbx_stasis.store.schema import load_all_tables
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = load_all_tables()
 # Set by pbx_stasis.store.migrate, which runs us on a connection it already opened.
 shared_connection: Connection | None = config.attributes.get("connection")
 

@@ -13,6 +13,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,18 @@ SERVER_SETTINGS = {
     "timezone": "'UTC'",
 }
 _STEP_TIMEOUT = 60
+# Runs beside the test session and cleans up if the session dies without tearing down (killed by
+# `timeout`, SIGKILL...): it blocks reading a pipe only the session holds, so EOF means it is gone.
+_WATCHDOG = """
+import shutil, subprocess, sys
+pg_ctl, datadir, root, run_as = sys.argv[1:5]
+sys.stdin.buffer.read()
+command = [pg_ctl, "stop", "-D", datadir, "-m", "immediate"]
+if run_as:
+    command = ["runuser", "-u", run_as, "--", *command]
+subprocess.run(command, cwd="/", capture_output=True, check=False, timeout=60)
+shutil.rmtree(root, ignore_errors=True)
+"""
 
 
 class PostgresNotAvailable(RuntimeError):
@@ -75,6 +88,7 @@ class PostgresServer:
     root: Path
     port: int
     run_as: str | None
+    watchdog: subprocess.Popen[bytes]
     _names: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     @property
@@ -132,6 +146,32 @@ class PostgresServer:
                     )
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
+            _release(self.watchdog)
+
+
+def _watch(bindir: Path, root: Path, run_as: str | None) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            *(sys.executable, "-c", _WATCHDOG),
+            *(str(bindir / "pg_ctl"), str(root / "data"), str(root), run_as or ""),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        # Its own session: a signal sent to the test run's process group must not reach it.
+        start_new_session=True,
+    )
+
+
+def _release(watchdog: subprocess.Popen[bytes]) -> None:
+    # Closing the pipe lets it run its (now empty-handed) cleanup and exit.
+    if watchdog.stdin is not None:
+        watchdog.stdin.close()
+    try:
+        watchdog.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        watchdog.kill()
+        watchdog.wait()
 
 
 def _run(
@@ -175,6 +215,7 @@ def start() -> PostgresServer:
     bindir = find_bindir()
     run_as = _server_user()
     root = Path(tempfile.mkdtemp(prefix="pbx-pg-"))
+    watchdog = _watch(bindir, root, run_as)
     server: PostgresServer | None = None
     try:
         if run_as is not None:
@@ -208,10 +249,19 @@ def start() -> PostgresServer:
                 check=False,
             )
             if started.returncode == 0:
-                server = PostgresServer(bindir=bindir, root=root, port=port, run_as=run_as)
+                server = PostgresServer(
+                    bindir=bindir, root=root, port=port, run_as=run_as, watchdog=watchdog
+                )
                 return server
         log = (root / "server.log").read_text(errors="replace")[-2000:]
         raise PostgresNotAvailable(f"PostgreSQL did not start; server log:\n{log}")
     finally:
         if server is None:
+            _run(
+                [bindir / "pg_ctl", "stop", "-D", root / "data", "-m", "immediate"],
+                run_as,
+                root,
+                check=False,
+            )
             shutil.rmtree(root, ignore_errors=True)
+            _release(watchdog)

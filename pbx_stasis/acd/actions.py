@@ -170,7 +170,7 @@ class Journal:
     call_id: str | None = None
     queue: str | None = None
     agent_id: str | None = None
-    data: Mapping[str, JournalValue] = field(default=MappingProxyType({}), hash=False)
+    data: Mapping[str, JournalValue] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data", MappingProxyType(dict(self.data)))

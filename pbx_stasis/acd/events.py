@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from pbx_stasis.acd.model import NO_SKILLS, AgentConfig, QueueConfig, Skills, frozen_skills
+from pbx_stasis.acd.model import AgentConfig, QueueConfig, Skills, frozen_skills
 
 
 def _queue_names(queues: Collection[str]) -> frozenset[str]:
@@ -28,7 +28,7 @@ class CallArrived:
     queue: str
     caller: str = ""
     priority: int = 0
-    skills: Skills = field(default=NO_SKILLS, hash=False)
+    skills: Skills = field(default_factory=dict, hash=False)
     max_wait: float | None = None
     entered_at: float | None = None
 
@@ -232,7 +232,7 @@ __all__ = [
     "OfferFailed",
     "OfferRejected",
     "QueueConfigChanged",
-    "TransferToQueue",
     "Tick",
+    "TransferToQueue",
     "WrapUpDone",
 ]

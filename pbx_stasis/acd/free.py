@@ -139,15 +139,18 @@ class FreeAgents:
     def agents(self) -> dict[str, GroupKey]:
         return dict(self._group_of)
 
+    def group(self, agent_id: str) -> GroupKey | None:
+        return self._group_of.get(agent_id)
+
     def base(self, agent_id: str) -> SortKey | None:
         group = self._group_of.get(agent_id)
         return None if group is None else self._groups[group].base(agent_id)
 
-    def put(self, agent_id: str, group: GroupKey, base: SortKey) -> None:
-        """Make the agent free here with this group and key; a no-op when nothing changed."""
+    def put(self, agent_id: str, group: GroupKey, base: SortKey) -> bool:
+        """Make the agent free here with this group and key; False when nothing changed."""
         old = self._group_of.get(agent_id)
         if old == group and self._groups[group].base(agent_id) == base:
-            return
+            return False
         if old is not None and old != group:
             self.discard(agent_id)
         pool = self._groups.get(group)
@@ -156,6 +159,7 @@ class FreeAgents:
             self._skills[group] = dict(group[1])
         pool.put(agent_id, base, self._sort_key(base))
         self._group_of[agent_id] = group
+        return True
 
     def discard(self, agent_id: str) -> None:
         group = self._group_of.pop(agent_id, None)

@@ -116,8 +116,9 @@ class AgentConfig:
     id: str
     endpoint: str  # e.g. PJSIP/agent-1001
     name: str = ""
-    skills: Skills = field(default=NO_SKILLS, hash=False)
-    penalties: Mapping[str, int] = field(default=MappingProxyType({}), hash=False)  # queue -> penalty
+    skills: Skills = field(default_factory=dict, hash=False)
+    # queue -> penalty: lower tiers are offered calls first
+    penalties: Mapping[str, int] = field(default_factory=dict, hash=False)
     wrapup: float | None = None  # overrides the queue's wrap-up time
 
     def __post_init__(self) -> None:

@@ -118,9 +118,10 @@ def _error_message(payload: bytes, reason: str | None) -> str:
 class AriClient:
     """ARI REST client. Use as `async with AriClient(url, user, password) as ari:`.
 
-    `base_url` is the ARI root, e.g. `http://127.0.0.1:8088/ari`. Operations are grouped by
-    resource like Asterisk's documentation: `ari.channels.answer(id)`,
-    `ari.bridges.add_channel(bridge_id, [a, b])`. Non-2xx answers raise `AriError`
+    `base_url` is the ARI root, e.g. `http://127.0.0.1:8088/ari` (`/ari` is added to a bare
+    `http://host:port`). Operations are grouped by resource like Asterisk's documentation:
+    `ari.channels.answer(id)`, `ari.bridges.add_channel(bridge_id, [a, b])`. Non-2xx answers
+    raise `AriError`
     (`AriAuthError` for 401), connection failures and timeouts raise `AriUnreachable`.
     A session passed in is used but not closed.
     """
@@ -136,7 +137,11 @@ class AriClient:
     ) -> None:
         url = URL(base_url.rstrip("/"))
         if url.scheme not in ("http", "https") or not url.host:
-            raise ValueError(f"ARI base URL must be http(s)://host[:port]/ari, not {base_url!r}")
+            raise ValueError(f"ARI URL must be http(s)://host[:port][/ari], not {base_url!r}")
+        if url.path in ("", "/"):
+            # http://host:8088 means Asterisk's default ARI prefix; a custom http.conf
+            # prefix is given in full (http://host/asterisk/ari).
+            url = url.with_path("/ari")
         self._base = str(url)
         self._user = user
         if ":" in user:

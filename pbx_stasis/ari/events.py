@@ -206,7 +206,12 @@ class EventStream:
         loop = asyncio.get_running_loop()
         failures = 0
         while True:
-            reason, connected_at = await self._connect_once()
+            try:
+                reason, connected_at = await self._connect_once()
+            except Exception as exc:
+                # Whatever went wrong, the stream must not die silently: log, back off, retry.
+                log.exception("ARI events for app %r: unexpected failure", self._app)
+                reason, connected_at = f"unexpected failure: {exc!r}", None
             if connected_at is not None and loop.time() - connected_at >= self._stable_after:
                 failures = 0
             delay = self._backoff(failures)
@@ -259,6 +264,8 @@ class EventStream:
                 await asyncio.wait({hook, receiver}, return_when=asyncio.FIRST_COMPLETED)
                 if not hook.done():
                     return f"connection lost during resync ({self._close_reason(ws)})", None
+                if hook.cancelled():
+                    return "resync hook was cancelled", None
                 failure = hook.exception()
                 if failure is not None:
                     log.error("ARI resync hook failed for app %r", self._app, exc_info=failure)
@@ -314,6 +321,9 @@ class EventStream:
             return
         self._received += 1
         if event["type"] == "ApplicationReplaced":
+            # Reconnecting would steal the app back and start a tug of war with the other
+            # process; say it loudly and keep it visible in the stats instead.
+            self._last_error = "application taken over by another connection"
             log.error(
                 "another connection took over ARI application %r: this one gets no more events",
                 self._app,

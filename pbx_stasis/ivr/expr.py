@@ -407,10 +407,10 @@ class _Parser:
 
     def comparison(self) -> Condition:
         if self.tok.kind == "(":
-            self.take()
+            opening = self.take()
             inner = self.or_()
             if self.tok.kind != ")":
-                raise ExprError("missing ')'", self.tok.offset)
+                raise ExprError("'(' without its ')'", opening.offset)
             self.take()
             return inner
         left = self.operand()

@@ -346,6 +346,20 @@ class _Checker:
         if isinstance(item, YScalar) and isinstance(item.value, str) and item.value:
             refs.prompts.append((item.value, item.pos))
             return PromptRef(item.value)
+        if isinstance(item, YMap) and item.get("prompt") is not None:
+            f = self.fields(item, ("prompt", "language"), "prompt item", item.pos)
+            pnode = f["prompt"][1]
+            pname = self.scalar_str(pnode, "prompt")
+            lang: str | None = None
+            if "language" in f:
+                lnode = f["language"][1]
+                lang = self.scalar_str(lnode, "language")
+                if lang is not None:
+                    refs.languages.append((lang, lnode.pos))
+            if pname is None:
+                return None
+            refs.prompts.append((pname, pnode.pos))
+            return PromptRef(pname, lang)
         if isinstance(item, YMap) and len(item.entries) == 1:
             key, value = item.entries[0]
             kinds = ("sound", "digits", "number")
@@ -366,8 +380,8 @@ class _Checker:
             return None
         self.report(
             item.pos,
-            f"{what}: a prompt is a prompt name or one of {{sound: ...}}, {{digits: ...}}, "
-            "{number: ...}",
+            f"{what}: a prompt is a prompt name or one of {{prompt: ..., language: ...}}, "
+            "{sound: ...}, {digits: ...}, {number: ...}",
         )
         return None
 
@@ -1333,6 +1347,13 @@ class _Checker:
                         f"prompt '{pname}' has no '{lang}' version and '{lang}' has no fallback "
                         "that has one",
                     )
+        for lang, pos in refs.languages:
+            if lang not in flow.languages:
+                self.report(
+                    pos,
+                    f"language '{lang}' is not in the flow's languages"
+                    f"{suggest(lang, flow.languages)}",
+                )
         written = {name for name, _ in refs.writes}
         for name, pos in refs.writes:
             if name in BUILTIN_VARIABLES:

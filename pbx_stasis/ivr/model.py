@@ -20,9 +20,10 @@ DEFAULT_MAX_STEPS = 200
 
 @dataclass(frozen=True)
 class PromptRef:
-    """A logical prompt of the flow's `prompts` table, played in the call's language."""
+    """A logical prompt of the flow's `prompts` table, in the call's language unless pinned."""
 
     name: str
+    language: str | None = None
 
 
 @dataclass(frozen=True)

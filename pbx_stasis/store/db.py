@@ -122,12 +122,13 @@ class Database:
     ) -> Database:
         """Create the engine for `url`; no connection is made until first use (see `ping`).
 
-        `sqlite_foreign_keys=False` is for migrations only: SQLite's batch mode recreates tables
-        and would trip foreign keys midway.
+        `connect_timeout` (seconds) bounds reaching a PostgreSQL server; SQLite writers wait up to
+        SQLITE_BUSY_TIMEOUT_MS for each other. `sqlite_foreign_keys=False` is for migrations only:
+        SQLite's batch mode recreates tables and would trip foreign keys midway.
         """
         parsed = normalize_url(url)
         if parsed.get_backend_name() == "sqlite":
-            return cls(_sqlite_engine(parsed, connect_timeout, echo, sqlite_foreign_keys))
+            return cls(_sqlite_engine(parsed, echo, sqlite_foreign_keys))
         engine = create_async_engine(
             parsed,
             echo=echo,
@@ -178,7 +179,11 @@ class Database:
 
 
 Scope: TypeAlias = AsyncSession | Database
-"""Where a write goes: the caller's unit of work (a session) or a new transaction (the Database)."""
+"""Where a write goes: the caller's unit of work (a session) or a new transaction (the Database).
+
+Writes belong in `Database.transaction()`; in a caller's session, driver errors surface as
+StoreError when its block ends.
+"""
 
 
 @asynccontextmanager
@@ -197,7 +202,7 @@ def is_unique_violation(exc: IntegrityError) -> bool:
     return getattr(orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(orig)
 
 
-def _sqlite_engine(url: URL, timeout: float, echo: bool, foreign_keys: bool) -> AsyncEngine:
+def _sqlite_engine(url: URL, echo: bool, foreign_keys: bool) -> AsyncEngine:
     assert url.database is not None  # normalize_url refuses SQLite URLs without a path
     path = Path(url.database)
     try:
@@ -206,7 +211,7 @@ def _sqlite_engine(url: URL, timeout: float, echo: bool, foreign_keys: bool) -> 
         raise failure(
             f"cannot create the directory of the SQLite database {describe(url)}", exc
         ) from exc
-    engine = create_async_engine(url, echo=echo, connect_args={"timeout": timeout})
+    engine = create_async_engine(url, echo=echo)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
@@ -217,6 +222,9 @@ def _sqlite_engine(url: URL, timeout: float, echo: bool, foreign_keys: bool) -> 
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # With WAL, NORMAL never corrupts nor tears a transaction (a killed process loses
+        # nothing committed); only a power cut may lose the last commits. FULL would fsync
+        # every journal line.
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 

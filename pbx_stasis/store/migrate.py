@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from pbx_stasis.store.db import Database, describe, failure
 from pbx_stasis.store.errors import StoreError
-from pbx_stasis.store.tables import Base
+from pbx_stasis.store.schema import load_all_tables
 
 # Migrations live in the repository next to the package; only checkouts and editable installs
 # are supported, so they are found relative to this file.
@@ -86,7 +86,7 @@ async def drift(url: str) -> list[str]:
 
 def _compare(conn: Connection) -> list[str]:
     context = MigrationContext.configure(conn, opts={"compare_type": True})
-    return [repr(diff) for diff in compare_metadata(context, Base.metadata)]
+    return [repr(diff) for diff in compare_metadata(context, load_all_tables())]
 
 
 async def _run(url: str, step: _Step) -> None:

@@ -1,4 +1,4 @@
-"""The configuration files of one instance: the project's dialplan/ and pjsip/ plus generated ones."""
+"""The config files of one instance: the project's dialplan/ and pjsip/ plus generated ones."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import socket
@@ -10,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from .settings import Settings, SandboxError
+from .settings import SandboxError, Settings
 
 SUITE = "sid"
 PACKAGES = (
@@ -113,49 +114,92 @@ def _mounts_under(path: Path) -> list[str]:
     return sorted(found, key=len, reverse=True)
 
 
+def _debootstraps_on(path: Path) -> list[int]:
+    """Pids of processes still installing into `path` (e.g. orphans of a killed install)."""
+    needle = str(path).encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if needle in argv and any(b"debootstrap" in arg for arg in argv[:2]):
+            found.append(int(entry.name))
+    return sorted(found)
+
+
 def _remove_partial(path: Path) -> None:
     """Delete an interrupted install; unmount first so rmtree never walks into the host's /proc."""
     if not path.exists():
         return
+    running = _debootstraps_on(path)
+    if running:
+        raise SandboxError(
+            f"debootstrap is still installing into {path} (pids {', '.join(map(str, running))}), "
+            "probably left by an interrupted install: wait for it or kill it, then rerun install"
+        )
     for point in _mounts_under(path):
         subprocess.run(["umount", "-l", point], check=False)
     left = _mounts_under(path)
     if left:
         raise SandboxError(f"cannot remove {path}: still mounted: {', '.join(left)}")
     print(f"removing an interrupted install at {path}", flush=True)
-    shutil.rmtree(path)
+    try:
+        shutil.rmtree(path)
+    except OSError as problem:
+        raise SandboxError(f"cannot remove the interrupted install {path}: {problem}") from None
+
+
+# debootstrap's ~900 "I: <Verb> ..." lines, grouped into the phases a person cares about
+_PHASES = {
+    "Target": "resolving packages",
+    "Retrieving": "downloading packages",
+    "Validating": "downloading packages",
+    "Checking": "resolving packages",
+    "Valid": "resolving packages",
+    "Resolving": "resolving packages",
+    "Found": "resolving packages",
+    "Chosen": "extracting",
+    "Extracting": "extracting",
+    "Installing": "installing packages",
+    "Unpacking": "installing packages",
+    "Configuring": "installing packages",
+    "Base": "finishing",
+}
 
 
 class _Progress:
-    """Condense debootstrap's ~900 lines into one line per stage with a dot per step."""
+    """One line per phase of debootstrap, a dot per 20 steps, elapsed seconds."""
 
     def __init__(self) -> None:
         self.started = time.monotonic()
-        self.stage = ""
+        self.phase = ""
         self.count = 0
 
     def feed(self, line: str) -> None:
         if not line.startswith("I: "):
             return
         words = line[3:].split()
-        stage = words[0] if words else ""
-        if stage != self.stage:
-            self._end_stage()
-            self.stage = stage
+        phase = _PHASES.get(words[0] if words else "", self.phase or "starting")
+        if phase != self.phase:
+            self._end_phase()
+            self.phase = phase
             self.count = 0
-            sys.stdout.write(f"[{self.elapsed():4d}s] {stage} ")
+            sys.stdout.write(f"[{self.elapsed():4d}s] {phase} ")
         self.count += 1
-        if self.count % 10 == 0:
+        if self.count % 20 == 0:
             sys.stdout.write(".")
         sys.stdout.flush()
 
-    def _end_stage(self) -> None:
-        if self.stage:
-            sys.stdout.write(f" ({self.count})\n")
+    def _end_phase(self) -> None:
+        if self.phase:
+            sys.stdout.write(f" ({self.count} steps)\n")
 
     def finish(self) -> None:
-        self._end_stage()
-        self.stage = ""
+        self._end_phase()
+        self.phase = ""
         sys.stdout.flush()
 
     def elapsed(self) -> int:
@@ -163,16 +207,31 @@ class _Progress:
 
 
 def install(settings: Settings) -> None:
-    """Debootstrap into root.tmp and rename it to root on success: a half install never looks done."""
+    """Debootstrap into root.tmp, renamed to root on success: a half install never looks done."""
     if is_installed(settings):
         print(f"already installed: {settings.root}")
         prepare_root(settings)
         return
     if os.geteuid() != 0:
         raise SandboxError("install needs root (debootstrap and chroot)")
+    settings.sandbox_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.sandbox_dir / ".install.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SandboxError(
+                f"another install into {settings.sandbox_dir} is running; wait for it"
+            ) from None
+        if is_installed(settings):
+            print(f"installed meanwhile: {settings.root}")
+        else:
+            _debootstrap(settings)
+        prepare_root(settings)
+
+
+def _debootstrap(settings: Settings) -> None:
     mirror = find_mirror()
     _ensure_debootstrap()
-    settings.sandbox_dir.mkdir(parents=True, exist_ok=True)
     partial = settings.sandbox_dir / "root.tmp"
     _remove_partial(partial)
     if settings.root.exists():
@@ -199,10 +258,23 @@ def install(settings: Settings) -> None:
             env={**os.environ, "DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C"},
         )
         assert process.stdout is not None
-        for line in process.stdout:
-            log.write(line)
-            progress.feed(line.rstrip("\n"))
-        code = process.wait()
+        try:
+            for line in process.stdout:
+                log.write(line)
+                progress.feed(line.rstrip("\n"))
+            code = process.wait()
+        except BaseException:
+            # interrupted: stop debootstrap and release its /proc and /sys mounts in the target
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            for point in _mounts_under(partial):
+                subprocess.run(["umount", "-l", point], check=False)
+            progress.finish()
+            raise
     progress.finish()
     if code != 0:
         tail = log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-15:]
@@ -216,16 +288,43 @@ def install(settings: Settings) -> None:
     if leftover:
         raise SandboxError(f"debootstrap left mounts behind: {', '.join(leftover)}")
     partial.rename(settings.root)
-    prepare_root(settings)
     print(f"[{progress.elapsed():4d}s] installed {settings.root}")
 
 
+def in_chroot(root: Path, path: str) -> Path:
+    """The host path of `path` inside the chroot, following symlinks as the chroot would.
+
+    Debian's var/run is a symlink to /run: resolved naively from the host it leads to the
+    host's own /run.
+    """
+    current = root
+    parts = [p for p in path.split("/") if p]
+    hops = 0
+    while parts:
+        part = parts.pop(0)
+        if part == "..":
+            current = current.parent if current != root else root
+            continue
+        candidate = current / part
+        if candidate.is_symlink():
+            hops += 1
+            if hops > 40:
+                raise SandboxError(f"too many symlinks resolving {path} in {root}")
+            target = os.readlink(candidate)
+            if target.startswith("/"):
+                current = root
+            parts = [p for p in target.split("/") if p] + parts
+            continue
+        current = candidate
+    return current
+
+
 def prepare_root(settings: Settings) -> None:
-    """The fix-ups every chroot needs (idempotent): Asterisk's dirs and a hosts file (no DNS here)."""
+    """Fix-ups every chroot needs (idempotent): Asterisk's dirs and a hosts file (no DNS here)."""
     for relative in CHROOT_DIRS:
-        (settings.root / relative).mkdir(parents=True, exist_ok=True)
+        in_chroot(settings.root, relative).mkdir(parents=True, exist_ok=True)
     hostname = socket.gethostname()
     hosts = f"127.0.0.1 localhost {hostname}\n::1 localhost ip6-localhost ip6-loopback\n"
-    hosts_path = settings.root / "etc" / "hosts"
+    hosts_path = in_chroot(settings.root, "etc/hosts")
     if not hosts_path.is_file() or hosts_path.read_text(encoding="utf-8") != hosts:
         hosts_path.write_text(hosts, encoding="utf-8")

@@ -89,11 +89,20 @@ def _port_busy(kind: int, port: int) -> bool:
     return False
 
 
-def cli(settings: Settings, command: str, timeout: float = 15.0) -> subprocess.CompletedProcess[str]:
+def cli(
+    settings: Settings, command: str, timeout: float = 15.0
+) -> subprocess.CompletedProcess[str]:
     """Run one Asterisk CLI command on the instance (asterisk -rx through its control socket)."""
     return subprocess.run(
-        ["chroot", str(settings.root), ASTERISK, "-C", settings.asterisk_conf_in_chroot,
-         "-rx", command],
+        [
+            "chroot",
+            str(settings.root),
+            ASTERISK,
+            "-C",
+            settings.asterisk_conf_in_chroot,
+            "-rx",
+            command,
+        ],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -177,7 +186,9 @@ def _launch(settings: Settings) -> None:
     if launcher.returncode != 0:
         raise SandboxError(
             f"asterisk exited with {launcher.returncode} while starting:\n"
-            + _tail(settings.startup_log) + "\n" + _tail(settings.log)
+            + _tail(settings.startup_log)
+            + "\n"
+            + _tail(settings.log)
         )
     try:
         _wait_ready(settings, began)
@@ -214,7 +225,8 @@ def _wait_ready(settings: Settings, began: float) -> None:
             )
         time.sleep(0.1)
     try:
-        booted = cli(settings, "core waitfullybooted", timeout=max(1.0, deadline - time.monotonic()))
+        remaining = max(1.0, deadline - time.monotonic())
+        booted = cli(settings, "core waitfullybooted", timeout=remaining)
     except subprocess.TimeoutExpired:
         raise SandboxError(
             f"asterisk did not finish booting within {settings.start_timeout:.0f} s "

@@ -110,8 +110,10 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
             f"PBX_SANDBOX_NAME={name!r}: use 1-32 of a-z, 0-9, '-', '_' (starting alphanumeric)"
         )
     raw_dir = env.get("PBX_SANDBOX_DIR", "").strip()
-    sandbox_dir = Path(raw_dir).expanduser() if raw_dir else (
-        Path.home() / ".cache" / "pbx-stasis" / "sandbox"
+    sandbox_dir = (
+        Path(raw_dir).expanduser()
+        if raw_dir
+        else (Path.home() / ".cache" / "pbx-stasis" / "sandbox")
     )
     rtp_start = _int(env, "PBX_SANDBOX_RTP_START", 10000, 1024, 65534)
     rtp_end = _int(env, "PBX_SANDBOX_RTP_END", 30000, 1025, 65535)

@@ -190,3 +190,11 @@ async def test_a_given_session_is_used_and_left_open(fake_ari: FakeAri) -> None:
         async with AriClient(fake_ari.base_url, "pbx", "secret", session=session) as ari:
             assert await ari.channels.list() == []
         assert not session.closed
+
+
+def test_a_bare_host_url_gets_the_ari_prefix() -> None:
+    assert AriClient("http://127.0.0.1:8088", "u", "p").base_url == "http://127.0.0.1:8088/ari"
+    assert AriClient("http://h:8088/ari/", "u", "p").base_url == "http://h:8088/ari"
+    assert AriClient("https://h/asterisk/ari", "u", "p").base_url == "https://h/asterisk/ari"
+    with pytest.raises(ValueError, match="ARI URL must be"):
+        AriClient("127.0.0.1:8088", "u", "p")

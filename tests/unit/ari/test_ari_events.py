@@ -281,3 +281,29 @@ async def test_wrong_password_backs_off_and_says_what_to_check(
     assert gaps[-1] > gaps[0]
     assert "ARI rejected user 'pbx' (401): check PBX_ARI_USER/PBX_ARI_PASSWORD" in caplog.text
     assert caplog.text.count("rejected user") == len(attempts)
+
+
+async def test_garbage_from_the_socket_is_ignored(
+    fake_ari: FakeAri, ari: AriClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    handled: list[str] = []
+
+    async def handler(event: Event) -> None:
+        handled.append(event["type"])
+
+    def broken_key(event: Event) -> str | None:
+        raise KeyError("no key for you")
+
+    async with fast_stream(ari, handler, key=broken_key) as events:
+        ws = await fake_ari.next_socket()
+        await eventually(lambda: events.connected)
+        await ws.send_str("not json")
+        await ws.send_str('["no", "type"]')
+        await fake_ari.send(ws, dtmf("c1", 1))
+        await eventually(lambda: handled == ["ChannelDtmfReceived"])
+        stats = events.stats
+
+    assert (stats.received, stats.dispatched, stats.connects) == (1, 1, 1)
+    assert "not JSON" in caplog.text
+    assert "without a type" in caplog.text
+    assert "event key failed" in caplog.text

@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
 
 from pbx_stasis.store.base import UTCDateTime
 
-SQLITE = sqlite.dialect()
-POSTGRES = postgresql.dialect()
+SQLITE = make_url("sqlite+aiosqlite://").get_dialect()()
+POSTGRES = make_url("postgresql+asyncpg://").get_dialect()()
 
 offsets = st.integers(min_value=-14 * 60, max_value=14 * 60).map(
     lambda minutes: timezone(timedelta(minutes=minutes))

@@ -1,0 +1,201 @@
+"""Dispositions per tenant, and a call's outcome (disposition, notes, follow-up) on its record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pbx_stasis.crm.tables import Disposition, FollowUp
+from pbx_stasis.store.base import utc_now
+from pbx_stasis.store.db import Database, is_unique_violation
+from pbx_stasis.store.errors import AlreadyExists
+from pbx_stasis.store.tables import Call
+
+
+@dataclass(frozen=True)
+class DispositionRecord:
+    id: int
+    name: str
+    requires_follow_up: bool
+    position: int
+    active: bool
+
+
+def _record(row: Disposition) -> DispositionRecord:
+    return DispositionRecord(
+        id=row.id,
+        name=row.name,
+        requires_follow_up=row.requires_follow_up,
+        position=row.position,
+        active=row.active,
+    )
+
+
+class Dispositions:
+    """The outcomes agents choose from, configured per tenant."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def for_tenant(
+        self, tenant_id: int, *, include_retired: bool = False
+    ) -> list[DispositionRecord]:
+        statement = select(Disposition).where(Disposition.tenant_id == tenant_id)
+        if not include_retired:
+            statement = statement.where(Disposition.active.is_(True))
+        statement = statement.order_by(Disposition.position, Disposition.name)
+        async with self._db.session() as session:
+            return [_record(row) for row in await session.scalars(statement)]
+
+    async def get(self, tenant_id: int, disposition_id: int) -> DispositionRecord | None:
+        statement = select(Disposition).where(
+            Disposition.id == disposition_id, Disposition.tenant_id == tenant_id
+        )
+        async with self._db.session() as session:
+            row = await session.scalar(statement)
+            return _record(row) if row is not None else None
+
+    async def by_name(self, tenant_id: int, name: str) -> DispositionRecord | None:
+        statement = select(Disposition).where(
+            Disposition.tenant_id == tenant_id, Disposition.name == name
+        )
+        async with self._db.session() as session:
+            row = await session.scalar(statement)
+            return _record(row) if row is not None else None
+
+    async def create(
+        self, tenant_id: int, name: str, *, requires_follow_up: bool = False
+    ) -> DispositionRecord:
+        """Add a disposition at the end of the list; AlreadyExists if the name is taken."""
+        async with self._db.transaction() as tx:
+            last = await tx.scalar(
+                select(func.max(Disposition.position)).where(Disposition.tenant_id == tenant_id)
+            )
+            row = Disposition(
+                tenant_id=tenant_id,
+                name=name,
+                requires_follow_up=requires_follow_up,
+                position=(last or 0) + 1,
+                active=True,
+            )
+            tx.add(row)
+            await _flush_unique(tx, name)
+            return _record(row)
+
+    async def update(
+        self,
+        tenant_id: int,
+        disposition_id: int,
+        *,
+        name: str,
+        requires_follow_up: bool,
+        position: int,
+        active: bool,
+    ) -> DispositionRecord | None:
+        """Change a disposition; None if the tenant has none with this id."""
+        async with self._db.transaction() as tx:
+            row = await tx.scalar(
+                select(Disposition).where(
+                    Disposition.id == disposition_id, Disposition.tenant_id == tenant_id
+                )
+            )
+            if row is None:
+                return None
+            row.name = name
+            row.requires_follow_up = requires_follow_up
+            row.position = position
+            row.active = active
+            await _flush_unique(tx, name)
+            return _record(row)
+
+    async def retire(self, tenant_id: int, disposition_id: int) -> bool:
+        """Stop offering a disposition; calls that have it keep it."""
+        statement = (
+            update(Disposition)
+            .where(Disposition.id == disposition_id, Disposition.tenant_id == tenant_id)
+            .values(active=False)
+            .returning(Disposition.id)
+        )
+        async with self._db.transaction() as tx:
+            return (await tx.scalar(statement)) is not None
+
+
+async def _flush_unique(tx: AsyncSession, name: str) -> None:
+    try:
+        await tx.flush()
+    except IntegrityError as exc:
+        if is_unique_violation(exc):
+            raise AlreadyExists(f"a disposition named {name!r} already exists") from exc
+        raise
+
+
+@dataclass(frozen=True)
+class CallOutcome:
+    """What the agent recorded for a call."""
+
+    call_id: str
+    disposition: str
+    notes: str | None
+    follow_up_on: date | None
+
+
+class Outcomes:
+    """Writes an agent's wrap-up onto the call record, with its follow-up, in one transaction."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def record(
+        self,
+        tenant_id: int,
+        call_id: str,
+        user_id: int,
+        outcome: CallOutcome,
+    ) -> bool:
+        """Store the outcome on the tenant's call; False when the tenant has no such call."""
+        async with self._db.transaction() as tx:
+            found = await tx.scalar(
+                update(Call)
+                .where(Call.id == call_id, Call.tenant_id == tenant_id)
+                .values(disposition=outcome.disposition, notes=outcome.notes)
+                .returning(Call.id)
+                .execution_options(synchronize_session=False)
+            )
+            if found is None:
+                return False
+            if outcome.follow_up_on is None:
+                await tx.execute(delete(FollowUp).where(FollowUp.call_id == call_id))
+                return True
+            values = {
+                "call_id": call_id,
+                "tenant_id": tenant_id,
+                "user_id": user_id,
+                "due_on": outcome.follow_up_on,
+                "created_at": utc_now(),
+                "done_at": None,
+            }
+            changes = {"user_id": user_id, "due_on": outcome.follow_up_on, "done_at": None}
+            # Upsert: a second wrap-up of the same call replaces its follow-up.
+            if self._db.backend == "postgresql":
+                await tx.execute(
+                    postgresql.insert(FollowUp)
+                    .values(values)
+                    .on_conflict_do_update(index_elements=[FollowUp.call_id], set_=changes)
+                )
+            else:
+                await tx.execute(
+                    sqlite.insert(FollowUp)
+                    .values(values)
+                    .on_conflict_do_update(index_elements=[FollowUp.call_id], set_=changes)
+                )
+            return True
+
+    async def has_disposition(self, tenant_id: int, call_id: str) -> bool:
+        statement = select(Call.disposition).where(Call.id == call_id, Call.tenant_id == tenant_id)
+        async with self._db.session() as session:
+            return bool(await session.scalar(statement))

@@ -1,0 +1,374 @@
+"""HTTP routes of the CRM: contacts, the caller's contact card, dispositions, a call's outcome."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+
+from pbx_stasis.acd.model import AgentState
+from pbx_stasis.crm.contacts import ContactDraft, ContactRecord, PastCall
+from pbx_stasis.crm.dispositions import CallOutcome, DispositionRecord
+from pbx_stasis.crm.phones import to_e164
+from pbx_stasis.store.errors import AlreadyExists
+from pbx_stasis.store.tables import Call, Role
+from pbx_stasis.web.routing import (
+    ANYONE,
+    Route,
+    RouteRequest,
+    at_least,
+    invalid,
+    no_content,
+    not_found,
+    reply,
+)
+from pbx_stasis.web.services import ServiceError, ServiceErrorCode
+from pbx_stasis.web.shapes import (
+    Day,
+    Fields,
+    Flag,
+    Integer,
+    Items,
+    Scalar,
+    Table,
+    Text,
+    optional,
+)
+
+PHONE_HINT = "is not a phone number: write it in international form, e.g. +14155550100"
+
+
+def contact_json(contact: ContactRecord) -> dict[str, Any]:
+    return {
+        "id": contact.id,
+        "name": contact.name,
+        "company": contact.company,
+        "phones": list(contact.phones),
+        "tags": list(contact.tags),
+        "custom_fields": contact.custom_fields,
+        "created_at": contact.created_at,
+        "updated_at": contact.updated_at,
+    }
+
+
+def past_call_json(call: PastCall) -> dict[str, Any]:
+    return asdict(call)
+
+
+def disposition_json(item: DispositionRecord) -> dict[str, Any]:
+    return asdict(item)
+
+
+CONTACT = Fields(
+    {
+        "name": Text(min_length=1, max_length=200),
+        "company": optional(Text(max_length=200, nullable=True), None),
+        "phones": optional(Items(Text(min_length=1, max_length=40), max_items=10), []),
+        "tags": optional(Items(Text(min_length=1, max_length=40), max_items=30, unique=True), []),
+        "custom_fields": optional(Table(Scalar(nullable=True), max_keys=50), {}),
+    }
+)
+
+
+def _draft(req: RouteRequest) -> ContactDraft:
+    body = req.body
+    phones: list[str] = []
+    errors: dict[str, str] = {}
+    for index, raw in enumerate(body["phones"]):
+        e164 = to_e164(raw, req.site.ctx.numbering)
+        if e164 is None:
+            errors[f"phones.{index}"] = PHONE_HINT
+        else:
+            phones.append(e164)
+    if errors:
+        raise invalid(errors)
+    return ContactDraft(
+        name=body["name"],
+        company=body["company"] or None,
+        phones=tuple(phones),
+        tags=tuple(body["tags"]),
+        custom_fields=body["custom_fields"],
+    )
+
+
+SEARCH = Fields(
+    {
+        "q": optional(Text(max_length=100), ""),
+        "limit": optional(Integer(minimum=1, maximum=100), 25),
+    }
+)
+
+
+async def search_contacts(req: RouteRequest) -> web.StreamResponse:
+    found = await req.site.contacts.search(req.who.tenant_id, req.query["q"], req.query["limit"])
+    return reply({"contacts": [contact_json(contact) for contact in found]})
+
+
+async def create_contact(req: RouteRequest) -> web.StreamResponse:
+    contact = await req.site.contacts.create(req.who.tenant_id, _draft(req))
+    return reply({"contact": contact_json(contact)}, status=201)
+
+
+BY_PHONE = Fields({"number": Text(min_length=1, max_length=200)})
+
+
+async def contact_by_phone(req: RouteRequest) -> web.StreamResponse:
+    """The caller's card: matching contacts and the calls with that number (or their phones)."""
+    tenant_id = req.who.tenant_id
+    raw = req.query["number"]
+    e164 = to_e164(raw, req.site.ctx.numbering)
+    contacts = await req.site.contacts.by_phone(tenant_id, raw)
+    phones = list(contacts[0].phones) if contacts else []
+    if e164 is not None and e164 not in phones:
+        phones.append(e164)
+    history = await req.site.contacts.history(tenant_id, phones)
+    return reply(
+        {
+            "number": raw,
+            "e164": e164,
+            "contacts": [contact_json(contact) for contact in contacts],
+            "history": [past_call_json(call) for call in history],
+        }
+    )
+
+
+async def get_contact(req: RouteRequest) -> web.StreamResponse:
+    tenant_id = req.who.tenant_id
+    contact = await req.site.contacts.get(tenant_id, req.int_param("contact_id", "contact"))
+    if contact is None:
+        raise not_found("contact")
+    history = await req.site.contacts.history(tenant_id, contact.phones)
+    return reply(
+        {"contact": contact_json(contact), "history": [past_call_json(c) for c in history]}
+    )
+
+
+async def update_contact(req: RouteRequest) -> web.StreamResponse:
+    contact_id = req.int_param("contact_id", "contact")
+    contact = await req.site.contacts.update(req.who.tenant_id, contact_id, _draft(req))
+    if contact is None:
+        raise not_found("contact")
+    return reply({"contact": contact_json(contact)})
+
+
+async def delete_contact(req: RouteRequest) -> web.StreamResponse:
+    contact_id = req.int_param("contact_id", "contact")
+    if not await req.site.contacts.delete(req.who.tenant_id, contact_id):
+        raise not_found("contact")
+    return no_content()
+
+
+LIST_DISPOSITIONS = Fields({"all": optional(Flag(), False)})
+
+
+async def list_dispositions(req: RouteRequest) -> web.StreamResponse:
+    items = await req.site.dispositions.for_tenant(
+        req.who.tenant_id, include_retired=req.query["all"]
+    )
+    return reply({"dispositions": [disposition_json(item) for item in items]})
+
+
+NEW_DISPOSITION = Fields(
+    {
+        "name": Text(min_length=1, max_length=100),
+        "requires_follow_up": optional(Flag(), False),
+    }
+)
+DISPOSITION_CHANGE = Fields(
+    {
+        "name": Text(min_length=1, max_length=100),
+        "requires_follow_up": Flag(),
+        "position": Integer(minimum=0, maximum=10_000),
+        "active": Flag(),
+    }
+)
+
+
+async def create_disposition(req: RouteRequest) -> web.StreamResponse:
+    try:
+        item = await req.site.dispositions.create(
+            req.who.tenant_id,
+            req.body["name"],
+            requires_follow_up=req.body["requires_follow_up"],
+        )
+    except AlreadyExists:
+        raise invalid({"name": "is already taken"}) from None
+    return reply({"disposition": disposition_json(item)}, status=201)
+
+
+async def update_disposition(req: RouteRequest) -> web.StreamResponse:
+    body = req.body
+    try:
+        item = await req.site.dispositions.update(
+            req.who.tenant_id,
+            req.int_param("disposition_id", "disposition"),
+            name=body["name"],
+            requires_follow_up=body["requires_follow_up"],
+            position=body["position"],
+            active=body["active"],
+        )
+    except AlreadyExists:
+        raise invalid({"name": "is already taken"}) from None
+    if item is None:
+        raise not_found("disposition")
+    return reply({"disposition": disposition_json(item)})
+
+
+async def retire_disposition(req: RouteRequest) -> web.StreamResponse:
+    disposition_id = req.int_param("disposition_id", "disposition")
+    if not await req.site.dispositions.retire(req.who.tenant_id, disposition_id):
+        raise not_found("disposition")
+    return no_content()
+
+
+OUTCOME = Fields(
+    {
+        "disposition": Text(min_length=1, max_length=100),
+        "notes": optional(Text(max_length=10_000, multiline=True, nullable=True), None),
+        "follow_up_on": optional(Day(nullable=True), None),
+    }
+)
+
+
+async def set_call_outcome(req: RouteRequest) -> web.StreamResponse:
+    """Save an agent's wrap-up; if they are in wrap-up for this call, wrap-up may then end."""
+    who = req.who
+    site = req.site
+    call_id = req.param("call_id")
+    statement = select(Call.agent_user_id).where(
+        Call.id == call_id, Call.tenant_id == who.tenant_id
+    )
+    async with site.ctx.db.session() as session:
+        call_agent = (await session.execute(statement)).first()
+    if call_agent is None:
+        raise not_found("call")
+    agent = None
+    if who.role is Role.AGENT:
+        agent = await site.services.agent_status(who.tenant_id, who.user_id)
+        own = call_agent[0] == who.user_id or agent.call_id == call_id
+        if not own:
+            raise not_found("call")
+    body = req.body
+    disposition = await site.dispositions.by_name(who.tenant_id, body["disposition"])
+    if disposition is None or not disposition.active:
+        raise invalid({"disposition": "is not one of your dispositions"})
+    follow_up = body["follow_up_on"]
+    if disposition.requires_follow_up and follow_up is None:
+        raise invalid({"follow_up_on": f"is required for {disposition.name}"})
+    if follow_up is not None and follow_up < site.now().date():
+        raise invalid({"follow_up_on": "must be today or later"})
+    outcome = CallOutcome(call_id, disposition.name, body["notes"] or None, follow_up)
+    if not await site.outcomes.record(who.tenant_id, call_id, who.user_id, outcome):
+        raise not_found("call")
+    if agent is None and call_agent[0] == who.user_id:
+        # A supervisor who took the call as an agent; one without an agent has no wrap-up.
+        try:
+            agent = await site.services.agent_status(who.tenant_id, who.user_id)
+        except ServiceError as exc:
+            if exc.code is not ServiceErrorCode.NOT_FOUND:
+                raise
+    if agent is not None and agent.state is AgentState.WRAP_UP and agent.call_id == call_id:
+        agent = await site.services.complete_wrapup(who.tenant_id, who.user_id, call_id)
+    return reply({"outcome": asdict(outcome)})
+
+
+ROUTES = [
+    Route(
+        "GET",
+        "/api/contacts",
+        search_contacts,
+        ANYONE,
+        "Search contacts by name, company, tag or phone",
+        query=SEARCH,
+        tag="contacts",
+    ),
+    Route(
+        "POST",
+        "/api/contacts",
+        create_contact,
+        ANYONE,
+        "Create a contact (phones are normalised to E.164)",
+        body=CONTACT,
+        tag="contacts",
+    ),
+    Route(
+        "GET",
+        "/api/contacts/by-phone",
+        contact_by_phone,
+        ANYONE,
+        "The contact card of a caller: matching contacts and previous calls",
+        query=BY_PHONE,
+        tag="contacts",
+    ),
+    Route(
+        "GET",
+        "/api/contacts/{contact_id}",
+        get_contact,
+        ANYONE,
+        "A contact with its call history",
+        tag="contacts",
+    ),
+    Route(
+        "PUT",
+        "/api/contacts/{contact_id}",
+        update_contact,
+        ANYONE,
+        "Replace a contact's details",
+        body=CONTACT,
+        tag="contacts",
+    ),
+    Route(
+        "DELETE",
+        "/api/contacts/{contact_id}",
+        delete_contact,
+        at_least(Role.MANAGER),
+        "Delete a contact (its calls stay)",
+        tag="contacts",
+    ),
+    Route(
+        "GET",
+        "/api/dispositions",
+        list_dispositions,
+        ANYONE,
+        "Dispositions agents choose from (all=true: retired ones too)",
+        query=LIST_DISPOSITIONS,
+        tag="dispositions",
+    ),
+    Route(
+        "POST",
+        "/api/dispositions",
+        create_disposition,
+        frozenset({Role.ADMIN}),
+        "Add a disposition",
+        body=NEW_DISPOSITION,
+        tag="dispositions",
+    ),
+    Route(
+        "PUT",
+        "/api/dispositions/{disposition_id}",
+        update_disposition,
+        frozenset({Role.ADMIN}),
+        "Change a disposition",
+        body=DISPOSITION_CHANGE,
+        tag="dispositions",
+    ),
+    Route(
+        "DELETE",
+        "/api/dispositions/{disposition_id}",
+        retire_disposition,
+        frozenset({Role.ADMIN}),
+        "Retire a disposition (past calls keep it)",
+        tag="dispositions",
+    ),
+    Route(
+        "PUT",
+        "/api/calls/{call_id}/disposition",
+        set_call_outcome,
+        ANYONE,
+        "Save a call's disposition, notes and follow-up date (ends wrap-up's requirement)",
+        body=OUTCOME,
+        tag="calls",
+    ),
+]

@@ -1,0 +1,280 @@
+"""The aiohttp application of the web sidecar: wiring, security headers, templates, lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from aiohttp import web
+from argon2 import PasswordHasher
+
+from pbx_stasis.bus import Bus
+from pbx_stasis.config import Settings
+from pbx_stasis.crm.contacts import Contacts
+from pbx_stasis.crm.dispositions import Dispositions, Outcomes
+from pbx_stasis.crm.phones import DEFAULT_REGION, Numbering, numbering
+from pbx_stasis.store.base import utc_now
+from pbx_stasis.store.db import Database
+from pbx_stasis.store.tables import Role
+from pbx_stasis.web.auth import LoginDesk, LoginPolicy, Passwords
+from pbx_stasis.web.routes import ROUTE_TABLE
+from pbx_stasis.web.routing import CSRF_FIELD, RANK, cookie_token, dumps, serve
+from pbx_stasis.web.services import ContactCenter
+from pbx_stasis.web.sessions import Principal, SessionPolicy, Sessions
+
+log = logging.getLogger(__name__)
+
+# web/ sits next to the package in the repository (like migrations/): checkouts and editable
+# installs only.
+WEB_ROOT = Path(__file__).resolve().parents[2] / "web"
+HOUSEKEEPING_EVERY = 600.0  # seconds between purges of expired sessions and old login attempts
+
+
+@dataclass
+class WebContext:
+    """What the web sidecar is given by the process that runs it."""
+
+    db: Database
+    bus: Bus
+    settings: Settings
+    services: ContactCenter
+    numbering: Numbering = field(default_factory=lambda: numbering(DEFAULT_REGION))
+    password_hasher: PasswordHasher = field(default_factory=PasswordHasher)
+    session_policy: SessionPolicy = field(default_factory=SessionPolicy)
+    login_policy: LoginPolicy = field(default_factory=LoginPolicy)
+    web_root: Path = WEB_ROOT
+    clock: Callable[[], datetime] = utc_now
+
+
+CONTEXT = web.AppKey("context", WebContext)
+
+
+class Sockets:
+    """Open WebSocket feeds by session, so logout and role changes can close them at once."""
+
+    def __init__(self) -> None:
+        self._by_session: dict[str, set[web.WebSocketResponse]] = {}
+        self._by_user: dict[int, set[str]] = {}
+
+    def add(self, principal: Principal, socket: web.WebSocketResponse) -> None:
+        self._by_session.setdefault(principal.session_id, set()).add(socket)
+        self._by_user.setdefault(principal.user_id, set()).add(principal.session_id)
+
+    def discard(self, principal: Principal, socket: web.WebSocketResponse) -> None:
+        sockets = self._by_session.get(principal.session_id)
+        if sockets is not None:
+            sockets.discard(socket)
+            if not sockets:
+                del self._by_session[principal.session_id]
+                sessions = self._by_user.get(principal.user_id, set())
+                sessions.discard(principal.session_id)
+                if not sessions:
+                    self._by_user.pop(principal.user_id, None)
+
+    async def close_sessions(self, session_ids: list[str], reason: str) -> None:
+        for sid in session_ids:
+            for socket in list(self._by_session.get(sid, ())):
+                await socket.close(code=4001, message=reason.encode())
+
+    async def close_user(self, user_id: int, reason: str) -> None:
+        await self.close_sessions(list(self._by_user.get(user_id, ())), reason)
+
+    async def close_all(self) -> None:
+        for sockets in list(self._by_session.values()):
+            for socket in list(sockets):
+                await socket.close(code=1001, message=b"server shutting down")
+
+
+class Site:
+    """Everything the handlers share: the context, the repositories, sessions, templates."""
+
+    def __init__(self, ctx: WebContext) -> None:
+        self.ctx = ctx
+        self.services = ctx.services
+        self.passwords = Passwords(ctx.password_hasher)
+        self.sessions = Sessions(ctx.db, ctx.session_policy, ctx.clock)
+        self.login_desk = LoginDesk(ctx.db, self.passwords, ctx.login_policy, ctx.clock)
+        self.contacts = Contacts(ctx.db, ctx.numbering)
+        self.dispositions = Dispositions(ctx.db)
+        self.outcomes = Outcomes(ctx.db)
+        self.sockets = Sockets()
+        self.templates = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(ctx.web_root / "templates"),
+            autoescape=jinja2.select_autoescape(["html"]),
+            undefined=jinja2.StrictUndefined,
+        )
+        self.templates.globals["asset"] = self.asset
+        # |tojson (HTML-safe JSON for the page-data block) with our encoder (datetimes, enums).
+        self.templates.policies["json.dumps_function"] = dumps
+        self.templates.policies["json.dumps_kwargs"] = {}
+        self._asset_versions: dict[str, str] = {}
+
+    def now(self) -> datetime:
+        return self.ctx.clock()
+
+    def asset(self, path: str) -> str:
+        """The URL of a static file, with a content hash so browsers never run a stale copy."""
+        version = self._asset_versions.get(path)
+        if version is None:
+            file = self.ctx.web_root / "static" / path
+            try:
+                version = hashlib.sha256(file.read_bytes()).hexdigest()[:12]
+            except OSError:
+                version = "missing"
+            self._asset_versions[path] = version
+        return f"/static/{path}?v={version}"
+
+    async def principal_of(self, request: web.Request) -> Principal | None:
+        """The user of the request's session cookie, looked up once per request."""
+        if "principal" not in request:
+            token = cookie_token(request)
+            request["principal"] = await self.sessions.resolve(token) if token else None
+        principal: Principal | None = request["principal"]
+        return principal
+
+    def render(
+        self,
+        request: web.Request,
+        template: str,
+        principal: Principal | None,
+        status: int = 200,
+        **values: Any,
+    ) -> web.Response:
+        page = self.templates.get_template(template).render(
+            me=principal,
+            csrf_field=CSRF_FIELD,
+            nav=navigation(principal),
+            path=request.path,
+            **values,
+        )
+        return web.Response(text=page, status=status, content_type="text/html", charset="utf-8")
+
+    def error_page(
+        self,
+        request: web.Request,
+        principal: Principal | None,
+        status: int,
+        title: str,
+        message: str,
+    ) -> web.Response:
+        return self.render(
+            request, "error.html", principal, status=status, title=title, message=message
+        )
+
+
+@dataclass(frozen=True)
+class NavLink:
+    href: str
+    label: str
+
+
+_NAV: list[tuple[str, str, Role]] = [
+    ("/agent", "Agent", Role.AGENT),
+    ("/wallboard", "Wallboard", Role.SUPERVISOR),
+    ("/admin/users", "Users", Role.ADMIN),
+    ("/admin/queues", "Queues", Role.ADMIN),
+    ("/admin/dispositions", "Dispositions", Role.ADMIN),
+    ("/admin/ivr", "IVR flows", Role.ADMIN),
+]
+
+
+def navigation(principal: Principal | None) -> list[NavLink]:
+    if principal is None:
+        return []
+    rank = RANK[principal.role]
+    return [NavLink(href, label) for href, label, role in _NAV if rank >= RANK[role]]
+
+
+SITE = web.AppKey("site", Site)
+
+_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "media-src 'self' blob:; connect-src 'self' ws: wss:; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'self'; object-src 'none'"
+)
+
+
+@web.middleware
+async def _guard(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Security headers on every answer, JSON errors under /api, and no stack traces out."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        if request.path.startswith("/api/") and exc.status >= 400:
+            response = web.json_response(
+                {"error": exc.reason.lower().replace(" ", "-"), "message": exc.reason},
+                status=exc.status,
+            )
+        else:
+            raise
+    except (asyncio.CancelledError, ConnectionResetError):
+        raise
+    except Exception:
+        log.exception("unexpected error serving %s %s", request.method, request.path)
+        if request.path.startswith("/api/"):
+            response = web.json_response(
+                {"error": "internal", "message": "Something went wrong on the server"},
+                status=500,
+            )
+        else:
+            response = web.Response(
+                text="Something went wrong on the server.", status=500, content_type="text/plain"
+            )
+    _secure(request, response)
+    return response
+
+
+def _secure(request: web.Request, response: web.StreamResponse) -> None:
+    if response.prepared:  # a WebSocket or streamed answer: headers already sent
+        return
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", _CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "microphone=(self), camera=(), geolocation=()")
+    if not request.path.startswith("/static/"):
+        headers.setdefault("Cache-Control", "no-store")
+
+
+async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
+    site = app[SITE]
+
+    async def loop() -> None:
+        while True:
+            try:
+                await site.sessions.purge_expired()
+                await site.login_desk.purge()
+            except Exception:
+                log.exception("web housekeeping failed; retrying later")
+            await asyncio.sleep(HOUSEKEEPING_EVERY)
+
+    task = asyncio.create_task(loop(), name="web-housekeeping")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await site.sockets.close_all()
+
+
+def create_web_app(ctx: WebContext) -> web.Application:
+    """The web sidecar for one process; run it with aiohttp's AppRunner or web.run_app."""
+    app = web.Application(middlewares=[_guard], client_max_size=2 * 1024 * 1024)
+    site = Site(ctx)
+    app[CONTEXT] = ctx
+    app[SITE] = site
+    for route in ROUTE_TABLE:
+        app.router.add_route(route.method, route.path, serve(route, site), name=route.operation_id)
+    app.router.add_static("/static", ctx.web_root / "static", append_version=False)
+    app.cleanup_ctx.append(_housekeeping)
+    return app

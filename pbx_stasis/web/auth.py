@@ -1,0 +1,221 @@
+"""Password logins: argon2 hashes, and the throttle that locks a username out after failures."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, select
+
+from pbx_stasis.store.db import Database
+from pbx_stasis.store.tables import Tenant, User
+from pbx_stasis.web.tables import LoginAttempt, LoginLockout
+
+MIN_PASSWORD_LENGTH = 8
+
+
+class Passwords:
+    """argon2id hashing off the event loop (a check takes tens of milliseconds of CPU)."""
+
+    def __init__(self, hasher: PasswordHasher) -> None:
+        self._hasher = hasher
+        # Unknown users are checked against this, so a wrong username costs as much time as a
+        # wrong password and response times do not tell which usernames exist.
+        self._decoy = hasher.hash("decoy password that matches nothing")
+
+    async def hash(self, password: str) -> str:
+        return await asyncio.to_thread(self._hasher.hash, password)
+
+    async def verify(self, stored: str | None, password: str) -> bool:
+        def check() -> bool:
+            try:
+                return self._hasher.verify(stored or self._decoy, password) and stored is not None
+            except (VerificationError, InvalidHashError):
+                return False
+
+        return await asyncio.to_thread(check)
+
+    def needs_rehash(self, stored: str) -> bool:
+        try:
+            return self._hasher.check_needs_rehash(stored)
+        except InvalidHashError:
+            return True
+
+
+def password_problem(password: str) -> str | None:
+    """Why a new password is refused, or None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"must be at least {MIN_PASSWORD_LENGTH} characters"
+    if len(password) > 200:
+        return "must be at most 200 characters"
+    if password.strip() != password:
+        return "must not start or end with a space"
+    return None
+
+
+@dataclass(frozen=True)
+class LoginPolicy:
+    """`max_failures` wrong passwords for one username from one address within `window` lock
+    that pair for `lockout`; `max_failures_per_ip` over all usernames slows down guessing many
+    accounts from one place."""
+
+    max_failures: int = 5
+    window: timedelta = timedelta(minutes=15)
+    lockout: timedelta = timedelta(minutes=15)
+    max_failures_per_ip: int = 50
+    keep_attempts: timedelta = timedelta(days=1)
+
+
+class LoginRefused(Exception):
+    """The login did not succeed; `message` is what the login page says, `locked` when it is
+    the throttle speaking rather than a wrong password."""
+
+    def __init__(self, message: str, *, locked: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.locked = locked
+
+
+@dataclass(frozen=True)
+class LoggedIn:
+    user_id: int
+    tenant_id: int
+
+
+def _minutes(delta: timedelta) -> str:
+    minutes = max(1, math.ceil(delta.total_seconds() / 60))
+    return "1 minute" if minutes == 1 else f"{minutes} minutes"
+
+
+def throttle_key(tenant_slug: str, username: str) -> str:
+    return f"{tenant_slug.strip()}/{username.strip()}".lower()[:200]
+
+
+class LoginDesk:
+    """Checks a login: throttle first, then the password, and records the attempt."""
+
+    def __init__(
+        self,
+        db: Database,
+        passwords: Passwords,
+        policy: LoginPolicy,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._db = db
+        self._passwords = passwords
+        self._policy = policy
+        self._clock = clock
+
+    async def login(self, tenant_slug: str, username: str, password: str, ip: str) -> LoggedIn:
+        """The user behind these credentials, or LoginRefused with a message for the page."""
+        key = throttle_key(tenant_slug, username)
+        ip = ip[:64]
+        now = self._clock()
+        await self._refuse_if_locked(key, ip, now)
+        statement = (
+            select(User)
+            .join(Tenant, Tenant.id == User.tenant_id)
+            .where(func.lower(Tenant.slug) == tenant_slug.strip().lower())
+            .where(func.lower(User.username) == username.strip().lower())
+        )
+        async with self._db.session() as session:
+            user = await session.scalar(statement)
+        stored = user.password_hash if user is not None and not user.disabled else None
+        ok = await self._passwords.verify(stored, password)
+        if not ok or user is None:
+            raise await self._failed(key, ip, now)
+        async with self._db.transaction() as tx:
+            tx.add(LoginAttempt(at=now, username=key, ip=ip, succeeded=True))
+            if stored is not None and self._passwords.needs_rehash(stored):
+                fresh = await self._passwords.hash(password)
+                row = await tx.get(User, user.id)
+                if row is not None:
+                    row.password_hash = fresh
+        return LoggedIn(user_id=user.id, tenant_id=user.tenant_id)
+
+    async def _refuse_if_locked(self, key: str, ip: str, now: datetime) -> None:
+        policy = self._policy
+        async with self._db.session() as session:
+            until = await session.scalar(
+                select(func.max(LoginLockout.until)).where(
+                    LoginLockout.username == key, LoginLockout.ip == ip, LoginLockout.until > now
+                )
+            )
+            ip_failures = await session.scalar(
+                select(func.count(LoginAttempt.id)).where(
+                    LoginAttempt.ip == ip,
+                    LoginAttempt.succeeded.is_(False),
+                    LoginAttempt.at > now - policy.window,
+                )
+            )
+        if until is not None:
+            raise LoginRefused(
+                "Too many failed attempts: this account is locked from your address for "
+                f"{_minutes(until - now)} more. Ask an administrator if you forgot your password.",
+                locked=True,
+            )
+        if (ip_failures or 0) >= policy.max_failures_per_ip:
+            raise LoginRefused(
+                "Too many failed logins from your address. Try again in "
+                f"{_minutes(policy.window)}.",
+                locked=True,
+            )
+
+    async def _failed(self, key: str, ip: str, now: datetime) -> LoginRefused:
+        """Record a failure, lock the pair out when it was one too many; the refusal to raise."""
+        policy = self._policy
+        async with self._db.transaction() as tx:
+            tx.add(LoginAttempt(at=now, username=key, ip=ip, succeeded=False))
+            await tx.flush()
+            # Failures count since the later of: the window's start, the last success, the end
+            # of the last lockout (a lockout that expired starts the count afresh).
+            last_success = await tx.scalar(
+                select(func.max(LoginAttempt.at)).where(
+                    LoginAttempt.username == key,
+                    LoginAttempt.ip == ip,
+                    LoginAttempt.succeeded.is_(True),
+                )
+            )
+            last_lockout = await tx.scalar(
+                select(func.max(LoginLockout.until)).where(
+                    LoginLockout.username == key, LoginLockout.ip == ip
+                )
+            )
+            start = max(
+                value for value in (now - policy.window, last_success, last_lockout) if value
+            )
+            failures = await tx.scalar(
+                select(func.count(LoginAttempt.id)).where(
+                    LoginAttempt.username == key,
+                    LoginAttempt.ip == ip,
+                    LoginAttempt.succeeded.is_(False),
+                    LoginAttempt.at >= start,
+                )
+            )
+            count = failures or 0
+            if count >= policy.max_failures:
+                tx.add(LoginLockout(username=key, ip=ip, since=now, until=now + policy.lockout))
+        if count >= policy.max_failures:
+            return LoginRefused(
+                f"Too many failed attempts: this account is locked from your address for "
+                f"{_minutes(policy.lockout)}. Ask an administrator if you forgot your password.",
+                locked=True,
+            )
+        left = policy.max_failures - count
+        return LoginRefused(
+            "Wrong organisation, username or password. "
+            f"{left} more {'try' if left == 1 else 'tries'} before a "
+            f"{_minutes(policy.lockout)} lockout."
+        )
+
+    async def purge(self) -> None:
+        """Forget attempts and lockouts older than the policy keeps them."""
+        cutoff = self._clock() - self._policy.keep_attempts
+        async with self._db.transaction() as tx:
+            await tx.execute(delete(LoginAttempt).where(LoginAttempt.at < cutoff))
+            await tx.execute(delete(LoginLockout).where(LoginLockout.until < cutoff))

@@ -1,0 +1,313 @@
+"""API of calls: live calls, history with the journal, and call control (hold, transfer, DTMF...).
+
+Agents see and control only their own calls; supervisors and up, every call of their tenant.
+A call of another tenant, or another agent's call for an agent, is answered 404 like a call
+that does not exist, so ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+
+from pbx_stasis.store.tables import Call, CallEvent, Role, User
+from pbx_stasis.web.routing import (
+    ANYONE,
+    Route,
+    RouteRequest,
+    invalid,
+    no_content,
+    not_found,
+    reply,
+)
+from pbx_stasis.web.services import LiveCall, TransferKind, to_json
+from pbx_stasis.web.shapes import Choice, Fields, Flag, Integer, Text, optional
+
+DIALABLE = r"\+?[0-9*#]{1,32}"
+DIALABLE_HINT = "must be a number to dial: digits (and * #), optionally starting with +"
+
+
+def sees_all_calls(role: Role) -> bool:
+    return role is not Role.AGENT
+
+
+async def _live_call(req: RouteRequest) -> LiveCall:
+    """The live call named in the path, if this user may act on it."""
+    who = req.who
+    call_id = req.param("call_id")
+    for call in await req.site.services.live_calls(who.tenant_id):
+        if call.call_id == call_id:
+            if sees_all_calls(who.role) or call.agent_user_id == who.user_id:
+                return call
+            break
+    raise not_found("live call")
+
+
+async def list_live_calls(req: RouteRequest) -> web.StreamResponse:
+    who = req.who
+    calls = await req.site.services.live_calls(who.tenant_id)
+    if not sees_all_calls(who.role):
+        calls = [call for call in calls if call.agent_user_id == who.user_id]
+    return reply({"calls": [to_json(call) for call in calls]})
+
+
+HISTORY_QUERY = Fields(
+    {
+        "limit": optional(Integer(minimum=1, maximum=200), 50),
+        "offset": optional(Integer(minimum=0, maximum=100_000), 0),
+    }
+)
+
+
+def _call_json(call: Call, agent_name: str | None) -> dict[str, Any]:
+    duration = None
+    if call.answered_at is not None and call.ended_at is not None:
+        duration = max(0, round((call.ended_at - call.answered_at).total_seconds()))
+    return {
+        "call_id": call.id,
+        "direction": call.direction,
+        "from_number": call.from_number,
+        "to_number": call.to_number,
+        "started_at": call.started_at,
+        "answered_at": call.answered_at,
+        "ended_at": call.ended_at,
+        "duration": duration,
+        "queue": call.queue,
+        "agent_user_id": call.agent_user_id,
+        "agent_name": agent_name,
+        "status": call.status,
+        "disposition": call.disposition,
+        "notes": call.notes,
+    }
+
+
+async def list_calls(req: RouteRequest) -> web.StreamResponse:
+    who = req.who
+    statement = (
+        select(Call, User.display_name)
+        .outerjoin(User, User.id == Call.agent_user_id)
+        .where(Call.tenant_id == who.tenant_id)
+        .order_by(Call.started_at.desc(), Call.id)
+        .limit(req.query["limit"])
+        .offset(req.query["offset"])
+    )
+    if not sees_all_calls(who.role):
+        statement = statement.where(Call.agent_user_id == who.user_id)
+    async with req.site.ctx.db.session() as session:
+        rows = (await session.execute(statement)).all()
+    return reply({"calls": [_call_json(call, name) for call, name in rows]})
+
+
+async def get_call(req: RouteRequest) -> web.StreamResponse:
+    who = req.who
+    call_id = req.param("call_id")
+    statement = (
+        select(Call, User.display_name)
+        .outerjoin(User, User.id == Call.agent_user_id)
+        .where(Call.tenant_id == who.tenant_id, Call.id == call_id)
+    )
+    events = (
+        select(CallEvent)
+        .where(CallEvent.tenant_id == who.tenant_id, CallEvent.call_id == call_id)
+        .order_by(CallEvent.id)
+    )
+    async with req.site.ctx.db.session() as session:
+        row = (await session.execute(statement)).first()
+        if row is None:
+            raise not_found("call")
+        call, name = row.tuple()
+        if not sees_all_calls(who.role) and call.agent_user_id != who.user_id:
+            raise not_found("call")
+        journal = [
+            {
+                "at": event.at,
+                "event": event.event,
+                "queue": event.queue,
+                "agent_user_id": event.agent_user_id,
+                "data": event.data,
+            }
+            for event in await session.scalars(events)
+        ]
+    return reply({"call": _call_json(call, name), "events": journal})
+
+
+DIAL = Fields({"number": Text(min_length=1, max_length=32, pattern=DIALABLE, hint=DIALABLE_HINT)})
+
+
+async def dial(req: RouteRequest) -> web.StreamResponse:
+    who = req.who
+    call_id = await req.site.services.dial(who.tenant_id, who.user_id, req.body["number"])
+    return reply({"call_id": call_id}, status=201)
+
+
+async def hangup(req: RouteRequest) -> web.StreamResponse:
+    call = await _live_call(req)
+    await req.site.services.hangup(req.who.tenant_id, call.call_id)
+    return no_content()
+
+
+async def hold(req: RouteRequest) -> web.StreamResponse:
+    call = await _live_call(req)
+    await req.site.services.hold(req.who.tenant_id, call.call_id)
+    return no_content()
+
+
+async def unhold(req: RouteRequest) -> web.StreamResponse:
+    call = await _live_call(req)
+    await req.site.services.unhold(req.who.tenant_id, call.call_id)
+    return no_content()
+
+
+async def mute(req: RouteRequest) -> web.StreamResponse:
+    call = await _live_call(req)
+    await req.site.services.mute(req.who.tenant_id, call.call_id)
+    return no_content()
+
+
+async def unmute(req: RouteRequest) -> web.StreamResponse:
+    call = await _live_call(req)
+    await req.site.services.unmute(req.who.tenant_id, call.call_id)
+    return no_content()
+
+
+TRANSFER = Fields(
+    {
+        "kind": Choice([kind.value for kind in TransferKind]),
+        "target": Text(min_length=1, max_length=100),
+        "attended": optional(Flag(), False),
+    }
+)
+
+
+async def _check_transfer_target(req: RouteRequest, kind: TransferKind, target: str) -> str:
+    who = req.who
+    if kind is TransferKind.NUMBER:
+        if not re.fullmatch(DIALABLE, target):
+            raise invalid({"target": DIALABLE_HINT})
+        return target
+    if kind is TransferKind.QUEUE:
+        names = [queue.name for queue in await req.site.services.queues(who.tenant_id)]
+        if target not in names:
+            raise invalid({"target": "must be a queue of yours: " + ", ".join(names)})
+        return target
+    if not target.isdigit():
+        raise invalid({"target": "must be the user id of an agent"})
+    statement = select(User.id).where(
+        User.id == int(target), User.tenant_id == who.tenant_id, User.disabled.is_(False)
+    )
+    async with req.site.ctx.db.session() as session:
+        if await session.scalar(statement) is None:
+            raise invalid({"target": "is not an agent of yours"})
+    return target
+
+
+async def transfer(req: RouteRequest) -> web.StreamResponse:
+    call = await _live_call(req)
+    kind = TransferKind(req.body["kind"])
+    target = await _check_transfer_target(req, kind, req.body["target"])
+    await req.site.services.transfer(
+        req.who.tenant_id, call.call_id, kind, target, bool(req.body["attended"])
+    )
+    return no_content()
+
+
+async def complete_transfer(req: RouteRequest) -> web.StreamResponse:
+    call = await _live_call(req)
+    await req.site.services.complete_transfer(req.who.tenant_id, call.call_id)
+    return no_content()
+
+
+async def cancel_transfer(req: RouteRequest) -> web.StreamResponse:
+    call = await _live_call(req)
+    await req.site.services.cancel_transfer(req.who.tenant_id, call.call_id)
+    return no_content()
+
+
+DTMF = Fields(
+    {
+        "digits": Text(
+            min_length=1,
+            max_length=32,
+            pattern=r"[0-9*#A-Da-d]+",
+            hint="must be DTMF digits: 0-9, *, #, A-D",
+        )
+    }
+)
+
+
+async def send_dtmf(req: RouteRequest) -> web.StreamResponse:
+    call = await _live_call(req)
+    await req.site.services.send_dtmf(req.who.tenant_id, call.call_id, req.body["digits"].upper())
+    return no_content()
+
+
+def _control(verb: str, handler: Any, summary: str) -> Route:
+    return Route(
+        "POST", f"/api/calls/{{call_id}}/{verb}", handler, ANYONE, summary, tag="call control"
+    )
+
+
+ROUTES = [
+    Route(
+        "GET",
+        "/api/calls/live",
+        list_live_calls,
+        ANYONE,
+        "Live calls (an agent sees their own)",
+        tag="calls",
+    ),
+    Route(
+        "GET",
+        "/api/calls",
+        list_calls,
+        ANYONE,
+        "Call history, newest first (an agent sees their own)",
+        query=HISTORY_QUERY,
+        tag="calls",
+    ),
+    Route(
+        "GET",
+        "/api/calls/{call_id}",
+        get_call,
+        ANYONE,
+        "One call with its journal lines",
+        tag="calls",
+    ),
+    Route(
+        "POST",
+        "/api/calls/dial",
+        dial,
+        ANYONE,
+        "Call a number from my softphone (click-to-call, dial pad)",
+        body=DIAL,
+        tag="call control",
+    ),
+    _control("hangup", hangup, "Hang up the call"),
+    _control("hold", hold, "Put the caller on hold (music on hold)"),
+    _control("unhold", unhold, "Take the caller off hold"),
+    _control("mute", mute, "Stop my audio reaching the caller"),
+    _control("unmute", unmute, "Let my audio reach the caller again"),
+    Route(
+        "POST",
+        "/api/calls/{call_id}/transfer",
+        transfer,
+        ANYONE,
+        "Transfer to an agent, a queue or a number; blind, or attended (consult first)",
+        body=TRANSFER,
+        tag="call control",
+    ),
+    _control("transfer/complete", complete_transfer, "Complete an attended transfer"),
+    _control("transfer/cancel", cancel_transfer, "Cancel an attended transfer, back to caller"),
+    Route(
+        "POST",
+        "/api/calls/{call_id}/dtmf",
+        send_dtmf,
+        ANYONE,
+        "Send DTMF digits to the far end",
+        body=DTMF,
+        tag="call control",
+    ),
+]

@@ -1,0 +1,197 @@
+"""The WebSocket feed /ws: live bus events, per tenant, limited to the topics a role may see.
+
+Protocol (JSON text frames):
+- server, on connect: {"type": "hello", "user_id", "role", "topics": [allowed topics]}
+- client: {"subscribe": ["call:*", "queue:stats"]}, replacing the previous subscription
+- server: {"type": "subscribed", "topics": [...], "refused": {"ivr:updated": "forbidden"}}
+- server: {"type": "event", "topic", "seq", "at", "payload"} for each event
+- server: {"type": "lagged", "dropped": n} when this client fell behind: resync from the API
+Agents get only their own `agent:state` and `call:*` events. The session is checked again every
+minute; logout, "logout everywhere" and role changes close the socket (code 4001).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import WSMsgType, web
+
+from pbx_stasis.bus import BusEvent, Subscription
+from pbx_stasis.store.tables import Role
+from pbx_stasis.web.routing import (
+    ANYONE,
+    Kind,
+    Route,
+    RouteRequest,
+    WebError,
+    at_least,
+    cookie_token,
+    dumps,
+)
+from pbx_stasis.web.sessions import Principal
+
+CALL_TOPICS = ("call:incoming", "call:state", "call:ended")
+TOPIC_ROLES: dict[str, frozenset[Role]] = {
+    "call:incoming": ANYONE,
+    "call:state": ANYONE,
+    "call:ended": ANYONE,
+    "agent:state": ANYONE,
+    "queue:stats": at_least(Role.SUPERVISOR),
+    "ivr:updated": frozenset({Role.ADMIN}),
+}
+# For agents these topics carry only events about themselves (payload key -> their user id).
+OWN_KEY = {
+    "call:incoming": "agent_user_id",
+    "call:state": "agent_user_id",
+    "call:ended": "agent_user_id",
+    "agent:state": "user_id",
+}
+SESSION_RECHECK = 60.0
+MAX_TOPICS = 20
+
+
+def allowed_topics(role: Role) -> list[str]:
+    return [topic for topic, roles in TOPIC_ROLES.items() if role in roles]
+
+
+def resolve_topics(role: Role, asked: list[Any]) -> tuple[list[str], dict[str, str]]:
+    """The topics granted and the ones refused (topic -> "forbidden" / "unknown")."""
+    granted: list[str] = []
+    refused: dict[str, str] = {}
+    for item in asked[:MAX_TOPICS]:
+        topic = str(item)
+        expanded = list(CALL_TOPICS) if topic == "call:*" else [topic]
+        for name in expanded:
+            if name not in TOPIC_ROLES:
+                refused[topic] = "unknown"
+            elif role not in TOPIC_ROLES[name]:
+                refused[name] = "forbidden"
+            elif name not in granted:
+                granted.append(name)
+    return granted, refused
+
+
+def visible(principal: Principal, event: BusEvent) -> bool:
+    """Whether this user may see this event (the bus already filtered the tenant)."""
+    if event.tenant_id != principal.tenant_id:
+        return False
+    if principal.role is Role.AGENT and event.topic in OWN_KEY:
+        return event.payload.get(OWN_KEY[event.topic]) == principal.user_id
+    return True
+
+
+def _same_origin(request: web.Request) -> bool:
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True  # not a browser: the session cookie is the whole check
+    return urlsplit(origin).netloc == request.host
+
+
+async def open_feed(req: RouteRequest) -> web.StreamResponse:
+    who = req.who
+    if not _same_origin(req.http):
+        # Cross-site WebSocket hijacking: a page elsewhere riding on this user's cookie.
+        raise WebError(403, "forbidden", "WebSocket from another origin")
+    socket = web.WebSocketResponse(heartbeat=30.0, max_msg_size=64 * 1024)
+    await socket.prepare(req.http)
+    site = req.site
+    site.sockets.add(who, socket)
+    subscription: Subscription | None = None
+    pump: asyncio.Task[None] | None = None
+    token = cookie_token(req.http)
+
+    async def forward(sub: Subscription) -> None:
+        dropped = 0
+        while True:
+            event = await sub.get()
+            if sub.dropped != dropped:
+                await socket.send_str(dumps({"type": "lagged", "dropped": sub.dropped - dropped}))
+                dropped = sub.dropped
+            if visible(who, event):
+                await socket.send_str(
+                    dumps(
+                        {
+                            "type": "event",
+                            "topic": event.topic,
+                            "seq": event.seq,
+                            "at": event.at,
+                            "payload": event.payload,
+                        }
+                    )
+                )
+
+    async def recheck() -> None:
+        while True:
+            await asyncio.sleep(SESSION_RECHECK)
+            if await site.sessions.resolve(token) is None:
+                await socket.close(code=4001, message=b"session ended")
+                return
+
+    checker = asyncio.create_task(recheck())
+    try:
+        await socket.send_str(
+            dumps(
+                {
+                    "type": "hello",
+                    "user_id": who.user_id,
+                    "role": who.role,
+                    "topics": allowed_topics(who.role),
+                }
+            )
+        )
+        async for message in socket:
+            if message.type is not WSMsgType.TEXT:
+                continue
+            try:
+                data = json.loads(message.data)
+            except json.JSONDecodeError:
+                data = None
+            asked = data.get("subscribe") if isinstance(data, dict) else None
+            if not isinstance(asked, list):
+                await socket.send_str(
+                    dumps({"type": "error", "message": 'send {"subscribe": [topics]}'})
+                )
+                continue
+            granted, refused = resolve_topics(who.role, asked)
+            if pump is not None:
+                pump.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pump
+            if subscription is not None:
+                subscription.close()
+            subscription = site.ctx.bus.subscribe(granted, tenant_id=who.tenant_id)
+            pump = asyncio.create_task(forward(subscription))
+            await socket.send_str(
+                dumps({"type": "subscribed", "topics": granted, "refused": refused})
+            )
+    finally:
+        for task in (pump, checker):
+            if task is not None:
+                task.cancel()
+                # A send failing on a socket closing under us ends the pump; nothing to report.
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        if subscription is not None:
+            subscription.close()
+        site.sockets.discard(who, socket)
+    return socket
+
+
+ROUTES = [
+    Route(
+        "GET",
+        "/ws",
+        open_feed,
+        ANYONE,
+        "WebSocket feed of live events; topics by role: " + "; ".join(
+            f"{topic}: {', '.join(sorted(r.value for r in roles))}"
+            for topic, roles in TOPIC_ROLES.items()
+        ),
+        kind=Kind.SOCKET,
+        tag="feed",
+    ),
+]

@@ -1,0 +1,107 @@
+"""API of the logged-in user: who am I, my agent state (with the wrap-up rule), my SIP login."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from pbx_stasis.acd.model import AgentState
+from pbx_stasis.web.routing import ANYONE, Route, RouteRequest, conflict, invalid, reply
+from pbx_stasis.web.services import SettableState, to_json
+from pbx_stasis.web.shapes import Choice, Fields, Text, optional
+
+
+async def get_me(req: RouteRequest) -> web.StreamResponse:
+    who = req.who
+    return reply(
+        {
+            "user": {
+                "id": who.user_id,
+                "username": who.username,
+                "display_name": who.display_name,
+                "role": who.role,
+            },
+            "tenant": {"id": who.tenant_id, "slug": who.tenant_slug, "name": who.tenant_name},
+            "csrf_token": who.csrf_token,
+            "session_expires_at": who.expires_at,
+        }
+    )
+
+
+async def get_my_agent(req: RouteRequest) -> web.StreamResponse:
+    who = req.who
+    services = req.site.services
+    agent = await services.agent_status(who.tenant_id, who.user_id)
+    reasons = await services.pause_reasons(who.tenant_id)
+    wrapup = None
+    if agent.state is AgentState.WRAP_UP and agent.call_id:
+        saved = await req.site.outcomes.has_disposition(who.tenant_id, agent.call_id)
+        wrapup = {"call_id": agent.call_id, "disposition_saved": saved}
+    return reply({"agent": to_json(agent), "pause_reasons": reasons, "wrapup": wrapup})
+
+
+SET_STATE = Fields(
+    {
+        "state": Choice([s.value for s in SettableState]),
+        "reason": optional(Text(max_length=100, nullable=True)),
+    }
+)
+
+
+async def set_my_agent_state(req: RouteRequest) -> web.StreamResponse:
+    who = req.who
+    services = req.site.services
+    state = SettableState(req.body["state"])
+    reason: str | None = req.body.get("reason") or None
+    if state is SettableState.PAUSED:
+        reasons = await services.pause_reasons(who.tenant_id)
+        if reason is None:
+            raise invalid({"reason": "is required to pause"})
+        if reason not in reasons:
+            raise invalid({"reason": "must be one of " + ", ".join(reasons)})
+    else:
+        reason = None
+    current = await services.agent_status(who.tenant_id, who.user_id)
+    if current.state is AgentState.WRAP_UP and current.call_id:
+        if not await req.site.outcomes.has_disposition(who.tenant_id, current.call_id):
+            raise conflict(
+                "disposition-required",
+                "Save a disposition for your last call before leaving wrap-up",
+            )
+    agent = await services.set_agent_state(who.tenant_id, who.user_id, state, reason)
+    return reply({"agent": to_json(agent)})
+
+
+async def get_my_sip(req: RouteRequest) -> web.StreamResponse:
+    who = req.who
+    credentials = await req.site.services.sip_credentials(who.tenant_id, who.user_id)
+    return reply(to_json(credentials))
+
+
+ROUTES = [
+    Route("GET", "/api/me", get_me, ANYONE, "The logged-in user, tenant and CSRF token", tag="me"),
+    Route(
+        "GET",
+        "/api/me/agent",
+        get_my_agent,
+        ANYONE,
+        "My agent state, pause reasons and wrap-up",
+        tag="me",
+    ),
+    Route(
+        "PUT",
+        "/api/me/agent/state",
+        set_my_agent_state,
+        ANYONE,
+        "Go available, paused (with a reason) or offline; refused in wrap-up without disposition",
+        body=SET_STATE,
+        tag="me",
+    ),
+    Route(
+        "GET",
+        "/api/me/sip",
+        get_my_sip,
+        ANYONE,
+        "My softphone's WebRTC registration (WebSocket URL, SIP URI, password)",
+        tag="me",
+    ),
+]

@@ -1,0 +1,247 @@
+"""HTML pages: login/logout, the agent softphone, the wallboard and the admin pages."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Any
+
+from aiohttp import web
+
+from pbx_stasis.store.tables import Role
+from pbx_stasis.web.auth import LoginRefused
+from pbx_stasis.web.queues import queue_defaults
+from pbx_stasis.web.routing import (
+    ANYONE,
+    RANK,
+    Kind,
+    Route,
+    RouteRequest,
+    at_least,
+    client_ip,
+)
+from pbx_stasis.web.services import to_json
+from pbx_stasis.web.sessions import COOKIE, Principal
+from pbx_stasis.web.shapes import Fields, Text, optional
+
+LOGIN_COOKIE = "pbx_login"  # the login form's CSRF token (double submit: cookie + form field)
+ADMIN = frozenset({Role.ADMIN})
+
+
+def home_of(principal: Principal) -> str:
+    if principal.role is Role.ADMIN:
+        return "/admin/users"
+    if RANK[principal.role] >= RANK[Role.SUPERVISOR]:
+        return "/wallboard"
+    return "/agent"
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only a path on this site: a login must never send the user elsewhere."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    if target.startswith(("/login", "/logout")):
+        return None
+    return target
+
+
+async def home(req: RouteRequest) -> web.StreamResponse:
+    raise web.HTTPSeeOther(home_of(req.who))
+
+
+def _login_page(
+    req: RouteRequest, *, message: str = "", status: int = 200, values: dict[str, str] | None = None
+) -> web.Response:
+    token = secrets.token_urlsafe(32)
+    fields = values or {}
+    response = req.site.render(
+        req.http,
+        "login.html",
+        None,
+        status=status,
+        login_token=token,
+        message=message,
+        notice="You have been logged out." if "bye" in req.http.query else "",
+        tenant=fields.get("tenant") or req.site.ctx.settings.calls.tenant,
+        username=fields.get("username", ""),
+        next=safe_next(fields.get("next") or req.http.query.get("next")) or "",
+    )
+    response.set_cookie(
+        LOGIN_COOKIE,
+        token,
+        httponly=True,
+        samesite="Strict",
+        secure=req.http.secure,
+        path="/login",
+        max_age=3600,
+    )
+    return response
+
+
+async def login_form(req: RouteRequest) -> web.StreamResponse:
+    if req.principal is not None:
+        raise web.HTTPSeeOther(home_of(req.principal))
+    return _login_page(req)
+
+
+LOGIN_FORM = Fields(
+    {
+        "tenant": Text(min_length=1, max_length=64),
+        "username": Text(min_length=1, max_length=100),
+        "password": Text(min_length=1, max_length=200),
+        "csrf_token": Text(min_length=1, max_length=100),
+        "next": optional(Text(max_length=500), ""),
+    }
+)
+
+
+async def login(req: RouteRequest) -> web.StreamResponse:
+    form = await req.http.post()
+    raw = {key: value for key, value in form.items() if isinstance(value, str)}
+    values, errors = LOGIN_FORM.validate(raw)
+    keep = {key: raw.get(key, "") for key in ("tenant", "username", "next")}
+    if errors:
+        missing = ", ".join(sorted(k for k in errors if k != "csrf_token")) or "the form"
+        return _login_page(req, message=f"Please fill in {missing}.", status=400, values=keep)
+    expected = req.http.cookies.get(LOGIN_COOKIE, "")
+    if not expected or not hmac.compare_digest(expected.encode(), values["csrf_token"].encode()):
+        return _login_page(
+            req,
+            message="The login form expired. Please try again.",
+            status=400,
+            values=keep,
+        )
+    try:
+        who = await req.site.login_desk.login(
+            values["tenant"], values["username"], values["password"], client_ip(req.http)
+        )
+    except LoginRefused as refused:
+        return _login_page(
+            req, message=refused.message, status=429 if refused.locked else 401, values=keep
+        )
+    token = await req.site.sessions.open(
+        who.user_id, who.tenant_id, client_ip(req.http), req.http.headers.get("User-Agent", "")
+    )
+    principal = await req.site.sessions.resolve(token)
+    assert principal is not None  # just opened
+    response = web.HTTPSeeOther(safe_next(values["next"]) or home_of(principal))
+    response.set_cookie(
+        COOKIE, token, httponly=True, samesite="Lax", secure=req.http.secure, path="/"
+    )
+    response.del_cookie(LOGIN_COOKIE, path="/login")
+    return response
+
+
+async def logout(req: RouteRequest) -> web.StreamResponse:
+    who = req.who
+    await req.site.sessions.close(who.session_id)
+    await req.site.sockets.close_sessions([who.session_id], "logged out")
+    response = web.HTTPSeeOther("/login?bye=1")
+    response.del_cookie(COOKIE, path="/")
+    return response
+
+
+async def logout_everywhere(req: RouteRequest) -> web.StreamResponse:
+    who = req.who
+    closed = await req.site.sessions.close_all(who.user_id)
+    await req.site.sockets.close_sessions(closed, "logged out everywhere")
+    response = web.HTTPSeeOther("/login?bye=1")
+    response.del_cookie(COOKIE, path="/")
+    return response
+
+
+def _page(req: RouteRequest, template: str, title: str, **data: Any) -> web.Response:
+    who = req.who
+    page_data = {
+        "user": {"id": who.user_id, "name": who.display_name, "role": who.role},
+        "tenant": {"slug": who.tenant_slug, "name": who.tenant_name},
+        **data,
+    }
+    return req.site.render(req.http, template, who, title=title, page_data=page_data)
+
+
+async def agent_page(req: RouteRequest) -> web.StreamResponse:
+    return _page(req, "agent.html", "Agent")
+
+
+async def wallboard_page(req: RouteRequest) -> web.StreamResponse:
+    return _page(req, "wallboard.html", "Wallboard")
+
+
+async def users_page(req: RouteRequest) -> web.StreamResponse:
+    return _page(req, "admin_users.html", "Users", roles=[role.value for role in Role])
+
+
+async def queues_page(req: RouteRequest) -> web.StreamResponse:
+    defaults = {key: value for key, value in queue_defaults().items()}
+    return _page(req, "admin_queues.html", "Queues", defaults=_plain(defaults))
+
+
+async def dispositions_page(req: RouteRequest) -> web.StreamResponse:
+    return _page(req, "admin_dispositions.html", "Dispositions")
+
+
+async def ivr_page(req: RouteRequest) -> web.StreamResponse:
+    return _page(req, "admin_ivr.html", "IVR flows")
+
+
+def _plain(values: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if hasattr(value, "__dataclass_fields__"):
+            out[key] = to_json(value)
+        elif isinstance(value, tuple):
+            out[key] = list(value)
+        else:
+            out[key] = value
+    return out
+
+
+ROUTES = [
+    Route("GET", "/", home, ANYONE, "Home: the page of my role", kind=Kind.PAGE, tag="pages"),
+    Route("GET", "/login", login_form, None, "The login page", kind=Kind.PAGE, tag="pages"),
+    Route(
+        "POST",
+        "/login",
+        login,
+        None,
+        "Log in (form); throttled per username and address",
+        kind=Kind.PAGE,
+        form=LOGIN_FORM,
+        tag="pages",
+    ),
+    Route("POST", "/logout", logout, ANYONE, "Log out", kind=Kind.PAGE, tag="pages"),
+    Route(
+        "POST",
+        "/logout/everywhere",
+        logout_everywhere,
+        ANYONE,
+        "Log out of every browser",
+        kind=Kind.PAGE,
+        tag="pages",
+    ),
+    Route(
+        "GET", "/agent", agent_page, ANYONE, "Agent softphone", kind=Kind.PAGE, tag="pages"
+    ),
+    Route(
+        "GET",
+        "/wallboard",
+        wallboard_page,
+        at_least(Role.SUPERVISOR),
+        "Live wallboard",
+        kind=Kind.PAGE,
+        tag="pages",
+    ),
+    Route("GET", "/admin/users", users_page, ADMIN, "Users", kind=Kind.PAGE, tag="pages"),
+    Route("GET", "/admin/queues", queues_page, ADMIN, "Queues", kind=Kind.PAGE, tag="pages"),
+    Route(
+        "GET",
+        "/admin/dispositions",
+        dispositions_page,
+        ADMIN,
+        "Dispositions",
+        kind=Kind.PAGE,
+        tag="pages",
+    ),
+    Route("GET", "/admin/ivr", ivr_page, ADMIN, "IVR flow editor", kind=Kind.PAGE, tag="pages"),
+]

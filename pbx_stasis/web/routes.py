@@ -1,0 +1,20 @@
+"""The route table: every page, API route and the WebSocket, with the roles that may use each."""
+
+from __future__ import annotations
+
+from pbx_stasis.crm import http as crm
+from pbx_stasis.web import calls, feed, flows, me, openapi, pages, queues, users, wallboard
+from pbx_stasis.web.routing import Route
+
+ROUTE_TABLE: list[Route] = [
+    *pages.ROUTES,
+    *openapi.ROUTES,
+    *me.ROUTES,
+    *wallboard.ROUTES,
+    *queues.ROUTES,
+    *calls.ROUTES,
+    *crm.ROUTES,
+    *flows.ROUTES,
+    *users.ROUTES,
+    *feed.ROUTES,
+]

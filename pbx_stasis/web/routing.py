@@ -1,0 +1,271 @@
+"""The route table's vocabulary: a Route (path, roles, shapes), the request handlers get, errors.
+
+Every page, API route and the WebSocket is one Route in one table (routes.py). The table decides
+who may call what: `serve` wraps each handler with the session lookup, the role check, the CSRF
+check and payload validation, so a handler only ever runs for an allowed user with clean input.
+"""
+
+from __future__ import annotations
+
+import enum
+import hmac
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, is_dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from aiohttp import web
+
+from pbx_stasis.store.tables import Role
+from pbx_stasis.web.services import ServiceError, ServiceErrorCode, to_json
+from pbx_stasis.web.sessions import COOKIE, Principal
+from pbx_stasis.web.shapes import Fields
+
+if TYPE_CHECKING:
+    from pbx_stasis.web.app import Site
+
+log = logging.getLogger(__name__)
+
+RANK: dict[Role, int] = {Role.AGENT: 0, Role.SUPERVISOR: 1, Role.MANAGER: 2, Role.ADMIN: 3}
+ANYONE: frozenset[Role] = frozenset(Role)
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+
+
+def at_least(role: Role) -> frozenset[Role]:
+    """The roles from `role` up (agent < supervisor < manager < admin)."""
+    return frozenset(r for r in Role if RANK[r] >= RANK[role])
+
+
+class Kind(enum.StrEnum):
+    API = "api"  # JSON in and out
+    PAGE = "page"  # HTML; unauthenticated visitors are sent to the login page
+    SOCKET = "socket"  # the WebSocket feed
+
+
+class WebError(Exception):
+    """The one error type of the web layer: an HTTP status, a code, a message, bad fields."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        fields: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.fields = dict(fields or {})
+        self.extra = dict(extra or {})
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"error": self.code, "message": self.message}
+        if self.fields:
+            body["fields"] = self.fields
+        body.update(self.extra)
+        return body
+
+
+def invalid(fields: Mapping[str, str]) -> WebError:
+    """400 with one message per bad field."""
+    return WebError(400, "invalid", "Some fields are not valid", fields)
+
+
+def not_found(what: str) -> WebError:
+    return WebError(404, "not-found", f"No such {what}")
+
+
+def conflict(code: str, message: str) -> WebError:
+    return WebError(409, code, message)
+
+
+_SERVICE_STATUS = {
+    ServiceErrorCode.NOT_FOUND: 404,
+    ServiceErrorCode.CONFLICT: 409,
+    ServiceErrorCode.INVALID: 400,
+    ServiceErrorCode.FORBIDDEN: 403,
+    ServiceErrorCode.UNAVAILABLE: 503,
+}
+
+
+def from_service(error: ServiceError) -> WebError:
+    fields = {error.field: error.message} if error.field else None
+    return WebError(_SERVICE_STATUS[error.code], str(error.code), error.message, fields)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if is_dataclass(value) and not isinstance(value, type):
+        return to_json(value)
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, frozenset | set):
+        return sorted(value)
+    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+
+
+def dumps(value: Any) -> str:
+    """JSON for replies and the feed: datetimes ISO 8601, enums by value, dataclasses as dicts."""
+    return json.dumps(value, default=_default, ensure_ascii=False, separators=(",", ":"))
+
+
+def reply(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=dumps)
+
+
+def no_content() -> web.Response:
+    return web.Response(status=204)
+
+
+@dataclass
+class RouteRequest:
+    """What a handler gets: the HTTP request, the site, the checked user and clean input."""
+
+    http: web.Request
+    site: Site
+    route: Route
+    principal: Principal | None
+    body: dict[str, Any] = field(default_factory=dict)
+    query: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def who(self) -> Principal:
+        """The user; only public routes run without one."""
+        if self.principal is None:
+            raise WebError(401, "unauthenticated", "Log in first")
+        return self.principal
+
+    def param(self, name: str) -> str:
+        return self.http.match_info[name]
+
+    def int_param(self, name: str, what: str) -> int:
+        """A numeric path segment; anything else is simply not found."""
+        raw = self.http.match_info[name]
+        if not raw.isdigit() or len(raw) > 12:
+            raise not_found(what)
+        return int(raw)
+
+
+Handler = Callable[[RouteRequest], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One entry of the route table. `roles` None: public (no session needed)."""
+
+    method: str
+    path: str
+    handler: Handler
+    roles: frozenset[Role] | None
+    summary: str
+    kind: Kind = Kind.API
+    body: Fields | None = None
+    query: Fields | None = None
+    # A form-encoded body (login page): documented from here, checked by the handler, which
+    # shows the messages on its page rather than as JSON.
+    form: Fields | None = None
+    tag: str = "general"
+
+    @property
+    def operation_id(self) -> str:
+        return self.handler.__name__.strip("_")
+
+    @property
+    def needs_csrf(self) -> bool:
+        return self.roles is not None and self.method in UNSAFE_METHODS
+
+
+def client_ip(request: web.Request) -> str:
+    # The sidecar listens on a local or private address behind whatever proxy the operator
+    # runs; X-Forwarded-For is not trusted because any client can send it.
+    return request.remote or "unknown"
+
+
+def serve(route: Route, site: Site) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """The aiohttp handler for a route: authenticate, authorise, check CSRF, validate, run."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        try:
+            principal = await site.principal_of(request)
+            if route.roles is not None:
+                if principal is None:
+                    return _unauthenticated(route, request)
+                if principal.role not in route.roles:
+                    if route.kind is Kind.PAGE:
+                        return site.error_page(request, principal, 403, "Not for your role",
+                                               "This page is not available to your role.")
+                    raise WebError(403, "forbidden", "Your role may not do this")
+                if route.needs_csrf:
+                    await _check_csrf(request, principal)
+            call = RouteRequest(request, site, route, principal)
+            if route.query is not None:
+                query = {key: request.query.getone(key) for key in request.query}
+                call.query, errors = route.query.validate(query, text=True)
+                if errors:
+                    raise invalid(errors)
+            if route.body is not None:
+                call.body, errors = route.body.validate(await _json_body(request))
+                if errors:
+                    raise invalid(errors)
+            return await route.handler(call)
+        except WebError as exc:
+            return _error(route, site, request, exc)
+        except ServiceError as exc:
+            return _error(route, site, request, from_service(exc))
+
+    handle.__name__ = route.operation_id
+    return handle
+
+
+def _unauthenticated(route: Route, request: web.Request) -> web.StreamResponse:
+    if route.kind is Kind.PAGE and route.method == "GET":
+        target = request.rel_url.path_qs
+        raise web.HTTPSeeOther(f"/login?next={quote(target, safe='')}")
+    raise WebError(401, "unauthenticated", "Log in first")
+
+
+def _error(route: Route, site: Site, request: web.Request, exc: WebError) -> web.StreamResponse:
+    if route.kind is Kind.PAGE and request.method == "GET":
+        return site.error_page(request, None, exc.status, exc.code, exc.message)
+    return reply(exc.body(), status=exc.status)
+
+
+async def _check_csrf(request: web.Request, principal: Principal) -> None:
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not sent and request.content_type in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        form = await request.post()
+        value = form.get(CSRF_FIELD, "")
+        sent = value if isinstance(value, str) else ""
+    if not sent or not hmac.compare_digest(sent.encode(), principal.csrf_token.encode()):
+        raise WebError(403, "csrf", "Missing or wrong CSRF token; reload the page")
+
+
+async def _json_body(request: web.Request) -> Any:
+    if not request.can_read_body:
+        return {}
+    raw = await request.read()
+    if not raw.strip():
+        return {}
+    if request.content_type != "application/json":
+        raise invalid({"body": "must be JSON (Content-Type: application/json)"})
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise invalid({"body": "must be valid JSON"}) from None
+
+
+def cookie_token(request: web.Request) -> str:
+    return request.cookies.get(COOKIE, "")

@@ -1,0 +1,72 @@
+"""API of the wallboard: one snapshot (agents, queues, recent journal); then /ws keeps it live."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy import select
+
+from pbx_stasis.store.tables import CallEvent, Role, User
+from pbx_stasis.web.routing import Route, RouteRequest, at_least, reply
+from pbx_stasis.web.services import to_json
+
+RECENT_ACTIVITY = 40
+
+
+async def get_wallboard(req: RouteRequest) -> web.StreamResponse:
+    who = req.who
+    services = req.site.services
+    agents = await services.agents(who.tenant_id)
+    queues = await services.queue_stats(who.tenant_id)
+    statement = (
+        select(CallEvent, User.display_name)
+        .outerjoin(User, User.id == CallEvent.agent_user_id)
+        .where(CallEvent.tenant_id == who.tenant_id)
+        .order_by(CallEvent.id.desc())
+        .limit(RECENT_ACTIVITY)
+    )
+    async with req.site.ctx.db.session() as session:
+        rows = (await session.execute(statement)).all()
+    activity = [
+        {
+            "at": event.at,
+            "event": event.event,
+            "call_id": event.call_id,
+            "queue": event.queue,
+            "agent_user_id": event.agent_user_id,
+            "agent_name": name,
+        }
+        for event, name in rows
+    ]
+    return reply(
+        {
+            "agents": [to_json(agent) for agent in agents],
+            "queues": [to_json(queue) for queue in queues],
+            "activity": activity,
+            "at": req.site.now(),
+        }
+    )
+
+
+async def list_agents(req: RouteRequest) -> web.StreamResponse:
+    agents = await req.site.services.agents(req.who.tenant_id)
+    return reply({"agents": [to_json(agent) for agent in agents]})
+
+
+ROUTES = [
+    Route(
+        "GET",
+        "/api/wallboard",
+        get_wallboard,
+        at_least(Role.SUPERVISOR),
+        "Snapshot for the wallboard: agents, queue figures, recent activity",
+        tag="wallboard",
+    ),
+    Route(
+        "GET",
+        "/api/agents",
+        list_agents,
+        frozenset(Role),
+        "Agents of my tenant with their states (transfer targets)",
+        tag="wallboard",
+    ),
+]
