@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from logging.config import fileConfig
 
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from pbx_stasis.store.db import SETTING, Database, normalize_url
-from pbx_stasis.store.errors import StoreError
+from pbx_stasis.store.db import Database, normalize_url
 from pbx_stasis.store.schema import load_all_tables
 
 config = context.config
@@ -24,17 +22,14 @@ if shared_connection is None and config.config_file_name is not None:
 
 
 def database_url() -> str:
-    url = (
-        context.get_x_argument(as_dictionary=True).get("url")
-        or os.environ.get("PBX_DATABASE_URL")
-        or config.get_main_option("sqlalchemy.url")
-    )
-    if not url:
-        raise StoreError(
-            f"no database URL: pass `alembic -x url=...`, set {SETTING}, "
-            "or sqlalchemy.url in alembic.ini"
-        )
-    return url
+    """`alembic -x url=...`, else the application's own setting (PBX_DATABASE_URL, pbx.toml's
+    database.url, or its default), so `alembic` and `pbx migrate` act on the same database."""
+    url = context.get_x_argument(as_dictionary=True).get("url")
+    if url:
+        return url
+    from pbx_stasis.config import load_settings
+
+    return load_settings().database.url
 
 
 def run_migrations(connection: Connection) -> None:
@@ -55,9 +50,8 @@ def run_migrations(connection: Connection) -> None:
 async def run_on_own_engine() -> None:
     db = Database.connect(database_url(), sqlite_foreign_keys=False)
     try:
-        async with db.engine.connect() as conn:
+        async with db.schema_change() as conn:
             await conn.run_sync(run_migrations)
-            await conn.commit()
     finally:
         await db.dispose()
 

@@ -645,8 +645,6 @@ class Acd:
         """Take a waiting call out of its queue, with the exit's journal row."""
         q = call.queue
         assert q is not None
-        for o in list(call.offers.values()):
-            self._end_offer(o, why, missed=False, hang_up=True)
         position = q.waiting.index(call) + 1
         q.waiting.remove(call)
         call.queue = None
@@ -941,6 +939,7 @@ class Acd:
             q.name in a.queues
             and a.registered
             and a.paused is None
+            and a.offer is None
             and a.wrapup_started is None
             and a.retry_until is None
             and (not a.calls or q.config.ring_in_use)

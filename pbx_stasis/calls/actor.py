@@ -50,14 +50,18 @@ class EventInbox:
 
     def _note(self, event: Event) -> None:
         kind = event.get("type")
-        if kind in ("ChannelHangupRequest", "ChannelDestroyed"):
+        # A soft hangup request is the echo of our own DELETE /channels (cause 32), not the
+        # reason the call ended.
+        if kind == "ChannelDestroyed" or (kind == "ChannelHangupRequest" and not event.get("soft")):
             # The first cause wins; only ChannelDestroyed carries the cause's text.
             cause = event.get("cause")
             if self.hangup.cause is None and isinstance(cause, int):
                 self.hangup.cause = cause
             text = event.get("cause_txt")
-            if self.hangup.cause_text is None and isinstance(text, str) and (
-                cause == self.hangup.cause
+            if (
+                self.hangup.cause_text is None
+                and isinstance(text, str)
+                and (cause == self.hangup.cause)
             ):
                 self.hangup.cause_text = text
         if kind in GONE_EVENTS:
@@ -67,12 +71,12 @@ class EventInbox:
         raise ChannelGone(self.channel_id, self.hangup.cause, self.hangup.cause_text)
 
     async def wait_for(
-        self, match: Callable[[Event], bool] | Iterable[str], timeout: float | None = None
+        self, match: Callable[[Event], bool] | Iterable[str], within: float | None = None
     ) -> Event:
         """The next event that matches (a predicate or a set of event types).
 
         Events that don't match are dropped. Raises ChannelGone when the channel leaves,
-        TimeoutError after `timeout` seconds.
+        TimeoutError after `within` seconds.
         """
         if not callable(match):
             types = frozenset(match)
@@ -85,7 +89,7 @@ class EventInbox:
             predicate = match
         if self.gone:
             self._raise_gone()
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             while True:
                 event = await self._queue.get()
                 self._note(event)
@@ -94,10 +98,20 @@ class EventInbox:
                 if self.gone:
                     self._raise_gone()
 
-    async def drain_until_gone(self, timeout: float) -> None:
+    def settle(self) -> None:
+        """Take note of the events already queued (e.g. a hangup racing the script's end)."""
+        while not self._queue.empty():
+            self._note(self._queue.get_nowait())
+
+    @property
+    def hung_up_remotely(self) -> bool:
+        """Whether the other side (or Asterisk) ended the channel before we asked to."""
+        return not self.hangup.by_us and (self.gone or self.hangup.cause is not None)
+
+    async def drain_until_gone(self, within: float) -> None:
         """Consume events until the channel is gone (after we asked it to hang up)."""
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(within):
                 while not self.gone:
                     self._note(await self._queue.get())
         except TimeoutError:

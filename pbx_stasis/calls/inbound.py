@@ -15,6 +15,8 @@ from pbx_stasis.store import CallRecord, Direction
 
 log = logging.getLogger(__name__)
 
+NORMAL_CLEARING = (16, "Normal Clearing")
+
 # Runs the part of a call between "record opened" and "hang up": IVR, queue, greeting...
 CallScript = Callable[["Call"], Awaitable[None]]
 
@@ -38,18 +40,22 @@ class Call:
         await self.ari.channels.answer(self.channel_id)
         await self.log.answered(self.record)
 
-    async def play(self, media: list[str], *, lang: str | None = None,
-                   timeout: float = 300.0) -> Event:
+    async def play(
+        self, media: list[str], *, lang: str | None = None, within: float = 300.0
+    ) -> Event:
         """Play media and wait until it finished (or was stopped); returns PlaybackFinished."""
         playback_id = uuid.uuid4().hex
         await self.ari.channels.play(self.channel_id, media, lang=lang, playback_id=playback_id)
 
         def finished(event: Event) -> bool:
             playback = event.get("playback")
-            return (event.get("type") == "PlaybackFinished" and isinstance(playback, dict)
-                    and playback.get("id") == playback_id)
+            return (
+                event.get("type") == "PlaybackFinished"
+                and isinstance(playback, dict)
+                and playback.get("id") == playback_id
+            )
 
-        return await self.inbox.wait_for(finished, timeout=timeout)
+        return await self.inbox.wait_for(finished, within=within)
 
     async def note(self, event: str, **data: object) -> None:
         await self.log.note(self.record, event, data)
@@ -117,6 +123,9 @@ async def run_call(
         # A bug in a script must not leave the caller in silence or the record open.
         log.exception("call %s: script failed; hanging up", record.id)
         await call.note("ERROR", error=f"{type(exc).__name__}: {exc}")
+    inbox.settle()
+    if inbox.hung_up_remotely:
+        hung_up_by = "caller"
     if not inbox.gone:
         if hung_up_by == "app":
             inbox.hangup.by_us = True
@@ -125,7 +134,9 @@ async def run_call(
         except AriError as exc:
             if exc.status != 404:  # already gone is fine: we still close the record
                 log.warning("call %s: hangup failed: %s", record.id, exc)
-        await inbox.drain_until_gone(timeout=5.0)
+        await inbox.drain_until_gone(within=5.0)
+        if inbox.hangup.by_us and inbox.hangup.cause is None:
+            inbox.hangup.cause, inbox.hangup.cause_text = NORMAL_CLEARING
     await calls.close(
         record,
         cause=inbox.hangup.cause,

@@ -49,14 +49,26 @@ class CallLog:
                 call_id=record.id,
                 event="CALLSTART",
                 at=now,
-                data={"channel": channel_id, "from": from_number, "to": to_number,
-                      "direction": str(direction), **(data or {})},
+                data={
+                    "channel": channel_id,
+                    "from": from_number,
+                    "to": to_number,
+                    "direction": str(direction),
+                    **(data or {}),
+                },
             )
         self._publish("call:state", record, state="started")
         return record
 
-    async def note(self, record: CallRecord, event: str, data: Mapping[str, Any] | None = None,
-                   *, queue: str | None = None, agent_user_id: int | None = None) -> None:
+    async def note(
+        self,
+        record: CallRecord,
+        event: str,
+        data: Mapping[str, Any] | None = None,
+        *,
+        queue: str | None = None,
+        agent_user_id: int | None = None,
+    ) -> None:
         await self.journal.append(
             self.db,
             tenant_id=record.tenant_id,
@@ -99,8 +111,12 @@ class CallLog:
                     call_id=record.id,
                     event="CALLEND",
                     at=ended,
-                    data={"cause": cause, "cause_text": cause_text, "by": hung_up_by,
-                          **(data or {})},
+                    data={
+                        "cause": cause,
+                        "cause_text": cause_text,
+                        "by": hung_up_by,
+                        **(data or {}),
+                    },
                 )
         if closed:
             self._publish("call:ended", record, cause=cause, by=hung_up_by)
@@ -110,6 +126,11 @@ class CallLog:
         self.bus.publish(
             topic,
             record.tenant_id,
-            {"call_id": record.id, "from": record.from_number, "to": record.to_number,
-             "direction": str(record.direction), **extra},
+            {
+                "call_id": record.id,
+                "from": record.from_number,
+                "to": record.to_number,
+                "direction": str(record.direction),
+                **extra,
+            },
         )

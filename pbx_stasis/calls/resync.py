@@ -48,8 +48,13 @@ async def resync(
     records = {r.channel_id: r for r in await calls.records.live_calls()}
     for channel_id, record in records.items():
         if channel_id not in existing and router.inbox(channel_id) is None:
-            if await calls.close(record, cause=None, cause_text="ended while the app was away",
-                                 hung_up_by="unknown", data={"resync": True}):
+            if await calls.close(
+                record,
+                cause=None,
+                cause_text="ended while the app was away",
+                hung_up_by="unknown",
+                data={"resync": True},
+            ):
                 closed += 1
 
     adopted = 0

@@ -45,8 +45,10 @@ every ChannelDtmfReceived: digits are taken when a menu or collect waits for the
 playback (a `play` node keeps the digit as type-ahead for the next menu/collect), are kept as
 type-ahead while a lookup runs, and are dropped otherwise (e.g. during a prompt without barge-in).
 Events that do not fit the current state (a stale playback id or timer id, a second answer) are
-ignored, so races between Asterisk and the runner are harmless. Transfers to another flow of the
-same FlowSet happen inside the interpreter and need nothing from the runner.
+ignored, so races between Asterisk and the runner are harmless. Playback and timer ids are unique
+within one call only (prefix them with the channel id for ARI). After CallerHungUp the journal is
+closed and no terminal action follows. Transfers to another flow of the same FlowSet happen inside
+the interpreter and need nothing from the runner.
 
 Time: schedules and the `time`/`weekday`/`date` variables read the clock given to `start()`/`feed()`
 (or the call's start time); the core never calls datetime.now().

@@ -121,6 +121,20 @@ NODE_FIELDS: dict[str, tuple[str, ...]] = {
     ),
     "hangup": ("cause",),
 }
+NODE_REQUIRED: dict[str, tuple[str, ...]] = {
+    "play": ("prompts", "next"),
+    "menu": ("prompts", "options", "on_failure"),
+    "collect": ("prompts", "into", "max_digits", "next", "on_failure"),
+    "schedule": ("weekly", "open", "closed"),
+    "language": ("language", "next"),
+    "set": ("variables", "next"),
+    "branch": ("cases", "else"),
+    "lookup": ("url", "next", "on_failure"),
+    "queue": ("queue",),
+    "transfer": (),  # one of agent / number / flow: checked by the builder
+    "voicemail": ("next",),
+    "hangup": (),
+}
 BUILTIN_VARIABLES = ("caller", "did", "flow", "language", "time", "weekday", "date")
 HANGUP_CAUSES = ("normal", "busy", "congestion", "no_answer", "rejected", "unallocated", "failure")
 MENU_KEYS = frozenset("0123456789*#")
@@ -157,6 +171,22 @@ class _FlowDraft:
     prompt_pos: dict[str, Pos]
     refs: _FlowRefs
     loose_edges: dict[str, set[str]]  # edges of nodes too broken to build
+
+
+@dataclass(frozen=True)
+class _NodeSource:
+    """A node's fields as written (unknown and missing ones already reported)."""
+
+    name: str
+    pos: Pos
+    owner: str  # e.g. "menu node 'main'", for messages
+    fields: dict[str, tuple[YScalar, YNode]]
+    refs: _FlowRefs
+    languages: tuple[str, ...]
+
+    def get(self, name: str) -> YNode | None:
+        found = self.fields.get(name)
+        return None if found is None else found[1]
 
 
 def _describe(node: YNode) -> str:
@@ -437,6 +467,9 @@ class _Checker:
                 for nkey, nbody in nmap:
                     nname = self.name(nkey, "node name")
                     if nname is None:
+                        # Known anyway, so that `next: <it>` is not reported a second time.
+                        node_pos[nkey.text] = nkey.pos
+                        loose[nkey.text] = _strings(nbody)
                         continue
                     node_pos[nname] = nkey.pos
                     built = self.node(nname, nkey, nbody, refs, languages)
@@ -598,9 +631,9 @@ class _Checker:
                         f"{suggest(lkey.text, languages)}",
                     )
                     continue
+                # A broken entry still counts as present: one mistake, one report.
                 pf = self.prompt_file(pname, lkey.text, lvalue)
-                if pf is not None:
-                    files[lkey.text] = pf
+                files[lkey.text] = pf or PromptFile(f"pbx/{pname}")
             out[pname] = files
         return out, where
 
@@ -653,42 +686,23 @@ class _Checker:
                 f"unknown node kind '{shown}'{suggest(str(shown), list(NODE_FIELDS))}",
             )
             return None
-        allowed = COMMON_NODE_FIELDS + NODE_FIELDS[kind]
         owner = f"{kind} node '{name}'"
-        build = _BUILDERS[kind]
-        return build(self, name, key.pos, m, allowed, owner, refs, languages)
+        fields = self.fields(
+            m, COMMON_NODE_FIELDS + NODE_FIELDS[kind], owner, key.pos, NODE_REQUIRED[kind]
+        )
+        return _BUILDERS[kind](self, _NodeSource(name, key.pos, owner, fields, refs, languages))
 
-    def play(
-        self,
-        name: str,
-        pos: Pos,
-        m: YMap,
-        allowed: Sequence[str],
-        owner: str,
-        refs: _FlowRefs,
-        langs: tuple[str, ...],
-    ) -> Node:
-        f = self.fields(m, allowed, owner, pos, required=("prompts", "next"))
-        g = _getter(f)
+    def play(self, n: _NodeSource) -> Node:
+        g, refs = n.get, n.refs
         return PlayNode(
-            name=name,
+            name=n.name,
             prompts=self.prompt_list(g("prompts"), "prompts", refs, required=True),
             barge_in=self.boolean(g("barge_in"), "barge_in", False),
             next=self.node_ref(g("next"), "next", refs),
         )
 
-    def menu(
-        self,
-        name: str,
-        pos: Pos,
-        m: YMap,
-        allowed: Sequence[str],
-        owner: str,
-        refs: _FlowRefs,
-        langs: tuple[str, ...],
-    ) -> Node:
-        f = self.fields(m, allowed, owner, pos, required=("prompts", "options", "on_failure"))
-        g = _getter(f)
+    def menu(self, n: _NodeSource) -> Node:
+        f, g, refs = n.fields, n.get, n.refs
         options: dict[str, str] = {}
         if "options" in f:
             om = self.mapping(f["options"][1], "options")
@@ -706,7 +720,7 @@ class _Checker:
                     options[okey.text] = self.node_ref(ovalue, f"option '{okey.text}'", refs)
         into = self.variable(g("into"), "into", refs) if "into" in f else None
         return MenuNode(
-            name=name,
+            name=n.name,
             prompts=self.prompt_list(g("prompts"), "prompts", refs, required=True),
             options=frozen_map(options),
             timeout=self.number(g("timeout"), "timeout", 5.0, maximum=600),
@@ -718,20 +732,8 @@ class _Checker:
             on_failure=self.node_ref(g("on_failure"), "on_failure", refs),
         )
 
-    def collect(
-        self,
-        name: str,
-        pos: Pos,
-        m: YMap,
-        allowed: Sequence[str],
-        owner: str,
-        refs: _FlowRefs,
-        langs: tuple[str, ...],
-    ) -> Node:
-        f = self.fields(
-            m, allowed, owner, pos, required=("prompts", "into", "max_digits", "next", "on_failure")
-        )
-        g = _getter(f)
+    def collect(self, n: _NodeSource) -> Node:
+        f, g, refs = n.fields, n.get, n.refs
         max_digits = self.integer(g("max_digits"), "max_digits", 20, 1, 64)
         min_digits = self.integer(g("min_digits"), "min_digits", 1, 1, 64)
         if min_digits > max_digits and "max_digits" in f:
@@ -759,7 +761,7 @@ class _Checker:
                 except re.error as exc:
                     self.report(pnode.pos_at(exc.pos or 0), f"bad regular expression: {exc.msg}")
         return CollectNode(
-            name=name,
+            name=n.name,
             prompts=self.prompt_list(g("prompts"), "prompts", refs, required=True),
             into=(self.variable(g("into"), "into", refs) or "") if "into" in f else "",
             min_digits=min_digits,
@@ -780,18 +782,8 @@ class _Checker:
             on_failure=self.node_ref(g("on_failure"), "on_failure", refs),
         )
 
-    def schedule(
-        self,
-        name: str,
-        pos: Pos,
-        m: YMap,
-        allowed: Sequence[str],
-        owner: str,
-        refs: _FlowRefs,
-        langs: tuple[str, ...],
-    ) -> Node:
-        f = self.fields(m, allowed, owner, pos, required=("weekly", "open", "closed"))
-        g = _getter(f)
+    def schedule(self, n: _NodeSource) -> Node:
+        f, g, refs = n.fields, n.get, n.refs
         tz = self.timezone(g("timezone"), self._flow_tz)
         weekly: list[tuple[TimeRange, ...]] = [() for _ in WEEKDAYS]
         if "weekly" in f:
@@ -821,7 +813,7 @@ class _Checker:
                     if exc is not None:
                         exceptions.append(exc)
         return ScheduleNode(
-            name=name,
+            name=n.name,
             schedule=Schedule(tz, tuple(weekly), tuple(exceptions)),
             open=self.node_ref(g("open"), "open", refs),
             closed=self.node_ref(g("closed"), "closed", refs),
@@ -903,45 +895,26 @@ class _Checker:
             return None
         return ScheduleException(first, last, hours, name)
 
-    def language(
-        self,
-        name: str,
-        pos: Pos,
-        m: YMap,
-        allowed: Sequence[str],
-        owner: str,
-        refs: _FlowRefs,
-        langs: tuple[str, ...],
-    ) -> Node:
-        f = self.fields(m, allowed, owner, pos, required=("language", "next"))
-        g = _getter(f)
+    def language(self, n: _NodeSource) -> Node:
+        f, g, refs = n.fields, n.get, n.refs
         lang: Template | None = None
         if "language" in f:
             lnode = f["language"][1]
             lang = self.template(lnode, "language", refs)
-            if lang is not None and lang.is_literal and str(lang) not in langs:
+            if lang is not None and lang.is_literal and str(lang) not in n.languages:
                 self.report(
                     lnode.pos,
-                    f"language '{lang}' is not in the flow's languages{suggest(str(lang), langs)}",
+                    f"language '{lang}' is not in the flow's languages"
+                    f"{suggest(str(lang), n.languages)}",
                 )
         return LanguageNode(
-            name=name,
+            name=n.name,
             language=lang or Template(()),
             next=self.node_ref(g("next"), "next", refs),
         )
 
-    def set_(
-        self,
-        name: str,
-        pos: Pos,
-        m: YMap,
-        allowed: Sequence[str],
-        owner: str,
-        refs: _FlowRefs,
-        langs: tuple[str, ...],
-    ) -> Node:
-        f = self.fields(m, allowed, owner, pos, required=("variables", "next"))
-        g = _getter(f)
+    def set_(self, n: _NodeSource) -> Node:
+        f, g, refs = n.fields, n.get, n.refs
         assigned: list[tuple[str, Value | Template]] = []
         if "variables" in f:
             vm = self.mapping(f["variables"][1], "variables")
@@ -954,7 +927,7 @@ class _Checker:
                     if var is not None and value is not None:
                         assigned.append((var, value))
         return SetNode(
-            name=name,
+            name=n.name,
             variables=tuple(assigned),
             next=self.node_ref(g("next"), "next", refs),
         )
@@ -971,18 +944,8 @@ class _Checker:
         self.report(node.pos, f"{what} must be text, a number or true/false, not {_describe(node)}")
         return None
 
-    def branch(
-        self,
-        name: str,
-        pos: Pos,
-        m: YMap,
-        allowed: Sequence[str],
-        owner: str,
-        refs: _FlowRefs,
-        langs: tuple[str, ...],
-    ) -> Node:
-        f = self.fields(m, allowed, owner, pos, required=("cases", "else"))
-        g = _getter(f)
+    def branch(self, n: _NodeSource) -> Node:
+        f, g, refs = n.fields, n.get, n.refs
         cases: list[BranchCase] = []
         if "cases" in f:
             cnode = f["cases"][1]
@@ -994,7 +957,7 @@ class _Checker:
                     if case is not None:
                         cases.append(case)
         return BranchNode(
-            name=name,
+            name=n.name,
             cases=tuple(cases),
             otherwise=self.node_ref(g("else"), "else", refs),
         )
@@ -1021,18 +984,8 @@ class _Checker:
             refs.reads.append((var.name, cnode.pos_at(var.offset)))
         return BranchCase(cond, text, target)
 
-    def lookup(
-        self,
-        name: str,
-        pos: Pos,
-        m: YMap,
-        allowed: Sequence[str],
-        owner: str,
-        refs: _FlowRefs,
-        langs: tuple[str, ...],
-    ) -> Node:
-        f = self.fields(m, allowed, owner, pos, required=("url", "next", "on_failure"))
-        g = _getter(f)
+    def lookup(self, n: _NodeSource) -> Node:
+        f, g, refs = n.fields, n.get, n.refs
         method: Literal["GET", "POST"] = "GET"
         if "method" in f:
             mnode = f["method"][1]
@@ -1080,7 +1033,7 @@ class _Checker:
                 if var is not None and path is not None:
                     into.append((var, tuple(int(p) if p.isdigit() else p for p in path.split("."))))
         return LookupNode(
-            name=name,
+            name=n.name,
             method=method,
             url=url,
             headers=tuple(headers),
@@ -1099,18 +1052,8 @@ class _Checker:
         elif "\x00" in parts.netloc:
             self.report(node.pos, "the host of a lookup url must not contain variables")
 
-    def queue(
-        self,
-        name: str,
-        pos: Pos,
-        m: YMap,
-        allowed: Sequence[str],
-        owner: str,
-        refs: _FlowRefs,
-        langs: tuple[str, ...],
-    ) -> Node:
-        f = self.fields(m, allowed, owner, pos, required=("queue",))
-        g = _getter(f)
+    def queue(self, n: _NodeSource) -> Node:
+        f, g, refs = n.fields, n.get, n.refs
         qname = Template(())
         if "queue" in f:
             qname = self.template(f["queue"][1], "queue", refs) or qname
@@ -1129,7 +1072,7 @@ class _Checker:
             self.number(g("max_wait"), "max_wait", 0.0, maximum=86400) if "max_wait" in f else None
         )
         return QueueNode(
-            name=name,
+            name=n.name,
             queue=qname,
             priority=priority,
             skills=tuple(skills),
@@ -1159,23 +1102,13 @@ class _Checker:
         )
         return 0
 
-    def transfer(
-        self,
-        name: str,
-        pos: Pos,
-        m: YMap,
-        allowed: Sequence[str],
-        owner: str,
-        refs: _FlowRefs,
-        langs: tuple[str, ...],
-    ) -> Node:
-        f = self.fields(m, allowed, owner, pos)
-        g = _getter(f)
+    def transfer(self, n: _NodeSource) -> Node:
+        f, g, refs = n.fields, n.get, n.refs
         given = [k for k in ("agent", "number", "flow") if k in f]
         if not given:
-            self.report(pos, f"{owner} needs one of 'agent', 'number' or 'flow'")
+            self.report(n.pos, f"{n.owner} needs one of 'agent', 'number' or 'flow'")
         for extra in given[1:]:
-            self.report(f[extra][0].pos, f"{owner} takes only one of 'agent', 'number' or 'flow'")
+            self.report(f[extra][0].pos, f"{n.owner} takes only one of 'agent', 'number' or 'flow'")
         to: Literal["agent", "number", "flow"] = "number"
         if given:
             to = "agent" if given[0] == "agent" else "flow" if given[0] == "flow" else "number"
@@ -1197,7 +1130,7 @@ class _Checker:
                             f"bad number '{tpl}': digits, * and # with an optional leading +",
                         )
         return TransferNode(
-            name=name,
+            name=n.name,
             to=to,
             target=target,
             on_failure=self.node_ref(g("on_failure"), "on_failure", refs)
@@ -1205,21 +1138,13 @@ class _Checker:
             else None,
         )
 
-    def voicemail(
-        self,
-        name: str,
-        pos: Pos,
-        m: YMap,
-        allowed: Sequence[str],
-        owner: str,
-        refs: _FlowRefs,
-        langs: tuple[str, ...],
-    ) -> Node:
-        f = self.fields(m, allowed, owner, pos, required=("next",))
-        g = _getter(f)
+    def voicemail(self, n: _NodeSource) -> Node:
+        f, g, refs = n.fields, n.get, n.refs
         boxes = [k for k in ("queue", "agent") if k in f]
         for extra in boxes[1:]:
-            self.report(f[extra][0].pos, f"{owner} takes a 'queue' or an 'agent' mailbox, not both")
+            self.report(
+                f[extra][0].pos, f"{n.owner} takes a 'queue' or an 'agent' mailbox, not both"
+            )
         kind: Literal["queue", "agent"] | None = None
         mailbox: Template | None = None
         if boxes:
@@ -1227,7 +1152,7 @@ class _Checker:
             mailbox = self.template(f[kind][1], kind, refs, allow_number=True)
         nxt = self.node_ref(g("next"), "next", refs)
         return VoicemailNode(
-            name=name,
+            name=n.name,
             prompts=self.prompt_list(g("prompts"), "prompts", refs, required=False),
             mailbox_kind=kind,
             mailbox=mailbox,
@@ -1240,17 +1165,8 @@ class _Checker:
             else nxt,
         )
 
-    def hangup(
-        self,
-        name: str,
-        pos: Pos,
-        m: YMap,
-        allowed: Sequence[str],
-        owner: str,
-        refs: _FlowRefs,
-        langs: tuple[str, ...],
-    ) -> Node:
-        f = self.fields(m, allowed, owner, pos)
+    def hangup(self, n: _NodeSource) -> Node:
+        f = n.fields
         cause = "normal"
         if "cause" in f:
             cnode = f["cause"][1]
@@ -1261,7 +1177,7 @@ class _Checker:
                 self.report(
                     cnode.pos, f"unknown hangup cause '{text}'{suggest(text, HANGUP_CAUSES)}"
                 )
-        return HangupNode(name=name, cause=cause)
+        return HangupNode(name=n.name, cause=cause)
 
     # --- whole sets -----------------------------------------------------------------------------
 
@@ -1380,14 +1296,6 @@ class _Checker:
                     self.report(pos, f"node '{nname}' cannot be reached from entry '{flow.entry}'")
 
 
-def _getter(f: dict[str, tuple[YScalar, YNode]]) -> Callable[[str], YNode | None]:
-    def get(name: str) -> YNode | None:
-        found = f.get(name)
-        return None if found is None else found[1]
-
-    return get
-
-
 def _text(node: YNode) -> str:
     return node.text if isinstance(node, YScalar) else _describe(node)
 
@@ -1400,9 +1308,7 @@ def _strings(node: YNode) -> set[str]:
     return set().union(*(_strings(v) for _, v in node)) if node.entries else set()
 
 
-_Builder = Callable[
-    [_Checker, str, Pos, YMap, Sequence[str], str, _FlowRefs, tuple[str, ...]], Node
-]
+_Builder = Callable[[_Checker, _NodeSource], Node]
 _BUILDERS: dict[str, _Builder] = {
     "play": _Checker.play,
     "menu": _Checker.menu,

@@ -12,6 +12,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -28,6 +29,9 @@ EXPECTED = (
 )
 # How long a SQLite writer waits for another writer before failing with "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# PostgreSQL advisory lock held while the schema changes ("pbx_mig"), so workers starting
+# together migrate one after the other.
+SCHEMA_LOCK_KEY = 0x7062785F6D6967
 # Marks the transactions that will write, so SQLite takes its write lock up front (see below).
 _WRITE = "pbx_write"
 
@@ -172,6 +176,20 @@ class Database:
                 yield session
         except _DRIVER_ERRORS as exc:
             raise failure(f"database error on {describe(self.url)}", exc) from exc
+
+    @asynccontextmanager
+    async def schema_change(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in a transaction that no other schema change runs beside; committed at
+        the end. SQLite: the write lock (BEGIN IMMEDIATE). PostgreSQL: an advisory lock."""
+        async with self.engine.connect() as conn:
+            if self.backend == "sqlite":
+                await conn.execution_options(**{_WRITE: True})
+            async with conn.begin():
+                if self.backend == "postgresql":
+                    await conn.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY}
+                    )
+                yield conn
 
     async def dispose(self) -> None:
         """Close every pooled connection."""

@@ -92,23 +92,22 @@ def _compare(conn: Connection) -> list[str]:
 async def _run(url: str, step: _Step) -> None:
     config = alembic_config()
     # Foreign keys off on SQLite while migrating: batch mode copies tables and would trip them
-    # midway. They are checked once the schema is in place (below).
+    # midway. They are checked before committing, and a migration that broke them is undone.
     db = Database.connect(url, sqlite_foreign_keys=False)
     try:
-        async with db.engine.connect() as conn:
+        async with db.schema_change() as conn:
             await conn.run_sync(_in_alembic, config, step)
-            await conn.commit()
-            broken = []
             if db.backend == "sqlite":
-                broken = list((await conn.execute(text("PRAGMA foreign_key_check"))).all())
+                broken = (await conn.execute(text("PRAGMA foreign_key_check"))).all()
+                if broken:
+                    raise StoreError(
+                        f"migration of {describe(db.url)} would leave rows with dangling "
+                        f"foreign keys (undone): {[tuple(row) for row in broken[:5]]}"
+                    )
     except Exception as exc:
         raise failure(f"cannot migrate {describe(db.url)}", exc) from exc
     finally:
         await db.dispose()
-    if broken:
-        raise StoreError(
-            f"migration of {describe(db.url)} left rows with dangling foreign keys: {broken[:5]}"
-        )
 
 
 def _in_alembic(conn: Connection, config: Config, step: _Step) -> None:

@@ -57,6 +57,16 @@ class WebContext:
 CONTEXT = web.AppKey("context", WebContext)
 
 
+@dataclass(frozen=True)
+class _Looked:
+    """The session lookup of one request (None: no valid session), kept so it runs once."""
+
+    principal: Principal | None
+
+
+PRINCIPAL = web.RequestKey("principal", _Looked)
+
+
 class Sockets:
     """Open WebSocket feeds by session, so logout and role changes can close them at once."""
 
@@ -134,11 +144,11 @@ class Site:
 
     async def principal_of(self, request: web.Request) -> Principal | None:
         """The user of the request's session cookie, looked up once per request."""
-        if "principal" not in request:
+        if PRINCIPAL not in request:
             token = cookie_token(request)
-            request["principal"] = await self.sessions.resolve(token) if token else None
-        principal: Principal | None = request["principal"]
-        return principal
+            found = await self.sessions.resolve(token) if token else None
+            request[PRINCIPAL] = _Looked(found)
+        return request[PRINCIPAL].principal
 
     def render(
         self,

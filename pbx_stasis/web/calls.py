@@ -118,7 +118,7 @@ async def get_call(req: RouteRequest) -> web.StreamResponse:
         row = (await session.execute(statement)).first()
         if row is None:
             raise not_found("call")
-        call, name = row.tuple()
+        call, name = row
         if not sees_all_calls(who.role) and call.agent_user_id != who.user_id:
             raise not_found("call")
         journal = [

@@ -93,7 +93,7 @@ class Sessions:
             row = (await session.execute(statement)).first()
         if row is None:
             return None
-        web_session, user, tenant = row.tuple()
+        web_session, user, tenant = row
         expired = (
             now >= web_session.expires_at
             or now - web_session.last_seen_at >= self._policy.idle

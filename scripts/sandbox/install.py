@@ -170,6 +170,9 @@ _PHASES = {
 }
 
 
+_INDEXES = {"InRelease", "Release", "Release.gpg", "Packages"}
+
+
 class _Progress:
     """One line per phase of debootstrap, a dot per 20 steps, elapsed seconds."""
 
@@ -182,7 +185,10 @@ class _Progress:
         if not line.startswith("I: "):
             return
         words = line[3:].split()
-        phase = _PHASES.get(words[0] if words else "", self.phase or "starting")
+        verb = words[0] if words else ""
+        if verb in ("Retrieving", "Validating") and words[1:2] and words[1] in _INDEXES:
+            verb = "Resolving"  # the archive's index files, not packages
+        phase = _PHASES.get(verb, self.phase or "starting")
         if phase != self.phase:
             self._end_phase()
             self.phase = phase

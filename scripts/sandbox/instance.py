@@ -7,6 +7,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import shlex
 import signal
 import socket
@@ -89,11 +90,14 @@ def _port_busy(kind: int, port: int) -> bool:
     return False
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def cli(
     settings: Settings, command: str, timeout: float = 15.0
 ) -> subprocess.CompletedProcess[str]:
     """Run one Asterisk CLI command on the instance (asterisk -rx through its control socket)."""
-    return subprocess.run(
+    done = subprocess.run(
         [
             "chroot",
             str(settings.root),
@@ -109,6 +113,9 @@ def cli(
         env=_CHROOT_ENV,
         check=False,
     )
+    # the remote console colours its output whatever the terminal (-n has no effect with -r)
+    done.stdout = _ANSI.sub("", done.stdout)
+    return done
 
 
 def _tail(path: Path, lines: int = 20) -> str:
@@ -129,7 +136,7 @@ def _saved_state(settings: Settings) -> dict[str, object] | None:
 
 def describe(settings: Settings) -> str:
     return (
-        f"instance {settings.name}: ARI {settings.ari_url} (user {ARI_USER}, password "
+        f"ARI {settings.ari_url} (user {ARI_USER}, password "
         f"{settings.ari_password}), SIP udp 127.0.0.1:{settings.sip_port}, "
         f"WebSocket SIP ws://127.0.0.1:{settings.ari_port}/ws, "
         f"RTP {settings.rtp_start}-{settings.rtp_end}, log {settings.log}"
@@ -147,12 +154,12 @@ def start(settings: Settings) -> None:
         if pid is not None:
             same_settings = _saved_state(settings) == settings.as_state()
             if not changed and same_settings and ari_answers(settings):
-                print(f"already running (pid {pid}); {describe(settings)}")
+                print(f"instance {settings.name} already running (pid {pid}); {describe(settings)}")
                 return
             print(f"configuration changed: restarting instance {settings.name} (pid {pid})")
             _stop(settings, pid)
         _launch(settings)
-    print(f"running; {describe(settings)}")
+    print(f"instance {settings.name} running; {describe(settings)}")
 
 
 def _launch(settings: Settings) -> None:

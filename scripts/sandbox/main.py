@@ -69,6 +69,10 @@ def main(argv: list[str]) -> int:
     except settings.SandboxError as problem:
         print(f"asterisk-sandbox: {problem}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # e.g. `asterisk-sandbox env | head -1`: the reader left, nothing to report
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("asterisk-sandbox: interrupted", file=sys.stderr)
         return 130

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Mapping
@@ -88,6 +89,33 @@ class Settings:
         }
 
 
+# instance.json field -> variable: an instance keeps the settings it was last started with
+_SAVED = {
+    "ari_port": "PBX_SANDBOX_ARI_PORT",
+    "sip_port": "PBX_SANDBOX_SIP_PORT",
+    "trunk_port": "PBX_SANDBOX_TRUNK_PORT",
+    "rtp_start": "PBX_SANDBOX_RTP_START",
+    "rtp_end": "PBX_SANDBOX_RTP_END",
+    "ari_password": "PBX_SANDBOX_ARI_PASSWORD",
+    "verbose": "PBX_SANDBOX_VERBOSE",
+}
+
+
+def _with_saved(env: Mapping[str, str], state_file: Path) -> Mapping[str, str]:
+    """env, where a variable that is not set takes the value the instance last started with."""
+    try:
+        saved = json.loads(state_file.read_text())
+    except (OSError, ValueError):
+        return env
+    if not isinstance(saved, dict):
+        return env
+    merged = dict(env)
+    for field_name, key in _SAVED.items():
+        if not merged.get(key, "").strip() and field_name in saved:
+            merged[key] = str(saved[field_name])
+    return merged
+
+
 def _int(env: Mapping[str, str], key: str, default: int, low: int, high: int) -> int:
     raw = env.get(key, "").strip()
     if not raw:
@@ -102,7 +130,8 @@ def _int(env: Mapping[str, str], key: str, default: int, low: int, high: int) ->
 
 
 def load(env: Mapping[str, str] | None = None) -> Settings:
-    """Read the settings of the instance named by PBX_SANDBOX_NAME, with the documented defaults."""
+    """Settings of the instance named by PBX_SANDBOX_NAME: each PBX_SANDBOX_* variable if set,
+    else the value the instance was last started with (its instance.json), else the default."""
     env = os.environ if env is None else env
     name = env.get("PBX_SANDBOX_NAME", "").strip() or "default"
     if not _NAME.match(name):
@@ -115,6 +144,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         if raw_dir
         else (Path.home() / ".cache" / "pbx-stasis" / "sandbox")
     )
+    env = _with_saved(env, sandbox_dir.resolve() / "root" / "srv" / "pbx" / name / "instance.json")
     rtp_start = _int(env, "PBX_SANDBOX_RTP_START", 10000, 1024, 65534)
     rtp_end = _int(env, "PBX_SANDBOX_RTP_END", 30000, 1025, 65535)
     if rtp_end - rtp_start < 100:

@@ -10,7 +10,7 @@ from sandbox import Sandbox, SandboxError
 
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[Sandbox]:
-    """The running sandbox instance ($PBX_SANDBOX_NAME, default `default`).
+    """The shared sandbox instance ($PBX_SANDBOX_NAME, default `default`).
 
     Started if needed and stopped at the end only if this session started it. Never skipped: a
     missing install fails with the command to run.
@@ -25,3 +25,22 @@ def sandbox() -> Iterator[Sandbox]:
     yield instance
     if not was_running:
         instance.stop()
+
+
+@pytest.fixture(scope="session")
+def private_sandbox() -> Iterator[Sandbox]:
+    """An instance of this session's own (free ports), discarded at the end.
+
+    For tests that take trunk calls into the Stasis app `pbx`: on the shared instance another
+    session's `pbx` connection would take those calls (costs ~1 s to start).
+    """
+    try:
+        instance = Sandbox.private()
+        instance.require_installed()
+        instance.start()
+    except SandboxError as problem:
+        pytest.fail(str(problem), pytrace=False)
+    try:
+        yield instance
+    finally:
+        instance.discard()

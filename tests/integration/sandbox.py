@@ -10,6 +10,7 @@ import functools
 import json
 import os
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -108,6 +109,26 @@ class Sandbox:
             log=Path(values["PBX_SANDBOX_LOG"]),
             script_env=script_env,
         )
+
+    @classmethod
+    def private(cls, prefix: str = "t") -> Sandbox:
+        """A new instance of its own (name prefix-PID, free ports) for one test session.
+
+        Trunk calls can only enter the Stasis app `pbx`, and a second connection to `pbx` takes the
+        app over: sessions that run side by side and take trunk calls need separate instances.
+        Ports: ARI 8100-8199, SIP/trunk pairs 5100-5199; RTP shares 10000-30000 (Asterisk skips
+        ports in use). Call discard() when done.
+        """
+        ari_port = _free_port(socket.SOCK_STREAM, range(8100, 8200))
+        sip_port = _free_port(socket.SOCK_DGRAM, range(5100, 5200, 2), pair=True)
+        return cls.for_instance(
+            f"{prefix}-{os.getpid()}", ari_port=ari_port, sip_port=sip_port, trunk_port=sip_port + 1
+        )
+
+    def discard(self) -> None:
+        """Stop this instance and delete its directory (for instances made by private())."""
+        self.stop()
+        shutil.rmtree(self.root / "srv" / "pbx" / self.name, ignore_errors=True)
 
     @property
     def installed(self) -> bool:
@@ -354,6 +375,28 @@ def free_media_port(low: int = CALLER_MEDIA_RANGE[0], high: int = CALLER_MEDIA_R
         if all(_udp_free(port + offset) for offset in range(4)):
             return port
     raise SandboxError(f"no free block of 4 UDP ports in {low}-{high}")
+
+
+def _free_port(kind: int, candidates: range, *, pair: bool = False) -> int:
+    """The first port of `candidates` (and the next one when `pair`) free on 127.0.0.1."""
+    start = (os.getpid() * 7) % len(candidates)
+    ordered: list[int] = [*candidates[start:], *candidates[:start]]
+    for port in ordered:
+        ports = (port, port + 1) if pair else (port,)
+        if all(_port_free(kind, p) for p in ports):
+            return port
+    raise SandboxError(f"no free port in {candidates}")
+
+
+def _port_free(kind: int, port: int) -> bool:
+    with socket.socket(socket.AF_INET, kind) as probe:
+        if kind == socket.SOCK_STREAM:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _udp_free(port: int) -> bool:

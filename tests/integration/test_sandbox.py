@@ -19,8 +19,9 @@ pytestmark = pytest.mark.integration
 
 Event = dict[str, Any]
 
-# An app name of our own where the dialplan allows it, so a pbx app running against the same
-# instance is not displaced; trunk calls can only enter `pbx` (dialplan/extensions.conf).
+# An app name of our own where the dialplan allows it (originated calls), so a pbx app running
+# against the shared instance is not displaced; trunk calls can only enter `pbx`
+# (dialplan/extensions.conf), so those tests use the private_sandbox instance.
 TEST_APP = "sandbox-test"
 EVENT_WAIT = 10.0
 
@@ -76,7 +77,10 @@ async def test_trunk_endpoint_is_configured(sandbox: Sandbox) -> None:
     assert endpoint["resource"] == "trunk"
 
 
-async def test_trunk_call_enters_stasis_pbx_as_inbound(sandbox: Sandbox, tmp_path: Path) -> None:
+async def test_trunk_call_enters_stasis_pbx_as_inbound(
+    private_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    sandbox = private_sandbox
     caller, dialled = _number(), "+33100200300"
     async with ari_session(sandbox, "pbx") as (http, events):
         call = asyncio.create_task(
@@ -107,7 +111,8 @@ async def test_trunk_call_enters_stasis_pbx_as_inbound(sandbox: Sandbox, tmp_pat
     assert result.ok, result.describe()
 
 
-async def test_caller_dtmf_arrives_as_ari_events(sandbox: Sandbox, tmp_path: Path) -> None:
+async def test_caller_dtmf_arrives_as_ari_events(private_sandbox: Sandbox, tmp_path: Path) -> None:
+    sandbox = private_sandbox
     caller = _number()
     scenario = caller_dtmf_scenario("4#", tmp_path, first_delay_ms=300, gap_ms=250)
     async with ari_session(sandbox, "pbx") as (http, events):

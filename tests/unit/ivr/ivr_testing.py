@@ -1,4 +1,4 @@
-"""Shared helpers of the IVR unit tests: flows from inline YAML, and a call driven event by event."""
+"""Helpers of the IVR unit tests: flows from inline YAML, and a call driven event by event."""
 
 from __future__ import annotations
 

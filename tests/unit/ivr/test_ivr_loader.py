@@ -100,7 +100,10 @@ def test_the_example_is_valid() -> None:
 
 def test_duplicate_dids_across_files() -> None:
     a = "flows:\n  a:\n    dids: ['+1555']\n    entry: x\n    nodes:\n      x: {kind: hangup}\n"
-    b = "flows:\n  b:\n    dids: ['+1666', '+1555']\n    entry: y\n    nodes:\n      y: {kind: hangup}\n"
+    b = (
+        "flows:\n  b:\n    dids: ['+1666', '+1555']\n    entry: y\n"
+        "    nodes:\n      y: {kind: hangup}\n"
+    )
     c = "flows:\n  a:\n    entry: z\n    nodes:\n      z: {kind: hangup}\n"
     _, problems = check_sources([("a.yaml", a), ("b.yaml", b), ("c.yaml", c)])
     assert [str(p) for p in problems] == [
@@ -313,3 +316,19 @@ def test_recursive_alias_and_non_scalar_keys() -> None:
     ]
     a = tree.get("a")
     assert isinstance(a, YSeq) and len(a.items) == 2
+
+
+def test_one_mistake_is_not_reported_again_where_it_is_used() -> None:
+    text = """flows:
+  f:
+    entry: a
+    prompts:
+      p: {en: 5}
+    nodes:
+      a: {kind: play, prompts: p, next: my node}
+      my node: {kind: hangup}
+"""
+    assert [str(p) for p in check_sources([("t", text)])[1]] == [
+        "t:5:15: prompt 'p' in 'en' must be text, not a number",
+        "t:8:7: bad node name 'my node': use letters, digits, _ and -",
+    ]

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from ivr_testing import EXAMPLE, ROOT
 
-from pbx_stasis.ivr.loader import FLOW_FIELDS, NODE_FIELDS
+from pbx_stasis.ivr.loader import FLOW_FIELDS, NODE_FIELDS, NODE_REQUIRED
 from pbx_stasis.ivr.schema import build_schema, node_fields_in_schema, schema_text
 from pbx_stasis.ivr.source import YMap, YNode, YSeq, parse_yaml
 
@@ -33,6 +33,8 @@ def test_schema_fields_equal_the_loader_fields() -> None:
     assert node_fields_in_schema() == {k: set(v) for k, v in NODE_FIELDS.items()}
     schema = build_schema()
     assert set(schema["$defs"]["flow"]["properties"]) == set(FLOW_FIELDS)
+    for kind, required in NODE_REQUIRED.items():
+        assert schema["$defs"][f"{kind}Node"]["required"] == ["kind", *required]
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
 
 
@@ -62,3 +64,10 @@ def test_example_validates_against_the_schema() -> None:
     jsonschema.Draft202012Validator.check_schema(schema)
     errors = list(jsonschema.Draft202012Validator(schema).iter_errors(_plain(tree)))
     assert errors == []
+
+
+def test_docs_show_the_example_as_it_is() -> None:
+    docs = (ROOT / "docs" / "ivr.md").read_text(encoding="utf-8")
+    section = docs.split("## A complete example", 1)[1]
+    block = section.split("```yaml\n", 1)[1].split("```\n", 1)[0]
+    assert block == EXAMPLE.read_text(encoding="utf-8")

@@ -74,7 +74,7 @@ class _Agent:
 class MemoryContactCenter:
     bus: Bus
     wrapup: timedelta = timedelta(seconds=30)
-    agents: dict[tuple[int, int], _Agent] = field(default_factory=dict)
+    agent_records: dict[tuple[int, int], _Agent] = field(default_factory=dict)
     calls: dict[str, tuple[int, LiveCall]] = field(default_factory=dict)
     queue_configs: dict[int, dict[str, QueueConfig]] = field(default_factory=dict)
     flow_versions: dict[tuple[int, str], list[tuple[FlowDocument, FlowSummary]]] = field(
@@ -89,7 +89,7 @@ class MemoryContactCenter:
     # --- arranging a world (tests) --------------------------------------------------------
 
     def add_agent(self, tenant_id: int, user_id: int, name: str, **values: Any) -> None:
-        self.agents[(tenant_id, user_id)] = _Agent(tenant_id, user_id, name, **values)
+        self.agent_records[(tenant_id, user_id)] = _Agent(tenant_id, user_id, name, **values)
 
     def add_queue(self, tenant_id: int, config: QueueConfig) -> None:
         self.queue_configs.setdefault(tenant_id, {})[config.name] = config
@@ -157,7 +157,7 @@ class MemoryContactCenter:
     # --- ContactCenter --------------------------------------------------------------------
 
     def _agent(self, tenant_id: int, user_id: int) -> _Agent:
-        agent = self.agents.get((tenant_id, user_id))
+        agent = self.agent_records.get((tenant_id, user_id))
         if agent is None:
             raise ServiceError(NOT_FOUND, "You have no agent profile")
         return agent
@@ -208,7 +208,7 @@ class MemoryContactCenter:
         return list(self.reasons)
 
     async def agents(self, tenant_id: int) -> list[AgentView]:
-        return [a.view() for (t, _), a in sorted(self.agents.items()) if t == tenant_id]
+        return [a.view() for (t, _), a in sorted(self.agent_records.items()) if t == tenant_id]
 
     async def agent_profile(self, tenant_id: int, user_id: int) -> AgentProfile:
         return self._agent(tenant_id, user_id).profile
@@ -347,7 +347,7 @@ class MemoryContactCenter:
             ]
             members = [
                 a
-                for (t, _), a in self.agents.items()
+                for (t, _), a in self.agent_records.items()
                 if t == tenant_id and name in a.profile.queues
             ]
             stats.append(

@@ -1,0 +1,84 @@
+"""Run the real `pbx` command as a subprocess against a sandbox, and read what it stored."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+from pbx_stasis.store import CallRecord, CallRecords, Database, Journal, JournalEntry
+
+PBX = str(Path(sys.executable).with_name("pbx"))
+
+
+def pbx_command(args: list[str], env: Mapping[str, str], timeout: float = 60.0
+                ) -> subprocess.CompletedProcess[str]:
+    """Run a short `pbx` command to completion."""
+    return subprocess.run([PBX, *args], env={**os.environ, **env}, capture_output=True,
+                          text=True, timeout=timeout, check=False)
+
+
+class PbxProcess:
+    """`pbx run` in the background, its output captured to a log file."""
+
+    def __init__(self, env: Mapping[str, str], log_path: Path) -> None:
+        self.env = {**os.environ, "PBX_WEB_ENABLED": "false", **env}
+        self.log_path = log_path
+        self._log = log_path.open("ab")
+        self.proc = subprocess.Popen([PBX, "run"], env=self.env, stdout=self._log,
+                                     stderr=subprocess.STDOUT)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_for_log(self, text: str, timeout: float = 20.0, count: int = 1) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.log().count(text) >= count:
+                return
+            if self.proc.poll() is not None:
+                raise AssertionError(f"pbx run exited {self.proc.returncode}:\n{self.log()}")
+            time.sleep(0.05)
+        raise AssertionError(f"{text!r} (x{count}) not in pbx log after {timeout}s:\n{self.log()}")
+
+    def terminate(self, timeout: float = 15.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+        return self.proc.returncode
+
+
+async def read_calls(url: str) -> list[tuple[CallRecord, list[JournalEntry]]]:
+    """Every call record with its journal lines, oldest call first."""
+    db = Database.connect(url)
+    try:
+        records = CallRecords(db)
+        journal = Journal(db)
+        from sqlalchemy import select
+
+        from pbx_stasis.store.tables import Call
+
+        async with db.session() as session:
+            ids = list(await session.scalars(select(Call.id).order_by(Call.started_at)))
+        out = []
+        for call_id in ids:
+            record = await records.get(call_id)
+            assert record is not None
+            out.append((record, await journal.events_for_call(call_id)))
+        return out
+    finally:
+        await db.dispose()
+
+
+def calls_in(url: str) -> list[tuple[CallRecord, list[JournalEntry]]]:
+    return asyncio.run(read_calls(url))

@@ -1,0 +1,533 @@
+// The agent page: softphone, status, call controls, contact card, wrap-up and contacts.
+import { ApiError, get, post, put } from "./api.js";
+import { Feed } from "./feed.js";
+import { $, $$, banner, clearErrors, dateTime, duration, el, pageData, secondsSince, showErrors, toast } from "./ui.js";
+import { Ringer } from "./ringer.js";
+
+const data = pageData();
+const me = data.user;
+const ringer = new Ringer();
+
+// What the page knows; the server (API + feed) is the truth, this is the latest copy of it.
+const view = {
+  agent: null, // AgentView
+  pauseReasons: [],
+  wrapup: null, // {call_id, disposition_saved}
+  call: null, // LiveCall of my current call
+  dispositions: [],
+  queues: [],
+  agents: [],
+  contact: null, // contact shown on the card
+  cardNumber: null,
+};
+
+// --- softphone ----------------------------------------------------------------------------
+
+const audio = $("#remote-audio");
+const phone = window.PbxSoftphone ? new window.PbxSoftphone({ audio }) : null;
+
+// The test hook: state of the phone and the page, plus getStats totals.
+window.pbxSoftphone = {
+  get registered() { return phone ? phone.registered : false; },
+  get registration() { return phone ? phone.state.registration : "unavailable"; },
+  get connection() { return phone ? phone.state.connection : "unavailable"; },
+  get callState() { return phone ? phone.state.call : "idle"; },
+  get sipCallId() { return phone ? phone.state.callId : null; },
+  get remoteNumber() { return phone ? phone.state.remoteNumber : null; },
+  get mic() { return phone ? phone.state.mic : "unknown"; },
+  get ringing() { return ringer.playing; },
+  get agentState() { return view.agent ? view.agent.state : null; },
+  get callId() { return view.call ? view.call.call_id : null; },
+  stats: () => (phone ? phone.stats() : Promise.resolve({ bytesReceived: 0, bytesSent: 0, packetsReceived: 0 })),
+  answer: () => answer(),
+  hangup: () => hangup(),
+};
+
+function renderPhoneStatus() {
+  const sip = $("#sip-status");
+  const mic = $("#mic-status");
+  if (!phone) {
+    sip.className = "badge bad";
+    sip.textContent = "Phone: not built";
+    banner("sip", "The softphone is missing (web/static/build/softphone.js): run `npm run build` in web/.", "error");
+    return;
+  }
+  const s = phone.state;
+  let text = "Phone: connecting";
+  let kind = "warn";
+  if (s.registration === "registered") { text = "Phone: ready"; kind = "ok"; }
+  else if (s.registration === "failed") { text = "Phone: registration failed"; kind = "bad"; }
+  else if (s.connection === "disconnected") { text = "Phone: disconnected"; kind = "bad"; }
+  sip.className = `badge ${kind}`;
+  sip.textContent = text;
+  if (s.registration === "registered") banner("sip", "");
+  else if (s.connection === "disconnected" && phone.credentials) {
+    banner("sip", "Phone connection lost: reconnecting by itself. Calls cannot reach you until it is back.", "error");
+  } else if (s.registration === "failed") {
+    banner("sip", `Your phone could not register (${s.error}). Retrying…`, "error");
+  }
+  const micText = {
+    granted: ["Microphone: allowed", "ok"],
+    prompt: ["Microphone: click to allow", "warn"],
+    denied: ["Microphone: blocked", "bad"],
+    none: ["Microphone: none found", "bad"],
+    unknown: ["Microphone: checking", ""],
+  }[s.mic] || ["Microphone: ?", ""];
+  mic.textContent = micText[0];
+  mic.className = `badge ${micText[1]}`;
+  if (s.mic === "none") banner("mic", "No microphone found: plug in a headset, then reload the page.", "error");
+  else if (s.mic === "denied") banner("mic", "The browser blocks the microphone: allow it in the address bar's site settings, then reload.", "error");
+  else banner("mic", "");
+  renderCall();
+}
+
+async function startPhone() {
+  renderPhoneStatus();
+  if (!phone) return;
+  phone.addEventListener("change", renderPhoneStatus);
+  phone.addEventListener("incoming", (event) => {
+    const detail = event.detail;
+    if (!detail.auto) {
+      ringer.start();
+      showCaller(view.call?.from_number || detail.remoteNumber, detail.remoteName);
+    }
+    renderCall();
+  });
+  phone.addEventListener("ended", () => { ringer.stop(); renderCall(); });
+  await phone.checkMicrophone();
+  try {
+    const credentials = await get("/api/me/sip");
+    phone.start(credentials);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) {
+      banner("sip", "You have no softphone: ask an administrator to make you an agent.", "warn");
+    } else {
+      banner("sip", `The softphone could not start: ${error.message}`, "error");
+    }
+  }
+}
+
+$("#mic-status").addEventListener("click", async () => {
+  if (phone) await phone.requestMicrophone();
+});
+
+// --- agent state ----------------------------------------------------------------------------
+
+function renderAgent() {
+  const agent = view.agent;
+  const pill = $("#agent-state");
+  const state = agent ? agent.state : "offline";
+  pill.className = `state-pill st-${state}`;
+  pill.textContent = agent ? (agent.state === "paused" && agent.reason ? `paused · ${agent.reason}` : agent.state) : "no agent";
+  pill.dataset.state = state;
+  const reasons = $("#pause-reason");
+  if (reasons.options.length !== view.pauseReasons.length) {
+    reasons.replaceChildren(...view.pauseReasons.map((r) => el("option", { value: r }, r)));
+  }
+  const inWrapup = agent && agent.state === "wrap-up";
+  $("#wrapup-box").hidden = !inWrapup;
+  $("#disposition-panel").hidden = !(inWrapup || (view.wrapup && !view.wrapup.disposition_saved));
+  tick();
+}
+
+function tick() {
+  const agent = view.agent;
+  if (agent) $("#agent-since").textContent = `for ${duration(secondsSince(agent.since))}`;
+  if (agent && agent.state === "wrap-up" && agent.wrapup_ends_at) {
+    const left = -secondsSince(agent.wrapup_ends_at);
+    $("#wrapup-countdown").textContent = left > 0 ? duration(left) : "0:00";
+  }
+  if (view.call && view.call.answered_at) {
+    $("#call-timer").textContent = duration(secondsSince(view.call.answered_at));
+  }
+}
+setInterval(tick, 1000);
+
+$("#state-select").addEventListener("change", () => {
+  $("#reason-box").hidden = $("#state-select").value !== "paused";
+});
+
+$("#apply-state").addEventListener("click", async () => {
+  const state = $("#state-select").value;
+  const body = { state };
+  if (state === "paused") body.reason = $("#pause-reason").value;
+  $("#state-error").textContent = "";
+  ringer.unlock();
+  if (state === "available" && phone && phone.state.mic === "prompt") await phone.requestMicrophone();
+  try {
+    const reply = await put("/api/me/agent/state", body);
+    view.agent = reply.agent;
+    renderAgent();
+  } catch (error) {
+    $("#state-error").textContent = error.code === "disposition-required"
+      ? "Save the disposition of your last call first."
+      : error.fields?.reason ? `Reason ${error.fields.reason}` : error.message;
+  }
+});
+
+// --- the call ------------------------------------------------------------------------------
+
+function callState() {
+  if (view.call) return view.call.state;
+  if (phone && phone.state.call !== "idle") return phone.state.call === "ringing" ? "ringing" : "talking";
+  return "idle";
+}
+
+function renderCall() {
+  const box = $("#call-box");
+  const state = callState();
+  const sipRinging = phone && phone.state.call === "ringing";
+  const live = view.call && view.call.state !== "ended";
+  box.dataset.state = state;
+  box.className = `call-box ${state === "ringing" ? "ringing" : live || (phone && phone.state.call !== "idle") ? "active" : "idle"}`;
+  const label = {
+    idle: "No call", ringing: "Incoming call", talking: "On call", held: "On hold",
+    consulting: "Consulting transfer target", queued: "Waiting in queue", ivr: "In IVR",
+  }[state] || state;
+  $("#call-label").textContent = view.call && view.call.direction === "outbound" && state === "ringing" ? "Calling…" : label;
+  const answerBtn = $("#answer-btn");
+  answerBtn.hidden = state !== "ringing" || (view.call && view.call.direction === "outbound");
+  answerBtn.disabled = !sipRinging;
+  answerBtn.title = sipRinging ? "" : "Waiting for the call to reach your phone…";
+  const inCall = live && ["talking", "held", "consulting"].includes(view.call.state);
+  $("#hold-btn").disabled = !inCall || view.call.state === "consulting";
+  $("#hold-btn").textContent = view.call?.held ? "Resume" : "Hold";
+  $("#hold-btn").classList.toggle("toggled", !!view.call?.held);
+  $("#mute-btn").disabled = !inCall;
+  $("#mute-btn").textContent = view.call?.muted ? "Unmute" : "Mute";
+  $("#mute-btn").classList.toggle("toggled", !!view.call?.muted);
+  $("#transfer-btn").disabled = !inCall || view.call.state === "consulting";
+  $("#hangup-btn").disabled = !(live || (phone && phone.state.call !== "idle"));
+  $("#consult-actions").hidden = !(live && view.call.state === "consulting");
+  $("#keypad-hint").textContent = inCall ? "Keys send tones to the caller." : "Keys type the number; during a call they send tones.";
+  if (!live && !(phone && phone.state.call !== "idle")) {
+    $("#call-timer").textContent = "";
+    if (state === "idle") { $("#caller-number").textContent = ""; $("#caller-name").textContent = ""; }
+  }
+  if (state !== "ringing") ringer.stop();
+}
+
+function setCall(call) {
+  const before = view.call;
+  view.call = call && call.state !== "ended" ? call : null;
+  if (view.call && (!before || before.call_id !== view.call.call_id)) {
+    const number = view.call.direction === "outbound" ? view.call.to_number : view.call.from_number;
+    showCaller(number);
+  }
+  if (view.call && view.call.state === "ringing" && view.call.direction !== "outbound") ringer.start();
+  renderCall();
+}
+
+async function control(verb, body) {
+  if (!view.call) return;
+  try {
+    await post(`/api/calls/${encodeURIComponent(view.call.call_id)}/${verb}`, body);
+  } catch (error) {
+    toast(error.message, "error");
+  }
+}
+
+function answer() {
+  ringer.stop();
+  ringer.unlock();
+  if (phone && phone.answer()) return true;
+  toast("The call has not reached your phone yet.", "error");
+  return false;
+}
+
+async function hangup() {
+  ringer.stop();
+  if (view.call) await control("hangup");
+  else if (phone) phone.hangup();
+}
+
+$("#answer-btn").addEventListener("click", answer);
+$("#hangup-btn").addEventListener("click", hangup);
+$("#hold-btn").addEventListener("click", () => control(view.call?.held ? "unhold" : "hold"));
+$("#mute-btn").addEventListener("click", () => control(view.call?.muted ? "unmute" : "mute"));
+$("#transfer-complete").addEventListener("click", () => control("transfer/complete"));
+$("#transfer-cancel").addEventListener("click", () => control("transfer/cancel"));
+
+// --- dial pad and DTMF ------------------------------------------------------------------------
+
+async function dial(number) {
+  $("#dial-error").textContent = "";
+  const target = (number ?? $("#dial-number").value).replace(/[\s().-]/g, "");
+  if (!target) { $("#dial-error").textContent = "Type a number first."; return; }
+  ringer.unlock();
+  if (phone) phone.expectCall();
+  try {
+    const reply = await post("/api/calls/dial", { number: target });
+    toast(`Calling ${target}…`);
+    view.pendingDial = reply.call_id;
+  } catch (error) {
+    $("#dial-error").textContent = error.fields?.number ? `Number ${error.fields.number}` : error.message;
+  }
+}
+
+$("#dial-btn").addEventListener("click", () => dial());
+$("#dial-number").addEventListener("keydown", (event) => { if (event.key === "Enter") dial(); });
+for (const key of $$("#keypad button")) {
+  key.addEventListener("click", () => {
+    const digit = key.dataset.digit;
+    if (view.call && ["talking", "held"].includes(view.call.state)) control("dtmf", { digits: digit });
+    else $("#dial-number").value += digit;
+  });
+}
+
+// --- transfer ------------------------------------------------------------------------------------
+
+function fillTransferTargets() {
+  const kind = $("#transfer-kind").value;
+  const select = $("#transfer-target-select");
+  const number = $("#transfer-target-number");
+  select.hidden = kind === "number";
+  number.hidden = kind !== "number";
+  if (kind === "agent") {
+    select.replaceChildren(...view.agents.filter((a) => a.user_id !== me.id).map((a) =>
+      el("option", { value: String(a.user_id) }, `${a.name} (${a.state})`)));
+  } else if (kind === "queue") {
+    select.replaceChildren(...view.queues.map((q) => el("option", { value: q.name }, q.name)));
+  }
+}
+
+$("#transfer-btn").addEventListener("click", async () => {
+  try {
+    view.agents = (await get("/api/agents")).agents;
+  } catch { /* keep the last list */ }
+  fillTransferTargets();
+  $("#transfer-errors").textContent = "";
+  $("#transfer-dialog").showModal();
+});
+$("#transfer-kind").addEventListener("change", fillTransferTargets);
+$("#transfer-close").addEventListener("click", () => $("#transfer-dialog").close());
+$("#transfer-go").addEventListener("click", async () => {
+  const kind = $("#transfer-kind").value;
+  const target = kind === "number" ? $("#transfer-target-number").value.trim() : $("#transfer-target-select").value;
+  try {
+    await post(`/api/calls/${encodeURIComponent(view.call.call_id)}/transfer`, {
+      kind, target, attended: $("#transfer-attended").checked,
+    });
+    $("#transfer-dialog").close();
+    toast("Transfer started");
+  } catch (error) {
+    $("#transfer-errors").textContent = error.fields?.target ? `Target ${error.fields.target}` : error.message;
+  }
+});
+
+// --- contact card ------------------------------------------------------------------------------
+
+function historyTable(history) {
+  if (!history.length) return el("p", { class: "muted small" }, "No previous calls.");
+  return el("table", { "data-testid": "contact-history" },
+    el("thead", {}, el("tr", {}, el("th", {}, "When"), el("th", {}, "Dir."), el("th", {}, "Duration"),
+      el("th", {}, "Agent"), el("th", {}, "Disposition"))),
+    el("tbody", {}, history.map((call) => el("tr", { title: call.notes || "" },
+      el("td", {}, dateTime(call.started_at)),
+      el("td", {}, call.direction === "inbound" ? "in" : call.direction === "outbound" ? "out" : "int"),
+      el("td", {}, call.answered ? duration(call.duration) : "missed"),
+      el("td", {}, call.agent_name || "–"),
+      el("td", {}, call.disposition || "–", call.follow_up_on ? el("div", { class: "small muted" }, `follow up ${call.follow_up_on}`) : null)))));
+}
+
+function renderContact(contact, history, number) {
+  view.contact = contact;
+  const body = $("#contact-body");
+  if (!contact) {
+    body.replaceChildren(
+      el("div", { class: "name", "data-testid": "contact-name" }, "Unknown caller"),
+      el("div", { class: "company" }, number || ""),
+      el("button", { class: "small", onclick: () => openContactForm(null, number) }, "Create contact"),
+      el("h3", {}, "Previous calls"), historyTable(history || []));
+    return;
+  }
+  const fields = Object.entries(contact.custom_fields || {});
+  body.replaceChildren(
+    el("div", { class: "name", "data-testid": "contact-name" }, contact.name),
+    el("div", { class: "company", "data-testid": "contact-company" }, contact.company || ""),
+    el("div", {}, contact.tags.map((tag) => el("span", { class: "tag" }, tag))),
+    el("div", { class: "phones" }, contact.phones.map((p) => el("div", { class: "phone" },
+      el("span", {}, p), el("button", { class: "small", "data-testid": "click-to-call", onclick: () => dial(p) }, "Call")))),
+    fields.length ? el("dl", { class: "kv", "data-testid": "custom-fields" },
+      fields.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, String(v))])) : null,
+    el("div", { class: "actions" }, el("button", { class: "small", onclick: () => openContactForm(contact) }, "Edit")),
+    el("h3", {}, "Previous calls"), historyTable(history || []));
+}
+
+async function showCaller(number, sipName) {
+  if (!number) return;
+  $("#caller-number").textContent = number;
+  $("#caller-name").textContent = sipName || "";
+  if (view.cardNumber === number) return;
+  view.cardNumber = number;
+  try {
+    const card = await get(`/api/contacts/by-phone?number=${encodeURIComponent(number)}`);
+    const contact = card.contacts[0] || null;
+    if (contact) $("#caller-name").textContent = contact.name;
+    renderContact(contact, card.history, number);
+  } catch (error) {
+    renderContact(null, [], number);
+  }
+}
+
+async function openContactById(id) {
+  const reply = await get(`/api/contacts/${id}`);
+  view.cardNumber = null;
+  renderContact(reply.contact, reply.history);
+}
+
+function openContactForm(contact, number) {
+  const form = $("#contact-form");
+  form.dataset.id = contact ? contact.id : "";
+  $("#cf-name").value = contact ? contact.name : "";
+  $("#cf-company").value = contact?.company || "";
+  $("#cf-phones").value = contact ? contact.phones.join("\n") : (number || "");
+  $("#cf-tags").value = contact ? contact.tags.join(", ") : "";
+  $("#cf-custom").value = contact ? Object.entries(contact.custom_fields).map(([k, v]) => `${k}: ${v}`).join("\n") : "";
+  clearErrors(form, $("#contact-form-errors"));
+  form.hidden = false;
+  $("#contact-body").hidden = true;
+  $("#cf-name").focus();
+}
+
+function closeContactForm() {
+  $("#contact-form").hidden = true;
+  $("#contact-body").hidden = false;
+}
+
+$("#new-contact-btn").addEventListener("click", () => openContactForm(null, view.cardNumber));
+$("#contact-cancel").addEventListener("click", closeContactForm);
+$("#contact-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const custom = {};
+  for (const line of $("#cf-custom").value.split("\n")) {
+    const at = line.indexOf(":");
+    if (at > 0) custom[line.slice(0, at).trim()] = line.slice(at + 1).trim();
+  }
+  const body = {
+    name: $("#cf-name").value,
+    company: $("#cf-company").value || null,
+    phones: $("#cf-phones").value.split("\n").map((p) => p.trim()).filter(Boolean),
+    tags: $("#cf-tags").value.split(",").map((t) => t.trim()).filter(Boolean),
+    custom_fields: custom,
+  };
+  try {
+    const id = form.dataset.id;
+    const reply = id ? await put(`/api/contacts/${id}`, body) : await post("/api/contacts", body);
+    closeContactForm();
+    await openContactById(reply.contact.id);
+    toast("Contact saved");
+  } catch (error) {
+    showErrors(form, error, $("#contact-form-errors"));
+  }
+});
+
+let searchTimer = null;
+$("#contact-search").addEventListener("input", () => {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(search, 250);
+});
+
+async function search() {
+  const q = $("#contact-search").value.trim();
+  const list = $("#contact-results");
+  if (!q) { list.replaceChildren(); return; }
+  const reply = await get(`/api/contacts?q=${encodeURIComponent(q)}&limit=20`);
+  list.replaceChildren(...(reply.contacts.length ? reply.contacts.map((c) =>
+    el("li", { onclick: () => openContactById(c.id), "data-testid": "contact-result" },
+      el("span", {}, c.name, el("span", { class: "muted small" }, c.company ? ` · ${c.company}` : "")),
+      el("span", { class: "muted small" }, c.phones[0] || ""))) : [el("li", { class: "muted" }, "No contact found")]));
+}
+
+// --- wrap-up: disposition required ---------------------------------------------------------------
+
+function renderDispositions() {
+  const select = $("#disposition");
+  const current = select.value;
+  select.replaceChildren(el("option", { value: "" }, "Choose…"),
+    ...view.dispositions.map((d) => el("option", { value: d.name, dataset: { followUp: d.requires_follow_up ? "1" : "" } }, d.name)));
+  select.value = current;
+  updateFollowUp();
+}
+
+function updateFollowUp() {
+  const option = $("#disposition").selectedOptions[0];
+  const needed = !!option?.dataset.followUp;
+  $("#follow-up-box").hidden = !needed;
+  $("#follow-up").required = needed;
+  if (needed && !$("#follow-up").value) {
+    const tomorrow = new Date(Date.now() + 86400000);
+    $("#follow-up").value = tomorrow.toISOString().slice(0, 10);
+  }
+}
+$("#disposition").addEventListener("change", updateFollowUp);
+
+$("#disposition-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const callId = view.agent?.call_id || view.wrapup?.call_id || view.lastCallId;
+  const form = event.target;
+  clearErrors(form, $("#disposition-errors"));
+  if (!callId) { $("#disposition-errors").textContent = "There is no call to dispose of."; return; }
+  const body = { disposition: $("#disposition").value, notes: $("#notes").value || null };
+  if (!$("#follow-up-box").hidden) body.follow_up_on = $("#follow-up").value || null;
+  try {
+    await put(`/api/calls/${encodeURIComponent(callId)}/disposition`, body);
+    toast("Disposition saved");
+    form.reset();
+    view.wrapup = null;
+    await sync();
+  } catch (error) {
+    showErrors(form, error, $("#disposition-errors"));
+  }
+});
+
+// --- live updates -----------------------------------------------------------------------------
+
+async function sync() {
+  const [agentReply, live, dispositions, queues] = await Promise.all([
+    get("/api/me/agent").catch((error) => (error.status === 404 ? null : Promise.reject(error))),
+    get("/api/calls/live"),
+    get("/api/dispositions"),
+    get("/api/queues"),
+  ]);
+  if (agentReply) {
+    view.agent = agentReply.agent;
+    view.pauseReasons = agentReply.pause_reasons;
+    view.wrapup = agentReply.wrapup;
+  } else {
+    banner("agent", "You are not set up as an agent: the softphone and status are unavailable.", "warn");
+  }
+  view.dispositions = dispositions.dispositions;
+  view.queues = queues.queues;
+  renderDispositions();
+  const mine = live.calls.find((c) => c.agent_user_id === me.id) || null;
+  setCall(mine);
+  renderAgent();
+}
+
+const feed = new Feed(["call:*", "agent:state"], {
+  onSync: sync,
+  onEvent(topic, payload) {
+    if (topic === "agent:state" && payload.user_id === me.id) {
+      const before = view.agent;
+      view.agent = payload;
+      if (payload.state === "wrap-up" && payload.call_id) {
+        view.lastCallId = payload.call_id;
+        if (!before || before.state !== "wrap-up") view.wrapup = { call_id: payload.call_id, disposition_saved: false };
+      }
+      renderAgent();
+    } else if (topic.startsWith("call:") && payload.agent_user_id === me.id) {
+      if (topic === "call:ended") {
+        view.lastCallId = payload.call_id;
+        if (view.call && view.call.call_id === payload.call_id) setCall(null);
+        ringer.stop();
+      } else {
+        setCall(payload);
+      }
+    }
+  },
+});
+
+startPhone();
+feed.start();

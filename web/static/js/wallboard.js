@@ -1,0 +1,113 @@
+// The wallboard: one snapshot from /api/wallboard, then every change pushed over /ws.
+import { get } from "./api.js";
+import { Feed } from "./feed.js";
+import { $, clock, duration, el, secondsSince } from "./ui.js";
+
+const board = { agents: new Map(), queues: new Map(), activity: [] };
+const MAX_ACTIVITY = 60;
+const STATE_ORDER = ["ringing", "on-call", "wrap-up", "available", "paused", "offline"];
+
+function renderTotals() {
+  let offered = 0, answered = 0, abandoned = 0, handle = 0;
+  for (const q of board.queues.values()) {
+    offered += q.offered_today;
+    answered += q.answered_today;
+    abandoned += q.abandoned_today;
+    handle += q.handle_seconds_today;
+  }
+  $("#total-offered").textContent = offered;
+  $("#total-answered").textContent = answered;
+  $("#total-abandoned").textContent = abandoned;
+  $("#total-aht").textContent = answered ? duration(handle / answered) : "–";
+}
+
+function renderQueues() {
+  const tiles = [...board.queues.values()].sort((a, b) => a.queue.localeCompare(b.queue)).map((q) => {
+    const longest = q.oldest_waiting_since ? secondsSince(q.oldest_waiting_since) : null;
+    const sl = q.answered_today ? Math.round((100 * q.answered_in_service_level_today) / q.answered_today) : null;
+    const alarm = q.waiting > 0 && q.agents_available === 0;
+    return el("div", { class: `queue-tile${alarm ? " alarm" : q.waiting ? " busy" : ""}`, "data-testid": `queue-${q.queue}`, dataset: { queue: q.queue } },
+      el("h2", {}, q.queue),
+      el("div", { class: "nums" },
+        el("div", {}, el("b", { "data-testid": "waiting" }, q.waiting), "waiting"),
+        el("div", {}, el("b", { class: "longest", dataset: { since: q.oldest_waiting_since || "" } }, longest === null ? "–" : duration(longest)), "longest wait"),
+        el("div", {}, el("b", {}, `${q.agents_available}/${q.agents_logged_in}`), "agents available"),
+        el("div", {}, el("b", {}, sl === null ? "–" : `${sl}%`), "service level"),
+        el("div", {}, el("b", {}, q.answered_today), "answered"),
+        el("div", {}, el("b", {}, q.abandoned_today), "abandoned")));
+  });
+  $("#queue-tiles").replaceChildren(...(tiles.length ? tiles : [el("div", { class: "empty" }, "No queues yet")]));
+  renderTotals();
+}
+
+function renderAgents() {
+  const agents = [...board.agents.values()].sort((a, b) =>
+    STATE_ORDER.indexOf(a.state) - STATE_ORDER.indexOf(b.state) || a.name.localeCompare(b.name));
+  const counts = {};
+  for (const a of agents) counts[a.state] = (counts[a.state] || 0) + 1;
+  $("#agent-summary").textContent = STATE_ORDER.filter((s) => counts[s]).map((s) => `${counts[s]} ${s}`).join(" · ");
+  $("#agent-grid").replaceChildren(...(agents.length ? agents.map((a) =>
+    el("div", { class: `agent-card st-${a.state}`, "data-testid": `agent-${a.user_id}`, dataset: { state: a.state, userId: a.user_id } },
+      el("div", { class: "name", title: a.name }, a.name),
+      el("div", { class: "line" },
+        el("span", { class: "state-pill", "data-testid": "agent-state" }, a.state === "paused" && a.reason ? `paused · ${a.reason}` : a.state),
+        el("span", { class: "in-state", dataset: { since: a.since } }, duration(secondsSince(a.since)))),
+      el("div", { class: "line" }, el("span", {}, `${a.calls_today} calls today`),
+        el("span", {}, a.registered ? "phone ok" : "no phone")))) : [el("div", { class: "empty" }, "No agents yet")]));
+}
+
+function describe(topic, p) {
+  const agent = (id) => board.agents.get(id)?.name || (id ? `agent ${id}` : "");
+  if (topic === "agent:state") return `${p.name} is ${p.state}${p.reason ? ` (${p.reason})` : ""}`;
+  if (topic === "call:incoming") return `${p.from_number} offered to ${agent(p.agent_user_id)}${p.queue ? ` from ${p.queue}` : ""}`;
+  if (topic === "call:ended") return `Call ${p.direction === "outbound" ? "to " + p.to_number : "from " + p.from_number} ended`;
+  if (topic === "call:state") return `Call ${p.direction === "outbound" ? "to " + p.to_number : "from " + p.from_number} ${p.state}${p.agent_user_id ? " · " + agent(p.agent_user_id) : ""}`;
+  return topic;
+}
+
+function addActivity(at, text, fresh) {
+  board.activity.unshift({ at, text, fresh });
+  board.activity.length = Math.min(board.activity.length, MAX_ACTIVITY);
+  renderActivity();
+}
+
+function renderActivity() {
+  $("#activity").replaceChildren(...board.activity.map((item) =>
+    el("li", { class: item.fresh ? "fresh" : "" }, el("time", {}, clock(item.at)), el("span", {}, item.text))));
+  for (const item of board.activity) item.fresh = false;
+}
+
+function tick() {
+  for (const node of document.querySelectorAll("[data-since]")) {
+    if (node.dataset.since) node.textContent = duration(secondsSince(node.dataset.since));
+  }
+}
+setInterval(tick, 1000);
+
+async function sync() {
+  const snapshot = await get("/api/wallboard");
+  board.agents = new Map(snapshot.agents.map((a) => [a.user_id, a]));
+  board.queues = new Map(snapshot.queues.map((q) => [q.queue, q]));
+  board.activity = snapshot.activity.map((a) => ({
+    at: a.at, text: `${a.event}${a.queue ? " · " + a.queue : ""}${a.agent_name ? " · " + a.agent_name : ""}`, fresh: false,
+  }));
+  renderAgents();
+  renderQueues();
+  renderActivity();
+}
+
+new Feed(["call:*", "agent:state", "queue:stats"], {
+  onSync: sync,
+  onEvent(topic, payload, event) {
+    const at = new Date(event.at * 1000).toISOString();
+    if (topic === "agent:state") {
+      board.agents.set(payload.user_id, payload);
+      renderAgents();
+    } else if (topic === "queue:stats") {
+      board.queues.set(payload.queue, payload);
+      renderQueues();
+      return;
+    }
+    addActivity(at, describe(topic, payload), true);
+  },
+}).start();
