@@ -645,6 +645,8 @@ class Acd:
         """Take a waiting call out of its queue, with the exit's journal row."""
         q = call.queue
         assert q is not None
+        for o in list(call.offers.values()):
+            self._end_offer(o, why, missed=False, hang_up=True)
         position = q.waiting.index(call) + 1
         q.waiting.remove(call)
         call.queue = None

@@ -129,7 +129,7 @@ async def login(req: RouteRequest) -> web.StreamResponse:
         COOKIE, token, httponly=True, samesite="Lax", secure=req.http.secure, path="/"
     )
     response.del_cookie(LOGIN_COOKIE, path="/login")
-    return response
+    raise response
 
 
 async def logout(req: RouteRequest) -> web.StreamResponse:
@@ -138,7 +138,7 @@ async def logout(req: RouteRequest) -> web.StreamResponse:
     await req.site.sockets.close_sessions([who.session_id], "logged out")
     response = web.HTTPSeeOther("/login?bye=1")
     response.del_cookie(COOKIE, path="/")
-    return response
+    raise response
 
 
 async def logout_everywhere(req: RouteRequest) -> web.StreamResponse:
@@ -147,7 +147,7 @@ async def logout_everywhere(req: RouteRequest) -> web.StreamResponse:
     await req.site.sockets.close_sessions(closed, "logged out everywhere")
     response = web.HTTPSeeOther("/login?bye=1")
     response.del_cookie(COOKIE, path="/")
-    return response
+    raise response
 
 
 def _page(req: RouteRequest, template: str, title: str, **data: Any) -> web.Response:

@@ -93,6 +93,7 @@ MODULES = (
     "chan_bridge_media",
     "res_rtp_multicast",
     "chan_rtp",
+    "chan_websocket",
     # dialplan: only the Stasis entry points and the app_queue benchmark baseline
     "pbx_config",
     "app_dial",
@@ -275,6 +276,7 @@ def _generated(settings: Settings, moddir: str) -> dict[str, str]:
         "cli.conf": "",
         "queuerules.conf": "",
         "websocket_client.conf": "",
+        "chan_websocket.conf": "",
     }
 
 

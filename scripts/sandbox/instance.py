@@ -153,10 +153,12 @@ def start(settings: Settings) -> None:
         pid = running_pid(settings)
         if pid is not None:
             same_settings = _saved_state(settings) == settings.as_state()
-            if not changed and same_settings and ari_answers(settings):
+            answering = ari_answers(settings)
+            if not changed and same_settings and answering:
                 print(f"instance {settings.name} already running (pid {pid}); {describe(settings)}")
                 return
-            print(f"configuration changed: restarting instance {settings.name} (pid {pid})")
+            reason = "ARI not answering" if answering is False and not changed else "new config"
+            print(f"restarting instance {settings.name} (pid {pid}): {reason}")
             _stop(settings, pid)
         _launch(settings)
     print(f"instance {settings.name} running; {describe(settings)}")

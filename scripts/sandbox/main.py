@@ -28,8 +28,9 @@ environment (defaults):
   PBX_SANDBOX_VERBOSE 0 (Asterisk verbose level in the log)   PBX_SANDBOX_MIRROR (override)
 A second instance beside the default one, e.g.:
   PBX_SANDBOX_NAME=b PBX_SANDBOX_ARI_PORT=8089 PBX_SANDBOX_SIP_PORT=5062 \\
-  PBX_SANDBOX_TRUNK_PORT=5072 PBX_SANDBOX_RTP_START=30000 PBX_SANDBOX_RTP_END=39999
-(then shrink the default's range to 10000-29999; sipp desk phones use 40000+).
+  PBX_SANDBOX_TRUNK_PORT=5072 PBX_SANDBOX_RTP_START=30002 PBX_SANDBOX_RTP_END=39999
+(RTP ranges may overlap: Asterisk skips ports in use; keep sipp media ports out of them).
+Unset variables take the values the instance was last started with (its instance.json).
 """
 
 

@@ -16,11 +16,18 @@ from pbx_stasis.store import CallRecord, CallRecords, Database, Journal, Journal
 PBX = str(Path(sys.executable).with_name("pbx"))
 
 
-def pbx_command(args: list[str], env: Mapping[str, str], timeout: float = 60.0
-                ) -> subprocess.CompletedProcess[str]:
+def pbx_command(
+    args: list[str], env: Mapping[str, str], timeout: float = 60.0
+) -> subprocess.CompletedProcess[str]:
     """Run a short `pbx` command to completion."""
-    return subprocess.run([PBX, *args], env={**os.environ, **env}, capture_output=True,
-                          text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [PBX, *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 class PbxProcess:
@@ -30,8 +37,9 @@ class PbxProcess:
         self.env = {**os.environ, "PBX_WEB_ENABLED": "false", **env}
         self.log_path = log_path
         self._log = log_path.open("ab")
-        self.proc = subprocess.Popen([PBX, "run"], env=self.env, stdout=self._log,
-                                     stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [PBX, "run"], env=self.env, stdout=self._log, stderr=subprocess.STDOUT
+        )
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

@@ -26,13 +26,18 @@ def _events(journal: list[object]) -> list[str]:
 
 
 def test_call_is_answered_greeted_and_recorded(
-    sandbox: Sandbox, db_env: dict[str, str], tmp_path: Path
+    private_sandbox: Sandbox, db_env: dict[str, str], tmp_path: Path
 ) -> None:
-    app = PbxProcess({**sandbox.app_env(), **db_env}, tmp_path / "pbx.log")
+    app = PbxProcess({**private_sandbox.app_env(), **db_env}, tmp_path / "pbx.log")
     try:
         app.wait_for_log("ARI events connected")
-        result = run_sipp("caller-waits-bye.xml", sandbox.sip_target, service="5551000",
-                          caller="+15551234567", timeout=20)
+        result = run_sipp(
+            "caller-waits-bye.xml",
+            private_sandbox.sip_target,
+            service="5551000",
+            caller="+15551234567",
+            timeout=20,
+        )
         assert result.ok, result.describe()
     finally:
         assert app.terminate() == 0, app.log()
@@ -46,7 +51,11 @@ def test_call_is_answered_greeted_and_recorded(
     assert record.started_at <= record.answered_at <= record.ended_at
     assert record.hangup_cause == 16  # normal clearing: we hung up after the greeting
     assert _events(journal) == [
-        "CALLSTART", "ANSWER", "PLAYBACK_START", "PLAYBACK_FINISHED", "CALLEND"
+        "CALLSTART",
+        "ANSWER",
+        "PLAYBACK_START",
+        "PLAYBACK_FINISHED",
+        "CALLEND",
     ]
     assert journal[3].data["state"] == "done"
     assert journal[-1].data["by"] == "app"
@@ -55,13 +64,14 @@ def test_call_is_answered_greeted_and_recorded(
 
 
 def test_caller_hanging_up_mid_greeting_is_recorded(
-    sandbox: Sandbox, db_env: dict[str, str], tmp_path: Path
+    private_sandbox: Sandbox, db_env: dict[str, str], tmp_path: Path
 ) -> None:
-    app = PbxProcess({**sandbox.app_env(), **db_env}, tmp_path / "pbx.log")
+    app = PbxProcess({**private_sandbox.app_env(), **db_env}, tmp_path / "pbx.log")
     try:
         app.wait_for_log("ARI events connected")
-        result = run_sipp("caller-hangs-up.xml", sandbox.sip_target, keys={"talk_ms": "300"},
-                          timeout=20)
+        result = run_sipp(
+            "caller-hangs-up.xml", private_sandbox.sip_target, keys={"talk_ms": "300"}, timeout=20
+        )
         assert result.ok, result.describe()
     finally:
         assert app.terminate() == 0, app.log()
@@ -76,8 +86,9 @@ def test_caller_hanging_up_mid_greeting_is_recorded(
 @pytest.fixture(scope="module")
 def restartable() -> Sandbox:
     """An instance of its own, so restarting Asterisk disturbs no other test."""
-    instance = Sandbox.for_instance("restart", ari_port=8290, sip_port=5290, trunk_port=5291,
-                                    rtp_range=(31000, 31999))
+    instance = Sandbox.for_instance(
+        "restart", ari_port=8290, sip_port=5290, trunk_port=5291, rtp_range=(31000, 31999)
+    )
     instance.start()
     yield instance  # type: ignore[misc]
     instance.stop()
@@ -112,28 +123,39 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_check_explains_each_bad_setting(sandbox: Sandbox, db_env: dict[str, str],
-                                         tmp_path: Path) -> None:
-    good = pbx_command(["check"], {**sandbox.app_env(), **db_env})
+def test_check_explains_each_bad_setting(
+    private_sandbox: Sandbox, db_env: dict[str, str], tmp_path: Path
+) -> None:
+    good = pbx_command(["check"], {**private_sandbox.app_env(), **db_env})
     assert good.returncode == 0, good.stderr
     assert good.stdout.startswith("ok:")
 
-    wrong_password = pbx_command(["check"], {**sandbox.app_env(), **db_env,
-                                             "PBX_ARI_PASSWORD": "wrong"})
+    wrong_password = pbx_command(
+        ["check"], {**private_sandbox.app_env(), **db_env, "PBX_ARI_PASSWORD": "wrong"}
+    )
     assert wrong_password.returncode == 1
     assert "401" in wrong_password.stderr and "PBX_ARI_PASSWORD" in wrong_password.stderr
 
-    unreachable = pbx_command(["check"], {**sandbox.app_env(), **db_env,
-                                          "PBX_ARI_URL": f"http://127.0.0.1:{_free_port()}"})
+    unreachable = pbx_command(
+        ["check"],
+        {**private_sandbox.app_env(), **db_env, "PBX_ARI_URL": f"http://127.0.0.1:{_free_port()}"},
+    )
     assert unreachable.returncode == 1
     assert "ari.url" in unreachable.stderr
 
-    bad_db = pbx_command(["check"], {**sandbox.app_env(), "PBX_DATABASE_URL": "mysql://x/y"})
+    bad_db = pbx_command(
+        ["check"], {**private_sandbox.app_env(), "PBX_DATABASE_URL": "mysql://x/y"}
+    )
     assert bad_db.returncode == 2
     assert "PBX_DATABASE_URL" in bad_db.stderr and "postgresql+asyncpg" in bad_db.stderr
 
-    no_db = pbx_command(["check"], {**sandbox.app_env(), "PBX_DATABASE_URL":
-                                    f"postgresql+asyncpg://x:y@127.0.0.1:{_free_port()}/db"})
+    no_db = pbx_command(
+        ["check"],
+        {
+            **private_sandbox.app_env(),
+            "PBX_DATABASE_URL": f"postgresql+asyncpg://x:y@127.0.0.1:{_free_port()}/db",
+        },
+    )
     assert no_db.returncode == 1
     assert "cannot reach the database" in no_db.stderr
 
@@ -148,8 +170,10 @@ def test_check_explains_each_bad_setting(sandbox: Sandbox, db_env: dict[str, str
 
 def test_run_keeps_retrying_ari_and_says_why(db_env: dict[str, str], tmp_path: Path) -> None:
     port = _free_port()
-    app = PbxProcess({**db_env, "PBX_ARI_URL": f"http://127.0.0.1:{port}",
-                      "PBX_ARI_PASSWORD": "x"}, tmp_path / "pbx.log")
+    app = PbxProcess(
+        {**db_env, "PBX_ARI_URL": f"http://127.0.0.1:{port}", "PBX_ARI_PASSWORD": "x"},
+        tmp_path / "pbx.log",
+    )
     try:
         app.wait_for_log(f"127.0.0.1:{port}", timeout=10)
         app.wait_for_log("reconnecting in", count=3, timeout=15)

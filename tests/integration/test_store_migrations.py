@@ -76,15 +76,18 @@ def test_the_alembic_command_line_upgrades_and_finds_no_drift(tmp_path: Path) ->
     # the same migrations are checked on it above), so SQLite alone keeps this test cheap. Both
     # commands run in one interpreter, as `alembic ...` would, to pay the imports once.
     db_url = f"sqlite:///{tmp_path / 'cli.db'}"
+    ini = REPO_ROOT / "alembic.ini"
     script = (
         "from alembic.config import main\n"
-        f"main(['-x', 'url={db_url}', 'upgrade', 'head'])\n"
-        f"main(['-x', 'url={db_url}', 'check'])\n"
+        # The URL from PBX_DATABASE_URL, as the application reads it.
+        f"main(['-c', {str(ini)!r}, 'upgrade', 'head'])\n"
+        f"main(['-c', {str(ini)!r}, '-x', 'url={db_url}', 'check'])\n"
     )
+    env = {k: v for k, v in os.environ.items() if k != "PBX_CONFIG"}
     result = subprocess.run(
         [sys.executable, "-c", script],
-        cwd=REPO_ROOT,
-        env={**os.environ, "PBX_DATABASE_URL": ""},
+        cwd=tmp_path,  # no pbx.toml there
+        env={**env, "PBX_DATABASE_URL": db_url},
         capture_output=True,
         text=True,
         timeout=60,
@@ -97,6 +100,7 @@ def test_the_alembic_command_line_upgrades_and_finds_no_drift(tmp_path: Path) ->
 
 async def test_workers_starting_together_migrate_once(db_url: str) -> None:
     # Several Stasis workers share one PostgreSQL and each upgrades on start.
-    await asyncio.gather(*(upgrade(db_url) for _ in range(3)))
+    # Without the schema lock they interleave inside Alembic and hang: bound the wait.
+    await asyncio.wait_for(asyncio.gather(*(upgrade(db_url) for _ in range(3))), 60)
     assert await current(db_url) == head()
     assert await drift(db_url) == []

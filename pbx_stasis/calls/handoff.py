@@ -1,0 +1,54 @@
+"""What a call script may hand a call to: a queue (the ACD), an agent, or an outside number.
+
+The IVR runner and direct-to-queue numbers use these; the ACD runner implements `QueueDesk`.
+Each method returns when the call has left that place: after the conversation (`talked`),
+or because it could not be served (`reason`), in which case the script carries on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from pbx_stasis.calls.inbound import Call
+
+
+@dataclass(frozen=True)
+class QueueRequest:
+    queue: str
+    priority: int = 0
+    skills: Mapping[str, int] = field(default_factory=dict)
+    max_wait: float | None = None  # seconds; None: the queue's own max wait
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a hand-off ended. `talked`: the caller was connected to someone.
+
+    reason: completed | caller_hangup | timeout | empty | refused | overflow | no_answer |
+    busy | failed | unknown_queue | unknown_agent
+    """
+
+    talked: bool
+    reason: str
+    agent: str | None = None
+    overflow_kind: str | None = None  # when reason == "overflow": queue | flow | voicemail | ...
+    overflow_target: str | None = None
+
+
+class QueueDesk(Protocol):
+    async def enqueue(self, call: Call, request: QueueRequest) -> Outcome:
+        """Wait in the queue (music on hold, announcements) until served or exited."""
+        ...
+
+    async def connect_agent(self, call: Call, agent: str) -> Outcome:
+        """Offer the call to one named agent (username); exits if they don't answer."""
+        ...
+
+
+class OutsideLine(Protocol):
+    async def connect_number(self, call: Call, number: str, *, ring_seconds: int = 30) -> Outcome:
+        """Dial `number` through the trunk and bridge the caller with it."""
+        ...

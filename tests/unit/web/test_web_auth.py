@@ -1,0 +1,267 @@
+"""Logging in and staying logged in: the login form, throttling, sessions, CSRF, logout."""
+
+from __future__ import annotations
+
+import re
+
+from aiohttp import CookieJar
+from aiohttp.test_utils import TestClient
+from web_world import PASSWORD, Person, World
+
+from pbx_stasis.store.tables import Role, User
+from pbx_stasis.web.sessions import COOKIE, session_id
+from pbx_stasis.web.tables import WebSession
+
+
+LAST_SET_COOKIES: list[str] = []
+
+
+async def login_client(world: World) -> TestClient:  # type: ignore[type-arg]
+    # A browser-like client with its own cookie jar (unsafe=True: the test server is an IP).
+    client: TestClient = TestClient(  # type: ignore[type-arg]
+        world.client.server, cookie_jar=CookieJar(unsafe=True)
+    )
+    await client.start_server()
+    return client
+
+
+async def submit_login(
+    client: TestClient,  # type: ignore[type-arg]
+    username: str,
+    password: str,
+    tenant: str = "acme",
+    next_: str = "",
+    token: str | None = None,
+) -> tuple[int, str, str]:
+    """GET the form (cookie + hidden token), POST it; returns status, Location, page text."""
+    page = await client.get("/login")
+    html = await page.text()
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, html
+    form = {
+        "tenant": tenant,
+        "username": username,
+        "password": password,
+        "csrf_token": found.group(1) if token is None else token,
+        "next": next_,
+    }
+    response = await client.post("/login", data=form, allow_redirects=False)
+    LAST_SET_COOKIES[:] = response.headers.getall("Set-Cookie", [])
+    return response.status, response.headers.get("Location", ""), await response.text()
+
+
+async def test_login_sends_each_role_home_with_a_safe_cookie(world: World) -> None:
+    homes = {
+        Role.AGENT: "/agent",
+        Role.SUPERVISOR: "/wallboard",
+        Role.MANAGER: "/wallboard",
+        Role.ADMIN: "/admin/users",
+    }
+    for role, home in homes.items():
+        client = await login_client(world)
+        try:
+            status, location, _ = await submit_login(client, role.value, PASSWORD)
+            assert (status, location) == (303, home)
+            cookie = next(c for c in LAST_SET_COOKIES if c.startswith(f"{COOKIE}="))
+            flags = {part.strip().lower() for part in cookie.split(";")[1:]}
+            assert {"httponly", "samesite=lax", "path=/"} <= flags
+            assert "secure" not in flags  # plain http in the test; https sets it
+            me = await (await client.get("/api/me")).json()
+            assert me["user"]["role"] == role.value
+            assert me["tenant"]["slug"] == "acme"
+        finally:
+            await client.close()
+
+
+async def test_login_is_case_insensitive_and_tenant_scoped(world: World) -> None:
+    client = await login_client(world)
+    try:
+        status, location, _ = await submit_login(client, "Agent", PASSWORD, tenant="GLOBEX")
+        assert (status, location) == (303, "/agent")
+        me = await (await client.get("/api/me")).json()
+        assert me["tenant"]["slug"] == "globex"
+    finally:
+        await client.close()
+
+
+async def test_next_only_goes_to_this_site(world: World) -> None:
+    client = await login_client(world)
+    try:
+        _, location, _ = await submit_login(client, "admin", PASSWORD, next_="/admin/ivr")
+        assert location == "/admin/ivr"
+        await client.post("/logout", data={"csrf_token": await _csrf(client)})
+        _, location, _ = await submit_login(client, "admin", PASSWORD, next_="//evil.example/")
+        assert location == "/admin/users"
+    finally:
+        await client.close()
+
+
+async def _csrf(client: TestClient) -> str:  # type: ignore[type-arg]
+    return str((await (await client.get("/api/me")).json())["csrf_token"])
+
+
+async def test_login_form_needs_its_csrf_token(world: World) -> None:
+    client = await login_client(world)
+    try:
+        status, _, text = await submit_login(client, "agent", PASSWORD, token="forged")
+        assert status == 400
+        assert "expired" in text
+        assert COOKIE not in {c.key for c in client.session.cookie_jar}
+    finally:
+        await client.close()
+
+
+async def test_wrong_passwords_lock_the_user_out_from_that_address(world: World) -> None:
+    client = await login_client(world)
+    try:
+        for left in (4, 3, 2, 1):
+            status, _, text = await submit_login(client, "agent", "wrong password!")
+            assert status == 401
+            assert "Wrong organisation, username or password" in text
+            assert f"{left} more tr" in text
+        status, _, text = await submit_login(client, "agent", "wrong password!")
+        assert status == 429
+        assert "locked from your address for 15 minutes" in text
+        # Even the right password is refused while locked.
+        status, _, text = await submit_login(client, "agent", PASSWORD)
+        assert status == 429
+        assert "14 minutes more" in text or "15 minutes more" in text
+        # Another user from the same address is not locked.
+        status, location, _ = await submit_login(client, "manager", PASSWORD)
+        assert (status, location) == (303, "/wallboard")
+        world.clock.advance(minutes=15, seconds=1)
+        status, location, _ = await submit_login(client, "agent", PASSWORD)
+        assert (status, location) == (303, "/agent")
+    finally:
+        await client.close()
+
+
+async def test_unknown_user_reads_like_a_wrong_password(world: World) -> None:
+    client = await login_client(world)
+    try:
+        status, _, unknown = await submit_login(client, "nobody", PASSWORD)
+        assert status == 401
+        status, _, wrong = await submit_login(client, "agent", "not the password")
+        assert status == 401
+        message = re.compile(r'data-testid="login-error">([^<]*)<')
+        assert message.search(unknown).group(1) == message.search(wrong).group(1)  # type: ignore[union-attr]
+    finally:
+        await client.close()
+
+
+async def test_disabled_user_cannot_log_in_and_loses_sessions(world: World) -> None:
+    admin = await world.log_in(world.person("acme", Role.ADMIN))
+    agent = await world.log_in(world.person("acme", Role.AGENT))
+    response = await world.request(admin, "PATCH", f"/api/users/{agent.user_id}", {"disabled": True})
+    assert response.status == 200
+    assert (await world.request(agent, "GET", "/api/me")).status == 401
+    client = await login_client(world)
+    try:
+        status, _, _ = await submit_login(client, "agent", PASSWORD)
+        assert status == 401
+    finally:
+        await client.close()
+
+
+async def test_sessions_end_after_idle_time_and_absolute_time(world: World) -> None:
+    agent = await world.log_in(world.person("acme", Role.AGENT))
+    world.clock.advance(hours=1, minutes=59)
+    assert (await world.request(agent, "GET", "/api/me")).status == 200
+    world.clock.advance(hours=1, minutes=59)  # active within the idle limit: still valid
+    assert (await world.request(agent, "GET", "/api/me")).status == 200
+    world.clock.advance(hours=2)
+    assert (await world.request(agent, "GET", "/api/me")).status == 401
+    async with world.db.session() as session:
+        assert await session.get(WebSession, session_id(agent.token)) is None
+
+    agent = await world.log_in(world.person("acme", Role.AGENT))
+    for _ in range(7):  # busy all day, but a login lasts 12 hours at most
+        world.clock.advance(hours=1, minutes=50)
+        assert (await world.request(agent, "GET", "/api/me")).status == 200
+    world.clock.advance(hours=1, minutes=50)
+    assert (await world.request(agent, "GET", "/api/me")).status == 401
+
+
+async def test_changes_need_the_csrf_token(world: World) -> None:
+    agent = await world.log_in(world.person("acme", Role.AGENT))
+    body = {"state": "available"}
+    cookie_only = {"Cookie": f"{COOKIE}={agent.token}"}
+    response = await world.client.put("/api/me/agent/state", json=body, headers=cookie_only)
+    assert response.status == 403
+    assert (await response.json())["error"] == "csrf"
+    wrong = {**cookie_only, "X-CSRF-Token": "x" * 43}
+    response = await world.client.put("/api/me/agent/state", json=body, headers=wrong)
+    assert response.status == 403
+    response = await world.request(agent, "PUT", "/api/me/agent/state", body)
+    assert response.status == 200
+
+
+async def test_logout_and_logout_everywhere(world: World) -> None:
+    agent = world.person("acme", Role.AGENT)
+    first = await world.log_in(agent)
+    second = Person(**{**first.__dict__})
+    await world.log_in(second)
+    other = await world.log_in(world.person("acme", Role.MANAGER))
+
+    response = await world.request(first, "POST", "/logout")
+    assert (response.status, response.headers["Location"]) == (303, "/login?bye=1")
+    assert (await world.request(first, "GET", "/api/me")).status == 401
+    assert (await world.request(second, "GET", "/api/me")).status == 200
+
+    third = Person(**{**second.__dict__})
+    await world.log_in(third)
+    response = await world.request(second, "POST", "/logout/everywhere")
+    assert response.status == 303
+    assert (await world.request(second, "GET", "/api/me")).status == 401
+    assert (await world.request(third, "GET", "/api/me")).status == 401
+    assert (await world.request(other, "GET", "/api/me")).status == 200
+
+
+async def test_password_change_ends_sessions_and_new_password_works(world: World) -> None:
+    admin = await world.log_in(world.person("acme", Role.ADMIN))
+    agent = await world.log_in(world.person("acme", Role.AGENT))
+    short = await world.request(admin, "PATCH", f"/api/users/{agent.user_id}", {"password": "short"})
+    assert short.status == 400
+    assert (await short.json())["fields"] == {"password": "must be at least 8 characters"}
+    response = await world.request(
+        admin, "PATCH", f"/api/users/{agent.user_id}", {"password": "a brand new secret"}
+    )
+    assert response.status == 200
+    assert (await world.request(agent, "GET", "/api/me")).status == 401
+    async with world.db.session() as session:
+        row = await session.get(User, agent.user_id)
+        assert row is not None and row.password_hash and row.password_hash.startswith("$argon2id$")
+    client = await login_client(world)
+    try:
+        status, location, _ = await submit_login(client, "agent", "a brand new secret")
+        assert (status, location) == (303, "/agent")
+    finally:
+        await client.close()
+
+
+async def test_admins_cannot_lock_themselves_out(world: World) -> None:
+    admin = await world.log_in(world.person("acme", Role.ADMIN))
+    for change in ({"disabled": True}, {"role": "manager"}):
+        response = await world.request(admin, "PATCH", f"/api/users/{admin.user_id}", change)
+        assert response.status == 409
+
+
+async def test_pages_send_visitors_to_login_and_wrong_roles_get_a_page(world: World) -> None:
+    response = await world.request(None, "GET", "/wallboard?x=1")
+    assert response.status == 303
+    assert response.headers["Location"] == "/login?next=%2Fwallboard%3Fx%3D1"
+    agent = await world.log_in(world.person("acme", Role.AGENT))
+    response = await world.request(agent, "GET", "/admin/users")
+    assert response.status == 403
+    assert "not available to your role" in await response.text()
+
+
+async def test_pages_carry_security_headers(world: World) -> None:
+    agent = await world.log_in(world.person("acme", Role.AGENT))
+    response = await world.request(agent, "GET", "/agent")
+    assert response.status == 200
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Cache-Control"] == "no-store"
+    html = await response.text()
+    assert f'name="csrf-token" content="{agent.csrf}"' in html
