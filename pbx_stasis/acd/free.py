@@ -177,6 +177,8 @@ class FreeAgents:
         best: int | None = None
         for group, pool in self._groups.items():
             penalty = group[0]
+            if best is not None and penalty > best:
+                continue
             if not requirement.admits(penalty, self._skills[group]):
                 continue
             if best is None or penalty < best:

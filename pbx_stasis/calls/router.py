@@ -25,6 +25,8 @@ class CallRouter:
 
     def __init__(self, on_call: CallHandler) -> None:
         self._on_call = on_call
+        # Handlers of events that concern no channel (e.g. EndpointStateChange), by type.
+        self.listeners: dict[str, Callable[[Event], None]] = {}
         self._inboxes: dict[str, EventInbox] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.accepting = True
@@ -52,6 +54,9 @@ class CallRouter:
         """EventStream handler; called in order for each channel, must not block."""
         channel_id = event_channel_id(event)
         if channel_id is None:
+            listener = self.listeners.get(str(event.get("type")))
+            if listener is not None:
+                listener(event)
             return
         inbox = self._inboxes.get(channel_id)
         if inbox is not None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 # Separators people and phones put inside numbers.
 _SEPARATORS = re.compile(r"[\s\-.()/\u00a0]")
-_DIGITS = re.compile(r"\d+")
+_DIGITS = re.compile(r"[0-9]+")  # ASCII only: \d would take Arabic-Indic digits too
 # E.164 allows at most 15 digits; the shortest numbers in service (small islands) have 7.
 E164_MIN_DIGITS = 7
 E164_MAX_DIGITS = 15

@@ -98,3 +98,18 @@ def test_stale_heap_entries_are_compacted() -> None:
     assert len(pool) == 2
     assert len(pool._heap) <= 2 * 2 + 32 + 1
     assert pool.peek() == ((0,), "b")
+
+
+def test_round_robin_moves_on_from_an_agent_picked_through_another_group() -> None:
+    """The cursor moves past agents of other groups: their stored keys must not win."""
+    free = FreeAgents(Strategy.ROUND_ROBIN)
+    rng = random.Random(0)
+    free.put("first", group_key(0, {}), (3, "first"))
+    assert free.select(Requirement({}), rng) == ["first"]
+    free.put("x", group_key(0, {}), (5, "x"))  # keyed while the cursor is at 3
+    free.put("sales", group_key(0, {"sales": 3}), (7, "sales"))
+    assert free.select(Requirement({"sales": 3}), rng) == ["sales"]  # cursor jumps to 7
+    free.put("z", group_key(0, {}), (8, "z"))
+    # After 7 comes 8: x (5) waits for the next lap even though it was keyed before the jump.
+    assert free.select(Requirement({}), rng) == ["z"]
+    assert free.select(Requirement({}), rng) == ["first"]

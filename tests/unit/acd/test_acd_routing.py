@@ -215,7 +215,7 @@ def test_transfer_to_queue_keeps_priority_and_skills() -> None:
     floor.arrive("other", "second")
     actions = floor.feed(TransferToQueue("c1", "second"))
     rows = [r for r in actions if hasattr(r, "event")]
-    assert [getattr(r, "event") for r in rows][:2] == [
+    assert [r.event for r in rows][:2] == [
         JournalEvent.TRANSFER,
         JournalEvent.ENTERQUEUE,
     ]

@@ -1,4 +1,4 @@
-"""What time does: wrap-up, retry delay, autopause, max wait and overflow, empty queues, announcements."""
+"""What time does: wrap-up, retry delay, autopause, max wait, empty queues, announcements."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ from pbx_stasis.acd import (
     OverflowKind,
     OverflowTarget,
     QueueConfig,
-    QueueConfigChanged,
     RejectJoin,
     StartMoh,
     Tick,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from web_world import World
 
-from pbx_stasis.store.tables import Role
+from pbx_stasis.store.tables import CallStatus, Role
 
 OWNER = "acme"
 
@@ -33,3 +33,107 @@ async def test_agents_only_read_their_own_call_history(world: World) -> None:
     assert response.status == 404
     everything = await (await world.request(manager, "GET", "/api/calls")).json()
     assert {c["call_id"] for c in everything["calls"]} == {"a" * 32, "b" * 32, "d" * 32}
+
+
+async def test_wrap_up_needs_a_disposition_then_the_agent_is_available(world: World) -> None:
+    agent = await world.log_in(world.person(OWNER, Role.AGENT))
+    tenant_id = world.tenant_ids[OWNER]
+    response = await world.request(agent, "PUT", "/api/me/agent/state", {"state": "available"})
+    assert (await response.json())["agent"]["state"] == "available"
+
+    call_id = world.center.ring(tenant_id, agent.user_id, "+14155550100")
+    # The Stasis side opens the call record; here the test does it.
+    await world.add_call(
+        OWNER, call_id=call_id, from_number="+14155550100", agent=agent, minutes_ago=0,
+        status=CallStatus.LIVE,
+    )
+    world.center.answer(call_id)
+    world.center.end(call_id)
+    me = await (await world.request(agent, "GET", "/api/me/agent")).json()
+    assert me["agent"]["state"] == "wrap-up"
+    assert me["wrapup"] == {"call_id": call_id, "disposition_saved": False}
+
+    response = await world.request(agent, "PUT", "/api/me/agent/state", {"state": "available"})
+    assert response.status == 409
+    assert (await response.json())["error"] == "disposition-required"
+
+    path = f"/api/calls/{call_id}/disposition"
+    cases = [
+        ({"disposition": "Call back"}, {"follow_up_on": "is required for Call back"}),
+        (
+            {"disposition": "Call back", "follow_up_on": "2026-11-22"},
+            {"follow_up_on": "must be today or later"},
+        ),
+        ({"disposition": "Nope"}, {"disposition": "is not one of your dispositions"}),
+        ({"disposition": "Sale", "follow_up_on": "22/11/2026"},
+         {"follow_up_on": "must be a date written YYYY-MM-DD"}),
+    ]
+    for body, fields in cases:
+        response = await world.request(agent, "PUT", path, body)
+        assert response.status == 400, body
+        assert (await response.json())["fields"] == fields
+    assert not [a for a in world.center.asked if a[0] == "complete_wrapup"]
+
+    body = {"disposition": "Call back", "notes": "Wants a quote", "follow_up_on": "2026-11-30"}
+    response = await world.request(agent, "PUT", path, body)
+    assert response.status == 200, await response.text()
+    assert ("complete_wrapup", tenant_id, agent.user_id, call_id) in world.center.asked
+    me = await (await world.request(agent, "GET", "/api/me/agent")).json()
+    assert me["wrapup"] == {"call_id": call_id, "disposition_saved": True}
+
+    response = await world.request(agent, "PUT", "/api/me/agent/state", {"state": "available"})
+    assert response.status == 200
+    assert (await response.json())["agent"]["state"] == "available"
+
+    card = await (
+        await world.request(agent, "GET", "/api/contacts/by-phone?number=%2B14155550100")
+    ).json()
+    latest = card["history"][0]
+    assert latest["call_id"] == call_id
+    assert (latest["disposition"], latest["notes"], latest["follow_up_on"]) == (
+        "Call back", "Wants a quote", "2026-11-30"
+    )
+
+
+async def test_pausing_needs_a_known_reason(world: World) -> None:
+    agent = await world.log_in(world.person(OWNER, Role.AGENT))
+    for body, fields in [
+        ({"state": "paused"}, {"reason": "is required to pause"}),
+        ({"state": "paused", "reason": "nap"}, {"reason": "must be one of break, lunch, training"}),
+        ({"state": "busy"}, {"state": "must be one of available, paused, offline"}),
+    ]:
+        response = await world.request(agent, "PUT", "/api/me/agent/state", body)
+        assert response.status == 400
+        assert (await response.json())["fields"] == fields
+    response = await world.request(
+        agent, "PUT", "/api/me/agent/state", {"state": "paused", "reason": "lunch"}
+    )
+    agent_view = (await response.json())["agent"]
+    assert (agent_view["state"], agent_view["reason"]) == ("paused", "lunch")
+
+
+async def test_call_control_reaches_the_contact_center(world: World) -> None:
+    agent = await world.log_in(world.person(OWNER, Role.AGENT))
+    tenant_id = world.tenant_ids[OWNER]
+    call = world.center.add_call(tenant_id, agent_user_id=agent.user_id)
+    base = f"/api/calls/{call.call_id}"
+    for verb in ("hold", "unhold", "mute", "unmute"):
+        assert (await world.request(agent, "POST", f"{base}/{verb}")).status == 204
+    response = await world.request(agent, "POST", f"{base}/dtmf", {"digits": "12*#a"})
+    assert response.status == 204
+    colleague = world.person(OWNER, Role.SUPERVISOR)
+    response = await world.request(
+        agent, "POST", f"{base}/transfer",
+        {"kind": "agent", "target": str(colleague.user_id), "attended": True},
+    )
+    assert response.status == 204
+    assert (await world.request(agent, "POST", f"{base}/transfer/cancel")).status == 204
+    assert (await world.request(agent, "POST", f"{base}/unhold")).status == 409
+    asked = [a[0] for a in world.center.asked]
+    assert asked == ["hold", "unhold", "mute", "unmute", "send_dtmf", "transfer", "cancel_transfer"]
+    assert world.center.asked[4] == ("send_dtmf", tenant_id, call.call_id, "12*#A")
+    response = await world.request(agent, "POST", "/api/calls/dial", {"number": "+1 415"})
+    assert response.status == 400
+    response = await world.request(agent, "POST", "/api/calls/dial", {"number": "+14155550123"})
+    assert response.status == 201
+    assert (await response.json())["call_id"]

@@ -1,0 +1,57 @@
+"""Agents' PJSIP endpoints, created in Asterisk over ARI (memory objects: redone on every connect).
+
+The fields are the ones documented in pjsip/pjsip.conf ("Agents").
+"""
+
+from __future__ import annotations
+
+import logging
+
+from pbx_stasis.acd.directory import AgentRecord
+from pbx_stasis.ari import AriClient, AriError
+
+log = logging.getLogger(__name__)
+
+CONFIG_CLASS = "res_pjsip"
+
+
+def endpoint_objects(agent: AgentRecord) -> list[tuple[str, dict[str, str]]]:
+    """(object type, fields) in the order Asterisk needs them: auth and aor before endpoint."""
+    callerid = f'"{agent.name}" <{agent.extension}>'
+    if agent.contact:  # a desk phone at a fixed address
+        return [
+            ("aor", {"contact": agent.contact}),
+            ("endpoint", {
+                "context": "from-agents", "transport": "transport-udp", "disallow": "all",
+                "allow": "ulaw,alaw", "direct_media": "no", "dtmf_mode": "rfc4733",
+                "rtp_symmetric": "yes", "aors": agent.endpoint, "callerid": callerid,
+            }),
+        ]
+    return [
+        ("auth", {"auth_type": "userpass", "username": agent.endpoint,
+                  "password": agent.sip_password}),
+        ("aor", {"max_contacts": "1", "remove_existing": "yes"}),
+        ("endpoint", {
+            "context": "from-agents", "disallow": "all", "allow": "opus,ulaw", "webrtc": "yes",
+            "dtls_auto_generate_cert": "yes", "direct_media": "no", "dtmf_mode": "rfc4733",
+            "auth": agent.endpoint, "aors": agent.endpoint, "callerid": callerid,
+        }),
+    ]
+
+
+async def provision(ari: AriClient, agent: AgentRecord) -> None:
+    for object_type, fields in endpoint_objects(agent):
+        await ari.asterisk.update_config(CONFIG_CLASS, object_type, agent.endpoint, fields)
+
+
+async def provision_all(ari: AriClient, agents: list[AgentRecord]) -> int:
+    """Provision every agent; one failure is logged and does not stop the others."""
+    done = 0
+    for agent in agents:
+        try:
+            await provision(ari, agent)
+            done += 1
+        except AriError as exc:
+            log.error("cannot provision endpoint %s for agent %s: %s", agent.endpoint,
+                      agent.username, exc)
+    return done

@@ -1,0 +1,617 @@
+"""The ACD's single owner: one task feeds the pure core and carries its actions out over ARI.
+
+Every decision (which agent, when to ring, who wins a double answer) is the core's, made one
+event at a time in `_own`; this module only turns ARI events into core events and core actions
+into ARI requests. ARI requests never run in the owner task: each call has a lane (a serial
+executor) so one slow request delays only its own call, and the owner keeps deciding.
+
+A waiting caller sits alone in a mixing bridge of their own with music on hold; the chosen
+agent's leg is originated into Stasis and, once answered, added to that bridge, so the caller
+hears music until the very moment the agent is there (no dead air, no re-bridging).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pbx_stasis.acd import events as ev
+from pbx_stasis.acd.actions import (
+    Action,
+    AgentStateChanged,
+    Announce,
+    CancelOffer,
+    Connect,
+    Journal,
+    JournalEvent,
+    LeaveEmpty,
+    Offer,
+    Overflow,
+    RejectJoin,
+    StartMoh,
+)
+from pbx_stasis.acd.core import Acd
+from pbx_stasis.acd.directory import AcdDirectory, AgentRecord, queue_key, split_queue_key
+from pbx_stasis.acd.model import AgentState, OverflowTarget, QueueConfig
+from pbx_stasis.acd.provision import provision, provision_all
+from pbx_stasis.acd.stats import Stats
+from pbx_stasis.ari import AriClient, AriError
+from pbx_stasis.ari.models import Event
+from pbx_stasis.bus import Bus
+from pbx_stasis.calls.actor import ChannelGone, EventInbox
+from pbx_stasis.calls.handoff import Outcome, QueueRequest
+from pbx_stasis.calls.inbound import Call
+from pbx_stasis.calls.router import CallRouter
+from pbx_stasis.store import Database, NewEvent
+from pbx_stasis.store import Journal as JournalStore
+
+log = logging.getLogger(__name__)
+
+ANNOUNCEMENT = "ann-"  # playback id prefix of position announcements
+# SIP-ish hangup causes of an unanswered agent leg -> what the core is told
+_BUSY = {17: "busy", 21: "declined"}
+_NO_ANSWER = {18, 19}
+_COMPLETE = {JournalEvent.COMPLETECALLER, JournalEvent.COMPLETEAGENT}
+_LEFT = {
+    JournalEvent.ABANDON: "caller_hangup",
+    JournalEvent.EXITWITHTIMEOUT: "timeout",
+    JournalEvent.EXITEMPTY: "empty",
+    JournalEvent.TRANSFER: "transferred",
+}
+
+
+class Lane:
+    """Runs submitted coroutines one after another (one per call: ARI requests stay ordered)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._jobs: asyncio.Queue[Callable[[], Awaitable[object]] | None] = asyncio.Queue()
+        self._task = asyncio.create_task(self._work(), name=f"lane-{name}")
+
+    def submit(self, job: Callable[[], Awaitable[object]]) -> None:
+        self._jobs.put_nowait(job)
+
+    async def close(self) -> None:
+        self._jobs.put_nowait(None)
+        await self._task
+
+    async def _work(self) -> None:
+        while (job := await self._jobs.get()) is not None:
+            try:
+                await job()
+            except AriError as exc:
+                # 404: the channel or bridge is gone; the hangup events tell the core.
+                if exc.status != 404:
+                    log.warning("%s: %s", self.name, exc)
+            except Exception:
+                log.exception("%s: job failed", self.name)
+
+
+@dataclass
+class _Waiting:
+    """A call the ACD owns, from enqueue to its exit from the queue."""
+
+    call: Call
+    tenant_id: int
+    queue: str
+    bridge_id: str
+    lane: Lane
+    outcome: asyncio.Future[Outcome]
+    moh_class: str = "default"
+    agent_leg: _Leg | None = None
+    connected: bool = False
+
+
+@dataclass
+class _Leg:
+    """The agent's channel for one offer."""
+
+    offer: Offer
+    channel_id: str
+    inbox: EventInbox
+    answered: bool = False
+    dropped: bool = False  # we hung it up (cancelled, or the caller left)
+    task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+
+class AcdService:
+    """Queues, agents and offers for every tenant: implements `handoff.QueueDesk`."""
+
+    def __init__(
+        self,
+        ari: AriClient,
+        router: CallRouter,
+        db: Database,
+        bus: Bus,
+        app: str,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.ari = ari
+        self.router = router
+        self.db = db
+        self.bus = bus
+        self.app = app
+        self.clock = clock
+        self.directory = AcdDirectory(db)
+        self.journal = JournalStore(db)
+        self.core = Acd(start=clock())
+        self.stats = Stats()
+        self.agents: dict[str, AgentRecord] = {}
+        self._by_endpoint: dict[str, str] = {}
+        self._inbox: asyncio.Queue[ev.Event] = asyncio.Queue()
+        self._waiting: dict[str, _Waiting] = {}
+        self._legs: dict[int, _Leg] = {}
+        self._rows: list[NewEvent] = []
+        self._rows_ready = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._hangups: set[asyncio.Task[None]] = set()
+        self.decisions = 0
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load queues and agents, rebuild logins and pauses from the journal, start the owner."""
+        for tenant_id, config in await self.directory.queues():
+            self._add_queue(tenant_id, config)
+        for agent in await self.directory.agents():
+            self._add_agent(agent)
+        # Apply the configuration before the journal's logins, in order, before any call.
+        while not self._inbox.empty():
+            self._apply(self._inbox.get_nowait())
+        for event in await self._restore_agents():
+            self._apply(event)
+        self._tasks = [
+            asyncio.create_task(self._own(), name="acd-owner"),
+            asyncio.create_task(self._write_journal(), name="acd-journal"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._flush()
+
+    async def on_connect(self) -> None:
+        """After every (re)connect: endpoints again (memory objects), registration states."""
+        await self.ari.applications.subscribe(self.app, "endpoint:PJSIP")
+        await provision_all(self.ari, list(self.agents.values()))
+        for agent in self.agents.values():
+            await self._refresh_registration(agent)
+
+    def on_endpoint_event(self, event: Event) -> None:
+        """EndpointStateChange for PJSIP endpoints: agents' phones coming and going."""
+        endpoint = event.get("endpoint") or {}
+        agent_id = self._by_endpoint.get(str(endpoint.get("resource", "")))
+        if agent_id is None or self.agents[agent_id].contact:
+            return
+        online = endpoint.get("state") == "online"
+        self.post(ev.AgentRegistered(agent_id) if online else ev.AgentUnregistered(agent_id))
+
+    # --- configuration (admin API, CLI) ---------------------------------------------------
+
+    async def save_queue(self, tenant_id: int, name: str, settings: dict[str, Any]) -> QueueConfig:
+        config = await self.directory.save_queue(tenant_id, name, settings)
+        self._add_queue(tenant_id, config)
+        return config
+
+    async def save_agent(self, agent: AgentRecord) -> None:
+        """(Re)load an agent after the directory changed them; provision their endpoint."""
+        self._add_agent(agent)
+        with contextlib.suppress(AriError):
+            await provision(self.ari, agent)
+            await self._refresh_registration(agent)
+
+    def _add_queue(self, tenant_id: int, config: QueueConfig) -> None:
+        key = queue_key(tenant_id, config.name)
+        scoped = QueueConfig(**{**config.__dict__, "name": key})
+        self.stats.set_threshold(key, config.service_level)
+        self.post(ev.QueueConfigChanged(scoped))
+
+    def _add_agent(self, agent: AgentRecord) -> None:
+        self.agents[agent.agent_id] = agent
+        self._by_endpoint[agent.endpoint] = agent.agent_id
+        self.post(ev.AgentConfigChanged(agent.config()))
+
+    async def _refresh_registration(self, agent: AgentRecord) -> None:
+        if agent.contact:  # a desk phone at a fixed address is always reachable
+            self.post(ev.AgentRegistered(agent.agent_id))
+            return
+        try:
+            state = (await self.ari.endpoints.get("PJSIP", agent.endpoint)).get("state")
+        except AriError:
+            state = None
+        registered = state == "online"
+        self.post(
+            ev.AgentRegistered(agent.agent_id) if registered
+            else ev.AgentUnregistered(agent.agent_id)
+        )
+
+    # --- agents (softphone, API) ----------------------------------------------------------
+
+    def login(self, agent_id: str, queues: list[str] | None = None) -> None:
+        agent = self.agents[agent_id]
+        names = queues if queues is not None else list(agent.queues)
+        self.post(ev.AgentLogin(agent_id, [queue_key(agent.tenant_id, q) for q in names]))
+
+    def logout(self, agent_id: str) -> None:
+        self.post(ev.AgentLogout(agent_id))
+
+    def pause(self, agent_id: str, reason: str) -> None:
+        self.post(ev.AgentPause(agent_id, reason))
+
+    def unpause(self, agent_id: str) -> None:
+        self.post(ev.AgentUnpause(agent_id))
+
+    def wrapup_done(self, agent_id: str) -> None:
+        self.post(ev.WrapUpDone(agent_id))
+
+    def post(self, event: ev.Event) -> None:
+        """Hand an event to the owner task (never blocks, callable from any task)."""
+        self._inbox.put_nowait(event)
+
+    # --- QueueDesk ------------------------------------------------------------------------
+
+    async def enqueue(self, call: Call, request: QueueRequest) -> Outcome:
+        tenant_id = call.record.tenant_id
+        key = queue_key(tenant_id, request.queue)
+        config = self.core.queue(key)
+        if config is None:
+            await call.note("QUEUE_UNKNOWN", queue=request.queue)
+            return Outcome(False, "unknown_queue")
+        call_id = call.record.id
+        bridge_id = f"q-{call_id}"
+        await self.ari.bridges.create("mixing", bridge_id=bridge_id, name=f"queue {request.queue}")
+        waiting = _Waiting(
+            call=call,
+            tenant_id=tenant_id,
+            queue=request.queue,
+            bridge_id=bridge_id,
+            lane=Lane(f"call-{call_id}"),
+            outcome=asyncio.get_running_loop().create_future(),
+            moh_class=config.moh_class,
+        )
+        self._waiting[call_id] = waiting
+        try:
+            await self.ari.bridges.add_channel(bridge_id, call.channel_id)
+            await call.log.records.set_queue(self.db, call_id, request.queue)
+            self.post(ev.CallArrived(
+                call_id, key, caller=call.record.from_number, priority=request.priority,
+                skills=dict(request.skills), max_wait=request.max_wait,
+            ))
+            return await self._serve(waiting)
+        finally:
+            del self._waiting[call_id]
+            await waiting.lane.close()
+            with contextlib.suppress(AriError):
+                await self.ari.bridges.destroy(bridge_id)
+            if not waiting.outcome.result().talked and not call.inbox.gone:
+                with contextlib.suppress(AriError):
+                    await self.ari.channels.stop_moh(call.channel_id)
+
+    async def connect_agent(self, call: Call, agent: str) -> Outcome:
+        """Not offered through a queue: the IVR's transfer to a named agent."""
+        match = [a for a in self.agents.values()
+                 if a.tenant_id == call.record.tenant_id and a.username == agent]
+        if not match:
+            return Outcome(False, "unknown_agent")
+        # A personal queue per agent keeps every offer inside the core (race-free, journaled).
+        name = f"agent-{match[0].username}"
+        key = queue_key(call.record.tenant_id, name)
+        if self.core.queue(key) is None:
+            self.post(ev.QueueConfigChanged(QueueConfig(name=key, max_wait=60.0,
+                                                        autopause_after=None)))
+            self.post(ev.AgentLogin(match[0].agent_id, [key]))
+            await asyncio.sleep(0)
+        return await self.enqueue(call, QueueRequest(queue=name))
+
+    async def _serve(self, waiting: _Waiting) -> Outcome:
+        """Wait for the core's verdict while watching the caller's channel."""
+        call = waiting.call
+
+        def relevant(event: Event) -> bool:
+            playback = event.get("playback") or {}
+            return (event.get("type") == "PlaybackFinished"
+                    and str(playback.get("id", "")).startswith(ANNOUNCEMENT))
+
+        async def watch() -> None:
+            try:
+                while True:
+                    await call.inbox.wait_for(relevant)
+                    if not waiting.connected:  # playing stopped the music: start it again
+                        waiting.lane.submit(lambda: self.ari.channels.start_moh(
+                            call.channel_id, waiting.moh_class))
+            except ChannelGone:
+                self.post(ev.CallerHungUp(call.record.id))
+
+        watcher = asyncio.create_task(watch(), name=f"watch-{call.record.id}")
+        try:
+            return await asyncio.shield(waiting.outcome)
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+
+    # --- the owner ------------------------------------------------------------------------
+
+    async def _own(self) -> None:
+        while True:
+            deadline = self.core.next_deadline()
+            event: ev.Event
+            try:
+                if deadline is None:
+                    event = await self._inbox.get()
+                else:
+                    async with asyncio.timeout(max(0.0, deadline - self.clock())):
+                        event = await self._inbox.get()
+            except TimeoutError:
+                event = ev.Tick()
+            self._apply(event)
+
+    def _apply(self, event: ev.Event) -> None:
+        try:
+            actions = self.core.feed(event, self.clock())
+        except Exception:
+            log.exception("ACD core refused %r", event)
+            return
+        self.decisions += 1
+        for action in actions:
+            try:
+                self._carry_out(action)
+            except Exception:
+                log.exception("carrying out %r failed", action)
+        touched = self.stats.apply_all(actions)
+        now = self.clock()
+        for key in touched.queues:
+            tenant_id, name = split_queue_key(key)
+            snapshot = self.stats.queue(key, now)
+            self.bus.publish("queue:stats", tenant_id, {
+                "queue": name, "waiting": snapshot.waiting,
+                "longest_wait": round(snapshot.longest_wait, 1),
+                "agents": {str(k): v for k, v in snapshot.agents.items()},
+                "answered": snapshot.answered, "abandoned": snapshot.abandoned,
+                "service_level": snapshot.service_level,
+            })
+
+    def _carry_out(self, action: Action) -> None:
+        if isinstance(action, Journal):
+            self._journal(action)
+        elif isinstance(action, StartMoh):
+            waiting = self._waiting.get(action.call_id)
+            if waiting is not None:
+                waiting.moh_class = action.moh_class
+                channel = waiting.call.channel_id
+                waiting.lane.submit(lambda: self.ari.channels.start_moh(channel, action.moh_class))
+        elif isinstance(action, Announce):
+            self._announce(action)
+        elif isinstance(action, Offer):
+            self._ring(action)
+        elif isinstance(action, CancelOffer):
+            leg = self._legs.get(action.offer_id)
+            if leg is not None:
+                self._drop(leg)
+        elif isinstance(action, Connect):
+            self._connect(action)
+        elif isinstance(action, Overflow | RejectJoin | LeaveEmpty):
+            reason = {Overflow: "overflow", RejectJoin: "refused", LeaveEmpty: "empty"}[
+                type(action)]
+            self._settle(action.call_id, Outcome(False, reason, **_target(action.target)))
+        elif isinstance(action, AgentStateChanged):
+            agent = self.agents.get(action.agent_id)
+            if agent is not None:
+                self.bus.publish("agent:state", agent.tenant_id, {
+                    "agent_id": action.agent_id, "user_id": agent.user_id,
+                    "username": agent.username, "name": agent.name,
+                    "state": str(action.state), "reason": action.reason, "since": action.since,
+                })
+
+    def _settle(self, call_id: str | None, outcome: Outcome) -> None:
+        waiting = self._waiting.get(call_id or "")
+        if waiting is not None and not waiting.outcome.done():
+            waiting.outcome.set_result(outcome)
+
+    def _announce(self, action: Announce) -> None:
+        waiting = self._waiting.get(action.call_id)
+        if waiting is None:
+            return
+        media = (["sound:queue-youarenext"] if action.position == 1 else
+                 ["sound:queue-thereare", f"number:{action.position - 1}",
+                  "sound:queue-callswaiting"])
+        if action.estimated_wait is not None and action.estimated_wait >= 60:
+            media += ["sound:queue-holdtime", f"number:{round(action.estimated_wait / 60)}",
+                      "sound:queue-minutes"]
+        channel = waiting.call.channel_id
+        playback_id = f"{ANNOUNCEMENT}{action.call_id}-{time.monotonic_ns()}"
+        waiting.lane.submit(lambda: self.ari.channels.play(channel, media,
+                                                           playback_id=playback_id))
+
+    def _ring(self, offer: Offer) -> None:
+        channel_id = f"{offer.call_id}-o{offer.offer_id}"
+        leg = _Leg(offer, channel_id, self.router.claim(channel_id))
+        self._legs[offer.offer_id] = leg
+        leg.task = asyncio.create_task(self._follow_leg(leg), name=f"leg-{channel_id}")
+
+    async def _follow_leg(self, leg: _Leg) -> None:
+        offer = leg.offer
+        try:
+            try:
+                await self.ari.channels.originate(
+                    offer.endpoint,
+                    app=self.app,
+                    app_args=["agent", offer.call_id],
+                    caller_id=f'"{offer.caller}" <{offer.caller}>',
+                    # The core times the offer out; Asterisk's limit is only a safety net.
+                    dial_timeout=math.ceil(offer.timeout) + 30,
+                    channel_id=leg.channel_id,
+                    variables={"PBX_CALL_ID": offer.call_id},
+                )
+            except AriError as exc:
+                self.post(ev.OfferFailed(offer.offer_id, offer.call_id, offer.agent_id,
+                                         reason=exc.message or str(exc)))
+                return
+            try:
+                await leg.inbox.wait_for({"StasisStart"})
+                leg.answered = True
+                if leg.dropped:  # answered after the core cancelled it
+                    await self._hangup(leg.channel_id)
+                    return
+                self.post(ev.OfferAnswered(offer.offer_id, offer.call_id, offer.agent_id))
+                await leg.inbox.wait_for(lambda _: False)  # until the leg is gone
+            except ChannelGone:
+                if leg.dropped:
+                    return
+                if leg.answered:
+                    self.post(ev.AgentHungUp(offer.call_id, offer.agent_id))
+                    return
+                cause = leg.inbox.hangup.cause
+                if cause in _BUSY:
+                    self.post(ev.OfferRejected(offer.offer_id, offer.call_id, offer.agent_id,
+                                               reason=_BUSY[cause]))
+                elif cause in _NO_ANSWER:
+                    self.post(ev.OfferRejected(offer.offer_id, offer.call_id, offer.agent_id,
+                                               reason="no answer"))
+                else:
+                    self.post(ev.OfferFailed(offer.offer_id, offer.call_id, offer.agent_id,
+                                             reason=leg.inbox.hangup.cause_text or str(cause)))
+        finally:
+            self.router.release(leg.channel_id)
+            self._legs.pop(offer.offer_id, None)
+
+    def _drop(self, leg: _Leg) -> None:
+        if not leg.dropped:
+            leg.dropped = True
+            task = asyncio.create_task(self._hangup(leg.channel_id))
+            self._hangups.add(task)
+            task.add_done_callback(self._hangups.discard)
+
+    async def _hangup(self, channel_id: str) -> None:
+        with contextlib.suppress(AriError):
+            await self.ari.channels.hangup(channel_id)
+
+    def _connect(self, action: Connect) -> None:
+        waiting = self._waiting.get(action.call_id)
+        leg = self._legs.get(action.offer_id)
+        if waiting is None or leg is None:
+            return
+        waiting.agent_leg = leg
+        waiting.connected = True
+        agent = self.agents.get(action.agent_id)
+        call = waiting.call
+
+        async def bridge() -> None:
+            await self.ari.bridges.add_channel(waiting.bridge_id, leg.channel_id)
+            with contextlib.suppress(AriError):
+                await self.ari.channels.stop_moh(call.channel_id)
+            if agent is not None:
+                await call.log.records.set_agent(self.db, call.record.id, agent.user_id)
+            self.bus.publish("call:state", waiting.tenant_id, {
+                "call_id": call.record.id, "state": "connected", "queue": waiting.queue,
+                "agent_id": action.agent_id, "from": call.record.from_number,
+            })
+
+        waiting.lane.submit(bridge)
+
+    # --- journal ---------------------------------------------------------------------------
+
+    def _journal(self, row: Journal) -> None:
+        tenant_id: int | None = None
+        queue: str | None = None
+        if row.queue is not None:
+            tenant_id, queue = split_queue_key(row.queue)
+        agent = self.agents.get(row.agent_id or "")
+        if tenant_id is None and agent is not None:
+            tenant_id = agent.tenant_id
+        if tenant_id is None:
+            return
+        data: dict[str, Any] = dict(row.data)
+        if agent is not None:
+            data.setdefault("agent", agent.username)
+        self._rows.append(NewEvent(
+            tenant_id=tenant_id, event=str(row.event), call_id=row.call_id,
+            agent_user_id=agent.user_id if agent else None, queue=queue, data=data,
+            at=datetime.fromtimestamp(row.at, UTC),
+        ))
+        self._rows_ready.set()
+        if row.event in _COMPLETE:
+            if row.event == JournalEvent.COMPLETECALLER:
+                waiting = self._waiting.get(row.call_id or "")
+                if waiting is not None and waiting.agent_leg is not None:
+                    self._drop(waiting.agent_leg)
+            self._settle(row.call_id, Outcome(True, "completed",
+                                              agent=agent.username if agent else None))
+        elif row.event in _LEFT and row.event != JournalEvent.EXITWITHTIMEOUT:
+            # EXITWITHTIMEOUT comes with an Overflow action that carries the target.
+            self._settle(row.call_id, Outcome(False, _LEFT[row.event]))
+
+    async def _write_journal(self) -> None:
+        """Batches the core's rows: one transaction per burst instead of one per row."""
+        while True:
+            await self._rows_ready.wait()
+            await asyncio.sleep(0.02)
+            await self._flush()
+
+    async def _flush(self) -> None:
+        rows, self._rows = self._rows, []
+        self._rows_ready.clear()
+        if rows:
+            try:
+                await self.journal.append_many(self.db, rows)
+            except Exception:
+                log.exception("could not write %d journal rows", len(rows))
+
+    async def _restore_agents(self) -> list[ev.Event]:
+        """Logins and pauses as the journal left them (the app restarted, agents did not)."""
+        from sqlalchemy import select
+
+        from pbx_stasis.store.tables import CallEvent
+
+        kinds = ("LOGIN", "LOGOUT", "PAUSE", "UNPAUSE")
+        async with self.db.session() as session:
+            rows = list(await session.execute(
+                select(CallEvent.agent_user_id, CallEvent.event, CallEvent.queue, CallEvent.data)
+                .where(CallEvent.event.in_(kinds), CallEvent.agent_user_id.is_not(None))
+                .order_by(CallEvent.id)
+            ))
+        logged: dict[str, set[str]] = {}
+        paused: dict[str, str | None] = {}
+        for user_id, kind, queue, data in rows:
+            agent = self.agents.get(str(user_id))
+            if agent is None:
+                continue
+            queues = logged.setdefault(agent.agent_id, set())
+            if kind == "LOGIN" and queue:
+                queues.add(queue_key(agent.tenant_id, queue))
+            elif kind == "LOGOUT":
+                queues.discard(queue_key(agent.tenant_id, queue)) if queue else queues.clear()
+            elif kind == "PAUSE":
+                paused[agent.agent_id] = str((data or {}).get("reason", ""))
+            elif kind == "UNPAUSE":
+                paused[agent.agent_id] = None
+        restored: list[ev.Event] = []
+        for agent_id, queues in logged.items():
+            if queues:
+                restored.append(ev.AgentLogin(agent_id, sorted(queues)))
+                if paused.get(agent_id) is not None:
+                    restored.append(ev.AgentPause(agent_id, paused[agent_id] or ""))
+        return restored
+
+    # --- views for the web -----------------------------------------------------------------
+
+    def agent_state(self, agent_id: str) -> tuple[AgentState, str, float] | None:
+        view = self.core.agent(agent_id)
+        return None if view is None else (view.state, view.reason, view.since)
+
+
+def _target(target: OverflowTarget | None) -> dict[str, str]:
+    if target is None:
+        return {}
+    return {"overflow_kind": str(target.kind), "overflow_target": target.target}

@@ -1,0 +1,415 @@
+"""Plays the runner against the ACD core and checks every invariant after each step.
+
+The Driver feeds events, carries out actions the way ARI would (an Offer rings until it is
+answered, rejected, failed or cancelled), and checks after every step:
+- no agent has two offers ringing, a call rings several agents only in a ringall queue, and only
+  agents logged into the queue, registered and unpaused are offered calls;
+- a call is connected to at most one agent, and only through an offer still ringing;
+- no caller is lost: the core holds exactly the calls that arrived and did not leave, and each
+  call's journal follows ENTERQUEUE (OFFER outcome)* then exactly one exit per stay;
+- an agent is ringing iff an offer rings them (and no call is connected), on-call iff connected;
+- wrap-up always ends; the core's own indexes agree with a recomputation (Acd.audit).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from pbx_stasis.acd import (
+    EXIT_ACTIONS,
+    Acd,
+    Action,
+    AgentConfig,
+    AgentConfigChanged,
+    AgentHungUp,
+    AgentLogin,
+    AgentLogout,
+    AgentPause,
+    AgentRegistered,
+    AgentState,
+    AgentStateChanged,
+    AgentUnpause,
+    AgentUnregistered,
+    CallArrived,
+    CallerHungUp,
+    CallHeld,
+    CallResumed,
+    CallTransferred,
+    CancelOffer,
+    Connect,
+    EmptyPolicy,
+    EscalationStep,
+    Event,
+    Journal,
+    JournalEvent,
+    Offer,
+    OfferAnswered,
+    OfferFailed,
+    OfferRejected,
+    OverflowKind,
+    OverflowTarget,
+    QueueConfig,
+    QueueConfigChanged,
+    Strategy,
+    Tick,
+    TransferToQueue,
+    WrapUpDone,
+)
+
+QUEUES = (
+    QueueConfig(
+        "ring",
+        strategy=Strategy.RINGALL,
+        ring_timeout=10,
+        retry_delay=2,
+        wrapup=5,
+        announce_every=20,
+        join_empty=EmptyPolicy.NO_REACHABLE,
+    ),
+    QueueConfig(
+        "idle",
+        strategy=Strategy.LONGEST_IDLE,
+        ring_timeout=8,
+        retry_delay=3,
+        max_wait=90,
+        overflow=OverflowTarget(OverflowKind.QUEUE, "rr"),
+        max_penalty=1,
+        escalation=(EscalationStep(30, relax=1, max_penalty=1), EscalationStep(60, relax=9)),
+        autopause_after=2,
+        leave_empty=EmptyPolicy.NO_REACHABLE,
+    ),
+    QueueConfig(
+        "rr",
+        strategy=Strategy.ROUND_ROBIN,
+        agent_order=("a3", "a1", "a4"),
+        ring_in_use=True,
+        wrapup=12,
+        join_empty=EmptyPolicy.NO_MEMBERS,
+        max_wait=120,
+        overflow=OverflowTarget(OverflowKind.FLOW, "after-hours"),
+        max_callers=4,
+    ),
+    QueueConfig(
+        "few",
+        strategy=Strategy.FEWEST_CALLS,
+        wrapup=30,
+        retry_delay=0,
+        autopause_after=None,
+        leave_empty=EmptyPolicy.NO_AVAILABLE,
+        overflow=OverflowTarget(OverflowKind.QUEUE, "idle"),
+    ),
+)
+QUEUE_NAMES = tuple(q.name for q in QUEUES)
+AGENTS = (
+    AgentConfig("a0", "PJSIP/a0", skills={"sales": 4, "fr": 2}),
+    AgentConfig("a1", "PJSIP/a1", skills={"sales": 2}, penalties={"idle": 1}),
+    AgentConfig("a2", "PJSIP/a2", skills={"fr": 3}, wrapup=0),
+    AgentConfig("a3", "PJSIP/a3", penalties={"idle": 2, "rr": 1}, wrapup=45),
+    AgentConfig("a4", "PJSIP/a4", skills={"sales": 3, "fr": 1}),
+)
+AGENT_IDS = tuple(a.id for a in AGENTS)
+SKILL_NEEDS: tuple[dict[str, int], ...] = (
+    {},
+    {"sales": 3},
+    {"fr": 2},
+    {"sales": 2, "fr": 1},
+    {"sales": 5},
+)
+MAX_WRAPUP = 45.0
+WAITING_EXITS = {
+    JournalEvent.ABANDON,
+    JournalEvent.EXITWITHTIMEOUT,
+    JournalEvent.EXITEMPTY,
+    JournalEvent.TRANSFER,
+}
+TALK_EXITS = {JournalEvent.COMPLETECALLER, JournalEvent.COMPLETEAGENT, JournalEvent.TRANSFER}
+
+
+@dataclass
+class CallStory:
+    """A call's journal so far, checked row by row."""
+
+    stage: str = "out"  # out, waiting, connected
+    open_offers: set[int] = field(default_factory=set)
+    stays: int = 0
+    exits: int = 0
+
+
+@dataclass
+class Desk:
+    """What the runner knows of an agent from what it fed (plus the core's autopauses)."""
+
+    queues: set[str] = field(default_factory=set)
+    paused: bool = False
+    registered: bool = False
+
+
+class Driver:
+    def __init__(self, seed: int) -> None:
+        self.acd = Acd(QUEUES, AGENTS, rng=random.Random(seed), start=1_000_000.0)
+        self.now = 1_000_000.0
+        self.configs = {q.name: q for q in QUEUES}
+        self.ringing: dict[int, Offer] = {}  # offers whose agent leg rings
+        self.ended: list[Offer] = []  # offers cancelled or answered elsewhere: late answers
+        self.connected: dict[str, str] = {}  # call -> agent, bridged by the runner
+        self.alive: set[str] = set()  # calls the core holds
+        self.stories: dict[str, CallStory] = {}
+        self.states: dict[str, AgentState] = dict.fromkeys(AGENT_IDS, AgentState.OFFLINE)
+        self.desks = {agent_id: Desk() for agent_id in AGENT_IDS}
+        self.calls_made = 0
+        self.connects = 0
+        self.seen: set[JournalEvent] = set()
+        self.on_step: Callable[[list[Action]], None] | None = None  # sees every step's actions
+
+    # --- feeding --------------------------------------------------------------------------------
+
+    def feed(self, event: Event) -> list[Action]:
+        if isinstance(event, OfferRejected | OfferFailed):
+            self.ringing.pop(event.offer_id, None)  # that leg is gone, whatever the core says
+        actions = self.acd.feed(event, self.now)
+        for action in actions:
+            self.observe(action, event)
+        if self.on_step is not None:
+            self.on_step(actions)
+        # The runner knows these calls are over without being told.
+        if isinstance(event, CallerHungUp | CallTransferred):
+            self.alive.discard(event.call_id)
+        elif isinstance(event, AgentHungUp) and event.call_id not in self.connected:
+            self.alive.discard(event.call_id)
+        self.check()
+        return actions
+
+    def observe(self, action: Action, event: Event) -> None:
+        if isinstance(action, Offer):
+            desk = self.desks[action.agent_id]
+            assert all(o.agent_id != action.agent_id for o in self.ringing.values()), (
+                f"{action.agent_id} offered two calls"
+            )
+            assert action.call_id in self.alive and action.call_id not in self.connected
+            config = self.configs[action.queue]
+            if any(o.call_id == action.call_id for o in self.ringing.values()):
+                assert config.strategy is Strategy.RINGALL, "several agents outside ringall"
+            assert action.queue in desk.queues and desk.registered and not desk.paused, (
+                f"offered {action.agent_id} who cannot take calls: {desk}"
+            )
+            if action.agent_id in self.connected.values():
+                assert config.ring_in_use
+            self.ringing[action.offer_id] = action
+        elif isinstance(action, CancelOffer):
+            o = self.ringing.pop(action.offer_id, None)
+            if o is None:  # only a late answer gets a CancelOffer for an offer not ringing
+                assert isinstance(event, OfferAnswered) and event.offer_id == action.offer_id
+            else:
+                self.ended.append(o)
+        elif isinstance(action, Connect):
+            o = self.ringing.pop(action.offer_id)
+            assert (o.call_id, o.agent_id) == (action.call_id, action.agent_id)
+            assert action.call_id not in self.connected, "call connected to two agents"
+            self.connected[action.call_id] = action.agent_id
+            self.connects += 1
+        elif isinstance(action, EXIT_ACTIONS):
+            self.alive.remove(action.call_id)
+        elif isinstance(action, AgentStateChanged):
+            self.states[action.agent_id] = action.state
+        elif isinstance(action, Journal):
+            self.story(action)
+
+    def story(self, row: Journal) -> None:
+        self.seen.add(row.event)
+        if row.event is JournalEvent.PAUSE and row.agent_id is not None:
+            self.desks[row.agent_id].paused = True  # autopause
+        if row.call_id is None or row.event in (JournalEvent.WRAPUPSTART, JournalEvent.WRAPUPEND):
+            return
+        s = self.stories.setdefault(row.call_id, CallStory())
+        event, offer_id = row.event, row.data.get("offer_id")
+        if s.stage == "out":
+            assert event in (JournalEvent.ENTERQUEUE, JournalEvent.JOINEMPTY, JournalEvent.FULL), (
+                f"{row.call_id}: {event} outside a stay"
+            )
+            if event is JournalEvent.ENTERQUEUE:
+                s.stage, s.stays = "waiting", s.stays + 1
+        elif event is JournalEvent.OFFER:
+            assert s.stage == "waiting"
+            assert isinstance(offer_id, int)
+            s.open_offers.add(offer_id)
+        elif event in (JournalEvent.RINGNOANSWER, JournalEvent.RINGCANCELED):
+            assert offer_id in s.open_offers, f"{row.call_id}: outcome of an unknown offer"
+            s.open_offers.discard(offer_id)
+        elif event is JournalEvent.CONNECT:
+            assert s.stage == "waiting" and offer_id in s.open_offers
+            s.open_offers.discard(offer_id)
+            s.stage = "connected"
+        elif event in (JournalEvent.HOLD, JournalEvent.UNHOLD):
+            assert s.stage == "connected"
+        elif s.stage == "waiting":
+            assert event in WAITING_EXITS, f"{row.call_id}: {event} while waiting"
+            assert not s.open_offers, f"{row.call_id}: left with offers ringing"
+            s.stage, s.exits = "out", s.exits + 1
+        else:
+            assert event in TALK_EXITS, f"{row.call_id}: {event} while connected"
+            assert not s.open_offers
+            self.connected.pop(row.call_id)
+            s.stage, s.exits = "out", s.exits + 1
+
+    def check(self) -> None:
+        assert self.acd.audit() == []
+        assert set(self.acd.call_ids()) == self.alive, "a caller was lost or invented"
+        for call_id, s in self.stories.items():
+            assert (s.stage != "out") == (call_id in self.alive)
+            assert s.stays - s.exits == (1 if call_id in self.alive else 0)
+        for call_id in self.alive:
+            view = self.acd.call(call_id)
+            assert view is not None
+            assert view.agent_id == self.connected.get(call_id)
+            rung = {o.agent_id for o in self.ringing.values() if o.call_id == call_id}
+            assert view.offered_to == rung
+        for agent_id in AGENT_IDS:
+            state = self.states[agent_id]
+            on_call = agent_id in self.connected.values()
+            ringing = any(o.agent_id == agent_id for o in self.ringing.values())
+            assert (state is AgentState.ON_CALL) == on_call, f"{agent_id} {state}"
+            assert (state is AgentState.RINGING) == (ringing and not on_call), f"{agent_id} {state}"
+
+    # --- what can happen ------------------------------------------------------------------------
+
+    def arrive(self, queue: int, priority: int, needs: int, max_wait: float | None) -> None:
+        self.calls_made += 1
+        call_id = f"c{self.calls_made}"
+        self.alive.add(call_id)  # until the core says it left
+        event = CallArrived(
+            call_id,
+            QUEUE_NAMES[queue % len(QUEUE_NAMES)],
+            caller=f"+3361234{self.calls_made:04d}",
+            priority=priority,
+            skills=SKILL_NEEDS[needs % len(SKILL_NEEDS)],
+            max_wait=max_wait,
+        )
+        self.feed(event)
+
+    def answer(self, pick: int) -> None:
+        if self.ringing:
+            o = sorted(self.ringing.values(), key=lambda o: o.offer_id)[pick % len(self.ringing)]
+            self.feed(OfferAnswered(o.offer_id, o.call_id, o.agent_id))
+
+    def answer_late(self, pick: int) -> None:
+        if self.ended:
+            o = self.ended[pick % len(self.ended)]
+            self.feed(OfferAnswered(o.offer_id, o.call_id, o.agent_id))
+
+    def refuse(self, pick: int, fail: bool) -> None:
+        if self.ringing:
+            o = sorted(self.ringing.values(), key=lambda o: o.offer_id)[pick % len(self.ringing)]
+            kind = OfferFailed if fail else OfferRejected
+            self.feed(kind(o.offer_id, o.call_id, o.agent_id))
+
+    def hang_up(self, pick: int, agent_side: bool) -> None:
+        if agent_side:
+            if self.connected:
+                call_id = sorted(self.connected)[pick % len(self.connected)]
+                self.feed(AgentHungUp(call_id, self.connected[call_id]))
+        elif self.alive:
+            self.feed(CallerHungUp(sorted(self.alive)[pick % len(self.alive)]))
+
+    def transfer(self, pick: int, queue: int | None) -> None:
+        if self.alive:
+            call_id = sorted(self.alive)[pick % len(self.alive)]
+            if queue is None:
+                self.feed(CallTransferred(call_id, "+3312345678", attended=pick % 2 == 0))
+            else:
+                self.feed(TransferToQueue(call_id, QUEUE_NAMES[queue % len(QUEUE_NAMES)]))
+
+    def hold(self, pick: int, on: bool) -> None:
+        if self.connected:
+            call_id = sorted(self.connected)[pick % len(self.connected)]
+            self.feed(CallHeld(call_id) if on else CallResumed(call_id))
+
+    def agent(self, pick: int, what: str, queues: int) -> None:
+        agent_id = AGENT_IDS[pick % len(AGENT_IDS)]
+        desk = self.desks[agent_id]
+        chosen = [name for i, name in enumerate(QUEUE_NAMES) if queues >> i & 1]
+        if what == "login":
+            desk.queues |= set(chosen)
+            self.feed(AgentLogin(agent_id, chosen))
+        elif what == "logout":
+            gone = None if queues % 3 == 0 else chosen
+            desk.queues -= desk.queues if gone is None else set(gone)
+            self.feed(AgentLogout(agent_id, gone))
+        elif what == "pause":
+            desk.paused = True
+            self.feed(AgentPause(agent_id, ("break", "lunch", "training")[queues % 3]))
+        elif what == "unpause":
+            desk.paused = False
+            self.feed(AgentUnpause(agent_id))
+        elif what == "register":
+            desk.registered = True
+            self.feed(AgentRegistered(agent_id))
+        elif what == "unregister":
+            desk.registered = False
+            self.feed(AgentUnregistered(agent_id))
+        elif what == "wrapup-done":
+            self.feed(WrapUpDone(agent_id))
+        elif what == "reskill":
+            skills = {"sales": queues % 5, "fr": (queues // 5) % 4}
+            base = AGENTS[pick % len(AGENTS)]
+            self.feed(AgentConfigChanged(replace(base, skills=skills)))
+
+    def reconfigure(self, queue: int, strategy: int) -> None:
+        config = QUEUES[queue % len(QUEUES)]
+        new = replace(config, strategy=list(Strategy)[strategy % len(Strategy)])
+        self.configs[new.name] = new
+        self.feed(QueueConfigChanged(new))
+
+    def tick(self, seconds: float) -> None:
+        self.now += seconds
+        self.feed(Tick())
+
+    def drain(self) -> None:
+        """Long enough for every wrap-up: none may be left (no answer arrives meanwhile)."""
+        self.tick(MAX_WRAPUP + 1)
+        assert AgentState.WRAP_UP not in self.states.values(), "a wrap-up did not end"
+
+
+AGENT_ACTIONS = (
+    "login",
+    "logout",
+    "pause",
+    "unpause",
+    "register",
+    "unregister",
+    "wrapup-done",
+    "reskill",
+)
+
+
+def random_day(driver: Driver, rng: random.Random, steps: int) -> None:
+    """A busy floor: every agent starts logged in everywhere, then anything may happen."""
+    for agent in range(len(AGENT_IDS)):
+        driver.agent(agent, "register", 0)
+        driver.agent(agent, "login", 0b1111)
+    for _ in range(steps):
+        roll = rng.random()
+        pick = rng.randrange(50)
+        if roll < 0.18:
+            driver.arrive(rng.randrange(4), rng.randrange(3), rng.randrange(5), None)
+        elif roll < 0.45:
+            driver.answer(pick)
+        elif roll < 0.48:
+            driver.answer_late(pick)
+        elif roll < 0.52:
+            driver.refuse(pick, fail=rng.random() < 0.3)
+        elif roll < 0.62:
+            driver.hang_up(pick, agent_side=rng.random() < 0.5)
+        elif roll < 0.65:
+            driver.transfer(pick, rng.choice([None, 0, 1, 2, 3]))
+        elif roll < 0.67:
+            driver.hold(pick, rng.random() < 0.5)
+        elif roll < 0.82:
+            what = rng.choices(AGENT_ACTIONS, weights=(4, 1, 1, 4, 4, 1, 1, 1))[0]
+            driver.agent(pick, what, rng.randrange(16))
+        elif roll < 0.83:
+            driver.reconfigure(rng.randrange(4), rng.randrange(6))
+        else:
+            driver.tick(rng.choice([0.0, 0.5, 0.5, 2.0, 2.0, 5.0, 9.0, 31.0]))
+    driver.drain()

@@ -1,0 +1,177 @@
+"""The WebSocket feed: topics by role, tenants apart, agents see only themselves, sessions end."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+import pytest
+from web_world import Person, World
+
+from pbx_stasis.store.tables import Role
+from pbx_stasis.web.feed import TOPIC_ROLES
+
+ALL_TOPICS = list(TOPIC_ROLES)
+
+
+async def connect(world: World, who: Person, topics: list[str]) -> tuple[Any, dict[str, Any]]:
+    socket = await world.client.ws_connect("/ws", headers=who.headers)
+    hello = await socket.receive_json(timeout=5)
+    assert hello["type"] == "hello"
+    await socket.send_json({"subscribe": topics})
+    subscribed = await socket.receive_json(timeout=5)
+    assert subscribed["type"] == "subscribed"
+    return socket, subscribed
+
+
+async def events_until(socket: Any, stop: tuple[str, str]) -> list[tuple[str, Any]]:
+    """Every event up to the sentinel (topic, marker in payload["mark"])."""
+    seen = []
+    while True:
+        message = await socket.receive_json(timeout=5)
+        if message["type"] != "event":
+            continue
+        seen.append((message["topic"], message["payload"].get("mark")))
+        if (message["topic"], message["payload"].get("mark")) == stop:
+            return seen
+
+
+@pytest.mark.parametrize("role", list(Role), ids=[r.value for r in Role])
+@pytest.mark.parametrize("topic", ALL_TOPICS)
+async def test_topics_by_role(world: World, role: Role, topic: str) -> None:
+    who = await world.log_in(world.person("acme", role))
+    socket, subscribed = await connect(world, who, [topic])
+    try:
+        if role in TOPIC_ROLES[topic]:
+            assert subscribed["topics"] == [topic]
+            assert subscribed["refused"] == {}
+            payload = {"mark": "x", "user_id": who.user_id, "agent_user_id": who.user_id}
+            world.bus.publish(topic, who.tenant_id, payload)
+            assert await events_until(socket, (topic, "x")) == [(topic, "x")]
+        else:
+            assert subscribed["topics"] == []
+            assert subscribed["refused"] == {topic: "forbidden"}
+    finally:
+        await socket.close()
+
+
+async def test_wildcard_and_unknown_topics(world: World) -> None:
+    agent = await world.log_in(world.person("acme", Role.AGENT))
+    socket, subscribed = await connect(world, agent, ["call:*", "queue:stats", "weather"])
+    await socket.close()
+    assert subscribed["topics"] == ["call:incoming", "call:state", "call:ended"]
+    assert subscribed["refused"] == {"queue:stats": "forbidden", "weather": "unknown"}
+
+
+async def test_tenants_apart_and_agents_see_only_themselves(world: World) -> None:
+    agent = await world.log_in(world.person("acme", Role.AGENT))
+    manager = await world.log_in(world.person("acme", Role.MANAGER))
+    stranger = await world.log_in(world.person("globex", Role.MANAGER))
+    colleague = world.person("acme", Role.SUPERVISOR)
+    sockets = {
+        "agent": (await connect(world, agent, ALL_TOPICS))[0],
+        "manager": (await connect(world, manager, ALL_TOPICS))[0],
+        "stranger": (await connect(world, stranger, ALL_TOPICS))[0],
+    }
+    acme, globex = world.tenant_ids["acme"], world.tenant_ids["globex"]
+    publish = world.bus.publish
+    publish("agent:state", acme, {"mark": "colleague", "user_id": colleague.user_id})
+    publish("call:incoming", acme, {"mark": "to-colleague", "agent_user_id": colleague.user_id})
+    publish("call:incoming", acme, {"mark": "to-agent", "agent_user_id": agent.user_id})
+    publish("queue:stats", acme, {"mark": "acme-queue"})
+    publish("ivr:updated", acme, {"mark": "flow"})
+    publish("queue:stats", globex, {"mark": "globex-queue"})
+    publish("agent:state", acme, {"mark": "end", "user_id": agent.user_id})
+    publish("queue:stats", globex, {"mark": "end"})
+    try:
+        seen_by_agent = await events_until(sockets["agent"], ("agent:state", "end"))
+        seen_by_manager = await events_until(sockets["manager"], ("agent:state", "end"))
+        seen_by_stranger = await events_until(sockets["stranger"], ("queue:stats", "end"))
+    finally:
+        for socket in sockets.values():
+            await socket.close()
+    assert seen_by_agent == [("call:incoming", "to-agent"), ("agent:state", "end")]
+    assert seen_by_manager == [
+        ("agent:state", "colleague"),
+        ("call:incoming", "to-colleague"),
+        ("call:incoming", "to-agent"),
+        ("queue:stats", "acme-queue"),
+        ("agent:state", "end"),
+    ]
+    assert seen_by_stranger == [("queue:stats", "globex-queue"), ("queue:stats", "end")]
+
+
+async def test_resubscribing_replaces_the_topics(world: World) -> None:
+    admin = await world.log_in(world.person("acme", Role.ADMIN))
+    socket, _ = await connect(world, admin, ["queue:stats"])
+    try:
+        await socket.send_json({"subscribe": ["ivr:updated"]})
+        assert (await socket.receive_json(timeout=5))["topics"] == ["ivr:updated"]
+        world.bus.publish("queue:stats", admin.tenant_id, {"mark": "old"})
+        world.bus.publish("ivr:updated", admin.tenant_id, {"mark": "new"})
+        assert await events_until(socket, ("ivr:updated", "new")) == [("ivr:updated", "new")]
+    finally:
+        await socket.close()
+
+
+async def test_a_slow_client_is_told_to_resync(world: World) -> None:
+    manager = await world.log_in(world.person("acme", Role.MANAGER))
+    socket, _ = await connect(world, manager, ["queue:stats"])
+    try:
+        for index in range(1100):  # more than a subscription holds, without yielding
+            world.bus.publish("queue:stats", manager.tenant_id, {"mark": index})
+        message = await socket.receive_json(timeout=5)
+        assert message == {"type": "lagged", "dropped": 100}
+    finally:
+        await socket.close()
+
+
+async def test_logout_closes_the_feed(world: World) -> None:
+    agent = await world.log_in(world.person("acme", Role.AGENT))
+    socket, _ = await connect(world, agent, ["agent:state"])
+    response = await world.request(agent, "POST", "/logout")
+    assert response.status == 303
+    message = await socket.receive(timeout=5)
+    assert message.type is aiohttp.WSMsgType.CLOSE
+    assert message.data == 4001
+
+
+async def test_role_change_closes_the_feed(world: World) -> None:
+    admin = await world.log_in(world.person("acme", Role.ADMIN))
+    manager = await world.log_in(world.person("acme", Role.MANAGER))
+    socket, _ = await connect(world, manager, ["queue:stats"])
+    response = await world.request(
+        admin, "PATCH", f"/api/users/{manager.user_id}", {"role": "agent"}
+    )
+    assert response.status == 200
+    message = await socket.receive(timeout=5)
+    assert (message.type, message.data) == (aiohttp.WSMsgType.CLOSE, 4001)
+    socket, subscribed = await connect(world, manager, ["queue:stats"])
+    await socket.close()
+    assert subscribed["refused"] == {"queue:stats": "forbidden"}
+    assert manager.user_id in world.center.synced_users
+
+
+async def test_no_session_or_another_origin_is_refused(world: World) -> None:
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await world.client.ws_connect("/ws")
+    assert refused.value.status == 401
+    agent = await world.log_in(world.person("acme", Role.AGENT))
+    headers = {**agent.headers, "Origin": "https://evil.example"}
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await world.client.ws_connect("/ws", headers=headers)
+    assert refused.value.status == 403
+
+
+async def test_bad_messages_get_an_error_not_a_disconnect(world: World) -> None:
+    agent = await world.log_in(world.person("acme", Role.AGENT))
+    socket = await world.client.ws_connect("/ws", headers=agent.headers)
+    try:
+        await socket.receive_json(timeout=5)
+        for bad in ("not json", "[1, 2]", '{"subscribe": "call:*"}'):
+            await socket.send_str(bad)
+            assert (await socket.receive_json(timeout=5))["type"] == "error"
+        await socket.send_json({"subscribe": ["agent:state"]})
+        assert (await socket.receive_json(timeout=5))["type"] == "subscribed"
+    finally:
+        await socket.close()
