@@ -125,9 +125,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("tenant_id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=100), nullable=False),
-        sa.Column(
-            "requires_follow_up", sa.Boolean(), server_default=sa.false(), nullable=False
-        ),
+        sa.Column("requires_follow_up", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("active", sa.Boolean(), server_default=sa.true(), nullable=False),
         sa.ForeignKeyConstraint(

@@ -71,7 +71,6 @@ from pbx_stasis.acd.model import (
     AgentState,
     EmptyPolicy,
     OverflowKind,
-    OverflowTarget,
     QueueConfig,
     Skills,
     Strategy,
@@ -160,8 +159,9 @@ class _Queue:
         return self.config.name
 
 
-def _waiting_order(call: _Call) -> tuple[int, int]:
-    return (-call.priority, call.seq)
+def _waiting_order(call: _Call) -> tuple[int, float, int]:
+    # By entry time, not arrival order, so a call adopted after a restart keeps its place.
+    return (-call.priority, call.entered_at, call.seq)
 
 
 def _ms(seconds: float) -> int:
@@ -740,26 +740,31 @@ class Acd:
     # --- offers ---------------------------------------------------------------------------------
 
     def _dispatch(self) -> None:
-        """Offer the calls of the changed queues to free agents: most urgent call first."""
-        names = sorted(self._dirty)
+        """Offer the calls of the changed queues to free agents: most urgent call first.
+
+        Each queue's waiting list is already in order; they are merged lazily (heaviest queue,
+        then priority, then longest wait) and the walk stops once no queue has a free agent.
+        Offers do not change waiting lists, so walking them while offering is safe.
+        """
+        queues = [self._queues[name] for name in sorted(self._dirty)]
         self._dirty.clear()
-        candidates: list[tuple[int, int, float, int, _Call]] = []
-        for name in names:
-            q = self._queues[name]
-            if not q.free:
-                continue
-            for call in q.waiting:
-                if self._ready(call):
-                    candidates.append(
-                        (-q.config.weight, -call.priority, call.entered_at, call.seq, call)
-                    )
-        candidates.sort(key=lambda c: c[:4])
-        for *_, call in candidates:
+        queues = [q for q in queues if q.free]
+        if not queues:
+            return
+        for _, call in heapq.merge(*map(self._urgency, queues)):
+            if not any(q.free for q in queues):
+                return
             home = call.queue
             if home is None or not home.free or not self._ready(call):
                 continue
             for agent_id in home.free.select(self._requirement(call, home), self._rng):
                 self._offer(call, self._agents[agent_id])
+
+    @staticmethod
+    def _urgency(q: _Queue) -> Iterator[tuple[tuple[int, int, float, int], _Call]]:
+        weight = -q.config.weight
+        for call in q.waiting:
+            yield (weight, -call.priority, call.entered_at, call.seq), call
 
     @staticmethod
     def _ready(call: _Call) -> bool:
@@ -1086,8 +1091,3 @@ class Acd:
                 yield f"agent {a.id}: wrap-up with no end scheduled"
             if a.retry_until is not None and (_RETRY, a.id) not in self._timer_tokens:
                 yield f"agent {a.id}: retry delay with no end scheduled"
-
-
-def overflow_to(kind: OverflowKind | str, target: str) -> OverflowTarget:
-    """Shorthand for configs: overflow_to("queue", "sales-backup")."""
-    return OverflowTarget(OverflowKind(kind), target)

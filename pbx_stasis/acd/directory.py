@@ -123,8 +123,12 @@ class AcdDirectory:
         problems: dict[str, str] = {}
         for label, mapping in (("skills", skills), ("queues", queues)):
             if mapping is not None and not all(
-                isinstance(k, str) and k and isinstance(v, int) and not isinstance(v, bool)
-                and v >= 0 for k, v in mapping.items()
+                isinstance(k, str)
+                and k
+                and isinstance(v, int)
+                and not isinstance(v, bool)
+                and v >= 0
+                for k, v in mapping.items()
             ):
                 problems[label] = "must map names to whole numbers >= 0"
         if wrapup is not None and wrapup < 0:

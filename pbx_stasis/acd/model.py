@@ -10,8 +10,6 @@ from types import MappingProxyType
 
 Skills = Mapping[str, int]  # skill name -> level (agent) or minimum level (call)
 
-NO_SKILLS: Skills = MappingProxyType({})
-
 
 def frozen_skills(skills: Mapping[str, int]) -> Skills:
     """A read-only copy, so configs and events stay values once built."""

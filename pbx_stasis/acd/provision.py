@@ -21,21 +21,42 @@ def endpoint_objects(agent: AgentRecord) -> list[tuple[str, dict[str, str]]]:
     if agent.contact:  # a desk phone at a fixed address
         return [
             ("aor", {"contact": agent.contact}),
-            ("endpoint", {
-                "context": "from-agents", "transport": "transport-udp", "disallow": "all",
-                "allow": "ulaw,alaw", "direct_media": "no", "dtmf_mode": "rfc4733",
-                "rtp_symmetric": "yes", "aors": agent.endpoint, "callerid": callerid,
-            }),
+            (
+                "endpoint",
+                {
+                    "context": "from-agents",
+                    "transport": "transport-udp",
+                    "disallow": "all",
+                    "allow": "ulaw,alaw",
+                    "direct_media": "no",
+                    "dtmf_mode": "rfc4733",
+                    "rtp_symmetric": "yes",
+                    "aors": agent.endpoint,
+                    "callerid": callerid,
+                },
+            ),
         ]
     return [
-        ("auth", {"auth_type": "userpass", "username": agent.endpoint,
-                  "password": agent.sip_password}),
+        (
+            "auth",
+            {"auth_type": "userpass", "username": agent.endpoint, "password": agent.sip_password},
+        ),
         ("aor", {"max_contacts": "1", "remove_existing": "yes"}),
-        ("endpoint", {
-            "context": "from-agents", "disallow": "all", "allow": "opus,ulaw", "webrtc": "yes",
-            "dtls_auto_generate_cert": "yes", "direct_media": "no", "dtmf_mode": "rfc4733",
-            "auth": agent.endpoint, "aors": agent.endpoint, "callerid": callerid,
-        }),
+        (
+            "endpoint",
+            {
+                "context": "from-agents",
+                "disallow": "all",
+                "allow": "opus,ulaw",
+                "webrtc": "yes",
+                "dtls_auto_generate_cert": "yes",
+                "direct_media": "no",
+                "dtmf_mode": "rfc4733",
+                "auth": agent.endpoint,
+                "aors": agent.endpoint,
+                "callerid": callerid,
+            },
+        ),
     ]
 
 
@@ -52,6 +73,7 @@ async def provision_all(ari: AriClient, agents: list[AgentRecord]) -> int:
             await provision(ari, agent)
             done += 1
         except AriError as exc:
-            log.error("cannot provision endpoint %s for agent %s: %s", agent.endpoint,
-                      agent.username, exc)
+            log.error(
+                "cannot provision endpoint %s for agent %s: %s", agent.endpoint, agent.username, exc
+            )
     return done

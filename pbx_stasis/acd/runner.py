@@ -232,7 +232,8 @@ class AcdService:
             state = None
         registered = state == "online"
         self.post(
-            ev.AgentRegistered(agent.agent_id) if registered
+            ev.AgentRegistered(agent.agent_id)
+            if registered
             else ev.AgentUnregistered(agent.agent_id)
         )
 
@@ -284,10 +285,16 @@ class AcdService:
         try:
             await self.ari.bridges.add_channel(bridge_id, call.channel_id)
             await call.log.records.set_queue(self.db, call_id, request.queue)
-            self.post(ev.CallArrived(
-                call_id, key, caller=call.record.from_number, priority=request.priority,
-                skills=dict(request.skills), max_wait=request.max_wait,
-            ))
+            self.post(
+                ev.CallArrived(
+                    call_id,
+                    key,
+                    caller=call.record.from_number,
+                    priority=request.priority,
+                    skills=dict(request.skills),
+                    max_wait=request.max_wait,
+                )
+            )
             return await self._serve(waiting)
         finally:
             del self._waiting[call_id]
@@ -300,16 +307,20 @@ class AcdService:
 
     async def connect_agent(self, call: Call, agent: str) -> Outcome:
         """Not offered through a queue: the IVR's transfer to a named agent."""
-        match = [a for a in self.agents.values()
-                 if a.tenant_id == call.record.tenant_id and a.username == agent]
+        match = [
+            a
+            for a in self.agents.values()
+            if a.tenant_id == call.record.tenant_id and a.username == agent
+        ]
         if not match:
             return Outcome(False, "unknown_agent")
         # A personal queue per agent keeps every offer inside the core (race-free, journaled).
         name = f"agent-{match[0].username}"
         key = queue_key(call.record.tenant_id, name)
         if self.core.queue(key) is None:
-            self.post(ev.QueueConfigChanged(QueueConfig(name=key, max_wait=60.0,
-                                                        autopause_after=None)))
+            self.post(
+                ev.QueueConfigChanged(QueueConfig(name=key, max_wait=60.0, autopause_after=None))
+            )
             self.post(ev.AgentLogin(match[0].agent_id, [key]))
             await asyncio.sleep(0)
         return await self.enqueue(call, QueueRequest(queue=name))
@@ -320,16 +331,18 @@ class AcdService:
 
         def relevant(event: Event) -> bool:
             playback = event.get("playback") or {}
-            return (event.get("type") == "PlaybackFinished"
-                    and str(playback.get("id", "")).startswith(ANNOUNCEMENT))
+            return event.get("type") == "PlaybackFinished" and str(
+                playback.get("id", "")
+            ).startswith(ANNOUNCEMENT)
 
         async def watch() -> None:
             try:
                 while True:
                     await call.inbox.wait_for(relevant)
                     if not waiting.connected:  # playing stopped the music: start it again
-                        waiting.lane.submit(lambda: self.ari.channels.start_moh(
-                            call.channel_id, waiting.moh_class))
+                        waiting.lane.submit(
+                            lambda: self.ari.channels.start_moh(call.channel_id, waiting.moh_class)
+                        )
             except ChannelGone:
                 self.post(ev.CallerHungUp(call.record.id))
 
@@ -374,13 +387,19 @@ class AcdService:
         for key in touched.queues:
             tenant_id, name = split_queue_key(key)
             snapshot = self.stats.queue(key, now)
-            self.bus.publish("queue:stats", tenant_id, {
-                "queue": name, "waiting": snapshot.waiting,
-                "longest_wait": round(snapshot.longest_wait, 1),
-                "agents": {str(k): v for k, v in snapshot.agents.items()},
-                "answered": snapshot.answered, "abandoned": snapshot.abandoned,
-                "service_level": snapshot.service_level,
-            })
+            self.bus.publish(
+                "queue:stats",
+                tenant_id,
+                {
+                    "queue": name,
+                    "waiting": snapshot.waiting,
+                    "longest_wait": round(snapshot.longest_wait, 1),
+                    "agents": {str(k): v for k, v in snapshot.agents.items()},
+                    "answered": snapshot.answered,
+                    "abandoned": snapshot.abandoned,
+                    "service_level": snapshot.service_level,
+                },
+            )
 
     def _carry_out(self, action: Action) -> None:
         if isinstance(action, Journal):
@@ -403,16 +422,25 @@ class AcdService:
             self._connect(action)
         elif isinstance(action, Overflow | RejectJoin | LeaveEmpty):
             reason = {Overflow: "overflow", RejectJoin: "refused", LeaveEmpty: "empty"}[
-                type(action)]
+                type(action)
+            ]
             self._settle(action.call_id, Outcome(False, reason, **_target(action.target)))
         elif isinstance(action, AgentStateChanged):
             agent = self.agents.get(action.agent_id)
             if agent is not None:
-                self.bus.publish("agent:state", agent.tenant_id, {
-                    "agent_id": action.agent_id, "user_id": agent.user_id,
-                    "username": agent.username, "name": agent.name,
-                    "state": str(action.state), "reason": action.reason, "since": action.since,
-                })
+                self.bus.publish(
+                    "agent:state",
+                    agent.tenant_id,
+                    {
+                        "agent_id": action.agent_id,
+                        "user_id": agent.user_id,
+                        "username": agent.username,
+                        "name": agent.name,
+                        "state": str(action.state),
+                        "reason": action.reason,
+                        "since": action.since,
+                    },
+                )
 
     def _settle(self, call_id: str | None, outcome: Outcome) -> None:
         waiting = self._waiting.get(call_id or "")
@@ -423,16 +451,24 @@ class AcdService:
         waiting = self._waiting.get(action.call_id)
         if waiting is None:
             return
-        media = (["sound:queue-youarenext"] if action.position == 1 else
-                 ["sound:queue-thereare", f"number:{action.position - 1}",
-                  "sound:queue-callswaiting"])
+        media = (
+            ["sound:queue-youarenext"]
+            if action.position == 1
+            else [
+                "sound:queue-thereare",
+                f"number:{action.position - 1}",
+                "sound:queue-callswaiting",
+            ]
+        )
         if action.estimated_wait is not None and action.estimated_wait >= 60:
-            media += ["sound:queue-holdtime", f"number:{round(action.estimated_wait / 60)}",
-                      "sound:queue-minutes"]
+            media += [
+                "sound:queue-holdtime",
+                f"number:{round(action.estimated_wait / 60)}",
+                "sound:queue-minutes",
+            ]
         channel = waiting.call.channel_id
         playback_id = f"{ANNOUNCEMENT}{action.call_id}-{time.monotonic_ns()}"
-        waiting.lane.submit(lambda: self.ari.channels.play(channel, media,
-                                                           playback_id=playback_id))
+        waiting.lane.submit(lambda: self.ari.channels.play(channel, media, playback_id=playback_id))
 
     def _ring(self, offer: Offer) -> None:
         channel_id = f"{offer.call_id}-o{offer.offer_id}"
@@ -455,8 +491,14 @@ class AcdService:
                     variables={"PBX_CALL_ID": offer.call_id},
                 )
             except AriError as exc:
-                self.post(ev.OfferFailed(offer.offer_id, offer.call_id, offer.agent_id,
-                                         reason=exc.message or str(exc)))
+                self.post(
+                    ev.OfferFailed(
+                        offer.offer_id,
+                        offer.call_id,
+                        offer.agent_id,
+                        reason=exc.message or str(exc),
+                    )
+                )
                 return
             try:
                 await leg.inbox.wait_for({"StasisStart"})
@@ -474,14 +516,26 @@ class AcdService:
                     return
                 cause = leg.inbox.hangup.cause
                 if cause in _BUSY:
-                    self.post(ev.OfferRejected(offer.offer_id, offer.call_id, offer.agent_id,
-                                               reason=_BUSY[cause]))
+                    self.post(
+                        ev.OfferRejected(
+                            offer.offer_id, offer.call_id, offer.agent_id, reason=_BUSY[cause]
+                        )
+                    )
                 elif cause in _NO_ANSWER:
-                    self.post(ev.OfferRejected(offer.offer_id, offer.call_id, offer.agent_id,
-                                               reason="no answer"))
+                    self.post(
+                        ev.OfferRejected(
+                            offer.offer_id, offer.call_id, offer.agent_id, reason="no answer"
+                        )
+                    )
                 else:
-                    self.post(ev.OfferFailed(offer.offer_id, offer.call_id, offer.agent_id,
-                                             reason=leg.inbox.hangup.cause_text or str(cause)))
+                    self.post(
+                        ev.OfferFailed(
+                            offer.offer_id,
+                            offer.call_id,
+                            offer.agent_id,
+                            reason=leg.inbox.hangup.cause_text or str(cause),
+                        )
+                    )
         finally:
             self.router.release(leg.channel_id)
             self._legs.pop(offer.offer_id, None)
@@ -513,10 +567,17 @@ class AcdService:
                 await self.ari.channels.stop_moh(call.channel_id)
             if agent is not None:
                 await call.log.records.set_agent(self.db, call.record.id, agent.user_id)
-            self.bus.publish("call:state", waiting.tenant_id, {
-                "call_id": call.record.id, "state": "connected", "queue": waiting.queue,
-                "agent_id": action.agent_id, "from": call.record.from_number,
-            })
+            self.bus.publish(
+                "call:state",
+                waiting.tenant_id,
+                {
+                    "call_id": call.record.id,
+                    "state": "connected",
+                    "queue": waiting.queue,
+                    "agent_id": action.agent_id,
+                    "from": call.record.from_number,
+                },
+            )
 
         waiting.lane.submit(bridge)
 
@@ -535,19 +596,26 @@ class AcdService:
         data: dict[str, Any] = dict(row.data)
         if agent is not None:
             data.setdefault("agent", agent.username)
-        self._rows.append(NewEvent(
-            tenant_id=tenant_id, event=str(row.event), call_id=row.call_id,
-            agent_user_id=agent.user_id if agent else None, queue=queue, data=data,
-            at=datetime.fromtimestamp(row.at, UTC),
-        ))
+        self._rows.append(
+            NewEvent(
+                tenant_id=tenant_id,
+                event=str(row.event),
+                call_id=row.call_id,
+                agent_user_id=agent.user_id if agent else None,
+                queue=queue,
+                data=data,
+                at=datetime.fromtimestamp(row.at, UTC),
+            )
+        )
         self._rows_ready.set()
         if row.event in _COMPLETE:
             if row.event == JournalEvent.COMPLETECALLER:
                 waiting = self._waiting.get(row.call_id or "")
                 if waiting is not None and waiting.agent_leg is not None:
                     self._drop(waiting.agent_leg)
-            self._settle(row.call_id, Outcome(True, "completed",
-                                              agent=agent.username if agent else None))
+            self._settle(
+                row.call_id, Outcome(True, "completed", agent=agent.username if agent else None)
+            )
         elif row.event in _LEFT and row.event != JournalEvent.EXITWITHTIMEOUT:
             # EXITWITHTIMEOUT comes with an Overflow action that carries the target.
             self._settle(row.call_id, Outcome(False, _LEFT[row.event]))
@@ -576,11 +644,15 @@ class AcdService:
 
         kinds = ("LOGIN", "LOGOUT", "PAUSE", "UNPAUSE")
         async with self.db.session() as session:
-            rows = list(await session.execute(
-                select(CallEvent.agent_user_id, CallEvent.event, CallEvent.queue, CallEvent.data)
-                .where(CallEvent.event.in_(kinds), CallEvent.agent_user_id.is_not(None))
-                .order_by(CallEvent.id)
-            ))
+            rows = list(
+                await session.execute(
+                    select(
+                        CallEvent.agent_user_id, CallEvent.event, CallEvent.queue, CallEvent.data
+                    )
+                    .where(CallEvent.event.in_(kinds), CallEvent.agent_user_id.is_not(None))
+                    .order_by(CallEvent.id)
+                )
+            )
         logged: dict[str, set[str]] = {}
         paused: dict[str, str | None] = {}
         for user_id, kind, queue, data in rows:

@@ -112,12 +112,19 @@ def _escalation(value: Any) -> tuple[EscalationStep, ...]:
         raise ValueError("must be a list of {after, relax, max_penalty}")
     steps = []
     for step in value:
-        if not isinstance(step, dict) or "after" not in step or set(step) - {
-            "after", "relax", "max_penalty"
-        }:
+        if (
+            not isinstance(step, dict)
+            or "after" not in step
+            or set(step) - {"after", "relax", "max_penalty"}
+        ):
             raise ValueError("each step is {after, relax?, max_penalty?}")
-        steps.append(EscalationStep(after=_number(step["after"]), relax=int(step.get("relax", 0)),
-                                    max_penalty=step.get("max_penalty")))
+        steps.append(
+            EscalationStep(
+                after=_number(step["after"]),
+                relax=int(step.get("relax", 0)),
+                max_penalty=step.get("max_penalty"),
+            )
+        )
     return tuple(steps)
 
 

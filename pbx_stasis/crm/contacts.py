@@ -128,7 +128,7 @@ class Contacts:
         words = text.strip()
         if words:
             pattern = _like(words.lower())
-            digits = "".join(ch for ch in words if ch.isdigit())
+            digits = "".join(ch for ch in words if ch in "0123456789")
             phone_match = (
                 select(ContactPhone.contact_id)
                 .where(ContactPhone.tenant_id == tenant_id)

@@ -187,7 +187,8 @@ ROUTES = [
         "/ws",
         open_feed,
         ANYONE,
-        "WebSocket feed of live events; topics by role: " + "; ".join(
+        "WebSocket feed of live events; topics by role: "
+        + "; ".join(
             f"{topic}: {', '.join(sorted(r.value for r in roles))}"
             for topic, roles in TOPIC_ROLES.items()
         ),

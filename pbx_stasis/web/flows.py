@@ -28,8 +28,7 @@ def _flow_name(req: RouteRequest) -> str:
 
 def problems_json(problems: Sequence[Problem]) -> list[dict[str, Any]]:
     return [
-        {"line": p.pos.line, "column": p.pos.column, "message": p.message}
-        for p in sorted(problems)
+        {"line": p.pos.line, "column": p.pos.column, "message": p.message} for p in sorted(problems)
     ]
 
 

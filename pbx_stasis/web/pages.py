@@ -220,9 +220,7 @@ ROUTES = [
         kind=Kind.PAGE,
         tag="pages",
     ),
-    Route(
-        "GET", "/agent", agent_page, ANYONE, "Agent softphone", kind=Kind.PAGE, tag="pages"
-    ),
+    Route("GET", "/agent", agent_page, ANYONE, "Agent softphone", kind=Kind.PAGE, tag="pages"),
     Route(
         "GET",
         "/wallboard",

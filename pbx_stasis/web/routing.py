@@ -202,8 +202,13 @@ def serve(route: Route, site: Site) -> Callable[[web.Request], Awaitable[web.Str
                     return _unauthenticated(route, request)
                 if principal.role not in route.roles:
                     if route.kind is Kind.PAGE:
-                        return site.error_page(request, principal, 403, "Not for your role",
-                                               "This page is not available to your role.")
+                        return site.error_page(
+                            request,
+                            principal,
+                            403,
+                            "Not for your role",
+                            "This page is not available to your role.",
+                        )
                     raise WebError(403, "forbidden", "Your role may not do this")
                 if route.needs_csrf:
                     await _check_csrf(request, principal)

@@ -50,9 +50,7 @@ def session_id(token: str) -> str:
 
 
 class Sessions:
-    def __init__(
-        self, db: Database, policy: SessionPolicy, clock: Callable[[], datetime]
-    ) -> None:
+    def __init__(self, db: Database, policy: SessionPolicy, clock: Callable[[], datetime]) -> None:
         self._db = db
         self._policy = policy
         self._clock = clock

@@ -184,9 +184,7 @@ async def reset_sip_password(req: RouteRequest) -> web.StreamResponse:
 
 ROUTES = [
     Route("GET", "/api/users", list_users, ADMIN, "Users of my tenant", tag="users"),
-    Route(
-        "POST", "/api/users", create_user, ADMIN, "Create a user", body=NEW_USER, tag="users"
-    ),
+    Route("POST", "/api/users", create_user, ADMIN, "Create a user", body=NEW_USER, tag="users"),
     Route(
         "PATCH",
         "/api/users/{user_id}",

@@ -51,8 +51,9 @@ def _call_owner(world: World, who: Person) -> int:
     return world.person(OWNER, Role.AGENT).user_id
 
 
-def control(verb: str, state: CallState = CallState.TALKING, held: bool = False,
-            body: Any = None) -> Sample:
+def control(
+    verb: str, state: CallState = CallState.TALKING, held: bool = False, body: Any = None
+) -> Sample:
     async def make(world: World, who: Person) -> Ask:
         call = world.center.add_call(
             world.tenant_ids[OWNER], agent_user_id=_call_owner(world, who), state=state

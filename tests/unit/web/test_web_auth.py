@@ -5,13 +5,12 @@ from __future__ import annotations
 import re
 
 from aiohttp import ClientSession, CookieJar
-from yarl import URL
 from web_world import PASSWORD, Person, World
+from yarl import URL
 
 from pbx_stasis.store.tables import Role, User
 from pbx_stasis.web.sessions import COOKIE, session_id
 from pbx_stasis.web.tables import WebSession
-
 
 LAST_SET_COOKIES: list[str] = []
 
@@ -150,7 +149,9 @@ async def test_unknown_user_reads_like_a_wrong_password(world: World) -> None:
 async def test_disabled_user_cannot_log_in_and_loses_sessions(world: World) -> None:
     admin = await world.log_in(world.person("acme", Role.ADMIN))
     agent = await world.log_in(world.person("acme", Role.AGENT))
-    response = await world.request(admin, "PATCH", f"/api/users/{agent.user_id}", {"disabled": True})
+    response = await world.request(
+        admin, "PATCH", f"/api/users/{agent.user_id}", {"disabled": True}
+    )
     assert response.status == 200
     assert (await world.request(agent, "GET", "/api/me")).status == 401
     client = await login_client(world)
@@ -218,7 +219,9 @@ async def test_logout_and_logout_everywhere(world: World) -> None:
 async def test_password_change_ends_sessions_and_new_password_works(world: World) -> None:
     admin = await world.log_in(world.person("acme", Role.ADMIN))
     agent = await world.log_in(world.person("acme", Role.AGENT))
-    short = await world.request(admin, "PATCH", f"/api/users/{agent.user_id}", {"password": "short"})
+    short = await world.request(
+        admin, "PATCH", f"/api/users/{agent.user_id}", {"password": "short"}
+    )
     assert short.status == 400
     assert (await short.json())["fields"] == {"password": "must be at least 8 characters"}
     response = await world.request(

@@ -44,7 +44,11 @@ async def test_wrap_up_needs_a_disposition_then_the_agent_is_available(world: Wo
     call_id = world.center.ring(tenant_id, agent.user_id, "+14155550100")
     # The Stasis side opens the call record; here the test does it.
     await world.add_call(
-        OWNER, call_id=call_id, from_number="+14155550100", agent=agent, minutes_ago=0,
+        OWNER,
+        call_id=call_id,
+        from_number="+14155550100",
+        agent=agent,
+        minutes_ago=0,
         status=CallStatus.LIVE,
     )
     world.center.answer(call_id)
@@ -65,8 +69,10 @@ async def test_wrap_up_needs_a_disposition_then_the_agent_is_available(world: Wo
             {"follow_up_on": "must be today or later"},
         ),
         ({"disposition": "Nope"}, {"disposition": "is not one of your dispositions"}),
-        ({"disposition": "Sale", "follow_up_on": "22/11/2026"},
-         {"follow_up_on": "must be a date written YYYY-MM-DD"}),
+        (
+            {"disposition": "Sale", "follow_up_on": "22/11/2026"},
+            {"follow_up_on": "must be a date written YYYY-MM-DD"},
+        ),
     ]
     for body, fields in cases:
         response = await world.request(agent, "PUT", path, body)
@@ -91,7 +97,9 @@ async def test_wrap_up_needs_a_disposition_then_the_agent_is_available(world: Wo
     latest = card["history"][0]
     assert latest["call_id"] == call_id
     assert (latest["disposition"], latest["notes"], latest["follow_up_on"]) == (
-        "Call back", "Wants a quote", "2026-11-30"
+        "Call back",
+        "Wants a quote",
+        "2026-11-30",
     )
 
 
@@ -123,7 +131,9 @@ async def test_call_control_reaches_the_contact_center(world: World) -> None:
     assert response.status == 204
     colleague = world.person(OWNER, Role.SUPERVISOR)
     response = await world.request(
-        agent, "POST", f"{base}/transfer",
+        agent,
+        "POST",
+        f"{base}/transfer",
         {"kind": "agent", "target": str(colleague.user_id), "attended": True},
     )
     assert response.status == 204

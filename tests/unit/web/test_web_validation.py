@@ -61,7 +61,9 @@ CASES: list[tuple[Role, str, str, Any, dict[str, str]]] = [
         "/api/queues",
         {"name": "Sales Team", "ring_timeout": -1, "strategy": "fastest"},
         {
-            "name": "must be 1-64 lowercase letters, digits, - or _, starting with a letter or digit",
+            "name": (
+                "must be 1-64 lowercase letters, digits, - or _, starting with a letter or digit"
+            ),
             "ring_timeout": "must be at least 1",
             "strategy": (
                 "must be one of ringall, longest-idle, fewest-calls, round-robin, random, linear"
@@ -143,7 +145,11 @@ async def test_a_body_that_is_not_json(world: World) -> None:
     agent = await world.log_in(world.person("acme", Role.AGENT))
     for data, content_type, message in [
         (b"{nope", "application/json", "must be valid JSON"),
-        (b"name=x", "application/x-www-form-urlencoded", "must be JSON (Content-Type: application/json)"),
+        (
+            b"name=x",
+            "application/x-www-form-urlencoded",
+            "must be JSON (Content-Type: application/json)",
+        ),
         (b"\xff\xfe", "application/json", "must be valid JSON"),
     ]:
         response = await world.client.post(
@@ -184,7 +190,9 @@ def _random_value(rng: random.Random, depth: int = 0, huge: bool = True) -> Any:
     if kind == "weird":
         return rng.choice(["\x00", "\u202e", "../../etc/passwd", "' OR 1=1 --", "+" * 40, "١٢٣"])
     return {
-        rng.choice(["name", "phones", "state", "kind", "x", "", "\x00"]): _random_value(rng, depth + 1)
+        rng.choice(["name", "phones", "state", "kind", "x", "", "\x00"]): _random_value(
+            rng, depth + 1
+        )
         for _ in range(rng.randint(0, 4))
     }
 
@@ -228,7 +236,8 @@ async def test_random_bodies_never_crash_the_server(world: World) -> None:
             else:
                 assert route.query is not None
                 query = {
-                    name: str(_random_value(rng))[:50] for name in route.query.fields
+                    name: str(_random_value(rng))[:50]
+                    for name in route.query.fields
                     if rng.random() < 0.8
                 }
                 response = await world.request(who, route.method, path, params=query)

@@ -1,0 +1,146 @@
+"""An in-process call center for integration tests: the real StasisApp on a real sandbox
+Asterisk and a real database, with sipp desk phones as agents."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sandbox import Sandbox, SippAgent, desk_phone_ports
+from sqlalchemy import select
+
+from pbx_stasis.acd.directory import AcdDirectory, AgentRecord
+from pbx_stasis.app import StasisApp
+from pbx_stasis.bus import Bus
+from pbx_stasis.calls.handoff import Outcome, QueueRequest
+from pbx_stasis.calls.inbound import Call, CallScript
+from pbx_stasis.config import AriSettings, DatabaseSettings, Settings
+from pbx_stasis.store import Database, Directory, JournalEntry, migrate
+from pbx_stasis.store.journal import _entry
+from pbx_stasis.store.tables import CallEvent
+
+
+@dataclass
+class CallCenter:
+    app: StasisApp
+    db: Database
+    sandbox: Sandbox
+    workdir: Path
+    phones: list[SippAgent] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    async def add_agent(
+        self,
+        username: str,
+        index: int,
+        *,
+        scenario: str = "agent-answer.xml",
+        queues: Mapping[str, int] | None = None,
+        skills: Mapping[str, int] | None = None,
+        wrapup: float | None = None,
+        keys: Mapping[str, str] | None = None,
+        login: bool = True,
+    ) -> AgentRecord:
+        """A user with a desk phone (sipp UAS on its own ports) logged into `queues`."""
+        sip_port, media_port = desk_phone_ports(index)
+        user = await Directory(self.db).add_user("default", username, "agent")
+        record = await AcdDirectory(self.db).save_agent(
+            user.id, skills=skills or {}, queues=queues or {"sales": 0}, wrapup=wrapup,
+            contact=f"sip:{username}@127.0.0.1:{sip_port}",
+        )
+        await asyncio.to_thread(self._phone, scenario, sip_port, media_port, keys)
+        await self.app.acd.save_agent(record)
+        if login:
+            self.app.acd.login(record.agent_id)
+        return record
+
+    def _phone(self, scenario: str, sip_port: int, media_port: int,
+               keys: Mapping[str, str] | None) -> None:
+        self.phones.append(SippAgent(scenario, sip_port=sip_port, media_port=media_port,
+                                     keys=keys, workdir=self.workdir, lifetime=120))
+
+    async def journal(self, *events: str) -> list[JournalEntry]:
+        async with self.db.session() as session:
+            statement = select(CallEvent).order_by(CallEvent.id)
+            if events:
+                statement = statement.where(CallEvent.event.in_(events))
+            return [_entry(row) for row in await session.scalars(statement)]
+
+    async def wait_for(self, event: str, count: int = 1, within: float = 20.0
+                       ) -> list[JournalEntry]:
+        """Rows of `event` once there are at least `count` of them."""
+        async with asyncio.timeout(within):
+            while True:
+                await self.app.acd._flush()
+                rows = await self.journal(event)
+                if len(rows) >= count:
+                    return rows
+                await asyncio.sleep(0.1)
+
+    async def idle(self, within: float = 20.0) -> None:
+        """Until no call is in progress."""
+        async with asyncio.timeout(within):
+            while self.app.router.live_calls:
+                await asyncio.sleep(0.05)
+        await self.app.acd._flush()
+
+
+@contextlib.asynccontextmanager
+async def call_center(
+    sandbox: Sandbox,
+    workdir: Path,
+    queues: Mapping[str, Mapping[str, Any]],
+    *,
+    script: Callable[[CallCenter], CallScript] | None = None,
+    clock: Callable[[], float] | None = None,
+) -> AsyncIterator[CallCenter]:
+    url = f"sqlite+aiosqlite:///{workdir}/pbx.db"
+    await migrate.upgrade(url)
+    db = Database.connect(url)
+    settings = Settings(
+        ari=AriSettings(url=sandbox.ari_url, user=sandbox.user, password=sandbox.password),
+        database=DatabaseSettings(url=url),
+    )
+    tenant = await Directory(db).ensure_tenant("default")
+    directory = AcdDirectory(db)
+    for name, queue_settings in queues.items():
+        await directory.save_queue(tenant.id, name, dict(queue_settings))
+    holder: list[CallCenter] = []
+
+    async def deferred(call: Call) -> None:
+        assert script is not None
+        await script(holder[0])(call)
+
+    extra: dict[str, Any] = {"clock": clock} if clock else {}
+    app = StasisApp(settings, db, Bus(), script=deferred if script else None, **extra)
+    center = CallCenter(app, db, sandbox, workdir)
+    holder.append(center)
+    await app.start()
+    try:
+        async with asyncio.timeout(15):
+            await app.events.wait_connected()
+        yield center
+    finally:
+        await app.stop()
+        for phone in center.phones:
+            await asyncio.to_thread(phone.stop)
+        await db.dispose()
+
+
+def enqueue_into(queue: str, **request: Any) -> Callable[[CallCenter], CallScript]:
+    """Script: answer, then wait in `queue` (what an IVR `queue` node does)."""
+
+    def build(center: CallCenter) -> CallScript:
+        async def script(call: Call) -> None:
+            await call.answer()
+            center.outcomes.append(
+                await center.app.acd.enqueue(call, QueueRequest(queue, **request))
+            )
+
+        return script
+
+    return build

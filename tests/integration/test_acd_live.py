@@ -1,0 +1,192 @@
+"""The ACD on a real Asterisk: sipp callers wait in queues, sipp desk phones answer as agents."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from callcenter import call_center, enqueue_into
+from sandbox import Sandbox, run_sipp_async
+
+pytestmark = pytest.mark.integration
+
+
+async def test_caller_reaches_agent_and_hangs_up(private_sandbox: Sandbox, tmp_path: Path) -> None:
+    queues = {"sales": {"strategy": "linear", "agent_order": [], "ring_timeout": 10}}
+    async with call_center(private_sandbox, tmp_path, queues,
+                           script=enqueue_into("sales")) as center:
+        alice = await center.add_agent("alice", 100)
+        await center.add_agent("bob", 101)
+        result = await run_sipp_async("caller-hangs-up.xml", private_sandbox.sip_target,
+                                      caller="+15550001", keys={"talk_ms": "3000"}, timeout=20)
+        assert result.ok, result.describe()
+        await center.idle()
+        rows = await center.journal("ENTERQUEUE", "OFFER", "CONNECT", "COMPLETECALLER",
+                                    "COMPLETEAGENT")
+        assert [r.event for r in rows] == ["ENTERQUEUE", "OFFER", "CONNECT", "COMPLETECALLER"]
+        assert rows[1].agent_user_id == alice.user_id  # linear: the first agent
+        assert rows[2].data["wait"] < 3
+        assert rows[3].data["talk"] > 1.5
+        assert center.outcomes[0].talked
+
+
+async def _call(sandbox: Sandbox, scenario: str = "caller-hangs-up.xml", *, talk_ms: int = 800,
+                timeout: float = 25) -> None:
+    result = await run_sipp_async(scenario, sandbox.sip_target, caller="+15550002",
+                                  keys={"talk_ms": str(talk_ms)}, timeout=timeout)
+    assert result.ok, result.describe()
+
+
+@pytest.mark.parametrize(
+    ("strategy", "expected"),
+    [
+        ("linear", ["carol", "carol", "carol", "carol"]),
+        ("round-robin", ["alice", "bob", "carol", "alice"]),
+        ("longest-idle", None),  # each agent once before anyone twice
+        ("fewest-calls", None),
+    ],
+)
+async def test_each_strategy_picks_the_right_agent(
+    private_sandbox: Sandbox, tmp_path: Path, strategy: str, expected: list[str] | None
+) -> None:
+    names = ["alice", "bob", "carol"]
+    async with call_center(private_sandbox, tmp_path, {"sales": {"strategy": strategy}},
+                           script=enqueue_into("sales")) as center:
+        agents = [await center.add_agent(name, 110 + i) for i, name in enumerate(names)]
+        ids = {a.user_id: a.username for a in agents}
+        if strategy == "linear":
+            order = [str(agents[2].user_id), str(agents[0].user_id), str(agents[1].user_id)]
+            await center.app.acd.save_queue(center.app.tenant_id, "sales",
+                                            {"strategy": "linear", "agent_order": order})
+        elif strategy == "round-robin":
+            await center.app.acd.save_queue(center.app.tenant_id, "sales", {
+                "strategy": "round-robin", "agent_order": [str(a.user_id) for a in agents]})
+        for _ in range(4):
+            await _call(private_sandbox, talk_ms=500)
+            await center.idle()
+        connects = await center.wait_for("CONNECT", 4)
+        chosen = [ids[row.agent_user_id or 0] for row in connects]
+        if expected is not None:
+            assert chosen == expected
+        else:
+            assert sorted(chosen[:3]) == names, chosen
+            assert chosen[3] == chosen[0], chosen
+
+
+async def test_ringall_first_answer_wins_others_stop_ringing(
+    private_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    async with call_center(private_sandbox, tmp_path, {"sales": {"strategy": "ringall"}},
+                           script=enqueue_into("sales")) as center:
+        await center.add_agent("slow", 120, keys={"ring_ms": "1500"})
+        fast = await center.add_agent("fast", 121, keys={"ring_ms": "200"})
+        await _call(private_sandbox, talk_ms=1000)
+        await center.idle()
+        rows = await center.journal("OFFER", "CONNECT", "RINGCANCELED", "COMPLETECALLER")
+        assert [r.event for r in rows].count("OFFER") == 2
+        [connect] = [r for r in rows if r.event == "CONNECT"]
+        assert connect.agent_user_id == fast.user_id
+        [cancelled] = [r for r in rows if r.event == "RINGCANCELED"]
+        assert cancelled.agent_user_id != fast.user_id
+
+
+async def test_skills_requirement_widens_after_the_wait(
+    private_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    queue = {"strategy": "longest-idle", "escalation": [{"after": 3, "relax": 2}]}
+    async with call_center(private_sandbox, tmp_path, {"support": queue},
+                           script=enqueue_into("support", skills={"french": 3})) as center:
+        await center.add_agent("junior", 130, queues={"support": 0}, skills={"french": 1})
+        await _call(private_sandbox, talk_ms=4500)
+        await center.idle()
+        [connect] = await center.wait_for("CONNECT")
+        assert 2.9 <= connect.data["wait"] < 5.0
+
+
+async def test_wrapup_is_respected(private_sandbox: Sandbox, tmp_path: Path) -> None:
+    async with call_center(private_sandbox, tmp_path, {"sales": {"wrapup": 3}},
+                           script=enqueue_into("sales")) as center:
+        await center.add_agent("solo", 140)
+        await _call(private_sandbox, talk_ms=500)
+        ended = await center.wait_for("WRAPUPSTART")
+        await _call(private_sandbox, talk_ms=500)
+        await center.idle()
+        connects = await center.wait_for("CONNECT", 2)
+        [end] = await center.wait_for("WRAPUPEND")
+        gap = (connects[1].at - ended[0].at).total_seconds()
+        assert gap >= 2.9, gap  # no offer during the 3 s of wrap-up
+        assert end.at <= connects[1].at
+
+
+async def test_missed_offers_autopause_the_agent(private_sandbox: Sandbox, tmp_path: Path) -> None:
+    queue = {"strategy": "linear", "ring_timeout": 2, "autopause_after": 2, "retry_delay": 0}
+    async with call_center(private_sandbox, tmp_path, {"sales": queue},
+                           script=enqueue_into("sales")) as center:
+        lazy = await center.add_agent("lazy", 150, scenario="agent-noanswer.xml")
+        good = await center.add_agent("good", 151)
+        await center.app.acd.save_queue(center.app.tenant_id, "sales", {
+            **queue, "agent_order": [str(lazy.user_id), str(good.user_id)]})
+        for _ in range(2):
+            await _call(private_sandbox, talk_ms=500)
+            await center.idle()
+        missed = await center.wait_for("RINGNOANSWER", 2)
+        assert {r.agent_user_id for r in missed} == {lazy.user_id}
+        [pause] = await center.wait_for("PAUSE")
+        assert pause.agent_user_id == lazy.user_id and pause.data["reason"] == "no answer"
+        connects = await center.wait_for("CONNECT", 2)
+        assert {r.agent_user_id for r in connects} == {good.user_id}
+
+
+async def test_busy_agent_is_skipped(private_sandbox: Sandbox, tmp_path: Path) -> None:
+    async with call_center(private_sandbox, tmp_path, {"sales": {"strategy": "linear"}},
+                           script=enqueue_into("sales")) as center:
+        busy = await center.add_agent("busy", 160, scenario="agent-reject.xml")
+        good = await center.add_agent("good2", 161)
+        await center.app.acd.save_queue(center.app.tenant_id, "sales", {
+            "strategy": "linear", "agent_order": [str(busy.user_id), str(good.user_id)]})
+        await _call(private_sandbox, talk_ms=500)
+        await center.idle()
+        [missed] = await center.wait_for("RINGNOANSWER")
+        assert missed.agent_user_id == busy.user_id and missed.data["reason"] == "busy"
+        [connect] = await center.wait_for("CONNECT")
+        assert connect.agent_user_id == good.user_id
+
+
+async def test_overflow_after_max_wait(private_sandbox: Sandbox, tmp_path: Path) -> None:
+    queue = {"max_wait": 3, "overflow": {"kind": "message-hangup", "target": "vm-goodbye"}}
+    async with call_center(private_sandbox, tmp_path, {"sales": queue},
+                           script=enqueue_into("sales")) as center:
+        await _call(private_sandbox, "caller-waits-bye.xml")
+        await center.idle()
+        [exit_row] = await center.wait_for("EXITWITHTIMEOUT")
+        assert 2.9 <= exit_row.data["wait"] < 4.5
+        [outcome] = center.outcomes
+        assert outcome.reason == "overflow" and outcome.overflow_kind == "message-hangup"
+
+
+async def test_caller_hanging_up_while_waiting_is_an_abandon(
+    private_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    async with call_center(private_sandbox, tmp_path, {"sales": {}},
+                           script=enqueue_into("sales")) as center:
+        await _call(private_sandbox, talk_ms=2000)
+        await center.idle()
+        [abandon] = await center.wait_for("ABANDON")
+        assert 1.5 <= abandon.data["wait"] < 3.0
+        assert abandon.data["position"] == 1
+
+
+async def test_agent_hanging_up_completes_the_call(
+    private_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    async with call_center(private_sandbox, tmp_path, {"sales": {}},
+                           script=enqueue_into("sales")) as center:
+        agent = await center.add_agent("closer", 170, scenario="agent-answer-hangs-up.xml",
+                                       keys={"talk_ms": "1000"})
+        await _call(private_sandbox, "caller-waits-bye.xml")
+        await center.idle()
+        [done] = await center.wait_for("COMPLETEAGENT")
+        assert done.agent_user_id == agent.user_id
+        assert 0.5 < done.data["talk"] < 3
+        calls = await center.journal("CALLEND")
+        assert calls[-1].data["by"] == "app"  # we hung the caller up after the agent left
