@@ -62,7 +62,23 @@ def endpoint_objects(agent: AgentRecord) -> list[tuple[str, dict[str, str]]]:
 
 async def provision(ari: AriClient, agent: AgentRecord) -> None:
     for object_type, fields in endpoint_objects(agent):
+        if object_type == "aor":
+            await _drop_stale_contact(ari, agent.endpoint, fields.get("contact", ""))
         await ari.asterisk.update_config(CONFIG_CLASS, object_type, agent.endpoint, fields)
+
+
+async def _drop_stale_contact(ari: AriClient, endpoint: str, contact: str) -> None:
+    """An update adds a static contact to an aor instead of replacing it: a desk phone that
+    moved would then ring at both addresses. Delete the aor when its contact changed."""
+    try:
+        current = await ari.asterisk.get_config(CONFIG_CLASS, "aor", endpoint)
+    except AriError as exc:
+        if exc.status == 404:
+            return
+        raise
+    contacts = {t["value"] for t in current if t["attribute"] == "contact" and t["value"]}
+    if contacts and contacts != {contact}:
+        await ari.asterisk.delete_config(CONFIG_CLASS, "aor", endpoint)
 
 
 async def provision_all(ari: AriClient, agents: list[AgentRecord]) -> int:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pbx_stasis.recording.store import (
-    RecordingKind,
     RecordingRecord,
     RecordingStore,
     new_recording_id,
     wav_duration,
 )
+from pbx_stasis.recording.tables import RecordingKind
 
 __all__ = [
     "RecordingKind",

@@ -226,6 +226,7 @@ async def _guard(
                 status=exc.status,
             )
         else:
+            _secure(request, exc)  # redirects and aiohttp's own error pages get them too
             raise
     except (asyncio.CancelledError, ConnectionResetError):
         raise

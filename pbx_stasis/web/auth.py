@@ -47,6 +47,14 @@ class Passwords:
             return True
 
 
+def hash_password(password: str, hasher: PasswordHasher | None = None) -> str:
+    """An argon2id hash for users.password_hash (CLI, demo seeding); refuses weak passwords."""
+    problem = password_problem(password)
+    if problem:
+        raise ValueError(f"password {problem}")
+    return (hasher or PasswordHasher()).hash(password)
+
+
 def password_problem(password: str) -> str | None:
     """Why a new password is refused, or None."""
     if len(password) < MIN_PASSWORD_LENGTH:
@@ -209,8 +217,8 @@ class LoginDesk:
         left = policy.max_failures - count
         return LoginRefused(
             "Wrong organisation, username or password. "
-            f"{left} more {'try' if left == 1 else 'tries'} before a "
-            f"{_minutes(policy.lockout)} lockout."
+            f"{left} more {'try' if left == 1 else 'tries'} before a lockout of "
+            f"{_minutes(policy.lockout)}."
         )
 
     async def purge(self) -> None:

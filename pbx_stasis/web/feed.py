@@ -148,7 +148,7 @@ async def open_feed(req: RouteRequest) -> web.StreamResponse:
                 continue
             try:
                 data = json.loads(message.data)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 data = None
             asked = data.get("subscribe") if isinstance(data, dict) else None
             if not isinstance(asked, list):

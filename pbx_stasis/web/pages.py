@@ -20,7 +20,6 @@ from pbx_stasis.web.routing import (
     at_least,
     client_ip,
 )
-from pbx_stasis.web.services import to_json
 from pbx_stasis.web.sessions import COOKIE, Principal
 from pbx_stasis.web.shapes import Fields, Text, optional
 
@@ -173,8 +172,7 @@ async def users_page(req: RouteRequest) -> web.StreamResponse:
 
 
 async def queues_page(req: RouteRequest) -> web.StreamResponse:
-    defaults = {key: value for key, value in queue_defaults().items()}
-    return _page(req, "admin_queues.html", "Queues", defaults=_plain(defaults))
+    return _page(req, "admin_queues.html", "Queues", defaults=queue_defaults())
 
 
 async def dispositions_page(req: RouteRequest) -> web.StreamResponse:
@@ -183,18 +181,6 @@ async def dispositions_page(req: RouteRequest) -> web.StreamResponse:
 
 async def ivr_page(req: RouteRequest) -> web.StreamResponse:
     return _page(req, "admin_ivr.html", "IVR flows")
-
-
-def _plain(values: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in values.items():
-        if hasattr(value, "__dataclass_fields__"):
-            out[key] = to_json(value)
-        elif isinstance(value, tuple):
-            out[key] = list(value)
-        else:
-            out[key] = value
-    return out
 
 
 ROUTES = [

@@ -268,7 +268,8 @@ async def _json_body(request: web.Request) -> Any:
         raise invalid({"body": "must be JSON (Content-Type: application/json)"})
     try:
         return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        # RecursionError: a body of a million nested brackets is not worth a stack trace.
         raise invalid({"body": "must be valid JSON"}) from None
 
 

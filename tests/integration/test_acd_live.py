@@ -50,9 +50,10 @@ async def test_each_strategy_picks_the_right_agent(
     private_sandbox: Sandbox, tmp_path: Path, strategy: str, expected: list[str] | None
 ) -> None:
     names = ["alice", "bob", "carol"]
+    base = 200 + 10 * ["linear", "round-robin", "longest-idle", "fewest-calls"].index(strategy)
     async with call_center(private_sandbox, tmp_path, {"sales": {"strategy": strategy}},
                            script=enqueue_into("sales")) as center:
-        agents = [await center.add_agent(name, 110 + i) for i, name in enumerate(names)]
+        agents = [await center.add_agent(name, base + i) for i, name in enumerate(names)]
         ids = {a.user_id: a.username for a in agents}
         if strategy == "linear":
             order = [str(agents[2].user_id), str(agents[0].user_id), str(agents[1].user_id)]
@@ -109,7 +110,7 @@ async def test_wrapup_is_respected(private_sandbox: Sandbox, tmp_path: Path) -> 
         await center.add_agent("solo", 140)
         await _call(private_sandbox, talk_ms=500)
         ended = await center.wait_for("WRAPUPSTART")
-        await _call(private_sandbox, talk_ms=500)
+        await _call(private_sandbox, talk_ms=5000)  # waits out the wrap-up, then talks
         await center.idle()
         connects = await center.wait_for("CONNECT", 2)
         [end] = await center.wait_for("WRAPUPEND")
@@ -119,15 +120,15 @@ async def test_wrapup_is_respected(private_sandbox: Sandbox, tmp_path: Path) -> 
 
 
 async def test_missed_offers_autopause_the_agent(private_sandbox: Sandbox, tmp_path: Path) -> None:
-    queue = {"strategy": "linear", "ring_timeout": 2, "autopause_after": 2, "retry_delay": 0}
+    queue = {"strategy": "linear", "ring_timeout": 2, "autopause_after": 2, "retry_delay": 1}
     async with call_center(private_sandbox, tmp_path, {"sales": queue},
                            script=enqueue_into("sales")) as center:
         lazy = await center.add_agent("lazy", 150, scenario="agent-noanswer.xml")
         good = await center.add_agent("good", 151)
         await center.app.acd.save_queue(center.app.tenant_id, "sales", {
             **queue, "agent_order": [str(lazy.user_id), str(good.user_id)]})
-        for _ in range(2):
-            await _call(private_sandbox, talk_ms=500)
+        for _ in range(2):  # each caller outlasts lazy's 2 s of ringing, then talks to good
+            await _call(private_sandbox, talk_ms=3500)
             await center.idle()
         missed = await center.wait_for("RINGNOANSWER", 2)
         assert {r.agent_user_id for r in missed} == {lazy.user_id}

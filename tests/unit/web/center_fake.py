@@ -81,6 +81,7 @@ class MemoryContactCenter:
         default_factory=dict
     )
     reasons: list[str] = field(default_factory=lambda: ["break", "lunch", "training"])
+    sip_ws_url: str = "ws://127.0.0.1:8088/ws"
     # What the web layer asked, in order, for assertions: (operation, tenant_id, args...).
     asked: list[tuple[Any, ...]] = field(default_factory=list)
     synced_users: list[int] = field(default_factory=list)
@@ -120,10 +121,18 @@ class MemoryContactCenter:
         self.calls[call.call_id] = (tenant_id, call)
         return call
 
-    def ring(self, tenant_id: int, user_id: int, from_number: str, queue: str = "support") -> str:
+    def ring(
+        self,
+        tenant_id: int,
+        user_id: int,
+        from_number: str,
+        queue: str = "support",
+        call_id: str | None = None,
+    ) -> str:
         """A queue call offered to this agent: call:incoming and agent:state are published."""
         call = self.add_call(
             tenant_id,
+            call_id=call_id,
             agent_user_id=user_id,
             from_number=from_number,
             state=CallState.RINGING,
@@ -232,7 +241,7 @@ class MemoryContactCenter:
     async def sip_credentials(self, tenant_id: int, user_id: int) -> SipCredentials:
         agent = self._agent(tenant_id, user_id)
         return SipCredentials(
-            ws_url="ws://127.0.0.1:9/ws",
+            ws_url=self.sip_ws_url,
             uri=f"sip:agent-{user_id}@127.0.0.1",
             authorization_user=f"agent-{user_id}",
             password=agent.sip_password,

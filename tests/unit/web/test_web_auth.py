@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from aiohttp import ClientSession, CookieJar
 from web_world import PASSWORD, Person, World
 from yarl import URL
 
 from pbx_stasis.store.tables import Role, User
+from pbx_stasis.web.auth import hash_password
 from pbx_stasis.web.sessions import COOKIE, session_id
 from pbx_stasis.web.tables import WebSession
 
@@ -267,3 +269,20 @@ async def test_pages_carry_security_headers(world: World) -> None:
     assert response.headers["Cache-Control"] == "no-store"
     html = await response.text()
     assert f'name="csrf-token" content="{agent.csrf}"' in html
+
+
+async def test_hash_password_for_the_cli_logs_in(world: World) -> None:
+    with pytest.raises(ValueError, match="at least 8 characters"):
+        hash_password("short")
+    stored = hash_password("seeded by the demo")
+    assert stored.startswith("$argon2id$")
+    async with world.db.transaction() as tx:
+        row = await tx.get(User, world.person("acme", Role.SUPERVISOR).user_id)
+        assert row is not None
+        row.password_hash = stored
+    client = await login_client(world)
+    try:
+        status, location, _ = await submit_login(client, "supervisor", "seeded by the demo")
+        assert (status, location) == (303, "/wallboard")
+    finally:
+        await client.close()

@@ -67,7 +67,7 @@ async def test_wildcard_and_unknown_topics(world: World) -> None:
 async def test_tenants_apart_and_agents_see_only_themselves(world: World) -> None:
     agent = await world.log_in(world.person("acme", Role.AGENT))
     manager = await world.log_in(world.person("acme", Role.MANAGER))
-    stranger = await world.log_in(world.person("globex", Role.MANAGER))
+    stranger = await world.log_in(world.person("globex", Role.ADMIN))
     colleague = world.person("acme", Role.SUPERVISOR)
     sockets = {
         "agent": (await connect(world, agent, ALL_TOPICS))[0],
@@ -81,6 +81,12 @@ async def test_tenants_apart_and_agents_see_only_themselves(world: World) -> Non
     publish("call:incoming", acme, {"mark": "to-agent", "agent_user_id": agent.user_id})
     publish("queue:stats", acme, {"mark": "acme-queue"})
     publish("ivr:updated", acme, {"mark": "flow"})
+    for topic in ALL_TOPICS:  # every topic of acme, none of which globex may see
+        publish(
+            topic,
+            acme,
+            {"mark": "acme", "user_id": stranger.user_id, "agent_user_id": stranger.user_id},
+        )
     publish("queue:stats", globex, {"mark": "globex-queue"})
     publish("agent:state", acme, {"mark": "end", "user_id": agent.user_id})
     publish("queue:stats", globex, {"mark": "end"})
@@ -97,6 +103,7 @@ async def test_tenants_apart_and_agents_see_only_themselves(world: World) -> Non
         ("call:incoming", "to-colleague"),
         ("call:incoming", "to-agent"),
         ("queue:stats", "acme-queue"),
+        *[(topic, "acme") for topic in ALL_TOPICS if topic != "ivr:updated"],
         ("agent:state", "end"),
     ]
     assert seen_by_stranger == [("queue:stats", "globex-queue"), ("queue:stats", "end")]

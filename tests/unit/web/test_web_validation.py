@@ -260,3 +260,13 @@ async def test_a_huge_number_in_a_flow_is_a_problem_not_a_crash(world: World) ->
     )
     assert response.status == 200
     assert not (await response.json())["valid"]
+
+
+async def test_deeply_nested_json_is_refused_not_crashed(world: World) -> None:
+    agent = await world.log_in(world.person("acme", Role.AGENT))
+    data = b"[" * 200_000 + b"]" * 200_000
+    response = await world.client.post(
+        "/api/contacts", data=data, headers={**agent.headers, "Content-Type": "application/json"}
+    )
+    assert response.status == 400
+    assert (await response.json())["fields"] == {"body": "must be valid JSON"}

@@ -89,7 +89,7 @@ async function startPhone() {
     const detail = event.detail;
     if (!detail.auto) {
       ringer.start();
-      showCaller(view.call?.from_number || detail.remoteNumber, detail.remoteName);
+      showCaller(view.call?.from_number || detail.remoteNumber, detail.remoteName, view.call?.call_id);
     }
     renderCall();
   });
@@ -125,8 +125,12 @@ function renderAgent() {
     reasons.replaceChildren(...view.pauseReasons.map((r) => el("option", { value: r }, r)));
   }
   const inWrapup = agent && agent.state === "wrap-up";
+  const needed = !!(view.wrapup && !view.wrapup.disposition_saved);
   $("#wrapup-box").hidden = !inWrapup;
-  $("#disposition-panel").hidden = !(inWrapup || (view.wrapup && !view.wrapup.disposition_saved));
+  $("#wrapup-hint").textContent = needed
+    ? "Save a disposition for the call to become available again."
+    : "Disposition saved: you become available when wrap-up ends, or choose Available now.";
+  $("#disposition-panel").hidden = !needed;
   tick();
 }
 
@@ -212,7 +216,7 @@ function setCall(call) {
   view.call = call && call.state !== "ended" ? call : null;
   if (view.call && (!before || before.call_id !== view.call.call_id)) {
     const number = view.call.direction === "outbound" ? view.call.to_number : view.call.from_number;
-    showCaller(number);
+    showCaller(number, null, view.call.call_id);
   }
   if (view.call && view.call.state === "ringing" && view.call.direction !== "outbound") ringer.start();
   renderCall();
@@ -354,7 +358,7 @@ function renderContact(contact, history, number) {
     el("h3", {}, "Previous calls"), historyTable(history || []));
 }
 
-async function showCaller(number, sipName) {
+async function showCaller(number, sipName, callId) {
   if (!number) return;
   $("#caller-number").textContent = number;
   $("#caller-name").textContent = sipName || "";
@@ -364,7 +368,9 @@ async function showCaller(number, sipName) {
     const card = await get(`/api/contacts/by-phone?number=${encodeURIComponent(number)}`);
     const contact = card.contacts[0] || null;
     if (contact) $("#caller-name").textContent = contact.name;
-    renderContact(contact, card.history, number);
+    // Previous calls: not the one ringing now.
+    const history = card.history.filter((call) => call.call_id !== callId);
+    renderContact(contact, history, number);
   } catch (error) {
     renderContact(null, [], number);
   }

@@ -1,0 +1,484 @@
+"""The IVR on a live call: drives the sans-IO Interpreter over ARI (play, DTMF, record), with
+timers, HTTP lookups, and hand-offs to the ACD or the trunk.
+
+One call, one task, one ordered stream of events: the call's own inbox. Timers and lookups run
+beside the call and post their outcome into that same inbox, so the runner reads a single
+stream and the interpreter sees events in the order they happened.
+
+    script = flow_script(flowset, tools)      # a CallScript: run_call() opens and closes the call
+    await run_call(ari, calls, inbox, start, tenant_id=..., script=script)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import cast
+
+import aiohttp
+
+from pbx_stasis.ari import AriError
+from pbx_stasis.ari.client import HangupReason, TerminateOn
+from pbx_stasis.ari.models import Event as AriEvent
+from pbx_stasis.calls.actor import ChannelGone
+from pbx_stasis.calls.handoff import OutsideLine, QueueDesk, QueueRequest
+from pbx_stasis.calls.inbound import Call, CallScript
+from pbx_stasis.ivr.core import (
+    Action,
+    CallContext,
+    CallerHungUp,
+    CancelTimer,
+    DtmfReceived,
+    Enqueue,
+    Event,
+    Hangup,
+    HttpLookup,
+    Interpreter,
+    Journal,
+    LookupFailed,
+    LookupResult,
+    Play,
+    PlaybackFinished,
+    QueueAnswered,
+    QueueExited,
+    SetLanguage,
+    StartTimer,
+    StopPlayback,
+    TimerExpired,
+    Transfer,
+    TransferCompleted,
+    TransferFailed,
+    Voicemail,
+    VoicemailFailed,
+    VoicemailRecorded,
+)
+from pbx_stasis.ivr.model import FlowSet
+from pbx_stasis.recording import RecordingKind, RecordingRecord, RecordingStore
+from pbx_stasis.store import NewEvent, utc_now
+
+log = logging.getLogger(__name__)
+
+# Type of the events the runner posts into the call's inbox itself (timers, lookup answers).
+LOCAL_EVENT = "pbx.ivr"
+# A CRM answer larger than this is refused (a flow reads a few fields, never a document).
+MAX_LOOKUP_BYTES = 1 << 20
+# After a hangup during a voicemail, how long Asterisk may take to close the file.
+RECORDING_SETTLE_SECONDS = 3.0
+_HANGUP_REASONS: Mapping[str, HangupReason] = {
+    "busy": "busy",
+    "congestion": "congestion",
+    "no_answer": "no_answer",
+    "rejected": "rejected",
+    "unallocated": "unallocated",
+    "failure": "failure",
+}
+
+
+@dataclass(frozen=True)
+class FlowTools:
+    """What a flow reaches outside the call: the web (lookups), recordings, the ACD, the trunk.
+
+    `desk` and `line` may be None while the ACD or a trunk is not set up: a queue or transfer
+    node then takes its failure path (reason `no_acd` / `no_trunk`) with an `ivr.warning`.
+    `clock` feeds schedules and the `time`/`weekday`/`date` variables (injectable for tests).
+    """
+
+    http: aiohttp.ClientSession
+    recordings: RecordingStore | None = None
+    desk: QueueDesk | None = None
+    line: OutsideLine | None = None
+    clock: Callable[[], datetime] = utc_now
+    recording_format: str = "wav"
+    ring_seconds: int = 30
+
+
+def flow_script(flowset: FlowSet, tools: FlowTools, *, version: int | None = None) -> CallScript:
+    """A CallScript walking each call through `flowset` (the object, not the live version: a
+    call keeps the FlowSet it started with whatever is applied meanwhile)."""
+
+    async def script(call: Call) -> None:
+        await run_flow(call, flowset, tools, version=version)
+
+    return script
+
+
+async def run_flow(
+    call: Call, flowset: FlowSet, tools: FlowTools, *, version: int | None = None
+) -> None:
+    """Answer the call and walk it through the flow its DID selects, until the flow ends.
+
+    Returns when the flow hangs up (run_call then hangs up the channel), or when the call was
+    handed off and came back done. Raises ChannelGone when the caller leaves, after the journal
+    got its `ivr.leave` / `ivr.end` lines.
+    """
+    await FlowRun(call, flowset, tools, version).run()
+
+
+class FlowRun:
+    """One call walking one flow: executes the interpreter's actions, feeds it events."""
+
+    def __init__(
+        self, call: Call, flowset: FlowSet, tools: FlowTools, version: int | None = None
+    ) -> None:
+        self.call = call
+        self.ari = call.ari
+        self.tools = tools
+        self.version = version
+        self.interp = Interpreter(
+            flowset,
+            CallContext(
+                caller=call.record.from_number,
+                did=call.record.to_number,
+                start=tools.clock(),
+                call_id=call.record.id,
+            ),
+        )
+        self.prefix = f"{call.channel_id}-ivr-"
+        self.hangup_cause = "normal"
+        self._journal: list[NewEvent] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_id: int | None = None
+        self._lookup: asyncio.Task[None] | None = None
+
+    async def run(self) -> None:
+        call = self.call
+        if call.adopted:
+            # Where the caller was in the flow before the restart is not known: end cleanly
+            # rather than replay prompts the caller already heard.
+            await call.note("ivr.adopted", action="hangup")
+            return
+        try:
+            await call.answer()
+            actions = self.interp.start(self.tools.clock())
+            while True:
+                follow = await self._carry_out(actions)
+                if self.interp.done:
+                    break
+                event = follow if follow is not None else await self._next_event()
+                actions = self.interp.feed(event, self.tools.clock())
+        except ChannelGone:
+            self._caller_left()
+            raise
+        except AriError as exc:
+            if exc.status == 404:  # the channel vanished between two requests
+                self._caller_left()
+            raise
+        finally:
+            self._stop_side_tasks()
+            await self._flush()
+        reason = _HANGUP_REASONS.get(self.hangup_cause)
+        if reason is not None:
+            await self._hang_up(reason)
+
+    # --- actions ------------------------------------------------------------------------------
+
+    async def _carry_out(self, actions: list[Action]) -> Event | None:
+        """Execute actions in order; a hand-off's answer is returned to be fed next."""
+        follow: Event | None = None
+        channel = self.call.channel_id
+        for action in actions:
+            if isinstance(action, Journal):
+                self._note(action.event, action.data)
+            elif isinstance(action, Play):
+                await self.ari.channels.play(
+                    channel,
+                    list(action.media),
+                    lang=action.language,
+                    playback_id=f"{self.prefix}{action.playback_id}",
+                )
+            elif isinstance(action, StopPlayback):
+                try:
+                    await self.ari.playbacks.stop(f"{self.prefix}{action.playback_id}")
+                except AriError as exc:
+                    if exc.status != 404:  # 404: it had just finished; nothing to stop
+                        raise
+            elif isinstance(action, StartTimer):
+                self._start_timer(action)
+            elif isinstance(action, CancelTimer):
+                if self._timer is not None and self._timer_id == action.timer_id:
+                    self._timer.cancel()
+                    self._timer = None
+            elif isinstance(action, SetLanguage):
+                await self.ari.channels.set_variable(channel, "CHANNEL(language)", action.language)
+            elif isinstance(action, HttpLookup):
+                self._lookup = asyncio.create_task(
+                    self._http_lookup(action), name=f"ivr-lookup-{channel}"
+                )
+            elif isinstance(action, Enqueue):
+                await self._flush()
+                follow = await self._enqueue(action)
+            elif isinstance(action, Transfer):
+                await self._flush()
+                follow = await self._transfer(action)
+            elif isinstance(action, Voicemail):
+                await self._flush()
+                follow = await self._voicemail(action)
+            else:
+                assert isinstance(action, Hangup)
+                self.hangup_cause = action.cause
+        # Written after the prompt was asked for: the journal never delays what the caller hears.
+        await self._flush()
+        return follow
+
+    def _start_timer(self, action: StartTimer) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_id = action.timer_id
+        self._timer = asyncio.get_running_loop().call_later(
+            action.seconds, self._post, TimerExpired(action.timer_id)
+        )
+
+    def _post(self, event: Event) -> None:
+        self.call.inbox.put({"type": LOCAL_EVENT, "event": event})
+
+    async def _http_lookup(self, action: HttpLookup) -> None:
+        result: Event
+        try:
+            async with self.tools.http.request(
+                action.method,
+                action.url,
+                headers=dict(action.headers),
+                json=dict(action.body) if action.body is not None else None,
+                timeout=aiohttp.ClientTimeout(total=action.timeout),
+            ) as response:
+                raw = await response.content.read(MAX_LOOKUP_BYTES + 1)
+                if len(raw) > MAX_LOOKUP_BYTES:
+                    result = LookupFailed("answer too large")
+                else:
+                    try:
+                        body: object = json.loads(raw) if raw else None
+                    except ValueError:
+                        body = None
+                    result = LookupResult(response.status, body)
+        except TimeoutError:
+            result = LookupFailed("timeout")
+        except (aiohttp.ClientError, ValueError) as exc:
+            result = LookupFailed(_describe(exc))
+        self._post(result)
+
+    async def _enqueue(self, action: Enqueue) -> Event:
+        desk = self.tools.desk
+        if desk is None:
+            self._note("ivr.warning", {"message": "no ACD to take the call", "queue": action.queue})
+            return QueueExited("no_acd")
+        outcome = await desk.enqueue(
+            self.call,
+            QueueRequest(
+                queue=action.queue,
+                priority=action.priority,
+                skills=dict(action.skills),
+                max_wait=action.max_wait,
+            ),
+        )
+        if outcome.talked:
+            return QueueAnswered(outcome.agent or "")
+        if outcome.reason == "caller_hangup":
+            return CallerHungUp()
+        return QueueExited(outcome.reason)
+
+    async def _transfer(self, action: Transfer) -> Event:
+        if action.to == "agent":
+            if self.tools.desk is None:
+                self._note("ivr.warning", {"message": "no ACD to reach agents"})
+                return TransferFailed("no_acd")
+            outcome = await self.tools.desk.connect_agent(self.call, action.target)
+        else:
+            if self.tools.line is None:
+                self._note("ivr.warning", {"message": "no trunk to dial out"})
+                return TransferFailed("no_trunk")
+            outcome = await self.tools.line.connect_number(
+                self.call, action.target, ring_seconds=self.tools.ring_seconds
+            )
+        if outcome.talked:
+            return TransferCompleted()
+        if outcome.reason == "caller_hangup":
+            return CallerHungUp()
+        return TransferFailed(outcome.reason)
+
+    async def _voicemail(self, action: Voicemail) -> Event:
+        store = self.tools.recordings
+        if store is None:
+            self._note("ivr.warning", {"message": "no recordings directory for voicemail"})
+            return VoicemailFailed("no recording store")
+        name = f"pbx-vm-{secrets.token_hex(12)}"
+        fmt = self.tools.recording_format
+        started = utc_now()
+        await self.ari.channels.record(
+            self.call.channel_id,
+            name,
+            fmt,
+            max_duration_seconds=math.ceil(action.max_seconds),
+            max_silence_seconds=math.ceil(action.max_silence),
+            if_exists="fail",
+            beep=action.beep,
+            terminate_on=cast(TerminateOn, action.terminate_on),
+        )
+
+        def ended(event: AriEvent) -> bool:
+            recording = event.get("recording")
+            return (
+                event.get("type") in ("RecordingFinished", "RecordingFailed")
+                and isinstance(recording, dict)
+                and recording.get("name") == name
+            )
+
+        try:
+            finished = await self.call.inbox.wait_for(ended)
+        except ChannelGone:
+            # Hanging up is how most callers end a message: keep it, then let the call unwind.
+            if await self._recording_stored(name):
+                await self._keep_voicemail(store, action, name, fmt, started, None)
+            raise
+        recording = finished.get("recording") or {}
+        if finished.get("type") == "RecordingFailed":
+            return VoicemailFailed(str(recording.get("cause") or "recording failed"))
+        duration = recording.get("duration")
+        kept = await self._keep_voicemail(
+            store, action, name, fmt, started, float(duration) if duration is not None else None
+        )
+        inbox = self.call.inbox
+        if inbox.hung_up_remotely:
+            # The hangup (ChannelHangupRequest, seen before RecordingFinished) is what ended
+            # the message: the caller left in this node, not in the next one.
+            raise ChannelGone(self.call.channel_id, inbox.hangup.cause, inbox.hangup.cause_text)
+        return VoicemailRecorded(kept.id, kept.duration_seconds)
+
+    async def _recording_stored(self, name: str) -> bool:
+        deadline = asyncio.get_running_loop().time() + RECORDING_SETTLE_SECONDS
+        while True:
+            try:
+                await self.ari.recordings.get_stored(name)
+                return True
+            except AriError as exc:
+                if exc.status != 404 or asyncio.get_running_loop().time() > deadline:
+                    return False
+            await asyncio.sleep(0.1)
+
+    async def _keep_voicemail(
+        self,
+        store: RecordingStore,
+        action: Voicemail,
+        name: str,
+        fmt: str,
+        started: datetime,
+        duration: float | None,
+    ) -> RecordingRecord:
+        record = self.call.record
+        kept = await store.keep_from_asterisk(
+            self.ari,
+            name,
+            fmt,
+            tenant_id=record.tenant_id,
+            call_id=record.id,
+            kind=RecordingKind.VOICEMAIL,
+            started_at=started,
+            duration=duration,
+            mailbox_kind=action.mailbox_kind,
+            mailbox=action.mailbox,
+        )
+        self._note(
+            "ivr.voicemail",
+            {
+                "recording": kept.id,
+                "duration": kept.duration_seconds,
+                "size": kept.size_bytes,
+                "mailbox_kind": action.mailbox_kind,
+                "mailbox": action.mailbox,
+            },
+        )
+        await self._flush()
+        return kept
+
+    async def _hang_up(self, reason: HangupReason) -> None:
+        """Hang up with the flow's cause (run_call would say `normal`)."""
+        inbox = self.call.inbox
+        inbox.settle()
+        if inbox.gone or inbox.hung_up_remotely:
+            return
+        inbox.hangup.by_us = True  # so the call record says the app ended the call
+        try:
+            await self.ari.channels.hangup(self.call.channel_id, reason)
+        except AriError as exc:
+            if exc.status != 404:
+                raise
+
+    # --- events -------------------------------------------------------------------------------
+
+    def _relevant(self, event: AriEvent) -> bool:
+        kind = event.get("type")
+        if kind == LOCAL_EVENT or kind == "ChannelDtmfReceived":
+            return True
+        if kind == "PlaybackFinished":
+            playback = event.get("playback")
+            if isinstance(playback, dict):
+                pid = playback.get("id")
+                return isinstance(pid, str) and pid.startswith(self.prefix)
+        return False
+
+    async def _next_event(self) -> Event:
+        while True:
+            event = await self.call.inbox.wait_for(self._relevant)
+            kind = event.get("type")
+            if kind == LOCAL_EVENT:
+                return cast(Event, event["event"])
+            if kind == "ChannelDtmfReceived":
+                return DtmfReceived(str(event.get("digit", "")))
+            pid = str(event["playback"]["id"])[len(self.prefix) :]
+            if pid.isdigit():
+                return PlaybackFinished(int(pid))
+
+    def _caller_left(self) -> None:
+        if not self.interp.done:
+            for action in self.interp.feed(CallerHungUp(), self.tools.clock()):
+                if isinstance(action, Journal):
+                    self._note(action.event, action.data)
+
+    def _stop_side_tasks(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._lookup is not None and not self._lookup.done():
+            self._lookup.cancel()
+
+    # --- journal ------------------------------------------------------------------------------
+
+    def _note(self, event: str, data: Mapping[str, object]) -> None:
+        values = dict(data)
+        if event == "ivr.start" and self.version is not None:
+            values["version"] = self.version
+        record = self.call.record
+        self._journal.append(
+            NewEvent(
+                tenant_id=record.tenant_id,
+                event=event,
+                call_id=record.id,
+                data=values,
+                at=utc_now(),
+            )
+        )
+
+    async def _flush(self) -> None:
+        """Write the journal lines gathered so far, in one transaction."""
+        if not self._journal:
+            return
+        lines, self._journal = self._journal, []
+        calls = self.call.log
+        await calls.journal.append_many(calls.db, lines)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return f"cannot connect to {exc.host}:{exc.port}"
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return f"HTTP error {exc.status}"
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+__all__ = ["LOCAL_EVENT", "FlowRun", "FlowTools", "flow_script", "run_flow"]

@@ -1,0 +1,153 @@
+"""Calls to outside numbers: originate the far leg through the trunk into Stasis, bridge it with
+the caller, and follow both legs until one of them hangs up (an `OutsideLine`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from typing import Any
+
+from pbx_stasis.ari import AriClient, AriError
+from pbx_stasis.ari.models import Event
+from pbx_stasis.calls.actor import ChannelGone, EventInbox
+from pbx_stasis.calls.handoff import Outcome
+from pbx_stasis.calls.inbound import Call
+from pbx_stasis.calls.router import CallRouter
+
+log = logging.getLogger(__name__)
+
+# Hangup causes (Q.850) of a far leg that never answered -> Outcome.reason
+_UNANSWERED = {17: "busy", 18: "no_answer", 19: "no_answer", 21: "refused"}
+STASIS_ARG = "outside"  # StasisStart.args[0] of the far leg
+
+
+class TrunkLine:
+    """Dials outside numbers through one PJSIP trunk and bridges them with the caller.
+
+    The far leg's channel id is claimed in the router before it exists, so its StasisStart
+    comes to this call and never starts a new one. `endpoint` is a template for the dial
+    string (`PJSIP/{number}@trunk` dials the number at the trunk's aor contact).
+    """
+
+    def __init__(
+        self,
+        ari: AriClient,
+        router: CallRouter,
+        app: str,
+        *,
+        endpoint: str = "PJSIP/{number}@trunk",
+        ringback: str | None = "tone:ring",
+    ) -> None:
+        self.ari = ari
+        self.router = router
+        self.app = app
+        self.endpoint = endpoint
+        self.ringback = ringback
+
+    async def connect_number(self, call: Call, number: str, *, ring_seconds: int = 30) -> Outcome:
+        """Ring `number` for up to `ring_seconds`; once it answers, bridge it with the caller
+        and return when either side hangs up (talked=True), else why it failed."""
+        leg_id = uuid.uuid4().hex
+        leg = self.router.claim(leg_id)
+        caller_gone = asyncio.create_task(_until_gone(call.inbox), name=f"watch-{call.channel_id}")
+        bridge_id: str | None = None
+        ringback_id: str | None = None
+        try:
+            await call.note("transfer.dial", number=number, leg=leg_id)
+            try:
+                await self.ari.channels.originate(
+                    self.endpoint.format(number=number),
+                    app=self.app,
+                    app_args=STASIS_ARG,
+                    channel_id=leg_id,
+                    dial_timeout=ring_seconds,
+                    caller_id=call.record.from_number,
+                    originator=call.channel_id,
+                )
+            except AriError as exc:
+                if exc.status == 404 and call.inbox.gone:
+                    raise ChannelGone(call.channel_id, None, None) from exc
+                await call.note("transfer.end", number=number, result="failed", error=str(exc))
+                return Outcome(False, "failed")
+            if self.ringback:
+                ringback_id = f"{call.channel_id}-ringback-{leg_id[:8]}"
+                with contextlib.suppress(AriError):
+                    await self.ari.channels.play(
+                        call.channel_id, self.ringback, playback_id=ringback_id
+                    )
+            answer = asyncio.create_task(
+                leg.wait_for({"StasisStart", "ChannelDestroyed"}), name=f"ring-{leg_id}"
+            )
+            first = await _first(caller_gone, answer)
+            if first is caller_gone:
+                await call.note("transfer.end", number=number, result="caller_hangup")
+                return Outcome(False, "caller_hangup")
+            event = answer.result()
+            if event.get("type") == "ChannelDestroyed":
+                cause = event.get("cause")
+                reason = _UNANSWERED.get(cause, "failed") if isinstance(cause, int) else "failed"
+                await call.note("transfer.end", number=number, result=reason, cause=cause)
+                return Outcome(False, reason)
+            if ringback_id is not None:
+                with contextlib.suppress(AriError):
+                    await self.ari.playbacks.stop(ringback_id)
+                ringback_id = None
+            bridge = await self.ari.bridges.create("mixing", name=f"outside-{call.record.id}")
+            bridge_id = bridge["id"]
+            await self.ari.bridges.add_channel(bridge_id, [call.channel_id, leg_id])
+            await call.note("transfer.answered", number=number, leg=leg_id, bridge=bridge_id)
+            far_gone = asyncio.create_task(_until_gone(leg), name=f"talk-{leg_id}")
+            first = await _first(caller_gone, far_gone)
+            by = "caller" if first is caller_gone else "far end"
+            await call.note("transfer.end", number=number, result="completed", by=by)
+            return Outcome(True, "caller_hangup" if first is caller_gone else "completed")
+        finally:
+            caller_gone.cancel()
+            await self._clean_up(leg, bridge_id, ringback_id)
+
+    async def _clean_up(
+        self, leg: EventInbox, bridge_id: str | None, ringback_id: str | None
+    ) -> None:
+        if ringback_id is not None:
+            with contextlib.suppress(AriError):
+                await self.ari.playbacks.stop(ringback_id)
+        if not leg.gone:
+            leg.hangup.by_us = True
+            try:
+                await self.ari.channels.hangup(leg.channel_id)
+            except AriError as exc:
+                if exc.status != 404:
+                    log.warning("far leg %s: hangup failed: %s", leg.channel_id, exc)
+            # Wait for it to go, so a late StasisStart cannot look like a new call.
+            await leg.drain_until_gone(within=5.0)
+        self.router.release(leg.channel_id)
+        if bridge_id is not None:
+            with contextlib.suppress(AriError):
+                await self.ari.bridges.destroy(bridge_id)
+
+
+async def _until_gone(inbox: EventInbox) -> None:
+    """Drop a channel's events until it leaves (ChannelGone ends the wait)."""
+    with contextlib.suppress(ChannelGone):
+        await inbox.wait_for(_never)
+
+
+def _never(event: Event) -> bool:
+    return False
+
+
+async def _first(watch: asyncio.Task[None], other: asyncio.Task[Any]) -> asyncio.Task[Any]:
+    """Whichever ends first: `other` (its error raised) or `watch` (then `other` is cancelled).
+
+    `watch` keeps running when `other` wins, so one watch covers the ringing and the talk.
+    """
+    done, _ = await asyncio.wait({watch, other}, return_when=asyncio.FIRST_COMPLETED)
+    if other in done:
+        other.result()
+        return other
+    other.cancel()
+    with contextlib.suppress(asyncio.CancelledError, ChannelGone):
+        await other
+    return watch

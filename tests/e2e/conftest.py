@@ -1,0 +1,81 @@
+"""Fixtures of the browser tests: the web app on a free port, and the system Chromium.
+
+Playwright drives Debian's /usr/bin/chromium (never a downloaded browser). Until the lead's
+e2e runs against the sandbox Asterisk, the telephony side here is the in-memory
+MemoryContactCenter of the web unit tests, so these tests check the pages, not calls.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+# The web world (database, tenants, users, fake telephony) lives with the web unit tests.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "web"))
+
+from playwright.async_api import Browser, async_playwright
+from web_world import World, build_world, close_world
+
+CHROMIUM = os.environ.get("PBX_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SOFTPHONE_BUNDLE = Path(__file__).resolve().parents[2] / "web" / "static" / "build" / "softphone.js"
+
+
+def closed_port() -> int:
+    """A local port nothing listens on: the softphone's SIP WebSocket, refused at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def softphone_bundle() -> Path:
+    if not SOFTPHONE_BUNDLE.is_file():
+        pytest.fail(f"{SOFTPHONE_BUNDLE} is missing: run `npm ci && npm run build` in web/")
+    return SOFTPHONE_BUNDLE
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    if not os.path.isfile(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} not found: apt-get install chromium (or set PBX_TEST_CHROMIUM)")
+    return CHROMIUM
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def world(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory, softphone_bundle: Path
+) -> AsyncIterator[World]:
+    built = await build_world(sqlite_template, tmp_path_factory.mktemp("e2e"))
+    built.center.sip_ws_url = f"ws://127.0.0.1:{closed_port()}/ws"
+    try:
+        yield built
+    finally:
+        await close_world(built)
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def browser(chromium: str) -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        try:
+            yield launched
+        finally:
+            await launched.close()

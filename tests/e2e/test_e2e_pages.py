@@ -1,0 +1,210 @@
+"""The pages in a real Chromium: agent, manager and admin log in, work, and pages stay live.
+
+Screenshots of each page go to docs/screenshots/ for the README.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from playwright.async_api import Browser, Page, expect
+from web_world import PASSWORD, World
+
+from pbx_stasis.acd.model import AgentState
+from pbx_stasis.store.tables import CallStatus, Role
+
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+async def eventually(check: Callable[[], bool], within: float = 5.0) -> None:
+    """Wait until `check()` is true (state on the server side, which expect() cannot see)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not check():
+        assert loop.time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    context = await browser.new_context(viewport={"width": 1440, "height": 900})
+    opened = await context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        yield opened
+    finally:
+        await context.close()
+    assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+async def log_in(page: Page, world: World, role: Role, tenant: str = "acme") -> None:
+    base = str(world.client.make_url("/")).rstrip("/")
+    await page.goto(f"{base}/login")
+    await page.fill("#tenant", tenant)
+    await page.fill("#username", role.value)
+    await page.fill("#password", PASSWORD)
+    await page.click("#login-submit")
+    await page.wait_for_load_state("load")
+
+
+async def test_login_refuses_a_wrong_password(page: Page, world: World) -> None:
+    base = str(world.client.make_url("/")).rstrip("/")
+    await page.goto(f"{base}/agent")
+    await expect(page).to_have_url(re.compile(r"/login\?next=(/|%2F)agent$"))
+    await page.fill("#username", "supervisor")
+    await page.fill("#password", "not the password")
+    await page.click("#login-submit")
+    await expect(page.get_by_test_id("login-error")).to_contain_text("4 more tries")
+
+
+async def test_agent_takes_a_call_and_must_give_a_disposition(page: Page, world: World) -> None:
+    agent = world.person("acme", Role.AGENT)
+    tenant_id = world.tenant_ids["acme"]
+    await log_in(page, world, Role.AGENT)
+    assert page.url.endswith("/agent")
+    assert await page.evaluate("typeof window.JsSIP.UA") == "function"
+    assert await page.evaluate("typeof window.PbxSoftphone") == "function"
+    await expect(page.get_by_test_id("feed-status")).to_have_text("Live")
+    # No Asterisk here: the phone keeps trying and says so.
+    await expect(page.get_by_test_id("banner-sip")).to_contain_text("Phone connection lost")
+    assert await page.evaluate("window.pbxSoftphone.registered") is False
+    assert await page.evaluate("window.pbxSoftphone.mic") == "granted"
+
+    await page.select_option("#state-select", "available")
+    await page.click("#apply-state")
+    await expect(page.get_by_test_id("agent-state")).to_have_text("available")
+
+    call_id = "e" * 32
+    # The Stasis side opens the call record, then offers the call to the agent.
+    await world.add_call(
+        "acme",
+        call_id=call_id,
+        from_number="+1 415 555 0100",
+        agent=agent,
+        minutes_ago=0,
+        status=CallStatus.LIVE,
+    )
+    world.center.ring(tenant_id, agent.user_id, "+1 415 555 0100", call_id=call_id)
+    box = page.get_by_test_id("call-box")
+    await expect(box).to_have_attribute("data-state", "ringing")
+    await expect(page.get_by_test_id("caller-number")).to_have_text("+1 415 555 0100")
+    await expect(page.get_by_test_id("contact-name")).to_have_text("Ada Lovelace (acme)")
+    await expect(page.get_by_test_id("custom-fields")).to_contain_text("A-1001")
+    await expect(page.get_by_test_id("contact-history").locator("tbody tr")).to_have_count(2)
+    assert await page.evaluate("window.pbxSoftphone.ringing") is True
+    assert await page.evaluate("window.pbxSoftphone.callId") == call_id
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / "agent.png"))
+
+    world.center.answer(call_id)
+    await expect(box).to_have_attribute("data-state", "talking")
+    assert await page.evaluate("window.pbxSoftphone.ringing") is False
+    await page.get_by_test_id("hold").click()
+    await expect(box).to_have_attribute("data-state", "held")
+    await page.get_by_test_id("hold").click()
+    await expect(box).to_have_attribute("data-state", "talking")
+    await page.get_by_test_id("key-5").click()
+    await eventually(lambda: ("send_dtmf", tenant_id, call_id, "5") in world.center.asked)
+
+    world.center.end(call_id)
+    await expect(page.get_by_test_id("agent-state")).to_have_text("wrap-up")
+    await expect(page.get_by_test_id("disposition-panel")).to_be_visible()
+    await page.select_option("#state-select", "available")
+    await page.click("#apply-state")
+    await expect(page.locator("#state-error")).to_contain_text("Save the disposition")
+
+    await page.select_option("#disposition", "Call back")
+    await expect(page.get_by_test_id("follow-up")).to_be_visible()
+    await page.fill("#notes", "Wants a quote for 20 seats")
+    await page.click("#save-disposition")
+    await expect(page.get_by_test_id("disposition-panel")).to_be_hidden()
+    await page.click("#apply-state")
+    await expect(page.get_by_test_id("agent-state")).to_have_text("available")
+    record = world.center.agent_records[(tenant_id, agent.user_id)]
+    assert record.state is AgentState.AVAILABLE
+
+
+async def test_manager_wallboard_is_pushed_live(page: Page, world: World) -> None:
+    await log_in(page, world, Role.MANAGER)
+    assert page.url.endswith("/wallboard")
+    await expect(page.get_by_test_id("feed-status")).to_have_text("Live")
+    supervisor = world.person("acme", Role.SUPERVISOR)
+    card = page.get_by_test_id(f"agent-{supervisor.user_id}")
+    await expect(card).to_be_visible()
+    await expect(page.get_by_test_id("queue-support")).to_be_visible()
+    await expect(page.locator("#total-offered")).to_have_text("24")
+
+    # A state change reaches the open page within a second, with no polling.
+    record = world.center.agent_records[(supervisor.tenant_id, supervisor.user_id)]
+    world.center._set(record, AgentState.PAUSED, reason="lunch")
+    await expect(card).to_have_attribute("data-state", "paused", timeout=1000)
+    await expect(card.get_by_test_id("agent-state")).to_have_text("paused · lunch")
+    agent = world.person("acme", Role.AGENT)
+    world.center.ring(agent.tenant_id, agent.user_id, "+12025550111", queue="sales")
+    await expect(page.get_by_test_id(f"agent-{agent.user_id}")).to_have_attribute(
+        "data-state", "ringing", timeout=1000
+    )
+    await expect(page.get_by_test_id("activity")).to_contain_text("+12025550111")
+    await page.screenshot(path=str(SCREENSHOTS / "manager.png"))
+
+
+async def test_admin_manages_users_queues_dispositions(page: Page, world: World) -> None:
+    await log_in(page, world, Role.ADMIN)
+    assert page.url.endswith("/admin/users")
+    await expect(page.get_by_test_id("user-agent")).to_be_visible()
+    await page.fill("#nu-username", "zoe")
+    await page.fill("#nu-display", "Zoe Carter")
+    await page.select_option("#nu-role", "agent")
+    await page.fill("#nu-password", "short")
+    await page.click("#new-user button[type=submit]")
+    await expect(page.locator("#new-user-errors")).to_contain_text(
+        "password: must be at least 8 characters"
+    )
+    await page.fill("#nu-password", "zoe's long password")
+    await page.click("#new-user button[type=submit]")
+    await expect(page.get_by_test_id("user-zoe")).to_contain_text("Zoe Carter")
+    await page.screenshot(path=str(SCREENSHOTS / "admin.png"))
+
+    await page.click("text=Queues")
+    await expect(page.get_by_test_id("queue-support")).to_be_visible()
+    await page.fill("#q-name", "vip")
+    await page.select_option("#q-strategy", "ringall")
+    await page.fill("#q-wrapup", "45")
+    await page.click("#queue-save")
+    await expect(page.get_by_test_id("queue-vip")).to_contain_text("45")
+
+    await page.click("text=Dispositions")
+    await page.fill("#nd-name", "Wrong number")
+    await page.click("#new-disposition button[type=submit]")
+    await expect(page.get_by_test_id("disposition-Wrong number")).to_be_visible()
+
+
+async def test_ivr_editor_marks_problems_on_their_lines(page: Page, world: World) -> None:
+    await log_in(page, world, Role.ADMIN)
+    base = str(world.client.make_url("/")).rstrip("/")
+    await page.goto(f"{base}/admin/ivr")
+    await page.fill("#flow-name", "support")
+    text = page.get_by_test_id("flow-text")
+    broken = (await text.input_value()).replace("kind: hangup", "kind: hang-up")
+    await text.fill(broken)
+    await page.get_by_test_id("validate-flow").click()
+    await expect(page.get_by_test_id("flow-status")).to_contain_text("problem")
+    marked = page.locator(".backdrop .bad")
+    await expect(marked.first).to_have_attribute("data-msg", re.compile("hang-up"))
+    line = int((await marked.first.get_attribute("data-testid") or "0").rsplit("-", 1)[1])
+    assert broken.splitlines()[line - 1].strip() == "kind: hang-up"
+    await page.get_by_test_id("apply-flow").click()
+    await expect(page.get_by_test_id("flow-status")).to_contain_text("nothing was applied")
+    await page.screenshot(path=str(SCREENSHOTS / "ivr-editor.png"))
+
+    await text.fill(broken.replace("kind: hang-up", "kind: hangup"))
+    await page.get_by_test_id("apply-flow").click()
+    await expect(page.get_by_test_id("flow-status")).to_contain_text("support version 1")
+    await expect(page.get_by_test_id("flow-support")).to_be_visible()

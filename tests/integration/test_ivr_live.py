@@ -1,0 +1,700 @@
+"""IVR flows on live calls: sipp callers keying RFC 2833 DTMF into the sandbox Asterisk, the IVR
+runner driving their channels over ARI, every step checked in the journal (call_events).
+
+The app runs in this process, wired as StasisApp wires it (events -> router -> run_call with the
+script IvrService picks for the dialled number), so the clock, the CRM and the far end of a
+transfer can be arranged by each test.
+"""
+
+from __future__ import annotations
+
+import array
+import asyncio
+import hashlib
+import math
+import shutil
+import socket
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from pbxproc import read_calls
+from sandbox import (
+    SIPP_DIR,
+    Sandbox,
+    SippAgent,
+    SippResult,
+    caller_dtmf_scenario,
+    free_media_port,
+    run_sipp_async,
+)
+
+from pbx_stasis.ari import AriClient, AriError, EventStream
+from pbx_stasis.ari.models import Event
+from pbx_stasis.bus import Bus
+from pbx_stasis.calls.actor import EventInbox
+from pbx_stasis.calls.handoff import QueueDesk
+from pbx_stasis.calls.inbound import dialed_number, greeting_script, run_call
+from pbx_stasis.calls.records import CallLog
+from pbx_stasis.calls.router import CallRouter
+from pbx_stasis.ivr.runner import FlowTools
+from pbx_stasis.ivr.service import IvrService
+from pbx_stasis.recording import RecordingStore
+from pbx_stasis.store import CallRecord, Database, Directory, JournalEntry
+from pbx_stasis.transfer import TrunkLine
+
+pytestmark = pytest.mark.integration
+
+G711A_VOICE = Path("/usr/share/sip-tester/g711a.pcap")  # ~7 s of speech, PCMA, 30 ms packets
+FRIDAY_MORNING = datetime.fromisoformat("2026-11-20T10:00:00+04:00")
+
+
+class Clock:
+    """The clock the flows read (schedules, time variables); tests set it."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class LiveIvr:
+    """The Stasis app `pbx` on the sandbox, with IVR flows, in this process."""
+
+    def __init__(
+        self, sandbox: Sandbox, db: Database, recordings: Path, clock: Clock
+    ) -> None:
+        self.sandbox = sandbox
+        self.db = db
+        self.bus = Bus()
+        self.clock = clock
+        self.ari = AriClient(sandbox.ari_url, sandbox.user, sandbox.password)
+        self.calls = CallLog(db, self.bus)
+        self.router = CallRouter(self._on_call)
+        self.events = EventStream(self.ari, "pbx", self.router.on_event)
+        self.http = aiohttp.ClientSession()
+        self.recordings = RecordingStore(db, recordings)
+        self.line = TrunkLine(self.ari, self.router, "pbx")
+        self.service = IvrService(db, self.bus, self.ari, tools=self.tools())
+        self.tenant_id = 0
+        self._callers = 0
+
+    def tools(self, desk: QueueDesk | None = None) -> FlowTools:
+        return FlowTools(
+            http=self.http,
+            recordings=self.recordings,
+            desk=desk,
+            line=self.line,
+            clock=self.clock,
+        )
+
+    async def start(self) -> None:
+        self.tenant_id = (await Directory(self.db).ensure_tenant("default")).id
+        self.events.start()
+        deadline = time.monotonic() + 10
+        while not self.events.stats.connected:
+            assert time.monotonic() < deadline, self.events.stats
+            await asyncio.sleep(0.02)
+
+    async def stop(self) -> None:
+        await self.router.shutdown(5.0)
+        await self.events.close()
+        await self.http.close()
+        await self.ari.close()
+
+    async def _on_call(self, inbox: EventInbox, start: Event) -> None:
+        script = self.service.script_for(self.tenant_id, dialed_number(start))
+        await run_call(
+            self.ari,
+            self.calls,
+            inbox,
+            start,
+            tenant_id=self.tenant_id,
+            script=script or greeting_script("hello-world"),
+        )
+
+    async def apply(self, text: str, file: str = "flows.yaml") -> int:
+        applied = await self.service.apply(self.tenant_id, [(file, text)], "test")
+        assert applied.version is not None, [str(p) for p in applied.problems]
+        return applied.version.number
+
+    async def call(
+        self, scenario: str | Path, did: str, caller: str = "+15551230000", **options: Any
+    ) -> SippResult:
+        # Callers started together must not pick the same media ports.
+        self._callers += 1
+        media_port = free_media_port(low=44000 + (self._callers % 100) * 40)
+        result = await run_sipp_async(
+            scenario,
+            self.sandbox.sip_target,
+            service=did,
+            caller=caller,
+            media_port=media_port,
+            timeout=options.pop("timeout", 20),
+            **options,
+        )
+        assert result.ok, result.describe()
+        return result
+
+    async def settled(self, within: float = 10.0) -> None:
+        """Wait until every call task is over (records closed, journal written)."""
+        deadline = time.monotonic() + within
+        while self.router.live_calls:
+            assert time.monotonic() < deadline, f"{self.router.live_calls} call(s) still running"
+            await asyncio.sleep(0.05)
+
+    async def journals(self) -> list[tuple[CallRecord, list[JournalEntry]]]:
+        await self.settled()
+        return await read_calls(str(self.db.url))
+
+    async def journal_of(self, caller: str) -> tuple[CallRecord, list[JournalEntry]]:
+        found = [(r, j) for r, j in await self.journals() if r.from_number == caller]
+        assert len(found) == 1, f"{len(found)} calls from {caller}"
+        return found[0]
+
+
+@asynccontextmanager
+async def live_ivr(
+    sandbox: Sandbox, sqlite_template: Path, tmp_path: Path, clock: Clock | None = None
+) -> AsyncIterator[LiveIvr]:
+    db_path = tmp_path / "pbx.db"
+    shutil.copyfile(sqlite_template, db_path)
+    db = Database.connect(f"sqlite+aiosqlite:///{db_path}")
+    app = LiveIvr(sandbox, db, tmp_path / "recordings", clock or Clock(FRIDAY_MORNING))
+    try:
+        await app.start()
+        yield app
+    finally:
+        await app.stop()
+        await db.dispose()
+
+
+def story(journal: list[JournalEntry]) -> list[str]:
+    """The IVR's journal lines of one call as short readable lines."""
+    lines: list[str] = []
+    for entry in journal:
+        d = entry.data
+        if entry.event == "ivr.enter":
+            lines.append(f"enter {d['node']}")
+        elif entry.event == "ivr.leave":
+            extra = f" {d['digits']}" if d.get("digits") else ""
+            lines.append(f"leave {d['node']} {d['result']}{extra}")
+        elif entry.event == "ivr.input":
+            lines.append(f"input {d['node']} {d['result']} {d['digits']}".rstrip())
+        elif entry.event == "ivr.end":
+            lines.append(f"end {d['outcome']}")
+        elif entry.event.startswith(("ivr.", "transfer.")):
+            lines.append(entry.event)
+    return lines
+
+
+def data_of(journal: list[JournalEntry], event: str, **match: object) -> dict[str, Any]:
+    found = [
+        e.data for e in journal
+        if e.event == event and all(e.data.get(k) == v for k, v in match.items())
+    ]
+    assert len(found) == 1, f"{event} {match}: {found}"
+    return found[0]
+
+
+def _scenario_copy(
+    source: Path, directory: Path, name: str, edit: Callable[[str], str]
+) -> Path:
+    text = edit(source.read_text())
+    path = directory / name
+    path.write_text(text)
+    return path
+
+
+def _pcma(text: str) -> str:
+    """Offer PCMA (what the speech capture is) instead of PCMU."""
+    return text.replace("RTP/AVP 0 101", "RTP/AVP 8 101").replace(
+        "a=rtpmap:0 PCMU/8000", "a=rtpmap:8 PCMA/8000"
+    )
+
+
+def _speak() -> str:
+    return f'<nop><action><exec play_pcap_audio="{G711A_VOICE}"/></action></nop>'
+
+
+def talking_caller(directory: Path) -> Path:
+    """A caller that speaks from the moment it is answered and hangs up after key `talk_ms`."""
+    return _scenario_copy(
+        SIPP_DIR / "caller-hangs-up.xml",
+        directory,
+        "caller-talks.xml",
+        lambda text: _pcma(text).replace(
+            '<pause variable="talk"/>', f'{_speak()}\n  <pause variable="talk"/>'
+        ),
+    )
+
+
+def talking_caller_ending_with(directory: Path, key: str, talk_ms: int) -> Path:
+    """A caller that speaks for `talk_ms`, then keys `key`, then waits for the BYE."""
+    base = caller_dtmf_scenario(key, directory, first_delay_ms=talk_ms)
+    return _scenario_copy(
+        base,
+        directory,
+        f"caller-talks-then-{'pound' if key == '#' else key}.xml",
+        lambda text: _pcma(text).replace(
+            "<!-- dtmf:begin -->", f"{_speak()}\n  <!-- dtmf:begin -->", 1
+        ),
+    )
+
+
+def rms(pcm16: bytes) -> float:
+    samples = array.array("h", pcm16[: len(pcm16) - len(pcm16) % 2])
+    if not samples:
+        return 0.0
+    return math.sqrt(sum(s * s for s in samples) / len(samples))
+
+
+# --- menus ----------------------------------------------------------------------------------
+
+MENUS = """
+flows:
+  menus:
+    dids: ["+15550001"]
+    entry: main
+    prompts:
+      main: {en: {file: digits/1}}
+      sub: {en: {file: digits/2}}
+      invalid: {en: {file: digits/3}}
+      no_key: {en: {file: digits/4}}
+      thanks: {en: {file: beep}}
+    nodes:
+      main:
+        kind: menu
+        prompts: main
+        options: {"4": sub, "5": thanks}
+        timeout: 1
+        max_retries: 1
+        invalid_prompts: invalid
+        timeout_prompts: no_key
+        on_failure: gave_up
+      sub:
+        kind: menu
+        prompts: sub
+        options: {"6": thanks, "*": main}
+        timeout: 3
+        on_failure: gave_up
+      thanks: {kind: play, prompts: thanks, next: bye}
+      gave_up: {kind: hangup, cause: normal}
+      bye: {kind: hangup}
+"""
+
+
+async def test_caller_walks_a_two_level_menu_and_another_times_out(
+    sandbox: Sandbox, sqlite_template: Path, tmp_path: Path
+) -> None:
+    async with live_ivr(sandbox, sqlite_template, tmp_path) as app:
+        await app.apply(MENUS)
+        # 2 is no option (invalid), 4 opens the sub menu during the replayed prompts, 6 there.
+        # (The sipp DTMF captures carry fixed RTP sequence numbers; Asterisk drops a digit
+        # whose numbers go backwards, so a caller's keys follow 1..9, *, #, 0 order.)
+        walker = caller_dtmf_scenario("246", tmp_path, first_delay_ms=1200, gap_ms=700)
+        await asyncio.gather(
+            app.call(walker, "+15550001", caller="+15550101"),
+            app.call(SIPP_DIR / "caller-waits-bye.xml", "+15550001", caller="+15550102"),
+        )
+        record, journal = await app.journal_of("+15550101")
+        assert story(journal) == [
+            "ivr.start",
+            "enter main",
+            "input main invalid 2",
+            "leave main option 4",
+            "enter sub",
+            "leave sub option 6",
+            "enter thanks",
+            "leave thanks played",
+            "enter bye",
+            "leave bye hangup",
+            "end hung_up",
+        ]
+        assert journal[0].event == "CALLSTART" and journal[1].event == "ANSWER"
+        assert journal[-1].event == "CALLEND" and journal[-1].data["by"] == "app"
+        assert data_of(journal, "ivr.start")["version"] == 1
+        assert data_of(journal, "ivr.start")["did"] == "+15550001"
+        assert record.hangup_cause == 16
+
+        _, silent = await app.journal_of("+15550102")
+        assert story(silent) == [
+            "ivr.start",
+            "enter main",
+            "input main timeout",
+            "input main timeout",
+            "leave main failed",
+            "enter gave_up",
+            "leave gave_up hangup",
+            "end hung_up",
+        ]
+        timeouts = [e for e in silent if e.event == "ivr.input"]
+        # each wait lasted the menu's timeout after its prompt (about 1 s), not less
+        assert (timeouts[1].at - timeouts[0].at).total_seconds() > 1.5
+
+
+# --- schedule -------------------------------------------------------------------------------
+
+HOURS = """
+flows:
+  hours:
+    dids: ["+15550002"]
+    entry: hours
+    timezone: Asia/Dubai
+    prompts:
+      open: {en: {file: digits/1}}
+      closed: {en: {file: digits/2}}
+    nodes:
+      hours:
+        kind: schedule
+        weekly: {mon-fri: "08:00-20:00", sat: "09:00-14:00"}
+        exceptions:
+          - {date: "2026-12-02", until: "2026-12-03", name: National Day}
+        open: open
+        closed: closed
+      open: {kind: play, prompts: open, next: bye}
+      closed: {kind: play, prompts: closed, next: bye}
+      bye: {kind: hangup}
+"""
+
+
+async def test_schedule_branches_on_the_injected_clock(
+    sandbox: Sandbox, sqlite_template: Path, tmp_path: Path
+) -> None:
+    clock = Clock(FRIDAY_MORNING)
+    async with live_ivr(sandbox, sqlite_template, tmp_path, clock) as app:
+        await app.apply(HOURS)
+        moments = {
+            "+15550201": "2026-11-20T10:00:00+04:00",  # Friday morning: open
+            "+15550202": "2026-11-20T21:00:00+04:00",  # Friday night: closed
+            "+15550203": "2026-12-02T10:00:00+04:00",  # a Wednesday, but National Day
+        }
+        for caller, moment in moments.items():
+            clock.now = datetime.fromisoformat(moment)
+            await app.call(SIPP_DIR / "caller-waits-bye.xml", "+15550002", caller=caller)
+            await app.settled()
+        results = {}
+        for caller in moments:
+            _, journal = await app.journal_of(caller)
+            results[caller] = data_of(journal, "ivr.leave", node="hours")
+            assert story(journal)[-1] == "end hung_up"
+        assert results["+15550201"]["result"] == "open"
+        assert results["+15550202"]["result"] == "closed"
+        assert results["+15550203"]["result"] == "closed"
+        assert results["+15550203"]["exception"] == "National Day"
+        assert "exception" not in results["+15550202"]
+
+
+# --- lookup ---------------------------------------------------------------------------------
+
+LOOKUP = """
+flows:
+  crm:
+    dids: ["+15550003"]
+    entry: lookup
+    variables: {tier: unknown}
+    prompts:
+      gold: {en: {file: digits/1}}
+      other: {en: {file: digits/2}}
+      sorry: {en: {file: digits/3}}
+    nodes:
+      lookup:
+        kind: lookup
+        url: "http://127.0.0.1:PORT/customers?caller=${caller}"
+        timeout: 1
+        into: {tier: customer.tier}
+        next: check
+        on_failure: sorry
+      check:
+        kind: branch
+        cases:
+          - {if: 'tier == "gold"', next: gold}
+        else: other
+      gold: {kind: play, prompts: gold, next: bye}
+      other: {kind: play, prompts: other, next: bye}
+      sorry: {kind: play, prompts: sorry, next: bye}
+      bye: {kind: hangup}
+"""
+
+
+@asynccontextmanager
+async def crm_server(seen: list[str]) -> AsyncIterator[int]:
+    """A CRM that knows one gold customer and is too slow for +15550302."""
+
+    async def customers(request: web.Request) -> web.StreamResponse:
+        caller = request.query.get("caller", "")
+        seen.append(caller)
+        if caller == "+15550302":
+            await asyncio.sleep(3)
+        return web.json_response({"customer": {"name": "Layla", "tier": "gold"}})
+
+    app = web.Application()
+    app.router.add_get("/customers", customers)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    try:
+        yield port
+    finally:
+        await runner.cleanup()
+
+
+async def test_lookup_answers_and_times_out(
+    sandbox: Sandbox, sqlite_template: Path, tmp_path: Path
+) -> None:
+    seen: list[str] = []
+    async with crm_server(seen) as port, live_ivr(sandbox, sqlite_template, tmp_path) as app:
+        await app.apply(LOOKUP.replace("PORT", str(port)))
+        waits = SIPP_DIR / "caller-waits-bye.xml"
+        await asyncio.gather(
+            app.call(waits, "+15550003", caller="+15550301"),
+            app.call(waits, "+15550003", caller="+15550302"),
+        )
+        _, known = await app.journal_of("+15550301")
+        assert story(known) == [
+            "ivr.start",
+            "enter lookup",
+            "leave lookup ok",
+            "enter check",
+            "leave check case 1",
+            "enter gold",
+            "leave gold played",
+            "enter bye",
+            "leave bye hangup",
+            "end hung_up",
+        ]
+        assert data_of(known, "ivr.leave", node="lookup")["status"] == 200
+
+        _, slow = await app.journal_of("+15550302")
+        failed = data_of(slow, "ivr.leave", node="lookup")
+        assert failed["result"] == "failed" and failed["reason"] == "timeout"
+        assert "enter sorry" in story(slow)
+        lookup_started = next(e.at for e in slow if e.event == "ivr.enter")
+        lookup_left = next(e.at for e in slow if e.event == "ivr.leave")
+        assert 0.9 < (lookup_left - lookup_started).total_seconds() < 2.0
+        assert sorted(seen) == ["+15550301", "+15550302"]  # ${caller} was URL-encoded and sent
+
+
+# --- transfer to an outside number ---------------------------------------------------------
+
+TRANSFER = """
+flows:
+  out:
+    dids: ["+15550004"]
+    entry: connecting
+    prompts:
+      connecting: {en: {file: beep}}
+      sorry: {en: {file: digits/3}}
+    nodes:
+      connecting: {kind: play, prompts: connecting, next: payments}
+      payments:
+        kind: transfer
+        number: "+15559990001"
+        on_failure: sorry
+      sorry: {kind: play, prompts: sorry, next: bye}
+      bye: {kind: hangup}
+"""
+
+
+async def test_transfer_to_a_number_through_the_trunk(
+    sandbox: Sandbox, sqlite_template: Path, tmp_path: Path
+) -> None:
+    async with live_ivr(sandbox, sqlite_template, tmp_path) as app:
+        await app.apply(TRANSFER)
+        waits = SIPP_DIR / "caller-waits-bye.xml"
+        # The carrier's side of the trunk answers, talks 1.5 s and hangs up.
+        with SippAgent(
+            "agent-answer-hangs-up.xml",
+            sip_port=sandbox.trunk_port,
+            media_port=free_media_port(),
+            keys={"ring_ms": "200", "talk_ms": "1500"},
+            workdir=tmp_path / "far-end",
+        ) as far_end:
+            await app.call(waits, "+15550004", caller="+15550401")
+            await app.settled()
+        assert far_end.result is not None and far_end.result.successful == 1, (
+            far_end.result.describe() if far_end.result else "no result"
+        )
+        # Then the number is busy.
+        with SippAgent(
+            "agent-reject.xml",
+            sip_port=sandbox.trunk_port,
+            media_port=free_media_port(),
+            workdir=tmp_path / "busy",
+        ):
+            await app.call(waits, "+15550004", caller="+15550402")
+            await app.settled()
+
+        record, talked = await app.journal_of("+15550401")
+        assert story(talked) == [
+            "ivr.start",
+            "enter connecting",
+            "leave connecting played",
+            "enter payments",
+            "transfer.dial",
+            "transfer.answered",
+            "transfer.end",
+            "leave payments transferred",
+            "end transferred",
+        ]
+        assert data_of(talked, "transfer.dial")["number"] == "+15559990001"
+        assert data_of(talked, "transfer.end")["by"] == "far end"
+        answered = next(e.at for e in talked if e.event == "transfer.answered")
+        ended = next(e.at for e in talked if e.event == "transfer.end")
+        assert 1.2 < (ended - answered).total_seconds() < 3.0  # the far end talked 1.5 s
+        assert talked[-1].event == "CALLEND"
+
+        _, busy = await app.journal_of("+15550402")
+        assert data_of(busy, "transfer.end")["result"] == "busy"
+        assert data_of(busy, "ivr.leave", node="payments")["reason"] == "busy"
+        assert "enter sorry" in story(busy)
+        assert story(busy)[-1] == "end hung_up"
+        # no bridge or far leg left behind
+        assert await app.ari.bridges.list() == []
+
+
+# --- voicemail --------------------------------------------------------------------------------
+
+VOICEMAIL = """
+flows:
+  vm:
+    dids: ["+15550005"]
+    entry: message
+    prompts:
+      thanks: {en: {file: beep}}
+    nodes:
+      message:
+        kind: voicemail
+        queue: support
+        max_seconds: 30
+        max_silence: 20
+        next: thanks
+      thanks: {kind: play, prompts: thanks, next: bye}
+      bye: {kind: hangup}
+"""
+
+
+async def test_voicemail_is_recorded_and_kept_with_its_duration(
+    sandbox: Sandbox, sqlite_template: Path, tmp_path: Path
+) -> None:
+    async with live_ivr(sandbox, sqlite_template, tmp_path) as app:
+        await app.apply(VOICEMAIL)
+        await asyncio.gather(
+            # speaks 3.5 s from the answer (the beep takes ~0.5 s of it), then hangs up
+            app.call(
+                talking_caller(tmp_path), "+15550005", caller="+15550501",
+                keys={"talk_ms": "3500"},
+            ),
+            # speaks 2.5 s, then ends the message with # and stays for the rest of the flow
+            app.call(
+                talking_caller_ending_with(tmp_path, "#", 2500), "+15550005", caller="+15550502"
+            ),
+        )
+        for caller, expected, story_end in (
+            ("+15550501", 3.0, ["ivr.voicemail", "leave message caller_hung_up",
+                                "end caller_hung_up"]),
+            ("+15550502", 2.0, ["ivr.voicemail", "leave message recorded", "enter thanks",
+                                "leave thanks played", "enter bye", "leave bye hangup",
+                                "end hung_up"]),
+        ):
+            record, journal = await app.journal_of(caller)
+            assert story(journal)[-len(story_end):] == story_end, story(journal)
+            [kept] = await app.recordings.for_call(record.id)
+            assert abs(kept.duration_seconds - expected) < 1.0, kept
+            assert kept.kind == "voicemail"
+            assert (kept.mailbox_kind, kept.mailbox) == ("queue", "support")
+            assert data_of(journal, "ivr.voicemail")["recording"] == kept.id
+            path = app.recordings.path_of(kept)
+            data = path.read_bytes()
+            assert len(data) == kept.size_bytes
+            assert hashlib.sha256(data).hexdigest() == kept.sha256
+            assert data[:4] == b"RIFF" and rms(data[44:]) > 200  # the caller's voice, not silence
+            with pytest.raises(AriError) as gone:  # taken out of Asterisk's spool
+                await app.ari.recordings.get_stored(kept.name)
+            assert gone.value.status == 404
+        _, keyed = await app.journal_of("+15550502")
+        left = data_of(keyed, "ivr.leave", node="message")
+        assert left["recording"] == data_of(keyed, "ivr.voicemail")["recording"]
+
+
+# --- versions and hot reload -----------------------------------------------------------------
+
+RELOAD_V1 = """
+flows:
+  reload:
+    dids: ["+15550006"]
+    entry: menu
+    prompts:
+      menu: {en: {file: digits/1}}
+      first: {en: {file: beep}}
+    nodes:
+      menu: {kind: menu, prompts: menu, options: {"1": first_version}, timeout: 5,
+             on_failure: bye}
+      first_version: {kind: play, prompts: first, next: bye}
+      bye: {kind: hangup}
+"""
+
+RELOAD_V2 = RELOAD_V1.replace("first_version", "second_version").replace(
+    "first: {en: {file: beep}}", "first: {en: {file: digits/2}}"
+)
+
+
+async def test_hot_reload_leaves_a_call_in_progress_on_its_version(
+    sandbox: Sandbox, sqlite_template: Path, tmp_path: Path
+) -> None:
+    async with live_ivr(sandbox, sqlite_template, tmp_path) as app:
+        assert await app.apply(RELOAD_V1) == 1
+        updates = app.bus.subscribe(["ivr:updated"])
+        slow_key = caller_dtmf_scenario("1", tmp_path, first_delay_ms=3000)
+        in_progress = asyncio.create_task(app.call(slow_key, "+15550006", caller="+15550601"))
+        # wait until that call waits in the menu, then install version 2
+        deadline = time.monotonic() + 10
+        while not any(
+            e.event == "ivr.enter" for _, j in await read_calls(str(app.db.url)) for e in j
+        ):
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.1)
+        assert await app.apply(RELOAD_V2) == 2
+        assert updates.get_nowait() is not None
+        await app.call(caller_dtmf_scenario("1", tmp_path, first_delay_ms=1000), "+15550006",
+                       caller="+15550602")
+        await in_progress
+
+        _, old = await app.journal_of("+15550601")
+        _, new = await app.journal_of("+15550602")
+        assert data_of(old, "ivr.start")["version"] == 1
+        assert "enter first_version" in story(old)
+        assert data_of(new, "ivr.start")["version"] == 2
+        assert "enter second_version" in story(new)
+        assert [v.number for v in await app.service.list_versions(app.tenant_id)] == [2, 1]
+        assert "+      second_version" in await app.service.diff(app.tenant_id, 1, 2)
+
+
+async def test_a_version_with_missing_sounds_is_refused_and_the_live_one_serves(
+    sandbox: Sandbox, sqlite_template: Path, tmp_path: Path
+) -> None:
+    async with live_ivr(sandbox, sqlite_template, tmp_path) as app:
+        await app.apply(RELOAD_V1)
+        broken = RELOAD_V1.replace("{file: beep}", "{file: pbx/never-recorded}")
+        applied = await app.service.apply(app.tenant_id, [("flows.yaml", broken)], "test")
+        assert applied.version is None
+        [problem] = applied.problems
+        assert str(problem).startswith("flows.yaml:8:")
+        assert "en/pbx/never-recorded" in problem.message
+        live = app.service.live(app.tenant_id)
+        assert live is not None and live.number == 1
+        await app.call(caller_dtmf_scenario("1", tmp_path, first_delay_ms=1000), "+15550006",
+                       caller="+15550701")
+        _, journal = await app.journal_of("+15550701")
+        assert "enter first_version" in story(journal)
