@@ -320,10 +320,16 @@ class FlowRun:
             terminate_on=cast(TerminateOn, action.terminate_on),
         )
 
+        hung_up = False
+
         def ended(event: AriEvent) -> bool:
+            nonlocal hung_up
+            kind = event.get("type")
+            if kind == "ChannelHangupRequest" and not event.get("soft"):
+                hung_up = True  # the caller hanging up is what ends the recording
             recording = event.get("recording")
             return (
-                event.get("type") in ("RecordingFinished", "RecordingFailed")
+                kind in ("RecordingFinished", "RecordingFailed")
                 and isinstance(recording, dict)
                 and recording.get("name") == name
             )
@@ -342,10 +348,10 @@ class FlowRun:
         kept = await self._keep_voicemail(
             store, action, name, fmt, started, float(duration) if duration is not None else None
         )
-        inbox = self.call.inbox
-        if inbox.hung_up_remotely:
-            # The hangup (ChannelHangupRequest, seen before RecordingFinished) is what ended
-            # the message: the caller left in this node, not in the next one.
+        if hung_up:
+            # Asterisk ends the recording because the caller hung up (ChannelHangupRequest
+            # comes first): the caller left in this node, not in the next one.
+            inbox = self.call.inbox
             raise ChannelGone(self.call.channel_id, inbox.hangup.cause, inbox.hangup.cause_text)
         return VoicemailRecorded(kept.id, kept.duration_seconds)
 

@@ -528,7 +528,7 @@ async def test_every_method_sends_only_what_asterisk_declares(
     stream = EventStream(ari, "pbx", handler)
     stream.start()
     async with asyncio.timeout(5):
-        while stream.stats.connects == 0:  # noqa: ASYNC110 - polls a counter
+        while stream.stats.connects == 0:
             await asyncio.sleep(0.01)
     await stream.close()
 

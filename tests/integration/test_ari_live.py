@@ -80,7 +80,7 @@ class Story:
 
     async def until(self, condition: Callable[[], bool]) -> None:
         async with asyncio.timeout(5):
-            while not condition():  # noqa: ASYNC110 - polls what the handler recorded
+            while not condition():
                 await asyncio.sleep(0.02)
 
 

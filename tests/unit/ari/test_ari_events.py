@@ -25,7 +25,7 @@ def fast_stream(ari: AriClient, handler: Any, **options: Any) -> EventStream:
 
 async def eventually(condition: Callable[[], bool], within: float = 1.5) -> None:
     async with asyncio.timeout(within):
-        while not condition():  # noqa: ASYNC110 - polls state that has no event to wait on
+        while not condition():
             await asyncio.sleep(0.01)
 
 
