@@ -1062,7 +1062,13 @@ class Acd:
                 yield f"queue {q.name}: counts {q.counts} != {counts}"
             if q.waiting != sorted(q.waiting, key=_waiting_order):
                 yield f"queue {q.name}: callers out of order"
+            free = [self._agents[agent_id] for agent_id in q.free.agents()]
             for call in q.waiting:
+                if self._ready(call):
+                    requirement = self._requirement(call, q)
+                    for a in free:
+                        if requirement.admits(a.config.penalty(q.name), a.config.skills):
+                            yield f"queue {q.name}: {call.id} waits while {a.id} is free for it"
                 if (
                     call.queue is not q
                     or call.agent is not None

@@ -46,7 +46,7 @@ from pbx_stasis.ari import AriClient, AriError
 from pbx_stasis.ari.models import Event
 from pbx_stasis.bus import Bus
 from pbx_stasis.calls.actor import ChannelGone, EventInbox
-from pbx_stasis.calls.handoff import Outcome, QueueRequest
+from pbx_stasis.calls.handoff import Outcome, OutsideLine, QueueRequest
 from pbx_stasis.calls.inbound import Call
 from pbx_stasis.calls.router import CallRouter
 from pbx_stasis.store import Database, NewEvent
@@ -107,6 +107,11 @@ class _Waiting:
     moh_class: str = "default"
     agent_leg: _Leg | None = None
     connected: bool = False
+    held: bool = False
+    muted: bool = False
+    transfer_to: str | None = None  # blind transfer to this outside number, once out of the ACD
+    consult: _Consult | None = None  # attended transfer in progress
+    handover: _Consult | None = None  # attended transfer completed: the caller goes to this leg
 
 
 @dataclass
@@ -121,6 +126,24 @@ class _Leg:
     task: asyncio.Task[None] | None = field(default=None, repr=False)
 
 
+@dataclass
+class _Consult:
+    """The leg an agent consults before an attended transfer."""
+
+    channel_id: str
+    target: str
+    inbox: EventInbox
+    answered: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class CallControlError(Exception):
+    """A call control request that does not fit the call's state (code: not-found/conflict)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class AcdService:
     """Queues, agents and offers for every tenant: implements `handoff.QueueDesk`."""
 
@@ -132,10 +155,12 @@ class AcdService:
         bus: Bus,
         app: str,
         *,
+        line: OutsideLine | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.ari = ari
         self.router = router
+        self.line = line
         self.db = db
         self.bus = bus
         self.app = app
@@ -295,7 +320,10 @@ class AcdService:
                     max_wait=request.max_wait,
                 )
             )
-            return await self._serve(waiting)
+            outcome = await self._serve(waiting)
+            if outcome.reason == "transferred" and not call.inbox.gone:
+                outcome = await self._hand_over(waiting, outcome)
+            return outcome
         finally:
             del self._waiting[call_id]
             await waiting.lane.close()
@@ -306,24 +334,13 @@ class AcdService:
                     await self.ari.channels.stop_moh(call.channel_id)
 
     async def connect_agent(self, call: Call, agent: str) -> Outcome:
-        """Not offered through a queue: the IVR's transfer to a named agent."""
-        match = [
-            a
-            for a in self.agents.values()
-            if a.tenant_id == call.record.tenant_id and a.username == agent
-        ]
+        """Not offered through a queue: the IVR's transfer to a named agent (username)."""
+        match = [a for a in self.agents.values()
+                 if a.tenant_id == call.record.tenant_id and a.username == agent]
         if not match:
             return Outcome(False, "unknown_agent")
-        # A personal queue per agent keeps every offer inside the core (race-free, journaled).
-        name = f"agent-{match[0].username}"
-        key = queue_key(call.record.tenant_id, name)
-        if self.core.queue(key) is None:
-            self.post(
-                ev.QueueConfigChanged(QueueConfig(name=key, max_wait=60.0, autopause_after=None))
-            )
-            self.post(ev.AgentLogin(match[0].agent_id, [key]))
-            await asyncio.sleep(0)
-        return await self.enqueue(call, QueueRequest(queue=name))
+        key = await self._personal_queue(match[0])
+        return await self.enqueue(call, QueueRequest(queue=split_queue_key(key)[1]))
 
     async def _serve(self, waiting: _Waiting) -> Outcome:
         """Wait for the core's verdict while watching the caller's channel."""
@@ -474,6 +491,17 @@ class AcdService:
         channel_id = f"{offer.call_id}-o{offer.offer_id}"
         leg = _Leg(offer, channel_id, self.router.claim(channel_id))
         self._legs[offer.offer_id] = leg
+        waiting = self._waiting.get(offer.call_id)
+        agent = self.agents.get(offer.agent_id)
+        if waiting is not None and agent is not None:
+            record = waiting.call.record
+            self.bus.publish("call:incoming", waiting.tenant_id, {
+                "call_id": record.id, "direction": str(record.direction),
+                "from_number": record.from_number, "to_number": record.to_number,
+                "state": "ringing", "started_at": record.started_at.isoformat(),
+                "answered_at": None, "queue": waiting.queue, "agent_user_id": agent.user_id,
+                "held": False, "muted": False,
+            })
         leg.task = asyncio.create_task(self._follow_leg(leg), name=f"leg-{channel_id}")
 
     async def _follow_leg(self, leg: _Leg) -> None:
@@ -567,19 +595,204 @@ class AcdService:
                 await self.ari.channels.stop_moh(call.channel_id)
             if agent is not None:
                 await call.log.records.set_agent(self.db, call.record.id, agent.user_id)
-            self.bus.publish(
-                "call:state",
-                waiting.tenant_id,
-                {
-                    "call_id": call.record.id,
-                    "state": "connected",
-                    "queue": waiting.queue,
-                    "agent_id": action.agent_id,
-                    "from": call.record.from_number,
-                },
-            )
+            self._publish_call(waiting, "talking")
 
         waiting.lane.submit(bridge)
+
+    # --- call control (agent page, API) ----------------------------------------------------
+
+    def live(self, call_id: str) -> _Waiting:
+        waiting = self._waiting.get(call_id)
+        if waiting is None:
+            raise CallControlError("not-found", "no such call in a queue or with an agent")
+        return waiting
+
+    def _talking(self, call_id: str) -> _Waiting:
+        waiting = self.live(call_id)
+        if not waiting.connected or waiting.agent_leg is None:
+            raise CallControlError("conflict", "the call is not connected to an agent")
+        return waiting
+
+    async def hold(self, call_id: str) -> None:
+        """The caller hears music on hold, alone; the agent stays on the line (silence)."""
+        waiting = self._talking(call_id)
+        if waiting.held:
+            return
+        waiting.held = True
+        await self.ari.bridges.remove_channel(waiting.bridge_id, waiting.call.channel_id)
+        await self.ari.channels.start_moh(waiting.call.channel_id, waiting.moh_class)
+        self.post(ev.CallHeld(call_id))
+        self._publish_call(waiting, "held")
+
+    async def unhold(self, call_id: str) -> None:
+        waiting = self._talking(call_id)
+        if not waiting.held:
+            return
+        await self._back_to_bridge(waiting)
+        self.post(ev.CallResumed(call_id))
+        self._publish_call(waiting, "talking")
+
+    async def _back_to_bridge(self, waiting: _Waiting) -> None:
+        waiting.held = False
+        with contextlib.suppress(AriError):
+            await self.ari.channels.stop_moh(waiting.call.channel_id)
+        await self.ari.bridges.add_channel(waiting.bridge_id, waiting.call.channel_id)
+
+    async def mute(self, call_id: str, muted: bool) -> None:
+        """Mute the agent towards the caller (the agent still hears the caller)."""
+        waiting = self._talking(call_id)
+        assert waiting.agent_leg is not None
+        channel = waiting.agent_leg.channel_id
+        if muted:
+            await self.ari.channels.mute(channel, "in")
+        else:
+            await self.ari.channels.unmute(channel, "in")
+        waiting.muted = muted
+        await waiting.call.note("MUTE" if muted else "UNMUTE")
+        self._publish_call(waiting, "held" if waiting.held else "talking")
+
+    async def hangup(self, call_id: str) -> None:
+        """The agent's hangup button: their leg leaves (COMPLETEAGENT), or the caller is
+        released when no agent has the call yet."""
+        waiting = self.live(call_id)
+        channel = (waiting.agent_leg.channel_id if waiting.agent_leg is not None
+                   else waiting.call.channel_id)
+        await self._hangup(channel)
+
+    async def send_dtmf(self, call_id: str, digits: str) -> None:
+        waiting = self._talking(call_id)
+        await self.ari.channels.send_dtmf(waiting.call.channel_id, digits)
+
+    async def transfer(self, call_id: str, kind: str, target: str, *, attended: bool) -> None:
+        """Blind: the agent leaves at once. Attended: the caller holds while the agent
+        consults the target; complete_transfer / cancel_transfer end the consultation."""
+        waiting = self._talking(call_id)
+        if attended:
+            await self._consult(waiting, kind, target)
+            return
+        if kind == "number":
+            if self.line is None:
+                raise CallControlError("conflict", "no trunk to dial out")
+            waiting.transfer_to = target
+            self.post(ev.CallTransferred(call_id, f"number:{target}"))
+        else:
+            key = await self._transfer_queue(waiting, kind, target)
+            if waiting.held:
+                await self._back_to_bridge(waiting)
+            self.post(ev.TransferToQueue(call_id, key))
+
+    async def _transfer_queue(self, waiting: _Waiting, kind: str, target: str) -> str:
+        if kind == "queue":
+            key = queue_key(waiting.tenant_id, target)
+            if self.core.queue(key) is None:
+                raise CallControlError("not-found", f"no queue {target!r}")
+            return key
+        agent = self.agents.get(target)
+        if agent is None or agent.tenant_id != waiting.tenant_id:
+            raise CallControlError("not-found", f"no agent {target!r}")
+        return await self._personal_queue(agent)
+
+    async def _personal_queue(self, agent: AgentRecord) -> str:
+        """A queue of one agent: offers to a named agent stay inside the core (journaled,
+        race-free, and the caller waits with music when that agent is busy)."""
+        key = queue_key(agent.tenant_id, f"agent-{agent.username}")
+        if self.core.queue(key) is None:
+            self.post(ev.QueueConfigChanged(QueueConfig(name=key, max_wait=60.0,
+                                                        autopause_after=None)))
+            self.post(ev.AgentLogin(agent.agent_id, [key]))
+            await asyncio.sleep(0)
+        return key
+
+    async def _consult(self, waiting: _Waiting, kind: str, target: str) -> None:
+        if waiting.consult is not None:
+            raise CallControlError("conflict", "a consultation is already in progress")
+        if kind == "number":
+            endpoint = f"PJSIP/{target}@trunk"
+        elif kind == "agent" and target in self.agents:
+            endpoint = f"PJSIP/{self.agents[target].endpoint}"
+        else:
+            raise CallControlError("conflict", "attended transfers go to an agent or a number")
+        await self.hold(waiting.call.record.id)
+        channel_id = f"{waiting.call.record.id}-c{time.monotonic_ns()}"
+        consult = _Consult(channel_id, f"{kind}:{target}", self.router.claim(channel_id))
+        waiting.consult = consult
+        try:
+            await self.ari.channels.originate(
+                endpoint, app=self.app, app_args=["consult", waiting.call.record.id],
+                channel_id=channel_id, dial_timeout=30,
+                caller_id=waiting.call.record.from_number,
+            )
+        except AriError as exc:
+            waiting.consult = None
+            self.router.release(channel_id)
+            await self.unhold(waiting.call.record.id)
+            raise CallControlError("conflict", f"cannot dial {target}: {exc.message}") from exc
+        await waiting.call.note("CONSULT", target=consult.target)
+        self._publish_call(waiting, "consulting")
+        task = asyncio.create_task(self._follow_consult(waiting, consult))
+        self._hangups.add(task)
+        task.add_done_callback(self._hangups.discard)
+
+    async def _follow_consult(self, waiting: _Waiting, consult: _Consult) -> None:
+        try:
+            await consult.inbox.wait_for({"StasisStart"})
+            consult.answered.set()
+            await self.ari.bridges.add_channel(waiting.bridge_id, consult.channel_id)
+            await consult.inbox.wait_for(lambda _: False)
+        except (ChannelGone, AriError):
+            pass
+        finally:
+            self.router.release(consult.channel_id)
+            if waiting.consult is consult:  # the target left before the transfer completed
+                waiting.consult = None
+                self._publish_call(waiting, "held")
+
+    async def complete_transfer(self, call_id: str) -> None:
+        waiting = self._talking(call_id)
+        consult = waiting.consult
+        if consult is None or not consult.answered.is_set():
+            raise CallControlError("conflict", "no answered consultation to hand the call to")
+        waiting.consult, waiting.handover = None, consult
+        self.post(ev.CallTransferred(call_id, consult.target, attended=True))
+
+    async def cancel_transfer(self, call_id: str) -> None:
+        waiting = self._talking(call_id)
+        consult = waiting.consult
+        if consult is None:
+            raise CallControlError("conflict", "no consultation in progress")
+        waiting.consult = None
+        await self._hangup(consult.channel_id)
+        await self.unhold(call_id)
+
+    async def _hand_over(self, waiting: _Waiting, outcome: Outcome) -> Outcome:
+        """The core let the call go by a transfer: connect the caller to its target."""
+        call = waiting.call
+        if waiting.handover is not None:  # attended: the target already talks in our bridge
+            await self._back_to_bridge(waiting)
+            await call.note("TRANSFERRED", target=waiting.handover.target, attended=True)
+            with contextlib.suppress(ChannelGone):
+                await call.inbox.wait_for(lambda _: False)
+            return outcome
+        if waiting.transfer_to is not None and self.line is not None:
+            with contextlib.suppress(AriError):
+                await self.ari.bridges.remove_channel(waiting.bridge_id, call.channel_id)
+            with contextlib.suppress(AriError):
+                await self.ari.channels.stop_moh(call.channel_id)
+            await call.note("TRANSFERRED", target=f"number:{waiting.transfer_to}")
+            return await self.line.connect_number(call, waiting.transfer_to)
+        return outcome
+
+    def _publish_call(self, waiting: _Waiting, state: str) -> None:
+        agent = self.agents.get(waiting.agent_leg.offer.agent_id) if waiting.agent_leg else None
+        record = waiting.call.record
+        self.bus.publish("call:state", waiting.tenant_id, {
+            "call_id": record.id, "direction": str(record.direction),
+            "from_number": record.from_number, "to_number": record.to_number,
+            "state": state, "started_at": record.started_at.isoformat(),
+            "answered_at": record.answered_at.isoformat() if record.answered_at else None,
+            "queue": waiting.queue, "agent_user_id": agent.user_id if agent else None,
+            "held": waiting.held, "muted": waiting.muted,
+        })
 
     # --- journal ---------------------------------------------------------------------------
 
@@ -616,6 +829,13 @@ class AcdService:
             self._settle(
                 row.call_id, Outcome(True, "completed", agent=agent.username if agent else None)
             )
+        elif row.event == JournalEvent.TRANSFER:
+            waiting = self._waiting.get(row.call_id or "")
+            if waiting is not None and waiting.agent_leg is not None:
+                self._drop(waiting.agent_leg)  # the agent is done with this call
+                waiting.agent_leg, waiting.connected, waiting.muted = None, False, False
+            if row.data.get("kind") != "queue":  # to a queue: the core keeps the call
+                self._settle(row.call_id, Outcome(True, "transferred", agent=None))
         elif row.event in _LEFT and row.event != JournalEvent.EXITWITHTIMEOUT:
             # EXITWITHTIMEOUT comes with an Overflow action that carries the target.
             self._settle(row.call_id, Outcome(False, _LEFT[row.event]))

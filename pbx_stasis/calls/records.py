@@ -57,7 +57,7 @@ class CallLog:
                     **(data or {}),
                 },
             )
-        self._publish("call:state", record, state="started")
+        self._publish("call:state", record, state="ivr")
         return record
 
     async def note(
@@ -86,7 +86,7 @@ class CallLog:
                 await self.journal.append(
                     tx, tenant_id=record.tenant_id, call_id=record.id, event="ANSWER", at=now
                 )
-        self._publish("call:state", record, state="answered")
+        self._publish("call:state", record, state="ivr")
 
     async def close(
         self,
@@ -119,18 +119,17 @@ class CallLog:
                     },
                 )
         if closed:
-            self._publish("call:ended", record, cause=cause, by=hung_up_by)
+            self._publish("call:ended", record, state="ended", cause=cause, by=hung_up_by)
         return closed
 
     def _publish(self, topic: str, record: CallRecord, **extra: Any) -> None:
+        # The LiveCall shape of web/services.py: the feed forwards it to the pages as is.
         self.bus.publish(
             topic,
             record.tenant_id,
-            {
-                "call_id": record.id,
-                "from": record.from_number,
-                "to": record.to_number,
-                "direction": str(record.direction),
-                **extra,
-            },
+            {"call_id": record.id, "direction": str(record.direction),
+             "from_number": record.from_number, "to_number": record.to_number,
+             "started_at": record.started_at.isoformat(), "answered_at": None,
+             "queue": record.queue, "agent_user_id": record.agent_user_id,
+             "held": False, "muted": False, **extra},
         )

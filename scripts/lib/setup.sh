@@ -1,6 +1,9 @@
 # Shared set-up steps for scripts/test and scripts/demo (sourced, not run).
 
-APT_PACKAGES=(debootstrap sip-tester postgresql chromium espeak-ng sox nodejs npm)
+APT_PACKAGES=(debootstrap sip-tester postgresql chromium espeak-ng sox)
+# Machines of this kind ship Node.js with npm outside Debian's packages (Debian's npm conflicts
+# with it): only install Debian's when there is no npm at all.
+command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)
 
 step() { printf '\n==> %s\n' "$*"; }
 

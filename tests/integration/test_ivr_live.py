@@ -698,3 +698,85 @@ async def test_a_version_with_missing_sounds_is_refused_and_the_live_one_serves(
                        caller="+15550701")
         _, journal = await app.journal_of("+15550701")
         assert "enter first_version" in story(journal)
+
+
+# --- queue node into the real ACD -------------------------------------------------------------
+
+QUEUE = """
+flows:
+  queued:
+    dids: ["+15550008"]
+    entry: vip
+    variables: {priority: 3}
+    prompts:
+      hold: {en: {file: beep}}
+      busy: {en: {file: digits/3}}
+    nodes:
+      vip: {kind: set, variables: {priority: 7}, next: hold}
+      hold: {kind: play, prompts: hold, next: in_queue}
+      in_queue:
+        kind: queue
+        queue: "${queue_name}"
+        priority: "${priority}"
+        skills: {"lang_${language}": 1}
+        max_wait: 3
+        next: everyone_busy
+      everyone_busy: {kind: play, prompts: busy, next: bye}
+      bye: {kind: hangup}
+"""
+
+
+async def test_queue_node_enqueues_into_the_acd_and_an_agent_answers(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    from callcenter import CallCenter, call_center
+
+    from pbx_stasis.calls.inbound import Call, CallScript
+
+    holder: dict[str, IvrService] = {}
+
+    def ivr_script(center: CallCenter) -> CallScript:
+        async def walk(call: Call) -> None:
+            script = holder["ivr"].script_for(call.record.tenant_id, call.record.to_number)
+            assert script is not None
+            await script(call)
+
+        return walk
+
+    queues: dict[str, dict[str, object]] = {"sales": {}, "empty": {}}
+    async with call_center(sandbox, tmp_path, queues, script=ivr_script) as center, \
+            aiohttp.ClientSession() as http:
+        app = center.app
+        tools = FlowTools(http=http, desk=app.acd, line=TrunkLine(app.ari, app.router, "pbx"))
+        holder["ivr"] = service = IvrService(center.db, app.bus, app.ari, tools=tools)
+        for queue_name, caller in (("sales", "+15550801"), ("empty", "+15550802")):
+            flows = QUEUE.replace('"${queue_name}"', queue_name)
+            applied = await service.apply(app.tenant_id, [("queued.yaml", flows)], "test")
+            assert applied.version is not None, applied.problems
+            if queue_name == "sales":
+                agent = await center.add_agent(
+                    "ivr-alice", 170, queues={"sales": 0}, skills={"lang_en": 5},
+                    scenario="agent-answer-hangs-up.xml",
+                    keys={"ring_ms": "200", "talk_ms": "1000"},
+                )
+            result = await run_sipp_async(
+                SIPP_DIR / "caller-waits-bye.xml", sandbox.sip_target, service="+15550008",
+                caller=caller, timeout=20, media_port=free_media_port(),
+            )
+            assert result.ok, result.describe()
+            await center.idle()
+
+        journals = {r.from_number: j for r, j in await read_calls(str(center.db.url))}
+        served = journals["+15550801"]
+        assert story(served)[-3:] == ["enter in_queue", "leave in_queue answered", "end enqueued"]
+        assert data_of(served, "ivr.leave", node="in_queue")["agent"] == agent.username
+        [enter] = [e for e in served if e.event == "ENTERQUEUE"]
+        assert enter.queue == "sales"
+        assert enter.data["priority"] == 7  # the flow's variable, set by the `vip` node
+        assert "CONNECT" in [e.event for e in served]
+
+        waited = journals["+15550802"]
+        left = data_of(waited, "ivr.leave", node="in_queue")
+        assert left["result"] == "exited" and left["next"] == "everyone_busy"
+        assert story(waited)[-1] == "end hung_up"
+        assert [e.event for e in waited if e.queue == "empty"][0] == "ENTERQUEUE"
