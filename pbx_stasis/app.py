@@ -8,18 +8,33 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+import aiohttp
+
+from pbx_stasis.acd.directory import AgentRecord
 from pbx_stasis.acd.runner import AcdService
 from pbx_stasis.ari import AriClient, AriError, Channel, EventStream
 from pbx_stasis.ari.models import Event
 from pbx_stasis.bus import Bus
 from pbx_stasis.calls.actor import EventInbox
-from pbx_stasis.calls.inbound import CallScript, greeting_script, run_call, stasis_args
+from pbx_stasis.calls.inbound import (
+    Call,
+    CallScript,
+    dialed_number,
+    greeting_script,
+    run_call,
+    stasis_args,
+)
 from pbx_stasis.calls.records import CallLog
 from pbx_stasis.calls.resync import resync
 from pbx_stasis.calls.router import CallRouter
 from pbx_stasis.config import Settings
+from pbx_stasis.ivr.runner import FlowTools
+from pbx_stasis.ivr.service import IvrService
+from pbx_stasis.recording.store import RecordingStore
 from pbx_stasis.store import CallRecord, Database, Directory
+from pbx_stasis.transfer.outside import TrunkLine
 
 log = logging.getLogger(__name__)
 
@@ -58,14 +73,30 @@ class StasisApp:
         self.events = EventStream(
             self.ari, settings.ari.app, self.router.on_event, on_connect=self._on_connect
         )
-        self.acd = AcdService(self.ari, self.router, db, bus, settings.ari.app, clock=clock)
+        self.line = TrunkLine(self.ari, self.router, settings.ari.app)
+        self.acd = AcdService(
+            self.ari, self.router, db, bus, settings.ari.app, line=self.line, clock=clock
+        )
         self.router.listeners["EndpointStateChange"] = self.acd.on_endpoint_event
+        self.recordings = RecordingStore(db, settings.recordings.dir)
+        self.ivr = IvrService(db, bus, self.ari)
         self.tenant_id = 0
         self._default_script: CallScript = script or greeting_script(settings.calls.greeting)
+        self._clock = clock
+        self._http: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
         tenant = await Directory(self.db).ensure_tenant(self.settings.calls.tenant)
         self.tenant_id = tenant.id
+        self._http = aiohttp.ClientSession()
+        self.ivr.tools = FlowTools(
+            http=self._http,
+            recordings=self.recordings,
+            desk=self.acd,
+            line=self.line,
+            clock=lambda: datetime.fromtimestamp(self._clock(), UTC),
+        )
+        await self.ivr.start()
         await self.acd.start()
         self.events.start()
 
@@ -73,27 +104,83 @@ class StasisApp:
         await self.router.shutdown(grace)
         await self.events.close()
         await self.acd.stop()
+        await self.ivr.stop()
+        if self._http is not None:
+            await self._http.close()
         await self.ari.close()
-
-    def script_for(self, start: Event) -> CallScript:
-        """What a new call runs: the IVR flow of the dialled number, else the default."""
-        return self._default_script
 
     def health(self) -> Health:
         stats = self.events.stats
         return Health(stats.connected, self.router.live_calls, stats.reconnects)
 
+    def script_for(self, start: Event) -> CallScript:
+        """What a new call runs: an agent's outbound call, the IVR flow of the dialled number,
+        or the default script."""
+        args = stasis_args(start)
+        if args[:1] == ["outbound"]:
+            return self._outbound_script(start)
+        flow = self.ivr.script_for(self.tenant_id, dialed_number(start))
+        return flow or self._default_script
+
+    def _outbound_script(self, start: Event) -> CallScript:
+        """An agent calls out: from their phone (dialplan from-agents) or click-to-call (we rang
+        their phone first). While it lasts the agent is paused so no queue call is offered."""
+        args = stasis_args(start)
+        number = args[1] if len(args) > 1 else dialed_number(start)
+        agent = self._agent_of(start)
+
+        async def outbound(call: Call) -> None:
+            await call.answer()
+            if agent is not None:
+                self.acd.pause(agent.agent_id, OUTBOUND_PAUSE)
+            try:
+                outcome = await self.line.connect_number(call, number)
+                await call.note("OUTBOUND", number=number, reason=outcome.reason,
+                                agent=agent.username if agent else None)
+            finally:
+                if agent is not None:
+                    self.acd.unpause(agent.agent_id)
+
+        return outbound
+
+    def _agent_of(self, start: Event) -> AgentRecord | None:
+        """The agent whose phone a channel is (PJSIP/agent-17-0000002a)."""
+        name = str((start.get("channel") or {}).get("name", ""))
+        endpoint = name.removeprefix("PJSIP/").rsplit("-", 1)[0]
+        for agent in self.acd.agents.values():
+            if agent.endpoint == endpoint:
+                return agent
+        return None
+
+    async def dial(self, agent: AgentRecord, number: str, call_id: str) -> None:
+        """Click-to-call: ring the agent's own phone (answered by itself, the softphone sees
+        X-PBX-Auto-Answer), then the number once they are on the line."""
+        await self.ari.channels.originate(
+            f"PJSIP/{agent.endpoint}",
+            app=self.settings.ari.app,
+            app_args=["outbound", number, call_id],
+            caller_id=f'"{number}" <{number}>',
+            dial_timeout=30,
+            variables={
+                "PJSIP_HEADER(add,X-PBX-Auto-Answer)": "yes",
+                "PJSIP_HEADER(add,X-PBX-Call-Id)": call_id,
+            },
+        )
+
     async def _on_call(self, inbox: EventInbox, start: Event) -> None:
-        kind = stasis_args(start)[:1]
-        if kind not in (["inbound"], ["outbound"]):
+        args = stasis_args(start)
+        if args[:1] not in (["inbound"], ["outbound"]):
             # An agent leg or snoop left over from before a restart: nobody owns it any more.
-            log.info("hanging up stray channel %s (args %s)", inbox.channel_id, kind)
+            log.info("hanging up stray channel %s (args %s)", inbox.channel_id, args)
             with contextlib.suppress(AriError):
                 await self.ari.channels.hangup(inbox.channel_id)
             return
+        outbound = args[:1] == ["outbound"]
         await run_call(
             self.ari, self.calls, inbox, start, tenant_id=self.tenant_id,
             script=self.script_for(start),
+            to_number=args[1] if outbound and len(args) > 1 else None,
+            call_id=args[2] if outbound and len(args) > 2 else None,
         )
 
     async def _on_connect(self) -> None:
@@ -105,22 +192,44 @@ class StasisApp:
 
         async def handle(inbox: EventInbox, start: Event) -> None:
             await run_call(self.ari, self.calls, inbox, start, tenant_id=self.tenant_id,
-                           script=self.script_for(start), record=record, adopted=True)
+                           script=self._default_script, record=record, adopted=True)
 
         self.router.start_call(start, handle)
 
 
+OUTBOUND_PAUSE = "outbound call"
+
+
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
-    """Run until `stop` is set: the Stasis app (and, later, the web sidecar)."""
+    """Run until `stop` is set: the Stasis app and the web sidecar in one process."""
+    from aiohttp import web
+
+    from pbx_stasis.center import LiveContactCenter, websocket_sip_url
+    from pbx_stasis.crm.phones import numbering
+    from pbx_stasis.web.app import WebContext, create_web_app
+
     db = Database.connect(settings.database.url)
     bus = Bus()
     app = StasisApp(settings, db, bus)
+    runner: web.AppRunner | None = None
     try:
         await app.start()
         log.info("pbx-stasis running: ARI %s app %s, database %s",
                  app.ari.base_url, settings.ari.app, db.backend)
+        if settings.web.enabled:
+            ws_url, domain = websocket_sip_url(settings.ari.url)
+            center = LiveContactCenter(db, bus, app.acd, app.ivr, ws_url=ws_url,
+                                       sip_domain=domain, dial=app.dial)
+            context = WebContext(db=db, bus=bus, settings=settings, services=center,
+                                 numbering=numbering(settings.crm.region))
+            runner = web.AppRunner(create_web_app(context), access_log=None)
+            await runner.setup()
+            await web.TCPSite(runner, settings.web.host, settings.web.port).start()
+            log.info("web pages at http://%s:%d/", settings.web.host, settings.web.port)
         await stop.wait()
         log.info("stopping: %d live call(s)", app.router.live_calls)
     finally:
+        if runner is not None:
+            await runner.cleanup()
         await app.stop()
         await db.dispose()

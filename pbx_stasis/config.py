@@ -45,7 +45,16 @@ class WebSettings:
 class CallSettings:
     tenant: str = "default"
     greeting: str = "hello-world"
-    ivr_dir: str = ""
+
+
+@dataclass(frozen=True)
+class RecordingSettings:
+    dir: str = "var/recordings"
+
+
+@dataclass(frozen=True)
+class CrmSettings:
+    region: str = "US"  # how national numbers are read (ISO 3166 country code)
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,8 @@ class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     web: WebSettings = field(default_factory=WebSettings)
     calls: CallSettings = field(default_factory=CallSettings)
+    recordings: RecordingSettings = field(default_factory=RecordingSettings)
+    crm: CrmSettings = field(default_factory=CrmSettings)
     source: str = "defaults"
 
 
@@ -94,6 +105,12 @@ def _bool(value: str) -> bool:
     raise ValueError
 
 
+def _region(value: str) -> str:
+    if len(value) != 2 or not value.isalpha():
+        raise ValueError
+    return value.upper()
+
+
 _DB_SCHEMES = ("sqlite", "sqlite+aiosqlite", "postgresql", "postgresql+asyncpg", "postgres")
 
 _FIELDS: dict[tuple[str, str], tuple[str, Callable[[str], Any], str]] = {
@@ -111,7 +128,8 @@ _FIELDS: dict[tuple[str, str], tuple[str, Callable[[str], Any], str]] = {
     ("web", "enabled"): ("PBX_WEB_ENABLED", _bool, "true or false"),
     ("calls", "tenant"): ("PBX_TENANT", _text, "a tenant slug"),
     ("calls", "greeting"): ("PBX_GREETING", _text, "a sound name, e.g. hello-world"),
-    ("calls", "ivr_dir"): ("PBX_IVR_DIR", _any_text, "a folder of IVR flow YAML files"),
+    ("recordings", "dir"): ("PBX_RECORDINGS_DIR", _text, "a folder for recordings"),
+    ("crm", "region"): ("PBX_REGION", _region, "a two-letter country code, e.g. US or FR"),
 }
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -119,6 +137,8 @@ _SECTIONS: dict[str, type[Any]] = {
     "database": DatabaseSettings,
     "web": WebSettings,
     "calls": CallSettings,
+    "recordings": RecordingSettings,
+    "crm": CrmSettings,
 }
 
 

@@ -227,7 +227,10 @@ class Acd:
         self._timers: list[tuple[float, int, str, str]] = []  # (deadline, token, kind, ref)
         self._timer_tokens: dict[tuple[str, str], int] = {}
         self._timer_seq = itertools.count()
-        self._dirty: set[str] = set()  # queues where a new match may exist
+        # What may make a new match; between events nothing else can (see _dispatch).
+        self._new_calls: dict[str, _Call] = {}  # ready since the last dispatch, or widened
+        self._new_free: dict[str, set[str]] = {}  # queue -> agents free (or re-keyed) since
+        self._rescan: set[str] = set()  # queues to match from scratch (configuration changed)
         self._empty_dirty: set[str] = set()  # queues whose presence went down
         self._out: list[Action] = []
         for queue in queues:
@@ -351,7 +354,7 @@ class Acd:
         while True:
             if self._empty_dirty:
                 self._leave_empty()
-            elif self._dirty:
+            elif self._new_calls or self._new_free or self._rescan:
                 self._dispatch()
             else:
                 deadline = self.next_deadline()
@@ -566,7 +569,7 @@ class Acd:
             self._refresh(self._agents[agent_id])
         for call in q.waiting:
             self._schedule_call(call)
-        self._dirty.add(q.name)
+        self._rescan.add(q.name)
         self._empty_dirty.add(q.name)
 
     def _on_agent_config(self, config: AgentConfig) -> None:
@@ -611,7 +614,7 @@ class Acd:
         )
         self._emit(StartMoh(call.id, q.name, q.config.moh_class))
         self._schedule_call(call)
-        self._dirty.add(q.name)
+        self._new_calls[call.id] = call
 
     def _schedule_call(self, call: _Call) -> None:
         """(Re)compute a waiting call's deadlines from its queue's configuration."""
@@ -697,7 +700,7 @@ class Acd:
         call.step += 1
         if call.step < len(steps):
             self._schedule(_ESCALATE, call.id, call.entered_at + steps[call.step].after)
-        self._dirty.add(q.name)
+        self._new_calls[call.id] = call
 
     def _announce(self, call: _Call) -> None:
         q = call.queue
@@ -740,18 +743,34 @@ class Acd:
     # --- offers ---------------------------------------------------------------------------------
 
     def _dispatch(self) -> None:
-        """Offer the calls of the changed queues to free agents: most urgent call first.
+        """Offer waiting calls to free agents, most urgent call first (heaviest queue, then
+        priority, then longest wait), looking only where a new match can be.
 
-        Each queue's waiting list is already in order; they are merged lazily (heaviest queue,
-        then priority, then longest wait) and the walk stops once no queue has a free agent.
-        Offers do not change waiting lists, so walking them while offering is safe.
+        Between two dispatches no ready call is admitted by a free agent (Acd.audit checks it),
+        so a match needs a call that became ready (or widened its requirement), an agent who
+        became free, or a queue whose configuration changed. New calls are matched directly;
+        for new agents, the queue's callers are walked in order, but only those a new agent
+        admits are tried, and the walk stops once the new agents are taken. Offers never free
+        an agent or reorder a waiting list, so the lazy walks stay valid while offering.
         """
-        queues = [self._queues[name] for name in sorted(self._dirty)]
-        self._dirty.clear()
-        queues = [q for q in queues if q.free]
-        if not queues:
-            return
-        for _, call in heapq.merge(*map(self._urgency, queues)):
+        new_calls, self._new_calls = self._new_calls, {}
+        new_free, self._new_free = self._new_free, {}
+        rescan, self._rescan = self._rescan, set()
+        fresh = [call for call in new_calls.values() if self._ready(call)]
+        fresh.sort(key=self._urgency_key)
+        streams: list[Iterator[tuple[tuple[int, int, float, int], _Call]]] = [
+            iter([(self._urgency_key(call), call) for call in fresh])
+        ]
+        involved = {call.queue.name for call in fresh if call.queue is not None}
+        for name in sorted(rescan | set(new_free)):
+            q = self._queues[name]
+            if not q.free:
+                continue
+            involved.add(name)
+            new_agents = None if name in rescan else sorted(new_free[name])
+            streams.append(self._walk(q, new_agents))
+        queues = [self._queues[name] for name in sorted(involved)]
+        for _, call in heapq.merge(*streams, key=lambda entry: entry[0]):
             if not any(q.free for q in queues):
                 return
             home = call.queue
@@ -760,11 +779,32 @@ class Acd:
             for agent_id in home.free.select(self._requirement(call, home), self._rng):
                 self._offer(call, self._agents[agent_id])
 
-    @staticmethod
-    def _urgency(q: _Queue) -> Iterator[tuple[tuple[int, int, float, int], _Call]]:
-        weight = -q.config.weight
+    def _walk(
+        self, q: _Queue, new_agents: list[str] | None
+    ) -> Iterator[tuple[tuple[int, int, float, int], _Call]]:
+        """q's ready callers in order; with `new_agents`, only those one of them admits."""
         for call in q.waiting:
-            yield (weight, -call.priority, call.entered_at, call.seq), call
+            if not q.free:
+                return
+            if not self._ready(call):
+                continue
+            if new_agents is not None:
+                still_free = [self._agents[a] for a in new_agents if a in q.free]
+                if not still_free:
+                    return
+                requirement = self._requirement(call, q)
+                if not any(
+                    requirement.admits(a.config.penalty(q.name), a.config.skills)
+                    for a in still_free
+                ):
+                    continue
+            yield self._urgency_key(call), call
+
+    @staticmethod
+    def _urgency_key(call: _Call) -> tuple[int, int, float, int]:
+        q = call.queue
+        weight = 0 if q is None else q.config.weight
+        return (-weight, -call.priority, call.entered_at, call.seq)
 
     @staticmethod
     def _ready(call: _Call) -> bool:
@@ -776,9 +816,15 @@ class Acd:
     @staticmethod
     def _requirement(call: _Call, q: _Queue) -> Requirement:
         if call.step == 0:
-            return Requirement(call.skills, 0, q.config.max_penalty)
-        step = q.config.escalation[call.step - 1]
-        return Requirement(call.skills, step.relax, step.max_penalty)
+            relax, max_penalty = 0, q.config.max_penalty
+        else:
+            step = q.config.escalation[call.step - 1]
+            relax, max_penalty = step.relax, step.max_penalty
+        if call.offers:
+            # Ringall rings the best tier free; worse tiers only once those offers have failed.
+            ringing = min(o.agent.config.penalty(q.name) for o in call.offers.values())
+            max_penalty = ringing if max_penalty is None else min(max_penalty, ringing)
+        return Requirement(call.skills, relax, max_penalty)
 
     def _offer(self, call: _Call, a: _Agent) -> None:
         q = call.queue
@@ -822,7 +868,7 @@ class Acd:
                 self._pause(a, AUTOPAUSE_REASON, auto=True)
         self._refresh(a)
         # The caller keeps their place; they are free for the next agent (or leave if empty).
-        self._dirty.add(q.name)
+        self._new_calls[call.id] = call
         self._empty_dirty.add(q.name)
 
     # --- connected calls ------------------------------------------------------------------------
@@ -946,7 +992,6 @@ class Acd:
             q.name in a.queues
             and a.registered
             and a.paused is None
-            and a.offer is None
             and a.wrapup_started is None
             and a.retry_until is None
             and (not a.calls or q.config.ring_in_use)
@@ -984,7 +1029,7 @@ class Acd:
             if self._eligible(a, q):
                 group = group_key(a.config.penalty(name), a.config.skills)
                 if q.free.put(a.id, group, self._base_key(a, q)):
-                    self._dirty.add(name)
+                    self._new_free.setdefault(name, set()).add(a.id)
             else:
                 q.free.discard(a.id)
 
@@ -1062,11 +1107,11 @@ class Acd:
                 yield f"queue {q.name}: counts {q.counts} != {counts}"
             if q.waiting != sorted(q.waiting, key=_waiting_order):
                 yield f"queue {q.name}: callers out of order"
-            free = [self._agents[agent_id] for agent_id in q.free.agents()]
+            free_agents = [self._agents[agent_id] for agent_id in q.free.agents()]
             for call in q.waiting:
                 if self._ready(call):
                     requirement = self._requirement(call, q)
-                    for a in free:
+                    for a in free_agents:
                         if requirement.admits(a.config.penalty(q.name), a.config.skills):
                             yield f"queue {q.name}: {call.id} waits while {a.id} is free for it"
                 if (

@@ -55,6 +55,9 @@ from pbx_stasis.store import Journal as JournalStore
 log = logging.getLogger(__name__)
 
 ANNOUNCEMENT = "ann-"  # playback id prefix of position announcements
+# Softphone agents must save a disposition before the next call: they are paused with this
+# reason from wrap-up start until they do (wrap-up time still runs, and shows, meanwhile).
+DISPOSITION_PENDING = "disposition"
 # SIP-ish hangup causes of an unanswered agent leg -> what the core is told
 _BUSY = {17: "busy", 21: "declined"}
 _NO_ANSWER = {18, 19}
@@ -179,6 +182,13 @@ class AcdService:
         self._tasks: list[asyncio.Task[None]] = []
         self._hangups: set[asyncio.Task[None]] = set()
         self.decisions = 0
+        # Who shows agents and queues to people (the web's shapes live there, not here).
+        self.on_agent_changed: Callable[[str], None] = lambda agent_id: None
+        self.on_queue_changed: Callable[[str], None] = lambda key: None
+        self.talk_today: dict[str, float] = {}  # queue key -> seconds talked today
+        self.wrapup_ends: dict[str, float] = {}  # agent id -> when their wrap-up time is over
+        self.agent_calls: dict[str, str] = {}  # agent id -> call ringing, talking or in wrap-up
+        self._dispositioned: set[str] = set()  # calls whose agent saved the disposition
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -285,6 +295,19 @@ class AcdService:
         """Hand an event to the owner task (never blocks, callable from any task)."""
         self._inbox.put_nowait(event)
 
+    async def barrier(self) -> None:
+        """Return once the owner has applied everything posted before this call."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._inbox.put_nowait(done)  # type: ignore[arg-type]
+        await done
+
+    def complete_wrapup(self, agent_id: str, call_id: str) -> None:
+        """The agent saved the call's disposition: wrap-up may end once its time is over."""
+        self._dispositioned.add(call_id)
+        view = self.core.agent(agent_id)
+        if view is not None and view.paused == DISPOSITION_PENDING:
+            self.post(ev.AgentUnpause(agent_id))
+
     # --- QueueDesk ------------------------------------------------------------------------
 
     async def enqueue(self, call: Call, request: QueueRequest) -> Outcome:
@@ -385,6 +408,10 @@ class AcdService:
                         event = await self._inbox.get()
             except TimeoutError:
                 event = ev.Tick()
+            if isinstance(event, asyncio.Future):  # a barrier
+                if not event.done():
+                    event.set_result(None)
+                continue
             self._apply(event)
 
     def _apply(self, event: ev.Event) -> None:
@@ -400,23 +427,10 @@ class AcdService:
             except Exception:
                 log.exception("carrying out %r failed", action)
         touched = self.stats.apply_all(actions)
-        now = self.clock()
         for key in touched.queues:
-            tenant_id, name = split_queue_key(key)
-            snapshot = self.stats.queue(key, now)
-            self.bus.publish(
-                "queue:stats",
-                tenant_id,
-                {
-                    "queue": name,
-                    "waiting": snapshot.waiting,
-                    "longest_wait": round(snapshot.longest_wait, 1),
-                    "agents": {str(k): v for k, v in snapshot.agents.items()},
-                    "answered": snapshot.answered,
-                    "abandoned": snapshot.abandoned,
-                    "service_level": snapshot.service_level,
-                },
-            )
+            self.on_queue_changed(key)
+        for agent_id in touched.agents:
+            self.on_agent_changed(agent_id)
 
     def _carry_out(self, action: Action) -> None:
         if isinstance(action, Journal):
@@ -443,21 +457,7 @@ class AcdService:
             ]
             self._settle(action.call_id, Outcome(False, reason, **_target(action.target)))
         elif isinstance(action, AgentStateChanged):
-            agent = self.agents.get(action.agent_id)
-            if agent is not None:
-                self.bus.publish(
-                    "agent:state",
-                    agent.tenant_id,
-                    {
-                        "agent_id": action.agent_id,
-                        "user_id": agent.user_id,
-                        "username": agent.username,
-                        "name": agent.name,
-                        "state": str(action.state),
-                        "reason": action.reason,
-                        "since": action.since,
-                    },
-                )
+            pass  # the stats fold picks it up; observers are told after the batch
 
     def _settle(self, call_id: str | None, outcome: Outcome) -> None:
         waiting = self._waiting.get(call_id or "")
@@ -821,6 +821,20 @@ class AcdService:
             )
         )
         self._rows_ready.set()
+        if agent is not None and row.call_id is not None and row.event in (
+            JournalEvent.OFFER, JournalEvent.CONNECT
+        ):
+            self.agent_calls[agent.agent_id] = row.call_id
+        if row.event == JournalEvent.WRAPUPSTART and agent is not None:
+            self.wrapup_ends[agent.agent_id] = row.at + float(row.data.get("seconds") or 0)
+            call = self.agent_calls.get(agent.agent_id)
+            # Desk phones (a fixed contact) have no page to save a disposition from.
+            if agent.contact is None and call is not None and call not in self._dispositioned:
+                self.post(ev.AgentPause(agent.agent_id, DISPOSITION_PENDING))
+        if row.event in _COMPLETE and row.queue is not None:
+            self.talk_today[row.queue] = self.talk_today.get(row.queue, 0.0) + float(
+                row.data.get("talk") or 0
+            )
         if row.event in _COMPLETE:
             if row.event == JournalEvent.COMPLETECALLER:
                 waiting = self._waiting.get(row.call_id or "")

@@ -86,6 +86,8 @@ async def run_call(
     script: CallScript,
     record: CallRecord | None = None,
     adopted: bool = False,
+    to_number: str | None = None,
+    call_id: str | None = None,
 ) -> None:
     """Open (or adopt) the record, run `script`, then hang up and close the record.
 
@@ -100,7 +102,8 @@ async def run_call(
             channel_id=inbox.channel_id,
             direction=direction,
             from_number=caller_number(start),
-            to_number=dialed_number(start),
+            to_number=to_number or dialed_number(start),
+            call_id=call_id,
             linkedid=linkedid if isinstance(linkedid, str) else None,
             data={"args": args},
         )

@@ -30,6 +30,7 @@ class CallLog:
         to_number: str,
         linkedid: str | None = None,
         data: Mapping[str, Any] | None = None,
+        call_id: str | None = None,
     ) -> CallRecord:
         now = utc_now()
         async with self.db.transaction() as tx:
@@ -42,6 +43,7 @@ class CallLog:
                 to_number=to_number,
                 started_at=now,
                 linkedid=linkedid,
+                call_id=call_id,
             )
             await self.journal.append(
                 tx,

@@ -8,16 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pbx_stasis.ivr.tables import IvrVersionRow
 from pbx_stasis.store import Database, StoreError, utc_now
-from pbx_stasis.store.db import is_unique_violation
+from pbx_stasis.store.tables import Tenant
 
 Source = tuple[str, str]  # (file name, YAML text)
-# Two admins applying at the same instant both pick the same next number; one retries.
-ADD_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,41 +70,35 @@ class IvrVersions:
         comment: str | None = None,
     ) -> IvrVersion:
         """Store `sources` as the tenant's next version and make it the active one."""
-        for attempt in range(ADD_ATTEMPTS):
-            try:
-                async with self.db.transaction() as tx:
-                    number = (
-                        await tx.scalar(
-                            select(func.max(IvrVersionRow.number)).where(
-                                IvrVersionRow.tenant_id == tenant_id
-                            )
-                        )
-                        or 0
-                    ) + 1
-                    await self._deactivate(tx, tenant_id)
-                    row = IvrVersionRow(
-                        tenant_id=tenant_id,
-                        number=number,
-                        created_at=utc_now(),
-                        created_by=created_by,
-                        created_by_user_id=user_id,
-                        sources=[{"file": name, "text": text} for name, text in sources],
-                        comment=comment,
-                        active=True,
+        async with self.db.transaction() as tx:
+            await self._lock(tx, tenant_id)
+            number = (
+                await tx.scalar(
+                    select(func.max(IvrVersionRow.number)).where(
+                        IvrVersionRow.tenant_id == tenant_id
                     )
-                    tx.add(row)
-                    await tx.flush()
-                    return _version(row)
-            except StoreError as exc:
-                cause = exc.__cause__
-                retry = isinstance(cause, IntegrityError) and is_unique_violation(cause)
-                if not retry or attempt == ADD_ATTEMPTS - 1:
-                    raise
-        raise AssertionError("unreachable")
+                )
+                or 0
+            ) + 1
+            await self._deactivate(tx, tenant_id)
+            row = IvrVersionRow(
+                tenant_id=tenant_id,
+                number=number,
+                created_at=utc_now(),
+                created_by=created_by,
+                created_by_user_id=user_id,
+                sources=[{"file": name, "text": text} for name, text in sources],
+                comment=comment,
+                active=True,
+            )
+            tx.add(row)
+            await tx.flush()
+            return _version(row)
 
     async def activate(self, tenant_id: int, number: int) -> IvrVersion:
         """Make an existing version the active one again (a rollback)."""
         async with self.db.transaction() as tx:
+            await self._lock(tx, tenant_id)
             row = await tx.scalar(
                 select(IvrVersionRow).where(
                     IvrVersionRow.tenant_id == tenant_id, IvrVersionRow.number == number
@@ -120,6 +111,12 @@ class IvrVersions:
                 row.active = True
                 await tx.flush()
             return _version(row)
+
+    @staticmethod
+    async def _lock(tx: AsyncSession, tenant_id: int) -> None:
+        """Serialize version changes of one tenant (PostgreSQL row lock; SQLite writers are
+        serialized already), so two admins applying at once get numbers n and n+1."""
+        await tx.execute(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update())
 
     @staticmethod
     async def _deactivate(tx: AsyncSession, tenant_id: int) -> None:

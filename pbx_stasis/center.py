@@ -1,0 +1,381 @@
+"""The contact center as the web sees it: `web.services.ContactCenter` over the running
+Stasis app (ACD, call control, IVR versions, agents' endpoints)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from pbx_stasis.acd.directory import AgentRecord, queue_key, split_queue_key
+from pbx_stasis.acd.model import AgentState, QueueConfig
+from pbx_stasis.acd.runner import DISPOSITION_PENDING, AcdService, CallControlError
+from pbx_stasis.acd.settings import SettingsInvalid, queue_settings
+from pbx_stasis.ari import AriError
+from pbx_stasis.bus import Bus
+from pbx_stasis.ivr import check_sources
+from pbx_stasis.ivr.errors import Problem
+from pbx_stasis.ivr.service import IvrService
+from pbx_stasis.store import Database, Directory, StoreError
+from pbx_stasis.store.calls import CallRecords
+from pbx_stasis.web.services import (
+    AgentProfile,
+    AgentView,
+    CallState,
+    FlowDocument,
+    FlowSummary,
+    LiveCall,
+    QueueStats,
+    ServiceError,
+    ServiceErrorCode,
+    SettableState,
+    SipCredentials,
+    TransferKind,
+    to_json,
+)
+
+PAUSE_REASONS = ["break", "lunch", "training", "meeting", "after-call work"]
+# Roles that get a WebRTC endpoint: agents take calls, supervisors listen/whisper/barge.
+PHONE_ROLES = {"agent", "supervisor"}
+
+T = TypeVar("T")
+
+
+def _when(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+class LiveContactCenter:
+    """Implements web.services.ContactCenter with the real telephony."""
+
+    def __init__(
+        self,
+        db: Database,
+        bus: Bus,
+        acd: AcdService,
+        ivr: IvrService,
+        *,
+        ws_url: str,
+        sip_domain: str,
+        dial: Callable[[AgentRecord, str, str], Coroutine[Any, Any, None]],
+    ) -> None:
+        self.db = db
+        self.bus = bus
+        self.acd = acd
+        self.ivr = ivr
+        self.ws_url = ws_url
+        self.sip_domain = sip_domain
+        self._dial = dial
+        self.users = Directory(db)
+        self.records = CallRecords(db)
+        acd.on_agent_changed = self._publish_agent
+        acd.on_queue_changed = self._publish_queue
+
+    # --- agents -----------------------------------------------------------------------------
+
+    def _agent(self, tenant_id: int, user_id: int) -> AgentRecord:
+        agent = self.acd.agents.get(str(user_id))
+        if agent is None or agent.tenant_id != tenant_id:
+            raise ServiceError(ServiceErrorCode.NOT_FOUND, "no such agent")
+        return agent
+
+    def view(self, agent: AgentRecord) -> AgentView:
+        core = self.acd.core.agent(agent.agent_id)
+        if core is None:
+            return AgentView(agent.user_id, agent.name, AgentState.OFFLINE, _when(0))
+        state, reason = core.state, core.reason or None
+        wrapup_ends = self.acd.wrapup_ends.get(agent.agent_id)
+        if state is AgentState.PAUSED and reason == DISPOSITION_PENDING:
+            # Still in wrap-up as far as the agent is concerned: the disposition is missing.
+            state = AgentState.WRAP_UP
+        in_call = state in (AgentState.RINGING, AgentState.ON_CALL, AgentState.WRAP_UP)
+        return AgentView(
+            user_id=agent.user_id,
+            name=agent.name,
+            state=state,
+            since=_when(core.since),
+            reason=reason,
+            call_id=self.acd.agent_calls.get(agent.agent_id) if in_call else None,
+            wrapup_ends_at=_when(wrapup_ends) if wrapup_ends and state is AgentState.WRAP_UP
+            else None,
+            calls_today=core.calls_today,
+            registered=core.registered,
+            queues=tuple(sorted(split_queue_key(q)[1] for q in core.queues)),
+        )
+
+    def _publish_agent(self, agent_id: str) -> None:
+        agent = self.acd.agents.get(agent_id)
+        if agent is not None:
+            self.bus.publish("agent:state", agent.tenant_id, to_json(self.view(agent)))
+
+    def _publish_queue(self, key: str) -> None:
+        tenant_id, _ = split_queue_key(key)
+        self.bus.publish("queue:stats", tenant_id, to_json(self._queue_stats(key)))
+
+    async def agent_status(self, tenant_id: int, user_id: int) -> AgentView:
+        return self.view(self._agent(tenant_id, user_id))
+
+    async def set_agent_state(
+        self, tenant_id: int, user_id: int, state: SettableState, reason: str | None
+    ) -> AgentView:
+        agent = self._agent(tenant_id, user_id)
+        current = self.view(agent).state
+        if current in (AgentState.RINGING, AgentState.ON_CALL):
+            raise ServiceError(ServiceErrorCode.CONFLICT, f"not while {current.value}")
+        if state is SettableState.OFFLINE:
+            self.acd.logout(agent.agent_id)
+        else:
+            if not agent.queues:
+                raise ServiceError(ServiceErrorCode.CONFLICT,
+                                   "you are in no queue yet: ask an admin to add you to one")
+            self.acd.login(agent.agent_id)
+            if state is SettableState.PAUSED:
+                if reason not in PAUSE_REASONS:
+                    raise ServiceError(ServiceErrorCode.INVALID,
+                                       f"reason must be one of {', '.join(PAUSE_REASONS)}",
+                                       field="reason")
+                self.acd.pause(agent.agent_id, reason)
+            else:
+                self.acd.unpause(agent.agent_id)
+        await self.acd.barrier()
+        return self.view(agent)
+
+    async def complete_wrapup(self, tenant_id: int, user_id: int, call_id: str) -> AgentView:
+        agent = self._agent(tenant_id, user_id)
+        self.acd.complete_wrapup(agent.agent_id, call_id)
+        await self.acd.barrier()
+        return self.view(agent)
+
+    async def pause_reasons(self, tenant_id: int) -> list[str]:
+        return list(PAUSE_REASONS)
+
+    async def agents(self, tenant_id: int) -> list[AgentView]:
+        return [self.view(a) for a in self.acd.agents.values() if a.tenant_id == tenant_id]
+
+    async def agent_profile(self, tenant_id: int, user_id: int) -> AgentProfile:
+        agent = self._agent(tenant_id, user_id)
+        return AgentProfile(skills=dict(agent.skills), queues=tuple(sorted(agent.queues)))
+
+    async def update_agent_profile(
+        self, tenant_id: int, user_id: int, profile: AgentProfile
+    ) -> AgentProfile:
+        agent = self._agent(tenant_id, user_id)
+        known = {c.name for _, c in await self.acd.directory.queues(tenant_id)}
+        unknown = sorted(set(profile.queues) - known)
+        if unknown:
+            raise ServiceError(ServiceErrorCode.INVALID, f"unknown queue(s): {', '.join(unknown)}",
+                               field="queues")
+        penalties = {q: agent.queues.get(q, 0) for q in profile.queues}
+        try:
+            record = await self.acd.directory.save_agent(
+                agent.user_id, skills=dict(profile.skills), queues=penalties)
+        except SettingsInvalid as exc:
+            field, message = next(iter(exc.problems.items()))
+            raise ServiceError(ServiceErrorCode.INVALID, message, field=field) from exc
+        await self.acd.save_agent(record)
+        return AgentProfile(skills=dict(record.skills), queues=tuple(sorted(record.queues)))
+
+    async def sync_user(self, tenant_id: int, user_id: int) -> None:
+        user = await self.users.get_user_by_id(user_id)
+        if user is None or user.tenant_id != tenant_id:
+            raise ServiceError(ServiceErrorCode.NOT_FOUND, "no such user")
+        if str(user.role) not in PHONE_ROLES:
+            return
+        record = await self.acd.directory.save_agent(user_id)
+        if user.disabled:
+            self.acd.logout(record.agent_id)
+        await self.acd.save_agent(record)
+
+    async def sip_credentials(self, tenant_id: int, user_id: int) -> SipCredentials:
+        agent = self._agent(tenant_id, user_id)
+        return SipCredentials(
+            ws_url=self.ws_url,
+            uri=f"sip:{agent.endpoint}@{self.sip_domain}",
+            authorization_user=agent.endpoint,
+            password=agent.sip_password,
+            display_name=agent.name,
+        )
+
+    async def reset_sip_password(self, tenant_id: int, user_id: int) -> None:
+        agent = self._agent(tenant_id, user_id)
+        await self.acd.directory.reset_sip_password(agent.user_id)
+        record = await self.acd.directory.agent(agent.user_id)
+        assert record is not None
+        await self.acd.save_agent(record)
+
+    # --- calls --------------------------------------------------------------------------------
+
+    async def live_calls(self, tenant_id: int) -> list[LiveCall]:
+        calls = []
+        for record in await self.records.live_calls(tenant_id):
+            state, queue, agent_id, held, muted = CallState.IVR, record.queue, None, False, False
+            try:
+                waiting = self.acd.live(record.id)
+            except CallControlError:
+                pass
+            else:
+                queue, held, muted = waiting.queue, waiting.held, waiting.muted
+                if waiting.agent_leg is not None:
+                    agent_id = self.acd.agents[waiting.agent_leg.offer.agent_id].user_id
+                state = (CallState.CONSULTING if waiting.consult else CallState.HELD if held
+                         else CallState.TALKING if waiting.connected else CallState.QUEUED)
+            calls.append(LiveCall(
+                call_id=record.id, direction=record.direction, from_number=record.from_number,
+                to_number=record.to_number, state=state, started_at=record.started_at,
+                answered_at=record.answered_at, queue=queue,
+                agent_user_id=agent_id or record.agent_user_id, held=held, muted=muted,
+            ))
+        return calls
+
+    async def _control(self, tenant_id: int, call_id: str,
+                       action: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        try:
+            if self.acd.live(call_id).tenant_id != tenant_id:
+                raise ServiceError(ServiceErrorCode.NOT_FOUND, "no such call")
+            return await action()
+        except CallControlError as exc:
+            code = (ServiceErrorCode.NOT_FOUND if exc.code == "not-found"
+                    else ServiceErrorCode.CONFLICT)
+            raise ServiceError(code, str(exc)) from exc
+        except AriError as exc:
+            raise ServiceError(ServiceErrorCode.UNAVAILABLE, f"Asterisk: {exc.message}") from exc
+
+    async def hangup(self, tenant_id: int, call_id: str) -> None:
+        await self._control(tenant_id, call_id, lambda: self.acd.hangup(call_id))
+
+    async def hold(self, tenant_id: int, call_id: str) -> None:
+        await self._control(tenant_id, call_id, lambda: self.acd.hold(call_id))
+
+    async def unhold(self, tenant_id: int, call_id: str) -> None:
+        await self._control(tenant_id, call_id, lambda: self.acd.unhold(call_id))
+
+    async def mute(self, tenant_id: int, call_id: str) -> None:
+        await self._control(tenant_id, call_id, lambda: self.acd.mute(call_id, True))
+
+    async def unmute(self, tenant_id: int, call_id: str) -> None:
+        await self._control(tenant_id, call_id, lambda: self.acd.mute(call_id, False))
+
+    async def transfer(
+        self, tenant_id: int, call_id: str, kind: TransferKind, target: str, attended: bool
+    ) -> None:
+        await self._control(tenant_id, call_id, lambda: self.acd.transfer(
+            call_id, kind.value, target, attended=attended))
+
+    async def complete_transfer(self, tenant_id: int, call_id: str) -> None:
+        await self._control(tenant_id, call_id, lambda: self.acd.complete_transfer(call_id))
+
+    async def cancel_transfer(self, tenant_id: int, call_id: str) -> None:
+        await self._control(tenant_id, call_id, lambda: self.acd.cancel_transfer(call_id))
+
+    async def send_dtmf(self, tenant_id: int, call_id: str, digits: str) -> None:
+        await self._control(tenant_id, call_id, lambda: self.acd.send_dtmf(call_id, digits))
+
+    async def dial(self, tenant_id: int, user_id: int, number: str) -> str:
+        agent = self._agent(tenant_id, user_id)
+        call_id = uuid.uuid4().hex
+        try:
+            await self._dial(agent, number, call_id)
+        except AriError as exc:
+            raise ServiceError(ServiceErrorCode.UNAVAILABLE,
+                               f"cannot ring your phone: {exc.message}") from exc
+        return call_id
+
+    # --- queues -------------------------------------------------------------------------------
+
+    async def queues(self, tenant_id: int) -> list[QueueConfig]:
+        return [config for _, config in await self.acd.directory.queues(tenant_id)]
+
+    async def _save_queue(self, tenant_id: int, config: QueueConfig, *, exists: bool
+                          ) -> QueueConfig:
+        names = {c.name for c in await self.queues(tenant_id)}
+        if exists and config.name not in names:
+            raise ServiceError(ServiceErrorCode.NOT_FOUND, f"no queue {config.name!r}")
+        if not exists and config.name in names:
+            raise ServiceError(ServiceErrorCode.CONFLICT, f"queue {config.name!r} exists",
+                               field="name")
+        try:
+            return await self.acd.save_queue(tenant_id, config.name, queue_settings(config))
+        except SettingsInvalid as exc:
+            field, message = next(iter(exc.problems.items()))
+            raise ServiceError(ServiceErrorCode.INVALID, message, field=field) from exc
+
+    async def create_queue(self, tenant_id: int, config: QueueConfig) -> QueueConfig:
+        return await self._save_queue(tenant_id, config, exists=False)
+
+    async def update_queue(self, tenant_id: int, config: QueueConfig) -> QueueConfig:
+        return await self._save_queue(tenant_id, config, exists=True)
+
+    def _queue_stats(self, key: str) -> QueueStats:
+        now = self.acd.clock()
+        snap = self.acd.stats.queue(key, now)
+        members = snap.agents
+        logged_in = sum(n for state, n in members.items() if state is not AgentState.OFFLINE)
+        return QueueStats(
+            queue=split_queue_key(key)[1],
+            waiting=snap.waiting,
+            oldest_waiting_since=_when(now - snap.longest_wait) if snap.waiting else None,
+            agents_logged_in=logged_in,
+            agents_available=members.get(AgentState.AVAILABLE, 0),
+            offered_today=snap.answered + snap.abandoned + snap.left + snap.waiting,
+            answered_today=snap.answered,
+            abandoned_today=snap.abandoned,
+            answered_in_service_level_today=snap.answered_within,
+            handle_seconds_today=round(self.acd.talk_today.get(key, 0.0), 1),
+        )
+
+    async def queue_stats(self, tenant_id: int) -> list[QueueStats]:
+        return [self._queue_stats(queue_key(tenant_id, c.name))
+                for c in await self.queues(tenant_id)]
+
+    # --- IVR flows ----------------------------------------------------------------------------
+
+    async def _active_sources(self, tenant_id: int) -> tuple[int, list[tuple[str, str]],
+                                                             datetime | None, str | None]:
+        active = await self.ivr.versions.active(tenant_id)
+        if active is None:
+            return 0, [], None, None
+        return active.number, list(active.sources), active.created_at, active.created_by
+
+    async def flows(self, tenant_id: int) -> list[FlowSummary]:
+        number, sources, at, by = await self._active_sources(tenant_id)
+        return [FlowSummary(name, number, at, by) for name, _ in sources]
+
+    async def flow(self, tenant_id: int, name: str) -> FlowDocument:
+        number, sources, _, _ = await self._active_sources(tenant_id)
+        for file, text in sources:
+            if file == name:
+                return FlowDocument(name, number, text)
+        raise ServiceError(ServiceErrorCode.NOT_FOUND, f"no flow {name!r}")
+
+    async def validate_flow(self, tenant_id: int, name: str, yaml_text: str) -> list[Problem]:
+        _, sources, _, _ = await self._active_sources(tenant_id)
+        others = [s for s in sources if s[0] != name]
+        _, problems = check_sources([*others, (name, yaml_text)])
+        return problems
+
+    async def apply_flow(
+        self, tenant_id: int, name: str, yaml_text: str, user_id: int
+    ) -> FlowSummary:
+        from pbx_stasis.ivr.errors import FlowSetInvalid
+
+        user = await self.users.get_user_by_id(user_id)
+        try:
+            applied = await self.ivr.apply_file(
+                tenant_id, name, yaml_text, user.username if user else str(user_id),
+                user_id=user_id)
+        except StoreError as exc:
+            raise ServiceError(ServiceErrorCode.UNAVAILABLE, str(exc)) from exc
+        if applied.version is None:
+            raise FlowSetInvalid(applied.problems)
+        return FlowSummary(name, applied.version.number, applied.version.created_at,
+                           applied.version.created_by)
+
+
+def websocket_sip_url(ari_url: str) -> tuple[str, str]:
+    """(ws URL of Asterisk's SIP-over-WebSocket, SIP domain) from the ARI URL: both are served
+    by Asterisk's HTTP server."""
+    parts = urlsplit(ari_url)
+    scheme = "wss" if parts.scheme == "https" else "ws"
+    return f"{scheme}://{parts.netloc}/ws", parts.hostname or "127.0.0.1"

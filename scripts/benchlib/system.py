@@ -1,0 +1,124 @@
+"""What the bench reads from the machine: CPU time of processes and of the whole box, free ports,
+and the RTP burst the callers play."""
+
+from __future__ import annotations
+
+import os
+import resource
+import socket
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu(pid: int) -> float:
+    """utime + stime of `pid` (all its threads) in seconds, from /proc/<pid>/stat."""
+    text = Path(f"/proc/{pid}/stat").read_text()
+    # the command name may contain spaces: fields are counted after its closing parenthesis
+    fields = text[text.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def own_cpu() -> float:
+    """This process (every thread: event loop, aiosqlite's worker, sipp waiters) in seconds."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def children_cpu() -> float:
+    """Finished child processes (the sipp runs once they were waited for) in seconds."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, summed over cores."""
+    parts = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    values = [int(v) for v in parts]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    # guest time is already counted in user/nice
+    total = sum(values[:8])
+    return (total - idle) / _TICK, total / _TICK
+
+
+def load_average() -> float:
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
+@dataclass(frozen=True)
+class CpuMark:
+    """CPU counters at one moment; subtract two marks for a window."""
+
+    asterisk: float
+    python: float
+    children: float
+    machine_busy: float
+    machine_total: float
+
+    @classmethod
+    def now(cls, asterisk_pid: int) -> CpuMark:
+        busy, total = machine_busy()
+        return cls(process_cpu(asterisk_pid), own_cpu(), children_cpu(), busy, total)
+
+    def __sub__(self, earlier: CpuMark) -> CpuMark:
+        return CpuMark(
+            self.asterisk - earlier.asterisk,
+            self.python - earlier.python,
+            self.children - earlier.children,
+            self.machine_busy - earlier.machine_busy,
+            self.machine_total - earlier.machine_total,
+        )
+
+
+def udp_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def tcp_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(candidates: range, *, tcp: bool = False, block: int = 1) -> int:
+    """The first port p of `candidates` with p..p+block-1 free on 127.0.0.1 (UDP or TCP)."""
+    start = (os.getpid() * 7) % len(candidates)
+    for port in [*candidates[start:], *candidates[:start]]:
+        check = tcp_free if tcp else udp_free
+        if all(check(port + offset) for offset in range(block)):
+            return port
+    raise RuntimeError(f"no free {'TCP' if tcp else 'UDP'} port in {candidates}")
+
+
+def write_rtp_burst(path: Path, packets: int = 10) -> None:
+    """A pcap of `packets` 20 ms PCMU packets of silence, for sipp's play_pcap_audio.
+
+    Asterisk's Answer() waits up to 500 ms for the caller's first voice frame; a silent sipp
+    caller would add those 500 ms to every app_queue call. Real phones send audio at once.
+    """
+    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]  # pcap, Ethernet
+    loopback = bytes([127, 0, 0, 1])
+    for n in range(packets):
+        rtp = struct.pack("!BBHII", 0x80, 0, n + 1, 160 * n, 0x5EED) + b"\xff" * 160
+        udp = struct.pack("!HHHH", 40000, 40000, 8 + len(rtp), 0) + rtp
+        ip = struct.pack(
+            "!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), n, 0, 64, 17, 0, loopback, loopback
+        )
+        frame = b"\x00" * 12 + b"\x08\x00" + ip + udp
+        micros = n * 20_000
+        out.append(
+            struct.pack("<IIII", micros // 1_000_000, micros % 1_000_000, len(frame), len(frame))
+            + frame
+        )
+    path.write_bytes(b"".join(out))
