@@ -11,7 +11,9 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from pbx_stasis.cli.admin import add_admin_commands
 from pbx_stasis.config import ConfigError, Settings, load_settings
+from pbx_stasis.ivr.cli import add_ivr_commands
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -109,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--password", help="password (prefer --password-stdin)")
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     add.set_defaults(func=cmd_user_add)
+
+    add_admin_commands(sub)
+    add_ivr_commands(sub)
     return parser
 
 

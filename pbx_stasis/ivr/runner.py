@@ -145,6 +145,7 @@ class FlowRun:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_id: int | None = None
         self._lookup: asyncio.Task[None] | None = None
+        self._last_key: tuple[object, object] | None = None
 
     async def run(self) -> None:
         call = self.call
@@ -434,6 +435,13 @@ class FlowRun:
             if kind == LOCAL_EVENT:
                 return cast(Event, event["event"])
             if kind == "ChannelDtmfReceived":
+                # Asterisk sends a channel's events twice when the app is also subscribed to
+                # its endpoint (the ACD subscribes to endpoint:PJSIP): a key counted twice would
+                # answer the next menu too. Two real keys never share a timestamp (ms).
+                stamp = (event.get("timestamp"), event.get("digit"))
+                if stamp == self._last_key:
+                    continue
+                self._last_key = stamp
                 return DtmfReceived(str(event.get("digit", "")))
             pid = str(event["playback"]["id"])[len(self.prefix) :]
             if pid.isdigit():

@@ -1,0 +1,212 @@
+"""`pbx queue`, `pbx agent`, `pbx journal` and `pbx export queue-log`: the ACD from a shell."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from pbx_stasis.acd.directory import AcdDirectory
+from pbx_stasis.acd.queue_log import queue_log_line
+from pbx_stasis.acd.settings import SettingsInvalid, queue_settings
+from pbx_stasis.config import Settings
+from pbx_stasis.store import Database, Directory, StoreError
+
+if TYPE_CHECKING:
+    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
+
+
+def _run(settings: Settings, work: Callable[[Database], Awaitable[int]]) -> int:
+    async def main() -> int:
+        db = Database.connect(settings.database.url)
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(main())
+
+
+async def _tenant_id(db: Database, slug: str) -> int:
+    tenant = await Directory(db).get_tenant_by_slug(slug)
+    if tenant is None:
+        raise StoreError(f"no tenant {slug!r}")
+    return tenant.id
+
+
+def _pairs(text: str, what: str) -> dict[str, int]:
+    """"sales:1,support" -> {"sales": 1, "support": 0}."""
+    out: dict[str, int] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, _, level = item.partition(":")
+        if not level.isdigit() and level:
+            raise SystemExit(f"error: {what} {item!r}: expected NAME or NAME:NUMBER")
+        out[name] = int(level or 0)
+    return out
+
+
+def cmd_queue_set(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        given: dict[str, Any] = json.loads(args.settings) if args.settings else {}
+    except json.JSONDecodeError as exc:
+        print(f"error: --settings is not JSON: {exc}", file=sys.stderr)
+        return 2
+    if not isinstance(given, dict):
+        print("error: --settings must be a JSON object", file=sys.stderr)
+        return 2
+    if args.strategy:
+        given["strategy"] = args.strategy
+
+    async def work(db: Database) -> int:
+        directory = AcdDirectory(db)
+        tenant_id = await _tenant_id(db, args.tenant)
+        current = {c.name: c for _, c in await directory.queues(tenant_id)}
+        base = queue_settings(current[args.name]) if args.name in current else {}
+        try:
+            config = await directory.save_queue(tenant_id, args.name, {**base, **given})
+        except SettingsInvalid as exc:
+            for name, message in exc.problems.items():
+                print(f"error: {name}: {message}", file=sys.stderr)
+            return 2
+        print(f"queue {config.name}: {json.dumps(queue_settings(config))}")
+        return 0
+
+    return _run(settings, work)
+
+
+def cmd_queue_list(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(db: Database) -> int:
+        tenant_id = await _tenant_id(db, args.tenant)
+        for _, config in await AcdDirectory(db).queues(tenant_id):
+            print(f"{config.name}\t{config.strategy}\tring {config.ring_timeout:g}s\t"
+                  f"wrap-up {config.wrapup:g}s\tmax wait {config.max_wait or '-'}")
+        return 0
+
+    return _run(settings, work)
+
+
+def cmd_agent_set(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(db: Database) -> int:
+        tenant_id = await _tenant_id(db, args.tenant)
+        user = await Directory(db).get_user(tenant_id, args.username)
+        if user is None:
+            print(f"error: no user {args.username!r} in tenant {args.tenant!r} "
+                  "(pbx user add first)", file=sys.stderr)
+            return 2
+        try:
+            agent = await AcdDirectory(db).save_agent(
+                user.id,
+                skills=_pairs(args.skills, "skill") if args.skills is not None else None,
+                queues=_pairs(args.queues, "queue") if args.queues is not None else None,
+                wrapup=args.wrapup,
+                contact=args.contact,
+            )
+        except SettingsInvalid as exc:
+            for name, message in exc.problems.items():
+                print(f"error: {name}: {message}", file=sys.stderr)
+            return 2
+        print(f"agent {agent.username}: endpoint {agent.endpoint}, queues {dict(agent.queues)}, "
+              f"skills {dict(agent.skills)} (a running app picks this up when restarted)")
+        return 0
+
+    return _run(settings, work)
+
+
+def cmd_journal(args: argparse.Namespace, settings: Settings) -> int:
+    from pbx_stasis.store import Journal
+
+    async def work(db: Database) -> int:
+        journal = Journal(db)
+        rows = await journal.events_after(0, limit=1_000_000)
+        last = rows[-args.tail:] if args.tail else rows
+        after = last[-1].id if last else 0
+        for row in last:
+            print(_journal_text(row))
+        while args.follow:
+            await asyncio.sleep(1)
+            for row in await journal.events_after(after):
+                print(_journal_text(row), flush=True)
+                after = row.id
+        return 0
+
+    return _run(settings, work)
+
+
+def _journal_text(row: Any) -> str:
+    return (f"{row.at:%Y-%m-%d %H:%M:%S.%f} {row.event:<16} call={row.call_id or '-'} "
+            f"queue={row.queue or '-'} agent={row.agent_user_id or '-'} {json.dumps(row.data)}")
+
+
+def cmd_export_queue_log(args: argparse.Namespace, settings: Settings) -> int:
+    from pbx_stasis.store import Journal
+
+    lines: list[str] = []
+
+    async def work(db: Database) -> int:
+        names = {u.id: u.username for u in await Directory(db).list_users(
+            await _tenant_id(db, args.tenant))}
+        after = 0
+        while rows := await Journal(db).events_after(after, limit=5000):
+            for row in rows:
+                after = row.id
+                agent = names.get(row.agent_user_id or 0)
+                line = queue_log_line(
+                    row.event, row.at.timestamp(), row.call_id, row.queue,
+                    f"Agent/{agent}" if agent else None, row.data, extensions=args.extensions)
+                if line is not None:
+                    lines.append(line)
+        return 0
+
+    status = _run(settings, work)
+    text = "".join(line + "\n" for line in lines)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as out:
+            out.write(text)
+    else:
+        sys.stdout.write(text)
+    print(f"{len(lines)} queue_log lines written", file=sys.stderr)
+    return status
+
+
+def add_admin_commands(sub: Subparsers) -> None:
+    queue = sub.add_parser("queue", help="ACD queues").add_subparsers(
+        dest="queue_command", required=True, metavar="ACTION")
+    qset = queue.add_parser("set", help="create or change a queue")
+    qset.add_argument("name")
+    qset.add_argument("--strategy", choices=["ringall", "longest-idle", "fewest-calls",
+                                             "round-robin", "random", "linear"])
+    qset.add_argument("--settings", help='more settings as JSON, e.g. \'{"wrapup": 10}\'')
+    qset.add_argument("--tenant", default="default")
+    qset.set_defaults(func=cmd_queue_set)
+    qlist = queue.add_parser("list", help="list the queues")
+    qlist.add_argument("--tenant", default="default")
+    qlist.set_defaults(func=cmd_queue_list)
+
+    agent = sub.add_parser("agent", help="agents").add_subparsers(
+        dest="agent_command", required=True, metavar="ACTION")
+    aset = agent.add_parser("set", help="make a user an agent or change them")
+    aset.add_argument("username")
+    aset.add_argument("--queues", help="queues with penalties: support:0,sales:1")
+    aset.add_argument("--skills", help="skills with levels: english:5,french:2")
+    aset.add_argument("--wrapup", type=float, help="wrap-up seconds (overrides the queue's)")
+    aset.add_argument("--contact", help="sip:user@host:port of a desk phone that does not "
+                                        "register (default: a WebRTC softphone)")
+    aset.add_argument("--tenant", default="default")
+    aset.set_defaults(func=cmd_agent_set)
+
+    journal = sub.add_parser("journal", help="print the journal (call_events)")
+    journal.add_argument("--tail", type=int, default=50, help="last N rows (0: all)")
+    journal.add_argument("-f", "--follow", action="store_true", help="keep printing new rows")
+    journal.set_defaults(func=cmd_journal)
+
+    export = sub.add_parser("export", help="export data").add_subparsers(
+        dest="export_command", required=True, metavar="WHAT")
+    qlog = export.add_parser("queue-log", help="the journal in Asterisk's queue_log format")
+    qlog.add_argument("-o", "--output", help="file to write (default: stdout)")
+    qlog.add_argument("--extensions", action="store_true",
+                      help="also rows app_queue never writes (OFFER, HOLD, WRAPUP...)")
+    qlog.add_argument("--tenant", default="default")
+    qlog.set_defaults(func=cmd_export_queue_log)
