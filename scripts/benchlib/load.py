@@ -53,6 +53,10 @@ class DeskPhones:
             extra_args=["-trace_msg", "-message_file", str(self.trace)],
         )
 
+    @property
+    def pid(self) -> int:
+        return self.agent.process.pid
+
     def contact(self, user: str) -> str:
         return f"sip:{user}@127.0.0.1:{self.sip_port}"
 

@@ -52,24 +52,38 @@ class CpuMark:
     """CPU counters at one moment; subtract two marks for a window."""
 
     asterisk: float
-    python: float
-    children: float
+    python: float  # this process
+    callers: float  # finished children: the callers' sipp once it exited
+    phones: float  # the desk phones' sipp (still running)
     machine_busy: float
     machine_total: float
 
     @classmethod
-    def now(cls, asterisk_pid: int) -> CpuMark:
+    def now(cls, asterisk_pid: int, phones_pid: int) -> CpuMark:
         busy, total = machine_busy()
-        return cls(process_cpu(asterisk_pid), own_cpu(), children_cpu(), busy, total)
+        return cls(
+            process_cpu(asterisk_pid),
+            own_cpu(),
+            children_cpu(),
+            process_cpu(phones_pid),
+            busy,
+            total,
+        )
 
     def __sub__(self, earlier: CpuMark) -> CpuMark:
         return CpuMark(
             self.asterisk - earlier.asterisk,
             self.python - earlier.python,
-            self.children - earlier.children,
+            self.callers - earlier.callers,
+            self.phones - earlier.phones,
             self.machine_busy - earlier.machine_busy,
             self.machine_total - earlier.machine_total,
         )
+
+    @property
+    def rest(self) -> float:
+        """Busy CPU of everything else on the machine (other work, the kernel's share...)."""
+        return self.machine_busy - self.asterisk - self.python - self.callers - self.phones
 
 
 def udp_free(port: int) -> bool:

@@ -79,8 +79,8 @@ class AcdMachine(RuleBasedStateMachine):
 
 TestAcdMachine = AcdMachine.TestCase
 TestAcdMachine.settings = settings(
-    max_examples=60,
-    stateful_step_count=60,
+    max_examples=100,
+    stateful_step_count=50,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )

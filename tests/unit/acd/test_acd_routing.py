@@ -225,3 +225,19 @@ def test_transfer_to_queue_keeps_priority_and_skills() -> None:
     floor.ready("a1", "second")
     assert floor.offered_call("a1") == "c1"
     floor.audit()
+
+
+def test_agents_freed_together_each_take_a_waiting_caller() -> None:
+    """Ringall's losers are freed at once: each goes to a caller waiting in their other queue."""
+    floor = Floor(
+        [QueueConfig("ring", strategy=Strategy.RINGALL), QueueConfig("other")], ["a1", "a2", "a3"]
+    )
+    for agent_id in ("a1", "a2", "a3"):
+        floor.ready(agent_id, "ring", "other")
+    floor.arrive("r1", "ring")
+    floor.arrive("o1", "other")
+    floor.arrive("o2", "other")
+    assert floor.offered_to("o1") == floor.offered_to("o2") == []
+    actions = floor.answer("r1", "a3")
+    assert offered(actions) == [("o1", "a1"), ("o2", "a2")]
+    floor.audit()

@@ -7,6 +7,7 @@ from collections import Counter
 from acd_floor import Floor, offered, only
 
 from pbx_stasis.acd import (
+    AgentConfig,
     AgentHungUp,
     CallerHungUp,
     CancelOffer,
@@ -169,4 +170,17 @@ def test_ringall_adds_agents_who_become_free_while_ringing() -> None:
     assert floor.offered_to("c2") == []
     floor.answer("c1", "a2")
     assert floor.offered_to("c2") == ["a1"]
+    floor.audit()
+
+
+def test_ringall_rings_the_best_tier_and_the_next_only_when_it_fails() -> None:
+    queue = QueueConfig("q", strategy=Strategy.RINGALL, ring_timeout=10, retry_delay=30)
+    tier1 = [AgentConfig(a, f"PJSIP/{a}", penalties={"q": 1}) for a in ("b1", "b2")]
+    floor = Floor([queue], ["a1", "a2", *tier1])
+    for agent_id in ("a1", "a2", "b1"):
+        floor.ready(agent_id, "q")
+    assert offered(floor.arrive("c1", "q")) == [("c1", "a1"), ("c1", "a2")]
+    assert offered(floor.ready("b2", "q")) == []  # a worse tier while the best one rings
+    actions = floor.advance(10)  # both tier-0 offers time out together
+    assert offered(actions) == [("c1", "b1"), ("c1", "b2")]
     floor.audit()

@@ -1,0 +1,138 @@
+"""Seed the demo: a tenant with one user of each role, queues, agents, contacts, the example
+IVR flow and its English/Arabic prompts. Idempotent; prints the logins.
+
+    python -m pbx_stasis.demo seed
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import sys
+from pathlib import Path
+
+from pbx_stasis.acd.directory import AcdDirectory
+from pbx_stasis.config import load_settings
+from pbx_stasis.crm.contacts import ContactDraft, Contacts
+from pbx_stasis.crm.phones import numbering
+from pbx_stasis.ivr import load_flowset_files
+from pbx_stasis.ivr.service import IvrService
+from pbx_stasis.store import AlreadyExists, Database, Directory
+from pbx_stasis.web.passwords import hash_password
+
+EXAMPLE_FLOW = Path(__file__).resolve().parent.parent / "examples" / "ivr" / "support.yaml"
+LOGINS_FILE = Path("var/demo-logins.json")
+
+# username -> (role, display name)
+USERS = {
+    "alice": ("agent", "Alice Agent"),
+    "bob": ("agent", "Bob Agent"),
+    "sam": ("supervisor", "Sam Supervisor"),
+    "maya": ("manager", "Maya Manager"),
+    "adam": ("admin", "Adam Admin"),
+}
+QUEUES = {
+    "support": {"strategy": "longest-idle", "wrapup": 15, "announce_every": 30, "max_wait": 600},
+    "billing": {"strategy": "longest-idle", "wrapup": 15, "max_wait": 600},
+    "tech": {"strategy": "longest-idle", "wrapup": 15, "max_wait": 600,
+             "escalation": [{"after": 30, "relax": 1}]},
+    "sales": {"strategy": "round-robin", "wrapup": 10, "max_wait": 300},
+}
+AGENTS = {
+    "alice": ({"support": 0, "billing": 0, "tech": 0, "sales": 1},
+              {"billing": 2, "internet": 3, "mobile": 2, "lang_en": 5, "lang_ar": 3}),
+    "bob": ({"support": 0, "sales": 0, "tech": 1},
+            {"internet": 1, "mobile": 3, "lang_en": 5, "lang_ar": 5}),
+}
+CONTACTS = [
+    ContactDraft(name="Layla Haddad", company="Gulf Shipping LLC",
+                 phones=("+971501234567",), tags=("gold",),
+                 custom_fields={"account": "12345678", "plan": "Business Fiber 1G"}),
+    ContactDraft(name="John Carter", company="Carter & Sons", phones=("+15551234567",),
+                 tags=("new",), custom_fields={"account": "87654321"}),
+]
+
+
+def _logins() -> dict[str, str]:
+    if LOGINS_FILE.exists():
+        saved: dict[str, str] = json.loads(LOGINS_FILE.read_text())
+        return saved
+    logins = {name: secrets.token_urlsafe(9) for name in USERS}
+    LOGINS_FILE.parent.mkdir(parents=True, exist_ok=True)
+    LOGINS_FILE.write_text(json.dumps(logins, indent=2))
+    LOGINS_FILE.chmod(0o600)
+    return logins
+
+
+async def seed() -> dict[str, str]:
+    settings = load_settings()
+    db = Database.connect(settings.database.url)
+    try:
+        users = Directory(db)
+        tenant = await users.ensure_tenant(settings.calls.tenant, "Example Telecom")
+        logins = _logins()
+        ids: dict[str, int] = {}
+        for name, (role, display) in USERS.items():
+            try:
+                user = await users.add_user(tenant.slug, name, role, display_name=display,
+                                            password_hash=hash_password(logins[name]))
+            except AlreadyExists:
+                existing = await users.get_user(tenant.id, name)
+                assert existing is not None
+                user = existing
+            ids[name] = user.id
+        acd = AcdDirectory(db)
+        for queue, queue_settings in QUEUES.items():
+            await acd.save_queue(tenant.id, queue, queue_settings)
+        for name, (queues, skills) in AGENTS.items():
+            await acd.save_agent(ids[name], queues=queues, skills=skills)
+        await acd.save_agent(ids["sam"])  # a softphone to listen, whisper and barge with
+        contacts = Contacts(db, numbering(settings.crm.region))
+        for draft in CONTACTS:
+            if not await contacts.by_phone(tenant.id, draft.phones[0]):
+                await contacts.create(tenant.id, draft)
+        ivr = IvrService(db)
+        active = await ivr.versions.active(tenant.id)
+        if active is None:
+            applied = await ivr.apply(
+                tenant.id, [(EXAMPLE_FLOW.name, EXAMPLE_FLOW.read_text())], "demo",
+                comment="example flow", check_sounds_on_asterisk=False)
+            for problem in applied.problems:
+                print(f"problem: {problem}", file=sys.stderr)
+        _install_prompts()
+        return logins
+    finally:
+        await db.dispose()
+
+
+def _install_prompts() -> None:
+    """English and Arabic prompts of the example, spoken by espeak-ng, into the sandbox."""
+    root = os.environ.get("PBX_SANDBOX_ROOT")
+    if not root:
+        print("note: PBX_SANDBOX_ROOT not set: IVR prompts not generated "
+              "(pbx ivr prompts FILE --out DIR does it for any Asterisk)")
+        return
+    from pbx_stasis.ivr.cli import install_prompts
+
+    flowset = load_flowset_files([EXAMPLE_FLOW])
+    written = install_prompts(flowset, Path(root) / "usr/share/asterisk/sounds",
+                              chroot=Path(root))
+    if written:
+        print(f"generated {len(written)} IVR prompts (espeak-ng) into the sandbox")
+
+
+def main() -> int:
+    if sys.argv[1:] != ["seed"]:
+        print(__doc__)
+        return 2
+    logins = asyncio.run(seed())
+    print("\nDemo logins (also in var/demo-logins.json):")
+    for name, (role, _) in USERS.items():
+        print(f"    {role:<11} {name:<6} password {logins[name]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,337 @@
+"""The two flows measured on the same sandbox: the Python ACD (in-process StasisApp) and app_queue.
+
+Both get the same callers (bench-caller.xml at the same rate), the same number of agents answered
+by one sipp desk-phone process, and the same CPU window: from the first measured INVITE until
+Asterisk has no channel left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import signal
+import subprocess
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from benchlib.load import CallerRun, DeskPhones, Load, call, prepare_callers, tokens
+from benchlib.system import CpuMark, load_average
+from benchlib.traces import PairedCall, agent_legs, caller_legs, pair, read_messages
+from sandbox import Sandbox, SippResult
+from sqlalchemy import func, select
+
+from pbx_stasis.acd.directory import AcdDirectory
+from pbx_stasis.app import StasisApp
+from pbx_stasis.ari.models import Event
+from pbx_stasis.bus import Bus
+from pbx_stasis.calls.handoff import QueueRequest
+from pbx_stasis.calls.inbound import Call
+from pbx_stasis.config import AriSettings, DatabaseSettings, Settings
+from pbx_stasis.store import Database, Directory, migrate
+from pbx_stasis.store.tables import CallEvent
+
+QUEUE = "bench"  # ours: the ACD queue; app_queue: queues.conf [bench]
+APP_QUEUE_USER = "bench-app-queue"  # From user that pjsip.conf routes to Queue(bench)
+AGENT_LEG = re.compile(r"-o\d+$")  # the ACD names agent legs <call id>-o<offer id>
+IDLE_WITHIN = 30.0  # seconds for Asterisk to drop every channel after the last call
+
+
+@dataclass
+class PhaseResult:
+    name: str
+    load: Load
+    agents: int
+    calls: list[PairedCall]
+    cpu: CpuMark
+    wall: float  # seconds of the CPU window
+    callers: SippResult
+    phones: SippResult
+    load_average: tuple[float, float]  # before, after
+    bridged_source: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def asterisk_pid(sandbox: Sandbox) -> int:
+    pid_file = sandbox.root / "srv" / "pbx" / sandbox.name / "run" / "asterisk.pid"
+    pid = int(pid_file.read_text().split()[0])
+    if Path(f"/proc/{pid}/comm").read_text().strip() != "asterisk":
+        raise RuntimeError(f"pid {pid} from {pid_file} is not asterisk")
+    return pid
+
+
+def wait_no_channels(sandbox: Sandbox, within: float = IDLE_WITHIN) -> int:
+    """Until Asterisk has no channel (bounded); returns how many were left at the deadline."""
+    deadline = time.monotonic() + within
+    while True:
+        channels = sandbox.ari("GET", "channels")
+        left = len(channels) if isinstance(channels, list) else 0
+        if left == 0 or time.monotonic() > deadline:
+            return left
+        time.sleep(0.2)
+
+
+def _pair_traces(run: CallerRun, phones: DeskPhones, measured: list[str]) -> list[PairedCall]:
+    callers = caller_legs(read_messages(run.trace))
+    agents = agent_legs(read_messages(phones.trace)) if phones.trace.exists() else {}
+    return pair(callers, agents, set(measured))
+
+
+class Profiler:
+    """py-spy sampling this process (nonblocking: it never pauses the event loop)."""
+
+    def __init__(self, output: Path, pid: int, rate: int = 100) -> None:
+        self.output = output
+        self.process = subprocess.Popen(
+            [
+                str(Path(__file__).resolve().parents[2] / ".venv" / "bin" / "py-spy"),
+                *("record", "--pid", str(pid), "--rate", str(rate), "--nonblocking"),
+                *("--format", "raw", "--output", str(output), "--threads"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+
+    def stop(self) -> str:
+        """Stop sampling; returns py-spy's complaints, if any."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        err = self.process.stderr.read().decode(errors="replace") if self.process.stderr else ""
+        return "" if self.output.exists() else err
+
+
+# --------------------------------------------------------------------------------------------
+# app_queue
+
+
+def run_app_queue(sandbox: Sandbox, load: Load, agents: int, workdir: Path) -> PhaseResult:
+    """Queue(bench) with `agents` static-contact members, all answered by one sipp process."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    pid = asterisk_pid(sandbox)
+    lifetime = (load.calls + load.warmup) / load.rate + load.talk_ms / 1000 + 180
+    phones = DeskPhones(workdir, ring_ms=load.ring_ms, lifetime=lifetime)
+    try:
+        endpoints = [f"bench-aq-{n}" for n in range(1, agents + 1)]
+        for endpoint in endpoints:
+            sandbox.provision_desk_phone(endpoint, phones.sip_port)
+        with ThreadPoolExecutor(4) as pool:
+            list(
+                pool.map(
+                    lambda e: sandbox.cli(f"queue add member PJSIP/{e} to {QUEUE}"), endpoints
+                )
+            )
+        shown = sandbox.cli(f"queue show {QUEUE}")
+        members = shown.count("PJSIP/bench-aq-")
+        if members != agents:
+            raise RuntimeError(f"app_queue {QUEUE} has {members} members, not {agents}:\n{shown}")
+        prepare_callers(workdir)
+        if load.warmup:
+            warm = tokens(2, load.warmup, warmup=True)
+            call(workdir, "warmup", sandbox.sip_target, warm, from_user=APP_QUEUE_USER,
+                 rate=min(load.rate, 10), talk_ms=load.talk_ms)
+            wait_no_channels(sandbox)
+        measured = tokens(2, load.calls)
+        before, started = load_average(), time.monotonic()
+        mark = CpuMark.now(pid, phones.pid)
+        run = call(workdir, "callers", sandbox.sip_target, measured, from_user=APP_QUEUE_USER,
+                   rate=load.rate, talk_ms=load.talk_ms)
+        left = wait_no_channels(sandbox)
+        cpu = CpuMark.now(pid, phones.pid) - mark
+        wall = time.monotonic() - started
+        after = load_average()
+    finally:
+        phones_result = phones.stop()
+    return PhaseResult(
+        name="app_queue",
+        load=load,
+        agents=agents,
+        calls=_pair_traces(run, phones, measured),
+        cpu=cpu,
+        wall=wall,
+        callers=run.result,
+        phones=phones_result,
+        load_average=(before, after),
+        bridged_source="the desk phone's 200 OK (app_queue bridges on answer)",
+        extra={"channels_left": left, "queue_show": sandbox.cli(f"queue show {QUEUE}")},
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# ours
+
+
+def _ari_time(stamp: str) -> float:
+    # "2026-11-22T20:12:37.821+0000"
+    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
+
+
+class BridgeTap:
+    """Notes when each agent leg entered its caller's bridge (Asterisk's event timestamp).
+
+    Wraps the event stream's handler: the bench's only hook into the app, read-only.
+    """
+
+    def __init__(self, app: StasisApp) -> None:
+        self.entered: dict[str, float] = {}  # token (caller number) -> Asterisk time
+        self.seen: dict[str, float] = {}  # token -> when the app received the event
+        self.counts: dict[str, int] = {}  # events by type
+        stream = app.events
+        self._next: Callable[[Event], Awaitable[None]] = stream._handler
+        stream._handler = self._on_event
+
+    async def _on_event(self, event: Event) -> None:
+        kind = str(event.get("type"))
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        if kind == "ChannelEnteredBridge":
+            channel = event.get("channel")
+            if isinstance(channel, dict) and AGENT_LEG.search(str(channel.get("id", ""))):
+                caller = channel.get("caller")
+                token = str(caller.get("number", "")) if isinstance(caller, dict) else ""
+                if token and token not in self.entered:
+                    with contextlib.suppress(KeyError, ValueError):
+                        self.entered[token] = _ari_time(str(event["timestamp"]))
+                    self.seen[token] = time.time()
+        await self._next(event)
+
+
+async def _journal_counts(db: Database) -> dict[str, int]:
+    async with db.session() as session:
+        rows = await session.execute(
+            select(CallEvent.event, func.count()).group_by(CallEvent.event)
+        )
+        return {str(event): int(count) for event, count in rows}
+
+
+async def run_ours(
+    sandbox: Sandbox,
+    load: Load,
+    agents: int,
+    workdir: Path,
+    db_url: str,
+    *,
+    queue_settings: Mapping[str, Any],
+    profile: Path | None = None,
+) -> PhaseResult:
+    """The real StasisApp in this process: answer, then AcdService.enqueue into `bench`."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    pid = asterisk_pid(sandbox)
+    await migrate.upgrade(db_url)
+    db = Database.connect(db_url)
+    settings = Settings(
+        ari=AriSettings(url=sandbox.ari_url, user=sandbox.user, password=sandbox.password),
+        database=DatabaseSettings(url=db_url),
+    )
+    tenant = await Directory(db).ensure_tenant(settings.calls.tenant)
+    await AcdDirectory(db).save_queue(tenant.id, QUEUE, dict(queue_settings))
+    outcomes: dict[str, int] = {}
+    holder: list[StasisApp] = []
+
+    async def script(call_: Call) -> None:
+        await call_.answer()
+        outcome = await holder[0].acd.enqueue(call_, QueueRequest(QUEUE))
+        outcomes[outcome.reason] = outcomes.get(outcome.reason, 0) + 1
+
+    app = StasisApp(settings, db, Bus(), script=script)
+    holder.append(app)
+    tap = BridgeTap(app)
+    lifetime = (load.calls + load.warmup) / load.rate + load.talk_ms / 1000 + 180
+    phones = await asyncio.to_thread(DeskPhones, workdir, ring_ms=load.ring_ms, lifetime=lifetime)
+    profiler: Profiler | None = None
+    try:
+        await app.start()
+        async with asyncio.timeout(15):
+            await app.events.wait_connected()
+        users = Directory(db)
+        ids = []
+        for n in range(1, agents + 1):
+            user = await users.add_user(settings.calls.tenant, f"bench{n}", "agent")
+            record = await AcdDirectory(db).save_agent(
+                user.id, queues={QUEUE: 0}, contact=phones.contact(f"bench{n}")
+            )
+            await app.acd.save_agent(record)
+            app.acd.login(record.agent_id)
+            ids.append(record.agent_id)
+        await _until(lambda: all(_available(app, i) for i in ids), 10, "agents available")
+        prepare_callers(workdir)
+        if load.warmup:
+            warm = tokens(1, load.warmup, warmup=True)
+            await asyncio.to_thread(call, workdir, "warmup", sandbox.sip_target, warm,
+                                    from_user=None, rate=min(load.rate, 10), talk_ms=load.talk_ms)
+            await asyncio.to_thread(wait_no_channels, sandbox)
+        measured = tokens(1, load.calls)
+        events_before = app.events.stats.received
+        decisions_before = app.acd.decisions
+        outcomes.clear()
+        if profile is not None:
+            import os
+
+            profiler = Profiler(profile, os.getpid())
+            await asyncio.sleep(0.5)  # py-spy attaches
+        before, started = load_average(), time.monotonic()
+        mark = CpuMark.now(pid, phones.pid)
+        run = await asyncio.to_thread(call, workdir, "callers", sandbox.sip_target, measured,
+                                      from_user=None, rate=load.rate, talk_ms=load.talk_ms)
+        left = await asyncio.to_thread(wait_no_channels, sandbox)
+        cpu = CpuMark.now(pid, phones.pid) - mark
+        wall = time.monotonic() - started
+        after = load_average()
+        profile_error = profiler.stop() if profiler is not None else ""
+        profiler = None
+        await _until(lambda: app.router.live_calls == 0, 10, "calls finished")
+        await app.acd._flush()
+        extra: dict[str, Any] = {
+            "channels_left": left,
+            "ari_events": app.events.stats.received - events_before,
+            "acd_decisions": app.acd.decisions - decisions_before,
+            "handler_errors": app.events.stats.handler_errors,
+            "outcomes": dict(outcomes),
+            "journal": await _journal_counts(db),
+            "events_by_type": dict(sorted(tap.counts.items(), key=lambda kv: -kv[1])),
+            "bridge_seen_lag": [tap.seen[t] - tap.entered[t] for t in tap.entered if t in tap.seen],
+            "profile_error": profile_error,
+        }
+    finally:
+        if profiler is not None:
+            profiler.stop()
+        await app.stop()
+        phones_result = await asyncio.to_thread(phones.stop)
+        await db.dispose()
+    calls = _pair_traces(run, phones, measured)
+    for paired in calls:
+        paired.bridged = tap.entered.get(paired.caller.token)
+    return PhaseResult(
+        name="ours",
+        load=load,
+        agents=agents,
+        calls=calls,
+        cpu=cpu,
+        wall=wall,
+        callers=run.result,
+        phones=phones_result,
+        load_average=(before, after),
+        bridged_source="ARI ChannelEnteredBridge of the agent leg (Asterisk's timestamp)",
+        extra=extra,
+    )
+
+
+def _available(app: StasisApp, agent_id: str) -> bool:
+    state = app.acd.agent_state(agent_id)
+    return state is not None and str(state[0]) == "available"
+
+
+async def _until(check: Callable[[], bool], within: float, what: str) -> None:
+    deadline = time.monotonic() + within
+    while not check():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out after {within:.0f} s waiting for: {what}")
+        await asyncio.sleep(0.05)

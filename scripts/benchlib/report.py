@@ -1,0 +1,259 @@
+"""Figures of a phase, the side-by-side table, the verdict against the issue's target, and a
+summary of the py-spy profile."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchlib.phases import PhaseResult
+from benchlib.traces import PairedCall, percentile
+
+P99_RATIO_TARGET = 1.5
+LATENCIES: list[tuple[str, str]] = [
+    ("answer", "caller INVITE -> 200 OK to the caller"),
+    ("agent_invite", "caller INVITE -> agent INVITE"),
+    ("agent_answer", "caller INVITE -> agent 200 OK"),
+    ("bridged", "caller INVITE -> bridged"),
+]
+
+
+@dataclass(frozen=True)
+class Figures:
+    name: str
+    offered: int
+    reached_agent: int
+    answered: int
+    completed: int
+    failed: int
+    failures: dict[str, int]
+    latencies: dict[str, list[float]]  # milliseconds
+    asterisk_cpu: float
+    python_cpu: float
+    sipp_cpu: float
+    rest_cpu: float
+    machine_busy: float
+    wall: float
+    load_average: tuple[float, float]
+    offers_per_call: float
+
+    def per_call_ms(self, seconds: float) -> float:
+        return 1000 * seconds / self.offered if self.offered else float("nan")
+
+    def pct(self, key: str, q: float) -> float | None:
+        return percentile(self.latencies[key], q)
+
+
+def _ms(start: float | None, end: float | None) -> float | None:
+    return None if start is None or end is None else 1000 * (end - start)
+
+
+def figures(phase: PhaseResult) -> Figures:
+    calls = phase.calls
+    latencies: dict[str, list[float]] = {key: [] for key, _ in LATENCIES}
+
+    def add(key: str, value: float | None) -> None:
+        if value is not None:
+            latencies[key].append(value)
+
+    for c in calls:
+        invite = c.caller.invite
+        connected = c.connected
+        add("answer", _ms(invite, c.caller.answered))
+        add("agent_invite", _ms(invite, c.first_offer))
+        add("agent_answer", _ms(invite, connected.answered if connected else None))
+        if phase.name == "app_queue":
+            add("bridged", _ms(invite, connected.answered if connected else None))
+        else:
+            add("bridged", _ms(invite, c.bridged))
+    failures = Counter(f for c in calls if (f := c.failure()) is not None)
+    completed = sum(1 for c in calls if c.completed)
+    offers = sum(len(c.agents) for c in calls)
+    return Figures(
+        name=phase.name,
+        offered=len(calls),
+        reached_agent=sum(1 for c in calls if c.agents),
+        answered=sum(1 for c in calls if c.connected is not None),
+        completed=completed,
+        failed=len(calls) - completed,
+        failures=dict(failures),
+        latencies=latencies,
+        asterisk_cpu=phase.cpu.asterisk,
+        python_cpu=phase.cpu.python,
+        sipp_cpu=phase.cpu.callers + phase.cpu.phones,
+        rest_cpu=phase.cpu.rest,
+        machine_busy=phase.cpu.machine_busy,
+        wall=phase.wall,
+        load_average=phase.load_average,
+        offers_per_call=offers / len(calls) if calls else 0.0,
+    )
+
+
+def _fmt(value: float | int | None, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.{digits}f}"
+
+
+def _ratio(ours: float | int | None, theirs: float | int | None) -> str:
+    if ours is None or theirs is None or theirs == 0:
+        return "-"
+    return f"{ours / theirs:.2f}"
+
+
+def table(ours: Figures | None, base: Figures | None) -> str:
+    """The side-by-side table (plain text, also valid Markdown)."""
+    rows: list[tuple[str, Any, Any, bool]] = []  # label, ours, app_queue, ratio?
+
+    def row(label: str, get: Callable[[Figures], float | int | None], ratio: bool = True) -> None:
+        rows.append(
+            (label, get(ours) if ours else None, get(base) if base else None, ratio)
+        )
+
+    row("calls offered", lambda f: f.offered, False)
+    row("reached an agent", lambda f: f.reached_agent, False)
+    row("answered by an agent", lambda f: f.answered, False)
+    row("completed (talked, caller hung up)", lambda f: f.completed, False)
+    row("failed", lambda f: f.failed, False)
+    row("agent INVITEs per call", lambda f: round(f.offers_per_call, 3), False)
+    for key, label in LATENCIES:
+        for q in (50, 95, 99):
+            row(f"{label} p{q} (ms)", lambda f, k=key, q=q: f.pct(k, q))  # type: ignore[misc]
+    row("Asterisk CPU (s)", lambda f: f.asterisk_cpu)
+    row("Asterisk CPU per call (ms)", lambda f: f.per_call_ms(f.asterisk_cpu))
+    row("Python CPU (s)", lambda f: f.python_cpu, False)
+    row("Python CPU per call (ms)", lambda f: f.per_call_ms(f.python_cpu), False)
+    row("Asterisk + Python CPU per call (ms)",
+        lambda f: f.per_call_ms(f.asterisk_cpu + f.python_cpu))
+    row("sipp CPU (s)", lambda f: f.sipp_cpu, False)
+    row("rest of the machine CPU (s)", lambda f: f.rest_cpu, False)
+    row("window (s)", lambda f: f.wall, False)
+    row("load average before", lambda f: f.load_average[0], False)
+    row("load average after", lambda f: f.load_average[1], False)
+
+    header = ("", "ours (Python ACD)", "app_queue", "ours/app_queue")
+    body = [
+        (label, _fmt(a, 2 if "CPU" in label else 1), _fmt(b, 2 if "CPU" in label else 1),
+         _ratio(a, b) if ratio else "")
+        for label, a, b, ratio in rows
+    ]
+    widths = [max(len(r[i]) for r in [header, *body]) for i in range(4)]
+    lines = [
+        "| " + " | ".join(h.ljust(widths[i]) for i, h in enumerate(header)) + " |",
+        "|" + "|".join("-" * (w + 2) for w in widths) + "|",
+    ]
+    for r in body:
+        lines.append(
+            "| " + r[0].ljust(widths[0]) + " | "
+            + " | ".join(r[i].rjust(widths[i]) for i in (1, 2, 3)) + " |"
+        )
+    return "\n".join(lines)
+
+
+def verdict(ours: Figures | None, base: Figures | None) -> list[str]:
+    """The issue's target: 0 failed calls, p99 caller INVITE -> agent INVITE within 1.5x."""
+    if ours is None or base is None:
+        return ["(one flow only: no comparison)"]
+    lines = [
+        f"failed calls: ours {ours.failed}, app_queue {base.failed} "
+        f"-> {'OK' if ours.failed == 0 else 'MISSED'}"
+    ]
+    ours_p99, base_p99 = ours.pct("agent_invite", 99), base.pct("agent_invite", 99)
+    if ours_p99 is not None and base_p99:
+        ratio = ours_p99 / base_p99
+        lines.append(
+            f"p99 caller INVITE -> agent INVITE: ours {ours_p99:.1f} ms, app_queue "
+            f"{base_p99:.1f} ms, ratio {ratio:.2f} (target <= {P99_RATIO_TARGET}) -> "
+            f"{'OK' if ratio <= P99_RATIO_TARGET else 'MISSED'}"
+        )
+    else:
+        lines.append("p99 caller INVITE -> agent INVITE: not measurable (no agent INVITEs)")
+    return lines
+
+
+def failures_text(fig: Figures) -> str:
+    if not fig.failures:
+        return f"{fig.name}: no failed call"
+    return f"{fig.name}: " + ", ".join(f"{n} {why}" for why, n in fig.failures.items())
+
+
+def to_json(fig: Figures) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        k: v for k, v in fig.__dict__.items() if k not in ("latencies",)
+    }
+    out["percentiles_ms"] = {
+        key: {f"p{q}": fig.pct(key, q) for q in (50, 95, 99, 100)} for key, _ in LATENCIES
+    }
+    return out
+
+
+def write_results(path: Path, meta: dict[str, Any], figs: Sequence[Figures],
+                  phases: Sequence[PhaseResult]) -> None:
+    data = {
+        "meta": meta,
+        "figures": [to_json(f) for f in figs],
+        "extra": {p.name: {k: v for k, v in p.extra.items() if k != "bridge_seen_lag"}
+                  for p in phases},
+        "sipp": {
+            p.name: {
+                "callers": {"exit": p.callers.returncode, "created": p.callers.created,
+                            "successful": p.callers.successful, "failed": p.callers.failed},
+                "phones": {"exit": p.phones.returncode, "created": p.phones.created,
+                           "successful": p.phones.successful, "failed": p.phones.failed},
+            }
+            for p in phases
+        },
+    }
+    path.write_text(json.dumps(data, indent=2, default=str))
+
+
+def summarize_profile(raw: Path, top: int = 20) -> str:
+    """py-spy's raw (collapsed stacks) output -> the busiest functions, self and inclusive."""
+    own: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    by_thread: Counter[str] = Counter()
+    total = 0
+    for line in raw.read_text(errors="replace").splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        frames = [_frame(f) for f in stack.split(";")]
+        thread = next((f for f in frames if f.startswith("thread ")), "?")
+        frames = [f for f in frames if not f.startswith(("process ", "thread "))]
+        if not frames:
+            continue
+        total += count
+        by_thread[thread] += count
+        own[frames[-1]] += count
+        for frame in set(frames):
+            inclusive[frame] += count
+    if not total:
+        return "py-spy recorded no samples"
+    out = [f"{total} samples (100 Hz, busy threads only)", "", "by thread:"]
+    out += [f"  {100 * n / total:5.1f}%  {t}" for t, n in by_thread.most_common(6)]
+    out += ["", "self time (the function itself was running):"]
+    out += [f"  {100 * n / total:5.1f}%  {f}" for f, n in own.most_common(top)]
+    out += ["", "inclusive (the function or something it called):"]
+    out += [f"  {100 * n / total:5.1f}%  {f}" for f, n in inclusive.most_common(top)]
+    return "\n".join(out)
+
+
+def _frame(frame: str) -> str:
+    # "handle (pbx_stasis/ari/events.py:361)" -> "handle (pbx_stasis/ari/events.py)"
+    name, _, where = frame.partition(" (")
+    if not where:
+        return frame
+    path = where.rstrip(")").rsplit(":", 1)[0]
+    for marker in ("/site-packages/", "/lib/python3"):
+        if marker in path:
+            path = "…" + marker + path.split(marker, 1)[1]
+    if "/pbx_stasis/" in path:
+        path = "pbx_stasis/" + path.split("/pbx_stasis/", 1)[1]
+    return f"{name} ({path})"
