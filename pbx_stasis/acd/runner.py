@@ -20,7 +20,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pbx_stasis.acd import events as ev
 from pbx_stasis.acd.actions import (
@@ -97,6 +97,34 @@ class Lane:
                 log.exception("%s: job failed", self.name)
 
 
+# --- talk watchers (supervision, recording) --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Talk:
+    """A caller and an agent connected in the call's bridge: what supervision and recording
+    need to know about a call, given to the talk watchers."""
+
+    call_id: str
+    tenant_id: int
+    queue: str
+    bridge_id: str
+    caller_channel_id: str
+    agent_channel_id: str
+    agent_user_id: int | None
+    from_number: str
+
+
+class TalkWatcher(Protocol):
+    """Told when a talk starts (the agent is in the bridge) and ends (the call leaves the ACD).
+
+    Called from the ACD's tasks: must return at once (start a task for any IO)."""
+
+    def talk_started(self, talk: Talk) -> None: ...
+
+    def talk_ended(self, talk: Talk) -> None: ...
+
+
 @dataclass
 class _Waiting:
     """A call the ACD owns, from enqueue to its exit from the queue."""
@@ -115,6 +143,7 @@ class _Waiting:
     transfer_to: str | None = None  # blind transfer to this outside number, once out of the ACD
     consult: _Consult | None = None  # attended transfer in progress
     handover: _Consult | None = None  # attended transfer completed: the caller goes to this leg
+    talk: Talk | None = None  # set once caller and agent are bridged (for talk watchers)
 
 
 @dataclass
@@ -182,6 +211,7 @@ class AcdService:
         self._tasks: list[asyncio.Task[None]] = []
         self._hangups: set[asyncio.Task[None]] = set()
         self.decisions = 0
+        self.talk_watchers: list[TalkWatcher] = []  # supervision, recording
         # Who shows agents and queues to people (the web's shapes live there, not here).
         self.on_agent_changed: Callable[[str], None] = lambda agent_id: None
         self.on_queue_changed: Callable[[str], None] = lambda key: None
@@ -350,6 +380,8 @@ class AcdService:
         finally:
             del self._waiting[call_id]
             await waiting.lane.close()
+            if waiting.talk is not None:  # before the bridge goes: recordings stop cleanly
+                self._tell_watchers(waiting.talk, started=False)
             with contextlib.suppress(AriError):
                 await self.ari.bridges.destroy(bridge_id)
             if not waiting.outcome.result().talked and not call.inbox.gone:
@@ -596,8 +628,29 @@ class AcdService:
             if agent is not None:
                 await call.log.records.set_agent(self.db, call.record.id, agent.user_id)
             self._publish_call(waiting, "talking")
+            waiting.talk = Talk(
+                call_id=call.record.id,
+                tenant_id=waiting.tenant_id,
+                queue=waiting.queue,
+                bridge_id=waiting.bridge_id,
+                caller_channel_id=call.channel_id,
+                agent_channel_id=leg.channel_id,
+                agent_user_id=agent.user_id if agent is not None else None,
+                from_number=call.record.from_number,
+            )
+            self._tell_watchers(waiting.talk, started=True)
 
         waiting.lane.submit(bridge)
+
+    def _tell_watchers(self, talk: Talk, *, started: bool) -> None:
+        for watcher in self.talk_watchers:
+            try:
+                if started:
+                    watcher.talk_started(talk)
+                else:
+                    watcher.talk_ended(talk)
+            except Exception:
+                log.exception("talk watcher %r failed", watcher)
 
     # --- call control (agent page, API) ----------------------------------------------------
 

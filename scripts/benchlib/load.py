@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchlib.system import free_port, write_rtp_burst
 from sandbox import SIPP_DIR, SippAgent, SippResult, free_media_port, run_sipp
+
+from benchlib.system import free_port, write_rtp_burst
 
 CALLER_SCENARIO = "bench-caller.xml"
 AGENT_SCENARIO = "agent-answer.xml"

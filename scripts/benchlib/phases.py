@@ -20,12 +20,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from benchlib.load import CallerRun, DeskPhones, Load, call, prepare_callers, tokens
-from benchlib.system import CpuMark, load_average
-from benchlib.traces import PairedCall, agent_legs, caller_legs, pair, read_messages
 from sandbox import Sandbox, SippResult
 from sqlalchemy import func, select
 
+from benchlib.load import CallerRun, DeskPhones, Load, call, prepare_callers, tokens
+from benchlib.system import CpuMark, load_average
+from benchlib.traces import PairedCall, agent_legs, caller_legs, pair, read_messages
 from pbx_stasis.acd.directory import AcdDirectory
 from pbx_stasis.app import StasisApp
 from pbx_stasis.ari.models import Event
@@ -222,8 +222,10 @@ async def run_ours(
     queue_settings: Mapping[str, Any],
     profile: Path | None = None,
 ) -> PhaseResult:
-    """The real StasisApp in this process: answer, then AcdService.enqueue into `bench`."""
-    workdir.mkdir(parents=True, exist_ok=True)
+    """The real StasisApp in this process: answer, then AcdService.enqueue into `bench`.
+
+    `workdir` must exist.
+    """
     pid = asterisk_pid(sandbox)
     await migrate.upgrade(db_url)
     db = Database.connect(db_url)

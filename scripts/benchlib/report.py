@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from benchlib.phases import PhaseResult
-from benchlib.traces import PairedCall, percentile
+from benchlib.traces import percentile
 
 P99_RATIO_TARGET = 1.5
 LATENCIES: list[tuple[str, str]] = [

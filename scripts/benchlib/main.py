@@ -1,0 +1,198 @@
+"""scripts/bench: command line, a private sandbox instance, both flows, the report."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from sandbox import Sandbox, SandboxError
+
+from benchlib.load import Load
+from benchlib.phases import PhaseResult, run_app_queue, run_ours
+from benchlib.report import (
+    failures_text,
+    figures,
+    summarize_profile,
+    table,
+    verdict,
+    write_results,
+)
+from benchlib.system import free_port, load_average
+
+FULL = {"rate": 50.0, "duration": 60.0, "agents": 50}
+QUICK = {"rate": 10.0, "duration": 10.0, "agents": 10}
+MAX_CALLS = 20_000  # every run stays bounded, whatever the arguments
+MAX_DURATION = 600.0
+# The ACD queue, set like queues.conf [bench] so both flows do the same job.
+OURS_QUEUE = {
+    "strategy": "longest-idle",  # app_queue: leastrecent
+    "ring_in_use": False,  # ringinuse = no
+    "wrapup": 0,  # wrapuptime = 0
+    "ring_timeout": 15,  # timeout = 15
+    "retry_delay": 1,  # retry = 1
+    "autopause_after": None,  # app_queue's autopause is off by default
+}
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="scripts/bench",
+        description="sipp callers -> a queue -> N auto-answering sipp agents, through the Python "
+        "ACD and through app_queue, on one private sandbox Asterisk, in the same run.",
+    )
+    parser.add_argument("--rate", type=float, help="calls per second (default 50; quick 10)")
+    parser.add_argument("--duration", type=float, help="seconds of calling (default 60; quick 10)")
+    parser.add_argument("--agents", type=int, help="agents (default 50; quick 10)")
+    parser.add_argument("--quick", action="store_true", help="10 calls/s for 10 s, 10 agents")
+    parser.add_argument("--instance", help="sandbox instance name (default bench-PID); it must "
+                        "not be running: the bench starts it on free ports and removes it after")
+    parser.add_argument("--talk-ms", type=int, default=500,
+                        help="the caller hangs up this long after being answered (default 500)")
+    parser.add_argument("--ring-ms", type=int, default=50,
+                        help="the desk phones ring this long before answering (default 50)")
+    parser.add_argument("--warmup", type=int, default=10,
+                        help="unmeasured calls before each flow (default 10)")
+    parser.add_argument("--only", choices=("ours", "app_queue"), help="run one flow only")
+    parser.add_argument("--order", choices=("app_queue-first", "ours-first"),
+                        default="app_queue-first")
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite",
+                        help="the app's database: SQLite file (default) or a throwaway "
+                        "PostgreSQL server (tests/pg.py, needs Debian's postgresql)")
+    parser.add_argument("--profile", action="store_true",
+                        help="sample the app with py-spy during its flow (pip install py-spy)")
+    parser.add_argument("--workdir", type=Path,
+                        help="where traces and results go (default a new /tmp/pbx-bench-*)")
+    parser.add_argument("--keep-instance", action="store_true",
+                        help="stop the instance at the end but keep its directory (logs)")
+    args = parser.parse_args(argv)
+    defaults = QUICK if args.quick else FULL
+    for key, value in defaults.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    if args.rate <= 0 or args.duration <= 0 or args.agents < 1:
+        parser.error("--rate, --duration and --agents must be positive")
+    if args.duration > MAX_DURATION or args.rate * args.duration > MAX_CALLS:
+        parser.error(f"at most {MAX_DURATION:.0f} s and {MAX_CALLS} calls per flow")
+    if args.instance == "default":
+        parser.error("the bench needs an instance of its own, not `default`")
+    return args
+
+
+def say(text: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+def start_sandbox(name: str) -> Sandbox:
+    probe = Sandbox.for_instance(name)
+    probe.require_installed()
+    if probe.is_running():
+        raise SandboxError(f"instance {name} is already running: pick another --instance")
+    ari_port = free_port(range(8100, 8200), tcp=True)
+    sip_port = free_port(range(5100, 5200, 2), block=2)
+    sandbox = Sandbox.for_instance(
+        name, ari_port=ari_port, sip_port=sip_port, trunk_port=sip_port + 1
+    )
+    sandbox.start()
+    return sandbox
+
+
+def main(argv: list[str]) -> int:
+    args = parse(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="pbx-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    calls = round(args.rate * args.duration)
+    load = Load(rate=args.rate, calls=calls, talk_ms=args.talk_ms, ring_ms=args.ring_ms,
+                warmup=args.warmup)
+    name = args.instance or f"bench-{os.getpid()}"
+    say(f"{calls} calls at {args.rate:g}/s per flow, {args.agents} agents, talk {args.talk_ms} "
+        f"ms, ring {args.ring_ms} ms; load average {load_average():.2f} on {os.cpu_count()} "
+        f"cores; workdir {workdir}")
+    postgres: Any = None
+    sandbox: Sandbox | None = None
+    phases: list[PhaseResult] = []
+    try:
+        if args.db == "postgres":
+            import pg  # tests/pg.py: a throwaway server
+
+            postgres = pg.start()
+            db_url = postgres.create_database("pbx_bench")
+        else:
+            db_url = f"sqlite+aiosqlite:///{workdir}/pbx.db"
+        sandbox = start_sandbox(name)
+        say(f"sandbox {sandbox.name}: ARI {sandbox.ari_url}, SIP {sandbox.sip_target}")
+        flows = ["app_queue", "ours"] if args.order == "app_queue-first" else ["ours", "app_queue"]
+        if args.only:
+            flows = [args.only]
+        for flow in flows:
+            say(f"{flow}: running")
+            if flow == "app_queue":
+                phases.append(run_app_queue(sandbox, load, args.agents, workdir / "app_queue"))
+            else:
+                profile = workdir / "ours.pyspy.txt" if args.profile else None
+                (workdir / "ours").mkdir(exist_ok=True)
+                phases.append(asyncio.run(run_ours(
+                    sandbox, load, args.agents, workdir / "ours", db_url,
+                    queue_settings=OURS_QUEUE, profile=profile,
+                )))
+            done = phases[-1]
+            say(f"{flow}: done in {done.wall:.1f} s; callers sipp exit {done.callers.returncode} "
+                f"({done.callers.successful}/{done.callers.created} ok)")
+            time.sleep(2)  # let the machine settle between flows
+    finally:
+        if sandbox is not None:
+            try:
+                sandbox.stop() if args.keep_instance else sandbox.discard()
+            except SandboxError as problem:
+                say(f"could not stop the sandbox: {problem}")
+        if postgres is not None:
+            postgres.stop()
+    by_name = {p.name: p for p in phases}
+    figs = {n: figures(p) for n, p in by_name.items()}
+    ours, base = figs.get("ours"), figs.get("app_queue")
+    out = [
+        f"scripts/bench {' '.join(argv)}".rstrip(),
+        f"{calls} calls per flow at {args.rate:g} calls/s, {args.agents} agents, talk "
+        f"{args.talk_ms} ms, ring {args.ring_ms} ms, database {args.db}, "
+        f"{os.cpu_count()} cores",
+        "",
+        table(ours, base),
+        "",
+        *verdict(ours, base),
+        *(failures_text(f) for f in figs.values()),
+        "",
+        "bridged: " + "; ".join(f"{p.name} = {p.bridged_source}" for p in phases),
+    ]
+    if "ours" in by_name:
+        extra = by_name["ours"].extra
+        out.append(
+            f"ours: {extra['ari_events']} ARI events ({extra['ari_events'] / max(1, calls):.1f} "
+            f"per call), {extra['acd_decisions']} ACD decisions, outcomes {extra['outcomes']}, "
+            f"handler errors {extra['handler_errors']}"
+        )
+        top = list(extra["events_by_type"].items())[:8]
+        out.append("ours: events by type " + ", ".join(f"{k} {v}" for k, v in top))
+    report = "\n".join(out)
+    print(report)
+    (workdir / "report.txt").write_text(report + "\n")
+    meta = {"argv": argv, "calls": calls, "rate": args.rate, "agents": args.agents,
+            "talk_ms": args.talk_ms, "ring_ms": args.ring_ms, "db": args.db,
+            "cores": os.cpu_count()}
+    write_results(workdir / "results.json", meta, list(figs.values()), phases)
+    profile_raw = workdir / "ours.pyspy.txt"
+    if args.profile and profile_raw.exists():
+        summary = summarize_profile(profile_raw)
+        (workdir / "ours.profile.txt").write_text(summary + "\n")
+        print("\npy-spy profile of the app (top of " + str(workdir / "ours.profile.txt") + "):")
+        print("\n".join(summary.splitlines()[:40]))
+    elif args.profile:
+        print(f"\npy-spy produced no profile: {by_name.get('ours') and by_name['ours'].extra}")
+    say(f"traces, results.json and report.txt in {workdir}")
+    return 0
