@@ -62,12 +62,6 @@ DISPOSITION_PENDING = "disposition"
 _BUSY = {17: "busy", 21: "declined"}
 _NO_ANSWER = {18, 19}
 _COMPLETE = {JournalEvent.COMPLETECALLER, JournalEvent.COMPLETEAGENT}
-_LEFT = {
-    JournalEvent.ABANDON: "caller_hangup",
-    JournalEvent.EXITWITHTIMEOUT: "timeout",
-    JournalEvent.EXITEMPTY: "empty",
-    JournalEvent.TRANSFER: "transferred",
-}
 
 
 class Lane:
@@ -384,7 +378,9 @@ class AcdService:
                 self._tell_watchers(waiting.talk, started=False)
             with contextlib.suppress(AriError):
                 await self.ari.bridges.destroy(bridge_id)
-            if not waiting.outcome.result().talked and not call.inbox.gone:
+            # Not done when the call task was cancelled (shutdown): result() would raise.
+            talked = waiting.outcome.done() and waiting.outcome.result().talked
+            if not talked and not call.inbox.gone:
                 with contextlib.suppress(AriError):
                     await self.ari.channels.stop_moh(call.channel_id)
 
@@ -461,7 +457,11 @@ class AcdService:
         touched = self.stats.apply_all(actions)
         for key in touched.queues:
             self.on_queue_changed(key)
-        for agent_id in touched.agents:
+        agents = set(touched.agents)
+        if isinstance(event, ev.AgentRegistered | ev.AgentUnregistered):
+            # A logged-out agent's phone coming or going changes no state, but people see it.
+            agents.add(event.agent_id)
+        for agent_id in agents:
             self.on_agent_changed(agent_id)
 
     def _carry_out(self, action: Action) -> None:
@@ -799,6 +799,8 @@ class AcdService:
             if waiting.consult is consult:  # the target left before the transfer completed
                 waiting.consult = None
                 self._publish_call(waiting, "held")
+            elif waiting.handover is consult:  # the call was theirs: it ends with them
+                await self._hangup(waiting.call.channel_id)
 
     async def complete_transfer(self, call_id: str) -> None:
         waiting = self._talking(call_id)
@@ -823,8 +825,11 @@ class AcdService:
         if waiting.handover is not None:  # attended: the target already talks in our bridge
             await self._back_to_bridge(waiting)
             await call.note("TRANSFERRED", target=waiting.handover.target, attended=True)
-            with contextlib.suppress(ChannelGone):
-                await call.inbox.wait_for(lambda _: False)
+            try:
+                with contextlib.suppress(ChannelGone):
+                    await call.inbox.wait_for(lambda _: False)
+            finally:  # the caller left: so does the party they were handed to
+                await self._hangup(waiting.handover.channel_id)
             return outcome
         if waiting.transfer_to is not None and self.line is not None:
             with contextlib.suppress(AriError):
@@ -901,11 +906,13 @@ class AcdService:
             if waiting is not None and waiting.agent_leg is not None:
                 self._drop(waiting.agent_leg)  # the agent is done with this call
                 waiting.agent_leg, waiting.connected, waiting.muted = None, False, False
-            if row.data.get("kind") != "queue":  # to a queue: the core keeps the call
+            if waiting is not None and (waiting.transfer_to or waiting.handover):
+                # Only a transfer we asked for (CallTransferred) takes the call out of the
+                # core; a move to another queue (transfer, overflow) keeps it there.
                 self._settle(row.call_id, Outcome(True, "transferred", agent=None))
-        elif row.event in _LEFT and row.event != JournalEvent.EXITWITHTIMEOUT:
-            # EXITWITHTIMEOUT comes with an Overflow action that carries the target.
-            self._settle(row.call_id, Outcome(False, _LEFT[row.event]))
+        elif row.event == JournalEvent.ABANDON:
+            self._settle(row.call_id, Outcome(False, "caller_hangup"))
+        # Otherwise a call leaves the core only with Overflow, RejectJoin or LeaveEmpty.
 
     async def _write_journal(self) -> None:
         """Batches the core's rows: one transaction per burst instead of one per row."""

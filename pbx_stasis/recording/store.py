@@ -45,7 +45,7 @@ class RecordingRecord:
     created_at: datetime
 
 
-def _record(row: Recording) -> RecordingRecord:
+def record_of(row: Recording) -> RecordingRecord:
     return RecordingRecord(
         id=row.id,
         tenant_id=row.tenant_id,
@@ -196,12 +196,12 @@ class RecordingStore:
         except BaseException:
             target.unlink(missing_ok=True)
             raise
-        return _record(row)
+        return record_of(row)
 
     async def get(self, recording_id: str) -> RecordingRecord | None:
         async with self.db.session() as session:
             row = await session.get(Recording, recording_id)
-            return _record(row) if row is not None else None
+            return record_of(row) if row is not None else None
 
     async def for_call(self, call_id: str) -> list[RecordingRecord]:
         """Every recording of a call, oldest first."""
@@ -209,7 +209,7 @@ class RecordingStore:
             select(Recording).where(Recording.call_id == call_id).order_by(Recording.started_at)
         )
         async with self.db.session() as session:
-            return [_record(row) for row in await session.scalars(statement)]
+            return [record_of(row) for row in await session.scalars(statement)]
 
     async def voicemails(
         self, tenant_id: int, mailbox_kind: str | None = None, mailbox: str | None = None
@@ -225,4 +225,4 @@ class RecordingStore:
         )
         async with self.db.session() as session:
             rows = await session.scalars(statement.order_by(Recording.started_at.desc()))
-            return [_record(row) for row in rows]
+            return [record_of(row) for row in rows]

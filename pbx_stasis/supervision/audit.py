@@ -1,4 +1,4 @@
-"""Writing down supervision: audit rows (one per mode used) and journal lines, in one transaction."""
+"""Writing down supervision: audit rows (one per mode used) and journal lines, together."""
 
 from __future__ import annotations
 

@@ -17,6 +17,7 @@ from sandbox import Sandbox, SandboxError
 from benchlib.load import Load
 from benchlib.phases import PhaseResult, run_app_queue, run_ours
 from benchlib.report import (
+    breakdown,
     failures_text,
     figures,
     summarize_profile,
@@ -179,6 +180,9 @@ def main(argv: list[str]) -> int:
         )
         top = list(extra["events_by_type"].items())[:8]
         out.append("ours: events by type " + ", ".join(f"{k} {v}" for k, v in top))
+        top = list(extra["varset_by_variable"].items())[:8]
+        out.append("ours: ChannelVarset by variable " + ", ".join(f"{k} {v}" for k, v in top))
+        out += ["", breakdown(by_name["ours"])]
     report = "\n".join(out)
     print(report)
     (workdir / "report.txt").write_text(report + "\n")

@@ -83,15 +83,16 @@ def _pair_traces(run: CallerRun, phones: DeskPhones, measured: list[str]) -> lis
 
 
 class Profiler:
-    """py-spy sampling this process (nonblocking: it never pauses the event loop)."""
+    """py-spy sampling this process: only the thread holding the GIL (the Python work proper),
+    nonblocking (it never pauses the event loop)."""
 
-    def __init__(self, output: Path, pid: int, rate: int = 100) -> None:
+    def __init__(self, output: Path, pid: int, rate: int = 200) -> None:
         self.output = output
         self.process = subprocess.Popen(
             [
                 str(Path(__file__).resolve().parents[2] / ".venv" / "bin" / "py-spy"),
                 *("record", "--pid", str(pid), "--rate", str(rate), "--nonblocking"),
-                *("--format", "raw", "--output", str(output), "--threads"),
+                *("--format", "raw", "--output", str(output), "--threads", "--gil"),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -175,33 +176,60 @@ def _ari_time(stamp: str) -> float:
     return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
 
 
-class BridgeTap:
-    """Notes when each agent leg entered its caller's bridge (Asterisk's event timestamp).
+class EventTap:
+    """Notes when Asterisk emitted (its timestamp) and the app received the events that mark a
+    call's steps, by token (the calling number; agent legs show it as their caller id).
 
     Wraps the event stream's handler: the bench's only hook into the app, read-only.
     """
 
+    STEPS = ("stasis_start", "agent_created", "bridged")
+
     def __init__(self, app: StasisApp) -> None:
-        self.entered: dict[str, float] = {}  # token (caller number) -> Asterisk time
-        self.seen: dict[str, float] = {}  # token -> when the app received the event
+        self.asterisk: dict[str, dict[str, float]] = {step: {} for step in self.STEPS}
+        self.received: dict[str, dict[str, float]] = {step: {} for step in self.STEPS}
         self.counts: dict[str, int] = {}  # events by type
+        self.variables: dict[str, int] = {}  # ChannelVarset by variable
+        self._tokens: dict[str, str] = {}  # call record id -> token
         stream = app.events
         self._next: Callable[[Event], Awaitable[None]] = stream._handler
         stream._handler = self._on_event
 
     async def _on_event(self, event: Event) -> None:
+        now = time.time()
         kind = str(event.get("type"))
         self.counts[kind] = self.counts.get(kind, 0) + 1
-        if kind == "ChannelEnteredBridge":
-            channel = event.get("channel")
-            if isinstance(channel, dict) and AGENT_LEG.search(str(channel.get("id", ""))):
-                caller = channel.get("caller")
-                token = str(caller.get("number", "")) if isinstance(caller, dict) else ""
-                if token and token not in self.entered:
-                    with contextlib.suppress(KeyError, ValueError):
-                        self.entered[token] = _ari_time(str(event["timestamp"]))
-                    self.seen[token] = time.time()
+        if kind == "ChannelVarset":
+            name = str(event.get("variable"))
+            self.variables[name] = self.variables.get(name, 0) + 1
+        channel = event.get("channel")
+        if isinstance(channel, dict):
+            self._note(kind, event, channel, now)
         await self._next(event)
+
+    def _note(self, kind: str, event: Event, channel: dict[str, Any], now: float) -> None:
+        channel_id = str(channel.get("id", ""))
+        caller = channel.get("caller")
+        number = str(caller.get("number", "")) if isinstance(caller, dict) else ""
+        if AGENT_LEG.search(channel_id):
+            # the agent leg's first events may not show the caller id yet: its id tells the call
+            token = self._tokens.get(channel_id.rsplit("-o", 1)[0], number)
+            self._step("agent_created", token, event, now)
+            if kind == "ChannelEnteredBridge":
+                self._step("bridged", token, event, now)
+        elif kind == "StasisStart":
+            self._step("stasis_start", number, event, now)
+        elif kind == "ChannelEnteredBridge":
+            bridge = event.get("bridge")
+            bridge_id = str(bridge.get("id", "")) if isinstance(bridge, dict) else ""
+            if bridge_id.startswith("q-") and number:  # the ACD's waiting bridge q-<call id>
+                self._tokens[bridge_id[2:]] = number
+
+    def _step(self, step: str, token: str, event: Event, now: float) -> None:
+        if token and token not in self.asterisk[step]:
+            with contextlib.suppress(KeyError, ValueError):
+                self.asterisk[step][token] = _ari_time(str(event["timestamp"]))
+            self.received[step][token] = now
 
 
 async def _journal_counts(db: Database) -> dict[str, int]:
@@ -245,7 +273,7 @@ async def run_ours(
 
     app = StasisApp(settings, db, Bus(), script=script)
     holder.append(app)
-    tap = BridgeTap(app)
+    tap = EventTap(app)
     lifetime = (load.calls + load.warmup) / load.rate + load.talk_ms / 1000 + 180
     phones = await asyncio.to_thread(DeskPhones, workdir, ring_ms=load.ring_ms, lifetime=lifetime)
     profiler: Profiler | None = None
@@ -263,7 +291,8 @@ async def run_ours(
             await app.acd.save_agent(record)
             app.acd.login(record.agent_id)
             ids.append(record.agent_id)
-        await _until(lambda: all(_available(app, i) for i in ids), 10, "agents available")
+        if await _until(lambda: all(_available(app, i) for i in ids), 10):
+            raise RuntimeError("the agents are not all available 10 s after logging in")
         prepare_callers(workdir)
         if load.warmup:
             warm = tokens(1, load.warmup, warmup=True)
@@ -289,17 +318,19 @@ async def run_ours(
         after = load_average()
         profile_error = profiler.stop() if profiler is not None else ""
         profiler = None
-        await _until(lambda: app.router.live_calls == 0, 10, "calls finished")
+        await _until(lambda: app.router.live_calls == 0, 10)
+        calls_left = app.router.live_calls
         await app.acd._flush()
         extra: dict[str, Any] = {
             "channels_left": left,
+            "calls_left_in_app": calls_left,
             "ari_events": app.events.stats.received - events_before,
             "acd_decisions": app.acd.decisions - decisions_before,
             "handler_errors": app.events.stats.handler_errors,
             "outcomes": dict(outcomes),
             "journal": await _journal_counts(db),
             "events_by_type": dict(sorted(tap.counts.items(), key=lambda kv: -kv[1])),
-            "bridge_seen_lag": [tap.seen[t] - tap.entered[t] for t in tap.entered if t in tap.seen],
+            "varset_by_variable": dict(sorted(tap.variables.items(), key=lambda kv: -kv[1])),
             "profile_error": profile_error,
         }
     finally:
@@ -310,7 +341,12 @@ async def run_ours(
         await db.dispose()
     calls = _pair_traces(run, phones, measured)
     for paired in calls:
-        paired.bridged = tap.entered.get(paired.caller.token)
+        token = paired.caller.token
+        paired.bridged = tap.asterisk["bridged"].get(token)
+        paired.steps = {
+            **{f"{step} (Asterisk)": at.get(token) for step, at in tap.asterisk.items()},
+            **{f"{step} (app)": at.get(token) for step, at in tap.received.items()},
+        }
     return PhaseResult(
         name="ours",
         load=load,
@@ -331,9 +367,11 @@ def _available(app: StasisApp, agent_id: str) -> bool:
     return state is not None and str(state[0]) == "available"
 
 
-async def _until(check: Callable[[], bool], within: float, what: str) -> None:
+async def _until(check: Callable[[], bool], within: float) -> int:
+    """Wait until check() (bounded); returns 0 if it came true, 1 if time ran out."""
     deadline = time.monotonic() + within
     while not check():
         if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out after {within:.0f} s waiting for: {what}")
+            return 1
         await asyncio.sleep(0.05)
+    return 0

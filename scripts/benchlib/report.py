@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from benchlib.phases import PhaseResult
-from benchlib.traces import percentile
+from benchlib.traces import PairedCall, percentile
 
 P99_RATIO_TARGET = 1.5
 LATENCIES: list[tuple[str, str]] = [
@@ -177,6 +177,34 @@ def verdict(ours: Figures | None, base: Figures | None) -> list[str]:
     return lines
 
 
+# ours: where the time between the caller's INVITE and the agent's goes (ARI timestamps have
+# millisecond resolution)
+SEGMENTS: list[tuple[str, Callable[[PairedCall], tuple[float | None, float | None]]]] = [
+    ("caller INVITE -> StasisStart (Asterisk)",
+     lambda c: (c.caller.invite, c.steps.get("stasis_start (Asterisk)"))),
+    ("StasisStart: Asterisk -> app has it",
+     lambda c: (c.steps.get("stasis_start (Asterisk)"), c.steps.get("stasis_start (app)"))),
+    ("app has StasisStart -> agent channel created (Asterisk)",
+     lambda c: (c.steps.get("stasis_start (app)"), c.steps.get("agent_created (Asterisk)"))),
+    ("agent channel created -> agent INVITE",
+     lambda c: (c.steps.get("agent_created (Asterisk)"), c.first_offer)),
+    ("agent 200 OK -> bridged (Asterisk)",
+     lambda c: (c.connected.answered if c.connected else None, c.bridged)),
+    ("bridged: Asterisk -> app has it",
+     lambda c: (c.bridged, c.steps.get("bridged (app)"))),
+]
+
+
+def breakdown(phase: PhaseResult) -> str:
+    """p50/p95/p99 of each step of ours, as a small table."""
+    lines = ["| ours: step | p50 (ms) | p95 (ms) | p99 (ms) | calls |", "|---|---:|---:|---:|---:|"]
+    for label, get in SEGMENTS:
+        values = [v for c in phase.calls if (v := _ms(*get(c))) is not None]
+        cells = [_fmt(percentile(values, q)) for q in (50, 95, 99)]
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {len(values)} |")
+    return "\n".join(lines)
+
+
 def failures_text(fig: Figures) -> str:
     if not fig.failures:
         return f"{fig.name}: no failed call"
@@ -198,8 +226,7 @@ def write_results(path: Path, meta: dict[str, Any], figs: Sequence[Figures],
     data = {
         "meta": meta,
         "figures": [to_json(f) for f in figs],
-        "extra": {p.name: {k: v for k, v in p.extra.items() if k != "bridge_seen_lag"}
-                  for p in phases},
+        "extra": {p.name: p.extra for p in phases},
         "sipp": {
             p.name: {
                 "callers": {"exit": p.callers.returncode, "created": p.callers.created,
@@ -224,7 +251,8 @@ def summarize_profile(raw: Path, top: int = 20) -> str:
         if not stack or not count_text.isdigit():
             continue
         count = int(count_text)
-        frames = [_frame(f) for f in stack.split(";")]
+        frames = [f if f.startswith(("process ", "thread ")) else _frame(f)
+                  for f in stack.split(";")]
         thread = next((f for f in frames if f.startswith("thread ")), "?")
         frames = [f for f in frames if not f.startswith(("process ", "thread "))]
         if not frames:
@@ -236,7 +264,7 @@ def summarize_profile(raw: Path, top: int = 20) -> str:
             inclusive[frame] += count
     if not total:
         return "py-spy recorded no samples"
-    out = [f"{total} samples (100 Hz, busy threads only)", "", "by thread:"]
+    out = [f"{total} samples of the thread holding the GIL (200 Hz)", "", "by thread:"]
     out += [f"  {100 * n / total:5.1f}%  {t}" for t, n in by_thread.most_common(6)]
     out += ["", "self time (the function itself was running):"]
     out += [f"  {100 * n / total:5.1f}%  {f}" for f, n in own.most_common(top)]

@@ -154,7 +154,8 @@ class PairedCall:
 
     caller: CallerLeg
     agents: list[AgentLeg] = field(default_factory=list)
-    bridged: float | None = None  # when the agent joined the caller (see Outcome.bridged)
+    bridged: float | None = None  # when the agent joined the caller (see PhaseResult)
+    steps: dict[str, float | None] = field(default_factory=dict)  # ours: ARI event times
 
     @property
     def first_offer(self) -> float | None:

@@ -2,7 +2,8 @@
 (ACD, IVR, trunk line) and the web sidecar with LiveContactCenter, in this process, over a
 SQLite database migrated with the project's migrations.
 
-Import them into a test module (`from live import live_sandbox, live_stack  # noqa: F401`):
+Import them into a test module (`from live import live_sandbox_fixture, live_stack_fixture`,
+fixtures `live_sandbox` and `stack`):
 tests/e2e/conftest.py serves the pages over the in-memory telephony and stays as it is.
 """
 
@@ -120,8 +121,8 @@ class LiveStack:
         )
 
 
-@pytest.fixture(scope="module")
-def live_sandbox() -> Iterator[Sandbox]:
+@pytest.fixture(name="live_sandbox", scope="module")
+def live_sandbox_fixture() -> Iterator[Sandbox]:
     """A sandbox instance of this module's own (free ports): trunk calls enter the Stasis app
     `pbx`, and another session's `pbx` on the shared instance would take them."""
     try:
@@ -153,8 +154,8 @@ async def _seed(db: Database, tenant: str) -> dict[str, int]:
     return users
 
 
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def live_stack(
+@pytest_asyncio.fixture(name="stack", loop_scope="module", scope="module")
+async def live_stack_fixture(
     live_sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory, softphone_bundle: Path
 ) -> AsyncIterator[LiveStack]:
     """What `pbx run` starts (pbx_stasis.app.serve), built by hand so tests reach the objects:
@@ -185,7 +186,7 @@ async def live_stack(
         await app.start()
         async with asyncio.timeout(15):
             await app.events.wait_connected()
-        applied = await app.ivr.apply(tenant.id, [("support.yaml", SUPPORT_FLOW)], "root",
+        applied = await app.ivr.apply(tenant.id, [("support", SUPPORT_FLOW)], "root",
                                       user_id=users["root"])
         assert applied.version is not None, [str(p) for p in applied.problems]
         ws_url, domain = websocket_sip_url(settings.ari.url)

@@ -144,3 +144,13 @@ def enqueue_into(queue: str, **request: Any) -> Callable[[CallCenter], CallScrip
         return script
 
     return build
+
+
+async def connected_call(center: CallCenter, within: float = 15.0) -> str:
+    """The id of a call connected to an agent (waits for one)."""
+    async with asyncio.timeout(within):
+        while True:
+            for call_id, waiting in center.app.acd._waiting.items():
+                if waiting.connected:
+                    return call_id
+            await asyncio.sleep(0.05)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
-from callcenter import call_center, enqueue_into
-from sandbox import Sandbox, run_sipp_async
+from callcenter import call_center, connected_call, enqueue_into
+from sandbox import Sandbox, SippAgent, desk_phone_ports, run_sipp_async
 
 pytestmark = pytest.mark.integration
 
@@ -191,3 +192,126 @@ async def test_agent_hanging_up_completes_the_call(
         assert 0.5 < done.data["talk"] < 3
         calls = await center.journal("CALLEND")
         assert calls[-1].data["by"] == "app"  # we hung the caller up after the agent left
+
+
+async def _caller(sandbox: Sandbox, talk_ms: int) -> asyncio.Task[object]:
+    return asyncio.create_task(run_sipp_async(
+        "caller-hangs-up.xml", sandbox.sip_target, caller="+15550003",
+        keys={"talk_ms": str(talk_ms)}, timeout=30))
+
+
+async def test_hold_takes_the_caller_out_to_music(private_sandbox: Sandbox,
+                                                  tmp_path: Path) -> None:
+    async with call_center(private_sandbox, tmp_path, {"sales": {}},
+                           script=enqueue_into("sales")) as center:
+        await center.add_agent("holder", 180)
+        caller = await _caller(private_sandbox, 6000)
+        call_id = await connected_call(center)
+        bridge = center.app.acd.live(call_id).bridge_id
+        channel = center.app.acd.live(call_id).call.channel_id
+        await center.app.acd.hold(call_id)
+        held = await center.app.ari.bridges.get(bridge)
+        assert channel not in held["channels"] and len(held["channels"]) == 1
+        await asyncio.sleep(1)
+        await center.app.acd.unhold(call_id)
+        resumed = await center.app.ari.bridges.get(bridge)
+        assert channel in resumed["channels"]
+        result = await caller
+        assert result.ok, result.describe()  # type: ignore[attr-defined]
+        await center.idle()
+        rows = await center.journal("HOLD", "UNHOLD")
+        assert [r.event for r in rows] == ["HOLD", "UNHOLD"]
+        assert 0.9 < (rows[1].at - rows[0].at).total_seconds() < 3
+
+
+async def test_blind_transfer_to_another_queue(private_sandbox: Sandbox, tmp_path: Path) -> None:
+    async with call_center(private_sandbox, tmp_path, {"sales": {}, "support": {}},
+                           script=enqueue_into("sales")) as center:
+        first = await center.add_agent("first", 190, queues={"sales": 0})
+        second = await center.add_agent("second", 191, queues={"support": 0})
+        caller = await _caller(private_sandbox, 5000)
+        call_id = await connected_call(center)
+        await center.app.acd.transfer(call_id, "queue", "support", attended=False)
+        result = await caller
+        assert result.ok, result.describe()  # type: ignore[attr-defined]
+        await center.idle()
+        rows = await center.journal("CONNECT", "TRANSFER", "ENTERQUEUE")
+        assert [r.event for r in rows] == ["ENTERQUEUE", "CONNECT", "TRANSFER", "ENTERQUEUE",
+                                           "CONNECT"]
+        assert rows[1].agent_user_id == first.user_id
+        assert rows[4].agent_user_id == second.user_id and rows[4].queue == "support"
+
+
+async def test_blind_transfer_to_an_outside_number(private_sandbox: Sandbox,
+                                                   tmp_path: Path) -> None:
+    async with call_center(private_sandbox, tmp_path, {"sales": {}},
+                           script=enqueue_into("sales")) as center:
+        await center.add_agent("sender", 195)
+        far_end = await asyncio.to_thread(
+            SippAgent, "agent-answer.xml", sip_port=private_sandbox.trunk_port,
+            media_port=desk_phone_ports(196)[1], workdir=tmp_path, lifetime=60)
+        try:
+            caller = await _caller(private_sandbox, 5000)
+            call_id = await connected_call(center)
+            await center.app.acd.transfer(call_id, "number", "+15557654321", attended=False)
+            result = await caller
+            assert result.ok, result.describe()  # type: ignore[attr-defined]
+            await center.idle()
+        finally:
+            far = await asyncio.to_thread(far_end.stop)
+        [transfer] = await center.journal("TRANSFER")
+        assert transfer.data["target"] == "number:+15557654321"
+        assert far.successful == 1, far.describe()
+        assert center.outcomes[0].talked
+
+
+async def test_attended_transfer_to_another_agent(private_sandbox: Sandbox,
+                                                  tmp_path: Path) -> None:
+    async with call_center(private_sandbox, tmp_path, {"sales": {"strategy": "linear"}},
+                           script=enqueue_into("sales")) as center:
+        first = await center.add_agent("consulter", 197, queues={"sales": 0})
+        second = await center.add_agent("expert", 198, queues={})
+        caller = await _caller(private_sandbox, 6000)
+        call_id = await connected_call(center)
+        await center.app.acd.transfer(call_id, "agent", second.agent_id, attended=True)
+        waiting = center.app.acd.live(call_id)
+        assert waiting.consult is not None
+        async with asyncio.timeout(10):
+            await waiting.consult.answered.wait()
+        await asyncio.sleep(0.5)  # the agents talk
+        await center.app.acd.complete_transfer(call_id)
+        result = await caller
+        assert result.ok, result.describe()  # type: ignore[attr-defined]
+        await center.idle()
+        [transfer] = await center.journal("TRANSFER")
+        assert transfer.agent_user_id == first.user_id and transfer.data["kind"] == "attended"
+        assert transfer.data["target"] == f"agent:{second.agent_id}"
+        assert center.outcomes[0].reason == "transferred"
+
+
+async def test_agent_calls_out_through_the_trunk(private_sandbox: Sandbox,
+                                                 tmp_path: Path) -> None:
+    async with call_center(private_sandbox, tmp_path, {"sales": {}}) as center:
+        agent = await center.add_agent("dialer", 199, scenario="agent-answer-hangs-up.xml",
+                                       keys={"talk_ms": "2500"})
+        far_end = await asyncio.to_thread(
+            SippAgent, "agent-answer.xml", sip_port=private_sandbox.trunk_port,
+            media_port=desk_phone_ports(200)[1], workdir=tmp_path, lifetime=60)
+        try:
+            await center.app.dial(agent, "+15559876543", "outboundcall0001")
+            async with asyncio.timeout(20):
+                while not [r for r in await center.journal("CALLEND")
+                           if r.call_id == "outboundcall0001"]:
+                    await asyncio.sleep(0.1)
+            await center.idle()
+        finally:
+            far = await asyncio.to_thread(far_end.stop)
+        assert far.successful == 1, far.describe()
+        rows = await center.journal()
+        story = [r.event for r in rows if r.call_id == "outboundcall0001"]
+        assert story[:2] == ["CALLSTART", "ANSWER"] and story[-1] == "CALLEND"
+        assert "OUTBOUND" in story
+        [start] = [r for r in rows if r.event == "CALLSTART" and r.call_id == "outboundcall0001"]
+        assert start.data["direction"] == "outbound" and start.data["to"] == "+15559876543"
+        pauses = [r for r in rows if r.event in ("PAUSE", "UNPAUSE")]
+        assert [p.event for p in pauses] == ["PAUSE", "UNPAUSE"]  # no queue call meanwhile

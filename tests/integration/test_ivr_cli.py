@@ -128,7 +128,10 @@ def test_prompts_are_generated_inside_a_chroot_like_the_sandbox(
 
     flowset = load_flowset([("main.yaml", FLOW)])
     written = install_prompts(flowset, sounds, chroot=root)
-    assert sorted(written) == [sounds / "ar/pbx/hello.wav", sounds / "en_US_f_Allison/pbx/hello.wav"]
+    assert sorted(written) == [
+        sounds / "ar/pbx/hello.wav",
+        sounds / "en_US_f_Allison/pbx/hello.wav",
+    ]
     for path in written:
         with wave.open(str(path)) as w:
             assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (8000, 1, 2)

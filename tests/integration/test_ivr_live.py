@@ -1,9 +1,9 @@
 """IVR flows on live calls: sipp callers keying RFC 2833 DTMF into the sandbox Asterisk, the IVR
 runner driving their channels over ARI, every step checked in the journal (call_events).
 
-The app runs in this process, wired as StasisApp wires it (events -> router -> run_call with the
-script IvrService picks for the dialled number), so the clock, the CRM and the far end of a
-transfer can be arranged by each test.
+The real StasisApp runs in this process (events -> router -> run_call with the script its
+IvrService picks for the dialled number, the ACD as queue desk, the trunk as outside line), so
+the clock, the CRM and the far end of a transfer can be arranged by each test.
 """
 
 from __future__ import annotations
@@ -35,19 +35,11 @@ from sandbox import (
     run_sipp_async,
 )
 
-from pbx_stasis.ari import AriClient, AriError, EventStream
-from pbx_stasis.ari.models import Event
+from pbx_stasis.app import StasisApp
+from pbx_stasis.ari import AriError
 from pbx_stasis.bus import Bus
-from pbx_stasis.calls.actor import EventInbox
-from pbx_stasis.calls.handoff import QueueDesk
-from pbx_stasis.calls.inbound import dialed_number, greeting_script, run_call
-from pbx_stasis.calls.records import CallLog
-from pbx_stasis.calls.router import CallRouter
-from pbx_stasis.ivr.runner import FlowTools
-from pbx_stasis.ivr.service import IvrService
-from pbx_stasis.recording import RecordingStore
-from pbx_stasis.store import CallRecord, Database, Directory, JournalEntry
-from pbx_stasis.transfer import TrunkLine
+from pbx_stasis.config import AriSettings, DatabaseSettings, RecordingSettings, Settings
+from pbx_stasis.store import CallRecord, Database, JournalEntry
 
 pytestmark = pytest.mark.integration
 
@@ -66,59 +58,35 @@ class Clock:
 
 
 class LiveIvr:
-    """The Stasis app `pbx` on the sandbox, with IVR flows, in this process."""
+    """The real StasisApp (`pbx`) on the sandbox, in this process, with a clock of the test's."""
 
-    def __init__(
-        self, sandbox: Sandbox, db: Database, recordings: Path, clock: Clock
-    ) -> None:
+    def __init__(self, sandbox: Sandbox, db: Database, recordings: Path, clock: Clock) -> None:
+        settings = Settings(
+            ari=AriSettings(url=sandbox.ari_url, user=sandbox.user, password=sandbox.password),
+            database=DatabaseSettings(url=str(db.url)),
+            recordings=RecordingSettings(dir=str(recordings)),
+        )
         self.sandbox = sandbox
         self.db = db
         self.bus = Bus()
-        self.clock = clock
-        self.ari = AriClient(sandbox.ari_url, sandbox.user, sandbox.password)
-        self.calls = CallLog(db, self.bus)
-        self.router = CallRouter(self._on_call)
-        self.events = EventStream(self.ari, "pbx", self.router.on_event)
-        self.http = aiohttp.ClientSession()
-        self.recordings = RecordingStore(db, recordings)
-        self.line = TrunkLine(self.ari, self.router, "pbx")
-        self.service = IvrService(db, self.bus, self.ari, tools=self.tools())
-        self.tenant_id = 0
+        self.app = StasisApp(settings, db, self.bus, clock=lambda: clock.now.timestamp())
+        self.ari = self.app.ari
+        self.service = self.app.ivr
+        self.recordings = self.app.recordings
+        self.router = self.app.router
         self._callers = 0
 
-    def tools(self, desk: QueueDesk | None = None) -> FlowTools:
-        return FlowTools(
-            http=self.http,
-            recordings=self.recordings,
-            desk=desk,
-            line=self.line,
-            clock=self.clock,
-        )
+    @property
+    def tenant_id(self) -> int:
+        return self.app.tenant_id
 
     async def start(self) -> None:
-        self.tenant_id = (await Directory(self.db).ensure_tenant("default")).id
-        self.events.start()
-        deadline = time.monotonic() + 10
-        while not self.events.stats.connected:
-            assert time.monotonic() < deadline, self.events.stats
-            await asyncio.sleep(0.02)
+        await self.app.start()
+        async with asyncio.timeout(15):
+            await self.app.events.wait_connected()
 
     async def stop(self) -> None:
-        await self.router.shutdown(5.0)
-        await self.events.close()
-        await self.http.close()
-        await self.ari.close()
-
-    async def _on_call(self, inbox: EventInbox, start: Event) -> None:
-        script = self.service.script_for(self.tenant_id, dialed_number(start))
-        await run_call(
-            self.ari,
-            self.calls,
-            inbox,
-            start,
-            tenant_id=self.tenant_id,
-            script=script or greeting_script("hello-world"),
-        )
+        await self.app.stop()
 
     async def apply(self, text: str, file: str = "flows.yaml") -> int:
         applied = await self.service.apply(self.tenant_id, [(file, text)], "test")
@@ -152,6 +120,7 @@ class LiveIvr:
 
     async def journals(self) -> list[tuple[CallRecord, list[JournalEntry]]]:
         await self.settled()
+        await self.app.acd._flush()
         return await read_calls(str(self.db.url))
 
     async def journal_of(self, caller: str) -> tuple[CallRecord, list[JournalEntry]]:
@@ -536,7 +505,7 @@ async def test_transfer_to_a_number_through_the_trunk(
             await app.call(waits, "+15550004", caller="+15550402")
             await app.settled()
 
-        record, talked = await app.journal_of("+15550401")
+        _, talked = await app.journal_of("+15550401")
         assert story(talked) == [
             "ivr.start",
             "enter connecting",
@@ -729,29 +698,14 @@ flows:
 async def test_queue_node_enqueues_into_the_acd_and_an_agent_answers(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    from callcenter import CallCenter, call_center
-
-    from pbx_stasis.calls.inbound import Call, CallScript
-
-    holder: dict[str, IvrService] = {}
-
-    def ivr_script(center: CallCenter) -> CallScript:
-        async def walk(call: Call) -> None:
-            script = holder["ivr"].script_for(call.record.tenant_id, call.record.to_number)
-            assert script is not None
-            await script(call)
-
-        return walk
+    from callcenter import call_center
 
     queues: dict[str, dict[str, object]] = {"sales": {}, "empty": {}}
-    async with call_center(sandbox, tmp_path, queues, script=ivr_script) as center, \
-            aiohttp.ClientSession() as http:
+    async with call_center(sandbox, tmp_path, queues) as center:
         app = center.app
-        tools = FlowTools(http=http, desk=app.acd, line=TrunkLine(app.ari, app.router, "pbx"))
-        holder["ivr"] = service = IvrService(center.db, app.bus, app.ari, tools=tools)
         for queue_name, caller in (("sales", "+15550801"), ("empty", "+15550802")):
             flows = QUEUE.replace('"${queue_name}"', queue_name)
-            applied = await service.apply(app.tenant_id, [("queued.yaml", flows)], "test")
+            applied = await app.ivr.apply(app.tenant_id, [("queued.yaml", flows)], "test")
             assert applied.version is not None, applied.problems
             if queue_name == "sales":
                 agent = await center.add_agent(
@@ -779,4 +733,4 @@ async def test_queue_node_enqueues_into_the_acd_and_an_agent_answers(
         left = data_of(waited, "ivr.leave", node="in_queue")
         assert left["result"] == "exited" and left["next"] == "everyone_busy"
         assert story(waited)[-1] == "end hung_up"
-        assert [e.event for e in waited if e.queue == "empty"][0] == "ENTERQUEUE"
+        assert next(e.event for e in waited if e.queue == "empty") == "ENTERQUEUE"

@@ -1,0 +1,308 @@
+"""Recording conversations: the call's bridge recorded through ARI, per the queue's policy.
+
+The recorder is a talk watcher of the ACD (`AcdService.talk_watchers`): when an agent is
+connected it asks the queue's policy whether to record (all, a random sample, or only when the
+agent asks), and records the call's mixing bridge (caller, agent, and a barging supervisor).
+When the call leaves the ACD the recording is stopped, downloaded from Asterisk into the
+recordings directory and filed with its row (RecordingStore).
+
+Pause is ARI's *mute* of the live recording, not its *pause*: measured on Asterisk 22, a paused
+recording simply leaves the paused time out of the file (a 9.4 s call with 1 s paused gave an
+8.4 s file), while a muted one writes silence in its place, so the file keeps the call's timing
+and the pause shows as silence, as agreed with the people recorded.
+
+Journal lines: RECORDSTART, RECORDPAUSE, RECORDRESUME, RECORDSTOP (with the recording id,
+duration, size), RECORDFAILED.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import random
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pbx_stasis.acd.runner import Talk
+from pbx_stasis.ari import AriClient, AriError, AriUnreachable
+from pbx_stasis.recording.policies import RecordingPolicies
+from pbx_stasis.recording.policy import RecordingPolicy
+from pbx_stasis.recording.store import RecordingRecord, RecordingStore
+from pbx_stasis.recording.tables import RecordingKind
+from pbx_stasis.store import Database, Journal, utc_now
+
+log = logging.getLogger(__name__)
+
+FORMAT = "wav"
+RECORDSTART = "RECORDSTART"
+RECORDPAUSE = "RECORDPAUSE"
+RECORDRESUME = "RECORDRESUME"
+RECORDSTOP = "RECORDSTOP"
+RECORDFAILED = "RECORDFAILED"
+
+
+class RecordingError(Exception):
+    """Why a recording request was refused: `code` is not-found, conflict or unavailable."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class RecordingState(enum.StrEnum):
+    OFF = "off"  # not recorded (yet: on-demand calls may start)
+    RECORDING = "recording"
+    PAUSED = "paused"  # recording silence
+
+
+@dataclass(frozen=True, slots=True)
+class LiveRecordingView:
+    """What the agent page shows about a connected call's recording."""
+
+    call_id: str
+    state: RecordingState
+    policy: str
+    agent_may_start: bool
+    recorded_seconds: float  # including paused time (silence in the file)
+    paused_seconds: float
+
+
+@dataclass
+class _Live:
+    talk: Talk
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    policy: RecordingPolicy = field(default_factory=RecordingPolicy)
+    name: str | None = None  # the live recording in Asterisk
+    started_at: datetime | None = None
+    started_mono: float = 0.0
+    paused_mono: float | None = None
+    paused_total: float = 0.0
+    segments: int = 0
+    ended: bool = False
+    kept: list[RecordingRecord] = field(default_factory=list)
+
+    @property
+    def state(self) -> RecordingState:
+        if self.name is None:
+            return RecordingState.OFF
+        return RecordingState.PAUSED if self.paused_mono is not None else RecordingState.RECORDING
+
+    def view(self) -> LiveRecordingView:
+        now = time.monotonic()
+        paused = self.paused_total + (now - self.paused_mono if self.paused_mono else 0.0)
+        return LiveRecordingView(
+            call_id=self.talk.call_id,
+            state=self.state,
+            policy=self.policy.mode.value,
+            agent_may_start=self.policy.agent_may_start and self.name is None,
+            recorded_seconds=round(now - self.started_mono, 1) if self.name else 0.0,
+            paused_seconds=round(paused, 1) if self.name else 0.0,
+        )
+
+
+class CallRecorder:
+    """Records connected calls per their queue's policy (a `TalkWatcher`)."""
+
+    def __init__(
+        self,
+        ari: AriClient,
+        db: Database,
+        store: RecordingStore,
+        *,
+        policies: RecordingPolicies | None = None,
+        draw: Callable[[], float] = random.random,
+        settle: float = 10.0,
+    ) -> None:
+        self.ari = ari
+        self.db = db
+        self.store = store
+        self.policies = policies or RecordingPolicies(db)
+        self.journal = Journal(db)
+        self.draw = draw
+        self.settle = settle  # seconds to wait for Asterisk to finish writing a stopped file
+        self._live: dict[str, _Live] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # --- talk watcher ---------------------------------------------------------------------
+
+    def talk_started(self, talk: Talk) -> None:
+        live = _Live(talk)
+        self._live[talk.call_id] = live
+        self._spawn(self._begin(live))
+
+    def talk_ended(self, talk: Talk) -> None:
+        live = self._live.pop(talk.call_id, None)
+        if live is not None:
+            self._spawn(self._finish(live))
+
+    async def drain(self) -> None:
+        """Until every pending start and stop is done (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    # --- agent / supervisor requests ------------------------------------------------------
+
+    def state(self, tenant_id: int, call_id: str) -> LiveRecordingView:
+        return self._of(tenant_id, call_id).view()
+
+    def talk(self, tenant_id: int, call_id: str) -> Talk:
+        """The connected call (to check who may act on it); not-found otherwise."""
+        return self._of(tenant_id, call_id).talk
+
+    async def start(self, tenant_id: int, call_id: str, *, by_user_id: int | None = None
+                    ) -> LiveRecordingView:
+        """Start recording now (on-demand queues only); a no-op when it already records."""
+        live = self._of(tenant_id, call_id)
+        async with live.lock:
+            if live.ended:
+                raise RecordingError("not-found", "the call has ended")
+            if live.name is None:
+                if not live.policy.agent_may_start:
+                    raise RecordingError(
+                        "conflict", f"this queue's recording policy is {live.policy.mode.value}"
+                    )
+                await self._record(live, reason="agent", by_user_id=by_user_id)
+            return live.view()
+
+    async def pause(self, tenant_id: int, call_id: str, *, by_user_id: int | None = None
+                    ) -> LiveRecordingView:
+        """From now on the file gets silence instead of the conversation."""
+        live = self._of(tenant_id, call_id)
+        async with live.lock:
+            if live.name is None or live.ended:
+                raise RecordingError("conflict", "the call is not being recorded")
+            if live.paused_mono is None:
+                await self._ari(self.ari.recordings.mute(live.name))
+                live.paused_mono = time.monotonic()
+                await self._note(live, RECORDPAUSE, {"recording": live.name,
+                                                     "by_user_id": by_user_id})
+            return live.view()
+
+    async def resume(self, tenant_id: int, call_id: str, *, by_user_id: int | None = None
+                     ) -> LiveRecordingView:
+        live = self._of(tenant_id, call_id)
+        async with live.lock:
+            if live.name is None or live.ended:
+                raise RecordingError("conflict", "the call is not being recorded")
+            if live.paused_mono is not None:
+                await self._ari(self.ari.recordings.unmute(live.name))
+                paused = time.monotonic() - live.paused_mono
+                live.paused_total += paused
+                live.paused_mono = None
+                await self._note(live, RECORDRESUME, {"recording": live.name,
+                                                      "paused": round(paused, 3),
+                                                      "by_user_id": by_user_id})
+            return live.view()
+
+    def _of(self, tenant_id: int, call_id: str) -> _Live:
+        live = self._live.get(call_id)
+        if live is None or live.talk.tenant_id != tenant_id:
+            raise RecordingError("not-found", "no such call connected to an agent")
+        return live
+
+    # --- the life of a recording ----------------------------------------------------------
+
+    async def _begin(self, live: _Live) -> None:
+        async with live.lock:
+            talk = live.talk
+            try:
+                live.policy = await self.policies.policy(talk.tenant_id, talk.queue)
+                if live.ended or not live.policy.records_at_connect(self.draw()):
+                    return
+                await self._record(live, reason=live.policy.mode.value)
+            except Exception as exc:
+                log.exception("call %s: recording did not start", talk.call_id)
+                with contextlib.suppress(Exception):
+                    await self._note(live, RECORDFAILED, {"error": str(exc)})
+
+    async def _record(self, live: _Live, *, reason: str, by_user_id: int | None = None) -> None:
+        talk = live.talk
+        live.segments += 1
+        name = f"pbx-call-{talk.call_id}-{live.segments}"
+        await self._ari(
+            self.ari.bridges.record(
+                talk.bridge_id, name, FORMAT, if_exists="overwrite", beep=False,
+                terminate_on="none",
+            )
+        )
+        live.name = name
+        live.started_at = utc_now()
+        live.started_mono = time.monotonic()
+        live.paused_mono, live.paused_total = None, 0.0
+        await self._note(live, RECORDSTART, {"recording": name, "reason": reason,
+                                             "by_user_id": by_user_id})
+
+    async def _finish(self, live: _Live) -> None:
+        async with live.lock:
+            live.ended = True
+            if live.name is None:
+                return
+            name, started_at = live.name, live.started_at
+            assert started_at is not None
+            paused = live.paused_total + (
+                time.monotonic() - live.paused_mono if live.paused_mono is not None else 0.0
+            )
+            live.name = None
+            talk = live.talk
+            try:
+                with contextlib.suppress(AriError):  # 404: it ended with the bridge already
+                    await self.ari.recordings.stop(name)
+                await self._settled(name)
+                kept = await self.store.keep_from_asterisk(
+                    self.ari, name, FORMAT,
+                    tenant_id=talk.tenant_id, call_id=talk.call_id, kind=RecordingKind.CALL,
+                    started_at=started_at, queue=talk.queue, agent_user_id=talk.agent_user_id,
+                )
+            except Exception as exc:
+                log.exception("call %s: recording %s could not be kept", talk.call_id, name)
+                with contextlib.suppress(Exception):
+                    await self._note(live, RECORDFAILED, {"recording": name, "error": str(exc)})
+                return
+            live.kept.append(kept)
+            await self._note(live, RECORDSTOP, {
+                "recording": kept.id, "name": name, "duration": kept.duration_seconds,
+                "paused": round(paused, 3), "size": kept.size_bytes, "format": kept.format,
+            })
+
+    async def _settled(self, name: str) -> None:
+        """Until Asterisk has finished writing the file (the live recording is gone)."""
+        deadline = time.monotonic() + self.settle
+        while time.monotonic() < deadline:
+            try:
+                live = await self.ari.recordings.get_live(name)
+            except AriError as exc:
+                if exc.status == 404:
+                    return
+                raise
+            if live.get("state") in ("done", "failed", "canceled"):
+                return
+            await asyncio.sleep(0.05)
+        raise TimeoutError(f"recording {name} still live {self.settle:.0f} s after its stop")
+
+    async def _note(self, live: _Live, event: str, data: dict[str, Any]) -> None:
+        talk = live.talk
+        await self.journal.append(
+            self.db, tenant_id=talk.tenant_id, call_id=talk.call_id, event=event,
+            agent_user_id=talk.agent_user_id, queue=talk.queue,
+            data={key: value for key, value in data.items() if value is not None},
+        )
+
+    @staticmethod
+    async def _ari(request: Coroutine[Any, Any, object]) -> None:
+        try:
+            await request
+        except AriUnreachable as exc:
+            raise RecordingError("unavailable", "Asterisk is not reachable") from exc
+        except AriError as exc:
+            raise RecordingError("conflict", f"Asterisk refused: {exc}") from exc
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

@@ -1,0 +1,273 @@
+"""The whole contact center in a real Chromium: a sipp caller dials the support line, walks the
+IVR into the queue, and the agent takes the call on the WebRTC softphone of the agent page while
+a manager watches the wallboard; then the agent calls out from the dial pad.
+
+Everything is real (sandbox Asterisk, sipp, the Stasis app, the web sidecar, SQLite): see
+tests/e2e/live.py. Screenshots of the agent, manager and admin pages go to docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from live import (
+    CALLER,
+    CALLER_NAME,
+    DID,
+    PASSWORD,
+    TENANT,
+    LiveStack,
+    live_sandbox_fixture,  # noqa: F401 (fixture live_sandbox)
+    live_stack_fixture,  # noqa: F401 (fixture stack)
+)
+from playwright.async_api import Browser, Page, expect
+from sandbox import free_media_port, run_sipp_async
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.integration,
+    pytest.mark.asyncio(loop_scope="module"),
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SECOND = 1000  # ms: what "the wallboard shows it within a second" allows
+OUTBOUND_NUMBER = "14155550199"
+T = TypeVar("T")
+
+
+@contextlib.asynccontextmanager
+async def opened(browser: Browser) -> AsyncIterator[Page]:
+    """A page in a browser context of its own (its own cookies: one person each)."""
+    context = await browser.new_context(viewport={"width": 1440, "height": 900})
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        yield page
+    finally:
+        await context.close()
+    assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+async def log_in(page: Page, stack: LiveStack, username: str) -> None:
+    await page.goto(f"{stack.base_url}/login")
+    await page.fill("#tenant", TENANT)
+    await page.fill("#username", username)
+    await page.fill("#password", PASSWORD)
+    await page.click("#login-submit")
+    await page.wait_for_load_state("load")
+    await expect(page.get_by_test_id("feed-status")).to_have_text("Live")
+
+
+async def until(read: Callable[[], Awaitable[T]], check: Callable[[T], bool],
+                within: float = 10.0) -> T:
+    """Read until `check` holds (state the DOM does not show: getStats, RTP counters)."""
+    async with asyncio.timeout(within):
+        while not check(value := await read()):
+            await asyncio.sleep(0.1)
+    return value
+
+
+async def stats(page: Page) -> dict[str, int]:
+    value: dict[str, int] = await page.evaluate("window.pbxSoftphone.stats()")
+    return value
+
+
+async def call_state(page: Page) -> str:
+    """The softphone's SIP side (wait_for_function would need eval, which the CSP forbids)."""
+    value: str = await page.evaluate("window.pbxSoftphone.callState")
+    return value
+
+
+async def agent_ready(page: Page, stack: LiveStack, wallboard: Page) -> None:
+    """The agent logs in, the softphone registers, the agent goes available."""
+    await log_in(page, stack, "alice")
+    assert page.url.endswith("/agent")
+    await until(lambda: page.evaluate("window.pbxSoftphone.registered"), bool)
+    await expect(page.get_by_test_id("sip-status")).to_have_text("Phone: ready")
+    assert await page.evaluate("window.pbxSoftphone.mic") == "granted"
+    card = wallboard.get_by_test_id(f"agent-{stack.users['alice']}")
+    await expect(card).to_contain_text("phone ok", timeout=SECOND)
+    await page.select_option("#state-select", "available")
+    await page.click("#apply-state")
+    await expect(page.get_by_test_id("agent-state")).to_have_text("available")
+    await expect(card).to_have_attribute("data-state", "available", timeout=SECOND)
+
+
+async def test_a_caller_goes_through_the_ivr_to_the_agent_softphone(
+    stack: LiveStack, browser: Browser, tmp_path: Path
+) -> None:
+    async with opened(browser) as wallboard, opened(browser) as agent:
+        await log_in(wallboard, stack, "morgan")
+        assert wallboard.url.endswith("/wallboard")
+        card = wallboard.get_by_test_id(f"agent-{stack.users['alice']}")
+        tile = wallboard.get_by_test_id("queue-support")
+        await expect(card).to_be_visible()
+        await agent_ready(agent, stack, wallboard)
+
+        # The caller echoes every RTP packet it gets (-rtp_echo) and sends nothing else: what
+        # Asterisk receives from it is audio it received.
+        caller = asyncio.create_task(run_sipp_async(
+            "caller-waits-bye.xml", stack.sandbox.sip_target, service=DID, caller=CALLER,
+            media_port=free_media_port(), extra_args=["-rtp_echo"], timeout=60,
+            workdir=tmp_path,
+        ))
+        try:
+            box = agent.get_by_test_id("call-box")
+            await expect(box).to_have_attribute("data-state", "ringing", timeout=15_000)
+            await expect(card).to_have_attribute("data-state", "ringing", timeout=SECOND)
+            await expect(agent.get_by_test_id("caller-number")).to_have_text(CALLER)
+            await expect(agent.get_by_test_id("contact-name")).to_have_text(CALLER_NAME)
+            await expect(agent.get_by_test_id("custom-fields")).to_contain_text("G-1906")
+            await expect(wallboard.get_by_test_id("activity")).to_contain_text(
+                f"{CALLER} offered to Alice Agent from support", timeout=SECOND)
+            answer = agent.get_by_test_id("answer")
+            await expect(answer).to_be_enabled()  # the INVITE reached the softphone
+            assert await agent.evaluate("window.pbxSoftphone.ringing") is True
+            call_id = await agent.evaluate("window.pbxSoftphone.callId")
+            assert isinstance(call_id, str) and call_id
+
+            await answer.click()
+            await expect(box).to_have_attribute("data-state", "talking")
+            await expect(card).to_have_attribute("data-state", "on-call", timeout=SECOND)
+            assert await agent.evaluate("window.pbxSoftphone.callState") == "active"
+
+            # Audio both ways: the browser's microphone reaches sipp (echoed back), and what
+            # sipp sends reaches the browser.
+            first = await until(lambda: stats(agent),
+                                lambda s: s["bytesReceived"] > 0 and s["bytesSent"] > 0)
+            channel = stack.app.acd.live(call_id).call.channel_id
+            before = await stack.app.ari.channels.rtp_statistics(channel)
+            await asyncio.sleep(1.0)
+            after = await stack.app.ari.channels.rtp_statistics(channel)
+            assert after["txcount"] > before["txcount"] + 20, (before, after)  # to sipp
+            assert after["rxcount"] > before["rxcount"] + 20, (before, after)  # from sipp
+            later = await stats(agent)
+            assert later["bytesReceived"] > first["bytesReceived"], (first, later)
+            assert later["bytesSent"] > first["bytesSent"], (first, later)
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            await agent.screenshot(path=str(SCREENSHOTS / "agent.png"))
+
+            hold = agent.get_by_test_id("hold")
+            activity = wallboard.get_by_test_id("activity").locator("li")
+            talking = activity.filter(has_text=f"Call from {CALLER} talking")
+            await expect(talking).to_have_count(1)
+            await hold.click()
+            await expect(box).to_have_attribute("data-state", "held")
+            await expect(activity.filter(has_text=f"Call from {CALLER} held")).to_have_count(
+                1, timeout=SECOND)
+            await stack.wait_for(call_id, "HOLD")
+            await expect(hold).to_have_text("Resume")
+            await hold.click()
+            await expect(box).to_have_attribute("data-state", "talking")
+            await expect(talking).to_have_count(2, timeout=SECOND)
+            await stack.wait_for(call_id, "UNHOLD")
+            await wallboard.screenshot(path=str(SCREENSHOTS / "manager.png"))
+
+            await agent.get_by_test_id("hangup").click()
+            await expect(agent.get_by_test_id("agent-state")).to_have_text("wrap-up")
+            await expect(card).to_have_attribute("data-state", "wrap-up", timeout=SECOND)
+            await expect(box).to_have_attribute("data-state", "idle")
+            result = await caller
+            assert result.ok, result.describe()
+        finally:
+            if not caller.done():
+                caller.cancel()
+                with contextlib.suppress(BaseException):
+                    await caller
+
+        # The disposition is required to leave wrap-up, then saved on the call.
+        panel = agent.get_by_test_id("disposition-panel")
+        await expect(panel).to_be_visible()
+        await agent.select_option("#state-select", "available")
+        await agent.click("#apply-state")
+        await expect(agent.locator("#state-error")).to_contain_text("Save the disposition")
+        await expect(agent.get_by_test_id("agent-state")).to_have_text("wrap-up")
+        await agent.select_option("#disposition", "Resolved")
+        await agent.fill("#notes", "Reset the password; works now")
+        await agent.click("#save-disposition")
+        await expect(panel).to_be_hidden()
+        record = await stack.call(call_id)
+        assert record is not None
+        assert (record.disposition, record.notes) == ("Resolved", "Reset the password; works now")
+        assert record.from_number == CALLER and record.to_number == DID
+        assert record.agent_user_id == stack.users["alice"] and record.answered_at is not None
+        await agent.click("#apply-state")
+        await expect(agent.get_by_test_id("agent-state")).to_have_text("available")
+        await expect(card).to_have_attribute("data-state", "available", timeout=SECOND)
+        await expect(card).to_contain_text("1 calls today", timeout=SECOND)
+        await expect(tile.get_by_test_id("waiting")).to_have_text("0")
+
+    events = [row.event for row in await stack.journal(call_id)]
+    story = [e for e in events if e in {
+        "ENTERQUEUE", "OFFER", "CONNECT", "HOLD", "UNHOLD", "COMPLETEAGENT", "WRAPUPSTART"}]
+    assert story == ["ENTERQUEUE", "OFFER", "CONNECT", "HOLD", "UNHOLD", "COMPLETEAGENT",
+                     "WRAPUPSTART"], events
+    assert "ivr.enter" in events or any(e.startswith("ivr.") for e in events), events
+
+
+async def test_the_agent_dials_out_from_the_dial_pad(
+    stack: LiveStack, browser: Browser, tmp_path: Path
+) -> None:
+    carrier = await asyncio.to_thread(stack.carrier, tmp_path)
+    try:
+        async with opened(browser) as wallboard, opened(browser) as agent:
+            await log_in(wallboard, stack, "morgan")
+            card = wallboard.get_by_test_id(f"agent-{stack.users['alice']}")
+            await agent_ready(agent, stack, wallboard)
+
+            for digit in OUTBOUND_NUMBER:
+                await agent.get_by_test_id(f"key-{digit}").click()
+            await expect(agent.get_by_test_id("dial-number")).to_have_value(OUTBOUND_NUMBER)
+            await agent.get_by_test_id("dial").click()
+            # The agent's phone rings first and answers by itself (X-PBX-Auto-Answer); the
+            # agent is paused while the call lasts so no queue call is offered meanwhile.
+            await until(lambda: call_state(agent), lambda state: state == "active")
+            await expect(card).to_have_attribute("data-state", "paused", timeout=SECOND)
+            await expect(card.get_by_test_id("agent-state")).to_have_text(
+                "paused · outbound call")
+            [outbound] = await until(
+                stack.calls, lambda calls: any(c.direction == "outbound" for c in calls))[-1:]
+            assert outbound.direction == "outbound"
+            await stack.wait_for(outbound.id, "transfer.answered")  # the carrier answered
+            await until(lambda: stats(agent),
+                        lambda s: s["bytesSent"] > 0 and s["bytesReceived"] > 0)
+
+            await agent.get_by_test_id("hangup").click()
+            await until(lambda: call_state(agent), lambda state: state == "idle")
+            await expect(card).to_have_attribute("data-state", "available", timeout=SECOND)
+    finally:
+        result = await asyncio.to_thread(carrier.stop)
+    assert result.successful == 1 and result.failed == 0, result.describe()
+
+    async def ended() -> Any:
+        return await stack.call(outbound.id)
+
+    record = await until(ended, lambda r: r is not None and r.ended_at is not None)
+    assert record.to_number == OUTBOUND_NUMBER
+    assert record.answered_at is not None
+    events = {row.event: row.data for row in await stack.journal(outbound.id)}
+    assert events["transfer.dial"]["number"] == OUTBOUND_NUMBER
+    assert events["OUTBOUND"]["number"] == OUTBOUND_NUMBER
+    assert events["OUTBOUND"]["agent"] == "alice"
+    assert events["transfer.end"]["result"] == "completed"
+
+
+async def test_admin_pages_on_the_live_stack(stack: LiveStack, browser: Browser) -> None:
+    async with opened(browser) as admin:
+        await log_in(admin, stack, "root")
+        assert admin.url.endswith("/admin/users")
+        await expect(admin.get_by_test_id("user-alice")).to_contain_text("Alice Agent")
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        await admin.screenshot(path=str(SCREENSHOTS / "admin.png"))
+        await admin.goto(f"{stack.base_url}/admin/ivr")
+        await expect(admin.get_by_test_id("flow-support")).to_be_visible()
+        await admin.get_by_test_id("flow-support").click()
+        await expect(admin.get_by_test_id("flow-text")).to_have_value(
+            re.compile("to_support"))
+        await admin.screenshot(path=str(SCREENSHOTS / "ivr-editor.png"))
