@@ -124,6 +124,9 @@ class LiveContactCenter:
         current = self.view(agent).state
         if current in (AgentState.RINGING, AgentState.ON_CALL):
             raise ServiceError(ServiceErrorCode.CONFLICT, f"not while {current.value}")
+        if current is AgentState.WRAP_UP:
+            # Choosing a state ends wrap-up now (the web checked the disposition is saved).
+            self.acd.wrapup_done(agent.agent_id)
         if state is SettableState.OFFLINE:
             self.acd.logout(agent.agent_id)
         else:

@@ -577,7 +577,7 @@ class Acd:
     def _on_agent_config(self, config: AgentConfig) -> None:
         a = self._agents.get(config.id)
         if a is None:
-            self._agents[config.id] = _Agent(config)
+            self._agents[config.id] = _Agent(config, since=self._at)
             return
         a.config = config
         self._refresh(a)

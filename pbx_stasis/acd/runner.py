@@ -18,7 +18,7 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -627,6 +627,8 @@ class AcdService:
                 await self.ari.channels.stop_moh(call.channel_id)
             if agent is not None:
                 await call.log.records.set_agent(self.db, call.record.id, agent.user_id)
+                call.record = replace(call.record, agent_user_id=agent.user_id,
+                                      queue=waiting.queue)
             self._publish_call(waiting, "talking")
             waiting.talk = Talk(
                 call_id=call.record.id,

@@ -38,7 +38,7 @@ class Call:
 
     async def answer(self) -> None:
         await self.ari.channels.answer(self.channel_id)
-        await self.log.answered(self.record)
+        self.record = await self.log.answered(self.record)
 
     async def play(
         self, media: list[str], *, lang: str | None = None, within: float = 300.0
@@ -141,7 +141,7 @@ async def run_call(
         if inbox.hangup.by_us and inbox.hangup.cause is None:
             inbox.hangup.cause, inbox.hangup.cause_text = NORMAL_CLEARING
     await calls.close(
-        record,
+        call.record,  # as the call left it (answered, agent...)
         cause=inbox.hangup.cause,
         cause_text=inbox.hangup.cause_text,
         hung_up_by=hung_up_by,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -81,14 +82,17 @@ class CallLog:
             data=data or {},
         )
 
-    async def answered(self, record: CallRecord) -> None:
+    async def answered(self, record: CallRecord) -> CallRecord:
+        """Record the answer (first one wins); returns the record as it now is."""
         now = utc_now()
         async with self.db.transaction() as tx:
             if await self.records.mark_answered(tx, record.id, answered_at=now):
                 await self.journal.append(
                     tx, tenant_id=record.tenant_id, call_id=record.id, event="ANSWER", at=now
                 )
+                record = replace(record, answered_at=now)
         self._publish("call:state", record, state="ivr")
+        return record
 
     async def close(
         self,
@@ -131,7 +135,8 @@ class CallLog:
             record.tenant_id,
             {"call_id": record.id, "direction": str(record.direction),
              "from_number": record.from_number, "to_number": record.to_number,
-             "started_at": record.started_at.isoformat(), "answered_at": None,
+             "started_at": record.started_at.isoformat(),
+             "answered_at": record.answered_at.isoformat() if record.answered_at else None,
              "queue": record.queue, "agent_user_id": record.agent_user_id,
              "held": False, "muted": False, **extra},
         )

@@ -61,7 +61,7 @@ from pbx_stasis.ivr.core import (
 )
 from pbx_stasis.ivr.model import FlowSet
 from pbx_stasis.recording import RecordingKind, RecordingRecord, RecordingStore
-from pbx_stasis.store import Database, NewEvent, StoreError, utc_now
+from pbx_stasis.store import Database, NewEvent, utc_now
 from pbx_stasis.store import Journal as JournalStore
 
 log = logging.getLogger(__name__)
@@ -72,13 +72,15 @@ LOCAL_EVENT = "pbx.ivr"
 MAX_LOOKUP_BYTES = 1 << 20
 # After a hangup during a voicemail, how long Asterisk may take to close the file.
 RECORDING_SETTLE_SECONDS = 3.0
-_HANGUP_REASONS: Mapping[str, HangupReason] = {
-    "busy": "busy",
-    "congestion": "congestion",
-    "no_answer": "no_answer",
-    "rejected": "rejected",
-    "unallocated": "unallocated",
-    "failure": "failure",
+# A hangup node's cause -> ARI hangup reason, and the Q.850 cause Asterisk records for it
+# (read back from ChannelDestroyed on Asterisk 22).
+_HANGUP_REASONS: Mapping[str, tuple[HangupReason, int, str]] = {
+    "busy": ("busy", 17, "User busy"),
+    "congestion": ("congestion", 34, "Circuit/channel congestion"),
+    "no_answer": ("no_answer", 19, "User alerting, no answer"),
+    "rejected": ("rejected", 21, "Call Rejected"),
+    "unallocated": ("unallocated", 1, "Unallocated (unassigned) number"),
+    "failure": ("failure", 38, "Network out of order"),
 }
 
 
@@ -87,7 +89,7 @@ class FlowJournal:
     `linger` seconds for others, so under load many calls share one transaction, and a prompt
     never waits for the database.
 
-    Lines are queued (`add`), never lost silently: a failed write is logged with the count.
+    Lines are queued (`add`); a batch that cannot be written is logged with its count.
     A call waits for its lines (`settle`) before a hand-off and at its end, so its journal
     stays in order with what the ACD or the call record write next.
     """
@@ -118,7 +120,7 @@ class FlowJournal:
         """Write what is left and stop the writer."""
         if self._task is None:
             return
-        with contextlib.suppress(StoreError):
+        with contextlib.suppress(Exception):  # already logged by the writer
             await self.settle()
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -146,7 +148,7 @@ class FlowJournal:
             try:
                 if rows:
                     await self._journal.append_many(self._db, rows)
-            except StoreError as exc:
+            except Exception as exc:  # the writer must outlive a bad batch: calls wait on it
                 log.error("%d IVR journal line(s) not written: %s", len(rows), exc)
                 for waiter in waiters:
                     if not waiter.done():
@@ -226,6 +228,7 @@ class FlowRun:
         self._timer_id: int | None = None
         self._lookup: asyncio.Task[None] | None = None
         self._last_key: tuple[object, object] | None = None
+        self._started = False
 
     async def run(self) -> None:
         call = self.call
@@ -237,6 +240,7 @@ class FlowRun:
         try:
             await call.answer()
             actions = self.interp.start(self.tools.clock())
+            self._started = True
             while True:
                 follow = await self._carry_out(actions)
                 if self.interp.done:
@@ -254,11 +258,11 @@ class FlowRun:
             self._stop_side_tasks()
             try:
                 await self._flush(settle=True)
-            except StoreError as exc:  # the call itself carries on to its hangup
+            except Exception as exc:  # the call itself carries on to its hangup
                 log.error("call %s: IVR journal not written: %s", self.call.record.id, exc)
-        reason = _HANGUP_REASONS.get(self.hangup_cause)
-        if reason is not None:
-            await self._hang_up(reason)
+        cause = _HANGUP_REASONS.get(self.hangup_cause)
+        if cause is not None:
+            await self._hang_up(*cause)
 
     # --- actions ------------------------------------------------------------------------------
 
@@ -485,7 +489,7 @@ class FlowRun:
         await self._flush()
         return kept
 
-    async def _hang_up(self, reason: HangupReason) -> None:
+    async def _hang_up(self, reason: HangupReason, cause: int, cause_text: str) -> None:
         """Hang up with the flow's cause (run_call would say `normal`)."""
         inbox = self.call.inbox
         inbox.settle()
@@ -497,6 +501,10 @@ class FlowRun:
         except AriError as exc:
             if exc.status != 404:
                 raise
+        # Until it is gone: run_call's own hangup (cause normal) would replace this cause.
+        await inbox.drain_until_gone(within=5.0)
+        if inbox.hangup.cause is None:  # StasisEnd ends the drain, ChannelDestroyed follows it
+            inbox.hangup.cause, inbox.hangup.cause_text = cause, cause_text
 
     # --- events -------------------------------------------------------------------------------
 
@@ -531,7 +539,7 @@ class FlowRun:
                 return PlaybackFinished(int(pid))
 
     def _caller_left(self) -> None:
-        if not self.interp.done:
+        if self._started and not self.interp.done:
             for action in self.interp.feed(CallerHungUp(), self.tools.clock()):
                 if isinstance(action, Journal):
                     self._note(action.event, action.data)

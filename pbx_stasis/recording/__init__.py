@@ -1,19 +1,29 @@
-"""Recordings: voicemails (and, later, recorded conversations) as files plus one row each."""
+"""Recordings: voicemails and recorded calls as files plus one row each, policies, retention.
+
+The live side (recorder.CallRecorder, a talk watcher of the ACD) and the HTTP routes (http.py)
+are imported from their modules; this package root stays free of the ACD and the web layer.
+"""
 
 from __future__ import annotations
 
+from pbx_stasis.recording.policy import PolicyMode, RecordingPolicy, RecordingRules
 from pbx_stasis.recording.store import (
     RecordingRecord,
     RecordingStore,
     new_recording_id,
+    record_of,
     wav_duration,
 )
 from pbx_stasis.recording.tables import RecordingKind
 
 __all__ = [
+    "PolicyMode",
     "RecordingKind",
+    "RecordingPolicy",
     "RecordingRecord",
+    "RecordingRules",
     "RecordingStore",
     "new_recording_id",
+    "record_of",
     "wav_duration",
 ]

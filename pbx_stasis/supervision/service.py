@@ -134,6 +134,7 @@ class Supervision:
         self.ring_timeout = ring_timeout
         self.clock = clock
         self.talks: dict[str, Talk] = {}
+        self.connected_at: dict[str, datetime] = {}  # when each talk started
         self._sessions: dict[str, _Session] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -141,9 +142,11 @@ class Supervision:
 
     def talk_started(self, talk: Talk) -> None:
         self.talks[talk.call_id] = talk
+        self.connected_at[talk.call_id] = self.clock()
 
     def talk_ended(self, talk: Talk) -> None:
         self.talks.pop(talk.call_id, None)
+        self.connected_at.pop(talk.call_id, None)
         for session in list(self._sessions.values()):
             if session.who.call_id == talk.call_id:
                 self._spawn(self._end(session, "call ended"))
@@ -158,6 +161,7 @@ class Supervision:
             session.view()
             for session in self._sessions.values()
             if session.who.tenant_id == tenant_id
+            and not session.ended
             and (call_id is None or session.who.call_id == call_id)
         ]
 
@@ -167,7 +171,7 @@ class Supervision:
 
     def _session(self, tenant_id: int, session_id: str) -> _Session:
         session = self._sessions.get(session_id)
-        if session is None or session.who.tenant_id != tenant_id:
+        if session is None or session.ended or session.who.tenant_id != tenant_id:
             raise SupervisionError("not-found", "no such supervision session")
         return session
 
@@ -239,6 +243,7 @@ class Supervision:
             except BaseException as exc:
                 reason = "cancelled" if isinstance(exc, asyncio.CancelledError) else "failed"
                 await self._close(session, reason)
+                self._sessions.pop(session_id, None)
                 if isinstance(exc, AriUnreachable):
                     raise SupervisionError("unavailable", "Asterisk is not reachable") from exc
                 if isinstance(exc, AriError):
@@ -385,11 +390,11 @@ class Supervision:
                 )
             except Exception:
                 log.exception("supervision %s: could not write its end", session.who.session_id)
+            self._sessions.pop(session.who.session_id, None)
 
     async def _close(self, session: _Session, reason: str) -> None:
         """Hang up and tear down what the session made (idempotent, never raises AriError)."""
         session.ended = True
-        self._sessions.pop(session.who.session_id, None)
         if session.watcher is not None and session.watcher is not asyncio.current_task():
             session.watcher.cancel()
         if session.snoop is not None:

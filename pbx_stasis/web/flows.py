@@ -15,7 +15,7 @@ from pbx_stasis.web.services import to_json
 from pbx_stasis.web.shapes import Fields, Text
 
 ADMIN = frozenset({Role.ADMIN})
-FLOW_NAME = re.compile(r"[a-z0-9][a-z0-9_\-]{0,63}")
+FLOW_NAME = re.compile(r"[a-z0-9][a-z0-9_.\-]{0,63}")
 FLOW_TEXT = Fields({"yaml": Text(max_length=200_000, multiline=True)})
 
 

@@ -104,11 +104,26 @@ def start_sandbox(name: str) -> Sandbox:
     return sandbox
 
 
+class LogCount(logging.Handler):
+    """Counts the app's warnings and errors (the messages themselves go to app.log)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.counts: dict[str, int] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.counts[record.levelname] = self.counts.get(record.levelname, 0) + 1
+
+
 def main(argv: list[str]) -> int:
     args = parse(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="pbx-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
+    # the app's complaints under overload would drown the report: to a file, counted
+    log_file = logging.FileHandler(workdir / "app.log")
+    log_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    log_count = LogCount()
+    logging.basicConfig(level=logging.WARNING, handlers=[log_file, log_count])
     calls = round(args.rate * args.duration)
     load = Load(rate=args.rate, calls=calls, talk_ms=args.talk_ms, ring_ms=args.ring_ms,
                 warmup=args.warmup)
@@ -178,6 +193,10 @@ def main(argv: list[str]) -> int:
             f"per call), {extra['acd_decisions']} ACD decisions, outcomes {extra['outcomes']}, "
             f"handler errors {extra['handler_errors']}"
         )
+        out.append(f"ours: app log {log_count.counts or 'clean'} ({workdir / 'app.log'})")
+        sql = extra["sql_statements"]
+        out.append(f"ours: SQL per call {sum(sql.values()) / max(1, calls):.1f}: " + ", ".join(
+            f"{k} {v / max(1, calls):.1f}" for k, v in sql.items()))
         top = list(extra["events_by_type"].items())[:8]
         out.append("ours: events by type " + ", ".join(f"{k} {v}" for k, v in top))
         top = list(extra["varset_by_variable"].items())[:8]

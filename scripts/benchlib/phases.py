@@ -13,6 +13,7 @@ import re
 import signal
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox import Sandbox, SippResult
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from benchlib.load import CallerRun, DeskPhones, Load, call, prepare_callers, tokens
 from benchlib.system import CpuMark, load_average
@@ -34,6 +35,7 @@ from pbx_stasis.calls.handoff import QueueRequest
 from pbx_stasis.calls.inbound import Call
 from pbx_stasis.config import AriSettings, DatabaseSettings, Settings
 from pbx_stasis.store import Database, Directory, migrate
+from pbx_stasis.store.tables import Call as CallRecord
 from pbx_stasis.store.tables import CallEvent
 
 QUEUE = "bench"  # ours: the ACD queue; app_queue: queues.conf [bench]
@@ -232,6 +234,24 @@ class EventTap:
             self.received[step][token] = now
 
 
+JOURNAL_STEPS = ("CALLSTART", "ANSWER", "ENTERQUEUE", "OFFER", "CONNECT")
+
+
+async def _journal_times(db: Database) -> dict[str, dict[str, float]]:
+    """token -> first journal time of each step (the app's own clock, time.time())."""
+    times: dict[str, dict[str, float]] = {}
+    async with db.session() as session:
+        rows = await session.execute(
+            select(CallRecord.from_number, CallEvent.event, CallEvent.at)
+            .join(CallRecord, CallRecord.id == CallEvent.call_id)
+            .where(CallEvent.event.in_(JOURNAL_STEPS))
+            .order_by(CallEvent.id)
+        )
+        for token, event, at in rows:
+            times.setdefault(str(token), {}).setdefault(str(event), at.timestamp())
+    return times
+
+
 async def _journal_counts(db: Database) -> dict[str, int]:
     async with db.session() as session:
         rows = await session.execute(
@@ -265,6 +285,15 @@ async def run_ours(
     await AcdDirectory(db).save_queue(tenant.id, QUEUE, dict(queue_settings))
     outcomes: dict[str, int] = {}
     holder: list[StasisApp] = []
+    statements: Counter[str] = Counter()  # SQL statements by verb (INSERT, UPDATE, BEGIN...)
+
+    @event.listens_for(db.engine.sync_engine, "before_cursor_execute")
+    def _count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements[statement.split(None, 1)[0].upper() if statement.strip() else "?"] += 1
+
+    @event.listens_for(db.engine.sync_engine, "commit")
+    def _commit(_conn: Any) -> None:
+        statements["COMMIT"] += 1
 
     async def script(call_: Call) -> None:
         await call_.answer()
@@ -301,6 +330,7 @@ async def run_ours(
             await asyncio.to_thread(wait_no_channels, sandbox)
         measured = tokens(1, load.calls)
         events_before = app.events.stats.received
+        statements_before = Counter(statements)
         decisions_before = app.acd.decisions
         outcomes.clear()
         if profile is not None:
@@ -325,10 +355,12 @@ async def run_ours(
             "channels_left": left,
             "calls_left_in_app": calls_left,
             "ari_events": app.events.stats.received - events_before,
+            "sql_statements": dict((statements - statements_before).most_common()),
             "acd_decisions": app.acd.decisions - decisions_before,
             "handler_errors": app.events.stats.handler_errors,
             "outcomes": dict(outcomes),
             "journal": await _journal_counts(db),
+            "journal_times": await _journal_times(db),
             "events_by_type": dict(sorted(tap.counts.items(), key=lambda kv: -kv[1])),
             "varset_by_variable": dict(sorted(tap.variables.items(), key=lambda kv: -kv[1])),
             "profile_error": profile_error,
@@ -343,9 +375,11 @@ async def run_ours(
     for paired in calls:
         token = paired.caller.token
         paired.bridged = tap.asterisk["bridged"].get(token)
+        journal = extra["journal_times"].get(token, {})
         paired.steps = {
             **{f"{step} (Asterisk)": at.get(token) for step, at in tap.asterisk.items()},
             **{f"{step} (app)": at.get(token) for step, at in tap.received.items()},
+            **{f"journal {event}": journal.get(event) for event in JOURNAL_STEPS},
         }
     return PhaseResult(
         name="ours",

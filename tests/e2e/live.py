@@ -54,7 +54,7 @@ CALLER_NAME = "Grace Hopper"
 DISPOSITIONS = (("Resolved", False), ("Call back", True), ("Sale", False))
 
 # The IVR of the support line: a short prompt, then the `support` queue (the ACD owns the call).
-SUPPORT_FLOW = f"""
+SUPPORT_FLOW = f"""\
 flows:
   support:
     description: Support line

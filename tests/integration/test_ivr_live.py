@@ -21,7 +21,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp import web
 from pbxproc import read_calls
@@ -255,7 +254,7 @@ flows:
         timeout: 3
         on_failure: gave_up
       thanks: {kind: play, prompts: thanks, next: bye}
-      gave_up: {kind: hangup, cause: normal}
+      gave_up: {kind: hangup, cause: busy}
       bye: {kind: hangup}
 """
 
@@ -293,7 +292,7 @@ async def test_caller_walks_a_two_level_menu_and_another_times_out(
         assert data_of(journal, "ivr.start")["did"] == "+15550001"
         assert record.hangup_cause == 16
 
-        _, silent = await app.journal_of("+15550102")
+        silent_record, silent = await app.journal_of("+15550102")
         assert story(silent) == [
             "ivr.start",
             "enter main",
@@ -304,6 +303,8 @@ async def test_caller_walks_a_two_level_menu_and_another_times_out(
             "leave gave_up hangup",
             "end hung_up",
         ]
+        assert silent_record.hangup_cause == 17  # the hangup node's cause: busy
+        assert silent[-1].data["by"] == "app"
         timeouts = [e for e in silent if e.event == "ivr.input"]
         # each wait lasted the menu's timeout after its prompt (about 1 s), not less
         assert (timeouts[1].at - timeouts[0].at).total_seconds() > 1.5

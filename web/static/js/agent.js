@@ -522,6 +522,12 @@ const feed = new Feed(["call:*", "agent:state"], {
         view.lastCallId = payload.call_id;
         if (!before || before.state !== "wrap-up") view.wrapup = { call_id: payload.call_id, disposition_saved: false };
       }
+      // Out of ringing/on-call, the call is no longer mine even if the caller stays on the line
+      // (and its call:ended, published without an agent, never reaches this page).
+      if (view.call && !["ringing", "on-call"].includes(payload.state)) {
+        view.lastCallId = view.call.call_id;
+        setCall(null);
+      }
       renderAgent();
     } else if (topic.startsWith("call:") && payload.agent_user_id === me.id) {
       if (topic === "call:ended") {

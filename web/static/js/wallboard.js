@@ -101,8 +101,11 @@ new Feed(["call:*", "agent:state", "queue:stats"], {
   onEvent(topic, payload, event) {
     const at = new Date(event.at * 1000).toISOString();
     if (topic === "agent:state") {
+      const before = board.agents.get(payload.user_id);
       board.agents.set(payload.user_id, payload);
       renderAgents();
+      // Updates that keep the state (phone registered, calls today) are no activity.
+      if (before && before.state === payload.state && before.reason === payload.reason) return;
     } else if (topic === "queue:stats") {
       board.queues.set(payload.queue, payload);
       renderQueues();

@@ -1,0 +1,230 @@
+"""HTTP routes of supervision: live calls to supervise, listen/whisper/barge, switch, stop, audit.
+
+Route table entries (pbx_stasis.web.routing.Route) for the web sidecar's table. The handlers
+reach the Stasis side's `Supervision` through the aiohttp app key SUPERVISION (set by whoever
+runs both); without it they answer 503. Supervisors and up only; every object is looked up in
+the session's tenant (another tenant's call or session is answered 404, like one that does not
+exist), and a supervisor acts only on their own sessions (managers and admins on any).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from pbx_stasis.acd.runner import Talk
+from pbx_stasis.store.tables import Role
+from pbx_stasis.supervision.audit import SegmentRecord
+from pbx_stasis.supervision.core import Mode
+from pbx_stasis.supervision.service import SessionView, Supervision, SupervisionError
+from pbx_stasis.web.routing import (
+    Handler,
+    Route,
+    RouteRequest,
+    WebError,
+    at_least,
+    no_content,
+    not_found,
+    reply,
+)
+from pbx_stasis.web.services import ServiceError, ServiceErrorCode
+from pbx_stasis.web.shapes import Choice, Fields, Integer, Text, optional
+
+SUPERVISION = web.AppKey("supervision", Supervision)
+SUPERVISORS = at_least(Role.SUPERVISOR)
+# Managers and admins may end or switch anyone's session; supervisors only their own.
+OVERSEERS = frozenset({Role.MANAGER, Role.ADMIN})
+
+_STATUS = {"not-found": 404, "conflict": 409, "unavailable": 503}
+
+
+def supervision_of(req: RouteRequest) -> Supervision:
+    service = req.http.app.get(SUPERVISION)
+    if service is None:
+        raise WebError(503, "unavailable", "Supervision is not available in this process")
+    return service
+
+
+def _web_error(error: SupervisionError) -> WebError:
+    return WebError(_STATUS.get(error.code, 409), error.code, error.message)
+
+
+def talk_json(talk: Talk, since: datetime | None, sessions: list[SessionView]) -> dict[str, Any]:
+    return {
+        "call_id": talk.call_id,
+        "queue": talk.queue,
+        "agent_user_id": talk.agent_user_id,
+        "from_number": talk.from_number,
+        "connected_at": since,
+        "sessions": [session_json(session) for session in sessions],
+    }
+
+
+def session_json(session: SessionView) -> dict[str, Any]:
+    return {
+        "session_id": session.session_id,
+        "call_id": session.call_id,
+        "supervisor_user_id": session.supervisor_user_id,
+        "agent_user_id": session.agent_user_id,
+        "mode": session.mode.value if session.mode else None,
+        "started_at": session.started_at,
+    }
+
+
+def segment_json(row: SegmentRecord) -> dict[str, Any]:
+    return {
+        "session_id": row.session_id,
+        "call_id": row.call_id,
+        "supervisor_user_id": row.supervisor_user_id,
+        "supervisor_line": row.supervisor_line,
+        "agent_user_id": row.agent_user_id,
+        "mode": row.mode,
+        "started_at": row.started_at,
+        "ended_at": row.ended_at,
+        "end_reason": row.end_reason,
+    }
+
+
+async def list_supervised_calls(req: RouteRequest) -> web.StreamResponse:
+    service = supervision_of(req)
+    tenant_id = req.who.tenant_id
+    calls = [
+        talk_json(talk, service.connected_at.get(talk.call_id),
+                  service.sessions(tenant_id, talk.call_id))
+        for talk in service.live_talks(tenant_id)
+    ]
+    return reply({"calls": calls})
+
+
+async def list_supervision_sessions(req: RouteRequest) -> web.StreamResponse:
+    service = supervision_of(req)
+    return reply({"sessions": [session_json(s) for s in service.sessions(req.who.tenant_id)]})
+
+
+HISTORY_QUERY = Fields(
+    {
+        "call_id": optional(Text(min_length=1, max_length=32)),
+        "limit": optional(Integer(minimum=1, maximum=500), 100),
+    }
+)
+
+
+async def supervision_history(req: RouteRequest) -> web.StreamResponse:
+    """The audit: who supervised which call, in which mode, from when to when."""
+    service = supervision_of(req)
+    rows = await service.audit.history(
+        req.who.tenant_id, call_id=req.query.get("call_id"), limit=req.query["limit"]
+    )
+    return reply({"segments": [segment_json(row) for row in rows]})
+
+
+async def _line_of(req: RouteRequest) -> str:
+    """The supervisor's own softphone, as an ARI endpoint (PJSIP/<endpoint>)."""
+    who = req.who
+    try:
+        credentials = await req.site.services.sip_credentials(who.tenant_id, who.user_id)
+    except ServiceError as error:
+        if error.code is ServiceErrorCode.NOT_FOUND:
+            raise WebError(409, "no-phone", "You have no softphone to supervise with") from None
+        raise
+    user = credentials.uri.removeprefix("sip:").split("@", 1)[0]
+    if not user:
+        raise WebError(409, "no-phone", "Your softphone has no SIP user")
+    return f"PJSIP/{user}"
+
+
+async def _start(req: RouteRequest, mode: Mode) -> web.StreamResponse:
+    service = supervision_of(req)
+    who = req.who
+    call_id = req.param("call_id")
+    talk = service.talks.get(call_id)
+    if talk is None or talk.tenant_id != who.tenant_id:
+        raise not_found("call connected to an agent")
+    line = await _line_of(req)
+    try:
+        session = await service.start(
+            who.tenant_id, call_id, line, mode, supervisor_user_id=who.user_id
+        )
+    except SupervisionError as error:
+        raise _web_error(error) from None
+    return reply({"session": session_json(session)}, status=201)
+
+
+async def start_listen(req: RouteRequest) -> web.StreamResponse:
+    return await _start(req, Mode.LISTEN)
+
+
+async def start_whisper(req: RouteRequest) -> web.StreamResponse:
+    return await _start(req, Mode.WHISPER)
+
+
+async def start_barge(req: RouteRequest) -> web.StreamResponse:
+    return await _start(req, Mode.BARGE)
+
+
+def _own_session(req: RouteRequest, service: Supervision) -> SessionView:
+    who = req.who
+    try:
+        session = service.session(who.tenant_id, req.param("session_id"))
+    except SupervisionError:
+        raise not_found("supervision session") from None
+    if who.role not in OVERSEERS and session.supervisor_user_id != who.user_id:
+        raise not_found("supervision session")
+    return session
+
+
+SWITCH = Fields({"mode": Choice([mode.value for mode in Mode])})
+
+
+async def switch_supervision(req: RouteRequest) -> web.StreamResponse:
+    service = supervision_of(req)
+    session = _own_session(req, service)
+    try:
+        switched = await service.switch(
+            session.session_id, Mode(req.body["mode"]), tenant_id=req.who.tenant_id
+        )
+    except SupervisionError as error:
+        raise _web_error(error) from None
+    return reply(
+        {"session": session_json(switched.session), "took_ms": round(switched.took * 1000, 1)}
+    )
+
+
+async def stop_supervision(req: RouteRequest) -> web.StreamResponse:
+    service = supervision_of(req)
+    session = _own_session(req, service)
+    try:
+        await service.stop(session.session_id, tenant_id=req.who.tenant_id)
+    except SupervisionError as error:
+        raise _web_error(error) from None
+    return no_content()
+
+
+def _mode_route(verb: str, handler: Handler, summary: str) -> Route:
+    return Route("POST", f"/api/supervision/calls/{{call_id}}/{verb}", handler, SUPERVISORS,
+                 summary, tag="supervision")
+
+
+ROUTES: list[Route] = [
+    Route("GET", "/api/supervision/calls", list_supervised_calls, SUPERVISORS,
+          "Calls connected to an agent, with the supervision sessions on each",
+          tag="supervision"),
+    _mode_route("listen", start_listen,
+                "Ring my softphone to hear both sides of the call (nobody hears me)"),
+    _mode_route("whisper", start_whisper,
+                "Ring my softphone to coach the agent (the caller does not hear me)"),
+    _mode_route("barge", start_barge,
+                "Ring my softphone to join the call (both sides hear me)"),
+    Route("GET", "/api/supervision/sessions", list_supervision_sessions, SUPERVISORS,
+          "Live supervision sessions", tag="supervision"),
+    Route("POST", "/api/supervision/sessions/{session_id}/mode", switch_supervision,
+          SUPERVISORS, "Switch a session between listen, whisper and barge (stays connected)",
+          body=SWITCH, tag="supervision"),
+    Route("DELETE", "/api/supervision/sessions/{session_id}", stop_supervision, SUPERVISORS,
+          "End a supervision session (hangs up the supervisor's phone)", tag="supervision"),
+    Route("GET", "/api/supervision/history", supervision_history, SUPERVISORS,
+          "The supervision audit: who supervised which call, in which mode, when",
+          query=HISTORY_QUERY, tag="supervision"),
+]
