@@ -30,7 +30,7 @@ from pbx_stasis.calls.records import CallLog
 from pbx_stasis.calls.resync import resync
 from pbx_stasis.calls.router import CallRouter
 from pbx_stasis.config import Settings
-from pbx_stasis.ivr.runner import FlowTools
+from pbx_stasis.ivr.runner import FlowJournal, FlowTools
 from pbx_stasis.ivr.service import IvrService
 from pbx_stasis.recording.store import RecordingStore
 from pbx_stasis.store import CallRecord, Database, Directory
@@ -77,7 +77,7 @@ class StasisApp:
         self.acd = AcdService(
             self.ari, self.router, db, bus, settings.ari.app, line=self.line, clock=clock
         )
-        self.router.listeners["EndpointStateChange"] = self.acd.on_endpoint_event
+        self.router.listeners["DeviceStateChanged"] = self.acd.on_device_state
         self.recordings = RecordingStore(db, settings.recordings.dir)
         self.ivr = IvrService(db, bus, self.ari)
         self.tenant_id = 0
@@ -95,6 +95,7 @@ class StasisApp:
             desk=self.acd,
             line=self.line,
             clock=lambda: datetime.fromtimestamp(self._clock(), UTC),
+            journal=FlowJournal(self.db),
         )
         await self.ivr.start()
         await self.acd.start()

@@ -58,6 +58,8 @@ ANNOUNCEMENT = "ann-"  # playback id prefix of position announcements
 # Softphone agents must save a disposition before the next call: they are paused with this
 # reason from wrap-up start until they do (wrap-up time still runs, and shows, meanwhile).
 DISPOSITION_PENDING = "disposition"
+# Device states of a phone that cannot take a call (no registered contact).
+UNREACHABLE_DEVICE = frozenset({"UNAVAILABLE", "INVALID", "UNKNOWN"})
 # SIP-ish hangup causes of an unanswered agent leg -> what the core is told
 _BUSY = {17: "busy", 21: "declined"}
 _NO_ANSWER = {18, 19}
@@ -242,19 +244,23 @@ class AcdService:
 
     async def on_connect(self) -> None:
         """After every (re)connect: endpoints again (memory objects), registration states."""
-        await self.ari.applications.subscribe(self.app, "endpoint:PJSIP")
         await provision_all(self.ari, list(self.agents.values()))
         for agent in self.agents.values():
             await self._refresh_registration(agent)
 
-    def on_endpoint_event(self, event: Event) -> None:
-        """EndpointStateChange for PJSIP endpoints: agents' phones coming and going."""
-        endpoint = event.get("endpoint") or {}
-        agent_id = self._by_endpoint.get(str(endpoint.get("resource", "")))
+    def on_device_state(self, event: Event) -> None:
+        """DeviceStateChanged of an agent's phone: registered or not.
+
+        Device states, not endpoint events: subscribing the app to an endpoint also delivers
+        every event of that endpoint's channels a second time (verified on Asterisk 22).
+        """
+        device = event.get("device_state") or {}
+        name = str(device.get("name", ""))
+        agent_id = self._by_endpoint.get(name.removeprefix("PJSIP/"))
         if agent_id is None or self.agents[agent_id].contact:
             return
-        online = endpoint.get("state") == "online"
-        self.post(ev.AgentRegistered(agent_id) if online else ev.AgentUnregistered(agent_id))
+        reachable = device.get("state") not in UNREACHABLE_DEVICE
+        self.post(ev.AgentRegistered(agent_id) if reachable else ev.AgentUnregistered(agent_id))
 
     # --- configuration (admin API, CLI) ---------------------------------------------------
 
@@ -286,6 +292,7 @@ class AcdService:
             self.post(ev.AgentRegistered(agent.agent_id))
             return
         try:
+            await self.ari.applications.subscribe(self.app, f"deviceState:PJSIP/{agent.endpoint}")
             state = (await self.ari.endpoints.get("PJSIP", agent.endpoint)).get("state")
         except AriError:
             state = None
