@@ -244,6 +244,10 @@ class AcdService:
 
     async def on_connect(self) -> None:
         """After every (re)connect: endpoints again (memory objects), registration states."""
+        # Subscriptions outlive the socket: drop an endpoint-wide one (older versions made it),
+        # which would deliver every channel event twice.
+        with contextlib.suppress(AriError):
+            await self.ari.applications.unsubscribe(self.app, "endpoint:PJSIP")
         await provision_all(self.ari, list(self.agents.values()))
         for agent in self.agents.values():
             await self._refresh_registration(agent)

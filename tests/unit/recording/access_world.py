@@ -67,6 +67,18 @@ class AccessWorld:
     def person(self, tenant: str, role: Role) -> Person:
         return self.people[(tenant, role)]
 
+    async def add_person(self, tenant: str, role: Role, username: str) -> Person:
+        """Another logged-in user (e.g. a second agent of a tenant)."""
+        async with self.db.transaction() as tx:
+            user = User(tenant_id=self.tenant_ids[tenant], username=username,
+                        display_name=username, role=role, password_hash=None,
+                        created_at=utc_now(), disabled=False)
+            tx.add(user)
+            await tx.flush()
+            person = Person(user.id, user.tenant_id, tenant, role)
+        await _log_in(self.site, person)
+        return person
+
     async def request(self, who: Person | None, method: str, path: str, json: Any = None,
                       headers: dict[str, str] | None = None) -> Any:
         sent = dict(who.headers) if who is not None else {}
@@ -114,11 +126,15 @@ async def build_world(
                 if role in (Role.AGENT, Role.SUPERVISOR):
                     book.phones[user.id] = f"phone-{user.id}"
     for person in world.people.values():
-        token = await site.sessions.open(person.user_id, person.tenant_id, "127.0.0.1", "pytest")
-        principal = await site.sessions.resolve(token)
-        assert principal is not None
-        person.headers = {"Cookie": f"{COOKIE}={token}", CSRF_HEADER: principal.csrf_token}
+        await _log_in(site, person)
     return world
+
+
+async def _log_in(site: Site, person: Person) -> None:
+    token = await site.sessions.open(person.user_id, person.tenant_id, "127.0.0.1", "pytest")
+    principal = await site.sessions.resolve(token)
+    assert principal is not None
+    person.headers = {"Cookie": f"{COOKIE}={token}", CSRF_HEADER: principal.csrf_token}
 
 
 async def close_world(world: AccessWorld) -> None:

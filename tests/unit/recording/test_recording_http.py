@@ -175,6 +175,14 @@ async def test_agents_hear_only_their_own_calls_where_the_tenant_allows(library:
         for suffix in ("", "/audio", "/download"):
             answer = await world.request(agent, "GET", f"/api/recordings/{other.id}{suffix}")
             assert answer.status == 404
+    # Another agent of the tenant neither hears this agent's calls nor controls their live one.
+    second = await world.add_person(OWNER, Role.AGENT, "second-agent")
+    listed = await (await world.request(second, "GET", "/api/recordings")).json()
+    assert listed["recordings"] == []
+    for method, path in (("GET", f"/api/recordings/{library.own.id}/audio"),
+                         ("GET", f"/api/calls/{LIVE_CALL}/recording"),
+                         ("POST", f"/api/calls/{LIVE_CALL}/recording/pause")):
+        assert (await world.request(second, method, path)).status == 404
 
 
 async def test_filters_by_day_agent_queue_and_disposition(library: Library) -> None:
