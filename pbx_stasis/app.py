@@ -220,7 +220,8 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         if settings.web.enabled:
             ws_url, domain = websocket_sip_url(settings.ari.url)
             center = LiveContactCenter(db, bus, app.acd, app.ivr, ws_url=ws_url,
-                                       sip_domain=domain, dial=app.dial)
+                                       sip_domain=domain, dial=app.dial,
+                                       pause_reasons=settings.agents.pause_reasons)
             context = WebContext(db=db, bus=bus, settings=settings, services=center,
                                  numbering=numbering(settings.crm.region))
             runner = web.AppRunner(create_web_app(context), access_log=None)

@@ -15,6 +15,7 @@ from pbx_stasis.acd.runner import DISPOSITION_PENDING, AcdService, CallControlEr
 from pbx_stasis.acd.settings import SettingsInvalid, queue_settings
 from pbx_stasis.ari import AriError
 from pbx_stasis.bus import Bus
+from pbx_stasis.config import AgentSettings
 from pbx_stasis.ivr import check_sources
 from pbx_stasis.ivr.errors import Problem
 from pbx_stasis.ivr.service import IvrService
@@ -36,7 +37,6 @@ from pbx_stasis.web.services import (
     to_json,
 )
 
-PAUSE_REASONS = ["break", "lunch", "training", "meeting", "after-call work"]
 # Roles that get a WebRTC endpoint: agents take calls, supervisors listen/whisper/barge.
 PHONE_ROLES = {"agent", "supervisor"}
 
@@ -60,7 +60,9 @@ class LiveContactCenter:
         ws_url: str,
         sip_domain: str,
         dial: Callable[[AgentRecord, str, str], Coroutine[Any, Any, None]],
+        pause_reasons: tuple[str, ...] = AgentSettings().pause_reasons,
     ) -> None:
+        self.reasons = list(pause_reasons)
         self.db = db
         self.bus = bus
         self.acd = acd
@@ -135,9 +137,9 @@ class LiveContactCenter:
                                    "you are in no queue yet: ask an admin to add you to one")
             self.acd.login(agent.agent_id)
             if state is SettableState.PAUSED:
-                if reason not in PAUSE_REASONS:
+                if reason is None or reason not in self.reasons:
                     raise ServiceError(ServiceErrorCode.INVALID,
-                                       f"reason must be one of {', '.join(PAUSE_REASONS)}",
+                                       f"reason must be one of {', '.join(self.reasons)}",
                                        field="reason")
                 self.acd.pause(agent.agent_id, reason)
             else:
@@ -152,7 +154,7 @@ class LiveContactCenter:
         return self.view(agent)
 
     async def pause_reasons(self, tenant_id: int) -> list[str]:
-        return list(PAUSE_REASONS)
+        return list(self.reasons)
 
     async def agents(self, tenant_id: int) -> list[AgentView]:
         return [self.view(a) for a in self.acd.agents.values() if a.tenant_id == tenant_id]

@@ -48,6 +48,12 @@ class CallSettings:
 
 
 @dataclass(frozen=True)
+class AgentSettings:
+    # What an agent picks from when pausing; "no answer" (autopause) is added by the ACD.
+    pause_reasons: tuple[str, ...] = ("break", "lunch", "training", "meeting", "after-call work")
+
+
+@dataclass(frozen=True)
 class RecordingSettings:
     dir: str = "var/recordings"
 
@@ -63,6 +69,7 @@ class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     web: WebSettings = field(default_factory=WebSettings)
     calls: CallSettings = field(default_factory=CallSettings)
+    agents: AgentSettings = field(default_factory=AgentSettings)
     recordings: RecordingSettings = field(default_factory=RecordingSettings)
     crm: CrmSettings = field(default_factory=CrmSettings)
     source: str = "defaults"
@@ -105,6 +112,13 @@ def _bool(value: str) -> bool:
     raise ValueError
 
 
+def _names(value: str) -> tuple[str, ...]:
+    names = tuple(part.strip() for part in value.split(",") if part.strip())
+    if not names:
+        raise ValueError
+    return names
+
+
 def _region(value: str) -> str:
     if len(value) != 2 or not value.isalpha():
         raise ValueError
@@ -128,6 +142,9 @@ _FIELDS: dict[tuple[str, str], tuple[str, Callable[[str], Any], str]] = {
     ("web", "enabled"): ("PBX_WEB_ENABLED", _bool, "true or false"),
     ("calls", "tenant"): ("PBX_TENANT", _text, "a tenant slug"),
     ("calls", "greeting"): ("PBX_GREETING", _text, "a sound name, e.g. hello-world"),
+    ("agents", "pause_reasons"): (
+        "PBX_PAUSE_REASONS", _names, "a list of pause reasons, e.g. break,lunch,training"
+    ),
     ("recordings", "dir"): ("PBX_RECORDINGS_DIR", _text, "a folder for recordings"),
     ("crm", "region"): ("PBX_REGION", _region, "a two-letter country code, e.g. US or FR"),
 }
@@ -137,6 +154,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "database": DatabaseSettings,
     "web": WebSettings,
     "calls": CallSettings,
+    "agents": AgentSettings,
     "recordings": RecordingSettings,
     "crm": CrmSettings,
 }
@@ -183,8 +201,13 @@ def load_settings(
         if origin is None:
             continue
         try:
-            values[section][key] = parse(str(value).lower() if isinstance(value, bool) else
-                                         str(value))
+            if isinstance(value, bool):
+                text = str(value).lower()
+            elif isinstance(value, list):  # TOML arrays of names
+                text = ",".join(str(item) for item in value)
+            else:
+                text = str(value)
+            values[section][key] = parse(text)
         except (ValueError, TypeError):
             problems.append(f"{origin}: expected {expected}, got {value!r}")
 
