@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -13,11 +14,12 @@ from datetime import UTC, datetime
 import aiohttp
 
 from pbx_stasis.acd.directory import AgentRecord
-from pbx_stasis.acd.runner import AcdService
+from pbx_stasis.acd.runner import QUEUE_VARIABLE, AcdService
 from pbx_stasis.ari import AriClient, AriError, Channel, EventStream
 from pbx_stasis.ari.models import Event
 from pbx_stasis.bus import Bus
-from pbx_stasis.calls.actor import EventInbox
+from pbx_stasis.calls.actor import ChannelGone, EventInbox
+from pbx_stasis.calls.handoff import QueueRequest
 from pbx_stasis.calls.inbound import (
     Call,
     CallScript,
@@ -189,15 +191,84 @@ class StasisApp:
         await self.acd.on_connect()
 
     def _adopt(self, channel: Channel, record: CallRecord | None) -> None:
+        """A channel in Stasis that no task handles: the app restarted under it."""
         start: Event = {"type": "StasisStart", "channel": dict(channel), "args": []}
 
         async def handle(inbox: EventInbox, start: Event) -> None:
+            partners = await self._partners(channel["id"])
+            if partners:
+                await self._let_conversation_finish(inbox, start, record, partners)
+                return
+            if record is None:  # an agent or consultation leg left ringing: nothing to resume
+                with contextlib.suppress(AriError):
+                    await self.ari.channels.hangup(channel["id"])
+                return
+            script = self._default_script
+            waiting = await self._queue_entry(channel["id"])
+            if waiting is not None:
+                script = self._back_in_queue(waiting)
             await run_call(self.ari, self.calls, inbox, start, tenant_id=self.tenant_id,
-                           script=self._default_script, record=record, adopted=True)
+                           script=script, record=record, adopted=True)
 
         self.router.start_call(start, handle)
 
+    async def _partners(self, channel_id: str) -> list[str]:
+        """The other channels bridged with this one; queue bridges where it waits alone are
+        destroyed (a new stay gets a new bridge)."""
+        partners: list[str] = []
+        for bridge in await self.ari.bridges.list():
+            if channel_id not in bridge["channels"]:
+                continue
+            others = [c for c in bridge["channels"] if c != channel_id]
+            if others:
+                partners += others
+            else:
+                with contextlib.suppress(AriError):
+                    await self.ari.bridges.destroy(bridge["id"])
+        return partners
 
+    async def _let_conversation_finish(self, inbox: EventInbox, start: Event,
+                                       record: CallRecord | None, partners: list[str]) -> None:
+        """A caller and an agent were talking when the app stopped: let them, then end the
+        call for both sides. The agent is kept out of the queues meanwhile."""
+        agent = self._agent_of(start)
+        if agent is not None:
+            self.acd.pause(agent.agent_id, ADOPTED_PAUSE)
+        try:
+            with contextlib.suppress(ChannelGone):
+                await inbox.wait_for(lambda _: False)
+        finally:
+            for partner in partners:
+                with contextlib.suppress(AriError):
+                    await self.ari.channels.hangup(partner)
+            if agent is not None:
+                self.acd.unpause(agent.agent_id)
+            if record is not None:
+                await self.calls.close(record, cause=inbox.hangup.cause,
+                                       cause_text=inbox.hangup.cause_text,
+                                       hung_up_by="unknown", data={"adopted": True})
+
+    async def _queue_entry(self, channel_id: str) -> QueueRequest | None:
+        try:
+            raw = await self.ari.channels.get_variable(channel_id, QUEUE_VARIABLE)
+            entry = json.loads(raw) if raw else None
+        except (AriError, ValueError):
+            return None
+        if not isinstance(entry, dict) or "queue" not in entry:
+            return None
+        return QueueRequest(queue=str(entry["queue"]), priority=int(entry.get("priority", 0)),
+                            skills=dict(entry.get("skills") or {}),
+                            max_wait=entry.get("max_wait"), entered_at=entry.get("entered"))
+
+    def _back_in_queue(self, request: QueueRequest) -> CallScript:
+        async def wait_again(call: Call) -> None:
+            await call.note("ADOPTED", action="queue", queue=request.queue)
+            await self.acd.enqueue(call, request)
+
+        return wait_again
+
+
+ADOPTED_PAUSE = "call in progress"
 OUTBOUND_PAUSE = "outbound call"
 
 

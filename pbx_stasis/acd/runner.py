@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import math
 import time
@@ -58,6 +59,7 @@ ANNOUNCEMENT = "ann-"  # playback id prefix of position announcements
 # Softphone agents must save a disposition before the next call: they are paused with this
 # reason from wrap-up start until they do (wrap-up time still runs, and shows, meanwhile).
 DISPOSITION_PENDING = "disposition"
+QUEUE_VARIABLE = "PBX_QUEUE"  # JSON of the caller's QueueRequest and entry time
 # Device states of a phone that cannot take a call (no registered contact).
 UNREACHABLE_DEVICE = frozenset({"UNAVAILABLE", "INVALID", "UNKNOWN"})
 # SIP-ish hangup causes of an unanswered agent leg -> what the core is told
@@ -139,6 +141,7 @@ class _Waiting:
     transfer_to: str | None = None  # blind transfer to this outside number, once out of the ACD
     consult: _Consult | None = None  # attended transfer in progress
     handover: _Consult | None = None  # attended transfer completed: the caller goes to this leg
+    abandoned_by_app: bool = False  # the app stopped while the call was here
     talk: Talk | None = None  # set once caller and agent are bridged (for talk watchers)
 
 
@@ -353,8 +356,9 @@ class AcdService:
             await call.note("QUEUE_UNKNOWN", queue=request.queue)
             return Outcome(False, "unknown_queue")
         call_id = call.record.id
-        bridge_id = f"q-{call_id}"
+        bridge_id = f"q-{call_id}-{time.monotonic_ns() % 1_000_000}"  # one per stay
         await self.ari.bridges.create("mixing", bridge_id=bridge_id, name=f"queue {request.queue}")
+        entered = request.entered_at or self.clock()
         waiting = _Waiting(
             call=call,
             tenant_id=tenant_id,
@@ -367,6 +371,11 @@ class AcdService:
         self._waiting[call_id] = waiting
         try:
             await self.ari.bridges.add_channel(bridge_id, call.channel_id)
+            # Kept on the channel so a restarted app puts the caller back in their place.
+            await self.ari.channels.set_variable(call.channel_id, QUEUE_VARIABLE, json.dumps({
+                "queue": request.queue, "priority": request.priority,
+                "skills": dict(request.skills), "max_wait": request.max_wait, "entered": entered,
+            }))
             await call.log.records.set_queue(self.db, call_id, request.queue)
             self.post(
                 ev.CallArrived(
@@ -376,24 +385,28 @@ class AcdService:
                     priority=request.priority,
                     skills=dict(request.skills),
                     max_wait=request.max_wait,
+                    entered_at=entered,
                 )
             )
             outcome = await self._serve(waiting)
             if outcome.reason == "transferred" and not call.inbox.gone:
                 outcome = await self._hand_over(waiting, outcome)
             return outcome
+        except asyncio.CancelledError:
+            # The app is stopping: leave the caller (and a conversation) as they are in
+            # Asterisk; the next start adopts them.
+            waiting.abandoned_by_app = True
+            raise
         finally:
             del self._waiting[call_id]
             await waiting.lane.close()
-            if waiting.talk is not None:  # before the bridge goes: recordings stop cleanly
-                self._tell_watchers(waiting.talk, started=False)
-            with contextlib.suppress(AriError):
-                await self.ari.bridges.destroy(bridge_id)
-            # Not done when the call task was cancelled (shutdown): result() would raise.
-            talked = waiting.outcome.done() and waiting.outcome.result().talked
-            if not talked and not call.inbox.gone:
+            if not waiting.abandoned_by_app:
                 with contextlib.suppress(AriError):
-                    await self.ari.channels.stop_moh(call.channel_id)
+                    await self.ari.bridges.destroy(bridge_id)
+                talked = waiting.outcome.done() and waiting.outcome.result().talked
+                if not talked and not call.inbox.gone:
+                    with contextlib.suppress(AriError):
+                        await self.ari.channels.stop_moh(call.channel_id)
 
     async def connect_agent(self, call: Call, agent: str) -> Outcome:
         """Not offered through a queue: the IVR's transfer to a named agent (username)."""

@@ -21,6 +21,7 @@ class QueueRequest:
     priority: int = 0
     skills: Mapping[str, int] = field(default_factory=dict)
     max_wait: float | None = None  # seconds; None: the queue's own max wait
+    entered_at: float | None = None  # epoch; set when a caller is put back after a restart
 
 
 @dataclass(frozen=True)

@@ -150,6 +150,7 @@ class Supervision:
         for session in list(self._sessions.values()):
             if session.who.call_id == talk.call_id:
                 self._spawn(self._end(session, "call ended"))
+                self._spawn(self._stop_ringing(session))
 
     # --- queries --------------------------------------------------------------------------
 
@@ -255,6 +256,14 @@ class Supervision:
     async def _ring(self, session: _Session, mode: Mode) -> None:
         talk = session.talk
         await self.ari.bridges.create("mixing", bridge_id=session.bridge_id, name="supervision")
+        variables = {"PBX_CALL_ID": talk.call_id}
+        if session.who.supervisor_line.startswith("PJSIP/"):
+            # The browser softphone answers these by itself, as for click-to-call.
+            variables |= {
+                "PJSIP_HEADER(add,X-PBX-Auto-Answer)": "yes",
+                "PJSIP_HEADER(add,X-PBX-Call-Id)": talk.call_id,
+                "PJSIP_HEADER(add,X-PBX-Supervision)": mode.value,
+            }
         await self.ari.channels.originate(
             session.who.supervisor_line,
             app=self.app,
@@ -262,7 +271,7 @@ class Supervision:
             channel_id=session.channel_id,
             caller_id=f'"{mode.value} {talk.from_number}" <{talk.from_number}>',
             dial_timeout=self.ring_timeout,
-            variables={"PBX_CALL_ID": talk.call_id},
+            variables=variables,
         )
         try:
             await session.inbox.wait_for({"StasisStart"}, within=self.ring_timeout + 5)
@@ -308,7 +317,27 @@ class Supervision:
         session = self._sessions.get(session_id)
         if session is None or (tenant_id is not None and session.who.tenant_id != tenant_id):
             raise SupervisionError("not-found", "no such supervision session")
+        await self._stop_ringing(session)
         await self._end(session, "stopped")
+
+    async def clear_leftovers(self) -> int:
+        """Hang up supervision channels and destroy supervision bridges no session owns (left
+        by a previous run of the app: call after every (re)connect, before adopting calls)."""
+        ours = {session.channel_id for session in self._sessions.values()}
+        cleared = 0
+        for channel in await self.ari.channels.list():
+            channel_id = str(channel.get("id", ""))
+            if channel_id.startswith(PREFIX) and channel_id.split("-s")[0] not in ours:
+                with contextlib.suppress(AriError):
+                    await self.ari.channels.hangup(channel_id)
+                    cleared += 1
+        for bridge in await self.ari.bridges.list():
+            bridge_id = str(bridge.get("id", ""))
+            if bridge_id.startswith(PREFIX) and bridge_id not in ours:
+                with contextlib.suppress(AriError):
+                    await self.ari.bridges.destroy(bridge_id)
+                    cleared += 1
+        return cleared
 
     async def close(self) -> None:
         """End every session (the app stops)."""
@@ -317,6 +346,12 @@ class Supervision:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _stop_ringing(self, session: _Session) -> None:
+        """Hang up a supervisor's phone still ringing: `start` then fails and tidies up."""
+        if session.mode is None and not session.ended:
+            with contextlib.suppress(AriError):
+                await self.ari.channels.hangup(session.channel_id)
 
     # --- carrying out steps ---------------------------------------------------------------
 

@@ -224,8 +224,8 @@ class EventTap:
         elif kind == "ChannelEnteredBridge":
             bridge = event.get("bridge")
             bridge_id = str(bridge.get("id", "")) if isinstance(bridge, dict) else ""
-            if bridge_id.startswith("q-") and number:  # the ACD's waiting bridge q-<call id>
-                self._tokens[bridge_id[2:]] = number
+            if bridge_id.startswith("q-") and number:  # the ACD's waiting bridge q-<call id>...
+                self._tokens[bridge_id.split("-")[1]] = number
 
     def _step(self, step: str, token: str, event: Event, now: float) -> None:
         if token and token not in self.asterisk[step]:

@@ -9,6 +9,9 @@ import pytest
 from callcenter import call_center, connected_call, enqueue_into
 from sandbox import Sandbox, SippAgent, desk_phone_ports, run_sipp_async
 
+from pbx_stasis.app import StasisApp
+from pbx_stasis.bus import Bus
+
 pytestmark = pytest.mark.integration
 
 
@@ -315,3 +318,36 @@ async def test_agent_calls_out_through_the_trunk(private_sandbox: Sandbox,
         assert start.data["direction"] == "outbound" and start.data["to"] == "+15559876543"
         pauses = [r for r in rows if r.event in ("PAUSE", "UNPAUSE")]
         assert [p.event for p in pauses] == ["PAUSE", "UNPAUSE"]  # no queue call meanwhile
+
+
+async def test_app_restart_keeps_the_conversation_and_the_waiting_caller(
+    private_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    async with call_center(private_sandbox, tmp_path, {"sales": {}},
+                           script=enqueue_into("sales")) as center:
+        agent = await center.add_agent("steady", 210)
+        talking = await _caller(private_sandbox, 7000)
+        await connected_call(center)
+        waiting = await _caller(private_sandbox, 14000)
+        await center.wait_for("ENTERQUEUE", 2)
+
+        old = center.app
+        await old.stop(grace=0)  # the app goes away; Asterisk keeps both callers in Stasis
+        new = StasisApp(old.settings, center.db, Bus(), script=old._default_script)
+        center.app = new
+        await new.start()
+        async with asyncio.timeout(15):
+            await new.events.wait_connected()
+
+        first, second = await talking, await waiting
+        assert first.ok, first.describe()  # type: ignore[attr-defined]  # not cut by the restart
+        assert second.ok, second.describe()  # type: ignore[attr-defined]
+        await center.idle()
+        connects = await center.wait_for("CONNECT", 2)
+        assert {r.agent_user_id for r in connects} == {agent.user_id}
+        # the second caller kept their place and their wait counts from their first entry
+        assert connects[1].data["wait"] > 5
+        adopted = await center.journal("ADOPTED")
+        assert [r.data["action"] for r in adopted] == ["queue"]
+        ends = await center.journal("CALLEND")
+        assert len(ends) == 2 and len({r.call_id for r in ends}) == 2

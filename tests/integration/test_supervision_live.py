@@ -321,3 +321,7 @@ async def test_the_agent_hanging_up_ends_a_barge(private_sandbox: Sandbox, tmp_p
         supervisor_calls = await asyncio.to_thread(scene.supervisor_phone.stop)
         assert supervisor_calls.successful == 1  # hung up by us, BYE answered
         assert [r.event for r in await center.journal("COMPLETEAGENT")] == ["COMPLETEAGENT"]
+        # What a crashed run would leave behind is cleared on the next start.
+        await center.app.ari.bridges.create("mixing", bridge_id="sv-left-by-a-crash")
+        assert await service.clear_leftovers() == 1
+        assert "sv-left-by-a-crash" not in [b["id"] for b in await center.app.ari.bridges.list()]
