@@ -550,14 +550,8 @@ class AcdService:
         waiting = self._waiting.get(offer.call_id)
         agent = self.agents.get(offer.agent_id)
         if waiting is not None and agent is not None:
-            record = waiting.call.record
-            self.bus.publish("call:incoming", waiting.tenant_id, {
-                "call_id": record.id, "direction": str(record.direction),
-                "from_number": record.from_number, "to_number": record.to_number,
-                "state": "ringing", "started_at": record.started_at.isoformat(),
-                "answered_at": None, "queue": waiting.queue, "agent_user_id": agent.user_id,
-                "held": False, "muted": False,
-            })
+            self.bus.publish("call:incoming", waiting.tenant_id,
+                             _live_call(waiting, "ringing", agent))
         leg.task = asyncio.create_task(self._follow_leg(leg), name=f"leg-{channel_id}")
 
     async def _follow_leg(self, leg: _Leg) -> None:
@@ -867,16 +861,9 @@ class AcdService:
         return outcome
 
     def _publish_call(self, waiting: _Waiting, state: str) -> None:
-        agent = self.agents.get(waiting.agent_leg.offer.agent_id) if waiting.agent_leg else None
-        record = waiting.call.record
-        self.bus.publish("call:state", waiting.tenant_id, {
-            "call_id": record.id, "direction": str(record.direction),
-            "from_number": record.from_number, "to_number": record.to_number,
-            "state": state, "started_at": record.started_at.isoformat(),
-            "answered_at": record.answered_at.isoformat() if record.answered_at else None,
-            "queue": waiting.queue, "agent_user_id": agent.user_id if agent else None,
-            "held": waiting.held, "muted": waiting.muted,
-        })
+        leg = waiting.agent_leg
+        agent = self.agents.get(leg.offer.agent_id) if leg is not None else None
+        self.bus.publish("call:state", waiting.tenant_id, _live_call(waiting, state, agent))
 
     # --- journal ---------------------------------------------------------------------------
 
@@ -1007,3 +994,16 @@ def _target(target: OverflowTarget | None) -> dict[str, str]:
     if target is None:
         return {}
     return {"overflow_kind": str(target.kind), "overflow_target": target.target}
+
+
+def _live_call(waiting: _Waiting, state: str, agent: AgentRecord | None) -> dict[str, Any]:
+    """The web's LiveCall shape (web/services.py) of a call in the ACD."""
+    record = waiting.call.record
+    return {
+        "call_id": record.id, "direction": str(record.direction),
+        "from_number": record.from_number, "to_number": record.to_number, "state": state,
+        "started_at": record.started_at.isoformat(),
+        "answered_at": record.answered_at.isoformat() if record.answered_at else None,
+        "queue": waiting.queue, "agent_user_id": agent.user_id if agent else None,
+        "held": waiting.held, "muted": waiting.muted,
+    }
