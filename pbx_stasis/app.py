@@ -34,8 +34,11 @@ from pbx_stasis.calls.router import CallRouter
 from pbx_stasis.config import Settings
 from pbx_stasis.ivr.runner import FlowJournal, FlowTools
 from pbx_stasis.ivr.service import IvrService
+from pbx_stasis.recording.recorder import CallRecorder
+from pbx_stasis.recording.retention import sweep_forever
 from pbx_stasis.recording.store import RecordingStore
 from pbx_stasis.store import CallRecord, Database, Directory
+from pbx_stasis.supervision import Supervision
 from pbx_stasis.transfer.outside import TrunkLine
 
 log = logging.getLogger(__name__)
@@ -81,6 +84,9 @@ class StasisApp:
         )
         self.router.listeners["DeviceStateChanged"] = self.acd.on_device_state
         self.recordings = RecordingStore(db, settings.recordings.dir)
+        self.supervision = Supervision(self.ari, self.router, db, settings.ari.app)
+        self.recorder = CallRecorder(self.ari, db, self.recordings)
+        self.acd.talk_watchers += [self.supervision, self.recorder]
         self.ivr = IvrService(db, bus, self.ari)
         self.tenant_id = 0
         self._default_script: CallScript = script or greeting_script(settings.calls.greeting)
@@ -105,6 +111,8 @@ class StasisApp:
 
     async def stop(self, grace: float = 5.0) -> None:
         await self.router.shutdown(grace)
+        await self.supervision.close()
+        await self.recorder.drain()
         await self.events.close()
         await self.acd.stop()
         await self.ivr.stop()
@@ -187,6 +195,8 @@ class StasisApp:
         )
 
     async def _on_connect(self) -> None:
+        # Supervision legs from before a restart would otherwise be adopted as conversations.
+        await self.supervision.clear_leftovers()
         await resync(self.ari, self.settings.ari.app, self.router, self.calls, self._adopt)
         await self.acd.on_connect()
 
@@ -278,12 +288,15 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
 
     from pbx_stasis.center import LiveContactCenter, websocket_sip_url
     from pbx_stasis.crm.phones import numbering
+    from pbx_stasis.recording.http import RECORDER
+    from pbx_stasis.supervision.http import SUPERVISION
     from pbx_stasis.web.app import WebContext, create_web_app
 
     db = Database.connect(settings.database.url)
     bus = Bus()
     app = StasisApp(settings, db, bus)
     runner: web.AppRunner | None = None
+    retention = asyncio.create_task(sweep_forever(db, settings.recordings.dir))
     try:
         await app.start()
         log.info("pbx-stasis running: ARI %s app %s, database %s",
@@ -295,13 +308,17 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
                                        pause_reasons=settings.agents.pause_reasons)
             context = WebContext(db=db, bus=bus, settings=settings, services=center,
                                  numbering=numbering(settings.crm.region))
-            runner = web.AppRunner(create_web_app(context), access_log=None)
+            web_app = create_web_app(context)
+            web_app[SUPERVISION] = app.supervision
+            web_app[RECORDER] = app.recorder
+            runner = web.AppRunner(web_app, access_log=None)
             await runner.setup()
             await web.TCPSite(runner, settings.web.host, settings.web.port).start()
             log.info("web pages at http://%s:%d/", settings.web.host, settings.web.port)
         await stop.wait()
         log.info("stopping: %d live call(s)", app.router.live_calls)
     finally:
+        retention.cancel()
         if runner is not None:
             await runner.cleanup()
         await app.stop()

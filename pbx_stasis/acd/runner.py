@@ -401,6 +401,8 @@ class AcdService:
             del self._waiting[call_id]
             await waiting.lane.close()
             if not waiting.abandoned_by_app:
+                if waiting.talk is not None:  # before the bridge goes: recordings stop cleanly
+                    self._tell_watchers(waiting.talk, started=False)
                 with contextlib.suppress(AriError):
                     await self.ari.bridges.destroy(bridge_id)
                 talked = waiting.outcome.done() and waiting.outcome.result().talked

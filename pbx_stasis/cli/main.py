@@ -14,6 +14,7 @@ from pathlib import Path
 from pbx_stasis.cli.admin import add_admin_commands
 from pbx_stasis.config import ConfigError, Settings, load_settings
 from pbx_stasis.ivr.cli import add_ivr_commands
+from pbx_stasis.recording.cli import add_recording_commands
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -114,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_admin_commands(sub)
     add_ivr_commands(sub)
+    add_recording_commands(sub)
     return parser
 
 

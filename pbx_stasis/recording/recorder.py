@@ -132,6 +132,12 @@ class CallRecorder:
     # --- talk watcher ---------------------------------------------------------------------
 
     def talk_started(self, talk: Talk) -> None:
+        live = self._live.get(talk.call_id)
+        if live is not None:
+            # Another agent in the same bridge (a transfer): the recording of the bridge goes
+            # on, decided once for the whole call; the row will name the last agent.
+            live.talk = talk
+            return
         live = _Live(talk)
         self._live[talk.call_id] = live
         self._spawn(self._begin(live))

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pbx_stasis.crm import http as crm
+from pbx_stasis.recording import http as recording_http
+from pbx_stasis.supervision import http as supervision_http
 from pbx_stasis.web import calls, feed, flows, me, openapi, pages, queues, users, wallboard
 from pbx_stasis.web.routing import Route
 
-ROUTE_TABLE: list[Route] = [
+# The web's own routes; supervision and recording bring theirs (they need the live app).
+WEB_ROUTES: list[Route] = [
     *pages.ROUTES,
     *openapi.ROUTES,
     *me.ROUTES,
@@ -18,3 +21,4 @@ ROUTE_TABLE: list[Route] = [
     *users.ROUTES,
     *feed.ROUTES,
 ]
+ROUTE_TABLE: list[Route] = [*WEB_ROUTES, *supervision_http.ROUTES, *recording_http.ROUTES]

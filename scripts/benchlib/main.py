@@ -141,6 +141,8 @@ def main(argv: list[str]) -> int:
             postgres = pg.start()
             db_url = postgres.create_database("pbx_bench")
         else:
+            for stale in workdir.glob("pbx.db*"):  # a fresh database for every run
+                stale.unlink()
             db_url = f"sqlite+aiosqlite:///{workdir}/pbx.db"
         sandbox = start_sandbox(name)
         say(f"sandbox {sandbox.name}: ARI {sandbox.ari_url}, SIP {sandbox.sip_target}")

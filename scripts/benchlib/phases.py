@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -90,9 +91,13 @@ class Profiler:
 
     def __init__(self, output: Path, pid: int, rate: int = 200) -> None:
         self.output = output
+        venv = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "py-spy"
+        found = str(venv) if venv.exists() else shutil.which("py-spy")
+        if found is None:
+            raise RuntimeError("--profile needs py-spy: .venv/bin/pip install py-spy")
         self.process = subprocess.Popen(
             [
-                str(Path(__file__).resolve().parents[2] / ".venv" / "bin" / "py-spy"),
+                found,
                 *("record", "--pid", str(pid), "--rate", str(rate), "--nonblocking"),
                 *("--format", "raw", "--output", str(output), "--threads", "--gil"),
             ],
@@ -185,7 +190,7 @@ class EventTap:
     Wraps the event stream's handler: the bench's only hook into the app, read-only.
     """
 
-    STEPS = ("stasis_start", "agent_created", "bridged")
+    STEPS = ("stasis_start", "bridged")
 
     def __init__(self, app: StasisApp) -> None:
         self.asterisk: dict[str, dict[str, float]] = {step: {} for step in self.STEPS}
@@ -216,7 +221,6 @@ class EventTap:
         if AGENT_LEG.search(channel_id):
             # the agent leg's first events may not show the caller id yet: its id tells the call
             token = self._tokens.get(channel_id.rsplit("-o", 1)[0], number)
-            self._step("agent_created", token, event, now)
             if kind == "ChannelEnteredBridge":
                 self._step("bridged", token, event, now)
         elif kind == "StasisStart":

@@ -184,25 +184,23 @@ SEGMENTS: list[tuple[str, Callable[[PairedCall], tuple[float | None, float | Non
      lambda c: (c.caller.invite, c.steps.get("stasis_start (Asterisk)"))),
     ("StasisStart: Asterisk -> app has it",
      lambda c: (c.steps.get("stasis_start (Asterisk)"), c.steps.get("stasis_start (app)"))),
-    ("app has StasisStart -> agent channel created (Asterisk)",
-     lambda c: (c.steps.get("stasis_start (app)"), c.steps.get("agent_created (Asterisk)"))),
-    ("  app has StasisStart -> CALLSTART (call task runs)",
+    ("app has StasisStart -> CALLSTART (call task runs)",
      lambda c: (c.steps.get("stasis_start (app)"), c.steps.get("journal CALLSTART"))),
-    ("  CALLSTART -> ANSWER (record INSERT, ARI answer)",
+    ("CALLSTART -> ANSWER (call record written, ARI answer)",
      lambda c: (c.steps.get("journal CALLSTART"), c.steps.get("journal ANSWER"))),
-    ("  ANSWER -> ENTERQUEUE (answered UPDATE, bridge, set_queue, owner)",
+    ("ANSWER -> ENTERQUEUE (ANSWER written, enqueue until CallArrived is applied)",
      lambda c: (c.steps.get("journal ANSWER"), c.steps.get("journal ENTERQUEUE"))),
-    ("  ENTERQUEUE -> OFFER (core picks an agent)",
+    ("ENTERQUEUE -> OFFER (the core picks an agent)",
      lambda c: (c.steps.get("journal ENTERQUEUE"), c.steps.get("journal OFFER"))),
-    ("  OFFER -> agent channel created (originate)",
-     lambda c: (c.steps.get("journal OFFER"), c.steps.get("agent_created (Asterisk)"))),
-    ("agent channel created -> agent INVITE",
-     lambda c: (c.steps.get("agent_created (Asterisk)"), c.first_offer)),
+    ("OFFER -> agent INVITE (originate, Asterisk dials)",
+     lambda c: (c.steps.get("journal OFFER"), c.first_offer)),
     ("agent 200 OK -> bridged (Asterisk)",
      lambda c: (c.connected.answered if c.connected else None, c.bridged)),
     ("bridged: Asterisk -> app has it",
      lambda c: (c.bridged, c.steps.get("bridged (app)"))),
 ]
+# Journal times come from the app's clock (time.time()), ARI times from Asterisk's (millisecond
+# resolution), sipp's from its own gettimeofday: one machine, one clock, +-1 ms.
 
 
 def breakdown(phase: PhaseResult) -> str:
@@ -250,36 +248,55 @@ def write_results(path: Path, meta: dict[str, Any], figs: Sequence[Figures],
     path.write_text(json.dumps(data, indent=2, default=str))
 
 
+_CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
+    # checked in order against the whole stack: the first match names the sample
+    ("database (SQLAlchemy, driver, greenlet hops)",
+     ("sqlalchemy", "aiosqlite", "asyncpg", "greenlet", "sqlite3")),
+    ("ARI events (websocket read, JSON decode, routing)",
+     ("EventStream", "client_ws", "json/decoder", "CallRouter.on_event")),
+    ("ARI requests (aiohttp client)", ("AriClient", "aiohttp/client")),
+    ("bench harness (sipp waits, event tap)", ("EventTap", "run_sipp", "wait_no_channels")),
+]
+
+
+def _category(stack: str, leaf: str) -> str:
+    for name, needles in _CATEGORIES:
+        if any(n in stack for n in needles):
+            return name
+    if any(n in leaf for n in ("selectors.py", "base_events.py", "asyncio/events.py")):
+        return "asyncio loop itself"
+    return "other Python (the ACD core, call actors, bus...)"
+
+
 def summarize_profile(raw: Path, top: int = 20) -> str:
-    """py-spy's raw (collapsed stacks) output -> the busiest functions, self and inclusive."""
+    """py-spy's raw (collapsed stacks) output -> where the GIL time goes: by kind of work, by
+    project function (inclusive) and by function (self)."""
     own: Counter[str] = Counter()
-    inclusive: Counter[str] = Counter()
-    by_thread: Counter[str] = Counter()
+    project: Counter[str] = Counter()
+    kinds: Counter[str] = Counter()
     total = 0
     for line in raw.read_text(errors="replace").splitlines():
         stack, _, count_text = line.rpartition(" ")
         if not stack or not count_text.isdigit():
             continue
         count = int(count_text)
-        frames = [f if f.startswith(("process ", "thread ")) else _frame(f)
-                  for f in stack.split(";")]
-        thread = next((f for f in frames if f.startswith("thread ")), "?")
-        frames = [f for f in frames if not f.startswith(("process ", "thread "))]
+        frames = [_frame(f) for f in stack.split(";")
+                  if not f.startswith(("process ", "thread "))]
         if not frames:
             continue
         total += count
-        by_thread[thread] += count
         own[frames[-1]] += count
-        for frame in set(frames):
-            inclusive[frame] += count
+        kinds[_category(stack, frames[-1])] += count
+        for frame in {f for f in frames if f.split(" (", 1)[-1].startswith("pbx_stasis/")}:
+            project[frame] += count
     if not total:
         return "py-spy recorded no samples"
-    out = [f"{total} samples of the thread holding the GIL (200 Hz)", "", "by thread:"]
-    out += [f"  {100 * n / total:5.1f}%  {t}" for t, n in by_thread.most_common(6)]
+    out = [f"{total} samples of the thread holding the GIL (200 Hz)", "", "by kind of work:"]
+    out += [f"  {100 * n / total:5.1f}%  {k}" for k, n in kinds.most_common()]
+    out += ["", "project functions, inclusive (greenlet-run SQL is not under its caller):"]
+    out += [f"  {100 * n / total:5.1f}%  {f}" for f, n in project.most_common(top)]
     out += ["", "self time (the function itself was running):"]
     out += [f"  {100 * n / total:5.1f}%  {f}" for f, n in own.most_common(top)]
-    out += ["", "inclusive (the function or something it called):"]
-    out += [f"  {100 * n / total:5.1f}%  {f}" for f, n in inclusive.most_common(top)]
     return "\n".join(out)
 
 

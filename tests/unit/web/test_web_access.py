@@ -22,7 +22,7 @@ from web_world import Person, World, build_world, close_world
 
 from pbx_stasis.crm.contacts import ContactDraft
 from pbx_stasis.store.tables import Role
-from pbx_stasis.web.routes import ROUTE_TABLE
+from pbx_stasis.web.routes import WEB_ROUTES as ROUTE_TABLE
 from pbx_stasis.web.routing import Kind, Route
 from pbx_stasis.web.services import CallState
 
@@ -31,6 +31,8 @@ OTHER = "globex"
 # Strings only the owner tenant's data contains: a response to the other tenant must have none.
 OWNER_MARKERS = ("(acme)", "Acme", "a" * 32, "b" * 32)
 SUCCESS = {200, 201, 204, 303}
+# Supervision and recording routes need the live app's objects: tests/unit/supervision and
+# tests/unit/recording run the same every-role x both-tenants checks over theirs.
 _unique = itertools.count(1)
 
 
