@@ -195,6 +195,9 @@ class StasisApp:
         )
 
     async def _on_connect(self) -> None:
+        # Events no code reads cost a quarter of the loop at load (37 ChannelVarset per call).
+        await self.ari.applications.set_event_filter(self.settings.ari.app,
+                                                     disallowed=UNUSED_EVENTS)
         # Supervision legs from before a restart would otherwise be adopted as conversations.
         await self.supervision.clear_leftovers()
         await resync(self.ari, self.settings.ari.app, self.router, self.calls, self._adopt)
@@ -279,6 +282,10 @@ class StasisApp:
 
 
 ADOPTED_PAUSE = "call in progress"
+UNUSED_EVENTS = (
+    "ChannelVarset", "ChannelDialplan", "ChannelConnectedLine", "ChannelCallerId", "Dial",
+    "ChannelStateChange",
+)
 OUTBOUND_PAUSE = "outbound call"
 
 

@@ -50,7 +50,7 @@ from pbx_stasis.calls.actor import ChannelGone, EventInbox
 from pbx_stasis.calls.handoff import Outcome, OutsideLine, QueueRequest
 from pbx_stasis.calls.inbound import Call
 from pbx_stasis.calls.router import CallRouter
-from pbx_stasis.store import Database, NewEvent
+from pbx_stasis.store import Database, NewEvent, StoreError
 from pbx_stasis.store import Journal as JournalStore
 
 log = logging.getLogger(__name__)
@@ -357,7 +357,6 @@ class AcdService:
             return Outcome(False, "unknown_queue")
         call_id = call.record.id
         bridge_id = f"q-{call_id}-{time.monotonic_ns() % 1_000_000}"  # one per stay
-        await self.ari.bridges.create("mixing", bridge_id=bridge_id, name=f"queue {request.queue}")
         entered = request.entered_at or self.clock()
         waiting = _Waiting(
             call=call,
@@ -369,14 +368,27 @@ class AcdService:
             moh_class=config.moh_class,
         )
         self._waiting[call_id] = waiting
+        entry = json.dumps({
+            "queue": request.queue, "priority": request.priority,
+            "skills": dict(request.skills), "max_wait": request.max_wait, "entered": entered,
+        })
+
+        async def settle_in() -> None:
+            # First in the call's lane: music, offers' bridging and announcements queue
+            # behind it, while the owner already looks for an agent.
+            try:
+                await self.ari.bridges.create("mixing", bridge_id=bridge_id,
+                                              name=f"queue {request.queue}")
+                await self.ari.bridges.add_channel(bridge_id, call.channel_id)
+                # Kept on the channel so a restarted app puts the caller back in their place.
+                await self.ari.channels.set_variable(call.channel_id, QUEUE_VARIABLE, entry)
+                await call.log.records.set_queue(self.db, call_id, request.queue)
+            except (AriError, StoreError) as exc:
+                log.warning("call %s cannot wait in %s: %s", call_id, request.queue, exc)
+                self.post(ev.CallerHungUp(call_id))  # the core lets it go (journal: ABANDON)
+
         try:
-            await self.ari.bridges.add_channel(bridge_id, call.channel_id)
-            # Kept on the channel so a restarted app puts the caller back in their place.
-            await self.ari.channels.set_variable(call.channel_id, QUEUE_VARIABLE, json.dumps({
-                "queue": request.queue, "priority": request.priority,
-                "skills": dict(request.skills), "max_wait": request.max_wait, "entered": entered,
-            }))
-            await call.log.records.set_queue(self.db, call_id, request.queue)
+            waiting.lane.submit(settle_in)
             self.post(
                 ev.CallArrived(
                     call_id,

@@ -1,15 +1,5 @@
-"""The web sidecar: pages, JSON API and WebSocket feed for agents, supervisors, managers, admins."""
+"""The web sidecar: pages, JSON API and WebSocket feed for agents, supervisors, managers, admins.
 
-from __future__ import annotations
-
-from pbx_stasis.web.app import CONTEXT, WebContext, create_web_app
-from pbx_stasis.web.services import ContactCenter, ServiceError, ServiceErrorCode
-
-__all__ = [
-    "CONTEXT",
-    "ContactCenter",
-    "ServiceError",
-    "ServiceErrorCode",
-    "WebContext",
-    "create_web_app",
-]
+Entry point: `pbx_stasis.web.app.create_web_app(WebContext(...))`. This package imports nothing
+itself, so capabilities (supervision, recording) can build on `web.routing` without a cycle.
+"""

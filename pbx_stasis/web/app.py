@@ -189,6 +189,8 @@ class NavLink:
 _NAV: list[tuple[str, str, Role]] = [
     ("/agent", "Agent", Role.AGENT),
     ("/wallboard", "Wallboard", Role.SUPERVISOR),
+    ("/supervise", "Live calls", Role.SUPERVISOR),
+    ("/recordings", "Recordings", Role.SUPERVISOR),
     ("/admin/users", "Users", Role.ADMIN),
     ("/admin/queues", "Queues", Role.ADMIN),
     ("/admin/dispositions", "Dispositions", Role.ADMIN),

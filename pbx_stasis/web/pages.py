@@ -1,4 +1,5 @@
-"""HTML pages: login/logout, the agent softphone, the wallboard and the admin pages."""
+"""HTML pages: login/logout, the agent softphone, the wallboard, supervision, recordings and the
+admin pages."""
 
 from __future__ import annotations
 
@@ -167,6 +168,16 @@ async def wallboard_page(req: RouteRequest) -> web.StreamResponse:
     return _page(req, "wallboard.html", "Wallboard")
 
 
+async def supervise_page(req: RouteRequest) -> web.StreamResponse:
+    return _page(req, "supervise.html", "Live calls")
+
+
+async def recordings_page(req: RouteRequest) -> web.StreamResponse:
+    # Agents may open it: the recordings API answers them by the tenant's rules (own calls
+    # only, or 403), and the page says so.
+    return _page(req, "recordings.html", "Recordings")
+
+
 async def users_page(req: RouteRequest) -> web.StreamResponse:
     return _page(req, "admin_users.html", "Users", roles=[role.value for role in Role])
 
@@ -228,4 +239,27 @@ ROUTES = [
         tag="pages",
     ),
     Route("GET", "/admin/ivr", ivr_page, ADMIN, "IVR flow editor", kind=Kind.PAGE, tag="pages"),
+]
+
+# Pages of supervision and recordings: in the route table beside those features' API routes
+# (pbx_stasis/web/routes.py), whose access checks cover them.
+REVIEW_PAGES = [
+    Route(
+        "GET",
+        "/supervise",
+        supervise_page,
+        at_least(Role.SUPERVISOR),
+        "Live calls to listen to, whisper in or barge into",
+        kind=Kind.PAGE,
+        tag="pages",
+    ),
+    Route(
+        "GET",
+        "/recordings",
+        recordings_page,
+        ANYONE,
+        "Recordings: filter, play, download (agents: by the tenant's rules)",
+        kind=Kind.PAGE,
+        tag="pages",
+    ),
 ]

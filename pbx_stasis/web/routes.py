@@ -21,4 +21,9 @@ WEB_ROUTES: list[Route] = [
     *users.ROUTES,
     *feed.ROUTES,
 ]
-ROUTE_TABLE: list[Route] = [*WEB_ROUTES, *supervision_http.ROUTES, *recording_http.ROUTES]
+ROUTE_TABLE: list[Route] = [
+    *WEB_ROUTES,
+    *pages.REVIEW_PAGES,
+    *supervision_http.ROUTES,
+    *recording_http.ROUTES,
+]

@@ -256,6 +256,20 @@ async def _journal_times(db: Database) -> dict[str, dict[str, float]]:
     return times
 
 
+class RequestTap:
+    """Counts the app's ARI requests by operation (wraps AriClient.send on the instance)."""
+
+    def __init__(self, app: StasisApp) -> None:
+        self.counts: Counter[str] = Counter()
+        send = app.ari.send
+
+        async def counted(operation: Any, *args: Any, **kwargs: Any) -> bytes:
+            self.counts[str(getattr(operation, "name", operation))] += 1
+            return await send(operation, *args, **kwargs)
+
+        app.ari.send = counted  # type: ignore[method-assign]
+
+
 async def _journal_counts(db: Database) -> dict[str, int]:
     async with db.session() as session:
         rows = await session.execute(
@@ -307,6 +321,7 @@ async def run_ours(
     app = StasisApp(settings, db, Bus(), script=script)
     holder.append(app)
     tap = EventTap(app)
+    requests = RequestTap(app)
     lifetime = (load.calls + load.warmup) / load.rate + load.talk_ms / 1000 + 180
     phones = await asyncio.to_thread(DeskPhones, workdir, ring_ms=load.ring_ms, lifetime=lifetime)
     profiler: Profiler | None = None
@@ -335,6 +350,7 @@ async def run_ours(
         measured = tokens(1, load.calls)
         events_before = app.events.stats.received
         statements_before = Counter(statements)
+        requests_before = Counter(requests.counts)
         decisions_before = app.acd.decisions
         outcomes.clear()
         if profile is not None:
@@ -360,6 +376,7 @@ async def run_ours(
             "calls_left_in_app": calls_left,
             "ari_events": app.events.stats.received - events_before,
             "sql_statements": dict((statements - statements_before).most_common()),
+            "ari_requests": dict((requests.counts - requests_before).most_common()),
             "acd_decisions": app.acd.decisions - decisions_before,
             "handler_errors": app.events.stats.handler_errors,
             "outcomes": dict(outcomes),

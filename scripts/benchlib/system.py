@@ -108,7 +108,8 @@ def tcp_free(port: int) -> bool:
 def free_port(candidates: range, *, tcp: bool = False, block: int = 1) -> int:
     """The first port p of `candidates` with p..p+block-1 free on 127.0.0.1 (UDP or TCP)."""
     start = (os.getpid() * 7) % len(candidates)
-    for port in [*candidates[start:], *candidates[:start]]:
+    ordered: list[int] = [*candidates[start:], *candidates[:start]]
+    for port in ordered:
         check = tcp_free if tcp else udp_free
         if all(check(port + offset) for offset in range(block)):
             return port

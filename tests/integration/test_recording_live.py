@@ -52,9 +52,10 @@ async def recorded_call(
     caller, agent = RtpPhone("caller", CALLER_HZ), RtpPhone("agent", AGENT_HZ)
     async with call_center(sandbox, workdir, {"sales": {}},
                            script=enqueue_into("sales")) as center:
+        # The app's own recorder, writing under this test's folder.
         store = RecordingStore(center.db, workdir / "recordings")
-        recorder = CallRecorder(center.app.ari, center.db, store)
-        center.app.acd.talk_watchers.append(recorder)
+        recorder = center.app.recorder
+        recorder.store = store
         await RecordingPolicies(center.db).set_policy(center.app.tenant_id, "sales", policy)
         await center.add_agent("rita", index, scenario="desk-phone-tone.xml",
                                keys={"rtp_port": str(agent.port)})

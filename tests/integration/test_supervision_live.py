@@ -76,9 +76,7 @@ async def supervised_call(
     caller, agent, supervisor = phones
     async with call_center(sandbox, workdir, {"sales": {}},
                            script=enqueue_into("sales")) as center:
-        supervision = Supervision(center.app.ari, center.app.router, center.db,
-                                  center.app.settings.ari.app)
-        center.app.acd.talk_watchers.append(supervision)
+        supervision = center.app.supervision
         await center.add_agent("alice", index, **_desk_phone(agent, agent_talk_ms))
         sip_port, media_port = desk_phone_ports(index + 1)
         endpoint = f"sup-{index + 1}"
