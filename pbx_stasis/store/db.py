@@ -123,6 +123,7 @@ class Database:
         connect_timeout: float = 10.0,
         echo: bool = False,
         sqlite_foreign_keys: bool = True,
+        sqlite_busy_ms: int = SQLITE_BUSY_TIMEOUT_MS,
     ) -> Database:
         """Create the engine for `url`; no connection is made until first use (see `ping`).
 
@@ -132,7 +133,7 @@ class Database:
         """
         parsed = normalize_url(url)
         if parsed.get_backend_name() == "sqlite":
-            return cls(_sqlite_engine(parsed, echo, sqlite_foreign_keys))
+            return cls(_sqlite_engine(parsed, echo, sqlite_foreign_keys, sqlite_busy_ms))
         engine = create_async_engine(
             parsed,
             echo=echo,
@@ -220,7 +221,7 @@ def is_unique_violation(exc: IntegrityError) -> bool:
     return getattr(orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(orig)
 
 
-def _sqlite_engine(url: URL, echo: bool, foreign_keys: bool) -> AsyncEngine:
+def _sqlite_engine(url: URL, echo: bool, foreign_keys: bool, busy_ms: int) -> AsyncEngine:
     assert url.database is not None  # normalize_url refuses SQLite URLs without a path
     path = Path(url.database)
     try:
@@ -239,7 +240,7 @@ def _sqlite_engine(url: URL, echo: bool, foreign_keys: bool) -> AsyncEngine:
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         # With WAL, NORMAL never corrupts nor tears a transaction (a killed process loses
         # nothing committed); only a power cut may lose the last commits. FULL would fsync
         # every journal line.

@@ -47,6 +47,9 @@ def head() -> str:
     return revision
 
 
+MIGRATION_WAIT_MS = 120_000
+
+
 async def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at `url` to `revision` (default: the newest)."""
     await _run(url, lambda config: command.upgrade(config, revision))
@@ -93,7 +96,8 @@ async def _run(url: str, step: _Step) -> None:
     config = alembic_config()
     # Foreign keys off on SQLite while migrating: batch mode copies tables and would trip them
     # midway. They are checked before committing, and a migration that broke them is undone.
-    db = Database.connect(url, sqlite_foreign_keys=False)
+    # Workers starting together wait for the one migrating (the whole upgrade holds the lock).
+    db = Database.connect(url, sqlite_foreign_keys=False, sqlite_busy_ms=MIGRATION_WAIT_MS)
     try:
         async with db.schema_change() as conn:
             await conn.run_sync(_in_alembic, config, step)
