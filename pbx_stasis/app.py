@@ -8,7 +8,6 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import aiohttp
@@ -48,13 +47,6 @@ def ari_root(url: str) -> str:
     """Accept http://host:port as well as http://host:port/ari."""
     url = url.rstrip("/")
     return url if url.endswith("/ari") else url + "/ari"
-
-
-@dataclass
-class Health:
-    ari_connected: bool
-    live_calls: int
-    reconnects: int
 
 
 class StasisApp:
@@ -119,10 +111,6 @@ class StasisApp:
         if self._http is not None:
             await self._http.close()
         await self.ari.close()
-
-    def health(self) -> Health:
-        stats = self.events.stats
-        return Health(stats.connected, self.router.live_calls, stats.reconnects)
 
     def script_for(self, start: Event) -> CallScript:
         """What a new call runs: an agent's outbound call, the IVR flow of the dialled number,
