@@ -126,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:  # Alembic lists its plugins at INFO on every start
+        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     try:
         settings = _settings(args)
     except ConfigError as exc:
