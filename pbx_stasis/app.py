@@ -130,6 +130,8 @@ class StasisApp:
 
         async def outbound(call: Call) -> None:
             await call.answer()
+            view = self.acd.core.agent(agent.agent_id) if agent is not None else None
+            earlier_pause = view.paused if view is not None else None
             if agent is not None:
                 self.acd.pause(agent.agent_id, OUTBOUND_PAUSE)
             try:
@@ -137,8 +139,11 @@ class StasisApp:
                 await call.note("OUTBOUND", number=number, reason=outcome.reason,
                                 agent=agent.username if agent else None)
             finally:
-                if agent is not None:
-                    self.acd.unpause(agent.agent_id)
+                if agent is not None:  # back to how the agent was (e.g. still on a break)
+                    if earlier_pause is not None:
+                        self.acd.pause(agent.agent_id, earlier_pause)
+                    else:
+                        self.acd.unpause(agent.agent_id)
 
         return outbound
 
