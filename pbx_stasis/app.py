@@ -9,6 +9,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -30,7 +31,7 @@ from pbx_stasis.calls.inbound import (
 from pbx_stasis.calls.records import CallLog
 from pbx_stasis.calls.resync import resync
 from pbx_stasis.calls.router import CallRouter
-from pbx_stasis.config import Settings
+from pbx_stasis.config import ConfigError, Settings
 from pbx_stasis.ivr.runner import FlowJournal, FlowTools
 from pbx_stasis.ivr.service import IvrService
 from pbx_stasis.recording.recorder import CallRecorder
@@ -282,44 +283,74 @@ UNUSED_EVENTS = (
 OUTBOUND_PAUSE = "outbound call"
 
 
-async def serve(settings: Settings, stop: asyncio.Event) -> None:
-    """Run until `stop` is set: the Stasis app and the web sidecar in one process."""
-    from aiohttp import web
+async def serve(settings: Settings, stop: asyncio.Event, *, part: str = "all") -> None:
+    """Run until `stop` is set. `part`: "all" (Stasis app and web pages in one process),
+    "stasis" (the Stasis app, serving the web process over web.rpc_url), or "web" (the pages,
+    reaching the Stasis process over web.rpc_url)."""
+    from aiohttp import ClientSession, web
 
     from pbx_stasis.center import LiveContactCenter, websocket_sip_url
     from pbx_stasis.crm.phones import numbering
     from pbx_stasis.recording.http import RECORDER
+    from pbx_stasis.remote.client import RemoteContactCenter, relay_events
+    from pbx_stasis.remote.server import rpc_app
     from pbx_stasis.supervision.http import SUPERVISION
     from pbx_stasis.web.app import WebContext, create_web_app
+    from pbx_stasis.web.services import ContactCenter
 
+    if part != "all" and not settings.web.rpc_secret:
+        raise ConfigError(["web.rpc_secret (PBX_RPC_SECRET): required to split web and Stasis"])
     db = Database.connect(settings.database.url)
     bus = Bus()
-    app = StasisApp(settings, db, bus)
-    runner: web.AppRunner | None = None
-    retention = asyncio.create_task(sweep_forever(db, settings.recordings.dir))
+    app = StasisApp(settings, db, bus) if part != "web" else None
+    runners: list[web.AppRunner] = []
+    tasks: list[asyncio.Task[None]] = []
+    session = ClientSession()
+
+    async def site(web_app: web.Application, host: str, port: int) -> None:
+        runner = web.AppRunner(web_app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, host, port).start()
+        runners.append(runner)
+
     try:
-        await app.start()
-        log.info("pbx-stasis running: ARI %s app %s, database %s",
-                 app.ari.base_url, settings.ari.app, db.backend)
-        if settings.web.enabled:
+        center: ContactCenter
+        if app is not None:
+            await app.start()
+            log.info("pbx-stasis running: ARI %s app %s, database %s",
+                     app.ari.base_url, settings.ari.app, db.backend)
+            tasks.append(asyncio.create_task(sweep_forever(db, settings.recordings.dir)))
             ws_url, domain = websocket_sip_url(settings.ari.url)
             center = LiveContactCenter(db, bus, app.acd, app.ivr, ws_url=ws_url,
                                        sip_domain=domain, dial=app.dial,
                                        pause_reasons=settings.agents.pause_reasons)
+            if part == "stasis":
+                rpc = urlsplit(settings.web.rpc_url)
+                await site(rpc_app(center, bus, settings.web.rpc_secret),
+                           rpc.hostname or "127.0.0.1", rpc.port or 8099)
+                log.info("serving the web process at %s", settings.web.rpc_url)
+        else:
+            center = RemoteContactCenter(settings.web.rpc_url, settings.web.rpc_secret, session)
+            tasks.append(asyncio.create_task(relay_events(
+                settings.web.rpc_url, settings.web.rpc_secret, bus, session)))
+        if part != "stasis" and settings.web.enabled:
             context = WebContext(db=db, bus=bus, settings=settings, services=center,
                                  numbering=numbering(settings.crm.region))
             web_app = create_web_app(context)
-            web_app[SUPERVISION] = app.supervision
-            web_app[RECORDER] = app.recorder
-            runner = web.AppRunner(web_app, access_log=None)
-            await runner.setup()
-            await web.TCPSite(runner, settings.web.host, settings.web.port).start()
+            if app is not None:  # live supervision and recording control need the app itself
+                web_app[SUPERVISION] = app.supervision
+                web_app[RECORDER] = app.recorder
+            await site(web_app, settings.web.host, settings.web.port)
             log.info("web pages at http://%s:%d/", settings.web.host, settings.web.port)
         await stop.wait()
-        log.info("stopping: %d live call(s)", app.router.live_calls)
+        if app is not None:
+            log.info("stopping: %d live call(s)", app.router.live_calls)
     finally:
-        retention.cancel()
-        if runner is not None:
+        for task in tasks:
+            task.cancel()
+        for runner in runners:
             await runner.cleanup()
-        await app.stop()
+        if app is not None:
+            await app.stop()
+        await session.close()
         await db.dispose()

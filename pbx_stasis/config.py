@@ -39,6 +39,10 @@ class WebSettings:
     host: str = "127.0.0.1"
     port: int = 8080
     enabled: bool = True
+    # Split deployment (pbx run --part stasis / --part web): where the telephony process
+    # listens for the web process, and the secret both share.
+    rpc_url: str = "http://127.0.0.1:8099"
+    rpc_secret: str = ""
 
 
 @dataclass(frozen=True)
@@ -140,6 +144,8 @@ _FIELDS: dict[tuple[str, str], tuple[str, Callable[[str], Any], str]] = {
     ("web", "host"): ("PBX_WEB_HOST", _text, "an address to listen on, e.g. 127.0.0.1"),
     ("web", "port"): ("PBX_WEB_PORT", _port, "a TCP port 1-65535"),
     ("web", "enabled"): ("PBX_WEB_ENABLED", _bool, "true or false"),
+    ("web", "rpc_url"): ("PBX_RPC_URL", _url(("http",)), "http://127.0.0.1:PORT (loopback)"),
+    ("web", "rpc_secret"): ("PBX_RPC_SECRET", _any_text, "a long random string"),
     ("calls", "tenant"): ("PBX_TENANT", _text, "a tenant slug"),
     ("calls", "greeting"): ("PBX_GREETING", _text, "a sound name, e.g. hello-world"),
     ("agents", "pause_reasons"): (

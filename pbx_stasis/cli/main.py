@@ -31,7 +31,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await serve(settings, stop)
+        await serve(settings, stop, part=args.part)
 
     asyncio.run(main())
     return 0
@@ -91,9 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    sub.add_parser("run", help="run the Stasis app and the web sidecar").set_defaults(
-        func=cmd_run
-    )
+    run = sub.add_parser("run", help="run the Stasis app and the web sidecar")
+    run.add_argument("--part", choices=["all", "stasis", "web"], default="all",
+                     help="all in one process (default), or one half of a split deployment "
+                          "(web.rpc_url / PBX_RPC_URL, web.rpc_secret / PBX_RPC_SECRET)")
+    run.set_defaults(func=cmd_run)
     sub.add_parser("migrate", help="create or upgrade the database tables").set_defaults(
         func=cmd_migrate
     )
@@ -139,6 +141,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return func(args, settings)
     except KeyboardInterrupt:
         return 130
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"config error: {problem}", file=sys.stderr)
+        return 2
     except Exception as exc:  # one clear line instead of a traceback for known errors
         from pbx_stasis.ari import AriError
         from pbx_stasis.store import StoreError

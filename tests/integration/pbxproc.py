@@ -33,12 +33,14 @@ def pbx_command(
 class PbxProcess:
     """`pbx run` in the background, its output captured to a log file."""
 
-    def __init__(self, env: Mapping[str, str], log_path: Path) -> None:
+    def __init__(
+        self, env: Mapping[str, str], log_path: Path, args: list[str] | None = None
+    ) -> None:
         self.env = {**os.environ, "PBX_WEB_ENABLED": "false", **env}
         self.log_path = log_path
         self._log = log_path.open("ab")
         self.proc = subprocess.Popen(
-            [PBX, "run"], env=self.env, stdout=self._log, stderr=subprocess.STDOUT
+            [PBX, *(args or ["run"])], env=self.env, stdout=self._log, stderr=subprocess.STDOUT
         )
 
     def log(self) -> str:

@@ -1,0 +1,116 @@
+"""A split deployment's wire: the web process's ContactCenter calls cross loopback HTTP to the
+Stasis process and come back as the same values, errors included; bus events are relayed.
+
+Behind the server sits the web tests' in-memory ContactCenter: this tests the wire, not the
+telephony (tests/e2e/test_live_call.py covers that)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
+from center_fake import MemoryContactCenter
+
+from pbx_stasis.acd.model import (
+    AgentState,
+    EscalationStep,
+    OverflowKind,
+    OverflowTarget,
+    QueueConfig,
+    Strategy,
+)
+from pbx_stasis.bus import Bus
+from pbx_stasis.ivr.errors import FlowSetInvalid
+from pbx_stasis.remote.client import RemoteContactCenter, relay_events
+from pbx_stasis.remote.server import rpc_app
+from pbx_stasis.web.services import (
+    AgentProfile,
+    ServiceError,
+    ServiceErrorCode,
+    SettableState,
+)
+
+SECRET = "s3cret-for-tests"
+
+
+@pytest.fixture
+async def wire() -> AsyncIterator[tuple[MemoryContactCenter, RemoteContactCenter, Bus, str]]:
+    bus = Bus()
+    center = MemoryContactCenter(bus)
+    center.add_agent(1, 7, "Alice")
+    server = TestServer(rpc_app(center, bus, SECRET))
+    await server.start_server()
+    async with aiohttp.ClientSession() as session:
+        url = str(server.make_url(""))
+        yield center, RemoteContactCenter(url, SECRET, session), bus, url
+    await server.close()
+
+
+async def test_values_cross_intact(wire: tuple[MemoryContactCenter, RemoteContactCenter, Bus,
+                                               str]) -> None:
+    center, remote, _, _ = wire
+    assert await remote.agent_status(1, 7) == await center.agent_status(1, 7)
+    view = await remote.set_agent_state(1, 7, SettableState.PAUSED, "lunch")
+    assert view.state is AgentState.PAUSED and view.reason == "lunch"
+    queue = QueueConfig(name="sales", strategy=Strategy.ROUND_ROBIN, max_wait=60.0,
+                        overflow=OverflowTarget(OverflowKind.QUEUE, "support"),
+                        escalation=(EscalationStep(after=30, relax=1),))
+    assert await remote.create_queue(1, queue) == queue
+    assert await remote.queues(1) == [queue]
+    profile = await remote.update_agent_profile(1, 7, AgentProfile({"english": 5}, ("sales",)))
+    assert profile == await center.agent_profile(1, 7)
+    call = center.add_call(1, agent_user_id=7)
+    assert await remote.live_calls(1) == await center.live_calls(1)
+    await remote.hold(1, call.call_id)
+    assert (await remote.live_calls(1))[0].held
+
+
+async def test_errors_cross_as_the_same_errors(
+    wire: tuple[MemoryContactCenter, RemoteContactCenter, Bus, str]
+) -> None:
+    _, remote, _, _ = wire
+    with pytest.raises(ServiceError) as missing:
+        await remote.agent_status(2, 7)  # another tenant's agent
+    assert missing.value.code is ServiceErrorCode.NOT_FOUND
+    with pytest.raises(FlowSetInvalid) as invalid:
+        await remote.apply_flow(1, "support", "flows: [", 7)
+    assert invalid.value.problems and invalid.value.problems[0].pos.line >= 1
+
+
+async def test_a_wrong_secret_is_refused(
+    wire: tuple[MemoryContactCenter, RemoteContactCenter, Bus, str]
+) -> None:
+    _, _, _, url = wire
+    async with aiohttp.ClientSession() as session:
+        intruder = RemoteContactCenter(url, "guess", session)
+        with pytest.raises(ServiceError) as refused:
+            await intruder.agents(1)
+    assert refused.value.code is ServiceErrorCode.UNAVAILABLE and "403" in refused.value.message
+
+
+async def test_bus_events_are_relayed(
+    wire: tuple[MemoryContactCenter, RemoteContactCenter, Bus, str]
+) -> None:
+    _, _, stasis_bus, url = wire
+    web_bus = Bus()
+    seen = web_bus.subscribe(["agent:*"])
+    async with aiohttp.ClientSession() as session:
+        relay = asyncio.create_task(relay_events(url, SECRET, web_bus, session))
+        try:
+            async with asyncio.timeout(5):
+                while True:  # until the relay's subscription is in place
+                    stasis_bus.publish("agent:state", 1, {"user_id": 7, "state": "available"})
+                    event = seen.get_nowait()
+                    if event is not None:
+                        break
+                    await asyncio.sleep(0.05)
+        finally:
+            relay.cancel()
+    assert event.topic == "agent:state" and event.payload["user_id"] == 7
