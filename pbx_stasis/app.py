@@ -15,7 +15,7 @@ import aiohttp
 
 from pbx_stasis.acd.directory import AgentRecord
 from pbx_stasis.acd.runner import QUEUE_VARIABLE, AcdService
-from pbx_stasis.ari import AriClient, AriError, Channel, EventStream
+from pbx_stasis.ari import AriClient, AriError, Bridge, Channel, EventStream
 from pbx_stasis.ari.models import Event
 from pbx_stasis.bus import Bus
 from pbx_stasis.calls.actor import ChannelGone, EventInbox
@@ -85,6 +85,7 @@ class StasisApp:
         self._default_script: CallScript = script or greeting_script(settings.calls.greeting)
         self._clock = clock
         self._http: aiohttp.ClientSession | None = None
+        self._bridges: list[Bridge] = []  # as they were at the last (re)connect
 
     async def start(self) -> None:
         tenant = await Directory(self.db).ensure_tenant(self.settings.calls.tenant)
@@ -194,6 +195,7 @@ class StasisApp:
                                                      disallowed=UNUSED_EVENTS)
         # Supervision legs from before a restart would otherwise be adopted as conversations.
         await self.supervision.clear_leftovers()
+        self._bridges = await self.ari.bridges.list()  # once for every channel adopted below
         await resync(self.ari, self.settings.ari.app, self.router, self.calls, self._adopt)
         await self.acd.on_connect()
 
@@ -223,7 +225,7 @@ class StasisApp:
         """The other channels bridged with this one; queue bridges where it waits alone are
         destroyed (a new stay gets a new bridge)."""
         partners: list[str] = []
-        for bridge in await self.ari.bridges.list():
+        for bridge in self._bridges:
             if channel_id not in bridge["channels"]:
                 continue
             others = [c for c in bridge["channels"] if c != channel_id]

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from pbx_stasis.acd.model import AgentConfig, QueueConfig
 from pbx_stasis.acd.settings import SettingsInvalid, queue_config, queue_settings
@@ -83,13 +83,6 @@ class AcdDirectory:
                 row.settings = stored
                 row.updated_at = utc_now()
         return config
-
-    async def delete_queue(self, tenant_id: int, name: str) -> bool:
-        async with self.db.transaction() as tx:
-            result = await tx.execute(
-                delete(QueueRow).where(QueueRow.tenant_id == tenant_id, QueueRow.name == name)
-            )
-        return bool(getattr(result, "rowcount", 0))
 
     async def agents(self, tenant_id: int | None = None) -> list[AgentRecord]:
         statement = select(AgentRow, User).join(User, User.id == AgentRow.user_id)

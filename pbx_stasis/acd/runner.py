@@ -23,10 +23,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from sqlalchemy import select
+
 from pbx_stasis.acd import events as ev
 from pbx_stasis.acd.actions import (
     Action,
-    AgentStateChanged,
     Announce,
     CancelOffer,
     Connect,
@@ -40,7 +41,7 @@ from pbx_stasis.acd.actions import (
 )
 from pbx_stasis.acd.core import Acd
 from pbx_stasis.acd.directory import AcdDirectory, AgentRecord, queue_key, split_queue_key
-from pbx_stasis.acd.model import AgentState, OverflowTarget, QueueConfig
+from pbx_stasis.acd.model import OverflowTarget, QueueConfig, utc_day
 from pbx_stasis.acd.provision import provision, provision_all
 from pbx_stasis.acd.stats import Stats
 from pbx_stasis.ari import AriClient, AriError
@@ -52,6 +53,7 @@ from pbx_stasis.calls.inbound import Call
 from pbx_stasis.calls.router import CallRouter
 from pbx_stasis.store import Database, NewEvent, StoreError
 from pbx_stasis.store import Journal as JournalStore
+from pbx_stasis.store.tables import CallEvent
 
 log = logging.getLogger(__name__)
 
@@ -215,6 +217,7 @@ class AcdService:
         self.on_agent_changed: Callable[[str], None] = lambda agent_id: None
         self.on_queue_changed: Callable[[str], None] = lambda key: None
         self.talk_today: dict[str, float] = {}  # queue key -> seconds talked today
+        self._talk_day = utc_day(clock())
         self.wrapup_ends: dict[str, float] = {}  # agent id -> when their wrap-up time is over
         self.agent_calls: dict[str, str] = {}  # agent id -> call ringing, talking or in wrap-up
         self._dispositioned: set[str] = set()  # calls whose agent saved the disposition
@@ -526,8 +529,6 @@ class AcdService:
                 type(action)
             ]
             self._settle(action.call_id, Outcome(False, reason, **_target(action.target)))
-        elif isinstance(action, AgentStateChanged):
-            pass  # the stats fold picks it up; observers are told after the batch
 
     def _settle(self, call_id: str | None, outcome: Outcome) -> None:
         waiting = self._waiting.get(call_id or "")
@@ -917,6 +918,9 @@ class AcdService:
             if agent.contact is None and call is not None and call not in self._dispositioned:
                 self.post(ev.AgentPause(agent.agent_id, DISPOSITION_PENDING))
         if row.event in _COMPLETE and row.queue is not None:
+            if utc_day(row.at) != self._talk_day:  # "today" starts again at midnight (UTC)
+                self._talk_day = utc_day(row.at)
+                self.talk_today.clear()
             self.talk_today[row.queue] = self.talk_today.get(row.queue, 0.0) + float(
                 row.data.get("talk") or 0
             )
@@ -959,10 +963,6 @@ class AcdService:
 
     async def _restore_agents(self) -> list[ev.Event]:
         """Logins and pauses as the journal left them (the app restarted, agents did not)."""
-        from sqlalchemy import select
-
-        from pbx_stasis.store.tables import CallEvent
-
         kinds = ("LOGIN", "LOGOUT", "PAUSE", "UNPAUSE")
         async with self.db.session() as session:
             rows = list(
@@ -996,12 +996,6 @@ class AcdService:
                 if paused.get(agent_id) is not None:
                     restored.append(ev.AgentPause(agent_id, paused[agent_id] or ""))
         return restored
-
-    # --- views for the web -----------------------------------------------------------------
-
-    def agent_state(self, agent_id: str) -> tuple[AgentState, str, float] | None:
-        view = self.core.agent(agent_id)
-        return None if view is None else (view.state, view.reason, view.since)
 
 
 def _target(target: OverflowTarget | None) -> dict[str, str]:

@@ -42,7 +42,7 @@ def decode(kind: Any, value: Any) -> Any:
         return decode(options[0], value)
     if value is None:
         return None
-    if origin in (list, typing.get_origin(list[int])):
+    if origin is list:
         (item,) = typing.get_args(kind)
         return [decode(item, v) for v in value]
     if origin is tuple:

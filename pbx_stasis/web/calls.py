@@ -8,6 +8,7 @@ that does not exist, so ids cannot be probed.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -143,34 +144,22 @@ async def dial(req: RouteRequest) -> web.StreamResponse:
     return reply({"call_id": call_id}, status=201)
 
 
-async def hangup(req: RouteRequest) -> web.StreamResponse:
-    call = await _live_call(req)
-    await req.site.services.hangup(req.who.tenant_id, call.call_id)
-    return no_content()
+def _act_on_call(action: str) -> Callable[[RouteRequest], Awaitable[web.StreamResponse]]:
+    """A handler that applies one ContactCenter call-control method (hangup, hold...)."""
+
+    async def handle(req: RouteRequest) -> web.StreamResponse:
+        call = await _live_call(req)
+        control: Callable[[int, str], Awaitable[None]] = getattr(req.site.services, action)
+        await control(req.who.tenant_id, call.call_id)
+        return no_content()
+
+    handle.__name__ = action  # the route's operation id
+    return handle
 
 
-async def hold(req: RouteRequest) -> web.StreamResponse:
-    call = await _live_call(req)
-    await req.site.services.hold(req.who.tenant_id, call.call_id)
-    return no_content()
-
-
-async def unhold(req: RouteRequest) -> web.StreamResponse:
-    call = await _live_call(req)
-    await req.site.services.unhold(req.who.tenant_id, call.call_id)
-    return no_content()
-
-
-async def mute(req: RouteRequest) -> web.StreamResponse:
-    call = await _live_call(req)
-    await req.site.services.mute(req.who.tenant_id, call.call_id)
-    return no_content()
-
-
-async def unmute(req: RouteRequest) -> web.StreamResponse:
-    call = await _live_call(req)
-    await req.site.services.unmute(req.who.tenant_id, call.call_id)
-    return no_content()
+hangup, hold, unhold, mute, unmute = (
+    _act_on_call(action) for action in ("hangup", "hold", "unhold", "mute", "unmute")
+)
 
 
 TRANSFER = Fields(
