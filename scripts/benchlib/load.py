@@ -13,9 +13,9 @@ from benchlib.system import free_port, write_rtp_burst
 
 CALLER_SCENARIO = "bench-caller.xml"
 AGENT_SCENARIO = "agent-answer.xml"
-# Outside the tests' desk phones (35000+i) and Asterisk's RTP range.
-DESK_PHONES_SIP = range(36000, 36999)
-CALLERS_SIP = range(37000, 37999)
+# Outside the tests' desk phones (20000+i), Asterisk's RTP range and the ephemeral range.
+DESK_PHONES_SIP = range(30000, 31000)
+CALLERS_SIP = range(31000, 32000)
 
 
 @dataclass(frozen=True)

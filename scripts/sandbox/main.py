@@ -23,12 +23,12 @@ environment (defaults):
   PBX_SANDBOX_DIR ~/.cache/pbx-stasis/sandbox   PBX_SANDBOX_NAME default
   PBX_SANDBOX_ARI_PORT 8088 (also WebSocket SIP at /ws)   PBX_SANDBOX_SIP_PORT 5060
   PBX_SANDBOX_TRUNK_PORT 5070 (where the trunk sends outbound calls)
-  PBX_SANDBOX_RTP_START 10000   PBX_SANDBOX_RTP_END 30000
+  PBX_SANDBOX_RTP_START 10000   PBX_SANDBOX_RTP_END 19999
   PBX_SANDBOX_ARI_PASSWORD pbx-sandbox   PBX_SANDBOX_START_TIMEOUT 60 (s)
   PBX_SANDBOX_VERBOSE 0 (Asterisk verbose level in the log)   PBX_SANDBOX_MIRROR (override)
 A second instance beside the default one, e.g.:
   PBX_SANDBOX_NAME=b PBX_SANDBOX_ARI_PORT=8089 PBX_SANDBOX_SIP_PORT=5062 \\
-  PBX_SANDBOX_TRUNK_PORT=5072 PBX_SANDBOX_RTP_START=30002 PBX_SANDBOX_RTP_END=39999
+  PBX_SANDBOX_TRUNK_PORT=5072 PBX_SANDBOX_RTP_START=15000 PBX_SANDBOX_RTP_END=19999
 (RTP ranges may overlap: Asterisk skips ports in use; keep sipp media ports out of them).
 Unset variables take the values the instance was last started with (its instance.json).
 """

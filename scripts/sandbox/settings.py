@@ -146,7 +146,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
     )
     env = _with_saved(env, sandbox_dir.resolve() / "root" / "srv" / "pbx" / name / "instance.json")
     rtp_start = _int(env, "PBX_SANDBOX_RTP_START", 10000, 1024, 65534)
-    rtp_end = _int(env, "PBX_SANDBOX_RTP_END", 30000, 1025, 65535)
+    rtp_end = _int(env, "PBX_SANDBOX_RTP_END", 19999, 1025, 65535)
     if rtp_end - rtp_start < 100:
         raise SandboxError(
             f"PBX_SANDBOX_RTP_START={rtp_start} PBX_SANDBOX_RTP_END={rtp_end}: "

@@ -30,11 +30,13 @@ SIPP_DIR = REPO / "scripts" / "sipp"
 SIPP_DTMF_DIR = Path("/usr/share/sip-tester")
 
 # Port conventions (documented in scripts/sipp/README.md): desk phone i listens for SIP on
-# 35000+i and takes media ports 40000+4i..+3; callers pick free media blocks in 44000-49999.
-# All stay outside Asterisk's RTP range (10000-30000 by default) and the ephemeral range start.
-DESK_PHONE_SIP_BASE = 35000
-DESK_PHONE_MEDIA_BASE = 40000
-CALLER_MEDIA_RANGE = (44000, 50000)
+# 20000+i and takes media ports 21000+4i..+3; callers pick free media blocks in 25000-29999.
+# All stay above Asterisk's RTP range (10000-19999 by default) and below the kernel's ephemeral
+# range (32768 and up): there any process (Chromium's WebRTC, a UDP client) may hold a port at
+# random, and a fixed sipp port there fails now and then with "Address already in use".
+DESK_PHONE_SIP_BASE = 20000
+DESK_PHONE_MEDIA_BASE = 21000
+CALLER_MEDIA_RANGE = (25000, 30000)
 
 _DTMF_FILES = {**{d: d for d in "0123456789"}, "*": "star", "#": "pound"}
 _DTMF_BEGIN = "<!-- dtmf:begin -->"
@@ -116,7 +118,7 @@ class Sandbox:
 
         Trunk calls can only enter the Stasis app `pbx`, and a second connection to `pbx` takes the
         app over: sessions that run side by side and take trunk calls need separate instances.
-        Ports: ARI 8100-8199, SIP/trunk pairs 5100-5199; RTP shares 10000-30000 (Asterisk skips
+        Ports: ARI 8100-8199, SIP/trunk pairs 5100-5199; RTP shares 10000-19999 (Asterisk skips
         ports in use). Call discard() when done.
         """
         ari_port = _free_port(socket.SOCK_STREAM, range(8100, 8200))

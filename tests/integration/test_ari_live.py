@@ -2,14 +2,13 @@
 
 Each test uses its own Stasis application name and ids, and its channels are external-media
 channels (no dialplan, no SIP peer), so it does not disturb the `pbx` application or other
-tests sharing the instance. Connection settings come from `scripts/asterisk-sandbox env`
-(PBX_ARI_URL, PBX_ARI_USER, PBX_ARI_PASSWORD), defaulting to the default instance.
+tests sharing the instance: the shared instance ($PBX_SANDBOX_NAME, default `default`), started
+by the `sandbox` fixture when needed.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import uuid
 from collections import defaultdict
@@ -17,6 +16,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
+from sandbox import Sandbox
 
 from pbx_stasis.ari import (
     AriAuthError,
@@ -38,20 +38,14 @@ class Ari:
 
 
 @pytest.fixture
-async def sandbox_ari() -> Ari:
-    settings = Ari(
-        os.environ.get("PBX_ARI_URL", "http://127.0.0.1:8088"),
-        os.environ.get("PBX_ARI_USER", "pbx"),
-        os.environ.get("PBX_ARI_PASSWORD", "pbx-sandbox"),
-    )
+async def sandbox_ari(sandbox: Sandbox) -> Ari:
+    """The shared sandbox instance (started by the `sandbox` fixture when it is not running)."""
+    settings = Ari(sandbox.ari_url, sandbox.user, sandbox.password)
     async with AriClient(settings.url, settings.user, settings.password, timeout=3) as ari:
         try:
             await ari.asterisk.ping()
         except AriError as exc:
-            pytest.fail(
-                f"sandbox Asterisk not usable ({exc}): run `scripts/asterisk-sandbox start`",
-                pytrace=False,
-            )
+            pytest.fail(f"sandbox Asterisk {sandbox.name} not usable ({exc})", pytrace=False)
     return settings
 
 
