@@ -293,10 +293,15 @@ async def serve(settings: Settings, stop: asyncio.Event, *, part: str = "all") -
 
     from pbx_stasis.center import LiveContactCenter, websocket_sip_url
     from pbx_stasis.crm.phones import numbering
-    from pbx_stasis.recording.http import RECORDER
-    from pbx_stasis.remote.client import RemoteContactCenter, relay_events
+    from pbx_stasis.recording.http import RECORDER, LocalRecorder
+    from pbx_stasis.remote.client import (
+        RemoteContactCenter,
+        RemoteRecorder,
+        RemoteSupervision,
+        relay_events,
+    )
     from pbx_stasis.remote.server import rpc_app
-    from pbx_stasis.supervision.http import SUPERVISION
+    from pbx_stasis.supervision.http import SUPERVISION, LocalSupervision
     from pbx_stasis.web.app import WebContext, create_web_app
     from pbx_stasis.web.services import ContactCenter
 
@@ -328,7 +333,9 @@ async def serve(settings: Settings, stop: asyncio.Event, *, part: str = "all") -
                                        pause_reasons=settings.agents.pause_reasons)
             if part == "stasis":
                 rpc = urlsplit(settings.web.rpc_url)
-                await site(rpc_app(center, bus, settings.web.rpc_secret),
+                await site(rpc_app(center, bus, settings.web.rpc_secret,
+                                   supervision=LocalSupervision(app.supervision),
+                                   recorder=LocalRecorder(app.recorder)),
                            rpc.hostname or "127.0.0.1", rpc.port or 8099)
                 log.info("serving the web process at %s", settings.web.rpc_url)
         else:
@@ -342,6 +349,10 @@ async def serve(settings: Settings, stop: asyncio.Event, *, part: str = "all") -
             if app is not None:  # live supervision and recording control need the app itself
                 web_app[SUPERVISION] = app.supervision
                 web_app[RECORDER] = app.recorder
+            else:  # ... or the Stasis process, over the same channel as the ContactCenter
+                rpc_url, secret = settings.web.rpc_url, settings.web.rpc_secret
+                web_app[SUPERVISION] = RemoteSupervision(rpc_url, secret, session)
+                web_app[RECORDER] = RemoteRecorder(rpc_url, secret, session)
             await site(web_app, settings.web.host, settings.web.port)
             log.info("web pages at http://%s:%d/", settings.web.host, settings.web.port)
         await stop.wait()

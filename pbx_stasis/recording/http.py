@@ -4,7 +4,9 @@ audit row per request, queue policies, tenant rules, and pause/resume on a live 
 Route table entries (pbx_stasis.web.routing.Route) for the web sidecar's table. Recordings are
 read from the database and the recordings directory (`settings.recordings.dir`), so the list,
 play and download work in a web process of its own; live control (start/pause/resume) reaches
-the Stasis side's CallRecorder through the app key RECORDER (503 without it).
+the Stasis side's CallRecorder through the app key RECORDER: the recorder itself when one
+process runs both, or a `RecordingControl` that forwards to the Stasis process
+(remote.client.RemoteRecorder, `pbx run --part web`); 503 without it.
 
 Who sees what: supervisors, managers and admins every recording of their tenant; agents only
 their own calls' and only when the tenant's rules allow it (403 otherwise). A recording is named
@@ -14,10 +16,12 @@ tenant's).
 
 from __future__ import annotations
 
-from typing import Any
+from functools import wraps
+from typing import Any, Protocol
 
 from aiohttp import web
 
+from pbx_stasis.acd.runner import Talk
 from pbx_stasis.recording.library import (
     AccessRecord,
     ListedRecording,
@@ -52,7 +56,60 @@ from pbx_stasis.web.shapes import (
     optional,
 )
 
-RECORDER = web.AppKey("recorder", CallRecorder)
+
+class RecordingControl(Protocol):
+    """What the live-call routes ask of the Stasis side's CallRecorder (errors: RecordingError).
+
+    `LocalRecorder` in the same process; from a web process of its own the same calls go over
+    the loopback RPC channel (pbx_stasis.remote), hence async and plain values only."""
+
+    async def talk(self, tenant_id: int, call_id: str) -> Talk: ...
+
+    async def state(self, tenant_id: int, call_id: str) -> LiveRecordingView: ...
+
+    async def start(
+        self, tenant_id: int, call_id: str, *, by_user_id: int | None = None
+    ) -> LiveRecordingView: ...
+
+    async def pause(
+        self, tenant_id: int, call_id: str, *, by_user_id: int | None = None
+    ) -> LiveRecordingView: ...
+
+    async def resume(
+        self, tenant_id: int, call_id: str, *, by_user_id: int | None = None
+    ) -> LiveRecordingView: ...
+
+
+class LocalRecorder:
+    """RecordingControl over the CallRecorder of this process."""
+
+    def __init__(self, recorder: CallRecorder) -> None:
+        self.recorder = recorder
+
+    async def talk(self, tenant_id: int, call_id: str) -> Talk:
+        return self.recorder.talk(tenant_id, call_id)
+
+    async def state(self, tenant_id: int, call_id: str) -> LiveRecordingView:
+        return self.recorder.state(tenant_id, call_id)
+
+    async def start(
+        self, tenant_id: int, call_id: str, *, by_user_id: int | None = None
+    ) -> LiveRecordingView:
+        return await self.recorder.start(tenant_id, call_id, by_user_id=by_user_id)
+
+    async def pause(
+        self, tenant_id: int, call_id: str, *, by_user_id: int | None = None
+    ) -> LiveRecordingView:
+        return await self.recorder.pause(tenant_id, call_id, by_user_id=by_user_id)
+
+    async def resume(
+        self, tenant_id: int, call_id: str, *, by_user_id: int | None = None
+    ) -> LiveRecordingView:
+        return await self.recorder.resume(tenant_id, call_id, by_user_id=by_user_id)
+
+
+# The CallRecorder itself (one process runs both) or a stand-in forwarding to it.
+RECORDER: web.AppKey[CallRecorder | RecordingControl] = web.AppKey("recorder")
 AUDIO_TYPES = {"wav": "audio/wav", "gsm": "audio/gsm", "ulaw": "audio/basic", "mp3": "audio/mpeg"}
 _STATUS = {"not-found": 404, "conflict": 409, "unavailable": 503}
 
@@ -62,11 +119,29 @@ def library_of(req: RouteRequest) -> RecordingLibrary:
     return RecordingLibrary(ctx.db, ctx.settings.recordings.dir)
 
 
-def recorder_of(req: RouteRequest) -> CallRecorder:
+def recorder_of(req: RouteRequest) -> RecordingControl:
     recorder = req.http.app.get(RECORDER)
     if recorder is None:
         raise WebError(503, "unavailable", "Live recording control is not available here")
-    return recorder
+    return LocalRecorder(recorder) if isinstance(recorder, CallRecorder) else recorder
+
+
+def _web_error(error: RecordingError) -> WebError:
+    return WebError(_STATUS.get(error.code, 409), error.code, error.message)
+
+
+def _answering(handler: Handler) -> Handler:
+    """A RecordingError the handler did not turn into something else (the Stasis process is
+    unreachable, Asterisk refused...) is answered with its status and message."""
+
+    @wraps(handler)
+    async def answer(req: RouteRequest) -> web.StreamResponse:
+        try:
+            return await handler(req)
+        except RecordingError as error:
+            raise _web_error(error) from None
+
+    return answer
 
 
 async def _only_agent(req: RouteRequest) -> int | None:
@@ -278,44 +353,48 @@ def live_json(view: LiveRecordingView) -> dict[str, Any]:
     }
 
 
-def _live_call(req: RouteRequest) -> tuple[CallRecorder, str]:
+async def _live_call(req: RouteRequest) -> tuple[RecordingControl, str]:
     """The recorder and the call named in the path, if this user may act on it."""
     recorder = recorder_of(req)
     who = req.who
     call_id = req.param("call_id")
     try:
-        talk = recorder.talk(who.tenant_id, call_id)
-    except RecordingError:
+        talk = await recorder.talk(who.tenant_id, call_id)
+    except RecordingError as error:
+        if error.code != "not-found":
+            raise
         raise not_found("call connected to an agent") from None
     if who.role is Role.AGENT and talk.agent_user_id != who.user_id:
         raise not_found("call connected to an agent")
     return recorder, call_id
 
 
+@_answering
 async def live_recording(req: RouteRequest) -> web.StreamResponse:
-    recorder, call_id = _live_call(req)
-    return reply({"recording": live_json(recorder.state(req.who.tenant_id, call_id))})
+    recorder, call_id = await _live_call(req)
+    return reply({"recording": live_json(await recorder.state(req.who.tenant_id, call_id))})
 
 
 async def _control(req: RouteRequest, verb: str) -> web.StreamResponse:
-    recorder, call_id = _live_call(req)
+    recorder, call_id = await _live_call(req)
     who = req.who
     action = {"start": recorder.start, "pause": recorder.pause, "resume": recorder.resume}[verb]
-    try:
-        view = await action(who.tenant_id, call_id, by_user_id=who.user_id)
-    except RecordingError as error:
-        raise WebError(_STATUS.get(error.code, 409), error.code, error.message) from None
+    # The journal names the person logged in here, whichever process records the call.
+    view = await action(who.tenant_id, call_id, by_user_id=who.user_id)
     return reply({"recording": live_json(view)})
 
 
+@_answering
 async def start_call_recording(req: RouteRequest) -> web.StreamResponse:
     return await _control(req, "start")
 
 
+@_answering
 async def pause_call_recording(req: RouteRequest) -> web.StreamResponse:
     return await _control(req, "pause")
 
 
+@_answering
 async def resume_call_recording(req: RouteRequest) -> web.StreamResponse:
     return await _control(req, "resume")
 

@@ -1,5 +1,7 @@
-"""The web process's ContactCenter: every call goes to the Stasis process over loopback HTTP,
-and the Stasis process's bus events are relayed into the web process's bus."""
+"""The web process's stand-ins for the Stasis process's ContactCenter, Supervision and
+CallRecorder: every call goes to the Stasis process over loopback HTTP (`Remote._call`, the one
+forwarding mechanism), and the Stasis process's bus events are relayed into the web process's
+bus."""
 
 from __future__ import annotations
 
@@ -7,15 +9,22 @@ import asyncio
 import json
 import logging
 import random
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import aiohttp
 
 from pbx_stasis.acd.model import QueueConfig
+from pbx_stasis.acd.runner import Talk
 from pbx_stasis.bus import Bus
 from pbx_stasis.ivr.errors import FlowSetInvalid, Problem
-from pbx_stasis.remote.codec import decode, encode, signature
+from pbx_stasis.recording.recorder import LiveRecordingView
+from pbx_stasis.remote.codec import decode, signature
+from pbx_stasis.remote.interfaces import CENTER, RECORDING, SUPERVISION, Interface
 from pbx_stasis.remote.server import SECRET_HEADER
+from pbx_stasis.supervision.audit import SegmentRecord
+from pbx_stasis.supervision.core import Mode
+from pbx_stasis.supervision.http import SupervisedCall
+from pbx_stasis.supervision.service import SessionView, Switched
 from pbx_stasis.web.services import (
     AgentProfile,
     AgentView,
@@ -23,8 +32,6 @@ from pbx_stasis.web.services import (
     FlowSummary,
     LiveCall,
     QueueStats,
-    ServiceError,
-    ServiceErrorCode,
     SettableState,
     SipCredentials,
     TransferKind,
@@ -33,37 +40,48 @@ from pbx_stasis.web.services import (
 log = logging.getLogger(__name__)
 
 
-class RemoteContactCenter:
-    """Implements web.services.ContactCenter by calling `pbx run --part stasis`."""
+class Remote:
+    """Calls `interface`'s methods on `pbx run --part stasis`. The Stasis side's errors come
+    back as the same exception (type, code, message); when it cannot be reached or does not
+    answer properly, the interface's error with code unavailable (503 in the routes)."""
+
+    interface: ClassVar[Interface]
 
     def __init__(self, url: str, secret: str, session: aiohttp.ClientSession) -> None:
         self.url = url.rstrip("/")
         self._headers = {SECRET_HEADER: secret}
         self._session = session
 
-    async def _call(self, method: str, *args: Any) -> Any:
-        params, returns = signature(method)
-        body = {name: encode(arg) for (name, _), arg in zip(params, args, strict=True)}
+    async def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        interface = self.interface
+        wire = signature(interface.protocol, method)
+        body = wire.body(*args, **kwargs)
         try:
             async with self._session.post(
-                f"{self.url}/rpc/{method}", json=body, headers=self._headers
+                f"{self.url}/rpc/{interface.name}/{method}", json=body, headers=self._headers
             ) as response:
                 if response.status != 200:
-                    raise ServiceError(
-                        ServiceErrorCode.UNAVAILABLE,
-                        f"telephony process answered {response.status}",
+                    reason = (await response.text())[:200]
+                    raise interface.unavailable(
+                        f"the telephony process answered {response.status}: {reason}"
                     )
                 data = await response.json()
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise ServiceError(
-                ServiceErrorCode.UNAVAILABLE, f"the telephony process is not reachable: {exc}"
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise interface.unavailable(
+                f"the telephony process is not reachable ({self.url}): {exc}"
             ) from exc
         if "error" in data:
             error = data["error"]
-            raise ServiceError(ServiceErrorCode(error["code"]), error["message"], error["field"])
+            raise interface.rebuild(error["code"], error["message"], error.get("field"))
         if "invalid" in data:
             raise FlowSetInvalid([decode(Problem, p) for p in data["invalid"]])
-        return decode(returns, data["result"])
+        return decode(wire.returns, data["result"])
+
+
+class RemoteContactCenter(Remote):
+    """Implements web.services.ContactCenter by calling `pbx run --part stasis`."""
+
+    interface = CENTER
 
     async def agent_status(self, tenant_id: int, user_id: int) -> AgentView:
         return cast("AgentView", await self._call("agent_status", tenant_id, user_id))
@@ -165,6 +183,81 @@ class RemoteContactCenter:
         return cast(
             "FlowSummary", await self._call("apply_flow", tenant_id, name, yaml_text, user_id)
         )
+
+
+class RemoteSupervision(Remote):
+    """supervision.http.SupervisionControl of `pbx run --part stasis`."""
+
+    interface = SUPERVISION
+
+    async def supervised_calls(self, tenant_id: int) -> list[SupervisedCall]:
+        return cast("list[SupervisedCall]", await self._call("supervised_calls", tenant_id))
+
+    async def sessions(self, tenant_id: int, call_id: str | None = None) -> list[SessionView]:
+        return cast("list[SessionView]", await self._call("sessions", tenant_id, call_id))
+
+    async def session(self, tenant_id: int, session_id: str) -> SessionView:
+        return cast("SessionView", await self._call("session", tenant_id, session_id))
+
+    async def talk(self, tenant_id: int, call_id: str) -> Talk | None:
+        return cast("Talk | None", await self._call("talk", tenant_id, call_id))
+
+    async def start(
+        self,
+        tenant_id: int,
+        call_id: str,
+        line: str,
+        mode: Mode,
+        *,
+        supervisor_user_id: int | None = None,
+    ) -> SessionView:
+        return cast("SessionView", await self._call(
+            "start", tenant_id, call_id, line, mode, supervisor_user_id=supervisor_user_id))
+
+    async def switch(
+        self, session_id: str, mode: Mode, *, tenant_id: int | None = None
+    ) -> Switched:
+        return cast("Switched", await self._call("switch", session_id, mode,
+                                                 tenant_id=tenant_id))
+
+    async def stop(self, session_id: str, *, tenant_id: int | None = None) -> None:
+        await self._call("stop", session_id, tenant_id=tenant_id)
+
+    async def history(
+        self, tenant_id: int, *, call_id: str | None = None, limit: int = 100
+    ) -> list[SegmentRecord]:
+        return cast("list[SegmentRecord]", await self._call(
+            "history", tenant_id, call_id=call_id, limit=limit))
+
+
+class RemoteRecorder(Remote):
+    """recording.http.RecordingControl of `pbx run --part stasis`."""
+
+    interface = RECORDING
+
+    async def talk(self, tenant_id: int, call_id: str) -> Talk:
+        return cast("Talk", await self._call("talk", tenant_id, call_id))
+
+    async def state(self, tenant_id: int, call_id: str) -> LiveRecordingView:
+        return cast("LiveRecordingView", await self._call("state", tenant_id, call_id))
+
+    async def start(
+        self, tenant_id: int, call_id: str, *, by_user_id: int | None = None
+    ) -> LiveRecordingView:
+        return cast("LiveRecordingView", await self._call(
+            "start", tenant_id, call_id, by_user_id=by_user_id))
+
+    async def pause(
+        self, tenant_id: int, call_id: str, *, by_user_id: int | None = None
+    ) -> LiveRecordingView:
+        return cast("LiveRecordingView", await self._call(
+            "pause", tenant_id, call_id, by_user_id=by_user_id))
+
+    async def resume(
+        self, tenant_id: int, call_id: str, *, by_user_id: int | None = None
+    ) -> LiveRecordingView:
+        return cast("LiveRecordingView", await self._call(
+            "resume", tenant_id, call_id, by_user_id=by_user_id))
 
 
 async def relay_events(url: str, secret: str, bus: Bus, session: aiohttp.ClientSession) -> None:

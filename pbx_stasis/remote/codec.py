@@ -1,4 +1,5 @@
-"""JSON for ContactCenter calls, driven by the protocol's own type annotations."""
+"""JSON for the calls that cross between the processes (ContactCenter, supervision, live
+recording control), driven by each protocol's own type annotations."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ import inspect
 import types
 import typing
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
 
 from pbx_stasis.web import services
-from pbx_stasis.web.services import ContactCenter
 
 
 def encode(value: Any) -> Any:
@@ -70,12 +71,47 @@ def _hints(kind: Any) -> dict[str, Any]:
     return typing.get_type_hints(kind, vars(inspect.getmodule(kind)) | vars(services))
 
 
+@dataclass(frozen=True)
+class Method:
+    """A protocol method as the wire sees it: its parameters (without self), their resolved
+    annotations, and the return annotation."""
+
+    name: str
+    params: tuple[inspect.Parameter, ...]
+    hints: dict[str, Any]
+    returns: Any
+
+    def body(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """The call's arguments as a JSON object (defaults filled in)."""
+        bound = inspect.Signature([*self.params]).bind(*args, **kwargs)
+        bound.apply_defaults()
+        return {name: encode(value) for name, value in bound.arguments.items()}
+
+    def arguments(self, body: Mapping[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+        """(positional, keyword) arguments decoded from a JSON object made by `body`."""
+        positional: list[Any] = []
+        keywords: dict[str, Any] = {}
+        for param in self.params:
+            if param.name in body:
+                value = decode(self.hints[param.name], body[param.name])
+            else:
+                value = None if param.default is inspect.Parameter.empty else param.default
+            if param.kind is inspect.Parameter.KEYWORD_ONLY:
+                keywords[param.name] = value
+            else:
+                positional.append(value)
+        return positional, keywords
+
+
 @cache
-def signature(method: str) -> tuple[list[tuple[str, Any]], Any]:
-    """(parameters with their annotations, return annotation) of a ContactCenter method."""
-    function = getattr(ContactCenter, method, None)
-    if function is None or method.startswith("_"):
+def signature(protocol: Any, method: str) -> Method:
+    """A public method of `protocol` (ContactCenter, SupervisionControl...); KeyError when it
+    has none of that name."""
+    function = getattr(protocol, method, None)
+    if method.startswith("_") or not inspect.isfunction(function):
         raise KeyError(method)
-    hints = typing.get_type_hints(function, vars(services))
-    names = [p for p in inspect.signature(function).parameters if p != "self"]
-    return [(name, hints[name]) for name in names], hints.get("return", Any)
+    module = inspect.getmodule(protocol)
+    hints = typing.get_type_hints(function, vars(module) if module else None)
+    params = tuple(p for name, p in inspect.signature(function).parameters.items()
+                   if name != "self")
+    return Method(method, params, hints, hints.get("return", Any))

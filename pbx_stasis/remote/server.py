@@ -1,5 +1,7 @@
-"""The Stasis process's side of a split deployment: ContactCenter over loopback HTTP, and the
-bus as a WebSocket stream. Guarded by a shared secret (PBX_RPC_SECRET)."""
+"""The Stasis process's side of a split deployment: ContactCenter, supervision and live
+recording control over loopback HTTP (`POST /rpc/<interface>/<method>`, one JSON object of
+arguments in, `{"result"}`, `{"error"}` or `{"invalid"}` out), and the bus as a WebSocket stream.
+Guarded by a shared secret (PBX_RPC_SECRET)."""
 
 from __future__ import annotations
 
@@ -12,15 +14,38 @@ from aiohttp import web
 
 from pbx_stasis.bus import Bus
 from pbx_stasis.ivr.errors import FlowSetInvalid
-from pbx_stasis.remote.codec import decode, encode, signature
-from pbx_stasis.web.services import ContactCenter, ServiceError
+from pbx_stasis.recording.http import RecordingControl
+from pbx_stasis.remote.codec import encode, signature
+from pbx_stasis.remote.interfaces import CENTER, INTERFACES, RECORDING, SUPERVISION, UNAVAILABLE
+from pbx_stasis.supervision.http import SupervisionControl
+from pbx_stasis.web.services import ContactCenter
 
 SECRET_HEADER = "X-PBX-Secret"
 # Every topic the web feed forwards (see web/services.py "Bus payloads").
 TOPICS = ("call:*", "agent:*", "queue:*", "ivr:*")
 
 
-def rpc_app(center: ContactCenter, bus: Bus, secret: str) -> web.Application:
+def error_json(error: Exception) -> dict[str, Any]:
+    """An interface's error as the wire carries it (see Interface.rebuild)."""
+    return {"error": {"code": str(encode(getattr(error, "code", UNAVAILABLE))),
+                      "message": str(getattr(error, "message", error)),
+                      "field": getattr(error, "field", None)}}
+
+
+def rpc_app(
+    center: ContactCenter,
+    bus: Bus,
+    secret: str,
+    *,
+    supervision: SupervisionControl | None = None,
+    recorder: RecordingControl | None = None,
+) -> web.Application:
+    """Serve `center` and, when given, `supervision` and `recorder` (the Stasis process's own,
+    behind supervision.http.LocalSupervision and recording.http.LocalRecorder)."""
+    served: dict[str, object | None] = {
+        CENTER.name: center, SUPERVISION.name: supervision, RECORDING.name: recorder,
+    }
+
     def allowed(request: web.Request) -> bool:
         given = request.headers.get(SECRET_HEADER, "")
         return bool(secret) and hmac.compare_digest(given.encode(), secret.encode())
@@ -28,18 +53,25 @@ def rpc_app(center: ContactCenter, bus: Bus, secret: str) -> web.Application:
     async def call(request: web.Request) -> web.Response:
         if not allowed(request):
             raise web.HTTPForbidden(text="wrong or missing secret")
-        method = request.match_info["method"]
+        interface = INTERFACES.get(request.match_info["interface"])
+        name = request.match_info["method"]
         try:
-            params, _ = signature(method)
+            if interface is None:
+                raise KeyError(name)
+            method = signature(interface.protocol, name)
         except KeyError:
-            raise web.HTTPNotFound(text=f"no method {method}") from None
+            raise web.HTTPNotFound(text=f"no method {request.match_info['interface']}.{name}"
+                                   ) from None
+        implementation = served[interface.name]
+        if implementation is None:
+            return web.json_response(error_json(interface.unavailable(
+                f"the telephony process does not offer {interface.name} here")))
         body: dict[str, Any] = await request.json()
-        args = [decode(kind, body.get(name)) for name, kind in params]
+        args, kwargs = method.arguments(body)
         try:
-            result = await getattr(center, method)(*args)
-        except ServiceError as exc:
-            return web.json_response({"error": {"code": exc.code.value, "message": exc.message,
-                                                "field": exc.field}})
+            result = await getattr(implementation, name)(*args, **kwargs)
+        except interface.error as exc:
+            return web.json_response(error_json(exc))
         except FlowSetInvalid as exc:
             return web.json_response({"invalid": [encode(p) for p in exc.problems]})
         return web.json_response({"result": encode(result)})
@@ -76,6 +108,6 @@ def rpc_app(center: ContactCenter, bus: Bus, secret: str) -> web.Application:
 
     app = web.Application()
     app.on_shutdown.append(close_sockets)
-    app.router.add_post("/rpc/{method}", call)
+    app.router.add_post("/rpc/{interface}/{method}", call)
     app.router.add_get("/events", events)
     return app

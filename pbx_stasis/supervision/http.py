@@ -1,16 +1,20 @@
 """HTTP routes of supervision: live calls to supervise, listen/whisper/barge, switch, stop, audit.
 
 Route table entries (pbx_stasis.web.routing.Route) for the web sidecar's table. The handlers
-reach the Stasis side's `Supervision` through the aiohttp app key SUPERVISION (set by whoever
-runs both); without it they answer 503. Supervisors and up only; every object is looked up in
-the session's tenant (another tenant's call or session is answered 404, like one that does not
-exist), and a supervisor acts only on their own sessions (managers and admins on any).
+reach the Stasis side's `Supervision` through the aiohttp app key SUPERVISION: the service
+itself when one process runs both, or a `SupervisionControl` that forwards to the Stasis
+process (remote.client.RemoteSupervision, `pbx run --part web`); without it they answer 503.
+Supervisors and up only; every object is looked up in the session's tenant (another tenant's
+call or session is answered 404, like one that does not exist), and a supervisor acts only on
+their own sessions (managers and admins on any).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from functools import wraps
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -18,7 +22,7 @@ from pbx_stasis.acd.runner import Talk
 from pbx_stasis.store.tables import Role
 from pbx_stasis.supervision.audit import SegmentRecord
 from pbx_stasis.supervision.core import Mode
-from pbx_stasis.supervision.service import SessionView, Supervision, SupervisionError
+from pbx_stasis.supervision.service import SessionView, Supervision, SupervisionError, Switched
 from pbx_stasis.web.routing import (
     Handler,
     Route,
@@ -32,7 +36,104 @@ from pbx_stasis.web.routing import (
 from pbx_stasis.web.services import ServiceError, ServiceErrorCode
 from pbx_stasis.web.shapes import Choice, Fields, Integer, Text, optional
 
-SUPERVISION = web.AppKey("supervision", Supervision)
+
+@dataclass(frozen=True, slots=True)
+class SupervisedCall:
+    """A call connected to an agent, since when, and the live supervision sessions on it."""
+
+    talk: Talk
+    connected_at: datetime | None
+    sessions: list[SessionView]
+
+
+class SupervisionControl(Protocol):
+    """What the routes ask of the Stasis side's Supervision (errors: SupervisionError).
+
+    `LocalSupervision` in the same process; from a web process of its own, the same calls go
+    over the loopback RPC channel (pbx_stasis.remote), so every method is async and takes and
+    returns plain values the codec knows."""
+
+    async def supervised_calls(self, tenant_id: int) -> list[SupervisedCall]: ...
+
+    async def sessions(self, tenant_id: int, call_id: str | None = None) -> list[SessionView]: ...
+
+    async def session(self, tenant_id: int, session_id: str) -> SessionView: ...
+
+    async def talk(self, tenant_id: int, call_id: str) -> Talk | None: ...
+
+    async def start(
+        self,
+        tenant_id: int,
+        call_id: str,
+        line: str,
+        mode: Mode,
+        *,
+        supervisor_user_id: int | None = None,
+    ) -> SessionView: ...
+
+    async def switch(
+        self, session_id: str, mode: Mode, *, tenant_id: int | None = None
+    ) -> Switched: ...
+
+    async def stop(self, session_id: str, *, tenant_id: int | None = None) -> None: ...
+
+    async def history(
+        self, tenant_id: int, *, call_id: str | None = None, limit: int = 100
+    ) -> list[SegmentRecord]: ...
+
+
+class LocalSupervision:
+    """SupervisionControl over the Supervision of this process."""
+
+    def __init__(self, service: Supervision) -> None:
+        self.service = service
+
+    async def supervised_calls(self, tenant_id: int) -> list[SupervisedCall]:
+        service = self.service
+        return [
+            SupervisedCall(talk, service.connected_at.get(talk.call_id),
+                           service.sessions(tenant_id, talk.call_id))
+            for talk in service.live_talks(tenant_id)
+        ]
+
+    async def sessions(self, tenant_id: int, call_id: str | None = None) -> list[SessionView]:
+        return self.service.sessions(tenant_id, call_id)
+
+    async def session(self, tenant_id: int, session_id: str) -> SessionView:
+        return self.service.session(tenant_id, session_id)
+
+    async def talk(self, tenant_id: int, call_id: str) -> Talk | None:
+        talk = self.service.talks.get(call_id)
+        return talk if talk is not None and talk.tenant_id == tenant_id else None
+
+    async def start(
+        self,
+        tenant_id: int,
+        call_id: str,
+        line: str,
+        mode: Mode,
+        *,
+        supervisor_user_id: int | None = None,
+    ) -> SessionView:
+        return await self.service.start(tenant_id, call_id, line, mode,
+                                        supervisor_user_id=supervisor_user_id)
+
+    async def switch(
+        self, session_id: str, mode: Mode, *, tenant_id: int | None = None
+    ) -> Switched:
+        return await self.service.switch(session_id, mode, tenant_id=tenant_id)
+
+    async def stop(self, session_id: str, *, tenant_id: int | None = None) -> None:
+        await self.service.stop(session_id, tenant_id=tenant_id)
+
+    async def history(
+        self, tenant_id: int, *, call_id: str | None = None, limit: int = 100
+    ) -> list[SegmentRecord]:
+        return await self.service.audit.history(tenant_id, call_id=call_id, limit=limit)
+
+
+# The Supervision itself (one process runs both) or a stand-in forwarding to it.
+SUPERVISION: web.AppKey[Supervision | SupervisionControl] = web.AppKey("supervision")
 SUPERVISORS = at_least(Role.SUPERVISOR)
 # Managers and admins may end or switch anyone's session; supervisors only their own.
 OVERSEERS = frozenset({Role.MANAGER, Role.ADMIN})
@@ -40,15 +141,29 @@ OVERSEERS = frozenset({Role.MANAGER, Role.ADMIN})
 _STATUS = {"not-found": 404, "conflict": 409, "unavailable": 503}
 
 
-def supervision_of(req: RouteRequest) -> Supervision:
+def supervision_of(req: RouteRequest) -> SupervisionControl:
     service = req.http.app.get(SUPERVISION)
     if service is None:
         raise WebError(503, "unavailable", "Supervision is not available in this process")
-    return service
+    return LocalSupervision(service) if isinstance(service, Supervision) else service
 
 
 def _web_error(error: SupervisionError) -> WebError:
     return WebError(_STATUS.get(error.code, 409), error.code, error.message)
+
+
+def _answering(handler: Handler) -> Handler:
+    """A SupervisionError the handler did not turn into something else (the Stasis process
+    is unreachable, Asterisk is down...) is answered with its status and message."""
+
+    @wraps(handler)
+    async def answer(req: RouteRequest) -> web.StreamResponse:
+        try:
+            return await handler(req)
+        except SupervisionError as error:
+            raise _web_error(error) from None
+
+    return answer
 
 
 def talk_json(talk: Talk, since: datetime | None, sessions: list[SessionView]) -> dict[str, Any]:
@@ -87,20 +202,16 @@ def segment_json(row: SegmentRecord) -> dict[str, Any]:
     }
 
 
+@_answering
 async def list_supervised_calls(req: RouteRequest) -> web.StreamResponse:
-    service = supervision_of(req)
-    tenant_id = req.who.tenant_id
-    calls = [
-        talk_json(talk, service.connected_at.get(talk.call_id),
-                  service.sessions(tenant_id, talk.call_id))
-        for talk in service.live_talks(tenant_id)
-    ]
-    return reply({"calls": calls})
+    found = await supervision_of(req).supervised_calls(req.who.tenant_id)
+    return reply({"calls": [talk_json(c.talk, c.connected_at, c.sessions) for c in found]})
 
 
+@_answering
 async def list_supervision_sessions(req: RouteRequest) -> web.StreamResponse:
-    service = supervision_of(req)
-    return reply({"sessions": [session_json(s) for s in service.sessions(req.who.tenant_id)]})
+    sessions = await supervision_of(req).sessions(req.who.tenant_id)
+    return reply({"sessions": [session_json(s) for s in sessions]})
 
 
 HISTORY_QUERY = Fields(
@@ -111,10 +222,11 @@ HISTORY_QUERY = Fields(
 )
 
 
+@_answering
 async def supervision_history(req: RouteRequest) -> web.StreamResponse:
     """The audit: who supervised which call, in which mode, from when to when."""
     service = supervision_of(req)
-    rows = await service.audit.history(
+    rows = await service.history(
         req.who.tenant_id, call_id=req.query.get("call_id"), limit=req.query["limit"]
     )
     return reply({"segments": [segment_json(row) for row in rows]})
@@ -139,36 +251,38 @@ async def _start(req: RouteRequest, mode: Mode) -> web.StreamResponse:
     service = supervision_of(req)
     who = req.who
     call_id = req.param("call_id")
-    talk = service.talks.get(call_id)
-    if talk is None or talk.tenant_id != who.tenant_id:
+    if await service.talk(who.tenant_id, call_id) is None:
         raise not_found("call connected to an agent")
     line = await _line_of(req)
-    try:
-        session = await service.start(
-            who.tenant_id, call_id, line, mode, supervisor_user_id=who.user_id
-        )
-    except SupervisionError as error:
-        raise _web_error(error) from None
+    # The audit names the person logged in here, whichever process rings their phone.
+    session = await service.start(
+        who.tenant_id, call_id, line, mode, supervisor_user_id=who.user_id
+    )
     return reply({"session": session_json(session)}, status=201)
 
 
+@_answering
 async def start_listen(req: RouteRequest) -> web.StreamResponse:
     return await _start(req, Mode.LISTEN)
 
 
+@_answering
 async def start_whisper(req: RouteRequest) -> web.StreamResponse:
     return await _start(req, Mode.WHISPER)
 
 
+@_answering
 async def start_barge(req: RouteRequest) -> web.StreamResponse:
     return await _start(req, Mode.BARGE)
 
 
-def _own_session(req: RouteRequest, service: Supervision) -> SessionView:
+async def _own_session(req: RouteRequest, service: SupervisionControl) -> SessionView:
     who = req.who
     try:
-        session = service.session(who.tenant_id, req.param("session_id"))
-    except SupervisionError:
+        session = await service.session(who.tenant_id, req.param("session_id"))
+    except SupervisionError as error:
+        if error.code != "not-found":
+            raise
         raise not_found("supervision session") from None
     if who.role not in OVERSEERS and session.supervisor_user_id != who.user_id:
         raise not_found("supervision session")
@@ -178,27 +292,23 @@ def _own_session(req: RouteRequest, service: Supervision) -> SessionView:
 SWITCH = Fields({"mode": Choice([mode.value for mode in Mode])})
 
 
+@_answering
 async def switch_supervision(req: RouteRequest) -> web.StreamResponse:
     service = supervision_of(req)
-    session = _own_session(req, service)
-    try:
-        switched = await service.switch(
-            session.session_id, Mode(req.body["mode"]), tenant_id=req.who.tenant_id
-        )
-    except SupervisionError as error:
-        raise _web_error(error) from None
+    session = await _own_session(req, service)
+    switched = await service.switch(
+        session.session_id, Mode(req.body["mode"]), tenant_id=req.who.tenant_id
+    )
     return reply(
         {"session": session_json(switched.session), "took_ms": round(switched.took * 1000, 1)}
     )
 
 
+@_answering
 async def stop_supervision(req: RouteRequest) -> web.StreamResponse:
     service = supervision_of(req)
-    session = _own_session(req, service)
-    try:
-        await service.stop(session.session_id, tenant_id=req.who.tenant_id)
-    except SupervisionError as error:
-        raise _web_error(error) from None
+    session = await _own_session(req, service)
+    await service.stop(session.session_id, tenant_id=req.who.tenant_id)
     return no_content()
 
 

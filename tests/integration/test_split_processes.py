@@ -1,19 +1,40 @@
-"""Web and Stasis as two `pbx run` processes sharing one database: an admin logs in to the web
-process and creates a queue, which the web process asks of the Stasis process (the ACD's owner).
-The event relay between the two is covered in tests/unit/remote."""
+"""Web and Stasis as two `pbx run` processes sharing one database: people log in to the web
+process, and what needs the telephony goes to the Stasis process over loopback HTTP. An admin
+creates a queue (the ACD's owner stores it); live supervision and recording control reach the
+Stasis process's Supervision and CallRecorder (their not-found comes back as 404, not the 503 of
+a web process without them); a supervisor listens to a real call through the web process; with
+the Stasis process gone the same routes answer 503. The event relay between the two is covered
+in tests/unit/remote."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 import socket
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 from pbxproc import PbxProcess, pbx_command
-from sandbox import Sandbox
+from sandbox import Sandbox, SippAgent, desk_phone_ports, run_sipp_async
 
 pytestmark = pytest.mark.integration
+
+UNKNOWN_CALL = "f" * 32
+DID = "+15552000"
+SALES_FLOW = f"""\
+flows:
+  sales:
+    description: The split test's line
+    dids: ["{DID}"]
+    entry: to_sales
+    nodes:
+      to_sales: {{kind: queue, queue: sales}}
+"""
 
 
 def _free_port() -> int:
@@ -22,45 +43,188 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def test_web_process_drives_the_stasis_process(private_sandbox: Sandbox,
-                                                      tmp_path: Path) -> None:
+def _environment(sandbox: Sandbox, tmp_path: Path) -> dict[str, str]:
+    """A migrated database with an admin `root`, and the settings of both processes."""
     url = f"sqlite+aiosqlite:///{tmp_path}/pbx.db"
     web_port, rpc_port = _free_port(), _free_port()
-    env = {**private_sandbox.app_env(), "PBX_DATABASE_URL": url, "PBX_RPC_SECRET": "split-test",
+    env = {**sandbox.app_env(), "PBX_DATABASE_URL": url, "PBX_RPC_SECRET": "split-test",
            "PBX_RPC_URL": f"http://127.0.0.1:{rpc_port}", "PBX_WEB_PORT": str(web_port),
            "PBX_WEB_ENABLED": "true"}
     assert pbx_command(["migrate"], env).returncode == 0
-    added = pbx_command(["user", "add", "root", "--role", "admin", "--password", "pw-root-1"],
-                        env)
-    assert added.returncode == 0, added.stderr
-    stasis = PbxProcess({**env, "PBX_WEB_ENABLED": "true"}, tmp_path / "stasis.log",
-                        args=["run", "--part", "stasis"])
+    _pbx(env, "user", "add", "root", "--role", "admin", "--password", "pw-root-1")
+    return env
+
+
+def _pbx(env: dict[str, str], *args: str) -> str:
+    done = pbx_command(list(args), env)
+    assert done.returncode == 0, (args, done.stdout, done.stderr)
+    return done.stdout
+
+
+@dataclass
+class Pair:
+    stasis: PbxProcess
+    web: PbxProcess
+    base: str
+
+
+@contextlib.contextmanager
+def split_pair(env: dict[str, str], tmp_path: Path) -> Iterator[Pair]:
+    """`pbx run --part stasis` and `pbx run --part web`, both ready; both must stop cleanly."""
+    stasis = PbxProcess(env, tmp_path / "stasis.log", args=["run", "--part", "stasis"])
     web = PbxProcess(env, tmp_path / "web.log", args=["run", "--part", "web"])
     try:
         stasis.wait_for_log("serving the web process")
         web.wait_for_log("relaying telephony events")
-        base = f"http://127.0.0.1:{web_port}"
-        async with aiohttp.ClientSession(
-            base_url=base, cookie_jar=aiohttp.CookieJar(unsafe=True)
-        ) as client:
-            html = await (await client.get("/login")).text()
-            token = re.search(r'name="csrf_token" value="([^"]+)"', html)
-            assert token, html
-            login = await client.post("/login", allow_redirects=False, data={
-                "tenant": "default", "username": "root", "password": "pw-root-1",
-                "csrf_token": token.group(1), "next": ""})
-            assert login.status == 303, await login.text()
-            me = await (await client.get("/api/me")).json()
-            csrf = {"X-CSRF-Token": me["csrf_token"]} if "csrf_token" in me else {}
-            created = await client.post("/api/queues", headers=csrf, json={
-                "name": "split", "strategy": "ringall", "ring_timeout": 12})
-            assert created.status in (200, 201), await created.text()
-            queues = await (await client.get("/api/queues")).json()
-        assert any(q["name"] == "split" and q["strategy"] == "ringall" for q in
-                   (queues["queues"] if isinstance(queues, dict) else queues)), queues
+        yield Pair(stasis, web, f"http://127.0.0.1:{env['PBX_WEB_PORT']}")
     finally:
         assert web.terminate() == 0, web.log()
         assert stasis.terminate() == 0, stasis.log()
+
+
+class Browser:
+    """A person logged in to the web process (session cookie and CSRF token)."""
+
+    def __init__(self, client: aiohttp.ClientSession, csrf: dict[str, str], user_id: int
+                 ) -> None:
+        self.client = client
+        self.csrf = csrf
+        self.user_id = user_id
+
+    async def call(self, method: str, path: str, json: Any = None
+                   ) -> tuple[int, dict[str, Any]]:
+        async with self.client.request(method, path, json=json, headers=self.csrf) as answer:
+            body = await answer.json() if answer.status != 204 else {}
+            return answer.status, body
+
+
+@contextlib.asynccontextmanager
+async def logged_in(base: str, username: str, password: str) -> AsyncIterator[Browser]:
+    async with aiohttp.ClientSession(
+        base_url=base, cookie_jar=aiohttp.CookieJar(unsafe=True)
+    ) as client:
+        html = await (await client.get("/login")).text()
+        token = re.search(r'name="csrf_token" value="([^"]+)"', html)
+        assert token, html
+        login = await client.post("/login", allow_redirects=False, data={
+            "tenant": "default", "username": username, "password": password,
+            "csrf_token": token.group(1), "next": ""})
+        assert login.status == 303, await login.text()
+        me = await (await client.get("/api/me")).json()
+        csrf = {"X-CSRF-Token": me["csrf_token"]} if "csrf_token" in me else {}
+        yield Browser(client, csrf, int(me["user"]["id"]))
+
+
+async def test_web_process_drives_the_stasis_process(private_sandbox: Sandbox,
+                                                      tmp_path: Path) -> None:
+    env = _environment(private_sandbox, tmp_path)
+    with split_pair(env, tmp_path) as pair:
+        async with logged_in(pair.base, "root", "pw-root-1") as root:
+            status, _ = await root.call("POST", "/api/queues", {
+                "name": "split", "strategy": "ringall", "ring_timeout": 12})
+            assert status in (200, 201)
+            status, queues = await root.call("GET", "/api/queues")
+            assert any(q["name"] == "split" and q["strategy"] == "ringall" for q in
+                       (queues["queues"] if isinstance(queues, dict) else queues)), queues
+            # Live supervision and recording control are answered by the Stasis process: it
+            # has no such call (404), where a web process without them would say 503.
+            assert await root.call("GET", "/api/supervision/calls") == (200, {"calls": []})
+            assert await root.call("GET", "/api/supervision/sessions") == (
+                200, {"sessions": []})
+            assert await root.call("GET", "/api/supervision/history") == (
+                200, {"segments": []})
+            for method, path in (
+                ("POST", f"/api/supervision/calls/{UNKNOWN_CALL}/listen"),
+                ("DELETE", "/api/supervision/sessions/no-such-session"),
+                ("GET", f"/api/calls/{UNKNOWN_CALL}/recording"),
+                ("POST", f"/api/calls/{UNKNOWN_CALL}/recording/pause"),
+            ):
+                status, body = await root.call(method, path)
+                assert (status, body.get("error")) == (404, "not-found"), (path, body)
+            # The Stasis process goes away: the same routes say so (503), never 500.
+            assert pair.stasis.terminate() == 0, pair.stasis.log()
+            for method, path in (
+                ("GET", "/api/supervision/calls"),
+                ("POST", f"/api/supervision/calls/{UNKNOWN_CALL}/listen"),
+                ("POST", f"/api/calls/{UNKNOWN_CALL}/recording/pause"),
+            ):
+                status, body = await root.call(method, path)
+                assert status == 503, (path, body)
+                assert "telephony process is not reachable" in body["message"], body
     # The queue went through the Stasis process (the ACD's owner) into the shared database.
     listed = pbx_command(["queue", "list"], env)
     assert "split\tringall" in listed.stdout, listed.stdout + listed.stderr
+
+
+async def test_a_supervisor_listens_through_the_web_process(private_sandbox: Sandbox,
+                                                           tmp_path: Path) -> None:
+    """A caller reaches agent alice (a sipp desk phone) through the IVR and the ACD of the
+    Stasis process; admin root (another desk phone) listens, whispers and stops from the web
+    process, and the audit names root with root's line."""
+    env = _environment(private_sandbox, tmp_path)
+    (alice_sip, alice_media), (root_sip, root_media) = desk_phone_ports(540), desk_phone_ports(541)
+    _pbx(env, "user", "add", "alice", "--role", "agent", "--password", "pw-alice-1")
+    _pbx(env, "queue", "set", "sales", "--strategy", "ringall")
+    _pbx(env, "agent", "set", "alice", "--queues", "sales:0",
+         "--contact", f"sip:alice@127.0.0.1:{alice_sip}")
+    root_agent = _pbx(env, "agent", "set", "root", "--contact", f"sip:root@127.0.0.1:{root_sip}")
+    root_endpoint = re.search(r"endpoint (\S+),", root_agent)
+    assert root_endpoint, root_agent
+    flow = tmp_path / "sales.yaml"
+    flow.write_text(SALES_FLOW)
+    _pbx(env, "ivr", "apply", str(flow), "--user", "root", "--no-sound-check")
+    phones = [SippAgent(sip_port=alice_sip, media_port=alice_media, workdir=tmp_path,
+                        lifetime=90),
+              SippAgent(sip_port=root_sip, media_port=root_media, workdir=tmp_path,
+                        lifetime=90)]
+    caller: asyncio.Task[Any] | None = None
+    try:
+        with split_pair(env, tmp_path) as pair:
+            async with logged_in(pair.base, "alice", "pw-alice-1") as alice, \
+                    logged_in(pair.base, "root", "pw-root-1") as root:
+                status, body = await alice.call("PUT", "/api/me/agent/state",
+                                                {"state": "available"})
+                assert status == 200, body
+                caller = asyncio.create_task(run_sipp_async(
+                    "caller-hangs-up.xml", private_sandbox.sip_target, service=DID,
+                    caller="+14155550199", keys={"talk_ms": "15000"}, timeout=40,
+                    workdir=tmp_path))
+                async with asyncio.timeout(20):  # until alice answers: a call to supervise
+                    while True:
+                        status, listed = await root.call("GET", "/api/supervision/calls")
+                        assert status == 200, listed
+                        if listed["calls"]:
+                            break
+                        await asyncio.sleep(0.2)
+                [call] = listed["calls"]
+                assert call["agent_user_id"] == alice.user_id and call["queue"] == "sales"
+                call_id = call["call_id"]
+                status, started = await root.call(
+                    "POST", f"/api/supervision/calls/{call_id}/listen")
+                assert status == 201, (started, pair.stasis.log())
+                session = started["session"]
+                assert (session["mode"], session["supervisor_user_id"]) == (
+                    "listen", root.user_id)
+                status, switched = await root.call(
+                    "POST", f"/api/supervision/sessions/{session['session_id']}/mode",
+                    {"mode": "whisper"})
+                assert (status, switched["session"]["mode"]) == (200, "whisper"), switched
+                status, recording = await alice.call("GET", f"/api/calls/{call_id}/recording")
+                assert (status, recording["recording"]["policy"]) == (200, "none"), recording
+                status, _ = await root.call(
+                    "DELETE", f"/api/supervision/sessions/{session['session_id']}")
+                assert status == 204
+                status, history = await root.call(
+                    "GET", f"/api/supervision/history?call_id={call_id}")
+                assert status == 200, history
+        segments = sorted(history["segments"], key=lambda s: s["started_at"])
+        assert [(s["mode"], s["end_reason"]) for s in segments] == [
+            ("listen", "switched"), ("whisper", "stopped")], segments
+        assert {(s["supervisor_user_id"], s["supervisor_line"]) for s in segments} == {
+            (root.user_id, f"PJSIP/{root_endpoint.group(1)}")}
+    finally:
+        if caller is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(caller, 40)
+        for phone in phones:
+            await asyncio.to_thread(phone.stop)
