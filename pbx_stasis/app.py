@@ -32,7 +32,7 @@ from pbx_stasis.calls.records import CallLog
 from pbx_stasis.calls.resync import resync
 from pbx_stasis.calls.router import CallRouter
 from pbx_stasis.config import ConfigError, Settings
-from pbx_stasis.ivr.runner import FlowJournal, FlowTools
+from pbx_stasis.ivr.runner import FlowTools
 from pbx_stasis.ivr.service import IvrService
 from pbx_stasis.recording.recorder import CallRecorder
 from pbx_stasis.recording.retention import sweep_forever
@@ -97,7 +97,6 @@ class StasisApp:
             desk=self.acd,
             line=self.line,
             clock=lambda: datetime.fromtimestamp(self._clock(), UTC),
-            journal=FlowJournal(self.db),
         )
         await self.ivr.start()
         await self.acd.start()
@@ -110,6 +109,7 @@ class StasisApp:
         await self.events.close()
         await self.acd.stop()
         await self.ivr.stop()
+        await self.db.writes.settle()  # the last calls' rows, before the process exits
         if self._http is not None:
             await self._http.close()
         await self.ari.close()

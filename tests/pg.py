@@ -129,6 +129,16 @@ class PostgresServer:
         name = url.rsplit("/", 1)[1]
         self.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
+    def halt(self) -> None:
+        """Stop the server, keeping its data (an outage; `resume()` starts it again)."""
+        _run([self.bindir / "pg_ctl", "stop", "-D", self.datadir, "-m", "fast", "-w"],
+             self.run_as, self.root)
+
+    def resume(self) -> None:
+        """Start the halted server again on the same port."""
+        _run([self.bindir / "pg_ctl", "start", "-D", self.datadir, "-l", self.root / "server.log",
+              "-w", "-t", "30", "-o", f"-p {self.port}"], self.run_as, self.root)
+
     def stop(self) -> None:
         try:
             if (self.datadir / "postmaster.pid").exists():

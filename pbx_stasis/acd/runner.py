@@ -51,8 +51,7 @@ from pbx_stasis.calls.actor import ChannelGone, EventInbox
 from pbx_stasis.calls.handoff import Outcome, OutsideLine, QueueRequest
 from pbx_stasis.calls.inbound import Call
 from pbx_stasis.calls.router import CallRouter
-from pbx_stasis.store import Database, NewEvent, StoreError
-from pbx_stasis.store import Journal as JournalStore
+from pbx_stasis.store import Database, NewEvent
 from pbx_stasis.store.tables import CallEvent
 
 log = logging.getLogger(__name__)
@@ -199,7 +198,6 @@ class AcdService:
         self.app = app
         self.clock = clock
         self.directory = AcdDirectory(db)
-        self.journal = JournalStore(db)
         self.core = Acd(start=clock())
         self.stats = Stats()
         self.agents: dict[str, AgentRecord] = {}
@@ -207,8 +205,6 @@ class AcdService:
         self._inbox: asyncio.Queue[ev.Event] = asyncio.Queue()
         self._waiting: dict[str, _Waiting] = {}
         self._legs: dict[int, _Leg] = {}
-        self._rows: list[NewEvent] = []
-        self._rows_ready = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._hangups: set[asyncio.Task[None]] = set()
         self.decisions = 0
@@ -235,10 +231,7 @@ class AcdService:
             self._apply(self._inbox.get_nowait())
         for event in await self._restore_agents():
             self._apply(event)
-        self._tasks = [
-            asyncio.create_task(self._own(), name="acd-owner"),
-            asyncio.create_task(self._write_journal(), name="acd-journal"),
-        ]
+        self._tasks = [asyncio.create_task(self._own(), name="acd-owner")]
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -246,7 +239,7 @@ class AcdService:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        await self._flush()
+        await self.db.writes.settle()
 
     async def on_connect(self) -> None:
         """After every (re)connect: endpoints again (memory objects), registration states."""
@@ -385,8 +378,8 @@ class AcdService:
                 await self.ari.bridges.add_channel(bridge_id, call.channel_id)
                 # Kept on the channel so a restarted app puts the caller back in their place.
                 await self.ari.channels.set_variable(call.channel_id, QUEUE_VARIABLE, entry)
-                await call.log.records.set_queue(self.db, call_id, request.queue)
-            except (AriError, StoreError) as exc:
+                call.log.set_queue(call.record, request.queue)
+            except AriError as exc:
                 log.warning("call %s cannot wait in %s: %s", call_id, request.queue, exc)
                 self.post(ev.CallerHungUp(call_id))  # the core lets it go (journal: ABANDON)
 
@@ -659,7 +652,7 @@ class AcdService:
             with contextlib.suppress(AriError):
                 await self.ari.channels.stop_moh(call.channel_id)
             if agent is not None:
-                await call.log.records.set_agent(self.db, call.record.id, agent.user_id)
+                call.log.set_agent(call.record, agent.user_id)
                 call.record = replace(call.record, agent_user_id=agent.user_id,
                                       queue=waiting.queue)
             self._publish_call(waiting, "talking")
@@ -895,7 +888,7 @@ class AcdService:
         data: dict[str, Any] = dict(row.data)
         if agent is not None:
             data.setdefault("agent", agent.username)
-        self._rows.append(
+        self.db.writes.append([
             NewEvent(
                 tenant_id=tenant_id,
                 event=str(row.event),
@@ -905,8 +898,7 @@ class AcdService:
                 data=data,
                 at=datetime.fromtimestamp(row.at, UTC),
             )
-        )
-        self._rows_ready.set()
+        ])
         if agent is not None and row.call_id is not None and row.event in (
             JournalEvent.OFFER, JournalEvent.CONNECT
         ):
@@ -944,22 +936,6 @@ class AcdService:
         elif row.event == JournalEvent.ABANDON:
             self._settle(row.call_id, Outcome(False, "caller_hangup"))
         # Otherwise a call leaves the core only with Overflow, RejectJoin or LeaveEmpty.
-
-    async def _write_journal(self) -> None:
-        """Batches the core's rows: one transaction per burst instead of one per row."""
-        while True:
-            await self._rows_ready.wait()
-            await asyncio.sleep(0.02)
-            await self._flush()
-
-    async def _flush(self) -> None:
-        rows, self._rows = self._rows, []
-        self._rows_ready.clear()
-        if rows:
-            try:
-                await self.journal.append_many(self.db, rows)
-            except Exception:
-                log.exception("could not write %d journal rows", len(rows))
 
     async def _restore_agents(self) -> list[ev.Event]:
         """Logins and pauses as the journal left them (the app restarted, agents did not)."""

@@ -1,25 +1,42 @@
-"""A call's record and journal lines, written together so no change is ever half-stored."""
+"""A call's record and journal lines, queued together on the database's write-behind queue
+(store/writer.py): the call path never waits for the disk, and a record and its lines are
+stored in one transaction, in the order they happened."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from pbx_stasis.bus import Bus
-from pbx_stasis.store import CallRecord, CallRecords, Database, Direction, Journal, utc_now
+from pbx_stasis.store import (
+    CallRecord,
+    CallRecords,
+    CallStatus,
+    Database,
+    Direction,
+    NewEvent,
+    new_call_id,
+    utc_now,
+)
+
+# Call ids closed lately: a second close of the same call writes nothing (any code path closes
+# a call within seconds of the first close, far fewer than this many calls apart).
+_CLOSED_MEMORY = 10_000
 
 
 class CallLog:
     """Opens, annotates and closes call records; every change is also a journal line and a
-    bus event, in one transaction."""
+    bus event. The bus event goes out at once; the rows follow within a burst (~20 ms)."""
 
     def __init__(self, db: Database, bus: Bus) -> None:
         self.db = db
         self.bus = bus
         self.records = CallRecords(db)
-        self.journal = Journal(db)
+        self.writes = db.writes
+        self._closed: OrderedDict[str, None] = OrderedDict()
 
     async def open(
         self,
@@ -34,32 +51,18 @@ class CallLog:
         call_id: str | None = None,
     ) -> CallRecord:
         now = utc_now()
-        async with self.db.transaction() as tx:
-            record = await self.records.open_call(
-                tx,
-                tenant_id=tenant_id,
-                channel_id=channel_id,
-                direction=direction,
-                from_number=from_number,
-                to_number=to_number,
-                started_at=now,
-                linkedid=linkedid,
-                call_id=call_id,
-            )
-            await self.journal.append(
-                tx,
-                tenant_id=tenant_id,
-                call_id=record.id,
-                event="CALLSTART",
-                at=now,
-                data={
-                    "channel": channel_id,
-                    "from": from_number,
-                    "to": to_number,
-                    "direction": str(direction),
-                    **(data or {}),
-                },
-            )
+        record = CallRecord(
+            id=call_id or new_call_id(), tenant_id=tenant_id, channel_id=channel_id,
+            linkedid=linkedid, direction=Direction(direction), from_number=from_number,
+            to_number=to_number, started_at=now, answered_at=None, ended_at=None,
+            hangup_cause=None, hangup_cause_text=None, queue=None, agent_user_id=None,
+            disposition=None, notes=None, status=CallStatus.LIVE,
+        )
+        self.writes.insert_call(record.row())
+        self._line(record, "CALLSTART", now, {
+            "channel": channel_id, "from": from_number, "to": to_number,
+            "direction": str(direction), **(data or {}),
+        })
         self._publish("call:state", record, state="ivr")
         return record
 
@@ -72,27 +75,27 @@ class CallLog:
         queue: str | None = None,
         agent_user_id: int | None = None,
     ) -> None:
-        await self.journal.append(
-            self.db,
-            tenant_id=record.tenant_id,
-            call_id=record.id,
-            event=event,
-            queue=queue,
-            agent_user_id=agent_user_id,
-            data=data or {},
-        )
+        self._line(record, event, utc_now(), data or {}, queue=queue, agent_user_id=agent_user_id)
 
     async def answered(self, record: CallRecord) -> CallRecord:
         """Record the answer (first one wins); returns the record as it now is."""
+        if record.answered_at is not None:
+            return record
         now = utc_now()
-        async with self.db.transaction() as tx:
-            if await self.records.mark_answered(tx, record.id, answered_at=now):
-                await self.journal.append(
-                    tx, tenant_id=record.tenant_id, call_id=record.id, event="ANSWER", at=now
-                )
-                record = replace(record, answered_at=now)
+        self.writes.update_call(record.id, {"answered_at": now}, only_live=True,
+                                only_unanswered=True)
+        self._line(record, "ANSWER", now, {})
+        record = replace(record, answered_at=now)
         self._publish("call:state", record, state="ivr")
         return record
+
+    def set_queue(self, record: CallRecord, queue: str | None) -> None:
+        """The queue the call is in (None when it left it)."""
+        self.writes.update_call(record.id, {"queue": queue})
+
+    def set_agent(self, record: CallRecord, agent_user_id: int | None) -> None:
+        """The agent handling the call."""
+        self.writes.update_call(record.id, {"agent_user_id": agent_user_id})
 
     async def close(
         self,
@@ -105,28 +108,29 @@ class CallLog:
         data: Mapping[str, Any] | None = None,
     ) -> bool:
         """Close the record (idempotent: a second close changes nothing and writes no line)."""
+        if record.status != CallStatus.LIVE or record.id in self._closed:
+            return False
+        self._closed[record.id] = None
+        if len(self._closed) > _CLOSED_MEMORY:
+            self._closed.popitem(last=False)
         ended = ended_at or utc_now()
-        async with self.db.transaction() as tx:
-            closed = await self.records.close_call(
-                tx, record.id, ended_at=ended, cause=cause, cause_text=cause_text
-            )
-            if closed:
-                await self.journal.append(
-                    tx,
-                    tenant_id=record.tenant_id,
-                    call_id=record.id,
-                    event="CALLEND",
-                    at=ended,
-                    data={
-                        "cause": cause,
-                        "cause_text": cause_text,
-                        "by": hung_up_by,
-                        **(data or {}),
-                    },
-                )
-        if closed:
-            self._publish("call:ended", record, state="ended", cause=cause, by=hung_up_by)
-        return closed
+        self.writes.update_call(
+            record.id,
+            {"ended_at": ended, "hangup_cause": cause, "hangup_cause_text": cause_text,
+             "status": CallStatus.ENDED},
+            only_live=True,
+        )
+        self._line(record, "CALLEND", ended,
+                   {"cause": cause, "cause_text": cause_text, "by": hung_up_by, **(data or {})})
+        self._publish("call:ended", record, state="ended", cause=cause, by=hung_up_by)
+        return True
+
+    def _line(self, record: CallRecord, event: str, at: datetime, data: Mapping[str, Any],
+              *, queue: str | None = None, agent_user_id: int | None = None) -> None:
+        self.writes.append([NewEvent(
+            tenant_id=record.tenant_id, event=event, call_id=record.id,
+            agent_user_id=agent_user_id, queue=queue, data=dict(data), at=at,
+        )])
 
     def _publish(self, topic: str, record: CallRecord, **extra: Any) -> None:
         # The LiveCall shape of web/services.py: the feed forwards it to the pages as is.

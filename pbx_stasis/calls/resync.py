@@ -45,6 +45,7 @@ async def resync(
                 vanished += 1
 
     closed = 0
+    await calls.writes.settle()  # rows of calls that started or ended just before the gap
     records = {r.channel_id: r for r in await calls.records.live_calls()}
     for channel_id, record in records.items():
         if channel_id not in existing and router.inbox(channel_id) is None:

@@ -12,7 +12,6 @@ stream and the interpreter sees events in the order they happened.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import math
@@ -61,8 +60,7 @@ from pbx_stasis.ivr.core import (
 )
 from pbx_stasis.ivr.model import FlowSet
 from pbx_stasis.recording import RecordingKind, RecordingRecord, RecordingStore
-from pbx_stasis.store import Database, NewEvent, utc_now
-from pbx_stasis.store import Journal as JournalStore
+from pbx_stasis.store import NewEvent, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -84,81 +82,6 @@ _HANGUP_REASONS: Mapping[str, tuple[HangupReason, int, str]] = {
 }
 
 
-class FlowJournal:
-    """The journal lines of every call in a flow, written by one task: lines wait up to
-    `linger` seconds for others, so under load many calls share one transaction, and a prompt
-    never waits for the database.
-
-    Lines are queued (`add`); a batch that cannot be written is logged with its count.
-    A call waits for its lines (`settle`) before a hand-off and at its end, so its journal
-    stays in order with what the ACD or the call record write next.
-    """
-
-    def __init__(self, db: Database, *, linger: float = 0.05) -> None:
-        self._db = db
-        self._journal = JournalStore(db)
-        self.linger = linger
-        self._rows: list[NewEvent] = []
-        self._waiters: list[asyncio.Future[None]] = []
-        self._ready = asyncio.Event()
-        self._urgent = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    def add(self, rows: list[NewEvent]) -> None:
-        self._rows.extend(rows)
-        self._wake()
-
-    async def settle(self) -> None:
-        """Until every line added so far is committed (raises StoreError if it was not)."""
-        waiter = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
-        self._urgent.set()
-        self._wake()
-        await waiter
-
-    async def close(self) -> None:
-        """Write what is left and stop the writer."""
-        if self._task is None:
-            return
-        with contextlib.suppress(Exception):  # already logged by the writer
-            await self.settle()
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
-
-    def _wake(self) -> None:
-        self._ready.set()
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._write(), name="ivr-journal")
-
-    async def _write(self) -> None:
-        while True:
-            await self._ready.wait()
-            if not self._urgent.is_set():
-                # Let other calls' lines join this transaction: a commit costs more CPU than
-                # the rows in it, and nothing the caller hears waits for it.
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.linger):
-                        await self._urgent.wait()
-            self._ready.clear()
-            self._urgent.clear()
-            rows, self._rows = self._rows, []
-            waiters, self._waiters = self._waiters, []
-            try:
-                if rows:
-                    await self._journal.append_many(self._db, rows)
-            except Exception as exc:  # the writer must outlive a bad batch: calls wait on it
-                log.error("%d IVR journal line(s) not written: %s", len(rows), exc)
-                for waiter in waiters:
-                    if not waiter.done():
-                        waiter.set_exception(exc)
-                continue
-            for waiter in waiters:
-                if not waiter.done():
-                    waiter.set_result(None)
-
-
 @dataclass(frozen=True)
 class FlowTools:
     """What a flow reaches outside the call: the web (lookups), recordings, the ACD, the trunk.
@@ -166,12 +89,9 @@ class FlowTools:
     `desk` and `line` may be None while the ACD or a trunk is not set up: a queue or transfer
     node then takes its failure path (reason `no_acd` / `no_trunk`) with an `ivr.warning`.
     `clock` feeds schedules and the `time`/`weekday`/`date` variables (injectable for tests).
-    `journal` batches the journal lines of all calls (one transaction for many calls); without
-    it each call writes its lines in a transaction of its own at every step.
     """
 
     http: aiohttp.ClientSession
-    journal: FlowJournal | None = None
     recordings: RecordingStore | None = None
     desk: QueueDesk | None = None
     line: OutsideLine | None = None
@@ -256,10 +176,7 @@ class FlowRun:
             raise
         finally:
             self._stop_side_tasks()
-            try:
-                await self._flush(settle=True)
-            except Exception as exc:  # the call itself carries on to its hangup
-                log.error("call %s: IVR journal not written: %s", self.call.record.id, exc)
+            self._flush()
         cause = _HANGUP_REASONS.get(self.hangup_cause)
         if cause is not None:
             await self._hang_up(*cause)
@@ -299,19 +216,19 @@ class FlowRun:
                     self._http_lookup(action), name=f"ivr-lookup-{channel}"
                 )
             elif isinstance(action, Enqueue):
-                await self._flush(settle=True)
+                self._flush()
                 follow = await self._enqueue(action)
             elif isinstance(action, Transfer):
-                await self._flush(settle=True)
+                self._flush()
                 follow = await self._transfer(action)
             elif isinstance(action, Voicemail):
-                await self._flush(settle=True)
+                self._flush()
                 follow = await self._voicemail(action)
             else:
                 assert isinstance(action, Hangup)
                 self.hangup_cause = action.cause
-        # Written after the prompt was asked for: the journal never delays what the caller hears.
-        await self._flush()
+        # Queued after the prompt was asked for: the journal never delays what the caller hears.
+        self._flush()
         return follow
 
     def _start_timer(self, action: StartTimer) -> None:
@@ -486,7 +403,7 @@ class FlowRun:
                 "mailbox": action.mailbox,
             },
         )
-        await self._flush()
+        self._flush()
         return kept
 
     async def _hang_up(self, reason: HangupReason, cause: int, cause_text: str) -> None:
@@ -568,20 +485,11 @@ class FlowRun:
             )
         )
 
-    async def _flush(self, *, settle: bool = False) -> None:
-        """Hand the journal lines gathered so far on (to the shared writer, or one transaction
-        of the call's own); with `settle`, until they are committed."""
+    def _flush(self) -> None:
+        """Queue the journal lines gathered so far on the database's write-behind queue (the
+        same queue as the call record and the ACD's lines: they are stored in this order)."""
         lines, self._journal = self._journal, []
-        writer = self.tools.journal
-        if writer is not None:
-            if lines:
-                writer.add(lines)
-            if settle:
-                await writer.settle()
-        elif lines:
-            calls = self.call.log
-            await calls.journal.append_many(calls.db, lines)
-
+        self.call.log.writes.append(lines)
 
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, aiohttp.ClientConnectorError):
@@ -592,4 +500,4 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-__all__ = ["LOCAL_EVENT", "FlowJournal", "FlowRun", "FlowTools", "flow_script", "run_flow"]
+__all__ = ["LOCAL_EVENT", "FlowRun", "FlowTools", "flow_script", "run_flow"]

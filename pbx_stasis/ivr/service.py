@@ -6,7 +6,7 @@ new version serves new calls only; calls already in a flow finish on theirs. Ver
 by another process (`pbx ivr apply`) are noticed by `watch` (a cheap poll of the active version
 numbers) and swapped in the same way.
 
-    tools = FlowTools(http=session, journal=FlowJournal(db), recordings=..., desk=..., line=...)
+    tools = FlowTools(http=session, recordings=..., desk=..., line=...)
     ivr = IvrService(db, bus, ari, tools=tools)
     await ivr.start()                               # load the active versions, watch for more
     script = ivr.script_for(tenant_id, dialed)      # None: no flow answers that number
@@ -93,14 +93,12 @@ class IvrService:
             self._watch = asyncio.create_task(self.watch(), name="ivr-versions")
 
     async def stop(self) -> None:
-        """Stop watching; write the journal lines still queued (after the calls ended)."""
+        """Stop watching for versions applied elsewhere."""
         if self._watch is not None:
             self._watch.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watch
             self._watch = None
-        if self.tools is not None and self.tools.journal is not None:
-            await self.tools.journal.close()
 
     async def load(self) -> None:
         """Serve the active version of every tenant (tenants without one get no flows)."""

@@ -34,7 +34,7 @@ from pbx_stasis.recording.policies import RecordingPolicies
 from pbx_stasis.recording.policy import RecordingPolicy
 from pbx_stasis.recording.store import RecordingRecord, RecordingStore
 from pbx_stasis.recording.tables import RecordingKind
-from pbx_stasis.store import Database, Journal, utc_now
+from pbx_stasis.store import Database, NewEvent, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,6 @@ class CallRecorder:
         self.db = db
         self.store = store
         self.policies = policies or RecordingPolicies(db)
-        self.journal = Journal(db)
         self.draw = draw
         self.settle = settle  # seconds to wait for Asterisk to finish writing a stopped file
         self._live: dict[str, _Live] = {}
@@ -293,11 +292,11 @@ class CallRecorder:
 
     async def _note(self, live: _Live, event: str, data: dict[str, Any]) -> None:
         talk = live.talk
-        await self.journal.append(
-            self.db, tenant_id=talk.tenant_id, call_id=talk.call_id, event=event,
-            agent_user_id=talk.agent_user_id, queue=talk.queue,
+        self.db.writes.append([NewEvent(
+            tenant_id=talk.tenant_id, call_id=talk.call_id, event=event,
+            agent_user_id=talk.agent_user_id, queue=talk.queue, at=utc_now(),
             data={key: value for key, value in data.items() if value is not None},
-        )
+        )])
 
     @staticmethod
     async def _ari(request: Coroutine[Any, Any, object]) -> None:

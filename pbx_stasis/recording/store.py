@@ -191,6 +191,7 @@ class RecordingStore:
             created_at=utc_now(),
         )
         try:
+            await self.db.writes.settle()  # the call's own row may still be queued
             async with self.db.transaction() as tx:
                 tx.add(row)
         except BaseException:

@@ -6,7 +6,7 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, Connection, make_url
@@ -21,6 +21,9 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from pbx_stasis.store.errors import StoreError
+
+if TYPE_CHECKING:
+    from pbx_stasis.store.writer import StoreWriter
 
 SETTING = "PBX_DATABASE_URL / database.url"
 EXPECTED = (
@@ -109,6 +112,17 @@ class Database:
         self.engine = engine
         self.url = engine.url
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._writes: StoreWriter | None = None
+
+    @property
+    def writes(self) -> StoreWriter:
+        """The write-behind queue of the call path (store/writer.py): one per database, so call
+        rows and every journal line reach it in the order they happened."""
+        if self._writes is None:
+            from pbx_stasis.store.writer import StoreWriter  # writer.py imports this module
+
+            self._writes = StoreWriter(self)
+        return self._writes
 
     @property
     def backend(self) -> str:
@@ -193,7 +207,9 @@ class Database:
                 yield conn
 
     async def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Store the queued writes, then close every pooled connection."""
+        if self._writes is not None:
+            await self._writes.close()
         await self.engine.dispose()
 
 

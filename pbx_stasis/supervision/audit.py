@@ -101,6 +101,7 @@ class SupervisionAudit:
 
     async def started(self, who: Supervised, mode: str, at: datetime) -> int:
         """The session is connected in `mode`; returns the id of its first audit row."""
+        await self.db.writes.settle()  # the call's row may still be queued
         async with self.db.transaction() as tx:
             row = self._segment(who, mode, at)
             tx.add(row)

@@ -87,7 +87,7 @@ class LiveStack:
 
     async def journal(self, call_id: str, *events: str) -> list[CallEvent]:
         """The call's journal rows (all, or only `events`), oldest first."""
-        await self.app.acd._flush()
+        await self.app.db.writes.settle()
         statement = select(CallEvent).where(CallEvent.call_id == call_id)
         if events:
             statement = statement.where(CallEvent.event.in_(events))

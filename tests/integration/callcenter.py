@@ -75,7 +75,7 @@ class CallCenter:
         """Rows of `event` once there are at least `count` of them."""
         async with asyncio.timeout(within):
             while True:
-                await self.app.acd._flush()
+                await self.app.db.writes.settle()
                 rows = await self.journal(event)
                 if len(rows) >= count:
                     return rows
@@ -86,7 +86,7 @@ class CallCenter:
         async with asyncio.timeout(within):
             while self.app.router.live_calls:
                 await asyncio.sleep(0.05)
-        await self.app.acd._flush()
+        await self.app.db.writes.settle()
 
 
 @contextlib.asynccontextmanager

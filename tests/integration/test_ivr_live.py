@@ -120,7 +120,7 @@ class LiveIvr:
 
     async def journals(self) -> list[tuple[CallRecord, list[JournalEntry]]]:
         await self.settled()
-        await self.app.acd._flush()
+        await self.app.db.writes.settle()
         return await read_calls(str(self.db.url))
 
     async def journal_of(self, caller: str) -> tuple[CallRecord, list[JournalEntry]]:

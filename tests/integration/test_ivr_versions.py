@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.exc import IntegrityError
+from storekit import add_call
 
 from pbx_stasis.bus import Bus
 from pbx_stasis.ivr.service import IvrService
 from pbx_stasis.ivr.tables import IvrVersionRow
 from pbx_stasis.ivr.versions import UnknownVersion
 from pbx_stasis.recording import RecordingKind, RecordingStore, wav_duration
-from pbx_stasis.store import CallRecords, Database, Direction, Directory, StoreError
+from pbx_stasis.store import Database, Directory, StoreError
 
 FLOW = """\
 flows:
@@ -215,10 +216,8 @@ def _wav(seconds: float) -> bytes:
 
 async def test_a_voicemail_is_kept_as_a_file_and_a_row(db: Database, tmp_path: Path) -> None:
     tenant_id = await _tenant(db)
-    call = await CallRecords(db).open_call(
-        db, tenant_id=tenant_id, channel_id="chan-1", direction=Direction.INBOUND,
-        from_number="+15551230000", to_number="+15550001", started_at=datetime.now(UTC),
-    )
+    call = await add_call(db, tenant_id=tenant_id, channel_id="chan-1",
+                          started_at=datetime.now(UTC))
     store = RecordingStore(db, tmp_path / "recordings")
     audio = _wav(2.5)
     kept = await store.keep(

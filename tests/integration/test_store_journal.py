@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from storekit import add_call
 
 from pbx_stasis.store import (
     CallRecords,
@@ -26,7 +27,7 @@ async def _tenant(db: Database) -> int:
 
 
 async def _call(db: Database, tenant_id: int, channel_id: str = "chan-1") -> str:
-    call = await CallRecords(db).open_call(
+    call = await add_call(
         db,
         tenant_id=tenant_id,
         channel_id=channel_id,
@@ -115,7 +116,7 @@ async def test_a_unit_of_work_failing_midway_leaves_nothing(db: Database) -> Non
 
     with pytest.raises(Crash):
         async with db.transaction() as tx:
-            call = await calls.open_call(
+            call = await add_call(
                 tx,
                 tenant_id=tenant_id,
                 channel_id="torn",
@@ -145,7 +146,7 @@ async def test_a_cancelled_unit_of_work_leaves_nothing(db: Database) -> None:
 
     async def actor() -> None:
         async with db.transaction() as tx:
-            call = await calls.open_call(
+            call = await add_call(
                 tx,
                 tenant_id=tenant_id,
                 channel_id="cancelled",
@@ -201,7 +202,7 @@ async def test_concurrent_units_of_work_keep_calls_and_lines_together(db: Databa
 
     async def call_actor(n: int) -> None:
         async with db.transaction() as tx:
-            call = await calls.open_call(
+            call = await add_call(
                 tx,
                 tenant_id=tenant_id,
                 channel_id=f"c{n}",

@@ -1,0 +1,138 @@
+"""The write-behind queue of the call path (store/writer.py) on real SQLite and PostgreSQL:
+bursts in few transactions, each call's changes in order, a refused row dropped alone, and
+writes kept through a database outage."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from pbx_stasis.bus import Bus
+from pbx_stasis.calls.records import CallLog
+from pbx_stasis.store import CallRecords, CallStatus, Database, Direction, Directory, Journal
+
+
+def _commits(db: Database) -> list[int]:
+    seen: list[int] = []
+    event.listen(db.engine.sync_engine, "commit", lambda _conn: seen.append(1))
+    return seen
+
+
+async def _open(log: CallLog, tenant_id: int, channel: str) -> Any:
+    return await log.open(tenant_id=tenant_id, channel_id=channel, direction=Direction.INBOUND,
+                          from_number="+15551230000", to_number="+15550001")
+
+
+async def test_a_burst_of_calls_is_stored_in_few_transactions_each_call_in_order(
+    db: Database,
+) -> None:
+    tenant_id = (await Directory(db).ensure_default_tenant()).id
+    agent = await Directory(db).add_user("default", "alice", "agent")
+    log = CallLog(db, Bus())
+    commits = _commits(db)
+
+    # 200 calls whose steps interleave, as many call tasks do under load.
+    records = [await _open(log, tenant_id, f"chan-{n}") for n in range(200)]
+    answered = [await log.answered(r) for r in records]
+    for record in answered:
+        await log.note(record, "ENTERQUEUE", {"position": 1}, queue="sales")
+        log.set_queue(record, "sales")
+        log.set_agent(record, agent.id)
+    assert await log.answered(answered[0]) is answered[0]  # a second answer changes nothing
+    for record in answered[:150]:
+        assert await log.close(record, cause=16, cause_text="Normal Clearing", hung_up_by="caller")
+    assert not await log.close(answered[0], cause=1, cause_text="again", hung_up_by="app")
+    await db.writes.settle()
+
+    assert len(commits) <= 3, f"{len(commits)} transactions for one burst"
+    stored = {r.channel_id: r for r in await CallRecords(db).live_calls()}
+    assert len(stored) == 50
+    first = await CallRecords(db).get(answered[0].id)
+    assert first is not None and first.status is CallStatus.ENDED
+    assert (first.hangup_cause, first.queue, first.agent_user_id) == (16, "sales", agent.id)
+    assert first.answered_at == answered[0].answered_at
+    lines = [e.event for e in await Journal(db).events_for_call(answered[0].id)]
+    assert lines == ["CALLSTART", "ANSWER", "ENTERQUEUE", "CALLEND"]
+    still_live = stored["chan-199"]
+    assert still_live.status is CallStatus.LIVE and still_live.answered_at is not None
+
+
+async def test_a_row_the_database_refuses_is_dropped_alone(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    tenant_id = (await Directory(db).ensure_default_tenant()).id
+    log = CallLog(db, Bus())
+    await _open(log, tenant_id, "dup")
+    await db.writes.settle()
+
+    with caplog.at_level(logging.ERROR, logger="pbx_stasis.store.writer"):
+        duplicate = await _open(log, tenant_id, "dup")  # the channel already has a record
+        other = await _open(log, tenant_id, "fine")
+        await log.note(other, "ENTERQUEUE")
+        await db.writes.settle()
+
+    assert await CallRecords(db).get(duplicate.id) is None
+    assert [e.event for e in await Journal(db).events_for_call(other.id)] == [
+        "CALLSTART", "ENTERQUEUE",
+    ]
+    assert f"new call {duplicate.id}" in caplog.text and "refused" in caplog.text
+    assert len(await CallRecords(db).live_calls()) == 2
+
+
+@contextlib.contextmanager
+def _outage(backend: str, url: str, request: pytest.FixtureRequest) -> Iterator[None]:
+    """The database unreachable for writes: SQLite locked by another process's transaction,
+    PostgreSQL stopped."""
+    if backend == "sqlite":
+        holder = sqlite3.connect(url.split(":///", 1)[1], isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+        try:
+            yield
+        finally:
+            holder.execute("COMMIT")
+            holder.close()
+    else:
+        server = request.getfixturevalue("postgres")
+        server.halt()
+        try:
+            yield
+        finally:
+            server.resume()
+
+
+async def test_writes_are_kept_through_an_outage_and_stored_after_it(
+    backend: str, migrated_db_url: str, request: pytest.FixtureRequest,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    db = Database.connect(migrated_db_url, sqlite_busy_ms=100)
+    try:
+        tenant_id = (await Directory(db).ensure_default_tenant()).id
+        log = CallLog(db, Bus())
+        db.writes.retry = (0.1, 0.5)
+        with caplog.at_level(logging.WARNING, logger="pbx_stasis.store.writer"):
+            with _outage(backend, migrated_db_url, request):
+                records = [await _open(log, tenant_id, f"c{n}") for n in range(20)]
+                async with asyncio.timeout(20):
+                    while not db.writes.outage:
+                        await asyncio.sleep(0.05)
+                for record in records[:10]:
+                    await log.close(record, cause=16, cause_text="Normal", hung_up_by="caller")
+                assert db.writes.pending == 60  # 20 rows, 20 CALLSTART, 10 updates, 10 CALLEND
+            async with asyncio.timeout(30):
+                await db.writes.settle()
+        assert not db.writes.outage and db.writes.pending == 0
+        assert "database unreachable" in caplog.text and "kept for later" in caplog.text
+        assert "reachable again" in caplog.text
+        live = await CallRecords(db).live_calls()
+        assert sorted(r.channel_id for r in live) == sorted(f"c{n}" for n in range(10, 20))
+        ended = [e for e in await Journal(db).events_after(0) if e.event == "CALLEND"]
+        assert len(ended) == 10
+    finally:
+        await db.dispose()
