@@ -76,7 +76,7 @@ class StoreWriter:
         self,
         db: Database,
         *,
-        linger: float = 0.02,
+        linger: float = 0.05,
         max_pending: int = 200_000,
         retry: tuple[float, float] = (0.5, 30.0),
     ) -> None:

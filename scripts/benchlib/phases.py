@@ -370,7 +370,7 @@ async def run_ours(
         profiler = None
         await _until(lambda: app.router.live_calls == 0, 10)
         calls_left = app.router.live_calls
-        await app.acd._flush()
+        await app.db.writes.settle()
         extra: dict[str, Any] = {
             "channels_left": left,
             "calls_left_in_app": calls_left,
@@ -418,8 +418,8 @@ async def run_ours(
 
 
 def _available(app: StasisApp, agent_id: str) -> bool:
-    state = app.acd.agent_state(agent_id)
-    return state is not None and str(state[0]) == "available"
+    view = app.acd.core.agent(agent_id)
+    return view is not None and str(view.state) == "available"
 
 
 async def _until(check: Callable[[], bool], within: float) -> int:
