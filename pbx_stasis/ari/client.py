@@ -31,6 +31,7 @@ from pbx_stasis.ari.models import (
     StoredRecording,
 )
 from pbx_stasis.ari.operations import Operation
+from pbx_stasis.ari.socket_rest import SocketRest
 
 QueryValue: TypeAlias = str | int | bool | Sequence[str] | None
 """A query value as callers give it; `encode_query` turns it into what Asterisk parses."""
@@ -152,6 +153,8 @@ class AriClient:
         self._session = session
         self._owns_session = session is None
         self._timeout = aiohttp.ClientTimeout(total=timeout)
+        # Set by EventStream while its socket carries requests too (ari/socket_rest.py).
+        self.socket: SocketRest | None = None
         self.channels = Channels(self)
         self.bridges = Bridges(self)
         self.playbacks = Playbacks(self)
@@ -218,36 +221,38 @@ class AriClient:
         params = encode_query(operation, query or {})
         if body is not None and operation.body is None:
             raise TypeError(f"{operation.name} takes no body")
-        headers = self.headers()
-        headers["Accept"] = "application/json"
-        data: str | None = None
-        if body is not None:
-            data = json.dumps(body)
-            headers["Content-Type"] = "application/json"
-        try:
-            async with self.session.request(
-                operation.method,
-                self.url(path),
-                params=params,
-                data=data,
-                headers=headers,
-                timeout=self._timeout,
-            ) as response:
-                payload = await response.read()
-                status = response.status
-                reason = response.reason
-        except aiohttp.ClientError as exc:
-            raise AriUnreachable(operation.method, path, _describe(exc)) from exc
-        except TimeoutError as exc:
-            raise AriUnreachable(
-                operation.method, path, f"no answer within {self._timeout.total}s"
-            ) from exc
+        data = json.dumps(body) if body is not None else None
+        socket = self.socket
+        if socket is not None and socket.usable and not operation.binary:
+            status, reason, payload = await socket.request(
+                operation.method, path, params, data, self._timeout.total
+            )
+        else:
+            status, reason, payload = await self._http(operation.method, path, params, data)
         if 200 <= status < 300:
             return payload
         message = _error_message(payload, reason)
         if status == 401:
             raise AriAuthError(operation.method, path, self._user, message)
         raise AriError(operation.method, path, status, message)
+
+    async def _http(
+        self, method: str, path: str, params: dict[str, str], data: str | None
+    ) -> tuple[int, str | None, bytes]:
+        headers = self.headers()
+        headers["Accept"] = "application/json"
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        try:
+            async with self.session.request(
+                method, self.url(path), params=params, data=data, headers=headers,
+                timeout=self._timeout,
+            ) as response:
+                return response.status, response.reason, await response.read()
+        except aiohttp.ClientError as exc:
+            raise AriUnreachable(method, path, _describe(exc)) from exc
+        except TimeoutError as exc:
+            raise AriUnreachable(method, path, f"no answer within {self._timeout.total}s") from exc
 
     async def call(
         self,

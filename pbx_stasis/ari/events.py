@@ -23,14 +23,16 @@ import aiohttp
 
 from pbx_stasis.ari import operations as ops
 from pbx_stasis.ari.client import AriClient, encode_query
-from pbx_stasis.ari.errors import AriAuthError
+from pbx_stasis.ari.errors import AriAuthError, AriUnreachable
 from pbx_stasis.ari.models import Event, event_key
+from pbx_stasis.ari.socket_rest import SocketRest
 
 log = logging.getLogger(__name__)
 
 EventHandler = Callable[[Event], Awaitable[None]]
 ConnectHook = Callable[[], Awaitable[None]]
 EventKey = Callable[[Event], str | None]
+SOCKET_PROBE_S = 2.0  # how long a new connection waits for Asterisk to answer over the socket
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +69,8 @@ class EventStream:
     connection has lived `stable_after` seconds. Handler exceptions are logged and counted;
     they never stop the stream. If `max_pending` events wait for handlers, reading pauses
     until they drain (Asterisk may then drop the socket, and the resync covers the gap).
+    With `rest_over_socket`, the client's requests travel on this socket while it is up and
+    Asterisk answered a probe within `socket_probe` seconds (ari/socket_rest.py).
     """
 
     def __init__(
@@ -84,6 +88,8 @@ class EventStream:
         backoff_max: float = 30.0,
         stable_after: float = 10.0,
         max_pending: int = 10_000,
+        rest_over_socket: bool = True,
+        socket_probe: float = SOCKET_PROBE_S,
     ) -> None:
         if backoff_initial <= 0 or backoff_max < backoff_initial:
             raise ValueError("need 0 < backoff_initial <= backoff_max")
@@ -98,6 +104,9 @@ class EventStream:
         self._backoff_max = backoff_max
         self._stable_after = stable_after
         self._max_pending = max_pending
+        self._rest_over_socket = rest_over_socket
+        self._socket_probe = socket_probe
+        self._rest: SocketRest | None = None  # requests on this connection's socket
         self._url = ari.url(ops.EVENTS_WEBSOCKET.render({}))
         self._params = encode_query(
             ops.EVENTS_WEBSOCKET, {"app": app, "subscribeAll": subscribe_all}
@@ -259,17 +268,16 @@ class EventStream:
         receiver = asyncio.create_task(self._receive(ws), name=f"ari-events-read:{self._app}")
         hook: asyncio.Task[None] | None = None
         try:
-            if self._on_connect is not None:
-                hook = asyncio.create_task(self._resync(), name=f"ari-resync:{self._app}")
-                await asyncio.wait({hook, receiver}, return_when=asyncio.FIRST_COMPLETED)
-                if not hook.done():
-                    return f"connection lost during resync ({self._close_reason(ws)})", None
-                if hook.cancelled():
-                    return "resync hook was cancelled", None
-                failure = hook.exception()
-                if failure is not None:
-                    log.error("ARI resync hook failed for app %r", self._app, exc_info=failure)
-                    return f"resync hook failed: {failure!r}", None
+            hook = asyncio.create_task(self._prepare(ws), name=f"ari-resync:{self._app}")
+            await asyncio.wait({hook, receiver}, return_when=asyncio.FIRST_COMPLETED)
+            if not hook.done():
+                return f"connection lost during resync ({self._close_reason(ws)})", None
+            if hook.cancelled():
+                return "resync hook was cancelled", None
+            failure = hook.exception()
+            if failure is not None:
+                log.error("ARI resync hook failed for app %r", self._app, exc_info=failure)
+                return f"resync hook failed: {failure!r}", None
             held, self._held = self._held, None
             for event in held:
                 self._dispatch(event)
@@ -282,6 +290,11 @@ class EventStream:
             if dropped:
                 log.warning("dropped %d ARI events received before resync completed", dropped)
             self._held = None
+            if self._rest is not None:
+                self._rest.detach(f"the events WebSocket closed ({self._close_reason(ws)})")
+                if self._ari.socket is self._rest:
+                    self._ari.socket = None
+                self._rest = None
             for task in (hook, receiver):
                 if task is not None and not task.done():
                     task.cancel()
@@ -289,9 +302,28 @@ class EventStream:
                         await task
             await ws.close()
 
-    async def _resync(self) -> None:
+    async def _prepare(self, ws: aiohttp.ClientWebSocketResponse[bool]) -> None:
+        """Before this connection's events are dispatched: requests over the socket when
+        Asterisk answers them, then the application's resync."""
+        if self._rest_over_socket:
+            await self._offer_socket(ws)
         if self._on_connect is not None:
             await self._on_connect()
+
+    async def _offer_socket(self, ws: aiohttp.ClientWebSocketResponse[bool]) -> None:
+        rest = SocketRest()
+        rest.attach(ws)
+        self._rest = rest
+        try:
+            status, _, _ = await rest.request("GET", "/asterisk/ping", {}, None, self._socket_probe)
+        except AriUnreachable as exc:
+            log.info("ARI requests stay on HTTP: %s (Asterisk before 22.2 / 20.13?)", exc)
+            status = 0
+        if status == 200:
+            self._ari.socket = rest
+        else:
+            rest.detach("not used")
+            self._rest = None
 
     @staticmethod
     def _close_reason(ws: aiohttp.ClientWebSocketResponse[bool]) -> str:
@@ -305,8 +337,15 @@ class EventStream:
             if message.type == aiohttp.WSMsgType.TEXT:
                 self._accept(message.data)
                 if not self._room.is_set():
+                    rest = self._rest
+                    if rest is not None and rest.in_flight:
+                        continue  # a handler may be waiting for an answer behind these events
                     log.warning("%d ARI events waiting for handlers: pausing reads", self._pending)
+                    if rest is not None:
+                        rest.paused = True  # new requests take HTTP meanwhile
                     await self._room.wait()
+                    if rest is not None:
+                        rest.paused = False
             elif message.type == aiohttp.WSMsgType.ERROR:
                 return
 
@@ -318,6 +357,10 @@ class EventStream:
             return
         if not isinstance(event, dict) or not isinstance(event.get("type"), str):
             log.warning("ignoring an ARI message without a type: %.200s", text)
+            return
+        if event["type"] == "RESTResponse":
+            if self._rest is not None:
+                self._rest.resolve(event)
             return
         self._received += 1
         if event["type"] == "ApplicationReplaced":

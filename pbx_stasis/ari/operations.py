@@ -32,6 +32,7 @@ class Operation:
     path: str
     query: frozenset[str] = frozenset()
     body: str | None = None
+    binary: bool = False  # the answer is a file, not JSON: HTTP only (not over the WebSocket)
     path_params: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -59,9 +60,10 @@ OPERATIONS: dict[str, Operation] = {}
 
 
 def _op(
-    name: str, method: HttpMethod, path: str, query: str = "", body: str | None = None
+    name: str, method: HttpMethod, path: str, query: str = "", body: str | None = None,
+    *, binary: bool = False,
 ) -> Operation:
-    operation = Operation(name, method, path, frozenset(query.split()), body)
+    operation = Operation(name, method, path, frozenset(query.split()), body, binary)
     if name in OPERATIONS:
         raise ValueError(f"operation {name} declared twice")
     OPERATIONS[name] = operation
@@ -209,7 +211,7 @@ RECORDINGS_COPY_STORED = _op(
     "destinationRecordingName",
 )
 RECORDINGS_STORED_FILE = _op(
-    "recordings.stored_file", "GET", "/recordings/stored/{recordingName}/file"
+    "recordings.stored_file", "GET", "/recordings/stored/{recordingName}/file", binary=True
 )
 
 ENDPOINTS_LIST = _op("endpoints.list", "GET", "/endpoints")

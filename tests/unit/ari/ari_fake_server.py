@@ -2,7 +2,9 @@
 
 It answers REST calls from a table the test fills, records what it was sent, checks basic
 auth like Asterisk (401 + `{"message": ...}`), and serves the events WebSocket, which the
-test drives: send events, drop the socket, refuse the handshake.
+test drives: send events, drop the socket, refuse the handshake. Like Asterisk 22.2+, it also
+answers REST requests sent on the events WebSocket (`RESTRequest` -> `RESTResponse`) from the
+same table, unless `rest_over_socket` is off (an older Asterisk: such messages go unanswered).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import socket
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, hdrs, web
 
@@ -25,6 +28,7 @@ class Seen:
     path: str  # raw (still percent-encoded) path, without the /ari prefix
     query: list[tuple[str, str]]
     body: Any
+    via: str = "http"  # or "socket"
 
 
 @dataclass
@@ -47,6 +51,8 @@ class FakeAri:
     sockets: list[web.WebSocketResponse] = field(default_factory=list)
     connected: asyncio.Queue[web.WebSocketResponse] = field(default_factory=asyncio.Queue)
     greeting: list[dict[str, Any]] = field(default_factory=list)
+    rest_over_socket: bool = True
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _runner: web.AppRunner | None = None
     port: int = 0
 
@@ -88,16 +94,41 @@ class FakeAri:
         self.seen.append(Seen(request.method, raw_path, list(request.query.items()), body))
         if not self._authorized(request):
             return web.json_response({"message": "Authentication required"}, status=401)
-        reply = self.replies.get((request.method, raw_path))
-        if reply is None:
-            return web.json_response({"message": "Resource not found"}, status=404)
-        if reply.delay:
-            await asyncio.sleep(reply.delay)
+        reply = await self._reply(request.method, raw_path)
         if reply.raw is not None:
             return web.Response(body=reply.raw, content_type="audio/wav", status=reply.status)
         if reply.payload is None:
             return web.Response(status=reply.status)
         return web.json_response(reply.payload, status=reply.status)
+
+    async def _reply(self, method: str, raw_path: str) -> Reply:
+        if (method, raw_path) not in self.replies and raw_path == "/asterisk/ping":
+            return Reply(200, {"ping": "pong"})
+        reply = self.replies.get((method, raw_path))
+        if reply is None:
+            return Reply(404, {"message": "Resource not found"})
+        if reply.delay:
+            await asyncio.sleep(reply.delay)
+        return reply
+
+    async def _socket_request(self, ws: web.WebSocketResponse, text: str) -> None:
+        request = json.loads(text)
+        path, _, query = request["uri"].partition("?")
+        raw_path = "/" + path
+        body = request.get("message_body")
+        self.seen.append(Seen(request["method"], raw_path, parse_qsl(query),
+                              json.loads(body) if body else None, via="socket"))
+        reply = await self._reply(request["method"], raw_path)
+        answer: dict[str, Any] = {
+            "type": "RESTResponse", "transaction_id": request.get("transaction_id"),
+            "request_id": request.get("request_id"), "status_code": reply.status,
+            "reason_phrase": "OK" if reply.status < 300 else "Error", "uri": path,
+        }
+        if reply.payload is not None:
+            answer["content_type"] = "application/json"
+            answer["message_body"] = json.dumps(reply.payload)
+        if not ws.closed:
+            await ws.send_str(json.dumps(answer))
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
         self.ws_attempts.append(asyncio.get_running_loop().time())
@@ -116,6 +147,10 @@ class FakeAri:
             async for message in ws:
                 if message.type == WSMsgType.ERROR:
                     break
+                if message.type == WSMsgType.TEXT and self.rest_over_socket:
+                    task = asyncio.create_task(self._socket_request(ws, message.data))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
         finally:
             self.sockets.remove(ws)
         return ws

@@ -1,0 +1,98 @@
+"""REST over the events WebSocket against the fake ARI server: used while the socket is up and
+Asterisk answers on it, HTTP otherwise; answers and errors the same either way."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from ari_fake_server import FakeAri, Reply
+from test_ari_events import eventually, fast_stream
+
+from pbx_stasis.ari import AriClient, AriError, Event
+from pbx_stasis.ari.errors import AriUnreachable
+
+
+async def _ignore(event: Event) -> None:
+    pass
+
+
+async def test_requests_travel_on_the_socket_while_it_is_up(
+    fake_ari: FakeAri, ari: AriClient
+) -> None:
+    fake_ari.reply("POST", "/bridges", payload={"id": "b 1", "bridge_type": "mixing"})
+    fake_ari.reply("POST", "/channels/c1/answer", status=204)
+    async with fast_stream(ari, _ignore) as events:
+        await eventually(lambda: events.connected and ari.socket is not None)
+        bridge = await ari.bridges.create("mixing", bridge_id="b 1", name="queue sales")
+        await ari.channels.answer("c1")
+        with pytest.raises(AriError) as missing:
+            await ari.channels.hangup("gone")
+        assert ari.socket is not None and ari.socket.sent == 4  # the probe and three requests
+    assert bridge["id"] == "b 1"
+    assert (missing.value.status, missing.value.message) == (404, "Resource not found")
+    seen = [(s.via, s.method, s.path) for s in fake_ari.seen]
+    assert seen == [("socket", "GET", "/asterisk/ping"), ("socket", "POST", "/bridges"),
+                    ("socket", "POST", "/channels/c1/answer"),
+                    ("socket", "DELETE", "/channels/gone")]
+    assert dict(fake_ari.seen[1].query) == {"type": "mixing", "bridgeId": "b 1",
+                                            "name": "queue sales"}
+    # Closed stream: back to HTTP.
+    assert ari.socket is None
+    await ari.channels.answer("c1")
+    assert fake_ari.seen[-1].via == "http"
+
+
+async def test_a_body_goes_as_json_on_the_socket(fake_ari: FakeAri, ari: AriClient) -> None:
+    fake_ari.reply("POST", "/channels/c1/variable", status=204)
+    async with fast_stream(ari, _ignore) as events:
+        await eventually(lambda: events.connected and ari.socket is not None)
+        await ari.channels.set_variable("c1", "PBX_QUEUE", '{"queue": "sales"}')
+    [request] = [s for s in fake_ari.seen if s.path == "/channels/c1/variable"]
+    assert request.via == "socket"
+    assert request.body is None and dict(request.query) == {
+        "variable": "PBX_QUEUE", "value": '{"queue": "sales"}'}
+
+
+async def test_an_asterisk_that_does_not_answer_on_the_socket_gets_http(
+    fake_ari: FakeAri, ari: AriClient
+) -> None:
+    fake_ari.rest_over_socket = False
+    fake_ari.reply("POST", "/channels/c1/answer", status=204)
+    async with fast_stream(ari, _ignore, socket_probe=0.2) as events:
+        await eventually(lambda: events.connected)
+        assert ari.socket is None
+        await ari.channels.answer("c1")
+    assert [s.via for s in fake_ari.seen] == ["http"]
+
+
+async def test_a_request_in_flight_when_the_socket_drops_fails_as_unreachable(
+    fake_ari: FakeAri, ari: AriClient
+) -> None:
+    fake_ari.replies[("POST", "/channels")] = Reply(200, {"id": "x"}, delay=5.0)
+    fake_ari.reply("POST", "/channels/c1/answer", status=204)
+    async with fast_stream(ari, _ignore) as events:
+        socket = await fake_ari.next_socket()
+        await eventually(lambda: events.connected and ari.socket is not None)
+        request = asyncio.create_task(ari.channels.originate("PJSIP/alice", app="pbx"))
+        await eventually(lambda: any(s.path == "/channels" for s in fake_ari.seen))
+        await socket.close()
+        with pytest.raises(AriUnreachable, match="events WebSocket closed"):
+            await request
+        # Until the next connection is ready, requests take HTTP.
+        await ari.channels.answer("c1")
+        await fake_ari.next_socket()
+        await eventually(lambda: events.connected and ari.socket is not None)
+    assert next(s.via for s in fake_ari.seen if s.path == "/channels/c1/answer") == "http"
+
+
+async def test_files_are_fetched_over_http_even_with_the_socket(
+    fake_ari: FakeAri, ari: AriClient
+) -> None:
+    fake_ari.replies[("GET", "/recordings/stored/vm-1/file")] = Reply(200, raw=b"RIFF....")
+    async with fast_stream(ari, _ignore) as events:
+        await eventually(lambda: events.connected and ari.socket is not None)
+        data = await ari.recordings.stored_file("vm-1")
+    assert data == b"RIFF...."
+    assert [s.via for s in fake_ari.seen if s.path.endswith("/file")] == ["http"]
+
