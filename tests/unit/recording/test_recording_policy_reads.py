@@ -1,0 +1,31 @@
+"""The recorder reads a queue's policy at most once a second; a change made through the same
+database object applies at once, one made by another process after a second."""
+
+from __future__ import annotations
+
+from pbx_stasis.recording import PolicyMode, RecordingPolicy
+from pbx_stasis.recording.policies import POLICY_FRESH_S, RecordingPolicies
+from pbx_stasis.store import Database, Directory
+
+
+async def test_policy_reads_are_reused_for_a_second(db: Database, migrated_db_url: str) -> None:
+    tenant = (await Directory(db).ensure_default_tenant()).id
+    now = [100.0]
+    recorder_side = RecordingPolicies(db, clock=lambda: now[0])
+    assert await recorder_side.policy(tenant, "sales") == RecordingPolicy()
+
+    # The same process (another RecordingPolicies of the same Database): at once.
+    await RecordingPolicies(db).set_policy(tenant, "sales", RecordingPolicy(PolicyMode.ON_DEMAND))
+    assert await recorder_side.policy(tenant, "sales") == RecordingPolicy(PolicyMode.ON_DEMAND)
+
+    # Another process (its own Database): after POLICY_FRESH_S.
+    other = Database.connect(migrated_db_url)
+    try:
+        await RecordingPolicies(other).set_policy(tenant, "sales", RecordingPolicy(PolicyMode.ALL))
+    finally:
+        await other.dispose()
+    now[0] += POLICY_FRESH_S / 2
+    assert await recorder_side.policy(tenant, "sales") == RecordingPolicy(PolicyMode.ON_DEMAND)
+    now[0] += POLICY_FRESH_S
+    assert await recorder_side.policy(tenant, "sales") == RecordingPolicy(PolicyMode.ALL)
+    assert await recorder_side.policy(tenant, "billing") == RecordingPolicy()
