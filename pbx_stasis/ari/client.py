@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any, Literal, TypeAlias, cast
 
 import aiohttp
+import orjson
 from yarl import URL
 
 from pbx_stasis.ari import operations as ops
@@ -221,7 +222,7 @@ class AriClient:
         params = encode_query(operation, query or {})
         if body is not None and operation.body is None:
             raise TypeError(f"{operation.name} takes no body")
-        data = json.dumps(body) if body is not None else None
+        data = orjson.dumps(body).decode() if body is not None else None
         socket = self.socket
         if socket is not None and socket.usable and not operation.binary:
             status, reason, payload = await socket.request(
@@ -266,8 +267,8 @@ class AriClient:
         if not payload:
             return None
         try:
-            return json.loads(payload)
-        except ValueError as exc:
+            return orjson.loads(payload)
+        except orjson.JSONDecodeError as exc:
             path = operation.render(path_args or {})
             raise AriError(operation.method, path, 200, f"answer is not JSON: {exc}") from exc
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import random
 from collections import deque
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 from types import TracebackType
 
 import aiohttp
+import orjson
 
 from pbx_stasis.ari import operations as ops
 from pbx_stasis.ari.client import AriClient, encode_query
@@ -351,8 +351,8 @@ class EventStream:
 
     def _accept(self, text: str) -> None:
         try:
-            event = json.loads(text)
-        except ValueError:
+            event = orjson.loads(text)
+        except orjson.JSONDecodeError:
             log.warning("ignoring an ARI message that is not JSON: %.200s", text)
             return
         if not isinstance(event, dict) or not isinstance(event.get("type"), str):

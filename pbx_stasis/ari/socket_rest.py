@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import aiohttp
+import orjson
 
 from pbx_stasis.ari.errors import AriUnreachable
 
@@ -82,7 +82,7 @@ class SocketRest:
         )
         self._pending[request_id] = (method, path, future)
         try:
-            await ws.send_str(json.dumps(message))
+            await ws.send_str(orjson.dumps(message).decode())
             self.sent += 1
             async with asyncio.timeout(within):
                 return await future

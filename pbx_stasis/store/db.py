@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+import orjson
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
@@ -42,6 +43,14 @@ _SQLITE_DRIVERS = {None, "aiosqlite", "pysqlite"}
 _POSTGRES_DRIVERS = {None, "asyncpg"}
 _DRIVER_ERRORS = (SQLAlchemyError, OSError, TimeoutError)
 _PASSWORD_IN_TEXT = re.compile(r"(//[^:/@]*:)[^@]*@")
+
+
+def _to_json(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+# JSON columns (journal data, skills...) through orjson: the journal writes one per line.
+_JSON: dict[str, Any] = {"json_serializer": _to_json, "json_deserializer": orjson.loads}
 
 
 def _masked(raw: str) -> str:
@@ -153,6 +162,7 @@ class Database:
             echo=echo,
             pool_pre_ping=True,
             connect_args={"timeout": connect_timeout},
+            **_JSON,
         )
         return cls(engine)
 
@@ -246,7 +256,7 @@ def _sqlite_engine(url: URL, echo: bool, foreign_keys: bool, busy_ms: int) -> As
         raise failure(
             f"cannot create the directory of the SQLite database {describe(url)}", exc
         ) from exc
-    engine = create_async_engine(url, echo=echo)
+    engine = create_async_engine(url, echo=echo, **_JSON)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
