@@ -371,8 +371,11 @@ class AcdService:
 
         async def settle_in() -> None:
             # First in the call's lane: music, offers' bridging and announcements queue
-            # behind it, while the owner already looks for an agent.
+            # behind it, while the owner already looks for an agent (a caller who arrives
+            # unanswered is answered here, while the first agent's phone is already dialled).
             try:
+                if call.record.answered_at is None:
+                    await call.answer()
                 await self.ari.bridges.create("mixing", bridge_id=bridge_id,
                                               name=f"queue {request.queue}")
                 await self.ari.bridges.add_channel(bridge_id, call.channel_id)

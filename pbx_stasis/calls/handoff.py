@@ -41,7 +41,8 @@ class Outcome:
 
 class QueueDesk(Protocol):
     async def enqueue(self, call: Call, request: QueueRequest) -> Outcome:
-        """Wait in the queue (music on hold, announcements) until served or exited."""
+        """Wait in the queue (music on hold, announcements) until served or exited. A caller
+        still unanswered is answered by the queue while the first agent is already rung."""
         ...
 
     async def connect_agent(self, call: Call, agent: str) -> Outcome:

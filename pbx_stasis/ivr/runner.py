@@ -82,6 +82,12 @@ _HANGUP_REASONS: Mapping[str, tuple[HangupReason, int, str]] = {
 }
 
 
+# Actions that need no answered channel. The call is answered before the first other one, so a
+# flow that starts with a lookup keeps the caller on ringback meanwhile, and one that goes
+# straight to a queue lets the queue answer while it already rings the first agent.
+_BEFORE_ANSWER = (Journal, StartTimer, CancelTimer, SetLanguage, HttpLookup, Enqueue)
+
+
 @dataclass(frozen=True)
 class FlowTools:
     """What a flow reaches outside the call: the web (lookups), recordings, the ACD, the trunk.
@@ -113,7 +119,7 @@ def flow_script(flowset: FlowSet, tools: FlowTools, *, version: int | None = Non
 async def run_flow(
     call: Call, flowset: FlowSet, tools: FlowTools, *, version: int | None = None
 ) -> None:
-    """Answer the call and walk it through the flow its DID selects, until the flow ends.
+    """Walk the call through the flow its DID selects (answered when an action needs it).
 
     Returns when the flow hangs up (run_call then hangs up the channel), or when the call was
     handed off and came back done. Raises ChannelGone when the caller leaves, after the journal
@@ -158,7 +164,6 @@ class FlowRun:
             await call.note("ivr.adopted", action="hangup")
             return
         try:
-            await call.answer()
             actions = self.interp.start(self.tools.clock())
             self._started = True
             while True:
@@ -188,6 +193,8 @@ class FlowRun:
         follow: Event | None = None
         channel = self.call.channel_id
         for action in actions:
+            if self.call.record.answered_at is None and not isinstance(action, _BEFORE_ANSWER):
+                await self.call.answer()
             if isinstance(action, Journal):
                 self._note(action.event, action.data)
             elif isinstance(action, Play):

@@ -288,7 +288,9 @@ async def run_ours(
     queue_settings: Mapping[str, Any],
     profile: Path | None = None,
 ) -> PhaseResult:
-    """The real StasisApp in this process: answer, then AcdService.enqueue into `bench`.
+    """The real StasisApp in this process: each call goes straight to AcdService.enqueue into
+    `bench` (a number routed to a queue, or a flow whose entry node is the queue), which answers
+    the caller while it already rings the first agent.
 
     `workdir` must exist.
     """
@@ -314,7 +316,6 @@ async def run_ours(
         statements["COMMIT"] += 1
 
     async def script(call_: Call) -> None:
-        await call_.answer()
         outcome = await holder[0].acd.enqueue(call_, QueueRequest(QUEUE))
         outcomes[outcome.reason] = outcomes.get(outcome.reason, 0) + 1
 
