@@ -186,10 +186,8 @@ SEGMENTS: list[tuple[str, Callable[[PairedCall], tuple[float | None, float | Non
      lambda c: (c.steps.get("stasis_start (Asterisk)"), c.steps.get("stasis_start (app)"))),
     ("app has StasisStart -> CALLSTART (call task runs)",
      lambda c: (c.steps.get("stasis_start (app)"), c.steps.get("journal CALLSTART"))),
-    ("CALLSTART -> ANSWER (call record written, ARI answer)",
-     lambda c: (c.steps.get("journal CALLSTART"), c.steps.get("journal ANSWER"))),
-    ("ANSWER -> ENTERQUEUE (ANSWER written, enqueue until CallArrived is applied)",
-     lambda c: (c.steps.get("journal ANSWER"), c.steps.get("journal ENTERQUEUE"))),
+    ("CALLSTART -> ENTERQUEUE (enqueue until the owner applied CallArrived)",
+     lambda c: (c.steps.get("journal CALLSTART"), c.steps.get("journal ENTERQUEUE"))),
     ("ENTERQUEUE -> OFFER (the core picks an agent)",
      lambda c: (c.steps.get("journal ENTERQUEUE"), c.steps.get("journal OFFER"))),
     ("OFFER -> agent INVITE (originate, Asterisk dials)",
@@ -198,6 +196,9 @@ SEGMENTS: list[tuple[str, Callable[[PairedCall], tuple[float | None, float | Non
      lambda c: (c.connected.answered if c.connected else None, c.bridged)),
     ("bridged: Asterisk -> app has it",
      lambda c: (c.bridged, c.steps.get("bridged (app)"))),
+    # Beside the path to the agent: the queue answers the caller in the call's lane meanwhile.
+    ("(beside) CALLSTART -> ANSWER (the queue answers the caller)",
+     lambda c: (c.steps.get("journal CALLSTART"), c.steps.get("journal ANSWER"))),
 ]
 # Journal times come from the app's clock (time.time()), ARI times from Asterisk's (millisecond
 # resolution), sipp's from its own gettimeofday: one machine, one clock, +-1 ms.
