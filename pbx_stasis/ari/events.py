@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import random
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
+from typing import cast
 
 import aiohttp
 import orjson
@@ -30,6 +32,9 @@ from pbx_stasis.ari.socket_rest import SocketRest
 log = logging.getLogger(__name__)
 
 EventHandler = Callable[[Event], Awaitable[None]]
+# A handler that never waits (it files the event, e.g. into a call's inbox): called inline by the
+# reader, in order, with no lane task per event.
+InlineHandler = Callable[[Event], None]
 ConnectHook = Callable[[], Awaitable[None]]
 EventKey = Callable[[Event], str | None]
 SOCKET_PROBE_S = 2.0  # how long a new connection waits for Asterisk to answer over the socket
@@ -61,7 +66,9 @@ class _Lane:
 
 
 class EventStream:
-    """Events of one Stasis application, delivered to `handler(event)`.
+    """Events of one Stasis application, delivered to `handler(event)`: a coroutine function
+    runs in per-channel lanes (below); a plain function (InlineHandler) is called by the reader
+    itself, in order, and must not block.
 
     `on_connect` is awaited after every (re)connect, before any event of that connection is
     dispatched; if it raises, the connection is dropped and retried. Reconnects back off
@@ -77,7 +84,7 @@ class EventStream:
         self,
         ari: AriClient,
         app: str,
-        handler: EventHandler,
+        handler: EventHandler | InlineHandler,
         *,
         on_connect: ConnectHook | None = None,
         key: EventKey = event_key,
@@ -96,6 +103,7 @@ class EventStream:
         self._ari = ari
         self._app = app
         self._handler = handler
+        self._inline = not inspect.iscoroutinefunction(handler)
         self._on_connect = on_connect
         self._key = key
         self._heartbeat = heartbeat
@@ -379,6 +387,14 @@ class EventStream:
     # -- dispatch -------------------------------------------------------------------------
 
     def _dispatch(self, event: Event) -> None:
+        if self._inline:
+            try:
+                self._handler(event)
+            except Exception:
+                self._handler_errors += 1
+                log.exception("ARI handler failed on %s", event["type"])
+            self._dispatched += 1
+            return
         try:
             key = self._key(event)
         except Exception:
@@ -401,7 +417,7 @@ class EventStream:
             while lane.queue:
                 event = lane.queue.popleft()
                 try:
-                    await self._handler(event)
+                    await cast(EventHandler, self._handler)(event)
                 except asyncio.CancelledError:
                     task = asyncio.current_task()
                     if task is not None and task.cancelling():

@@ -50,8 +50,8 @@ class CallRouter:
     def live_calls(self) -> int:
         return len(self._tasks)
 
-    async def on_event(self, event: Event) -> None:
-        """EventStream handler; called in order for each channel, must not block."""
+    def on_event(self, event: Event) -> None:
+        """EventStream handler (inline: called by the reader, in order); files the event."""
         channel_id = event_channel_id(event)
         if channel_id is None:
             listener = self.listeners.get(str(event.get("type")))

@@ -173,6 +173,27 @@ async def test_handler_errors_are_logged_and_the_stream_goes_on(
     assert "ARI handler failed on ChannelDtmfReceived (channel:c1)" in caplog.text
 
 
+async def test_an_inline_handler_gets_every_event_in_order_without_lanes(
+    fake_ari: FakeAri, ari: AriClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    handled: list[tuple[str, str]] = []
+
+    def handler(event: Event) -> None:  # a plain function: called by the reader itself
+        if event["digit"] == "0":
+            raise ValueError("bad digit")
+        handled.append((event["channel"]["id"], event["digit"]))
+
+    async with fast_stream(ari, handler) as events:
+        ws = await fake_ari.next_socket()
+        await eventually(lambda: events.connected)
+        await fake_ari.send(ws, *(dtmf(f"c{n % 3}", n) for n in range(10)))
+        await eventually(lambda: len(handled) == 9)
+        stats = events.stats
+    assert handled == [(f"c{n % 3}", str(n)) for n in range(1, 10)]
+    assert (stats.handler_errors, stats.dispatched, stats.lanes) == (1, 10, 0)
+    assert "ARI handler failed on ChannelDtmfReceived" in caplog.text
+
+
 async def test_events_without_a_channel_share_one_ordered_lane(
     fake_ari: FakeAri, ari: AriClient
 ) -> None:
