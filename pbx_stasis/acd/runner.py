@@ -56,9 +56,6 @@ from pbx_stasis.store.tables import CallEvent
 
 log = logging.getLogger(__name__)
 
-# Wakes the owner after an event was applied outside it (post), so it re-plans its next timer.
-_REPLAN: ev.Event = ev.Tick()
-
 ANNOUNCEMENT = "ann-"  # playback id prefix of position announcements
 # Softphone agents must save a disposition before the next call: they are paused with this
 # reason from wrap-up start until they do (wrap-up time still runs, and shows, meanwhile).
@@ -206,8 +203,6 @@ class AcdService:
         self.agents: dict[str, AgentRecord] = {}
         self._by_endpoint: dict[str, str] = {}
         self._inbox: asyncio.Queue[ev.Event] = asyncio.Queue()
-        self._owner_idle = False  # the owner task waits on an empty inbox
-        self._applying = False
         self._waiting: dict[str, _Waiting] = {}
         self._legs: dict[int, _Leg] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -331,17 +326,7 @@ class AcdService:
         self.post(ev.WrapUpDone(agent_id))
 
     def post(self, event: ev.Event) -> None:
-        """Hand an event to the owner task (never blocks, callable from any task).
-
-        When the owner is idle with nothing queued, the event is applied at once, in the
-        caller's task: the same decision in the same order (applying never awaits, so nothing
-        runs in between), one hop of the event loop less on the way to an agent's phone. The
-        owner is then woken to re-plan its next timer.
-        """
-        if self._owner_idle and not self._applying and self._inbox.empty():
-            self._apply(event)
-            self._inbox.put_nowait(_REPLAN)
-            return
+        """Hand an event to the owner task (never blocks, callable from any task)."""
         self._inbox.put_nowait(event)
 
     async def barrier(self) -> None:
@@ -480,7 +465,6 @@ class AcdService:
         while True:
             deadline = self.core.next_deadline()
             event: ev.Event
-            self._owner_idle = True
             try:
                 if deadline is None:
                     event = await self._inbox.get()
@@ -489,10 +473,6 @@ class AcdService:
                         event = await self._inbox.get()
             except TimeoutError:
                 event = ev.Tick()
-            finally:
-                self._owner_idle = False
-            if event is _REPLAN:
-                continue
             if isinstance(event, asyncio.Future):  # a barrier
                 if not event.done():
                     event.set_result(None)
@@ -506,15 +486,11 @@ class AcdService:
             log.exception("ACD core refused %r", event)
             return
         self.decisions += 1
-        self._applying = True  # a post() from an action waits for the owner: no re-entry
-        try:
-            for action in actions:
-                try:
-                    self._carry_out(action)
-                except Exception:
-                    log.exception("carrying out %r failed", action)
-        finally:
-            self._applying = False
+        for action in actions:
+            try:
+                self._carry_out(action)
+            except Exception:
+                log.exception("carrying out %r failed", action)
         touched = self.stats.apply_all(actions)
         for key in touched.queues:
             self.on_queue_changed(key)
