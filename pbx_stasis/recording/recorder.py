@@ -147,9 +147,10 @@ class CallRecorder:
             self._spawn(self._finish(live))
 
     async def drain(self) -> None:
-        """Until every pending start and stop is done (tests, shutdown)."""
+        """Until every pending start and stop is done and journaled (tests, shutdown)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self.db.writes.settle()
 
     # --- agent / supervisor requests ------------------------------------------------------
 

@@ -95,10 +95,12 @@ class LiveStack:
             return list(await session.scalars(statement.order_by(CallEvent.id)))
 
     async def call(self, call_id: str) -> Call | None:
+        await self.app.db.writes.settle()
         async with self.db.session() as session:
             return await session.get(Call, call_id)
 
     async def calls(self) -> list[Call]:
+        await self.app.db.writes.settle()
         async with self.db.session() as session:
             return list(await session.scalars(select(Call).order_by(Call.started_at)))
 

@@ -64,6 +64,8 @@ class CallCenter:
                                      keys=keys, workdir=self.workdir, lifetime=120))
 
     async def journal(self, *events: str) -> list[JournalEntry]:
+        """Journal lines as stored, after everything queued so far (write-behind) is stored."""
+        await self.app.db.writes.settle()
         async with self.db.session() as session:
             statement = select(CallEvent).order_by(CallEvent.id)
             if events:
