@@ -186,37 +186,45 @@ class StoreWriter:
             if not burst:
                 self._wake_waiters()
                 continue
-            try:
-                await self._commit(burst)
-            except Exception as exc:
-                if _is_transient(exc):
-                    if not self.outage:
-                        log.error("database unreachable, %d write(s) kept for later: %s",
-                                  len(self._ops), failure("write", exc))
-                    self.outage = True
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, self.retry[1])
-                    self._ready.set()
-                    continue
-                await self._one_by_one(burst)
+            handled, out = await self._store(burst)
+            for _ in range(handled):
+                self._ops.popleft()
+            self._done += handled
+            self._wake_waiters()
+            if out is not None:  # the database is out: keep the rest, in order, for later
+                if not self.outage:
+                    log.error("database unreachable, %d write(s) kept for later: %s",
+                              len(self._ops), failure("write", out))
+                self.outage = True
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.retry[1])
+                self._ready.set()
+                continue
             if self.outage:
                 log.warning("database reachable again; queued writes stored")
             self.outage, delay = False, self.retry[0]
-            for _ in burst:
-                self._ops.popleft()
-            self._done += len(burst)
-            self._wake_waiters()
             if self._ops:
                 self._ready.set()
 
-    async def _one_by_one(self, burst: list[_Op]) -> None:
-        """A burst the database refused: store each write alone, drop only those it refuses."""
-        for op in burst:
+    async def _store(self, burst: list[_Op]) -> tuple[int, BaseException | None]:
+        """Commit a burst: (how many of its writes are done with, stored or dropped; the error
+        that made the database unreachable, if it did)."""
+        try:
+            await self._commit(burst)
+            return len(burst), None
+        except Exception as exc:
+            if _is_transient(exc):
+                return 0, exc
+        # Refused: store each write alone and drop only those the database refuses.
+        for done, op in enumerate(burst):
             try:
                 await self._commit([op])
-            except Exception as exc:  # refused, or the database went away meanwhile: logged
+            except Exception as exc:
+                if _is_transient(exc):
+                    return done, exc
                 log.error("write dropped, the database refused it: %s (%s)",
                           _describe(op), failure("write", exc))
+        return len(burst), None
 
     def _wake_waiters(self) -> None:
         still: list[tuple[int, asyncio.Future[None]]] = []
