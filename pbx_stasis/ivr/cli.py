@@ -23,13 +23,13 @@ import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pbx_stasis.ivr.errors import FlowSetInvalid
 from pbx_stasis.ivr.loader import load_flowset, read_sources
 from pbx_stasis.ivr.model import FlowSet
 from pbx_stasis.ivr.prompts import PromptGenerationFailed, generate, prompt_files
-from pbx_stasis.ivr.simulate import simulate_main, simulate_parser, validate_main
+from pbx_stasis.ivr.simulate import simulate_command, simulate_parser, validate_main
 
 if TYPE_CHECKING:
     from pbx_stasis.config import Settings
@@ -124,25 +124,7 @@ def _validate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _simulate(args: argparse.Namespace, settings: Settings) -> int:
-    return simulate_main(_argv(simulate_parser(), args))
-
-
-def _argv(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
-    """The command line that gives `args` with `parser` (to hand on to a `main(argv)`)."""
-    positionals: list[str] = []
-    options: list[str] = []
-    for action in parser._actions:
-        if isinstance(action, argparse._HelpAction):
-            continue
-        value: Any = getattr(args, action.dest, None)
-        if not action.option_strings:
-            positionals.extend(str(v) for v in (value if isinstance(value, list) else [value]))
-        elif isinstance(action, argparse._StoreTrueAction):
-            if value:
-                options.append(action.option_strings[0])
-        elif value is not None and value != action.default:
-            options += [action.option_strings[-1], str(value)]
-    return [*options, "--", *positionals]
+    return simulate_command(args)
 
 
 def _prompts(args: argparse.Namespace, settings: Settings) -> int:

@@ -5,21 +5,17 @@ Asterisk sounds directory of that language, and usually the text it says. Record
 until they exist, `generate` speaks the texts with espeak-ng and converts them with sox to what
 Asterisk plays without transcoding effort: `<out>/<lang>/<file>.wav`, 8 kHz, mono, 16-bit.
 
-    python -m pbx_stasis.ivr.prompts examples/ivr/support.yaml --out /var/lib/asterisk/sounds
+    pbx ivr prompts examples/ivr/support.yaml --out /var/lib/asterisk/sounds
 """
 
 from __future__ import annotations
 
-import argparse
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pbx_stasis.ivr.errors import FlowSetInvalid
-from pbx_stasis.ivr.loader import load_flowset, read_sources
 from pbx_stasis.ivr.model import (
     CollectNode,
     FlowSet,
@@ -131,49 +127,3 @@ def _run(cmd: Sequence[str], stdin: str | None) -> None:
         raise PromptGenerationFailed(f"{cmd[0]}: {exc}") from exc
     if result.returncode != 0:
         raise PromptGenerationFailed(f"{' '.join(cmd)}: {result.stderr.strip()}")
-
-
-def generate_main(argv: Sequence[str]) -> int:
-    """`python -m pbx_stasis.ivr.prompts FILE... --out DIR [--languages en,ar] [--list]`."""
-    p = argparse.ArgumentParser(
-        prog="python -m pbx_stasis.ivr.prompts",
-        description="Generate the prompts of IVR flows with espeak-ng and sox.",
-    )
-    p.add_argument("files", nargs="+")
-    p.add_argument("--out", help="sounds directory; files go to OUT/<lang>/<file>.wav")
-    p.add_argument("--languages", help="comma separated, default: all")
-    p.add_argument("--overwrite", action="store_true", help="replace existing files")
-    p.add_argument("--list", action="store_true", help="only list language, prompt, file, text")
-    try:
-        args = p.parse_args(list(argv))
-    except SystemExit as exc:
-        return 0 if exc.code == 0 else 2
-    languages = args.languages.split(",") if args.languages else None
-    try:
-        flowset = load_flowset(read_sources(args.files))
-    except FlowSetInvalid as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        return 1
-    if args.list:
-        for need in prompt_files(flowset, languages):
-            print(f"{need.language}\t{need.name}\t{need.file}\t{need.text or '(record it)'}")
-        return 0
-    if not args.out:
-        print("--out is needed unless --list", file=sys.stderr)
-        return 2
-    try:
-        written = generate(flowset, args.out, languages, overwrite=args.overwrite)
-    except PromptGenerationFailed as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    for path in written:
-        print(path)
-    untexted = [n for n in prompt_files(flowset, languages) if n.text is None]
-    for need in untexted:
-        print(f"record {need.relative_path} yourself (no text)", file=sys.stderr)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(generate_main(sys.argv[1:]))

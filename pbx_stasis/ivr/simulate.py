@@ -287,12 +287,16 @@ def simulate_parser() -> argparse.ArgumentParser:
 
 
 def simulate_main(argv: Sequence[str]) -> int:
-    """`pbx ivr simulate ...`: 0 when the walk ran, 1 for refused flows, 2 for bad arguments."""
-    parser = simulate_parser()
+    """`pbx ivr simulate ...` from its arguments (see simulate_command)."""
     try:
-        args = parser.parse_args(list(argv))
+        args = simulate_parser().parse_args(list(argv))
     except SystemExit as exc:
         return 0 if exc.code == 0 else 2
+    return simulate_command(args)
+
+
+def simulate_command(args: argparse.Namespace) -> int:
+    """`pbx ivr simulate`: 0 when the walk ran, 1 for refused flows, 2 for bad arguments."""
     entries = [e.strip() for e in args.digits.split(",")] if args.digits else []
     bad = [e for e in entries if not set(e) <= KEYS]
     if bad:

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from ivr_testing import DUBAI, EXAMPLE, FRIDAY_10AM
 
-from pbx_stasis.ivr.__main__ import main as module_main
 from pbx_stasis.ivr.errors import FlowSetInvalid, NoFlowForDid
 from pbx_stasis.ivr.simulate import simulate, simulate_main, validate_main
 
@@ -117,5 +116,3 @@ def test_validate_main(capsys: pytest.CaptureFixture[str]) -> None:
         "mistakes.yaml:6:15: unknown timezone 'Europe/Pariss' (did you mean 'Europe/Paris'?)"
     )
     assert validate_main([]) == 2
-    assert module_main(["validate", str(EXAMPLE)]) == 0
-    assert module_main(["nothing"]) == 2
