@@ -17,6 +17,7 @@ from pbx_stasis.acd.directory import AgentRecord
 from pbx_stasis.acd.runner import QUEUE_VARIABLE, AcdService
 from pbx_stasis.ari import AriClient, AriError, Bridge, Channel, EventStream
 from pbx_stasis.ari.models import Event
+from pbx_stasis.ari.request_sockets import RequestSockets
 from pbx_stasis.bus import Bus
 from pbx_stasis.calls.actor import ChannelGone, EventInbox
 from pbx_stasis.calls.handoff import QueueRequest
@@ -71,6 +72,9 @@ class StasisApp:
         self.events = EventStream(
             self.ari, settings.ari.app, self.router.on_event, on_connect=self._on_connect
         )
+        self.request_sockets = RequestSockets(
+            self.ari, settings.ari.app, settings.ari.request_sockets
+        )
         self.line = TrunkLine(self.ari, self.router, settings.ari.app)
         self.acd = AcdService(
             self.ari, self.router, db, bus, settings.ari.app, line=self.line, clock=clock
@@ -101,6 +105,7 @@ class StasisApp:
         )
         await self.ivr.start()
         await self.acd.start()
+        self.request_sockets.start()
         self.events.start()
 
     async def stop(self, grace: float = 5.0) -> None:
@@ -108,6 +113,7 @@ class StasisApp:
         await self.supervision.close()
         await self.recorder.drain()
         await self.events.close()
+        await self.request_sockets.close()
         await self.acd.stop()
         await self.ivr.stop()
         await self.db.writes.settle()  # the last calls' rows, before the process exits

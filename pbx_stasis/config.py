@@ -27,6 +27,8 @@ class AriSettings:
     user: str = "pbx"
     password: str = ""
     app: str = "pbx"
+    # WebSockets that carry only requests, beside the events one (ari/request_sockets.py).
+    request_sockets: int = 3
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,13 @@ def _port(value: str) -> int:
     return port
 
 
+def _socket_count(value: str) -> int:
+    count = int(value)
+    if not 0 <= count <= 16:
+        raise ValueError
+    return count
+
+
 def _bool(value: str) -> bool:
     lowered = value.strip().lower()
     if lowered in {"1", "true", "yes", "on"}:
@@ -136,6 +145,9 @@ _FIELDS: dict[tuple[str, str], tuple[str, Callable[[str], Any], str]] = {
     ("ari", "user"): ("PBX_ARI_USER", _text, "a non-empty ARI user name"),
     ("ari", "password"): ("PBX_ARI_PASSWORD", _any_text, "the ARI user's password"),
     ("ari", "app"): ("PBX_ARI_APP", _text, "a Stasis application name"),
+    ("ari", "request_sockets"): (
+        "PBX_ARI_REQUEST_SOCKETS", _socket_count, "a number of request-only sockets, 0-16"
+    ),
     ("database", "url"): (
         "PBX_DATABASE_URL",
         _url(_DB_SCHEMES),

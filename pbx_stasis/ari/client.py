@@ -32,7 +32,7 @@ from pbx_stasis.ari.models import (
     StoredRecording,
 )
 from pbx_stasis.ari.operations import Operation
-from pbx_stasis.ari.socket_rest import SocketRest
+from pbx_stasis.ari.socket_rest import RestSockets
 
 QueryValue: TypeAlias = str | int | bool | Sequence[str] | None
 """A query value as callers give it; `encode_query` turns it into what Asterisk parses."""
@@ -154,8 +154,8 @@ class AriClient:
         self._session = session
         self._owns_session = session is None
         self._timeout = aiohttp.ClientTimeout(total=timeout)
-        # Set by EventStream while its socket carries requests too (ari/socket_rest.py).
-        self.socket: SocketRest | None = None
+        # Sockets that carry requests while they are up (ari/socket_rest.py), else HTTP.
+        self.sockets = RestSockets()
         self.channels = Channels(self)
         self.bridges = Bridges(self)
         self.playbacks = Playbacks(self)
@@ -223,8 +223,8 @@ class AriClient:
         if body is not None and operation.body is None:
             raise TypeError(f"{operation.name} takes no body")
         data = orjson.dumps(body).decode() if body is not None else None
-        socket = self.socket
-        if socket is not None and socket.usable and not operation.binary:
+        socket = None if operation.binary else self.sockets.pick()
+        if socket is not None:
             status, reason, payload = await socket.request(
                 operation.method, path, params, data, self._timeout.total
             )

@@ -97,6 +97,7 @@ class EventStream:
         max_pending: int = 10_000,
         rest_over_socket: bool = True,
         socket_probe: float = SOCKET_PROBE_S,
+        role: str = "events",
     ) -> None:
         if backoff_initial <= 0 or backoff_max < backoff_initial:
             raise ValueError("need 0 < backoff_initial <= backoff_max")
@@ -114,6 +115,7 @@ class EventStream:
         self._max_pending = max_pending
         self._rest_over_socket = rest_over_socket
         self._socket_probe = socket_probe
+        self._role = role  # in log lines: "events", or "requests" for a request-only socket
         self._rest: SocketRest | None = None  # requests on this connection's socket
         self._url = ari.url(ops.EVENTS_WEBSOCKET.render({}))
         self._params = encode_query(
@@ -227,7 +229,7 @@ class EventStream:
                 reason, connected_at = await self._connect_once()
             except Exception as exc:
                 # Whatever went wrong, the stream must not die silently: log, back off, retry.
-                log.exception("ARI events for app %r: unexpected failure", self._app)
+                log.exception("ARI %s for app %r: unexpected failure", self._role, self._app)
                 reason, connected_at = f"unexpected failure: {exc!r}", None
             if connected_at is not None and loop.time() - connected_at >= self._stable_after:
                 failures = 0
@@ -236,7 +238,8 @@ class EventStream:
             self._failures += 1
             self._last_error = reason
             log.warning(
-                "ARI events for app %r at %s: %s; reconnecting in %.1fs",
+                "ARI %s for app %r at %s: %s; reconnecting in %.1fs",
+                self._role,
                 self._app,
                 self._url,
                 reason,
@@ -271,7 +274,7 @@ class EventStream:
         loop = asyncio.get_running_loop()
         connected_at = loop.time()
         self._connects += 1
-        log.info("ARI events connected for app %r at %s", self._app, self._url)
+        log.info("ARI %s connected for app %r at %s", self._role, self._app, self._url)
         self._held = []
         receiver = asyncio.create_task(self._receive(ws), name=f"ari-events-read:{self._app}")
         hook: asyncio.Task[None] | None = None
@@ -300,8 +303,7 @@ class EventStream:
             self._held = None
             if self._rest is not None:
                 self._rest.detach(f"the events WebSocket closed ({self._close_reason(ws)})")
-                if self._ari.socket is self._rest:
-                    self._ari.socket = None
+                self._ari.sockets.remove(self._rest)
                 self._rest = None
             for task in (hook, receiver):
                 if task is not None and not task.done():
@@ -328,7 +330,7 @@ class EventStream:
             log.info("ARI requests stay on HTTP: %s (Asterisk before 22.2 / 20.13?)", exc)
             status = 0
         if status == 200:
-            self._ari.socket = rest
+            self._ari.sockets.add(rest)
         else:
             rest.detach("not used")
             self._rest = None

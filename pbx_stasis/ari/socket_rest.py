@@ -7,6 +7,11 @@ call than aiohttp HTTP requests, and half the p99 from a caller's INVITE to the 
 EventStream attaches the socket once Asterisk answered a probe; the client falls back to HTTP
 while there is none (not connected yet, reconnecting, an Asterisk without the feature), while
 the reader is paused for backpressure, and for binary answers (stored recording files).
+
+Asterisk reads one socket's requests in one thread, one after another: an `answer` that waits
+for the channel's SIP stack holds up every request behind it. So the client keeps a pool
+(`RestSockets`): the events socket plus request-only sockets (ari/request_sockets.py), and each
+request takes the usable socket with the fewest requests in flight.
 """
 
 from __future__ import annotations
@@ -106,3 +111,35 @@ class SocketRest:
             str(message.get("reason_phrase") or ""),
             payload,
         ))
+
+
+class RestSockets:
+    """The sockets that carry requests, each attached while it is up."""
+
+    def __init__(self) -> None:
+        self._sockets: list[SocketRest] = []
+
+    def add(self, rest: SocketRest) -> None:
+        if rest not in self._sockets:
+            self._sockets.append(rest)
+
+    def remove(self, rest: SocketRest) -> None:
+        if rest in self._sockets:
+            self._sockets.remove(rest)
+
+    def __len__(self) -> int:
+        return len(self._sockets)
+
+    @property
+    def sent(self) -> int:
+        return sum(rest.sent for rest in self._sockets)
+
+    def pick(self) -> SocketRest | None:
+        """The usable socket with the fewest requests in flight (the first on a tie), if any."""
+        best: SocketRest | None = None
+        for rest in self._sockets:
+            if rest.usable and (best is None or rest.in_flight < best.in_flight):
+                best = rest
+                if not rest.in_flight:
+                    break
+        return best

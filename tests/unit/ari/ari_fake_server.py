@@ -29,6 +29,7 @@ class Seen:
     query: list[tuple[str, str]]
     body: Any
     via: str = "http"  # or "socket"
+    app: str | None = None  # the application of the socket it came on
 
 
 @dataclass
@@ -111,13 +112,13 @@ class FakeAri:
             await asyncio.sleep(reply.delay)
         return reply
 
-    async def _socket_request(self, ws: web.WebSocketResponse, text: str) -> None:
+    async def _socket_request(self, ws: web.WebSocketResponse, app: str, text: str) -> None:
         request = json.loads(text)
         path, _, query = request["uri"].partition("?")
         raw_path = "/" + path
         body = request.get("message_body")
         self.seen.append(Seen(request["method"], raw_path, parse_qsl(query),
-                              json.loads(body) if body else None, via="socket"))
+                              json.loads(body) if body else None, via="socket", app=app))
         reply = await self._reply(request["method"], raw_path)
         answer: dict[str, Any] = {
             "type": "RESTResponse", "transaction_id": request.get("transaction_id"),
@@ -148,7 +149,9 @@ class FakeAri:
                 if message.type == WSMsgType.ERROR:
                     break
                 if message.type == WSMsgType.TEXT and self.rest_over_socket:
-                    task = asyncio.create_task(self._socket_request(ws, message.data))
+                    task = asyncio.create_task(
+                        self._socket_request(ws, request.query.get("app", ""), message.data)
+                    )
                     self._tasks.add(task)
                     task.add_done_callback(self._tasks.discard)
         finally:

@@ -11,6 +11,7 @@ from test_ari_events import eventually, fast_stream
 
 from pbx_stasis.ari import AriClient, AriError, Event
 from pbx_stasis.ari.errors import AriUnreachable
+from pbx_stasis.ari.request_sockets import RequestSockets
 
 
 async def _ignore(event: Event) -> None:
@@ -23,12 +24,12 @@ async def test_requests_travel_on_the_socket_while_it_is_up(
     fake_ari.reply("POST", "/bridges", payload={"id": "b 1", "bridge_type": "mixing"})
     fake_ari.reply("POST", "/channels/c1/answer", status=204)
     async with fast_stream(ari, _ignore) as events:
-        await eventually(lambda: events.connected and ari.socket is not None)
+        await eventually(lambda: events.connected and len(ari.sockets) == 1)
         bridge = await ari.bridges.create("mixing", bridge_id="b 1", name="queue sales")
         await ari.channels.answer("c1")
         with pytest.raises(AriError) as missing:
             await ari.channels.hangup("gone")
-        assert ari.socket is not None and ari.socket.sent == 4  # the probe and three requests
+        assert len(ari.sockets) == 1 and ari.sockets.sent == 4  # the probe and three requests
     assert bridge["id"] == "b 1"
     assert (missing.value.status, missing.value.message) == (404, "Resource not found")
     seen = [(s.via, s.method, s.path) for s in fake_ari.seen]
@@ -38,7 +39,7 @@ async def test_requests_travel_on_the_socket_while_it_is_up(
     assert dict(fake_ari.seen[1].query) == {"type": "mixing", "bridgeId": "b 1",
                                             "name": "queue sales"}
     # Closed stream: back to HTTP.
-    assert ari.socket is None
+    assert not ari.sockets
     await ari.channels.answer("c1")
     assert fake_ari.seen[-1].via == "http"
 
@@ -46,7 +47,7 @@ async def test_requests_travel_on_the_socket_while_it_is_up(
 async def test_a_body_goes_as_json_on_the_socket(fake_ari: FakeAri, ari: AriClient) -> None:
     fake_ari.reply("POST", "/channels/c1/variable", status=204)
     async with fast_stream(ari, _ignore) as events:
-        await eventually(lambda: events.connected and ari.socket is not None)
+        await eventually(lambda: events.connected and len(ari.sockets) == 1)
         await ari.channels.set_variable("c1", "PBX_QUEUE", '{"queue": "sales"}')
     [request] = [s for s in fake_ari.seen if s.path == "/channels/c1/variable"]
     assert request.via == "socket"
@@ -61,7 +62,7 @@ async def test_an_asterisk_that_does_not_answer_on_the_socket_gets_http(
     fake_ari.reply("POST", "/channels/c1/answer", status=204)
     async with fast_stream(ari, _ignore, socket_probe=0.2) as events:
         await eventually(lambda: events.connected)
-        assert ari.socket is None
+        assert not ari.sockets
         await ari.channels.answer("c1")
     assert [s.via for s in fake_ari.seen] == ["http"]
 
@@ -73,7 +74,7 @@ async def test_a_request_in_flight_when_the_socket_drops_fails_as_unreachable(
     fake_ari.reply("POST", "/channels/c1/answer", status=204)
     async with fast_stream(ari, _ignore) as events:
         socket = await fake_ari.next_socket()
-        await eventually(lambda: events.connected and ari.socket is not None)
+        await eventually(lambda: events.connected and len(ari.sockets) == 1)
         request = asyncio.create_task(ari.channels.originate("PJSIP/alice", app="pbx"))
         await eventually(lambda: any(s.path == "/channels" for s in fake_ari.seen))
         await socket.close()
@@ -82,7 +83,7 @@ async def test_a_request_in_flight_when_the_socket_drops_fails_as_unreachable(
         # Until the next connection is ready, requests take HTTP.
         await ari.channels.answer("c1")
         await fake_ari.next_socket()
-        await eventually(lambda: events.connected and ari.socket is not None)
+        await eventually(lambda: events.connected and len(ari.sockets) == 1)
     assert next(s.via for s in fake_ari.seen if s.path == "/channels/c1/answer") == "http"
 
 
@@ -91,8 +92,35 @@ async def test_files_are_fetched_over_http_even_with_the_socket(
 ) -> None:
     fake_ari.replies[("GET", "/recordings/stored/vm-1/file")] = Reply(200, raw=b"RIFF....")
     async with fast_stream(ari, _ignore) as events:
-        await eventually(lambda: events.connected and ari.socket is not None)
+        await eventually(lambda: events.connected and len(ari.sockets) == 1)
         data = await ari.recordings.stored_file("vm-1")
     assert data == b"RIFF...."
     assert [s.via for s in fake_ari.seen if s.path.endswith("/file")] == ["http"]
 
+
+
+async def test_request_sockets_take_requests_while_another_waits(
+    fake_ari: FakeAri, ari: AriClient
+) -> None:
+    """A slow request holds up only its own socket (Asterisk serves a socket's requests one after
+    another): the next request takes an idle one."""
+    fake_ari.replies[("POST", "/channels")] = Reply(200, {"id": "x"}, delay=0.5)
+    fake_ari.reply("POST", "/channels/c1/answer", status=204)
+    spare = RequestSockets(ari, "pbx", 2)
+    spare.start()
+    try:
+        async with fast_stream(ari, _ignore) as events:
+            await eventually(lambda: events.connected and len(ari.sockets) == 3)
+            assert sorted(p["app"] for p in fake_ari.ws_params) == [
+                "pbx", "pbx-requests-1", "pbx-requests-2"]
+            originate = asyncio.create_task(ari.channels.originate("PJSIP/alice", app="pbx"))
+            await eventually(lambda: any(s.path == "/channels" for s in fake_ari.seen))
+            await ari.channels.answer("c1")
+            assert not originate.done()
+            await originate
+    finally:
+        await spare.close()
+    assert not ari.sockets
+    slow = next(s for s in fake_ari.seen if s.path == "/channels")
+    quick = next(s for s in fake_ari.seen if s.path == "/channels/c1/answer")
+    assert slow.via == quick.via == "socket" and slow.app != quick.app
