@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -14,7 +13,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from pbx_stasis.acd.directory import AgentRecord
-from pbx_stasis.acd.runner import QUEUE_VARIABLE, AcdService
+from pbx_stasis.acd.runner import QUEUE_BRIDGE, AcdService, queue_bridge_prefix
 from pbx_stasis.ari import AriClient, AriError, Bridge, Channel, EventStream
 from pbx_stasis.ari.models import Event
 from pbx_stasis.ari.request_sockets import RequestSockets
@@ -203,6 +202,13 @@ class StasisApp:
         await self.supervision.clear_leftovers()
         self._bridges = await self.ari.bridges.list()  # once for every channel adopted below
         await resync(self.ari, self.settings.ari.app, self.router, self.calls, self._adopt)
+        # Queue bridges nobody waits in: callers who heard ringing (adopted above from the
+        # list), or calls that ended while the app was away.
+        for bridge in self._bridges:
+            if (bridge["id"].startswith(QUEUE_BRIDGE) and not bridge["channels"]
+                    and not self.acd.owns_bridge(bridge["id"])):
+                with contextlib.suppress(AriError):
+                    await self.ari.bridges.destroy(bridge["id"])
         await self.acd.on_connect()
 
     def _adopt(self, channel: Channel, record: CallRecord | None) -> None:
@@ -219,7 +225,7 @@ class StasisApp:
                     await self.ari.channels.hangup(channel["id"])
                 return
             script = self._default_script
-            waiting = await self._queue_entry(channel["id"])
+            waiting = self._queue_stay(record.id)
             if waiting is not None:
                 script = self._back_in_queue(waiting)
             await run_call(self.ari, self.calls, inbox, start, tenant_id=self.tenant_id,
@@ -263,17 +269,12 @@ class StasisApp:
                                        cause_text=inbox.hangup.cause_text,
                                        hung_up_by="unknown", data={"adopted": True})
 
-    async def _queue_entry(self, channel_id: str) -> QueueRequest | None:
-        try:
-            raw = await self.ari.channels.get_variable(channel_id, QUEUE_VARIABLE)
-            entry = json.loads(raw) if raw else None
-        except (AriError, ValueError):
-            return None
-        if not isinstance(entry, dict) or "queue" not in entry:
-            return None
-        return QueueRequest(queue=str(entry["queue"]), priority=int(entry.get("priority", 0)),
-                            skills=dict(entry.get("skills") or {}),
-                            max_wait=entry.get("max_wait"), entered_at=entry.get("entered"))
+    def _queue_stay(self, call_id: str) -> QueueRequest | None:
+        """The queue a call waited in when the app stopped, from its queue bridge's name."""
+        for bridge in self._bridges:
+            if bridge["id"].startswith(queue_bridge_prefix(call_id)):
+                return QueueRequest.from_bridge_name(str(bridge.get("name", "")))
+        return None
 
     def _back_in_queue(self, request: QueueRequest) -> CallScript:
         async def wait_again(call: Call) -> None:

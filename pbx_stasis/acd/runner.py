@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import math
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -60,13 +60,19 @@ ANNOUNCEMENT = "ann-"  # playback id prefix of position announcements
 # Softphone agents must save a disposition before the next call: they are paused with this
 # reason from wrap-up start until they do (wrap-up time still runs, and shows, meanwhile).
 DISPOSITION_PENDING = "disposition"
-QUEUE_VARIABLE = "PBX_QUEUE"  # JSON of the caller's QueueRequest and entry time
 # Device states of a phone that cannot take a call (no registered contact).
 UNREACHABLE_DEVICE = frozenset({"UNAVAILABLE", "INVALID", "UNKNOWN"})
 # SIP-ish hangup causes of an unanswered agent leg -> what the core is told
 _BUSY = {17: "busy", 21: "declined"}
 _NO_ANSWER = {18, 19}
 _COMPLETE = {JournalEvent.COMPLETECALLER, JournalEvent.COMPLETEAGENT}
+
+
+QUEUE_BRIDGE = "q-"  # ids of the bridges callers wait and talk in
+
+
+def queue_bridge_prefix(call_id: str) -> str:
+    return f"{QUEUE_BRIDGE}{call_id}-"
 
 
 class Lane:
@@ -135,6 +141,10 @@ class _Waiting:
     lane: Lane
     outcome: asyncio.Future[Outcome]
     moh_class: str = "default"
+    # Arrived unanswered: hears ringing (SIP 180) while the first agents ring, and is answered
+    # only once an agent answers, or when an offer ends unanswered (then: music, announcements).
+    ringback: bool = False
+    ringing: int = 0  # agent legs ringing for this call
     agent_leg: _Leg | None = None
     connected: bool = False
     held: bool = False
@@ -205,6 +215,7 @@ class AcdService:
         self._inbox: asyncio.Queue[ev.Event] = asyncio.Queue()
         self._waiting: dict[str, _Waiting] = {}
         self._legs: dict[int, _Leg] = {}
+        self._to_dial: deque[_Leg] = deque()  # offers of the event being applied
         self._tasks: list[asyncio.Task[None]] = []
         self._hangups: set[asyncio.Task[None]] = set()
         self.decisions = 0
@@ -228,9 +239,9 @@ class AcdService:
             self._add_agent(agent)
         # Apply the configuration before the journal's logins, in order, before any call.
         while not self._inbox.empty():
-            self._apply(self._inbox.get_nowait())
+            await self._apply(self._inbox.get_nowait())
         for event in await self._restore_agents():
-            self._apply(event)
+            await self._apply(event)
         self._tasks = [asyncio.create_task(self._own(), name="acd-owner")]
 
     async def stop(self) -> None:
@@ -352,7 +363,7 @@ class AcdService:
             await call.note("QUEUE_UNKNOWN", queue=request.queue)
             return Outcome(False, "unknown_queue")
         call_id = call.record.id
-        bridge_id = f"q-{call_id}-{time.monotonic_ns() % 1_000_000}"  # one per stay
+        bridge_id = f"{queue_bridge_prefix(call_id)}{time.monotonic_ns() % 1_000_000}"  # per stay
         entered = request.entered_at or self.clock()
         waiting = _Waiting(
             call=call,
@@ -362,25 +373,22 @@ class AcdService:
             lane=Lane(f"call-{call_id}"),
             outcome=asyncio.get_running_loop().create_future(),
             moh_class=config.moh_class,
+            ringback=call.record.answered_at is None,
         )
         self._waiting[call_id] = waiting
-        entry = json.dumps({
-            "queue": request.queue, "priority": request.priority,
-            "skills": dict(request.skills), "max_wait": request.max_wait, "entered": entered,
-        })
+        stay = replace(request, entered_at=entered)
 
         async def settle_in() -> None:
             # First in the call's lane: music, offers' bridging and announcements queue
-            # behind it, while the owner already looks for an agent (a caller who arrives
-            # unanswered is answered here, while the first agent's phone is already dialled).
+            # behind it, while the owner already rings an agent.
             try:
-                if call.record.answered_at is None:
-                    await call.answer()
+                # The bridge's name keeps the stay, so a restarted app puts the caller back.
                 await self.ari.bridges.create("mixing", bridge_id=bridge_id,
-                                              name=f"queue {request.queue}")
-                await self.ari.bridges.add_channel(bridge_id, call.channel_id)
-                # Kept on the channel so a restarted app puts the caller back in their place.
-                await self.ari.channels.set_variable(call.channel_id, QUEUE_VARIABLE, entry)
+                                              name=stay.bridge_name())
+                if waiting.ringback:
+                    await self.ari.channels.ring(call.channel_id)
+                else:
+                    await self.ari.bridges.add_channel(bridge_id, call.channel_id)
                 call.log.set_queue(call.record, request.queue)
             except AriError as exc:
                 log.warning("call %s cannot wait in %s: %s", call_id, request.queue, exc)
@@ -417,9 +425,12 @@ class AcdService:
                 with contextlib.suppress(AriError):
                     await self.ari.bridges.destroy(bridge_id)
                 talked = waiting.outcome.done() and waiting.outcome.result().talked
-                if not talked and not call.inbox.gone:
+                if not talked and not waiting.ringback and not call.inbox.gone:
                     with contextlib.suppress(AriError):
                         await self.ari.channels.stop_moh(call.channel_id)
+
+    def owns_bridge(self, bridge_id: str) -> bool:
+        return any(w.bridge_id == bridge_id for w in self._waiting.values())
 
     async def connect_agent(self, call: Call, agent: str) -> Outcome:
         """Not offered through a queue: the IVR's transfer to a named agent (username)."""
@@ -477,9 +488,9 @@ class AcdService:
                 if not event.done():
                     event.set_result(None)
                 continue
-            self._apply(event)
+            await self._apply(event)
 
-    def _apply(self, event: ev.Event) -> None:
+    async def _apply(self, event: ev.Event) -> None:
         try:
             actions = self.core.feed(event, self.clock())
         except Exception:
@@ -491,6 +502,14 @@ class AcdService:
                 self._carry_out(action)
             except Exception:
                 log.exception("carrying out %r failed", action)
+        # Agents' phones first: the INVITEs leave before the bookkeeping below.
+        while self._to_dial:
+            await self._dial(self._to_dial.popleft())
+        for action in actions:
+            if isinstance(action, StartMoh):  # a caller left ringing with no agent to ring
+                waiting = self._waiting.get(action.call_id)
+                if waiting is not None and waiting.ringback and not waiting.ringing:
+                    self._seat(waiting)
         touched = self.stats.apply_all(actions)
         for key in touched.queues:
             self.on_queue_changed(key)
@@ -508,8 +527,11 @@ class AcdService:
             waiting = self._waiting.get(action.call_id)
             if waiting is not None:
                 waiting.moh_class = action.moh_class
-                channel = waiting.call.channel_id
-                waiting.lane.submit(lambda: self.ari.channels.start_moh(channel, action.moh_class))
+                if not waiting.ringback:  # else the music starts once the caller is seated
+                    channel = waiting.call.channel_id
+                    waiting.lane.submit(
+                        lambda: self.ari.channels.start_moh(channel, action.moh_class)
+                    )
         elif isinstance(action, Announce):
             self._announce(action)
         elif isinstance(action, Offer):
@@ -526,6 +548,20 @@ class AcdService:
             ]
             self._settle(action.call_id, Outcome(False, reason, **_target(action.target)))
 
+    def _seat(self, waiting: _Waiting) -> None:
+        """A caller who heard ringing now waits for real: answered, in the bridge, music."""
+        if not waiting.ringback or waiting.connected or waiting.outcome.done():
+            return
+        waiting.ringback = False
+        call = waiting.call
+
+        async def seat() -> None:
+            await call.answer()
+            await self.ari.bridges.add_channel(waiting.bridge_id, call.channel_id)
+            await self.ari.channels.start_moh(call.channel_id, waiting.moh_class)
+
+        waiting.lane.submit(seat)
+
     def _settle(self, call_id: str | None, outcome: Outcome) -> None:
         waiting = self._waiting.get(call_id or "")
         if waiting is not None and not waiting.outcome.done():
@@ -535,6 +571,7 @@ class AcdService:
         waiting = self._waiting.get(action.call_id)
         if waiting is None:
             return
+        self._seat(waiting)  # announcements are for answered callers
         media = (
             ["sound:queue-youarenext"]
             if action.position == 1
@@ -559,26 +596,41 @@ class AcdService:
         leg = _Leg(offer, channel_id, self.router.claim(channel_id))
         self._legs[offer.offer_id] = leg
         waiting = self._waiting.get(offer.call_id)
+        if waiting is not None:
+            waiting.ringing += 1
+        self._to_dial.append(leg)
+
+    async def _dial(self, leg: _Leg) -> None:
+        """Originate the agent's leg in the owner's own turn (the request is on the socket
+        before the owner moves on: no turn of the event loop in between); the leg's task then
+        waits for the answer and follows the leg."""
+        offer = leg.offer
+        originated: Awaitable[object]
+        try:
+            originated = await self.ari.channels.start_originate(
+                offer.endpoint,
+                app=self.app,
+                app_args=["agent", offer.call_id],
+                caller_id=f'"{offer.caller}" <{offer.caller}>',
+                # The core times the offer out; Asterisk's limit is only a safety net.
+                dial_timeout=math.ceil(offer.timeout) + 30,
+                channel_id=leg.channel_id,
+            )
+        except Exception as exc:  # e.g. unreachable: the leg's task reports it to the core
+            originated = _raise(exc)
+        leg.task = asyncio.create_task(self._follow_leg(leg, originated),
+                                       name=f"leg-{leg.channel_id}")
+        waiting = self._waiting.get(offer.call_id)
         agent = self.agents.get(offer.agent_id)
         if waiting is not None and agent is not None:
             self.bus.publish("call:incoming", waiting.tenant_id,
                              _live_call(waiting, "ringing", agent))
-        leg.task = asyncio.create_task(self._follow_leg(leg), name=f"leg-{channel_id}")
 
-    async def _follow_leg(self, leg: _Leg) -> None:
+    async def _follow_leg(self, leg: _Leg, originated: Awaitable[object]) -> None:
         offer = leg.offer
         try:
             try:
-                await self.ari.channels.originate(
-                    offer.endpoint,
-                    app=self.app,
-                    app_args=["agent", offer.call_id],
-                    caller_id=f'"{offer.caller}" <{offer.caller}>',
-                    # The core times the offer out; Asterisk's limit is only a safety net.
-                    dial_timeout=math.ceil(offer.timeout) + 30,
-                    channel_id=leg.channel_id,
-                    variables={"PBX_CALL_ID": offer.call_id},
-                )
+                await originated
             except AriError as exc:
                 self.post(
                     ev.OfferFailed(
@@ -628,6 +680,11 @@ class AcdService:
         finally:
             self.router.release(leg.channel_id)
             self._legs.pop(offer.offer_id, None)
+            waiting = self._waiting.get(offer.call_id)
+            if waiting is not None:
+                waiting.ringing -= 1
+                if not leg.answered:  # the caller hears ringing no longer: seat them
+                    self._seat(waiting)
 
     def _drop(self, leg: _Leg) -> None:
         if not leg.dropped:
@@ -651,9 +708,15 @@ class AcdService:
         call = waiting.call
 
         async def bridge() -> None:
-            await self.ari.bridges.add_channel(waiting.bridge_id, leg.channel_id)
-            with contextlib.suppress(AriError):
-                await self.ari.channels.stop_moh(call.channel_id)
+            if waiting.ringback:  # answered only now that an agent is on the line
+                waiting.ringback = False
+                await call.answer()
+                await self.ari.bridges.add_channel(waiting.bridge_id,
+                                                   [call.channel_id, leg.channel_id])
+            else:
+                await self.ari.bridges.add_channel(waiting.bridge_id, leg.channel_id)
+                with contextlib.suppress(AriError):
+                    await self.ari.channels.stop_moh(call.channel_id)
             if agent is not None:
                 call.log.set_agent(call.record, agent.user_id)
                 call.record = replace(call.record, agent_user_id=agent.user_id,
@@ -975,6 +1038,10 @@ class AcdService:
                 if paused.get(agent_id) is not None:
                     restored.append(ev.AgentPause(agent_id, paused[agent_id] or ""))
         return restored
+
+
+async def _raise(exc: Exception) -> None:
+    raise exc
 
 
 def _target(target: OverflowTarget | None) -> dict[str, str]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import builtins
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Literal, TypeAlias, cast
+from typing import Any, Literal, TypeAlias, TypedDict, Unpack, cast
 
 import aiohttp
 import orjson
@@ -218,24 +219,41 @@ class AriClient:
         body: Any = None,
     ) -> bytes:
         """Perform one operation; the raw body of a 2xx answer, else raise an AriError."""
+        return await (await self.start(operation, path_args, query, body))
+
+    async def start(
+        self,
+        operation: Operation,
+        path_args: Mapping[str, str] | None = None,
+        query: Mapping[str, QueryValue] | None = None,
+        body: Any = None,
+    ) -> Awaitable[bytes]:
+        """Put one operation on its way now and return the awaitable of what `send` returns,
+        which the caller must await: on a socket the request is written before this returns,
+        so a caller that must not wait for Asterisk's answer (the ACD's owner) loses no turn
+        of the event loop. Over HTTP the request runs in a task of its own."""
         path = operation.render(path_args or {})
         params = encode_query(operation, query or {})
         if body is not None and operation.body is None:
             raise TypeError(f"{operation.name} takes no body")
         data = orjson.dumps(body).decode() if body is not None else None
         socket = None if operation.binary else self.sockets.pick()
-        if socket is not None:
-            status, reason, payload = await socket.request(
-                operation.method, path, params, data, self._timeout.total
-            )
-        else:
-            status, reason, payload = await self._http(operation.method, path, params, data)
+        if socket is None:
+            http = self._http(operation.method, path, params, data)
+            return asyncio.ensure_future(self._checked(operation.method, path, http))
+        answer = await socket.send(operation.method, path, params, data, self._timeout.total)
+        return self._checked(operation.method, path, answer)
+
+    async def _checked(
+        self, method: str, path: str, answer: Awaitable[tuple[int, str | None, bytes]]
+    ) -> bytes:
+        status, reason, payload = await answer
         if 200 <= status < 300:
             return payload
         message = _error_message(payload, reason)
         if status == 401:
-            raise AriAuthError(operation.method, path, self._user, message)
-        raise AriError(operation.method, path, status, message)
+            raise AriAuthError(method, path, self._user, message)
+        raise AriError(method, path, status, message)
 
     async def _http(
         self, method: str, path: str, params: dict[str, str], data: str | None
@@ -263,14 +281,8 @@ class AriClient:
         body: Any = None,
     ) -> Any:
         """Perform one operation and return its parsed JSON (None for an empty answer)."""
-        payload = await self.send(operation, path_args, query, body)
-        if not payload:
-            return None
-        try:
-            return orjson.loads(payload)
-        except orjson.JSONDecodeError as exc:
-            path = operation.render(path_args or {})
-            raise AriError(operation.method, path, 200, f"answer is not JSON: {exc}") from exc
+        path = operation.render(path_args or {})
+        return await _parsed(operation.method, path, self.send(operation, path_args, query, body))
 
 
 def _describe(exc: aiohttp.ClientError) -> str:
@@ -284,6 +296,33 @@ class _Resource:
         self._ari = ari
 
 
+class OriginateOptions(TypedDict, total=False):
+    app: str | None
+    app_args: StrOrList | None
+    extension: str | None
+    context: str | None
+    priority: int | None
+    label: str | None
+    caller_id: str | None
+    dial_timeout: int | None
+    variables: Mapping[str, str] | None
+    channel_id: str | None
+    other_channel_id: str | None
+    originator: str | None
+    formats: StrOrList | None
+
+
+async def _parsed(method: str, path: str, sent: Awaitable[bytes]) -> Any:
+    """The JSON of an answer (None when empty)."""
+    payload = await sent
+    if not payload:
+        return None
+    try:
+        return orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        raise AriError(method, path, 200, f"answer is not JSON: {exc}") from exc
+
+
 class Channels(_Resource):
     """`/channels`: the legs of calls."""
 
@@ -293,44 +332,34 @@ class Channels(_Resource):
     async def get(self, channel_id: str) -> Channel:
         return cast(Channel, await self._ari.call(ops.CHANNELS_GET, {"channelId": channel_id}))
 
-    async def originate(
-        self,
-        endpoint: str,
-        *,
-        app: str | None = None,
-        app_args: StrOrList | None = None,
-        extension: str | None = None,
-        context: str | None = None,
-        priority: int | None = None,
-        label: str | None = None,
-        caller_id: str | None = None,
-        dial_timeout: int | None = None,
-        variables: Mapping[str, str] | None = None,
-        channel_id: str | None = None,
-        other_channel_id: str | None = None,
-        originator: str | None = None,
-        formats: StrOrList | None = None,
-    ) -> Channel:
+    async def originate(self, endpoint: str, **options: Unpack[OriginateOptions]) -> Channel:
         """Dial `endpoint` (e.g. `PJSIP/agent-1001`); when it answers it enters `app`
         (or the dialplan at context/extension/priority). `dial_timeout`: seconds to ring,
         -1 for no limit."""
+        return await (await self.start_originate(endpoint, **options))
+
+    async def start_originate(
+        self, endpoint: str, **options: Unpack[OriginateOptions]
+    ) -> Awaitable[Channel]:
+        """`originate`, sent now; the awaitable of its answer (AriClient.start)."""
         query: dict[str, QueryValue] = {
             "endpoint": endpoint,
-            "app": app,
-            "appArgs": _join(app_args),
-            "extension": extension,
-            "context": context,
-            "priority": priority,
-            "label": label,
-            "callerId": caller_id,
-            "timeout": dial_timeout,
-            "channelId": channel_id,
-            "otherChannelId": other_channel_id,
-            "originator": originator,
-            "formats": formats,
+            "app": options.get("app"),
+            "appArgs": _join(options.get("app_args")),
+            "extension": options.get("extension"),
+            "context": options.get("context"),
+            "priority": options.get("priority"),
+            "label": options.get("label"),
+            "callerId": options.get("caller_id"),
+            "timeout": options.get("dial_timeout"),
+            "channelId": options.get("channel_id"),
+            "otherChannelId": options.get("other_channel_id"),
+            "originator": options.get("originator"),
+            "formats": options.get("formats"),
         }
-        data = await self._ari.call(ops.CHANNELS_ORIGINATE, None, query, _variables_body(variables))
-        return cast(Channel, data)
+        body = _variables_body(options.get("variables"))
+        sent = await self._ari.start(ops.CHANNELS_ORIGINATE, None, query, body)
+        return _parsed(ops.CHANNELS_ORIGINATE.method, ops.CHANNELS_ORIGINATE.path, sent)
 
     async def create(
         self,

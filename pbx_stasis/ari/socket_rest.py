@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Coroutine
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -68,6 +69,18 @@ class SocketRest:
         within: float | None,
     ) -> Answer:
         """Send one request; (status, reason, body) of Asterisk's answer."""
+        return await (await self.send(method, path, params, body, within))
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, str],
+        body: str | None,
+        within: float | None,
+    ) -> Coroutine[Any, Any, Answer]:
+        """Put one request on the socket now (the write rarely waits); returns the coroutine
+        that awaits Asterisk's answer, which the caller must await."""
         ws = self._ws
         if ws is None or ws.closed:
             raise AriUnreachable(method, path, "the events WebSocket is not connected")
@@ -86,11 +99,17 @@ class SocketRest:
         self._pending[request_id] = (method, path, future)
         try:
             await ws.send_str(orjson.dumps(message).decode())
-            self.sent += 1
+        except (ConnectionError, aiohttp.ClientError) as exc:
+            self._pending.pop(request_id, None)
+            raise AriUnreachable(method, path, f"events WebSocket: {exc}") from exc
+        self.sent += 1
+        return self._answer(request_id, method, path, future, within)
+
+    async def _answer(self, request_id: str, method: str, path: str,
+                      future: asyncio.Future[Answer], within: float | None) -> Answer:
+        try:
             async with asyncio.timeout(within):
                 return await future
-        except (ConnectionError, aiohttp.ClientError) as exc:
-            raise AriUnreachable(method, path, f"events WebSocket: {exc}") from exc
         except TimeoutError as exc:
             raise AriUnreachable(
                 method, path, f"no answer on the events WebSocket within {within}s"

@@ -7,6 +7,7 @@ or because it could not be served (`reason`), in which case the script carries o
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
@@ -22,6 +23,29 @@ class QueueRequest:
     skills: Mapping[str, int] = field(default_factory=dict)
     max_wait: float | None = None  # seconds; None: the queue's own max wait
     entered_at: float | None = None  # epoch; set when a caller is put back after a restart
+
+    def bridge_name(self) -> str:
+        """The name of the caller's queue bridge: it carries the request, so an app restarted
+        while the caller waits puts them back with their place (`from_bridge_name`)."""
+        return _BRIDGE_PREFIX + json.dumps({
+            "queue": self.queue, "priority": self.priority, "skills": dict(self.skills),
+            "max_wait": self.max_wait, "entered": self.entered_at,
+        })
+
+    @classmethod
+    def from_bridge_name(cls, name: str) -> QueueRequest | None:
+        if not name.startswith(_BRIDGE_PREFIX):
+            return None
+        try:
+            entry = json.loads(name.removeprefix(_BRIDGE_PREFIX))
+            return cls(queue=str(entry["queue"]), priority=int(entry.get("priority") or 0),
+                       skills={str(k): int(v) for k, v in (entry.get("skills") or {}).items()},
+                       max_wait=entry.get("max_wait"), entered_at=entry.get("entered"))
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return None
+
+
+_BRIDGE_PREFIX = "queue "
 
 
 @dataclass(frozen=True)

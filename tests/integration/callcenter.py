@@ -133,12 +133,15 @@ async def call_center(
         await db.dispose()
 
 
-def enqueue_into(queue: str, **request: Any) -> Callable[[CallCenter], CallScript]:
-    """Script: answer, then wait in `queue` (what an IVR `queue` node does)."""
+def enqueue_into(queue: str, *, answer: bool = True, **request: Any
+                 ) -> Callable[[CallCenter], CallScript]:
+    """Script: answer (after a greeting, say), then wait in `queue`; with answer=False the
+    caller arrives unanswered (a number routed straight to the queue)."""
 
     def build(center: CallCenter) -> CallScript:
         async def script(call: Call) -> None:
-            await call.answer()
+            if answer:
+                await call.answer()
             center.outcomes.append(
                 await center.app.acd.enqueue(call, QueueRequest(queue, **request))
             )

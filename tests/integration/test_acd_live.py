@@ -9,6 +9,8 @@ import pytest
 from callcenter import call_center, connected_call, enqueue_into
 from sandbox import Sandbox, SippAgent, desk_phone_ports, run_sipp_async
 
+from pbx_stasis.acd.directory import AgentRecord
+from pbx_stasis.acd.runner import QUEUE_BRIDGE
 from pbx_stasis.app import StasisApp
 from pbx_stasis.bus import Bus
 
@@ -140,6 +142,38 @@ async def test_missed_offers_autopause_the_agent(private_sandbox: Sandbox, tmp_p
         assert pause.agent_user_id == lazy.user_id and pause.data["reason"] == "no answer"
         connects = await center.wait_for("CONNECT", 2)
         assert {r.agent_user_id for r in connects} == {good.user_id}
+
+
+async def test_unanswered_caller_hears_ringing_until_an_agent_answers(
+    private_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """A caller routed straight to a queue is answered only when an agent answers, or when an
+    offer ends unanswered: from then on they wait answered, with music."""
+    queue = {"strategy": "linear", "ring_timeout": 2, "retry_delay": 1}
+    async with call_center(private_sandbox, tmp_path, {"sales": queue},
+                           script=enqueue_into("sales", answer=False)) as center:
+        lazy = await center.add_agent("lazy2", 170, scenario="agent-noanswer.xml")
+        good = await center.add_agent("good3", 171)
+
+        async def call_with_order(*agents: AgentRecord) -> list[str]:
+            await center.app.acd.save_queue(center.app.tenant_id, "sales", {
+                **queue, "agent_order": [str(a.user_id) for a in agents]})
+            before = len(await center.journal())
+            await _call(private_sandbox, talk_ms=500)
+            await center.idle()
+            rows = (await center.journal())[before:]
+            return [r.event for r in rows
+                    if r.event in ("OFFER", "RINGNOANSWER", "ANSWER", "CONNECT")]
+
+        # The first agent answers: the caller heard ringing, and is answered once they did.
+        assert await call_with_order(good, lazy) == ["OFFER", "CONNECT", "ANSWER"]
+        # The first agent lets it ring: the caller is answered when that offer ends.
+        story = await call_with_order(lazy, good)
+        assert [e for e in story if e != "ANSWER"] == ["OFFER", "RINGNOANSWER", "OFFER", "CONNECT"]
+        assert story.count("ANSWER") == 1
+        assert story.index("ANSWER") > story.index("RINGNOANSWER")
+        bridges = await center.app.ari.bridges.list()
+        assert not [b for b in bridges if b["id"].startswith(QUEUE_BRIDGE)]
 
 
 async def test_busy_agent_is_skipped(private_sandbox: Sandbox, tmp_path: Path) -> None:
@@ -351,3 +385,38 @@ async def test_app_restart_keeps_the_conversation_and_the_waiting_caller(
         assert [r.data["action"] for r in adopted] == ["queue"]
         ends = await center.journal("CALLEND")
         assert len(ends) == 2 and len({r.call_id for r in ends}) == 2
+
+
+async def test_app_restart_while_an_unanswered_caller_rings_an_agent(
+    private_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """The caller heard ringing (not yet answered, not in a bridge): the restarted app finds
+    their queue in the bridge's name and puts them back, their wait unchanged."""
+    queue = {"strategy": "linear", "ring_timeout": 4, "retry_delay": 1}
+    async with call_center(private_sandbox, tmp_path, {"sales": queue},
+                           script=enqueue_into("sales", answer=False)) as center:
+        sleepy = await center.add_agent("sleepy", 220, scenario="agent-noanswer.xml")
+        good = await center.add_agent("good4", 221)
+        await center.app.acd.save_queue(center.app.tenant_id, "sales", {
+            **queue, "agent_order": [str(sleepy.user_id), str(good.user_id)]})
+        caller = asyncio.ensure_future(_call(private_sandbox, talk_ms=500, timeout=40))
+        await center.wait_for("OFFER")
+        await asyncio.sleep(1.5)  # sleepy's phone rings (4 s) while the app goes away
+
+        old = center.app
+        await old.stop(grace=0)
+        new = StasisApp(old.settings, center.db, Bus(), script=old._default_script)
+        center.app = new
+        await new.start()
+        async with asyncio.timeout(15):
+            await new.events.wait_connected()
+
+        await caller
+        await center.idle()
+        [adopted] = await center.journal("ADOPTED")
+        assert adopted.data["action"] == "queue" and adopted.data["queue"] == "sales"
+        [connect] = await center.wait_for("CONNECT")
+        assert connect.agent_user_id == good.user_id
+        assert connect.data["wait"] > 1.5  # counted from the first entry, before the restart
+        bridges = await new.ari.bridges.list()
+        assert not [b for b in bridges if b["id"].startswith(QUEUE_BRIDGE)]

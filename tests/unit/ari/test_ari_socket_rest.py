@@ -10,6 +10,7 @@ from ari_fake_server import FakeAri, Reply
 from test_ari_events import eventually, fast_stream
 
 from pbx_stasis.ari import AriClient, AriError, Event
+from pbx_stasis.ari import operations as ops
 from pbx_stasis.ari.errors import AriUnreachable
 from pbx_stasis.ari.request_sockets import RequestSockets
 
@@ -124,3 +125,24 @@ async def test_request_sockets_take_requests_while_another_waits(
     slow = next(s for s in fake_ari.seen if s.path == "/channels")
     quick = next(s for s in fake_ari.seen if s.path == "/channels/c1/answer")
     assert slow.via == quick.via == "socket" and slow.app != quick.app
+
+
+async def test_start_sends_now_and_leaves_the_answer_to_await(
+    fake_ari: FakeAri, ari: AriClient
+) -> None:
+    """What the ACD's owner uses to ring an agent: the request is written before start returns,
+    the answer comes later (and errors with it); over HTTP the request runs in its own task."""
+    fake_ari.replies[("POST", "/channels")] = Reply(200, {"id": "leg-1"}, delay=0.3)
+    async with fast_stream(ari, _ignore) as events:
+        await eventually(lambda: events.connected and len(ari.sockets) == 1)
+        sent = ari.sockets.sent
+        answer = await ari.channels.start_originate("PJSIP/alice", app="pbx", channel_id="leg-1")
+        assert ari.sockets.sent == sent + 1
+        await eventually(lambda: any(s.path == "/channels" for s in fake_ari.seen))
+        assert (await answer)["id"] == "leg-1"
+        refused = await ari.start(ops.CHANNELS_HANGUP, {"channelId": "gone"})
+        with pytest.raises(AriError, match="Resource not found"):
+            await refused
+    over_http = await ari.channels.start_originate("PJSIP/bob", app="pbx", channel_id="leg-1")
+    assert (await over_http)["id"] == "leg-1"
+    assert [s.via for s in fake_ari.seen if s.path == "/channels"] == ["socket", "http"]
