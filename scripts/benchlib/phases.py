@@ -15,7 +15,7 @@ import signal
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -257,17 +257,18 @@ async def _journal_times(db: Database) -> dict[str, dict[str, float]]:
 
 
 class RequestTap:
-    """Counts the app's ARI requests by operation (wraps AriClient.send on the instance)."""
+    """Counts the app's ARI requests by operation (wraps AriClient.start on the instance,
+    which every request goes through)."""
 
     def __init__(self, app: StasisApp) -> None:
         self.counts: Counter[str] = Counter()
-        send = app.ari.send
+        start = app.ari.start
 
-        async def counted(operation: Any, *args: Any, **kwargs: Any) -> bytes:
+        async def counted(operation: Any, *args: Any, **kwargs: Any) -> Awaitable[bytes]:
             self.counts[str(getattr(operation, "name", operation))] += 1
-            return await send(operation, *args, **kwargs)
+            return await start(operation, *args, **kwargs)
 
-        app.ari.send = counted  # type: ignore[method-assign]
+        app.ari.start = counted  # type: ignore[method-assign]
 
 
 async def _journal_counts(db: Database) -> dict[str, int]:
