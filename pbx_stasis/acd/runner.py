@@ -250,6 +250,11 @@ class AcdService:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        self._tasks = []
+        while not self._inbox.empty():  # nobody waits on a barrier the owner will never reach
+            item = self._inbox.get_nowait()
+            if isinstance(item, asyncio.Future) and not item.done():
+                item.set_result(None)
         await self.db.writes.settle()
 
     async def on_connect(self) -> None:
@@ -341,7 +346,10 @@ class AcdService:
         self._inbox.put_nowait(event)
 
     async def barrier(self) -> None:
-        """Return once the owner has applied everything posted before this call."""
+        """Return once the owner has applied everything posted before this call (at once if
+        the owner is not running)."""
+        if not self._tasks:
+            return
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._inbox.put_nowait(done)  # type: ignore[arg-type]
         await done
@@ -380,7 +388,9 @@ class AcdService:
 
         async def settle_in() -> None:
             # First in the call's lane: music, offers' bridging and announcements queue
-            # behind it, while the owner already rings an agent.
+            # behind it. It starts once the owner has taken the arrival in, so the first
+            # agent's originate reaches Asterisk before this call's other requests.
+            await self.barrier()
             try:
                 # The bridge's name keeps the stay, so a restarted app puts the caller back.
                 await self.ari.bridges.create("mixing", bridge_id=bridge_id,
