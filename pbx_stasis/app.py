@@ -268,6 +268,9 @@ class StasisApp:
                 await self.calls.close(record, cause=inbox.hangup.cause,
                                        cause_text=inbox.hangup.cause_text,
                                        hung_up_by="unknown", data={"adopted": True})
+                stay = [b["id"] for b in self._bridges
+                        if b["id"].startswith(queue_bridge_prefix(record.id))]
+                await self.recorder.file_adopted(record.tenant_id, record.id, stay)
 
     def _queue_stay(self, call_id: str) -> QueueRequest | None:
         """The queue a call waited in when the app stopped, from its queue bridge's name."""

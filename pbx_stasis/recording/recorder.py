@@ -24,7 +24,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +35,7 @@ from pbx_stasis.recording.policy import RecordingPolicy
 from pbx_stasis.recording.store import RecordingRecord, RecordingStore
 from pbx_stasis.recording.tables import RecordingKind
 from pbx_stasis.store import Database, NewEvent, utc_now
+from pbx_stasis.store.journal import Journal, JournalEntry
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +152,44 @@ class CallRecorder:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
         await self.db.writes.settle()
+
+    async def file_adopted(self, tenant_id: int, call_id: str, bridge_ids: list[str]) -> None:
+        """A conversation adopted after an app restart has ended: its bridge goes (which ends
+        a recording still running in it), and every recording the journal shows started but
+        not stopped is stopped and filed like any other (RECORDSTOP with `adopted`)."""
+        for bridge_id in bridge_ids:
+            with contextlib.suppress(AriError):
+                await self.ari.bridges.destroy(bridge_id)
+        await self.db.writes.settle()
+        open_: dict[str, JournalEntry] = {}
+        for entry in await Journal(self.db).events_for_call(call_id):
+            if entry.event == RECORDSTART:
+                open_[str(entry.data.get("recording"))] = entry
+            elif entry.event == RECORDSTOP:
+                open_.pop(str(entry.data.get("name")), None)
+            elif entry.event == RECORDFAILED:
+                open_.pop(str(entry.data.get("recording")), None)
+        for name, started in open_.items():
+            note = NewEvent(tenant_id=tenant_id, call_id=call_id, event=RECORDSTOP,
+                            agent_user_id=started.agent_user_id, queue=started.queue,
+                            at=utc_now(), data={})
+            try:
+                with contextlib.suppress(AriError):  # 404: it ended with the bridge
+                    await self.ari.recordings.stop(name)
+                await self._settled(name)
+                kept = await self.store.keep_from_asterisk(
+                    self.ari, name, FORMAT, tenant_id=tenant_id, call_id=call_id,
+                    kind=RecordingKind.CALL, started_at=started.at, queue=started.queue,
+                    agent_user_id=started.agent_user_id,
+                )
+            except Exception as exc:
+                log.exception("call %s: recording %s could not be kept", call_id, name)
+                self.db.writes.append([replace(note, event=RECORDFAILED, data={
+                    "recording": name, "error": str(exc), "adopted": True})])
+                continue
+            self.db.writes.append([replace(note, data={
+                "recording": kept.id, "name": name, "duration": kept.duration_seconds,
+                "size": kept.size_bytes, "format": kept.format, "adopted": True})])
 
     # --- agent / supervisor requests ------------------------------------------------------
 

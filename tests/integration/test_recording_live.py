@@ -24,6 +24,9 @@ from callcenter import CallCenter, call_center, enqueue_into
 from sandbox import Sandbox, run_sipp_async
 from test_supervision_audio import RtpPhone, tone_db
 
+from pbx_stasis.acd.runner import QUEUE_BRIDGE
+from pbx_stasis.app import StasisApp
+from pbx_stasis.bus import Bus
 from pbx_stasis.recording import PolicyMode, RecordingPolicy, RecordingRules, RecordingStore
 from pbx_stasis.recording.policies import RecordingPolicies
 from pbx_stasis.recording.recorder import CallRecorder, RecordingError, RecordingState
@@ -215,3 +218,36 @@ async def test_on_demand_records_from_the_agents_request_and_none_never(
         await recorder.drain()
         assert await scene.store.for_call(call_id) == []
         assert len(await center.journal("RECORDSTART")) == 1
+
+
+async def test_a_recording_running_when_the_app_restarts_is_filed_when_the_call_ends(
+    private_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """The restarted app lets the conversation finish (adopted); when it ends, the queue
+    bridge goes and the recording the first process started is stopped and filed."""
+    async with recorded_call(private_sandbox, tmp_path, 524,
+                             RecordingPolicy(PolicyMode.ALL), talk_ms=4000) as scene:
+        center = scene.center
+        async with asyncio.timeout(5):
+            while not await center.journal("RECORDSTART"):
+                await asyncio.sleep(0.05)
+        old = center.app
+        await old.stop(grace=0)
+        new = StasisApp(old.settings, center.db, Bus(), script=old._default_script)
+        new.recorder.store = scene.store
+        center.app = new
+        await new.start()
+        async with asyncio.timeout(15):
+            await new.events.wait_connected()
+        assert (await scene.call).ok
+        await center.idle()
+        async with asyncio.timeout(15):
+            while not await center.journal("RECORDSTOP"):
+                await asyncio.sleep(0.1)
+        stop = at(await center.journal(), "RECORDSTOP")
+        assert stop.data["adopted"] is True
+        [kept] = await scene.store.for_call(scene.call_id)
+        print(f"\nrecording across the restart: {kept.duration_seconds:.2f} s of ~4 s talk")
+        assert 2.5 < kept.duration_seconds < 6.0
+        bridges = await new.ari.bridges.list()
+        assert not [b for b in bridges if b["id"].startswith(QUEUE_BRIDGE)]
