@@ -2,12 +2,16 @@
 
 Every decision (which agent, when to ring, who wins a double answer) is the core's, made one
 event at a time in `_own`; this module only turns ARI events into core events and core actions
-into ARI requests. ARI requests never run in the owner task: each call has a lane (a serial
-executor) so one slow request delays only its own call, and the owner keeps deciding.
+into ARI requests. The owner sends only the originate of an agent's leg (written to the socket
+in its own turn, the answer awaited by the leg's task); every other request runs in the call's
+lane (a serial executor), so one slow request delays only its own call.
 
 A waiting caller sits alone in a mixing bridge of their own with music on hold; the chosen
 agent's leg is originated into Stasis and, once answered, added to that bridge, so the caller
-hears music until the very moment the agent is there (no dead air, no re-bridging).
+hears music until the very moment the agent is there (no dead air, no re-bridging). A caller
+who arrives unanswered hears ringing instead while the first agent's phone rings, and is
+answered and bridged with the agent in one go; when that offer ends unanswered (or nobody is
+free) they are seated: answered, in the bridge, with music.
 """
 
 from __future__ import annotations
