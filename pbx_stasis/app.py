@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import time
 from collections.abc import Callable
@@ -368,6 +369,11 @@ async def serve(settings: Settings, stop: asyncio.Event, *, part: str = "all") -
                 web_app[RECORDER] = RemoteRecorder(rpc_url, secret, session)
             await site(web_app, settings.web.host, settings.web.port)
             log.info("web pages at http://%s:%d/", settings.web.host, settings.web.port)
+        # What is alive now (modules, SQLAlchemy's caches, configuration, agents) lives as long
+        # as the process: frozen, a full garbage collection, which stops the event loop, walks
+        # only what calls created since (a full pass over the ~116k objects of a started app
+        # took 46 ms, measured in the benchmark's process).
+        gc.freeze()
         await stop.wait()
         if app is not None:
             log.info("stopping: %d live call(s)", app.router.live_calls)
