@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from pbx_stasis.web.forwarded import parse_networks
+
 DEFAULT_CONFIG_PATH = Path("pbx.toml")
 
 
@@ -45,6 +47,8 @@ class WebSettings:
     # listens for the web process, and the secret both share.
     rpc_url: str = "http://127.0.0.1:8099"
     rpc_secret: str = ""
+    # Reverse proxies whose X-Forwarded-For / -Proto are believed (web/forwarded.py).
+    trusted_proxies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -132,6 +136,12 @@ def _names(value: str) -> tuple[str, ...]:
     return names
 
 
+def _proxies(value: str) -> tuple[str, ...]:
+    names = tuple(part.strip() for part in value.split(",") if part.strip())
+    parse_networks(names)  # ValueError on anything that is not an address or a network
+    return names
+
+
 def _region(value: str) -> str:
     if len(value) != 2 or not value.isalpha():
         raise ValueError
@@ -158,6 +168,9 @@ _FIELDS: dict[tuple[str, str], tuple[str, Callable[[str], Any], str]] = {
     ("web", "enabled"): ("PBX_WEB_ENABLED", _bool, "true or false"),
     ("web", "rpc_url"): ("PBX_RPC_URL", _url(("http",)), "http://127.0.0.1:PORT (loopback)"),
     ("web", "rpc_secret"): ("PBX_RPC_SECRET", _any_text, "a long random string"),
+    ("web", "trusted_proxies"): (
+        "PBX_TRUSTED_PROXIES", _proxies, "addresses or networks, e.g. 127.0.0.1,10.0.0.0/8"
+    ),
     ("calls", "tenant"): ("PBX_TENANT", _text, "a tenant slug"),
     ("calls", "greeting"): ("PBX_GREETING", _text, "a sound name, e.g. hello-world"),
     ("agents", "pause_reasons"): (

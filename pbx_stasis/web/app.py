@@ -25,6 +25,7 @@ from pbx_stasis.store.base import utc_now
 from pbx_stasis.store.db import Database
 from pbx_stasis.store.tables import Role
 from pbx_stasis.web.auth import LoginDesk, LoginPolicy, Passwords
+from pbx_stasis.web.forwarded import Network, forwarded, parse_networks
 from pbx_stasis.web.routes import ROUTE_TABLE
 from pbx_stasis.web.routing import CSRF_FIELD, RANK, cookie_token, dumps, serve
 from pbx_stasis.web.services import ContactCenter
@@ -55,6 +56,7 @@ class WebContext:
 
 
 CONTEXT = web.AppKey("context", WebContext)
+PROXIES = web.AppKey("trusted_proxies", tuple[Network, ...])
 
 
 @dataclass(frozen=True)
@@ -215,6 +217,21 @@ _CSP = (
 
 
 @web.middleware
+async def _forwarded(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Behind a trusted reverse proxy: the client's address and scheme (web/forwarded.py)."""
+    proxies = request.app[PROXIES]
+    if proxies:
+        client, scheme = forwarded(request.remote, request.headers.get("X-Forwarded-For"),
+                                   request.headers.get("X-Forwarded-Proto"), proxies)
+        if client is not None or scheme is not None:
+            request = request.clone(remote=client or request.remote or "unknown",
+                                    scheme=scheme or request.scheme)
+    return await handler(request)
+
+
+@web.middleware
 async def _guard(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
@@ -282,9 +299,10 @@ async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
 
 def create_web_app(ctx: WebContext) -> web.Application:
     """The web sidecar for one process; run it with aiohttp's AppRunner or web.run_app."""
-    app = web.Application(middlewares=[_guard], client_max_size=2 * 1024 * 1024)
+    app = web.Application(middlewares=[_forwarded, _guard], client_max_size=2 * 1024 * 1024)
     site = Site(ctx)
     app[CONTEXT] = ctx
+    app[PROXIES] = parse_networks(ctx.settings.web.trusted_proxies)
     app[SITE] = site
     for route in ROUTE_TABLE:
         app.router.add_route(route.method, route.path, serve(route, site), name=route.operation_id)

@@ -186,8 +186,8 @@ class Route:
 
 
 def client_ip(request: web.Request) -> str:
-    # The sidecar listens on a local or private address behind whatever proxy the operator
-    # runs; X-Forwarded-For is not trusted because any client can send it.
+    # The peer's address, or the client's one that a trusted reverse proxy forwarded
+    # (web.trusted_proxies: the app's middleware rewrote request.remote, web/forwarded.py).
     return request.remote or "unknown"
 
 

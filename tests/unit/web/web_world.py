@@ -19,7 +19,7 @@ from center_fake import MemoryContactCenter
 
 from pbx_stasis.acd.model import QueueConfig, Strategy
 from pbx_stasis.bus import Bus
-from pbx_stasis.config import CallSettings, Settings
+from pbx_stasis.config import CallSettings, Settings, WebSettings
 from pbx_stasis.crm.contacts import ContactDraft
 from pbx_stasis.store.base import utc_now
 from pbx_stasis.store.db import Database
@@ -138,14 +138,15 @@ class World:
             )
 
 
-async def build_world(template: Path, tmp_path: Path, *, seed: bool = True) -> World:
+async def build_world(template: Path, tmp_path: Path, *, seed: bool = True,
+                      web_settings: WebSettings | None = None) -> World:
     path = tmp_path / "web.db"
     shutil.copyfile(template, path)
     db = Database.connect(f"sqlite+aiosqlite:///{path}")
     bus = Bus()
     center = MemoryContactCenter(bus)
     clock = Clock()
-    settings = Settings(calls=CallSettings(tenant="acme"))
+    settings = Settings(calls=CallSettings(tenant="acme"), web=web_settings or WebSettings())
     ctx = WebContext(
         db=db,
         bus=bus,
