@@ -281,8 +281,7 @@ class AriClient:
         body: Any = None,
     ) -> Any:
         """Perform one operation and return its parsed JSON (None for an empty answer)."""
-        path = operation.render(path_args or {})
-        return await _parsed(operation.method, path, self.send(operation, path_args, query, body))
+        return await _parsed(operation, path_args, self.send(operation, path_args, query, body))
 
 
 def _describe(exc: aiohttp.ClientError) -> str:
@@ -312,7 +311,9 @@ class OriginateOptions(TypedDict, total=False):
     formats: StrOrList | None
 
 
-async def _parsed(method: str, path: str, sent: Awaitable[bytes]) -> Any:
+async def _parsed(
+    operation: Operation, path_args: Mapping[str, str] | None, sent: Awaitable[bytes]
+) -> Any:
     """The JSON of an answer (None when empty)."""
     payload = await sent
     if not payload:
@@ -320,7 +321,8 @@ async def _parsed(method: str, path: str, sent: Awaitable[bytes]) -> Any:
     try:
         return orjson.loads(payload)
     except orjson.JSONDecodeError as exc:
-        raise AriError(method, path, 200, f"answer is not JSON: {exc}") from exc
+        path = operation.render(path_args or {})
+        raise AriError(operation.method, path, 200, f"answer is not JSON: {exc}") from exc
 
 
 class Channels(_Resource):
@@ -359,7 +361,7 @@ class Channels(_Resource):
         }
         body = _variables_body(options.get("variables"))
         sent = await self._ari.start(ops.CHANNELS_ORIGINATE, None, query, body)
-        return _parsed(ops.CHANNELS_ORIGINATE.method, ops.CHANNELS_ORIGINATE.path, sent)
+        return _parsed(ops.CHANNELS_ORIGINATE, None, sent)
 
     async def create(
         self,
