@@ -380,6 +380,9 @@ async def serve(settings: Settings, stop: asyncio.Event, *, part: str = "all") -
     finally:
         for task in tasks:
             task.cancel()
+        # Before the database goes: a retention sweep cancelled mid-query must give its
+        # connection back first, or the process hangs at exit (SIGTERM right after start).
+        await asyncio.gather(*tasks, return_exceptions=True)
         for runner in runners:
             await runner.cleanup()
         if app is not None:
