@@ -137,7 +137,7 @@ def _names(value: str) -> tuple[str, ...]:
 
 
 def _proxies(value: str) -> tuple[str, ...]:
-    names = tuple(part.strip() for part in value.split(",") if part.strip())
+    names = _names(value)
     parse_networks(names)  # ValueError on anything that is not an address or a network
     return names
 

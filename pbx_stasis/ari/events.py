@@ -325,7 +325,8 @@ class EventStream:
         rest.attach(ws)
         self._rest = rest
         try:
-            status, _, _ = await rest.request("GET", "/asterisk/ping", {}, None, self._socket_probe)
+            probe = await rest.send("GET", "/asterisk/ping", {}, None, self._socket_probe)
+            status, _, _ = await probe
         except AriUnreachable as exc:
             log.info("ARI requests stay on HTTP: %s (Asterisk before 22.2 / 20.13?)", exc)
             status = 0

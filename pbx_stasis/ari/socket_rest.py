@@ -60,17 +60,6 @@ class SocketRest:
             if not future.done():
                 future.set_exception(AriUnreachable(method, path, reason))
 
-    async def request(
-        self,
-        method: str,
-        path: str,
-        params: dict[str, str],
-        body: str | None,
-        within: float | None,
-    ) -> Answer:
-        """Send one request; (status, reason, body) of Asterisk's answer."""
-        return await (await self.send(method, path, params, body, within))
-
     async def send(
         self,
         method: str,
