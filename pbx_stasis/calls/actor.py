@@ -34,6 +34,9 @@ class Hangup:
     cause: int | None = None
     cause_text: str | None = None
     by_us: bool = False
+    # The far end asked to hang up (a hangup request that is not the echo of ours): it may
+    # arrive after the script already ended for that very reason (a playback cut short).
+    remote: bool = False
 
 
 class EventInbox:
@@ -52,6 +55,8 @@ class EventInbox:
         kind = event.get("type")
         # A soft hangup request is the echo of our own DELETE /channels (cause 32), not the
         # reason the call ended.
+        if kind == "ChannelHangupRequest" and not event.get("soft"):
+            self.hangup.remote = True
         if kind == "ChannelDestroyed" or (kind == "ChannelHangupRequest" and not event.get("soft")):
             # The first cause wins; only ChannelDestroyed carries the cause's text.
             cause = event.get("cause")

@@ -138,7 +138,9 @@ async def run_call(
             if exc.status != 404:  # already gone is fine: we still close the record
                 log.warning("call %s: hangup failed: %s", record.id, exc)
         await inbox.drain_until_gone(within=5.0)
-        if inbox.hangup.by_us and inbox.hangup.cause is None:
+        if inbox.hangup.remote:  # the caller's hangup crossed ours (its event came late)
+            hung_up_by = "caller"
+        elif inbox.hangup.by_us and inbox.hangup.cause is None:
             inbox.hangup.cause, inbox.hangup.cause_text = NORMAL_CLEARING
     await calls.close(
         call.record,  # as the call left it (answered, agent...)
