@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import re
 import shutil
 import signal
@@ -271,6 +272,29 @@ class RequestTap:
         app.ari.start = counted  # type: ignore[method-assign]
 
 
+class GcWatch:
+    """The garbage collector's passes while it watches: a pass stops the event loop, and a full
+    one over a large heap takes tens of ms (the app's process freezes its start-up objects, as
+    `pbx run` does, so a full pass walks only what the calls created)."""
+
+    def __init__(self) -> None:
+        self.passes: Counter[int] = Counter()  # by generation
+        self.longest_ms = 0.0
+        self._started = 0.0
+        gc.callbacks.append(self._on)
+
+    def _on(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        self.passes[info["generation"]] += 1
+        self.longest_ms = max(self.longest_ms, (time.perf_counter() - self._started) * 1000)
+
+    def close(self) -> dict[str, Any]:
+        gc.callbacks.remove(self._on)
+        return {"passes": dict(sorted(self.passes.items())), "longest_ms": self.longest_ms}
+
+
 async def _journal_counts(db: Database) -> dict[str, int]:
     async with db.session() as session:
         rows = await session.execute(
@@ -357,6 +381,8 @@ async def run_ours(
         requests_before = Counter(requests.counts)
         decisions_before = app.acd.decisions
         outcomes.clear()
+        gc.freeze()  # as `pbx run` does once it serves
+        gc_watch = GcWatch()
         if profile is not None:
             import os
 
@@ -370,6 +396,7 @@ async def run_ours(
         cpu = CpuMark.now(pid, phones.pid) - mark
         wall = time.monotonic() - started
         after = load_average()
+        collections = gc_watch.close()
         profile_error = profiler.stop() if profiler is not None else ""
         profiler = None
         await _until(lambda: app.router.live_calls == 0, 10)
@@ -389,6 +416,7 @@ async def run_ours(
             "events_by_type": dict(sorted(tap.counts.items(), key=lambda kv: -kv[1])),
             "varset_by_variable": dict(sorted(tap.variables.items(), key=lambda kv: -kv[1])),
             "profile_error": profile_error,
+            "gc": collections,
         }
     finally:
         if profiler is not None:
