@@ -53,7 +53,8 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     for line in problems:
         print(f"problem: {line}", file=sys.stderr)
     if not problems:
-        print(f"ok: configuration ({settings.source}), database and ARI all reachable")
+        print(f"ok: configuration ({settings.source}), database and ARI reachable; Asterisk "
+              "has the modules, run-time PJSIP objects and the trunk the app needs")
     return 1 if problems else 0
 
 

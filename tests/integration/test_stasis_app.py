@@ -159,12 +159,22 @@ def test_check_explains_each_bad_setting(
     assert no_db.returncode == 1
     assert "cannot reach the database" in no_db.stderr
 
+    # A module the app needs, unloaded: named, with what it is for.
+    private_sandbox.ari("DELETE", "asterisk/modules/res_ari_sounds.so")
+    try:
+        no_sounds_api = pbx_command(["check"], {**private_sandbox.app_env(), **db_env})
+    finally:
+        private_sandbox.ari("POST", "asterisk/modules/res_ari_sounds.so")
+    assert no_sounds_api.returncode == 1
+    assert "res_ari_sounds.so is not running" in no_sounds_api.stderr, no_sounds_api.stderr
+    assert no_sounds_api.stderr.count("problem:") == 1, no_sounds_api.stderr  # nothing else
+
     config = tmp_path / "pbx.toml"
     config.write_text("[ari\nurl=1\n")
     malformed = pbx_command(["check"], {**db_env, "PBX_CONFIG": str(config)})
     assert malformed.returncode == 2
     assert str(config) in malformed.stderr and "TOML" in malformed.stderr
-    for result in (wrong_password, unreachable, bad_db, no_db, malformed):
+    for result in (wrong_password, unreachable, bad_db, no_db, no_sounds_api, malformed):
         assert "Traceback" not in result.stderr
 
 
