@@ -159,6 +159,8 @@ async def test_a_caller_goes_through_the_ivr_to_the_agent_softphone(
             activity = wallboard.get_by_test_id("activity").locator("li")
             talking = activity.filter(has_text=f"Call from {CALLER} talking")
             await expect(talking).to_have_count(1)
+            # The answer in the IVR changes nothing the activity says: one line, not two.
+            await expect(activity.filter(has_text=f"Call from {CALLER} ivr")).to_have_count(1)
             await hold.click()
             await expect(box).to_have_attribute("data-state", "held")
             await expect(activity.filter(has_text=f"Call from {CALLER} held")).to_have_count(
@@ -202,7 +204,7 @@ async def test_a_caller_goes_through_the_ivr_to_the_agent_softphone(
         await agent.click("#apply-state")
         await expect(agent.get_by_test_id("agent-state")).to_have_text("available")
         await expect(card).to_have_attribute("data-state", "available", timeout=SECOND)
-        await expect(card).to_contain_text("1 calls today", timeout=SECOND)
+        await expect(card).to_contain_text("1 call today", timeout=SECOND)
         await expect(tile.get_by_test_id("waiting")).to_have_text("0")
 
     rows = await stack.journal(call_id)

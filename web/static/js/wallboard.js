@@ -3,7 +3,9 @@ import { get } from "./api.js";
 import { Feed } from "./feed.js";
 import { $, clock, duration, el, secondsSince } from "./ui.js";
 
-const board = { agents: new Map(), queues: new Map(), activity: [] };
+// lastSaid: each live call's last activity line (an update that says the same, e.g. the answer
+// of a call still in the IVR, adds no line).
+const board = { agents: new Map(), queues: new Map(), activity: [], lastSaid: new Map() };
 const MAX_ACTIVITY = 60;
 const STATE_ORDER = ["ringing", "on-call", "wrap-up", "available", "paused", "offline"];
 
@@ -52,7 +54,7 @@ function renderAgents() {
       el("div", { class: "line" },
         el("span", { class: "state-pill", "data-testid": "agent-state" }, a.state === "paused" && a.reason ? `paused · ${a.reason}` : a.state),
         el("span", { class: "in-state", dataset: { since: a.since } }, duration(secondsSince(a.since)))),
-      el("div", { class: "line" }, el("span", {}, `${a.calls_today} calls today`),
+      el("div", { class: "line" }, el("span", {}, `${a.calls_today} ${a.calls_today === 1 ? "call" : "calls"} today`),
         el("span", {}, a.registered ? "phone ok" : "no phone")))) : [el("div", { class: "empty" }, "No agents yet")]));
 }
 
@@ -111,6 +113,12 @@ new Feed(["call:*", "agent:state", "queue:stats"], {
       renderQueues();
       return;
     }
-    addActivity(at, describe(topic, payload), true);
+    const text = describe(topic, payload);
+    if (topic.startsWith("call:") && payload.call_id) {
+      if (board.lastSaid.get(payload.call_id) === text) return;
+      if (topic === "call:ended") board.lastSaid.delete(payload.call_id);
+      else board.lastSaid.set(payload.call_id, text);
+    }
+    addActivity(at, text, true);
   },
 }).start();
