@@ -131,3 +131,13 @@ class Journal:
         statement = statement.order_by(CallEvent.id).limit(limit)
         async with self._db.session() as session:
             return [_entry(row) for row in await session.scalars(statement)]
+
+    async def between(self, tenant_id: int, start: datetime, end: datetime) -> list[JournalEntry]:
+        """A tenant's lines of [start, end), oldest first (reports)."""
+        statement = (
+            select(CallEvent)
+            .where(CallEvent.tenant_id == tenant_id, CallEvent.at >= start, CallEvent.at < end)
+            .order_by(CallEvent.id)
+        )
+        async with self._db.session() as session:
+            return [_entry(row) for row in await session.scalars(statement)]

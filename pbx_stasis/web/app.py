@@ -193,6 +193,7 @@ _NAV: list[tuple[str, str, Role]] = [
     ("/wallboard", "Wallboard", Role.SUPERVISOR),
     ("/supervise", "Live calls", Role.SUPERVISOR),
     ("/recordings", "Recordings", Role.SUPERVISOR),
+    ("/reports", "Reports", Role.SUPERVISOR),
     ("/admin/users", "Users", Role.ADMIN),
     ("/admin/queues", "Queues", Role.ADMIN),
     ("/admin/dispositions", "Dispositions", Role.ADMIN),

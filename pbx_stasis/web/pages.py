@@ -1,5 +1,5 @@
-"""HTML pages: login/logout, the agent softphone, the wallboard, supervision, recordings and the
-admin pages."""
+"""HTML pages: login/logout, the agent softphone, the wallboard, reports, supervision, recordings
+and the admin pages."""
 
 from __future__ import annotations
 
@@ -168,6 +168,10 @@ async def wallboard_page(req: RouteRequest) -> web.StreamResponse:
     return _page(req, "wallboard.html", "Wallboard")
 
 
+async def reports_page(req: RouteRequest) -> web.StreamResponse:
+    return _page(req, "reports.html", "Reports")
+
+
 async def supervise_page(req: RouteRequest) -> web.StreamResponse:
     return _page(req, "supervise.html", "Live calls")
 
@@ -224,6 +228,15 @@ ROUTES = [
         wallboard_page,
         at_least(Role.SUPERVISOR),
         "Live wallboard",
+        kind=Kind.PAGE,
+        tag="pages",
+    ),
+    Route(
+        "GET",
+        "/reports",
+        reports_page,
+        at_least(Role.SUPERVISOR),
+        "Reports: a period's figures per queue, agent and hour",
         kind=Kind.PAGE,
         tag="pages",
     ),

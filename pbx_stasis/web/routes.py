@@ -5,7 +5,18 @@ from __future__ import annotations
 from pbx_stasis.crm import http as crm
 from pbx_stasis.recording import http as recording_http
 from pbx_stasis.supervision import http as supervision_http
-from pbx_stasis.web import calls, feed, flows, me, openapi, pages, queues, users, wallboard
+from pbx_stasis.web import (
+    calls,
+    feed,
+    flows,
+    me,
+    openapi,
+    pages,
+    queues,
+    reports,
+    users,
+    wallboard,
+)
 from pbx_stasis.web.routing import Route
 
 # The web's own routes; supervision and recording bring theirs (they need the live app).
@@ -14,6 +25,7 @@ WEB_ROUTES: list[Route] = [
     *openapi.ROUTES,
     *me.ROUTES,
     *wallboard.ROUTES,
+    *reports.ROUTES,
     *queues.ROUTES,
     *calls.ROUTES,
     *crm.ROUTES,

@@ -207,6 +207,17 @@ async def test_a_caller_goes_through_the_ivr_to_the_agent_softphone(
         await expect(card).to_contain_text("1 call today", timeout=SECOND)
         await expect(tile.get_by_test_id("waiting")).to_have_text("0")
 
+        # The manager's report of the day: the call answered in support, by Alice.
+        await stack.wait_for(call_id, "WRAPUPEND")
+        await wallboard.goto(f"{stack.base_url}/reports")
+        support = wallboard.get_by_test_id("rep-queues").locator("tr[data-queue=support]")
+        await expect(support.locator("td").nth(1)).to_have_text("1")  # answered
+        alice = wallboard.get_by_test_id("rep-agents").locator(
+            f"tr[data-agent='{stack.users['alice']}']")
+        await expect(alice).to_contain_text("Alice Agent")
+        await expect(alice.locator("td").nth(1)).to_have_text("1")  # answered
+        await wallboard.screenshot(path=str(SCREENSHOTS / "reports.png"), full_page=True)
+
     rows = await stack.journal(call_id)
     events = [row.event for row in rows]
     assert [r.data["node"] for r in rows if r.event == "ivr.enter"] == ["welcome", "to_support"]

@@ -1,0 +1,112 @@
+"""Reports API: a period's figures per queue, per agent and per hour (reports/core.py), as JSON
+for the /reports page and as CSV files for spreadsheets."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+
+from pbx_stasis.acd.directory import AcdDirectory
+from pbx_stasis.reports.core import Report, fold
+from pbx_stasis.store.journal import Journal
+from pbx_stasis.store.tables import Role, User
+from pbx_stasis.web.routing import Route, RouteRequest, at_least, invalid, reply
+from pbx_stasis.web.shapes import Choice, Day, Fields, optional
+
+MAX_DAYS = 92  # a quarter: the journal is read row by row
+TABLES = ("queues", "agents", "hours")
+PERIOD = {
+    "from": optional(Day(description="first day (UTC), YYYY-MM-DD; default today")),
+    "to": optional(Day(description="last day (UTC), included; default the first day")),
+}
+REPORT_QUERY = Fields(PERIOD)
+CSV_QUERY = Fields({**PERIOD, "table": Choice(TABLES)})
+
+
+def _period(req: RouteRequest) -> tuple[date, date]:
+    first = req.query.get("from") or req.site.now().astimezone(UTC).date()
+    last = req.query.get("to") or first
+    if last < first:
+        raise invalid({"to": "must not be before from"})
+    if (last - first).days >= MAX_DAYS:
+        raise invalid({"to": f"a report covers at most {MAX_DAYS} days"})
+    return first, last
+
+
+async def _report(req: RouteRequest) -> tuple[date, date, dict[str, Any]]:
+    first, last = _period(req)
+    start = datetime.combine(first, time(), UTC)
+    end = datetime.combine(last + timedelta(days=1), time(), UTC)
+    tenant_id = req.who.tenant_id
+    thresholds = {config.name: config.service_level
+                  for _, config in await AcdDirectory(req.site.ctx.db).queues(tenant_id)}
+    entries = await Journal(req.site.ctx.db).between(tenant_id, start, end)
+    names = select(User.id, User.display_name, User.username).where(User.tenant_id == tenant_id)
+    async with req.site.ctx.db.session() as session:
+        people = {uid: display or username for uid, display, username in
+                  (await session.execute(names)).all()}
+    until = min(end, req.site.now()).timestamp()  # a pause still running counts until now
+    report = fold(entries, start.timestamp(), max(start.timestamp(), until), thresholds)
+    return first, last, _json(report, people.get)
+
+
+def _json(report: Report, name: Callable[[int], str | None]) -> dict[str, Any]:
+    return {
+        "queues": [report.queues[q].summary() for q in sorted(report.queues)],
+        "agents": sorted(
+            ({**a.summary(), "name": name(a.agent_user_id) or f"user {a.agent_user_id}"}
+             for a in report.agents.values()),
+            key=lambda a: str(a["name"]).lower(),
+        ),
+        "hours": [hour.summary() for hour in report.hours],
+    }
+
+
+async def get_report(req: RouteRequest) -> web.StreamResponse:
+    first, last, figures = await _report(req)
+    return reply({"from": first.isoformat(), "to": last.isoformat(), **figures})
+
+
+async def get_report_csv(req: RouteRequest) -> web.StreamResponse:
+    first, last, figures = await _report(req)
+    table = req.query["table"]
+    rows: list[dict[str, Any]] = figures[table]
+    out = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({k: "" if v is None else v for k, v in row.items()} for row in rows)
+    filename = f"pbx-{table}-{first.isoformat()}_{last.isoformat()}.csv"
+    return web.Response(
+        text=out.getvalue(),
+        content_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+ROUTES = [
+    Route(
+        "GET",
+        "/api/reports",
+        get_report,
+        at_least(Role.SUPERVISOR),
+        "A period's figures per queue, per agent and per hour of the day (UTC days)",
+        query=REPORT_QUERY,
+        tag="reports",
+    ),
+    Route(
+        "GET",
+        "/api/reports/csv",
+        get_report_csv,
+        at_least(Role.SUPERVISOR),
+        "One table of the report (queues, agents or hours) as a CSV file",
+        query=CSV_QUERY,
+        tag="reports",
+    ),
+]

@@ -1,0 +1,80 @@
+"""/api/reports: a period's figures for the caller's tenant only, as JSON and as CSV files."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+from typing import Any
+
+from web_world import World
+
+from pbx_stasis.acd.directory import AcdDirectory
+from pbx_stasis.store.tables import CallEvent, Role
+
+CALL = "a" * 32  # acme's call in the seeded world (globex has "c" * 32)
+
+
+async def _journal(world: World, tenant: str, call_id: str, *rows: tuple[str, int, dict[str, Any]],
+                   agent: int | None = None) -> None:
+    async with world.db.transaction() as tx:
+        for event, minute, data in rows:
+            tx.add(CallEvent(
+                at=datetime(2026, 11, 23, 8, minute, tzinfo=UTC),
+                tenant_id=world.tenant_ids[tenant], call_id=call_id,
+                agent_user_id=agent if event != "ENTERQUEUE" else None,
+                queue="support", event=event, data=data,
+            ))
+
+
+async def test_a_manager_reads_their_tenants_day(world: World) -> None:
+    agent = world.person("acme", Role.AGENT)
+    await AcdDirectory(world.db).save_queue(world.tenant_ids["acme"], "support",
+                                            {"service_level": 10})
+    await _journal(world, "acme", CALL,
+                   ("ENTERQUEUE", 0, {}), ("OFFER", 0, {}), ("CONNECT", 0, {"wait": 15.0}),
+                   ("COMPLETEAGENT", 2, {"wait": 15.0, "talk": 90.0}), agent=agent.user_id)
+    await _journal(world, "globex", "c" * 32, ("ENTERQUEUE", 5, {}), ("ABANDON", 6, {"wait": 50}))
+    manager = await world.log_in(world.person("acme", Role.MANAGER))
+
+    response = await world.request(manager, "GET", "/api/reports?from=2026-11-23")
+    assert response.status == 200
+    report = await response.json()
+    assert (report["from"], report["to"]) == ("2026-11-23", "2026-11-23")
+    [support] = report["queues"]  # globex's abandoned call is not acme's
+    assert (support["offered"], support["answered"], support["abandoned"]) == (1, 1, 0)
+    assert (support["service_level"], support["service_level_seconds"]) == (0.0, 10.0)
+    [row] = report["agents"]
+    assert (row["agent_user_id"], row["answered"], row["talk"]) == (agent.user_id, 1, 90.0)
+    assert row["name"]
+    assert report["hours"][8]["offered"] == 1
+
+    other = await world.log_in(world.person("globex", Role.SUPERVISOR))
+    theirs = await (await world.request(other, "GET", "/api/reports")).json()  # today: the 23rd
+    assert [(q["queue"], q["abandoned"]) for q in theirs["queues"]] == [("support", 1)]
+    assert theirs["agents"] == []
+
+    download = await world.request(manager, "GET", "/api/reports/csv?from=2026-11-23&table=queues")
+    assert download.headers["Content-Type"].startswith("text/csv")
+    assert "pbx-queues-2026-11-23_2026-11-23.csv" in download.headers["Content-Disposition"]
+    lines = list(csv.DictReader(io.StringIO(await download.text())))
+    assert [(r["queue"], r["answered"], r["average_abandon_wait"]) for r in lines] == [
+        ("support", "1", "")
+    ]
+
+
+async def test_a_bad_period_is_refused_with_the_field(world: World) -> None:
+    manager = await world.log_in(world.person("acme", Role.MANAGER))
+    cases = {
+        "from=2026-11-23&to=2026-11-22": "must not be before from",
+        "from=2026-01-01&to=2026-11-23": "a report covers at most 92 days",
+        "from=23/11/2026": "must be a date written YYYY-MM-DD",
+        "table=calls": None,
+    }
+    for query, message in cases.items():
+        path = "/api/reports/csv" if query.startswith("table") else "/api/reports"
+        response = await world.request(manager, "GET", f"{path}?{query}")
+        assert response.status == 400, query
+        fields = (await response.json())["fields"]
+        if message is not None:
+            assert message in fields.values(), (query, fields)

@@ -1,0 +1,77 @@
+// Reports: a period's figures per queue, per agent and per hour, from /api/reports; each table
+// also downloads as CSV (/api/reports/csv), for the period on screen.
+import { ApiError, get } from "./api.js";
+import { $, duration, el } from "./ui.js";
+
+const day = (date) => date.toISOString().slice(0, 10);
+const pct = (share) => (share === null ? "–" : `${Math.round(share * 100)}%`);
+const secs = (value) => (value === null ? "–" : duration(value));
+
+function showError(text) {
+  const box = $("#rep-errors");
+  box.hidden = !text;
+  box.textContent = text || "";
+}
+
+function cells(values) {
+  return values.map((value, i) => el("td", { class: i ? "num" : "row-name" }, String(value)));
+}
+
+function segment(kind, bottom, height) {
+  // Through the style object: the pages' CSP refuses style attributes.
+  const part = el("span", { class: kind });
+  Object.assign(part.style, { bottom: `${bottom}%`, height: `${height}%` });
+  return part;
+}
+
+function render(report) {
+  $("#rep-summary").textContent = report.from === report.to ? report.from : `${report.from} to ${report.to}`;
+  const queues = report.queues.map((q) => el("tr", { dataset: { queue: q.queue } }, ...cells([
+    q.queue, q.offered, q.answered, q.abandoned, q.timed_out, q.left_empty, q.transferred,
+    pct(q.service_level), secs(q.average_answer_wait), secs(q.average_abandon_wait),
+    secs(q.longest_wait), secs(q.average_talk)])));
+  $("#rep-queue-rows").replaceChildren(...(queues.length ? queues
+    : [el("tr", {}, el("td", { colspan: 12, class: "empty" }, "No calls in this period."))]));
+  const agents = report.agents.map((a) => el("tr", { dataset: { agent: a.agent_user_id } }, ...cells([
+    a.name, a.offered, a.answered, a.missed, a.transfers, secs(a.talk), secs(a.average_talk), secs(a.paused)])));
+  $("#rep-agent-rows").replaceChildren(...(agents.length ? agents
+    : [el("tr", {}, el("td", { colspan: 8, class: "empty" }, "No agent activity in this period."))]));
+  const busiest = Math.max(1, ...report.hours.map((h) => h.offered));
+  $("#rep-hours").replaceChildren(...report.hours.map((h) => el("div", {
+    class: "hour", title: `${String(h.hour).padStart(2, "0")}:00 · offered ${h.offered}, answered ${h.answered}, abandoned ${h.abandoned}`,
+  },
+  el("div", { class: "bar" },
+    segment("answered", 0, (100 * h.answered) / busiest),
+    segment("abandoned", (100 * h.answered) / busiest, (100 * h.abandoned) / busiest)),
+  el("div", { class: "label" }, String(h.hour)))));
+}
+
+async function show() {
+  const params = new URLSearchParams();
+  for (const name of ["from", "to"]) {
+    const value = $(`#r-${name}`).value;
+    if (value) params.set(name, value);
+  }
+  for (const table of ["queues", "agents", "hours"]) {
+    $(`#csv-${table}`).href = `/api/reports/csv?${params}&table=${table}`;
+  }
+  try {
+    render(await get(`/api/reports?${params}`));
+    showError("");
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    showError(Object.values(error.fields).join(" ") || error.message);
+  }
+}
+
+function period(days) {
+  const today = new Date();
+  $("#r-to").value = day(today);
+  $("#r-from").value = day(new Date(today.getTime() - (days - 1) * 86400_000));
+  show();
+}
+
+$("#rep-period").addEventListener("submit", (event) => { event.preventDefault(); show(); });
+$("#rep-today").addEventListener("click", () => period(1));
+$("#rep-week").addEventListener("click", () => period(7));
+period(1);
