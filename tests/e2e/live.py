@@ -40,8 +40,10 @@ from pbx_stasis.config import (
 )
 from pbx_stasis.crm.contacts import ContactDraft
 from pbx_stasis.crm.phones import numbering
+from pbx_stasis.recording.http import RECORDER
 from pbx_stasis.store import Database, Directory, migrate
 from pbx_stasis.store.tables import Call, CallEvent
+from pbx_stasis.supervision.http import SUPERVISION
 from pbx_stasis.web.app import SITE, Site, WebContext, create_web_app
 
 # Cheap argon2 parameters: the tests check the flow, not the hash's strength.
@@ -146,6 +148,7 @@ async def _seed(db: Database, tenant: str) -> dict[str, int]:
     users: dict[str, int] = {}
     for username, role, name in (
         ("alice", "agent", "Alice Agent"),
+        ("sam", "supervisor", "Sam Supervisor"),
         ("morgan", "manager", "Morgan Manager"),
         ("root", "admin", "Ada Admin"),
     ):
@@ -161,7 +164,8 @@ async def live_stack_fixture(
     live_sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory, softphone_bundle: Path
 ) -> AsyncIterator[LiveStack]:
     """What `pbx run` starts (pbx_stasis.app.serve), built by hand so tests reach the objects:
-    tenant `acme` with an agent (WebRTC softphone, queue `support`), a manager and an admin,
+    tenant `acme` with an agent (WebRTC softphone, queue `support`), a supervisor (a softphone
+    in no queue), a manager and an admin,
     dispositions, a contact for CALLER, and the IVR flow of DID applied."""
     workdir = tmp_path_factory.mktemp("live")
     url = f"sqlite+aiosqlite:///{workdir}/pbx.db"
@@ -181,6 +185,7 @@ async def live_stack_fixture(
     acd_directory = AcdDirectory(db)
     await acd_directory.save_queue(tenant.id, "support", {"wrapup": 30, "ring_timeout": 20})
     agent = await acd_directory.save_agent(users["alice"], queues={"support": 0})
+    await acd_directory.save_agent(users["sam"])  # a softphone to listen with, in no queue
 
     app = StasisApp(settings, db, Bus())
     runner: web.AppRunner | None = None
@@ -198,6 +203,8 @@ async def live_stack_fixture(
                              numbering=numbering(settings.crm.region),
                              password_hasher=FAST_HASHER)
         web_app = create_web_app(context)
+        web_app[SUPERVISION] = app.supervision  # as pbx run wires them (pbx_stasis.app.serve)
+        web_app[RECORDER] = app.recorder
         runner = web.AppRunner(web_app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", 0).start()

@@ -228,6 +228,61 @@ async def test_a_caller_goes_through_the_ivr_to_the_agent_softphone(
     assert rows[events.index("WRAPUPEND")].data["early"] is True  # ended by "Available"
 
 
+async def test_a_supervisor_listens_to_a_live_call_from_the_page(
+    stack: LiveStack, browser: Browser, tmp_path: Path
+) -> None:
+    """Listen driven from /supervise: the supervisor's own softphone is called, answers by
+    itself, hears the conversation, and Stop leaves the call as it was."""
+    async with opened(browser) as wallboard, opened(browser) as agent, \
+            opened(browser) as supervisor:
+        await log_in(wallboard, stack, "morgan")
+        await agent_ready(agent, stack, wallboard)
+        caller = asyncio.create_task(run_sipp_async(
+            "caller-waits-bye.xml", stack.sandbox.sip_target, service=DID, caller=CALLER,
+            media_port=free_media_port(), extra_args=["-rtp_echo"], timeout=60,
+            workdir=tmp_path,
+        ))
+        try:
+            box = agent.get_by_test_id("call-box")
+            await expect(box).to_have_attribute("data-state", "ringing", timeout=15_000)
+            call_id = await agent.evaluate("window.pbxSoftphone.callId")
+            await agent.get_by_test_id("answer").click()
+            await expect(box).to_have_attribute("data-state", "talking")
+
+            await log_in(supervisor, stack, "sam")
+            await supervisor.goto(f"{stack.base_url}/supervise")
+            await until(lambda: supervisor.evaluate("window.pbxSoftphone.registered"), bool)
+            await expect(supervisor.get_by_test_id("sip-status")).to_have_text("Phone: ready")
+            await supervisor.get_by_test_id(f"listen-{call_id}").click()
+            await until(lambda: supervisor.evaluate("window.pbxSoftphone.mode"),
+                        lambda mode: mode == "listen")
+            first = await until(lambda: stats(supervisor), lambda s: s["bytesReceived"] > 0)
+            await asyncio.sleep(1.0)
+            later = await stats(supervisor)
+            assert later["bytesReceived"] > first["bytesReceived"], (first, later)
+            await stack.wait_for(call_id, "SUPERVISE_START")
+
+            await supervisor.get_by_test_id(f"stop-{call_id}").click()
+            await until(lambda: supervisor.evaluate("window.pbxSoftphone.mode"),
+                        lambda mode: mode is None)
+            await expect(box).to_have_attribute("data-state", "talking")  # the call goes on
+            await agent.get_by_test_id("hangup").click()
+            await expect(box).to_have_attribute("data-state", "idle")
+            result = await caller
+            assert result.ok, result.describe()
+        finally:
+            if not caller.done():
+                caller.cancel()
+                with contextlib.suppress(BaseException):
+                    await caller
+        # Back to available for the tests after this one (wrap-up needs a disposition).
+        await agent.select_option("#disposition", "Resolved")
+        await agent.click("#save-disposition")
+        await agent.select_option("#state-select", "available")
+        await agent.click("#apply-state")
+        await expect(agent.get_by_test_id("agent-state")).to_have_text("available")
+
+
 async def test_the_agent_dials_out_from_the_dial_pad(
     stack: LiveStack, browser: Browser, tmp_path: Path
 ) -> None:
