@@ -137,79 +137,95 @@ _LEFT = {"ABANDON": "abandoned", "EXITWITHTIMEOUT": "timed_out", "EXITEMPTY": "l
 def fold(
     rows: Iterable[Row], start: float, end: float, thresholds: Mapping[str, float] | None = None
 ) -> Report:
-    """The figures of [start, end) from its journal rows, oldest first (rows outside are
-    skipped); times are aware datetimes. `thresholds`: each queue's service level in seconds.
-    A pause still running counts until `end`: pass the present for a period not over yet."""
-    limits = dict(thresholds or {})
-    queues: dict[str, QueueFigures] = {}
-    agents: dict[int, AgentFigures] = {}
-    hours = [HourFigures(h) for h in range(24)]
+    """The figures of [start, end) from its journal rows, oldest first: ReportFold in one go."""
+    folding = ReportFold(start, end, thresholds)
+    folding.add(rows)
+    return folding.finish()
 
-    def queue(name: str) -> QueueFigures:
+
+class ReportFold:
+    """The figures of [start, end), fed its journal rows oldest first, in batches (a long period
+    streams from the database); rows outside the period are skipped, times are aware datetimes.
+    `thresholds`: each queue's service level in seconds. A pause still running counts until
+    `end`: pass the present for a period not over yet."""
+
+    def __init__(
+        self, start: float, end: float, thresholds: Mapping[str, float] | None = None
+    ) -> None:
+        self._limits = dict(thresholds or {})
+        self.report = Report(start, end, {}, {}, [HourFigures(h) for h in range(24)])
+
+    def _queue(self, name: str) -> QueueFigures:
+        queues = self.report.queues
         if name not in queues:
-            queues[name] = QueueFigures(name, limits.get(name, DEFAULT_THRESHOLD))
+            queues[name] = QueueFigures(name, self._limits.get(name, DEFAULT_THRESHOLD))
         return queues[name]
 
-    def agent(user_id: int) -> AgentFigures:
+    def _agent(self, user_id: int) -> AgentFigures:
+        agents = self.report.agents
         if user_id not in agents:
             agents[user_id] = AgentFigures(user_id)
         return agents[user_id]
 
-    for row in rows:
-        at = row.at.timestamp()
-        if not start <= at < end:
-            continue
-        event, data = row.event, row.data
-        a = agent(row.agent_user_id) if row.agent_user_id is not None else None
-        if event == "PAUSE" and a is not None:
-            if a.pause_started is None:
-                a.pause_started = at
-            continue
-        if event in ("UNPAUSE", "LOGOUT") and a is not None:
+    def add(self, rows: Iterable[Row]) -> None:
+        start, end, hours = self.report.start, self.report.end, self.report.hours
+        for row in rows:
+            at = row.at.timestamp()
+            if not start <= at < end:
+                continue
+            event, data = row.event, row.data
+            a = self._agent(row.agent_user_id) if row.agent_user_id is not None else None
+            if event == "PAUSE" and a is not None:
+                if a.pause_started is None:
+                    a.pause_started = at
+                continue
+            if event in ("UNPAUSE", "LOGOUT") and a is not None:
+                if a.pause_started is not None:
+                    a.paused += at - a.pause_started
+                    a.pause_started = None
+                continue
+            if row.queue is None:
+                continue
+            q = self._queue(row.queue)
+            hour = hours[row.at.astimezone(UTC).hour]
+            wait = _seconds(data.get("wait"))
+            if event == "ENTERQUEUE":
+                q.offered += 1
+                hour.offered += 1
+            elif event == "OFFER" and a is not None:
+                a.offered += 1
+            elif event == "RINGNOANSWER" and a is not None:
+                a.missed += 1
+            elif event == "CONNECT":
+                q.answered += 1
+                q.answer_wait += wait
+                q.answered_within += wait <= q.threshold
+                q.longest_wait = max(q.longest_wait, wait)
+                hour.answered += 1
+                if a is not None:
+                    a.answered += 1
+            elif event in _TALK_ENDS or (event == "TRANSFER" and a is not None):
+                talk = _seconds(data.get("talk"))
+                q.talk += talk
+                q.talks += 1
+                if a is not None:
+                    a.talk += talk
+                    a.talks += 1
+                    a.transfers += event == "TRANSFER"
+            elif event in _LEFT:  # a waiting caller left without an agent
+                setattr(q, _LEFT[event], getattr(q, _LEFT[event]) + 1)
+                q.left_late += wait > q.threshold
+                q.longest_wait = max(q.longest_wait, wait)
+                if event == "ABANDON":
+                    q.abandon_wait += wait
+                    hour.abandoned += 1
+
+    def finish(self) -> Report:
+        for a in self.report.agents.values():
             if a.pause_started is not None:
-                a.paused += at - a.pause_started
+                a.paused += self.report.end - a.pause_started
                 a.pause_started = None
-            continue
-        if row.queue is None:
-            continue
-        q = queue(row.queue)
-        hour = hours[row.at.astimezone(UTC).hour]
-        wait = _seconds(data.get("wait"))
-        if event == "ENTERQUEUE":
-            q.offered += 1
-            hour.offered += 1
-        elif event == "OFFER" and a is not None:
-            a.offered += 1
-        elif event == "RINGNOANSWER" and a is not None:
-            a.missed += 1
-        elif event == "CONNECT":
-            q.answered += 1
-            q.answer_wait += wait
-            q.answered_within += wait <= q.threshold
-            q.longest_wait = max(q.longest_wait, wait)
-            hour.answered += 1
-            if a is not None:
-                a.answered += 1
-        elif event in _TALK_ENDS or (event == "TRANSFER" and a is not None):
-            talk = _seconds(data.get("talk"))
-            q.talk += talk
-            q.talks += 1
-            if a is not None:
-                a.talk += talk
-                a.talks += 1
-                a.transfers += event == "TRANSFER"
-        elif event in _LEFT:  # a waiting caller left without an agent
-            setattr(q, _LEFT[event], getattr(q, _LEFT[event]) + 1)
-            q.left_late += wait > q.threshold
-            q.longest_wait = max(q.longest_wait, wait)
-            if event == "ABANDON":
-                q.abandon_wait += wait
-                hour.abandoned += 1
-    for a in agents.values():
-        if a.pause_started is not None:
-            a.paused += end - a.pause_started
-            a.pause_started = None
-    return Report(start, end, queues, agents, hours)
+        return self.report
 
 
 def _seconds(value: object) -> float:
