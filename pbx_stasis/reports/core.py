@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 DEFAULT_THRESHOLD = 20.0
@@ -132,6 +132,9 @@ class Report:
 _TALK_ENDS = frozenset({"COMPLETECALLER", "COMPLETEAGENT"})
 _LEFT = {"ABANDON": "abandoned", "EXITWITHTIMEOUT": "timed_out", "EXITEMPTY": "left_empty",
          "TRANSFER": "transferred"}
+# The journal rows the fold reads (a caller may skip the others: IVR steps, holds, wrap-ups...).
+EVENTS = frozenset({"ENTERQUEUE", "OFFER", "RINGNOANSWER", "CONNECT", "PAUSE", "UNPAUSE",
+                    "LOGOUT", *_TALK_ENDS, *_LEFT})
 
 
 def fold(
@@ -173,7 +176,7 @@ class ReportFold:
             at = row.at.timestamp()
             if not start <= at < end:
                 continue
-            event, data = row.event, row.data
+            event = row.event
             a = self._agent(row.agent_user_id) if row.agent_user_id is not None else None
             if event == "PAUSE" and a is not None:
                 if a.pause_started is None:
@@ -187,8 +190,7 @@ class ReportFold:
             if row.queue is None:
                 continue
             q = self._queue(row.queue)
-            hour = hours[row.at.astimezone(UTC).hour]
-            wait = _seconds(data.get("wait"))
+            hour = hours[int(at // 3600) % 24]  # the UTC hour
             if event == "ENTERQUEUE":
                 q.offered += 1
                 hour.offered += 1
@@ -197,6 +199,7 @@ class ReportFold:
             elif event == "RINGNOANSWER" and a is not None:
                 a.missed += 1
             elif event == "CONNECT":
+                wait = _seconds(row.data.get("wait"))
                 q.answered += 1
                 q.answer_wait += wait
                 q.answered_within += wait <= q.threshold
@@ -205,7 +208,7 @@ class ReportFold:
                 if a is not None:
                     a.answered += 1
             elif event in _TALK_ENDS or (event == "TRANSFER" and a is not None):
-                talk = _seconds(data.get("talk"))
+                talk = _seconds(row.data.get("talk"))
                 q.talk += talk
                 q.talks += 1
                 if a is not None:
@@ -213,6 +216,7 @@ class ReportFold:
                     a.talks += 1
                     a.transfers += event == "TRANSFER"
             elif event in _LEFT:  # a waiting caller left without an agent
+                wait = _seconds(row.data.get("wait"))
                 setattr(q, _LEFT[event], getattr(q, _LEFT[event]) + 1)
                 q.left_late += wait > q.threshold
                 q.longest_wait = max(q.longest_wait, wait)

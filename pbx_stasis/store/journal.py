@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -131,19 +131,3 @@ class Journal:
         statement = statement.order_by(CallEvent.id).limit(limit)
         async with self._db.session() as session:
             return [_entry(row) for row in await session.scalars(statement)]
-
-    async def between(
-        self, tenant_id: int, start: datetime, end: datetime, *, batch: int = 5000
-    ) -> AsyncIterator[list[JournalEntry]]:
-        """A tenant's lines of [start, end), oldest first, `batch` at a time (reports: a long
-        period streams instead of sitting in memory whole)."""
-        statement = (
-            select(CallEvent)
-            .where(CallEvent.tenant_id == tenant_id, CallEvent.at >= start, CallEvent.at < end)
-            .order_by(CallEvent.id)
-            .execution_options(yield_per=batch)
-        )
-        async with self._db.session() as session:
-            result = await session.stream_scalars(statement)
-            async for rows in result.partitions():
-                yield [_entry(row) for row in rows]

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from pbx_stasis.acd.directory import AcdDirectory
 from pbx_stasis.reports.core import Report, ReportFold
-from pbx_stasis.store.journal import Journal
+from pbx_stasis.reports.store import journal_rows
 from pbx_stasis.store.tables import Role, User
 from pbx_stasis.web.routing import Route, RouteRequest, at_least, invalid, reply
 from pbx_stasis.web.shapes import Choice, Day, Fields, optional
@@ -49,7 +49,7 @@ async def _report(req: RouteRequest) -> tuple[date, date, dict[str, Any]]:
                   for _, config in await AcdDirectory(req.site.ctx.db).queues(tenant_id)}
     until = min(end, req.site.now()).timestamp()  # a pause still running counts until now
     folding = ReportFold(start.timestamp(), max(start.timestamp(), until), thresholds)
-    async for batch in Journal(req.site.ctx.db).between(tenant_id, start, end):
+    async for batch in journal_rows(req.site.ctx.db, tenant_id, start, end):
         folding.add(batch)
         await asyncio.sleep(0)  # a long period: let the other pages' requests through
     names = select(User.id, User.display_name, User.username).where(User.tenant_id == tenant_id)

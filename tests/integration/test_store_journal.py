@@ -107,20 +107,6 @@ async def test_a_batch_is_appended_in_order_and_returned_with_ids(db: Database) 
     assert [e.event for e in await journal.events_after(0, tenant_id=other.id)] == ["OTHER"]
 
 
-async def test_a_period_streams_in_batches_for_its_tenant_only(db: Database) -> None:
-    tenant_id = await _tenant(db)
-    other = await Directory(db).ensure_tenant("acme")
-    journal = Journal(db)
-    await journal.append_many(db, [
-        NewEvent(tenant_id, f"E{n}", at=T0 + timedelta(minutes=n)) for n in range(12)
-    ])
-    await journal.append(db, tenant_id=other.id, event="OTHER", at=T0 + timedelta(minutes=3))
-    start, end = T0 + timedelta(minutes=2), T0 + timedelta(minutes=9)
-    batches = [[e.event for e in batch] async for batch in
-               journal.between(tenant_id, start, end, batch=3)]
-    assert batches == [["E2", "E3", "E4"], ["E5", "E6", "E7"], ["E8"]]
-
-
 async def test_a_unit_of_work_failing_midway_leaves_nothing(db: Database) -> None:
     tenant_id = await _tenant(db)
     calls, journal = CallRecords(db), Journal(db)
