@@ -25,7 +25,7 @@ DEFAULT_THRESHOLD = 20.0
 
 
 class Row(Protocol):
-    """A journal line as the store gives it (store.journal.JournalEntry)."""
+    """A journal line: a row of reports/store.py's query (or a store.journal.JournalEntry)."""
 
     @property
     def at(self) -> datetime: ...
@@ -35,8 +35,6 @@ class Row(Protocol):
     def queue(self) -> str | None: ...
     @property
     def agent_user_id(self) -> int | None: ...
-    @property
-    def call_id(self) -> str | None: ...
     @property
     def data(self) -> Mapping[str, Any]: ...
 

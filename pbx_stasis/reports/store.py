@@ -26,7 +26,7 @@ async def journal_rows(
     240k lines read and folded in 5.7 s instead of 9.6 s (SQLite, 2 cores busy with a test run)."""
     statement = (
         select(CallEvent.at, CallEvent.event, CallEvent.queue, CallEvent.agent_user_id,
-               CallEvent.call_id, CallEvent.data)
+               CallEvent.data)
         .where(CallEvent.tenant_id == tenant_id, CallEvent.at >= start, CallEvent.at < end,
                CallEvent.event.in_(sorted(events)))
         .order_by(CallEvent.id)

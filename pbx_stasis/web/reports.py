@@ -14,7 +14,13 @@ from aiohttp import web
 from sqlalchemy import select
 
 from pbx_stasis.acd.directory import AcdDirectory
-from pbx_stasis.reports.core import Report, ReportFold
+from pbx_stasis.reports.core import (
+    AgentFigures,
+    HourFigures,
+    QueueFigures,
+    Report,
+    ReportFold,
+)
 from pbx_stasis.reports.store import journal_rows
 from pbx_stasis.store.tables import Role, User
 from pbx_stasis.web.routing import Route, RouteRequest, at_least, invalid, reply
@@ -27,6 +33,11 @@ PERIOD = {
     "to": optional(Day(description="last day (UTC), included; default the first day")),
 }
 REPORT_QUERY = Fields(PERIOD)
+_COLUMNS = {
+    "queues": list(QueueFigures("", 0.0).summary()),
+    "agents": [*AgentFigures(0).summary(), "name"],
+    "hours": list(HourFigures(0).summary()),
+}
 CSV_QUERY = Fields({**PERIOD, "table": Choice(TABLES)})
 
 
@@ -81,10 +92,9 @@ async def get_report_csv(req: RouteRequest) -> web.StreamResponse:
     table = req.query["table"]
     rows: list[dict[str, Any]] = figures[table]
     out = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows({k: "" if v is None else v for k, v in row.items()} for row in rows)
+    writer = csv.DictWriter(out, fieldnames=_COLUMNS[table], lineterminator="\n")
+    writer.writeheader()  # also for a period without calls
+    writer.writerows({k: "" if v is None else v for k, v in row.items()} for row in rows)
     filename = f"pbx-{table}-{first.isoformat()}_{last.isoformat()}.csv"
     return web.Response(
         text=out.getvalue(),

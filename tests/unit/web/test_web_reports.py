@@ -61,6 +61,10 @@ async def test_a_manager_reads_their_tenants_day(world: World) -> None:
     assert [(r["queue"], r["answered"], r["average_abandon_wait"]) for r in lines] == [
         ("support", "1", "")
     ]
+    nothing = await world.request(manager, "GET", "/api/reports/csv?from=2026-11-01&table=agents")
+    assert (await nothing.text()).splitlines() == [
+        "agent_user_id,offered,answered,missed,transfers,talk,average_talk,paused,name"
+    ]
 
 
 async def test_a_bad_period_is_refused_with_the_field(world: World) -> None:
