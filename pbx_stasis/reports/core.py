@@ -1,4 +1,5 @@
-"""A period's figures, folded from the journal: per queue, per agent and per hour of the day.
+"""A period's figures, folded from the journal: per queue, per agent, per day and per hour of
+the day (UTC).
 
 No IO, no clock: rows in, figures out. The definitions are the live wallboard's (acd/stats.py),
 so a day's report agrees with what the wallboard showed at its end:
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 DEFAULT_THRESHOLD = 20.0
@@ -119,12 +120,29 @@ class HourFigures:
 
 
 @dataclass
+class DayFigures:
+    day: str  # YYYY-MM-DD, UTC
+    offered: int = 0
+    answered: int = 0
+    abandoned: int = 0
+    answered_within: int = 0
+    left_late: int = 0
+
+    def summary(self) -> dict[str, Any]:
+        counted = self.answered + self.left_late
+        return {"day": self.day, "offered": self.offered, "answered": self.answered,
+                "abandoned": self.abandoned,
+                "service_level": self.answered_within / counted if counted else None}
+
+
+@dataclass
 class Report:
     start: float
     end: float
     queues: dict[str, QueueFigures]
     agents: dict[int, AgentFigures]
     hours: list[HourFigures]
+    days: dict[str, DayFigures] = field(default_factory=dict)  # only days with calls
 
 
 _TALK_ENDS = frozenset({"COMPLETECALLER", "COMPLETEAGENT"})
@@ -162,6 +180,13 @@ class ReportFold:
             queues[name] = QueueFigures(name, self._limits.get(name, DEFAULT_THRESHOLD))
         return queues[name]
 
+    def _day(self, at: float) -> DayFigures:
+        name = datetime.fromtimestamp(at - at % 86400, UTC).date().isoformat()
+        days = self.report.days
+        if name not in days:
+            days[name] = DayFigures(name)
+        return days[name]
+
     def _agent(self, user_id: int) -> AgentFigures:
         agents = self.report.agents
         if user_id not in agents:
@@ -192,6 +217,7 @@ class ReportFold:
             if event == "ENTERQUEUE":
                 q.offered += 1
                 hour.offered += 1
+                self._day(at).offered += 1
             elif event == "OFFER" and a is not None:
                 a.offered += 1
             elif event == "RINGNOANSWER" and a is not None:
@@ -203,6 +229,9 @@ class ReportFold:
                 q.answered_within += wait <= q.threshold
                 q.longest_wait = max(q.longest_wait, wait)
                 hour.answered += 1
+                day = self._day(at)
+                day.answered += 1
+                day.answered_within += wait <= q.threshold
                 if a is not None:
                     a.answered += 1
             elif event in _TALK_ENDS or (event == "TRANSFER" and a is not None):
@@ -218,9 +247,12 @@ class ReportFold:
                 setattr(q, _LEFT[event], getattr(q, _LEFT[event]) + 1)
                 q.left_late += wait > q.threshold
                 q.longest_wait = max(q.longest_wait, wait)
+                day = self._day(at)
+                day.left_late += wait > q.threshold
                 if event == "ABANDON":
                     q.abandon_wait += wait
                     hour.abandoned += 1
+                    day.abandoned += 1
 
     def finish(self) -> Report:
         for a in self.report.agents.values():

@@ -1,4 +1,4 @@
-"""Reports API: a period's figures per queue, per agent and per hour (reports/core.py), as JSON
+"""Reports API: a period's figures per queue, agent, day and hour (reports/core.py), as JSON
 for the /reports page and as CSV files for spreadsheets."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from sqlalchemy import select
 from pbx_stasis.acd.directory import AcdDirectory
 from pbx_stasis.reports.core import (
     AgentFigures,
+    DayFigures,
     HourFigures,
     QueueFigures,
     Report,
@@ -27,7 +28,7 @@ from pbx_stasis.web.routing import Route, RouteRequest, at_least, invalid, reply
 from pbx_stasis.web.shapes import Choice, Day, Fields, optional
 
 MAX_DAYS = 92  # a quarter
-TABLES = ("queues", "agents", "hours")
+TABLES = ("queues", "agents", "days", "hours")
 PERIOD = {
     "from": optional(Day(description="first day (UTC), YYYY-MM-DD; default today")),
     "to": optional(Day(description="last day (UTC), included; default the first day")),
@@ -36,6 +37,7 @@ REPORT_QUERY = Fields(PERIOD)
 _COLUMNS = {
     "queues": list(QueueFigures("", 0.0).summary()),
     "agents": [*AgentFigures(0).summary(), "name"],
+    "days": list(DayFigures("").summary()),
     "hours": list(HourFigures(0).summary()),
 }
 CSV_QUERY = Fields({**PERIOD, "table": Choice(TABLES)})
@@ -78,6 +80,7 @@ def _json(report: Report, name: Callable[[int], str | None]) -> dict[str, Any]:
              for a in report.agents.values()),
             key=lambda a: str(a["name"]).lower(),
         ),
+        "days": [report.days[day].summary() for day in sorted(report.days)],
         "hours": [hour.summary() for hour in report.hours],
     }
 
@@ -109,7 +112,7 @@ ROUTES = [
         "/api/reports",
         get_report,
         at_least(Role.SUPERVISOR),
-        "A period's figures per queue, per agent and per hour of the day (UTC days)",
+        "A period's figures per queue, per agent, per day and per hour of the day (UTC)",
         query=REPORT_QUERY,
         tag="reports",
     ),
@@ -118,7 +121,7 @@ ROUTES = [
         "/api/reports/csv",
         get_report_csv,
         at_least(Role.SUPERVISOR),
-        "One table of the report (queues, agents or hours) as a CSV file",
+        "One table of the report (queues, agents, days or hours) as a CSV file",
         query=CSV_QUERY,
         tag="reports",
     ),

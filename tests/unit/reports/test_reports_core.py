@@ -90,11 +90,18 @@ def test_agent_figures_count_a_pause_once_and_an_open_one_until_the_end() -> Non
     assert fold(ROWS, START, at_2355).agents[BOB].paused == 5 * 60.0
 
 
-def test_hours_and_an_empty_period() -> None:
+def test_hours_days_and_an_empty_period() -> None:
     hours = fold(ROWS, START, END).hours
     assert [(h.hour, h.offered, h.answered, h.abandoned) for h in hours if h.offered] == [
         (9, 4, 2, 1), (10, 1, 0, 1),
     ]
+    days = fold(ROWS, START - 86400, END).days
+    assert [d.summary() for d in days.values()] == [
+        {"day": "2026-11-22", "offered": 1, "answered": 0, "abandoned": 0, "service_level": None},
+        {"day": "2026-11-23", "offered": 5, "answered": 2, "abandoned": 2,
+         "service_level": pytest.approx(1 / 4)},  # 1 within; 1 late; c4 and c5 left late
+    ]
     empty = fold(ROWS, END, END + 86400)
     assert (empty.queues, empty.agents, sum(h.offered for h in empty.hours)) == ({}, {}, 0)
+    assert empty.days == {}
     assert fold([], START, END).queues == {}

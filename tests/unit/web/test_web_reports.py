@@ -48,6 +48,8 @@ async def test_a_manager_reads_their_tenants_day(world: World) -> None:
     assert (row["agent_user_id"], row["answered"], row["talk"]) == (agent.user_id, 1, 90.0)
     assert row["name"]
     assert report["hours"][8]["offered"] == 1
+    assert report["days"] == [{"day": "2026-11-23", "offered": 1, "answered": 1, "abandoned": 0,
+                               "service_level": 0.0}]
 
     other = await world.log_in(world.person("globex", Role.SUPERVISOR))
     theirs = await (await world.request(other, "GET", "/api/reports")).json()  # today: the 23rd

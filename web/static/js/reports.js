@@ -1,4 +1,4 @@
-// Reports: a period's figures per queue, per agent and per hour, from /api/reports; each table
+// Reports: a period's figures per queue, agent, day and hour, from /api/reports; each table
 // also downloads as CSV (/api/reports/csv), for the period on screen.
 import { ApiError, get } from "./api.js";
 import { $, duration, el } from "./ui.js";
@@ -36,6 +36,10 @@ function render(report) {
     a.name, a.offered, a.answered, a.missed, a.transfers, secs(a.talk), secs(a.average_talk), secs(a.paused)])));
   $("#rep-agent-rows").replaceChildren(...(agents.length ? agents
     : [el("tr", {}, el("td", { colspan: 8, class: "empty" }, "No agent activity in this period."))]));
+  const days = report.days.map((d) => el("tr", { dataset: { day: d.day } }, ...cells([
+    d.day, d.offered, d.answered, d.abandoned, pct(d.service_level)])));
+  $("#rep-day-rows").replaceChildren(...(days.length ? days
+    : [el("tr", {}, el("td", { colspan: 5, class: "empty" }, "No calls in this period."))]));
   const busiest = Math.max(1, ...report.hours.map((h) => h.offered));
   $("#rep-hours").replaceChildren(...report.hours.map((h) => el("div", {
     class: "hour", title: `${String(h.hour).padStart(2, "0")}:00 · offered ${h.offered}, answered ${h.answered}, abandoned ${h.abandoned}`,
@@ -52,7 +56,7 @@ async function show() {
     const value = $(`#r-${name}`).value;
     if (value) params.set(name, value);
   }
-  for (const table of ["queues", "agents", "hours"]) {
+  for (const table of ["queues", "agents", "days", "hours"]) {
     $(`#csv-${table}`).href = `/api/reports/csv?${params}&table=${table}`;
   }
   try {
