@@ -9,7 +9,8 @@ so a day's report agrees with what the wallboard showed at its end:
 - service level: answered within the queue's threshold / (answered + left after waiting longer
   than it): a caller who hangs up after 3 s does not count against the agents;
 - answer wait (ASA) is the wait of answered callers; talk time is CONNECT to the end of the
-  conversation (COMPLETECALLER, COMPLETEAGENT or a transfer by the agent).
+  conversation (COMPLETECALLER, COMPLETEAGENT or a transfer by the agent); handle time is talk
+  plus the wrap-up that followed (WRAPUPEND's actual length, cut short or not).
 
 Pause rows are written once per queue the agent is in (as app_queue does): a pause is the
 agent's, whatever the queue, and one still running at the end of the period counts until then.
@@ -57,6 +58,7 @@ class QueueFigures:
     longest_wait: float = 0.0
     talk: float = 0.0
     talks: int = 0
+    wrapup: float = 0.0  # after-call work (WRAPUPEND's actual length)
 
     @property
     def service_level(self) -> float | None:
@@ -79,6 +81,7 @@ class QueueFigures:
             "longest_wait": self.longest_wait,
             "average_talk": _mean(self.talk, self.talks),
             "talk": self.talk,
+            "average_handle": _mean(self.talk + self.wrapup, self.talks),
         }
 
 
@@ -91,6 +94,7 @@ class AgentFigures:
     transfers: int = 0
     talk: float = 0.0
     talks: int = 0
+    wrapup: float = 0.0
     paused: float = 0.0
     pause_started: float | None = field(default=None, repr=False)
 
@@ -103,6 +107,8 @@ class AgentFigures:
             "transfers": self.transfers,
             "talk": self.talk,
             "average_talk": _mean(self.talk, self.talks),
+            "wrapup": self.wrapup,
+            "average_handle": _mean(self.talk + self.wrapup, self.talks),
             "paused": self.paused,
         }
 
@@ -149,8 +155,8 @@ _TALK_ENDS = frozenset({"COMPLETECALLER", "COMPLETEAGENT"})
 _LEFT = {"ABANDON": "abandoned", "EXITWITHTIMEOUT": "timed_out", "EXITEMPTY": "left_empty",
          "TRANSFER": "transferred"}
 # The journal rows the fold reads (a caller may skip the others: IVR steps, holds, wrap-ups...).
-EVENTS = frozenset({"ENTERQUEUE", "OFFER", "RINGNOANSWER", "CONNECT", "PAUSE", "UNPAUSE",
-                    "LOGOUT", *_TALK_ENDS, *_LEFT})
+EVENTS = frozenset({"ENTERQUEUE", "OFFER", "RINGNOANSWER", "CONNECT", "WRAPUPEND", "PAUSE",
+                    "UNPAUSE", "LOGOUT", *_TALK_ENDS, *_LEFT})
 
 
 def fold(
@@ -234,6 +240,11 @@ class ReportFold:
                 day.answered_within += wait <= q.threshold
                 if a is not None:
                     a.answered += 1
+            elif event == "WRAPUPEND":
+                wrapup = _seconds(row.data.get("seconds"))
+                q.wrapup += wrapup
+                if a is not None:
+                    a.wrapup += wrapup
             elif event in _TALK_ENDS or (event == "TRANSFER" and a is not None):
                 talk = _seconds(row.data.get("talk"))
                 q.talk += talk

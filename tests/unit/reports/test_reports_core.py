@@ -39,6 +39,7 @@ ROWS = [
     R(9 * 60 + 0.2, "OFFER", "c1", agent_user_id=BOB),
     R(9 * 60 + 0.2, "CONNECT", "c1", agent_user_id=BOB, data={"wait": 12.0}),
     R(9 * 60 + 1.2, "COMPLETECALLER", "c1", agent_user_id=BOB, data={"wait": 12.0, "talk": 60.0}),
+    R(9 * 60 + 1.7, "WRAPUPEND", "c1", agent_user_id=BOB, data={"seconds": 30.0, "early": False}),
     R(9 * 60 + 5, "ENTERQUEUE", "c2"),
     R(9 * 60 + 5.1, "ABANDON", "c2", data={"wait": 5.0}),  # short: not against the agents
     R(9 * 60 + 10, "ENTERQUEUE", "c3"),
@@ -70,6 +71,7 @@ def test_queue_figures() -> None:
     assert support["average_abandon_wait"] == 5.0
     assert support["longest_wait"] == 600.0
     assert (support["talk"], support["average_talk"]) == (100.0, 50.0)
+    assert support["average_handle"] == 65.0  # (100 s talk + 30 s wrap-up) / 2
     sales = report.queues["sales"].summary()
     assert (sales["offered"], sales["abandoned"], sales["service_level_seconds"]) == (1, 1, 20.0)
     assert sales["service_level"] == 0.0  # left after 30 s: counts, and nobody was answered
@@ -79,11 +81,13 @@ def test_agent_figures_count_a_pause_once_and_an_open_one_until_the_end() -> Non
     agents = {a: f.summary() for a, f in fold(ROWS, START, END).agents.items()}
     assert agents[ANN] == {
         "agent_user_id": ANN, "offered": 2, "answered": 1, "missed": 1, "transfers": 1,
-        "talk": 40.0, "average_talk": 40.0, "paused": 30 * 60.0,
+        "talk": 40.0, "average_talk": 40.0, "wrapup": 0.0, "average_handle": 40.0,
+        "paused": 30 * 60.0,
     }
     assert agents[BOB] == {
         "agent_user_id": BOB, "offered": 1, "answered": 1, "missed": 0, "transfers": 0,
-        "talk": 60.0, "average_talk": 60.0, "paused": 10 * 60.0,
+        "talk": 60.0, "average_talk": 60.0, "wrapup": 30.0, "average_handle": 90.0,
+        "paused": 10 * 60.0,
     }
     # a report asked for at 23:55 counts Bob's pause until then
     at_2355 = (DAY + timedelta(hours=23, minutes=55)).timestamp()

@@ -29,13 +29,14 @@ function render(report) {
   const queues = report.queues.map((q) => el("tr", { dataset: { queue: q.queue } }, ...cells([
     q.queue, q.offered, q.answered, q.abandoned, q.timed_out, q.left_empty, q.transferred,
     pct(q.service_level), secs(q.average_answer_wait), secs(q.average_abandon_wait),
-    secs(q.longest_wait), secs(q.average_talk)])));
+    secs(q.longest_wait), secs(q.average_talk), secs(q.average_handle)])));
   $("#rep-queue-rows").replaceChildren(...(queues.length ? queues
-    : [el("tr", {}, el("td", { colspan: 12, class: "empty" }, "No calls in this period."))]));
+    : [el("tr", {}, el("td", { colspan: 13, class: "empty" }, "No calls in this period."))]));
   const agents = report.agents.map((a) => el("tr", { dataset: { agent: a.agent_user_id } }, ...cells([
-    a.name, a.offered, a.answered, a.missed, a.transfers, secs(a.talk), secs(a.average_talk), secs(a.paused)])));
+    a.name, a.offered, a.answered, a.missed, a.transfers, secs(a.talk), secs(a.average_talk),
+    secs(a.wrapup), secs(a.average_handle), secs(a.paused)])));
   $("#rep-agent-rows").replaceChildren(...(agents.length ? agents
-    : [el("tr", {}, el("td", { colspan: 8, class: "empty" }, "No agent activity in this period."))]));
+    : [el("tr", {}, el("td", { colspan: 10, class: "empty" }, "No agent activity in this period."))]));
   const days = report.days.map((d) => el("tr", { dataset: { day: d.day } }, ...cells([
     d.day, d.offered, d.answered, d.abandoned, pct(d.service_level)])));
   $("#rep-day-rows").replaceChildren(...(days.length ? days
