@@ -327,7 +327,7 @@ class LiveContactCenter:
             answered_today=snap.answered,
             abandoned_today=snap.abandoned,
             answered_in_service_level_today=snap.answered_within,
-            handle_seconds_today=round(self.acd.talk_today.get(key, 0.0), 1),
+            handle_seconds_today=round(self.acd.handle_today.get(key, 0.0), 1),
         )
 
     async def queue_stats(self, tenant_id: int) -> list[QueueStats]:

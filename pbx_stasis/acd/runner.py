@@ -227,8 +227,9 @@ class AcdService:
         # Who shows agents and queues to people (the web's shapes live there, not here).
         self.on_agent_changed: Callable[[str], None] = lambda agent_id: None
         self.on_queue_changed: Callable[[str], None] = lambda key: None
-        self.talk_today: dict[str, float] = {}  # queue key -> seconds talked today
-        self._talk_day = utc_day(clock())
+        # queue key -> seconds of handling today: talk (hold included) plus the wrap-up after
+        self.handle_today: dict[str, float] = {}
+        self._handle_day = utc_day(clock())
         self.wrapup_ends: dict[str, float] = {}  # agent id -> when their wrap-up time is over
         self.agent_calls: dict[str, str] = {}  # agent id -> call ringing, talking or in wrap-up
         self._dispositioned: set[str] = set()  # calls whose agent saved the disposition
@@ -995,12 +996,14 @@ class AcdService:
             # Desk phones (a fixed contact) have no page to save a disposition from.
             if agent.contact is None and call is not None and call not in self._dispositioned:
                 self.post(ev.AgentPause(agent.agent_id, DISPOSITION_PENDING))
-        if row.event in _COMPLETE and row.queue is not None:
-            if utc_day(row.at) != self._talk_day:  # "today" starts again at midnight (UTC)
-                self._talk_day = utc_day(row.at)
-                self.talk_today.clear()
-            self.talk_today[row.queue] = self.talk_today.get(row.queue, 0.0) + float(
-                row.data.get("talk") or 0
+        handled = row.data.get("talk") if row.event in _COMPLETE else (
+            row.data.get("seconds") if row.event == JournalEvent.WRAPUPEND else None)
+        if handled is not None and row.queue is not None:
+            if utc_day(row.at) != self._handle_day:  # "today" starts again at midnight (UTC)
+                self._handle_day = utc_day(row.at)
+                self.handle_today.clear()
+            self.handle_today[row.queue] = self.handle_today.get(row.queue, 0.0) + float(
+                handled or 0
             )
         if row.event in _COMPLETE:
             if row.event == JournalEvent.COMPLETECALLER:
