@@ -22,8 +22,9 @@ async def journal_rows(
     batch: int = 5000,
 ) -> AsyncIterator[Sequence[Row]]:
     """A tenant's lines of [start, end) among `events`, oldest first, `batch` at a time: a long
-    period streams instead of sitting in memory whole. Plain column rows, not ORM objects:
-    240k lines read and folded in 5.7 s instead of 9.6 s (SQLite, 2 cores busy with a test run)."""
+    period streams instead of sitting in memory whole. Plain column rows of the counted events
+    only: a month of 2,000 calls a day reads and folds in 6.5 s on SQLite, against 24 s for every
+    line as ORM objects (scripts/bench-reports)."""
     statement = (
         select(CallEvent.at, CallEvent.event, CallEvent.queue, CallEvent.agent_user_id,
                CallEvent.data)
