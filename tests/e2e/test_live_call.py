@@ -217,6 +217,12 @@ async def test_a_caller_goes_through_the_ivr_to_the_agent_softphone(
         await expect(alice).to_contain_text("Alice Agent")
         await expect(alice.locator("td").nth(1)).to_have_text("1")  # answered
         await wallboard.screenshot(path=str(SCREENSHOTS / "reports.png"), full_page=True)
+        # The page's address names its period: a link opens the same report.
+        today = await wallboard.input_value("#r-from")
+        assert wallboard.url.endswith(f"/reports?from={today}&to={today}"), wallboard.url
+        await wallboard.goto(f"{stack.base_url}/reports?from=2020-01-01")
+        await expect(wallboard.get_by_test_id("rep-summary")).to_have_text("2020-01-01")
+        await expect(wallboard.get_by_test_id("rep-queues")).to_contain_text("No calls")
 
     rows = await stack.journal(call_id)
     events = [row.event for row in rows]

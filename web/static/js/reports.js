@@ -60,6 +60,7 @@ async function show() {
   for (const table of ["queues", "agents", "days", "hours"]) {
     $(`#csv-${table}`).href = `/api/reports/csv?${params}&table=${table}`;
   }
+  history.replaceState(null, "", `${location.pathname}?${params}`);  // a link to this period
   try {
     render(await get(`/api/reports?${params}`));
     showError("");
@@ -79,4 +80,11 @@ function period(days) {
 $("#rep-period").addEventListener("submit", (event) => { event.preventDefault(); show(); });
 $("#rep-today").addEventListener("click", () => period(1));
 $("#rep-week").addEventListener("click", () => period(7));
-period(1);
+const asked = new URLSearchParams(location.search);  // a period from a link, else today
+if (asked.get("from")) {
+  $("#r-from").value = asked.get("from");
+  $("#r-to").value = asked.get("to") || asked.get("from");
+  show();
+} else {
+  period(1);
+}
