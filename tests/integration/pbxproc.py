@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from pbx_stasis.store import CallRecord, CallRecords, Database, Journal, JournalEntry
@@ -31,16 +31,23 @@ def pbx_command(
 
 
 class PbxProcess:
-    """`pbx run` in the background, its output captured to a log file."""
+    """`pbx run` (or `command`, e.g. scripts/demo) in the background, its output captured to a
+    log file."""
 
     def __init__(
-        self, env: Mapping[str, str], log_path: Path, args: list[str] | None = None
+        self,
+        env: Mapping[str, str],
+        log_path: Path,
+        args: list[str] | None = None,
+        *,
+        command: Sequence[str] | None = None,
     ) -> None:
         self.env = {**os.environ, "PBX_WEB_ENABLED": "false", **env}
         self.log_path = log_path
         self._log = log_path.open("ab")
         self.proc = subprocess.Popen(
-            [PBX, *(args or ["run"])], env=self.env, stdout=self._log, stderr=subprocess.STDOUT
+            list(command or [PBX, *(args or ["run"])]), env=self.env, stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
 
     def log(self) -> str:
@@ -56,9 +63,9 @@ class PbxProcess:
             time.sleep(0.05)
         raise AssertionError(f"{text!r} (x{count}) not in pbx log after {timeout}s:\n{self.log()}")
 
-    def terminate(self, timeout: float = 15.0) -> int:
+    def terminate(self, timeout: float = 15.0, how: signal.Signals = signal.SIGTERM) -> int:
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            self.proc.send_signal(how)
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:

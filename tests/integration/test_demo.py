@@ -6,39 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import signal
 import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
-from pbxproc import read_calls
+from pbxproc import PbxProcess, read_calls
 from sandbox import Sandbox, run_sipp_async
 
 REPO = Path(__file__).resolve().parents[2]
 SALES_LINE = "+97145550200"  # examples/ivr/support.yaml: greeting, then the sales queue
-
-
-class Demo:
-    def __init__(self, proc: subprocess.Popen[bytes], log: Path) -> None:
-        self.proc, self.log_path = proc, log
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    async def wait_for(self, text: str, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while text not in self.log():
-            if self.proc.poll() is not None:
-                raise AssertionError(f"scripts/demo exited {self.proc.returncode}:\n{self.log()}")
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{text!r} not printed in {timeout}s:\n{self.log()}")
-            await asyncio.sleep(0.1)
 
 
 def _free_tcp_port() -> int:
@@ -48,28 +29,19 @@ def _free_tcp_port() -> int:
 
 
 @pytest.fixture()
-def demo(tmp_path: Path) -> Iterator[tuple[Demo, Sandbox, dict[str, str]]]:
+def demo(tmp_path: Path) -> Iterator[tuple[PbxProcess, Sandbox, dict[str, str]]]:
     instance = Sandbox.private("demo")
     env = {
-        **os.environ,
         **instance.script_env,
+        "PBX_WEB_ENABLED": "true",
         "PBX_WEB_PORT": str(_free_tcp_port()),
         "PBX_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}",
     }
-    log = tmp_path / "demo.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([str(REPO / "scripts" / "demo")], cwd=tmp_path, env=env,
-                                stdout=out, stderr=subprocess.STDOUT)
+    process = PbxProcess(env, tmp_path / "demo.log", command=[str(REPO / "scripts" / "demo")])
     try:
-        yield Demo(proc, log), instance, env
+        yield process, instance, env
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        process.terminate(20, how=signal.SIGINT)
         instance.discard()
 
 
@@ -87,11 +59,11 @@ async def _agent_page(base: str, password: str) -> tuple[int, str]:
 
 
 async def test_the_demo_starts_serves_an_agent_and_queues_a_call(
-    demo: tuple[Demo, Sandbox, dict[str, str]],
+    demo: tuple[PbxProcess, Sandbox, dict[str, str]],
 ) -> None:
     process, instance, env = demo
-    await process.wait_for("web pages at http://", timeout=300)
-    await process.wait_for("ARI events connected", timeout=30)
+    await asyncio.to_thread(process.wait_for_log, "web pages at http://", 300)
+    await asyncio.to_thread(process.wait_for_log, "ARI events connected", 30)
     output = process.log()
     for step in ("==> sandbox Asterisk", "==> database", "Demo logins", "pbx-stasis is starting"):
         assert step in output, output
@@ -121,5 +93,5 @@ async def test_the_demo_starts_serves_an_agent_and_queues_a_call(
     )
 
     # Ctrl-C, as the demo's banner says, stops it cleanly.
-    process.proc.send_signal(signal.SIGINT)
-    assert await asyncio.to_thread(process.proc.wait, 20) == 0, process.log()[-2000:]
+    code = await asyncio.to_thread(process.terminate, 20, signal.SIGINT)
+    assert code == 0, process.log()[-2000:]
