@@ -27,7 +27,7 @@ from live import (
     live_stack_fixture,  # noqa: F401 (fixture stack)
 )
 from playwright.async_api import Browser, Page, expect
-from sandbox import free_media_port, run_sipp_async
+from sandbox import SippResult, free_media_port, run_sipp_async
 
 pytestmark = [
     pytest.mark.e2e,
@@ -52,6 +52,26 @@ async def opened(browser: Browser) -> AsyncIterator[Page]:
     finally:
         await context.close()
     assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+@contextlib.asynccontextmanager
+async def caller_on_the_line(stack: LiveStack, workdir: Path) -> AsyncIterator[
+        asyncio.Task[SippResult]]:
+    """A sipp caller dialling the support line, until it hangs up on the agent's BYE.
+
+    It echoes every RTP packet it gets (-rtp_echo) and sends nothing else: what Asterisk
+    receives from it is audio it received."""
+    caller = asyncio.create_task(run_sipp_async(
+        "caller-waits-bye.xml", stack.sandbox.sip_target, service=DID, caller=CALLER,
+        media_port=free_media_port(), extra_args=["-rtp_echo"], timeout=60, workdir=workdir,
+    ))
+    try:
+        yield caller
+    finally:
+        if not caller.done():
+            caller.cancel()
+            with contextlib.suppress(BaseException):
+                await caller
 
 
 async def log_in(page: Page, stack: LiveStack, username: str, *, feed: bool = True) -> None:
@@ -111,14 +131,7 @@ async def test_a_caller_goes_through_the_ivr_to_the_agent_softphone(
         await expect(card).to_be_visible()
         await agent_ready(agent, stack, wallboard)
 
-        # The caller echoes every RTP packet it gets (-rtp_echo) and sends nothing else: what
-        # Asterisk receives from it is audio it received.
-        caller = asyncio.create_task(run_sipp_async(
-            "caller-waits-bye.xml", stack.sandbox.sip_target, service=DID, caller=CALLER,
-            media_port=free_media_port(), extra_args=["-rtp_echo"], timeout=60,
-            workdir=tmp_path,
-        ))
-        try:
+        async with caller_on_the_line(stack, tmp_path) as caller:
             box = agent.get_by_test_id("call-box")
             await expect(box).to_have_attribute("data-state", "ringing", timeout=15_000)
             await expect(card).to_have_attribute("data-state", "ringing", timeout=SECOND)
@@ -179,11 +192,6 @@ async def test_a_caller_goes_through_the_ivr_to_the_agent_softphone(
             await expect(box).to_have_attribute("data-state", "idle")
             result = await caller
             assert result.ok, result.describe()
-        finally:
-            if not caller.done():
-                caller.cancel()
-                with contextlib.suppress(BaseException):
-                    await caller
 
         # The disposition is required to leave wrap-up, then saved on the call.
         panel = agent.get_by_test_id("disposition-panel")
@@ -243,12 +251,7 @@ async def test_a_supervisor_listens_to_a_live_call_from_the_page(
             opened(browser) as supervisor:
         await log_in(wallboard, stack, "morgan")
         await agent_ready(agent, stack, wallboard)
-        caller = asyncio.create_task(run_sipp_async(
-            "caller-waits-bye.xml", stack.sandbox.sip_target, service=DID, caller=CALLER,
-            media_port=free_media_port(), extra_args=["-rtp_echo"], timeout=60,
-            workdir=tmp_path,
-        ))
-        try:
+        async with caller_on_the_line(stack, tmp_path) as caller:
             box = agent.get_by_test_id("call-box")
             await expect(box).to_have_attribute("data-state", "ringing", timeout=15_000)
             call_id = await agent.evaluate("window.pbxSoftphone.callId")
@@ -276,11 +279,6 @@ async def test_a_supervisor_listens_to_a_live_call_from_the_page(
             await expect(box).to_have_attribute("data-state", "idle")
             result = await caller
             assert result.ok, result.describe()
-        finally:
-            if not caller.done():
-                caller.cancel()
-                with contextlib.suppress(BaseException):
-                    await caller
         # Back to available for the tests after this one (wrap-up needs a disposition).
         await agent.select_option("#disposition", "Resolved")
         await agent.click("#save-disposition")
