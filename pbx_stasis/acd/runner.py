@@ -70,6 +70,8 @@ UNREACHABLE_DEVICE = frozenset({"UNAVAILABLE", "INVALID", "UNKNOWN"})
 _BUSY = {17: "busy", 21: "declined"}
 _NO_ANSWER = {18, 19}
 _COMPLETE = {JournalEvent.COMPLETECALLER, JournalEvent.COMPLETEAGENT}
+# The journal rows that add to a queue's handling time today, and the field of their seconds.
+_HANDLED = {**dict.fromkeys(_COMPLETE, "talk"), JournalEvent.WRAPUPEND: "seconds"}
 
 
 QUEUE_BRIDGE = "q-"  # ids of the bridges callers wait and talk in
@@ -996,14 +998,13 @@ class AcdService:
             # Desk phones (a fixed contact) have no page to save a disposition from.
             if agent.contact is None and call is not None and call not in self._dispositioned:
                 self.post(ev.AgentPause(agent.agent_id, DISPOSITION_PENDING))
-        handled = row.data.get("talk") if row.event in _COMPLETE else (
-            row.data.get("seconds") if row.event == JournalEvent.WRAPUPEND else None)
+        handled = _HANDLED.get(row.event)
         if handled is not None and row.queue is not None:
             if utc_day(row.at) != self._handle_day:  # "today" starts again at midnight (UTC)
                 self._handle_day = utc_day(row.at)
                 self.handle_today.clear()
             self.handle_today[row.queue] = self.handle_today.get(row.queue, 0.0) + float(
-                handled or 0
+                row.data.get(handled) or 0
             )
         if row.event in _COMPLETE:
             if row.event == JournalEvent.COMPLETECALLER:
