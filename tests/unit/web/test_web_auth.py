@@ -11,6 +11,7 @@ from yarl import URL
 
 from pbx_stasis.store.tables import Role, User
 from pbx_stasis.web.auth import hash_password
+from pbx_stasis.web.pages import safe_next
 from pbx_stasis.web.sessions import COOKIE, session_id
 from pbx_stasis.web.tables import WebSession
 
@@ -89,6 +90,77 @@ async def test_next_only_goes_to_this_site(world: World) -> None:
         await client.post("/logout", data={"csrf_token": await _csrf(client)})
         _, location, _ = await submit_login(client, "admin", PASSWORD, next_="//evil.example/")
         assert location == "/admin/users"
+    finally:
+        await client.close()
+
+
+HOSTILE_NEXT = [
+    "/\t/evil.example/phish",  # the finding: /%09/evil... left as //evil...
+    "/\n/evil.example/",
+    "/\r\n/evil.example/",
+    "\t//evil.example/",
+    " /evil",
+    "/ evil",
+    "/evil\x00",
+    "/\u200b/evil.example/",  # zero-width space
+    "/\u3000/evil.example/",  # ideographic space
+    "//evil.example/",
+    "///evil.example/",
+    "/\\evil.example/",
+    "\\\\evil.example/",
+    "/path\\to",
+    "/%2F/evil.example/",
+    "/%2fevil.example/",
+    "/%5Cevil.example/",
+    "/%09/evil.example/",
+    "/%252F%252Fevil.example/",
+    "https://evil.example/",
+    "http:evil.example",
+    "javascript:alert(1)",
+    "JavaScript:alert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "evil.example",
+    "admin/users",
+    "/login",
+    "/logout",
+    "/" + "a" * 600,
+]
+
+
+@pytest.mark.parametrize("target", HOSTILE_NEXT)
+def test_safe_next_refuses_anything_but_a_plain_path(target: str) -> None:
+    assert safe_next(target) is None
+
+
+def test_safe_next_keeps_paths_of_this_site() -> None:
+    for target in ("/admin/ivr", "/wallboard?x=1&y=%20z", "/reports#today", "/recordings/%C3%A9"):
+        assert safe_next(target) == target
+
+
+async def test_login_never_redirects_off_site(world: World) -> None:
+    client = await login_client(world)
+    try:
+        for target in HOSTILE_NEXT:
+            # Through the login page's link, as the finding did: the page must not keep it.
+            page = await client.get("/login", params={"next": target})
+            assert 'name="next" value=""' in await page.text(), target
+            status, location, _ = await submit_login(client, "agent", PASSWORD, next_=target)
+            assert (status, location) == (303, "/agent"), target
+            await client.post("/logout", data={"csrf_token": await _csrf(client)})
+    finally:
+        await client.close()
+
+
+async def test_login_redirect_of_the_finding(world: World) -> None:
+    client = await login_client(world)
+    try:
+        page = await client.get("/login?next=/%09/evil.example/phish")
+        html = await page.text()
+        assert 'name="next" value=""' in html
+        status, location, _ = await submit_login(
+            client, "admin", PASSWORD, next_="/\t/evil.example/phish"
+        )
+        assert (status, location) == (303, "/admin/users")
     finally:
         await client.close()
 
