@@ -4,6 +4,7 @@ and the admin pages."""
 from __future__ import annotations
 
 import hmac
+import math
 import secrets
 import unicodedata
 from typing import Any
@@ -147,9 +148,13 @@ async def login(req: RouteRequest) -> web.StreamResponse:
             values["tenant"], values["username"], values["password"], client_ip(req.http)
         )
     except LoginRefused as refused:
-        return _login_page(
+        page = _login_page(
             req, message=refused.message, status=429 if refused.locked else 401, values=keep
         )
+        if refused.retry_after is not None:
+            seconds = math.ceil(refused.retry_after.total_seconds())
+            page.headers["Retry-After"] = str(max(1, seconds))
+        return page
     token = await req.site.sessions.open(
         who.user_id, who.tenant_id, client_ip(req.http), req.http.headers.get("User-Agent", "")
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from aiohttp import ClientSession, CookieJar
@@ -10,12 +11,13 @@ from web_world import PASSWORD, Person, World
 from yarl import URL
 
 from pbx_stasis.store.tables import Role, User
-from pbx_stasis.web.auth import hash_password
+from pbx_stasis.web.auth import LoginPolicy, hash_password
 from pbx_stasis.web.pages import safe_next
 from pbx_stasis.web.sessions import COOKIE, session_id
 from pbx_stasis.web.tables import WebSession
 
 LAST_SET_COOKIES: list[str] = []
+LAST_RETRY_AFTER: list[str] = [""]
 
 
 async def login_client(world: World) -> ClientSession:
@@ -45,6 +47,7 @@ async def submit_login(
     }
     response = await client.post("/login", data=form, allow_redirects=False)
     LAST_SET_COOKIES[:] = response.headers.getall("Set-Cookie", [])
+    LAST_RETRY_AFTER[0] = response.headers.get("Retry-After", "")
     return response.status, response.headers.get("Location", ""), await response.text()
 
 
@@ -205,6 +208,62 @@ async def test_wrong_passwords_lock_the_user_out_from_that_address(world: World)
         assert (status, location) == (303, "/agent")
     finally:
         await client.close()
+
+
+async def _attempt(world: World, username: str, password: str, tenant: str = "acme"
+                   ) -> tuple[int, str, str]:
+    """One login from a fresh browser; (status, Location, Retry-After)."""
+    client = await login_client(world)
+    try:
+        status, location, _ = await submit_login(client, username, password, tenant=tenant)
+        return status, location, LAST_RETRY_AFTER[0]
+    finally:
+        await client.close()
+
+
+async def test_many_failures_from_one_address_slow_it_down_and_lock_nobody_out(
+    world: World,
+) -> None:
+    # The finding: 50 failed logins from one address locked out everyone behind it for
+    # 15 minutes, the right password of another tenant's user too.
+    assert (await _attempt(world, "manager", PASSWORD, tenant="globex"))[0] == 303  # yesterday
+    world.clock.advance(hours=20)
+    checked = []
+    for n in range(50):  # someone behind the same address tries many accounts, once a second
+        status, _, retry_after = await _attempt(world, f"user{n}", "guess number one")
+        if status == 401:
+            checked.append(n)
+        else:
+            assert status == 429 and 1 <= int(retry_after) <= 60
+        world.clock.advance(seconds=1)
+    # Ten tries at full speed, then each failure doubles the wait: 1, 2, 4, 8, 16 s...
+    assert checked == [*range(10), 10, 12, 16, 24, 40]
+    # A user who logged in from here before is not slowed at all, whatever the tenant.
+    assert (await _attempt(world, "manager", PASSWORD, tenant="globex"))[:2] == (303, "/wallboard")
+    # A first login from here waits seconds, not a lockout, and no longer than a minute.
+    status, _, retry_after = await _attempt(world, "supervisor", PASSWORD)
+    assert status == 429 and 1 <= int(retry_after) <= 60
+    world.clock.advance(seconds=int(retry_after))
+    assert (await _attempt(world, "supervisor", PASSWORD))[:2] == (303, "/wallboard")
+
+
+def test_the_address_wait_doubles_up_to_a_minute() -> None:
+    policy = LoginPolicy()
+    waits = [policy.address_delay(n).total_seconds() for n in range(18)]
+    assert waits == [0] * 10 + [1, 2, 4, 8, 16, 32, 60, 60]
+    assert policy.address_delay(10**6) == timedelta(minutes=1)
+
+
+async def test_a_known_account_is_still_locked_after_guessing_its_password(world: World) -> None:
+    # Logging in from an address before spares an account the address's slow-down, not the
+    # limit on guessing its own password from there.
+    assert (await _attempt(world, "agent", PASSWORD))[0] == 303
+    for _ in range(4):
+        assert (await _attempt(world, "agent", "not the password"))[0] == 401
+    status, _, retry_after = await _attempt(world, "agent", "not the password")
+    assert (status, retry_after) == (429, "900")
+    assert (await _attempt(world, "agent", PASSWORD))[0] == 429
+    assert (await _attempt(world, "agent", PASSWORD, tenant="globex"))[0] == 303
 
 
 async def test_unknown_user_reads_like_a_wrong_password(world: World) -> None:
