@@ -417,3 +417,54 @@ async def test_hash_password_for_the_cli_logs_in(world: World) -> None:
         assert (status, location) == (303, "/wallboard")
     finally:
         await client.close()
+
+
+async def test_users_change_their_own_password(world: World) -> None:
+    agent = world.person("acme", Role.AGENT)
+    here = await world.log_in(agent)
+    elsewhere = await world.log_in(Person(**{**agent.__dict__}))
+    path = "/api/me/password"
+    new = "my own new secret"
+
+    async def change(who: Person | None, current: str, wanted: str, **kwargs: object) -> object:
+        body = {"current_password": current, "new_password": wanted}
+        return await world.request(who, "POST", path, body, **kwargs)
+
+    assert (await change(None, PASSWORD, new)).status == 401
+    no_csrf = await change(None, PASSWORD, new, headers={"Cookie": f"{COOKIE}={here.token}"})
+    assert no_csrf.status == 403
+    refused = {
+        ("wrong password", new): {"current_password": "is not your current password"},
+        (PASSWORD, "short"): {"new_password": "must be at least 8 characters"},
+        (PASSWORD, PASSWORD): {"new_password": "must differ from your current password"},
+        ("wrong password", "x"): {"current_password": "is not your current password",
+                                  "new_password": "must be at least 8 characters"},
+    }
+    for (current, wanted), fields in refused.items():
+        response = await change(here, current, wanted)
+        assert response.status == 400
+        assert (await response.json())["fields"] == fields
+    response = await change(here, PASSWORD, new)
+    assert response.status == 200
+    assert await response.json() == {"other_sessions_ended": 1}
+    assert (await world.request(here, "GET", "/api/me")).status == 200  # this session stays
+    assert (await world.request(elsewhere, "GET", "/api/me")).status == 401
+    client = await login_client(world)
+    try:
+        assert (await submit_login(client, "agent", PASSWORD))[0] == 401
+        assert (await submit_login(client, "agent", new))[:2] == (303, "/agent")
+    finally:
+        await client.close()
+
+
+async def test_guessing_the_current_password_meets_the_login_throttle(world: World) -> None:
+    # A session left open must not let someone guess its password faster than the login page.
+    agent = await world.log_in(world.person("acme", Role.AGENT))
+    body = {"current_password": "a guess at it", "new_password": "taken over now"}
+    statuses = [(await world.request(agent, "POST", "/api/me/password", body)).status
+                for _ in range(6)]
+    assert statuses == [400, 400, 400, 400, 429, 429]
+    body["current_password"] = PASSWORD
+    response = await world.request(agent, "POST", "/api/me/password", body)
+    assert response.status == 429
+    assert "locked from your address" in (await response.json())["message"]
