@@ -1,5 +1,5 @@
 """Password logins: argon2 hashes, and the throttle: a username locked out of one address after
-failures, an address slowed down (never locked) after many."""
+failures; an address, or a username, slowed down (never locked) after many."""
 
 from __future__ import annotations
 
@@ -72,25 +72,28 @@ class LoginPolicy:
     """Against guessing one account's password: `max_failures` wrong passwords for one username
     from one address within `window` lock that pair for `lockout`.
 
-    Against trying many accounts from one place: an address with `slow_after_per_ip` failures
-    or more within `window` (over all usernames) is slowed down, never locked out, since a
-    whole office can sit behind one address: its next try waits `first_delay`, doubled with
-    every further failure up to `max_delay`. An account that logged in from that address within
-    `keep_attempts` is not slowed (its owner is there; the pair's lockout still applies)."""
+    Against trying many accounts from one place, or one account from many: an address with
+    `slow_after_per_ip` failures or more within `window` (over all usernames), or a username
+    with `slow_after_per_account` (over all addresses), is slowed down, never locked out (a
+    whole office can sit behind one address; anyone can fail logins to someone else's
+    account): the next try waits `first_delay`, doubled with every further failure up to
+    `max_delay`. A username that logged in from that address within `keep_attempts` is not
+    slowed there (its owner is there; the pair's lockout still applies)."""
 
     max_failures: int = 5
     window: timedelta = timedelta(minutes=15)
     lockout: timedelta = timedelta(minutes=15)
     slow_after_per_ip: int = 10
+    slow_after_per_account: int = 20
     first_delay: timedelta = timedelta(seconds=1)
     max_delay: timedelta = timedelta(minutes=1)
     keep_attempts: timedelta = timedelta(days=1)
 
-    def address_delay(self, failures: int) -> timedelta:
-        """How long an address with this many recent failures waits after its last one."""
-        if failures < self.slow_after_per_ip:
+    def delay(self, failures: int, slow_after: int) -> timedelta:
+        """How long to wait after the last of `failures` recent ones, slowed from `slow_after`."""
+        if failures < slow_after:
             return timedelta(0)
-        doublings = min(failures - self.slow_after_per_ip, 30)  # 2**30 s is past any cap
+        doublings = min(failures - slow_after, 30)  # 2**30 s is past any cap
         return min(self.first_delay * (1 << doublings), self.max_delay)
 
 
@@ -177,18 +180,22 @@ class LoginDesk:
                     LoginLockout.username == key, LoginLockout.ip == ip, LoginLockout.until > now
                 )
             )
-            ip_failures, last_failure = (
-                await session.execute(
-                    select(func.count(LoginAttempt.id), func.max(LoginAttempt.at)).where(
-                        LoginAttempt.ip == ip,
-                        LoginAttempt.succeeded.is_(False),
-                        LoginAttempt.at > now - policy.window,
-                    )
-                )
-            ).one()
             wait = timedelta(0)
-            if last_failure is not None:
-                wait = last_failure + policy.address_delay(ip_failures or 0) - now
+            for same, slow_after in (
+                (LoginAttempt.ip == ip, policy.slow_after_per_ip),
+                (LoginAttempt.username == key, policy.slow_after_per_account),
+            ):
+                failures, last_failure = (
+                    await session.execute(
+                        select(func.count(LoginAttempt.id), func.max(LoginAttempt.at)).where(
+                            same,
+                            LoginAttempt.succeeded.is_(False),
+                            LoginAttempt.at > now - policy.window,
+                        )
+                    )
+                ).one()
+                if last_failure is not None:
+                    wait = max(wait, last_failure + policy.delay(failures, slow_after) - now)
             known = False
             if wait > timedelta(0):
                 known = (
@@ -213,7 +220,7 @@ class LoginDesk:
         if wait > timedelta(0) and not known:
             # Not recorded as an attempt: hammering during the wait does not make it longer.
             raise LoginRefused(
-                f"Many failed logins from your address: try again in {_seconds(wait)}.",
+                f"Many failed logins lately: try again in {_seconds(wait)}.",
                 locked=True,
                 retry_after=wait,
             )

@@ -11,7 +11,7 @@ from web_world import PASSWORD, Person, World
 from yarl import URL
 
 from pbx_stasis.store.tables import Role, User
-from pbx_stasis.web.auth import LoginPolicy, hash_password
+from pbx_stasis.web.auth import LoginPolicy, LoginRefused, hash_password
 from pbx_stasis.web.pages import safe_next
 from pbx_stasis.web.sessions import COOKIE, session_id
 from pbx_stasis.web.tables import WebSession
@@ -247,11 +247,33 @@ async def test_many_failures_from_one_address_slow_it_down_and_lock_nobody_out(
     assert (await _attempt(world, "supervisor", PASSWORD))[:2] == (303, "/wallboard")
 
 
-def test_the_address_wait_doubles_up_to_a_minute() -> None:
+def test_the_wait_doubles_up_to_a_minute() -> None:
     policy = LoginPolicy()
-    waits = [policy.address_delay(n).total_seconds() for n in range(18)]
+    waits = [policy.delay(n, policy.slow_after_per_ip).total_seconds() for n in range(18)]
     assert waits == [0] * 10 + [1, 2, 4, 8, 16, 32, 60, 60]
-    assert policy.address_delay(10**6) == timedelta(minutes=1)
+    assert policy.delay(10**6, 20) == timedelta(minutes=1)
+
+
+async def test_guessing_one_account_from_many_addresses_is_slowed_too(world: World) -> None:
+    assert (await _attempt(world, "agent", PASSWORD))[0] == 303  # the owner, from here
+    desk = world.site.login_desk
+    for n in range(20):  # five wrong passwords each from four addresses
+        with pytest.raises(LoginRefused):
+            await desk.login("acme", "agent", "guess", f"192.0.2.{n // 5}")
+    for n in range(40, 46):  # the next addresses meet the wait...
+        with pytest.raises(LoginRefused, match="try again in") as refused:
+            await desk.login("acme", "AGENT", PASSWORD, f"192.0.2.{n}")
+        assert refused.value.retry_after is not None
+        assert refused.value.retry_after <= timedelta(seconds=1)
+    world.clock.advance(seconds=1)
+    with pytest.raises(LoginRefused, match="Wrong organisation"):
+        await desk.login("acme", "agent", "guess", "192.0.2.50")  # ...a guess once it is over
+    with pytest.raises(LoginRefused, match="try again in 2 seconds"):
+        await desk.login("acme", "agent", PASSWORD, "192.0.2.51")
+    # The owner, where they logged in before, is not slowed; nor is anyone else's account.
+    assert (await _attempt(world, "agent", PASSWORD))[:2] == (303, "/agent")
+    who = await desk.login("acme", "supervisor", PASSWORD, "192.0.2.52")
+    assert who.user_id == world.person("acme", Role.SUPERVISOR).user_id
 
 
 async def test_a_known_account_is_still_locked_after_guessing_its_password(world: World) -> None:
