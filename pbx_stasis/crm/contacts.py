@@ -163,9 +163,11 @@ class Contacts:
             return await self._records(session, list((await session.scalars(statement)).unique()))
 
     async def history(
-        self, tenant_id: int, phones: Sequence[str], limit: int = 20
+        self, tenant_id: int, phones: Sequence[str], limit: int = 20, *,
+        only_agent: int | None = None,
     ) -> list[PastCall]:
-        """The tenant's calls from or to any of these E.164 numbers, newest first."""
+        """The tenant's calls from or to any of these E.164 numbers, newest first;
+        `only_agent`: that agent's calls only (web/call_access.py)."""
         forms: set[str] = set()
         for phone in phones:
             forms |= written_forms(phone, self._plan)
@@ -180,6 +182,8 @@ class Contacts:
             .order_by(Call.started_at.desc(), Call.id)
             .limit(limit)
         )
+        if only_agent is not None:
+            statement = statement.where(Call.agent_user_id == only_agent)
         async with self._db.session() as session:
             result = await session.execute(statement)
             return [_past_call(call, agent, due, forms) for call, agent, due in result.all()]

@@ -14,6 +14,7 @@ from pbx_stasis.crm.dispositions import CallOutcome, DispositionRecord
 from pbx_stasis.crm.phones import to_e164
 from pbx_stasis.store.errors import AlreadyExists
 from pbx_stasis.store.tables import Call, Role
+from pbx_stasis.web.call_access import only_agent
 from pbx_stasis.web.routing import (
     ANYONE,
     Route,
@@ -115,7 +116,8 @@ BY_PHONE = Fields({"number": Text(min_length=1, max_length=200)})
 
 
 async def contact_by_phone(req: RouteRequest) -> web.StreamResponse:
-    """The caller's card: matching contacts and the calls with that number (or their phones)."""
+    """The caller's card: matching contacts and the calls with that number (or their phones)
+    that this user may see (web/call_access.py)."""
     tenant_id = req.who.tenant_id
     raw = req.query["number"]
     e164 = to_e164(raw, req.site.ctx.numbering)
@@ -123,7 +125,7 @@ async def contact_by_phone(req: RouteRequest) -> web.StreamResponse:
     phones = list(contacts[0].phones) if contacts else []
     if e164 is not None and e164 not in phones:
         phones.append(e164)
-    history = await req.site.contacts.history(tenant_id, phones)
+    history = await req.site.contacts.history(tenant_id, phones, only_agent=only_agent(req.who))
     return reply(
         {
             "number": raw,
@@ -139,7 +141,9 @@ async def get_contact(req: RouteRequest) -> web.StreamResponse:
     contact = await req.site.contacts.get(tenant_id, req.int_param("contact_id", "contact"))
     if contact is None:
         raise not_found("contact")
-    history = await req.site.contacts.history(tenant_id, contact.phones)
+    history = await req.site.contacts.history(
+        tenant_id, contact.phones, only_agent=only_agent(req.who)
+    )
     return reply(
         {"contact": contact_json(contact), "history": [past_call_json(c) for c in history]}
     )

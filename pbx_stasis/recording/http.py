@@ -33,6 +33,7 @@ from pbx_stasis.recording.policy import PolicyMode, RecordingPolicy, RecordingRu
 from pbx_stasis.recording.recorder import CallRecorder, LiveRecordingView, RecordingError
 from pbx_stasis.recording.tables import RecordingKind
 from pbx_stasis.store.tables import Role
+from pbx_stasis.web.call_access import only_agent
 from pbx_stasis.web.routing import (
     ANYONE,
     Handler,
@@ -147,7 +148,7 @@ def _answering(handler: Handler) -> Handler:
 async def _only_agent(req: RouteRequest) -> int | None:
     """None: the whole tenant; a user id: only that agent's calls; 403 when agents may not."""
     who = req.who
-    if who.role is not Role.AGENT:
+    if only_agent(who) is None:
         return None
     rules = await RecordingPolicies(req.site.ctx.db).rules(who.tenant_id)
     if not rules.agents_hear_own:

@@ -90,6 +90,8 @@ class RecordingLibrary:
             statement = statement.where(Recording.queue == wanted.queue)
         if wanted.disposition is not None:
             statement = statement.where(Call.disposition == wanted.disposition)
+            if only_agent is not None:  # a disposition they may not see must not filter either
+                statement = statement.where(Call.agent_user_id == only_agent)
         statement = (
             statement.order_by(Recording.started_at.desc(), Recording.id)
             .limit(wanted.limit)
@@ -97,7 +99,7 @@ class RecordingLibrary:
         )
         async with self.db.session() as session:
             rows = (await session.execute(statement)).all()
-        return [self._listed(recording, call, name) for recording, call, name in rows]
+        return [self._listed(recording, call, name, only_agent) for recording, call, name in rows]
 
     async def find(
         self, tenant_id: int, recording_id: str, *, only_agent: int | None = None
@@ -113,15 +115,20 @@ class RecordingLibrary:
         if row is None:
             return None
         recording, call, name = row
-        return self._listed(recording, call, name)
+        return self._listed(recording, call, name, only_agent)
 
     @staticmethod
-    def _listed(recording: Recording, call: Call, agent_name: str | None) -> ListedRecording:
+    def _listed(
+        recording: Recording, call: Call, agent_name: str | None, only_agent: int | None
+    ) -> ListedRecording:
+        # An agent hears their own part of a call another agent finished (a transfer): the
+        # call's disposition is that agent's, shown only to whoever may see the call.
+        sees_call = only_agent is None or call.agent_user_id == only_agent
         return ListedRecording(
             recording=record_of(recording),
             from_number=call.from_number,
             to_number=call.to_number,
-            disposition=call.disposition,
+            disposition=call.disposition if sees_call else None,
             agent_name=agent_name,
         )
 

@@ -1,4 +1,5 @@
-"""Password logins: argon2 hashes, and the throttle that locks a username out after failures."""
+"""Password logins: argon2 hashes, and the throttle: a username locked out of one address after
+failures; an address, or a username, slowed down (never locked) after many."""
 
 from __future__ import annotations
 
@@ -68,25 +69,45 @@ def password_problem(password: str) -> str | None:
 
 @dataclass(frozen=True)
 class LoginPolicy:
-    """`max_failures` wrong passwords for one username from one address within `window` lock
-    that pair for `lockout`; `max_failures_per_ip` over all usernames slows down guessing many
-    accounts from one place."""
+    """Against guessing one account's password: `max_failures` wrong passwords for one username
+    from one address within `window` lock that pair for `lockout`.
+
+    Against trying many accounts from one place, or one account from many: an address with
+    `slow_after_per_ip` failures or more within `window` (over all usernames), or a username
+    with `slow_after_per_account` (over all addresses), is slowed down, never locked out (a
+    whole office can sit behind one address; anyone can fail logins to someone else's
+    account): the next try waits `first_delay`, doubled with every further failure up to
+    `max_delay`. A username that logged in from that address within `keep_attempts` is not
+    slowed there (its owner is there; the pair's lockout still applies)."""
 
     max_failures: int = 5
     window: timedelta = timedelta(minutes=15)
     lockout: timedelta = timedelta(minutes=15)
-    max_failures_per_ip: int = 50
+    slow_after_per_ip: int = 10
+    slow_after_per_account: int = 20
+    first_delay: timedelta = timedelta(seconds=1)
+    max_delay: timedelta = timedelta(minutes=1)
     keep_attempts: timedelta = timedelta(days=1)
+
+    def delay(self, failures: int, slow_after: int) -> timedelta:
+        """How long to wait after the last of `failures` recent ones, slowed from `slow_after`."""
+        if failures < slow_after:
+            return timedelta(0)
+        doublings = min(failures - slow_after, 30)  # 2**30 s is past any cap
+        return min(self.first_delay * (1 << doublings), self.max_delay)
 
 
 class LoginRefused(Exception):
     """The login did not succeed; `message` is what the login page says, `locked` when it is
-    the throttle speaking rather than a wrong password."""
+    the throttle speaking rather than a wrong password, `retry_after` when it says how long."""
 
-    def __init__(self, message: str, *, locked: bool = False) -> None:
+    def __init__(
+        self, message: str, *, locked: bool = False, retry_after: timedelta | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.locked = locked
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -98,6 +119,11 @@ class LoggedIn:
 def _minutes(delta: timedelta) -> str:
     minutes = max(1, math.ceil(delta.total_seconds() / 60))
     return "1 minute" if minutes == 1 else f"{minutes} minutes"
+
+
+def _seconds(delta: timedelta) -> str:
+    seconds = max(1, math.ceil(delta.total_seconds()))
+    return "1 second" if seconds == 1 else f"{seconds} seconds"
 
 
 def throttle_key(tenant_slug: str, username: str) -> str:
@@ -154,24 +180,49 @@ class LoginDesk:
                     LoginLockout.username == key, LoginLockout.ip == ip, LoginLockout.until > now
                 )
             )
-            ip_failures = await session.scalar(
-                select(func.count(LoginAttempt.id)).where(
-                    LoginAttempt.ip == ip,
-                    LoginAttempt.succeeded.is_(False),
-                    LoginAttempt.at > now - policy.window,
-                )
-            )
+            wait = timedelta(0)
+            for same, slow_after in (
+                (LoginAttempt.ip == ip, policy.slow_after_per_ip),
+                (LoginAttempt.username == key, policy.slow_after_per_account),
+            ):
+                failures, last_failure = (
+                    await session.execute(
+                        select(func.count(LoginAttempt.id), func.max(LoginAttempt.at)).where(
+                            same,
+                            LoginAttempt.succeeded.is_(False),
+                            LoginAttempt.at > now - policy.window,
+                        )
+                    )
+                ).one()
+                if last_failure is not None:
+                    wait = max(wait, last_failure + policy.delay(failures, slow_after) - now)
+            known = False
+            if wait > timedelta(0):
+                known = (
+                    await session.scalar(
+                        select(LoginAttempt.id)
+                        .where(
+                            LoginAttempt.username == key,
+                            LoginAttempt.ip == ip,
+                            LoginAttempt.succeeded.is_(True),
+                            LoginAttempt.at > now - policy.keep_attempts,
+                        )
+                        .limit(1)
+                    )
+                ) is not None
         if until is not None:
             raise LoginRefused(
                 "Too many failed attempts: this account is locked from your address for "
                 f"{_minutes(until - now)} more. Ask an administrator if you forgot your password.",
                 locked=True,
+                retry_after=until - now,
             )
-        if (ip_failures or 0) >= policy.max_failures_per_ip:
+        if wait > timedelta(0) and not known:
+            # Not recorded as an attempt: hammering during the wait does not make it longer.
             raise LoginRefused(
-                "Too many failed logins from your address. Try again in "
-                f"{_minutes(policy.window)}.",
+                f"Many failed logins lately: try again in {_seconds(wait)}.",
                 locked=True,
+                retry_after=wait,
             )
 
     async def _failed(self, key: str, ip: str, now: datetime) -> LoginRefused:
@@ -213,6 +264,7 @@ class LoginDesk:
                 f"Too many failed attempts: this account is locked from your address for "
                 f"{_minutes(policy.lockout)}. Ask an administrator if you forgot your password.",
                 locked=True,
+                retry_after=policy.lockout,
             )
         left = policy.max_failures - count
         return LoginRefused(

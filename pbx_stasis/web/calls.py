@@ -1,8 +1,8 @@
 """API of calls: live calls, history with the journal, and call control (hold, transfer, DTMF...).
 
-Agents see and control only their own calls; supervisors and up, every call of their tenant.
-A call of another tenant, or another agent's call for an agent, is answered 404 like a call
-that does not exist, so ids cannot be probed.
+Who sees which call is web/call_access.py's rule: agents their own calls, supervisors and up
+every call of their tenant. A call one may not see is answered 404 like a call that does not
+exist, so ids cannot be probed.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
-from pbx_stasis.store.tables import Call, CallEvent, Role, User
+from pbx_stasis.store.tables import Call, CallEvent, User
+from pbx_stasis.web.call_access import may_see_call, only_agent
 from pbx_stasis.web.routing import (
     ANYONE,
     Route,
@@ -31,17 +32,13 @@ DIALABLE = r"\+?[0-9*#]{1,32}"
 DIALABLE_HINT = "must be a number to dial: digits (and * #), optionally starting with +"
 
 
-def sees_all_calls(role: Role) -> bool:
-    return role is not Role.AGENT
-
-
 async def _live_call(req: RouteRequest) -> LiveCall:
     """The live call named in the path, if this user may act on it."""
     who = req.who
     call_id = req.param("call_id")
     for call in await req.site.services.live_calls(who.tenant_id):
         if call.call_id == call_id:
-            if sees_all_calls(who.role) or call.agent_user_id == who.user_id:
+            if may_see_call(who, call.agent_user_id):
                 return call
             break
     raise not_found("live call")
@@ -50,8 +47,7 @@ async def _live_call(req: RouteRequest) -> LiveCall:
 async def list_live_calls(req: RouteRequest) -> web.StreamResponse:
     who = req.who
     calls = await req.site.services.live_calls(who.tenant_id)
-    if not sees_all_calls(who.role):
-        calls = [call for call in calls if call.agent_user_id == who.user_id]
+    calls = [call for call in calls if may_see_call(who, call.agent_user_id)]
     return reply({"calls": [to_json(call) for call in calls]})
 
 
@@ -95,8 +91,9 @@ async def list_calls(req: RouteRequest) -> web.StreamResponse:
         .limit(req.query["limit"])
         .offset(req.query["offset"])
     )
-    if not sees_all_calls(who.role):
-        statement = statement.where(Call.agent_user_id == who.user_id)
+    agent = only_agent(who)
+    if agent is not None:
+        statement = statement.where(Call.agent_user_id == agent)
     async with req.site.ctx.db.session() as session:
         rows = (await session.execute(statement)).all()
     return reply({"calls": [_call_json(call, name) for call, name in rows]})
@@ -120,7 +117,7 @@ async def get_call(req: RouteRequest) -> web.StreamResponse:
         if row is None:
             raise not_found("call")
         call, name = row
-        if not sees_all_calls(who.role) and call.agent_user_id != who.user_id:
+        if not may_see_call(who, call.agent_user_id):
             raise not_found("call")
         journal = [
             {

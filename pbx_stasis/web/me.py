@@ -1,11 +1,23 @@
-"""API of the logged-in user: who am I, my agent state (with the wrap-up rule), my SIP login."""
+"""API of the logged-in user: who am I, my agent state (with the wrap-up rule), my SIP login, my
+password."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
 from pbx_stasis.acd.model import AgentState
-from pbx_stasis.web.routing import ANYONE, Route, RouteRequest, conflict, invalid, reply
+from pbx_stasis.store.tables import User
+from pbx_stasis.web.auth import LoginRefused, password_problem
+from pbx_stasis.web.routing import (
+    ANYONE,
+    Route,
+    RouteRequest,
+    WebError,
+    client_ip,
+    conflict,
+    invalid,
+    reply,
+)
 from pbx_stasis.web.services import SettableState, to_json
 from pbx_stasis.web.shapes import Choice, Fields, Text, optional
 
@@ -77,6 +89,47 @@ async def get_my_sip(req: RouteRequest) -> web.StreamResponse:
     return reply(to_json(credentials))
 
 
+PASSWORD_CHANGE = Fields(
+    {
+        "current_password": Text(min_length=1, max_length=200),
+        "new_password": Text(min_length=1, max_length=200),
+    }
+)
+
+
+async def change_my_password(req: RouteRequest) -> web.StreamResponse:
+    """Change my own password: the current one first, then the rule an admin's new user meets.
+    This session stays; every other session of mine ends (one left open elsewhere, or a thief's)."""
+    who = req.who
+    site = req.site
+    current, new = req.body["current_password"], req.body["new_password"]
+    errors: dict[str, str] = {}
+    problem = password_problem(new)  # the admin's rule (web/users.py): one call, one rule
+    if problem:
+        errors["new_password"] = problem
+    elif new == current:
+        errors["new_password"] = "must differ from your current password"
+    try:
+        # The login desk checks it: a wrong current password counts as a failed login, so a
+        # session left open does not let anyone guess the password faster than the login page.
+        await site.login_desk.login(who.tenant_slug, who.username, current, client_ip(req.http))
+    except LoginRefused as refused:
+        if refused.locked:
+            raise WebError(429, "too-many-attempts", refused.message) from None
+        errors["current_password"] = "is not your current password"
+    if errors:
+        raise invalid(errors)
+    password_hash = await site.passwords.hash(new)
+    async with site.ctx.db.transaction() as tx:
+        row = await tx.get(User, who.user_id)
+        if row is None:  # deleted meanwhile: this session is as good as gone
+            raise WebError(401, "unauthenticated", "Log in first")
+        row.password_hash = password_hash
+    closed = await site.sessions.close_all(who.user_id, keep=who.session_id)
+    await site.sockets.close_sessions(closed, "password changed")
+    return reply({"other_sessions_ended": len(closed)})
+
+
 ROUTES = [
     Route("GET", "/api/me", get_me, ANYONE, "The logged-in user, tenant and CSRF token", tag="me"),
     Route(
@@ -102,6 +155,15 @@ ROUTES = [
         get_my_sip,
         ANYONE,
         "My softphone's WebRTC registration (WebSocket URL, SIP URI, password)",
+        tag="me",
+    ),
+    Route(
+        "POST",
+        "/api/me/password",
+        change_my_password,
+        ANYONE,
+        "Change my password (the current one first); my other sessions end, this one stays",
+        body=PASSWORD_CHANGE,
         tag="me",
     ),
 ]

@@ -4,10 +4,14 @@ and the admin pages."""
 from __future__ import annotations
 
 import hmac
+import math
 import secrets
+import unicodedata
 from typing import Any
+from urllib.parse import unquote
 
 from aiohttp import web
+from yarl import URL
 
 from pbx_stasis.store.tables import Role
 from pbx_stasis.web.auth import LoginRefused
@@ -36,9 +40,35 @@ def home_of(principal: Principal) -> str:
     return "/agent"
 
 
+def _plain_path(text: str, invisible: str = "CZ") -> bool:
+    """A path a browser reads as this site's: one leading `/`, no backslash, nothing invisible.
+
+    Browsers and yarl drop tabs and newlines from URLs and read `\\` as `/`, so `/<TAB>/evil`
+    or `/\\evil` would leave as `//evil`, another site's address."""
+    if not text.startswith("/") or text.startswith("//") or "\\" in text:
+        return False
+    # Control and format (bidi, zero-width) characters (C*) and spaces (Z*) anywhere.
+    return not any(unicodedata.category(ch)[0] in invisible for ch in text)
+
+
 def safe_next(target: str | None) -> str | None:
-    """Only a path on this site: a login must never send the user elsewhere."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """Only a path on this site: a login must never send the user elsewhere.
+
+    Also checked percent-decoded (up to three times), so encoded slashes, backslashes or
+    controls cannot make it another host for whatever decodes it next; an encoded space
+    (`?q=a%20b`) is fine there."""
+    if not target or len(target) > 500 or not _plain_path(target):
+        return None
+    form = target
+    for _ in range(3):
+        decoded = unquote(form)
+        if decoded == form:
+            break
+        if not _plain_path(decoded, invisible="C"):
+            return None
+        form = decoded
+    location = URL(target)
+    if location.scheme or location.host is not None:  # what aiohttp will write as Location
         return None
     if target.startswith(("/login", "/logout")):
         return None
@@ -98,7 +128,9 @@ LOGIN_FORM = Fields(
 async def login(req: RouteRequest) -> web.StreamResponse:
     form = await req.http.post()
     raw = {key: value for key, value in form.items() if isinstance(value, str)}
-    values, errors = LOGIN_FORM.validate(raw)
+    # `next` is checked apart, exactly as sent (not stripped): safe_next or the home page, and
+    # never a reason to refuse the login.
+    values, errors = LOGIN_FORM.validate({k: v for k, v in raw.items() if k != "next"})
     keep = {key: raw.get(key, "") for key in ("tenant", "username", "next")}
     if errors:
         missing = ", ".join(sorted(k for k in errors if k != "csrf_token")) or "the form"
@@ -116,15 +148,19 @@ async def login(req: RouteRequest) -> web.StreamResponse:
             values["tenant"], values["username"], values["password"], client_ip(req.http)
         )
     except LoginRefused as refused:
-        return _login_page(
+        page = _login_page(
             req, message=refused.message, status=429 if refused.locked else 401, values=keep
         )
+        if refused.retry_after is not None:
+            seconds = math.ceil(refused.retry_after.total_seconds())
+            page.headers["Retry-After"] = str(max(1, seconds))
+        return page
     token = await req.site.sessions.open(
         who.user_id, who.tenant_id, client_ip(req.http), req.http.headers.get("User-Agent", "")
     )
     principal = await req.site.sessions.resolve(token)
     assert principal is not None  # just opened
-    response = web.HTTPSeeOther(safe_next(values["next"]) or home_of(principal))
+    response = web.HTTPSeeOther(safe_next(raw.get("next")) or home_of(principal))
     response.set_cookie(
         COOKIE, token, httponly=True, samesite="Lax", secure=req.http.secure, path="/"
     )

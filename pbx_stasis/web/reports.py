@@ -4,8 +4,6 @@ for the /reports page and as CSV files for spreadsheets."""
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -24,6 +22,7 @@ from pbx_stasis.reports.core import (
 )
 from pbx_stasis.reports.store import journal_rows
 from pbx_stasis.store.tables import Role, User
+from pbx_stasis.web.csvfile import csv_text
 from pbx_stasis.web.routing import Route, RouteRequest, at_least, invalid, reply
 from pbx_stasis.web.shapes import Choice, Day, Fields, optional
 
@@ -94,13 +93,9 @@ async def get_report_csv(req: RouteRequest) -> web.StreamResponse:
     first, last, figures = await _report(req)
     table = req.query["table"]
     rows: list[dict[str, Any]] = figures[table]
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=_COLUMNS[table], lineterminator="\n")
-    writer.writeheader()  # also for a period without calls
-    writer.writerows({k: "" if v is None else v for k, v in row.items()} for row in rows)
     filename = f"pbx-{table}-{first.isoformat()}_{last.isoformat()}.csv"
     return web.Response(
-        text=out.getvalue(),
+        text=csv_text(_COLUMNS[table], rows),  # the header line also for a period without calls
         content_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

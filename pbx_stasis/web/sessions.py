@@ -123,12 +123,13 @@ class Sessions:
         async with self._db.transaction() as tx:
             await tx.execute(delete(WebSession).where(WebSession.id == sid))
 
-    async def close_all(self, user_id: int) -> list[str]:
-        """Log a user out everywhere; returns the ids of the sessions closed."""
+    async def close_all(self, user_id: int, *, keep: str | None = None) -> list[str]:
+        """Log a user out everywhere (but the session `keep`); returns the ids closed."""
+        statement = delete(WebSession).where(WebSession.user_id == user_id)
+        if keep is not None:
+            statement = statement.where(WebSession.id != keep)
         async with self._db.transaction() as tx:
-            closed = await tx.scalars(
-                delete(WebSession).where(WebSession.user_id == user_id).returning(WebSession.id)
-            )
+            closed = await tx.scalars(statement.returning(WebSession.id))
             return list(closed)
 
     async def purge_expired(self) -> int:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from aiohttp import web
 from sqlalchemy import select
 
 from pbx_stasis.store.tables import CallEvent, Role, User
+from pbx_stasis.web.call_access import may_see_call
 from pbx_stasis.web.routing import Route, RouteRequest, at_least, reply
 from pbx_stasis.web.services import to_json
 
@@ -48,8 +51,14 @@ async def get_wallboard(req: RouteRequest) -> web.StreamResponse:
 
 
 async def list_agents(req: RouteRequest) -> web.StreamResponse:
-    agents = await req.site.services.agents(req.who.tenant_id)
-    return reply({"agents": [to_json(agent) for agent in agents]})
+    who = req.who
+    agents = await req.site.services.agents(who.tenant_id)
+    # Everyone sees who is free to take a transfer; whose call is which, only by the rule.
+    shown = [
+        agent if may_see_call(who, agent.user_id) else replace(agent, call_id=None)
+        for agent in agents
+    ]
+    return reply({"agents": [to_json(agent) for agent in shown]})
 
 
 ROUTES = [

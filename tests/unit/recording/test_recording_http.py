@@ -306,3 +306,35 @@ async def test_policies_and_rules_are_validated_and_per_tenant(library: Library)
     await recorder.drain()
     gone = await world.request(agent, "POST", f"/api/calls/{LIVE_CALL}/recording/start")
     assert gone.status == 404
+
+
+async def test_an_agent_hears_their_part_of_a_transferred_call_not_its_outcome(
+    library: Library,
+) -> None:
+    # The agent recorded the start of a call a colleague finished: the recording is theirs,
+    # the call (and the disposition the colleague saved) is not (web/call_access.py).
+    world = library.world
+    agent, colleague = library.person(OWNER, Role.AGENT), library.person(OWNER, Role.SUPERVISOR)
+    await RecordingPolicies(world.db).set_rules(world.tenant_ids[OWNER],
+                                                RecordingRules(agents_hear_own=True))
+    started = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+    call_id = "e" * 32
+    await _call(world, OWNER, call_id, colleague, started, "Escalated", "+14155550104")
+    part = await RecordingStore(world.db, world.recordings_dir).keep(
+        tone_wav(1.0), name=f"pbx-call-{call_id}-1", fmt="wav",
+        tenant_id=world.tenant_ids[OWNER], call_id=call_id, kind=RecordingKind.CALL,
+        started_at=started, queue="sales", agent_user_id=agent.user_id,
+    )
+    listed = await (await world.request(agent, "GET", "/api/recordings")).json()
+    shown = {item["id"]: item["disposition"] for item in listed["recordings"]}
+    assert shown == {part.id: None, library.own.id: "Sale"}
+    one = await (await world.request(agent, "GET", f"/api/recordings/{part.id}")).json()
+    assert one["recording"]["disposition"] is None
+    filtered = await (await world.request(agent, "GET", "/api/recordings?disposition=Escalated")
+                      ).json()
+    assert filtered["recordings"] == []
+    assert (await world.request(agent, "GET", f"/api/recordings/{part.id}/audio")).status == 200
+    manager = library.person(OWNER, Role.MANAGER)
+    filtered = await (await world.request(manager, "GET", "/api/recordings?disposition=Escalated")
+                      ).json()
+    assert [(r["id"], r["disposition"]) for r in filtered["recordings"]] == [(part.id, "Escalated")]

@@ -18,10 +18,10 @@ from typing import Any
 import aiohttp
 import pytest
 import pytest_asyncio
-from web_world import Person, World, build_world, close_world
+from web_world import FAST_HASHER, PASSWORD, Person, World, build_world, close_world
 
 from pbx_stasis.crm.contacts import ContactDraft
-from pbx_stasis.store.tables import Role
+from pbx_stasis.store.tables import Role, User
 from pbx_stasis.web.routes import WEB_ROUTES as ROUTE_TABLE
 from pbx_stasis.web.routing import Kind, Route
 from pbx_stasis.web.services import CallState
@@ -149,6 +149,16 @@ async def _new_user(world: World, who: Person) -> Ask:
     return Ask("/api/users", body)
 
 
+async def _password_change(world: World, who: Person) -> Ask:
+    # The world's password again first: an earlier ask may have changed it.
+    async with world.db.transaction() as tx:
+        user = await tx.get(User, who.user_id)
+        assert user is not None
+        user.password_hash = FAST_HASHER.hash(PASSWORD)
+    return Ask("/api/me/password",
+               {"current_password": PASSWORD, "new_password": f"changed {next(_unique):08d}"})
+
+
 async def _new_queue(world: World, who: Person) -> Ask:
     return Ask("/api/queues", {"name": f"q{next(_unique)}", "strategy": "ringall"})
 
@@ -184,6 +194,7 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("GET", "/api/me/agent"): fixed("/api/me/agent"),
     ("PUT", "/api/me/agent/state"): fixed("/api/me/agent/state", {"state": "available"}),
     ("GET", "/api/me/sip"): fixed("/api/me/sip"),
+    ("POST", "/api/me/password"): _password_change,
     ("GET", "/api/wallboard"): fixed("/api/wallboard"),
     ("GET", "/api/agents"): fixed("/api/agents"),
     ("GET", "/api/reports"): fixed("/api/reports"),

@@ -147,3 +147,18 @@ async def test_call_control_reaches_the_contact_center(world: World) -> None:
     response = await world.request(agent, "POST", "/api/calls/dial", {"number": "+14155550123"})
     assert response.status == 201
     assert (await response.json())["call_id"]
+
+
+async def test_the_agent_list_names_only_the_calls_one_may_see(world: World) -> None:
+    tenant_id = world.tenant_ids["acme"]
+    agent = await world.log_in(world.person("acme", Role.AGENT))
+    colleague = world.person("acme", Role.MANAGER)  # taking calls as an agent too
+    mine = world.center.ring(tenant_id, agent.user_id, "+14155550100")
+    theirs = world.center.ring(tenant_id, colleague.user_id, "+14155550111")
+    supervisor = await world.log_in(world.person("acme", Role.SUPERVISOR))
+    for who, expected in ((agent, {agent.user_id: mine, colleague.user_id: None}),
+                          (supervisor, {agent.user_id: mine, colleague.user_id: theirs})):
+        listed = (await (await world.request(who, "GET", "/api/agents")).json())["agents"]
+        calls = {row["user_id"]: row["call_id"] for row in listed}
+        assert {uid: calls[uid] for uid in expected} == expected
+        assert {row["state"] for row in listed if row["user_id"] in expected} == {"ringing"}

