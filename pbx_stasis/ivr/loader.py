@@ -57,7 +57,7 @@ from pbx_stasis.ivr.model import (
     VoicemailNode,
     frozen_map,
 )
-from pbx_stasis.ivr.source import YMap, YNode, YScalar, YSeq, parse_yaml
+from pbx_stasis.ivr.source import MAX_FLOW_CHARS, YMap, YNode, YScalar, YSeq, parse_yaml
 
 ROOT_FIELDS = ("flows",)
 FLOW_FIELDS = (
@@ -1344,9 +1344,25 @@ def read_sources(paths: Sequence[str | Path]) -> list[Source]:
     """The text of each file; FlowSetInvalid for files that cannot be read."""
     out: list[Source] = []
     problems: list[Problem] = []
+    # A character is at most 4 bytes of UTF-8: reading one byte more than that tells a file too
+    # long for parse_yaml without reading all of a huge one.
+    most = MAX_FLOW_CHARS * 4
     for path in paths:
         try:
-            out.append((str(path), Path(path).read_text(encoding="utf-8")))
+            with Path(path).open("rb") as stream:
+                raw = stream.read(most + 1)
+            if len(raw) > most:
+                problems.append(
+                    Problem(
+                        Pos(str(path), 1, 1),
+                        f"the file is over {most} bytes; a flow file holds at most "
+                        f"{MAX_FLOW_CHARS} characters",
+                    )
+                )
+                continue
+            # Universal newlines, as Path.read_text reads them.
+            text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+            out.append((str(path), text))
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
             problems.append(Problem(Pos(str(path), 1, 1), f"cannot read the file: {reason}"))

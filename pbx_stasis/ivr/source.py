@@ -4,6 +4,11 @@ Scalars resolve with the YAML 1.2 core schema (what editors' YAML language serve
 PyYAML's YAML 1.1 default: `no` stays a string (Norwegian), `09:30` stays a string (not 570 by
 base-60 arithmetic) and `2026-12-25` stays a string that the flow loader parses as a date itself.
 The raw text of every scalar is kept too, so a DID such as `0445550100` keeps its leading zero.
+
+Flow files come from tenants' admins over the web, so reading one is bounded: its length, how
+deep it nests and how far its aliases expand (a 250-byte "billion laughs" file would otherwise
+expand to millions of values), and control characters are refused; each refusal is one problem
+at the line and column where it was written.
 """
 
 from __future__ import annotations
@@ -17,6 +22,21 @@ import yaml
 from pbx_stasis.ivr.errors import Pos, Problem
 
 ScalarValue = str | int | float | bool | None
+
+# Generous for a hand-written flow file (the example with every node kind is ~10 KB); the web
+# editor takes the same length.
+MAX_FLOW_CHARS = 200_000
+# Mappings and lists inside each other; a flow is about ten deep (flows, flow, nodes, node,
+# cases, case...). Also keeps the recursive readers far from Python's recursion limit.
+MAX_DEPTH = 50
+# Values that aliases may add to a file, beyond those written out: room for anchors shared
+# between nodes, not for exponential expansion.
+MAX_ALIAS_VALUES = 10_000
+# Characters refused in a flow file: C0 and C1 controls but tab, line feed and carriage return,
+# DEL, lone surrogates and the non-characters YAML refuses. In a value (where they can only come
+# from a double-quoted escape such as "\0" or "\r\n") a carriage return is refused too.
+_FORBIDDEN_IN_FILE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_FORBIDDEN_IN_VALUE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 @dataclass(frozen=True)
@@ -80,10 +100,67 @@ _FLOAT = "tag:yaml.org,2002:float"
 _STR = "tag:yaml.org,2002:str"
 
 
+class _Refused(yaml.composer.ComposerError):
+    """A YAML file beyond the bounds of a flow file (depth, alias expansion)."""
+
+
 class _Core12Loader(yaml.SafeLoader):
-    """PyYAML's safe loader with the implicit types of the YAML 1.2 core schema."""
+    """PyYAML's safe loader with the implicit types of the YAML 1.2 core schema, composing a
+    tree no deeper than MAX_DEPTH whose aliases add at most MAX_ALIAS_VALUES values."""
 
     yaml_implicit_resolvers: dict[str, list[tuple[str, re.Pattern[str]]]] = {}  # noqa: RUF012
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._alias_values = 0
+        # Per composed node (by id): how many values it spans and how deep it nests, both
+        # counted through aliases, so an alias costs what it expands to without expanding it.
+        self._size: dict[int, tuple[int, int]] = {}
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            node: yaml.Node = super().compose_node(parent, index)
+            # An alias inside its own anchor is not sized yet: the builder reports it.
+            values, depth = self._size.get(id(node), (1, 1))
+            self._alias_values += values
+            if self._alias_values > MAX_ALIAS_VALUES:
+                raise _Refused(
+                    None,
+                    None,
+                    f"YAML aliases expand to more than {MAX_ALIAS_VALUES} values: "
+                    "write the values out or use fewer aliases",
+                    mark,
+                )
+            if self._depth + depth > MAX_DEPTH:
+                raise _Refused(
+                    None, None, f"nested more than {MAX_DEPTH} levels deep (through an alias)", mark
+                )
+            return node
+        if self._depth >= MAX_DEPTH:
+            raise _Refused(
+                None,
+                None,
+                f"nested more than {MAX_DEPTH} levels deep",
+                self.peek_event().start_mark,
+            )
+        self._depth += 1
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        sizes = [self._size.get(id(child), (1, 1)) for child in children]
+        self._size[id(node)] = (
+            1 + sum(v for v, _ in sizes),
+            1 + max((d for _, d in sizes), default=0),
+        )
+        return node
 
 
 _Core12Loader.add_implicit_resolver(
@@ -140,13 +217,24 @@ class _Builder:
         pos = _pos(self.file, node.start_mark)
         if isinstance(node, yaml.ScalarNode):
             tag = node.tag if node.tag in (_NULL, _BOOL, _INT, _FLOAT) else _STR
-            return YScalar(
+            scalar = YScalar(
                 value=_scalar_value(tag, node.value),
                 text=node.value,
                 pos=pos,
                 style=node.style,
                 single_line=node.start_mark.line == node.end_mark.line,
             )
+            bad = _FORBIDDEN_IN_VALUE.search(node.value)
+            if bad is None:
+                return scalar
+            # Written as an escape: refused like the raw character, so no value (a URL, a
+            # header, a sound name) ever carries one. Escapes shift columns: point at the value.
+            self.problems.append(
+                Problem(
+                    pos, f"control character {_character(bad.group())} is not allowed in a value"
+                )
+            )
+            return YScalar(None, "", pos, None, True)
         if id(node) in self._active:
             # An alias inside its own anchor would make an endless tree.
             self.problems.append(Problem(pos, "recursive YAML alias"))
@@ -180,12 +268,41 @@ class _Builder:
             self._active.discard(id(node))
 
 
+def _pos_of_offset(file: str, text: str, offset: int) -> Pos:
+    line_start = text.rfind("\n", 0, offset) + 1
+    return Pos(file, text.count("\n", 0, offset) + 1, offset - line_start + 1)
+
+
+def _character(ch: str) -> str:
+    names = {"\x00": "NUL", "\x1b": "escape", "\r": "carriage return", "\x7f": "DEL"}
+    return f"U+{ord(ch):04X}" + (f" ({names[ch]})" if ch in names else "")
+
+
 def parse_yaml(file: str, text: str) -> tuple[YNode | None, list[Problem]]:
     """Read one YAML document; return its tree (None when unreadable) and the problems met."""
+    if len(text) > MAX_FLOW_CHARS:
+        return None, [
+            Problem(
+                Pos(file, 1, 1),
+                f"the file is {len(text)} characters long; a flow file holds at most "
+                f"{MAX_FLOW_CHARS}",
+            )
+        ]
+    bad = _FORBIDDEN_IN_FILE.search(text)
+    if bad is not None:
+        return None, [
+            Problem(
+                _pos_of_offset(file, text, bad.start()),
+                f"control character {_character(bad.group())} is not allowed in a flow file",
+            )
+        ]
     loader = _Core12Loader(text)
     try:
         try:
             node = loader.get_single_node()
+        except _Refused as exc:
+            assert exc.problem_mark is not None and exc.problem is not None
+            return None, [Problem(_pos(file, exc.problem_mark), exc.problem)]
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             pos = _pos(file, mark) if mark is not None else Pos(file, 1, 1)
