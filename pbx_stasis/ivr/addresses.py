@@ -19,6 +19,7 @@ import socket
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
+from yarl import URL
 
 # Names that resolve inside the machine or the site whatever DNS says (RFC 6761 `localhost`,
 # mDNS `.local`, RFC 8375 `.home.arpa`, the cloud metadata names).
@@ -65,6 +66,21 @@ def internal_host(host: str) -> str | None:
         # A bare name is completed by the resolver's search domains: a host of the local network.
         return f"{host} is a local name (no domain)"
     return None
+
+
+def refused_url(url: str) -> str | None:
+    """Why a rendered lookup url may not be requested by a tenant not opted in, or None.
+
+    Read with yarl, the parser aiohttp requests with. aiohttp does not resolve a literal
+    address, so this check is the one for those; names are checked again by PublicResolver.
+    """
+    try:
+        host = URL(url).host
+    except ValueError:
+        return "the url cannot be read"
+    if not host:
+        return "the url names no host"
+    return internal_host(host)
 
 
 class PublicResolver(AbstractResolver):

@@ -256,7 +256,8 @@ def _run_with_service(
                     print(f"error: no tenant {tenant!r}", file=sys.stderr)
                     return 1
                 record = found
-            return await body(IvrService(db, ari=ari), record.id)
+            service = IvrService(db, ari=ari, internal_lookups=settings.ivr.internal_lookups)
+            return await body(service, record.id)
         finally:
             if ari is not None:
                 await ari.close()

@@ -155,6 +155,7 @@ JSON_PATH = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\Z")
 DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 
 Source = tuple[str, str]  # (file name, text)
+MAX_MESSAGE_CHARS = 300
 
 
 @dataclass
@@ -222,6 +223,9 @@ class _Checker:
         self._flow_tz: zoneinfo.ZoneInfo | None = None  # default timezone of schedules
 
     def report(self, pos: Pos, message: str) -> None:
+        if len(message) > MAX_MESSAGE_CHARS:
+            # Messages quote what was written, which may be a 100 KB scalar.
+            message = message[: MAX_MESSAGE_CHARS - 3] + "..."
         if (pos, message) not in self._seen:
             self._seen.add((pos, message))
             self.problems.append(Problem(pos, message))

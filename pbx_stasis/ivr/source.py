@@ -118,10 +118,14 @@ class _Core12Loader(yaml.SafeLoader):
         # counted through aliases, so an alias costs what it expands to without expanding it.
         self._size: dict[int, tuple[int, int]] = {}
 
-    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+    def _next_mark(self) -> yaml.Mark:
+        mark: yaml.Mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+        return mark
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
-            mark = self.peek_event().start_mark
-            node: yaml.Node = super().compose_node(parent, index)
+            mark = self._next_mark()
+            node = super().compose_node(parent, index)
             # An alias inside its own anchor is not sized yet: the builder reports it.
             values, depth = self._size.get(id(node), (1, 1))
             self._alias_values += values
@@ -143,7 +147,7 @@ class _Core12Loader(yaml.SafeLoader):
                 None,
                 None,
                 f"nested more than {MAX_DEPTH} levels deep",
-                self.peek_event().start_mark,
+                self._next_mark(),
             )
         self._depth += 1
         try:
@@ -307,6 +311,9 @@ def parse_yaml(file: str, text: str) -> tuple[YNode | None, list[Problem]]:
             mark = exc.problem_mark or exc.context_mark
             pos = _pos(file, mark) if mark is not None else Pos(file, 1, 1)
             message = exc.problem or exc.context or "unreadable YAML"
+            if exc.problem and exc.context and exc.problem.startswith("but "):
+                # "expected a single document in the stream" + "but found another document"
+                message = f"{exc.context} {exc.problem}"
             return None, [Problem(pos, f"YAML syntax: {message}")]
         except yaml.YAMLError as exc:
             return None, [Problem(Pos(file, 1, 1), f"YAML syntax: {exc}")]
