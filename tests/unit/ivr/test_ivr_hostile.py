@@ -7,6 +7,7 @@ cannot carry a comment (binary junk) are listed in UNREADABLE. Larger cases are 
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from pathlib import Path
@@ -15,7 +16,9 @@ import pytest
 
 from pbx_stasis.cli.main import main as pbx
 from pbx_stasis.ivr.loader import check_sources, read_sources
+from pbx_stasis.ivr.service import IvrService
 from pbx_stasis.ivr.source import MAX_FLOW_CHARS
+from pbx_stasis.store import Database
 
 HOSTILE = Path(__file__).parent / "hostile"
 FILES = sorted(HOSTILE.glob("*.yaml"))
@@ -122,3 +125,42 @@ def test_big_hostile_files_are_answered_in_time(
         elapsed = time.perf_counter() - started
         _check_output(path, code, capsys.readouterr().err, expect)
         assert elapsed < SECONDS_PER_FILE * 2, f"{path.name}: {elapsed:.2f} s"
+
+
+async def test_the_service_reads_a_big_flow_while_the_event_loop_keeps_running(
+    tmp_path: Path,
+) -> None:
+    # A legal flow near the size limit takes a second or more to read in pure Python: the
+    # service (web validate/apply, rollbacks) reads it in a worker thread so calls go on.
+    nodes = "".join(
+        f"      n{i}: {{kind: play, prompts: [hi], next: n{i + 1}}}\n" for i in range(3400)
+    )
+    text = (
+        "flows:\n  f:\n    dids: ['100']\n    entry: n0\n    prompts:\n      hi: {en: Hello.}\n"
+        f"    nodes:\n{nodes}      n3400: {{kind: hangup}}\n"
+    )
+    assert len(text) <= MAX_FLOW_CHARS
+    db = Database.connect(f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}")  # not reached
+    service = IvrService(db)
+    loop = asyncio.get_running_loop()
+    lags: list[float] = []
+
+    async def heartbeat() -> None:
+        while True:
+            before = loop.time()
+            await asyncio.sleep(0.01)
+            lags.append(loop.time() - before - 0.01)
+
+    beating = asyncio.create_task(heartbeat())
+    started = loop.time()
+    try:
+        flowset, problems = await service.check([("big.yaml", text)], tenant_id=1)
+    finally:
+        beating.cancel()
+        await db.dispose()
+    took = loop.time() - started
+    assert flowset is not None and problems == []
+    # Read on the loop, it would beat once, after the whole read. (The pauses that remain are
+    # the worker thread's turns with the interpreter lock, and a loaded machine.)
+    assert len(lags) >= 5, (took, lags)
+    assert max(lags) < took / 2, (took, max(lags))
