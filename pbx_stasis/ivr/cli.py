@@ -47,6 +47,11 @@ def add_ivr_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
 
     validate = actions.add_parser("validate", help="check flow files; every mistake is listed")
     validate.add_argument("files", nargs="+", metavar="FILE")
+    validate.add_argument(
+        "--tenant",
+        help="check as this tenant: its lookups may reach internal addresses when "
+        "[ivr] internal_lookups lists it (default: public addresses only)",
+    )
     validate.set_defaults(func=_validate)
 
     simulate = actions.add_parser(
@@ -120,7 +125,9 @@ def _tenant_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _validate(args: argparse.Namespace, settings: Settings) -> int:
-    return validate_main(args.files)
+    return validate_main(
+        args.files, internal_lookups=args.tenant in settings.ivr.internal_lookups
+    )
 
 
 def _simulate(args: argparse.Namespace, settings: Settings) -> int:

@@ -5,6 +5,7 @@ resolves to), against a real HTTP server on 127.0.0.1 that counts what reaches i
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -164,3 +165,18 @@ async def test_a_name_resolving_inside_is_refused_when_resolved() -> None:
         with pytest.raises(aiohttp.ClientConnectorError):
             await public_http.get(f"http://localhost:{port}/")
         assert seen == []
+
+
+def test_pbx_ivr_validate_checks_as_a_tenant(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pbx_stasis.cli.main import main as pbx
+
+    config = tmp_path / "pbx.toml"
+    config.write_text('[ivr]\ninternal_lookups = ["acme"]\n', encoding="utf-8")
+    monkeypatch.setenv("PBX_CONFIG", str(config))
+    flow = Path(__file__).parent / "hostile" / "lookup_loopback.yaml"
+    assert pbx(["ivr", "validate", str(flow)]) == 1
+    assert "127.0.0.1 is an internal address" in capsys.readouterr().err
+    assert pbx(["ivr", "validate", str(flow), "--tenant", "globex"]) == 1
+    assert pbx(["ivr", "validate", str(flow), "--tenant", "acme"]) == 0
