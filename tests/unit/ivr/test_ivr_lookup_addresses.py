@@ -5,10 +5,10 @@ resolves to), against a real HTTP server on 127.0.0.1 that counts what reaches i
 from __future__ import annotations
 
 import socket
-from pathlib import Path
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, cast
 
 import aiohttp
