@@ -319,7 +319,6 @@ async def check_sounds(flowset: FlowSet, ari: AriClient) -> list[Problem]:
     some language. Raises AriError when ARI cannot be asked.
     """
     limit = asyncio.Semaphore(SOUND_CHECKS_AT_ONCE)
-    places = _Places(flowset.sources)
 
     async def languages(sound: str) -> set[str] | None:
         async with limit:
@@ -337,6 +336,9 @@ async def check_sounds(flowset: FlowSet, ari: AriClient) -> list[Problem]:
         *(languages(n.file) for n in needs), *(languages(s) for s in stock)
     )
     problems: list[Problem] = []
+    # Re-reading the files to point at each missing sound takes as long as validating them:
+    # off the event loop too.
+    places = await asyncio.to_thread(_Places, flowset.sources)
     for need, langs in zip(needs, found[: len(needs)], strict=True):
         if langs is None or need.language not in langs:
             problems.append(
