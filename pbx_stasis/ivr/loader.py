@@ -156,6 +156,8 @@ DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 
 Source = tuple[str, str]  # (file name, text)
 MAX_MESSAGE_CHARS = 300
+# All the files of one FlowSet (a tenant's flows are validated together).
+MAX_FLOWSET_CHARS = 5 * MAX_FLOW_CHARS
 
 
 @dataclass
@@ -1242,7 +1244,17 @@ class _Checker:
 
     def read(self, sources: Sequence[Source]) -> FlowSet | None:
         drafts: dict[str, _FlowDraft] = {}
+        total = 0
         for file, text in sources:
+            total += len(text)
+            if total > MAX_FLOWSET_CHARS:
+                # Each file is bounded by parse_yaml; a tenant's many files are bounded here.
+                self.report(
+                    Pos(file, 1, 1),
+                    f"the flow files add up to over {MAX_FLOWSET_CHARS} characters; "
+                    "this file is not read",
+                )
+                continue
             tree, problems = parse_yaml(file, text)
             for p in problems:
                 self.report(p.pos, p.message)

@@ -153,8 +153,8 @@ class IvrService:
     async def check(
         self, sources: Sequence[Source], tenant_id: int | None
     ) -> tuple[FlowSet | None, list[Problem]]:
-        """check_sources in a worker thread: a big flow set takes tens of milliseconds to read,
-        which the event loop (carrying calls) should not wait for. `tenant_id` None: a stored
+        """check_sources in a worker thread: a flow set near the size bound takes about a second
+        to read, which the event loop (carrying calls) must not wait for. `tenant_id` None: a stored
         version being served again, whose lookups the runner checks at each call."""
         if tenant_id is not None:
             await self._find_internal_tenants()

@@ -169,3 +169,15 @@ async def test_the_service_reads_a_big_flow_while_the_event_loop_keeps_running(
     # the worker thread's turns with the interpreter lock, and a loaded machine.)
     assert len(lags) >= 5, (took, lags)
     assert max(lags) < took / 2, (took, max(lags))
+
+
+def test_a_set_of_many_big_files_is_bounded_as_a_whole() -> None:
+    # Each file within the bound, the set (a tenant's flows are validated together) is not.
+    filler = "# " + "x" * (MAX_FLOW_CHARS - 100) + "\nflows: {}\n"
+    sources = [(f"f{i}.yaml", filler) for i in range(8)]
+    started = time.perf_counter()
+    flowset, problems = check_sources(sources)
+    assert time.perf_counter() - started < SECONDS_PER_FILE * 2
+    assert flowset is None
+    refused = [p for p in problems if "add up to over" in p.message]
+    assert [str(p.pos) for p in refused] == ["f5.yaml:1:1", "f6.yaml:1:1", "f7.yaml:1:1"]
