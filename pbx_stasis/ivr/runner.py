@@ -291,6 +291,9 @@ class FlowRun:
                 headers=dict(action.headers),
                 json=dict(action.body) if action.body is not None else None,
                 timeout=aiohttp.ClientTimeout(total=action.timeout),
+                # A redirect to a literal address would skip the checks above (aiohttp resolves
+                # no literal): a tenant not opted in gets the 3xx itself, i.e. on_failure.
+                allow_redirects=self.internal_lookups,
             ) as response:
                 raw = await response.content.read(MAX_LOOKUP_BYTES + 1)
                 if len(raw) > MAX_LOOKUP_BYTES:

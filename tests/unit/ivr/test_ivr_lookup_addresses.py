@@ -14,6 +14,7 @@ from typing import Any, cast
 import aiohttp
 import pytest
 from aiohttp import web
+from aiohttp.abc import AbstractResolver, ResolveResult
 from ivr_testing import one_flow
 
 from pbx_stasis.calls.actor import EventInbox
@@ -180,3 +181,55 @@ def test_pbx_ivr_validate_checks_as_a_tenant(
     assert "127.0.0.1 is an internal address" in capsys.readouterr().err
     assert pbx(["ivr", "validate", str(flow), "--tenant", "globex"]) == 1
     assert pbx(["ivr", "validate", str(flow), "--tenant", "acme"]) == 0
+
+
+class _Directory(AbstractResolver):
+    """DNS for the test: crm.example.com is this machine's test CRM."""
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        assert host == "crm.example.com"
+        return [
+            ResolveResult(
+                hostname=host, host="127.0.0.1", port=port, family=socket.AF_INET, proto=0,
+                flags=socket.AI_NUMERICHOST,
+            )
+        ]
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_a_redirect_is_not_followed_for_a_tenant_not_opted_in() -> None:
+    # A public CRM answering 302 Location: http://169.254.169.254/... must not lead there.
+    seen: list[str] = []
+
+    async def moved(request: web.Request) -> web.StreamResponse:
+        seen.append(request.path)
+        if request.path == "/customers":
+            raise web.HTTPFound(f"http://127.0.0.1:{request.url.port}/inside")
+        return web.json_response({"secret": True})
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", moved)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    call = _call()
+    connector = aiohttp.TCPConnector(resolver=_Directory())
+    try:
+        async with aiohttp.ClientSession() as http, aiohttp.ClientSession(
+            connector=connector
+        ) as public_http:
+            tools = FlowTools(http=http, public_http=public_http)
+            run = FlowRun(call, one_flow("a: {kind: hangup}"), tools, internal_lookups=False)
+            url = f"http://crm.example.com:{port}/customers"
+            await run._http_lookup(HttpLookup("GET", url, (), None, 2.0))
+    finally:
+        await runner.cleanup()
+    outcome = (await call.inbox.wait_for([LOCAL_EVENT], within=1))["event"]
+    assert isinstance(outcome, LookupResult) and outcome.status == 302
+    assert seen == ["/customers"]
