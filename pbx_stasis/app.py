@@ -33,6 +33,7 @@ from pbx_stasis.calls.records import CallLog
 from pbx_stasis.calls.resync import resync
 from pbx_stasis.calls.router import CallRouter
 from pbx_stasis.config import ConfigError, Settings
+from pbx_stasis.ivr.addresses import public_session
 from pbx_stasis.ivr.runner import FlowTools
 from pbx_stasis.ivr.service import IvrService
 from pbx_stasis.recording.recorder import CallRecorder
@@ -84,11 +85,12 @@ class StasisApp:
         self.supervision = Supervision(self.ari, self.router, db, settings.ari.app)
         self.recorder = CallRecorder(self.ari, db, self.recordings)
         self.acd.talk_watchers += [self.supervision, self.recorder]
-        self.ivr = IvrService(db, bus, self.ari)
+        self.ivr = IvrService(db, bus, self.ari, internal_lookups=settings.ivr.internal_lookups)
         self.tenant_id = 0
         self._default_script: CallScript = script or greeting_script(settings.calls.greeting)
         self._clock = clock
         self._http: aiohttp.ClientSession | None = None
+        self._public_http: aiohttp.ClientSession | None = None
         self._bridges: list[Bridge] = []  # as they were at the last (re)connect
         self.unused_events: tuple[str, ...] = UNUSED_EVENTS  # a benchmark may want some back
 
@@ -96,8 +98,10 @@ class StasisApp:
         tenant = await Directory(self.db).ensure_tenant(self.settings.calls.tenant)
         self.tenant_id = tenant.id
         self._http = aiohttp.ClientSession()
+        self._public_http = public_session()
         self.ivr.tools = FlowTools(
             http=self._http,
+            public_http=self._public_http,
             recordings=self.recordings,
             desk=self.acd,
             line=self.line,
@@ -119,6 +123,8 @@ class StasisApp:
         await self.db.writes.settle()  # the last calls' rows, before the process exits
         if self._http is not None:
             await self._http.close()
+        if self._public_http is not None:
+            await self._public_http.close()
         await self.ari.close()
 
     def script_for(self, start: Event) -> CallScript:

@@ -16,7 +16,6 @@ from pbx_stasis.acd.settings import SettingsInvalid, queue_settings
 from pbx_stasis.ari import AriError
 from pbx_stasis.bus import Bus
 from pbx_stasis.config import AgentSettings
-from pbx_stasis.ivr import check_sources
 from pbx_stasis.ivr.errors import Problem
 from pbx_stasis.ivr.service import IvrService
 from pbx_stasis.store import Database, Directory, StoreError
@@ -357,7 +356,7 @@ class LiveContactCenter:
     async def validate_flow(self, tenant_id: int, name: str, yaml_text: str) -> list[Problem]:
         _, sources, _, _ = await self._active_sources(tenant_id)
         others = [s for s in sources if s[0] != name]
-        _, problems = check_sources([*others, (name, yaml_text)])
+        _, problems = await self.ivr.check([*others, (name, yaml_text)], tenant_id)
         return problems
 
     async def apply_flow(

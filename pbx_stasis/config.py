@@ -74,6 +74,13 @@ class CrmSettings:
 
 
 @dataclass(frozen=True)
+class IvrSettings:
+    # Tenants (slugs) whose flows may look up internal addresses (loopback, private ranges,
+    # link-local...: ivr/addresses.py); other tenants' lookups reach only public ones.
+    internal_lookups: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Settings:
     ari: AriSettings = field(default_factory=AriSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -82,6 +89,7 @@ class Settings:
     agents: AgentSettings = field(default_factory=AgentSettings)
     recordings: RecordingSettings = field(default_factory=RecordingSettings)
     crm: CrmSettings = field(default_factory=CrmSettings)
+    ivr: IvrSettings = field(default_factory=IvrSettings)
     source: str = "defaults"
 
 
@@ -142,6 +150,14 @@ def _proxies(value: str) -> tuple[str, ...]:
     return names
 
 
+def _slugs(value: str) -> tuple[str, ...]:
+    # Empty is allowed: no tenant opted in (PBX_IVR_INTERNAL_LOOKUPS= undoes pbx.toml).
+    slugs = tuple(part.strip() for part in value.split(",") if part.strip())
+    if any(not slug.replace("-", "").replace("_", "").isalnum() for slug in slugs):
+        raise ValueError
+    return slugs
+
+
 def _region(value: str) -> str:
     if len(value) != 2 or not value.isalpha():
         raise ValueError
@@ -178,6 +194,9 @@ _FIELDS: dict[tuple[str, str], tuple[str, Callable[[str], Any], str]] = {
     ),
     ("recordings", "dir"): ("PBX_RECORDINGS_DIR", _text, "a folder for recordings"),
     ("crm", "region"): ("PBX_REGION", _region, "a two-letter country code, e.g. US or FR"),
+    ("ivr", "internal_lookups"): (
+        "PBX_IVR_INTERNAL_LOOKUPS", _slugs, "a list of tenant slugs, e.g. default,acme"
+    ),
 }
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -188,6 +207,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "agents": AgentSettings,
     "recordings": RecordingSettings,
     "crm": CrmSettings,
+    "ivr": IvrSettings,
 }
 
 

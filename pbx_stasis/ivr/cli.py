@@ -47,6 +47,11 @@ def add_ivr_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
 
     validate = actions.add_parser("validate", help="check flow files; every mistake is listed")
     validate.add_argument("files", nargs="+", metavar="FILE")
+    validate.add_argument(
+        "--tenant",
+        help="check as this tenant: its lookups may reach internal addresses when "
+        "[ivr] internal_lookups lists it (default: public addresses only)",
+    )
     validate.set_defaults(func=_validate)
 
     simulate = actions.add_parser(
@@ -120,7 +125,9 @@ def _tenant_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _validate(args: argparse.Namespace, settings: Settings) -> int:
-    return validate_main(args.files)
+    return validate_main(
+        args.files, internal_lookups=args.tenant in settings.ivr.internal_lookups
+    )
 
 
 def _simulate(args: argparse.Namespace, settings: Settings) -> int:
@@ -256,7 +263,8 @@ def _run_with_service(
                     print(f"error: no tenant {tenant!r}", file=sys.stderr)
                     return 1
                 record = found
-            return await body(IvrService(db, ari=ari), record.id)
+            service = IvrService(db, ari=ari, internal_lookups=settings.ivr.internal_lookups)
+            return await body(service, record.id)
         finally:
             if ari is not None:
                 await ari.close()

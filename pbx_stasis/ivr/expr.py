@@ -22,6 +22,12 @@ Env = Callable[[str], Value]
 
 VARIABLE_NAME = re.compile(r"[a-z_][a-z0-9_]*\Z")
 KEYWORDS = frozenset({"and", "or", "not", "in", "matches", "true", "false"})
+# Bounds on what a flow file may ask the parsers to do. A real condition is a line or two and
+# nests two or three levels; the bounds keep the recursive-descent parser (and re.compile, also
+# recursive) far from Python's recursion limit.
+MAX_CONDITION_CHARS = 2000
+MAX_CONDITION_DEPTH = 32  # parentheses and `not`s inside each other
+MAX_PATTERN_CHARS = 300
 
 
 class ExprError(Exception):
@@ -150,6 +156,20 @@ def parse_template(text: str) -> Template:
     if buf:
         parts.append("".join(buf))
     return Template(tuple(parts))
+
+
+def compile_pattern(text: str) -> re.Pattern[str]:
+    """A regular expression of a flow (`matches`, a collect node's `pattern`), or ExprError at
+    the offset of the mistake in `text`."""
+    if len(text) > MAX_PATTERN_CHARS:
+        raise ExprError(
+            f"regular expression of {len(text)} characters: at most {MAX_PATTERN_CHARS}",
+            MAX_PATTERN_CHARS,
+        )
+    try:
+        return re.compile(text)
+    except re.error as exc:
+        raise ExprError(f"bad regular expression: {exc.msg}", exc.pos or 0) from None
 
 
 # --- conditions ---------------------------------------------------------------------------------
@@ -362,8 +382,23 @@ def _tokens(text: str) -> list[_Token]:
 
 class _Parser:
     def __init__(self, text: str) -> None:
+        if len(text) > MAX_CONDITION_CHARS:
+            raise ExprError(
+                f"condition of {len(text)} characters: at most {MAX_CONDITION_CHARS}",
+                MAX_CONDITION_CHARS,
+            )
         self.toks = _tokens(text)
         self.i = 0
+        self.depth = 0
+
+    def deeper(self, tok: _Token) -> None:
+        self.depth += 1
+        if self.depth > MAX_CONDITION_DEPTH:
+            raise ExprError(
+                f"the condition nests more than {MAX_CONDITION_DEPTH} levels of "
+                "parentheses and 'not'",
+                tok.offset,
+            )
 
     @property
     def tok(self) -> _Token:
@@ -401,17 +436,21 @@ class _Parser:
 
     def not_(self) -> Condition:
         if self.is_word("not"):
-            self.take()
-            return Not(self.not_())
+            self.deeper(self.take())
+            item = self.not_()
+            self.depth -= 1
+            return Not(item)
         return self.comparison()
 
     def comparison(self) -> Condition:
         if self.tok.kind == "(":
             opening = self.take()
+            self.deeper(opening)
             inner = self.or_()
             if self.tok.kind != ")":
                 raise ExprError("'(' without its ')'", opening.offset)
             self.take()
+            self.depth -= 1
             return inner
         left = self.operand()
         if self.tok.kind == "op":
@@ -431,12 +470,10 @@ class _Parser:
             self.take()
             assert isinstance(tok.value, str)
             try:
-                pattern = re.compile(tok.value)
-            except re.error as exc:
-                # +1 skips the opening quote; exc.pos counts in the unescaped pattern.
-                raise ExprError(
-                    f"bad regular expression: {exc.msg}", tok.offset + 1 + (exc.pos or 0)
-                ) from None
+                pattern = compile_pattern(tok.value)
+            except ExprError as exc:
+                # +1 skips the opening quote; exc.offset counts in the unescaped pattern.
+                raise ExprError(exc.message, tok.offset + 1 + exc.offset) from None
             return Matches(left, pattern)
         return Truthy(left)
 

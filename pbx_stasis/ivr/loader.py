@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import Literal, cast
 from urllib.parse import urlsplit
 
+from pbx_stasis.ivr.addresses import internal_host
 from pbx_stasis.ivr.errors import FlowSetInvalid, Pos, Problem
 from pbx_stasis.ivr.expr import (
     VARIABLE_NAME,
     ExprError,
     Template,
     Value,
+    compile_pattern,
     condition_variables,
     parse_condition,
     parse_template,
@@ -57,7 +59,7 @@ from pbx_stasis.ivr.model import (
     VoicemailNode,
     frozen_map,
 )
-from pbx_stasis.ivr.source import YMap, YNode, YScalar, YSeq, parse_yaml
+from pbx_stasis.ivr.source import MAX_FLOW_CHARS, YMap, YNode, YScalar, YSeq, parse_yaml
 
 ROOT_FIELDS = ("flows",)
 FLOW_FIELDS = (
@@ -141,6 +143,10 @@ MENU_KEYS = frozenset("0123456789*#")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
 PROMPT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*\Z")
 SOUND_FILE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*(?:/[A-Za-z0-9_][A-Za-z0-9_-]*)*\Z")
+# An Asterisk sound played by name: the rule the interpreter applies (core._SOUND_NAME).
+SOUND_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_/-]*\Z")
+# A header name is an HTTP token (RFC 9110).
+HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
 LANGUAGE_CODE = re.compile(r"[a-z]{2,3}(?:_[A-Za-z0-9]{2,8})?\Z")
 DID = re.compile(r"\+?[0-9]{1,20}\Z")
 DIAL_NUMBER = re.compile(r"\+?[0-9*#]{1,32}\Z")
@@ -149,6 +155,9 @@ JSON_PATH = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\Z")
 DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 
 Source = tuple[str, str]  # (file name, text)
+MAX_MESSAGE_CHARS = 300
+# All the files of one FlowSet (a tenant's flows are validated together).
+MAX_FLOWSET_CHARS = 5 * MAX_FLOW_CHARS
 
 
 @dataclass
@@ -206,14 +215,19 @@ def _describe(node: YNode) -> str:
 class _Checker:
     """Reads YAML trees into flows while collecting problems."""
 
-    def __init__(self) -> None:
+    def __init__(self, internal_lookups: bool = False) -> None:
         self.problems: list[Problem] = []
+        self.internal_lookups = internal_lookups
+        self._owner = "the flow"  # the node being read, for messages that name it
         self._seen: set[tuple[Pos, str]] = set()
         self._dids: list[tuple[str, Pos, str]] = []  # DID, where, flow
         self._flow_refs: list[tuple[str, Pos]] = []  # transfer targets
         self._flow_tz: zoneinfo.ZoneInfo | None = None  # default timezone of schedules
 
     def report(self, pos: Pos, message: str) -> None:
+        if len(message) > MAX_MESSAGE_CHARS:
+            # Messages quote what was written, which may be a 100 KB scalar.
+            message = message[: MAX_MESSAGE_CHARS - 3] + "..."
         if (pos, message) not in self._seen:
             self._seen.add((pos, message))
             self.problems.append(Problem(pos, message))
@@ -398,6 +412,7 @@ class _Checker:
                 if tpl is None:
                     return None
                 if key.value == "sound":
+                    self.check_sound(value, tpl, what)
                     return Sound(tpl)
                 if key.value == "digits":
                     if tpl.is_literal and not re.fullmatch(r"[0-9*#]+", str(tpl)):
@@ -414,6 +429,17 @@ class _Checker:
             "{sound: ...}, {digits: ...}, {number: ...}",
         )
         return None
+
+    def check_sound(self, node: YNode, tpl: Template, what: str) -> None:
+        # The interpreter plays only names matching SOUND_NAME once rendered; the text as
+        # written (a variable standing for one segment) must already be one.
+        skeleton = "".join(p if isinstance(p, str) else "x" for p in tpl.parts)
+        if not SOUND_NAME.match(skeleton):
+            self.report(
+                node.pos,
+                f"{self._owner}, {what}: '{_shown(str(tpl))}' is not a sound name: letters, "
+                "digits, _, - and / (no '..', no leading '/', no url)",
+            )
 
     # --- flows ----------------------------------------------------------------------------------
 
@@ -687,6 +713,7 @@ class _Checker:
             )
             return None
         owner = f"{kind} node '{name}'"
+        self._owner = owner
         fields = self.fields(
             m, COMMON_NODE_FIELDS + NODE_FIELDS[kind], owner, key.pos, NODE_REQUIRED[kind]
         )
@@ -757,9 +784,9 @@ class _Checker:
             if ptext is not None:
                 assert isinstance(pnode, YScalar)
                 try:
-                    pattern = re.compile(ptext)
-                except re.error as exc:
-                    self.report(pnode.pos_at(exc.pos or 0), f"bad regular expression: {exc.msg}")
+                    pattern = compile_pattern(ptext)
+                except ExprError as exc:
+                    self.report(pnode.pos_at(exc.offset), exc.message)
         return CollectNode(
             name=n.name,
             prompts=self.prompt_list(g("prompts"), "prompts", refs, required=True),
@@ -1000,13 +1027,24 @@ class _Checker:
             tpl = self.template(unode, "url", refs)
             if tpl is not None:
                 url = tpl
-                self.check_url(unode, tpl)
+                self.check_url(unode, tpl, n.owner)
         headers: list[tuple[str, Template]] = []
         if "headers" in f:
             hm = self.mapping(f["headers"][1], "headers")
             for hkey, hvalue in hm or ():
+                if not HEADER_NAME.match(hkey.text):
+                    self.report(hkey.pos, f"{n.owner}: bad header name '{_shown(hkey.text)}'")
+                    continue
                 htpl = self.template(hvalue, f"header '{hkey.text}'", refs, allow_number=True)
-                if htpl is not None:
+                if htpl is not None and any(
+                    isinstance(p, str) and _CONTROL.search(p) for p in htpl.parts
+                ):
+                    self.report(
+                        hvalue.pos,
+                        f"{n.owner}: header '{hkey.text}' must be one line without control "
+                        "characters",
+                    )
+                elif htpl is not None:
                     headers.append((hkey.text, htpl))
         body: list[tuple[str, Value | Template]] | None = None
         if "body" in f:
@@ -1044,13 +1082,36 @@ class _Checker:
             on_failure=self.node_ref(g("on_failure"), "on_failure", refs),
         )
 
-    def check_url(self, node: YNode, tpl: Template) -> None:
+    def check_url(self, node: YNode, tpl: Template, owner: str) -> None:
+        literal_text = "".join(p for p in tpl.parts if isinstance(p, str))
+        if _CONTROL.search(literal_text) or " " in literal_text or "\\" in literal_text:
+            # A line break would end the request line (header injection); a space or a
+            # backslash is read differently by different url parsers.
+            self.report(
+                node.pos,
+                f"{owner}: url must not contain spaces, backslashes, line breaks or control "
+                "characters",
+            )
+            return
         skeleton = "".join(p if isinstance(p, str) else "\x00" for p in tpl.parts)
-        parts = urlsplit(skeleton)
+        try:
+            parts = urlsplit(skeleton)
+            host = parts.hostname
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            self.report(node.pos, f"{owner}: url does not name a valid host")
+            return
         if parts.scheme not in ("http", "https") or not parts.netloc:
             self.report(node.pos, "url must start with http:// or https:// and name a host")
         elif "\x00" in parts.netloc:
             self.report(node.pos, "the host of a lookup url must not contain variables")
+        elif not host:
+            self.report(node.pos, f"{owner}: url does not name a host")
+        elif not self.internal_lookups and (why := internal_host(host)) is not None:
+            self.report(
+                node.pos,
+                f"{owner}: url: {why}; lookups reach only public addresses unless the "
+                "operator lists the tenant in [ivr] internal_lookups",
+            )
 
     def queue(self, n: _NodeSource) -> Node:
         f, g, refs = n.fields, n.get, n.refs
@@ -1183,7 +1244,17 @@ class _Checker:
 
     def read(self, sources: Sequence[Source]) -> FlowSet | None:
         drafts: dict[str, _FlowDraft] = {}
+        total = 0
         for file, text in sources:
+            total += len(text)
+            if total > MAX_FLOWSET_CHARS:
+                # Each file is bounded by parse_yaml; a tenant's many files are bounded here.
+                self.report(
+                    Pos(file, 1, 1),
+                    f"the flow files add up to over {MAX_FLOWSET_CHARS} characters; "
+                    "this file is not read",
+                )
+                continue
             tree, problems = parse_yaml(file, text)
             for p in problems:
                 self.report(p.pos, p.message)
@@ -1296,6 +1367,15 @@ class _Checker:
                     self.report(pos, f"node '{nname}' cannot be reached from entry '{flow.entry}'")
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _shown(text: str, most: int = 60) -> str:
+    """A value quoted in a message: one line, not too long."""
+    flat = _CONTROL.sub("?", text)
+    return flat if len(flat) <= most else flat[: most - 3] + "..."
+
+
 def _text(node: YNode) -> str:
     return node.text if isinstance(node, YScalar) else _describe(node)
 
@@ -1325,16 +1405,21 @@ _BUILDERS: dict[str, _Builder] = {
 }
 
 
-def check_sources(sources: Sequence[Source]) -> tuple[FlowSet | None, list[Problem]]:
-    """Read (file name, text) pairs; the FlowSet when they are valid, and every problem, sorted."""
-    checker = _Checker()
+def check_sources(
+    sources: Sequence[Source], *, internal_lookups: bool = False
+) -> tuple[FlowSet | None, list[Problem]]:
+    """Read (file name, text) pairs; the FlowSet when they are valid, and every problem, sorted.
+
+    `internal_lookups`: the tenant may look up internal addresses (ivr/addresses.py).
+    """
+    checker = _Checker(internal_lookups)
     flowset = checker.read(sources)
     return flowset, sorted(checker.problems)
 
 
-def load_flowset(sources: Sequence[Source]) -> FlowSet:
+def load_flowset(sources: Sequence[Source], *, internal_lookups: bool = False) -> FlowSet:
     """A FlowSet from (file name, text) pairs, or FlowSetInvalid listing every mistake."""
-    flowset, problems = check_sources(sources)
+    flowset, problems = check_sources(sources, internal_lookups=internal_lookups)
     if flowset is None:
         raise FlowSetInvalid(problems)
     return flowset
@@ -1344,9 +1429,25 @@ def read_sources(paths: Sequence[str | Path]) -> list[Source]:
     """The text of each file; FlowSetInvalid for files that cannot be read."""
     out: list[Source] = []
     problems: list[Problem] = []
+    # A character is at most 4 bytes of UTF-8: reading one byte more than that tells a file too
+    # long for parse_yaml without reading all of a huge one.
+    most = MAX_FLOW_CHARS * 4
     for path in paths:
         try:
-            out.append((str(path), Path(path).read_text(encoding="utf-8")))
+            with Path(path).open("rb") as stream:
+                raw = stream.read(most + 1)
+            if len(raw) > most:
+                problems.append(
+                    Problem(
+                        Pos(str(path), 1, 1),
+                        f"the file is over {most} bytes; a flow file holds at most "
+                        f"{MAX_FLOW_CHARS} characters",
+                    )
+                )
+                continue
+            # Universal newlines, as Path.read_text reads them.
+            text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+            out.append((str(path), text))
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
             problems.append(Problem(Pos(str(path), 1, 1), f"cannot read the file: {reason}"))

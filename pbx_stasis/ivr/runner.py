@@ -29,6 +29,7 @@ from pbx_stasis.ari.models import Event as AriEvent
 from pbx_stasis.calls.actor import ChannelGone
 from pbx_stasis.calls.handoff import OutsideLine, QueueDesk, QueueRequest
 from pbx_stasis.calls.inbound import Call, CallScript
+from pbx_stasis.ivr.addresses import refused_url
 from pbx_stasis.ivr.core import (
     Action,
     CallContext,
@@ -95,6 +96,9 @@ class FlowTools:
     `desk` and `line` may be None while the ACD or a trunk is not set up: a queue or transfer
     node then takes its failure path (reason `no_acd` / `no_trunk`) with an `ivr.warning`.
     `clock` feeds schedules and the `time`/`weekday`/`date` variables (injectable for tests).
+    `public_http` (addresses.public_session) serves the lookups of tenants not opted in to
+    internal addresses, refusing names that resolve inside; `http` those of tenants opted in
+    (and all lookups when `public_http` is None, then with the literal-address check only).
     """
 
     http: aiohttp.ClientSession
@@ -104,20 +108,34 @@ class FlowTools:
     clock: Callable[[], datetime] = utc_now
     recording_format: str = "wav"
     ring_seconds: int = 30
+    public_http: aiohttp.ClientSession | None = None
 
 
-def flow_script(flowset: FlowSet, tools: FlowTools, *, version: int | None = None) -> CallScript:
+def flow_script(
+    flowset: FlowSet,
+    tools: FlowTools,
+    *,
+    version: int | None = None,
+    internal_lookups: bool = False,
+) -> CallScript:
     """A CallScript walking each call through `flowset` (the object, not the live version: a
-    call keeps the FlowSet it started with whatever is applied meanwhile)."""
+    call keeps the FlowSet it started with whatever is applied meanwhile).
+
+    `internal_lookups`: the tenant may look up internal addresses (ivr/addresses.py)."""
 
     async def script(call: Call) -> None:
-        await run_flow(call, flowset, tools, version=version)
+        await run_flow(call, flowset, tools, version=version, internal_lookups=internal_lookups)
 
     return script
 
 
 async def run_flow(
-    call: Call, flowset: FlowSet, tools: FlowTools, *, version: int | None = None
+    call: Call,
+    flowset: FlowSet,
+    tools: FlowTools,
+    *,
+    version: int | None = None,
+    internal_lookups: bool = False,
 ) -> None:
     """Walk the call through the flow its DID selects (answered when an action needs it).
 
@@ -125,16 +143,22 @@ async def run_flow(
     handed off and came back done. Raises ChannelGone when the caller leaves, after the journal
     got its `ivr.leave` / `ivr.end` lines.
     """
-    await FlowRun(call, flowset, tools, version).run()
+    await FlowRun(call, flowset, tools, version, internal_lookups).run()
 
 
 class FlowRun:
     """One call walking one flow: executes the interpreter's actions, feeds it events."""
 
     def __init__(
-        self, call: Call, flowset: FlowSet, tools: FlowTools, version: int | None = None
+        self,
+        call: Call,
+        flowset: FlowSet,
+        tools: FlowTools,
+        version: int | None = None,
+        internal_lookups: bool = False,
     ) -> None:
         self.call = call
+        self.internal_lookups = internal_lookups
         self.ari = call.ari
         self.tools = tools
         self.version = version
@@ -251,13 +275,25 @@ class FlowRun:
 
     async def _http_lookup(self, action: HttpLookup) -> None:
         result: Event
+        http = self.tools.http
+        if not self.internal_lookups:
+            # Checked again at each call: the flow was validated against the url as written,
+            # and for a stored version perhaps under another configuration.
+            refused = refused_url(action.url)
+            if refused is not None:
+                self._post(LookupFailed(f"refused: {refused}"))
+                return
+            http = self.tools.public_http or http
         try:
-            async with self.tools.http.request(
+            async with http.request(
                 action.method,
                 action.url,
                 headers=dict(action.headers),
                 json=dict(action.body) if action.body is not None else None,
                 timeout=aiohttp.ClientTimeout(total=action.timeout),
+                # A redirect to a literal address would skip the checks above (aiohttp resolves
+                # no literal): a tenant not opted in gets the 3xx itself, i.e. on_failure.
+                allow_redirects=self.internal_lookups,
             ) as response:
                 raw = await response.content.read(MAX_LOOKUP_BYTES + 1)
                 if len(raw) > MAX_LOOKUP_BYTES:

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from pbx_stasis.ari import AriClient, AriError
@@ -30,7 +31,7 @@ from pbx_stasis.ivr.prompts import asterisk_sounds, prompt_files
 from pbx_stasis.ivr.runner import FlowTools, flow_script
 from pbx_stasis.ivr.source import YMap, YNode, YScalar, YSeq, parse_yaml
 from pbx_stasis.ivr.versions import IvrVersion, IvrVersions, Source, UnknownVersion, diff_versions
-from pbx_stasis.store import Database, StoreError
+from pbx_stasis.store import Database, Directory, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +75,13 @@ class IvrService:
         *,
         tools: FlowTools | None = None,
         poll_seconds: float = 2.0,
+        internal_lookups: Collection[str] = (),
     ) -> None:
         self.db = db
+        # Tenants (slugs, from [ivr] internal_lookups) whose lookups may reach internal
+        # addresses, and the ids of those that exist (a tenant may be created later).
+        self.internal_lookups = frozenset(internal_lookups)
+        self._internal_ids: dict[str, int] = {}
         self.bus = bus
         self.ari = ari
         self.tools = tools
@@ -102,6 +108,7 @@ class IvrService:
 
     async def load(self) -> None:
         """Serve the active version of every tenant (tenants without one get no flows)."""
+        await self._find_internal_tenants()
         for version in await self.versions.all_active():
             await self._serve(version)
 
@@ -116,6 +123,7 @@ class IvrService:
 
     async def refresh(self) -> list[int]:
         """Swap in versions activated since the last look (by another process); the tenants."""
+        await self._find_internal_tenants()
         numbers = await self.versions.active_numbers()
         changed: list[int] = []
         for tenant_id in list(self._live):
@@ -132,8 +140,31 @@ class IvrService:
                 self._publish(version, None)
         return changed
 
+    async def _find_internal_tenants(self) -> None:
+        for slug in self.internal_lookups - set(self._internal_ids):
+            tenant = await Directory(self.db).get_tenant_by_slug(slug)
+            if tenant is not None:
+                self._internal_ids[slug] = tenant.id
+
+    def internal_lookups_allowed(self, tenant_id: int) -> bool:
+        """Whether the tenant's flows may look up internal addresses."""
+        return tenant_id in self._internal_ids.values()
+
+    async def check(
+        self, sources: Sequence[Source], tenant_id: int | None
+    ) -> tuple[FlowSet | None, list[Problem]]:
+        """check_sources in a worker thread: a flow set near the size bound takes about a second
+        to read, which the event loop (carrying calls) must not wait for. `tenant_id` None: a stored
+        version being served again, whose lookups the runner checks at each call."""
+        if tenant_id is not None:
+            await self._find_internal_tenants()
+        internal = tenant_id is None or self.internal_lookups_allowed(tenant_id)
+        return await asyncio.to_thread(
+            functools.partial(check_sources, list(sources), internal_lookups=internal)
+        )
+
     async def _serve(self, version: IvrVersion) -> bool:
-        flowset, problems = check_sources(list(version.sources))
+        flowset, problems = await self.check(version.sources, None)
         if flowset is None or problems:
             # It was valid when applied; a newer loader or zoneinfo may disagree. The previous
             # flows (if any) keep serving and the admin sees why.
@@ -165,7 +196,12 @@ class IvrService:
             return None
         if self.tools is None:
             raise RuntimeError("IvrService.tools is not set: flows cannot run calls")
-        return flow_script(live.flowset, self.tools, version=live.number)
+        return flow_script(
+            live.flowset,
+            self.tools,
+            version=live.number,
+            internal_lookups=self.internal_lookups_allowed(tenant_id),
+        )
 
     # --- versions -----------------------------------------------------------------------------
 
@@ -183,7 +219,7 @@ class IvrService:
         """Validate `sources` (file name, text) as one FlowSet; if valid (and its sound files
         exist on Asterisk), store it as the tenant's new active version and serve new calls
         with it at once. Otherwise nothing changes and every problem is returned."""
-        flowset, problems = check_sources(list(sources))
+        flowset, problems = await self.check(sources, tenant_id)
         if flowset is None or problems:
             return Applied(None, problems)
         warnings: list[str] = []
@@ -235,7 +271,7 @@ class IvrService:
         old = await self.versions.get(tenant_id, number)
         if old is None:
             raise UnknownVersion(f"no IVR version {number}")
-        flowset, problems = check_sources(list(old.sources))
+        flowset, problems = await self.check(old.sources, tenant_id)
         if flowset is None or problems:
             return Applied(None, problems)
         version = await self.versions.activate(tenant_id, number)
@@ -283,7 +319,6 @@ async def check_sounds(flowset: FlowSet, ari: AriClient) -> list[Problem]:
     some language. Raises AriError when ARI cannot be asked.
     """
     limit = asyncio.Semaphore(SOUND_CHECKS_AT_ONCE)
-    places = _Places(flowset.sources)
 
     async def languages(sound: str) -> set[str] | None:
         async with limit:
@@ -301,6 +336,9 @@ async def check_sounds(flowset: FlowSet, ari: AriClient) -> list[Problem]:
         *(languages(n.file) for n in needs), *(languages(s) for s in stock)
     )
     problems: list[Problem] = []
+    # Re-reading the files to point at each missing sound takes as long as validating them:
+    # off the event loop too.
+    places = await asyncio.to_thread(_Places, flowset.sources)
     for need, langs in zip(needs, found[: len(needs)], strict=True):
         if langs is None or need.language not in langs:
             problems.append(

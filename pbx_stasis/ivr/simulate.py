@@ -241,13 +241,15 @@ def _describe_journal(action: Journal) -> list[str]:
 # --- command line ---------------------------------------------------------------------------
 
 
-def validate_main(paths: Sequence[str]) -> int:
-    """`pbx ivr validate FILE...`: 0 when valid, 1 with every problem on stderr, 2 without files."""
+def validate_main(paths: Sequence[str], *, internal_lookups: bool = False) -> int:
+    """`pbx ivr validate FILE...`: 0 when valid, 1 with every problem on stderr, 2 without files.
+
+    `internal_lookups`: the tenant checked for may look up internal addresses."""
     if not paths:
         print("usage: pbx ivr validate FILE...", file=sys.stderr)
         return 2
     try:
-        flowset = load_flowset(read_sources(list(paths)))
+        flowset = load_flowset(read_sources(list(paths)), internal_lookups=internal_lookups)
     except FlowSetInvalid as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -321,7 +323,9 @@ def simulate_command(args: argparse.Namespace) -> int:
             print(f"--lookup-json: {exc}", file=sys.stderr)
             return 2
     try:
-        flowset = load_flowset(read_sources(args.files))
+        # A simulation sends no request (lookups answer --lookup-json): where a lookup may go
+        # is for validate and apply to say.
+        flowset = load_flowset(read_sources(args.files), internal_lookups=True)
         lines = simulate(
             flowset,
             did=args.did,

@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from pbx_stasis.ivr.errors import FlowSetInvalid, Problem
+from pbx_stasis.ivr.source import MAX_FLOW_CHARS
 from pbx_stasis.store.tables import Role
 from pbx_stasis.web.routing import Route, RouteRequest, WebError, not_found, reply
 from pbx_stasis.web.services import to_json
@@ -16,7 +17,7 @@ from pbx_stasis.web.shapes import Fields, Text
 
 ADMIN = frozenset({Role.ADMIN})
 FLOW_NAME = re.compile(r"[a-z0-9][a-z0-9_.\-]{0,63}")
-FLOW_TEXT = Fields({"yaml": Text(max_length=200_000, multiline=True)})
+FLOW_TEXT = Fields({"yaml": Text(max_length=MAX_FLOW_CHARS, multiline=True)})
 
 
 def _flow_name(req: RouteRequest) -> str:

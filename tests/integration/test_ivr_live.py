@@ -38,7 +38,13 @@ from sandbox import (
 from pbx_stasis.app import StasisApp
 from pbx_stasis.ari import AriError
 from pbx_stasis.bus import Bus
-from pbx_stasis.config import AriSettings, DatabaseSettings, RecordingSettings, Settings
+from pbx_stasis.config import (
+    AriSettings,
+    DatabaseSettings,
+    IvrSettings,
+    RecordingSettings,
+    Settings,
+)
 from pbx_stasis.store import CallRecord, Database, JournalEntry
 
 pytestmark = pytest.mark.integration
@@ -65,6 +71,8 @@ class LiveIvr:
             ari=AriSettings(url=sandbox.ari_url, user=sandbox.user, password=sandbox.password),
             database=DatabaseSettings(url=str(db.url)),
             recordings=RecordingSettings(dir=str(recordings)),
+            # The test CRM listens on 127.0.0.1: the tenant is opted in to internal lookups.
+            ivr=IvrSettings(internal_lookups=("default",)),
         )
         self.sandbox = sandbox
         self.db = db

@@ -188,8 +188,8 @@ def _problems(node: str) -> list[str]:
             ["10:27: url: '${' without a closing '}'"],
         ),
         (
-            "kind: lookup\nurl: 'https://crm/'\nbody: {a: 1}\ninto: {x: 'a..b'}\nnext: end\n"
-            "on_failure: end",
+            "kind: lookup\nurl: 'https://crm.example.com/'\nbody: {a: 1}\ninto: {x: 'a..b'}\n"
+            "next: end\non_failure: end",
             ["11:9: body is only sent with method POST", "12:19: bad JSON path 'a..b'"],
         ),
         (
