@@ -62,7 +62,7 @@ class DialPolicies:
                     by or "nobody", verdict.message)
         self.db.writes.append([NewEvent(
             tenant_id=tenant_id, event=REFUSED, call_id=call_id, agent_user_id=agent_user_id,
-            data={"number": number[:64], "by": by, **verdict.journal()},
+            data={"number": number[:64], "by": by, **verdict.journal()}, at=utc_now(),
         )])
 
 
