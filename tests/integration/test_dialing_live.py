@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from callcenter import CallCenter, call_center
+from callcenter import CallCenter, call_center, connected_call, enqueue_into
 from sandbox import Sandbox, SippAgent, desk_phone_ports, free_media_port, run_sipp_async
 from sqlalchemy import select
 
@@ -216,3 +216,78 @@ async def test_click_to_call_without_a_registered_phone_says_so(
         await center.idle()
         async with center.db.session() as session:
             assert list(await session.scalars(select(Call))) == []
+
+
+FLOW = f"""
+flows:
+  hotline:
+    dids: ["+15550777"]
+    entry: payments
+    prompts:
+      sorry: {{en: {{file: beep}}}}
+    nodes:
+      payments: {{kind: transfer, number: "{PREMIUM}", on_failure: sorry}}
+      sorry: {{kind: play, prompts: sorry, next: bye}}
+      bye: {{kind: hangup}}
+"""
+
+
+async def test_a_second_tenants_ivr_number_is_theirs_and_its_premium_transfer_refused(
+    private_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    async with call_center(private_sandbox, tmp_path, {"sales": {}}) as center:
+        globex = await Directory(center.db).ensure_tenant("globex")
+        applied = await center.app.ivr.apply(globex.id, [("flows.yaml", FLOW)], "test")
+        assert applied.version is not None, [str(p) for p in applied.problems]
+        carrier = await asyncio.to_thread(_carrier, private_sandbox, tmp_path)
+        try:
+            caller = await run_sipp_async("caller-waits-bye.xml", private_sandbox.sip_target,
+                                          service="+15550777", caller="+14155550142",
+                                          timeout=20, workdir=tmp_path)
+            await center.idle()
+        finally:
+            far = await asyncio.to_thread(carrier.stop)
+        assert caller.ok, caller.describe()
+        assert far.created == 0, far.describe()
+        async with center.db.session() as session:
+            [call] = list(await session.scalars(select(Call)))
+        assert call.tenant_id == globex.id and call.to_number == "+15550777"
+        rows = [r for r in await center.journal() if r.call_id == call.id]
+        assert {r.tenant_id for r in rows} == {globex.id}
+        [refused] = [r for r in rows if r.event == REFUSED]
+        assert refused.data["reason"] == "premium-rate" and refused.data["by"] is None
+        left = [r.data for r in rows if r.event == "ivr.leave" and r.data["node"] == "payments"]
+        assert left[0]["reason"] == "not_allowed"  # the flow took its failure path
+
+
+async def test_an_agent_cannot_transfer_a_caller_to_a_premium_number(
+    private_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    async with call_center(private_sandbox, tmp_path, {"sales": {}},
+                           script=enqueue_into("sales")) as center:
+        agent = await center.add_agent("transferrer", 330)
+        tenant = await Directory(center.db).ensure_tenant("default")
+        carrier = await asyncio.to_thread(_carrier, private_sandbox, tmp_path)
+        try:
+            caller = asyncio.create_task(run_sipp_async(
+                "caller-hangs-up.xml", private_sandbox.sip_target, caller="+14155550143",
+                keys={"talk_ms": "4000"}, timeout=30, workdir=tmp_path))
+            call_id = await connected_call(center)
+            async with _web(center) as client:
+                headers = await _headers(client, agent.user_id, tenant.id)
+                for attended in (False, True):
+                    response = await client.post(
+                        f"/api/calls/{call_id}/transfer", headers=headers,
+                        json={"kind": "number", "target": PREMIUM, "attended": attended})
+                    body = await response.json()
+                    assert response.status == 403, body
+                    assert body["message"] == f"{PREMIUM} is a premium-rate number"
+            result = await caller
+            await center.idle()
+        finally:
+            far = await asyncio.to_thread(carrier.stop)
+        assert result.ok, result.describe()  # the caller stayed with the agent
+        assert far.created == 0, far.describe()
+        refused = await center.journal(REFUSED)
+        assert [r.call_id for r in refused] == [call_id, call_id]
+        assert not await center.journal("TRANSFER", "CONSULT")
