@@ -44,6 +44,9 @@ _KINDS = {
 }
 DEFAULT_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR})  # the roles that have phones
 PREFIX = re.compile(r"\+[1-9][0-9]{0,14}")
+# What an emergency number is dialled as: ASCII digits only (phonenumbers would also read
+# other scripts' digits, which the trunk would be sent as they are).
+SHORT_CODE = re.compile(r"[0-9]{2,8}")
 MAX_ENTRIES = 500  # per list: a policy is read on every outside call
 # Longer input is no phone number; phonenumbers itself stops at 250 characters.
 MAX_NUMBER_LENGTH = 64
@@ -128,7 +131,7 @@ class DialPolicy:
         text = number.strip()
         if len(text) > MAX_NUMBER_LENGTH:
             return _refused("invalid", "is not a phone number (too long)", None)
-        if text and shortnumberinfo.is_emergency_number(text, home):
+        if SHORT_CODE.fullmatch(text) and shortnumberinfo.is_emergency_number(text, home):
             return Verdict(True, "emergency", f"{text} is an emergency number", number=text,
                            kind="emergency", country=home)
         if role is not None and role not in self.roles:

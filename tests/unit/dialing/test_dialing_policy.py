@@ -160,7 +160,7 @@ def test_any_text_gets_a_verdict_and_only_real_numbers_pass(text: str, role: Rol
             phonenumbers.parse(verdict.number))
 
 
-@pytest.mark.parametrize("number", ["", "s", "*72", "#", "1234", "+", "+0123456789",
+@pytest.mark.parametrize("number", ["", "s", "*72", "#", "1234", "+", "+0123456789", "٩١١",
                                     "+882123456789", "9" * 40, "x" * 300])
 def test_what_is_no_phone_number_is_refused(number: str) -> None:
     verdict = DEFAULT.judge(number, home=HOME, role=Role.AGENT)
