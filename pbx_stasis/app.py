@@ -154,17 +154,14 @@ class StasisApp:
 
         async def outbound(call: Call) -> None:
             dialer = await self._dialer(agent, call.record.tenant_id, number, call.record.id)
-            verdict = None
-            if dialer is not None:
-                verdict = await self.line.permit(call.record.tenant_id, number, dialer,
-                                                 call_id=call.record.id)
-            if verdict is None or not verdict.allowed:
+            verdict = None if dialer is None else await self.line.permit(
+                call.record.tenant_id, number, dialer, call_id=call.record.id)
+            if agent is None or verdict is None or not verdict.allowed:
                 await call.note("OUTBOUND", number=number, reason="not_allowed",
                                 agent=agent.username if agent else None)
                 await call.hang_up(*REJECTED)
                 return
             await call.answer()
-            assert agent is not None  # a dialer is always an agent
             view = self.acd.core.agent(agent.agent_id)
             earlier_pause = view.paused if view is not None else None
             self.acd.pause(agent.agent_id, OUTBOUND_PAUSE)
