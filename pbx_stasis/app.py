@@ -16,6 +16,7 @@ import aiohttp
 from pbx_stasis.acd.directory import AgentRecord
 from pbx_stasis.acd.runner import QUEUE_BRIDGE, AcdService, queue_bridge_prefix
 from pbx_stasis.ari import AriClient, AriError, Bridge, Channel, EventStream
+from pbx_stasis.ari.client import HangupReason
 from pbx_stasis.ari.models import Event
 from pbx_stasis.ari.request_sockets import RequestSockets
 from pbx_stasis.bus import Bus
@@ -33,6 +34,13 @@ from pbx_stasis.calls.records import CallLog
 from pbx_stasis.calls.resync import resync
 from pbx_stasis.calls.router import CallRouter
 from pbx_stasis.config import ConfigError, Settings
+from pbx_stasis.dialing import (
+    Dialer,
+    DialPolicies,
+    DialRefused,
+    PhoneNotRegistered,
+    Verdict,
+)
 from pbx_stasis.ivr.addresses import public_session
 from pbx_stasis.ivr.runner import FlowTools
 from pbx_stasis.ivr.service import IvrService
@@ -76,7 +84,8 @@ class StasisApp:
         self.request_sockets = RequestSockets(
             self.ari, settings.ari.app, settings.ari.request_sockets
         )
-        self.line = TrunkLine(self.ari, self.router, settings.ari.app)
+        self.dialing = DialPolicies(db, settings.crm.region)
+        self.line = TrunkLine(self.ari, self.router, settings.ari.app, self.dialing)
         self.acd = AcdService(
             self.ari, self.router, db, bus, settings.ari.app, line=self.line, clock=clock
         )
@@ -86,7 +95,7 @@ class StasisApp:
         self.recorder = CallRecorder(self.ari, db, self.recordings)
         self.acd.talk_watchers += [self.supervision, self.recorder]
         self.ivr = IvrService(db, bus, self.ari, internal_lookups=settings.ivr.internal_lookups)
-        self.tenant_id = 0
+        self.tenant_id = 0  # the default tenant: calls that no flow or agent claims
         self._default_script: CallScript = script or greeting_script(settings.calls.greeting)
         self._clock = clock
         self._http: aiohttp.ClientSession | None = None
@@ -127,40 +136,70 @@ class StasisApp:
             await self._public_http.close()
         await self.ari.close()
 
-    def script_for(self, start: Event) -> CallScript:
-        """What a new call runs: an agent's outbound call, the IVR flow of the dialled number,
-        or the default script."""
+    def script_for(self, start: Event) -> tuple[int, AgentRecord | None, CallScript]:
+        """Whose a new call is and what it runs: an agent's outbound call belongs to the agent's
+        tenant; an inbound one to the tenant whose live IVR flow answers the dialled number,
+        which runs it (else the default tenant and script)."""
         args = stasis_args(start)
         if args[:1] == ["outbound"]:
-            return self._outbound_script(start)
-        flow = self.ivr.script_for(self.tenant_id, dialed_number(start))
-        return flow or self._default_script
+            agent = self._agent_of(start)
+            tenant_id = agent.tenant_id if agent is not None else self.tenant_id
+            return tenant_id, agent, self._outbound_script(start, agent)
+        number = dialed_number(start)
+        tenant_id = self.ivr.tenant_for(number, prefer=self.tenant_id) or self.tenant_id
+        flow = self.ivr.script_for(tenant_id, number)
+        return tenant_id, None, flow or self._default_script
 
-    def _outbound_script(self, start: Event) -> CallScript:
+    def _outbound_script(self, start: Event, agent: AgentRecord | None) -> CallScript:
         """An agent calls out: from their phone (dialplan from-agents) or click-to-call (we rang
-        their phone first). While it lasts the agent is paused so no queue call is offered."""
+        their phone first). A number the tenant's dialling policy refuses is rejected unanswered
+        (the phone gets 403 Forbidden, the journal DIAL_REFUSED with why). While the call lasts
+        the agent is paused so no queue call is offered."""
         args = stasis_args(start)
         number = args[1] if len(args) > 1 else dialed_number(start)
-        agent = self._agent_of(start)
 
         async def outbound(call: Call) -> None:
-            await call.answer()
-            view = self.acd.core.agent(agent.agent_id) if agent is not None else None
-            earlier_pause = view.paused if view is not None else None
-            if agent is not None:
-                self.acd.pause(agent.agent_id, OUTBOUND_PAUSE)
-            try:
-                outcome = await self.line.connect_number(call, number)
-                await call.note("OUTBOUND", number=number, reason=outcome.reason,
+            dialer = await self._dialer(agent, call.record.tenant_id, number, call.record.id)
+            verdict = None if dialer is None else await self.line.permit(
+                call.record.tenant_id, number, dialer, call_id=call.record.id)
+            if agent is None or verdict is None or not verdict.allowed:
+                await call.note("OUTBOUND", number=number, reason="not_allowed",
                                 agent=agent.username if agent else None)
-            finally:
-                if agent is not None:  # back to how the agent was (e.g. still on a break)
-                    if earlier_pause is not None:
-                        self.acd.pause(agent.agent_id, earlier_pause)
-                    else:
-                        self.acd.unpause(agent.agent_id)
+                await call.hang_up(*REJECTED)
+                return
+            await call.answer()
+            view = self.acd.core.agent(agent.agent_id)
+            earlier_pause = view.paused if view is not None else None
+            self.acd.pause(agent.agent_id, OUTBOUND_PAUSE)
+            try:
+                outcome = await self.line.connect_number(call, number, dialer=dialer)
+                await call.note("OUTBOUND", number=number, reason=outcome.reason,
+                                agent=agent.username)
+            finally:  # back to how the agent was (e.g. still on a break)
+                if earlier_pause is not None:
+                    self.acd.pause(agent.agent_id, earlier_pause)
+                else:
+                    self.acd.unpause(agent.agent_id)
 
         return outbound
+
+    async def _dialer(self, agent: AgentRecord | None, tenant_id: int, number: str,
+                      call_id: str | None = None) -> Dialer | None:
+        """The user behind an agent's phone, as the dialling policy sees them; None (and a
+        DIAL_REFUSED line) for a phone that is nobody's or a disabled account's."""
+        user = None
+        if agent is not None:
+            user = await Directory(self.db).get_user_by_id(agent.user_id)
+        if agent is not None and user is not None and not user.disabled:
+            return Dialer(user.id, user.username, user.role)
+        reason, message = (
+            ("unknown-phone", "the phone placing the call is no agent's") if agent is None
+            else ("disabled", f"the account of {agent.username} is disabled"))
+        self.dialing.journal_refusal(
+            tenant_id, number, Verdict(False, reason, message), call_id=call_id,
+            agent_user_id=agent.user_id if agent else None,
+            by=agent.username if agent else None)
+        return None
 
     def _agent_of(self, start: Event) -> AgentRecord | None:
         """The agent whose phone a channel is (PJSIP/agent-17-0000002a)."""
@@ -173,18 +212,49 @@ class StasisApp:
 
     async def dial(self, agent: AgentRecord, number: str, call_id: str) -> None:
         """Click-to-call: ring the agent's own phone (answered by itself, the softphone sees
-        X-PBX-Auto-Answer), then the number once they are on the line."""
-        await self.ari.channels.originate(
-            f"PJSIP/{agent.endpoint}",
-            app=self.settings.ari.app,
-            app_args=["outbound", number, call_id],
-            caller_id=f'"{number}" <{number}>',
-            dial_timeout=30,
-            variables={
-                "PJSIP_HEADER(add,X-PBX-Auto-Answer)": "yes",
-                "PJSIP_HEADER(add,X-PBX-Call-Id)": call_id,
-            },
-        )
+        X-PBX-Auto-Answer), then the number once they are on the line.
+
+        Raises DialRefused when the tenant's dialling policy refuses the number (journaled),
+        PhoneNotRegistered when there is no phone to ring."""
+        dialer = await self._dialer(agent, agent.tenant_id, number)
+        if dialer is None:
+            raise DialRefused(Verdict(False, "disabled", "your account is disabled"))
+        verdict = await self.line.permit(agent.tenant_id, number, dialer)
+        if not verdict.allowed:
+            raise DialRefused(verdict)
+        if not await self._phone_registered(agent):
+            raise PhoneNotRegistered()
+        try:
+            await self.ari.channels.originate(
+                f"PJSIP/{agent.endpoint}",
+                app=self.settings.ari.app,
+                app_args=["outbound", number, call_id],
+                caller_id=f'"{number}" <{number}>',
+                dial_timeout=30,
+                variables={
+                    "PJSIP_HEADER(add,X-PBX-Auto-Answer)": "yes",
+                    "PJSIP_HEADER(add,X-PBX-Call-Id)": call_id,
+                },
+            )
+        except AriError as exc:
+            # Asterisk answers 500 "Allocation failed" for an endpoint without a contact: the
+            # phone went away between the check and the originate.
+            if not await self._phone_registered(agent):
+                raise PhoneNotRegistered() from exc
+            raise
+
+    async def _phone_registered(self, agent: AgentRecord) -> bool:
+        """Whether the agent's phone can be rung: a desk phone at a fixed address always, a
+        softphone while it has a registered contact (endpoint state `online`)."""
+        if agent.contact:
+            return True
+        try:
+            endpoint = await self.ari.endpoints.get("PJSIP", agent.endpoint)
+        except AriError as exc:
+            if exc.status == 404:  # not provisioned (yet): nothing to ring either
+                return False
+            raise
+        return endpoint.get("state") == "online"
 
     async def _on_call(self, inbox: EventInbox, start: Event) -> None:
         args = stasis_args(start)
@@ -195,11 +265,12 @@ class StasisApp:
                 await self.ari.channels.hangup(inbox.channel_id)
             return
         outbound = args[:1] == ["outbound"]
+        tenant_id, agent, script = self.script_for(start)
         await run_call(
-            self.ari, self.calls, inbox, start, tenant_id=self.tenant_id,
-            script=self.script_for(start),
+            self.ari, self.calls, inbox, start, tenant_id=tenant_id, script=script,
             to_number=args[1] if outbound and len(args) > 1 else None,
             call_id=args[2] if outbound and len(args) > 2 else None,
+            agent_user_id=agent.user_id if agent is not None else None,
         )
 
     async def _on_connect(self) -> None:
@@ -295,6 +366,9 @@ class StasisApp:
 
 
 ADOPTED_PAUSE = "call in progress"
+# How an outside call the dialling policy refused is ended: Q.850 21, which a SIP phone gets
+# as 403 Forbidden (nothing was answered, nothing reached the trunk).
+REJECTED: tuple[HangupReason, int, str] = ("rejected", 21, "Call Rejected")
 # Events no code reads, filtered out by Asterisk: each costs a JSON encode there and a decode and
 # dispatch here. A queued call brings 53 events without the filter, 7 with it: StasisStart,
 # StasisEnd and ChannelHangupRequest of both legs, ChannelDestroyed of the caller.

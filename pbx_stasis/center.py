@@ -16,6 +16,7 @@ from pbx_stasis.acd.settings import SettingsInvalid, queue_settings
 from pbx_stasis.ari import AriError
 from pbx_stasis.bus import Bus
 from pbx_stasis.config import AgentSettings
+from pbx_stasis.dialing import DialRefused, PhoneNotRegistered
 from pbx_stasis.ivr.errors import Problem
 from pbx_stasis.ivr.service import IvrService
 from pbx_stasis.store import Database, Directory, StoreError
@@ -40,6 +41,9 @@ from pbx_stasis.web.services import (
 PHONE_ROLES = {"agent", "supervisor"}
 
 T = TypeVar("T")
+# CallControlError codes -> what the web answers (anything else: 409)
+_CONTROL_ERRORS = {"not-found": ServiceErrorCode.NOT_FOUND,
+                   "forbidden": ServiceErrorCode.FORBIDDEN}
 
 
 def _when(epoch: float) -> datetime:
@@ -240,8 +244,7 @@ class LiveContactCenter:
                 raise ServiceError(ServiceErrorCode.NOT_FOUND, "no such call")
             return await action()
         except CallControlError as exc:
-            code = (ServiceErrorCode.NOT_FOUND if exc.code == "not-found"
-                    else ServiceErrorCode.CONFLICT)
+            code = _CONTROL_ERRORS.get(exc.code, ServiceErrorCode.CONFLICT)
             raise ServiceError(code, str(exc)) from exc
         except AriError as exc:
             raise ServiceError(ServiceErrorCode.UNAVAILABLE, f"Asterisk: {exc.message}") from exc
@@ -281,6 +284,10 @@ class LiveContactCenter:
         call_id = uuid.uuid4().hex
         try:
             await self._dial(agent, number, call_id)
+        except DialRefused as exc:
+            raise ServiceError(ServiceErrorCode.FORBIDDEN, str(exc), field="number") from exc
+        except PhoneNotRegistered as exc:
+            raise ServiceError(ServiceErrorCode.CONFLICT, str(exc)) from exc
         except AriError as exc:
             raise ServiceError(ServiceErrorCode.UNAVAILABLE,
                                f"cannot ring your phone: {exc.message}") from exc

@@ -185,7 +185,8 @@ class _Consult:
 
 
 class CallControlError(Exception):
-    """A call control request that does not fit the call's state (code: not-found/conflict)."""
+    """A call control request that does not fit the call's state (code: not-found/conflict),
+    or that the tenant's dialling policy refuses (forbidden)."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -837,12 +838,12 @@ class AcdService:
         """Blind: the agent leaves at once. Attended: the caller holds while the agent
         consults the target; complete_transfer / cancel_transfer end the consultation."""
         waiting = self._talking(call_id)
+        if kind == "number":
+            target = await self._outside_number(waiting, target)
         if attended:
             await self._consult(waiting, kind, target)
             return
         if kind == "number":
-            if self.line is None:
-                raise CallControlError("conflict", "no trunk to dial out")
             waiting.transfer_to = target
             self.post(ev.CallTransferred(call_id, f"number:{target}"))
         else:
@@ -850,6 +851,17 @@ class AcdService:
             if waiting.held:
                 await self._back_to_bridge(waiting)
             self.post(ev.TransferToQueue(call_id, key))
+
+    async def _outside_number(self, waiting: _Waiting, number: str) -> str:
+        """What to dial for a transfer to `number`, if the tenant's dialling policy allows it
+        (checked again when the caller is handed over: the trunk checks every number)."""
+        if self.line is None:
+            raise CallControlError("conflict", "no trunk to dial out")
+        verdict = await self.line.permit(waiting.tenant_id, number, None,
+                                         call_id=waiting.call.record.id)
+        if not verdict.allowed or verdict.number is None:
+            raise CallControlError("forbidden", verdict.message)
+        return verdict.number
 
     async def _transfer_queue(self, waiting: _Waiting, kind: str, target: str) -> str:
         if kind == "queue":
@@ -876,8 +888,8 @@ class AcdService:
     async def _consult(self, waiting: _Waiting, kind: str, target: str) -> None:
         if waiting.consult is not None:
             raise CallControlError("conflict", "a consultation is already in progress")
-        if kind == "number":
-            endpoint = f"PJSIP/{target}@trunk"
+        if kind == "number" and self.line is not None:  # `target`: as the policy allowed it
+            endpoint = self.line.dial_string(target)
         elif kind == "agent" and target in self.agents:
             endpoint = f"PJSIP/{self.agents[target].endpoint}"
         else:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from pbx_stasis.calls.inbound import Call
+    from pbx_stasis.dialing.policy import Dialer, Verdict
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,8 @@ class Outcome:
     """How a hand-off ended. `talked`: the caller was connected to someone.
 
     reason: completed | caller_hangup | timeout | empty | refused | overflow | no_answer |
-    busy | failed | unknown_queue | unknown_agent
+    busy | failed | unknown_queue | unknown_agent | not_allowed (the dialling policy refused
+    the number)
     """
 
     talked: bool
@@ -75,6 +77,17 @@ class QueueDesk(Protocol):
 
 
 class OutsideLine(Protocol):
-    async def connect_number(self, call: Call, number: str, *, ring_seconds: int = 30) -> Outcome:
-        """Dial `number` through the trunk and bridge the caller with it."""
+    async def connect_number(self, call: Call, number: str, *, ring_seconds: int = 30,
+                             dialer: Dialer | None = None) -> Outcome:
+        """Dial `number` through the trunk and bridge the caller with it, if the call's tenant
+        may dial it for `dialer` (None: no person asked, e.g. an IVR transfer node)."""
+        ...
+
+    async def permit(self, tenant_id: int, number: str, dialer: Dialer | None, *,
+                     call_id: str | None = None) -> Verdict:
+        """The tenant's dialling policy on `number`; a refusal is journaled."""
+        ...
+
+    def dial_string(self, number: str) -> str:
+        """The channel to originate for a number the policy allowed (Verdict.number)."""
         ...

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from pbx_stasis.ari import AriClient, AriError
+from pbx_stasis.ari.client import HangupReason
 from pbx_stasis.ari.models import Event
 from pbx_stasis.calls.actor import ChannelGone, EventInbox, channel_field
 from pbx_stasis.calls.records import CallLog
@@ -60,6 +61,24 @@ class Call:
     async def note(self, event: str, **data: object) -> None:
         await self.log.note(self.record, event, data)
 
+    async def hang_up(self, reason: HangupReason, cause: int, cause_text: str) -> None:
+        """Hang up with a cause of our choosing (run_call's own hangup would say `normal`);
+        `cause`/`cause_text`: the Q.850 cause Asterisk records for `reason`."""
+        inbox = self.inbox
+        inbox.settle()
+        if inbox.gone or inbox.hung_up_remotely:
+            return
+        inbox.hangup.by_us = True  # so the call record says the app ended the call
+        try:
+            await self.ari.channels.hangup(self.channel_id, reason)
+        except AriError as exc:
+            if exc.status != 404:
+                raise
+        # Until it is gone, so run_call does not hang up a second time with its own cause.
+        await inbox.drain_until_gone(within=5.0)
+        if inbox.hangup.cause is None:  # StasisEnd ends the drain, ChannelDestroyed follows it
+            inbox.hangup.cause, inbox.hangup.cause_text = cause, cause_text
+
 
 def caller_number(start: Event) -> str:
     number = channel_field(start, "caller", "number")
@@ -88,10 +107,13 @@ async def run_call(
     adopted: bool = False,
     to_number: str | None = None,
     call_id: str | None = None,
+    agent_user_id: int | None = None,
 ) -> None:
     """Open (or adopt) the record, run `script`, then hang up and close the record.
 
-    Whoever ends the call, the record is closed exactly once with the real hangup cause.
+    `tenant_id`: the tenant the call belongs to (of the number, or of the agent who placed it,
+    `agent_user_id`). Whoever ends the call, the record is closed exactly once with the real
+    hangup cause.
     """
     args = stasis_args(start)
     if record is None:
@@ -106,6 +128,7 @@ async def run_call(
             call_id=call_id,
             linkedid=linkedid if isinstance(linkedid, str) else None,
             data={"args": args},
+            agent_user_id=agent_user_id,
         )
     call = Call(ari, calls, inbox, record, start, adopted=adopted)
     hung_up_by = "app"

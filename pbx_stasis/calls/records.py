@@ -49,20 +49,22 @@ class CallLog:
         linkedid: str | None = None,
         data: Mapping[str, Any] | None = None,
         call_id: str | None = None,
+        agent_user_id: int | None = None,
     ) -> CallRecord:
+        """A new live call; `agent_user_id`: the agent who placed it (outbound)."""
         now = utc_now()
         record = CallRecord(
             id=call_id or new_call_id(), tenant_id=tenant_id, channel_id=channel_id,
             linkedid=linkedid, direction=Direction(direction), from_number=from_number,
             to_number=to_number, started_at=now, answered_at=None, ended_at=None,
-            hangup_cause=None, hangup_cause_text=None, queue=None, agent_user_id=None,
+            hangup_cause=None, hangup_cause_text=None, queue=None, agent_user_id=agent_user_id,
             disposition=None, notes=None, status=CallStatus.LIVE,
         )
         self.writes.insert_call(record.row())
         self._line(record, "CALLSTART", now, {
             "channel": channel_id, "from": from_number, "to": to_number,
             "direction": str(direction), **(data or {}),
-        })
+        }, agent_user_id=agent_user_id)
         self._publish("call:state", record, state="ivr")
         return record
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pbx_stasis.cli.admin import add_admin_commands
 from pbx_stasis.config import ConfigError, Settings, load_settings
+from pbx_stasis.dialing.cli import add_dialing_commands
 from pbx_stasis.ivr.cli import add_ivr_commands
 from pbx_stasis.recording.cli import add_recording_commands
 
@@ -119,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_admin_commands(sub)
     add_ivr_commands(sub)
     add_recording_commands(sub)
+    add_dialing_commands(sub)
     return parser
 
 

@@ -208,7 +208,7 @@ class FlowRun:
             self._flush()
         cause = _HANGUP_REASONS.get(self.hangup_cause)
         if cause is not None:
-            await self._hang_up(*cause)
+            await self.call.hang_up(*cause)
 
     # --- actions ------------------------------------------------------------------------------
 
@@ -448,23 +448,6 @@ class FlowRun:
         )
         self._flush()
         return kept
-
-    async def _hang_up(self, reason: HangupReason, cause: int, cause_text: str) -> None:
-        """Hang up with the flow's cause (run_call would say `normal`)."""
-        inbox = self.call.inbox
-        inbox.settle()
-        if inbox.gone or inbox.hung_up_remotely:
-            return
-        inbox.hangup.by_us = True  # so the call record says the app ended the call
-        try:
-            await self.ari.channels.hangup(self.call.channel_id, reason)
-        except AriError as exc:
-            if exc.status != 404:
-                raise
-        # Until it is gone: run_call's own hangup (cause normal) would replace this cause.
-        await inbox.drain_until_gone(within=5.0)
-        if inbox.hangup.cause is None:  # StasisEnd ends the drain, ChannelDestroyed follows it
-            inbox.hangup.cause, inbox.hangup.cause_text = cause, cause_text
 
     # --- events -------------------------------------------------------------------------------
 

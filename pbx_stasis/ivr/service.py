@@ -189,6 +189,15 @@ class IvrService:
     def live(self, tenant_id: int) -> LiveFlows | None:
         return self._live.get(tenant_id)
 
+    def tenant_for(self, did: str, prefer: int) -> int | None:
+        """The tenant whose live flows answer `did` (None: nobody's). Should two tenants claim
+        the same number, `prefer` (the default tenant) wins, else the oldest tenant."""
+        claiming = sorted(tenant_id for tenant_id, live in self._live.items()
+                          if live.flowset.flow_for_did(did) is not None)
+        if not claiming:
+            return None
+        return prefer if prefer in claiming else claiming[0]
+
     def script_for(self, tenant_id: int, did: str) -> CallScript | None:
         """The script walking a call to `did` through the tenant's live flows, or None."""
         live = self._live.get(tenant_id)

@@ -1,5 +1,6 @@
-"""Calls to outside numbers: originate the far leg through the trunk into Stasis, bridge it with
-the caller, and follow both legs until one of them hangs up (an `OutsideLine`)."""
+"""Calls to outside numbers: check the tenant's dialling policy, originate the far leg through
+the trunk into Stasis, bridge it with the caller, and follow both legs until one of them hangs up
+(an `OutsideLine`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from pbx_stasis.calls.actor import ChannelGone, EventInbox
 from pbx_stasis.calls.handoff import Outcome
 from pbx_stasis.calls.inbound import Call
 from pbx_stasis.calls.router import CallRouter
+from pbx_stasis.dialing.policies import DialPolicies
+from pbx_stasis.dialing.policy import Dialer, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +29,10 @@ STASIS_ARG = "outside"  # StasisStart.args[0] of the far leg
 class TrunkLine:
     """Dials outside numbers through one PJSIP trunk and bridges them with the caller.
 
+    Every number goes through the tenant's dialling policy first (`policies`): this is the one
+    place the trunk is dialled for a call, so no script can reach the carrier around it. What is
+    dialled is the number as the policy judged it (E.164).
+
     The far leg's channel id is claimed in the router before it exists, so its StasisStart
     comes to this call and never starts a new one. `endpoint` is a template for the dial
     string (`PJSIP/{number}@trunk` dials the number at the trunk's aor contact).
@@ -36,6 +43,7 @@ class TrunkLine:
         ari: AriClient,
         router: CallRouter,
         app: str,
+        policies: DialPolicies,
         *,
         endpoint: str = "PJSIP/{number}@trunk",
         ringback: str | None = "tone:ring",
@@ -43,22 +51,46 @@ class TrunkLine:
         self.ari = ari
         self.router = router
         self.app = app
+        self.policies = policies
         self.endpoint = endpoint
         self.ringback = ringback
 
-    async def connect_number(self, call: Call, number: str, *, ring_seconds: int = 30) -> Outcome:
-        """Ring `number` for up to `ring_seconds`; once it answers, bridge it with the caller
-        and return when either side hangs up (talked=True), else why it failed."""
+    async def permit(self, tenant_id: int, number: str, dialer: Dialer | None, *,
+                     call_id: str | None = None) -> Verdict:
+        """The tenant's dialling policy on `number` for `dialer`; a refusal is journaled."""
+        verdict = await self.policies.judge(tenant_id, number,
+                                            role=dialer.role if dialer else None)
+        if not verdict.allowed:
+            self.policies.journal_refusal(
+                tenant_id, number, verdict, call_id=call_id,
+                agent_user_id=dialer.user_id if dialer else None,
+                by=dialer.username if dialer else None)
+        return verdict
+
+    def dial_string(self, number: str) -> str:
+        return self.endpoint.format(number=number)
+
+    async def connect_number(self, call: Call, number: str, *, ring_seconds: int = 30,
+                             dialer: Dialer | None = None) -> Outcome:
+        """Ring `number` for up to `ring_seconds` if the call's tenant may dial it; once it
+        answers, bridge it with the caller and return when either side hangs up (talked=True),
+        else why it failed (`not_allowed`: the dialling policy refused it, journaled)."""
+        verdict = await self.permit(call.record.tenant_id, number, dialer,
+                                    call_id=call.record.id)
+        if not verdict.allowed or verdict.number is None:
+            return Outcome(False, "not_allowed")
+        asked, number = number, verdict.number
         leg_id = uuid.uuid4().hex
         leg = self.router.claim(leg_id)
         caller_gone = asyncio.create_task(_until_gone(call.inbox), name=f"watch-{call.channel_id}")
         bridge_id: str | None = None
         ringback_id: str | None = None
         try:
-            await call.note("transfer.dial", number=number, leg=leg_id)
+            await call.note("transfer.dial", number=number, leg=leg_id,
+                            **({"asked": asked} if asked != number else {}))
             try:
                 await self.ari.channels.originate(
-                    self.endpoint.format(number=number),
+                    self.dial_string(number),
                     app=self.app,
                     app_args=STASIS_ARG,
                     channel_id=leg_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pbx_stasis.crm import http as crm
+from pbx_stasis.dialing import http as dialing
 from pbx_stasis.recording import http as recording_http
 from pbx_stasis.supervision import http as supervision_http
 from pbx_stasis.web import (
@@ -31,6 +32,7 @@ WEB_ROUTES: list[Route] = [
     *crm.ROUTES,
     *flows.ROUTES,
     *users.ROUTES,
+    *dialing.ROUTES,
     *feed.ROUTES,
 ]
 ROUTE_TABLE: list[Route] = [

@@ -328,7 +328,8 @@ async def test_the_agent_dials_out_from_the_dial_pad(
     assert record.to_number == OUTBOUND_NUMBER
     assert record.answered_at is not None
     events = {row.event: row.data for row in await stack.journal(outbound.id)}
-    assert events["transfer.dial"]["number"] == OUTBOUND_NUMBER
+    # the trunk dials the E.164 form the dialling policy judged, whatever the agent typed
+    assert events["transfer.dial"]["number"] == "+" + OUTBOUND_NUMBER
     assert events["OUTBOUND"]["number"] == OUTBOUND_NUMBER
     assert events["OUTBOUND"]["agent"] == "alice"
     assert events["transfer.end"]["result"] == "completed"

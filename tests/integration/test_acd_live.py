@@ -290,14 +290,14 @@ async def test_blind_transfer_to_an_outside_number(private_sandbox: Sandbox,
         try:
             caller = await _caller(private_sandbox, 5000)
             call_id = await connected_call(center)
-            await center.app.acd.transfer(call_id, "number", "+15557654321", attended=False)
+            await center.app.acd.transfer(call_id, "number", "+14155557654", attended=False)
             result = await caller
             assert result.ok, result.describe()  # type: ignore[attr-defined]
             await center.idle()
         finally:
             far = await asyncio.to_thread(far_end.stop)
         [transfer] = await center.journal("TRANSFER")
-        assert transfer.data["target"] == "number:+15557654321"
+        assert transfer.data["target"] == "number:+14155557654"
         assert far.successful == 1, far.describe()
         assert center.outcomes[0].talked
 
@@ -335,7 +335,7 @@ async def test_agent_calls_out_through_the_trunk(private_sandbox: Sandbox,
             SippAgent, "agent-answer.xml", sip_port=private_sandbox.trunk_port,
             media_port=desk_phone_ports(200)[1], workdir=tmp_path, lifetime=60)
         try:
-            await center.app.dial(agent, "+15559876543", "outboundcall0001")
+            await center.app.dial(agent, "+14155559876", "outboundcall0001")
             async with asyncio.timeout(20):
                 while not [r for r in await center.journal("CALLEND")
                            if r.call_id == "outboundcall0001"]:
@@ -349,7 +349,7 @@ async def test_agent_calls_out_through_the_trunk(private_sandbox: Sandbox,
         assert story[:2] == ["CALLSTART", "ANSWER"] and story[-1] == "CALLEND"
         assert "OUTBOUND" in story
         [start] = [r for r in rows if r.event == "CALLSTART" and r.call_id == "outboundcall0001"]
-        assert start.data["direction"] == "outbound" and start.data["to"] == "+15559876543"
+        assert start.data["direction"] == "outbound" and start.data["to"] == "+14155559876"
         pauses = [r for r in rows if r.event in ("PAUSE", "UNPAUSE")]
         assert [p.event for p in pauses] == ["PAUSE", "UNPAUSE"]  # no queue call meanwhile
 

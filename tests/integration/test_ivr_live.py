@@ -479,7 +479,7 @@ flows:
       connecting: {kind: play, prompts: connecting, next: payments}
       payments:
         kind: transfer
-        number: "+15559990001"
+        number: "+14155559001"
         on_failure: sorry
       sorry: {kind: play, prompts: sorry, next: bye}
       bye: {kind: hangup}
@@ -527,7 +527,7 @@ async def test_transfer_to_a_number_through_the_trunk(
             "leave payments transferred",
             "end transferred",
         ]
-        assert data_of(talked, "transfer.dial")["number"] == "+15559990001"
+        assert data_of(talked, "transfer.dial")["number"] == "+14155559001"
         assert data_of(talked, "transfer.end")["by"] == "far end"
         answered = next(e.at for e in talked if e.event == "transfer.answered")
         ended = next(e.at for e in talked if e.event == "transfer.end")

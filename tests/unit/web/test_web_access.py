@@ -247,6 +247,9 @@ SAMPLES: dict[tuple[str, str], Sample] = {
         "/agent", {"skills": {"english": 80}, "queues": ["support"]}
     ),
     ("POST", "/api/users/{user_id}/sip-password"): _user("/sip-password"),
+    ("GET", "/api/dialing/policy"): fixed("/api/dialing/policy"),
+    ("PUT", "/api/dialing/policy"): fixed("/api/dialing/policy", {"countries": ["US", "CA"]}),
+    ("GET", "/api/dialing/check"): fixed("/api/dialing/check?number=%2B19005550123"),
     ("GET", "/ws"): fixed("/ws"),
 }
 

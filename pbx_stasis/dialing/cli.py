@@ -1,0 +1,125 @@
+"""`pbx dialing ...`: a tenant's dialling policy from the command line.
+
+    pbx dialing show [--tenant default]
+    pbx dialing set [--countries US,CA] [--allow +1900555,...] [--block +1876,...]
+                    [--roles agent,supervisor] [--tenant default]
+    pbx dialing check NUMBER [--role agent] [--tenant default]
+
+`set` changes the lists it is given and keeps the others; an empty list (`--allow ''`) clears.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from pbx_stasis.store.tables import Role
+
+if TYPE_CHECKING:
+    from pbx_stasis.config import Settings
+    from pbx_stasis.dialing.policies import DialPolicies
+
+
+def _with_policies(settings: Settings, tenant: str,
+                   work: Callable[[DialPolicies, int], Awaitable[int]]) -> int:
+    from sqlalchemy import select
+
+    from pbx_stasis.dialing.policies import DialPolicies
+    from pbx_stasis.store import Database
+    from pbx_stasis.store.tables import Tenant
+
+    async def run() -> int:
+        db = Database.connect(settings.database.url)
+        try:
+            async with db.session() as session:
+                tenant_id = await session.scalar(select(Tenant.id).where(Tenant.slug == tenant))
+            if tenant_id is None:
+                print(f"error: no tenant {tenant!r}", file=sys.stderr)
+                return 1
+            return await work(DialPolicies(db, settings.crm.region), tenant_id)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
+def _listed(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def _show(tenant: str, policy_view: dict[str, list[str]]) -> None:
+    print(f"tenant {tenant}: dialling policy")
+    for name in ("countries", "allow", "block", "roles"):
+        print(f"  {name}: {', '.join(policy_view[name]) or '-'}")
+
+
+def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
+    from pbx_stasis.dialing.policies import policy_json
+
+    async def work(policies: DialPolicies, tenant_id: int) -> int:
+        _show(args.tenant, policy_json(await policies.policy(tenant_id)))
+        return 0
+
+    return _with_policies(settings, args.tenant, work)
+
+
+def cmd_set(args: argparse.Namespace, settings: Settings) -> int:
+    from pbx_stasis.dialing.policies import policy_json
+    from pbx_stasis.dialing.policy import PolicyInvalid, policy_from
+
+    async def work(policies: DialPolicies, tenant_id: int) -> int:
+        current = policy_json(await policies.policy(tenant_id))
+        given = {name: _listed(value) for name, value in
+                 (("countries", args.countries), ("allow", args.allow),
+                  ("block", args.block), ("roles", args.roles)) if value is not None}
+        merged = {**current, **given}
+        try:
+            policy = policy_from(countries=merged["countries"], allow=merged["allow"],
+                                 block=merged["block"], roles=merged["roles"])
+        except PolicyInvalid as exc:
+            for field, message in exc.problems.items():
+                print(f"error: --{field}: {message}", file=sys.stderr)
+            return 2
+        await policies.set_policy(tenant_id, policy, by="cli")
+        _show(args.tenant, policy_json(policy))
+        return 0
+
+    return _with_policies(settings, args.tenant, work)
+
+
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(policies: DialPolicies, tenant_id: int) -> int:
+        role = Role(args.role) if args.role else None
+        verdict = await policies.judge(tenant_id, args.number, role=role)
+        print(f"{'allowed' if verdict.allowed else 'refused'} ({verdict.reason}): "
+              f"{verdict.message}")
+        return 0 if verdict.allowed else 3
+
+    return _with_policies(settings, args.tenant, work)
+
+
+def add_dialing_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    dialing = sub.add_parser("dialing", help="which outside numbers a tenant may dial")
+    actions = dialing.add_subparsers(dest="dialing_command", required=True, metavar="ACTION")
+    show = actions.add_parser("show", help="print the tenant's dialling policy")
+    show.set_defaults(func=cmd_show)
+    change = actions.add_parser(
+        "set", help="change the tenant's dialling policy (lists comma-separated; '' clears)")
+    change.add_argument("--countries", help="countries whose ordinary numbers may be dialled, "
+                                            "e.g. US,CA")
+    change.add_argument("--allow", help="E.164 prefixes always allowed, e.g. +1900555 "
+                                        "(premium-rate and other costly kinds need one)")
+    change.add_argument("--block", help="E.164 prefixes always refused, e.g. +1876")
+    change.add_argument("--roles", help="roles that may place outside calls "
+                                        "(default agent,supervisor)")
+    change.set_defaults(func=cmd_set)
+    check = actions.add_parser("check", help="whether a number may be dialled (exit 3: no)")
+    check.add_argument("number")
+    check.add_argument("--role", choices=[role.value for role in Role],
+                       help="as dialled by this role (default: an IVR transfer, no person)")
+    check.set_defaults(func=cmd_check)
+    for action in (show, change, check):
+        action.add_argument("--tenant", default="default", help="tenant slug (default: default)")
