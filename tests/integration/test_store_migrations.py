@@ -64,7 +64,8 @@ async def test_names_that_differ_only_in_case_are_lowered_and_kept_apart(db_url:
                     {"tenant": tenant, "name": name, "no": False})
         await upgrade(db_url)
         async with db.session() as session:
-            tenants = (await session.execute(text("SELECT id, slug FROM tenants ORDER BY id"))).all()
+            tenants = (await session.execute(
+                text("SELECT id, slug FROM tenants ORDER BY id"))).all()
             users = (await session.execute(
                 text("SELECT id, tenant_id, username FROM users ORDER BY id"))).all()
         assert [tuple(row) for row in tenants] == [(1, "acme"), (2, "acme-2"), (3, "globex")]

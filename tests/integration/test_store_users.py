@@ -189,7 +189,8 @@ def test_pbx_agent_set_refuses_unknown_queues_and_bad_contacts(
     assert pbx("user", "add", "alice", "--role", "agent", "--tenant", "acme")[0] == 0
     assert pbx("queue", "set", "support", "--tenant", "acme")[0] == 0
     agent = ("agent", "set", "alice", "--tenant", "acme")
-    _refused(pbx, url, *agent, "--queues", "support,nosuch", says="queues: unknown queue(s): nosuch")
+    _refused(pbx, url, *agent, "--queues", "support,nosuch",
+             says="queues: unknown queue(s): nosuch")
     for contact in ("sip:1001@192.0.2.10", "sip:1001@192.0.2.10:99999", "http://192.0.2.10:5060",
                     "sip:1001@192.0.2.10:5060,sip:evil@198.51.100.7:5060", "sip:1001@:5060",
                     "sip:1001@999.1.1.1:5060"):

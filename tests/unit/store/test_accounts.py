@@ -37,7 +37,7 @@ def test_tenant_slugs_are_stored_in_lower_case(given: str, stored: str) -> None:
 
 @pytest.mark.parametrize("bad", ["", "  ", "ac me", "acme.com", "-acme", "a" * 65, "acme\t"])
 def test_bad_tenant_slugs_are_refused(bad: str) -> None:
-    with pytest.raises(AccountInvalid, match="^tenant: "):
+    with pytest.raises(AccountInvalid, match=r"^tenant: "):
         accounts.tenant_slug(bad)
 
 
@@ -64,7 +64,7 @@ def test_display_names_are_trimmed_and_refused_when_empty_long_or_with_controls(
     assert accounts.display_name("  Alice Martin ") == "Alice Martin"
     assert accounts.display_name("Zoë ZWNJ\u200cname") == "Zoë ZWNJ\u200cname"
     for bad in ("", "   ", "x" * 201, "red\x1b[31m", "evil\u202egpj.exe"):
-        with pytest.raises(AccountInvalid, match="^name: "):
+        with pytest.raises(AccountInvalid, match=r"^name: "):
             accounts.display_name(bad)
 
 
@@ -90,7 +90,7 @@ def test_desk_phone_contacts_are_sip_uris_with_host_and_port(good: str) -> None:
     "sip:" + "a" * 300 + "@h:5060",
 ])
 def test_bad_contacts_are_refused(bad: str) -> None:
-    with pytest.raises(AccountInvalid, match="^contact: "):
+    with pytest.raises(AccountInvalid, match=r"^contact: "):
         accounts.contact(bad)
 
 
