@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from pbx_stasis.crm.phones import numbering
 from pbx_stasis.store import accounts
+from pbx_stasis.store.db import SETTING as DATABASE_SETTING
 from pbx_stasis.store.db import mask_password, normalize_url
 from pbx_stasis.store.errors import StoreError
 from pbx_stasis.web.forwarded import parse_networks
@@ -129,7 +130,7 @@ def _database_url(value: str) -> str:
     try:
         normalize_url(value)  # the check Database.connect makes, so both say the same
     except StoreError as exc:
-        raise Refused(str(exc).removeprefix(f"{_DB_SETTING}: ")) from None
+        raise Refused(str(exc).removeprefix(f"{DATABASE_SETTING}: ")) from None
     return value
 
 
@@ -208,7 +209,6 @@ def _region(value: str) -> str:
     return value.upper()
 
 
-_DB_SETTING = "PBX_DATABASE_URL / database.url"
 _SECRETS = frozenset({("ari", "password"), ("web", "rpc_secret")})
 
 _FIELDS: dict[tuple[str, str], tuple[str, Callable[[str], Any], str]] = {
