@@ -134,6 +134,12 @@ async def update_user(req: RouteRequest) -> web.StreamResponse:
         # An admin locking themselves out could leave a tenant with no admin at all.
         raise conflict("own-account", "You cannot disable yourself or give up your admin role")
     password_hash = None
+    display_name = None
+    if "display_name" in body:
+        try:
+            display_name = accounts.display_name(body["display_name"])
+        except accounts.AccountInvalid as exc:
+            raise invalid({"display_name": exc.problem}) from None
     if "password" in body:
         problem = password_problem(body["password"])
         if problem:
@@ -145,8 +151,8 @@ async def update_user(req: RouteRequest) -> web.StreamResponse:
             raise not_found("user")
         role_changed = "role" in body and Role(body["role"]) is not row.role
         disabled_changed = "disabled" in body and body["disabled"] != row.disabled
-        if "display_name" in body:
-            row.display_name = body["display_name"]
+        if display_name is not None:
+            row.display_name = display_name
         if "role" in body:
             row.role = Role(body["role"])
         if "disabled" in body:

@@ -38,3 +38,13 @@ async def test_a_new_user_follows_the_account_rules(world: World) -> None:
         names = list(await session.scalars(select(User.username).where(
             User.username.in_(["throw2", "carol", "-carol"]))))
     assert names == ["throw2"]
+
+
+async def test_a_renamed_user_follows_the_display_name_rule(world: World) -> None:
+    admin = await world.log_in(world.person("acme", Role.ADMIN))
+    agent = world.person("acme", Role.AGENT)
+    response = await world.request(admin, "PATCH", f"/api/users/{agent.user_id}",
+                                   {"display_name": "red\x1b[31m"})
+    assert response.status == 400
+    assert (await response.json())["fields"] == {
+        "display_name": "must not contain control characters"}
