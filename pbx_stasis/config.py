@@ -246,9 +246,7 @@ _FIELDS: dict[tuple[str, str], tuple[str, Callable[[str], Any], str]] = {
         "PBX_PAUSE_REASONS", _names, "a list of pause reasons, e.g. break,lunch,training"
     ),
     ("recordings", "dir"): ("PBX_RECORDINGS_DIR", _text, "a folder for recordings"),
-    ("crm", "region"): (
-        "PBX_REGION", _region, "a two-letter country code, e.g. US or FR"
-    ),
+    ("crm", "region"): ("PBX_REGION", _region, "a two-letter country code, e.g. US or FR"),
 }
 
 _SECTIONS: dict[str, type[Any]] = {
