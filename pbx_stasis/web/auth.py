@@ -12,7 +12,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 
-from pbx_stasis.store.accounts import password_problem
+# The password rule lives in store/accounts.py (one for the CLI and the pages); re-exported.
+from pbx_stasis.store.accounts import password_problem as password_problem
 from pbx_stasis.store.db import Database
 from pbx_stasis.store.tables import Tenant, User
 from pbx_stasis.web.tables import LoginAttempt, LoginLockout
