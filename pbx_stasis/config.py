@@ -119,8 +119,8 @@ def _url(schemes: tuple[str, ...], credentials: str) -> Callable[[str], str]:
             parts.port  # noqa: B018 (urlsplit checks the port only when asked)
         except ValueError:
             raise Refused("the port must be a number 1-65535") from None
-        if parts.port == 0 or _has_control(value):
-            raise ValueError
+        if parts.port == 0 or parts.query or parts.fragment or _has_control(value):
+            raise ValueError  # paths are appended to it: "?x" or "#x" would swallow them
         return value.rstrip("/")
 
     return parse

@@ -68,6 +68,8 @@ CASES: list[Hostile] = [
           '[ari]\nurl = "file:///etc/passwd"\n'),
     _toml("ari-url-crlf", "ari.url: expected http(s)://host:port",
           '[ari]\nurl = "http://127.0.0.1:8088/\\r\\nX-Injected: 1"\n'),
+    _toml("ari-url-query", "ari.url: expected http(s)://host:port",
+          '[ari]\nurl = "http://127.0.0.1:8088/?api_key=x#y"\n'),
     _toml("rpc-url-credentials", "web.rpc_url: must not contain a user name or password",
           f'[web]\nrpc_url = "http://u:{SECRET}@127.0.0.1:8099"\n'),
     _toml("database-url-mysql", "database.url: unsupported database 'mysql'",
