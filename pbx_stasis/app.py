@@ -379,6 +379,29 @@ UNUSED_EVENTS = (
 OUTBOUND_PAUSE = "outbound call"
 
 
+class MalformedRequests(logging.Filter):
+    """aiohttp logs a request it cannot parse as an ERROR with a traceback; anyone who can reach
+    the port can write those. Here they are one warning line (debug stays debug); a handler's
+    own failure (a 500) keeps its ERROR and traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, aiohttp.http_exceptions.HttpProcessingError):
+            why = "".join(c if c.isprintable() else " " for c in str(exc.message))
+            record.levelno = min(record.levelno, logging.WARNING)
+            record.levelname = logging.getLevelName(record.levelno)
+            record.msg = "malformed HTTP request from %s: %s %s"
+            record.args = (record.args[0] if isinstance(record.args, tuple) and record.args
+                           else "?", exc.code, " ".join(why.split())[:200])
+            record.exc_info = record.exc_text = None
+        return True
+
+
+# The server-side log of the sites serve() listens on (the web pages, the RPC of a split).
+SERVER_LOG = logging.getLogger("pbx_stasis.http")
+SERVER_LOG.addFilter(MalformedRequests())
+
+
 async def serve(settings: Settings, stop: asyncio.Event, *, part: str = "all") -> None:
     """Run until `stop` is set. `part`: "all" (Stasis app and web pages in one process),
     "stasis" (the Stasis app, serving the web process over web.rpc_url), or "web" (the pages,
@@ -408,11 +431,15 @@ async def serve(settings: Settings, stop: asyncio.Event, *, part: str = "all") -
     tasks: list[asyncio.Task[None]] = []
     session = ClientSession()
 
-    async def site(web_app: web.Application, host: str, port: int) -> None:
-        runner = web.AppRunner(web_app, access_log=None)
+    async def site(web_app: web.Application, host: str, port: int, setting: str) -> None:
+        runner = web.AppRunner(web_app, access_log=None, logger=SERVER_LOG)
         await runner.setup()
-        await web.TCPSite(runner, host, port).start()
         runners.append(runner)
+        try:
+            await web.TCPSite(runner, host, port).start()
+        except OSError as exc:  # port in use, unknown host, address not on this machine
+            raise ConfigError([f"{setting}: cannot listen on {host}:{port}: "
+                               f"{exc.strerror or exc}"]) from None
 
     try:
         center: ContactCenter
@@ -430,7 +457,8 @@ async def serve(settings: Settings, stop: asyncio.Event, *, part: str = "all") -
                 await site(rpc_app(center, bus, settings.web.rpc_secret,
                                    supervision=LocalSupervision(app.supervision),
                                    recorder=LocalRecorder(app.recorder)),
-                           rpc.hostname or "127.0.0.1", rpc.port or 8099)
+                           rpc.hostname or "127.0.0.1", rpc.port or 8099,
+                           "web.rpc_url (PBX_RPC_URL)")
                 log.info("serving the web process at %s", settings.web.rpc_url)
         else:
             center = RemoteContactCenter(settings.web.rpc_url, settings.web.rpc_secret, session)
@@ -447,7 +475,8 @@ async def serve(settings: Settings, stop: asyncio.Event, *, part: str = "all") -
                 rpc_url, secret = settings.web.rpc_url, settings.web.rpc_secret
                 web_app[SUPERVISION] = RemoteSupervision(rpc_url, secret, session)
                 web_app[RECORDER] = RemoteRecorder(rpc_url, secret, session)
-            await site(web_app, settings.web.host, settings.web.port)
+            await site(web_app, settings.web.host, settings.web.port,
+                       "web.host, web.port (PBX_WEB_HOST, PBX_WEB_PORT)")
             log.info("web pages at http://%s:%d/", settings.web.host, settings.web.port)
         # What is alive now (modules, SQLAlchemy's caches, configuration, agents) lives as long
         # as the process: frozen, a full garbage collection, which stops the event loop, walks

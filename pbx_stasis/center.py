@@ -19,7 +19,7 @@ from pbx_stasis.config import AgentSettings
 from pbx_stasis.dialing import DialRefused, PhoneNotRegistered
 from pbx_stasis.ivr.errors import Problem
 from pbx_stasis.ivr.service import IvrService
-from pbx_stasis.store import Database, Directory, StoreError
+from pbx_stasis.store import Database, Directory, StoreError, accounts
 from pbx_stasis.store.calls import CallRecords
 from pbx_stasis.web.services import (
     AgentProfile,
@@ -170,11 +170,11 @@ class LiveContactCenter:
         self, tenant_id: int, user_id: int, profile: AgentProfile
     ) -> AgentProfile:
         agent = self._agent(tenant_id, user_id)
-        known = {c.name for _, c in await self.acd.directory.queues(tenant_id)}
-        unknown = sorted(set(profile.queues) - known)
-        if unknown:
-            raise ServiceError(ServiceErrorCode.INVALID, f"unknown queue(s): {', '.join(unknown)}",
-                               field="queues")
+        known = [c.name for _, c in await self.acd.directory.queues(tenant_id)]
+        try:  # the rule `pbx agent set` applies too
+            accounts.queues(profile.queues, known)
+        except accounts.AccountInvalid as exc:
+            raise ServiceError(ServiceErrorCode.INVALID, exc.problem, field=exc.field) from exc
         penalties = {q: agent.queues.get(q, 0) for q in profile.queues}
         try:
             record = await self.acd.directory.save_agent(

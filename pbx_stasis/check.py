@@ -16,7 +16,7 @@ from pbx_stasis.app import ari_root
 from pbx_stasis.ari import AriClient, AriError
 from pbx_stasis.ari.models import Module
 from pbx_stasis.config import Settings
-from pbx_stasis.store import Database, StoreError, migrate
+from pbx_stasis.store import Database, Directory, StoreError, migrate
 
 # The modules the app relies on, and what stops working without each.
 REQUIRED_MODULES: dict[str, str] = {
@@ -81,6 +81,13 @@ async def run_checks(settings: Settings) -> list[str]:
                 problems.append(
                     f"database schema is at {revision or 'nothing'}, expected {migrate.head()}: "
                     "run `pbx migrate`"
+                )
+            elif await Directory(db).get_tenant_by_slug(settings.calls.tenant) is None:
+                # `pbx run` would create it empty: calls taken for a tenant nobody logs in to.
+                slug = settings.calls.tenant
+                problems.append(
+                    f"calls.tenant (PBX_TENANT) {slug!r}: no such tenant in the database; "
+                    f"`pbx user add NAME --tenant {slug} --role admin` creates it"
                 )
         except StoreError as exc:
             problems.append(str(exc))

@@ -1,8 +1,14 @@
-"""Settings: one pbx.toml plus PBX_* environment overrides, validated in one place."""
+"""Settings: one pbx.toml plus PBX_* environment overrides, validated in one place.
+
+Whatever the file or the environment holds (binary, deep nesting, huge numbers, credentials in
+URLs, bytes that are not UTF-8), the answer is one line per problem naming the setting, never a
+traceback, and a secret is never echoed back.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -10,9 +16,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from pbx_stasis.crm.phones import numbering
+from pbx_stasis.store import accounts
+from pbx_stasis.store.db import SETTING as DATABASE_SETTING
+from pbx_stasis.store.db import mask_password, normalize_url
+from pbx_stasis.store.errors import StoreError
 from pbx_stasis.web.forwarded import parse_networks
 
 DEFAULT_CONFIG_PATH = Path("pbx.toml")
+# A settings file is a few hundred bytes; anything near this is not one.
+MAX_CONFIG_BYTES = 1 << 20
+# How much of a refused value an error message shows.
+_SHOWN_CHARS = 80
 
 
 class ConfigError(Exception):
@@ -93,21 +108,61 @@ class Settings:
     source: str = "defaults"
 
 
+class Refused(ValueError):
+    """A parser's own one-line reason, shown instead of the generic "expected ..."."""
+
+
 # setting name -> (environment variable, parser, expected form)
-def _url(schemes: tuple[str, ...]) -> Callable[[str], str]:
+def _url(schemes: tuple[str, ...], credentials: str) -> Callable[[str], str]:
+    """A URL with a host and a valid port; `credentials` names where the user and password
+    go instead of the URL (they would be logged and shown with it)."""
+
     def parse(value: str) -> str:
         parts = urlsplit(value)
-        if parts.scheme not in schemes or not (parts.netloc or parts.path):
+        if parts.scheme not in schemes or not parts.hostname:
             raise ValueError
+        if parts.username is not None or parts.password is not None:
+            raise Refused(f"must not contain a user name or password: set {credentials}")
+        try:
+            parts.port  # noqa: B018 (urlsplit checks the port only when asked)
+        except ValueError:
+            raise Refused("the port must be a number 1-65535") from None
+        if parts.port == 0 or parts.query or parts.fragment or _has_control(value):
+            raise ValueError  # paths are appended to it: "?x" or "#x" would swallow them
         return value.rstrip("/")
 
     return parse
 
 
+def _database_url(value: str) -> str:
+    try:
+        normalize_url(value)  # the check Database.connect makes, so both say the same
+    except StoreError as exc:
+        raise Refused(str(exc).removeprefix(f"{DATABASE_SETTING}: ")) from None
+    return value
+
+
+def _has_control(value: str) -> bool:
+    return any(ord(char) < 32 or ord(char) == 127 for char in value)
+
+
 def _text(value: str) -> str:
-    if not value.strip():
+    if not value.strip() or _has_control(value):
         raise ValueError
     return value
+
+
+def _ari_user(value: str) -> str:
+    if ":" in _text(value):  # HTTP basic auth ends the user name at the first colon
+        raise Refused("must not contain ':'")
+    return value
+
+
+def _tenant(value: str) -> str:
+    try:
+        return accounts.tenant_slug(value)
+    except accounts.AccountInvalid as exc:
+        raise Refused(exc.problem) from None
 
 
 def _any_text(value: str) -> str:
@@ -159,16 +214,26 @@ def _slugs(value: str) -> tuple[str, ...]:
 
 
 def _region(value: str) -> str:
-    if len(value) != 2 or not value.isalpha():
+    # Exactly the regions whose national numbers the app can read: `pbx run` builds the plan
+    # with the same call, and a region it cannot read must not pass as ok.
+    if len(value) > 8:
         raise ValueError
+    try:
+        numbering(value)
+    except (KeyError, ValueError) as exc:
+        raise Refused(str(exc.args[0]) if exc.args else "unknown region") from None
     return value.upper()
 
 
-_DB_SCHEMES = ("sqlite", "sqlite+aiosqlite", "postgresql", "postgresql+asyncpg", "postgres")
+_SECRETS = frozenset({("ari", "password"), ("web", "rpc_secret")})
 
 _FIELDS: dict[tuple[str, str], tuple[str, Callable[[str], Any], str]] = {
-    ("ari", "url"): ("PBX_ARI_URL", _url(("http", "https")), "http(s)://host:port"),
-    ("ari", "user"): ("PBX_ARI_USER", _text, "a non-empty ARI user name"),
+    ("ari", "url"): (
+        "PBX_ARI_URL",
+        _url(("http", "https"), "ari.user and ari.password (PBX_ARI_USER, PBX_ARI_PASSWORD)"),
+        "http(s)://host:port",
+    ),
+    ("ari", "user"): ("PBX_ARI_USER", _ari_user, "a non-empty ARI user name"),
     ("ari", "password"): ("PBX_ARI_PASSWORD", _any_text, "the ARI user's password"),
     ("ari", "app"): ("PBX_ARI_APP", _text, "a Stasis application name"),
     ("ari", "request_sockets"): (
@@ -176,18 +241,22 @@ _FIELDS: dict[tuple[str, str], tuple[str, Callable[[str], Any], str]] = {
     ),
     ("database", "url"): (
         "PBX_DATABASE_URL",
-        _url(_DB_SCHEMES),
+        _database_url,
         "sqlite+aiosqlite:///path/to/file.db or postgresql+asyncpg://user:pass@host/db",
     ),
     ("web", "host"): ("PBX_WEB_HOST", _text, "an address to listen on, e.g. 127.0.0.1"),
     ("web", "port"): ("PBX_WEB_PORT", _port, "a TCP port 1-65535"),
     ("web", "enabled"): ("PBX_WEB_ENABLED", _bool, "true or false"),
-    ("web", "rpc_url"): ("PBX_RPC_URL", _url(("http",)), "http://127.0.0.1:PORT (loopback)"),
+    ("web", "rpc_url"): (
+        "PBX_RPC_URL",
+        _url(("http",), "web.rpc_secret (PBX_RPC_SECRET)"),
+        "http://127.0.0.1:PORT (loopback)",
+    ),
     ("web", "rpc_secret"): ("PBX_RPC_SECRET", _any_text, "a long random string"),
     ("web", "trusted_proxies"): (
         "PBX_TRUSTED_PROXIES", _proxies, "addresses or networks, e.g. 127.0.0.1,10.0.0.0/8"
     ),
-    ("calls", "tenant"): ("PBX_TENANT", _text, "a tenant slug"),
+    ("calls", "tenant"): ("PBX_TENANT", _tenant, "a tenant slug"),
     ("calls", "greeting"): ("PBX_GREETING", _text, "a sound name, e.g. hello-world"),
     ("agents", "pause_reasons"): (
         "PBX_PAUSE_REASONS", _names, "a list of pause reasons, e.g. break,lunch,training"
@@ -223,19 +292,14 @@ def load_settings(
     source = "defaults"
     if config_path.exists():
         source = str(config_path)
-        try:
-            raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError([f"{config_path}: not valid TOML: {exc}"]) from exc
-        except OSError as exc:
-            raise ConfigError([f"{config_path}: cannot read: {exc.strerror}"]) from exc
+        raw = _read_toml(config_path)
     elif explicit:
         raise ConfigError([f"{config_path}: config file not found (PBX_CONFIG)"])
 
     for section in raw:
         if section not in _SECTIONS:
             known = ", ".join(sorted(_SECTIONS))
-            problems.append(f"{source}: unknown section [{section}] (known: {known})")
+            problems.append(f"{source}: unknown section [{_key(section)}] (known: {known})")
         elif not isinstance(raw[section], dict):
             problems.append(f"{source}: [{section}] must be a table")
 
@@ -251,24 +315,89 @@ def load_settings(
             origin, value = f"{source}: {section}.{key}", table[key]
         if origin is None:
             continue
+        secret = (section, key) in _SECRETS
         try:
-            if isinstance(value, bool):
-                text = str(value).lower()
-            elif isinstance(value, list):  # TOML arrays of names
-                text = ",".join(str(item) for item in value)
-            else:
-                text = str(value)
-            values[section][key] = parse(text)
+            text = _as_text(value)
         except (ValueError, TypeError):
-            problems.append(f"{origin}: expected {expected}, got {value!r}")
+            problems.append(f"{origin}: expected {expected}, got {_shown(value, secret)}")
+            continue
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # bytes the locale could not decode (os.environ keeps them)
+            problems.append(f"{origin}: not valid UTF-8; expected {expected}")
+            continue
+        try:
+            values[section][key] = parse(text)
+        except Refused as exc:
+            problems.append(f"{origin}: {exc}")
+        except (ValueError, TypeError, OverflowError):
+            problems.append(f"{origin}: expected {expected}, got {_shown(value, secret)}")
 
     for section, table in raw.items():
         if isinstance(table, dict):
             for key in table:
                 if (section, key) not in _FIELDS and section in _SECTIONS:
-                    problems.append(f"{source}: unknown setting {section}.{key}")
+                    problems.append(f"{source}: unknown setting {section}.{_key(key)}")
 
     if problems:
         raise ConfigError(problems)
     built = {name: cls(**values[name]) for name, cls in _SECTIONS.items()}
     return Settings(source=source, **built)
+
+
+def _read_toml(config_path: Path) -> dict[str, Any]:
+    try:
+        with config_path.open("rb") as file:
+            data = file.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError([f"{config_path}: cannot read: {exc.strerror}"]) from exc
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError([f"{config_path}: larger than {MAX_CONFIG_BYTES >> 20} MiB: "
+                           "not a settings file"])
+    try:
+        content = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{config_path}: not UTF-8 text (byte {exc.start}): a binary file? "
+                           "expected TOML"]) from None
+    try:
+        return tomllib.loads(content)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{config_path}: not valid TOML: {exc}"]) from None
+    except RecursionError:  # tomllib parses nested arrays and tables recursively
+        raise ConfigError([f"{config_path}: not valid TOML: arrays or tables nested too "
+                           "deeply"]) from None
+    except ValueError:  # int() of a number with thousands of digits
+        raise ConfigError([f"{config_path}: not valid TOML: a number with too many "
+                           "digits"]) from None
+
+
+def _as_text(value: Any) -> str:
+    """A setting's value as the text its parser reads (the environment only has text)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, list):  # TOML arrays of names
+        if not all(isinstance(item, str | int | float) for item in value):
+            raise ValueError
+        return ",".join(str(item) for item in value)
+    if isinstance(value, str | int | float):
+        return str(value)  # ValueError for ints of more than 4300 digits
+    raise TypeError  # tables, dates and times
+
+
+def _key(name: str) -> str:
+    """A TOML key as a message shows it: as written when it is a plain word."""
+    return name if re.fullmatch(r"[A-Za-z0-9_\-]{1,64}", name) else _shown(name)
+
+
+def _shown(value: Any, secret: bool = False) -> str:
+    """A refused value as an error message may show it: short, one line, never a password."""
+    if secret:
+        return "(hidden)"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**_SHOWN_CHARS:
+        return "a number far too large"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return f"an array of {len(value)} items"
+    text = repr(mask_password(value) if isinstance(value, str) else value)
+    return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 3] + "..."

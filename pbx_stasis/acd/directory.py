@@ -12,7 +12,7 @@ from sqlalchemy import select
 from pbx_stasis.acd.model import AgentConfig, QueueConfig
 from pbx_stasis.acd.settings import SettingsInvalid, queue_config, queue_settings
 from pbx_stasis.acd.tables import AgentRow, QueueRow
-from pbx_stasis.store import Database, StoreError, utc_now
+from pbx_stasis.store import Database, StoreError, accounts, utc_now
 from pbx_stasis.store.tables import User
 
 
@@ -126,6 +126,11 @@ class AcdDirectory:
                 problems[label] = "must map names to whole numbers >= 0"
         if wrapup is not None and wrapup < 0:
             problems["wrapup"] = "must not be negative"
+        if contact:  # "" goes back to the softphone
+            try:
+                accounts.contact(contact)
+            except accounts.AccountInvalid as exc:
+                problems["contact"] = exc.problem
         if problems:
             raise SettingsInvalid(problems)
         async with self.db.transaction() as tx:

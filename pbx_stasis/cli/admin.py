@@ -13,7 +13,7 @@ from pbx_stasis.acd.directory import AcdDirectory
 from pbx_stasis.acd.queue_log import queue_log_line
 from pbx_stasis.acd.settings import SettingsInvalid, queue_settings
 from pbx_stasis.config import Settings
-from pbx_stasis.store import Database, Directory, StoreError
+from pbx_stasis.store import Database, Directory, StoreError, accounts
 
 if TYPE_CHECKING:
     Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -89,6 +89,9 @@ def cmd_queue_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_agent_set(args: argparse.Namespace, settings: Settings) -> int:
+    skills = _pairs(args.skills, "skill") if args.skills is not None else None
+    queues = _pairs(args.queues, "queue") if args.queues is not None else None
+
     async def work(db: Database) -> int:
         tenant_id = await _tenant_id(db, args.tenant)
         user = await Directory(db).get_user(tenant_id, args.username)
@@ -96,11 +99,19 @@ def cmd_agent_set(args: argparse.Namespace, settings: Settings) -> int:
             print(f"error: no user {args.username!r} in tenant {args.tenant!r} "
                   "(pbx user add first)", file=sys.stderr)
             return 2
+        directory = AcdDirectory(db)
+        if queues:  # the rule of the admin pages (store/accounts.py)
+            known = [config.name for _, config in await directory.queues(tenant_id)]
+            try:
+                accounts.queues(queues, known)
+            except accounts.AccountInvalid as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
         try:
-            agent = await AcdDirectory(db).save_agent(
+            agent = await directory.save_agent(
                 user.id,
-                skills=_pairs(args.skills, "skill") if args.skills is not None else None,
-                queues=_pairs(args.queues, "queue") if args.queues is not None else None,
+                skills=skills,
+                queues=queues,
                 wrapup=args.wrapup,
                 contact=args.contact,
             )

@@ -60,28 +60,41 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
-    from pbx_stasis.store import Database, Directory
+    from pbx_stasis.store import Database, Directory, accounts
     from pbx_stasis.web.passwords import hash_password
 
+    # The rules of the admin pages (store/accounts.py), checked before anything is written.
+    try:
+        username = accounts.username(args.username)
+        tenant = accounts.tenant_slug(args.tenant)
+        name = accounts.display_name(args.name) if args.name is not None else None
+    except accounts.AccountInvalid as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     password = args.password
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     elif password is None and sys.stdin.isatty():
-        password = getpass.getpass(f"password for {args.username}: ")
+        password = getpass.getpass(f"password for {username}: ")
+    # No password at all is allowed (no password login); one given must pass the rule.
+    problem = accounts.password_problem(password) if password is not None else None
+    if problem:
+        print(f"error: password: {problem}", file=sys.stderr)
+        return 2
 
     async def add() -> int:
         db = Database.connect(settings.database.url)
         try:
             user = await Directory(db).add_user(
-                args.tenant,
-                args.username,
+                tenant,
+                username,
                 args.role,
-                display_name=args.name,
-                password_hash=hash_password(password) if password else None,
+                display_name=name,
+                password_hash=hash_password(password) if password is not None else None,
             )
         finally:
             await db.dispose()
-        print(f"added {user.role} {user.username!r} (id {user.id}) to tenant {args.tenant!r}")
+        print(f"added {user.role} {user.username!r} (id {user.id}) to tenant {tenant!r}")
         return 0
 
     return asyncio.run(add())

@@ -42,7 +42,9 @@ _WRITE = "pbx_write"
 _SQLITE_DRIVERS = {None, "aiosqlite", "pysqlite"}
 _POSTGRES_DRIVERS = {None, "asyncpg"}
 _DRIVER_ERRORS = (SQLAlchemyError, OSError, TimeoutError)
-_PASSWORD_IN_TEXT = re.compile(r"(//[^:/@]*:)[^@]*@")
+# user:password@ up to the last "@": a password may hold unescaped "@" or "/" (the URL is then
+# invalid, and the error message shows it).
+_PASSWORD_IN_TEXT = re.compile(r"(//[^:/@]*:).*@", re.DOTALL)
 
 
 def _to_json(value: Any) -> str:
@@ -53,12 +55,13 @@ def _to_json(value: Any) -> str:
 _JSON: dict[str, Any] = {"json_serializer": _to_json, "json_deserializer": orjson.loads}
 
 
-def _masked(raw: str) -> str:
+def mask_password(raw: str) -> str:
+    """`raw` with the password of any scheme://user:password@ hidden, for messages and logs."""
     return _PASSWORD_IN_TEXT.sub(r"\1***@", raw)
 
 
 def _url_error(raw: str, why: str) -> StoreError:
-    return StoreError(f"{SETTING}: {why} in {_masked(raw)!r}; {EXPECTED}")
+    return StoreError(f"{SETTING}: {why} in {mask_password(raw)!r}; {EXPECTED}")
 
 
 def normalize_url(raw: str) -> URL:
@@ -74,6 +77,8 @@ def normalize_url(raw: str) -> URL:
         url = make_url(raw)
     except ArgumentError:
         raise _url_error(raw, "not a database URL") from None
+    except ValueError:  # a port that is not a number
+        raise _url_error(raw, "the port must be a number") from None
     backend, _, driver = url.drivername.partition("+")
     driver_or_none = driver or None
     if backend == "sqlite":
@@ -91,6 +96,10 @@ def normalize_url(raw: str) -> URL:
             raise _url_error(raw, f"unsupported PostgreSQL driver {driver!r}")
         if not url.database:
             raise _url_error(raw, "no database name")
+        if url.host and "@" in url.host:
+            # The password ended at its first "@": the rest would be shown as the host.
+            raise StoreError(f"{SETTING}: the host holds an '@': write an '@' of the password "
+                             f"as %40; {EXPECTED}")
         return url.set(drivername="postgresql+asyncpg")
     raise _url_error(raw, f"unsupported database {backend!r}")
 
@@ -111,7 +120,7 @@ def failure(what: str, exc: BaseException) -> StoreError:
     """A one-line StoreError: what could not be done, and the driver's reason."""
     if isinstance(exc, StoreError):
         return exc
-    return StoreError(f"{what} ({SETTING}): {_explain(exc)}")
+    return StoreError(mask_password(f"{what} ({SETTING}): {_explain(exc)}"))
 
 
 class Database:

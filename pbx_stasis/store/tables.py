@@ -10,6 +10,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Enum,
     ForeignKey,
     Index,
@@ -73,6 +74,9 @@ _EVENT_DATA = JSON().with_variant(JSONB(), "postgresql")
 
 class Tenant(Base):
     __tablename__ = "tenants"
+    # Slugs are compared case-insensitively (store/accounts.py): stored in lower case only, the
+    # plain unique constraint then keeps "Acme" from shadowing "acme".
+    __table_args__ = (CheckConstraint("slug = lower(slug)", name="slug_lower_case"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -82,7 +86,10 @@ class Tenant(Base):
 
 class User(Base):
     __tablename__ = "users"
-    __table_args__ = (UniqueConstraint("tenant_id", "username"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "username"),
+        CheckConstraint("username = lower(username)", name="username_lower_case"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))

@@ -10,6 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pbx_stasis.store import accounts
 from pbx_stasis.store.base import utc_now
 from pbx_stasis.store.db import Database, is_unique_violation
 from pbx_stasis.store.errors import AlreadyExists, StoreError
@@ -74,7 +75,9 @@ class Directory:
         self._db = db
 
     async def ensure_tenant(self, slug: str, name: str | None = None) -> TenantRecord:
-        """The tenant with this slug, created (named `name`, default the slug) if missing."""
+        """The tenant with this slug, created (named `name`, default the slug) if missing;
+        AccountInvalid if the slug breaks the rule (store/accounts.py)."""
+        slug = accounts.tenant_slug(slug)
         async with self._db.transaction() as tx:
             return _tenant(await self._ensure_tenant(tx, slug, name or slug))
 
@@ -83,6 +86,8 @@ class Directory:
         return await self.ensure_tenant(DEFAULT_TENANT, "Default")
 
     async def get_tenant_by_slug(self, slug: str) -> TenantRecord | None:
+        """The tenant with this slug in any case (slugs are stored in lower case)."""
+        slug = slug.lower()
         async with self._db.session() as session:
             row = await session.scalar(select(Tenant).where(Tenant.slug == slug))
             return _tenant(row) if row is not None else None
@@ -96,8 +101,12 @@ class Directory:
         display_name: str | None = None,
         password_hash: str | None = None,
     ) -> UserRecord:
-        """Create a user, and its tenant if missing; AlreadyExists if the name is taken there."""
+        """Create a user, and its tenant if missing; AlreadyExists if the name is taken there
+        in any case, AccountInvalid if a field breaks its rule (store/accounts.py)."""
         checked_role = _role(role)
+        tenant_slug = accounts.tenant_slug(tenant_slug)
+        username = accounts.username(username)
+        display_name = accounts.display_name(display_name) if display_name is not None else None
         async with self._db.transaction() as tx:
             tenant = await self._ensure_tenant(tx, tenant_slug, tenant_slug)
             row = User(
@@ -120,7 +129,8 @@ class Directory:
             return _user(row)
 
     async def get_user(self, tenant_id: int, username: str) -> UserRecord | None:
-        """A user by name within a tenant (for logging in)."""
+        """A user by name in any case within a tenant (for logging in)."""
+        username = username.lower()
         statement = select(User).where(User.tenant_id == tenant_id, User.username == username)
         async with self._db.session() as session:
             row = await session.scalar(statement)

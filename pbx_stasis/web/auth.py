@@ -13,11 +13,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 
+# The password rule lives in store/accounts.py (one for the CLI and the pages); re-exported.
+from pbx_stasis.store.accounts import password_problem as password_problem
 from pbx_stasis.store.db import Database
 from pbx_stasis.store.tables import Tenant, User
 from pbx_stasis.web.tables import LoginAttempt, LoginLockout
-
-MIN_PASSWORD_LENGTH = 8
 
 
 class Passwords:
@@ -54,17 +54,6 @@ def hash_password(password: str, hasher: PasswordHasher | None = None) -> str:
     if problem:
         raise ValueError(f"password {problem}")
     return (hasher or PasswordHasher()).hash(password)
-
-
-def password_problem(password: str) -> str | None:
-    """Why a new password is refused, or None."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        return f"must be at least {MIN_PASSWORD_LENGTH} characters"
-    if len(password) > 200:
-        return "must be at most 200 characters"
-    if password.strip() != password:
-        return "must not start or end with a space"
-    return None
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,11 @@ from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from pbx_stasis.store import accounts
+from pbx_stasis.store.accounts import password_problem
 from pbx_stasis.store.base import utc_now
 from pbx_stasis.store.db import is_unique_violation
 from pbx_stasis.store.tables import Role, User
-from pbx_stasis.web.auth import password_problem
 from pbx_stasis.web.routing import (
     Route,
     RouteRequest,
@@ -26,8 +27,6 @@ from pbx_stasis.web.services import AgentProfile
 from pbx_stasis.web.shapes import Choice, Fields, Flag, Integer, Items, Table, Text, optional
 
 ADMIN = frozenset({Role.ADMIN})
-USERNAME = r"[a-z0-9][a-z0-9._\-]{0,63}"
-USERNAME_HINT = "must be 1-64 lowercase letters, digits, . _ or -"
 ROLES = [role.value for role in Role]
 
 
@@ -64,7 +63,13 @@ async def list_users(req: RouteRequest) -> web.StreamResponse:
 
 NEW_USER = Fields(
     {
-        "username": Text(min_length=1, max_length=64, pattern=USERNAME, hint=USERNAME_HINT),
+        "username": Text(
+            min_length=1,
+            max_length=64,
+            pattern=accounts.USERNAME_PATTERN,
+            hint=accounts.USERNAME_HINT,
+            description="stored in lower case: THROW2 and throw2 are the same user",
+        ),
         "display_name": Text(min_length=1, max_length=200),
         "role": Choice(ROLES),
         "password": Text(min_length=1, max_length=200),
@@ -77,12 +82,17 @@ async def create_user(req: RouteRequest) -> web.StreamResponse:
     problem = password_problem(body["password"])
     if problem:
         raise invalid({"password": problem})
-    username = body["username"].lower()
+    try:  # the rules `pbx user add` applies too
+        username = accounts.username(body["username"])
+        display_name = accounts.display_name(body["display_name"])
+    except accounts.AccountInvalid as exc:
+        field = "display_name" if exc.field == "name" else exc.field
+        raise invalid({field: exc.problem}) from None
     password_hash = await req.site.passwords.hash(body["password"])
     row = User(
         tenant_id=req.who.tenant_id,
         username=username,
-        display_name=body["display_name"],
+        display_name=display_name,
         role=Role(body["role"]),
         password_hash=password_hash,
         created_at=utc_now(),
@@ -124,6 +134,12 @@ async def update_user(req: RouteRequest) -> web.StreamResponse:
         # An admin locking themselves out could leave a tenant with no admin at all.
         raise conflict("own-account", "You cannot disable yourself or give up your admin role")
     password_hash = None
+    display_name = None
+    if "display_name" in body:
+        try:
+            display_name = accounts.display_name(body["display_name"])
+        except accounts.AccountInvalid as exc:
+            raise invalid({"display_name": exc.problem}) from None
     if "password" in body:
         problem = password_problem(body["password"])
         if problem:
@@ -135,8 +151,8 @@ async def update_user(req: RouteRequest) -> web.StreamResponse:
             raise not_found("user")
         role_changed = "role" in body and Role(body["role"]) is not row.role
         disabled_changed = "disabled" in body and body["disabled"] != row.disabled
-        if "display_name" in body:
-            row.display_name = body["display_name"]
+        if display_name is not None:
+            row.display_name = display_name
         if "role" in body:
             row.role = Role(body["role"])
         if "disabled" in body:

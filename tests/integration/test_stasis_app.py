@@ -126,6 +126,13 @@ def _free_port() -> int:
 def test_check_explains_each_bad_setting(
     private_sandbox: Sandbox, db_env: dict[str, str], tmp_path: Path
 ) -> None:
+    # The tenant calls go to must exist (`pbx run` would create it empty).
+    no_tenant = pbx_command(["check"], {**private_sandbox.app_env(), **db_env})
+    assert no_tenant.returncode == 1
+    assert "calls.tenant (PBX_TENANT) 'default': no such tenant" in no_tenant.stderr
+    assert no_tenant.stderr.count("problem:") == 1, no_tenant.stderr
+    added = pbx_command(["user", "add", "boss", "--role", "admin"], db_env)
+    assert added.returncode == 0, added.stderr
     good = pbx_command(["check"], {**private_sandbox.app_env(), **db_env})
     assert good.returncode == 0, good.stderr
     assert good.stdout.startswith("ok:")

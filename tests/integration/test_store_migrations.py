@@ -46,6 +46,43 @@ async def test_an_empty_database_goes_to_head_with_no_drift_and_back(db_url: str
     assert await drift(db_url) == []
 
 
+async def test_names_that_differ_only_in_case_are_lowered_and_kept_apart(db_url: str) -> None:
+    # What `pbx user add` could store before 0006: THROW2 beside throw2, Acme beside acme.
+    await upgrade(db_url, "0005")
+    db = Database.connect(db_url)
+    try:
+        async with db.transaction() as tx:
+            for slug in ("Acme", "acme", "Globex"):
+                await tx.execute(text(
+                    "INSERT INTO tenants (name, slug, created_at) "
+                    "VALUES (:slug, :slug, CURRENT_TIMESTAMP)"), {"slug": slug})
+            for tenant, name in ((1, "THROW2"), (1, "throw2"), (1, "Bob"), (2, "bob"),
+                                 (3, "Carol")):
+                await tx.execute(text(
+                    "INSERT INTO users (tenant_id, username, display_name, role, created_at, "
+                    "disabled) VALUES (:tenant, :name, :name, 'agent', CURRENT_TIMESTAMP, :no)"),
+                    {"tenant": tenant, "name": name, "no": False})
+        await upgrade(db_url)
+        async with db.session() as session:
+            tenants = (await session.execute(
+                text("SELECT id, slug FROM tenants ORDER BY id"))).all()
+            users = (await session.execute(
+                text("SELECT id, tenant_id, username FROM users ORDER BY id"))).all()
+        assert [tuple(row) for row in tenants] == [(1, "acme"), (2, "acme-2"), (3, "globex")]
+        assert [tuple(row) for row in users] == [
+            (1, 1, "throw2"), (2, 1, "throw2-2"), (3, 1, "bob"), (4, 2, "bob"), (5, 3, "carol")
+        ]
+        assert await Directory(db).get_tenant_by_slug("ACME") is not None
+        with pytest.raises(StoreError, match="lower_case"):
+            async with db.transaction() as tx:
+                await tx.execute(text("UPDATE users SET username = 'Carol' WHERE id = 5"))
+        assert await drift(db_url) == []
+        await downgrade(db_url, "0005")
+        await upgrade(db_url)
+    finally:
+        await db.dispose()
+
+
 async def test_the_journal_refuses_updates_at_the_database_level(db: Database) -> None:
     tenant = await Directory(db).ensure_default_tenant()
     entry = await Journal(db).append(db, tenant_id=tenant.id, event="AGENTLOGIN")
