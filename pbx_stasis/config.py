@@ -207,10 +207,8 @@ def _proxies(value: str) -> tuple[str, ...]:
 
 def _slugs(value: str) -> tuple[str, ...]:
     # Empty is allowed: no tenant opted in (PBX_IVR_INTERNAL_LOOKUPS= undoes pbx.toml).
-    slugs = tuple(part.strip() for part in value.split(",") if part.strip())
-    if any(not slug.replace("-", "").replace("_", "").isalnum() for slug in slugs):
-        raise ValueError
-    return slugs
+    # Stored slugs are lower case (store/accounts.py): "Acme" opts in the tenant acme.
+    return tuple(_tenant(part.strip()) for part in value.split(",") if part.strip())
 
 
 def _region(value: str) -> str:

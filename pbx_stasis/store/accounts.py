@@ -2,7 +2,7 @@
 usernames, tenant slugs, passwords, display names, an agent's queues, a desk phone's contact.
 
 Usernames and tenant slugs are compared case-insensitively: they are stored in lower case (the
-database refuses anything else, migration 0006), so `THROW2` is the same account as `throw2`.
+database refuses anything else, migration 0007), so `THROW2` is the same account as `throw2`.
 """
 
 from __future__ import annotations

@@ -47,8 +47,8 @@ async def test_an_empty_database_goes_to_head_with_no_drift_and_back(db_url: str
 
 
 async def test_names_that_differ_only_in_case_are_lowered_and_kept_apart(db_url: str) -> None:
-    # What `pbx user add` could store before 0006: THROW2 beside throw2, Acme beside acme.
-    await upgrade(db_url, "0005")
+    # What `pbx user add` could store before 0007: THROW2 beside throw2, Acme beside acme.
+    await upgrade(db_url, "0006")
     db = Database.connect(db_url)
     try:
         async with db.transaction() as tx:
@@ -77,7 +77,7 @@ async def test_names_that_differ_only_in_case_are_lowered_and_kept_apart(db_url:
             async with db.transaction() as tx:
                 await tx.execute(text("UPDATE users SET username = 'Carol' WHERE id = 5"))
         assert await drift(db_url) == []
-        await downgrade(db_url, "0005")
+        await downgrade(db_url, "0006")
         await upgrade(db_url)
     finally:
         await db.dispose()

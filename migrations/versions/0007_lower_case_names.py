@@ -6,8 +6,8 @@ differed in case, the oldest keeps the name and the others become `<name>-<id>` 
 every account can log in again. A CHECK constraint then keeps them lower case, and the existing
 unique constraints become case-insensitive.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-02
 """
 
@@ -19,8 +19,8 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006"
-down_revision: str | None = "0005"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | None = None
 depends_on: str | None = None
 
