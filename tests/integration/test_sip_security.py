@@ -8,6 +8,8 @@ for Asterisk), so each test reads exactly which responses came back.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import re
 import secrets
 import socket
 import time
@@ -41,7 +43,8 @@ class Exchange:
 
     @property
     def final(self) -> int | None:
-        return next((c for c in self.codes if c >= 200), None)
+        """The last final answer (a challenged request answered again has two)."""
+        return next((c for c in reversed(self.codes) if c >= 200), None)
 
 
 class SipProbe:
@@ -95,20 +98,33 @@ class SipProbe:
             self._receive(2.0)
         return exchange
 
-    def register(self, user: str, within: float = 4.0) -> Exchange:
+    def register(self, user: str, password: str | None = None, within: float = 4.0) -> Exchange:
+        """REGISTER as `user`; with a password, answer the digest challenge (MD5, qop=auth)."""
         host, port = self.target
         dialog = self._dialog(f"sip:{host}:{port}", user, f"sip:{user}@{host}")
         exchange = Exchange("REGISTER")
         self._send(dialog, "REGISTER", 1, extra=("Expires: 60",))
+        reply = self._final(exchange, within)
+        if password is not None and reply is not None and _status(reply) == 401:
+            authorization = _digest(reply, "REGISTER", dialog["uri"], user, password)
+            self._send(dialog, "REGISTER", 2,
+                       extra=("Expires: 60", f"Authorization: {authorization}"))
+            self._final(exchange, within)
+        return exchange
+
+    def _final(self, exchange: Exchange, within: float) -> str | None:
+        """Read answers to `exchange.method` until a final one (returned) or `within` s."""
         deadline = time.monotonic() + within
-        while exchange.final is None and (left := deadline - time.monotonic()) > 0:
+        while (left := deadline - time.monotonic()) > 0:
             reply = self._receive(left)
-            if reply is None or _cseq_method(reply) != "REGISTER":
+            if reply is None or _cseq_method(reply) != exchange.method:
                 continue
             code = _status(reply)
             exchange.codes.append(code)
             exchange.challenged |= code == 401 and "www-authenticate" in _names(reply)
-        return exchange
+            if code >= 200:
+                return reply
+        return None
 
     def _dialog(self, uri: str, from_user: str, to_uri: str) -> dict[str, str]:
         return {
@@ -164,17 +180,42 @@ def _status(reply: str) -> int:
     return int(reply.split(" ", 2)[1])
 
 
+def _lines(reply: str) -> list[str]:
+    """The header lines of a message."""
+    return reply.split("\r\n\r\n", 1)[0].split("\r\n")[1:]
+
+
+def _value_of(line: str, name: str) -> str | None:
+    key, _, value = line.partition(":")
+    return value.strip() if key.strip().lower() == name else None
+
+
 def _names(reply: str) -> set[str]:
-    head = reply.split("\r\n\r\n", 1)[0].split("\r\n")[1:]
-    return {line.split(":", 1)[0].strip().lower() for line in head if ":" in line}
+    return {line.split(":", 1)[0].strip().lower() for line in _lines(reply) if ":" in line}
 
 
 def _header(reply: str, name: str) -> str | None:
-    for line in reply.split("\r\n\r\n", 1)[0].split("\r\n")[1:]:
-        key, _, value = line.partition(":")
-        if key.strip().lower() == name:
-            return value.strip()
-    return None
+    return next((v for line in _lines(reply) if (v := _value_of(line, name)) is not None), None)
+
+
+def _digest(challenge: str, method: str, uri: str, user: str, password: str) -> str:
+    """The Authorization header answering the MD5 challenge of a 401 (RFC 7616, qop=auth)."""
+    offers = [_header_values(value) for line in _lines(challenge)
+              if (value := _value_of(line, "www-authenticate"))]
+    offer = next(o for o in offers if o.get("algorithm", "MD5").upper() == "MD5")
+    realm, nonce, cnonce = offer["realm"], offer["nonce"], secrets.token_hex(8)
+    ha1 = hashlib.md5(f"{user}:{realm}:{password}".encode()).hexdigest()
+    ha2 = hashlib.md5(f"{method}:{uri}".encode()).hexdigest()
+    response = hashlib.md5(f"{ha1}:{nonce}:00000001:{cnonce}:auth:{ha2}".encode()).hexdigest()
+    opaque = f', opaque="{offer["opaque"]}"' if "opaque" in offer else ""
+    return (f'Digest username="{user}", realm="{realm}", nonce="{nonce}", uri="{uri}", '
+            f'response="{response}", algorithm=MD5, qop=auth, nc=00000001, '
+            f'cnonce="{cnonce}"{opaque}')
+
+
+def _header_values(value: str) -> dict[str, str]:
+    pairs = re.findall(r'(\w+)="?([^",]*)"?', value.removeprefix("Digest"))
+    return {key.lower(): item for key, item in pairs}
 
 
 def _cseq_method(reply: str) -> str:
@@ -211,12 +252,14 @@ def _endpoint_fields(sandbox: Sandbox, endpoint: str) -> dict[str, str]:
     return {f["attribute"]: f["value"] for f in fields}
 
 
-async def _probe(sandbox: Sandbox, address: str,
-                 act: Callable[[SipProbe], Exchange]) -> Exchange:
+async def _probe(sandbox: Sandbox, address: str, method: str, *args: str) -> Exchange:
+    """One request (SipProbe.invite or .register with `args`) from `address`, off the loop."""
+
     def run() -> Exchange:
         probe = SipProbe(address, ("127.0.0.1", sandbox.sip_port))
         try:
-            return act(probe)
+            exchange: Exchange = getattr(probe, method)(*args)
+            return exchange
         finally:
             probe.close()
 
@@ -241,14 +284,17 @@ async def test_no_endpoint_takes_calls_or_registrations_from_elsewhere_without_c
         for who, number in (("trunk", PREMIUM), ("bench-app-queue", "100"),
                             (desk.endpoint, PREMIUM), (browser.endpoint, PREMIUM)):
             refused[f"INVITE as {who}"] = await _probe(
-                private_sandbox, ELSEWHERE, lambda p, who=who, number=number: p.invite(who, number))
+                private_sandbox, ELSEWHERE, "invite", who, number)
         for agent in (desk, browser):
             refused[f"REGISTER as {agent.endpoint}"] = await _probe(
-                private_sandbox, ELSEWHERE, lambda p, user=agent.endpoint: p.register(user))
+                private_sandbox, ELSEWHERE, "register", agent.endpoint)
 
-        # the positive control: the same INVITE from the trunk's address enters the app
-        control = await _probe(private_sandbox, TRUNK_ADDRESS,
-                               lambda p: p.invite("+15550001", number="5000"))
+        # positive controls, so that a dead port could not pass: a carrier's INVITE from the
+        # trunk's own address enters the app, and the browser agent's REGISTER with its
+        # password from that same address reaches the agent, not the trunk
+        control = await _probe(private_sandbox, TRUNK_ADDRESS, "invite", "+15550001", "5000")
+        registered = await _probe(private_sandbox, TRUNK_ADDRESS, "register",
+                                  browser.endpoint, browser.sip_password)
         async with asyncio.timeout(10):
             while not entered:
                 await asyncio.sleep(0.05)
@@ -258,13 +304,13 @@ async def test_no_endpoint_takes_calls_or_registrations_from_elsewhere_without_c
 
     problems = {
         what: exchange.codes for what, exchange in refused.items()
-        if exchange.final not in REFUSALS or any(c < 200 or 200 <= c < 300 for c in exchange.codes)
+        if exchange.final not in REFUSALS or any(code < 300 for code in exchange.codes)
     }
     assert not problems, f"not refused (status codes seen): {problems}"
     for agent in (desk, browser):
-        registered = refused[f"REGISTER as {agent.endpoint}"]
-        assert registered.final == 401 and registered.challenged, registered
-        invited = refused[f"INVITE as {agent.endpoint}"]
-        assert invited.final == 401 and invited.challenged, invited
+        for method in ("INVITE", "REGISTER"):
+            answer = refused[f"{method} as {agent.endpoint}"]
+            assert answer.codes == [401] and answer.challenged, (method, agent.endpoint, answer)
     assert control.final is not None and control.final >= 300, control  # the app hung it up
     assert [row.data.get("from") for row in starts] == ["+15550001"], [r.data for r in starts]
+    assert registered.codes == [401, 200], registered
