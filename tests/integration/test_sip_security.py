@@ -71,30 +71,20 @@ class SipProbe:
         dialog = self._dialog(f"sip:{number}@{host}:{port}", from_user, f"sip:{number}@{host}")
         exchange = Exchange("INVITE")
         branch = self._send(dialog, "INVITE", 1, body=sdp, content_type="application/sdp")
-        to_header = ""
-        cancelled = False
-        deadline = time.monotonic() + within
-        while exchange.final is None:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                if exchange.codes and not cancelled:  # ringing (or trying) on and on: cancel
-                    self._send(dialog, "CANCEL", 1, branch=branch)
-                    cancelled, deadline = True, time.monotonic() + within
-                    continue
-                break
-            reply = self._receive(left)
-            if reply is None or _cseq_method(reply) != "INVITE":
-                continue
-            code = _status(reply)
-            exchange.codes.append(code)
-            exchange.challenged |= code == 401 and "www-authenticate" in _names(reply)
-            to_header = _header(reply, "to") or to_header
-        if exchange.final is not None and exchange.final >= 300:
-            self._send({**dialog, "to": to_header}, "ACK", 1, branch=branch)
-        elif exchange.final is not None:  # answered: end the call we started
-            remote = {**dialog, "to": to_header}
-            self._send(remote, "ACK", 1)
-            self._send(remote, "BYE", 2)
+        final = self._final(exchange, within)
+        if final is None and exchange.codes:  # trying or ringing on and on: cancel it
+            self._send(dialog, "CANCEL", 1, branch=branch)
+            final = self._final(exchange, within)
+        if final is None:
+            return exchange
+        answered = {**dialog, "to": _header(final, "to") or dialog["to"]}
+        if _status(final) >= 300:  # the ACK of a refusal belongs to the INVITE's transaction
+            self._send(answered, "ACK", 1, branch=branch)
+        else:  # it got through: end the call at the far end's contact
+            contact = (_header(final, "contact") or "").strip("<>").split(">")[0]
+            answered["uri"] = contact or dialog["uri"]
+            self._send(answered, "ACK", 1)
+            self._send(answered, "BYE", 2)
             self._receive(2.0)
         return exchange
 
