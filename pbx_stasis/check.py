@@ -2,8 +2,9 @@
 
 On the Asterisk side it checks what the README's "Using an Asterisk you already run" asks for and
 ARI can see: the version, the modules the app uses, that PJSIP objects can be created at run time
-(agents' endpoints: sorcery.conf's memory wizard) and that the `trunk` endpoint exists. The
-dialplan can't be read over ARI: that every call enters `Stasis(pbx,...)` stays the admin's part.
+(agents' endpoints: sorcery.conf's memory wizard) and that the `trunk` endpoint exists and is
+identified by source address only. The dialplan can't be read over ARI: that every call enters
+`Stasis(pbx,...)` stays the admin's part.
 """
 
 from __future__ import annotations
@@ -138,10 +139,22 @@ async def _dynamic_endpoints(ari: AriClient) -> list[str]:
 
 async def _trunk(ari: AriClient) -> list[str]:
     try:
-        await ari.asterisk.get_config("res_pjsip", "endpoint", TRUNK)
+        fields = await ari.asterisk.get_config("res_pjsip", "endpoint", TRUNK)
     except AriError as exc:
         if exc.status != 404:
             raise
         return [f"no PJSIP endpoint named {TRUNK!r}: outbound calls and transfers to outside "
                 f"numbers dial PJSIP/<number>@{TRUNK} (see pjsip/provider-trunk.conf.example)"]
-    return []
+    return trunk_identification({f["attribute"]: f["value"] for f in fields})
+
+
+def trunk_identification(endpoint: dict[str, str]) -> list[str]:
+    """The trunk must not be found by the From user unless it demands a password: the project's
+    endpoint_identifier_order tries the From user first, so `From: trunk` from any address would
+    otherwise be taken for the carrier's calls."""
+    methods = {m.strip() for m in endpoint.get("identify_by", "").split(",") if m.strip()}
+    if endpoint.get("auth") or not methods & {"username", "auth_username"}:
+        return []
+    return [f"PJSIP endpoint {TRUNK!r} can be found by the From user (identify_by = "
+            f"{endpoint.get('identify_by')}) and has no auth: anyone who reaches the SIP port "
+            "could call in as the carrier; set identify_by = ip on it (pjsip/pjsip.conf)"]

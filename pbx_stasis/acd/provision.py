@@ -16,10 +16,19 @@ CONFIG_CLASS = "res_pjsip"
 
 
 def endpoint_objects(agent: AgentRecord) -> list[tuple[str, dict[str, str]]]:
-    """(object type, fields) in the order Asterisk needs them: auth and aor before endpoint."""
+    """(object type, fields) in the order Asterisk needs them: auth and aor before endpoint.
+
+    Every agent's endpoint has a digest auth with the agent's own random password, a desk phone's
+    too: Asterisk identifies callers by the From user first, so without it anyone who can reach
+    the SIP port could call out as `agent-<id>`. The auth only challenges requests from the
+    phone; calls to a desk phone at its contact are not affected.
+    """
     callerid = f'"{agent.name}" <{agent.extension}>'
+    auth = ("auth", {"auth_type": "userpass", "username": agent.endpoint,
+                     "password": agent.sip_password})
     if agent.contact:  # a desk phone at a fixed address
         return [
+            auth,
             ("aor", {"contact": agent.contact}),
             (
                 "endpoint",
@@ -31,16 +40,14 @@ def endpoint_objects(agent: AgentRecord) -> list[tuple[str, dict[str, str]]]:
                     "direct_media": "no",
                     "dtmf_mode": "rfc4733",
                     "rtp_symmetric": "yes",
+                    "auth": agent.endpoint,
                     "aors": agent.endpoint,
                     "callerid": callerid,
                 },
             ),
         ]
     return [
-        (
-            "auth",
-            {"auth_type": "userpass", "username": agent.endpoint, "password": agent.sip_password},
-        ),
+        auth,
         ("aor", {"max_contacts": "1", "remove_existing": "yes"}),
         (
             "endpoint",

@@ -85,21 +85,22 @@ def call(
     target: str,
     call_tokens: Sequence[str],
     *,
-    from_user: str | None,
     rate: float,
     talk_ms: int,
+    local_address: str = "127.0.0.1",
 ) -> CallerRun:
     """Place len(call_tokens) calls at `rate` (blocking, bounded by sipp's -timeout).
 
-    Each call's From display name is its token; the From user is the token too, unless
-    `from_user` names an endpoint (bench-app-queue).
+    Each call's From display name and user are its token. `local_address` selects the endpoint
+    Asterisk takes the calls for: 127.0.0.1 is the sandbox trunk, Sandbox.bench_caller the
+    app_queue baseline.
     """
     scenario = workdir / CALLER_SCENARIO
     if not scenario.exists():
         prepare_callers(workdir)
     injection = workdir / f"{name}.csv"
     injection.write_text(
-        "SEQUENTIAL\n" + "".join(f"{t};{from_user or t}\n" for t in call_tokens)
+        "SEQUENTIAL\n" + "".join(f"{t};{t}\n" for t in call_tokens)
     )
     trace = workdir / f"{name}.msg"
     count = len(call_tokens)
@@ -112,6 +113,7 @@ def call(
         rate=rate,
         max_concurrent=max(50, int(rate * 30)),
         local_port=free_port(CALLERS_SIP),
+        local_address=local_address,
         keys={"talk_ms": str(talk_ms)},
         extra_args=["-inf", str(injection), "-trace_msg", "-message_file", str(trace)],
         timeout=timeout,

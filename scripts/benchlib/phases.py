@@ -41,7 +41,6 @@ from pbx_stasis.store.tables import Call as CallRecord
 from pbx_stasis.store.tables import CallEvent
 
 QUEUE = "bench"  # ours: the ACD queue; app_queue: queues.conf [bench]
-APP_QUEUE_USER = "bench-app-queue"  # From user that pjsip.conf routes to Queue(bench)
 AGENT_LEG = re.compile(r"-o\d+$")  # the ACD names agent legs <call id>-o<offer id>
 IDLE_WITHIN = 30.0  # seconds for Asterisk to drop every channel after the last call
 
@@ -146,14 +145,14 @@ def run_app_queue(sandbox: Sandbox, load: Load, agents: int, workdir: Path) -> P
         prepare_callers(workdir)
         if load.warmup:
             warm = tokens(2, load.warmup, warmup=True)
-            call(workdir, "warmup", sandbox.sip_target, warm, from_user=APP_QUEUE_USER,
-                 rate=min(load.rate, 10), talk_ms=load.talk_ms)
+            call(workdir, "warmup", sandbox.sip_target, warm, rate=min(load.rate, 10),
+                 talk_ms=load.talk_ms, local_address=sandbox.bench_caller)
             wait_no_channels(sandbox)
         measured = tokens(2, load.calls)
         before, started = load_average(), time.monotonic()
         mark = CpuMark.now(pid, phones.pid)
-        run = call(workdir, "callers", sandbox.sip_target, measured, from_user=APP_QUEUE_USER,
-                   rate=load.rate, talk_ms=load.talk_ms)
+        run = call(workdir, "callers", sandbox.sip_target, measured, rate=load.rate,
+                   talk_ms=load.talk_ms, local_address=sandbox.bench_caller)
         left = wait_no_channels(sandbox)
         cpu = CpuMark.now(pid, phones.pid) - mark
         wall = time.monotonic() - started
@@ -373,7 +372,7 @@ async def run_ours(
         if load.warmup:
             warm = tokens(1, load.warmup, warmup=True)
             await asyncio.to_thread(call, workdir, "warmup", sandbox.sip_target, warm,
-                                    from_user=None, rate=min(load.rate, 10), talk_ms=load.talk_ms)
+                                    rate=min(load.rate, 10), talk_ms=load.talk_ms)
             await asyncio.to_thread(wait_no_channels, sandbox)
         measured = tokens(1, load.calls)
         events_before = app.events.stats.received
@@ -391,7 +390,7 @@ async def run_ours(
         before, started = load_average(), time.monotonic()
         mark = CpuMark.now(pid, phones.pid)
         run = await asyncio.to_thread(call, workdir, "callers", sandbox.sip_target, measured,
-                                      from_user=None, rate=load.rate, talk_ms=load.talk_ms)
+                                      rate=load.rate, talk_ms=load.talk_ms)
         left = await asyncio.to_thread(wait_no_channels, sandbox)
         cpu = CpuMark.now(pid, phones.pid) - mark
         wall = time.monotonic() - started

@@ -6,7 +6,7 @@ import glob
 import re
 from pathlib import Path
 
-from .settings import ARI_USER, REPO, SandboxError, Settings
+from .settings import ARI_USER, BENCH_CALLER_ADDRESS, REPO, SandboxError, Settings
 
 # Loaded when present; Asterisk's own dependency order applies, so the order here is for readers.
 MODULES = (
@@ -144,9 +144,12 @@ REQUIRED = {
 # Project files copied into the instance; placeholders @NAME@ are filled from Settings.
 PROJECT_FILES = {
     "extensions.conf": REPO / "dialplan" / "extensions.conf",
-    "queues.conf": REPO / "dialplan" / "queues.conf",
     "pjsip.conf": REPO / "pjsip" / "pjsip.conf",
 }
+# Sandbox-only config (the benchmark's app_queue baseline), appended to the project file of the
+# same name or installed alone: what a deployment copies (dialplan/, pjsip/) never holds it.
+SANDBOX_ONLY_DIR = Path(__file__).resolve().parent / "bench-app-queue"
+SANDBOX_ONLY_FILES = ("pjsip.conf", "extensions.conf", "queues.conf")
 
 
 def module_dir(settings: Settings) -> str:
@@ -286,6 +289,7 @@ def _fill(text: str, settings: Settings) -> str:
         "@SIP_PORT@": str(settings.sip_port),
         "@TRUNK_ADDRESS@": "127.0.0.1",
         "@TRUNK_PORT@": str(settings.trunk_port),
+        "@BENCH_CALLER_ADDRESS@": BENCH_CALLER_ADDRESS,
         "@INSTANCE@": settings.name,
     }
     for key, value in values.items():
@@ -307,6 +311,12 @@ def render(settings: Settings) -> dict[str, str]:
         if not source.is_file():
             raise SandboxError(f"missing project file {source}")
         files[name] = _fill(source.read_text(encoding="utf-8"), settings)
+    for name in SANDBOX_ONLY_FILES:
+        source = SANDBOX_ONLY_DIR / name
+        if not source.is_file():
+            raise SandboxError(f"missing sandbox file {source}")
+        extra = _fill(source.read_text(encoding="utf-8"), settings)
+        files[name] = f"{files[name]}\n{extra}" if name in files else extra
     return files
 
 

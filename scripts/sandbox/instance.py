@@ -20,7 +20,7 @@ from pathlib import Path
 
 from . import configs
 from .install import is_installed, prepare_root
-from .settings import ARI_USER, SandboxError, Settings
+from .settings import ARI_USER, BENCH_CALLER_ADDRESS, SandboxError, Settings
 
 ASTERISK = "/usr/sbin/asterisk"
 _CHROOT_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root", "LANG": "C.UTF-8"}
@@ -323,5 +323,6 @@ def env_lines(settings: Settings) -> list[str]:
         "PBX_SANDBOX_RTP_END": str(settings.rtp_end),
         "PBX_SANDBOX_SPOOL": str(settings.spool),
         "PBX_SANDBOX_LOG": str(settings.log),
+        "PBX_SANDBOX_BENCH_CALLER": BENCH_CALLER_ADDRESS,
     }
     return [f"export {key}={shlex.quote(value)}" for key, value in values.items()]

@@ -11,6 +11,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 ARI_USER = "pbx"
+# The loopback address scripts/bench's sipp callers bind to: the sandbox-only `bench-app-queue`
+# endpoint (bench-app-queue/pjsip.conf) takes calls from this address only.
+BENCH_CALLER_ADDRESS = "127.0.0.3"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 
 

@@ -9,6 +9,7 @@ import csv
 import functools
 import json
 import os
+import secrets
 import shlex
 import shutil
 import signal
@@ -67,6 +68,7 @@ class Sandbox:
     trunk_port: int
     spool: Path
     log: Path
+    bench_caller: str  # the loopback address the sandbox-only bench-app-queue endpoint accepts
     script_env: Mapping[str, str] = field(repr=False)
 
     @classmethod
@@ -109,6 +111,7 @@ class Sandbox:
             trunk_port=int(values["PBX_SANDBOX_TRUNK_PORT"]),
             spool=Path(values["PBX_SANDBOX_SPOOL"]),
             log=Path(values["PBX_SANDBOX_LOG"]),
+            bench_caller=values["PBX_SANDBOX_BENCH_CALLER"],
             script_env=script_env,
         )
 
@@ -217,12 +220,19 @@ class Sandbox:
     def provision_desk_phone(
         self, endpoint: str, sip_port: int, *, context: str = "from-agents"
     ) -> None:
-        """Create a PJSIP endpoint + aor (in memory, over ARI) for a sipp desk phone on sip_port.
+        """Create a PJSIP endpoint + aor + auth (in memory, over ARI) for a sipp desk phone on
+        sip_port.
 
-        The fields are the "desk phone" ones documented in pjsip/pjsip.conf. They vanish when
-        Asterisk restarts.
+        The fields are the "desk phone" ones documented in pjsip/pjsip.conf, with a random
+        password nobody uses (calls to the phone are not challenged; calls from it would be).
+        They vanish when Asterisk restarts.
         """
         base = "asterisk/config/dynamic/res_pjsip"
+        self.ari(
+            "PUT",
+            f"{base}/auth/{endpoint}",
+            _fields(auth_type="userpass", username=endpoint, password=secrets.token_urlsafe(18)),
+        )
         self.ari(
             "PUT",
             f"{base}/aor/{endpoint}",
@@ -241,13 +251,14 @@ class Sandbox:
                 direct_media="no",
                 dtmf_mode="rfc4733",
                 rtp_symmetric="yes",
+                auth=endpoint,
                 aors=endpoint,
             ),
         )
 
     def remove_desk_phone(self, endpoint: str) -> None:
         base = "asterisk/config/dynamic/res_pjsip"
-        for kind in ("endpoint", "aor"):
+        for kind in ("endpoint", "aor", "auth"):
             with contextlib.suppress(SandboxError):
                 self.ari("DELETE", f"{base}/{kind}/{endpoint}")
 
@@ -416,6 +427,7 @@ def _sipp_command(
     target: str | None,
     keys: Mapping[str, str],
     local_port: int | None,
+    local_address: str = "127.0.0.1",
     media_port: int,
     stats_file: Path,
     error_file: Path,
@@ -430,7 +442,7 @@ def _sipp_command(
         "-sf",
         str(scenario),
         "-i",
-        "127.0.0.1",
+        local_address,
         "-mp",
         str(media_port),
         "-nostdin",
@@ -494,6 +506,7 @@ def run_sipp(
     rate: float = 10.0,
     max_concurrent: int | None = None,
     local_port: int | None = None,
+    local_address: str = "127.0.0.1",
     media_port: int | None = None,
     keys: Mapping[str, str] | None = None,
     extra_args: Sequence[str] = (),
@@ -504,6 +517,8 @@ def run_sipp(
 
     `service` is the dialled number (-s), `caller` the From user (key `caller`); `keys` adds or
     overrides sipp -key values (e.g. talk_ms for caller-hangs-up.xml, default 1000).
+    `local_address` is where sipp sends from: Asterisk tells endpoints it identifies by address
+    apart by it (127.0.0.1 is the trunk; Sandbox.bench_caller the app_queue baseline).
     In async tests use run_sipp_async so the event loop keeps reading ARI events meanwhile.
     """
     path = scenario_path(scenario)
@@ -518,6 +533,7 @@ def run_sipp(
         target=target,
         keys=used_keys,
         local_port=local_port,
+        local_address=local_address,
         media_port=media_port if media_port is not None else free_media_port(),
         stats_file=stats_file,
         error_file=error_file,

@@ -1,0 +1,45 @@
+"""The PJSIP objects the app creates for agents: every endpoint, a desk phone's too, demands the
+agent's own digest credentials for what the phone sends (issue 11, finding 1)."""
+
+from __future__ import annotations
+
+import string
+
+import pytest
+
+from pbx_stasis.acd.directory import AgentRecord, new_sip_password
+from pbx_stasis.acd.provision import endpoint_objects
+
+
+def _agent(contact: str | None) -> AgentRecord:
+    return AgentRecord(
+        user_id=10, tenant_id=1, username="ann", name="Ann", endpoint="agent-10",
+        sip_password="s3cret-of-ann", contact=contact, extension="1010", skills={}, queues={},
+        wrapup=None,
+    )
+
+
+@pytest.mark.parametrize("contact", [None, "sip:agent-10@192.0.2.7:5060"],
+                         ids=["webrtc", "desk-phone"])
+def test_every_agent_endpoint_demands_the_agents_own_credentials(contact: str | None) -> None:
+    objects = endpoint_objects(_agent(contact))
+    kinds = [kind for kind, _ in objects]
+    assert kinds == ["auth", "aor", "endpoint"]  # the order Asterisk resolves references in
+    auth, endpoint = objects[0][1], objects[2][1]
+    assert auth == {"auth_type": "userpass", "username": "agent-10", "password": "s3cret-of-ann"}
+    assert endpoint["auth"] == "agent-10"
+    assert endpoint["context"] == "from-agents"
+
+
+def test_a_desk_phone_is_still_reached_at_its_contact() -> None:
+    objects = dict(endpoint_objects(_agent("sip:agent-10@192.0.2.7:5060")))
+    assert objects["aor"] == {"contact": "sip:agent-10@192.0.2.7:5060"}
+    assert objects["endpoint"]["aors"] == "agent-10"
+
+
+def test_sip_passwords_are_long_random_and_never_repeat() -> None:
+    passwords = {new_sip_password() for _ in range(2000)}
+    assert len(passwords) == 2000
+    alphabet = set(string.ascii_letters + string.digits + "-_")
+    for password in passwords:
+        assert len(password) >= 24 and set(password) <= alphabet  # 144 random bits, SIP-safe
