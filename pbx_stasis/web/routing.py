@@ -22,7 +22,7 @@ from aiohttp import web
 from pbx_stasis.store.tables import Role
 from pbx_stasis.web.services import ServiceError, ServiceErrorCode, to_json
 from pbx_stasis.web.sessions import COOKIE, Principal
-from pbx_stasis.web.shapes import Fields
+from pbx_stasis.web.shapes import DB_INT_MAX, Fields
 
 if TYPE_CHECKING:
     from pbx_stasis.web.app import Site
@@ -151,7 +151,9 @@ class RouteRequest:
     def int_param(self, name: str, what: str) -> int:
         """A numeric path segment; anything else is simply not found."""
         raw = self.http.match_info[name]
-        if not raw.isdigit() or len(raw) > 12:
+        # ASCII only: "²" is a digit to str.isdigit() but not to int(). Past the database's
+        # integer range no row has that id.
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 10 or int(raw) > DB_INT_MAX:
             raise not_found(what)
         return int(raw)
 
@@ -267,10 +269,22 @@ async def _json_body(request: web.Request) -> Any:
     if request.content_type != "application/json":
         raise invalid({"body": "must be JSON (Content-Type: application/json)"})
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_int=_whole_number)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         # RecursionError: a body of a million nested brackets is not worth a stack trace.
         raise invalid({"body": "must be valid JSON"}) from None
+
+
+_FAR_OUT = 10**40
+
+
+def _whole_number(digits: str) -> int:
+    """A JSON integer. Past 4,300 digits Python refuses to convert one (ValueError); no field
+    takes 40, so a longer one stands in as a number beyond every field's range, and the field's
+    shape refuses it by name."""
+    if len(digits) > 40:
+        return -_FAR_OUT if digits.startswith("-") else _FAR_OUT
+    return int(digits)
 
 
 def cookie_token(request: web.Request) -> str:

@@ -264,3 +264,86 @@ async def test_deeply_nested_json_is_refused_not_crashed(world: World) -> None:
     )
     assert response.status == 400
     assert (await response.json())["fields"] == {"body": "must be valid JSON"}
+
+
+# Each of these answered 500 (issue 11, finding 7): the value reached the database or date
+# arithmetic unchecked. Now the route's shape refuses it and names the field.
+OVERFLOWS: list[tuple[Role, str, str, Any, dict[str, str]]] = [
+    (Role.SUPERVISOR, "GET", "/api/recordings?agent=" + "9" * 30, None,
+     {"agent": "must be at most 2147483647"}),
+    (Role.SUPERVISOR, "GET", "/api/reports?from=9999-12-31&to=9999-12-31", None,
+     {"from": "must be a date from 1970-01-01 to 2999-12-31",
+      "to": "must be a date from 1970-01-01 to 2999-12-31"}),
+    (Role.SUPERVISOR, "GET", "/api/reports/csv?table=days&to=0001-01-01", None,
+     {"to": "must be a date from 1970-01-01 to 2999-12-31"}),
+    (Role.AGENT, "GET", "/api/calls?limit=" + "9" * 5000, None,
+     {"limit": "must be a whole number"}),
+]
+
+
+@pytest.mark.parametrize("case", OVERFLOWS, ids=[c[2][:40] for c in OVERFLOWS])
+async def test_out_of_range_numbers_and_dates_name_the_field(
+    world: World, caplog: pytest.LogCaptureFixture,
+    case: tuple[Role, str, str, Any, dict[str, str]],
+) -> None:
+    role, method, path, body, fields = case
+    who = await world.log_in(world.person("acme", role))
+    response = await world.request(who, method, path, body)
+    assert response.status == 400, await response.text()
+    assert (await response.json())["fields"] == fields
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "field", "message"),
+    [
+        # Over 4,300 digits Python refuses to read the number at all (ValueError in json.loads).
+        ('{"name": "Ann", "custom_fields": {"account": ' + "9" * 5000 + "}}",
+         "custom_fields.account", "must be between -9007199254740991 and 9007199254740991"),
+        ('{"name": "Ann", "custom_fields": {"account": -' + "9" * 5000 + "}}",
+         "custom_fields.account", "must be between -9007199254740991 and 9007199254740991"),
+        ('{"name": "Ann", "custom_fields": {"account": ' + "9" * 30 + "}}",
+         "custom_fields.account", "must be between -9007199254740991 and 9007199254740991"),
+        ('{"name": "Ann", "custom_fields": {"account": 1e400}}',
+         "custom_fields.account", "must be text, a number or true/false"),
+        ('{"name": "Ann", "custom_fields": {"account": "' + "9" * 5000 + '"}}',
+         "custom_fields.account", "must be at most 1000 characters"),
+    ],
+    ids=["5000-digits", "minus-5000-digits", "30-digits", "1e400", "5000-characters"],
+)
+async def test_a_huge_custom_field_names_the_field(
+    world: World, caplog: pytest.LogCaptureFixture, raw: str, field: str, message: str
+) -> None:
+    agent = await world.log_in(world.person("acme", Role.AGENT))
+    response = await world.client.post(
+        "/api/contacts", data=raw.encode(),
+        headers={**agent.headers, "Content-Type": "application/json"},
+    )
+    assert response.status == 400, await response.text()
+    assert (await response.json())["fields"] == {field: message}
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+@pytest.mark.parametrize("segment", ["²", "٣", "1²", "99999999999", "2147483648"])
+async def test_an_id_that_is_no_database_id_is_not_found(
+    world: World, caplog: pytest.LogCaptureFixture, segment: str
+) -> None:
+    # "²".isdigit() is true but int("²") raises: that was a 500. Past the database's integer
+    # range PostgreSQL refuses the query: also a 500 there.
+    agent = await world.log_in(world.person("acme", Role.AGENT))
+    response = await world.request(agent, "GET", f"/api/contacts/{segment}")
+    assert response.status == 404, await response.text()
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+@pytest.mark.parametrize("target", ["²", "99999999999999999999"])
+async def test_a_transfer_to_no_user_id_names_the_target(
+    world: World, caplog: pytest.LogCaptureFixture, target: str
+) -> None:
+    agent = await world.log_in(world.person("acme", Role.AGENT))
+    call = world.center.add_call(world.tenant_ids["acme"], agent_user_id=agent.user_id)
+    response = await world.request(agent, "POST", f"/api/calls/{call.call_id}/transfer",
+                                   {"kind": "agent", "target": target})
+    assert response.status == 400, await response.text()
+    assert (await response.json())["fields"] == {"target": "must be the user id of an agent"}
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
