@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from aiohttp import web
+from multidict import MultiDictProxy
 
 from pbx_stasis.store.tables import Role
 from pbx_stasis.web.services import ServiceError, ServiceErrorCode, to_json
@@ -214,6 +215,8 @@ def serve(route: Route, site: Site) -> Callable[[web.Request], Awaitable[web.Str
                     raise WebError(403, "forbidden", "Your role may not do this")
                 if route.needs_csrf:
                     await _check_csrf(request, principal)
+            if route.form is not None:
+                await read_form(request)  # parsed once here, refused if malformed; kept cached
             call = RouteRequest(request, site, route, principal)
             if route.query is not None:
                 query = {key: request.query.getone(key) for key in request.query}
@@ -253,11 +256,21 @@ async def _check_csrf(request: web.Request, principal: Principal) -> None:
         "application/x-www-form-urlencoded",
         "multipart/form-data",
     ):
-        form = await request.post()
+        form = await read_form(request)
         value = form.get(CSRF_FIELD, "")
         sent = value if isinstance(value, str) else ""
     if not sent or not hmac.compare_digest(sent.encode(), principal.csrf_token.encode()):
         raise WebError(403, "csrf", "Missing or wrong CSRF token; reload the page")
+
+
+async def read_form(request: web.Request) -> MultiDictProxy[str | bytes | web.FileField]:
+    """The request's form fields; 400 for a body aiohttp cannot read as a form."""
+    try:
+        return await request.post()
+    except (ValueError, LookupError) as exc:
+        # A multipart type without a boundary, an unknown charset, bytes that are not in it:
+        # the client's mistake, not worth a stack trace (ValueError was a 500).
+        raise invalid({"body": f"is not a readable form: {exc}"}) from None
 
 
 async def _json_body(request: web.Request) -> Any:

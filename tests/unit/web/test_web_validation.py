@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import string
 from typing import Any
@@ -347,3 +348,57 @@ async def test_a_transfer_to_no_user_id_names_the_target(
     assert response.status == 400, await response.text()
     assert (await response.json())["fields"] == {"target": "must be the user id of an agent"}
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+@pytest.mark.parametrize(
+    ("content_type", "data"),
+    [
+        ("multipart/form-data", b"csrf_token=x&username=y"),  # no boundary: was a 500
+        ("application/x-www-form-urlencoded; charset=no-such-charset", b"username=y"),
+        ("application/x-www-form-urlencoded", b"username=\xff\xfe"),
+    ],
+    ids=["multipart-without-boundary", "unknown-charset", "not-utf-8"],
+)
+async def test_a_form_that_cannot_be_read_is_a_400(
+    world: World, caplog: pytest.LogCaptureFixture, content_type: str, data: bytes
+) -> None:
+    agent = await world.log_in(world.person("acme", Role.AGENT))
+    login = await world.client.post("/login", data=data, headers={"Content-Type": content_type},
+                                    allow_redirects=False)
+    # A form-checked change without the CSRF header: the token is looked for in the form.
+    change = await world.client.post(
+        "/api/contacts", data=data,
+        headers={"Cookie": agent.headers["Cookie"], "Content-Type": content_type},
+    )
+    for response in (login, change):
+        assert response.status == 400, await response.text()
+        assert "body" in (await response.json())["fields"]
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+async def test_a_malformed_http_request_is_one_warning_line(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = world.client.server
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    writer.write(b"GET /api/me HTTP/1.1\r\nHost: x\r\nX-Probe: \x00\r\n\r\n")
+    await writer.drain()
+    answer = await reader.read(200)
+    writer.close()
+    assert answer.split(b" ")[1] == b"400", answer
+    assert not [r for r in caplog.records if r.levelname == "ERROR" or r.exc_info]
+    assert any("malformed HTTP request" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(("method", "path", "allow"), [
+    ("TRACE", "/api/me", "GET"),
+    ("DELETE", "/api/contacts", "GET,POST"),
+    ("PUT", "/login", "GET,POST"),
+])
+async def test_a_method_a_path_does_not_take_is_405_with_allow(
+    world: World, method: str, path: str, allow: str
+) -> None:
+    agent = await world.log_in(world.person("acme", Role.AGENT))
+    response = await world.request(agent, method, path)
+    assert response.status == 405
+    assert sorted(response.headers["Allow"].split(",")) == allow.split(",")
