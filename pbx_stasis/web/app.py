@@ -28,7 +28,14 @@ from pbx_stasis.store.tables import Role
 from pbx_stasis.web.auth import LoginDesk, LoginPolicy, Passwords
 from pbx_stasis.web.forwarded import Network, forwarded, parse_networks
 from pbx_stasis.web.routes import ROUTE_TABLE
-from pbx_stasis.web.routing import CSRF_FIELD, RANK, cookie_token, dumps, serve
+from pbx_stasis.web.routing import (
+    CSRF_FIELD,
+    RANK,
+    cookie_token,
+    dumps,
+    router_path,
+    serve,
+)
 from pbx_stasis.web.services import ContactCenter
 from pbx_stasis.web.sessions import Principal, SessionPolicy, Sessions
 
@@ -328,7 +335,8 @@ def create_web_app(ctx: WebContext) -> web.Application:
     app[PROXIES] = parse_networks(ctx.settings.web.trusted_proxies)
     app[SITE] = site
     for route in ROUTE_TABLE:
-        app.router.add_route(route.method, route.path, serve(route, site), name=route.operation_id)
+        app.router.add_route(route.method, router_path(route, ROUTE_TABLE), serve(route, site),
+                             name=route.operation_id)
     app.router.add_static("/static", ctx.web_root / "static", append_version=False)
     app.cleanup_ctx.append(_housekeeping)
     return app

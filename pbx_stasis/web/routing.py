@@ -11,7 +11,8 @@ import enum
 import hmac
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, is_dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -178,6 +179,10 @@ class Route:
     # shows the messages on its page rather than as JSON.
     form: Fields | None = None
     tag: str = "general"
+    # The content types of a success answer that is not JSON (a CSV, an audio file), for the
+    # OpenAPI document; `ranged`: a file served with Range and conditional requests.
+    produces: tuple[str, ...] = ()
+    ranged: bool = False
 
     @property
     def operation_id(self) -> str:
@@ -186,6 +191,37 @@ class Route:
     @property
     def needs_csrf(self) -> bool:
         return self.roles is not None and self.method in UNSAFE_METHODS
+
+
+def reserved_values(route: Route, table: Sequence[Route]) -> dict[str, list[str]]:
+    """For each path parameter, the literal segments of other routes at its place (GET
+    /api/calls/live beside /api/calls/{call_id}): values the parameter never takes."""
+    segments = route.path.split("/")
+    reserved: dict[str, set[str]] = {}
+    for other in table:
+        others = other.path.split("/")
+        if len(others) != len(segments):
+            continue
+        for index, segment in enumerate(segments):
+            match = re.fullmatch(r"{(\w+)}", segment)
+            literal = others[index]
+            if match is None or literal.startswith("{"):
+                continue
+            if all(a == b for i, (a, b) in enumerate(zip(segments, others, strict=True))
+                   if i != index):
+                reserved.setdefault(match.group(1), set()).add(literal)
+    return {name: sorted(values) for name, values in reserved.items()}
+
+
+def router_path(route: Route, table: Sequence[Route]) -> str:
+    """The route's path for aiohttp's router, so that it routes as the OpenAPI document says: a
+    literal path wins for every method. (aiohttp alone sends GET /api/calls/dial to get_call,
+    and its 405 for OPTIONS /api/queues/stats allowed the PUT of /api/queues/{name}.)"""
+    path = route.path
+    for name, values in reserved_values(route, table).items():
+        words = "|".join(re.escape(value) for value in values)
+        path = path.replace(f"{{{name}}}", f"{{{name}:(?!(?:{words})(?:/|$))[^{{}}/]+}}")
+    return path
 
 
 def client_ip(request: web.Request) -> str:

@@ -402,3 +402,18 @@ async def test_a_method_a_path_does_not_take_is_405_with_allow(
     response = await world.request(agent, method, path)
     assert response.status == 405
     assert sorted(response.headers["Allow"].split(",")) == allow.split(",")
+
+
+@pytest.mark.parametrize(("method", "path", "allow"), [
+    ("GET", "/api/calls/dial", "POST"),  # was get_call of a call named "dial"
+    ("OPTIONS", "/api/queues/stats", "GET"),  # was GET,PUT: the PUT of a queue named "stats"
+    ("PUT", "/api/contacts/by-phone", "GET"),
+])
+async def test_a_literal_path_wins_over_a_template_for_every_method(
+    world: World, method: str, path: str, allow: str
+) -> None:
+    # As the OpenAPI document reads the table: /api/calls/dial is its own path, not a call id.
+    admin = await world.log_in(world.person("acme", Role.ADMIN))
+    response = await world.request(admin, method, path)
+    assert response.status == 405, await response.text()
+    assert response.headers["Allow"] == allow
