@@ -22,9 +22,9 @@ from pbx_stasis.web.sessions import COOKIE
 _PARAM = re.compile(r"{(\w+)}")
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _JSON_ERROR = {"application/json": {"schema": _ERROR}}
-_HTML = {"text/html": {}}
+_HTML: dict[str, Any] = {"text/html": {}}
 # What aiohttp itself answers outside /api (an unknown method, a body too large).
-_PLAIN = {"text/plain": {}}
+_PLAIN: dict[str, Any] = {"text/plain": {}}
 _ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["error", "message"],
@@ -94,7 +94,8 @@ def _responses(route: Route) -> dict[str, Any]:
         if route.roles is not None and route.method != "GET":
             responses["401"] = _answer(_ERRORS["401"], _JSON_ERROR)
     else:
-        success = {ctype: {} for ctype in route.produces} or {"application/json": {}}
+        success: dict[str, Any] = {ctype: {} for ctype in route.produces}
+        success = success or {"application/json": {}}
         headers = _DISPOSITION if route.produces else None
         responses = {"200": _answer("OK", success, headers)}
         if route.method != "GET":

@@ -299,7 +299,10 @@ async def _check_csrf(request: web.Request, principal: Principal) -> None:
         raise WebError(403, "csrf", "Missing or wrong CSRF token; reload the page")
 
 
-async def read_form(request: web.Request) -> MultiDictProxy[str | bytes | web.FileField]:
+Form = MultiDictProxy[str | bytes | bytearray | web.FileField]
+
+
+async def read_form(request: web.Request) -> Form:
     """The request's form fields; 400 for a body aiohttp cannot read as a form."""
     try:
         return await request.post()

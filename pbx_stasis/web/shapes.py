@@ -134,8 +134,11 @@ class Text(Shape):
         schema: dict[str, Any] = {"type": "string", "maxLength": self.max_length}
         if self.min_length:
             schema["minLength"] = self.min_length
+            # Blanks around are stripped first, so blanks alone are empty.
+            schema["allOf"] = [{"pattern": r"\S"}]
         if self.pattern is not None:
-            schema["pattern"] = self.pattern.pattern
+            schema["pattern"] = _anchored(self.pattern.pattern)
+        schema["not"] = {"pattern": "\x00" if self.multiline else "[\r\n\x00]"}
         return schema
 
 
@@ -161,6 +164,8 @@ class Integer(Shape):
             except ValueError:
                 errors[path] = "must be a whole number"
                 return INVALID
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # 3.0 is a whole number, in JSON Schema too
         if isinstance(value, bool) or not isinstance(value, int):
             errors[path] = "must be a whole number"
             return INVALID
@@ -282,8 +287,9 @@ class Day(Shape):
         return INVALID
 
     def _schema(self) -> dict[str, Any]:
+        # The pattern says the years (EARLIEST_DAY to LATEST_DAY); `format` which days exist.
         return {"type": "string", "format": "date",
-                "formatMinimum": EARLIEST_DAY.isoformat(), "formatMaximum": LATEST_DAY.isoformat()}
+                "pattern": r"^(19[7-9]\d|2\d{3})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"}
 
 
 class Scalar(Shape):
@@ -392,7 +398,7 @@ class Table(Shape):
     def _schema(self) -> dict[str, Any]:
         return {
             "type": "object",
-            "propertyNames": {"pattern": self.key_pattern.pattern},
+            "propertyNames": {"pattern": _anchored(self.key_pattern.pattern)},
             "additionalProperties": self.value.schema(),
             "maxProperties": self.max_keys,
         }
@@ -462,6 +468,11 @@ class Fields(Shape):
             return {}, errors or {"body": "is not valid"}
         assert isinstance(clean, dict)
         return clean, {}
+
+
+def _anchored(pattern: str) -> str:
+    """A JSON Schema pattern matches anywhere in the string; the shapes match it whole."""
+    return f"^(?:{pattern})$"
 
 
 def _plain(value: Any) -> Any:
