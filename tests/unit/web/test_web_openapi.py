@@ -74,3 +74,29 @@ def test_the_document_and_the_validator_agree(shape: Shape, value: object, valid
     errors: dict[str, str] = {}
     accepted = shape.check(value, "field", errors) is not INVALID
     assert (accepted, validator.is_valid(value)) == (valid, valid), errors
+
+
+async def test_openapi_says_what_each_route_answers(world: World) -> None:
+    document = await (await world.request(None, "GET", "/api/openapi.json")).json()
+    paths = document["paths"]
+    assert document["components"]["schemas"]["Error"]["required"] == ["error", "message"]
+    csv = paths["/api/reports/csv"]["get"]["responses"]["200"]
+    assert list(csv["content"]) == ["text/csv"] and "Content-Disposition" in csv["headers"]
+    audio = paths["/api/recordings/{recording_id}/audio"]["get"]["responses"]
+    assert "audio/wav" in audio["200"]["content"] and {"206", "410", "416"} <= set(audio)
+    page = paths["/agent"]["get"]["responses"]
+    assert list(page["200"]["content"]) == ["text/html"]
+    assert page["303"]["headers"]["Location"]["required"]
+    assert list(page["403"]["content"]) == ["text/html"]
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert responses["405"]["headers"]["Allow"]["required"], (method, path)
+            if path.startswith("/api/"):
+                for status in ("400", "404"):
+                    error = responses[status]["content"]["application/json"]["schema"]
+                    assert error == {"$ref": "#/components/schemas/Error"}, (method, path)
+            if method == "get" and operation["x-kind"] == "api":
+                assert not {"201", "204"} & set(responses), path
+    calls = paths["/api/calls/{call_id}"]["get"]["parameters"][0]["schema"]
+    assert calls["not"] == {"enum": ["dial", "live"]}
