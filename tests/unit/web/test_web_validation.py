@@ -60,10 +60,19 @@ CASES: list[tuple[Role, str, str, Any, dict[str, str]]] = [
         Role.ADMIN,
         "POST",
         "/api/queues",
+        {"name": "stats"},  # its PUT would be the live figures' path
+        {"name": ("must be 1-64 lowercase letters, digits, - or _, starting with a letter or "
+                  "digit (not stats)")},
+    ),
+    (
+        Role.ADMIN,
+        "POST",
+        "/api/queues",
         {"name": "Sales Team", "ring_timeout": -1, "strategy": "fastest"},
         {
             "name": (
-                "must be 1-64 lowercase letters, digits, - or _, starting with a letter or digit"
+                "must be 1-64 lowercase letters, digits, - or _, starting with a letter or digit "
+                "(not stats)"
             ),
             "ring_timeout": "must be at least 1",
             "strategy": (
