@@ -316,9 +316,8 @@ class _MalformedRequests(logging.Filter):
         exc = record.exc_info[1] if record.exc_info else None
         if isinstance(exc, HttpProcessingError):
             record.levelno, record.levelname = logging.WARNING, "WARNING"
-            record.msg, record.args = "refused a malformed HTTP request: %s", (
-                " ".join(str(exc).split())[:200],
-            )
+            record.msg = "refused a malformed HTTP request: %s"
+            record.args = (" ".join(str(exc).split())[:200],)
             record.exc_info = record.exc_text = None
         return True
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from multidict import MultiDictProxy
 
 from pbx_stasis.store.tables import Role
@@ -306,10 +307,11 @@ async def read_form(request: web.Request) -> Form:
     """The request's form fields; 400 for a body aiohttp cannot read as a form."""
     try:
         return await request.post()
-    except (ValueError, LookupError) as exc:
-        # A multipart type without a boundary, an unknown charset, bytes that are not in it:
-        # the client's mistake, not worth a stack trace (ValueError was a 500).
-        raise invalid({"body": f"is not a readable form: {exc}"}) from None
+    except (ValueError, LookupError, HttpProcessingError) as exc:
+        # A multipart type without a boundary or a part without headers, an unknown charset,
+        # bytes that are not in it: the client's mistake, not worth a stack trace (was a 500).
+        reason = " ".join(str(exc).split())[:120]
+        raise invalid({"body": f"is not a readable form: {reason}"}) from None
 
 
 async def _json_body(request: web.Request) -> Any:

@@ -365,8 +365,12 @@ async def test_a_transfer_to_no_user_id_names_the_target(
         ("multipart/form-data", b"csrf_token=x&username=y"),  # no boundary: was a 500
         ("application/x-www-form-urlencoded; charset=no-such-charset", b"username=y"),
         ("application/x-www-form-urlencoded", b"username=\xff\xfe"),
+        ("multipart/form-data; boundary=xyz", b"--xyz\r\nno headers, no end"),
+        ("multipart/form-data; boundary=xyz", b"--xyz\r\nContent-Disposition: form-data\r\n"
+                                              b"\r\nvalue\r\n--xyz--\r\n"),
     ],
-    ids=["multipart-without-boundary", "unknown-charset", "not-utf-8"],
+    ids=["multipart-without-boundary", "unknown-charset", "not-utf-8", "multipart-cut",
+         "multipart-part-without-name"],
 )
 async def test_a_form_that_cannot_be_read_is_a_400(
     world: World, caplog: pytest.LogCaptureFixture, content_type: str, data: bytes
