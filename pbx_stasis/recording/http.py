@@ -112,6 +112,7 @@ class LocalRecorder:
 # The CallRecorder itself (one process runs both) or a stand-in forwarding to it.
 RECORDER: web.AppKey[CallRecorder | RecordingControl] = web.AppKey("recorder")
 AUDIO_TYPES = {"wav": "audio/wav", "gsm": "audio/gsm", "ulaw": "audio/basic", "mp3": "audio/mpeg"}
+FILE_TYPES = (*AUDIO_TYPES.values(), "application/octet-stream")  # what _send may answer
 _STATUS = {"not-found": 404, "conflict": 409, "unavailable": 503}
 
 
@@ -244,7 +245,7 @@ async def _send(req: RouteRequest, action: str) -> web.StreamResponse:
     return web.FileResponse(
         path,
         headers={
-            "Content-Type": AUDIO_TYPES.get(record.format, "application/octet-stream"),
+            "Content-Type": AUDIO_TYPES.get(record.format, FILE_TYPES[-1]),
             "Content-Disposition": f'{disposition}; filename="{filename}"',
         },
     )
@@ -414,9 +415,10 @@ ROUTES: list[Route] = [
           "One recording's details", tag="recordings"),
     Route("GET", "/api/recordings/{recording_id}/audio", play_recording, ANYONE,
           "The recording's audio to play (HTTP Range for seeking; each request audited)",
-          tag="recordings"),
+          tag="recordings", produces=FILE_TYPES, ranged=True),
     Route("GET", "/api/recordings/{recording_id}/download", download_recording, ANYONE,
-          "The recording's file as a download (audited)", tag="recordings"),
+          "The recording's file as a download (audited)", tag="recordings",
+          produces=FILE_TYPES, ranged=True),
     Route("GET", "/api/recordings/{recording_id}/accesses", recording_accesses,
           at_least(Role.MANAGER), "Who played or downloaded the recording, when",
           tag="recordings"),

@@ -14,6 +14,7 @@ from typing import Any
 
 import jinja2
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from argon2 import PasswordHasher
 
 from pbx_stasis.bus import Bus
@@ -27,7 +28,14 @@ from pbx_stasis.store.tables import Role
 from pbx_stasis.web.auth import LoginDesk, LoginPolicy, Passwords
 from pbx_stasis.web.forwarded import Network, forwarded, parse_networks
 from pbx_stasis.web.routes import ROUTE_TABLE
-from pbx_stasis.web.routing import CSRF_FIELD, RANK, cookie_token, dumps, serve
+from pbx_stasis.web.routing import (
+    CSRF_FIELD,
+    RANK,
+    cookie_token,
+    dumps,
+    router_path,
+    serve,
+)
 from pbx_stasis.web.services import ContactCenter
 from pbx_stasis.web.sessions import Principal, SessionPolicy, Sessions
 
@@ -244,6 +252,8 @@ async def _guard(
             response = web.json_response(
                 {"error": exc.reason.lower().replace(" ", "-"), "message": exc.reason},
                 status=exc.status,
+                # 405 must say which methods the path takes (RFC 9110).
+                headers={"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None,
             )
         else:
             _secure(request, exc)  # redirects and aiohttp's own error pages get them too
@@ -298,15 +308,34 @@ async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
     await site.sockets.close_all()
 
 
+class _MalformedRequests(logging.Filter):
+    """aiohttp logs a request it cannot parse (a NUL in a header, a bad request line) as ERROR
+    with a stack trace; it answered 400 and the mistake is the client's: one warning line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg = "refused a malformed HTTP request: %s"
+            record.args = (" ".join(str(exc).split())[:200],)
+            record.exc_info = record.exc_text = None
+        return True
+
+
+_MALFORMED = _MalformedRequests()
+
+
 def create_web_app(ctx: WebContext) -> web.Application:
     """The web sidecar for one process; run it with aiohttp's AppRunner or web.run_app."""
+    logging.getLogger("aiohttp.server").addFilter(_MALFORMED)  # once: filters are a set
     app = web.Application(middlewares=[_forwarded, _guard], client_max_size=2 * 1024 * 1024)
     site = Site(ctx)
     app[CONTEXT] = ctx
     app[PROXIES] = parse_networks(ctx.settings.web.trusted_proxies)
     app[SITE] = site
     for route in ROUTE_TABLE:
-        app.router.add_route(route.method, route.path, serve(route, site), name=route.operation_id)
+        app.router.add_route(route.method, router_path(route, ROUTE_TABLE), serve(route, site),
+                             name=route.operation_id)
     app.router.add_static("/static", ctx.web_root / "static", append_version=False)
     app.cleanup_ctx.append(_housekeeping)
     return app

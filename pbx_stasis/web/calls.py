@@ -26,7 +26,7 @@ from pbx_stasis.web.routing import (
     reply,
 )
 from pbx_stasis.web.services import LiveCall, TransferKind, to_json
-from pbx_stasis.web.shapes import Choice, Fields, Flag, Integer, Text, optional
+from pbx_stasis.web.shapes import DB_INT_MAX, Choice, Fields, Flag, Integer, Text, optional
 
 DIALABLE = r"\+?[0-9*#]{1,32}"
 DIALABLE_HINT = "must be a number to dial: digits (and * #), optionally starting with +"
@@ -179,7 +179,9 @@ async def _check_transfer_target(req: RouteRequest, kind: TransferKind, target: 
         if target not in names:
             raise invalid({"target": "must be a queue of yours: " + ", ".join(names)})
         return target
-    if not target.isdigit():
+    # ASCII digits within the database's integer range: int("²") raises, and a larger id
+    # overflows the query.
+    if not (target.isascii() and target.isdigit()) or int(target) > DB_INT_MAX:
         raise invalid({"target": "must be the user id of an agent"})
     statement = select(User.id).where(
         User.id == int(target), User.tenant_id == who.tenant_id, User.disabled.is_(False)

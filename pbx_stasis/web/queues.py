@@ -30,8 +30,11 @@ from pbx_stasis.web.shapes import (
     optional,
 )
 
-NAME = r"[a-z0-9][a-z0-9_\-]{0,63}"
-NAME_HINT = "must be 1-64 lowercase letters, digits, - or _, starting with a letter or digit"
+# Not "stats": /api/queues/stats is the live figures' path, so PUT /api/queues/stats could
+# never reach a queue of that name (routing.router_path).
+NAME = r"(?!stats$)[a-z0-9][a-z0-9_\-]{0,63}"
+NAME_HINT = ("must be 1-64 lowercase letters, digits, - or _, starting with a letter or digit "
+             "(not stats)")
 
 _QUEUE_FIELDS: dict[str, Shape] = {
     "strategy": Choice([s.value for s in Strategy]),

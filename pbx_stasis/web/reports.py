@@ -119,5 +119,6 @@ ROUTES = [
         "One table of the report (queues, agents, days or hours) as a CSV file",
         query=CSV_QUERY,
         tag="reports",
+        produces=("text/csv",),
     ),
 ]

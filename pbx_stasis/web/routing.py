@@ -11,18 +11,21 @@ import enum
 import hmac
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, is_dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from multidict import MultiDictProxy
 
 from pbx_stasis.store.tables import Role
 from pbx_stasis.web.services import ServiceError, ServiceErrorCode, to_json
 from pbx_stasis.web.sessions import COOKIE, Principal
-from pbx_stasis.web.shapes import Fields
+from pbx_stasis.web.shapes import DB_INT_MAX, Fields
 
 if TYPE_CHECKING:
     from pbx_stasis.web.app import Site
@@ -151,7 +154,9 @@ class RouteRequest:
     def int_param(self, name: str, what: str) -> int:
         """A numeric path segment; anything else is simply not found."""
         raw = self.http.match_info[name]
-        if not raw.isdigit() or len(raw) > 12:
+        # ASCII only: "²" is a digit to str.isdigit() but not to int(). Past the database's
+        # integer range no row has that id.
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 10 or int(raw) > DB_INT_MAX:
             raise not_found(what)
         return int(raw)
 
@@ -175,6 +180,10 @@ class Route:
     # shows the messages on its page rather than as JSON.
     form: Fields | None = None
     tag: str = "general"
+    # The content types of a success answer that is not JSON (a CSV, an audio file), for the
+    # OpenAPI document; `ranged`: a file served with Range and conditional requests.
+    produces: tuple[str, ...] = ()
+    ranged: bool = False
 
     @property
     def operation_id(self) -> str:
@@ -183,6 +192,37 @@ class Route:
     @property
     def needs_csrf(self) -> bool:
         return self.roles is not None and self.method in UNSAFE_METHODS
+
+
+def reserved_values(route: Route, table: Sequence[Route]) -> dict[str, list[str]]:
+    """For each path parameter, the literal segments of other routes at its place (GET
+    /api/calls/live beside /api/calls/{call_id}): values the parameter never takes."""
+    segments = route.path.split("/")
+    reserved: dict[str, set[str]] = {}
+    for other in table:
+        others = other.path.split("/")
+        if len(others) != len(segments):
+            continue
+        for index, segment in enumerate(segments):
+            match = re.fullmatch(r"{(\w+)}", segment)
+            literal = others[index]
+            if match is None or literal.startswith("{"):
+                continue
+            if all(a == b for i, (a, b) in enumerate(zip(segments, others, strict=True))
+                   if i != index):
+                reserved.setdefault(match.group(1), set()).add(literal)
+    return {name: sorted(values) for name, values in reserved.items()}
+
+
+def router_path(route: Route, table: Sequence[Route]) -> str:
+    """The route's path for aiohttp's router, so that it routes as the OpenAPI document says: a
+    literal path wins for every method. (aiohttp alone sends GET /api/calls/dial to get_call,
+    and its 405 for OPTIONS /api/queues/stats allowed the PUT of /api/queues/{name}.)"""
+    path = route.path
+    for name, values in reserved_values(route, table).items():
+        words = "|".join(re.escape(value) for value in values)
+        path = path.replace(f"{{{name}}}", f"{{{name}:(?!(?:{words})(?:/|$))[^{{}}/]+}}")
+    return path
 
 
 def client_ip(request: web.Request) -> str:
@@ -212,6 +252,8 @@ def serve(route: Route, site: Site) -> Callable[[web.Request], Awaitable[web.Str
                     raise WebError(403, "forbidden", "Your role may not do this")
                 if route.needs_csrf:
                     await _check_csrf(request, principal)
+            if route.form is not None:
+                await read_form(request)  # parsed once here, refused if malformed; kept cached
             call = RouteRequest(request, site, route, principal)
             if route.query is not None:
                 query = {key: request.query.getone(key) for key in request.query}
@@ -251,11 +293,25 @@ async def _check_csrf(request: web.Request, principal: Principal) -> None:
         "application/x-www-form-urlencoded",
         "multipart/form-data",
     ):
-        form = await request.post()
+        form = await read_form(request)
         value = form.get(CSRF_FIELD, "")
         sent = value if isinstance(value, str) else ""
     if not sent or not hmac.compare_digest(sent.encode(), principal.csrf_token.encode()):
         raise WebError(403, "csrf", "Missing or wrong CSRF token; reload the page")
+
+
+Form = MultiDictProxy[str | bytes | bytearray | web.FileField]
+
+
+async def read_form(request: web.Request) -> Form:
+    """The request's form fields; 400 for a body aiohttp cannot read as a form."""
+    try:
+        return await request.post()
+    except (ValueError, LookupError, HttpProcessingError) as exc:
+        # A multipart type without a boundary or a part without headers, an unknown charset,
+        # bytes that are not in it: the client's mistake, not worth a stack trace (was a 500).
+        reason = " ".join(str(exc).split())[:120]
+        raise invalid({"body": f"is not a readable form: {reason}"}) from None
 
 
 async def _json_body(request: web.Request) -> Any:
@@ -267,10 +323,22 @@ async def _json_body(request: web.Request) -> Any:
     if request.content_type != "application/json":
         raise invalid({"body": "must be JSON (Content-Type: application/json)"})
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_int=_whole_number)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         # RecursionError: a body of a million nested brackets is not worth a stack trace.
         raise invalid({"body": "must be valid JSON"}) from None
+
+
+_FAR_OUT = 10**40
+
+
+def _whole_number(digits: str) -> int:
+    """A JSON integer. Past 4,300 digits Python refuses to convert one (ValueError); no field
+    takes 40, so a longer one stands in as a number beyond every field's range, and the field's
+    shape refuses it by name."""
+    if len(digits) > 40:
+        return -_FAR_OUT if digits.startswith("-") else _FAR_OUT
+    return int(digits)
 
 
 def cookie_token(request: web.Request) -> str:

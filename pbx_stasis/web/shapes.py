@@ -18,6 +18,17 @@ from typing import Any, Final
 
 Errors = dict[str, str]
 
+# Bounds every field of a kind gets unless it declares tighter ones, so that no value a shape
+# lets through can overflow what stores or computes it (each overflow was a 500):
+# - whole numbers: the database's integer columns (ids, counts) are 32-bit on PostgreSQL;
+DB_INT_MIN: Final = -(2**31)
+DB_INT_MAX: Final = 2**31 - 1
+# - custom-field numbers: what a JSON reader (JavaScript) holds exactly, and SQLite's JSON too;
+SAFE_NUMBER: Final = 2**53 - 1
+# - days: reports and filters add a day and convert to datetimes (date.max + 1 day overflows).
+EARLIEST_DAY: Final = date(1970, 1, 1)
+LATEST_DAY: Final = date(2999, 12, 31)
+
 
 class _Invalid:
     def __repr__(self) -> str:
@@ -123,12 +134,17 @@ class Text(Shape):
         schema: dict[str, Any] = {"type": "string", "maxLength": self.max_length}
         if self.min_length:
             schema["minLength"] = self.min_length
+            # Blanks around are stripped first, so blanks alone are empty.
+            schema["allOf"] = [{"pattern": r"\S"}]
         if self.pattern is not None:
-            schema["pattern"] = self.pattern.pattern
+            schema["pattern"] = _anchored(self.pattern.pattern)
+        schema["not"] = {"pattern": "\x00" if self.multiline else "[\r\n\x00]"}
         return schema
 
 
 class Integer(Shape):
+    """A whole number, within the database's integer range unless `minimum`/`maximum` say less."""
+
     def __init__(
         self,
         *,
@@ -138,8 +154,8 @@ class Integer(Shape):
         description: str = "",
     ) -> None:
         super().__init__(nullable=nullable, description=description)
-        self.minimum = minimum
-        self.maximum = maximum
+        self.minimum = DB_INT_MIN if minimum is None else minimum
+        self.maximum = DB_INT_MAX if maximum is None else maximum
 
     def _check(self, value: Any, path: str, errors: Errors, text: bool) -> Any:
         if text and isinstance(value, str):
@@ -148,6 +164,8 @@ class Integer(Shape):
             except ValueError:
                 errors[path] = "must be a whole number"
                 return INVALID
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # 3.0 is a whole number, in JSON Schema too
         if isinstance(value, bool) or not isinstance(value, int):
             errors[path] = "must be a whole number"
             return INVALID
@@ -252,28 +270,39 @@ class Choice(Shape):
 
 
 class Day(Shape):
-    """A calendar date written YYYY-MM-DD."""
+    """A calendar date written YYYY-MM-DD, from EARLIEST_DAY to LATEST_DAY."""
 
     def _check(self, value: Any, path: str, errors: Errors, text: bool) -> Any:
         if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
             try:
-                return date.fromisoformat(value.strip())
+                day = date.fromisoformat(value.strip())
             except ValueError:
                 pass
+            else:
+                if EARLIEST_DAY <= day <= LATEST_DAY:
+                    return day
+                errors[path] = f"must be a date from {EARLIEST_DAY} to {LATEST_DAY}"
+                return INVALID
         errors[path] = "must be a date written YYYY-MM-DD"
         return INVALID
 
     def _schema(self) -> dict[str, Any]:
-        return {"type": "string", "format": "date"}
+        # The pattern says the years (EARLIEST_DAY to LATEST_DAY); `format` which days exist.
+        return {"type": "string", "format": "date",
+                "pattern": r"^(19[7-9]\d|2\d{3})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"}
 
 
 class Scalar(Shape):
-    """A custom-field value: text (up to 1000 characters), a finite number or a boolean."""
+    """A custom-field value: text (up to 1000 characters), a number (up to +-SAFE_NUMBER) or a
+    boolean."""
 
     def _check(self, value: Any, path: str, errors: Errors, text: bool) -> Any:
         if isinstance(value, bool):
             return value
         if isinstance(value, int | float) and math.isfinite(value):
+            if abs(value) > SAFE_NUMBER:
+                errors[path] = f"must be between -{SAFE_NUMBER} and {SAFE_NUMBER}"
+                return INVALID
             return value
         if isinstance(value, str):
             if len(value) > 1000:
@@ -284,7 +313,8 @@ class Scalar(Shape):
         return INVALID
 
     def _schema(self) -> dict[str, Any]:
-        return {"type": ["string", "number", "boolean"]}
+        return {"type": ["string", "number", "boolean"], "maxLength": 1000,
+                "minimum": -SAFE_NUMBER, "maximum": SAFE_NUMBER}
 
 
 class Items(Shape):
@@ -368,7 +398,7 @@ class Table(Shape):
     def _schema(self) -> dict[str, Any]:
         return {
             "type": "object",
-            "propertyNames": {"pattern": self.key_pattern.pattern},
+            "propertyNames": {"pattern": _anchored(self.key_pattern.pattern)},
             "additionalProperties": self.value.schema(),
             "maxProperties": self.max_keys,
         }
@@ -438,6 +468,11 @@ class Fields(Shape):
             return {}, errors or {"body": "is not valid"}
         assert isinstance(clean, dict)
         return clean, {}
+
+
+def _anchored(pattern: str) -> str:
+    """A JSON Schema pattern matches anywhere in the string; the shapes match it whole."""
+    return f"^(?:{pattern})$"
 
 
 def _plain(value: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import string
 from typing import Any
@@ -59,10 +60,19 @@ CASES: list[tuple[Role, str, str, Any, dict[str, str]]] = [
         Role.ADMIN,
         "POST",
         "/api/queues",
+        {"name": "stats"},  # its PUT would be the live figures' path
+        {"name": ("must be 1-64 lowercase letters, digits, - or _, starting with a letter or "
+                  "digit (not stats)")},
+    ),
+    (
+        Role.ADMIN,
+        "POST",
+        "/api/queues",
         {"name": "Sales Team", "ring_timeout": -1, "strategy": "fastest"},
         {
             "name": (
-                "must be 1-64 lowercase letters, digits, - or _, starting with a letter or digit"
+                "must be 1-64 lowercase letters, digits, - or _, starting with a letter or digit "
+                "(not stats)"
             ),
             "ring_timeout": "must be at least 1",
             "strategy": (
@@ -264,3 +274,159 @@ async def test_deeply_nested_json_is_refused_not_crashed(world: World) -> None:
     )
     assert response.status == 400
     assert (await response.json())["fields"] == {"body": "must be valid JSON"}
+
+
+# Each of these answered 500 (issue 11, finding 7): the value reached the database or date
+# arithmetic unchecked. Now the route's shape refuses it and names the field.
+OVERFLOWS: list[tuple[Role, str, str, Any, dict[str, str]]] = [
+    (Role.SUPERVISOR, "GET", "/api/recordings?agent=" + "9" * 30, None,
+     {"agent": "must be at most 2147483647"}),
+    (Role.SUPERVISOR, "GET", "/api/reports?from=9999-12-31&to=9999-12-31", None,
+     {"from": "must be a date from 1970-01-01 to 2999-12-31",
+      "to": "must be a date from 1970-01-01 to 2999-12-31"}),
+    (Role.SUPERVISOR, "GET", "/api/reports/csv?table=days&to=0001-01-01", None,
+     {"to": "must be a date from 1970-01-01 to 2999-12-31"}),
+    (Role.AGENT, "GET", "/api/calls?limit=" + "9" * 5000, None,
+     {"limit": "must be a whole number"}),
+]
+
+
+@pytest.mark.parametrize("case", OVERFLOWS, ids=[c[2][:40] for c in OVERFLOWS])
+async def test_out_of_range_numbers_and_dates_name_the_field(
+    world: World, caplog: pytest.LogCaptureFixture,
+    case: tuple[Role, str, str, Any, dict[str, str]],
+) -> None:
+    role, method, path, body, fields = case
+    who = await world.log_in(world.person("acme", role))
+    response = await world.request(who, method, path, body)
+    assert response.status == 400, await response.text()
+    assert (await response.json())["fields"] == fields
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "field", "message"),
+    [
+        # Over 4,300 digits Python refuses to read the number at all (ValueError in json.loads).
+        ('{"name": "Ann", "custom_fields": {"account": ' + "9" * 5000 + "}}",
+         "custom_fields.account", "must be between -9007199254740991 and 9007199254740991"),
+        ('{"name": "Ann", "custom_fields": {"account": -' + "9" * 5000 + "}}",
+         "custom_fields.account", "must be between -9007199254740991 and 9007199254740991"),
+        ('{"name": "Ann", "custom_fields": {"account": ' + "9" * 30 + "}}",
+         "custom_fields.account", "must be between -9007199254740991 and 9007199254740991"),
+        ('{"name": "Ann", "custom_fields": {"account": 1e400}}',
+         "custom_fields.account", "must be text, a number or true/false"),
+        ('{"name": "Ann", "custom_fields": {"account": "' + "9" * 5000 + '"}}',
+         "custom_fields.account", "must be at most 1000 characters"),
+    ],
+    ids=["5000-digits", "minus-5000-digits", "30-digits", "1e400", "5000-characters"],
+)
+async def test_a_huge_custom_field_names_the_field(
+    world: World, caplog: pytest.LogCaptureFixture, raw: str, field: str, message: str
+) -> None:
+    agent = await world.log_in(world.person("acme", Role.AGENT))
+    response = await world.client.post(
+        "/api/contacts", data=raw.encode(),
+        headers={**agent.headers, "Content-Type": "application/json"},
+    )
+    assert response.status == 400, await response.text()
+    assert (await response.json())["fields"] == {field: message}
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+@pytest.mark.parametrize("segment", ["²", "٣", "1²", "99999999999", "2147483648"])
+async def test_an_id_that_is_no_database_id_is_not_found(
+    world: World, caplog: pytest.LogCaptureFixture, segment: str
+) -> None:
+    # "²".isdigit() is true but int("²") raises: that was a 500. Past the database's integer
+    # range PostgreSQL refuses the query: also a 500 there.
+    agent = await world.log_in(world.person("acme", Role.AGENT))
+    response = await world.request(agent, "GET", f"/api/contacts/{segment}")
+    assert response.status == 404, await response.text()
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+@pytest.mark.parametrize("target", ["²", "99999999999999999999"])
+async def test_a_transfer_to_no_user_id_names_the_target(
+    world: World, caplog: pytest.LogCaptureFixture, target: str
+) -> None:
+    agent = await world.log_in(world.person("acme", Role.AGENT))
+    call = world.center.add_call(world.tenant_ids["acme"], agent_user_id=agent.user_id)
+    response = await world.request(agent, "POST", f"/api/calls/{call.call_id}/transfer",
+                                   {"kind": "agent", "target": target})
+    assert response.status == 400, await response.text()
+    assert (await response.json())["fields"] == {"target": "must be the user id of an agent"}
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+@pytest.mark.parametrize(
+    ("content_type", "data"),
+    [
+        ("multipart/form-data", b"csrf_token=x&username=y"),  # no boundary: was a 500
+        ("application/x-www-form-urlencoded; charset=no-such-charset", b"username=y"),
+        ("application/x-www-form-urlencoded", b"username=\xff\xfe"),
+        ("multipart/form-data; boundary=xyz", b"--xyz\r\nno headers, no end"),
+        ("multipart/form-data; boundary=xyz", b"--xyz\r\nContent-Disposition: form-data\r\n"
+                                              b"\r\nvalue\r\n--xyz--\r\n"),
+    ],
+    ids=["multipart-without-boundary", "unknown-charset", "not-utf-8", "multipart-cut",
+         "multipart-part-without-name"],
+)
+async def test_a_form_that_cannot_be_read_is_a_400(
+    world: World, caplog: pytest.LogCaptureFixture, content_type: str, data: bytes
+) -> None:
+    agent = await world.log_in(world.person("acme", Role.AGENT))
+    login = await world.client.post("/login", data=data, headers={"Content-Type": content_type},
+                                    allow_redirects=False)
+    # A form-checked change without the CSRF header: the token is looked for in the form.
+    change = await world.client.post(
+        "/api/contacts", data=data,
+        headers={"Cookie": agent.headers["Cookie"], "Content-Type": content_type},
+    )
+    for response in (login, change):
+        assert response.status == 400, await response.text()
+        assert "body" in (await response.json())["fields"]
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+async def test_a_malformed_http_request_is_one_warning_line(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = world.client.server
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    writer.write(b"GET /api/me HTTP/1.1\r\nHost: x\r\nX-Probe: \x00\r\n\r\n")
+    await writer.drain()
+    answer = await reader.read(200)
+    writer.close()
+    assert answer.split(b" ")[1] == b"400", answer
+    assert not [r for r in caplog.records if r.levelname == "ERROR" or r.exc_info]
+    assert any("malformed HTTP request" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(("method", "path", "allow"), [
+    ("TRACE", "/api/me", "GET"),
+    ("DELETE", "/api/contacts", "GET,POST"),
+    ("PUT", "/login", "GET,POST"),
+])
+async def test_a_method_a_path_does_not_take_is_405_with_allow(
+    world: World, method: str, path: str, allow: str
+) -> None:
+    agent = await world.log_in(world.person("acme", Role.AGENT))
+    response = await world.request(agent, method, path)
+    assert response.status == 405
+    assert sorted(response.headers["Allow"].split(",")) == allow.split(",")
+
+
+@pytest.mark.parametrize(("method", "path", "allow"), [
+    ("GET", "/api/calls/dial", "POST"),  # was get_call of a call named "dial"
+    ("OPTIONS", "/api/queues/stats", "GET"),  # was GET,PUT: the PUT of a queue named "stats"
+    ("PUT", "/api/contacts/by-phone", "GET"),
+])
+async def test_a_literal_path_wins_over_a_template_for_every_method(
+    world: World, method: str, path: str, allow: str
+) -> None:
+    # As the OpenAPI document reads the table: /api/calls/dial is its own path, not a call id.
+    admin = await world.log_in(world.person("acme", Role.ADMIN))
+    response = await world.request(admin, method, path)
+    assert response.status == 405, await response.text()
+    assert response.headers["Allow"] == allow
