@@ -379,27 +379,6 @@ UNUSED_EVENTS = (
 OUTBOUND_PAUSE = "outbound call"
 
 
-class MalformedRequests(logging.Filter):
-    """aiohttp logs a request it cannot parse as an ERROR with a traceback; anyone who can reach
-    the port can write those. Here they are one warning line (debug stays debug); a handler's
-    own failure (a 500) keeps its ERROR and traceback."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        exc = record.exc_info[1] if record.exc_info else None
-        if isinstance(exc, aiohttp.http_exceptions.HttpProcessingError):
-            why = "".join(c if c.isprintable() else " " for c in str(exc.message))
-            record.levelno = min(record.levelno, logging.WARNING)
-            record.levelname = logging.getLevelName(record.levelno)
-            record.msg = "malformed HTTP request from %s: %s %s"
-            record.args = (record.args[0] if isinstance(record.args, tuple) and record.args
-                           else "?", exc.code, " ".join(why.split())[:200])
-            record.exc_info = record.exc_text = None
-        return True
-
-
-# The server-side log of the sites serve() listens on (the web pages, the RPC of a split).
-SERVER_LOG = logging.getLogger("pbx_stasis.http")
-SERVER_LOG.addFilter(MalformedRequests())
 
 
 async def serve(settings: Settings, stop: asyncio.Event, *, part: str = "all") -> None:
@@ -420,6 +399,7 @@ async def serve(settings: Settings, stop: asyncio.Event, *, part: str = "all") -
     from pbx_stasis.remote.server import rpc_app
     from pbx_stasis.supervision.http import SUPERVISION, LocalSupervision
     from pbx_stasis.web.app import WebContext, create_web_app
+    from pbx_stasis.web.serverlog import SERVER_LOG
     from pbx_stasis.web.services import ContactCenter
 
     if part != "all" and not settings.web.rpc_secret:

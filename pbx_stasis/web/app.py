@@ -14,7 +14,6 @@ from typing import Any
 
 import jinja2
 from aiohttp import web
-from aiohttp.http_exceptions import HttpProcessingError
 from argon2 import PasswordHasher
 
 from pbx_stasis.bus import Bus
@@ -36,6 +35,7 @@ from pbx_stasis.web.routing import (
     router_path,
     serve,
 )
+from pbx_stasis.web.serverlog import SERVER_LOG  # noqa: F401 (installs the filter)
 from pbx_stasis.web.services import ContactCenter
 from pbx_stasis.web.sessions import Principal, SessionPolicy, Sessions
 
@@ -308,26 +308,10 @@ async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
     await site.sockets.close_all()
 
 
-class _MalformedRequests(logging.Filter):
-    """aiohttp logs a request it cannot parse (a NUL in a header, a bad request line) as ERROR
-    with a stack trace; it answered 400 and the mistake is the client's: one warning line."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        exc = record.exc_info[1] if record.exc_info else None
-        if isinstance(exc, HttpProcessingError):
-            record.levelno, record.levelname = logging.WARNING, "WARNING"
-            record.msg = "refused a malformed HTTP request: %s"
-            record.args = (" ".join(str(exc).split())[:200],)
-            record.exc_info = record.exc_text = None
-        return True
-
-
-_MALFORMED = _MalformedRequests()
 
 
 def create_web_app(ctx: WebContext) -> web.Application:
     """The web sidecar for one process; run it with aiohttp's AppRunner or web.run_app."""
-    logging.getLogger("aiohttp.server").addFilter(_MALFORMED)  # once: filters are a set
     app = web.Application(middlewares=[_forwarded, _guard], client_max_size=2 * 1024 * 1024)
     site = Site(ctx)
     app[CONTEXT] = ctx
