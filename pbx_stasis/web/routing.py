@@ -20,7 +20,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from pbx_stasis.store.tables import Role
-from pbx_stasis.web.services import ServiceError, ServiceErrorCode, to_json
+from pbx_stasis.web.contract import ServiceError, ServiceErrorCode, to_json
 from pbx_stasis.web.sessions import COOKIE, Principal
 from pbx_stasis.web.shapes import Fields
 

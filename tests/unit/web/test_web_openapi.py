@@ -7,7 +7,7 @@ import re
 
 from web_world import World
 
-from pbx_stasis.web.routes import ROUTE_TABLE
+from pbx_stasis.plugins import ROUTE_TABLE
 from pbx_stasis.web.routing import CSRF_HEADER
 
 
