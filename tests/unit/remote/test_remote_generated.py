@@ -16,10 +16,20 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from pbx_stasis.bus import Bus
+from pbx_stasis.center.live import LiveContactCenter
+from pbx_stasis.recording.recorder import CallRecorder
 from pbx_stasis.remote.client import Remote, proxy, proxy_class
 from pbx_stasis.remote.codec import methods
-from pbx_stasis.remote.interfaces import INTERFACES, Interface, Offered
+from pbx_stasis.remote.interfaces import (
+    CENTER,
+    INTERFACES,
+    RECORDING,
+    SUPERVISION,
+    Interface,
+    Offered,
+)
 from pbx_stasis.remote.server import rpc_app
+from pbx_stasis.supervision.service import Supervision
 
 SECRET = "s3cret-for-tests"
 SINCE = datetime(2026, 5, 4, 10, 11, 12, tzinfo=UTC)
@@ -37,6 +47,26 @@ def test_every_method_of_an_interface_is_forwarded_as_declared(name: str) -> Non
         assert inspect.signature(getattr(made, method)) == inspect.signature(
             getattr(interface.protocol, method)), method
         assert getattr(made, method).__doc__ == getattr(interface.protocol, method).__doc__
+
+
+def _shape(function: object) -> list[tuple[str, object, object]]:
+    """A signature without its annotations: names, kinds, defaults."""
+    assert callable(function)
+    return [(p.name, p.kind, p.default) for p in inspect.signature(function).parameters.values()]
+
+
+@pytest.mark.parametrize(("interface", "service"), [
+    (CENTER, LiveContactCenter), (SUPERVISION, Supervision), (RECORDING, CallRecorder),
+], ids=["center", "supervision", "recording"])
+def test_each_service_implements_its_interface_itself(
+    interface: Interface[object], service: type
+) -> None:
+    """No adapter between the routes and the Stasis process's own services: the object the
+    routes are handed in one process is the one served to a web process of its own."""
+    for method in methods(interface.protocol):
+        implemented = getattr(service, method, None)
+        assert inspect.iscoroutinefunction(implemented), f"{service.__name__}.{method}"
+        assert _shape(implemented) == _shape(getattr(interface.protocol, method)), method
 
 
 class Tone(enum.StrEnum):
