@@ -387,20 +387,17 @@ async def serve(settings: Settings, stop: asyncio.Event, *, part: str = "all") -
     reaching the Stasis process over web.rpc_url)."""
     from aiohttp import ClientSession, web
 
-    from pbx_stasis.center import LiveContactCenter, websocket_sip_url
+    from pbx_stasis.center.live import LiveContactCenter, websocket_sip_url
+    from pbx_stasis.center.service import ContactCenter
     from pbx_stasis.crm.phones import numbering
-    from pbx_stasis.recording.http import RECORDER, LocalRecorder
-    from pbx_stasis.remote.client import (
-        RemoteContactCenter,
-        RemoteRecorder,
-        RemoteSupervision,
-        relay_events,
-    )
+    from pbx_stasis.plugins import ROUTE_TABLE
+    from pbx_stasis.recording.http import RECORDER
+    from pbx_stasis.remote.client import proxy, relay_events
+    from pbx_stasis.remote.interfaces import CENTER, RECORDING, SUPERVISION, Offered
     from pbx_stasis.remote.server import rpc_app
-    from pbx_stasis.supervision.http import SUPERVISION, LocalSupervision
+    from pbx_stasis.supervision.http import SUPERVISION as SUPERVISION_KEY
     from pbx_stasis.web.app import WebContext, create_web_app
     from pbx_stasis.web.serverlog import SERVER_LOG
-    from pbx_stasis.web.services import ContactCenter
 
     if part != "all" and not settings.web.rpc_secret:
         raise ConfigError(["web.rpc_secret (PBX_RPC_SECRET): required to split web and Stasis"])
@@ -434,27 +431,27 @@ async def serve(settings: Settings, stop: asyncio.Event, *, part: str = "all") -
                                        pause_reasons=settings.agents.pause_reasons)
             if part == "stasis":
                 rpc = urlsplit(settings.web.rpc_url)
-                await site(rpc_app(center, bus, settings.web.rpc_secret,
-                                   supervision=LocalSupervision(app.supervision),
-                                   recorder=LocalRecorder(app.recorder)),
+                await site(rpc_app(bus, settings.web.rpc_secret, Offered(CENTER, center),
+                                   Offered(SUPERVISION, app.supervision),
+                                   Offered(RECORDING, app.recorder)),
                            rpc.hostname or "127.0.0.1", rpc.port or 8099,
                            "web.rpc_url (PBX_RPC_URL)")
                 log.info("serving the web process at %s", settings.web.rpc_url)
         else:
-            center = RemoteContactCenter(settings.web.rpc_url, settings.web.rpc_secret, session)
+            center = proxy(CENTER, settings.web.rpc_url, settings.web.rpc_secret, session)
             tasks.append(asyncio.create_task(relay_events(
                 settings.web.rpc_url, settings.web.rpc_secret, bus, session)))
         if part != "stasis" and settings.web.enabled:
             context = WebContext(db=db, bus=bus, settings=settings, services=center,
                                  numbering=numbering(settings.crm.region))
-            web_app = create_web_app(context)
+            web_app = create_web_app(context, ROUTE_TABLE)
             if app is not None:  # live supervision and recording control need the app itself
-                web_app[SUPERVISION] = app.supervision
+                web_app[SUPERVISION_KEY] = app.supervision
                 web_app[RECORDER] = app.recorder
             else:  # ... or the Stasis process, over the same channel as the ContactCenter
                 rpc_url, secret = settings.web.rpc_url, settings.web.rpc_secret
-                web_app[SUPERVISION] = RemoteSupervision(rpc_url, secret, session)
-                web_app[RECORDER] = RemoteRecorder(rpc_url, secret, session)
+                web_app[SUPERVISION_KEY] = proxy(SUPERVISION, rpc_url, secret, session)
+                web_app[RECORDER] = proxy(RECORDING, rpc_url, secret, session)
             await site(web_app, settings.web.host, settings.web.port,
                        "web.host, web.port (PBX_WEB_HOST, PBX_WEB_PORT)")
             log.info("web pages at http://%s:%d/", settings.web.host, settings.web.port)

@@ -7,6 +7,7 @@ traceback, and a secret is never echoed back.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -21,7 +22,6 @@ from pbx_stasis.store import accounts
 from pbx_stasis.store.db import SETTING as DATABASE_SETTING
 from pbx_stasis.store.db import mask_password, normalize_url
 from pbx_stasis.store.errors import StoreError
-from pbx_stasis.web.forwarded import parse_networks
 
 DEFAULT_CONFIG_PATH = Path("pbx.toml")
 # A settings file is a few hundred bytes; anything near this is not one.
@@ -201,7 +201,8 @@ def _names(value: str) -> tuple[str, ...]:
 
 def _proxies(value: str) -> tuple[str, ...]:
     names = _names(value)
-    parse_networks(names)  # ValueError on anything that is not an address or a network
+    for name in names:  # ValueError on anything that is not an address or a network
+        ipaddress.ip_network(name, strict=False)  # as web/forwarded.py reads them
     return names
 
 

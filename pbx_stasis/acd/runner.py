@@ -1087,7 +1087,7 @@ def _target(target: OverflowTarget | None) -> dict[str, str]:
 
 
 def _live_call(waiting: _Waiting, state: str, agent: AgentRecord | None) -> dict[str, Any]:
-    """The web's LiveCall shape (web/services.py) of a call in the ACD."""
+    """The web's LiveCall shape (center/service.py) of a call in the ACD."""
     record = waiting.call.record
     return {
         "call_id": record.id, "direction": str(record.direction),

@@ -135,7 +135,7 @@ class CallLog:
         )])
 
     def _publish(self, topic: str, record: CallRecord, **extra: Any) -> None:
-        # The LiveCall shape of web/services.py: the feed forwards it to the pages as is.
+        # The LiveCall shape of center/service.py: the feed forwards it to the pages as is.
         self.bus.publish(
             topic,
             record.tenant_id,

@@ -15,6 +15,7 @@ from pbx_stasis.crm.phones import to_e164
 from pbx_stasis.store.errors import AlreadyExists
 from pbx_stasis.store.tables import Call, Role
 from pbx_stasis.web.call_access import only_agent
+from pbx_stasis.web.contract import ServiceError, ServiceErrorCode
 from pbx_stasis.web.routing import (
     ANYONE,
     Route,
@@ -25,7 +26,6 @@ from pbx_stasis.web.routing import (
     not_found,
     reply,
 )
-from pbx_stasis.web.services import ServiceError, ServiceErrorCode
 from pbx_stasis.web.shapes import (
     Day,
     Fields,

@@ -1,7 +1,8 @@
 """Recordings: voicemails and recorded calls as files plus one row each, policies, retention.
 
-The live side (recorder.CallRecorder, a talk watcher of the ACD) and the HTTP routes (http.py)
-are imported from their modules; this package root stays free of the ACD and the web layer.
+The live side (service.py: the RecordingControl interface; recorder.CallRecorder, a talk
+watcher of the ACD, implements it) and the HTTP routes (http.py) are imported from their
+modules; this package root stays free of the ACD and the web layer.
 """
 
 from __future__ import annotations

@@ -4,9 +4,9 @@ audit row per request, queue policies, tenant rules, and pause/resume on a live 
 Route table entries (pbx_stasis.web.routing.Route) for the web sidecar's table. Recordings are
 read from the database and the recordings directory (`settings.recordings.dir`), so the list,
 play and download work in a web process of its own; live control (start/pause/resume) reaches
-the Stasis side's CallRecorder through the app key RECORDER: the recorder itself when one
-process runs both, or a `RecordingControl` that forwards to the Stasis process
-(remote.client.RemoteRecorder, `pbx run --part web`); 503 without it.
+the Stasis side's recorder through the app key RECORDER, a `RecordingControl` (service.py):
+the CallRecorder itself when one process runs both, or the proxy that pbx_stasis.remote
+generates from the interface (`pbx run --part web`); 503 without it.
 
 Who sees what: supervisors, managers and admins every recording of their tenant; agents only
 their own calls' and only when the tenant's rules allow it (403 otherwise). A recording is named
@@ -17,11 +17,10 @@ tenant's).
 from __future__ import annotations
 
 from functools import wraps
-from typing import Any, Protocol
+from typing import Any
 
 from aiohttp import web
 
-from pbx_stasis.acd.runner import Talk
 from pbx_stasis.recording.library import (
     AccessRecord,
     ListedRecording,
@@ -30,7 +29,7 @@ from pbx_stasis.recording.library import (
 )
 from pbx_stasis.recording.policies import RecordingPolicies
 from pbx_stasis.recording.policy import PolicyMode, RecordingPolicy, RecordingRules
-from pbx_stasis.recording.recorder import CallRecorder, LiveRecordingView, RecordingError
+from pbx_stasis.recording.service import LiveRecordingView, RecordingControl, RecordingError
 from pbx_stasis.recording.tables import RecordingKind
 from pbx_stasis.store.tables import Role
 from pbx_stasis.web.call_access import only_agent
@@ -57,60 +56,8 @@ from pbx_stasis.web.shapes import (
     optional,
 )
 
-
-class RecordingControl(Protocol):
-    """What the live-call routes ask of the Stasis side's CallRecorder (errors: RecordingError).
-
-    `LocalRecorder` in the same process; from a web process of its own the same calls go over
-    the loopback RPC channel (pbx_stasis.remote), hence async and plain values only."""
-
-    async def talk(self, tenant_id: int, call_id: str) -> Talk: ...
-
-    async def state(self, tenant_id: int, call_id: str) -> LiveRecordingView: ...
-
-    async def start(
-        self, tenant_id: int, call_id: str, *, by_user_id: int | None = None
-    ) -> LiveRecordingView: ...
-
-    async def pause(
-        self, tenant_id: int, call_id: str, *, by_user_id: int | None = None
-    ) -> LiveRecordingView: ...
-
-    async def resume(
-        self, tenant_id: int, call_id: str, *, by_user_id: int | None = None
-    ) -> LiveRecordingView: ...
-
-
-class LocalRecorder:
-    """RecordingControl over the CallRecorder of this process."""
-
-    def __init__(self, recorder: CallRecorder) -> None:
-        self.recorder = recorder
-
-    async def talk(self, tenant_id: int, call_id: str) -> Talk:
-        return self.recorder.talk(tenant_id, call_id)
-
-    async def state(self, tenant_id: int, call_id: str) -> LiveRecordingView:
-        return self.recorder.state(tenant_id, call_id)
-
-    async def start(
-        self, tenant_id: int, call_id: str, *, by_user_id: int | None = None
-    ) -> LiveRecordingView:
-        return await self.recorder.start(tenant_id, call_id, by_user_id=by_user_id)
-
-    async def pause(
-        self, tenant_id: int, call_id: str, *, by_user_id: int | None = None
-    ) -> LiveRecordingView:
-        return await self.recorder.pause(tenant_id, call_id, by_user_id=by_user_id)
-
-    async def resume(
-        self, tenant_id: int, call_id: str, *, by_user_id: int | None = None
-    ) -> LiveRecordingView:
-        return await self.recorder.resume(tenant_id, call_id, by_user_id=by_user_id)
-
-
-# The CallRecorder itself (one process runs both) or a stand-in forwarding to it.
-RECORDER: web.AppKey[CallRecorder | RecordingControl] = web.AppKey("recorder")
+# The CallRecorder itself (one process runs both) or a proxy forwarding to it.
+RECORDER: web.AppKey[RecordingControl] = web.AppKey("recorder")
 AUDIO_TYPES = {"wav": "audio/wav", "gsm": "audio/gsm", "ulaw": "audio/basic", "mp3": "audio/mpeg"}
 FILE_TYPES = (*AUDIO_TYPES.values(), "application/octet-stream")  # what _send may answer
 _STATUS = {"not-found": 404, "conflict": 409, "unavailable": 503}
@@ -125,7 +72,7 @@ def recorder_of(req: RouteRequest) -> RecordingControl:
     recorder = req.http.app.get(RECORDER)
     if recorder is None:
         raise WebError(503, "unavailable", "Live recording control is not available here")
-    return LocalRecorder(recorder) if isinstance(recorder, CallRecorder) else recorder
+    return recorder
 
 
 def _web_error(error: RecordingError) -> WebError:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import logging
 import random
 import time
@@ -32,6 +31,7 @@ from pbx_stasis.acd.runner import Talk
 from pbx_stasis.ari import AriClient, AriError, AriUnreachable
 from pbx_stasis.recording.policies import RecordingPolicies
 from pbx_stasis.recording.policy import RecordingPolicy
+from pbx_stasis.recording.service import LiveRecordingView, RecordingError, RecordingState
 from pbx_stasis.recording.store import RecordingRecord, RecordingStore
 from pbx_stasis.recording.tables import RecordingKind
 from pbx_stasis.store import Database, NewEvent, utc_now
@@ -45,33 +45,6 @@ RECORDPAUSE = "RECORDPAUSE"
 RECORDRESUME = "RECORDRESUME"
 RECORDSTOP = "RECORDSTOP"
 RECORDFAILED = "RECORDFAILED"
-
-
-class RecordingError(Exception):
-    """Why a recording request was refused: `code` is not-found, conflict or unavailable."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-class RecordingState(enum.StrEnum):
-    OFF = "off"  # not recorded (yet: on-demand calls may start)
-    RECORDING = "recording"
-    PAUSED = "paused"  # recording silence
-
-
-@dataclass(frozen=True, slots=True)
-class LiveRecordingView:
-    """What the agent page shows about a connected call's recording."""
-
-    call_id: str
-    state: RecordingState
-    policy: str
-    agent_may_start: bool
-    recorded_seconds: float  # including paused time (silence in the file)
-    paused_seconds: float
 
 
 @dataclass
@@ -108,7 +81,8 @@ class _Live:
 
 
 class CallRecorder:
-    """Records connected calls per their queue's policy (a `TalkWatcher`)."""
+    """Records connected calls per their queue's policy (a `TalkWatcher`); implements
+    RecordingControl (service.py)."""
 
     def __init__(
         self,
@@ -193,10 +167,10 @@ class CallRecorder:
 
     # --- agent / supervisor requests ------------------------------------------------------
 
-    def state(self, tenant_id: int, call_id: str) -> LiveRecordingView:
+    async def state(self, tenant_id: int, call_id: str) -> LiveRecordingView:
         return self._of(tenant_id, call_id).view()
 
-    def talk(self, tenant_id: int, call_id: str) -> Talk:
+    async def talk(self, tenant_id: int, call_id: str) -> Talk:
         """The connected call (to check who may act on it); not-found otherwise."""
         return self._of(tenant_id, call_id).talk
 

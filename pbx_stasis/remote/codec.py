@@ -1,5 +1,5 @@
-"""JSON for the calls that cross between the processes (ContactCenter, supervision, live
-recording control), driven by each protocol's own type annotations."""
+"""JSON for the calls that cross between the processes (each service interface of
+remote/interfaces.py), driven by the protocol's own methods and type annotations."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
-
-from pbx_stasis.web import services
 
 
 def encode(value: Any) -> Any:
@@ -68,7 +66,7 @@ def decode(kind: Any, value: Any) -> Any:
 
 @cache
 def _hints(kind: Any) -> dict[str, Any]:
-    return typing.get_type_hints(kind, vars(inspect.getmodule(kind)) | vars(services))
+    return typing.get_type_hints(kind, vars(inspect.getmodule(kind)))
 
 
 @dataclass(frozen=True)
@@ -101,6 +99,12 @@ class Method:
             else:
                 positional.append(value)
         return positional, keywords
+
+
+def methods(protocol: Any) -> list[str]:
+    """The names of `protocol`'s public methods: what crosses the wire, nothing else."""
+    return [name for name, _ in inspect.getmembers(protocol, inspect.isfunction)
+            if not name.startswith("_")]
 
 
 @cache

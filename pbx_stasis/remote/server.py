@@ -1,7 +1,8 @@
-"""The Stasis process's side of a split deployment: ContactCenter, supervision and live
-recording control over loopback HTTP (`POST /rpc/<interface>/<method>`, one JSON object of
-arguments in, `{"result"}`, `{"error"}` or `{"invalid"}` out), and the bus as a WebSocket stream.
-Guarded by a shared secret (PBX_RPC_SECRET)."""
+"""The Stasis process's side of a split deployment: the services it offers (each an interface of
+remote/interfaces.py: ContactCenter, supervision, live recording control) over loopback HTTP
+(`POST /rpc/<interface>/<method>`, one JSON object of arguments in, `{"result"}`, `{"error"}` or
+`{"invalid"}` out; one dispatch for every method of every interface), and the bus as a WebSocket
+stream. Guarded by a shared secret (PBX_RPC_SECRET)."""
 
 from __future__ import annotations
 
@@ -14,14 +15,11 @@ from aiohttp import web
 
 from pbx_stasis.bus import Bus
 from pbx_stasis.ivr.errors import FlowSetInvalid
-from pbx_stasis.recording.http import RecordingControl
 from pbx_stasis.remote.codec import encode, signature
-from pbx_stasis.remote.interfaces import CENTER, INTERFACES, RECORDING, SUPERVISION, UNAVAILABLE
-from pbx_stasis.supervision.http import SupervisionControl
-from pbx_stasis.web.services import ContactCenter
+from pbx_stasis.remote.interfaces import INTERFACES, UNAVAILABLE, Offered
 
 SECRET_HEADER = "X-PBX-Secret"
-# Every topic the web feed forwards (see web/services.py "Bus payloads").
+# Every topic the web feed forwards (see center/service.py "Bus payloads").
 TOPICS = ("call:*", "agent:*", "queue:*", "ivr:*")
 
 
@@ -32,19 +30,11 @@ def error_json(error: Exception) -> dict[str, Any]:
                       "field": getattr(error, "field", None)}}
 
 
-def rpc_app(
-    center: ContactCenter,
-    bus: Bus,
-    secret: str,
-    *,
-    supervision: SupervisionControl | None = None,
-    recorder: RecordingControl | None = None,
-) -> web.Application:
-    """Serve `center` and, when given, `supervision` and `recorder` (the Stasis process's own,
-    behind supervision.http.LocalSupervision and recording.http.LocalRecorder)."""
-    served: dict[str, object | None] = {
-        CENTER.name: center, SUPERVISION.name: supervision, RECORDING.name: recorder,
-    }
+def rpc_app(bus: Bus, secret: str, *offered: Offered[Any]) -> web.Application:
+    """Serve each offered implementation (the Stasis process's own services) under its
+    interface's name; an interface of remote/interfaces.py not offered answers unavailable."""
+    served: dict[str, object] = {offer.interface.name: offer.implementation for offer in offered}
+    known = INTERFACES | {offer.interface.name: offer.interface for offer in offered}
 
     def allowed(request: web.Request) -> bool:
         given = request.headers.get(SECRET_HEADER, "")
@@ -53,7 +43,7 @@ def rpc_app(
     async def call(request: web.Request) -> web.Response:
         if not allowed(request):
             raise web.HTTPForbidden(text="wrong or missing secret")
-        interface = INTERFACES.get(request.match_info["interface"])
+        interface = known.get(request.match_info["interface"])
         name = request.match_info["method"]
         try:
             if interface is None:
@@ -62,7 +52,7 @@ def rpc_app(
         except KeyError:
             raise web.HTTPNotFound(text=f"no method {request.match_info['interface']}.{name}"
                                    ) from None
-        implementation = served[interface.name]
+        implementation = served.get(interface.name)
         if implementation is None:
             return web.json_response(error_json(interface.unavailable(
                 f"the telephony process does not offer {interface.name} here")))

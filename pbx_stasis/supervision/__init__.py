@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pbx_stasis.supervision.audit import SegmentRecord, Supervised, SupervisionAudit
 from pbx_stasis.supervision.core import Mode, SnoopSpec, parse_mode, plan
-from pbx_stasis.supervision.service import SessionView, Supervision, SupervisionError, Switched
+from pbx_stasis.supervision.service import (
+    SessionView,
+    SupervisedCall,
+    Supervision,
+    SupervisionControl,
+    SupervisionError,
+    Switched,
+)
 
 __all__ = [
     "Mode",
@@ -12,8 +19,10 @@ __all__ = [
     "SessionView",
     "SnoopSpec",
     "Supervised",
+    "SupervisedCall",
     "Supervision",
     "SupervisionAudit",
+    "SupervisionControl",
     "SupervisionError",
     "Switched",
     "parse_mode",

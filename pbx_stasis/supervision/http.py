@@ -1,9 +1,10 @@
 """HTTP routes of supervision: live calls to supervise, listen/whisper/barge, switch, stop, audit.
 
 Route table entries (pbx_stasis.web.routing.Route) for the web sidecar's table. The handlers
-reach the Stasis side's `Supervision` through the aiohttp app key SUPERVISION: the service
-itself when one process runs both, or a `SupervisionControl` that forwards to the Stasis
-process (remote.client.RemoteSupervision, `pbx run --part web`); without it they answer 503.
+reach the Stasis side's supervision through the aiohttp app key SUPERVISION, a
+`SupervisionControl` (service.py): the `Supervision` itself when one process runs both, or the
+proxy that pbx_stasis.remote generates from the interface (`pbx run --part web`); without it
+they answer 503.
 Supervisors and up only; every object is looked up in the session's tenant (another tenant's
 call or session is answered 404, like one that does not exist), and a supervisor acts only on
 their own sessions (managers and admins on any).
@@ -11,10 +12,9 @@ their own sessions (managers and admins on any).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from functools import wraps
-from typing import Any, Protocol
+from typing import Any
 
 from aiohttp import web
 
@@ -22,7 +22,8 @@ from pbx_stasis.acd.runner import Talk
 from pbx_stasis.store.tables import Role
 from pbx_stasis.supervision.audit import SegmentRecord
 from pbx_stasis.supervision.core import Mode
-from pbx_stasis.supervision.service import SessionView, Supervision, SupervisionError, Switched
+from pbx_stasis.supervision.service import SessionView, SupervisionControl, SupervisionError
+from pbx_stasis.web.contract import ServiceError, ServiceErrorCode
 from pbx_stasis.web.routing import (
     Handler,
     Route,
@@ -33,107 +34,10 @@ from pbx_stasis.web.routing import (
     not_found,
     reply,
 )
-from pbx_stasis.web.services import ServiceError, ServiceErrorCode
 from pbx_stasis.web.shapes import Choice, Fields, Integer, Text, optional
 
-
-@dataclass(frozen=True, slots=True)
-class SupervisedCall:
-    """A call connected to an agent, since when, and the live supervision sessions on it."""
-
-    talk: Talk
-    connected_at: datetime | None
-    sessions: list[SessionView]
-
-
-class SupervisionControl(Protocol):
-    """What the routes ask of the Stasis side's Supervision (errors: SupervisionError).
-
-    `LocalSupervision` in the same process; from a web process of its own, the same calls go
-    over the loopback RPC channel (pbx_stasis.remote), so every method is async and takes and
-    returns plain values the codec knows."""
-
-    async def supervised_calls(self, tenant_id: int) -> list[SupervisedCall]: ...
-
-    async def sessions(self, tenant_id: int, call_id: str | None = None) -> list[SessionView]: ...
-
-    async def session(self, tenant_id: int, session_id: str) -> SessionView: ...
-
-    async def talk(self, tenant_id: int, call_id: str) -> Talk | None: ...
-
-    async def start(
-        self,
-        tenant_id: int,
-        call_id: str,
-        line: str,
-        mode: Mode,
-        *,
-        supervisor_user_id: int | None = None,
-    ) -> SessionView: ...
-
-    async def switch(
-        self, session_id: str, mode: Mode, *, tenant_id: int | None = None
-    ) -> Switched: ...
-
-    async def stop(self, session_id: str, *, tenant_id: int | None = None) -> None: ...
-
-    async def history(
-        self, tenant_id: int, *, call_id: str | None = None, limit: int = 100
-    ) -> list[SegmentRecord]: ...
-
-
-class LocalSupervision:
-    """SupervisionControl over the Supervision of this process."""
-
-    def __init__(self, service: Supervision) -> None:
-        self.service = service
-
-    async def supervised_calls(self, tenant_id: int) -> list[SupervisedCall]:
-        service = self.service
-        return [
-            SupervisedCall(talk, service.connected_at.get(talk.call_id),
-                           service.sessions(tenant_id, talk.call_id))
-            for talk in service.live_talks(tenant_id)
-        ]
-
-    async def sessions(self, tenant_id: int, call_id: str | None = None) -> list[SessionView]:
-        return self.service.sessions(tenant_id, call_id)
-
-    async def session(self, tenant_id: int, session_id: str) -> SessionView:
-        return self.service.session(tenant_id, session_id)
-
-    async def talk(self, tenant_id: int, call_id: str) -> Talk | None:
-        talk = self.service.talks.get(call_id)
-        return talk if talk is not None and talk.tenant_id == tenant_id else None
-
-    async def start(
-        self,
-        tenant_id: int,
-        call_id: str,
-        line: str,
-        mode: Mode,
-        *,
-        supervisor_user_id: int | None = None,
-    ) -> SessionView:
-        return await self.service.start(tenant_id, call_id, line, mode,
-                                        supervisor_user_id=supervisor_user_id)
-
-    async def switch(
-        self, session_id: str, mode: Mode, *, tenant_id: int | None = None
-    ) -> Switched:
-        return await self.service.switch(session_id, mode, tenant_id=tenant_id)
-
-    async def stop(self, session_id: str, *, tenant_id: int | None = None) -> None:
-        await self.service.stop(session_id, tenant_id=tenant_id)
-
-    async def history(
-        self, tenant_id: int, *, call_id: str | None = None, limit: int = 100
-    ) -> list[SegmentRecord]:
-        return await self.service.audit.history(tenant_id, call_id=call_id, limit=limit)
-
-
-# The Supervision itself (one process runs both) or a stand-in forwarding to it.
-SUPERVISION: web.AppKey[Supervision | SupervisionControl] = web.AppKey("supervision")
+# The Supervision itself (one process runs both) or a proxy forwarding to it.
+SUPERVISION: web.AppKey[SupervisionControl] = web.AppKey("supervision")
 SUPERVISORS = at_least(Role.SUPERVISOR)
 # Managers and admins may end or switch anyone's session; supervisors only their own.
 OVERSEERS = frozenset({Role.MANAGER, Role.ADMIN})
@@ -145,7 +49,7 @@ def supervision_of(req: RouteRequest) -> SupervisionControl:
     service = req.http.app.get(SUPERVISION)
     if service is None:
         raise WebError(503, "unavailable", "Supervision is not available in this process")
-    return LocalSupervision(service) if isinstance(service, Supervision) else service
+    return service
 
 
 def _web_error(error: SupervisionError) -> WebError:

@@ -9,7 +9,9 @@ or on `stop`; whatever ends it, the supervisor's channel, the snoop and the brid
 audit and journal are closed once.
 
 The service is a talk watcher of the ACD (`AcdService.talk_watchers`): it only supervises
-calls whose caller and agent are connected.
+calls whose caller and agent are connected. `SupervisionControl` is what the HTTP routes ask of
+it, declared once here: `Supervision` implements it in the Stasis process, and a web process of
+its own gets a proxy generated from it (pbx_stasis.remote).
 """
 
 from __future__ import annotations
@@ -22,14 +24,14 @@ import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pbx_stasis.acd.runner import Talk
 from pbx_stasis.ari import AriClient, AriError, AriUnreachable
 from pbx_stasis.calls.actor import ChannelGone, EventInbox
 from pbx_stasis.calls.router import CallRouter
 from pbx_stasis.store import Database, utc_now
-from pbx_stasis.supervision.audit import Supervised, SupervisionAudit
+from pbx_stasis.supervision.audit import SegmentRecord, Supervised, SupervisionAudit
 from pbx_stasis.supervision.core import (
     AddSnoop,
     DropSnoop,
@@ -76,6 +78,67 @@ class Switched:
     took: float
 
 
+@dataclass(frozen=True, slots=True)
+class SupervisedCall:
+    """A call connected to an agent, since when, and the live supervision sessions on it."""
+
+    talk: Talk
+    connected_at: datetime | None
+    sessions: list[SessionView]
+
+
+class SupervisionControl(Protocol):
+    """What the routes ask of the Stasis side's supervision (errors: SupervisionError).
+
+    `Supervision` in the same process; from a web process of its own, the same calls go over
+    the loopback RPC channel (pbx_stasis.remote), so every method is async and takes and
+    returns plain values the codec knows."""
+
+    async def supervised_calls(self, tenant_id: int) -> list[SupervisedCall]:
+        """The tenant's calls connected to an agent, with their sessions."""
+        ...
+
+    async def sessions(self, tenant_id: int, call_id: str | None = None) -> list[SessionView]:
+        """The tenant's live sessions (on one call when `call_id` is given)."""
+        ...
+
+    async def session(self, tenant_id: int, session_id: str) -> SessionView:
+        """A live session of the tenant; SupervisionError not-found otherwise."""
+        ...
+
+    async def talk(self, tenant_id: int, call_id: str) -> Talk | None:
+        """The tenant's call connected to an agent, None when there is none."""
+        ...
+
+    async def start(
+        self,
+        tenant_id: int,
+        call_id: str,
+        line: str,
+        mode: Mode,
+        *,
+        supervisor_user_id: int | None = None,
+    ) -> SessionView:
+        """Ring the supervisor's `line` and, once answered, supervise the call in `mode`."""
+        ...
+
+    async def switch(
+        self, session_id: str, mode: Mode, *, tenant_id: int | None = None
+    ) -> Switched:
+        """Change the mode of a live session; the supervisor's channel stays connected."""
+        ...
+
+    async def stop(self, session_id: str, *, tenant_id: int | None = None) -> None:
+        """End a session: the supervisor's phone is hung up."""
+        ...
+
+    async def history(
+        self, tenant_id: int, *, call_id: str | None = None, limit: int = 100
+    ) -> list[SegmentRecord]:
+        """The audit: who supervised which call, in which mode, from when to when."""
+        ...
+
+
 @dataclass
 class _Snoop:
     channel_id: str
@@ -115,7 +178,8 @@ class _Session:
 
 
 class Supervision:
-    """Supervision sessions on the calls the ACD has connected (a `TalkWatcher`)."""
+    """Supervision sessions on the calls the ACD has connected (a `TalkWatcher`); implements
+    SupervisionControl."""
 
     def __init__(
         self,
@@ -154,10 +218,17 @@ class Supervision:
 
     # --- queries --------------------------------------------------------------------------
 
-    def live_talks(self, tenant_id: int) -> list[Talk]:
-        return [talk for talk in self.talks.values() if talk.tenant_id == tenant_id]
+    async def supervised_calls(self, tenant_id: int) -> list[SupervisedCall]:
+        return [
+            SupervisedCall(talk, self.connected_at.get(talk.call_id),
+                           self._views(tenant_id, talk.call_id))
+            for talk in self.talks.values() if talk.tenant_id == tenant_id
+        ]
 
-    def sessions(self, tenant_id: int, call_id: str | None = None) -> list[SessionView]:
+    async def sessions(self, tenant_id: int, call_id: str | None = None) -> list[SessionView]:
+        return self._views(tenant_id, call_id)
+
+    def _views(self, tenant_id: int, call_id: str | None) -> list[SessionView]:
         return [
             session.view()
             for session in self._sessions.values()
@@ -166,9 +237,18 @@ class Supervision:
             and (call_id is None or session.who.call_id == call_id)
         ]
 
-    def session(self, tenant_id: int, session_id: str) -> SessionView:
+    async def session(self, tenant_id: int, session_id: str) -> SessionView:
         """A live session of the tenant; SupervisionError not-found otherwise."""
         return self._session(tenant_id, session_id).view()
+
+    async def talk(self, tenant_id: int, call_id: str) -> Talk | None:
+        talk = self.talks.get(call_id)
+        return talk if talk is not None and talk.tenant_id == tenant_id else None
+
+    async def history(
+        self, tenant_id: int, *, call_id: str | None = None, limit: int = 100
+    ) -> list[SegmentRecord]:
+        return await self.audit.history(tenant_id, call_id=call_id, limit=limit)
 
     def _session(self, tenant_id: int, session_id: str) -> _Session:
         session = self._sessions.get(session_id)

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +17,7 @@ from aiohttp import web
 from argon2 import PasswordHasher
 
 from pbx_stasis.bus import Bus
+from pbx_stasis.center.service import ContactCenter
 from pbx_stasis.config import Settings
 from pbx_stasis.crm.contacts import Contacts
 from pbx_stasis.crm.dispositions import Dispositions, Outcomes
@@ -26,17 +27,16 @@ from pbx_stasis.store.db import Database
 from pbx_stasis.store.tables import Role
 from pbx_stasis.web.auth import LoginDesk, LoginPolicy, Passwords
 from pbx_stasis.web.forwarded import Network, forwarded, parse_networks
-from pbx_stasis.web.routes import ROUTE_TABLE
 from pbx_stasis.web.routing import (
     CSRF_FIELD,
     RANK,
+    Route,
     cookie_token,
     dumps,
     router_path,
     serve,
 )
 from pbx_stasis.web.serverlog import SERVER_LOG  # noqa: F401 (installs the filter)
-from pbx_stasis.web.services import ContactCenter
 from pbx_stasis.web.sessions import Principal, SessionPolicy, Sessions
 
 log = logging.getLogger(__name__)
@@ -116,8 +116,9 @@ class Sockets:
 class Site:
     """Everything the handlers share: the context, the repositories, sessions, templates."""
 
-    def __init__(self, ctx: WebContext) -> None:
+    def __init__(self, ctx: WebContext, routes: Sequence[Route] = ()) -> None:
         self.ctx = ctx
+        self.routes = tuple(routes)  # what this site serves (the OpenAPI document lists them)
         self.services = ctx.services
         self.passwords = Passwords(ctx.password_hasher)
         self.sessions = Sessions(ctx.db, ctx.session_policy, ctx.clock)
@@ -308,17 +309,17 @@ async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
     await site.sockets.close_all()
 
 
-
-
-def create_web_app(ctx: WebContext) -> web.Application:
-    """The web sidecar for one process; run it with aiohttp's AppRunner or web.run_app."""
+def create_web_app(ctx: WebContext, routes: Sequence[Route]) -> web.Application:
+    """The web sidecar for one process, serving `routes` (the table the composition root,
+    pbx_stasis.plugins, collects from the features); run it with aiohttp's AppRunner or
+    web.run_app."""
     app = web.Application(middlewares=[_forwarded, _guard], client_max_size=2 * 1024 * 1024)
-    site = Site(ctx)
+    site = Site(ctx, routes)
     app[CONTEXT] = ctx
     app[PROXIES] = parse_networks(ctx.settings.web.trusted_proxies)
     app[SITE] = site
-    for route in ROUTE_TABLE:
-        app.router.add_route(route.method, router_path(route, ROUTE_TABLE), serve(route, site),
+    for route in routes:
+        app.router.add_route(route.method, router_path(route, routes), serve(route, site),
                              name=route.operation_id)
     app.router.add_static("/static", ctx.web_root / "static", append_version=False)
     app.cleanup_ctx.append(_housekeeping)

@@ -14,8 +14,10 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
+from pbx_stasis.center.service import LiveCall, TransferKind
 from pbx_stasis.store.tables import Call, CallEvent, User
 from pbx_stasis.web.call_access import may_see_call, only_agent
+from pbx_stasis.web.contract import to_json
 from pbx_stasis.web.routing import (
     ANYONE,
     Route,
@@ -25,7 +27,6 @@ from pbx_stasis.web.routing import (
     not_found,
     reply,
 )
-from pbx_stasis.web.services import LiveCall, TransferKind, to_json
 from pbx_stasis.web.shapes import DB_INT_MAX, Choice, Fields, Flag, Integer, Text, optional
 
 DIALABLE = r"\+?[0-9*#]{1,32}"

@@ -11,8 +11,8 @@ from aiohttp import web
 from pbx_stasis.ivr.errors import FlowSetInvalid, Problem
 from pbx_stasis.ivr.source import MAX_FLOW_CHARS
 from pbx_stasis.store.tables import Role
+from pbx_stasis.web.contract import to_json
 from pbx_stasis.web.routing import Route, RouteRequest, WebError, not_found, reply
-from pbx_stasis.web.services import to_json
 from pbx_stasis.web.shapes import Fields, Text
 
 ADMIN = frozenset({Role.ADMIN})

@@ -6,8 +6,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from pbx_stasis.acd.model import AgentState
+from pbx_stasis.center.service import SettableState
 from pbx_stasis.store.tables import User
 from pbx_stasis.web.auth import LoginRefused, password_problem
+from pbx_stasis.web.contract import to_json
 from pbx_stasis.web.routing import (
     ANYONE,
     Route,
@@ -18,7 +20,6 @@ from pbx_stasis.web.routing import (
     invalid,
     reply,
 )
-from pbx_stasis.web.services import SettableState, to_json
 from pbx_stasis.web.shapes import Choice, Fields, Text, optional
 
 

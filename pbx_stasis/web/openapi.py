@@ -192,9 +192,7 @@ def document(routes: Sequence[Route]) -> dict[str, Any]:
 
 
 async def get_openapi(req: RouteRequest) -> web.StreamResponse:
-    from pbx_stasis.web.routes import ROUTE_TABLE
-
-    return reply(document(ROUTE_TABLE))
+    return reply(document(req.site.routes))
 
 
 ROUTES = [Route("GET", "/api/openapi.json", get_openapi, None, "This document", tag="meta")]

@@ -291,7 +291,7 @@ ROUTES = [
 ]
 
 # Pages of supervision and recordings: in the route table beside those features' API routes
-# (pbx_stasis/web/routes.py), whose access checks cover them.
+# (pbx_stasis/plugins.py), whose access checks cover them.
 REVIEW_PAGES = [
     Route(
         "GET",

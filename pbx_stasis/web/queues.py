@@ -16,8 +16,8 @@ from pbx_stasis.acd.model import (
     Strategy,
 )
 from pbx_stasis.store.tables import Role
+from pbx_stasis.web.contract import to_json
 from pbx_stasis.web.routing import ANYONE, Route, RouteRequest, at_least, invalid, reply
-from pbx_stasis.web.services import to_json
 from pbx_stasis.web.shapes import (
     Choice,
     Fields,

@@ -23,7 +23,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from multidict import MultiDictProxy
 
 from pbx_stasis.store.tables import Role
-from pbx_stasis.web.services import ServiceError, ServiceErrorCode, to_json
+from pbx_stasis.web.contract import ServiceError, ServiceErrorCode, to_json
 from pbx_stasis.web.sessions import COOKIE, Principal
 from pbx_stasis.web.shapes import DB_INT_MAX, Fields
 

@@ -9,6 +9,7 @@ from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from pbx_stasis.center.service import AgentProfile
 from pbx_stasis.store import accounts
 from pbx_stasis.store.accounts import password_problem
 from pbx_stasis.store.base import utc_now
@@ -23,7 +24,6 @@ from pbx_stasis.web.routing import (
     not_found,
     reply,
 )
-from pbx_stasis.web.services import AgentProfile
 from pbx_stasis.web.shapes import Choice, Fields, Flag, Integer, Items, Table, Text, optional
 
 ADMIN = frozenset({Role.ADMIN})

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from pbx_stasis.store.tables import CallEvent, Role, User
 from pbx_stasis.web.call_access import may_see_call
+from pbx_stasis.web.contract import to_json
 from pbx_stasis.web.routing import Route, RouteRequest, at_least, reply
-from pbx_stasis.web.services import to_json
 
 RECENT_ACTIVITY = 40
 

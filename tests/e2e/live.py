@@ -29,7 +29,7 @@ from sandbox import Sandbox, SandboxError, SippAgent, free_media_port
 from pbx_stasis.acd.directory import AcdDirectory, AgentRecord
 from pbx_stasis.app import StasisApp
 from pbx_stasis.bus import Bus
-from pbx_stasis.center import LiveContactCenter, websocket_sip_url
+from pbx_stasis.center.live import LiveContactCenter, websocket_sip_url
 from pbx_stasis.config import (
     AriSettings,
     CallSettings,
@@ -40,6 +40,7 @@ from pbx_stasis.config import (
 )
 from pbx_stasis.crm.contacts import ContactDraft
 from pbx_stasis.crm.phones import numbering
+from pbx_stasis.plugins import ROUTE_TABLE
 from pbx_stasis.recording.http import RECORDER
 from pbx_stasis.store import Database, Directory, migrate
 from pbx_stasis.store.tables import Call, CallEvent
@@ -202,7 +203,7 @@ async def live_stack_fixture(
         context = WebContext(db=db, bus=app.bus, settings=settings, services=center,
                              numbering=numbering(settings.crm.region),
                              password_hasher=FAST_HASHER)
-        web_app = create_web_app(context)
+        web_app = create_web_app(context, ROUTE_TABLE)
         web_app[SUPERVISION] = app.supervision  # as pbx run wires them (pbx_stasis.app.serve)
         web_app[RECORDER] = app.recorder
         runner = web.AppRunner(web_app, access_log=None)

@@ -21,9 +21,10 @@ from sandbox import Sandbox, SippAgent, desk_phone_ports, free_media_port, run_s
 from sqlalchemy import select
 
 from pbx_stasis.acd.directory import AcdDirectory, AgentRecord
-from pbx_stasis.center import LiveContactCenter, websocket_sip_url
+from pbx_stasis.center.live import LiveContactCenter, websocket_sip_url
 from pbx_stasis.crm.phones import numbering
 from pbx_stasis.dialing import REFUSED, DialRefused
+from pbx_stasis.plugins import ROUTE_TABLE
 from pbx_stasis.store import Directory
 from pbx_stasis.store.tables import Call
 from pbx_stasis.web.app import SITE, WebContext, create_web_app
@@ -121,7 +122,7 @@ async def _web(center: CallCenter) -> AsyncIterator[TestClient[web.Request, web.
     context = WebContext(db=center.db, bus=app.bus, settings=app.settings, services=services,
                          numbering=numbering(app.settings.crm.region))
     client: TestClient[web.Request, web.Application] = TestClient(
-        TestServer(create_web_app(context)))
+        TestServer(create_web_app(context, ROUTE_TABLE)))
     await client.start_server()
     try:
         yield client

@@ -86,7 +86,7 @@ async def connected(recorder: CallRecorder, tenant_id: int, call_id: str) -> Non
     async with asyncio.timeout(5):
         while True:
             with contextlib.suppress(RecordingError):
-                recorder.state(tenant_id, call_id)
+                await recorder.state(tenant_id, call_id)
                 return
             await asyncio.sleep(0.02)
 
@@ -111,7 +111,8 @@ async def test_a_recorded_call_lasts_its_talk_time_and_a_pause_is_silence_then_e
                              talk_ms=6000) as scene:
         center, recorder, tenant_id = scene.center, scene.recorder, scene.center.app.tenant_id
         async with asyncio.timeout(5):  # the policy says all: it records from the connect
-            while recorder.state(tenant_id, scene.call_id).state is not RecordingState.RECORDING:
+            while ((await recorder.state(tenant_id, scene.call_id)).state
+                   is not RecordingState.RECORDING):
                 await asyncio.sleep(0.02)
         await asyncio.sleep(1.5)
         paused = await recorder.pause(tenant_id, scene.call_id, by_user_id=None)
@@ -185,7 +186,7 @@ async def test_on_demand_records_from_the_agents_request_and_none_never(
                              RecordingPolicy(PolicyMode.ON_DEMAND), talk_ms=4000) as scene:
         center, recorder, tenant_id = scene.center, scene.recorder, scene.center.app.tenant_id
         await asyncio.sleep(1.0)
-        state = recorder.state(tenant_id, scene.call_id)
+        state = await recorder.state(tenant_id, scene.call_id)
         assert state.state is RecordingState.OFF and state.agent_may_start
         started = await recorder.start(tenant_id, scene.call_id, by_user_id=None)
         assert started.state is RecordingState.RECORDING and not started.agent_may_start
@@ -209,7 +210,7 @@ async def test_on_demand_records_from_the_agents_request_and_none_never(
         call_id = connects[1].call_id or ""
         await connected(recorder, tenant_id, call_id)
         await asyncio.sleep(0.3)
-        assert recorder.state(tenant_id, call_id).state is RecordingState.OFF
+        assert (await recorder.state(tenant_id, call_id)).state is RecordingState.OFF
         with pytest.raises(RecordingError) as refused:
             await recorder.start(tenant_id, call_id)
         assert refused.value.code == "conflict"

@@ -27,13 +27,14 @@ from test_supervision_audio import FRAME, RtpPhone, goertzel_db, tone_db, ulaw_d
 
 from pbx_stasis.acd.model import QueueConfig
 from pbx_stasis.bus import Bus
+from pbx_stasis.center.service import SipCredentials
 from pbx_stasis.store import Directory
 from pbx_stasis.store.tables import Tenant
 from pbx_stasis.supervision import Mode, Supervision, SupervisionAudit
 from pbx_stasis.supervision.http import ROUTES, SUPERVISION
 from pbx_stasis.web.app import Site, WebContext
+from pbx_stasis.web.contract import ServiceError, ServiceErrorCode
 from pbx_stasis.web.routing import CSRF_HEADER, serve
-from pbx_stasis.web.services import ServiceError, ServiceErrorCode, SipCredentials
 from pbx_stasis.web.sessions import COOKIE
 
 pytestmark = pytest.mark.integration

@@ -16,13 +16,14 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from pbx_stasis.acd.model import QueueConfig
 from pbx_stasis.bus import Bus
+from pbx_stasis.center.service import SipCredentials
 from pbx_stasis.config import RecordingSettings, Settings
 from pbx_stasis.store.base import utc_now
 from pbx_stasis.store.db import Database
 from pbx_stasis.store.tables import Role, Tenant, User
 from pbx_stasis.web.app import Site, WebContext
+from pbx_stasis.web.contract import ServiceError, ServiceErrorCode
 from pbx_stasis.web.routing import CSRF_HEADER, Route, serve
-from pbx_stasis.web.services import ServiceError, ServiceErrorCode, SipCredentials
 from pbx_stasis.web.sessions import COOKIE
 
 TENANTS = ("acme", "globex")

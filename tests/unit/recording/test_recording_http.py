@@ -302,7 +302,7 @@ async def test_policies_and_rules_are_validated_and_per_tenant(library: Library)
     colleague = library.person(OWNER, Role.SUPERVISOR)
     assert (await world.request(colleague, "POST", f"/api/calls/{'e' * 32}/recording/start")
             ).status == 503  # supervisors may act on any call of the tenant
-    recorder.talk_ended(recorder.talk(owner_id, LIVE_CALL))
+    recorder.talk_ended(await recorder.talk(owner_id, LIVE_CALL))
     await recorder.drain()
     gone = await world.request(agent, "POST", f"/api/calls/{LIVE_CALL}/recording/start")
     assert gone.status == 404

@@ -42,7 +42,7 @@ async def test_a_queue_without_a_policy_records_nothing_and_refuses_the_agent(
     tenant = (await Directory(db).ensure_tenant("t")).id
     recorder.talk_started(talk(tenant, 7))
     await recorder.drain()
-    state = recorder.state(tenant, CALL)
+    state = await recorder.state(tenant, CALL)
     assert (state.state, state.policy, state.agent_may_start) == (RecordingState.OFF, "none",
                                                                    False)
     for request in (recorder.start, recorder.pause, recorder.resume):
@@ -51,12 +51,12 @@ async def test_a_queue_without_a_policy_records_nothing_and_refuses_the_agent(
         assert refused.value.code == "conflict"
     for tenant_id, call_id in ((tenant + 1, CALL), (tenant, "0" * 32)):
         with pytest.raises(RecordingError) as unknown:
-            recorder.state(tenant_id, call_id)
+            await recorder.state(tenant_id, call_id)
         assert unknown.value.code == "not-found"
     recorder.talk_ended(talk(tenant, 7))
     await recorder.drain()
     with pytest.raises(RecordingError):
-        recorder.state(tenant, CALL)
+        await recorder.state(tenant, CALL)
     assert [e.event for e in await Journal(db).events_after(0)] == []
 
 
@@ -69,11 +69,11 @@ async def test_a_second_agent_in_the_same_bridge_keeps_the_calls_recording(
     await recorder.drain()
     recorder.talk_started(talk(tenant, 8, queue="support"))  # transferred to another agent
     await recorder.drain()
-    assert recorder.talk(tenant, CALL).agent_user_id == 8
+    assert (await recorder.talk(tenant, CALL)).agent_user_id == 8
     # still the policy the call was connected under: on-demand, so the agent's request goes
     # to Asterisk (which refuses connections here)
-    assert recorder.state(tenant, CALL).policy == "on-demand"
+    assert (await recorder.state(tenant, CALL)).policy == "on-demand"
     with pytest.raises(RecordingError) as unreachable:
         await recorder.start(tenant, CALL)
     assert unreachable.value.code == "unavailable"
-    assert recorder.state(tenant, CALL).state is RecordingState.OFF
+    assert (await recorder.state(tenant, CALL)).state is RecordingState.OFF

@@ -1,5 +1,5 @@
-"""In-memory implementations of supervision.http.SupervisionControl and
-recording.http.RecordingControl that note what they are asked, for tests of the wire."""
+"""In-memory implementations of supervision.service.SupervisionControl and
+recording.service.RecordingControl that note what they are asked, for tests of the wire."""
 
 from __future__ import annotations
 
@@ -8,11 +8,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pbx_stasis.acd.runner import Talk
-from pbx_stasis.recording.recorder import LiveRecordingView, RecordingError, RecordingState
+from pbx_stasis.recording.service import LiveRecordingView, RecordingError, RecordingState
 from pbx_stasis.supervision.audit import SegmentRecord
 from pbx_stasis.supervision.core import Mode
-from pbx_stasis.supervision.http import SupervisedCall
-from pbx_stasis.supervision.service import SessionView, SupervisionError, Switched
+from pbx_stasis.supervision.service import SessionView, SupervisedCall, SupervisionError, Switched
 
 SECRET = "s3cret-for-tests"
 TENANT = 3

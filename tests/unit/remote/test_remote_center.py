@@ -27,33 +27,30 @@ from pbx_stasis.acd.model import (
     Strategy,
 )
 from pbx_stasis.bus import Bus
+from pbx_stasis.center.service import AgentProfile, ContactCenter, SettableState
 from pbx_stasis.ivr.errors import FlowSetInvalid
-from pbx_stasis.remote.client import RemoteContactCenter, relay_events
+from pbx_stasis.remote.client import proxy, relay_events
+from pbx_stasis.remote.interfaces import CENTER, Offered
 from pbx_stasis.remote.server import rpc_app
-from pbx_stasis.web.services import (
-    AgentProfile,
-    ServiceError,
-    ServiceErrorCode,
-    SettableState,
-)
+from pbx_stasis.web.contract import ServiceError, ServiceErrorCode
 
 SECRET = "s3cret-for-tests"
 
 
 @pytest.fixture
-async def wire() -> AsyncIterator[tuple[MemoryContactCenter, RemoteContactCenter, Bus, str]]:
+async def wire() -> AsyncIterator[tuple[MemoryContactCenter, ContactCenter, Bus, str]]:
     bus = Bus()
     center = MemoryContactCenter(bus)
     center.add_agent(1, 7, "Alice")
-    server = TestServer(rpc_app(center, bus, SECRET))
+    server = TestServer(rpc_app(bus, SECRET, Offered(CENTER, center)))
     await server.start_server()
     async with aiohttp.ClientSession() as session:
         url = str(server.make_url(""))
-        yield center, RemoteContactCenter(url, SECRET, session), bus, url
+        yield center, proxy(CENTER, url, SECRET, session), bus, url
     await server.close()
 
 
-async def test_values_cross_intact(wire: tuple[MemoryContactCenter, RemoteContactCenter, Bus,
+async def test_values_cross_intact(wire: tuple[MemoryContactCenter, ContactCenter, Bus,
                                                str]) -> None:
     center, remote, _, _ = wire
     assert await remote.agent_status(1, 7) == await center.agent_status(1, 7)
@@ -73,7 +70,7 @@ async def test_values_cross_intact(wire: tuple[MemoryContactCenter, RemoteContac
 
 
 async def test_errors_cross_as_the_same_errors(
-    wire: tuple[MemoryContactCenter, RemoteContactCenter, Bus, str]
+    wire: tuple[MemoryContactCenter, ContactCenter, Bus, str]
 ) -> None:
     _, remote, _, _ = wire
     with pytest.raises(ServiceError) as missing:
@@ -85,18 +82,18 @@ async def test_errors_cross_as_the_same_errors(
 
 
 async def test_a_wrong_secret_is_refused(
-    wire: tuple[MemoryContactCenter, RemoteContactCenter, Bus, str]
+    wire: tuple[MemoryContactCenter, ContactCenter, Bus, str]
 ) -> None:
     _, _, _, url = wire
     async with aiohttp.ClientSession() as session:
-        intruder = RemoteContactCenter(url, "guess", session)
+        intruder = proxy(CENTER, url, "guess", session)
         with pytest.raises(ServiceError) as refused:
             await intruder.agents(1)
     assert refused.value.code is ServiceErrorCode.UNAVAILABLE and "403" in refused.value.message
 
 
 async def test_bus_events_are_relayed(
-    wire: tuple[MemoryContactCenter, RemoteContactCenter, Bus, str]
+    wire: tuple[MemoryContactCenter, ContactCenter, Bus, str]
 ) -> None:
     _, _, stasis_bus, url = wire
     web_bus = Bus()

@@ -1,5 +1,5 @@
 """The live supervision and recording routes of a web process of its own (`pbx run --part web`):
-the real web layer whose SUPERVISION and RECORDER are RemoteSupervision and RemoteRecorder,
+the real web layer whose SUPERVISION and RECORDER are the proxies generated from the interfaces,
 talking over a real aiohttp server of `rpc_app` to the Stasis side's real Supervision and
 CallRecorder (with an ARI that refuses connections, as in tests/unit/supervision and
 tests/unit/recording). Every answer must be what one process gives: the Stasis side's
@@ -31,18 +31,22 @@ from pbx_stasis.ari.models import Event
 from pbx_stasis.bus import Bus
 from pbx_stasis.calls.actor import EventInbox
 from pbx_stasis.calls.router import CallRouter
-from pbx_stasis.recording.http import RECORDER, LocalRecorder, RecordingControl
+from pbx_stasis.recording.http import RECORDER
 from pbx_stasis.recording.http import ROUTES as RECORDING_ROUTES
 from pbx_stasis.recording.recorder import CallRecorder
+from pbx_stasis.recording.service import RecordingControl
 from pbx_stasis.recording.store import RecordingStore
-from pbx_stasis.remote.client import RemoteRecorder, RemoteSupervision
+from pbx_stasis.remote.client import proxy
+from pbx_stasis.remote.interfaces import CENTER, RECORDING, Offered
+from pbx_stasis.remote.interfaces import SUPERVISION as SUPERVISION_RPC
 from pbx_stasis.remote.server import rpc_app
 from pbx_stasis.store.db import Database
 from pbx_stasis.store.tables import Call, CallStatus, Direction, Role
 from pbx_stasis.supervision import Supervision
 from pbx_stasis.supervision.core import Mode
 from pbx_stasis.supervision.http import ROUTES as SUPERVISION_ROUTES
-from pbx_stasis.supervision.http import SUPERVISION, LocalSupervision, SupervisionControl
+from pbx_stasis.supervision.http import SUPERVISION
+from pbx_stasis.supervision.service import SupervisionControl
 from pbx_stasis.supervision.tables import SupervisionSegment
 from pbx_stasis.web.routing import Route
 
@@ -87,15 +91,16 @@ async def split(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[Split]:
 
     def keys(db: Database, directory: Path) -> dict[Any, Any]:
         url = f"http://127.0.0.1:{port}"
-        return {SUPERVISION: RemoteSupervision(url, SECRET, session),
-                RECORDER: RemoteRecorder(url, SECRET, session)}
+        return {SUPERVISION: proxy(SUPERVISION_RPC, url, SECRET, session),
+                RECORDER: proxy(RECORDING, url, SECRET, session)}
 
     world = await build_world(sqlite_template, tmp_path, SUPERVISION_ROUTES + LIVE_ROUTES, keys)
     supervision = Supervision(ari, CallRouter(_no_call), world.db, "pbx")
     recorder = CallRecorder(ari, world.db, RecordingStore(world.db, world.recordings_dir))
     center: Any = PhoneBook()
-    rpc = TestServer(rpc_app(center, Bus(), SECRET, supervision=LocalSupervision(supervision),
-                             recorder=LocalRecorder(recorder)), port=port)
+    rpc = TestServer(rpc_app(Bus(), SECRET, Offered(CENTER, center),
+                             Offered(SUPERVISION_RPC, supervision),
+                             Offered(RECORDING, recorder)), port=port)
     await rpc.start_server()
     agent = world.person(OWNER, Role.AGENT)
     async with world.db.transaction() as tx:
@@ -221,15 +226,15 @@ async def noted(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[Noted]:
     supervision, recorder = NotedSupervision(), NotedRecorder()
     control: tuple[SupervisionControl, RecordingControl] = (supervision, recorder)
     center: Any = PhoneBook()
-    rpc = TestServer(rpc_app(center, Bus(), SECRET, supervision=control[0],
-                             recorder=control[1]))
+    rpc = TestServer(rpc_app(Bus(), SECRET, Offered(CENTER, center),
+                             Offered(SUPERVISION_RPC, control[0]), Offered(RECORDING, control[1])))
     await rpc.start_server()
     url = str(rpc.make_url(""))
     session = aiohttp.ClientSession()
 
     def keys(db: Database, directory: Path) -> dict[Any, Any]:
-        return {SUPERVISION: RemoteSupervision(url, SECRET, session),
-                RECORDER: RemoteRecorder(url, SECRET, session)}
+        return {SUPERVISION: proxy(SUPERVISION_RPC, url, SECRET, session),
+                RECORDER: proxy(RECORDING, url, SECRET, session)}
 
     world = await build_world(sqlite_template, tmp_path, SUPERVISION_ROUTES + LIVE_ROUTES, keys)
     try:

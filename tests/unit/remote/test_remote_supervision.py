@@ -1,6 +1,6 @@
 """A split deployment's wire for live supervision and recording control: the web process's
-RemoteSupervision and RemoteRecorder call a real aiohttp server of `rpc_app` and get back the
-same values, and the Stasis side's refusals as the same errors (code and message).
+proxies of SupervisionControl and RecordingControl call a real aiohttp server of `rpc_app` and
+get back the same values, and the Stasis side's refusals as the same errors (code and message).
 
 Behind the server sit small in-memory implementations of the two protocols that note what they
 were asked: this tests the wire (tests/unit/remote/test_remote_routes.py runs the routes over
@@ -29,19 +29,21 @@ from noted import (
 
 from pbx_stasis.bus import Bus
 from pbx_stasis.recording.recorder import RecordingError, RecordingState
-from pbx_stasis.remote.client import RemoteContactCenter, RemoteRecorder, RemoteSupervision
+from pbx_stasis.recording.service import RecordingControl
+from pbx_stasis.remote.client import proxy
+from pbx_stasis.remote.interfaces import CENTER, RECORDING, SUPERVISION, Offered
 from pbx_stasis.remote.server import SECRET_HEADER, rpc_app
 from pbx_stasis.supervision.core import Mode
-from pbx_stasis.supervision.service import SupervisionError, Switched
-from pbx_stasis.web.services import ServiceError, ServiceErrorCode
+from pbx_stasis.supervision.service import SupervisionControl, SupervisionError, Switched
+from pbx_stasis.web.contract import ServiceError, ServiceErrorCode
 
 
 @dataclass
 class Wire:
     supervision: NotedSupervision
     recorder: NotedRecorder
-    remote_supervision: RemoteSupervision
-    remote_recorder: RemoteRecorder
+    remote_supervision: SupervisionControl
+    remote_recorder: RecordingControl
     url: str
     session: aiohttp.ClientSession
 
@@ -50,13 +52,13 @@ class Wire:
 async def wire() -> AsyncIterator[Wire]:
     supervision, recorder = NotedSupervision(), NotedRecorder()
     center: Any = object()  # not asked here
-    server = TestServer(rpc_app(center, Bus(), SECRET, supervision=supervision,
-                                recorder=recorder))
+    server = TestServer(rpc_app(Bus(), SECRET, Offered(CENTER, center),
+                                Offered(SUPERVISION, supervision), Offered(RECORDING, recorder)))
     await server.start_server()
     async with aiohttp.ClientSession() as session:
         url = str(server.make_url(""))
-        yield Wire(supervision, recorder, RemoteSupervision(url, SECRET, session),
-                   RemoteRecorder(url, SECRET, session), url, session)
+        yield Wire(supervision, recorder, proxy(SUPERVISION, url, SECRET, session),
+                   proxy(RECORDING, url, SECRET, session), url, session)
     await server.close()
 
 
@@ -122,12 +124,12 @@ async def test_refusals_cross_as_the_same_errors(wire: Wire, code: str) -> None:
 
 
 async def test_a_wrong_secret_is_refused(wire: Wire) -> None:
-    intruder = RemoteSupervision(wire.url, "guess", wire.session)
+    intruder = proxy(SUPERVISION, wire.url, "guess", wire.session)
     with pytest.raises(SupervisionError) as refused:
         await intruder.start(TENANT, CALL, "PJSIP/mine", Mode.LISTEN, supervisor_user_id=1)
     assert refused.value.code == "unavailable" and "403" in refused.value.message
     with pytest.raises(RecordingError) as refused_too:
-        await RemoteRecorder(wire.url, "", wire.session).pause(TENANT, CALL)
+        await proxy(RECORDING, wire.url, "", wire.session).pause(TENANT, CALL)
     assert refused_too.value.code == "unavailable" and "403" in refused_too.value.message
     assert wire.supervision.asked == [] and wire.recorder.asked == []
 
@@ -152,11 +154,11 @@ async def test_a_stasis_process_that_is_down_is_unavailable() -> None:
     url = f"http://127.0.0.1:{_closed_port()}"
     async with aiohttp.ClientSession() as session:
         with pytest.raises(SupervisionError) as down:
-            await RemoteSupervision(url, SECRET, session).supervised_calls(TENANT)
+            await proxy(SUPERVISION, url, SECRET, session).supervised_calls(TENANT)
         with pytest.raises(RecordingError) as down_too:
-            await RemoteRecorder(url, SECRET, session).state(TENANT, CALL)
+            await proxy(RECORDING, url, SECRET, session).state(TENANT, CALL)
         with pytest.raises(ServiceError) as down_also:
-            await RemoteContactCenter(url, SECRET, session).agents(TENANT)
+            await proxy(CENTER, url, SECRET, session).agents(TENANT)
     assert down.value.code == down_too.value.code == "unavailable"
     assert down_also.value.code is ServiceErrorCode.UNAVAILABLE
     for error in (down.value, down_too.value, down_also.value):
@@ -165,15 +167,15 @@ async def test_a_stasis_process_that_is_down_is_unavailable() -> None:
 
 async def test_a_stasis_process_without_supervision_says_so() -> None:
     center: Any = object()
-    server = TestServer(rpc_app(center, Bus(), SECRET))
+    server = TestServer(rpc_app(Bus(), SECRET, Offered(CENTER, center)))
     await server.start_server()
     try:
         async with aiohttp.ClientSession() as session:
             url = str(server.make_url(""))
             with pytest.raises(SupervisionError) as missing:
-                await RemoteSupervision(url, SECRET, session).sessions(TENANT)
+                await proxy(SUPERVISION, url, SECRET, session).sessions(TENANT)
             with pytest.raises(RecordingError) as missing_too:
-                await RemoteRecorder(url, SECRET, session).talk(TENANT, CALL)
+                await proxy(RECORDING, url, SECRET, session).talk(TENANT, CALL)
     finally:
         await server.close()
     assert missing.value.code == missing_too.value.code == "unavailable"

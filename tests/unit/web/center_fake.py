@@ -15,11 +15,7 @@ from typing import Any
 
 from pbx_stasis.acd.model import AgentState, QueueConfig
 from pbx_stasis.bus import Bus
-from pbx_stasis.ivr.errors import FlowSetInvalid, Problem
-from pbx_stasis.ivr.loader import check_sources
-from pbx_stasis.store.base import utc_now
-from pbx_stasis.store.tables import Direction
-from pbx_stasis.web.services import (
+from pbx_stasis.center.service import (
     AgentProfile,
     AgentView,
     CallState,
@@ -27,13 +23,15 @@ from pbx_stasis.web.services import (
     FlowSummary,
     LiveCall,
     QueueStats,
-    ServiceError,
-    ServiceErrorCode,
     SettableState,
     SipCredentials,
     TransferKind,
-    to_json,
 )
+from pbx_stasis.ivr.errors import FlowSetInvalid, Problem
+from pbx_stasis.ivr.loader import check_sources
+from pbx_stasis.store.base import utc_now
+from pbx_stasis.store.tables import Direction
+from pbx_stasis.web.contract import ServiceError, ServiceErrorCode, to_json
 
 NOT_FOUND = ServiceErrorCode.NOT_FOUND
 CONFLICT = ServiceErrorCode.CONFLICT

@@ -20,11 +20,11 @@ import pytest
 import pytest_asyncio
 from web_world import FAST_HASHER, PASSWORD, Person, World, build_world, close_world
 
+from pbx_stasis.center.service import CallState
 from pbx_stasis.crm.contacts import ContactDraft
+from pbx_stasis.plugins import WEB_ROUTES as ROUTE_TABLE
 from pbx_stasis.store.tables import Role, User
-from pbx_stasis.web.routes import WEB_ROUTES as ROUTE_TABLE
 from pbx_stasis.web.routing import Kind, Route
-from pbx_stasis.web.services import CallState
 
 OWNER = "acme"
 OTHER = "globex"

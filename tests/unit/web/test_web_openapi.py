@@ -9,7 +9,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from web_world import World
 
-from pbx_stasis.web.routes import ROUTE_TABLE
+from pbx_stasis.plugins import ROUTE_TABLE
 from pbx_stasis.web.routing import CSRF_HEADER
 from pbx_stasis.web.shapes import INVALID, Day, Integer, Scalar, Shape, Table, Text
 

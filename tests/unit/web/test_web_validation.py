@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from web_world import Person, World
 
+from pbx_stasis.plugins import WEB_ROUTES as ROUTE_TABLE  # see test_web_access
 from pbx_stasis.store.tables import Role
-from pbx_stasis.web.routes import WEB_ROUTES as ROUTE_TABLE  # see test_web_access
 from pbx_stasis.web.routing import Kind
 
 CASES: list[tuple[Role, str, str, Any, dict[str, str]]] = [

@@ -21,6 +21,7 @@ from pbx_stasis.acd.model import QueueConfig, Strategy
 from pbx_stasis.bus import Bus
 from pbx_stasis.config import CallSettings, Settings, WebSettings
 from pbx_stasis.crm.contacts import ContactDraft
+from pbx_stasis.plugins import ROUTE_TABLE
 from pbx_stasis.store.base import utc_now
 from pbx_stasis.store.db import Database
 from pbx_stasis.store.tables import Call, CallStatus, Direction, Role, Tenant, User
@@ -155,7 +156,7 @@ async def build_world(template: Path, tmp_path: Path, *, seed: bool = True,
         password_hasher=FAST_HASHER,
         clock=clock,
     )
-    app = create_web_app(ctx)
+    app = create_web_app(ctx, ROUTE_TABLE)
     client: TestClient[web.Request, web.Application] = TestClient(TestServer(app))
     await client.start_server()
     world = World(db, bus, center, clock, app, client, {}, {})

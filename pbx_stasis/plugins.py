@@ -1,4 +1,10 @@
-"""The route table: every page, API route and the WebSocket, with the roles that may use each."""
+"""The composition root: every feature's routes, assembled into the web sidecar's route table.
+
+The web kernel (pbx_stasis.web: routing, sessions, CSRF, validation, OpenAPI, the feed) imports
+no feature; each feature imports the kernel and hands it its `ROUTES`, collected here and given
+to `web.app.create_web_app`. (Each feature is to get a plugin.py handing over its routes,
+topics and commands; this module is where they are loaded.)
+"""
 
 from __future__ import annotations
 
@@ -20,7 +26,8 @@ from pbx_stasis.web import (
 )
 from pbx_stasis.web.routing import Route
 
-# The web's own routes; supervision and recording bring theirs (they need the live app).
+# The routes that need no live app; supervision and recording bring theirs (they reach the
+# Stasis side's services through app keys).
 WEB_ROUTES: list[Route] = [
     *pages.ROUTES,
     *openapi.ROUTES,

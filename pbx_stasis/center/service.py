@@ -1,12 +1,16 @@
-"""What the web pages need from the telephony side (ContactCenter), and the values it returns.
+"""The contact center's interface, declared once: what the web pages need from the telephony
+side (ContactCenter), and the values it returns.
 
 The web layer owns logins, sessions, roles, contacts and dispositions itself; everything that
 touches a live call, an agent's state, a queue or an IVR flow goes through this protocol, which
 the Stasis application implements. Tenant ids are always the caller's own (taken from the
 session); an implementation must still refuse (ServiceError NOT_FOUND) an id of another tenant.
+Its one error type is the kernel's `pbx_stasis.web.contract.ServiceError`, which the route
+table answers with a status. `center.live.LiveContactCenter` implements it over the running
+Stasis app; a web process of its own gets a proxy generated from it (pbx_stasis.remote).
 
 Bus payloads. The WebSocket feed forwards bus events as they are, so the telephony side
-publishes these shapes (`to_json` of the values below):
+publishes these shapes (`web.contract.to_json` of the values below):
 - `agent:state`: AgentView, for every change of an agent's state.
 - `queue:stats`: QueueStats, for every change of a queue's figures.
 - `call:incoming`: LiveCall, when a call is offered to an agent (`agent_user_id` is that agent).
@@ -21,33 +25,13 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from pbx_stasis.acd.model import AgentState, QueueConfig
 from pbx_stasis.ivr.errors import Problem
 from pbx_stasis.store.tables import Direction
-
-
-class ServiceErrorCode(enum.StrEnum):
-    """Why the telephony side refused; the web layer maps each to an HTTP status."""
-
-    NOT_FOUND = "not-found"  # 404: no such call / agent / queue / flow in this tenant
-    CONFLICT = "conflict"  # 409: not possible in the current state (hold a call not answered)
-    INVALID = "invalid"  # 400: a value is wrong; `field` names it when known
-    FORBIDDEN = "forbidden"  # 403: the user may not do this (not their call)
-    UNAVAILABLE = "unavailable"  # 503: Asterisk is not reachable right now
-
-
-class ServiceError(Exception):
-    """The one error type of ContactCenter; `message` is shown to the person as is."""
-
-    def __init__(self, code: ServiceErrorCode, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.field = field
 
 
 class SettableState(enum.StrEnum):
@@ -72,24 +56,6 @@ class TransferKind(enum.StrEnum):
     AGENT = "agent"  # target: the user id of an agent of the tenant, as text
     QUEUE = "queue"  # target: a queue name
     NUMBER = "number"  # target: a number to dial out through the trunk
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, dict):
-        return {key: _json_value(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_value(item) for item in value]
-    return value
-
-
-def to_json(value: Any) -> dict[str, Any]:
-    """A dataclass of this module as a JSON-ready dict (datetimes ISO 8601, enums by value)."""
-    result: dict[str, Any] = _json_value(asdict(value))
-    return result
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The contact center as the web sees it: `web.services.ContactCenter` over the running
+"""The contact center as the web sees it: `center.service.ContactCenter` over the running
 Stasis app (ACD, call control, IVR versions, agents' endpoints)."""
 
 from __future__ import annotations
@@ -15,13 +15,7 @@ from pbx_stasis.acd.runner import DISPOSITION_PENDING, AcdService, CallControlEr
 from pbx_stasis.acd.settings import SettingsInvalid, queue_settings
 from pbx_stasis.ari import AriError
 from pbx_stasis.bus import Bus
-from pbx_stasis.config import AgentSettings
-from pbx_stasis.dialing import DialRefused, PhoneNotRegistered
-from pbx_stasis.ivr.errors import Problem
-from pbx_stasis.ivr.service import IvrService
-from pbx_stasis.store import Database, Directory, StoreError, accounts
-from pbx_stasis.store.calls import CallRecords
-from pbx_stasis.web.services import (
+from pbx_stasis.center.service import (
     AgentProfile,
     AgentView,
     CallState,
@@ -29,13 +23,17 @@ from pbx_stasis.web.services import (
     FlowSummary,
     LiveCall,
     QueueStats,
-    ServiceError,
-    ServiceErrorCode,
     SettableState,
     SipCredentials,
     TransferKind,
-    to_json,
 )
+from pbx_stasis.config import AgentSettings
+from pbx_stasis.dialing import DialRefused, PhoneNotRegistered
+from pbx_stasis.ivr.errors import Problem
+from pbx_stasis.ivr.service import IvrService
+from pbx_stasis.store import Database, Directory, StoreError, accounts
+from pbx_stasis.store.calls import CallRecords
+from pbx_stasis.web.contract import ServiceError, ServiceErrorCode, to_json
 
 # Roles that get a WebRTC endpoint: agents take calls, supervisors listen/whisper/barge.
 PHONE_ROLES = {"agent", "supervisor"}
@@ -51,7 +49,7 @@ def _when(epoch: float) -> datetime:
 
 
 class LiveContactCenter:
-    """Implements web.services.ContactCenter with the real telephony."""
+    """Implements center.service.ContactCenter with the real telephony."""
 
     def __init__(
         self,
