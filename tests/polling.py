@@ -3,11 +3,13 @@
 Tests never sleep to let something happen; they poll a check until it holds:
 
     rows = await eventually(lambda: center.journal("CONNECT"), within=20)
+    sent = await eventually(lambda: stats(page), until=lambda s: s["bytesSent"] > 0)
     wait_until(lambda: "web pages at" in log.read_text(), within=30)
 
-The check returns a value (an async check may return an awaitable); the first truthy value is
-returned. Past `within` seconds the wait fails with an AssertionError naming the check and the
-last value it returned, so a timeout says what was seen instead of "condition not met".
+The check returns a value (an async check may return an awaitable); the first value that
+`until(value)` holds for (by default: the first truthy one) is returned. Past `within` seconds
+the wait fails with an AssertionError naming the check and the last value it returned, so a
+timeout says what was seen instead of "condition not met".
 Exceptions of the check propagate at once (a process that died stops the wait), except those
 listed in `ignoring` (a state that is not there yet).
 """
@@ -50,12 +52,13 @@ def _timed_out(check: Callable[[], object], what: str | None, within: float, las
 async def eventually(
     check: Callable[[], T | Awaitable[T]],
     *,
+    until: Callable[[T], object] = bool,
     within: float = 5.0,
     every: float = 0.05,
     ignoring: tuple[type[BaseException], ...] = (),
     what: str | None = None,
 ) -> T:
-    """The first truthy value of `check()` (awaited if need be), polled every `every` s."""
+    """The first value of `check()` (awaited if need be) that `until` holds for, polled."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     last: object = _NOTHING_YET
@@ -68,8 +71,8 @@ async def eventually(
         except ignoring as problem:
             error = problem
         else:
-            if value:
-                return value  # type: ignore[return-value]
+            if until(value):
+                return value
             last = value
         if loop.time() >= deadline:
             raise _timed_out(check, what, within, last, error)
@@ -79,6 +82,7 @@ async def eventually(
 def wait_until(
     check: Callable[[], T],
     *,
+    until: Callable[[T], object] = bool,
     within: float = 5.0,
     every: float = 0.05,
     ignoring: tuple[type[BaseException], ...] = (),
@@ -94,7 +98,7 @@ def wait_until(
         except ignoring as problem:
             error = problem
         else:
-            if value:
+            if until(value):
                 return value
             last = value
         if time.monotonic() >= deadline:

@@ -34,7 +34,6 @@ CHROMIUM_FLAGS = [
     "--use-fake-ui-for-media-stream",
     "--use-fake-device-for-media-stream",
 ]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 SOFTPHONE_BUNDLE = Path(__file__).resolve().parents[2] / "web" / "static" / "build" / "softphone.js"
 
 

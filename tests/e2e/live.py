@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 
+from polling import eventually
 from sandbox import Sandbox, SandboxError, SippAgent, free_media_port
 
 from pbx_stasis.acd.directory import AcdDirectory, AgentRecord
@@ -108,10 +109,7 @@ class LiveStack:
 
     async def wait_for(self, call_id: str, event: str, within: float = 10.0) -> list[CallEvent]:
         """Rows of `event` for the call, once there is one."""
-        async with asyncio.timeout(within):
-            while not (rows := await self.journal(call_id, event)):
-                await asyncio.sleep(0.05)
-        return rows
+        return await eventually(lambda: self.journal(call_id, event), within=within)
 
     def carrier(self, workdir: Path, **keys: str) -> SippAgent:
         """A sipp UAS on the sandbox trunk's port: the far end of outbound calls."""

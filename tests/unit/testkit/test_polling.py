@@ -59,3 +59,12 @@ def test_wait_until_is_the_blocking_twin() -> None:
     assert wait_until(lambda: next(counter) == 2 and "done", every=0.001) == "done"
     with pytest.raises(AssertionError, match=r"(?s)the log line.*last value seen: ''"):
         wait_until(lambda: "", within=0.05, every=0.01, what="the log line")
+
+
+async def test_until_says_which_value_is_wanted_and_the_timeout_shows_the_real_value() -> None:
+    readings = iter([{"bytes": 0}, {"bytes": 0}, {"bytes": 160}])
+    wanted = await eventually(lambda: next(readings), until=lambda s: s["bytes"] > 0, every=0.001)
+    assert wanted == {"bytes": 160}
+    with pytest.raises(AssertionError, match=r"last value seen: \{'bytes': 0\}"):
+        await eventually(lambda: {"bytes": 0}, until=lambda s: s["bytes"] > 0, within=0.05)
+    assert wait_until(lambda: 0, until=lambda n: n == 0) == 0  # a falsy value can be the one
