@@ -7,13 +7,16 @@
   Chromium, espeak-ng...) is installed by scripts/test, which CI runs: a test that skips there
   would hide a hole, and locally it would pass without having run. Leave tests out explicitly
   with -m or -k instead. (`pytest.xfail` stays what it is: an expected failure.)
-- A run must leave the tracked files of the checkout as it found them: a test that writes into
-  the repository (screenshots into docs/, a regenerated example) fails the run.
+- In CI ($CI set, as CI runs scripts/test), a run must leave the tracked files of the checkout
+  as it found them: a test that writes into the repository (screenshots into docs/, a
+  regenerated example) fails the run. Not on a developer's machine, where files edited by hand
+  during a run would look the same.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 from collections.abc import Generator
 from pathlib import Path
@@ -103,7 +106,8 @@ def pytest_make_collect_report(
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    session.stash[_CHECKOUT] = tracked_changes(session.config.rootpath)
+    if os.environ.get("CI"):
+        session.stash[_CHECKOUT] = tracked_changes(session.config.rootpath)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

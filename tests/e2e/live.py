@@ -159,7 +159,7 @@ async def _seed(db: Database, tenant: str) -> dict[str, int]:
 
 @pytest_asyncio.fixture(name="stack", loop_scope="module", scope="module")
 async def live_stack_fixture(
-    live_sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory, softphone_bundle: Path
+    live_sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory, page_bundles: Path
 ) -> AsyncIterator[LiveStack]:
     """What `pbx run` starts (pbx_stasis.app.serve), built by hand so tests reach the objects:
     tenant `acme` with an agent (WebRTC softphone, queue `support`), a supervisor (a softphone

@@ -66,7 +66,9 @@ def test_each_test_is_marked_by_the_folder_of_its_kind(pytester: pytest.Pytester
     assert pytester.runpytest_inprocess(*RULES, "-m", "unit or e2e").ret == pytest.ExitCode.OK
 
 
-def test_a_test_that_writes_a_tracked_file_fails_the_run(pytester: pytest.Pytester) -> None:
+def test_in_ci_a_test_that_writes_a_tracked_file_fails_the_run(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def git(*args: str) -> None:
         subprocess.run(["git", *args], cwd=pytester.path, check=True, capture_output=True)
 
@@ -88,6 +90,11 @@ def test_a_test_that_writes_a_tracked_file_fails_the_run(pytester: pytest.Pytest
     git("-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qm", "start")
     (pytester.path / "docs" / "edited.md").write_text("edited since, by hand")
 
+    monkeypatch.delenv("CI", raising=False)  # a developer's machine: no check
+    assert pytester.runpytest_inprocess(*RULES).ret == pytest.ExitCode.OK
+    git("checkout", "docs/shot.png")
+
+    monkeypatch.setenv("CI", "true")
     result = pytester.runpytest_inprocess(*RULES)
     result.assert_outcomes(passed=2)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
