@@ -108,8 +108,8 @@ async def test_a_recorded_call_lasts_its_talk_time_and_a_pause_is_silence_then_e
                              talk_ms=6000) as scene:
         center, recorder, tenant_id = scene.center, scene.recorder, scene.center.app.tenant_id
         # the policy says all: it records from the connect
-        await eventually(lambda: recorder.state(tenant_id, scene.call_id).state
-                         is RecordingState.RECORDING, every=0.02)
+        await eventually(lambda: recorder.state(tenant_id, scene.call_id),
+                         until=lambda state: state.state is RecordingState.RECORDING, every=0.02)
         # The lengths under test: 1.5 s recorded, 1.5 s paused (silence in the file).
         await asyncio.sleep(1.5)
         paused = await recorder.pause(tenant_id, scene.call_id, by_user_id=None)
@@ -183,7 +183,8 @@ async def test_on_demand_records_from_the_agents_request_and_none_never(
                              RecordingPolicy(PolicyMode.ON_DEMAND), talk_ms=4000) as scene:
         center, recorder, tenant_id = scene.center, scene.recorder, scene.center.app.tenant_id
         await connected(recorder, tenant_id, scene.call_id)
-        await asyncio.sleep(1.0)  # on purpose: a second in, on-demand has recorded nothing
+        # on purpose: a second in, on-demand has recorded nothing
+        await asyncio.sleep(1.0)
         state = recorder.state(tenant_id, scene.call_id)
         assert state.state is RecordingState.OFF and state.agent_may_start
         started = await recorder.start(tenant_id, scene.call_id, by_user_id=None)
@@ -207,7 +208,8 @@ async def test_on_demand_records_from_the_agents_request_and_none_never(
         connects = await center.wait_for("CONNECT", 2)
         call_id = connects[1].call_id or ""
         await connected(recorder, tenant_id, call_id)
-        await asyncio.sleep(0.3)  # on purpose: time for a wrong auto-start to show
+        # on purpose: time for a wrong auto-start to show
+        await asyncio.sleep(0.3)
         assert recorder.state(tenant_id, call_id).state is RecordingState.OFF
         with pytest.raises(RecordingError) as refused:
             await recorder.start(tenant_id, call_id)
