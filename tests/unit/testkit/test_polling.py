@@ -17,7 +17,7 @@ async def test_eventually_returns_the_first_truthy_value_of_a_sync_or_async_chec
     ticks = itertools.count()
 
     async def rows() -> list[int]:
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # an async check, as a database read is
         return list(range(next(ticks)))
 
     assert await eventually(rows, every=0.001) == [0]
