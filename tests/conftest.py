@@ -22,6 +22,15 @@ import pytest
 from pg import PostgresNotAvailable, PostgresServer
 from pg import start as start_postgres
 
+# The rules of every run (kinds as markers, skips fail, tracked files untouched): run_rules.py.
+from run_rules import (  # noqa: F401
+    pytest_collection_modifyitems,
+    pytest_make_collect_report,
+    pytest_runtest_makereport,
+    pytest_sessionfinish,
+    pytest_sessionstart,
+)
+
 from pbx_stasis.store import Database
 from pbx_stasis.store.migrate import upgrade
 

@@ -34,8 +34,7 @@ CHROMIUM_FLAGS = [
     "--use-fake-ui-for-media-stream",
     "--use-fake-device-for-media-stream",
 ]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-SOFTPHONE_BUNDLE = Path(__file__).resolve().parents[2] / "web" / "static" / "build" / "softphone.js"
+WEB = Path(__file__).resolve().parents[2] / "web"
 
 
 def closed_port() -> int:
@@ -46,10 +45,14 @@ def closed_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def softphone_bundle() -> Path:
-    if not SOFTPHONE_BUNDLE.is_file():
-        pytest.fail(f"{SOFTPHONE_BUNDLE} is missing: run `npm ci && npm run build` in web/")
-    return SOFTPHONE_BUNDLE
+def page_bundles() -> Path:
+    """web/static/build, with the bundle of every page entry (web/src/pages/*.js)."""
+    build = WEB / "static" / "build"
+    missing = [entry.name for entry in sorted((WEB / "src" / "pages").glob("*.js"))
+               if not (build / entry.name).is_file()]
+    if missing:
+        pytest.fail(f"{build} lacks {', '.join(missing)}: run `npm ci && npm run build` in web/")
+    return build
 
 
 @pytest.fixture(scope="session")
@@ -61,7 +64,7 @@ def chromium() -> str:
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def world(
-    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory, softphone_bundle: Path
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory, page_bundles: Path
 ) -> AsyncIterator[World]:
     built = await build_world(sqlite_template, tmp_path_factory.mktemp("e2e"))
     built.center.sip_ws_url = f"ws://127.0.0.1:{closed_port()}/ws"

@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 
+from polling import eventually
 from sandbox import Sandbox, SandboxError, SippAgent, free_media_port
 
 from pbx_stasis.acd.directory import AcdDirectory, AgentRecord
@@ -109,10 +110,7 @@ class LiveStack:
 
     async def wait_for(self, call_id: str, event: str, within: float = 10.0) -> list[CallEvent]:
         """Rows of `event` for the call, once there is one."""
-        async with asyncio.timeout(within):
-            while not (rows := await self.journal(call_id, event)):
-                await asyncio.sleep(0.05)
-        return rows
+        return await eventually(lambda: self.journal(call_id, event), within=within)
 
     def carrier(self, workdir: Path, **keys: str) -> SippAgent:
         """A sipp UAS on the sandbox trunk's port: the far end of outbound calls."""
@@ -162,7 +160,7 @@ async def _seed(db: Database, tenant: str) -> dict[str, int]:
 
 @pytest_asyncio.fixture(name="stack", loop_scope="module", scope="module")
 async def live_stack_fixture(
-    live_sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory, softphone_bundle: Path
+    live_sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory, page_bundles: Path
 ) -> AsyncIterator[LiveStack]:
     """What `pbx run` starts (pbx_stasis.app.serve), built by hand so tests reach the objects:
     tenant `acme` with an agent (WebRTC softphone, queue `support`), a supervisor (a softphone

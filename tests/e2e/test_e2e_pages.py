@@ -1,34 +1,25 @@
 """The pages in a real Chromium: agent, manager and admin log in, work, and pages stay live.
 
-Screenshots of each page go to docs/screenshots/ for the README.
+Screenshots of each page go to build/screenshots/ (scripts/screenshots refreshes the README's).
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
+import screenshots
 from playwright.async_api import Browser, Page, expect
+from polling import eventually
 from web_world import PASSWORD, World
 
 from pbx_stasis.acd.model import AgentState
 from pbx_stasis.store.tables import CallStatus, Role
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
-
-async def eventually(check: Callable[[], bool], within: float = 5.0) -> None:
-    """Wait until `check()` is true (state on the server side, which expect() cannot see)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not check():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
+SCREENSHOTS = screenshots.folder()
 
 
 @pytest_asyncio.fixture(loop_scope="module")

@@ -3,7 +3,8 @@ IVR into the queue, and the agent takes the call on the WebRTC softphone of the 
 a manager watches the wallboard; then the agent calls out from the dial pad.
 
 Everything is real (sandbox Asterisk, sipp, the Stasis app, the web sidecar, SQLite): see
-tests/e2e/live.py. Screenshots of the agent, manager and admin pages go to docs/screenshots/.
+tests/e2e/live.py. Screenshots of the agent, manager and admin pages go to build/screenshots/ (see
+scripts/screenshots).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+import screenshots
 from live import (
     CALLER,
     CALLER_NAME,
@@ -27,6 +29,7 @@ from live import (
     live_stack_fixture,  # noqa: F401 (fixture stack)
 )
 from playwright.async_api import Browser, Page, expect
+from polling import eventually
 from sandbox import SippResult, free_media_port, run_sipp_async
 
 pytestmark = [
@@ -34,7 +37,7 @@ pytestmark = [
     pytest.mark.integration,
     pytest.mark.asyncio(loop_scope="module"),
 ]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SCREENSHOTS = screenshots.folder()
 SECOND = 1000  # ms: what "the wallboard shows it within a second" allows
 OUTBOUND_NUMBER = "14155550199"
 T = TypeVar("T")
@@ -88,10 +91,7 @@ async def log_in(page: Page, stack: LiveStack, username: str, *, feed: bool = Tr
 async def until(read: Callable[[], Awaitable[T]], check: Callable[[T], bool],
                 within: float = 10.0) -> T:
     """Read until `check` holds (state the DOM does not show: getStats, RTP counters)."""
-    async with asyncio.timeout(within):
-        while not check(value := await read()):
-            await asyncio.sleep(0.1)
-    return value
+    return await eventually(read, until=check, within=within, every=0.1)
 
 
 async def stats(page: Page) -> dict[str, int]:
@@ -158,7 +158,7 @@ async def test_a_caller_goes_through_the_ivr_to_the_agent_softphone(
                                 lambda s: s["bytesReceived"] > 0 and s["bytesSent"] > 0)
             channel = stack.app.acd.live(call_id).call.channel_id
             before = await stack.app.ari.channels.rtp_statistics(channel)
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(1.0)  # a second of audio on purpose: the counters it moves
             after = await stack.app.ari.channels.rtp_statistics(channel)
             assert after["txcount"] > before["txcount"] + 20, (before, after)  # to sipp
             assert after["rxcount"] > before["rxcount"] + 20, (before, after)  # from sipp
@@ -266,7 +266,7 @@ async def test_a_supervisor_listens_to_a_live_call_from_the_page(
             await until(lambda: supervisor.evaluate("window.pbxSoftphone.mode"),
                         lambda mode: mode == "listen")
             first = await until(lambda: stats(supervisor), lambda s: s["bytesReceived"] > 0)
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(1.0)  # a second of listening on purpose: audio keeps coming
             later = await stats(supervisor)
             assert later["bytesReceived"] > first["bytesReceived"], (first, later)
             await stack.wait_for(call_id, "SUPERVISE_START")

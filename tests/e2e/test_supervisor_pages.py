@@ -4,25 +4,26 @@ barge, and the recordings library with its seeking player.
 The telephony side is the in-memory MemoryContactCenter, so the web process has no Supervision
 object: the supervision API answers 503 there, and the page must say so plainly. The recordings
 are real WAV files with rows in the database, played through the audited stream route.
-Screenshots go to docs/screenshots/{supervise,recordings}.png.
+Screenshots go to build/screenshots/{supervise,recordings}.png (see scripts/screenshots).
 """
 
 from __future__ import annotations
 
-import asyncio
 import io
 import math
 import re
 import struct
 import wave
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
+import screenshots
 from playwright.async_api import Browser, Page, expect
+from polling import eventually
 from web_world import PASSWORD, World
 
 from pbx_stasis.config import RecordingSettings
@@ -31,16 +32,7 @@ from pbx_stasis.recording.library import RecordingLibrary
 from pbx_stasis.store.tables import Role
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 5.0) -> None:
-    """Wait until `await check()` is true (server-side state, which expect() cannot see)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not await check():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
+SCREENSHOTS = screenshots.folder()
 
 
 def tone_wav(seconds: float, hz: float = 440.0) -> bytes:

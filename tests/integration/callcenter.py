@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from polling import eventually
 from sandbox import Sandbox, SippAgent, desk_phone_ports
 from sqlalchemy import select
 
@@ -75,19 +76,18 @@ class CallCenter:
     async def wait_for(self, event: str, count: int = 1, within: float = 20.0
                        ) -> list[JournalEntry]:
         """Rows of `event` once there are at least `count` of them."""
-        async with asyncio.timeout(within):
-            while True:
-                await self.app.db.writes.settle()
-                rows = await self.journal(event)
-                if len(rows) >= count:
-                    return rows
-                await asyncio.sleep(0.1)
+
+        async def rows() -> list[JournalEntry]:
+            await self.app.db.writes.settle()
+            return await self.journal(event)
+
+        return await eventually(rows, until=lambda rows: len(rows) >= count, within=within,
+                                every=0.1)
 
     async def idle(self, within: float = 20.0) -> None:
         """Until no call is in progress."""
-        async with asyncio.timeout(within):
-            while self.app.router.live_calls:
-                await asyncio.sleep(0.05)
+        await eventually(lambda: self.app.router.live_calls, until=lambda live: not live,
+                         within=within)
         await self.app.db.writes.settle()
 
 
@@ -153,9 +153,7 @@ def enqueue_into(queue: str, *, answer: bool = True, **request: Any
 
 async def connected_call(center: CallCenter, within: float = 15.0) -> str:
     """The id of a call connected to an agent (waits for one)."""
-    async with asyncio.timeout(within):
-        while True:
-            for call_id, waiting in center.app.acd._waiting.items():
-                if waiting.connected:
-                    return call_id
-            await asyncio.sleep(0.05)
+    return await eventually(
+        lambda: next((call_id for call_id, waiting in center.app.acd._waiting.items()
+                      if waiting.connected), None),
+        within=within, what="a call connected to an agent")

@@ -7,9 +7,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+from polling import wait_until
 
 from pbx_stasis.store import CallRecord, CallRecords, Database, Journal, JournalEntry
 
@@ -54,14 +55,20 @@ class PbxProcess:
         return self.log_path.read_text(errors="replace")
 
     def wait_for_log(self, text: str, timeout: float = 20.0, count: int = 1) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def logged() -> bool:
             if self.log().count(text) >= count:
-                return
+                return True
             if self.proc.poll() is not None:
                 raise AssertionError(f"pbx run exited {self.proc.returncode}:\n{self.log()}")
-            time.sleep(0.05)
-        raise AssertionError(f"{text!r} (x{count}) not in pbx log after {timeout}s:\n{self.log()}")
+            return False
+
+        try:
+            wait_until(logged, within=timeout)
+        except AssertionError as late:
+            if self.proc.poll() is not None:
+                raise
+            raise AssertionError(
+                f"{text!r} (x{count}) not in pbx log after {timeout}s:\n{self.log()}") from late
 
     def terminate(self, timeout: float = 15.0, how: signal.Signals = signal.SIGTERM) -> int:
         if self.proc.poll() is None:

@@ -25,6 +25,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from polling import wait_until
+
 REPO = Path(__file__).resolve().parents[2]
 SANDBOX_SCRIPT = REPO / "scripts" / "asterisk-sandbox"
 SIPP_DIR = REPO / "scripts" / "sipp"
@@ -625,12 +627,16 @@ class SippAgent:
         self._wait_listening()
 
     def _wait_listening(self) -> None:
-        deadline = time.monotonic() + 5
-        while _udp_free(self.sip_port):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                result = self.stop()
-                raise SandboxError(f"sipp agent did not start:\n{result.describe()}")
-            time.sleep(0.02)
+        def listening() -> bool:
+            if self.process.poll() is not None:
+                raise SandboxError("sipp exited")
+            return not _udp_free(self.sip_port)
+
+        try:
+            wait_until(listening, every=0.02)
+        except (AssertionError, SandboxError):
+            result = self.stop()
+            raise SandboxError(f"sipp agent did not start:\n{result.describe()}") from None
 
     def stop(self, grace: float = 3.0) -> SippResult:
         """Stop (SIGUSR1: finish calls in progress, then exit; kill after `grace` seconds)."""

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from callcenter import call_center, connected_call, enqueue_into
+from polling import eventually
 from sandbox import Sandbox, SippAgent, desk_phone_ports, run_sipp_async
 
 from pbx_stasis.acd.directory import AgentRecord
@@ -249,7 +250,7 @@ async def test_hold_takes_the_caller_out_to_music(private_sandbox: Sandbox,
         await center.app.acd.hold(call_id)
         held = await center.app.ari.bridges.get(bridge)
         assert channel not in held["channels"] and len(held["channels"]) == 1
-        await asyncio.sleep(1)
+        await asyncio.sleep(1)  # on purpose: a second on hold, hearing the music
         await center.app.acd.unhold(call_id)
         resumed = await center.app.ari.bridges.get(bridge)
         assert channel in resumed["channels"]
@@ -315,7 +316,7 @@ async def test_attended_transfer_to_another_agent(private_sandbox: Sandbox,
         assert waiting.consult is not None
         async with asyncio.timeout(10):
             await waiting.consult.answered.wait()
-        await asyncio.sleep(0.5)  # the agents talk
+        await asyncio.sleep(0.5)  # on purpose: the agents talk
         await center.app.acd.complete_transfer(call_id)
         result = await caller
         assert result.ok, result.describe()  # type: ignore[attr-defined]
@@ -336,10 +337,9 @@ async def test_agent_calls_out_through_the_trunk(private_sandbox: Sandbox,
             media_port=desk_phone_ports(200)[1], workdir=tmp_path, lifetime=60)
         try:
             await center.app.dial(agent, "+14155559876", "outboundcall0001")
-            async with asyncio.timeout(20):
-                while not [r for r in await center.journal("CALLEND")
-                           if r.call_id == "outboundcall0001"]:
-                    await asyncio.sleep(0.1)
+            await eventually(lambda: center.journal("CALLEND"), within=20, every=0.1,
+                             until=lambda rows: [r for r in rows
+                                                 if r.call_id == "outboundcall0001"])
             await center.idle()
         finally:
             far = await asyncio.to_thread(far_end.stop)
@@ -401,7 +401,7 @@ async def test_app_restart_while_an_unanswered_caller_rings_an_agent(
             **queue, "agent_order": [str(sleepy.user_id), str(good.user_id)]})
         caller = asyncio.ensure_future(_call(private_sandbox, talk_ms=500, timeout=40))
         await center.wait_for("OFFER")
-        await asyncio.sleep(1.5)  # sleepy's phone rings (4 s) while the app goes away
+        await asyncio.sleep(1.5)  # on purpose: sleepy's phone rings (4 s) while the app goes away
 
         old = center.app
         await old.stop(grace=0)

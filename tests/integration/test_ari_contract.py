@@ -12,7 +12,6 @@ where ROOT is $PBX_SANDBOX_ROOT, else $PBX_SANDBOX_DIR/root, else
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import json
 import os
@@ -25,6 +24,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from polling import eventually
 
 from pbx_stasis.ari import AriClient, EventStream
 from pbx_stasis.ari import client as client_module
@@ -530,9 +530,7 @@ async def test_every_method_sends_only_what_asterisk_declares(
 
     stream = EventStream(ari, "pbx", handler)
     stream.start()
-    async with asyncio.timeout(5):
-        while stream.stats.connects == 0:
-            await asyncio.sleep(0.01)
+    await eventually(lambda: stream.stats.connects, every=0.01)
     await stream.close()
 
     assert not seen.problems, "\n".join(seen.problems)

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
+from polling import eventually
 from sandbox import Sandbox
 
 from pbx_stasis.ari import (
@@ -73,9 +74,7 @@ class Story:
         self.by_key[event_key(event)].append(event["type"])
 
     async def until(self, condition: Callable[[], bool]) -> None:
-        async with asyncio.timeout(5):
-            while not condition():
-                await asyncio.sleep(0.02)
+        await eventually(condition, every=0.02)
 
 
 def unique(prefix: str) -> str:
@@ -169,7 +168,7 @@ async def test_wrong_password_is_named_for_rest_and_events(sandbox_ari: Ari) -> 
             await ari.channels.list()
         stream = EventStream(ari, unique("ari-test"), ignore, backoff_initial=0.2)
         stream.start()
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.5)  # on purpose: with a 0.2 s backoff, at most 3 tries fit in it
         stats = stream.stats
         await stream.close()
 

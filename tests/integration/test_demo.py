@@ -9,13 +9,13 @@ import json
 import re
 import signal
 import socket
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 from pbxproc import PbxProcess, read_calls
+from polling import eventually
 from sandbox import Sandbox, run_sipp_async
 
 REPO = Path(__file__).resolve().parents[2]
@@ -78,13 +78,11 @@ async def test_the_demo_starts_serves_an_agent_and_queues_a_call(
     result = await run_sipp_async("caller-hangs-up.xml", instance.sip_target, service=SALES_LINE,
                       caller="+971501234567", keys={"talk_ms": "4000"}, timeout=30)
     assert result.ok, result.describe()
-    deadline = time.monotonic() + 10
-    while True:
-        calls = await read_calls(env["PBX_DATABASE_URL"])
-        events = [e.event for _, lines in calls for e in lines]
-        if "ABANDON" in events or time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.2)
+    calls = await eventually(
+        lambda: read_calls(env["PBX_DATABASE_URL"]),
+        until=lambda calls: any(e.event == "ABANDON" for _, lines in calls for e in lines),
+        within=10, every=0.2)
+    events = [e.event for _, lines in calls for e in lines]
     assert len(calls) == 1, calls
     record, _ = calls[0]
     assert record.to_number == SALES_LINE, record

@@ -17,6 +17,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from callcenter import CallCenter, call_center, connected_call, enqueue_into
+from polling import eventually
 from sandbox import Sandbox, SippAgent, desk_phone_ports, free_media_port, run_sipp_async
 from sqlalchemy import select
 
@@ -44,14 +45,15 @@ def _carrier(sandbox: Sandbox, workdir: Path) -> SippAgent:
 
 
 async def _ended(center: CallCenter, call_id: str, within: float = 20.0) -> Call:
-    async with asyncio.timeout(within):
-        while True:
-            await center.app.db.writes.settle()
-            async with center.db.session() as session:
-                call = await session.get(Call, call_id)
-            if call is not None and call.ended_at is not None:
-                return call
-            await asyncio.sleep(0.1)
+    async def record() -> Call | None:
+        await center.app.db.writes.settle()
+        async with center.db.session() as session:
+            return await session.get(Call, call_id)
+
+    call = await eventually(record, until=lambda call: call is not None and call.ended_at,
+                            within=within, every=0.1)
+    assert call is not None
+    return call
 
 
 async def test_click_to_call_refuses_a_premium_number_and_dials_an_ordinary_one(

@@ -14,7 +14,6 @@ import hashlib
 import math
 import shutil
 import socket
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -24,6 +23,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from pbxproc import read_calls
+from polling import eventually
 from sandbox import (
     CALLER_MEDIA_RANGE,
     SIPP_DIR,
@@ -121,10 +121,8 @@ class LiveIvr:
 
     async def settled(self, within: float = 10.0) -> None:
         """Wait until every call task is over (records closed, journal written)."""
-        deadline = time.monotonic() + within
-        while self.router.live_calls:
-            assert time.monotonic() < deadline, f"{self.router.live_calls} call(s) still running"
-            await asyncio.sleep(0.05)
+        await eventually(lambda: self.router.live_calls, until=lambda live: not live,
+                         within=within, what="no call still running")
 
     async def journals(self) -> list[tuple[CallRecord, list[JournalEntry]]]:
         await self.settled()
@@ -411,7 +409,7 @@ async def crm_server(seen: list[str]) -> AsyncIterator[int]:
         caller = request.query.get("caller", "")
         seen.append(caller)
         if caller == "+15550302":
-            await asyncio.sleep(3)
+            await asyncio.sleep(3)  # on purpose: slower than the IVR's lookup timeout
         return web.json_response({"customer": {"name": "Layla", "tier": "gold"}})
 
     app = web.Application()
@@ -638,12 +636,9 @@ async def test_hot_reload_leaves_a_call_in_progress_on_its_version(
         slow_key = caller_dtmf_scenario("1", tmp_path, first_delay_ms=3000)
         in_progress = asyncio.create_task(app.call(slow_key, "+15550006", caller="+15550601"))
         # wait until that call waits in the menu, then install version 2
-        deadline = time.monotonic() + 10
-        while not any(
-            e.event == "ivr.enter" for _, j in await read_calls(str(app.db.url)) for e in j
-        ):
-            assert time.monotonic() < deadline
-            await asyncio.sleep(0.1)
+        await eventually(
+            lambda: read_calls(str(app.db.url)), within=10, every=0.1,
+            until=lambda calls: any(e.event == "ivr.enter" for _, j in calls for e in j))
         assert await app.apply(RELOAD_V2) == 2
         assert updates.get_nowait() is not None
         await app.call(caller_dtmf_scenario("1", tmp_path, first_delay_ms=1000), "+15550006",

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from callcenter import CallCenter, call_center, enqueue_into
+from polling import eventually
 from sandbox import Sandbox, run_sipp_async
 from test_supervision_audio import RtpPhone, tone_db
 
@@ -83,12 +84,8 @@ async def recorded_call(
 
 async def connected(recorder: CallRecorder, tenant_id: int, call_id: str) -> None:
     """Until the recorder has been told the call is connected (its talk started)."""
-    async with asyncio.timeout(5):
-        while True:
-            with contextlib.suppress(RecordingError):
-                await recorder.state(tenant_id, call_id)
-                return
-            await asyncio.sleep(0.02)
+    await eventually(lambda: recorder.state(tenant_id, call_id), ignoring=(RecordingError,),
+                     every=0.02)
 
 
 def samples_of(data: bytes) -> tuple[list[int], int]:
@@ -110,10 +107,10 @@ async def test_a_recorded_call_lasts_its_talk_time_and_a_pause_is_silence_then_e
     async with recorded_call(private_sandbox, tmp_path, 520, RecordingPolicy(PolicyMode.ALL),
                              talk_ms=6000) as scene:
         center, recorder, tenant_id = scene.center, scene.recorder, scene.center.app.tenant_id
-        async with asyncio.timeout(5):  # the policy says all: it records from the connect
-            while ((await recorder.state(tenant_id, scene.call_id)).state
-                   is not RecordingState.RECORDING):
-                await asyncio.sleep(0.02)
+        # the policy says all: it records from the connect
+        await eventually(lambda: recorder.state(tenant_id, scene.call_id),
+                         until=lambda state: state.state is RecordingState.RECORDING, every=0.02)
+        # The lengths under test: 1.5 s recorded, 1.5 s paused (silence in the file).
         await asyncio.sleep(1.5)
         paused = await recorder.pause(tenant_id, scene.call_id, by_user_id=None)
         assert paused.state is RecordingState.PAUSED
@@ -185,6 +182,8 @@ async def test_on_demand_records_from_the_agents_request_and_none_never(
     async with recorded_call(private_sandbox, tmp_path, 522,
                              RecordingPolicy(PolicyMode.ON_DEMAND), talk_ms=4000) as scene:
         center, recorder, tenant_id = scene.center, scene.recorder, scene.center.app.tenant_id
+        await connected(recorder, tenant_id, scene.call_id)
+        # on purpose: a second in, on-demand has recorded nothing
         await asyncio.sleep(1.0)
         state = await recorder.state(tenant_id, scene.call_id)
         assert state.state is RecordingState.OFF and state.agent_may_start
@@ -209,6 +208,7 @@ async def test_on_demand_records_from_the_agents_request_and_none_never(
         connects = await center.wait_for("CONNECT", 2)
         call_id = connects[1].call_id or ""
         await connected(recorder, tenant_id, call_id)
+        # on purpose: time for a wrong auto-start to show
         await asyncio.sleep(0.3)
         assert (await recorder.state(tenant_id, call_id)).state is RecordingState.OFF
         with pytest.raises(RecordingError) as refused:
@@ -229,9 +229,7 @@ async def test_a_recording_running_when_the_app_restarts_is_filed_when_the_call_
     async with recorded_call(private_sandbox, tmp_path, 524,
                              RecordingPolicy(PolicyMode.ALL), talk_ms=4000) as scene:
         center = scene.center
-        async with asyncio.timeout(5):
-            while not await center.journal("RECORDSTART"):
-                await asyncio.sleep(0.05)
+        await eventually(lambda: center.journal("RECORDSTART"))
         old = center.app
         await old.stop(grace=0)
         new = StasisApp(old.settings, center.db, Bus(), script=old._default_script)
@@ -242,9 +240,7 @@ async def test_a_recording_running_when_the_app_restarts_is_filed_when_the_call_
             await new.events.wait_connected()
         assert (await scene.call).ok
         await center.idle()
-        async with asyncio.timeout(15):
-            while not await center.journal("RECORDSTOP"):
-                await asyncio.sleep(0.1)
+        await eventually(lambda: center.journal("RECORDSTOP"), within=15, every=0.1)
         stop = at(await center.journal(), "RECORDSTOP")
         assert stop.data["adopted"] is True
         [kept] = await scene.store.for_call(scene.call_id)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from callcenter import CallCenter, call_center
+from polling import eventually
 from sandbox import Sandbox, SandboxError
 
 from pbx_stasis.acd.directory import AcdDirectory, AgentRecord
@@ -285,9 +286,7 @@ async def test_no_endpoint_takes_calls_or_registrations_from_elsewhere_without_c
         control = await _probe(private_sandbox, TRUNK_ADDRESS, "invite", "+15550001", "5000")
         registered = await _probe(private_sandbox, TRUNK_ADDRESS, "register",
                                   browser.endpoint, browser.sip_password)
-        async with asyncio.timeout(10):
-            while not entered:
-                await asyncio.sleep(0.05)
+        await eventually(lambda: entered, within=10)
         await center.idle()
         await asyncio.sleep(0.5)  # a probe that got in late would have started by now
         starts = await center.journal("CALLSTART")

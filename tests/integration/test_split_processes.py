@@ -20,6 +20,7 @@ from typing import Any
 import aiohttp
 import pytest
 from pbxproc import PbxProcess, pbx_command
+from polling import eventually
 from sandbox import Sandbox, SippAgent, desk_phone_ports, run_sipp_async
 
 pytestmark = pytest.mark.integration
@@ -189,13 +190,14 @@ async def test_a_supervisor_listens_through_the_web_process(private_sandbox: San
                     "caller-hangs-up.xml", private_sandbox.sip_target, service=DID,
                     caller="+14155550199", keys={"talk_ms": "15000"}, timeout=40,
                     workdir=tmp_path))
-                async with asyncio.timeout(20):  # until alice answers: a call to supervise
-                    while True:
-                        status, listed = await root.call("GET", "/api/supervision/calls")
-                        assert status == 200, listed
-                        if listed["calls"]:
-                            break
-                        await asyncio.sleep(0.2)
+                async def supervisable() -> dict[str, Any]:
+                    status, listed = await root.call("GET", "/api/supervision/calls")
+                    assert status == 200, listed
+                    return listed  # type: ignore[no-any-return]
+
+                # until alice answers: a call to supervise
+                listed = await eventually(supervisable, until=lambda listed: listed["calls"],
+                                          within=20, every=0.2)
                 [call] = listed["calls"]
                 assert call["agent_user_id"] == alice.user_id and call["queue"] == "sales"
                 call_id = call["call_id"]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import threading
 from pathlib import Path
 
 import pytest
 from pg import PostgresServer
+from polling import eventually
 from sqlalchemy import text
 
 from pbx_stasis.store import Database, StoreError
@@ -74,13 +74,9 @@ async def test_a_missing_postgresql_database_is_named(postgres: PostgresServer) 
 async def _aiosqlite_threads_done() -> None:
     # When sqlite3 cannot open the file, aiosqlite stops its worker thread without waiting for it;
     # the thread must not outlive this test's event loop.
-    workers: list[threading.Thread] = []
-    for _ in range(500):
-        workers = [t for t in threading.enumerate() if "_connection_worker_thread" in t.name]
-        if not workers:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"aiosqlite threads still running: {workers}")
+    await eventually(
+        lambda: [t for t in threading.enumerate() if "_connection_worker_thread" in t.name],
+        until=lambda workers: not workers, every=0.01, what="no aiosqlite thread running")
 
 
 async def test_a_sqlite_file_that_cannot_be_opened_is_named(tmp_path: Path) -> None:

@@ -157,7 +157,7 @@ async def test_a_cancelled_unit_of_work_leaves_nothing(db: Database) -> None:
             )
             await journal.append(tx, tenant_id=tenant_id, call_id=call.id, event="StasisStart")
             halfway.set()
-            await asyncio.sleep(60)
+            await asyncio.sleep(60)  # on purpose: parked mid-transaction until cancelled
 
     task = asyncio.create_task(actor())
     await asyncio.wait_for(halfway.wait(), 10)
@@ -184,7 +184,7 @@ async def test_concurrent_appends_from_many_tasks_lose_nothing(db: Database) -> 
                 db, tenant_id=tenant_id, event="READY", data={"task": n, "i": i}
             )
             ids.append(entry.id)
-            await asyncio.sleep(0)
+            await asyncio.sleep(0)  # on purpose: let the other tasks interleave
         return ids
 
     results = await asyncio.gather(*(agent(n) for n in range(tasks)))
@@ -212,7 +212,7 @@ async def test_concurrent_units_of_work_keep_calls_and_lines_together(db: Databa
                 started_at=T0,
             )
             await journal.append(tx, tenant_id=tenant_id, call_id=call.id, event="StasisStart")
-            await asyncio.sleep(0)
+            await asyncio.sleep(0)  # on purpose: let the other units of work interleave
             await journal.append(tx, tenant_id=tenant_id, call_id=call.id, event="ENTERQUEUE")
 
     await asyncio.gather(*(call_actor(n) for n in range(10)))

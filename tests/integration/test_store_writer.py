@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from polling import eventually
 from sqlalchemy import event
 
 from pbx_stasis.bus import Bus
@@ -119,9 +120,7 @@ async def test_writes_are_kept_through_an_outage_and_stored_after_it(
         with caplog.at_level(logging.WARNING, logger="pbx_stasis.store.writer"):
             with _outage(backend, migrated_db_url, request):
                 records = [await _open(log, tenant_id, f"c{n}") for n in range(20)]
-                async with asyncio.timeout(20):
-                    while not db.writes.outage:
-                        await asyncio.sleep(0.05)
+                await eventually(lambda: db.writes.outage, within=20)
                 for record in records[:10]:
                     await log.close(record, cause=16, cause_text="Normal", hung_up_by="caller")
                 assert db.writes.pending == 60  # 20 rows, 20 CALLSTART, 10 updates, 10 CALLEND

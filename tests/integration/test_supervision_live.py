@@ -21,6 +21,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from callcenter import CallCenter, call_center, enqueue_into
+from polling import eventually
 from sandbox import Sandbox, SippAgent, desk_phone_ports, run_sipp_async
 from sqlalchemy import select
 from test_supervision_audio import FRAME, RtpPhone, goertzel_db, tone_db, ulaw_decode
@@ -96,9 +97,7 @@ async def supervised_call(
             [connect] = await center.wait_for("CONNECT")
             assert connect.call_id is not None
             scene.call_id = connect.call_id
-            async with asyncio.timeout(5):
-                while scene.call_id not in supervision.talks:
-                    await asyncio.sleep(0.02)
+            await eventually(lambda: scene.call_id in supervision.talks, every=0.02)
             yield scene
         finally:
             with contextlib.suppress(Exception):
@@ -129,6 +128,7 @@ def longest_gap(phone: RtpPhone, hz: int, since: float, until: float) -> float:
 
 
 async def measure(scene: Scene, seconds: float = WINDOW) -> tuple[float, float]:
+    # Time passes on purpose: the audio of `seconds` after the switch settled is what is measured.
     await asyncio.sleep(0.3)  # past the switch
     since = time.monotonic()
     await asyncio.sleep(seconds)
@@ -279,7 +279,7 @@ async def test_supervising_over_http_checks_roles_and_tenants_and_a_manager_stop
             ended = time.monotonic()
             assert end.data["reason"] == "stopped" and end.data["supervisor_user_id"] == boss.id
             # ... and the call goes on: the agent still hears the caller, no supervisor.
-            await asyncio.sleep(0.8)
+            await asyncio.sleep(0.8)  # on purpose: 0.8 s of the agent's audio to measure
             after = scene.levels(scene.agent, ended + 0.1, time.monotonic())
             assert after[CALLER_HZ] > PRESENT and after[SUPERVISOR_HZ] < ABSENT
             result = await scene.call

@@ -1,6 +1,6 @@
-// The agent's WebRTC softphone on JsSIP, bundled by esbuild into static/build/softphone.js.
-// It exposes window.JsSIP and window.PbxSoftphone; the agent page drives it and publishes its
-// state as window.pbxSoftphone for tests.
+// The WebRTC softphone on JsSIP. phone.js (the agent and supervisor pages' phone) drives it and
+// publishes its state as window.pbxSoftphone for tests; esbuild bundles it into those pages.
+// It also exposes window.JsSIP and window.PbxSoftphone, for a look from the browser's console.
 import JsSIP from "jssip";
 
 const RETRY_MIN_MS = 2000;

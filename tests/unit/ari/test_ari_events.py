@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
+import polling
 import pytest
 from ari_fake_server import FakeAri, channel_event, closed_port
 
@@ -24,9 +25,8 @@ def fast_stream(ari: AriClient, handler: Any, **options: Any) -> EventStream:
 
 
 async def eventually(condition: Callable[[], bool], within: float = 1.5) -> None:
-    async with asyncio.timeout(within):
-        while not condition():
-            await asyncio.sleep(0.01)
+    """The shared polling helper with this file's pace (a fake Asterisk answers in ms)."""
+    await polling.eventually(condition, within=within, every=0.01)
 
 
 def dtmf(channel_id: str, digit: int) -> dict[str, Any]:
@@ -69,7 +69,7 @@ async def test_events_wait_until_the_resync_hook_is_done(fake_ari: FakeAri, ari:
 
     async def on_connect() -> None:
         story.append("resync started")
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.1)  # on purpose: a slow resync, which events must wait for
         story.append("resync done")
 
     async def handler(event: Event) -> None:
@@ -200,7 +200,7 @@ async def test_events_without_a_channel_share_one_ordered_lane(
     order: list[str] = []
 
     async def handler(event: Event) -> None:
-        await asyncio.sleep(0.002 if event["endpoint"]["resource"] == "a1" else 0)
+        await asyncio.sleep(0.002 if event["endpoint"]["resource"] == "a1" else 0)  # a slow a1
         order.append(event["endpoint"]["resource"])
 
     def endpoint_event(resource: str) -> dict[str, Any]:
@@ -227,7 +227,7 @@ async def test_reading_pauses_while_too_many_events_wait(fake_ari: FakeAri, ari:
         await eventually(lambda: events.connected)
         await fake_ari.send(ws, *(dtmf("c1", n) for n in range(6)))
         await eventually(lambda: events.stats.received == 2)
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.1)  # on purpose: time in which no more may be read
         assert events.stats.received == 2
 
         release.set()
@@ -269,7 +269,7 @@ async def test_no_busy_loop_while_asterisk_refuses_connections() -> None:
         events = fast_stream(ari, handler, backoff_initial=0.05, backoff_max=1.0)
         cpu_before = time.process_time()
         events.start()
-        await asyncio.sleep(1.5)
+        await asyncio.sleep(1.5)  # on purpose: the backoff over 1.5 s is what is measured
         cpu = time.process_time() - cpu_before
         stats = events.stats
         await events.close()
@@ -292,7 +292,7 @@ async def test_wrong_password_backs_off_and_says_what_to_check(
     async with AriClient(fake_ari.base_url, "pbx", "wrong") as ari:
         events = fast_stream(ari, handler, backoff_initial=0.05, backoff_max=1.0)
         events.start()
-        await asyncio.sleep(1.2)
+        await asyncio.sleep(1.2)  # on purpose: the backoff over 1.2 s is what is measured
         await events.close()
 
     attempts = fake_ari.ws_attempts

@@ -6,7 +6,6 @@ import shutil
 import wave
 from pathlib import Path
 
-import pytest
 from ivr_testing import EXAMPLE, flows
 
 from pbx_stasis.ivr.loader import load_flowset_files
@@ -46,8 +45,9 @@ def test_asterisk_sounds() -> None:
     assert asterisk_sounds(flows(SMALL)) == ["beep"]
 
 
-@pytest.mark.skipif(not (shutil.which("espeak-ng") and shutil.which("sox")), reason="espeak-ng/sox")
 def test_generate_8khz_mono_wav_and_keep_recorded_files(tmp_path: Path) -> None:
+    missing = [tool for tool in ("espeak-ng", "sox") if not shutil.which(tool)]
+    assert not missing, f"{' and '.join(missing)} not found: apt-get install espeak-ng sox"
     flowset = flows(SMALL)
     kept = tmp_path / "en" / "pbx" / "hi.wav"
     kept.parent.mkdir(parents=True)

@@ -14,6 +14,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
+from polling import eventually
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
 from center_fake import MemoryContactCenter
@@ -101,13 +102,11 @@ async def test_bus_events_are_relayed(
     async with aiohttp.ClientSession() as session:
         relay = asyncio.create_task(relay_events(url, SECRET, web_bus, session))
         try:
-            async with asyncio.timeout(5):
-                while True:  # until the relay's subscription is in place
-                    stasis_bus.publish("agent:state", 1, {"user_id": 7, "state": "available"})
-                    event = seen.get_nowait()
-                    if event is not None:
-                        break
-                    await asyncio.sleep(0.05)
+            def relayed() -> object:  # published again until the relay's subscription is in place
+                stasis_bus.publish("agent:state", 1, {"user_id": 7, "state": "available"})
+                return seen.get_nowait()
+
+            event = await eventually(relayed)
         finally:
             relay.cancel()
     assert event.topic == "agent:state" and event.payload["user_id"] == 7

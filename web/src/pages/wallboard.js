@@ -1,7 +1,7 @@
 // The wallboard: one snapshot from /api/wallboard, then every change pushed over /ws.
-import { get } from "./api.js";
-import { Feed } from "./feed.js";
-import { $, clock, duration, el, secondsSince } from "./ui.js";
+import { get } from "../api.js";
+import { Feed } from "../feed.js";
+import { $, clock, duration, el, secondsSince } from "../ui.js";
 
 // lastSaid: each live call's last activity line (an update that says the same, e.g. the answer
 // of a call still in the IVR, adds no line).

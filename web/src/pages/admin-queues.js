@@ -1,6 +1,6 @@
 // Admin: queues (strategy, timeouts, wrap-up, overflow, empty policies, MOH, escalation).
-import { get, post, put } from "./api.js";
-import { $, clearErrors, el, pageData, showErrors, toast } from "./ui.js";
+import { get, post, put } from "../api.js";
+import { $, clearErrors, el, pageData, showErrors, toast } from "../ui.js";
 
 const defaults = pageData().defaults;
 const POLICIES = ["never", "no-members", "no-reachable", "no-available"];

@@ -1,9 +1,10 @@
 // The supervisor's live calls: the tenant's calls pushed over /ws, listen / whisper / barge
 // through the supervision API, and the same JsSIP softphone as the agent page (the supervision
 // leg rings it with X-PBX-Auto-Answer, so it answers by itself).
-import { ApiError, del, get, post } from "./api.js";
-import { Feed } from "./feed.js";
-import { $, banner, duration, el, pageData, secondsSince, toast } from "./ui.js";
+import { ApiError, del, get, post } from "../api.js";
+import { Feed } from "../feed.js";
+import { PhonePanel } from "../phone.js";
+import { $, duration, el, pageData, secondsSince, toast } from "../ui.js";
 
 const me = pageData().user;
 const MODES = ["listen", "whisper", "barge"];
@@ -18,84 +19,27 @@ const view = {
   available: null, // true / false (503) / null (unknown yet)
 };
 
-// --- softphone (the bundle of the agent page) --------------------------------------------------
+// --- softphone (the same phone as the agent page) ---------------------------------------------
 
-const audio = $("#remote-audio");
-const phone = window.PbxSoftphone ? new window.PbxSoftphone({ audio }) : null;
+const panel = new PhonePanel({
+  lost: "Phone connection lost: reconnecting by itself. Supervision rings this phone, so it cannot start until it is back.",
+  noPhone: "You have no softphone: ask an administrator for a phone line to supervise with.",
+  // Listening needs no microphone; whisper and barge do.
+  mic: {
+    denied: ["The browser blocks the microphone: you can listen, but whisper and barge need it. Allow it in the site settings, then reload.", "warn"],
+    none: ["No microphone found: you can listen, but whisper and barge need one.", "warn"],
+  },
+  inCall: "Phone: supervising",
+});
+const phone = panel.phone;
 
-window.pbxSoftphone = {
-  get registered() { return phone ? phone.registered : false; },
-  get registration() { return phone ? phone.state.registration : "unavailable"; },
-  get connection() { return phone ? phone.state.connection : "unavailable"; },
-  get callState() { return phone ? phone.state.call : "idle"; },
-  get sipCallId() { return phone ? phone.state.callId : null; },
-  get mic() { return phone ? phone.state.mic : "unknown"; },
+panel.expose({
   get session() { return view.session; },
   get mode() { return view.session ? view.session.mode : null; },
-  stats: () => (phone ? phone.stats() : Promise.resolve({ bytesReceived: 0, bytesSent: 0, packetsReceived: 0 })),
-  hangup: () => (phone ? phone.hangup() : false),
-};
-
-function renderPhone() {
-  const sip = $("#sip-status");
-  const mic = $("#mic-status");
-  if (!phone) {
-    sip.className = "badge bad";
-    sip.textContent = "Phone: not built";
-    banner("sip", "The softphone is missing (web/static/build/softphone.js): run `npm run build` in web/.", "error");
-    return;
-  }
-  const s = phone.state;
-  let text = "Phone: connecting";
-  let kind = "warn";
-  if (s.call === "active" || s.call === "connecting") { text = "Phone: supervising"; kind = "ok"; }
-  else if (s.registration === "registered") { text = "Phone: ready"; kind = "ok"; }
-  else if (s.registration === "failed") { text = "Phone: registration failed"; kind = "bad"; }
-  else if (s.connection === "disconnected") { text = "Phone: disconnected"; kind = "bad"; }
-  sip.className = `badge ${kind}`;
-  sip.textContent = text;
-  if (s.registration === "registered") banner("sip", "");
-  else if (s.connection === "disconnected" && phone.credentials) {
-    banner("sip", "Phone connection lost: reconnecting by itself. Supervision rings this phone, so it cannot start until it is back.", "error");
-  } else if (s.registration === "failed") {
-    banner("sip", `Your phone could not register (${s.error}). Retrying…`, "error");
-  }
-  const [micText, micKind] = {
-    granted: ["Microphone: allowed", "ok"],
-    prompt: ["Microphone: click to allow", "warn"],
-    denied: ["Microphone: blocked", "bad"],
-    none: ["Microphone: none found", "bad"],
-    unknown: ["Microphone: checking", ""],
-  }[s.mic] || ["Microphone: ?", ""];
-  mic.textContent = micText;
-  mic.className = `badge ${micKind}`;
-  // Listening needs no microphone; whisper and barge do.
-  if (s.mic === "denied") banner("mic", "The browser blocks the microphone: you can listen, but whisper and barge need it. Allow it in the site settings, then reload.", "warn");
-  else if (s.mic === "none") banner("mic", "No microphone found: you can listen, but whisper and barge need one.", "warn");
-  else banner("mic", "");
-}
-
-async function startPhone() {
-  renderPhone();
-  if (!phone) return;
-  phone.addEventListener("change", renderPhone);
-  // My leg went away (I hung up, the call ended): the server ended the session; ask it.
-  phone.addEventListener("ended", () => loadSessions());
-  await phone.checkMicrophone();
-  try {
-    phone.start(await get("/api/me/sip"));
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 404) {
-      banner("sip", "You have no softphone: ask an administrator for a phone line to supervise with.", "warn");
-    } else {
-      banner("sip", `The softphone could not start: ${error.message}`, "error");
-    }
-  }
-}
-
-$("#mic-status").addEventListener("click", async () => {
-  if (phone) await phone.requestMicrophone();
 });
+
+// My leg went away (I hung up, the call ended): the server ended the session; ask it.
+phone.addEventListener("ended", () => loadSessions());
 
 // --- errors ---------------------------------------------------------------------------------
 
@@ -238,7 +182,7 @@ async function supervise(callId, mode) {
     if (session) await del(`/api/supervision/sessions/${encodeURIComponent(session.session_id)}`);
     view.session = null;
     view.pending = { call_id: callId, mode };
-    if (phone && !phone.registered) toast("Your phone is not connected yet: the supervision call may not reach it.", "error");
+    if (!phone.registered) toast("Your phone is not connected yet: the supervision call may not reach it.", "error");
     render();
     // 201 once my phone has answered (it auto-answers) and is placed in the call.
     const reply = await post(`/api/supervision/calls/${encodeURIComponent(callId)}/${mode}`);
@@ -294,4 +238,4 @@ new Feed(["call:*"], {
   },
 }).start();
 
-startPhone();
+panel.start();

@@ -1,9 +1,9 @@
 // Admin: the IVR flow editor. The validator's problems are marked on their lines: a red line
 // number in the gutter and the message at the end of the line, drawn on a backdrop that scrolls
 // with the textarea.
-import { ApiError, get, post, put } from "./api.js";
-import { Feed } from "./feed.js";
-import { $, el, toast } from "./ui.js";
+import { ApiError, get, post, put } from "../api.js";
+import { Feed } from "../feed.js";
+import { $, el, toast } from "../ui.js";
 
 const text = $("#flow-text");
 const gutter = $("#gutter");

@@ -1,7 +1,7 @@
 // The header's "Password" dialog on every page: change my own password (POST /api/me/password).
 // The server keeps this session and ends my others.
-import { post } from "./api.js";
-import { $, clearErrors, showErrors, toast } from "./ui.js";
+import { post } from "../api.js";
+import { $, clearErrors, showErrors, toast } from "../ui.js";
 
 const dialog = $("#password-dialog");
 const form = $("#password-form");

@@ -1,8 +1,9 @@
 // The agent page: softphone, status, call controls, contact card, wrap-up and contacts.
-import { ApiError, get, post, put } from "./api.js";
-import { Feed } from "./feed.js";
-import { $, $$, banner, clearErrors, dateTime, duration, el, pageData, secondsSince, showErrors, toast } from "./ui.js";
-import { Ringer } from "./ringer.js";
+import { get, post, put } from "../api.js";
+import { Feed } from "../feed.js";
+import { $, $$, banner, clearErrors, dateTime, duration, el, pageData, secondsSince, showErrors, toast } from "../ui.js";
+import { PhonePanel } from "../phone.js";
+import { Ringer } from "../ringer.js";
 
 const data = pageData();
 const me = data.user;
@@ -23,93 +24,35 @@ const view = {
 
 // --- softphone ----------------------------------------------------------------------------
 
-const audio = $("#remote-audio");
-const phone = window.PbxSoftphone ? new window.PbxSoftphone({ audio }) : null;
+const panel = new PhonePanel({
+  lost: "Phone connection lost: reconnecting by itself. Calls cannot reach you until it is back.",
+  noPhone: "You have no softphone: ask an administrator to make you an agent.",
+  mic: {
+    none: ["No microphone found: plug in a headset, then reload the page.", "error"],
+    denied: ["The browser blocks the microphone: allow it in the address bar's site settings, then reload.", "error"],
+  },
+  inCall: null,
+}, () => renderCall());
+const phone = panel.phone;
 
 // The test hook: state of the phone and the page, plus getStats totals.
-window.pbxSoftphone = {
-  get registered() { return phone ? phone.registered : false; },
-  get registration() { return phone ? phone.state.registration : "unavailable"; },
-  get connection() { return phone ? phone.state.connection : "unavailable"; },
-  get callState() { return phone ? phone.state.call : "idle"; },
-  get sipCallId() { return phone ? phone.state.callId : null; },
-  get remoteNumber() { return phone ? phone.state.remoteNumber : null; },
-  get mic() { return phone ? phone.state.mic : "unknown"; },
+panel.expose({
   get ringing() { return ringer.playing; },
   get agentState() { return view.agent ? view.agent.state : null; },
   get callId() { return view.call ? view.call.call_id : null; },
-  stats: () => (phone ? phone.stats() : Promise.resolve({ bytesReceived: 0, bytesSent: 0, packetsReceived: 0 })),
   answer: () => answer(),
   hangup: () => hangup(),
-};
-
-function renderPhoneStatus() {
-  const sip = $("#sip-status");
-  const mic = $("#mic-status");
-  if (!phone) {
-    sip.className = "badge bad";
-    sip.textContent = "Phone: not built";
-    banner("sip", "The softphone is missing (web/static/build/softphone.js): run `npm run build` in web/.", "error");
-    return;
-  }
-  const s = phone.state;
-  let text = "Phone: connecting";
-  let kind = "warn";
-  if (s.registration === "registered") { text = "Phone: ready"; kind = "ok"; }
-  else if (s.registration === "failed") { text = "Phone: registration failed"; kind = "bad"; }
-  else if (s.connection === "disconnected") { text = "Phone: disconnected"; kind = "bad"; }
-  sip.className = `badge ${kind}`;
-  sip.textContent = text;
-  if (s.registration === "registered") banner("sip", "");
-  else if (s.connection === "disconnected" && phone.credentials) {
-    banner("sip", "Phone connection lost: reconnecting by itself. Calls cannot reach you until it is back.", "error");
-  } else if (s.registration === "failed") {
-    banner("sip", `Your phone could not register (${s.error}). Retrying…`, "error");
-  }
-  const micText = {
-    granted: ["Microphone: allowed", "ok"],
-    prompt: ["Microphone: click to allow", "warn"],
-    denied: ["Microphone: blocked", "bad"],
-    none: ["Microphone: none found", "bad"],
-    unknown: ["Microphone: checking", ""],
-  }[s.mic] || ["Microphone: ?", ""];
-  mic.textContent = micText[0];
-  mic.className = `badge ${micText[1]}`;
-  if (s.mic === "none") banner("mic", "No microphone found: plug in a headset, then reload the page.", "error");
-  else if (s.mic === "denied") banner("mic", "The browser blocks the microphone: allow it in the address bar's site settings, then reload.", "error");
-  else banner("mic", "");
-  renderCall();
-}
-
-async function startPhone() {
-  renderPhoneStatus();
-  if (!phone) return;
-  phone.addEventListener("change", renderPhoneStatus);
-  phone.addEventListener("incoming", (event) => {
-    const detail = event.detail;
-    if (!detail.auto) {
-      ringer.start();
-      showCaller(view.call?.from_number || detail.remoteNumber, detail.remoteName, view.call?.call_id);
-    }
-    renderCall();
-  });
-  phone.addEventListener("ended", () => { ringer.stop(); renderCall(); });
-  await phone.checkMicrophone();
-  try {
-    const credentials = await get("/api/me/sip");
-    phone.start(credentials);
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 404) {
-      banner("sip", "You have no softphone: ask an administrator to make you an agent.", "warn");
-    } else {
-      banner("sip", `The softphone could not start: ${error.message}`, "error");
-    }
-  }
-}
-
-$("#mic-status").addEventListener("click", async () => {
-  if (phone) await phone.requestMicrophone();
 });
+
+phone.addEventListener("incoming", (event) => {
+  const detail = event.detail;
+  if (!detail.auto) {
+    ringer.start();
+    showCaller(view.call?.from_number || detail.remoteNumber, detail.remoteName, view.call?.call_id);
+  }
+  renderCall();
+});
+phone.addEventListener("ended", () => { ringer.stop(); renderCall(); });
 
 // --- agent state ----------------------------------------------------------------------------
 
@@ -157,7 +100,7 @@ $("#apply-state").addEventListener("click", async () => {
   if (state === "paused") body.reason = $("#pause-reason").value;
   $("#state-error").textContent = "";
   ringer.unlock();
-  if (state === "available" && phone && phone.state.mic === "prompt") await phone.requestMicrophone();
+  if (state === "available" && phone.state.mic === "prompt") await phone.requestMicrophone();
   try {
     const reply = await put("/api/me/agent/state", body);
     view.agent = reply.agent;
@@ -173,17 +116,17 @@ $("#apply-state").addEventListener("click", async () => {
 
 function callState() {
   if (view.call) return view.call.state;
-  if (phone && phone.state.call !== "idle") return phone.state.call === "ringing" ? "ringing" : "talking";
+  if (panel.busy) return panel.call === "ringing" ? "ringing" : "talking";
   return "idle";
 }
 
 function renderCall() {
   const box = $("#call-box");
   const state = callState();
-  const sipRinging = phone && phone.state.call === "ringing";
+  const sipRinging = panel.call === "ringing";
   const live = view.call && view.call.state !== "ended";
   box.dataset.state = state;
-  box.className = `call-box ${state === "ringing" ? "ringing" : live || (phone && phone.state.call !== "idle") ? "active" : "idle"}`;
+  box.className = `call-box ${state === "ringing" ? "ringing" : live || panel.busy ? "active" : "idle"}`;
   const label = {
     idle: "No call", ringing: "Incoming call", talking: "On call", held: "On hold",
     consulting: "Consulting transfer target", queued: "Waiting in queue", ivr: "In IVR",
@@ -201,10 +144,10 @@ function renderCall() {
   $("#mute-btn").textContent = view.call?.muted ? "Unmute" : "Mute";
   $("#mute-btn").classList.toggle("toggled", !!view.call?.muted);
   $("#transfer-btn").disabled = !inCall || view.call.state === "consulting";
-  $("#hangup-btn").disabled = !(live || (phone && phone.state.call !== "idle"));
+  $("#hangup-btn").disabled = !(live || panel.busy);
   $("#consult-actions").hidden = !(live && view.call.state === "consulting");
   $("#keypad-hint").textContent = inCall ? "Keys send tones to the caller." : "Keys type the number; during a call they send tones.";
-  if (!live && !(phone && phone.state.call !== "idle")) {
+  if (!live && !panel.busy) {
     $("#call-timer").textContent = "";
     if (state === "idle") { $("#caller-number").textContent = ""; $("#caller-name").textContent = ""; }
   }
@@ -234,7 +177,7 @@ async function control(verb, body) {
 function answer() {
   ringer.stop();
   ringer.unlock();
-  if (phone && phone.answer()) return true;
+  if (phone.answer()) return true;
   toast("The call has not reached your phone yet.", "error");
   return false;
 }
@@ -242,7 +185,7 @@ function answer() {
 async function hangup() {
   ringer.stop();
   if (view.call) await control("hangup");
-  else if (phone) phone.hangup();
+  else phone.hangup();
 }
 
 $("#answer-btn").addEventListener("click", answer);
@@ -259,7 +202,7 @@ async function dial(number) {
   const target = (number ?? $("#dial-number").value).replace(/[\s().-]/g, "");
   if (!target) { $("#dial-error").textContent = "Type a number first."; return; }
   ringer.unlock();
-  if (phone) phone.expectCall();
+  phone.expectCall();
   try {
     const reply = await post("/api/calls/dial", { number: target });
     toast(`Calling ${target}…`);
@@ -541,5 +484,5 @@ const feed = new Feed(["call:*", "agent:state"], {
   },
 });
 
-startPhone();
+panel.start();
 feed.start();

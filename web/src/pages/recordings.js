@@ -1,8 +1,8 @@
 // Recordings: filter the tenant's recordings, play them with a seeking player and download them.
 // Audio and downloads always go through /api/recordings/{id}/audio|download, which check the
 // session and write an access row for every request.
-import { ApiError, get } from "./api.js";
-import { $, dateTime, duration, el } from "./ui.js";
+import { ApiError, get } from "../api.js";
+import { $, dateTime, duration, el } from "../ui.js";
 
 const PAGE = 50;
 const state = { rows: [], offset: 0, more: false, filters: {}, playing: null };

@@ -1,6 +1,6 @@
 // Admin: users and agents (create, role, disable, password, skills and queues, SIP password).
-import { get, patch, post, put } from "./api.js";
-import { $, clearErrors, el, pageData, showErrors, toast } from "./ui.js";
+import { get, patch, post, put } from "../api.js";
+import { $, clearErrors, el, pageData, showErrors, toast } from "../ui.js";
 
 const data = pageData();
 let queues = [];

@@ -1,7 +1,7 @@
 // Reports: a period's figures per queue, agent, day and hour, from /api/reports; each table
 // also downloads as CSV (/api/reports/csv), for the period on screen.
-import { ApiError, get } from "./api.js";
-import { $, duration, el } from "./ui.js";
+import { ApiError, get } from "../api.js";
+import { $, duration, el } from "../ui.js";
 
 const day = (date) => date.toISOString().slice(0, 10);
 const pct = (share) => (share === null ? "–" : `${Math.round(share * 100)}%`);

@@ -1,6 +1,6 @@
 // Admin: dispositions (add, rename, follow-up flag, order, retire).
-import { del, get, post, put } from "./api.js";
-import { $, clearErrors, el, showErrors, toast } from "./ui.js";
+import { del, get, post, put } from "../api.js";
+import { $, clearErrors, el, showErrors, toast } from "../ui.js";
 
 async function load() {
   const reply = await get("/api/dispositions?all=true");
