@@ -329,11 +329,13 @@ class LiveContactCenter:
             oldest_waiting_since=_when(now - snap.longest_wait) if snap.waiting else None,
             agents_logged_in=logged_in,
             agents_available=members.get(AgentState.AVAILABLE, 0),
-            offered_today=snap.answered + snap.abandoned + snap.left + snap.waiting,
+            offered_today=snap.offered,
             answered_today=snap.answered,
             abandoned_today=snap.abandoned,
             answered_in_service_level_today=snap.answered_within,
-            handle_seconds_today=round(self.acd.handle_today.get(key, 0.0), 1),
+            handle_seconds_today=round(snap.handle, 1),
+            handled_today=snap.handled,
+            service_level_today=snap.service_level,
         )
 
     async def queue_stats(self, tenant_id: int) -> list[QueueStats]:

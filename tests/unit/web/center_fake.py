@@ -371,6 +371,8 @@ class MemoryContactCenter:
                     abandoned_today=2,
                     answered_in_service_level_today=9,
                     handle_seconds_today=1830.0,
+                    handled_today=10,
+                    service_level_today=0.9,
                 )
             )
         return stats
