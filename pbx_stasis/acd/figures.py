@@ -60,8 +60,37 @@ EVENTS = frozenset({
     E.ABANDON, E.EXITWITHTIMEOUT, E.EXITEMPTY, E.TRANSFER, E.WRAPUPSTART, E.WRAPUPEND,
     E.PAUSE, E.UNPAUSE, E.LOGIN, E.LOGOUT,
 })
-# The rows that say whether an agent is logged in and paused at a period's start.
-STATE_EVENTS = frozenset({E.LOGIN, E.LOGOUT, E.PAUSE, E.UNPAUSE})
+# What an agent was doing when a period began (time figures run from it): the last row before
+# the period of each group below says it. Calls and wrap-ups are looked for in the day before
+# only (a call is not a day long); reports/store.py reads the same groups in SQL.
+LOGIN_ROWS = frozenset({E.LOGIN, E.LOGOUT})  # per agent and queue
+PAUSE_ROWS = frozenset({E.PAUSE, E.UNPAUSE})  # per agent
+WRAPUP_ROWS = frozenset({E.WRAPUPSTART, E.WRAPUPEND})  # per agent
+TALK_ROWS = frozenset({E.CONNECT, E.COMPLETECALLER, E.COMPLETEAGENT, E.TRANSFER})  # per agent, call
+STATE_EVENTS = LOGIN_ROWS | PAUSE_ROWS
+STATE_LOOKBACK = DAY
+
+
+def state_group(
+    event: str, at: float, start: float, queue: str | None, agent: Hashable | None,
+    call_id: str | None,
+) -> Hashable | None:
+    """For a row before a period starting at `start`: the group whose last row tells what its
+    agent was doing at `start` (None: the row tells nothing of it)."""
+    if agent is None:
+        return None
+    if event in LOGIN_ROWS:
+        return ("login", agent, queue)
+    if event in PAUSE_ROWS:
+        return ("pause", agent)
+    if at < start - STATE_LOOKBACK:
+        return None
+    if event in WRAPUP_ROWS:
+        return ("wrapup", agent)
+    if event in TALK_ROWS and call_id is not None:
+        return ("talk", agent, call_id)
+    return None
+
 # The rows that make a queue part of the figures (an agent logging in alone does not).
 _QUEUE_ROWS = EVENTS - STATE_EVENTS - {E.WRAPUPSTART}
 

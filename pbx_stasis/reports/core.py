@@ -22,6 +22,7 @@ from pbx_stasis.acd.figures import (
     Figures,
     QueueRules,
     QueueTally,
+    state_group,
 )
 from pbx_stasis.acd.model import ServiceLevelMode
 
@@ -169,9 +170,10 @@ def fold(
 
 class ReportFold:
     """The figures of [start, end), fed its journal rows oldest first, in batches (a long period
-    streams from the database); times are aware datetimes. Rows before `start` only say who
-    was logged in and paused when the period began (reports/store.py reads the last of each);
-    rows from `end` on are skipped. `rules`: each queue's service level settings (or just its
+    streams from the database); times are aware datetimes. Rows before `start` only say what
+    each agent was doing when the period began (logged in, paused, on a call, in wrap-up: the
+    last row of each `state_group`, which is what reports/store.py reads); rows from `end` on
+    are skipped. `rules`: each queue's service level settings (or just its
     threshold in seconds). Time figures (pauses, occupancy) run until `end`: pass the present
     for a period not over yet."""
 
@@ -182,16 +184,34 @@ class ReportFold:
         self.rules = {name: r if isinstance(r, QueueRules) else QueueRules(float(r))
                       for name, r in (rules or {}).items()}
         self.figures = Figures(self.rules, calendar=Calendar(HOUR), counting_from=start)
+        self._before: dict[Hashable, Row] = {}
 
     def add(self, rows: Iterable[Row]) -> None:
-        add, end = self.figures.add, self.end
+        add, start, end = self.figures.add, self.start, self.end
         for row in rows:
             at = row.at.timestamp()
             if at >= end:
                 continue
+            if at < start:
+                group = state_group(row.event, at, start, row.queue, row.agent_user_id,
+                                    row.call_id)
+                if group is not None:
+                    self._before.pop(group, None)  # the last of each group, in order
+                    self._before[group] = row
+                continue
+            if self._before:
+                self._begin()
             add(row.event, at, row.call_id, row.queue, row.agent_user_id, row.data or {})
 
+    def _begin(self) -> None:
+        """The agents' states as the period began, from the last row of each group before it."""
+        for row in self._before.values():
+            self.figures.add(row.event, row.at.timestamp(), row.call_id, row.queue,
+                             row.agent_user_id, row.data or {})
+        self._before.clear()
+
     def finish(self) -> Report:
+        self._begin()
         figures = self.figures
         figures.run_until(self.end)
         report = Report(self.start, self.end, {}, {}, [HourFigures(h) for h in range(24)])
