@@ -65,9 +65,9 @@ class StoredRow:
     data: Mapping[str, Any] = field(default_factory=dict)
 
 
-def stored(row: Journal) -> StoredRow:
+def stored(row: Journal, user_ids: Mapping[str, int] = USER_IDS) -> StoredRow:
     return StoredRow(datetime.fromtimestamp(row.at, UTC), str(row.event), row.call_id, row.queue,
-                     None if row.agent_id is None else USER_IDS[row.agent_id], dict(row.data))
+                     None if row.agent_id is None else user_ids[row.agent_id], dict(row.data))
 
 
 class Floor:
