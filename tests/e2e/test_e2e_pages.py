@@ -140,6 +140,10 @@ async def test_manager_wallboard_is_pushed_live(page: Page, world: World) -> Non
     await expect(card).to_be_visible()
     await expect(page.get_by_test_id("queue-support")).to_be_visible()
     await expect(page.locator("#total-offered")).to_have_text("24")
+    # The figures' definitions are the server's (docs/figures.md): the queue's own service level
+    # formula, and AHT per agent's part handled (2 x 1830 s / 2 x 12 parts).
+    await expect(page.get_by_test_id("queue-support")).to_contain_text("75%")
+    await expect(page.locator("#total-aht")).to_have_text("2:32")
 
     # A state change reaches the open page within a second, with no polling.
     record = world.center.agent_records[(supervisor.tenant_id, supervisor.user_id)]
