@@ -154,9 +154,9 @@ class QueueTally:
     wrapup: float = 0.0
 
     def merge(self, other: QueueTally) -> QueueTally:
-        for f in fields(self):
-            mine, theirs = getattr(self, f.name), getattr(other, f.name)
-            setattr(self, f.name, max(mine, theirs) if f.name == "longest_wait" else mine + theirs)
+        for name in _SUMMED_QUEUE_FIELDS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.longest_wait = max(self.longest_wait, other.longest_wait)
         return self
 
     def service_level(self, mode: ServiceLevelMode) -> float | None:
@@ -206,8 +206,8 @@ class AgentTally:
     available: float = 0.0  # logged in, not paused, not busy
 
     def merge(self, other: AgentTally) -> AgentTally:
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+        for name in _AGENT_FIELDS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
         return self
 
     @property
@@ -221,6 +221,10 @@ class AgentTally:
     @property
     def occupancy(self) -> float | None:
         return _ratio(self.busy, self.busy + self.available)
+
+
+_SUMMED_QUEUE_FIELDS = tuple(f.name for f in fields(QueueTally) if f.name != "longest_wait")
+_AGENT_FIELDS = tuple(f.name for f in fields(AgentTally))
 
 
 @dataclass(slots=True)
