@@ -181,8 +181,12 @@ async def test_admin_manages_users_queues_dispositions(page: Page, world: World)
     await page.fill("#q-name", "vip")
     await page.select_option("#q-strategy", "ringall")
     await page.fill("#q-wrapup", "45")
+    await page.select_option("#q-sl-mode", "answered")  # app_queue's SL for this one
+    await page.fill("#q-short", "5")
     await page.click("#queue-save")
     await expect(page.get_by_test_id("queue-vip")).to_contain_text("45")
+    vip = world.center.queue_configs[world.tenant_ids["acme"]]["vip"]
+    assert (vip.service_level_mode.value, vip.short_abandon) == ("answered", 5.0)
 
     await page.click("text=Dispositions")
     await page.fill("#nd-name", "Wrong number")
