@@ -246,8 +246,9 @@ class Figures:
     """The fold: journal rows in, oldest first, one at a time or in batches (the same), tallies
     out per (queue, bucket) and (agent, bucket). Agents are any hashable key (agent ids live,
     user ids in reports). Rows before `counting_from` only set agents' states (logged in,
-    paused), so a period starts from the state the rows before it left. `keep`: how many
-    recent buckets to keep (the wallboard keeps today only); None: all (a report)."""
+    paused, on a call, in wrap-up), so a period starts from the state the rows before it left.
+    `keep`: how many recent buckets to keep (the wallboard: today only); None: all (a report).
+    """
 
     def __init__(
         self,
@@ -297,11 +298,6 @@ class Figures:
 
     # --- the fold ---------------------------------------------------------------------------
 
-    def add_all(self, rows: Iterable[Any]) -> None:
-        """Rows with attributes event, at (seconds), call_id, queue, agent, data."""
-        for row in rows:
-            self.add(row.event, row.at, row.call_id, row.queue, row.agent, row.data)
-
     def add(
         self,
         event: str,
@@ -312,6 +308,8 @@ class Figures:
         data: Mapping[str, Any],
     ) -> None:
         """Fold one journal row (`event`: a JournalEvent or its name)."""
+        if event not in EVENTS:
+            return  # the rows a report does not read count for nothing live either
         if queue is not None and is_personal_queue(queue):
             queue = None  # the agent's part is theirs; the call was offered where it came from
             if event == E.LOGIN or event == E.LOGOUT:
