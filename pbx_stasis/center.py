@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from pbx_stasis.acd.directory import AgentRecord, queue_key, split_queue_key
-from pbx_stasis.acd.model import AgentState, QueueConfig
+from pbx_stasis.acd.model import AgentState, QueueConfig, is_personal_queue
 from pbx_stasis.acd.runner import DISPOSITION_PENDING, AcdService, CallControlError
 from pbx_stasis.acd.settings import SettingsInvalid, queue_settings
 from pbx_stasis.ari import AriError
@@ -107,7 +107,9 @@ class LiveContactCenter:
             else None,
             calls_today=core.calls_today,
             registered=core.registered,
-            queues=tuple(sorted(split_queue_key(q)[1] for q in core.queues)),
+            # A personal queue (transfers to this agent) is no queue they are logged into.
+            queues=tuple(sorted(split_queue_key(q)[1] for q in core.queues
+                                if not is_personal_queue(q))),
         )
 
     def _publish_agent(self, agent_id: str) -> None:

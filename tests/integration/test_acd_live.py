@@ -14,6 +14,7 @@ from pbx_stasis.acd.directory import AgentRecord, queue_key
 from pbx_stasis.acd.runner import QUEUE_BRIDGE
 from pbx_stasis.app import StasisApp
 from pbx_stasis.bus import Bus
+from pbx_stasis.center import LiveContactCenter
 from pbx_stasis.reports.core import ReportFold
 from pbx_stasis.reports.store import journal_rows
 
@@ -289,7 +290,7 @@ async def test_blind_transfer_to_another_agent_is_one_offer_in_the_figures(
     async with call_center(private_sandbox, tmp_path, {"sales": {}},
                            script=enqueue_into("sales")) as center:
         first = await center.add_agent("handing", 240, queues={"sales": 0})
-        second = await center.add_agent("taking", 241, queues={})
+        second = await center.add_agent("taking", 241, login=False)  # in sales, logged out
         caller = await _caller(private_sandbox, 5000)
         call_id = await connected_call(center)
         await center.app.acd.transfer(call_id, "agent", second.agent_id, attended=False)
@@ -317,6 +318,14 @@ async def test_blind_transfer_to_another_agent_is_one_offer_in_the_figures(
                                            rows[-1].at.timestamp())
         assert (board.offered, board.answered, board.handled) == (1, 1, 1)
         assert board.figures == sales
+        # What the web shows: one queue's figures on queue:stats, no queue "@taking" to be in.
+        app = center.app
+        shown = LiveContactCenter(center.db, app.bus, app.acd, app.ivr, ws_url="ws://unused",
+                                  sip_domain="unused", dial=app.dial)
+        [stats] = await shown.queue_stats(app.tenant_id)
+        assert (stats.queue, stats.offered_today, stats.answered_today, stats.handled_today) == (
+            "sales", 1, 1, 1)
+        assert shown.view(second).queues == ()
 
 
 async def test_blind_transfer_to_an_outside_number(private_sandbox: Sandbox,
