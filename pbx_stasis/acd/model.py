@@ -43,6 +43,16 @@ class OverflowKind(StrEnum):
     MESSAGE_HANGUP = "message-hangup"  # play a sound, then hang up
 
 
+class ServiceLevelMode(StrEnum):
+    """Which callers a queue's service level counts (docs/figures.md; T: `service_level`)."""
+
+    ANSWERED = "answered"  # app_queue's SL: answered within T / answered
+    # app_queue's SL2: (answered within T + unanswered within T) / (answered + unanswered)
+    ANSWERED_AND_ABANDONED = "answered-and-abandoned"
+    # answered within T / (answered + unanswered - short abandons)
+    WITHOUT_SHORT_ABANDONS = "without-short-abandons"
+
+
 @dataclass(frozen=True)
 class OverflowTarget:
     """Where a call goes when its queue cannot serve it (max wait, empty, full)."""
@@ -90,6 +100,9 @@ class QueueConfig:
     agent_order: tuple[str, ...] = ()  # agent ids, for linear and round-robin; others follow by id
     weight: int = 0  # when an agent is free for several queues, the heaviest queue's caller first
     service_level: float = 20.0  # answered within this many seconds counts as in service level
+    service_level_mode: ServiceLevelMode = ServiceLevelMode.WITHOUT_SHORT_ABANDONS
+    # A caller who leaves unanswered within this many seconds is a short abandon; None: T.
+    short_abandon: float | None = None
 
     def __post_init__(self) -> None:
         if self.ring_timeout <= 0:
@@ -100,6 +113,8 @@ class QueueConfig:
             raise ValueError(f"queue {self.name}: max_wait must be positive")
         if self.announce_every is not None and self.announce_every <= 0:
             raise ValueError(f"queue {self.name}: announce_every must be positive")
+        if self.short_abandon is not None and not self.short_abandon >= 0:
+            raise ValueError(f"queue {self.name}: short_abandon must not be negative")
         if self.autopause_after is not None and self.autopause_after < 1:
             raise ValueError(f"queue {self.name}: autopause_after must be at least 1")
         afters = [step.after for step in self.escalation]
@@ -139,6 +154,21 @@ class AgentState(StrEnum):
 
 
 AUTOPAUSE_REASON = "no answer"
+
+
+# Real queue names are letters, digits, - and _ (acd/settings.py, web/queues.py): a name with
+# this mark is an agent's personal queue, which carries a blind transfer to that agent.
+PERSONAL_QUEUE_MARK = "@"
+
+
+def personal_queue(username: str) -> str:
+    """The name of the queue of one agent that transfers to them go through."""
+    return f"{PERSONAL_QUEUE_MARK}{username}"
+
+
+def is_personal_queue(name: str) -> bool:
+    """True for a personal queue's name or key (a queue of no figures of its own)."""
+    return PERSONAL_QUEUE_MARK in name
 
 
 def utc_day(at: float) -> int:

@@ -45,7 +45,8 @@ from pbx_stasis.acd.actions import (
 )
 from pbx_stasis.acd.core import Acd
 from pbx_stasis.acd.directory import AcdDirectory, AgentRecord, queue_key, split_queue_key
-from pbx_stasis.acd.model import OverflowTarget, QueueConfig, utc_day
+from pbx_stasis.acd.figures import QueueRules
+from pbx_stasis.acd.model import OverflowTarget, QueueConfig, personal_queue
 from pbx_stasis.acd.provision import provision, provision_all
 from pbx_stasis.acd.stats import Stats
 from pbx_stasis.ari import AriClient, AriError
@@ -70,8 +71,6 @@ UNREACHABLE_DEVICE = frozenset({"UNAVAILABLE", "INVALID", "UNKNOWN"})
 _BUSY = {17: "busy", 21: "declined"}
 _NO_ANSWER = {18, 19}
 _COMPLETE = {JournalEvent.COMPLETECALLER, JournalEvent.COMPLETEAGENT}
-# The journal rows that add to a queue's handling time today, and the field of their seconds.
-_HANDLED = {**dict.fromkeys(_COMPLETE, "talk"), JournalEvent.WRAPUPEND: "seconds"}
 
 
 QUEUE_BRIDGE = "q-"  # ids of the bridges callers wait and talk in
@@ -230,9 +229,6 @@ class AcdService:
         # Who shows agents and queues to people (the web's shapes live there, not here).
         self.on_agent_changed: Callable[[str], None] = lambda agent_id: None
         self.on_queue_changed: Callable[[str], None] = lambda key: None
-        # queue key -> seconds of handling today: talk (hold included) plus the wrap-up after
-        self.handle_today: dict[str, float] = {}
-        self._handle_day = utc_day(clock())
         self.wrapup_ends: dict[str, float] = {}  # agent id -> when their wrap-up time is over
         self.agent_calls: dict[str, str] = {}  # agent id -> call ringing, talking or in wrap-up
         self._dispositioned: set[str] = set()  # calls whose agent saved the disposition
@@ -306,7 +302,7 @@ class AcdService:
     def _add_queue(self, tenant_id: int, config: QueueConfig) -> None:
         key = queue_key(tenant_id, config.name)
         scoped = QueueConfig(**{**config.__dict__, "name": key})
-        self.stats.set_threshold(key, config.service_level)
+        self.stats.set_rules(key, QueueRules.of(config))
         self.post(ev.QueueConfigChanged(scoped))
 
     def _add_agent(self, agent: AgentRecord) -> None:
@@ -877,7 +873,7 @@ class AcdService:
     async def _personal_queue(self, agent: AgentRecord) -> str:
         """A queue of one agent: offers to a named agent stay inside the core (journaled,
         race-free, and the caller waits with music when that agent is busy)."""
-        key = queue_key(agent.tenant_id, f"agent-{agent.username}")
+        key = queue_key(agent.tenant_id, personal_queue(agent.username))
         if self.core.queue(key) is None:
             self.post(ev.QueueConfigChanged(QueueConfig(name=key, max_wait=60.0,
                                                         autopause_after=None)))
@@ -1010,14 +1006,6 @@ class AcdService:
             # Desk phones (a fixed contact) have no page to save a disposition from.
             if agent.contact is None and call is not None and call not in self._dispositioned:
                 self.post(ev.AgentPause(agent.agent_id, DISPOSITION_PENDING))
-        handled = _HANDLED.get(row.event)
-        if handled is not None and row.queue is not None:
-            if utc_day(row.at) != self._handle_day:  # "today" starts again at midnight (UTC)
-                self._handle_day = utc_day(row.at)
-                self.handle_today.clear()
-            self.handle_today[row.queue] = self.handle_today.get(row.queue, 0.0) + float(
-                row.data.get(handled) or 0
-            )
         if row.event in _COMPLETE:
             if row.event == JournalEvent.COMPLETECALLER:
                 waiting = self._waiting.get(row.call_id or "")

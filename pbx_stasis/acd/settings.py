@@ -13,6 +13,7 @@ from pbx_stasis.acd.model import (
     OverflowKind,
     OverflowTarget,
     QueueConfig,
+    ServiceLevelMode,
     Strategy,
 )
 
@@ -26,10 +27,11 @@ class SettingsInvalid(ValueError):
 
 
 _NUMBERS = ("ring_timeout", "retry_delay", "wrapup", "service_level")
-_OPTIONAL_NUMBERS = ("max_wait", "announce_every")
+_OPTIONAL_NUMBERS = ("max_wait", "announce_every", "short_abandon")
 _OPTIONAL_INTS = ("max_callers", "autopause_after", "max_penalty")
-_ENUMS: dict[str, type[Strategy] | type[EmptyPolicy]] = {
+_ENUMS: dict[str, type[Strategy] | type[EmptyPolicy] | type[ServiceLevelMode]] = {
     "strategy": Strategy,
+    "service_level_mode": ServiceLevelMode,
     "join_empty": EmptyPolicy,
     "leave_empty": EmptyPolicy,
 }
@@ -133,7 +135,7 @@ def queue_settings(config: QueueConfig) -> dict[str, Any]:
     out = asdict(config)
     out.pop("name")
     for key, value in list(out.items()):
-        if isinstance(value, Strategy | EmptyPolicy):
+        if isinstance(value, Strategy | EmptyPolicy | ServiceLevelMode):
             out[key] = value.value
     if config.overflow is not None:
         out["overflow"] = {"kind": config.overflow.kind.value, "target": config.overflow.target}

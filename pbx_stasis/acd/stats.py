@@ -1,29 +1,23 @@
-"""The live read model for wallboards: a fold over the ACD's journal rows and agent states.
+"""The live read model for wallboards: who waits, who is logged in and in which state, and
+today's figures of every queue and agent.
 
 `Stats.apply` takes the core's actions (other actions are ignored), in the order the core
-emitted them, so the same fold runs live and when rebuilding from the journal.
-
-Service level, per queue and per day: the share of callers answered within the queue's
-threshold T among the callers whose wait is over, not counting those who left (hung up, timed
-out, queue empty, moved elsewhere) before T:
-
-    service_level = answered within T / (answered + left after waiting more than T)
-
-so a caller who hangs up after 3 s does not count against the agents (the usual "short
-abandon" rule), and a caller who waited 2 minutes before leaving does. None until a caller counts.
+emitted them. The figures are acd/figures.py's fold, row by row, with "today" a bucket of its
+calendar (UTC days by default): the reports fold the same rows with the same definitions, so
+a day's report agrees with what the wallboard showed at its end. Personal queues (transfers to
+a named agent) are no queue here either.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from pbx_stasis.acd.actions import Action, AgentStateChanged, Journal, JournalEvent
-from pbx_stasis.acd.model import AgentState, QueueConfig, utc_day
+from pbx_stasis.acd.figures import UTC_DAYS, Calendar, Figures, QueueRules, QueueTally
+from pbx_stasis.acd.model import AgentState, QueueConfig, is_personal_queue
 
-DEFAULT_THRESHOLD = 20.0
-
-# Rows that end a wait without an answer.
+# Rows that end a wait without an agent (with no agent on the row).
 _LEFT = frozenset(
     {
         JournalEvent.ABANDON,
@@ -44,8 +38,12 @@ class QueueSnapshot:
     abandoned: int  # today: hung up while waiting
     left: int  # today: timed out, queue empty, transferred out while waiting
     answered_within: int  # today: answered within the threshold
-    service_level: float | None  # see the module docstring
-    average_wait: float | None  # today, of answered callers
+    service_level: float | None  # today, by the queue's formula (acd/figures.py)
+    average_wait: float | None  # today, of answered callers (ASA)
+    offered: int = 0  # today: stays begun (ENTERQUEUE)
+    handled: int = 0  # today: agents' parts ended
+    handle: float = 0.0  # today: talk (hold included) + wrap-up, seconds
+    figures: QueueTally = field(default_factory=QueueTally)  # every figure of today
 
 
 @dataclass(frozen=True)
@@ -56,6 +54,7 @@ class AgentSnapshot:
     since: float
     queues: frozenset[str]
     calls_today: int
+    occupancy_today: float | None = None  # acd/figures.py
 
 
 @dataclass(frozen=True)
@@ -67,52 +66,41 @@ class Touched:
 
 
 @dataclass
-class _QueueDay:
+class _QueueLive:
     waiting: dict[str, float] = field(default_factory=dict)  # call -> entered at, oldest first
     members: set[str] = field(default_factory=set)
-    answered: int = 0
-    abandoned: int = 0
-    left: int = 0
-    answered_within: int = 0
-    left_late: int = 0  # left (any way) after the threshold
-    total_wait: float = 0.0
 
 
 @dataclass
-class _AgentDay:
+class _AgentLive:
     state: AgentState = AgentState.OFFLINE
     reason: str = "logged out"
     since: float = 0.0
     queues: set[str] = field(default_factory=set)
-    calls_today: int = 0
 
 
 class Stats:
-    """Per queue and per agent figures, updated action by action. No IO, no clock."""
+    """Per queue and per agent, updated action by action. No IO, no clock."""
 
     def __init__(
         self,
-        thresholds: Mapping[str, float] | None = None,
+        rules: Mapping[str, QueueRules] | None = None,
         *,
-        default_threshold: float = DEFAULT_THRESHOLD,
-        day_of: Callable[[float], int] = utc_day,
+        calendar: Calendar = UTC_DAYS,
     ) -> None:
-        self._thresholds = dict(thresholds or {})
-        self._default = default_threshold
-        self._day_of = day_of
-        self._day: int | None = None
-        self._queues: dict[str, _QueueDay] = {}
-        self._agents: dict[str, _AgentDay] = {}
+        self.calendar = calendar
+        self.figures = Figures(rules, calendar=calendar, keep=1)
+        self._queues: dict[str, _QueueLive] = {}
+        self._agents: dict[str, _AgentLive] = {}
 
     @classmethod
-    def for_queues(
-        cls, queues: Iterable[QueueConfig], *, day_of: Callable[[float], int] = utc_day
-    ) -> Stats:
-        """Thresholds from the queues' `service_level`."""
-        return cls({queue.name: queue.service_level for queue in queues}, day_of=day_of)
+    def for_queues(cls, queues: Iterable[QueueConfig], *, calendar: Calendar = UTC_DAYS
+                   ) -> Stats:
+        """Each queue's figures by its own settings (service level threshold and formula)."""
+        return cls({queue.name: QueueRules.of(queue) for queue in queues}, calendar=calendar)
 
-    def set_threshold(self, queue: str, seconds: float) -> None:
-        self._thresholds[queue] = seconds
+    def set_rules(self, queue: str, rules: QueueRules) -> None:
+        self.figures.rules[queue] = rules
 
     def apply(self, action: Action) -> Touched:
         if isinstance(action, AgentStateChanged):
@@ -133,26 +121,28 @@ class Stats:
         return Touched(frozenset(queues), frozenset(agents))
 
     def queue(self, name: str, now: float) -> QueueSnapshot:
-        q = self._queues.get(name) or _QueueDay()
-        today = self._day is not None and self._day_of(now) == self._day
+        q = self._queues.get(name) or _QueueLive()
         by_state = dict.fromkeys(AgentState, 0)
         for agent_id in q.members:
             by_state[self._agents[agent_id].state] += 1
         oldest = next(iter(q.waiting.values()), None)
-        if not today:
-            q = _QueueDay(waiting=q.waiting, members=q.members)
-        counted = q.answered + q.left_late
+        today = self.figures.queue(name, self.calendar.bucket(now))
+        mode = self.figures.rules_of(name).mode
         return QueueSnapshot(
             queue=name,
             waiting=len(q.waiting),
             longest_wait=0.0 if oldest is None else max(0.0, now - oldest),
             agents=by_state,
-            answered=q.answered,
-            abandoned=q.abandoned,
-            left=q.left,
-            answered_within=q.answered_within,
-            service_level=q.answered_within / counted if counted else None,
-            average_wait=q.total_wait / q.answered if q.answered else None,
+            answered=today.answered,
+            abandoned=today.abandoned,
+            left=today.unanswered - today.abandoned,
+            answered_within=today.answered_within,
+            service_level=today.service_level(mode),
+            average_wait=today.average_answer_wait,
+            offered=today.offered,
+            handled=today.handled,
+            handle=today.handle,
+            figures=today,
         )
 
     def queue_names(self) -> list[str]:
@@ -162,14 +152,17 @@ class Stats:
         a = self._agents.get(agent_id)
         if a is None:
             return None
-        stale = now is not None and self._day is not None and self._day_of(now) != self._day
+        # Without `now`: "today" as far as the rows go.
+        day = self.calendar.bucket(now) if now is not None else self.figures.latest
+        today = self.figures.agent(agent_id, day, now) if day is not None else None
         return AgentSnapshot(
             agent_id=agent_id,
             state=a.state,
             reason=a.reason,
             since=a.since,
             queues=frozenset(a.queues),
-            calls_today=0 if stale else a.calls_today,
+            calls_today=today.answered if today is not None else 0,
+            occupancy_today=today.occupancy if today is not None else None,
         )
 
     def agent_ids(self) -> list[str]:
@@ -178,29 +171,19 @@ class Stats:
     # --- the fold -------------------------------------------------------------------------------
 
     def _row(self, row: Journal) -> Touched:
-        self._roll_day(row.at)
+        self.figures.add(row.event, row.at, row.call_id, row.queue, row.agent_id, row.data)
         agents = frozenset() if row.agent_id is None else frozenset({row.agent_id})
-        if row.queue is None:
+        if row.queue is None or is_personal_queue(row.queue):
             return Touched(agents=agents)
         q = self._queue(row.queue)
-        threshold = self._thresholds.get(row.queue, self._default)
-        event, data = row.event, row.data
+        event = row.event
         if event is JournalEvent.ENTERQUEUE and row.call_id is not None:
             q.waiting[row.call_id] = row.at
         elif event is JournalEvent.CONNECT and row.call_id is not None:
             q.waiting.pop(row.call_id, None)
-            wait = _seconds(data.get("wait"))
-            q.answered += 1
-            q.total_wait += wait
-            q.answered_within += wait <= threshold
-            if row.agent_id is not None:
-                self._agent(row.agent_id).calls_today += 1
         elif event in _LEFT and row.call_id is not None and row.agent_id is None:
-            # A TRANSFER with an agent ends a talk, not a wait: only waits are counted here.
+            # A TRANSFER with an agent ends a talk, not a wait.
             q.waiting.pop(row.call_id, None)
-            q.abandoned += event is JournalEvent.ABANDON
-            q.left += event is not JournalEvent.ABANDON
-            q.left_late += _seconds(data.get("wait")) > threshold
         elif event is JournalEvent.LOGIN and row.agent_id is not None:
             q.members.add(row.agent_id)
             self._agent(row.agent_id).queues.add(row.queue)
@@ -209,29 +192,14 @@ class Stats:
             self._agent(row.agent_id).queues.discard(row.queue)
         return Touched(frozenset({row.queue}), agents)
 
-    def _roll_day(self, at: float) -> None:
-        day = self._day_of(at)
-        if day == self._day:
-            return
-        self._day = day
-        for q in self._queues.values():
-            q.answered = q.abandoned = q.left = q.answered_within = q.left_late = 0
-            q.total_wait = 0.0
-        for a in self._agents.values():
-            a.calls_today = 0
-
-    def _queue(self, name: str) -> _QueueDay:
+    def _queue(self, name: str) -> _QueueLive:
         q = self._queues.get(name)
         if q is None:
-            q = self._queues[name] = _QueueDay()
+            q = self._queues[name] = _QueueLive()
         return q
 
-    def _agent(self, agent_id: str) -> _AgentDay:
+    def _agent(self, agent_id: str) -> _AgentLive:
         a = self._agents.get(agent_id)
         if a is None:
-            a = self._agents[agent_id] = _AgentDay()
+            a = self._agents[agent_id] = _AgentLive()
         return a
-
-
-def _seconds(value: object) -> float:
-    return float(value) if isinstance(value, int | float) else 0.0

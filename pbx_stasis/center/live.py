@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from pbx_stasis.acd.directory import AgentRecord, queue_key, split_queue_key
-from pbx_stasis.acd.model import AgentState, QueueConfig
+from pbx_stasis.acd.model import AgentState, QueueConfig, is_personal_queue
 from pbx_stasis.acd.runner import DISPOSITION_PENDING, AcdService, CallControlError
 from pbx_stasis.acd.settings import SettingsInvalid, queue_settings
 from pbx_stasis.ari import AriError
@@ -105,7 +105,9 @@ class LiveContactCenter:
             else None,
             calls_today=core.calls_today,
             registered=core.registered,
-            queues=tuple(sorted(split_queue_key(q)[1] for q in core.queues)),
+            # A personal queue (transfers to this agent) is no queue they are logged into.
+            queues=tuple(sorted(split_queue_key(q)[1] for q in core.queues
+                                if not is_personal_queue(q))),
         )
 
     def _publish_agent(self, agent_id: str) -> None:
@@ -327,11 +329,13 @@ class LiveContactCenter:
             oldest_waiting_since=_when(now - snap.longest_wait) if snap.waiting else None,
             agents_logged_in=logged_in,
             agents_available=members.get(AgentState.AVAILABLE, 0),
-            offered_today=snap.answered + snap.abandoned + snap.left + snap.waiting,
+            offered_today=snap.offered,
             answered_today=snap.answered,
             abandoned_today=snap.abandoned,
             answered_in_service_level_today=snap.answered_within,
-            handle_seconds_today=round(self.acd.handle_today.get(key, 0.0), 1),
+            handle_seconds_today=round(snap.handle, 1),
+            handled_today=snap.handled,
+            service_level_today=snap.service_level,
         )
 
     async def queue_stats(self, tenant_id: int) -> list[QueueStats]:

@@ -110,7 +110,7 @@ class LiveCall:
 
 @dataclass(frozen=True)
 class QueueStats:
-    """A queue's live figures; the `_today` ones count since local midnight."""
+    """A queue's live figures (acd/figures.py); the `_today` ones count since midnight."""
 
     queue: str
     waiting: int
@@ -121,7 +121,9 @@ class QueueStats:
     answered_today: int
     abandoned_today: int
     answered_in_service_level_today: int
-    handle_seconds_today: float  # talk + hold + wrap-up of calls answered today
+    handle_seconds_today: float  # talk + hold + wrap-up of the agents' parts ended today
+    handled_today: int = 0  # agents' parts ended today (AHT = handle_seconds / handled)
+    service_level_today: float | None = None  # by the queue's formula (docs/figures.md)
 
 
 @dataclass(frozen=True)

@@ -1,29 +1,35 @@
-"""A period's figures, folded from the journal: per queue, per agent, per day and per hour of
-the day (UTC).
+"""A period's figures, per queue, per agent, per day and per hour of the day (UTC): the journal
+rows of the period folded by acd/figures.py, the wallboard's fold, so a day's report agrees with
+what the wallboard showed at its end (the definitions are written there and in docs/figures.md).
 
-No IO, no clock: rows in, figures out. The definitions are the live wallboard's (acd/stats.py),
-so a day's report agrees with what the wallboard showed at its end:
-
-- offered: callers who entered the queue (ENTERQUEUE); a caller moved to another queue is
-  offered again there;
-- service level: answered within the queue's threshold / (answered + left after waiting longer
-  than it): a caller who hangs up after 3 s does not count against the agents;
-- answer wait (ASA) is the wait of answered callers; talk time is CONNECT to the end of the
-  conversation (COMPLETECALLER, COMPLETEAGENT or a transfer by the agent); handle time is talk
-  plus the wrap-up that followed (WRAPUPEND's actual length, cut short or not).
-
-Pause rows are written once per queue the agent is in (as app_queue does): a pause is the
-agent's, whatever the queue, and one still running at the end of the period counts until then.
+No IO, no clock: rows in, figures out. The fold buckets by UTC hour; a report merges the
+buckets into its tables.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-DEFAULT_THRESHOLD = 20.0
+from pbx_stasis.acd.figures import (
+    EVENTS,
+    HOUR,
+    STATE_EVENTS,
+    AgentTally,
+    Calendar,
+    Figures,
+    QueueRules,
+    QueueTally,
+    state_group,
+)
+from pbx_stasis.acd.model import ServiceLevelMode
+
+__all__ = ["EVENTS", "STATE_EVENTS", "Report", "ReportFold", "Row", "fold"]
+
+# Days and hours add up every queue: their service level takes the default formula.
+_ACROSS_QUEUES = ServiceLevelMode.WITHOUT_SHORT_ABANDONS
 
 
 class Row(Protocol):
@@ -34,111 +40,110 @@ class Row(Protocol):
     @property
     def event(self) -> str: ...
     @property
+    def call_id(self) -> str | None: ...
+    @property
     def queue(self) -> str | None: ...
     @property
     def agent_user_id(self) -> int | None: ...
     @property
-    def data(self) -> Mapping[str, Any]: ...
+    def data(self) -> Mapping[str, Any] | None: ...
 
 
 @dataclass
 class QueueFigures:
     queue: str
-    threshold: float
-    offered: int = 0
-    answered: int = 0
-    abandoned: int = 0  # hung up while waiting
-    timed_out: int = 0  # max wait reached (EXITWITHTIMEOUT)
-    left_empty: int = 0  # no agents left (EXITEMPTY)
-    transferred: int = 0  # moved elsewhere while waiting
-    answered_within: int = 0
-    left_late: int = 0  # left, any way, after the threshold
-    answer_wait: float = 0.0
-    abandon_wait: float = 0.0
-    longest_wait: float = 0.0
-    talk: float = 0.0
-    talks: int = 0
-    wrapup: float = 0.0  # after-call work (WRAPUPEND's actual length)
+    rules: QueueRules = field(default_factory=QueueRules)
+    tally: QueueTally = field(default_factory=QueueTally)
 
     @property
     def service_level(self) -> float | None:
-        counted = self.answered + self.left_late
-        return self.answered_within / counted if counted else None
+        return self.tally.service_level(self.rules.mode)
 
     def summary(self) -> dict[str, Any]:
+        t = self.tally
         return {
             "queue": self.queue,
-            "offered": self.offered,
-            "answered": self.answered,
-            "abandoned": self.abandoned,
-            "timed_out": self.timed_out,
-            "left_empty": self.left_empty,
-            "transferred": self.transferred,
+            "offered": t.offered,
+            "answered": t.answered,
+            "abandoned": t.abandoned,
+            "timed_out": t.timed_out,
+            "left_empty": t.left_empty,
+            "transferred": t.transferred,
             "service_level": self.service_level,
-            "service_level_seconds": self.threshold,
-            "average_answer_wait": _mean(self.answer_wait, self.answered),
-            "average_abandon_wait": _mean(self.abandon_wait, self.abandoned),
-            "longest_wait": self.longest_wait,
-            "average_talk": _mean(self.talk, self.talks),
-            "talk": self.talk,
-            "average_handle": _mean(self.talk + self.wrapup, self.talks),
+            "service_level_seconds": self.rules.threshold,
+            "average_answer_wait": t.average_answer_wait,
+            "average_abandon_wait": t.average_abandon_wait,
+            "longest_wait": t.longest_wait,
+            "average_talk": t.average_talk,
+            "talk": t.talk,
+            "average_handle": t.average_handle,
+            "short_abandoned": t.short_abandoned,
+            "service_level_mode": self.rules.mode.value,
         }
 
 
 @dataclass
 class AgentFigures:
     agent_user_id: int
-    offered: int = 0  # offers rung on their phone
-    answered: int = 0
-    missed: int = 0  # offers not answered (no answer, declined, failed)
-    transfers: int = 0
-    talk: float = 0.0
-    talks: int = 0
-    wrapup: float = 0.0
-    paused: float = 0.0
-    pause_started: float | None = field(default=None, repr=False)
+    tally: AgentTally = field(default_factory=AgentTally)
+
+    @property
+    def paused(self) -> float:
+        return self.tally.paused
 
     def summary(self) -> dict[str, Any]:
+        t = self.tally
         return {
             "agent_user_id": self.agent_user_id,
-            "offered": self.offered,
-            "answered": self.answered,
-            "missed": self.missed,
-            "transfers": self.transfers,
-            "talk": self.talk,
-            "average_talk": _mean(self.talk, self.talks),
-            "wrapup": self.wrapup,
-            "average_handle": _mean(self.talk + self.wrapup, self.talks),
-            "paused": self.paused,
+            "offered": t.offered,
+            "answered": t.answered,
+            "missed": t.missed,
+            "transfers": t.transfers,
+            "talk": t.talk,
+            "average_talk": t.average_talk,
+            "wrapup": t.wrapup,
+            "average_handle": t.average_handle,
+            "paused": t.paused,
+            "occupancy": t.occupancy,
         }
 
 
+class _Counts:
+    tally: QueueTally
+
+    @property
+    def offered(self) -> int:
+        return self.tally.offered
+
+    @property
+    def answered(self) -> int:
+        return self.tally.answered
+
+    @property
+    def abandoned(self) -> int:
+        return self.tally.abandoned
+
+
 @dataclass
-class HourFigures:
+class HourFigures(_Counts):
     hour: int  # 0-23, UTC
-    offered: int = 0
-    answered: int = 0
-    abandoned: int = 0
+    tally: QueueTally = field(default_factory=QueueTally)
 
     def summary(self) -> dict[str, Any]:
-        return {"hour": self.hour, "offered": self.offered, "answered": self.answered,
-                "abandoned": self.abandoned}
+        t = self.tally
+        return {"hour": self.hour, "offered": t.offered, "answered": t.answered,
+                "abandoned": t.abandoned}
 
 
 @dataclass
-class DayFigures:
+class DayFigures(_Counts):
     day: str  # YYYY-MM-DD, UTC
-    offered: int = 0
-    answered: int = 0
-    abandoned: int = 0
-    answered_within: int = 0
-    left_late: int = 0
+    tally: QueueTally = field(default_factory=QueueTally)
 
     def summary(self) -> dict[str, Any]:
-        counted = self.answered + self.left_late
-        return {"day": self.day, "offered": self.offered, "answered": self.answered,
-                "abandoned": self.abandoned,
-                "service_level": self.answered_within / counted if counted else None}
+        t = self.tally
+        return {"day": self.day, "offered": t.offered, "answered": t.answered,
+                "abandoned": t.abandoned, "service_level": t.service_level(_ACROSS_QUEUES)}
 
 
 @dataclass
@@ -151,131 +156,90 @@ class Report:
     days: dict[str, DayFigures] = field(default_factory=dict)  # only days with calls
 
 
-_TALK_ENDS = frozenset({"COMPLETECALLER", "COMPLETEAGENT"})
-_LEFT = {"ABANDON": "abandoned", "EXITWITHTIMEOUT": "timed_out", "EXITEMPTY": "left_empty",
-         "TRANSFER": "transferred"}
-# The journal rows the fold reads (a caller may skip the others: IVR steps, holds, wrap-ups...).
-EVENTS = frozenset({"ENTERQUEUE", "OFFER", "RINGNOANSWER", "CONNECT", "WRAPUPEND", "PAUSE",
-                    "UNPAUSE", "LOGOUT", *_TALK_ENDS, *_LEFT})
-
-
 def fold(
-    rows: Iterable[Row], start: float, end: float, thresholds: Mapping[str, float] | None = None
+    rows: Iterable[Row],
+    start: float,
+    end: float,
+    rules: Mapping[str, QueueRules | float] | None = None,
 ) -> Report:
     """The figures of [start, end) from its journal rows, oldest first: ReportFold in one go."""
-    folding = ReportFold(start, end, thresholds)
+    folding = ReportFold(start, end, rules)
     folding.add(rows)
     return folding.finish()
 
 
 class ReportFold:
     """The figures of [start, end), fed its journal rows oldest first, in batches (a long period
-    streams from the database); rows outside the period are skipped, times are aware datetimes.
-    `thresholds`: each queue's service level in seconds. A pause still running counts until
-    `end`: pass the present for a period not over yet."""
+    streams from the database); times are aware datetimes. Rows before `start` only say what
+    each agent was doing when the period began (logged in, paused, on a call, in wrap-up: the
+    last row of each `state_group`, which is what reports/store.py reads); rows from `end` on
+    are skipped. `rules`: each queue's service level settings (or just its
+    threshold in seconds). Time figures (pauses, occupancy) run until `end`: pass the present
+    for a period not over yet."""
 
     def __init__(
-        self, start: float, end: float, thresholds: Mapping[str, float] | None = None
+        self, start: float, end: float, rules: Mapping[str, QueueRules | float] | None = None
     ) -> None:
-        self._limits = dict(thresholds or {})
-        self.report = Report(start, end, {}, {}, [HourFigures(h) for h in range(24)])
-
-    def _queue(self, name: str) -> QueueFigures:
-        queues = self.report.queues
-        if name not in queues:
-            queues[name] = QueueFigures(name, self._limits.get(name, DEFAULT_THRESHOLD))
-        return queues[name]
-
-    def _day(self, at: float) -> DayFigures:
-        name = datetime.fromtimestamp(at - at % 86400, UTC).date().isoformat()
-        days = self.report.days
-        if name not in days:
-            days[name] = DayFigures(name)
-        return days[name]
-
-    def _agent(self, user_id: int) -> AgentFigures:
-        agents = self.report.agents
-        if user_id not in agents:
-            agents[user_id] = AgentFigures(user_id)
-        return agents[user_id]
+        self.start, self.end = start, end
+        self.rules = {name: r if isinstance(r, QueueRules) else QueueRules(float(r))
+                      for name, r in (rules or {}).items()}
+        self.figures = Figures(self.rules, calendar=Calendar(HOUR), counting_from=start)
+        self._before: dict[Hashable, Row] = {}
 
     def add(self, rows: Iterable[Row]) -> None:
-        start, end, hours = self.report.start, self.report.end, self.report.hours
+        add, start, end = self.figures.add, self.start, self.end
         for row in rows:
             at = row.at.timestamp()
-            if not start <= at < end:
+            if at >= end:
                 continue
-            event = row.event
-            a = self._agent(row.agent_user_id) if row.agent_user_id is not None else None
-            if event == "PAUSE" and a is not None:
-                if a.pause_started is None:
-                    a.pause_started = at
+            if at < start:
+                group = state_group(row.event, at, start, row.queue, row.agent_user_id,
+                                    row.call_id)
+                if group is not None:
+                    self._before.pop(group, None)  # the last of each group, in order
+                    self._before[group] = row
                 continue
-            if event in ("UNPAUSE", "LOGOUT") and a is not None:
-                if a.pause_started is not None:
-                    a.paused += at - a.pause_started
-                    a.pause_started = None
-                continue
-            if row.queue is None:
-                continue
-            q = self._queue(row.queue)
-            hour = hours[int(at // 3600) % 24]  # the UTC hour
-            if event == "ENTERQUEUE":
-                q.offered += 1
-                hour.offered += 1
-                self._day(at).offered += 1
-            elif event == "OFFER" and a is not None:
-                a.offered += 1
-            elif event == "RINGNOANSWER" and a is not None:
-                a.missed += 1
-            elif event == "CONNECT":
-                wait = _seconds(row.data.get("wait"))
-                q.answered += 1
-                q.answer_wait += wait
-                q.answered_within += wait <= q.threshold
-                q.longest_wait = max(q.longest_wait, wait)
-                hour.answered += 1
-                day = self._day(at)
-                day.answered += 1
-                day.answered_within += wait <= q.threshold
-                if a is not None:
-                    a.answered += 1
-            elif event == "WRAPUPEND":
-                wrapup = _seconds(row.data.get("seconds"))
-                q.wrapup += wrapup
-                if a is not None:
-                    a.wrapup += wrapup
-            elif event in _TALK_ENDS or (event == "TRANSFER" and a is not None):
-                talk = _seconds(row.data.get("talk"))
-                q.talk += talk
-                q.talks += 1
-                if a is not None:
-                    a.talk += talk
-                    a.talks += 1
-                    a.transfers += event == "TRANSFER"
-            elif event in _LEFT:  # a waiting caller left without an agent
-                wait = _seconds(row.data.get("wait"))
-                setattr(q, _LEFT[event], getattr(q, _LEFT[event]) + 1)
-                q.left_late += wait > q.threshold
-                q.longest_wait = max(q.longest_wait, wait)
-                day = self._day(at)
-                day.left_late += wait > q.threshold
-                if event == "ABANDON":
-                    q.abandon_wait += wait
-                    hour.abandoned += 1
-                    day.abandoned += 1
+            if self._before:
+                self._begin()
+            add(row.event, at, row.call_id, row.queue, row.agent_user_id, row.data or {})
+
+    def _begin(self) -> None:
+        """The agents' states as the period began, from the last row of each group before it."""
+        for row in self._before.values():
+            self.figures.add(row.event, row.at.timestamp(), row.call_id, row.queue,
+                             row.agent_user_id, row.data or {})
+        self._before.clear()
 
     def finish(self) -> Report:
-        for a in self.report.agents.values():
-            if a.pause_started is not None:
-                a.paused += self.report.end - a.pause_started
-                a.pause_started = None
-        return self.report
+        self._begin()
+        figures = self.figures
+        figures.run_until(self.end)
+        report = Report(self.start, self.end, {}, {}, [HourFigures(h) for h in range(24)])
+        for (queue, bucket), tally in sorted(figures.queues.items(), key=_by_time):
+            if queue not in report.queues:
+                report.queues[queue] = QueueFigures(queue, figures.rules_of(queue))
+            report.queues[queue].tally.merge(tally)
+            report.hours[bucket % 24].tally.merge(tally)
+            if tally.offered or tally.answered or tally.unanswered:  # only days with calls
+                day = _day(bucket)
+                report.days.setdefault(day, DayFigures(day)).tally.merge(tally)
+        for (agent, _), agent_tally in figures.agents.items():
+            user_id = _user_id(agent)
+            if user_id not in report.agents:
+                report.agents[user_id] = AgentFigures(user_id)
+            report.agents[user_id].tally.merge(agent_tally)
+        return report
 
 
-def _seconds(value: object) -> float:
-    return float(value) if isinstance(value, int | float) else 0.0
+def _by_time(item: tuple[tuple[str, int], QueueTally]) -> tuple[int, str]:
+    (queue, bucket), _ = item
+    return bucket, queue
 
 
-def _mean(total: float, count: int) -> float | None:
-    return total / count if count else None
+def _day(hour: int) -> str:
+    return datetime.fromtimestamp(hour * HOUR, UTC).date().isoformat()
+
+
+def _user_id(agent: Hashable) -> int:
+    assert isinstance(agent, int)
+    return agent

@@ -13,6 +13,7 @@ from pbx_stasis.acd.model import (
     OverflowKind,
     OverflowTarget,
     QueueConfig,
+    ServiceLevelMode,
     Strategy,
 )
 from pbx_stasis.store.tables import Role
@@ -67,6 +68,9 @@ _QUEUE_FIELDS: dict[str, Shape] = {
     "agent_order": Items(Text(min_length=1, max_length=64), max_items=1000, unique=True),
     "weight": Integer(minimum=-1000, maximum=1000),
     "service_level": Number(minimum=1, maximum=3600),
+    "service_level_mode": Choice([m.value for m in ServiceLevelMode]),
+    "short_abandon": Number(minimum=0, maximum=3600, nullable=True,
+                            description="seconds; null: the service level's"),
 }
 
 NEW_QUEUE = Fields(
@@ -88,6 +92,8 @@ def queue_config(name: str, body: dict[str, Any]) -> QueueConfig:
             value = Strategy(value)
         elif key in ("join_empty", "leave_empty"):
             value = EmptyPolicy(value)
+        elif key == "service_level_mode":
+            value = ServiceLevelMode(value)
         elif key == "overflow" and value is not None:
             value = OverflowTarget(OverflowKind(value["kind"]), value["target"])
         elif key == "escalation":

@@ -12,6 +12,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from pbx_stasis.acd.directory import AcdDirectory
+from pbx_stasis.acd.figures import QueueRules
 from pbx_stasis.reports.core import (
     AgentFigures,
     DayFigures,
@@ -34,7 +35,7 @@ PERIOD = {
 }
 REPORT_QUERY = Fields(PERIOD)
 _COLUMNS = {
-    "queues": list(QueueFigures("", 0.0).summary()),
+    "queues": list(QueueFigures("").summary()),
     "agents": [*AgentFigures(0).summary(), "name"],
     "days": list(DayFigures("").summary()),
     "hours": list(HourFigures(0).summary()),
@@ -57,11 +58,11 @@ async def _report(req: RouteRequest) -> tuple[date, date, dict[str, Any]]:
     start = datetime.combine(first, time(), UTC)
     end = datetime.combine(last + timedelta(days=1), time(), UTC)
     tenant_id = req.who.tenant_id
-    thresholds = {config.name: config.service_level
-                  for _, config in await AcdDirectory(req.site.ctx.db).queues(tenant_id)}
+    rules = {config.name: QueueRules.of(config)
+             for _, config in await AcdDirectory(req.site.ctx.db).queues(tenant_id)}
     until = min(end, req.site.now()).timestamp()  # a pause still running counts until now
-    folding = ReportFold(start.timestamp(), max(start.timestamp(), until), thresholds)
-    async for batch in journal_rows(req.site.ctx.db, tenant_id, start, end):
+    folding = ReportFold(start.timestamp(), max(start.timestamp(), until), rules)
+    async for batch in journal_rows(req.site.ctx.db, tenant_id, start, end, since_start=True):
         folding.add(batch)
         await asyncio.sleep(0)  # a long period: let the other pages' requests through
     names = select(User.id, User.display_name, User.username).where(User.tenant_id == tenant_id)

@@ -131,6 +131,10 @@ async def test_manager_wallboard_is_pushed_live(page: Page, world: World) -> Non
     await expect(card).to_be_visible()
     await expect(page.get_by_test_id("queue-support")).to_be_visible()
     await expect(page.locator("#total-offered")).to_have_text("24")
+    # The figures' definitions are the server's (docs/figures.md): the queue's own service level
+    # formula, and AHT per agent's part handled (2 x 1830 s / 2 x 12 parts).
+    await expect(page.get_by_test_id("queue-support")).to_contain_text("75%")
+    await expect(page.locator("#total-aht")).to_have_text("2:32")
 
     # A state change reaches the open page within a second, with no polling.
     record = world.center.agent_records[(supervisor.tenant_id, supervisor.user_id)]
@@ -168,8 +172,12 @@ async def test_admin_manages_users_queues_dispositions(page: Page, world: World)
     await page.fill("#q-name", "vip")
     await page.select_option("#q-strategy", "ringall")
     await page.fill("#q-wrapup", "45")
+    await page.select_option("#q-sl-mode", "answered")  # app_queue's SL for this one
+    await page.fill("#q-short", "5")
     await page.click("#queue-save")
     await expect(page.get_by_test_id("queue-vip")).to_contain_text("45")
+    vip = world.center.queue_configs[world.tenant_ids["acme"]]["vip"]
+    assert (vip.service_level_mode.value, vip.short_abandon) == ("answered", 5.0)
 
     await page.click("text=Dispositions")
     await page.fill("#nd-name", "Wrong number")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -10,10 +11,13 @@ from callcenter import call_center, connected_call, enqueue_into
 from polling import eventually
 from sandbox import Sandbox, SippAgent, desk_phone_ports, run_sipp_async
 
-from pbx_stasis.acd.directory import AgentRecord
+from pbx_stasis.acd.directory import AgentRecord, queue_key
 from pbx_stasis.acd.runner import QUEUE_BRIDGE
 from pbx_stasis.app import StasisApp
 from pbx_stasis.bus import Bus
+from pbx_stasis.center import LiveContactCenter
+from pbx_stasis.reports.core import ReportFold
+from pbx_stasis.reports.store import journal_rows
 
 pytestmark = pytest.mark.integration
 
@@ -278,6 +282,51 @@ async def test_blind_transfer_to_another_queue(private_sandbox: Sandbox, tmp_pat
                                            "CONNECT"]
         assert rows[1].agent_user_id == first.user_id
         assert rows[4].agent_user_id == second.user_id and rows[4].queue == "support"
+
+
+async def test_blind_transfer_to_another_agent_is_one_offer_in_the_figures(
+        private_sandbox: Sandbox, tmp_path: Path) -> None:
+    # The finding: after an agent handed a call to another agent, the report showed a queue
+    # "agent-<name>" and one offer more than the wallboard.
+    async with call_center(private_sandbox, tmp_path, {"sales": {}},
+                           script=enqueue_into("sales")) as center:
+        first = await center.add_agent("handing", 240, queues={"sales": 0})
+        second = await center.add_agent("taking", 241, login=False)  # in sales, logged out
+        caller = await _caller(private_sandbox, 5000)
+        call_id = await connected_call(center)
+        await center.app.acd.transfer(call_id, "agent", second.agent_id, attended=False)
+        result = await caller
+        assert result.ok, result.describe()  # type: ignore[attr-defined]
+        await center.idle()
+        rows = await center.journal("ENTERQUEUE", "CONNECT")
+        assert [(r.event, r.queue, r.agent_user_id) for r in rows] == [
+            ("ENTERQUEUE", "sales", None), ("CONNECT", "sales", first.user_id),
+            ("ENTERQUEUE", "@taking", None), ("CONNECT", "@taking", second.user_id)]
+        start = datetime.combine(rows[0].at.date(), time(), UTC)
+        end = start + timedelta(days=1)
+        folding = ReportFold(start.timestamp(), end.timestamp())
+        async for batch in journal_rows(center.db, center.app.tenant_id, start, end,
+                                        since_start=True):
+            folding.add(batch)
+        report = folding.finish()
+        assert list(report.queues) == ["sales"]
+        sales = report.queues["sales"].tally
+        assert (sales.offered, sales.answered, sales.handled) == (1, 1, 1)
+        taking = report.agents[second.user_id].tally
+        assert (taking.offered, taking.answered, taking.handled) == (1, 1, 1)
+        assert taking.talk > 1
+        board = center.app.acd.stats.queue(queue_key(center.app.tenant_id, "sales"),
+                                           rows[-1].at.timestamp())
+        assert (board.offered, board.answered, board.handled) == (1, 1, 1)
+        assert board.figures == sales
+        # What the web shows: one queue's figures on queue:stats, no queue "@taking" to be in.
+        app = center.app
+        shown = LiveContactCenter(center.db, app.bus, app.acd, app.ivr, ws_url="ws://unused",
+                                  sip_domain="unused", dial=app.dial)
+        [stats] = await shown.queue_stats(app.tenant_id)
+        assert (stats.queue, stats.offered_today, stats.answered_today, stats.handled_today) == (
+            "sales", 1, 1, 1)
+        assert shown.view(second).queues == ()
 
 
 async def test_blind_transfer_to_an_outside_number(private_sandbox: Sandbox,

@@ -82,12 +82,12 @@ def test_agent_figures_count_a_pause_once_and_an_open_one_until_the_end() -> Non
     assert agents[ANN] == {
         "agent_user_id": ANN, "offered": 2, "answered": 1, "missed": 1, "transfers": 1,
         "talk": 40.0, "average_talk": 40.0, "wrapup": 0.0, "average_handle": 40.0,
-        "paused": 30 * 60.0,
+        "paused": 30 * 60.0, "occupancy": 1.0,  # never logged in: no time available
     }
     assert agents[BOB] == {
         "agent_user_id": BOB, "offered": 1, "answered": 1, "missed": 0, "transfers": 0,
         "talk": 60.0, "average_talk": 60.0, "wrapup": 30.0, "average_handle": 90.0,
-        "paused": 10 * 60.0,
+        "paused": 10 * 60.0, "occupancy": 1.0,
     }
     # a report asked for at 23:55 counts Bob's pause until then
     at_2355 = (DAY + timedelta(hours=23, minutes=55)).timestamp()
@@ -106,6 +106,9 @@ def test_hours_days_and_an_empty_period() -> None:
          "service_level": pytest.approx(1 / 4)},  # 1 within; 1 late; c4 and c5 left late
     ]
     empty = fold(ROWS, END, END + 86400)
-    assert (empty.queues, empty.agents, sum(h.offered for h in empty.hours)) == ({}, {}, 0)
+    assert (empty.queues, sum(h.offered for h in empty.hours)) == ({}, 0)
     assert empty.days == {}
+    # No call, but Bob's pause of 23:50 runs through the next day: the rows before a period
+    # say who was paused (and logged in) when it began.
+    assert {a: f.paused for a, f in empty.agents.items()} == {BOB: 86400.0}
     assert fold([], START, END).queues == {}

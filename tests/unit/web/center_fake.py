@@ -369,6 +369,8 @@ class MemoryContactCenter:
                     abandoned_today=2,
                     answered_in_service_level_today=9,
                     handle_seconds_today=1830.0,
+                    handled_today=12,  # two calls were handled by two agents each
+                    service_level_today=0.75,  # the queue's formula, not 9 / 10
                 )
             )
         return stats

@@ -97,6 +97,18 @@ CASES: list[tuple[Role, str, str, Any, dict[str, str]]] = [
     (
         Role.ADMIN,
         "POST",
+        "/api/queues",
+        {"name": "vip", "service_level_mode": "sl3", "short_abandon": -2},
+        {
+            "service_level_mode": (
+                "must be one of answered, answered-and-abandoned, without-short-abandons"
+            ),
+            "short_abandon": "must be at least 0",
+        },
+    ),
+    (
+        Role.ADMIN,
+        "POST",
         "/api/users",
         {"username": "agent", "display_name": "Again", "role": "agent", "password": "long enough"},
         {"username": "is already taken"},

@@ -1,4 +1,5 @@
-// Admin: queues (strategy, timeouts, wrap-up, overflow, empty policies, MOH, escalation).
+// Admin: queues (strategy, timeouts, wrap-up, overflow, empty policies, MOH, escalation,
+// service level formula: docs/figures.md).
 import { get, post, put } from "../api.js";
 import { $, clearErrors, el, pageData, showErrors, toast } from "../ui.js";
 
@@ -29,6 +30,8 @@ function fill(queue) {
   $("#q-announce").value = q.announce_every ?? "";
   $("#q-autopause").value = q.autopause_after ?? "";
   $("#q-sl").value = q.service_level;
+  $("#q-sl-mode").value = q.service_level_mode;
+  $("#q-short").value = q.short_abandon ?? "";
   $("#q-escalation").value = (q.escalation || []).map((s) =>
     [s.after, s.relax, s.max_penalty ?? ""].join(" ").trim()).join("\n");
   clearErrors($("#queue-form"), $("#queue-errors"));
@@ -55,6 +58,8 @@ function body() {
     announce_every: number("#q-announce"),
     autopause_after: number("#q-autopause"),
     service_level: number("#q-sl"),
+    service_level_mode: $("#q-sl-mode").value,
+    short_abandon: number("#q-short"),
     escalation,
   };
 }

@@ -10,23 +10,26 @@ const MAX_ACTIVITY = 60;
 const STATE_ORDER = ["ringing", "on-call", "wrap-up", "available", "paused", "offline"];
 
 function renderTotals() {
-  let offered = 0, answered = 0, abandoned = 0, handle = 0;
+  let offered = 0, answered = 0, abandoned = 0, handle = 0, handled = 0;
   for (const q of board.queues.values()) {
     offered += q.offered_today;
     answered += q.answered_today;
     abandoned += q.abandoned_today;
     handle += q.handle_seconds_today;
+    handled += q.handled_today;
   }
   $("#total-offered").textContent = offered;
   $("#total-answered").textContent = answered;
   $("#total-abandoned").textContent = abandoned;
-  $("#total-aht").textContent = answered ? duration(handle / answered) : "–";
+  // AHT as docs/figures.md defines it: (talk + hold + wrap-up) per agent's part handled.
+  $("#total-aht").textContent = handled ? duration(handle / handled) : "–";
 }
 
 function renderQueues() {
   const tiles = [...board.queues.values()].sort((a, b) => a.queue.localeCompare(b.queue)).map((q) => {
     const longest = q.oldest_waiting_since ? secondsSince(q.oldest_waiting_since) : null;
-    const sl = q.answered_today ? Math.round((100 * q.answered_in_service_level_today) / q.answered_today) : null;
+    // The queue's own service level formula, computed by the server (docs/figures.md).
+    const sl = q.service_level_today == null ? null : Math.round(100 * q.service_level_today);
     const alarm = q.waiting > 0 && q.agents_available === 0;
     return el("div", { class: `queue-tile${alarm ? " alarm" : q.waiting ? " busy" : ""}`, "data-testid": `queue-${q.queue}`, dataset: { queue: q.queue } },
       el("h2", {}, q.queue),
