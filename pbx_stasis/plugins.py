@@ -8,22 +8,15 @@ topics and commands; this module is where they are loaded.)
 
 from __future__ import annotations
 
+from pbx_stasis.acd.http import calls, me, queues, wallboard
 from pbx_stasis.crm import http as crm
 from pbx_stasis.dialing import http as dialing
+from pbx_stasis.ivr import http as flows
 from pbx_stasis.recording import http as recording_http
+from pbx_stasis.reports import http as reports
 from pbx_stasis.supervision import http as supervision_http
-from pbx_stasis.web import (
-    calls,
-    feed,
-    flows,
-    me,
-    openapi,
-    pages,
-    queues,
-    reports,
-    users,
-    wallboard,
-)
+from pbx_stasis.users import http as users
+from pbx_stasis.web import feed, openapi, pages
 from pbx_stasis.web.routing import Route
 
 # The routes that need no live app; supervision and recording bring theirs (they reach the

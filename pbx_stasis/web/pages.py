@@ -13,9 +13,9 @@ from urllib.parse import unquote
 from aiohttp import web
 from yarl import URL
 
+from pbx_stasis.acd.http.queues import queue_defaults
 from pbx_stasis.store.tables import Role
 from pbx_stasis.web.auth import LoginRefused
-from pbx_stasis.web.queues import queue_defaults
 from pbx_stasis.web.routing import (
     ANYONE,
     RANK,

@@ -105,7 +105,7 @@ async def change_my_password(req: RouteRequest) -> web.StreamResponse:
     site = req.site
     current, new = req.body["current_password"], req.body["new_password"]
     errors: dict[str, str] = {}
-    problem = password_problem(new)  # the admin's rule (web/users.py): one call, one rule
+    problem = password_problem(new)  # the admin's rule (users/http.py): one call, one rule
     if problem:
         errors["new_password"] = problem
     elif new == current:
