@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from pbx_stasis.cli.admin import add_admin_commands
+from pbx_stasis.acd.cli import add_admin_commands
 from pbx_stasis.config import ConfigError, Settings, load_settings
 from pbx_stasis.dialing.cli import add_dialing_commands
 from pbx_stasis.ivr.cli import add_ivr_commands
