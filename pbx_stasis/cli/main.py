@@ -11,11 +11,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from pbx_stasis.acd.cli import add_admin_commands
 from pbx_stasis.config import ConfigError, Settings, load_settings
-from pbx_stasis.dialing.cli import add_dialing_commands
-from pbx_stasis.ivr.cli import add_ivr_commands
-from pbx_stasis.recording.cli import add_recording_commands
+from pbx_stasis.plugins import PLUGINS
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -130,10 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     add.set_defaults(func=cmd_user_add)
 
-    add_admin_commands(sub)
-    add_ivr_commands(sub)
-    add_recording_commands(sub)
-    add_dialing_commands(sub)
+    for plugin in PLUGINS:  # each feature's own commands (its cli.py, handed over by plugin.py)
+        if plugin.commands is not None:
+            plugin.commands(sub)
     return parser
 
 

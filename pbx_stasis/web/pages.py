@@ -13,7 +13,6 @@ from urllib.parse import unquote
 from aiohttp import web
 from yarl import URL
 
-from pbx_stasis.acd.http.queues import queue_defaults
 from pbx_stasis.store.tables import Role
 from pbx_stasis.web.auth import LoginRefused
 from pbx_stasis.web.routing import (
@@ -186,7 +185,8 @@ async def logout_everywhere(req: RouteRequest) -> web.StreamResponse:
     raise response
 
 
-def _page(req: RouteRequest, template: str, title: str, **data: Any) -> web.Response:
+def page(req: RouteRequest, template: str, title: str, **data: Any) -> web.Response:
+    """A page of the site: its template, with the user, the tenant and `data` for its script."""
     who = req.who
     page_data = {
         "user": {"id": who.user_id, "name": who.display_name, "role": who.role},
@@ -197,41 +197,37 @@ def _page(req: RouteRequest, template: str, title: str, **data: Any) -> web.Resp
 
 
 async def agent_page(req: RouteRequest) -> web.StreamResponse:
-    return _page(req, "agent.html", "Agent")
+    return page(req, "agent.html", "Agent")
 
 
 async def wallboard_page(req: RouteRequest) -> web.StreamResponse:
-    return _page(req, "wallboard.html", "Wallboard")
+    return page(req, "wallboard.html", "Wallboard")
 
 
 async def reports_page(req: RouteRequest) -> web.StreamResponse:
-    return _page(req, "reports.html", "Reports")
+    return page(req, "reports.html", "Reports")
 
 
 async def supervise_page(req: RouteRequest) -> web.StreamResponse:
-    return _page(req, "supervise.html", "Live calls")
+    return page(req, "supervise.html", "Live calls")
 
 
 async def recordings_page(req: RouteRequest) -> web.StreamResponse:
     # Agents may open it: the recordings API answers them by the tenant's rules (own calls
     # only, or 403), and the page says so.
-    return _page(req, "recordings.html", "Recordings")
+    return page(req, "recordings.html", "Recordings")
 
 
 async def users_page(req: RouteRequest) -> web.StreamResponse:
-    return _page(req, "admin_users.html", "Users", roles=[role.value for role in Role])
-
-
-async def queues_page(req: RouteRequest) -> web.StreamResponse:
-    return _page(req, "admin_queues.html", "Queues", defaults=queue_defaults())
+    return page(req, "admin_users.html", "Users", roles=[role.value for role in Role])
 
 
 async def dispositions_page(req: RouteRequest) -> web.StreamResponse:
-    return _page(req, "admin_dispositions.html", "Dispositions")
+    return page(req, "admin_dispositions.html", "Dispositions")
 
 
 async def ivr_page(req: RouteRequest) -> web.StreamResponse:
-    return _page(req, "admin_ivr.html", "IVR flows")
+    return page(req, "admin_ivr.html", "IVR flows")
 
 
 ROUTES = [
@@ -277,7 +273,6 @@ ROUTES = [
         tag="pages",
     ),
     Route("GET", "/admin/users", users_page, ADMIN, "Users", kind=Kind.PAGE, tag="pages"),
-    Route("GET", "/admin/queues", queues_page, ADMIN, "Queues", kind=Kind.PAGE, tag="pages"),
     Route(
         "GET",
         "/admin/dispositions",

@@ -1,0 +1,21 @@
+"""The CRM as the kernel takes it: contacts, dispositions and call outcomes (routes), its stores
+put in the web app (app key CRM), and its outcomes lent to the ACD's wrap-up check."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from pbx_stasis.acd.http.control import DISPOSITIONS_SAVED
+from pbx_stasis.crm import http
+from pbx_stasis.crm.service import CRM, Crm
+from pbx_stasis.plugin import Plugin
+from pbx_stasis.web.app import WebContext
+
+
+def _setup(app: web.Application, ctx: WebContext) -> None:
+    crm = Crm.over(ctx.db, ctx.settings.crm.region)
+    app[CRM] = crm
+    app[DISPOSITIONS_SAVED] = crm.outcomes
+
+
+PLUGIN = Plugin("crm", routes=http.ROUTES, setup=_setup)
