@@ -3,12 +3,14 @@ every feature handed to the kernel by its plugin, through the one composition ro
 
 from __future__ import annotations
 
+import argparse
 import ast
 from collections.abc import Iterator
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
 import pbx_stasis
+from pbx_stasis.cli.main import build_parser, cmd_journal
 from pbx_stasis.plugins import PLUGINS, ROUTE_TABLE, TOPICS
 from pbx_stasis.web.feed import Topic
 
@@ -86,3 +88,13 @@ def test_the_route_table_and_the_feed_come_from_the_plugins() -> None:
     assert all(isinstance(topic, Topic) for topic in TOPICS.values())
     assert list(TOPICS) == ["call:incoming", "call:state", "call:ended", "agent:state",
                             "queue:stats", "ivr:updated"]
+
+
+def test_the_cli_takes_the_features_commands_from_their_plugins() -> None:
+    parser = build_parser()
+    commands = next(action for action in parser._actions
+                    if isinstance(action, argparse._SubParsersAction))
+    kernel = {"run", "migrate", "check", "user", "journal"}
+    features = {"queue", "agent", "export", "ivr", "dialing", "recordings"}
+    assert set(commands.choices) == kernel | features
+    assert parser.parse_args(["journal", "--tail", "3"]).func is cmd_journal
