@@ -51,7 +51,7 @@ TOPICS: Mapping[str, Topic] = {
     name: topic for plugin in PLUGINS for name, topic in plugin.topics.items()
 }
 # The routes that need no live app; supervision and recording bring theirs (they reach the
-# Stasis side's services through app keys), and the pages that go with them.
+# Stasis side's services through app keys) with their pages.
 WEB_ROUTES: list[Route] = [
     *pages.ROUTES,
     *openapi.ROUTES,
@@ -60,7 +60,6 @@ WEB_ROUTES: list[Route] = [
 ]
 ROUTE_TABLE: list[Route] = [
     *WEB_ROUTES,
-    *pages.REVIEW_PAGES,
     *(route for plugin in LIVE_PLUGINS for route in plugin.routes),
 ]
 
