@@ -45,7 +45,6 @@ from pbx_stasis.ivr.addresses import public_session
 from pbx_stasis.ivr.runner import FlowTools
 from pbx_stasis.ivr.service import IvrService
 from pbx_stasis.recording.recorder import CallRecorder
-from pbx_stasis.recording.retention import sweep_forever
 from pbx_stasis.recording.store import RecordingStore
 from pbx_stasis.store import CallRecord, Database, Directory
 from pbx_stasis.supervision import Supervision
@@ -389,14 +388,11 @@ async def serve(settings: Settings, stop: asyncio.Event, *, part: str = "all") -
 
     from pbx_stasis.center.live import LiveContactCenter, websocket_sip_url
     from pbx_stasis.center.service import ContactCenter
-    from pbx_stasis.crm.phones import numbering
-    from pbx_stasis.plugins import ROUTE_TABLE
-    from pbx_stasis.recording.http import RECORDER
+    from pbx_stasis.plugins import PLUGINS, web_app
     from pbx_stasis.remote.client import proxy, relay_events
     from pbx_stasis.remote.interfaces import CENTER, RECORDING, SUPERVISION, Offered
     from pbx_stasis.remote.server import rpc_app
-    from pbx_stasis.supervision.http import SUPERVISION as SUPERVISION_KEY
-    from pbx_stasis.web.app import WebContext, create_web_app
+    from pbx_stasis.web.app import WebContext
     from pbx_stasis.web.serverlog import SERVER_LOG
 
     if part != "all" and not settings.web.rpc_secret:
@@ -424,7 +420,8 @@ async def serve(settings: Settings, stop: asyncio.Event, *, part: str = "all") -
             await app.start()
             log.info("pbx-stasis running: ARI %s app %s, database %s",
                      app.ari.base_url, settings.ari.app, db.backend)
-            tasks.append(asyncio.create_task(sweep_forever(db, settings.recordings.dir)))
+            tasks.extend(asyncio.create_task(watcher(db, settings))
+                         for plugin in PLUGINS for watcher in plugin.watchers)
             ws_url, domain = websocket_sip_url(settings.ari.url)
             center = LiveContactCenter(db, bus, app.acd, app.ivr, ws_url=ws_url,
                                        sip_domain=domain, dial=app.dial,
@@ -442,17 +439,16 @@ async def serve(settings: Settings, stop: asyncio.Event, *, part: str = "all") -
             tasks.append(asyncio.create_task(relay_events(
                 settings.web.rpc_url, settings.web.rpc_secret, bus, session)))
         if part != "stasis" and settings.web.enabled:
-            context = WebContext(db=db, bus=bus, settings=settings, services=center,
-                                 numbering=numbering(settings.crm.region))
-            web_app = create_web_app(context, ROUTE_TABLE)
+            context = WebContext(db=db, bus=bus, settings=settings)
             if app is not None:  # live supervision and recording control need the app itself
-                web_app[SUPERVISION_KEY] = app.supervision
-                web_app[RECORDER] = app.recorder
+                sidecar = web_app(context, center, supervision=app.supervision,
+                                  recorder=app.recorder)
             else:  # ... or the Stasis process, over the same channel as the ContactCenter
                 rpc_url, secret = settings.web.rpc_url, settings.web.rpc_secret
-                web_app[SUPERVISION_KEY] = proxy(SUPERVISION, rpc_url, secret, session)
-                web_app[RECORDER] = proxy(RECORDING, rpc_url, secret, session)
-            await site(web_app, settings.web.host, settings.web.port,
+                sidecar = web_app(context, center,
+                                  supervision=proxy(SUPERVISION, rpc_url, secret, session),
+                                  recorder=proxy(RECORDING, rpc_url, secret, session))
+            await site(sidecar, settings.web.host, settings.web.port,
                        "web.host, web.port (PBX_WEB_HOST, PBX_WEB_PORT)")
             log.info("web pages at http://%s:%d/", settings.web.host, settings.web.port)
         # What is alive now (modules, SQLAlchemy's caches, configuration, agents) lives as long

@@ -1,272 +1,52 @@
-"""The contact center's interface, declared once: what the web pages need from the telephony
-side (ContactCenter), and the values it returns.
+"""The contact center's interface, declared once: what the web pages need from the telephony side,
+the ACD's AcdControl (acd/service.py) and the IVR's FlowControl (ivr/service.py) in one protocol.
 
 The web layer owns logins, sessions, roles, contacts and dispositions itself; everything that
-touches a live call, an agent's state, a queue or an IVR flow goes through this protocol, which
-the Stasis application implements. Tenant ids are always the caller's own (taken from the
-session); an implementation must still refuse (ServiceError NOT_FOUND) an id of another tenant.
-Its one error type is the kernel's `pbx_stasis.web.contract.ServiceError`, which the route
-table answers with a status. `center.live.LiveContactCenter` implements it over the running
-Stasis app; a web process of its own gets a proxy generated from it (pbx_stasis.remote).
-
-Bus payloads. The WebSocket feed forwards bus events as they are, so the telephony side
-publishes these shapes (`web.contract.to_json` of the values below):
-- `agent:state`: AgentView, for every change of an agent's state.
-- `queue:stats`: QueueStats, for every change of a queue's figures.
-- `call:incoming`: LiveCall, when a call is offered to an agent (`agent_user_id` is that agent).
-- `call:state`: LiveCall, when a call changes (answered, held, muted, queued, transferred...).
-- `call:ended`: LiveCall with `state` "ended", when a call hangs up.
-- `ivr:updated`: {"name": flow, "version": int, "user_id": int | None} when a flow is applied.
-Agents only receive `agent:state` and `call:*` events whose `user_id` / `agent_user_id` is
-theirs, so those keys must be present.
+touches a live call, an agent's state, a queue or an IVR flow goes through these protocols, which
+the Stasis application implements. `center.live.LiveContactCenter` implements ContactCenter over
+the running Stasis app; a web process of its own gets a proxy generated from it
+(pbx_stasis.remote). The values are the features' own, named here too so that the generated
+proxy resolves every annotation of the protocol in this module.
 """
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Protocol
 
 from pbx_stasis.acd.model import AgentState, QueueConfig
+from pbx_stasis.acd.service import (
+    AcdControl,
+    AgentProfile,
+    AgentView,
+    CallState,
+    LiveCall,
+    QueueStats,
+    SettableState,
+    SipCredentials,
+    TransferKind,
+)
 from pbx_stasis.ivr.errors import Problem
-from pbx_stasis.store.tables import Direction
+from pbx_stasis.ivr.service import FlowControl, FlowDocument, FlowSummary
+
+__all__ = [
+    "AcdControl",
+    "AgentProfile",
+    "AgentState",
+    "AgentView",
+    "CallState",
+    "ContactCenter",
+    "FlowControl",
+    "FlowDocument",
+    "FlowSummary",
+    "LiveCall",
+    "Problem",
+    "QueueConfig",
+    "QueueStats",
+    "SettableState",
+    "SipCredentials",
+    "TransferKind",
+]
 
 
-class SettableState(enum.StrEnum):
-    """The states an agent may choose; the others (ringing, on-call, wrap-up) follow calls."""
-
-    AVAILABLE = "available"
-    PAUSED = "paused"
-    OFFLINE = "offline"
-
-
-class CallState(enum.StrEnum):
-    IVR = "ivr"  # in an IVR flow
-    QUEUED = "queued"  # waiting in a queue
-    RINGING = "ringing"  # offered to an agent, or an outbound call ringing the far end
-    TALKING = "talking"  # bridged with an agent
-    HELD = "held"  # the agent put the caller on hold (MOH)
-    CONSULTING = "consulting"  # attended transfer: the agent talks to the transfer target
-    ENDED = "ended"
-
-
-class TransferKind(enum.StrEnum):
-    AGENT = "agent"  # target: the user id of an agent of the tenant, as text
-    QUEUE = "queue"  # target: a queue name
-    NUMBER = "number"  # target: a number to dial out through the trunk
-
-
-@dataclass(frozen=True)
-class AgentView:
-    """An agent as pages show it. Datetimes are aware (UTC)."""
-
-    user_id: int
-    name: str
-    state: AgentState
-    since: datetime  # when the agent entered `state`
-    reason: str | None = None  # the pause reason; "no answer" after missed offers
-    call_id: str | None = None  # the call ringing, in progress, or in wrap-up
-    wrapup_ends_at: datetime | None = None  # when the queue's wrap-up time is over
-    calls_today: int = 0
-    registered: bool = False  # the agent's SIP endpoint has a contact
-    queues: tuple[str, ...] = ()  # the queues the agent is logged into
-
-
-@dataclass(frozen=True)
-class AgentProfile:
-    """What an admin sets on an agent: skill levels (0-100) and queue memberships."""
-
-    skills: Mapping[str, int] = field(default_factory=dict)
-    queues: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class SipCredentials:
-    """How the agent's browser softphone registers; handed to that agent only."""
-
-    ws_url: str  # e.g. wss://pbx.example.com:8089/ws
-    uri: str  # sip:agent-17@pbx.example.com
-    authorization_user: str
-    password: str
-    display_name: str
-
-
-@dataclass(frozen=True)
-class LiveCall:
-    call_id: str
-    direction: Direction
-    from_number: str
-    to_number: str
-    state: CallState
-    started_at: datetime
-    answered_at: datetime | None = None
-    queue: str | None = None
-    agent_user_id: int | None = None
-    held: bool = False
-    muted: bool = False
-
-
-@dataclass(frozen=True)
-class QueueStats:
-    """A queue's live figures (acd/figures.py); the `_today` ones count since midnight."""
-
-    queue: str
-    waiting: int
-    oldest_waiting_since: datetime | None
-    agents_logged_in: int
-    agents_available: int
-    offered_today: int
-    answered_today: int
-    abandoned_today: int
-    answered_in_service_level_today: int
-    handle_seconds_today: float  # talk + hold + wrap-up of the agents' parts ended today
-    handled_today: int = 0  # agents' parts ended today (AHT = handle_seconds / handled)
-    service_level_today: float | None = None  # by the queue's formula (docs/figures.md)
-
-
-@dataclass(frozen=True)
-class FlowSummary:
-    name: str
-    version: int
-    updated_at: datetime | None
-    updated_by: str | None = None
-
-
-@dataclass(frozen=True)
-class FlowDocument:
-    name: str
-    version: int
-    yaml_text: str
-
-
-class ContactCenter(Protocol):
+class ContactCenter(AcdControl, FlowControl, Protocol):
     """The telephony operations behind the web pages and API."""
-
-    # --- agents -----------------------------------------------------------------------------
-
-    async def agent_status(self, tenant_id: int, user_id: int) -> AgentView:
-        """The agent's current state; NOT_FOUND when the user is no agent of the tenant."""
-        ...
-
-    async def set_agent_state(
-        self, tenant_id: int, user_id: int, state: SettableState, reason: str | None
-    ) -> AgentView:
-        """Go available, paused (`reason` is one of pause_reasons) or offline.
-
-        From wrap-up the web layer only asks once the call has its disposition (it saved it and
-        called complete_wrapup); CONFLICT while ringing or on a call.
-        """
-        ...
-
-    async def complete_wrapup(self, tenant_id: int, user_id: int, call_id: str) -> AgentView:
-        """The agent saved the disposition of `call_id`: wrap-up may end when its time is over
-        (at once if it already is). The ACD must not end wrap-up before this is called."""
-        ...
-
-    async def pause_reasons(self, tenant_id: int) -> list[str]:
-        """The pause reasons agents choose from (break, lunch, training...)."""
-        ...
-
-    async def agents(self, tenant_id: int) -> list[AgentView]:
-        """Every agent of the tenant, for the wallboard and the transfer list."""
-        ...
-
-    async def agent_profile(self, tenant_id: int, user_id: int) -> AgentProfile: ...
-
-    async def update_agent_profile(
-        self, tenant_id: int, user_id: int, profile: AgentProfile
-    ) -> AgentProfile:
-        """Replace skills and queue memberships; INVALID (field "queues") for unknown queues."""
-        ...
-
-    async def sync_user(self, tenant_id: int, user_id: int) -> None:
-        """A user was created, changed role, or was disabled/enabled: provision or remove their
-        SIP endpoint and agent accordingly."""
-        ...
-
-    async def sip_credentials(self, tenant_id: int, user_id: int) -> SipCredentials:
-        """The user's own WebRTC endpoint; NOT_FOUND when they have none."""
-        ...
-
-    async def reset_sip_password(self, tenant_id: int, user_id: int) -> None:
-        """Give the endpoint a new random password (registered phones must register again)."""
-        ...
-
-    # --- calls ------------------------------------------------------------------------------
-
-    async def live_calls(self, tenant_id: int) -> list[LiveCall]: ...
-
-    async def hangup(self, tenant_id: int, call_id: str) -> None: ...
-
-    async def hold(self, tenant_id: int, call_id: str) -> None:
-        """Put the caller on hold: they hear music on hold, the agent stays on the line."""
-        ...
-
-    async def unhold(self, tenant_id: int, call_id: str) -> None: ...
-
-    async def mute(self, tenant_id: int, call_id: str) -> None:
-        """Stop the agent's audio reaching the caller."""
-        ...
-
-    async def unmute(self, tenant_id: int, call_id: str) -> None: ...
-
-    async def transfer(
-        self, tenant_id: int, call_id: str, kind: TransferKind, target: str, attended: bool
-    ) -> None:
-        """Blind: the call goes to `target` and the agent leaves it. Attended: the caller is held
-        while the agent talks to the target, then complete_transfer or cancel_transfer."""
-        ...
-
-    async def complete_transfer(self, tenant_id: int, call_id: str) -> None: ...
-
-    async def cancel_transfer(self, tenant_id: int, call_id: str) -> None:
-        """Drop the consultation and take the caller back."""
-        ...
-
-    async def send_dtmf(self, tenant_id: int, call_id: str, digits: str) -> None:
-        """Send digits (0-9 * # A-D) to the far end of the call."""
-        ...
-
-    async def dial(self, tenant_id: int, user_id: int, number: str) -> str:
-        """Call `number` for the agent: ring the agent's phone, then the number through the trunk.
-        Returns the call id. The INVITE to the agent's phone carries `X-PBX-Call-Id` and
-        `X-PBX-Auto-Answer: yes` headers so the softphone answers it by itself."""
-        ...
-
-    # --- queues -----------------------------------------------------------------------------
-
-    async def queues(self, tenant_id: int) -> list[QueueConfig]: ...
-
-    async def create_queue(self, tenant_id: int, config: QueueConfig) -> QueueConfig:
-        """CONFLICT when the name is taken."""
-        ...
-
-    async def update_queue(self, tenant_id: int, config: QueueConfig) -> QueueConfig:
-        """Replace the queue named `config.name`; waiting callers stay. NOT_FOUND if none."""
-        ...
-
-    async def queue_stats(self, tenant_id: int) -> list[QueueStats]: ...
-
-    # --- IVR flows --------------------------------------------------------------------------
-
-    async def flows(self, tenant_id: int) -> list[FlowSummary]: ...
-
-    async def flow(self, tenant_id: int, name: str) -> FlowDocument:
-        """The newest version of a flow; NOT_FOUND if none."""
-        ...
-
-    async def validate_flow(self, tenant_id: int, name: str, yaml_text: str) -> list[Problem]:
-        """Every problem of the flow text (none: it is valid); positions are in `yaml_text`."""
-        ...
-
-    async def apply_flow(
-        self, tenant_id: int, name: str, yaml_text: str, user_id: int
-    ) -> FlowSummary:
-        """Store the text as the flow's new version and route new calls with it.
-
-        Raises pbx_stasis.ivr.errors.FlowSetInvalid (with every problem) when it is not valid;
-        nothing changes then.
-        """
-        ...

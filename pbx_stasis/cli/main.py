@@ -1,21 +1,21 @@
-"""`pbx`: run the service, migrate the database, check the set-up, manage users."""
+"""`pbx`: run the service, migrate the database, check the set-up, manage users, print the
+journal; each feature adds its own commands (its cli.py, handed over by its plugin)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import getpass
+import json
 import logging
 import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
-from pbx_stasis.cli.admin import add_admin_commands
 from pbx_stasis.config import ConfigError, Settings, load_settings
-from pbx_stasis.dialing.cli import add_dialing_commands
-from pbx_stasis.ivr.cli import add_ivr_commands
-from pbx_stasis.recording.cli import add_recording_commands
+from pbx_stasis.plugins import PLUGINS
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -100,6 +100,37 @@ def cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(add())
 
 
+def cmd_journal(args: argparse.Namespace, settings: Settings) -> int:
+    from pbx_stasis.store import Database, Journal
+
+    async def follow() -> int:
+        db = Database.connect(settings.database.url)
+        try:
+            return await show(Journal(db))
+        finally:
+            await db.dispose()
+
+    async def show(journal: Journal) -> int:
+        rows = await journal.events_after(0, limit=1_000_000)
+        last = rows[-args.tail:] if args.tail else rows
+        after = last[-1].id if last else 0
+        for row in last:
+            print(_journal_text(row))
+        while args.follow:
+            await asyncio.sleep(1)
+            for row in await journal.events_after(after):
+                print(_journal_text(row), flush=True)
+                after = row.id
+        return 0
+
+    return asyncio.run(follow())
+
+
+def _journal_text(row: Any) -> str:
+    return (f"{row.at:%Y-%m-%d %H:%M:%S.%f} {row.event:<16} call={row.call_id or '-'} "
+            f"queue={row.queue or '-'} agent={row.agent_user_id or '-'} {json.dumps(row.data)}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pbx", description=__doc__)
     parser.add_argument("--config", help="path to pbx.toml (default: ./pbx.toml or $PBX_CONFIG)")
@@ -130,10 +161,14 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     add.set_defaults(func=cmd_user_add)
 
-    add_admin_commands(sub)
-    add_ivr_commands(sub)
-    add_recording_commands(sub)
-    add_dialing_commands(sub)
+    journal = sub.add_parser("journal", help="print the journal (call_events)")
+    journal.add_argument("--tail", type=int, default=50, help="last N rows (0: all)")
+    journal.add_argument("-f", "--follow", action="store_true", help="keep printing new rows")
+    journal.set_defaults(func=cmd_journal)
+
+    for plugin in PLUGINS:  # each feature's own commands (its cli.py, handed over by plugin.py)
+        if plugin.commands is not None:
+            plugin.commands(sub)
     return parser
 
 

@@ -8,10 +8,12 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
+from pbx_stasis.acd.http.control import acd_of
 from pbx_stasis.acd.model import AgentState
 from pbx_stasis.crm.contacts import ContactDraft, ContactRecord, PastCall
 from pbx_stasis.crm.dispositions import CallOutcome, DispositionRecord
 from pbx_stasis.crm.phones import to_e164
+from pbx_stasis.crm.service import crm_of
 from pbx_stasis.store.errors import AlreadyExists
 from pbx_stasis.store.tables import Call, Role
 from pbx_stasis.web.call_access import only_agent
@@ -78,7 +80,7 @@ def _draft(req: RouteRequest) -> ContactDraft:
     phones: list[str] = []
     errors: dict[str, str] = {}
     for index, raw in enumerate(body["phones"]):
-        e164 = to_e164(raw, req.site.ctx.numbering)
+        e164 = to_e164(raw, crm_of(req).numbering)
         if e164 is None:
             errors[f"phones.{index}"] = PHONE_HINT
         else:
@@ -103,12 +105,12 @@ SEARCH = Fields(
 
 
 async def search_contacts(req: RouteRequest) -> web.StreamResponse:
-    found = await req.site.contacts.search(req.who.tenant_id, req.query["q"], req.query["limit"])
+    found = await crm_of(req).contacts.search(req.who.tenant_id, req.query["q"], req.query["limit"])
     return reply({"contacts": [contact_json(contact) for contact in found]})
 
 
 async def create_contact(req: RouteRequest) -> web.StreamResponse:
-    contact = await req.site.contacts.create(req.who.tenant_id, _draft(req))
+    contact = await crm_of(req).contacts.create(req.who.tenant_id, _draft(req))
     return reply({"contact": contact_json(contact)}, status=201)
 
 
@@ -120,12 +122,12 @@ async def contact_by_phone(req: RouteRequest) -> web.StreamResponse:
     that this user may see (web/call_access.py)."""
     tenant_id = req.who.tenant_id
     raw = req.query["number"]
-    e164 = to_e164(raw, req.site.ctx.numbering)
-    contacts = await req.site.contacts.by_phone(tenant_id, raw)
+    e164 = to_e164(raw, crm_of(req).numbering)
+    contacts = await crm_of(req).contacts.by_phone(tenant_id, raw)
     phones = list(contacts[0].phones) if contacts else []
     if e164 is not None and e164 not in phones:
         phones.append(e164)
-    history = await req.site.contacts.history(tenant_id, phones, only_agent=only_agent(req.who))
+    history = await crm_of(req).contacts.history(tenant_id, phones, only_agent=only_agent(req.who))
     return reply(
         {
             "number": raw,
@@ -138,10 +140,10 @@ async def contact_by_phone(req: RouteRequest) -> web.StreamResponse:
 
 async def get_contact(req: RouteRequest) -> web.StreamResponse:
     tenant_id = req.who.tenant_id
-    contact = await req.site.contacts.get(tenant_id, req.int_param("contact_id", "contact"))
+    contact = await crm_of(req).contacts.get(tenant_id, req.int_param("contact_id", "contact"))
     if contact is None:
         raise not_found("contact")
-    history = await req.site.contacts.history(
+    history = await crm_of(req).contacts.history(
         tenant_id, contact.phones, only_agent=only_agent(req.who)
     )
     return reply(
@@ -151,7 +153,7 @@ async def get_contact(req: RouteRequest) -> web.StreamResponse:
 
 async def update_contact(req: RouteRequest) -> web.StreamResponse:
     contact_id = req.int_param("contact_id", "contact")
-    contact = await req.site.contacts.update(req.who.tenant_id, contact_id, _draft(req))
+    contact = await crm_of(req).contacts.update(req.who.tenant_id, contact_id, _draft(req))
     if contact is None:
         raise not_found("contact")
     return reply({"contact": contact_json(contact)})
@@ -159,7 +161,7 @@ async def update_contact(req: RouteRequest) -> web.StreamResponse:
 
 async def delete_contact(req: RouteRequest) -> web.StreamResponse:
     contact_id = req.int_param("contact_id", "contact")
-    if not await req.site.contacts.delete(req.who.tenant_id, contact_id):
+    if not await crm_of(req).contacts.delete(req.who.tenant_id, contact_id):
         raise not_found("contact")
     return no_content()
 
@@ -168,7 +170,7 @@ LIST_DISPOSITIONS = Fields({"all": optional(Flag(), False)})
 
 
 async def list_dispositions(req: RouteRequest) -> web.StreamResponse:
-    items = await req.site.dispositions.for_tenant(
+    items = await crm_of(req).dispositions.for_tenant(
         req.who.tenant_id, include_retired=req.query["all"]
     )
     return reply({"dispositions": [disposition_json(item) for item in items]})
@@ -192,7 +194,7 @@ DISPOSITION_CHANGE = Fields(
 
 async def create_disposition(req: RouteRequest) -> web.StreamResponse:
     try:
-        item = await req.site.dispositions.create(
+        item = await crm_of(req).dispositions.create(
             req.who.tenant_id,
             req.body["name"],
             requires_follow_up=req.body["requires_follow_up"],
@@ -205,7 +207,7 @@ async def create_disposition(req: RouteRequest) -> web.StreamResponse:
 async def update_disposition(req: RouteRequest) -> web.StreamResponse:
     body = req.body
     try:
-        item = await req.site.dispositions.update(
+        item = await crm_of(req).dispositions.update(
             req.who.tenant_id,
             req.int_param("disposition_id", "disposition"),
             name=body["name"],
@@ -222,7 +224,7 @@ async def update_disposition(req: RouteRequest) -> web.StreamResponse:
 
 async def retire_disposition(req: RouteRequest) -> web.StreamResponse:
     disposition_id = req.int_param("disposition_id", "disposition")
-    if not await req.site.dispositions.retire(req.who.tenant_id, disposition_id):
+    if not await crm_of(req).dispositions.retire(req.who.tenant_id, disposition_id):
         raise not_found("disposition")
     return no_content()
 
@@ -250,12 +252,12 @@ async def set_call_outcome(req: RouteRequest) -> web.StreamResponse:
         raise not_found("call")
     agent = None
     if who.role is Role.AGENT:
-        agent = await site.services.agent_status(who.tenant_id, who.user_id)
+        agent = await acd_of(req).agent_status(who.tenant_id, who.user_id)
         own = call_agent[0] == who.user_id or agent.call_id == call_id
         if not own:
             raise not_found("call")
     body = req.body
-    disposition = await site.dispositions.by_name(who.tenant_id, body["disposition"])
+    disposition = await crm_of(req).dispositions.by_name(who.tenant_id, body["disposition"])
     if disposition is None or not disposition.active:
         raise invalid({"disposition": "is not one of your dispositions"})
     follow_up = body["follow_up_on"]
@@ -264,17 +266,17 @@ async def set_call_outcome(req: RouteRequest) -> web.StreamResponse:
     if follow_up is not None and follow_up < site.now().date():
         raise invalid({"follow_up_on": "must be today or later"})
     outcome = CallOutcome(call_id, disposition.name, body["notes"] or None, follow_up)
-    if not await site.outcomes.record(who.tenant_id, call_id, who.user_id, outcome):
+    if not await crm_of(req).outcomes.record(who.tenant_id, call_id, who.user_id, outcome):
         raise not_found("call")
     if agent is None and call_agent[0] == who.user_id:
         # A supervisor who took the call as an agent; one without an agent has no wrap-up.
         try:
-            agent = await site.services.agent_status(who.tenant_id, who.user_id)
+            agent = await acd_of(req).agent_status(who.tenant_id, who.user_id)
         except ServiceError as exc:
             if exc.code is not ServiceErrorCode.NOT_FOUND:
                 raise
     if agent is not None and agent.state is AgentState.WRAP_UP and agent.call_id == call_id:
-        agent = await site.services.complete_wrapup(who.tenant_id, who.user_id, call_id)
+        agent = await acd_of(req).complete_wrapup(who.tenant_id, who.user_id, call_id)
     return reply({"outcome": asdict(outcome)})
 
 

@@ -20,6 +20,8 @@ import functools
 import logging
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
 
 from pbx_stasis.ari import AriClient, AriError
 from pbx_stasis.bus import Bus
@@ -38,6 +40,48 @@ log = logging.getLogger(__name__)
 TOPIC = "ivr:updated"
 # Sound checks run a few ARI requests at a time: a flow has tens of prompts, not thousands.
 SOUND_CHECKS_AT_ONCE = 8
+
+
+@dataclass(frozen=True)
+class FlowSummary:
+    name: str
+    version: int
+    updated_at: datetime | None
+    updated_by: str | None = None
+
+
+@dataclass(frozen=True)
+class FlowDocument:
+    name: str
+    version: int
+    yaml_text: str
+
+
+class FlowControl(Protocol):
+    """The IVR's operations behind the web pages and API: a tenant's flows, their newest text,
+    validation and applying a new version. Errors: the kernel's ServiceError (NOT_FOUND...), and
+    FlowSetInvalid from apply_flow. The ivr:updated bus event carries
+    {"name": flow, "version": int, "user_id": int | None} when a flow is applied."""
+
+    async def flows(self, tenant_id: int) -> list[FlowSummary]: ...
+
+    async def flow(self, tenant_id: int, name: str) -> FlowDocument:
+        """The newest version of a flow; NOT_FOUND if none."""
+        ...
+
+    async def validate_flow(self, tenant_id: int, name: str, yaml_text: str) -> list[Problem]:
+        """Every problem of the flow text (none: it is valid); positions are in `yaml_text`."""
+        ...
+
+    async def apply_flow(
+        self, tenant_id: int, name: str, yaml_text: str, user_id: int
+    ) -> FlowSummary:
+        """Store the text as the flow's new version and route new calls with it.
+
+        Raises pbx_stasis.ivr.errors.FlowSetInvalid (with every problem) when it is not valid;
+        nothing changes then.
+        """
+        ...
 
 
 @dataclass(frozen=True)

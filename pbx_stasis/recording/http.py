@@ -21,6 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
+from pbx_stasis.acd.http.control import acd_of
 from pbx_stasis.recording.library import (
     AccessRecord,
     ListedRecording,
@@ -234,7 +235,7 @@ async def list_recording_policies(req: RouteRequest) -> web.StreamResponse:
     """Every queue with its policy (queues without one record nothing)."""
     tenant_id = req.who.tenant_id
     stored = await RecordingPolicies(req.site.ctx.db).policies(tenant_id)
-    names = [queue.name for queue in await req.site.services.queues(tenant_id)]
+    names = [queue.name for queue in await acd_of(req).queues(tenant_id)]
     queues = sorted(set(names) | set(stored))
     return reply(
         {"policies": [policy_json(q, stored.get(q, RecordingPolicy())) for q in queues]}
@@ -252,7 +253,7 @@ POLICY = Fields(
 async def set_recording_policy(req: RouteRequest) -> web.StreamResponse:
     tenant_id = req.who.tenant_id
     queue = req.param("queue")
-    names = [q.name for q in await req.site.services.queues(tenant_id)]
+    names = [q.name for q in await acd_of(req).queues(tenant_id)]
     if queue not in names:
         raise not_found("queue")
     try:

@@ -18,6 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
+from pbx_stasis.acd.http.control import acd_of
 from pbx_stasis.acd.runner import Talk
 from pbx_stasis.store.tables import Role
 from pbx_stasis.supervision.audit import SegmentRecord
@@ -140,7 +141,7 @@ async def _line_of(req: RouteRequest) -> str:
     """The supervisor's own softphone, as an ARI endpoint (PJSIP/<endpoint>)."""
     who = req.who
     try:
-        credentials = await req.site.services.sip_credentials(who.tenant_id, who.user_id)
+        credentials = await acd_of(req).sip_credentials(who.tenant_id, who.user_id)
     except ServiceError as error:
         if error.code is ServiceErrorCode.NOT_FOUND:
             raise WebError(409, "no-phone", "You have no softphone to supervise with") from None

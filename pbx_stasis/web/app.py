@@ -17,11 +17,7 @@ from aiohttp import web
 from argon2 import PasswordHasher
 
 from pbx_stasis.bus import Bus
-from pbx_stasis.center.service import ContactCenter
 from pbx_stasis.config import Settings
-from pbx_stasis.crm.contacts import Contacts
-from pbx_stasis.crm.dispositions import Dispositions, Outcomes
-from pbx_stasis.crm.phones import DEFAULT_REGION, Numbering, numbering
 from pbx_stasis.store.base import utc_now
 from pbx_stasis.store.db import Database
 from pbx_stasis.store.tables import Role
@@ -49,13 +45,13 @@ HOUSEKEEPING_EVERY = 600.0  # seconds between purges of expired sessions and old
 
 @dataclass
 class WebContext:
-    """What the web sidecar is given by the process that runs it."""
+    """What the web sidecar is given by the process that runs it. The features' own services
+    (the contact center, the CRM...) are not here: each feature's plugin puts them in the app
+    under its own app keys (pbx_stasis.plugins)."""
 
     db: Database
     bus: Bus
     settings: Settings
-    services: ContactCenter
-    numbering: Numbering = field(default_factory=lambda: numbering(DEFAULT_REGION))
     password_hasher: PasswordHasher = field(default_factory=PasswordHasher)
     session_policy: SessionPolicy = field(default_factory=SessionPolicy)
     login_policy: LoginPolicy = field(default_factory=LoginPolicy)
@@ -114,18 +110,14 @@ class Sockets:
 
 
 class Site:
-    """Everything the handlers share: the context, the repositories, sessions, templates."""
+    """Everything the handlers share: the context, sessions, logins, templates."""
 
     def __init__(self, ctx: WebContext, routes: Sequence[Route] = ()) -> None:
         self.ctx = ctx
         self.routes = tuple(routes)  # what this site serves (the OpenAPI document lists them)
-        self.services = ctx.services
         self.passwords = Passwords(ctx.password_hasher)
         self.sessions = Sessions(ctx.db, ctx.session_policy, ctx.clock)
         self.login_desk = LoginDesk(ctx.db, self.passwords, ctx.login_policy, ctx.clock)
-        self.contacts = Contacts(ctx.db, ctx.numbering)
-        self.dispositions = Dispositions(ctx.db)
-        self.outcomes = Outcomes(ctx.db)
         self.sockets = Sockets()
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(ctx.web_root / "templates"),

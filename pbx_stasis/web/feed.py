@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,59 +30,59 @@ from pbx_stasis.web.routing import (
     Route,
     RouteRequest,
     WebError,
-    at_least,
     cookie_token,
     dumps,
 )
 from pbx_stasis.web.sessions import Principal
 
-CALL_TOPICS = ("call:incoming", "call:state", "call:ended")
-TOPIC_ROLES: dict[str, frozenset[Role]] = {
-    "call:incoming": ANYONE,
-    "call:state": ANYONE,
-    "call:ended": ANYONE,
-    "agent:state": ANYONE,
-    "queue:stats": at_least(Role.SUPERVISOR),
-    "ivr:updated": frozenset({Role.ADMIN}),
-}
-# For agents these topics carry only events about themselves (payload key -> their user id).
-OWN_KEY = {
-    "call:incoming": "agent_user_id",
-    "call:state": "agent_user_id",
-    "call:ended": "agent_user_id",
-    "agent:state": "user_id",
-}
+
+@dataclass(frozen=True)
+class Topic:
+    """A bus topic the feed forwards: who may subscribe, and for agents the payload key that
+    must hold their own user id (None: they see every event of the topic)."""
+
+    roles: frozenset[Role]
+    own_key: str | None = None
+
+
+# The topics of the features (their plugins hand them over; pbx_stasis.plugins merges them).
+TOPICS: web.AppKey[Mapping[str, Topic]] = web.AppKey("feed_topics")
 SESSION_RECHECK = 60.0
 MAX_TOPICS = 20
 
 
-def allowed_topics(role: Role) -> list[str]:
-    return [topic for topic, roles in TOPIC_ROLES.items() if role in roles]
+def allowed_topics(topics: Mapping[str, Topic], role: Role) -> list[str]:
+    return [name for name, topic in topics.items() if role in topic.roles]
 
 
-def resolve_topics(role: Role, asked: list[Any]) -> tuple[list[str], dict[str, str]]:
-    """The topics granted and the ones refused (topic -> "forbidden" / "unknown")."""
+def resolve_topics(
+    topics: Mapping[str, Topic], role: Role, asked: list[Any]
+) -> tuple[list[str], dict[str, str]]:
+    """The topics granted and the ones refused (topic -> "forbidden" / "unknown"); "call:*"
+    stands for every topic of the family "call"."""
     granted: list[str] = []
     refused: dict[str, str] = {}
     for item in asked[:MAX_TOPICS]:
         topic = str(item)
-        expanded = list(CALL_TOPICS) if topic == "call:*" else [topic]
+        family = topic.removesuffix("*") if topic.endswith(":*") else None
+        expanded = [name for name in topics if family and name.startswith(family)] or [topic]
         for name in expanded:
-            if name not in TOPIC_ROLES:
+            if name not in topics:
                 refused[topic] = "unknown"
-            elif role not in TOPIC_ROLES[name]:
+            elif role not in topics[name].roles:
                 refused[name] = "forbidden"
             elif name not in granted:
                 granted.append(name)
     return granted, refused
 
 
-def visible(principal: Principal, event: BusEvent) -> bool:
+def visible(topics: Mapping[str, Topic], principal: Principal, event: BusEvent) -> bool:
     """Whether this user may see this event (the bus already filtered the tenant)."""
     if event.tenant_id != principal.tenant_id:
         return False
-    if principal.role is Role.AGENT and event.topic in OWN_KEY:
-        return event.payload.get(OWN_KEY[event.topic]) == principal.user_id
+    own_key = topics[event.topic].own_key if event.topic in topics else None
+    if principal.role is Role.AGENT and own_key is not None:
+        return event.payload.get(own_key) == principal.user_id
     return True
 
 
@@ -99,6 +101,7 @@ async def open_feed(req: RouteRequest) -> web.StreamResponse:
     socket = web.WebSocketResponse(heartbeat=30.0, max_msg_size=64 * 1024)
     await socket.prepare(req.http)
     site = req.site
+    topics = req.http.app[TOPICS]
     site.sockets.add(who, socket)
     subscription: Subscription | None = None
     pump: asyncio.Task[None] | None = None
@@ -111,7 +114,7 @@ async def open_feed(req: RouteRequest) -> web.StreamResponse:
             if sub.dropped != dropped:
                 await socket.send_str(dumps({"type": "lagged", "dropped": sub.dropped - dropped}))
                 dropped = sub.dropped
-            if visible(who, event):
+            if visible(topics, who, event):
                 await socket.send_str(
                     dumps(
                         {
@@ -139,7 +142,7 @@ async def open_feed(req: RouteRequest) -> web.StreamResponse:
                     "type": "hello",
                     "user_id": who.user_id,
                     "role": who.role,
-                    "topics": allowed_topics(who.role),
+                    "topics": allowed_topics(topics, who.role),
                 }
             )
         )
@@ -156,7 +159,7 @@ async def open_feed(req: RouteRequest) -> web.StreamResponse:
                     dumps({"type": "error", "message": 'send {"subscribe": [topics]}'})
                 )
                 continue
-            granted, refused = resolve_topics(who.role, asked)
+            granted, refused = resolve_topics(topics, who.role, asked)
             if pump is not None:
                 pump.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -181,18 +184,20 @@ async def open_feed(req: RouteRequest) -> web.StreamResponse:
     return socket
 
 
-ROUTES = [
-    Route(
-        "GET",
-        "/ws",
-        open_feed,
-        ANYONE,
-        "WebSocket feed of live events; topics by role: "
-        + "; ".join(
-            f"{topic}: {', '.join(sorted(r.value for r in roles))}"
-            for topic, roles in TOPIC_ROLES.items()
+def feed_routes(topics: Mapping[str, Topic]) -> list[Route]:
+    """The feed's route, its summary listing the topics by role (the OpenAPI document shows it)."""
+    return [
+        Route(
+            "GET",
+            "/ws",
+            open_feed,
+            ANYONE,
+            "WebSocket feed of live events; topics by role: "
+            + "; ".join(
+                f"{name}: {', '.join(sorted(r.value for r in topic.roles))}"
+                for name, topic in topics.items()
+            ),
+            kind=Kind.SOCKET,
+            tag="feed",
         ),
-        kind=Kind.SOCKET,
-        tag="feed",
-    ),
-]
+    ]

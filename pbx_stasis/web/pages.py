@@ -1,5 +1,5 @@
-"""HTML pages: login/logout, the agent softphone, the wallboard, reports, supervision, recordings
-and the admin pages."""
+"""HTML pages of the kernel: home, login and logout, and the page shell (`page`, `template_page`)
+the features' pages use (each feature hands its pages over in its plugin)."""
 
 from __future__ import annotations
 
@@ -15,14 +15,13 @@ from yarl import URL
 
 from pbx_stasis.store.tables import Role
 from pbx_stasis.web.auth import LoginRefused
-from pbx_stasis.web.queues import queue_defaults
 from pbx_stasis.web.routing import (
     ANYONE,
     RANK,
+    Handler,
     Kind,
     Route,
     RouteRequest,
-    at_least,
     client_ip,
 )
 from pbx_stasis.web.sessions import COOKIE, Principal
@@ -186,7 +185,8 @@ async def logout_everywhere(req: RouteRequest) -> web.StreamResponse:
     raise response
 
 
-def _page(req: RouteRequest, template: str, title: str, **data: Any) -> web.Response:
+def page(req: RouteRequest, template: str, title: str, **data: Any) -> web.Response:
+    """A page of the site: its template, with the user, the tenant and `data` for its script."""
     who = req.who
     page_data = {
         "user": {"id": who.user_id, "name": who.display_name, "role": who.role},
@@ -196,42 +196,16 @@ def _page(req: RouteRequest, template: str, title: str, **data: Any) -> web.Resp
     return req.site.render(req.http, template, who, title=title, page_data=page_data)
 
 
-async def agent_page(req: RouteRequest) -> web.StreamResponse:
-    return _page(req, "agent.html", "Agent")
+def template_page(name: str, template: str, title: str, **data: Any) -> Handler:
+    """The handler `name` (its OpenAPI operation id) of a page that is its template and its
+    script, which loads its data from the API; the features hand their pages over in their
+    plugins."""
 
+    async def show(req: RouteRequest) -> web.StreamResponse:
+        return page(req, template, title, **data)
 
-async def wallboard_page(req: RouteRequest) -> web.StreamResponse:
-    return _page(req, "wallboard.html", "Wallboard")
-
-
-async def reports_page(req: RouteRequest) -> web.StreamResponse:
-    return _page(req, "reports.html", "Reports")
-
-
-async def supervise_page(req: RouteRequest) -> web.StreamResponse:
-    return _page(req, "supervise.html", "Live calls")
-
-
-async def recordings_page(req: RouteRequest) -> web.StreamResponse:
-    # Agents may open it: the recordings API answers them by the tenant's rules (own calls
-    # only, or 403), and the page says so.
-    return _page(req, "recordings.html", "Recordings")
-
-
-async def users_page(req: RouteRequest) -> web.StreamResponse:
-    return _page(req, "admin_users.html", "Users", roles=[role.value for role in Role])
-
-
-async def queues_page(req: RouteRequest) -> web.StreamResponse:
-    return _page(req, "admin_queues.html", "Queues", defaults=queue_defaults())
-
-
-async def dispositions_page(req: RouteRequest) -> web.StreamResponse:
-    return _page(req, "admin_dispositions.html", "Dispositions")
-
-
-async def ivr_page(req: RouteRequest) -> web.StreamResponse:
-    return _page(req, "admin_ivr.html", "IVR flows")
+    show.__name__ = show.__qualname__ = name
+    return show
 
 
 ROUTES = [
@@ -254,60 +228,6 @@ ROUTES = [
         logout_everywhere,
         ANYONE,
         "Log out of every browser",
-        kind=Kind.PAGE,
-        tag="pages",
-    ),
-    Route("GET", "/agent", agent_page, ANYONE, "Agent softphone", kind=Kind.PAGE, tag="pages"),
-    Route(
-        "GET",
-        "/wallboard",
-        wallboard_page,
-        at_least(Role.SUPERVISOR),
-        "Live wallboard",
-        kind=Kind.PAGE,
-        tag="pages",
-    ),
-    Route(
-        "GET",
-        "/reports",
-        reports_page,
-        at_least(Role.SUPERVISOR),
-        "Reports: a period's figures per queue, agent and hour",
-        kind=Kind.PAGE,
-        tag="pages",
-    ),
-    Route("GET", "/admin/users", users_page, ADMIN, "Users", kind=Kind.PAGE, tag="pages"),
-    Route("GET", "/admin/queues", queues_page, ADMIN, "Queues", kind=Kind.PAGE, tag="pages"),
-    Route(
-        "GET",
-        "/admin/dispositions",
-        dispositions_page,
-        ADMIN,
-        "Dispositions",
-        kind=Kind.PAGE,
-        tag="pages",
-    ),
-    Route("GET", "/admin/ivr", ivr_page, ADMIN, "IVR flow editor", kind=Kind.PAGE, tag="pages"),
-]
-
-# Pages of supervision and recordings: in the route table beside those features' API routes
-# (pbx_stasis/plugins.py), whose access checks cover them.
-REVIEW_PAGES = [
-    Route(
-        "GET",
-        "/supervise",
-        supervise_page,
-        at_least(Role.SUPERVISOR),
-        "Live calls to listen to, whisper in or barge into",
-        kind=Kind.PAGE,
-        tag="pages",
-    ),
-    Route(
-        "GET",
-        "/recordings",
-        recordings_page,
-        ANYONE,
-        "Recordings: filter, play, download (agents: by the tenant's rules)",
         kind=Kind.PAGE,
         tag="pages",
     ),

@@ -40,13 +40,11 @@ from pbx_stasis.config import (
     WebSettings,
 )
 from pbx_stasis.crm.contacts import ContactDraft
-from pbx_stasis.crm.phones import numbering
-from pbx_stasis.plugins import ROUTE_TABLE
-from pbx_stasis.recording.http import RECORDER
+from pbx_stasis.crm.service import CRM
+from pbx_stasis.plugins import web_app
 from pbx_stasis.store import Database, Directory, migrate
 from pbx_stasis.store.tables import Call, CallEvent
-from pbx_stasis.supervision.http import SUPERVISION
-from pbx_stasis.web.app import SITE, Site, WebContext, create_web_app
+from pbx_stasis.web.app import SITE, Site, WebContext
 
 # Cheap argon2 parameters: the tests check the flow, not the hash's strength.
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -198,20 +196,18 @@ async def live_stack_fixture(
         ws_url, domain = websocket_sip_url(settings.ari.url)
         center = LiveContactCenter(db, app.bus, app.acd, app.ivr, ws_url=ws_url,
                                    sip_domain=domain, dial=app.dial)
-        context = WebContext(db=db, bus=app.bus, settings=settings, services=center,
-                             numbering=numbering(settings.crm.region),
-                             password_hasher=FAST_HASHER)
-        web_app = create_web_app(context, ROUTE_TABLE)
-        web_app[SUPERVISION] = app.supervision  # as pbx run wires them (pbx_stasis.app.serve)
-        web_app[RECORDER] = app.recorder
-        runner = web.AppRunner(web_app, access_log=None)
+        context = WebContext(db=db, bus=app.bus, settings=settings, password_hasher=FAST_HASHER)
+        # as pbx run wires them (pbx_stasis.app.serve)
+        sidecar = web_app(context, center, supervision=app.supervision, recorder=app.recorder)
+        runner = web.AppRunner(sidecar, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", 0).start()
         host, port = runner.addresses[0][:2]
-        site = web_app[SITE]
+        site = sidecar[SITE]
+        crm = sidecar[CRM]
         for name, follow_up in DISPOSITIONS:
-            await site.dispositions.create(tenant.id, name, requires_follow_up=follow_up)
-        contact = await site.contacts.create(
+            await crm.dispositions.create(tenant.id, name, requires_follow_up=follow_up)
+        contact = await crm.contacts.create(
             tenant.id,
             ContactDraft(
                 name=CALLER_NAME,

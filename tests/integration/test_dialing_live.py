@@ -23,12 +23,11 @@ from sqlalchemy import select
 
 from pbx_stasis.acd.directory import AcdDirectory, AgentRecord
 from pbx_stasis.center.live import LiveContactCenter, websocket_sip_url
-from pbx_stasis.crm.phones import numbering
 from pbx_stasis.dialing import REFUSED, DialRefused
-from pbx_stasis.plugins import ROUTE_TABLE
+from pbx_stasis.plugins import web_app
 from pbx_stasis.store import Directory
 from pbx_stasis.store.tables import Call
-from pbx_stasis.web.app import SITE, WebContext, create_web_app
+from pbx_stasis.web.app import SITE, WebContext
 from pbx_stasis.web.routing import CSRF_HEADER
 from pbx_stasis.web.sessions import COOKIE
 
@@ -121,10 +120,9 @@ async def _web(center: CallCenter) -> AsyncIterator[TestClient[web.Request, web.
     ws_url, domain = websocket_sip_url(app.settings.ari.url)
     services = LiveContactCenter(center.db, app.bus, app.acd, app.ivr, ws_url=ws_url,
                                  sip_domain=domain, dial=app.dial)
-    context = WebContext(db=center.db, bus=app.bus, settings=app.settings, services=services,
-                         numbering=numbering(app.settings.crm.region))
+    context = WebContext(db=center.db, bus=app.bus, settings=app.settings)
     client: TestClient[web.Request, web.Application] = TestClient(
-        TestServer(create_web_app(context, ROUTE_TABLE)))
+        TestServer(web_app(context, services)))
     await client.start_server()
     try:
         yield client

@@ -26,6 +26,7 @@ from sandbox import Sandbox, SippAgent, desk_phone_ports, run_sipp_async
 from sqlalchemy import select
 from test_supervision_audio import FRAME, RtpPhone, goertzel_db, tone_db, ulaw_decode
 
+from pbx_stasis.acd.http.control import ACD
 from pbx_stasis.acd.model import QueueConfig
 from pbx_stasis.bus import Bus
 from pbx_stasis.center.service import SipCredentials
@@ -228,9 +229,9 @@ async def test_supervising_over_http_checks_roles_and_tenants_and_a_manager_stop
         stranger = await directory.add_user("other", "spy", "supervisor")
         endpoint = scene.supervisor_line.removeprefix("PJSIP/")
         book = PhoneBook({user.id: endpoint for user in (boss, peer, stranger)})
-        site = Site(WebContext(db=center.db, bus=Bus(), settings=center.app.settings,
-                               services=book))  # type: ignore[arg-type]
+        site = Site(WebContext(db=center.db, bus=Bus(), settings=center.app.settings))
         app = web.Application()
+        app[ACD] = book  # type: ignore[misc]  # a PhoneBook: the two AcdControl calls used
         app[SUPERVISION] = scene.supervision
         for route in ROUTES:
             app.router.add_route(route.method, route.path, serve(route, site))

@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from pbx_stasis.acd.http.control import ACD
 from pbx_stasis.acd.model import QueueConfig
 from pbx_stasis.bus import Bus
 from pbx_stasis.center.service import SipCredentials
@@ -101,9 +102,10 @@ async def build_world(
     recordings_dir = tmp_path / "recordings"
     book = PhoneBook()
     settings = Settings(recordings=RecordingSettings(dir=str(recordings_dir)))
-    context = WebContext(db=db, bus=Bus(), settings=settings, services=book)  # type: ignore[arg-type]
+    context = WebContext(db=db, bus=Bus(), settings=settings)
     site = Site(context)
     app = web.Application()
+    app[ACD] = book  # type: ignore[misc]  # a PhoneBook: the two AcdControl calls used
     for key, value in (keys(db, recordings_dir) if keys else {}).items():
         app[key] = value
     for route in routes:

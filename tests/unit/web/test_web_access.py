@@ -97,7 +97,7 @@ async def _contact_update(world: World, who: Person) -> Ask:
 
 
 async def _contact_delete(world: World, who: Person) -> Ask:
-    contact = await world.site.contacts.create(
+    contact = await world.crm.contacts.create(
         world.tenant_ids[OWNER], ContactDraft(name=f"Temp (acme) {next(_unique)}")
     )
     return Ask(f"/api/contacts/{contact.id}", owns_object=True)
@@ -110,7 +110,7 @@ async def _disposition_update(world: World, who: Person) -> Ask:
 
 
 async def _disposition_retire(world: World, who: Person) -> Ask:
-    item = await world.site.dispositions.create(world.tenant_ids[OWNER], f"Tmp{next(_unique)}")
+    item = await world.crm.dispositions.create(world.tenant_ids[OWNER], f"Tmp{next(_unique)}")
     return Ask(f"/api/dispositions/{item.id}", owns_object=True)
 
 

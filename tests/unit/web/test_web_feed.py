@@ -8,10 +8,10 @@ import aiohttp
 import pytest
 from web_world import Person, World
 
+from pbx_stasis.plugins import TOPICS
 from pbx_stasis.store.tables import Role
-from pbx_stasis.web.feed import TOPIC_ROLES
 
-ALL_TOPICS = list(TOPIC_ROLES)
+ALL_TOPICS = list(TOPICS)
 
 
 async def connect(world: World, who: Person, topics: list[str]) -> tuple[Any, dict[str, Any]]:
@@ -43,7 +43,7 @@ async def test_topics_by_role(world: World) -> None:
         for topic in ALL_TOPICS:
             socket, subscribed = await connect(world, who, [topic])
             try:
-                if role in TOPIC_ROLES[topic]:
+                if role in TOPICS[topic].roles:
                     assert (subscribed["topics"], subscribed["refused"]) == ([topic], {}), role
                     mark = f"{role}-{topic}"
                     payload = {"mark": mark, "user_id": who.user_id, "agent_user_id": who.user_id}

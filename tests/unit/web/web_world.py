@@ -21,11 +21,12 @@ from pbx_stasis.acd.model import QueueConfig, Strategy
 from pbx_stasis.bus import Bus
 from pbx_stasis.config import CallSettings, Settings, WebSettings
 from pbx_stasis.crm.contacts import ContactDraft
-from pbx_stasis.plugins import ROUTE_TABLE
+from pbx_stasis.crm.service import CRM, Crm
+from pbx_stasis.plugins import web_app
 from pbx_stasis.store.base import utc_now
 from pbx_stasis.store.db import Database
 from pbx_stasis.store.tables import Call, CallStatus, Direction, Role, Tenant, User
-from pbx_stasis.web.app import SITE, Site, WebContext, create_web_app
+from pbx_stasis.web.app import SITE, Site, WebContext
 from pbx_stasis.web.routing import CSRF_HEADER
 from pbx_stasis.web.sessions import COOKIE
 
@@ -79,6 +80,10 @@ class World:
     @property
     def site(self) -> Site:
         return self.app[SITE]
+
+    @property
+    def crm(self) -> Crm:
+        return self.app[CRM]
 
     def person(self, tenant: str, role: Role) -> Person:
         return self.people[(tenant, role)]
@@ -152,11 +157,10 @@ async def build_world(template: Path, tmp_path: Path, *, seed: bool = True,
         db=db,
         bus=bus,
         settings=settings,
-        services=center,
         password_hasher=FAST_HASHER,
         clock=clock,
     )
-    app = create_web_app(ctx, ROUTE_TABLE)
+    app = web_app(ctx, center)
     client: TestClient[web.Request, web.Application] = TestClient(TestServer(app))
     await client.start_server()
     world = World(db, bus, center, clock, app, client, {}, {})
@@ -188,15 +192,15 @@ async def build_world(template: Path, tmp_path: Path, *, seed: bool = True,
 
 
 async def _seed(world: World) -> None:
-    site = world.site
+    crm = world.crm
     for slug in TENANTS:
         tenant_id = world.tenant_ids[slug]
         world.center.add_queue(tenant_id, QueueConfig(name="support", wrapup=30.0))
         world.center.add_queue(tenant_id, QueueConfig(name="sales", strategy=Strategy.RINGALL))
         for name, follow_up in (("Resolved", False), ("Call back", True), ("Sale", False)):
-            item = await site.dispositions.create(tenant_id, name, requires_follow_up=follow_up)
+            item = await crm.dispositions.create(tenant_id, name, requires_follow_up=follow_up)
             world.disposition_ids[f"{slug}:{name}"] = item.id
-        contact = await site.contacts.create(
+        contact = await crm.contacts.create(
             tenant_id,
             ContactDraft(
                 name=f"Ada Lovelace ({slug})",

@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from pbx_stasis.ivr.errors import FlowSetInvalid, Problem
+from pbx_stasis.ivr.service import FlowControl
 from pbx_stasis.ivr.source import MAX_FLOW_CHARS
 from pbx_stasis.store.tables import Role
 from pbx_stasis.web.contract import to_json
@@ -18,6 +19,16 @@ from pbx_stasis.web.shapes import Fields, Text
 ADMIN = frozenset({Role.ADMIN})
 FLOW_NAME = re.compile(r"[a-z0-9][a-z0-9_.\-]{0,63}")
 FLOW_TEXT = Fields({"yaml": Text(max_length=MAX_FLOW_CHARS, multiline=True)})
+
+# The running IVR (the contact center) or the proxy to it; the composition root fills it.
+FLOWS: web.AppKey[FlowControl] = web.AppKey("flows")
+
+
+def flows_of(req: RouteRequest) -> FlowControl:
+    service = req.http.app.get(FLOWS)
+    if service is None:
+        raise WebError(503, "unavailable", "IVR flows are not available in this process")
+    return service
 
 
 def _flow_name(req: RouteRequest) -> str:
@@ -47,17 +58,17 @@ def _refused(problems: Sequence[Problem]) -> WebError:
 
 
 async def list_flows(req: RouteRequest) -> web.StreamResponse:
-    flows = await req.site.services.flows(req.who.tenant_id)
+    flows = await flows_of(req).flows(req.who.tenant_id)
     return reply({"flows": [to_json(flow) for flow in flows]})
 
 
 async def get_flow(req: RouteRequest) -> web.StreamResponse:
-    flow = await req.site.services.flow(req.who.tenant_id, _flow_name(req))
+    flow = await flows_of(req).flow(req.who.tenant_id, _flow_name(req))
     return reply({"flow": to_json(flow)})
 
 
 async def validate_flow(req: RouteRequest) -> web.StreamResponse:
-    problems = await req.site.services.validate_flow(
+    problems = await flows_of(req).validate_flow(
         req.who.tenant_id, _flow_name(req), req.body["yaml"]
     )
     return reply({"valid": not problems, "problems": problems_json(problems)})
@@ -66,7 +77,7 @@ async def validate_flow(req: RouteRequest) -> web.StreamResponse:
 async def apply_flow(req: RouteRequest) -> web.StreamResponse:
     who = req.who
     try:
-        applied = await req.site.services.apply_flow(
+        applied = await flows_of(req).apply_flow(
             who.tenant_id, _flow_name(req), req.body["yaml"], who.user_id
         )
     except FlowSetInvalid as exc:

@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from pbx_stasis.acd.http.control import acd_of
 from pbx_stasis.acd.model import (
     EmptyPolicy,
     EscalationStep,
@@ -119,25 +120,25 @@ def queue_defaults() -> dict[str, Any]:
 
 
 async def list_queues(req: RouteRequest) -> web.StreamResponse:
-    queues = await req.site.services.queues(req.who.tenant_id)
+    queues = await acd_of(req).queues(req.who.tenant_id)
     return reply({"queues": [to_json(queue) for queue in queues]})
 
 
 async def create_queue(req: RouteRequest) -> web.StreamResponse:
     config = queue_config(req.body["name"], req.body)
-    created = await req.site.services.create_queue(req.who.tenant_id, config)
+    created = await acd_of(req).create_queue(req.who.tenant_id, config)
     return reply({"queue": to_json(created)}, status=201)
 
 
 async def update_queue(req: RouteRequest) -> web.StreamResponse:
     name = req.param("name")
     config = queue_config(name, req.body)
-    updated = await req.site.services.update_queue(req.who.tenant_id, config)
+    updated = await acd_of(req).update_queue(req.who.tenant_id, config)
     return reply({"queue": to_json(updated)})
 
 
 async def queue_stats(req: RouteRequest) -> web.StreamResponse:
-    stats = await req.site.services.queue_stats(req.who.tenant_id)
+    stats = await acd_of(req).queue_stats(req.who.tenant_id)
     return reply({"queues": [to_json(item) for item in stats]})
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from pbx_stasis.acd.http.control import acd_of, dispositions_saved
 from pbx_stasis.acd.model import AgentState
-from pbx_stasis.center.service import SettableState
+from pbx_stasis.acd.service import SettableState
 from pbx_stasis.store.tables import User
 from pbx_stasis.web.auth import LoginRefused, password_problem
 from pbx_stasis.web.contract import to_json
@@ -42,12 +43,12 @@ async def get_me(req: RouteRequest) -> web.StreamResponse:
 
 async def get_my_agent(req: RouteRequest) -> web.StreamResponse:
     who = req.who
-    services = req.site.services
+    services = acd_of(req)
     agent = await services.agent_status(who.tenant_id, who.user_id)
     reasons = await services.pause_reasons(who.tenant_id)
     wrapup = None
     if agent.state is AgentState.WRAP_UP and agent.call_id:
-        saved = await req.site.outcomes.has_disposition(who.tenant_id, agent.call_id)
+        saved = await dispositions_saved(req).has_disposition(who.tenant_id, agent.call_id)
         wrapup = {"call_id": agent.call_id, "disposition_saved": saved}
     return reply({"agent": to_json(agent), "pause_reasons": reasons, "wrapup": wrapup})
 
@@ -62,7 +63,7 @@ SET_STATE = Fields(
 
 async def set_my_agent_state(req: RouteRequest) -> web.StreamResponse:
     who = req.who
-    services = req.site.services
+    services = acd_of(req)
     state = SettableState(req.body["state"])
     reason: str | None = req.body.get("reason") or None
     if state is SettableState.PAUSED:
@@ -75,7 +76,7 @@ async def set_my_agent_state(req: RouteRequest) -> web.StreamResponse:
         reason = None
     current = await services.agent_status(who.tenant_id, who.user_id)
     if current.state is AgentState.WRAP_UP and current.call_id:
-        if not await req.site.outcomes.has_disposition(who.tenant_id, current.call_id):
+        if not await dispositions_saved(req).has_disposition(who.tenant_id, current.call_id):
             raise conflict(
                 "disposition-required",
                 "Save a disposition for your last call before leaving wrap-up",
@@ -86,7 +87,7 @@ async def set_my_agent_state(req: RouteRequest) -> web.StreamResponse:
 
 async def get_my_sip(req: RouteRequest) -> web.StreamResponse:
     who = req.who
-    credentials = await req.site.services.sip_credentials(who.tenant_id, who.user_id)
+    credentials = await acd_of(req).sip_credentials(who.tenant_id, who.user_id)
     return reply(to_json(credentials))
 
 
@@ -105,7 +106,7 @@ async def change_my_password(req: RouteRequest) -> web.StreamResponse:
     site = req.site
     current, new = req.body["current_password"], req.body["new_password"]
     errors: dict[str, str] = {}
-    problem = password_problem(new)  # the admin's rule (web/users.py): one call, one rule
+    problem = password_problem(new)  # the admin's rule (users/http.py): one call, one rule
     if problem:
         errors["new_password"] = problem
     elif new == current:

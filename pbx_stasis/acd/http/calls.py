@@ -14,7 +14,8 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
-from pbx_stasis.center.service import LiveCall, TransferKind
+from pbx_stasis.acd.http.control import acd_of
+from pbx_stasis.acd.service import LiveCall, TransferKind
 from pbx_stasis.store.tables import Call, CallEvent, User
 from pbx_stasis.web.call_access import may_see_call, only_agent
 from pbx_stasis.web.contract import to_json
@@ -37,7 +38,7 @@ async def _live_call(req: RouteRequest) -> LiveCall:
     """The live call named in the path, if this user may act on it."""
     who = req.who
     call_id = req.param("call_id")
-    for call in await req.site.services.live_calls(who.tenant_id):
+    for call in await acd_of(req).live_calls(who.tenant_id):
         if call.call_id == call_id:
             if may_see_call(who, call.agent_user_id):
                 return call
@@ -47,7 +48,7 @@ async def _live_call(req: RouteRequest) -> LiveCall:
 
 async def list_live_calls(req: RouteRequest) -> web.StreamResponse:
     who = req.who
-    calls = await req.site.services.live_calls(who.tenant_id)
+    calls = await acd_of(req).live_calls(who.tenant_id)
     calls = [call for call in calls if may_see_call(who, call.agent_user_id)]
     return reply({"calls": [to_json(call) for call in calls]})
 
@@ -138,7 +139,7 @@ DIAL = Fields({"number": Text(min_length=1, max_length=32, pattern=DIALABLE, hin
 
 async def dial(req: RouteRequest) -> web.StreamResponse:
     who = req.who
-    call_id = await req.site.services.dial(who.tenant_id, who.user_id, req.body["number"])
+    call_id = await acd_of(req).dial(who.tenant_id, who.user_id, req.body["number"])
     return reply({"call_id": call_id}, status=201)
 
 
@@ -147,7 +148,7 @@ def _act_on_call(action: str) -> Callable[[RouteRequest], Awaitable[web.StreamRe
 
     async def handle(req: RouteRequest) -> web.StreamResponse:
         call = await _live_call(req)
-        control: Callable[[int, str], Awaitable[None]] = getattr(req.site.services, action)
+        control: Callable[[int, str], Awaitable[None]] = getattr(acd_of(req), action)
         await control(req.who.tenant_id, call.call_id)
         return no_content()
 
@@ -176,7 +177,7 @@ async def _check_transfer_target(req: RouteRequest, kind: TransferKind, target: 
             raise invalid({"target": DIALABLE_HINT})
         return target
     if kind is TransferKind.QUEUE:
-        names = [queue.name for queue in await req.site.services.queues(who.tenant_id)]
+        names = [queue.name for queue in await acd_of(req).queues(who.tenant_id)]
         if target not in names:
             raise invalid({"target": "must be a queue of yours: " + ", ".join(names)})
         return target
@@ -197,7 +198,7 @@ async def transfer(req: RouteRequest) -> web.StreamResponse:
     call = await _live_call(req)
     kind = TransferKind(req.body["kind"])
     target = await _check_transfer_target(req, kind, req.body["target"])
-    await req.site.services.transfer(
+    await acd_of(req).transfer(
         req.who.tenant_id, call.call_id, kind, target, bool(req.body["attended"])
     )
     return no_content()
@@ -205,13 +206,13 @@ async def transfer(req: RouteRequest) -> web.StreamResponse:
 
 async def complete_transfer(req: RouteRequest) -> web.StreamResponse:
     call = await _live_call(req)
-    await req.site.services.complete_transfer(req.who.tenant_id, call.call_id)
+    await acd_of(req).complete_transfer(req.who.tenant_id, call.call_id)
     return no_content()
 
 
 async def cancel_transfer(req: RouteRequest) -> web.StreamResponse:
     call = await _live_call(req)
-    await req.site.services.cancel_transfer(req.who.tenant_id, call.call_id)
+    await acd_of(req).cancel_transfer(req.who.tenant_id, call.call_id)
     return no_content()
 
 
@@ -229,7 +230,7 @@ DTMF = Fields(
 
 async def send_dtmf(req: RouteRequest) -> web.StreamResponse:
     call = await _live_call(req)
-    await req.site.services.send_dtmf(req.who.tenant_id, call.call_id, req.body["digits"].upper())
+    await acd_of(req).send_dtmf(req.who.tenant_id, call.call_id, req.body["digits"].upper())
     return no_content()
 
 

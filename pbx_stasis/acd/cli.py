@@ -1,4 +1,4 @@
-"""`pbx queue`, `pbx agent`, `pbx journal` and `pbx export queue-log`: the ACD from a shell."""
+"""`pbx queue`, `pbx agent` and `pbx export queue-log`: the ACD from a shell."""
 
 from __future__ import annotations
 
@@ -126,31 +126,6 @@ def cmd_agent_set(args: argparse.Namespace, settings: Settings) -> int:
     return _run(settings, work)
 
 
-def cmd_journal(args: argparse.Namespace, settings: Settings) -> int:
-    from pbx_stasis.store import Journal
-
-    async def work(db: Database) -> int:
-        journal = Journal(db)
-        rows = await journal.events_after(0, limit=1_000_000)
-        last = rows[-args.tail:] if args.tail else rows
-        after = last[-1].id if last else 0
-        for row in last:
-            print(_journal_text(row))
-        while args.follow:
-            await asyncio.sleep(1)
-            for row in await journal.events_after(after):
-                print(_journal_text(row), flush=True)
-                after = row.id
-        return 0
-
-    return _run(settings, work)
-
-
-def _journal_text(row: Any) -> str:
-    return (f"{row.at:%Y-%m-%d %H:%M:%S.%f} {row.event:<16} call={row.call_id or '-'} "
-            f"queue={row.queue or '-'} agent={row.agent_user_id or '-'} {json.dumps(row.data)}")
-
-
 def cmd_export_queue_log(args: argparse.Namespace, settings: Settings) -> int:
     from pbx_stasis.store import Journal
 
@@ -207,11 +182,6 @@ def add_admin_commands(sub: Subparsers) -> None:
                                         "register (default: a WebRTC softphone)")
     aset.add_argument("--tenant", default="default")
     aset.set_defaults(func=cmd_agent_set)
-
-    journal = sub.add_parser("journal", help="print the journal (call_events)")
-    journal.add_argument("--tail", type=int, default=50, help="last N rows (0: all)")
-    journal.add_argument("-f", "--follow", action="store_true", help="keep printing new rows")
-    journal.set_defaults(func=cmd_journal)
 
     export = sub.add_parser("export", help="export data").add_subparsers(
         dest="export_command", required=True, metavar="WHAT")

@@ -9,7 +9,8 @@ from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from pbx_stasis.center.service import AgentProfile
+from pbx_stasis.acd.http.control import acd_of
+from pbx_stasis.acd.service import AgentProfile
 from pbx_stasis.store import accounts
 from pbx_stasis.store.accounts import password_problem
 from pbx_stasis.store.base import utc_now
@@ -112,7 +113,7 @@ async def create_user(req: RouteRequest) -> web.StreamResponse:
         if is_unique_violation(exc):
             raise invalid({"username": "is already taken"}) from None
         raise
-    await req.site.services.sync_user(req.who.tenant_id, row.id)
+    await acd_of(req).sync_user(req.who.tenant_id, row.id)
     return reply({"user": user_json(row)}, status=201)
 
 
@@ -167,13 +168,13 @@ async def update_user(req: RouteRequest) -> web.StreamResponse:
         # Open feeds were allowed their topics under the old role.
         await req.site.sockets.close_user(user.id, "role changed")
     if role_changed or disabled_changed:
-        await req.site.services.sync_user(who.tenant_id, user.id)
+        await acd_of(req).sync_user(who.tenant_id, user.id)
     return reply({"user": updated})
 
 
 async def get_agent_profile(req: RouteRequest) -> web.StreamResponse:
     user = await _user(req)
-    profile = await req.site.services.agent_profile(req.who.tenant_id, user.id)
+    profile = await acd_of(req).agent_profile(req.who.tenant_id, user.id)
     return reply({"skills": dict(profile.skills), "queues": list(profile.queues)})
 
 
@@ -188,13 +189,13 @@ AGENT_PROFILE = Fields(
 async def set_agent_profile(req: RouteRequest) -> web.StreamResponse:
     user = await _user(req)
     wanted = AgentProfile(skills=req.body["skills"], queues=tuple(req.body["queues"]))
-    profile = await req.site.services.update_agent_profile(req.who.tenant_id, user.id, wanted)
+    profile = await acd_of(req).update_agent_profile(req.who.tenant_id, user.id, wanted)
     return reply({"skills": dict(profile.skills), "queues": list(profile.queues)})
 
 
 async def reset_sip_password(req: RouteRequest) -> web.StreamResponse:
     user = await _user(req)
-    await req.site.services.reset_sip_password(req.who.tenant_id, user.id)
+    await acd_of(req).reset_sip_password(req.who.tenant_id, user.id)
     return no_content()
 
 

@@ -7,6 +7,7 @@ from dataclasses import replace
 from aiohttp import web
 from sqlalchemy import select
 
+from pbx_stasis.acd.http.control import acd_of
 from pbx_stasis.store.tables import CallEvent, Role, User
 from pbx_stasis.web.call_access import may_see_call
 from pbx_stasis.web.contract import to_json
@@ -17,7 +18,7 @@ RECENT_ACTIVITY = 40
 
 async def get_wallboard(req: RouteRequest) -> web.StreamResponse:
     who = req.who
-    services = req.site.services
+    services = acd_of(req)
     agents = await services.agents(who.tenant_id)
     queues = await services.queue_stats(who.tenant_id)
     statement = (
@@ -52,7 +53,7 @@ async def get_wallboard(req: RouteRequest) -> web.StreamResponse:
 
 async def list_agents(req: RouteRequest) -> web.StreamResponse:
     who = req.who
-    agents = await req.site.services.agents(who.tenant_id)
+    agents = await acd_of(req).agents(who.tenant_id)
     # Everyone sees who is free to take a transfer; whose call is which, only by the rule.
     shown = [
         agent if may_see_call(who, agent.user_id) else replace(agent, call_id=None)

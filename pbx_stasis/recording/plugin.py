@@ -1,0 +1,34 @@
+"""Recording as the kernel takes it: recordings and voicemail (routes; live control through the
+app key RECORDER, see http.py; its page), `pbx recordings`, and the retention sweep (a watcher)."""
+
+from __future__ import annotations
+
+from pbx_stasis.config import Settings
+from pbx_stasis.plugin import Plugin
+from pbx_stasis.recording import http
+from pbx_stasis.recording.cli import add_recording_commands
+from pbx_stasis.recording.retention import sweep_forever
+from pbx_stasis.store.db import Database
+from pbx_stasis.web.pages import template_page
+from pbx_stasis.web.routing import ANYONE, Kind, Route
+
+
+async def _retention(db: Database, settings: Settings) -> None:
+    await sweep_forever(db, settings.recordings.dir)
+
+
+# Agents may open it: the recordings API answers them by the tenant's rules (own calls only, or
+# 403), and the page says so.
+PAGE = Route(
+    "GET",
+    "/recordings",
+    template_page("recordings_page", "recordings.html", "Recordings"),
+    ANYONE,
+    "Recordings: filter, play, download (agents: by the tenant's rules)",
+    kind=Kind.PAGE,
+    tag="pages",
+)
+PLUGIN = Plugin(
+    "recording", routes=(PAGE, *http.ROUTES), commands=add_recording_commands,
+    watchers=(_retention,),
+)

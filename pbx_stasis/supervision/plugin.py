@@ -1,0 +1,21 @@
+"""Supervision as the kernel takes it: listen, whisper and barge (its page and routes; the live
+control comes through the app key SUPERVISION, see http.py)."""
+
+from __future__ import annotations
+
+from pbx_stasis.plugin import Plugin
+from pbx_stasis.store.tables import Role
+from pbx_stasis.supervision import http
+from pbx_stasis.web.pages import template_page
+from pbx_stasis.web.routing import Kind, Route, at_least
+
+PAGE = Route(
+    "GET",
+    "/supervise",
+    template_page("supervise_page", "supervise.html", "Live calls"),
+    at_least(Role.SUPERVISOR),
+    "Live calls to listen to, whisper in or barge into",
+    kind=Kind.PAGE,
+    tag="pages",
+)
+PLUGIN = Plugin("supervision", routes=(PAGE, *http.ROUTES))

@@ -1,0 +1,1 @@
+"""Users: the admin's API for the tenant's people (accounts, roles, agents' profiles)."""
