@@ -16,6 +16,19 @@ from pbx_stasis.store import Database, StoreError, accounts, utc_now
 from pbx_stasis.store.tables import User
 
 
+def _stored_queue(row: QueueRow) -> QueueConfig:
+    # Rows go through the schema the API and the CLI save with; a row that does not fit it
+    # (written by hand, or by an older version's laxer CLI) is named in one line, not a
+    # traceback.
+    try:
+        return queue_config(row.name, row.settings)
+    except SettingsInvalid as exc:
+        problems = "; ".join(f"{key}: {message}" for key, message in exc.problems.items())
+        raise StoreError(
+            f"queue {row.name[:100]!r} of tenant {row.tenant_id} as stored is invalid: {problems}"
+        ) from None
+
+
 def queue_key(tenant_id: int, name: str) -> str:
     """The ACD core has one namespace; tenants' queues may share names."""
     return f"{tenant_id}:{name}"
@@ -65,7 +78,7 @@ class AcdDirectory:
             statement = statement.where(QueueRow.tenant_id == tenant_id)
         async with self.db.session() as session:
             rows = list(await session.scalars(statement))
-        return [(row.tenant_id, queue_config(row.name, row.settings)) for row in rows]
+        return [(row.tenant_id, _stored_queue(row)) for row in rows]
 
     async def save_queue(
         self, tenant_id: int, name: str, settings: Mapping[str, Any]
