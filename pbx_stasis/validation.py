@@ -103,7 +103,9 @@ def _message(error: ErrorDetails) -> str:
         ),
         "enum": lambda: "must be one of " + _quoted(str(ctx["expected"])),
         "literal_error": lambda: "must be one of " + _quoted(str(ctx["expected"])),
-        "too_long": lambda: f"must have at most {ctx['max_length']} items",
+        "too_long": lambda: f"must have at most {ctx['max_length']} " + (
+            "entries" if ctx.get("field_type") == "Dictionary" else "items"
+        ),
         "value_error": lambda: str(ctx["error"]),
     }
     if kind in messages:
@@ -126,8 +128,11 @@ def field_errors(exc: ValidationError, *, root: str = "body") -> Errors:
     """Field path ("escalation.0.after") -> one message in the API's words, per bad field."""
     errors: Errors = {}
     for error in exc.errors():
-        path = ".".join(str(part) for part in error["loc"]) or root
-        errors.setdefault(path, _message(error))
+        loc = error["loc"]
+        message = _message(error)
+        if loc and loc[-1] == "[key]":  # a mapping's key: "skills.bad name"
+            loc, message = loc[:-1], f"is not a valid name: {message}"
+        errors.setdefault(".".join(str(part) for part in loc) or root, message)
     return errors
 
 

@@ -10,9 +10,14 @@ from typing import Any
 from sqlalchemy import select
 
 from pbx_stasis.acd.model import AgentConfig, QueueConfig
-from pbx_stasis.acd.settings import SettingsInvalid, queue_config, queue_settings
+from pbx_stasis.acd.settings import (
+    SettingsInvalid,
+    agent_settings,
+    queue_config,
+    queue_settings,
+)
 from pbx_stasis.acd.tables import AgentRow, QueueRow
-from pbx_stasis.store import Database, StoreError, accounts, utc_now
+from pbx_stasis.store import Database, StoreError, utc_now
 from pbx_stasis.store.tables import User
 
 
@@ -125,27 +130,11 @@ class AcdDirectory:
         wrapup: float | None = None,
         contact: str | None = None,
     ) -> AgentRecord:
-        """Make a user an agent (new endpoint and random SIP password) or update them."""
-        problems: dict[str, str] = {}
-        for label, mapping in (("skills", skills), ("queues", queues)):
-            if mapping is not None and not all(
-                isinstance(k, str)
-                and k
-                and isinstance(v, int)
-                and not isinstance(v, bool)
-                and v >= 0
-                for k, v in mapping.items()
-            ):
-                problems[label] = "must map names to whole numbers >= 0"
-        if wrapup is not None and wrapup < 0:
-            problems["wrapup"] = "must not be negative"
-        if contact:  # "" goes back to the softphone
-            try:
-                accounts.contact(contact)
-            except accounts.AccountInvalid as exc:
-                problems["contact"] = exc.problem
-        if problems:
-            raise SettingsInvalid(problems)
+        """Make a user an agent (new endpoint and random SIP password) or update them;
+        SettingsInvalid names each bad field (the rule of the admin's agent page)."""
+        checked = agent_settings(skills=skills, queues=queues, wrapup=wrapup, contact=contact)
+        skills, queues, wrapup, contact = (
+            checked.skills, checked.queues, checked.wrapup, checked.contact)
         async with self.db.transaction() as tx:
             user = await tx.get(User, user_id)
             if user is None:

@@ -22,6 +22,7 @@ from pbx_stasis.acd.model import (
     QueueConfig,
     Strategy,
 )
+from pbx_stasis.store import accounts
 from pbx_stasis.validation import WHOLE, Model, Number, Whole, field_errors, text
 
 
@@ -157,6 +158,54 @@ def queue_config(name: str, settings: Mapping[str, Any]) -> QueueConfig:
     if problems or checked is None:
         raise SettingsInvalid(problems)
     return checked.config(name.strip())
+
+
+SkillName = Annotated[str, text(
+    max_length=64, pattern=r"[A-Za-z0-9_][A-Za-z0-9_ .\-]{0,63}",
+    hint="names are 1-64 letters, digits, spaces, . _ -",
+)]
+Skills = Annotated[
+    dict[SkillName, Annotated[Whole, Field(ge=0, le=100), WHOLE]],
+    Field(max_length=50, description="skill name -> level"),
+]
+
+
+def _contact(text: str) -> str:
+    if text:  # "" goes back to the softphone
+        try:
+            accounts.contact(text)
+        except accounts.AccountInvalid as exc:
+            raise ValueError(exc.problem) from None
+    return text
+
+
+class AgentSettings(Model):
+    """What makes a user an agent, as `pbx agent set`, the admin's agent page and the stored
+    row give it: each field None keeps what is stored."""
+
+    skills: Skills | None = None
+    queues: Annotated[dict[QueueName, Penalty], Field(max_length=200)] | None = Field(
+        default=None, description="queue -> penalty (lower tiers are offered calls first)")
+    wrapup: Annotated[Number, Field(ge=0, le=3600)] | None = Field(
+        default=None, description="seconds of wrap-up, instead of the queue's")
+    contact: Annotated[str, Field(max_length=accounts.MAX_CONTACT_LENGTH),
+                       AfterValidator(_contact)] | None = None
+
+
+class AgentProfileFields(Model):
+    """An agent's skills and queues, as the admin's agent page sets them."""
+
+    skills: Skills
+    queues: Annotated[tuple[QueueName, ...], Field(
+        max_length=200, json_schema_extra={"uniqueItems": True}), AfterValidator(_unique)]
+
+
+def agent_settings(**given: Any) -> AgentSettings:
+    """The checked settings of an agent; SettingsInvalid names each bad field."""
+    try:
+        return AgentSettings.model_validate(given)
+    except ValidationError as exc:
+        raise SettingsInvalid(field_errors(exc)) from None
 
 
 def queue_settings(config: QueueConfig) -> dict[str, Any]:

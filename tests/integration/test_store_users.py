@@ -231,3 +231,23 @@ def test_pbx_queue_set_applies_the_api_rules(
     assert pbx("queue", "set", "sales", "--settings", '{"wrapup": 5}')[0] == 0
     _refused(pbx, url, "queue", "set", "sales", "--settings", '{"escalation": '
              '[{"after": 60}, {"after": 30}]}', says="escalation: escalation steps must be in")
+
+
+def test_pbx_agent_set_applies_the_api_rules(
+    pbx: Callable[..., tuple[int, str]], migrated_db_url: str
+) -> None:
+    # One schema (acd/settings.py) for the admin's agent page and `pbx agent set`.
+    url = migrated_db_url
+    assert pbx("user", "add", "alice", "--role", "agent", "--tenant", "acme")[0] == 0
+    assert pbx("queue", "set", "support", "--tenant", "acme")[0] == 0
+    agent = ("agent", "set", "alice", "--tenant", "acme")
+    _refused(pbx, url, *agent, "--skills", "english:120",
+             says="skills.english: must be at most 100")  # the API's level range
+    _refused(pbx, url, *agent, "--skills", "bad/name:1",
+             says="skills.bad/name: is not a valid name: names are 1-64 letters")
+    _refused(pbx, url, *agent, "--wrapup", "5000", says="wrapup: must be at most 3600")
+    _refused(pbx, url, *agent, "--wrapup", "nan", says="wrapup: must be a number")
+    _refused(pbx, url, *agent, "--queues", "support:5000",
+             says="queues.support: must be at most 1000")
+    assert pbx(*agent, "--skills", "english:100,french", "--queues", "support:2",
+               "--wrapup", "10")[0] == 0

@@ -1,5 +1,6 @@
-"""A queue's one schema (acd/settings.py): the API's body, `pbx queue set` and the stored rows
-give the same answer, and the OpenAPI document is generated from it."""
+"""A queue's and an agent's one schema (acd/settings.py): the API's body, `pbx queue set` /
+`pbx agent set` and the stored rows give the same answer, and the OpenAPI document is generated
+from it."""
 
 from __future__ import annotations
 
@@ -12,16 +13,19 @@ from hypothesis import strategies as st
 from pbx_stasis.acd.directory import AcdDirectory
 from pbx_stasis.acd.model import EscalationStep, OverflowKind, OverflowTarget, Strategy
 from pbx_stasis.acd.settings import (
+    AgentProfileFields,
     NewQueue,
     QueueSettings,
     SettingsInvalid,
+    agent_settings,
     queue_config,
     queue_settings,
 )
 from pbx_stasis.acd.tables import QueueRow
 from pbx_stasis.store import Database, Directory, StoreError
+from pbx_stasis.store.accounts import CONTACT_HINT
 from pbx_stasis.validation import inline_schema
-from pbx_stasis.web import openapi, queues
+from pbx_stasis.web import openapi, queues, users
 
 
 def _problems(name: str, settings: Any) -> dict[str, str]:
@@ -144,3 +148,37 @@ async def test_a_stored_row_goes_through_the_same_schema(db: Database) -> None:
         f"queue 'Sales' of tenant {tenant} as stored is invalid: name: must be 1-64 lowercase "
         "letters, digits, - or _, starting with a letter or digit (not stats); ring_timeout: "
         "must be at least 1")
+
+
+@pytest.mark.parametrize(
+    ("given", "problems"),
+    [
+        # `pbx agent set` took any level >= 0 and any skill name; the API 0-100 and names.
+        ({"skills": {"english": 120}}, {"skills.english": "must be at most 100"}),
+        ({"skills": {"bad/name": 1}},
+         {"skills.bad/name": "is not a valid name: names are 1-64 letters, digits, spaces, . _ -"}),
+        ({"skills": {f"s{i}": 1 for i in range(51)}}, {"skills": "must have at most 50 entries"}),
+        ({"skills": {"english": True}}, {"skills.english": "must be a whole number"}),
+        ({"queues": {"Support": 0}}, {"queues.Support": "is not a valid name: must be 1-64 "
+                                      "lowercase letters, digits, - or _, starting with a letter "
+                                      "or digit (not stats)"}),
+        ({"queues": {"support": -1}}, {"queues.support": "must be at least 0"}),
+        ({"wrapup": -1.0}, {"wrapup": "must be at least 0"}),
+        ({"wrapup": float("inf")}, {"wrapup": "must be a number"}),
+        ({"contact": "http://192.0.2.10:5060"}, {"contact": CONTACT_HINT}),
+    ],
+)
+def test_one_agent_rule(given: dict[str, Any], problems: dict[str, str]) -> None:
+    with pytest.raises(SettingsInvalid) as caught:
+        agent_settings(**given)
+    assert caught.value.problems == problems
+    if "skills" in given:  # the admin's agent page says the same
+        _, errors = users.AGENT_PROFILE.validate({"skills": given["skills"], "queues": []})
+        assert errors == problems
+
+
+def test_agent_profile_body_is_the_schema() -> None:
+    assert users.AGENT_PROFILE.schema() == inline_schema(AgentProfileFields)
+    _, errors = users.AGENT_PROFILE.validate({"skills": {}, "queues": ["support", "support"]})
+    assert errors == {"queues": "'support' is a duplicate"}
+    assert agent_settings(contact="", wrapup=3).wrapup == 3.0  # "" goes back to the softphone
