@@ -10,9 +10,9 @@ numbers): every region it knows works.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
+from functools import cache
 
 import phonenumbers
 from phonenumbers import PhoneNumberFormat, ValidationResult
@@ -40,6 +40,7 @@ class Numbering:
     international_prefix: str  # dialled before a country code: "011" (NANP), "00"
 
 
+@cache
 def _plan(region: str) -> Numbering:
     metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
     assert metadata is not None  # every SUPPORTED_REGIONS entry has metadata
@@ -54,9 +55,23 @@ def _plan(region: str) -> Numbering:
     )
 
 
-NUMBERINGS: Mapping[str, Numbering] = MappingProxyType(
-    {region: _plan(region) for region in sorted(phonenumbers.SUPPORTED_REGIONS)}
-)
+class _Plans(Mapping[str, Numbering]):
+    """Every region phonenumbers knows -> its plan, read when first asked for (reading all 245
+    regions' metadata up front costs a tenth of a second at import)."""
+
+    def __getitem__(self, region: str) -> Numbering:
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise KeyError(region)
+        return _plan(region)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(phonenumbers.SUPPORTED_REGIONS))
+
+    def __len__(self) -> int:
+        return len(phonenumbers.SUPPORTED_REGIONS)
+
+
+NUMBERINGS: Mapping[str, Numbering] = _Plans()
 
 
 def numbering(region: str) -> Numbering:
