@@ -139,9 +139,6 @@ class _Named(Model):
     name: QueueName
 
 
-KNOWN = set(QueueSettings.model_fields)
-
-
 def queue_config(name: str, settings: Mapping[str, Any]) -> QueueConfig:
     """Check a queue's name and settings (every bad field, not just the first) and build its
     QueueConfig; SettingsInvalid names each bad field."""
