@@ -10,10 +10,28 @@ from typing import Any
 from sqlalchemy import select
 
 from pbx_stasis.acd.model import AgentConfig, QueueConfig
-from pbx_stasis.acd.settings import SettingsInvalid, queue_config, queue_settings
+from pbx_stasis.acd.settings import (
+    SettingsInvalid,
+    agent_settings,
+    queue_config,
+    queue_settings,
+)
 from pbx_stasis.acd.tables import AgentRow, QueueRow
-from pbx_stasis.store import Database, StoreError, accounts, utc_now
+from pbx_stasis.store import Database, StoreError, utc_now
 from pbx_stasis.store.tables import User
+
+
+def _stored_queue(row: QueueRow) -> QueueConfig:
+    # Rows go through the schema the API and the CLI save with; a row that does not fit it
+    # (written by hand, or by an older version's laxer CLI) is named in one line, not a
+    # traceback.
+    try:
+        return queue_config(row.name, row.settings)
+    except SettingsInvalid as exc:
+        problems = "; ".join(f"{key}: {message}" for key, message in exc.problems.items())
+        raise StoreError(
+            f"queue {row.name[:100]!r} of tenant {row.tenant_id} as stored is invalid: {problems}"
+        ) from None
 
 
 def queue_key(tenant_id: int, name: str) -> str:
@@ -65,7 +83,7 @@ class AcdDirectory:
             statement = statement.where(QueueRow.tenant_id == tenant_id)
         async with self.db.session() as session:
             rows = list(await session.scalars(statement))
-        return [(row.tenant_id, queue_config(row.name, row.settings)) for row in rows]
+        return [(row.tenant_id, _stored_queue(row)) for row in rows]
 
     async def save_queue(
         self, tenant_id: int, name: str, settings: Mapping[str, Any]
@@ -112,27 +130,11 @@ class AcdDirectory:
         wrapup: float | None = None,
         contact: str | None = None,
     ) -> AgentRecord:
-        """Make a user an agent (new endpoint and random SIP password) or update them."""
-        problems: dict[str, str] = {}
-        for label, mapping in (("skills", skills), ("queues", queues)):
-            if mapping is not None and not all(
-                isinstance(k, str)
-                and k
-                and isinstance(v, int)
-                and not isinstance(v, bool)
-                and v >= 0
-                for k, v in mapping.items()
-            ):
-                problems[label] = "must map names to whole numbers >= 0"
-        if wrapup is not None and wrapup < 0:
-            problems["wrapup"] = "must not be negative"
-        if contact:  # "" goes back to the softphone
-            try:
-                accounts.contact(contact)
-            except accounts.AccountInvalid as exc:
-                problems["contact"] = exc.problem
-        if problems:
-            raise SettingsInvalid(problems)
+        """Make a user an agent (new endpoint and random SIP password) or update them;
+        SettingsInvalid names each bad field (the rule of the admin's agent page)."""
+        checked = agent_settings(skills=skills, queues=queues, wrapup=wrapup, contact=contact)
+        skills, queues, wrapup, contact = (
+            checked.skills, checked.queues, checked.wrapup, checked.contact)
         async with self.db.transaction() as tx:
             user = await tx.get(User, user_id)
             if user is None:

@@ -75,6 +75,52 @@ FLOW_FIELDS = (
     "nodes",
 )
 COMMON_NODE_FIELDS = ("kind", "description")
+
+
+@dataclass(frozen=True)
+class Seconds:
+    """A positive number of seconds, at most `maximum`."""
+
+    default: float
+    maximum: float
+
+
+@dataclass(frozen=True)
+class Whole:
+    """A whole number from `minimum` to `maximum`."""
+
+    default: int
+    minimum: int
+    maximum: int
+
+
+@dataclass(frozen=True)
+class Flag:
+    """true or false."""
+
+    default: bool
+
+
+# (node kind, or "flow", field) -> the rule of a plain field: the loader reads the field with it
+# and ivr/schema.py writes its JSON Schema from it, so the two cannot disagree on a bound.
+SCALARS: dict[tuple[str, str], Seconds | Whole | Flag] = {
+    ("flow", "max_steps"): Whole(DEFAULT_MAX_STEPS, 1, 100_000),
+    ("play", "barge_in"): Flag(False),
+    ("menu", "timeout"): Seconds(5.0, 600),
+    ("menu", "max_retries"): Whole(2, 0, 20),
+    ("menu", "barge_in"): Flag(True),
+    ("collect", "min_digits"): Whole(1, 1, 64),
+    ("collect", "max_digits"): Whole(20, 1, 64),
+    ("collect", "first_digit_timeout"): Seconds(5.0, 600),
+    ("collect", "inter_digit_timeout"): Seconds(3.0, 600),
+    ("collect", "max_retries"): Whole(2, 0, 20),
+    ("collect", "barge_in"): Flag(True),
+    ("lookup", "timeout"): Seconds(3.0, 60),
+    ("queue", "max_wait"): Seconds(0.0, 86400),  # absent: the queue's own max_wait
+    ("voicemail", "max_seconds"): Seconds(120.0, 3600),
+    ("voicemail", "max_silence"): Seconds(5.0, 600),
+    ("voicemail", "beep"): Flag(True),
+}
 NODE_FIELDS: dict[str, tuple[str, ...]] = {
     "play": ("prompts", "barge_in", "next"),
     "menu": (
@@ -278,6 +324,24 @@ class _Checker:
             return None
         return text
 
+    def seconds(self, node: YNode | None, owner: str, what: str) -> float:
+        """A field of SCALARS that is seconds."""
+        rule = SCALARS[(owner, what)]
+        assert isinstance(rule, Seconds)
+        return self.number(node, what, rule.default, maximum=rule.maximum)
+
+    def whole(self, node: YNode | None, owner: str, what: str) -> int:
+        """A field of SCALARS that is a whole number."""
+        rule = SCALARS[(owner, what)]
+        assert isinstance(rule, Whole)
+        return self.integer(node, what, rule.default, rule.minimum, rule.maximum)
+
+    def flag(self, node: YNode | None, owner: str, what: str) -> bool:
+        """A field of SCALARS that is true or false."""
+        rule = SCALARS[(owner, what)]
+        assert isinstance(rule, Flag)
+        return self.boolean(node, what, rule.default)
+
     def boolean(self, node: YNode | None, what: str, default: bool) -> bool:
         if node is None:
             return default
@@ -458,13 +522,7 @@ class _Checker:
         languages = self.languages(f.get("languages"))
         fallbacks = self.fallbacks(f.get("fallbacks"), languages)
         timezone = self.timezone(f["timezone"][1] if "timezone" in f else None)
-        max_steps = self.integer(
-            f["max_steps"][1] if "max_steps" in f else None,
-            "max_steps",
-            DEFAULT_MAX_STEPS,
-            1,
-            100_000,
-        )
+        max_steps = self.whole(f["max_steps"][1] if "max_steps" in f else None, "flow", "max_steps")
         variables = self.initial_variables(f.get("variables"), refs)
         prompts, prompt_pos = self.prompts(f.get("prompts"), languages)
 
@@ -724,7 +782,7 @@ class _Checker:
         return PlayNode(
             name=n.name,
             prompts=self.prompt_list(g("prompts"), "prompts", refs, required=True),
-            barge_in=self.boolean(g("barge_in"), "barge_in", False),
+            barge_in=self.flag(g("barge_in"), "play", "barge_in"),
             next=self.node_ref(g("next"), "next", refs),
         )
 
@@ -750,19 +808,19 @@ class _Checker:
             name=n.name,
             prompts=self.prompt_list(g("prompts"), "prompts", refs, required=True),
             options=frozen_map(options),
-            timeout=self.number(g("timeout"), "timeout", 5.0, maximum=600),
-            max_retries=self.integer(g("max_retries"), "max_retries", 2, 0, 20),
+            timeout=self.seconds(g("timeout"), "menu", "timeout"),
+            max_retries=self.whole(g("max_retries"), "menu", "max_retries"),
             invalid_prompts=self.prompt_list(g("invalid_prompts"), "invalid_prompts", refs, False),
             timeout_prompts=self.prompt_list(g("timeout_prompts"), "timeout_prompts", refs, False),
-            barge_in=self.boolean(g("barge_in"), "barge_in", True),
+            barge_in=self.flag(g("barge_in"), "menu", "barge_in"),
             into=into,
             on_failure=self.node_ref(g("on_failure"), "on_failure", refs),
         )
 
     def collect(self, n: _NodeSource) -> Node:
         f, g, refs = n.fields, n.get, n.refs
-        max_digits = self.integer(g("max_digits"), "max_digits", 20, 1, 64)
-        min_digits = self.integer(g("min_digits"), "min_digits", 1, 1, 64)
+        max_digits = self.whole(g("max_digits"), "collect", "max_digits")
+        min_digits = self.whole(g("min_digits"), "collect", "min_digits")
         if min_digits > max_digits and "max_digits" in f:
             self.report(
                 f["min_digits"][1].pos,
@@ -794,17 +852,15 @@ class _Checker:
             min_digits=min_digits,
             max_digits=max_digits,
             terminator=terminator,
-            first_digit_timeout=self.number(
-                g("first_digit_timeout"), "first_digit_timeout", 5.0, maximum=600
-            ),
-            inter_digit_timeout=self.number(
-                g("inter_digit_timeout"), "inter_digit_timeout", 3.0, maximum=600
-            ),
+            first_digit_timeout=self.seconds(
+                g("first_digit_timeout"), "collect", "first_digit_timeout"),
+            inter_digit_timeout=self.seconds(
+                g("inter_digit_timeout"), "collect", "inter_digit_timeout"),
             pattern=pattern,
-            max_retries=self.integer(g("max_retries"), "max_retries", 2, 0, 20),
+            max_retries=self.whole(g("max_retries"), "collect", "max_retries"),
             invalid_prompts=self.prompt_list(g("invalid_prompts"), "invalid_prompts", refs, False),
             timeout_prompts=self.prompt_list(g("timeout_prompts"), "timeout_prompts", refs, False),
-            barge_in=self.boolean(g("barge_in"), "barge_in", True),
+            barge_in=self.flag(g("barge_in"), "collect", "barge_in"),
             next=self.node_ref(g("next"), "next", refs),
             on_failure=self.node_ref(g("on_failure"), "on_failure", refs),
         )
@@ -1076,7 +1132,7 @@ class _Checker:
             url=url,
             headers=tuple(headers),
             body=None if body is None else tuple(body),
-            timeout=self.number(g("timeout"), "timeout", 3.0, maximum=60),
+            timeout=self.seconds(g("timeout"), "lookup", "timeout"),
             into=tuple(into),
             next=self.node_ref(g("next"), "next", refs),
             on_failure=self.node_ref(g("on_failure"), "on_failure", refs),
@@ -1130,7 +1186,7 @@ class _Checker:
                 if stpl is not None:
                     skills.append((stpl, level))
         max_wait = (
-            self.number(g("max_wait"), "max_wait", 0.0, maximum=86400) if "max_wait" in f else None
+            self.seconds(g("max_wait"), "queue", "max_wait") if "max_wait" in f else None
         )
         return QueueNode(
             name=n.name,
@@ -1217,9 +1273,9 @@ class _Checker:
             prompts=self.prompt_list(g("prompts"), "prompts", refs, required=False),
             mailbox_kind=kind,
             mailbox=mailbox,
-            max_seconds=self.number(g("max_seconds"), "max_seconds", 120.0, maximum=3600),
-            max_silence=self.number(g("max_silence"), "max_silence", 5.0, maximum=600),
-            beep=self.boolean(g("beep"), "beep", True),
+            max_seconds=self.seconds(g("max_seconds"), "voicemail", "max_seconds"),
+            max_silence=self.seconds(g("max_silence"), "voicemail", "max_silence"),
+            beep=self.flag(g("beep"), "voicemail", "beep"),
             next=nxt,
             on_failure=self.node_ref(g("on_failure"), "on_failure", refs)
             if "on_failure" in f

@@ -1,8 +1,9 @@
 """JSON Schema (draft 2020-12) of IVR flow files, for editors; docs/ivr.schema.json is its output.
 
 The loader stays the authority (it checks references, regexes, timezones, prompts per language);
-the schema gives editors completion, hover help and early marks. A unit test keeps its fields equal
-to the loader's and docs/ivr.schema.json up to date:
+the schema gives editors completion, hover help and early marks. The plain fields' types, bounds
+and defaults come from the table the loader reads them with (loader.SCALARS); a unit test keeps
+the other fields equal to the loader's and docs/ivr.schema.json up to date:
 
     python -m pbx_stasis.ivr.schema > docs/ivr.schema.json
 """
@@ -13,7 +14,14 @@ import json
 import sys
 from typing import Any
 
-from pbx_stasis.ivr.loader import COMMON_NODE_FIELDS, HANGUP_CAUSES, NODE_FIELDS
+from pbx_stasis.ivr.loader import (
+    COMMON_NODE_FIELDS,
+    HANGUP_CAUSES,
+    NODE_FIELDS,
+    SCALARS,
+    Flag,
+    Whole,
+)
 from pbx_stasis.ivr.model import WEEKDAYS
 
 Schema = dict[str, Any]
@@ -29,7 +37,6 @@ def _d(schema: Schema, description: str) -> Schema:
 
 NODE_NAME: Schema = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_-]*$"}
 VARIABLE: Schema = {"type": "string", "pattern": "^[a-z_][a-z0-9_]*$"}
-SECONDS: Schema = {"type": "number", "exclusiveMinimum": 0}
 TEMPLATE: Schema = {"type": "string", "minLength": 1}
 LEVEL: Schema = {
     "oneOf": [
@@ -38,7 +45,24 @@ LEVEL: Schema = {
     ]
 }
 DAYS = "|".join(WEEKDAYS)
-RETRIES: Schema = {"type": "integer", "minimum": 0, "maximum": 20}
+
+
+def _plain(value: float) -> float:
+    return int(value) if float(value).is_integer() else value
+
+
+def _scalar(owner: str, field: str) -> Schema:
+    """The JSON Schema of a plain field, from the rule the loader reads it with (SCALARS)."""
+    rule = SCALARS[(owner, field)]
+    if isinstance(rule, Flag):
+        return {"type": "boolean", "default": rule.default}
+    if isinstance(rule, Whole):
+        return {"type": "integer", "minimum": rule.minimum, "maximum": rule.maximum,
+                "default": rule.default}
+    schema: Schema = {"type": "number", "exclusiveMinimum": 0, "maximum": _plain(rule.maximum)}
+    if rule.default > 0:  # 0: no default (queue max_wait: absent is the queue's own)
+        schema["default"] = _plain(rule.default)
+    return schema
 
 
 def _node(kind: str, description: str, fields: dict[str, Schema], required: list[str]) -> Schema:
@@ -69,7 +93,7 @@ def _nodes() -> dict[str, Schema]:
             {
                 "prompts": _d(prompts, "What to play, in order."),
                 "barge_in": _d(
-                    {"type": "boolean", "default": False},
+                    _scalar("play", "barge_in"),
                     "A key stops the playback and is kept for the next menu or collect.",
                 ),
                 "next": nxt,
@@ -91,14 +115,14 @@ def _nodes() -> dict[str, Schema]:
                     "Key (0-9, quoted '*' or '#') -> node.",
                 ),
                 "timeout": _d(
-                    {**SECONDS, "default": 5}, "Seconds to wait for a key after the prompts."
+                    _scalar("menu", "timeout"), "Seconds to wait for a key after the prompts."
                 ),
                 "max_retries": _d(
-                    {**RETRIES, "default": 2}, "Replays after a wrong key or no key."
+                    _scalar("menu", "max_retries"), "Replays after a wrong key or no key."
                 ),
                 "invalid_prompts": _d(prompts, "Played before the menu again after a wrong key."),
                 "timeout_prompts": _d(prompts, "Played before the menu again after no key."),
-                "barge_in": _d({"type": "boolean", "default": True}, "A key stops the prompts."),
+                "barge_in": _d(_scalar("menu", "barge_in"), "A key stops the prompts."),
                 "into": _d(VARIABLE, "Variable that receives the chosen key."),
                 "on_failure": _d(_ref("nodeName"), "Where to go when the retries are used up."),
             },
@@ -110,22 +134,22 @@ def _nodes() -> dict[str, Schema]:
             {
                 "prompts": prompts,
                 "into": _d(VARIABLE, "Variable that receives the digits."),
-                "min_digits": {"type": "integer", "minimum": 1, "maximum": 64, "default": 1},
-                "max_digits": {"type": "integer", "minimum": 1, "maximum": 64},
+                "min_digits": _scalar("collect", "min_digits"),
+                "max_digits": _scalar("collect", "max_digits"),
                 "terminator": _d(
                     {"enum": ["#", "*", "", None], "default": "#"},
                     "Key that ends the input early; empty for none.",
                 ),
-                "first_digit_timeout": {**SECONDS, "default": 5},
-                "inter_digit_timeout": {**SECONDS, "default": 3},
+                "first_digit_timeout": _scalar("collect", "first_digit_timeout"),
+                "inter_digit_timeout": _scalar("collect", "inter_digit_timeout"),
                 "pattern": _d(
                     {"type": "string", "format": "regex"},
                     "Regular expression the whole input must match.",
                 ),
-                "max_retries": {**RETRIES, "default": 2},
+                "max_retries": _scalar("collect", "max_retries"),
                 "invalid_prompts": prompts,
                 "timeout_prompts": prompts,
-                "barge_in": {"type": "boolean", "default": True},
+                "barge_in": _scalar("collect", "barge_in"),
                 "next": nxt,
                 "on_failure": _d(_ref("nodeName"), "Where to go when the retries are used up."),
             },
@@ -229,7 +253,7 @@ def _nodes() -> dict[str, Schema]:
                     },
                     "JSON object sent with POST.",
                 ),
-                "timeout": {**SECONDS, "default": 3, "maximum": 60},
+                "timeout": _scalar("lookup", "timeout"),
                 "into": _d(
                     {
                         "type": "object",
@@ -256,7 +280,9 @@ def _nodes() -> dict[str, Schema]:
                     {"type": "object", "additionalProperties": LEVEL},
                     "Required skill -> level; names and levels may use ${variables}.",
                 ),
-                "max_wait": _d(SECONDS, "Seconds before the ACD hands the call back."),
+                "max_wait": _d(
+                    _scalar("queue", "max_wait"), "Seconds before the ACD hands the call back."
+                ),
                 "next": _d(
                     _ref("nodeName"),
                     "Where the call goes if the ACD hands it back; else the ACD owns the call.",
@@ -286,9 +312,9 @@ def _nodes() -> dict[str, Schema]:
                 "prompts": prompts,
                 "queue": _d(TEMPLATE, "The queue's mailbox."),
                 "agent": _d({"type": ["string", "integer"]}, "The agent's mailbox."),
-                "max_seconds": {**SECONDS, "default": 120, "maximum": 3600},
-                "max_silence": {**SECONDS, "default": 5},
-                "beep": {"type": "boolean", "default": True},
+                "max_seconds": _scalar("voicemail", "max_seconds"),
+                "max_silence": _scalar("voicemail", "max_silence"),
+                "beep": _scalar("voicemail", "beep"),
                 "next": nxt,
                 "on_failure": _d(
                     _ref("nodeName"), "Where to go if recording fails; default: next."
@@ -402,7 +428,7 @@ def build_schema() -> Schema:
             ),
             "timezone": _d({"type": "string", "default": "UTC"}, "IANA timezone of the flow."),
             "max_steps": _d(
-                {"type": "integer", "minimum": 1, "maximum": 100000, "default": 200},
+                _scalar("flow", "max_steps"),
                 "Nodes a call may enter before it is hung up (stops loops).",
             ),
             "variables": _d(

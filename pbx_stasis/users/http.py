@@ -9,6 +9,7 @@ from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from pbx_stasis.acd import settings
 from pbx_stasis.acd.http.control import acd_of
 from pbx_stasis.acd.service import AgentProfile
 from pbx_stasis.store import accounts
@@ -16,6 +17,7 @@ from pbx_stasis.store.accounts import password_problem
 from pbx_stasis.store.base import utc_now
 from pbx_stasis.store.db import is_unique_violation
 from pbx_stasis.store.tables import Role, User
+from pbx_stasis.validation import ModelBody
 from pbx_stasis.web.routing import (
     Route,
     RouteRequest,
@@ -25,7 +27,7 @@ from pbx_stasis.web.routing import (
     not_found,
     reply,
 )
-from pbx_stasis.web.shapes import Choice, Fields, Flag, Integer, Items, Table, Text, optional
+from pbx_stasis.web.shapes import Choice, Fields, Flag, Text, optional
 
 ADMIN = frozenset({Role.ADMIN})
 ROLES = [role.value for role in Role]
@@ -178,12 +180,8 @@ async def get_agent_profile(req: RouteRequest) -> web.StreamResponse:
     return reply({"skills": dict(profile.skills), "queues": list(profile.queues)})
 
 
-AGENT_PROFILE = Fields(
-    {
-        "skills": Table(Integer(minimum=0, maximum=100), description="skill name -> level"),
-        "queues": Items(Text(min_length=1, max_length=64), max_items=200, unique=True),
-    }
-)
+# The agent's schema (acd/settings.py), which `pbx agent set` and the directory go through too.
+AGENT_PROFILE = ModelBody(settings.AgentProfileFields)
 
 
 async def set_agent_profile(req: RouteRequest) -> web.StreamResponse:

@@ -23,6 +23,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from multidict import MultiDictProxy
 
 from pbx_stasis.store.tables import Role
+from pbx_stasis.validation import ModelBody
 from pbx_stasis.web.contract import ServiceError, ServiceErrorCode, to_json
 from pbx_stasis.web.sessions import COOKIE, Principal
 from pbx_stasis.web.shapes import DB_INT_MAX, Fields
@@ -174,7 +175,8 @@ class Route:
     roles: frozenset[Role] | None
     summary: str
     kind: Kind = Kind.API
-    body: Fields | None = None
+    # An entity's schema (a pydantic model, validation.py) or a shape (web/shapes.py).
+    body: Fields | ModelBody | None = None
     query: Fields | None = None
     # A form-encoded body (login page): documented from here, checked by the handler, which
     # shows the messages on its page rather than as JSON.

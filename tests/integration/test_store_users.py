@@ -201,3 +201,53 @@ def test_pbx_agent_set_refuses_unknown_queues_and_bad_contacts(
     assert status == 0, err
     agents = [row for row in _snapshot(url) if row[0] == "agents"]
     assert len(agents) == 1 and "sip:1001@192.0.2.10:5060" in agents[0]
+
+
+def test_pbx_queue_set_applies_the_api_rules(
+    pbx: Callable[..., tuple[int, str]], migrated_db_url: str
+) -> None:
+    # One schema (acd/settings.py) for the API and the CLI: what POST /api/queues refuses,
+    # `pbx queue set` refuses too, naming the field.
+    url = migrated_db_url
+    assert pbx("user", "add", "alice", "--role", "agent")[0] == 0  # makes the tenant
+    name_hint = "name: must be 1-64 lowercase letters, digits, - or _"
+    _refused(pbx, url, "queue", "set", "Sales", says=name_hint)
+    _refused(pbx, url, "queue", "set", "stats", says=name_hint)
+    _refused(pbx, url, "queue", "set", "x" * 65, says="name: must be at most 64 characters")
+    _refused(pbx, url, "queue", "set", "sales", "--settings", '{"ring_timeout": 0.5}',
+             says="ring_timeout: must be at least 1")
+    _refused(pbx, url, "queue", "set", "sales", "--settings", '{"weight": 5000}',
+             says="weight: must be at most 1000")
+    _refused(pbx, url, "queue", "set", "sales", "--settings",
+             '{"escalation": [{"after": 5, "relax": "1"}]}',
+             says="escalation.0.relax: must be a whole number")
+    _refused(pbx, url, "queue", "set", "sales", "--settings", '{"moh_class": "a b"}',
+             says="moh_class: must match")
+    _refused(pbx, url, "queue", "set", "sales", "--settings", '{"colour": "red"}',
+             says="colour: is not a known field")
+    assert pbx("queue", "set", "sales", "--settings", '{"ring_timeout": 20, "weight": 3.0}',
+               "--strategy", "ringall")[0] == 0
+    # Later changes keep the stored settings and check the whole result again.
+    assert pbx("queue", "set", "sales", "--settings", '{"wrapup": 5}')[0] == 0
+    _refused(pbx, url, "queue", "set", "sales", "--settings", '{"escalation": '
+             '[{"after": 60}, {"after": 30}]}', says="escalation: escalation steps must be in")
+
+
+def test_pbx_agent_set_applies_the_api_rules(
+    pbx: Callable[..., tuple[int, str]], migrated_db_url: str
+) -> None:
+    # One schema (acd/settings.py) for the admin's agent page and `pbx agent set`.
+    url = migrated_db_url
+    assert pbx("user", "add", "alice", "--role", "agent", "--tenant", "acme")[0] == 0
+    assert pbx("queue", "set", "support", "--tenant", "acme")[0] == 0
+    agent = ("agent", "set", "alice", "--tenant", "acme")
+    _refused(pbx, url, *agent, "--skills", "english:120",
+             says="skills.english: must be at most 100")  # the API's level range
+    _refused(pbx, url, *agent, "--skills", "bad/name:1",
+             says="skills.bad/name: is not a valid name: names are 1-64 letters")
+    _refused(pbx, url, *agent, "--wrapup", "5000", says="wrapup: must be at most 3600")
+    _refused(pbx, url, *agent, "--wrapup", "nan", says="wrapup: must be a number")
+    _refused(pbx, url, *agent, "--queues", "support:5000",
+             says="queues.support: must be at most 1000")
+    assert pbx(*agent, "--skills", "english:100,french", "--queues", "support:2",
+               "--wrapup", "10")[0] == 0

@@ -50,3 +50,26 @@ def test_malformed_toml_says_where(tmp_path: Path) -> None:
 def test_explicit_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="config file not found"):
         load_settings(environ={"PBX_CONFIG": str(tmp_path / "missing.toml")})
+
+
+def test_every_region_the_phone_plans_know_is_a_region(tmp_path: Path) -> None:
+    # crm/phones.py reads numbers of every region phonenumbers knows; config accepts exactly those.
+    from pbx_stasis.crm.phones import NUMBERINGS
+
+    for region in ("JP", "br", "NZ"):
+        settings = load_settings(None, environ={"PBX_REGION": region})
+        assert settings.crm.region == region.upper() and settings.crm.region in NUMBERINGS
+    with pytest.raises(ConfigError, match="unknown numbering region 'ZZ'"):
+        load_settings(None, environ={"PBX_REGION": "ZZ"})
+
+
+def test_config_imports_no_feature() -> None:
+    # The kernel's settings must load without any feature package (issue 12: a thin kernel).
+    import subprocess
+    import sys
+
+    code = ("import sys, pbx_stasis.config; "
+            "print(sorted(m for m in sys.modules if m.startswith(('pbx_stasis.crm', "
+            "'pbx_stasis.acd', 'pbx_stasis.ivr', 'pbx_stasis.dialing'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import jsonschema
+import pytest
+import yaml
 from ivr_testing import EXAMPLE, ROOT
 
-from pbx_stasis.ivr.loader import FLOW_FIELDS, NODE_FIELDS, NODE_REQUIRED
+from pbx_stasis.ivr.loader import (
+    FLOW_FIELDS,
+    NODE_FIELDS,
+    NODE_REQUIRED,
+    SCALARS,
+    Flag,
+    Seconds,
+    Whole,
+    check_sources,
+)
 from pbx_stasis.ivr.schema import build_schema, node_fields_in_schema, schema_text
 from pbx_stasis.ivr.source import YMap, YNode, YSeq, parse_yaml
 
@@ -70,3 +82,47 @@ def test_docs_show_the_example_as_it_is() -> None:
     section = docs.split("## A complete example", 1)[1]
     block = section.split("```yaml\n", 1)[1].split("```\n", 1)[0]
     assert block == EXAMPLE.read_text(encoding="utf-8")
+
+
+def _example_with(owner: str, field: str, value: Any) -> dict[str, Any]:
+    tree, _ = parse_yaml("support.yaml", EXAMPLE.read_text(encoding="utf-8"))
+    assert tree is not None
+    doc = _plain(tree)
+    for flow in doc["flows"].values():
+        if owner == "flow":
+            flow[field] = value
+            return doc
+        for node in flow["nodes"].values():
+            if node["kind"] == owner:
+                node[field] = value
+                return doc
+    raise AssertionError(f"the example has no {owner} node")
+
+
+def _beyond(rule: Seconds | Whole | Flag) -> list[Any]:
+    if isinstance(rule, Flag):
+        return ["yes", 1]
+    if isinstance(rule, Whole):
+        return [rule.minimum - 1, rule.maximum + 1, 2.5]
+    return [0, -1, rule.maximum + 1, "soon"]
+
+
+@pytest.mark.parametrize(("owner", "field"), sorted(SCALARS))
+def test_the_loader_and_the_schema_draw_the_same_bounds(owner: str, field: str) -> None:
+    # One rule per field (loader.SCALARS): what the loader refuses (file:line:column), the
+    # editors' schema marks; what it takes, the schema takes.
+    validator = jsonschema.Draft202012Validator(build_schema())
+    rule = SCALARS[(owner, field)]
+    # The edge of the range (min_digits at its maximum would pass the example's max_digits).
+    good: Any = rule.default
+    if isinstance(rule, Seconds | Whole):
+        good = rule.minimum if isinstance(rule, Whole) and field == "min_digits" else rule.maximum
+    doc = _example_with(owner, field, good)
+    _, problems = check_sources([("support.yaml", yaml.safe_dump(doc, sort_keys=False))])
+    assert problems == [] and list(validator.iter_errors(doc)) == []
+    for value in _beyond(rule):
+        doc = _example_with(owner, field, value)
+        _, problems = check_sources([("support.yaml", yaml.safe_dump(doc, sort_keys=False))])
+        assert len(problems) == 1 and field in problems[0].message, (value, problems)
+        assert re.fullmatch(r"support\.yaml:\d+:\d+: .+", str(problems[0]))
+        assert list(validator.iter_errors(doc)) != [], (owner, field, value)
