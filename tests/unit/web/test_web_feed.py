@@ -41,9 +41,10 @@ def send(world: World, topic: str, tenant_id: int, payload: dict[str, Any]) -> N
 
 def marked(topic: str, mark: str, user_id: int) -> tuple[EventTopic[Any], object]:
     """A real event of `topic` carrying `mark` (and `user_id` as the agent it is about)."""
-    call: dict[str, Any] = {"call_id": mark, "direction": Direction.INBOUND, "from_number": "+15550100",
-            "to_number": "+15550001", "state": "ringing", "started_at": NOW,
-            "agent_user_id": user_id}
+    call: dict[str, Any] = {
+        "call_id": mark, "direction": Direction.INBOUND, "from_number": "+15550100",
+        "to_number": "+15550001", "state": "ringing", "started_at": NOW, "agent_user_id": user_id,
+    }
     events: dict[str, tuple[EventTopic[Any], object]] = {
         "call:incoming": (CALL_INCOMING, CallRinging(**call)),
         "call:state": (CALL_STATE, CallUpdated(**call)),
