@@ -54,7 +54,13 @@ from pbx_stasis.ari import AriClient, AriError
 from pbx_stasis.ari.models import Event
 from pbx_stasis.bus import Bus
 from pbx_stasis.calls.actor import ChannelGone, EventInbox
-from pbx_stasis.calls.events import CALL_INCOMING, CALL_STATE, CallRinging, CallUpdated
+from pbx_stasis.calls.events import (
+    CALL_INCOMING,
+    CALL_STATE,
+    CallRinging,
+    CallUpdated,
+    CallView,
+)
 from pbx_stasis.calls.handoff import Outcome, OutsideLine, QueueRequest
 from pbx_stasis.calls.inbound import Call
 from pbx_stasis.calls.router import CallRouter
@@ -62,7 +68,7 @@ from pbx_stasis.store import Database, NewEvent
 from pbx_stasis.store.tables import CallEvent
 
 log = logging.getLogger(__name__)
-C = TypeVar("C", bound=CallUpdated)
+C = TypeVar("C", bound=CallView)
 
 ANNOUNCEMENT = "ann-"  # playback id prefix of position announcements
 # Device states of a phone that cannot take a call (no registered contact).

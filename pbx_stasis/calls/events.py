@@ -1,7 +1,7 @@
 """The calls' bus events: one frozen dataclass per topic (`CallUpdated` on call:state,
 `CallRinging` on call:incoming, `CallEnded` on call:ended), the LiveCall shape the pages read.
-A call's own state changes (started, answered, ended) are subclasses that also write their
-journal line: calls/records.py writes that line and publishes the same object."""
+The call log's own changes (`CallStarted`, `CallAnswered`: call:state; `CallEnded`) also make
+their journal line: calls/records.py writes that line and publishes the same object."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from pbx_stasis.store import Direction, NewEvent
 
 
 @dataclass(frozen=True, kw_only=True)
-class CallUpdated:
-    """A live call as the pages show it (the web's LiveCall: acd/service.py)."""
+class CallView:
+    """A live call as the pages show it (the web's LiveCall: acd/service.py): the fields of
+    every call event (each topic's class derives from it, not from another topic's)."""
 
     call_id: str
     direction: Direction
@@ -32,7 +33,12 @@ class CallUpdated:
 
 
 @dataclass(frozen=True, kw_only=True)
-class CallRinging(CallUpdated):
+class CallUpdated(CallView):
+    """The call's state changed (the ACD: ringing, talking, held, transferred...)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallRinging(CallView):
     """The ACD rings an agent for this call."""
 
 
@@ -62,7 +68,7 @@ class CallAnswered(CallUpdated):
 
 
 @dataclass(frozen=True, kw_only=True)
-class CallEnded(CallUpdated):
+class CallEnded(CallView):
     """The call is over (journal: CALLEND): its hangup cause and who hung up."""
 
     cause: int | None
@@ -93,4 +99,5 @@ __all__ = [
     "CallRinging",
     "CallStarted",
     "CallUpdated",
+    "CallView",
 ]
