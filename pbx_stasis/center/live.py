@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -42,10 +42,6 @@ T = TypeVar("T")
 # CallControlError codes -> what the web answers (anything else: 409)
 _CONTROL_ERRORS = {"not-found": ServiceErrorCode.NOT_FOUND,
                    "forbidden": ServiceErrorCode.FORBIDDEN}
-
-
-def _when(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, UTC)
 
 
 class LiveContactCenter:
