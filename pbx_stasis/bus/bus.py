@@ -106,7 +106,12 @@ class BusEvent(Generic[E]):
     at: float = field(default_factory=time.time)
 
     def json(self) -> dict[str, Any]:
-        """The payload as the pages read it (web/feed.py sends it as is)."""
+        """The payload as the pages read it (web/feed.py sends it as is), encoded once for all
+        the sockets that forward this event."""
+        return self._encoded
+
+    @cached_property
+    def _encoded(self) -> dict[str, Any]:
         return encode(self.payload)
 
 

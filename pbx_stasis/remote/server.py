@@ -20,7 +20,7 @@ from pbx_stasis.remote.codec import encode, signature
 from pbx_stasis.remote.interfaces import INTERFACES, UNAVAILABLE, Offered
 
 SECRET_HEADER = "X-PBX-Secret"
-# Every topic the web feed forwards (see center/service.py "Bus payloads").
+# Every topic the web feed forwards (see acd/service.py "Bus events").
 TOPICS = ("call:*", "agent:*", "queue:*", "ivr:*")
 
 

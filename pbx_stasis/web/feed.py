@@ -38,7 +38,7 @@ from pbx_stasis.web.sessions import Principal
 
 @dataclass(frozen=True)
 class Topic:
-    """A bus topic the feed forwards: who may subscribe, and for agents the payload key that
+    """A bus topic the feed forwards: who may subscribe, and for agents the event's field that
     must hold their own user id (None: they see every event of the topic)."""
 
     roles: frozenset[Role]
