@@ -30,12 +30,13 @@ class AcdPublisher:
 
     def agent_changed(self, agent_id: str) -> None:
         agent = self.acd.agents.get(agent_id)
-        if agent is not None:
+        if agent is not None and self.acd.bus.listened(AGENT_STATE, agent.tenant_id):
             self.acd.bus.publish(AGENT_STATE, agent.tenant_id, self.agent_view(agent))
 
     def queue_changed(self, key: str) -> None:
         tenant_id, _ = split_queue_key(key)
-        self.acd.bus.publish(QUEUE_STATS, tenant_id, self.queue_stats(key))
+        if self.acd.bus.listened(QUEUE_STATS, tenant_id):
+            self.acd.bus.publish(QUEUE_STATS, tenant_id, self.queue_stats(key))
 
     def agent_view(self, agent: AgentRecord) -> AgentStateChanged:
         """The agent as the pages show them."""

@@ -127,9 +127,12 @@ class Subscription:
         self.dropped = 0
 
     def wants(self, event: BusEvent[Any]) -> bool:
-        if self.tenant_id is not None and event.tenant_id != self.tenant_id:
+        return self.listens(event.topic, event.tenant_id)
+
+    def listens(self, topic: str, tenant_id: int) -> bool:
+        if self.tenant_id is not None and tenant_id != self.tenant_id:
             return False
-        return event.topic in self.topics or event.topic.split(":", 1)[0] + ":*" in self.topics
+        return topic in self.topics or topic.split(":", 1)[0] + ":*" in self.topics
 
     def offer(self, event: BusEvent[Any]) -> None:
         if self._queue.full():
@@ -173,6 +176,11 @@ class Bus:
             if subscription.wants(published):
                 subscription.offer(published)
         return published
+
+    def listened(self, topic: EventTopic[Any], tenant_id: int) -> bool:
+        """Whether anyone subscribes to `topic` in this tenant: a publisher may skip making an
+        event that nobody reads (the ACD's views, after each of its decisions)."""
+        return any(s.listens(topic.name, tenant_id) for s in self._subscriptions)
 
     def subscribe(
         self, topics: Iterable[str | EventTopic[Any]], tenant_id: int | None = None,

@@ -98,6 +98,8 @@ def test_subscribers_get_their_topics_of_their_tenant() -> None:
         return seen
 
     assert drain(calls) == [(t.name, 1, e) for t, e in SAMPLES if t.name.startswith("call:")]
+    assert bus.listened(CALL_ENDED, 1) and not bus.listened(CALL_ENDED, 2)
+    assert bus.listened(AGENT_STATE, 2) and not bus.listened(QUEUE_STATS, 1)
     agent = SAMPLES[5][1]
     assert drain(agents) == [("agent:state", 1, agent), ("agent:state", 2, agent)]
 
