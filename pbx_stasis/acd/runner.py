@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import select
 
@@ -48,11 +48,19 @@ from pbx_stasis.acd.directory import AcdDirectory, AgentRecord, queue_key, split
 from pbx_stasis.acd.figures import QueueRules
 from pbx_stasis.acd.model import OverflowTarget, QueueConfig, personal_queue
 from pbx_stasis.acd.provision import provision, provision_all
+from pbx_stasis.acd.publisher import DISPOSITION_PENDING, AcdPublisher
 from pbx_stasis.acd.stats import Stats
 from pbx_stasis.ari import AriClient, AriError
 from pbx_stasis.ari.models import Event
 from pbx_stasis.bus import Bus
 from pbx_stasis.calls.actor import ChannelGone, EventInbox
+from pbx_stasis.calls.events import (
+    CALL_INCOMING,
+    CALL_STATE,
+    CallRinging,
+    CallUpdated,
+    CallView,
+)
 from pbx_stasis.calls.handoff import Outcome, OutsideLine, QueueRequest
 from pbx_stasis.calls.inbound import Call
 from pbx_stasis.calls.router import CallRouter
@@ -60,11 +68,9 @@ from pbx_stasis.store import Database, NewEvent
 from pbx_stasis.store.tables import CallEvent
 
 log = logging.getLogger(__name__)
+C = TypeVar("C", bound=CallView)
 
 ANNOUNCEMENT = "ann-"  # playback id prefix of position announcements
-# Softphone agents must save a disposition before the next call: they are paused with this
-# reason from wrap-up start until they do (wrap-up time still runs, and shows, meanwhile).
-DISPOSITION_PENDING = "disposition"
 # Device states of a phone that cannot take a call (no registered contact).
 UNREACHABLE_DEVICE = frozenset({"UNAVAILABLE", "INVALID", "UNKNOWN"})
 # SIP-ish hangup causes of an unanswered agent leg -> what the core is told
@@ -226,9 +232,7 @@ class AcdService:
         self._hangups: set[asyncio.Task[None]] = set()
         self.decisions = 0
         self.talk_watchers: list[TalkWatcher] = []  # supervision, recording
-        # Who shows agents and queues to people (the web's shapes live there, not here).
-        self.on_agent_changed: Callable[[str], None] = lambda agent_id: None
-        self.on_queue_changed: Callable[[str], None] = lambda key: None
+        self.publisher = AcdPublisher(self)  # agent:state and queue:stats
         self.wrapup_ends: dict[str, float] = {}  # agent id -> when their wrap-up time is over
         self.agent_calls: dict[str, str] = {}  # agent id -> call ringing, talking or in wrap-up
         self._dispositioned: set[str] = set()  # calls whose agent saved the disposition
@@ -526,13 +530,13 @@ class AcdService:
                     self._seat(waiting)
         touched = self.stats.apply_all(actions)
         for key in touched.queues:
-            self.on_queue_changed(key)
+            self.publisher.queue_changed(key)
         agents = set(touched.agents)
         if isinstance(event, ev.AgentRegistered | ev.AgentUnregistered):
             # A logged-out agent's phone coming or going changes no state, but people see it.
             agents.add(event.agent_id)
         for agent_id in agents:
-            self.on_agent_changed(agent_id)
+            self.publisher.agent_changed(agent_id)
 
     def _carry_out(self, action: Action) -> None:
         if isinstance(action, Journal):
@@ -641,8 +645,8 @@ class AcdService:
                                        name=f"leg-{leg.channel_id}")
         agent = self.agents.get(offer.agent_id)
         if waiting is not None and agent is not None:
-            self.bus.publish("call:incoming", waiting.tenant_id,
-                             _live_call(waiting, "ringing", agent))
+            self.bus.publish(CALL_INCOMING, waiting.tenant_id,
+                             _live_call(waiting, "ringing", agent, CallRinging))
 
     async def _follow_leg(self, leg: _Leg, originated: Awaitable[object]) -> None:
         offer = leg.offer
@@ -968,7 +972,8 @@ class AcdService:
     def _publish_call(self, waiting: _Waiting, state: str) -> None:
         leg = waiting.agent_leg
         agent = self.agents.get(leg.offer.agent_id) if leg is not None else None
-        self.bus.publish("call:state", waiting.tenant_id, _live_call(waiting, state, agent))
+        self.bus.publish(CALL_STATE, waiting.tenant_id,
+                         _live_call(waiting, state, agent, CallUpdated))
 
     # --- journal ---------------------------------------------------------------------------
 
@@ -1074,14 +1079,12 @@ def _target(target: OverflowTarget | None) -> dict[str, str]:
     return {"overflow_kind": str(target.kind), "overflow_target": target.target}
 
 
-def _live_call(waiting: _Waiting, state: str, agent: AgentRecord | None) -> dict[str, Any]:
-    """The web's LiveCall shape (center/service.py) of a call in the ACD."""
+def _live_call(waiting: _Waiting, state: str, agent: AgentRecord | None, kind: type[C]) -> C:
+    """The web's LiveCall shape (acd/service.py) of a call in the ACD."""
     record = waiting.call.record
-    return {
-        "call_id": record.id, "direction": str(record.direction),
-        "from_number": record.from_number, "to_number": record.to_number, "state": state,
-        "started_at": record.started_at.isoformat(),
-        "answered_at": record.answered_at.isoformat() if record.answered_at else None,
-        "queue": waiting.queue, "agent_user_id": agent.user_id if agent else None,
-        "held": waiting.held, "muted": waiting.muted,
-    }
+    return kind(
+        call_id=record.id, direction=record.direction, from_number=record.from_number,
+        to_number=record.to_number, state=state, started_at=record.started_at,
+        answered_at=record.answered_at, queue=waiting.queue,
+        agent_user_id=agent.user_id if agent else None, held=waiting.held, muted=waiting.muted,
+    )

@@ -8,15 +8,17 @@ refuse (ServiceError NOT_FOUND) an id of another tenant. Its one error type is t
 `center.service.ContactCenter`) over the running Stasis app; a web process of its own gets a
 proxy generated from it (pbx_stasis.remote).
 
-Bus payloads. The WebSocket feed forwards bus events as they are, so the telephony side
-publishes these shapes (`web.contract.to_json` of the values below):
-- `agent:state`: AgentView, for every change of an agent's state.
-- `queue:stats`: QueueStats, for every change of a queue's figures.
-- `call:incoming`: LiveCall, when a call is offered to an agent (`agent_user_id` is that agent).
-- `call:state`: LiveCall, when a call changes (answered, held, muted, queued, transferred...).
-- `call:ended`: LiveCall with `state` "ended", when a call hangs up.
+Bus events (acd/topics.py, calls/events.py): the feed sends each as the JSON of these values
+(`bus.encode`, as `web.contract.to_json`):
+- `agent:state`: AgentStateChanged (an AgentView), for every change of an agent's state.
+- `queue:stats`: QueueStatsChanged (a QueueStats), for every change of a queue's figures.
+- `call:incoming`: CallRinging (LiveCall's fields), when a call is offered to an agent
+  (`agent_user_id` is that agent).
+- `call:state`: CallUpdated (LiveCall's fields), when a call changes (answered, held, muted,
+  queued, transferred...).
+- `call:ended`: CallEnded, LiveCall's fields with `state` "ended", `cause` and `by`.
 Agents only receive `agent:state` and `call:*` events whose `user_id` / `agent_user_id` is
-theirs, so those keys must be present.
+theirs.
 """
 
 from __future__ import annotations

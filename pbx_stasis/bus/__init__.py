@@ -1,7 +1,7 @@
-"""In-process event bus: domain events fan out to read models and WebSocket subscribers."""
+"""In-process event bus: typed domain events fan out to read models and WebSocket subscribers."""
 
 from __future__ import annotations
 
-from pbx_stasis.bus.bus import Bus, BusEvent, Subscription
+from pbx_stasis.bus.bus import JOURNAL_ONLY, Bus, BusEvent, EventTopic, Subscription, encode
 
-__all__ = ["Bus", "BusEvent", "Subscription"]
+__all__ = ["JOURNAL_ONLY", "Bus", "BusEvent", "EventTopic", "Subscription", "encode"]

@@ -11,6 +11,13 @@ from datetime import datetime
 from typing import Any
 
 from pbx_stasis.bus import Bus
+from pbx_stasis.calls.events import (
+    CALL_ENDED,
+    CALL_STATE,
+    CallAnswered,
+    CallEnded,
+    CallStarted,
+)
 from pbx_stasis.store import (
     CallRecord,
     CallRecords,
@@ -61,11 +68,8 @@ class CallLog:
             disposition=None, notes=None, status=CallStatus.LIVE,
         )
         self.writes.insert_call(record.row())
-        self._line(record, "CALLSTART", now, {
-            "channel": channel_id, "from": from_number, "to": to_number,
-            "direction": str(direction), **(data or {}),
-        }, agent_user_id=agent_user_id)
-        self._publish("call:state", record, state="ivr")
+        self._emit(record, CallStarted(
+            **_live(record), state="ivr", channel_id=channel_id, data=dict(data or {})))
         return record
 
     async def note(
@@ -86,9 +90,8 @@ class CallLog:
         now = utc_now()
         self.writes.update_call(record.id, {"answered_at": now}, only_live=True,
                                 only_unanswered=True)
-        self._line(record, "ANSWER", now, {})
         record = replace(record, answered_at=now)
-        self._publish("call:state", record, state="ivr")
+        self._emit(record, CallAnswered(**_live(record), state="ivr"))
         return record
 
     def set_queue(self, record: CallRecord, queue: str | None) -> None:
@@ -122,9 +125,9 @@ class CallLog:
              "status": CallStatus.ENDED},
             only_live=True,
         )
-        self._line(record, "CALLEND", ended,
-                   {"cause": cause, "cause_text": cause_text, "by": hung_up_by, **(data or {})})
-        self._publish("call:ended", record, state="ended", cause=cause, by=hung_up_by)
+        self._emit(record, CallEnded(
+            **_live(record), state="ended", cause=cause, by=hung_up_by, cause_text=cause_text,
+            ended_at=ended, data=dict(data or {})))
         return True
 
     def _line(self, record: CallRecord, event: str, at: datetime, data: Mapping[str, Any],
@@ -134,15 +137,19 @@ class CallLog:
             agent_user_id=agent_user_id, queue=queue, data=dict(data), at=at,
         )])
 
-    def _publish(self, topic: str, record: CallRecord, **extra: Any) -> None:
-        # The LiveCall shape of center/service.py: the feed forwards it to the pages as is.
-        self.bus.publish(
-            topic,
-            record.tenant_id,
-            {"call_id": record.id, "direction": str(record.direction),
-             "from_number": record.from_number, "to_number": record.to_number,
-             "started_at": record.started_at.isoformat(),
-             "answered_at": record.answered_at.isoformat() if record.answered_at else None,
-             "queue": record.queue, "agent_user_id": record.agent_user_id,
-             "held": False, "muted": False, **extra},
-        )
+    def _emit(self, record: CallRecord, event: CallStarted | CallAnswered | CallEnded) -> None:
+        """The outbox: the event's journal line joins the write-behind queue, the same object
+        goes on the bus."""
+        self.writes.append([event.line(record.tenant_id)])
+        if isinstance(event, CallEnded):
+            self.bus.publish(CALL_ENDED, record.tenant_id, event)
+        else:
+            self.bus.publish(CALL_STATE, record.tenant_id, event)
+
+
+def _live(record: CallRecord) -> dict[str, Any]:
+    """The fields of a call's bus events that its record holds."""
+    return {"call_id": record.id, "direction": record.direction,
+            "from_number": record.from_number, "to_number": record.to_number,
+            "started_at": record.started_at, "answered_at": record.answered_at,
+            "queue": record.queue, "agent_user_id": record.agent_user_id}

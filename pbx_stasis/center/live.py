@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from pbx_stasis.acd.directory import AgentRecord, queue_key, split_queue_key
-from pbx_stasis.acd.model import AgentState, QueueConfig, is_personal_queue
-from pbx_stasis.acd.runner import DISPOSITION_PENDING, AcdService, CallControlError
+from pbx_stasis.acd.directory import AgentRecord, queue_key
+from pbx_stasis.acd.model import AgentState, QueueConfig
+from pbx_stasis.acd.runner import AcdService, CallControlError
 from pbx_stasis.acd.settings import SettingsInvalid, queue_settings
 from pbx_stasis.ari import AriError
 from pbx_stasis.bus import Bus
@@ -33,7 +33,7 @@ from pbx_stasis.ivr.errors import Problem
 from pbx_stasis.ivr.service import IvrService
 from pbx_stasis.store import Database, Directory, StoreError, accounts
 from pbx_stasis.store.calls import CallRecords
-from pbx_stasis.web.contract import ServiceError, ServiceErrorCode, to_json
+from pbx_stasis.web.contract import ServiceError, ServiceErrorCode
 
 # Roles that get a WebRTC endpoint: agents take calls, supervisors listen/whisper/barge.
 PHONE_ROLES = {"agent", "supervisor"}
@@ -42,10 +42,6 @@ T = TypeVar("T")
 # CallControlError codes -> what the web answers (anything else: 409)
 _CONTROL_ERRORS = {"not-found": ServiceErrorCode.NOT_FOUND,
                    "forbidden": ServiceErrorCode.FORBIDDEN}
-
-
-def _when(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, UTC)
 
 
 class LiveContactCenter:
@@ -73,8 +69,6 @@ class LiveContactCenter:
         self._dial = dial
         self.users = Directory(db)
         self.records = CallRecords(db)
-        acd.on_agent_changed = self._publish_agent
-        acd.on_queue_changed = self._publish_queue
 
     # --- agents -----------------------------------------------------------------------------
 
@@ -85,39 +79,7 @@ class LiveContactCenter:
         return agent
 
     def view(self, agent: AgentRecord) -> AgentView:
-        core = self.acd.core.agent(agent.agent_id)
-        if core is None:
-            return AgentView(agent.user_id, agent.name, AgentState.OFFLINE, _when(0))
-        state, reason = core.state, core.reason or None
-        wrapup_ends = self.acd.wrapup_ends.get(agent.agent_id)
-        if state is AgentState.PAUSED and reason == DISPOSITION_PENDING:
-            # Still in wrap-up as far as the agent is concerned: the disposition is missing.
-            state = AgentState.WRAP_UP
-        in_call = state in (AgentState.RINGING, AgentState.ON_CALL, AgentState.WRAP_UP)
-        return AgentView(
-            user_id=agent.user_id,
-            name=agent.name,
-            state=state,
-            since=_when(core.since),
-            reason=reason,
-            call_id=self.acd.agent_calls.get(agent.agent_id) if in_call else None,
-            wrapup_ends_at=_when(wrapup_ends) if wrapup_ends and state is AgentState.WRAP_UP
-            else None,
-            calls_today=core.calls_today,
-            registered=core.registered,
-            # A personal queue (transfers to this agent) is no queue they are logged into.
-            queues=tuple(sorted(split_queue_key(q)[1] for q in core.queues
-                                if not is_personal_queue(q))),
-        )
-
-    def _publish_agent(self, agent_id: str) -> None:
-        agent = self.acd.agents.get(agent_id)
-        if agent is not None:
-            self.bus.publish("agent:state", agent.tenant_id, to_json(self.view(agent)))
-
-    def _publish_queue(self, key: str) -> None:
-        tenant_id, _ = split_queue_key(key)
-        self.bus.publish("queue:stats", tenant_id, to_json(self._queue_stats(key)))
+        return self.acd.publisher.agent_view(agent)
 
     async def agent_status(self, tenant_id: int, user_id: int) -> AgentView:
         return self.view(self._agent(tenant_id, user_id))
@@ -319,24 +281,7 @@ class LiveContactCenter:
         return await self._save_queue(tenant_id, config, exists=True)
 
     def _queue_stats(self, key: str) -> QueueStats:
-        now = self.acd.clock()
-        snap = self.acd.stats.queue(key, now)
-        members = snap.agents
-        logged_in = sum(n for state, n in members.items() if state is not AgentState.OFFLINE)
-        return QueueStats(
-            queue=split_queue_key(key)[1],
-            waiting=snap.waiting,
-            oldest_waiting_since=_when(now - snap.longest_wait) if snap.waiting else None,
-            agents_logged_in=logged_in,
-            agents_available=members.get(AgentState.AVAILABLE, 0),
-            offered_today=snap.offered,
-            answered_today=snap.answered,
-            abandoned_today=snap.abandoned,
-            answered_in_service_level_today=snap.answered_within,
-            handle_seconds_today=round(snap.handle, 1),
-            handled_today=snap.handled,
-            service_level_today=snap.service_level,
-        )
+        return self.acd.publisher.queue_stats(key)
 
     async def queue_stats(self, tenant_id: int) -> list[QueueStats]:
         return [self._queue_stats(queue_key(tenant_id, c.name))

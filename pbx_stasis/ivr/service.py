@@ -27,6 +27,7 @@ from pbx_stasis.ari import AriClient, AriError
 from pbx_stasis.bus import Bus
 from pbx_stasis.calls.inbound import CallScript
 from pbx_stasis.ivr.errors import Pos, Problem
+from pbx_stasis.ivr.events import IVR_UPDATED, IvrUpdated
 from pbx_stasis.ivr.loader import check_sources
 from pbx_stasis.ivr.model import FlowSet
 from pbx_stasis.ivr.prompts import asterisk_sounds, prompt_files
@@ -37,7 +38,7 @@ from pbx_stasis.store import Database, Directory, StoreError
 
 log = logging.getLogger(__name__)
 
-TOPIC = "ivr:updated"
+TOPIC = IVR_UPDATED.name
 # Sound checks run a few ARI requests at a time: a flow has tens of prompts, not thousands.
 SOUND_CHECKS_AT_ONCE = 8
 
@@ -349,14 +350,14 @@ class IvrService:
         if self.bus is None:
             return
         self.bus.publish(
-            TOPIC,
+            IVR_UPDATED,
             version.tenant_id,
-            {
-                "name": name if name is not None else ", ".join(version.files),
-                "version": version.number,
-                "user_id": user_id if user_id is not None else version.created_by_user_id,
-                "files": list(version.files),
-            },
+            IvrUpdated(
+                name=name if name is not None else ", ".join(version.files),
+                version=version.number,
+                user_id=user_id if user_id is not None else version.created_by_user_id,
+                files=tuple(version.files),
+            ),
         )
 
 

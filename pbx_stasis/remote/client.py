@@ -15,7 +15,11 @@ from typing import Any, ClassVar, TypeVar, cast
 
 import aiohttp
 
-from pbx_stasis.bus import Bus
+# The features' topics the relay decodes (imported for their EventTopic declarations).
+import pbx_stasis.acd.topics
+import pbx_stasis.calls.events
+import pbx_stasis.ivr.events  # noqa: F401
+from pbx_stasis.bus import Bus, EventTopic
 from pbx_stasis.ivr.errors import FlowSetInvalid, Problem
 from pbx_stasis.remote.codec import decode, methods, signature
 from pbx_stasis.remote.interfaces import Interface
@@ -93,6 +97,19 @@ def _forwarding(protocol: Any, name: str) -> Callable[..., Coroutine[Any, Any, A
     return forward
 
 
+def _republish(bus: Bus, message: dict[str, Any]) -> None:
+    """One relayed event, rebuilt as its topic's dataclass and published here."""
+    topic = EventTopic.named(message["topic"])
+    try:
+        if topic is None:
+            raise ValueError("unknown topic")
+        event = topic.decode(message["kind"], message["payload"])
+    except ValueError as exc:  # a newer Stasis process: drop that event, keep the others
+        log.warning("relayed %s event dropped: %s", message["topic"], exc)
+        return
+    bus.publish(topic, message["tenant_id"], event)
+
+
 async def relay_events(url: str, secret: str, bus: Bus, session: aiohttp.ClientSession) -> None:
     """Republish the Stasis process's bus events here, reconnecting with backoff forever."""
     failures = 0
@@ -105,8 +122,7 @@ async def relay_events(url: str, secret: str, bus: Bus, session: aiohttp.ClientS
                 log.info("relaying telephony events from %s", url)
                 async for message in ws:
                     if message.type is aiohttp.WSMsgType.TEXT:
-                        event = json.loads(message.data)
-                        bus.publish(event["topic"], event["tenant_id"], event["payload"])
+                        _republish(bus, json.loads(message.data))
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             log.warning("telephony events from %s: %s", url, exc)
         failures += 1

@@ -14,12 +14,13 @@ from typing import Any
 from aiohttp import web
 
 from pbx_stasis.bus import Bus
+from pbx_stasis.bus import encode as encode_event
 from pbx_stasis.ivr.errors import FlowSetInvalid
 from pbx_stasis.remote.codec import encode, signature
 from pbx_stasis.remote.interfaces import INTERFACES, UNAVAILABLE, Offered
 
 SECRET_HEADER = "X-PBX-Secret"
-# Every topic the web feed forwards (see center/service.py "Bus payloads").
+# Every topic the web feed forwards (see acd/service.py "Bus events").
 TOPICS = ("call:*", "agent:*", "queue:*", "ivr:*")
 
 
@@ -78,8 +79,13 @@ def rpc_app(bus: Bus, secret: str, *offered: Offered[Any]) -> web.Application:
         async def pump() -> None:
             while True:
                 event = await subscription.get()
-                await ws.send_str(json.dumps({"topic": event.topic, "tenant_id": event.tenant_id,
-                                              "payload": event.payload}))
+                # Every field (the journal-only ones too) and the event's class: the web
+                # process rebuilds the very object (EventTopic.decode).
+                await ws.send_str(json.dumps({
+                    "topic": event.topic, "tenant_id": event.tenant_id,
+                    "kind": type(event.payload).__name__,
+                    "payload": encode_event(event.payload, everything=True),
+                }))
 
         sending = asyncio.create_task(pump())
         sockets.add(ws)

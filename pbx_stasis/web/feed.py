@@ -38,7 +38,7 @@ from pbx_stasis.web.sessions import Principal
 
 @dataclass(frozen=True)
 class Topic:
-    """A bus topic the feed forwards: who may subscribe, and for agents the payload key that
+    """A bus topic the feed forwards: who may subscribe, and for agents the event's field that
     must hold their own user id (None: they see every event of the topic)."""
 
     roles: frozenset[Role]
@@ -76,13 +76,13 @@ def resolve_topics(
     return granted, refused
 
 
-def visible(topics: Mapping[str, Topic], principal: Principal, event: BusEvent) -> bool:
+def visible(topics: Mapping[str, Topic], principal: Principal, event: BusEvent[Any]) -> bool:
     """Whether this user may see this event (the bus already filtered the tenant)."""
     if event.tenant_id != principal.tenant_id:
         return False
     own_key = topics[event.topic].own_key if event.topic in topics else None
     if principal.role is Role.AGENT and own_key is not None:
-        return event.payload.get(own_key) == principal.user_id
+        return bool(getattr(event.payload, own_key, None) == principal.user_id)
     return True
 
 
@@ -122,7 +122,7 @@ async def open_feed(req: RouteRequest) -> web.StreamResponse:
                             "topic": event.topic,
                             "seq": event.seq,
                             "at": event.at,
-                            "payload": event.payload,
+                            "payload": event.json(),
                         }
                     )
                 )

@@ -12,9 +12,12 @@ from polling import eventually
 from sandbox import Sandbox, SippAgent, desk_phone_ports, run_sipp_async
 
 from pbx_stasis.acd.directory import AgentRecord, queue_key
+from pbx_stasis.acd.model import AgentState
 from pbx_stasis.acd.runner import QUEUE_BRIDGE
+from pbx_stasis.acd.topics import AgentStateChanged, QueueStatsChanged
 from pbx_stasis.app import StasisApp
 from pbx_stasis.bus import Bus
+from pbx_stasis.calls.events import CallAnswered, CallEnded, CallRinging, CallStarted, CallUpdated
 from pbx_stasis.center.live import LiveContactCenter
 from pbx_stasis.reports.core import ReportFold
 from pbx_stasis.reports.store import journal_rows
@@ -26,6 +29,8 @@ async def test_caller_reaches_agent_and_hangs_up(private_sandbox: Sandbox, tmp_p
     queues = {"sales": {"strategy": "linear", "agent_order": [], "ring_timeout": 10}}
     async with call_center(private_sandbox, tmp_path, queues,
                            script=enqueue_into("sales")) as center:
+        # No web here (no LiveContactCenter): the ACD and the call log publish by themselves.
+        seen = center.app.bus.subscribe(["call:*", "agent:state", "queue:stats"])
         alice = await center.add_agent("alice", 100)
         await center.add_agent("bob", 101)
         result = await run_sipp_async("caller-hangs-up.xml", private_sandbox.sip_target,
@@ -39,6 +44,25 @@ async def test_caller_reaches_agent_and_hangs_up(private_sandbox: Sandbox, tmp_p
         assert rows[2].data["wait"] < 3
         assert rows[3].data["talk"] > 1.5
         assert center.outcomes[0].talked
+
+        events = []
+        while (event := seen.get_nowait()) is not None:
+            events.append(event)
+        call_id = rows[0].call_id
+        kinds = {(e.topic, type(e.payload)) for e in events}
+        assert {("call:state", CallStarted), ("call:state", CallAnswered),
+                ("call:incoming", CallRinging), ("call:state", CallUpdated),
+                ("call:ended", CallEnded), ("agent:state", AgentStateChanged),
+                ("queue:stats", QueueStatsChanged)} <= kinds
+        assert ("ringing", alice.user_id) in {
+            (e.payload.state, e.payload.agent_user_id) for e in events
+            if e.topic == "call:incoming" and e.payload.call_id == call_id}
+        assert (AgentState.ON_CALL, call_id) in {
+            (e.payload.state, e.payload.call_id) for e in events
+            if e.topic == "agent:state" and e.payload.user_id == alice.user_id}
+        [*_, last] = [e.payload for e in events if e.topic == "queue:stats"]
+        assert (last.queue, last.offered_today, last.answered_today, last.waiting) == (
+            "sales", 1, 1, 0)
 
 
 async def _call(sandbox: Sandbox, scenario: str = "caller-hangs-up.xml", *, talk_ms: int = 800,

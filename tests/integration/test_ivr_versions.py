@@ -74,7 +74,7 @@ async def test_apply_stores_a_version_and_serves_it(db: Database) -> None:
     assert set(live.flowset.dids) == {"+15550001"}
     event = updates.get_nowait()
     assert event is not None and event.tenant_id == tenant_id
-    assert event.payload == {
+    assert event.json() == {
         "name": "main.yaml", "version": 1, "user_id": None, "files": ["main.yaml"]
     }
 

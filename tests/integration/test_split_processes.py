@@ -182,7 +182,12 @@ async def test_a_supervisor_listens_through_the_web_process(private_sandbox: San
     try:
         with split_pair(env, tmp_path) as pair:
             async with logged_in(pair.base, "alice", "pw-alice-1") as alice, \
-                    logged_in(pair.base, "root", "pw-root-1") as root:
+                    logged_in(pair.base, "root", "pw-root-1") as root, \
+                    root.client.ws_connect("/ws") as feed:
+                # root's feed on the web process: the Stasis process's events, relayed.
+                assert (await feed.receive_json(timeout=5))["type"] == "hello"
+                await feed.send_json({"subscribe": ["call:*", "agent:state", "queue:stats"]})
+                assert (await feed.receive_json(timeout=5))["type"] == "subscribed"
                 status, body = await alice.call("PUT", "/api/me/agent/state",
                                                 {"state": "available"})
                 assert status == 200, body
@@ -201,6 +206,25 @@ async def test_a_supervisor_listens_through_the_web_process(private_sandbox: San
                 [call] = listed["calls"]
                 assert call["agent_user_id"] == alice.user_id and call["queue"] == "sales"
                 call_id = call["call_id"]
+                # The feed showed it as the pages read it: rung to alice, alice on the call,
+                # the queue's figures.
+                wanted = {
+                    ("call:incoming", call_id, alice.user_id, "ringing"),
+                    ("agent:state", call_id, alice.user_id, "on-call"),
+                    ("queue:stats", "sales", 1),
+                }
+                async with asyncio.timeout(20):
+                    while wanted:
+                        message = await feed.receive_json()
+                        if message["type"] != "event":
+                            continue
+                        topic, event = message["topic"], message["payload"]
+                        if topic == "queue:stats":
+                            wanted.discard((topic, event["queue"], event["offered_today"]))
+                        else:
+                            wanted.discard((topic, event.get("call_id"),
+                                            event.get("agent_user_id", event.get("user_id")),
+                                            event["state"]))
                 status, started = await root.call(
                     "POST", f"/api/supervision/calls/{call_id}/listen")
                 assert status == 201, (started, pair.stasis.log())

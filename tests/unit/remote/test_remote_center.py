@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -27,6 +28,7 @@ from pbx_stasis.acd.model import (
     QueueConfig,
     Strategy,
 )
+from pbx_stasis.acd.topics import AGENT_STATE, AgentStateChanged
 from pbx_stasis.bus import Bus
 from pbx_stasis.center.service import AgentProfile, ContactCenter, SettableState
 from pbx_stasis.ivr.errors import FlowSetInvalid
@@ -34,6 +36,9 @@ from pbx_stasis.remote.client import proxy, relay_events
 from pbx_stasis.remote.interfaces import CENTER, Offered
 from pbx_stasis.remote.server import rpc_app
 from pbx_stasis.web.contract import ServiceError, ServiceErrorCode
+
+SENT = AgentStateChanged(7, "bob", AgentState.AVAILABLE, datetime(2026, 1, 5, 9, 30, tzinfo=UTC),
+                         calls_today=2, registered=True, queues=("sales", "support"))
 
 SECRET = "s3cret-for-tests"
 
@@ -103,10 +108,11 @@ async def test_bus_events_are_relayed(
         relay = asyncio.create_task(relay_events(url, SECRET, web_bus, session))
         try:
             def relayed() -> object:  # published again until the relay's subscription is in place
-                stasis_bus.publish("agent:state", 1, {"user_id": 7, "state": "available"})
+                stasis_bus.publish(AGENT_STATE, 1, SENT)
                 return seen.get_nowait()
 
             event = await eventually(relayed)
         finally:
             relay.cancel()
-    assert event.topic == "agent:state" and event.payload["user_id"] == 7
+    assert event.topic == "agent:state" and event.payload.user_id == 7
+    assert event.payload == SENT  # the very object: its class, datetimes, enums and tuples

@@ -9,12 +9,21 @@ lead's e2e run against the sandbox Asterisk replaces it with the real implementa
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from pbx_stasis.acd.model import AgentState, QueueConfig
+from pbx_stasis.acd.topics import AGENT_STATE, AgentStateChanged
 from pbx_stasis.bus import Bus
+from pbx_stasis.calls.events import (
+    CALL_ENDED,
+    CALL_INCOMING,
+    CALL_STATE,
+    CallEnded,
+    CallRinging,
+    CallUpdated,
+)
 from pbx_stasis.center.service import (
     AgentProfile,
     AgentView,
@@ -28,10 +37,16 @@ from pbx_stasis.center.service import (
     TransferKind,
 )
 from pbx_stasis.ivr.errors import FlowSetInvalid, Problem
+from pbx_stasis.ivr.events import IVR_UPDATED, IvrUpdated
 from pbx_stasis.ivr.loader import check_sources
 from pbx_stasis.store.base import utc_now
 from pbx_stasis.store.tables import Direction
-from pbx_stasis.web.contract import ServiceError, ServiceErrorCode, to_json
+from pbx_stasis.web.contract import ServiceError, ServiceErrorCode
+
+
+def _fields(value: object) -> dict[str, Any]:
+    """A view's fields, to build its bus event from (the pages read the same JSON)."""
+    return {spec.name: getattr(value, spec.name) for spec in fields(value)}  # type: ignore[arg-type]
 
 NOT_FOUND = ServiceErrorCode.NOT_FOUND
 CONFLICT = ServiceErrorCode.CONFLICT
@@ -138,7 +153,7 @@ class MemoryContactCenter:
         )
         agent = self._agent(tenant_id, user_id)
         self._set(agent, AgentState.RINGING, call_id=call.call_id)
-        self.bus.publish("call:incoming", tenant_id, to_json(call))
+        self.bus.publish(CALL_INCOMING, tenant_id, CallRinging(**_fields(call)))
         return call.call_id
 
     def answer(self, call_id: str) -> None:
@@ -153,7 +168,8 @@ class MemoryContactCenter:
         """The call hangs up; its agent goes to wrap-up."""
         tenant_id, call = self.calls.pop(call_id)
         ended = replace(call, state=CallState.ENDED)
-        self.bus.publish("call:ended", tenant_id, to_json(ended))
+        self.bus.publish(CALL_ENDED, tenant_id, CallEnded(
+            **_fields(ended), cause=16, by="caller", ended_at=utc_now()))
         if call.agent_user_id is not None:
             agent = self._agent(tenant_id, call.agent_user_id)
             agent.wrapup_released = False
@@ -175,7 +191,7 @@ class MemoryContactCenter:
         agent.reason = values.get("reason")
         agent.call_id = values.get("call_id")
         agent.wrapup_ends_at = values.get("wrapup_ends_at")
-        self.bus.publish("agent:state", agent.tenant_id, to_json(agent.view()))
+        self.bus.publish(AGENT_STATE, agent.tenant_id, AgentStateChanged(**_fields(agent.view())))
 
     def _call(self, tenant_id: int, call_id: str) -> LiveCall:
         found = self.calls.get(call_id)
@@ -186,7 +202,7 @@ class MemoryContactCenter:
     def _update_call(self, tenant_id: int, call: LiveCall, **values: Any) -> LiveCall:
         updated = replace(call, **values)
         self.calls[call.call_id] = (tenant_id, updated)
-        self.bus.publish("call:state", tenant_id, to_json(updated))
+        self.bus.publish(CALL_STATE, tenant_id, CallUpdated(**_fields(updated)))
         return updated
 
     async def agent_status(self, tenant_id: int, user_id: int) -> AgentView:
@@ -324,7 +340,7 @@ class MemoryContactCenter:
             direction=Direction.OUTBOUND,
         )
         self.asked.append(("dial", tenant_id, user_id, number))
-        self.bus.publish("call:state", tenant_id, to_json(call))
+        self.bus.publish(CALL_STATE, tenant_id, CallUpdated(**_fields(call)))
         return call.call_id
 
     async def queues(self, tenant_id: int) -> list[QueueConfig]:
@@ -402,7 +418,5 @@ class MemoryContactCenter:
         version = len(versions) + 1
         summary = FlowSummary(name, version, utc_now(), f"user {user_id}")
         versions.append((FlowDocument(name, version, yaml_text), summary))
-        self.bus.publish(
-            "ivr:updated", tenant_id, {"name": name, "version": version, "user_id": user_id}
-        )
+        self.bus.publish(IVR_UPDATED, tenant_id, IvrUpdated(name, version, user_id, (name,)))
         return summary

@@ -2,16 +2,60 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 import pytest
 from web_world import Person, World
 
+from pbx_stasis.acd.model import AgentState
+from pbx_stasis.acd.topics import AGENT_STATE, QUEUE_STATS, AgentStateChanged, QueueStatsChanged
+from pbx_stasis.bus import EventTopic
+from pbx_stasis.calls.events import (
+    CALL_ENDED,
+    CALL_INCOMING,
+    CALL_STATE,
+    CallEnded,
+    CallRinging,
+    CallUpdated,
+)
+from pbx_stasis.ivr.events import IVR_UPDATED, IvrUpdated
 from pbx_stasis.plugins import TOPICS
-from pbx_stasis.store.tables import Role
+from pbx_stasis.store.tables import Direction, Role
 
 ALL_TOPICS = list(TOPICS)
+NOW = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
+# The field of each topic's event that carries a test's marker.
+MARK_FIELD = {"call:incoming": "call_id", "call:state": "call_id", "call:ended": "call_id",
+              "agent:state": "name", "queue:stats": "queue", "ivr:updated": "name"}
+
+
+def send(world: World, topic: str, tenant_id: int, payload: dict[str, Any]) -> None:
+    """Publish a real event of `topic` carrying payload["mark"] (and the agent it is about:
+    payload["user_id"] for agent:state, payload["agent_user_id"] for a call)."""
+    user_id = payload.get("agent_user_id" if topic.startswith("call:") else "user_id", 0)
+    kind, event = marked(topic, str(payload["mark"]), user_id)
+    world.bus.publish(kind, tenant_id, event)
+
+
+def marked(topic: str, mark: str, user_id: int) -> tuple[EventTopic[Any], object]:
+    """A real event of `topic` carrying `mark` (and `user_id` as the agent it is about)."""
+    call: dict[str, Any] = {
+        "call_id": mark, "direction": Direction.INBOUND, "from_number": "+15550100",
+        "to_number": "+15550001", "state": "ringing", "started_at": NOW, "agent_user_id": user_id,
+    }
+    events: dict[str, tuple[EventTopic[Any], object]] = {
+        "call:incoming": (CALL_INCOMING, CallRinging(**call)),
+        "call:state": (CALL_STATE, CallUpdated(**call)),
+        "call:ended": (CALL_ENDED, CallEnded(**call | {"state": "ended"}, cause=16,
+                                               by="caller", ended_at=NOW)),
+        "agent:state": (AGENT_STATE, AgentStateChanged(user_id, mark, AgentState.AVAILABLE,
+                                                       NOW)),
+        "queue:stats": (QUEUE_STATS, QueueStatsChanged(mark, 0, None, 0, 0, 0, 0, 0, 0, 0.0)),
+        "ivr:updated": (IVR_UPDATED, IvrUpdated(mark, 1, user_id, ("main.yaml",))),
+    }
+    return events[topic]
 
 
 async def connect(world: World, who: Person, topics: list[str]) -> tuple[Any, dict[str, Any]]:
@@ -31,8 +75,9 @@ async def events_until(socket: Any, stop: tuple[str, str]) -> list[tuple[str, An
         message = await socket.receive_json(timeout=5)
         if message["type"] != "event":
             continue
-        seen.append((message["topic"], message["payload"].get("mark")))
-        if (message["topic"], message["payload"].get("mark")) == stop:
+        mark = message["payload"].get(MARK_FIELD[message["topic"]])
+        seen.append((message["topic"], mark))
+        if (message["topic"], mark) == stop:
             return seen
 
 
@@ -47,7 +92,7 @@ async def test_topics_by_role(world: World) -> None:
                     assert (subscribed["topics"], subscribed["refused"]) == ([topic], {}), role
                     mark = f"{role}-{topic}"
                     payload = {"mark": mark, "user_id": who.user_id, "agent_user_id": who.user_id}
-                    world.bus.publish(topic, who.tenant_id, payload)
+                    send(world, topic, who.tenant_id, payload)
                     assert await events_until(socket, (topic, mark)) == [(topic, mark)]
                 else:
                     assert subscribed["topics"] == [], (role, topic)
@@ -75,7 +120,9 @@ async def test_tenants_apart_and_agents_see_only_themselves(world: World) -> Non
         "stranger": (await connect(world, stranger, ALL_TOPICS))[0],
     }
     acme, globex = world.tenant_ids["acme"], world.tenant_ids["globex"]
-    publish = world.bus.publish
+    def publish(topic: str, tenant_id: int, payload: dict[str, Any]) -> None:
+        send(world, topic, tenant_id, payload)
+
     publish("agent:state", acme, {"mark": "colleague", "user_id": colleague.user_id})
     publish("call:incoming", acme, {"mark": "to-colleague", "agent_user_id": colleague.user_id})
     publish("call:incoming", acme, {"mark": "to-agent", "agent_user_id": agent.user_id})
@@ -115,8 +162,8 @@ async def test_resubscribing_replaces_the_topics(world: World) -> None:
     try:
         await socket.send_json({"subscribe": ["ivr:updated"]})
         assert (await socket.receive_json(timeout=5))["topics"] == ["ivr:updated"]
-        world.bus.publish("queue:stats", admin.tenant_id, {"mark": "old"})
-        world.bus.publish("ivr:updated", admin.tenant_id, {"mark": "new"})
+        send(world, "queue:stats", admin.tenant_id, {"mark": "old"})
+        send(world, "ivr:updated", admin.tenant_id, {"mark": "new"})
         assert await events_until(socket, ("ivr:updated", "new")) == [("ivr:updated", "new")]
     finally:
         await socket.close()
@@ -127,7 +174,7 @@ async def test_a_slow_client_is_told_to_resync(world: World) -> None:
     socket, _ = await connect(world, manager, ["queue:stats"])
     try:
         for index in range(1100):  # more than a subscription holds, without yielding
-            world.bus.publish("queue:stats", manager.tenant_id, {"mark": index})
+            send(world, "queue:stats", manager.tenant_id, {"mark": index})
         message = await socket.receive_json(timeout=5)
         assert message == {"type": "lagged", "dropped": 100}
     finally:

@@ -1,0 +1,88 @@
+"""What the ACD tells people: after each decision of the core, the agents and queues its actions
+touched go on the bus (agent:state, queue:stats), and the web's views of them are made here."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from pbx_stasis.acd.directory import AgentRecord, split_queue_key
+from pbx_stasis.acd.model import AgentState, is_personal_queue
+from pbx_stasis.acd.topics import AGENT_STATE, QUEUE_STATS, AgentStateChanged, QueueStatsChanged
+
+if TYPE_CHECKING:
+    from pbx_stasis.acd.runner import AcdService
+
+# Softphone agents must save a disposition before the next call: they are paused with this
+# reason from wrap-up start until they do (wrap-up time still runs, and shows, meanwhile).
+DISPOSITION_PENDING = "disposition"
+
+
+def _when(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+class AcdPublisher:
+    """The ACD service's publisher: fed by the agents and queues the core's actions touched."""
+
+    def __init__(self, acd: AcdService) -> None:
+        self.acd = acd
+
+    def agent_changed(self, agent_id: str) -> None:
+        agent = self.acd.agents.get(agent_id)
+        if agent is not None and self.acd.bus.listened(AGENT_STATE, agent.tenant_id):
+            self.acd.bus.publish(AGENT_STATE, agent.tenant_id, self.agent_view(agent))
+
+    def queue_changed(self, key: str) -> None:
+        tenant_id, _ = split_queue_key(key)
+        if self.acd.bus.listened(QUEUE_STATS, tenant_id):
+            self.acd.bus.publish(QUEUE_STATS, tenant_id, self.queue_stats(key))
+
+    def agent_view(self, agent: AgentRecord) -> AgentStateChanged:
+        """The agent as the pages show them."""
+        acd = self.acd
+        core = acd.core.agent(agent.agent_id)
+        if core is None:
+            return AgentStateChanged(agent.user_id, agent.name, AgentState.OFFLINE, _when(0))
+        state, reason = core.state, core.reason or None
+        wrapup_ends = acd.wrapup_ends.get(agent.agent_id)
+        if state is AgentState.PAUSED and reason == DISPOSITION_PENDING:
+            # Still in wrap-up as far as the agent is concerned: the disposition is missing.
+            state = AgentState.WRAP_UP
+        in_call = state in (AgentState.RINGING, AgentState.ON_CALL, AgentState.WRAP_UP)
+        return AgentStateChanged(
+            user_id=agent.user_id,
+            name=agent.name,
+            state=state,
+            since=_when(core.since),
+            reason=reason,
+            call_id=acd.agent_calls.get(agent.agent_id) if in_call else None,
+            wrapup_ends_at=_when(wrapup_ends) if wrapup_ends and state is AgentState.WRAP_UP
+            else None,
+            calls_today=core.calls_today,
+            registered=core.registered,
+            # A personal queue (transfers to this agent) is no queue they are logged into.
+            queues=tuple(sorted(split_queue_key(q)[1] for q in core.queues
+                                if not is_personal_queue(q))),
+        )
+
+    def queue_stats(self, key: str) -> QueueStatsChanged:
+        """A queue's live figures (acd/figures.py through acd/stats.py)."""
+        now = self.acd.clock()
+        snap = self.acd.stats.queue(key, now)
+        members = snap.agents
+        logged_in = sum(n for state, n in members.items() if state is not AgentState.OFFLINE)
+        return QueueStatsChanged(
+            queue=split_queue_key(key)[1],
+            waiting=snap.waiting,
+            oldest_waiting_since=_when(now - snap.longest_wait) if snap.waiting else None,
+            agents_logged_in=logged_in,
+            agents_available=members.get(AgentState.AVAILABLE, 0),
+            offered_today=snap.offered,
+            answered_today=snap.answered,
+            abandoned_today=snap.abandoned,
+            answered_in_service_level_today=snap.answered_within,
+            handle_seconds_today=round(snap.handle, 1),
+            handled_today=snap.handled,
+            service_level_today=snap.service_level,
+        )
