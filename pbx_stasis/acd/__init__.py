@@ -8,6 +8,8 @@ from pbx_stasis.acd.actions import (
     Action,
     AgentStateChanged,
     Announce,
+    CallEnd,
+    CallEnded,
     CancelOffer,
     Connect,
     Journal,
@@ -16,7 +18,9 @@ from pbx_stasis.acd.actions import (
     Offer,
     Overflow,
     RejectJoin,
+    ReleaseAgentLeg,
     StartMoh,
+    WrapUpStarted,
 )
 from pbx_stasis.acd.core import Acd, AgentView, CallView
 from pbx_stasis.acd.events import (
@@ -72,6 +76,8 @@ __all__ = [
     "AgentView",
     "Announce",
     "CallArrived",
+    "CallEnd",
+    "CallEnded",
     "CallHeld",
     "CallResumed",
     "CallTransferred",
@@ -95,9 +101,11 @@ __all__ = [
     "QueueConfig",
     "QueueConfigChanged",
     "RejectJoin",
+    "ReleaseAgentLeg",
     "StartMoh",
     "Strategy",
     "Tick",
     "TransferToQueue",
     "WrapUpDone",
+    "WrapUpStarted",
 ]

@@ -12,15 +12,18 @@ from pbx_stasis.acd import events as ev
 from pbx_stasis.acd.actions import (
     Action,
     Announce,
+    CallEnd,
+    CallEnded,
     CancelOffer,
     Connect,
     Journal,
-    JournalEvent,
     LeaveEmpty,
     Offer,
     Overflow,
     RejectJoin,
+    ReleaseAgentLeg,
     StartMoh,
+    WrapUpStarted,
 )
 from pbx_stasis.acd.directory import split_queue_key
 from pbx_stasis.acd.legs import Legs
@@ -32,8 +35,6 @@ from pbx_stasis.calls.handoff import Outcome
 from pbx_stasis.store import NewEvent
 
 log = logging.getLogger(__name__)
-
-_COMPLETE = {JournalEvent.COMPLETECALLER, JournalEvent.COMPLETEAGENT}
 
 
 class Owner(Legs):
@@ -104,22 +105,57 @@ class Owner(Legs):
         elif isinstance(action, Announce):
             self._announce(action)
         elif isinstance(action, Offer):
+            self._note_agent_call(action.agent_id, action.call_id)
             self._ring(action)
         elif isinstance(action, CancelOffer):
             leg = self._legs.get(action.offer_id)
             if leg is not None:
                 self._drop(leg)
         elif isinstance(action, Connect):
+            self._note_agent_call(action.agent_id, action.call_id)
             self._connect(action)
+        elif isinstance(action, ReleaseAgentLeg):
+            waiting = self._waiting.get(action.call_id)
+            if waiting is not None and waiting.agent_leg is not None:
+                self._drop(waiting.agent_leg)  # the agent is done with this call
+                waiting.agent_leg, waiting.connected, waiting.muted = None, False, False
+        elif isinstance(action, CallEnded):
+            self._settle(action.call_id, self._outcome(action))
+        elif isinstance(action, WrapUpStarted):
+            self._start_wrapup(action)
         elif isinstance(action, Overflow | RejectJoin | LeaveEmpty):
             reason = {Overflow: "overflow", RejectJoin: "refused", LeaveEmpty: "empty"}[
                 type(action)
             ]
             self._settle(action.call_id, Outcome(False, reason, **_target(action.target)))
+        # Otherwise a call leaves the core only with Overflow, RejectJoin or LeaveEmpty.
+
+    def _note_agent_call(self, agent_id: str, call_id: str) -> None:
+        if agent_id in self.agents:
+            self.agent_calls[agent_id] = call_id
+
+    def _outcome(self, ended: CallEnded) -> Outcome:
+        if ended.how is CallEnd.COMPLETED:
+            agent = self.agents.get(ended.agent_id or "")
+            return Outcome(True, "completed", agent=agent.username if agent else None)
+        if ended.how is CallEnd.TRANSFERRED:
+            return Outcome(True, "transferred", agent=None)
+        return Outcome(False, "caller_hangup")
+
+    def _start_wrapup(self, started: WrapUpStarted) -> None:
+        agent = self.agents.get(started.agent_id)
+        if agent is None:
+            return
+        self.wrapup_ends[agent.agent_id] = started.until
+        call = self.agent_calls.get(agent.agent_id)
+        # Desk phones (a fixed contact) have no page to save a disposition from.
+        if agent.contact is None and call is not None and call not in self._dispositioned:
+            self.post(ev.AgentPause(agent.agent_id, DISPOSITION_PENDING))
 
     # --- journal ---------------------------------------------------------------------------
 
     def _journal(self, row: Journal) -> None:
+        """Record the row in call_events: it decides nothing (the core's actions do)."""
         tenant_id: int | None = None
         queue: str | None = None
         if row.queue is not None:
@@ -143,36 +179,6 @@ class Owner(Legs):
                 at=datetime.fromtimestamp(row.at, UTC),
             )
         ])
-        if agent is not None and row.call_id is not None and row.event in (
-            JournalEvent.OFFER, JournalEvent.CONNECT
-        ):
-            self.agent_calls[agent.agent_id] = row.call_id
-        if row.event == JournalEvent.WRAPUPSTART and agent is not None:
-            self.wrapup_ends[agent.agent_id] = row.at + float(row.data.get("seconds") or 0)
-            call = self.agent_calls.get(agent.agent_id)
-            # Desk phones (a fixed contact) have no page to save a disposition from.
-            if agent.contact is None and call is not None and call not in self._dispositioned:
-                self.post(ev.AgentPause(agent.agent_id, DISPOSITION_PENDING))
-        if row.event in _COMPLETE:
-            if row.event == JournalEvent.COMPLETECALLER:
-                waiting = self._waiting.get(row.call_id or "")
-                if waiting is not None and waiting.agent_leg is not None:
-                    self._drop(waiting.agent_leg)
-            self._settle(
-                row.call_id, Outcome(True, "completed", agent=agent.username if agent else None)
-            )
-        elif row.event == JournalEvent.TRANSFER:
-            waiting = self._waiting.get(row.call_id or "")
-            if waiting is not None and waiting.agent_leg is not None:
-                self._drop(waiting.agent_leg)  # the agent is done with this call
-                waiting.agent_leg, waiting.connected, waiting.muted = None, False, False
-            if waiting is not None and (waiting.transfer_to or waiting.handover):
-                # Only a transfer we asked for (CallTransferred) takes the call out of the
-                # core; a move to another queue (transfer, overflow) keeps it there.
-                self._settle(row.call_id, Outcome(True, "transferred", agent=None))
-        elif row.event == JournalEvent.ABANDON:
-            self._settle(row.call_id, Outcome(False, "caller_hangup"))
-        # Otherwise a call leaves the core only with Overflow, RejectJoin or LeaveEmpty.
 
 
 def _target(target: OverflowTarget | None) -> dict[str, str]:
