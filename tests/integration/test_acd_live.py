@@ -15,7 +15,7 @@ from pbx_stasis.acd.directory import AgentRecord, queue_key
 from pbx_stasis.acd.runner import QUEUE_BRIDGE
 from pbx_stasis.app import StasisApp
 from pbx_stasis.bus import Bus
-from pbx_stasis.center import LiveContactCenter
+from pbx_stasis.center.live import LiveContactCenter
 from pbx_stasis.reports.core import ReportFold
 from pbx_stasis.reports.store import journal_rows
 
