@@ -192,7 +192,7 @@ JournalValue = str | int | float | bool | None
 
 
 @dataclass(frozen=True)
-class Journal:
+class JournalRow:
     """One row for call_events. Times in `data` are seconds (ring_ms: milliseconds).
 
     Per event, `data` holds: ENTERQUEUE caller, priority, position; JOINEMPTY/FULL caller,
@@ -227,7 +227,7 @@ Action = (
     | CallEnded
     | ReleaseAgentLeg
     | WrapUpStarted
-    | Journal
+    | JournalRow
 )
 
 # Actions after which the core has forgotten the call: the runner owns it again.

@@ -57,7 +57,7 @@ class AcdBase:
         self.stats = Stats()
         self.agents: dict[str, AgentRecord] = {}
         self._by_endpoint: dict[str, str] = {}
-        self._inbox: asyncio.Queue[ev.Event] = asyncio.Queue()
+        self._inbox: asyncio.Queue[ev.AcdInput] = asyncio.Queue()
         self._waiting: dict[str, Waiting] = {}
         self._legs: dict[int, Leg] = {}
         self._to_dial: deque[Leg] = deque()  # offers of the event being applied
@@ -72,7 +72,7 @@ class AcdBase:
         self.agent_calls: dict[str, str] = {}  # agent id -> call ringing, talking or in wrap-up
         self._dispositioned: set[str] = set()  # calls whose agent saved the disposition
 
-    def post(self, event: ev.Event) -> None:
+    def post(self, event: ev.AcdInput) -> None:
         """Hand an event to the owner task (never blocks, callable from any task)."""
         self._inbox.put_nowait(event)
 

@@ -36,8 +36,8 @@ from pbx_stasis.acd.actions import (
     CallEnded,
     CancelOffer,
     Connect,
-    Journal,
     JournalEvent,
+    JournalRow,
     JournalValue,
     LeaveEmpty,
     Offer,
@@ -48,6 +48,7 @@ from pbx_stasis.acd.actions import (
     WrapUpStarted,
 )
 from pbx_stasis.acd.events import (
+    AcdInput,
     AgentConfigChanged,
     AgentHungUp,
     AgentLogin,
@@ -61,7 +62,6 @@ from pbx_stasis.acd.events import (
     CallHeld,
     CallResumed,
     CallTransferred,
-    Event,
     OfferAnswered,
     OfferFailed,
     OfferRejected,
@@ -246,7 +246,7 @@ class Acd:
 
     # --- public API -----------------------------------------------------------------------------
 
-    def feed(self, event: Event, now: float) -> list[Action]:
+    def feed(self, event: AcdInput, now: float) -> list[Action]:
         """Handle one event at time `now` (epoch seconds; a time earlier than the last is taken
         as the last). Returns the actions to execute, in order."""
         self._now = max(float(now), self._now)
@@ -391,7 +391,7 @@ class Acd:
 
     # --- events ---------------------------------------------------------------------------------
 
-    def _handle(self, event: Event) -> None:
+    def _handle(self, event: AcdInput) -> None:
         match event:
             case CallArrived():
                 self._on_call_arrived(event)
@@ -937,7 +937,7 @@ class Acd:
         assert a.wrapup_started is not None and a.wrapup_of is not None
         call_id, queue = a.wrapup_of
         self._emit(
-            Journal(
+            JournalRow(
                 JournalEvent.WRAPUPEND,
                 self._at,
                 call_id,
@@ -1073,7 +1073,7 @@ class Acd:
         **data: JournalValue,
     ) -> None:
         self._emit(
-            Journal(
+            JournalRow(
                 event,
                 self._at,
                 None if call is None else call.id,

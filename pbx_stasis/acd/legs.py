@@ -27,7 +27,7 @@ from pbx_stasis.acd.stay import (
     live_call,
 )
 from pbx_stasis.ari import AriError
-from pbx_stasis.ari.models import Event
+from pbx_stasis.ari.models import AriEvent
 from pbx_stasis.calls.actor import ChannelGone
 from pbx_stasis.calls.handoff import Outcome
 
@@ -45,7 +45,7 @@ class Legs(AcdBase):
         """Wait for the core's verdict while watching the caller's channel."""
         call = waiting.call
 
-        def relevant(event: Event) -> bool:
+        def relevant(event: AriEvent) -> bool:
             playback = event.get("playback") or {}
             return event.get("type") == "PlaybackFinished" and str(
                 playback.get("id", "")

@@ -16,7 +16,7 @@ from pbx_stasis.acd.actions import (
     CallEnded,
     CancelOffer,
     Connect,
-    Journal,
+    JournalRow,
     LeaveEmpty,
     Offer,
     Overflow,
@@ -45,7 +45,7 @@ class Owner(Legs):
     async def _own(self) -> None:
         while True:
             deadline = self.core.next_deadline()
-            event: ev.Event
+            event: ev.AcdInput
             try:
                 if deadline is None:
                     event = await self._inbox.get()
@@ -60,7 +60,7 @@ class Owner(Legs):
                 continue
             await self._apply(event)
 
-    async def _apply(self, event: ev.Event) -> None:
+    async def _apply(self, event: ev.AcdInput) -> None:
         try:
             actions = self.core.feed(event, self.clock())
         except Exception:
@@ -91,7 +91,7 @@ class Owner(Legs):
             self.on_agent_changed(agent_id)
 
     def _carry_out(self, action: Action) -> None:
-        if isinstance(action, Journal):
+        if isinstance(action, JournalRow):
             self._journal(action)
         elif isinstance(action, StartMoh):
             waiting = self._waiting.get(action.call_id)
@@ -154,7 +154,7 @@ class Owner(Legs):
 
     # --- journal ---------------------------------------------------------------------------
 
-    def _journal(self, row: Journal) -> None:
+    def _journal(self, row: JournalRow) -> None:
         """Record the row in call_events: it decides nothing (the core's actions do)."""
         tenant_id: int | None = None
         queue: str | None = None

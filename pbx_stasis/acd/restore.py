@@ -12,7 +12,7 @@ from pbx_stasis.acd.base import AcdBase
 from pbx_stasis.acd.directory import AgentRecord, queue_key
 from pbx_stasis.acd.provision import provision_all
 from pbx_stasis.ari import AriError
-from pbx_stasis.ari.models import Event
+from pbx_stasis.ari.models import AriEvent
 from pbx_stasis.store.tables import CallEvent
 
 # Device states of a phone that cannot take a call (no registered contact).
@@ -32,7 +32,7 @@ class Restore(AcdBase):
         for agent in self.agents.values():
             await self._refresh_registration(agent)
 
-    def on_device_state(self, event: Event) -> None:
+    def on_device_state(self, event: AriEvent) -> None:
         """DeviceStateChanged of an agent's phone: registered or not.
 
         Device states, not endpoint events: subscribing the app to an endpoint also delivers
@@ -62,7 +62,7 @@ class Restore(AcdBase):
             else ev.AgentUnregistered(agent.agent_id)
         )
 
-    async def _restore_agents(self) -> list[ev.Event]:
+    async def _restore_agents(self) -> list[ev.AcdInput]:
         """Logins and pauses as the journal left them (the app restarted, agents did not)."""
         kinds = ("LOGIN", "LOGOUT", "PAUSE", "UNPAUSE")
         async with self.db.session() as session:
@@ -90,7 +90,7 @@ class Restore(AcdBase):
                 paused[agent.agent_id] = str((data or {}).get("reason", ""))
             elif kind == "UNPAUSE":
                 paused[agent.agent_id] = None
-        restored: list[ev.Event] = []
+        restored: list[ev.AcdInput] = []
         for agent_id, queues in logged.items():
             if queues:
                 restored.append(ev.AgentLogin(agent_id, sorted(queues)))

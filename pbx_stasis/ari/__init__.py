@@ -17,6 +17,7 @@ from pbx_stasis.ari.errors import AriAuthError, AriError, AriUnreachable
 from pbx_stasis.ari.events import EventHandler, EventStream, EventStreamStats
 from pbx_stasis.ari.models import (
     Application,
+    AriEvent,
     AsteriskInfo,
     Bridge,
     CallerID,
@@ -24,7 +25,6 @@ from pbx_stasis.ari.models import (
     ConfigTuple,
     DialplanCEP,
     Endpoint,
-    Event,
     LiveRecording,
     Playback,
     StoredRecording,
@@ -42,6 +42,7 @@ __all__ = [
     "AriAuthError",
     "AriClient",
     "AriError",
+    "AriEvent",
     "AriUnreachable",
     "AsteriskInfo",
     "AsteriskSystem",
@@ -54,7 +55,6 @@ __all__ = [
     "DialplanCEP",
     "Endpoint",
     "Endpoints",
-    "Event",
     "EventHandler",
     "EventStream",
     "EventStreamStats",

@@ -28,7 +28,7 @@ from polling import eventually
 
 from pbx_stasis.ari import AriClient, EventStream
 from pbx_stasis.ari import client as client_module
-from pbx_stasis.ari.models import EVENT_MODELS, MODELS, Event
+from pbx_stasis.ari.models import EVENT_MODELS, MODELS, AriEvent
 from pbx_stasis.ari.operations import OPERATIONS
 
 pytestmark = pytest.mark.integration
@@ -516,7 +516,7 @@ async def test_every_method_sends_only_what_asterisk_declares(
     for call in every_call(ari):
         await call()
 
-    async def handler(event: Event) -> None:
+    async def handler(event: AriEvent) -> None:
         pass
 
     stream = EventStream(ari, "pbx", handler)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from pbx_stasis.acd import (
     EXIT_ACTIONS,
     Acd,
+    AcdInput,
     Action,
     AgentConfig,
     AgentConfigChanged,
@@ -46,9 +47,8 @@ from pbx_stasis.acd import (
     Connect,
     EmptyPolicy,
     EscalationStep,
-    Event,
-    Journal,
     JournalEvent,
+    JournalRow,
     Offer,
     OfferAnswered,
     OfferFailed,
@@ -171,7 +171,7 @@ class Driver:
 
     # --- feeding --------------------------------------------------------------------------------
 
-    def feed(self, event: Event) -> list[Action]:
+    def feed(self, event: AcdInput) -> list[Action]:
         if isinstance(event, OfferRejected | OfferFailed):
             self.ringing.pop(event.offer_id, None)  # that leg is gone, whatever the core says
         was_alive, was_connected = set(self.alive), dict(self.connected)
@@ -189,7 +189,7 @@ class Driver:
         self.check()
         return actions
 
-    def observe(self, action: Action, event: Event) -> None:
+    def observe(self, action: Action, event: AcdInput) -> None:
         if isinstance(action, Offer):
             desk = self.desks[action.agent_id]
             assert all(o.agent_id != action.agent_id for o in self.ringing.values()), (
@@ -221,10 +221,10 @@ class Driver:
             self.alive.remove(action.call_id)
         elif isinstance(action, AgentStateChanged):
             self.states[action.agent_id] = action.state
-        elif isinstance(action, Journal):
+        elif isinstance(action, JournalRow):
             self.story(action)
 
-    def story(self, row: Journal) -> None:
+    def story(self, row: JournalRow) -> None:
         self.seen.add(row.event)
         if row.event is JournalEvent.PAUSE and row.agent_id is not None:
             self.desks[row.agent_id].paused = True  # autopause
@@ -263,7 +263,7 @@ class Driver:
 
     def check_endings(
         self,
-        event: Event,
+        event: AcdInput,
         actions: list[Action],
         was_alive: set[str],
         was_connected: dict[str, str],

@@ -13,7 +13,7 @@ from pbx_stasis.acd import (
     CallEnded,
     CallerHungUp,
     CallTransferred,
-    Journal,
+    JournalRow,
     QueueConfig,
     ReleaseAgentLeg,
     TransferToQueue,
@@ -50,7 +50,7 @@ def test_the_caller_hangs_up_a_talk_the_agent_leg_is_released_then_wrap_up_start
         WrapUpStarted("a1", "c1", "q", START + 10 + 30),
     ]
     # Each decision comes after the journal row that records it.
-    rows = [a.event.value for a in actions if isinstance(a, Journal)]
+    rows = [a.event.value for a in actions if isinstance(a, JournalRow)]
     assert rows[:2] == ["COMPLETECALLER", "WRAPUPSTART"]
 
 
