@@ -31,6 +31,7 @@ QUEUE_BRIDGE = "q-"  # ids of the bridges callers wait and talk in
 def queue_bridge_prefix(call_id: str) -> str:
     return f"{QUEUE_BRIDGE}{call_id}-"
 
+
 class Lane:
     """Runs submitted coroutines one after another (one per call: ARI requests stay ordered)."""
 
