@@ -17,7 +17,7 @@ from pbx_stasis.acd.directory import AgentRecord
 from pbx_stasis.acd.runner import QUEUE_BRIDGE, AcdService, queue_bridge_prefix
 from pbx_stasis.ari import AriClient, AriError, Bridge, Channel, EventStream
 from pbx_stasis.ari.client import HangupReason
-from pbx_stasis.ari.models import Event
+from pbx_stasis.ari.models import AriEvent
 from pbx_stasis.ari.request_sockets import RequestSockets
 from pbx_stasis.bus import Bus
 from pbx_stasis.calls.actor import ChannelGone, EventInbox
@@ -135,7 +135,7 @@ class StasisApp:
             await self._public_http.close()
         await self.ari.close()
 
-    def script_for(self, start: Event) -> tuple[int, AgentRecord | None, CallScript]:
+    def script_for(self, start: AriEvent) -> tuple[int, AgentRecord | None, CallScript]:
         """Whose a new call is and what it runs: an agent's outbound call belongs to the agent's
         tenant; an inbound one to the tenant whose live IVR flow answers the dialled number,
         which runs it (else the default tenant and script)."""
@@ -149,7 +149,7 @@ class StasisApp:
         flow = self.ivr.script_for(tenant_id, number)
         return tenant_id, None, flow or self._default_script
 
-    def _outbound_script(self, start: Event, agent: AgentRecord | None) -> CallScript:
+    def _outbound_script(self, start: AriEvent, agent: AgentRecord | None) -> CallScript:
         """An agent calls out: from their phone (dialplan from-agents) or click-to-call (we rang
         their phone first). A number the tenant's dialling policy refuses is rejected unanswered
         (the phone gets 403 Forbidden, the journal DIAL_REFUSED with why). While the call lasts
@@ -200,7 +200,7 @@ class StasisApp:
             by=agent.username if agent else None)
         return None
 
-    def _agent_of(self, start: Event) -> AgentRecord | None:
+    def _agent_of(self, start: AriEvent) -> AgentRecord | None:
         """The agent whose phone a channel is (PJSIP/agent-17-0000002a)."""
         name = str((start.get("channel") or {}).get("name", ""))
         endpoint = name.removeprefix("PJSIP/").rsplit("-", 1)[0]
@@ -255,7 +255,7 @@ class StasisApp:
             raise
         return endpoint.get("state") == "online"
 
-    async def _on_call(self, inbox: EventInbox, start: Event) -> None:
+    async def _on_call(self, inbox: EventInbox, start: AriEvent) -> None:
         args = stasis_args(start)
         if args[:1] not in (["inbound"], ["outbound"]):
             # An agent leg or snoop left over from before a restart: nobody owns it any more.
@@ -290,9 +290,9 @@ class StasisApp:
 
     def _adopt(self, channel: Channel, record: CallRecord | None) -> None:
         """A channel in Stasis that no task handles: the app restarted under it."""
-        start: Event = {"type": "StasisStart", "channel": dict(channel), "args": []}
+        start: AriEvent = {"type": "StasisStart", "channel": dict(channel), "args": []}
 
-        async def handle(inbox: EventInbox, start: Event) -> None:
+        async def handle(inbox: EventInbox, start: AriEvent) -> None:
             partners = await self._partners(channel["id"])
             if partners:
                 await self._let_conversation_finish(inbox, start, record, partners)
@@ -325,7 +325,7 @@ class StasisApp:
                     await self.ari.bridges.destroy(bridge["id"])
         return partners
 
-    async def _let_conversation_finish(self, inbox: EventInbox, start: Event,
+    async def _let_conversation_finish(self, inbox: EventInbox, start: AriEvent,
                                        record: CallRecord | None, partners: list[str]) -> None:
         """A caller and an agent were talking when the app stopped: let them, then end the
         call for both sides. The agent is kept out of the queues meanwhile."""

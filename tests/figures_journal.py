@@ -16,6 +16,7 @@ from typing import Any
 
 from pbx_stasis.acd import (
     Acd,
+    AcdInput,
     Action,
     AgentConfig,
     AgentHungUp,
@@ -28,8 +29,7 @@ from pbx_stasis.acd import (
     CallerHungUp,
     CancelOffer,
     Connect,
-    Event,
-    Journal,
+    JournalRow,
     Offer,
     OfferAnswered,
     QueueConfig,
@@ -65,7 +65,7 @@ class StoredRow:
     data: Mapping[str, Any] = field(default_factory=dict)
 
 
-def stored(row: Journal, user_ids: Mapping[str, int] = USER_IDS) -> StoredRow:
+def stored(row: JournalRow, user_ids: Mapping[str, int] = USER_IDS) -> StoredRow:
     return StoredRow(datetime.fromtimestamp(row.at, UTC), str(row.event), row.call_id, row.queue,
                      None if row.agent_id is None else user_ids[row.agent_id], dict(row.data))
 
@@ -80,7 +80,7 @@ class Floor:
         self.actions: list[tuple[float, Action]] = []
         self.ringing: dict[tuple[str, str], Offer] = {}
 
-    def at(self, seconds: float, *events: Event) -> None:
+    def at(self, seconds: float, *events: AcdInput) -> None:
         self.now = max(self.now, DAY1 + seconds)
         for event in events or (Tick(),):
             # Deadlines due before this moment fire first (wrap-ups ending, max waits).
@@ -88,7 +88,7 @@ class Floor:
                 self._feed(Tick(), due)
             self._feed(event, self.now)
 
-    def _feed(self, event: Event, when: float) -> None:
+    def _feed(self, event: AcdInput, when: float) -> None:
         for action in self.acd.feed(event, when):
             self.actions.append((when, action))
             if isinstance(action, Offer):
@@ -107,8 +107,8 @@ class Floor:
                                                         autopause_after=None)),
                 AgentLogin(agent, [queue]), TransferToQueue(call_id, queue))
 
-    def journal(self) -> list[Journal]:
-        return [a for _, a in self.actions if isinstance(a, Journal)]
+    def journal(self) -> list[JournalRow]:
+        return [a for _, a in self.actions if isinstance(a, JournalRow)]
 
 
 def two_days() -> Floor:

@@ -112,6 +112,44 @@ class AgentStateChanged:
     since: float
 
 
+class CallEnd(StrEnum):
+    """How a call left the core (`CallEnded`)."""
+
+    COMPLETED = "completed"  # talked, then the caller or the agent hung up
+    TRANSFERRED = "transferred"  # a transfer the runner asked for (CallTransferred)
+    ABANDONED = "abandoned"  # the caller hung up while waiting
+
+
+@dataclass(frozen=True)
+class CallEnded:
+    """The call left the core by an event the runner sent (hangup, CallTransferred): settle it.
+
+    `agent_id`: who talked with the caller (COMPLETED only)."""
+
+    call_id: str
+    how: CallEnd
+    agent_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ReleaseAgentLeg:
+    """The agent is done with this call (the caller hung up, or it was transferred): hang up
+    their leg, which may be gone already; the call no longer has an agent."""
+
+    call_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class WrapUpStarted:
+    """The agent's wrap-up after `call_id` (in `queue`) runs until `until` (epoch seconds)."""
+
+    agent_id: str
+    call_id: str
+    queue: str
+    until: float
+
+
 class JournalEvent(StrEnum):
     """Journal row names; most are app_queue's queue_log events (see queue_log.py)."""
 
@@ -154,7 +192,7 @@ JournalValue = str | int | float | bool | None
 
 
 @dataclass(frozen=True)
-class Journal:
+class JournalRow:
     """One row for call_events. Times in `data` are seconds (ring_ms: milliseconds).
 
     Per event, `data` holds: ENTERQUEUE caller, priority, position; JOINEMPTY/FULL caller,
@@ -186,7 +224,10 @@ Action = (
     | RejectJoin
     | LeaveEmpty
     | AgentStateChanged
-    | Journal
+    | CallEnded
+    | ReleaseAgentLeg
+    | WrapUpStarted
+    | JournalRow
 )
 
 # Actions after which the core has forgotten the call: the runner owns it again.

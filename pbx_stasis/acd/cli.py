@@ -127,7 +127,7 @@ def cmd_agent_set(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_export_queue_log(args: argparse.Namespace, settings: Settings) -> int:
-    from pbx_stasis.store import Journal
+    from pbx_stasis.store import CallJournal
 
     lines: list[str] = []
 
@@ -135,7 +135,7 @@ def cmd_export_queue_log(args: argparse.Namespace, settings: Settings) -> int:
         names = {u.id: u.username for u in await Directory(db).list_users(
             await _tenant_id(db, args.tenant))}
         after = 0
-        while rows := await Journal(db).events_after(after, limit=5000):
+        while rows := await CallJournal(db).events_after(after, limit=5000):
             for row in rows:
                 after = row.id
                 agent = names.get(row.agent_user_id or 0)

@@ -32,18 +32,23 @@ from pbx_stasis.acd.actions import (
     Action,
     AgentStateChanged,
     Announce,
+    CallEnd,
+    CallEnded,
     CancelOffer,
     Connect,
-    Journal,
     JournalEvent,
+    JournalRow,
     JournalValue,
     LeaveEmpty,
     Offer,
     Overflow,
     RejectJoin,
+    ReleaseAgentLeg,
     StartMoh,
+    WrapUpStarted,
 )
 from pbx_stasis.acd.events import (
+    AcdInput,
     AgentConfigChanged,
     AgentHungUp,
     AgentLogin,
@@ -57,7 +62,6 @@ from pbx_stasis.acd.events import (
     CallHeld,
     CallResumed,
     CallTransferred,
-    Event,
     OfferAnswered,
     OfferFailed,
     OfferRejected,
@@ -242,7 +246,7 @@ class Acd:
 
     # --- public API -----------------------------------------------------------------------------
 
-    def feed(self, event: Event, now: float) -> list[Action]:
+    def feed(self, event: AcdInput, now: float) -> list[Action]:
         """Handle one event at time `now` (epoch seconds; a time earlier than the last is taken
         as the last). Returns the actions to execute, in order."""
         self._now = max(float(now), self._now)
@@ -387,7 +391,7 @@ class Acd:
 
     # --- events ---------------------------------------------------------------------------------
 
-    def _handle(self, event: Event) -> None:
+    def _handle(self, event: AcdInput) -> None:
         match event:
             case CallArrived():
                 self._on_call_arrived(event)
@@ -454,6 +458,7 @@ class Acd:
         else:
             self._exit_waiting(call, JournalEvent.ABANDON, "caller hung up")
             self._forget(call)
+            self._emit(CallEnded(call.id, CallEnd.ABANDONED))
 
     def _on_answered(self, e: OfferAnswered) -> None:
         o = self._offers.get(e.offer_id)
@@ -515,6 +520,7 @@ class Acd:
                 call, JournalEvent.TRANSFER, "transferred", target=e.target, kind=kind
             )
         self._forget(call)
+        self._emit(CallEnded(call.id, CallEnd.TRANSFERRED))
 
     def _on_hold(self, call_id: str, hold: bool) -> None:
         call = self._calls.get(call_id)
@@ -888,6 +894,9 @@ class Acd:
             talk=_s(talk),
             orig_position=call.orig_position,
         )
+        if event is JournalEvent.COMPLETECALLER:  # the agent's leg is still up
+            self._emit(ReleaseAgentLeg(call.id, a.id))
+        self._emit(CallEnded(call.id, CallEnd.COMPLETED, a.id))
         self._release(call, a, q, talk)
         self._forget(call)
 
@@ -906,6 +915,7 @@ class Acd:
             talk=_s(talk),
             orig_position=call.orig_position,
         )
+        self._emit(ReleaseAgentLeg(call.id, a.id))
         self._release(call, a, q, talk)
 
     def _release(self, call: _Call, a: _Agent, q: _Queue, talk: float) -> None:
@@ -920,13 +930,14 @@ class Acd:
             a.wrapup_of = (call.id, q.name)
             self._schedule(_WRAPUP, a.id, self._at + wrapup)
             self._journal(JournalEvent.WRAPUPSTART, call, q, a, seconds=_s(wrapup))
+            self._emit(WrapUpStarted(a.id, call.id, q.name, self._at + wrapup))
         self._refresh(a)
 
     def _end_wrapup(self, a: _Agent, *, early: bool) -> None:
         assert a.wrapup_started is not None and a.wrapup_of is not None
         call_id, queue = a.wrapup_of
         self._emit(
-            Journal(
+            JournalRow(
                 JournalEvent.WRAPUPEND,
                 self._at,
                 call_id,
@@ -1062,7 +1073,7 @@ class Acd:
         **data: JournalValue,
     ) -> None:
         self._emit(
-            Journal(
+            JournalRow(
                 event,
                 self._at,
                 None if call is None else call.id,

@@ -190,7 +190,7 @@ class Tick:
     """Time passed: fire what is due. Send one at `Acd.next_deadline()`."""
 
 
-Event = (
+AcdInput = (
     CallArrived
     | CallerHungUp
     | AgentHungUp
@@ -214,6 +214,7 @@ Event = (
 )
 
 __all__ = [
+    "AcdInput",
     "AgentConfigChanged",
     "AgentHungUp",
     "AgentLogin",
@@ -227,7 +228,6 @@ __all__ = [
     "CallResumed",
     "CallTransferred",
     "CallerHungUp",
-    "Event",
     "OfferAnswered",
     "OfferFailed",
     "OfferRejected",

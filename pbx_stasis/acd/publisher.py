@@ -8,14 +8,12 @@ from typing import TYPE_CHECKING
 
 from pbx_stasis.acd.directory import AgentRecord, split_queue_key
 from pbx_stasis.acd.model import AgentState, is_personal_queue
+from pbx_stasis.acd.stay import DISPOSITION_PENDING
 from pbx_stasis.acd.topics import AGENT_STATE, QUEUE_STATS, AgentStateChanged, QueueStatsChanged
 
 if TYPE_CHECKING:
-    from pbx_stasis.acd.runner import AcdService
+    from pbx_stasis.acd.base import AcdBase
 
-# Softphone agents must save a disposition before the next call: they are paused with this
-# reason from wrap-up start until they do (wrap-up time still runs, and shows, meanwhile).
-DISPOSITION_PENDING = "disposition"
 
 
 def _when(epoch: float) -> datetime:
@@ -25,7 +23,7 @@ def _when(epoch: float) -> datetime:
 class AcdPublisher:
     """The ACD service's publisher: fed by the agents and queues the core's actions touched."""
 
-    def __init__(self, acd: AcdService) -> None:
+    def __init__(self, acd: AcdBase) -> None:
         self.acd = acd
 
     def agent_changed(self, agent_id: str) -> None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
-from pbx_stasis.acd.actions import Journal
+from pbx_stasis.acd.actions import JournalRow
 
 AgentLabel = Callable[[str], str]
 
@@ -46,9 +46,9 @@ def queue_log_line(
 
 
 def journal_line(
-    row: Journal, *, agent_label: AgentLabel | None = None, extensions: bool = False
+    row: JournalRow, *, agent_label: AgentLabel | None = None, extensions: bool = False
 ) -> str | None:
-    """The line for a core Journal row; `agent_label` maps agent ids to member names."""
+    """The line for a core journal row; `agent_label` maps agent ids to member names."""
     agent = row.agent_id
     if agent is not None and agent_label is not None:
         agent = agent_label(agent)
@@ -58,7 +58,7 @@ def journal_line(
 
 
 def journal_lines(
-    rows: Iterable[Journal], *, agent_label: AgentLabel | None = None, extensions: bool = False
+    rows: Iterable[JournalRow], *, agent_label: AgentLabel | None = None, extensions: bool = False
 ) -> Iterator[str]:
     for row in rows:
         line = journal_line(row, agent_label=agent_label, extensions=extensions)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from pbx_stasis.acd.actions import Action, AgentStateChanged, Journal, JournalEvent
+from pbx_stasis.acd.actions import Action, AgentStateChanged, JournalEvent, JournalRow
 from pbx_stasis.acd.figures import UTC_DAYS, Calendar, Figures, QueueRules, QueueTally
 from pbx_stasis.acd.model import AgentState, QueueConfig, is_personal_queue
 
@@ -107,7 +107,7 @@ class Stats:
             a = self._agent(action.agent_id)
             a.state, a.reason, a.since = action.state, action.reason, action.since
             return Touched(frozenset(a.queues), frozenset({action.agent_id}))
-        if isinstance(action, Journal):
+        if isinstance(action, JournalRow):
             return self._row(action)
         return Touched()
 
@@ -170,7 +170,7 @@ class Stats:
 
     # --- the fold -------------------------------------------------------------------------------
 
-    def _row(self, row: Journal) -> Touched:
+    def _row(self, row: JournalRow) -> Touched:
         self.figures.add(row.event, row.at, row.call_id, row.queue, row.agent_id, row.data)
         agents = frozenset() if row.agent_id is None else frozenset({row.agent_id})
         if row.queue is None or is_personal_queue(row.queue):

@@ -23,7 +23,6 @@ from pbx_stasis.ari.models import (
     Bridge,
     Channel,
     ConfigTuple,
-    DeviceState,
     Endpoint,
     LiveRecording,
     Module,
@@ -61,9 +60,6 @@ IfExists: TypeAlias = Literal["fail", "overwrite", "append"]
 TerminateOn: TypeAlias = Literal["none", "any", "*", "#"]
 PlaybackOperation: TypeAlias = Literal["restart", "pause", "unpause", "reverse", "forward"]
 InfoPart: TypeAlias = Literal["build", "system", "config", "status"]
-DeviceStateName: TypeAlias = Literal[
-    "NOT_INUSE", "INUSE", "BUSY", "INVALID", "UNAVAILABLE", "RINGING", "RINGINUSE", "ONHOLD"
-]
 BridgeRole: TypeAlias = str
 ExternalMediaEncapsulation: TypeAlias = Literal["rtp", "audiosocket", "none"]
 ExternalMediaTransport: TypeAlias = Literal["udp", "tcp", "websocket"]
@@ -165,7 +161,6 @@ class AriClient:
         self.sounds = Sounds(self)
         self.applications = Applications(self)
         self.asterisk = AsteriskSystem(self)
-        self.device_states = DeviceStates(self)
 
     @property
     def base_url(self) -> str:
@@ -436,9 +431,6 @@ class Channels(_Resource):
     async def ring_stop(self, channel_id: str) -> None:
         await self._ari.call(ops.CHANNELS_RING_STOP, {"channelId": channel_id})
 
-    async def progress(self, channel_id: str) -> None:
-        await self._ari.call(ops.CHANNELS_PROGRESS, {"channelId": channel_id})
-
     async def send_dtmf(
         self,
         channel_id: str,
@@ -570,15 +562,6 @@ class Channels(_Resource):
             ops.CHANNELS_GET_VARIABLES, {"channelId": channel_id}, {"variables": variables}
         )
         return cast(dict[str, str], data["variables"])
-
-    async def set_variables(self, channel_id: str, variables: Mapping[str, str]) -> None:
-        """Set several channel variables in one request (Asterisk 22+)."""
-        await self._ari.call(
-            ops.CHANNELS_SET_VARIABLES,
-            {"channelId": channel_id},
-            None,
-            _variables_body(variables),
-        )
 
     async def snoop(
         self,
@@ -956,16 +939,6 @@ class AsteriskSystem(_Resource):
     async def list_modules(self) -> builtins.list[Module]:
         return cast(list[Module], await self._ari.call(ops.ASTERISK_LIST_MODULES))
 
-    async def get_module(self, name: str) -> Module:
-        data = await self._ari.call(ops.ASTERISK_GET_MODULE, {"moduleName": name})
-        return cast(Module, data)
-
-    async def load_module(self, name: str) -> None:
-        await self._ari.call(ops.ASTERISK_LOAD_MODULE, {"moduleName": name})
-
-    async def unload_module(self, name: str) -> None:
-        await self._ari.call(ops.ASTERISK_UNLOAD_MODULE, {"moduleName": name})
-
     async def reload_module(self, name: str) -> None:
         await self._ari.call(ops.ASTERISK_RELOAD_MODULE, {"moduleName": name})
 
@@ -978,19 +951,3 @@ class AsteriskSystem(_Resource):
             ops.ASTERISK_SET_VARIABLE, None, {"variable": variable, "value": value}
         )
 
-
-class DeviceStates(_Resource):
-    """`/deviceStates`: custom device states (`Stasis:<name>`), e.g. agent presence lamps."""
-
-    async def list(self) -> builtins.list[DeviceState]:
-        return cast(list[DeviceState], await self._ari.call(ops.DEVICE_STATES_LIST))
-
-    async def get(self, name: str) -> DeviceState:
-        data = await self._ari.call(ops.DEVICE_STATES_GET, {"deviceName": name})
-        return cast(DeviceState, data)
-
-    async def update(self, name: str, state: DeviceStateName) -> None:
-        await self._ari.call(ops.DEVICE_STATES_UPDATE, {"deviceName": name}, {"deviceState": state})
-
-    async def delete(self, name: str) -> None:
-        await self._ari.call(ops.DEVICE_STATES_DELETE, {"deviceName": name})

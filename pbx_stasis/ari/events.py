@@ -26,17 +26,17 @@ import orjson
 from pbx_stasis.ari import operations as ops
 from pbx_stasis.ari.client import AriClient, encode_query
 from pbx_stasis.ari.errors import AriAuthError, AriUnreachable
-from pbx_stasis.ari.models import Event, event_key
+from pbx_stasis.ari.models import AriEvent, event_key
 from pbx_stasis.ari.socket_rest import SocketRest
 
 log = logging.getLogger(__name__)
 
-EventHandler = Callable[[Event], Awaitable[None]]
+EventHandler = Callable[[AriEvent], Awaitable[None]]
 # A handler that never waits (it files the event, e.g. into a call's inbox): called inline by the
 # reader, in order, with no lane task per event.
-InlineHandler = Callable[[Event], None]
+InlineHandler = Callable[[AriEvent], None]
 ConnectHook = Callable[[], Awaitable[None]]
-EventKey = Callable[[Event], str | None]
+EventKey = Callable[[AriEvent], str | None]
 SOCKET_PROBE_S = 2.0  # how long a new connection waits for Asterisk to answer over the socket
 
 
@@ -60,8 +60,8 @@ class EventStreamStats:
 class _Lane:
     __slots__ = ("queue", "task")
 
-    def __init__(self, first: Event) -> None:
-        self.queue: deque[Event] = deque((first,))
+    def __init__(self, first: AriEvent) -> None:
+        self.queue: deque[AriEvent] = deque((first,))
         self.task: asyncio.Task[None] | None = None
 
 
@@ -123,7 +123,7 @@ class EventStream:
         )
         self._run_task: asyncio.Task[None] | None = None
         self._lanes: dict[str | None, _Lane] = {}
-        self._held: list[Event] | None = None
+        self._held: list[AriEvent] | None = None
         self._ready = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -389,7 +389,7 @@ class EventStream:
 
     # -- dispatch -------------------------------------------------------------------------
 
-    def _dispatch(self, event: Event) -> None:
+    def _dispatch(self, event: AriEvent) -> None:
         if self._inline:
             try:
                 self._handler(event)

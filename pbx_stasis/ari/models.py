@@ -3,7 +3,7 @@
 These are TypedDicts over Asterisk's own JSON, so a value is the parsed dict itself, with no
 copying or validation cost; `tests/integration/test_ari_contract.py` checks every field name,
 type and required-ness against Asterisk's REST API description files. Events stay plain dicts
-(`Event`); the event TypedDicts below are views a handler can `cast` to once it has looked at
+(`AriEvent`); the event TypedDicts below are views a handler can `cast` to once it has looked at
 `event["type"]`.
 """
 
@@ -263,7 +263,7 @@ class Peer(TypedDict):
     time: NotRequired[str]
 
 
-Event: TypeAlias = dict[str, Any]
+AriEvent: TypeAlias = dict[str, Any]
 """One message from the events WebSocket: a JSON object with at least a `type`."""
 
 
@@ -577,7 +577,7 @@ def _id_of(value: object) -> str | None:
     return None
 
 
-def _target(event: Event, kind: str) -> str | None:
+def _target(event: AriEvent, kind: str) -> str | None:
     """The id in a playback's or recording's target URI (`channel:<id>`, `bridge:<id>`)."""
     for field in ("playback", "recording"):
         resource = event.get(field)
@@ -590,7 +590,7 @@ def _target(event: Event, kind: str) -> str | None:
     return None
 
 
-def event_channel_id(event: Event) -> str | None:
+def event_channel_id(event: AriEvent) -> str | None:
     """The id of the channel an event concerns, or None if it concerns no single channel.
 
     `channel.id` for channel events; the target of a playback or recording on a channel;
@@ -615,7 +615,7 @@ def event_channel_id(event: Event) -> str | None:
     return None
 
 
-def event_bridge_id(event: Event) -> str | None:
+def event_bridge_id(event: AriEvent) -> str | None:
     """The id of the bridge an event concerns (bridge events, playbacks/recordings on a bridge)."""
     direct = _id_of(event.get("bridge"))
     if direct is not None:
@@ -623,7 +623,7 @@ def event_bridge_id(event: Event) -> str | None:
     return _target(event, "bridge")
 
 
-def event_key(event: Event) -> str | None:
+def event_key(event: AriEvent) -> str | None:
     """The ordering key of an event: events with the same key are handled one after another.
 
     A channel's events (including playbacks and recordings on it, and its bridge entries and

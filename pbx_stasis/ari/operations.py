@@ -99,7 +99,6 @@ CHANNELS_REDIRECT = _op("channels.redirect", "POST", "/channels/{channelId}/redi
 CHANNELS_ANSWER = _op("channels.answer", "POST", "/channels/{channelId}/answer")
 CHANNELS_RING = _op("channels.ring", "POST", "/channels/{channelId}/ring")
 CHANNELS_RING_STOP = _op("channels.ring_stop", "DELETE", "/channels/{channelId}/ring")
-CHANNELS_PROGRESS = _op("channels.progress", "POST", "/channels/{channelId}/progress")
 CHANNELS_SEND_DTMF = _op(
     "channels.send_dtmf",
     "POST",
@@ -137,9 +136,6 @@ CHANNELS_SET_VARIABLE = _op(
 )
 CHANNELS_GET_VARIABLES = _op(
     "channels.get_variables", "GET", "/channels/{channelId}/variables", "variables"
-)
-CHANNELS_SET_VARIABLES = _op(
-    "channels.set_variables", "POST", "/channels/{channelId}/variables", "", "variables"
 )
 CHANNELS_SNOOP = _op(
     "channels.snoop",
@@ -250,16 +246,6 @@ ASTERISK_GET_CONFIG = _op("asterisk.get_config", "GET", _CONFIG_OBJECT)
 ASTERISK_UPDATE_CONFIG = _op("asterisk.update_config", "PUT", _CONFIG_OBJECT, "", "fields")
 ASTERISK_DELETE_CONFIG = _op("asterisk.delete_config", "DELETE", _CONFIG_OBJECT)
 ASTERISK_LIST_MODULES = _op("asterisk.list_modules", "GET", "/asterisk/modules")
-ASTERISK_GET_MODULE = _op("asterisk.get_module", "GET", "/asterisk/modules/{moduleName}")
-ASTERISK_LOAD_MODULE = _op("asterisk.load_module", "POST", "/asterisk/modules/{moduleName}")
-ASTERISK_UNLOAD_MODULE = _op("asterisk.unload_module", "DELETE", "/asterisk/modules/{moduleName}")
 ASTERISK_RELOAD_MODULE = _op("asterisk.reload_module", "PUT", "/asterisk/modules/{moduleName}")
 ASTERISK_GET_VARIABLE = _op("asterisk.get_variable", "GET", "/asterisk/variable", "variable")
 ASTERISK_SET_VARIABLE = _op("asterisk.set_variable", "POST", "/asterisk/variable", "variable value")
-
-DEVICE_STATES_LIST = _op("device_states.list", "GET", "/deviceStates")
-DEVICE_STATES_GET = _op("device_states.get", "GET", "/deviceStates/{deviceName}")
-DEVICE_STATES_UPDATE = _op(
-    "device_states.update", "PUT", "/deviceStates/{deviceName}", "deviceState"
-)
-DEVICE_STATES_DELETE = _op("device_states.delete", "DELETE", "/deviceStates/{deviceName}")

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from pbx_stasis.ari.client import AriClient
 from pbx_stasis.ari.events import EventStream
-from pbx_stasis.ari.models import Event
+from pbx_stasis.ari.models import AriEvent
 
 
-def _no_events(_: Event) -> None:
+def _no_events(_: AriEvent) -> None:
     """These applications have no channels: nothing arrives but answers."""
 
 

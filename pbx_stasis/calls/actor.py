@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from pbx_stasis.ari.models import Event
+from pbx_stasis.ari.models import AriEvent
 
 # Events after which the channel can no longer be used by this call.
 GONE_EVENTS = frozenset({"StasisEnd", "ChannelDestroyed"})
@@ -44,14 +44,14 @@ class EventInbox:
 
     def __init__(self, channel_id: str) -> None:
         self.channel_id = channel_id
-        self._queue: asyncio.Queue[Event] = asyncio.Queue()
+        self._queue: asyncio.Queue[AriEvent] = asyncio.Queue()
         self.hangup = Hangup()
         self.gone = False
 
-    def put(self, event: Event) -> None:
+    def put(self, event: AriEvent) -> None:
         self._queue.put_nowait(event)
 
-    def _note(self, event: Event) -> None:
+    def _note(self, event: AriEvent) -> None:
         kind = event.get("type")
         # A soft hangup request is the echo of our own DELETE /channels (cause 32), not the
         # reason the call ended.
@@ -76,8 +76,8 @@ class EventInbox:
         raise ChannelGone(self.channel_id, self.hangup.cause, self.hangup.cause_text)
 
     async def wait_for(
-        self, match: Callable[[Event], bool] | Iterable[str], within: float | None = None
-    ) -> Event:
+        self, match: Callable[[AriEvent], bool] | Iterable[str], within: float | None = None
+    ) -> AriEvent:
         """The next event that matches (a predicate or a set of event types).
 
         Events that don't match are dropped. Raises ChannelGone when the channel leaves,
@@ -86,10 +86,10 @@ class EventInbox:
         if not callable(match):
             types = frozenset(match)
 
-            def match_type(event: Event) -> bool:
+            def match_type(event: AriEvent) -> bool:
                 return event.get("type") in types
 
-            predicate: Callable[[Event], bool] = match_type
+            predicate: Callable[[AriEvent], bool] = match_type
         else:
             predicate = match
         if self.gone:
@@ -123,7 +123,7 @@ class EventInbox:
             pass
 
 
-def channel_field(event: Event, *keys: str) -> Any:
+def channel_field(event: AriEvent, *keys: str) -> Any:
     """A nested field of the event's channel, e.g. channel_field(ev, "caller", "number")."""
     value: Any = event.get("channel")
     for key in keys:

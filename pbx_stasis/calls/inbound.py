@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from pbx_stasis.ari import AriClient, AriError
 from pbx_stasis.ari.client import HangupReason
-from pbx_stasis.ari.models import Event
+from pbx_stasis.ari.models import AriEvent
 from pbx_stasis.calls.actor import ChannelGone, EventInbox, channel_field
 from pbx_stasis.calls.records import CallLog
 from pbx_stasis.store import CallRecord, Direction
@@ -30,7 +30,7 @@ class Call:
     log: CallLog
     inbox: EventInbox
     record: CallRecord
-    start: Event
+    start: AriEvent
     adopted: bool = False
 
     @property
@@ -43,12 +43,12 @@ class Call:
 
     async def play(
         self, media: list[str], *, lang: str | None = None, within: float = 300.0
-    ) -> Event:
+    ) -> AriEvent:
         """Play media and wait until it finished (or was stopped); returns PlaybackFinished."""
         playback_id = uuid.uuid4().hex
         await self.ari.channels.play(self.channel_id, media, lang=lang, playback_id=playback_id)
 
-        def finished(event: Event) -> bool:
+        def finished(event: AriEvent) -> bool:
             playback = event.get("playback")
             return (
                 event.get("type") == "PlaybackFinished"
@@ -80,17 +80,17 @@ class Call:
             inbox.hangup.cause, inbox.hangup.cause_text = cause, cause_text
 
 
-def caller_number(start: Event) -> str:
+def caller_number(start: AriEvent) -> str:
     number = channel_field(start, "caller", "number")
     return number if isinstance(number, str) and number else "anonymous"
 
 
-def dialed_number(start: Event) -> str:
+def dialed_number(start: AriEvent) -> str:
     exten = channel_field(start, "dialplan", "exten")
     return exten if isinstance(exten, str) else ""
 
 
-def stasis_args(start: Event) -> list[str]:
+def stasis_args(start: AriEvent) -> list[str]:
     args = start.get("args")
     return [a for a in args if isinstance(a, str)] if isinstance(args, list) else []
 
@@ -99,7 +99,7 @@ async def run_call(
     ari: AriClient,
     calls: CallLog,
     inbox: EventInbox,
-    start: Event,
+    start: AriEvent,
     *,
     tenant_id: int,
     script: CallScript,

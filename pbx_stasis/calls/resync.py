@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pbx_stasis.ari import AriClient, Channel
-from pbx_stasis.ari.models import Event
+from pbx_stasis.ari.models import AriEvent
 from pbx_stasis.calls.records import CallLog
 from pbx_stasis.calls.router import CallRouter
 from pbx_stasis.store import CallRecord
@@ -72,7 +72,7 @@ async def resync(
     return report
 
 
-def _destroyed(channel_id: str) -> Event:
+def _destroyed(channel_id: str) -> AriEvent:
     return {
         "type": "ChannelDestroyed",
         "cause": 0,

@@ -6,13 +6,13 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from pbx_stasis.ari.models import Event, event_channel_id
+from pbx_stasis.ari.models import AriEvent, event_channel_id
 from pbx_stasis.calls.actor import EventInbox
 
 log = logging.getLogger(__name__)
 
 # A call handler runs the whole life of one call whose first channel just entered Stasis.
-CallHandler = Callable[[EventInbox, Event], Awaitable[None]]
+CallHandler = Callable[[EventInbox, AriEvent], Awaitable[None]]
 
 
 class CallRouter:
@@ -26,7 +26,7 @@ class CallRouter:
     def __init__(self, on_call: CallHandler) -> None:
         self._on_call = on_call
         # Handlers of events that concern no channel (e.g. EndpointStateChange), by type.
-        self.listeners: dict[str, Callable[[Event], None]] = {}
+        self.listeners: dict[str, Callable[[AriEvent], None]] = {}
         self._inboxes: dict[str, EventInbox] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.accepting = True
@@ -50,7 +50,7 @@ class CallRouter:
     def live_calls(self) -> int:
         return len(self._tasks)
 
-    def on_event(self, event: Event) -> None:
+    def on_event(self, event: AriEvent) -> None:
         """EventStream handler (inline: called by the reader, in order); files the event."""
         channel_id = event_channel_id(event)
         if channel_id is None:
@@ -67,7 +67,7 @@ class CallRouter:
             # Nothing more will arrive for this channel; the owner already has the event.
             self._inboxes.pop(channel_id, None)
 
-    def start_call(self, start: Event, handler: CallHandler | None = None) -> None:
+    def start_call(self, start: AriEvent, handler: CallHandler | None = None) -> None:
         """Run a call's handler in its own task (`handler` overrides, e.g. for adoption)."""
         channel_id = event_channel_id(start)
         assert channel_id is not None
@@ -78,7 +78,7 @@ class CallRouter:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _run(self, inbox: EventInbox, start: Event, handler: CallHandler) -> None:
+    async def _run(self, inbox: EventInbox, start: AriEvent, handler: CallHandler) -> None:
         try:
             await handler(inbox, start)
         except asyncio.CancelledError:

@@ -101,16 +101,16 @@ def cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_journal(args: argparse.Namespace, settings: Settings) -> int:
-    from pbx_stasis.store import Database, Journal
+    from pbx_stasis.store import CallJournal, Database
 
     async def follow() -> int:
         db = Database.connect(settings.database.url)
         try:
-            return await show(Journal(db))
+            return await show(CallJournal(db))
         finally:
             await db.dispose()
 
-    async def show(journal: Journal) -> int:
+    async def show(journal: CallJournal) -> int:
         rows = await journal.events_after(0, limit=1_000_000)
         last = rows[-args.tail:] if args.tail else rows
         after = last[-1].id if last else 0

@@ -20,14 +20,14 @@ from pbx_stasis.store.tables import Role
 
 if TYPE_CHECKING:
     from pbx_stasis.config import Settings
-    from pbx_stasis.dialing.policies import DialPolicies
+    from pbx_stasis.dialing.policy_store import DialPolicies
 
 
 def _with_policies(settings: Settings, tenant: str,
                    work: Callable[[DialPolicies, int], Awaitable[int]]) -> int:
     from sqlalchemy import select
 
-    from pbx_stasis.dialing.policies import DialPolicies
+    from pbx_stasis.dialing.policy_store import DialPolicies
     from pbx_stasis.store import Database
     from pbx_stasis.store.tables import Tenant
 
@@ -57,7 +57,7 @@ def _show(tenant: str, policy_view: dict[str, list[str]]) -> None:
 
 
 def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
-    from pbx_stasis.dialing.policies import policy_json
+    from pbx_stasis.dialing.policy_store import policy_json
 
     async def work(policies: DialPolicies, tenant_id: int) -> int:
         _show(args.tenant, policy_json(await policies.policy(tenant_id)))
@@ -67,8 +67,8 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_set(args: argparse.Namespace, settings: Settings) -> int:
-    from pbx_stasis.dialing.policies import policy_json
     from pbx_stasis.dialing.policy import PolicyInvalid, policy_from
+    from pbx_stasis.dialing.policy_store import policy_json
 
     async def work(policies: DialPolicies, tenant_id: int) -> int:
         current = policy_json(await policies.policy(tenant_id))

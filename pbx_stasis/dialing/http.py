@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from pbx_stasis.dialing.policies import DialPolicies, policy_json, verdict_json
 from pbx_stasis.dialing.policy import MAX_ENTRIES, MAX_NUMBER_LENGTH, PolicyInvalid, policy_from
+from pbx_stasis.dialing.policy_store import DialPolicies, policy_json, verdict_json
 from pbx_stasis.store.tables import Role
 from pbx_stasis.web.routing import Route, RouteRequest, invalid, reply
 from pbx_stasis.web.shapes import Choice, Fields, Items, Text, optional

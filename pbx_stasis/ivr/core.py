@@ -12,7 +12,7 @@ and the simulator drive the very same `Interpreter`:
 `start()` and `feed()` return a list of actions, to be executed in order. For each action: what
 the runner does, then the event(s) it must feed back (none when not listed).
 
-    Journal(event, data)
+    FlowJournalRow(event, data)
         append to call_events.
     SetLanguage(language)
         set CHANNEL(language).
@@ -107,7 +107,7 @@ _SOUND_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_/-]*\Z")
 
 
 @dataclass(frozen=True)
-class Journal:
+class FlowJournalRow:
     event: str
     data: Mapping[str, JsonScalar]
 
@@ -182,7 +182,7 @@ class Hangup:
 
 
 Action = (
-    Journal
+    FlowJournalRow
     | SetLanguage
     | Play
     | StopPlayback
@@ -261,7 +261,7 @@ class CallerHungUp:
     pass
 
 
-Event = (
+IvrInput = (
     PlaybackFinished
     | DtmfReceived
     | TimerExpired
@@ -393,7 +393,7 @@ class Interpreter:
         if now is not None:
             self._now = now
         out: list[Action] = [
-            Journal(
+            FlowJournalRow(
                 "ivr.start",
                 {
                     "flow": self._flow.name,
@@ -408,7 +408,7 @@ class Interpreter:
         self._run(out)
         return out
 
-    def feed(self, event: Event, now: datetime | None = None) -> list[Action]:
+    def feed(self, event: IvrInput, now: datetime | None = None) -> list[Action]:
         if not self._started:
             raise RuntimeError("feed() before start()")
         if now is not None:
@@ -424,7 +424,7 @@ class Interpreter:
             self._run(out)
         return out
 
-    def _dispatch(self, event: Event, out: list[Action]) -> bool:
+    def _dispatch(self, event: IvrInput, out: list[Action]) -> bool:
         w, node, p = self._wait, self._node, self._p
         if isinstance(event, PlaybackFinished):
             if w is Wait.PLAYBACK and event.playback_id == p.playback:
@@ -501,7 +501,7 @@ class Interpreter:
 
     def _warn(self, out: list[Action], message: str) -> None:
         out.append(
-            Journal(
+            FlowJournalRow(
                 "ivr.warning",
                 {"flow": self._flow.name, "node": self.node, "message": message},
             )
@@ -575,7 +575,7 @@ class Interpreter:
         node = self._flow.nodes.get(name)
         if self._steps >= self._flow.max_steps:
             out.append(
-                Journal(
+                FlowJournalRow(
                     "ivr.step_limit",
                     {
                         "flow": self._flow.name,
@@ -595,7 +595,7 @@ class Interpreter:
         self._steps += 1
         self._node = node
         self._input = _Input()
-        out.append(Journal("ivr.enter", {**self._base(), "step": self._steps}))
+        out.append(FlowJournalRow("ivr.enter", {**self._base(), "step": self._steps}))
         self._begin(node, out)
 
     def _leave(
@@ -604,7 +604,7 @@ class Interpreter:
         record = {**self._base(), "result": result, **data}
         if next_node is not None:
             record["next"] = next_node
-        out.append(Journal("ivr.leave", record))
+        out.append(FlowJournalRow("ivr.leave", record))
         self._node = None
         self._p.next_node = next_node  # _run enters it at once
 
@@ -613,7 +613,7 @@ class Interpreter:
         self._wait = Wait.DONE
         self._p.next_node = None
         out.append(
-            Journal(
+            FlowJournalRow(
                 "ivr.end",
                 {"flow": self._flow.name, "outcome": outcome.value, "steps": self._steps},
             )
@@ -761,7 +761,7 @@ class Interpreter:
         self._input.digits = ""
         self._typeahead.clear()  # after a mistake, keys typed ahead are not what the caller meant
         out.append(
-            Journal(
+            FlowJournalRow(
                 "ivr.input",
                 {
                     **self._base(),
@@ -847,7 +847,7 @@ class Interpreter:
         if node.to == "flow":
             new_flow = self._flowset.flows[target]
             self._leave(out, "flow", None, flow=target)
-            out.append(Journal("ivr.flow", {"from": self._flow.name, "to": new_flow.name}))
+            out.append(FlowJournalRow("ivr.flow", {"from": self._flow.name, "to": new_flow.name}))
             self._flow = new_flow
             for var, value in new_flow.variables.items():
                 self._vars.setdefault(var, value)
@@ -905,11 +905,11 @@ __all__ = [
     "CancelTimer",
     "DtmfReceived",
     "Enqueue",
-    "Event",
+    "FlowJournalRow",
     "Hangup",
     "HttpLookup",
     "Interpreter",
-    "Journal",
+    "IvrInput",
     "LookupFailed",
     "LookupResult",
     "Outcome",

@@ -25,7 +25,7 @@ import aiohttp
 
 from pbx_stasis.ari import AriError
 from pbx_stasis.ari.client import HangupReason, TerminateOn
-from pbx_stasis.ari.models import Event as AriEvent
+from pbx_stasis.ari.models import AriEvent
 from pbx_stasis.calls.actor import ChannelGone
 from pbx_stasis.calls.handoff import OutsideLine, QueueDesk, QueueRequest
 from pbx_stasis.calls.inbound import Call, CallScript
@@ -37,11 +37,11 @@ from pbx_stasis.ivr.core import (
     CancelTimer,
     DtmfReceived,
     Enqueue,
-    Event,
+    FlowJournalRow,
     Hangup,
     HttpLookup,
     Interpreter,
-    Journal,
+    IvrInput,
     LookupFailed,
     LookupResult,
     Play,
@@ -86,7 +86,7 @@ _HANGUP_REASONS: Mapping[str, tuple[HangupReason, int, str]] = {
 # Actions that need no answered channel. The call is answered before the first other one, so a
 # flow that starts with a lookup keeps the caller on ringback meanwhile, and one that goes
 # straight to a queue lets the queue answer while it already rings the first agent.
-_BEFORE_ANSWER = (Journal, StartTimer, CancelTimer, SetLanguage, HttpLookup, Enqueue)
+_BEFORE_ANSWER = (FlowJournalRow, StartTimer, CancelTimer, SetLanguage, HttpLookup, Enqueue)
 
 
 @dataclass(frozen=True)
@@ -212,14 +212,14 @@ class FlowRun:
 
     # --- actions ------------------------------------------------------------------------------
 
-    async def _carry_out(self, actions: list[Action]) -> Event | None:
+    async def _carry_out(self, actions: list[Action]) -> IvrInput | None:
         """Execute actions in order; a hand-off's answer is returned to be fed next."""
-        follow: Event | None = None
+        follow: IvrInput | None = None
         channel = self.call.channel_id
         for action in actions:
             if self.call.record.answered_at is None and not isinstance(action, _BEFORE_ANSWER):
                 await self.call.answer()
-            if isinstance(action, Journal):
+            if isinstance(action, FlowJournalRow):
                 self._note(action.event, action.data)
             elif isinstance(action, Play):
                 await self.ari.channels.play(
@@ -270,11 +270,11 @@ class FlowRun:
             action.seconds, self._post, TimerExpired(action.timer_id)
         )
 
-    def _post(self, event: Event) -> None:
+    def _post(self, event: IvrInput) -> None:
         self.call.inbox.put({"type": LOCAL_EVENT, "event": event})
 
     async def _http_lookup(self, action: HttpLookup) -> None:
-        result: Event
+        result: IvrInput
         http = self.tools.http
         if not self.internal_lookups:
             # Checked again at each call: the flow was validated against the url as written,
@@ -310,7 +310,7 @@ class FlowRun:
             result = LookupFailed(_describe(exc))
         self._post(result)
 
-    async def _enqueue(self, action: Enqueue) -> Event:
+    async def _enqueue(self, action: Enqueue) -> IvrInput:
         desk = self.tools.desk
         if desk is None:
             self._note("ivr.warning", {"message": "no ACD to take the call", "queue": action.queue})
@@ -330,7 +330,7 @@ class FlowRun:
             return CallerHungUp()
         return QueueExited(outcome.reason)
 
-    async def _transfer(self, action: Transfer) -> Event:
+    async def _transfer(self, action: Transfer) -> IvrInput:
         if action.to == "agent":
             if self.tools.desk is None:
                 self._note("ivr.warning", {"message": "no ACD to reach agents"})
@@ -349,7 +349,7 @@ class FlowRun:
             return CallerHungUp()
         return TransferFailed(outcome.reason)
 
-    async def _voicemail(self, action: Voicemail) -> Event:
+    async def _voicemail(self, action: Voicemail) -> IvrInput:
         store = self.tools.recordings
         if store is None:
             self._note("ivr.warning", {"message": "no recordings directory for voicemail"})
@@ -462,12 +462,12 @@ class FlowRun:
                 return isinstance(pid, str) and pid.startswith(self.prefix)
         return False
 
-    async def _next_event(self) -> Event:
+    async def _next_event(self) -> IvrInput:
         while True:
             event = await self.call.inbox.wait_for(self._relevant)
             kind = event.get("type")
             if kind == LOCAL_EVENT:
-                return cast(Event, event["event"])
+                return cast(IvrInput, event["event"])
             if kind == "ChannelDtmfReceived":
                 # Asterisk sends a channel's events twice when the app is also subscribed to
                 # its endpoint (the ACD subscribes to endpoint:PJSIP): a key counted twice would
@@ -484,7 +484,7 @@ class FlowRun:
     def _caller_left(self) -> None:
         if self._started and not self.interp.done:
             for action in self.interp.feed(CallerHungUp(), self.tools.clock()):
-                if isinstance(action, Journal):
+                if isinstance(action, FlowJournalRow):
                     self._note(action.event, action.data)
 
     def _stop_side_tasks(self) -> None:

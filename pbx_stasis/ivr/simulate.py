@@ -22,11 +22,11 @@ from pbx_stasis.ivr.core import (
     CancelTimer,
     DtmfReceived,
     Enqueue,
-    Event,
+    FlowJournalRow,
     Hangup,
     HttpLookup,
     Interpreter,
-    Journal,
+    IvrInput,
     LookupFailed,
     LookupResult,
     Play,
@@ -141,7 +141,7 @@ def simulate(
 
 def _answer(
     interp: Interpreter, world: _Caller, play_id: int, timer_id: int, timer_seconds: float
-) -> tuple[Event, str]:
+) -> tuple[IvrInput, str]:
     wait = interp.waiting
     if wait is not Wait.DIGITS:
         world.active = None
@@ -176,7 +176,7 @@ def _answer(
 
 
 def _describe(action: Action, texts: dict[tuple[str, str], str | None]) -> list[str]:
-    if isinstance(action, Journal):
+    if isinstance(action, FlowJournalRow):
         return _describe_journal(action)
     if isinstance(action, Play):
         shown = []
@@ -212,7 +212,7 @@ def _describe(action: Action, texts: dict[tuple[str, str], str | None]) -> list[
     return [f"      hang up ({action.cause})"]
 
 
-def _describe_journal(action: Journal) -> list[str]:
+def _describe_journal(action: FlowJournalRow) -> list[str]:
     d = action.data
     if action.event == "ivr.enter":
         return [f"{d['step']:>3} {d['flow']}/{d['node']} ({d['kind']})"]

@@ -68,7 +68,7 @@ async def _tenant_id(db: Database, slug: str) -> int | None:
 
 
 def cmd_policy(args: argparse.Namespace, settings: Settings) -> int:
-    from pbx_stasis.recording.policies import RecordingPolicies
+    from pbx_stasis.recording.policy_store import RecordingPolicies
 
     try:
         policy = RecordingPolicy(PolicyMode(args.mode), args.percent)
@@ -89,7 +89,7 @@ def cmd_policy(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_rules(args: argparse.Namespace, settings: Settings) -> int:
-    from pbx_stasis.recording.policies import RecordingPolicies
+    from pbx_stasis.recording.policy_store import RecordingPolicies
 
     async def work(db: Database) -> int:
         tenant_id = await _tenant_id(db, args.tenant)

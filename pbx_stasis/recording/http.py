@@ -28,8 +28,8 @@ from pbx_stasis.recording.library import (
     RecordingFilter,
     RecordingLibrary,
 )
-from pbx_stasis.recording.policies import RecordingPolicies
 from pbx_stasis.recording.policy import PolicyMode, RecordingPolicy, RecordingRules
+from pbx_stasis.recording.policy_store import RecordingPolicies
 from pbx_stasis.recording.service import LiveRecordingView, RecordingControl, RecordingError
 from pbx_stasis.recording.tables import RecordingKind
 from pbx_stasis.store.tables import Role

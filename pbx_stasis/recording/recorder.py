@@ -29,13 +29,13 @@ from typing import Any
 
 from pbx_stasis.acd.runner import Talk
 from pbx_stasis.ari import AriClient, AriError, AriUnreachable
-from pbx_stasis.recording.policies import RecordingPolicies
 from pbx_stasis.recording.policy import RecordingPolicy
+from pbx_stasis.recording.policy_store import RecordingPolicies
 from pbx_stasis.recording.service import LiveRecordingView, RecordingError, RecordingState
 from pbx_stasis.recording.store import RecordingRecord, RecordingStore
 from pbx_stasis.recording.tables import RecordingKind
 from pbx_stasis.store import Database, NewEvent, utc_now
-from pbx_stasis.store.journal import Journal, JournalEntry
+from pbx_stasis.store.journal import CallJournal, JournalEntry
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ class CallRecorder:
                 await self.ari.bridges.destroy(bridge_id)
         await self.db.writes.settle()
         open_: dict[str, JournalEntry] = {}
-        for entry in await Journal(self.db).events_for_call(call_id):
+        for entry in await CallJournal(self.db).events_for_call(call_id):
             if entry.event == RECORDSTART:
                 open_[str(entry.data.get("recording"))] = entry
             elif entry.event == RECORDSTOP:

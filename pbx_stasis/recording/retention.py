@@ -16,10 +16,10 @@ from pathlib import Path
 
 from sqlalchemy import delete, select
 
-from pbx_stasis.recording.policies import RecordingPolicies
+from pbx_stasis.recording.policy_store import RecordingPolicies
 from pbx_stasis.recording.store import RecordingRecord, record_of
 from pbx_stasis.recording.tables import Recording, RecordingKind
-from pbx_stasis.store import Database, Journal, utc_now
+from pbx_stasis.store import CallJournal, Database, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ async def purge_expired(
     now = now or utc_now()
     root = Path(directory)
     report = PurgeReport()
-    journal = Journal(db)
+    journal = CallJournal(db)
     for tenant_id, rules in (await RecordingPolicies(db).all_rules()).items():
         cutoff = rules.cutoff(now)
         if cutoff is None:
@@ -78,7 +78,7 @@ async def purge_expired(
 
 async def _purge_one(
     db: Database,
-    journal: Journal,
+    journal: CallJournal,
     root: Path,
     record: RecordingRecord,
     now: datetime,

@@ -6,20 +6,20 @@ from pbx_stasis.store.base import utc_now
 from pbx_stasis.store.calls import CallRecord, CallRecords, new_call_id
 from pbx_stasis.store.db import Database, Scope, normalize_url, within
 from pbx_stasis.store.errors import AlreadyExists, StoreError
-from pbx_stasis.store.journal import Journal, JournalEntry, NewEvent
+from pbx_stasis.store.journal import CallJournal, JournalEntry, NewEvent
 from pbx_stasis.store.tables import CallStatus, Direction, Role
 from pbx_stasis.store.users import DEFAULT_TENANT, Directory, TenantRecord, UserRecord
 
 __all__ = [
     "DEFAULT_TENANT",
     "AlreadyExists",
+    "CallJournal",
     "CallRecord",
     "CallRecords",
     "CallStatus",
     "Database",
     "Direction",
     "Directory",
-    "Journal",
     "JournalEntry",
     "NewEvent",
     "Role",

@@ -54,7 +54,7 @@ def _entry(row: CallEvent) -> JournalEntry:
     )
 
 
-class Journal:
+class CallJournal:
     """Appends to and reads call_events. There is no way to change or remove a line."""
 
     def __init__(self, db: Database) -> None:

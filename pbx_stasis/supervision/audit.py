@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from pbx_stasis.store import Database, Journal
+from pbx_stasis.store import CallJournal, Database
 from pbx_stasis.supervision.tables import SupervisionSegment
 
 SUPERVISE_START = "SUPERVISE_START"
@@ -67,7 +67,7 @@ class SupervisionAudit:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.journal = Journal(db)
+        self.journal = CallJournal(db)
 
     def _segment(self, who: Supervised, mode: str, at: datetime) -> SupervisionSegment:
         return SupervisionSegment(

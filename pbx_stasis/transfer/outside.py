@@ -11,13 +11,13 @@ import uuid
 from typing import Any
 
 from pbx_stasis.ari import AriClient, AriError
-from pbx_stasis.ari.models import Event
+from pbx_stasis.ari.models import AriEvent
 from pbx_stasis.calls.actor import ChannelGone, EventInbox
 from pbx_stasis.calls.handoff import Outcome
 from pbx_stasis.calls.inbound import Call
 from pbx_stasis.calls.router import CallRouter
-from pbx_stasis.dialing.policies import DialPolicies
 from pbx_stasis.dialing.policy import Dialer, Verdict
+from pbx_stasis.dialing.policy_store import DialPolicies
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ async def _until_gone(inbox: EventInbox) -> None:
         await inbox.wait_for(_never)
 
 
-def _never(event: Event) -> bool:
+def _never(event: AriEvent) -> bool:
     return False
 
 

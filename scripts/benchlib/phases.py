@@ -31,7 +31,7 @@ from benchlib.system import CpuMark, load_average
 from benchlib.traces import PairedCall, agent_legs, caller_legs, pair, read_messages
 from pbx_stasis.acd.directory import AcdDirectory
 from pbx_stasis.app import UNUSED_EVENTS, StasisApp
-from pbx_stasis.ari.models import Event
+from pbx_stasis.ari.models import AriEvent
 from pbx_stasis.bus import Bus
 from pbx_stasis.calls.handoff import QueueRequest
 from pbx_stasis.calls.inbound import Call
@@ -199,10 +199,10 @@ class EventTap:
         self.variables: dict[str, int] = {}  # ChannelVarset by variable
         self._tokens: dict[str, str] = {}  # call record id -> token
         stream = app.events
-        self._next = cast(Callable[[Event], None], stream._handler)  # the router's, inline
+        self._next = cast(Callable[[AriEvent], None], stream._handler)  # the router's, inline
         stream._handler = self._on_event
 
-    def _on_event(self, event: Event) -> None:
+    def _on_event(self, event: AriEvent) -> None:
         now = time.time()
         kind = str(event.get("type"))
         self.counts[kind] = self.counts.get(kind, 0) + 1
@@ -214,7 +214,7 @@ class EventTap:
             self._note(kind, event, channel, now)
         self._next(event)
 
-    def _note(self, kind: str, event: Event, channel: dict[str, Any], now: float) -> None:
+    def _note(self, kind: str, event: AriEvent, channel: dict[str, Any], now: float) -> None:
         channel_id = str(channel.get("id", ""))
         caller = channel.get("caller")
         number = str(caller.get("number", "")) if isinstance(caller, dict) else ""
@@ -231,7 +231,7 @@ class EventTap:
             if bridge_id.startswith("q-") and number:  # the ACD's waiting bridge q-<call id>...
                 self._tokens[bridge_id.split("-")[1]] = number
 
-    def _step(self, step: str, token: str, event: Event, now: float) -> None:
+    def _step(self, step: str, token: str, event: AriEvent, now: float) -> None:
         if token and token not in self.asterisk[step]:
             with contextlib.suppress(KeyError, ValueError):
                 self.asterisk[step][token] = _ari_time(str(event["timestamp"]))

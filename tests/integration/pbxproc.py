@@ -12,7 +12,7 @@ from pathlib import Path
 
 from polling import wait_until
 
-from pbx_stasis.store import CallRecord, CallRecords, Database, Journal, JournalEntry
+from pbx_stasis.store import CallJournal, CallRecord, CallRecords, Database, JournalEntry
 
 PBX = str(Path(sys.executable).with_name("pbx"))
 
@@ -87,7 +87,7 @@ async def read_calls(url: str) -> list[tuple[CallRecord, list[JournalEntry]]]:
     db = Database.connect(url)
     try:
         records = CallRecords(db)
-        journal = Journal(db)
+        journal = CallJournal(db)
         from sqlalchemy import select
 
         from pbx_stasis.store.tables import Call

@@ -23,7 +23,7 @@ from pbx_stasis.ari import (
     AriAuthError,
     AriClient,
     AriError,
-    Event,
+    AriEvent,
     EventStream,
     event_key,
 )
@@ -70,7 +70,7 @@ class Story:
     def __init__(self) -> None:
         self.by_key: dict[str | None, list[str]] = defaultdict(list)
 
-    async def handler(self, event: Event) -> None:
+    async def handler(self, event: AriEvent) -> None:
         self.by_key[event_key(event)].append(event["type"])
 
     async def until(self, condition: Callable[[], bool]) -> None:
@@ -160,7 +160,7 @@ async def test_channels_wait_in_stasis_while_the_app_is_away_and_are_adopted(
 
 
 async def test_wrong_password_is_named_for_rest_and_events(sandbox_ari: Ari) -> None:
-    async def ignore(event: Event) -> None:
+    async def ignore(event: AriEvent) -> None:
         pass
 
     async with AriClient(sandbox_ari.url, sandbox_ari.user, "not-the-password") as ari:

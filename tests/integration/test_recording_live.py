@@ -29,7 +29,7 @@ from pbx_stasis.acd.runner import QUEUE_BRIDGE
 from pbx_stasis.app import StasisApp
 from pbx_stasis.bus import Bus
 from pbx_stasis.recording import PolicyMode, RecordingPolicy, RecordingRules, RecordingStore
-from pbx_stasis.recording.policies import RecordingPolicies
+from pbx_stasis.recording.policy_store import RecordingPolicies
 from pbx_stasis.recording.recorder import CallRecorder, RecordingError, RecordingState
 from pbx_stasis.recording.retention import purge_expired
 from pbx_stasis.store import JournalEntry

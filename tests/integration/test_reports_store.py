@@ -11,7 +11,7 @@ from figures_journal import AGENTS, DAY1, DAY2, DAY3, QUEUES, stored, two_days
 from pbx_stasis.acd.figures import QueueRules
 from pbx_stasis.reports.core import ReportFold, fold
 from pbx_stasis.reports.store import journal_rows
-from pbx_stasis.store import Database, Directory, Journal, NewEvent
+from pbx_stasis.store import CallJournal, Database, Directory, NewEvent
 from pbx_stasis.store.tables import Call, Direction
 
 T0 = datetime(2025, 6, 1, 8, 0, 0, 1, tzinfo=UTC)
@@ -20,7 +20,7 @@ T0 = datetime(2025, 6, 1, 8, 0, 0, 1, tzinfo=UTC)
 async def test_a_period_streams_in_batches_for_its_tenant_only(db: Database) -> None:
     tenant_id = (await Directory(db).ensure_default_tenant()).id
     other = await Directory(db).ensure_tenant("acme")
-    journal = Journal(db)
+    journal = CallJournal(db)
     await journal.append_many(db, [
         NewEvent(tenant_id, "OFFER" if n % 4 else "ivr.enter", data={"n": n},
                  at=T0 + timedelta(minutes=n))
@@ -50,11 +50,11 @@ async def test_a_days_report_from_the_store_starts_from_the_agents_state(db: Dat
             tx.add(Call(id=call_id, tenant_id=tenant_id, channel_id=call_id,
                         direction=Direction.INBOUND, from_number="+33100000001",
                         to_number="+33100000000", started_at=datetime.fromtimestamp(DAY1, UTC)))
-    await Journal(db).append_many(db, [
+    await CallJournal(db).append_many(db, [
         NewEvent(tenant_id, r.event, r.call_id, r.agent_user_id, r.queue, r.data, r.at)
         for r in rows
     ])
-    await Journal(db).append(db, tenant_id=other.id, event="PAUSE", agent_user_id=None,
+    await CallJournal(db).append(db, tenant_id=other.id, event="PAUSE", agent_user_id=None,
                              at=datetime.fromtimestamp(DAY1, UTC))
     rules = {q.name: QueueRules.of(q) for q in QUEUES}
     for start in (DAY1, DAY2, DAY3):

@@ -12,12 +12,12 @@ from pbx_stasis.bus import Bus
 from pbx_stasis.calls.events import CallAnswered, CallEnded, CallStarted
 from pbx_stasis.calls.records import CallLog
 from pbx_stasis.store import (
+    CallJournal,
     CallRecords,
     CallStatus,
     Database,
     Direction,
     Directory,
-    Journal,
     StoreError,
 )
 
@@ -88,7 +88,7 @@ async def test_each_change_of_a_call_is_one_event_journaled_and_published(db: Da
     published = [event.payload for event in events if event is not None]
     assert [type(p) for p in published] == [CallStarted, CallAnswered, CallEnded]
     assert [e.topic for e in events if e is not None] == ["call:state", "call:state", "call:ended"]
-    rows = await Journal(db).events_for_call(record.id)
+    rows = await CallJournal(db).events_for_call(record.id)
     lines = [p.line(tenant_id) for p in published]
     assert [(r.event, r.data, r.at, r.agent_user_id) for r in rows] == [
         (line.event, dict(line.data), line.at, line.agent_user_id) for line in lines

@@ -10,11 +10,11 @@ import pytest
 from storekit import add_call
 
 from pbx_stasis.store import (
+    CallJournal,
     CallRecords,
     Database,
     Direction,
     Directory,
-    Journal,
     NewEvent,
     StoreError,
 )
@@ -43,7 +43,7 @@ async def test_a_call_story_reads_back_in_order_with_microseconds(db: Database) 
     tenant_id = await _tenant(db)
     agent = await Directory(db).add_user("default", "bob", "agent")
     call_id = await _call(db, tenant_id)
-    journal = Journal(db)
+    journal = CallJournal(db)
     story: list[tuple[str, str | None, dict[str, Any]]] = [
         ("StasisStart", None, {"channel": "chan-1"}),
         ("ENTERQUEUE", "sales", {"position": 1}),
@@ -74,7 +74,7 @@ async def test_a_call_story_reads_back_in_order_with_microseconds(db: Database) 
 
 async def test_default_timestamps_are_now_in_utc_and_increase_with_ids(db: Database) -> None:
     tenant_id = await _tenant(db)
-    journal = Journal(db)
+    journal = CallJournal(db)
     before = datetime.now(UTC)
     for _ in range(5):
         await journal.append(db, tenant_id=tenant_id, event="AGENTCALLED")
@@ -87,7 +87,7 @@ async def test_default_timestamps_are_now_in_utc_and_increase_with_ids(db: Datab
 
 async def test_a_batch_is_appended_in_order_and_returned_with_ids(db: Database) -> None:
     tenant_id = await _tenant(db)
-    journal = Journal(db)
+    journal = CallJournal(db)
     batch = [
         NewEvent(tenant_id, f"E{n}", data={"n": n}, at=T0 + timedelta(seconds=n)) for n in range(50)
     ]
@@ -109,7 +109,7 @@ async def test_a_batch_is_appended_in_order_and_returned_with_ids(db: Database) 
 
 async def test_a_unit_of_work_failing_midway_leaves_nothing(db: Database) -> None:
     tenant_id = await _tenant(db)
-    calls, journal = CallRecords(db), Journal(db)
+    calls, journal = CallRecords(db), CallJournal(db)
 
     class Crash(Exception):
         pass
@@ -141,7 +141,7 @@ async def test_a_unit_of_work_failing_midway_leaves_nothing(db: Database) -> Non
 async def test_a_cancelled_unit_of_work_leaves_nothing(db: Database) -> None:
     # What SIGTERM does to a call actor: its task is cancelled wherever it is.
     tenant_id = await _tenant(db)
-    calls, journal = CallRecords(db), Journal(db)
+    calls, journal = CallRecords(db), CallJournal(db)
     halfway = asyncio.Event()
 
     async def actor() -> None:
@@ -174,7 +174,7 @@ async def test_a_cancelled_unit_of_work_leaves_nothing(db: Database) -> None:
 
 async def test_concurrent_appends_from_many_tasks_lose_nothing(db: Database) -> None:
     tenant_id = await _tenant(db)
-    journal = Journal(db)
+    journal = CallJournal(db)
     tasks, per_task = 8, 15
 
     async def agent(n: int) -> list[int]:
@@ -198,7 +198,7 @@ async def test_concurrent_appends_from_many_tasks_lose_nothing(db: Database) -> 
 
 async def test_concurrent_units_of_work_keep_calls_and_lines_together(db: Database) -> None:
     tenant_id = await _tenant(db)
-    calls, journal = CallRecords(db), Journal(db)
+    calls, journal = CallRecords(db), CallJournal(db)
 
     async def call_actor(n: int) -> None:
         async with db.transaction() as tx:

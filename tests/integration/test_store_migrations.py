@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, text
 
-from pbx_stasis.store import Database, Directory, Journal, StoreError
+from pbx_stasis.store import CallJournal, Database, Directory, StoreError
 from pbx_stasis.store.migrate import REPO_ROOT, current, downgrade, drift, head, upgrade
 
 TABLES = {"tenants", "users", "calls", "call_events"}
@@ -85,20 +85,20 @@ async def test_names_that_differ_only_in_case_are_lowered_and_kept_apart(db_url:
 
 async def test_the_journal_refuses_updates_at_the_database_level(db: Database) -> None:
     tenant = await Directory(db).ensure_default_tenant()
-    entry = await Journal(db).append(db, tenant_id=tenant.id, event="AGENTLOGIN")
+    entry = await CallJournal(db).append(db, tenant_id=tenant.id, event="AGENTLOGIN")
     with pytest.raises(StoreError, match="append-only"):
         async with db.transaction() as tx:
             await tx.execute(
                 text("UPDATE call_events SET event = 'FORGED' WHERE id = :id"), {"id": entry.id}
             )
-    (kept,) = await Journal(db).events_after(0)
+    (kept,) = await CallJournal(db).events_after(0)
     assert kept.event == "AGENTLOGIN"
 
 
 async def test_the_database_times_are_utc_aware_with_microseconds(db: Database) -> None:
     at = datetime(2025, 6, 1, 9, 30, 15, 123456, tzinfo=UTC)
     tenant = await Directory(db).ensure_default_tenant()
-    await Journal(db).append(db, tenant_id=tenant.id, event="PING", at=at)
+    await CallJournal(db).append(db, tenant_id=tenant.id, event="PING", at=at)
     async with db.session() as session:
         stored = (await session.execute(text("SELECT at FROM call_events"))).scalar_one()
     # Raw SQL bypasses the column type: PostgreSQL gives an aware value, SQLite naive UTC text.

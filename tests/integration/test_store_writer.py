@@ -17,7 +17,7 @@ from sqlalchemy import event
 
 from pbx_stasis.bus import Bus
 from pbx_stasis.calls.records import CallLog
-from pbx_stasis.store import CallRecords, CallStatus, Database, Direction, Directory, Journal
+from pbx_stasis.store import CallJournal, CallRecords, CallStatus, Database, Direction, Directory
 
 
 def _commits(db: Database) -> list[int]:
@@ -59,7 +59,7 @@ async def test_a_burst_of_calls_is_stored_in_few_transactions_each_call_in_order
     assert first is not None and first.status is CallStatus.ENDED
     assert (first.hangup_cause, first.queue, first.agent_user_id) == (16, "sales", agent.id)
     assert first.answered_at == answered[0].answered_at
-    lines = [e.event for e in await Journal(db).events_for_call(answered[0].id)]
+    lines = [e.event for e in await CallJournal(db).events_for_call(answered[0].id)]
     assert lines == ["CALLSTART", "ANSWER", "ENTERQUEUE", "CALLEND"]
     still_live = stored["chan-199"]
     assert still_live.status is CallStatus.LIVE and still_live.answered_at is not None
@@ -80,7 +80,7 @@ async def test_a_row_the_database_refuses_is_dropped_alone(
         await db.writes.settle()
 
     assert await CallRecords(db).get(duplicate.id) is None
-    assert [e.event for e in await Journal(db).events_for_call(other.id)] == [
+    assert [e.event for e in await CallJournal(db).events_for_call(other.id)] == [
         "CALLSTART", "ENTERQUEUE",
     ]
     assert f"new call {duplicate.id}" in caplog.text and "refused" in caplog.text
@@ -131,7 +131,7 @@ async def test_writes_are_kept_through_an_outage_and_stored_after_it(
         assert "reachable again" in caplog.text
         live = await CallRecords(db).live_calls()
         assert sorted(r.channel_id for r in live) == sorted(f"c{n}" for n in range(10, 20))
-        ended = [e for e in await Journal(db).events_after(0) if e.event == "CALLEND"]
+        ended = [e for e in await CallJournal(db).events_after(0) if e.event == "CALLEND"]
         assert len(ended) == 10
     finally:
         await db.dispose()

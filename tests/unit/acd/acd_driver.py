@@ -8,7 +8,10 @@ answered, rejected, failed or cancelled), and checks after every step:
 - no caller is lost: the core holds exactly the calls that arrived and did not leave, and each
   call's journal follows ENTERQUEUE (OFFER outcome)* then exactly one exit per stay;
 - an agent is ringing iff an offer rings them (and no call is connected), on-call iff connected;
-- wrap-up always ends; the core's own indexes agree with a recomputation (Acd.audit).
+- wrap-up always ends; the core's own indexes agree with a recomputation (Acd.audit);
+- the runner is told explicitly what its journal rows used to tell it: exactly one CallEnded for
+  each call that ends by a hangup or a CallTransferred, and a ReleaseAgentLeg for each call whose
+  agent is done with it while the agent's leg is still up.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from pbx_stasis.acd import (
     EXIT_ACTIONS,
     Acd,
+    AcdInput,
     Action,
     AgentConfig,
     AgentConfigChanged,
@@ -33,6 +37,8 @@ from pbx_stasis.acd import (
     AgentUnpause,
     AgentUnregistered,
     CallArrived,
+    CallEnd,
+    CallEnded,
     CallerHungUp,
     CallHeld,
     CallResumed,
@@ -41,9 +47,8 @@ from pbx_stasis.acd import (
     Connect,
     EmptyPolicy,
     EscalationStep,
-    Event,
-    Journal,
     JournalEvent,
+    JournalRow,
     Offer,
     OfferAnswered,
     OfferFailed,
@@ -52,6 +57,7 @@ from pbx_stasis.acd import (
     OverflowTarget,
     QueueConfig,
     QueueConfigChanged,
+    ReleaseAgentLeg,
     Strategy,
     Tick,
     TransferToQueue,
@@ -165,12 +171,14 @@ class Driver:
 
     # --- feeding --------------------------------------------------------------------------------
 
-    def feed(self, event: Event) -> list[Action]:
+    def feed(self, event: AcdInput) -> list[Action]:
         if isinstance(event, OfferRejected | OfferFailed):
             self.ringing.pop(event.offer_id, None)  # that leg is gone, whatever the core says
+        was_alive, was_connected = set(self.alive), dict(self.connected)
         actions = self.acd.feed(event, self.now)
         for action in actions:
             self.observe(action, event)
+        self.check_endings(event, actions, was_alive, was_connected)
         if self.on_step is not None:
             self.on_step(actions)
         # The runner knows these calls are over without being told.
@@ -181,7 +189,7 @@ class Driver:
         self.check()
         return actions
 
-    def observe(self, action: Action, event: Event) -> None:
+    def observe(self, action: Action, event: AcdInput) -> None:
         if isinstance(action, Offer):
             desk = self.desks[action.agent_id]
             assert all(o.agent_id != action.agent_id for o in self.ringing.values()), (
@@ -213,10 +221,10 @@ class Driver:
             self.alive.remove(action.call_id)
         elif isinstance(action, AgentStateChanged):
             self.states[action.agent_id] = action.state
-        elif isinstance(action, Journal):
+        elif isinstance(action, JournalRow):
             self.story(action)
 
-    def story(self, row: Journal) -> None:
+    def story(self, row: JournalRow) -> None:
         self.seen.add(row.event)
         if row.event is JournalEvent.PAUSE and row.agent_id is not None:
             self.desks[row.agent_id].paused = True  # autopause
@@ -252,6 +260,31 @@ class Driver:
             assert not s.open_offers
             self.connected.pop(row.call_id)
             s.stage, s.exits = "out", s.exits + 1
+
+    def check_endings(
+        self,
+        event: AcdInput,
+        actions: list[Action],
+        was_alive: set[str],
+        was_connected: dict[str, str],
+    ) -> None:
+        """The runner settles calls and hangs up agent legs on actions, never on journal rows."""
+        ended = [a for a in actions if isinstance(a, CallEnded)]
+        expected: list[CallEnded] = []
+        if isinstance(event, CallerHungUp) and event.call_id in was_alive:
+            agent = was_connected.get(event.call_id)
+            how = CallEnd.COMPLETED if agent is not None else CallEnd.ABANDONED
+            expected = [CallEnded(event.call_id, how, agent)]
+        elif isinstance(event, AgentHungUp) and was_connected.get(event.call_id) == event.agent_id:
+            expected = [CallEnded(event.call_id, CallEnd.COMPLETED, event.agent_id)]
+        elif isinstance(event, CallTransferred) and event.call_id in was_alive:
+            expected = [CallEnded(event.call_id, CallEnd.TRANSFERRED)]
+        assert ended == expected, f"{event}: {ended} != {expected}"
+        released = {(a.call_id, a.agent_id) for a in actions if isinstance(a, ReleaseAgentLeg)}
+        done = {(c, a) for c, a in was_connected.items() if self.connected.get(c) != a}
+        if isinstance(event, AgentHungUp):  # their leg is gone already
+            done.discard((event.call_id, event.agent_id))
+        assert released == done, f"{event}: released {released}, done talking {done}"
 
     def check(self) -> None:
         assert self.acd.audit() == []

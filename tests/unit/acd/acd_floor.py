@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from pbx_stasis.acd import (
     Acd,
+    AcdInput,
     Action,
     AgentConfig,
     AgentLogin,
@@ -16,8 +17,7 @@ from pbx_stasis.acd import (
     CallArrived,
     CancelOffer,
     Connect,
-    Event,
-    Journal,
+    JournalRow,
     Offer,
     OfferAnswered,
     OfferFailed,
@@ -50,7 +50,7 @@ class Floor:
             int, Offer
         ] = {}  # offers rung and not yet ended, as the runner sees them
 
-    def feed(self, event: Event, at: float | None = None) -> list[Action]:
+    def feed(self, event: AcdInput, at: float | None = None) -> list[Action]:
         if at is not None:
             self.now = max(self.now, at)
         actions = self.acd.feed(event, self.now)
@@ -108,11 +108,11 @@ class Floor:
         o = self.offer(call_id, agent_id)
         return self.feed(OfferFailed(o.offer_id, call_id, agent_id))
 
-    def journal(self, *events: str, call_id: str | None = None) -> list[Journal]:
+    def journal(self, *events: str, call_id: str | None = None) -> list[JournalRow]:
         return [
             row
             for row in self.log
-            if isinstance(row, Journal)
+            if isinstance(row, JournalRow)
             and (not events or row.event in events)
             and (call_id is None or row.call_id == call_id)
         ]

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from pbx_stasis.acd import (
     Action,
     AgentLogin,
-    Journal,
+    JournalRow,
     QueueConfig,
     QueueConfigChanged,
     TransferToQueue,
@@ -40,7 +40,7 @@ class Wallboard:
         self._day: int | None = None
 
     def apply(self, when: float, action: Action) -> None:
-        day = UTC_DAYS.bucket(action.at if isinstance(action, Journal) else when)
+        day = UTC_DAYS.bucket(action.at if isinstance(action, JournalRow) else when)
         if self._day is not None and day != self._day:
             self.close_day()
         self._day = day
@@ -176,12 +176,12 @@ def test_the_live_fold_and_the_batch_fold_agree_on_random_journals(
     driver.configs[PERSONAL.name] = PERSONAL
     driver.desks["a2"].queues.add(PERSONAL.name)
     board = Wallboard(QUEUES, AGENT_IDS)
-    journal: list[Journal] = []
+    journal: list[JournalRow] = []
 
     def record(actions: list[Action]) -> None:
         for action in actions:
             board.apply(driver.now, action)
-            if isinstance(action, Journal):
+            if isinstance(action, JournalRow):
                 journal.append(action)
 
     driver.on_step = record

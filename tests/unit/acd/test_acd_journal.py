@@ -14,8 +14,8 @@ from pbx_stasis.acd import (
     CallResumed,
     CallTransferred,
     CancelOffer,
-    Journal,
     JournalEvent,
+    JournalRow,
     QueueConfig,
 )
 
@@ -131,7 +131,7 @@ def test_agent_rows_are_written_per_queue() -> None:
     got = [
         (r.event.value, r.queue, dict(r.data))
         for r in floor.log
-        if isinstance(r, Journal) and r.agent_id == "a1"
+        if isinstance(r, JournalRow) and r.agent_id == "a1"
     ]
     assert got == [
         ("LOGIN", "x", {}),

@@ -11,8 +11,8 @@ from pbx_stasis.acd import (
     AgentUnpause,
     CallerHungUp,
     CallTransferred,
-    Journal,
     JournalEvent,
+    JournalRow,
     QueueConfig,
 )
 from pbx_stasis.acd.queue_log import journal_line, journal_lines, queue_log_line
@@ -37,7 +37,7 @@ def test_a_day_in_queue_log_format() -> None:
     floor.feed(AgentUnpause("a1"))
     floor.feed(AgentLogout("a1"))
     floor.feed(AgentPause("a1", "home"))
-    rows = [r for r in floor.log if isinstance(r, Journal)]
+    rows = [r for r in floor.log if isinstance(r, JournalRow)]
     assert list(journal_lines(rows, agent_label=lambda a: f"PJSIP/{a}")) == [
         "1700000000|NONE|sales|PJSIP/a1|ADDMEMBER|",
         "1700000000|1700000000.1|sales|NONE|ENTERQUEUE||+33612345678|1",
@@ -62,7 +62,7 @@ def test_extensions_are_only_written_on_request() -> None:
     floor.answer("c1", "a1")
     floor.feed(CallerHungUp("c1"))
     floor.run_until_quiet()
-    rows = [r for r in floor.log if isinstance(r, Journal)]
+    rows = [r for r in floor.log if isinstance(r, JournalRow)]
     plain = list(journal_lines(rows))
     assert not any("OFFER" in line or "WRAPUP" in line for line in plain)
     extended = list(journal_lines(rows, extensions=True))

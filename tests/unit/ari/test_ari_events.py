@@ -15,7 +15,7 @@ import polling
 import pytest
 from ari_fake_server import FakeAri, channel_event, closed_port
 
-from pbx_stasis.ari import AriClient, Event, EventStream
+from pbx_stasis.ari import AriClient, AriEvent, EventStream
 
 
 def fast_stream(ari: AriClient, handler: Any, **options: Any) -> EventStream:
@@ -42,7 +42,7 @@ async def test_reconnects_and_resyncs_after_asterisk_closes_the_socket(
     async def on_connect() -> None:
         resyncs.append(time.monotonic())
 
-    async def handler(event: Event) -> None:
+    async def handler(event: AriEvent) -> None:
         handled.append(event["type"])
 
     async with fast_stream(ari, handler, on_connect=on_connect) as events:
@@ -72,7 +72,7 @@ async def test_events_wait_until_the_resync_hook_is_done(fake_ari: FakeAri, ari:
         await asyncio.sleep(0.1)  # on purpose: a slow resync, which events must wait for
         story.append("resync done")
 
-    async def handler(event: Event) -> None:
+    async def handler(event: AriEvent) -> None:
         story.append(event["type"])
 
     async with fast_stream(ari, handler, on_connect=on_connect) as events:
@@ -93,7 +93,7 @@ async def test_a_failing_resync_drops_the_connection_and_retries(
         if calls == 1:
             raise RuntimeError("database not ready")
 
-    async def handler(event: Event) -> None:
+    async def handler(event: AriEvent) -> None:
         pass
 
     async with fast_stream(ari, handler, on_connect=on_connect) as events:
@@ -109,7 +109,7 @@ async def test_each_channel_sees_its_events_in_order(fake_ari: FakeAri, ari: Ari
     seen: dict[str, list[str]] = defaultdict(list)
     rng = random.Random(7)
 
-    async def handler(event: Event) -> None:
+    async def handler(event: AriEvent) -> None:
         # Random handler latency: lanes run concurrently, yet each keeps its own order.
         await asyncio.sleep(rng.random() * 0.003)
         seen[event["channel"]["id"]].append(event["digit"])
@@ -132,7 +132,7 @@ async def test_a_slow_channel_does_not_stall_the_others(fake_ari: FakeAri, ari: 
     release = asyncio.Event()
     seen: dict[str, list[str]] = defaultdict(list)
 
-    async def handler(event: Event) -> None:
+    async def handler(event: AriEvent) -> None:
         ident = event["channel"]["id"]
         if ident == "slow":
             await release.wait()
@@ -157,7 +157,7 @@ async def test_handler_errors_are_logged_and_the_stream_goes_on(
 ) -> None:
     handled: list[str] = []
 
-    async def handler(event: Event) -> None:
+    async def handler(event: AriEvent) -> None:
         if event["digit"] == "1":
             raise ValueError("bad digit")
         handled.append(event["digit"])
@@ -178,7 +178,7 @@ async def test_an_inline_handler_gets_every_event_in_order_without_lanes(
 ) -> None:
     handled: list[tuple[str, str]] = []
 
-    def handler(event: Event) -> None:  # a plain function: called by the reader itself
+    def handler(event: AriEvent) -> None:  # a plain function: called by the reader itself
         if event["digit"] == "0":
             raise ValueError("bad digit")
         handled.append((event["channel"]["id"], event["digit"]))
@@ -199,7 +199,7 @@ async def test_events_without_a_channel_share_one_ordered_lane(
 ) -> None:
     order: list[str] = []
 
-    async def handler(event: Event) -> None:
+    async def handler(event: AriEvent) -> None:
         await asyncio.sleep(0.002 if event["endpoint"]["resource"] == "a1" else 0)  # a slow a1
         order.append(event["endpoint"]["resource"])
 
@@ -219,7 +219,7 @@ async def test_events_without_a_channel_share_one_ordered_lane(
 async def test_reading_pauses_while_too_many_events_wait(fake_ari: FakeAri, ari: AriClient) -> None:
     release = asyncio.Event()
 
-    async def handler(event: Event) -> None:
+    async def handler(event: AriEvent) -> None:
         await release.wait()
 
     async with fast_stream(ari, handler, max_pending=2) as events:
@@ -237,7 +237,7 @@ async def test_reading_pauses_while_too_many_events_wait(fake_ari: FakeAri, ari:
 async def test_close_cancels_running_handlers_promptly(fake_ari: FakeAri, ari: AriClient) -> None:
     outcome: list[str] = []
 
-    async def handler(event: Event) -> None:
+    async def handler(event: AriEvent) -> None:
         try:
             await asyncio.Event().wait()
         except asyncio.CancelledError:
@@ -262,7 +262,7 @@ async def test_close_cancels_running_handlers_promptly(fake_ari: FakeAri, ari: A
 
 
 async def test_no_busy_loop_while_asterisk_refuses_connections() -> None:
-    async def handler(event: Event) -> None:
+    async def handler(event: AriEvent) -> None:
         pass
 
     async with AriClient(f"http://127.0.0.1:{closed_port()}/ari", "pbx", "secret") as ari:
@@ -285,7 +285,7 @@ async def test_no_busy_loop_while_asterisk_refuses_connections() -> None:
 async def test_wrong_password_backs_off_and_says_what_to_check(
     fake_ari: FakeAri, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async def handler(event: Event) -> None:
+    async def handler(event: AriEvent) -> None:
         pass
 
     caplog.set_level(logging.WARNING, logger="pbx_stasis.ari.events")
@@ -309,10 +309,10 @@ async def test_garbage_from_the_socket_is_ignored(
 ) -> None:
     handled: list[str] = []
 
-    async def handler(event: Event) -> None:
+    async def handler(event: AriEvent) -> None:
         handled.append(event["type"])
 
-    def broken_key(event: Event) -> str | None:
+    def broken_key(event: AriEvent) -> str | None:
         raise KeyError("no key for you")
 
     async with fast_stream(ari, handler, key=broken_key) as events:

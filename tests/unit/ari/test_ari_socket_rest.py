@@ -9,13 +9,13 @@ import pytest
 from ari_fake_server import FakeAri, Reply
 from test_ari_events import eventually, fast_stream
 
-from pbx_stasis.ari import AriClient, AriError, Event
+from pbx_stasis.ari import AriClient, AriError, AriEvent
 from pbx_stasis.ari import operations as ops
 from pbx_stasis.ari.errors import AriUnreachable
 from pbx_stasis.ari.request_sockets import RequestSockets
 
 
-async def _ignore(event: Event) -> None:
+async def _ignore(event: AriEvent) -> None:
     pass
 
 

@@ -13,9 +13,9 @@ from pbx_stasis.ivr.core import (
     Action,
     CallContext,
     DtmfReceived,
-    Event,
+    FlowJournalRow,
     Interpreter,
-    Journal,
+    IvrInput,
     Play,
     PlaybackFinished,
     StartTimer,
@@ -79,7 +79,7 @@ class Call:
         self.actions.extend(out)
         return out
 
-    def feed(self, event: Event) -> list[Action]:
+    def feed(self, event: IvrInput) -> list[Action]:
         out = self.interp.feed(event, self.now)
         self.actions.extend(out)
         return out
@@ -106,7 +106,7 @@ class Call:
         return self.feed(TimerExpired(self.last(StartTimer).timer_id))
 
     def journal(self, event: str) -> list[Mapping[str, object]]:
-        return [a.data for a in self.actions if isinstance(a, Journal) and a.event == event]
+        return [a.data for a in self.actions if isinstance(a, FlowJournalRow) and a.event == event]
 
     def path(self) -> list[tuple[object, object]]:
         """(node, result) of every node left, in order."""

@@ -13,10 +13,10 @@ from pbx_stasis.ivr.core import (
     CancelTimer,
     DtmfReceived,
     Enqueue,
+    FlowJournalRow,
     Hangup,
     HttpLookup,
     Interpreter,
-    Journal,
     LookupFailed,
     LookupResult,
     Outcome,
@@ -66,7 +66,7 @@ def test_play_then_hangup_journals_every_node() -> None:
         """)
     )
     out = call.start()
-    assert out[0] == Journal(
+    assert out[0] == FlowJournalRow(
         "ivr.start", {"flow": "f", "did": "100", "caller": "+15550001", "language": "en"}
     )
     assert out[1] == SetLanguage("en")
@@ -544,7 +544,7 @@ flows:
 def test_transfer_to_a_flow_an_agent_and_a_number() -> None:
     call = Call(flows(TRANSFER_FLOWS))
     out = call.start()
-    assert Journal("ivr.flow", {"from": "main", "to": "other"}) in out
+    assert FlowJournalRow("ivr.flow", {"from": "main", "to": "other"}) in out
     assert SetLanguage("fr") in out  # en is not a language of the other flow
     assert call.interp.flow.name == "other"
     assert (call.interp.variables["x"], call.interp.variables["y"]) == (1, 3)

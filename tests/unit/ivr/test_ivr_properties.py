@@ -16,10 +16,10 @@ from pbx_stasis.ivr.core import (
     CallerHungUp,
     DtmfReceived,
     Enqueue,
-    Event,
+    FlowJournalRow,
     Hangup,
     Interpreter,
-    Journal,
+    IvrInput,
     LookupFailed,
     LookupResult,
     Outcome,
@@ -45,7 +45,7 @@ FLOWSETS = {
     "tight": flows(TEXT.replace("max_steps: 100", "max_steps: 7")),
 }
 KEYS = "0123456789*#"
-NOISE: list[Event] = [
+NOISE: list[IvrInput] = [
     DtmfReceived("A"),
     PlaybackFinished(10_000),
     TimerExpired(10_000),
@@ -56,7 +56,7 @@ NOISE: list[Event] = [
 ]
 
 
-def _event(interp: Interpreter, choice: int, play: int, timer: int) -> Event:
+def _event(interp: Interpreter, choice: int, play: int, timer: int) -> IvrInput:
     """Map one scripted number to an event: noise, a caller hang-up, or an answer to the wait."""
     if choice < len(NOISE):
         return NOISE[choice]
@@ -66,7 +66,7 @@ def _event(interp: Interpreter, choice: int, play: int, timer: int) -> Event:
     return _progress(interp.waiting, k, play, timer)
 
 
-def _progress(wait: Wait, k: int, play: int, timer: int) -> Event:
+def _progress(wait: Wait, k: int, play: int, timer: int) -> IvrInput:
     if wait is Wait.PLAYBACK:
         return DtmfReceived(KEYS[k % 12]) if k % 3 == 0 else PlaybackFinished(play)
     if wait is Wait.DIGITS:
@@ -133,7 +133,7 @@ def test_any_event_sequence_ends_the_call_cleanly(
     max_steps = max(f.max_steps for f in flowset.flows.values())
     assert interp.steps <= max_steps
 
-    journal = [a for a in actions if isinstance(a, Journal)]
+    journal = [a for a in actions if isinstance(a, FlowJournalRow)]
     assert journal[0].event == "ivr.start"
     assert [j.event for j in journal].count("ivr.end") == 1
     assert journal[-1].event == "ivr.end"
@@ -151,7 +151,7 @@ def test_any_event_sequence_ends_the_call_cleanly(
     enters = sum(1 for j in journal if j.event == "ivr.enter")
     assert enters == interp.steps
 
-    others = [a for a in actions if not isinstance(a, Journal)]
+    others = [a for a in actions if not isinstance(a, FlowJournalRow)]
     if interp.outcome is not Outcome.CALLER_HUNG_UP:
         last = others[-1]
         assert isinstance(last, TERMINAL_ACTIONS)

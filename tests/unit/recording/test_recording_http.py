@@ -20,7 +20,7 @@ from pbx_stasis.acd.runner import Talk
 from pbx_stasis.ari import AriClient
 from pbx_stasis.recording import RecordingKind, RecordingRecord, RecordingRules, RecordingStore
 from pbx_stasis.recording.http import RECORDER, ROUTES
-from pbx_stasis.recording.policies import RecordingPolicies
+from pbx_stasis.recording.policy_store import RecordingPolicies
 from pbx_stasis.recording.recorder import CallRecorder
 from pbx_stasis.store.db import Database
 from pbx_stasis.store.tables import Call, CallStatus, Direction, Role

@@ -4,7 +4,7 @@ database object applies at once, one made by another process after a second."""
 from __future__ import annotations
 
 from pbx_stasis.recording import PolicyMode, RecordingPolicy
-from pbx_stasis.recording.policies import POLICY_FRESH_S, RecordingPolicies
+from pbx_stasis.recording.policy_store import POLICY_FRESH_S, RecordingPolicies
 from pbx_stasis.store import Database, Directory
 
 

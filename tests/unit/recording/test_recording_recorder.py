@@ -15,9 +15,9 @@ import pytest
 from pbx_stasis.acd.runner import Talk
 from pbx_stasis.ari import AriClient
 from pbx_stasis.recording import PolicyMode, RecordingPolicy, RecordingStore
-from pbx_stasis.recording.policies import RecordingPolicies
+from pbx_stasis.recording.policy_store import RecordingPolicies
 from pbx_stasis.recording.recorder import CallRecorder, RecordingError, RecordingState
-from pbx_stasis.store import Database, Directory, Journal
+from pbx_stasis.store import CallJournal, Database, Directory
 
 CALL = "f" * 32
 
@@ -57,7 +57,7 @@ async def test_a_queue_without_a_policy_records_nothing_and_refuses_the_agent(
     await recorder.drain()
     with pytest.raises(RecordingError):
         await recorder.state(tenant, CALL)
-    assert [e.event for e in await Journal(db).events_after(0)] == []
+    assert [e.event for e in await CallJournal(db).events_after(0)] == []
 
 
 async def test_a_second_agent_in_the_same_bridge_keeps_the_calls_recording(

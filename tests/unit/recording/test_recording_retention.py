@@ -11,9 +11,9 @@ import pytest
 
 from pbx_stasis.recording import RecordingKind, RecordingRules, RecordingStore
 from pbx_stasis.recording.cli import main as recordings_cli
-from pbx_stasis.recording.policies import RecordingPolicies
+from pbx_stasis.recording.policy_store import RecordingPolicies
 from pbx_stasis.recording.retention import purge_expired
-from pbx_stasis.store import Database, Directory, Journal
+from pbx_stasis.store import CallJournal, Database, Directory
 from pbx_stasis.store.tables import Call, Direction
 
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
@@ -56,7 +56,7 @@ async def test_each_tenant_keeps_its_recordings_for_its_own_days(
     for kept in (young, voicemail, ancient):
         record = await store.get(kept)
         assert record is not None and store.path_of(record).exists()
-    [line] = [e for e in await Journal(db).events_after(0) if e.event == "RECORDPURGE"]
+    [line] = [e for e in await CallJournal(db).events_after(0) if e.event == "RECORDPURGE"]
     assert (line.tenant_id, line.call_id, line.data["recording"]) == (short, "1" * 32, old)
     assert line.data["age_days"] == 8.0 and line.data["retention_days"] == 7
     assert (await purge_expired(db, NOW, tmp_path / "recordings")).deleted == []

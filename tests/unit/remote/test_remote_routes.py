@@ -27,7 +27,7 @@ from noted import SECRET, NotedRecorder, NotedSupervision
 
 from pbx_stasis.acd.runner import Talk
 from pbx_stasis.ari import AriClient
-from pbx_stasis.ari.models import Event
+from pbx_stasis.ari.models import AriEvent
 from pbx_stasis.bus import Bus
 from pbx_stasis.calls.actor import EventInbox
 from pbx_stasis.calls.router import CallRouter
@@ -56,7 +56,7 @@ OWNER_MARKERS = (CALL, "+14155550101", "owner-session")
 LIVE_ROUTES = [r for r in RECORDING_ROUTES if r.path.startswith("/api/calls/")]
 
 
-async def _no_call(inbox: EventInbox, start: Event) -> None:
+async def _no_call(inbox: EventInbox, start: AriEvent) -> None:
     raise AssertionError("no call is expected in these tests")
 
 

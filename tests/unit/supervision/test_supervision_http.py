@@ -18,7 +18,7 @@ from access_world import AccessWorld, Person, build_world, close_world
 
 from pbx_stasis.acd.runner import Talk
 from pbx_stasis.ari import AriClient
-from pbx_stasis.ari.models import Event
+from pbx_stasis.ari.models import AriEvent
 from pbx_stasis.calls.actor import EventInbox
 from pbx_stasis.calls.router import CallRouter
 from pbx_stasis.store.db import Database
@@ -33,7 +33,7 @@ CALL = "a" * 32
 OWNER_MARKERS = (CALL, "+14155550101", "owner-session")
 
 
-async def _no_call(inbox: EventInbox, start: Event) -> None:
+async def _no_call(inbox: EventInbox, start: AriEvent) -> None:
     raise AssertionError("no call is expected in these tests")
 
 

@@ -1,0 +1,210 @@
+"""Call control of a connected call (agent page, API): hold, mute, hangup, DTMF, blind and
+attended transfers, and handing the caller over once the core let the call go."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+from pbx_stasis.acd import events as ev
+from pbx_stasis.acd.base import AcdBase
+from pbx_stasis.acd.directory import AgentRecord, queue_key
+from pbx_stasis.acd.model import QueueConfig, personal_queue
+from pbx_stasis.acd.stay import (
+    CallControlError,
+    Consult,
+    Waiting,
+)
+from pbx_stasis.ari import AriError
+from pbx_stasis.calls.actor import ChannelGone
+from pbx_stasis.calls.handoff import Outcome
+
+
+class CallControl(AcdBase):
+    """Requests on a call an agent talks on; the core is told what changed (held, transferred)."""
+
+    async def hold(self, call_id: str) -> None:
+        """The caller hears music on hold, alone; the agent stays on the line (silence)."""
+        waiting = self._talking(call_id)
+        if waiting.held:
+            return
+        waiting.held = True
+        await self.ari.bridges.remove_channel(waiting.bridge_id, waiting.call.channel_id)
+        await self.ari.channels.start_moh(waiting.call.channel_id, waiting.moh_class)
+        self.post(ev.CallHeld(call_id))
+        self._publish_call(waiting, "held")
+
+    async def unhold(self, call_id: str) -> None:
+        waiting = self._talking(call_id)
+        if not waiting.held:
+            return
+        await self._back_to_bridge(waiting)
+        self.post(ev.CallResumed(call_id))
+        self._publish_call(waiting, "talking")
+
+    async def _back_to_bridge(self, waiting: Waiting) -> None:
+        waiting.held = False
+        with contextlib.suppress(AriError):
+            await self.ari.channels.stop_moh(waiting.call.channel_id)
+        await self.ari.bridges.add_channel(waiting.bridge_id, waiting.call.channel_id)
+
+    async def mute(self, call_id: str, muted: bool) -> None:
+        """Mute the agent towards the caller (the agent still hears the caller)."""
+        waiting = self._talking(call_id)
+        assert waiting.agent_leg is not None
+        channel = waiting.agent_leg.channel_id
+        if muted:
+            await self.ari.channels.mute(channel, "in")
+        else:
+            await self.ari.channels.unmute(channel, "in")
+        waiting.muted = muted
+        await waiting.call.note("MUTE" if muted else "UNMUTE")
+        self._publish_call(waiting, "held" if waiting.held else "talking")
+
+    async def hangup(self, call_id: str) -> None:
+        """The agent's hangup button: their leg leaves (COMPLETEAGENT), or the caller is
+        released when no agent has the call yet."""
+        waiting = self.live(call_id)
+        channel = (waiting.agent_leg.channel_id if waiting.agent_leg is not None
+                   else waiting.call.channel_id)
+        await self._hangup(channel)
+
+    async def send_dtmf(self, call_id: str, digits: str) -> None:
+        waiting = self._talking(call_id)
+        await self.ari.channels.send_dtmf(waiting.call.channel_id, digits)
+
+    async def transfer(self, call_id: str, kind: str, target: str, *, attended: bool) -> None:
+        """Blind: the agent leaves at once. Attended: the caller holds while the agent
+        consults the target; complete_transfer / cancel_transfer end the consultation."""
+        waiting = self._talking(call_id)
+        if kind == "number":
+            target = await self._outside_number(waiting, target)
+        if attended:
+            await self._consult(waiting, kind, target)
+            return
+        if kind == "number":
+            waiting.transfer_to = target
+            self.post(ev.CallTransferred(call_id, f"number:{target}"))
+        else:
+            key = await self._transfer_queue(waiting, kind, target)
+            if waiting.held:
+                await self._back_to_bridge(waiting)
+            self.post(ev.TransferToQueue(call_id, key))
+
+    async def _outside_number(self, waiting: Waiting, number: str) -> str:
+        """What to dial for a transfer to `number`, if the tenant's dialling policy allows it
+        (checked again when the caller is handed over: the trunk checks every number)."""
+        if self.line is None:
+            raise CallControlError("conflict", "no trunk to dial out")
+        verdict = await self.line.permit(waiting.tenant_id, number, None,
+                                         call_id=waiting.call.record.id)
+        if not verdict.allowed or verdict.number is None:
+            raise CallControlError("forbidden", verdict.message)
+        return verdict.number
+
+    async def _transfer_queue(self, waiting: Waiting, kind: str, target: str) -> str:
+        if kind == "queue":
+            key = queue_key(waiting.tenant_id, target)
+            if self.core.queue(key) is None:
+                raise CallControlError("not-found", f"no queue {target!r}")
+            return key
+        agent = self.agents.get(target)
+        if agent is None or agent.tenant_id != waiting.tenant_id:
+            raise CallControlError("not-found", f"no agent {target!r}")
+        return await self._personal_queue(agent)
+
+    async def _personal_queue(self, agent: AgentRecord) -> str:
+        """A queue of one agent: offers to a named agent stay inside the core (journaled,
+        race-free, and the caller waits with music when that agent is busy)."""
+        key = queue_key(agent.tenant_id, personal_queue(agent.username))
+        if self.core.queue(key) is None:
+            self.post(ev.QueueConfigChanged(QueueConfig(name=key, max_wait=60.0,
+                                                        autopause_after=None)))
+            self.post(ev.AgentLogin(agent.agent_id, [key]))
+            await asyncio.sleep(0)
+        return key
+
+    async def _consult(self, waiting: Waiting, kind: str, target: str) -> None:
+        if waiting.consult is not None:
+            raise CallControlError("conflict", "a consultation is already in progress")
+        if kind == "number" and self.line is not None:  # `target`: as the policy allowed it
+            endpoint = self.line.dial_string(target)
+        elif kind == "agent" and target in self.agents:
+            endpoint = f"PJSIP/{self.agents[target].endpoint}"
+        else:
+            raise CallControlError("conflict", "attended transfers go to an agent or a number")
+        await self.hold(waiting.call.record.id)
+        channel_id = f"{waiting.call.record.id}-c{time.monotonic_ns()}"
+        consult = Consult(channel_id, f"{kind}:{target}", self.router.claim(channel_id))
+        waiting.consult = consult
+        try:
+            await self.ari.channels.originate(
+                endpoint, app=self.app, app_args=["consult", waiting.call.record.id],
+                channel_id=channel_id, dial_timeout=30,
+                caller_id=waiting.call.record.from_number,
+            )
+        except AriError as exc:
+            waiting.consult = None
+            self.router.release(channel_id)
+            await self.unhold(waiting.call.record.id)
+            raise CallControlError("conflict", f"cannot dial {target}: {exc.message}") from exc
+        await waiting.call.note("CONSULT", target=consult.target)
+        self._publish_call(waiting, "consulting")
+        task = asyncio.create_task(self._follow_consult(waiting, consult))
+        self._hangups.add(task)
+        task.add_done_callback(self._hangups.discard)
+
+    async def _follow_consult(self, waiting: Waiting, consult: Consult) -> None:
+        try:
+            await consult.inbox.wait_for({"StasisStart"})
+            consult.answered.set()
+            await self.ari.bridges.add_channel(waiting.bridge_id, consult.channel_id)
+            await consult.inbox.wait_for(lambda _: False)
+        except (ChannelGone, AriError):
+            pass
+        finally:
+            self.router.release(consult.channel_id)
+            if waiting.consult is consult:  # the target left before the transfer completed
+                waiting.consult = None
+                self._publish_call(waiting, "held")
+            elif waiting.handover is consult:  # the call was theirs: it ends with them
+                await self._hangup(waiting.call.channel_id)
+
+    async def complete_transfer(self, call_id: str) -> None:
+        waiting = self._talking(call_id)
+        consult = waiting.consult
+        if consult is None or not consult.answered.is_set():
+            raise CallControlError("conflict", "no answered consultation to hand the call to")
+        waiting.consult, waiting.handover = None, consult
+        self.post(ev.CallTransferred(call_id, consult.target, attended=True))
+
+    async def cancel_transfer(self, call_id: str) -> None:
+        waiting = self._talking(call_id)
+        consult = waiting.consult
+        if consult is None:
+            raise CallControlError("conflict", "no consultation in progress")
+        waiting.consult = None
+        await self._hangup(consult.channel_id)
+        await self.unhold(call_id)
+
+    async def _hand_over(self, waiting: Waiting, outcome: Outcome) -> Outcome:
+        """The core let the call go by a transfer: connect the caller to its target."""
+        call = waiting.call
+        if waiting.handover is not None:  # attended: the target already talks in our bridge
+            await self._back_to_bridge(waiting)
+            await call.note("TRANSFERRED", target=waiting.handover.target, attended=True)
+            try:
+                with contextlib.suppress(ChannelGone):
+                    await call.inbox.wait_for(lambda _: False)
+            finally:  # the caller left: so does the party they were handed to
+                await self._hangup(waiting.handover.channel_id)
+            return outcome
+        if waiting.transfer_to is not None and self.line is not None:
+            with contextlib.suppress(AriError):
+                await self.ari.bridges.remove_channel(waiting.bridge_id, call.channel_id)
+            with contextlib.suppress(AriError):
+                await self.ari.channels.stop_moh(call.channel_id)
+            await call.note("TRANSFERRED", target=f"number:{waiting.transfer_to}")
+            return await self.line.connect_number(call, waiting.transfer_to)
+        return outcome

@@ -1,0 +1,254 @@
+"""Agent legs: ringing the chosen agent (originate), following the leg to its answer or
+hangup, seating a caller who heard ringing, announcing positions, and bridging caller and
+agent once the core connects them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Awaitable
+from dataclasses import replace
+
+from pbx_stasis.acd import events as ev
+from pbx_stasis.acd.actions import (
+    Announce,
+    Connect,
+    Offer,
+)
+from pbx_stasis.acd.base import AcdBase
+from pbx_stasis.acd.stay import (
+    ANNOUNCEMENT,
+    Leg,
+    Talk,
+    Waiting,
+    live_call,
+)
+from pbx_stasis.ari import AriError
+from pbx_stasis.ari.models import AriEvent
+from pbx_stasis.calls.actor import ChannelGone
+from pbx_stasis.calls.events import CALL_INCOMING, CallRinging
+from pbx_stasis.calls.handoff import Outcome
+
+log = logging.getLogger(__name__)
+
+# SIP-ish hangup causes of an unanswered agent leg -> what the core is told
+_BUSY = {17: "busy", 21: "declined"}
+_NO_ANSWER = {18, 19}
+
+
+class Legs(AcdBase):
+    """Carries out Offer, CancelOffer, Connect, StartMoh and Announce over ARI."""
+
+    async def _serve(self, waiting: Waiting) -> Outcome:
+        """Wait for the core's verdict while watching the caller's channel."""
+        call = waiting.call
+
+        def relevant(event: AriEvent) -> bool:
+            playback = event.get("playback") or {}
+            return event.get("type") == "PlaybackFinished" and str(
+                playback.get("id", "")
+            ).startswith(ANNOUNCEMENT)
+
+        async def watch() -> None:
+            try:
+                while True:
+                    await call.inbox.wait_for(relevant)
+                    if not waiting.connected:  # playing stopped the music: start it again
+                        waiting.lane.submit(
+                            lambda: self.ari.channels.start_moh(call.channel_id, waiting.moh_class)
+                        )
+            except ChannelGone:
+                self.post(ev.CallerHungUp(call.record.id))
+
+        watcher = asyncio.create_task(watch(), name=f"watch-{call.record.id}")
+        try:
+            return await asyncio.shield(waiting.outcome)
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+
+    def _seat(self, waiting: Waiting) -> None:
+        """A caller who heard ringing now waits for real: answered, in the bridge, music."""
+        if not waiting.ringback or waiting.connected or waiting.outcome.done():
+            return
+        waiting.ringback = False
+        call = waiting.call
+
+        async def seat() -> None:
+            await call.answer()
+            await self.ari.bridges.add_channel(waiting.bridge_id, call.channel_id)
+            await self.ari.channels.start_moh(call.channel_id, waiting.moh_class)
+
+        waiting.lane.submit(seat)
+
+    def _announce(self, action: Announce) -> None:
+        waiting = self._waiting.get(action.call_id)
+        if waiting is None:
+            return
+        self._seat(waiting)  # announcements are for answered callers
+        media = (
+            ["sound:queue-youarenext"]
+            if action.position == 1
+            else [
+                "sound:queue-thereare",
+                f"number:{action.position - 1}",
+                "sound:queue-callswaiting",
+            ]
+        )
+        if action.estimated_wait is not None and action.estimated_wait >= 60:
+            media += [
+                "sound:queue-holdtime",
+                f"number:{round(action.estimated_wait / 60)}",
+                "sound:queue-minutes",
+            ]
+        channel = waiting.call.channel_id
+        playback_id = f"{ANNOUNCEMENT}{action.call_id}-{time.monotonic_ns()}"
+        waiting.lane.submit(lambda: self.ari.channels.play(channel, media, playback_id=playback_id))
+
+    def _ring(self, offer: Offer) -> None:
+        channel_id = f"{offer.call_id}-o{offer.offer_id}"
+        leg = Leg(offer, channel_id, self.router.claim(channel_id))
+        self._legs[offer.offer_id] = leg
+        waiting = self._waiting.get(offer.call_id)
+        if waiting is not None:
+            waiting.ringing += 1
+        self._to_dial.append(leg)
+
+    async def _dial(self, leg: Leg) -> None:
+        """Originate the agent's leg in the owner's own turn (the request is on the socket
+        before the owner moves on: no turn of the event loop in between); the leg's task then
+        waits for the answer and follows the leg."""
+        offer = leg.offer
+        waiting = self._waiting.get(offer.call_id)
+        originated: Awaitable[object]
+        try:
+            originated = await self.ari.channels.start_originate(
+                offer.endpoint,
+                app=self.app,
+                app_args=["agent", offer.call_id],
+                caller_id=f'"{offer.caller}" <{offer.caller}>',
+                # The core times the offer out; Asterisk's limit is only a safety net.
+                dial_timeout=math.ceil(offer.timeout) + 30,
+                channel_id=leg.channel_id,
+                # As app_queue does: the leg is requested with the caller's formats (not every
+                # audio format Asterisk knows: ~0.15 ms less per originate, measured) and
+                # shares the caller's linkedid.
+                originator=waiting.call.channel_id if waiting is not None else None,
+            )
+        except Exception as exc:  # e.g. unreachable: the leg's task reports it to the core
+            originated = _raise(exc)
+        leg.task = asyncio.create_task(self._follow_leg(leg, originated),
+                                       name=f"leg-{leg.channel_id}")
+        agent = self.agents.get(offer.agent_id)
+        if waiting is not None and agent is not None:
+            self.bus.publish(CALL_INCOMING, waiting.tenant_id,
+                             live_call(waiting, "ringing", agent, CallRinging))
+
+    async def _follow_leg(self, leg: Leg, originated: Awaitable[object]) -> None:
+        offer = leg.offer
+        try:
+            try:
+                await originated
+            except AriError as exc:
+                if exc.status == 400 and "originator" in exc.message:
+                    return  # the caller is gone: its hangup ends the offer, no agent missed it
+                self.post(
+                    ev.OfferFailed(
+                        offer.offer_id,
+                        offer.call_id,
+                        offer.agent_id,
+                        reason=exc.message or str(exc),
+                    )
+                )
+                return
+            try:
+                await leg.inbox.wait_for({"StasisStart"})
+                leg.answered = True
+                if leg.dropped:  # answered after the core cancelled it
+                    await self._hangup(leg.channel_id)
+                    return
+                self.post(ev.OfferAnswered(offer.offer_id, offer.call_id, offer.agent_id))
+                await leg.inbox.wait_for(lambda _: False)  # until the leg is gone
+            except ChannelGone:
+                if leg.dropped:
+                    return
+                if leg.answered:
+                    self.post(ev.AgentHungUp(offer.call_id, offer.agent_id))
+                    return
+                cause = leg.inbox.hangup.cause
+                if cause in _BUSY:
+                    self.post(
+                        ev.OfferRejected(
+                            offer.offer_id, offer.call_id, offer.agent_id, reason=_BUSY[cause]
+                        )
+                    )
+                elif cause in _NO_ANSWER:
+                    self.post(
+                        ev.OfferRejected(
+                            offer.offer_id, offer.call_id, offer.agent_id, reason="no answer"
+                        )
+                    )
+                else:
+                    self.post(
+                        ev.OfferFailed(
+                            offer.offer_id,
+                            offer.call_id,
+                            offer.agent_id,
+                            reason=leg.inbox.hangup.cause_text or str(cause),
+                        )
+                    )
+        finally:
+            self.router.release(leg.channel_id)
+            self._legs.pop(offer.offer_id, None)
+            waiting = self._waiting.get(offer.call_id)
+            if waiting is not None:
+                waiting.ringing -= 1
+                if not leg.answered:  # the caller hears ringing no longer: seat them
+                    self._seat(waiting)
+
+    def _connect(self, action: Connect) -> None:
+        waiting = self._waiting.get(action.call_id)
+        leg = self._legs.get(action.offer_id)
+        if waiting is None or leg is None:
+            return
+        waiting.agent_leg = leg
+        waiting.connected = True
+        agent = self.agents.get(action.agent_id)
+        call = waiting.call
+
+        async def bridge() -> None:
+            if waiting.ringback:  # answered only now that an agent is on the line
+                waiting.ringback = False
+                await call.answer()
+                await self.ari.bridges.add_channel(waiting.bridge_id,
+                                                   [call.channel_id, leg.channel_id])
+            else:
+                await self.ari.bridges.add_channel(waiting.bridge_id, leg.channel_id)
+                with contextlib.suppress(AriError):
+                    await self.ari.channels.stop_moh(call.channel_id)
+            if agent is not None:
+                call.log.set_agent(call.record, agent.user_id)
+                call.record = replace(call.record, agent_user_id=agent.user_id,
+                                      queue=waiting.queue)
+            self._publish_call(waiting, "talking")
+            waiting.talk = Talk(
+                call_id=call.record.id,
+                tenant_id=waiting.tenant_id,
+                queue=waiting.queue,
+                bridge_id=waiting.bridge_id,
+                caller_channel_id=call.channel_id,
+                agent_channel_id=leg.channel_id,
+                agent_user_id=agent.user_id if agent is not None else None,
+                from_number=call.record.from_number,
+            )
+            self._tell_watchers(waiting.talk, started=True)
+
+        waiting.lane.submit(bridge)
+
+
+async def _raise(exc: Exception) -> None:
+    raise exc
