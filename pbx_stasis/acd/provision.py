@@ -71,7 +71,26 @@ async def provision(ari: AriClient, agent: AgentRecord) -> None:
     for object_type, fields in endpoint_objects(agent):
         if object_type == "aor":
             await _drop_stale_contact(ari, agent.endpoint, fields.get("contact", ""))
+        if object_type == "endpoint":
+            await _drop_other_kind(ari, agent.endpoint, webrtc=fields.get("webrtc") == "yes")
         await ari.asterisk.update_config(CONFIG_CLASS, object_type, agent.endpoint, fields)
+
+
+async def _drop_other_kind(ari: AriClient, endpoint: str, *, webrtc: bool) -> None:
+    """An update merges fields into the object: a softphone agent turned desk phone would keep
+    what `webrtc=yes` implied (DTLS-SRTP, ICE, AVPF), and the phone would get encrypted media
+    it cannot read (no audio). Delete the endpoint when it is of the other kind. The same name
+    comes back for another agent too: endpoint ids are user ids, and a new database (a test, a
+    reinstall) gives them out again while Asterisk keeps its memory objects."""
+    try:
+        current = await ari.asterisk.get_config(CONFIG_CLASS, "endpoint", endpoint)
+    except AriError as exc:
+        if exc.status == 404:
+            return
+        raise
+    encryption = {t["value"] for t in current if t["attribute"] == "media_encryption"}
+    if encryption and encryption != ({"dtls"} if webrtc else {"no"}):
+        await ari.asterisk.delete_config(CONFIG_CLASS, "endpoint", endpoint)
 
 
 async def _drop_stale_contact(ari: AriClient, endpoint: str, contact: str) -> None:

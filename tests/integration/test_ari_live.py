@@ -9,16 +9,19 @@ by the `sandbox` fixture when needed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 from polling import eventually
 from sandbox import Sandbox
 
+from pbx_stasis.acd.directory import AgentRecord
+from pbx_stasis.acd.provision import provision
 from pbx_stasis.ari import (
     AriAuthError,
     AriClient,
@@ -192,3 +195,33 @@ async def test_pjsip_objects_are_created_and_deleted_at_run_time(ari: AriClient)
     with pytest.raises(AriError) as gone:
         await ari.asterisk.get_config("res_pjsip", "aor", aor)
     assert gone.value.not_found
+
+
+async def test_an_agent_provisioned_again_as_the_other_kind_of_phone_keeps_nothing_of_it(
+    ari: AriClient,
+) -> None:
+    # The same endpoint name as a softphone, then a desk phone, then a softphone again: an
+    # update merges fields, so the desk phone kept DTLS-SRTP from `webrtc=yes` and heard
+    # nothing (a later test's agent with the same user id had no audio).
+    name = f"agent-kind-{uuid.uuid4().hex[:8]}"
+    softphone = AgentRecord(
+        user_id=1, tenant_id=1, username="kim", name="Kim", endpoint=name,
+        sip_password=uuid.uuid4().hex, contact=None, extension="1001", skills={}, queues={},
+        wrapup=None)
+    desk_phone = replace(softphone, contact="sip:kim@127.0.0.1:20999")
+
+    async def encryption() -> set[str]:
+        fields = await ari.asterisk.get_config("res_pjsip", "endpoint", name)
+        return {f["value"] for f in fields if f["attribute"] == "media_encryption"}
+
+    try:
+        await provision(ari, softphone)
+        assert await encryption() == {"dtls"}
+        await provision(ari, desk_phone)
+        assert await encryption() == {"no"}
+        await provision(ari, softphone)
+        assert await encryption() == {"dtls"}
+    finally:
+        for kind in ("endpoint", "aor", "auth"):
+            with contextlib.suppress(AriError):
+                await ari.asterisk.delete_config("res_pjsip", kind, name)
