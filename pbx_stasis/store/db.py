@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import sqlite3
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -33,6 +35,8 @@ EXPECTED = (
 )
 # How long a SQLite writer waits for another writer before failing with "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# How long one try to switch a connection to WAL waits for the lock (see _switch_to_wal).
+WAL_SWITCH_WAIT_MS = 1000
 # PostgreSQL advisory lock held while the schema changes ("pbx_mig"), so workers starting
 # together migrate one after the other.
 SCHEMA_LOCK_KEY = 0x7062785F6D6967
@@ -256,6 +260,24 @@ def is_unique_violation(exc: IntegrityError) -> bool:
     return getattr(orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(orig)
 
 
+def _switch_to_wal(cursor: Any, busy_ms: int) -> None:
+    """PRAGMA journal_mode=WAL, retried while another connection holds the lock (for up to
+    `busy_ms`). On a new file, a connection switching to WAL while another, opened before the
+    switch, holds the write lock of a migration can deadlock with it: each waits for the other's
+    lock. A short wait that fails and lets go, then tries again, breaks it (seen as "database
+    is locked" when workers start together on a new SQLite file). Runs in aiosqlite's thread."""
+    cursor.execute(f"PRAGMA busy_timeout={WAL_SWITCH_WAIT_MS}")
+    deadline = time.monotonic() + busy_ms / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _sqlite_engine(url: URL, echo: bool, foreign_keys: bool, busy_ms: int) -> AsyncEngine:
     assert url.database is not None  # normalize_url refuses SQLite URLs without a path
     path = Path(url.database)
@@ -273,9 +295,9 @@ def _sqlite_engine(url: URL, echo: bool, foreign_keys: bool, busy_ms: int) -> As
         # off and issue BEGIN ourselves (below). This also makes DDL transactional.
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
+        _switch_to_wal(cursor, busy_ms)
         cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         # With WAL, NORMAL never corrupts nor tears a transaction (a killed process loses
         # nothing committed); only a power cut may lose the last commits. FULL would fsync
         # every journal line.
