@@ -6,12 +6,10 @@ Screenshots of each page go to build/screenshots/ (scripts/screenshots refreshes
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
 import pytest
-import pytest_asyncio
 import screenshots
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Page, expect
 from polling import eventually
 from web_world import PASSWORD, World
 
@@ -21,18 +19,6 @@ from pbx_stasis.store.tables import CallStatus, Role
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 SCREENSHOTS = screenshots.folder()
 
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def page(browser: Browser) -> AsyncIterator[Page]:
-    context = await browser.new_context(viewport={"width": 1440, "height": 900})
-    opened = await context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    try:
-        yield opened
-    finally:
-        await context.close()
-    assert errors == [], f"JavaScript errors on the page: {errors}"
 
 
 async def log_in(page: Page, world: World, role: Role, tenant: str = "acme") -> None:

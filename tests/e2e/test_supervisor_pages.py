@@ -14,15 +14,13 @@ import math
 import re
 import struct
 import wave
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 import screenshots
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Page, expect
 from polling import eventually
 from web_world import PASSWORD, World
 
@@ -47,18 +45,6 @@ def tone_wav(seconds: float, hz: float = 440.0) -> bytes:
         ))
     return buffer.getvalue()
 
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def page(browser: Browser) -> AsyncIterator[Page]:
-    context = await browser.new_context(viewport={"width": 1440, "height": 900})
-    opened = await context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    try:
-        yield opened
-    finally:
-        await context.close()
-    assert errors == [], f"JavaScript errors on the page: {errors}"
 
 
 def base_of(world: World) -> str:
