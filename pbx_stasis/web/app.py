@@ -32,7 +32,7 @@ from pbx_stasis.web.routing import (
     router_path,
     serve,
 )
-from pbx_stasis.web.serverlog import SERVER_LOG  # noqa: F401 (installs the filter)
+from pbx_stasis.web.serverlog import quiet_malformed_requests
 from pbx_stasis.web.sessions import Principal, SessionPolicy, Sessions
 
 log = logging.getLogger(__name__)
@@ -305,6 +305,7 @@ def create_web_app(ctx: WebContext, routes: Sequence[Route]) -> web.Application:
     """The web sidecar for one process, serving `routes` (the table the composition root,
     pbx_stasis.plugins, collects from the features); run it with aiohttp's AppRunner or
     web.run_app."""
+    quiet_malformed_requests()
     app = web.Application(middlewares=[_forwarded, _guard], client_max_size=2 * 1024 * 1024)
     site = Site(ctx, routes)
     app[CONTEXT] = ctx

@@ -29,10 +29,13 @@ class MalformedRequests(logging.Filter):
         return True
 
 
-# Handed to every AppRunner `pbx run` starts; aiohttp's default server logger gets the same
-# filter for apps run some other way (tests, web.run_app). Filters are a set: adding twice is
-# harmless.
-SERVER_LOG = logging.getLogger("pbx_stasis.http")
 _FILTER = MalformedRequests()
+# Handed to every AppRunner `pbx run` starts.
+SERVER_LOG = logging.getLogger("pbx_stasis.http")
 SERVER_LOG.addFilter(_FILTER)
-logging.getLogger("aiohttp.server").addFilter(_FILTER)
+
+
+def quiet_malformed_requests() -> None:
+    """The same filter on aiohttp's default server log, for an app run by another runner (tests,
+    web.run_app). Filters are a set: calling it again changes nothing."""
+    logging.getLogger("aiohttp.server").addFilter(_FILTER)
