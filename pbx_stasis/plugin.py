@@ -4,8 +4,11 @@ loaded by the composition root (pbx_stasis.plugins), the one module that names t
 A plugin hands the kernel what the feature brings, and the kernel imports no feature:
 - routes: its API and pages, served by the web kernel (roles, sessions, CSRF, validation,
   OpenAPI all come from the Route entries);
-- topics: the bus topics it publishes that the WebSocket feed may forward, and who may see them;
+- topics: the bus topics it publishes that the WebSocket feed may forward (each declares who
+  may read it);
 - commands: a function adding its `pbx` subcommands to the CLI's argparse subparsers;
+- services: the Stasis side's services its routes use, each with its interface (how a web
+  process of its own reaches it: pbx_stasis.remote) and the app key its routes find it under;
 - setup: what it puts in the web app before it starts (its stores, under its own app keys);
 - watchers: tasks the Stasis process runs for it while it is up (the recordings' retention
   sweep...), each given the database and the settings.
@@ -14,22 +17,33 @@ A plugin hands the kernel what the feature brings, and the kernel imports no fea
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from aiohttp import web
 
+from pbx_stasis.bus import EventTopic
 from pbx_stasis.config import Settings
+from pbx_stasis.remote.interfaces import Interface
 from pbx_stasis.store.db import Database
 from pbx_stasis.web.app import WebContext
-from pbx_stasis.web.feed import Topic
 from pbx_stasis.web.routing import Route
 
 Subparsers = argparse._SubParsersAction  # the `pbx` parser's subcommands (argparse's own type)
 Commands = Callable[["Subparsers[argparse.ArgumentParser]"], None]
 WebSetup = Callable[[web.Application, WebContext], None]
+P = TypeVar("P")
 Watcher = Callable[[Database, Settings], Coroutine[Any, Any, None]]
+
+
+@dataclass(frozen=True)
+class LiveService(Generic[P]):
+    """A Stasis-side service a feature's routes use: in one process the app's own, else a proxy
+    generated from `interface`; either way under `key` in the web app."""
+
+    interface: Interface[P]
+    key: web.AppKey[P]
 
 
 @dataclass(frozen=True)
@@ -38,7 +52,8 @@ class Plugin:
 
     name: str
     routes: Sequence[Route] = ()
-    topics: Mapping[str, Topic] = field(default_factory=dict)
+    topics: Sequence[EventTopic[Any]] = ()
+    services: Sequence[LiveService[Any]] = ()
     commands: Commands | None = None
     setup: WebSetup | None = None
     watchers: Sequence[Watcher] = ()

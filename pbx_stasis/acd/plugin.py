@@ -6,25 +6,16 @@ from __future__ import annotations
 
 from pbx_stasis.acd.cli import add_admin_commands
 from pbx_stasis.acd.http import calls, me, pages, queues, wallboard
+from pbx_stasis.acd.http.control import ACD
+from pbx_stasis.acd.service import ACD_SERVICE
 from pbx_stasis.acd.topics import AGENT_STATE, QUEUE_STATS
 from pbx_stasis.calls.events import CALL_ENDED, CALL_INCOMING, CALL_STATE
-from pbx_stasis.plugin import Plugin
-from pbx_stasis.store.tables import Role
-from pbx_stasis.web.feed import Topic
-from pbx_stasis.web.routing import ANYONE, at_least
-
-# Agents see only the events about themselves: the event's field that holds their user id.
-_CALL = Topic(ANYONE, own_key="agent_user_id")
+from pbx_stasis.plugin import LiveService, Plugin
 
 PLUGIN = Plugin(
     "acd",
     routes=(*me.ROUTES, *wallboard.ROUTES, *queues.ROUTES, *calls.ROUTES, *pages.ROUTES),
-    topics={
-        CALL_INCOMING.name: _CALL,
-        CALL_STATE.name: _CALL,
-        CALL_ENDED.name: _CALL,
-        AGENT_STATE.name: Topic(ANYONE, own_key="user_id"),
-        QUEUE_STATS.name: Topic(at_least(Role.SUPERVISOR)),
-    },
+    topics=(CALL_INCOMING, CALL_STATE, CALL_ENDED, AGENT_STATE, QUEUE_STATS),
+    services=(LiveService(ACD_SERVICE, ACD),),
     commands=add_admin_commands,
 )

@@ -30,7 +30,9 @@ from datetime import datetime
 from typing import Protocol
 
 from pbx_stasis.acd.model import AgentState, QueueConfig
+from pbx_stasis.remote.interfaces import Interface
 from pbx_stasis.store.tables import Direction
+from pbx_stasis.web.contract import ServiceError
 
 
 class SettableState(enum.StrEnum):
@@ -232,6 +234,11 @@ class AcdControl(Protocol):
         ...
 
     async def queue_stats(self, tenant_id: int) -> list[QueueStats]: ...
+
+
+# AcdControl as a web process of its own reaches it (pbx_stasis.remote).
+ACD_SERVICE: Interface[AcdControl] = Interface("acd", AcdControl, ServiceError,
+                                               ServiceError.rebuild)
 
 
 class DispositionCheck(Protocol):

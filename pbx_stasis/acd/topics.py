@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from pbx_stasis.acd.service import AgentView, QueueStats
 from pbx_stasis.bus import EventTopic
+from pbx_stasis.store.tables import Role
+from pbx_stasis.web.routing import ANYONE, at_least
 
 
 @dataclass(frozen=True)
@@ -20,7 +22,8 @@ class QueueStatsChanged(QueueStats):
     """A queue's live figures changed (a call came, was answered or left; an agent moved)."""
 
 
-AGENT_STATE = EventTopic("agent:state", AgentStateChanged)
-QUEUE_STATS = EventTopic("queue:stats", QueueStatsChanged)
+# An agent sees only their own state; queues' figures are for supervisors and up.
+AGENT_STATE = EventTopic("agent:state", AgentStateChanged, readers=ANYONE, own_key="user_id")
+QUEUE_STATS = EventTopic("queue:stats", QueueStatsChanged, readers=at_least(Role.SUPERVISOR))
 
 __all__ = ["AGENT_STATE", "QUEUE_STATS", "AgentStateChanged", "QueueStatsChanged"]

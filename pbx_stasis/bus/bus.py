@@ -1,8 +1,9 @@
 """Topic-based publish/subscribe with bounded queues so a slow subscriber never stalls calls.
 
-A topic is an `EventTopic[E]`: its name ("call:state") and the frozen dataclass its events are,
-declared once by the feature that publishes it. The bus carries the objects themselves; their
-JSON (the feed's payload, the relay's message) is made only where it leaves the process."""
+A topic is an `EventTopic[E]`: its name ("call:state"), the frozen dataclass its events are, and
+who may read it on the WebSocket feed, declared once by the feature that publishes it. The bus
+carries the objects themselves; their JSON (the feed's payload, the relay's message) is made
+only where it leaves the process."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from functools import cached_property
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import TypeAdapter
+
+from pbx_stasis.store.tables import Role
 
 E = TypeVar("E")
 
@@ -40,27 +43,33 @@ def _json(value: Any) -> Any:
 
 class EventTopic(Generic[E]):
     """A bus topic and the frozen dataclass its events are (or a subclass of it: one class per
-    state change, e.g. a call started or answered, sharing the topic's fields)."""
+    state change, e.g. a call started or answered, sharing the topic's fields).
+
+    `readers`: the roles the feed forwards it to (none: it stays on the bus); `own_key`: for an
+    agent, the event's field that must hold their own user id (None: agents see every event)."""
 
     _named: ClassVar[dict[str, EventTopic[Any]]] = {}
     name: str
     event: type[E]
+    readers: frozenset[Role]
+    own_key: str | None
 
-    def __init__(self, name: str, event: type[E]) -> None:
+    def __init__(self, name: str, event: type[E], *, readers: frozenset[Role] = frozenset(),
+                 own_key: str | None = None) -> None:
         params = getattr(event, "__dataclass_params__", None)
         if params is None or not params.frozen:
             raise TypeError(f"{name}: {event.__name__} is not a frozen dataclass")
         known = EventTopic._named.get(name)
         if known is not None and known.event is not event:
             raise ValueError(f"topic {name} already carries {known.event.__name__}")
+        fields = {spec.name for spec in dataclasses.fields(event)}  # type: ignore[arg-type]
+        if own_key is not None and own_key not in fields:
+            raise ValueError(f"{name}: {event.__name__} has no field {own_key}")
         self.name = name
         self.event = event
+        self.readers = readers
+        self.own_key = own_key
         EventTopic._named[name] = self
-
-    @classmethod
-    def named(cls, name: str) -> EventTopic[Any] | None:
-        """The topic of this name (its feature's module must have been imported)."""
-        return cls._named.get(name)
 
     def kinds(self) -> dict[str, type[E]]:
         """The topic's class and its subclasses, by name (how the relay tells them apart)."""

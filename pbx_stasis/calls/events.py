@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from pbx_stasis.bus import JOURNAL_ONLY, EventTopic
-from pbx_stasis.store import Direction, NewEvent
+from pbx_stasis.store import Direction, NewEvent, Role
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,9 +86,12 @@ class CallEnded(CallView):
         )
 
 
-CALL_STATE = EventTopic("call:state", CallUpdated)
-CALL_INCOMING = EventTopic("call:incoming", CallRinging)
-CALL_ENDED = EventTopic("call:ended", CallEnded)
+# Everyone in the tenant may follow calls; an agent only those they ring, talk on or wrap up.
+ANYONE = frozenset(Role)
+CALL_STATE = EventTopic("call:state", CallUpdated, readers=ANYONE, own_key="agent_user_id")
+CALL_INCOMING = EventTopic("call:incoming", CallRinging, readers=ANYONE,
+                           own_key="agent_user_id")
+CALL_ENDED = EventTopic("call:ended", CallEnded, readers=ANYONE, own_key="agent_user_id")
 
 __all__ = [
     "CALL_ENDED",

@@ -25,7 +25,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from pbx_stasis.app import serve
+    from pbx_stasis.cli.run import serve
 
     async def main() -> None:
         stop = asyncio.Event()

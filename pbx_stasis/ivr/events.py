@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pbx_stasis.bus import EventTopic
+from pbx_stasis.store.tables import Role
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,6 @@ class IvrUpdated:
     files: tuple[str, ...]
 
 
-IVR_UPDATED = EventTopic("ivr:updated", IvrUpdated)
+IVR_UPDATED = EventTopic("ivr:updated", IvrUpdated, readers=frozenset({Role.ADMIN}))
 
 __all__ = ["IVR_UPDATED", "IvrUpdated"]

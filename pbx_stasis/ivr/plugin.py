@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pbx_stasis.ivr import http
 from pbx_stasis.ivr.cli import add_ivr_commands
-from pbx_stasis.ivr.service import TOPIC
-from pbx_stasis.plugin import Plugin
+from pbx_stasis.ivr.events import IVR_UPDATED
+from pbx_stasis.ivr.service import FLOW_SERVICE
+from pbx_stasis.plugin import LiveService, Plugin
 from pbx_stasis.store.tables import Role
-from pbx_stasis.web.feed import Topic
 from pbx_stasis.web.pages import template_page
 from pbx_stasis.web.routing import Kind, Route
 
@@ -24,6 +24,7 @@ PAGE = Route(
 PLUGIN = Plugin(
     "ivr",
     routes=(*http.ROUTES, PAGE),
-    topics={TOPIC: Topic(frozenset({Role.ADMIN}))},
+    topics=(IVR_UPDATED,),
+    services=(LiveService(FLOW_SERVICE, http.FLOWS),),
     commands=add_ivr_commands,
 )

@@ -26,7 +26,7 @@ from typing import Protocol
 from pbx_stasis.ari import AriClient, AriError
 from pbx_stasis.bus import Bus
 from pbx_stasis.calls.inbound import CallScript
-from pbx_stasis.ivr.errors import Pos, Problem
+from pbx_stasis.ivr.errors import FlowSetInvalid, Pos, Problem
 from pbx_stasis.ivr.events import IVR_UPDATED, IvrUpdated
 from pbx_stasis.ivr.loader import check_sources
 from pbx_stasis.ivr.model import FlowSet
@@ -34,7 +34,9 @@ from pbx_stasis.ivr.prompts import asterisk_sounds, prompt_files
 from pbx_stasis.ivr.runner import FlowTools, flow_script
 from pbx_stasis.ivr.source import YMap, YNode, YScalar, YSeq, parse_yaml
 from pbx_stasis.ivr.versions import IvrVersion, IvrVersions, Source, UnknownVersion, diff_versions
+from pbx_stasis.remote.interfaces import Carried, Interface
 from pbx_stasis.store import Database, Directory, StoreError
+from pbx_stasis.web.contract import ServiceError
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +85,13 @@ class FlowControl(Protocol):
         nothing changes then.
         """
         ...
+
+
+# FlowControl as a web process of its own reaches it (pbx_stasis.remote): a refused flow set
+# comes back with its problems.
+FLOW_SERVICE: Interface[FlowControl] = Interface(
+    "flows", FlowControl, ServiceError, ServiceError.rebuild,
+    carried=(Carried(FlowSetInvalid, "problems", list[Problem]),))
 
 
 @dataclass(frozen=True)

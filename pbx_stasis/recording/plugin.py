@@ -4,10 +4,11 @@ app key RECORDER, see http.py; its page), `pbx recordings`, and the retention sw
 from __future__ import annotations
 
 from pbx_stasis.config import Settings
-from pbx_stasis.plugin import Plugin
+from pbx_stasis.plugin import LiveService, Plugin
 from pbx_stasis.recording import http
 from pbx_stasis.recording.cli import add_recording_commands
 from pbx_stasis.recording.retention import sweep_forever
+from pbx_stasis.recording.service import RECORDING_SERVICE
 from pbx_stasis.store.db import Database
 from pbx_stasis.web.pages import template_page
 from pbx_stasis.web.routing import ANYONE, Kind, Route
@@ -30,5 +31,6 @@ PAGE = Route(
 )
 PLUGIN = Plugin(
     "recording", routes=(PAGE, *http.ROUTES), commands=add_recording_commands,
+    services=(LiveService(RECORDING_SERVICE, http.RECORDER),),
     watchers=(_retention,),
 )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from pbx_stasis.acd.runner import Talk
+from pbx_stasis.remote.interfaces import Interface
 
 
 class RecordingError(Exception):
@@ -22,6 +23,11 @@ class RecordingError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+    @classmethod
+    def rebuild(cls, code: str, message: str, field: str | None) -> RecordingError:
+        """The error again from its code and message (a split deployment's wire)."""
+        return cls(code, message)
 
 
 class RecordingState(enum.StrEnum):
@@ -70,3 +76,8 @@ class RecordingControl(Protocol):
     ) -> LiveRecordingView:
         """The file gets the conversation again."""
         ...
+
+
+# RecordingControl as a web process of its own reaches it (pbx_stasis.remote).
+RECORDING_SERVICE: Interface[RecordingControl] = Interface(
+    "recording", RecordingControl, RecordingError, RecordingError.rebuild)

@@ -10,17 +10,12 @@ import functools
 import json
 import logging
 import random
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, ClassVar, TypeVar, cast
 
 import aiohttp
 
-# The features' topics the relay decodes (imported for their EventTopic declarations).
-import pbx_stasis.acd.topics
-import pbx_stasis.calls.events
-import pbx_stasis.ivr.events  # noqa: F401
 from pbx_stasis.bus import Bus, EventTopic
-from pbx_stasis.ivr.errors import FlowSetInvalid, Problem
 from pbx_stasis.remote.codec import decode, methods, signature
 from pbx_stasis.remote.interfaces import Interface
 from pbx_stasis.remote.server import SECRET_HEADER
@@ -63,8 +58,12 @@ class Remote:
         if "error" in data:
             error = data["error"]
             raise interface.rebuild(error["code"], error["message"], error.get("field"))
-        if "invalid" in data:
-            raise FlowSetInvalid([decode(Problem, p) for p in data["invalid"]])
+        if "carried" in data:
+            carried = data["carried"]
+            for kind in interface.carried:
+                if kind.error.__name__ == carried["error"]:
+                    raise kind.error(decode(kind.values, carried["values"]))
+            raise interface.unavailable(f"the telephony process raised {carried['error']}")
         return decode(wire.returns, data["result"])
 
 
@@ -97,9 +96,9 @@ def _forwarding(protocol: Any, name: str) -> Callable[..., Coroutine[Any, Any, A
     return forward
 
 
-def _republish(bus: Bus, message: dict[str, Any]) -> None:
+def _republish(bus: Bus, topics: Mapping[str, EventTopic[Any]], message: dict[str, Any]) -> None:
     """One relayed event, rebuilt as its topic's dataclass and published here."""
-    topic = EventTopic.named(message["topic"])
+    topic = topics.get(message["topic"])
     try:
         if topic is None:
             raise ValueError("unknown topic")
@@ -110,8 +109,10 @@ def _republish(bus: Bus, message: dict[str, Any]) -> None:
     bus.publish(topic, message["tenant_id"], event)
 
 
-async def relay_events(url: str, secret: str, bus: Bus, session: aiohttp.ClientSession) -> None:
-    """Republish the Stasis process's bus events here, reconnecting with backoff forever."""
+async def relay_events(url: str, secret: str, bus: Bus, session: aiohttp.ClientSession,
+                       topics: Mapping[str, EventTopic[Any]]) -> None:
+    """Republish the Stasis process's bus events of `topics` here (the plugins' topics: the
+    ones the web process forwards), reconnecting with backoff forever."""
     failures = 0
     while True:
         try:
@@ -122,7 +123,7 @@ async def relay_events(url: str, secret: str, bus: Bus, session: aiohttp.ClientS
                 log.info("relaying telephony events from %s", url)
                 async for message in ws:
                     if message.type is aiohttp.WSMsgType.TEXT:
-                        _republish(bus, json.loads(message.data))
+                        _republish(bus, topics, json.loads(message.data))
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             log.warning("telephony events from %s: %s", url, exc)
         failures += 1

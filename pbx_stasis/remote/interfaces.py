@@ -1,8 +1,10 @@
-"""What the web process may ask of the Stasis process: each interface names a feature's service
-protocol (declared once, in the feature's service.py), whose methods and type annotations drive
-the generated proxy, the server's dispatch and the codec; the name in its URLs
-(`/rpc/<name>/<method>`); and the one exception type its callers catch, rebuilt on the web side
-with the same code and message. Adding a method to a protocol needs nothing here."""
+"""What the web process may ask of the Stasis process: an `Interface` is a feature's service
+protocol as the wire sees it, declared by the feature beside the protocol (its service.py) and
+handed to the kernel by its plugin. The protocol's methods and type annotations drive the
+generated proxy, the server's dispatch and the codec; `name` is its part of the URLs
+(`/rpc/<name>/<method>`); `error` is the one exception type its callers catch, rebuilt on the web
+side with the same code and message; `carried` are the exceptions that come back with their
+values (a flow set's problems). Adding a method to a protocol needs nothing here."""
 
 from __future__ import annotations
 
@@ -10,13 +12,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from pbx_stasis.center.service import ContactCenter
-from pbx_stasis.recording.service import RecordingControl, RecordingError
-from pbx_stasis.supervision.service import SupervisionControl, SupervisionError
-from pbx_stasis.web.contract import ServiceError, ServiceErrorCode
-
 UNAVAILABLE = "unavailable"
 P = TypeVar("P")
+
+
+@dataclass(frozen=True)
+class Carried:
+    """An exception the wire carries with its values: raised again as `error(values)`."""
+
+    error: type[Exception]
+    attribute: str  # the exception's attribute holding the values it was made with
+    values: Any  # their type, for the codec (e.g. list[Problem])
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,7 @@ class Interface(Generic[P]):
     protocol: Any  # the Protocol class P; its public methods are the only ones served
     error: type[Exception]  # with `code` and `message` (and maybe `field`) attributes
     rebuild: Callable[[str, str, str | None], Exception]  # (code, message, field) -> error
+    carried: tuple[Carried, ...] = ()
 
     def unavailable(self, message: str) -> Exception:
         """The error the web side gets when the Stasis process cannot answer (503)."""
@@ -40,26 +47,3 @@ class Offered(Generic[P]):
 
     interface: Interface[P]
     implementation: P
-
-
-def _service_error(code: str, message: str, field: str | None) -> Exception:
-    return ServiceError(ServiceErrorCode(code), message, field)
-
-
-def _supervision_error(code: str, message: str, field: str | None) -> Exception:
-    return SupervisionError(code, message)
-
-
-def _recording_error(code: str, message: str, field: str | None) -> Exception:
-    return RecordingError(code, message)
-
-
-CENTER: Interface[ContactCenter] = Interface(
-    "center", ContactCenter, ServiceError, _service_error)
-SUPERVISION: Interface[SupervisionControl] = Interface(
-    "supervision", SupervisionControl, SupervisionError, _supervision_error)
-RECORDING: Interface[RecordingControl] = Interface(
-    "recording", RecordingControl, RecordingError, _recording_error)
-INTERFACES: dict[str, Interface[Any]] = {
-    interface.name: interface for interface in (CENTER, SUPERVISION, RECORDING)
-}

@@ -1,27 +1,26 @@
-"""The Stasis process's side of a split deployment: the services it offers (each an interface of
-remote/interfaces.py: ContactCenter, supervision, live recording control) over loopback HTTP
-(`POST /rpc/<interface>/<method>`, one JSON object of arguments in, `{"result"}`, `{"error"}` or
-`{"invalid"}` out; one dispatch for every method of every interface), and the bus as a WebSocket
-stream. Guarded by a shared secret (PBX_RPC_SECRET)."""
+"""The Stasis process's side of a split deployment: the services it offers (each a feature's
+`Interface`, handed over by its plugin: the ACD, the IVR's flows, supervision, live recording
+control) over loopback HTTP (`POST /rpc/<interface>/<method>`, one JSON object of arguments in,
+`{"result"}`, `{"error"}` or `{"carried"}` out; one dispatch for every method of every
+interface), and the bus's feed topics as a WebSocket stream. Guarded by a shared secret
+(PBX_RPC_SECRET)."""
 
 from __future__ import annotations
 
 import asyncio
 import hmac
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from aiohttp import web
 
 from pbx_stasis.bus import Bus
 from pbx_stasis.bus import encode as encode_event
-from pbx_stasis.ivr.errors import FlowSetInvalid
 from pbx_stasis.remote.codec import encode, signature
-from pbx_stasis.remote.interfaces import INTERFACES, UNAVAILABLE, Offered
+from pbx_stasis.remote.interfaces import UNAVAILABLE, Interface, Offered
 
 SECRET_HEADER = "X-PBX-Secret"
-# Every topic the web feed forwards (see acd/service.py "Bus events").
-TOPICS = ("call:*", "agent:*", "queue:*", "ivr:*")
 
 
 def error_json(error: Exception) -> dict[str, Any]:
@@ -31,11 +30,15 @@ def error_json(error: Exception) -> dict[str, Any]:
                       "field": getattr(error, "field", None)}}
 
 
-def rpc_app(bus: Bus, secret: str, *offered: Offered[Any]) -> web.Application:
+def rpc_app(bus: Bus, secret: str, interfaces: Iterable[Interface[Any]],
+            offered: Iterable[Offered[Any]], topics: Iterable[str]) -> web.Application:
     """Serve each offered implementation (the Stasis process's own services) under its
-    interface's name; an interface of remote/interfaces.py not offered answers unavailable."""
+    interface's name (one of `interfaces` not offered answers unavailable), and the bus events
+    of `topics` (the ones the web process's feed forwards)."""
     served: dict[str, object] = {offer.interface.name: offer.implementation for offer in offered}
-    known = INTERFACES | {offer.interface.name: offer.interface for offer in offered}
+    known = {interface.name: interface for interface in interfaces}
+    known |= {offer.interface.name: offer.interface for offer in offered}
+    streamed = frozenset(topics)
 
     def allowed(request: web.Request) -> bool:
         given = request.headers.get(SECRET_HEADER, "")
@@ -63,8 +66,10 @@ def rpc_app(bus: Bus, secret: str, *offered: Offered[Any]) -> web.Application:
             result = await getattr(implementation, name)(*args, **kwargs)
         except interface.error as exc:
             return web.json_response(error_json(exc))
-        except FlowSetInvalid as exc:
-            return web.json_response({"invalid": [encode(p) for p in exc.problems]})
+        except tuple(carried.error for carried in interface.carried) as exc:
+            kind = next(c for c in interface.carried if isinstance(exc, c.error))
+            return web.json_response({"carried": {
+                "error": kind.error.__name__, "values": encode(getattr(exc, kind.attribute))}})
         return web.json_response({"result": encode(result)})
 
     sockets: set[web.WebSocketResponse] = set()
@@ -74,7 +79,7 @@ def rpc_app(bus: Bus, secret: str, *offered: Offered[Any]) -> web.Application:
             raise web.HTTPForbidden(text="wrong or missing secret")
         ws = web.WebSocketResponse(heartbeat=10)
         await ws.prepare(request)
-        subscription = bus.subscribe(TOPICS)
+        subscription = bus.subscribe(streamed)
 
         async def pump() -> None:
             while True:

@@ -1,11 +1,12 @@
 """Supervision as the kernel takes it: listen, whisper and barge (its page and routes; the live
-control comes through the app key SUPERVISION, see http.py)."""
+control is the Stasis side's, under the app key SUPERVISION, see http.py)."""
 
 from __future__ import annotations
 
-from pbx_stasis.plugin import Plugin
+from pbx_stasis.plugin import LiveService, Plugin
 from pbx_stasis.store.tables import Role
 from pbx_stasis.supervision import http
+from pbx_stasis.supervision.service import SUPERVISION_SERVICE
 from pbx_stasis.web.pages import template_page
 from pbx_stasis.web.routing import Kind, Route, at_least
 
@@ -18,4 +19,5 @@ PAGE = Route(
     kind=Kind.PAGE,
     tag="pages",
 )
-PLUGIN = Plugin("supervision", routes=(PAGE, *http.ROUTES))
+PLUGIN = Plugin("supervision", routes=(PAGE, *http.ROUTES),
+                services=(LiveService(SUPERVISION_SERVICE, http.SUPERVISION),))

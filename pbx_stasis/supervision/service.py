@@ -30,6 +30,7 @@ from pbx_stasis.acd.runner import Talk
 from pbx_stasis.ari import AriClient, AriError, AriUnreachable
 from pbx_stasis.calls.actor import ChannelGone, EventInbox
 from pbx_stasis.calls.router import CallRouter
+from pbx_stasis.remote.interfaces import Interface
 from pbx_stasis.store import Database, utc_now
 from pbx_stasis.supervision.audit import SegmentRecord, Supervised, SupervisionAudit
 from pbx_stasis.supervision.core import (
@@ -54,6 +55,11 @@ class SupervisionError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+    @classmethod
+    def rebuild(cls, code: str, message: str, field: str | None) -> SupervisionError:
+        """The error again from its code and message (a split deployment's wire)."""
+        return cls(code, message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +143,11 @@ class SupervisionControl(Protocol):
     ) -> list[SegmentRecord]:
         """The audit: who supervised which call, in which mode, from when to when."""
         ...
+
+
+# SupervisionControl as a web process of its own reaches it (pbx_stasis.remote).
+SUPERVISION_SERVICE: Interface[SupervisionControl] = Interface(
+    "supervision", SupervisionControl, SupervisionError, SupervisionError.rebuild)
 
 
 @dataclass

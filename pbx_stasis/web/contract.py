@@ -21,8 +21,8 @@ class ServiceErrorCode(enum.StrEnum):
 
 
 class ServiceError(Exception):
-    """The one error type of ContactCenter (pbx_stasis.center.service); `message` is shown to
-    the person as is."""
+    """The one error type of the ACD's and the IVR's services (AcdControl, FlowControl);
+    `message` is shown to the person as is."""
 
     def __init__(self, code: ServiceErrorCode, message: str, field: str | None = None) -> None:
         super().__init__(message)
@@ -30,6 +30,10 @@ class ServiceError(Exception):
         self.message = message
         self.field = field
 
+    @classmethod
+    def rebuild(cls, code: str, message: str, field: str | None) -> ServiceError:
+        """The error again from its code, message and field (a split deployment's wire)."""
+        return cls(ServiceErrorCode(code), message, field)
 
 
 def _json_value(value: Any) -> Any:

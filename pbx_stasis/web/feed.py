@@ -16,13 +16,12 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
-from pbx_stasis.bus import BusEvent, Subscription
+from pbx_stasis.bus import BusEvent, EventTopic, Subscription
 from pbx_stasis.store.tables import Role
 from pbx_stasis.web.routing import (
     ANYONE,
@@ -35,28 +34,18 @@ from pbx_stasis.web.routing import (
 )
 from pbx_stasis.web.sessions import Principal
 
-
-@dataclass(frozen=True)
-class Topic:
-    """A bus topic the feed forwards: who may subscribe, and for agents the event's field that
-    must hold their own user id (None: they see every event of the topic)."""
-
-    roles: frozenset[Role]
-    own_key: str | None = None
-
-
 # The topics of the features (their plugins hand them over; pbx_stasis.plugins merges them).
-TOPICS: web.AppKey[Mapping[str, Topic]] = web.AppKey("feed_topics")
+TOPICS: web.AppKey[Mapping[str, EventTopic[Any]]] = web.AppKey("feed_topics")
 SESSION_RECHECK = 60.0
 MAX_TOPICS = 20
 
 
-def allowed_topics(topics: Mapping[str, Topic], role: Role) -> list[str]:
-    return [name for name, topic in topics.items() if role in topic.roles]
+def allowed_topics(topics: Mapping[str, EventTopic[Any]], role: Role) -> list[str]:
+    return [name for name, topic in topics.items() if role in topic.readers]
 
 
 def resolve_topics(
-    topics: Mapping[str, Topic], role: Role, asked: list[Any]
+    topics: Mapping[str, EventTopic[Any]], role: Role, asked: list[Any]
 ) -> tuple[list[str], dict[str, str]]:
     """The topics granted and the ones refused (topic -> "forbidden" / "unknown"); "call:*"
     stands for every topic of the family "call"."""
@@ -69,14 +58,16 @@ def resolve_topics(
         for name in expanded:
             if name not in topics:
                 refused[topic] = "unknown"
-            elif role not in topics[name].roles:
+            elif role not in topics[name].readers:
                 refused[name] = "forbidden"
             elif name not in granted:
                 granted.append(name)
     return granted, refused
 
 
-def visible(topics: Mapping[str, Topic], principal: Principal, event: BusEvent[Any]) -> bool:
+def visible(
+    topics: Mapping[str, EventTopic[Any]], principal: Principal, event: BusEvent[Any]
+) -> bool:
     """Whether this user may see this event (the bus already filtered the tenant)."""
     if event.tenant_id != principal.tenant_id:
         return False
@@ -184,7 +175,7 @@ async def open_feed(req: RouteRequest) -> web.StreamResponse:
     return socket
 
 
-def feed_routes(topics: Mapping[str, Topic]) -> list[Route]:
+def feed_routes(topics: Mapping[str, EventTopic[Any]]) -> list[Route]:
     """The feed's route, its summary listing the topics by role (the OpenAPI document shows it)."""
     return [
         Route(
@@ -194,7 +185,7 @@ def feed_routes(topics: Mapping[str, Topic]) -> list[Route]:
             ANYONE,
             "WebSocket feed of live events; topics by role: "
             + "; ".join(
-                f"{name}: {', '.join(sorted(r.value for r in topic.roles))}"
+                f"{name}: {', '.join(sorted(r.value for r in topic.readers))}"
                 for name, topic in topics.items()
             ),
             kind=Kind.SOCKET,

@@ -160,7 +160,7 @@ async def _seed(db: Database, tenant: str) -> dict[str, int]:
 async def live_stack_fixture(
     live_sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory, page_bundles: Path
 ) -> AsyncIterator[LiveStack]:
-    """What `pbx run` starts (pbx_stasis.app.serve), built by hand so tests reach the objects:
+    """What `pbx run` starts (pbx_stasis.cli.run.serve), built by hand so tests reach the objects:
     tenant `acme` with an agent (WebRTC softphone, queue `support`), a supervisor (a softphone
     in no queue), a manager and an admin,
     dispositions, a contact for CALLER, and the IVR flow of DID applied."""
@@ -195,10 +195,10 @@ async def live_stack_fixture(
         assert applied.version is not None, [str(p) for p in applied.problems]
         ws_url, domain = websocket_sip_url(settings.ari.url)
         center = LiveContactCenter(db, app.bus, app.acd, app.ivr, ws_url=ws_url,
-                                   sip_domain=domain, dial=app.dial)
+                                   sip_domain=domain, dial=app.agent_calls.dial)
         context = WebContext(db=db, bus=app.bus, settings=settings, password_hasher=FAST_HASHER)
-        # as pbx run wires them (pbx_stasis.app.serve)
-        sidecar = web_app(context, center, supervision=app.supervision, recorder=app.recorder)
+        # as pbx run wires them (pbx_stasis.cli.run.serve)
+        sidecar = web_app(context, app.offered(center))
         runner = web.AppRunner(sidecar, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", 0).start()

@@ -64,9 +64,9 @@ async def test_click_to_call_refuses_a_premium_number_and_dials_an_ordinary_one(
         carrier = await asyncio.to_thread(_carrier, private_sandbox, tmp_path)
         try:
             with pytest.raises(DialRefused) as refused:
-                await center.app.dial(agent, PREMIUM, "premiumcall00001")
+                await center.app.agent_calls.dial(agent, PREMIUM, "premiumcall00001")
             assert str(refused.value) == f"{PREMIUM} is a premium-rate number"
-            await center.app.dial(agent, ORDINARY, "ordinarycall0001")
+            await center.app.agent_calls.dial(agent, ORDINARY, "ordinarycall0001")
             call = await _ended(center, "ordinarycall0001")
             await center.idle()
         finally:
@@ -115,14 +115,14 @@ async def test_a_desk_phone_dialling_a_premium_number_is_refused_before_the_carr
 
 @contextlib.asynccontextmanager
 async def _web(center: CallCenter) -> AsyncIterator[TestClient[web.Request, web.Application]]:
-    """The web API over the live app, as pbx_stasis.app.serve wires it."""
+    """The web API over the live app, as pbx_stasis.cli.run.serve wires it."""
     app = center.app
     ws_url, domain = websocket_sip_url(app.settings.ari.url)
     services = LiveContactCenter(center.db, app.bus, app.acd, app.ivr, ws_url=ws_url,
-                                 sip_domain=domain, dial=app.dial)
+                                 sip_domain=domain, dial=app.agent_calls.dial)
     context = WebContext(db=center.db, bus=app.bus, settings=app.settings)
     client: TestClient[web.Request, web.Application] = TestClient(
-        TestServer(web_app(context, services)))
+        TestServer(web_app(context, app.offered(services))))
     await client.start_server()
     try:
         yield client

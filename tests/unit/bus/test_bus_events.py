@@ -79,7 +79,8 @@ def test_a_topic_carries_only_its_dataclass() -> None:
         EventTopic("loose:event", Loose)
     with pytest.raises(ValueError, match="call:state already carries CallUpdated"):
         EventTopic("call:state", IvrUpdated)
-    assert EventTopic.named("call:state") is CALL_STATE
+    with pytest.raises(ValueError, match="CallUpdated has no field agent_id"):
+        EventTopic("call:other", CallUpdated, own_key="agent_id")
     assert set(CALL_STATE.kinds()) == {"CallUpdated", "CallStarted", "CallAnswered"}
 
 

@@ -10,14 +10,15 @@ from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
 import pbx_stasis
+from pbx_stasis.bus import EventTopic
 from pbx_stasis.cli.main import build_parser, cmd_journal
 from pbx_stasis.plugins import PLUGINS, ROUTE_TABLE, TOPICS
-from pbx_stasis.web.feed import Topic
 
 PACKAGE = Path(pbx_stasis.__file__).parent
-# The kernel: the HTTP framework, the bus, the store, the ARI client, the plugin shape, config
+# The kernel: the HTTP framework, the bus, the store, the ARI client, the split deployment
+# (remote: interfaces, generated proxies, the relay), the plugin shape, config
 # and the entity schemas' base (validation.py).
-KERNEL = {"web", "bus", "store", "ari", "plugin", "config", "validation"}
+KERNEL = {"web", "bus", "store", "ari", "remote", "plugin", "config", "validation"}
 
 
 def _imports(path: Path) -> Iterator[str]:
@@ -81,7 +82,7 @@ def test_the_route_table_and_the_feed_come_from_the_plugins() -> None:
     table = {(route.method, route.path) for route in ROUTE_TABLE}
     for plugin in PLUGINS:
         assert {(route.method, route.path) for route in plugin.routes} <= table, plugin.name
-    assert all(isinstance(topic, Topic) for topic in TOPICS.values())
+    assert all(isinstance(topic, EventTopic) and topic.readers for topic in TOPICS.values())
     assert list(TOPICS) == ["call:incoming", "call:state", "call:ended", "agent:state",
                             "queue:stats", "ivr:updated"]
 

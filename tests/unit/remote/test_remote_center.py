@@ -28,12 +28,15 @@ from pbx_stasis.acd.model import (
     QueueConfig,
     Strategy,
 )
+from pbx_stasis.acd.service import ACD_SERVICE, AcdControl
 from pbx_stasis.acd.topics import AGENT_STATE, AgentStateChanged
 from pbx_stasis.bus import Bus
-from pbx_stasis.center.service import AgentProfile, ContactCenter, SettableState
+from pbx_stasis.center.service import AgentProfile, SettableState
 from pbx_stasis.ivr.errors import FlowSetInvalid
+from pbx_stasis.ivr.service import FLOW_SERVICE
+from pbx_stasis.plugins import INTERFACES, TOPICS
 from pbx_stasis.remote.client import proxy, relay_events
-from pbx_stasis.remote.interfaces import CENTER, Offered
+from pbx_stasis.remote.interfaces import Offered
 from pbx_stasis.remote.server import rpc_app
 from pbx_stasis.web.contract import ServiceError, ServiceErrorCode
 
@@ -44,19 +47,21 @@ SECRET = "s3cret-for-tests"
 
 
 @pytest.fixture
-async def wire() -> AsyncIterator[tuple[MemoryContactCenter, ContactCenter, Bus, str]]:
+async def wire() -> AsyncIterator[tuple[MemoryContactCenter, AcdControl, Bus, str]]:
     bus = Bus()
     center = MemoryContactCenter(bus)
     center.add_agent(1, 7, "Alice")
-    server = TestServer(rpc_app(bus, SECRET, Offered(CENTER, center)))
+    server = TestServer(rpc_app(bus, SECRET, INTERFACES,
+                                [Offered(ACD_SERVICE, center), Offered(FLOW_SERVICE, center)],
+                                TOPICS))
     await server.start_server()
     async with aiohttp.ClientSession() as session:
         url = str(server.make_url(""))
-        yield center, proxy(CENTER, url, SECRET, session), bus, url
+        yield center, proxy(ACD_SERVICE, url, SECRET, session), bus, url
     await server.close()
 
 
-async def test_values_cross_intact(wire: tuple[MemoryContactCenter, ContactCenter, Bus,
+async def test_values_cross_intact(wire: tuple[MemoryContactCenter, AcdControl, Bus,
                                                str]) -> None:
     center, remote, _, _ = wire
     assert await remote.agent_status(1, 7) == await center.agent_status(1, 7)
@@ -76,36 +81,38 @@ async def test_values_cross_intact(wire: tuple[MemoryContactCenter, ContactCente
 
 
 async def test_errors_cross_as_the_same_errors(
-    wire: tuple[MemoryContactCenter, ContactCenter, Bus, str]
+    wire: tuple[MemoryContactCenter, AcdControl, Bus, str]
 ) -> None:
-    _, remote, _, _ = wire
+    _, remote, _, url = wire
     with pytest.raises(ServiceError) as missing:
         await remote.agent_status(2, 7)  # another tenant's agent
     assert missing.value.code is ServiceErrorCode.NOT_FOUND
-    with pytest.raises(FlowSetInvalid) as invalid:
-        await remote.apply_flow(1, "support", "flows: [", 7)
+    async with aiohttp.ClientSession() as session:
+        flows = proxy(FLOW_SERVICE, url, SECRET, session)
+        with pytest.raises(FlowSetInvalid) as invalid:  # carried with its problems
+            await flows.apply_flow(1, "support", "flows: [", 7)
     assert invalid.value.problems and invalid.value.problems[0].pos.line >= 1
 
 
 async def test_a_wrong_secret_is_refused(
-    wire: tuple[MemoryContactCenter, ContactCenter, Bus, str]
+    wire: tuple[MemoryContactCenter, AcdControl, Bus, str]
 ) -> None:
     _, _, _, url = wire
     async with aiohttp.ClientSession() as session:
-        intruder = proxy(CENTER, url, "guess", session)
+        intruder = proxy(ACD_SERVICE, url, "guess", session)
         with pytest.raises(ServiceError) as refused:
             await intruder.agents(1)
     assert refused.value.code is ServiceErrorCode.UNAVAILABLE and "403" in refused.value.message
 
 
 async def test_bus_events_are_relayed(
-    wire: tuple[MemoryContactCenter, ContactCenter, Bus, str]
+    wire: tuple[MemoryContactCenter, AcdControl, Bus, str]
 ) -> None:
     _, _, stasis_bus, url = wire
     web_bus = Bus()
     seen = web_bus.subscribe(["agent:*"])
     async with aiohttp.ClientSession() as session:
-        relay = asyncio.create_task(relay_events(url, SECRET, web_bus, session))
+        relay = asyncio.create_task(relay_events(url, SECRET, web_bus, session, TOPICS))
         try:
             def relayed() -> object:  # published again until the relay's subscription is in place
                 stasis_bus.publish(AGENT_STATE, 1, SENT)

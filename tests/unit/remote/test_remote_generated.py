@@ -15,29 +15,26 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
+from pbx_stasis.acd.service import ACD_SERVICE
 from pbx_stasis.bus import Bus
 from pbx_stasis.center.live import LiveContactCenter
+from pbx_stasis.ivr.service import FLOW_SERVICE
+from pbx_stasis.plugins import INTERFACES, TOPICS
 from pbx_stasis.recording.recorder import CallRecorder
+from pbx_stasis.recording.service import RECORDING_SERVICE
 from pbx_stasis.remote.client import Remote, proxy, proxy_class
 from pbx_stasis.remote.codec import methods
-from pbx_stasis.remote.interfaces import (
-    CENTER,
-    INTERFACES,
-    RECORDING,
-    SUPERVISION,
-    Interface,
-    Offered,
-)
+from pbx_stasis.remote.interfaces import Interface, Offered
 from pbx_stasis.remote.server import rpc_app
-from pbx_stasis.supervision.service import Supervision
+from pbx_stasis.supervision.service import SUPERVISION_SERVICE, Supervision
 
 SECRET = "s3cret-for-tests"
 SINCE = datetime(2026, 5, 4, 10, 11, 12, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("name", sorted(INTERFACES))
-def test_every_method_of_an_interface_is_forwarded_as_declared(name: str) -> None:
-    interface = INTERFACES[name]
+@pytest.mark.parametrize("interface", INTERFACES, ids=[i.name for i in INTERFACES])
+def test_every_method_of_an_interface_is_forwarded_as_declared(interface: Interface[object]
+                                                               ) -> None:
     made = proxy_class(interface)
     assert issubclass(made, Remote) and made.interface is interface
     declared = methods(interface.protocol)
@@ -56,8 +53,9 @@ def _shape(function: object) -> list[tuple[str, object, object]]:
 
 
 @pytest.mark.parametrize(("interface", "service"), [
-    (CENTER, LiveContactCenter), (SUPERVISION, Supervision), (RECORDING, CallRecorder),
-], ids=["center", "supervision", "recording"])
+    (ACD_SERVICE, LiveContactCenter), (FLOW_SERVICE, LiveContactCenter),
+    (SUPERVISION_SERVICE, Supervision), (RECORDING_SERVICE, CallRecorder),
+], ids=["acd", "flows", "supervision", "recording"])
 def test_each_service_implements_its_interface_itself(
     interface: Interface[object], service: type
 ) -> None:
@@ -120,7 +118,7 @@ GREETER: Interface[Greeter] = Interface(
 
 @pytest.fixture
 async def greeter() -> AsyncIterator[Greeter]:
-    server = TestServer(rpc_app(Bus(), SECRET, Offered(GREETER, Desk())))
+    server = TestServer(rpc_app(Bus(), SECRET, [GREETER], [Offered(GREETER, Desk())], TOPICS))
     await server.start_server()
     async with aiohttp.ClientSession() as session:
         yield proxy(GREETER, str(server.make_url("")), SECRET, session)

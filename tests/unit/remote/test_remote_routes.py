@@ -26,19 +26,21 @@ from access_world import AccessWorld, Person, PhoneBook, build_world, close_worl
 from noted import SECRET, NotedRecorder, NotedSupervision
 
 from pbx_stasis.acd.runner import Talk
+from pbx_stasis.acd.service import ACD_SERVICE as CENTER
 from pbx_stasis.ari import AriClient
 from pbx_stasis.ari.models import AriEvent
 from pbx_stasis.bus import Bus
 from pbx_stasis.calls.actor import EventInbox
 from pbx_stasis.calls.router import CallRouter
+from pbx_stasis.plugins import INTERFACES, TOPICS
 from pbx_stasis.recording.http import RECORDER
 from pbx_stasis.recording.http import ROUTES as RECORDING_ROUTES
 from pbx_stasis.recording.recorder import CallRecorder
+from pbx_stasis.recording.service import RECORDING_SERVICE as RECORDING
 from pbx_stasis.recording.service import RecordingControl
 from pbx_stasis.recording.store import RecordingStore
 from pbx_stasis.remote.client import proxy
-from pbx_stasis.remote.interfaces import CENTER, RECORDING, Offered
-from pbx_stasis.remote.interfaces import SUPERVISION as SUPERVISION_RPC
+from pbx_stasis.remote.interfaces import Offered
 from pbx_stasis.remote.server import rpc_app
 from pbx_stasis.store.db import Database
 from pbx_stasis.store.tables import Call, CallStatus, Direction, Role
@@ -46,6 +48,7 @@ from pbx_stasis.supervision import Supervision
 from pbx_stasis.supervision.core import Mode
 from pbx_stasis.supervision.http import ROUTES as SUPERVISION_ROUTES
 from pbx_stasis.supervision.http import SUPERVISION
+from pbx_stasis.supervision.service import SUPERVISION_SERVICE as SUPERVISION_RPC
 from pbx_stasis.supervision.service import SupervisionControl
 from pbx_stasis.supervision.tables import SupervisionSegment
 from pbx_stasis.web.routing import Route
@@ -98,9 +101,9 @@ async def split(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[Split]:
     supervision = Supervision(ari, CallRouter(_no_call), world.db, "pbx")
     recorder = CallRecorder(ari, world.db, RecordingStore(world.db, world.recordings_dir))
     center: Any = PhoneBook()
-    rpc = TestServer(rpc_app(Bus(), SECRET, Offered(CENTER, center),
-                             Offered(SUPERVISION_RPC, supervision),
-                             Offered(RECORDING, recorder)), port=port)
+    rpc = TestServer(rpc_app(Bus(), SECRET, INTERFACES,
+                             [Offered(CENTER, center), Offered(SUPERVISION_RPC, supervision),
+                              Offered(RECORDING, recorder)], TOPICS), port=port)
     await rpc.start_server()
     agent = world.person(OWNER, Role.AGENT)
     async with world.db.transaction() as tx:
@@ -226,8 +229,9 @@ async def noted(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[Noted]:
     supervision, recorder = NotedSupervision(), NotedRecorder()
     control: tuple[SupervisionControl, RecordingControl] = (supervision, recorder)
     center: Any = PhoneBook()
-    rpc = TestServer(rpc_app(Bus(), SECRET, Offered(CENTER, center),
-                             Offered(SUPERVISION_RPC, control[0]), Offered(RECORDING, control[1])))
+    rpc = TestServer(rpc_app(Bus(), SECRET, INTERFACES,
+                             [Offered(CENTER, center), Offered(SUPERVISION_RPC, control[0]),
+                              Offered(RECORDING, control[1])], TOPICS))
     await rpc.start_server()
     url = str(rpc.make_url(""))
     session = aiohttp.ClientSession()

@@ -27,13 +27,17 @@ from noted import (
     session_view,
 )
 
+from pbx_stasis.acd.service import ACD_SERVICE as CENTER
 from pbx_stasis.bus import Bus
+from pbx_stasis.plugins import INTERFACES, TOPICS
 from pbx_stasis.recording.recorder import RecordingError, RecordingState
+from pbx_stasis.recording.service import RECORDING_SERVICE as RECORDING
 from pbx_stasis.recording.service import RecordingControl
 from pbx_stasis.remote.client import proxy
-from pbx_stasis.remote.interfaces import CENTER, RECORDING, SUPERVISION, Offered
+from pbx_stasis.remote.interfaces import Offered
 from pbx_stasis.remote.server import SECRET_HEADER, rpc_app
 from pbx_stasis.supervision.core import Mode
+from pbx_stasis.supervision.service import SUPERVISION_SERVICE as SUPERVISION
 from pbx_stasis.supervision.service import SupervisionControl, SupervisionError, Switched
 from pbx_stasis.web.contract import ServiceError, ServiceErrorCode
 
@@ -52,8 +56,9 @@ class Wire:
 async def wire() -> AsyncIterator[Wire]:
     supervision, recorder = NotedSupervision(), NotedRecorder()
     center: Any = object()  # not asked here
-    server = TestServer(rpc_app(Bus(), SECRET, Offered(CENTER, center),
-                                Offered(SUPERVISION, supervision), Offered(RECORDING, recorder)))
+    server = TestServer(rpc_app(Bus(), SECRET, INTERFACES,
+                                [Offered(CENTER, center), Offered(SUPERVISION, supervision),
+                                 Offered(RECORDING, recorder)], TOPICS))
     await server.start_server()
     async with aiohttp.ClientSession() as session:
         url = str(server.make_url(""))
@@ -167,7 +172,7 @@ async def test_a_stasis_process_that_is_down_is_unavailable() -> None:
 
 async def test_a_stasis_process_without_supervision_says_so() -> None:
     center: Any = object()
-    server = TestServer(rpc_app(Bus(), SECRET, Offered(CENTER, center)))
+    server = TestServer(rpc_app(Bus(), SECRET, INTERFACES, [Offered(CENTER, center)], TOPICS))
     await server.start_server()
     try:
         async with aiohttp.ClientSession() as session:

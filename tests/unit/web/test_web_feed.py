@@ -88,7 +88,7 @@ async def test_topics_by_role(world: World) -> None:
         for topic in ALL_TOPICS:
             socket, subscribed = await connect(world, who, [topic])
             try:
-                if role in TOPICS[topic].roles:
+                if role in TOPICS[topic].readers:
                     assert (subscribed["topics"], subscribed["refused"]) == ([topic], {}), role
                     mark = f"{role}-{topic}"
                     payload = {"mark": mark, "user_id": who.user_id, "agent_user_id": who.user_id}

@@ -18,11 +18,14 @@ from argon2 import PasswordHasher
 from center_fake import MemoryContactCenter
 
 from pbx_stasis.acd.model import QueueConfig, Strategy
+from pbx_stasis.acd.service import ACD_SERVICE
 from pbx_stasis.bus import Bus
 from pbx_stasis.config import CallSettings, Settings, WebSettings
 from pbx_stasis.crm.contacts import ContactDraft
 from pbx_stasis.crm.service import CRM, Crm
+from pbx_stasis.ivr.service import FLOW_SERVICE
 from pbx_stasis.plugins import web_app
+from pbx_stasis.remote.interfaces import Offered
 from pbx_stasis.store.base import utc_now
 from pbx_stasis.store.db import Database
 from pbx_stasis.store.tables import Call, CallStatus, Direction, Role, Tenant, User
@@ -160,7 +163,7 @@ async def build_world(template: Path, tmp_path: Path, *, seed: bool = True,
         password_hasher=FAST_HASHER,
         clock=clock,
     )
-    app = web_app(ctx, center)
+    app = web_app(ctx, [Offered(ACD_SERVICE, center), Offered(FLOW_SERVICE, center)])
     client: TestClient[web.Request, web.Application] = TestClient(TestServer(app))
     await client.start_server()
     world = World(db, bus, center, clock, app, client, {}, {})

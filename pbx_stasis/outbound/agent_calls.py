@@ -1,0 +1,139 @@
+"""An agent's own outside calls: dialled from their phone (the dialplan's from-agents context
+hands the call to Stasis with `outbound`), or click-to-call from the desk (their phone is rung
+first, then the number). Every number is judged by the tenant's dialling policy before anything
+reaches the trunk; while the call lasts the agent is paused so no queue call is offered."""
+
+from __future__ import annotations
+
+from pbx_stasis.acd.directory import AgentRecord
+from pbx_stasis.acd.runner import AcdService
+from pbx_stasis.ari import AriClient, AriError
+from pbx_stasis.ari.client import HangupReason
+from pbx_stasis.ari.models import AriEvent
+from pbx_stasis.calls.inbound import Call, CallScript, dialed_number, stasis_args
+from pbx_stasis.dialing import Dialer, DialPolicies, DialRefused, PhoneNotRegistered, Verdict
+from pbx_stasis.store import Database, Directory
+from pbx_stasis.transfer.outside import TrunkLine
+
+OUTBOUND_PAUSE = "outbound call"
+# How an outside call the dialling policy refused is ended: Q.850 21, which a SIP phone gets
+# as 403 Forbidden (nothing was answered, nothing reached the trunk).
+REJECTED: tuple[HangupReason, int, str] = ("rejected", 21, "Call Rejected")
+
+
+class AgentCalls:
+    """Agents' outside calls for the Stasis app `app`."""
+
+    def __init__(self, ari: AriClient, db: Database, acd: AcdService, line: TrunkLine,
+                 dialing: DialPolicies, app: str) -> None:
+        self.ari = ari
+        self.db = db
+        self.acd = acd
+        self.line = line
+        self.dialing = dialing
+        self.app = app
+
+    def agent_of(self, start: AriEvent) -> AgentRecord | None:
+        """The agent whose phone a channel is (PJSIP/agent-17-0000002a)."""
+        name = str((start.get("channel") or {}).get("name", ""))
+        endpoint = name.removeprefix("PJSIP/").rsplit("-", 1)[0]
+        for agent in self.acd.agents.values():
+            if agent.endpoint == endpoint:
+                return agent
+        return None
+
+    def script(self, start: AriEvent, agent: AgentRecord | None) -> CallScript:
+        """The script of an agent's call from their phone or click-to-call (we rang their phone
+        first). A number the tenant's dialling policy refuses is rejected unanswered (the phone
+        gets 403 Forbidden, the journal DIAL_REFUSED with why)."""
+        args = stasis_args(start)
+        number = args[1] if len(args) > 1 else dialed_number(start)
+
+        async def outbound(call: Call) -> None:
+            dialer = await self._dialer(agent, call.record.tenant_id, number, call.record.id)
+            verdict = None if dialer is None else await self.line.permit(
+                call.record.tenant_id, number, dialer, call_id=call.record.id)
+            if agent is None or verdict is None or not verdict.allowed:
+                await call.note("OUTBOUND", number=number, reason="not_allowed",
+                                agent=agent.username if agent else None)
+                await call.hang_up(*REJECTED)
+                return
+            await call.answer()
+            view = self.acd.core.agent(agent.agent_id)
+            earlier_pause = view.paused if view is not None else None
+            self.acd.pause(agent.agent_id, OUTBOUND_PAUSE)
+            try:
+                outcome = await self.line.connect_number(call, number, dialer=dialer)
+                await call.note("OUTBOUND", number=number, reason=outcome.reason,
+                                agent=agent.username)
+            finally:  # back to how the agent was (e.g. still on a break)
+                if earlier_pause is not None:
+                    self.acd.pause(agent.agent_id, earlier_pause)
+                else:
+                    self.acd.unpause(agent.agent_id)
+
+        return outbound
+
+    async def dial(self, agent: AgentRecord, number: str, call_id: str) -> None:
+        """Click-to-call: ring the agent's own phone (answered by itself, the softphone sees
+        X-PBX-Auto-Answer), then the number once they are on the line.
+
+        Raises DialRefused when the tenant's dialling policy refuses the number (journaled),
+        PhoneNotRegistered when there is no phone to ring."""
+        dialer = await self._dialer(agent, agent.tenant_id, number)
+        if dialer is None:
+            raise DialRefused(Verdict(False, "disabled", "your account is disabled"))
+        verdict = await self.line.permit(agent.tenant_id, number, dialer)
+        if not verdict.allowed:
+            raise DialRefused(verdict)
+        if not await self._phone_registered(agent):
+            raise PhoneNotRegistered()
+        try:
+            await self.ari.channels.originate(
+                f"PJSIP/{agent.endpoint}",
+                app=self.app,
+                app_args=["outbound", number, call_id],
+                caller_id=f'"{number}" <{number}>',
+                dial_timeout=30,
+                variables={
+                    "PJSIP_HEADER(add,X-PBX-Auto-Answer)": "yes",
+                    "PJSIP_HEADER(add,X-PBX-Call-Id)": call_id,
+                },
+            )
+        except AriError as exc:
+            # Asterisk answers 500 "Allocation failed" for an endpoint without a contact: the
+            # phone went away between the check and the originate.
+            if not await self._phone_registered(agent):
+                raise PhoneNotRegistered() from exc
+            raise
+
+    async def _dialer(self, agent: AgentRecord | None, tenant_id: int, number: str,
+                      call_id: str | None = None) -> Dialer | None:
+        """The user behind an agent's phone, as the dialling policy sees them; None (and a
+        DIAL_REFUSED line) for a phone that is nobody's or a disabled account's."""
+        user = None
+        if agent is not None:
+            user = await Directory(self.db).get_user_by_id(agent.user_id)
+        if agent is not None and user is not None and not user.disabled:
+            return Dialer(user.id, user.username, user.role)
+        reason, message = (
+            ("unknown-phone", "the phone placing the call is no agent's") if agent is None
+            else ("disabled", f"the account of {agent.username} is disabled"))
+        self.dialing.journal_refusal(
+            tenant_id, number, Verdict(False, reason, message), call_id=call_id,
+            agent_user_id=agent.user_id if agent else None,
+            by=agent.username if agent else None)
+        return None
+
+    async def _phone_registered(self, agent: AgentRecord) -> bool:
+        """Whether the agent's phone can be rung: a desk phone at a fixed address always, a
+        softphone while it has a registered contact (endpoint state `online`)."""
+        if agent.contact:
+            return True
+        try:
+            endpoint = await self.ari.endpoints.get("PJSIP", agent.endpoint)
+        except AriError as exc:
+            if exc.status == 404:  # not provisioned (yet): nothing to ring either
+                return False
+            raise
+        return endpoint.get("state") == "online"

@@ -1,0 +1,1 @@
+"""What the Stasis app does with the calls it finds in Asterisk when it (re)connects."""
