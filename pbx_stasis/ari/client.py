@@ -58,7 +58,6 @@ MuteDirection: TypeAlias = Literal["both", "in", "out"]
 SnoopDirection: TypeAlias = Literal["none", "both", "out", "in"]
 IfExists: TypeAlias = Literal["fail", "overwrite", "append"]
 TerminateOn: TypeAlias = Literal["none", "any", "*", "#"]
-PlaybackOperation: TypeAlias = Literal["restart", "pause", "unpause", "reverse", "forward"]
 InfoPart: TypeAlias = Literal["build", "system", "config", "status"]
 BridgeRole: TypeAlias = str
 ExternalMediaEncapsulation: TypeAlias = Literal["rtp", "audiosocket", "none"]
@@ -358,31 +357,6 @@ class Channels(_Resource):
         sent = await self._ari.start(ops.CHANNELS_ORIGINATE, None, query, body)
         return _parsed(ops.CHANNELS_ORIGINATE, None, sent)
 
-    async def create(
-        self,
-        endpoint: str,
-        app: str,
-        *,
-        app_args: StrOrList | None = None,
-        channel_id: str | None = None,
-        other_channel_id: str | None = None,
-        originator: str | None = None,
-        formats: StrOrList | None = None,
-        variables: Mapping[str, str] | None = None,
-    ) -> Channel:
-        """Create a channel without dialing it yet (`dial` does); it is in `app` at once."""
-        query: dict[str, QueryValue] = {
-            "endpoint": endpoint,
-            "app": app,
-            "appArgs": _join(app_args),
-            "channelId": channel_id,
-            "otherChannelId": other_channel_id,
-            "originator": originator,
-            "formats": formats,
-        }
-        data = await self._ari.call(ops.CHANNELS_CREATE, None, query, _variables_body(variables))
-        return cast(Channel, data)
-
     async def hangup(
         self,
         channel_id: str,
@@ -396,40 +370,11 @@ class Channels(_Resource):
             {"reason": reason, "reason_code": reason_code},
         )
 
-    async def continue_in_dialplan(
-        self,
-        channel_id: str,
-        *,
-        context: str | None = None,
-        extension: str | None = None,
-        priority: int | None = None,
-        label: str | None = None,
-    ) -> None:
-        await self._ari.call(
-            ops.CHANNELS_CONTINUE,
-            {"channelId": channel_id},
-            {"context": context, "extension": extension, "priority": priority, "label": label},
-        )
-
-    async def move(self, channel_id: str, app: str, app_args: StrOrList | None = None) -> None:
-        """Hand the channel to another Stasis application."""
-        await self._ari.call(
-            ops.CHANNELS_MOVE, {"channelId": channel_id}, {"app": app, "appArgs": _join(app_args)}
-        )
-
-    async def redirect(self, channel_id: str, endpoint: str) -> None:
-        await self._ari.call(
-            ops.CHANNELS_REDIRECT, {"channelId": channel_id}, {"endpoint": endpoint}
-        )
-
     async def answer(self, channel_id: str) -> None:
         await self._ari.call(ops.CHANNELS_ANSWER, {"channelId": channel_id})
 
     async def ring(self, channel_id: str) -> None:
         await self._ari.call(ops.CHANNELS_RING, {"channelId": channel_id})
-
-    async def ring_stop(self, channel_id: str) -> None:
-        await self._ari.call(ops.CHANNELS_RING_STOP, {"channelId": channel_id})
 
     async def send_dtmf(
         self,
@@ -462,12 +407,6 @@ class Channels(_Resource):
             ops.CHANNELS_UNMUTE, {"channelId": channel_id}, {"direction": direction}
         )
 
-    async def hold(self, channel_id: str) -> None:
-        await self._ari.call(ops.CHANNELS_HOLD, {"channelId": channel_id})
-
-    async def unhold(self, channel_id: str) -> None:
-        await self._ari.call(ops.CHANNELS_UNHOLD, {"channelId": channel_id})
-
     async def start_moh(self, channel_id: str, moh_class: str | None = None) -> None:
         await self._ari.call(
             ops.CHANNELS_START_MOH, {"channelId": channel_id}, {"mohClass": moh_class}
@@ -475,12 +414,6 @@ class Channels(_Resource):
 
     async def stop_moh(self, channel_id: str) -> None:
         await self._ari.call(ops.CHANNELS_STOP_MOH, {"channelId": channel_id})
-
-    async def start_silence(self, channel_id: str) -> None:
-        await self._ari.call(ops.CHANNELS_START_SILENCE, {"channelId": channel_id})
-
-    async def stop_silence(self, channel_id: str) -> None:
-        await self._ari.call(ops.CHANNELS_STOP_SILENCE, {"channelId": channel_id})
 
     async def play(
         self,
@@ -587,17 +520,6 @@ class Channels(_Resource):
         )
         return cast(Channel, data)
 
-    async def dial(
-        self, channel_id: str, *, caller: str | None = None, dial_timeout: int | None = None
-    ) -> None:
-        """Dial a channel made by `create`; `caller` is the channel it is dialed for,
-        `dial_timeout` the seconds to ring (0: no limit)."""
-        await self._ari.call(
-            ops.CHANNELS_DIAL,
-            {"channelId": channel_id},
-            {"caller": caller, "timeout": dial_timeout},
-        )
-
     async def rtp_statistics(self, channel_id: str) -> RtpStat:
         data = await self._ari.call(ops.CHANNELS_RTP_STATISTICS, {"channelId": channel_id})
         return cast(RtpStat, data)
@@ -691,14 +613,6 @@ class Bridges(_Resource):
             ops.BRIDGES_REMOVE_CHANNEL, {"bridgeId": bridge_id}, {"channel": channel}
         )
 
-    async def start_moh(self, bridge_id: str, moh_class: str | None = None) -> None:
-        await self._ari.call(
-            ops.BRIDGES_START_MOH, {"bridgeId": bridge_id}, {"mohClass": moh_class}
-        )
-
-    async def stop_moh(self, bridge_id: str) -> None:
-        await self._ari.call(ops.BRIDGES_STOP_MOH, {"bridgeId": bridge_id})
-
     async def play(
         self,
         bridge_id: str,
@@ -757,17 +671,8 @@ class Bridges(_Resource):
 class Playbacks(_Resource):
     """`/playbacks`: media being played."""
 
-    async def get(self, playback_id: str) -> Playback:
-        data = await self._ari.call(ops.PLAYBACKS_GET, {"playbackId": playback_id})
-        return cast(Playback, data)
-
     async def stop(self, playback_id: str) -> None:
         await self._ari.call(ops.PLAYBACKS_STOP, {"playbackId": playback_id})
-
-    async def control(self, playback_id: str, operation: PlaybackOperation) -> None:
-        await self._ari.call(
-            ops.PLAYBACKS_CONTROL, {"playbackId": playback_id}, {"operation": operation}
-        )
 
 
 class Recordings(_Resource):
@@ -777,19 +682,9 @@ class Recordings(_Resource):
         data = await self._ari.call(ops.RECORDINGS_GET_LIVE, {"recordingName": name})
         return cast(LiveRecording, data)
 
-    async def cancel(self, name: str) -> None:
-        """Stop a live recording and discard it."""
-        await self._ari.call(ops.RECORDINGS_CANCEL, {"recordingName": name})
-
     async def stop(self, name: str) -> None:
         """Stop a live recording and keep it."""
         await self._ari.call(ops.RECORDINGS_STOP, {"recordingName": name})
-
-    async def pause(self, name: str) -> None:
-        await self._ari.call(ops.RECORDINGS_PAUSE, {"recordingName": name})
-
-    async def unpause(self, name: str) -> None:
-        await self._ari.call(ops.RECORDINGS_UNPAUSE, {"recordingName": name})
 
     async def mute(self, name: str) -> None:
         await self._ari.call(ops.RECORDINGS_MUTE, {"recordingName": name})
@@ -797,23 +692,12 @@ class Recordings(_Resource):
     async def unmute(self, name: str) -> None:
         await self._ari.call(ops.RECORDINGS_UNMUTE, {"recordingName": name})
 
-    async def list_stored(self) -> builtins.list[StoredRecording]:
-        return cast(list[StoredRecording], await self._ari.call(ops.RECORDINGS_LIST_STORED))
-
     async def get_stored(self, name: str) -> StoredRecording:
         data = await self._ari.call(ops.RECORDINGS_GET_STORED, {"recordingName": name})
         return cast(StoredRecording, data)
 
     async def delete_stored(self, name: str) -> None:
         await self._ari.call(ops.RECORDINGS_DELETE_STORED, {"recordingName": name})
-
-    async def copy_stored(self, name: str, destination: str) -> StoredRecording:
-        data = await self._ari.call(
-            ops.RECORDINGS_COPY_STORED,
-            {"recordingName": name},
-            {"destinationRecordingName": destination},
-        )
-        return cast(StoredRecording, data)
 
     async def stored_file(self, name: str) -> bytes:
         """The audio file of a stored recording, as bytes."""
@@ -823,13 +707,6 @@ class Recordings(_Resource):
 class Endpoints(_Resource):
     """`/endpoints`: SIP peers and the like, with their state."""
 
-    async def list(self) -> builtins.list[Endpoint]:
-        return cast(list[Endpoint], await self._ari.call(ops.ENDPOINTS_LIST))
-
-    async def list_by_tech(self, tech: str) -> builtins.list[Endpoint]:
-        data = await self._ari.call(ops.ENDPOINTS_LIST_BY_TECH, {"tech": tech})
-        return cast(list[Endpoint], data)
-
     async def get(self, tech: str, resource: str) -> Endpoint:
         data = await self._ari.call(ops.ENDPOINTS_GET, {"tech": tech, "resource": resource})
         return cast(Endpoint, data)
@@ -838,21 +715,12 @@ class Endpoints(_Resource):
 class Sounds(_Resource):
     """`/sounds`: the prompts Asterisk can play."""
 
-    async def list(
-        self, *, lang: str | None = None, format: str | None = None
-    ) -> builtins.list[Sound]:
-        data = await self._ari.call(ops.SOUNDS_LIST, None, {"lang": lang, "format": format})
-        return cast(list[Sound], data)
-
     async def get(self, sound_id: str) -> Sound:
         return cast(Sound, await self._ari.call(ops.SOUNDS_GET, {"soundId": sound_id}))
 
 
 class Applications(_Resource):
     """`/applications`: Stasis applications and their subscriptions."""
-
-    async def list(self) -> builtins.list[Application]:
-        return cast(list[Application], await self._ari.call(ops.APPLICATIONS_LIST))
 
     async def get(self, app: str) -> Application:
         data = await self._ari.call(ops.APPLICATIONS_GET, {"applicationName": app})
@@ -891,7 +759,7 @@ class Applications(_Resource):
 
 
 class AsteriskSystem(_Resource):
-    """`/asterisk`: system info, dynamic configuration, modules, global variables."""
+    """`/asterisk`: system info, ping, dynamic configuration, modules."""
 
     async def info(self, only: Sequence[InfoPart] | None = None) -> AsteriskInfo:
         return cast(AsteriskInfo, await self._ari.call(ops.ASTERISK_INFO, None, {"only": only}))
@@ -938,16 +806,4 @@ class AsteriskSystem(_Resource):
 
     async def list_modules(self) -> builtins.list[Module]:
         return cast(list[Module], await self._ari.call(ops.ASTERISK_LIST_MODULES))
-
-    async def reload_module(self, name: str) -> None:
-        await self._ari.call(ops.ASTERISK_RELOAD_MODULE, {"moduleName": name})
-
-    async def get_variable(self, variable: str) -> str:
-        data = await self._ari.call(ops.ASTERISK_GET_VARIABLE, None, {"variable": variable})
-        return cast(str, data["value"])
-
-    async def set_variable(self, variable: str, value: str | None) -> None:
-        await self._ari.call(
-            ops.ASTERISK_SET_VARIABLE, None, {"variable": variable, "value": value}
-        )
 

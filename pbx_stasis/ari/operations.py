@@ -1,9 +1,13 @@
-"""The ARI operations this client uses, as data: verb, path template and parameter names.
+"""The ARI operations the project calls, as data: verb, path template and parameter names.
 
-Every REST call of `AriClient` goes through one of these entries, and the client refuses to
-send a parameter its entry does not declare. `tests/integration/test_ari_contract.py` checks
-the table against Asterisk's own REST API description files, so a typo in a path or a
-parameter name fails a test instead of a call.
+The table holds only what the application (or a test, as a tool) calls, not all of ARI. Every
+REST call of `AriClient` goes through one of these entries, and the client refuses to send a
+parameter its entry does not declare. To add an operation, add one `_op(...)` entry here and
+one method on its resource class in `client.py`, and a call of it with every option to
+`every_call` in `tests/integration/test_ari_contract.py`: that test checks the table against
+Asterisk's own REST API description files (`rest-api/*.json`), that each method has exactly one
+entry, and what goes on the wire, so a typo in a path or a parameter name fails a test instead
+of a call.
 """
 
 from __future__ import annotations
@@ -79,26 +83,10 @@ _ORIGINATE = (
 )
 CHANNELS_LIST = _op("channels.list", "GET", "/channels")
 CHANNELS_ORIGINATE = _op("channels.originate", "POST", "/channels", _ORIGINATE, "variables")
-CHANNELS_CREATE = _op(
-    "channels.create",
-    "POST",
-    "/channels/create",
-    "endpoint app appArgs channelId otherChannelId originator formats",
-    "variables",
-)
 CHANNELS_GET = _op("channels.get", "GET", "/channels/{channelId}")
 CHANNELS_HANGUP = _op("channels.hangup", "DELETE", "/channels/{channelId}", "reason reason_code")
-CHANNELS_CONTINUE = _op(
-    "channels.continue_in_dialplan",
-    "POST",
-    "/channels/{channelId}/continue",
-    "context extension priority label",
-)
-CHANNELS_MOVE = _op("channels.move", "POST", "/channels/{channelId}/move", "app appArgs")
-CHANNELS_REDIRECT = _op("channels.redirect", "POST", "/channels/{channelId}/redirect", "endpoint")
 CHANNELS_ANSWER = _op("channels.answer", "POST", "/channels/{channelId}/answer")
 CHANNELS_RING = _op("channels.ring", "POST", "/channels/{channelId}/ring")
-CHANNELS_RING_STOP = _op("channels.ring_stop", "DELETE", "/channels/{channelId}/ring")
 CHANNELS_SEND_DTMF = _op(
     "channels.send_dtmf",
     "POST",
@@ -107,12 +95,8 @@ CHANNELS_SEND_DTMF = _op(
 )
 CHANNELS_MUTE = _op("channels.mute", "POST", "/channels/{channelId}/mute", "direction")
 CHANNELS_UNMUTE = _op("channels.unmute", "DELETE", "/channels/{channelId}/mute", "direction")
-CHANNELS_HOLD = _op("channels.hold", "POST", "/channels/{channelId}/hold")
-CHANNELS_UNHOLD = _op("channels.unhold", "DELETE", "/channels/{channelId}/hold")
 CHANNELS_START_MOH = _op("channels.start_moh", "POST", "/channels/{channelId}/moh", "mohClass")
 CHANNELS_STOP_MOH = _op("channels.stop_moh", "DELETE", "/channels/{channelId}/moh")
-CHANNELS_START_SILENCE = _op("channels.start_silence", "POST", "/channels/{channelId}/silence")
-CHANNELS_STOP_SILENCE = _op("channels.stop_silence", "DELETE", "/channels/{channelId}/silence")
 CHANNELS_PLAY = _op(
     "channels.play",
     "POST",
@@ -143,7 +127,6 @@ CHANNELS_SNOOP = _op(
     "/channels/{channelId}/snoop",
     "spy whisper app appArgs snoopId",
 )
-CHANNELS_DIAL = _op("channels.dial", "POST", "/channels/{channelId}/dial", "caller timeout")
 CHANNELS_RTP_STATISTICS = _op(
     "channels.rtp_statistics", "GET", "/channels/{channelId}/rtp_statistics"
 )
@@ -169,8 +152,6 @@ BRIDGES_ADD_CHANNEL = _op(
 BRIDGES_REMOVE_CHANNEL = _op(
     "bridges.remove_channel", "POST", "/bridges/{bridgeId}/removeChannel", "channel"
 )
-BRIDGES_START_MOH = _op("bridges.start_moh", "POST", "/bridges/{bridgeId}/moh", "mohClass")
-BRIDGES_STOP_MOH = _op("bridges.stop_moh", "DELETE", "/bridges/{bridgeId}/moh")
 BRIDGES_PLAY = _op(
     "bridges.play",
     "POST",
@@ -184,40 +165,24 @@ BRIDGES_RECORD = _op(
     "name format recorder_format maxDurationSeconds maxSilenceSeconds ifExists beep terminateOn",
 )
 
-PLAYBACKS_GET = _op("playbacks.get", "GET", "/playbacks/{playbackId}")
 PLAYBACKS_STOP = _op("playbacks.stop", "DELETE", "/playbacks/{playbackId}")
-PLAYBACKS_CONTROL = _op("playbacks.control", "POST", "/playbacks/{playbackId}/control", "operation")
 
 RECORDINGS_GET_LIVE = _op("recordings.get_live", "GET", "/recordings/live/{recordingName}")
-RECORDINGS_CANCEL = _op("recordings.cancel", "DELETE", "/recordings/live/{recordingName}")
 RECORDINGS_STOP = _op("recordings.stop", "POST", "/recordings/live/{recordingName}/stop")
-RECORDINGS_PAUSE = _op("recordings.pause", "POST", "/recordings/live/{recordingName}/pause")
-RECORDINGS_UNPAUSE = _op("recordings.unpause", "DELETE", "/recordings/live/{recordingName}/pause")
 RECORDINGS_MUTE = _op("recordings.mute", "POST", "/recordings/live/{recordingName}/mute")
 RECORDINGS_UNMUTE = _op("recordings.unmute", "DELETE", "/recordings/live/{recordingName}/mute")
-RECORDINGS_LIST_STORED = _op("recordings.list_stored", "GET", "/recordings/stored")
 RECORDINGS_GET_STORED = _op("recordings.get_stored", "GET", "/recordings/stored/{recordingName}")
 RECORDINGS_DELETE_STORED = _op(
     "recordings.delete_stored", "DELETE", "/recordings/stored/{recordingName}"
-)
-RECORDINGS_COPY_STORED = _op(
-    "recordings.copy_stored",
-    "POST",
-    "/recordings/stored/{recordingName}/copy",
-    "destinationRecordingName",
 )
 RECORDINGS_STORED_FILE = _op(
     "recordings.stored_file", "GET", "/recordings/stored/{recordingName}/file", binary=True
 )
 
-ENDPOINTS_LIST = _op("endpoints.list", "GET", "/endpoints")
-ENDPOINTS_LIST_BY_TECH = _op("endpoints.list_by_tech", "GET", "/endpoints/{tech}")
 ENDPOINTS_GET = _op("endpoints.get", "GET", "/endpoints/{tech}/{resource}")
 
-SOUNDS_LIST = _op("sounds.list", "GET", "/sounds", "lang format")
 SOUNDS_GET = _op("sounds.get", "GET", "/sounds/{soundId}")
 
-APPLICATIONS_LIST = _op("applications.list", "GET", "/applications")
 APPLICATIONS_GET = _op("applications.get", "GET", "/applications/{applicationName}")
 APPLICATIONS_SUBSCRIBE = _op(
     "applications.subscribe",
@@ -246,6 +211,3 @@ ASTERISK_GET_CONFIG = _op("asterisk.get_config", "GET", _CONFIG_OBJECT)
 ASTERISK_UPDATE_CONFIG = _op("asterisk.update_config", "PUT", _CONFIG_OBJECT, "", "fields")
 ASTERISK_DELETE_CONFIG = _op("asterisk.delete_config", "DELETE", _CONFIG_OBJECT)
 ASTERISK_LIST_MODULES = _op("asterisk.list_modules", "GET", "/asterisk/modules")
-ASTERISK_RELOAD_MODULE = _op("asterisk.reload_module", "PUT", "/asterisk/modules/{moduleName}")
-ASTERISK_GET_VARIABLE = _op("asterisk.get_variable", "GET", "/asterisk/variable", "variable")
-ASTERISK_SET_VARIABLE = _op("asterisk.set_variable", "POST", "/asterisk/variable", "variable value")
