@@ -19,13 +19,20 @@ class Pos:
 
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One mistake in a flow file, printed as `file:line:column: message`."""
+    """One mistake in a flow file, printed as `file:line:column: message`. A warning (a node no
+    path reaches) is shown but does not refuse the flow."""
 
     pos: Pos
     message: str
+    warning: bool = False
 
     def __str__(self) -> str:
-        return f"{self.pos}: {self.message}"
+        return f"{self.pos}: {'warning: ' if self.warning else ''}{self.message}"
+
+
+def errors(problems: list[Problem]) -> list[Problem]:
+    """The problems that refuse a flow set (not the warnings)."""
+    return [problem for problem in problems if not problem.warning]
 
 
 class FlowSetInvalid(Exception):

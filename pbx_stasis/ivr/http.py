@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from pbx_stasis.ivr.errors import FlowSetInvalid, Problem
+from pbx_stasis.ivr.errors import FlowSetInvalid, Problem, errors
 from pbx_stasis.ivr.service import FlowControl
 from pbx_stasis.ivr.source import MAX_FLOW_CHARS
 from pbx_stasis.store.tables import Role
@@ -40,7 +40,8 @@ def _flow_name(req: RouteRequest) -> str:
 
 def problems_json(problems: Sequence[Problem]) -> list[dict[str, Any]]:
     return [
-        {"line": p.pos.line, "column": p.pos.column, "message": p.message} for p in sorted(problems)
+        {"line": p.pos.line, "column": p.pos.column, "message": p.message, "warning": p.warning}
+        for p in sorted(problems)
     ]
 
 
@@ -71,7 +72,7 @@ async def validate_flow(req: RouteRequest) -> web.StreamResponse:
     problems = await flows_of(req).validate_flow(
         req.who.tenant_id, _flow_name(req), req.body["yaml"]
     )
-    return reply({"valid": not problems, "problems": problems_json(problems)})
+    return reply({"valid": not errors(problems), "problems": problems_json(problems)})
 
 
 async def apply_flow(req: RouteRequest) -> web.StreamResponse:

@@ -270,13 +270,16 @@ class _Checker:
         self._flow_refs: list[tuple[str, Pos]] = []  # transfer targets
         self._flow_tz: zoneinfo.ZoneInfo | None = None  # default timezone of schedules
 
-    def report(self, pos: Pos, message: str) -> None:
+    def report(self, pos: Pos, message: str, *, warning: bool = False) -> None:
         if len(message) > MAX_MESSAGE_CHARS:
             # Messages quote what was written, which may be a 100 KB scalar.
             message = message[: MAX_MESSAGE_CHARS - 3] + "..."
         if (pos, message) not in self._seen:
             self._seen.add((pos, message))
-            self.problems.append(Problem(pos, message))
+            self.problems.append(Problem(pos, message, warning))
+
+    def has_errors(self) -> bool:
+        return any(not problem.warning for problem in self.problems)
 
     # --- generic field access -------------------------------------------------------------------
 
@@ -1359,9 +1362,9 @@ class _Checker:
         for fname, pos in self._flow_refs:
             if fname not in drafts:
                 self.report(pos, f"unknown flow '{fname}'{suggest(fname, list(drafts))}")
-        if not drafts and not self.problems:
+        if not drafts and not self.has_errors():
             self.report(Pos(sources[0][0] if sources else "<none>", 1, 1), "no flows defined")
-        if self.problems:
+        if self.has_errors():
             return None
         return FlowSet(
             flows=frozen_map({n: d.flow for n, d in drafts.items()}),
@@ -1405,7 +1408,9 @@ class _Checker:
         for name, pos in refs.reads:
             if name not in known_vars:
                 self.report(pos, f"unknown variable '{name}'{suggest(name, sorted(known_vars))}")
-        if flow.entry and flow.entry in known_nodes:
+        # Unreachable nodes are a warning, and only of a flow with no error: a broken `next` or
+        # a misspelt target would cut off every node after it, and the cause is already told.
+        if flow.entry and flow.entry in known_nodes and not self.has_errors():
             seen = {flow.entry}
             todo = [flow.entry]
             while todo:
@@ -1420,7 +1425,8 @@ class _Checker:
                         todo.append(nxt)
             for nname, pos in d.node_pos.items():
                 if nname not in seen:
-                    self.report(pos, f"node '{nname}' cannot be reached from entry '{flow.entry}'")
+                    self.report(pos, f"node '{nname}' cannot be reached from entry "
+                                f"'{flow.entry}'", warning=True)
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -1474,7 +1480,8 @@ def check_sources(
 
 
 def load_flowset(sources: Sequence[Source], *, internal_lookups: bool = False) -> FlowSet:
-    """A FlowSet from (file name, text) pairs, or FlowSetInvalid listing every mistake."""
+    """A FlowSet from (file name, text) pairs (warnings aside), or FlowSetInvalid listing every
+    mistake."""
     flowset, problems = check_sources(sources, internal_lookups=internal_lookups)
     if flowset is None:
         raise FlowSetInvalid(problems)

@@ -15,7 +15,9 @@ from pbx_stasis.web.routing import Kind, Route
 PAGE = Route(
     "GET",
     "/admin/ivr",
-    template_page("ivr_page", "admin_ivr.html", "IVR flows"),
+    # The name field checks the API's own pattern (a file name such as support.yaml).
+    template_page("ivr_page", "admin_ivr.html", "IVR flows",
+                  flow_name_pattern=http.FLOW_NAME.pattern),
     frozenset({Role.ADMIN}),
     "IVR flow editor",
     kind=Kind.PAGE,

@@ -219,7 +219,7 @@ class IvrService:
 
     async def _serve(self, version: IvrVersion) -> bool:
         flowset, problems = await self.check(version.sources, None)
-        if flowset is None or problems:
+        if flowset is None:
             # It was valid when applied; a newer loader or zoneinfo may disagree. The previous
             # flows (if any) keep serving and the admin sees why.
             log.error(
@@ -283,9 +283,9 @@ class IvrService:
         exist on Asterisk), store it as the tenant's new active version and serve new calls
         with it at once. Otherwise nothing changes and every problem is returned."""
         flowset, problems = await self.check(sources, tenant_id)
-        if flowset is None or problems:
+        if flowset is None:
             return Applied(None, problems)
-        warnings: list[str] = []
+        warnings = [str(problem) for problem in problems]  # a flow set that loads has only those
         if check_sounds_on_asterisk and self.ari is not None:
             try:
                 missing = await check_sounds(flowset, self.ari)
@@ -335,7 +335,7 @@ class IvrService:
         if old is None:
             raise UnknownVersion(f"no IVR version {number}")
         flowset, problems = await self.check(old.sources, tenant_id)
-        if flowset is None or problems:
+        if flowset is None:
             return Applied(None, problems)
         version = await self.versions.activate(tenant_id, number)
         self._live[tenant_id] = LiveFlows(version.number, flowset)

@@ -44,8 +44,8 @@ from pbx_stasis.ivr.core import (
     VoicemailRecorded,
     Wait,
 )
-from pbx_stasis.ivr.errors import FlowSetInvalid, NoFlowForDid
-from pbx_stasis.ivr.loader import load_flowset, read_sources
+from pbx_stasis.ivr.errors import FlowSetInvalid, NoFlowForDid, errors
+from pbx_stasis.ivr.loader import check_sources, load_flowset, read_sources
 from pbx_stasis.ivr.model import FlowSet
 
 MAX_EVENTS = 10_000
@@ -249,11 +249,14 @@ def validate_main(paths: Sequence[str], *, internal_lookups: bool = False) -> in
         print("usage: pbx ivr validate FILE...", file=sys.stderr)
         return 2
     try:
-        flowset = load_flowset(read_sources(list(paths)), internal_lookups=internal_lookups)
-    except FlowSetInvalid as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        count = len(exc.problems)
+        flowset, problems = check_sources(read_sources(list(paths)),
+                                          internal_lookups=internal_lookups)
+    except FlowSetInvalid as exc:  # a file that cannot be read
+        flowset, problems = None, exc.problems
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if flowset is None:
+        count = len(errors(problems))
         print(f"{count} problem{'s' if count != 1 else ''} found", file=sys.stderr)
         return 1
     nodes = sum(len(f.nodes) for f in flowset.flows.values())

@@ -348,6 +348,10 @@ def parse_yaml(file: str, text: str) -> tuple[YNode | None, list[Problem]]:
             return None, [Problem(_pos(file, exc.problem_mark), exc.problem)]
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
+            if exc.context and exc.context.startswith("while scanning") and exc.context_mark:
+                # The scanner notices a key without its ':' (or an unclosed quote) only at the
+                # next token, often on the next line; the token it was reading is the mistake.
+                mark = exc.context_mark
             pos = _pos(file, mark) if mark is not None else Pos(file, 1, 1)
             message = exc.problem or exc.context or "unreadable YAML"
             if exc.problem and exc.context and exc.problem.startswith("but "):

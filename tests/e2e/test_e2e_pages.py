@@ -193,3 +193,43 @@ async def test_ivr_editor_marks_problems_on_their_lines(page: Page, world: World
     await page.get_by_test_id("apply-flow").click()
     await expect(page.get_by_test_id("flow-status")).to_contain_text("support version 1")
     await expect(page.get_by_test_id("flow-support")).to_be_visible()
+
+
+async def test_ivr_editor_warns_without_refusing_and_lets_the_keyboard_out(
+    page: Page, world: World
+) -> None:
+    """A node no path reaches is a warning (amber) and the flow still applies; a name such as
+    support.yaml passes the field's own pattern; Tab indents in the text, Esc then Tab leaves it;
+    the flow list is reached with Tab."""
+    await log_in(page, world, Role.ADMIN)
+    base = str(world.client.make_url("/")).rstrip("/")
+    await page.goto(f"{base}/admin/ivr")
+    name = page.get_by_test_id("flow-name")
+    await name.fill("support.yaml")
+    assert await name.evaluate("input => input.checkValidity()")
+    text = page.get_by_test_id("flow-text")
+    lonely = (await text.input_value()) + "      lonely:\n        kind: hangup\n"
+    await text.fill(lonely)
+    await page.get_by_test_id("validate-flow").click()
+    await expect(page.get_by_test_id("flow-status")).to_contain_text(
+        "No problems found (1 warning)")
+    warned = page.locator(".backdrop .warn")
+    await expect(warned).to_have_count(1)
+    await expect(warned).to_have_attribute("data-msg", re.compile("cannot be reached"))
+    await expect(page.locator(".backdrop .bad")).to_have_count(0)
+    await page.screenshot(path=str(SCREENSHOTS / "ivr-editor-warning.png"))
+    await page.get_by_test_id("apply-flow").click()
+    await expect(page.get_by_test_id("flow-status")).to_contain_text("support.yaml version 1")
+
+    await text.focus()
+    await page.keyboard.press("End")
+    before = await text.input_value()
+    await page.keyboard.press("Tab")
+    assert await text.input_value() != before  # indented
+    assert await page.evaluate("document.activeElement.id") == "flow-text"
+    await page.keyboard.press("Escape")
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.id") != "flow-text"
+    await page.get_by_test_id("flow-support.yaml").focus()
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_test_id("flow-version")).to_have_text("version 1")

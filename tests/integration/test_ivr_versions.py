@@ -91,10 +91,16 @@ async def test_an_invalid_version_is_refused_with_every_problem_and_nothing_chan
     assert refused.version is None
     assert [str(p) for p in refused.problems] == [
         "main.yaml:6:59: 'nowhere' is not a node of flow 'main'",
-        "main.yaml:7:7: node 'lonely' cannot be reached from entry 'hello'",
     ]
     assert ivr.live(tenant_id) is served
     assert [v.number for v in await ivr.list_versions(tenant_id)] == [1]
+    # A node no path reaches, alone, is a warning: the version is stored and served.
+    lonely = FLOW.replace("      bye: {kind: hangup}", "      bye: {kind: hangup}\n"
+                          "      lonely: {kind: hangup}")
+    applied = await ivr.apply(tenant_id, [("main.yaml", lonely)], "alice",
+                              check_sounds_on_asterisk=False)
+    assert applied.ok and applied.warnings == [
+        "main.yaml:10:7: warning: node 'lonely' cannot be reached from entry 'hello'"]
 
 
 async def test_new_version_swaps_the_flowset_for_new_calls_only(db: Database) -> None:

@@ -111,7 +111,7 @@ def test_validate_main(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.startswith("ok: 2 flow(s), 31 nodes, 3 DID(s): +97145550100 ->")
     assert validate_main([str(HERE / "mistakes.yaml")]) == 1
     err = capsys.readouterr().err.splitlines()
-    assert err[-1] == "33 problems found"
+    assert err[-1] == "32 problems found"
     assert err[0].endswith(
         "mistakes.yaml:6:15: unknown timezone 'Europe/Pariss' (did you mean 'Europe/Paris'?)"
     )

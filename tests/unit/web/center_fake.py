@@ -36,7 +36,7 @@ from pbx_stasis.center.service import (
     SipCredentials,
     TransferKind,
 )
-from pbx_stasis.ivr.errors import FlowSetInvalid, Problem
+from pbx_stasis.ivr.errors import FlowSetInvalid, Problem, errors
 from pbx_stasis.ivr.events import IVR_UPDATED, IvrUpdated
 from pbx_stasis.ivr.loader import check_sources
 from pbx_stasis.store.base import utc_now
@@ -412,7 +412,7 @@ class MemoryContactCenter:
         self, tenant_id: int, name: str, yaml_text: str, user_id: int
     ) -> FlowSummary:
         problems = await self.validate_flow(tenant_id, name, yaml_text)
-        if problems:
+        if errors(problems):  # warnings do not refuse a flow
             raise FlowSetInvalid(problems)
         versions = self.flow_versions.setdefault((tenant_id, name), [])
         version = len(versions) + 1

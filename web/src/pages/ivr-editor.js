@@ -1,6 +1,7 @@
 // Admin: the IVR flow editor. The validator's problems are marked on their lines: a red line
 // number in the gutter and the message at the end of the line, drawn on a backdrop that scrolls
-// with the textarea.
+// with the textarea (amber for warnings, which do not refuse the flow). Tab indents inside the
+// text; Esc then Tab leaves it (no keyboard trap).
 import { ApiError, get, post, put } from "../api.js";
 import { Feed } from "../feed.js";
 import { $, el, toast } from "../ui.js";
@@ -11,6 +12,7 @@ const backdrop = $("#backdrop");
 let problems = [];
 let current = null;
 let validateTimer = null;
+let tabLeaves = false; // after Esc, Tab moves the focus on instead of indenting
 
 const TEMPLATE = `flows:
   main:
@@ -36,15 +38,18 @@ function render() {
     if (!byLine.has(p.line)) byLine.set(p.line, []);
     byLine.get(p.line).push(p);
   }
+  // A line with an error is red; one with only warnings amber.
+  const mark = (n) => (byLine.get(n).every((p) => p.warning) ? "warn" : "bad");
   gutter.replaceChildren(...lines.map((_, i) => el("div", {
-    class: byLine.has(i + 1) ? "bad" : "",
+    class: byLine.has(i + 1) ? mark(i + 1) : "",
     title: byLine.has(i + 1) ? byLine.get(i + 1).map((p) => p.message).join("\n") : null,
   }, i + 1)));
   backdrop.replaceChildren(...lines.map((line, i) => el("div", byLine.has(i + 1)
-    ? { class: "bad", "data-msg": byLine.get(i + 1).map((p) => p.message).join(" · "), "data-testid": `problem-line-${i + 1}` }
+    ? { class: mark(i + 1), "data-msg": byLine.get(i + 1).map((p) => p.message).join(" · "), "data-testid": `problem-line-${i + 1}` }
     : {}, line || " ")));
-  $("#problems").replaceChildren(...problems.map((p) => el("li", { onclick: () => jump(p), "data-testid": "problem" },
-    el("code", {}, `${p.line}:${p.column}`), p.message)));
+  $("#problems").replaceChildren(...problems.map((p) => el("li", { class: p.warning ? "warn" : "", "data-testid": "problem" },
+    el("button", { type: "button", class: "link", onclick: () => jump(p) },
+      el("code", {}, `${p.line}:${p.column}`), p.warning ? `warning: ${p.message}` : p.message))));
   syncScroll();
 }
 
@@ -78,7 +83,10 @@ async function validate() {
   try {
     const reply = await post(`/api/ivr/flows/${encodeURIComponent(name)}/validate`, { yaml: text.value });
     problems = reply.problems;
-    status(reply.valid ? "No problems found." : `${problems.length} problem${problems.length === 1 ? "" : "s"} found.`, reply.valid ? "ok" : "error");
+    const warnings = problems.filter((p) => p.warning).length;
+    const errors = problems.length - warnings;
+    const noted = warnings ? ` (${warnings} warning${warnings === 1 ? "" : "s"})` : "";
+    status(reply.valid ? `No problems found${noted}.` : `${errors} problem${errors === 1 ? "" : "s"} found${noted}.`, reply.valid ? "ok" : "error");
   } catch (error) {
     problems = [];
     status(error.message, "error");
@@ -122,8 +130,9 @@ async function open(name) {
 async function loadList() {
   const reply = await get("/api/ivr/flows");
   $("#flow-list").replaceChildren(...(reply.flows.length ? reply.flows.map((f) =>
-    el("li", { class: f.name === current ? "active" : "", onclick: () => open(f.name), "data-testid": `flow-${f.name}` },
-      el("span", {}, f.name), el("span", { class: "small muted" }, `v${f.version}`))) : [el("li", { class: "muted" }, "No flows yet")]));
+    el("li", { class: f.name === current ? "active" : "" },
+      el("button", { type: "button", onclick: () => open(f.name), "data-testid": `flow-${f.name}`, "aria-current": f.name === current ? "true" : null },
+        el("span", {}, f.name), el("span", { class: "small muted" }, `v${f.version}`)))) : [el("li", { class: "muted" }, "No flows yet")]));
 }
 
 function newFlow() {
@@ -144,13 +153,21 @@ text.addEventListener("input", () => {
 });
 text.addEventListener("scroll", syncScroll);
 text.addEventListener("keydown", (event) => {
-  if (event.key === "Tab") {
+  if (event.key === "Escape") {
+    tabLeaves = true;
+    status("Tab now leaves the editor; type anything to indent with Tab again.", "info");
+    return;
+  }
+  if (event.key === "Tab" && !tabLeaves && !event.shiftKey) {
     event.preventDefault();
     const { selectionStart: start, selectionEnd: end } = text;
     text.setRangeText("  ", start, end, "end");
     render();
+    return;
   }
+  if (event.key !== "Tab" && event.key !== "Shift") tabLeaves = false;
 });
+text.addEventListener("blur", () => { tabLeaves = false; });
 $("#validate-flow").addEventListener("click", validate);
 $("#apply-flow").addEventListener("click", apply);
 $("#new-flow").addEventListener("click", newFlow);
