@@ -54,6 +54,9 @@ async def test_agent_takes_a_call_and_must_give_a_disposition(page: Page, world:
     assert await page.evaluate("window.pbxSoftphone.registered") is False
     assert await page.evaluate("window.pbxSoftphone.mic") == "granted"
 
+    # The status menu says where the agent is (logged out), not "Available".
+    await expect(page.get_by_test_id("agent-state")).to_have_text("offline")
+    await expect(page.get_by_test_id("state-select")).to_have_value("offline")
     await page.select_option("#state-select", "available")
     await page.click("#apply-state")
     await expect(page.get_by_test_id("agent-state")).to_have_text("available")

@@ -56,6 +56,11 @@ phone.addEventListener("ended", () => { ringer.stop(); renderCall(); });
 
 // --- agent state ----------------------------------------------------------------------------
 
+// The status menu shows the state the agent is in (Offline when logged out), moved only when
+// that state changes so a choice being made is not reset by an unrelated update.
+const SETTABLE = new Set(["available", "paused", "offline"]);
+let shownState = null;
+
 function renderAgent() {
   const agent = view.agent;
   const pill = $("#agent-state");
@@ -66,6 +71,16 @@ function renderAgent() {
   const reasons = $("#pause-reason");
   if (reasons.options.length !== view.pauseReasons.length) {
     reasons.replaceChildren(...view.pauseReasons.map((r) => el("option", { value: r }, r)));
+  }
+  if (state !== shownState) {
+    shownState = state;
+    if (SETTABLE.has(state)) {
+      $("#state-select").value = state;
+      $("#reason-box").hidden = state !== "paused";
+      if (state === "paused" && agent?.reason && view.pauseReasons.includes(agent.reason)) {
+        $("#pause-reason").value = agent.reason;
+      }
+    }
   }
   const inWrapup = agent && agent.state === "wrap-up";
   const needed = !!(view.wrapup && !view.wrapup.disposition_saved);
