@@ -21,11 +21,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Annotated
 
 import phonenumbers
 from phonenumbers import PhoneNumberType, shortnumberinfo
+from pydantic import Field
 
 from pbx_stasis.store.tables import Role
+from pbx_stasis.validation import UNIQUE, Model, text
 
 # Kinds billed like an ordinary call: the only ones dialled without an allowed prefix.
 ORDINARY = frozenset({"fixed-line", "mobile", "fixed-line-or-mobile", "toll-free"})
@@ -176,6 +179,28 @@ def _longest_prefix(e164: str, prefixes: Iterable[str]) -> str | None:
         if e164.startswith(prefix) and (best is None or len(prefix) > len(best)):
             best = prefix
     return best
+
+
+PREFIX_HINT = "must be a prefix: + then 1 to 15 digits, not starting with 0"
+Prefixes = Annotated[
+    tuple[Annotated[str, text(min_length=2, max_length=16, pattern=r"\+[1-9][0-9]{0,14}",
+                              hint=PREFIX_HINT)], ...],
+    Field(max_length=MAX_ENTRIES), UNIQUE,
+]
+Country = Annotated[str, text(min_length=2, max_length=2, pattern="[A-Za-z]{2}",
+                              hint="must be a two-letter country code, e.g. US")]
+
+
+class DialPolicyFields(Model):
+    """A policy as an admin writes it (PUT /api/dialing/policy): absent lists are empty,
+    absent roles the default (agents and supervisors); policy_from then judges it whole."""
+
+    countries: Annotated[tuple[Country, ...], Field(max_length=300), UNIQUE]
+    allow: Prefixes = ()
+    block: Prefixes = ()
+    roles: Annotated[tuple[Role, ...], Field(max_length=4), UNIQUE] = (
+        Role.AGENT, Role.SUPERVISOR
+    )
 
 
 def policy_from(
