@@ -11,7 +11,7 @@ from pbx_stasis.dialing.policy import (
     MAX_NUMBER_LENGTH,
     DialPolicyFields,
     PolicyInvalid,
-    policy_from,
+    checked_policy,
 )
 from pbx_stasis.dialing.policy_store import DialPolicies, policy_json, verdict_json
 from pbx_stasis.store.tables import Role
@@ -37,10 +37,8 @@ POLICY = ModelBody(DialPolicyFields, defaults=True)
 async def set_dial_policy(req: RouteRequest) -> web.StreamResponse:
     """Replace the tenant's policy (every field; absent lists are empty, absent roles the
     default: agents and supervisors)."""
-    body = req.body
     try:
-        policy = policy_from(countries=body["countries"], allow=body["allow"],
-                             block=body["block"], roles=body["roles"])
+        policy = checked_policy(req.body)
     except PolicyInvalid as exc:
         raise invalid(exc.problems) from None
     policies = _policies(req)

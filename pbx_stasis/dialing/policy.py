@@ -19,16 +19,16 @@ E.164 form that was judged (`Verdict.number`), so the carrier cannot read the di
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
 import phonenumbers
 from phonenumbers import PhoneNumberType, shortnumberinfo
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from pbx_stasis.store.tables import Role
-from pbx_stasis.validation import UNIQUE, Model, text
+from pbx_stasis.validation import UNIQUE, Model, field_errors, text
 
 # Kinds billed like an ordinary call: the only ones dialled without an allowed prefix.
 ORDINARY = frozenset({"fixed-line", "mobile", "fixed-line-or-mobile", "toll-free"})
@@ -201,6 +201,18 @@ class DialPolicyFields(Model):
     roles: Annotated[tuple[Role, ...], Field(max_length=4), UNIQUE] = (
         Role.AGENT, Role.SUPERVISOR
     )
+
+
+def checked_policy(given: Mapping[str, Any]) -> DialPolicy:
+    """A policy from its fields as written (the API's body, `pbx dialing set`, a table row):
+    the schema first (DialPolicyFields), then policy_from's rules; PolicyInvalid names each
+    bad field ("countries.1")."""
+    try:
+        fields = DialPolicyFields.model_validate(given)
+    except ValidationError as exc:
+        raise PolicyInvalid(field_errors(exc)) from None
+    return policy_from(countries=fields.countries, allow=fields.allow, block=fields.block,
+                       roles=[role.value for role in fields.roles])
 
 
 def policy_from(
