@@ -129,6 +129,32 @@ Count = Annotated[Whole, Field(ge=DB_INT_MIN, le=DB_INT_MAX), WHOLE]
 # A boolean in a body: true or false, never 1 or "yes" (a query string's `bool` takes those).
 Flag = Annotated[bool, Strict()]
 
+
+
+def _query_whole(value: Any) -> Any:
+    # A query string's whole number as int(text, 10) reads it ("+5", " 5 "), never "5.0".
+    if isinstance(value, str) and not re.fullmatch(r"\s*[+-]?[0-9][0-9_]*\s*", value):
+        raise ValueError("must be a whole number")
+    return value
+
+
+def _query_flag(value: Any) -> Any:
+    # true/false, 1/0, yes/no in any case; not pydantic's other spellings (on, t, y...).
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in ("true", "1", "yes"):
+            return True
+        if lowered in ("false", "0", "no"):
+            return False
+        raise ValueError("must be true or false")
+    return value
+
+
+# In a query string, where every value is text: a whole number (`Annotated[int, Field(ge=1,
+# le=100), QUERY_WHOLE]`: after the bounds, so that they stay in the JSON Schema) and a boolean.
+QUERY_WHOLE = BeforeValidator(_query_whole)
+QueryFlag = Annotated[bool, BeforeValidator(_query_flag)]
+
 T = TypeVar("T")
 
 

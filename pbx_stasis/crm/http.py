@@ -23,7 +23,7 @@ from pbx_stasis.crm.phones import to_e164
 from pbx_stasis.crm.service import crm_of
 from pbx_stasis.store.errors import AlreadyExists
 from pbx_stasis.store.tables import Call, Role
-from pbx_stasis.validation import Model, ModelBody, ModelQuery, text
+from pbx_stasis.validation import QUERY_WHOLE, Model, ModelBody, ModelQuery, QueryFlag, text
 from pbx_stasis.web.call_access import only_agent
 from pbx_stasis.web.contract import ServiceError, ServiceErrorCode
 from pbx_stasis.web.routing import (
@@ -89,7 +89,7 @@ class ContactSearch(Model):
     """GET /api/contacts: a name, company, tag or phone to look for."""
 
     q: Annotated[str, text(min_length=0, max_length=100)] = ""
-    limit: Annotated[int, Field(ge=1, le=100)] = 25
+    limit: Annotated[int, Field(ge=1, le=100), QUERY_WHOLE] = 25
 
 
 SEARCH = ModelQuery(ContactSearch)
@@ -166,7 +166,7 @@ async def delete_contact(req: RouteRequest) -> web.StreamResponse:
 class DispositionList(Model):
     """GET /api/dispositions: `all` also lists the retired ones."""
 
-    all: bool = False
+    all: QueryFlag = False
 
 
 LIST_DISPOSITIONS = ModelQuery(DispositionList)

@@ -40,7 +40,16 @@ from pbx_stasis.recording.policy_store import RecordingPolicies
 from pbx_stasis.recording.service import LiveRecordingView, RecordingControl, RecordingError
 from pbx_stasis.recording.tables import RecordingKind
 from pbx_stasis.store.tables import Role
-from pbx_stasis.validation import DB_INT_MAX, Day, Model, ModelBody, ModelQuery, left_out, text
+from pbx_stasis.validation import (
+    DB_INT_MAX,
+    QUERY_WHOLE,
+    Day,
+    Model,
+    ModelBody,
+    ModelQuery,
+    left_out,
+    text,
+)
 from pbx_stasis.web.call_access import only_agent
 from pbx_stasis.web.routing import (
     ANYONE,
@@ -131,14 +140,14 @@ class RecordingSearch(Model):
     # `from` is a Python keyword: the field is named by its alias.
     since: Day = left_out(alias="from", description="first day (UTC), YYYY-MM-DD")
     until: Day = left_out(alias="to", description="last day (UTC), included")
-    agent: Annotated[int, Field(ge=1, le=DB_INT_MAX, description="the agent's user id")] = (
-        left_out()
-    )
+    agent: Annotated[
+        int, Field(ge=1, le=DB_INT_MAX, description="the agent's user id"), QUERY_WHOLE
+    ] = left_out()
     queue: Annotated[str, text(max_length=100)] = left_out()
     disposition: Annotated[str, text(max_length=100)] = left_out()
     kind: RecordingKind = RecordingKind.CALL
-    limit: Annotated[int, Field(ge=1, le=200)] = 50
-    offset: Annotated[int, Field(ge=0, le=100_000)] = 0
+    limit: Annotated[int, Field(ge=1, le=200), QUERY_WHOLE] = 50
+    offset: Annotated[int, Field(ge=0, le=100_000), QUERY_WHOLE] = 0
 
 
 LIST_QUERY = ModelQuery(RecordingSearch)

@@ -25,7 +25,14 @@ from pbx_stasis.store.tables import Role
 from pbx_stasis.supervision.audit import SegmentRecord
 from pbx_stasis.supervision.core import Mode
 from pbx_stasis.supervision.service import SessionView, SupervisionControl, SupervisionError
-from pbx_stasis.validation import Model, ModelBody, ModelQuery, left_out, text
+from pbx_stasis.validation import (
+    QUERY_WHOLE,
+    Model,
+    ModelBody,
+    ModelQuery,
+    left_out,
+    text,
+)
 from pbx_stasis.web.contract import ServiceError, ServiceErrorCode
 from pbx_stasis.web.routing import (
     Handler,
@@ -124,7 +131,7 @@ class HistoryQuery(Model):
     """GET /api/supervision/history: one call's sessions, or the newest."""
 
     call_id: Annotated[str, text(max_length=32)] = left_out()
-    limit: Annotated[int, Field(ge=1, le=500)] = 100
+    limit: Annotated[int, Field(ge=1, le=500), QUERY_WHOLE] = 100
 
 
 HISTORY_QUERY = ModelQuery(HistoryQuery)

@@ -18,7 +18,15 @@ from sqlalchemy import select
 from pbx_stasis.acd.http.control import acd_of
 from pbx_stasis.acd.service import LiveCall, TransferKind
 from pbx_stasis.store.tables import Call, CallEvent, User
-from pbx_stasis.validation import DB_INT_MAX, Flag, Model, ModelBody, ModelQuery, text
+from pbx_stasis.validation import (
+    DB_INT_MAX,
+    QUERY_WHOLE,
+    Flag,
+    Model,
+    ModelBody,
+    ModelQuery,
+    text,
+)
 from pbx_stasis.web.call_access import may_see_call, only_agent
 from pbx_stasis.web.contract import to_json
 from pbx_stasis.web.routing import (
@@ -57,8 +65,8 @@ async def list_live_calls(req: RouteRequest) -> web.StreamResponse:
 class CallHistoryQuery(Model):
     """GET /api/calls: a page of the call history, newest first."""
 
-    limit: Annotated[int, Field(ge=1, le=200)] = 50
-    offset: Annotated[int, Field(ge=0, le=100_000)] = 0
+    limit: Annotated[int, Field(ge=1, le=200), QUERY_WHOLE] = 50
+    offset: Annotated[int, Field(ge=0, le=100_000), QUERY_WHOLE] = 0
 
 
 HISTORY_QUERY = ModelQuery(CallHistoryQuery)
