@@ -28,7 +28,6 @@ from pbx_stasis.web.routing import (
 )
 
 ADMIN = frozenset({Role.ADMIN})
-ROLES = [role.value for role in Role]
 
 
 def user_json(user: User) -> dict[str, Any]:
