@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import Field
 from sqlalchemy import String, cast, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,8 +16,31 @@ from pbx_stasis.crm.tables import Contact, ContactPhone, FollowUp
 from pbx_stasis.store.base import utc_now
 from pbx_stasis.store.db import Database
 from pbx_stasis.store.tables import Call, Direction, User
+from pbx_stasis.validation import KEYS_MATCH, UNIQUE, Model, Scalar, text
 
 CustomValue = str | int | float | bool | None
+
+# A custom field's name, exactly as written (a key is not stripped); the pattern decides its
+# length too, so that every bad name gets the same hint.
+FieldName = Annotated[str, text(
+    min_length=0, max_length=100, pattern=r"[A-Za-z0-9_][A-Za-z0-9_ .\-]{0,63}",
+    hint="names are 1-64 letters, digits, spaces, . _ -", strip=False,
+)]
+
+
+class ContactFields(Model):
+    """A contact as a person writes it (the API's body). Its phones are checked apart, by
+    phones.to_e164 with the tenant's numbering plan, and become a ContactDraft's E.164."""
+
+    name: Annotated[str, text(max_length=200)]
+    company: Annotated[str, text(min_length=0, max_length=200)] | None = None
+    phones: Annotated[tuple[Annotated[str, text(max_length=40)], ...], Field(max_length=10)] = ()
+    tags: Annotated[
+        tuple[Annotated[str, text(max_length=40)], ...], Field(max_length=30), UNIQUE
+    ] = ()
+    custom_fields: Annotated[
+        dict[FieldName, Scalar | None], Field(max_length=50), KEYS_MATCH
+    ] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Annotated
 
+from pydantic import Field
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +17,36 @@ from pbx_stasis.store.base import utc_now
 from pbx_stasis.store.db import Database, is_unique_violation
 from pbx_stasis.store.errors import AlreadyExists
 from pbx_stasis.store.tables import Call
+from pbx_stasis.validation import LINES, WHOLE, Day, Flag, Model, Whole, text
+
+DispositionName = Annotated[str, text(max_length=100)]
+
+
+class DispositionFields(Model):
+    """A disposition as an admin writes it (the API's body for a change)."""
+
+    name: DispositionName
+    requires_follow_up: Flag
+    position: Annotated[Whole, Field(ge=0, le=10_000), WHOLE]
+    active: Flag
+
+
+class NewDispositionFields(Model):
+    """A new disposition: active, placed last."""
+
+    name: DispositionName
+    requires_follow_up: Flag = False
+
+
+class OutcomeFields(Model):
+    """A call's outcome as the agent writes it (CallOutcome once checked against the tenant's
+    dispositions)."""
+
+    disposition: DispositionName
+    notes: Annotated[
+        str, text(min_length=0, max_length=10_000, pattern=LINES, strip=False)
+    ] | None = None
+    follow_up_on: Day | None = None
 
 
 @dataclass(frozen=True)

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
+from typing import Annotated, Any
 
 from aiohttp import web
+from pydantic import Field
 from sqlalchemy import select
 
 from pbx_stasis.acd.http.control import acd_of
 from pbx_stasis.acd.model import AgentState
-from pbx_stasis.crm.contacts import ContactDraft, ContactRecord, PastCall
-from pbx_stasis.crm.dispositions import CallOutcome, DispositionRecord
+from pbx_stasis.crm.contacts import ContactDraft, ContactFields, ContactRecord, PastCall
+from pbx_stasis.crm.dispositions import (
+    CallOutcome,
+    DispositionFields,
+    DispositionRecord,
+    NewDispositionFields,
+    OutcomeFields,
+)
 from pbx_stasis.crm.phones import to_e164
 from pbx_stasis.crm.service import crm_of
 from pbx_stasis.store.errors import AlreadyExists
 from pbx_stasis.store.tables import Call, Role
+from pbx_stasis.validation import QUERY_WHOLE, Model, ModelBody, ModelQuery, QueryFlag, text
 from pbx_stasis.web.call_access import only_agent
 from pbx_stasis.web.contract import ServiceError, ServiceErrorCode
 from pbx_stasis.web.routing import (
@@ -27,17 +35,6 @@ from pbx_stasis.web.routing import (
     no_content,
     not_found,
     reply,
-)
-from pbx_stasis.web.shapes import (
-    Day,
-    Fields,
-    Flag,
-    Integer,
-    Items,
-    Scalar,
-    Table,
-    Text,
-    optional,
 )
 
 PHONE_HINT = "is not a phone number: write it in international form, e.g. +14155550100"
@@ -64,15 +61,7 @@ def disposition_json(item: DispositionRecord) -> dict[str, Any]:
     return asdict(item)
 
 
-CONTACT = Fields(
-    {
-        "name": Text(min_length=1, max_length=200),
-        "company": optional(Text(max_length=200, nullable=True), None),
-        "phones": optional(Items(Text(min_length=1, max_length=40), max_items=10), []),
-        "tags": optional(Items(Text(min_length=1, max_length=40), max_items=30, unique=True), []),
-        "custom_fields": optional(Table(Scalar(nullable=True), max_keys=50), {}),
-    }
-)
+CONTACT = ModelBody(ContactFields, defaults=True)
 
 
 def _draft(req: RouteRequest) -> ContactDraft:
@@ -96,12 +85,14 @@ def _draft(req: RouteRequest) -> ContactDraft:
     )
 
 
-SEARCH = Fields(
-    {
-        "q": optional(Text(max_length=100), ""),
-        "limit": optional(Integer(minimum=1, maximum=100), 25),
-    }
-)
+class ContactSearch(Model):
+    """GET /api/contacts: a name, company, tag or phone to look for."""
+
+    q: Annotated[str, text(min_length=0, max_length=100)] = ""
+    limit: Annotated[int, Field(ge=1, le=100), QUERY_WHOLE] = 25
+
+
+SEARCH = ModelQuery(ContactSearch)
 
 
 async def search_contacts(req: RouteRequest) -> web.StreamResponse:
@@ -114,7 +105,13 @@ async def create_contact(req: RouteRequest) -> web.StreamResponse:
     return reply({"contact": contact_json(contact)}, status=201)
 
 
-BY_PHONE = Fields({"number": Text(min_length=1, max_length=200)})
+class ByPhone(Model):
+    """GET /api/contacts/by-phone: the caller's number, as the switch wrote it."""
+
+    number: Annotated[str, text(max_length=200)]
+
+
+BY_PHONE = ModelQuery(ByPhone)
 
 
 async def contact_by_phone(req: RouteRequest) -> web.StreamResponse:
@@ -166,7 +163,13 @@ async def delete_contact(req: RouteRequest) -> web.StreamResponse:
     return no_content()
 
 
-LIST_DISPOSITIONS = Fields({"all": optional(Flag(), False)})
+class DispositionList(Model):
+    """GET /api/dispositions: `all` also lists the retired ones."""
+
+    all: QueryFlag = False
+
+
+LIST_DISPOSITIONS = ModelQuery(DispositionList)
 
 
 async def list_dispositions(req: RouteRequest) -> web.StreamResponse:
@@ -176,20 +179,8 @@ async def list_dispositions(req: RouteRequest) -> web.StreamResponse:
     return reply({"dispositions": [disposition_json(item) for item in items]})
 
 
-NEW_DISPOSITION = Fields(
-    {
-        "name": Text(min_length=1, max_length=100),
-        "requires_follow_up": optional(Flag(), False),
-    }
-)
-DISPOSITION_CHANGE = Fields(
-    {
-        "name": Text(min_length=1, max_length=100),
-        "requires_follow_up": Flag(),
-        "position": Integer(minimum=0, maximum=10_000),
-        "active": Flag(),
-    }
-)
+NEW_DISPOSITION = ModelBody(NewDispositionFields, defaults=True)
+DISPOSITION_CHANGE = ModelBody(DispositionFields, defaults=True)
 
 
 async def create_disposition(req: RouteRequest) -> web.StreamResponse:
@@ -229,13 +220,7 @@ async def retire_disposition(req: RouteRequest) -> web.StreamResponse:
     return no_content()
 
 
-OUTCOME = Fields(
-    {
-        "disposition": Text(min_length=1, max_length=100),
-        "notes": optional(Text(max_length=10_000, multiline=True, nullable=True), None),
-        "follow_up_on": optional(Day(nullable=True), None),
-    }
-)
+OUTCOME = ModelBody(OutcomeFields, defaults=True, dates=True)
 
 
 async def set_call_outcome(req: RouteRequest) -> web.StreamResponse:

@@ -67,7 +67,7 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_set(args: argparse.Namespace, settings: Settings) -> int:
-    from pbx_stasis.dialing.policy import PolicyInvalid, policy_from
+    from pbx_stasis.dialing.policy import PolicyInvalid, checked_policy
     from pbx_stasis.dialing.policy_store import policy_json
 
     async def work(policies: DialPolicies, tenant_id: int) -> int:
@@ -75,10 +75,8 @@ def cmd_set(args: argparse.Namespace, settings: Settings) -> int:
         given = {name: _listed(value) for name, value in
                  (("countries", args.countries), ("allow", args.allow),
                   ("block", args.block), ("roles", args.roles)) if value is not None}
-        merged = {**current, **given}
-        try:
-            policy = policy_from(countries=merged["countries"], allow=merged["allow"],
-                                 block=merged["block"], roles=merged["roles"])
+        try:  # the API's schema and rules (dialing/policy.py)
+            policy = checked_policy({**current, **given})
         except PolicyInvalid as exc:
             for field, message in exc.problems.items():
                 print(f"error: --{field}: {message}", file=sys.stderr)

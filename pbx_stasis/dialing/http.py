@@ -3,16 +3,22 @@ dial, and tries a number against it."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aiohttp import web
 
-from pbx_stasis.dialing.policy import MAX_ENTRIES, MAX_NUMBER_LENGTH, PolicyInvalid, policy_from
+from pbx_stasis.dialing.policy import (
+    MAX_NUMBER_LENGTH,
+    DialPolicyFields,
+    PolicyInvalid,
+    checked_policy,
+)
 from pbx_stasis.dialing.policy_store import DialPolicies, policy_json, verdict_json
 from pbx_stasis.store.tables import Role
+from pbx_stasis.validation import Model, ModelBody, ModelQuery, text
 from pbx_stasis.web.routing import Route, RouteRequest, invalid, reply
-from pbx_stasis.web.shapes import Choice, Fields, Items, Text, optional
 
 ADMIN = frozenset({Role.ADMIN})
-PREFIX_HINT = "must be a prefix: + then 1 to 15 digits, not starting with 0"
 
 
 def _policies(req: RouteRequest) -> DialPolicies:
@@ -25,28 +31,14 @@ async def get_dial_policy(req: RouteRequest) -> web.StreamResponse:
     return reply({"policy": policy_json(policy), "home": policies.home})
 
 
-_PREFIXES = Items(Text(min_length=2, max_length=16, pattern=r"\+[1-9][0-9]{0,14}",
-                       hint=PREFIX_HINT), max_items=MAX_ENTRIES, unique=True)
-POLICY = Fields(
-    {
-        "countries": Items(Text(min_length=2, max_length=2, pattern="[A-Za-z]{2}",
-                                hint="must be a two-letter country code, e.g. US"),
-                           max_items=300, unique=True),
-        "allow": optional(_PREFIXES, []),
-        "block": optional(_PREFIXES, []),
-        "roles": optional(Items(Choice([role.value for role in Role]), max_items=4,
-                                unique=True), [Role.AGENT.value, Role.SUPERVISOR.value]),
-    }
-)
+POLICY = ModelBody(DialPolicyFields, defaults=True)
 
 
 async def set_dial_policy(req: RouteRequest) -> web.StreamResponse:
     """Replace the tenant's policy (every field; absent lists are empty, absent roles the
     default: agents and supervisors)."""
-    body = req.body
     try:
-        policy = policy_from(countries=body["countries"], allow=body["allow"],
-                             block=body["block"], roles=body["roles"])
+        policy = checked_policy(req.body)
     except PolicyInvalid as exc:
         raise invalid(exc.problems) from None
     policies = _policies(req)
@@ -54,12 +46,14 @@ async def set_dial_policy(req: RouteRequest) -> web.StreamResponse:
     return reply({"policy": policy_json(policy), "home": policies.home})
 
 
-CHECK = Fields(
-    {
-        "number": Text(min_length=1, max_length=MAX_NUMBER_LENGTH),
-        "role": optional(Choice([role.value for role in Role]), None),
-    }
-)
+class PolicyCheck(Model):
+    """GET /api/dialing/check: a number, and the role of whoever would dial it."""
+
+    number: Annotated[str, text(max_length=MAX_NUMBER_LENGTH)]
+    role: Role | None = None
+
+
+CHECK = ModelQuery(PolicyCheck)
 
 
 async def check_dial_policy(req: RouteRequest) -> web.StreamResponse:

@@ -19,13 +19,16 @@ E.164 form that was judged (`Verdict.number`), so the carrier cannot read the di
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Annotated, Any
 
 import phonenumbers
 from phonenumbers import PhoneNumberType, shortnumberinfo
+from pydantic import Field, ValidationError
 
 from pbx_stasis.store.tables import Role
+from pbx_stasis.validation import UNIQUE, Model, field_errors, text
 
 # Kinds billed like an ordinary call: the only ones dialled without an allowed prefix.
 ORDINARY = frozenset({"fixed-line", "mobile", "fixed-line-or-mobile", "toll-free"})
@@ -176,6 +179,40 @@ def _longest_prefix(e164: str, prefixes: Iterable[str]) -> str | None:
         if e164.startswith(prefix) and (best is None or len(prefix) > len(best)):
             best = prefix
     return best
+
+
+PREFIX_HINT = "must be a prefix: + then 1 to 15 digits, not starting with 0"
+Prefixes = Annotated[
+    tuple[Annotated[str, text(min_length=2, max_length=16, pattern=r"\+[1-9][0-9]{0,14}",
+                              hint=PREFIX_HINT)], ...],
+    Field(max_length=MAX_ENTRIES), UNIQUE,
+]
+Country = Annotated[str, text(min_length=2, max_length=2, pattern="[A-Za-z]{2}",
+                              hint="must be a two-letter country code, e.g. US")]
+
+
+class DialPolicyFields(Model):
+    """A policy as an admin writes it (PUT /api/dialing/policy): absent lists are empty,
+    absent roles the default (agents and supervisors); policy_from then judges it whole."""
+
+    countries: Annotated[tuple[Country, ...], Field(max_length=300), UNIQUE]
+    allow: Prefixes = ()
+    block: Prefixes = ()
+    roles: Annotated[tuple[Role, ...], Field(max_length=4), UNIQUE] = (
+        Role.AGENT, Role.SUPERVISOR
+    )
+
+
+def checked_policy(given: Mapping[str, Any]) -> DialPolicy:
+    """A policy from its fields as written (the API's body, `pbx dialing set`, a table row):
+    the schema first (DialPolicyFields), then policy_from's rules; PolicyInvalid names each
+    bad field ("countries.1")."""
+    try:
+        fields = DialPolicyFields.model_validate(given)
+    except ValidationError as exc:
+        raise PolicyInvalid(field_errors(exc)) from None
+    return policy_from(countries=fields.countries, allow=fields.allow, block=fields.block,
+                       roles=[role.value for role in fields.roles])
 
 
 def policy_from(

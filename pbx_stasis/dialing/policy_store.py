@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from pbx_stasis.dialing.policy import DialPolicy, Verdict, policy_from
+from pbx_stasis.dialing.policy import DialPolicy, Verdict, checked_policy
 from pbx_stasis.dialing.tables import DialPolicyRow
 from pbx_stasis.store import Database, NewEvent, utc_now
 from pbx_stasis.store.tables import Role
@@ -33,8 +33,8 @@ class DialPolicies:
             row = await session.get(DialPolicyRow, tenant_id)
         if row is None:
             return DialPolicy.default(self.home)
-        return policy_from(countries=row.countries, allow=row.allow, block=row.block,
-                           roles=row.roles)
+        return checked_policy({"countries": row.countries, "allow": row.allow,
+                               "block": row.block, "roles": row.roles})
 
     async def set_policy(self, tenant_id: int, policy: DialPolicy, *, by: str) -> None:
         async with self.db.transaction() as tx:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
 
 from aiohttp import web
 
@@ -12,13 +12,20 @@ from pbx_stasis.ivr.errors import FlowSetInvalid, Problem, errors
 from pbx_stasis.ivr.service import FlowControl
 from pbx_stasis.ivr.source import MAX_FLOW_CHARS
 from pbx_stasis.store.tables import Role
+from pbx_stasis.validation import LINES, Model, ModelBody, text
 from pbx_stasis.web.contract import to_json
 from pbx_stasis.web.routing import Route, RouteRequest, WebError, not_found, reply
-from pbx_stasis.web.shapes import Fields, Text
 
 ADMIN = frozenset({Role.ADMIN})
 FLOW_NAME = re.compile(r"[a-z0-9][a-z0-9_.\-]{0,63}")
-FLOW_TEXT = Fields({"yaml": Text(max_length=MAX_FLOW_CHARS, multiline=True)})
+class FlowText(Model):
+    """A flow's YAML as an admin writes it (checked whole by the IVR's loader)."""
+
+    yaml: Annotated[str, text(min_length=0, max_length=MAX_FLOW_CHARS, pattern=LINES,
+                              strip=False)]
+
+
+FLOW_TEXT = ModelBody(FlowText)
 
 # The running IVR (the contact center) or the proxy to it; the composition root fills it.
 FLOWS: web.AppKey[FlowControl] = web.AppKey("flows")

@@ -17,9 +17,10 @@ tenant's).
 from __future__ import annotations
 
 from functools import wraps
-from typing import Any
+from typing import Annotated, Any
 
 from aiohttp import web
+from pydantic import Field
 
 from pbx_stasis.acd.http.control import acd_of
 from pbx_stasis.recording.library import (
@@ -28,11 +29,27 @@ from pbx_stasis.recording.library import (
     RecordingFilter,
     RecordingLibrary,
 )
-from pbx_stasis.recording.policy import PolicyMode, RecordingPolicy, RecordingRules
+from pbx_stasis.recording.policy import (
+    PolicyMode,
+    RecordingPolicy,
+    RecordingPolicyFields,
+    RecordingRules,
+    RecordingRulesFields,
+)
 from pbx_stasis.recording.policy_store import RecordingPolicies
 from pbx_stasis.recording.service import LiveRecordingView, RecordingControl, RecordingError
 from pbx_stasis.recording.tables import RecordingKind
 from pbx_stasis.store.tables import Role
+from pbx_stasis.validation import (
+    DB_INT_MAX,
+    QUERY_WHOLE,
+    Day,
+    Model,
+    ModelBody,
+    ModelQuery,
+    left_out,
+    text,
+)
 from pbx_stasis.web.call_access import only_agent
 from pbx_stasis.web.routing import (
     ANYONE,
@@ -45,16 +62,6 @@ from pbx_stasis.web.routing import (
     invalid,
     not_found,
     reply,
-)
-from pbx_stasis.web.shapes import (
-    Choice,
-    Day,
-    Fields,
-    Flag,
-    Integer,
-    Number,
-    Text,
-    optional,
 )
 
 # The CallRecorder itself (one process runs both) or a proxy forwarding to it.
@@ -127,18 +134,23 @@ def recording_json(item: ListedRecording) -> dict[str, Any]:
     }
 
 
-LIST_QUERY = Fields(
-    {
-        "from": optional(Day(description="first day (UTC), YYYY-MM-DD")),
-        "to": optional(Day(description="last day (UTC), included")),
-        "agent": optional(Integer(minimum=1, description="the agent's user id")),
-        "queue": optional(Text(min_length=1, max_length=100)),
-        "disposition": optional(Text(min_length=1, max_length=100)),
-        "kind": optional(Choice([kind.value for kind in RecordingKind]), RecordingKind.CALL.value),
-        "limit": optional(Integer(minimum=1, maximum=200), 50),
-        "offset": optional(Integer(minimum=0, maximum=100_000), 0),
-    }
-)
+class RecordingSearch(Model):
+    """GET /api/recordings: which recordings, newest first."""
+
+    # `from` is a Python keyword: the field is named by its alias.
+    since: Day = left_out(alias="from", description="first day (UTC), YYYY-MM-DD")
+    until: Day = left_out(alias="to", description="last day (UTC), included")
+    agent: Annotated[
+        int, Field(ge=1, le=DB_INT_MAX, description="the agent's user id"), QUERY_WHOLE
+    ] = left_out()
+    queue: Annotated[str, text(max_length=100)] = left_out()
+    disposition: Annotated[str, text(max_length=100)] = left_out()
+    kind: RecordingKind = RecordingKind.CALL
+    limit: Annotated[int, Field(ge=1, le=200), QUERY_WHOLE] = 50
+    offset: Annotated[int, Field(ge=0, le=100_000), QUERY_WHOLE] = 0
+
+
+LIST_QUERY = ModelQuery(RecordingSearch)
 
 
 async def list_recordings(req: RouteRequest) -> web.StreamResponse:
@@ -242,12 +254,7 @@ async def list_recording_policies(req: RouteRequest) -> web.StreamResponse:
     )
 
 
-POLICY = Fields(
-    {
-        "mode": Choice([mode.value for mode in PolicyMode]),
-        "sample_percent": optional(Number(minimum=0, maximum=100), 0.0),
-    }
-)
+POLICY = ModelBody(RecordingPolicyFields, defaults=True)
 
 
 async def set_recording_policy(req: RouteRequest) -> web.StreamResponse:
@@ -273,14 +280,7 @@ async def get_recording_rules(req: RouteRequest) -> web.StreamResponse:
     return reply({"rules": rules_json(rules)})
 
 
-RULES = Fields(
-    {
-        "retention_days": Integer(minimum=1, maximum=36_500, nullable=True,
-                                  description="delete recordings after this many days; "
-                                  "null keeps them"),
-        "agents_hear_own": Flag(description="agents may play their own calls' recordings"),
-    }
-)
+RULES = ModelBody(RecordingRulesFields)
 
 
 async def set_recording_rules(req: RouteRequest) -> web.StreamResponse:

@@ -5,8 +5,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Annotated
+
+from pydantic import Field
 
 from pbx_stasis.recording.tables import PolicyMode
+from pbx_stasis.validation import WHOLE, Flag, Model, Number, Whole
 
 __all__ = ["PolicyMode", "RecordingPolicy", "RecordingRules", "expired_before"]
 
@@ -64,3 +68,19 @@ def expired_before(now: datetime, retention_days: int | None) -> datetime | None
     if retention_days is None:
         return None
     return now - timedelta(days=retention_days)
+
+
+class RecordingPolicyFields(Model):
+    """A queue's recording policy as an admin writes it (RecordingPolicy once read)."""
+
+    mode: PolicyMode
+    sample_percent: Annotated[Number, Field(ge=0, le=100)] = 0.0
+
+
+class RecordingRulesFields(Model):
+    """A tenant's recording rules as an admin writes them (RecordingRules once read)."""
+
+    retention_days: Annotated[Whole, Field(ge=1, le=36_500), WHOLE] | None = Field(
+        description="delete recordings after this many days; null keeps them"
+    )
+    agents_hear_own: Flag = Field(description="agents may play their own calls' recordings")

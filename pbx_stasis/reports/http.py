@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 from sqlalchemy import select
@@ -23,24 +23,37 @@ from pbx_stasis.reports.core import (
 )
 from pbx_stasis.reports.store import journal_rows
 from pbx_stasis.store.tables import Role, User
+from pbx_stasis.validation import Day, Model, ModelQuery, left_out
 from pbx_stasis.web.csvfile import csv_text
 from pbx_stasis.web.routing import Route, RouteRequest, at_least, invalid, reply
-from pbx_stasis.web.shapes import Choice, Day, Fields, optional
 
 MAX_DAYS = 92  # a quarter
-TABLES = ("queues", "agents", "days", "hours")
-PERIOD = {
-    "from": optional(Day(description="first day (UTC), YYYY-MM-DD; default today")),
-    "to": optional(Day(description="last day (UTC), included; default the first day")),
-}
-REPORT_QUERY = Fields(PERIOD)
+
+
+class Period(Model):
+    """GET /api/reports: the days of a report."""
+
+    # `from` is a Python keyword: the field is named by its alias.
+    first: Day = left_out(alias="from",
+                          description="first day (UTC), YYYY-MM-DD; default today")
+    last: Day = left_out(alias="to",
+                         description="last day (UTC), included; default the first day")
+
+
+class CsvQuery(Period):
+    """GET /api/reports/csv: the days, and which table of the report."""
+
+    table: Literal["queues", "agents", "days", "hours"]
+
+
+REPORT_QUERY = ModelQuery(Period)
 _COLUMNS = {
     "queues": list(QueueFigures("").summary()),
     "agents": [*AgentFigures(0).summary(), "name"],
     "days": list(DayFigures("").summary()),
     "hours": list(HourFigures(0).summary()),
 }
-CSV_QUERY = Fields({**PERIOD, "table": Choice(TABLES)})
+CSV_QUERY = ModelQuery(CsvQuery)
 
 
 def _period(req: RouteRequest) -> tuple[date, date]:

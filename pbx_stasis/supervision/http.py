@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import wraps
-from typing import Any
+from typing import Annotated, Any
 
 from aiohttp import web
+from pydantic import Field
 
 from pbx_stasis.acd.http.control import acd_of
 from pbx_stasis.acd.runner import Talk
@@ -24,6 +25,14 @@ from pbx_stasis.store.tables import Role
 from pbx_stasis.supervision.audit import SegmentRecord
 from pbx_stasis.supervision.core import Mode
 from pbx_stasis.supervision.service import SessionView, SupervisionControl, SupervisionError
+from pbx_stasis.validation import (
+    QUERY_WHOLE,
+    Model,
+    ModelBody,
+    ModelQuery,
+    left_out,
+    text,
+)
 from pbx_stasis.web.contract import ServiceError, ServiceErrorCode
 from pbx_stasis.web.routing import (
     Handler,
@@ -35,7 +44,6 @@ from pbx_stasis.web.routing import (
     not_found,
     reply,
 )
-from pbx_stasis.web.shapes import Choice, Fields, Integer, Text, optional
 
 # The Supervision itself (one process runs both) or a proxy forwarding to it.
 SUPERVISION: web.AppKey[SupervisionControl] = web.AppKey("supervision")
@@ -119,12 +127,14 @@ async def list_supervision_sessions(req: RouteRequest) -> web.StreamResponse:
     return reply({"sessions": [session_json(s) for s in sessions]})
 
 
-HISTORY_QUERY = Fields(
-    {
-        "call_id": optional(Text(min_length=1, max_length=32)),
-        "limit": optional(Integer(minimum=1, maximum=500), 100),
-    }
-)
+class HistoryQuery(Model):
+    """GET /api/supervision/history: one call's sessions, or the newest."""
+
+    call_id: Annotated[str, text(max_length=32)] = left_out()
+    limit: Annotated[int, Field(ge=1, le=500), QUERY_WHOLE] = 100
+
+
+HISTORY_QUERY = ModelQuery(HistoryQuery)
 
 
 @_answering
@@ -194,7 +204,13 @@ async def _own_session(req: RouteRequest, service: SupervisionControl) -> Sessio
     return session
 
 
-SWITCH = Fields({"mode": Choice([mode.value for mode in Mode])})
+class ModeSwitch(Model):
+    """POST /api/supervision/sessions/{id}/mode: the session's new mode."""
+
+    mode: Mode
+
+
+SWITCH = ModelBody(ModeSwitch)
 
 
 @_answering

@@ -12,11 +12,10 @@ from sqlalchemy.exc import IntegrityError
 from pbx_stasis.acd import settings
 from pbx_stasis.acd.http.control import acd_of
 from pbx_stasis.acd.service import AgentProfile
-from pbx_stasis.store import accounts
-from pbx_stasis.store.accounts import password_problem
 from pbx_stasis.store.base import utc_now
 from pbx_stasis.store.db import is_unique_violation
 from pbx_stasis.store.tables import Role, User
+from pbx_stasis.users.account import AccountChange, AccountFields
 from pbx_stasis.validation import ModelBody
 from pbx_stasis.web.routing import (
     Route,
@@ -27,10 +26,8 @@ from pbx_stasis.web.routing import (
     not_found,
     reply,
 )
-from pbx_stasis.web.shapes import Choice, Fields, Flag, Text, optional
 
 ADMIN = frozenset({Role.ADMIN})
-ROLES = [role.value for role in Role]
 
 
 def user_json(user: User) -> dict[str, Any]:
@@ -64,33 +61,12 @@ async def list_users(req: RouteRequest) -> web.StreamResponse:
     return reply({"users": [user_json(user) for user in users]})
 
 
-NEW_USER = Fields(
-    {
-        "username": Text(
-            min_length=1,
-            max_length=64,
-            pattern=accounts.USERNAME_PATTERN,
-            hint=accounts.USERNAME_HINT,
-            description="stored in lower case: THROW2 and throw2 are the same user",
-        ),
-        "display_name": Text(min_length=1, max_length=200),
-        "role": Choice(ROLES),
-        "password": Text(min_length=1, max_length=200),
-    }
-)
+NEW_USER = ModelBody(AccountFields, defaults=True)
 
 
 async def create_user(req: RouteRequest) -> web.StreamResponse:
-    body = req.body
-    problem = password_problem(body["password"])
-    if problem:
-        raise invalid({"password": problem})
-    try:  # the rules `pbx user add` applies too
-        username = accounts.username(body["username"])
-        display_name = accounts.display_name(body["display_name"])
-    except accounts.AccountInvalid as exc:
-        field = "display_name" if exc.field == "name" else exc.field
-        raise invalid({field: exc.problem}) from None
+    body = req.body  # checked by the rules `pbx user add` applies too (users/account.py)
+    username, display_name = body["username"], body["display_name"]
     password_hash = await req.site.passwords.hash(body["password"])
     row = User(
         tenant_id=req.who.tenant_id,
@@ -119,14 +95,7 @@ async def create_user(req: RouteRequest) -> web.StreamResponse:
     return reply({"user": user_json(row)}, status=201)
 
 
-USER_CHANGE = Fields(
-    {
-        "display_name": optional(Text(min_length=1, max_length=200)),
-        "role": optional(Choice(ROLES)),
-        "disabled": optional(Flag()),
-        "password": optional(Text(min_length=1, max_length=200)),
-    }
-)
+USER_CHANGE = ModelBody(AccountChange, defaults=True)
 
 
 async def update_user(req: RouteRequest) -> web.StreamResponse:
@@ -137,16 +106,8 @@ async def update_user(req: RouteRequest) -> web.StreamResponse:
         # An admin locking themselves out could leave a tenant with no admin at all.
         raise conflict("own-account", "You cannot disable yourself or give up your admin role")
     password_hash = None
-    display_name = None
-    if "display_name" in body:
-        try:
-            display_name = accounts.display_name(body["display_name"])
-        except accounts.AccountInvalid as exc:
-            raise invalid({"display_name": exc.problem}) from None
+    display_name = body.get("display_name")
     if "password" in body:
-        problem = password_problem(body["password"])
-        if problem:
-            raise invalid({"password": problem})
         password_hash = await req.site.passwords.hash(body["password"])
     async with req.site.ctx.db.transaction() as tx:
         row = await tx.get(User, user.id)

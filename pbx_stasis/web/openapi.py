@@ -1,4 +1,4 @@
-"""The OpenAPI 3.1 document, generated from the route table (paths, roles, request shapes)."""
+"""The OpenAPI 3.1 document, generated from the route table (paths, roles, request schemas)."""
 
 from __future__ import annotations
 
@@ -132,15 +132,7 @@ def _operation(route: Route, table: Sequence[Route]) -> dict[str, Any]:
             schema["not"] = {"enum": reserved[name]}
         parameters.append({"name": name, "in": "path", "required": True, "schema": schema})
     if route.query is not None:
-        for name, spec in route.query.fields.items():
-            parameters.append(
-                {
-                    "name": name,
-                    "in": "query",
-                    "required": spec.required,
-                    "schema": spec.shape.schema(),
-                }
-            )
+        parameters.extend(route.query.parameters())
     if route.needs_csrf:
         parameters.append(
             {

@@ -7,13 +7,14 @@ import hmac
 import math
 import secrets
 import unicodedata
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import unquote
 
 from aiohttp import web
 from yarl import URL
 
 from pbx_stasis.store.tables import Role
+from pbx_stasis.validation import Model, ModelBody, text
 from pbx_stasis.web.auth import LoginRefused
 from pbx_stasis.web.routing import (
     ANYONE,
@@ -25,7 +26,6 @@ from pbx_stasis.web.routing import (
     client_ip,
 )
 from pbx_stasis.web.sessions import COOKIE, Principal
-from pbx_stasis.web.shapes import Fields, Text, optional
 
 LOGIN_COOKIE = "pbx_login"  # the login form's CSRF token (double submit: cookie + form field)
 ADMIN = frozenset({Role.ADMIN})
@@ -113,15 +113,17 @@ async def login_form(req: RouteRequest) -> web.StreamResponse:
     return _login_page(req)
 
 
-LOGIN_FORM = Fields(
-    {
-        "tenant": Text(min_length=1, max_length=64),
-        "username": Text(min_length=1, max_length=100),
-        "password": Text(min_length=1, max_length=200),
-        "csrf_token": Text(min_length=1, max_length=100),
-        "next": optional(Text(max_length=500), ""),
-    }
-)
+class LoginForm(Model):
+    """The login page's form (`next` is checked apart, exactly as sent: safe_next)."""
+
+    tenant: Annotated[str, text(max_length=64)]
+    username: Annotated[str, text(max_length=100)]
+    password: Annotated[str, text(max_length=200)]
+    csrf_token: Annotated[str, text(max_length=100)]
+    next: Annotated[str, text(min_length=0, max_length=500)] = ""
+
+
+LOGIN_FORM = ModelBody(LoginForm, defaults=True)
 
 
 async def login(req: RouteRequest) -> web.StreamResponse:

@@ -1,4 +1,4 @@
-"""The route table's vocabulary: a Route (path, roles, shapes), the request handlers get, errors.
+"""The route table's vocabulary: a Route (path, roles, schemas), the request handlers get, errors.
 
 Every page, API route and the WebSocket is one Route in one table (routes.py). The table decides
 who may call what: `serve` wraps each handler with the session lookup, the role check, the CSRF
@@ -23,10 +23,9 @@ from aiohttp.http_exceptions import HttpProcessingError
 from multidict import MultiDictProxy
 
 from pbx_stasis.store.tables import Role
-from pbx_stasis.validation import ModelBody
+from pbx_stasis.validation import DB_INT_MAX, ModelBody, ModelQuery
 from pbx_stasis.web.contract import ServiceError, ServiceErrorCode, to_json
 from pbx_stasis.web.sessions import COOKIE, Principal
-from pbx_stasis.web.shapes import DB_INT_MAX, Fields
 
 if TYPE_CHECKING:
     from pbx_stasis.web.app import Site
@@ -175,12 +174,12 @@ class Route:
     roles: frozenset[Role] | None
     summary: str
     kind: Kind = Kind.API
-    # An entity's schema (a pydantic model, validation.py) or a shape (web/shapes.py).
-    body: Fields | ModelBody | None = None
-    query: Fields | None = None
+    # The schemas (pydantic models, validation.py) of the JSON body and the query string.
+    body: ModelBody | None = None
+    query: ModelQuery | None = None
     # A form-encoded body (login page): documented from here, checked by the handler, which
     # shows the messages on its page rather than as JSON.
-    form: Fields | None = None
+    form: ModelBody | None = None
     tag: str = "general"
     # The content types of a success answer that is not JSON (a CSV, an audio file), for the
     # OpenAPI document; `ranged`: a file served with Range and conditional requests.
@@ -259,7 +258,7 @@ def serve(route: Route, site: Site) -> Callable[[web.Request], Awaitable[web.Str
             call = RouteRequest(request, site, route, principal)
             if route.query is not None:
                 query = {key: request.query.getone(key) for key in request.query}
-                call.query, errors = route.query.validate(query, text=True)
+                call.query, errors = route.query.validate(query)
                 if errors:
                     raise invalid(errors)
             if route.body is not None:
@@ -337,7 +336,7 @@ _FAR_OUT = 10**40
 def _whole_number(digits: str) -> int:
     """A JSON integer. Past 4,300 digits Python refuses to convert one (ValueError); no field
     takes 40, so a longer one stands in as a number beyond every field's range, and the field's
-    shape refuses it by name."""
+    schema refuses it by name."""
     if len(digits) > 40:
         return -_FAR_OUT if digits.startswith("-") else _FAR_OUT
     return int(digits)

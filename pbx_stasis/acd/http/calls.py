@@ -9,14 +9,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
 from aiohttp import web
+from pydantic import Field
 from sqlalchemy import select
 
 from pbx_stasis.acd.http.control import acd_of
 from pbx_stasis.acd.service import LiveCall, TransferKind
 from pbx_stasis.store.tables import Call, CallEvent, User
+from pbx_stasis.validation import (
+    DB_INT_MAX,
+    QUERY_WHOLE,
+    Flag,
+    Model,
+    ModelBody,
+    ModelQuery,
+    text,
+)
 from pbx_stasis.web.call_access import may_see_call, only_agent
 from pbx_stasis.web.contract import to_json
 from pbx_stasis.web.routing import (
@@ -28,7 +38,6 @@ from pbx_stasis.web.routing import (
     not_found,
     reply,
 )
-from pbx_stasis.web.shapes import DB_INT_MAX, Choice, Fields, Flag, Integer, Text, optional
 
 DIALABLE = r"\+?[0-9*#]{1,32}"
 DIALABLE_HINT = "must be a number to dial: digits (and * #), optionally starting with +"
@@ -53,12 +62,14 @@ async def list_live_calls(req: RouteRequest) -> web.StreamResponse:
     return reply({"calls": [to_json(call) for call in calls]})
 
 
-HISTORY_QUERY = Fields(
-    {
-        "limit": optional(Integer(minimum=1, maximum=200), 50),
-        "offset": optional(Integer(minimum=0, maximum=100_000), 0),
-    }
-)
+class CallHistoryQuery(Model):
+    """GET /api/calls: a page of the call history, newest first."""
+
+    limit: Annotated[int, Field(ge=1, le=200), QUERY_WHOLE] = 50
+    offset: Annotated[int, Field(ge=0, le=100_000), QUERY_WHOLE] = 0
+
+
+HISTORY_QUERY = ModelQuery(CallHistoryQuery)
 
 
 def _call_json(call: Call, agent_name: str | None) -> dict[str, Any]:
@@ -134,7 +145,13 @@ async def get_call(req: RouteRequest) -> web.StreamResponse:
     return reply({"call": _call_json(call, name), "events": journal})
 
 
-DIAL = Fields({"number": Text(min_length=1, max_length=32, pattern=DIALABLE, hint=DIALABLE_HINT)})
+class DialRequest(Model):
+    """POST /api/calls/dial: the number an agent dials."""
+
+    number: Annotated[str, text(max_length=32, pattern=DIALABLE, hint=DIALABLE_HINT)]
+
+
+DIAL = ModelBody(DialRequest)
 
 
 async def dial(req: RouteRequest) -> web.StreamResponse:
@@ -161,13 +178,15 @@ hangup, hold, unhold, mute, unmute = (
 )
 
 
-TRANSFER = Fields(
-    {
-        "kind": Choice([kind.value for kind in TransferKind]),
-        "target": Text(min_length=1, max_length=100),
-        "attended": optional(Flag(), False),
-    }
-)
+class TransferRequest(Model):
+    """POST /api/calls/{id}/transfer: to an agent, a queue or a number."""
+
+    kind: TransferKind
+    target: Annotated[str, text(max_length=100)]
+    attended: Flag = False
+
+
+TRANSFER = ModelBody(TransferRequest, defaults=True)
 
 
 async def _check_transfer_target(req: RouteRequest, kind: TransferKind, target: str) -> str:
@@ -216,16 +235,15 @@ async def cancel_transfer(req: RouteRequest) -> web.StreamResponse:
     return no_content()
 
 
-DTMF = Fields(
-    {
-        "digits": Text(
-            min_length=1,
-            max_length=32,
-            pattern=r"[0-9*#A-Da-d]+",
-            hint="must be DTMF digits: 0-9, *, #, A-D",
-        )
-    }
-)
+class DtmfRequest(Model):
+    """POST /api/calls/{id}/dtmf: digits to send on the call."""
+
+    digits: Annotated[str, text(
+        max_length=32, pattern=r"[0-9*#A-Da-d]+", hint="must be DTMF digits: 0-9, *, #, A-D"
+    )]
+
+
+DTMF = ModelBody(DtmfRequest)
 
 
 async def send_dtmf(req: RouteRequest) -> web.StreamResponse:

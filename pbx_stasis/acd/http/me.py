@@ -3,12 +3,15 @@ password."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aiohttp import web
 
 from pbx_stasis.acd.http.control import acd_of, dispositions_saved
 from pbx_stasis.acd.model import AgentState
 from pbx_stasis.acd.service import SettableState
 from pbx_stasis.store.tables import User
+from pbx_stasis.validation import Model, ModelBody, left_out, text
 from pbx_stasis.web.auth import LoginRefused, password_problem
 from pbx_stasis.web.contract import to_json
 from pbx_stasis.web.routing import (
@@ -21,7 +24,6 @@ from pbx_stasis.web.routing import (
     invalid,
     reply,
 )
-from pbx_stasis.web.shapes import Choice, Fields, Text, optional
 
 
 async def get_me(req: RouteRequest) -> web.StreamResponse:
@@ -53,12 +55,14 @@ async def get_my_agent(req: RouteRequest) -> web.StreamResponse:
     return reply({"agent": to_json(agent), "pause_reasons": reasons, "wrapup": wrapup})
 
 
-SET_STATE = Fields(
-    {
-        "state": Choice([s.value for s in SettableState]),
-        "reason": optional(Text(max_length=100, nullable=True)),
-    }
-)
+class StateChange(Model):
+    """POST /api/me/state: the state an agent chooses, with a reason for a pause."""
+
+    state: SettableState
+    reason: Annotated[str, text(min_length=0, max_length=100)] | None = left_out()
+
+
+SET_STATE = ModelBody(StateChange, defaults=True)
 
 
 async def set_my_agent_state(req: RouteRequest) -> web.StreamResponse:
@@ -91,12 +95,14 @@ async def get_my_sip(req: RouteRequest) -> web.StreamResponse:
     return reply(to_json(credentials))
 
 
-PASSWORD_CHANGE = Fields(
-    {
-        "current_password": Text(min_length=1, max_length=200),
-        "new_password": Text(min_length=1, max_length=200),
-    }
-)
+class PasswordChange(Model):
+    """POST /api/me/password: the user's own password, changed."""
+
+    current_password: Annotated[str, text(max_length=200)]
+    new_password: Annotated[str, text(max_length=200)]
+
+
+PASSWORD_CHANGE = ModelBody(PasswordChange)
 
 
 async def change_my_password(req: RouteRequest) -> web.StreamResponse:

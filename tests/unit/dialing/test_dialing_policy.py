@@ -16,6 +16,7 @@ from pbx_stasis.dialing.policy import (
     ORDINARY,
     DialPolicy,
     PolicyInvalid,
+    checked_policy,
     policy_from,
 )
 from pbx_stasis.store.tables import Role
@@ -182,3 +183,33 @@ def test_a_bad_policy_names_its_field(fields: dict[str, list[str]], field: str) 
     with pytest.raises(PolicyInvalid) as raised:
         policy_from(**fields)
     assert field in raised.value.problems
+
+
+@pytest.mark.parametrize(
+    ("fields", "problems"),
+    [
+        # The schema's messages, as the API writes them (PUT /api/dialing/policy)...
+        ({"countries": ["US", "USA"]}, {"countries.1": "must be at most 2 characters"}),
+        ({"countries": ["US", "US"]}, {"countries.1": "is a duplicate"}),
+        ({"countries": ["US"], "roles": ["robot"]},
+         {"roles.0": "must be one of agent, supervisor, manager, admin"}),
+        ({"countries": "US"}, {"countries": "must be a list"}),
+        ({"allow": ["+1900"]}, {"countries": "is required"}),
+        # ...then policy_from's rules, once every field has its shape.
+        ({"countries": ["US", "XX"]}, {"countries": "unknown country code(s): XX"}),
+    ],
+)
+def test_the_cli_and_the_rows_check_a_policy_with_the_apis_schema(
+    fields: dict[str, object], problems: dict[str, str]
+) -> None:
+    """`pbx dialing set` and a stored row go through checked_policy: the API's schema and
+    messages, then the policy's own rules."""
+    with pytest.raises(PolicyInvalid) as raised:
+        checked_policy(fields)
+    assert raised.value.problems == problems
+
+
+def test_a_checked_policy_is_the_one_policy_from_makes() -> None:
+    given = {"countries": ["us", "CA"], "allow": ["+1900555"], "roles": ["agent"]}
+    assert checked_policy(given) == policy_from(countries=["US", "CA"], allow=["+1900555"],
+                                                roles=["agent"])
