@@ -31,9 +31,7 @@ from pbx_stasis.acd.stay import (
     tell_watchers,
 )
 from pbx_stasis.ari import AriClient, AriError
-from pbx_stasis.ari.models import AriEvent
 from pbx_stasis.calls.actor import ChannelGone
-from pbx_stasis.calls.handoff import Outcome
 from pbx_stasis.calls.router import CallRouter
 
 log = logging.getLogger(__name__)
@@ -71,35 +69,6 @@ class Legs:
         self.hangups = hangups
         self.legs: dict[int, Leg] = {}  # offer id -> its leg, until the leg is gone
         self.to_dial: deque[Leg] = deque()  # offers of the event the owner is applying
-
-    async def serve(self, waiting: Waiting) -> Outcome:
-        """Wait for the core's verdict while watching the caller's channel."""
-        call = waiting.call
-
-        def relevant(event: AriEvent) -> bool:
-            playback = event.get("playback") or {}
-            return event.get("type") == "PlaybackFinished" and str(
-                playback.get("id", "")
-            ).startswith(ANNOUNCEMENT)
-
-        async def watch() -> None:
-            try:
-                while True:
-                    await call.inbox.wait_for(relevant)
-                    if not waiting.connected:  # playing stopped the music: start it again
-                        waiting.lane.submit(
-                            lambda: self.ari.channels.start_moh(call.channel_id, waiting.moh_class)
-                        )
-            except ChannelGone:
-                self.post(ev.CallerHungUp(call.record.id))
-
-        watcher = asyncio.create_task(watch(), name=f"watch-{call.record.id}")
-        try:
-            return await asyncio.shield(waiting.outcome)
-        finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
 
     def seat(self, waiting: Waiting) -> None:
         """A caller who heard ringing now waits for real: answered, in the bridge, music."""

@@ -12,7 +12,9 @@ pieces of `shared.py`), and the façade delegates to them:
   own turn (the answer is awaited by the leg's task); every other request runs in the call's
   lane (a serial executor, `stay.py`), so one slow request delays only its own call;
 - `CallControl` (`control.py`): hold, mute, DTMF, hangup, transfers of a connected call;
-- `Restore` (`restore.py`): endpoints, registrations, logins and pauses after a (re)start.
+- `Restore` (`restore.py`): endpoints, registrations, logins and pauses after a (re)start;
+- `Callers` (`callers.py`): a caller's stay, what `enqueue` does, handing a transferred caller
+  over through call control (seen as the small `HandOver` protocol).
 
 What people see (agent:state, queue:stats, the live calls) is `AcdPublisher` (`publisher.py`).
 
@@ -26,15 +28,14 @@ free) they are seated: answered, in the bridge, with music.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from pbx_stasis.acd import events as ev
+from pbx_stasis.acd.callers import Callers
 from pbx_stasis.acd.control import CallControl
 from pbx_stasis.acd.core import Acd
 from pbx_stasis.acd.directory import AcdDirectory, AgentRecord, queue_key, split_queue_key
@@ -51,12 +52,10 @@ from pbx_stasis.acd.stay import (
     DISPOSITION_PENDING,
     QUEUE_BRIDGE,
     CallControlError,
-    Lane,
     Talk,
     TalkWatcher,
     Waiting,
     queue_bridge_prefix,
-    tell_watchers,
 )
 from pbx_stasis.ari import AriClient, AriError
 from pbx_stasis.ari.models import AriEvent
@@ -130,6 +129,11 @@ class AcdService:
         )
         self._restore = Restore(ari=ari, app=app, db=db, agents=self.agents,
                                 by_endpoint=self._by_endpoint, post=post)
+        self._callers = Callers(
+            ari=ari, post=post, barrier=self._inbox.barrier, calls=self._calls,
+            queues=self.core, handover=self._control, talk_watchers=self.talk_watchers,
+            clock=clock,
+        )
 
     @property
     def _waiting(self) -> dict[str, Waiting]:
@@ -238,80 +242,8 @@ class AcdService:
     # --- QueueDesk ------------------------------------------------------------------------
 
     async def enqueue(self, call: Call, request: QueueRequest) -> Outcome:
-        tenant_id = call.record.tenant_id
-        key = queue_key(tenant_id, request.queue)
-        config = self.core.queue(key)
-        if config is None:
-            await call.note("QUEUE_UNKNOWN", queue=request.queue)
-            return Outcome(False, "unknown_queue")
-        call_id = call.record.id
-        bridge_id = f"{queue_bridge_prefix(call_id)}{time.monotonic_ns() % 1_000_000}"  # per stay
-        entered = request.entered_at or self.clock()
-        waiting = Waiting(
-            call=call,
-            tenant_id=tenant_id,
-            queue=request.queue,
-            bridge_id=bridge_id,
-            lane=Lane(f"call-{call_id}"),
-            outcome=asyncio.get_running_loop().create_future(),
-            moh_class=config.moh_class,
-            ringback=call.record.answered_at is None,
-        )
-        self._calls.by_id[call_id] = waiting
-        stay = replace(request, entered_at=entered)
-
-        async def settle_in() -> None:
-            # First in the call's lane: music, offers' bridging and announcements queue
-            # behind it. It starts once the owner has taken the arrival in, so the first
-            # agent's originate reaches Asterisk before this call's other requests.
-            await self.barrier()
-            try:
-                # The bridge's name keeps the stay, so a restarted app puts the caller back.
-                await self.ari.bridges.create("mixing", bridge_id=bridge_id,
-                                              name=stay.bridge_name())
-                if waiting.ringback:
-                    await self.ari.channels.ring(call.channel_id)
-                else:
-                    await self.ari.bridges.add_channel(bridge_id, call.channel_id)
-                call.log.set_queue(call.record, request.queue)
-            except AriError as exc:
-                log.warning("call %s cannot wait in %s: %s", call_id, request.queue, exc)
-                self.post(ev.CallerHungUp(call_id))  # the core lets it go (journal: ABANDON)
-
-        try:
-            waiting.lane.submit(settle_in)
-            self.post(
-                ev.CallArrived(
-                    call_id,
-                    key,
-                    caller=call.record.from_number,
-                    priority=request.priority,
-                    skills=dict(request.skills),
-                    max_wait=request.max_wait,
-                    entered_at=entered,
-                )
-            )
-            outcome = await self._legs.serve(waiting)
-            if outcome.reason == "transferred" and not call.inbox.gone:
-                outcome = await self._control.hand_over(waiting, outcome)
-            return outcome
-        except asyncio.CancelledError:
-            # The app is stopping: leave the caller (and a conversation) as they are in
-            # Asterisk; the next start adopts them.
-            waiting.abandoned_by_app = True
-            raise
-        finally:
-            del self._calls.by_id[call_id]
-            await waiting.lane.close()
-            if not waiting.abandoned_by_app:
-                if waiting.talk is not None:  # before the bridge goes: recordings stop cleanly
-                    tell_watchers(self.talk_watchers, waiting.talk, started=False)
-                with contextlib.suppress(AriError):
-                    await self.ari.bridges.destroy(bridge_id)
-                talked = waiting.outcome.done() and waiting.outcome.result().talked
-                if not talked and not waiting.ringback and not call.inbox.gone:
-                    with contextlib.suppress(AriError):
-                        await self.ari.channels.stop_moh(call.channel_id)
+        """The caller waits in `request.queue` until the core lets them go (callers.py)."""
+        return await self._callers.enqueue(call, request)
 
     def owns_bridge(self, bridge_id: str) -> bool:
         return self._calls.owns_bridge(bridge_id)
