@@ -82,8 +82,8 @@ __all__ = [
 class AcdService:
     """Queues, agents and offers for every tenant: implements `handoff.QueueDesk`.
 
-    A façade: it composes the parts (owner, legs, call control, restore), handing each only
-    the pieces it uses, and delegates to them."""
+    A façade: it composes the parts (owner, legs, call control, restore, callers), giving each
+    only the pieces it uses, and delegates to them."""
 
     def __init__(
         self,
