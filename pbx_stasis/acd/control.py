@@ -6,42 +6,77 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
+from typing import Protocol
 
 from pbx_stasis.acd import events as ev
-from pbx_stasis.acd.base import AcdBase
 from pbx_stasis.acd.directory import AgentRecord, queue_key
 from pbx_stasis.acd.model import QueueConfig, personal_queue
+from pbx_stasis.acd.publisher import AcdPublisher
+from pbx_stasis.acd.shared import Calls, Hangups
 from pbx_stasis.acd.stay import (
     CallControlError,
     Consult,
     Waiting,
 )
-from pbx_stasis.ari import AriError
+from pbx_stasis.ari import AriClient, AriError
 from pbx_stasis.calls.actor import ChannelGone
-from pbx_stasis.calls.handoff import Outcome
+from pbx_stasis.calls.handoff import Outcome, OutsideLine
+from pbx_stasis.calls.router import CallRouter
 
 
-class CallControl(AcdBase):
+class QueueLookup(Protocol):
+    """Which queues exist (the core's `queue`)."""
+
+    def queue(self, name: str) -> QueueConfig | None: ...
+
+
+class CallControl:
     """Requests on a call an agent talks on; the core is told what changed (held, transferred)."""
+
+    def __init__(
+        self,
+        *,
+        ari: AriClient,
+        router: CallRouter,
+        app: str,
+        line: OutsideLine | None,
+        post: Callable[[ev.AcdInput], None],
+        calls: Calls,
+        agents: dict[str, AgentRecord],
+        queues: QueueLookup,
+        publisher: AcdPublisher,
+        hangups: Hangups,
+    ) -> None:
+        self.ari = ari
+        self.router = router
+        self.app = app
+        self.line = line
+        self.post = post
+        self.calls = calls
+        self.agents = agents
+        self.queues = queues  # the core, to know which queues exist
+        self.publisher = publisher
+        self.hangups = hangups
 
     async def hold(self, call_id: str) -> None:
         """The caller hears music on hold, alone; the agent stays on the line (silence)."""
-        waiting = self._talking(call_id)
+        waiting = self.calls.talking(call_id)
         if waiting.held:
             return
         waiting.held = True
         await self.ari.bridges.remove_channel(waiting.bridge_id, waiting.call.channel_id)
         await self.ari.channels.start_moh(waiting.call.channel_id, waiting.moh_class)
         self.post(ev.CallHeld(call_id))
-        self._publish_call(waiting, "held")
+        self.publisher.call_changed(waiting, "held")
 
     async def unhold(self, call_id: str) -> None:
-        waiting = self._talking(call_id)
+        waiting = self.calls.talking(call_id)
         if not waiting.held:
             return
         await self._back_to_bridge(waiting)
         self.post(ev.CallResumed(call_id))
-        self._publish_call(waiting, "talking")
+        self.publisher.call_changed(waiting, "talking")
 
     async def _back_to_bridge(self, waiting: Waiting) -> None:
         waiting.held = False
@@ -51,7 +86,7 @@ class CallControl(AcdBase):
 
     async def mute(self, call_id: str, muted: bool) -> None:
         """Mute the agent towards the caller (the agent still hears the caller)."""
-        waiting = self._talking(call_id)
+        waiting = self.calls.talking(call_id)
         assert waiting.agent_leg is not None
         channel = waiting.agent_leg.channel_id
         if muted:
@@ -60,24 +95,24 @@ class CallControl(AcdBase):
             await self.ari.channels.unmute(channel, "in")
         waiting.muted = muted
         await waiting.call.note("MUTE" if muted else "UNMUTE")
-        self._publish_call(waiting, "held" if waiting.held else "talking")
+        self.publisher.call_changed(waiting, "held" if waiting.held else "talking")
 
     async def hangup(self, call_id: str) -> None:
         """The agent's hangup button: their leg leaves (COMPLETEAGENT), or the caller is
         released when no agent has the call yet."""
-        waiting = self.live(call_id)
+        waiting = self.calls.live(call_id)
         channel = (waiting.agent_leg.channel_id if waiting.agent_leg is not None
                    else waiting.call.channel_id)
-        await self._hangup(channel)
+        await self.hangups.hangup(channel)
 
     async def send_dtmf(self, call_id: str, digits: str) -> None:
-        waiting = self._talking(call_id)
+        waiting = self.calls.talking(call_id)
         await self.ari.channels.send_dtmf(waiting.call.channel_id, digits)
 
     async def transfer(self, call_id: str, kind: str, target: str, *, attended: bool) -> None:
         """Blind: the agent leaves at once. Attended: the caller holds while the agent
         consults the target; complete_transfer / cancel_transfer end the consultation."""
-        waiting = self._talking(call_id)
+        waiting = self.calls.talking(call_id)
         if kind == "number":
             target = await self._outside_number(waiting, target)
         if attended:
@@ -106,19 +141,19 @@ class CallControl(AcdBase):
     async def _transfer_queue(self, waiting: Waiting, kind: str, target: str) -> str:
         if kind == "queue":
             key = queue_key(waiting.tenant_id, target)
-            if self.core.queue(key) is None:
+            if self.queues.queue(key) is None:
                 raise CallControlError("not-found", f"no queue {target!r}")
             return key
         agent = self.agents.get(target)
         if agent is None or agent.tenant_id != waiting.tenant_id:
             raise CallControlError("not-found", f"no agent {target!r}")
-        return await self._personal_queue(agent)
+        return await self.personal_queue(agent)
 
-    async def _personal_queue(self, agent: AgentRecord) -> str:
+    async def personal_queue(self, agent: AgentRecord) -> str:
         """A queue of one agent: offers to a named agent stay inside the core (journaled,
         race-free, and the caller waits with music when that agent is busy)."""
         key = queue_key(agent.tenant_id, personal_queue(agent.username))
-        if self.core.queue(key) is None:
+        if self.queues.queue(key) is None:
             self.post(ev.QueueConfigChanged(QueueConfig(name=key, max_wait=60.0,
                                                         autopause_after=None)))
             self.post(ev.AgentLogin(agent.agent_id, [key]))
@@ -150,10 +185,8 @@ class CallControl(AcdBase):
             await self.unhold(waiting.call.record.id)
             raise CallControlError("conflict", f"cannot dial {target}: {exc.message}") from exc
         await waiting.call.note("CONSULT", target=consult.target)
-        self._publish_call(waiting, "consulting")
-        task = asyncio.create_task(self._follow_consult(waiting, consult))
-        self._hangups.add(task)
-        task.add_done_callback(self._hangups.discard)
+        self.publisher.call_changed(waiting, "consulting")
+        self.hangups.spawn(self._follow_consult(waiting, consult))
 
     async def _follow_consult(self, waiting: Waiting, consult: Consult) -> None:
         try:
@@ -167,12 +200,12 @@ class CallControl(AcdBase):
             self.router.release(consult.channel_id)
             if waiting.consult is consult:  # the target left before the transfer completed
                 waiting.consult = None
-                self._publish_call(waiting, "held")
+                self.publisher.call_changed(waiting, "held")
             elif waiting.handover is consult:  # the call was theirs: it ends with them
-                await self._hangup(waiting.call.channel_id)
+                await self.hangups.hangup(waiting.call.channel_id)
 
     async def complete_transfer(self, call_id: str) -> None:
-        waiting = self._talking(call_id)
+        waiting = self.calls.talking(call_id)
         consult = waiting.consult
         if consult is None or not consult.answered.is_set():
             raise CallControlError("conflict", "no answered consultation to hand the call to")
@@ -180,15 +213,15 @@ class CallControl(AcdBase):
         self.post(ev.CallTransferred(call_id, consult.target, attended=True))
 
     async def cancel_transfer(self, call_id: str) -> None:
-        waiting = self._talking(call_id)
+        waiting = self.calls.talking(call_id)
         consult = waiting.consult
         if consult is None:
             raise CallControlError("conflict", "no consultation in progress")
         waiting.consult = None
-        await self._hangup(consult.channel_id)
+        await self.hangups.hangup(consult.channel_id)
         await self.unhold(call_id)
 
-    async def _hand_over(self, waiting: Waiting, outcome: Outcome) -> Outcome:
+    async def hand_over(self, waiting: Waiting, outcome: Outcome) -> Outcome:
         """The core let the call go by a transfer: connect the caller to its target."""
         call = waiting.call
         if waiting.handover is not None:  # attended: the target already talks in our bridge
@@ -198,7 +231,7 @@ class CallControl(AcdBase):
                 with contextlib.suppress(ChannelGone):
                     await call.inbox.wait_for(lambda _: False)
             finally:  # the caller left: so does the party they were handed to
-                await self._hangup(waiting.handover.channel_id)
+                await self.hangups.hangup(waiting.handover.channel_id)
             return outcome
         if waiting.transfer_to is not None and self.line is not None:
             with contextlib.suppress(AriError):

@@ -1,5 +1,5 @@
 """Agent legs: ringing the chosen agent (originate), following the leg to its answer or
-hangup, seating a caller who heard ringing, announcing positions, and bridging caller and
+hangup, seating a caller who heard ringing, music and announcements, and bridging caller and
 agent once the core connects them."""
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Awaitable
+from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from pbx_stasis.acd import events as ev
@@ -18,19 +19,20 @@ from pbx_stasis.acd.actions import (
     Connect,
     Offer,
 )
-from pbx_stasis.acd.base import AcdBase
+from pbx_stasis.acd.directory import AgentRecord
+from pbx_stasis.acd.publisher import AcdPublisher
+from pbx_stasis.acd.shared import Calls, Hangups
 from pbx_stasis.acd.stay import (
     ANNOUNCEMENT,
     Leg,
     Talk,
+    TalkWatcher,
     Waiting,
-    live_call,
+    tell_watchers,
 )
-from pbx_stasis.ari import AriError
-from pbx_stasis.ari.models import AriEvent
+from pbx_stasis.ari import AriClient, AriError
 from pbx_stasis.calls.actor import ChannelGone
-from pbx_stasis.calls.events import CALL_INCOMING, CallRinging
-from pbx_stasis.calls.handoff import Outcome
+from pbx_stasis.calls.router import CallRouter
 
 log = logging.getLogger(__name__)
 
@@ -39,39 +41,36 @@ _BUSY = {17: "busy", 21: "declined"}
 _NO_ANSWER = {18, 19}
 
 
-class Legs(AcdBase):
-    """Carries out Offer, CancelOffer, Connect, StartMoh and Announce over ARI."""
+class Legs:
+    """Carries out Offer, CancelOffer, Connect, ReleaseAgentLeg, StartMoh and Announce over
+    ARI; what the legs do (answered, rejected, hung up) goes back to the owner by `post`."""
 
-    async def _serve(self, waiting: Waiting) -> Outcome:
-        """Wait for the core's verdict while watching the caller's channel."""
-        call = waiting.call
+    def __init__(
+        self,
+        *,
+        ari: AriClient,
+        router: CallRouter,
+        app: str,
+        post: Callable[[ev.AcdInput], None],
+        calls: Calls,
+        agents: dict[str, AgentRecord],
+        publisher: AcdPublisher,
+        talk_watchers: list[TalkWatcher],
+        hangups: Hangups,
+    ) -> None:
+        self.ari = ari
+        self.router = router
+        self.app = app
+        self.post = post
+        self.calls = calls
+        self.agents = agents
+        self.publisher = publisher
+        self.talk_watchers = talk_watchers
+        self.hangups = hangups
+        self.legs: dict[int, Leg] = {}  # offer id -> its leg, until the leg is gone
+        self.to_dial: deque[Leg] = deque()  # offers of the event the owner is applying
 
-        def relevant(event: AriEvent) -> bool:
-            playback = event.get("playback") or {}
-            return event.get("type") == "PlaybackFinished" and str(
-                playback.get("id", "")
-            ).startswith(ANNOUNCEMENT)
-
-        async def watch() -> None:
-            try:
-                while True:
-                    await call.inbox.wait_for(relevant)
-                    if not waiting.connected:  # playing stopped the music: start it again
-                        waiting.lane.submit(
-                            lambda: self.ari.channels.start_moh(call.channel_id, waiting.moh_class)
-                        )
-            except ChannelGone:
-                self.post(ev.CallerHungUp(call.record.id))
-
-        watcher = asyncio.create_task(watch(), name=f"watch-{call.record.id}")
-        try:
-            return await asyncio.shield(waiting.outcome)
-        finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
-
-    def _seat(self, waiting: Waiting) -> None:
+    def seat(self, waiting: Waiting) -> None:
         """A caller who heard ringing now waits for real: answered, in the bridge, music."""
         if not waiting.ringback or waiting.connected or waiting.outcome.done():
             return
@@ -85,11 +84,25 @@ class Legs(AcdBase):
 
         waiting.lane.submit(seat)
 
-    def _announce(self, action: Announce) -> None:
-        waiting = self._waiting.get(action.call_id)
+    def seat_unrung(self, call_id: str) -> None:
+        """The core asked for music: a caller left ringing with no agent to ring is seated."""
+        waiting = self.calls.get(call_id)
+        if waiting is not None and waiting.ringback and not waiting.ringing:
+            self.seat(waiting)
+
+    def start_moh(self, call_id: str, moh_class: str) -> None:
+        waiting = self.calls.get(call_id)
+        if waiting is not None:
+            waiting.moh_class = moh_class
+            if not waiting.ringback:  # else the music starts once the caller is seated
+                channel = waiting.call.channel_id
+                waiting.lane.submit(lambda: self.ari.channels.start_moh(channel, moh_class))
+
+    def announce(self, action: Announce) -> None:
+        waiting = self.calls.get(action.call_id)
         if waiting is None:
             return
-        self._seat(waiting)  # announcements are for answered callers
+        self.seat(waiting)  # announcements are for answered callers
         media = (
             ["sound:queue-youarenext"]
             if action.position == 1
@@ -109,21 +122,34 @@ class Legs(AcdBase):
         playback_id = f"{ANNOUNCEMENT}{action.call_id}-{time.monotonic_ns()}"
         waiting.lane.submit(lambda: self.ari.channels.play(channel, media, playback_id=playback_id))
 
-    def _ring(self, offer: Offer) -> None:
+    def ring(self, offer: Offer) -> None:
+        """Claim the offer's leg; the owner dials it (`dial`) once its actions are carried out."""
         channel_id = f"{offer.call_id}-o{offer.offer_id}"
         leg = Leg(offer, channel_id, self.router.claim(channel_id))
-        self._legs[offer.offer_id] = leg
-        waiting = self._waiting.get(offer.call_id)
+        self.legs[offer.offer_id] = leg
+        waiting = self.calls.get(offer.call_id)
         if waiting is not None:
             waiting.ringing += 1
-        self._to_dial.append(leg)
+        self.to_dial.append(leg)
 
-    async def _dial(self, leg: Leg) -> None:
+    def cancel(self, offer_id: int) -> None:
+        leg = self.legs.get(offer_id)
+        if leg is not None:
+            self.hangups.drop(leg)
+
+    def release(self, call_id: str) -> None:
+        """The agent is done with this call: their leg goes (it may be gone already)."""
+        waiting = self.calls.get(call_id)
+        if waiting is not None and waiting.agent_leg is not None:
+            self.hangups.drop(waiting.agent_leg)
+            waiting.agent_leg, waiting.connected, waiting.muted = None, False, False
+
+    async def dial(self, leg: Leg) -> None:
         """Originate the agent's leg in the owner's own turn (the request is on the socket
         before the owner moves on: no turn of the event loop in between); the leg's task then
         waits for the answer and follows the leg."""
         offer = leg.offer
-        waiting = self._waiting.get(offer.call_id)
+        waiting = self.calls.get(offer.call_id)
         originated: Awaitable[object]
         try:
             originated = await self.ari.channels.start_originate(
@@ -145,8 +171,7 @@ class Legs(AcdBase):
                                        name=f"leg-{leg.channel_id}")
         agent = self.agents.get(offer.agent_id)
         if waiting is not None and agent is not None:
-            self.bus.publish(CALL_INCOMING, waiting.tenant_id,
-                             live_call(waiting, "ringing", agent, CallRinging))
+            self.publisher.call_ringing(waiting, agent)
 
     async def _follow_leg(self, leg: Leg, originated: Awaitable[object]) -> None:
         offer = leg.offer
@@ -169,7 +194,7 @@ class Legs(AcdBase):
                 await leg.inbox.wait_for({"StasisStart"})
                 leg.answered = True
                 if leg.dropped:  # answered after the core cancelled it
-                    await self._hangup(leg.channel_id)
+                    await self.hangups.hangup(leg.channel_id)
                     return
                 self.post(ev.OfferAnswered(offer.offer_id, offer.call_id, offer.agent_id))
                 await leg.inbox.wait_for(lambda _: False)  # until the leg is gone
@@ -203,16 +228,16 @@ class Legs(AcdBase):
                     )
         finally:
             self.router.release(leg.channel_id)
-            self._legs.pop(offer.offer_id, None)
-            waiting = self._waiting.get(offer.call_id)
+            self.legs.pop(offer.offer_id, None)
+            waiting = self.calls.get(offer.call_id)
             if waiting is not None:
                 waiting.ringing -= 1
                 if not leg.answered:  # the caller hears ringing no longer: seat them
-                    self._seat(waiting)
+                    self.seat(waiting)
 
-    def _connect(self, action: Connect) -> None:
-        waiting = self._waiting.get(action.call_id)
-        leg = self._legs.get(action.offer_id)
+    def connect(self, action: Connect) -> None:
+        waiting = self.calls.get(action.call_id)
+        leg = self.legs.get(action.offer_id)
         if waiting is None or leg is None:
             return
         waiting.agent_leg = leg
@@ -234,7 +259,7 @@ class Legs(AcdBase):
                 call.log.set_agent(call.record, agent.user_id)
                 call.record = replace(call.record, agent_user_id=agent.user_id,
                                       queue=waiting.queue)
-            self._publish_call(waiting, "talking")
+            self.publisher.call_changed(waiting, "talking")
             waiting.talk = Talk(
                 call_id=call.record.id,
                 tenant_id=waiting.tenant_id,
@@ -245,7 +270,7 @@ class Legs(AcdBase):
                 agent_user_id=agent.user_id if agent is not None else None,
                 from_number=call.record.from_number,
             )
-            self._tell_watchers(waiting.talk, started=True)
+            tell_watchers(self.talk_watchers, waiting.talk, started=True)
 
         waiting.lane.submit(bridge)
 

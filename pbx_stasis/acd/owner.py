@@ -1,12 +1,15 @@
 """The single owner: one task feeds the pure core one event at a time and carries out the
-actions it returns (journal rows are only recorded)."""
+actions it returns through the agent legs (journal rows are only recorded)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections import deque
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pbx_stasis.acd import events as ev
 from pbx_stasis.acd.actions import (
@@ -25,11 +28,15 @@ from pbx_stasis.acd.actions import (
     StartMoh,
     WrapUpStarted,
 )
-from pbx_stasis.acd.directory import split_queue_key
-from pbx_stasis.acd.legs import Legs
+from pbx_stasis.acd.core import Acd
+from pbx_stasis.acd.directory import AgentRecord, split_queue_key
 from pbx_stasis.acd.model import OverflowTarget
+from pbx_stasis.acd.publisher import AcdPublisher
+from pbx_stasis.acd.shared import AgentCalls, Calls, Inbox
+from pbx_stasis.acd.stats import Stats
 from pbx_stasis.acd.stay import (
     DISPOSITION_PENDING,
+    Leg,
 )
 from pbx_stasis.calls.handoff import Outcome
 from pbx_stasis.store import NewEvent
@@ -37,30 +44,92 @@ from pbx_stasis.store import NewEvent
 log = logging.getLogger(__name__)
 
 
-class Owner(Legs):
+class AgentLegs(Protocol):
+    """What the owner asks of the agent legs (`legs.Legs`): the core's actions, over ARI."""
+
+    to_dial: deque[Leg]
+
+    def ring(self, offer: Offer) -> None: ...
+
+    async def dial(self, leg: Leg) -> None: ...
+
+    def cancel(self, offer_id: int) -> None: ...
+
+    def connect(self, action: Connect) -> None: ...
+
+    def release(self, call_id: str) -> None: ...
+
+    def start_moh(self, call_id: str, moh_class: str) -> None: ...
+
+    def seat_unrung(self, call_id: str) -> None: ...
+
+    def announce(self, action: Announce) -> None: ...
+
+
+class Owner:
     """The owner task: `_own` feeds the core, `_carry_out` executes its actions."""
 
-    # --- the owner ------------------------------------------------------------------------
+    def __init__(
+        self,
+        *,
+        core: Acd,
+        stats: Stats,
+        inbox: Inbox,
+        legs: AgentLegs,
+        calls: Calls,
+        agents: dict[str, AgentRecord],
+        agent_calls: AgentCalls,
+        publisher: AcdPublisher,
+        journal: Callable[[Iterable[NewEvent]], None],
+        clock: Callable[[], float],
+    ) -> None:
+        self.core = core
+        self.stats = stats
+        self.inbox = inbox
+        self.legs = legs
+        self.calls = calls
+        self.agents = agents
+        self.agent_calls = agent_calls
+        self.publisher = publisher
+        self.journal = journal  # the journal writer's append: call_events rows
+        self.clock = clock
+        self.decisions = 0
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._own(), name="acd-owner")
+        self.inbox.owner_running = True
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        self.inbox.owner_running = False
+        self.inbox.release_barriers()
 
     async def _own(self) -> None:
+        queue = self.inbox.queue
         while True:
             deadline = self.core.next_deadline()
             event: ev.AcdInput
             try:
                 if deadline is None:
-                    event = await self._inbox.get()
+                    event = await queue.get()
                 else:
                     async with asyncio.timeout(max(0.0, deadline - self.clock())):
-                        event = await self._inbox.get()
+                        event = await queue.get()
             except TimeoutError:
                 event = ev.Tick()
             if isinstance(event, asyncio.Future):  # a barrier
                 if not event.done():
                     event.set_result(None)
                 continue
-            await self._apply(event)
+            await self.apply(event)
 
-    async def _apply(self, event: ev.AcdInput) -> None:
+    async def apply(self, event: ev.AcdInput) -> None:
+        """Feed one event to the core and carry out its actions (the owner's turn)."""
         try:
             actions = self.core.feed(event, self.clock())
         except Exception:
@@ -73,13 +142,12 @@ class Owner(Legs):
             except Exception:
                 log.exception("carrying out %r failed", action)
         # Agents' phones first: the INVITEs leave before the bookkeeping below.
-        while self._to_dial:
-            await self._dial(self._to_dial.popleft())
+        legs = self.legs
+        while legs.to_dial:
+            await legs.dial(legs.to_dial.popleft())
         for action in actions:
             if isinstance(action, StartMoh):  # a caller left ringing with no agent to ring
-                waiting = self._waiting.get(action.call_id)
-                if waiting is not None and waiting.ringback and not waiting.ringing:
-                    self._seat(waiting)
+                legs.seat_unrung(action.call_id)
         touched = self.stats.apply_all(actions)
         for key in touched.queues:
             self.publisher.queue_changed(key)
@@ -94,45 +162,33 @@ class Owner(Legs):
         if isinstance(action, JournalRow):
             self._journal(action)
         elif isinstance(action, StartMoh):
-            waiting = self._waiting.get(action.call_id)
-            if waiting is not None:
-                waiting.moh_class = action.moh_class
-                if not waiting.ringback:  # else the music starts once the caller is seated
-                    channel = waiting.call.channel_id
-                    waiting.lane.submit(
-                        lambda: self.ari.channels.start_moh(channel, action.moh_class)
-                    )
+            self.legs.start_moh(action.call_id, action.moh_class)
         elif isinstance(action, Announce):
-            self._announce(action)
+            self.legs.announce(action)
         elif isinstance(action, Offer):
             self._note_agent_call(action.agent_id, action.call_id)
-            self._ring(action)
+            self.legs.ring(action)
         elif isinstance(action, CancelOffer):
-            leg = self._legs.get(action.offer_id)
-            if leg is not None:
-                self._drop(leg)
+            self.legs.cancel(action.offer_id)
         elif isinstance(action, Connect):
             self._note_agent_call(action.agent_id, action.call_id)
-            self._connect(action)
+            self.legs.connect(action)
         elif isinstance(action, ReleaseAgentLeg):
-            waiting = self._waiting.get(action.call_id)
-            if waiting is not None and waiting.agent_leg is not None:
-                self._drop(waiting.agent_leg)  # the agent is done with this call
-                waiting.agent_leg, waiting.connected, waiting.muted = None, False, False
+            self.legs.release(action.call_id)  # the agent is done with this call
         elif isinstance(action, CallEnded):
-            self._settle(action.call_id, self._outcome(action))
+            self.calls.settle(action.call_id, self._outcome(action))
         elif isinstance(action, WrapUpStarted):
             self._start_wrapup(action)
         elif isinstance(action, Overflow | RejectJoin | LeaveEmpty):
             reason = {Overflow: "overflow", RejectJoin: "refused", LeaveEmpty: "empty"}[
                 type(action)
             ]
-            self._settle(action.call_id, Outcome(False, reason, **_target(action.target)))
+            self.calls.settle(action.call_id, Outcome(False, reason, **_target(action.target)))
         # Otherwise a call leaves the core only with Overflow, RejectJoin or LeaveEmpty.
 
     def _note_agent_call(self, agent_id: str, call_id: str) -> None:
         if agent_id in self.agents:
-            self.agent_calls[agent_id] = call_id
+            self.agent_calls.current[agent_id] = call_id
 
     def _outcome(self, ended: CallEnded) -> Outcome:
         if ended.how is CallEnd.COMPLETED:
@@ -146,11 +202,12 @@ class Owner(Legs):
         agent = self.agents.get(started.agent_id)
         if agent is None:
             return
-        self.wrapup_ends[agent.agent_id] = started.until
-        call = self.agent_calls.get(agent.agent_id)
+        self.agent_calls.wrapup_ends[agent.agent_id] = started.until
+        call = self.agent_calls.current.get(agent.agent_id)
         # Desk phones (a fixed contact) have no page to save a disposition from.
-        if agent.contact is None and call is not None and call not in self._dispositioned:
-            self.post(ev.AgentPause(agent.agent_id, DISPOSITION_PENDING))
+        if (agent.contact is None and call is not None
+                and call not in self.agent_calls.dispositioned):
+            self.inbox.post(ev.AgentPause(agent.agent_id, DISPOSITION_PENDING))
 
     # --- journal ---------------------------------------------------------------------------
 
@@ -168,7 +225,7 @@ class Owner(Legs):
         data: dict[str, Any] = dict(row.data)
         if agent is not None:
             data.setdefault("agent", agent.username)
-        self.db.writes.append([
+        self.journal([
             NewEvent(
                 tenant_id=tenant_id,
                 event=str(row.event),

@@ -1,19 +1,21 @@
 """What the ACD tells people: after each decision of the core, the agents and queues its actions
-touched go on the bus (agent:state, queue:stats), and the web's views of them are made here."""
+touched go on the bus (agent:state, queue:stats), and so do its live calls (call:incoming,
+call:state); the web's views of them are made here."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
+from pbx_stasis.acd.core import Acd
 from pbx_stasis.acd.directory import AgentRecord, split_queue_key
 from pbx_stasis.acd.model import AgentState, is_personal_queue
-from pbx_stasis.acd.stay import DISPOSITION_PENDING
+from pbx_stasis.acd.shared import AgentCalls
+from pbx_stasis.acd.stats import Stats
+from pbx_stasis.acd.stay import DISPOSITION_PENDING, Waiting, live_call
 from pbx_stasis.acd.topics import AGENT_STATE, QUEUE_STATS, AgentStateChanged, QueueStatsChanged
-
-if TYPE_CHECKING:
-    from pbx_stasis.acd.base import AcdBase
-
+from pbx_stasis.bus import Bus
+from pbx_stasis.calls.events import CALL_INCOMING, CALL_STATE, CallRinging, CallUpdated
 
 
 def _when(epoch: float) -> datetime:
@@ -23,27 +25,52 @@ def _when(epoch: float) -> datetime:
 class AcdPublisher:
     """The ACD service's publisher: fed by the agents and queues the core's actions touched."""
 
-    def __init__(self, acd: AcdBase) -> None:
-        self.acd = acd
+    def __init__(
+        self,
+        *,
+        bus: Bus,
+        core: Acd,
+        stats: Stats,
+        agents: dict[str, AgentRecord],
+        agent_calls: AgentCalls,
+        clock: Callable[[], float],
+    ) -> None:
+        self.bus = bus
+        self.core = core
+        self.stats = stats
+        self.agents = agents
+        self.agent_calls = agent_calls
+        self.clock = clock
 
     def agent_changed(self, agent_id: str) -> None:
-        agent = self.acd.agents.get(agent_id)
-        if agent is not None and self.acd.bus.listened(AGENT_STATE, agent.tenant_id):
-            self.acd.bus.publish(AGENT_STATE, agent.tenant_id, self.agent_view(agent))
+        agent = self.agents.get(agent_id)
+        if agent is not None and self.bus.listened(AGENT_STATE, agent.tenant_id):
+            self.bus.publish(AGENT_STATE, agent.tenant_id, self.agent_view(agent))
 
     def queue_changed(self, key: str) -> None:
         tenant_id, _ = split_queue_key(key)
-        if self.acd.bus.listened(QUEUE_STATS, tenant_id):
-            self.acd.bus.publish(QUEUE_STATS, tenant_id, self.queue_stats(key))
+        if self.bus.listened(QUEUE_STATS, tenant_id):
+            self.bus.publish(QUEUE_STATS, tenant_id, self.queue_stats(key))
+
+    def call_ringing(self, waiting: Waiting, agent: AgentRecord) -> None:
+        """An agent's phone rings for the call (call:incoming, for that agent's page)."""
+        self.bus.publish(CALL_INCOMING, waiting.tenant_id,
+                         live_call(waiting, "ringing", agent, CallRinging))
+
+    def call_changed(self, waiting: Waiting, state: str) -> None:
+        """The call with its agent: talking, held, consulting (call:state)."""
+        leg = waiting.agent_leg
+        agent = self.agents.get(leg.offer.agent_id) if leg is not None else None
+        self.bus.publish(CALL_STATE, waiting.tenant_id,
+                         live_call(waiting, state, agent, CallUpdated))
 
     def agent_view(self, agent: AgentRecord) -> AgentStateChanged:
         """The agent as the pages show them."""
-        acd = self.acd
-        core = acd.core.agent(agent.agent_id)
+        core = self.core.agent(agent.agent_id)
         if core is None:
             return AgentStateChanged(agent.user_id, agent.name, AgentState.OFFLINE, _when(0))
         state, reason = core.state, core.reason or None
-        wrapup_ends = acd.wrapup_ends.get(agent.agent_id)
+        wrapup_ends = self.agent_calls.wrapup_ends.get(agent.agent_id)
         if state is AgentState.PAUSED and reason == DISPOSITION_PENDING:
             # Still in wrap-up as far as the agent is concerned: the disposition is missing.
             state = AgentState.WRAP_UP
@@ -54,7 +81,7 @@ class AcdPublisher:
             state=state,
             since=_when(core.since),
             reason=reason,
-            call_id=acd.agent_calls.get(agent.agent_id) if in_call else None,
+            call_id=self.agent_calls.current.get(agent.agent_id) if in_call else None,
             wrapup_ends_at=_when(wrapup_ends) if wrapup_ends and state is AgentState.WRAP_UP
             else None,
             calls_today=core.calls_today,
@@ -66,8 +93,8 @@ class AcdPublisher:
 
     def queue_stats(self, key: str) -> QueueStatsChanged:
         """A queue's live figures (acd/figures.py through acd/stats.py)."""
-        now = self.acd.clock()
-        snap = self.acd.stats.queue(key, now)
+        now = self.clock()
+        snap = self.stats.queue(key, now)
         members = snap.agents
         logged_in = sum(n for state, n in members.items() if state is not AgentState.OFFLINE)
         return QueueStatsChanged(

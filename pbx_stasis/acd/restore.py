@@ -4,23 +4,41 @@ pauses rebuilt from the journal (the app restarted, agents did not)."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 
 from sqlalchemy import select
 
 from pbx_stasis.acd import events as ev
-from pbx_stasis.acd.base import AcdBase
 from pbx_stasis.acd.directory import AgentRecord, queue_key
 from pbx_stasis.acd.provision import provision_all
-from pbx_stasis.ari import AriError
+from pbx_stasis.ari import AriClient, AriError
 from pbx_stasis.ari.models import AriEvent
+from pbx_stasis.store import Database
 from pbx_stasis.store.tables import CallEvent
 
 # Device states of a phone that cannot take a call (no registered contact).
 UNREACHABLE_DEVICE = frozenset({"UNAVAILABLE", "INVALID", "UNKNOWN"})
 
 
-class Restore(AcdBase):
-    """Brings the core back in line with Asterisk and the journal."""
+class Restore:
+    """Brings the core back in line with Asterisk and the journal (by posting to the owner)."""
+
+    def __init__(
+        self,
+        *,
+        ari: AriClient,
+        app: str,
+        db: Database,
+        agents: dict[str, AgentRecord],
+        by_endpoint: dict[str, str],
+        post: Callable[[ev.AcdInput], None],
+    ) -> None:
+        self.ari = ari
+        self.app = app
+        self.db = db
+        self.agents = agents
+        self.by_endpoint = by_endpoint  # endpoint name -> agent id
+        self.post = post
 
     async def on_connect(self) -> None:
         """After every (re)connect: endpoints again (memory objects), registration states."""
@@ -30,7 +48,7 @@ class Restore(AcdBase):
             await self.ari.applications.unsubscribe(self.app, "endpoint:PJSIP")
         await provision_all(self.ari, list(self.agents.values()))
         for agent in self.agents.values():
-            await self._refresh_registration(agent)
+            await self.refresh_registration(agent)
 
     def on_device_state(self, event: AriEvent) -> None:
         """DeviceStateChanged of an agent's phone: registered or not.
@@ -40,13 +58,13 @@ class Restore(AcdBase):
         """
         device = event.get("device_state") or {}
         name = str(device.get("name", ""))
-        agent_id = self._by_endpoint.get(name.removeprefix("PJSIP/"))
+        agent_id = self.by_endpoint.get(name.removeprefix("PJSIP/"))
         if agent_id is None or self.agents[agent_id].contact:
             return
         reachable = device.get("state") not in UNREACHABLE_DEVICE
         self.post(ev.AgentRegistered(agent_id) if reachable else ev.AgentUnregistered(agent_id))
 
-    async def _refresh_registration(self, agent: AgentRecord) -> None:
+    async def refresh_registration(self, agent: AgentRecord) -> None:
         if agent.contact:  # a desk phone at a fixed address is always reachable
             self.post(ev.AgentRegistered(agent.agent_id))
             return
@@ -62,7 +80,7 @@ class Restore(AcdBase):
             else ev.AgentUnregistered(agent.agent_id)
         )
 
-    async def _restore_agents(self) -> list[ev.AcdInput]:
+    async def logins_and_pauses(self) -> list[ev.AcdInput]:
         """Logins and pauses as the journal left them (the app restarted, agents did not)."""
         kinds = ("LOGIN", "LOGOUT", "PAUSE", "UNPAUSE")
         async with self.db.session() as session:

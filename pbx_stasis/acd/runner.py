@@ -2,11 +2,21 @@
 
 Every decision (which agent, when to ring, who wins a double answer) is the core's, made one
 event at a time by the owner task (`owner.py`); the service only turns ARI events into core
-events and core actions into ARI requests. The owner sends only the originate of an agent's leg
-(written to the socket in its own turn, the answer awaited by the leg's task: `legs.py`); every
-other request runs in the call's lane (a serial executor, `stay.py`), so one slow request
-delays only its own call. Call control of a connected call is `control.py`; rebuilding logins,
-pauses and registrations after a (re)start is `restore.py`.
+events and core actions into ARI requests. The service is composed of parts, each an object
+given only what it uses (the ARI client, the router, `post` to the owner's inbox, the shared
+pieces of `shared.py`), and the façade delegates to them:
+
+- `Owner` (`owner.py`): the single task feeding the core; it carries the actions out through
+  the legs, seen as the small `AgentLegs` protocol, and records the journal rows;
+- `Legs` (`legs.py`): the agents' legs. It sends only the originate of a leg from the owner's
+  own turn (the answer is awaited by the leg's task); every other request runs in the call's
+  lane (a serial executor, `stay.py`), so one slow request delays only its own call;
+- `CallControl` (`control.py`): hold, mute, DTMF, hangup, transfers of a connected call;
+- `Restore` (`restore.py`): endpoints, registrations, logins and pauses after a (re)start;
+- `Callers` (`callers.py`): a caller's stay, what `enqueue` does, handing a transferred caller
+  over through call control (seen as the small `HandOver` protocol).
+
+What people see (agent:state, queue:stats, the live calls) is `AcdPublisher` (`publisher.py`).
 
 A waiting caller sits alone in a mixing bridge of their own with music on hold; the chosen
 agent's leg is originated into Stasis and, once answered, added to that bridge, so the caller
@@ -18,34 +28,42 @@ free) they are seated: answered, in the bridge, with music.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import replace
+from collections.abc import Callable
 from typing import Any
 
 from pbx_stasis.acd import events as ev
+from pbx_stasis.acd.callers import Callers
 from pbx_stasis.acd.control import CallControl
-from pbx_stasis.acd.directory import AgentRecord, queue_key, split_queue_key
+from pbx_stasis.acd.core import Acd
+from pbx_stasis.acd.directory import AcdDirectory, AgentRecord, queue_key, split_queue_key
 from pbx_stasis.acd.figures import QueueRules
+from pbx_stasis.acd.legs import Legs
 from pbx_stasis.acd.model import QueueConfig
 from pbx_stasis.acd.owner import Owner
 from pbx_stasis.acd.provision import provision
+from pbx_stasis.acd.publisher import AcdPublisher
 from pbx_stasis.acd.restore import Restore
+from pbx_stasis.acd.shared import AgentCalls, Calls, Hangups, Inbox
+from pbx_stasis.acd.stats import Stats
 from pbx_stasis.acd.stay import (
     DISPOSITION_PENDING,
     QUEUE_BRIDGE,
     CallControlError,
-    Lane,
     Talk,
     TalkWatcher,
     Waiting,
     queue_bridge_prefix,
 )
-from pbx_stasis.ari import AriError
-from pbx_stasis.calls.handoff import Outcome, QueueRequest
+from pbx_stasis.ari import AriClient, AriError
+from pbx_stasis.ari.models import AriEvent
+from pbx_stasis.bus import Bus
+from pbx_stasis.calls.handoff import Outcome, OutsideLine, QueueRequest
 from pbx_stasis.calls.inbound import Call
+from pbx_stasis.calls.router import CallRouter
+from pbx_stasis.store import Database
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +79,84 @@ __all__ = [
 ]
 
 
-class AcdService(Owner, CallControl, Restore):
-    """Queues, agents and offers for every tenant: implements `handoff.QueueDesk`."""
+class AcdService:
+    """Queues, agents and offers for every tenant: implements `handoff.QueueDesk`.
+
+    A façade: it composes the parts (owner, legs, call control, restore, callers), giving each
+    only the pieces it uses, and delegates to them."""
+
+    def __init__(
+        self,
+        ari: AriClient,
+        router: CallRouter,
+        db: Database,
+        bus: Bus,
+        app: str,
+        *,
+        line: OutsideLine | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.ari = ari
+        self.db = db
+        self.clock = clock
+        self.directory = AcdDirectory(db)
+        self.core = Acd(start=clock())
+        self.stats = Stats()
+        self.agents: dict[str, AgentRecord] = {}
+        self.talk_watchers: list[TalkWatcher] = []  # supervision, recording
+        self._by_endpoint: dict[str, str] = {}
+        self._inbox = Inbox()
+        self._calls = Calls()
+        self._agent_calls = AgentCalls()
+        self.publisher = AcdPublisher(  # agent:state, queue:stats and the live calls
+            bus=bus, core=self.core, stats=self.stats, agents=self.agents,
+            agent_calls=self._agent_calls, clock=clock,
+        )
+        post = self._inbox.post
+        hangups = Hangups(ari)
+        self._legs = Legs(
+            ari=ari, router=router, app=app, post=post, calls=self._calls, agents=self.agents,
+            publisher=self.publisher, talk_watchers=self.talk_watchers, hangups=hangups,
+        )
+        self._owner = Owner(
+            core=self.core, stats=self.stats, inbox=self._inbox, legs=self._legs,
+            calls=self._calls, agents=self.agents, agent_calls=self._agent_calls,
+            publisher=self.publisher, journal=db.writes.append, clock=clock,
+        )
+        self._control = CallControl(
+            ari=ari, router=router, app=app, line=line, post=post, calls=self._calls,
+            agents=self.agents, queues=self.core, publisher=self.publisher, hangups=hangups,
+        )
+        self._restore = Restore(ari=ari, app=app, db=db, agents=self.agents,
+                                by_endpoint=self._by_endpoint, post=post)
+        self._callers = Callers(
+            ari=ari, post=post, barrier=self._inbox.barrier, calls=self._calls,
+            queues=self.core, handover=self._control, talk_watchers=self.talk_watchers,
+            clock=clock,
+        )
+
+    @property
+    def _waiting(self) -> dict[str, Waiting]:
+        """The calls held, by id (tests wait for a call to show up here)."""
+        return self._calls.by_id
+
+    @property
+    def decisions(self) -> int:
+        """Events the core has decided on (the bench counts them)."""
+        return self._owner.decisions
+
+    def post(self, event: ev.AcdInput) -> None:
+        """Hand an event to the owner task (never blocks, callable from any task)."""
+        self._inbox.post(event)
+
+    async def barrier(self) -> None:
+        """Return once the owner has applied everything posted before this call (at once if
+        the owner is not running)."""
+        await self._inbox.barrier()
+
+    def live(self, call_id: str) -> Waiting:
+        """The call as the ACD holds it (CallControlError `not-found` if it holds none)."""
+        return self._calls.live(call_id)
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -73,24 +167,26 @@ class AcdService(Owner, CallControl, Restore):
         for agent in await self.directory.agents():
             self._add_agent(agent)
         # Apply the configuration before the journal's logins, in order, before any call.
-        while not self._inbox.empty():
-            await self._apply(self._inbox.get_nowait())
-        for event in await self._restore_agents():
-            await self._apply(event)
-        self._tasks = [asyncio.create_task(self._own(), name="acd-owner")]
+        queue = self._inbox.queue
+        while not queue.empty():
+            await self._owner.apply(queue.get_nowait())
+        for event in await self._restore.logins_and_pauses():
+            await self._owner.apply(event)
+        self._owner.start()
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
-        while not self._inbox.empty():  # nobody waits on a barrier the owner will never reach
-            item = self._inbox.get_nowait()
-            if isinstance(item, asyncio.Future) and not item.done():
-                item.set_result(None)
+        await self._owner.stop()
         await self.db.writes.settle()
+
+    # --- after a (re)connect (restore.py) ---------------------------------------------------
+
+    async def on_connect(self) -> None:
+        """After every (re)connect: endpoints again (memory objects), registration states."""
+        await self._restore.on_connect()
+
+    def on_device_state(self, event: AriEvent) -> None:
+        """DeviceStateChanged of an agent's phone: registered or not."""
+        self._restore.on_device_state(event)
 
     # --- configuration (admin API, CLI) ---------------------------------------------------
 
@@ -104,7 +200,7 @@ class AcdService(Owner, CallControl, Restore):
         self._add_agent(agent)
         with contextlib.suppress(AriError):
             await provision(self.ari, agent)
-            await self._refresh_registration(agent)
+            await self._restore.refresh_registration(agent)
 
     def _add_queue(self, tenant_id: int, config: QueueConfig) -> None:
         key = queue_key(tenant_id, config.name)
@@ -138,7 +234,7 @@ class AcdService(Owner, CallControl, Restore):
 
     def complete_wrapup(self, agent_id: str, call_id: str) -> None:
         """The agent saved the call's disposition: wrap-up may end once its time is over."""
-        self._dispositioned.add(call_id)
+        self._agent_calls.dispositioned.add(call_id)
         view = self.core.agent(agent_id)
         if view is not None and view.paused == DISPOSITION_PENDING:
             self.post(ev.AgentUnpause(agent_id))
@@ -146,83 +242,11 @@ class AcdService(Owner, CallControl, Restore):
     # --- QueueDesk ------------------------------------------------------------------------
 
     async def enqueue(self, call: Call, request: QueueRequest) -> Outcome:
-        tenant_id = call.record.tenant_id
-        key = queue_key(tenant_id, request.queue)
-        config = self.core.queue(key)
-        if config is None:
-            await call.note("QUEUE_UNKNOWN", queue=request.queue)
-            return Outcome(False, "unknown_queue")
-        call_id = call.record.id
-        bridge_id = f"{queue_bridge_prefix(call_id)}{time.monotonic_ns() % 1_000_000}"  # per stay
-        entered = request.entered_at or self.clock()
-        waiting = Waiting(
-            call=call,
-            tenant_id=tenant_id,
-            queue=request.queue,
-            bridge_id=bridge_id,
-            lane=Lane(f"call-{call_id}"),
-            outcome=asyncio.get_running_loop().create_future(),
-            moh_class=config.moh_class,
-            ringback=call.record.answered_at is None,
-        )
-        self._waiting[call_id] = waiting
-        stay = replace(request, entered_at=entered)
-
-        async def settle_in() -> None:
-            # First in the call's lane: music, offers' bridging and announcements queue
-            # behind it. It starts once the owner has taken the arrival in, so the first
-            # agent's originate reaches Asterisk before this call's other requests.
-            await self.barrier()
-            try:
-                # The bridge's name keeps the stay, so a restarted app puts the caller back.
-                await self.ari.bridges.create("mixing", bridge_id=bridge_id,
-                                              name=stay.bridge_name())
-                if waiting.ringback:
-                    await self.ari.channels.ring(call.channel_id)
-                else:
-                    await self.ari.bridges.add_channel(bridge_id, call.channel_id)
-                call.log.set_queue(call.record, request.queue)
-            except AriError as exc:
-                log.warning("call %s cannot wait in %s: %s", call_id, request.queue, exc)
-                self.post(ev.CallerHungUp(call_id))  # the core lets it go (journal: ABANDON)
-
-        try:
-            waiting.lane.submit(settle_in)
-            self.post(
-                ev.CallArrived(
-                    call_id,
-                    key,
-                    caller=call.record.from_number,
-                    priority=request.priority,
-                    skills=dict(request.skills),
-                    max_wait=request.max_wait,
-                    entered_at=entered,
-                )
-            )
-            outcome = await self._serve(waiting)
-            if outcome.reason == "transferred" and not call.inbox.gone:
-                outcome = await self._hand_over(waiting, outcome)
-            return outcome
-        except asyncio.CancelledError:
-            # The app is stopping: leave the caller (and a conversation) as they are in
-            # Asterisk; the next start adopts them.
-            waiting.abandoned_by_app = True
-            raise
-        finally:
-            del self._waiting[call_id]
-            await waiting.lane.close()
-            if not waiting.abandoned_by_app:
-                if waiting.talk is not None:  # before the bridge goes: recordings stop cleanly
-                    self._tell_watchers(waiting.talk, started=False)
-                with contextlib.suppress(AriError):
-                    await self.ari.bridges.destroy(bridge_id)
-                talked = waiting.outcome.done() and waiting.outcome.result().talked
-                if not talked and not waiting.ringback and not call.inbox.gone:
-                    with contextlib.suppress(AriError):
-                        await self.ari.channels.stop_moh(call.channel_id)
+        """The caller waits in `request.queue` until the core lets them go (callers.py)."""
+        return await self._callers.enqueue(call, request)
 
     def owns_bridge(self, bridge_id: str) -> bool:
-        return any(w.bridge_id == bridge_id for w in self._waiting.values())
+        return self._calls.owns_bridge(bridge_id)
 
     async def connect_agent(self, call: Call, agent: str) -> Outcome:
         """Not offered through a queue: the IVR's transfer to a named agent (username)."""
@@ -230,5 +254,37 @@ class AcdService(Owner, CallControl, Restore):
                  if a.tenant_id == call.record.tenant_id and a.username == agent]
         if not match:
             return Outcome(False, "unknown_agent")
-        key = await self._personal_queue(match[0])
+        key = await self._control.personal_queue(match[0])
         return await self.enqueue(call, QueueRequest(queue=split_queue_key(key)[1]))
+
+    # --- call control of a connected call (control.py) ------------------------------------
+
+    async def hold(self, call_id: str) -> None:
+        """The caller hears music on hold, alone; the agent stays on the line (silence)."""
+        await self._control.hold(call_id)
+
+    async def unhold(self, call_id: str) -> None:
+        await self._control.unhold(call_id)
+
+    async def mute(self, call_id: str, muted: bool) -> None:
+        """Mute the agent towards the caller (the agent still hears the caller)."""
+        await self._control.mute(call_id, muted)
+
+    async def hangup(self, call_id: str) -> None:
+        """The agent's hangup button: their leg leaves (COMPLETEAGENT), or the caller is
+        released when no agent has the call yet."""
+        await self._control.hangup(call_id)
+
+    async def send_dtmf(self, call_id: str, digits: str) -> None:
+        await self._control.send_dtmf(call_id, digits)
+
+    async def transfer(self, call_id: str, kind: str, target: str, *, attended: bool) -> None:
+        """Blind: the agent leaves at once. Attended: the caller holds while the agent
+        consults the target; complete_transfer / cancel_transfer end the consultation."""
+        await self._control.transfer(call_id, kind, target, attended=attended)
+
+    async def complete_transfer(self, call_id: str) -> None:
+        await self._control.complete_transfer(call_id)
+
+    async def cancel_transfer(self, call_id: str) -> None:
+        await self._control.cancel_transfer(call_id)

@@ -89,6 +89,18 @@ class TalkWatcher(Protocol):
     def talk_ended(self, talk: Talk) -> None: ...
 
 
+def tell_watchers(watchers: list[TalkWatcher], talk: Talk, *, started: bool) -> None:
+    """Tell every watcher a talk started or ended; one that fails does not stop the others."""
+    for watcher in watchers:
+        try:
+            if started:
+                watcher.talk_started(talk)
+            else:
+                watcher.talk_ended(talk)
+        except Exception:
+            log.exception("talk watcher %r failed", watcher)
+
+
 @dataclass
 class Waiting:
     """A call the ACD owns, from enqueue to its exit from the queue."""

@@ -1,0 +1,172 @@
+"""A caller's stay in a queue, from `enqueue` to their exit: their bridge, ringing or music,
+the arrival posted to the owner, the channel watched until the core's verdict, the hand-over
+after a transfer, and what is cleaned up after."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Protocol
+
+from pbx_stasis.acd import events as ev
+from pbx_stasis.acd.control import QueueLookup
+from pbx_stasis.acd.directory import queue_key
+from pbx_stasis.acd.shared import Calls
+from pbx_stasis.acd.stay import (
+    ANNOUNCEMENT,
+    Lane,
+    TalkWatcher,
+    Waiting,
+    queue_bridge_prefix,
+    tell_watchers,
+)
+from pbx_stasis.ari import AriClient, AriError
+from pbx_stasis.ari.models import AriEvent
+from pbx_stasis.calls.actor import ChannelGone
+from pbx_stasis.calls.handoff import Outcome, QueueRequest
+from pbx_stasis.calls.inbound import Call
+
+log = logging.getLogger(__name__)
+
+
+class HandOver(Protocol):
+    """Connecting a transferred caller to the transfer's target (`control.CallControl`)."""
+
+    async def hand_over(self, waiting: Waiting, outcome: Outcome) -> Outcome: ...
+
+
+class Callers:
+    """Callers' stays: what `AcdService.enqueue` does (handoff's `QueueDesk`)."""
+
+    def __init__(
+        self,
+        *,
+        ari: AriClient,
+        post: Callable[[ev.AcdInput], None],
+        barrier: Callable[[], Awaitable[None]],
+        calls: Calls,
+        queues: QueueLookup,
+        handover: HandOver,
+        talk_watchers: list[TalkWatcher],
+        clock: Callable[[], float],
+    ) -> None:
+        self.ari = ari
+        self.post = post
+        self.barrier = barrier  # the owner has taken in what was posted before
+        self.calls = calls
+        self.queues = queues  # the core: the queue's settings
+        self.handover = handover
+        self.talk_watchers = talk_watchers
+        self.clock = clock
+
+    async def enqueue(self, call: Call, request: QueueRequest) -> Outcome:
+        """The caller waits in `request.queue` until the core lets them go; after a transfer
+        they are handed over to its target."""
+        tenant_id = call.record.tenant_id
+        key = queue_key(tenant_id, request.queue)
+        config = self.queues.queue(key)
+        if config is None:
+            await call.note("QUEUE_UNKNOWN", queue=request.queue)
+            return Outcome(False, "unknown_queue")
+        call_id = call.record.id
+        bridge_id = f"{queue_bridge_prefix(call_id)}{time.monotonic_ns() % 1_000_000}"  # per stay
+        entered = request.entered_at or self.clock()
+        waiting = Waiting(
+            call=call,
+            tenant_id=tenant_id,
+            queue=request.queue,
+            bridge_id=bridge_id,
+            lane=Lane(f"call-{call_id}"),
+            outcome=asyncio.get_running_loop().create_future(),
+            moh_class=config.moh_class,
+            ringback=call.record.answered_at is None,
+        )
+        self.calls.by_id[call_id] = waiting
+        stay = replace(request, entered_at=entered)
+
+        async def settle_in() -> None:
+            # First in the call's lane: music, offers' bridging and announcements queue
+            # behind it. It starts once the owner has taken the arrival in, so the first
+            # agent's originate reaches Asterisk before this call's other requests.
+            await self.barrier()
+            try:
+                # The bridge's name keeps the stay, so a restarted app puts the caller back.
+                await self.ari.bridges.create("mixing", bridge_id=bridge_id,
+                                              name=stay.bridge_name())
+                if waiting.ringback:
+                    await self.ari.channels.ring(call.channel_id)
+                else:
+                    await self.ari.bridges.add_channel(bridge_id, call.channel_id)
+                call.log.set_queue(call.record, request.queue)
+            except AriError as exc:
+                log.warning("call %s cannot wait in %s: %s", call_id, request.queue, exc)
+                self.post(ev.CallerHungUp(call_id))  # the core lets it go (journal: ABANDON)
+
+        try:
+            waiting.lane.submit(settle_in)
+            self.post(
+                ev.CallArrived(
+                    call_id,
+                    key,
+                    caller=call.record.from_number,
+                    priority=request.priority,
+                    skills=dict(request.skills),
+                    max_wait=request.max_wait,
+                    entered_at=entered,
+                )
+            )
+            outcome = await self._serve(waiting)
+            if outcome.reason == "transferred" and not call.inbox.gone:
+                outcome = await self.handover.hand_over(waiting, outcome)
+            return outcome
+        except asyncio.CancelledError:
+            # The app is stopping: leave the caller (and a conversation) as they are in
+            # Asterisk; the next start adopts them.
+            waiting.abandoned_by_app = True
+            raise
+        finally:
+            del self.calls.by_id[call_id]
+            await waiting.lane.close()
+            if not waiting.abandoned_by_app:
+                if waiting.talk is not None:  # before the bridge goes: recordings stop cleanly
+                    tell_watchers(self.talk_watchers, waiting.talk, started=False)
+                with contextlib.suppress(AriError):
+                    await self.ari.bridges.destroy(bridge_id)
+                talked = waiting.outcome.done() and waiting.outcome.result().talked
+                if not talked and not waiting.ringback and not call.inbox.gone:
+                    with contextlib.suppress(AriError):
+                        await self.ari.channels.stop_moh(call.channel_id)
+
+    async def _serve(self, waiting: Waiting) -> Outcome:
+        """Wait for the core's verdict while watching the caller's channel."""
+        call = waiting.call
+
+        def relevant(event: AriEvent) -> bool:
+            playback = event.get("playback") or {}
+            return event.get("type") == "PlaybackFinished" and str(
+                playback.get("id", "")
+            ).startswith(ANNOUNCEMENT)
+
+        async def watch() -> None:
+            try:
+                while True:
+                    await call.inbox.wait_for(relevant)
+                    if not waiting.connected:  # playing stopped the music: start it again
+                        waiting.lane.submit(
+                            lambda: self.ari.channels.start_moh(call.channel_id, waiting.moh_class)
+                        )
+            except ChannelGone:
+                self.post(ev.CallerHungUp(call.record.id))
+
+        watcher = asyncio.create_task(watch(), name=f"watch-{call.record.id}")
+        try:
+            return await asyncio.shield(waiting.outcome)
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+
