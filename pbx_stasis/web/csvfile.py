@@ -4,6 +4,8 @@ A spreadsheet runs a cell that starts with `=`, `+`, `-` or `@` (or tab / carria
 which some strip first) as a formula: a display name `=HYPERLINK("http://evil.example")`
 would become a link in a supervisor's report. Such text cells get a leading `'`, which
 spreadsheets show as text (OWASP's advice). Only text: numbers, negative ones too, stay numbers.
+Fractional numbers are written with at most 3 decimals (seconds to the millisecond, ratios to a
+tenth of a percent), not as binary floats print (25.570999999999998).
 Every CSV the app serves goes through `csv_text`.
 """
 
@@ -15,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 # The ASCII starts and their full-width forms, which some spreadsheets read the same way.
+DECIMALS = 3
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
@@ -24,6 +27,8 @@ def spreadsheet_cell(value: Any) -> Any:
         return ""
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
+    if isinstance(value, float):
+        return round(value, DECIMALS)
     return value
 
 

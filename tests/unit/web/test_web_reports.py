@@ -115,3 +115,9 @@ def test_every_formula_start_is_neutralised_and_numbers_stay_numbers() -> None:
     assert spreadsheet_cell(None) == ""
     text = csv_text(["name", "delta"], [{"name": "-x", "delta": -4}, {"name": "ok", "delta": None}])
     assert text.splitlines() == ["name,delta", "'-x,-4", "ok,"]
+
+
+def test_fractions_are_written_to_three_decimals_not_as_binary_floats() -> None:
+    """A report's average talk printed 25.570999999999998 (issue 13)."""
+    rows = [{"aht": 25.570999999999998, "sl": 0.8571428571428571, "talk": 90.0}]
+    assert csv_text(["aht", "sl", "talk"], rows).splitlines()[1] == "25.571,0.857,90.0"
