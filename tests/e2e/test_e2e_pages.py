@@ -14,7 +14,8 @@ from polling import eventually
 from web_world import PASSWORD, World
 
 from pbx_stasis.acd.model import AgentState
-from pbx_stasis.store.tables import CallStatus, Role
+from pbx_stasis.store import utc_now
+from pbx_stasis.store.tables import CallEvent, CallStatus, Role
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 SCREENSHOTS = screenshots.folder()
@@ -112,6 +113,12 @@ async def test_agent_takes_a_call_and_must_give_a_disposition(page: Page, world:
 
 
 async def test_manager_wallboard_is_pushed_live(page: Page, world: World) -> None:
+    agent = world.person("acme", Role.AGENT)
+    async with world.db.transaction() as tx:  # the journal the snapshot's activity reads
+        for event, data in (("ENTERQUEUE", {}), ("CONNECT", {"wait": 4.0})):
+            tx.add(CallEvent(at=utc_now(), tenant_id=agent.tenant_id, call_id="a" * 32,  # seeded
+                             agent_user_id=agent.user_id if event == "CONNECT" else None,
+                             queue="support", event=event, data=data))
     await log_in(page, world, Role.MANAGER)
     assert page.url.endswith("/wallboard")
     await expect(page.get_by_test_id("feed-status")).to_have_text("Live")
@@ -124,6 +131,11 @@ async def test_manager_wallboard_is_pushed_live(page: Page, world: World) -> Non
     # formula, and AHT per agent's part handled (2 x 1830 s / 2 x 12 parts).
     await expect(page.get_by_test_id("queue-support")).to_contain_text("75%")
     await expect(page.locator("#total-aht")).to_have_text("2:32")
+    # The activity from the journal is in words, not the journal's codes.
+    await expect(page.get_by_test_id("activity")).to_contain_text("answered a call in support")
+    await expect(page.get_by_test_id("activity")).to_contain_text("A caller is waiting in support")
+    await expect(page.get_by_test_id("activity")).not_to_contain_text(
+        re.compile(r"\b(ENTERQUEUE|CONNECT|COMPLETEAGENT|COMPLETECALLER)\b"))
 
     # A state change reaches the open page within a second, with no polling.
     record = world.center.agent_records[(supervisor.tenant_id, supervisor.user_id)]

@@ -14,6 +14,13 @@ from pbx_stasis.web.contract import to_json
 from pbx_stasis.web.routing import Route, RouteRequest, at_least, reply
 
 RECENT_ACTIVITY = 40
+# The journal's events a person watching the floor follows (the page words them); the IVR's
+# steps, playbacks and call-log lines stay in the journal.
+ACTIVITY_EVENTS = (
+    "LOGIN", "LOGOUT", "PAUSE", "UNPAUSE", "ENTERQUEUE", "CONNECT", "RINGNOANSWER", "ABANDON",
+    "EXITWITHTIMEOUT", "EXITEMPTY", "TRANSFER", "COMPLETECALLER", "COMPLETEAGENT",
+    "WRAPUPEND",
+)
 
 
 async def get_wallboard(req: RouteRequest) -> web.StreamResponse:
@@ -24,7 +31,7 @@ async def get_wallboard(req: RouteRequest) -> web.StreamResponse:
     statement = (
         select(CallEvent, User.display_name)
         .outerjoin(User, User.id == CallEvent.agent_user_id)
-        .where(CallEvent.tenant_id == who.tenant_id)
+        .where(CallEvent.tenant_id == who.tenant_id, CallEvent.event.in_(ACTIVITY_EVENTS))
         .order_by(CallEvent.id.desc())
         .limit(RECENT_ACTIVITY)
     )
@@ -38,6 +45,7 @@ async def get_wallboard(req: RouteRequest) -> web.StreamResponse:
             "queue": event.queue,
             "agent_user_id": event.agent_user_id,
             "agent_name": name,
+            "reason": (event.data or {}).get("reason") if event.event == "PAUSE" else None,
         }
         for event, name in rows
     ]

@@ -121,3 +121,21 @@ def test_fractions_are_written_to_three_decimals_not_as_binary_floats() -> None:
     """A report's average talk printed 25.570999999999998 (issue 13)."""
     rows = [{"aht": 25.570999999999998, "sl": 0.8571428571428571, "talk": 90.0}]
     assert csv_text(["aht", "sl", "talk"], rows).splitlines()[1] == "25.571,0.857,90.0"
+
+
+async def test_the_wallboards_activity_is_the_floors_events_not_every_journal_line(
+    world: World,
+) -> None:
+    """The snapshot listed raw codes of every row (IVR steps, playbacks, offers); now the events
+    a supervisor follows, with a pause's reason, which the page words (issue 13)."""
+    agent = world.person("acme", Role.AGENT)
+    await _journal(world, "acme", CALL,
+                   ("PLAYBACK_START", 0, {}), ("ENTERQUEUE", 0, {}), ("OFFER", 0, {}),
+                   ("CONNECT", 1, {"wait": 15.0}), ("PAUSE", 3, {"reason": "lunch"}),
+                   agent=agent.user_id)
+    supervisor = await world.log_in(world.person("acme", Role.SUPERVISOR))
+    response = await world.request(supervisor, "GET", "/api/wallboard")
+    assert response.status == 200
+    activity = (await response.json())["activity"]
+    assert [a["event"] for a in activity] == ["PAUSE", "CONNECT", "ENTERQUEUE"]
+    assert activity[0]["reason"] == "lunch" and activity[1]["reason"] is None

@@ -70,6 +70,29 @@ function describe(topic, p) {
   return topic;
 }
 
+// A journal row of the snapshot in words, as the live feed's lines are.
+function describeRow(a) {
+  const who = a.agent_name || (a.agent_user_id ? `agent ${a.agent_user_id}` : "");
+  const where = a.queue ? ` in ${a.queue}` : "";
+  const words = {
+    LOGIN: `${who} logged in`,
+    LOGOUT: `${who} logged out`,
+    PAUSE: `${who} paused${a.reason ? ` (${a.reason})` : ""}`,
+    UNPAUSE: `${who} is back`,
+    ENTERQUEUE: `A caller is waiting${where}`,
+    CONNECT: `${who} answered a call${where}`,
+    RINGNOANSWER: `${who} did not answer a call${where}`,
+    ABANDON: `A caller hung up waiting${where}`,
+    EXITWITHTIMEOUT: `A caller waited too long${where}`,
+    EXITEMPTY: `A caller left${where}: no agent`,
+    TRANSFER: `${who} transferred a call${where}`,
+    COMPLETECALLER: `A call${where} ended (caller hung up)`,
+    COMPLETEAGENT: `A call${where} ended (${who} hung up)`,
+    WRAPUPEND: `${who} finished wrap-up`,
+  };
+  return words[a.event] || `${a.event}${where}${who ? " · " + who : ""}`;
+}
+
 function addActivity(at, text, fresh) {
   board.activity.unshift({ at, text, fresh });
   board.activity.length = Math.min(board.activity.length, MAX_ACTIVITY);
@@ -93,9 +116,7 @@ async function sync() {
   const snapshot = await get("/api/wallboard");
   board.agents = new Map(snapshot.agents.map((a) => [a.user_id, a]));
   board.queues = new Map(snapshot.queues.map((q) => [q.queue, q]));
-  board.activity = snapshot.activity.map((a) => ({
-    at: a.at, text: `${a.event}${a.queue ? " · " + a.queue : ""}${a.agent_name ? " · " + a.agent_name : ""}`, fresh: false,
-  }));
+  board.activity = snapshot.activity.map((a) => ({ at: a.at, text: describeRow(a), fresh: false }));
   renderAgents();
   renderQueues();
   renderActivity();
