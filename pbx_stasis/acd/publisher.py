@@ -68,7 +68,8 @@ class AcdPublisher:
         """The agent as the pages show them."""
         core = self.core.agent(agent.agent_id)
         if core is None:
-            return AgentStateChanged(agent.user_id, agent.name, AgentState.OFFLINE, _when(0))
+            return AgentStateChanged(agent.user_id, agent.name, AgentState.OFFLINE, _when(0),
+                                     member_of=tuple(sorted(agent.queues)))
         state, reason = core.state, core.reason or None
         wrapup_ends = self.agent_calls.wrapup_ends.get(agent.agent_id)
         if state is AgentState.PAUSED and reason == DISPOSITION_PENDING:
@@ -89,6 +90,7 @@ class AcdPublisher:
             # A personal queue (transfers to this agent) is no queue they are logged into.
             queues=tuple(sorted(split_queue_key(q)[1] for q in core.queues
                                 if not is_personal_queue(q))),
+            member_of=tuple(sorted(agent.queues)),
         )
 
     def queue_stats(self, key: str) -> QueueStatsChanged:

@@ -73,6 +73,9 @@ class AgentView:
     calls_today: int = 0
     registered: bool = False  # the agent's SIP endpoint has a contact
     queues: tuple[str, ...] = ()  # the queues the agent is logged into
+    # The queues the agent belongs to, logged in or not: none for a supervisor who has a
+    # softphone only to listen, whisper and barge (the wallboard lists members only).
+    member_of: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

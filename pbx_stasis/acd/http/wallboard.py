@@ -26,7 +26,8 @@ ACTIVITY_EVENTS = (
 async def get_wallboard(req: RouteRequest) -> web.StreamResponse:
     who = req.who
     services = acd_of(req)
-    agents = await services.agents(who.tenant_id)
+    # The floor: members of a queue (not a supervisor's listening softphone).
+    agents = [agent for agent in await services.agents(who.tenant_id) if agent.member_of]
     queues = await services.queue_stats(who.tenant_id)
     statement = (
         select(CallEvent, User.display_name)

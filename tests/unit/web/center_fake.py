@@ -80,6 +80,7 @@ class _Agent:
             calls_today=self.calls_today,
             registered=self.registered,
             queues=tuple(self.profile.queues),
+            member_of=tuple(self.profile.queues),
         )
 
 

@@ -139,3 +139,14 @@ async def test_the_wallboards_activity_is_the_floors_events_not_every_journal_li
     activity = (await response.json())["activity"]
     assert [a["event"] for a in activity] == ["PAUSE", "CONNECT", "ENTERQUEUE"]
     assert activity[0]["reason"] == "lunch" and activity[1]["reason"] is None
+
+
+async def test_the_wallboard_lists_the_members_of_queues_not_every_softphone(
+    world: World,
+) -> None:
+    """A supervisor or manager with a softphone only to listen in was listed as an agent."""
+    supervisor = await world.log_in(world.person("acme", Role.SUPERVISOR))
+    response = await world.request(supervisor, "GET", "/api/wallboard")
+    listed = {a["user_id"]: a["member_of"] for a in (await response.json())["agents"]}
+    members = {world.person("acme", role).user_id for role in (Role.AGENT, Role.SUPERVISOR)}
+    assert set(listed) == members and all(queues == ["support"] for queues in listed.values())

@@ -18,7 +18,7 @@ from argon2 import PasswordHasher
 from center_fake import MemoryContactCenter
 
 from pbx_stasis.acd.model import QueueConfig, Strategy
-from pbx_stasis.acd.service import ACD_SERVICE
+from pbx_stasis.acd.service import ACD_SERVICE, AgentProfile
 from pbx_stasis.bus import Bus
 from pbx_stasis.config import CallSettings, Settings, WebSettings
 from pbx_stasis.crm.contacts import ContactDraft
@@ -187,8 +187,13 @@ async def build_world(template: Path, tmp_path: Path, *, seed: bool = True,
                 tx.add(user)
                 await tx.flush()
                 world.people[(slug, role)] = Person(user.id, tenant.id, slug, user.username, role)
-    for (slug, _role), person in world.people.items():
-        center.add_agent(person.tenant_id, person.user_id, f"{person.username} ({slug})")
+    for (slug, role), person in world.people.items():
+        # The agent and the supervisor take calls of the support queue; the others only have a
+        # softphone (to listen in, for instance).
+        profile = AgentProfile(queues=("support",) if role in (Role.AGENT, Role.SUPERVISOR)
+                               else ())
+        center.add_agent(person.tenant_id, person.user_id, f"{person.username} ({slug})",
+                         profile=profile)
     if seed:
         await _seed(world)
     return world

@@ -46,7 +46,8 @@ function renderQueues() {
 }
 
 function renderAgents() {
-  const agents = [...board.agents.values()].sort((a, b) =>
+  // Members of a queue only: a supervisor's softphone for listening is no agent on the floor.
+  const agents = [...board.agents.values()].filter((a) => a.member_of.length).sort((a, b) =>
     STATE_ORDER.indexOf(a.state) - STATE_ORDER.indexOf(b.state) || a.name.localeCompare(b.name));
   const counts = {};
   for (const a of agents) counts[a.state] = (counts[a.state] || 0) + 1;
