@@ -4,6 +4,7 @@ adoption of calls found at a (re)connect), wired together; `pbx run` (cli/run.py
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -32,6 +33,7 @@ from pbx_stasis.calls.records import CallLog
 from pbx_stasis.calls.router import CallRouter
 from pbx_stasis.center.service import ContactCenter
 from pbx_stasis.config import Settings
+from pbx_stasis.crm.dispositions import Dispositions
 from pbx_stasis.dialing import DialPolicies
 from pbx_stasis.ivr.addresses import public_session
 from pbx_stasis.ivr.runner import FlowTools
@@ -103,6 +105,7 @@ class StasisApp:
         self._http: aiohttp.ClientSession | None = None
         self._public_http: aiohttp.ClientSession | None = None
         self.unused_events: tuple[str, ...] = UNUSED_EVENTS  # a benchmark may want some back
+        self._followers: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         tenant = await Directory(self.db).ensure_tenant(self.settings.calls.tenant)
@@ -119,10 +122,14 @@ class StasisApp:
         )
         await self.ivr.start()
         await self.acd.start()
+        self._followers.append(asyncio.create_task(self._follow_dispositions()))
         self.request_sockets.start()
         self.events.start()
 
     async def stop(self, grace: float = 5.0) -> None:
+        for task in self._followers:
+            task.cancel()
+        await asyncio.gather(*self._followers, return_exceptions=True)
         await self.router.shutdown(grace)
         await self.supervision.close()
         await self.recorder.drain()
@@ -136,6 +143,22 @@ class StasisApp:
         if self._public_http is not None:
             await self._public_http.close()
         await self.ari.close()
+
+    async def _follow_dispositions(self) -> None:
+        """Tell the ACD which tenants ask a disposition in wrap-up (those with at least one),
+        read now and then: a tenant that adds its first disposition or retires its last is
+        followed within DISPOSITIONS_REFRESH seconds. Until the first read, every tenant does."""
+        dispositions = Dispositions(self.db)
+        failing = False
+        while True:
+            try:
+                self.acd.dispositions_in_use(await dispositions.tenants_in_use())
+                failing = False
+            except Exception as exc:  # the database away: keep the last answer
+                if not failing:
+                    log.warning("dispositions in use not read (kept the last): %s", exc)
+                failing = True
+            await asyncio.sleep(DISPOSITIONS_REFRESH)
 
     def script_for(self, start: AriEvent) -> tuple[int, AgentRecord | None, CallScript]:
         """Whose a new call is and what it runs: an agent's outbound call belongs to the agent's
@@ -182,6 +205,7 @@ class StasisApp:
         await self.adoption.on_connect()
 
 
+DISPOSITIONS_REFRESH = 5.0
 # Events no code reads, filtered out by Asterisk: each costs a JSON encode there and a decode and
 # dispatch here. A queued call brings 53 events without the filter, 7 with it: StasisStart,
 # StasisEnd and ChannelHangupRequest of both legs, ChannelDestroyed of the caller.

@@ -16,6 +16,7 @@ from pathlib import Path
 from pbx_stasis.acd.directory import AcdDirectory
 from pbx_stasis.config import load_settings
 from pbx_stasis.crm.contacts import ContactDraft, Contacts
+from pbx_stasis.crm.dispositions import Dispositions
 from pbx_stasis.crm.phones import numbering
 from pbx_stasis.ivr import load_flowset_files
 from pbx_stasis.ivr.service import IvrService
@@ -46,6 +47,16 @@ AGENTS = {
     "bob": ({"support": 0, "sales": 0, "tech": 1},
             {"internet": 1, "mobile": 3, "lang_en": 5, "lang_ar": 5}),
 }
+# The outcomes an agent picks in wrap-up (name, needs a follow-up date).
+DISPOSITIONS = [
+    ("Resolved", False),
+    ("Call back", True),
+    ("Sale", False),
+    ("Quote sent", True),
+    ("Not interested", False),
+    ("Wrong number", False),
+    ("Escalated", False),
+]
 CONTACTS = [
     ContactDraft(name="Layla Haddad", company="Gulf Shipping LLC",
                  phones=("+971501234567",), tags=("gold",),
@@ -89,6 +100,10 @@ async def seed() -> dict[str, str]:
         for name, (queues, skills) in AGENTS.items():
             await acd.save_agent(ids[name], queues=queues, skills=skills)
         await acd.save_agent(ids["sam"])  # a softphone to listen, whisper and barge with
+        dispositions = Dispositions(db)
+        for name, follow_up in DISPOSITIONS:
+            if await dispositions.by_name(tenant.id, name) is None:
+                await dispositions.create(tenant.id, name, requires_follow_up=follow_up)
         contacts = Contacts(db, numbering(settings.crm.region))
         for draft in CONTACTS:
             if not await contacts.by_phone(tenant.id, draft.phones[0]):

@@ -204,9 +204,11 @@ class Owner:
             return
         self.agent_calls.wrapup_ends[agent.agent_id] = started.until
         call = self.agent_calls.current.get(agent.agent_id)
-        # Desk phones (a fixed contact) have no page to save a disposition from.
+        # Desk phones (a fixed contact) have no page to save a disposition from, and a tenant
+        # without dispositions has nothing to choose.
         if (agent.contact is None and call is not None
-                and call not in self.agent_calls.dispositioned):
+                and call not in self.agent_calls.dispositioned
+                and self.agent_calls.disposition_required(agent.tenant_id)):
             self.inbox.post(ev.AgentPause(agent.agent_id, DISPOSITION_PENDING))
 
     # --- journal ---------------------------------------------------------------------------

@@ -232,6 +232,14 @@ class AcdService:
     def wrapup_done(self, agent_id: str) -> None:
         self.post(ev.WrapUpDone(agent_id))
 
+    def dispositions_in_use(self, tenants: set[int]) -> None:
+        """The tenants that have dispositions to choose from (crm's); the others' agents end
+        wrap-up without one."""
+        self._agent_calls.disposition_tenants = set(tenants)
+
+    def disposition_required(self, tenant_id: int) -> bool:
+        return self._agent_calls.disposition_required(tenant_id)
+
     def complete_wrapup(self, agent_id: str, call_id: str) -> None:
         """The agent saved the call's disposition: wrap-up may end once its time is over."""
         self._agent_calls.dispositioned.add(call_id)

@@ -245,7 +245,8 @@ ACD_SERVICE: Interface[AcdControl] = Interface("acd", AcdControl, ServiceError,
 
 
 class DispositionCheck(Protocol):
-    """Whether a call's wrap-up outcome is saved: an agent leaves wrap-up only once it is. The
-    CRM keeps the outcomes (crm.dispositions.Outcomes); the ACD's routes ask through this."""
+    """Whether a call's wrap-up outcome is saved: an agent leaves wrap-up only once it is, or
+    when the tenant has no disposition to choose from. The CRM keeps the outcomes
+    (crm.dispositions.Outcomes); the ACD's routes ask through this."""
 
     async def has_disposition(self, tenant_id: int, call_id: str) -> bool: ...

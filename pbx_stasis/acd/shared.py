@@ -82,6 +82,12 @@ class AgentCalls:
     current: dict[str, str] = field(default_factory=dict)
     wrapup_ends: dict[str, float] = field(default_factory=dict)  # agent id -> when it is over
     dispositioned: set[str] = field(default_factory=set)  # calls whose agent saved it
+    # Tenants whose agents choose a disposition in wrap-up (they have at least one); None until
+    # first read: then every tenant does. A tenant with none never traps an agent in wrap-up.
+    disposition_tenants: set[int] | None = None
+
+    def disposition_required(self, tenant_id: int) -> bool:
+        return self.disposition_tenants is None or tenant_id in self.disposition_tenants
 
 
 class Hangups:

@@ -69,10 +69,24 @@ def _record(row: Disposition) -> DispositionRecord:
 
 
 class Dispositions:
-    """The outcomes agents choose from, configured per tenant."""
+    """The outcomes agents choose from, configured per tenant. A tenant with none asks no
+    disposition at the end of a call: its agents leave wrap-up without one."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
+
+    async def tenants_in_use(self) -> set[int]:
+        """The tenants that have at least one active disposition."""
+        statement = select(Disposition.tenant_id).where(Disposition.active.is_(True)).distinct()
+        async with self._db.session() as session:
+            return set(await session.scalars(statement))
+
+    async def required(self, tenant_id: int) -> bool:
+        """Whether the tenant's agents must choose a disposition to leave wrap-up."""
+        statement = select(Disposition.id).where(
+            Disposition.tenant_id == tenant_id, Disposition.active.is_(True)).limit(1)
+        async with self._db.session() as session:
+            return await session.scalar(statement) is not None
 
     async def for_tenant(
         self, tenant_id: int, *, include_retired: bool = False
@@ -228,6 +242,9 @@ class Outcomes:
             return True
 
     async def has_disposition(self, tenant_id: int, call_id: str) -> bool:
+        """The call's disposition is saved, or the tenant has none to choose (never a trap)."""
         statement = select(Call.disposition).where(Call.id == call_id, Call.tenant_id == tenant_id)
         async with self._db.session() as session:
-            return bool(await session.scalar(statement))
+            if await session.scalar(statement):
+                return True
+        return not await Dispositions(self._db).required(tenant_id)

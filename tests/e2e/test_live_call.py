@@ -32,6 +32,8 @@ from playwright.async_api import Browser, Page, expect
 from polling import eventually
 from sandbox import SippResult, free_media_port, run_sipp_async
 
+from pbx_stasis.crm.dispositions import Dispositions
+
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.integration,
@@ -333,6 +335,47 @@ async def test_the_agent_dials_out_from_the_dial_pad(
     assert events["OUTBOUND"]["number"] == OUTBOUND_NUMBER
     assert events["OUTBOUND"]["agent"] == "alice"
     assert events["transfer.end"]["result"] == "completed"
+
+
+async def test_a_tenant_without_dispositions_never_traps_the_agent_in_wrap_up(
+    stack: LiveStack, browser: Browser, tmp_path: Path
+) -> None:
+    """Issue 13: with no disposition to choose, an agent could not leave wrap-up at all. Now
+    wrap-up asks none and ends on its own timer; the agent may also leave it at once."""
+    dispositions = Dispositions(stack.db)
+    kept = await dispositions.for_tenant(stack.tenant_id)
+    for d in kept:  # the tenant retires every disposition
+        await dispositions.update(stack.tenant_id, d.id, name=d.name, position=d.position,
+                                  requires_follow_up=d.requires_follow_up, active=False)
+    await stack.app.acd.save_queue(stack.tenant_id, "support",
+                                   {"wrapup": 3, "ring_timeout": 20})
+    try:
+        # The Stasis side reads which tenants have dispositions every few seconds.
+        await eventually(lambda: stack.app.acd.disposition_required(stack.tenant_id),
+                         until=lambda required: not required, within=15)
+        async with opened(browser) as wallboard, opened(browser) as agent:
+            await log_in(wallboard, stack, "morgan")
+            card = wallboard.get_by_test_id(f"agent-{stack.users['alice']}")
+            await agent_ready(agent, stack, wallboard)
+            async with caller_on_the_line(stack, tmp_path) as caller:
+                box = agent.get_by_test_id("call-box")
+                await expect(box).to_have_attribute("data-state", "ringing", timeout=15_000)
+                await agent.get_by_test_id("answer").click()
+                await expect(box).to_have_attribute("data-state", "talking")
+                await agent.get_by_test_id("hangup").click()
+                await expect(agent.get_by_test_id("agent-state")).to_have_text("wrap-up")
+                result = await caller
+                assert result.ok, result.describe()
+            await expect(agent.get_by_test_id("disposition-panel")).to_be_hidden()
+            # Wrap-up ends by itself when its 3 s are over: no disposition holds the agent.
+            await expect(card).to_have_attribute("data-state", "available", timeout=8_000)
+            await expect(agent.get_by_test_id("agent-state")).to_have_text("available")
+    finally:
+        await stack.app.acd.save_queue(stack.tenant_id, "support",
+                                       {"wrapup": 30, "ring_timeout": 20})
+        for d in kept:
+            await dispositions.update(stack.tenant_id, d.id, name=d.name, position=d.position,
+                                      requires_follow_up=d.requires_follow_up, active=True)
 
 
 async def test_admin_pages_on_the_live_stack(stack: LiveStack, browser: Browser) -> None:

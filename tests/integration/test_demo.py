@@ -18,6 +18,9 @@ from pbxproc import PbxProcess, read_calls
 from polling import eventually
 from sandbox import Sandbox, run_sipp_async
 
+from pbx_stasis.crm.dispositions import Dispositions
+from pbx_stasis.store import Database
+
 REPO = Path(__file__).resolve().parents[2]
 SALES_LINE = "+97145550200"  # examples/ivr/support.yaml: greeting, then the sales queue
 
@@ -89,6 +92,16 @@ async def test_the_demo_starts_serves_an_agent_and_queues_a_call(
     assert [e for e in ("ENTERQUEUE", "ABANDON") if e in events] == ["ENTERQUEUE", "ABANDON"], (
         events
     )
+
+    # The demo's data has the outcomes an agent picks in wrap-up (a tenant without any once
+    # trapped agents in wrap-up: issue 13).
+    db = Database.connect(env["PBX_DATABASE_URL"])
+    try:
+        [tenant_id] = await Dispositions(db).tenants_in_use()
+        names = [d.name for d in await Dispositions(db).for_tenant(tenant_id)]
+    finally:
+        await db.dispose()
+    assert {"Resolved", "Call back", "Sale", "Not interested"} <= set(names), names
 
     # Ctrl-C, as the demo's banner says, stops it cleanly.
     code = await asyncio.to_thread(process.terminate, 20, signal.SIGINT)

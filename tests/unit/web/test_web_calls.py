@@ -103,6 +103,27 @@ async def test_wrap_up_needs_a_disposition_then_the_agent_is_available(world: Wo
     )
 
 
+async def test_a_tenant_without_dispositions_lets_the_agent_leave_wrap_up(world: World) -> None:
+    """Issue 13: with no disposition to choose, leaving wrap-up was refused for ever."""
+    agent = await world.log_in(world.person(OWNER, Role.AGENT))
+    tenant_id = world.tenant_ids[OWNER]
+    for d in await world.crm.dispositions.for_tenant(tenant_id):
+        await world.crm.dispositions.update(tenant_id, d.id, name=d.name, position=d.position,
+                                            requires_follow_up=d.requires_follow_up,
+                                            active=False)
+    await world.request(agent, "PUT", "/api/me/agent/state", {"state": "available"})
+    call_id = world.center.ring(tenant_id, agent.user_id, "+14155550100")
+    await world.add_call(OWNER, call_id=call_id, from_number="+14155550100", agent=agent,
+                         minutes_ago=0, status=CallStatus.LIVE)
+    world.center.answer(call_id)
+    world.center.end(call_id)
+    me = await (await world.request(agent, "GET", "/api/me/agent")).json()
+    assert me["wrapup"] == {"call_id": call_id, "disposition_saved": True}
+    response = await world.request(agent, "PUT", "/api/me/agent/state", {"state": "available"})
+    assert response.status == 200, await response.text()
+    assert (await response.json())["agent"]["state"] == "available"
+
+
 async def test_pausing_needs_a_known_reason(world: World) -> None:
     agent = await world.log_in(world.person(OWNER, Role.AGENT))
     for body, fields in [

@@ -478,7 +478,10 @@ const feed = new Feed(["call:*", "agent:state"], {
       view.agent = payload;
       if (payload.state === "wrap-up" && payload.call_id) {
         view.lastCallId = payload.call_id;
-        if (!before || before.state !== "wrap-up") view.wrapup = { call_id: payload.call_id, disposition_saved: false };
+        // A tenant with no disposition asks none: nothing to save, nothing holds the agent.
+        if (!before || before.state !== "wrap-up") {
+          view.wrapup = { call_id: payload.call_id, disposition_saved: view.dispositions.length === 0 };
+        }
       }
       // Out of ringing/on-call, the call is no longer mine even if the caller stays on the line
       // (and its call:ended, published without an agent, never reaches this page).
