@@ -216,8 +216,7 @@ class MemoryContactCenter:
         self.asked.append(("set_agent_state", tenant_id, user_id, state, reason))
         if agent.state in (AgentState.RINGING, AgentState.ON_CALL):
             raise ServiceError(CONFLICT, "You are on a call")
-        if agent.state is AgentState.WRAP_UP and not agent.wrapup_released:
-            raise ServiceError(CONFLICT, "Wrap-up needs a disposition first")
+        # As the real one: choosing a state ends wrap-up (the web checked the disposition).
         self._set(agent, AgentState(state.value), reason=reason)
         return agent.view()
 
