@@ -248,3 +248,21 @@ async def test_ivr_editor_warns_without_refusing_and_lets_the_keyboard_out(
     await page.get_by_test_id("flow-support.yaml").focus()
     await page.keyboard.press("Enter")
     await expect(page.get_by_test_id("flow-version")).to_have_text("version 1")
+
+
+async def test_a_supervisor_frees_an_agent_from_the_wallboard(page: Page, world: World) -> None:
+    """Issue 13: a supervisor can force an agent's state (out of wrap-up, logged out)."""
+    agent = world.person("acme", Role.AGENT)
+    record = world.center.agent_records[(agent.tenant_id, agent.user_id)]
+    world.center._set(record, AgentState.WRAP_UP)
+    await log_in(page, world, Role.SUPERVISOR)
+    base = str(world.client.make_url("/")).rstrip("/")
+    await page.goto(f"{base}/wallboard")
+    card = page.get_by_test_id(f"agent-{agent.user_id}")
+    await expect(card).to_have_attribute("data-state", "wrap-up")
+    await card.get_by_test_id("set-available").click()
+    await expect(card).to_have_attribute("data-state", "available")
+    await card.get_by_test_id("set-offline").click()
+    await expect(card).to_have_attribute("data-state", "offline")
+    assert record.state is AgentState.OFFLINE
+    await page.screenshot(path=str(SCREENSHOTS / "wallboard-agent-controls.png"))

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 
 from aiohttp import web
 from sqlalchemy import select
 
 from pbx_stasis.acd.http.control import acd_of
+from pbx_stasis.acd.http.me import SET_STATE as STATE_CHANGE
+from pbx_stasis.acd.service import SettableState
 from pbx_stasis.store.tables import CallEvent, Role, User
 from pbx_stasis.web.call_access import may_see_call
 from pbx_stasis.web.contract import to_json
-from pbx_stasis.web.routing import Route, RouteRequest, at_least, reply
+from pbx_stasis.web.routing import Route, RouteRequest, at_least, invalid, reply
 
+log = logging.getLogger(__name__)
 RECENT_ACTIVITY = 40
 # The journal's events a person watching the floor follows (the page words them); the IVR's
 # steps, playbacks and call-log lines stay in the journal.
@@ -71,6 +75,27 @@ async def list_agents(req: RouteRequest) -> web.StreamResponse:
     return reply({"agents": [to_json(agent) for agent in shown]})
 
 
+async def force_agent_state(req: RouteRequest) -> web.StreamResponse:
+    """A supervisor sets an agent's state: available, paused (with a reason) or offline, also
+    out of wrap-up without a disposition (an agent who went home logged in, one stuck)."""
+    who = req.who
+    user_id = req.int_param("user_id", "agent")
+    services = acd_of(req)
+    state = SettableState(req.body["state"])
+    reason: str | None = req.body.get("reason") or None
+    if state is SettableState.PAUSED:
+        reasons = await services.pause_reasons(who.tenant_id)
+        if reason is None:
+            raise invalid({"reason": "is required to pause"})
+        if reason not in reasons:
+            raise invalid({"reason": "must be one of " + ", ".join(reasons)})
+    else:
+        reason = None
+    agent = await services.set_agent_state(who.tenant_id, user_id, state, reason)
+    log.info("agent %d set %s by %s (user %d)", user_id, state.value, who.username, who.user_id)
+    return reply({"agent": to_json(agent)})
+
+
 ROUTES = [
     Route(
         "GET",
@@ -78,6 +103,16 @@ ROUTES = [
         get_wallboard,
         at_least(Role.SUPERVISOR),
         "Snapshot for the wallboard: agents, queue figures, recent activity",
+        tag="wallboard",
+    ),
+    Route(
+        "PUT",
+        "/api/agents/{user_id}/state",
+        force_agent_state,
+        at_least(Role.SUPERVISOR),
+        "Set an agent's state (supervisors): available, paused with a reason, offline; ends "
+        "wrap-up without a disposition",
+        body=STATE_CHANGE,
         tag="wallboard",
     ),
     Route(

@@ -139,6 +139,11 @@ def _user(suffix: str, body: Any = None) -> Sample:
     return make
 
 
+async def _agent_state(world: World, who: Person) -> Ask:
+    target = world.person(OWNER, Role.AGENT).user_id
+    return Ask(f"/api/agents/{target}/state", {"state": "offline"}, owns_object=True)
+
+
 async def _new_user(world: World, who: Person) -> Ask:
     body = {
         "username": f"new{next(_unique)}",
@@ -193,6 +198,7 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("GET", "/api/me"): fixed("/api/me"),
     ("GET", "/api/me/agent"): fixed("/api/me/agent"),
     ("PUT", "/api/me/agent/state"): fixed("/api/me/agent/state", {"state": "available"}),
+    ("PUT", "/api/agents/{user_id}/state"): _agent_state,
     ("GET", "/api/me/sip"): fixed("/api/me/sip"),
     ("POST", "/api/me/password"): _password_change,
     ("GET", "/api/wallboard"): fixed("/api/wallboard"),

@@ -183,3 +183,28 @@ async def test_the_agent_list_names_only_the_calls_one_may_see(world: World) -> 
         calls = {row["user_id"]: row["call_id"] for row in listed}
         assert {uid: calls[uid] for uid in expected} == expected
         assert {row["state"] for row in listed if row["user_id"] in expected} == {"ringing"}
+
+
+async def test_a_supervisor_frees_an_agent_stuck_in_wrap_up_and_logs_one_out(
+    world: World,
+) -> None:
+    agent = await world.log_in(world.person(OWNER, Role.AGENT))
+    supervisor = await world.log_in(world.person(OWNER, Role.SUPERVISOR))
+    tenant_id = world.tenant_ids[OWNER]
+    await world.request(agent, "PUT", "/api/me/agent/state", {"state": "available"})
+    call_id = world.center.ring(tenant_id, agent.user_id, "+14155550100")
+    await world.add_call(OWNER, call_id=call_id, from_number="+14155550100", agent=agent,
+                         minutes_ago=0, status=CallStatus.LIVE)
+    world.center.answer(call_id)
+    world.center.end(call_id)
+    path = f"/api/agents/{agent.user_id}/state"
+    assert (await world.request(agent, "PUT", path, {"state": "available"})).status == 403
+    refused = await world.request(supervisor, "PUT", path, {"state": "paused"})
+    assert (refused.status, (await refused.json())["fields"]) == (
+        400, {"reason": "is required to pause"})
+    # No disposition saved: the supervisor's choice ends the wrap-up anyway.
+    freed = await world.request(supervisor, "PUT", path, {"state": "available"})
+    assert freed.status == 200, await freed.text()
+    assert (await freed.json())["agent"]["state"] == "available"
+    out = await world.request(supervisor, "PUT", path, {"state": "offline"})
+    assert (await out.json())["agent"]["state"] == "offline"

@@ -1,7 +1,7 @@
 // The wallboard: one snapshot from /api/wallboard, then every change pushed over /ws.
-import { get } from "../api.js";
+import { get, put } from "../api.js";
 import { Feed } from "../feed.js";
-import { $, clock, duration, el, secondsSince } from "../ui.js";
+import { $, clock, duration, el, secondsSince, toast } from "../ui.js";
 
 // lastSaid: each live call's last activity line (an update that says the same, e.g. the answer
 // of a call still in the IVR, adds no line).
@@ -59,7 +59,28 @@ function renderAgents() {
         el("span", { class: "state-pill", "data-testid": "agent-state" }, a.state === "paused" && a.reason ? `paused · ${a.reason}` : a.state),
         el("span", { class: "in-state", dataset: { since: a.since } }, duration(secondsSince(a.since)))),
       el("div", { class: "line" }, el("span", {}, `${a.calls_today} ${a.calls_today === 1 ? "call" : "calls"} today`),
-        el("span", {}, a.registered ? "phone ok" : "no phone")))) : [el("div", { class: "empty" }, "No agents yet")]));
+        el("span", {}, a.registered ? "phone ok" : "no phone")),
+      stateControl(a))) : [el("div", { class: "empty" }, "No agents yet")]));
+}
+
+// A supervisor sets an agent's state: free one stuck in wrap-up, log out one who went home.
+// Not while a call rings or is talked on (the server refuses it too).
+function stateControl(a) {
+  if (["ringing", "on-call"].includes(a.state)) return "";
+  const choices = [["available", "Make available"], ["offline", "Log out"]].filter(([s]) => s !== a.state);
+  return el("div", { class: "line actions" }, ...choices.map(([state, label]) =>
+    el("button", {
+      type: "button", class: "small", "data-testid": `set-${state}`, "aria-label": `${label}: ${a.name}`,
+      onclick: async () => {
+        try {
+          const reply = await put(`/api/agents/${a.user_id}/state`, { state });
+          board.agents.set(reply.agent.user_id, reply.agent);
+          renderAgents();
+        } catch (error) {
+          toast(error.message, "error");
+        }
+      },
+    }, label)));
 }
 
 function describe(topic, p) {
