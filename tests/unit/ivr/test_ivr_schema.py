@@ -11,7 +11,7 @@ import pytest
 import yaml
 from ivr_testing import EXAMPLE, ROOT
 
-from pbx_stasis.ivr.loader import (
+from pbx_stasis.ivr.fields import (
     FLOW_FIELDS,
     NODE_FIELDS,
     NODE_REQUIRED,
@@ -19,8 +19,8 @@ from pbx_stasis.ivr.loader import (
     Flag,
     Seconds,
     Whole,
-    check_sources,
 )
+from pbx_stasis.ivr.loader import check_sources
 from pbx_stasis.ivr.schema import build_schema, node_fields_in_schema, schema_text
 from pbx_stasis.ivr.source import YMap, YNode, YSeq, parse_yaml
 
