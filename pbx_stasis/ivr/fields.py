@@ -99,6 +99,11 @@ def pattern(regex: re.Pattern[str]) -> str:
     return "^" + regex.pattern.removesuffix(r"\Z") + "$"
 
 
+def any_case(word: str) -> str:
+    """A pattern matching `word` in any case (JSON Schema patterns take no flags)."""
+    return "".join(f"[{c.upper()}{c}]" if c.isalpha() else re.escape(c) for c in word)
+
+
 def ref(name: str) -> Schema:
     return {"$ref": f"#/$defs/{name}"}
 
@@ -115,10 +120,13 @@ LEVEL: Schema = {
     ]
 }
 VALUE: Schema = {"type": ["string", "number", "boolean"]}
-DAYS = "|".join(WEEKDAYS)
+# The loader reads a weekday or a range in any case, with spaces around its parts.
+DAYS = "|".join(any_case(day) for day in WEEKDAYS)
 # Where a prompt list may not be empty (play, menu, collect): minItems binds only a list.
 SOME_PROMPTS: Schema = {**ref("prompts"), "minItems": 1}
-_HOURS = pattern(TIME_RANGE).removeprefix("^").removesuffix("$")
+# Hours as the loader reads them: HH:MM-HH:MM with spaces around, or closed in any case.
+_RANGE = pattern(TIME_RANGE).removeprefix("^").removesuffix("$")
+_HOURS = f"^({_RANGE}|\\s*{any_case('closed')}\\s*)$"
 
 # Named fragments the parts share ($defs of the JSON Schema, besides one per part).
 FRAGMENTS: dict[str, Schema] = {
@@ -126,8 +134,8 @@ FRAGMENTS: dict[str, Schema] = {
     "prompts": {"oneOf": [ref("promptItem"), {"type": "array", "items": ref("promptItem")}]},
     "hours": {
         "oneOf": [
-            {"type": "string", "pattern": f"^({_HOURS}|closed)$"},
-            {"type": "array", "items": {"type": "string", "pattern": f"^({_HOURS}|closed)$"}},
+            {"type": "string", "pattern": _HOURS},
+            {"type": "array", "items": {"type": "string", "pattern": _HOURS}},
         ],
         "description": "HH:MM-HH:MM, a list of them, or [] / closed.",
     },
@@ -227,7 +235,7 @@ NODE_KINDS: dict[str, Part] = {
                 "weekly",
                 {
                     "type": "object",
-                    "propertyNames": {"pattern": f"^({DAYS})(-({DAYS}))?$"},
+                    "propertyNames": {"pattern": f"^\\s*({DAYS})\\s*(-\\s*({DAYS})\\s*)?$"},
                     "additionalProperties": ref("hours"),
                 },
                 "Day or day range (mon-fri) -> opening hours; days not listed are closed.",
@@ -272,7 +280,8 @@ NODE_KINDS: dict[str, Part] = {
             Field("method", {"enum": ["GET", "POST"], "default": "GET"}),
             Field(
                 "url",
-                {"type": "string", "pattern": "^https?://"},
+                # The loader reads the scheme in any case, as urlsplit does.
+                {"type": "string", "pattern": f"^{any_case('http')}[Ss]?://"},
                 "URL; ${var} values are URL-encoded; the host cannot hold variables.",
                 required=True,
             ),
