@@ -90,12 +90,16 @@ DIAL_NUMBER = re.compile(r"\+?[0-9*#]{1,32}\Z")
 TIME_RANGE = re.compile(r"\s*([0-9]{1,2}):([0-9]{2})\s*-\s*([0-9]{1,2}):([0-9]{2})\s*\Z")
 JSON_PATH = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\Z")
 DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+# A transfer names exactly one target; a voicemail at most one mailbox (neither: the general one).
+TRANSFER_TARGETS = ("agent", "number", "flow")
+MAILBOXES = ("queue", "agent")
 HANGUP_CAUSES = ("normal", "busy", "congestion", "no_answer", "rejected", "unallocated", "failure")
 MENU_KEYS = frozenset("0123456789*#")
 
 
 def pattern(regex: re.Pattern[str]) -> str:
-    """The JSON Schema pattern of a regex the loader applies with `match` (anchored, `\\Z`)."""
+    """The JSON Schema pattern of a regex the loader applies with `match` (anchored, `\\Z`); none
+    of these has a `|` outside a group, so the anchors need no group around it."""
     return "^" + regex.pattern.removesuffix(r"\Z") + "$"
 
 
@@ -127,21 +131,6 @@ SOME_PROMPTS: Schema = {**ref("prompts"), "minItems": 1}
 # Hours as the loader reads them: HH:MM-HH:MM with spaces around, or closed in any case.
 _RANGE = pattern(TIME_RANGE).removeprefix("^").removesuffix("$")
 _HOURS = f"^({_RANGE}|\\s*{any_case('closed')}\\s*)$"
-
-# Named fragments the parts share ($defs of the JSON Schema, besides one per part).
-FRAGMENTS: dict[str, Schema] = {
-    "nodeName": NODE_NAME,
-    "prompts": {"oneOf": [ref("promptItem"), {"type": "array", "items": ref("promptItem")}]},
-    "hours": {
-        "oneOf": [
-            {"type": "string", "pattern": _HOURS},
-            {"type": "array", "items": {"type": "string", "pattern": _HOURS}},
-        ],
-        "description": "HH:MM-HH:MM, a list of them, or [] / closed.",
-    },
-    "date": {"type": "string", "pattern": pattern(DATE)},
-}
-
 
 def _next(description: str = "The node to go to next.", required: bool = True) -> Field:
     return Field("next", ref("nodeName"), description, required)
@@ -342,7 +331,7 @@ NODE_KINDS: dict[str, Part] = {
             ),
             Field("flow", ref("nodeName"), "Another flow of the same set."),
             _failure("Where to go if the transfer fails; without it the flow ends.", False),
-            rule={"oneOf": [{"required": [target]} for target in ("agent", "number", "flow")]},
+            rule={"oneOf": [{"required": [target]} for target in TRANSFER_TARGETS]},
         ),
         _node(
             "voicemail",
@@ -355,7 +344,7 @@ NODE_KINDS: dict[str, Part] = {
             Field("beep", Flag(True)),
             _next(),
             _failure("Where to go if recording fails; default: next.", False),
-            rule={"not": {"required": ["queue", "agent"]}},  # one mailbox at most
+            rule={"not": {"required": list(MAILBOXES)}},
         ),
         _node(
             "hangup",
@@ -504,6 +493,27 @@ ROOT = Part(
         ),
     ),
 )
+
+# Named fragments the parts share ($defs of the JSON Schema, besides one per part).
+FRAGMENTS: dict[str, Schema] = {
+    "nodeName": NODE_NAME,
+    "promptItem": {
+        "oneOf": [
+            {"type": "string", "pattern": pattern(PROMPT_NAME), "description": "A prompt name."},
+            *(ref(part.name) for part in (PROMPT_IN_LANGUAGE, *SAID_ITEMS)),
+        ]
+    },
+    "prompts": {"oneOf": [ref("promptItem"), {"type": "array", "items": ref("promptItem")}]},
+    "hours": {
+        "oneOf": [
+            {"type": "string", "pattern": _HOURS},
+            {"type": "array", "items": {"type": "string", "pattern": _HOURS}},
+        ],
+        "description": "HH:MM-HH:MM, a list of them, or [] / closed.",
+    },
+    "date": {"type": "string", "pattern": pattern(DATE)},
+}
+
 
 # Every part the JSON Schema names in its $defs (the file itself is its root).
 PARTS: tuple[Part, ...] = (

@@ -40,6 +40,7 @@ from pbx_stasis.ivr.fields import (
     HEADER_NAME,
     JSON_PATH,
     LANGUAGE_CODE,
+    MAILBOXES,
     MENU_KEYS,
     NAME,
     NODE_KINDS,
@@ -52,6 +53,7 @@ from pbx_stasis.ivr.fields import (
     SOUND_FILE,
     SOUND_NAME,
     TIME_RANGE,
+    TRANSFER_TARGETS,
     Flag,
     Seconds,
     Whole,
@@ -1111,7 +1113,7 @@ class _Checker:
 
     def transfer(self, n: _NodeSource) -> Node:
         f, g, refs = n.fields, n.get, n.refs
-        given = [k for k in ("agent", "number", "flow") if k in f]
+        given = [k for k in TRANSFER_TARGETS if k in f]
         if not given:
             self.report(n.pos, f"{n.owner} needs one of 'agent', 'number' or 'flow'")
         for extra in given[1:]:
@@ -1147,7 +1149,7 @@ class _Checker:
 
     def voicemail(self, n: _NodeSource) -> Node:
         f, g, refs = n.fields, n.get, n.refs
-        boxes = [k for k in ("queue", "agent") if k in f]
+        boxes = [k for k in MAILBOXES if k in f]
         for extra in boxes[1:]:
             self.report(
                 f[extra][0].pos, f"{n.owner} takes a 'queue' or an 'agent' mailbox, not both"

@@ -19,16 +19,12 @@ from pbx_stasis.ivr.fields import (
     FRAGMENTS,
     NODE_KINDS,
     PARTS,
-    PROMPT_IN_LANGUAGE,
-    PROMPT_NAME,
     ROOT,
-    SAID_ITEMS,
     Field,
     Flag,
     Part,
     Schema,
     Whole,
-    pattern,
     ref,
 )
 
@@ -69,12 +65,6 @@ def _object(part: Part) -> Schema:
 
 
 def build_schema() -> Schema:
-    prompt_item: Schema = {
-        "oneOf": [
-            {"type": "string", "pattern": pattern(PROMPT_NAME), "description": "A prompt name."},
-            *(ref(part.name) for part in (PROMPT_IN_LANGUAGE, *SAID_ITEMS)),
-        ]
-    }
     node: Schema = {
         "type": "object",
         "required": ["kind"],
@@ -92,7 +82,6 @@ def build_schema() -> Schema:
         "$defs": {
             **{part.name: _object(part) for part in PARTS},
             "node": node,
-            "promptItem": prompt_item,
             **FRAGMENTS,
         },
     }
