@@ -223,3 +223,16 @@ def test_the_schema_takes_what_the_loader_takes(change: Change, taken: bool) -> 
     assert ([p for p in problems if not p.warning] == []) is taken, problems
     errors = list(jsonschema.Draft202012Validator(build_schema()).iter_errors(doc))
     assert (errors == []) is taken, [e.message for e in errors]
+
+
+def test_docs_name_every_field_of_every_part() -> None:
+    # docs/ivr.md describes the fields for people; fields.py declares them: a field added to one
+    # and not the other is caught here.
+    docs = (ROOT / "docs" / "ivr.md").read_text(encoding="utf-8")
+    kinds = docs.split("## Node kinds", 1)[1].split("\n## ", 1)[0]
+    for kind, fields in NODE_FIELDS.items():
+        section = kinds.split(f"\n### {kind}\n", 1)[1].split("\n### ", 1)[0]
+        for name in fields:
+            assert re.search(f"`{name}[`:]", section), (kind, name)
+    flow_table = docs.split("| Flow field |", 1)[1].split("\n\n", 1)[0]
+    assert sorted(re.findall(r"^\| `(\w+)` \|", flow_table, re.M)) == sorted(FLOW_FIELDS)
