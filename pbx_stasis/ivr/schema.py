@@ -47,6 +47,9 @@ def _shape(f: Field) -> Schema:
         schema = {"type": "number", "exclusiveMinimum": 0, "maximum": _plain(rule.maximum)}
         if rule.default > 0:  # 0: no default (queue max_wait: absent is the queue's own)
             schema["default"] = _plain(rule.default)
+    if f.required:
+        # The rule's default only stands in, once the missing field is reported (max_digits).
+        schema.pop("default", None)
     if f.description:
         schema["description"] = f.description
     return schema

@@ -236,3 +236,11 @@ def test_docs_name_every_field_of_every_part() -> None:
             assert re.search(f"`{name}[`:]", section), (kind, name)
     flow_table = docs.split("| Flow field |", 1)[1].split("\n\n", 1)[0]
     assert sorted(re.findall(r"^\| `(\w+)` \|", flow_table, re.M)) == sorted(FLOW_FIELDS)
+
+
+def test_a_required_field_shows_no_default() -> None:
+    # An editor offering collect's max_digits "default: 20" would suggest it may be left out.
+    defs = build_schema()["$defs"]
+    for kind, required in NODE_REQUIRED.items():
+        for name in required:
+            assert "default" not in defs[f"{kind}Node"]["properties"][name], (kind, name)
