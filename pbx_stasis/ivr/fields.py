@@ -124,6 +124,11 @@ LEVEL: Schema = {
     ]
 }
 VALUE: Schema = {"type": ["string", "number", "boolean"]}
+# A language the flow declares: the loader refuses a code that does not match, so this pattern
+# already holds where it wants a declared one (fallbacks, a prompt's languages).
+LANGUAGE: Schema = {"type": "string", "pattern": pattern(LANGUAGE_CODE)}
+# A prompt the flow defines, by its name.
+PROMPT: Schema = {"type": "string", "pattern": pattern(PROMPT_NAME)}
 # The loader reads a weekday or a range in any case, with spaces around its parts.
 DAYS = "|".join(any_case(day) for day in WEEKDAYS)
 # Where a prompt list may not be empty (play, menu, collect): minItems binds only a list.
@@ -358,7 +363,7 @@ NODE_KINDS: dict[str, Part] = {
 PROMPT_IN_LANGUAGE = Part(
     "promptInLanguage",
     "A prompt in a given language, whatever the call's language.",
-    (Field("prompt", TEXT, required=True), Field("language", TEXT)),
+    (Field("prompt", PROMPT, required=True), Field("language", LANGUAGE)),
 )
 SAID_ITEMS = (
     Part(
@@ -430,7 +435,7 @@ FLOW = Part(
             "languages",
             {
                 "type": "array",
-                "items": {"type": "string", "pattern": pattern(LANGUAGE_CODE)},
+                "items": LANGUAGE,
                 "minItems": 1,
                 "uniqueItems": True,
                 "default": ["en"],
@@ -439,7 +444,7 @@ FLOW = Part(
         ),
         Field(
             "fallbacks",
-            {"type": "object", "additionalProperties": TEXT},
+            {"type": "object", "propertyNames": LANGUAGE, "additionalProperties": LANGUAGE},
             "Language -> language whose prompt plays when one is missing, e.g. {ar: en}.",
         ),
         Field(
@@ -449,6 +454,7 @@ FLOW = Part(
                 "propertyNames": {"pattern": pattern(PROMPT_NAME)},
                 "additionalProperties": {
                     "type": "object",
+                    "propertyNames": LANGUAGE,
                     "additionalProperties": {
                         "oneOf": [
                             {**TEXT, "description": "The text; the file is pbx/<prompt name>."},
@@ -499,7 +505,7 @@ FRAGMENTS: dict[str, Schema] = {
     "nodeName": NODE_NAME,
     "promptItem": {
         "oneOf": [
-            {"type": "string", "pattern": pattern(PROMPT_NAME), "description": "A prompt name."},
+            {**PROMPT, "description": "A prompt name."},
             *(ref(part.name) for part in (PROMPT_IN_LANGUAGE, *SAID_ITEMS)),
         ]
     },

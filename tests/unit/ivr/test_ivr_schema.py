@@ -202,6 +202,17 @@ AGREEMENTS: list[tuple[str, Change, bool]] = [
         lambda d: _first(d, "schedule")["exceptions"][0].update(name=""),
         False,
     ),
+    ("fallback to a bad code", lambda d: _support(d).update(fallbacks={"ar": "EN"}), False),
+    (
+        "prompt with a bad language code",
+        lambda d: _support(d)["prompts"]["welcome"].update(English="Welcome."),
+        False,
+    ),
+    (
+        "prompt item with a bad language code",
+        lambda d: _first(d, "menu").update(prompts=[{"prompt": "language_menu", "language": "AR"}]),
+        False,
+    ),
     ("regex too long", lambda d: _first(d, "collect").update(pattern="[0-9]" * 61), False),
     (
         "condition too long",
