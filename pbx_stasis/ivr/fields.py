@@ -90,6 +90,9 @@ DIAL_NUMBER = re.compile(r"\+?[0-9*#]{1,32}\Z")
 TIME_RANGE = re.compile(r"\s*([0-9]{1,2}):([0-9]{2})\s*-\s*([0-9]{1,2}):([0-9]{2})\s*\Z")
 JSON_PATH = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\Z")
 DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+# What a prompt item says when written without a variable: keys digit by digit, a whole number.
+SAID_DIGITS = re.compile(r"[0-9*#]+\Z")
+SAID_NUMBER = re.compile(r"-?[0-9]+\Z")
 # A transfer names exactly one target; a voicemail at most one mailbox (neither: the general one).
 TRANSFER_TARGETS = ("agent", "number", "flow")
 MAILBOXES = ("queue", "agent")
@@ -106,6 +109,14 @@ def pattern(regex: re.Pattern[str]) -> str:
 def any_case(word: str) -> str:
     """A pattern matching `word` in any case (JSON Schema patterns take no flags)."""
     return "".join(f"[{c.upper()}{c}]" if c.isalpha() else re.escape(c) for c in word)
+
+
+def literal_or_template(regex: re.Pattern[str]) -> Schema:
+    """Text the loader checks against `regex` when it holds no ${variable} (or a whole number)."""
+    return {
+        "type": ["string", "integer"],
+        "pattern": f"^({pattern(regex).removeprefix('^').removesuffix('$')}|.*\\$\\{{.*)$",
+    }
 
 
 def ref(name: str) -> Schema:
@@ -374,12 +385,12 @@ SAID_ITEMS = (
     Part(
         "digitsItem",
         "Say digit by digit, e.g. ${account}.",
-        (Field("digits", TEXT_OR_WHOLE, required=True),),
+        (Field("digits", {**literal_or_template(SAID_DIGITS), "minimum": 0}, required=True),),
     ),
     Part(
         "numberItem",
         "Say a whole number, e.g. ${balance}.",
-        (Field("number", TEXT_OR_WHOLE, required=True),),
+        (Field("number", literal_or_template(SAID_NUMBER), required=True),),
     ),
 )
 PROMPT_FILE = Part(

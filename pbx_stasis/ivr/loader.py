@@ -48,7 +48,9 @@ from pbx_stasis.ivr.fields import (
     PROMPT_IN_LANGUAGE,
     PROMPT_NAME,
     ROOT,
+    SAID_DIGITS,
     SAID_ITEMS,
+    SAID_NUMBER,
     SCALARS,
     SOUND_FILE,
     SOUND_NAME,
@@ -373,10 +375,10 @@ class _Checker:
                     self.check_sound(value, tpl, what)
                     return Sound(tpl)
                 if key.value == "digits":
-                    if tpl.is_literal and not re.fullmatch(r"[0-9*#]+", str(tpl)):
+                    if tpl.is_literal and not SAID_DIGITS.match(str(tpl)):
                         self.report(value.pos, f"digits to say must be 0-9, * or #, not '{tpl}'")
                     return Digits(tpl)
-                if tpl.is_literal and not re.fullmatch(r"-?[0-9]+", str(tpl)):
+                if tpl.is_literal and not SAID_NUMBER.match(str(tpl)):
                     self.report(value.pos, f"number to say must be a whole number, not '{tpl}'")
                 return Number(tpl)
             self.report(key.pos, f"unknown prompt item '{key.text}'{suggest(key.text, kinds)}")

@@ -213,6 +213,21 @@ AGREEMENTS: list[tuple[str, Change, bool]] = [
         lambda d: _first(d, "menu").update(prompts=[{"prompt": "language_menu", "language": "AR"}]),
         False,
     ),
+    (
+        "digits that are not keys",
+        lambda d: _first(d, "play").update(prompts=[{"digits": "12a"}]),
+        False,
+    ),
+    (
+        "a number that is not whole",
+        lambda d: _first(d, "play").update(prompts=[{"number": "1.5"}]),
+        False,
+    ),
+    (
+        "digits from a variable",
+        lambda d: _first(d, "play").update(prompts=[{"digits": "0${caller}"}]),
+        True,
+    ),
     ("regex too long", lambda d: _first(d, "collect").update(pattern="[0-9]" * 61), False),
     (
         "condition too long",
