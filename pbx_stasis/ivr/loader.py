@@ -29,8 +29,38 @@ from pbx_stasis.ivr.expr import (
     parse_template,
     suggest,
 )
+from pbx_stasis.ivr.fields import (
+    CASE,
+    DATE,
+    DIAL_NUMBER,
+    DID,
+    EXCEPTION,
+    FLOW,
+    HANGUP_CAUSES,
+    HEADER_NAME,
+    JSON_PATH,
+    LANGUAGE_CODE,
+    MAILBOXES,
+    MENU_KEYS,
+    NAME,
+    NODE_KINDS,
+    PROMPT_FILE,
+    PROMPT_IN_LANGUAGE,
+    PROMPT_NAME,
+    ROOT,
+    SAID_DIGITS,
+    SAID_ITEMS,
+    SAID_NUMBER,
+    SCALARS,
+    SOUND_FILE,
+    SOUND_NAME,
+    TIME_RANGE,
+    TRANSFER_TARGETS,
+    Flag,
+    Seconds,
+    Whole,
+)
 from pbx_stasis.ivr.model import (
-    DEFAULT_MAX_STEPS,
     WEEKDAYS,
     BranchCase,
     BranchNode,
@@ -61,144 +91,7 @@ from pbx_stasis.ivr.model import (
 )
 from pbx_stasis.ivr.source import MAX_FLOW_CHARS, YMap, YNode, YScalar, YSeq, parse_yaml
 
-ROOT_FIELDS = ("flows",)
-FLOW_FIELDS = (
-    "description",
-    "dids",
-    "entry",
-    "languages",
-    "fallbacks",
-    "prompts",
-    "timezone",
-    "max_steps",
-    "variables",
-    "nodes",
-)
-COMMON_NODE_FIELDS = ("kind", "description")
-
-
-@dataclass(frozen=True)
-class Seconds:
-    """A positive number of seconds, at most `maximum`."""
-
-    default: float
-    maximum: float
-
-
-@dataclass(frozen=True)
-class Whole:
-    """A whole number from `minimum` to `maximum`."""
-
-    default: int
-    minimum: int
-    maximum: int
-
-
-@dataclass(frozen=True)
-class Flag:
-    """true or false."""
-
-    default: bool
-
-
-# (node kind, or "flow", field) -> the rule of a plain field: the loader reads the field with it
-# and ivr/schema.py writes its JSON Schema from it, so the two cannot disagree on a bound.
-SCALARS: dict[tuple[str, str], Seconds | Whole | Flag] = {
-    ("flow", "max_steps"): Whole(DEFAULT_MAX_STEPS, 1, 100_000),
-    ("play", "barge_in"): Flag(False),
-    ("menu", "timeout"): Seconds(5.0, 600),
-    ("menu", "max_retries"): Whole(2, 0, 20),
-    ("menu", "barge_in"): Flag(True),
-    ("collect", "min_digits"): Whole(1, 1, 64),
-    ("collect", "max_digits"): Whole(20, 1, 64),
-    ("collect", "first_digit_timeout"): Seconds(5.0, 600),
-    ("collect", "inter_digit_timeout"): Seconds(3.0, 600),
-    ("collect", "max_retries"): Whole(2, 0, 20),
-    ("collect", "barge_in"): Flag(True),
-    ("lookup", "timeout"): Seconds(3.0, 60),
-    ("queue", "max_wait"): Seconds(0.0, 86400),  # absent: the queue's own max_wait
-    ("voicemail", "max_seconds"): Seconds(120.0, 3600),
-    ("voicemail", "max_silence"): Seconds(5.0, 600),
-    ("voicemail", "beep"): Flag(True),
-}
-NODE_FIELDS: dict[str, tuple[str, ...]] = {
-    "play": ("prompts", "barge_in", "next"),
-    "menu": (
-        "prompts",
-        "options",
-        "timeout",
-        "max_retries",
-        "invalid_prompts",
-        "timeout_prompts",
-        "barge_in",
-        "into",
-        "on_failure",
-    ),
-    "collect": (
-        "prompts",
-        "into",
-        "min_digits",
-        "max_digits",
-        "terminator",
-        "first_digit_timeout",
-        "inter_digit_timeout",
-        "pattern",
-        "max_retries",
-        "invalid_prompts",
-        "timeout_prompts",
-        "barge_in",
-        "next",
-        "on_failure",
-    ),
-    "schedule": ("timezone", "weekly", "exceptions", "open", "closed"),
-    "language": ("language", "next"),
-    "set": ("variables", "next"),
-    "branch": ("cases", "else"),
-    "lookup": ("method", "url", "headers", "body", "timeout", "into", "next", "on_failure"),
-    "queue": ("queue", "priority", "skills", "max_wait", "next"),
-    "transfer": ("agent", "number", "flow", "on_failure"),
-    "voicemail": (
-        "prompts",
-        "queue",
-        "agent",
-        "max_seconds",
-        "max_silence",
-        "beep",
-        "next",
-        "on_failure",
-    ),
-    "hangup": ("cause",),
-}
-NODE_REQUIRED: dict[str, tuple[str, ...]] = {
-    "play": ("prompts", "next"),
-    "menu": ("prompts", "options", "on_failure"),
-    "collect": ("prompts", "into", "max_digits", "next", "on_failure"),
-    "schedule": ("weekly", "open", "closed"),
-    "language": ("language", "next"),
-    "set": ("variables", "next"),
-    "branch": ("cases", "else"),
-    "lookup": ("url", "next", "on_failure"),
-    "queue": ("queue",),
-    "transfer": (),  # one of agent / number / flow: checked by the builder
-    "voicemail": ("next",),
-    "hangup": (),
-}
 BUILTIN_VARIABLES = ("caller", "did", "flow", "language", "time", "weekday", "date")
-HANGUP_CAUSES = ("normal", "busy", "congestion", "no_answer", "rejected", "unallocated", "failure")
-MENU_KEYS = frozenset("0123456789*#")
-NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
-PROMPT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*\Z")
-SOUND_FILE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*(?:/[A-Za-z0-9_][A-Za-z0-9_-]*)*\Z")
-# An Asterisk sound played by name: the rule the interpreter applies (core._SOUND_NAME).
-SOUND_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_/-]*\Z")
-# A header name is an HTTP token (RFC 9110).
-HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
-LANGUAGE_CODE = re.compile(r"[a-z]{2,3}(?:_[A-Za-z0-9]{2,8})?\Z")
-DID = re.compile(r"\+?[0-9]{1,20}\Z")
-DIAL_NUMBER = re.compile(r"\+?[0-9*#]{1,32}\Z")
-TIME_RANGE = re.compile(r"\s*([0-9]{1,2}):([0-9]{2})\s*-\s*([0-9]{1,2}):([0-9]{2})\s*\Z")
-JSON_PATH = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\Z")
-DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 
 Source = tuple[str, str]  # (file name, text)
 MAX_MESSAGE_CHARS = 300
@@ -458,7 +351,7 @@ class _Checker:
             refs.prompts.append((item.value, item.pos))
             return PromptRef(item.value)
         if isinstance(item, YMap) and item.get("prompt") is not None:
-            f = self.fields(item, ("prompt", "language"), "prompt item", item.pos)
+            f = self.fields(item, PROMPT_IN_LANGUAGE.names(), "prompt item", item.pos)
             pnode = f["prompt"][1]
             pname = self.scalar_str(pnode, "prompt")
             lang: str | None = None
@@ -473,7 +366,7 @@ class _Checker:
             return PromptRef(pname, lang)
         if isinstance(item, YMap) and len(item.entries) == 1:
             key, value = item.entries[0]
-            kinds = ("sound", "digits", "number")
+            kinds = tuple(part.names()[0] for part in SAID_ITEMS)  # sound, digits, number
             if key.value in kinds:
                 tpl = self.template(value, f"{what}: {key.text}", refs, allow_number=True)
                 if tpl is None:
@@ -482,10 +375,10 @@ class _Checker:
                     self.check_sound(value, tpl, what)
                     return Sound(tpl)
                 if key.value == "digits":
-                    if tpl.is_literal and not re.fullmatch(r"[0-9*#]+", str(tpl)):
+                    if tpl.is_literal and not SAID_DIGITS.match(str(tpl)):
                         self.report(value.pos, f"digits to say must be 0-9, * or #, not '{tpl}'")
                     return Digits(tpl)
-                if tpl.is_literal and not re.fullmatch(r"-?[0-9]+", str(tpl)):
+                if tpl.is_literal and not SAID_NUMBER.match(str(tpl)):
                     self.report(value.pos, f"number to say must be a whole number, not '{tpl}'")
                 return Number(tpl)
             self.report(key.pos, f"unknown prompt item '{key.text}'{suggest(key.text, kinds)}")
@@ -515,7 +408,7 @@ class _Checker:
         m = self.mapping(body, owner)
         if m is None:
             return None
-        f = self.fields(m, FLOW_FIELDS, owner, key.pos, required=("entry", "nodes"))
+        f = self.fields(m, FLOW.names(), owner, key.pos, required=FLOW.required())
         refs = _FlowRefs()
 
         description = ""
@@ -733,7 +626,7 @@ class _Checker:
         m = self.mapping(node, what)
         if m is None:
             return None
-        f = self.fields(m, ("file", "text"), what, node.pos)
+        f = self.fields(m, PROMPT_FILE.names(), what, node.pos)
         file = default_file
         text: str | None = None
         if "file" in f:
@@ -766,18 +659,18 @@ class _Checker:
             self.report(key.pos, f"node '{name}' is missing required field 'kind'")
             return None
         kind = kind_node.value if isinstance(kind_node, YScalar) else None
-        if not isinstance(kind, str) or kind not in NODE_FIELDS:
+        if not isinstance(kind, str) or kind not in NODE_KINDS:
             shown = kind_node.text if isinstance(kind_node, YScalar) else _describe(kind_node)
             self.report(
                 kind_node.pos,
-                f"unknown node kind '{shown}'{suggest(str(shown), list(NODE_FIELDS))}",
+                f"unknown node kind '{shown}'{suggest(str(shown), list(NODE_KINDS))}",
             )
             return None
         owner = f"{kind} node '{name}'"
         self._owner = owner
-        fields = self.fields(
-            m, COMMON_NODE_FIELDS + NODE_FIELDS[kind], owner, key.pos, NODE_REQUIRED[kind]
-        )
+        part = NODE_KINDS[kind]
+        # `kind` is required too, and found: a node without one is told above, at its name.
+        fields = self.fields(m, part.names(), owner, key.pos, part.required())
         return _BUILDERS[kind](self, _NodeSource(name, key.pos, owner, fields, refs, languages))
 
     def play(self, n: _NodeSource) -> Node:
@@ -967,9 +860,7 @@ class _Checker:
         m = self.mapping(item, "an exception")
         if m is None:
             return None
-        f = self.fields(
-            m, ("date", "until", "name", "hours"), "exception", m.pos, required=("date",)
-        )
+        f = self.fields(m, EXCEPTION.names(), "exception", m.pos, required=EXCEPTION.required())
         first = self.day(f["date"][1], "date") if "date" in f else None
         last = self.day(f["until"][1], "until") if "until" in f else first
         name = (self.scalar_str(f["name"][1], "name") or "") if "name" in f else ""
@@ -1052,7 +943,7 @@ class _Checker:
         m = self.mapping(item, "a case")
         if m is None:
             return None
-        f = self.fields(m, ("if", "next"), "case", m.pos, required=("if", "next"))
+        f = self.fields(m, CASE.names(), "case", m.pos, required=CASE.required())
         target = self.node_ref(f["next"][1], "next", refs) if "next" in f else ""
         if "if" not in f:
             return None
@@ -1224,7 +1115,7 @@ class _Checker:
 
     def transfer(self, n: _NodeSource) -> Node:
         f, g, refs = n.fields, n.get, n.refs
-        given = [k for k in ("agent", "number", "flow") if k in f]
+        given = [k for k in TRANSFER_TARGETS if k in f]
         if not given:
             self.report(n.pos, f"{n.owner} needs one of 'agent', 'number' or 'flow'")
         for extra in given[1:]:
@@ -1260,7 +1151,7 @@ class _Checker:
 
     def voicemail(self, n: _NodeSource) -> Node:
         f, g, refs = n.fields, n.get, n.refs
-        boxes = [k for k in ("queue", "agent") if k in f]
+        boxes = [k for k in MAILBOXES if k in f]
         for extra in boxes[1:]:
             self.report(
                 f[extra][0].pos, f"{n.owner} takes a 'queue' or an 'agent' mailbox, not both"
@@ -1322,7 +1213,9 @@ class _Checker:
             root = self.mapping(tree, "a flow file")
             if root is None:
                 continue
-            f = self.fields(root, ROOT_FIELDS, "the file", Pos(file, 1, 1), required=("flows",))
+            f = self.fields(
+                root, ROOT.names(), "the file", Pos(file, 1, 1), required=ROOT.required()
+            )
             if "flows" not in f:
                 continue
             fm = self.mapping(f["flows"][1], "flows")
