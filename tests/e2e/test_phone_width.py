@@ -1,0 +1,80 @@
+"""Every page at a phone's width (390 px) and at a desktop's (1440 px): nothing runs off the
+screen sideways (issue 13: the header ran off-screen, pages scrolled sideways by 158-845 px).
+A table wider than the screen scrolls inside its own box, never the page."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+import screenshots
+from playwright.async_api import Browser, Page, expect
+from web_world import PASSWORD, World
+
+from pbx_stasis.store.tables import Role
+
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
+SCREENSHOTS = screenshots.folder()
+
+PAGES = [
+    (Role.AGENT, "/agent"),
+    (Role.AGENT, "/recordings"),
+    (Role.SUPERVISOR, "/wallboard"),
+    (Role.SUPERVISOR, "/supervise"),
+    (Role.MANAGER, "/reports"),
+    (Role.ADMIN, "/admin/users"),
+    (Role.ADMIN, "/admin/queues"),
+    (Role.ADMIN, "/admin/dispositions"),
+    (Role.ADMIN, "/admin/ivr"),
+]
+
+
+@pytest_asyncio.fixture(loop_scope="module", params=[390, 1440], ids=["390px", "1440px"])
+async def sized(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterator[Page]:
+    width = int(request.param)
+    context = await browser.new_context(viewport={"width": width, "height": 844},
+                                        is_mobile=width < 500, has_touch=width < 500)
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        yield page
+    finally:
+        await context.close()
+    assert errors == [], errors
+
+
+async def _log_in(page: Page, world: World, role: Role) -> None:
+    base = str(world.client.make_url("/")).rstrip("/")
+    await page.goto(f"{base}/login")
+    await page.fill("#tenant", "acme")
+    await page.fill("#username", role.value)
+    await page.fill("#password", PASSWORD)
+    await page.click("#login-submit")
+    await page.wait_for_load_state("load")
+
+
+async def test_no_page_scrolls_sideways(sized: Page, world: World) -> None:
+    page = sized
+    width = page.viewport_size["width"] if page.viewport_size else 0
+    base = str(world.client.make_url("/")).rstrip("/")
+    overflow: dict[str, int] = {}
+    await _log_in(page, world, Role.ADMIN)  # the login page itself first
+    for role in sorted({role for role, _ in PAGES}, key=lambda r: r.value):
+        await page.context.clear_cookies()
+        await _log_in(page, world, role)
+        for who, path in PAGES:
+            if who is not role:
+                continue
+            await page.goto(f"{base}{path}")
+            await page.wait_for_load_state("networkidle")
+            await expect(page.locator("header")).to_be_visible()
+            extra = await page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            if extra > 0:
+                overflow[path] = extra
+            if width < 500:
+                name = path.strip("/").replace("/", "-")
+                await page.screenshot(path=str(SCREENSHOTS / f"phone-{name}.png"))
+    assert overflow == {}, f"pages wider than {width} px (extra px): {overflow}"
