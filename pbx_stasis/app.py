@@ -96,7 +96,7 @@ class StasisApp:
         self.adoption = Adoption(
             self.ari, settings.ari.app, self.router, self.calls, self.acd, self.supervision,
             self.recorder, agent_of=self.agent_calls.agent_of,
-            default=lambda: (self.tenant_id, self._default_script))
+            default=lambda: (self.tenant_id, self._default_script), new_call=self._on_call)
         self.tenant_id = 0  # the default tenant: calls that no flow or agent claims
         self._default_script: CallScript = script or greeting_script(settings.calls.greeting)
         self._clock = clock

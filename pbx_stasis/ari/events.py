@@ -38,6 +38,11 @@ InlineHandler = Callable[[AriEvent], None]
 ConnectHook = Callable[[], Awaitable[None]]
 EventKey = Callable[[AriEvent], str | None]
 SOCKET_PROBE_S = 2.0  # how long a new connection waits for Asterisk to answer over the socket
+# A socket that carried nothing for this long is pinged, and dropped when no pong comes back
+# within half of it: a silent connection (TCP up, nothing flowing: a black-holed link, a hung
+# proxy) is found within 3 s, not when the kernel gives up on it minutes later. Calls that
+# enter Stasis meanwhile lose their StasisStart; the resync of the next connection takes them.
+HEARTBEAT_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +94,7 @@ class EventStream:
         on_connect: ConnectHook | None = None,
         key: EventKey = event_key,
         subscribe_all: bool = False,
-        heartbeat: float = 10.0,
+        heartbeat: float = HEARTBEAT_S,
         connect_timeout: float = 10.0,
         backoff_initial: float = 0.5,
         backoff_max: float = 30.0,
