@@ -4,6 +4,7 @@ adoption of calls found at a (re)connect), wired together; `pbx run` (cli/run.py
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -74,8 +75,12 @@ class StasisApp:
         self.ari = AriClient(ari_root(settings.ari.url), settings.ari.user, settings.ari.password)
         self.calls = CallLog(db, bus)
         self.router = CallRouter(self._on_call)
+        # Set when another connection took the ARI application over: this process is deaf
+        # from then on, and `pbx run` exits (cli/run.py) rather than run without events.
+        self.taken_over = asyncio.Event()
         self.events = EventStream(
-            self.ari, settings.ari.app, self.router.on_event, on_connect=self._on_connect
+            self.ari, settings.ari.app, self.router.on_event, on_connect=self._on_connect,
+            on_replaced=self.taken_over.set,
         )
         self.request_sockets = RequestSockets(
             self.ari, settings.ari.app, settings.ari.request_sockets

@@ -75,6 +75,8 @@ class EventStream:
     runs in per-channel lanes (below); a plain function (InlineHandler) is called by the reader
     itself, in order, and must not block.
 
+    `on_replaced` is called when Asterisk says another connection took the application over
+    (ApplicationReplaced): this one gets no more events.
     `on_connect` is awaited after every (re)connect, before any event of that connection is
     dispatched; if it raises, the connection is dropped and retried. Reconnects back off
     exponentially with jitter (`backoff_initial` doubling up to `backoff_max`), reset once a
@@ -92,6 +94,7 @@ class EventStream:
         handler: EventHandler | InlineHandler,
         *,
         on_connect: ConnectHook | None = None,
+        on_replaced: Callable[[], None] | None = None,
         key: EventKey = event_key,
         subscribe_all: bool = False,
         heartbeat: float = HEARTBEAT_S,
@@ -111,6 +114,7 @@ class EventStream:
         self._handler = handler
         self._inline = not inspect.iscoroutinefunction(handler)
         self._on_connect = on_connect
+        self._on_replaced = on_replaced
         self._key = key
         self._heartbeat = heartbeat
         self._connect_timeout = connect_timeout
@@ -387,6 +391,8 @@ class EventStream:
                 "another connection took over ARI application %r: this one gets no more events",
                 self._app,
             )
+            if self._on_replaced is not None:
+                self._on_replaced()
         if self._held is not None:
             self._held.append(event)
         else:

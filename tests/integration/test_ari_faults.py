@@ -4,11 +4,15 @@ away are served once it is back, never hung up as leftovers."""
 
 from __future__ import annotations
 
+import asyncio
+import signal
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 from faults_ari import AriProxy
 from pbxproc import PbxProcess, calls_in, pbx_command
@@ -75,3 +79,70 @@ def test_silent_socket_is_dropped_within_seconds_and_its_calls_are_served(
     assert [entry.event for entry in journal] == GREETED, app.log()
     assert record.status == "ended" and record.answered_at is not None
     print(f"silent socket detected after {detected:.2f} s")
+
+
+def _direct_app(sandbox: Sandbox, db_env: dict[str, str], log: Path) -> PbxProcess:
+    env = {**sandbox.app_env(), **db_env, "PYTHONPATH": str(REPO)}
+    app = PbxProcess(env, log)
+    app.wait_for_log("ARI events connected")
+    return app
+
+
+def _greeted_call(sandbox: Sandbox) -> None:
+    result = run_sipp("caller-waits-bye.xml", sandbox.sip_target, service="5551000", timeout=15)
+    assert result.ok, result.describe()
+
+
+def test_second_pbx_run_refuses_to_take_the_app_and_the_first_keeps_serving(
+    private_sandbox: Sandbox, db_env: dict[str, str], tmp_path: Path
+) -> None:
+    first = _direct_app(private_sandbox, db_env, tmp_path / "first.log")
+    second = PbxProcess({**private_sandbox.app_env(), **db_env, "PYTHONPATH": str(REPO)},
+                        tmp_path / "second.log")
+    try:
+        try:
+            code = second.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            code = None
+        assert code == 1, f"the second pbx run kept running:\n{second.log()}"
+        assert "holds the ARI application 'pbx'" in second.log(), second.log()
+        assert "ARI events connected" not in second.log()
+        _greeted_call(private_sandbox)  # the first one still hears its calls
+    finally:
+        second.terminate()
+        assert first.terminate() == 0, first.log()
+    [(_, journal)] = calls_in(db_env["PBX_DATABASE_URL"])
+    assert [entry.event for entry in journal] == GREETED
+
+
+def test_the_lock_goes_with_a_killed_process(
+    private_sandbox: Sandbox, db_env: dict[str, str], tmp_path: Path
+) -> None:
+    killed = _direct_app(private_sandbox, db_env, tmp_path / "killed.log")
+    killed.terminate(how=signal.SIGKILL)
+    after = _direct_app(private_sandbox, db_env, tmp_path / "after.log")
+    try:
+        _greeted_call(private_sandbox)
+    finally:
+        assert after.terminate() == 0, after.log()
+
+
+def test_an_app_taken_over_by_another_connection_exits_loudly(
+    private_sandbox: Sandbox, db_env: dict[str, str], tmp_path: Path
+) -> None:
+    app = _direct_app(private_sandbox, db_env, tmp_path / "pbx.log")
+
+    async def take_over() -> None:
+        auth = aiohttp.encode_basic_auth(private_sandbox.user, private_sandbox.password)
+        async with aiohttp.ClientSession() as session, session.ws_connect(
+                private_sandbox.events_url, params={"app": "pbx"},
+                headers={"Authorization": auth}):
+            # The usurper stays connected until the app has noticed and stopped.
+            await asyncio.to_thread(app.proc.wait, 15)
+
+    try:
+        asyncio.run(take_over())
+        assert app.proc.returncode == 1, f"it kept running deaf:\n{app.log()}"
+        assert "took over the ARI application 'pbx'" in app.log()
+    finally:
+        app.terminate()
