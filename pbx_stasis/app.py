@@ -43,6 +43,7 @@ from pbx_stasis.recording.service import RECORDING_SERVICE
 from pbx_stasis.recording.store import RecordingStore
 from pbx_stasis.remote.interfaces import Offered
 from pbx_stasis.restart.adoption import Adoption
+from pbx_stasis.restart.away import AwayCalls
 from pbx_stasis.store import Database, Directory
 from pbx_stasis.supervision import Supervision
 from pbx_stasis.supervision.service import SUPERVISION_SERVICE
@@ -102,6 +103,7 @@ class StasisApp:
             self.ari, settings.ari.app, self.router, self.calls, self.acd, self.supervision,
             self.recorder, agent_of=self.agent_calls.agent_of,
             default=lambda: (self.tenant_id, self._default_script), new_call=self._on_call)
+        self.away = AwayCalls(self.ari, self.calls, self._tenant_of)
         self.tenant_id = 0  # the default tenant: calls that no flow or agent claims
         self._default_script: CallScript = script or greeting_script(settings.calls.greeting)
         self._clock = clock
@@ -152,9 +154,13 @@ class StasisApp:
             tenant_id = agent.tenant_id if agent is not None else self.tenant_id
             return tenant_id, agent, self.agent_calls.script(start, agent)
         number = dialed_number(start)
-        tenant_id = self.ivr.tenant_for(number, prefer=self.tenant_id) or self.tenant_id
+        tenant_id = self._tenant_of(number)
         flow = self.ivr.script_for(tenant_id, number)
         return tenant_id, None, flow or self._default_script
+
+    def _tenant_of(self, number: str) -> int:
+        """The tenant whose live IVR flow answers `number` (else the default tenant)."""
+        return self.ivr.tenant_for(number, prefer=self.tenant_id) or self.tenant_id
 
     def offered(self, center: ContactCenter) -> list[Offered[Any]]:
         """The services this process offers a web process of its own (or its own web app), by
@@ -165,6 +171,7 @@ class StasisApp:
                 Offered(RECORDING_SERVICE, self.recorder)]
 
     async def _on_call(self, inbox: EventInbox, start: AriEvent) -> None:
+        self.away.collect_soon(inbox.channel_id)  # when the reconnect found no channel to ask
         args = stasis_args(start)
         if args[:1] not in (["inbound"], ["outbound"]):
             # An agent leg or snoop left over from before a restart: nobody owns it any more.
@@ -185,6 +192,11 @@ class StasisApp:
         await self.ari.applications.set_event_filter(self.settings.ari.app,
                                                      disallowed=self.unused_events)
         await self.adoption.on_connect()
+        try:
+            await self.away.collect(channel["id"] for channel in await self.ari.channels.list())
+        except AriError as exc:  # their records can wait for the next call: never the calls
+            log.warning("could not read the calls held while the app was away: %s", exc)
+            self.away.pending = True
 
 
 # Events no code reads, filtered out by Asterisk: each costs a JSON encode there and a decode and

@@ -9,13 +9,14 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 from faults_ari import AriProxy
 from pbxproc import PbxProcess, calls_in, pbx_command
+from polling import wait_until
 from sandbox import Sandbox, SippResult, run_sipp
 
 pytestmark = pytest.mark.integration
@@ -146,3 +147,68 @@ def test_an_app_taken_over_by_another_connection_exits_loudly(
         assert "took over the ARI application 'pbx'" in app.log()
     finally:
         app.terminate()
+
+
+@pytest.fixture
+def hold_for(private_sandbox: Sandbox) -> Iterator[Callable[[int], None]]:
+    """Sets the dialplan's hold (PBX_AWAY_HOLD_S, a global variable) for one test."""
+
+    def hold(seconds: int) -> None:
+        private_sandbox.ari("POST", f"asterisk/variable?variable=PBX_AWAY_HOLD_S&value={seconds}")
+
+    yield hold
+    hold(30)  # the dialplan's own default
+
+
+def test_caller_is_held_while_the_app_is_away_and_served_when_it_is_back(
+    private_sandbox: Sandbox, db_env: dict[str, str], tmp_path: Path,
+    hold_for: Callable[[int], None],
+) -> None:
+    hold_for(10)
+    results: list[SippResult] = []
+    called_at = time.monotonic()
+    caller = _call_in_background(private_sandbox, results)  # no pbx run at all
+    time.sleep(3)
+    assert not results, results[0].describe()  # still held (ringing), not refused
+    app = _direct_app(private_sandbox, db_env, tmp_path / "pbx.log")
+    try:
+        caller.join(30)
+        held = time.monotonic() - called_at
+        assert results and results[0].ok, results[0].describe() if results else "no sipp"
+    finally:
+        assert app.terminate() == 0, app.log()
+    [(_, journal)] = calls_in(db_env["PBX_DATABASE_URL"])
+    assert [entry.event for entry in journal] == GREETED, app.log()
+    print(f"caller held {held:.1f} s in all (app away ~3 s), then greeted")
+
+
+def test_a_caller_refused_after_the_hold_is_recorded(
+    private_sandbox: Sandbox, db_env: dict[str, str], tmp_path: Path,
+    hold_for: Callable[[int], None],
+) -> None:
+    hold_for(2)
+    called_at = time.monotonic()
+    refused = run_sipp("caller-waits-bye.xml", private_sandbox.sip_target, service="5551000",
+                       caller="0611223344", timeout=15)
+    waited = time.monotonic() - called_at
+    assert not refused.ok and "503 Service Unavailable" in refused.errors, refused.describe()
+    assert waited >= 1.5, f"refused after {waited:.1f} s: not held"
+    app = _direct_app(private_sandbox, db_env, tmp_path / "pbx.log")
+    try:
+        # Nothing else in Asterisk at the start: the next call is the channel AstDB is read by.
+        _greeted_call(private_sandbox)
+        wait_until(lambda: len(calls_in(db_env["PBX_DATABASE_URL"])) == 2, within=10)
+    finally:
+        assert app.terminate() == 0, app.log()
+    away, served = calls_in(db_env["PBX_DATABASE_URL"])
+    record, journal = away
+    assert (record.from_number, record.to_number, record.direction) == (
+        "0611223344", "5551000", "inbound")
+    assert record.status == "ended" and record.answered_at is None
+    assert record.hangup_cause == 34
+    assert record.ended_at is not None and 1 <= (record.ended_at - record.started_at
+                                                 ).total_seconds() <= 4
+    assert [entry.event for entry in journal] == ["CALLSTART", "CALLEND"]
+    assert journal[-1].data["away"] == "refused"
+    assert [entry.event for entry in served[1]] == GREETED
+    assert private_sandbox.cli("database show pbx-away").count("/pbx-away/") == 0
