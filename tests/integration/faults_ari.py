@@ -35,10 +35,12 @@ class _Link:
         self.epoch = epoch
         self.writers: list[asyncio.StreamWriter] = []
         self.dead = False
+        self.gone = asyncio.Event()
 
     def reset(self) -> None:
         """Close both sides with a TCP RST (SO_LINGER 0), as a crashed or timed-out peer."""
         self.dead = True
+        self.gone.set()
         for writer in self.writers:
             sock = writer.get_extra_info("socket")
             if sock is not None:
@@ -60,6 +62,7 @@ class AriProxy:
         self._epoch = 0
         self._flowing: asyncio.Event | None = None
         self._server: asyncio.Server | None = None
+        self._refusing = False
         self.accepted = 0
         self._thread.start()
         self.port: int = self._call(self._start())
@@ -83,6 +86,9 @@ class AriProxy:
         self.accepted += 1
         link = _Link(self._epoch)
         link.writers.append(writer)
+        if self._refusing:
+            link.reset()
+            return
         self._links.add(link)
         try:
             await self._flowing.wait()  # opened during a silence: held until it ends
@@ -111,7 +117,9 @@ class AriProxy:
                 data = b""
             # During a silence nothing crosses, not even the end of the stream.
             await self._flowing.wait()
-            if link.dead or link.epoch < self._epoch:
+            if link.epoch < self._epoch:
+                await link.gone.wait()  # from before a silence: silent until it is reset
+            if link.dead:
                 return
             if not data:
                 link.reset()
@@ -136,23 +144,42 @@ class AriProxy:
 
         return self._call(cut())
 
-    def silence(self, seconds: float) -> None:
-        """Start a silence of `seconds` (returns at once; bounded: it ends by itself)."""
-        if not 0 < seconds <= 60:
+    def silence(self, seconds: float, *, old_linger: float = 0.0) -> None:
+        """Start a silence of `seconds` (returns at once; bounded: it ends by itself).
+        `old_linger`: the connections from before stay silent that much longer after new ones
+        flow (Asterisk timing out its side of a dead socket after the app reconnected)."""
+        if not 0 < seconds <= 60 or not 0 <= old_linger <= 60:
             raise ValueError("a silence lasts between 0 and 60 seconds")
 
         async def start() -> None:
             assert self._flowing is not None
             self._epoch += 1
             self._flowing.clear()
-            self._loop.call_later(seconds, self._end_silence)
+            self._loop.call_later(seconds, self._end_silence, old_linger)
 
         self._call(start())
 
-    def _end_silence(self) -> None:
+    def cut(self, seconds: float) -> None:
+        """Reset every connection, and every new one at once, for `seconds` (an outage that
+        both sides see: Asterisk drops the app at once; bounded: it ends by itself)."""
+        if not 0 < seconds <= 60:
+            raise ValueError("a cut lasts between 0 and 60 seconds")
+
+        async def start() -> None:
+            self._refusing = True
+            for link in list(self._links):
+                link.reset()
+            self._loop.call_later(seconds, setattr, self, "_refusing", False)
+
+        self._call(start())
+
+    def _end_silence(self, old_linger: float) -> None:
         assert self._flowing is not None
-        for link in list(self._links):
-            if link.epoch < self._epoch:
+        old = [link for link in self._links if link.epoch < self._epoch]
+        if old_linger:
+            self._loop.call_later(old_linger, lambda: [link.reset() for link in old])
+        else:
+            for link in old:
                 link.reset()
         self._flowing.set()
 

@@ -212,3 +212,38 @@ def test_a_caller_refused_after_the_hold_is_recorded(
     assert journal[-1].data["away"] == "refused"
     assert [entry.event for entry in served[1]] == GREETED
     assert private_sandbox.cli("database show pbx-away").count("/pbx-away/") == 0
+
+
+def test_asterisk_dropping_the_old_socket_late_leaves_the_app_hearing(
+    private_sandbox: Sandbox, proxy: AriProxy, db_env: dict[str, str], tmp_path: Path
+) -> None:
+    """A black hole where Asterisk notices the dead socket only after the app reconnected."""
+    app = _app(private_sandbox, proxy, db_env, tmp_path / "pbx.log")
+    try:
+        proxy.silence(4.0, old_linger=2.0)
+        app.wait_for_log("ARI events connected", count=2, timeout=10)
+        time.sleep(2.5)  # the old socket is reset now
+        _greeted_call(private_sandbox)
+    finally:
+        assert app.terminate() == 0, app.log()
+
+
+def test_calls_during_a_cut_are_held_and_served_after_it(
+    private_sandbox: Sandbox, proxy: AriProxy, db_env: dict[str, str], tmp_path: Path
+) -> None:
+    app = _app(private_sandbox, proxy, db_env, tmp_path / "pbx.log")
+    results: list[SippResult] = []
+    try:
+        proxy.cut(3.0)  # Asterisk sees the socket close: the app is gone until it reconnects
+        callers = []
+        for _ in range(3):
+            time.sleep(0.6)
+            callers.append(_call_in_background(private_sandbox, results))
+        for caller in callers:
+            caller.join(30)
+        assert len(results) == 3 and all(result.ok for result in results), "\n".join(
+            result.describe() for result in results if not result.ok)
+    finally:
+        assert app.terminate() == 0, app.log()
+    calls = calls_in(db_env["PBX_DATABASE_URL"])
+    assert [[entry.event for entry in journal] for _, journal in calls] == [GREETED] * 3
