@@ -247,3 +247,30 @@ def test_calls_during_a_cut_are_held_and_served_after_it(
         assert app.terminate() == 0, app.log()
     calls = calls_in(db_env["PBX_DATABASE_URL"])
     assert [[entry.event for entry in journal] for _, journal in calls] == [GREETED] * 3
+
+
+def test_a_caller_giving_up_during_the_hold_is_recorded_at_the_next_connect(
+    private_sandbox: Sandbox, db_env: dict[str, str], tmp_path: Path,
+    hold_for: Callable[[int], None],
+) -> None:
+    hold_for(10)
+    gave_up = run_sipp("caller-cancels.xml", private_sandbox.sip_target, service="5551000",
+                       caller="0611223344", timeout=15)
+    assert gave_up.ok, gave_up.describe()
+    # A call in progress when the app starts: the channel its connect reads AstDB through.
+    results: list[SippResult] = []
+    caller = _call_in_background(private_sandbox, results)
+    time.sleep(1)
+    app = _direct_app(private_sandbox, db_env, tmp_path / "pbx.log")
+    try:
+        app.wait_for_log("recorded 1 call(s) the dialplan let go", timeout=10)
+        caller.join(30)
+        assert results and results[0].ok, results[0].describe() if results else "no sipp"
+    finally:
+        assert app.terminate() == 0, app.log()
+    (record, journal), (_, served) = calls_in(db_env["PBX_DATABASE_URL"])
+    assert record.from_number == "0611223344" and record.answered_at is None
+    assert [entry.event for entry in journal] == ["CALLSTART", "CALLEND"]
+    assert journal[-1].data["away"] == "abandoned"
+    assert journal[-1].data["by"] == "caller"
+    assert [entry.event for entry in served] == GREETED
