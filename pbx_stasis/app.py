@@ -171,7 +171,7 @@ class StasisApp:
                 Offered(RECORDING_SERVICE, self.recorder)]
 
     async def _on_call(self, inbox: EventInbox, start: AriEvent) -> None:
-        self.away.collect_soon(inbox.channel_id)  # when the reconnect found no channel to ask
+        self.away.collect_soon([inbox.channel_id])  # when the last connect found no channel
         args = stasis_args(start)
         if args[:1] not in (["inbound"], ["outbound"]):
             # An agent leg or snoop left over from before a restart: nobody owns it any more.
@@ -192,11 +192,8 @@ class StasisApp:
         await self.ari.applications.set_event_filter(self.settings.ari.app,
                                                      disallowed=self.unused_events)
         await self.adoption.on_connect()
-        try:
-            await self.away.collect(channel["id"] for channel in await self.ari.channels.list())
-        except AriError as exc:  # their records can wait for the next call: never the calls
-            log.warning("could not read the calls held while the app was away: %s", exc)
-            self.away.pending = True
+        channels = await self.ari.channels.list()
+        self.away.collect_soon([channel["id"] for channel in channels], connected=True)
 
 
 # Events no code reads, filtered out by Asterisk: each costs a JSON encode there and a decode and

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 
 from pbx_stasis.ari import AriClient, AriError
 from pbx_stasis.calls.records import CallLog
-from pbx_stasis.store import Direction
+from pbx_stasis.store import Direction, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,12 @@ class AwayCalls:
             except AriError as exc:
                 if exc.status == 404:
                     continue  # gone since it was listed: try the next one
-                raise
+                # e.g. func_db not loaded (`pbx check` says so): asking again at every call
+                # would fail the same way; the next (re)connect asks again.
+                self.pending = False
+                log.warning("cannot list the calls the dialplan let go while the app was "
+                            "away: %s", exc)
+                return 0
             self.pending = False
             lines = [k.strip() for k in keys.split(",") if k.strip()]
             if not lines:
@@ -119,19 +124,21 @@ class AwayCalls:
                 f"Local/forget@{FAMILY}/n", context=FAMILY, extension="forgotten", priority=1,
                 variables={"PBX_AWAY_KEYS": "|".join(keys[first:first + FORGET_BATCH])})
 
-    def collect_soon(self, channel_id: str) -> None:
-        """Read the lines through a channel that just arrived (once, in the background: the
-        call does not wait for it)."""
+    def collect_soon(self, channel_ids: list[str], *, connected: bool = False) -> None:
+        """Read the lines in the background (the calls never wait for it): at a (re)connect
+        (`connected`) through any of the channels Asterisk has, else through a channel that
+        just arrived when the last connect found none."""
+        if connected:
+            self.pending = True
         if not self.pending or (self._task is not None and not self._task.done()):
             return
-        self._task = asyncio.create_task(self._collect_quietly(channel_id),
-                                         name="away-calls")
+        self._task = asyncio.create_task(self._collect_quietly(channel_ids), name="away-calls")
 
-    async def _collect_quietly(self, channel_id: str) -> int:
+    async def _collect_quietly(self, channel_ids: list[str]) -> int:
         try:
-            return await self.collect([channel_id])
-        except AriError as exc:
-            log.warning("could not read the calls held while the app was away: %s", exc)
+            return await self.collect(channel_ids)
+        except (AriError, StoreError) as exc:  # the records wait for the next connect
+            log.warning("could not record the calls held while the app was away: %s", exc)
             return 0
 
     async def _record(self, call: AwayCall) -> None:
