@@ -2,7 +2,8 @@
 
 Asterisk hands an application to the last connection that asks for it (the one before gets
 ApplicationReplaced and no more events), so a second `pbx run` on the same app would make the
-first one deaf. The lock is taken before the app connects: a second process on the same machine
+first one deaf. The lock (a file in $XDG_RUNTIME_DIR, else the temp dir) is taken before the
+app connects: a second process on the same machine
 refuses to start, naming the holder. The kernel drops a flock when its process dies, however it
 dies (kill -9 too): nothing stale to clean up. Asking ARI instead (GET /applications) cannot
 tell a connected app from one whose socket just dropped (Asterisk keeps an app listed while it
@@ -30,13 +31,21 @@ class AppLock:
 
     def __init__(self, ari_url: str, app: str, directory: Path | None = None) -> None:
         key = hashlib.sha256(f"{ari_url.rstrip('/')}\n{app}".encode()).hexdigest()[:16]
-        self.path = (directory or Path(tempfile.gettempdir())) / f"pbx-stasis-{key}.lock"
+        # The service user's runtime dir when there is one (systemd's, not writable by other
+        # users: none can hold the lock to keep pbx run from starting), else the temp dir.
+        runtime = os.environ.get("XDG_RUNTIME_DIR")
+        where = directory or Path(runtime if runtime else tempfile.gettempdir())
+        self.path = where / f"pbx-stasis-{key}.lock"
         self.ari_url = ari_url
         self.app = app
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:  # e.g. another user's file in a sticky temp dir
+            raise AppInUse(f"cannot open the lock of the ARI application {self.app!r} "
+                           f"({self.path}): {exc.strerror or exc}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

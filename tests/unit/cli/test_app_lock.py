@@ -29,3 +29,9 @@ def test_other_apps_and_other_asterisks_have_their_own_lock(tmp_path: Path) -> N
         lock.acquire()
         lock.release()
     held.release()
+
+
+def test_a_lock_file_that_cannot_be_opened_is_one_line(tmp_path: Path) -> None:
+    lock = AppLock("http://127.0.0.1:8088/ari", "pbx", tmp_path / "missing-dir")
+    with pytest.raises(AppInUse, match="cannot open the lock of the ARI application 'pbx'"):
+        lock.acquire()
