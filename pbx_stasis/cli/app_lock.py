@@ -2,14 +2,13 @@
 
 Asterisk hands an application to the last connection that asks for it (the one before gets
 ApplicationReplaced and no more events), so a second `pbx run` on the same app would make the
-first one deaf. The lock (a file in $XDG_RUNTIME_DIR, else the temp dir) is taken before the
-app connects: a second process on the same machine
-refuses to start, naming the holder. The kernel drops a flock when its process dies, however it
-dies (kill -9 too): nothing stale to clean up. Asking ARI instead (GET /applications) cannot
-tell a connected app from one whose socket just dropped (Asterisk keeps an app listed while it
-has channels), and two processes could both ask before either subscribed. Processes on other
-machines are not covered by a file lock: they are caught by ApplicationReplaced (the app exits,
-see cli/run.py).
+first one deaf. The lock (a file in $XDG_RUNTIME_DIR, else the temp dir) is taken before the app
+connects: a second process on the same machine refuses to start, naming the holder. The kernel
+drops a flock when its process dies, however it dies (kill -9 too): nothing stale to clean up.
+Asking ARI instead (GET /applications) cannot tell a connected app from one whose socket just
+dropped (Asterisk keeps an app listed while it has channels), and two processes could both ask
+before either subscribed. Processes on other machines are not covered by a file lock: they are
+caught by ApplicationReplaced (the app exits, see cli/run.py).
 """
 
 from __future__ import annotations
