@@ -49,6 +49,11 @@ class _Link:
             writer.transport.abort()
 
 
+def _reset_all(links: list[_Link]) -> None:
+    for link in links:
+        link.reset()
+
+
 class AriProxy:
     """Forwards 127.0.0.1:`port` to the ARI server of `ari_url` until close()."""
 
@@ -177,10 +182,9 @@ class AriProxy:
         assert self._flowing is not None
         old = [link for link in self._links if link.epoch < self._epoch]
         if old_linger:
-            self._loop.call_later(old_linger, lambda: [link.reset() for link in old])
+            self._loop.call_later(old_linger, _reset_all, old)
         else:
-            for link in old:
-                link.reset()
+            _reset_all(old)
         self._flowing.set()
 
     @property
