@@ -44,6 +44,7 @@ from pbx_stasis.recording.service import RECORDING_SERVICE
 from pbx_stasis.recording.store import RecordingStore
 from pbx_stasis.remote.interfaces import Offered
 from pbx_stasis.restart.adoption import Adoption
+from pbx_stasis.restart.away import AwayCalls
 from pbx_stasis.store import Database, Directory
 from pbx_stasis.supervision import Supervision
 from pbx_stasis.supervision.service import SUPERVISION_SERVICE
@@ -76,8 +77,12 @@ class StasisApp:
         self.ari = AriClient(ari_root(settings.ari.url), settings.ari.user, settings.ari.password)
         self.calls = CallLog(db, bus)
         self.router = CallRouter(self._on_call)
+        # Set when another connection took the ARI application over: this process is deaf
+        # from then on, and `pbx run` exits (cli/run.py) rather than run without events.
+        self.taken_over = asyncio.Event()
         self.events = EventStream(
-            self.ari, settings.ari.app, self.router.on_event, on_connect=self._on_connect
+            self.ari, settings.ari.app, self.router.on_event, on_connect=self._on_connect,
+            on_replaced=self.taken_over.set,
         )
         self.request_sockets = RequestSockets(
             self.ari, settings.ari.app, settings.ari.request_sockets
@@ -98,7 +103,8 @@ class StasisApp:
         self.adoption = Adoption(
             self.ari, settings.ari.app, self.router, self.calls, self.acd, self.supervision,
             self.recorder, agent_of=self.agent_calls.agent_of,
-            default=lambda: (self.tenant_id, self._default_script))
+            default=lambda: (self.tenant_id, self._default_script), new_call=self._on_call)
+        self.away = AwayCalls(self.ari, self.calls, self._tenant_of)
         self.tenant_id = 0  # the default tenant: calls that no flow or agent claims
         self._default_script: CallScript = script or greeting_script(settings.calls.greeting)
         self._clock = clock
@@ -170,9 +176,13 @@ class StasisApp:
             tenant_id = agent.tenant_id if agent is not None else self.tenant_id
             return tenant_id, agent, self.agent_calls.script(start, agent)
         number = dialed_number(start)
-        tenant_id = self.ivr.tenant_for(number, prefer=self.tenant_id) or self.tenant_id
+        tenant_id = self._tenant_of(number)
         flow = self.ivr.script_for(tenant_id, number)
         return tenant_id, None, flow or self._default_script
+
+    def _tenant_of(self, number: str) -> int:
+        """The tenant whose live IVR flow answers `number` (else the default tenant)."""
+        return self.ivr.tenant_for(number, prefer=self.tenant_id) or self.tenant_id
 
     def offered(self, center: ContactCenter) -> list[Offered[Any]]:
         """The services this process offers a web process of its own (or its own web app), by
@@ -183,6 +193,7 @@ class StasisApp:
                 Offered(RECORDING_SERVICE, self.recorder)]
 
     async def _on_call(self, inbox: EventInbox, start: AriEvent) -> None:
+        self.away.collect_soon([inbox.channel_id])  # when the last connect found no channel
         args = stasis_args(start)
         if args[:1] not in (["inbound"], ["outbound"]):
             # An agent leg or snoop left over from before a restart: nobody owns it any more.
@@ -203,6 +214,8 @@ class StasisApp:
         await self.ari.applications.set_event_filter(self.settings.ari.app,
                                                      disallowed=self.unused_events)
         await self.adoption.on_connect()
+        channels = await self.ari.channels.list()
+        self.away.collect_soon([channel["id"] for channel in channels], connected=True)
 
 
 DISPOSITIONS_REFRESH = 5.0

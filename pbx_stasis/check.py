@@ -33,6 +33,8 @@ REQUIRED_MODULES: dict[str, str] = {
     "res_ari_recordings.so": "ARI: recordings and voicemail",
     "res_ari_sounds.so": "ARI: checking an IVR flow's sounds",
     "app_stasis.so": "the dialplan's Stasis(), by which every call enters the app",
+    "app_stack.so": "the dialplan's hold of callers while the app is away (Gosub)",
+    "func_db.so": "recording callers the dialplan refused while the app was away (AstDB)",
     "res_stasis.so": "Stasis applications",
     "res_stasis_answer.so": "answering calls",
     "res_stasis_device_state.so": "agents' registration states",

@@ -38,6 +38,11 @@ InlineHandler = Callable[[AriEvent], None]
 ConnectHook = Callable[[], Awaitable[None]]
 EventKey = Callable[[AriEvent], str | None]
 SOCKET_PROBE_S = 2.0  # how long a new connection waits for Asterisk to answer over the socket
+# A socket that carried nothing for this long is pinged, and dropped when no pong comes back
+# within half of it: a silent connection (TCP up, nothing flowing: a black-holed link, a hung
+# proxy) is found within 3 s, not when the kernel gives up on it minutes later. Calls that
+# enter Stasis meanwhile lose their StasisStart; the resync of the next connection takes them.
+HEARTBEAT_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +75,8 @@ class EventStream:
     runs in per-channel lanes (below); a plain function (InlineHandler) is called by the reader
     itself, in order, and must not block.
 
+    `on_replaced` is called when Asterisk says another connection took the application over
+    (ApplicationReplaced): this one gets no more events.
     `on_connect` is awaited after every (re)connect, before any event of that connection is
     dispatched; if it raises, the connection is dropped and retried. Reconnects back off
     exponentially with jitter (`backoff_initial` doubling up to `backoff_max`), reset once a
@@ -87,9 +94,10 @@ class EventStream:
         handler: EventHandler | InlineHandler,
         *,
         on_connect: ConnectHook | None = None,
+        on_replaced: Callable[[], None] | None = None,
         key: EventKey = event_key,
         subscribe_all: bool = False,
-        heartbeat: float = 10.0,
+        heartbeat: float = HEARTBEAT_S,
         connect_timeout: float = 10.0,
         backoff_initial: float = 0.5,
         backoff_max: float = 30.0,
@@ -106,6 +114,7 @@ class EventStream:
         self._handler = handler
         self._inline = not inspect.iscoroutinefunction(handler)
         self._on_connect = on_connect
+        self._on_replaced = on_replaced
         self._key = key
         self._heartbeat = heartbeat
         self._connect_timeout = connect_timeout
@@ -382,6 +391,8 @@ class EventStream:
                 "another connection took over ARI application %r: this one gets no more events",
                 self._app,
             )
+            if self._on_replaced is not None:
+                self._on_replaced()
         if self._held is not None:
             self._held.append(event)
         else:

@@ -57,9 +57,11 @@ class CallLog:
         data: Mapping[str, Any] | None = None,
         call_id: str | None = None,
         agent_user_id: int | None = None,
+        started_at: datetime | None = None,
     ) -> CallRecord:
-        """A new live call; `agent_user_id`: the agent who placed it (outbound)."""
-        now = utc_now()
+        """A new live call; `agent_user_id`: the agent who placed it (outbound); `started_at`
+        when it began before it is recorded (a call Asterisk noted while the app was away)."""
+        now = started_at or utc_now()
         record = CallRecord(
             id=call_id or new_call_id(), tenant_id=tenant_id, channel_id=channel_id,
             linkedid=linkedid, direction=Direction(direction), from_number=from_number,

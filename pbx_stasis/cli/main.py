@@ -25,7 +25,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from pbx_stasis.cli.run import serve
+    from pbx_stasis.cli.app_lock import AppInUse
+    from pbx_stasis.cli.run import AppTakenOver, serve
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -34,7 +35,11 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             loop.add_signal_handler(sig, stop.set)
         await serve(settings, stop, part=args.part)
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except (AppInUse, AppTakenOver) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

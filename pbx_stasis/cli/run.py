@@ -15,6 +15,7 @@ from aiohttp import ClientSession, web
 from pbx_stasis.app import StasisApp
 from pbx_stasis.bus import Bus
 from pbx_stasis.center.live import LiveContactCenter, websocket_sip_url
+from pbx_stasis.cli.app_lock import AppInUse, AppLock
 from pbx_stasis.config import ConfigError, Settings
 from pbx_stasis.plugins import INTERFACES, PLUGINS, TOPICS, web_app
 from pbx_stasis.remote.client import proxy, relay_events
@@ -27,6 +28,10 @@ from pbx_stasis.web.serverlog import SERVER_LOG
 log = logging.getLogger(__name__)
 
 
+class AppTakenOver(Exception):
+    """Another connection took the ARI application over: this process got no more events."""
+
+
 async def serve(settings: Settings, stop: asyncio.Event, *, part: str = "all") -> None:
     """Run until `stop` is set. `part`: "all" (Stasis app and web pages in one process),
     "stasis" (the Stasis app, serving the web process over web.rpc_url), or "web" (the pages,
@@ -36,6 +41,13 @@ async def serve(settings: Settings, stop: asyncio.Event, *, part: str = "all") -
     db = Database.connect(settings.database.url)
     bus = Bus()
     app = StasisApp(settings, db, bus) if part != "web" else None
+    lock = AppLock(app.ari.base_url, settings.ari.app) if app is not None else None
+    if lock is not None:
+        try:  # before connecting: a second process must not take the app over
+            lock.acquire()
+        except AppInUse:
+            await db.dispose()
+            raise
     runners: list[web.AppRunner] = []
     tasks: list[asyncio.Task[None]] = []
     session = ClientSession()
@@ -85,7 +97,7 @@ async def serve(settings: Settings, stop: asyncio.Event, *, part: str = "all") -
         # only what calls created since (a full pass over the ~116k objects of a started app
         # took 46 ms, measured in the benchmark's process).
         gc.freeze()
-        await stop.wait()
+        await _until_stopped(stop, app)
         if app is not None:
             log.info("stopping: %d live call(s)", app.router.live_calls)
     finally:
@@ -100,3 +112,27 @@ async def serve(settings: Settings, stop: asyncio.Event, *, part: str = "all") -
             await app.stop()
         await session.close()
         await db.dispose()
+        if lock is not None:
+            lock.release()
+    if app is not None and app.taken_over.is_set():
+        raise AppTakenOver(
+            f"another connection took over the ARI application {settings.ari.app!r} at "
+            f"{app.ari.base_url}: this process got no more events, so it stopped (is a "
+            f"second pbx run, on another machine, using the same app?)")
+
+
+async def _until_stopped(stop: asyncio.Event, app: StasisApp | None) -> None:
+    """Until `stop` is set, or the app lost its ARI application to another connection: running
+    on without events would leave every call unanswered (no tug of war either: reconnecting
+    would take the app back from the other process, which would take it back again)."""
+    waits = [asyncio.create_task(stop.wait())]
+    if app is not None:
+        waits.append(asyncio.create_task(app.taken_over.wait()))
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in waits:
+            task.cancel()
+    if app is not None and app.taken_over.is_set():
+        log.error("another connection took over ARI application %r: stopping",
+                  app.settings.ari.app)

@@ -6,6 +6,9 @@ the app restarted (or its ARI socket dropped) under them.
   meanwhile, and the call is closed for both sides when either hangs up.
 - A caller waiting in a queue goes back to their place: the queue and the entry time are in
   the name of their queue bridge.
+- A call that entered Stasis while the app was away (its StasisStart went to a dead or silent
+  socket: it has no record, and the dialplan's arguments say it came in or went out) is a new
+  call: it runs its number's script as if the StasisStart had just arrived.
 - Anything else (an agent or consultation leg left ringing) is hung up; queue bridges nobody
   waits in are destroyed.
 """
@@ -25,7 +28,7 @@ from pbx_stasis.calls.handoff import QueueRequest
 from pbx_stasis.calls.inbound import Call, CallScript, run_call
 from pbx_stasis.calls.records import CallLog
 from pbx_stasis.calls.resync import resync
-from pbx_stasis.calls.router import CallRouter
+from pbx_stasis.calls.router import CallHandler, CallRouter
 from pbx_stasis.recording.recorder import CallRecorder
 from pbx_stasis.store import CallRecord
 from pbx_stasis.supervision import Supervision
@@ -50,6 +53,7 @@ class Adoption:
         *,
         agent_of: Callable[[AriEvent], AgentRecord | None],
         default: Callable[[], tuple[int, CallScript]],
+        new_call: CallHandler,
     ) -> None:
         self.ari = ari
         self.app = app
@@ -60,6 +64,7 @@ class Adoption:
         self.recorder = recorder
         self._agent_of = agent_of
         self._default = default  # the default tenant and its script, once the app started
+        self._new_call = new_call  # what a StasisStart starts: the app's normal call
         self._bridges: list[Bridge] = []  # as they were at the last (re)connect
 
     async def on_connect(self) -> None:
@@ -78,12 +83,20 @@ class Adoption:
 
     def _adopt(self, channel: Channel, record: CallRecord | None) -> None:
         """A channel in Stasis that no task handles: the app restarted under it."""
-        start: AriEvent = {"type": "StasisStart", "channel": dict(channel), "args": []}
+        args = stasis_args_of(channel, self.app)
+        start: AriEvent = {"type": "StasisStart", "channel": dict(channel), "args": args}
 
         async def handle(inbox: EventInbox, start: AriEvent) -> None:
             partners = await self._partners(channel["id"])
             if partners:
                 await self._let_conversation_finish(inbox, start, record, partners)
+                return
+            if record is None and args[:1] in (["inbound"], ["outbound"]):
+                # Entered Stasis from the dialplan while the app was away: nothing was done
+                # with it yet, so it starts now, as its lost StasisStart would have started it.
+                log.info("channel %s entered Stasis while the app was away: starting its call",
+                         channel["id"])
+                await self._new_call(inbox, start)
                 return
             if record is None:  # an agent or consultation leg left ringing: nothing to resume
                 with contextlib.suppress(AriError):
@@ -150,3 +163,13 @@ class Adoption:
             await self.acd.enqueue(call, request)
 
         return wait_again
+
+
+def stasis_args_of(channel: Channel, app: str) -> list[str]:
+    """The arguments a channel entered Stasis with, from the dialplan application it runs
+    (`Stasis(pbx,inbound)`: app_data "pbx,inbound"); [] when it runs something else."""
+    dialplan = channel.get("dialplan")
+    if not isinstance(dialplan, dict) or str(dialplan.get("app_name", "")).lower() != "stasis":
+        return []
+    name, *args = str(dialplan.get("app_data", "")).split(",")
+    return [arg.strip() for arg in args] if name.strip() == app else []

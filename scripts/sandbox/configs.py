@@ -96,6 +96,8 @@ MODULES = (
     "chan_websocket",
     # dialplan: only the Stasis entry points and the app_queue benchmark baseline
     "pbx_config",
+    "app_stack",  # Gosub: the dialplan's hold while the app is away (pbx-away)
+    "func_db",  # AstDB: calls refused while the app is away, read back at reconnect
     "app_dial",
     "app_playback",
     "app_echo",
