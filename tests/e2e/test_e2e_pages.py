@@ -266,3 +266,30 @@ async def test_a_supervisor_frees_an_agent_from_the_wallboard(page: Page, world:
     await expect(card).to_have_attribute("data-state", "offline")
     assert record.state is AgentState.OFFLINE
     await page.screenshot(path=str(SCREENSHOTS / "wallboard-agent-controls.png"))
+
+
+async def test_a_ringing_call_shows_its_context_and_a_missed_one_is_told(
+    page: Page, world: World
+) -> None:
+    """Issue 13: the screen pop said nothing of the queue or the line dialled, the tab did not
+    say a call rang, and an offer that rang out vanished without a word."""
+    agent = world.person("acme", Role.AGENT)
+    record = world.center.agent_records[(agent.tenant_id, agent.user_id)]
+    for call_id in [i for i, (_, c) in world.center.calls.items()
+                    if c.agent_user_id == agent.user_id]:
+        world.center.end(call_id)  # an earlier test's call that still rings
+    world.center._set(record, AgentState.AVAILABLE)
+    await log_in(page, world, Role.AGENT)
+    await expect(page.get_by_test_id("feed-status")).to_have_text("Live")
+    title = "Agent · pbx-stasis"
+    await expect(page).to_have_title(title)
+    world.center.ring(agent.tenant_id, agent.user_id, "+12025550177", queue="sales")
+    await expect(page.get_by_test_id("caller-number")).to_have_text("+12025550177")
+    await expect(page.get_by_test_id("call-context")).to_contain_text("queue sales")
+    await expect(page.get_by_test_id("call-context")).to_contain_text("dialled +18005550199")
+    await expect(page).to_have_title(re.compile(r"^☎ \+12025550177"))
+    # The offer rings out: the core pauses the agent after missed calls.
+    world.center._set(record, AgentState.PAUSED, reason="no answer")
+    await expect(page.get_by_test_id("banner-missed")).to_contain_text(
+        "You missed a call from +12025550177 and were paused after missed calls")
+    await expect(page).to_have_title(title)

@@ -1,7 +1,7 @@
 // The agent page: softphone, status, call controls, contact card, wrap-up and contacts.
 import { get, post, put } from "../api.js";
 import { Feed } from "../feed.js";
-import { $, $$, banner, clearErrors, dateTime, duration, el, pageData, secondsSince, showErrors, toast } from "../ui.js";
+import { $, $$, banner, clearErrors, clock, dateTime, duration, el, pageData, secondsSince, showErrors, toast } from "../ui.js";
 import { PhonePanel } from "../phone.js";
 import { Ringer } from "../ringer.js";
 
@@ -112,6 +112,10 @@ $("#state-select").addEventListener("change", () => {
 $("#apply-state").addEventListener("click", async () => {
   const state = $("#state-select").value;
   const body = { state };
+  // Asked on a click (browsers allow it only then): ringing calls notify the desktop.
+  if (state === "available" && "Notification" in window && Notification.permission === "default") {
+    Notification.requestPermission().catch(() => {});
+  }
   if (state === "paused") body.reason = $("#pause-reason").value;
   $("#state-error").textContent = "";
   ringer.unlock();
@@ -166,7 +170,35 @@ function renderCall() {
     $("#call-timer").textContent = "";
     if (state === "idle") { $("#caller-number").textContent = ""; $("#caller-name").textContent = ""; }
   }
+  // What the caller came for: the queue, the line they dialled, how long they have been on it.
+  const c = live ? view.call : null;
+  $("#call-context").textContent = c && c.direction !== "outbound"
+    ? [c.queue && `queue ${c.queue}`, c.to_number && `dialled ${c.to_number}`,
+      `on the line since ${clock(c.started_at)}`].filter(Boolean).join(" · ")
+    : "";
   if (state !== "ringing") ringer.stop();
+  announceRinging(state === "ringing" && c && c.direction !== "outbound" ? c : null);
+}
+
+// While a call rings: the tab's title says so, and a desktop notification (when the agent
+// allowed them) reaches an agent working in another window. Both go when it stops ringing.
+const TITLE = document.title;
+let notice = null;
+function announceRinging(call) {
+  if (!call) {
+    document.title = TITLE;
+    notice?.close();
+    notice = null;
+    return;
+  }
+  const from = call.from_number || "unknown number";
+  document.title = `☎ ${from} · ${TITLE}`;
+  if (!notice && "Notification" in window && Notification.permission === "granted") {
+    notice = new Notification("Incoming call", {
+      body: `${from}${call.queue ? ` · queue ${call.queue}` : ""}`, tag: call.call_id, requireInteraction: true,
+    });
+    notice.onclick = () => { window.focus(); notice?.close(); };
+  }
 }
 
 function setCall(call) {
@@ -476,6 +508,7 @@ const feed = new Feed(["call:*", "agent:state"], {
     if (topic === "agent:state" && payload.user_id === me.id) {
       const before = view.agent;
       view.agent = payload;
+      tellMissed(before, payload);
       if (payload.state === "wrap-up" && payload.call_id) {
         view.lastCallId = payload.call_id;
         // A tenant with no disposition asks none: nothing to save, nothing holds the agent.
@@ -501,6 +534,19 @@ const feed = new Feed(["call:*", "agent:state"], {
     }
   },
 });
+
+// An offer that rang out: say so (it used to vanish and come back seconds later unexplained),
+// and say why the agent is paused when missed calls paused them.
+function tellMissed(before, now) {
+  if (now.state === "ringing" || now.state === "on-call") { banner("missed", ""); return; }
+  if (before?.state !== "ringing") return;
+  const from = view.call?.from_number || "a caller";
+  if (now.state === "paused" && now.reason === "no answer") {
+    banner("missed", `You missed a call from ${from} and were paused after missed calls. Choose Available when you are back.`, "warn");
+  } else if (now.state === "available" || now.state === "paused") {
+    banner("missed", `You missed a call from ${from}: it went back to the queue.`, "info");
+  }
+}
 
 panel.start();
 feed.start();
