@@ -107,6 +107,7 @@ class StasisApp:
     async def start(self) -> None:
         tenant = await Directory(self.db).ensure_tenant(self.settings.calls.tenant)
         self.tenant_id = tenant.id
+        await self.recorder.policies.load()  # known through a database outage later
         self._http = aiohttp.ClientSession()
         self._public_http = public_session()
         self.ivr.tools = FlowTools(

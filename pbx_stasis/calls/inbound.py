@@ -130,6 +130,8 @@ async def run_call(
             data={"args": args},
             agent_user_id=agent_user_id,
         )
+    else:
+        calls.track(record)
     call = Call(ari, calls, inbox, record, start, adopted=adopted)
     hung_up_by = "app"
     try:

@@ -25,16 +25,14 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, update
-from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pbx_stasis.store.db import Database, failure
+from pbx_stasis.store.db import Database, failure, is_unreachable
 from pbx_stasis.store.journal import NewEvent
 from pbx_stasis.store.tables import Call, CallEvent, CallStatus
 
 log = logging.getLogger(__name__)
 
-_TRANSIENT = (OSError, TimeoutError, ConnectionError)
 _CALLS = cast(Table, Call.__table__)
 _LINES = cast(Table, CallEvent.__table__)
 MAX_BURST = 5000  # writes per transaction (after an outage the queue may hold many more)
@@ -213,14 +211,14 @@ class StoreWriter:
             await self._commit(burst)
             return len(burst), None
         except Exception as exc:
-            if _is_transient(exc):
+            if is_unreachable(exc):
                 return 0, exc
         # Refused: store each write alone and drop only those the database refuses.
         for done, op in enumerate(burst):
             try:
                 await self._commit([op])
             except Exception as exc:
-                if _is_transient(exc):
+                if is_unreachable(exc):
                     return done, exc
                 log.error("write dropped, the database refused it: %s (%s)",
                           _describe(op), failure("write", exc))
@@ -298,26 +296,6 @@ def _line(event: NewEvent) -> dict[str, Any]:
         "event": event.event,
         "data": dict(event.data),
     }
-
-
-def _is_transient(exc: BaseException) -> bool:
-    """The database could not be reached (retry later), as opposed to a row it refused."""
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, IntegrityError):
-            return False
-        if isinstance(cause, DBAPIError) and cause.connection_invalidated:
-            return True
-        if isinstance(cause, _TRANSIENT):
-            return True
-        name = type(cause).__name__
-        if name in ("OperationalError", "InterfaceError", "ConnectionDoesNotExistError",
-                    "CannotConnectNowError", "TooManyConnectionsError"):
-            return True
-        if isinstance(cause, SQLAlchemyError) and not isinstance(cause, DBAPIError):
-            return False
-        cause = cause.__cause__
-    return False
 
 
 def _describe(op: _Op) -> str:
