@@ -17,6 +17,10 @@ from pbx_stasis.store import CallRecord, Direction
 log = logging.getLogger(__name__)
 
 NORMAL_CLEARING = (16, "Normal Clearing")
+# Q.850 for a channel Asterisk ended without giving a cause (it was shutting down).
+SYSTEM_SHUTDOWN = (38, "Network out of order")
+# How long a call that left Stasis waits for its ChannelDestroyed (the cause) before closing.
+CAUSE_WAIT_S = 2.0
 
 # Runs the part of a call between "record opened" and "hang up": IVR, queue, greeting...
 CallScript = Callable[["Call"], Awaitable[None]]
@@ -134,8 +138,10 @@ async def run_call(
         calls.track(record)
     call = Call(ari, calls, inbox, record, start, adopted=adopted)
     hung_up_by = "app"
+    finished = False
     try:
         await script(call)
+        finished = True
     except ChannelGone:
         hung_up_by = "caller"
     except AriError as exc:
@@ -153,9 +159,14 @@ async def run_call(
         await call.note("ERROR", error=f"{type(exc).__name__}: {exc}")
     inbox.settle()
     if inbox.hung_up_remotely:
-        hung_up_by = "caller"
+        hung_up_by = inbox.hangup.side()
+    elif (finished and call.record.agent_user_id is not None
+          and call.record.direction == Direction.INBOUND):
+        # The script ended after talking with an agent and the caller is still here: the agent
+        # hung up (their leg leaving ends the conversation), and we release the caller.
+        hung_up_by = "agent"
     if not inbox.gone:
-        if hung_up_by == "app":
+        if hung_up_by in ("app", "agent"):  # we end the caller's channel
             inbox.hangup.by_us = True
         try:
             await ari.channels.hangup(inbox.channel_id)
@@ -167,6 +178,12 @@ async def run_call(
             hung_up_by = "caller"
         elif inbox.hangup.by_us and inbox.hangup.cause is None:
             inbox.hangup.cause, inbox.hangup.cause_text = NORMAL_CLEARING
+    elif not inbox.destroyed and inbox.hangup.cause is None:
+        # The channel left (StasisEnd) before its ChannelDestroyed, which carries the cause.
+        await inbox.drain_until_destroyed(within=CAUSE_WAIT_S)
+    if inbox.hangup.cause is None and hung_up_by == "system":
+        # Asterisk ended it and went before saying why (shutting down closes the link first).
+        inbox.hangup.cause, inbox.hangup.cause_text = SYSTEM_SHUTDOWN
     await calls.close(
         call.record,  # as the call left it (answered, agent...)
         cause=inbox.hangup.cause,

@@ -78,4 +78,5 @@ def _destroyed(channel_id: str) -> AriEvent:
         "cause": 0,
         "cause_txt": "channel vanished while the ARI socket was down",
         "channel": {"id": channel_id},
+        "vanished": True,  # not Asterisk's: who ended it is unknown
     }

