@@ -16,7 +16,7 @@ import pytest
 from callcenter import CallCenter, call_center, connected_call, enqueue_into
 from pg import PostgresServer
 from polling import eventually
-from sandbox import Sandbox, run_sipp_async
+from sandbox import Sandbox, SandboxError, run_sipp_async
 from sqlalchemy import select
 
 from pbx_stasis.store.tables import Call
@@ -30,6 +30,24 @@ def pg_url(postgres: PostgresServer, postgres_migrated: str) -> Iterator[str]:
     url = postgres.create_database("pbx_outage", template=postgres_migrated.rsplit("/", 1)[1])
     yield url
     postgres.drop_database(url)
+
+
+@pytest.fixture(scope="module")
+def short_rtp_timeout() -> Iterator[Sandbox]:
+    """A sandbox instance of its own whose trunk ends a call after 3 s without RTP (60 s as
+    shipped: no test call is that long, but it would make this test slow)."""
+    try:
+        instance = Sandbox.private("rtp", rtp_timeout=RTP_TIMEOUT_S)
+        instance.start()
+    except SandboxError as problem:
+        pytest.fail(str(problem), pytrace=False)
+    try:
+        yield instance
+    finally:
+        instance.discard()
+
+
+RTP_TIMEOUT_S = 3
 
 
 async def _calls(center: CallCenter) -> list[Call]:
@@ -133,3 +151,27 @@ async def test_asterisk_shutting_down_is_not_the_caller_hanging_up(
         assert end.data["by"] == "system", end.data
         assert call.hangup_cause is not None, end.data
 
+
+
+async def test_a_waiting_caller_whose_audio_stops_is_ended_and_recorded(
+    short_rtp_timeout: Sandbox, tmp_path: Path
+) -> None:
+    # Nobody to answer: the caller waits in the queue with music, until their phone goes dead.
+    async with call_center(short_rtp_timeout, tmp_path, {"sales": {}},
+                           script=enqueue_into("sales")) as center:
+        began = time.monotonic()
+        result = await run_sipp_async("caller-goes-silent.xml", short_rtp_timeout.sip_target,
+                                      caller="+15550124", timeout=20)
+        took = time.monotonic() - began
+        assert result.ok, result.describe()  # Asterisk sent the BYE
+        assert RTP_TIMEOUT_S <= took < RTP_TIMEOUT_S + 4, took
+        await center.idle()
+        [call] = await _calls(center)
+        assert call.status == "ended"
+        # Q.850 44 is what Asterisk gives an RTP timeout; Asterisk ended it, not the caller.
+        assert (call.hangup_cause, call.hangup_cause_text) == (
+            44, "Requested channel not available")
+        [end] = await center.journal("CALLEND")
+        assert end.data["by"] == "system"
+        assert [r.event for r in await center.journal("ENTERQUEUE", "ABANDON")] == [
+            "ENTERQUEUE", "ABANDON"]
