@@ -8,12 +8,16 @@ back, every call's end is recorded with its real cause and side, and nothing fal
 from __future__ import annotations
 
 import asyncio
+import re
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 from callcenter import CallCenter, call_center, connected_call, enqueue_into
+from pbxproc import PbxProcess, pbx_command
 from pg import PostgresServer
 from polling import eventually
 from sandbox import Sandbox, SandboxError, run_sipp_async
@@ -175,3 +179,53 @@ async def test_a_waiting_caller_whose_audio_stops_is_ended_and_recorded(
         assert end.data["by"] == "system"
         assert [r.event for r in await center.journal("ENTERQUEUE", "ABANDON")] == [
             "ENTERQUEUE", "ABANDON"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_the_web_api_answers_503_while_the_database_is_down(
+    private_sandbox: Sandbox, postgres: PostgresServer, pg_url: str, tmp_path: Path
+) -> None:
+    port = _free_port()
+    env = {**private_sandbox.app_env(), "PBX_DATABASE_URL": pg_url, "PBX_WEB_ENABLED": "true",
+           "PBX_WEB_PORT": str(port)}
+    added = pbx_command(["user", "add", "root", "--role", "admin", "--password", "pw-root-1"],
+                        env)
+    assert added.returncode == 0, added.stderr
+    app = PbxProcess(env, tmp_path / "pbx.log")
+    try:
+        app.wait_for_log("ARI events connected")
+        async with aiohttp.ClientSession(
+            base_url=f"http://127.0.0.1:{port}", cookie_jar=aiohttp.CookieJar(unsafe=True)
+        ) as client:
+            html = await (await client.get("/login")).text()
+            token = re.search(r'name="csrf_token" value="([^"]+)"', html)
+            assert token, html
+            login = await client.post("/login", allow_redirects=False, data={
+                "tenant": "default", "username": "root", "password": "pw-root-1",
+                "csrf_token": token.group(1), "next": ""})
+            assert login.status == 303, await login.text()
+            assert (await client.get("/api/users")).status == 200
+            with postgres.down(at_most=30):
+                answers = []
+                for _ in range(3):
+                    async with client.get("/api/users") as answer:
+                        answers.append((answer.status, answer.headers.get("Retry-After"),
+                                        await answer.json()))
+            for status, retry_after, body in answers:
+                assert (status, retry_after, body["error"]) == (
+                    503, "5", "database-unavailable"), body
+            # Back: the same session works again (the pool reconnects).
+            async def users() -> int:
+                async with client.get("/api/users") as answer:
+                    return answer.status
+            await eventually(users, until=lambda status: status == 200, within=15)
+    finally:
+        assert app.terminate() == 0, app.log()
+    log = app.log()
+    assert "Traceback" not in log, log[-3000:]
+    assert log.count("GET /api/users: 503") == 3, log[-3000:]
