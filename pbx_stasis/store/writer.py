@@ -118,7 +118,9 @@ class StoreWriter:
 
     async def settle(self) -> None:
         """Until every write queued so far is committed or given up (for readers and for
-        direct writes that refer to rows still queued)."""
+        direct writes that refer to rows still queued). While the database is out it returns
+        after one more try fails: nobody (a stop, a supervisor's request) waits for the outage
+        to end, and what they do next fails on its own, with its own error."""
         if self._done >= self._queued:
             return
         self._attach()
@@ -194,7 +196,11 @@ class StoreWriter:
                     log.error("database unreachable, %d write(s) kept for later: %s",
                               len(self._ops), failure("write", out))
                 self.outage = True
-                await asyncio.sleep(delay)
+                self._release_waiters()
+                # Back off, unless a settle() asks for a try now.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(delay):
+                        await self._urgent.wait()
                 delay = min(delay * 2, self.retry[1])
                 self._ready.set()
                 continue
@@ -223,6 +229,13 @@ class StoreWriter:
                 log.error("write dropped, the database refused it: %s (%s)",
                           _describe(op), failure("write", exc))
         return len(burst), None
+
+    def _release_waiters(self) -> None:
+        """The database is out: every settle() waiting returns (the writes stay queued)."""
+        for _, waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        self._waiters = []
 
     def _wake_waiters(self) -> None:
         still: list[tuple[int, asyncio.Future[None]]] = []
