@@ -180,18 +180,14 @@ class StasisApp:
     async def _on_connect(self) -> None:
         await self.ari.applications.set_event_filter(self.settings.ari.app,
                                                      disallowed=self.unused_events)
-        # Every channel's events, not only while it is in Stasis: a caller who hangs up leaves
-        # Stasis (StasisEnd) before the ChannelDestroyed that carries the hangup cause, which
-        # Asterisk would otherwise not send (its ChannelHangupRequest has no cause).
-        await self.ari.applications.subscribe(self.settings.ari.app, "channel:")
         await self.adoption.on_connect()
 
 
 # Events no code reads, filtered out by Asterisk: each costs a JSON encode there and a decode and
-# dispatch here. A queued call brings 53 events without the filter, 8 with it: StasisStart,
-# StasisEnd, ChannelHangupRequest and ChannelDestroyed (the hangup cause) of both legs.
+# dispatch here. A queued call brings 53 events without the filter, 7 with it: StasisStart,
+# StasisEnd and ChannelHangupRequest of both legs, ChannelDestroyed of the caller (the hangup
+# cause: run_call subscribes to the caller's channel so it comes after StasisEnd too).
 UNUSED_EVENTS = (
     "ChannelVarset", "ChannelDialplan", "ChannelConnectedLine", "ChannelCallerId", "Dial",
     "ChannelStateChange", "ChannelEnteredBridge", "ChannelLeftBridge", "BridgeDestroyed",
-    "ChannelCreated",
 )

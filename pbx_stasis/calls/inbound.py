@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -84,6 +86,20 @@ class Call:
             inbox.hangup.cause, inbox.hangup.cause_text = cause, cause_text
 
 
+async def follow_to_the_end(ari: AriClient, start: AriEvent, channel_id: str) -> None:
+    """Subscribe the app to the caller's channel itself, beyond its stay in Stasis: a caller who
+    hangs up leaves Stasis (StasisEnd) before the ChannelDestroyed that carries the hangup
+    cause, which Asterisk sends only to apps still subscribed (the caller's ChannelHangupRequest
+    has no cause). The subscription ends when the channel does."""
+    app = start.get("application")
+    if not isinstance(app, str):
+        return
+    try:
+        await ari.applications.subscribe(app, f"channel:{channel_id}")
+    except AriError as exc:  # gone already: its cause is what we have
+        log.debug("channel %s: not followed to its end: %s", channel_id, exc)
+
+
 def caller_number(start: AriEvent) -> str:
     number = channel_field(start, "caller", "number")
     return number if isinstance(number, str) and number else "anonymous"
@@ -137,6 +153,9 @@ async def run_call(
     else:
         calls.track(record)
     call = Call(ari, calls, inbox, record, start, adopted=adopted)
+    # Beside the script, not before it: the caller waits for nothing.
+    following = asyncio.create_task(follow_to_the_end(ari, start, inbox.channel_id),
+                                    name=f"follow-{inbox.channel_id}")
     hung_up_by = "app"
     finished = False
     try:
@@ -181,6 +200,8 @@ async def run_call(
     elif not inbox.destroyed and inbox.hangup.cause is None:
         # The channel left (StasisEnd) before its ChannelDestroyed, which carries the cause.
         await inbox.drain_until_destroyed(within=CAUSE_WAIT_S)
+    with contextlib.suppress(Exception):
+        await following  # long done: one request at the call's start
     if inbox.hangup.cause is None and hung_up_by == "system":
         # Asterisk ended it and went before saying why (shutting down closes the link first).
         inbox.hangup.cause, inbox.hangup.cause_text = SYSTEM_SHUTDOWN
