@@ -23,7 +23,14 @@ from polling import eventually
 from sandbox import Sandbox, SandboxError, run_sipp_async
 from sqlalchemy import select
 
+from pbx_stasis.ari import AriClient
+from pbx_stasis.calls.router import CallRouter
+from pbx_stasis.dialing import DialPolicies
+from pbx_stasis.recording import PolicyMode, RecordingPolicy
+from pbx_stasis.recording.policy_store import RecordingPolicies
+from pbx_stasis.store import Database, Directory, StoreUnavailable
 from pbx_stasis.store.tables import Call
+from pbx_stasis.transfer.outside import TrunkLine
 
 pytestmark = pytest.mark.integration
 
@@ -229,3 +236,43 @@ async def test_the_web_api_answers_503_while_the_database_is_down(
     log = app.log()
     assert "Traceback" not in log, log[-3000:]
     assert log.count("GET /api/users: 503") == 3, log[-3000:]
+
+
+async def test_what_a_call_reads_is_known_through_an_outage(
+    postgres: PostgresServer, pg_url: str
+) -> None:
+    """Bounded reads with the last value read: a queue's recording policy (all loaded at start:
+    a queue without one records nothing), a tenant's dialling policy (none read yet: refused,
+    never waited for)."""
+    db = Database.connect(pg_url)
+    blind = Database.connect(pg_url)  # a process that never read anything
+    ari = AriClient("http://127.0.0.1:9/ari", "none", "none")
+    try:
+        tenant = (await Directory(db).ensure_default_tenant()).id
+        recording = RecordingPolicies(db)
+        await recording.set_policy(tenant, "sales", RecordingPolicy(PolicyMode.ALL))
+        await recording.load()
+        dialing = DialPolicies(db, "US")
+        await dialing.policy(tenant)
+        line = TrunkLine(ari, CallRouter(_no_call), "pbx", DialPolicies(blind, "US"))
+        with postgres.down(at_most=20):
+            began = time.monotonic()
+            assert await recording.policy(tenant, "sales") == RecordingPolicy(PolicyMode.ALL)
+            assert await recording.policy(tenant, "billing") == RecordingPolicy()
+            with pytest.raises(StoreUnavailable):
+                await RecordingPolicies(blind).policy(tenant, "sales")
+            verdict = await dialing.judge(tenant, "+14155550100", role=None, last_known_ok=True)
+            assert verdict.allowed
+            with pytest.raises(StoreUnavailable):  # the admin's view: no stale answer
+                await dialing.policy(tenant)
+            refused = await line.permit(tenant, "+14155550100", None)
+            assert (refused.allowed, refused.reason) == (False, "unavailable")
+            assert time.monotonic() - began < 10
+    finally:
+        await ari.close()
+        await blind.dispose()
+        await db.dispose()
+
+
+async def _no_call(*_: object) -> None:
+    raise AssertionError("no call expected")
