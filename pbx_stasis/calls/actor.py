@@ -40,6 +40,7 @@ class Hangup:
     # Asterisk ended the channel itself (a soft hangup we did not ask for: shutdown, RTP or
     # session timer), or it vanished while the ARI link was down (who ended it is unknown).
     system: bool = False
+    system_cause: int | None = None  # the cause Asterisk's own hangup request gave
     vanished: bool = False
 
     def side(self) -> str:
@@ -72,6 +73,9 @@ class EventInbox:
             self.hangup.remote = True
         elif kind == "ChannelHangupRequest" and not self.hangup.by_us:
             self.hangup.system = True
+            cause = event.get("cause")
+            if self.hangup.system_cause is None and isinstance(cause, int):
+                self.hangup.system_cause = cause
         if kind == "ChannelDestroyed":
             self.destroyed = True
             self.hangup.vanished = bool(event.get("vanished"))

@@ -19,8 +19,6 @@ from pbx_stasis.store import CallRecord, Direction
 log = logging.getLogger(__name__)
 
 NORMAL_CLEARING = (16, "Normal Clearing")
-# Q.850 for a channel Asterisk ended without giving a cause (it was shutting down).
-SYSTEM_SHUTDOWN = (38, "Network out of order")
 # How long a call that left Stasis waits for its ChannelDestroyed (the cause) before closing.
 CAUSE_WAIT_S = 2.0
 
@@ -203,8 +201,8 @@ async def run_call(
     with contextlib.suppress(Exception):
         await following  # long done: one request at the call's start
     if inbox.hangup.cause is None and hung_up_by == "system":
-        # Asterisk ended it and went before saying why (shutting down closes the link first).
-        inbox.hangup.cause, inbox.hangup.cause_text = SYSTEM_SHUTDOWN
+        # No ChannelDestroyed (Asterisk shutting down closes the link): its own request's cause.
+        inbox.hangup.cause = inbox.hangup.system_cause
     await calls.close(
         call.record,  # as the call left it (answered, agent...)
         cause=inbox.hangup.cause,
