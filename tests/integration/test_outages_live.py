@@ -12,6 +12,7 @@ import re
 import socket
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -84,6 +85,7 @@ async def test_calls_are_answered_while_the_database_is_down_after_a_reconnect(
         agent = await center.add_agent("alice", 120)
         with postgres.down(at_most=45):
             await _reconnected(center, private_sandbox)
+            placed_at = datetime.now(UTC)
             began = time.monotonic()
             result = await run_sipp_async("caller-hangs-up.xml", private_sandbox.sip_target,
                                           caller="+15550120", keys={"talk_ms": "1000"},
@@ -102,6 +104,9 @@ async def test_calls_are_answered_while_the_database_is_down_after_a_reconnect(
         [call] = await _calls(center)
         assert call.status == "ended" and call.answered_at is not None
         assert call.agent_user_id == agent.user_id
+        answer_delay = (call.answered_at - placed_at).total_seconds()
+        print(f"answered {answer_delay:.3f} s after the INVITE, database down")
+        assert answer_delay < 1.5
         assert call.hangup_cause == 16
         events = [r.event for r in await center.journal()]
         assert {"CALLSTART", "ENTERQUEUE", "CONNECT", "COMPLETECALLER", "CALLEND"} <= set(events)
