@@ -185,8 +185,10 @@ class StasisApp:
 
 # Events no code reads, filtered out by Asterisk: each costs a JSON encode there and a decode and
 # dispatch here. A queued call brings 53 events without the filter, 7 with it: StasisStart,
-# StasisEnd and ChannelHangupRequest of both legs, ChannelDestroyed of the caller (the hangup
-# cause: run_call subscribes to the caller's channel so it comes after StasisEnd too).
+# StasisEnd and ChannelHangupRequest of both legs, ChannelDestroyed of the caller. When the
+# caller hangs up first, 9: run_call subscribes the app to the caller's channel so that its
+# ChannelDestroyed (the hangup cause) still comes after StasisEnd, with a last (soft)
+# ChannelHangupRequest (measured, 5 calls).
 UNUSED_EVENTS = (
     "ChannelVarset", "ChannelDialplan", "ChannelConnectedLine", "ChannelCallerId", "Dial",
     "ChannelStateChange", "ChannelEnteredBridge", "ChannelLeftBridge", "BridgeDestroyed",
