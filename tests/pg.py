@@ -6,6 +6,7 @@ PostgreSQL refuses to run as root, so under root the server runs as the `postgre
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import pwd
@@ -15,6 +16,8 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -138,6 +141,20 @@ class PostgresServer:
         """Start the halted server again on the same port."""
         _run([self.bindir / "pg_ctl", "start", "-D", self.datadir, "-l", self.root / "server.log",
               "-w", "-t", "30", "-o", f"-p {self.port}"], self.run_as, self.root)
+
+    @contextlib.contextmanager
+    def down(self, *, at_most: float = 30.0) -> Iterator[None]:
+        """An outage: the server is stopped for the block (its clients' connections drop) and
+        started again at its end, whatever happens in it; `at_most` seconds bound the block's
+        own waits (the caller's), checked after it."""
+        began = time.monotonic()
+        self.halt()
+        try:
+            yield
+        finally:
+            self.resume()
+        lasted = time.monotonic() - began
+        assert lasted < at_most, f"the outage lasted {lasted:.1f} s (bound {at_most} s)"
 
     def stop(self) -> None:
         try:

@@ -13,6 +13,17 @@ from pbx_stasis.ari import AriClient, AriError
 log = logging.getLogger(__name__)
 
 CONFIG_CLASS = "res_pjsip"
+# A phone whose audio stops (browser closed, network cut, desk phone unplugged) must not keep a
+# conversation, and with it the agent, for ever: Asterisk ends the call after this long without
+# RTP (ten times longer while the phone holds the call), or when session refreshes (RFC 4028)
+# go unanswered. The same values as the trunk's in pjsip/pjsip.conf.
+DEAD_CALL_TIMERS = {
+    "rtp_timeout": "60",
+    "rtp_timeout_hold": "600",
+    "timers": "yes",
+    "timers_min_se": "90",
+    "timers_sess_expires": "1800",
+}
 
 
 def endpoint_objects(agent: AgentRecord) -> list[tuple[str, dict[str, str]]]:
@@ -43,6 +54,7 @@ def endpoint_objects(agent: AgentRecord) -> list[tuple[str, dict[str, str]]]:
                     "auth": agent.endpoint,
                     "aors": agent.endpoint,
                     "callerid": callerid,
+                    **DEAD_CALL_TIMERS,
                 },
             ),
         ]
@@ -62,6 +74,7 @@ def endpoint_objects(agent: AgentRecord) -> list[tuple[str, dict[str, str]]]:
                 "auth": agent.endpoint,
                 "aors": agent.endpoint,
                 "callerid": callerid,
+                **DEAD_CALL_TIMERS,
             },
         ),
     ]

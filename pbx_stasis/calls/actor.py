@@ -37,6 +37,19 @@ class Hangup:
     # The far end asked to hang up (a hangup request that is not the echo of ours): it may
     # arrive after the script already ended for that very reason (a playback cut short).
     remote: bool = False
+    # Asterisk ended the channel itself (a soft hangup we did not ask for: shutdown, RTP or
+    # session timer), or it vanished while the ARI link was down (who ended it is unknown).
+    system: bool = False
+    system_cause: int | None = None  # the cause Asterisk's own hangup request gave
+    vanished: bool = False
+
+    def side(self) -> str:
+        """Who ended a channel we did not hang up: `caller`, `system` or `unknown`."""
+        if self.remote:
+            return "caller"
+        if self.system:
+            return "system"
+        return "unknown" if self.vanished else "caller"
 
 
 class EventInbox:
@@ -47,6 +60,7 @@ class EventInbox:
         self._queue: asyncio.Queue[AriEvent] = asyncio.Queue()
         self.hangup = Hangup()
         self.gone = False
+        self.destroyed = False  # ChannelDestroyed seen: it carries the cause
 
     def put(self, event: AriEvent) -> None:
         self._queue.put_nowait(event)
@@ -57,6 +71,14 @@ class EventInbox:
         # reason the call ended.
         if kind == "ChannelHangupRequest" and not event.get("soft"):
             self.hangup.remote = True
+        elif kind == "ChannelHangupRequest" and not self.hangup.by_us:
+            self.hangup.system = True
+            cause = event.get("cause")
+            if self.hangup.system_cause is None and isinstance(cause, int):
+                self.hangup.system_cause = cause
+        if kind == "ChannelDestroyed":
+            self.destroyed = True
+            self.hangup.vanished = bool(event.get("vanished"))
         if kind == "ChannelDestroyed" or (kind == "ChannelHangupRequest" and not event.get("soft")):
             # The first cause wins; only ChannelDestroyed carries the cause's text.
             cause = event.get("cause")
@@ -118,6 +140,16 @@ class EventInbox:
         try:
             async with asyncio.timeout(within):
                 while not self.gone:
+                    self._note(await self._queue.get())
+        except TimeoutError:
+            pass
+
+    async def drain_until_destroyed(self, within: float) -> None:
+        """Consume events until ChannelDestroyed, which carries the hangup cause (StasisEnd,
+        which ends a call's script, comes before it)."""
+        try:
+            async with asyncio.timeout(within):
+                while not self.destroyed:
                     self._note(await self._queue.get())
         except TimeoutError:
             pass

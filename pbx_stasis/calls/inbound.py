@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -17,6 +19,8 @@ from pbx_stasis.store import CallRecord, Direction
 log = logging.getLogger(__name__)
 
 NORMAL_CLEARING = (16, "Normal Clearing")
+# How long a call that left Stasis waits for its ChannelDestroyed (the cause) before closing.
+CAUSE_WAIT_S = 2.0
 
 # Runs the part of a call between "record opened" and "hang up": IVR, queue, greeting...
 CallScript = Callable[["Call"], Awaitable[None]]
@@ -80,6 +84,20 @@ class Call:
             inbox.hangup.cause, inbox.hangup.cause_text = cause, cause_text
 
 
+async def follow_to_the_end(ari: AriClient, start: AriEvent, channel_id: str) -> None:
+    """Subscribe the app to the caller's channel itself, beyond its stay in Stasis: a caller who
+    hangs up leaves Stasis (StasisEnd) before the ChannelDestroyed that carries the hangup
+    cause, which Asterisk sends only to apps still subscribed (the caller's ChannelHangupRequest
+    has no cause). The subscription ends when the channel does."""
+    app = start.get("application")
+    if not isinstance(app, str):
+        return
+    try:
+        await ari.applications.subscribe(app, f"channel:{channel_id}")
+    except AriError as exc:  # gone already: its cause is what we have
+        log.debug("channel %s: not followed to its end: %s", channel_id, exc)
+
+
 def caller_number(start: AriEvent) -> str:
     number = channel_field(start, "caller", "number")
     return number if isinstance(number, str) and number else "anonymous"
@@ -130,10 +148,17 @@ async def run_call(
             data={"args": args},
             agent_user_id=agent_user_id,
         )
+    else:
+        calls.track(record)
     call = Call(ari, calls, inbox, record, start, adopted=adopted)
+    # Beside the script, not before it: the caller waits for nothing.
+    following = asyncio.create_task(follow_to_the_end(ari, start, inbox.channel_id),
+                                    name=f"follow-{inbox.channel_id}")
     hung_up_by = "app"
+    finished = False
     try:
         await script(call)
+        finished = True
     except ChannelGone:
         hung_up_by = "caller"
     except AriError as exc:
@@ -151,9 +176,14 @@ async def run_call(
         await call.note("ERROR", error=f"{type(exc).__name__}: {exc}")
     inbox.settle()
     if inbox.hung_up_remotely:
-        hung_up_by = "caller"
+        hung_up_by = inbox.hangup.side()
+    elif (finished and call.record.agent_user_id is not None
+          and call.record.direction == Direction.INBOUND):
+        # The script ended after talking with an agent and the caller is still here: the agent
+        # hung up (their leg leaving ends the conversation), and we release the caller.
+        hung_up_by = "agent"
     if not inbox.gone:
-        if hung_up_by == "app":
+        if hung_up_by in ("app", "agent"):  # we end the caller's channel
             inbox.hangup.by_us = True
         try:
             await ari.channels.hangup(inbox.channel_id)
@@ -165,6 +195,14 @@ async def run_call(
             hung_up_by = "caller"
         elif inbox.hangup.by_us and inbox.hangup.cause is None:
             inbox.hangup.cause, inbox.hangup.cause_text = NORMAL_CLEARING
+    elif not inbox.destroyed and inbox.hangup.cause is None:
+        # The channel left (StasisEnd) before its ChannelDestroyed, which carries the cause.
+        await inbox.drain_until_destroyed(within=CAUSE_WAIT_S)
+    with contextlib.suppress(Exception):
+        await following  # long done: one request at the call's start
+    if inbox.hangup.cause is None and hung_up_by == "system":
+        # No ChannelDestroyed (Asterisk shutting down closes the link): its own request's cause.
+        inbox.hangup.cause = inbox.hangup.system_cause
     await calls.close(
         call.record,  # as the call left it (answered, agent...)
         cause=inbox.hangup.cause,

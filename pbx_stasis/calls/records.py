@@ -4,6 +4,7 @@ stored in one transaction, in the order they happened."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import replace
@@ -25,6 +26,7 @@ from pbx_stasis.store import (
     Database,
     Direction,
     NewEvent,
+    StoreUnavailable,
     new_call_id,
     utc_now,
 )
@@ -32,6 +34,8 @@ from pbx_stasis.store import (
 # Call ids closed lately: a second close of the same call writes nothing (any code path closes
 # a call within seconds of the first close, far fewer than this many calls apart).
 _CLOSED_MEMORY = 10_000
+# The one read of live calls after a start (those a previous run left) waits no longer than this.
+READ_BACK_TIMEOUT_S = 5.0
 
 
 class CallLog:
@@ -44,6 +48,31 @@ class CallLog:
         self.records = CallRecords(db)
         self.writes = db.writes
         self._closed: OrderedDict[str, None] = OrderedDict()
+        # This process's live calls by channel: a reconnect resyncs against them, never waiting
+        # on the database (which may be out just then).
+        self._live: dict[str, CallRecord] = {}
+        self._read_back = False  # the live calls a previous run left were read once
+
+    async def live_records(self) -> list[CallRecord]:
+        """The live calls: after a start, read once from the database (what a previous run
+        left, after this run's queued rows are stored); from then on, this process's own."""
+        if not self._read_back:
+            try:
+                async with asyncio.timeout(READ_BACK_TIMEOUT_S):
+                    await self.writes.settle()
+                    rows = await self.records.live_calls()
+            except TimeoutError:
+                raise StoreUnavailable(
+                    f"live calls not read within {READ_BACK_TIMEOUT_S:g} s") from None
+            for row in rows:
+                if row.id not in self._closed:
+                    self._live.setdefault(row.channel_id, row)
+            self._read_back = True
+        return list(self._live.values())
+
+    def track(self, record: CallRecord) -> None:
+        """A live call this process handles from now on (adopted after a restart)."""
+        self._live[record.channel_id] = record
 
     async def open(
         self,
@@ -70,6 +99,7 @@ class CallLog:
             disposition=None, notes=None, status=CallStatus.LIVE,
         )
         self.writes.insert_call(record.row())
+        self._live[channel_id] = record
         self._emit(record, CallStarted(
             **_live(record), state="ivr", channel_id=channel_id, data=dict(data or {})))
         return record
@@ -118,6 +148,8 @@ class CallLog:
         if record.status != CallStatus.LIVE or record.id in self._closed:
             return False
         self._closed[record.id] = None
+        if (live := self._live.get(record.channel_id)) is not None and live.id == record.id:
+            del self._live[record.channel_id]
         if len(self._closed) > _CLOSED_MEMORY:
             self._closed.popitem(last=False)
         ended = ended_at or utc_now()

@@ -45,8 +45,8 @@ async def resync(
                 vanished += 1
 
     closed = 0
-    await calls.writes.settle()  # rows of calls that started or ended just before the gap
-    records = {r.channel_id: r for r in await calls.records.live_calls()}
+    # From memory after the first connect: a reconnect never waits on the database.
+    records = {r.channel_id: r for r in await calls.live_records()}
     for channel_id, record in records.items():
         if channel_id not in existing and router.inbox(channel_id) is None:
             if await calls.close(
@@ -78,4 +78,5 @@ def _destroyed(channel_id: str) -> AriEvent:
         "cause": 0,
         "cause_txt": "channel vanished while the ARI socket was down",
         "channel": {"id": channel_id},
+        "vanished": True,  # not Asterisk's: who ended it is unknown
     }

@@ -168,12 +168,20 @@ class IvrService:
 
     async def watch(self) -> None:
         """Poll the active version numbers and swap in the ones that changed, until cancelled."""
+        failing = False  # one line per outage, not one per poll
         while True:
             await asyncio.sleep(self.poll_seconds)
             try:
                 await self.refresh()
             except StoreError as exc:
-                log.warning("IVR versions not refreshed: %s", exc)
+                if not failing:
+                    log.warning("IVR versions not refreshed (until the database answers): %s",
+                                exc)
+                failing = True
+                continue
+            if failing:
+                log.info("IVR versions refreshed again")
+            failing = False
 
     async def refresh(self) -> list[int]:
         """Swap in versions activated since the last look (by another process); the tenants."""

@@ -5,6 +5,9 @@ reaches the trunk; while the call lasts the agent is paused so no queue call is 
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from pbx_stasis.acd.directory import AgentRecord
 from pbx_stasis.acd.runner import AcdService
 from pbx_stasis.ari import AriClient, AriError
@@ -12,10 +15,14 @@ from pbx_stasis.ari.client import HangupReason
 from pbx_stasis.ari.models import AriEvent
 from pbx_stasis.calls.inbound import Call, CallScript, dialed_number, stasis_args
 from pbx_stasis.dialing import Dialer, DialPolicies, DialRefused, PhoneNotRegistered, Verdict
-from pbx_stasis.store import Database, Directory
+from pbx_stasis.store import Database, Directory, StoreUnavailable, UserRecord
 from pbx_stasis.transfer.outside import TrunkLine
 
+log = logging.getLogger(__name__)
+
 OUTBOUND_PAUSE = "outbound call"
+# An agent's account is read for each outside call, waiting no longer than this for it.
+USER_READ_TIMEOUT_S = 1.0
 # How an outside call the dialling policy refused is ended: Q.850 21, which a SIP phone gets
 # as 403 Forbidden (nothing was answered, nothing reached the trunk).
 REJECTED: tuple[HangupReason, int, str] = ("rejected", 21, "Call Rejected")
@@ -32,6 +39,7 @@ class AgentCalls:
         self.line = line
         self.dialing = dialing
         self.app = app
+        self._users: dict[int, UserRecord | None] = {}  # accounts as last read, for outages
 
     def agent_of(self, start: AriEvent) -> AgentRecord | None:
         """The agent whose phone a channel is (PJSIP/agent-17-0000002a)."""
@@ -112,12 +120,25 @@ class AgentCalls:
         """The user behind an agent's phone, as the dialling policy sees them; None (and a
         DIAL_REFUSED line) for a phone that is nobody's or a disabled account's."""
         user = None
+        unreadable = False
         if agent is not None:
-            user = await Directory(self.db).get_user_by_id(agent.user_id)
+            try:
+                async with asyncio.timeout(USER_READ_TIMEOUT_S):
+                    user = await Directory(self.db).get_user_by_id(agent.user_id)
+                self._users[agent.user_id] = user
+            except (StoreUnavailable, TimeoutError) as exc:
+                # A call never waits on the database: the account as last read decides.
+                user = self._users.get(agent.user_id)
+                unreadable = user is None
+                log.warning("agent %s: account %s: %s", agent.username,
+                            "unknown" if unreadable else "as last read",
+                            exc or f"no answer within {USER_READ_TIMEOUT_S:g} s")
         if agent is not None and user is not None and not user.disabled:
             return Dialer(user.id, user.username, user.role)
         reason, message = (
             ("unknown-phone", "the phone placing the call is no agent's") if agent is None
+            else ("unavailable", "the account cannot be read now; try again shortly")
+            if unreadable
             else ("disabled", f"the account of {agent.username} is disabled"))
         self.dialing.journal_refusal(
             tenant_id, number, Verdict(False, reason, message), call_id=call_id,

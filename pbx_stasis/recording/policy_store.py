@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import Callable
 from weakref import WeakKeyDictionary
@@ -10,7 +12,9 @@ from sqlalchemy import select
 
 from pbx_stasis.recording.policy import RecordingPolicy, RecordingRules
 from pbx_stasis.recording.tables import RecordingPolicyRow, RecordingRulesRow
-from pbx_stasis.store import Database, utc_now
+from pbx_stasis.store import Database, StoreUnavailable, utc_now
+
+log = logging.getLogger(__name__)
 
 # How long the recorder trusts a policy it read: one read per queue per second instead of one
 # per call (a query was ~7% of the event loop at 50 calls/s). Reads are shared by every
@@ -20,6 +24,13 @@ from pbx_stasis.store import Database, utc_now
 POLICY_FRESH_S = 1.0
 _Read = dict[tuple[int, str], tuple[float, RecordingPolicy]]
 _READ: WeakKeyDictionary[Database, _Read] = WeakKeyDictionary()
+# Databases whose every policy was read at once (`load`): while such a database is out, a queue
+# not read is known to have no policy, so a call connected during an outage is not taken for a
+# recording that failed.
+_LOADED: WeakKeyDictionary[Database, bool] = WeakKeyDictionary()
+_LAST: WeakKeyDictionary[Database, dict[tuple[int, str], RecordingPolicy]] = WeakKeyDictionary()
+# A read on the call path waits no longer than this: past it the last policy read is used.
+READ_TIMEOUT_S = 1.0
 
 
 class RecordingPolicies:
@@ -29,6 +40,7 @@ class RecordingPolicies:
         self.db = db
         self._clock = clock
         self._read = _READ.setdefault(db, {})
+        self._last = _LAST.setdefault(db, {})  # every policy as last read or set, for outages
 
     async def policy(self, tenant_id: int, queue: str) -> RecordingPolicy:
         """The queue's policy (as read at most POLICY_FRESH_S ago); a queue without one records
@@ -41,11 +53,32 @@ class RecordingPolicies:
         statement = select(RecordingPolicyRow).where(
             RecordingPolicyRow.tenant_id == tenant_id, RecordingPolicyRow.queue == queue
         )
-        async with self.db.session() as session:
-            row = await session.scalar(statement)
+        try:
+            async with asyncio.timeout(READ_TIMEOUT_S), self.db.session() as session:
+                row = await session.scalar(statement)
+        except (StoreUnavailable, TimeoutError) as exc:
+            # The database is out: the policy as last read (or, after `load`, none) decides.
+            reason = str(exc) or f"no answer within {READ_TIMEOUT_S:g} s"
+            last = self._last.get(key)
+            if last is not None:
+                log.warning("recording policy of queue %s as read before: %s", queue, reason)
+                return last
+            if _LOADED.get(self.db):
+                return RecordingPolicy()
+            raise StoreUnavailable(f"recording policy of queue {queue} unknown: {reason}"
+                                   ) from exc
         policy = RecordingPolicy() if row is None else RecordingPolicy(row.mode, row.sample_percent)
         self._read[key] = (now, policy)
+        self._last[key] = policy
         return policy
+
+    async def load(self) -> None:
+        """Read every queue's policy (at start), so an outage later still knows them all."""
+        async with self.db.session() as session:
+            rows = list(await session.scalars(select(RecordingPolicyRow)))
+        for row in rows:
+            self._last[(row.tenant_id, row.queue)] = RecordingPolicy(row.mode, row.sample_percent)
+        _LOADED[self.db] = True
 
     async def policies(self, tenant_id: int) -> dict[str, RecordingPolicy]:
         """Every queue of the tenant that has a policy, by queue name."""
@@ -72,6 +105,7 @@ class RecordingPolicies:
             row.sample_percent = policy.sample_percent
             row.updated_at = utc_now()
         self._read.pop((tenant_id, queue), None)
+        self._last[(tenant_id, queue)] = policy
 
     async def rules(self, tenant_id: int) -> RecordingRules:
         """The tenant's rules (defaults: keep forever, agents hear nothing)."""

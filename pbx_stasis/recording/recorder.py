@@ -34,7 +34,7 @@ from pbx_stasis.recording.policy_store import RecordingPolicies
 from pbx_stasis.recording.service import LiveRecordingView, RecordingError, RecordingState
 from pbx_stasis.recording.store import RecordingRecord, RecordingStore
 from pbx_stasis.recording.tables import RecordingKind
-from pbx_stasis.store import Database, NewEvent, utc_now
+from pbx_stasis.store import Database, NewEvent, StoreUnavailable, utc_now
 from pbx_stasis.store.journal import CallJournal, JournalEntry
 
 log = logging.getLogger(__name__)
@@ -235,6 +235,9 @@ class CallRecorder:
                 if live.ended or not live.policy.records_at_connect(self.draw()):
                     return
                 await self._record(live, reason=live.policy.mode.value)
+            except StoreUnavailable as exc:
+                log.warning("call %s: not recorded, %s", talk.call_id, exc)
+                await self._note(live, RECORDFAILED, {"error": str(exc)})
             except Exception as exc:
                 log.exception("call %s: recording did not start", talk.call_id)
                 with contextlib.suppress(Exception):

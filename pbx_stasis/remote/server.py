@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import logging
 from collections.abc import Iterable
 from typing import Any
 
@@ -19,6 +20,9 @@ from pbx_stasis.bus import Bus
 from pbx_stasis.bus import encode as encode_event
 from pbx_stasis.remote.codec import encode, signature
 from pbx_stasis.remote.interfaces import UNAVAILABLE, Interface, Offered
+from pbx_stasis.store.errors import StoreUnavailable
+
+log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-PBX-Secret"
 
@@ -66,6 +70,10 @@ def rpc_app(bus: Bus, secret: str, interfaces: Iterable[Interface[Any]],
             result = await getattr(implementation, name)(*args, **kwargs)
         except interface.error as exc:
             return web.json_response(error_json(exc))
+        except StoreUnavailable as exc:  # an outage: the web process answers 503, one line here
+            log.warning("%s.%s: %s", interface.name, name, exc)
+            return web.json_response(error_json(interface.unavailable(
+                "the database cannot be reached; try again in a few seconds")))
         except tuple(carried.error for carried in interface.carried) as exc:
             kind = next(c for c in interface.carried if isinstance(exc, c.error))
             return web.json_response({"carried": {

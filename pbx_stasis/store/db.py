@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from pbx_stasis.store.errors import StoreError
+from pbx_stasis.store.errors import StoreError, StoreUnavailable
 
 if TYPE_CHECKING:
     from pbx_stasis.store.writer import StoreWriter
@@ -121,10 +121,37 @@ def _explain(exc: BaseException) -> str:
 
 
 def failure(what: str, exc: BaseException) -> StoreError:
-    """A one-line StoreError: what could not be done, and the driver's reason."""
+    """A one-line StoreError: what could not be done, and the driver's reason
+    (StoreUnavailable when the database could not be reached at all)."""
     if isinstance(exc, StoreError):
         return exc
-    return StoreError(mask_password(f"{what} ({SETTING}): {_explain(exc)}"))
+    kind = StoreUnavailable if is_unreachable(exc) else StoreError
+    return kind(mask_password(f"{what} ({SETTING}): {_explain(exc)}"))
+
+
+_UNREACHABLE = (OSError, TimeoutError, ConnectionError)
+_UNREACHABLE_NAMES = frozenset({"OperationalError", "InterfaceError", "ConnectionDoesNotExistError",
+                                "CannotConnectNowError", "TooManyConnectionsError"})
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """The database could not be reached (retry later), as opposed to a request it refused."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, StoreUnavailable):
+            return True
+        if isinstance(cause, IntegrityError):
+            return False
+        if isinstance(cause, DBAPIError) and cause.connection_invalidated:
+            return True
+        if isinstance(cause, _UNREACHABLE):
+            return True
+        if type(cause).__name__ in _UNREACHABLE_NAMES:
+            return True
+        if isinstance(cause, SQLAlchemyError) and not isinstance(cause, DBAPIError):
+            return False
+        cause = cause.__cause__
+    return False
 
 
 class Database:

@@ -9,3 +9,8 @@ class StoreError(Exception):
 
 class AlreadyExists(StoreError):
     """A row with the same unique key is already there (user name, channel id...)."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached right now (server down or restarting, SQLite locked):
+    worth retrying later, unlike a request the database refused."""

@@ -25,16 +25,14 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, update
-from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pbx_stasis.store.db import Database, failure
+from pbx_stasis.store.db import Database, failure, is_unreachable
 from pbx_stasis.store.journal import NewEvent
 from pbx_stasis.store.tables import Call, CallEvent, CallStatus
 
 log = logging.getLogger(__name__)
 
-_TRANSIENT = (OSError, TimeoutError, ConnectionError)
 _CALLS = cast(Table, Call.__table__)
 _LINES = cast(Table, CallEvent.__table__)
 MAX_BURST = 5000  # writes per transaction (after an outage the queue may hold many more)
@@ -120,7 +118,9 @@ class StoreWriter:
 
     async def settle(self) -> None:
         """Until every write queued so far is committed or given up (for readers and for
-        direct writes that refer to rows still queued)."""
+        direct writes that refer to rows still queued). While the database is out it returns
+        after one more try fails: nobody (a stop, a supervisor's request) waits for the outage
+        to end, and what they do next fails on its own, with its own error."""
         if self._done >= self._queued:
             return
         self._attach()
@@ -196,7 +196,11 @@ class StoreWriter:
                     log.error("database unreachable, %d write(s) kept for later: %s",
                               len(self._ops), failure("write", out))
                 self.outage = True
-                await asyncio.sleep(delay)
+                self._release_waiters()
+                # Back off, unless a settle() asks for a try now.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(delay):
+                        await self._urgent.wait()
                 delay = min(delay * 2, self.retry[1])
                 self._ready.set()
                 continue
@@ -213,18 +217,25 @@ class StoreWriter:
             await self._commit(burst)
             return len(burst), None
         except Exception as exc:
-            if _is_transient(exc):
+            if is_unreachable(exc):
                 return 0, exc
         # Refused: store each write alone and drop only those the database refuses.
         for done, op in enumerate(burst):
             try:
                 await self._commit([op])
             except Exception as exc:
-                if _is_transient(exc):
+                if is_unreachable(exc):
                     return done, exc
                 log.error("write dropped, the database refused it: %s (%s)",
                           _describe(op), failure("write", exc))
         return len(burst), None
+
+    def _release_waiters(self) -> None:
+        """The database is out: every settle() waiting returns (the writes stay queued)."""
+        for _, waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        self._waiters = []
 
     def _wake_waiters(self) -> None:
         still: list[tuple[int, asyncio.Future[None]]] = []
@@ -298,26 +309,6 @@ def _line(event: NewEvent) -> dict[str, Any]:
         "event": event.event,
         "data": dict(event.data),
     }
-
-
-def _is_transient(exc: BaseException) -> bool:
-    """The database could not be reached (retry later), as opposed to a row it refused."""
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, IntegrityError):
-            return False
-        if isinstance(cause, DBAPIError) and cause.connection_invalidated:
-            return True
-        if isinstance(cause, _TRANSIENT):
-            return True
-        name = type(cause).__name__
-        if name in ("OperationalError", "InterfaceError", "ConnectionDoesNotExistError",
-                    "CannotConnectNowError", "TooManyConnectionsError"):
-            return True
-        if isinstance(cause, SQLAlchemyError) and not isinstance(cause, DBAPIError):
-            return False
-        cause = cause.__cause__
-    return False
 
 
 def _describe(op: _Op) -> str:

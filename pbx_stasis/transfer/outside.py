@@ -18,6 +18,7 @@ from pbx_stasis.calls.inbound import Call
 from pbx_stasis.calls.router import CallRouter
 from pbx_stasis.dialing.policy import Dialer, Verdict
 from pbx_stasis.dialing.policy_store import DialPolicies
+from pbx_stasis.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +58,17 @@ class TrunkLine:
 
     async def permit(self, tenant_id: int, number: str, dialer: Dialer | None, *,
                      call_id: str | None = None) -> Verdict:
-        """The tenant's dialling policy on `number` for `dialer`; a refusal is journaled."""
-        verdict = await self.policies.judge(tenant_id, number,
-                                            role=dialer.role if dialer else None)
+        """The tenant's dialling policy on `number` for `dialer`; a refusal is journaled.
+        A call never waits on the database: while it is out the policy as last read judges,
+        and with none read yet the number is refused (`unavailable`)."""
+        try:
+            verdict = await self.policies.judge(tenant_id, number,
+                                                role=dialer.role if dialer else None,
+                                                last_known_ok=True)
+        except StoreUnavailable as exc:
+            log.warning("tenant %d: outside call to %r refused: %s", tenant_id, number[:64], exc)
+            verdict = Verdict(False, "unavailable",
+                              "the dialling policy cannot be read now; try again shortly")
         if not verdict.allowed:
             self.policies.journal_refusal(
                 tenant_id, number, verdict, call_id=call_id,

@@ -20,6 +20,7 @@ from pbx_stasis.bus import Bus
 from pbx_stasis.config import Settings
 from pbx_stasis.store.base import utc_now
 from pbx_stasis.store.db import Database
+from pbx_stasis.store.errors import StoreUnavailable
 from pbx_stasis.store.tables import Role
 from pbx_stasis.web.auth import LoginDesk, LoginPolicy, Passwords
 from pbx_stasis.web.forwarded import Network, forwarded, parse_networks
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 # installs only.
 WEB_ROOT = Path(__file__).resolve().parents[2] / "web"
 HOUSEKEEPING_EVERY = 600.0  # seconds between purges of expired sessions and old login attempts
+RETRY_AFTER_S = 5  # what a 503 during a database outage suggests
 
 
 @dataclass
@@ -253,6 +255,22 @@ async def _guard(
             raise
     except (asyncio.CancelledError, ConnectionResetError):
         raise
+    except StoreUnavailable as exc:
+        # An outage, not a bug: one line per request (no traceback), and a 503 the pages and
+        # scripts can retry on.
+        log.warning("%s %s: 503, %s", request.method, request.path, exc)
+        if request.path.startswith("/api/"):
+            response = web.json_response(
+                {"error": "database-unavailable",
+                 "message": "The database cannot be reached; try again in a few seconds"},
+                status=503, headers={"Retry-After": str(RETRY_AFTER_S)},
+            )
+        else:
+            response = web.Response(
+                text="The database cannot be reached; try again in a few seconds.",
+                status=503, content_type="text/plain",
+                headers={"Retry-After": str(RETRY_AFTER_S)},
+            )
     except Exception:
         log.exception("unexpected error serving %s %s", request.method, request.path)
         if request.path.startswith("/api/"):
@@ -289,6 +307,8 @@ async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
             try:
                 await site.sessions.purge_expired()
                 await site.login_desk.purge()
+            except StoreUnavailable as exc:
+                log.warning("web housekeeping skipped: %s", exc)
             except Exception:
                 log.exception("web housekeeping failed; retrying later")
             await asyncio.sleep(HOUSEKEEPING_EVERY)

@@ -291,6 +291,9 @@ def _fill(text: str, settings: Settings) -> str:
         "@SIP_PORT@": str(settings.sip_port),
         "@TRUNK_ADDRESS@": "127.0.0.1",
         "@TRUNK_PORT@": str(settings.trunk_port),
+        "@RTP_TIMEOUT@": str(settings.rtp_timeout),
+        # on hold the far end may rightly send nothing: ten times longer
+        "@RTP_TIMEOUT_HOLD@": str(10 * settings.rtp_timeout),
         "@BENCH_CALLER_ADDRESS@": BENCH_CALLER_ADDRESS,
         "@INSTANCE@": settings.name,
     }

@@ -321,6 +321,7 @@ def env_lines(settings: Settings) -> list[str]:
         "PBX_SANDBOX_TRUNK_PORT": str(settings.trunk_port),
         "PBX_SANDBOX_RTP_START": str(settings.rtp_start),
         "PBX_SANDBOX_RTP_END": str(settings.rtp_end),
+        "PBX_SANDBOX_RTP_TIMEOUT": str(settings.rtp_timeout),
         "PBX_SANDBOX_SPOOL": str(settings.spool),
         "PBX_SANDBOX_LOG": str(settings.log),
         "PBX_SANDBOX_BENCH_CALLER": BENCH_CALLER_ADDRESS,

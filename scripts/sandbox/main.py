@@ -24,6 +24,7 @@ environment (defaults):
   PBX_SANDBOX_ARI_PORT 8088 (also WebSocket SIP at /ws)   PBX_SANDBOX_SIP_PORT 5060
   PBX_SANDBOX_TRUNK_PORT 5070 (where the trunk sends outbound calls)
   PBX_SANDBOX_RTP_START 10000   PBX_SANDBOX_RTP_END 19999
+  PBX_SANDBOX_RTP_TIMEOUT 60 (s without RTP before the trunk's calls end; 10x on hold)
   PBX_SANDBOX_ARI_PASSWORD pbx-sandbox   PBX_SANDBOX_START_TIMEOUT 60 (s)
   PBX_SANDBOX_VERBOSE 0 (Asterisk verbose level in the log)   PBX_SANDBOX_MIRROR (override)
 A second instance beside the default one, e.g.:

@@ -32,6 +32,7 @@ class Settings:
     trunk_port: int
     rtp_start: int
     rtp_end: int
+    rtp_timeout: int  # seconds without RTP before Asterisk ends a call (pjsip.conf @RTP_TIMEOUT@)
     ari_password: str
     start_timeout: float
     verbose: int
@@ -87,6 +88,7 @@ class Settings:
             "trunk_port": self.trunk_port,
             "rtp_start": self.rtp_start,
             "rtp_end": self.rtp_end,
+            "rtp_timeout": self.rtp_timeout,
             "ari_password": self.ari_password,
             "verbose": self.verbose,
         }
@@ -99,6 +101,7 @@ _SAVED = {
     "trunk_port": "PBX_SANDBOX_TRUNK_PORT",
     "rtp_start": "PBX_SANDBOX_RTP_START",
     "rtp_end": "PBX_SANDBOX_RTP_END",
+    "rtp_timeout": "PBX_SANDBOX_RTP_TIMEOUT",
     "ari_password": "PBX_SANDBOX_ARI_PASSWORD",
     "verbose": "PBX_SANDBOX_VERBOSE",
 }
@@ -163,6 +166,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         trunk_port=_int(env, "PBX_SANDBOX_TRUNK_PORT", 5070, 1, 65535),
         rtp_start=rtp_start,
         rtp_end=rtp_end,
+        rtp_timeout=_int(env, "PBX_SANDBOX_RTP_TIMEOUT", 60, 2, 3600),
         ari_password=env.get("PBX_SANDBOX_ARI_PASSWORD", "") or "pbx-sandbox",
         start_timeout=float(_int(env, "PBX_SANDBOX_START_TIMEOUT", 60, 1, 3600)),
         verbose=_int(env, "PBX_SANDBOX_VERBOSE", 0, 0, 10),

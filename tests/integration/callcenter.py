@@ -99,9 +99,13 @@ async def call_center(
     *,
     script: Callable[[CallCenter], CallScript] | None = None,
     clock: Callable[[], float] | None = None,
+    database_url: str | None = None,
 ) -> AsyncIterator[CallCenter]:
-    url = f"sqlite+aiosqlite:///{workdir}/pbx.db"
-    await migrate.upgrade(url)
+    """`database_url`: an empty migrated database (e.g. the test PostgreSQL's); a new SQLite
+    file by default."""
+    url = database_url or f"sqlite+aiosqlite:///{workdir}/pbx.db"
+    if database_url is None:
+        await migrate.upgrade(url)
     db = Database.connect(url)
     settings = Settings(
         ari=AriSettings(url=sandbox.ari_url, user=sandbox.user, password=sandbox.password),

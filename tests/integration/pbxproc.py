@@ -15,6 +15,14 @@ from polling import wait_until
 from pbx_stasis.store import CallJournal, CallRecord, CallRecords, Database, JournalEntry
 
 PBX = str(Path(sys.executable).with_name("pbx"))
+# The tree these tests belong to comes first on the command's path: the venv's `pbx` may be an
+# editable install of another checkout (a worktree's tests must run the worktree's code).
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _this_tree(env: Mapping[str, str]) -> dict[str, str]:
+    path = [str(REPO), *filter(None, [env.get("PYTHONPATH")])]
+    return {**env, "PYTHONPATH": os.pathsep.join(path)}
 
 
 def pbx_command(
@@ -23,7 +31,7 @@ def pbx_command(
     """Run a short `pbx` command to completion."""
     return subprocess.run(
         [PBX, *args],
-        env={**os.environ, **env},
+        env=_this_tree({**os.environ, **env}),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -43,7 +51,7 @@ class PbxProcess:
         *,
         command: Sequence[str] | None = None,
     ) -> None:
-        self.env = {**os.environ, "PBX_WEB_ENABLED": "false", **env}
+        self.env = _this_tree({**os.environ, "PBX_WEB_ENABLED": "false", **env})
         self.log_path = log_path
         self._log = log_path.open("ab")
         self.proc = subprocess.Popen(

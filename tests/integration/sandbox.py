@@ -84,6 +84,7 @@ class Sandbox:
         rtp_range: tuple[int, int] | None = None,
         password: str | None = None,
         sandbox_dir: Path | None = None,
+        rtp_timeout: int | None = None,
     ) -> Sandbox:
         """The instance `name` (default: $PBX_SANDBOX_NAME or "default"); unset arguments keep
         the script's defaults or the PBX_SANDBOX_* variables already set."""
@@ -97,6 +98,7 @@ class Sandbox:
             "PBX_SANDBOX_RTP_END": rtp_range[1] if rtp_range else None,
             "PBX_SANDBOX_ARI_PASSWORD": password,
             "PBX_SANDBOX_DIR": sandbox_dir,
+            "PBX_SANDBOX_RTP_TIMEOUT": rtp_timeout,
         }
         for key, value in overrides.items():
             if value is not None:
@@ -118,7 +120,7 @@ class Sandbox:
         )
 
     @classmethod
-    def private(cls, prefix: str = "t") -> Sandbox:
+    def private(cls, prefix: str = "t", *, rtp_timeout: int | None = None) -> Sandbox:
         """A new instance of its own (name prefix-PID, free ports) for one test session.
 
         Trunk calls can only enter the Stasis app `pbx`, and a second connection to `pbx` takes the
@@ -129,7 +131,8 @@ class Sandbox:
         ari_port = _free_port(socket.SOCK_STREAM, range(8100, 8200))
         sip_port = _free_port(socket.SOCK_DGRAM, range(5100, 5200, 2), pair=True)
         return cls.for_instance(
-            f"{prefix}-{os.getpid()}", ari_port=ari_port, sip_port=sip_port, trunk_port=sip_port + 1
+            f"{prefix}-{os.getpid()}", ari_port=ari_port, sip_port=sip_port,
+            trunk_port=sip_port + 1, rtp_timeout=rtp_timeout,
         )
 
     def discard(self) -> None:

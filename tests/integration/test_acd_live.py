@@ -260,7 +260,7 @@ async def test_agent_hanging_up_completes_the_call(
         assert done.agent_user_id == agent.user_id
         assert 0.5 < done.data["talk"] < 3
         calls = await center.journal("CALLEND")
-        assert calls[-1].data["by"] == "app"  # we hung the caller up after the agent left
+        assert calls[-1].data["by"] == "agent"  # the agent left; we hung the caller up
 
 
 async def _caller(sandbox: Sandbox, talk_ms: int) -> asyncio.Task[object]:

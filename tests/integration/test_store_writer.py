@@ -135,3 +135,27 @@ async def test_writes_are_kept_through_an_outage_and_stored_after_it(
         assert len(ended) == 10
     finally:
         await db.dispose()
+
+
+async def test_settle_does_not_wait_for_an_outage_to_end(
+    backend: str, migrated_db_url: str, request: pytest.FixtureRequest
+) -> None:
+    """A stop or a supervisor's request that settles the queue is not held up by an outage: it
+    returns once a try fails; the writes stay queued, and a settle after the outage asks for a
+    try at once (no waiting out the backoff)."""
+    db = Database.connect(migrated_db_url, sqlite_busy_ms=100)
+    try:
+        tenant_id = (await Directory(db).ensure_default_tenant()).id
+        log = CallLog(db, Bus())
+        db.writes.retry = (20.0, 20.0)
+        with _outage(backend, migrated_db_url, request):
+            await _open(log, tenant_id, "c1")
+            async with asyncio.timeout(8):
+                await db.writes.settle()
+            assert db.writes.outage and db.writes.pending == 2  # the row and its CALLSTART
+        async with asyncio.timeout(8):
+            await db.writes.settle()
+        assert not db.writes.outage and db.writes.pending == 0
+        assert [r.channel_id for r in await CallRecords(db).live_calls()] == ["c1"]
+    finally:
+        await db.dispose()

@@ -43,3 +43,13 @@ def test_sip_passwords_are_long_random_and_never_repeat() -> None:
     alphabet = set(string.ascii_letters + string.digits + "-_")
     for password in passwords:
         assert len(password) >= 24 and set(password) <= alphabet  # 144 random bits, SIP-safe
+
+
+@pytest.mark.parametrize("contact", [None, "sip:agent-10@192.0.2.7:5060"])
+def test_a_dead_phone_ends_its_call(contact: str | None) -> None:
+    """No RTP for a minute (ten on hold), or refreshes unanswered: Asterisk ends the call, so a
+    phone gone silent never holds an agent for ever."""
+    objects = dict(endpoint_objects(_agent(contact)))
+    assert objects["endpoint"]["rtp_timeout"] == "60"
+    assert objects["endpoint"]["rtp_timeout_hold"] == "600"
+    assert objects["endpoint"]["timers"] == "yes"

@@ -53,3 +53,15 @@ def test_the_benchmark_baseline_is_sandbox_only() -> None:
     assert not (REPO / "dialplan" / "queues.conf").exists()
     assert {p.name for p in SANDBOX_ONLY.iterdir()} >= {"pjsip.conf", "extensions.conf",
                                                        "queues.conf"}
+
+
+@pytest.mark.parametrize("path", SHIPPED_PJSIP, ids=lambda p: p.name)
+def test_every_endpoint_ends_a_dead_call(path: Path) -> None:
+    """A caller (or phone) whose audio stops must not stay in a queue, or hold an agent, for
+    ever (issue 19, item 10): every endpoint and template carries an RTP timeout."""
+    endpoints = [(name, settings) for name, _, settings in _sections(path)
+                 if settings.get("type") == "endpoint"]
+    assert endpoints, f"no endpoint read from {path}"
+    without = [name for name, settings in endpoints
+               if not settings.get("rtp_timeout") or not settings.get("rtp_timeout_hold")]
+    assert not without, f"{path.name}: no rtp_timeout / rtp_timeout_hold: {without}"

@@ -26,6 +26,7 @@ from pbx_stasis.remote.client import Remote, proxy, proxy_class
 from pbx_stasis.remote.codec import methods
 from pbx_stasis.remote.interfaces import Interface, Offered
 from pbx_stasis.remote.server import rpc_app
+from pbx_stasis.store import StoreUnavailable
 from pbx_stasis.supervision.service import SUPERVISION_SERVICE, Supervision
 
 SECRET = "s3cret-for-tests"
@@ -109,6 +110,8 @@ class Desk:
         return [self.greeted[name]] * times
 
     async def last(self, name: str) -> Greeting | None:
+        if name == "during-an-outage":
+            raise StoreUnavailable("database error on postgresql://db.internal/pbx: refused")
         return self.greeted.get(name)
 
 
@@ -142,3 +145,13 @@ async def test_a_call_that_does_not_fit_the_interface_is_refused_before_sending(
         await greeter.greet("ada", 2)  # type: ignore[misc]  # times is keyword-only
     with pytest.raises(TypeError):
         await greeter.last()  # type: ignore[call-arg]
+
+
+async def test_a_database_outage_crosses_as_unavailable(greeter: Greeter) -> None:
+    """The Stasis process's database is out: the web process gets `unavailable` (its 503), with
+    a message that names no database."""
+    with pytest.raises(GreeterRefused) as refused:
+        await greeter.last("during-an-outage")
+    assert refused.value.code == "unavailable"
+    assert "database cannot be reached" in refused.value.message
+    assert "db.internal" not in refused.value.message
