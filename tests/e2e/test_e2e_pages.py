@@ -293,3 +293,38 @@ async def test_a_ringing_call_shows_its_context_and_a_missed_one_is_told(
     await expect(page.get_by_test_id("banner-missed")).to_contain_text(
         "You missed a call from +12025550177 and were paused after missed calls")
     await expect(page).to_have_title(title)
+
+
+async def test_contact_search_is_reached_by_keyboard_and_a_queue_transfer_is_blind(
+    page: Page, world: World
+) -> None:
+    """Issue 13: search results could not be reached with Tab; the transfer dialog offered an
+    attended transfer to a queue, which then failed."""
+    agent = world.person("acme", Role.AGENT)
+    record = world.center.agent_records[(agent.tenant_id, agent.user_id)]
+    for call_id in [i for i, (_, c) in world.center.calls.items()
+                    if c.agent_user_id == agent.user_id]:
+        world.center.end(call_id)
+    world.center._set(record, AgentState.AVAILABLE)
+    await log_in(page, world, Role.AGENT)
+    await expect(page.get_by_test_id("feed-status")).to_have_text("Live")
+    await page.fill("#contact-search", "Ada")
+    first = page.get_by_test_id("contact-result").first
+    await expect(first).to_contain_text("Ada Lovelace (acme)")
+    await page.focus("#contact-search")
+    for _ in range(5):  # Tab until the result has the focus (a button, in the page's order)
+        await page.keyboard.press("Tab")
+        if await first.evaluate("node => node === document.activeElement"):
+            break
+    assert await first.evaluate("node => node === document.activeElement")
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_test_id("contact-card")).to_contain_text("Ada Lovelace (acme)")
+
+    call_id = world.center.ring(agent.tenant_id, agent.user_id, "+12025550178")
+    world.center.answer(call_id)
+    await expect(page.get_by_test_id("call-box")).to_have_attribute("data-state", "talking")
+    await page.get_by_test_id("transfer").click()
+    await page.select_option("#transfer-kind", "queue")
+    await expect(page.get_by_test_id("transfer-attended")).to_be_disabled()
+    await page.select_option("#transfer-kind", "agent")
+    await expect(page.get_by_test_id("transfer-attended")).to_be_enabled()

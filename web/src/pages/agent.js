@@ -283,6 +283,10 @@ function fillTransferTargets() {
   } else if (kind === "queue") {
     select.replaceChildren(...view.queues.map((q) => el("option", { value: q.name }, q.name)));
   }
+  // A queue has nobody to talk to first: only a blind transfer to it.
+  const attended = $("#transfer-attended");
+  attended.disabled = kind === "queue";
+  if (attended.disabled) attended.checked = false;
 }
 
 $("#transfer-btn").addEventListener("click", async () => {
@@ -431,9 +435,9 @@ async function search() {
   if (!q) { list.replaceChildren(); return; }
   const reply = await get(`/api/contacts?q=${encodeURIComponent(q)}&limit=20`);
   list.replaceChildren(...(reply.contacts.length ? reply.contacts.map((c) =>
-    el("li", { onclick: () => openContactById(c.id), "data-testid": "contact-result" },
+    el("li", {}, el("button", { type: "button", onclick: () => openContactById(c.id), "data-testid": "contact-result" },
       el("span", {}, c.name, el("span", { class: "muted small" }, c.company ? ` · ${c.company}` : "")),
-      el("span", { class: "muted small" }, c.phones[0] || ""))) : [el("li", { class: "muted" }, "No contact found")]));
+      el("span", { class: "muted small" }, c.phones[0] || "")))) : [el("li", { class: "muted" }, "No contact found")]));
 }
 
 // --- wrap-up: disposition required ---------------------------------------------------------------
