@@ -33,6 +33,7 @@ from pbx_stasis.acd.stay import (
 from pbx_stasis.ari import AriClient, AriError
 from pbx_stasis.calls.actor import ChannelGone
 from pbx_stasis.calls.router import CallRouter
+from pbx_stasis.store import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -242,6 +243,7 @@ class Legs:
             return
         waiting.agent_leg = leg
         waiting.connected = True
+        waiting.connected_at = utc_now()
         agent = self.agents.get(action.agent_id)
         call = waiting.call
 

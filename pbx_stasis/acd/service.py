@@ -110,6 +110,7 @@ class LiveCall:
     agent_user_id: int | None = None
     held: bool = False
     muted: bool = False
+    connected_at: datetime | None = None  # the agent came on the line (their call timer)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol, TypeVar
 
 from pbx_stasis.acd.actions import (
@@ -118,6 +119,7 @@ class Waiting:
     ringing: int = 0  # agent legs ringing for this call
     agent_leg: Leg | None = None
     connected: bool = False
+    connected_at: datetime | None = None  # the agent came on the line: their call timer's start
     held: bool = False
     muted: bool = False
     transfer_to: str | None = None  # blind transfer to this outside number, once out of the ACD
@@ -164,6 +166,6 @@ def live_call(waiting: Waiting, state: str, agent: AgentRecord | None, kind: typ
     return kind(
         call_id=record.id, direction=record.direction, from_number=record.from_number,
         to_number=record.to_number, state=state, started_at=record.started_at,
-        answered_at=record.answered_at, queue=waiting.queue,
+        answered_at=record.answered_at, connected_at=waiting.connected_at, queue=waiting.queue,
         agent_user_id=agent.user_id if agent else None, held=waiting.held, muted=waiting.muted,
     )

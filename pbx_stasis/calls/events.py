@@ -25,7 +25,8 @@ class CallView:
     to_number: str
     state: str  # "ivr" until the ACD takes it, then acd.service.CallState
     started_at: datetime
-    answered_at: datetime | None = None
+    answered_at: datetime | None = None  # the call's answer (by the IVR, or with the agent)
+    connected_at: datetime | None = None  # the agent came on the line (their call timer)
     queue: str | None = None
     agent_user_id: int | None = None
     held: bool = False

@@ -181,12 +181,14 @@ class LiveContactCenter:
         calls = []
         for record in await self.records.live_calls(tenant_id):
             state, queue, agent_id, held, muted = CallState.IVR, record.queue, None, False, False
+            connected_at = None
             try:
                 waiting = self.acd.live(record.id)
             except CallControlError:
                 pass
             else:
                 queue, held, muted = waiting.queue, waiting.held, waiting.muted
+                connected_at = waiting.connected_at
                 if waiting.agent_leg is not None:
                     agent_id = self.acd.agents[waiting.agent_leg.offer.agent_id].user_id
                 state = (CallState.CONSULTING if waiting.consult else CallState.HELD if held
@@ -196,6 +198,7 @@ class LiveContactCenter:
                 to_number=record.to_number, state=state, started_at=record.started_at,
                 answered_at=record.answered_at, queue=queue,
                 agent_user_id=agent_id or record.agent_user_id, held=held, muted=muted,
+                connected_at=connected_at,
             ))
         return calls
 

@@ -6,6 +6,7 @@ Screenshots of each page go to build/screenshots/ (scripts/screenshots refreshes
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 import screenshots
@@ -321,8 +322,12 @@ async def test_contact_search_is_reached_by_keyboard_and_a_queue_transfer_is_bli
     await expect(page.get_by_test_id("contact-card")).to_contain_text("Ada Lovelace (acme)")
 
     call_id = world.center.ring(agent.tenant_id, agent.user_id, "+12025550178")
+    tenant_id, ringing = world.center.calls[call_id]  # the IVR answered it 2 minutes ago
+    world.center._update_call(tenant_id, ringing, answered_at=utc_now() - timedelta(minutes=2))
     world.center.answer(call_id)
     await expect(page.get_by_test_id("call-box")).to_have_attribute("data-state", "talking")
+    # The agent's timer counts from when they came on the line, not from the IVR's answer.
+    await expect(page.get_by_test_id("call-timer")).to_have_text(re.compile(r"^0:0\d$"))
     await page.get_by_test_id("transfer").click()
     await page.select_option("#transfer-kind", "queue")
     await expect(page.get_by_test_id("transfer-attended")).to_be_disabled()

@@ -159,7 +159,9 @@ class MemoryContactCenter:
 
     def answer(self, call_id: str) -> None:
         tenant_id, call = self.calls[call_id]
-        self._update_call(tenant_id, call, state=CallState.TALKING, answered_at=utc_now())
+        now = utc_now()  # the IVR may have answered the call before (answered_at)
+        self._update_call(tenant_id, call, state=CallState.TALKING,
+                          answered_at=call.answered_at or now, connected_at=now)
         if call.agent_user_id is not None:
             agent = self._agent(tenant_id, call.agent_user_id)
             agent.calls_today += 1

@@ -99,9 +99,9 @@ function tick() {
     const left = -secondsSince(agent.wrapup_ends_at);
     $("#wrapup-countdown").textContent = left > 0 ? duration(left) : "0:00";
   }
-  if (view.call && view.call.answered_at) {
-    $("#call-timer").textContent = duration(secondsSince(view.call.answered_at));
-  }
+  // From when the agent came on the line, not the IVR's answer.
+  const since = view.call && (view.call.connected_at || view.call.answered_at);
+  if (since) $("#call-timer").textContent = duration(secondsSince(since));
 }
 setInterval(tick, 1000);
 
