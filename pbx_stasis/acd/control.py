@@ -250,7 +250,7 @@ class CallControl:
         """The caller ID a caller handed to an outside number presents: their queue's caller ID
         (dialing/caller_ids.py), else their own number."""
         assert self.line is not None
-        queue = self.queues.queue(waiting.queue)
+        queue = self.queues.queue(queue_key(waiting.tenant_id, waiting.queue))
         return await self.line.presented_for_transfer(
             waiting.tenant_id, queue_caller_id=queue.caller_id if queue is not None else None,
             caller=waiting.call.record.from_number)
