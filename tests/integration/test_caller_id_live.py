@@ -209,10 +209,31 @@ async def test_a_caller_transferred_out_shows_the_queues_number_else_their_own(
                     await center.idle()
                     # The second caller passes their own number through.
                     await _set_queue_caller_id(center, tenant.id, None)
+                # Attended: the agent consults the number first, with the queue's caller ID.
+                await _set_queue_caller_id(center, tenant.id, SALES)
+                caller = asyncio.create_task(run_sipp_async(
+                    "caller-hangs-up.xml", private_sandbox.sip_target, caller="+14155550145",
+                    keys={"talk_ms": "5000"}, timeout=30, workdir=tmp_path))
+                call_id = await connected_call(center)
+                response = await client.post(
+                    f"/api/calls/{call_id}/transfer", headers=headers,
+                    json={"kind": "number", "target": CALLED, "attended": True})
+                assert response.status == 204, await response.text()
+                consult = center.app.acd.live(call_id).consult
+                assert consult is not None
+                async with asyncio.timeout(10):
+                    await consult.answered.wait()
+                response = await client.post(f"/api/calls/{call_id}/transfer/complete",
+                                             headers=headers)
+                assert response.status == 204, await response.text()
+                result = await caller
+                assert result.ok, result.describe()
+                await center.idle()
         finally:
             far = await asyncio.to_thread(carrier.sipp.stop)
-        assert far.successful == 2, far.describe()
+        assert far.successful == 3, far.describe()
         assert [presented(invite) for invite in carrier.invites()] == [
             ((SUPPORT, SUPPORT), (SUPPORT, SUPPORT)),
             (("+14155550144", "+14155550144"), ("+14155550144", "+14155550144")),
+            ((SALES, SALES), (SALES, SALES)),
         ]
