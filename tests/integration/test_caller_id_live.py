@@ -18,8 +18,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from callcenter import CallCenter, call_center, connected_call, enqueue_into
 from polling import eventually
-from sandbox import Sandbox, SippAgent, free_media_port, run_sipp_async
+from sandbox import Sandbox, SippAgent, desk_phone_ports, free_media_port, run_sipp_async
+from sqlalchemy import select
 
+from pbx_stasis.acd.directory import AcdDirectory
 from pbx_stasis.acd.settings import queue_settings
 from pbx_stasis.center.live import LiveContactCenter, websocket_sip_url
 from pbx_stasis.config import TrunkSettings
@@ -237,3 +239,36 @@ async def test_a_caller_transferred_out_shows_the_queues_number_else_their_own(
             (("+14155550144", "+14155550144"), ("+14155550144", "+14155550144")),
             ((SALES, SALES), (SALES, SALES)),
         ]
+
+
+async def test_a_desk_phone_dialling_out_presents_the_tenants_default_not_its_extension(
+    private_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    async with call_center(private_sandbox, tmp_path, {"sales": {}},
+                           trunk=TrunkSettings(caller_id=TRUNK)) as center:
+        tenant = await Directory(center.db).ensure_tenant("default")
+        await CallerIdStore(center.db).set_caller_ids(tenant.id, NUMBERS, by="test")
+        sip_port, media_port = desk_phone_ports(360)
+        user = await Directory(center.db).add_user("default", "desmond", "agent")
+        agent = await AcdDirectory(center.db).save_agent(
+            user.id, contact=f"sip:desmond@127.0.0.1:{sip_port}")
+        await center.app.acd.save_agent(agent)
+        carrier = await asyncio.to_thread(Carrier, private_sandbox, tmp_path)
+        try:
+            # The phone itself dials (dialplan from-agents), with its own credentials.
+            phone = await run_sipp_async(
+                "agent-dials.xml", private_sandbox.sip_target, service=CALLED,
+                caller=agent.endpoint, local_port=sip_port, media_port=media_port,
+                keys={"talk_ms": "1500"},
+                extra_args=["-au", agent.endpoint, "-ap", agent.sip_password], timeout=20,
+                workdir=tmp_path)
+            await center.idle()
+        finally:
+            far = await asyncio.to_thread(carrier.sipp.stop)
+        assert phone.ok, phone.describe()
+        assert far.successful == 1, far.describe()
+        [invite] = carrier.invites()
+        assert presented(invite) == ((SALES, SALES), (SALES, SALES))
+        async with center.db.session() as session:
+            [call] = list(await session.scalars(select(Call)))
+        assert (call.from_number, call.to_number) == (SALES, CALLED)
