@@ -88,7 +88,8 @@ class StasisApp:
             self.ari, settings.ari.app, settings.ari.request_sockets
         )
         self.dialing = DialPolicies(db, settings.crm.region)
-        self.line = TrunkLine(self.ari, self.router, settings.ari.app, self.dialing)
+        self.line = TrunkLine(self.ari, self.router, settings.ari.app, self.dialing,
+                              caller_id=settings.trunk.caller_id)
         self.acd = AcdService(
             self.ari, self.router, db, bus, settings.ari.app, line=self.line, clock=clock
         )
@@ -167,19 +168,24 @@ class StasisApp:
                 failing = True
             await asyncio.sleep(DISPOSITIONS_REFRESH)
 
-    def script_for(self, start: AriEvent) -> tuple[int, AgentRecord | None, CallScript]:
-        """Whose a new call is and what it runs: an agent's outbound call belongs to the agent's
-        tenant; an inbound one to the tenant whose live IVR flow answers the dialled number,
-        which runs it (else the default tenant and script)."""
+    async def script_for(
+        self, start: AriEvent
+    ) -> tuple[int, AgentRecord | None, CallScript, str | None]:
+        """Whose a new call is, what it runs and, for an agent's outbound call, the caller ID
+        it presents (its record's from_number; None: the channel's caller). An agent's outbound
+        call belongs to the agent's tenant; an inbound one to the tenant whose live IVR flow
+        answers the dialled number, which runs it (else the default tenant and script)."""
         args = stasis_args(start)
         if args[:1] == ["outbound"]:
             agent = self.agent_calls.agent_of(start)
             tenant_id = agent.tenant_id if agent is not None else self.tenant_id
-            return tenant_id, agent, self.agent_calls.script(start, agent)
+            presented = await self.agent_calls.presented(start, agent, tenant_id)
+            script = self.agent_calls.script(start, agent, presented)
+            return tenant_id, agent, script, presented.number or "anonymous"
         number = dialed_number(start)
         tenant_id = self._tenant_of(number)
         flow = self.ivr.script_for(tenant_id, number)
-        return tenant_id, None, flow or self._default_script
+        return tenant_id, None, flow or self._default_script, None
 
     def _tenant_of(self, number: str) -> int:
         """The tenant whose live IVR flow answers `number` (else the default tenant)."""
@@ -203,9 +209,10 @@ class StasisApp:
                 await self.ari.channels.hangup(inbox.channel_id)
             return
         outbound = args[:1] == ["outbound"]
-        tenant_id, agent, script = self.script_for(start)
+        tenant_id, agent, script, from_number = await self.script_for(start)
         await run_call(
             self.ari, self.calls, inbox, start, tenant_id=tenant_id, script=script,
+            from_number=from_number,
             to_number=args[1] if outbound and len(args) > 1 else None,
             call_id=args[2] if outbound and len(args) > 2 else None,
             agent_user_id=agent.user_id if agent is not None else None,

@@ -97,6 +97,13 @@ class IvrSettings:
 
 
 @dataclass(frozen=True)
+class TrunkSettings:
+    # The number outside calls present when the tenant has no outbound number of its own
+    # (docs/dialing.md); None: none, the carrier decides.
+    caller_id: str | None = None
+
+
+@dataclass(frozen=True)
 class Settings:
     ari: AriSettings = field(default_factory=AriSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -106,6 +113,7 @@ class Settings:
     recordings: RecordingSettings = field(default_factory=RecordingSettings)
     crm: CrmSettings = field(default_factory=CrmSettings)
     ivr: IvrSettings = field(default_factory=IvrSettings)
+    trunk: TrunkSettings = field(default_factory=TrunkSettings)
     source: str = "defaults"
 
 
@@ -224,6 +232,23 @@ def _region(value: str) -> str:
     return value.upper()
 
 
+def _caller_id(value: str) -> str | None:
+    # Empty: none (PBX_TRUNK_CALLER_ID= undoes pbx.toml). Read as dialing/caller_ids.py reads a
+    # tenant's numbers (config imports no feature, hence phonenumbers itself).
+    if not value.strip():
+        return None
+    if len(value) > 32 or not value.strip().startswith("+"):
+        raise ValueError
+    try:
+        parsed = phonenumbers.parse(value.strip(), None)
+    except phonenumbers.NumberParseException:
+        raise ValueError from None
+    formatted = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    if not phonenumbers.is_valid_number(parsed):
+        raise Refused(f"{formatted} is not a valid phone number")
+    return formatted
+
+
 _SECRETS = frozenset({("ari", "password"), ("web", "rpc_secret")})
 
 _FIELDS: dict[tuple[str, str], tuple[str, Callable[[str], Any], str]] = {
@@ -265,6 +290,10 @@ _FIELDS: dict[tuple[str, str], tuple[str, Callable[[str], Any], str]] = {
     ("ivr", "internal_lookups"): (
         "PBX_IVR_INTERNAL_LOOKUPS", _slugs, "a list of tenant slugs, e.g. default,acme"
     ),
+    ("trunk", "caller_id"): (
+        "PBX_TRUNK_CALLER_ID", _caller_id, "a phone number in international form, e.g. "
+        "+14155550100"
+    ),
 }
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -276,6 +305,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "recordings": RecordingSettings,
     "crm": CrmSettings,
     "ivr": IvrSettings,
+    "trunk": TrunkSettings,
 }
 
 

@@ -1,5 +1,6 @@
-"""Seed the demo: a tenant with one user of each role, queues, agents, contacts, the example
-IVR flow and its English/Arabic prompts. Idempotent; prints the logins.
+"""Seed the demo: a tenant with one user of each role, its outbound numbers (the support and
+sales lines, which its outside calls present), queues, agents, contacts, the example IVR flow and
+its English/Arabic prompts. Idempotent; prints the logins.
 
     python -m pbx_stasis.demo seed
 """
@@ -11,6 +12,7 @@ import json
 import os
 import secrets
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from pbx_stasis.acd.directory import AcdDirectory
@@ -18,6 +20,8 @@ from pbx_stasis.config import load_settings
 from pbx_stasis.crm.contacts import ContactDraft, Contacts
 from pbx_stasis.crm.dispositions import Dispositions
 from pbx_stasis.crm.phones import numbering
+from pbx_stasis.dialing.caller_id_store import CallerIdStore
+from pbx_stasis.dialing.caller_ids import CallerIds, OutboundNumber
 from pbx_stasis.ivr import load_flowset_files
 from pbx_stasis.ivr.service import IvrService
 from pbx_stasis.store import AlreadyExists, Database, Directory
@@ -34,12 +38,19 @@ USERS = {
     "maya": ("manager", "Maya Manager"),
     "adam": ("admin", "Adam Admin"),
 }
+# The example flow's lines (examples/ivr/support.yaml): outside calls present one of them.
+SUPPORT_LINE, SALES_LINE = "+97145550100", "+97145550200"
+CALLER_IDS = CallerIds((OutboundNumber(SUPPORT_LINE, "Support line", default=True),
+                        OutboundNumber(SALES_LINE, "Sales line")))
 QUEUES = {
-    "support": {"strategy": "longest-idle", "wrapup": 15, "announce_every": 30, "max_wait": 600},
-    "billing": {"strategy": "longest-idle", "wrapup": 15, "max_wait": 600},
+    "support": {"strategy": "longest-idle", "wrapup": 15, "announce_every": 30, "max_wait": 600,
+                "caller_id": SUPPORT_LINE},
+    "billing": {"strategy": "longest-idle", "wrapup": 15, "max_wait": 600,
+                "caller_id": SUPPORT_LINE},
     "tech": {"strategy": "longest-idle", "wrapup": 15, "max_wait": 600,
-             "escalation": [{"after": 30, "relax": 1}]},
-    "sales": {"strategy": "round-robin", "wrapup": 10, "max_wait": 300},
+             "escalation": [{"after": 30, "relax": 1}], "caller_id": SUPPORT_LINE},
+    "sales": {"strategy": "round-robin", "wrapup": 10, "max_wait": 300,
+              "caller_id": SALES_LINE},
 }
 AGENTS = {
     "alice": ({"support": 0, "billing": 0, "tech": 0, "sales": 1},
@@ -94,6 +105,16 @@ async def seed() -> dict[str, str]:
                 assert existing is not None
                 user = existing
             ids[name] = user.id
+        numbers = CallerIdStore(db)
+        owned = await numbers.caller_ids(tenant.id)
+        # An admin's own numbers (and default) are kept; the demo's queues need its lines.
+        missing = tuple(replace(number, default=False) for number in CALLER_IDS.numbers
+                        if not owned.owns(number.number))
+        if not owned.numbers:
+            await numbers.set_caller_ids(tenant.id, CALLER_IDS, by="demo")
+        elif missing:
+            await numbers.set_caller_ids(tenant.id, CallerIds(owned.numbers + missing),
+                                         by="demo")
         acd = AcdDirectory(db)
         for queue, queue_settings in QUEUES.items():
             await acd.save_queue(tenant.id, queue, queue_settings)

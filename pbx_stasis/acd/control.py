@@ -23,6 +23,7 @@ from pbx_stasis.ari import AriClient, AriError
 from pbx_stasis.calls.actor import ChannelGone
 from pbx_stasis.calls.handoff import Outcome, OutsideLine
 from pbx_stasis.calls.router import CallRouter
+from pbx_stasis.dialing.caller_ids import Presented, caller_id_header
 
 
 class QueueLookup(Protocol):
@@ -169,6 +170,9 @@ class CallControl:
             endpoint = f"PJSIP/{self.agents[target].endpoint}"
         else:
             raise CallControlError("conflict", "attended transfers go to an agent or a number")
+        caller_id = waiting.call.record.from_number
+        if kind == "number" and self.line is not None:
+            caller_id = (await self._presented(waiting)).number or caller_id
         await self.hold(waiting.call.record.id)
         channel_id = f"{waiting.call.record.id}-c{time.monotonic_ns()}"
         consult = Consult(channel_id, f"{kind}:{target}", self.router.claim(channel_id))
@@ -176,8 +180,7 @@ class CallControl:
         try:
             await self.ari.channels.originate(
                 endpoint, app=self.app, app_args=["consult", waiting.call.record.id],
-                channel_id=channel_id, dial_timeout=30,
-                caller_id=waiting.call.record.from_number,
+                channel_id=channel_id, dial_timeout=30, caller_id=caller_id_header(caller_id),
             )
         except AriError as exc:
             waiting.consult = None
@@ -239,5 +242,15 @@ class CallControl:
             with contextlib.suppress(AriError):
                 await self.ari.channels.stop_moh(call.channel_id)
             await call.note("TRANSFERRED", target=f"number:{waiting.transfer_to}")
-            return await self.line.connect_number(call, waiting.transfer_to)
+            return await self.line.connect_number(call, waiting.transfer_to,
+                                                  caller_id=await self._presented(waiting))
         return outcome
+
+    async def _presented(self, waiting: Waiting) -> Presented:
+        """The caller ID a caller handed to an outside number presents: their queue's caller ID
+        (dialing/caller_ids.py), else their own number."""
+        assert self.line is not None
+        queue = self.queues.queue(queue_key(waiting.tenant_id, waiting.queue))
+        return await self.line.presented_for_transfer(
+            waiting.tenant_id, queue_caller_id=queue.caller_id if queue is not None else None,
+            caller=waiting.call.record.from_number)

@@ -17,6 +17,7 @@ from pbx_stasis.acd.settings import (
     queue_settings,
 )
 from pbx_stasis.acd.tables import AgentRow, QueueRow
+from pbx_stasis.dialing.caller_id_store import CallerIdStore
 from pbx_stasis.store import Database, StoreError, utc_now
 from pbx_stasis.store.tables import User
 
@@ -88,8 +89,15 @@ class AcdDirectory:
     async def save_queue(
         self, tenant_id: int, name: str, settings: Mapping[str, Any]
     ) -> QueueConfig:
-        """Create or replace a queue; SettingsInvalid names each bad field."""
+        """Create or replace a queue; SettingsInvalid names each bad field (a caller ID must
+        be one of the tenant's outbound numbers)."""
         config = queue_config(name, settings)
+        if config.caller_id is not None:
+            numbers = await CallerIdStore(self.db).caller_ids(tenant_id)
+            if not numbers.owns(config.caller_id):
+                raise SettingsInvalid({"caller_id": (
+                    f"{config.caller_id} is not one of the tenant's outbound numbers "
+                    f"({', '.join(n.number for n in numbers.numbers) or 'it has none yet'})")})
         stored = queue_settings(config)
         async with self.db.transaction() as tx:
             row = await tx.scalar(

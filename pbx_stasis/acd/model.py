@@ -103,6 +103,9 @@ class QueueConfig:
     service_level_mode: ServiceLevelMode = ServiceLevelMode.WITHOUT_SHORT_ABANDONS
     # A caller who leaves unanswered within this many seconds is a short abandon; None: T.
     short_abandon: float | None = None
+    # The number a call of this queue presents when an agent transfers it to an outside number
+    # (one of the tenant's outbound numbers, dialing/caller_ids.py); None: the caller's own.
+    caller_id: str | None = None
 
     def __post_init__(self) -> None:
         if self.ring_timeout <= 0:

@@ -219,10 +219,13 @@ class AcdControl(Protocol):
         """Send digits (0-9 * # A-D) to the far end of the call."""
         ...
 
-    async def dial(self, tenant_id: int, user_id: int, number: str) -> str:
-        """Call `number` for the agent: ring the agent's phone, then the number through the trunk.
-        Returns the call id. The INVITE to the agent's phone carries `X-PBX-Call-Id` and
-        `X-PBX-Auto-Answer: yes` headers so the softphone answers it by itself."""
+    async def dial(self, tenant_id: int, user_id: int, number: str,
+                   caller_id: str | None = None) -> str:
+        """Call `number` for the agent: ring the agent's phone, then the number through the trunk,
+        presenting `caller_id` (one of the tenant's outbound numbers, else INVALID on the field
+        `caller_id`; None: the default rule, docs/dialing.md). Returns the call id. The INVITE
+        to the agent's phone carries `X-PBX-Call-Id` and `X-PBX-Auto-Answer: yes` headers so the
+        softphone answers it by itself."""
         ...
 
     # --- queues -----------------------------------------------------------------------------

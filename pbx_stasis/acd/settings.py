@@ -23,6 +23,7 @@ from pbx_stasis.acd.model import (
     ServiceLevelMode,
     Strategy,
 )
+from pbx_stasis.dialing.caller_ids import CallerIdNumber
 from pbx_stasis.store import accounts
 from pbx_stasis.validation import WHOLE, Model, Number, Whole, field_errors, text
 
@@ -112,6 +113,10 @@ class QueueSettings(Model):
     short_abandon: Annotated[Number, Field(ge=0, le=3600)] | None = Field(
         default=_DEFAULTS["short_abandon"], description="null: the service level threshold"
     )
+    caller_id: CallerIdNumber | None = Field(
+        default=_DEFAULTS["caller_id"],
+        description="one of the tenant's outbound numbers, presented when a call of this queue "
+                    "is transferred to an outside number (null: the caller's own)")
 
     def config(self, name: str) -> QueueConfig:
         """The ACD's QueueConfig; SettingsInvalid when the fields disagree with each other."""

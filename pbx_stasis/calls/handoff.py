@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from pbx_stasis.calls.inbound import Call
+    from pbx_stasis.dialing.caller_ids import Presented
     from pbx_stasis.dialing.policy import Dialer, Verdict
 
 
@@ -78,9 +79,17 @@ class QueueDesk(Protocol):
 
 class OutsideLine(Protocol):
     async def connect_number(self, call: Call, number: str, *, ring_seconds: int = 30,
-                             dialer: Dialer | None = None) -> Outcome:
+                             dialer: Dialer | None = None,
+                             caller_id: Presented | None = None) -> Outcome:
         """Dial `number` through the trunk and bridge the caller with it, if the call's tenant
-        may dial it for `dialer` (None: no person asked, e.g. an IVR transfer node)."""
+        may dial it for `dialer` (None: no person asked, e.g. an IVR transfer node), presenting
+        `caller_id` (None: the caller's own number passes through)."""
+        ...
+
+    async def presented_for_transfer(self, tenant_id: int, *, queue_caller_id: str | None,
+                                     caller: str) -> Presented:
+        """The caller ID of a caller handed over to an outside number: the queue's if the
+        tenant owns it, else the caller's own."""
         ...
 
     async def permit(self, tenant_id: int, number: str, dialer: Dialer | None, *,

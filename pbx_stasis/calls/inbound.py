@@ -123,6 +123,7 @@ async def run_call(
     script: CallScript,
     record: CallRecord | None = None,
     adopted: bool = False,
+    from_number: str | None = None,
     to_number: str | None = None,
     call_id: str | None = None,
     agent_user_id: int | None = None,
@@ -130,8 +131,9 @@ async def run_call(
     """Open (or adopt) the record, run `script`, then hang up and close the record.
 
     `tenant_id`: the tenant the call belongs to (of the number, or of the agent who placed it,
-    `agent_user_id`). Whoever ends the call, the record is closed exactly once with the real
-    hangup cause.
+    `agent_user_id`); `from_number`: who the call is from when not the channel's caller (the
+    caller ID an agent's outside call presents). Whoever ends the call, the record is closed
+    exactly once with the real hangup cause.
     """
     args = stasis_args(start)
     if record is None:
@@ -141,7 +143,7 @@ async def run_call(
             tenant_id=tenant_id,
             channel_id=inbox.channel_id,
             direction=direction,
-            from_number=caller_number(start),
+            from_number=from_number or caller_number(start),
             to_number=to_number or dialed_number(start),
             call_id=call_id,
             linkedid=linkedid if isinstance(linkedid, str) else None,

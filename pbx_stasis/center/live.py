@@ -29,6 +29,7 @@ from pbx_stasis.center.service import (
 )
 from pbx_stasis.config import AgentSettings
 from pbx_stasis.dialing import DialRefused, PhoneNotRegistered
+from pbx_stasis.dialing.errors import CallerIdRefused
 from pbx_stasis.ivr.errors import Problem
 from pbx_stasis.ivr.service import IvrService
 from pbx_stasis.store import Database, Directory, StoreError, accounts
@@ -56,7 +57,7 @@ class LiveContactCenter:
         *,
         ws_url: str,
         sip_domain: str,
-        dial: Callable[[AgentRecord, str, str], Coroutine[Any, Any, None]],
+        dial: Callable[[AgentRecord, str, str, str | None], Coroutine[Any, Any, None]],
         pause_reasons: tuple[str, ...] = AgentSettings().pause_reasons,
     ) -> None:
         self.reasons = list(pause_reasons)
@@ -244,11 +245,14 @@ class LiveContactCenter:
     async def send_dtmf(self, tenant_id: int, call_id: str, digits: str) -> None:
         await self._control(tenant_id, call_id, lambda: self.acd.send_dtmf(call_id, digits))
 
-    async def dial(self, tenant_id: int, user_id: int, number: str) -> str:
+    async def dial(self, tenant_id: int, user_id: int, number: str,
+                   caller_id: str | None = None) -> str:
         agent = self._agent(tenant_id, user_id)
         call_id = uuid.uuid4().hex
         try:
-            await self._dial(agent, number, call_id)
+            await self._dial(agent, number, call_id, caller_id)
+        except CallerIdRefused as exc:
+            raise ServiceError(ServiceErrorCode.INVALID, str(exc), field="caller_id") from exc
         except DialRefused as exc:
             raise ServiceError(ServiceErrorCode.FORBIDDEN, str(exc), field="number") from exc
         except PhoneNotRegistered as exc:

@@ -4,8 +4,13 @@
     pbx dialing set [--countries US,CA] [--allow +1900555,...] [--block +1876,...]
                     [--roles agent,supervisor] [--tenant default]
     pbx dialing check NUMBER [--role agent] [--tenant default]
+    pbx dialing numbers [--tenant default]
+    pbx dialing numbers add +14155550100 [--label Sales] [--default] [--tenant default]
+    pbx dialing numbers remove +14155550100 [--tenant default]
 
 `set` changes the lists it is given and keeps the others; an empty list (`--allow ''`) clears.
+`numbers` lists the tenant's outbound numbers (the caller IDs its outside calls may present);
+`add` adds one or changes its label (`--default` makes it the default), `remove` removes one.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from pbx_stasis.store.tables import Role
 
 if TYPE_CHECKING:
     from pbx_stasis.config import Settings
+    from pbx_stasis.dialing.caller_id_store import CallerIdStore
+    from pbx_stasis.dialing.caller_ids import CallerIds
     from pbx_stasis.dialing.policy_store import DialPolicies
 
 
@@ -99,6 +106,63 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     return _with_policies(settings, args.tenant, work)
 
 
+def _with_numbers(settings: Settings, tenant: str,
+                  work: Callable[[CallerIdStore, int], Awaitable[int]]) -> int:
+    from pbx_stasis.dialing.caller_id_store import CallerIdStore
+
+    async def on(policies: DialPolicies, tenant_id: int) -> int:
+        return await work(CallerIdStore(policies.db), tenant_id)
+
+    return _with_policies(settings, tenant, on)
+
+
+def _show_numbers(tenant: str, ids: CallerIds, trunk: str | None) -> None:
+    print(f"tenant {tenant}: outbound numbers")
+    for item in ids.numbers:
+        print(f"  {item.number}{'  (default)' if item.default else ''}"
+              f"{f'  {item.label}' if item.label else ''}")
+    if not ids.numbers:
+        print(f"  - (outside calls present the trunk's: {trunk or 'none'})")
+
+
+def cmd_numbers(args: argparse.Namespace, settings: Settings) -> int:
+    from pbx_stasis.dialing.caller_ids import CallerIdsInvalid, checked_caller_ids, e164
+
+    async def work(store: CallerIdStore, tenant_id: int) -> int:
+        ids = await store.caller_ids(tenant_id)
+        action = args.numbers_command
+        if action is not None:
+            try:
+                number = e164(args.number)
+            except ValueError as exc:
+                print(f"error: NUMBER: {exc}", file=sys.stderr)
+                return 2
+            listed = [item for item in ids.json() if item["number"] != number]
+            if action == "remove" and len(listed) == len(ids.numbers):
+                print(f"error: NUMBER: {number} is not one of the tenant's numbers",
+                      file=sys.stderr)
+                return 2
+            if action == "add":
+                old = next((item for item in ids.numbers if item.number == number), None)
+                label = args.label if args.label is not None else (old.label if old else "")
+                if args.default:
+                    for item in listed:
+                        item["default"] = False
+                listed.append({"number": number, "label": label,
+                               "default": args.default or bool(old and old.default)})
+            try:  # the API's schema and rules (dialing/caller_ids.py)
+                ids = checked_caller_ids({"numbers": listed})
+            except CallerIdsInvalid as exc:
+                for field, message in exc.problems.items():
+                    print(f"error: {field}: {message}", file=sys.stderr)
+                return 2
+            await store.set_caller_ids(tenant_id, ids, by="cli")
+        _show_numbers(args.tenant, ids, settings.trunk.caller_id)
+        return 0
+
+    return _with_numbers(settings, args.tenant, work)
+
+
 def add_dialing_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     dialing = sub.add_parser("dialing", help="which outside numbers a tenant may dial")
     actions = dialing.add_subparsers(dest="dialing_command", required=True, metavar="ACTION")
@@ -119,5 +183,20 @@ def add_dialing_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     check.add_argument("--role", choices=[role.value for role in Role],
                        help="as dialled by this role (default: an IVR transfer, no person)")
     check.set_defaults(func=cmd_check)
-    for action in (show, change, check):
+    numbers = actions.add_parser(
+        "numbers", help="the tenant's outbound numbers (caller IDs of its outside calls)")
+    numbers.set_defaults(func=cmd_numbers)
+    changes = numbers.add_subparsers(dest="numbers_command", metavar="ACTION")
+    add = changes.add_parser("add", help="add a number, or change its label or make it the "
+                                         "default")
+    add.add_argument("number", help="in international form, e.g. +14155550100")
+    add.add_argument("--label", help="what people call it, e.g. Sales line")
+    add.add_argument("--default", action="store_true",
+                     help="present it when nothing else is chosen")
+    remove = changes.add_parser("remove", help="remove a number")
+    remove.add_argument("number")
+    for action in (show, change, check, numbers):
         action.add_argument("--tenant", default="default", help="tenant slug (default: default)")
+    for action in (add, remove):  # SUPPRESS: a --tenant given before the action stays
+        action.add_argument("--tenant", default=argparse.SUPPRESS,
+                            help="tenant slug (default: default)")

@@ -1,4 +1,5 @@
-"""Why a click-to-call cannot start: the policy refused the number, or the phone is away."""
+"""Why a click-to-call cannot start: the policy refused the number, the caller ID chosen is not
+the tenant's, or the phone is away."""
 
 from __future__ import annotations
 
@@ -15,6 +16,10 @@ class DialRefused(DialError):
     def __init__(self, verdict: Verdict) -> None:
         super().__init__(verdict.message)
         self.verdict = verdict
+
+
+class CallerIdRefused(DialError):
+    """The caller ID chosen for the call is not one of the tenant's outbound numbers."""
 
 
 class PhoneNotRegistered(DialError):

@@ -1,4 +1,5 @@
-"""Table of the dialling policies: one row per tenant that set one (the others get the default)."""
+"""Tables of outside dialling: the dialling policies (one row per tenant that set one, the others
+get the default) and the tenants' outbound numbers (caller IDs)."""
 
 from __future__ import annotations
 
@@ -22,4 +23,16 @@ class DialPolicyRow(Base):
     roles: Mapped[list[str]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
     # who set it (a username, or "cli"): the policy decides what the trunk is billed for
+    updated_by: Mapped[str] = mapped_column(String(100))
+
+
+class CallerIdRow(Base):
+    """A tenant's outbound numbers (caller_ids.CallerIds): [{number, label, default}, ...]."""
+
+    __tablename__ = "caller_ids"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    numbers: Mapped[list[dict[str, object]]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    # who set them (a username, or "cli"): the numbers are what the carrier is told
     updated_by: Mapped[str] = mapped_column(String(100))

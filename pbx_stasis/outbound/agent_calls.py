@@ -1,7 +1,11 @@
 """An agent's own outside calls: dialled from their phone (the dialplan's from-agents context
 hands the call to Stasis with `outbound`), or click-to-call from the desk (their phone is rung
 first, then the number). Every number is judged by the tenant's dialling policy before anything
-reaches the trunk; while the call lasts the agent is paused so no queue call is offered."""
+reaches the trunk; while the call lasts the agent is paused so no queue call is offered.
+
+The call presents one of the tenant's numbers as its caller ID (dialing/caller_ids.py): the one
+the agent chose for a click-to-call, else their queues', the tenant's default or the trunk's;
+never the agent's extension nor the number called. It is also the call record's from_number."""
 
 from __future__ import annotations
 
@@ -15,6 +19,8 @@ from pbx_stasis.ari.client import HangupReason
 from pbx_stasis.ari.models import AriEvent
 from pbx_stasis.calls.inbound import Call, CallScript, dialed_number, stasis_args
 from pbx_stasis.dialing import Dialer, DialPolicies, DialRefused, PhoneNotRegistered, Verdict
+from pbx_stasis.dialing.caller_ids import NotOwnedNumber, Presented
+from pbx_stasis.dialing.errors import CallerIdRefused
 from pbx_stasis.store import Database, Directory, StoreUnavailable, UserRecord
 from pbx_stasis.transfer.outside import TrunkLine
 
@@ -50,12 +56,37 @@ class AgentCalls:
                 return agent
         return None
 
-    def script(self, start: AriEvent, agent: AgentRecord | None) -> CallScript:
+    def _queue_caller_ids(self, agent: AgentRecord) -> list[str | None]:
+        """The caller IDs of the queues the agent is logged in to (the core's live view)."""
+        view = self.acd.core.agent(agent.agent_id)
+        if view is None:
+            return []
+        configs = (self.acd.core.queue(key) for key in sorted(view.queues))
+        return [config.caller_id for config in configs if config is not None]
+
+    async def presented(self, start: AriEvent, agent: AgentRecord | None,
+                        tenant_id: int) -> Presented:
+        """The caller ID of an agent's outside call that entered Stasis: the number chosen for
+        a click-to-call (StasisStart's 4th argument, checked again: it may have been removed
+        from the tenant's numbers since), else the rule's default."""
+        args = stasis_args(start)
+        chosen = args[3] if len(args) > 3 and args[3] else None
+        queues = self._queue_caller_ids(agent) if agent is not None else []
+        try:
+            return await self.line.presented_for_agent(tenant_id, chosen=chosen,
+                                                       queue_caller_ids=queues)
+        except NotOwnedNumber:
+            return await self.line.presented_for_agent(tenant_id, queue_caller_ids=queues)
+
+    def script(self, start: AriEvent, agent: AgentRecord | None,
+               presented: Presented | None = None) -> CallScript:
         """The script of an agent's call from their phone or click-to-call (we rang their phone
-        first). A number the tenant's dialling policy refuses is rejected unanswered (the phone
-        gets 403 Forbidden, the journal DIAL_REFUSED with why)."""
+        first), presenting `presented` (see `presented`). A number the tenant's dialling policy
+        refuses is rejected unanswered (the phone gets 403 Forbidden, the journal DIAL_REFUSED
+        with why)."""
         args = stasis_args(start)
         number = args[1] if len(args) > 1 else dialed_number(start)
+        caller_id = presented or Presented(None, "none")
 
         async def outbound(call: Call) -> None:
             dialer = await self._dialer(agent, call.record.tenant_id, number, call.record.id)
@@ -71,7 +102,8 @@ class AgentCalls:
             earlier_pause = view.paused if view is not None else None
             self.acd.pause(agent.agent_id, OUTBOUND_PAUSE)
             try:
-                outcome = await self.line.connect_number(call, number, dialer=dialer)
+                outcome = await self.line.connect_number(call, number, dialer=dialer,
+                                                         caller_id=caller_id)
                 await call.note("OUTBOUND", number=number, reason=outcome.reason,
                                 agent=agent.username)
             finally:  # back to how the agent was (e.g. still on a break)
@@ -82,12 +114,20 @@ class AgentCalls:
 
         return outbound
 
-    async def dial(self, agent: AgentRecord, number: str, call_id: str) -> None:
+    async def dial(self, agent: AgentRecord, number: str, call_id: str,
+                   caller_id: str | None = None) -> None:
         """Click-to-call: ring the agent's own phone (answered by itself, the softphone sees
-        X-PBX-Auto-Answer), then the number once they are on the line.
+        X-PBX-Auto-Answer), then the number once they are on the line, presenting `caller_id`
+        (one of the tenant's numbers; None: the default rule).
 
-        Raises DialRefused when the tenant's dialling policy refuses the number (journaled),
-        PhoneNotRegistered when there is no phone to ring."""
+        Raises CallerIdRefused when `caller_id` is not the tenant's, DialRefused when the
+        tenant's dialling policy refuses the number (journaled), PhoneNotRegistered when there
+        is no phone to ring."""
+        if caller_id is not None:
+            try:
+                await self.line.presented_for_agent(agent.tenant_id, chosen=caller_id)
+            except NotOwnedNumber as exc:
+                raise CallerIdRefused(str(exc)) from exc
         dialer = await self._dialer(agent, agent.tenant_id, number)
         if dialer is None:
             raise DialRefused(Verdict(False, "disabled", "your account is disabled"))
@@ -100,7 +140,8 @@ class AgentCalls:
             await self.ari.channels.originate(
                 f"PJSIP/{agent.endpoint}",
                 app=self.app,
-                app_args=["outbound", number, call_id],
+                # The chosen caller ID travels with the call (checked again when it starts).
+                app_args=["outbound", number, call_id, *([caller_id] if caller_id else [])],
                 caller_id=f'"{number}" <{number}>',
                 dial_timeout=30,
                 variables={

@@ -1,6 +1,6 @@
 """Calls to outside numbers: check the tenant's dialling policy, originate the far leg through
-the trunk into Stasis, bridge it with the caller, and follow both legs until one of them hangs up
-(an `OutsideLine`)."""
+the trunk into Stasis with the caller ID the call presents, bridge it with the caller, and follow
+both legs until one of them hangs up (an `OutsideLine`)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from pbx_stasis.ari import AriClient, AriError
@@ -16,6 +17,14 @@ from pbx_stasis.calls.actor import ChannelGone, EventInbox
 from pbx_stasis.calls.handoff import Outcome
 from pbx_stasis.calls.inbound import Call
 from pbx_stasis.calls.router import CallRouter
+from pbx_stasis.dialing.caller_id_store import CallerIdStore
+from pbx_stasis.dialing.caller_ids import (
+    CallerIds,
+    Presented,
+    caller_id_header,
+    for_own_call,
+    for_transfer,
+)
 from pbx_stasis.dialing.policy import Dialer, Verdict
 from pbx_stasis.dialing.policy_store import DialPolicies
 from pbx_stasis.store import StoreUnavailable
@@ -37,6 +46,11 @@ class TrunkLine:
     The far leg's channel id is claimed in the router before it exists, so its StasisStart
     comes to this call and never starts a new one. `endpoint` is a template for the dial
     string (`PJSIP/{number}@trunk` dials the number at the trunk's aor contact).
+
+    The far leg presents a caller ID (dialing/caller_ids.py's rules): the tenant's numbers come
+    from `caller_ids`, `caller_id` is the trunk's own default (config `trunk.caller_id`). It is
+    originated with it as callerId, which Asterisk sends as From (display name and user) and,
+    with the trunk endpoint's `send_pai`, as P-Asserted-Identity.
     """
 
     def __init__(
@@ -48,6 +62,8 @@ class TrunkLine:
         *,
         endpoint: str = "PJSIP/{number}@trunk",
         ringback: str | None = "tone:ring",
+        caller_ids: CallerIdStore | None = None,
+        caller_id: str | None = None,
     ) -> None:
         self.ari = ari
         self.router = router
@@ -55,6 +71,24 @@ class TrunkLine:
         self.policies = policies
         self.endpoint = endpoint
         self.ringback = ringback
+        self.caller_ids = caller_ids or CallerIdStore(policies.db)
+        self.trunk_caller_id = caller_id
+
+    async def _numbers(self, tenant_id: int) -> CallerIds:
+        return await self.caller_ids.caller_ids(tenant_id)
+
+    async def presented_for_agent(self, tenant_id: int, *, chosen: str | None = None,
+                                  queue_caller_ids: Iterable[str | None] = ()) -> Presented:
+        """The caller ID of an agent's own outside call (NotOwnedNumber: `chosen` is not one
+        of the tenant's numbers)."""
+        return for_own_call(await self._numbers(tenant_id), chosen=chosen,
+                            queue_caller_ids=queue_caller_ids, trunk=self.trunk_caller_id)
+
+    async def presented_for_transfer(self, tenant_id: int, *, queue_caller_id: str | None,
+                                     caller: str) -> Presented:
+        """The caller ID of a caller handed over to an outside number."""
+        return for_transfer(await self._numbers(tenant_id), queue_caller_id=queue_caller_id,
+                            caller=caller)
 
     async def permit(self, tenant_id: int, number: str, dialer: Dialer | None, *,
                      call_id: str | None = None) -> Verdict:
@@ -80,22 +114,26 @@ class TrunkLine:
         return self.endpoint.format(number=number)
 
     async def connect_number(self, call: Call, number: str, *, ring_seconds: int = 30,
-                             dialer: Dialer | None = None) -> Outcome:
-        """Ring `number` for up to `ring_seconds` if the call's tenant may dial it; once it
-        answers, bridge it with the caller and return when either side hangs up (talked=True),
-        else why it failed (`not_allowed`: the dialling policy refused it, journaled)."""
+                             dialer: Dialer | None = None,
+                             caller_id: Presented | None = None) -> Outcome:
+        """Ring `number` for up to `ring_seconds` if the call's tenant may dial it, presenting
+        `caller_id` (None: the caller's own number passes through, as for an IVR transfer);
+        once it answers, bridge it with the caller and return when either side hangs up
+        (talked=True), else why it failed (`not_allowed`: the dialling policy refused it,
+        journaled)."""
         verdict = await self.permit(call.record.tenant_id, number, dialer,
                                     call_id=call.record.id)
         if not verdict.allowed or verdict.number is None:
             return Outcome(False, "not_allowed")
         asked, number = number, verdict.number
+        presented = caller_id or Presented(call.record.from_number, "caller")
         leg_id = uuid.uuid4().hex
         leg = self.router.claim(leg_id)
         caller_gone = asyncio.create_task(_until_gone(call.inbox), name=f"watch-{call.channel_id}")
         bridge_id: str | None = None
         ringback_id: str | None = None
         try:
-            await call.note("transfer.dial", number=number, leg=leg_id,
+            await call.note("transfer.dial", number=number, leg=leg_id, **presented.journal(),
                             **({"asked": asked} if asked != number else {}))
             try:
                 await self.ari.channels.originate(
@@ -104,7 +142,7 @@ class TrunkLine:
                     app_args=STASIS_ARG,
                     channel_id=leg_id,
                     dial_timeout=ring_seconds,
-                    caller_id=call.record.from_number,
+                    caller_id=caller_id_header(presented.number),
                     originator=call.channel_id,
                 )
             except AriError as exc:

@@ -15,6 +15,8 @@ from polling import eventually
 from web_world import PASSWORD, World
 
 from pbx_stasis.acd.model import AgentState
+from pbx_stasis.dialing.caller_id_store import CallerIdStore
+from pbx_stasis.dialing.caller_ids import CallerIds, OutboundNumber
 from pbx_stasis.store import utc_now
 from pbx_stasis.store.tables import CallEvent, CallStatus, Role
 
@@ -153,6 +155,8 @@ async def test_manager_wallboard_is_pushed_live(page: Page, world: World) -> Non
 
 
 async def test_admin_manages_users_queues_dispositions(page: Page, world: World) -> None:
+    await CallerIdStore(world.db).set_caller_ids(world.tenant_ids["acme"], CallerIds(
+        (OutboundNumber("+14155550100", "Sales", default=True),)), by="test")
     await log_in(page, world, Role.ADMIN)
     assert page.url.endswith("/admin/users")
     await expect(page.get_by_test_id("user-agent")).to_be_visible()
@@ -176,10 +180,15 @@ async def test_admin_manages_users_queues_dispositions(page: Page, world: World)
     await page.fill("#q-wrapup", "45")
     await page.select_option("#q-sl-mode", "answered")  # app_queue's SL for this one
     await page.fill("#q-short", "5")
+    # The number a call of the queue shows when transferred out: one of the tenant's.
+    await expect(page.get_by_test_id("queue-caller-id").locator("option")).to_have_text(
+        ["The caller's own number", "Sales · +14155550100"])
+    await page.get_by_test_id("queue-caller-id").select_option("+14155550100")
     await page.click("#queue-save")
     await expect(page.get_by_test_id("queue-vip")).to_contain_text("45")
     vip = world.center.queue_configs[world.tenant_ids["acme"]]["vip"]
     assert (vip.service_level_mode.value, vip.short_abandon) == ("answered", 5.0)
+    assert vip.caller_id == "+14155550100"
 
     await page.click("text=Dispositions")
     await page.fill("#nd-name", "Wrong number")

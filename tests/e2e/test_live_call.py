@@ -33,6 +33,8 @@ from polling import eventually
 from sandbox import SippResult, free_media_port, run_sipp_async
 
 from pbx_stasis.crm.dispositions import Dispositions
+from pbx_stasis.dialing.caller_id_store import CallerIdStore
+from pbx_stasis.dialing.caller_ids import CallerIds, OutboundNumber
 
 pytestmark = [
     pytest.mark.e2e,
@@ -42,6 +44,7 @@ pytestmark = [
 SCREENSHOTS = screenshots.folder()
 SECOND = 1000  # ms: what "the wallboard shows it within a second" allows
 OUTBOUND_NUMBER = "14155550199"
+SALES_LINE, SUPPORT_LINE = "+14155550100", "+14155550111"  # the tenant's outbound numbers
 T = TypeVar("T")
 
 
@@ -292,6 +295,10 @@ async def test_a_supervisor_listens_to_a_live_call_from_the_page(
 async def test_the_agent_dials_out_from_the_dial_pad(
     stack: LiveStack, browser: Browser, tmp_path: Path
 ) -> None:
+    # The tenant's outbound numbers: the dial pad offers them as "Call as".
+    await CallerIdStore(stack.db).set_caller_ids(stack.tenant_id, CallerIds((
+        OutboundNumber(SALES_LINE, "Sales", default=True),
+        OutboundNumber(SUPPORT_LINE, "Support"))), by="test")
     carrier = await asyncio.to_thread(stack.carrier, tmp_path)
     try:
         async with opened(browser) as wallboard, opened(browser) as agent:
@@ -302,6 +309,12 @@ async def test_the_agent_dials_out_from_the_dial_pad(
             for digit in OUTBOUND_NUMBER:
                 await agent.get_by_test_id(f"key-{digit}").click()
             await expect(agent.get_by_test_id("dial-number")).to_have_value(OUTBOUND_NUMBER)
+            call_as = agent.get_by_test_id("dial-as")
+            await expect(call_as).to_be_visible()
+            await expect(call_as.locator("option")).to_have_text([
+                "Automatic: my queue's or the default number",
+                f"Sales · {SALES_LINE} (default)", f"Support · {SUPPORT_LINE}"])
+            await call_as.select_option(SUPPORT_LINE)
             await agent.get_by_test_id("dial").click()
             # The agent's phone rings first and answers by itself (X-PBX-Auto-Answer); the
             # agent is paused while the call lasts so no queue call is offered meanwhile.
@@ -328,10 +341,12 @@ async def test_the_agent_dials_out_from_the_dial_pad(
 
     record = await until(ended, lambda r: r is not None and r.ended_at is not None)
     assert record.to_number == OUTBOUND_NUMBER
+    assert record.from_number == SUPPORT_LINE  # the number chosen to call as
     assert record.answered_at is not None
     events = {row.event: row.data for row in await stack.journal(outbound.id)}
     # the trunk dials the E.164 form the dialling policy judged, whatever the agent typed
     assert events["transfer.dial"]["number"] == "+" + OUTBOUND_NUMBER
+    assert events["transfer.dial"]["caller_id"] == SUPPORT_LINE
     assert events["OUTBOUND"]["number"] == OUTBOUND_NUMBER
     assert events["OUTBOUND"]["agent"] == "alice"
     assert events["transfer.end"]["result"] == "completed"

@@ -19,7 +19,7 @@ from pbx_stasis.app import StasisApp
 from pbx_stasis.bus import Bus
 from pbx_stasis.calls.handoff import Outcome, QueueRequest
 from pbx_stasis.calls.inbound import Call, CallScript
-from pbx_stasis.config import AriSettings, DatabaseSettings, Settings
+from pbx_stasis.config import AriSettings, DatabaseSettings, Settings, TrunkSettings
 from pbx_stasis.store import Database, Directory, JournalEntry, migrate
 from pbx_stasis.store.journal import _entry
 from pbx_stasis.store.tables import CallEvent
@@ -100,6 +100,7 @@ async def call_center(
     script: Callable[[CallCenter], CallScript] | None = None,
     clock: Callable[[], float] | None = None,
     database_url: str | None = None,
+    trunk: TrunkSettings | None = None,
 ) -> AsyncIterator[CallCenter]:
     """`database_url`: an empty migrated database (e.g. the test PostgreSQL's); a new SQLite
     file by default."""
@@ -109,7 +110,7 @@ async def call_center(
     db = Database.connect(url)
     settings = Settings(
         ari=AriSettings(url=sandbox.ari_url, user=sandbox.user, password=sandbox.password),
-        database=DatabaseSettings(url=url),
+        database=DatabaseSettings(url=url), trunk=trunk or TrunkSettings(),
     )
     tenant = await Directory(db).ensure_tenant("default")
     directory = AcdDirectory(db)

@@ -17,6 +17,8 @@ from sqlalchemy import select
 
 from pbx_stasis.acd.http.control import acd_of
 from pbx_stasis.acd.service import LiveCall, TransferKind
+from pbx_stasis.dialing.caller_id_store import CallerIdStore
+from pbx_stasis.dialing.caller_ids import CallerIdNumber
 from pbx_stasis.store.tables import Call, CallEvent, User
 from pbx_stasis.validation import (
     DB_INT_MAX,
@@ -146,9 +148,11 @@ async def get_call(req: RouteRequest) -> web.StreamResponse:
 
 
 class DialRequest(Model):
-    """POST /api/calls/dial: the number an agent dials."""
+    """POST /api/calls/dial: the number an agent dials, and the caller ID to present (one of
+    the tenant's outbound numbers, GET /api/dialing/caller-ids; left out: the default rule)."""
 
     number: Annotated[str, text(max_length=32, pattern=DIALABLE, hint=DIALABLE_HINT)]
+    caller_id: CallerIdNumber | None = None
 
 
 DIAL = ModelBody(DialRequest)
@@ -156,7 +160,12 @@ DIAL = ModelBody(DialRequest)
 
 async def dial(req: RouteRequest) -> web.StreamResponse:
     who = req.who
-    call_id = await acd_of(req).dial(who.tenant_id, who.user_id, req.body["number"])
+    caller_id = req.body.get("caller_id")
+    if caller_id is not None:  # refused here with the field's name, before anything rings
+        numbers = await CallerIdStore(req.site.ctx.db).caller_ids(who.tenant_id)
+        if not numbers.owns(caller_id):
+            raise invalid({"caller_id": f"{caller_id} is not one of your numbers"})
+    call_id = await acd_of(req).dial(who.tenant_id, who.user_id, req.body["number"], caller_id)
     return reply({"call_id": call_id}, status=201)
 
 

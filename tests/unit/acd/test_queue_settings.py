@@ -184,3 +184,14 @@ def test_agent_profile_body_is_the_schema() -> None:
     _, errors = users.AGENT_PROFILE.validate({"skills": {}, "queues": ["support", "support"]})
     assert errors == {"queues": "'support' is a duplicate"}
     assert agent_settings(contact="", wrapup=3).wrapup == 3.0  # "" goes back to the softphone
+
+
+def test_a_queues_caller_id_is_read_as_e164_and_named_when_bad() -> None:
+    assert queue_config("sales", {}).caller_id is None
+    config = queue_config("sales", {"caller_id": "+1 (415) 555-0100"})
+    assert config.caller_id == "+14155550100"
+    assert queue_settings(config)["caller_id"] == "+14155550100"
+    with pytest.raises(SettingsInvalid) as refused:
+        queue_config("sales", {"caller_id": "4155550100"})
+    assert refused.value.problems == {
+        "caller_id": "must be a phone number in international form, e.g. +14155550100"}

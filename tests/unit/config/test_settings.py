@@ -63,6 +63,23 @@ def test_every_region_the_phone_plans_know_is_a_region(tmp_path: Path) -> None:
         load_settings(None, environ={"PBX_REGION": "ZZ"})
 
 
+def test_the_trunks_caller_id_is_read_as_e164(tmp_path: Path) -> None:
+    path = tmp_path / "pbx.toml"
+    path.write_text('[trunk]\ncaller_id = "+1 (415) 555-0100"\n')
+    assert load_settings(path, environ={}).trunk.caller_id == "+14155550100"
+    assert load_settings(None, environ={}).trunk.caller_id is None
+    # An empty environment value undoes the file's.
+    assert load_settings(path, environ={"PBX_TRUNK_CALLER_ID": ""}).trunk.caller_id is None
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ={"PBX_TRUNK_CALLER_ID": "4155550100"})
+    assert caught.value.problems == [
+        "PBX_TRUNK_CALLER_ID (environment): expected a phone number in international form, "
+        "e.g. +14155550100, got '4155550100'"]
+    with pytest.raises(ConfigError, match=r"trunk.caller_id: \+15559876543 is not a valid"):
+        path.write_text('[trunk]\ncaller_id = "+15559876543"\n')
+        load_settings(path, environ={})
+
+
 def test_config_imports_no_feature() -> None:
     # The kernel's settings must load without any feature package (issue 12: a thin kernel).
     import subprocess

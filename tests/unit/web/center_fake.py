@@ -328,20 +328,22 @@ class MemoryContactCenter:
         self._call(tenant_id, call_id)
         self.asked.append(("send_dtmf", tenant_id, call_id, digits))
 
-    async def dial(self, tenant_id: int, user_id: int, number: str) -> str:
+    async def dial(self, tenant_id: int, user_id: int, number: str,
+                   caller_id: str | None = None) -> str:
         agent = self._agent(tenant_id, user_id)
         if agent.state in (AgentState.RINGING, AgentState.ON_CALL):
             raise ServiceError(CONFLICT, "You are already on a call")
         call = self.add_call(
             tenant_id,
             agent_user_id=user_id,
-            from_number=f"agent-{user_id}",
+            from_number=caller_id or f"agent-{user_id}",
             to_number=number,
             state=CallState.RINGING,
             queue=None,
             direction=Direction.OUTBOUND,
         )
-        self.asked.append(("dial", tenant_id, user_id, number))
+        self.asked.append(("dial", tenant_id, user_id, number,
+                           *([caller_id] if caller_id else [])))
         self.bus.publish(CALL_STATE, tenant_id, CallUpdated(**_fields(call)))
         return call.call_id
 

@@ -256,6 +256,9 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("GET", "/api/dialing/policy"): fixed("/api/dialing/policy"),
     ("PUT", "/api/dialing/policy"): fixed("/api/dialing/policy", {"countries": ["US", "CA"]}),
     ("GET", "/api/dialing/check"): fixed("/api/dialing/check?number=%2B19005550123"),
+    ("GET", "/api/dialing/caller-ids"): fixed("/api/dialing/caller-ids"),
+    ("PUT", "/api/dialing/caller-ids"): fixed(
+        "/api/dialing/caller-ids", {"numbers": [{"number": "+14155550100", "label": "Sales"}]}),
     ("GET", "/ws"): fixed("/ws"),
 }
 

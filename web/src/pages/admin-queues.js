@@ -1,5 +1,5 @@
 // Admin: queues (strategy, timeouts, wrap-up, overflow, empty policies, MOH, escalation,
-// service level formula: docs/figures.md).
+// service level formula: docs/figures.md, caller ID when transferred out: docs/dialing.md).
 import { get, post, put } from "../api.js";
 import { $, clearErrors, el, pageData, showErrors, toast } from "../ui.js";
 
@@ -32,6 +32,7 @@ function fill(queue) {
   $("#q-sl").value = q.service_level;
   $("#q-sl-mode").value = q.service_level_mode;
   $("#q-short").value = q.short_abandon ?? "";
+  callerIdChoice(q.caller_id);
   $("#q-escalation").value = (q.escalation || []).map((s) =>
     [s.after, s.relax, s.max_penalty ?? ""].join(" ").trim()).join("\n");
   clearErrors($("#queue-form"), $("#queue-errors"));
@@ -60,8 +61,22 @@ function body() {
     service_level: number("#q-sl"),
     service_level_mode: $("#q-sl-mode").value,
     short_abandon: number("#q-short"),
+    caller_id: $("#q-caller-id").value || null,
     escalation,
   };
+}
+
+// The tenant's outbound numbers (docs/dialing.md); a number the queue names that the tenant no
+// longer owns stays listed, marked, so saving the queue does not drop it unseen.
+let callerIds = [];
+function callerIdChoice(current) {
+  const options = callerIds.map((n) => el("option", { value: n.number }, `${n.label ? `${n.label} · ` : ""}${n.number}`));
+  if (current && !callerIds.some((n) => n.number === current)) {
+    options.push(el("option", { value: current }, `${current} (no longer one of your numbers)`));
+  }
+  const select = $("#q-caller-id");
+  select.replaceChildren(select.options[0], ...options);
+  select.value = current || "";
 }
 
 async function load() {
@@ -90,3 +105,7 @@ $("#queue-form").addEventListener("submit", async (event) => {
 
 fill(null);
 load();
+get("/api/dialing/caller-ids").then((reply) => {
+  callerIds = reply.numbers;
+  callerIdChoice($("#q-caller-id").value);
+});

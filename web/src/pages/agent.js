@@ -250,13 +250,26 @@ async function dial(number) {
   if (!target) { $("#dial-error").textContent = "Type a number first."; return; }
   ringer.unlock();
   phone.expectCall();
+  const callerId = $("#dial-as").value;
   try {
-    const reply = await post("/api/calls/dial", { number: target });
-    toast(`Calling ${target}…`);
+    const reply = await post("/api/calls/dial", { number: target, ...(callerId ? { caller_id: callerId } : {}) });
+    toast(callerId ? `Calling ${target} as ${callerId}…` : `Calling ${target}…`);
     view.pendingDial = reply.call_id;
   } catch (error) {
-    $("#dial-error").textContent = error.fields?.number ? `Number ${error.fields.number}` : error.message;
+    $("#dial-error").textContent = error.fields?.number ? `Number ${error.fields.number}`
+      : error.fields?.caller_id ? `Call as: ${error.fields.caller_id}` : error.message;
   }
+}
+
+// "Call as": the tenant's outbound numbers; Automatic lets the server pick (the caller ID of
+// my queues, else the tenant's default: docs/dialing.md). Hidden when the tenant has none.
+function renderCallerIds(numbers) {
+  const select = $("#dial-as");
+  const chosen = select.value;
+  select.replaceChildren(select.options[0], ...numbers.map((n) =>
+    el("option", { value: n.number }, `${n.label ? `${n.label} · ` : ""}${n.number}${n.default ? " (default)" : ""}`)));
+  select.value = numbers.some((n) => n.number === chosen) ? chosen : "";
+  $("#dial-as-row").hidden = numbers.length === 0;
 }
 
 $("#dial-btn").addEventListener("click", () => dial());
@@ -485,12 +498,14 @@ $("#disposition-form").addEventListener("submit", async (event) => {
 // --- live updates -----------------------------------------------------------------------------
 
 async function sync() {
-  const [agentReply, live, dispositions, queues] = await Promise.all([
+  const [agentReply, live, dispositions, queues, callerIds] = await Promise.all([
     get("/api/me/agent").catch((error) => (error.status === 404 ? null : Promise.reject(error))),
     get("/api/calls/live"),
     get("/api/dispositions"),
     get("/api/queues"),
+    get("/api/dialing/caller-ids"),
   ]);
+  renderCallerIds(callerIds.numbers);
   if (agentReply) {
     view.agent = agentReply.agent;
     view.pauseReasons = agentReply.pause_reasons;
