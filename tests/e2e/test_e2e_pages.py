@@ -291,6 +291,8 @@ async def test_a_ringing_call_shows_its_context_and_a_missed_one_is_told(
     world.center._set(record, AgentState.AVAILABLE)
     await log_in(page, world, Role.AGENT)
     await expect(page.get_by_test_id("feed-status")).to_have_text("Live")
+    # The page loads its snapshot once subscribed: events from now on reach it.
+    await expect(page.get_by_test_id("agent-state")).to_have_text("available")
     title = "Agent · pbx-stasis"
     await expect(page).to_have_title(title)
     world.center.ring(agent.tenant_id, agent.user_id, "+12025550177", queue="sales")
@@ -330,6 +332,7 @@ async def test_contact_search_is_reached_by_keyboard_and_a_queue_transfer_is_bli
     await page.keyboard.press("Enter")
     await expect(page.get_by_test_id("contact-card")).to_contain_text("Ada Lovelace (acme)")
 
+    await expect(page.get_by_test_id("agent-state")).to_have_text("available")
     call_id = world.center.ring(agent.tenant_id, agent.user_id, "+12025550178")
     tenant_id, ringing = world.center.calls[call_id]  # the IVR answered it 2 minutes ago
     world.center._update_call(tenant_id, ringing, answered_at=utc_now() - timedelta(minutes=2))
