@@ -35,6 +35,7 @@ from sandbox import SippResult, free_media_port, run_sipp_async
 from pbx_stasis.crm.dispositions import Dispositions
 from pbx_stasis.dialing.caller_id_store import CallerIdStore
 from pbx_stasis.dialing.caller_ids import CallerIds, OutboundNumber
+from pbx_stasis.recording import PolicyMode, RecordingPolicy
 
 pytestmark = [
     pytest.mark.e2e,
@@ -391,6 +392,44 @@ async def test_a_tenant_without_dispositions_never_traps_the_agent_in_wrap_up(
         for d in kept:
             await dispositions.update(stack.tenant_id, d.id, name=d.name, position=d.position,
                                       requires_follow_up=d.requires_follow_up, active=True)
+
+
+async def test_the_agent_records_on_demand_and_pauses_for_a_card_number(
+    stack: LiveStack, browser: Browser, tmp_path: Path
+) -> None:
+    """Issue 13: agents had no record / pause-recording button though the API has both."""
+    policies = stack.app.recorder.policies
+    await policies.set_policy(stack.tenant_id, "support", RecordingPolicy(PolicyMode.ON_DEMAND))
+    try:
+        async with opened(browser) as wallboard, opened(browser) as agent:
+            await log_in(wallboard, stack, "morgan")
+            await agent_ready(agent, stack, wallboard)
+            async with caller_on_the_line(stack, tmp_path) as caller:
+                box = agent.get_by_test_id("call-box")
+                await expect(box).to_have_attribute("data-state", "ringing", timeout=15_000)
+                call_id = await agent.evaluate("window.pbxSoftphone.callId")
+                await agent.get_by_test_id("answer").click()
+                await expect(box).to_have_attribute("data-state", "talking")
+                state, button = agent.get_by_test_id("rec-state"), agent.get_by_test_id("rec-btn")
+                await expect(state).to_have_text("Not recorded")
+                await expect(button).to_have_text("Record")
+                await button.click()
+                await expect(state).to_have_text("Recording")
+                await expect(button).to_have_text("Pause recording")
+                await button.click()  # the caller reads a card number
+                await expect(state).to_have_text("Recording paused")
+                await button.click()
+                await expect(state).to_have_text("Recording")
+                await agent.screenshot(path=str(SCREENSHOTS / "agent-recording.png"))
+                await agent.get_by_test_id("hangup").click()
+                result = await caller
+                assert result.ok, result.describe()
+            await expect(agent.get_by_test_id("rec-row")).to_be_hidden()
+        events = [row.event for row in await stack.journal(call_id)]
+        assert [e for e in events if e.startswith("RECORD")][:3] == [
+            "RECORDSTART", "RECORDPAUSE", "RECORDRESUME"], events
+    finally:
+        await policies.set_policy(stack.tenant_id, "support", RecordingPolicy(PolicyMode.NONE))
 
 
 async def test_admin_pages_on_the_live_stack(stack: LiveStack, browser: Browser) -> None:

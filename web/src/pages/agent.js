@@ -178,7 +178,58 @@ function renderCall() {
     : "";
   if (state !== "ringing") ringer.stop();
   announceRinging(state === "ringing" && c && c.direction !== "outbound" ? c : null);
+  followRecording(inCall ? view.call.call_id : null);
 }
+
+// --- the call's recording: its state, and the agent's record / pause (card numbers) / resume --
+
+const REC_LABEL = { recording: "Recording", paused: "Recording paused", off: "Not recorded" };
+let recording = null; // { call_id, state, agent_may_start, ... } of the call connected now
+let recordingOf = null;
+
+async function followRecording(callId) {
+  if (callId === recordingOf) return;
+  recordingOf = callId;
+  recording = null;
+  renderRecording();
+  if (!callId) return;
+  // A queue that records every call starts as the agent comes on the line: look again shortly.
+  for (const wait of [0, 1500]) {
+    await new Promise((done) => setTimeout(done, wait));
+    if (recordingOf !== callId) return;
+    try {
+      recording = (await get(`/api/calls/${encodeURIComponent(callId)}/recording`)).recording;
+    } catch {
+      recording = null; // no recording control here (split deployment down): nothing to show
+    }
+    renderRecording();
+  }
+}
+
+function renderRecording() {
+  const row = $("#rec-row");
+  row.hidden = !recording;
+  if (!recording) return;
+  const badge = $("#rec-state");
+  badge.textContent = REC_LABEL[recording.state] || recording.state;
+  badge.className = `badge ${recording.state === "recording" ? "bad" : recording.state === "paused" ? "warn" : ""}`;
+  const button = $("#rec-btn");
+  const verb = { recording: "pause", paused: "resume", off: recording.agent_may_start ? "start" : null }[recording.state];
+  button.hidden = !verb;
+  button.textContent = { pause: "Pause recording", resume: "Resume recording", start: "Record" }[verb] || "";
+  button.dataset.verb = verb || "";
+}
+
+$("#rec-btn").addEventListener("click", async () => {
+  const verb = $("#rec-btn").dataset.verb;
+  if (!verb || !recording) return;
+  try {
+    recording = (await post(`/api/calls/${encodeURIComponent(recording.call_id)}/recording/${verb}`)).recording;
+  } catch (error) {
+    toast(error.message, "error");
+  }
+  renderRecording();
+});
 
 // While a call rings: the tab's title says so, and a desktop notification (when the agent
 // allowed them) reaches an agent working in another window. Both go when it stops ringing.
