@@ -10,8 +10,9 @@ from pbx_stasis.recording.cli import add_recording_commands
 from pbx_stasis.recording.retention import sweep_forever
 from pbx_stasis.recording.service import RECORDING_SERVICE
 from pbx_stasis.store.db import Database
+from pbx_stasis.store.tables import Role
 from pbx_stasis.web.pages import template_page
-from pbx_stasis.web.routing import ANYONE, Kind, Route
+from pbx_stasis.web.routing import ANYONE, Kind, Route, at_least
 
 
 async def _retention(db: Database, settings: Settings) -> None:
@@ -29,8 +30,18 @@ PAGE = Route(
     kind=Kind.PAGE,
     tag="pages",
 )
+# Which calls each queue records (managers and admins); retention and agents' access (admins).
+SETTINGS_PAGE = Route(
+    "GET",
+    "/admin/recording",
+    template_page("recording_settings_page", "admin_recording.html", "Recording settings"),
+    at_least(Role.MANAGER),
+    "Recording settings: each queue's policy, retention and agents' access",
+    kind=Kind.PAGE,
+    tag="pages",
+)
 PLUGIN = Plugin(
-    "recording", routes=(PAGE, *http.ROUTES), commands=add_recording_commands,
+    "recording", routes=(PAGE, SETTINGS_PAGE, *http.ROUTES), commands=add_recording_commands,
     services=(LiveService(RECORDING_SERVICE, http.RECORDER),),
     watchers=(_retention,),
 )

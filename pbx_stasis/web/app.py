@@ -200,6 +200,7 @@ _NAV: list[tuple[str, str, Role]] = [
     ("/admin/users", "Users", Role.ADMIN),
     ("/admin/queues", "Queues", Role.ADMIN),
     ("/admin/dispositions", "Dispositions", Role.ADMIN),
+    ("/admin/recording", "Recording", Role.MANAGER),
     ("/admin/ivr", "IVR flows", Role.ADMIN),
 ]
 

@@ -27,6 +27,7 @@ PAGES = [
     (Role.ADMIN, "/admin/queues"),
     (Role.ADMIN, "/admin/dispositions"),
     (Role.ADMIN, "/admin/ivr"),
+    (Role.MANAGER, "/admin/recording"),
 ]
 
 
