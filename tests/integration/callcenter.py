@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 from polling import eventually
 from sandbox import Sandbox, SippAgent, desk_phone_ports
 from sqlalchemy import select
@@ -19,10 +21,15 @@ from pbx_stasis.app import StasisApp
 from pbx_stasis.bus import Bus
 from pbx_stasis.calls.handoff import Outcome, QueueRequest
 from pbx_stasis.calls.inbound import Call, CallScript
+from pbx_stasis.center.live import LiveContactCenter, websocket_sip_url
 from pbx_stasis.config import AriSettings, DatabaseSettings, Settings, TrunkSettings
+from pbx_stasis.plugins import web_app
 from pbx_stasis.store import Database, Directory, JournalEntry, migrate
 from pbx_stasis.store.journal import _entry
 from pbx_stasis.store.tables import CallEvent
+from pbx_stasis.web.app import SITE, WebContext
+from pbx_stasis.web.routing import CSRF_HEADER
+from pbx_stasis.web.sessions import COOKIE
 
 
 @dataclass
@@ -162,3 +169,31 @@ async def connected_call(center: CallCenter, within: float = 15.0) -> str:
         lambda: next((call_id for call_id, waiting in center.app.acd._waiting.items()
                       if waiting.connected), None),
         within=within, what="a call connected to an agent")
+
+
+WebClient = TestClient[web.Request, web.Application]
+
+
+@contextlib.asynccontextmanager
+async def web_client(center: CallCenter) -> AsyncIterator[WebClient]:
+    """The web API over the live app, as pbx_stasis.cli.run.serve wires it."""
+    app = center.app
+    ws_url, domain = websocket_sip_url(app.settings.ari.url)
+    services = LiveContactCenter(center.db, app.bus, app.acd, app.ivr, ws_url=ws_url,
+                                 sip_domain=domain, dial=app.agent_calls.dial)
+    context = WebContext(db=center.db, bus=app.bus, settings=app.settings)
+    client: WebClient = TestClient(TestServer(web_app(context, app.offered(services))))
+    await client.start_server()
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+async def session_headers(client: WebClient, user_id: int, tenant_id: int) -> dict[str, str]:
+    """A logged-in session of the user: its cookie and CSRF header."""
+    sessions = client.app[SITE].sessions
+    token = await sessions.open(user_id, tenant_id, "127.0.0.1", "pytest")
+    principal = await sessions.resolve(token)
+    assert principal is not None
+    return {"Cookie": f"{COOKIE}={token}", CSRF_HEADER: principal.csrf_token}

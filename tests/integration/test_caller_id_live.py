@@ -8,31 +8,29 @@ or their own; never the number being called (issue 13: the carrier got
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
-from callcenter import CallCenter, call_center, connected_call, enqueue_into
+from callcenter import (
+    CallCenter,
+    call_center,
+    connected_call,
+    enqueue_into,
+    session_headers,
+    web_client,
+)
 from polling import eventually
 from sandbox import Sandbox, SippAgent, desk_phone_ports, free_media_port, run_sipp_async
 from sqlalchemy import select
 
 from pbx_stasis.acd.directory import AcdDirectory
 from pbx_stasis.acd.settings import queue_settings
-from pbx_stasis.center.live import LiveContactCenter, websocket_sip_url
 from pbx_stasis.config import TrunkSettings
 from pbx_stasis.dialing.caller_id_store import CallerIdStore
 from pbx_stasis.dialing.caller_ids import CallerIds, OutboundNumber
-from pbx_stasis.plugins import web_app
 from pbx_stasis.store import Directory
 from pbx_stasis.store.tables import Call
-from pbx_stasis.web.app import SITE, WebContext
-from pbx_stasis.web.routing import CSRF_HEADER
-from pbx_stasis.web.sessions import COOKIE
 
 pytestmark = pytest.mark.integration
 
@@ -85,32 +83,6 @@ def presented(invite: dict[str, str]) -> tuple[tuple[str, str], tuple[str, str]]
     return identity(invite["from"]), identity(invite["p-asserted-identity"])
 
 
-@contextlib.asynccontextmanager
-async def _web(center: CallCenter) -> AsyncIterator[TestClient[web.Request, web.Application]]:
-    """The web API over the live app, as pbx_stasis.cli.run.serve wires it."""
-    app = center.app
-    ws_url, domain = websocket_sip_url(app.settings.ari.url)
-    services = LiveContactCenter(center.db, app.bus, app.acd, app.ivr, ws_url=ws_url,
-                                 sip_domain=domain, dial=app.agent_calls.dial)
-    context = WebContext(db=center.db, bus=app.bus, settings=app.settings)
-    client: TestClient[web.Request, web.Application] = TestClient(
-        TestServer(web_app(context, app.offered(services))))
-    await client.start_server()
-    try:
-        yield client
-    finally:
-        await client.close()
-
-
-async def _headers(client: TestClient[web.Request, web.Application], user_id: int,
-                   tenant_id: int) -> dict[str, str]:
-    sessions = client.app[SITE].sessions
-    token = await sessions.open(user_id, tenant_id, "127.0.0.1", "pytest")
-    principal = await sessions.resolve(token)
-    assert principal is not None
-    return {"Cookie": f"{COOKIE}={token}", CSRF_HEADER: principal.csrf_token}
-
-
 async def _ended(center: CallCenter, call_id: str, within: float = 20.0) -> Call:
     async def record() -> Call | None:
         await center.app.db.writes.settle()
@@ -145,8 +117,8 @@ async def test_click_to_call_presents_the_chosen_the_queues_or_the_trunks_number
         carrier = await asyncio.to_thread(Carrier, private_sandbox, tmp_path)
         calls: list[Call] = []
         try:
-            async with _web(center) as client:
-                headers = await _headers(client, agent.user_id, tenant.id)
+            async with web_client(center) as client:
+                headers = await session_headers(client, agent.user_id, tenant.id)
 
                 async def dial(**body: str) -> None:
                     response = await client.post("/api/calls/dial", headers=headers,
@@ -195,8 +167,8 @@ async def test_a_caller_transferred_out_shows_the_queues_number_else_their_own(
         agent = await center.add_agent("transferrer", 350)
         carrier = await asyncio.to_thread(Carrier, private_sandbox, tmp_path)
         try:
-            async with _web(center) as client:
-                headers = await _headers(client, agent.user_id, tenant.id)
+            async with web_client(center) as client:
+                headers = await session_headers(client, agent.user_id, tenant.id)
                 for caller_number in ("+14155550143", "+14155550144"):
                     caller = asyncio.create_task(run_sipp_async(
                         "caller-hangs-up.xml", private_sandbox.sip_target, caller=caller_number,

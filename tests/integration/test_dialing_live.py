@@ -9,27 +9,25 @@ the web API runs in-process over the live app (LiveContactCenter), as `pbx run` 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
-from callcenter import CallCenter, call_center, connected_call, enqueue_into
+from callcenter import (
+    CallCenter,
+    call_center,
+    connected_call,
+    enqueue_into,
+    session_headers,
+    web_client,
+)
 from polling import eventually
 from sandbox import Sandbox, SippAgent, desk_phone_ports, free_media_port, run_sipp_async
 from sqlalchemy import select
 
 from pbx_stasis.acd.directory import AcdDirectory, AgentRecord
-from pbx_stasis.center.live import LiveContactCenter, websocket_sip_url
 from pbx_stasis.dialing import REFUSED, DialRefused
-from pbx_stasis.plugins import web_app
 from pbx_stasis.store import Directory
 from pbx_stasis.store.tables import Call
-from pbx_stasis.web.app import SITE, WebContext
-from pbx_stasis.web.routing import CSRF_HEADER
-from pbx_stasis.web.sessions import COOKIE
 
 pytestmark = pytest.mark.integration
 
@@ -113,32 +111,6 @@ async def test_a_desk_phone_dialling_a_premium_number_is_refused_before_the_carr
         assert not await center.journal("transfer.dial")
 
 
-@contextlib.asynccontextmanager
-async def _web(center: CallCenter) -> AsyncIterator[TestClient[web.Request, web.Application]]:
-    """The web API over the live app, as pbx_stasis.cli.run.serve wires it."""
-    app = center.app
-    ws_url, domain = websocket_sip_url(app.settings.ari.url)
-    services = LiveContactCenter(center.db, app.bus, app.acd, app.ivr, ws_url=ws_url,
-                                 sip_domain=domain, dial=app.agent_calls.dial)
-    context = WebContext(db=center.db, bus=app.bus, settings=app.settings)
-    client: TestClient[web.Request, web.Application] = TestClient(
-        TestServer(web_app(context, app.offered(services))))
-    await client.start_server()
-    try:
-        yield client
-    finally:
-        await client.close()
-
-
-async def _headers(client: TestClient[web.Request, web.Application], user_id: int,
-                   tenant_id: int) -> dict[str, str]:
-    sessions = client.app[SITE].sessions
-    token = await sessions.open(user_id, tenant_id, "127.0.0.1", "pytest")
-    principal = await sessions.resolve(token)
-    assert principal is not None
-    return {"Cookie": f"{COOKIE}={token}", CSRF_HEADER: principal.csrf_token}
-
-
 async def test_a_second_tenants_outbound_call_is_theirs_and_the_agents(
     private_sandbox: Sandbox, tmp_path: Path
 ) -> None:
@@ -159,16 +131,16 @@ async def test_a_second_tenants_outbound_call_is_theirs_and_the_agents(
         ours = await directory.add_user("default", "sam", "supervisor")
         carrier = await asyncio.to_thread(_carrier, private_sandbox, tmp_path)
         try:
-            async with _web(center) as client:
-                gina = await _headers(client, user.id, globex.id)
+            async with web_client(center) as client:
+                gina = await session_headers(client, user.id, globex.id)
                 response = await client.post("/api/calls/dial", json={"number": ORDINARY},
                                              headers=gina)
                 assert response.status == 201, await response.text()
                 call_id = (await response.json())["call_id"]
                 call = await _ended(center, call_id)
                 await center.idle()
-                sue = await _headers(client, theirs.id, globex.id)
-                sam = await _headers(client, ours.id, default.id)
+                sue = await session_headers(client, theirs.id, globex.id)
+                sam = await session_headers(client, ours.id, default.id)
                 listed = await (await client.get("/api/calls", headers=sue)).json()
                 assert [c["call_id"] for c in listed["calls"]] == [call_id]
                 assert listed["calls"][0]["agent_user_id"] == user.id
@@ -202,8 +174,8 @@ async def test_click_to_call_without_a_registered_phone_says_so(
         # A softphone agent (WebRTC endpoint, no fixed contact) whose browser is closed.
         agent: AgentRecord = await AcdDirectory(center.db).save_agent(user.id)
         await center.app.acd.save_agent(agent)
-        async with _web(center) as client:
-            wendy = await _headers(client, user.id, tenant.id)
+        async with web_client(center) as client:
+            wendy = await session_headers(client, user.id, tenant.id)
             response = await client.post("/api/calls/dial", json={"number": ORDINARY},
                                          headers=wendy)
             body = await response.json()
@@ -274,8 +246,8 @@ async def test_an_agent_cannot_transfer_a_caller_to_a_premium_number(
                 "caller-hangs-up.xml", private_sandbox.sip_target, caller="+14155550143",
                 keys={"talk_ms": "4000"}, timeout=30, workdir=tmp_path))
             call_id = await connected_call(center)
-            async with _web(center) as client:
-                headers = await _headers(client, agent.user_id, tenant.id)
+            async with web_client(center) as client:
+                headers = await session_headers(client, agent.user_id, tenant.id)
                 for attended in (False, True):
                     response = await client.post(
                         f"/api/calls/{call_id}/transfer", headers=headers,

@@ -65,19 +65,25 @@ class StateChange(Model):
 SET_STATE = ModelBody(StateChange, defaults=True)
 
 
+async def chosen_state(req: RouteRequest) -> tuple[SettableState, str | None]:
+    """The state a SET_STATE body asks for, with its reason: one of the tenant's pause reasons
+    for a pause (400 naming `reason` otherwise), none for the other states."""
+    state = SettableState(req.body["state"])
+    reason: str | None = req.body.get("reason") or None
+    if state is not SettableState.PAUSED:
+        return state, None
+    reasons = await acd_of(req).pause_reasons(req.who.tenant_id)
+    if reason is None:
+        raise invalid({"reason": "is required to pause"})
+    if reason not in reasons:
+        raise invalid({"reason": "must be one of " + ", ".join(reasons)})
+    return state, reason
+
+
 async def set_my_agent_state(req: RouteRequest) -> web.StreamResponse:
     who = req.who
     services = acd_of(req)
-    state = SettableState(req.body["state"])
-    reason: str | None = req.body.get("reason") or None
-    if state is SettableState.PAUSED:
-        reasons = await services.pause_reasons(who.tenant_id)
-        if reason is None:
-            raise invalid({"reason": "is required to pause"})
-        if reason not in reasons:
-            raise invalid({"reason": "must be one of " + ", ".join(reasons)})
-    else:
-        reason = None
+    state, reason = await chosen_state(req)
     current = await services.agent_status(who.tenant_id, who.user_id)
     if current.state is AgentState.WRAP_UP and current.call_id:
         if not await dispositions_saved(req).has_disposition(who.tenant_id, current.call_id):

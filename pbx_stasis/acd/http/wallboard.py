@@ -10,11 +10,11 @@ from sqlalchemy import select
 
 from pbx_stasis.acd.http.control import acd_of
 from pbx_stasis.acd.http.me import SET_STATE as STATE_CHANGE
-from pbx_stasis.acd.service import SettableState
+from pbx_stasis.acd.http.me import chosen_state
 from pbx_stasis.store.tables import CallEvent, Role, User
 from pbx_stasis.web.call_access import may_see_call
 from pbx_stasis.web.contract import to_json
-from pbx_stasis.web.routing import Route, RouteRequest, at_least, invalid, reply
+from pbx_stasis.web.routing import Route, RouteRequest, at_least, reply
 
 log = logging.getLogger(__name__)
 RECENT_ACTIVITY = 40
@@ -80,18 +80,8 @@ async def force_agent_state(req: RouteRequest) -> web.StreamResponse:
     out of wrap-up without a disposition (an agent who went home logged in, one stuck)."""
     who = req.who
     user_id = req.int_param("user_id", "agent")
-    services = acd_of(req)
-    state = SettableState(req.body["state"])
-    reason: str | None = req.body.get("reason") or None
-    if state is SettableState.PAUSED:
-        reasons = await services.pause_reasons(who.tenant_id)
-        if reason is None:
-            raise invalid({"reason": "is required to pause"})
-        if reason not in reasons:
-            raise invalid({"reason": "must be one of " + ", ".join(reasons)})
-    else:
-        reason = None
-    agent = await services.set_agent_state(who.tenant_id, user_id, state, reason)
+    state, reason = await chosen_state(req)
+    agent = await acd_of(req).set_agent_state(who.tenant_id, user_id, state, reason)
     log.info("agent %d set %s by %s (user %d)", user_id, state.value, who.username, who.user_id)
     return reply({"agent": to_json(agent)})
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from web_world import World
+from web_world import Person, World
 
 from pbx_stasis.store.tables import CallStatus, Role
 
@@ -103,6 +103,16 @@ async def test_wrap_up_needs_a_disposition_then_the_agent_is_available(world: Wo
     )
 
 
+async def _talked_and_ended(world: World, agent: Person) -> str:
+    """A call of the agent's that rang, was answered and ended: the agent is in wrap-up."""
+    call_id = world.center.ring(world.tenant_ids[OWNER], agent.user_id, "+14155550100")
+    await world.add_call(OWNER, call_id=call_id, from_number="+14155550100", agent=agent,
+                         minutes_ago=0, status=CallStatus.LIVE)
+    world.center.answer(call_id)
+    world.center.end(call_id)
+    return call_id
+
+
 async def test_a_tenant_without_dispositions_lets_the_agent_leave_wrap_up(world: World) -> None:
     """Issue 13: with no disposition to choose, leaving wrap-up was refused for ever."""
     agent = await world.log_in(world.person(OWNER, Role.AGENT))
@@ -112,11 +122,7 @@ async def test_a_tenant_without_dispositions_lets_the_agent_leave_wrap_up(world:
                                             requires_follow_up=d.requires_follow_up,
                                             active=False)
     await world.request(agent, "PUT", "/api/me/agent/state", {"state": "available"})
-    call_id = world.center.ring(tenant_id, agent.user_id, "+14155550100")
-    await world.add_call(OWNER, call_id=call_id, from_number="+14155550100", agent=agent,
-                         minutes_ago=0, status=CallStatus.LIVE)
-    world.center.answer(call_id)
-    world.center.end(call_id)
+    call_id = await _talked_and_ended(world, agent)
     me = await (await world.request(agent, "GET", "/api/me/agent")).json()
     assert me["wrapup"] == {"call_id": call_id, "disposition_saved": True}
     response = await world.request(agent, "PUT", "/api/me/agent/state", {"state": "available"})
@@ -190,13 +196,8 @@ async def test_a_supervisor_frees_an_agent_stuck_in_wrap_up_and_logs_one_out(
 ) -> None:
     agent = await world.log_in(world.person(OWNER, Role.AGENT))
     supervisor = await world.log_in(world.person(OWNER, Role.SUPERVISOR))
-    tenant_id = world.tenant_ids[OWNER]
     await world.request(agent, "PUT", "/api/me/agent/state", {"state": "available"})
-    call_id = world.center.ring(tenant_id, agent.user_id, "+14155550100")
-    await world.add_call(OWNER, call_id=call_id, from_number="+14155550100", agent=agent,
-                         minutes_ago=0, status=CallStatus.LIVE)
-    world.center.answer(call_id)
-    world.center.end(call_id)
+    await _talked_and_ended(world, agent)
     path = f"/api/agents/{agent.user_id}/state"
     assert (await world.request(agent, "PUT", path, {"state": "available"})).status == 403
     refused = await world.request(supervisor, "PUT", path, {"state": "paused"})
