@@ -168,7 +168,8 @@ async def test_the_service_reads_a_big_flow_while_the_event_loop_keeps_running(
     # Read on the loop, it would beat once, after the whole read. (The pauses that remain are
     # the worker thread's turns with the interpreter lock, and a loaded machine.)
     assert len(lags) >= 5, (took, lags)
-    assert max(lags) < took / 2, (took, max(lags))
+    # Most beats come on time; one pause (a garbage collection stops every thread) may not.
+    assert sorted(lags)[len(lags) // 2] < took / 4, (took, lags)
 
 
 def test_a_set_of_many_big_files_is_bounded_as_a_whole() -> None:
