@@ -2,8 +2,13 @@
 the app restarted (or its ARI socket dropped) under them.
 
 - Supervision legs from before are hung up first (they would look like conversations).
-- A caller talking with an agent is left to finish: the agent is kept out of the queues
-  meanwhile, and the call is closed for both sides when either hangs up.
+- A caller talking with an agent is left to finish: the talk the journal shows open (CONNECT)
+  is the agent's call in the ACD again (the agent is on a call, not paused), and when either
+  side hangs up it completes like any other (COMPLETECALLER/COMPLETEAGENT, talk counted from
+  the first CONNECT) and the call is closed for both sides. A talk the journal leaves open
+  whose conversation is gone (it ended while the app was away) is completed at once.
+- A stop of the app (SIGTERM, an upgrade) leaves a carried-over conversation as a crash does,
+  to the next start.
 - A caller waiting in a queue goes back to their place: the queue and the entry time are in
   the name of their queue bridge.
 - Anything else (an agent or consultation leg left ringing) is hung up; queue bridges nobody
@@ -15,8 +20,10 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from pbx_stasis.acd.directory import AgentRecord
+from pbx_stasis.acd import events as ev
+from pbx_stasis.acd.restore import OpenTalk
 from pbx_stasis.acd.runner import QUEUE_BRIDGE, AcdService, queue_bridge_prefix
 from pbx_stasis.ari import AriClient, AriError, Bridge, Channel
 from pbx_stasis.ari.models import AriEvent
@@ -32,7 +39,13 @@ from pbx_stasis.supervision import Supervision
 
 log = logging.getLogger(__name__)
 
-ADOPTED_PAUSE = "call in progress"
+
+@dataclass
+class _CarriedTalk:
+    """A conversation carried over a restart; both its channels share it."""
+
+    talk: OpenTalk
+    over: bool = False  # its end was told to the ACD
 
 
 class Adoption:
@@ -48,7 +61,6 @@ class Adoption:
         supervision: Supervision,
         recorder: CallRecorder,
         *,
-        agent_of: Callable[[AriEvent], AgentRecord | None],
         default: Callable[[], tuple[int, CallScript]],
     ) -> None:
         self.ari = ari
@@ -58,14 +70,15 @@ class Adoption:
         self.acd = acd
         self.supervision = supervision
         self.recorder = recorder
-        self._agent_of = agent_of
         self._default = default  # the default tenant and its script, once the app started
         self._bridges: list[Bridge] = []  # as they were at the last (re)connect
+        self._talks: dict[str, _CarriedTalk] = {}  # channel id -> its carried-over talk
 
     async def on_connect(self) -> None:
         # Supervision legs from before a restart would otherwise be adopted as conversations.
         await self.supervision.clear_leftovers()
         self._bridges = await self.ari.bridges.list()  # once for every channel adopted below
+        await self._carry_over_talks()
         await resync(self.ari, self.app, self.router, self.calls, self._adopt)
         # Queue bridges nobody waits in: callers who heard ringing (adopted above from the
         # list), or calls that ended while the app was away.
@@ -75,6 +88,29 @@ class Adoption:
                 with contextlib.suppress(AriError):
                     await self.ari.bridges.destroy(bridge["id"])
         await self.acd.on_connect()
+
+    async def _carry_over_talks(self) -> None:
+        """Agents' state from what Asterisk and the journal say now: a talk the journal leaves
+        open is the agent's call again if its conversation is still up (both legs in the
+        call's queue bridge), else it ended while the app was away and is completed. Posted
+        before any adopted caller waits again, so no agent on a call is offered one."""
+        talks = await self.acd.open_talks()
+        for bridge in self._bridges:
+            channels = list(bridge["channels"])
+            if not bridge["id"].startswith(QUEUE_BRIDGE) or len(channels) < 2:
+                continue
+            if any(self.router.inbox(channel_id) is not None for channel_id in channels):
+                continue  # a task of this process has it (a reconnect, not a restart)
+            call_id = bridge["id"].removeprefix(QUEUE_BRIDGE).rsplit("-", 1)[0]
+            talk = talks.pop(call_id, None)
+            if talk is None:
+                continue  # no CONNECT stored (lost in a crash): it finishes outside the ACD
+            carried = _CarriedTalk(talk)
+            for channel_id in channels:
+                self._talks[channel_id] = carried
+            self.acd.carry_over(talk)
+        for talk in talks.values():  # the core ignores a call it holds (a reconnect)
+            self.acd.carry_over(talk, ended=True)
 
     def _adopt(self, channel: Channel, record: CallRecord | None) -> None:
         """A channel in Stasis that no task handles: the app restarted under it."""
@@ -116,26 +152,28 @@ class Adoption:
     async def _let_conversation_finish(self, inbox: EventInbox, start: AriEvent,
                                        record: CallRecord | None, partners: list[str]) -> None:
         """A caller and an agent were talking when the app stopped: let them, then end the
-        call for both sides. The agent is kept out of the queues meanwhile."""
-        agent = self._agent_of(start)
-        if agent is not None:
-            self.acd.pause(agent.agent_id, ADOPTED_PAUSE)
-        try:
-            with contextlib.suppress(ChannelGone):
-                await inbox.wait_for(lambda _: False)
-        finally:
-            for partner in partners:
-                with contextlib.suppress(AriError):
-                    await self.ari.channels.hangup(partner)
-            if agent is not None:
-                self.acd.unpause(agent.agent_id)
-            if record is not None:
-                await self.calls.close(record, cause=inbox.hangup.cause,
-                                       cause_text=inbox.hangup.cause_text,
-                                       hung_up_by="unknown", data={"adopted": True})
-                stay = [b["id"] for b in self._bridges
-                        if b["id"].startswith(queue_bridge_prefix(record.id))]
-                await self.recorder.file_adopted(record.tenant_id, record.id, stay)
+        call for both sides (the ACD completes the talk it carried over).
+
+        A stop of the app cancels this wait (CancelledError goes through): the conversation
+        is left as it is in Asterisk, for the next start, as a crash leaves it."""
+        carried = self._talks.pop(inbox.channel_id, None)
+        with contextlib.suppress(ChannelGone):
+            await inbox.wait_for(lambda _: False)
+        if carried is not None and not carried.over:
+            carried.over = True
+            talk = carried.talk
+            self.acd.post(ev.CallerHungUp(talk.call_id) if inbox.channel_id == talk.channel_id
+                          else ev.AgentHungUp(talk.call_id, talk.agent_id))
+        for partner in partners:
+            with contextlib.suppress(AriError):
+                await self.ari.channels.hangup(partner)
+        if record is not None:
+            await self.calls.close(record, cause=inbox.hangup.cause,
+                                   cause_text=inbox.hangup.cause_text,
+                                   hung_up_by="unknown", data={"adopted": True})
+            stay = [b["id"] for b in self._bridges
+                    if b["id"].startswith(queue_bridge_prefix(record.id))]
+            await self.recorder.file_adopted(record.tenant_id, record.id, stay)
 
     def _queue_stay(self, call_id: str) -> QueueRequest | None:
         """The queue a call waited in when the app stopped, from its queue bridge's name."""
@@ -146,7 +184,7 @@ class Adoption:
 
     def _back_in_queue(self, request: QueueRequest) -> CallScript:
         async def wait_again(call: Call) -> None:
-            await call.note("ADOPTED", action="queue", queue=request.queue)
+            # The ACD journals it (ADOPTED, action queue): the same stay, no second entry.
             await self.acd.enqueue(call, request)
 
         return wait_again
