@@ -457,8 +457,15 @@ async def test_app_restart_keeps_the_conversation_and_the_waiting_caller(
         assert {r.agent_user_id for r in connects} == {agent.user_id}
         # the second caller kept their place and their wait counts from their first entry
         assert connects[1].data["wait"] > 5
-        adopted = await center.journal("ADOPTED")
-        assert [r.data["action"] for r in adopted] == ["queue"]
+        adopted = await center.journal("ADOPTED")  # the ACD's: the talk and the stay go on
+        assert sorted(r.data["action"] for r in adopted) == ["queue", "talk"]
+        assert len(await center.journal("ENTERQUEUE")) == 2  # no second entry
+        completes = await center.journal("COMPLETECALLER", "COMPLETEAGENT")
+        assert {r.call_id for r in completes} == {r.call_id for r in connects}
+        [carried] = [r for r in completes if r.call_id == connects[0].call_id]
+        assert carried.data["talk"] > 5  # counted from the CONNECT before the restart
+        # the restart journaled no state: steady's one LOGIN, no pause
+        assert [r.event for r in await center.journal("PAUSE", "LOGIN")] == ["LOGIN"]
         ends = await center.journal("CALLEND")
         assert len(ends) == 2 and len({r.call_id for r in ends}) == 2
 
@@ -490,7 +497,8 @@ async def test_app_restart_while_an_unanswered_caller_rings_an_agent(
         await caller
         await center.idle()
         [adopted] = await center.journal("ADOPTED")
-        assert adopted.data["action"] == "queue" and adopted.data["queue"] == "sales"
+        assert adopted.data["action"] == "queue" and adopted.queue == "sales"
+        assert len(await center.journal("ENTERQUEUE")) == 1  # the same stay
         [connect] = await center.wait_for("CONNECT")
         assert connect.agent_user_id == good.user_id
         assert connect.data["wait"] > 1.5  # counted from the first entry, before the restart
