@@ -32,6 +32,7 @@ from pbx_stasis.acd import (
     TalkAdopted,
 )
 from pbx_stasis.acd.core import Offer
+from pbx_stasis.acd.stats import Stats
 from pbx_stasis.reports.core import fold
 
 T0 = 1_800_000_000.0
@@ -196,3 +197,12 @@ def test_the_report_of_a_period_with_a_restart_equals_the_one_without() -> None:
         assert y.busy == pytest.approx(x.busy)
         assert y.available == pytest.approx(x.available)
     assert with_restart.agents[2].tally.paused == pytest.approx(99.0)
+
+
+def test_the_wallboard_shows_a_caller_put_back_as_waiting_since_their_first_entry() -> None:
+    acd = Acd(QUEUES, AGENTS, start=T0 + 100)
+    stats = Stats()
+    stats.apply_all(acd.feed(CallArrived("c1", "q"), T0 + 100))
+    stats.apply_all(acd.feed(CallArrived("c2", "q", entered_at=T0 + 20, adopted=True), T0 + 100))
+    board = stats.queue("q", T0 + 110)
+    assert (board.waiting, board.offered, board.longest_wait) == (2, 1, 90.0)
