@@ -504,3 +504,26 @@ async def test_app_restart_while_an_unanswered_caller_rings_an_agent(
         assert connect.data["wait"] > 1.5  # counted from the first entry, before the restart
         bridges = await new.ari.bridges.list()
         assert not [b for b in bridges if b["id"].startswith(QUEUE_BRIDGE)]
+
+
+async def test_a_journal_left_with_the_old_adoption_pause_restores_no_pause(
+    private_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Versions before issue 19 paused an agent "call in progress" for a carried-over talk; a
+    second crash left that pause with no end in the journal. It is no pause to restore: the
+    agent is available after the next start."""
+    async with call_center(private_sandbox, tmp_path, {"sales": {}},
+                           script=enqueue_into("sales")) as center:
+        agent = await center.add_agent("leftover", 230)
+        center.app.acd.pause(agent.agent_id, "call in progress")
+        await center.wait_for("PAUSE")
+        old = center.app
+        await old.stop(grace=0)
+        new = StasisApp(old.settings, center.db, Bus(), script=old._default_script)
+        center.app = new
+        await new.start()
+        async with asyncio.timeout(15):
+            await new.events.wait_connected()
+        view = await eventually(lambda: new.acd.core.agent(agent.agent_id),
+                                until=lambda v: v is not None and v.registered, within=10)
+        assert view is not None and view.paused is None and view.state is AgentState.AVAILABLE
