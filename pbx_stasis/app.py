@@ -95,7 +95,8 @@ class StasisApp:
                                       settings.ari.app)
         self.adoption = Adoption(
             self.ari, settings.ari.app, self.router, self.calls, self.acd, self.supervision,
-            self.recorder, default=lambda: (self.tenant_id, self._default_script))
+            self.recorder, agent_of=self.agent_calls.agent_of,
+            default=lambda: (self.tenant_id, self._default_script))
         self.tenant_id = 0  # the default tenant: calls that no flow or agent claims
         self._default_script: CallScript = script or greeting_script(settings.calls.greeting)
         self._clock = clock

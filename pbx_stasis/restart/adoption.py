@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from pbx_stasis.acd import events as ev
+from pbx_stasis.acd.directory import AgentRecord, queue_key
 from pbx_stasis.acd.restore import OpenTalk
 from pbx_stasis.acd.runner import QUEUE_BRIDGE, AcdService, queue_bridge_prefix
 from pbx_stasis.ari import AriClient, AriError, Bridge, Channel
@@ -61,6 +63,7 @@ class Adoption:
         supervision: Supervision,
         recorder: CallRecorder,
         *,
+        agent_of: Callable[[AriEvent], AgentRecord | None],
         default: Callable[[], tuple[int, CallScript]],
     ) -> None:
         self.ari = ari
@@ -70,9 +73,11 @@ class Adoption:
         self.acd = acd
         self.supervision = supervision
         self.recorder = recorder
+        self._agent_of = agent_of  # whose phone a channel is
         self._default = default  # the default tenant and its script, once the app started
         self._bridges: list[Bridge] = []  # as they were at the last (re)connect
         self._talks: dict[str, _CarriedTalk] = {}  # channel id -> its carried-over talk
+        self._unjournaled: dict[str, Bridge] = {}  # conversations with no CONNECT stored
 
     async def on_connect(self) -> None:
         # Supervision legs from before a restart would otherwise be adopted as conversations.
@@ -95,6 +100,7 @@ class Adoption:
         call's queue bridge), else it ended while the app was away and is completed. Posted
         before any adopted caller waits again, so no agent on a call is offered one."""
         talks = await self.acd.open_talks()
+        self._unjournaled.clear()
         for bridge in self._bridges:
             channels = list(bridge["channels"])
             if not bridge["id"].startswith(QUEUE_BRIDGE) or len(channels) < 2:
@@ -104,17 +110,45 @@ class Adoption:
             call_id = bridge["id"].removeprefix(QUEUE_BRIDGE).rsplit("-", 1)[0]
             talk = talks.pop(call_id, None)
             if talk is None:
-                continue  # no CONNECT stored (lost in a crash): it finishes outside the ACD
-            carried = _CarriedTalk(talk)
-            for channel_id in channels:
-                self._talks[channel_id] = carried
-            self.acd.carry_over(talk)
+                self._unjournaled[bridge["id"]] = bridge  # its CONNECT was lost: see _adopt
+                continue
+            self._carry(talk, channels)
         for talk in talks.values():  # the core ignores a call it holds (a reconnect)
             self.acd.carry_over(talk, ended=True)
+
+    def _carry(self, talk: OpenTalk, channels: list[str]) -> None:
+        carried = _CarriedTalk(talk)
+        for channel_id in channels:
+            self._talks[channel_id] = carried
+        self.acd.carry_over(talk)
+
+    def _carry_unjournaled(self, start: AriEvent) -> None:
+        """An agent's leg talking in a queue bridge whose CONNECT the journal lost (the last
+        burst before a crash): the talk is carried over from what Asterisk says (the bridge's
+        name: queue, entry), its start unknown (now), so the agent is on a call meanwhile."""
+        channel = start["channel"]
+        bridge = next((b for b in self._unjournaled.values()
+                       if channel["id"] in b["channels"]), None)
+        if bridge is None:
+            return
+        agent = self._agent_of(start)
+        request = QueueRequest.from_bridge_name(str(bridge.get("name", "")))
+        if agent is None or request is None:
+            return
+        del self._unjournaled[bridge["id"]]
+        now = time.time()
+        callers = [c for c in bridge["channels"] if c != channel["id"]]
+        self._carry(OpenTalk(
+            call_id=bridge["id"].removeprefix(QUEUE_BRIDGE).rsplit("-", 1)[0],
+            channel_id=callers[0], queue=queue_key(agent.tenant_id, request.queue),
+            agent_id=agent.agent_id, connected_at=now, entered_at=request.entered_at or now,
+            caller="", orig_position=0), list(bridge["channels"]))
 
     def _adopt(self, channel: Channel, record: CallRecord | None) -> None:
         """A channel in Stasis that no task handles: the app restarted under it."""
         start: AriEvent = {"type": "StasisStart", "channel": dict(channel), "args": []}
+        if record is None and channel["id"] not in self._talks:
+            self._carry_unjournaled(start)
 
         async def handle(inbox: EventInbox, start: AriEvent) -> None:
             partners = await self._partners(channel["id"])
