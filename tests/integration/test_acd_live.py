@@ -10,6 +10,7 @@ import pytest
 from callcenter import call_center, connected_call, enqueue_into
 from polling import eventually
 from sandbox import Sandbox, SippAgent, desk_phone_ports, run_sipp_async
+from sqlalchemy import delete
 
 from pbx_stasis.acd.directory import AgentRecord, queue_key
 from pbx_stasis.acd.model import AgentState
@@ -21,6 +22,7 @@ from pbx_stasis.calls.events import CallAnswered, CallEnded, CallRinging, CallSt
 from pbx_stasis.center.live import LiveContactCenter
 from pbx_stasis.reports.core import ReportFold
 from pbx_stasis.reports.store import journal_rows
+from pbx_stasis.store.tables import CallEvent
 
 pytestmark = pytest.mark.integration
 
@@ -527,3 +529,37 @@ async def test_a_journal_left_with_the_old_adoption_pause_restores_no_pause(
         view = await eventually(lambda: new.acd.core.agent(agent.agent_id),
                                 until=lambda v: v is not None and v.registered, within=10)
         assert view is not None and view.paused is None and view.state is AgentState.AVAILABLE
+
+
+async def test_a_conversation_whose_connect_was_lost_keeps_its_agent_on_the_call(
+    private_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """A crash can lose the journal's last burst, CONNECT included: the restarted app still
+    finds the talk in Asterisk (the agent's leg in the call's queue bridge), so the agent is on
+    a call until it ends, not offered another."""
+    async with call_center(private_sandbox, tmp_path, {"sales": {}},
+                           script=enqueue_into("sales")) as center:
+        agent = await center.add_agent("unjournaled", 240)
+        talking = await _caller(private_sandbox, 7000)
+        await connected_call(center)
+        await center.wait_for("CONNECT")
+        old = center.app
+        await old.stop(grace=0)
+        async with center.db.session() as session:  # the burst the crash took
+            await session.execute(delete(CallEvent).where(CallEvent.event == "CONNECT"))
+            await session.commit()
+        new = StasisApp(old.settings, center.db, Bus(), script=old._default_script)
+        center.app = new
+        await new.start()
+        async with asyncio.timeout(15):
+            await new.events.wait_connected()
+        await eventually(lambda: new.acd.core.agent(agent.agent_id),
+                         until=lambda v: v is not None and v.state is AgentState.ON_CALL,
+                         within=10, what="the agent on the carried-over call")
+        result = await talking
+        assert result.ok, result.describe()  # type: ignore[attr-defined]
+        await center.idle()
+        [end] = await center.wait_for("COMPLETECALLER")
+        assert end.agent_user_id == agent.user_id
+        view = new.acd.core.agent(agent.agent_id)
+        assert view is not None and view.state is AgentState.AVAILABLE
