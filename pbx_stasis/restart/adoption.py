@@ -73,11 +73,10 @@ class Adoption:
         self.acd = acd
         self.supervision = supervision
         self.recorder = recorder
-        self._agent_of = agent_of  # whose phone a channel is
+        self._agent_of = agent_of
         self._default = default  # the default tenant and its script, once the app started
         self._bridges: list[Bridge] = []  # as they were at the last (re)connect
         self._talks: dict[str, _CarriedTalk] = {}  # channel id -> its carried-over talk
-        self._unjournaled: dict[str, Bridge] = {}  # conversations with no CONNECT stored
 
     async def on_connect(self) -> None:
         # Supervision legs from before a restart would otherwise be adopted as conversations.
@@ -85,6 +84,7 @@ class Adoption:
         self._bridges = await self.ari.bridges.list()  # once for every channel adopted below
         await self._carry_over_talks()
         await resync(self.ari, self.app, self.router, self.calls, self._adopt)
+        self._end_talks_gone_meanwhile()
         # Queue bridges nobody waits in: callers who heard ringing (adopted above from the
         # list), or calls that ended while the app was away.
         for bridge in self._bridges:
@@ -100,21 +100,35 @@ class Adoption:
         call's queue bridge), else it ended while the app was away and is completed. Posted
         before any adopted caller waits again, so no agent on a call is offered one."""
         talks = await self.acd.open_talks()
-        self._unjournaled.clear()
+        unjournaled: list[Bridge] = []
         for bridge in self._bridges:
             channels = list(bridge["channels"])
             if not bridge["id"].startswith(QUEUE_BRIDGE) or len(channels) < 2:
                 continue
             if any(self.router.inbox(channel_id) is not None for channel_id in channels):
                 continue  # a task of this process has it (a reconnect, not a restart)
-            call_id = bridge["id"].removeprefix(QUEUE_BRIDGE).rsplit("-", 1)[0]
-            talk = talks.pop(call_id, None)
+            talk = talks.pop(_call_of(bridge), None)
             if talk is None:
-                self._unjournaled[bridge["id"]] = bridge  # its CONNECT was lost: see _adopt
-                continue
-            self._carry(talk, channels)
+                unjournaled.append(bridge)
+            else:
+                self._carry(talk, channels)
         for talk in talks.values():  # the core ignores a call it holds (a reconnect)
             self.acd.carry_over(talk, ended=True)
+        if unjournaled:
+            await self._carry_unjournaled(unjournaled)
+
+    def _end_talks_gone_meanwhile(self) -> None:
+        """A carried-over conversation that hung up between the bridges' listing and resync
+        has no task to tell the ACD its end: told here, so its agent is not left on it."""
+        followed = {id(carried) for channel_id, carried in self._talks.items()
+                    if self.router.inbox(channel_id) is not None}
+        for channel_id, carried in list(self._talks.items()):
+            if id(carried) in followed:
+                continue
+            del self._talks[channel_id]
+            if not carried.over:
+                carried.over = True
+                self.acd.post(ev.CallerHungUp(carried.talk.call_id))
 
     def _carry(self, talk: OpenTalk, channels: list[str]) -> None:
         carried = _CarriedTalk(talk)
@@ -122,33 +136,30 @@ class Adoption:
             self._talks[channel_id] = carried
         self.acd.carry_over(talk)
 
-    def _carry_unjournaled(self, start: AriEvent) -> None:
-        """An agent's leg talking in a queue bridge whose CONNECT the journal lost (the last
-        burst before a crash): the talk is carried over from what Asterisk says (the bridge's
-        name: queue, entry), its start unknown (now), so the agent is on a call meanwhile."""
-        channel = start["channel"]
-        bridge = next((b for b in self._unjournaled.values()
-                       if channel["id"] in b["channels"]), None)
-        if bridge is None:
-            return
-        agent = self._agent_of(start)
-        request = QueueRequest.from_bridge_name(str(bridge.get("name", "")))
-        if agent is None or request is None:
-            return
-        del self._unjournaled[bridge["id"]]
-        now = time.time()
-        callers = [c for c in bridge["channels"] if c != channel["id"]]
-        self._carry(OpenTalk(
-            call_id=bridge["id"].removeprefix(QUEUE_BRIDGE).rsplit("-", 1)[0],
-            channel_id=callers[0], queue=queue_key(agent.tenant_id, request.queue),
-            agent_id=agent.agent_id, connected_at=now, entered_at=request.entered_at or now,
-            caller="", orig_position=0), list(bridge["channels"]))
+    async def _carry_unjournaled(self, bridges: list[Bridge]) -> None:
+        """Conversations whose CONNECT the journal lost (the last burst before a crash): the
+        talk is carried over from what Asterisk says (the bridge's name: queue and entry; the
+        agent's leg), its start unknown (now), so the agent is on a call meanwhile."""
+        channels = {channel["id"]: channel for channel in await self.ari.channels.list()}
+        for bridge in bridges:
+            request = QueueRequest.from_bridge_name(str(bridge.get("name", "")))
+            legs = [(channel_id, self._agent_of({"channel": dict(channels[channel_id])}))
+                    for channel_id in bridge["channels"] if channel_id in channels]
+            agents = [(channel_id, agent) for channel_id, agent in legs if agent is not None]
+            callers = [channel_id for channel_id, agent in legs if agent is None]
+            if request is None or len(agents) != 1 or not callers:
+                continue  # not a caller with an agent: left to finish outside the ACD
+            agent = agents[0][1]
+            now = time.time()
+            self._carry(OpenTalk(
+                call_id=_call_of(bridge), channel_id=callers[0],
+                queue=queue_key(agent.tenant_id, request.queue), agent_id=agent.agent_id,
+                connected_at=now, entered_at=request.entered_at or now, caller="",
+                orig_position=0), list(bridge["channels"]))
 
     def _adopt(self, channel: Channel, record: CallRecord | None) -> None:
         """A channel in Stasis that no task handles: the app restarted under it."""
         start: AriEvent = {"type": "StasisStart", "channel": dict(channel), "args": []}
-        if record is None and channel["id"] not in self._talks:
-            self._carry_unjournaled(start)
 
         async def handle(inbox: EventInbox, start: AriEvent) -> None:
             partners = await self._partners(channel["id"])
@@ -222,3 +233,8 @@ class Adoption:
             await self.acd.enqueue(call, request)
 
         return wait_again
+
+
+def _call_of(bridge: Bridge) -> str:
+    """The call a queue bridge is for (its id: q-<call id>-<stay>)."""
+    return bridge["id"].removeprefix(QUEUE_BRIDGE).rsplit("-", 1)[0]
