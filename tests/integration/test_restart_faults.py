@@ -30,14 +30,18 @@ def caller(sandbox: Sandbox, workdir: Path, number: str, talk_s: float
 
 async def rows(center: Floor, event: str, count: int, within: float = 20.0
                ) -> list[JournalEntry]:
-    return await eventually(lambda: center.journal(event), until=lambda r: len(r) >= count,
-                            within=within, every=0.2, what=f"{count} {event} row(s)")
+    found: list[JournalEntry] = await eventually(
+        lambda: center.journal(event), until=lambda r: len(r) >= count, within=within,
+        every=0.2, what=f"{count} {event} row(s)")
+    return found
 
 
 async def carried_over(center: Floor, count: int) -> None:
     """The restarted app took the conversations over (before the fix: paused their agents)."""
-    await eventually(lambda: center.journal("ADOPTED", "PAUSE"),
-                     until=lambda r: len(r) >= count, within=20, every=0.2,
+    async def taken_over() -> list[JournalEntry]:
+        return await center.journal("ADOPTED", "PAUSE")
+
+    await eventually(taken_over, until=lambda r: len(r) >= count, within=20, every=0.2,
                      what="the conversations carried over")
 
 
@@ -143,12 +147,14 @@ async def test_a_restart_is_invisible_in_the_report(private_sandbox: Sandbox,
         a, b = steady.queues["sales"].tally, restarted.queues["sales"].tally
         assert (b.offered, b.answered, b.handled, b.unanswered) == (
             a.offered, a.answered, a.handled, a.unanswered) == (3, 3, 3, 0)
-        assert b.talk == pytest.approx(a.talk, abs=4.0)
+        assert b.talk == pytest.approx(a.talk, abs=2.0)  # measured: 27.21 s and 27.23 s
+        assert b.answer_wait == pytest.approx(a.answer_wait, abs=2.0)
         for username in ("cid", "dee"):
             user_id = center.agents[username]
             x, y = steady.agents[user_id].tally, restarted.agents[user_id].tally
             assert (y.answered, y.handled) == (x.answered, x.handled)
-            assert y.talk == pytest.approx(x.talk, abs=3.0)
+            assert y.talk == pytest.approx(x.talk, abs=1.5)
+            assert y.busy == pytest.approx(x.busy, abs=1.5)
             assert y.paused == x.paused == 0
         journal = await center.journal()
         count = {event: sum(r.event == event for r in journal)

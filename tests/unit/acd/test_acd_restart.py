@@ -27,11 +27,11 @@ from pbx_stasis.acd import (
     CallEnded,
     CallerHungUp,
     JournalRow,
+    Offer,
     OfferAnswered,
     QueueConfig,
     TalkAdopted,
 )
-from pbx_stasis.acd.core import Offer
 from pbx_stasis.acd.stats import Stats
 from pbx_stasis.reports.core import fold
 
