@@ -41,8 +41,10 @@ async def carried_over(center: Floor, count: int) -> None:
     async def taken_over() -> list[JournalEntry]:
         return await center.journal("ADOPTED", "PAUSE")
 
-    await eventually(taken_over, until=lambda r: len(r) >= count, within=20, every=0.2,
-                     what="the conversations carried over")
+    found: list[JournalEntry] = await eventually(
+        taken_over, until=lambda r: len(r) >= count, within=20, every=0.2,
+        what="the conversations carried over")
+    assert found
 
 
 async def test_two_crashes_leave_no_agent_paused(private_sandbox: Sandbox,
