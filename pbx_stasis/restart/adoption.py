@@ -204,14 +204,16 @@ class Adoption:
         carried = self._talks.pop(inbox.channel_id, None)
         with contextlib.suppress(ChannelGone):
             await inbox.wait_for(lambda _: False)
-        if carried is not None and not carried.over:
-            carried.over = True
+        ended_here = carried is not None and not carried.over
+        if carried is not None:
+            carried.over = True  # the other side's hangup, which follows, is not the end
+        for partner in partners:  # before the agent can be offered another call
+            with contextlib.suppress(AriError):
+                await self.ari.channels.hangup(partner)
+        if ended_here and carried is not None:
             talk = carried.talk
             self.acd.post(ev.CallerHungUp(talk.call_id) if inbox.channel_id == talk.channel_id
                           else ev.AgentHungUp(talk.call_id, talk.agent_id))
-        for partner in partners:
-            with contextlib.suppress(AriError):
-                await self.ari.channels.hangup(partner)
         if record is not None:
             await self.calls.close(record, cause=inbox.hangup.cause,
                                    cause_text=inbox.hangup.cause_text,
