@@ -475,6 +475,9 @@ class Acd:
         self._calls[call.id] = call
         if a.wrapup_started is not None:
             self._end_wrapup(a, early=True)  # the carried-over talk is the agent's call now
+        ringing = a.offer
+        if ringing is not None and not (ringing.call.home and ringing.call.home.config.ring_in_use):
+            self._end_offer(ringing, "on a call", missed=False, hang_up=True)
         a.calls.add(call.id)
         self._journal(JournalEvent.ADOPTED, call, q, a, action="talk",
                       connected_at=_s(call.connected_at))
@@ -626,15 +629,14 @@ class Acd:
         """Put the call in q, or route it on if q refuses it. `chain`: queues tried just now.
         `adopted`: back after a restart, the same stay (admitted already; no new entry)."""
         call.home = q
-        if adopted:
-            pass
-        elif q.config.max_callers is not None and len(q.waiting) >= q.config.max_callers:
+        full = q.config.max_callers is not None and len(q.waiting) >= q.config.max_callers
+        if full and not adopted:
             self._journal(
                 JournalEvent.FULL, call, q, None, caller=call.caller, priority=call.priority
             )
             self._route_out(call, q, "full", chain)
             return
-        elif self._is_empty(q, q.config.join_empty):
+        if not adopted and self._is_empty(q, q.config.join_empty):
             self._journal(
                 JournalEvent.JOINEMPTY, call, q, None, caller=call.caller, priority=call.priority
             )

@@ -344,7 +344,8 @@ class Driver:
             self.feed(CallArrived(call_id, name, caller="+33600000000", entered_at=self.now - 7,
                                   adopted=True))
             return
-        busy = set(self.connected.values()) | {o.agent_id for o in self.ringing.values()}
+        # An agent ringing for another call may be the one found talking (the offer ends).
+        busy = set(self.connected.values())
         free = [agent_id for agent_id in AGENT_IDS if agent_id not in busy]
         if not free:
             return
