@@ -174,6 +174,8 @@ class JournalEvent(StrEnum):
     LOGOUT = "LOGOUT"
     WRAPUPSTART = "WRAPUPSTART"
     WRAPUPEND = "WRAPUPEND"
+    # A stay or a talk carried over a restart of the app: it goes on, it is no new entry.
+    ADOPTED = "ADOPTED"
 
 
 # The rows that end a call's stay in a queue: exactly one per ENTERQUEUE.
@@ -200,7 +202,10 @@ class JournalRow:
     CONNECT offer_id, wait, ring, position, orig_position; COMPLETECALLER/COMPLETEAGENT wait, talk,
     orig_position; ABANDON/EXITWITHTIMEOUT/EXITEMPTY position, orig_position, wait; TRANSFER
     target, kind (blind, attended, queue), wait, talk, orig_position; PAUSE reason, auto;
-    UNPAUSE reason (the one that ended); WRAPUPSTART seconds; WRAPUPEND seconds, early.
+    UNPAUSE reason (the one that ended); WRAPUPSTART seconds; WRAPUPEND seconds, early;
+    ADOPTED action (queue: a waiting caller put back, with position, wait so far; talk: a
+    conversation carried over, with the agent, connected_at); COMPLETECALLER ended_away (the
+    conversation ended while the app was away: its end is when the app came back).
     """
 
     event: JournalEvent

@@ -117,6 +117,7 @@ class Callers:
                     skills=dict(request.skills),
                     max_wait=request.max_wait,
                     entered_at=entered,
+                    adopted=call.adopted,  # put back after a restart: the same stay goes on
                 )
             )
             outcome = await self._serve(waiting)

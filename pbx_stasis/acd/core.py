@@ -66,6 +66,7 @@ from pbx_stasis.acd.events import (
     OfferFailed,
     OfferRejected,
     QueueConfigChanged,
+    TalkAdopted,
     Tick,
     TransferToQueue,
     WrapUpDone,
@@ -395,6 +396,8 @@ class Acd:
         match event:
             case CallArrived():
                 self._on_call_arrived(event)
+            case TalkAdopted():
+                self._on_talk_adopted(event)
             case CallerHungUp(call_id=call_id):
                 self._on_caller_hung_up(call_id)
             case AgentHungUp(call_id=call_id, agent_id=agent_id):
@@ -447,7 +450,38 @@ class Acd:
         call = _Call(e.call_id, e.caller, e.priority, e.skills, e.max_wait)
         self._calls[call.id] = call
         entered = self._at if e.entered_at is None else min(e.entered_at, self._at)
-        self._enter(call, q, frozenset({q.name}), entered)
+        self._enter(call, q, frozenset({q.name}), entered, adopted=e.adopted)
+
+    def _on_talk_adopted(self, e: TalkAdopted) -> None:
+        q, a = self._queues.get(e.queue), self._agents.get(e.agent_id)
+        if q is None or a is None or e.call_id in self._calls:
+            return  # a call this core holds is no carried-over one (a reconnect, not a restart)
+        call = _Call(e.call_id, e.caller, 0, {}, None)
+        call.home = q
+        call.connected_at = min(e.connected_at, self._at)
+        call.entered_at = min(e.entered_at, call.connected_at)
+        call.orig_position = e.orig_position
+        call.agent = a
+        if e.ended:
+            # Its end is only known now; no wrap-up for a call that ended while nobody watched.
+            talk = self._at - call.connected_at
+            self._journal(JournalEvent.COMPLETECALLER, call, q, a,
+                          wait=_s(call.connected_at - call.entered_at), talk=_s(talk),
+                          orig_position=call.orig_position, ended_away=True)
+            q.handle_times.append(talk)
+            a.last_call_end = self._at
+            self._refresh(a)  # longest-idle keys change
+            return
+        self._calls[call.id] = call
+        if a.wrapup_started is not None:
+            self._end_wrapup(a, early=True)  # the carried-over talk is the agent's call now
+        ringing = a.offer
+        if ringing is not None and not (ringing.call.home and ringing.call.home.config.ring_in_use):
+            self._end_offer(ringing, "on a call", missed=False, hang_up=True)
+        a.calls.add(call.id)
+        self._journal(JournalEvent.ADOPTED, call, q, a, action="talk",
+                      connected_at=_s(call.connected_at))
+        self._refresh(a)
 
     def _on_caller_hung_up(self, call_id: str) -> None:
         call = self._calls.get(call_id)
@@ -590,16 +624,19 @@ class Acd:
 
     # --- callers in queues ----------------------------------------------------------------------
 
-    def _enter(self, call: _Call, q: _Queue, chain: frozenset[str], entered: float) -> None:
-        """Put the call in q, or route it on if q refuses it. `chain`: queues tried just now."""
+    def _enter(self, call: _Call, q: _Queue, chain: frozenset[str], entered: float,
+               *, adopted: bool = False) -> None:
+        """Put the call in q, or route it on if q refuses it. `chain`: queues tried just now.
+        `adopted`: back after a restart, the same stay (admitted already; no new entry)."""
         call.home = q
-        if q.config.max_callers is not None and len(q.waiting) >= q.config.max_callers:
+        full = q.config.max_callers is not None and len(q.waiting) >= q.config.max_callers
+        if full and not adopted:
             self._journal(
                 JournalEvent.FULL, call, q, None, caller=call.caller, priority=call.priority
             )
             self._route_out(call, q, "full", chain)
             return
-        if self._is_empty(q, q.config.join_empty):
+        if not adopted and self._is_empty(q, q.config.join_empty):
             self._journal(
                 JournalEvent.JOINEMPTY, call, q, None, caller=call.caller, priority=call.priority
             )
@@ -611,15 +648,20 @@ class Acd:
         call.held = False
         insort(q.waiting, call, key=_waiting_order)
         call.orig_position = q.waiting.index(call) + 1
-        self._journal(
-            JournalEvent.ENTERQUEUE,
-            call,
-            q,
-            None,
-            caller=call.caller,
-            priority=call.priority,
-            position=call.orig_position,
-        )
+        if adopted:
+            self._journal(JournalEvent.ADOPTED, call, q, None, action="queue",
+                          caller=call.caller, priority=call.priority,
+                          position=call.orig_position, wait=_s(self._at - entered))
+        else:
+            self._journal(
+                JournalEvent.ENTERQUEUE,
+                call,
+                q,
+                None,
+                caller=call.caller,
+                priority=call.priority,
+                position=call.orig_position,
+            )
         self._emit(StartMoh(call.id, q.name, q.config.moh_class))
         self._schedule_call(call)
         self._new_calls[call.id] = call

@@ -21,7 +21,9 @@ class CallArrived:
     """A caller asks to wait in `queue`.
 
     `skills` are the minimum levels required of the agent; `max_wait` overrides the queue's;
-    `entered_at` keeps the original wait of a call adopted after a restart.
+    `entered_at` keeps the original wait of a call adopted after a restart. `adopted`: a caller
+    put back after a restart, whose stay goes on (journal ADOPTED, not a second ENTERQUEUE; the
+    queue admitted them once already, so join_empty and max_callers are not applied again).
     """
 
     call_id: str
@@ -31,9 +33,28 @@ class CallArrived:
     skills: Skills = field(default_factory=dict, hash=False)
     max_wait: float | None = None
     entered_at: float | None = None
+    adopted: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "skills", frozen_skills(self.skills))
+
+
+@dataclass(frozen=True)
+class TalkAdopted:
+    """A caller and an agent were talking when the app stopped (the CONNECT row says when):
+    the call is connected again as it was, so its end completes it (COMPLETECALLER or
+    COMPLETEAGENT, talk counted from `connected_at`) and the agent is on a call meanwhile.
+    `ended`: the conversation ended while the app was away; it is completed at once (its end
+    is only known now), without wrap-up."""
+
+    call_id: str
+    queue: str
+    agent_id: str
+    connected_at: float
+    entered_at: float
+    caller: str = ""
+    orig_position: int = 0
+    ended: bool = False
 
 
 @dataclass(frozen=True)
@@ -192,6 +213,7 @@ class Tick:
 
 AcdInput = (
     CallArrived
+    | TalkAdopted
     | CallerHungUp
     | AgentHungUp
     | TransferToQueue
@@ -232,6 +254,7 @@ __all__ = [
     "OfferFailed",
     "OfferRejected",
     "QueueConfigChanged",
+    "TalkAdopted",
     "Tick",
     "TransferToQueue",
     "WrapUpDone",

@@ -26,7 +26,10 @@ T when unset):
 |  | logged into a queue, neither paused nor busy |
 
 A figure counts in the bucket (hour, day: see `Calendar`) of the row that makes it: offered at
-ENTERQUEUE, answered at CONNECT, talk at the part's end. A personal queue (a blind transfer to
+ENTERQUEUE, answered at CONNECT, talk at the part's end. A restart of the app is no event of
+the figures: a stay or a talk it carries over is journaled ADOPTED (never a second ENTERQUEUE
+or CONNECT), the talk ends with its COMPLETE* row counted from the first CONNECT, and the
+logins and pauses it restores are not journaled again. A personal queue (a blind transfer to
 a named agent, acd/model.py) is no queue: a call transferred to an agent is not offered again,
 and the receiving agent's part counts in that agent's figures only.
 """
@@ -58,7 +61,7 @@ _TALK_ENDS = frozenset({E.COMPLETECALLER, E.COMPLETEAGENT})
 EVENTS = frozenset({
     E.ENTERQUEUE, E.OFFER, E.RINGNOANSWER, E.CONNECT, E.COMPLETECALLER, E.COMPLETEAGENT,
     E.ABANDON, E.EXITWITHTIMEOUT, E.EXITEMPTY, E.TRANSFER, E.WRAPUPSTART, E.WRAPUPEND,
-    E.PAUSE, E.UNPAUSE, E.LOGIN, E.LOGOUT,
+    E.PAUSE, E.UNPAUSE, E.LOGIN, E.LOGOUT, E.ADOPTED,
 })
 # What an agent was doing when a period began (time figures run from it): the last row before
 # the period of each group below says it. Calls and wrap-ups are looked for in the day before
@@ -66,7 +69,9 @@ EVENTS = frozenset({
 LOGIN_ROWS = frozenset({E.LOGIN, E.LOGOUT})  # per agent and queue
 PAUSE_ROWS = frozenset({E.PAUSE, E.UNPAUSE})  # per agent
 WRAPUP_ROWS = frozenset({E.WRAPUPSTART, E.WRAPUPEND})  # per agent
-TALK_ROWS = frozenset({E.CONNECT, E.COMPLETECALLER, E.COMPLETEAGENT, E.TRANSFER})  # per agent, call
+# ADOPTED (a talk carried over a restart) tells a fold that began after its CONNECT (the
+# wallboard of the restarted app) that the agent is on that call.
+TALK_ROWS = frozenset({E.CONNECT, E.COMPLETECALLER, E.COMPLETEAGENT, E.TRANSFER, E.ADOPTED})
 STATE_EVENTS = LOGIN_ROWS | PAUSE_ROWS
 STATE_LOOKBACK = DAY
 
@@ -424,6 +429,8 @@ class Figures:
                 desk.queues.discard(queue)
         elif event == E.CONNECT and call_id is not None:
             desk.calls[call_id] = at
+        elif event == E.ADOPTED and call_id is not None:
+            desk.calls.setdefault(call_id, at)  # a fold that saw the CONNECT keeps its time
         elif (event in _TALK_ENDS or event == E.TRANSFER) and call_id is not None:
             desk.calls.pop(call_id, None)
         elif event == E.WRAPUPSTART:

@@ -19,6 +19,7 @@ from pbx_stasis.acd.actions import (
     CallEnded,
     CancelOffer,
     Connect,
+    JournalEvent,
     JournalRow,
     LeaveEmpty,
     Offer,
@@ -128,8 +129,10 @@ class Owner:
                 continue
             await self.apply(event)
 
-    async def apply(self, event: ev.AcdInput) -> None:
-        """Feed one event to the core and carry out its actions (the owner's turn)."""
+    async def apply(self, event: ev.AcdInput, *, journal: bool = True) -> None:
+        """Feed one event to the core and carry out its actions (the owner's turn).
+        `journal=False`: the event restores what the journal already says (a login or pause
+        before a restart): its rows reach the wallboard's fold, not the journal again."""
         try:
             actions = self.core.feed(event, self.clock())
         except Exception:
@@ -137,6 +140,8 @@ class Owner:
             return
         self.decisions += 1
         for action in actions:
+            if isinstance(action, JournalRow) and not journal:
+                continue
             try:
                 self._carry_out(action)
             except Exception:
@@ -161,6 +166,8 @@ class Owner:
     def _carry_out(self, action: Action) -> None:
         if isinstance(action, JournalRow):
             self._journal(action)
+            if action.event is JournalEvent.ADOPTED and action.agent_id and action.call_id:
+                self._note_agent_call(action.agent_id, action.call_id)  # a carried-over talk
         elif isinstance(action, StartMoh):
             self.legs.start_moh(action.call_id, action.moh_class)
         elif isinstance(action, Announce):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy import select
 
@@ -13,11 +14,39 @@ from pbx_stasis.acd.directory import AgentRecord, queue_key
 from pbx_stasis.acd.provision import provision_all
 from pbx_stasis.ari import AriClient, AriError
 from pbx_stasis.ari.models import AriEvent
-from pbx_stasis.store import Database
-from pbx_stasis.store.tables import CallEvent
+from pbx_stasis.store import CallStatus, Database
+from pbx_stasis.store.tables import Call, CallEvent
 
 # Device states of a phone that cannot take a call (no registered contact).
 UNREACHABLE_DEVICE = frozenset({"UNAVAILABLE", "INVALID", "UNKNOWN"})
+# The pause older versions journaled for an agent whose conversation outlived a restart: it
+# waited for a call that a second crash left with no end, so it is no pause to restore (a
+# carried-over talk is a call of the core now, rebuilt from Asterisk at each connect).
+ADOPTION_PAUSE = "call in progress"
+
+
+# The rows that begin or end an agent's talk on a call (figures.TALK_ROWS without ADOPTED).
+_TALK_ROWS = ("CONNECT", "COMPLETECALLER", "COMPLETEAGENT", "TRANSFER")
+
+
+@dataclass(frozen=True)
+class OpenTalk:
+    """A talk the journal shows begun (CONNECT) and not ended, on a call still live: a
+    conversation the app stopped under, unless this process holds it."""
+
+    call_id: str
+    channel_id: str  # the caller's
+    queue: str  # the queue key
+    agent_id: str
+    connected_at: float
+    entered_at: float
+    caller: str
+    orig_position: int
+
+    def adopted(self, *, ended: bool = False) -> ev.TalkAdopted:
+        return ev.TalkAdopted(self.call_id, self.queue, self.agent_id, self.connected_at,
+                              self.entered_at, caller=self.caller,
+                              orig_position=self.orig_position, ended=ended)
 
 
 class Restore:
@@ -105,7 +134,8 @@ class Restore:
             elif kind == "LOGOUT":
                 queues.discard(queue_key(agent.tenant_id, queue)) if queue else queues.clear()
             elif kind == "PAUSE":
-                paused[agent.agent_id] = str((data or {}).get("reason", ""))
+                reason = str((data or {}).get("reason", ""))
+                paused[agent.agent_id] = None if reason == ADOPTION_PAUSE else reason
             elif kind == "UNPAUSE":
                 paused[agent.agent_id] = None
         restored: list[ev.AcdInput] = []
@@ -115,3 +145,35 @@ class Restore:
                 if paused.get(agent_id) is not None:
                     restored.append(ev.AgentPause(agent_id, paused[agent_id] or ""))
         return restored
+
+    async def open_talks(self) -> dict[str, OpenTalk]:
+        """The talks the journal leaves open, by call id (live calls whose last talk row is a
+        CONNECT). Reads what the write-behind queue holds too."""
+        await self.db.writes.settle()
+        by_user = {agent.user_id: agent for agent in self.agents.values()}
+        async with self.db.session() as session:
+            rows = list(
+                await session.execute(
+                    select(CallEvent.call_id, CallEvent.event, CallEvent.at, CallEvent.queue,
+                           CallEvent.agent_user_id, CallEvent.data, Call.channel_id,
+                           Call.from_number)
+                    .join(Call, Call.id == CallEvent.call_id)
+                    .where(Call.status == CallStatus.LIVE, CallEvent.event.in_(_TALK_ROWS))
+                    .order_by(CallEvent.id)
+                )
+            )
+        talks: dict[str, OpenTalk | None] = {}
+        for call_id, kind, at, queue, user_id, data, channel_id, caller in rows:
+            agent = by_user.get(user_id)
+            if kind != "CONNECT" or agent is None or not queue:
+                talks[call_id] = None  # ended (or nobody this app knows)
+                continue
+            values = data or {}
+            wait = values.get("wait")
+            connected = at.timestamp()
+            talks[call_id] = OpenTalk(
+                call_id=call_id, channel_id=channel_id, queue=queue_key(agent.tenant_id, queue),
+                agent_id=agent.agent_id, connected_at=connected,
+                entered_at=connected - (float(wait) if isinstance(wait, int | float) else 0.0),
+                caller=caller, orig_position=int(values.get("orig_position") or 0))
+        return {call_id: talk for call_id, talk in talks.items() if talk is not None}

@@ -45,7 +45,7 @@ from pbx_stasis.acd.model import QueueConfig
 from pbx_stasis.acd.owner import Owner
 from pbx_stasis.acd.provision import provision
 from pbx_stasis.acd.publisher import AcdPublisher
-from pbx_stasis.acd.restore import Restore
+from pbx_stasis.acd.restore import OpenTalk, Restore
 from pbx_stasis.acd.shared import AgentCalls, Calls, Hangups, Inbox
 from pbx_stasis.acd.stats import Stats
 from pbx_stasis.acd.stay import (
@@ -170,8 +170,9 @@ class AcdService:
         queue = self._inbox.queue
         while not queue.empty():
             await self._owner.apply(queue.get_nowait())
+        # Restored, not new: the journal holds these logins and pauses already.
         for event in await self._restore.logins_and_pauses():
-            await self._owner.apply(event)
+            await self._owner.apply(event, journal=False)
         self._owner.start()
 
     async def stop(self) -> None:
@@ -183,6 +184,15 @@ class AcdService:
     async def on_connect(self) -> None:
         """After every (re)connect: endpoints again (memory objects), registration states."""
         await self._restore.on_connect()
+
+    async def open_talks(self) -> dict[str, OpenTalk]:
+        """The talks the journal leaves open (CONNECT, no end) on live calls, by call id."""
+        return await self._restore.open_talks()
+
+    def carry_over(self, talk: OpenTalk, *, ended: bool = False) -> None:
+        """A conversation found after a restart is the agent's call again (its end completes
+        it), or, `ended` while the app was away, is completed now."""
+        self.post(talk.adopted(ended=ended))
 
     def on_device_state(self, event: AriEvent) -> None:
         """DeviceStateChanged of an agent's phone: registered or not."""

@@ -67,7 +67,7 @@ class Touched:
 
 @dataclass
 class _QueueLive:
-    waiting: dict[str, float] = field(default_factory=dict)  # call -> entered at, oldest first
+    waiting: dict[str, float] = field(default_factory=dict)  # call -> entered at
     members: set[str] = field(default_factory=set)
 
 
@@ -125,7 +125,7 @@ class Stats:
         by_state = dict.fromkeys(AgentState, 0)
         for agent_id in q.members:
             by_state[self._agents[agent_id].state] += 1
-        oldest = next(iter(q.waiting.values()), None)
+        oldest = min(q.waiting.values(), default=None)  # adopted callers join with old times
         today = self.figures.queue(name, self.calendar.bucket(now))
         mode = self.figures.rules_of(name).mode
         return QueueSnapshot(
@@ -179,6 +179,11 @@ class Stats:
         event = row.event
         if event is JournalEvent.ENTERQUEUE and row.call_id is not None:
             q.waiting[row.call_id] = row.at
+        elif (event is JournalEvent.ADOPTED and row.call_id is not None
+              and row.data.get("action") == "queue"):
+            # Put back after a restart: waiting since their first entry.
+            wait = row.data.get("wait")
+            q.waiting[row.call_id] = row.at - (wait if isinstance(wait, int | float) else 0.0)
         elif event is JournalEvent.CONNECT and row.call_id is not None:
             q.waiting.pop(row.call_id, None)
         elif event in _LEFT and row.call_id is not None and row.agent_id is None:

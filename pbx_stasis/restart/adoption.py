@@ -2,8 +2,13 @@
 the app restarted (or its ARI socket dropped) under them.
 
 - Supervision legs from before are hung up first (they would look like conversations).
-- A caller talking with an agent is left to finish: the agent is kept out of the queues
-  meanwhile, and the call is closed for both sides when either hangs up.
+- A caller talking with an agent is left to finish: the talk the journal shows open (CONNECT)
+  is the agent's call in the ACD again (the agent is on a call, not paused), and when either
+  side hangs up it completes like any other (COMPLETECALLER/COMPLETEAGENT, talk counted from
+  the first CONNECT) and the call is closed for both sides. A talk the journal leaves open
+  whose conversation is gone (it ended while the app was away) is completed at once.
+- A stop of the app (SIGTERM, an upgrade) leaves a carried-over conversation as a crash does,
+  to the next start.
 - A caller waiting in a queue goes back to their place: the queue and the entry time are in
   the name of their queue bridge.
 - A call that entered Stasis while the app was away (its StasisStart went to a dead or silent
@@ -15,11 +20,16 @@ the app restarted (or its ARI socket dropped) under them.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from pbx_stasis.acd.directory import AgentRecord
+from pbx_stasis.acd import events as ev
+from pbx_stasis.acd.directory import AgentRecord, queue_key
+from pbx_stasis.acd.restore import OpenTalk
 from pbx_stasis.acd.runner import QUEUE_BRIDGE, AcdService, queue_bridge_prefix
 from pbx_stasis.ari import AriClient, AriError, Bridge, Channel
 from pbx_stasis.ari.models import AriEvent
@@ -30,12 +40,19 @@ from pbx_stasis.calls.records import CallLog
 from pbx_stasis.calls.resync import resync
 from pbx_stasis.calls.router import CallHandler, CallRouter
 from pbx_stasis.recording.recorder import CallRecorder
-from pbx_stasis.store import CallRecord
+from pbx_stasis.store import CallRecord, StoreUnavailable
 from pbx_stasis.supervision import Supervision
 
 log = logging.getLogger(__name__)
+JOURNAL_READ_S = 2.0  # how long a (re)connect waits for the journal's open talks
 
-ADOPTED_PAUSE = "call in progress"
+
+@dataclass
+class _CarriedTalk:
+    """A conversation carried over a restart; both its channels share it."""
+
+    talk: OpenTalk
+    over: bool = False  # its end was told to the ACD
 
 
 class Adoption:
@@ -66,12 +83,15 @@ class Adoption:
         self._default = default  # the default tenant and its script, once the app started
         self._new_call = new_call  # what a StasisStart starts: the app's normal call
         self._bridges: list[Bridge] = []  # as they were at the last (re)connect
+        self._talks: dict[str, _CarriedTalk] = {}  # channel id -> its carried-over talk
 
     async def on_connect(self) -> None:
         # Supervision legs from before a restart would otherwise be adopted as conversations.
         await self.supervision.clear_leftovers()
         self._bridges = await self.ari.bridges.list()  # once for every channel adopted below
+        await self._carry_over_talks()
         await resync(self.ari, self.app, self.router, self.calls, self._adopt)
+        self._end_talks_gone_meanwhile()
         # Queue bridges nobody waits in: callers who heard ringing (adopted above from the
         # list), or calls that ended while the app was away.
         for bridge in self._bridges:
@@ -80,6 +100,75 @@ class Adoption:
                 with contextlib.suppress(AriError):
                     await self.ari.bridges.destroy(bridge["id"])
         await self.acd.on_connect()
+
+    async def _carry_over_talks(self) -> None:
+        """Agents' state from what Asterisk and the journal say now: a talk the journal leaves
+        open is the agent's call again if its conversation is still up (both legs in the
+        call's queue bridge), else it ended while the app was away and is completed. Posted
+        before any adopted caller waits again, so no agent on a call is offered one."""
+        try:  # the call path never waits on the database (a reconnect during an outage)
+            async with asyncio.timeout(JOURNAL_READ_S):
+                talks = await self.acd.open_talks()
+        except (StoreUnavailable, TimeoutError) as exc:
+            log.warning("open talks not read from the journal (%s): carried over from "
+                        "Asterisk's bridges alone", exc or "no answer")
+            talks = {}
+        unjournaled: list[Bridge] = []
+        for bridge in self._bridges:
+            channels = list(bridge["channels"])
+            if not bridge["id"].startswith(QUEUE_BRIDGE) or len(channels) < 2:
+                continue
+            if any(self.router.inbox(channel_id) is not None for channel_id in channels):
+                continue  # a task of this process has it (a reconnect, not a restart)
+            talk = talks.pop(_call_of(bridge), None)
+            if talk is None:
+                unjournaled.append(bridge)
+            else:
+                self._carry(talk, channels)
+        for talk in talks.values():  # the core ignores a call it holds (a reconnect)
+            self.acd.carry_over(talk, ended=True)
+        if unjournaled:
+            await self._carry_unjournaled(unjournaled)
+
+    def _end_talks_gone_meanwhile(self) -> None:
+        """A carried-over conversation that hung up between the bridges' listing and resync
+        has no task to tell the ACD its end: told here, so its agent is not left on it."""
+        followed = {id(carried) for channel_id, carried in self._talks.items()
+                    if self.router.inbox(channel_id) is not None}
+        for channel_id, carried in list(self._talks.items()):
+            if id(carried) in followed:
+                continue
+            del self._talks[channel_id]
+            if not carried.over:
+                carried.over = True
+                self.acd.post(ev.CallerHungUp(carried.talk.call_id))
+
+    def _carry(self, talk: OpenTalk, channels: list[str]) -> None:
+        carried = _CarriedTalk(talk)
+        for channel_id in channels:
+            self._talks[channel_id] = carried
+        self.acd.carry_over(talk)
+
+    async def _carry_unjournaled(self, bridges: list[Bridge]) -> None:
+        """Conversations whose CONNECT the journal lost (the last burst before a crash): the
+        talk is carried over from what Asterisk says (the bridge's name: queue and entry; the
+        agent's leg), its start unknown (now), so the agent is on a call meanwhile."""
+        channels = {channel["id"]: channel for channel in await self.ari.channels.list()}
+        for bridge in bridges:
+            request = QueueRequest.from_bridge_name(str(bridge.get("name", "")))
+            legs = [(channel_id, self._agent_of({"channel": dict(channels[channel_id])}))
+                    for channel_id in bridge["channels"] if channel_id in channels]
+            agents = [(channel_id, agent) for channel_id, agent in legs if agent is not None]
+            callers = [channel_id for channel_id, agent in legs if agent is None]
+            if request is None or len(agents) != 1 or not callers:
+                continue  # not a caller with an agent: left to finish outside the ACD
+            agent = agents[0][1]
+            now = time.time()
+            self._carry(OpenTalk(
+                call_id=_call_of(bridge), channel_id=callers[0],
+                queue=queue_key(agent.tenant_id, request.queue), agent_id=agent.agent_id,
+                connected_at=now, entered_at=request.entered_at or now, caller="",
+                orig_position=0), list(bridge["channels"]))
 
     def _adopt(self, channel: Channel, record: CallRecord | None) -> None:
         """A channel in Stasis that no task handles: the app restarted under it."""
@@ -129,26 +218,30 @@ class Adoption:
     async def _let_conversation_finish(self, inbox: EventInbox, start: AriEvent,
                                        record: CallRecord | None, partners: list[str]) -> None:
         """A caller and an agent were talking when the app stopped: let them, then end the
-        call for both sides. The agent is kept out of the queues meanwhile."""
-        agent = self._agent_of(start)
-        if agent is not None:
-            self.acd.pause(agent.agent_id, ADOPTED_PAUSE)
-        try:
-            with contextlib.suppress(ChannelGone):
-                await inbox.wait_for(lambda _: False)
-        finally:
-            for partner in partners:
-                with contextlib.suppress(AriError):
-                    await self.ari.channels.hangup(partner)
-            if agent is not None:
-                self.acd.unpause(agent.agent_id)
-            if record is not None:
-                await self.calls.close(record, cause=inbox.hangup.cause,
-                                       cause_text=inbox.hangup.cause_text,
-                                       hung_up_by="unknown", data={"adopted": True})
-                stay = [b["id"] for b in self._bridges
-                        if b["id"].startswith(queue_bridge_prefix(record.id))]
-                await self.recorder.file_adopted(record.tenant_id, record.id, stay)
+        call for both sides (the ACD completes the talk it carried over).
+
+        A stop of the app cancels this wait (CancelledError goes through): the conversation
+        is left as it is in Asterisk, for the next start, as a crash leaves it."""
+        carried = self._talks.pop(inbox.channel_id, None)
+        with contextlib.suppress(ChannelGone):
+            await inbox.wait_for(lambda _: False)
+        ended_here = carried is not None and not carried.over
+        if carried is not None:
+            carried.over = True  # the other side's hangup, which follows, is not the end
+        for partner in partners:  # before the agent can be offered another call
+            with contextlib.suppress(AriError):
+                await self.ari.channels.hangup(partner)
+        if ended_here and carried is not None:
+            talk = carried.talk
+            self.acd.post(ev.CallerHungUp(talk.call_id) if inbox.channel_id == talk.channel_id
+                          else ev.AgentHungUp(talk.call_id, talk.agent_id))
+        if record is not None:
+            await self.calls.close(record, cause=inbox.hangup.cause,
+                                   cause_text=inbox.hangup.cause_text,
+                                   hung_up_by="unknown", data={"adopted": True})
+            stay = [b["id"] for b in self._bridges
+                    if b["id"].startswith(queue_bridge_prefix(record.id))]
+            await self.recorder.file_adopted(record.tenant_id, record.id, stay)
 
     def _queue_stay(self, call_id: str) -> QueueRequest | None:
         """The queue a call waited in when the app stopped, from its queue bridge's name."""
@@ -159,7 +252,7 @@ class Adoption:
 
     def _back_in_queue(self, request: QueueRequest) -> CallScript:
         async def wait_again(call: Call) -> None:
-            await call.note("ADOPTED", action="queue", queue=request.queue)
+            # The ACD journals it (ADOPTED, action queue): the same stay, no second entry.
             await self.acd.enqueue(call, request)
 
         return wait_again
@@ -173,3 +266,8 @@ def stasis_args_of(channel: Channel, app: str) -> list[str]:
         return []
     name, *args = str(dialplan.get("app_data", "")).split(",")
     return [arg.strip() for arg in args] if name.strip() == app else []
+
+
+def _call_of(bridge: Bridge) -> str:
+    """The call a queue bridge is for (its id: q-<call id>-<stay>)."""
+    return bridge["id"].removeprefix(QUEUE_BRIDGE).rsplit("-", 1)[0]

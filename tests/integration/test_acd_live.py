@@ -10,6 +10,7 @@ import pytest
 from callcenter import call_center, connected_call, enqueue_into
 from polling import eventually
 from sandbox import Sandbox, SippAgent, desk_phone_ports, run_sipp_async
+from sqlalchemy import delete
 
 from pbx_stasis.acd.directory import AgentRecord, queue_key
 from pbx_stasis.acd.model import AgentState
@@ -21,6 +22,7 @@ from pbx_stasis.calls.events import CallAnswered, CallEnded, CallRinging, CallSt
 from pbx_stasis.center.live import LiveContactCenter
 from pbx_stasis.reports.core import ReportFold
 from pbx_stasis.reports.store import journal_rows
+from pbx_stasis.store.tables import CallEvent
 
 pytestmark = pytest.mark.integration
 
@@ -457,8 +459,15 @@ async def test_app_restart_keeps_the_conversation_and_the_waiting_caller(
         assert {r.agent_user_id for r in connects} == {agent.user_id}
         # the second caller kept their place and their wait counts from their first entry
         assert connects[1].data["wait"] > 5
-        adopted = await center.journal("ADOPTED")
-        assert [r.data["action"] for r in adopted] == ["queue"]
+        adopted = await center.journal("ADOPTED")  # the ACD's: the talk and the stay go on
+        assert sorted(r.data["action"] for r in adopted) == ["queue", "talk"]
+        assert len(await center.journal("ENTERQUEUE")) == 2  # no second entry
+        completes = await center.journal("COMPLETECALLER", "COMPLETEAGENT")
+        assert {r.call_id for r in completes} == {r.call_id for r in connects}
+        [carried] = [r for r in completes if r.call_id == connects[0].call_id]
+        assert carried.data["talk"] > 5  # counted from the CONNECT before the restart
+        # the restart journaled no state: steady's one LOGIN, no pause
+        assert [r.event for r in await center.journal("PAUSE", "LOGIN")] == ["LOGIN"]
         ends = await center.journal("CALLEND")
         assert len(ends) == 2 and len({r.call_id for r in ends}) == 2
 
@@ -490,9 +499,67 @@ async def test_app_restart_while_an_unanswered_caller_rings_an_agent(
         await caller
         await center.idle()
         [adopted] = await center.journal("ADOPTED")
-        assert adopted.data["action"] == "queue" and adopted.data["queue"] == "sales"
+        assert adopted.data["action"] == "queue" and adopted.queue == "sales"
+        assert len(await center.journal("ENTERQUEUE")) == 1  # the same stay
         [connect] = await center.wait_for("CONNECT")
         assert connect.agent_user_id == good.user_id
         assert connect.data["wait"] > 1.5  # counted from the first entry, before the restart
         bridges = await new.ari.bridges.list()
         assert not [b for b in bridges if b["id"].startswith(QUEUE_BRIDGE)]
+
+
+async def test_a_journal_left_with_the_old_adoption_pause_restores_no_pause(
+    private_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Versions before issue 19 paused an agent "call in progress" for a carried-over talk; a
+    second crash left that pause with no end in the journal. It is no pause to restore: the
+    agent is available after the next start."""
+    async with call_center(private_sandbox, tmp_path, {"sales": {}},
+                           script=enqueue_into("sales")) as center:
+        agent = await center.add_agent("leftover", 230)
+        center.app.acd.pause(agent.agent_id, "call in progress")
+        await center.wait_for("PAUSE")
+        old = center.app
+        await old.stop(grace=0)
+        new = StasisApp(old.settings, center.db, Bus(), script=old._default_script)
+        center.app = new
+        await new.start()
+        async with asyncio.timeout(15):
+            await new.events.wait_connected()
+        view = await eventually(lambda: new.acd.core.agent(agent.agent_id),
+                                until=lambda v: v is not None and v.registered, within=10)
+        assert view is not None and view.paused is None and view.state is AgentState.AVAILABLE
+
+
+async def test_a_conversation_whose_connect_was_lost_keeps_its_agent_on_the_call(
+    private_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """A crash can lose the journal's last burst, CONNECT included: the restarted app still
+    finds the talk in Asterisk (the agent's leg in the call's queue bridge), so the agent is on
+    a call until it ends, not offered another."""
+    async with call_center(private_sandbox, tmp_path, {"sales": {}},
+                           script=enqueue_into("sales")) as center:
+        agent = await center.add_agent("unjournaled", 240)
+        talking = await _caller(private_sandbox, 7000)
+        await connected_call(center)
+        await center.wait_for("CONNECT")
+        old = center.app
+        await old.stop(grace=0)
+        async with center.db.session() as session:  # the burst the crash took
+            await session.execute(delete(CallEvent).where(CallEvent.event == "CONNECT"))
+            await session.commit()
+        new = StasisApp(old.settings, center.db, Bus(), script=old._default_script)
+        center.app = new
+        await new.start()
+        async with asyncio.timeout(15):
+            await new.events.wait_connected()
+        await eventually(lambda: new.acd.core.agent(agent.agent_id),
+                         until=lambda v: v is not None and v.state is AgentState.ON_CALL,
+                         within=10, what="the agent on the carried-over call")
+        result = await talking
+        assert result.ok, result.describe()  # type: ignore[attr-defined]
+        await center.idle()
+        [end] = await center.wait_for("COMPLETECALLER")
+        assert end.agent_user_id == agent.user_id
+        view = new.acd.core.agent(agent.agent_id)
+        assert view is not None and view.state is AgentState.AVAILABLE

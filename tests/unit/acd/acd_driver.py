@@ -59,6 +59,7 @@ from pbx_stasis.acd import (
     QueueConfigChanged,
     ReleaseAgentLeg,
     Strategy,
+    TalkAdopted,
     Tick,
     TransferToQueue,
     WrapUpDone,
@@ -230,9 +231,20 @@ class Driver:
             self.desks[row.agent_id].paused = True  # autopause
         if row.call_id is None or row.event in (JournalEvent.WRAPUPSTART, JournalEvent.WRAPUPEND):
             return
+        if row.data.get("ended_away"):
+            assert row.call_id not in self.alive  # a talk that ended before the restart
+            return
         s = self.stories.setdefault(row.call_id, CallStory())
         event, offer_id = row.event, row.data.get("offer_id")
-        if s.stage == "out":
+        if event is JournalEvent.ADOPTED:
+            # A stay (or talk) carried over a restart goes on: no new entry before it.
+            assert s.stage == "out" and row.data["action"] in ("queue", "talk")
+            s.stays += 1
+            s.stage = "waiting" if row.data["action"] == "queue" else "connected"
+            if s.stage == "connected":
+                assert row.agent_id is not None
+                self.connected[row.call_id] = row.agent_id
+        elif s.stage == "out":
             assert event in (JournalEvent.ENTERQUEUE, JournalEvent.JOINEMPTY, JournalEvent.FULL), (
                 f"{row.call_id}: {event} outside a stay"
             )
@@ -320,6 +332,28 @@ class Driver:
             max_wait=max_wait,
         )
         self.feed(event)
+
+    def adopt(self, pick: int, queue: int, talk: bool, ended: bool) -> None:
+        """After a restart: a waiting caller put back, or a talk carried over (or ended while
+        the app was away), with their original times."""
+        self.calls_made += 1
+        call_id = f"c{self.calls_made}"
+        name = QUEUE_NAMES[queue % len(QUEUE_NAMES)]
+        if not talk:
+            self.alive.add(call_id)
+            self.feed(CallArrived(call_id, name, caller="+33600000000", entered_at=self.now - 7,
+                                  adopted=True))
+            return
+        # An agent ringing for another call may be the one found talking (the offer ends).
+        busy = set(self.connected.values())
+        free = [agent_id for agent_id in AGENT_IDS if agent_id not in busy]
+        if not free:
+            return
+        agent_id = free[pick % len(free)]
+        if not ended:
+            self.alive.add(call_id)
+        self.feed(TalkAdopted(call_id, name, agent_id, self.now - 30, self.now - 40,
+                              ended=ended))
 
     def answer(self, pick: int) -> None:
         if self.ringing:
@@ -443,6 +477,9 @@ def random_day(driver: Driver, rng: random.Random, steps: int) -> None:
             driver.agent(pick, what, rng.randrange(16))
         elif roll < 0.83:
             driver.reconfigure(rng.randrange(4), rng.randrange(6))
+        elif roll < 0.84:
+            driver.adopt(pick, rng.randrange(4), talk=rng.random() < 0.6,
+                         ended=rng.random() < 0.3)
         else:
             driver.tick(rng.choice([0.0, 0.5, 0.5, 2.0, 2.0, 5.0, 9.0, 31.0]))
     driver.drain()

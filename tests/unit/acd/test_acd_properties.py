@@ -54,6 +54,11 @@ class AcdMachine(RuleBasedStateMachine):
     def agent(self, pick: int, what: str, queues: int) -> None:
         self.driver.agent(pick, what, queues)
 
+    @rule(pick=st.integers(0, 20), queue=st.integers(0, 3), talk=st.booleans(),
+          ended=st.booleans())
+    def adopt(self, pick: int, queue: int, talk: bool, ended: bool) -> None:
+        self.driver.adopt(pick, queue, talk, ended)
+
     @rule(queue=st.integers(0, 3), strategy=st.integers(0, 5))
     def reconfigure(self, queue: int, strategy: int) -> None:
         self.driver.reconfigure(queue, strategy)

@@ -1,0 +1,204 @@
+"""Fault injection from outside: `pbx run` as a real process against a sandbox Asterisk, killed
+(-9) or stopped (SIGTERM) under calls, and started again; a queue of sipp desk-phone agents
+behind an IVR line, sipp callers, and what the journal and the reports say after. Every wait is
+bounded."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import signal
+import socket
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from pbxproc import PbxProcess, pbx_command
+from polling import wait_until
+from sandbox import Sandbox, SippAgent, desk_phone_ports
+from sqlalchemy import select
+
+from pbx_stasis.reports.core import Report, ReportFold
+from pbx_stasis.reports.store import journal_rows
+from pbx_stasis.store import Database, JournalEntry
+from pbx_stasis.store.journal import _entry
+from pbx_stasis.store.tables import CallEvent
+
+DID = "+15553000"
+FLOW = f"""\
+flows:
+  line:
+    description: The fault tests' line, straight to the queue
+    dids: ["{DID}"]
+    entry: to_sales
+    nodes:
+      to_sales: {{kind: queue, queue: sales}}
+"""
+PASSWORD = "pw-agent-1"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def pbx(env: dict[str, str], *args: str) -> str:
+    done = pbx_command(list(args), env)
+    assert done.returncode == 0, (args, done.stdout, done.stderr)
+    return done.stdout
+
+
+@dataclass
+class Floor:
+    """A database with queue `sales` (settings given), agents with desk phones (sipp UAS,
+    answering, in `phones`) and the line DID leading to the queue; `pbx run` comes and goes."""
+
+    env: dict[str, str]
+    workdir: Path
+    agents: dict[str, int]  # username -> user id
+    phones: list[SippAgent] = field(default_factory=list)
+    process: PbxProcess | None = None
+    starts: int = 0
+
+    @property
+    def url(self) -> str:
+        return self.env["PBX_DATABASE_URL"]
+
+    @property
+    def web(self) -> str:
+        return f"http://127.0.0.1:{self.env['PBX_WEB_PORT']}"
+
+    # --- the process ------------------------------------------------------------------------
+
+    def start(self, within: float = 30.0) -> PbxProcess:
+        """`pbx run`, until its ARI events socket is connected (its resync then runs)."""
+        assert self.process is None or self.process.proc.poll() is not None, "still running"
+        self.starts += 1
+        self.process = PbxProcess(self.env, self.workdir / f"pbx-{self.starts}.log")
+        self.process.wait_for_log("ARI events connected", within)
+        return self.process
+
+    def kill(self) -> None:
+        """kill -9: no goodbye to Asterisk, no last journal burst."""
+        process = self._running()
+        process.proc.kill()
+        process.proc.wait(10)
+        process.terminate()  # closes its log
+
+    def stop(self, within: float = 20.0) -> int:
+        """SIGTERM, as a service manager stops it for an upgrade; its exit status (it must
+        exit within `within` seconds, else it is killed and the status is the kill's)."""
+        process = self._running()
+        started = process.proc.poll() is None
+        code = process.terminate(within, signal.SIGTERM)
+        assert started
+        return code
+
+    def log(self) -> str:
+        return self.process.log() if self.process is not None else ""
+
+    def wait_for_log(self, text: str, within: float = 20.0) -> None:
+        self._running().wait_for_log(text, within)
+
+    def _running(self) -> PbxProcess:
+        assert self.process is not None and self.process.proc.poll() is None, self.log()
+        return self.process
+
+    # --- what agents do on the web ----------------------------------------------------------
+
+    async def available(self, username: str) -> None:
+        """The agent logs in to the web and makes themself available (logged into their
+        queues): a LOGIN in the journal, as a person does it."""
+        async with aiohttp.ClientSession(base_url=self.web,
+                                         cookie_jar=aiohttp.CookieJar(unsafe=True)) as client:
+            html = await (await client.get("/login")).text()
+            token = re.search(r'name="csrf_token" value="([^"]+)"', html)
+            assert token, html
+            login = await client.post("/login", allow_redirects=False, data={
+                "tenant": "default", "username": username, "password": PASSWORD,
+                "csrf_token": token.group(1), "next": ""})
+            assert login.status == 303, await login.text()
+            me = await (await client.get("/api/me")).json()
+            csrf = {"X-CSRF-Token": me["csrf_token"]} if "csrf_token" in me else {}
+            async with client.put("/api/me/agent/state", json={"state": "available"},
+                                  headers=csrf) as answer:
+                assert answer.status == 200, await answer.text()
+
+    # --- what was stored --------------------------------------------------------------------
+
+    async def journal(self, *events: str) -> list[JournalEntry]:
+        db = Database.connect(self.url)
+        try:
+            async with db.session() as session:
+                statement = select(CallEvent).order_by(CallEvent.id)
+                if events:
+                    statement = statement.where(CallEvent.event.in_(events))
+                return [_entry(row) for row in await session.scalars(statement)]
+        finally:
+            await db.dispose()
+
+    async def report(self, start: datetime, end: datetime) -> Report:
+        """The reports' fold of [start, end), as `GET /api/reports` reads it."""
+        db = Database.connect(self.url)
+        try:
+            folding = ReportFold(start.timestamp(), end.timestamp())
+            async for batch in journal_rows(db, 1, start - timedelta(days=1), end,
+                                            since_start=True):
+                folding.add(batch)
+            return folding.finish()
+        finally:
+            await db.dispose()
+
+
+@contextlib.contextmanager
+def floor(sandbox: Sandbox, workdir: Path, agents: list[str], *, first_phone: int,
+          queue: dict[str, Any] | None = None) -> Iterator[Floor]:
+    """A floor ready for `start`; at the end the process is stopped (killed if it hangs) and
+    the phones are hung up."""
+    env = {**sandbox.app_env(), "PBX_DATABASE_URL": f"sqlite+aiosqlite:///{workdir}/pbx.db",
+           "PBX_WEB_ENABLED": "true", "PBX_WEB_PORT": str(free_port()),
+           "PYTHONPATH": str(REPO)}  # the code of this checkout, whatever the venv installed
+    pbx(env, "migrate")
+    pbx(env, "user", "add", "admin", "--role", "admin", "--password", "pw-admin-1")
+    pbx(env, "queue", "set", "sales", "--strategy", "linear", "--settings",
+        _json({"wrapup": 0, "ring_timeout": 10, **(queue or {})}))
+    ids: dict[str, int] = {}
+    phones: list[SippAgent] = []
+    for index, username in enumerate(agents):
+        sip_port, media_port = desk_phone_ports(first_phone + index)
+        out = pbx(env, "user", "add", username, "--role", "agent", "--password", PASSWORD)
+        found = re.search(r"\(id (\d+)\)", out)
+        assert found, out
+        ids[username] = int(found.group(1))
+        pbx(env, "agent", "set", username, "--queues", "sales:0",
+            "--contact", f"sip:{username}@127.0.0.1:{sip_port}")
+        phones.append(SippAgent(sip_port=sip_port, media_port=media_port, workdir=workdir,
+                                lifetime=180))
+    flow = workdir / "line.yaml"
+    flow.write_text(FLOW)
+    pbx(env, "ivr", "apply", str(flow), "--user", "admin", "--no-sound-check")
+    center = Floor(env, workdir, ids, phones)
+    try:
+        yield center
+    finally:
+        if center.process is not None:
+            center.process.terminate(15)
+        for phone in phones:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                phone.stop()
+
+
+def _json(value: dict[str, Any]) -> str:
+    return json.dumps(value)
+
+
+def settled(check: Any, within: float = 20.0) -> None:
+    """Wait (bounded) until `check()` is true."""
+    wait_until(check, within=within)
