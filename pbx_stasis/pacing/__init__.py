@@ -1,0 +1,1 @@
+"""Outbound pacing: how many calls a campaign places now (progressive or predictive)."""
