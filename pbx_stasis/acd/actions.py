@@ -48,6 +48,7 @@ class Offer:
     caller: str
     queue: str
     timeout: float
+    callback: str | None = None  # a callback: the agent is about to call this number
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,20 @@ class Connect:
     call_id: str
     agent_id: str
     queue: str
+
+
+@dataclass(frozen=True)
+class DialCallback:
+    """The agent answered a callback's offer (they are reserved for it): dial the customer at
+    `number` through the trunk and bridge them with this offer's agent leg. Answer with
+    CallbackAnswered or CallbackFailed; later CallerHungUp / AgentHungUp as for any talk."""
+
+    offer_id: int
+    call_id: str  # the callback's id
+    agent_id: str
+    queue: str
+    number: str
+    attempt: int  # 1 for the first dial
 
 
 # --- calls leaving the core (the runner carries on with the call's flow) ------------------------
@@ -118,6 +133,9 @@ class CallEnd(StrEnum):
     COMPLETED = "completed"  # talked, then the caller or the agent hung up
     TRANSFERRED = "transferred"  # a transfer the runner asked for (CallTransferred)
     ABANDONED = "abandoned"  # the caller hung up while waiting
+    CALLBACK = "callback"  # the caller asked to be called back: a callback took their place
+    CALLBACK_FAILED = "callback-failed"  # a callback's attempts are spent (or it was refused)
+    CALLBACK_CANCELLED = "callback-cancelled"
 
 
 @dataclass(frozen=True)
@@ -176,6 +194,13 @@ class JournalEvent(StrEnum):
     WRAPUPEND = "WRAPUPEND"
     # A stay or a talk carried over a restart of the app: it goes on, it is no new entry.
     ADOPTED = "ADOPTED"
+    # Callbacks (docs/figures.md): a waiting caller's stay ends with one (not an abandon)...
+    CALLBACKREQ = "CALLBACKREQ"
+    CALLBACKQUEUED = "CALLBACKQUEUED"  # ... or one joins a queue (scheduled, API, restart)
+    CALLBACKDIAL = "CALLBACKDIAL"  # an agent is reserved, the customer dialled
+    CALLBACKCONNECT = "CALLBACKCONNECT"  # the customer answered: the agent's talk begins
+    CALLBACKFAIL = "CALLBACKFAIL"  # not answered: retried later, or `final`
+    CALLBACKCANCEL = "CALLBACKCANCEL"
 
 
 # The rows that end a call's stay in a queue: exactly one per ENTERQUEUE.
@@ -206,6 +231,10 @@ class JournalRow:
     ADOPTED action (queue: a waiting caller put back, with position, wait so far; talk: a
     conversation carried over, with the agent, connected_at); COMPLETECALLER ended_away (the
     conversation ended while the app was away: its end is when the app came back).
+    CALLBACKREQ callback (its id), number, position, orig_position, wait (on the caller's
+    call); CALLBACKQUEUED number, attempts, position, adopted, entered_at; CALLBACKDIAL offer_id,
+    number, attempt, wait; CALLBACKCONNECT number, attempt, wait; CALLBACKFAIL reason, attempt,
+    final, retry_at; CALLBACKCANCEL wait (all four on the callback's id).
     """
 
     event: JournalEvent
@@ -225,6 +254,7 @@ Action = (
     | Offer
     | CancelOffer
     | Connect
+    | DialCallback
     | Overflow
     | RejectJoin
     | LeaveEmpty

@@ -36,6 +36,7 @@ from pbx_stasis.acd.actions import (
     CallEnded,
     CancelOffer,
     Connect,
+    DialCallback,
     JournalEvent,
     JournalRow,
     JournalValue,
@@ -58,6 +59,11 @@ from pbx_stasis.acd.events import (
     AgentUnpause,
     AgentUnregistered,
     CallArrived,
+    CallbackAnswered,
+    CallbackCancelled,
+    CallbackFailed,
+    CallbackQueued,
+    CallbackRequested,
     CallerHungUp,
     CallHeld,
     CallResumed,
@@ -89,13 +95,14 @@ HANDLE_TIME_WINDOW = 20  # recent calls averaged for the estimated wait
 # Presence of a logged-in agent, counted per queue for the empty policies.
 _UNREACHABLE, _BUSY, _READY = 1, 2, 3
 
-_OFFER, _RETRY, _WRAPUP, _MAX_WAIT, _ESCALATE, _ANNOUNCE = (
+_OFFER, _RETRY, _WRAPUP, _MAX_WAIT, _ESCALATE, _ANNOUNCE, _CALLBACK_REST = (
     "offer",
     "retry",
     "wrapup",
     "max-wait",
     "escalate",
     "announce",
+    "callback-rest",
 )
 
 
@@ -105,6 +112,18 @@ class _Offer:
     call: _Call
     agent: _Agent
     at: float
+
+
+@dataclass(eq=False)
+class _Callback:
+    """What makes a waiting entry a callback: nobody is on the line, the customer is dialled
+    once an agent is reserved for it."""
+
+    number: str
+    contact: str = ""
+    attempts: int = 0  # dials made
+    resting: bool = False  # in its retry delay: not offered until it ends
+    answered: bool = False  # the customer answered: a talk like any other
 
 
 @dataclass(eq=False)
@@ -124,6 +143,7 @@ class _Call:
     agent: _Agent | None = None
     connected_at: float = 0.0
     held: bool = False
+    callback: _Callback | None = None
 
 
 @dataclass(eq=False)
@@ -389,6 +409,9 @@ class Acd:
                 self._escalate(call)
             elif kind == _ANNOUNCE:
                 self._announce(call)
+            elif kind == _CALLBACK_REST and call.callback is not None:
+                call.callback.resting = False
+                self._new_calls[call.id] = call
 
     # --- events ---------------------------------------------------------------------------------
 
@@ -403,7 +426,11 @@ class Acd:
             case AgentHungUp(call_id=call_id, agent_id=agent_id):
                 call = self._calls.get(call_id)
                 if call is not None and call.agent is not None and call.agent.id == agent_id:
-                    self._complete(call, JournalEvent.COMPLETEAGENT)
+                    if call.callback is not None and not call.callback.answered:
+                        # The agent left before the customer answered: no attempt spent.
+                        self._callback_not_answered(call, "agent hung up", count=False)
+                    else:
+                        self._complete(call, JournalEvent.COMPLETEAGENT)
             case OfferAnswered():
                 self._on_answered(event)
             case OfferRejected() | OfferFailed():
@@ -437,6 +464,19 @@ class Acd:
                 self._on_queue_config(config)
             case AgentConfigChanged(agent=config):
                 self._on_agent_config(config)
+            case CallbackRequested():
+                self._on_callback_requested(event)
+            case CallbackQueued():
+                self._on_callback_queued(event)
+            case CallbackAnswered(callback_id=callback_id):
+                self._on_callback_answered(callback_id)
+            case CallbackFailed(callback_id=callback_id, reason=reason, final=final):
+                call = self._calls.get(callback_id)
+                if (call is not None and call.callback is not None and call.agent is not None
+                        and not call.callback.answered):
+                    self._callback_not_answered(call, reason, count=True, final=final)
+            case CallbackCancelled(callback_id=callback_id):
+                self._on_callback_cancelled(callback_id)
             case Tick():
                 pass
 
@@ -487,6 +527,10 @@ class Acd:
         call = self._calls.get(call_id)
         if call is None:
             return
+        if call.callback is not None and not call.callback.answered:
+            # Nobody waits on the line of a callback: its customer's leg not answering is
+            # CallbackFailed, not a hangup.
+            return
         if call.agent is not None:
             self._complete(call, JournalEvent.COMPLETECALLER)
         else:
@@ -515,6 +559,16 @@ class Acd:
         call.agent, call.connected_at = a, self._at
         a.calls.add(call.id)
         a.missed = 0
+        if call.callback is not None:
+            # The agent is reserved for it; the customer is dialled now.
+            cb = call.callback
+            cb.attempts += 1
+            self._journal(JournalEvent.CALLBACKDIAL, call, q, a, offer_id=o.id,
+                          number=cb.number, attempt=cb.attempts,
+                          wait=_s(self._at - call.entered_at))
+            self._emit(DialCallback(o.id, call.id, a.id, q.name, cb.number, cb.attempts))
+            self._refresh(a)
+            return
         a.calls_today += 1
         self._journal(
             JournalEvent.CONNECT,
@@ -672,6 +726,8 @@ class Acd:
         assert q is not None
         waited = self._at - call.entered_at
         max_wait = call.max_wait if call.max_wait is not None else q.config.max_wait
+        if call.callback is not None:
+            max_wait = None  # nobody is on the line: a callback waits for its turn
         if max_wait is None:
             self._unschedule(_MAX_WAIT, call.id)
         else:
@@ -683,13 +739,13 @@ class Acd:
         else:
             self._unschedule(_ESCALATE, call.id)
         every = q.config.announce_every
-        if every is None:
+        if every is None or call.callback is not None:
             self._unschedule(_ANNOUNCE, call.id)
         else:
             self._schedule(_ANNOUNCE, call.id, call.entered_at + every * (waited // every + 1))
 
     def _unschedule_call(self, call: _Call) -> None:
-        for kind in (_MAX_WAIT, _ESCALATE, _ANNOUNCE):
+        for kind in (_MAX_WAIT, _ESCALATE, _ANNOUNCE, _CALLBACK_REST):
             self._unschedule(kind, call.id)
 
     def _exit_waiting(
@@ -711,6 +767,7 @@ class Acd:
             details["orig_position"] = call.orig_position
         else:
             details = {"position": position, "orig_position": call.orig_position, "wait": wait}
+            details.update(data)
         self._journal(event, call, q, None, **details)
         return q
 
@@ -775,7 +832,7 @@ class Acd:
             q = self._queues[name]
             if not self._is_empty(q, q.config.leave_empty):
                 continue
-            for call in [c for c in q.waiting if not c.offers]:
+            for call in [c for c in q.waiting if not c.offers and c.callback is None]:
                 self._exit_waiting(call, JournalEvent.EXITEMPTY, "queue empty")
                 self._route_out(call, q, "leave-empty", frozenset({q.name}))
 
@@ -826,7 +883,10 @@ class Acd:
             home = call.queue
             if home is None or not home.free or not self._ready(call):
                 continue
-            for agent_id in home.free.select(self._requirement(call, home), self._rng):
+            chosen = home.free.select(self._requirement(call, home), self._rng)
+            if call.callback is not None:
+                chosen = chosen[:1]  # one agent is reserved for a callback (see _ready)
+            for agent_id in chosen:
                 self._offer(call, self._agents[agent_id])
 
     def _walk(
@@ -861,6 +921,10 @@ class Acd:
         q = call.queue
         if q is None or call.agent is not None:
             return False
+        if call.callback is not None:
+            # One agent is reserved for a callback, whatever the strategy: ringall's second
+            # answer would have nobody to talk to.
+            return not call.callback.resting and not call.offers
         return not call.offers or q.config.strategy is Strategy.RINGALL
 
     @staticmethod
@@ -887,7 +951,8 @@ class Acd:
         self._journal(JournalEvent.OFFER, call, q, a, offer_id=o.id, timeout=q.config.ring_timeout)
         self._emit(
             Offer(
-                o.id, call.id, a.id, a.config.endpoint, call.caller, q.name, q.config.ring_timeout
+                o.id, call.id, a.id, a.config.endpoint, call.caller, q.name, q.config.ring_timeout,
+                callback=None if call.callback is None else call.callback.number,
             )
         )
         self._refresh(a)
@@ -920,6 +985,112 @@ class Acd:
         # The caller keeps their place; they are free for the next agent (or leave if empty).
         self._new_calls[call.id] = call
         self._empty_dirty.add(q.name)
+
+    # --- callbacks ------------------------------------------------------------------------------
+
+    def _on_callback_requested(self, e: CallbackRequested) -> None:
+        """The callback takes the caller's place: same arrival, same sequence, same position."""
+        call = self._calls.get(e.call_id)
+        if (call is None or call.queue is None or call.agent is not None
+                or call.callback is not None or e.callback_id in self._calls):
+            return  # served, gone or asked twice meanwhile: the caller's stay goes on as it was
+        entered, seq, orig_position = call.entered_at, call.seq, call.orig_position
+        q = self._exit_waiting(call, JournalEvent.CALLBACKREQ, "callback requested",
+                               callback=e.callback_id, number=e.number)
+        self._forget(call)
+        self._emit(CallEnded(call.id, CallEnd.CALLBACK))
+        callback = _Call(e.callback_id, e.number, call.priority, call.skills, None,
+                         callback=_Callback(e.number, e.contact))
+        callback.home = callback.queue = q
+        callback.entered_at, callback.seq, callback.orig_position = entered, seq, orig_position
+        callback.step = call.step
+        self._calls[callback.id] = callback
+        insort(q.waiting, callback, key=_waiting_order)
+        self._schedule_call(callback)
+        self._new_calls[callback.id] = callback
+
+    def _on_callback_queued(self, e: CallbackQueued) -> None:
+        if e.callback_id in self._calls:
+            return  # already ours (a duplicate delivery)
+        q = self._queues.get(e.queue)
+        cb = _Callback(e.number, e.contact, attempts=e.attempts)
+        call = _Call(e.callback_id, e.number, e.priority, {}, None, callback=cb)
+        if q is None:
+            self._journal(JournalEvent.CALLBACKFAIL, call, None, None, reason="unknown-queue",
+                          attempt=e.attempts, final=True)
+            self._emit(CallEnded(call.id, CallEnd.CALLBACK_FAILED))
+            return
+        call.home = call.queue = q
+        call.seq = next(self._seq)
+        call.entered_at = min(e.entered_at, self._at)
+        self._calls[call.id] = call
+        insort(q.waiting, call, key=_waiting_order)
+        call.orig_position = q.waiting.index(call) + 1
+        self._journal(JournalEvent.CALLBACKQUEUED, call, q, None, number=e.number,
+                      attempts=e.attempts, position=call.orig_position, adopted=e.adopted,
+                      entered_at=_s(call.entered_at))
+        self._schedule_call(call)
+        if e.not_before is not None and e.not_before > self._at:
+            cb.resting = True
+            self._schedule(_CALLBACK_REST, call.id, e.not_before)
+        self._new_calls[call.id] = call
+
+    def _on_callback_answered(self, callback_id: str) -> None:
+        call = self._calls.get(callback_id)
+        if call is None or call.callback is None or call.agent is None or call.callback.answered:
+            return
+        a, q, cb = call.agent, call.home, call.callback
+        assert q is not None
+        cb.answered = True
+        call.connected_at = self._at
+        a.calls_today += 1
+        self._journal(JournalEvent.CALLBACKCONNECT, call, q, a, number=cb.number,
+                      attempt=cb.attempts, wait=_s(self._at - call.entered_at))
+        self._refresh(a)
+
+    def _callback_not_answered(self, call: _Call, reason: str, *, count: bool,
+                               final: bool = False) -> None:
+        """The customer did not answer (or the agent left first): the agent is free again at
+        once (no wrap-up: there was no talk), and the callback waits again in its place after
+        the retry delay, or ends when its attempts are spent."""
+        a, q, cb = call.agent, call.home, call.callback
+        assert a is not None and q is not None and cb is not None
+        if not count:
+            cb.attempts -= 1
+        call.agent = None
+        a.calls.discard(call.id)
+        if count:  # else the agent's leg is gone already
+            self._emit(ReleaseAgentLeg(call.id, a.id))
+        final = final or cb.attempts >= q.config.callback_attempts
+        delay = 0.0 if not count else q.config.callback_retry_delay
+        self._journal(JournalEvent.CALLBACKFAIL, call, q, a, reason=reason, attempt=cb.attempts,
+                      final=final, retry_at=None if final else _s(self._at + delay))
+        self._refresh(a)
+        if final:
+            self._forget(call)
+            self._emit(CallEnded(call.id, CallEnd.CALLBACK_FAILED, a.id))
+            return
+        call.queue = q
+        insort(q.waiting, call, key=_waiting_order)  # its own place: entered_at and seq kept
+        self._schedule_call(call)
+        if delay > 0:
+            cb.resting = True
+            self._schedule(_CALLBACK_REST, call.id, self._at + delay)
+        self._new_calls[call.id] = call
+
+    def _on_callback_cancelled(self, callback_id: str) -> None:
+        call = self._calls.get(callback_id)
+        if call is None or call.callback is None or call.queue is None:
+            return  # dialling or talking already: too late to cancel
+        q = call.queue
+        for o in list(call.offers.values()):
+            self._end_offer(o, "callback cancelled", missed=False, hang_up=True)
+        q.waiting.remove(call)
+        call.queue = None
+        self._journal(JournalEvent.CALLBACKCANCEL, call, q, None,
+                      wait=_s(self._at - call.entered_at))
+        self._forget(call)
+        self._emit(CallEnded(call.id, CallEnd.CALLBACK_CANCELLED))
 
     # --- connected calls ------------------------------------------------------------------------
 

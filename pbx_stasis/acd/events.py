@@ -206,6 +206,61 @@ class AgentConfigChanged:
     agent: AgentConfig
 
 
+# --- callbacks (a virtual waiting entry: the customer is called when it reaches the front) ------
+
+
+@dataclass(frozen=True)
+class CallbackRequested:
+    """A waiting caller asked to be called back at `number`: the callback `callback_id` takes
+    their place in the queue (their arrival, their position), and their stay ends."""
+
+    call_id: str
+    callback_id: str
+    number: str
+    contact: str = ""  # a name to show the agent, when known
+
+
+@dataclass(frozen=True)
+class CallbackQueued:
+    """A callback joins `queue` as if it had arrived at `entered_at`: a scheduled one that is
+    due, one asked through the API, or one put back after a restart (`adopted`: no new entry).
+    `attempts` already made; until `not_before` it rests (its retry delay)."""
+
+    callback_id: str
+    queue: str
+    number: str
+    entered_at: float
+    contact: str = ""
+    priority: int = 0
+    attempts: int = 0
+    not_before: float | None = None
+    adopted: bool = False
+
+
+@dataclass(frozen=True)
+class CallbackAnswered:
+    """The customer of a callback the core asked to dial (DialCallback) answered."""
+
+    callback_id: str
+
+
+@dataclass(frozen=True)
+class CallbackFailed:
+    """The customer's leg did not answer (`reason`: busy, no_answer, failed, not_allowed...).
+    `final`: no retry whatever the attempts left (the dialling policy refused the number)."""
+
+    callback_id: str
+    reason: str
+    final: bool = False
+
+
+@dataclass(frozen=True)
+class CallbackCancelled:
+    """Someone cancelled a callback that has not been dialled yet."""
+
+    callback_id: str
+
+
 @dataclass(frozen=True)
 class Tick:
     """Time passed: fire what is due. Send one at `Acd.next_deadline()`."""
@@ -232,6 +287,11 @@ AcdInput = (
     | WrapUpDone
     | QueueConfigChanged
     | AgentConfigChanged
+    | CallbackRequested
+    | CallbackQueued
+    | CallbackAnswered
+    | CallbackFailed
+    | CallbackCancelled
     | Tick
 )
 
@@ -249,6 +309,11 @@ __all__ = [
     "CallHeld",
     "CallResumed",
     "CallTransferred",
+    "CallbackAnswered",
+    "CallbackCancelled",
+    "CallbackFailed",
+    "CallbackQueued",
+    "CallbackRequested",
     "CallerHungUp",
     "OfferAnswered",
     "OfferFailed",

@@ -24,6 +24,9 @@ T when unset):
 | AHT | (talk + hold + wrap-up) / handled |
 | occupancy | busy / (busy + available): busy, a call connected or in wrap-up; available, |
 |  | logged into a queue, neither paused nor busy |
+| callbacks | callbacks that joined the queue: CALLBACKREQ (a waiting caller's stay ends |
+|  | with one: no abandon, no unanswered wait) and CALLBACKQUEUED (scheduled, API) |
+| callbacks connected / failed | CALLBACKCONNECT / CALLBACKFAIL `final` (attempts spent) |
 
 A figure counts in the bucket (hour, day: see `Calendar`) of the row that makes it: offered at
 ENTERQUEUE, answered at CONNECT, talk at the part's end. A restart of the app is no event of
@@ -62,6 +65,7 @@ EVENTS = frozenset({
     E.ENTERQUEUE, E.OFFER, E.RINGNOANSWER, E.CONNECT, E.COMPLETECALLER, E.COMPLETEAGENT,
     E.ABANDON, E.EXITWITHTIMEOUT, E.EXITEMPTY, E.TRANSFER, E.WRAPUPSTART, E.WRAPUPEND,
     E.PAUSE, E.UNPAUSE, E.LOGIN, E.LOGOUT, E.ADOPTED,
+    E.CALLBACKREQ, E.CALLBACKQUEUED, E.CALLBACKDIAL, E.CALLBACKCONNECT, E.CALLBACKFAIL,
 })
 # What an agent was doing when a period began (time figures run from it): the last row before
 # the period of each group below says it. Calls and wrap-ups are looked for in the day before
@@ -71,7 +75,9 @@ PAUSE_ROWS = frozenset({E.PAUSE, E.UNPAUSE})  # per agent
 WRAPUP_ROWS = frozenset({E.WRAPUPSTART, E.WRAPUPEND})  # per agent
 # ADOPTED (a talk carried over a restart) tells a fold that began after its CONNECT (the
 # wallboard of the restarted app) that the agent is on that call.
-TALK_ROWS = frozenset({E.CONNECT, E.COMPLETECALLER, E.COMPLETEAGENT, E.TRANSFER, E.ADOPTED})
+# An agent dialling a callback is busy from CALLBACKDIAL (to its talk's end, or CALLBACKFAIL).
+TALK_ROWS = frozenset({E.CONNECT, E.COMPLETECALLER, E.COMPLETEAGENT, E.TRANSFER, E.ADOPTED,
+                       E.CALLBACKDIAL, E.CALLBACKFAIL})
 STATE_EVENTS = LOGIN_ROWS | PAUSE_ROWS
 STATE_LOOKBACK = DAY
 
@@ -157,6 +163,9 @@ class QueueTally:
     handled: int = 0
     talk: float = 0.0
     wrapup: float = 0.0
+    callbacks: int = 0  # joined the queue (a caller's request, scheduled, API): no abandons
+    callbacks_connected: int = 0  # the customer answered
+    callbacks_failed: int = 0  # attempts spent (or the number refused)
 
     def merge(self, other: QueueTally) -> QueueTally:
         for name in _SUMMED_QUEUE_FIELDS:
@@ -389,6 +398,20 @@ class Figures:
         elif event == E.ENTERQUEUE:
             if q is not None:
                 q.offered += 1
+        elif event == E.CALLBACKQUEUED or event == E.CALLBACKCONNECT or event == E.CALLBACKFAIL:
+            if q is not None:
+                if event == E.CALLBACKQUEUED:
+                    q.callbacks += not data.get("adopted")  # put back after a restart: no new one
+                elif event == E.CALLBACKCONNECT:
+                    q.callbacks_connected += 1
+                elif data.get("final"):
+                    q.callbacks_failed += 1
+        elif event == E.CALLBACKREQ:
+            if q is not None:
+                # The caller's wait ends with a callback in their place: neither answered nor
+                # unanswered, and no abandon.
+                q.callbacks += 1
+                q.longest_wait = max(q.longest_wait, _seconds(data.get("wait")))
         elif q is not None and queue is not None:
             self._wait_ended(event, queue, q, data)
 
@@ -427,11 +450,12 @@ class Figures:
                 desk.queues.clear()
             else:
                 desk.queues.discard(queue)
-        elif event == E.CONNECT and call_id is not None:
+        elif (event == E.CONNECT or event == E.CALLBACKDIAL) and call_id is not None:
             desk.calls[call_id] = at
         elif event == E.ADOPTED and call_id is not None:
             desk.calls.setdefault(call_id, at)  # a fold that saw the CONNECT keeps its time
-        elif (event in _TALK_ENDS or event == E.TRANSFER) and call_id is not None:
+        elif (event in _TALK_ENDS or event == E.TRANSFER or event == E.CALLBACKFAIL
+              ) and call_id is not None:
             desk.calls.pop(call_id, None)
         elif event == E.WRAPUPSTART:
             desk.wrapping = at

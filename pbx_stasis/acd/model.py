@@ -106,6 +106,12 @@ class QueueConfig:
     # The number a call of this queue presents when an agent transfers it to an outside number
     # (one of the tenant's outbound numbers, dialing/caller_ids.py); None: the caller's own.
     caller_id: str | None = None
+    # Queued callbacks: the key a waiting caller presses to be called back, offered in the
+    # announcements (None: not offered); a callback not answered (busy, no answer) is tried
+    # again after `callback_retry_delay` seconds, up to `callback_attempts` dials in all.
+    callback_key: str | None = None
+    callback_attempts: int = 3
+    callback_retry_delay: float = 300.0
 
     def __post_init__(self) -> None:
         if self.ring_timeout <= 0:
@@ -118,6 +124,9 @@ class QueueConfig:
             raise ValueError(f"queue {self.name}: announce_every must be positive")
         if self.short_abandon is not None and not self.short_abandon >= 0:
             raise ValueError(f"queue {self.name}: short_abandon must not be negative")
+        if self.callback_attempts < 1 or self.callback_retry_delay < 0:
+            raise ValueError(f"queue {self.name}: callback_attempts must be at least 1 and "
+                             "callback_retry_delay not negative")
         if self.autopause_after is not None and self.autopause_after < 1:
             raise ValueError(f"queue {self.name}: autopause_after must be at least 1")
         afters = [step.after for step in self.escalation]

@@ -117,6 +117,16 @@ class QueueSettings(Model):
         default=_DEFAULTS["caller_id"],
         description="one of the tenant's outbound numbers, presented when a call of this queue "
                     "is transferred to an outside number (null: the caller's own)")
+    callback_key: Annotated[str, Field(pattern=r"^[0-9*#]$")] | None = Field(
+        default=_DEFAULTS["callback_key"],
+        description="the key a waiting caller presses to be called back, offered in the "
+                    "announcements (null: not offered)")
+    callback_attempts: Annotated[Whole, Field(ge=1, le=10), WHOLE] = (
+        _DEFAULTS["callback_attempts"]
+    )
+    callback_retry_delay: Annotated[Number, Field(
+        ge=0, le=86400, description="seconds before a busy or unanswered callback is dialled again"
+    )] = _DEFAULTS["callback_retry_delay"]
 
     def config(self, name: str) -> QueueConfig:
         """The ACD's QueueConfig; SettingsInvalid when the fields disagree with each other."""

@@ -44,6 +44,7 @@ class QueueSnapshot:
     handled: int = 0  # today: agents' parts ended
     handle: float = 0.0  # today: talk (hold included) + wrap-up, seconds
     figures: QueueTally = field(default_factory=QueueTally)  # every figure of today
+    callbacks: int = 0  # callbacks waiting for an agent (waiting work; none of `waiting`)
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class Touched:
 @dataclass
 class _QueueLive:
     waiting: dict[str, float] = field(default_factory=dict)  # call -> entered at
+    callbacks: set[str] = field(default_factory=set)  # callbacks waiting for an agent
     members: set[str] = field(default_factory=set)
 
 
@@ -143,6 +145,7 @@ class Stats:
             handled=today.handled,
             handle=today.handle,
             figures=today,
+            callbacks=len(q.callbacks),
         )
 
     def queue_names(self) -> list[str]:
@@ -186,6 +189,17 @@ class Stats:
             q.waiting[row.call_id] = row.at - (wait if isinstance(wait, int | float) else 0.0)
         elif event is JournalEvent.CONNECT and row.call_id is not None:
             q.waiting.pop(row.call_id, None)
+        elif event is JournalEvent.CALLBACKREQ and row.call_id is not None:
+            q.waiting.pop(row.call_id, None)
+            q.callbacks.add(str(row.data.get("callback")))
+        elif event is JournalEvent.CALLBACKQUEUED and row.call_id is not None:
+            q.callbacks.add(row.call_id)
+        elif event is JournalEvent.CALLBACKFAIL and row.call_id is not None:
+            if not row.data.get("final"):
+                q.callbacks.add(row.call_id)  # back in its place until the next attempt
+        elif (event in (JournalEvent.CALLBACKDIAL, JournalEvent.CALLBACKCANCEL)
+              and row.call_id is not None):
+            q.callbacks.discard(row.call_id)
         elif event in _LEFT and row.call_id is not None and row.agent_id is None:
             # A TRANSFER with an agent ends a talk, not a wait.
             q.waiting.pop(row.call_id, None)

@@ -37,6 +37,11 @@ from pbx_stasis.acd import (
     AgentUnpause,
     AgentUnregistered,
     CallArrived,
+    CallbackAnswered,
+    CallbackCancelled,
+    CallbackFailed,
+    CallbackQueued,
+    CallbackRequested,
     CallEnd,
     CallEnded,
     CallerHungUp,
@@ -45,6 +50,7 @@ from pbx_stasis.acd import (
     CallTransferred,
     CancelOffer,
     Connect,
+    DialCallback,
     EmptyPolicy,
     EscalationStep,
     JournalEvent,
@@ -130,6 +136,7 @@ WAITING_EXITS = {
     JournalEvent.EXITWITHTIMEOUT,
     JournalEvent.EXITEMPTY,
     JournalEvent.TRANSFER,
+    JournalEvent.CALLBACKREQ,  # a callback takes the caller's place: their stay ends
 }
 TALK_EXITS = {JournalEvent.COMPLETECALLER, JournalEvent.COMPLETEAGENT, JournalEvent.TRANSFER}
 
@@ -168,6 +175,8 @@ class Driver:
         self.calls_made = 0
         self.connects = 0
         self.seen: set[JournalEvent] = set()
+        self.callbacks: set[str] = set()  # callbacks the core holds (nobody on their line)
+        self.answered_callbacks: set[str] = set()  # ... whose customer answered: a talk
         self.on_step: Callable[[list[Action]], None] | None = None  # sees every step's actions
 
     # --- feeding --------------------------------------------------------------------------------
@@ -182,10 +191,18 @@ class Driver:
         self.check_endings(event, actions, was_alive, was_connected)
         if self.on_step is not None:
             self.on_step(actions)
+        for action in actions:
+            if isinstance(action, CallEnded) and action.how is CallEnd.CALLBACK:
+                self.alive.discard(action.call_id)  # the callback took the caller's place
+            elif isinstance(action, CallEnded) and action.call_id in self.callbacks:
+                self.alive.discard(action.call_id)  # a callback ends only by the core's word
+                self.callbacks.discard(action.call_id)
+                self.answered_callbacks.discard(action.call_id)
         # The runner knows these calls are over without being told.
         if isinstance(event, CallerHungUp | CallTransferred):
             self.alive.discard(event.call_id)
-        elif isinstance(event, AgentHungUp) and event.call_id not in self.connected:
+        elif (isinstance(event, AgentHungUp) and event.call_id not in self.connected
+              and event.call_id not in self.callbacks):
             self.alive.discard(event.call_id)
         self.check()
         return actions
@@ -218,6 +235,13 @@ class Driver:
             assert action.call_id not in self.connected, "call connected to two agents"
             self.connected[action.call_id] = action.agent_id
             self.connects += 1
+        elif isinstance(action, DialCallback):
+            # The agent answered: reserved for the callback while its customer is dialled.
+            o = self.ringing.pop(action.offer_id)
+            assert (o.call_id, o.agent_id) == (action.call_id, action.agent_id)
+            assert action.call_id in self.callbacks and action.call_id not in self.connected
+            assert o.callback == action.number
+            self.connected[action.call_id] = action.agent_id
         elif isinstance(action, EXIT_ACTIONS):
             self.alive.remove(action.call_id)
         elif isinstance(action, AgentStateChanged):
@@ -244,6 +268,25 @@ class Driver:
             if s.stage == "connected":
                 assert row.agent_id is not None
                 self.connected[row.call_id] = row.agent_id
+        elif event is JournalEvent.CALLBACKQUEUED:
+            assert s.stage == "out"
+            s.stage, s.stays = "waiting", s.stays + 1
+        elif event is JournalEvent.CALLBACKDIAL:
+            assert s.stage == "waiting" and offer_id in s.open_offers
+            s.open_offers.discard(offer_id)
+            s.stage = "connected"
+        elif event is JournalEvent.CALLBACKCONNECT:
+            assert s.stage == "connected"
+        elif event is JournalEvent.CALLBACKFAIL:
+            assert s.stage == "connected" and not s.open_offers
+            self.connected.pop(row.call_id)
+            if row.data["final"]:
+                s.stage, s.exits = "out", s.exits + 1
+            else:
+                s.stage = "waiting"  # back in its place
+        elif event is JournalEvent.CALLBACKCANCEL:
+            assert s.stage == "waiting" and not s.open_offers
+            s.stage, s.exits = "out", s.exits + 1
         elif s.stage == "out":
             assert event in (JournalEvent.ENTERQUEUE, JournalEvent.JOINEMPTY, JournalEvent.FULL), (
                 f"{row.call_id}: {event} outside a stay"
@@ -267,6 +310,11 @@ class Driver:
             assert event in WAITING_EXITS, f"{row.call_id}: {event} while waiting"
             assert not s.open_offers, f"{row.call_id}: left with offers ringing"
             s.stage, s.exits = "out", s.exits + 1
+            if event is JournalEvent.CALLBACKREQ:  # the callback waits on in the caller's place
+                callback = row.data["callback"]
+                assert isinstance(callback, str) and callback in self.callbacks
+                self.stories[callback] = CallStory(stage="waiting", stays=1)
+                self.alive.add(callback)
         else:
             assert event in TALK_EXITS, f"{row.call_id}: {event} while connected"
             assert not s.open_offers
@@ -287,10 +335,20 @@ class Driver:
             agent = was_connected.get(event.call_id)
             how = CallEnd.COMPLETED if agent is not None else CallEnd.ABANDONED
             expected = [CallEnded(event.call_id, how, agent)]
-        elif isinstance(event, AgentHungUp) and was_connected.get(event.call_id) == event.agent_id:
+        elif (isinstance(event, AgentHungUp) and was_connected.get(event.call_id) == event.agent_id
+              and event.call_id in self.answered_callbacks | (was_alive - self.callbacks)):
             expected = [CallEnded(event.call_id, CallEnd.COMPLETED, event.agent_id)]
         elif isinstance(event, CallTransferred) and event.call_id in was_alive:
             expected = [CallEnded(event.call_id, CallEnd.TRANSFERRED)]
+        elif isinstance(event, CallbackRequested) and event.callback_id in self.alive:
+            expected = [CallEnded(event.call_id, CallEnd.CALLBACK)]
+        elif (isinstance(event, CallbackFailed) and event.callback_id in was_connected
+              and self.acd.call(event.callback_id) is None):
+            expected = [CallEnded(event.callback_id, CallEnd.CALLBACK_FAILED,
+                                  was_connected[event.callback_id])]
+        elif (isinstance(event, CallbackCancelled) and event.callback_id in was_alive
+              and self.acd.call(event.callback_id) is None):
+            expected = [CallEnded(event.callback_id, CallEnd.CALLBACK_CANCELLED)]
         assert ended == expected, f"{event}: {ended} != {expected}"
         released = {(a.call_id, a.agent_id) for a in actions if isinstance(a, ReleaseAgentLeg)}
         done = {(c, a) for c, a in was_connected.items() if self.connected.get(c) != a}
@@ -355,6 +413,48 @@ class Driver:
         self.feed(TalkAdopted(call_id, name, agent_id, self.now - 30, self.now - 40,
                               ended=ended))
 
+    def request_callback(self, pick: int) -> None:
+        """A waiting caller presses the callback key."""
+        waiting = sorted(self.alive - self.callbacks - set(self.connected))
+        if waiting:
+            call_id = waiting[pick % len(waiting)]
+            callback_id = f"cb-{call_id}"
+            if callback_id in self.stories:
+                return  # asked once already (a callback id is never reused)
+            self.callbacks.add(callback_id)
+            self.feed(CallbackRequested(call_id, callback_id, "+33600000001"))
+            if callback_id not in self.alive:
+                self.callbacks.discard(callback_id)  # refused: the caller was not waiting
+
+    def queue_callback(self, queue: int, attempts: int, rest: float) -> None:
+        """A scheduled or API callback joins a queue (or one is put back after a restart)."""
+        self.calls_made += 1
+        callback_id = f"cb{self.calls_made}"
+        self.callbacks.add(callback_id)
+        self.alive.add(callback_id)
+        self.feed(CallbackQueued(callback_id, QUEUE_NAMES[queue % len(QUEUE_NAMES)],
+                                 "+33600000002", entered_at=self.now - 20, attempts=attempts,
+                                 not_before=self.now + rest if rest else None,
+                                 adopted=attempts > 0))
+
+    def callback_result(self, pick: int, result: str) -> None:
+        """The customer of a callback being dialled answers, or not."""
+        dialling = sorted(c for c in self.callbacks & set(self.connected)
+                          if c not in self.answered_callbacks)
+        if not dialling:
+            return
+        callback_id = dialling[pick % len(dialling)]
+        if result == "answer":
+            self.answered_callbacks.add(callback_id)
+            self.feed(CallbackAnswered(callback_id))
+        else:
+            self.feed(CallbackFailed(callback_id, result, final=result == "not_allowed"))
+
+    def cancel_callback(self, pick: int) -> None:
+        callbacks = sorted(self.callbacks)
+        if callbacks:
+            self.feed(CallbackCancelled(callbacks[pick % len(callbacks)]))
+
     def answer(self, pick: int) -> None:
         if self.ringing:
             o = sorted(self.ringing.values(), key=lambda o: o.offer_id)[pick % len(self.ringing)]
@@ -376,20 +476,25 @@ class Driver:
             if self.connected:
                 call_id = sorted(self.connected)[pick % len(self.connected)]
                 self.feed(AgentHungUp(call_id, self.connected[call_id]))
-        elif self.alive:
-            self.feed(CallerHungUp(sorted(self.alive)[pick % len(self.alive)]))
+        else:
+            # Nobody is on the line of a callback until its customer answers.
+            lines = sorted(self.alive - (self.callbacks - self.answered_callbacks))
+            if lines:
+                self.feed(CallerHungUp(lines[pick % len(lines)]))
 
     def transfer(self, pick: int, queue: int | None) -> None:
-        if self.alive:
-            call_id = sorted(self.alive)[pick % len(self.alive)]
+        calls = sorted(self.alive - self.callbacks)  # callbacks have no transfer controls
+        if calls:
+            call_id = calls[pick % len(calls)]
             if queue is None:
                 self.feed(CallTransferred(call_id, "+3312345678", attended=pick % 2 == 0))
             else:
                 self.feed(TransferToQueue(call_id, QUEUE_NAMES[queue % len(QUEUE_NAMES)]))
 
     def hold(self, pick: int, on: bool) -> None:
-        if self.connected:
-            call_id = sorted(self.connected)[pick % len(self.connected)]
+        talks = sorted(set(self.connected) - self.callbacks)
+        if talks:
+            call_id = talks[pick % len(talks)]
             self.feed(CallHeld(call_id) if on else CallResumed(call_id))
 
     def agent(self, pick: int, what: str, queues: int) -> None:
@@ -480,6 +585,17 @@ def random_day(driver: Driver, rng: random.Random, steps: int) -> None:
         elif roll < 0.84:
             driver.adopt(pick, rng.randrange(4), talk=rng.random() < 0.6,
                          ended=rng.random() < 0.3)
+        elif roll < 0.86:
+            callback = rng.random()
+            if callback < 0.3:
+                driver.request_callback(pick)
+            elif callback < 0.4:
+                driver.queue_callback(rng.randrange(4), rng.randrange(3), rng.choice([0, 30]))
+            elif callback < 0.9:
+                driver.callback_result(
+                    pick, rng.choice(["answer", "answer", "busy", "no_answer", "not_allowed"]))
+            else:
+                driver.cancel_callback(pick)
         else:
             driver.tick(rng.choice([0.0, 0.5, 0.5, 2.0, 2.0, 5.0, 9.0, 31.0]))
     driver.drain()

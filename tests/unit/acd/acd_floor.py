@@ -17,6 +17,7 @@ from pbx_stasis.acd import (
     CallArrived,
     CancelOffer,
     Connect,
+    DialCallback,
     JournalRow,
     Offer,
     OfferAnswered,
@@ -57,7 +58,7 @@ class Floor:
         for action in actions:
             if isinstance(action, Offer):
                 self.pending[action.offer_id] = action
-            elif isinstance(action, CancelOffer | Connect):
+            elif isinstance(action, CancelOffer | Connect | DialCallback):
                 self.pending.pop(action.offer_id, None)
         if isinstance(event, OfferRejected | OfferFailed):
             self.pending.pop(event.offer_id, None)

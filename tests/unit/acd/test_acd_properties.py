@@ -59,6 +59,23 @@ class AcdMachine(RuleBasedStateMachine):
     def adopt(self, pick: int, queue: int, talk: bool, ended: bool) -> None:
         self.driver.adopt(pick, queue, talk, ended)
 
+    @rule(pick=st.integers(0, 20))
+    def request_callback(self, pick: int) -> None:
+        self.driver.request_callback(pick)
+
+    @rule(queue=st.integers(0, 3), attempts=st.integers(0, 2), rest=st.sampled_from([0.0, 30.0]))
+    def queue_callback(self, queue: int, attempts: int, rest: float) -> None:
+        self.driver.queue_callback(queue, attempts, rest)
+
+    @rule(pick=st.integers(0, 20),
+          result=st.sampled_from(["answer", "busy", "no_answer", "not_allowed"]))
+    def callback_result(self, pick: int, result: str) -> None:
+        self.driver.callback_result(pick, result)
+
+    @rule(pick=st.integers(0, 20))
+    def cancel_callback(self, pick: int) -> None:
+        self.driver.cancel_callback(pick)
+
     @rule(queue=st.integers(0, 3), strategy=st.integers(0, 5))
     def reconfigure(self, queue: int, strategy: int) -> None:
         self.driver.reconfigure(queue, strategy)
