@@ -21,6 +21,7 @@ from pbx_stasis.ari import AriClient, AriError, EventStream
 from pbx_stasis.ari.models import AriEvent
 from pbx_stasis.ari.request_sockets import RequestSockets
 from pbx_stasis.bus import Bus
+from pbx_stasis.callbacks.service import CallbackService
 from pbx_stasis.calls.actor import EventInbox
 from pbx_stasis.calls.inbound import (
     CallScript,
@@ -94,6 +95,9 @@ class StasisApp:
             self.ari, self.router, db, bus, settings.ari.app, line=self.line, clock=clock
         )
         self.router.listeners["DeviceStateChanged"] = self.acd.on_device_state
+        self.callbacks = CallbackService(db, self.acd, self.line, self.ari, settings.ari.app,
+                                         clock=clock)
+        self.acd.serve_callbacks(self.callbacks)
         self.recordings = RecordingStore(db, settings.recordings.dir)
         self.supervision = Supervision(self.ari, self.router, db, settings.ari.app)
         self.recorder = CallRecorder(self.ari, db, self.recordings)
@@ -130,6 +134,7 @@ class StasisApp:
         )
         await self.ivr.start()
         await self.acd.start()
+        await self.callbacks.start()  # pending callbacks back in their places
         self._followers.append(asyncio.create_task(self._follow_dispositions()))
         self.request_sockets.start()
         self.events.start()
@@ -143,6 +148,7 @@ class StasisApp:
         await self.recorder.drain()
         await self.events.close()
         await self.request_sockets.close()
+        await self.callbacks.stop()
         await self.acd.stop()
         await self.ivr.stop()
         await self.db.writes.settle()  # the last calls' rows, before the process exits

@@ -29,6 +29,7 @@ class Announce:
     queue: str
     position: int
     estimated_wait: float | None
+    callback_key: str | None = None  # offer it: "press <key> to be called back"
 
 
 # --- offers -------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Protocol
 
 from pbx_stasis.acd import events as ev
+from pbx_stasis.acd.callback_desk import CallbackDesk
 from pbx_stasis.acd.control import QueueLookup
 from pbx_stasis.acd.directory import queue_key
 from pbx_stasis.acd.shared import Calls
@@ -62,10 +63,30 @@ class Callers:
         self.handover = handover
         self.talk_watchers = talk_watchers
         self.clock = clock
+        self.callbacks: CallbackDesk | None = None  # the callbacks feature, when the app has it
+        self._asking: dict[str, asyncio.Task[None]] = {}  # callers whose request is judged
 
     async def enqueue(self, call: Call, request: QueueRequest) -> Outcome:
         """The caller waits in `request.queue` until the core lets them go; after a transfer
-        they are handed over to its target."""
+        they are handed over to its target; after asking for a callback they are thanked."""
+        outcome = await self._stay(call, request)
+        if outcome.reason == "callback" and not call.inbox.gone:
+            await self._thank(call)
+        return outcome
+
+    async def _thank(self, call: Call) -> None:
+        """A callback took the caller's place: they hear a thank-you before the flow goes on
+        (and, with nothing after the queue, hangs up)."""
+        playback_id = f"callback-{call.record.id}"
+        with contextlib.suppress(AriError, ChannelGone, TimeoutError):
+            await self.ari.channels.play(call.channel_id, ["sound:auth-thankyou"],
+                                         playback_id=playback_id)
+            async with asyncio.timeout(10):
+                await call.inbox.wait_for(
+                    lambda e: e.get("type") == "PlaybackFinished"
+                    and (e.get("playback") or {}).get("id") == playback_id)
+
+    async def _stay(self, call: Call, request: QueueRequest) -> Outcome:
         tenant_id = call.record.tenant_id
         key = queue_key(tenant_id, request.queue)
         config = self.queues.queue(key)
@@ -142,11 +163,31 @@ class Callers:
                     with contextlib.suppress(AriError):
                         await self.ari.channels.stop_moh(call.channel_id)
 
+    def _key_pressed(self, waiting: Waiting, digit: str) -> None:
+        """The queue's callback key: the callbacks feature judges the caller's number; the
+        core then puts a callback in their place (one request at a time per caller)."""
+        desk, call_id = self.callbacks, waiting.call.record.id
+        config = self.queues.queue(queue_key(waiting.tenant_id, waiting.queue))
+        if (desk is None or config is None or config.callback_key != digit
+                or waiting.connected or call_id in self._asking):
+            return
+
+        async def ask() -> None:
+            asked = await desk.request(waiting)
+            if asked is not None:
+                self.post(ev.CallbackRequested(call_id, asked[0], asked[1]))
+
+        task = asyncio.create_task(ask(), name=f"callback-{call_id}")
+        self._asking[call_id] = task
+        task.add_done_callback(lambda _: self._asking.pop(call_id, None))
+
     async def _serve(self, waiting: Waiting) -> Outcome:
         """Wait for the core's verdict while watching the caller's channel."""
         call = waiting.call
 
         def relevant(event: AriEvent) -> bool:
+            if event.get("type") == "ChannelDtmfReceived":
+                return True
             playback = event.get("playback") or {}
             return event.get("type") == "PlaybackFinished" and str(
                 playback.get("id", "")
@@ -155,7 +196,10 @@ class Callers:
         async def watch() -> None:
             try:
                 while True:
-                    await call.inbox.wait_for(relevant)
+                    event = await call.inbox.wait_for(relevant)
+                    if event.get("type") == "ChannelDtmfReceived":
+                        self._key_pressed(waiting, str(event.get("digit", "")))
+                        continue
                     if not waiting.connected:  # playing stopped the music: start it again
                         waiting.lane.submit(
                             lambda: self.ari.channels.start_moh(call.channel_id, waiting.moh_class)

@@ -814,7 +814,8 @@ class Acd:
         assert q is not None and q.config.announce_every is not None
         if not call.offers:  # a ringing agent may answer mid-sentence: skip this one
             position = q.waiting.index(call) + 1
-            self._emit(Announce(call.id, q.name, position, self._estimate(q, position)))
+            self._emit(Announce(call.id, q.name, position, self._estimate(q, position),
+                                q.config.callback_key))
         self._schedule(_ANNOUNCE, call.id, self._at + q.config.announce_every)
 
     def _estimate(self, q: _Queue, position: int) -> float | None:

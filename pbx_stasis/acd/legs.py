@@ -119,6 +119,8 @@ class Legs:
                 f"number:{round(action.estimated_wait / 60)}",
                 "sound:queue-minutes",
             ]
+        if action.callback_key is not None:  # "press 1 to call back"
+            media += ["sound:vm-press", f"digits:{action.callback_key}", "sound:vm-tocallback"]
         channel = waiting.call.channel_id
         playback_id = f"{ANNOUNCEMENT}{action.call_id}-{time.monotonic_ns()}"
         waiting.lane.submit(lambda: self.ari.channels.play(channel, media, playback_id=playback_id))
@@ -132,6 +134,9 @@ class Legs:
         if waiting is not None:
             waiting.ringing += 1
         self.to_dial.append(leg)
+
+    def leg(self, offer_id: int) -> Leg | None:
+        return self.legs.get(offer_id)
 
     def cancel(self, offer_id: int) -> None:
         leg = self.legs.get(offer_id)
@@ -157,7 +162,9 @@ class Legs:
                 offer.endpoint,
                 app=self.app,
                 app_args=["agent", offer.call_id],
-                caller_id=f'"{offer.caller}" <{offer.caller}>',
+                # A callback: the agent's phone says whom they are about to call.
+                caller_id=(f'"{offer.caller}" <{offer.caller}>' if offer.callback is None
+                           else f'"Callback to {offer.callback}" <{offer.callback}>'),
                 # The core times the offer out; Asterisk's limit is only a safety net.
                 dial_timeout=math.ceil(offer.timeout) + 30,
                 channel_id=leg.channel_id,
@@ -173,6 +180,8 @@ class Legs:
         agent = self.agents.get(offer.agent_id)
         if waiting is not None and agent is not None:
             self.publisher.call_ringing(waiting, agent)
+        elif offer.callback is not None and agent is not None:
+            self.publisher.callback_ringing(offer, agent)
 
     async def _follow_leg(self, leg: Leg, originated: Awaitable[object]) -> None:
         offer = leg.offer

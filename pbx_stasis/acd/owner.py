@@ -19,6 +19,7 @@ from pbx_stasis.acd.actions import (
     CallEnded,
     CancelOffer,
     Connect,
+    DialCallback,
     JournalEvent,
     JournalRow,
     LeaveEmpty,
@@ -29,6 +30,7 @@ from pbx_stasis.acd.actions import (
     StartMoh,
     WrapUpStarted,
 )
+from pbx_stasis.acd.callback_desk import CallbackDesk
 from pbx_stasis.acd.core import Acd
 from pbx_stasis.acd.directory import AgentRecord, split_queue_key
 from pbx_stasis.acd.model import OverflowTarget
@@ -66,6 +68,8 @@ class AgentLegs(Protocol):
 
     def announce(self, action: Announce) -> None: ...
 
+    def leg(self, offer_id: int) -> Leg | None: ...
+
 
 class Owner:
     """The owner task: `_own` feeds the core, `_carry_out` executes its actions."""
@@ -95,6 +99,7 @@ class Owner:
         self.journal = journal  # the journal writer's append: call_events rows
         self.clock = clock
         self.decisions = 0
+        self.callbacks: CallbackDesk | None = None  # the callbacks feature, when the app has it
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -180,6 +185,12 @@ class Owner:
         elif isinstance(action, Connect):
             self._note_agent_call(action.agent_id, action.call_id)
             self.legs.connect(action)
+        elif isinstance(action, DialCallback):
+            self._note_agent_call(action.agent_id, action.call_id)
+            if self.callbacks is not None:
+                self.callbacks.dial(action, self.legs.leg(action.offer_id))
+            else:
+                self.inbox.post(ev.CallbackFailed(action.call_id, "no callbacks", final=True))
         elif isinstance(action, ReleaseAgentLeg):
             self.legs.release(action.call_id)  # the agent is done with this call
         elif isinstance(action, CallEnded):
@@ -203,6 +214,8 @@ class Owner:
             return Outcome(True, "completed", agent=agent.username if agent else None)
         if ended.how is CallEnd.TRANSFERRED:
             return Outcome(True, "transferred", agent=None)
+        if ended.how is CallEnd.CALLBACK:
+            return Outcome(False, "callback")
         return Outcome(False, "caller_hangup")
 
     def _start_wrapup(self, started: WrapUpStarted) -> None:
@@ -231,6 +244,8 @@ class Owner:
             tenant_id = agent.tenant_id
         if tenant_id is None:
             return
+        if self.callbacks is not None and row.event in _CALLBACK_ROWS:
+            self.callbacks.noted(row, tenant_id, queue, agent.user_id if agent else None)
         data: dict[str, Any] = dict(row.data)
         if agent is not None:
             data.setdefault("agent", agent.username)
@@ -245,6 +260,14 @@ class Owner:
                 at=datetime.fromtimestamp(row.at, UTC),
             )
         ])
+
+
+# The rows a callback's record follows (a talk's end: only those of callbacks count there).
+_CALLBACK_ROWS = frozenset({
+    JournalEvent.CALLBACKREQ, JournalEvent.CALLBACKQUEUED, JournalEvent.CALLBACKDIAL,
+    JournalEvent.CALLBACKCONNECT, JournalEvent.CALLBACKFAIL, JournalEvent.CALLBACKCANCEL,
+    JournalEvent.COMPLETECALLER, JournalEvent.COMPLETEAGENT,
+})
 
 
 def _target(target: OverflowTarget | None) -> dict[str, str]:

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
+from pbx_stasis.acd.actions import Offer
 from pbx_stasis.acd.core import Acd
 from pbx_stasis.acd.directory import AgentRecord, split_queue_key
 from pbx_stasis.acd.model import AgentState, is_personal_queue
@@ -16,6 +18,9 @@ from pbx_stasis.acd.stay import DISPOSITION_PENDING, Waiting, live_call
 from pbx_stasis.acd.topics import AGENT_STATE, QUEUE_STATS, AgentStateChanged, QueueStatsChanged
 from pbx_stasis.bus import Bus
 from pbx_stasis.calls.events import CALL_INCOMING, CALL_STATE, CallRinging, CallUpdated
+from pbx_stasis.store import Direction
+
+C = TypeVar("C", CallRinging, CallUpdated)
 
 
 def _when(epoch: float) -> datetime:
@@ -56,6 +61,22 @@ class AcdPublisher:
         """An agent's phone rings for the call (call:incoming, for that agent's page)."""
         self.bus.publish(CALL_INCOMING, waiting.tenant_id,
                          live_call(waiting, "ringing", agent, CallRinging))
+
+    def callback_ringing(self, offer: Offer, agent: AgentRecord, state: str = "ringing") -> None:
+        """An agent is reserved for a callback: their page shows whom they are about to call
+        (call:incoming while ringing, call:state once dialling, talking, ended)."""
+        def view(kind: type[C]) -> C:
+            now = _when(self.clock())
+            return kind(call_id=offer.call_id, direction=Direction.OUTBOUND, from_number="",
+                        to_number=offer.callback or offer.caller, state=state, started_at=now,
+                        connected_at=now if state == "talking" else None,
+                        queue=split_queue_key(offer.queue)[1], agent_user_id=agent.user_id,
+                        callback=offer.callback)
+
+        if state == "ringing":
+            self.bus.publish(CALL_INCOMING, agent.tenant_id, view(CallRinging))
+        else:
+            self.bus.publish(CALL_STATE, agent.tenant_id, view(CallUpdated))
 
     def call_changed(self, waiting: Waiting, state: str) -> None:
         """The call with its agent: talking, held, consulting (call:state)."""
@@ -112,4 +133,6 @@ class AcdPublisher:
             handle_seconds_today=round(snap.handle, 1),
             handled_today=snap.handled,
             service_level_today=snap.service_level,
+            callbacks_waiting=snap.callbacks,
+            callbacks_today=snap.figures.callbacks,
         )

@@ -35,6 +35,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pbx_stasis.acd import events as ev
+from pbx_stasis.acd.callback_desk import CallbackDesk
 from pbx_stasis.acd.callers import Callers
 from pbx_stasis.acd.control import CallControl
 from pbx_stasis.acd.core import Acd
@@ -134,6 +135,11 @@ class AcdService:
             queues=self.core, handover=self._control, talk_watchers=self.talk_watchers,
             clock=clock,
         )
+
+    def serve_callbacks(self, desk: CallbackDesk) -> None:
+        """The callbacks feature: waiting callers' requests, dialling callbacks' customers."""
+        self._callers.callbacks = desk
+        self._owner.callbacks = desk
 
     @property
     def _waiting(self) -> dict[str, Waiting]:

@@ -129,6 +129,8 @@ class QueueStats:
     handle_seconds_today: float  # talk + hold + wrap-up of the agents' parts ended today
     handled_today: int = 0  # agents' parts ended today (AHT = handle_seconds / handled)
     service_level_today: float | None = None  # by the queue's formula (docs/figures.md)
+    callbacks_waiting: int = 0  # callbacks in the queue not dialled yet (waiting work)
+    callbacks_today: int = 0  # callbacks that joined it today (none is an abandon)
 
 
 class AcdControl(Protocol):

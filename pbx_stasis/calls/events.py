@@ -31,6 +31,7 @@ class CallView:
     agent_user_id: int | None = None
     held: bool = False
     muted: bool = False
+    callback: str | None = None  # a callback: the number the agent is about to call
 
 
 @dataclass(frozen=True, kw_only=True)

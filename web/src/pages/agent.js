@@ -257,7 +257,8 @@ function setCall(call) {
   view.call = call && call.state !== "ended" ? call : null;
   if (view.call && (!before || before.call_id !== view.call.call_id)) {
     const number = view.call.direction === "outbound" ? view.call.to_number : view.call.from_number;
-    showCaller(number, null, view.call.call_id);
+    // A callback: the agent is reserved for it and sees whom they are about to call.
+    showCaller(number, view.call.callback ? `Callback to ${view.call.callback}` : null, view.call.call_id);
   }
   if (view.call && view.call.state === "ringing" && view.call.direction !== "outbound") ringer.start();
   renderCall();
@@ -425,7 +426,7 @@ async function showCaller(number, sipName, callId) {
   try {
     const card = await get(`/api/contacts/by-phone?number=${encodeURIComponent(number)}`);
     const contact = card.contacts[0] || null;
-    if (contact) $("#caller-name").textContent = contact.name;
+    if (contact) $("#caller-name").textContent = view.call?.callback ? `Callback to ${contact.name}` : contact.name;
     // Previous calls: not the one ringing now.
     const history = card.history.filter((call) => call.call_id !== callId);
     renderContact(contact, history, number);

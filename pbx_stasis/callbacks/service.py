@@ -1,0 +1,136 @@
+"""The callbacks on the Stasis side: `CallbackService` answers the ACD's `CallbackDesk` (a
+waiting caller's request, dialling a reserved agent's customer, the rows journaled), keeps the
+callbacks table in step with the ACD's journal rows, puts scheduled and API callbacks into
+their queue when they are due, and after a start puts back the ones the ACD held."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from pbx_stasis.acd import events as ev
+from pbx_stasis.acd.actions import DialCallback, JournalRow
+from pbx_stasis.acd.directory import queue_key
+from pbx_stasis.acd.runner import AcdService
+from pbx_stasis.acd.stay import Leg, Waiting
+from pbx_stasis.ari import AriClient
+from pbx_stasis.callbacks.dialer import CallbackDialer
+from pbx_stasis.callbacks.store import Callback, CallbackStore, Change, change_of, new_callback_id
+from pbx_stasis.callbacks.tables import CallbackStatus
+from pbx_stasis.store import Database, StoreError
+from pbx_stasis.transfer.outside import TrunkLine
+
+log = logging.getLogger(__name__)
+
+POLL_S = 1.0  # how often the table is read for callbacks that are due or cancelled
+
+
+class CallbackService:
+    """The callbacks feature's live part (the ACD's CallbackDesk)."""
+
+    def __init__(self, db: Database, acd: AcdService, line: TrunkLine, ari: AriClient,
+                 app: str, *, clock: Callable[[], float]) -> None:
+        self.store = CallbackStore(db)
+        self.acd = acd
+        self.line = line
+        self.clock = clock
+        self.dialer = CallbackDialer(ari, line, app, acd.post, self._queue_caller_id)
+        self._changes: asyncio.Queue[Change] = asyncio.Queue()
+        self._pending: list[Change] = []  # taken from the queue, not stored yet
+        self._told_cancelled: set[str] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # --- CallbackDesk -------------------------------------------------------------------------
+
+    async def request(self, waiting: Waiting) -> tuple[str, str] | None:
+        record = waiting.call.record
+        verdict = await self.line.permit(waiting.tenant_id, record.from_number, None,
+                                         call_id=record.id)
+        if not verdict.allowed or verdict.number is None:
+            return None  # the refusal is journaled (DIAL_REFUSED); the caller keeps waiting
+        return new_callback_id(), verdict.number
+
+    def dial(self, action: DialCallback, agent_leg: Leg | None) -> None:
+        self.dialer.dial(action, agent_leg)
+
+    def noted(self, row: JournalRow, tenant_id: int, queue: str | None,
+              agent_user_id: int | None) -> None:
+        change = change_of(str(row.event), row.at, row.call_id, tenant_id, queue,
+                           agent_user_id, dict(row.data))
+        if change is not None:
+            self._changes.put_nowait(change)
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """After the ACD started: the callbacks it held before the stop take their places again
+        (their arrival, attempts and retry time kept), then the followers run."""
+        await self.store.settle_connected()
+        for tenant_id, callback in await self.store.in_queues():
+            self._put_in_queue(tenant_id, callback, adopted=True)
+            if callback.status == CallbackStatus.CANCELLING:
+                self._told_cancelled.add(callback.id)
+                self.acd.post(ev.CallbackCancelled(callback.id))
+        self._tasks = [asyncio.create_task(self._write(), name="callbacks-write"),
+                       asyncio.create_task(self._follow(), name="callbacks-follow")]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        await self.dialer.close()
+        with contextlib.suppress(StoreError):
+            await self._flush()
+
+    # --- followers ----------------------------------------------------------------------------
+
+    async def _follow(self) -> None:
+        """Callbacks that are due join their queue; cancelled ones leave it."""
+        while True:
+            try:
+                now = datetime.fromtimestamp(self.clock(), UTC)
+                for tenant_id, callback in await self.store.due(now):
+                    self._put_in_queue(tenant_id, callback, adopted=False)
+                for callback_id in await self.store.cancelling():
+                    if callback_id not in self._told_cancelled:
+                        self._told_cancelled.add(callback_id)
+                        self.acd.post(ev.CallbackCancelled(callback_id))
+            except StoreError as exc:
+                log.warning("callbacks: the table cannot be read now: %s", exc)
+            await asyncio.sleep(POLL_S)
+
+    async def _write(self) -> None:
+        """The records follow the journal rows, in order, a burst per transaction; kept while
+        the database is away."""
+        while True:
+            self._pending.append(await self._changes.get())
+            try:
+                await self._flush()
+            except StoreError as exc:
+                log.warning("callbacks: records not saved yet: %s", exc)
+                await asyncio.sleep(1.0)
+
+    async def _flush(self) -> None:
+        while not self._changes.empty():
+            self._pending.append(self._changes.get_nowait())
+        if self._pending:
+            await self.store.apply(self._pending)  # on failure kept, tried again first
+            self._pending = []
+
+    def _put_in_queue(self, tenant_id: int, callback: Callback, *, adopted: bool) -> None:
+        retry_at = callback.retry_at.timestamp() if callback.retry_at is not None else None
+        self.acd.post(ev.CallbackQueued(
+            callback.id, queue_key(tenant_id, callback.queue), callback.number,
+            entered_at=callback.due_at.timestamp(), contact=callback.contact,
+            attempts=callback.attempts, not_before=retry_at, adopted=adopted))
+
+    def _queue_caller_id(self, key: str) -> str | None:
+        config = self.acd.core.queue(key)
+        return None if config is None else config.caller_id
+
+
+__all__ = ["CallbackService"]
