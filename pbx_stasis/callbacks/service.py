@@ -12,13 +12,20 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from pbx_stasis.acd import events as ev
-from pbx_stasis.acd.actions import DialCallback, JournalRow
+from pbx_stasis.acd.actions import DialCallback, JournalEvent, JournalRow
 from pbx_stasis.acd.directory import queue_key
 from pbx_stasis.acd.runner import AcdService
 from pbx_stasis.acd.stay import Leg, Waiting
 from pbx_stasis.ari import AriClient
 from pbx_stasis.callbacks.dialer import CallbackDialer
-from pbx_stasis.callbacks.store import Callback, CallbackStore, Change, change_of, new_callback_id
+from pbx_stasis.callbacks.store import (
+    Callback,
+    CallbackStore,
+    Change,
+    callback_call,
+    change_of,
+    new_callback_id,
+)
 from pbx_stasis.callbacks.tables import CallbackStatus
 from pbx_stasis.store import Database, StoreError
 from pbx_stasis.transfer.outside import TrunkLine
@@ -60,8 +67,31 @@ class CallbackService:
               agent_user_id: int | None) -> None:
         change = change_of(str(row.event), row.at, row.call_id, tenant_id, queue,
                            agent_user_id, dict(row.data))
-        if change is not None:
-            self._changes.put_nowait(change)
+        if change is None:
+            return
+        self._changes.put_nowait(change)
+        self._record(row, change.callback_id, tenant_id, queue, agent_user_id)
+
+    def _record(self, row: JournalRow, callback_id: str, tenant_id: int, queue: str | None,
+                agent_user_id: int | None) -> None:
+        """A callback is an outbound call with a record of its own (the journal's lines of it
+        refer to it), written in order with those lines: opened when it joins its queue,
+        answered when the customer answers, ended with its talk or its last attempt (one asked
+        through the API or scheduled has it from its creation: CallbackStore.create). It is
+        not a live channel (no restart closes or adopts it): its status is `ended` from the
+        start, its `ended_at` says when it was over."""
+        at = datetime.fromtimestamp(row.at, UTC)
+        event, writes = row.event, self.store.db.writes
+        if event is JournalEvent.CALLBACKREQ:
+            writes.insert_call(callback_call(callback_id, tenant_id, queue or "",
+                                             str(row.data.get("number") or ""), at).row())
+        elif event is JournalEvent.CALLBACKCONNECT:
+            writes.update_call(callback_id, {"answered_at": at, "agent_user_id": agent_user_id})
+        elif (event in (JournalEvent.COMPLETECALLER, JournalEvent.COMPLETEAGENT,
+                        JournalEvent.CALLBACKCANCEL)
+              or (event is JournalEvent.CALLBACKFAIL and row.data.get("final"))):
+            writes.update_call(callback_id, {"ended_at": at, "hangup_cause_text": str(
+                row.data.get("reason") or event.value.lower())[:128]})
 
     # --- lifecycle ----------------------------------------------------------------------------
 

@@ -17,13 +17,16 @@ from pbx_stasis.callbacks.tables import (
     CallbackSource,
     CallbackStatus,
 )
-from pbx_stasis.store import Database, utc_now
+from pbx_stasis.store import CallRecord, CallStatus, Database, Direction, utc_now
+from pbx_stasis.store.tables import Call
 
 PREFIX = "cb-"  # every callback's id: the ACD core and the journal know it by this
 
 
 def new_callback_id() -> str:
-    return PREFIX + secrets.token_hex(16)
+    """32 characters, a call id's length (its call record has this id); a call's own id is
+    hex, so never begins with the prefix."""
+    return PREFIX + secrets.token_hex(15)[:29]
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,18 @@ def _at(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
 
+def callback_call(callback_id: str, tenant_id: int, queue: str, number: str,
+                  started_at: datetime) -> CallRecord:
+    """The call record of a callback (an outbound call to `number`): the journal's lines of
+    the callback refer to it. Not a live channel, so no restart closes or adopts it: its
+    status is `ended` from the start, `answered_at` and `ended_at` say what happened."""
+    return CallRecord(
+        id=callback_id, tenant_id=tenant_id, channel_id=callback_id, linkedid=None,
+        direction=Direction.OUTBOUND, from_number="", to_number=number, started_at=started_at,
+        answered_at=None, ended_at=None, hangup_cause=None, hangup_cause_text=None,
+        queue=queue, agent_user_id=None, disposition=None, notes=None, status=CallStatus.ENDED)
+
+
 class CallbackStore:
     """Reads and changes the callbacks table."""
 
@@ -86,6 +101,8 @@ class CallbackStore:
             requested_by=requested_by, created_at=utc_now(), updated_at=utc_now(),
         )
         async with self.db.transaction() as tx:
+            tx.add(Call(**callback_call(row.id, tenant_id, queue, number, row.created_at).row()))
+            await tx.flush()  # the call first: the callback's journal lines refer to it
             tx.add(row)
         return Callback.of(row)
 

@@ -1,0 +1,112 @@
+"""Queued callbacks on a real Asterisk: a waiting caller presses the queue's callback key and
+hangs up; a caller who arrived later is not served first; the agent (a sipp desk phone) is
+reserved for the callback, then the customer (a sipp UAS on the trunk port) rings, answers and
+talks with them. Pending callbacks resume after a restart."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from callcenter import call_center, enqueue_into
+from polling import eventually
+from sandbox import Sandbox, SippAgent, caller_dtmf_scenario, free_media_port, run_sipp_async
+
+from pbx_stasis.callbacks.store import CallbackStore
+from pbx_stasis.callbacks.tables import CallbackSource, CallbackStatus
+from pbx_stasis.store import Directory
+
+pytestmark = pytest.mark.integration
+
+CUSTOMER = "+14155550123"  # the first caller, who asks to be called back
+LATER = "+14155550177"  # arrives after them, and waits
+
+
+async def test_a_queued_callback_keeps_its_place_and_rings_the_customer_after_the_agent(
+    private_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    queues = {"sales": {"callback_key": "1", "callback_retry_delay": 0}}
+    async with call_center(private_sandbox, tmp_path, queues,
+                           script=enqueue_into("sales")) as center:
+        target = private_sandbox.sip_target
+        presses_one = caller_dtmf_scenario("1", tmp_path / "scenarios", first_delay_ms=1500)
+        first = asyncio.create_task(run_sipp_async(
+            presses_one, target, caller=CUSTOMER, timeout=30, workdir=tmp_path))
+        [asked] = await center.wait_for("CALLBACKREQ")
+        later = asyncio.create_task(run_sipp_async(
+            "caller-waits-bye.xml", target, caller=LATER, timeout=40, workdir=tmp_path))
+        await center.wait_for("ENTERQUEUE", 2)
+        customer = await asyncio.to_thread(
+            SippAgent, "agent-answer.xml", sip_port=private_sandbox.trunk_port,
+            media_port=free_media_port(), keys={"ring_ms": "300"}, workdir=tmp_path,
+            lifetime=60)
+        try:
+            # Only now an agent: both callers wait, the callback in the first caller's place.
+            await center.add_agent("alice", 410, scenario="agent-answer-hangs-up.xml",
+                                   keys={"talk_ms": "4000"})
+            await center.wait_for("CONNECT", within=30)  # the later caller, after the callback
+            done_first, done_later = await asyncio.gather(first, later)
+            await center.idle()
+        finally:
+            far = await asyncio.to_thread(customer.stop)
+        assert done_first.ok, done_first.describe()  # thanked, then hung up by the flow
+        assert done_later.ok, done_later.describe()
+        assert far.created == 1 and far.successful == 1, far.describe()
+        callback_id = str(asked.data["callback"])
+        assert asked.data["position"] == 1 and asked.data["number"] == CUSTOMER
+        rows = await center.journal("ENTERQUEUE", "CALLBACKREQ", "OFFER", "CALLBACKDIAL",
+                                    "CALLBACKCONNECT", "CONNECT", "COMPLETEAGENT",
+                                    "COMPLETECALLER", "ABANDON")
+        story = [(row.event, row.call_id) for row in rows if row.event != "ENTERQUEUE"]
+        later_call = [row.call_id for row in rows if row.event == "ENTERQUEUE"][1]
+        # Reserved first (the offer, the agent's answer), then the customer rang and answered;
+        # the later caller was offered only once the callback's talk was over.
+        assert story[:5] == [
+            ("CALLBACKREQ", asked.call_id), ("OFFER", callback_id),
+            ("CALLBACKDIAL", callback_id), ("CALLBACKCONNECT", callback_id),
+            ("COMPLETEAGENT", callback_id),
+        ]
+        assert ("OFFER", later_call) in story[5:] and ("CONNECT", later_call) in story[5:]
+        assert not [row for row in rows if row.event == "ABANDON"]  # a callback is no abandon
+        tenant = await Directory(center.db).ensure_tenant("default")
+        record = await CallbackStore(center.db).get(tenant.id, callback_id)
+        assert record is not None
+        assert (record.status, record.attempts, record.number, record.source) == (
+            CallbackStatus.DONE, 1, CUSTOMER, CallbackSource.QUEUE)
+
+
+async def test_pending_callbacks_resume_after_a_restart(
+    private_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """The table says what the ACD held (a callback waiting since a while, one in its retry
+    delay) and one that is due now: a start puts them all in the queue, in arrival order."""
+    url = f"sqlite+aiosqlite:///{tmp_path}/pbx.db"
+    queues: dict[str, dict[str, object]] = {"sales": {}}
+    async with call_center(private_sandbox, tmp_path, queues) as center:
+        tenant = await Directory(center.db).ensure_tenant("default")
+        store = CallbackStore(center.db)
+        now = datetime.now(UTC)
+        waiting = await store.create(
+            tenant_id=tenant.id, queue="sales", number=CUSTOMER, contact="", due_at=now
+            - timedelta(minutes=5), source=CallbackSource.QUEUE, status=CallbackStatus.QUEUED)
+        resting = await store.create(
+            tenant_id=tenant.id, queue="sales", number=LATER, contact="Ann",
+            due_at=now - timedelta(minutes=3), source=CallbackSource.API,
+            status=CallbackStatus.DIALLING)
+    async with call_center(private_sandbox, tmp_path, queues, database_url=url) as center:
+        due = await CallbackStore(center.db).create(
+            tenant_id=tenant.id, queue="sales", number=CUSTOMER, contact="",
+            due_at=datetime.now(UTC), source=CallbackSource.API)
+        rows = await center.wait_for("CALLBACKQUEUED", 3)
+        key = f"{tenant.id}:sales"
+        assert center.app.acd.core.waiting(key) == [waiting.id, resting.id, due.id]
+        adopted = {row.call_id: row.data["adopted"] for row in rows}
+        assert adopted == {waiting.id: True, resting.id: True, due.id: False}
+
+        async def status() -> str | None:
+            record = await CallbackStore(center.db).get(tenant.id, due.id)
+            return None if record is None else record.status
+
+        await eventually(status, until=lambda s: s == CallbackStatus.QUEUED, within=5)
