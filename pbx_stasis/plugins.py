@@ -17,6 +17,7 @@ from aiohttp import web
 
 from pbx_stasis.acd import plugin as acd
 from pbx_stasis.bus import EventTopic
+from pbx_stasis.callbacks import plugin as callbacks
 from pbx_stasis.crm import plugin as crm
 from pbx_stasis.dialing import plugin as dialing
 from pbx_stasis.ivr import plugin as ivr
@@ -40,6 +41,7 @@ WEB_PLUGINS: tuple[Plugin, ...] = (
     users.PLUGIN,
     dialing.PLUGIN,
     testcall.PLUGIN,
+    callbacks.PLUGIN,
 )
 # ... and those that control live calls, through the Stasis side's own services.
 LIVE_PLUGINS: tuple[Plugin, ...] = (supervision.PLUGIN, recording.PLUGIN)

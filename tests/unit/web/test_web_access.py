@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ import pytest
 import pytest_asyncio
 from web_world import FAST_HASHER, PASSWORD, Person, World, build_world, close_world
 
+from pbx_stasis.callbacks.store import CallbackStore
+from pbx_stasis.callbacks.tables import CallbackSource
 from pbx_stasis.center.service import CallState
 from pbx_stasis.crm.contacts import ContactDraft
 from pbx_stasis.plugins import WEB_ROUTES as ROUTE_TABLE
@@ -168,6 +171,16 @@ async def _new_queue(world: World, who: Person) -> Ask:
     return Ask("/api/queues", {"name": f"q{next(_unique)}", "strategy": "ringall"})
 
 
+async def _callback_cancel(world: World, who: Person) -> Ask:
+    """A scheduled callback of the owner tenant (asked by `who` when they are of it)."""
+    callback = await CallbackStore(world.db).create(
+        tenant_id=world.tenant_ids[OWNER], queue="support", number="+14155550100",
+        contact="Ada Lovelace (acme)", source=CallbackSource.API,
+        due_at=datetime.now(UTC) + timedelta(hours=1),
+        requested_by=who.user_id if who.tenant == OWNER else None)
+    return Ask(f"/api/callbacks/{callback.id}", owns_object=True)
+
+
 async def _new_disposition(world: World, who: Person) -> Ask:
     return Ask("/api/dispositions", {"name": f"Outcome {next(_unique)}"})
 
@@ -253,6 +266,10 @@ SAMPLES: dict[tuple[str, str], Sample] = {
         "/agent", {"skills": {"english": 80}, "queues": ["support"]}
     ),
     ("POST", "/api/users/{user_id}/sip-password"): _user("/sip-password"),
+    ("GET", "/api/callbacks"): fixed("/api/callbacks"),
+    ("POST", "/api/callbacks"): fixed(
+        "/api/callbacks", {"number": "+14155550123", "queue": "support", "contact": "Bo"}),
+    ("DELETE", "/api/callbacks/{callback_id}"): _callback_cancel,
     ("GET", "/api/dialing/policy"): fixed("/api/dialing/policy"),
     ("PUT", "/api/dialing/policy"): fixed("/api/dialing/policy", {"countries": ["US", "CA"]}),
     ("GET", "/api/dialing/check"): fixed("/api/dialing/check?number=%2B19005550123"),

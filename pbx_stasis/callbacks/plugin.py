@@ -1,0 +1,9 @@
+"""Callbacks as the kernel takes them: their API (the live part is wired by app.py, beside the
+ACD it serves)."""
+
+from __future__ import annotations
+
+from pbx_stasis.callbacks import http
+from pbx_stasis.plugin import Plugin
+
+PLUGIN = Plugin("callbacks", routes=http.ROUTES)
