@@ -111,6 +111,7 @@ class LiveCall:
     held: bool = False
     muted: bool = False
     connected_at: datetime | None = None  # the agent came on the line (their call timer)
+    callback: str | None = None  # a callback: the number the agent is about to call
 
 
 @dataclass(frozen=True)
