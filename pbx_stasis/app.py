@@ -130,6 +130,7 @@ class StasisApp:
             recordings=self.recordings,
             desk=self.acd,
             line=self.line,
+            callbacks=self.callbacks,
             clock=lambda: datetime.fromtimestamp(self._clock(), UTC),
         )
         await self.ivr.start()

@@ -26,7 +26,9 @@ from pbx_stasis.callbacks.store import (
     change_of,
     new_callback_id,
 )
-from pbx_stasis.callbacks.tables import CallbackStatus
+from pbx_stasis.callbacks.tables import CallbackSource, CallbackStatus
+from pbx_stasis.calls.handoff import CallbackRefused
+from pbx_stasis.calls.inbound import Call
 from pbx_stasis.store import Database, StoreError
 from pbx_stasis.transfer.outside import TrunkLine
 
@@ -59,6 +61,26 @@ class CallbackService:
         if not verdict.allowed or verdict.number is None:
             return None  # the refusal is journaled (DIAL_REFUSED); the caller keeps waiting
         return new_callback_id(), verdict.number
+
+    # --- the IVR's callback node (calls.handoff.CallbackLine) -----------------------------------
+
+    async def ask(self, call: Call, queue: str, delay: float) -> str:
+        record = call.record
+        if self.acd.core.queue(queue_key(record.tenant_id, queue)) is None:
+            raise CallbackRefused("unknown_queue")
+        verdict = await self.line.permit(record.tenant_id, record.from_number, None,
+                                         call_id=record.id)
+        if not verdict.allowed or verdict.number is None:
+            raise CallbackRefused("not_allowed")  # journaled (DIAL_REFUSED)
+        try:
+            callback = await self.store.create(
+                tenant_id=record.tenant_id, queue=queue, number=verdict.number, contact="",
+                source=CallbackSource.IVR, origin_call_id=record.id,
+                due_at=datetime.fromtimestamp(self.clock() + delay, UTC))
+        except StoreError as exc:
+            log.warning("callback for call %s not taken: %s", record.id, exc)
+            raise CallbackRefused("unavailable") from exc
+        return callback.id  # the follower puts it in the queue when due (within POLL_S)
 
     def dial(self, action: DialCallback, agent_leg: Leg | None) -> None:
         self.dialer.dial(action, agent_leg)

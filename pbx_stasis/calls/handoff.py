@@ -77,6 +77,21 @@ class QueueDesk(Protocol):
         ...
 
 
+class CallbackLine(Protocol):
+    async def ask(self, call: Call, queue: str, delay: float) -> str:
+        """A callback to the caller's number joins `queue` in `delay` seconds: its id. Raises
+        CallbackRefused (its reason: not_allowed, unknown_queue...) when none can be taken."""
+        ...
+
+
+class CallbackRefused(Exception):
+    """No callback: `reason` says why (the refusal of a number is journaled where judged)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class OutsideLine(Protocol):
     async def connect_number(self, call: Call, number: str, *, ring_seconds: int = 30,
                              dialer: Dialer | None = None,

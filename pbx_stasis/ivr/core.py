@@ -31,6 +31,9 @@ the runner does, then the event(s) it must feed back (none when not listed).
     Enqueue(queue, priority, skills, max_wait)
         hand the call to the ACD. When `interp.done` is then true the ACD owns the call and nothing
         comes back; else -> QueueAnswered(agent) or QueueExited(reason) when the ACD returns it.
+    RequestCallback(queue, delay)
+        a callback to the caller's number joins `queue` after `delay` seconds;
+        -> CallbackTaken(callback_id) or CallbackRefused(reason).
     Transfer(to, target), to = agent | number
         connect the call there. When `interp.done`: nothing comes back;
         else -> TransferCompleted() or TransferFailed(reason).
@@ -77,6 +80,7 @@ from pbx_stasis.ivr.expr import Template, Value
 from pbx_stasis.ivr.model import (
     WEEKDAYS,
     BranchNode,
+    CallbackNode,
     CollectNode,
     Digits,
     Flow,
@@ -161,6 +165,12 @@ class Enqueue:
 
 
 @dataclass(frozen=True)
+class RequestCallback:
+    queue: str
+    delay: float  # seconds before the callback joins the queue
+
+
+@dataclass(frozen=True)
 class Transfer:
     to: Literal["agent", "number"]
     target: str
@@ -190,6 +200,7 @@ Action = (
     | CancelTimer
     | HttpLookup
     | Enqueue
+    | RequestCallback
     | Transfer
     | Voicemail
     | Hangup
@@ -236,6 +247,16 @@ class QueueExited:
 
 
 @dataclass(frozen=True)
+class CallbackTaken:
+    callback_id: str
+
+
+@dataclass(frozen=True)
+class CallbackRefused:
+    reason: str  # e.g. "not_allowed", "no_callbacks", "unknown_queue"
+
+
+@dataclass(frozen=True)
 class TransferCompleted:
     pass
 
@@ -269,6 +290,8 @@ IvrInput = (
     | LookupFailed
     | QueueAnswered
     | QueueExited
+    | CallbackTaken
+    | CallbackRefused
     | TransferCompleted
     | TransferFailed
     | VoicemailRecorded
@@ -295,6 +318,7 @@ class Wait(StrEnum):
     DIGITS = "digits"
     LOOKUP = "lookup"
     QUEUE = "queue"
+    CALLBACK = "callback"
     TRANSFER = "transfer"
     RECORDING = "recording"
     DONE = "done"
@@ -449,6 +473,13 @@ class Interpreter:
                     self._finish(Outcome.ENQUEUED, out)
                 else:
                     self._leave(out, "exited", node.next, reason=event.reason)
+                return True
+        elif isinstance(event, CallbackTaken | CallbackRefused):
+            if w is Wait.CALLBACK and isinstance(node, CallbackNode):
+                if isinstance(event, CallbackTaken):
+                    self._leave(out, "taken", node.next, callback=event.callback_id)
+                else:
+                    self._leave(out, "refused", node.on_failure, reason=event.reason)
                 return True
         elif isinstance(event, TransferCompleted | TransferFailed):
             if w is Wait.TRANSFER and isinstance(node, TransferNode):
@@ -663,6 +694,14 @@ class Interpreter:
             self._lookup(node, out)
         elif isinstance(node, QueueNode):
             self._enqueue(node, out)
+        elif isinstance(node, CallbackNode):
+            queue = self._render(node.queue).strip()
+            if not queue:
+                self._warn(out, "the queue name is empty")
+                self._leave(out, "refused", node.on_failure, reason="empty queue name")
+            else:
+                self._wait = Wait.CALLBACK
+                out.append(RequestCallback(queue, node.delay))
         elif isinstance(node, TransferNode):
             self._transfer(node, out)
         elif isinstance(node, VoicemailNode):
@@ -901,6 +940,8 @@ __all__ = [
     "TERMINAL_ACTIONS",
     "Action",
     "CallContext",
+    "CallbackRefused",
+    "CallbackTaken",
     "CallerHungUp",
     "CancelTimer",
     "DtmfReceived",
@@ -917,6 +958,7 @@ __all__ = [
     "PlaybackFinished",
     "QueueAnswered",
     "QueueExited",
+    "RequestCallback",
     "SetLanguage",
     "StartTimer",
     "StopPlayback",

@@ -339,6 +339,17 @@ NODE_KINDS: dict[str, Part] = {
             ),
         ),
         _node(
+            "callback",
+            "Offer to call the caller back: a callback to the caller's number joins an ACD "
+            "queue (now, or after a delay) and an agent calls them when it reaches the front.",
+            Field("queue", TEMPLATE, "Queue name.", required=True),
+            # Absent: at once (it waits in the queue from now, in the order of arrival).
+            Field("delay", Seconds(0.0, 2592000), "Seconds from now before it joins the queue."),
+            _next("Where the call goes once the callback is taken (a thank-you, a hangup)."),
+            _failure("Where to go if no callback can be taken (the dialling policy refuses "
+                     "the caller's number, no ACD); default: next.", False),
+        ),
+        _node(
             "transfer",
             "Transfer to an agent, another flow or an external number (give exactly one).",
             Field("agent", TEXT_OR_WHOLE, "Agent id."),

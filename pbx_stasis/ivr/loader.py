@@ -64,6 +64,7 @@ from pbx_stasis.ivr.model import (
     WEEKDAYS,
     BranchCase,
     BranchNode,
+    CallbackNode,
     CollectNode,
     Digits,
     Flow,
@@ -1113,6 +1114,22 @@ class _Checker:
         )
         return 0
 
+    def callback(self, n: _NodeSource) -> Node:
+        f, g, refs = n.fields, n.get, n.refs
+        qname = Template(())
+        if "queue" in f:
+            qname = self.template(f["queue"][1], "queue", refs) or qname
+        nxt = self.node_ref(g("next"), "next", refs)
+        return CallbackNode(
+            name=n.name,
+            queue=qname,
+            delay=self.seconds(g("delay"), "callback", "delay"),
+            next=nxt,
+            on_failure=self.node_ref(g("on_failure"), "on_failure", refs)
+            if "on_failure" in f
+            else nxt,
+        )
+
     def transfer(self, n: _NodeSource) -> Node:
         f, g, refs = n.fields, n.get, n.refs
         given = [k for k in TRANSFER_TARGETS if k in f]
@@ -1354,6 +1371,7 @@ _BUILDERS: dict[str, _Builder] = {
     "branch": _Checker.branch,
     "lookup": _Checker.lookup,
     "queue": _Checker.queue,
+    "callback": _Checker.callback,
     "transfer": _Checker.transfer,
     "voicemail": _Checker.voicemail,
     "hangup": _Checker.hangup,

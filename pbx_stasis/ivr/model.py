@@ -272,6 +272,19 @@ class HangupNode:
         return ()
 
 
+@dataclass(frozen=True)
+class CallbackNode:
+    kind: ClassVar[str] = "callback"
+    name: str
+    queue: Template
+    delay: float  # seconds before it joins the queue; 0: at once
+    next: str
+    on_failure: str
+
+    def targets(self) -> tuple[str, ...]:
+        return (self.next, self.on_failure)
+
+
 Node = (
     PlayNode
     | MenuNode
@@ -282,6 +295,7 @@ Node = (
     | BranchNode
     | LookupNode
     | QueueNode
+    | CallbackNode
     | TransferNode
     | VoicemailNode
     | HangupNode

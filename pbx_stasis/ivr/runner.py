@@ -27,11 +27,19 @@ from pbx_stasis.ari import AriError
 from pbx_stasis.ari.client import HangupReason, TerminateOn
 from pbx_stasis.ari.models import AriEvent
 from pbx_stasis.calls.actor import ChannelGone
-from pbx_stasis.calls.handoff import OutsideLine, QueueDesk, QueueRequest
+from pbx_stasis.calls.handoff import (
+    CallbackLine,
+    OutsideLine,
+    QueueDesk,
+    QueueRequest,
+)
+from pbx_stasis.calls.handoff import CallbackRefused as NoCallback
 from pbx_stasis.calls.inbound import Call, CallScript
 from pbx_stasis.ivr.addresses import refused_url
 from pbx_stasis.ivr.core import (
     Action,
+    CallbackRefused,
+    CallbackTaken,
     CallContext,
     CallerHungUp,
     CancelTimer,
@@ -48,6 +56,7 @@ from pbx_stasis.ivr.core import (
     PlaybackFinished,
     QueueAnswered,
     QueueExited,
+    RequestCallback,
     SetLanguage,
     StartTimer,
     StopPlayback,
@@ -105,6 +114,7 @@ class FlowTools:
     recordings: RecordingStore | None = None
     desk: QueueDesk | None = None
     line: OutsideLine | None = None
+    callbacks: CallbackLine | None = None  # the callback node's
     clock: Callable[[], datetime] = utc_now
     recording_format: str = "wav"
     ring_seconds: int = 30
@@ -249,6 +259,9 @@ class FlowRun:
             elif isinstance(action, Enqueue):
                 self._flush()
                 follow = await self._enqueue(action)
+            elif isinstance(action, RequestCallback):
+                self._flush()
+                follow = await self._callback(action)
             elif isinstance(action, Transfer):
                 self._flush()
                 follow = await self._transfer(action)
@@ -329,6 +342,16 @@ class FlowRun:
         if outcome.reason == "caller_hangup":
             return CallerHungUp()
         return QueueExited(outcome.reason)
+
+    async def _callback(self, action: RequestCallback) -> IvrInput:
+        callbacks = self.tools.callbacks
+        if callbacks is None:
+            self._note("ivr.warning", {"message": "no callbacks here", "queue": action.queue})
+            return CallbackRefused("no_callbacks")
+        try:
+            return CallbackTaken(await callbacks.ask(self.call, action.queue, action.delay))
+        except NoCallback as refused:
+            return CallbackRefused(refused.reason)
 
     async def _transfer(self, action: Transfer) -> IvrInput:
         if action.to == "agent":

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from pbx_stasis.ivr.core import (
     Action,
+    CallbackTaken,
     CallContext,
     CancelTimer,
     DtmfReceived,
@@ -33,6 +34,7 @@ from pbx_stasis.ivr.core import (
     PlaybackFinished,
     QueueAnswered,
     QueueExited,
+    RequestCallback,
     SetLanguage,
     StartTimer,
     StopPlayback,
@@ -165,6 +167,8 @@ def _answer(
         if world.queue_exit is not None:
             return QueueExited(world.queue_exit), f"the ACD hands the call back: {world.queue_exit}"
         return QueueAnswered("simulated"), "an agent answers"
+    if wait is Wait.CALLBACK:
+        return CallbackTaken("simulated"), "a callback is taken"
     if wait is Wait.TRANSFER:
         if world.transfer_failure is not None:
             return TransferFailed(
@@ -204,6 +208,9 @@ def _describe(action: Action, texts: dict[tuple[str, str], str | None]) -> list[
         return [f"      enqueue {action.queue} priority {action.priority} skills {skills}{wait}"]
     if isinstance(action, Transfer):
         return [f"      transfer to {action.to} {action.target}"]
+    if isinstance(action, RequestCallback):
+        when = f" in {action.delay:g}s" if action.delay else ""
+        return [f"      callback to the caller's number through {action.queue}{when}"]
     if isinstance(action, Voicemail):
         box = f"{action.mailbox_kind} {action.mailbox}" if action.mailbox_kind else "general"
         beep = ", beep" if action.beep else ""

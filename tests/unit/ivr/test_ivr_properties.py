@@ -12,6 +12,8 @@ from ivr_testing import EXAMPLE, flows
 from pbx_stasis.ivr.core import (
     TERMINAL_ACTIONS,
     Action,
+    CallbackRefused,
+    CallbackTaken,
     CallContext,
     CallerHungUp,
     DtmfReceived,
@@ -83,6 +85,8 @@ def _progress(wait: Wait, k: int, play: int, timer: int) -> IvrInput:
         return QueueAnswered("a1") if k % 2 else QueueExited("timeout")
     if wait is Wait.TRANSFER:
         return TransferCompleted() if k % 2 else TransferFailed("busy")
+    if wait is Wait.CALLBACK:
+        return CallbackTaken("cb-1") if k % 2 else CallbackRefused("not_allowed")
     assert wait is Wait.RECORDING
     return VoicemailRecorded("vm", 9.5) if k % 2 else VoicemailFailed("no audio")
 

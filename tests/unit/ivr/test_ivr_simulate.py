@@ -108,7 +108,7 @@ def test_simulate_main(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> No
 
 def test_validate_main(capsys: pytest.CaptureFixture[str]) -> None:
     assert validate_main([str(EXAMPLE)]) == 0
-    assert capsys.readouterr().out.startswith("ok: 2 flow(s), 31 nodes, 3 DID(s): +97145550100 ->")
+    assert capsys.readouterr().out.startswith("ok: 2 flow(s), 32 nodes, 3 DID(s): +97145550100 ->")
     assert validate_main([str(HERE / "mistakes.yaml")]) == 1
     err = capsys.readouterr().err.splitlines()
     assert err[-1] == "32 problems found"
