@@ -79,6 +79,10 @@ class QueueFigures:
             "average_handle": t.average_handle,
             "short_abandoned": t.short_abandoned,
             "service_level_mode": self.rules.mode.value,
+            # Callbacks count apart: a caller who asked for one is no abandon (figures.py).
+            "callbacks": t.callbacks,
+            "callbacks_connected": t.callbacks_connected,
+            "callbacks_failed": t.callbacks_failed,
         }
 
 
