@@ -142,6 +142,7 @@ class CallbackService:
 
     async def _follow(self) -> None:
         """Callbacks that are due join their queue; cancelled ones leave it."""
+        failing = False
         while True:
             try:
                 now = datetime.fromtimestamp(self.clock(), UTC)
@@ -152,19 +153,27 @@ class CallbackService:
                         self._told_cancelled.add(callback_id)
                         self.acd.post(ev.CallbackCancelled(callback_id))
             except StoreError as exc:
-                log.warning("callbacks: the table cannot be read now: %s", exc)
+                if not failing:  # one line per outage, not one per poll
+                    log.warning("callbacks: the table cannot be read now: %s", exc)
+                failing = True
+            else:
+                if failing:
+                    log.info("callbacks: the table is readable again")
+                failing = False
             await asyncio.sleep(POLL_S)
 
     async def _write(self) -> None:
         """The records follow the journal rows, in order, a burst per transaction; kept while
         the database is away."""
         while True:
-            self._pending.append(await self._changes.get())
+            if not self._pending:  # else those not saved yet are tried again first
+                self._pending.append(await self._changes.get())
             try:
                 await self._flush()
             except StoreError as exc:
-                log.warning("callbacks: records not saved yet: %s", exc)
-                await asyncio.sleep(1.0)
+                log.warning("callbacks: %d record change(s) not saved yet: %s",
+                            len(self._pending), exc)
+                await asyncio.sleep(5.0)
 
     async def _flush(self) -> None:
         while not self._changes.empty():
