@@ -1,9 +1,10 @@
-"""Callbacks as the kernel takes them: their API (the live part is wired by app.py, beside the
-ACD it serves)."""
+"""Callbacks as the kernel takes them: their API and `pbx callbacks` (the live part is wired
+by app.py, beside the ACD it serves)."""
 
 from __future__ import annotations
 
 from pbx_stasis.callbacks import http
+from pbx_stasis.callbacks.cli import add_callback_commands
 from pbx_stasis.plugin import Plugin
 
-PLUGIN = Plugin("callbacks", routes=http.ROUTES)
+PLUGIN = Plugin("callbacks", routes=http.ROUTES, commands=add_callback_commands)
