@@ -31,6 +31,8 @@ async def test_a_queued_callback_keeps_its_place_and_rings_the_customer_after_th
     async with call_center(private_sandbox, tmp_path, queues,
                            script=enqueue_into("sales")) as center:
         target = private_sandbox.sip_target
+        # What the agent's page and the wallboard are told (the feed's events).
+        feed = center.app.bus.subscribe(["call:incoming", "queue:stats"])
         presses_one = caller_dtmf_scenario("1", tmp_path / "scenarios", first_delay_ms=1500)
         first = asyncio.create_task(run_sipp_async(
             presses_one, target, caller=CUSTOMER, timeout=30, workdir=tmp_path))
@@ -44,8 +46,8 @@ async def test_a_queued_callback_keeps_its_place_and_rings_the_customer_after_th
             lifetime=60)
         try:
             # Only now an agent: both callers wait, the callback in the first caller's place.
-            await center.add_agent("alice", 410, scenario="agent-answer-hangs-up.xml",
-                                   keys={"talk_ms": "4000"})
+            alice = await center.add_agent("alice", 410, scenario="agent-answer-hangs-up.xml",
+                                           keys={"talk_ms": "4000"})
             await center.wait_for("CONNECT", within=30)  # the later caller, after the callback
             done_first, done_later = await asyncio.gather(first, later)
             await center.idle()
@@ -70,6 +72,14 @@ async def test_a_queued_callback_keeps_its_place_and_rings_the_customer_after_th
         ]
         assert ("OFFER", later_call) in story[5:] and ("CONNECT", later_call) in story[5:]
         assert not [row for row in rows if row.event == "ABANDON"]  # a callback is no abandon
+        events = []
+        while (event := feed.get_nowait()) is not None:
+            events.append(event.payload)
+        # The wallboard showed the callback as waiting work; the agent saw whom they would call.
+        assert any(getattr(e, "callbacks_waiting", 0) == 1 for e in events)
+        [ringing] = [e for e in events if getattr(e, "call_id", None) == callback_id]
+        assert (ringing.callback, ringing.to_number, ringing.agent_user_id) == (
+            CUSTOMER, CUSTOMER, alice.user_id)
         tenant = await Directory(center.db).ensure_tenant("default")
         record = await CallbackStore(center.db).get(tenant.id, callback_id)
         assert record is not None

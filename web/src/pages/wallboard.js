@@ -35,7 +35,7 @@ function renderQueues() {
       el("h2", {}, q.queue),
       el("div", { class: "nums" },
         el("div", {}, el("b", { "data-testid": "waiting" }, q.waiting), "waiting"),
-        el("div", {}, el("b", { "data-testid": "callbacks" }, q.callbacks_waiting ?? 0), "callbacks waiting"),
+        el("div", {}, el("b", { "data-testid": "callbacks" }, q.callbacks_waiting ?? 0), "callbacks"),
         el("div", {}, el("b", { class: "longest", dataset: { since: q.oldest_waiting_since || "" } }, longest === null ? "–" : duration(longest)), "longest wait"),
         el("div", {}, el("b", {}, `${q.agents_available}/${q.agents_logged_in}`), "agents available"),
         el("div", {}, el("b", {}, sl === null ? "–" : `${sl}%`), "service level"),
