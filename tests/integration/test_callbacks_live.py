@@ -10,12 +10,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from callcenter import call_center, enqueue_into
+from callcenter import CallCenter, call_center, enqueue_into
 from polling import eventually
 from sandbox import Sandbox, SippAgent, caller_dtmf_scenario, free_media_port, run_sipp_async
 
 from pbx_stasis.callbacks.store import CallbackStore
 from pbx_stasis.callbacks.tables import CallbackSource, CallbackStatus
+from pbx_stasis.calls.handoff import CallbackRefused
+from pbx_stasis.calls.inbound import Call, CallScript
 from pbx_stasis.store import Directory
 
 pytestmark = pytest.mark.integration
@@ -120,3 +122,37 @@ async def test_pending_callbacks_resume_after_a_restart(
             return None if record is None else record.status
 
         await eventually(status, until=lambda s: s == CallbackStatus.QUEUED, within=5)
+
+
+async def test_a_flow_asks_a_callback_for_the_callers_number_and_it_joins_the_queue(
+    private_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """What the IVR's callback node asks (CallbackLine.ask): the caller's number judged by the
+    policy (a premium-rate caller is refused, journaled), then due now: in the queue at once."""
+    outcomes: list[str] = []
+
+    def script(center: CallCenter) -> CallScript:
+        async def ask(call: Call) -> None:
+            await call.answer()
+            try:
+                outcomes.append(await center.app.callbacks.ask(call, "sales", 0.0))
+            except CallbackRefused as refused:
+                outcomes.append(refused.reason)
+
+        return ask
+
+    async with call_center(private_sandbox, tmp_path, {"sales": {}}, script=script) as center:
+        for caller in (CUSTOMER, "+19005550123"):
+            done = await run_sipp_async("caller-waits-bye.xml", private_sandbox.sip_target,
+                                        caller=caller, timeout=20, workdir=tmp_path)
+            assert done.ok, done.describe()
+        [queued] = await center.wait_for("CALLBACKQUEUED")
+        callback_id = outcomes[0]
+        assert outcomes[1:] == ["not_allowed"]
+        assert queued.call_id == callback_id and queued.data["number"] == CUSTOMER
+        [refused] = await center.journal("DIAL_REFUSED")
+        assert refused.data["number"] == "+19005550123"
+        tenant = await Directory(center.db).ensure_tenant("default")
+        record = await CallbackStore(center.db).get(tenant.id, callback_id)
+        assert record is not None and record.source == CallbackSource.IVR
+        assert center.app.acd.core.waiting(f"{tenant.id}:sales") == [callback_id]
