@@ -104,6 +104,17 @@ def _format(
         return event, [secs("timeout")]
     if event in ("WRAPUPSTART", "WRAPUPEND"):
         return event, [secs("seconds")]
+    # Callbacks (no app_queue event): the number, then where it stands.
+    if event == "CALLBACKREQ":
+        return event, [text("number"), secs("position"), secs("wait")]
+    if event == "CALLBACKQUEUED":
+        return event, [text("number"), secs("position"), secs("attempts")]
+    if event in ("CALLBACKDIAL", "CALLBACKCONNECT"):
+        return event, [text("number"), secs("attempt"), secs("wait")]
+    if event == "CALLBACKFAIL":
+        return event, [text("reason"), secs("attempt"), "final" if data.get("final") else "retry"]
+    if event == "CALLBACKCANCEL":
+        return event, [secs("wait")]
     return event, []
 
 

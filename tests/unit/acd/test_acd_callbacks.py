@@ -185,3 +185,17 @@ def test_the_wallboard_shows_callbacks_as_waiting_work_and_counts_no_abandon() -
     assert (snap.callbacks, snap.figures.callbacks_connected, snap.answered) == (0, 1, 0)
     a1 = stats.agent("a1")
     assert a1 is not None and a1.state.value == "on-call"
+
+
+def test_queue_log_lines_of_a_callback() -> None:
+    from pbx_stasis.acd.queue_log import journal_lines
+
+    floor = floor_with_waiting(callback_attempts=1)
+    floor.feed(CallbackRequested("c1", "cb1", "+15550001"), at=START + 10)
+    floor.ready("a1", "q")
+    floor.answer("cb1", "a1")
+    floor.feed(CallbackFailed("cb1", "busy"))
+    lines = [line.split("|", 3)[3] for line in journal_lines(
+        floor.journal(E.CALLBACKREQ, E.CALLBACKDIAL, E.CALLBACKFAIL), extensions=True)]
+    assert lines == ["NONE|CALLBACKREQ|+15550001|1|10", "a1|CALLBACKDIAL|+15550001|1|10",
+                     "a1|CALLBACKFAIL|busy|1|final"]
