@@ -15,7 +15,7 @@ from typing import Any
 from pbx_stasis.acd import events as ev
 from pbx_stasis.acd.actions import DialCallback
 from pbx_stasis.acd.directory import split_queue_key
-from pbx_stasis.acd.stay import Leg
+from pbx_stasis.acd.stay import Leg, Talk, TalkWatcher, tell_watchers
 from pbx_stasis.ari import AriClient, AriError
 from pbx_stasis.calls.actor import ChannelGone, EventInbox
 from pbx_stasis.dialing.caller_ids import caller_id_header
@@ -33,8 +33,12 @@ class CallbackDialer:
 
     def __init__(self, ari: AriClient, line: TrunkLine, app: str,
                  post: Callable[[ev.AcdInput], None],
-                 queue_caller_id: Callable[[str], str | None]) -> None:
+                 queue_caller_id: Callable[[str], str | None],
+                 talk_watchers: list[TalkWatcher],
+                 agent_user_id: Callable[[str], int | None]) -> None:
         self.ari = ari
+        self.talk_watchers = talk_watchers  # the ACD's: recording and supervision
+        self.agent_user_id = agent_user_id  # an ACD agent id -> their user id
         self.line = line
         self.app = app
         self.post = post
@@ -56,7 +60,7 @@ class CallbackDialer:
         if agent_leg is None or agent_leg.task is None or agent_leg.task.done():
             self.post(ev.CallbackFailed(callback_id, "agent gone"))
             return
-        tenant_id, _ = split_queue_key(action.queue)
+        tenant_id, queue = split_queue_key(action.queue)
         verdict = await self.line.permit(tenant_id, action.number, None, call_id=callback_id)
         if not verdict.allowed or verdict.number is None:
             # Judged at the request too; a policy tightened since wins (journaled by permit).
@@ -68,6 +72,7 @@ class CallbackDialer:
         leg_id = uuid.uuid4().hex
         customer = self.line.router.claim(leg_id)
         bridge_id: str | None = None
+        talk: Talk | None = None
         agent_gone = asyncio.ensure_future(asyncio.shield(agent_leg.task))
         try:
             ringback = f"{agent_leg.channel_id}-ringback"
@@ -104,6 +109,13 @@ class CallbackDialer:
             bridge = await self.ari.bridges.create("mixing", name=f"callback-{callback_id}")
             bridge_id = bridge["id"]
             await self.ari.bridges.add_channel(bridge_id, [agent_leg.channel_id, leg_id])
+            # Recorded and supervised like any talk of the queue (its recording policy).
+            talk = Talk(call_id=callback_id, tenant_id=tenant_id, queue=queue,
+                        bridge_id=bridge_id, caller_channel_id=leg_id,
+                        agent_channel_id=agent_leg.channel_id,
+                        agent_user_id=self.agent_user_id(action.agent_id),
+                        from_number=action.number)
+            tell_watchers(self.talk_watchers, talk, started=True)
             customer_gone = asyncio.ensure_future(_until_gone(customer))
             talking: set[asyncio.Future[Any]] = {customer_gone, agent_gone}
             await asyncio.wait(talking, return_when=asyncio.FIRST_COMPLETED)
@@ -117,6 +129,8 @@ class CallbackDialer:
             self.post(ev.CallbackFailed(callback_id, "failed"))
         finally:
             agent_gone.cancel()
+            if talk is not None:  # before the bridge goes: a recording stops cleanly
+                tell_watchers(self.talk_watchers, talk, started=False)
             await self._clean_up(customer, bridge_id)
 
     async def _drop_agent(self, leg: Leg) -> None:

@@ -46,7 +46,8 @@ class CallbackService:
         self.acd = acd
         self.line = line
         self.clock = clock
-        self.dialer = CallbackDialer(ari, line, app, acd.post, self._queue_caller_id)
+        self.dialer = CallbackDialer(ari, line, app, acd.post, self._queue_caller_id,
+                                     acd.talk_watchers, self._agent_user_id)
         self._changes: asyncio.Queue[Change] = asyncio.Queue()
         self._pending: list[Change] = []  # taken from the queue, not stored yet
         self._told_cancelled: set[str] = set()
@@ -188,6 +189,10 @@ class CallbackService:
             callback.id, queue_key(tenant_id, callback.queue), callback.number,
             entered_at=callback.due_at.timestamp(), contact=callback.contact,
             attempts=callback.attempts, not_before=retry_at, adopted=adopted))
+
+    def _agent_user_id(self, agent_id: str) -> int | None:
+        agent = self.acd.agents.get(agent_id)
+        return None if agent is None else agent.user_id
 
     def _queue_caller_id(self, key: str) -> str | None:
         config = self.acd.core.queue(key)

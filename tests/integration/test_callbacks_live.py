@@ -1,7 +1,8 @@
 """Queued callbacks on a real Asterisk: a waiting caller presses the queue's callback key and
 hangs up; a caller who arrived later is not served first; the agent (a sipp desk phone) is
 reserved for the callback, then the customer (a sipp UAS on the trunk port) rings, answers and
-talks with them. Pending callbacks resume after a restart."""
+talks with them (recorded by the queue's policy). Pending callbacks resume after a restart; the
+IVR's callback node's request is judged by the dialling policy."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from pbx_stasis.callbacks.store import CallbackStore
 from pbx_stasis.callbacks.tables import CallbackSource, CallbackStatus
 from pbx_stasis.calls.handoff import CallbackRefused
 from pbx_stasis.calls.inbound import Call, CallScript
+from pbx_stasis.recording import PolicyMode, RecordingPolicy, RecordingStore
+from pbx_stasis.recording.policy_store import RecordingPolicies
 from pbx_stasis.store import Directory
 
 pytestmark = pytest.mark.integration
@@ -35,6 +38,11 @@ async def test_a_queued_callback_keeps_its_place_and_rings_the_customer_after_th
         target = private_sandbox.sip_target
         # What the agent's page and the wallboard are told (the feed's events).
         feed = center.app.bus.subscribe(["call:incoming", "queue:stats"])
+        # The queue records every talk: the callback's too.
+        recordings = RecordingStore(center.db, tmp_path / "recordings")
+        center.app.recorder.store = recordings
+        await RecordingPolicies(center.db).set_policy(center.app.tenant_id, "sales",
+                                                      RecordingPolicy(PolicyMode.ALL))
         presses_one = caller_dtmf_scenario("1", tmp_path / "scenarios", first_delay_ms=1500)
         first = asyncio.create_task(run_sipp_async(
             presses_one, target, caller=CUSTOMER, timeout=30, workdir=tmp_path))
@@ -87,6 +95,9 @@ async def test_a_queued_callback_keeps_its_place_and_rings_the_customer_after_th
         assert record is not None
         assert (record.status, record.attempts, record.number, record.source) == (
             CallbackStatus.DONE, 1, CUSTOMER, CallbackSource.QUEUE)
+        await center.app.recorder.drain()
+        [kept] = await recordings.for_call(callback_id)
+        assert (kept.queue, kept.agent_user_id) == ("sales", alice.user_id)
 
 
 async def test_pending_callbacks_resume_after_a_restart(
