@@ -26,6 +26,7 @@ from pbx_stasis.remote.interfaces import Interface, Offered
 from pbx_stasis.reports import plugin as reports
 from pbx_stasis.supervision import plugin as supervision
 from pbx_stasis.testcall import plugin as testcall
+from pbx_stasis.tickets import plugin as tickets
 from pbx_stasis.users import plugin as users
 from pbx_stasis.web import feed, openapi, pages
 from pbx_stasis.web.app import WebContext, create_web_app
@@ -40,6 +41,7 @@ WEB_PLUGINS: tuple[Plugin, ...] = (
     users.PLUGIN,
     dialing.PLUGIN,
     testcall.PLUGIN,
+    tickets.PLUGIN,
 )
 # ... and those that control live calls, through the Stasis side's own services.
 LIVE_PLUGINS: tuple[Plugin, ...] = (supervision.PLUGIN, recording.PLUGIN)
