@@ -25,7 +25,7 @@ export function mountTicketBox({ callId, notes, contactName }) {
       el("button", { type: "submit", class: "primary", "data-testid": "ticket-create" }, "Create ticket")));
   const dialog = el("dialog", { "data-testid": "ticket-dialog" }, form);
   document.body.append(dialog);
-  const made = el("div", { class: "ticket-link-row", "data-testid": "ticket-made", hidden: true });
+  const made = el("span", { "data-testid": "ticket-made", hidden: true });
 
   let forCall = null;
   function open() {
@@ -60,7 +60,8 @@ export function mountTicketBox({ callId, notes, contactName }) {
   const button = (testid) => el("button", { type: "button", class: "small", "data-testid": testid, hidden: true, onclick: open }, "Create ticket");
   const inCallBox = button("create-ticket");
   const inWrapup = button("create-ticket-wrapup");
-  $("#call-box")?.append(el("div", { class: "ticket-link-row" }, inCallBox), made);
+  // rec-row: the call box's own row style (this module has no stylesheet on the agent page).
+  $("#call-box")?.append(el("div", { class: "rec-row" }, inCallBox, made));
   $("#disposition-form .dialog-actions")?.prepend(inWrapup);
   const buttons = [inCallBox, inWrapup];
   let shownFor = null;

@@ -7,6 +7,17 @@ import { choices, fill } from "../tickets-ui.js";
 
 const ticketId = Number(location.pathname.split("/").pop());
 let current = null;
+const agentNames = new Map(); // user id -> name, for the history's assignee rows
+const LABELS = { assignee_user_id: "assignee", contact_id: "contact", due_at: "due" };
+
+/** A history value as people read it: names for people, local times for the due time. */
+function shown(field, value) {
+  if (value === null || value === undefined || value === "") return "none";
+  if (field === "assignee_user_id") return agentNames.get(value) || `user ${value}`;
+  if (field === "due_at") return dateTime(value);
+  if (field === "contact_id") return current?.contact_id === Number(value) ? current.contact_name : `contact ${value}`;
+  return value;
+}
 
 function render(reply) {
   const t = reply.ticket;
@@ -28,7 +39,10 @@ function render(reply) {
     : [el("p", { class: "muted small" }, "No comments yet.")]));
   $("#ticket-history").replaceChildren(...reply.history.slice().reverse().map((h) => el("li", {},
     el("div", { class: "when" }, `${dateTime(h.at)} · ${h.user_name || "system"}`),
-    el("div", { class: "what" }, h.old === null ? `${h.field}: ${h.new}` : `${h.field}: ${h.old} → ${h.new ?? "none"}`))));
+    el("div", { class: "what" }, h.old === null && h.field !== "call"
+      ? `${LABELS[h.field] || h.field}: ${shown(h.field, h.new)}`
+      : h.field === "call" ? "call linked"
+        : `${LABELS[h.field] || h.field}: ${shown(h.field, h.old)} → ${shown(h.field, h.new)}`))));
   $("#ticket-calls").replaceChildren(...(reply.calls.length ? reply.calls.map((c) => el("li", {},
     el("span", {}, dateTime(c.started_at)), el("span", { class: "muted small" }, ` ${c.from_number} → ${c.to_number}`)))
     : [el("li", { class: "muted" }, "No linked call.")]));
@@ -74,6 +88,7 @@ $("#comment-form").addEventListener("submit", async (event) => {
 const ready = choices().then(({ queues, agents }) => {
   fill($("#te-queue"), queues);
   fill($("#te-assignee"), agents);
+  for (const [id, name] of agents) agentNames.set(id, name);
 });
 ready.then(() => new Feed(["ticket:changed"], {
   onSync: load,
