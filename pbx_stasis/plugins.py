@@ -17,6 +17,7 @@ from aiohttp import web
 
 from pbx_stasis.acd import plugin as acd
 from pbx_stasis.bus import EventTopic
+from pbx_stasis.callscripts import plugin as callscripts
 from pbx_stasis.crm import plugin as crm
 from pbx_stasis.dialing import plugin as dialing
 from pbx_stasis.ivr import plugin as ivr
@@ -42,6 +43,7 @@ WEB_PLUGINS: tuple[Plugin, ...] = (
     dialing.PLUGIN,
     testcall.PLUGIN,
     tickets.PLUGIN,
+    callscripts.PLUGIN,
 )
 # ... and those that control live calls, through the Stasis side's own services.
 LIVE_PLUGINS: tuple[Plugin, ...] = (supervision.PLUGIN, recording.PLUGIN)

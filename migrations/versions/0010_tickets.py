@@ -1,5 +1,5 @@
-"""Tickets (with comments, history, linked calls, tenants' due-time targets) and contacts'
-custom field definitions.
+"""Tickets (with comments, history, linked calls, tenants' due-time targets), contacts' custom
+field definitions and call scripts' versions.
 
 Revision ID: 0010
 Revises: 0008
@@ -128,7 +128,26 @@ def upgrade() -> None:
                         ["ticket_id", time_column])
 
 
+    op.create_table(
+        "call_script_versions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("tenant_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("body", sa.JSON(), nullable=False),
+        sa.Column("retired", sa.Boolean(), server_default=sa.false(), nullable=False),
+        sa.Column("saved_by", sa.Integer(), nullable=True),
+        sa.Column("saved_at", _timestamp(), nullable=False),
+        _tenant("call_script_versions"),
+        sa.ForeignKeyConstraint(["saved_by"], ["users.id"],
+                                name=op.f("fk_call_script_versions_saved_by_users")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_call_script_versions")),
+        sa.UniqueConstraint("tenant_id", "name", "version",
+                            name=op.f("uq_call_script_versions_tenant_id_name_version")),
+    )
+
+
 def downgrade() -> None:
-    for table in ("ticket_history", "ticket_comments", "ticket_calls", "tickets",
+    for table in ("call_script_versions", "ticket_history", "ticket_comments", "ticket_calls", "tickets",
                   "ticket_targets", "contact_field_defs"):
         op.drop_table(table)

@@ -26,7 +26,7 @@ from pbx_stasis.crm.timeline import TIMELINE, TimelineEntry, Viewer
 from pbx_stasis.store.errors import AlreadyExists
 from pbx_stasis.store.tables import Call, Role
 from pbx_stasis.validation import QUERY_WHOLE, Model, ModelBody, ModelQuery, QueryFlag, text
-from pbx_stasis.web.call_access import only_agent
+from pbx_stasis.web.call_access import may_see_call, only_agent
 from pbx_stasis.web.contract import ServiceError, ServiceErrorCode
 from pbx_stasis.web.routing import (
     ANYONE,
@@ -167,6 +167,26 @@ async def update_contact(req: RouteRequest) -> web.StreamResponse:
     if contact is None:
         raise not_found("contact")
     return reply({"contact": contact_json(contact)})
+
+
+async def own_call(req: RouteRequest, call_id: str, field: str | None = None) -> Call:
+    """The tenant's call, if this user may see it: an agent's own (taken, or on the line now);
+    else 404, or 400 naming `field` when the call id came in a body."""
+    who = req.who
+    statement = select(Call).where(Call.id == call_id, Call.tenant_id == who.tenant_id)
+    async with req.site.ctx.db.session() as session:
+        call = await session.scalar(statement)
+    mine = call is not None and may_see_call(who, call.agent_user_id)
+    if call is not None and not mine and who.role is Role.AGENT:
+        try:
+            mine = (await acd_of(req).agent_status(who.tenant_id, who.user_id)).call_id == call_id
+        except ServiceError:
+            mine = False
+    if call is None or not mine:
+        if field is not None:
+            raise invalid({field: "is not one of your calls"})
+        raise not_found("call")
+    return call
 
 
 async def viewer_of(req: RouteRequest) -> Viewer:

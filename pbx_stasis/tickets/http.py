@@ -9,10 +9,10 @@ from typing import Any
 from aiohttp import web
 
 from pbx_stasis.acd.http.control import acd_of
-from pbx_stasis.crm.http import viewer_of
+from pbx_stasis.crm.http import own_call, viewer_of
 from pbx_stasis.crm.service import crm_of
 from pbx_stasis.crm.timeline import Viewer
-from pbx_stasis.store.tables import Call, Direction, Role
+from pbx_stasis.store.tables import Direction, Role
 from pbx_stasis.tickets.core import MOVES, MoveRefused, Priority, Status
 from pbx_stasis.tickets.model import (
     LinkedCall,
@@ -32,8 +32,6 @@ from pbx_stasis.tickets.service import (
     ticket_json,
 )
 from pbx_stasis.validation import ModelBody, ModelQuery
-from pbx_stasis.web.call_access import may_see_call
-from pbx_stasis.web.contract import ServiceError
 from pbx_stasis.web.routing import (
     ANYONE,
     Route,
@@ -106,7 +104,7 @@ NEW = ModelBody(NewTicket, defaults=True)
 async def create_ticket(req: RouteRequest) -> web.StreamResponse:
     body = req.body
     if body["call_id"] is not None:
-        await _own_call(req, body["call_id"], "call_id")
+        await own_call(req, body["call_id"], "call_id")
     return await _created(req, TicketDraft(
         subject=body["subject"], description=body["description"],
         priority=Priority(body["priority"]), queue=body["queue"],
@@ -115,30 +113,13 @@ async def create_ticket(req: RouteRequest) -> web.StreamResponse:
     ))
 
 
-async def _own_call(req: RouteRequest, call_id: str, field: str | None = None) -> Call:
-    """The tenant's call, if this user may see it: an agent's own (taken, or on the line now)."""
-    who = req.who
-    call = await tickets_of(req).call_of(who.tenant_id, call_id)
-    mine = call is not None and may_see_call(who, call.agent_user_id)
-    if call is not None and not mine and who.role is Role.AGENT:
-        try:
-            mine = (await acd_of(req).agent_status(who.tenant_id, who.user_id)).call_id == call_id
-        except ServiceError:
-            mine = False
-    if call is None or not mine:
-        if field is not None:
-            raise invalid({field: "is not one of your calls"})
-        raise not_found("call")
-    return call
-
-
 FROM_CALL = ModelBody(TicketFromCall, defaults=True)
 
 
 async def ticket_from_call(req: RouteRequest) -> web.StreamResponse:
     """A ticket opened from a call: the caller's contact, the call linked, the agent's notes
     (the call's saved ones unless the body brings newer), the call's queue, the agent."""
-    call = await _own_call(req, req.param("call_id"))
+    call = await own_call(req, req.param("call_id"))
     body = req.body
     number = call.from_number if call.direction is Direction.INBOUND else call.to_number
     contacts = await crm_of(req).contacts.by_phone(req.who.tenant_id, number)
@@ -200,7 +181,7 @@ LINK = ModelBody(LinkedCall)
 
 async def link_call(req: RouteRequest) -> web.StreamResponse:
     ticket = await _ticket(req, await viewer_of(req))
-    call = await _own_call(req, req.body["call_id"], "call_id")
+    call = await own_call(req, req.body["call_id"], "call_id")
     try:
         added = await tickets_of(req).link_call(
             req.who.tenant_id, ticket, call.id, req.who.user_id, req.site.now())

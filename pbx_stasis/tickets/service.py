@@ -232,11 +232,6 @@ class Tickets:
 
     # -- checks of what a ticket names --------------------------------------------------------
 
-    async def call_of(self, tenant_id: int, call_id: str) -> Call | None:
-        async with self._db.session() as session:
-            return await session.scalar(
-                select(Call).where(Call.id == call_id, Call.tenant_id == tenant_id))
-
     async def _check_refs(self, session: AsyncSession, tenant_id: int,
                           values: Mapping[str, Any]) -> None:
         assignee = values.get("assignee_user_id")

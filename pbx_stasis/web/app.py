@@ -202,6 +202,7 @@ _NAV: list[tuple[str, str, Role]] = [
     ("/admin/queues", "Queues", Role.ADMIN),
     ("/admin/dispositions", "Dispositions", Role.ADMIN),
     ("/admin/contact-fields", "Contact fields", Role.ADMIN),
+    ("/admin/call-scripts", "Call scripts", Role.ADMIN),
     ("/admin/recording", "Recording", Role.MANAGER),
     ("/admin/ivr", "IVR flows", Role.ADMIN),
 ]

@@ -213,6 +213,33 @@ async def _ticket_link_call(world: World, who: Person) -> Ask:
 
 
 TARGETS = {"low": 10080, "medium": 4320, "high": 1440, "urgent": 240}
+SCRIPT = {"headline": "Support (acme)", "queues": ["support"], "opening": "Hello {contact.name}"}
+
+
+async def _owner_script(world: World) -> str:
+    """A script of the owner tenant with two versions (restore needs an older one)."""
+    from pbx_stasis.callscripts.core import ScriptBody
+    from pbx_stasis.callscripts.service import CALL_SCRIPTS
+
+    name = f"s{next(_unique)}"
+    for _ in range(2):
+        await world.app[CALL_SCRIPTS].save(world.tenant_ids[OWNER], name,
+                                           ScriptBody.model_validate(SCRIPT), None, world.clock())
+    return name
+
+
+def _script(suffix: str = "", body: Any = None) -> Sample:
+    async def make(world: World, who: Person) -> Ask:
+        return Ask(f"/api/call-scripts/{await _owner_script(world)}{suffix}", body,
+                   owns_object=True)
+
+    return make
+
+
+async def _call_script(world: World, who: Person) -> Ask:
+    await _owner_script(world)
+    ask = await _db_call(world, who)
+    return Ask(f"{ask.path}/script", owns_object=True)
 
 VALID_FLOW = """flows:
   main:
@@ -319,6 +346,14 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("PATCH", "/api/tickets/{ticket_id}"): _ticket("", {"status": "in-progress"}),
     ("POST", "/api/tickets/{ticket_id}/comments"): _ticket("/comments", {"body": "Called back"}),
     ("POST", "/api/tickets/{ticket_id}/calls"): _ticket_link_call,
+    ("GET", "/admin/call-scripts"): fixed("/admin/call-scripts"),
+    ("GET", "/api/call-scripts"): fixed("/api/call-scripts"),
+    ("GET", "/api/call-scripts/{name}"): _script(),
+    ("PUT", "/api/call-scripts/{name}"): fixed(
+        "/api/call-scripts/greeting", {"headline": "Greeting", "opening": "Hello {contact.name}"}),
+    ("POST", "/api/call-scripts/{name}/restore"): _script("/restore", {"version": 1}),
+    ("DELETE", "/api/call-scripts/{name}"): _script(),
+    ("GET", "/api/calls/{call_id}/script"): _call_script,
 }
 
 

@@ -5,6 +5,7 @@ import { $, $$, banner, clearErrors, clock, dateTime, duration, el, pageData, se
 import { PhonePanel } from "../phone.js";
 import { Ringer } from "../ringer.js";
 import { mountTicketBox } from "../ticket-box.js";
+import { mountCallScript } from "../call-script.js";
 import { fieldDefinitions, typedValue } from "../contact-fields.js";
 
 const data = pageData();
@@ -28,6 +29,8 @@ const ticketBox = mountTicketBox({
   callId: () => view.call?.call_id || view.agent?.call_id || view.wrapup?.call_id || null,
   notes: () => $("#notes").value, contactName: () => view.contact?.name,
 });
+// The call's script beside the call box while the call is on (call-script.js).
+const callScript = mountCallScript({ callId: () => (view.call && view.call.state !== "ended" ? view.call.call_id : null) });
 
 // --- softphone ----------------------------------------------------------------------------
 
@@ -188,6 +191,7 @@ function renderCall() {
   announceRinging(state === "ringing" && c && c.direction !== "outbound" ? c : null);
   followRecording(inCall ? view.call.call_id : null);
   ticketBox.update();
+  callScript.update();
 }
 
 // --- the call's recording: its state, and the agent's record / pause (card numbers) / resume --
