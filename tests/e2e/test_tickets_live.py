@@ -1,7 +1,8 @@
-"""Tickets from a live call, in a real Chromium at a phone's width (390 px) and a desktop's
-(1440 px): a sipp caller reaches the agent's WebRTC softphone through the sandbox Asterisk, the
-agent creates a ticket from the call box (during the call) or from the wrap-up (after it); the
-ticket carries the call and the caller's contact, and shows on the contact's timeline.
+"""Tickets and the call script on a live call, in a real Chromium at a phone's width (390 px)
+and a desktop's (1440 px): a sipp caller reaches the agent's WebRTC softphone through the sandbox
+Asterisk, the queue's script shows beside the call box filled for the caller, the agent creates a
+ticket from the call box (during the call) or from the wrap-up (after it); the ticket carries the
+call and the caller's contact, and shows on the contact's timeline.
 
 The stack is tests/e2e/live.py's (sandbox Asterisk, the Stasis app, the web sidecar, SQLite).
 Screenshots go to build/screenshots/tickets-*.png.
@@ -32,6 +33,8 @@ from polling import eventually
 from sandbox import SippResult, free_media_port, run_sipp_async
 
 from pbx_stasis.bus import Bus
+from pbx_stasis.callscripts.core import ScriptBody
+from pbx_stasis.callscripts.service import CallScripts
 from pbx_stasis.crm.timeline import Viewer
 from pbx_stasis.store.base import utc_now
 from pbx_stasis.store.tables import Role
@@ -90,6 +93,13 @@ async def test_an_agent_creates_a_ticket_from_a_live_call(
     page = agent_page
     width = page.viewport_size["width"] if page.viewport_size else 0
     during_call = width >= 1000  # desktop: from the call box; phone: from the wrap-up
+    scripts = CallScripts(stack.db)
+    if not await scripts.current(stack.tenant_id):
+        await scripts.save(stack.tenant_id, "support", ScriptBody(
+            headline="Support", queues=("support",),
+            opening="Hello {contact.name}, this is {agent.name}.",
+            main_points=("Account {contact.account}",), closing="Anything else?",
+        ), stack.users["root"], utc_now())
     await page.goto(f"{stack.base_url}/login")
     await page.fill("#tenant", TENANT)
     await page.fill("#username", "alice")
@@ -110,6 +120,14 @@ async def test_an_agent_creates_a_ticket_from_a_live_call(
         call_id = await page.evaluate("window.pbxSoftphone.callId")
         await answer.click()
         await expect(box).to_have_attribute("data-state", "talking")
+        # The queue's script beside the call box, filled for this caller.
+        script = page.get_by_test_id("call-script")
+        await expect(script).to_be_visible()
+        await expect(script.get_by_test_id("call-script-opening")).to_have_text(
+            f"Hello {CALLER_NAME}, this is Alice Agent.")
+        await expect(script).to_contain_text("Account G-1906")
+        await page.screenshot(path=str(SCREENSHOTS / f"tickets-script-{width}.png"),
+                              full_page=True)
         button = page.get_by_test_id("create-ticket")
         await expect(button).to_be_visible()
         if during_call:

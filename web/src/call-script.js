@@ -1,15 +1,16 @@
-// The agent page's call script: beside the call box while a call is on, the script of the call
+// The agent page's call script: beside the call box while the agent talks to the caller, the script of the call
 // (its IVR path's, its queue's, or the default) filled with the contact's, call's and IVR's values.
 import { get } from "./api.js";
 import { $, el } from "./ui.js";
 
-/** callId(): the call on the line (null: none). Returns {update()} for the page to call when
+/** callId(): the call being talked (null: none). Returns {update()} for the page to call when
  * its call changes. */
 export function mountCallScript({ callId }) {
   const body = el("div", { "data-testid": "call-script-body" });
   const panel = el("section", { class: "panel", id: "call-script-panel", "data-testid": "call-script", hidden: true, "aria-labelledby": "call-script-title" },
     el("div", { class: "panel-head" }, el("h2", { id: "call-script-title" }, "Script")), body);
-  $("#disposition-panel")?.before(panel);
+  // After the (hidden while talking) wrap-up panel: the column keeps its spacing.
+  $("#disposition-panel")?.after(panel);
   let shownFor = null;
 
   function render(script) {
@@ -38,6 +39,7 @@ export function mountCallScript({ callId }) {
         if (reply.script) render(reply.script);
       } catch {
         panel.hidden = true; // a script is a help: the call goes on without it
+        if (shownFor === id) shownFor = null; // the next update of the call tries again
       }
     },
   };

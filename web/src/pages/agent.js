@@ -30,7 +30,7 @@ const ticketBox = mountTicketBox({
   notes: () => $("#notes").value, contactName: () => view.contact?.name,
 });
 // The call's script beside the call box while the call is on (call-script.js).
-const callScript = mountCallScript({ callId: () => (view.call && view.call.state !== "ended" ? view.call.call_id : null) });
+const callScript = mountCallScript({ callId: () => (["talking", "held", "consulting"].includes(view.call?.state) ? view.call.call_id : null) });
 
 // --- softphone ----------------------------------------------------------------------------
 
