@@ -1,7 +1,7 @@
 """Seed the demo: a tenant with one user of each role, its outbound numbers (the support and
 sales lines, which its outside calls present), queues, agents, contacts with their custom fields,
-a few tickets, the example IVR flow and its English/Arabic prompts. Idempotent; prints the
-logins.
+a few tickets, call scripts, the example IVR flow and its English/Arabic prompts. Idempotent;
+prints the logins.
 
     python -m pbx_stasis.demo seed
 """
@@ -17,6 +17,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from pbx_stasis.acd.directory import AcdDirectory
+from pbx_stasis.callscripts.core import Objection, ScriptBody
+from pbx_stasis.callscripts.service import CallScripts
 from pbx_stasis.config import load_settings
 from pbx_stasis.crm.contacts import ContactDraft, Contacts
 from pbx_stasis.crm.dispositions import Dispositions
@@ -89,6 +91,25 @@ CONTACTS = [
     ContactDraft(name="John Carter", company="Carter & Sons", phones=("+15551234567",),
                  tags=("new",), custom_fields={"account": "87654321", "plan": "Mobile 5G"}),
 ]
+# Call scripts of the demo: (name, script).
+SCRIPTS = [
+    ("support", ScriptBody(
+        headline="Support line", queues=("support", "tech"),
+        opening="Hello {contact.name}, this is {agent.name} from Example Telecom support.",
+        main_points=("Confirm the account: {contact.account}",
+                     "Their plan: {contact.plan}; lines: {contact.lines}",
+                     "Ask what changed since it last worked"),
+        objections=(Objection(objection="I already called twice",
+                              reply="I can see your earlier calls; I will stay on it with you."),),
+        closing="Is there anything else I can do for you today?")),
+    ("sales", ScriptBody(
+        headline="Sales line", queues=("sales",),
+        opening="Thank you for calling Example Telecom sales, {agent.name} speaking.",
+        main_points=("Ask how many lines they need", "Offer Business Fiber 1G"),
+        objections=(Objection(objection="Too expensive",
+                              reply="The first three months are at half price."),),
+        closing="I will email the quote to you right away.")),
+]
 # Tickets of the demo: (contact's phone or None, subject, priority, queue, assignee).
 TICKETS = [
     ("+971501234567", "Fiber drops every evening", Priority.HIGH, "tech", "alice"),
@@ -154,6 +175,10 @@ async def seed() -> dict[str, str]:
         if not await fields.for_tenant(tenant.id):
             await fields.replace(tenant.id, CONTACT_FIELDS)
         await _seed_tickets(db, tenant.id, contacts, ids)
+        scripts = CallScripts(db)
+        if not await scripts.current(tenant.id, with_retired=True):
+            for name, script in SCRIPTS:
+                await scripts.save(tenant.id, name, script, ids["adam"], utc_now())
         ivr = IvrService(db)
         active = await ivr.versions.active(tenant.id)
         if active is None:

@@ -30,6 +30,7 @@ PAGES = [
     (Role.MANAGER, "/admin/recording"),
     (Role.AGENT, "/tickets"),
     (Role.ADMIN, "/admin/contact-fields"),
+    (Role.ADMIN, "/admin/call-scripts"),
 ]
 
 
