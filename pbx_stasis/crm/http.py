@@ -32,6 +32,7 @@ from pbx_stasis.web.routing import (
     ANYONE,
     Route,
     RouteRequest,
+    WebError,
     at_least,
     invalid,
     no_content,
@@ -196,9 +197,9 @@ async def viewer_of(req: RouteRequest) -> Viewer:
     if who.role is Role.AGENT:
         try:
             queues = tuple((await acd_of(req).agent_profile(who.tenant_id, who.user_id)).queues)
-        except ServiceError as exc:
-            if exc.code is not ServiceErrorCode.NOT_FOUND:
-                raise
+        except (ServiceError, WebError):
+            # No profile, or the ACD is away (503): the agent still reaches their own tickets.
+            queues = ()
     return Viewer(who.tenant_id, who.user_id, who.role, queues)
 
 
