@@ -1,6 +1,7 @@
 """Seed the demo: a tenant with one user of each role, its outbound numbers (the support and
-sales lines, which its outside calls present), queues, agents, contacts, the example IVR flow and
-its English/Arabic prompts. Idempotent; prints the logins.
+sales lines, which its outside calls present), queues, agents, contacts with their custom fields,
+a few tickets, call scripts, the example IVR flow and its English/Arabic prompts. Idempotent;
+prints the logins.
 
     python -m pbx_stasis.demo seed
 """
@@ -16,15 +17,22 @@ from dataclasses import replace
 from pathlib import Path
 
 from pbx_stasis.acd.directory import AcdDirectory
+from pbx_stasis.callscripts.core import Objection, ScriptBody
+from pbx_stasis.callscripts.service import CallScripts
 from pbx_stasis.config import load_settings
 from pbx_stasis.crm.contacts import ContactDraft, Contacts
 from pbx_stasis.crm.dispositions import Dispositions
+from pbx_stasis.crm.field_store import ContactFieldStore
+from pbx_stasis.crm.fields import FieldKind, FieldSpec
 from pbx_stasis.crm.phones import numbering
 from pbx_stasis.dialing.caller_id_store import CallerIdStore
 from pbx_stasis.dialing.caller_ids import CallerIds, OutboundNumber
 from pbx_stasis.ivr import load_flowset_files
 from pbx_stasis.ivr.service import IvrService
 from pbx_stasis.store import AlreadyExists, Database, Directory
+from pbx_stasis.store.base import utc_now
+from pbx_stasis.tickets.core import Priority
+from pbx_stasis.tickets.service import TicketDraft, Tickets
 from pbx_stasis.web.passwords import hash_password
 
 EXAMPLE_FLOW = Path(__file__).resolve().parent.parent / "examples" / "ivr" / "support.yaml"
@@ -68,12 +76,46 @@ DISPOSITIONS = [
     ("Wrong number", False),
     ("Escalated", False),
 ]
+# The contacts' custom fields an admin defined (the contact card's typed inputs).
+CONTACT_FIELDS = [
+    FieldSpec("account", FieldKind.TEXT),
+    FieldSpec("plan", FieldKind.CHOICE, ("Home Fiber 300M", "Business Fiber 1G", "Mobile 5G")),
+    FieldSpec("lines", FieldKind.NUMBER),
+    FieldSpec("renewal", FieldKind.DATE),
+]
 CONTACTS = [
     ContactDraft(name="Layla Haddad", company="Gulf Shipping LLC",
                  phones=("+971501234567",), tags=("gold",),
-                 custom_fields={"account": "12345678", "plan": "Business Fiber 1G"}),
+                 custom_fields={"account": "12345678", "plan": "Business Fiber 1G", "lines": 12,
+                                "renewal": "2027-03-31"}),
     ContactDraft(name="John Carter", company="Carter & Sons", phones=("+15551234567",),
-                 tags=("new",), custom_fields={"account": "87654321"}),
+                 tags=("new",), custom_fields={"account": "87654321", "plan": "Mobile 5G"}),
+]
+# Call scripts of the demo: (name, script).
+SCRIPTS = [
+    ("support", ScriptBody(
+        headline="Support line", queues=("support", "tech"),
+        opening="Hello {contact.name}, this is {agent.name} from Example Telecom support.",
+        main_points=("Confirm the account: {contact.account}",
+                     "Their plan: {contact.plan}; lines: {contact.lines}",
+                     "Ask what changed since it last worked"),
+        objections=(Objection(objection="I already called twice",
+                              reply="I can see your earlier calls; I will stay on it with you."),),
+        closing="Is there anything else I can do for you today?")),
+    ("sales", ScriptBody(
+        headline="Sales line", queues=("sales",),
+        opening="Thank you for calling Example Telecom sales, {agent.name} speaking.",
+        main_points=("Ask how many lines they need", "Offer Business Fiber 1G"),
+        objections=(Objection(objection="Too expensive",
+                              reply="The first three months are at half price."),),
+        closing="I will email the quote to you right away.")),
+]
+# Tickets of the demo: (contact's phone or None, subject, priority, queue, assignee).
+TICKETS = [
+    ("+971501234567", "Fiber drops every evening", Priority.HIGH, "tech", "alice"),
+    ("+971501234567", "Invoice shows two static IPs", Priority.MEDIUM, "billing", None),
+    ("+15551234567", "Port two numbers from the old carrier", Priority.LOW, "sales", "bob"),
+    (None, "Outage in Dubai Marina: tell affected callers", Priority.URGENT, "support", "sam"),
 ]
 
 
@@ -129,6 +171,14 @@ async def seed() -> dict[str, str]:
         for draft in CONTACTS:
             if not await contacts.by_phone(tenant.id, draft.phones[0]):
                 await contacts.create(tenant.id, draft)
+        fields = ContactFieldStore(db)
+        if not await fields.for_tenant(tenant.id):
+            await fields.replace(tenant.id, CONTACT_FIELDS)
+        await _seed_tickets(db, tenant.id, contacts, ids)
+        scripts = CallScripts(db)
+        if not await scripts.current(tenant.id, with_retired=True):
+            for name, script in SCRIPTS:
+                await scripts.save(tenant.id, name, script, ids["adam"], utc_now())
         ivr = IvrService(db)
         active = await ivr.versions.active(tenant.id)
         if active is None:
@@ -141,6 +191,26 @@ async def seed() -> dict[str, str]:
         return logins
     finally:
         await db.dispose()
+
+
+async def _seed_tickets(db: Database, tenant_id: int, contacts: Contacts,
+                        ids: dict[str, int]) -> None:
+    """The demo's tickets, once (a tenant with tickets keeps its own)."""
+    from pbx_stasis.bus import Bus
+    from pbx_stasis.crm.timeline import Viewer
+    from pbx_stasis.store.tables import Role
+
+    tickets = Tickets(db, Bus())  # nobody listens while seeding
+    now = utc_now()
+    if await tickets.search(tenant_id, Viewer(tenant_id, ids["adam"], Role.ADMIN), now, limit=1):
+        return
+    for phone, subject, priority, queue, assignee in TICKETS:
+        found = await contacts.by_phone(tenant_id, phone) if phone else []
+        await tickets.create(tenant_id, TicketDraft(
+            subject=subject, priority=priority, queue=queue,
+            assignee_user_id=ids[assignee] if assignee else None,
+            contact_id=found[0].id if found else None,
+        ), ids["adam"], now)
 
 
 def _install_prompts() -> None:

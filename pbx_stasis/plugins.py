@@ -18,6 +18,7 @@ from aiohttp import web
 from pbx_stasis.acd import plugin as acd
 from pbx_stasis.bus import EventTopic
 from pbx_stasis.callbacks import plugin as callbacks
+from pbx_stasis.callscripts import plugin as callscripts
 from pbx_stasis.crm import plugin as crm
 from pbx_stasis.dialing import plugin as dialing
 from pbx_stasis.ivr import plugin as ivr
@@ -27,6 +28,7 @@ from pbx_stasis.remote.interfaces import Interface, Offered
 from pbx_stasis.reports import plugin as reports
 from pbx_stasis.supervision import plugin as supervision
 from pbx_stasis.testcall import plugin as testcall
+from pbx_stasis.tickets import plugin as tickets
 from pbx_stasis.users import plugin as users
 from pbx_stasis.web import feed, openapi, pages
 from pbx_stasis.web.app import WebContext, create_web_app
@@ -42,6 +44,8 @@ WEB_PLUGINS: tuple[Plugin, ...] = (
     dialing.PLUGIN,
     testcall.PLUGIN,
     callbacks.PLUGIN,
+    tickets.PLUGIN,
+    callscripts.PLUGIN,
 )
 # ... and those that control live calls, through the Stasis side's own services.
 LIVE_PLUGINS: tuple[Plugin, ...] = (supervision.PLUGIN, recording.PLUGIN)

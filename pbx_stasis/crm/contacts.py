@@ -147,7 +147,8 @@ class Contacts:
             return await self._record(session, row) if row is not None else None
 
     async def search(self, tenant_id: int, text: str, limit: int = 25) -> list[ContactRecord]:
-        """Contacts whose name, company, tag or phone contains `text` (all of them if empty)."""
+        """Contacts whose name, company, tag, custom value or phone contains `text` (all of them
+        if empty)."""
         statement = select(Contact).where(Contact.tenant_id == tenant_id)
         words = text.strip()
         if words:
@@ -163,6 +164,8 @@ class Contacts:
                 func.lower(func.coalesce(Contact.company, "")).like(pattern, escape="\\"),
                 # Tags are a JSON list: matching its text finds "vip" inside ["vip","eu"].
                 func.lower(cast(Contact.tags, String)).like(pattern, escape="\\"),
+                # Custom values too ("plan": "Business Fiber"), by the same text match.
+                func.lower(cast(Contact.custom_fields, String)).like(pattern, escape="\\"),
             ]
             if len(digits) >= 3:
                 conditions.append(Contact.id.in_(phone_match))

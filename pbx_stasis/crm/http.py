@@ -19,17 +19,20 @@ from pbx_stasis.crm.dispositions import (
     NewDispositionFields,
     OutcomeFields,
 )
+from pbx_stasis.crm.fields import FieldDefinitions, FieldKind, FieldSpec, check_values
 from pbx_stasis.crm.phones import to_e164
 from pbx_stasis.crm.service import crm_of
+from pbx_stasis.crm.timeline import TIMELINE, TimelineEntry, Viewer
 from pbx_stasis.store.errors import AlreadyExists
 from pbx_stasis.store.tables import Call, Role
 from pbx_stasis.validation import QUERY_WHOLE, Model, ModelBody, ModelQuery, QueryFlag, text
-from pbx_stasis.web.call_access import only_agent
+from pbx_stasis.web.call_access import may_see_call, only_agent
 from pbx_stasis.web.contract import ServiceError, ServiceErrorCode
 from pbx_stasis.web.routing import (
     ANYONE,
     Route,
     RouteRequest,
+    WebError,
     at_least,
     invalid,
     no_content,
@@ -100,8 +103,18 @@ async def search_contacts(req: RouteRequest) -> web.StreamResponse:
     return reply({"contacts": [contact_json(contact) for contact in found]})
 
 
+async def _checked_draft(req: RouteRequest) -> ContactDraft:
+    """The contact as written, its custom values checked against the tenant's definitions."""
+    draft = _draft(req)
+    specs = await crm_of(req).fields.for_tenant(req.who.tenant_id)
+    problems = check_values(specs, draft.custom_fields or {})
+    if problems:
+        raise invalid(problems)
+    return draft
+
+
 async def create_contact(req: RouteRequest) -> web.StreamResponse:
-    contact = await crm_of(req).contacts.create(req.who.tenant_id, _draft(req))
+    contact = await crm_of(req).contacts.create(req.who.tenant_id, await _checked_draft(req))
     return reply({"contact": contact_json(contact)}, status=201)
 
 
@@ -150,10 +163,93 @@ async def get_contact(req: RouteRequest) -> web.StreamResponse:
 
 async def update_contact(req: RouteRequest) -> web.StreamResponse:
     contact_id = req.int_param("contact_id", "contact")
-    contact = await crm_of(req).contacts.update(req.who.tenant_id, contact_id, _draft(req))
+    contact = await crm_of(req).contacts.update(
+        req.who.tenant_id, contact_id, await _checked_draft(req))
     if contact is None:
         raise not_found("contact")
     return reply({"contact": contact_json(contact)})
+
+
+async def own_call(req: RouteRequest, call_id: str, field: str | None = None) -> Call:
+    """The tenant's call, if this user may see it: an agent's own (taken, or on the line now);
+    else 404, or 400 naming `field` when the call id came in a body."""
+    who = req.who
+    statement = select(Call).where(Call.id == call_id, Call.tenant_id == who.tenant_id)
+    async with req.site.ctx.db.session() as session:
+        call = await session.scalar(statement)
+    mine = call is not None and may_see_call(who, call.agent_user_id)
+    if call is not None and not mine and who.role is Role.AGENT:
+        try:
+            mine = (await acd_of(req).agent_status(who.tenant_id, who.user_id)).call_id == call_id
+        except ServiceError:
+            mine = False
+    if call is None or not mine:
+        if field is not None:
+            raise invalid({field: "is not one of your calls"})
+        raise not_found("call")
+    return call
+
+
+async def viewer_of(req: RouteRequest) -> Viewer:
+    """Who reads: for an agent, with the queues they take calls of (their tickets' scope)."""
+    who = req.who
+    queues: tuple[str, ...] = ()
+    if who.role is Role.AGENT:
+        try:
+            queues = tuple((await acd_of(req).agent_profile(who.tenant_id, who.user_id)).queues)
+        except (ServiceError, WebError):
+            # No profile, or the ACD is away (503): the agent still reaches their own tickets.
+            queues = ()
+    return Viewer(who.tenant_id, who.user_id, who.role, queues)
+
+
+class TimelineQuery(Model):
+    """GET /api/contacts/{id}/timeline: how many entries, newest first."""
+
+    limit: Annotated[int, Field(ge=1, le=500), QUERY_WHOLE] = 100
+
+
+TIMELINE_QUERY = ModelQuery(TimelineQuery)
+
+
+def entry_json(entry: TimelineEntry) -> dict[str, Any]:
+    return {"at": entry.at, "kind": entry.kind, "title": entry.title, **entry.detail}
+
+
+async def contact_timeline(req: RouteRequest) -> web.StreamResponse:
+    """Everything that happened with a contact, newest first, from every timeline source."""
+    contact_id = req.int_param("contact_id", "contact")
+    contact = await crm_of(req).contacts.get(req.who.tenant_id, contact_id)
+    if contact is None:
+        raise not_found("contact")
+    timeline = req.http.app[TIMELINE]
+    entries = await timeline.read(contact, await viewer_of(req), req.query["limit"])
+    return reply({
+        "contact": contact_json(contact),
+        "sources": list(timeline.sources),
+        "entries": [entry_json(entry) for entry in entries],
+    })
+
+
+def field_spec_json(spec: FieldSpec) -> dict[str, Any]:
+    return {"name": spec.name, "kind": spec.kind.value, "choices": list(spec.choices)}
+
+
+async def list_contact_fields(req: RouteRequest) -> web.StreamResponse:
+    specs = await crm_of(req).fields.for_tenant(req.who.tenant_id)
+    return reply({"fields": [field_spec_json(spec) for spec in specs]})
+
+
+FIELD_DEFINITIONS = ModelBody(FieldDefinitions, defaults=True)
+
+
+async def set_contact_fields(req: RouteRequest) -> web.StreamResponse:
+    specs = [
+        FieldSpec(item["name"], FieldKind(item["kind"]), tuple(item["choices"]))
+        for item in req.body["fields"]
+    ]
+    saved = await crm_of(req).fields.replace(req.who.tenant_id, specs)
+    return reply({"fields": [field_spec_json(spec) for spec in saved]})
 
 
 async def delete_contact(req: RouteRequest) -> web.StreamResponse:
@@ -308,6 +404,32 @@ ROUTES = [
         ANYONE,
         "Replace a contact's details",
         body=CONTACT,
+        tag="contacts",
+    ),
+    Route(
+        "GET",
+        "/api/contacts/{contact_id}/timeline",
+        contact_timeline,
+        ANYONE,
+        "A contact's timeline: calls with recordings, notes, dispositions, tickets, newest first",
+        query=TIMELINE_QUERY,
+        tag="contacts",
+    ),
+    Route(
+        "GET",
+        "/api/contact-fields",
+        list_contact_fields,
+        ANYONE,
+        "The tenant's custom fields of contacts (text, number, date, choice)",
+        tag="contacts",
+    ),
+    Route(
+        "PUT",
+        "/api/contact-fields",
+        set_contact_fields,
+        frozenset({Role.ADMIN}),
+        "Replace the tenant's custom field definitions",
+        body=FIELD_DEFINITIONS,
         tag="contacts",
     ),
     Route(

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from pbx_stasis.crm.contacts import Contacts
 from pbx_stasis.crm.dispositions import Dispositions, Outcomes
+from pbx_stasis.crm.field_store import ContactFieldStore
 from pbx_stasis.crm.phones import Numbering, numbering
 from pbx_stasis.store.db import Database
 from pbx_stasis.web.routing import RouteRequest
@@ -23,11 +24,13 @@ class Crm:
     dispositions: Dispositions
     outcomes: Outcomes
     numbering: Numbering
+    fields: ContactFieldStore
 
     @classmethod
     def over(cls, db: Database, region: str) -> Crm:
         plan = numbering(region)
-        return cls(Contacts(db, plan), Dispositions(db), Outcomes(db), plan)
+        return cls(Contacts(db, plan), Dispositions(db), Outcomes(db), plan,
+                   ContactFieldStore(db))
 
 
 CRM: web.AppKey[Crm] = web.AppKey("crm")

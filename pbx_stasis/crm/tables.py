@@ -82,3 +82,18 @@ class FollowUp(Base):
     due_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ContactFieldDef(Base):
+    """A custom field of the tenant's contacts, defined by an admin: its kind (text, number,
+    date, choice) decides what a contact's value may be (crm/fields.py)."""
+
+    __tablename__ = "contact_field_defs"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    name: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    choices: Mapped[list[str]] = mapped_column(_JSON, default=list)
+    position: Mapped[int] = mapped_column(Integer, default=0)

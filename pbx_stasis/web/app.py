@@ -193,6 +193,7 @@ class NavLink:
 
 _NAV: list[tuple[str, str, Role]] = [
     ("/agent", "Agent", Role.AGENT),
+    ("/tickets", "Tickets", Role.AGENT),
     ("/wallboard", "Wallboard", Role.SUPERVISOR),
     ("/supervise", "Live calls", Role.SUPERVISOR),
     ("/recordings", "Recordings", Role.SUPERVISOR),
@@ -200,6 +201,8 @@ _NAV: list[tuple[str, str, Role]] = [
     ("/admin/users", "Users", Role.ADMIN),
     ("/admin/queues", "Queues", Role.ADMIN),
     ("/admin/dispositions", "Dispositions", Role.ADMIN),
+    ("/admin/contact-fields", "Contact fields", Role.ADMIN),
+    ("/admin/call-scripts", "Call scripts", Role.ADMIN),
     ("/admin/recording", "Recording", Role.MANAGER),
     ("/admin/ivr", "IVR flows", Role.ADMIN),
 ]

@@ -73,7 +73,10 @@ def visible(
         return False
     own_key = topics[event.topic].own_key if event.topic in topics else None
     if principal.role is Role.AGENT and own_key is not None:
-        return bool(getattr(event.payload, own_key, None) == principal.user_id)
+        owner = getattr(event.payload, own_key, None)
+        if isinstance(owner, tuple | frozenset):  # the users an event is for (a ticket's)
+            return principal.user_id in owner
+        return bool(owner == principal.user_id)
     return True
 
 

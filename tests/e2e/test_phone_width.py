@@ -28,6 +28,9 @@ PAGES = [
     (Role.ADMIN, "/admin/dispositions"),
     (Role.ADMIN, "/admin/ivr"),
     (Role.MANAGER, "/admin/recording"),
+    (Role.AGENT, "/tickets"),
+    (Role.ADMIN, "/admin/contact-fields"),
+    (Role.ADMIN, "/admin/call-scripts"),
 ]
 
 

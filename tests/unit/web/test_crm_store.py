@@ -49,6 +49,7 @@ async def test_the_migration_matches_the_tables(db: Database) -> None:
         "contact_phones",
         "dispositions",
         "follow_ups",
+        "contact_field_defs",
         "web_sessions",
         "login_attempts",
         "login_lockouts",

@@ -185,6 +185,75 @@ async def _new_disposition(world: World, who: Person) -> Ask:
     return Ask("/api/dispositions", {"name": f"Outcome {next(_unique)}"})
 
 
+async def _timeline(world: World, who: Person) -> Ask:
+    return Ask(f"/api/contacts/{world.contact_ids[OWNER]}/timeline", owns_object=True)
+
+
+async def _contact_page(world: World, who: Person) -> Ask:
+    return Ask(f"/contacts/{world.contact_ids[OWNER]}", owns_object=True)
+
+
+async def _owner_ticket(world: World) -> int:
+    """A ticket of the owner's support queue, assigned to its agent (every role may reach it)."""
+    from pbx_stasis.tickets.service import TICKETS, TicketDraft
+
+    agent = world.person(OWNER, Role.AGENT)
+    ticket = await world.app[TICKETS].create(
+        world.tenant_ids[OWNER], TicketDraft(subject="Router down (acme)", queue="support",
+                                             assignee_user_id=agent.user_id,
+                                             contact_id=world.contact_ids[OWNER]),
+        agent.user_id, world.clock())
+    return ticket.id
+
+
+def _ticket(suffix: str = "", body: Any = None, page: bool = False) -> Sample:
+    async def make(world: World, who: Person) -> Ask:
+        prefix = "/tickets" if page else "/api/tickets"
+        return Ask(f"{prefix}/{await _owner_ticket(world)}{suffix}", body, owns_object=True)
+
+    return make
+
+
+async def _ticket_from_call(world: World, who: Person) -> Ask:
+    ask = await _db_call(world, who)
+    return Ask(f"{ask.path}/ticket", {"subject": "From a call", "priority": "high"}, True)
+
+
+async def _ticket_link_call(world: World, who: Person) -> Ask:
+    call = await _db_call(world, who)
+    ticket = await _ticket("/calls")(world, who)
+    return Ask(ticket.path, {"call_id": call.path.rsplit("/", 1)[1]}, owns_object=True)
+
+
+TARGETS = {"low": 10080, "medium": 4320, "high": 1440, "urgent": 240}
+SCRIPT = {"headline": "Support (acme)", "queues": ["support"], "opening": "Hello {contact.name}"}
+
+
+async def _owner_script(world: World) -> str:
+    """A script of the owner tenant with two versions (restore needs an older one)."""
+    from pbx_stasis.callscripts.core import ScriptBody
+    from pbx_stasis.callscripts.service import CALL_SCRIPTS
+
+    name = f"s{next(_unique)}"
+    for _ in range(2):
+        await world.app[CALL_SCRIPTS].save(world.tenant_ids[OWNER], name,
+                                           ScriptBody.model_validate(SCRIPT), None, world.clock())
+    return name
+
+
+def _script(suffix: str = "", body: Any = None) -> Sample:
+    async def make(world: World, who: Person) -> Ask:
+        return Ask(f"/api/call-scripts/{await _owner_script(world)}{suffix}", body,
+                   owns_object=True)
+
+    return make
+
+
+async def _call_script(world: World, who: Person) -> Ask:
+    await _owner_script(world)
+    ask = await _db_call(world, who)
+    return Ask(f"{ask.path}/script", owns_object=True)
+
 VALID_FLOW = """flows:
   main:
     dids: ["+15555550100"]
@@ -277,6 +346,31 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("PUT", "/api/dialing/caller-ids"): fixed(
         "/api/dialing/caller-ids", {"numbers": [{"number": "+14155550100", "label": "Sales"}]}),
     ("GET", "/ws"): fixed("/ws"),
+    ("GET", "/contacts/{contact_id}"): _contact_page,
+    ("GET", "/admin/contact-fields"): fixed("/admin/contact-fields"),
+    ("GET", "/api/contacts/{contact_id}/timeline"): _timeline,
+    ("GET", "/api/contact-fields"): fixed("/api/contact-fields"),
+    ("PUT", "/api/contact-fields"): fixed("/api/contact-fields", {"fields": [
+        {"name": "plan", "kind": "choice", "choices": ["Basic", "Business"]}]}),
+    ("GET", "/tickets"): fixed("/tickets"),
+    ("GET", "/tickets/{ticket_id}"): _ticket(page=True),
+    ("GET", "/api/tickets"): fixed("/api/tickets?status=open&overdue=false"),
+    ("POST", "/api/tickets"): fixed("/api/tickets", {"subject": "By hand", "queue": "support"}),
+    ("POST", "/api/calls/{call_id}/ticket"): _ticket_from_call,
+    ("GET", "/api/tickets/targets"): fixed("/api/tickets/targets"),
+    ("PUT", "/api/tickets/targets"): fixed("/api/tickets/targets", TARGETS),
+    ("GET", "/api/tickets/{ticket_id}"): _ticket(),
+    ("PATCH", "/api/tickets/{ticket_id}"): _ticket("", {"status": "in-progress"}),
+    ("POST", "/api/tickets/{ticket_id}/comments"): _ticket("/comments", {"body": "Called back"}),
+    ("POST", "/api/tickets/{ticket_id}/calls"): _ticket_link_call,
+    ("GET", "/admin/call-scripts"): fixed("/admin/call-scripts"),
+    ("GET", "/api/call-scripts"): fixed("/api/call-scripts"),
+    ("GET", "/api/call-scripts/{name}"): _script(),
+    ("PUT", "/api/call-scripts/{name}"): fixed(
+        "/api/call-scripts/greeting", {"headline": "Greeting", "opening": "Hello {contact.name}"}),
+    ("POST", "/api/call-scripts/{name}/restore"): _script("/restore", {"version": 1}),
+    ("DELETE", "/api/call-scripts/{name}"): _script(),
+    ("GET", "/api/calls/{call_id}/script"): _call_script,
 }
 
 

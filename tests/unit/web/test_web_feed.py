@@ -23,12 +23,14 @@ from pbx_stasis.calls.events import (
 from pbx_stasis.ivr.events import IVR_UPDATED, IvrUpdated
 from pbx_stasis.plugins import TOPICS
 from pbx_stasis.store.tables import Direction, Role
+from pbx_stasis.tickets.events import TICKET_CHANGED, TicketUpdated
 
 ALL_TOPICS = list(TOPICS)
 NOW = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
 # The field of each topic's event that carries a test's marker.
 MARK_FIELD = {"call:incoming": "call_id", "call:state": "call_id", "call:ended": "call_id",
-              "agent:state": "name", "queue:stats": "queue", "ivr:updated": "name"}
+              "agent:state": "name", "queue:stats": "queue", "ivr:updated": "name",
+              "ticket:changed": "subject"}
 
 
 def send(world: World, topic: str, tenant_id: int, payload: dict[str, Any]) -> None:
@@ -54,6 +56,10 @@ def marked(topic: str, mark: str, user_id: int) -> tuple[EventTopic[Any], object
                                                        NOW)),
         "queue:stats": (QUEUE_STATS, QueueStatsChanged(mark, 0, None, 0, 0, 0, 0, 0, 0, 0.0)),
         "ivr:updated": (IVR_UPDATED, IvrUpdated(mark, 1, user_id, ("main.yaml",))),
+        # A ticket whose audience (the agents who may read it) is this user.
+        "ticket:changed": (TICKET_CHANGED, TicketUpdated(
+            1, mark, "open", "high", "support", None, None, NOW, NOW, None, ("status",),
+            audience=(user_id,))),
     }
     return events[topic]
 
@@ -128,6 +134,8 @@ async def test_tenants_apart_and_agents_see_only_themselves(world: World) -> Non
     publish("call:incoming", acme, {"mark": "to-agent", "agent_user_id": agent.user_id})
     publish("queue:stats", acme, {"mark": "acme-queue"})
     publish("ivr:updated", acme, {"mark": "flow"})
+    publish("ticket:changed", acme, {"mark": "colleague-ticket", "user_id": colleague.user_id})
+    publish("ticket:changed", acme, {"mark": "agent-ticket", "user_id": agent.user_id})
     for topic in ALL_TOPICS:  # every topic of acme, none of which globex may see
         publish(
             topic,
@@ -144,12 +152,15 @@ async def test_tenants_apart_and_agents_see_only_themselves(world: World) -> Non
     finally:
         for socket in sockets.values():
             await socket.close()
-    assert seen_by_agent == [("call:incoming", "to-agent"), ("agent:state", "end")]
+    assert seen_by_agent == [("call:incoming", "to-agent"), ("ticket:changed", "agent-ticket"),
+                             ("agent:state", "end")]
     assert seen_by_manager == [
         ("agent:state", "colleague"),
         ("call:incoming", "to-colleague"),
         ("call:incoming", "to-agent"),
         ("queue:stats", "acme-queue"),
+        ("ticket:changed", "colleague-ticket"),
+        ("ticket:changed", "agent-ticket"),
         *[(topic, "acme") for topic in ALL_TOPICS if topic != "ivr:updated"],
         ("agent:state", "end"),
     ]

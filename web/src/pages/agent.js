@@ -4,6 +4,9 @@ import { Feed } from "../feed.js";
 import { $, $$, banner, clearErrors, clock, dateTime, duration, el, pageData, secondsSince, showErrors, toast } from "../ui.js";
 import { PhonePanel } from "../phone.js";
 import { Ringer } from "../ringer.js";
+import { mountTicketBox } from "../ticket-box.js";
+import { mountCallScript } from "../call-script.js";
+import { fieldDefinitions, typedValue } from "../contact-fields.js";
 
 const data = pageData();
 const me = data.user;
@@ -21,6 +24,13 @@ const view = {
   contact: null, // contact shown on the card
   cardNumber: null,
 };
+// "Create ticket" in the call box and the wrap-up (ticket-box.js), for the call on the line or just ended.
+const ticketBox = mountTicketBox({
+  callId: () => view.call?.call_id || view.agent?.call_id || view.wrapup?.call_id || null,
+  notes: () => $("#notes").value, contactName: () => view.contact?.name,
+});
+// The call's script beside the call box while the call is on (call-script.js).
+const callScript = mountCallScript({ callId: () => (["talking", "held", "consulting"].includes(view.call?.state) ? view.call.call_id : null) });
 
 // --- softphone ----------------------------------------------------------------------------
 
@@ -90,6 +100,7 @@ function renderAgent() {
     : "Disposition saved: you become available when wrap-up ends, or choose Available now.";
   $("#disposition-panel").hidden = !needed;
   tick();
+  ticketBox.update();
 }
 
 function tick() {
@@ -179,6 +190,8 @@ function renderCall() {
   if (state !== "ringing") ringer.stop();
   announceRinging(state === "ringing" && c && c.direction !== "outbound" ? c : null);
   followRecording(inCall ? view.call.call_id : null);
+  ticketBox.update();
+  callScript.update();
 }
 
 // --- the call's recording: its state, and the agent's record / pause (card numbers) / resume --
@@ -406,7 +419,7 @@ function renderContact(contact, history, number) {
   }
   const fields = Object.entries(contact.custom_fields || {});
   body.replaceChildren(
-    el("div", { class: "name", "data-testid": "contact-name" }, contact.name),
+    el("div", { class: "name", "data-testid": "contact-name" }, el("a", { href: `/contacts/${contact.id}`, target: "_blank", rel: "noopener", "data-testid": "contact-page-link", title: "The contact's page and timeline" }, contact.name)),
     el("div", { class: "company", "data-testid": "contact-company" }, contact.company || ""),
     el("div", {}, contact.tags.map((tag) => el("span", { class: "tag" }, tag))),
     el("div", { class: "phones" }, contact.phones.map((p) => el("div", { class: "phone" },
@@ -466,9 +479,10 @@ $("#contact-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = event.target;
   const custom = {};
+  const definitions = await fieldDefinitions(); // a number field's value is sent as a number
   for (const line of $("#cf-custom").value.split("\n")) {
     const at = line.indexOf(":");
-    if (at > 0) custom[line.slice(0, at).trim()] = line.slice(at + 1).trim();
+    if (at > 0) custom[line.slice(0, at).trim()] = typedValue(definitions, line.slice(0, at).trim(), line.slice(at + 1));
   }
   const body = {
     name: $("#cf-name").value,
