@@ -20,6 +20,7 @@ from pbx_stasis.bus import EventTopic
 from pbx_stasis.crm import plugin as crm
 from pbx_stasis.dialing import plugin as dialing
 from pbx_stasis.ivr import plugin as ivr
+from pbx_stasis.leads import plugin as leads
 from pbx_stasis.plugin import LiveService, Plugin
 from pbx_stasis.recording import plugin as recording
 from pbx_stasis.remote.interfaces import Interface, Offered
@@ -40,6 +41,7 @@ WEB_PLUGINS: tuple[Plugin, ...] = (
     users.PLUGIN,
     dialing.PLUGIN,
     testcall.PLUGIN,
+    leads.PLUGIN,
 )
 # ... and those that control live calls, through the Stasis side's own services.
 LIVE_PLUGINS: tuple[Plugin, ...] = (supervision.PLUGIN, recording.PLUGIN)
