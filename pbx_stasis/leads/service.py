@@ -110,7 +110,7 @@ async def _contacts_by_number(session: AsyncSession, tenant_id: int,
             .where(ContactPhone.tenant_id == tenant_id,
                    ContactPhone.number.in_(numbers[start:start + CHUNK]))
             .group_by(ContactPhone.number))
-        found.update({number: contact for number, contact in rows.tuples()})
+        found.update({number: contact for number, contact in rows})
     return found
 
 
@@ -134,7 +134,7 @@ class LeadLists:
                     select(Lead.list_id, Lead.status, func.count())
                     .where(Lead.tenant_id == tenant_id, Lead.list_id.in_(list(counts)))
                     .group_by(Lead.list_id, Lead.status))
-                for found_list, status, count in rows.tuples():
+                for found_list, status, count in rows:
                     counts[found_list][status] = count
         return [ListView(row.id, row.name, row.region, row.created_at, row.created_by,
                          {s.value: counts[row.id].get(s.value, 0) for s in LeadStatus},
@@ -162,7 +162,7 @@ class LeadLists:
                     raise LookupError("lead list")
                 region = found.region
                 known = {number: lead for number, lead in (await session.execute(
-                    select(Lead.number, Lead.id).where(Lead.list_id == list_id))).tuples()}
+                    select(Lead.number, Lead.id).where(Lead.list_id == list_id)))}
         if region is None:
             raise ValueError("a new list needs the region its national numbers are read in")
         report = await asyncio.to_thread(read_leads, text, region=region, mapping=mapping,
