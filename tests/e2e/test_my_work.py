@@ -93,6 +93,14 @@ async def test_my_work_calls_a_task_shows_refusals_and_needs_an_outcome(
     await bob.get_by_test_id("work-call").click()
     await expect(bob.get_by_test_id("work-error")).to_contain_text("do-not-call list")
     assert not any(ask[:1] == ("dial",) and listed in ask for ask in world.center.asked)
+    # A task by hand: a bad number is refused naming the field, a good one joins the list.
+    await work.locator("summary").click()
+    await work.get_by_test_id("work-new-number").fill("12")
+    await work.get_by_test_id("work-new-save").click()
+    await expect(work.locator("[data-work-new-errors]")).to_contain_text("number: is not a valid")
+    await work.get_by_test_id("work-new-number").fill(f"+141555503{n}")
+    await work.get_by_test_id("work-new-save").click()
+    await expect(work.get_by_test_id("work-item").filter(has_text=f"+141555503{n}")).to_be_visible()
     extra = await page.evaluate(
         "document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert extra <= 0, f"the agent page scrolls sideways by {extra} px at {width} px"

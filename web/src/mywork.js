@@ -3,7 +3,7 @@
 // POST /api/tasks/{id}/call (compliance first: the reason shows on the item when refused); a
 // task is finished with its outcome, or put back after an unanswered attempt.
 import { get, post } from "./api.js";
-import { $, dateTime, el, toast } from "./ui.js";
+import { $, clearErrors, dateTime, el, showErrors, toast } from "./ui.js";
 
 const REFRESH_MS = 30_000;
 const UNANSWERED = [["busy", "Busy"], ["no-answer", "No answer"], ["machine", "Machine"]];
@@ -107,6 +107,23 @@ export function mountMyWork(root, { beforeCall, dial }) {
       error.textContent = failure.message;
     }
   }
+
+  // A task by hand: the agent's own, due now unless they pick a time (their local time).
+  const newForm = $("[data-work-new]", root);
+  newForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const errors = $("[data-work-new-errors]", root);
+    clearErrors(newForm, errors);
+    const due = newForm.due_at.value ? new Date(newForm.due_at.value).toISOString() : undefined;
+    try {
+      await post("/api/tasks", { number: newForm.number.value, ...(newForm.name.value ? { name: newForm.name.value } : {}), ...(due ? { due_at: due } : {}) });
+      newForm.reset();
+      toast("Task added");
+      await refresh();
+    } catch (failure) {
+      showErrors(newForm, failure, errors);
+    }
+  });
 
   $("[data-work-refresh]", root).addEventListener("click", refresh);
   refresh();
