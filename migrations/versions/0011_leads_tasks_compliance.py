@@ -1,5 +1,4 @@
-"""Outbound work: lead lists and leads, call tasks, tenants" compliance settings and
-do-not-call lists.
+"""Outbound work: lead lists, leads, call tasks, compliance settings, do-not-call lists.
 
 Revision ID: 0011
 Revises: 0008
