@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from pbx_stasis.dialing.compliance import (
     Attempts,
@@ -26,6 +27,7 @@ from pbx_stasis.dialing.compliance import (
 from pbx_stasis.dialing.policy_store import REFUSED
 from pbx_stasis.dialing.tables import ComplianceRow, DoNotCallRow
 from pbx_stasis.store import Database, NewEvent, StoreUnavailable, utc_now
+from pbx_stasis.store.db import is_unique_violation
 from pbx_stasis.store.tables import CallEvent
 
 log = logging.getLogger(__name__)
@@ -115,6 +117,19 @@ class Compliance:
         wanted = {number: reason for number, reason in entries}
         if not wanted:
             return 0, 0
+        try:
+            added, present = await self._add(tenant_id, wanted, source=source, by=by)
+        except IntegrityError as exc:
+            if not is_unique_violation(exc):
+                raise
+            # Someone added one of them meanwhile: what is there now is read again.
+            added, present = await self._add(tenant_id, wanted, source=source, by=by)
+        log.info("tenant %s: %d number(s) put on the do-not-call list by %s (%s)",
+                 tenant_id if tenant_id is not None else "global", added, by, source)
+        return added, present
+
+    async def _add(self, tenant_id: int | None, wanted: Mapping[str, str | None], *,
+                   source: str, by: str) -> tuple[int, int]:
         scope = (DoNotCallRow.tenant_id.is_(None) if tenant_id is None
                  else DoNotCallRow.tenant_id == tenant_id)
         async with self.db.transaction() as tx:
@@ -129,10 +144,7 @@ class Compliance:
                                     reason=(reason or None) and reason[:200], source=source,
                                     added_by=by[:100], added_at=now)
                        for number, reason in wanted.items() if number not in present)
-        added = len(wanted) - len(present)
-        log.info("tenant %s: %d number(s) put on the do-not-call list by %s (%s)",
-                 tenant_id if tenant_id is not None else "global", added, by, source)
-        return added, len(present)
+        return len(wanted) - len(present), len(present)
 
     async def remove(self, tenant_id: int | None, number: str) -> bool:
         scope = (DoNotCallRow.tenant_id.is_(None) if tenant_id is None

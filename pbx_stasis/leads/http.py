@@ -129,7 +129,6 @@ class NewTask(Owner):
     priority: Priority = 0
     notes: Annotated[str, text(min_length=0, max_length=2000, pattern=LINES,
                                strip=False)] | None = None
-    contact_id: Count | None = None
 
 
 class TaskQuery(Model):
@@ -311,8 +310,7 @@ async def create_task(req: RouteRequest) -> web.StreamResponse:
         req.who.tenant_id,
         TaskDraft(number=number, name=req.body.get("name"), due_at=req.body.get("due_at")
                   or utc_now(), owner_user_id=user, owner_queue=queue,
-                  priority=req.body.get("priority", 0), notes=req.body.get("notes"),
-                  contact_id=None),
+                  priority=req.body.get("priority", 0), notes=req.body.get("notes")),
         by=req.who.username, source="api")
     return reply({"task": task_json(task)}, status=201)
 
