@@ -11,7 +11,10 @@ from pbx_stasis.leads import http
 from pbx_stasis.leads.cli import add_leads_commands
 from pbx_stasis.leads.service import LEADS, Leads
 from pbx_stasis.plugin import Plugin
+from pbx_stasis.store.tables import Role
 from pbx_stasis.web.app import WebContext
+from pbx_stasis.web.pages import template_page
+from pbx_stasis.web.routing import Kind, Route, at_least
 
 
 def _setup(app: web.Application, ctx: WebContext) -> None:
@@ -21,4 +24,8 @@ def _setup(app: web.Application, ctx: WebContext) -> None:
         app[CRM].outcomes.hooks.append(leads.on_outcome)
 
 
-PLUGIN = Plugin("leads", routes=http.ROUTES, commands=add_leads_commands, setup=_setup)
+PAGE = Route("GET", "/outbound", template_page("outbound_page", "outbound.html", "Outbound"),
+             at_least(Role.SUPERVISOR), "Outbound work: lead lists, do-not-call, refused dials",
+             kind=Kind.PAGE, tag="pages")
+PLUGIN = Plugin("leads", routes=(*http.ROUTES, PAGE), commands=add_leads_commands,
+                setup=_setup)

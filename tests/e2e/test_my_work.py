@@ -106,3 +106,48 @@ async def test_my_work_calls_a_task_shows_refusals_and_needs_an_outcome(
     assert extra <= 0, f"the agent page scrolls sideways by {extra} px at {width} px"
     await work.scroll_into_view_if_needed()
     await page.screenshot(path=str(SCREENSHOTS / f"my-work-refused-{width}.png"))
+
+
+async def test_the_outbound_page_imports_a_list_and_shows_refused_dials(
+    sized: Page, world: World, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    page = sized
+    width = page.viewport_size["width"] if page.viewport_size else 0
+    leads = world.app[LEADS]
+    tenant_id = world.tenant_ids["acme"]
+    agent = world.person("acme", Role.AGENT)
+    # A refused dial to read (the task test's too, when it ran first).
+    listed = f"+141555509{width // 10 % 100}"
+    await leads.compliance.add(tenant_id, [(listed, None)], source="api", by="test")
+    task = await leads.tasks.create(tenant_id, TaskDraft(
+        number=listed, due_at=utc_now(), owner_user_id=agent.user_id), by="test", source="api")
+    ruling = await leads.tasks.may_call(tenant_id, task, by="agent", user_id=agent.user_id)
+    assert not ruling.allowed
+    await world.db.writes.settle()
+    csv_file = tmp_path_factory.mktemp("csv") / "leads.csv"
+    csv_file.write_text("Customer,Phone\nAda,+14155550100\nBad,12\nAda again,+1 415 555 0100\n")
+
+    base = str(world.client.make_url("/")).rstrip("/")
+    await page.goto(f"{base}/login")
+    await page.fill("#tenant", "acme")
+    await page.fill("#username", "supervisor")
+    await page.fill("#password", PASSWORD)
+    await page.click("#login-submit")
+    await page.wait_for_load_state("load")
+    await page.goto(f"{base}/outbound")
+    await expect(page.get_by_test_id("refusal").filter(has_text=listed)).to_contain_text(
+        "do-not-call")
+    await page.fill("#im-name", f"Import {width}")
+    await page.get_by_test_id("import-file").set_input_files(str(csv_file))
+    await page.get_by_test_id("import-save").click()
+    report = page.get_by_test_id("import-report")
+    await expect(report).to_contain_text("1 imported of 3 rows: 1 invalid, 1 duplicate(s).")
+    await expect(report).to_contain_text("line 3: number: '12' is not a valid phone number")
+    await expect(page.get_by_test_id("lead-list").filter(has_text=f"Import {width}")).to_be_visible()
+    await page.get_by_test_id("dnc-number").fill("415 555 0166")
+    await page.get_by_test_id("dnc-save").click()
+    await expect(page.get_by_test_id("dnc-list")).to_contain_text("+14155550166")
+    extra = await page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert extra <= 0, f"the outbound page scrolls sideways by {extra} px at {width} px"
+    await page.screenshot(path=str(SCREENSHOTS / f"outbound-{width}.png"), full_page=True)

@@ -306,6 +306,7 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("GET", "/api/dialing/caller-ids"): fixed("/api/dialing/caller-ids"),
     ("PUT", "/api/dialing/caller-ids"): fixed(
         "/api/dialing/caller-ids", {"numbers": [{"number": "+14155550100", "label": "Sales"}]}),
+    ("GET", "/outbound"): fixed("/outbound"),
     ("GET", "/api/leads/lists"): fixed("/api/leads/lists"),
     ("POST", "/api/leads/lists"): _new_list,
     ("POST", "/api/leads/lists/{list_id}/import"): _leads(
