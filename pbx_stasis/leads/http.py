@@ -523,8 +523,10 @@ async def get_refusals(req: RouteRequest) -> web.StreamResponse:
     return reply({"refusals": [asdict(r) for r in found]})
 
 
-LISTS, MORE, LIST_TASKS = ModelBody(NewList), ModelBody(MoreLeads), ModelBody(ListTasks,
-                                                                             dates=True)
+# A body with a time (due_at) is read in Python mode (`dates`, which needs `defaults`): the
+# handler gets an aware datetime, never its text.
+LISTS, MORE = ModelBody(NewList), ModelBody(MoreLeads)
+LIST_TASKS = ModelBody(ListTasks, defaults=True, dates=True)
 ROUTES = [
     Route("GET", "/api/leads/lists", get_lead_lists, SUPERVISORS,
           "The tenant's lead lists, with their leads counted by status", tag="leads"),
@@ -544,7 +546,7 @@ ROUTES = [
           query=ModelQuery(TaskQuery), tag="tasks"),
     Route("POST", "/api/tasks", create_task, ANYONE,
           "A call task (an agent's own; a supervisor's for any agent or queue)",
-          body=ModelBody(NewTask, dates=True), tag="tasks"),
+          body=ModelBody(NewTask, defaults=True, dates=True), tag="tasks"),
     Route("GET", "/api/tasks/{task_id}", get_task, ANYONE, "A call task", tag="tasks"),
     Route("POST", "/api/tasks/{task_id}/call", call_task, ANYONE,
           "Call the task's number from your phone (compliance first: refused with why)",

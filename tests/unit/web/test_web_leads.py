@@ -52,15 +52,17 @@ async def test_a_list_is_imported_counted_exported_and_worked(world: World) -> N
 
     agent = world.person("acme", Role.AGENT)
     made = await world.request(supervisor, "POST", f"/api/leads/lists/{list_id}/tasks",
-                               {"owner_user_id": agent.user_id, "priority": 5})
+                               {"owner_user_id": agent.user_id, "priority": 5.0,
+                                "due_at": "2026-12-01T09:00:00+01:00"})
     assert (await made.json()) == {"created": 2}
     assert (await (await world.request(supervisor, "POST", f"/api/leads/lists/{list_id}/tasks",
                                        {})).json()) == {"created": 0}
 
     me = await world.log_in(agent)
     work = (await (await world.request(me, "GET", "/api/me/work")).json())["items"]
-    assert [(i["kind"], i["number"], i["priority"], i["due"]) for i in work] == [
-        ("task", "+14155550100", 5, True), ("task", "+442079460958", 5, True)]
+    assert [(i["kind"], i["number"], i["priority"], i["due"], i["due_at"]) for i in work] == [
+        ("task", "+14155550100", 5, True, "2026-12-01T08:00:00+00:00"),
+        ("task", "+442079460958", 5, True, "2026-12-01T08:00:00+00:00")]
     task_id = work[0]["detail"]["task_id"]
 
     # Click-to-call from My work places the agent's call and counts an attempt.
@@ -141,7 +143,14 @@ async def test_do_not_call_from_the_api_and_a_disposition_and_the_check(world: W
     assert (check["allowed"], check["reason"]) == (False, "do-not-call")
 
     # A task to a listed number is refused with why, logged for the admin.
-    task = await world.request(agent, "POST", "/api/tasks", {"number": "+14155550177"})
+    task = await world.request(agent, "POST", "/api/tasks", {
+        "number": "+14155550177", "due_at": "2026-12-02T07:11:05.846548+00:00",
+        "priority": 76.0})
+    assert task.status == 201, await task.text()
+    naive = await world.request(agent, "POST", "/api/tasks", {
+        "number": "+14155550177", "due_at": "2026-12-02T07:11:05"})
+    assert (await naive.json())["fields"] == {
+        "due_at": "must carry its time zone, e.g. 2026-12-02T09:00:00Z"}
     task_id = (await task.json())["task"]["id"]
     call = await world.request(agent, "POST", f"/api/tasks/{task_id}/call", {})
     assert call.status == 403
