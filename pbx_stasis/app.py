@@ -36,9 +36,11 @@ from pbx_stasis.center.service import ContactCenter
 from pbx_stasis.config import Settings
 from pbx_stasis.crm.dispositions import Dispositions
 from pbx_stasis.dialing import DialPolicies
+from pbx_stasis.dialing.compliance_store import Compliance
 from pbx_stasis.ivr.addresses import public_session
 from pbx_stasis.ivr.runner import FlowTools
 from pbx_stasis.ivr.service import FLOW_SERVICE, IvrService
+from pbx_stasis.leads.service import LeadLists
 from pbx_stasis.outbound.agent_calls import AgentCalls
 from pbx_stasis.recording.recorder import CallRecorder
 from pbx_stasis.recording.service import RECORDING_SERVICE
@@ -89,8 +91,11 @@ class StasisApp:
             self.ari, settings.ari.app, settings.ari.request_sockets
         )
         self.dialing = DialPolicies(db, settings.crm.region)
+        # Do-not-call lists and calling hours (a lead's own time zone from its list).
+        self.compliance = Compliance(db, settings.crm.region,
+                                     zone_of=LeadLists(db).zone_of)
         self.line = TrunkLine(self.ari, self.router, settings.ari.app, self.dialing,
-                              caller_id=settings.trunk.caller_id)
+                              caller_id=settings.trunk.caller_id, compliance=self.compliance)
         self.acd = AcdService(
             self.ari, self.router, db, bus, settings.ari.app, line=self.line, clock=clock
         )

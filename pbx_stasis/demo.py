@@ -1,7 +1,8 @@
 """Seed the demo: a tenant with one user of each role, its outbound numbers (the support and
 sales lines, which its outside calls present), queues, agents, contacts with their custom fields,
-a few tickets, call scripts, the example IVR flow and its English/Arabic prompts. Idempotent;
-prints the logins.
+a few tickets, call scripts, the example IVR flow and its English/Arabic prompts, and outbound
+work: a lead list with a few call tasks, compliance settings (calling hours) and a do-not-call
+entry. Idempotent; prints the logins.
 
     python -m pbx_stasis.demo seed
 """
@@ -14,6 +15,7 @@ import os
 import secrets
 import sys
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 from pbx_stasis.acd.directory import AcdDirectory
@@ -27,10 +29,13 @@ from pbx_stasis.crm.fields import FieldKind, FieldSpec
 from pbx_stasis.crm.phones import numbering
 from pbx_stasis.dialing.caller_id_store import CallerIdStore
 from pbx_stasis.dialing.caller_ids import CallerIds, OutboundNumber
+from pbx_stasis.dialing.compliance import checked_rules
+from pbx_stasis.dialing.compliance_store import Compliance
+from pbx_stasis.dialing.tables import ComplianceRow
 from pbx_stasis.ivr import load_flowset_files
 from pbx_stasis.ivr.service import IvrService
-from pbx_stasis.store import AlreadyExists, Database, Directory
-from pbx_stasis.store.base import utc_now
+from pbx_stasis.leads.service import Leads, TaskDraft
+from pbx_stasis.store import AlreadyExists, Database, Directory, utc_now
 from pbx_stasis.tickets.core import Priority
 from pbx_stasis.tickets.service import TicketDraft, Tickets
 from pbx_stasis.web.passwords import hash_password
@@ -75,6 +80,7 @@ DISPOSITIONS = [
     ("Not interested", False),
     ("Wrong number", False),
     ("Escalated", False),
+    ("Do not call", False),  # puts the number on the do-not-call list (COMPLIANCE)
 ]
 # The contacts' custom fields an admin defined (the contact card's typed inputs).
 CONTACT_FIELDS = [
@@ -83,6 +89,21 @@ CONTACT_FIELDS = [
     FieldSpec("lines", FieldKind.NUMBER),
     FieldSpec("renewal", FieldKind.DATE),
 ]
+# Outbound work: calling hours in the callee's time, the disposition that adds to the
+# do-not-call list, a lead list (one bad row and one duplicate show in its import report),
+# its tasks for Alice and a follow-up of Bob's, and a number that asked not to be called.
+COMPLIANCE = {"hours": {"start": "09:00", "end": "21:00"}, "fallback_zone": "Asia/Dubai",
+              "region": "AE", "dnc_dispositions": ["Do not call"]}
+LEAD_LIST = "Fiber upgrade (demo)"
+LEADS_CSV = """Customer,Phone,Current plan,Contract ends
+Omar Farouk,050 123 4001,Home 250M,2027-01-31
+Sara Nasser,+971 50 234 5002,Home 500M,2026-12-31
+Karim Aziz,055 345 6003,Home 100M,2027-03-15
+Layla Haddad,+971501234567,Business Fiber 1G,2027-06-30
+Nadia Saleh,12345,Home 250M,
+Sara Nasser (again),0502345002,Home 500M,2026-12-31
+"""
+DO_NOT_CALL = ("+971501112222", "asked not to be called (demo)")
 CONTACTS = [
     ContactDraft(name="Layla Haddad", company="Gulf Shipping LLC",
                  phones=("+971501234567",), tags=("gold",),
@@ -179,6 +200,7 @@ async def seed() -> dict[str, str]:
         if not await scripts.current(tenant.id, with_retired=True):
             for name, script in SCRIPTS:
                 await scripts.save(tenant.id, name, script, ids["adam"], utc_now())
+        await _seed_outbound(db, tenant.id, ids)
         ivr = IvrService(db)
         active = await ivr.versions.active(tenant.id)
         if active is None:
@@ -211,6 +233,26 @@ async def _seed_tickets(db: Database, tenant_id: int, contacts: Contacts,
             assignee_user_id=ids[assignee] if assignee else None,
             contact_id=found[0].id if found else None,
         ), ids["adam"], now)
+async def _seed_outbound(db: Database, tenant_id: int, ids: dict[str, int]) -> None:
+    """Compliance settings (unless an admin set some), the do-not-call entry, the lead list
+    with a task per lead for Alice, and a task of Bob's due tomorrow."""
+    compliance = Compliance(db, "AE")
+    async with db.session() as session:
+        has_rules = await session.get(ComplianceRow, tenant_id) is not None
+    if not has_rules:
+        await compliance.set_rules(tenant_id, checked_rules(COMPLIANCE), by="demo")
+    await compliance.add(tenant_id, [DO_NOT_CALL], source="demo", by="demo")
+    leads = Leads.over(db, "AE")
+    if any(item.name == LEAD_LIST for item in await leads.lists.lists(tenant_id)):
+        return
+    view, _ = await leads.lists.import_csv(tenant_id, LEADS_CSV, by="demo", region="AE",
+                                           name=LEAD_LIST)
+    now = utc_now()
+    await leads.tasks.from_list(tenant_id, view.id, owner_user_id=ids["alice"],
+                                owner_queue=None, due_at=now, priority=1, by="demo")
+    await leads.tasks.create(tenant_id, TaskDraft(
+        number="+15551234567", name="John Carter", due_at=now + timedelta(days=1),
+        owner_user_id=ids["bob"], notes="send the quote, then call"), by="demo", source="hand")
 
 
 def _install_prompts() -> None:

@@ -22,6 +22,7 @@ from pbx_stasis.callscripts import plugin as callscripts
 from pbx_stasis.crm import plugin as crm
 from pbx_stasis.dialing import plugin as dialing
 from pbx_stasis.ivr import plugin as ivr
+from pbx_stasis.leads import plugin as leads
 from pbx_stasis.plugin import LiveService, Plugin
 from pbx_stasis.recording import plugin as recording
 from pbx_stasis.remote.interfaces import Interface, Offered
@@ -46,6 +47,7 @@ WEB_PLUGINS: tuple[Plugin, ...] = (
     callbacks.PLUGIN,
     tickets.PLUGIN,
     callscripts.PLUGIN,
+    leads.PLUGIN,
 )
 # ... and those that control live calls, through the Stasis side's own services.
 LIVE_PLUGINS: tuple[Plugin, ...] = (supervision.PLUGIN, recording.PLUGIN)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
@@ -190,11 +191,18 @@ class CallOutcome:
     follow_up_on: date | None
 
 
+# What another feature does with a recorded outcome, in its transaction (the follow-up
+# becomes a call task...): (transaction, tenant_id, user_id, outcome).
+OutcomeHook = Callable[[AsyncSession, int, int, "CallOutcome"], Awaitable[None]]
+
+
 class Outcomes:
-    """Writes an agent's wrap-up onto the call record, with its follow-up, in one transaction."""
+    """Writes an agent's wrap-up onto the call record, with its follow-up, in one transaction;
+    `hooks` (added by other features' setup) run in the same transaction."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self.hooks: list[OutcomeHook] = []
 
     async def record(
         self,
@@ -214,6 +222,8 @@ class Outcomes:
             )
             if found is None:
                 return False
+            for hook in self.hooks:
+                await hook(tx, tenant_id, user_id, outcome)
             if outcome.follow_up_on is None:
                 await tx.execute(delete(FollowUp).where(FollowUp.call_id == call_id))
                 return True

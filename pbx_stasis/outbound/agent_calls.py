@@ -20,6 +20,7 @@ from pbx_stasis.ari.models import AriEvent
 from pbx_stasis.calls.inbound import Call, CallScript, dialed_number, stasis_args
 from pbx_stasis.dialing import Dialer, DialPolicies, DialRefused, PhoneNotRegistered, Verdict
 from pbx_stasis.dialing.caller_ids import NotOwnedNumber, Presented
+from pbx_stasis.dialing.compliance import Purpose
 from pbx_stasis.dialing.errors import CallerIdRefused
 from pbx_stasis.store import Database, Directory, StoreUnavailable, UserRecord
 from pbx_stasis.transfer.outside import TrunkLine
@@ -91,7 +92,8 @@ class AgentCalls:
         async def outbound(call: Call) -> None:
             dialer = await self._dialer(agent, call.record.tenant_id, number, call.record.id)
             verdict = None if dialer is None else await self.line.permit(
-                call.record.tenant_id, number, dialer, call_id=call.record.id)
+                call.record.tenant_id, number, dialer, call_id=call.record.id,
+                purpose=Purpose.AGENT)
             if agent is None or verdict is None or not verdict.allowed:
                 await call.note("OUTBOUND", number=number, reason="not_allowed",
                                 agent=agent.username if agent else None)
@@ -103,7 +105,8 @@ class AgentCalls:
             self.acd.pause(agent.agent_id, OUTBOUND_PAUSE)
             try:
                 outcome = await self.line.connect_number(call, number, dialer=dialer,
-                                                         caller_id=caller_id)
+                                                         caller_id=caller_id,
+                                                         purpose=Purpose.AGENT)
                 await call.note("OUTBOUND", number=number, reason=outcome.reason,
                                 agent=agent.username)
             finally:  # back to how the agent was (e.g. still on a break)
@@ -131,7 +134,8 @@ class AgentCalls:
         dialer = await self._dialer(agent, agent.tenant_id, number)
         if dialer is None:
             raise DialRefused(Verdict(False, "disabled", "your account is disabled"))
-        verdict = await self.line.permit(agent.tenant_id, number, dialer)
+        verdict = await self.line.permit(agent.tenant_id, number, dialer,
+                                         purpose=Purpose.AGENT)
         if not verdict.allowed:
             raise DialRefused(verdict)
         if not await self._phone_registered(agent):

@@ -25,6 +25,8 @@ from pbx_stasis.dialing.caller_ids import (
     for_own_call,
     for_transfer,
 )
+from pbx_stasis.dialing.compliance import Purpose
+from pbx_stasis.dialing.compliance_store import Compliance
 from pbx_stasis.dialing.policy import Dialer, Verdict
 from pbx_stasis.dialing.policy_store import DialPolicies
 from pbx_stasis.store import StoreUnavailable
@@ -64,8 +66,11 @@ class TrunkLine:
         ringback: str | None = "tone:ring",
         caller_ids: CallerIdStore | None = None,
         caller_id: str | None = None,
+        compliance: Compliance | None = None,
     ) -> None:
         self.ari = ari
+        # Do-not-call lists and calling hours, judged after the policy (None: not checked).
+        self.compliance = compliance
         self.router = router
         self.app = app
         self.policies = policies
@@ -91,8 +96,10 @@ class TrunkLine:
                             caller=caller)
 
     async def permit(self, tenant_id: int, number: str, dialer: Dialer | None, *,
-                     call_id: str | None = None) -> Verdict:
-        """The tenant's dialling policy on `number` for `dialer`; a refusal is journaled.
+                     call_id: str | None = None,
+                     purpose: Purpose = Purpose.TRANSFER) -> Verdict:
+        """The tenant's dialling policy on `number` for `dialer`, then compliance (do-not-call
+        lists, calling hours for `purpose`: dialling/compliance.py); a refusal is journaled.
         A call never waits on the database: while it is out the policy as last read judges,
         and with none read yet the number is refused (`unavailable`)."""
         try:
@@ -108,6 +115,16 @@ class TrunkLine:
                 tenant_id, number, verdict, call_id=call_id,
                 agent_user_id=dialer.user_id if dialer else None,
                 by=dialer.username if dialer else None)
+        elif (self.compliance is not None and verdict.number is not None
+              and verdict.reason != "emergency"):
+            ruling = await self.compliance.check(tenant_id, verdict.number, purpose=purpose)
+            if not ruling.allowed:
+                self.compliance.journal_refusal(
+                    tenant_id, verdict.number, ruling, call_id=call_id,
+                    agent_user_id=dialer.user_id if dialer else None,
+                    by=dialer.username if dialer else None)
+                return Verdict(False, ruling.reason, ruling.message, verdict.number,
+                               verdict.kind, verdict.country)
         return verdict
 
     def dial_string(self, number: str) -> str:
@@ -115,14 +132,15 @@ class TrunkLine:
 
     async def connect_number(self, call: Call, number: str, *, ring_seconds: int = 30,
                              dialer: Dialer | None = None,
-                             caller_id: Presented | None = None) -> Outcome:
+                             caller_id: Presented | None = None,
+                             purpose: Purpose = Purpose.TRANSFER) -> Outcome:
         """Ring `number` for up to `ring_seconds` if the call's tenant may dial it, presenting
         `caller_id` (None: the caller's own number passes through, as for an IVR transfer);
         once it answers, bridge it with the caller and return when either side hangs up
         (talked=True), else why it failed (`not_allowed`: the dialling policy refused it,
         journaled)."""
         verdict = await self.permit(call.record.tenant_id, number, dialer,
-                                    call_id=call.record.id)
+                                    call_id=call.record.id, purpose=purpose)
         if not verdict.allowed or verdict.number is None:
             return Outcome(False, "not_allowed")
         asked, number = number, verdict.number

@@ -198,6 +198,7 @@ _NAV: list[tuple[str, str, Role]] = [
     ("/supervise", "Live calls", Role.SUPERVISOR),
     ("/recordings", "Recordings", Role.SUPERVISOR),
     ("/reports", "Reports", Role.SUPERVISOR),
+    ("/outbound", "Outbound", Role.SUPERVISOR),
     ("/admin/users", "Users", Role.ADMIN),
     ("/admin/queues", "Queues", Role.ADMIN),
     ("/admin/dispositions", "Dispositions", Role.ADMIN),

@@ -22,6 +22,7 @@ PAGES = [
     (Role.AGENT, "/recordings"),
     (Role.SUPERVISOR, "/wallboard"),
     (Role.SUPERVISOR, "/supervise"),
+    (Role.SUPERVISOR, "/outbound"),
     (Role.MANAGER, "/reports"),
     (Role.ADMIN, "/admin/users"),
     (Role.ADMIN, "/admin/queues"),

@@ -25,7 +25,9 @@ from pbx_stasis.callbacks.store import CallbackStore
 from pbx_stasis.callbacks.tables import CallbackSource
 from pbx_stasis.center.service import CallState
 from pbx_stasis.crm.contacts import ContactDraft
+from pbx_stasis.leads.service import LEADS, TaskDraft
 from pbx_stasis.plugins import WEB_ROUTES as ROUTE_TABLE
+from pbx_stasis.store.base import utc_now
 from pbx_stasis.store.tables import Role, User
 from pbx_stasis.web.routing import Kind, Route
 
@@ -115,6 +117,51 @@ async def _disposition_update(world: World, who: Person) -> Ask:
 async def _disposition_retire(world: World, who: Person) -> Ask:
     item = await world.crm.dispositions.create(world.tenant_ids[OWNER], f"Tmp{next(_unique)}")
     return Ask(f"/api/dispositions/{item.id}", owns_object=True)
+
+
+async def _lead_list(world: World) -> int:
+    """The owner tenant's lead list (made once)."""
+    leads = world.app[LEADS]
+    tenant_id = world.tenant_ids[OWNER]
+    found = [item for item in await leads.lists.lists(tenant_id) if item.name == "Leads (acme)"]
+    if found:
+        return found[0].id
+    view, _ = await leads.lists.import_csv(tenant_id, "name,phone\nAda (acme),+14155550100\n",
+                                           by="test", region="US", name="Leads (acme)")
+    return view.id
+
+
+def _leads(suffix: str, body: Any = None) -> Sample:
+    async def make(world: World, who: Person) -> Ask:
+        return Ask(f"/api/leads/lists/{await _lead_list(world)}{suffix}", body, True)
+
+    return make
+
+
+async def _new_list(world: World, who: Person) -> Ask:
+    return Ask("/api/leads/lists", {"name": f"List {next(_unique)}",
+                                    "csv": "phone\n+14155550100\n"})
+
+
+def _task(suffix: str = "", body: Any = None) -> Sample:
+    """A fresh task of the owner tenant, the asking agent's own (or the owner's agent's)."""
+
+    async def make(world: World, who: Person) -> Ask:
+        task = await world.app[LEADS].tasks.create(world.tenant_ids[OWNER], TaskDraft(
+            number="+14155550100", name="Ada (acme)", due_at=utc_now(),
+            owner_user_id=_call_owner(world, who)), by="test", source="api")
+        return Ask(f"/api/tasks/{task.id}{suffix}", body, owns_object=True)
+
+    return make
+
+
+async def _dnc_entry(world: World, who: Person) -> Ask:
+    number = f"+1415555{next(_unique) % 10_000:04d}"
+    await world.app[LEADS].compliance.add(world.tenant_ids[OWNER], [(number, "(acme)")],
+                                          source="api", by="test")
+    return Ask(f"/api/dnc/%2B{number[1:]}", owns_object=True)
+
+
 
 
 async def _flow_get(world: World, who: Person) -> Ask:
@@ -345,6 +392,29 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("GET", "/api/dialing/caller-ids"): fixed("/api/dialing/caller-ids"),
     ("PUT", "/api/dialing/caller-ids"): fixed(
         "/api/dialing/caller-ids", {"numbers": [{"number": "+14155550100", "label": "Sales"}]}),
+    ("GET", "/outbound"): fixed("/outbound"),
+    ("GET", "/api/leads/lists"): fixed("/api/leads/lists"),
+    ("POST", "/api/leads/lists"): _new_list,
+    ("POST", "/api/leads/lists/{list_id}/import"): _leads(
+        "/import", {"csv": "phone\n+14155550101\n"}),
+    ("GET", "/api/leads/lists/{list_id}/export"): _leads("/export"),
+    ("POST", "/api/leads/lists/{list_id}/tasks"): _leads("/tasks", {}),
+    ("GET", "/api/tasks"): fixed("/api/tasks"),
+    ("POST", "/api/tasks"): fixed("/api/tasks", {"number": "+14155550123"}),
+    ("GET", "/api/tasks/{task_id}"): _task(),
+    ("POST", "/api/tasks/{task_id}/call"): _task("/call", {}),
+    ("POST", "/api/tasks/{task_id}/done"): _task("/done", {"outcome": "Sale"}),
+    ("POST", "/api/tasks/{task_id}/unanswered"): _task("/unanswered", {"result": "busy"}),
+    ("POST", "/api/tasks/{task_id}/cancel"): _task("/cancel"),
+    ("GET", "/api/me/work"): fixed("/api/me/work"),
+    ("GET", "/api/dnc"): fixed("/api/dnc"),
+    ("POST", "/api/dnc"): fixed("/api/dnc", {"numbers": ["+14155550177"]}),
+    ("POST", "/api/dnc/import"): fixed("/api/dnc/import", {"csv": "phone\n+14155550178\n"}),
+    ("DELETE", "/api/dnc/{number}"): _dnc_entry,
+    ("GET", "/api/compliance/settings"): fixed("/api/compliance/settings"),
+    ("PUT", "/api/compliance/settings"): fixed("/api/compliance/settings", {"max_attempts": 6}),
+    ("GET", "/api/compliance/check"): fixed("/api/compliance/check?number=%2B14155550100"),
+    ("GET", "/api/compliance/refusals"): fixed("/api/compliance/refusals"),
     ("GET", "/ws"): fixed("/ws"),
     ("GET", "/contacts/{contact_id}"): _contact_page,
     ("GET", "/admin/contact-fields"): fixed("/admin/contact-fields"),
