@@ -96,7 +96,8 @@ class StasisApp:
         self.router.listeners["DeviceStateChanged"] = self.acd.on_device_state
         self.recordings = RecordingStore(db, settings.recordings.dir)
         self.supervision = Supervision(self.ari, self.router, db, settings.ari.app)
-        self.recorder = CallRecorder(self.ari, db, self.recordings)
+        self.recorder = CallRecorder(self.ari, db, self.recordings, router=self.router,
+                                     app=settings.ari.app)
         self.acd.talk_watchers += [self.supervision, self.recorder]
         self.ivr = IvrService(db, bus, self.ari, internal_lookups=settings.ivr.internal_lookups)
         self.agent_calls = AgentCalls(self.ari, db, self.acd, self.line, self.dialing,
