@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from pbx_stasis.acd import plugin as acd
+from pbx_stasis.analytics import plugin as analytics
 from pbx_stasis.bus import EventTopic
 from pbx_stasis.crm import plugin as crm
 from pbx_stasis.dialing import plugin as dialing
@@ -40,6 +41,7 @@ WEB_PLUGINS: tuple[Plugin, ...] = (
     users.PLUGIN,
     dialing.PLUGIN,
     testcall.PLUGIN,
+    analytics.PLUGIN,
 )
 # ... and those that control live calls, through the Stasis side's own services.
 LIVE_PLUGINS: tuple[Plugin, ...] = (supervision.PLUGIN, recording.PLUGIN)
