@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 import pytest
 import pytest_asyncio
+from analytics_samples import transcribed_recording
 from web_world import FAST_HASHER, PASSWORD, Person, World, build_world, close_world
 
 from pbx_stasis.center.service import CallState
@@ -181,6 +182,19 @@ VALID_FLOW = """flows:
         kind: hangup
 """
 
+def _transcribed(suffix: str) -> Sample:
+    async def make(world: World, who: Person) -> Ask:
+        recording_id = await transcribed_recording(world, OWNER)
+        return Ask(f"/api/recordings/{recording_id}/{suffix}", owns_object=True)
+
+    return make
+
+
+async def _hot_leads(world: World, who: Person) -> Ask:
+    await transcribed_recording(world, OWNER)
+    return Ask("/api/analytics/hot-leads")
+
+
 SAMPLES: dict[tuple[str, str], Sample] = {
     ("GET", "/"): fixed("/"),
     ("GET", "/login"): fixed("/login"),
@@ -196,6 +210,13 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("GET", "/admin/ivr"): fixed("/admin/ivr"),
     ("GET", "/api/openapi.json"): fixed("/api/openapi.json"),
     ("GET", "/api/me"): fixed("/api/me"),
+    ("GET", "/api/recordings/{recording_id}/transcript"): _transcribed("transcript"),
+    ("GET", "/api/recordings/{recording_id}/insights"): _transcribed("insights"),
+    ("GET", "/api/transcripts/search"): fixed("/api/transcripts/search?q=buy+order"),
+    ("GET", "/api/analytics/hot-leads"): _hot_leads,
+    ("GET", "/api/analytics/rules"): fixed("/api/analytics/rules"),
+    ("PUT", "/api/analytics/rules"): fixed("/api/analytics/rules", {
+        "categories": [{"name": "buying", "phrases": ["buy"]}], "lead": {"threshold": 40}}),
     ("GET", "/api/me/agent"): fixed("/api/me/agent"),
     ("PUT", "/api/me/agent/state"): fixed("/api/me/agent/state", {"state": "available"}),
     ("PUT", "/api/agents/{user_id}/state"): _agent_state,
