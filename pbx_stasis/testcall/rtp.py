@@ -86,6 +86,7 @@ class RtpPhone:
         # PCMU sent in a loop instead of a tone (a spoken prompt), with its first frame again
         # at the end so every 20 ms is one slice.
         self._voice = voice + voice[:FRAME] if voice else None
+        self._once: bytes = b""  # PCMU to say once, before anything else (`speak`)
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._sock.bind(("127.0.0.1", 0))
         self._sock.setblocking(False)
@@ -101,6 +102,10 @@ class RtpPhone:
     def say(self, tone_hz: float | None) -> None:
         """Send this tone from now on (None: silence)."""
         self.tone_hz = tone_hz
+
+    def speak(self, voice: bytes) -> None:
+        """Say this PCMU once, from the next 20 ms on (then the tone, voice or silence again)."""
+        self._once = voice
 
     def _run(self) -> None:
         seq, timestamp, ssrc = 1, 0, hash(self.name) & 0xFFFFFFFF
@@ -126,7 +131,11 @@ class RtpPhone:
                 self._receive()
 
     def _frame(self, timestamp: int) -> bytes:
-        """The next 20 ms to send: the voice's (looped), the tone's, or silence."""
+        """The next 20 ms to send: what `speak` was given, the voice's (looped), the tone's, or
+        silence."""
+        if self._once:
+            frame, self._once = self._once[:FRAME], self._once[FRAME:]
+            return frame.ljust(FRAME, SILENCE[:1])
         if self._voice is not None:
             start = timestamp % (len(self._voice) - FRAME)
             return self._voice[start : start + FRAME]
