@@ -17,6 +17,7 @@ import logging
 import multiprocessing
 import os
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from pbx_stasis.analytics.engines import EngineChoice, NoEngine
@@ -109,6 +110,13 @@ class TranscriptionWorker:
         try:
             result: Transcription = await loop.run_in_executor(
                 self.pool, transcribe_file, str(path), language, self.engines)
+        except BrokenProcessPool:
+            # The decoder process died (killed, out of memory): not the recording's fault. A
+            # new process takes the next one; this one stays pending for the next scan.
+            log.error("transcription process died on recording %s; starting another", record.id)
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = decoder_pool()
+            return
         except NoEngine as exc:
             log.warning("recording %s not transcribed: %s", record.id, exc)
             await self.store.save(record, status=NO_ENGINE, language=language, error=str(exc))
