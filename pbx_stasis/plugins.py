@@ -22,6 +22,7 @@ from pbx_stasis.crm import plugin as crm
 from pbx_stasis.dialing import plugin as dialing
 from pbx_stasis.ivr import plugin as ivr
 from pbx_stasis.plugin import LiveService, Plugin
+from pbx_stasis.quality import plugin as quality
 from pbx_stasis.recording import plugin as recording
 from pbx_stasis.remote.interfaces import Interface, Offered
 from pbx_stasis.reports import plugin as reports
@@ -42,6 +43,7 @@ WEB_PLUGINS: tuple[Plugin, ...] = (
     dialing.PLUGIN,
     testcall.PLUGIN,
     analytics.PLUGIN,
+    quality.PLUGIN,
 )
 # ... and those that control live calls, through the Stasis side's own services.
 LIVE_PLUGINS: tuple[Plugin, ...] = (supervision.PLUGIN, recording.PLUGIN)

@@ -1,5 +1,5 @@
 """Conversation analytics: per-speaker tracks of recordings, transcripts (full-text searchable),
-calls' insights, tenants' analytics rules.
+calls' insights, tenants' analytics rules; call quality per leg (RTCP figures, MES).
 
 Revision ID: 0013
 Revises: 0008
@@ -119,6 +119,30 @@ def upgrade() -> None:
     op.create_index(op.f("ix_transcript_lines_tenant_id"), "transcript_lines", ["tenant_id"])
     op.create_index(op.f("ix_transcript_lines_transcript_id_start"), "transcript_lines",
                     ["transcript_id", "start"])
+    op.create_table(
+        "call_quality",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("tenant_id", sa.Integer(), nullable=False),
+        sa.Column("call_id", sa.String(length=32), nullable=False),
+        sa.Column("leg", sa.String(length=16), nullable=False),
+        sa.Column("agent_user_id", sa.Integer(), nullable=True),
+        sa.Column("mes", sa.Float(), nullable=True),
+        sa.Column("min_mes", sa.Float(), nullable=True),
+        sa.Column("jitter_ms", sa.Float(), nullable=False),
+        sa.Column("lost", sa.Integer(), nullable=False),
+        sa.Column("received", sa.Integer(), nullable=False),
+        sa.Column("rtt_ms", sa.Float(), nullable=False),
+        sa.Column("at", _timestamp(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["call_id"], ["calls.id"], name=op.f("fk_call_quality_call_id_calls")
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenants.id"], name=op.f("fk_call_quality_tenant_id_tenants")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_call_quality")),
+    )
+    op.create_index(op.f("ix_call_quality_call_id"), "call_quality", ["call_id"])
+    op.create_index(op.f("ix_call_quality_tenant_id_at"), "call_quality", ["tenant_id", "at"])
     if op.get_bind().dialect.name == "sqlite":
         for statement in SQLITE_SEARCH:
             op.execute(statement)
@@ -133,6 +157,7 @@ def downgrade() -> None:
         op.execute("DROP TABLE transcript_search")
     else:
         op.execute("DROP INDEX ix_transcript_lines_search")
+    op.drop_table("call_quality")
     op.drop_table("transcript_lines")
     op.drop_table("transcripts")
     op.drop_table("call_insights")

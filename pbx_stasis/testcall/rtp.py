@@ -79,7 +79,7 @@ class RtpPhone:
     """
 
     def __init__(self, name: str, tone_hz: float | None = None, amplitude: float = 0.25,
-                 *, voice: bytes | None = None) -> None:
+                 *, voice: bytes | None = None, lose_every: int = 0) -> None:
         self.name = name
         self.tone_hz = tone_hz
         self.amplitude = amplitude
@@ -87,6 +87,9 @@ class RtpPhone:
         # at the end so every 20 ms is one slice.
         self._voice = voice + voice[:FRAME] if voice else None
         self._once: bytes = b""  # PCMU to say once, before anything else (`speak`)
+        # A bad line: every n-th packet is not sent (its sequence number is skipped, as a
+        # packet lost on the way), 0 for none.
+        self.lose_every = lose_every
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._sock.bind(("127.0.0.1", 0))
         self._sock.setblocking(False)
@@ -116,9 +119,11 @@ class RtpPhone:
                 if self.peer is not None:
                     payload = self._frame(timestamp)
                     header = struct.pack("!BBHII", 0x80, 0, seq & 0xFFFF, timestamp, ssrc)
+                    lost = self.lose_every and seq % self.lose_every == 0
                     try:
-                        self._sock.sendto(header + payload, self.peer)
-                        self.sent += 1
+                        if not lost:
+                            self._sock.sendto(header + payload, self.peer)
+                            self.sent += 1
                     except OSError:
                         pass
                     seq += 1

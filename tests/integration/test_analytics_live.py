@@ -2,7 +2,9 @@
 mu-law, sent as RTP by the test phones of sipp's scenarios); the call is recorded per speaker
 (a snoop on each leg), transcribed by pocketsphinx in the worker's process, and its insights
 computed: each side's words are on its own channel, talk time per side is what was played, the
-tenant's keyword category and the hot-lead flag fire, and the other tenant sees none of it."""
+tenant's keyword category and the hot-lead flag fire, and the other tenant sees none of it.
+Call quality: a call whose customer's phone loses packets has a clearly lower MES on that leg
+than on the agent's, both stored with the call."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from pbx_stasis.analytics.rules import AnalyticsRulesFields
 from pbx_stasis.analytics.speech import speech_intervals
 from pbx_stasis.analytics.store import DONE, AnalyticsStore
 from pbx_stasis.analytics.worker import TranscriptionWorker, decoder_pool
+from pbx_stasis.quality.watcher import call_quality
 from pbx_stasis.recording import PolicyMode, RecordingPolicy, RecordingStore
 from pbx_stasis.recording.policy_store import RecordingPolicies
 from pbx_stasis.recording.recorder import RecordingError, RecordingState
@@ -123,3 +126,34 @@ async def test_a_call_is_recorded_per_speaker_transcribed_and_scored(
         assert await analytics.transcript(other, kept.id) is None
         assert await analytics.search(other, "buy") == []
         assert [f.recording_id for f in await analytics.search(tenant_id, "buy")] == [kept.id]
+
+
+async def test_the_leg_that_loses_packets_has_the_lower_mes(
+    private_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    # The customer's line loses one packet in four; the agent's is clean. Asterisk reports
+    # RTCP every ~5 s: a 9 s talk has at least one report per leg.
+    caller, agent = RtpPhone("caller", 600, lose_every=4), RtpPhone("agent", 1000)
+    async with call_center(private_sandbox, tmp_path, {"sales": {}},
+                           script=enqueue_into("sales")) as center:
+        await center.add_agent("quinn", 544, scenario="desk-phone-tone.xml",
+                               keys={"rtp_port": str(agent.port)})
+        try:
+            result = await run_sipp_async(
+                "caller-tone.xml", private_sandbox.sip_target, caller="+15550301",
+                keys={"talk_ms": "9000", "rtp_port": str(caller.port)}, timeout=30)
+            assert result.ok, result.describe()
+            await center.idle()
+            await center.app.quality.drain()
+        finally:
+            caller.close()
+            agent.close()
+        [connect] = await center.journal("CONNECT")
+        legs = await call_quality(center.db, center.app.tenant_id, str(connect.call_id))
+        print(f"\n{ {leg: q.as_json() for leg, q in legs.items()} }")
+        customer, clean = legs["customer"], legs["agent"]
+        assert customer.mes is not None and clean.mes is not None, legs
+        # (lost counts up to the last RTCP report, received up to the reading: under 25 %)
+        assert customer.loss_percent > 10
+        assert clean.loss_percent == 0
+        assert customer.mes < clean.mes - 10, legs

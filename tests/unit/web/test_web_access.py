@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 import pytest
 import pytest_asyncio
-from analytics_samples import transcribed_recording
+from analytics_samples import measured_call, transcribed_recording
 from web_world import FAST_HASHER, PASSWORD, Person, World, build_world, close_world
 
 from pbx_stasis.center.service import CallState
@@ -190,6 +190,10 @@ def _transcribed(suffix: str) -> Sample:
     return make
 
 
+async def _call_quality(world: World, who: Person) -> Ask:
+    return Ask(f"/api/calls/{await measured_call(world, OWNER)}/quality", owns_object=True)
+
+
 async def _hot_leads(world: World, who: Person) -> Ask:
     await transcribed_recording(world, OWNER)
     return Ask("/api/analytics/hot-leads")
@@ -215,6 +219,7 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("GET", "/api/transcripts/search"): fixed("/api/transcripts/search?q=buy+order"),
     ("GET", "/api/analytics/hot-leads"): _hot_leads,
     ("GET", "/api/analytics/rules"): fixed("/api/analytics/rules"),
+    ("GET", "/api/calls/{call_id}/quality"): _call_quality,
     ("PUT", "/api/analytics/rules"): fixed("/api/analytics/rules", {
         "categories": [{"name": "buying", "phrases": ["buy"]}], "lead": {"threshold": 40}}),
     ("GET", "/api/me/agent"): fixed("/api/me/agent"),
