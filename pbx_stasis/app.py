@@ -99,7 +99,7 @@ class StasisApp:
         self.supervision = Supervision(self.ari, self.router, db, settings.ari.app)
         self.recorder = CallRecorder(self.ari, db, self.recordings, router=self.router,
                                      app=settings.ari.app)
-        self.quality = CallQuality(self.ari, db)
+        self.quality = CallQuality(self.ari, db, bus)
         self.acd.talk_watchers += [self.supervision, self.recorder, self.quality]
         self.ivr = IvrService(db, bus, self.ari, internal_lookups=settings.ivr.internal_lookups)
         self.agent_calls = AgentCalls(self.ari, db, self.acd, self.line, self.dialing,

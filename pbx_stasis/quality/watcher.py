@@ -17,7 +17,9 @@ from sqlalchemy import select
 
 from pbx_stasis.acd.runner import Talk
 from pbx_stasis.ari import AriClient, AriError, AriUnreachable
-from pbx_stasis.quality.core import VARIABLES, LegQuality, leg_quality
+from pbx_stasis.bus import Bus
+from pbx_stasis.quality.core import POOR_MES, VARIABLES, LegQuality, leg_quality
+from pbx_stasis.quality.events import QUALITY_POOR, CallQualityPoor
 from pbx_stasis.quality.tables import CallQualityRow
 from pbx_stasis.store import Database, utc_now
 
@@ -31,15 +33,18 @@ EVERY_S = 2.5
 class _Watched:
     talk: Talk
     last: dict[str, LegQuality] = field(default_factory=dict)
+    warned: set[str] = field(default_factory=set)  # legs already said to be poor
     task: asyncio.Task[None] | None = None
 
 
 class CallQuality:
     """Watches connected calls' RTCP figures (a `TalkWatcher`) and stores them per leg."""
 
-    def __init__(self, ari: AriClient, db: Database, *, every: float = EVERY_S) -> None:
+    def __init__(self, ari: AriClient, db: Database, bus: Bus | None = None, *,
+                 every: float = EVERY_S) -> None:
         self.ari = ari
         self.db = db
+        self.bus = bus  # quality:poor while the call goes on (None: stored only)
         self.every = every
         self._watched: dict[str, _Watched] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -84,6 +89,18 @@ class CallQuality:
                 continue  # the leg is gone (or Asterisk is): keep its last reading
             if reading is not None:
                 watched.last[leg] = reading
+                self._warn(watched, leg, reading)
+
+    def _warn(self, watched: _Watched, leg: str, reading: LegQuality) -> None:
+        if (self.bus is None or reading.min_mes is None or reading.min_mes >= POOR_MES
+                or leg in watched.warned):
+            return
+        watched.warned.add(leg)
+        talk = watched.talk
+        self.bus.publish(QUALITY_POOR, talk.tenant_id, CallQualityPoor(
+            call_id=talk.call_id, leg=leg, mes=reading.min_mes,
+            loss_percent=reading.loss_percent, jitter_ms=reading.jitter_ms,
+            from_number=talk.from_number, agent_user_id=talk.agent_user_id))
 
     async def _sample(self, watched: _Watched) -> None:
         while True:

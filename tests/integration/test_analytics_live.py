@@ -138,6 +138,7 @@ async def test_the_leg_that_loses_packets_has_the_lower_mes(
                            script=enqueue_into("sales")) as center:
         await center.add_agent("quinn", 544, scenario="desk-phone-tone.xml",
                                keys={"rtp_port": str(agent.port)})
+        warnings = center.app.bus.subscribe(["quality:poor"])
         try:
             result = await run_sipp_async(
                 "caller-tone.xml", private_sandbox.sip_target, caller="+15550301",
@@ -157,3 +158,7 @@ async def test_the_leg_that_loses_packets_has_the_lower_mes(
         assert customer.loss_percent > 10
         assert clean.loss_percent == 0
         assert customer.mes < clean.mes - 10, legs
+        # ... and supervisors were warned while the call went on: about that leg, once
+        warned = warnings.get_nowait()
+        assert warned is not None and warnings.get_nowait() is None
+        assert (warned.payload.call_id, warned.payload.leg) == (connect.call_id, "customer")
