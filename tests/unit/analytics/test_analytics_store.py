@@ -4,11 +4,14 @@ finds a tenant's lines and never another's; a recording deleted takes its transc
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest_asyncio
+from polling import eventually
 from speech_clips import RATE, silence, telephone_speech, wav_bytes
 from sqlalchemy import delete
 
@@ -129,3 +132,19 @@ async def test_a_language_without_an_engine_is_said_plainly_and_voicemail_is_one
     assert {line.speaker for line in voicemail.lines} == {"customer"}
     assert "tomorrow" in voicemail.lines[0].text
     assert await scene.store.insights(scene.acme, message.id) is None  # not a conversation
+
+
+async def test_the_running_worker_picks_up_new_recordings_by_itself(scene: Scene) -> None:
+    running = asyncio.create_task(scene.worker.run(every=0.1))
+    try:
+        message = await _recorded(scene, scene.acme, "e" * 32,
+                                  wav_bytes(telephone_speech("can you call me tomorrow")),
+                                  kind=RecordingKind.VOICEMAIL)
+        done = await eventually(lambda: scene.store.transcript(scene.acme, message.id),
+                                within=60, every=0.2)
+        assert done.status == DONE and "tomorrow" in done.lines[0].text
+        assert scene.worker.queue.empty() and not scene.worker._queued
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
