@@ -42,6 +42,7 @@ from pbx_stasis.ivr.runner import FlowTools
 from pbx_stasis.ivr.service import FLOW_SERVICE, IvrService
 from pbx_stasis.leads.service import LeadLists
 from pbx_stasis.outbound.agent_calls import AgentCalls
+from pbx_stasis.quality.watcher import CallQuality
 from pbx_stasis.recording.recorder import CallRecorder
 from pbx_stasis.recording.service import RECORDING_SERVICE
 from pbx_stasis.recording.store import RecordingStore
@@ -105,8 +106,10 @@ class StasisApp:
         self.acd.serve_callbacks(self.callbacks)
         self.recordings = RecordingStore(db, settings.recordings.dir)
         self.supervision = Supervision(self.ari, self.router, db, settings.ari.app)
-        self.recorder = CallRecorder(self.ari, db, self.recordings)
-        self.acd.talk_watchers += [self.supervision, self.recorder]
+        self.recorder = CallRecorder(self.ari, db, self.recordings, router=self.router,
+                                     app=settings.ari.app)
+        self.quality = CallQuality(self.ari, db, bus)
+        self.acd.talk_watchers += [self.supervision, self.recorder, self.quality]
         self.ivr = IvrService(db, bus, self.ari, internal_lookups=settings.ivr.internal_lookups)
         self.agent_calls = AgentCalls(self.ari, db, self.acd, self.line, self.dialing,
                                       settings.ari.app)
@@ -152,6 +155,7 @@ class StasisApp:
         await self.router.shutdown(grace)
         await self.supervision.close()
         await self.recorder.drain()
+        await self.quality.close()
         await self.events.close()
         await self.request_sockets.close()
         await self.callbacks.stop()

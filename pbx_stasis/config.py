@@ -85,6 +85,16 @@ class RecordingSettings:
 
 
 @dataclass(frozen=True)
+class AnalyticsSettings:
+    # Transcribe recordings and voicemails (pbx_stasis/analytics) in a worker process.
+    transcribe: bool = True
+    # Speech engines by language: "en=pocketsphinx,fr=vosk:/models/vosk-fr,ar=faster-whisper:
+    # /models/whisper-small" (a model directory on disk; nothing is downloaded). English falls
+    # back to the built-in pocketsphinx; other languages need one here.
+    engines: str = ""
+
+
+@dataclass(frozen=True)
 class CrmSettings:
     region: str = "US"  # how national numbers are read (ISO 3166 country code)
 
@@ -111,6 +121,7 @@ class Settings:
     calls: CallSettings = field(default_factory=CallSettings)
     agents: AgentSettings = field(default_factory=AgentSettings)
     recordings: RecordingSettings = field(default_factory=RecordingSettings)
+    analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
     crm: CrmSettings = field(default_factory=CrmSettings)
     ivr: IvrSettings = field(default_factory=IvrSettings)
     trunk: TrunkSettings = field(default_factory=TrunkSettings)
@@ -286,6 +297,10 @@ _FIELDS: dict[tuple[str, str], tuple[str, Callable[[str], Any], str]] = {
         "PBX_PAUSE_REASONS", _names, "a list of pause reasons, e.g. break,lunch,training"
     ),
     ("recordings", "dir"): ("PBX_RECORDINGS_DIR", _text, "a folder for recordings"),
+    ("analytics", "transcribe"): ("PBX_TRANSCRIBE", _bool, "true or false"),
+    ("analytics", "engines"): (
+        "PBX_ASR_ENGINES", _text, "language=engine[:model dir], e.g. fr=vosk:/models/vosk-fr"
+    ),
     ("crm", "region"): ("PBX_REGION", _region, "a two-letter country code, e.g. US or FR"),
     ("ivr", "internal_lookups"): (
         "PBX_IVR_INTERNAL_LOOKUPS", _slugs, "a list of tenant slugs, e.g. default,acme"
@@ -303,6 +318,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "calls": CallSettings,
     "agents": AgentSettings,
     "recordings": RecordingSettings,
+    "analytics": AnalyticsSettings,
     "crm": CrmSettings,
     "ivr": IvrSettings,
     "trunk": TrunkSettings,

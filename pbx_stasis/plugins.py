@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from pbx_stasis.acd import plugin as acd
+from pbx_stasis.analytics import plugin as analytics
 from pbx_stasis.bus import EventTopic
 from pbx_stasis.callbacks import plugin as callbacks
 from pbx_stasis.callscripts import plugin as callscripts
@@ -24,6 +25,7 @@ from pbx_stasis.dialing import plugin as dialing
 from pbx_stasis.ivr import plugin as ivr
 from pbx_stasis.leads import plugin as leads
 from pbx_stasis.plugin import LiveService, Plugin
+from pbx_stasis.quality import plugin as quality
 from pbx_stasis.recording import plugin as recording
 from pbx_stasis.remote.interfaces import Interface, Offered
 from pbx_stasis.reports import plugin as reports
@@ -48,6 +50,8 @@ WEB_PLUGINS: tuple[Plugin, ...] = (
     tickets.PLUGIN,
     callscripts.PLUGIN,
     leads.PLUGIN,
+    analytics.PLUGIN,
+    quality.PLUGIN,
 )
 # ... and those that control live calls, through the Stasis side's own services.
 LIVE_PLUGINS: tuple[Plugin, ...] = (supervision.PLUGIN, recording.PLUGIN)

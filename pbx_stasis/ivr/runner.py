@@ -252,6 +252,8 @@ class FlowRun:
                     self._timer = None
             elif isinstance(action, SetLanguage):
                 await self.ari.channels.set_variable(channel, "CHANNEL(language)", action.language)
+                # the transcription worker picks the call's speech engine by it (analytics)
+                self._note("ivr.language", {"language": action.language})
             elif isinstance(action, HttpLookup):
                 self._lookup = asyncio.create_task(
                     self._http_lookup(action), name=f"ivr-lookup-{channel}"

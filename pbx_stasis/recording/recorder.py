@@ -11,6 +11,14 @@ recording simply leaves the paused time out of the file (a 9.4 s call with 1 s p
 8.4 s file), while a muted one writes silence in its place, so the file keeps the call's timing
 and the pause shows as silence, as agreed with the people recorded.
 
+Per speaker: beside the bridge's mixed recording (the one people play), each leg gets a snoop
+channel that hears only what that party says (`spy=in`), recorded on its own; at the end the two
+tracks become one stereo WAV (agent left, customer right: recording/tracks.py) kept with the row
+for analysis. Two snoops rather than a stereo mix of the bridge: ARI's bridge recording has no
+per-channel option, and a snoop's `in` is exactly one party's voice (measured: no bleed of the
+other side, tests/integration/test_analytics_live.py). A failed track never fails the call's
+recording: the mixed file is kept without tracks and a RECORDFAILED line says why.
+
 Journal lines: RECORDSTART, RECORDPAUSE, RECORDRESUME, RECORDSTOP (with the recording id,
 duration, size), RECORDFAILED.
 """
@@ -29,11 +37,13 @@ from typing import Any
 
 from pbx_stasis.acd.runner import Talk
 from pbx_stasis.ari import AriClient, AriError, AriUnreachable
+from pbx_stasis.calls.router import CallRouter
 from pbx_stasis.recording.policy import RecordingPolicy
 from pbx_stasis.recording.policy_store import RecordingPolicies
 from pbx_stasis.recording.service import LiveRecordingView, RecordingError, RecordingState
 from pbx_stasis.recording.store import RecordingRecord, RecordingStore
 from pbx_stasis.recording.tables import RecordingKind
+from pbx_stasis.recording.tracks import AGENT, CUSTOMER, stereo
 from pbx_stasis.store import Database, NewEvent, StoreUnavailable, utc_now
 from pbx_stasis.store.journal import CallJournal, JournalEntry
 
@@ -45,6 +55,16 @@ RECORDPAUSE = "RECORDPAUSE"
 RECORDRESUME = "RECORDRESUME"
 RECORDSTOP = "RECORDSTOP"
 RECORDFAILED = "RECORDFAILED"
+
+
+@dataclass
+class _Track:
+    """One party's voice: a snoop channel on their leg and its live recording."""
+
+    speaker: str
+    snoop_id: str
+    name: str
+    started_mono: float = 0.0
 
 
 @dataclass
@@ -60,6 +80,7 @@ class _Live:
     segments: int = 0
     ended: bool = False
     kept: list[RecordingRecord] = field(default_factory=list)
+    tracks: list[_Track] = field(default_factory=list)
 
     @property
     def state(self) -> RecordingState:
@@ -93,8 +114,14 @@ class CallRecorder:
         policies: RecordingPolicies | None = None,
         draw: Callable[[], float] = random.random,
         settle: float = 10.0,
+        router: CallRouter | None = None,
+        app: str | None = None,
     ) -> None:
         self.ari = ari
+        # The snoops of per-speaker tracks enter this Stasis app, claimed in this router; without
+        # them (tests of the policy alone) only the mixed recording is made.
+        self.router = router
+        self.app = app
         self.db = db
         self.store = store
         self.policies = policies or RecordingPolicies(db)
@@ -198,6 +225,9 @@ class CallRecorder:
                 raise RecordingError("conflict", "the call is not being recorded")
             if live.paused_mono is None:
                 await self._ari(self.ari.recordings.mute(live.name))
+                for track in live.tracks:
+                    with contextlib.suppress(AriError):
+                        await self.ari.recordings.mute(track.name)
                 live.paused_mono = time.monotonic()
                 await self._note(live, RECORDPAUSE, {"recording": live.name,
                                                      "by_user_id": by_user_id})
@@ -211,6 +241,9 @@ class CallRecorder:
                 raise RecordingError("conflict", "the call is not being recorded")
             if live.paused_mono is not None:
                 await self._ari(self.ari.recordings.unmute(live.name))
+                for track in live.tracks:
+                    with contextlib.suppress(AriError):
+                        await self.ari.recordings.unmute(track.name)
                 paused = time.monotonic() - live.paused_mono
                 live.paused_total += paused
                 live.paused_mono = None
@@ -259,6 +292,72 @@ class CallRecorder:
         live.paused_mono, live.paused_total = None, 0.0
         await self._note(live, RECORDSTART, {"recording": name, "reason": reason,
                                              "by_user_id": by_user_id})
+        await self._record_tracks(live, name)
+
+    async def _record_tracks(self, live: _Live, name: str) -> None:
+        """Each party's voice recorded apart (both at once, so they start together)."""
+        if self.router is None or self.app is None:
+            return
+        talk = live.talk
+        tracks = [_Track(AGENT, f"{name}-{AGENT}", f"{name}-{AGENT}"),
+                  _Track(CUSTOMER, f"{name}-{CUSTOMER}", f"{name}-{CUSTOMER}")]
+        legs = {AGENT: talk.agent_channel_id, CUSTOMER: talk.caller_channel_id}
+        try:
+            await asyncio.gather(*(self._record_track(track, legs[track.speaker])
+                                   for track in tracks))
+        except Exception as exc:
+            log.warning("call %s: per-speaker tracks not recorded: %s", talk.call_id, exc)
+            await self._drop_tracks(tracks)
+            await self._note(live, RECORDFAILED, {"recording": name, "tracks": True,
+                                                  "error": str(exc) or type(exc).__name__})
+            return
+        live.tracks = tracks
+
+    async def _record_track(self, track: _Track, leg: str) -> None:
+        assert self.router is not None and self.app is not None
+        inbox = self.router.claim(track.snoop_id)
+        await self.ari.channels.snoop(leg, self.app, spy="in", app_args=["recording"],
+                                      snoop_id=track.snoop_id)
+        await inbox.wait_for({"StasisStart"}, within=5)
+        await self.ari.channels.record(track.snoop_id, track.name, FORMAT,
+                                       if_exists="overwrite", beep=False, terminate_on="none")
+        track.started_mono = time.monotonic()
+
+    async def _drop_tracks(self, tracks: list[_Track]) -> None:
+        for track in tracks:
+            with contextlib.suppress(AriError):
+                await self.ari.channels.hangup(track.snoop_id)
+            if self.router is not None:
+                self.router.release(track.snoop_id)
+
+    async def _stop_tracks(self, live: _Live, name: str) -> bytes | None:
+        """Stop the tracks, fetch them from Asterisk and put them side by side (stereo WAV);
+        None when there are none or they could not be had (the mixed file is kept anyway)."""
+        tracks, live.tracks = live.tracks, []
+        if not tracks:
+            return None
+        try:
+            for track in tracks:
+                with contextlib.suppress(AriError):  # 404: it ended with its leg
+                    await self.ari.recordings.stop(track.name)
+            audio: dict[str, bytes] = {}
+            for track in tracks:
+                await self._settled(track.name)
+                audio[track.speaker] = await self.ari.recordings.stored_file(track.name)
+                with contextlib.suppress(AriError):
+                    await self.ari.recordings.delete_stored(track.name)
+            first = min(track.started_mono for track in tracks)
+            delay = {track.speaker: track.started_mono - first for track in tracks}
+            return await asyncio.to_thread(
+                stereo, audio[AGENT], audio[CUSTOMER], agent_delay=delay[AGENT],
+                customer_delay=delay[CUSTOMER])
+        except Exception as exc:
+            log.warning("call %s: per-speaker tracks not kept: %s", live.talk.call_id, exc)
+            await self._note(live, RECORDFAILED, {"recording": name, "tracks": True,
+                                                  "error": str(exc) or type(exc).__name__})
+            return None
+        finally:
+            await self._drop_tracks(tracks)
 
     async def _finish(self, live: _Live) -> None:
         async with live.lock:
@@ -275,11 +374,13 @@ class CallRecorder:
             try:
                 with contextlib.suppress(AriError):  # 404: it ended with the bridge already
                     await self.ari.recordings.stop(name)
+                tracks = await self._stop_tracks(live, name)
                 await self._settled(name)
                 kept = await self.store.keep_from_asterisk(
                     self.ari, name, FORMAT,
                     tenant_id=talk.tenant_id, call_id=talk.call_id, kind=RecordingKind.CALL,
                     started_at=started_at, queue=talk.queue, agent_user_id=talk.agent_user_id,
+                    tracks=tracks,
                 )
             except Exception as exc:
                 log.exception("call %s: recording %s could not be kept", talk.call_id, name)

@@ -90,6 +90,9 @@ async def _purge_one(
         await asyncio.to_thread(path.unlink)
     except FileNotFoundError:
         report.missing_files += 1
+    if record.tracks_path is not None:  # the per-speaker file goes with it
+        await asyncio.to_thread((root / record.tracks_path).unlink, missing_ok=True)
+    # Its transcript and insights go with the row (ON DELETE CASCADE, analytics/tables.py).
     async with db.transaction() as tx:
         gone = await tx.execute(delete(Recording).where(Recording.id == record.id))
         if not getattr(gone, "rowcount", 1):  # another sweep got there first

@@ -43,6 +43,7 @@ class RecordingRecord:
     size_bytes: int
     sha256: str
     created_at: datetime
+    tracks_path: str | None = None  # the per-speaker stereo WAV (recording/tracks.py)
 
 
 def record_of(row: Recording) -> RecordingRecord:
@@ -63,6 +64,7 @@ def record_of(row: Recording) -> RecordingRecord:
         size_bytes=row.size_bytes,
         sha256=row.sha256,
         created_at=row.created_at,
+        tracks_path=row.tracks_path,
     )
 
 
@@ -117,6 +119,7 @@ class RecordingStore:
         mailbox: str | None = None,
         queue: str | None = None,
         agent_user_id: int | None = None,
+        tracks: bytes | None = None,
     ) -> RecordingRecord:
         """Download the stored recording `name` over ARI, keep it, then delete it in Asterisk.
 
@@ -136,6 +139,7 @@ class RecordingStore:
             mailbox=mailbox,
             queue=queue,
             agent_user_id=agent_user_id,
+            tracks=tracks,
         )
         try:
             await ari.recordings.delete_stored(name)
@@ -159,10 +163,12 @@ class RecordingStore:
         mailbox: str | None = None,
         queue: str | None = None,
         agent_user_id: int | None = None,
+        tracks: bytes | None = None,
     ) -> RecordingRecord:
         """Write the audio file and its row; the file is removed again if the row is not stored.
 
         The duration is read from the file for WAV, else `duration` (e.g. from ARI) is used.
+        `tracks`: the per-speaker stereo WAV, kept beside it as `<id>.tracks.wav`.
         """
         recording_id = new_recording_id()
         relative = f"{tenant_id}/{started_at:%Y/%m/%d}/{recording_id}.{fmt}"
@@ -172,6 +178,10 @@ class RecordingStore:
             seconds = duration if duration is not None else 0.0
         digest = hashlib.sha256(data).hexdigest()
         await asyncio.to_thread(_write, target, data)
+        tracks_path = None
+        if tracks is not None:
+            tracks_path = f"{tenant_id}/{started_at:%Y/%m/%d}/{recording_id}.tracks.wav"
+            await asyncio.to_thread(_write, self.directory / tracks_path, tracks)
         row = Recording(
             id=recording_id,
             tenant_id=tenant_id,
@@ -183,6 +193,7 @@ class RecordingStore:
             mailbox=mailbox,
             name=name,
             path=relative,
+            tracks_path=tracks_path,
             format=fmt,
             started_at=started_at,
             duration_seconds=round(seconds, 3),
@@ -196,6 +207,8 @@ class RecordingStore:
                 tx.add(row)
         except BaseException:
             target.unlink(missing_ok=True)
+            if tracks_path is not None:
+                (self.directory / tracks_path).unlink(missing_ok=True)
             raise
         return record_of(row)
 

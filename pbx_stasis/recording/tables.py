@@ -58,6 +58,9 @@ class Recording(Base):
     name: Mapped[str] = mapped_column(String(200))
     # relative to the recordings directory, so the directory can move
     path: Mapped[str] = mapped_column(String(500))
+    # the per-speaker stereo WAV (agent left, customer right) beside it, for analysis; None for
+    # voicemail and for calls recorded before per-speaker recording (or whose tracks failed)
+    tracks_path: Mapped[str | None] = mapped_column(String(500))
     format: Mapped[str] = mapped_column(String(16))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     duration_seconds: Mapped[float] = mapped_column(Float)

@@ -79,13 +79,17 @@ class RtpPhone:
     """
 
     def __init__(self, name: str, tone_hz: float | None = None, amplitude: float = 0.25,
-                 *, voice: bytes | None = None) -> None:
+                 *, voice: bytes | None = None, lose_every: int = 0) -> None:
         self.name = name
         self.tone_hz = tone_hz
         self.amplitude = amplitude
         # PCMU sent in a loop instead of a tone (a spoken prompt), with its first frame again
         # at the end so every 20 ms is one slice.
         self._voice = voice + voice[:FRAME] if voice else None
+        self._once: bytes = b""  # PCMU to say once, before anything else (`speak`)
+        # A bad line: every n-th packet is not sent (its sequence number is skipped, as a
+        # packet lost on the way), 0 for none.
+        self.lose_every = lose_every
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._sock.bind(("127.0.0.1", 0))
         self._sock.setblocking(False)
@@ -102,6 +106,10 @@ class RtpPhone:
         """Send this tone from now on (None: silence)."""
         self.tone_hz = tone_hz
 
+    def speak(self, voice: bytes) -> None:
+        """Say this PCMU once, from the next 20 ms on (then the tone, voice or silence again)."""
+        self._once = voice
+
     def _run(self) -> None:
         seq, timestamp, ssrc = 1, 0, hash(self.name) & 0xFFFFFFFF
         next_send = time.monotonic()
@@ -111,9 +119,11 @@ class RtpPhone:
                 if self.peer is not None:
                     payload = self._frame(timestamp)
                     header = struct.pack("!BBHII", 0x80, 0, seq & 0xFFFF, timestamp, ssrc)
+                    lost = self.lose_every and seq % self.lose_every == 0
                     try:
-                        self._sock.sendto(header + payload, self.peer)
-                        self.sent += 1
+                        if not lost:
+                            self._sock.sendto(header + payload, self.peer)
+                            self.sent += 1
                     except OSError:
                         pass
                     seq += 1
@@ -126,7 +136,11 @@ class RtpPhone:
                 self._receive()
 
     def _frame(self, timestamp: int) -> bytes:
-        """The next 20 ms to send: the voice's (looped), the tone's, or silence."""
+        """The next 20 ms to send: what `speak` was given, the voice's (looped), the tone's, or
+        silence."""
+        if self._once:
+            frame, self._once = self._once[:FRAME], self._once[FRAME:]
+            return frame.ljust(FRAME, SILENCE[:1])
         if self._voice is not None:
             start = timestamp % (len(self._voice) - FRAME)
             return self._voice[start : start + FRAME]

@@ -84,7 +84,7 @@ def test_the_route_table_and_the_feed_come_from_the_plugins() -> None:
         assert {(route.method, route.path) for route in plugin.routes} <= table, plugin.name
     assert all(isinstance(topic, EventTopic) and topic.readers for topic in TOPICS.values())
     assert list(TOPICS) == ["call:incoming", "call:state", "call:ended", "agent:state",
-                            "queue:stats", "ivr:updated", "ticket:changed"]
+                            "queue:stats", "ivr:updated", "ticket:changed", "quality:poor"]
 
 
 def test_the_cli_takes_the_features_commands_from_their_plugins() -> None:
@@ -93,6 +93,6 @@ def test_the_cli_takes_the_features_commands_from_their_plugins() -> None:
                     if isinstance(action, argparse._SubParsersAction))
     kernel = {"run", "migrate", "check", "user", "journal"}
     features = {"queue", "agent", "export", "ivr", "dialing", "recordings", "call",
-                "callbacks", "ticket", "script", "leads", "tasks", "dnc"}
+                "callbacks", "ticket", "script", "leads", "tasks", "dnc", "transcribe"}
     assert set(commands.choices) == kernel | features
     assert parser.parse_args(["journal", "--tail", "3"]).func is cmd_journal

@@ -19,6 +19,7 @@ from typing import Any
 import aiohttp
 import pytest
 import pytest_asyncio
+from analytics_samples import measured_call, transcribed_recording
 from web_world import FAST_HASHER, PASSWORD, Person, World, build_world, close_world
 
 from pbx_stasis.callbacks.store import CallbackStore
@@ -310,6 +311,23 @@ VALID_FLOW = """flows:
         kind: hangup
 """
 
+def _transcribed(suffix: str) -> Sample:
+    async def make(world: World, who: Person) -> Ask:
+        recording_id = await transcribed_recording(world, OWNER)
+        return Ask(f"/api/recordings/{recording_id}/{suffix}", owns_object=True)
+
+    return make
+
+
+async def _call_quality(world: World, who: Person) -> Ask:
+    return Ask(f"/api/calls/{await measured_call(world, OWNER)}/quality", owns_object=True)
+
+
+async def _hot_leads(world: World, who: Person) -> Ask:
+    await transcribed_recording(world, OWNER)
+    return Ask("/api/analytics/hot-leads")
+
+
 SAMPLES: dict[tuple[str, str], Sample] = {
     ("GET", "/"): fixed("/"),
     ("GET", "/login"): fixed("/login"),
@@ -325,6 +343,14 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("GET", "/admin/ivr"): fixed("/admin/ivr"),
     ("GET", "/api/openapi.json"): fixed("/api/openapi.json"),
     ("GET", "/api/me"): fixed("/api/me"),
+    ("GET", "/api/recordings/{recording_id}/transcript"): _transcribed("transcript"),
+    ("GET", "/api/recordings/{recording_id}/insights"): _transcribed("insights"),
+    ("GET", "/api/transcripts/search"): fixed("/api/transcripts/search?q=buy+order"),
+    ("GET", "/api/analytics/hot-leads"): _hot_leads,
+    ("GET", "/api/analytics/rules"): fixed("/api/analytics/rules"),
+    ("GET", "/api/calls/{call_id}/quality"): _call_quality,
+    ("PUT", "/api/analytics/rules"): fixed("/api/analytics/rules", {
+        "categories": [{"name": "buying", "phrases": ["buy"]}], "lead": {"threshold": 40}}),
     ("GET", "/api/me/agent"): fixed("/api/me/agent"),
     ("PUT", "/api/me/agent/state"): fixed("/api/me/agent/state", {"state": "available"}),
     ("PUT", "/api/agents/{user_id}/state"): _agent_state,

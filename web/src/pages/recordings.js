@@ -3,6 +3,7 @@
 // session and write an access row for every request.
 import { ApiError, get } from "../api.js";
 import { $, dateTime, duration, el } from "../ui.js";
+import { mountTranscript } from "../transcript.js";
 
 const PAGE = 50;
 const state = { rows: [], offset: 0, more: false, filters: {}, playing: null };
@@ -67,8 +68,16 @@ function play(row) {
       }
     });
   }
+  transcript.show(row.id);
   renderRows();
 }
+
+// A search result opens its recording at the line found.
+const transcript = mountTranscript($("#player"), async (recordingId, at) => {
+  const { recording } = await get(`/api/recordings/${encodeURIComponent(recordingId)}`);
+  play(recording);
+  $("#player").currentTime = at;
+});
 
 $("#player").addEventListener("error", () => {
   if ($("#player").src) showError("The recording cannot be played (it may have been deleted by retention).");

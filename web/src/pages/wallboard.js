@@ -89,6 +89,7 @@ function describe(topic, p) {
   if (topic === "agent:state") return `${p.name} is ${p.state}${p.reason ? ` (${p.reason})` : ""}`;
   if (topic === "call:incoming") return `${p.from_number} offered to ${agent(p.agent_user_id)}${p.queue ? ` from ${p.queue}` : ""}`;
   if (topic === "call:ended") return `Call ${p.direction === "outbound" ? "to " + p.to_number : "from " + p.from_number} ended`;
+  if (topic === "quality:poor") return `Poor audio on the call from ${p.from_number} (${p.leg}, MES ${Math.round(p.mes)})${p.agent_user_id ? " · " + agent(p.agent_user_id) : ""}`;
   if (topic === "call:state") return `Call ${p.direction === "outbound" ? "to " + p.to_number : "from " + p.from_number} ${p.state}${p.agent_user_id ? " · " + agent(p.agent_user_id) : ""}`;
   return topic;
 }
@@ -147,7 +148,7 @@ async function sync() {
   renderActivity();
 }
 
-new Feed(["call:*", "agent:state", "queue:stats"], {
+new Feed(["call:*", "agent:state", "queue:stats", "quality:poor"], {
   onSync: sync,
   onEvent(topic, payload, event) {
     const at = new Date(event.at * 1000).toISOString();
@@ -163,6 +164,7 @@ new Feed(["call:*", "agent:state", "queue:stats"], {
       return;
     }
     const text = describe(topic, payload);
+    if (topic === "quality:poor") toast(text, "error");  // a call going on now: say it loudly
     if (topic.startsWith("call:") && payload.call_id) {
       if (board.lastSaid.get(payload.call_id) === text) return;
       if (topic === "call:ended") board.lastSaid.delete(payload.call_id);

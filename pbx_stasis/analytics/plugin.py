@@ -1,0 +1,32 @@
+"""Analytics as the kernel takes it: the transcript, insights, search, hot-leads and rules
+routes, `pbx transcribe`, and the transcription worker (a watcher of the Stasis process)."""
+
+from __future__ import annotations
+
+import logging
+
+from pbx_stasis.analytics import http
+from pbx_stasis.analytics.cli import add_analytics_commands
+from pbx_stasis.config import Settings
+from pbx_stasis.plugin import Plugin
+from pbx_stasis.store.db import Database
+
+log = logging.getLogger(__name__)
+
+
+async def _transcribe(db: Database, settings: Settings) -> None:
+    if not settings.analytics.transcribe:
+        return
+    from pbx_stasis.analytics.engines import parse_engines
+    from pbx_stasis.analytics.worker import TranscriptionWorker
+
+    try:
+        engines = parse_engines(settings.analytics.engines)
+    except ValueError as exc:
+        log.error("recordings are not transcribed: %s", exc)
+        return
+    await TranscriptionWorker(db, settings.recordings.dir, engines).run()
+
+
+PLUGIN = Plugin("analytics", routes=http.ROUTES, commands=add_analytics_commands,
+                watchers=(_transcribe,))
