@@ -22,6 +22,7 @@ from pbx_stasis.calls.events import (
 )
 from pbx_stasis.ivr.events import IVR_UPDATED, IvrUpdated
 from pbx_stasis.plugins import TOPICS
+from pbx_stasis.quality.events import QUALITY_POOR, CallQualityPoor
 from pbx_stasis.store.tables import Direction, Role
 from pbx_stasis.tickets.events import TICKET_CHANGED, TicketUpdated
 
@@ -30,7 +31,7 @@ NOW = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
 # The field of each topic's event that carries a test's marker.
 MARK_FIELD = {"call:incoming": "call_id", "call:state": "call_id", "call:ended": "call_id",
               "agent:state": "name", "queue:stats": "queue", "ivr:updated": "name",
-              "ticket:changed": "subject"}
+              "ticket:changed": "subject", "quality:poor": "call_id"}
 
 
 def send(world: World, topic: str, tenant_id: int, payload: dict[str, Any]) -> None:
@@ -60,6 +61,8 @@ def marked(topic: str, mark: str, user_id: int) -> tuple[EventTopic[Any], object
         "ticket:changed": (TICKET_CHANGED, TicketUpdated(
             1, mark, "open", "high", "support", None, None, NOW, NOW, None, ("status",),
             audience=(user_id,))),
+        "quality:poor": (QUALITY_POOR, CallQualityPoor(mark, "customer", 20.0, 25.0, 40.0,
+                                                       "+15550100", user_id)),
     }
     return events[topic]
 
