@@ -9,6 +9,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from pbx_stasis.store.db import Database, normalize_url
+from pbx_stasis.store.migrate import modelled
 from pbx_stasis.store.schema import load_all_tables
 
 config = context.config
@@ -32,17 +33,11 @@ def database_url() -> str:
     return load_settings().database.url
 
 
-def _modelled(name: str | None, type_: str, parent_names: object) -> bool:
-    """Whether autogenerate compares it: not SQLite's FTS5 index of transcripts (a virtual
-    table and its shadow tables, made by migration 0013 outside the models)."""
-    return not (type_ == "table" and name is not None and name.startswith("transcript_search"))
-
-
 def run_migrations(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
-        include_name=_modelled,
+        include_name=modelled,
         # SQLite cannot ALTER most things; batch mode recreates the table instead.
         render_as_batch=True,
         compare_type=True,

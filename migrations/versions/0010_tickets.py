@@ -148,6 +148,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("call_script_versions", "ticket_history", "ticket_comments", "ticket_calls", "tickets",
-                  "ticket_targets", "contact_field_defs"):
+    for table in ("call_script_versions", "ticket_history", "ticket_comments", "ticket_calls",
+                  "tickets", "ticket_targets", "contact_field_defs"):
         op.drop_table(table)
