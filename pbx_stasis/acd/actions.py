@@ -146,7 +146,7 @@ class WrapUpStarted:
 
     agent_id: str
     call_id: str
-    queue: str
+    queue: str | None  # None: after an agent's outbound call done for no queue
     until: float
 
 
@@ -176,6 +176,10 @@ class JournalEvent(StrEnum):
     WRAPUPEND = "WRAPUPEND"
     # A stay or a talk carried over a restart of the app: it goes on, it is no new entry.
     ADOPTED = "ADOPTED"
+    # An agent's own outside call: placed (dialled), then connected (the number answered); its
+    # part ends with COMPLETECALLER (the far end), COMPLETEAGENT or TRANSFER, `outbound` true.
+    OUTDIAL = "OUTDIAL"
+    OUTCONNECT = "OUTCONNECT"
 
 
 # The rows that end a call's stay in a queue: exactly one per ENTERQUEUE.

@@ -65,6 +65,8 @@ from pbx_stasis.acd.events import (
     OfferAnswered,
     OfferFailed,
     OfferRejected,
+    OutboundConnected,
+    OutboundDialled,
     QueueConfigChanged,
     TalkAdopted,
     Tick,
@@ -124,6 +126,7 @@ class _Call:
     agent: _Agent | None = None
     connected_at: float = 0.0
     held: bool = False
+    outbound: bool = False  # an agent's own outside call, until it is transferred to a queue
 
 
 @dataclass(eq=False)
@@ -135,7 +138,7 @@ class _Agent:
     offer: _Offer | None = None
     calls: set[str] = field(default_factory=set)  # connected calls (several only with ring_in_use)
     wrapup_started: float | None = None
-    wrapup_of: tuple[str, str] | None = None  # (call, queue) the wrap-up follows
+    wrapup_of: tuple[str, str | None] | None = None  # (call, queue) the wrap-up follows
     retry_until: float | None = None
     logged_in_at: float = 0.0
     last_call_end: float | None = None
@@ -398,6 +401,12 @@ class Acd:
                 self._on_call_arrived(event)
             case TalkAdopted():
                 self._on_talk_adopted(event)
+            case OutboundDialled(call_id=call_id, agent_id=agent_id, number=number):
+                if (a := self._agents.get(agent_id)) is not None:
+                    self._emit(JournalRow(JournalEvent.OUTDIAL, self._at, call_id, None, a.id,
+                                          {"number": number}))
+            case OutboundConnected():
+                self._on_outbound_connected(event)
             case CallerHungUp(call_id=call_id):
                 self._on_caller_hung_up(call_id)
             case AgentHungUp(call_id=call_id, agent_id=agent_id):
@@ -483,6 +492,24 @@ class Acd:
                       connected_at=_s(call.connected_at))
         self._refresh(a)
 
+    def _on_outbound_connected(self, e: OutboundConnected) -> None:
+        a = self._agents.get(e.agent_id)
+        if a is None or e.call_id in self._calls:
+            return
+        call = _Call(e.call_id, e.number, 0, {}, None, outbound=True)
+        call.home = self._queues.get(e.queue or "")  # its wrap-up time, no figure of its own
+        call.agent, call.connected_at = a, self._at
+        call.entered_at = self._at
+        self._calls[call.id] = call
+        if a.wrapup_started is not None:
+            self._end_wrapup(a, early=True)  # dialling out ends the last call's wrap-up
+        if a.offer is not None:  # rung meanwhile (ring_in_use): the agent is on this call now
+            self._end_offer(a.offer, "on a call", missed=False, hang_up=True)
+        a.calls.add(call.id)
+        self._journal(JournalEvent.OUTCONNECT, call, None, a, number=e.number,
+                      **({"for_queue": call.home.name} if call.home else {}))
+        self._refresh(a)
+
     def _on_caller_hung_up(self, call_id: str) -> None:
         call = self._calls.get(call_id)
         if call is None:
@@ -562,7 +589,7 @@ class Acd:
             return
         call.held = hold
         event = JournalEvent.HOLD if hold else JournalEvent.UNHOLD
-        self._journal(event, call, call.home, call.agent)
+        self._journal(event, call, None if call.outbound else call.home, call.agent)
 
     def _on_login(self, e: AgentLogin) -> None:
         a = self._agents.get(e.agent_id)
@@ -925,8 +952,16 @@ class Acd:
 
     def _complete(self, call: _Call, event: JournalEvent) -> None:
         a, q = call.agent, call.home
-        assert a is not None and q is not None
+        assert a is not None
         talk = self._at - call.connected_at
+        if call.outbound or q is None:
+            self._journal(event, call, None, a, talk=_s(talk), outbound=True)
+            if event is JournalEvent.COMPLETECALLER:
+                self._emit(ReleaseAgentLeg(call.id, a.id))
+            self._emit(CallEnded(call.id, CallEnd.COMPLETED, a.id))
+            self._release(call, a, q, talk)
+            self._forget(call)
+            return
         self._journal(
             event,
             call,
@@ -944,8 +979,16 @@ class Acd:
 
     def _transfer_connected(self, call: _Call, target: str, kind: str) -> None:
         a, q = call.agent, call.home
-        assert a is not None and q is not None
+        assert a is not None
         talk = self._at - call.connected_at
+        if call.outbound or q is None:
+            self._journal(JournalEvent.TRANSFER, call, None, a, target=target, kind=kind,
+                          talk=_s(talk), outbound=True)
+            call.outbound = False  # a queue it moves to serves it as any caller of its own
+            call.entered_at = self._at
+            self._emit(ReleaseAgentLeg(call.id, a.id))
+            self._release(call, a, q, talk)
+            return
         self._journal(
             JournalEvent.TRANSFER,
             call,
@@ -960,34 +1003,36 @@ class Acd:
         self._emit(ReleaseAgentLeg(call.id, a.id))
         self._release(call, a, q, talk)
 
-    def _release(self, call: _Call, a: _Agent, q: _Queue, talk: float) -> None:
-        """The agent is done talking on this call: wrap-up starts when their last call ends."""
+    def _release(self, call: _Call, a: _Agent, q: _Queue | None, talk: float) -> None:
+        """The agent is done talking on this call: wrap-up starts when their last call ends.
+        An outbound call's (`outbound`, or no queue) wrap-up is counted in no queue, and its
+        handle time tells no queue's estimated wait."""
+        outbound = call.outbound or q is None
         call.agent = None
         a.calls.discard(call.id)
         a.last_call_end = self._at
-        wrapup = a.config.wrapup if a.config.wrapup is not None else q.config.wrapup
-        q.handle_times.append(talk + wrapup)
+        wrapup = (a.config.wrapup if a.config.wrapup is not None
+                  else q.config.wrapup if q is not None else 0.0)
+        if q is not None and not outbound:
+            q.handle_times.append(talk + wrapup)
         if not a.calls and wrapup > 0:
+            counted_in = None if outbound or q is None else q
             a.wrapup_started = self._at
-            a.wrapup_of = (call.id, q.name)
+            a.wrapup_of = (call.id, None if counted_in is None else counted_in.name)
             self._schedule(_WRAPUP, a.id, self._at + wrapup)
-            self._journal(JournalEvent.WRAPUPSTART, call, q, a, seconds=_s(wrapup))
-            self._emit(WrapUpStarted(a.id, call.id, q.name, self._at + wrapup))
+            self._journal(JournalEvent.WRAPUPSTART, call, counted_in, a, seconds=_s(wrapup),
+                          **({"outbound": True} if outbound else {}))
+            self._emit(WrapUpStarted(a.id, call.id, a.wrapup_of[1], self._at + wrapup))
         self._refresh(a)
 
     def _end_wrapup(self, a: _Agent, *, early: bool) -> None:
         assert a.wrapup_started is not None and a.wrapup_of is not None
         call_id, queue = a.wrapup_of
-        self._emit(
-            JournalRow(
-                JournalEvent.WRAPUPEND,
-                self._at,
-                call_id,
-                queue,
-                a.id,
-                {"seconds": _s(self._at - a.wrapup_started), "early": early},
-            )
-        )
+        data: dict[str, JournalValue] = {"seconds": _s(self._at - a.wrapup_started),
+                                         "early": early}
+        if queue is None:
+            data["outbound"] = True
+        self._emit(JournalRow(JournalEvent.WRAPUPEND, self._at, call_id, queue, a.id, data))
         a.wrapup_started = a.wrapup_of = None
         self._unschedule(_WRAPUP, a.id)
         self._refresh(a)

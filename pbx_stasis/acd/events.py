@@ -58,6 +58,29 @@ class TalkAdopted:
 
 
 @dataclass(frozen=True)
+class OutboundDialled:
+    """An agent places an outside call (their phone dialled, or click-to-call): journal OUTDIAL,
+    the outbound figures' "placed"."""
+
+    call_id: str
+    agent_id: str
+    number: str
+
+
+@dataclass(frozen=True)
+class OutboundConnected:
+    """The number an agent called answered: the agent is on that call (journal OUTCONNECT), which
+    ends like a queue call (CallerHungUp: the far end, AgentHungUp: the agent, transfers) with
+    a wrap-up. `queue` (a queue key, or None) is the queue it is done for: its wrap-up time
+    applies; the figures count the call as the agent's outbound work, in no queue."""
+
+    call_id: str
+    agent_id: str
+    number: str
+    queue: str | None = None
+
+
+@dataclass(frozen=True)
 class CallerHungUp:
     """The caller's channel is gone, whatever the call was doing."""
 
@@ -214,6 +237,8 @@ class Tick:
 AcdInput = (
     CallArrived
     | TalkAdopted
+    | OutboundDialled
+    | OutboundConnected
     | CallerHungUp
     | AgentHungUp
     | TransferToQueue
@@ -253,6 +278,8 @@ __all__ = [
     "OfferAnswered",
     "OfferFailed",
     "OfferRejected",
+    "OutboundConnected",
+    "OutboundDialled",
     "QueueConfigChanged",
     "TalkAdopted",
     "Tick",

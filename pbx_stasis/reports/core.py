@@ -105,6 +105,10 @@ class AgentFigures:
             "average_handle": t.average_handle,
             "paused": t.paused,
             "occupancy": t.occupancy,
+            "outbound_placed": t.outbound_placed,
+            "outbound_connected": t.outbound_connected,
+            "outbound_talk": t.outbound_talk,
+            "average_outbound_talk": t.average_outbound_talk,
         }
 
 

@@ -34,9 +34,10 @@ function render(report) {
     : [el("tr", {}, el("td", { colspan: 13, class: "empty" }, "No calls in this period."))]));
   const agents = report.agents.map((a) => el("tr", { dataset: { agent: a.agent_user_id } }, ...cells([
     a.name, a.offered, a.answered, a.missed, a.transfers, secs(a.talk), secs(a.average_talk),
-    secs(a.wrapup), secs(a.average_handle), secs(a.paused)])));
+    secs(a.wrapup), secs(a.average_handle), secs(a.paused), a.outbound_placed,
+    a.outbound_connected, secs(a.outbound_talk)])));
   $("#rep-agent-rows").replaceChildren(...(agents.length ? agents
-    : [el("tr", {}, el("td", { colspan: 10, class: "empty" }, "No agent activity in this period."))]));
+    : [el("tr", {}, el("td", { colspan: 13, class: "empty" }, "No agent activity in this period."))]));
   const days = report.days.map((d) => el("tr", { dataset: { day: d.day } }, ...cells([
     d.day, d.offered, d.answered, d.abandoned, pct(d.service_level)])));
   $("#rep-day-rows").replaceChildren(...(days.length ? days
