@@ -166,8 +166,10 @@ class Owner:
     def _carry_out(self, action: Action) -> None:
         if isinstance(action, JournalRow):
             self._journal(action)
-            if action.event is JournalEvent.ADOPTED and action.agent_id and action.call_id:
-                self._note_agent_call(action.agent_id, action.call_id)  # a carried-over talk
+            if (action.event in (JournalEvent.ADOPTED, JournalEvent.OUTCONNECT)
+                    and action.agent_id and action.call_id):
+                # A carried-over talk, or the agent's own outside call.
+                self._note_agent_call(action.agent_id, action.call_id)
         elif isinstance(action, StartMoh):
             self.legs.start_moh(action.call_id, action.moh_class)
         elif isinstance(action, Announce):

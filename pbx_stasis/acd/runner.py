@@ -28,6 +28,7 @@ free) they are seated: answered, in the bridge, with music.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -42,6 +43,7 @@ from pbx_stasis.acd.directory import AcdDirectory, AgentRecord, queue_key, split
 from pbx_stasis.acd.figures import QueueRules
 from pbx_stasis.acd.legs import Legs
 from pbx_stasis.acd.model import QueueConfig
+from pbx_stasis.acd.outbound import OutboundTalks
 from pbx_stasis.acd.owner import Owner
 from pbx_stasis.acd.provision import provision
 from pbx_stasis.acd.publisher import AcdPublisher
@@ -60,6 +62,7 @@ from pbx_stasis.acd.stay import (
 from pbx_stasis.ari import AriClient, AriError
 from pbx_stasis.ari.models import AriEvent
 from pbx_stasis.bus import Bus
+from pbx_stasis.calls.actor import EventInbox
 from pbx_stasis.calls.handoff import Outcome, OutsideLine, QueueRequest
 from pbx_stasis.calls.inbound import Call
 from pbx_stasis.calls.router import CallRouter
@@ -134,6 +137,8 @@ class AcdService:
             queues=self.core, handover=self._control, talk_watchers=self.talk_watchers,
             clock=clock,
         )
+        self._outbound = OutboundTalks(post=post, calls=self._calls, publisher=self.publisher,
+                                       handover=self._control, talk_watchers=self.talk_watchers)
 
     @property
     def _waiting(self) -> dict[str, Waiting]:
@@ -274,6 +279,20 @@ class AcdService:
             return Outcome(False, "unknown_agent")
         key = await self._control.personal_queue(match[0])
         return await self.enqueue(call, QueueRequest(queue=split_queue_key(key)[1]))
+
+    # --- agents' own outside calls (outbound.py) -------------------------------------------
+
+    def outbound_dialled(self, call: Call, agent: AgentRecord, number: str) -> None:
+        """The agent's own call rings `number` (journal OUTDIAL; their page says Calling…)."""
+        self._outbound.dialled(call, agent, number)
+
+    async def outbound_talk(self, call: Call, far: EventInbox, bridge_id: str,
+                            agent_gone: asyncio.Task[None], agent: AgentRecord, number: str,
+                            queue: str | None, *, connected: Callable[[], None]) -> str:
+        """The number answered: the agent's call is the ACD's until it ends (outbound.py);
+        `connected` runs once the ACD was told."""
+        return await self._outbound.talk(call, far, bridge_id, agent_gone, agent, number, queue,
+                                         connected=connected)
 
     # --- call control of a connected call (control.py) ------------------------------------
 

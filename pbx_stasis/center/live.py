@@ -32,7 +32,7 @@ from pbx_stasis.dialing import DialRefused, PhoneNotRegistered
 from pbx_stasis.dialing.errors import CallerIdRefused
 from pbx_stasis.ivr.errors import Problem
 from pbx_stasis.ivr.service import IvrService
-from pbx_stasis.store import Database, Directory, StoreError, accounts
+from pbx_stasis.store import Database, Direction, Directory, StoreError, accounts
 from pbx_stasis.store.calls import CallRecords
 from pbx_stasis.web.contract import ServiceError, ServiceErrorCode
 
@@ -181,7 +181,9 @@ class LiveContactCenter:
     async def live_calls(self, tenant_id: int) -> list[LiveCall]:
         calls = []
         for record in await self.records.live_calls(tenant_id):
-            state, queue, agent_id, held, muted = CallState.IVR, record.queue, None, False, False
+            # Not in the ACD: an agent's outside call still rings the number, else the IVR.
+            state = CallState.RINGING if record.direction == Direction.OUTBOUND else CallState.IVR
+            queue, agent_id, held, muted = record.queue, None, False, False
             connected_at = None
             try:
                 waiting = self.acd.live(record.id)

@@ -588,7 +588,9 @@ const feed = new Feed(["call:*", "agent:state"], {
       }
       // Out of ringing/on-call, the call is no longer mine even if the caller stays on the line
       // (and its call:ended, published without an agent, never reaches this page).
-      if (view.call && !["ringing", "on-call"].includes(payload.state)) {
+      // (An outside call of mine that still rings keeps me paused meanwhile: it stays.)
+      const dialling = view.call?.direction === "outbound" && view.call.state === "ringing";
+      if (view.call && !dialling && !["ringing", "on-call"].includes(payload.state)) {
         view.lastCallId = view.call.call_id;
         setCall(null);
       }
