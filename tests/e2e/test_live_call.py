@@ -318,11 +318,8 @@ async def test_the_agent_dials_out_from_the_dial_pad(
             await call_as.select_option(SUPPORT_LINE)
             await agent.get_by_test_id("dial").click()
             # The agent's phone rings first and answers by itself (X-PBX-Auto-Answer); the
-            # agent is paused while the call lasts so no queue call is offered meanwhile.
+            # agent is paused while the number rings so no queue call is offered meanwhile.
             await until(lambda: call_state(agent), lambda state: state == "active")
-            await expect(card).to_have_attribute("data-state", "paused", timeout=SECOND)
-            await expect(card.get_by_test_id("agent-state")).to_have_text(
-                "paused · outbound call")
             calls = await until(
                 stack.calls, lambda calls: any(c.direction == "outbound" for c in calls))
             [outbound] = [c for c in calls if c.direction == "outbound"]
@@ -330,8 +327,51 @@ async def test_the_agent_dials_out_from_the_dial_pad(
             await until(lambda: stats(agent),
                         lambda s: s["bytesSent"] > 0 and s["bytesReceived"] > 0)
 
+            # Issue 13: the call box of an outbound call is a full call's: the number, a timer
+            # from the answer, Hold, Mute and Transfer, the keypad sending tones.
+            box = agent.get_by_test_id("call-box")
+            await expect(box).to_have_attribute("data-state", "talking")
+            await expect(agent.locator("#call-label")).to_have_text("On call")
+            await expect(agent.get_by_test_id("caller-number")).to_have_text(OUTBOUND_NUMBER)
+            await expect(agent.get_by_test_id("call-timer")).to_have_text(re.compile(r"0:0[1-9]"))
+            await expect(agent.get_by_test_id("call-context")).to_contain_text(
+                f"outbound call as {SUPPORT_LINE}")
+            for control in ("hold", "mute", "transfer", "hangup"):
+                await expect(agent.get_by_test_id(control)).to_be_enabled()
+            await expect(card).to_have_attribute("data-state", "on-call", timeout=SECOND)
+            async with agent.expect_response(lambda r: r.url.endswith("/dtmf")) as tone:
+                await agent.get_by_test_id("key-5").click()
+            assert (await tone.value).status == 204
+            await expect(agent.get_by_test_id("dial-number")).to_have_value(OUTBOUND_NUMBER)
+            hold = agent.get_by_test_id("hold")
+            await hold.click()
+            await expect(box).to_have_attribute("data-state", "held")
+            await expect(hold).to_have_text("Resume")
+            await stack.wait_for(outbound.id, "HOLD")
+            await hold.click()
+            await expect(box).to_have_attribute("data-state", "talking")
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            await agent.screenshot(path=str(SCREENSHOTS / "agent-outbound-call.png"))
+            await agent.set_viewport_size({"width": 390, "height": 844})
+            await expect(box).to_be_visible()
+            sideways = await agent.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            assert sideways <= 0, f"the page scrolls sideways by {sideways} px at 390 px"
+            await agent.screenshot(path=str(SCREENSHOTS / "agent-outbound-call-390.png"))
+            await agent.set_viewport_size({"width": 1440, "height": 900})
+
+            # Hung up: wrap-up, with the disposition of the outbound call.
             await agent.get_by_test_id("hangup").click()
             await until(lambda: call_state(agent), lambda state: state == "idle")
+            await expect(agent.get_by_test_id("agent-state")).to_have_text("wrap-up")
+            await expect(card).to_have_attribute("data-state", "wrap-up", timeout=SECOND)
+            panel = agent.get_by_test_id("disposition-panel")
+            await expect(panel).to_be_visible()
+            await agent.select_option("#disposition", "Resolved")
+            await agent.click("#save-disposition")
+            await expect(panel).to_be_hidden()
+            await agent.select_option("#state-select", "available")
+            await agent.click("#apply-state")
             await expect(card).to_have_attribute("data-state", "available", timeout=SECOND)
     finally:
         result = await asyncio.to_thread(carrier.stop)
@@ -351,6 +391,8 @@ async def test_the_agent_dials_out_from_the_dial_pad(
     assert events["OUTBOUND"]["number"] == OUTBOUND_NUMBER
     assert events["OUTBOUND"]["agent"] == "alice"
     assert events["transfer.end"]["result"] == "completed"
+    assert events["COMPLETEAGENT"]["outbound"] is True
+    assert record.disposition == "Resolved" and record.agent_user_id == stack.users["alice"]
 
 
 async def test_a_tenant_without_dispositions_never_traps_the_agent_in_wrap_up(

@@ -172,10 +172,12 @@ function renderCall() {
   }
   // What the caller came for: the queue, the line they dialled, how long they have been on it.
   const c = live ? view.call : null;
-  $("#call-context").textContent = c && c.direction !== "outbound"
-    ? [c.queue && `queue ${c.queue}`, c.to_number && `dialled ${c.to_number}`,
-      `on the line since ${clock(c.started_at)}`].filter(Boolean).join(" · ")
-    : "";
+  // An outside call of mine: the number it shows the far end, and the queue it is done for.
+  $("#call-context").textContent = !c ? ""
+    : c.direction === "outbound"
+      ? [`outbound call as ${c.from_number}`, c.queue && `for ${c.queue}`].filter(Boolean).join(" · ")
+      : [c.queue && `queue ${c.queue}`, c.to_number && `dialled ${c.to_number}`,
+        `on the line since ${clock(c.started_at)}`].filter(Boolean).join(" · ");
   if (state !== "ringing") ringer.stop();
   announceRinging(state === "ringing" && c && c.direction !== "outbound" ? c : null);
   followRecording(inCall ? view.call.call_id : null);
