@@ -62,6 +62,7 @@ from pbx_stasis.acd.events import (
     CallHeld,
     CallResumed,
     CallTransferred,
+    ConsultTaken,
     OfferAnswered,
     OfferFailed,
     OfferRejected,
@@ -83,6 +84,7 @@ from pbx_stasis.acd.model import (
     QueueConfig,
     Skills,
     Strategy,
+    is_personal_queue,
     utc_day,
 )
 
@@ -127,6 +129,9 @@ class _Call:
     connected_at: float = 0.0
     held: bool = False
     outbound: bool = False  # an agent's own outside call, until it is transferred to a queue
+    # The last real queue it was in: an agent's personal queue (a transfer to them) has no
+    # settings of its own, so the wrap-up after that agent's part is this queue's.
+    origin: _Queue | None = None
 
 
 @dataclass(eq=False)
@@ -423,6 +428,8 @@ class Acd:
                 self._on_transfer_to_queue(event)
             case CallTransferred():
                 self._on_transferred(event)
+            case ConsultTaken():
+                self._on_consult_taken(event)
             case CallHeld(call_id=call_id) | CallResumed(call_id=call_id):
                 self._on_hold(call_id, isinstance(event, CallHeld))
             case AgentLogin():
@@ -467,6 +474,7 @@ class Acd:
             return  # a call this core holds is no carried-over one (a reconnect, not a restart)
         call = _Call(e.call_id, e.caller, 0, {}, None)
         call.home = q
+        call.origin = None if is_personal_queue(q.name) else q
         call.connected_at = min(e.connected_at, self._at)
         call.entered_at = min(e.entered_at, call.connected_at)
         call.orig_position = e.orig_position
@@ -583,6 +591,25 @@ class Acd:
         self._forget(call)
         self._emit(CallEnded(call.id, CallEnd.TRANSFERRED))
 
+    def _on_consult_taken(self, e: ConsultTaken) -> None:
+        call, q, b = self._calls.get(e.call_id), self._queues.get(e.queue), self._agents.get(
+            e.agent_id)
+        if call is None or q is None or b is None or call.agent is None or call.agent is b:
+            return
+        self._transfer_connected(call, f"agent:{e.agent_id}", "attended")
+        call.home, call.agent, call.connected_at, call.entered_at = q, b, self._at, self._at
+        call.held = False
+        if b.wrapup_started is not None:
+            self._end_wrapup(b, early=True)  # taking the call over ends their last wrap-up
+        if b.offer is not None and not (b.offer.call.home and b.offer.call.home.config.ring_in_use):
+            self._end_offer(b.offer, "on a call", missed=False, hang_up=True)
+        b.calls.add(call.id)
+        b.calls_today += 1
+        self._journal(JournalEvent.CONNECT, call, q, b, offer_id=e.leg_id, wait=0.0, ring=0.0,
+                      position=0, orig_position=call.orig_position, attended=True)
+        self._emit(Connect(e.leg_id, call.id, b.id, q.name))
+        self._refresh(b)
+
     def _on_hold(self, call_id: str, hold: bool) -> None:
         call = self._calls.get(call_id)
         if call is None or call.agent is None or call.held == hold:
@@ -656,6 +683,8 @@ class Acd:
         """Put the call in q, or route it on if q refuses it. `chain`: queues tried just now.
         `adopted`: back after a restart, the same stay (admitted already; no new entry)."""
         call.home = q
+        if not is_personal_queue(q.name):
+            call.origin = q
         full = q.config.max_callers is not None and len(q.waiting) >= q.config.max_callers
         if full and not adopted:
             self._journal(
@@ -1011,8 +1040,11 @@ class Acd:
         call.agent = None
         a.calls.discard(call.id)
         a.last_call_end = self._at
+        # A part taken by a transfer to the agent (their personal queue, which has no settings)
+        # wraps up as the queue the call came from.
+        rules = call.origin if q is not None and is_personal_queue(q.name) and call.origin else q
         wrapup = (a.config.wrapup if a.config.wrapup is not None
-                  else q.config.wrapup if q is not None else 0.0)
+                  else rules.config.wrapup if rules is not None else 0.0)
         if q is not None and not outbound:
             q.handle_times.append(talk + wrapup)
         if not a.calls and wrapup > 0:

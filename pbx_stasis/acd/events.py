@@ -113,6 +113,18 @@ class CallTransferred:
 
 
 @dataclass(frozen=True)
+class ConsultTaken:
+    """An attended transfer to an agent completed: the agent consulted (`agent_id`, on the leg
+    the runner names `leg_id`, a negative offer id) takes the call over in `queue`, their
+    personal queue. The first agent's part ends (TRANSFER, wrap-up); theirs begins (CONNECT)."""
+
+    call_id: str
+    agent_id: str
+    queue: str
+    leg_id: int
+
+
+@dataclass(frozen=True)
 class CallHeld:
     call_id: str
 
@@ -243,6 +255,7 @@ AcdInput = (
     | AgentHungUp
     | TransferToQueue
     | CallTransferred
+    | ConsultTaken
     | CallHeld
     | CallResumed
     | OfferAnswered
@@ -275,6 +288,7 @@ __all__ = [
     "CallResumed",
     "CallTransferred",
     "CallerHungUp",
+    "ConsultTaken",
     "OfferAnswered",
     "OfferFailed",
     "OfferRejected",

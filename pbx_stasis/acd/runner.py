@@ -129,6 +129,7 @@ class AcdService:
         self._control = CallControl(
             ari=ari, router=router, app=app, line=line, post=post, calls=self._calls,
             agents=self.agents, queues=self.core, publisher=self.publisher, hangups=hangups,
+            legs=self._legs.legs,
         )
         self._restore = Restore(ari=ari, app=app, db=db, agents=self.agents,
                                 by_endpoint=self._by_endpoint, post=post)

@@ -139,6 +139,7 @@ class Leg:
     answered: bool = False
     dropped: bool = False  # we hung it up (cancelled, or the caller left)
     task: asyncio.Task[None] | None = field(default=None, repr=False)
+    in_bridge: bool = False  # talks in the call's bridge already (a consulted agent's leg)
 
 
 @dataclass
@@ -149,6 +150,7 @@ class Consult:
     target: str
     inbox: EventInbox
     answered: asyncio.Event = field(default_factory=asyncio.Event)
+    leg: Leg | None = None  # a consulted agent who took the call over: their leg of it
 
 
 class CallControlError(Exception):
