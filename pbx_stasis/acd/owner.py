@@ -216,7 +216,7 @@ class Owner:
         # Desk phones (a fixed contact) have no page to save a disposition from, and a tenant
         # without dispositions has nothing to choose.
         if (agent.contact is None and call is not None
-                and call not in self.agent_calls.dispositioned
+                and (agent.agent_id, call) not in self.agent_calls.dispositioned
                 and self.agent_calls.disposition_required(agent.tenant_id)):
             self.inbox.post(ev.AgentPause(agent.agent_id, DISPOSITION_PENDING))
 

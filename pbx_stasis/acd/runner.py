@@ -258,7 +258,7 @@ class AcdService:
 
     def complete_wrapup(self, agent_id: str, call_id: str) -> None:
         """The agent saved the call's disposition: wrap-up may end once its time is over."""
-        self._agent_calls.dispositioned.add(call_id)
+        self._agent_calls.dispositioned.add((agent_id, call_id))
         view = self.core.agent(agent_id)
         if view is not None and view.paused == DISPOSITION_PENDING:
             self.post(ev.AgentUnpause(agent_id))

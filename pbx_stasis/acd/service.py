@@ -253,4 +253,7 @@ class DispositionCheck(Protocol):
     when the tenant has no disposition to choose from. The CRM keeps the outcomes
     (crm.dispositions.Outcomes); the ACD's routes ask through this."""
 
-    async def has_disposition(self, tenant_id: int, call_id: str) -> bool: ...
+    async def has_disposition(self, tenant_id: int, call_id: str,
+                              user_id: int | None = None) -> bool:
+        """Saved (by `user_id` for their part, when given), or none to choose."""
+        ...

@@ -391,7 +391,15 @@ function historyTable(history) {
       el("td", {}, call.direction === "inbound" ? "in" : call.direction === "outbound" ? "out" : "int"),
       el("td", {}, call.answered ? duration(call.duration) : "missed"),
       el("td", {}, call.agent_name || "–"),
-      el("td", {}, call.disposition || "–", call.follow_up_on ? el("div", { class: "small muted" }, `follow up ${call.follow_up_on}`) : null)))));
+      el("td", {}, ...outcomeOf(call), call.follow_up_on ? el("div", { class: "small muted" }, `follow up ${call.follow_up_on}`) : null)))));
+}
+
+// A call transferred between agents: each agent's own outcome, under their name.
+function outcomeOf(call) {
+  const parts = call.parts || [];
+  if (parts.length < 2) return [call.disposition || "–"];
+  return parts.map((part) => el("div", { "data-testid": "outcome-part", title: part.notes || "" },
+    `${part.agent_name || "agent"}: ${part.disposition}`));
 }
 
 function renderContact(contact, history, number) {
