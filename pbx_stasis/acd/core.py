@@ -68,6 +68,7 @@ from pbx_stasis.acd.events import (
     OfferRejected,
     OutboundConnected,
     OutboundDialled,
+    PriorityChanged,
     QueueConfigChanged,
     TalkAdopted,
     Tick,
@@ -430,6 +431,14 @@ class Acd:
                 self._on_transferred(event)
             case ConsultTaken():
                 self._on_consult_taken(event)
+            case PriorityChanged(call_id=call_id, priority=priority):
+                call = self._calls.get(call_id)
+                if call is not None and call.queue is not None and call.priority != priority:
+                    q = call.queue
+                    q.waiting.remove(call)
+                    call.priority = priority
+                    insort(q.waiting, call, key=_waiting_order)
+                    self._new_calls[call.id] = call  # it may now come before a free agent
             case CallHeld(call_id=call_id) | CallResumed(call_id=call_id):
                 self._on_hold(call_id, isinstance(event, CallHeld))
             case AgentLogin():

@@ -125,6 +125,14 @@ class ConsultTaken:
 
 
 @dataclass(frozen=True)
+class PriorityChanged:
+    """A supervisor raised (or lowered) a waiting call's priority: it moves up its queue."""
+
+    call_id: str
+    priority: int
+
+
+@dataclass(frozen=True)
 class CallHeld:
     call_id: str
 
@@ -256,6 +264,7 @@ AcdInput = (
     | TransferToQueue
     | CallTransferred
     | ConsultTaken
+    | PriorityChanged
     | CallHeld
     | CallResumed
     | OfferAnswered
@@ -294,6 +303,7 @@ __all__ = [
     "OfferRejected",
     "OutboundConnected",
     "OutboundDialled",
+    "PriorityChanged",
     "QueueConfigChanged",
     "TalkAdopted",
     "Tick",

@@ -295,6 +295,34 @@ class AcdService:
         return await self._outbound.talk(call, far, bridge_id, agent_gone, agent, number, queue,
                                          connected=connected)
 
+    # --- a supervisor's actions on a waiting call -------------------------------------------
+
+    def _waiting_call(self, call_id: str) -> Waiting:
+        waiting = self._calls.live(call_id)
+        if waiting.connected:
+            raise CallControlError("conflict", "the call is with an agent: transfer it instead")
+        return waiting
+
+    async def move(self, call_id: str, queue: str, *, by: str) -> None:
+        """Move a waiting caller to another queue of their tenant (offered there, journal
+        TRANSFER then ENTERQUEUE); `by`: the supervisor, journaled."""
+        waiting = self._waiting_call(call_id)
+        key = queue_key(waiting.tenant_id, queue)
+        if self.core.queue(key) is None:
+            raise CallControlError("not-found", f"no queue {queue!r}")
+        if waiting.queue == queue:
+            raise CallControlError("conflict", f"the call waits in {queue} already")
+        self.post(ev.TransferToQueue(call_id, key))
+        await waiting.call.note("supervisor.move", queue=queue, before=waiting.queue, by=by)
+        waiting.queue = queue
+        waiting.call.log.set_queue(waiting.call.record, queue)
+
+    async def prioritize(self, call_id: str, priority: int, *, by: str) -> None:
+        """Change a waiting caller's priority (higher first); `by`: the supervisor."""
+        waiting = self._waiting_call(call_id)
+        self.post(ev.PriorityChanged(call_id, priority))
+        await waiting.call.note("supervisor.priority", priority=priority, by=by)
+
     # --- call control of a connected call (control.py) ------------------------------------
 
     async def hold(self, call_id: str) -> None:

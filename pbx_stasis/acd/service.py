@@ -111,6 +111,13 @@ class LiveCall:
     held: bool = False
     muted: bool = False
     connected_at: datetime | None = None  # the agent came on the line (their call timer)
+    # Where the call is at, for the live calls' stage: the IVR's node; waiting in `queue`, its
+    # place (1: next), since when and its priority; the agent whose phone rings for it.
+    ivr_node: str | None = None
+    position: int | None = None
+    waiting_since: datetime | None = None
+    priority: int | None = None
+    ringing_user_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -189,6 +196,15 @@ class AcdControl(Protocol):
     async def live_calls(self, tenant_id: int) -> list[LiveCall]: ...
 
     async def hangup(self, tenant_id: int, call_id: str) -> None: ...
+
+    async def move_waiting(self, tenant_id: int, call_id: str, queue: str, by: str) -> None:
+        """A supervisor moves a waiting caller to another queue of the tenant (`by`: who)."""
+        ...
+
+    async def prioritize_waiting(self, tenant_id: int, call_id: str, priority: int,
+                                 by: str) -> None:
+        """A supervisor sets a waiting caller's priority (higher first)."""
+        ...
 
     async def hold(self, tenant_id: int, call_id: str) -> None:
         """Put the caller on hold: they hear music on hold, the agent stays on the line."""

@@ -31,6 +31,13 @@ class CallView:
     agent_user_id: int | None = None
     held: bool = False
     muted: bool = False
+    # The live calls' stage (acd/service.py LiveCall): the IVR node; a waiting call's place,
+    # since when and priority; the agent whose phone rings for it.
+    ivr_node: str | None = None
+    position: int | None = None
+    waiting_since: datetime | None = None
+    priority: int | None = None
+    ringing_user_id: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Coroutine
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -196,14 +196,41 @@ class LiveContactCenter:
                     agent_id = self.acd.agents[waiting.agent_leg.offer.agent_id].user_id
                 state = (CallState.CONSULTING if waiting.consult else CallState.HELD if held
                          else CallState.TALKING if waiting.connected else CallState.QUEUED)
+            stage = self._stage(record.id, state)
+            if stage.get("ringing_user_id") is not None:
+                state = CallState.RINGING
             calls.append(LiveCall(
                 call_id=record.id, direction=record.direction, from_number=record.from_number,
                 to_number=record.to_number, state=state, started_at=record.started_at,
                 answered_at=record.answered_at, queue=queue,
                 agent_user_id=agent_id or record.agent_user_id, held=held, muted=muted,
-                connected_at=connected_at,
+                connected_at=connected_at, **stage,
             ))
         return calls
+
+    def _stage(self, call_id: str, state: CallState) -> dict[str, Any]:
+        """Where a live call is at beyond its state: the IVR's node, or its place in a queue
+        (position, since when, priority) and the agent whose phone rings for it."""
+        if state is CallState.IVR:
+            tools = self.ivr.tools
+            node = tools.nodes.get(call_id) if tools is not None else None
+            return {"ivr_node": node} if node else {}
+        view = self.acd.core.call(call_id)
+        if state is not CallState.QUEUED or view is None or view.position is None:
+            return {}
+        ringing = sorted(self.acd.agents[a].user_id for a in view.offered_to
+                         if a in self.acd.agents)
+        return {"position": view.position, "priority": view.priority,
+                "waiting_since": datetime.fromtimestamp(view.entered_at, UTC),
+                "ringing_user_id": ringing[0] if ringing else None}
+
+    async def move_waiting(self, tenant_id: int, call_id: str, queue: str, by: str) -> None:
+        await self._control(tenant_id, call_id, lambda: self.acd.move(call_id, queue, by=by))
+
+    async def prioritize_waiting(self, tenant_id: int, call_id: str, priority: int,
+                                 by: str) -> None:
+        await self._control(tenant_id, call_id,
+                            lambda: self.acd.prioritize(call_id, priority, by=by))
 
     async def _control(self, tenant_id: int, call_id: str,
                        action: Callable[[], Coroutine[Any, Any, T]]) -> T:

@@ -17,7 +17,7 @@ import logging
 import math
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import cast
 
@@ -109,6 +109,8 @@ class FlowTools:
     recording_format: str = "wav"
     ring_seconds: int = 30
     public_http: aiohttp.ClientSession | None = None
+    # The node each call walking a flow is at now, by call id (the live calls' stage).
+    nodes: dict[str, str] = field(default_factory=dict)
 
 
 def flow_script(
@@ -206,6 +208,7 @@ class FlowRun:
         finally:
             self._stop_side_tasks()
             self._flush()
+            self.tools.nodes.pop(self.call.record.id, None)
         cause = _HANGUP_REASONS.get(self.hangup_cause)
         if cause is not None:
             await self.call.hang_up(*cause)
@@ -498,6 +501,8 @@ class FlowRun:
 
     def _note(self, event: str, data: Mapping[str, object]) -> None:
         values = dict(data)
+        if event == "ivr.enter" and isinstance(values.get("node"), str):
+            self.tools.nodes[self.call.record.id] = str(values["node"])
         if event == "ivr.start" and self.version is not None:
             values["version"] = self.version
         record = self.call.record

@@ -487,3 +487,54 @@ async def test_admin_pages_on_the_live_stack(stack: LiveStack, browser: Browser)
         await expect(admin.get_by_test_id("flow-text")).to_have_value(
             re.compile("to_support"))
         await admin.screenshot(path=str(SCREENSHOTS / "ivr-editor.png"))
+
+
+async def test_a_supervisor_sees_where_each_call_is_and_acts_on_a_waiting_caller(
+    stack: LiveStack, browser: Browser, tmp_path: Path
+) -> None:
+    """Issue 13 item 6: a caller waiting in a queue showed as state "ivr" with no queue, and
+    waiting calls had no actions. Now each call says its stage (the queue, its place, its wait,
+    its priority) and a supervisor moves it, raises its priority or ends it."""
+    assert stack.agent is not None
+    await stack.app.acd.save_queue(stack.tenant_id, "billing", {})
+    stack.app.acd.pause(stack.agent.agent_id, "break")  # nobody takes the call: it waits
+    try:
+        async with opened(browser) as supervisor:
+            await log_in(supervisor, stack, "sam")
+            await supervisor.goto(f"{stack.base_url}/supervise")
+            await expect(supervisor.get_by_test_id("feed-status")).to_have_text("Live")
+            async with caller_on_the_line(stack, tmp_path) as caller:
+                calls = await until(stack.calls, lambda calls: any(
+                    c.from_number == CALLER and c.ended_at is None for c in calls), within=15)
+                [call] = [c for c in calls if c.from_number == CALLER and c.ended_at is None]
+                row = supervisor.get_by_test_id(f"live-{call.id}")
+                stage = row.get_by_test_id("stage")
+                await expect(stage).to_contain_text("waiting · in support · #1", timeout=10_000)
+                await expect(row.get_by_test_id("state")).to_contain_text("queued")
+                await expect(stage).to_contain_text(re.compile(r"waited 0:0[1-9]"))
+                await supervisor.get_by_test_id(f"priority-{call.id}").click()
+                await expect(stage).to_contain_text("priority 1", timeout=SECOND * 3)
+                await supervisor.screenshot(path=str(SCREENSHOTS / "supervise-waiting.png"))
+                await supervisor.set_viewport_size({"width": 390, "height": 844})
+                await expect(row).to_be_visible()
+                sideways = await supervisor.evaluate(
+                    "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+                await supervisor.screenshot(path=str(SCREENSHOTS / "supervise-waiting-390.png"),
+                                            full_page=True)
+                assert sideways <= 0, f"the page scrolls sideways by {sideways} px at 390 px"
+                await supervisor.set_viewport_size({"width": 1440, "height": 900})
+                await supervisor.get_by_test_id(f"move-{call.id}").select_option("billing")
+                await expect(stage).to_contain_text("in billing", timeout=SECOND * 3)
+                moved = await stack.wait_for(call.id, "supervisor.move")
+                assert moved[0].data == {"queue": "billing", "before": "support", "by": "sam"}
+                await supervisor.get_by_test_id(f"end-{call.id}").click()
+                await expect(row).to_have_count(0, timeout=SECOND * 3)
+                result = await caller
+                assert result.ok, result.describe()  # the caller got our BYE
+    finally:
+        stack.app.acd.unpause(stack.agent.agent_id)
+    rows = await stack.journal(call.id)
+    story = [r.event for r in rows if r.event in {"ENTERQUEUE", "TRANSFER", "ABANDON",
+                                                  "supervisor.priority", "supervisor.move"}]
+    assert story == ["ENTERQUEUE", "supervisor.priority", "supervisor.move", "TRANSFER",
+                     "ENTERQUEUE", "ABANDON"], story

@@ -67,7 +67,8 @@ async def test_a_manager_reads_their_tenants_day(world: World) -> None:
     nothing = await world.request(manager, "GET", "/api/reports/csv?from=2026-11-01&table=agents")
     assert (await nothing.text()).splitlines() == [
         "agent_user_id,offered,answered,missed,transfers,talk,average_talk,wrapup,average_handle,"
-        "paused,occupancy,name"
+        "paused,occupancy,outbound_placed,outbound_connected,outbound_talk,average_outbound_talk,"
+        "name"
     ]
 
 
