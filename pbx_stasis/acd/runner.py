@@ -317,6 +317,14 @@ class AcdService:
         waiting.queue = queue
         waiting.call.log.set_queue(waiting.call.record, queue)
 
+    async def to_voicemail(self, call_id: str, *, by: str) -> None:
+        """A waiting caller leaves the queue for its mailbox (journal TRANSFER to voicemail): a
+        caller from an IVR flow records a message there; `by`: the supervisor."""
+        waiting = self._waiting_call(call_id)
+        waiting.voicemail = waiting.queue
+        await waiting.call.note("supervisor.voicemail", queue=waiting.queue, by=by)
+        self.post(ev.CallTransferred(call_id, f"voicemail:{waiting.queue}"))
+
     async def prioritize(self, call_id: str, priority: int, *, by: str) -> None:
         """Change a waiting caller's priority (higher first); `by`: the supervisor."""
         waiting = self._waiting_call(call_id)

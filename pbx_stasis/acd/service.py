@@ -206,6 +206,10 @@ class AcdControl(Protocol):
         """A supervisor sets a waiting caller's priority (higher first)."""
         ...
 
+    async def voicemail_waiting(self, tenant_id: int, call_id: str, by: str) -> None:
+        """A supervisor sends a waiting caller to their queue's mailbox."""
+        ...
+
     async def hold(self, tenant_id: int, call_id: str) -> None:
         """Put the caller on hold: they hear music on hold, the agent stays on the line."""
         ...

@@ -126,6 +126,7 @@ class Waiting:
     consult: Consult | None = None  # attended transfer in progress
     handover: Consult | None = None  # attended transfer completed: the caller goes to this leg
     abandoned_by_app: bool = False  # the app stopped while the call was here
+    voicemail: str | None = None  # a supervisor sent the waiting caller to this queue's mailbox
     talk: Talk | None = None  # set once caller and agent are bridged (for talk watchers)
 
 

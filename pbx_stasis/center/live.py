@@ -227,6 +227,9 @@ class LiveContactCenter:
     async def move_waiting(self, tenant_id: int, call_id: str, queue: str, by: str) -> None:
         await self._control(tenant_id, call_id, lambda: self.acd.move(call_id, queue, by=by))
 
+    async def voicemail_waiting(self, tenant_id: int, call_id: str, by: str) -> None:
+        await self._control(tenant_id, call_id, lambda: self.acd.to_voicemail(call_id, by=by))
+
     async def prioritize_waiting(self, tenant_id: int, call_id: str, priority: int,
                                  by: str) -> None:
         await self._control(tenant_id, call_id,

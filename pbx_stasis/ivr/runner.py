@@ -69,6 +69,10 @@ log = logging.getLogger(__name__)
 LOCAL_EVENT = "pbx.ivr"
 # A CRM answer larger than this is refused (a flow reads a few fields, never a document).
 MAX_LOOKUP_BYTES = 1 << 20
+# A message left in a queue's mailbox when the queue sends the caller there: its longest, and
+# the silence that ends it.
+QUEUE_VOICEMAIL_MAX_S = 180.0
+QUEUE_VOICEMAIL_SILENCE_S = 5.0
 # After a hangup during a voicemail, how long Asterisk may take to close the file.
 RECORDING_SETTLE_SECONDS = 3.0
 # A hangup node's cause -> ARI hangup reason, and the Q.850 cause Asterisk records for it
@@ -181,6 +185,7 @@ class FlowRun:
         self._lookup: asyncio.Task[None] | None = None
         self._last_key: tuple[object, object] | None = None
         self._started = False
+        self._ended = False  # the call ended outside the flow (a queue's voicemail)
 
     async def run(self) -> None:
         call = self.call
@@ -194,7 +199,7 @@ class FlowRun:
             self._started = True
             while True:
                 follow = await self._carry_out(actions)
-                if self.interp.done:
+                if self.interp.done or self._ended:
                     break
                 event = follow if follow is not None else await self._next_event()
                 actions = self.interp.feed(event, self.tools.clock())
@@ -313,7 +318,7 @@ class FlowRun:
             result = LookupFailed(_describe(exc))
         self._post(result)
 
-    async def _enqueue(self, action: Enqueue) -> IvrInput:
+    async def _enqueue(self, action: Enqueue) -> IvrInput | None:
         desk = self.tools.desk
         if desk is None:
             self._note("ivr.warning", {"message": "no ACD to take the call", "queue": action.queue})
@@ -327,6 +332,14 @@ class FlowRun:
                 max_wait=action.max_wait,
             ),
         )
+        if outcome.overflow_kind == "voicemail" and outcome.overflow_target:
+            # The queue sends the caller to its mailbox (a supervisor, or its overflow): they
+            # leave a message there, and the call ends with it.
+            await self._voicemail(Voicemail("queue", outcome.overflow_target,
+                                            QUEUE_VOICEMAIL_MAX_S, QUEUE_VOICEMAIL_SILENCE_S,
+                                            beep=True))
+            self._ended = True
+            return None
         if outcome.talked:
             return QueueAnswered(outcome.agent or "")
         if outcome.reason == "caller_hangup":

@@ -494,7 +494,7 @@ async def test_a_supervisor_sees_where_each_call_is_and_acts_on_a_waiting_caller
 ) -> None:
     """Issue 13 item 6: a caller waiting in a queue showed as state "ivr" with no queue, and
     waiting calls had no actions. Now each call says its stage (the queue, its place, its wait,
-    its priority) and a supervisor moves it, raises its priority or ends it."""
+    its priority) and a supervisor moves it, raises its priority or sends it to voicemail."""
     assert stack.agent is not None
     await stack.app.acd.save_queue(stack.tenant_id, "billing", {})
     stack.app.acd.pause(stack.agent.agent_id, "break")  # nobody takes the call: it waits
@@ -527,14 +527,23 @@ async def test_a_supervisor_sees_where_each_call_is_and_acts_on_a_waiting_caller
                 await expect(stage).to_contain_text("in billing", timeout=SECOND * 3)
                 moved = await stack.wait_for(call.id, "supervisor.move")
                 assert moved[0].data == {"queue": "billing", "before": "support", "by": "sam"}
-                await supervisor.get_by_test_id(f"end-{call.id}").click()
-                await expect(row).to_have_count(0, timeout=SECOND * 3)
+                # To voicemail: the caller leaves a message in billing's mailbox, then the call
+                # ends (hang up, the other way out, is the agent's button, tested above).
+                await supervisor.get_by_test_id(f"voicemail-{call.id}").click()
+                await expect(row.get_by_test_id("state")).to_contain_text("ivr",
+                                                                          timeout=SECOND * 3)
+                [message] = await stack.wait_for(call.id, "ivr.voicemail", within=20)
+                assert (message.data["mailbox_kind"], message.data["mailbox"]) == (
+                    "queue", "billing")
+                await expect(row).to_have_count(0, timeout=SECOND * 5)
                 result = await caller
                 assert result.ok, result.describe()  # the caller got our BYE
     finally:
         stack.app.acd.unpause(stack.agent.agent_id)
     rows = await stack.journal(call.id)
-    story = [r.event for r in rows if r.event in {"ENTERQUEUE", "TRANSFER", "ABANDON",
-                                                  "supervisor.priority", "supervisor.move"}]
+    story = [r.event for r in rows if r.event in {
+        "ENTERQUEUE", "TRANSFER", "ABANDON", "supervisor.priority", "supervisor.move",
+        "supervisor.voicemail"}]
     assert story == ["ENTERQUEUE", "supervisor.priority", "supervisor.move", "TRANSFER",
-                     "ENTERQUEUE", "ABANDON"], story
+                     "ENTERQUEUE", "supervisor.voicemail", "TRANSFER"], story
+    assert rows[-1].event == "CALLEND" and rows[-1].data["by"] == "app"

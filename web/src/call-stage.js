@@ -1,6 +1,7 @@
 // Where a live call is at, in words (IVR node, waiting in a queue at its place, ringing an
 // agent, talking, on hold, dialling out), and a supervisor's actions on a waiting call: move it
-// to another queue, raise its priority, hang up. Used by the supervisor's live calls.
+// to another queue, raise its priority, send it to voicemail, hang up. Used by the supervisor's
+// live calls.
 import { post } from "./api.js";
 import { duration, el, secondsSince, toast } from "./ui.js";
 
@@ -38,7 +39,7 @@ export function isWaiting(call) {
 }
 
 /**
- * The actions on a waiting call: a queue to move it to, +1 priority, hang up.
+ * The actions on a waiting call: a queue to move it to, +1 priority, voicemail, hang up.
  * `queues`: the tenant's queue names; `done()`: called after an action succeeded.
  */
 export function waitingActions(call, queues, done) {
@@ -66,6 +67,10 @@ export function waitingActions(call, queues, done) {
       class: "small", "data-testid": `priority-${call.call_id}`, title: "Raise its priority: it goes before the others",
       onclick: () => act("priority", { priority: Math.min(100, (call.priority || 0) + 1) }, "Priority raised"),
     }, "Priority +1"),
+    el("button", {
+      class: "small", "data-testid": `voicemail-${call.call_id}`, title: "The caller leaves a message in the queue's mailbox",
+      onclick: () => act("voicemail", undefined, "Sent to voicemail"),
+    }, "Voicemail"),
     el("button", {
       class: "small danger", "data-testid": `end-${call.call_id}`,
       onclick: () => act("hangup", undefined, "Call ended"),

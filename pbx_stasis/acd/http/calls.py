@@ -300,6 +300,13 @@ async def prioritize_waiting(req: RouteRequest) -> web.StreamResponse:
     return no_content()
 
 
+async def voicemail_waiting(req: RouteRequest) -> web.StreamResponse:
+    """A supervisor sends a waiting caller to their queue's mailbox."""
+    call = await _live_call(req)
+    await acd_of(req).voicemail_waiting(req.who.tenant_id, call.call_id, req.who.username)
+    return no_content()
+
+
 def _control(verb: str, handler: Any, summary: str) -> Route:
     return Route(
         "POST", f"/api/calls/{{call_id}}/{verb}", handler, ANYONE, summary, tag="call control"
@@ -373,6 +380,14 @@ ROUTES = [
         SUPERVISORS,
         "Set a waiting caller's priority (higher first)",
         body=PRIORITY,
+        tag="call control",
+    ),
+    Route(
+        "POST",
+        "/api/calls/{call_id}/voicemail",
+        voicemail_waiting,
+        SUPERVISORS,
+        "Send a waiting caller to their queue's mailbox (a message, then the call ends)",
         tag="call control",
     ),
     Route(

@@ -331,6 +331,13 @@ class MemoryContactCenter:
         self.asked.append(("move_waiting", tenant_id, call_id, queue, by))
         self._update_call(tenant_id, call, queue=queue)
 
+    async def voicemail_waiting(self, tenant_id: int, call_id: str, by: str) -> None:
+        call = self._call(tenant_id, call_id)
+        if call.state is not CallState.QUEUED:
+            raise ServiceError(CONFLICT, "the call is with an agent")
+        self.asked.append(("voicemail_waiting", tenant_id, call_id, by))
+        self.end(call_id)
+
     async def prioritize_waiting(self, tenant_id: int, call_id: str, priority: int,
                                  by: str) -> None:
         call = self._call(tenant_id, call_id)

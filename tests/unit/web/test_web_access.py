@@ -232,6 +232,7 @@ SAMPLES: dict[tuple[str, str], Sample] = {
                                                    body={"queue": "sales"}),
     ("POST", "/api/calls/{call_id}/priority"): control("priority", CallState.QUEUED,
                                                        body={"priority": 5}),
+    ("POST", "/api/calls/{call_id}/voicemail"): control("voicemail", CallState.QUEUED),
     ("PUT", "/api/calls/{call_id}/disposition"): _disposition_call,
     ("GET", "/api/contacts"): fixed("/api/contacts?q=ada"),
     ("POST", "/api/contacts"): fixed(
