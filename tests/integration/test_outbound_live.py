@@ -141,3 +141,43 @@ async def test_an_agents_outbound_call_is_a_full_call(
             private_sandbox.remove_desk_phone("sup-614")
             for rtp in (far, agent_rtp, supervisor_rtp):
                 rtp.close()
+
+
+async def test_an_agent_hands_their_outbound_call_to_a_queue(
+    private_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """The far end of an agent's outbound call, transferred to a queue, is that queue's caller:
+    another agent answers and talks to them; each agent's part is theirs."""
+    async with call_center(private_sandbox, tmp_path,
+                           {"sales": {"wrapup": 10}, "support": {}}) as center:
+        olga = await center.add_agent("olga", 615, queues={"sales": 0})
+        pete = await center.add_agent("pete", 616, queues={"support": 0})
+        carrier = await asyncio.to_thread(
+            SippAgent, "agent-answer.xml", sip_port=private_sandbox.trunk_port,
+            media_port=free_media_port(), keys={"ring_ms": "200"}, workdir=tmp_path,
+            lifetime=60)
+        center.phones.append(carrier)
+        await center.app.agent_calls.dial(olga, NUMBER, "handedovercall01")
+        await center.wait_for("OUTCONNECT")
+        await center.app.acd.transfer("handedovercall01", "queue", "support", attended=False)
+        [connect] = await center.wait_for("CONNECT")
+        assert connect.agent_user_id == pete.user_id and connect.queue == "support"
+        await asyncio.sleep(1.0)  # on purpose: pete talks to the far end
+        await center.app.acd.hangup("handedovercall01")  # pete's hangup button
+        [end] = await center.wait_for("COMPLETEAGENT")
+        await center.idle()
+        rows = [r for r in await center.journal() if r.call_id == "handedovercall01"]
+        story = [(r.event, r.agent_user_id) for r in rows if r.event in {
+            "OUTDIAL", "OUTCONNECT", "TRANSFER", "ENTERQUEUE", "CONNECT", "COMPLETEAGENT",
+            "WRAPUPSTART"}]
+        assert story == [
+            ("OUTDIAL", olga.user_id), ("OUTCONNECT", olga.user_id),
+            ("TRANSFER", olga.user_id), ("WRAPUPSTART", olga.user_id),
+            ("ENTERQUEUE", None), ("CONNECT", pete.user_id), ("COMPLETEAGENT", pete.user_id)]
+        assert end.data["talk"] >= 1 and "outbound" not in end.data
+        [transfer] = [r for r in rows if r.event == "TRANSFER"]
+        assert transfer.data["outbound"] is True and transfer.queue is None
+        async with center.db.session() as db:
+            record = await db.get(Call, "handedovercall01")
+        assert record is not None and record.agent_user_id == pete.user_id
+        assert record.ended_at is not None
