@@ -165,7 +165,7 @@ class WrapUpStarted:
 
     agent_id: str
     call_id: str
-    queue: str
+    queue: str | None  # None: after an agent's outbound call done for no queue
     until: float
 
 
@@ -202,6 +202,10 @@ class JournalEvent(StrEnum):
     CALLBACKCONNECT = "CALLBACKCONNECT"  # the customer answered: the agent's talk begins
     CALLBACKFAIL = "CALLBACKFAIL"  # not answered: retried later, or `final`
     CALLBACKCANCEL = "CALLBACKCANCEL"
+    # An agent's own outside call: placed (dialled), then connected (the number answered); its
+    # part ends with COMPLETECALLER (the far end), COMPLETEAGENT or TRANSFER, `outbound` true.
+    OUTDIAL = "OUTDIAL"
+    OUTCONNECT = "OUTCONNECT"
 
 
 # The rows that end a call's stay in a queue: exactly one per ENTERQUEUE.

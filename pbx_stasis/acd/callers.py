@@ -142,6 +142,12 @@ class Callers:
                 )
             )
             outcome = await self._serve(waiting)
+            if waiting.voicemail is not None and not call.inbox.gone:
+                # Sent to voicemail: the flow records the message (ivr/runner.py).
+                with contextlib.suppress(AriError):
+                    await self.ari.channels.stop_moh(call.channel_id)
+                return Outcome(False, "overflow", overflow_kind="voicemail",
+                               overflow_target=waiting.voicemail)
             if outcome.reason == "transferred" and not call.inbox.gone:
                 outcome = await self.handover.hand_over(waiting, outcome)
             return outcome

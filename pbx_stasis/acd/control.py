@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import time
 from collections.abc import Callable
 from typing import Protocol
 
 from pbx_stasis.acd import events as ev
+from pbx_stasis.acd.actions import Offer
 from pbx_stasis.acd.directory import AgentRecord, queue_key
 from pbx_stasis.acd.model import QueueConfig, personal_queue
 from pbx_stasis.acd.publisher import AcdPublisher
@@ -17,6 +19,7 @@ from pbx_stasis.acd.shared import Calls, Hangups
 from pbx_stasis.acd.stay import (
     CallControlError,
     Consult,
+    Leg,
     Waiting,
 )
 from pbx_stasis.ari import AriClient, AriError
@@ -24,6 +27,10 @@ from pbx_stasis.calls.actor import ChannelGone
 from pbx_stasis.calls.handoff import Outcome, OutsideLine
 from pbx_stasis.calls.router import CallRouter
 from pbx_stasis.dialing.caller_ids import Presented, caller_id_header
+
+# The legs of consulted agents who took a call over answer no offer of the core: they get
+# negative ids, apart from the core's offers.
+_CONSULT_LEG_IDS = itertools.count(1)
 
 
 class QueueLookup(Protocol):
@@ -48,8 +55,10 @@ class CallControl:
         queues: QueueLookup,
         publisher: AcdPublisher,
         hangups: Hangups,
+        legs: dict[int, Leg] | None = None,
     ) -> None:
         self.ari = ari
+        self.legs = legs if legs is not None else {}  # the agent legs by offer id (legs.py)
         self.router = router
         self.app = app
         self.line = line
@@ -206,14 +215,39 @@ class CallControl:
                 self.publisher.call_changed(waiting, "held")
             elif waiting.handover is consult:  # the call was theirs: it ends with them
                 await self.hangups.hangup(waiting.call.channel_id)
+            elif consult.leg is not None:  # an agent who took the call over hung up
+                self.legs.pop(consult.leg.offer.offer_id, None)
+                if not consult.leg.dropped:
+                    self.post(ev.AgentHungUp(waiting.call.record.id, consult.leg.offer.agent_id))
 
     async def complete_transfer(self, call_id: str) -> None:
         waiting = self.calls.talking(call_id)
         consult = waiting.consult
         if consult is None or not consult.answered.is_set():
             raise CallControlError("conflict", "no answered consultation to hand the call to")
+        kind, _, target = consult.target.partition(":")
+        agent = self.agents.get(target) if kind == "agent" else None
+        if agent is not None:
+            await self._taken_over(waiting, consult, agent)
+            return
         waiting.consult, waiting.handover = None, consult
         self.post(ev.CallTransferred(call_id, consult.target, attended=True))
+
+    async def _taken_over(self, waiting: Waiting, consult: Consult, agent: AgentRecord) -> None:
+        """The consulted agent takes the call over: the caller is back in the bridge with them,
+        their leg is the call's agent leg from now on, and the core makes it their part (its
+        own CONNECT, its end, their wrap-up), the first agent's part ending (TRANSFER)."""
+        key = await self.personal_queue(agent)
+        leg_id = -next(_CONSULT_LEG_IDS)
+        offer = Offer(leg_id, waiting.call.record.id, agent.agent_id, f"PJSIP/{agent.endpoint}",
+                      waiting.call.record.from_number, key, 0.0)
+        consult.leg = Leg(offer, consult.channel_id, consult.inbox, answered=True,
+                          in_bridge=True)
+        self.legs[leg_id] = consult.leg
+        waiting.consult = None
+        await self._back_to_bridge(waiting)
+        await waiting.call.note("TRANSFERRED", target=consult.target, attended=True)
+        self.post(ev.ConsultTaken(waiting.call.record.id, agent.agent_id, key, leg_id))
 
     async def cancel_transfer(self, call_id: str) -> None:
         waiting = self.calls.talking(call_id)

@@ -68,9 +68,13 @@ from pbx_stasis.acd.events import (
     CallHeld,
     CallResumed,
     CallTransferred,
+    ConsultTaken,
     OfferAnswered,
     OfferFailed,
     OfferRejected,
+    OutboundConnected,
+    OutboundDialled,
+    PriorityChanged,
     QueueConfigChanged,
     TalkAdopted,
     Tick,
@@ -87,6 +91,7 @@ from pbx_stasis.acd.model import (
     QueueConfig,
     Skills,
     Strategy,
+    is_personal_queue,
     utc_day,
 )
 
@@ -144,6 +149,10 @@ class _Call:
     connected_at: float = 0.0
     held: bool = False
     callback: _Callback | None = None
+    outbound: bool = False  # an agent's own outside call, until it is transferred to a queue
+    # The last real queue it was in: an agent's personal queue (a transfer to them) has no
+    # settings of its own, so the wrap-up after that agent's part is this queue's.
+    origin: _Queue | None = None
 
 
 @dataclass(eq=False)
@@ -155,7 +164,7 @@ class _Agent:
     offer: _Offer | None = None
     calls: set[str] = field(default_factory=set)  # connected calls (several only with ring_in_use)
     wrapup_started: float | None = None
-    wrapup_of: tuple[str, str] | None = None  # (call, queue) the wrap-up follows
+    wrapup_of: tuple[str, str | None] | None = None  # (call, queue) the wrap-up follows
     retry_until: float | None = None
     logged_in_at: float = 0.0
     last_call_end: float | None = None
@@ -421,6 +430,12 @@ class Acd:
                 self._on_call_arrived(event)
             case TalkAdopted():
                 self._on_talk_adopted(event)
+            case OutboundDialled(call_id=call_id, agent_id=agent_id, number=number):
+                if (a := self._agents.get(agent_id)) is not None:
+                    self._emit(JournalRow(JournalEvent.OUTDIAL, self._at, call_id, None, a.id,
+                                          {"number": number}))
+            case OutboundConnected():
+                self._on_outbound_connected(event)
             case CallerHungUp(call_id=call_id):
                 self._on_caller_hung_up(call_id)
             case AgentHungUp(call_id=call_id, agent_id=agent_id):
@@ -441,6 +456,16 @@ class Acd:
                 self._on_transfer_to_queue(event)
             case CallTransferred():
                 self._on_transferred(event)
+            case ConsultTaken():
+                self._on_consult_taken(event)
+            case PriorityChanged(call_id=call_id, priority=priority):
+                call = self._calls.get(call_id)
+                if call is not None and call.queue is not None and call.priority != priority:
+                    q = call.queue
+                    q.waiting.remove(call)
+                    call.priority = priority
+                    insort(q.waiting, call, key=_waiting_order)
+                    self._new_calls[call.id] = call  # it may now come before a free agent
             case CallHeld(call_id=call_id) | CallResumed(call_id=call_id):
                 self._on_hold(call_id, isinstance(event, CallHeld))
             case AgentLogin():
@@ -498,6 +523,7 @@ class Acd:
             return  # a call this core holds is no carried-over one (a reconnect, not a restart)
         call = _Call(e.call_id, e.caller, 0, {}, None)
         call.home = q
+        call.origin = None if is_personal_queue(q.name) else q
         call.connected_at = min(e.connected_at, self._at)
         call.entered_at = min(e.entered_at, call.connected_at)
         call.orig_position = e.orig_position
@@ -521,6 +547,24 @@ class Acd:
         a.calls.add(call.id)
         self._journal(JournalEvent.ADOPTED, call, q, a, action="talk",
                       connected_at=_s(call.connected_at))
+        self._refresh(a)
+
+    def _on_outbound_connected(self, e: OutboundConnected) -> None:
+        a = self._agents.get(e.agent_id)
+        if a is None or e.call_id in self._calls:
+            return
+        call = _Call(e.call_id, e.number, 0, {}, None, outbound=True)
+        call.home = self._queues.get(e.queue or "")  # its wrap-up time, no figure of its own
+        call.agent, call.connected_at = a, self._at
+        call.entered_at = self._at
+        self._calls[call.id] = call
+        if a.wrapup_started is not None:
+            self._end_wrapup(a, early=True)  # dialling out ends the last call's wrap-up
+        if a.offer is not None:  # rung meanwhile (ring_in_use): the agent is on this call now
+            self._end_offer(a.offer, "on a call", missed=False, hang_up=True)
+        a.calls.add(call.id)
+        self._journal(JournalEvent.OUTCONNECT, call, None, a, number=e.number,
+                      **({"for_queue": call.home.name} if call.home else {}))
         self._refresh(a)
 
     def _on_caller_hung_up(self, call_id: str) -> None:
@@ -610,13 +654,32 @@ class Acd:
         self._forget(call)
         self._emit(CallEnded(call.id, CallEnd.TRANSFERRED))
 
+    def _on_consult_taken(self, e: ConsultTaken) -> None:
+        call, q, b = self._calls.get(e.call_id), self._queues.get(e.queue), self._agents.get(
+            e.agent_id)
+        if call is None or q is None or b is None or call.agent is None or call.agent is b:
+            return
+        self._transfer_connected(call, f"agent:{e.agent_id}", "attended")
+        call.home, call.agent, call.connected_at, call.entered_at = q, b, self._at, self._at
+        call.held = False
+        if b.wrapup_started is not None:
+            self._end_wrapup(b, early=True)  # taking the call over ends their last wrap-up
+        if b.offer is not None and not (b.offer.call.home and b.offer.call.home.config.ring_in_use):
+            self._end_offer(b.offer, "on a call", missed=False, hang_up=True)
+        b.calls.add(call.id)
+        b.calls_today += 1
+        self._journal(JournalEvent.CONNECT, call, q, b, offer_id=e.leg_id, wait=0.0, ring=0.0,
+                      position=0, orig_position=call.orig_position, attended=True)
+        self._emit(Connect(e.leg_id, call.id, b.id, q.name))
+        self._refresh(b)
+
     def _on_hold(self, call_id: str, hold: bool) -> None:
         call = self._calls.get(call_id)
         if call is None or call.agent is None or call.held == hold:
             return
         call.held = hold
         event = JournalEvent.HOLD if hold else JournalEvent.UNHOLD
-        self._journal(event, call, call.home, call.agent)
+        self._journal(event, call, None if call.outbound else call.home, call.agent)
 
     def _on_login(self, e: AgentLogin) -> None:
         a = self._agents.get(e.agent_id)
@@ -683,6 +746,8 @@ class Acd:
         """Put the call in q, or route it on if q refuses it. `chain`: queues tried just now.
         `adopted`: back after a restart, the same stay (admitted already; no new entry)."""
         call.home = q
+        if not is_personal_queue(q.name):
+            call.origin = q
         full = q.config.max_callers is not None and len(q.waiting) >= q.config.max_callers
         if full and not adopted:
             self._journal(
@@ -1097,8 +1162,16 @@ class Acd:
 
     def _complete(self, call: _Call, event: JournalEvent) -> None:
         a, q = call.agent, call.home
-        assert a is not None and q is not None
+        assert a is not None
         talk = self._at - call.connected_at
+        if call.outbound or q is None:
+            self._journal(event, call, None, a, talk=_s(talk), outbound=True)
+            if event is JournalEvent.COMPLETECALLER:
+                self._emit(ReleaseAgentLeg(call.id, a.id))
+            self._emit(CallEnded(call.id, CallEnd.COMPLETED, a.id))
+            self._release(call, a, q, talk)
+            self._forget(call)
+            return
         self._journal(
             event,
             call,
@@ -1116,8 +1189,16 @@ class Acd:
 
     def _transfer_connected(self, call: _Call, target: str, kind: str) -> None:
         a, q = call.agent, call.home
-        assert a is not None and q is not None
+        assert a is not None
         talk = self._at - call.connected_at
+        if call.outbound or q is None:
+            self._journal(JournalEvent.TRANSFER, call, None, a, target=target, kind=kind,
+                          talk=_s(talk), outbound=True)
+            call.outbound = False  # a queue it moves to serves it as any caller of its own
+            call.entered_at = self._at
+            self._emit(ReleaseAgentLeg(call.id, a.id))
+            self._release(call, a, q, talk)
+            return
         self._journal(
             JournalEvent.TRANSFER,
             call,
@@ -1132,34 +1213,39 @@ class Acd:
         self._emit(ReleaseAgentLeg(call.id, a.id))
         self._release(call, a, q, talk)
 
-    def _release(self, call: _Call, a: _Agent, q: _Queue, talk: float) -> None:
-        """The agent is done talking on this call: wrap-up starts when their last call ends."""
+    def _release(self, call: _Call, a: _Agent, q: _Queue | None, talk: float) -> None:
+        """The agent is done talking on this call: wrap-up starts when their last call ends.
+        An outbound call's (`outbound`, or no queue) wrap-up is counted in no queue, and its
+        handle time tells no queue's estimated wait."""
+        outbound = call.outbound or q is None
         call.agent = None
         a.calls.discard(call.id)
         a.last_call_end = self._at
-        wrapup = a.config.wrapup if a.config.wrapup is not None else q.config.wrapup
-        q.handle_times.append(talk + wrapup)
+        # A part taken by a transfer to the agent (their personal queue, which has no settings)
+        # wraps up as the queue the call came from.
+        rules = call.origin if q is not None and is_personal_queue(q.name) and call.origin else q
+        wrapup = (a.config.wrapup if a.config.wrapup is not None
+                  else rules.config.wrapup if rules is not None else 0.0)
+        if q is not None and not outbound:
+            q.handle_times.append(talk + wrapup)
         if not a.calls and wrapup > 0:
+            counted_in = None if outbound or q is None else q
             a.wrapup_started = self._at
-            a.wrapup_of = (call.id, q.name)
+            a.wrapup_of = (call.id, None if counted_in is None else counted_in.name)
             self._schedule(_WRAPUP, a.id, self._at + wrapup)
-            self._journal(JournalEvent.WRAPUPSTART, call, q, a, seconds=_s(wrapup))
-            self._emit(WrapUpStarted(a.id, call.id, q.name, self._at + wrapup))
+            self._journal(JournalEvent.WRAPUPSTART, call, counted_in, a, seconds=_s(wrapup),
+                          **({"outbound": True} if outbound else {}))
+            self._emit(WrapUpStarted(a.id, call.id, a.wrapup_of[1], self._at + wrapup))
         self._refresh(a)
 
     def _end_wrapup(self, a: _Agent, *, early: bool) -> None:
         assert a.wrapup_started is not None and a.wrapup_of is not None
         call_id, queue = a.wrapup_of
-        self._emit(
-            JournalRow(
-                JournalEvent.WRAPUPEND,
-                self._at,
-                call_id,
-                queue,
-                a.id,
-                {"seconds": _s(self._at - a.wrapup_started), "early": early},
-            )
-        )
+        data: dict[str, JournalValue] = {"seconds": _s(self._at - a.wrapup_started),
+                                         "early": early}
+        if queue is None:
+            data["outbound"] = True
+        self._emit(JournalRow(JournalEvent.WRAPUPEND, self._at, call_id, queue, a.id, data))
         a.wrapup_started = a.wrapup_of = None
         self._unschedule(_WRAPUP, a.id)
         self._refresh(a)

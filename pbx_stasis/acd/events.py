@@ -58,6 +58,29 @@ class TalkAdopted:
 
 
 @dataclass(frozen=True)
+class OutboundDialled:
+    """An agent places an outside call (their phone dialled, or click-to-call): journal OUTDIAL,
+    the outbound figures' "placed"."""
+
+    call_id: str
+    agent_id: str
+    number: str
+
+
+@dataclass(frozen=True)
+class OutboundConnected:
+    """The number an agent called answered: the agent is on that call (journal OUTCONNECT), which
+    ends like a queue call (CallerHungUp: the far end, AgentHungUp: the agent, transfers) with
+    a wrap-up. `queue` (a queue key, or None) is the queue it is done for: its wrap-up time
+    applies; the figures count the call as the agent's outbound work, in no queue."""
+
+    call_id: str
+    agent_id: str
+    number: str
+    queue: str | None = None
+
+
+@dataclass(frozen=True)
 class CallerHungUp:
     """The caller's channel is gone, whatever the call was doing."""
 
@@ -87,6 +110,26 @@ class CallTransferred:
     call_id: str
     target: str
     attended: bool = False
+
+
+@dataclass(frozen=True)
+class ConsultTaken:
+    """An attended transfer to an agent completed: the agent consulted (`agent_id`, on the leg
+    the runner names `leg_id`, a negative offer id) takes the call over in `queue`, their
+    personal queue. The first agent's part ends (TRANSFER, wrap-up); theirs begins (CONNECT)."""
+
+    call_id: str
+    agent_id: str
+    queue: str
+    leg_id: int
+
+
+@dataclass(frozen=True)
+class PriorityChanged:
+    """A supervisor raised (or lowered) a waiting call's priority: it moves up its queue."""
+
+    call_id: str
+    priority: int
 
 
 @dataclass(frozen=True)
@@ -269,10 +312,14 @@ class Tick:
 AcdInput = (
     CallArrived
     | TalkAdopted
+    | OutboundDialled
+    | OutboundConnected
     | CallerHungUp
     | AgentHungUp
     | TransferToQueue
     | CallTransferred
+    | ConsultTaken
+    | PriorityChanged
     | CallHeld
     | CallResumed
     | OfferAnswered
@@ -315,9 +362,13 @@ __all__ = [
     "CallbackQueued",
     "CallbackRequested",
     "CallerHungUp",
+    "ConsultTaken",
     "OfferAnswered",
     "OfferFailed",
     "OfferRejected",
+    "OutboundConnected",
+    "OutboundDialled",
+    "PriorityChanged",
     "QueueConfigChanged",
     "TalkAdopted",
     "Tick",

@@ -27,6 +27,10 @@ T when unset):
 | callbacks | callbacks that joined the queue: CALLBACKREQ (a waiting caller's stay ends |
 |  | with one: no abandon, no unanswered wait) and CALLBACKQUEUED (scheduled, API) |
 | callbacks connected / failed | CALLBACKCONNECT / CALLBACKFAIL `final` (attempts spent) |
+| outbound placed | an agent's own outside calls dialled (OUTDIAL) |
+| outbound connected | those the number answered (OUTCONNECT) |
+| outbound talk / wrap-up | OUTCONNECT to its end (the end row's `talk`, `outbound` true), and the |
+|  | wrap-up after it: the agent's outbound work, in no queue and not in handled, talk or AHT |
 
 A figure counts in the bucket (hour, day: see `Calendar`) of the row that makes it: offered at
 ENTERQUEUE, answered at CONNECT, talk at the part's end. A restart of the app is no event of
@@ -64,7 +68,7 @@ _TALK_ENDS = frozenset({E.COMPLETECALLER, E.COMPLETEAGENT})
 EVENTS = frozenset({
     E.ENTERQUEUE, E.OFFER, E.RINGNOANSWER, E.CONNECT, E.COMPLETECALLER, E.COMPLETEAGENT,
     E.ABANDON, E.EXITWITHTIMEOUT, E.EXITEMPTY, E.TRANSFER, E.WRAPUPSTART, E.WRAPUPEND,
-    E.PAUSE, E.UNPAUSE, E.LOGIN, E.LOGOUT, E.ADOPTED,
+    E.PAUSE, E.UNPAUSE, E.LOGIN, E.LOGOUT, E.ADOPTED, E.OUTDIAL, E.OUTCONNECT,
     E.CALLBACKREQ, E.CALLBACKQUEUED, E.CALLBACKDIAL, E.CALLBACKCONNECT, E.CALLBACKFAIL,
 })
 # What an agent was doing when a period began (time figures run from it): the last row before
@@ -77,7 +81,7 @@ WRAPUP_ROWS = frozenset({E.WRAPUPSTART, E.WRAPUPEND})  # per agent
 # wallboard of the restarted app) that the agent is on that call.
 # An agent dialling a callback is busy from CALLBACKDIAL (to its talk's end, or CALLBACKFAIL).
 TALK_ROWS = frozenset({E.CONNECT, E.COMPLETECALLER, E.COMPLETEAGENT, E.TRANSFER, E.ADOPTED,
-                       E.CALLBACKDIAL, E.CALLBACKFAIL})
+                       E.CALLBACKDIAL, E.CALLBACKFAIL, E.OUTCONNECT})
 STATE_EVENTS = LOGIN_ROWS | PAUSE_ROWS
 STATE_LOOKBACK = DAY
 
@@ -218,6 +222,10 @@ class AgentTally:
     paused: float = 0.0  # PAUSE to UNPAUSE or LOGOUT (rows written per queue count once)
     busy: float = 0.0  # a call connected or in wrap-up
     available: float = 0.0  # logged in, not paused, not busy
+    outbound_placed: int = 0  # their own outside calls dialled
+    outbound_connected: int = 0  # ... that the number answered
+    outbound_talk: float = 0.0  # connected to the end of their part
+    outbound_wrapup: float = 0.0  # wrap-up after an outbound call
 
     def merge(self, other: AgentTally) -> AgentTally:
         for name in _AGENT_FIELDS:
@@ -235,6 +243,10 @@ class AgentTally:
     @property
     def occupancy(self) -> float | None:
         return _ratio(self.busy, self.busy + self.available)
+
+    @property
+    def average_outbound_talk(self) -> float | None:
+        return _mean(self.outbound_talk, self.outbound_connected)
 
 
 _SUMMED_QUEUE_FIELDS = tuple(f.name for f in fields(QueueTally) if f.name != "longest_wait")
@@ -365,7 +377,10 @@ class Figures:
             self._forget_old()
         a = None if agent is None else self._agent_tally(agent, bucket)
         q = None if queue is None or event not in _QUEUE_ROWS else self._queue_tally(queue, bucket)
-        if event == E.OFFER:
+        if data.get("outbound") is True or event in _OUTBOUND_ROWS:
+            if a is not None:
+                _outbound(event, a, data)
+        elif event == E.OFFER:
             if a is not None:
                 a.offered += 1
         elif event == E.RINGNOANSWER:
@@ -450,7 +465,7 @@ class Figures:
                 desk.queues.clear()
             else:
                 desk.queues.discard(queue)
-        elif (event == E.CONNECT or event == E.CALLBACKDIAL) and call_id is not None:
+        elif event in (E.CONNECT, E.CALLBACKDIAL, E.OUTCONNECT) and call_id is not None:
             desk.calls[call_id] = at
         elif event == E.ADOPTED and call_id is not None:
             desk.calls.setdefault(call_id, at)  # a fold that saw the CONNECT keeps its time
@@ -502,6 +517,21 @@ class Figures:
             del self.queues[key]
         for agent_key in [key for key in self.agents if key[1] < oldest]:
             del self.agents[agent_key]
+
+
+_OUTBOUND_ROWS = frozenset({E.OUTDIAL, E.OUTCONNECT})
+
+
+def _outbound(event: str, a: AgentTally, data: Mapping[str, Any]) -> None:
+    """A row of an agent's outbound call: their own figures, none of a queue's."""
+    if event == E.OUTDIAL:
+        a.outbound_placed += 1
+    elif event == E.OUTCONNECT:
+        a.outbound_connected += 1
+    elif event in _TALK_ENDS or event == E.TRANSFER:
+        a.outbound_talk += _seconds(data.get("talk"))
+    elif event == E.WRAPUPEND:
+        a.outbound_wrapup += _seconds(data.get("seconds"))
 
 
 def _account(tally: AgentTally, desk: _Desk, seconds: float) -> None:

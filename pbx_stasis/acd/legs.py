@@ -263,7 +263,8 @@ class Legs:
                 await self.ari.bridges.add_channel(waiting.bridge_id,
                                                    [call.channel_id, leg.channel_id])
             else:
-                await self.ari.bridges.add_channel(waiting.bridge_id, leg.channel_id)
+                if not leg.in_bridge:
+                    await self.ari.bridges.add_channel(waiting.bridge_id, leg.channel_id)
                 with contextlib.suppress(AriError):
                     await self.ari.channels.stop_moh(call.channel_id)
             if agent is not None:

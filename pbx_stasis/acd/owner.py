@@ -171,8 +171,10 @@ class Owner:
     def _carry_out(self, action: Action) -> None:
         if isinstance(action, JournalRow):
             self._journal(action)
-            if action.event is JournalEvent.ADOPTED and action.agent_id and action.call_id:
-                self._note_agent_call(action.agent_id, action.call_id)  # a carried-over talk
+            if (action.event in (JournalEvent.ADOPTED, JournalEvent.OUTCONNECT)
+                    and action.agent_id and action.call_id):
+                # A carried-over talk, or the agent's own outside call.
+                self._note_agent_call(action.agent_id, action.call_id)
         elif isinstance(action, StartMoh):
             self.legs.start_moh(action.call_id, action.moh_class)
         elif isinstance(action, Announce):
@@ -227,7 +229,7 @@ class Owner:
         # Desk phones (a fixed contact) have no page to save a disposition from, and a tenant
         # without dispositions has nothing to choose.
         if (agent.contact is None and call is not None
-                and call not in self.agent_calls.dispositioned
+                and (agent.agent_id, call) not in self.agent_calls.dispositioned
                 and self.agent_calls.disposition_required(agent.tenant_id)):
             self.inbox.post(ev.AgentPause(agent.agent_id, DISPOSITION_PENDING))
 

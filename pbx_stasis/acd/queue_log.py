@@ -77,6 +77,8 @@ def _format(
         value = data.get(key)
         return "" if value is None else str(value)
 
+    if data.get("outbound") is True and not extensions:
+        return None  # an agent's own outside call: app_queue's log has no such call
     if event == "ENTERQUEUE":
         return event, ["", text("caller"), secs("position")]
     if event == "CONNECT":

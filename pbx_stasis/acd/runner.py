@@ -28,6 +28,7 @@ free) they are seated: answered, in the bridge, with music.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -43,6 +44,7 @@ from pbx_stasis.acd.directory import AcdDirectory, AgentRecord, queue_key, split
 from pbx_stasis.acd.figures import QueueRules
 from pbx_stasis.acd.legs import Legs
 from pbx_stasis.acd.model import QueueConfig
+from pbx_stasis.acd.outbound import OutboundTalks
 from pbx_stasis.acd.owner import Owner
 from pbx_stasis.acd.provision import provision
 from pbx_stasis.acd.publisher import AcdPublisher
@@ -61,6 +63,7 @@ from pbx_stasis.acd.stay import (
 from pbx_stasis.ari import AriClient, AriError
 from pbx_stasis.ari.models import AriEvent
 from pbx_stasis.bus import Bus
+from pbx_stasis.calls.actor import EventInbox
 from pbx_stasis.calls.handoff import Outcome, OutsideLine, QueueRequest
 from pbx_stasis.calls.inbound import Call
 from pbx_stasis.calls.router import CallRouter
@@ -127,6 +130,7 @@ class AcdService:
         self._control = CallControl(
             ari=ari, router=router, app=app, line=line, post=post, calls=self._calls,
             agents=self.agents, queues=self.core, publisher=self.publisher, hangups=hangups,
+            legs=self._legs.legs,
         )
         self._restore = Restore(ari=ari, app=app, db=db, agents=self.agents,
                                 by_endpoint=self._by_endpoint, post=post)
@@ -135,6 +139,8 @@ class AcdService:
             queues=self.core, handover=self._control, talk_watchers=self.talk_watchers,
             clock=clock,
         )
+        self._outbound = OutboundTalks(post=post, calls=self._calls, publisher=self.publisher,
+                                       handover=self._control, talk_watchers=self.talk_watchers)
 
     def serve_callbacks(self, desk: CallbackDesk) -> None:
         """The callbacks feature: waiting callers' requests, dialling callbacks' customers."""
@@ -258,7 +264,7 @@ class AcdService:
 
     def complete_wrapup(self, agent_id: str, call_id: str) -> None:
         """The agent saved the call's disposition: wrap-up may end once its time is over."""
-        self._agent_calls.dispositioned.add(call_id)
+        self._agent_calls.dispositioned.add((agent_id, call_id))
         view = self.core.agent(agent_id)
         if view is not None and view.paused == DISPOSITION_PENDING:
             self.post(ev.AgentUnpause(agent_id))
@@ -280,6 +286,56 @@ class AcdService:
             return Outcome(False, "unknown_agent")
         key = await self._control.personal_queue(match[0])
         return await self.enqueue(call, QueueRequest(queue=split_queue_key(key)[1]))
+
+    # --- agents' own outside calls (outbound.py) -------------------------------------------
+
+    def outbound_dialled(self, call: Call, agent: AgentRecord, number: str) -> None:
+        """The agent's own call rings `number` (journal OUTDIAL; their page says Calling…)."""
+        self._outbound.dialled(call, agent, number)
+
+    async def outbound_talk(self, call: Call, far: EventInbox, bridge_id: str,
+                            agent_gone: asyncio.Task[None], agent: AgentRecord, number: str,
+                            queue: str | None, *, connected: Callable[[], None]) -> str:
+        """The number answered: the agent's call is the ACD's until it ends (outbound.py);
+        `connected` runs once the ACD was told."""
+        return await self._outbound.talk(call, far, bridge_id, agent_gone, agent, number, queue,
+                                         connected=connected)
+
+    # --- a supervisor's actions on a waiting call -------------------------------------------
+
+    def _waiting_call(self, call_id: str) -> Waiting:
+        waiting = self._calls.live(call_id)
+        if waiting.connected:
+            raise CallControlError("conflict", "the call is with an agent: transfer it instead")
+        return waiting
+
+    async def move(self, call_id: str, queue: str, *, by: str) -> None:
+        """Move a waiting caller to another queue of their tenant (offered there, journal
+        TRANSFER then ENTERQUEUE); `by`: the supervisor, journaled."""
+        waiting = self._waiting_call(call_id)
+        key = queue_key(waiting.tenant_id, queue)
+        if self.core.queue(key) is None:
+            raise CallControlError("not-found", f"no queue {queue!r}")
+        if waiting.queue == queue:
+            raise CallControlError("conflict", f"the call waits in {queue} already")
+        self.post(ev.TransferToQueue(call_id, key))
+        await waiting.call.note("supervisor.move", queue=queue, before=waiting.queue, by=by)
+        waiting.queue = queue
+        waiting.call.log.set_queue(waiting.call.record, queue)
+
+    async def to_voicemail(self, call_id: str, *, by: str) -> None:
+        """A waiting caller leaves the queue for its mailbox (journal TRANSFER to voicemail): a
+        caller from an IVR flow records a message there; `by`: the supervisor."""
+        waiting = self._waiting_call(call_id)
+        waiting.voicemail = waiting.queue
+        await waiting.call.note("supervisor.voicemail", queue=waiting.queue, by=by)
+        self.post(ev.CallTransferred(call_id, f"voicemail:{waiting.queue}"))
+
+    async def prioritize(self, call_id: str, priority: int, *, by: str) -> None:
+        """Change a waiting caller's priority (higher first); `by`: the supervisor."""
+        waiting = self._waiting_call(call_id)
+        self.post(ev.PriorityChanged(call_id, priority))
+        await waiting.call.note("supervisor.priority", priority=priority, by=by)
 
     # --- call control of a connected call (control.py) ------------------------------------
 

@@ -112,6 +112,13 @@ class LiveCall:
     muted: bool = False
     connected_at: datetime | None = None  # the agent came on the line (their call timer)
     callback: str | None = None  # a callback: the number the agent is about to call
+    # Where the call is at, for the live calls' stage: the IVR's node; waiting in `queue`, its
+    # place (1: next), since when and its priority; the agent whose phone rings for it.
+    ivr_node: str | None = None
+    position: int | None = None
+    waiting_since: datetime | None = None
+    priority: int | None = None
+    ringing_user_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -193,6 +200,19 @@ class AcdControl(Protocol):
 
     async def hangup(self, tenant_id: int, call_id: str) -> None: ...
 
+    async def move_waiting(self, tenant_id: int, call_id: str, queue: str, by: str) -> None:
+        """A supervisor moves a waiting caller to another queue of the tenant (`by`: who)."""
+        ...
+
+    async def prioritize_waiting(self, tenant_id: int, call_id: str, priority: int,
+                                 by: str) -> None:
+        """A supervisor sets a waiting caller's priority (higher first)."""
+        ...
+
+    async def voicemail_waiting(self, tenant_id: int, call_id: str, by: str) -> None:
+        """A supervisor sends a waiting caller to their queue's mailbox."""
+        ...
+
     async def hold(self, tenant_id: int, call_id: str) -> None:
         """Put the caller on hold: they hear music on hold, the agent stays on the line."""
         ...
@@ -256,4 +276,7 @@ class DispositionCheck(Protocol):
     when the tenant has no disposition to choose from. The CRM keeps the outcomes
     (crm.dispositions.Outcomes); the ACD's routes ask through this."""
 
-    async def has_disposition(self, tenant_id: int, call_id: str) -> bool: ...
+    async def has_disposition(self, tenant_id: int, call_id: str,
+                              user_id: int | None = None) -> bool:
+        """Saved (by `user_id` for their part, when given), or none to choose."""
+        ...

@@ -81,7 +81,9 @@ class AgentCalls:
     # agent id -> the call they are ringing for, talking on or wrapping up
     current: dict[str, str] = field(default_factory=dict)
     wrapup_ends: dict[str, float] = field(default_factory=dict)  # agent id -> when it is over
-    dispositioned: set[str] = field(default_factory=set)  # calls whose agent saved it
+    # (agent id, call id) whose agent saved their outcome: each agent of a transferred call
+    # saves their own part's
+    dispositioned: set[tuple[str, str]] = field(default_factory=set)
     # Tenants whose agents choose a disposition in wrap-up (they have at least one); None until
     # first read: then every tenant does. A tenant with none never traps an agent in wrap-up.
     disposition_tenants: set[int] | None = None

@@ -126,6 +126,7 @@ class Waiting:
     consult: Consult | None = None  # attended transfer in progress
     handover: Consult | None = None  # attended transfer completed: the caller goes to this leg
     abandoned_by_app: bool = False  # the app stopped while the call was here
+    voicemail: str | None = None  # a supervisor sent the waiting caller to this queue's mailbox
     talk: Talk | None = None  # set once caller and agent are bridged (for talk watchers)
 
 
@@ -139,6 +140,7 @@ class Leg:
     answered: bool = False
     dropped: bool = False  # we hung it up (cancelled, or the caller left)
     task: asyncio.Task[None] | None = field(default=None, repr=False)
+    in_bridge: bool = False  # talks in the call's bridge already (a consulted agent's leg)
 
 
 @dataclass
@@ -149,6 +151,7 @@ class Consult:
     target: str
     inbox: EventInbox
     answered: asyncio.Event = field(default_factory=asyncio.Event)
+    leg: Leg | None = None  # a consulted agent who took the call over: their leg of it
 
 
 class CallControlError(Exception):

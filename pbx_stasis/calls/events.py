@@ -32,6 +32,13 @@ class CallView:
     held: bool = False
     muted: bool = False
     callback: str | None = None  # a callback: the number the agent is about to call
+    # The live calls' stage (acd/service.py LiveCall): the IVR node; a waiting call's place,
+    # since when and priority; the agent whose phone rings for it.
+    ivr_node: str | None = None
+    position: int | None = None
+    waiting_since: datetime | None = None
+    priority: int | None = None
+    ringing_user_id: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Coroutine
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -32,7 +32,7 @@ from pbx_stasis.dialing import DialRefused, PhoneNotRegistered
 from pbx_stasis.dialing.errors import CallerIdRefused
 from pbx_stasis.ivr.errors import Problem
 from pbx_stasis.ivr.service import IvrService
-from pbx_stasis.store import Database, Directory, StoreError, accounts
+from pbx_stasis.store import Database, Direction, Directory, StoreError, accounts
 from pbx_stasis.store.calls import CallRecords
 from pbx_stasis.web.contract import ServiceError, ServiceErrorCode
 
@@ -181,7 +181,9 @@ class LiveContactCenter:
     async def live_calls(self, tenant_id: int) -> list[LiveCall]:
         calls = []
         for record in await self.records.live_calls(tenant_id):
-            state, queue, agent_id, held, muted = CallState.IVR, record.queue, None, False, False
+            # Not in the ACD: an agent's outside call still rings the number, else the IVR.
+            state = CallState.RINGING if record.direction == Direction.OUTBOUND else CallState.IVR
+            queue, agent_id, held, muted = record.queue, None, False, False
             connected_at = None
             try:
                 waiting = self.acd.live(record.id)
@@ -194,14 +196,44 @@ class LiveContactCenter:
                     agent_id = self.acd.agents[waiting.agent_leg.offer.agent_id].user_id
                 state = (CallState.CONSULTING if waiting.consult else CallState.HELD if held
                          else CallState.TALKING if waiting.connected else CallState.QUEUED)
+            stage = self._stage(record.id, state)
+            if stage.get("ringing_user_id") is not None:
+                state = CallState.RINGING
             calls.append(LiveCall(
                 call_id=record.id, direction=record.direction, from_number=record.from_number,
                 to_number=record.to_number, state=state, started_at=record.started_at,
                 answered_at=record.answered_at, queue=queue,
                 agent_user_id=agent_id or record.agent_user_id, held=held, muted=muted,
-                connected_at=connected_at,
+                connected_at=connected_at, **stage,
             ))
         return calls
+
+    def _stage(self, call_id: str, state: CallState) -> dict[str, Any]:
+        """Where a live call is at beyond its state: the IVR's node, or its place in a queue
+        (position, since when, priority) and the agent whose phone rings for it."""
+        if state is CallState.IVR:
+            tools = self.ivr.tools
+            node = tools.nodes.get(call_id) if tools is not None else None
+            return {"ivr_node": node} if node else {}
+        view = self.acd.core.call(call_id)
+        if state is not CallState.QUEUED or view is None or view.position is None:
+            return {}
+        ringing = sorted(self.acd.agents[a].user_id for a in view.offered_to
+                         if a in self.acd.agents)
+        return {"position": view.position, "priority": view.priority,
+                "waiting_since": datetime.fromtimestamp(view.entered_at, UTC),
+                "ringing_user_id": ringing[0] if ringing else None}
+
+    async def move_waiting(self, tenant_id: int, call_id: str, queue: str, by: str) -> None:
+        await self._control(tenant_id, call_id, lambda: self.acd.move(call_id, queue, by=by))
+
+    async def voicemail_waiting(self, tenant_id: int, call_id: str, by: str) -> None:
+        await self._control(tenant_id, call_id, lambda: self.acd.to_voicemail(call_id, by=by))
+
+    async def prioritize_waiting(self, tenant_id: int, call_id: str, priority: int,
+                                 by: str) -> None:
+        await self._control(tenant_id, call_id,
+                            lambda: self.acd.prioritize(call_id, priority, by=by))
 
     async def _control(self, tenant_id: int, call_id: str,
                        action: Callable[[], Coroutine[Any, Any, T]]) -> T:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -12,7 +12,7 @@ from sqlalchemy import String, cast, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pbx_stasis.crm.phones import Numbering, to_e164, written_forms
-from pbx_stasis.crm.tables import Contact, ContactPhone, FollowUp
+from pbx_stasis.crm.tables import CallOutcomeRow, Contact, ContactPhone, FollowUp
 from pbx_stasis.store.base import utc_now
 from pbx_stasis.store.db import Database
 from pbx_stasis.store.tables import Call, Direction, User
@@ -68,8 +68,20 @@ class ContactRecord:
 
 
 @dataclass(frozen=True)
+class OutcomePart:
+    """One agent's outcome of their part of a call."""
+
+    agent_user_id: int
+    agent_name: str | None
+    disposition: str
+    notes: str | None
+
+
+@dataclass(frozen=True)
 class PastCall:
-    """A call with one of the contact's numbers, as the contact card shows it."""
+    """A call with one of the contact's numbers, as the contact card shows it: its last
+    outcome, and each agent's own (`parts`, in the order they were saved) when it was
+    transferred between agents."""
 
     call_id: str
     started_at: datetime
@@ -83,6 +95,7 @@ class PastCall:
     disposition: str | None
     notes: str | None
     follow_up_on: date | None
+    parts: tuple[OutcomePart, ...] = ()
 
 
 def _like(text: str) -> str:
@@ -213,7 +226,19 @@ class Contacts:
             statement = statement.where(Call.agent_user_id == only_agent)
         async with self._db.session() as session:
             result = await session.execute(statement)
-            return [_past_call(call, agent, due, forms) for call, agent, due in result.all()]
+            calls = [_past_call(call, agent, due, forms) for call, agent, due in result.all()]
+            parts: dict[str, list[OutcomePart]] = {}
+            if calls:
+                outcomes = await session.execute(
+                    select(CallOutcomeRow, User.display_name)
+                    .outerjoin(User, User.id == CallOutcomeRow.agent_user_id)
+                    .where(CallOutcomeRow.tenant_id == tenant_id,
+                           CallOutcomeRow.call_id.in_([c.call_id for c in calls]))
+                    .order_by(CallOutcomeRow.saved_at, CallOutcomeRow.id))
+                for row, name in outcomes.all():
+                    parts.setdefault(row.call_id, []).append(OutcomePart(
+                        row.agent_user_id, name, row.disposition, row.notes))
+        return [replace(c, parts=tuple(parts.get(c.call_id, ()))) for c in calls]
 
     async def _row(self, session: AsyncSession, tenant_id: int, contact_id: int) -> Contact | None:
         statement = select(Contact).where(Contact.id == contact_id, Contact.tenant_id == tenant_id)

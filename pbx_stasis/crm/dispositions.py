@@ -1,4 +1,5 @@
-"""Dispositions per tenant, and a call's outcome (disposition, notes, follow-up) on its record."""
+"""Dispositions per tenant, and a call's outcome (disposition, notes, follow-up) on its record,
+with each agent's own outcome of their part of the call (a transferred call has several)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pbx_stasis.crm.tables import Disposition, FollowUp
+from pbx_stasis.crm.tables import CallOutcomeRow, Disposition, FollowUp
 from pbx_stasis.store.base import utc_now
 from pbx_stasis.store.db import Database, is_unique_violation
 from pbx_stasis.store.errors import AlreadyExists
@@ -222,6 +223,15 @@ class Outcomes:
             )
             if found is None:
                 return False
+            part = {"tenant_id": tenant_id, "call_id": call_id, "agent_user_id": user_id,
+                    "disposition": outcome.disposition, "notes": outcome.notes,
+                    "saved_at": utc_now()}
+            again = {k: part[k] for k in ("disposition", "notes", "saved_at")}
+            dialect = postgresql if self._db.backend == "postgresql" else sqlite
+            await tx.execute(  # the agent's own part: saved again, it is replaced
+                dialect.insert(CallOutcomeRow).values(part).on_conflict_do_update(
+                    index_elements=[CallOutcomeRow.call_id, CallOutcomeRow.agent_user_id],
+                    set_=again))
             for hook in self.hooks:
                 await hook(tx, tenant_id, user_id, outcome)
             if outcome.follow_up_on is None:
@@ -251,9 +261,16 @@ class Outcomes:
                 )
             return True
 
-    async def has_disposition(self, tenant_id: int, call_id: str) -> bool:
-        """The call's disposition is saved, or the tenant has none to choose (never a trap)."""
+    async def has_disposition(self, tenant_id: int, call_id: str,
+                              user_id: int | None = None) -> bool:
+        """The call's disposition is saved (by `user_id`, for their part of it, when given: a
+        call transferred between agents asks each of them), or the tenant has none to choose
+        (never a trap)."""
         statement = select(Call.disposition).where(Call.id == call_id, Call.tenant_id == tenant_id)
+        if user_id is not None:
+            statement = select(CallOutcomeRow.disposition).where(
+                CallOutcomeRow.call_id == call_id, CallOutcomeRow.tenant_id == tenant_id,
+                CallOutcomeRow.agent_user_id == user_id)
         async with self._db.session() as session:
             if await session.scalar(statement):
                 return True

@@ -1,4 +1,5 @@
-"""Tables of the CRM: contacts with their normalised phones, dispositions, follow-ups."""
+"""Tables of the CRM: contacts with their normalised phones, dispositions, each agent's outcome
+of a call, follow-ups."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
     false,
     true,
@@ -97,3 +99,18 @@ class ContactFieldDef(Base):
     kind: Mapped[str] = mapped_column(String(16))
     choices: Mapped[list[str]] = mapped_column(_JSON, default=list)
     position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CallOutcomeRow(Base):
+    """One agent's outcome of a call (their part of it: a transferred call has several)."""
+
+    __tablename__ = "call_outcomes"
+    __table_args__ = (UniqueConstraint("call_id", "agent_user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
+    agent_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    disposition: Mapped[str] = mapped_column(String(100))
+    notes: Mapped[str | None] = mapped_column(Text)
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)

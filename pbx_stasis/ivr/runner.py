@@ -17,7 +17,7 @@ import logging
 import math
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import cast
 
@@ -78,6 +78,10 @@ log = logging.getLogger(__name__)
 LOCAL_EVENT = "pbx.ivr"
 # A CRM answer larger than this is refused (a flow reads a few fields, never a document).
 MAX_LOOKUP_BYTES = 1 << 20
+# A message left in a queue's mailbox when the queue sends the caller there: its longest, and
+# the silence that ends it.
+QUEUE_VOICEMAIL_MAX_S = 180.0
+QUEUE_VOICEMAIL_SILENCE_S = 5.0
 # After a hangup during a voicemail, how long Asterisk may take to close the file.
 RECORDING_SETTLE_SECONDS = 3.0
 # A hangup node's cause -> ARI hangup reason, and the Q.850 cause Asterisk records for it
@@ -119,6 +123,8 @@ class FlowTools:
     recording_format: str = "wav"
     ring_seconds: int = 30
     public_http: aiohttp.ClientSession | None = None
+    # The node each call walking a flow is at now, by call id (the live calls' stage).
+    nodes: dict[str, str] = field(default_factory=dict)
 
 
 def flow_script(
@@ -189,6 +195,7 @@ class FlowRun:
         self._lookup: asyncio.Task[None] | None = None
         self._last_key: tuple[object, object] | None = None
         self._started = False
+        self._ended = False  # the call ended outside the flow (a queue's voicemail)
 
     async def run(self) -> None:
         call = self.call
@@ -202,7 +209,7 @@ class FlowRun:
             self._started = True
             while True:
                 follow = await self._carry_out(actions)
-                if self.interp.done:
+                if self.interp.done or self._ended:
                     break
                 event = follow if follow is not None else await self._next_event()
                 actions = self.interp.feed(event, self.tools.clock())
@@ -216,6 +223,7 @@ class FlowRun:
         finally:
             self._stop_side_tasks()
             self._flush()
+            self.tools.nodes.pop(self.call.record.id, None)
         cause = _HANGUP_REASONS.get(self.hangup_cause)
         if cause is not None:
             await self.call.hang_up(*cause)
@@ -325,7 +333,7 @@ class FlowRun:
             result = LookupFailed(_describe(exc))
         self._post(result)
 
-    async def _enqueue(self, action: Enqueue) -> IvrInput:
+    async def _enqueue(self, action: Enqueue) -> IvrInput | None:
         desk = self.tools.desk
         if desk is None:
             self._note("ivr.warning", {"message": "no ACD to take the call", "queue": action.queue})
@@ -339,6 +347,14 @@ class FlowRun:
                 max_wait=action.max_wait,
             ),
         )
+        if outcome.overflow_kind == "voicemail" and outcome.overflow_target:
+            # The queue sends the caller to its mailbox (a supervisor, or its overflow): they
+            # leave a message there, and the call ends with it.
+            await self._voicemail(Voicemail("queue", outcome.overflow_target,
+                                            QUEUE_VOICEMAIL_MAX_S, QUEUE_VOICEMAIL_SILENCE_S,
+                                            beep=True))
+            self._ended = True
+            return None
         if outcome.talked:
             return QueueAnswered(outcome.agent or "")
         if outcome.reason == "caller_hangup":
@@ -523,6 +539,8 @@ class FlowRun:
 
     def _note(self, event: str, data: Mapping[str, object]) -> None:
         values = dict(data)
+        if event == "ivr.enter" and isinstance(values.get("node"), str):
+            self.tools.nodes[self.call.record.id] = str(values["node"])
         if event == "ivr.start" and self.version is not None:
             values["version"] = self.version
         record = self.call.record

@@ -1,7 +1,9 @@
 """An agent's own outside calls: dialled from their phone (the dialplan's from-agents context
 hands the call to Stasis with `outbound`), or click-to-call from the desk (their phone is rung
 first, then the number). Every number is judged by the tenant's dialling policy before anything
-reaches the trunk; while the call lasts the agent is paused so no queue call is offered.
+reaches the trunk; while it rings the agent is paused so no queue call is offered. Once the
+number answers, the call is the ACD's like a queue call (acd/outbound.py): the agent's call box,
+hold, mute, tones, transfers, the live calls, supervision, recording, a wrap-up and the figures.
 
 The call presents one of the tenant's numbers as its caller ID (dialing/caller_ids.py): the one
 the agent chose for a click-to-call, else their queues', the tenant's default or the trunk's;
@@ -13,10 +15,12 @@ import asyncio
 import logging
 
 from pbx_stasis.acd.directory import AgentRecord
+from pbx_stasis.acd.model import is_personal_queue
 from pbx_stasis.acd.runner import AcdService
 from pbx_stasis.ari import AriClient, AriError
 from pbx_stasis.ari.client import HangupReason
 from pbx_stasis.ari.models import AriEvent
+from pbx_stasis.calls.actor import EventInbox
 from pbx_stasis.calls.inbound import Call, CallScript, dialed_number, stasis_args
 from pbx_stasis.dialing import Dialer, DialPolicies, DialRefused, PhoneNotRegistered, Verdict
 from pbx_stasis.dialing.caller_ids import NotOwnedNumber, Presented
@@ -56,6 +60,18 @@ class AgentCalls:
             if agent.endpoint == endpoint:
                 return agent
         return None
+
+    def queue_for(self, agent: AgentRecord, caller_id: str | None) -> str | None:
+        """The queue (key) an agent's outbound call is done for: its wrap-up time and recording
+        policy apply. The queue whose caller ID the call presents, else the first queue the agent
+        is logged into; None when they are in none."""
+        view = self.acd.core.agent(agent.agent_id)
+        keys = sorted(k for k in (view.queues if view else ()) if not is_personal_queue(k))
+        for key in keys:
+            config = self.acd.core.queue(key)
+            if caller_id and config is not None and config.caller_id == caller_id:
+                return key
+        return keys[0] if keys else None
 
     def _queue_caller_ids(self, agent: AgentRecord) -> list[str | None]:
         """The caller IDs of the queues the agent is logged in to (the core's live view)."""
@@ -103,17 +119,37 @@ class AgentCalls:
             view = self.acd.core.agent(agent.agent_id)
             earlier_pause = view.paused if view is not None else None
             self.acd.pause(agent.agent_id, OUTBOUND_PAUSE)
-            try:
-                outcome = await self.line.connect_number(call, number, dialer=dialer,
-                                                         caller_id=caller_id,
-                                                         purpose=Purpose.AGENT)
-                await call.note("OUTBOUND", number=number, reason=outcome.reason,
-                                agent=agent.username)
-            finally:  # back to how the agent was (e.g. still on a break)
+            paused = True
+
+            def restore() -> None:
+                """Back to how the agent was (e.g. still on a break): once the number answered
+                (posted after OutboundConnected, the agent on a call meanwhile, so no offer
+                slips in, and before the wrap-up's pause for a disposition), or when it failed."""
+                nonlocal paused
+                if not paused:
+                    return
+                paused = False
                 if earlier_pause is not None:
                     self.acd.pause(agent.agent_id, earlier_pause)
                 else:
                     self.acd.unpause(agent.agent_id)
+
+            queue = self.queue_for(agent, caller_id.number)
+            dialled = verdict.number or number
+
+            async def talk(far: EventInbox, bridge_id: str, gone: asyncio.Task[None]) -> str:
+                return await self.acd.outbound_talk(call, far, bridge_id, gone, agent, dialled,
+                                                    queue, connected=restore)
+
+            self.acd.outbound_dialled(call, agent, dialled)
+            try:
+                outcome = await self.line.connect_number(call, number, dialer=dialer,
+                                                         caller_id=caller_id, talk=talk,
+                                                         purpose=Purpose.AGENT)
+                await call.note("OUTBOUND", number=number, reason=outcome.reason,
+                                agent=agent.username)
+            finally:
+                restore()
 
         return outbound
 

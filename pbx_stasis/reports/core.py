@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Protocol
 
 from pbx_stasis.acd.figures import (
@@ -109,6 +109,10 @@ class AgentFigures:
             "average_handle": t.average_handle,
             "paused": t.paused,
             "occupancy": t.occupancy,
+            "outbound_placed": t.outbound_placed,
+            "outbound_connected": t.outbound_connected,
+            "outbound_talk": t.outbound_talk,
+            "average_outbound_talk": t.average_outbound_talk,
         }
 
 
@@ -130,7 +134,7 @@ class _Counts:
 
 @dataclass
 class HourFigures(_Counts):
-    hour: int  # 0-23, UTC
+    hour: int  # 0-23, in the report's time zone
     tally: QueueTally = field(default_factory=QueueTally)
 
     def summary(self) -> dict[str, Any]:
@@ -182,12 +186,17 @@ class ReportFold:
     for a period not over yet."""
 
     def __init__(
-        self, start: float, end: float, rules: Mapping[str, QueueRules | float] | None = None
+        self, start: float, end: float, rules: Mapping[str, QueueRules | float] | None = None,
+        *, zone: tzinfo = UTC,
     ) -> None:
         self.start, self.end = start, end
+        self.zone = zone
         self.rules = {name: r if isinstance(r, QueueRules) else QueueRules(float(r))
                       for name, r in (rules or {}).items()}
-        self.figures = Figures(self.rules, calendar=Calendar(HOUR), counting_from=start)
+        # Hours of the zone: a zone half an hour off UTC (India) cuts them at :30.
+        offset = datetime.fromtimestamp(start, zone).utcoffset() or timedelta()
+        self.calendar = Calendar(HOUR, offset.total_seconds() % HOUR)
+        self.figures = Figures(self.rules, calendar=self.calendar, counting_from=start)
         self._before: dict[Hashable, Row] = {}
 
     def add(self, rows: Iterable[Row]) -> None:
@@ -223,9 +232,10 @@ class ReportFold:
             if queue not in report.queues:
                 report.queues[queue] = QueueFigures(queue, figures.rules_of(queue))
             report.queues[queue].tally.merge(tally)
-            report.hours[bucket % 24].tally.merge(tally)
+            local = datetime.fromtimestamp(self.calendar.start(bucket), self.zone)
+            report.hours[local.hour].tally.merge(tally)
             if tally.offered or tally.answered or tally.unanswered:  # only days with calls
-                day = _day(bucket)
+                day = local.date().isoformat()
                 report.days.setdefault(day, DayFigures(day)).tally.merge(tally)
         for (agent, _), agent_tally in figures.agents.items():
             user_id = _user_id(agent)
@@ -238,10 +248,6 @@ class ReportFold:
 def _by_time(item: tuple[tuple[str, int], QueueTally]) -> tuple[int, str]:
     (queue, bucket), _ = item
     return bucket, queue
-
-
-def _day(hour: int) -> str:
-    return datetime.fromtimestamp(hour * HOUR, UTC).date().isoformat()
 
 
 def _user_id(agent: Hashable) -> int:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Literal
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
 from sqlalchemy import select
@@ -23,7 +24,7 @@ from pbx_stasis.reports.core import (
 )
 from pbx_stasis.reports.store import journal_rows
 from pbx_stasis.store.tables import Role, User
-from pbx_stasis.validation import Day, Model, ModelQuery, left_out
+from pbx_stasis.validation import Day, Model, ModelQuery, left_out, text
 from pbx_stasis.web.csvfile import csv_text
 from pbx_stasis.web.routing import Route, RouteRequest, at_least, invalid, reply
 
@@ -35,9 +36,11 @@ class Period(Model):
 
     # `from` is a Python keyword: the field is named by its alias.
     first: Day = left_out(alias="from",
-                          description="first day (UTC), YYYY-MM-DD; default today")
+                          description="first day, YYYY-MM-DD; default today")
     last: Day = left_out(alias="to",
-                         description="last day (UTC), included; default the first day")
+                         description="last day, included; default the first day")
+    tz: Annotated[str, text(max_length=64)] = left_out(
+        description="the time zone of the days and hours (IANA, e.g. Asia/Dubai); default UTC")
 
 
 class CsvQuery(Period):
@@ -56,8 +59,17 @@ _COLUMNS = {
 CSV_QUERY = ModelQuery(CsvQuery)
 
 
-def _period(req: RouteRequest) -> tuple[date, date]:
-    first = req.query.get("from") or req.site.now().astimezone(UTC).date()
+def _zone(req: RouteRequest) -> ZoneInfo:
+    """The report's time zone (`tz`): its days run from local midnight, its hours are local."""
+    name = req.query.get("tz") or "UTC"
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise invalid({"tz": "is not a time zone: an IANA name such as Asia/Dubai"}) from exc
+
+
+def _period(req: RouteRequest, zone: ZoneInfo) -> tuple[date, date]:
+    first = req.query.get("from") or req.site.now().astimezone(zone).date()
     last = req.query.get("to") or first
     if last < first:
         raise invalid({"to": "must not be before from"})
@@ -67,14 +79,15 @@ def _period(req: RouteRequest) -> tuple[date, date]:
 
 
 async def _report(req: RouteRequest) -> tuple[date, date, dict[str, Any]]:
-    first, last = _period(req)
-    start = datetime.combine(first, time(), UTC)
-    end = datetime.combine(last + timedelta(days=1), time(), UTC)
+    zone = _zone(req)
+    first, last = _period(req, zone)
+    start = datetime.combine(first, time(), zone)
+    end = datetime.combine(last + timedelta(days=1), time(), zone)
     tenant_id = req.who.tenant_id
     rules = {config.name: QueueRules.of(config)
              for _, config in await AcdDirectory(req.site.ctx.db).queues(tenant_id)}
     until = min(end, req.site.now()).timestamp()  # a pause still running counts until now
-    folding = ReportFold(start.timestamp(), max(start.timestamp(), until), rules)
+    folding = ReportFold(start.timestamp(), max(start.timestamp(), until), rules, zone=zone)
     async for batch in journal_rows(req.site.ctx.db, tenant_id, start, end, since_start=True):
         folding.add(batch)
         await asyncio.sleep(0)  # a long period: let the other pages' requests through
@@ -82,7 +95,7 @@ async def _report(req: RouteRequest) -> tuple[date, date, dict[str, Any]]:
     async with req.site.ctx.db.session() as session:
         people = {uid: display or username for uid, display, username in
                   (await session.execute(names)).all()}
-    return first, last, _json(folding.finish(), people.get)
+    return first, last, {"tz": zone.key, **_json(folding.finish(), people.get)}
 
 
 def _json(report: Report, name: Callable[[int], str | None]) -> dict[str, Any]:
@@ -107,7 +120,9 @@ async def get_report_csv(req: RouteRequest) -> web.StreamResponse:
     first, last, figures = await _report(req)
     table = req.query["table"]
     rows: list[dict[str, Any]] = figures[table]
-    filename = f"pbx-{table}-{first.isoformat()}_{last.isoformat()}.csv"
+    zone = figures["tz"].replace("/", "-")
+    filename = f"pbx-{table}-{first.isoformat()}_{last.isoformat()}" + (
+        "" if zone == "UTC" else f"-{zone}") + ".csv"
     return web.Response(
         text=csv_text(_COLUMNS[table], rows),  # the header line also for a period without calls
         content_type="text/csv",
@@ -121,7 +136,7 @@ ROUTES = [
         "/api/reports",
         get_report,
         at_least(Role.SUPERVISOR),
-        "A period's figures per queue, per agent, per day and per hour of the day (UTC)",
+        "A period's figures per queue, per agent, per day and per hour of the day (UTC or `tz`)",
         query=REPORT_QUERY,
         tag="reports",
     ),

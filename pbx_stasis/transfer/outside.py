@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from pbx_stasis.ari import AriClient, AriError
@@ -36,6 +36,10 @@ log = logging.getLogger(__name__)
 # Hangup causes (Q.850) of a far leg that never answered -> Outcome.reason
 _UNANSWERED = {17: "busy", 18: "no_answer", 19: "no_answer", 21: "refused"}
 STASIS_ARG = "outside"  # StasisStart.args[0] of the far leg
+# The talk of an answered number when someone else follows it (an agent's own call, the ACD):
+# given the far leg, the bridge and the task that ends when the caller's channel does, it
+# returns once the talk is over, saying who ended it.
+FarTalk = Callable[[EventInbox, str, "asyncio.Task[None]"], Awaitable[str]]
 
 
 class TrunkLine:
@@ -133,12 +137,14 @@ class TrunkLine:
     async def connect_number(self, call: Call, number: str, *, ring_seconds: int = 30,
                              dialer: Dialer | None = None,
                              caller_id: Presented | None = None,
-                             purpose: Purpose = Purpose.TRANSFER) -> Outcome:
+                             purpose: Purpose = Purpose.TRANSFER,
+                             talk: FarTalk | None = None) -> Outcome:
         """Ring `number` for up to `ring_seconds` if the call's tenant may dial it, presenting
         `caller_id` (None: the caller's own number passes through, as for an IVR transfer);
         once it answers, bridge it with the caller and return when either side hangs up
         (talked=True), else why it failed (`not_allowed`: the dialling policy refused it,
-        journaled)."""
+        journaled). `talk`, when given, follows the conversation instead (an agent's own call:
+        the ACD's), and says who ended it."""
         verdict = await self.permit(call.record.tenant_id, number, dialer,
                                     call_id=call.record.id, purpose=purpose)
         if not verdict.allowed or verdict.number is None:
@@ -195,6 +201,10 @@ class TrunkLine:
             bridge_id = bridge["id"]
             await self.ari.bridges.add_channel(bridge_id, [call.channel_id, leg_id])
             await call.note("transfer.answered", number=number, leg=leg_id, bridge=bridge_id)
+            if talk is not None:
+                by = await talk(leg, bridge_id, caller_gone)
+                await call.note("transfer.end", number=number, result="completed", by=by)
+                return Outcome(True, "completed")
             far_gone = asyncio.create_task(_until_gone(leg), name=f"talk-{leg_id}")
             first = await _first(caller_gone, far_gone)
             by = "caller" if first is caller_gone else "far end"

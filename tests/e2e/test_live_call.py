@@ -233,9 +233,15 @@ async def test_a_caller_goes_through_the_ivr_to_the_agent_softphone(
         await wallboard.screenshot(path=str(SCREENSHOTS / "reports.png"), full_page=True)
         # The page's address names its period: a link opens the same report.
         today = await wallboard.input_value("#r-from")
-        assert wallboard.url.endswith(f"/reports?from={today}&to={today}"), wallboard.url
+        assert re.search(rf"/reports\?from={today}&to={today}&tz=[\w/%]+$", wallboard.url), (
+            wallboard.url)
         await wallboard.goto(f"{stack.base_url}/reports?from=2020-01-01")
-        await expect(wallboard.get_by_test_id("rep-summary")).to_have_text("2020-01-01")
+        await expect(wallboard.get_by_test_id("rep-summary")).to_have_text(
+            re.compile(r"^2020-01-01 · \S+$"))
+        # A report in a center's own time zone (issue 13: reports were UTC only).
+        await wallboard.goto(f"{stack.base_url}/reports?from=2020-01-01&tz=Asia/Dubai")
+        await expect(wallboard.get_by_test_id("rep-summary")).to_have_text(
+            "2020-01-01 · Asia/Dubai")
         await expect(wallboard.get_by_test_id("rep-queues")).to_contain_text("No calls")
 
     rows = await stack.journal(call_id)
@@ -288,6 +294,7 @@ async def test_a_supervisor_listens_to_a_live_call_from_the_page(
         # Back to available for the tests after this one (wrap-up needs a disposition).
         await agent.select_option("#disposition", "Resolved")
         await agent.click("#save-disposition")
+        await expect(agent.get_by_test_id("disposition-panel")).to_be_hidden()  # saved
         await agent.select_option("#state-select", "available")
         await agent.click("#apply-state")
         await expect(agent.get_by_test_id("agent-state")).to_have_text("available")
@@ -318,11 +325,8 @@ async def test_the_agent_dials_out_from_the_dial_pad(
             await call_as.select_option(SUPPORT_LINE)
             await agent.get_by_test_id("dial").click()
             # The agent's phone rings first and answers by itself (X-PBX-Auto-Answer); the
-            # agent is paused while the call lasts so no queue call is offered meanwhile.
+            # agent is paused while the number rings so no queue call is offered meanwhile.
             await until(lambda: call_state(agent), lambda state: state == "active")
-            await expect(card).to_have_attribute("data-state", "paused", timeout=SECOND)
-            await expect(card.get_by_test_id("agent-state")).to_have_text(
-                "paused · outbound call")
             calls = await until(
                 stack.calls, lambda calls: any(c.direction == "outbound" for c in calls))
             [outbound] = [c for c in calls if c.direction == "outbound"]
@@ -330,8 +334,51 @@ async def test_the_agent_dials_out_from_the_dial_pad(
             await until(lambda: stats(agent),
                         lambda s: s["bytesSent"] > 0 and s["bytesReceived"] > 0)
 
+            # Issue 13: the call box of an outbound call is a full call's: the number, a timer
+            # from the answer, Hold, Mute and Transfer, the keypad sending tones.
+            box = agent.get_by_test_id("call-box")
+            await expect(box).to_have_attribute("data-state", "talking")
+            await expect(agent.locator("#call-label")).to_have_text("On call")
+            await expect(agent.get_by_test_id("caller-number")).to_have_text(OUTBOUND_NUMBER)
+            await expect(agent.get_by_test_id("call-timer")).to_have_text(re.compile(r"0:0[1-9]"))
+            await expect(agent.get_by_test_id("call-context")).to_contain_text(
+                f"outbound call as {SUPPORT_LINE}")
+            for control in ("hold", "mute", "transfer", "hangup"):
+                await expect(agent.get_by_test_id(control)).to_be_enabled()
+            await expect(card).to_have_attribute("data-state", "on-call", timeout=SECOND)
+            async with agent.expect_response(lambda r: r.url.endswith("/dtmf")) as tone:
+                await agent.get_by_test_id("key-5").click()
+            assert (await tone.value).status == 204
+            await expect(agent.get_by_test_id("dial-number")).to_have_value(OUTBOUND_NUMBER)
+            hold = agent.get_by_test_id("hold")
+            await hold.click()
+            await expect(box).to_have_attribute("data-state", "held")
+            await expect(hold).to_have_text("Resume")
+            await stack.wait_for(outbound.id, "HOLD")
+            await hold.click()
+            await expect(box).to_have_attribute("data-state", "talking")
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            await agent.screenshot(path=str(SCREENSHOTS / "agent-outbound-call.png"))
+            await agent.set_viewport_size({"width": 390, "height": 844})
+            await expect(box).to_be_visible()
+            sideways = await agent.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            assert sideways <= 0, f"the page scrolls sideways by {sideways} px at 390 px"
+            await agent.screenshot(path=str(SCREENSHOTS / "agent-outbound-call-390.png"))
+            await agent.set_viewport_size({"width": 1440, "height": 900})
+
+            # Hung up: wrap-up, with the disposition of the outbound call.
             await agent.get_by_test_id("hangup").click()
             await until(lambda: call_state(agent), lambda state: state == "idle")
+            await expect(agent.get_by_test_id("agent-state")).to_have_text("wrap-up")
+            await expect(card).to_have_attribute("data-state", "wrap-up", timeout=SECOND)
+            panel = agent.get_by_test_id("disposition-panel")
+            await expect(panel).to_be_visible()
+            await agent.select_option("#disposition", "Resolved")
+            await agent.click("#save-disposition")
+            await expect(panel).to_be_hidden()
+            await agent.select_option("#state-select", "available")
+            await agent.click("#apply-state")
             await expect(card).to_have_attribute("data-state", "available", timeout=SECOND)
     finally:
         result = await asyncio.to_thread(carrier.stop)
@@ -351,6 +398,8 @@ async def test_the_agent_dials_out_from_the_dial_pad(
     assert events["OUTBOUND"]["number"] == OUTBOUND_NUMBER
     assert events["OUTBOUND"]["agent"] == "alice"
     assert events["transfer.end"]["result"] == "completed"
+    assert events["COMPLETEAGENT"]["outbound"] is True
+    assert record.disposition == "Resolved" and record.agent_user_id == stack.users["alice"]
 
 
 async def test_a_tenant_without_dispositions_never_traps_the_agent_in_wrap_up(
@@ -445,3 +494,61 @@ async def test_admin_pages_on_the_live_stack(stack: LiveStack, browser: Browser)
         await expect(admin.get_by_test_id("flow-text")).to_have_value(
             re.compile("to_support"))
         await admin.screenshot(path=str(SCREENSHOTS / "ivr-editor.png"))
+
+
+async def test_a_supervisor_sees_where_each_call_is_and_acts_on_a_waiting_caller(
+    stack: LiveStack, browser: Browser, tmp_path: Path
+) -> None:
+    """Issue 13 item 6: a caller waiting in a queue showed as state "ivr" with no queue, and
+    waiting calls had no actions. Now each call says its stage (the queue, its place, its wait,
+    its priority) and a supervisor moves it, raises its priority or sends it to voicemail."""
+    assert stack.agent is not None
+    await stack.app.acd.save_queue(stack.tenant_id, "billing", {})
+    stack.app.acd.pause(stack.agent.agent_id, "break")  # nobody takes the call: it waits
+    try:
+        async with opened(browser) as supervisor:
+            await log_in(supervisor, stack, "sam")
+            await supervisor.goto(f"{stack.base_url}/supervise")
+            await expect(supervisor.get_by_test_id("feed-status")).to_have_text("Live")
+            async with caller_on_the_line(stack, tmp_path) as caller:
+                calls = await until(stack.calls, lambda calls: any(
+                    c.from_number == CALLER and c.ended_at is None for c in calls), within=15)
+                [call] = [c for c in calls if c.from_number == CALLER and c.ended_at is None]
+                row = supervisor.get_by_test_id(f"live-{call.id}")
+                stage = row.get_by_test_id("stage")
+                await expect(stage).to_contain_text("waiting · in support · #1", timeout=10_000)
+                await expect(row.get_by_test_id("state")).to_contain_text("queued")
+                await expect(stage).to_contain_text(re.compile(r"waited 0:0[1-9]"))
+                await supervisor.get_by_test_id(f"priority-{call.id}").click()
+                await expect(stage).to_contain_text("priority 1", timeout=SECOND * 3)
+                await supervisor.screenshot(path=str(SCREENSHOTS / "supervise-waiting.png"))
+                await supervisor.set_viewport_size({"width": 390, "height": 844})
+                await expect(row).to_be_visible()
+                sideways = await supervisor.evaluate(
+                    "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+                await supervisor.screenshot(path=str(SCREENSHOTS / "supervise-waiting-390.png"),
+                                            full_page=True)
+                assert sideways <= 0, f"the page scrolls sideways by {sideways} px at 390 px"
+                await supervisor.set_viewport_size({"width": 1440, "height": 900})
+                await supervisor.get_by_test_id(f"move-{call.id}").select_option("billing")
+                await expect(stage).to_contain_text("in billing", timeout=SECOND * 3)
+                moved = await stack.wait_for(call.id, "supervisor.move")
+                assert moved[0].data == {"queue": "billing", "before": "support", "by": "sam"}
+                # To voicemail: the caller leaves a message in billing's mailbox, then the call
+                # ends (hang up, the other way out, is the agent's button, tested above).
+                await supervisor.get_by_test_id(f"voicemail-{call.id}").click()
+                [message] = await stack.wait_for(call.id, "ivr.voicemail", within=20)
+                assert (message.data["mailbox_kind"], message.data["mailbox"]) == (
+                    "queue", "billing")
+                await expect(row).to_have_count(0, timeout=SECOND * 5)
+                result = await caller
+                assert result.ok, result.describe()  # the caller got our BYE
+    finally:
+        stack.app.acd.unpause(stack.agent.agent_id)
+    rows = await stack.journal(call.id)
+    story = [r.event for r in rows if r.event in {
+        "ENTERQUEUE", "TRANSFER", "ABANDON", "supervisor.priority", "supervisor.move",
+        "supervisor.voicemail"}]
+    assert story == ["ENTERQUEUE", "supervisor.priority", "supervisor.move", "TRANSFER",
+                     "ENTERQUEUE", "supervisor.voicemail", "TRANSFER"], story
+    assert rows[-1].event == "CALLEND" and rows[-1].data["by"] == "app"

@@ -22,6 +22,7 @@ from pbx_stasis.calls.events import CallAnswered, CallEnded, CallRinging, CallSt
 from pbx_stasis.center.live import LiveContactCenter
 from pbx_stasis.reports.core import ReportFold
 from pbx_stasis.reports.store import journal_rows
+from pbx_stasis.store.tables import Call as CallRow
 from pbx_stasis.store.tables import CallEvent
 
 pytestmark = pytest.mark.integration
@@ -316,8 +317,8 @@ async def test_blind_transfer_to_another_queue(private_sandbox: Sandbox, tmp_pat
 async def test_blind_transfer_to_another_agent_is_one_offer_in_the_figures(
         private_sandbox: Sandbox, tmp_path: Path) -> None:
     # The finding: after an agent handed a call to another agent, the report showed a queue
-    # "agent-<name>" and one offer more than the wallboard.
-    async with call_center(private_sandbox, tmp_path, {"sales": {}},
+    # "agent-<name>" and one offer more than the wallboard; the receiving agent had no wrap-up.
+    async with call_center(private_sandbox, tmp_path, {"sales": {"wrapup": 5}},
                            script=enqueue_into("sales")) as center:
         first = await center.add_agent("handing", 240, queues={"sales": 0})
         second = await center.add_agent("taking", 241, login=False)  # in sales, logged out
@@ -331,6 +332,10 @@ async def test_blind_transfer_to_another_agent_is_one_offer_in_the_figures(
         assert [(r.event, r.queue, r.agent_user_id) for r in rows] == [
             ("ENTERQUEUE", "sales", None), ("CONNECT", "sales", first.user_id),
             ("ENTERQUEUE", "@taking", None), ("CONNECT", "@taking", second.user_id)]
+        # Each agent wraps up their own part, for the time of the caller's queue.
+        wrapups = await center.wait_for("WRAPUPSTART", 2)
+        assert [(w.agent_user_id, w.data["seconds"]) for w in wrapups] == [
+            (first.user_id, 5), (second.user_id, 5)]
         start = datetime.combine(rows[0].at.date(), time(), UTC)
         end = start + timedelta(days=1)
         folding = ReportFold(start.timestamp(), end.timestamp())
@@ -383,7 +388,8 @@ async def test_blind_transfer_to_an_outside_number(private_sandbox: Sandbox,
 
 async def test_attended_transfer_to_another_agent(private_sandbox: Sandbox,
                                                   tmp_path: Path) -> None:
-    async with call_center(private_sandbox, tmp_path, {"sales": {"strategy": "linear"}},
+    async with call_center(private_sandbox, tmp_path,
+                           {"sales": {"strategy": "linear", "wrapup": 20}},
                            script=enqueue_into("sales")) as center:
         first = await center.add_agent("consulter", 197, queues={"sales": 0})
         second = await center.add_agent("expert", 198, queues={})
@@ -402,7 +408,19 @@ async def test_attended_transfer_to_another_agent(private_sandbox: Sandbox,
         [transfer] = await center.journal("TRANSFER")
         assert transfer.agent_user_id == first.user_id and transfer.data["kind"] == "attended"
         assert transfer.data["target"] == f"agent:{second.agent_id}"
-        assert center.outcomes[0].reason == "transferred"
+        # Issue 13: the expert's part is theirs: a CONNECT of theirs, the end of the call
+        # counted to them, a wrap-up each; the call record names the expert.
+        rows = await center.journal("CONNECT", "COMPLETECALLER", "WRAPUPSTART")
+        assert [(r.event, r.agent_user_id) for r in rows] == [
+            ("CONNECT", first.user_id), ("WRAPUPSTART", first.user_id),
+            ("CONNECT", second.user_id), ("COMPLETECALLER", second.user_id),
+            ("WRAPUPSTART", second.user_id)]
+        assert rows[2].queue == "@expert" and rows[3].data["talk"] > 3
+        assert center.outcomes[0].reason == "completed"
+        assert center.outcomes[0].agent == "expert"
+        async with center.db.session() as session:
+            record = await session.get(CallRow, call_id)
+        assert record is not None and record.agent_user_id == second.user_id
 
 
 async def test_agent_calls_out_through_the_trunk(private_sandbox: Sandbox,

@@ -19,14 +19,16 @@ from pbx_stasis.acd.http.control import acd_of
 from pbx_stasis.acd.service import LiveCall, TransferKind
 from pbx_stasis.dialing.caller_id_store import CallerIdStore
 from pbx_stasis.dialing.caller_ids import CallerIdNumber
-from pbx_stasis.store.tables import Call, CallEvent, User
+from pbx_stasis.store.tables import Call, CallEvent, Role, User
 from pbx_stasis.validation import (
     DB_INT_MAX,
     QUERY_WHOLE,
+    WHOLE,
     Flag,
     Model,
     ModelBody,
     ModelQuery,
+    Whole,
     text,
 )
 from pbx_stasis.web.call_access import may_see_call, only_agent
@@ -35,6 +37,7 @@ from pbx_stasis.web.routing import (
     ANYONE,
     Route,
     RouteRequest,
+    at_least,
     invalid,
     no_content,
     not_found,
@@ -261,6 +264,49 @@ async def send_dtmf(req: RouteRequest) -> web.StreamResponse:
     return no_content()
 
 
+class MoveRequest(Model):
+    """POST /api/calls/{id}/move: the queue a waiting caller goes to."""
+
+    queue: Annotated[str, text(max_length=100)]
+
+
+class PriorityRequest(Model):
+    """POST /api/calls/{id}/priority: a waiting caller's new priority (higher first)."""
+
+    priority: Annotated[Whole, Field(ge=0, le=100), WHOLE]
+
+
+MOVE = ModelBody(MoveRequest)
+PRIORITY = ModelBody(PriorityRequest)
+SUPERVISORS = at_least(Role.SUPERVISOR)
+
+
+async def move_waiting(req: RouteRequest) -> web.StreamResponse:
+    """A supervisor moves a waiting caller to another queue of the tenant."""
+    call = await _live_call(req)
+    queue = req.body["queue"]
+    names = [q.name for q in await acd_of(req).queues(req.who.tenant_id)]
+    if queue not in names:
+        raise invalid({"queue": "must be a queue of yours: " + ", ".join(names)})
+    await acd_of(req).move_waiting(req.who.tenant_id, call.call_id, queue, req.who.username)
+    return no_content()
+
+
+async def prioritize_waiting(req: RouteRequest) -> web.StreamResponse:
+    """A supervisor sets a waiting caller's priority: higher goes first."""
+    call = await _live_call(req)
+    await acd_of(req).prioritize_waiting(req.who.tenant_id, call.call_id,
+                                         req.body["priority"], req.who.username)
+    return no_content()
+
+
+async def voicemail_waiting(req: RouteRequest) -> web.StreamResponse:
+    """A supervisor sends a waiting caller to their queue's mailbox."""
+    call = await _live_call(req)
+    await acd_of(req).voicemail_waiting(req.who.tenant_id, call.call_id, req.who.username)
+    return no_content()
+
+
 def _control(verb: str, handler: Any, summary: str) -> Route:
     return Route(
         "POST", f"/api/calls/{{call_id}}/{verb}", handler, ANYONE, summary, tag="call control"
@@ -318,6 +364,32 @@ ROUTES = [
     ),
     _control("transfer/complete", complete_transfer, "Complete an attended transfer"),
     _control("transfer/cancel", cancel_transfer, "Cancel an attended transfer, back to caller"),
+    Route(
+        "POST",
+        "/api/calls/{call_id}/move",
+        move_waiting,
+        SUPERVISORS,
+        "Move a waiting caller to another queue",
+        body=MOVE,
+        tag="call control",
+    ),
+    Route(
+        "POST",
+        "/api/calls/{call_id}/priority",
+        prioritize_waiting,
+        SUPERVISORS,
+        "Set a waiting caller's priority (higher first)",
+        body=PRIORITY,
+        tag="call control",
+    ),
+    Route(
+        "POST",
+        "/api/calls/{call_id}/voicemail",
+        voicemail_waiting,
+        SUPERVISORS,
+        "Send a waiting caller to their queue's mailbox (a message, then the call ends)",
+        tag="call control",
+    ),
     Route(
         "POST",
         "/api/calls/{call_id}/dtmf",

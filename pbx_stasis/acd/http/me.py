@@ -50,7 +50,8 @@ async def get_my_agent(req: RouteRequest) -> web.StreamResponse:
     reasons = await services.pause_reasons(who.tenant_id)
     wrapup = None
     if agent.state is AgentState.WRAP_UP and agent.call_id:
-        saved = await dispositions_saved(req).has_disposition(who.tenant_id, agent.call_id)
+        saved = await dispositions_saved(req).has_disposition(who.tenant_id, agent.call_id,
+                                                              who.user_id)
         wrapup = {"call_id": agent.call_id, "disposition_saved": saved}
     return reply({"agent": to_json(agent), "pause_reasons": reasons, "wrapup": wrapup})
 
@@ -86,7 +87,8 @@ async def set_my_agent_state(req: RouteRequest) -> web.StreamResponse:
     state, reason = await chosen_state(req)
     current = await services.agent_status(who.tenant_id, who.user_id)
     if current.state is AgentState.WRAP_UP and current.call_id:
-        if not await dispositions_saved(req).has_disposition(who.tenant_id, current.call_id):
+        if not await dispositions_saved(req).has_disposition(who.tenant_id, current.call_id,
+                                                             who.user_id):
             raise conflict(
                 "disposition-required",
                 "Save a disposition for your last call before leaving wrap-up",

@@ -70,6 +70,7 @@ from pbx_stasis.acd import (
     TransferToQueue,
     WrapUpDone,
 )
+from pbx_stasis.acd.events import OutboundConnected, OutboundDialled
 
 QUEUES = (
     QueueConfig(
@@ -260,7 +261,16 @@ class Driver:
             return
         s = self.stories.setdefault(row.call_id, CallStory())
         event, offer_id = row.event, row.data.get("offer_id")
-        if event is JournalEvent.ADOPTED:
+        if event is JournalEvent.OUTDIAL:
+            assert s.stage == "out" and row.agent_id is not None
+            return
+        if event is JournalEvent.OUTCONNECT:
+            # An agent's own outside call: connected at once, no stay in a queue before it.
+            assert s.stage == "out" and row.agent_id is not None
+            s.stays += 1
+            s.stage = "connected"
+            self.connected[row.call_id] = row.agent_id
+        elif event is JournalEvent.ADOPTED:
             # A stay (or talk) carried over a restart goes on: no new entry before it.
             assert s.stage == "out" and row.data["action"] in ("queue", "talk")
             s.stays += 1
@@ -454,6 +464,20 @@ class Driver:
         callbacks = sorted(self.callbacks)
         if callbacks:
             self.feed(CallbackCancelled(callbacks[pick % len(callbacks)]))
+    def outbound(self, pick: int, queue: int, answered: bool) -> None:
+        """An agent dials out (not while on a call: their phone is busy); the number answers
+        or not."""
+        busy = set(self.connected.values())
+        free = [agent_id for agent_id in AGENT_IDS if agent_id not in busy]
+        if not free:
+            return
+        self.calls_made += 1
+        call_id, agent_id = f"o{self.calls_made}", free[pick % len(free)]
+        self.feed(OutboundDialled(call_id, agent_id, "+14155550199"))
+        if answered:
+            self.alive.add(call_id)
+            self.feed(OutboundConnected(call_id, agent_id, "+14155550199",
+                                        QUEUE_NAMES[queue % len(QUEUE_NAMES)]))
 
     def answer(self, pick: int) -> None:
         if self.ringing:
@@ -585,7 +609,9 @@ def random_day(driver: Driver, rng: random.Random, steps: int) -> None:
         elif roll < 0.84:
             driver.adopt(pick, rng.randrange(4), talk=rng.random() < 0.6,
                          ended=rng.random() < 0.3)
-        elif roll < 0.86:
+        elif roll < 0.85:
+            driver.outbound(pick, rng.randrange(4), answered=rng.random() < 0.7)
+        elif roll < 0.87:
             callback = rng.random()
             if callback < 0.3:
                 driver.request_callback(pick)

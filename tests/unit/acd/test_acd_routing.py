@@ -23,6 +23,7 @@ from pbx_stasis.acd import (
     Strategy,
     TransferToQueue,
 )
+from pbx_stasis.acd.events import PriorityChanged
 
 
 def agent(agent_id: str, **skills: int) -> AgentConfig:
@@ -240,4 +241,17 @@ def test_agents_freed_together_each_take_a_waiting_caller() -> None:
     assert floor.offered_to("o1") == floor.offered_to("o2") == []
     actions = floor.answer("r1", "a3")
     assert offered(actions) == [("o1", "a1"), ("o2", "a2")]
+    floor.audit()
+
+
+def test_a_supervisor_raising_a_waiting_calls_priority_moves_it_up_the_queue() -> None:
+    floor = Floor([QueueConfig("q")], ["a1"])
+    floor.arrive("first", "q")
+    floor.arrive("second", "q")
+    floor.feed(PriorityChanged("second", 5))
+    assert floor.acd.waiting("q") == ["second", "first"]
+    view = floor.acd.call("second")
+    assert view is not None and (view.position, view.priority) == (1, 5)
+    floor.ready("a1", "q")
+    assert floor.offered_to("second") == ["a1"]
     floor.audit()

@@ -83,11 +83,15 @@ def test_agent_figures_count_a_pause_once_and_an_open_one_until_the_end() -> Non
         "agent_user_id": ANN, "offered": 2, "answered": 1, "missed": 1, "transfers": 1,
         "talk": 40.0, "average_talk": 40.0, "wrapup": 0.0, "average_handle": 40.0,
         "paused": 30 * 60.0, "occupancy": 1.0,  # never logged in: no time available
+        "outbound_placed": 0, "outbound_connected": 0, "outbound_talk": 0.0,
+        "average_outbound_talk": None,
     }
     assert agents[BOB] == {
         "agent_user_id": BOB, "offered": 1, "answered": 1, "missed": 0, "transfers": 0,
         "talk": 60.0, "average_talk": 60.0, "wrapup": 30.0, "average_handle": 90.0,
         "paused": 10 * 60.0, "occupancy": 1.0,
+        "outbound_placed": 0, "outbound_connected": 0, "outbound_talk": 0.0,
+        "average_outbound_talk": None,
     }
     # a report asked for at 23:55 counts Bob's pause until then
     at_2355 = (DAY + timedelta(hours=23, minutes=55)).timestamp()

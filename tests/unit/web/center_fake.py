@@ -324,6 +324,28 @@ class MemoryContactCenter:
         self.asked.append(("cancel_transfer", tenant_id, call_id))
         self._update_call(tenant_id, call, state=CallState.TALKING)
 
+    async def move_waiting(self, tenant_id: int, call_id: str, queue: str, by: str) -> None:
+        call = self._call(tenant_id, call_id)
+        if call.state is not CallState.QUEUED:
+            raise ServiceError(CONFLICT, "the call is with an agent: transfer it instead")
+        self.asked.append(("move_waiting", tenant_id, call_id, queue, by))
+        self._update_call(tenant_id, call, queue=queue)
+
+    async def voicemail_waiting(self, tenant_id: int, call_id: str, by: str) -> None:
+        call = self._call(tenant_id, call_id)
+        if call.state is not CallState.QUEUED:
+            raise ServiceError(CONFLICT, "the call is with an agent")
+        self.asked.append(("voicemail_waiting", tenant_id, call_id, by))
+        self.end(call_id)
+
+    async def prioritize_waiting(self, tenant_id: int, call_id: str, priority: int,
+                                 by: str) -> None:
+        call = self._call(tenant_id, call_id)
+        if call.state is not CallState.QUEUED:
+            raise ServiceError(CONFLICT, "the call is with an agent")
+        self.asked.append(("prioritize_waiting", tenant_id, call_id, priority, by))
+        self._update_call(tenant_id, call, priority=priority)
+
     async def send_dtmf(self, tenant_id: int, call_id: str, digits: str) -> None:
         self._call(tenant_id, call_id)
         self.asked.append(("send_dtmf", tenant_id, call_id, digits))

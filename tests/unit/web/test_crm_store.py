@@ -50,6 +50,7 @@ async def test_the_migration_matches_the_tables(db: Database) -> None:
         "dispositions",
         "follow_ups",
         "contact_field_defs",
+        "call_outcomes",
         "web_sessions",
         "login_attempts",
         "login_lockouts",
@@ -182,3 +183,26 @@ async def test_dispositions_and_outcomes(db: Database) -> None:
     )
     async with db.session() as session:
         assert list(await session.scalars(select(FollowUp))) == []
+
+
+async def test_each_agent_of_a_transferred_call_saves_their_own_part(db: Database) -> None:
+    """Issue 13 item 8: the contact history showed the first agent's disposition under the
+    second; the second agent was never asked, the call having one already."""
+    acme, _ = await _tenants(db)
+    directory = Directory(db)
+    ann = await directory.add_user("acme", "ann", "agent")
+    bob = await directory.add_user("acme", "bob", "agent")
+    await Dispositions(db).create(acme, "Sale")
+    await _call(db, acme, "6" * 32, "+14155550100", days_ago=0)
+    outcomes = Outcomes(db)
+    assert await outcomes.record(acme, "6" * 32, ann.id,
+                                 CallOutcome("6" * 32, "Transferred", "to sales", None))
+    assert await outcomes.has_disposition(acme, "6" * 32, ann.id)
+    assert not await outcomes.has_disposition(acme, "6" * 32, bob.id)  # bob still has to
+    assert await outcomes.record(acme, "6" * 32, bob.id, CallOutcome("6" * 32, "Sale", None, None))
+    assert await outcomes.has_disposition(acme, "6" * 32, bob.id)
+    history = await Contacts(db, numbering("US")).history(acme, ["+14155550100"])
+    [call] = [c for c in history if c.call_id == "6" * 32]
+    assert [(p.agent_user_id, p.disposition, p.notes) for p in call.parts] == [
+        (ann.id, "Transferred", "to sales"), (bob.id, "Sale", None)]
+    assert call.disposition == "Sale"  # the call's last outcome

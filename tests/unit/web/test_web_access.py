@@ -383,6 +383,11 @@ SAMPLES: dict[tuple[str, str], Sample] = {
         "transfer/cancel", CallState.CONSULTING
     ),
     ("POST", "/api/calls/{call_id}/dtmf"): control("dtmf", body={"digits": "12#"}),
+    ("POST", "/api/calls/{call_id}/move"): control("move", CallState.QUEUED,
+                                                   body={"queue": "sales"}),
+    ("POST", "/api/calls/{call_id}/priority"): control("priority", CallState.QUEUED,
+                                                       body={"priority": 5}),
+    ("POST", "/api/calls/{call_id}/voicemail"): control("voicemail", CallState.QUEUED),
     ("PUT", "/api/calls/{call_id}/disposition"): _disposition_call,
     ("GET", "/api/contacts"): fixed("/api/contacts?q=ada"),
     ("POST", "/api/contacts"): fixed(

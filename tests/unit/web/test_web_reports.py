@@ -67,7 +67,8 @@ async def test_a_manager_reads_their_tenants_day(world: World) -> None:
     nothing = await world.request(manager, "GET", "/api/reports/csv?from=2026-11-01&table=agents")
     assert (await nothing.text()).splitlines() == [
         "agent_user_id,offered,answered,missed,transfers,talk,average_talk,wrapup,average_handle,"
-        "paused,occupancy,name"
+        "paused,occupancy,outbound_placed,outbound_connected,outbound_talk,average_outbound_talk,"
+        "name"
     ]
 
 
@@ -77,6 +78,8 @@ async def test_a_bad_period_is_refused_with_the_field(world: World) -> None:
         "from=2026-11-23&to=2026-11-22": "must not be before from",
         "from=2026-01-01&to=2026-11-23": "a report covers at most 92 days",
         "from=23/11/2026": "must be a date written YYYY-MM-DD",
+        "tz=Asia/Nowhere": "is not a time zone: an IANA name such as Asia/Dubai",
+        "tz=../../etc/passwd": "is not a time zone: an IANA name such as Asia/Dubai",
         "table=calls": None,
     }
     for query, message in cases.items():
@@ -150,3 +153,36 @@ async def test_the_wallboard_lists_the_members_of_queues_not_every_softphone(
     listed = {a["user_id"]: a["member_of"] for a in (await response.json())["agents"]}
     members = {world.person("acme", role).user_id for role in (Role.AGENT, Role.SUPERVISOR)}
     assert set(listed) == members and all(queues == ["support"] for queues in listed.values())
+
+
+async def test_a_report_in_the_centers_own_time_zone(world: World) -> None:
+    """Issue 13: reports were UTC only. A Dubai center's day runs from its own midnight (20:00
+    UTC the day before) and its hours are its own (UTC+4); India's hours start at :30 UTC."""
+    agent = world.person("acme", Role.AGENT)
+    await _journal(world, "acme", CALL,  # 08:00-08:02 UTC is 12:00 in Dubai
+                   ("ENTERQUEUE", 0, {}), ("CONNECT", 0, {"wait": 5.0}),
+                   ("COMPLETEAGENT", 2, {"wait": 5.0, "talk": 90.0}), agent=agent.user_id)
+    async with world.db.transaction() as tx:  # 21:10 UTC on the 23rd: the 24th in Dubai
+        tx.add(CallEvent(at=datetime(2026, 11, 23, 21, 10, tzinfo=UTC),
+                         tenant_id=world.tenant_ids["acme"], call_id="b" * 32, queue="support",
+                         event="ENTERQUEUE", data={}))
+    world.clock.now = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)  # both days are over
+    manager = await world.log_in(world.person("acme", Role.MANAGER))
+    dubai = await (await world.request(
+        manager, "GET", "/api/reports?from=2026-11-23&tz=Asia/Dubai")).json()
+    assert dubai["tz"] == "Asia/Dubai"
+    assert dubai["hours"][12]["offered"] == 1 and dubai["hours"][8]["offered"] == 0
+    assert [d["day"] for d in dubai["days"]] == ["2026-11-23"]  # the 21:10 call is the 24th's
+    utc = await (await world.request(manager, "GET", "/api/reports?from=2026-11-23")).json()
+    assert utc["tz"] == "UTC" and [d["offered"] for d in utc["days"]] == [2]
+    next_day = await (await world.request(
+        manager, "GET", "/api/reports?from=2026-11-24&tz=Asia/Dubai")).json()
+    assert [(d["day"], d["offered"]) for d in next_day["days"]] == [("2026-11-24", 1)]
+    assert next_day["hours"][1]["offered"] == 1  # 21:10 UTC is 01:10 in Dubai
+    india = await (await world.request(
+        manager, "GET", "/api/reports?from=2026-11-23&tz=Asia/Kolkata")).json()
+    assert india["hours"][13]["offered"] == 1  # 08:00 UTC is 13:30 in India
+    csv_file = await world.request(
+        manager, "GET", "/api/reports/csv?from=2026-11-23&table=hours&tz=Asia/Dubai")
+    assert "pbx-hours-2026-11-23_2026-11-23-Asia-Dubai.csv" in csv_file.headers[
+        "Content-Disposition"]

@@ -184,10 +184,12 @@ function renderCall() {
   }
   // What the caller came for: the queue, the line they dialled, how long they have been on it.
   const c = live ? view.call : null;
-  $("#call-context").textContent = c && c.direction !== "outbound"
-    ? [c.queue && `queue ${c.queue}`, c.to_number && `dialled ${c.to_number}`,
-      `on the line since ${clock(c.started_at)}`].filter(Boolean).join(" · ")
-    : "";
+  // An outside call of mine: the number it shows the far end, and the queue it is done for.
+  $("#call-context").textContent = !c ? ""
+    : c.direction === "outbound"
+      ? [`outbound call as ${c.from_number}`, c.queue && `for ${c.queue}`].filter(Boolean).join(" · ")
+      : [c.queue && `queue ${c.queue}`, c.to_number && `dialled ${c.to_number}`,
+        `on the line since ${clock(c.started_at)}`].filter(Boolean).join(" · ");
   if (state !== "ringing") ringer.stop();
   announceRinging(state === "ringing" && c && c.direction !== "outbound" ? c : null);
   followRecording(inCall ? view.call.call_id : null);
@@ -404,7 +406,15 @@ function historyTable(history) {
       el("td", {}, call.direction === "inbound" ? "in" : call.direction === "outbound" ? "out" : "int"),
       el("td", {}, call.answered ? duration(call.duration) : "missed"),
       el("td", {}, call.agent_name || "–"),
-      el("td", {}, call.disposition || "–", call.follow_up_on ? el("div", { class: "small muted" }, `follow up ${call.follow_up_on}`) : null)))));
+      el("td", {}, ...outcomeOf(call), call.follow_up_on ? el("div", { class: "small muted" }, `follow up ${call.follow_up_on}`) : null)))));
+}
+
+// A call transferred between agents: each agent's own outcome, under their name.
+function outcomeOf(call) {
+  const parts = call.parts || [];
+  if (parts.length < 2) return [call.disposition || "–"];
+  return parts.map((part) => el("div", { "data-testid": "outcome-part", title: part.notes || "" },
+    `${part.agent_name || "agent"}: ${part.disposition}`));
 }
 
 function renderContact(contact, history, number) {
@@ -604,7 +614,9 @@ const feed = new Feed(["call:*", "agent:state"], {
       }
       // Out of ringing/on-call, the call is no longer mine even if the caller stays on the line
       // (and its call:ended, published without an agent, never reaches this page).
-      if (view.call && !["ringing", "on-call"].includes(payload.state)) {
+      // (An outside call of mine that still rings keeps me paused meanwhile: it stays.)
+      const dialling = view.call?.direction === "outbound" && view.call.state === "ringing";
+      if (view.call && !dialling && !["ringing", "on-call"].includes(payload.state)) {
         view.lastCallId = view.call.call_id;
         setCall(null);
       }

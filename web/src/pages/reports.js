@@ -3,7 +3,10 @@
 import { ApiError, get } from "../api.js";
 import { $, duration, el } from "../ui.js";
 
-const day = (date) => date.toISOString().slice(0, 10);
+// Days and hours of the browser's time zone (a Dubai center reads Dubai's days), or the link's.
+const asked = new URLSearchParams(location.search);
+const ZONE = asked.get("tz") || Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+const day = (date) => date.toLocaleDateString("sv-SE", { timeZone: ZONE }); // YYYY-MM-DD
 const pct = (share) => (share === null ? "–" : `${Math.round(share * 100)}%`);
 const secs = (value) => (value === null ? "–" : duration(value));
 
@@ -25,7 +28,7 @@ function segment(kind, bottom, height) {
 }
 
 function render(report) {
-  $("#rep-summary").textContent = report.from === report.to ? report.from : `${report.from} to ${report.to}`;
+  $("#rep-summary").textContent = `${report.from === report.to ? report.from : `${report.from} to ${report.to}`} · ${report.tz}`;
   const queues = report.queues.map((q) => el("tr", { dataset: { queue: q.queue } }, ...cells([
     q.queue, q.offered, q.answered, q.abandoned, q.timed_out, q.left_empty, q.transferred,
     pct(q.service_level), secs(q.average_answer_wait), secs(q.average_abandon_wait),
@@ -34,9 +37,10 @@ function render(report) {
     : [el("tr", {}, el("td", { colspan: 13, class: "empty" }, "No calls in this period."))]));
   const agents = report.agents.map((a) => el("tr", { dataset: { agent: a.agent_user_id } }, ...cells([
     a.name, a.offered, a.answered, a.missed, a.transfers, secs(a.talk), secs(a.average_talk),
-    secs(a.wrapup), secs(a.average_handle), secs(a.paused)])));
+    secs(a.wrapup), secs(a.average_handle), secs(a.paused), a.outbound_placed,
+    a.outbound_connected, secs(a.outbound_talk)])));
   $("#rep-agent-rows").replaceChildren(...(agents.length ? agents
-    : [el("tr", {}, el("td", { colspan: 10, class: "empty" }, "No agent activity in this period."))]));
+    : [el("tr", {}, el("td", { colspan: 13, class: "empty" }, "No agent activity in this period."))]));
   const days = report.days.map((d) => el("tr", { dataset: { day: d.day } }, ...cells([
     d.day, d.offered, d.answered, d.abandoned, pct(d.service_level)])));
   $("#rep-day-rows").replaceChildren(...(days.length ? days
@@ -57,6 +61,7 @@ async function show() {
     const value = $(`#r-${name}`).value;
     if (value) params.set(name, value);
   }
+  params.set("tz", ZONE);
   for (const table of ["queues", "agents", "days", "hours"]) {
     $(`#csv-${table}`).href = `/api/reports/csv?${params}&table=${table}`;
   }
@@ -80,7 +85,7 @@ function period(days) {
 $("#rep-period").addEventListener("submit", (event) => { event.preventDefault(); show(); });
 $("#rep-today").addEventListener("click", () => period(1));
 $("#rep-week").addEventListener("click", () => period(7));
-const asked = new URLSearchParams(location.search);  // a period from a link, else today
+// A period from a link, else today.
 if (asked.get("from")) {
   $("#r-from").value = asked.get("from");
   $("#r-to").value = asked.get("to") || asked.get("from");

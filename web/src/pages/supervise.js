@@ -4,6 +4,7 @@
 import { ApiError, del, get, post } from "../api.js";
 import { Feed } from "../feed.js";
 import { PhonePanel } from "../phone.js";
+import { isWaiting, stageOf, waitingActions } from "../call-stage.js";
 import { $, duration, el, pageData, secondsSince, toast } from "../ui.js";
 
 const me = pageData().user;
@@ -17,6 +18,8 @@ const view = {
   session: null, // my supervision session (session_json), or null
   pending: null, // {call_id, mode} while the API rings my phone
   available: null, // true / false (503) / null (unknown yet)
+  queues: [], // the tenant's queue names: where a waiting call may be moved
+  wrapups: new Map(), // user_id -> agent view, of agents in wrap-up
 };
 
 // --- softphone (the same phone as the agent page) ---------------------------------------------
@@ -103,9 +106,18 @@ function renderCalls() {
       el("td", { "data-testid": "agent" }, agentName(call.agent_user_id)),
       el("td", { "data-testid": "caller" }, call.direction === "outbound" ? call.to_number : call.from_number),
       el("td", { class: "num", "data-testid": "duration", dataset: { since: call.started_at } }, duration(secondsSince(call.started_at))),
-      el("td", {}, el("span", { class: `call-state cs-${call.state}`, "data-testid": "state" }, call.state + (call.held ? " · held" : ""))),
-      el("td", { class: "actions" }, pending ? el("span", { class: "small muted" }, `Ringing your phone (${view.pending.mode})…`) : buttons));
+      el("td", {}, el("span", { class: `call-state cs-${call.state}`, "data-testid": "state" }, call.state + (call.held ? " · held" : "")),
+        el("div", { class: "small muted", "data-testid": "stage" }, stageOf(call, agentName))),
+      el("td", { class: "actions" }, pending ? el("span", { class: "small muted" }, `Ringing your phone (${view.pending.mode})…`)
+        : isWaiting(call) ? waitingActions(call, view.queues, () => resync()) : buttons));
   });
+  // After the call: agents wrapping up, the last stage of their call.
+  for (const agent of view.wrapups.values()) {
+    rows.push(el("tr", { "data-testid": `wrapup-${agent.user_id}`, dataset: { state: "wrap-up" } },
+      el("td", {}, "–"), el("td", { "data-testid": "agent" }, agent.name), el("td", {}, "–"),
+      el("td", { class: "num", dataset: { since: agent.since } }, duration(secondsSince(agent.since))),
+      el("td", {}, el("span", { class: "call-state cs-wrap-up", "data-testid": "state" }, "wrap-up")), el("td", {})));
+  }
   $("#live-rows").replaceChildren(...rows);
   $("#live-empty").hidden = rows.length > 0;
   const connected = calls.filter((c) => CONNECTED.has(c.state)).length;
@@ -141,8 +153,11 @@ function tick() {
   for (const node of document.querySelectorAll("#live-rows [data-since]")) {
     node.textContent = duration(secondsSince(node.dataset.since));
   }
+  for (const node of document.querySelectorAll("#live-rows [data-testid=stage]")) {
+    const call = view.calls.get(node.closest("tr").dataset.callId);
+    if (call) node.textContent = stageOf(call, agentName);
+  }
 }
-setInterval(tick, 1000);
 
 async function loadSessions() {
   try {
@@ -157,9 +172,21 @@ async function loadSessions() {
   render();
 }
 
+// The stages (places in queues, who rings) move with every call's event: read them again.
+let resyncing = null;
+function resync() {
+  clearTimeout(resyncing);
+  resyncing = setTimeout(() => get("/api/calls/live").then((calls) => {
+    view.calls = new Map(calls.calls.filter((c) => c.state !== "ended").map((c) => [c.call_id, c]));
+    renderCalls();
+  }).catch(() => {}), 250);
+}
+
 async function sync() {
-  const [calls, agents] = await Promise.all([get("/api/calls/live"), get("/api/agents")]);
+  const [calls, agents, queues] = await Promise.all([get("/api/calls/live"), get("/api/agents"), get("/api/queues")]);
+  view.queues = queues.queues.map((q) => q.name);
   view.agents = new Map(agents.agents.map((a) => [a.user_id, a.name]));
+  view.wrapups = new Map(agents.agents.filter((a) => a.state === "wrap-up").map((a) => [a.user_id, a]));
   view.calls = new Map(calls.calls.filter((c) => c.state !== "ended").map((c) => [c.call_id, c]));
   render();
   await loadSessions();
@@ -218,9 +245,16 @@ for (const button of document.querySelectorAll("#sv-actions [data-mode]")) {
 }
 $("#sv-stop").addEventListener("click", stop);
 
-new Feed(["call:*"], {
+new Feed(["call:*", "agent:state", "queue:stats"], {
   onSync: sync,
   onEvent(topic, call) {
+    if (topic === "queue:stats") { resync(); return; } // a caller joined or left a queue
+    if (topic === "agent:state") {
+      if (call.state === "wrap-up") view.wrapups.set(call.user_id, call);
+      else view.wrapups.delete(call.user_id);
+      renderCalls();
+      return;
+    }
     if (topic === "call:ended" || call.state === "ended") {
       view.calls.delete(call.call_id);
       // The session ends with its call, on the server; drop ours from the page too.
@@ -235,7 +269,9 @@ new Feed(["call:*"], {
       }
     }
     render();
+    resync();
   },
 }).start();
+setInterval(tick, 1000);
 
 panel.start();
