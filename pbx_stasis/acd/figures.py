@@ -414,6 +414,8 @@ class Figures:
             if q is not None:
                 q.offered += 1
         elif event == E.CALLBACKQUEUED or event == E.CALLBACKCONNECT or event == E.CALLBACKFAIL:
+            if a is not None and event == E.CALLBACKCONNECT:
+                a.answered += 1  # the agent's call like any other (their calls today, handled)
             if q is not None:
                 if event == E.CALLBACKQUEUED:
                     q.callbacks += not data.get("adopted")  # put back after a restart: no new one
