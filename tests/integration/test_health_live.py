@@ -44,7 +44,8 @@ def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
 
 async def _get(client: aiohttp.ClientSession, path: str) -> tuple[int, Any]:
     async with client.get(path) as answer:
-        body = await answer.json() if path != "/metrics" else await answer.text()
+        body = (await answer.text() if path.endswith("/metrics")
+                else await answer.json(content_type=None))
         return answer.status, body
 
 
@@ -111,3 +112,40 @@ async def test_metrics_count_a_call_and_readiness_follows_asterisk_and_the_datab
                              what="ready again with the database back")
     finally:
         assert pbx.terminate() == 0, pbx.log()
+
+
+async def test_split_deployment_stasis_figures_and_readiness(private_sandbox: Sandbox,
+                                                             tmp_path: Path) -> None:
+    """`pbx run --part stasis` serves its own /metrics and /readyz on its RPC address; the
+    web process is ready while the Stasis process says it is."""
+    web_port, rpc_port = _free_port(), _free_port()
+    env = {**private_sandbox.app_env(), "PBX_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/p.db",
+           "PBX_RPC_SECRET": "split-health", "PBX_RPC_URL": f"http://127.0.0.1:{rpc_port}",
+           "PBX_WEB_PORT": str(web_port), "PBX_WEB_ENABLED": "true"}
+    assert pbx_command(["migrate"], env).returncode == 0
+    stasis = PbxProcess(env, tmp_path / "stasis.log", args=["run", "--part", "stasis"])
+    web = PbxProcess(env, tmp_path / "web.log", args=["run", "--part", "web"])
+    try:
+        stasis.wait_for_log("serving the web process")
+        web.wait_for_log("web pages at")
+        async with aiohttp.ClientSession() as client:
+            rpc, pages = f"http://127.0.0.1:{rpc_port}", f"http://127.0.0.1:{web_port}"
+            status, text = await _get(client, rpc + "/metrics")
+            assert status == 200, text
+            assert samples(text)[("pbx_ari_connected", frozenset())] == 1
+
+            async def readiness() -> tuple[int, Any]:
+                return await _get(client, pages + "/readyz")
+
+            await eventually(readiness, until=lambda r: r[0] == 200, within=20,
+                             what="the web process ready")
+            # The web process has no ARI link of its own: its figures are the Stasis side's.
+            status, text = await _get(client, pages + "/metrics")
+            assert ("pbx_ari_connected", frozenset()) not in samples(text)
+            assert stasis.terminate() == 0, stasis.log()
+            _, body = await eventually(readiness, until=lambda r: r[0] == 503, within=10,
+                                       what="503 with the Stasis process gone")
+            assert body["reasons"] == ["stasis: unreachable"], body
+    finally:
+        assert web.terminate() == 0, web.log()
+        stasis.terminate()
