@@ -28,6 +28,7 @@ from pbx_stasis.acd.model import ServiceLevelMode
 
 __all__ = ["EVENTS", "STATE_EVENTS", "Report", "ReportFold", "Row", "fold"]
 
+HOURS = Calendar(HOUR)
 # Days and hours add up every queue: their service level takes the default formula.
 _ACROSS_QUEUES = ServiceLevelMode.WITHOUT_SHORT_ABANDONS
 
@@ -178,12 +179,15 @@ class ReportFold:
     for a period not over yet."""
 
     def __init__(
-        self, start: float, end: float, rules: Mapping[str, QueueRules | float] | None = None
+        self, start: float, end: float, rules: Mapping[str, QueueRules | float] | None = None,
+        *, calendar: Calendar = HOURS,
     ) -> None:
         self.start, self.end = start, end
         self.rules = {name: r if isinstance(r, QueueRules) else QueueRules(float(r))
                       for name, r in (rules or {}).items()}
-        self.figures = Figures(self.rules, calendar=Calendar(HOUR), counting_from=start)
+        # Buckets of an hour, or finer (reports/rollups.py folds by quarter hour): the report
+        # merges them into its hours and days.
+        self.figures = Figures(self.rules, calendar=calendar, counting_from=start)
         self._before: dict[Hashable, Row] = {}
 
     def add(self, rows: Iterable[Row]) -> None:
@@ -210,18 +214,38 @@ class ReportFold:
                              row.agent_user_id, row.data or {})
         self._before.clear()
 
-    def finish(self) -> Report:
+    def tallies(self) -> Figures:
+        """The fold's tallies by bucket, the agents' time run until the period's end."""
         self._begin()
+        self.figures.run_until(self.end)
+        return self.figures
+
+    def add_tallies(self, queues: Iterable[tuple[str, float, QueueTally]],
+                    agents: Iterable[tuple[int, float, AgentTally]]) -> None:
+        """Tallies folded elsewhere (stored quarter hours, a part of the period folded apart),
+        each with the start of the time it covers, which must lie within one of this fold's
+        buckets: merged as if this fold had counted them."""
         figures = self.figures
-        figures.run_until(self.end)
+        bucket = figures.calendar.bucket
+        for queue, at, tally in queues:
+            key = (queue, bucket(at))
+            figures.queues.setdefault(key, QueueTally()).merge(tally)
+        for agent, at, agent_tally in agents:
+            agent_key = (agent, bucket(at))
+            figures.agents.setdefault(agent_key, AgentTally()).merge(agent_tally)
+
+    def finish(self) -> Report:
+        figures = self.tallies()
+        start_of = figures.calendar.start
         report = Report(self.start, self.end, {}, {}, [HourFigures(h) for h in range(24)])
         for (queue, bucket), tally in sorted(figures.queues.items(), key=_by_time):
             if queue not in report.queues:
                 report.queues[queue] = QueueFigures(queue, figures.rules_of(queue))
             report.queues[queue].tally.merge(tally)
-            report.hours[bucket % 24].tally.merge(tally)
+            hour = int(start_of(bucket) // HOUR)
+            report.hours[hour % 24].tally.merge(tally)
             if tally.offered or tally.answered or tally.unanswered:  # only days with calls
-                day = _day(bucket)
+                day = _day(hour)
                 report.days.setdefault(day, DayFigures(day)).tally.merge(tally)
         for (agent, _), agent_tally in figures.agents.items():
             user_id = _user_id(agent)
