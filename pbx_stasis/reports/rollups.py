@@ -59,6 +59,11 @@ def roll(rows: Iterable[Row], start: float, end: float,
         raise ValueError("a rollup covers whole quarter hours")
     folding = ReportFold(start, end, rules, calendar=QUARTERS)
     folding.add(rows)
+    return quarters_of(folding)
+
+
+def quarters_of(folding: ReportFold) -> tuple[list[QueueQuarter], list[AgentQuarter]]:
+    """What a fold over whole quarters (calendar QUARTERS) counted, quarter by quarter."""
     figures = folding.tallies()
     queues = [QueueQuarter(QUARTERS.start(bucket), queue, figures.rules_of(queue).threshold,
                            figures.rules_of(queue).short, tally)
