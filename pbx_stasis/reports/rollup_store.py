@@ -9,13 +9,15 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import delete, func, insert, select
 
 from pbx_stasis.acd.directory import AcdDirectory
-from pbx_stasis.acd.figures import AgentTally, Figures, QueueRules, QueueTally
+from pbx_stasis.acd.figures import HOUR, AgentTally, Figures, QueueRules, QueueTally
 from pbx_stasis.reports.core import HOURS, Report, ReportFold
 from pbx_stasis.reports.rollups import (
     QUARTER,
@@ -106,15 +108,25 @@ async def _store(db: Database, tenant_id: int, since: float, start: float, until
         if queues:
             await tx.execute(insert(QueueQuarterRow), [
                 {"tenant_id": tenant_id, "start": _at(q.start), "queue": q.queue,
-                 "threshold": q.threshold, "short": q.short, "tally": asdict(q.tally)}
-                for q in queues])
+                 "hour": int(q.start // HOUR), "threshold": q.threshold, "short": q.short,
+                 **_queue_columns(q.tally)} for q in queues])
         if agents:
             await tx.execute(insert(AgentQuarterRow), [
                 {"tenant_id": tenant_id, "start": _at(a.start), "agent_user_id": a.agent_user_id,
-                 "tally": asdict(a.tally)} for a in agents])
+                 **asdict(a.tally)} for a in agents])
         await tx.execute(delete(RollupMarkRow).where(RollupMarkRow.tenant_id == tenant_id))
         await tx.execute(insert(RollupMarkRow), [
             {"tenant_id": tenant_id, "since": _at(since), "through": _at(until)}])
+
+
+# QueueTally's fields by their columns (its `short` count is `short_count`: `short` is S).
+_QUEUE_FIELDS = {f.name: "short_count" if f.name == "short" else f.name
+                 for f in fields(QueueTally)}
+_AGENT_FIELDS = tuple(f.name for f in fields(AgentTally))
+
+
+def _queue_columns(tally: QueueTally) -> dict[str, float]:
+    return {column: getattr(tally, name) for name, column in _QUEUE_FIELDS.items()}
 
 
 async def rebuild(db: Database, tenant_id: int, through: float) -> int:
@@ -127,21 +139,35 @@ async def rebuild(db: Database, tenant_id: int, through: float) -> int:
 
 async def stored_quarters(db: Database, tenant_id: int, start: float, end: float
                           ) -> tuple[list[QueueQuarter], list[AgentQuarter]]:
+    """The quarters of [start, end) added up in the database: each queue's by hour (a report's
+    hours and days; separately for quarters rolled with other rules), each agent's whole (a
+    report shows an agent's period): a month of 200 agents is 200 rows, not 576,000."""
+    queue, agent = QueueQuarterRow, AgentQuarterRow
+    summed = [func.max(queue.longest_wait) if name == "longest_wait"
+              else func.sum(getattr(queue, column)) for name, column in _QUEUE_FIELDS.items()]
+    by_hour = (select(queue.queue, queue.hour, queue.threshold, queue.short, *summed)
+               .where(queue.tenant_id == tenant_id, queue.start >= _at(start),
+                      queue.start < _at(end))
+               .group_by(queue.queue, queue.hour, queue.threshold, queue.short))
+    by_agent = (select(agent.agent_user_id, *(func.sum(getattr(agent, name))
+                                              for name in _AGENT_FIELDS))
+                .where(agent.tenant_id == tenant_id, agent.start >= _at(start),
+                       agent.start < _at(end))
+                .group_by(agent.agent_user_id))
     async with db.session() as session:
-        queue_rows = (await session.execute(
-            select(QueueQuarterRow.start, QueueQuarterRow.queue, QueueQuarterRow.threshold,
-                   QueueQuarterRow.short, QueueQuarterRow.tally)
-            .where(QueueQuarterRow.tenant_id == tenant_id,
-                   QueueQuarterRow.start >= _at(start), QueueQuarterRow.start < _at(end)))).all()
-        agent_rows = (await session.execute(
-            select(AgentQuarterRow.start, AgentQuarterRow.agent_user_id, AgentQuarterRow.tally)
-            .where(AgentQuarterRow.tenant_id == tenant_id,
-                   AgentQuarterRow.start >= _at(start), AgentQuarterRow.start < _at(end)))).all()
-    queues = [QueueQuarter(at.timestamp(), queue, threshold, short, QueueTally(**tally))
-              for at, queue, threshold, short, tally in queue_rows]
-    agents = [AgentQuarter(at.timestamp(), user_id, AgentTally(**tally))
-              for at, user_id, tally in agent_rows]
+        queue_rows = (await session.execute(by_hour)).all()
+        agent_rows = (await session.execute(by_agent)).all()
+    queues = [QueueQuarter(hour * HOUR, name, threshold, short,
+                           QueueTally(*(_number(value) for value in tally)))
+              for name, hour, threshold, short, *tally in queue_rows]
+    agents = [AgentQuarter(start, user_id, AgentTally(*(_number(value) for value in tally)))
+              for user_id, *tally in agent_rows]
     return queues, agents
+
+
+def _number(value: object) -> Any:
+    """A SUM as Python has it (PostgreSQL's bigint sums and numeric come back as int/Decimal)."""
+    return float(value) if isinstance(value, Decimal) else value
 
 
 async def period_report(db: Database, tenant_id: int, start: float, end: float,
