@@ -13,7 +13,14 @@ from sqlalchemy import func, select
 
 from pbx_stasis.acd.figures import QueueRules
 from pbx_stasis.reports.core import Report, fold
-from pbx_stasis.reports.rollup_store import period_report, rebuild, roll_up, rolled_span
+from pbx_stasis.reports.rollup_store import (
+    SETTLE_S,
+    period_report,
+    rebuild,
+    roll_all,
+    roll_up,
+    rolled_span,
+)
 from pbx_stasis.reports.tables import QueueQuarterRow
 from pbx_stasis.store import CallJournal, Database, Directory, NewEvent
 from pbx_stasis.store.tables import Call, Direction
@@ -96,3 +103,27 @@ async def test_changed_queue_settings_fold_the_journal_until_a_rebuild(db: Datab
     await rebuild(db, tenant_id, DAY3)
     assert _figures(await period_report(db, tenant_id, DAY1, DAY3, {})) == _figures(
         fold(rows, DAY1, DAY3, {}))
+
+
+async def test_the_roller_rolls_what_the_write_behind_queue_wrote(db: Database) -> None:
+    """The watcher's round (`roll_all`): the journal's queued writes are stored first, then
+    every tenant's quarters that ended a settling time ago are rolled."""
+    directory = Directory(db)
+    users = {name: (await directory.add_user("acme", name, "agent")).id for name in AGENTS}
+    tenant_id = (await directory.ensure_tenant("acme")).id
+    rows = [stored(row, users) for row in two_days().journal()]
+    for call_id in sorted({r.call_id for r in rows if r.call_id}):
+        db.writes.insert_call({
+            "id": call_id, "tenant_id": tenant_id, "channel_id": call_id, "linkedid": None,
+            "direction": Direction.INBOUND, "from_number": "+33100000001",
+            "to_number": "+33100000000", "started_at": datetime.fromtimestamp(DAY1, UTC),
+            "answered_at": None, "ended_at": None, "hangup_cause": None,
+            "hangup_cause_text": None, "queue": None, "agent_user_id": None,
+            "disposition": None, "notes": None, "status": "live"})
+    db.writes.append([NewEvent(tenant_id, r.event, r.call_id, r.agent_user_id, r.queue, r.data,
+                               r.at) for r in rows])  # queued, not stored yet
+    assert await roll_all(db, DAY3 + SETTLE_S) > 0
+    assert await rolled_span(db, tenant_id) == (DAY1 + 8 * 3600, DAY3)
+    queue_rules: dict[str, QueueRules] = {}  # no queue stored: the rules the roller and the report both apply
+    assert _figures(await period_report(db, tenant_id, DAY1, DAY3, queue_rules)) == _figures(
+        fold(rows, DAY1, DAY3, queue_rules))
