@@ -123,6 +123,9 @@ async def test_the_roller_rolls_what_the_write_behind_queue_wrote(db: Database) 
     db.writes.append([NewEvent(tenant_id, r.event, r.call_id, r.agent_user_id, r.queue, r.data,
                                r.at) for r in rows])  # queued, not stored yet
     assert await roll_all(db, DAY3 + SETTLE_S) > 0
+    # A day per round, from the first line on: a long journal is caught up gently.
+    assert await rolled_span(db, tenant_id) == (DAY1 + 8 * 3600, DAY2 + 8 * 3600)
+    await roll_all(db, DAY3 + SETTLE_S)
     assert await rolled_span(db, tenant_id) == (DAY1 + 8 * 3600, DAY3)
     queue_rules: dict[str, QueueRules] = {}  # no queue stored: the rules the roller and the report both apply
     assert _figures(await period_report(db, tenant_id, DAY1, DAY3, queue_rules)) == _figures(
