@@ -127,6 +127,7 @@ async def test_the_roller_rolls_what_the_write_behind_queue_wrote(db: Database) 
     assert await rolled_span(db, tenant_id) == (DAY1 + 8 * 3600, DAY2 + 8 * 3600)
     await roll_all(db, DAY3 + SETTLE_S)
     assert await rolled_span(db, tenant_id) == (DAY1 + 8 * 3600, DAY3)
-    queue_rules: dict[str, QueueRules] = {}  # no queue stored: the rules the roller and the report both apply
+    # No queue stored: the rules the roller and the report both apply.
+    queue_rules: dict[str, QueueRules] = {}
     assert _figures(await period_report(db, tenant_id, DAY1, DAY3, queue_rules)) == _figures(
         fold(rows, DAY1, DAY3, queue_rules))
