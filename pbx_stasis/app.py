@@ -18,6 +18,7 @@ from pbx_stasis.acd.directory import AgentRecord
 from pbx_stasis.acd.runner import AcdService
 from pbx_stasis.acd.service import ACD_SERVICE
 from pbx_stasis.ari import AriClient, AriError, EventStream
+from pbx_stasis.ari.metrics import StreamCollector
 from pbx_stasis.ari.models import AriEvent
 from pbx_stasis.ari.request_sockets import RequestSockets
 from pbx_stasis.bus import Bus
@@ -32,6 +33,7 @@ from pbx_stasis.calls.inbound import (
 )
 from pbx_stasis.calls.records import CallLog
 from pbx_stasis.calls.router import CallRouter
+from pbx_stasis.center.metrics import CenterCollector
 from pbx_stasis.center.service import ContactCenter
 from pbx_stasis.config import Settings
 from pbx_stasis.crm.dispositions import Dispositions
@@ -50,9 +52,11 @@ from pbx_stasis.remote.interfaces import Offered
 from pbx_stasis.restart.adoption import Adoption
 from pbx_stasis.restart.away import AwayCalls
 from pbx_stasis.store import Database, Directory
+from pbx_stasis.store.metrics import WriterCollector
 from pbx_stasis.supervision import Supervision
 from pbx_stasis.supervision.service import SUPERVISION_SERVICE
 from pbx_stasis.transfer.outside import TrunkLine
+from pbx_stasis.web.health import Health
 
 log = logging.getLogger(__name__)
 
@@ -214,6 +218,18 @@ class StasisApp:
         return [Offered(ACD_SERVICE, center), Offered(FLOW_SERVICE, center),
                 Offered(SUPERVISION_SERVICE, self.supervision),
                 Offered(RECORDING_SERVICE, self.recorder)]
+
+    def watched_by(self, health: Health) -> None:
+        """Add this app's readiness (ARI connected and resynced) and its figures (the ARI
+        link, the write-behind queue, calls and queues) to `health`."""
+
+        async def ari_ready() -> str | None:
+            return None if self.events.connected else "not connected"
+
+        health.add_check("ari", ari_ready)
+        health.register(StreamCollector(self.events))
+        health.register(WriterCollector(self.db.writes))
+        health.register(CenterCollector(self.calls, self.acd))
 
     async def _on_call(self, inbox: EventInbox, start: AriEvent) -> None:
         self.away.collect_soon([inbox.channel_id])  # when the last connect found no channel

@@ -65,6 +65,8 @@ class WebSettings:
     rpc_secret: str = ""
     # Reverse proxies whose X-Forwarded-For / -Proto are believed (web/forwarded.py).
     trusted_proxies: tuple[str, ...] = ()
+    # Who may read /metrics (web/health.py): a bearer token; empty, local clients only.
+    metrics_token: str = ""
 
 
 @dataclass(frozen=True)
@@ -260,7 +262,7 @@ def _caller_id(value: str) -> str | None:
     return formatted
 
 
-_SECRETS = frozenset({("ari", "password"), ("web", "rpc_secret")})
+_SECRETS = frozenset({("ari", "password"), ("web", "rpc_secret"), ("web", "metrics_token")})
 
 _FIELDS: dict[tuple[str, str], tuple[str, Callable[[str], Any], str]] = {
     ("ari", "url"): (
@@ -288,6 +290,7 @@ _FIELDS: dict[tuple[str, str], tuple[str, Callable[[str], Any], str]] = {
         "http://127.0.0.1:PORT (loopback)",
     ),
     ("web", "rpc_secret"): ("PBX_RPC_SECRET", _any_text, "a long random string"),
+    ("web", "metrics_token"): ("PBX_METRICS_TOKEN", _any_text, "a long random string"),
     ("web", "trusted_proxies"): (
         "PBX_TRUSTED_PROXIES", _proxies, "addresses or networks, e.g. 127.0.0.1,10.0.0.0/8"
     ),

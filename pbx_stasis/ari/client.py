@@ -6,6 +6,7 @@ import asyncio
 import base64
 import builtins
 import json
+import time
 from collections.abc import Awaitable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, TypeAlias, TypedDict, Unpack, cast
@@ -16,6 +17,7 @@ from yarl import URL
 
 from pbx_stasis.ari import operations as ops
 from pbx_stasis.ari.errors import AriAuthError, AriError, AriUnreachable
+from pbx_stasis.ari.metrics import time_request
 from pbx_stasis.ari.models import (
     Application,
     AsteriskInfo,
@@ -226,6 +228,7 @@ class AriClient:
         which the caller must await: on a socket the request is written before this returns,
         so a caller that must not wait for Asterisk's answer (the ACD's owner) loses no turn
         of the event loop. Over HTTP the request runs in a task of its own."""
+        sent = time.perf_counter()
         path = operation.render(path_args or {})
         params = encode_query(operation, query or {})
         if body is not None and operation.body is None:
@@ -234,14 +237,17 @@ class AriClient:
         socket = None if operation.binary else self.sockets.pick()
         if socket is None:
             http = self._http(operation.method, path, params, data)
-            return asyncio.ensure_future(self._checked(operation.method, path, http))
+            return asyncio.ensure_future(self._checked(operation, path, http, sent))
         answer = await socket.send(operation.method, path, params, data, self._timeout.total)
-        return self._checked(operation.method, path, answer)
+        return self._checked(operation, path, answer, sent)
 
     async def _checked(
-        self, method: str, path: str, answer: Awaitable[tuple[int, str | None, bytes]]
+        self, operation: Operation, path: str,
+        answer: Awaitable[tuple[int, str | None, bytes]], sent: float,
     ) -> bytes:
         status, reason, payload = await answer
+        time_request(operation.name, time.perf_counter() - sent)
+        method = operation.method
         if 200 <= status < 300:
             return payload
         message = _error_message(payload, reason)

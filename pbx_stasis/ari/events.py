@@ -26,6 +26,7 @@ import orjson
 from pbx_stasis.ari import operations as ops
 from pbx_stasis.ari.client import AriClient, encode_query
 from pbx_stasis.ari.errors import AriAuthError, AriUnreachable
+from pbx_stasis.ari.metrics import count_event
 from pbx_stasis.ari.models import AriEvent, event_key
 from pbx_stasis.ari.socket_rest import SocketRest
 
@@ -383,6 +384,7 @@ class EventStream:
                 self._rest.resolve(event)
             return
         self._received += 1
+        count_event(event["type"])
         if event["type"] == "ApplicationReplaced":
             # Reconnecting would steal the app back and start a tug of war with the other
             # process; say it loudly and keep it visible in the stats instead.

@@ -11,6 +11,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from prometheus_client import Counter
+
 from pbx_stasis.bus import Bus
 from pbx_stasis.calls.events import (
     CALL_ENDED,
@@ -34,6 +36,11 @@ from pbx_stasis.store import (
 # Call ids closed lately: a second close of the same call writes nothing (any code path closes
 # a call within seconds of the first close, far fewer than this many calls apart).
 _CLOSED_MEMORY = 10_000
+# Counted in place once per call (the stages of live calls are read at scrape time instead:
+# center/metrics.py).
+STARTED = Counter("pbx_calls_started", "Calls opened, by direction", ["direction"])
+ENDED = Counter("pbx_calls_ended", "Calls closed, by who ended them (caller, agent, app, "
+                "system, unknown)", ["by"])
 # The one read of live calls after a start (those a previous run left) waits no longer than this.
 READ_BACK_TIMEOUT_S = 5.0
 
@@ -70,6 +77,10 @@ class CallLog:
             self._read_back = True
         return list(self._live.values())
 
+    def live_now(self) -> list[CallRecord]:
+        """This process's live calls as it knows them now (no database read)."""
+        return list(self._live.values())
+
     def track(self, record: CallRecord) -> None:
         """A live call this process handles from now on (adopted after a restart)."""
         self._live[record.channel_id] = record
@@ -100,6 +111,7 @@ class CallLog:
         )
         self.writes.insert_call(record.row())
         self._live[channel_id] = record
+        STARTED.labels(str(record.direction)).inc()
         self._emit(record, CallStarted(
             **_live(record), state="ivr", channel_id=channel_id, data=dict(data or {})))
         return record
@@ -153,6 +165,7 @@ class CallLog:
         if len(self._closed) > _CLOSED_MEMORY:
             self._closed.popitem(last=False)
         ended = ended_at or utc_now()
+        ENDED.labels(hung_up_by).inc()
         self.writes.update_call(
             record.id,
             {"ended_at": ended, "hangup_cause": cause, "hangup_cause_text": cause_text,

@@ -13,6 +13,7 @@ from pbx_stasis.acd.directory import AgentRecord, queue_key
 from pbx_stasis.acd.model import AgentState, QueueConfig
 from pbx_stasis.acd.runner import AcdService, CallControlError
 from pbx_stasis.acd.settings import SettingsInvalid, queue_settings
+from pbx_stasis.acd.stay import Waiting
 from pbx_stasis.ari import AriError
 from pbx_stasis.bus import Bus
 from pbx_stasis.center.service import (
@@ -194,17 +195,16 @@ class LiveContactCenter:
                 connected_at = waiting.connected_at
                 if waiting.agent_leg is not None:
                     agent_id = self.acd.agents[waiting.agent_leg.offer.agent_id].user_id
-                state = (CallState.CONSULTING if waiting.consult else CallState.HELD if held
-                         else CallState.TALKING if waiting.connected else CallState.QUEUED)
-            stage = self._stage(record.id, state)
-            if stage.get("ringing_user_id") is not None:
+                state = stage(waiting)
+            where = self._stage(record.id, state)
+            if where.get("ringing_user_id") is not None:
                 state = CallState.RINGING
             calls.append(LiveCall(
                 call_id=record.id, direction=record.direction, from_number=record.from_number,
                 to_number=record.to_number, state=state, started_at=record.started_at,
                 answered_at=record.answered_at, queue=queue,
                 agent_user_id=agent_id or record.agent_user_id, held=held, muted=muted,
-                connected_at=connected_at, **stage,
+                connected_at=connected_at, **where,
             ))
         return calls
 
@@ -376,3 +376,9 @@ def websocket_sip_url(ari_url: str) -> tuple[str, str]:
     parts = urlsplit(ari_url)
     scheme = "wss" if parts.scheme == "https" else "ws"
     return f"{scheme}://{parts.netloc}/ws", parts.hostname or "127.0.0.1"
+
+
+def stage(waiting: Waiting) -> CallState:
+    """Where a call the ACD holds stands (the live calls page's and /metrics' stage)."""
+    return (CallState.CONSULTING if waiting.consult else CallState.HELD if waiting.held
+            else CallState.TALKING if waiting.connected else CallState.QUEUED)

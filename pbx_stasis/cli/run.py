@@ -18,11 +18,12 @@ from pbx_stasis.center.live import LiveContactCenter, websocket_sip_url
 from pbx_stasis.cli.app_lock import AppInUse, AppLock
 from pbx_stasis.config import ConfigError, Settings
 from pbx_stasis.plugins import INTERFACES, PLUGINS, TOPICS, web_app
-from pbx_stasis.remote.client import proxy, relay_events
+from pbx_stasis.remote.client import proxy, relay_events, stasis_ready
 from pbx_stasis.remote.interfaces import Offered
 from pbx_stasis.remote.server import rpc_app
 from pbx_stasis.store import Database
 from pbx_stasis.web.app import WebContext
+from pbx_stasis.web.health import HEALTH, Health, add_health, database_check
 from pbx_stasis.web.serverlog import SERVER_LOG
 
 log = logging.getLogger(__name__)
@@ -77,8 +78,13 @@ async def serve(settings: Settings, stop: asyncio.Event, *, part: str = "all") -
             offered = app.offered(center)
             if part == "stasis":
                 rpc = urlsplit(settings.web.rpc_url)
-                await site(rpc_app(bus, settings.web.rpc_secret, INTERFACES, offered, TOPICS),
-                           rpc.hostname or "127.0.0.1", rpc.port or 8099,
+                served = rpc_app(bus, settings.web.rpc_secret, INTERFACES, offered, TOPICS)
+                # The Stasis process's own /healthz, /readyz and /metrics, beside its RPC.
+                health = Health({"database": database_check(db)},
+                                token=settings.web.metrics_token)
+                app.watched_by(health)
+                add_health(served, health)
+                await site(served, rpc.hostname or "127.0.0.1", rpc.port or 8099,
                            "web.rpc_url (PBX_RPC_URL)")
                 log.info("serving the web process at %s", settings.web.rpc_url)
         else:  # the Stasis process's services, through proxies made from their interfaces
@@ -89,7 +95,12 @@ async def serve(settings: Settings, stop: asyncio.Event, *, part: str = "all") -
                                                           TOPICS)))
         if part != "stasis" and settings.web.enabled:
             context = WebContext(db=db, bus=bus, settings=settings)
-            await site(web_app(context, offered), settings.web.host, settings.web.port,
+            pages = web_app(context, offered)
+            if app is not None:
+                app.watched_by(pages[HEALTH])
+            else:  # ready while the Stasis process says it is
+                pages[HEALTH].add_check("stasis", stasis_ready(settings.web.rpc_url, session))
+            await site(pages, settings.web.host, settings.web.port,
                        "web.host, web.port (PBX_WEB_HOST, PBX_WEB_PORT)")
             log.info("web pages at http://%s:%d/", settings.web.host, settings.web.port)
         # What is alive now (modules, SQLAlchemy's caches, configuration, agents) lives as long

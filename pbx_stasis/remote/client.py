@@ -128,3 +128,22 @@ async def relay_events(url: str, secret: str, bus: Bus, session: aiohttp.ClientS
             log.warning("telephony events from %s: %s", url, exc)
         failures += 1
         await asyncio.sleep(min(30.0, 0.5 * 2 ** min(failures, 6)) * random.uniform(0.5, 1))
+
+
+def stasis_ready(url: str, session: aiohttp.ClientSession) -> Callable[
+        [], Coroutine[Any, Any, str | None]]:
+    """The web process's readiness check of the Stasis process: its /readyz on the RPC
+    address (None when it answers ready, else what it says is missing)."""
+
+    async def check() -> str | None:
+        try:
+            async with session.get(url.rstrip("/") + "/readyz") as answer:
+                if answer.status == 200:
+                    return None
+                body = await answer.json(content_type=None)
+                reasons = body.get("reasons") if isinstance(body, dict) else None
+                return "; ".join(map(str, reasons)) if reasons else f"HTTP {answer.status}"
+        except (aiohttp.ClientError, ValueError):
+            return "unreachable"
+
+    return check

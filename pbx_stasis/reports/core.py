@@ -176,6 +176,12 @@ def fold(
     return folding.finish()
 
 
+def zone_hours(at: float, zone: tzinfo) -> Calendar:
+    """Hours as `zone` cuts them around `at` (its offset's part below an hour)."""
+    offset = datetime.fromtimestamp(at, zone).utcoffset() or timedelta()
+    return Calendar(HOUR, offset.total_seconds() % HOUR)
+
+
 class ReportFold:
     """The figures of [start, end), fed its journal rows oldest first, in batches (a long period
     streams from the database); times are aware datetimes. Rows before `start` only say what
@@ -187,15 +193,16 @@ class ReportFold:
 
     def __init__(
         self, start: float, end: float, rules: Mapping[str, QueueRules | float] | None = None,
-        *, zone: tzinfo = UTC,
+        *, zone: tzinfo = UTC, calendar: Calendar | None = None,
     ) -> None:
         self.start, self.end = start, end
         self.zone = zone
         self.rules = {name: r if isinstance(r, QueueRules) else QueueRules(float(r))
                       for name, r in (rules or {}).items()}
-        # Hours of the zone: a zone half an hour off UTC (India) cuts them at :30.
-        offset = datetime.fromtimestamp(start, zone).utcoffset() or timedelta()
-        self.calendar = Calendar(HOUR, offset.total_seconds() % HOUR)
+        # Hours of the zone (a zone half an hour off UTC, India, cuts them at :30), or finer
+        # buckets (reports/rollups.py folds by quarter hour): the report merges them into the
+        # zone's hours and days.
+        self.calendar = calendar or zone_hours(start, zone)
         self.figures = Figures(self.rules, calendar=self.calendar, counting_from=start)
         self._before: dict[Hashable, Row] = {}
 
@@ -223,16 +230,35 @@ class ReportFold:
                              row.agent_user_id, row.data or {})
         self._before.clear()
 
-    def finish(self) -> Report:
+    def tallies(self) -> Figures:
+        """The fold's tallies by bucket, the agents' time run until the period's end."""
         self._begin()
+        self.figures.run_until(self.end)
+        return self.figures
+
+    def add_tallies(self, queues: Iterable[tuple[str, float, QueueTally]],
+                    agents: Iterable[tuple[int, float, AgentTally]]) -> None:
+        """Tallies folded elsewhere (stored quarter hours, a part of the period folded apart),
+        each with the start of the time it covers, which must lie within one of this fold's
+        buckets: merged as if this fold had counted them."""
         figures = self.figures
-        figures.run_until(self.end)
+        bucket = figures.calendar.bucket
+        for queue, at, tally in queues:
+            key = (queue, bucket(at))
+            figures.queues.setdefault(key, QueueTally()).merge(tally)
+        for agent, at, agent_tally in agents:
+            agent_key = (agent, bucket(at))
+            figures.agents.setdefault(agent_key, AgentTally()).merge(agent_tally)
+
+    def finish(self) -> Report:
+        figures = self.tallies()
+        start_of = figures.calendar.start
         report = Report(self.start, self.end, {}, {}, [HourFigures(h) for h in range(24)])
         for (queue, bucket), tally in sorted(figures.queues.items(), key=_by_time):
             if queue not in report.queues:
                 report.queues[queue] = QueueFigures(queue, figures.rules_of(queue))
             report.queues[queue].tally.merge(tally)
-            local = datetime.fromtimestamp(self.calendar.start(bucket), self.zone)
+            local = datetime.fromtimestamp(start_of(bucket), self.zone)
             report.hours[local.hour].tally.merge(tally)
             if tally.offered or tally.answered or tally.unanswered:  # only days with calls
                 day = local.date().isoformat()

@@ -1,9 +1,14 @@
-"""Reports as the kernel takes them: the period's figures and their CSV files, and their page."""
+"""Reports as the kernel takes them: the period's figures and their CSV files, and their page;
+`pbx reports`, and the watcher that rolls the journal into quarter hours as it grows."""
 
 from __future__ import annotations
 
+from pbx_stasis.config import Settings
 from pbx_stasis.plugin import Plugin
 from pbx_stasis.reports import http
+from pbx_stasis.reports.cli import add_reports_commands
+from pbx_stasis.reports.rollup_store import keep_rolled
+from pbx_stasis.store.db import Database
 from pbx_stasis.store.tables import Role
 from pbx_stasis.web.pages import template_page
 from pbx_stasis.web.routing import Kind, Route, at_least
@@ -17,4 +22,11 @@ PAGE = Route(
     kind=Kind.PAGE,
     tag="pages",
 )
-PLUGIN = Plugin("reports", routes=(*http.ROUTES, PAGE))
+
+
+async def _rollups(db: Database, settings: Settings) -> None:
+    await keep_rolled(db)
+
+
+PLUGIN = Plugin("reports", routes=(*http.ROUTES, PAGE), commands=add_reports_commands,
+                watchers=(_rollups,))

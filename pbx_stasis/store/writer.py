@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import time
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pbx_stasis.store.db import Database, failure, is_unreachable
 from pbx_stasis.store.journal import NewEvent
+from pbx_stasis.store.metrics import COMMITS, COMMITTED
 from pbx_stasis.store.tables import Call, CallEvent, CallStatus
 
 log = logging.getLogger(__name__)
@@ -186,7 +188,11 @@ class StoreWriter:
             if not burst:
                 self._wake_waiters()
                 continue
+            began = time.perf_counter()
             handled, out = await self._store(burst)
+            if out is None:
+                COMMITS.observe(time.perf_counter() - began)
+            COMMITTED.inc(handled)
             for _ in range(handled):
                 self._ops.popleft()
             self._done += handled

@@ -24,6 +24,7 @@ from pbx_stasis.store.errors import StoreUnavailable
 from pbx_stasis.store.tables import Role
 from pbx_stasis.web.auth import LoginDesk, LoginPolicy, Passwords
 from pbx_stasis.web.forwarded import Network, forwarded, parse_networks
+from pbx_stasis.web.health import Health, add_health, database_check
 from pbx_stasis.web.routing import (
     CSRF_FIELD,
     RANK,
@@ -340,5 +341,8 @@ def create_web_app(ctx: WebContext, routes: Sequence[Route]) -> web.Application:
         app.router.add_route(route.method, router_path(route, routes), serve(route, site),
                              name=route.operation_id)
     app.router.add_static("/static", ctx.web_root / "static", append_version=False)
+    # /healthz, /readyz, /metrics: the process that runs the app adds its own checks and figures.
+    add_health(app, Health({"database": database_check(ctx.db)},
+                           token=ctx.settings.web.metrics_token))
     app.cleanup_ctx.append(_housekeeping)
     return app
