@@ -176,6 +176,9 @@ class JournalEvent(StrEnum):
     WRAPUPEND = "WRAPUPEND"
     # A stay or a talk carried over a restart of the app: it goes on, it is no new entry.
     ADOPTED = "ADOPTED"
+    # A call the dialplan held while the app was away and let go without it (refused at the
+    # end of the hold, or its caller hung up): offered in its number's queue, unanswered.
+    AWAY = "AWAY"
 
 
 # The rows that end a call's stay in a queue: exactly one per ENTERQUEUE.
@@ -205,7 +208,8 @@ class JournalRow:
     UNPAUSE reason (the one that ended); WRAPUPSTART seconds; WRAPUPEND seconds, early;
     ADOPTED action (queue: a waiting caller put back, with position, wait so far; talk: a
     conversation carried over, with the agent, connected_at); COMPLETECALLER ended_away (the
-    conversation ended while the app was away: its end is when the app came back).
+    conversation ended while the app was away: its end is when the app came back); AWAY
+    caller, wait, why (refused, abandoned).
     """
 
     event: JournalEvent

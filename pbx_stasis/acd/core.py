@@ -58,6 +58,7 @@ from pbx_stasis.acd.events import (
     AgentUnpause,
     AgentUnregistered,
     CallArrived,
+    CallAway,
     CallerHungUp,
     CallHeld,
     CallResumed,
@@ -398,6 +399,12 @@ class Acd:
                 self._on_call_arrived(event)
             case TalkAdopted():
                 self._on_talk_adopted(event)
+            case CallAway():
+                if event.queue in self._queues:  # counted, never held: the call is over
+                    self._emit(JournalRow(
+                        JournalEvent.AWAY, event.ended_at, event.call_id, event.queue, None,
+                        {"caller": event.caller, "why": event.why,
+                         "wait": _s(max(0.0, event.ended_at - event.entered_at))}))
             case CallerHungUp(call_id=call_id):
                 self._on_caller_hung_up(call_id)
             case AgentHungUp(call_id=call_id, agent_id=agent_id):

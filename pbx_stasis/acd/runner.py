@@ -194,6 +194,13 @@ class AcdService:
         it), or, `ended` while the app was away, is completed now."""
         self.post(talk.adopted(ended=ended))
 
+    def count_away(self, tenant_id: int, queue: str, call_id: str, caller: str,
+                   entered_at: float, ended_at: float, why: str) -> None:
+        """A call the dialplan let go while the app was away, on its way to `queue`: offered
+        there and unanswered in the figures (restart/away.py records the call itself)."""
+        self.post(ev.CallAway(call_id, queue_key(tenant_id, queue), caller, entered_at,
+                              ended_at, why))
+
     def on_device_state(self, event: AriEvent) -> None:
         """DeviceStateChanged of an agent's phone: registered or not."""
         self._restore.on_device_state(event)
