@@ -228,6 +228,9 @@ class Adoption:
         ended_here = carried is not None and not carried.over
         if carried is not None:
             carried.over = True  # the other side's hangup, which follows, is not the end
+        # Who ended it: this side (its own hangup's side), else the agent, whose leg left first
+        # (the caller's record is closed here); a conversation outside the ACD: not known.
+        by = "unknown" if carried is None else inbox.hangup.side() if ended_here else "agent"
         for partner in partners:  # before the agent can be offered another call
             with contextlib.suppress(AriError):
                 await self.ari.channels.hangup(partner)
@@ -238,7 +241,7 @@ class Adoption:
         if record is not None:
             await self.calls.close(record, cause=inbox.hangup.cause,
                                    cause_text=inbox.hangup.cause_text,
-                                   hung_up_by="unknown", data={"adopted": True})
+                                   hung_up_by=by, data={"adopted": True})
             stay = [b["id"] for b in self._bridges
                     if b["id"].startswith(queue_bridge_prefix(record.id))]
             await self.recorder.file_adopted(record.tenant_id, record.id, stay)

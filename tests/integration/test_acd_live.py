@@ -470,6 +470,8 @@ async def test_app_restart_keeps_the_conversation_and_the_waiting_caller(
         assert [r.event for r in await center.journal("PAUSE", "LOGIN")] == ["LOGIN"]
         ends = await center.journal("CALLEND")
         assert len(ends) == 2 and len({r.call_id for r in ends}) == 2
+        # each caller hung up, the one carried over too (its side known, not `unknown`)
+        assert [r.data["by"] for r in ends] == ["caller", "caller"], [r.data for r in ends]
 
 
 async def test_app_restart_while_an_unanswered_caller_rings_an_agent(

@@ -63,7 +63,7 @@ RTP_TIMEOUT_S = 3
 
 
 # The callers this file's tests place (one each).
-OUR_CALLERS = {"+15550120", "+15550121", "+15550122", "+15550123", "+15550124"}
+OUR_CALLERS = {"+15550120", "+15550121", "+15550122", "+15550123", "+15550124", "+15550125"}
 
 
 async def _calls(center: CallCenter) -> list[Call]:
@@ -158,6 +158,26 @@ async def test_agent_hanging_up_is_recorded_as_the_agent(
         assert call.hangup_cause == 16
         [end] = [r for r in await center.journal("CALLEND") if r.call_id == call.id]
         assert end.data["by"] == "agent"
+
+
+async def test_a_caller_the_acd_releases_is_recorded_as_ended_by_the_app(
+    private_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """The hangup button on a caller no agent has yet: the ACD hangs the caller's channel up
+    from outside the call's script (before: recorded as `system`, Asterisk's own hangup)."""
+    async with call_center(private_sandbox, tmp_path, {"sales": {}},
+                           script=enqueue_into("sales")) as center:
+        caller = asyncio.create_task(run_sipp_async(
+            "caller-waits-bye.xml", private_sandbox.sip_target, caller="+15550125", timeout=30))
+        [entered] = await center.wait_for("ENTERQUEUE")
+        assert entered.call_id is not None
+        await center.app.acd.hangup(entered.call_id)
+        assert (await caller).ok
+        await center.idle()
+        [call] = [c for c in await _calls(center) if c.from_number == "+15550125"]
+        [end] = [r for r in await center.journal("CALLEND") if r.call_id == call.id]
+        assert end.data["by"] == "app", end.data
+        assert call.hangup_cause == 16, end.data
 
 
 async def test_asterisk_shutting_down_is_not_the_caller_hanging_up(
