@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -43,6 +44,7 @@ from pbx_stasis.recording.recorder import CallRecorder
 from pbx_stasis.recording.service import RECORDING_SERVICE
 from pbx_stasis.recording.store import RecordingStore
 from pbx_stasis.remote.interfaces import Offered
+from pbx_stasis.reports.store import journal_rows
 from pbx_stasis.restart.adoption import Adoption
 from pbx_stasis.restart.away import AwayCall, AwayCalls
 from pbx_stasis.store import Database, Directory
@@ -129,7 +131,8 @@ class StasisApp:
             clock=lambda: datetime.fromtimestamp(self._clock(), UTC),
         )
         await self.ivr.start()
-        await self.acd.start()
+        # Today's figures on the wallboard go on from the journal (the reports' reader).
+        await self.acd.start(today=functools.partial(journal_rows, self.db, since_start=True))
         self._followers.append(asyncio.create_task(self._follow_dispositions()))
         self.request_sockets.start()
         self.events.start()

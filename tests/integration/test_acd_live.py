@@ -472,6 +472,10 @@ async def test_app_restart_keeps_the_conversation_and_the_waiting_caller(
         assert len(ends) == 2 and len({r.call_id for r in ends}) == 2
         # each caller hung up, the one carried over too (its side known, not `unknown`)
         assert [r.data["by"] for r in ends] == ["caller", "caller"], [r.data for r in ends]
+        # the wallboard's today counts both callers, the one answered before the restart too
+        today = new.acd.stats.queue(queue_key(new.tenant_id, "sales"),
+                                    datetime.now(UTC).timestamp())
+        assert (today.offered, today.answered, today.handled) == (2, 2, 2), today
 
 
 async def test_app_restart_while_an_unanswered_caller_rings_an_agent(
