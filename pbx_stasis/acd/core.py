@@ -220,6 +220,7 @@ class Acd:
         rng: random.Random | None = None,
         day_of: Callable[[float], int] = utc_day,
         start: float = 0.0,
+        first_offer_id: int = 1,
     ) -> None:
         self._rng = rng if rng is not None else random.Random()
         self._day_of = day_of
@@ -230,7 +231,9 @@ class Acd:
         self._agents: dict[str, _Agent] = {}
         self._calls: dict[str, _Call] = {}
         self._offers: dict[int, _Offer] = {}
-        self._offer_ids = itertools.count(1)
+        # Offer ids name the agents' legs (<call>-o<offer>): a restarted app must not number
+        # from where the last one did, or it rings a carried-over conversation's leg's id.
+        self._offer_ids = itertools.count(first_offer_id)
         self._seq = itertools.count(1)
         self._timers: list[tuple[float, int, str, str]] = []  # (deadline, token, kind, ref)
         self._timer_tokens: dict[tuple[str, str], int] = {}

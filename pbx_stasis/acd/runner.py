@@ -62,6 +62,7 @@ from pbx_stasis.acd.stay import (
 from pbx_stasis.ari import AriClient, AriError
 from pbx_stasis.ari.models import AriEvent
 from pbx_stasis.bus import Bus
+from pbx_stasis.calls.actor import EventInbox
 from pbx_stasis.calls.handoff import Outcome, OutsideLine, QueueRequest
 from pbx_stasis.calls.inbound import Call
 from pbx_stasis.calls.router import CallRouter
@@ -126,7 +127,9 @@ class AcdService:
         self.db = db
         self.clock = clock
         self.directory = AcdDirectory(db)
-        self.core = Acd(start=clock())
+        # Offer ids from this start's time (ms, wrapping every ~11 days): a restarted app's
+        # agent legs never take the ids of the legs a carried-over conversation still has.
+        self.core = Acd(start=clock(), first_offer_id=int(clock() * 1000) % 1_000_000_000 + 1)
         self.stats = Stats()
         self.agents: dict[str, AgentRecord] = {}
         self.talk_watchers: list[TalkWatcher] = []  # supervision, recording
@@ -253,6 +256,17 @@ class AcdService:
         """A conversation found after a restart is the agent's call again (its end completes
         it), or, `ended` while the app was away, is completed now."""
         self.post(talk.adopted(ended=ended))
+
+    async def resume_talk(self, call: Call, bridge_id: str, talk: OpenTalk) -> Outcome:
+        """A conversation carried over a restart (`carry_over` posted it) is a full call of
+        the ACD's again until it ends: hold, mute, transfer, hangup (restart/adoption.py)."""
+        _, queue = split_queue_key(talk.queue)
+        return await self._callers.resume(call, bridge_id, queue, talk.connected_at,
+                                          lambda call_id: self.core.call(call_id) is not None)
+
+    async def follow_carried_leg(self, call_id: str, agent_id: str, inbox: EventInbox) -> bool:
+        """The agent's leg of a conversation `resume_talk` serves (False: none within 5 s)."""
+        return await self._legs.follow_carried(call_id, agent_id, inbox)
 
     def count_away(self, tenant_id: int, queue: str, call_id: str, caller: str,
                    entered_at: float, ended_at: float, why: str) -> None:

@@ -90,6 +90,10 @@ class Adoption:
         await self.supervision.clear_leftovers()
         self._bridges = await self.ari.bridges.list()  # once for every channel adopted below
         await self._carry_over_talks()
+        # Agents' endpoints and registrations before any caller is put back: a caller who
+        # heard ringing is offered to a registered agent at once, not answered onto music
+        # because no agent seemed reachable yet.
+        await self.acd.on_connect()
         await resync(self.ari, self.app, self.router, self.calls, self._adopt)
         self._end_talks_gone_meanwhile()
         # Queue bridges nobody waits in: callers who heard ringing (adopted above from the
@@ -99,7 +103,6 @@ class Adoption:
                     and not self.acd.owns_bridge(bridge["id"])):
                 with contextlib.suppress(AriError):
                     await self.ari.bridges.destroy(bridge["id"])
-        await self.acd.on_connect()
 
     async def _carry_over_talks(self) -> None:
         """Agents' state from what Asterisk and the journal say now: a talk the journal leaves
@@ -176,6 +179,8 @@ class Adoption:
         start: AriEvent = {"type": "StasisStart", "channel": dict(channel), "args": args}
 
         async def handle(inbox: EventInbox, start: AriEvent) -> None:
+            if await self._resume(inbox, start, record):
+                return
             partners = await self._partners(channel["id"])
             if partners:
                 await self._let_conversation_finish(inbox, start, record, partners)
@@ -199,6 +204,39 @@ class Adoption:
                            script=script, record=record, adopted=True)
 
         self.router.start_call(start, handle)
+
+    async def _resume(self, inbox: EventInbox, start: AriEvent, record: CallRecord | None
+                      ) -> bool:
+        """A channel of a carried-over talk: the caller's call is the ACD's again (held,
+        transferred, ended like any other call, its record closed with its side and cause),
+        and the agent's leg is that call's agent leg. False: not one (or its caller is not
+        served by the ACD: the conversation is then left to finish)."""
+        channel_id = inbox.channel_id
+        carried = self._talks.get(channel_id)
+        if carried is None:
+            return False
+        talk = carried.talk
+        if channel_id != talk.channel_id:  # the agent's leg (its caller's task may be first)
+            if not await self.acd.follow_carried_leg(talk.call_id, talk.agent_id, inbox):
+                return False
+            self._talks.pop(channel_id, None)
+            return True
+        bridge = next((b for b in self._bridges if channel_id in b["channels"]
+                       and b["id"].startswith(QUEUE_BRIDGE)), None)
+        if record is None or bridge is None or carried.over:
+            return False
+        self._talks.pop(channel_id, None)
+        carried.over = True  # the ACD follows its end now
+
+        async def talk_on(call: Call) -> None:
+            await self.acd.resume_talk(call, bridge["id"], talk)
+
+        await run_call(self.ari, self.calls, inbox, start, tenant_id=record.tenant_id,
+                       script=talk_on, record=record, adopted=True)
+        stay = [b["id"] for b in self._bridges if b["id"].startswith(queue_bridge_prefix(
+            record.id))]
+        await self.recorder.file_adopted(record.tenant_id, record.id, stay)
+        return True
 
     async def _partners(self, channel_id: str) -> list[str]:
         """The other channels bridged with this one; queue bridges where it waits alone are

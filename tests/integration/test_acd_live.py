@@ -478,6 +478,43 @@ async def test_app_restart_keeps_the_conversation_and_the_waiting_caller(
         assert (today.offered, today.answered, today.handled) == (2, 2, 2), today
 
 
+async def test_a_carried_over_conversation_is_held_and_transferred_like_any_call(
+    private_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """After a restart the conversation is the ACD's call again (before: not-found)."""
+    async with call_center(private_sandbox, tmp_path, {"sales": {"strategy": "linear"}},
+                           script=enqueue_into("sales")) as center:
+        first = await center.add_agent("before", 212, queues={"sales": 0})
+        second = await center.add_agent("after", 213, queues={})
+        caller = await _caller(private_sandbox, 12000)
+        call_id = await connected_call(center)
+        old = center.app
+        await old.stop(grace=0)
+        new = StasisApp(old.settings, center.db, Bus(), script=old._default_script)
+        center.app = new
+        await new.start()
+        async with asyncio.timeout(15):
+            await new.events.wait_connected()
+        await eventually(lambda: call_id in new.acd._waiting and
+                         new.acd._waiting[call_id].agent_leg is not None,
+                         within=10, what="the carried-over call held by the ACD")
+        await new.acd.hold(call_id)
+        await new.acd.unhold(call_id)
+        await new.acd.transfer(call_id, "agent", second.agent_id, attended=False)
+        result = await caller
+        assert result.ok, result.describe()  # type: ignore[attr-defined]
+        await center.idle()
+        assert [r.event for r in await center.journal("HOLD", "UNHOLD")] == ["HOLD", "UNHOLD"]
+        [transfer] = await center.journal("TRANSFER")
+        assert transfer.agent_user_id == first.user_id
+        connects = await center.journal("CONNECT")
+        assert [r.agent_user_id for r in connects] == [first.user_id, second.user_id]
+        # the restarted app's offer is not named like the carried-over leg (it was: refused)
+        assert not await center.journal("RINGNOANSWER")
+        [end] = await center.journal("CALLEND")
+        assert end.data["by"] == "caller", end.data
+
+
 async def test_app_restart_while_an_unanswered_caller_rings_an_agent(
     private_sandbox: Sandbox, tmp_path: Path
 ) -> None:
