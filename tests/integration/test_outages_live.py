@@ -32,6 +32,7 @@ from pbx_stasis.recording.policy_store import RecordingPolicies
 from pbx_stasis.store import Database, Directory, StoreUnavailable
 from pbx_stasis.store.tables import Call
 from pbx_stasis.transfer.outside import TrunkLine
+from pbx_stasis.web.sessions import COOKIE
 
 pytestmark = pytest.mark.integration
 
@@ -229,6 +230,37 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+async def test_pbx_run_starts_while_the_database_is_down(
+    private_sandbox: Sandbox, postgres: PostgresServer, pg_url: str, tmp_path: Path
+) -> None:
+    """Before: one error line and exit. Now it starts, the web answers 503 with a reason, and
+    the app serves calls once the database answers."""
+    port = _free_port()
+    env = {**private_sandbox.app_env(), "PBX_DATABASE_URL": pg_url, "PBX_WEB_ENABLED": "true",
+           "PBX_WEB_PORT": str(port)}
+    with postgres.down(at_most=60):
+        app = PbxProcess(env, tmp_path / "pbx.log")
+        try:
+            app.wait_for_log("the database does not answer")
+            app.wait_for_log("web pages at")
+            assert app.proc.poll() is None, app.log()
+            async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{port}") as client:
+                async with client.get("/api/me", headers={"Cookie": f"{COOKIE}=x"}) as answer:
+                    assert answer.status == 503, await answer.text()
+                    assert (await answer.json())["error"] == "database-unavailable"
+        except BaseException:
+            app.terminate()
+            raise
+    try:
+        app.wait_for_log("ARI events connected", timeout=40)
+        result = await run_sipp_async("caller-waits-bye.xml", private_sandbox.sip_target,
+                                      service="5551000", timeout=20)
+        assert result.ok, result.describe()
+    finally:
+        assert app.terminate() == 0, app.log()
+    assert "Traceback" not in app.log(), app.log()
 
 
 async def test_the_web_api_answers_503_while_the_database_is_down(
