@@ -26,6 +26,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from pbx_stasis.acd import events as ev
 from pbx_stasis.acd.directory import AgentRecord, queue_key
@@ -153,9 +154,11 @@ class Adoption:
         self.acd.carry_over(talk)
 
     async def _carry_unjournaled(self, bridges: list[Bridge]) -> None:
-        """Conversations whose CONNECT the journal lost (the last burst before a crash): the
-        talk is carried over from what Asterisk says (the bridge's name: queue and entry; the
-        agent's leg), its start unknown (now), so the agent is on a call meanwhile."""
+        """Conversations whose CONNECT the journal lost (the last burst before a crash) or
+        could not give (not read in time, the database away): the talk is carried over from
+        what Asterisk says (the bridge's name: queue and entry; the agent's leg, whose creation
+        is when their phone began to ring: `talk_began`), so the agent is on a call meanwhile
+        and the talk counts from about when it began, not from now."""
         channels = {channel["id"]: channel for channel in await self.ari.channels.list()}
         for bridge in bridges:
             request = QueueRequest.from_bridge_name(str(bridge.get("name", "")))
@@ -167,10 +170,12 @@ class Adoption:
                 continue  # not a caller with an agent: left to finish outside the ACD
             agent = agents[0][1]
             now = time.time()
+            entered = request.entered_at or now
+            began = talk_began(str(channels[agents[0][0]].get("creationtime", "")), entered, now)
             self._carry(OpenTalk(
                 call_id=_call_of(bridge), channel_id=callers[0],
                 queue=queue_key(agent.tenant_id, request.queue), agent_id=agent.agent_id,
-                connected_at=now, entered_at=request.entered_at or now, caller="",
+                connected_at=began, entered_at=entered, caller="",
                 orig_position=0), list(bridge["channels"]))
 
     def _adopt(self, channel: Channel, record: CallRecord | None) -> None:
@@ -307,6 +312,17 @@ def stasis_args_of(channel: Channel, app: str) -> list[str]:
         return []
     name, *args = str(dialplan.get("app_data", "")).split(",")
     return [arg.strip() for arg in args] if name.strip() == app else []
+
+
+def talk_began(agent_leg_created: str, entered_at: float, now: float) -> float:
+    """When a carried-over talk began, from its agent leg's creation (ARI `creationtime`): an
+    upper bound of the talk by the agent's ringing, where `now` would lose the talk so far;
+    between the caller's entry and now, and now when Asterisk's time cannot be read."""
+    try:
+        created = datetime.strptime(agent_leg_created, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
+    except ValueError:
+        return now
+    return min(max(created, entered_at), now)
 
 
 def _call_of(bridge: Bridge) -> str:
