@@ -144,11 +144,12 @@ class Callers:
                         await self.ari.channels.stop_moh(call.channel_id)
 
     async def resume(self, call: Call, bridge_id: str, queue: str, connected_at: float,
-                     in_core: Callable[[str], bool]) -> Outcome:
+                     in_core: Callable[[str], bool]) -> Outcome | None:
         """A conversation carried over a restart (the core holds it: TalkAdopted, posted
         before) is the ACD's call again, in the bridge it talks in: held, transferred and ended
         like any other (`in_core`: whether the core still holds a call). Its agent's leg joins
-        it through `Legs.follow_carried`."""
+        it through `Legs.follow_carried`. None when the core does not hold it (its queue or
+        agent is gone): the conversation is not the ACD's."""
         call_id = call.record.id
         config = self.queues.queue(queue_key(call.record.tenant_id, queue))
         waiting = Waiting(
@@ -161,8 +162,9 @@ class Callers:
         self.calls.by_id[call_id] = waiting
         try:
             await self.barrier()  # the core has taken the carried-over talk in
-            if not in_core(call_id):  # it ended meanwhile (or the core refused it)
-                return Outcome(True, "completed")
+            if not in_core(call_id):  # the core refused it: its queue or agent is gone
+                waiting.abandoned_by_app = True  # its bridge stays: they talk on in it
+                return None
             outcome = await self._serve(waiting)
             if outcome.reason == "transferred" and not call.inbox.gone:
                 outcome = await self.handover.hand_over(waiting, outcome)

@@ -257,9 +257,10 @@ class AcdService:
         it), or, `ended` while the app was away, is completed now."""
         self.post(talk.adopted(ended=ended))
 
-    async def resume_talk(self, call: Call, bridge_id: str, talk: OpenTalk) -> Outcome:
+    async def resume_talk(self, call: Call, bridge_id: str, talk: OpenTalk) -> Outcome | None:
         """A conversation carried over a restart (`carry_over` posted it) is a full call of
-        the ACD's again until it ends: hold, mute, transfer, hangup (restart/adoption.py)."""
+        the ACD's again until it ends: hold, mute, transfer, hangup (restart/adoption.py).
+        None at once when the ACD does not take it (its queue or agent is gone)."""
         _, queue = split_queue_key(talk.queue)
         return await self._callers.resume(call, bridge_id, queue, talk.connected_at,
                                           lambda call_id: self.core.call(call_id) is not None)

@@ -234,7 +234,9 @@ class Adoption:
         carried.over = True  # the ACD follows its end now
 
         async def talk_on(call: Call) -> None:
-            await self.acd.resume_talk(call, bridge["id"], talk)
+            if await self.acd.resume_talk(call, bridge["id"], talk) is None:
+                # Not the ACD's (its queue or agent is gone): left to finish as it is.
+                await call.inbox.wait_for(lambda _: False)
 
         await run_call(self.ari, self.calls, inbox, start, tenant_id=record.tenant_id,
                        script=talk_on, record=record, adopted=True)
