@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -49,8 +50,9 @@ from pbx_stasis.recording.recorder import CallRecorder
 from pbx_stasis.recording.service import RECORDING_SERVICE
 from pbx_stasis.recording.store import RecordingStore
 from pbx_stasis.remote.interfaces import Offered
+from pbx_stasis.reports.store import journal_rows
 from pbx_stasis.restart.adoption import Adoption
-from pbx_stasis.restart.away import AwayCalls
+from pbx_stasis.restart.away import AwayCall, AwayCalls
 from pbx_stasis.store import Database, Directory
 from pbx_stasis.store.metrics import WriterCollector
 from pbx_stasis.supervision import Supervision
@@ -121,7 +123,7 @@ class StasisApp:
             self.ari, settings.ari.app, self.router, self.calls, self.acd, self.supervision,
             self.recorder, agent_of=self.agent_calls.agent_of,
             default=lambda: (self.tenant_id, self._default_script), new_call=self._on_call)
-        self.away = AwayCalls(self.ari, self.calls, self._tenant_of)
+        self.away = AwayCalls(self.ari, self.calls, self._tenant_of, self._count_away)
         self.tenant_id = 0  # the default tenant: calls that no flow or agent claims
         self._default_script: CallScript = script or greeting_script(settings.calls.greeting)
         self._clock = clock
@@ -146,7 +148,8 @@ class StasisApp:
             clock=lambda: datetime.fromtimestamp(self._clock(), UTC),
         )
         await self.ivr.start()
-        await self.acd.start()
+        # Today's figures on the wallboard go on from the journal (the reports' reader).
+        await self.acd.start(today=functools.partial(journal_rows, self.db, since_start=True))
         await self.callbacks.start()  # pending callbacks back in their places
         self._followers.append(asyncio.create_task(self._follow_dispositions()))
         self.request_sockets.start()
@@ -206,6 +209,13 @@ class StasisApp:
         tenant_id = self._tenant_of(number)
         flow = self.ivr.script_for(tenant_id, number)
         return tenant_id, None, flow or self._default_script, None
+
+    def _count_away(self, tenant_id: int, call_id: str, call: AwayCall) -> None:
+        """A call the dialplan let go while the app was away counts in its number's queue."""
+        queue = self.ivr.queue_for(tenant_id, call.to_number)
+        if queue is not None:
+            self.acd.count_away(tenant_id, queue, call_id, call.from_number,
+                                call.since.timestamp(), call.ended.timestamp(), call.why)
 
     def _tenant_of(self, number: str) -> int:
         """The tenant whose live IVR flow answers `number` (else the default tenant)."""

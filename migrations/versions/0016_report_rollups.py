@@ -42,6 +42,10 @@ def upgrade() -> None:
         sa.Column("handled", sa.Integer(), nullable=False),
         sa.Column("talk", sa.Float(), nullable=False),
         sa.Column("wrapup", sa.Float(), nullable=False),
+        sa.Column("away", sa.Integer(), nullable=False),
+        sa.Column("callbacks", sa.Integer(), nullable=False),
+        sa.Column("callbacks_connected", sa.Integer(), nullable=False),
+        sa.Column("callbacks_failed", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["tenant_id"], ["tenants.id"],
             name=op.f("fk_report_queue_quarters_tenant_id_tenants"),
@@ -64,6 +68,10 @@ def upgrade() -> None:
         sa.Column("paused", sa.Float(), nullable=False),
         sa.Column("busy", sa.Float(), nullable=False),
         sa.Column("available", sa.Float(), nullable=False),
+        sa.Column("outbound_placed", sa.Integer(), nullable=False),
+        sa.Column("outbound_connected", sa.Integer(), nullable=False),
+        sa.Column("outbound_talk", sa.Float(), nullable=False),
+        sa.Column("outbound_wrapup", sa.Float(), nullable=False),
         sa.ForeignKeyConstraint(
             ["tenant_id"], ["tenants.id"],
             name=op.f("fk_report_agent_quarters_tenant_id_tenants"),

@@ -206,6 +206,9 @@ class JournalEvent(StrEnum):
     # part ends with COMPLETECALLER (the far end), COMPLETEAGENT or TRANSFER, `outbound` true.
     OUTDIAL = "OUTDIAL"
     OUTCONNECT = "OUTCONNECT"
+    # A call the dialplan held while the app was away and let go without it (refused at the
+    # end of the hold, or its caller hung up): offered in its number's queue, unanswered.
+    AWAY = "AWAY"
 
 
 # The rows that end a call's stay in a queue: exactly one per ENTERQUEUE.
@@ -239,7 +242,8 @@ class JournalRow:
     CALLBACKREQ callback (its id), number, position, orig_position, wait (on the caller's
     call); CALLBACKQUEUED number, attempts, position, adopted, entered_at; CALLBACKDIAL offer_id,
     number, attempt, wait; CALLBACKCONNECT number, attempt, wait; CALLBACKFAIL reason, attempt,
-    final, retry_at; CALLBACKCANCEL wait (all four on the callback's id).
+    final, retry_at; CALLBACKCANCEL wait (all four on the callback's id); AWAY caller, wait,
+    why (refused, abandoned).
     """
 
     event: JournalEvent

@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Protocol
 
 from pbx_stasis.acd import events as ev
@@ -186,6 +187,41 @@ class Callers:
         task = asyncio.create_task(ask(), name=f"callback-{call_id}")
         self._asking[call_id] = task
         task.add_done_callback(lambda _: self._asking.pop(call_id, None))
+    async def resume(self, call: Call, bridge_id: str, queue: str, connected_at: float,
+                     in_core: Callable[[str], bool]) -> Outcome | None:
+        """A conversation carried over a restart (the core holds it: TalkAdopted, posted
+        before) is the ACD's call again, in the bridge it talks in: held, transferred and ended
+        like any other (`in_core`: whether the core still holds a call). Its agent's leg joins
+        it through `Legs.follow_carried`. None when the core does not hold it (its queue or
+        agent is gone): the conversation is not the ACD's."""
+        call_id = call.record.id
+        config = self.queues.queue(queue_key(call.record.tenant_id, queue))
+        waiting = Waiting(
+            call=call, tenant_id=call.record.tenant_id, queue=queue, bridge_id=bridge_id,
+            lane=Lane(f"call-{call_id}"),
+            outcome=asyncio.get_running_loop().create_future(),
+            moh_class=config.moh_class if config is not None else "default",
+            connected=True, connected_at=datetime.fromtimestamp(connected_at, UTC),
+        )
+        self.calls.by_id[call_id] = waiting
+        try:
+            await self.barrier()  # the core has taken the carried-over talk in
+            if not in_core(call_id):  # the core refused it: its queue or agent is gone
+                waiting.abandoned_by_app = True  # its bridge stays: they talk on in it
+                return None
+            outcome = await self._serve(waiting)
+            if outcome.reason == "transferred" and not call.inbox.gone:
+                outcome = await self.handover.hand_over(waiting, outcome)
+            return outcome
+        except asyncio.CancelledError:
+            waiting.abandoned_by_app = True  # a stop: the conversation goes on in Asterisk
+            raise
+        finally:
+            del self.calls.by_id[call_id]
+            await waiting.lane.close()
+            if not waiting.abandoned_by_app:
+                with contextlib.suppress(AriError):
+                    await self.ari.bridges.destroy(bridge_id)
 
     async def _serve(self, waiting: Waiting) -> Outcome:
         """Wait for the core's verdict while watching the caller's channel."""

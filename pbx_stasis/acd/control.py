@@ -111,9 +111,11 @@ class CallControl:
         """The agent's hangup button: their leg leaves (COMPLETEAGENT), or the caller is
         released when no agent has the call yet."""
         waiting = self.calls.live(call_id)
-        channel = (waiting.agent_leg.channel_id if waiting.agent_leg is not None
-                   else waiting.call.channel_id)
-        await self.hangups.hangup(channel)
+        if waiting.agent_leg is not None:
+            await self.hangups.hangup(waiting.agent_leg.channel_id)
+            return
+        waiting.call.inbox.hangup.ours("app")
+        await self.hangups.hangup(waiting.call.channel_id)
 
     async def send_dtmf(self, call_id: str, digits: str) -> None:
         waiting = self.calls.talking(call_id)
@@ -214,6 +216,8 @@ class CallControl:
                 waiting.consult = None
                 self.publisher.call_changed(waiting, "held")
             elif waiting.handover is consult:  # the call was theirs: it ends with them
+                waiting.call.inbox.hangup.ours("agent" if consult.target.startswith("agent:")
+                                               else "app")
                 await self.hangups.hangup(waiting.call.channel_id)
             elif consult.leg is not None:  # an agent who took the call over hung up
                 self.legs.pop(consult.leg.offer.offer_id, None)

@@ -59,6 +59,7 @@ from pbx_stasis.acd.events import (
     AgentUnpause,
     AgentUnregistered,
     CallArrived,
+    CallAway,
     CallbackAnswered,
     CallbackCancelled,
     CallbackFailed,
@@ -248,6 +249,7 @@ class Acd:
         rng: random.Random | None = None,
         day_of: Callable[[float], int] = utc_day,
         start: float = 0.0,
+        first_offer_id: int = 1,
     ) -> None:
         self._rng = rng if rng is not None else random.Random()
         self._day_of = day_of
@@ -258,7 +260,9 @@ class Acd:
         self._agents: dict[str, _Agent] = {}
         self._calls: dict[str, _Call] = {}
         self._offers: dict[int, _Offer] = {}
-        self._offer_ids = itertools.count(1)
+        # Offer ids name the agents' legs (<call>-o<offer>): a restarted app must not number
+        # from where the last one did, or it rings a carried-over conversation's leg's id.
+        self._offer_ids = itertools.count(first_offer_id)
         self._seq = itertools.count(1)
         self._timers: list[tuple[float, int, str, str]] = []  # (deadline, token, kind, ref)
         self._timer_tokens: dict[tuple[str, str], int] = {}
@@ -436,6 +440,12 @@ class Acd:
                                           {"number": number}))
             case OutboundConnected():
                 self._on_outbound_connected(event)
+            case CallAway():
+                if event.queue in self._queues:  # counted, never held: the call is over
+                    self._emit(JournalRow(
+                        JournalEvent.AWAY, event.ended_at, event.call_id, event.queue, None,
+                        {"caller": event.caller, "why": event.why,
+                         "wait": _s(max(0.0, event.ended_at - event.entered_at))}))
             case CallerHungUp(call_id=call_id):
                 self._on_caller_hung_up(call_id)
             case AgentHungUp(call_id=call_id, agent_id=agent_id):

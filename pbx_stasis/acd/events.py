@@ -81,6 +81,20 @@ class OutboundConnected:
 
 
 @dataclass(frozen=True)
+class CallAway:
+    """A call the dialplan held while the app was away and let go without it (`why`: refused
+    at the end of the hold, or abandoned: the caller hung up), on its way to `queue` (the
+    queue its number leads to): offered there and unanswered (journal AWAY, at `ended_at`)."""
+
+    call_id: str
+    queue: str
+    caller: str
+    entered_at: float
+    ended_at: float
+    why: str
+
+
+@dataclass(frozen=True)
 class CallerHungUp:
     """The caller's channel is gone, whatever the call was doing."""
 
@@ -314,6 +328,7 @@ AcdInput = (
     | TalkAdopted
     | OutboundDialled
     | OutboundConnected
+    | CallAway
     | CallerHungUp
     | AgentHungUp
     | TransferToQueue
@@ -353,6 +368,7 @@ __all__ = [
     "AgentUnpause",
     "AgentUnregistered",
     "CallArrived",
+    "CallAway",
     "CallHeld",
     "CallResumed",
     "CallTransferred",

@@ -10,9 +10,11 @@ T when unset):
 |---|---|
 | offered | stays in the queue: ENTERQUEUE (a call moved to another queue is offered there) |
 | answered | CONNECT; `answered within` its wait <= T |
-| unanswered | waits ended without an agent: ABANDON, EXITWITHTIMEOUT, EXITEMPTY, TRANSFER |
+| unanswered | waits ended without an agent: ABANDON, EXITWITHTIMEOUT, EXITEMPTY, TRANSFER, AWAY |
 | abandoned | the caller hung up while waiting (ABANDON); short abandon: wait <= S |
 | timed out / left empty / transferred | EXITWITHTIMEOUT / EXITEMPTY / TRANSFER while waiting |
+| away | offered and unanswered: the dialplan held the call while the app was away and let it |
+|  | go (refused at the end of the hold, or the caller hung up): AWAY, its wait the hold |
 | short | an unanswered wait <= S (any way it ended) |
 | SL `answered` (app_queue SL) | answered within T / answered |
 | SL `answered-and-abandoned` (SL2) | (answered + unanswered, within T) / (answered + unanswered) |
@@ -62,13 +64,14 @@ _UNANSWERED: dict[str, str] = {
     E.EXITWITHTIMEOUT: "timed_out",
     E.EXITEMPTY: "left_empty",
     E.TRANSFER: "transferred",  # only without an agent: a move while waiting
+    E.AWAY: "away",  # offered and let go by the dialplan while the app was away
 }
 _TALK_ENDS = frozenset({E.COMPLETECALLER, E.COMPLETEAGENT})
 # The journal rows the fold reads; a store may skip every other one (IVR steps, holds...).
 EVENTS = frozenset({
     E.ENTERQUEUE, E.OFFER, E.RINGNOANSWER, E.CONNECT, E.COMPLETECALLER, E.COMPLETEAGENT,
     E.ABANDON, E.EXITWITHTIMEOUT, E.EXITEMPTY, E.TRANSFER, E.WRAPUPSTART, E.WRAPUPEND,
-    E.PAUSE, E.UNPAUSE, E.LOGIN, E.LOGOUT, E.ADOPTED, E.OUTDIAL, E.OUTCONNECT,
+    E.PAUSE, E.UNPAUSE, E.LOGIN, E.LOGOUT, E.ADOPTED, E.AWAY, E.OUTDIAL, E.OUTCONNECT,
     E.CALLBACKREQ, E.CALLBACKQUEUED, E.CALLBACKDIAL, E.CALLBACKCONNECT, E.CALLBACKFAIL,
 })
 # What an agent was doing when a period began (time figures run from it): the last row before
@@ -153,7 +156,7 @@ class QueueTally:
     offered: int = 0
     answered: int = 0
     answered_within: int = 0  # wait <= T
-    unanswered: int = 0  # abandoned + timed_out + left_empty + transferred
+    unanswered: int = 0  # abandoned + timed_out + left_empty + transferred + away
     unanswered_within: int = 0  # wait <= T
     short: int = 0  # unanswered, wait <= S
     abandoned: int = 0
@@ -161,6 +164,7 @@ class QueueTally:
     timed_out: int = 0
     left_empty: int = 0
     transferred: int = 0
+    away: int = 0  # held by the dialplan while the app was away, let go without it
     answer_wait: float = 0.0
     abandon_wait: float = 0.0
     longest_wait: float = 0.0  # of any caller whose wait ended
@@ -410,9 +414,11 @@ class Figures:
                 q.answered_within += wait <= self.rules_of(queue).threshold
                 q.answer_wait += wait
                 q.longest_wait = max(q.longest_wait, wait)
-        elif event == E.ENTERQUEUE:
+        elif event == E.ENTERQUEUE or event == E.AWAY:
             if q is not None:
                 q.offered += 1
+            if event == E.AWAY and q is not None and queue is not None:
+                self._wait_ended(event, queue, q, data)  # a stay that never reached the app
         elif event == E.CALLBACKQUEUED or event == E.CALLBACKCONNECT or event == E.CALLBACKFAIL:
             if a is not None and event == E.CALLBACKCONNECT:
                 a.answered += 1  # the agent's call like any other (their calls today, handled)

@@ -19,7 +19,7 @@ from pbx_stasis.acd.actions import (
     Connect,
     Offer,
 )
-from pbx_stasis.acd.directory import AgentRecord
+from pbx_stasis.acd.directory import AgentRecord, queue_key
 from pbx_stasis.acd.publisher import AcdPublisher
 from pbx_stasis.acd.shared import Calls, Hangups
 from pbx_stasis.acd.stay import (
@@ -31,7 +31,7 @@ from pbx_stasis.acd.stay import (
     tell_watchers,
 )
 from pbx_stasis.ari import AriClient, AriError
-from pbx_stasis.calls.actor import ChannelGone
+from pbx_stasis.calls.actor import ChannelGone, EventInbox
 from pbx_stasis.calls.router import CallRouter
 from pbx_stasis.store import utc_now
 
@@ -244,6 +244,37 @@ class Legs:
                 waiting.ringing -= 1
                 if not leg.answered:  # the caller hears ringing no longer: seat them
                     self.seat(waiting)
+
+    async def follow_carried(self, call_id: str, agent_id: str, inbox: EventInbox,
+                             within: float = 5.0) -> bool:
+        """The agent's leg of a conversation carried over a restart: once the caller's call is
+        the ACD's again (`Callers.resume`), it is that call's agent leg (hold, mute, transfer
+        and release use it) and its hangup ends the agent's part. False when the call does
+        not come back within `within` seconds (its caller is handled outside the ACD)."""
+        deadline = asyncio.get_running_loop().time() + within
+        while (waiting := self.calls.get(call_id)) is None:
+            if asyncio.get_running_loop().time() > deadline or inbox.gone:
+                return False
+            await asyncio.sleep(0.05)
+        agent = self.agents.get(agent_id)
+        offer = Offer(0, call_id, agent_id, agent.endpoint if agent is not None else "",
+                      waiting.call.record.from_number, queue_key(waiting.tenant_id,
+                                                                 waiting.queue), 0.0)
+        leg = Leg(offer, inbox.channel_id, inbox, answered=True)
+        waiting.agent_leg = leg
+        waiting.talk = Talk(
+            call_id=call_id, tenant_id=waiting.tenant_id, queue=waiting.queue,
+            bridge_id=waiting.bridge_id, caller_channel_id=waiting.call.channel_id,
+            agent_channel_id=leg.channel_id,
+            agent_user_id=agent.user_id if agent is not None else None,
+            from_number=waiting.call.record.from_number)
+        self.publisher.call_changed(waiting, "talking")
+        try:
+            await inbox.wait_for(lambda _: False)  # until the leg is gone
+        except ChannelGone:
+            if not leg.dropped:
+                self.post(ev.AgentHungUp(call_id, agent_id))
+        return True
 
     def connect(self, action: Connect) -> None:
         waiting = self.calls.get(action.call_id)

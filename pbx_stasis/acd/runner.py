@@ -32,8 +32,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from pbx_stasis.acd import events as ev
 from pbx_stasis.acd.callback_desk import CallbackDesk
@@ -67,9 +68,33 @@ from pbx_stasis.calls.actor import EventInbox
 from pbx_stasis.calls.handoff import Outcome, OutsideLine, QueueRequest
 from pbx_stasis.calls.inbound import Call
 from pbx_stasis.calls.router import CallRouter
-from pbx_stasis.store import Database
+from pbx_stasis.store import Database, StoreError
 
 log = logging.getLogger(__name__)
+
+TODAY_READ_S = 10.0  # at most this long reading today's journal at a start
+
+
+class JournalLine(Protocol):
+    """A journal line as the reports read it (reports/store.py `journal_rows`)."""
+
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def event(self) -> str: ...
+    @property
+    def call_id(self) -> str | None: ...
+    @property
+    def queue(self) -> str | None: ...
+    @property
+    def agent_user_id(self) -> int | None: ...
+    @property
+    def data(self) -> Mapping[str, Any] | None: ...
+
+
+# A tenant's figures' journal lines of [start, end), with the agents' states as it began first,
+# in batches (the reports' reader, reports/store.py; handed over by app.py).
+TodaysJournal = Callable[[int, datetime, datetime], AsyncIterator[Sequence[JournalLine]]]
 
 # Callers import these from here (the façade), wherever they are defined.
 __all__ = [
@@ -104,7 +129,9 @@ class AcdService:
         self.db = db
         self.clock = clock
         self.directory = AcdDirectory(db)
-        self.core = Acd(start=clock())
+        # Offer ids from this start's time (ms, wrapping every ~11 days): a restarted app's
+        # agent legs never take the ids of the legs a carried-over conversation still has.
+        self.core = Acd(start=clock(), first_offer_id=int(clock() * 1000) % 1_000_000_000 + 1)
         self.stats = Stats()
         self.agents: dict[str, AgentRecord] = {}
         self.talk_watchers: list[TalkWatcher] = []  # supervision, recording
@@ -172,20 +199,54 @@ class AcdService:
 
     # --- lifecycle ------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Load queues and agents, rebuild logins and pauses from the journal, start the owner."""
+    async def start(self, today: TodaysJournal | None = None) -> None:
+        """Load queues and agents, fold today's journal into the wallboard's figures (`today`:
+        its reader), rebuild logins and pauses from the journal, start the owner."""
+        tenants: set[int] = set()
         for tenant_id, config in await self.directory.queues():
             self._add_queue(tenant_id, config)
+            tenants.add(tenant_id)
         for agent in await self.directory.agents():
             self._add_agent(agent)
+            tenants.add(agent.tenant_id)
         # Apply the configuration before the journal's logins, in order, before any call.
         queue = self._inbox.queue
         while not queue.empty():
             await self._owner.apply(queue.get_nowait())
+        if today is not None:
+            await self._fold_today(today, sorted(tenants))
         # Restored, not new: the journal holds these logins and pauses already.
         for event in await self._restore.logins_and_pauses():
             await self._owner.apply(event, journal=False)
         self._owner.start()
+
+    async def _fold_today(self, today: TodaysJournal, tenants: list[int]) -> None:
+        """The wallboard's "today" figures from today's journal, before the restored logins
+        and any call, so a restart is invisible in them (they counted from the start before).
+        Streamed in batches and bounded in time: the start never waits long on the database;
+        a read cut short leaves today's figures partial (logged), never the app unstarted."""
+        stats = self.stats
+        now = self.clock()
+        day_start = stats.calendar.start(stats.calendar.bucket(now))
+        start, end = (datetime.fromtimestamp(t, UTC) for t in (day_start, now + 1))
+        folded = 0
+        try:
+            async with asyncio.timeout(TODAY_READ_S):
+                for tenant_id in tenants:
+                    async for rows in today(tenant_id, start, end):
+                        for row in rows:
+                            queue = None if row.queue is None else queue_key(tenant_id,
+                                                                             row.queue)
+                            agent = (None if row.agent_user_id is None
+                                     else str(row.agent_user_id))
+                            stats.fold(row.event, row.at.timestamp(), row.call_id, queue,
+                                       agent, row.data or {})
+                        folded += len(rows)
+        except (StoreError, TimeoutError) as exc:
+            log.warning("today's figures rebuilt from %d journal line(s) only: %s", folded,
+                        exc or f"not read within {TODAY_READ_S:.0f} s")
+            return
+        log.info("today's figures rebuilt from %d journal line(s)", folded)
 
     async def stop(self) -> None:
         await self._owner.stop()
@@ -205,6 +266,25 @@ class AcdService:
         """A conversation found after a restart is the agent's call again (its end completes
         it), or, `ended` while the app was away, is completed now."""
         self.post(talk.adopted(ended=ended))
+
+    async def resume_talk(self, call: Call, bridge_id: str, talk: OpenTalk) -> Outcome | None:
+        """A conversation carried over a restart (`carry_over` posted it) is a full call of
+        the ACD's again until it ends: hold, mute, transfer, hangup (restart/adoption.py).
+        None at once when the ACD does not take it (its queue or agent is gone)."""
+        _, queue = split_queue_key(talk.queue)
+        return await self._callers.resume(call, bridge_id, queue, talk.connected_at,
+                                          lambda call_id: self.core.call(call_id) is not None)
+
+    async def follow_carried_leg(self, call_id: str, agent_id: str, inbox: EventInbox) -> bool:
+        """The agent's leg of a conversation `resume_talk` serves (False: none within 5 s)."""
+        return await self._legs.follow_carried(call_id, agent_id, inbox)
+
+    def count_away(self, tenant_id: int, queue: str, call_id: str, caller: str,
+                   entered_at: float, ended_at: float, why: str) -> None:
+        """A call the dialplan let go while the app was away, on its way to `queue`: offered
+        there and unanswered in the figures (restart/away.py records the call itself)."""
+        self.post(ev.CallAway(call_id, queue_key(tenant_id, queue), caller, entered_at,
+                              ended_at, why))
 
     def on_device_state(self, event: AriEvent) -> None:
         """DeviceStateChanged of an agent's phone: registered or not."""

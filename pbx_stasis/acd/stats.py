@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from pbx_stasis.acd.actions import Action, AgentStateChanged, JournalEvent, JournalRow
 from pbx_stasis.acd.figures import UTC_DAYS, Calendar, Figures, QueueRules, QueueTally
@@ -172,6 +173,12 @@ class Stats:
         return sorted(self._agents)
 
     # --- the fold -------------------------------------------------------------------------------
+
+    def fold(self, event: str, at: float, call_id: str | None, queue: str | None,
+             agent: str | None, data: Mapping[str, Any]) -> None:
+        """A stored journal line into today's figures (a start rebuilding them): the figures
+        only, the live state (waiting callers, agents' states) comes from the ACD."""
+        self.figures.add(event, at, call_id, queue, agent, data)
 
     def _row(self, row: JournalRow) -> Touched:
         self.figures.add(row.event, row.at, row.call_id, row.queue, row.agent_id, row.data)

@@ -34,6 +34,9 @@ class Hangup:
     cause: int | None = None
     cause_text: str | None = None
     by_us: bool = False
+    # Whose hangup the app carried out when it ended the channel from outside the call's
+    # script (the ACD releasing a caller: `app`; the party a caller was handed to leaving).
+    for_side: str = "app"
     # The far end asked to hang up (a hangup request that is not the echo of ours): it may
     # arrive after the script already ended for that very reason (a playback cut short).
     remote: bool = False
@@ -42,6 +45,10 @@ class Hangup:
     system: bool = False
     system_cause: int | None = None  # the cause Asterisk's own hangup request gave
     vanished: bool = False
+
+    def ours(self, side: str = "app") -> None:
+        """The app is about to hang the channel up, for `side`: its end is no system's."""
+        self.by_us, self.for_side = True, side
 
     def side(self) -> str:
         """Who ended a channel we did not hang up: `caller`, `system` or `unknown`."""

@@ -179,6 +179,10 @@ async def run_call(
     inbox.settle()
     if inbox.hung_up_remotely:
         hung_up_by = inbox.hangup.side()
+    elif inbox.hangup.by_us and not finished:
+        # Hung up by the app from outside the script (the ACD released the caller): Asterisk's
+        # echo of that request is no system hangup, nor the caller's.
+        hung_up_by = inbox.hangup.for_side
     elif (finished and call.record.agent_user_id is not None
           and call.record.direction == Direction.INBOUND):
         # The script ended after talking with an agent and the caller is still here: the agent

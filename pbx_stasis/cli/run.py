@@ -5,8 +5,10 @@ generated from the plugins' interfaces, and its bus events through a relay."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,7 +23,7 @@ from pbx_stasis.plugins import INTERFACES, PLUGINS, TOPICS, web_app
 from pbx_stasis.remote.client import proxy, relay_events, stasis_ready
 from pbx_stasis.remote.interfaces import Offered
 from pbx_stasis.remote.server import rpc_app
-from pbx_stasis.store import Database
+from pbx_stasis.store import Database, StoreUnavailable
 from pbx_stasis.web.app import WebContext
 from pbx_stasis.web.health import HEALTH, Health, add_health, database_check
 from pbx_stasis.web.serverlog import SERVER_LOG
@@ -63,19 +65,43 @@ async def serve(settings: Settings, stop: asyncio.Event, *, part: str = "all") -
             raise ConfigError([f"{setting}: cannot listen on {host}:{port}: "
                                f"{exc.strerror or exc}"]) from None
 
+    started = False
+    web_up = False
+
+    async def pages(offered: list[Offered[Any]]) -> None:
+        context = WebContext(db=db, bus=bus, settings=settings)
+        served = web_app(context, offered)
+        if app is not None:
+            app.watched_by(served[HEALTH])
+        else:  # ready while the Stasis process says it is
+            served[HEALTH].add_check("stasis", stasis_ready(settings.web.rpc_url, session))
+        await site(served, settings.web.host, settings.web.port,
+                   "web.host, web.port (PBX_WEB_HOST, PBX_WEB_PORT)")
+        log.info("web pages at http://%s:%d/", settings.web.host, settings.web.port)
+
     try:
         offered: list[Offered[Any]]
         if app is not None:
-            await app.start()
-            log.info("pbx-stasis running: ARI %s app %s, database %s",
-                     app.ari.base_url, settings.ari.app, db.backend)
-            tasks.extend(asyncio.create_task(watcher(db, settings))
-                         for plugin in PLUGINS for watcher in plugin.watchers)
             ws_url, domain = websocket_sip_url(settings.ari.url)
             center = LiveContactCenter(db, bus, app.acd, app.ivr, ws_url=ws_url,
                                        sip_domain=domain, dial=app.agent_calls.dial,
                                        pause_reasons=settings.agents.pause_reasons)
             offered = app.offered(center)
+
+            async def meanwhile() -> None:  # the pages answer 503 with a reason meanwhile
+                nonlocal web_up
+                if part == "all" and settings.web.enabled:
+                    await pages(offered)
+                    web_up = True
+
+            if not await _database_answers(db, stop, meanwhile):
+                return  # stopped before the database ever answered
+            await app.start()
+            started = True
+            log.info("pbx-stasis running: ARI %s app %s, database %s",
+                     app.ari.base_url, settings.ari.app, db.backend)
+            tasks.extend(asyncio.create_task(watcher(db, settings))
+                         for plugin in PLUGINS for watcher in plugin.watchers)
             if part == "stasis":
                 rpc = urlsplit(settings.web.rpc_url)
                 served = rpc_app(bus, settings.web.rpc_secret, INTERFACES, offered, TOPICS)
@@ -93,16 +119,8 @@ async def serve(settings: Settings, stop: asyncio.Event, *, part: str = "all") -
                        for interface in INTERFACES]
             tasks.append(asyncio.create_task(relay_events(rpc_url, secret, bus, session,
                                                           TOPICS)))
-        if part != "stasis" and settings.web.enabled:
-            context = WebContext(db=db, bus=bus, settings=settings)
-            pages = web_app(context, offered)
-            if app is not None:
-                app.watched_by(pages[HEALTH])
-            else:  # ready while the Stasis process says it is
-                pages[HEALTH].add_check("stasis", stasis_ready(settings.web.rpc_url, session))
-            await site(pages, settings.web.host, settings.web.port,
-                       "web.host, web.port (PBX_WEB_HOST, PBX_WEB_PORT)")
-            log.info("web pages at http://%s:%d/", settings.web.host, settings.web.port)
+        if part != "stasis" and settings.web.enabled and not web_up:
+            await pages(offered)
         # What is alive now (modules, SQLAlchemy's caches, configuration, agents) lives as long
         # as the process: frozen, a full garbage collection, which stops the event loop, walks
         # only what calls created since (a full pass over the ~116k objects of a started app
@@ -119,7 +137,7 @@ async def serve(settings: Settings, stop: asyncio.Event, *, part: str = "all") -
         await asyncio.gather(*tasks, return_exceptions=True)
         for runner in runners:
             await runner.cleanup()
-        if app is not None:
+        if app is not None and started:
             await app.stop()
         await session.close()
         await db.dispose()
@@ -130,6 +148,33 @@ async def serve(settings: Settings, stop: asyncio.Event, *, part: str = "all") -
             f"another connection took over the ARI application {settings.ari.app!r} at "
             f"{app.ari.base_url}: this process got no more events, so it stopped (is a "
             f"second pbx run, on another machine, using the same app?)")
+
+
+async def _database_answers(db: Database, stop: asyncio.Event,
+                            meanwhile: Callable[[], Awaitable[None]]) -> bool:
+    """Until the database answers (True), or `stop` (False). The app's start reads the tenant,
+    queues, agents, flows and logins: it waits for them here rather than failing, while the
+    web answers 503 (`database-unavailable`) and callers wait in the dialplan's hold
+    (PBX_AWAY_HOLD_S; refused after it, and recorded once the app is up). A database that
+    answers with an error (a wrong password) still stops the start."""
+    delay, warned = 1.0, False
+    while not stop.is_set():
+        try:
+            await db.ping()
+        except StoreUnavailable as exc:
+            if not warned:
+                log.warning("the database does not answer (%s): the web answers 503 and "
+                            "calls wait in the dialplan's hold until it does; retrying", exc)
+                warned = True
+                await meanwhile()
+        else:
+            if warned:
+                log.info("the database answers: starting")
+            return True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+        delay = min(delay * 2, 10.0)
+    return False
 
 
 async def _until_stopped(stop: asyncio.Event, app: StasisApp | None) -> None:

@@ -322,6 +322,22 @@ class Flow:
     def default_language(self) -> str:
         return self.languages[0]
 
+    def first_queue(self) -> str | None:
+        """The queue a call reaches with no choice on the way (each node up to the first queue
+        node has one way on, the queue's name is no template): where a call the app never saw
+        would have waited. None when a menu, a branch, a failure path or a variable decides."""
+        name, seen = self.entry, set()
+        while name not in seen and (node := self.nodes.get(name)) is not None:
+            seen.add(name)
+            if isinstance(node, QueueNode):
+                literal = node.queue.is_literal
+                return "".join(str(part) for part in node.queue.parts) if literal else None
+            ways = node.targets()
+            if len(ways) != 1:
+                return None
+            name = ways[0]
+        return None
+
     def resolve_prompt(self, name: str, language: str) -> tuple[str, PromptFile] | None:
         """The (language, file) that plays prompt `name` for a call in `language`."""
         seen: set[str] = set()

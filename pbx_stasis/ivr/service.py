@@ -260,6 +260,13 @@ class IvrService:
             return None
         return prefer if prefer in claiming else claiming[0]
 
+    def queue_for(self, tenant_id: int, did: str) -> str | None:
+        """The queue a call to `did` reaches through the tenant's live flow with no choice on
+        the way (`Flow.first_queue`), or None."""
+        live = self._live.get(tenant_id)
+        flow = None if live is None else live.flowset.flow_for_did(did)
+        return None if flow is None else flow.first_queue()
+
     def script_for(self, tenant_id: int, did: str) -> CallScript | None:
         """The script walking a call to `did` through the tenant's live flows, or None."""
         live = self._live.get(tenant_id)

@@ -69,6 +69,7 @@ class QueueFigures:
             "timed_out": t.timed_out,
             "left_empty": t.left_empty,
             "transferred": t.transferred,
+            "away": t.away,
             "service_level": self.service_level,
             "service_level_seconds": self.rules.threshold,
             "average_answer_wait": t.average_answer_wait,

@@ -40,6 +40,10 @@ class QueueQuarterRow(Base):
     handled: Mapped[int] = mapped_column(Integer)
     talk: Mapped[float] = mapped_column(Float)
     wrapup: Mapped[float] = mapped_column(Float)
+    away: Mapped[int] = mapped_column(Integer)
+    callbacks: Mapped[int] = mapped_column(Integer)
+    callbacks_connected: Mapped[int] = mapped_column(Integer)
+    callbacks_failed: Mapped[int] = mapped_column(Integer)
 
 
 class AgentQuarterRow(Base):
@@ -60,6 +64,10 @@ class AgentQuarterRow(Base):
     paused: Mapped[float] = mapped_column(Float)
     busy: Mapped[float] = mapped_column(Float)
     available: Mapped[float] = mapped_column(Float)
+    outbound_placed: Mapped[int] = mapped_column(Integer)
+    outbound_connected: Mapped[int] = mapped_column(Integer)
+    outbound_talk: Mapped[float] = mapped_column(Float)
+    outbound_wrapup: Mapped[float] = mapped_column(Float)
 
 
 class RollupMarkRow(Base):

@@ -26,6 +26,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from pbx_stasis.acd import events as ev
 from pbx_stasis.acd.directory import AgentRecord, queue_key
@@ -90,6 +91,10 @@ class Adoption:
         await self.supervision.clear_leftovers()
         self._bridges = await self.ari.bridges.list()  # once for every channel adopted below
         await self._carry_over_talks()
+        # Agents' endpoints and registrations before any caller is put back: a caller who
+        # heard ringing is offered to a registered agent at once, not answered onto music
+        # because no agent seemed reachable yet.
+        await self.acd.on_connect()
         await resync(self.ari, self.app, self.router, self.calls, self._adopt)
         self._end_talks_gone_meanwhile()
         # Queue bridges nobody waits in: callers who heard ringing (adopted above from the
@@ -99,7 +104,6 @@ class Adoption:
                     and not self.acd.owns_bridge(bridge["id"])):
                 with contextlib.suppress(AriError):
                     await self.ari.bridges.destroy(bridge["id"])
-        await self.acd.on_connect()
 
     async def _carry_over_talks(self) -> None:
         """Agents' state from what Asterisk and the journal say now: a talk the journal leaves
@@ -150,9 +154,11 @@ class Adoption:
         self.acd.carry_over(talk)
 
     async def _carry_unjournaled(self, bridges: list[Bridge]) -> None:
-        """Conversations whose CONNECT the journal lost (the last burst before a crash): the
-        talk is carried over from what Asterisk says (the bridge's name: queue and entry; the
-        agent's leg), its start unknown (now), so the agent is on a call meanwhile."""
+        """Conversations whose CONNECT the journal lost (the last burst before a crash) or
+        could not give (not read in time, the database away): the talk is carried over from
+        what Asterisk says (the bridge's name: queue and entry; the agent's leg, whose creation
+        is when their phone began to ring: `talk_began`), so the agent is on a call meanwhile
+        and the talk counts from about when it began, not from now."""
         channels = {channel["id"]: channel for channel in await self.ari.channels.list()}
         for bridge in bridges:
             request = QueueRequest.from_bridge_name(str(bridge.get("name", "")))
@@ -164,10 +170,12 @@ class Adoption:
                 continue  # not a caller with an agent: left to finish outside the ACD
             agent = agents[0][1]
             now = time.time()
+            entered = request.entered_at or now
+            began = talk_began(str(channels[agents[0][0]].get("creationtime", "")), entered, now)
             self._carry(OpenTalk(
                 call_id=_call_of(bridge), channel_id=callers[0],
                 queue=queue_key(agent.tenant_id, request.queue), agent_id=agent.agent_id,
-                connected_at=now, entered_at=request.entered_at or now, caller="",
+                connected_at=began, entered_at=entered, caller="",
                 orig_position=0), list(bridge["channels"]))
 
     def _adopt(self, channel: Channel, record: CallRecord | None) -> None:
@@ -176,6 +184,8 @@ class Adoption:
         start: AriEvent = {"type": "StasisStart", "channel": dict(channel), "args": args}
 
         async def handle(inbox: EventInbox, start: AriEvent) -> None:
+            if await self._resume(inbox, start, record):
+                return
             partners = await self._partners(channel["id"])
             if partners:
                 await self._let_conversation_finish(inbox, start, record, partners)
@@ -199,6 +209,41 @@ class Adoption:
                            script=script, record=record, adopted=True)
 
         self.router.start_call(start, handle)
+
+    async def _resume(self, inbox: EventInbox, start: AriEvent, record: CallRecord | None
+                      ) -> bool:
+        """A channel of a carried-over talk: the caller's call is the ACD's again (held,
+        transferred, ended like any other call, its record closed with its side and cause),
+        and the agent's leg is that call's agent leg. False: not one (or its caller is not
+        served by the ACD: the conversation is then left to finish)."""
+        channel_id = inbox.channel_id
+        carried = self._talks.get(channel_id)
+        if carried is None:
+            return False
+        talk = carried.talk
+        if channel_id != talk.channel_id:  # the agent's leg (its caller's task may be first)
+            if not await self.acd.follow_carried_leg(talk.call_id, talk.agent_id, inbox):
+                return False
+            self._talks.pop(channel_id, None)
+            return True
+        bridge = next((b for b in self._bridges if channel_id in b["channels"]
+                       and b["id"].startswith(QUEUE_BRIDGE)), None)
+        if record is None or bridge is None or carried.over:
+            return False
+        self._talks.pop(channel_id, None)
+        carried.over = True  # the ACD follows its end now
+
+        async def talk_on(call: Call) -> None:
+            if await self.acd.resume_talk(call, bridge["id"], talk) is None:
+                # Not the ACD's (its queue or agent is gone): left to finish as it is.
+                await call.inbox.wait_for(lambda _: False)
+
+        await run_call(self.ari, self.calls, inbox, start, tenant_id=record.tenant_id,
+                       script=talk_on, record=record, adopted=True)
+        stay = [b["id"] for b in self._bridges if b["id"].startswith(queue_bridge_prefix(
+            record.id))]
+        await self.recorder.file_adopted(record.tenant_id, record.id, stay)
+        return True
 
     async def _partners(self, channel_id: str) -> list[str]:
         """The other channels bridged with this one; queue bridges where it waits alone are
@@ -228,6 +273,9 @@ class Adoption:
         ended_here = carried is not None and not carried.over
         if carried is not None:
             carried.over = True  # the other side's hangup, which follows, is not the end
+        # Who ended it: this side (its own hangup's side), else the agent, whose leg left first
+        # (the caller's record is closed here); a conversation outside the ACD: not known.
+        by = "unknown" if carried is None else inbox.hangup.side() if ended_here else "agent"
         for partner in partners:  # before the agent can be offered another call
             with contextlib.suppress(AriError):
                 await self.ari.channels.hangup(partner)
@@ -238,7 +286,7 @@ class Adoption:
         if record is not None:
             await self.calls.close(record, cause=inbox.hangup.cause,
                                    cause_text=inbox.hangup.cause_text,
-                                   hung_up_by="unknown", data={"adopted": True})
+                                   hung_up_by=by, data={"adopted": True})
             stay = [b["id"] for b in self._bridges
                     if b["id"].startswith(queue_bridge_prefix(record.id))]
             await self.recorder.file_adopted(record.tenant_id, record.id, stay)
@@ -266,6 +314,17 @@ def stasis_args_of(channel: Channel, app: str) -> list[str]:
         return []
     name, *args = str(dialplan.get("app_data", "")).split(",")
     return [arg.strip() for arg in args] if name.strip() == app else []
+
+
+def talk_began(agent_leg_created: str, entered_at: float, now: float) -> float:
+    """When a carried-over talk began, from its agent leg's creation (ARI `creationtime`): an
+    upper bound of the talk by the agent's ringing, where `now` would lose the talk so far;
+    between the caller's entry and now, and now when Asterisk's time cannot be read."""
+    try:
+        created = datetime.strptime(agent_leg_created, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
+    except ValueError:
+        return now
+    return min(max(created, entered_at), now)
 
 
 def _call_of(bridge: Bridge) -> str:

@@ -3,7 +3,9 @@
 hung up during it. Asterisk keeps one line per such call in AstDB (family `pbx-away`, the
 line is the key: `channel id_direction_to_from_since_ended_why_cause`); the app reads the lines
 back at each (re)connect and records each as a call (a record and its CALLSTART and CALLEND
-lines, at the times Asterisk noted), so reports count them; then the dialplan deletes them.
+lines, at the times Asterisk noted) and, when its number leads to a queue with no choice on the
+way, as offered and unanswered there (the ACD's AWAY row: acd/figures.py), so reports and the
+wallboard count them; then the dialplan deletes them.
 
 AstDB rather than CDRs: it is in every Asterisk, written atomically per key by the call's own
 hangup handler, survives an Asterisk restart, and is read over ARI, so the app needs no access
@@ -72,11 +74,13 @@ def parse_line(key: str) -> AwayCall | None:
 class AwayCalls:
     """Records the calls the dialplan let go while the app was away."""
 
-    def __init__(self, ari: AriClient, calls: CallLog,
-                 tenant_for: Callable[[str], int]) -> None:
+    def __init__(self, ari: AriClient, calls: CallLog, tenant_for: Callable[[str], int],
+                 counted: Callable[[int, str, AwayCall], None] | None = None) -> None:
         self.ari = ari
         self.calls = calls
         self._tenant_for = tenant_for  # the tenant a dialled number belongs to
+        # Told each call recorded (tenant, call id): the ACD counts it in its number's queue.
+        self._counted = counted
         self.pending = False  # lines may wait in AstDB: read them through the next call
         self._task: asyncio.Task[int] | None = None
 
@@ -149,3 +153,5 @@ class AwayCalls:
             data={"away": call.why}, started_at=call.since)
         await self.calls.close(record, cause=call.cause, cause_text=text, hung_up_by=by,
                                ended_at=call.ended, data={"away": call.why})
+        if self._counted is not None:
+            self._counted(record.tenant_id, record.id, call)

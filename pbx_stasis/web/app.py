@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 # installs only.
 WEB_ROOT = Path(__file__).resolve().parents[2] / "web"
 HOUSEKEEPING_EVERY = 600.0  # seconds between purges of expired sessions and old login attempts
+HOUSEKEEPING_STOP_WAIT = 6.0  # seconds a stop waits for a purge under way (SQLite's busy wait: 5)
 RETRY_AFTER_S = 5  # what a 503 during a database outage suggests
 
 
@@ -307,9 +308,10 @@ def _secure(request: web.Request, response: web.StreamResponse) -> None:
 
 async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
     site = app[SITE]
+    stopping = asyncio.Event()
 
     async def loop() -> None:
-        while True:
+        while not stopping.is_set():
             try:
                 await site.sessions.purge_expired()
                 await site.login_desk.purge()
@@ -317,10 +319,16 @@ async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
                 log.warning("web housekeeping skipped: %s", exc)
             except Exception:
                 log.exception("web housekeeping failed; retrying later")
-            await asyncio.sleep(HOUSEKEEPING_EVERY)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), HOUSEKEEPING_EVERY)
 
     task = asyncio.create_task(loop(), name="web-housekeeping")
     yield
+    # A pass under way (the first one runs at start) is let finish: cancelled mid-query, its
+    # connection's reset is cancelled too and SQLAlchemy logs an ERROR with a traceback (a stop
+    # right after a start, the database busy). Bounded, for a database that does not answer.
+    stopping.set()
+    await asyncio.wait([task], timeout=HOUSEKEEPING_STOP_WAIT)
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task

@@ -22,6 +22,7 @@ from pbx_stasis.calls.events import CallAnswered, CallEnded, CallRinging, CallSt
 from pbx_stasis.center.live import LiveContactCenter
 from pbx_stasis.reports.core import ReportFold
 from pbx_stasis.reports.store import journal_rows
+from pbx_stasis.restart import adoption
 from pbx_stasis.store.tables import Call as CallRow
 from pbx_stasis.store.tables import CallEvent
 
@@ -488,6 +489,54 @@ async def test_app_restart_keeps_the_conversation_and_the_waiting_caller(
         assert [r.event for r in await center.journal("PAUSE", "LOGIN")] == ["LOGIN"]
         ends = await center.journal("CALLEND")
         assert len(ends) == 2 and len({r.call_id for r in ends}) == 2
+        # each caller hung up, the one carried over too (its side known, not `unknown`)
+        assert [r.data["by"] for r in ends] == ["caller", "caller"], [r.data for r in ends]
+        # the wallboard's today counts both callers, the one answered before the restart too
+        today = new.acd.stats.queue(queue_key(new.tenant_id, "sales"),
+                                    datetime.now(UTC).timestamp())
+        assert (today.offered, today.answered, today.handled) == (2, 2, 2), today
+
+
+async def test_a_carried_over_conversation_is_held_and_transferred_like_any_call(
+    private_sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a restart the conversation is the ACD's call again (before: not-found). The
+    journal is not read in time here (a database away or slow: the talk is carried over from
+    Asterisk alone), and the talk still counts from its start (before: from the restart)."""
+    monkeypatch.setattr(adoption, "JOURNAL_READ_S", 0.0)
+    async with call_center(private_sandbox, tmp_path, {"sales": {"strategy": "linear"}},
+                           script=enqueue_into("sales")) as center:
+        first = await center.add_agent("before", 212, queues={"sales": 0})
+        second = await center.add_agent("after", 213, queues={})
+        caller = await _caller(private_sandbox, 12000)
+        call_id = await connected_call(center)
+        await asyncio.sleep(2)  # on purpose: they talk before the restart
+        old = center.app
+        await old.stop(grace=0)
+        new = StasisApp(old.settings, center.db, Bus(), script=old._default_script)
+        center.app = new
+        await new.start()
+        async with asyncio.timeout(15):
+            await new.events.wait_connected()
+        await eventually(lambda: call_id in new.acd._waiting and
+                         new.acd._waiting[call_id].agent_leg is not None,
+                         within=10, what="the carried-over call held by the ACD")
+        await new.acd.hold(call_id)
+        await new.acd.unhold(call_id)
+        await new.acd.transfer(call_id, "agent", second.agent_id, attended=False)
+        result = await caller
+        assert result.ok, result.describe()  # type: ignore[attr-defined]
+        await center.idle()
+        assert [r.event for r in await center.journal("HOLD", "UNHOLD")] == ["HOLD", "UNHOLD"]
+        [transfer] = await center.journal("TRANSFER")
+        assert transfer.agent_user_id == first.user_id
+        assert transfer.data["talk"] >= 1.9, transfer.data  # from the talk's start
+        connects = await center.journal("CONNECT")
+        assert [r.agent_user_id for r in connects] == [first.user_id, second.user_id]
+        # the restarted app's offer is not named like the carried-over leg (it was: refused)
+        assert not await center.journal("RINGNOANSWER")
+        [end] = await center.journal("CALLEND")
+        assert end.data["by"] == "caller", end.data
 
 
 async def test_app_restart_while_an_unanswered_caller_rings_an_agent(

@@ -19,10 +19,22 @@ from pbxproc import PbxProcess, calls_in, pbx_command
 from polling import wait_until
 from sandbox import Sandbox, SippResult, run_sipp
 
+from pbx_stasis.reports.core import fold
+
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 
 GREETED = ["CALLSTART", "ANSWER", "PLAYBACK_START", "PLAYBACK_FINISHED", "CALLEND"]
+AWAY_FLOW = """\
+flows:
+  sales_line:
+    description: A line straight to the sales queue
+    dids: ["5551234"]
+    entry: mark
+    nodes:
+      mark: {kind: set, variables: {line: "sales"}, next: to_sales}
+      to_sales: {kind: queue, queue: sales}
+"""
 
 
 @pytest.fixture
@@ -186,9 +198,17 @@ def test_a_caller_refused_after_the_hold_is_recorded(
     private_sandbox: Sandbox, db_env: dict[str, str], tmp_path: Path,
     hold_for: Callable[[int], None],
 ) -> None:
+    # The number leads to the sales queue with no choice on the way: the refused call counts
+    # there, offered and unanswered (away), in the reports and the wallboard.
+    flows = tmp_path / "sales.yaml"
+    flows.write_text(AWAY_FLOW)
+    for argv in (["user", "add", "boss", "--role", "admin", "--password", "pw-boss-1"],
+                 ["queue", "set", "sales"], ["ivr", "apply", str(flows), "--no-sound-check"]):
+        done = pbx_command(argv, db_env)
+        assert done.returncode == 0, done.stderr
     hold_for(2)
     called_at = time.monotonic()
-    refused = run_sipp("caller-waits-bye.xml", private_sandbox.sip_target, service="5551000",
+    refused = run_sipp("caller-waits-bye.xml", private_sandbox.sip_target, service="5551234",
                        caller="0611223344", timeout=15)
     waited = time.monotonic() - called_at
     assert not refused.ok and "503 Service Unavailable" in refused.errors, refused.describe()
@@ -203,13 +223,17 @@ def test_a_caller_refused_after_the_hold_is_recorded(
     away, served = calls_in(db_env["PBX_DATABASE_URL"])
     record, journal = away
     assert (record.from_number, record.to_number, record.direction) == (
-        "0611223344", "5551000", "inbound")
+        "0611223344", "5551234", "inbound")
     assert record.status == "ended" and record.answered_at is None
     assert record.hangup_cause == 34
     assert record.ended_at is not None and 1 <= (record.ended_at - record.started_at
                                                  ).total_seconds() <= 4
-    assert [entry.event for entry in journal] == ["CALLSTART", "CALLEND"]
-    assert journal[-1].data["away"] == "refused"
+    assert [entry.event for entry in journal] == ["CALLSTART", "CALLEND", "AWAY"]
+    assert journal[1].data["away"] == "refused"
+    assert journal[2].queue == "sales" and journal[2].data["why"] == "refused"
+    day = fold(journal, record.started_at.timestamp() - 60, time.time() + 60)
+    figures = day.queues["sales"].summary()
+    assert (figures["offered"], figures["answered"], figures["away"]) == (1, 0, 1), figures
     assert [entry.event for entry in served[1]] == GREETED
     assert private_sandbox.cli("database show pbx-away").count("/pbx-away/") == 0
 

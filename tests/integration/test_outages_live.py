@@ -32,6 +32,7 @@ from pbx_stasis.recording.policy_store import RecordingPolicies
 from pbx_stasis.store import Database, Directory, StoreUnavailable
 from pbx_stasis.store.tables import Call
 from pbx_stasis.transfer.outside import TrunkLine
+from pbx_stasis.web.sessions import COOKIE
 
 pytestmark = pytest.mark.integration
 
@@ -63,7 +64,7 @@ RTP_TIMEOUT_S = 3
 
 
 # The callers this file's tests place (one each).
-OUR_CALLERS = {"+15550120", "+15550121", "+15550122", "+15550123", "+15550124"}
+OUR_CALLERS = {"+15550120", "+15550121", "+15550122", "+15550123", "+15550124", "+15550125"}
 
 
 async def _calls(center: CallCenter) -> list[Call]:
@@ -160,6 +161,26 @@ async def test_agent_hanging_up_is_recorded_as_the_agent(
         assert end.data["by"] == "agent"
 
 
+async def test_a_caller_the_acd_releases_is_recorded_as_ended_by_the_app(
+    private_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """The hangup button on a caller no agent has yet: the ACD hangs the caller's channel up
+    from outside the call's script (before: recorded as `system`, Asterisk's own hangup)."""
+    async with call_center(private_sandbox, tmp_path, {"sales": {}},
+                           script=enqueue_into("sales")) as center:
+        caller = asyncio.create_task(run_sipp_async(
+            "caller-waits-bye.xml", private_sandbox.sip_target, caller="+15550125", timeout=30))
+        [entered] = await center.wait_for("ENTERQUEUE")
+        assert entered.call_id is not None
+        await center.app.acd.hangup(entered.call_id)
+        assert (await caller).ok
+        await center.idle()
+        [call] = [c for c in await _calls(center) if c.from_number == "+15550125"]
+        [end] = [r for r in await center.journal("CALLEND") if r.call_id == call.id]
+        assert end.data["by"] == "app", end.data
+        assert call.hangup_cause == 16, end.data
+
+
 async def test_asterisk_shutting_down_is_not_the_caller_hanging_up(
     private_sandbox: Sandbox, tmp_path: Path
 ) -> None:
@@ -209,6 +230,37 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+async def test_pbx_run_starts_while_the_database_is_down(
+    private_sandbox: Sandbox, postgres: PostgresServer, pg_url: str, tmp_path: Path
+) -> None:
+    """Before: one error line and exit. Now it starts, the web answers 503 with a reason, and
+    the app serves calls once the database answers."""
+    port = _free_port()
+    env = {**private_sandbox.app_env(), "PBX_DATABASE_URL": pg_url, "PBX_WEB_ENABLED": "true",
+           "PBX_WEB_PORT": str(port)}
+    with postgres.down(at_most=60):
+        app = PbxProcess(env, tmp_path / "pbx.log")
+        try:
+            app.wait_for_log("the database does not answer")
+            app.wait_for_log("web pages at")
+            assert app.proc.poll() is None, app.log()
+            async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{port}") as client:
+                async with client.get("/api/me", headers={"Cookie": f"{COOKIE}=x"}) as answer:
+                    assert answer.status == 503, await answer.text()
+                    assert (await answer.json())["error"] == "database-unavailable"
+        except BaseException:
+            app.terminate()
+            raise
+    try:
+        app.wait_for_log("ARI events connected", timeout=40)
+        result = await run_sipp_async("caller-waits-bye.xml", private_sandbox.sip_target,
+                                      service="5551000", timeout=20)
+        assert result.ok, result.describe()
+    finally:
+        assert app.terminate() == 0, app.log()
+    assert "Traceback" not in app.log(), app.log()
 
 
 async def test_the_web_api_answers_503_while_the_database_is_down(

@@ -37,6 +37,7 @@ from pbx_stasis.acd import (
     AgentUnpause,
     AgentUnregistered,
     CallArrived,
+    CallAway,
     CallbackAnswered,
     CallbackCancelled,
     CallbackFailed,
@@ -256,6 +257,9 @@ class Driver:
             self.desks[row.agent_id].paused = True  # autopause
         if row.call_id is None or row.event in (JournalEvent.WRAPUPSTART, JournalEvent.WRAPUPEND):
             return
+        if row.event is JournalEvent.AWAY:
+            assert row.call_id not in self.stories and row.agent_id is None  # never held
+            return
         if row.data.get("ended_away"):
             assert row.call_id not in self.alive  # a talk that ended before the restart
             return
@@ -411,6 +415,10 @@ class Driver:
             self.alive.add(call_id)
             self.feed(CallArrived(call_id, name, caller="+33600000000", entered_at=self.now - 7,
                                   adopted=True))
+            if ended:  # and one the dialplan let go while the app was away: counted only
+                self.calls_made += 1
+                self.feed(CallAway(f"c{self.calls_made}", name, "+33600000001",
+                                   self.now - 31, self.now - 1, "refused"))
             return
         # An agent ringing for another call may be the one found talking (the offer ends).
         busy = set(self.connected.values())

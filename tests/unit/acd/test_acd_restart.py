@@ -23,6 +23,7 @@ from pbx_stasis.acd import (
     AgentState,
     AgentUnpause,
     CallArrived,
+    CallAway,
     CallEnd,
     CallEnded,
     CallerHungUp,
@@ -103,6 +104,30 @@ def test_a_waiting_caller_put_back_is_adopted_not_offered_again() -> None:
     answered = acd.feed(OfferAnswered(offer.offer_id, "c2", "a1"), T0 + 102)
     [connect] = [r for r in rows(answered) if r.event == "CONNECT"]
     assert connect.data["wait"] == 82.0  # from the first entry
+
+
+def test_a_call_let_go_while_the_app_was_away_is_offered_and_unanswered_in_its_queue() -> None:
+    acd = fresh(T0 + 100)
+    away = acd.feed(CallAway("c9", "q", "0611223344", T0 + 10, T0 + 40, "refused"), T0 + 100)
+    [row] = rows(away)
+    assert (row.event, row.at, row.queue, row.agent_id) == ("AWAY", T0 + 40, "q", None)
+    assert row.data == {"caller": "0611223344", "why": "refused", "wait": 30.0}
+    assert acd.call("c9") is None and acd.audit() == []  # counted, never held
+    assert rows(acd.feed(CallAway("c8", "gone", "", T0, T0 + 1, "abandoned"), T0 + 101)) == []
+
+    arrived = acd.feed(CallArrived("c1", "q"), T0 + 200)
+    [offer] = [a for a in arrived if isinstance(a, Offer)]
+    answer = OfferAnswered(offer.offer_id, offer.call_id, offer.agent_id)
+    answered = rows(arrived) + rows(acd.feed(answer, T0 + 201))
+    report = fold(report_rows([row, *answered]), T0, T0 + 300)
+    figures = report.queues["q"]
+    tally = figures.tally
+    assert (tally.offered, tally.answered, tally.unanswered, tally.away) == (2, 1, 1, 1)
+    assert tally.abandoned == 0 and figures.summary()["away"] == 1
+    assert figures.service_level == 0.5  # a 30 s hold is no short wait (T = S = 20 s)
+    stats = Stats()
+    stats.apply_all([row, *answered])
+    assert stats.queue("q", T0 + 300).offered == 2  # the wallboard counts it alike
 
 
 @dataclass(frozen=True)

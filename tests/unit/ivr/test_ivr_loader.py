@@ -377,3 +377,38 @@ def test_one_mistake_is_not_reported_again_where_it_is_used() -> None:
         "t:5:15: prompt 'p' in 'en' must be text, not a number",
         "t:8:7: bad node name 'my node': use letters, digits, _ and -",
     ]
+
+
+FIRST_QUEUES = """\
+flows:
+  straight:
+    description: A greeting, then sales
+    dids: ["100"]
+    entry: hello
+    nodes:
+      hello: {kind: set, variables: {line: "main"}, next: to_sales}
+      to_sales: {kind: queue, queue: sales}
+  chosen:
+    description: The caller picks
+    dids: ["200"]
+    entry: pick
+    nodes:
+      pick: {kind: menu, prompts: [{sound: beep}], options: {"1": to_sales, "2": to_support},
+             on_failure: to_sales}
+      to_sales: {kind: queue, queue: sales}
+      to_support: {kind: queue, queue: support}
+  templated:
+    description: The queue named by a variable
+    dids: ["300"]
+    entry: to_line
+    variables: {line: "sales"}
+    nodes:
+      to_line: {kind: queue, queue: "${line}"}
+"""
+
+
+def test_the_queue_a_number_reaches_with_no_choice_on_the_way() -> None:
+    """Where a call the app never saw (refused while it was away) counts: restart/away.py."""
+    flowset = load_flowset([("first.yaml", FIRST_QUEUES)])
+    found = {did: flowset.flows[name].first_queue() for did, name in flowset.dids.items()}
+    assert found == {"100": "sales", "200": None, "300": None}
