@@ -94,7 +94,7 @@ class StasisApp:
             self.ari, self.router, db, bus, settings.ari.app, line=self.line, clock=clock
         )
         self.router.listeners["DeviceStateChanged"] = self.acd.on_device_state
-        self.recordings = RecordingStore(db, settings.recordings.dir)
+        self.recordings = RecordingStore(db, settings.recordings.dir, bus=bus)
         self.supervision = Supervision(self.ari, self.router, db, settings.ari.app)
         self.recorder = CallRecorder(self.ari, db, self.recordings)
         self.acd.talk_watchers += [self.supervision, self.recorder]

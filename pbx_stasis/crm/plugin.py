@@ -8,6 +8,7 @@ from aiohttp import web
 
 from pbx_stasis.acd.http.control import DISPOSITIONS_SAVED
 from pbx_stasis.crm import http
+from pbx_stasis.crm.events import DISPOSITION_SET
 from pbx_stasis.crm.service import CRM, Crm
 from pbx_stasis.plugin import Plugin
 from pbx_stasis.store.tables import Role
@@ -31,4 +32,4 @@ PAGE = Route(
     kind=Kind.PAGE,
     tag="pages",
 )
-PLUGIN = Plugin("crm", routes=(*http.ROUTES, PAGE), setup=_setup)
+PLUGIN = Plugin("crm", routes=(*http.ROUTES, PAGE), topics=(DISPOSITION_SET,), setup=_setup)

@@ -17,6 +17,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from pbx_stasis.ari import AriClient, AriError
+from pbx_stasis.bus import Bus
+from pbx_stasis.recording.events import RECORDING_READY, RecordingReady
 from pbx_stasis.recording.tables import Recording, RecordingKind
 from pbx_stasis.store import Database, utc_now
 
@@ -95,9 +97,10 @@ def _write(target: Path, data: bytes) -> None:
 class RecordingStore:
     """Recordings on disk under `directory`, one row each in the recordings table."""
 
-    def __init__(self, db: Database, directory: str | Path) -> None:
+    def __init__(self, db: Database, directory: str | Path, *, bus: Bus | None = None) -> None:
         self.db = db
         self.directory = Path(directory)
+        self.bus = bus  # told of each recording kept from Asterisk (recording:ready)
 
     def path_of(self, record: RecordingRecord) -> Path:
         return self.directory / record.path
@@ -142,6 +145,12 @@ class RecordingStore:
         except AriError as exc:  # kept on our side already; a leftover in the spool is harmless
             log.warning("recording %s kept as %s but not deleted in Asterisk: %s",
                         name, record.id, exc)
+        if self.bus is not None:
+            self.bus.publish(RECORDING_READY, tenant_id, RecordingReady(
+                recording_id=record.id, call_id=record.call_id, kind=record.kind.value,
+                queue=record.queue, agent_user_id=record.agent_user_id,
+                started_at=record.started_at, duration_seconds=record.duration_seconds,
+                size_bytes=record.size_bytes, format=record.format))
         return record
 
     async def keep(
