@@ -38,7 +38,6 @@ from pbx_stasis.web.tables import ApiToken
 PREFIX = "pbx_"
 SHOWN = 12  # characters of a token kept to tell tokens apart in lists ("pbx_" and 8 more)
 TOUCH_EVERY = timedelta(minutes=1)  # last_used_at written at most this often
-BEARER = "bearer "
 
 
 def token_hash(token: str) -> str:
@@ -50,9 +49,10 @@ def token_hash(token: str) -> str:
 def bearer_token(header: str | None) -> str | None:
     """The token of an `Authorization: Bearer ...` header ("" for a malformed one), None when
     the request does not use one."""
-    if header is None or not header[: len(BEARER)].lower() == BEARER:
+    if header is None:
         return None
-    return header[len(BEARER):].strip()
+    scheme, _, token = header.strip().partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
 
 
 @dataclass(frozen=True)

@@ -248,6 +248,7 @@ class Webhooks:
         """Write an attempt's outcome: the delivery's state and next try, and the
         subscription's health (paused once it has failed for `retry_for`)."""
         now = outcome.at
+        paused = False
         async with self.db.transaction() as tx:
             row = await tx.get(WebhookDelivery, delivery_id)
             if row is None:
@@ -270,14 +271,22 @@ class Webhooks:
                 return
             if sub.failing_since is None:
                 sub.failing_since = now
-            elif sub.paused_at is None and self.backoff.paused(sub.failing_since, now):
+            # Paused once it has failed for `retry_for` with no success between, or when a
+            # delivery used up its retries (its last try comes up to an hour before the
+            # day is over) with no other delivery succeeding meanwhile (one event a receiver
+            # keeps refusing does not pause the rest).
+            gave_up = row.status == FAILED and (
+                sub.last_success_at is None or sub.last_success_at < row.created_at)
+            if sub.paused_at is None and (gave_up or self.backoff.paused(sub.failing_since, now)):
                 sub.paused_at = now
                 sub.paused_reason = (f"every delivery failed for "
                                      f"{_span(self.backoff.retry_for)}; resume it once fixed")
                 log.warning("webhook %s of tenant %s paused: failing since %s (last: %s)",
                             sub.id, sub.tenant_id, sub.failing_since.isoformat(),
                             outcome.error or outcome.code)
-                self.changed.set()
+                paused = True
+        if paused:
+            self.changed.set()  # once committed: the intake re-reads who is still active
 
 
 def _span(seconds: float) -> str:
