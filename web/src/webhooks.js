@@ -23,7 +23,7 @@ function hookCard(hook) {
   const log = el("tbody", {});
   const card = el("div", { class: "panel", "data-testid": `webhook-${hook.id}` },
     el("div", { class: "panel-head" },
-      el("h3", {}, hook.url),
+      el("strong", { class: "hook-url" }, hook.url),
       el("span", { class: `badge ${STATE[hook.state]}`, "data-testid": "webhook-state" }, hook.state)),
     hook.paused_reason ? el("p", { class: "small", role: "alert" }, `Paused ${dateTime(hook.paused_at)}: ${hook.paused_reason}`) : "",
     el("p", { class: "small muted" }, hook.events.join(", ")),
@@ -33,9 +33,9 @@ function hookCard(hook) {
         : el("button", { class: "small", onclick: () => setActive(hook, false) }, "Pause"),
       el("button", { class: "small", onclick: () => showLog(hook, log) }, "Deliveries"),
       el("button", { class: "small", onclick: async () => { await del(`/api/webhooks/${hook.id}`); await loadWebhooks(); } }, "Delete")),
-    el("table", { class: "small" },
+    el("div", { class: "log-scroll" }, el("table", { class: "small" },
       el("thead", {}, el("tr", {}, ...["Event", "Created", "Status", "Code", "Time", "Attempts", "Next try", ""].map((h) => el("th", {}, h)))),
-      log));
+      log)));
   return card;
 }
 
