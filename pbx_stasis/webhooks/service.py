@@ -114,6 +114,9 @@ class Webhooks:
         self.changed = asyncio.Event()  # the dispatcher re-reads subscriptions when set
         self.due = asyncio.Event()  # the sender looks for due rows when set
         self.dropped = 0  # events the dispatcher's queue dropped (its own count, shown)
+        # The dispatcher's writes, one at a time: on SQLite concurrent transactions of one
+        # process would wait on each other's lock and fail ("database is locked").
+        self._writing = asyncio.Lock()
 
     async def create(self, tenant_id: int, url: str, events: Sequence[str], by: str
                      ) -> tuple[SubscriptionRecord, str]:
@@ -220,7 +223,7 @@ class Webhooks:
         return found
 
     async def add_deliveries(self, rows: list[WebhookDelivery]) -> None:
-        async with self.db.transaction() as tx:
+        async with self._writing, self.db.transaction() as tx:
             tx.add_all(rows)
         self.due.set()
 
@@ -244,49 +247,59 @@ class Webhooks:
         async with self.db.session() as session:
             return await session.scalar(statement)
 
-    async def attempted(self, delivery_id: str, outcome: Attempt) -> None:
-        """Write an attempt's outcome: the delivery's state and next try, and the
-        subscription's health (paused once it has failed for `retry_for`)."""
-        now = outcome.at
+    async def attempted(self, outcomes: Sequence[tuple[str, Attempt]]) -> None:
+        """Write attempts' outcomes (one transaction): each delivery's state and next try,
+        and its subscription's health (paused once it has failed for `retry_for`)."""
         paused = False
-        async with self.db.transaction() as tx:
-            row = await tx.get(WebhookDelivery, delivery_id)
-            if row is None:
-                return  # deleted with its subscription meanwhile
-            sub = await tx.get(WebhookSubscription, row.subscription_id)
-            row.attempts += 1
-            row.last_attempt_at = now
-            row.response_code = outcome.code
-            row.duration_ms = outcome.duration_ms
-            row.error = outcome.error
-            if outcome.ok:
-                row.status, row.next_try_at = DELIVERED, None
-                if sub is not None:
-                    sub.failing_since, sub.last_success_at = None, now
-                return
-            row.next_try_at = self.backoff.next_try(row.retry_until, now, row.attempts)
-            if row.next_try_at is None:
-                row.status = FAILED
-            if sub is None:
-                return
-            if sub.failing_since is None:
-                sub.failing_since = now
-            # Paused once it has failed for `retry_for` with no success between, or when a
-            # delivery used up its retries (its last try comes up to an hour before the
-            # day is over) with no other delivery succeeding meanwhile (one event a receiver
-            # keeps refusing does not pause the rest).
-            gave_up = row.status == FAILED and (
-                sub.last_success_at is None or sub.last_success_at < row.created_at)
-            if sub.paused_at is None and (gave_up or self.backoff.paused(sub.failing_since, now)):
-                sub.paused_at = now
-                sub.paused_reason = (f"every delivery failed for "
-                                     f"{_span(self.backoff.retry_for)}; resume it once fixed")
-                log.warning("webhook %s of tenant %s paused: failing since %s (last: %s)",
-                            sub.id, sub.tenant_id, sub.failing_since.isoformat(),
-                            outcome.error or outcome.code)
-                paused = True
+        async with self._writing, self.db.transaction() as tx:
+            # Two reads for the whole batch (a read per row cost ~10 ms each on SQLite).
+            rows = {row.id: row for row in await tx.scalars(select(WebhookDelivery).where(
+                WebhookDelivery.id.in_([delivery_id for delivery_id, _ in outcomes])))}
+            subs = {sub.id: sub for sub in await tx.scalars(select(WebhookSubscription).where(
+                WebhookSubscription.id.in_({row.subscription_id for row in rows.values()})))}
+            for delivery_id, outcome in outcomes:
+                row = rows.get(delivery_id)
+                if row is not None:  # else deleted with its subscription meanwhile
+                    paused |= self._attempted(row, subs.get(row.subscription_id), outcome)
         if paused:
             self.changed.set()  # once committed: the intake re-reads who is still active
+
+    def _attempted(self, row: WebhookDelivery, sub: WebhookSubscription | None,
+                   outcome: Attempt) -> bool:
+        """One outcome; True when it paused its subscription."""
+        now = outcome.at
+        row.attempts += 1
+        row.last_attempt_at = now
+        row.response_code = outcome.code
+        row.duration_ms = outcome.duration_ms
+        row.error = outcome.error
+        if outcome.ok:
+            row.status, row.next_try_at = DELIVERED, None
+            if sub is not None:
+                sub.failing_since, sub.last_success_at = None, now
+            return False
+        row.next_try_at = self.backoff.next_try(row.retry_until, now, row.attempts)
+        if row.next_try_at is None:
+            row.status = FAILED
+        if sub is None:
+            return False
+        if sub.failing_since is None:
+            sub.failing_since = now
+        # Paused once it has failed for `retry_for` with no success between, or when a
+        # delivery used up its retries (its last try comes up to an hour before the
+        # day is over) with no other delivery succeeding meanwhile (one event a receiver
+        # keeps refusing does not pause the rest).
+        gave_up = row.status == FAILED and (
+            sub.last_success_at is None or sub.last_success_at < row.created_at)
+        if sub.paused_at is None and (gave_up or self.backoff.paused(sub.failing_since, now)):
+            sub.paused_at = now
+            sub.paused_reason = (f"every delivery failed for "
+                                 f"{_span(self.backoff.retry_for)}; resume it once fixed")
+            log.warning("webhook %s of tenant %s paused: failing since %s (last: %s)",
+                        sub.id, sub.tenant_id, sub.failing_since.isoformat(),
+                        outcome.error or outcome.code)
+            return True
+        return False
 
 
 def _span(seconds: float) -> str:
@@ -444,26 +457,28 @@ class Dispatcher:
 
     async def sender(self, session: aiohttp.ClientSession) -> None:
         limit = asyncio.Semaphore(SENDERS)
-        in_flight: set[str] = set()
+        in_flight: set[str] = set()  # sent or sending, until their outcome is stored
+        outcomes: list[tuple[str, Attempt]] = []
         tasks: set[asyncio.Task[None]] = set()
 
         async def send(row: WebhookDelivery, url: str, secret: str) -> None:
-            try:
-                async with limit:
-                    outcome = await post(session, url, secret, row, internal_ok=self.internal_ok,
-                                         clock=self.hooks.clock)
-                    await self.hooks.attempted(row.id, outcome)
-            except StoreUnavailable as exc:
-                log.warning("webhooks: delivery %s outcome not stored: %s", row.id, exc)
-            finally:
-                in_flight.discard(row.id)
-                self.hooks.due.set()
+            async with limit:
+                outcome = await post(session, url, secret, row, internal_ok=self.internal_ok,
+                                     clock=self.hooks.clock)
+            outcomes.append((row.id, outcome))
+            self.hooks.due.set()
 
         try:
             while True:
                 self.hooks.due.clear()
                 wait = IDLE_S
                 try:
+                    if outcomes:
+                        # Every outcome since the last turn in one transaction.
+                        written = outcomes[:]
+                        await self.hooks.attempted(written)
+                        del outcomes[:len(written)]
+                        in_flight.difference_update(delivery_id for delivery_id, _ in written)
                     for row, url, secret in await self.hooks.due_rows(self.hooks.clock(), 100):
                         if row.id in in_flight:
                             continue
@@ -476,7 +491,9 @@ class Dispatcher:
                         wait = min(IDLE_S, max(0.0, (upcoming - self.hooks.clock())
                                                .total_seconds()))
                 except StoreUnavailable as exc:
+                    # Outcomes are kept (and their deliveries not sent again) until stored.
                     log.warning("webhooks: database unavailable (%s); retrying", exc)
+                    wait = 1.0
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.hooks.due.wait(), max(wait, 0.05))
         finally:
