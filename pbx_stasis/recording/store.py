@@ -145,12 +145,6 @@ class RecordingStore:
         except AriError as exc:  # kept on our side already; a leftover in the spool is harmless
             log.warning("recording %s kept as %s but not deleted in Asterisk: %s",
                         name, record.id, exc)
-        if self.bus is not None:
-            self.bus.publish(RECORDING_READY, tenant_id, RecordingReady(
-                recording_id=record.id, call_id=record.call_id, kind=record.kind.value,
-                queue=record.queue, agent_user_id=record.agent_user_id,
-                started_at=record.started_at, duration_seconds=record.duration_seconds,
-                size_bytes=record.size_bytes, format=record.format))
         return record
 
     async def keep(
@@ -206,7 +200,14 @@ class RecordingStore:
         except BaseException:
             target.unlink(missing_ok=True)
             raise
-        return record_of(row)
+        record = record_of(row)
+        if self.bus is not None:  # stored, file and row: it can be fetched now
+            self.bus.publish(RECORDING_READY, tenant_id, RecordingReady(
+                recording_id=record.id, call_id=record.call_id, kind=record.kind.value,
+                queue=record.queue, agent_user_id=record.agent_user_id,
+                started_at=record.started_at, duration_seconds=record.duration_seconds,
+                size_bytes=record.size_bytes, format=record.format))
+        return record
 
     async def get(self, recording_id: str) -> RecordingRecord | None:
         async with self.db.session() as session:

@@ -24,10 +24,14 @@ from pbx_stasis.bus import Bus
 from pbx_stasis.calls.events import CALL_ENDED, CallEnded
 from pbx_stasis.config import Settings, WebhookSettings
 from pbx_stasis.plugins import web_app
+from pbx_stasis.recording.store import RecordingStore
+from pbx_stasis.recording.tables import RecordingKind
 from pbx_stasis.store.db import Database
 from pbx_stasis.store.tables import Direction, Role
 from pbx_stasis.web.app import WebContext
 from pbx_stasis.webhooks.core import verify
+from pbx_stasis.webhooks.events import BY_NAME
+from pbx_stasis.webhooks.service import WEBHOOKS, Dispatcher
 
 FIRST_RETRY = 0.2
 
@@ -89,8 +93,8 @@ async def subscribe(world: World, url: str, events: list[str], tenant: str = "ac
     assert response.status == 201, await response.text()
     made: dict[str, Any] = await response.json()
     # The dispatcher reads subscriptions as they change: wait until it listens.
-    await eventually(lambda: world.bus.listened(CALL_ENDED, world.tenant_ids[tenant]),
-                     until=bool, within=5)
+    topic = BY_NAME[events[0]].topic
+    await eventually(lambda: world.bus.listened(topic, world.tenant_ids[tenant]), within=5)
     return made
 
 
@@ -223,3 +227,42 @@ async def test_urls_and_events_are_checked(world: World) -> None:
     response = await world.request(admin, "POST", "/api/webhooks",
                                    {"url": "https://crm.example.com/h", "events": []})
     assert "events" in (await response.json())["fields"]
+
+
+async def test_dispositions_and_recordings_are_sent_too(
+        hooked: World, receiver: Receiver, tmp_path: Path) -> None:
+    world = hooked
+    hook = await subscribe(world, receiver.url, ["disposition.set", "recording.ready"])
+    agent = await world.log_in(world.person("acme", Role.AGENT))
+    saved = await world.request(agent, "PUT", f"/api/calls/{'a' * 32}/disposition",
+                                {"disposition": "Resolved", "notes": "refund sent"})
+    assert saved.status == 200, await saved.text()
+    store = RecordingStore(world.db, tmp_path / "recordings", bus=world.bus)
+    await store.keep(b"RIFF", name="r1", fmt="wav", tenant_id=world.tenant_ids["acme"],
+                     call_id="a" * 32, kind=RecordingKind.CALL, started_at=datetime.now(UTC),
+                     duration=3.0)
+    await eventually(lambda: len(receiver.got), until=lambda n: n >= 2, within=10)
+    sent = {json.loads(body)["type"]: json.loads(body)["data"] for _, _, body in receiver.got}
+    assert sent["disposition.set"]["disposition"] == "Resolved"
+    assert sent["disposition.set"]["notes"] == "refund sent"
+    assert sent["disposition.set"]["agent_user_id"] == agent.user_id
+    assert sent["recording.ready"]["call_id"] == "a" * 32
+    assert sent["recording.ready"]["duration_seconds"] == 3.0
+    assert all(verify(hook["secret"], headers["X-Pbx-Signature"], body, int(time.time()))
+               for _, headers, body in receiver.got)
+
+
+async def test_a_full_queue_drops_the_oldest_events_and_counts_them(hooked: World) -> None:
+    world = hooked
+    hooks = world.app[WEBHOOKS]
+    dispatcher = Dispatcher(hooks, world.bus, internal_ok=True)
+    # A queue of 3 nobody reads while 5 events arrive: publishing never waits.
+    dispatcher._subscription = world.bus.subscribe([CALL_ENDED], size=3)
+    try:
+        for n in range(5):
+            world.bus.publish(CALL_ENDED, world.tenant_ids["acme"], call_ended(f"c{n}"))
+        before = hooks.dropped
+        await dispatcher._take()
+        assert hooks.dropped - before == 2
+    finally:
+        dispatcher._subscription.close()
