@@ -431,6 +431,11 @@ class Dispatcher:
         except StoreUnavailable:
             self._held = rows[-QUEUE_SIZE:]  # kept for the next try, bounded as the queue
             raise
+        except Exception:
+            # Refused rows (a subscription deleted meanwhile): this burst is lost, not the
+            # next ones.
+            log.exception("webhooks: %d deliveries could not be stored; dropped", len(rows))
+            self.hooks.changed.set()
 
     def _rows(self, events: list[BusEvent[Any]]) -> list[WebhookDelivery]:
         now = self.hooks.clock()
@@ -493,6 +498,12 @@ class Dispatcher:
                 except StoreUnavailable as exc:
                     # Outcomes are kept (and their deliveries not sent again) until stored.
                     log.warning("webhooks: database unavailable (%s); retrying", exc)
+                    wait = 1.0
+                except Exception:
+                    log.exception("webhooks: sender turn failed; retrying")
+                    # Those outcomes are lost: their deliveries stay pending, sent again.
+                    in_flight.difference_update(delivery_id for delivery_id, _ in outcomes)
+                    outcomes.clear()
                     wait = 1.0
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.hooks.due.wait(), max(wait, 0.05))
