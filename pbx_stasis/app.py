@@ -110,7 +110,7 @@ class StasisApp:
         self.callbacks = CallbackService(db, self.acd, self.line, self.ari, settings.ari.app,
                                          clock=clock)
         self.acd.serve_callbacks(self.callbacks)
-        self.recordings = RecordingStore(db, settings.recordings.dir)
+        self.recordings = RecordingStore(db, settings.recordings.dir, bus=bus)
         self.supervision = Supervision(self.ari, self.router, db, settings.ari.app)
         self.recorder = CallRecorder(self.ari, db, self.recordings, router=self.router,
                                      app=settings.ari.app)

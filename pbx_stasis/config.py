@@ -116,6 +116,17 @@ class TrunkSettings:
 
 
 @dataclass(frozen=True)
+class WebhookSettings:
+    # Whether subscriptions may point at internal addresses (loopback, private ranges,
+    # link-local: the rule of ivr/addresses.py); off, a url cannot reach the operator's network.
+    internal_urls: bool = False
+    # The first retry after a failed delivery (seconds), doubled each time up to an hour;
+    # deliveries are retried, and a subscription failing that long is paused, for `retry_for`.
+    first_retry: float = 30.0
+    retry_for: float = 86400.0
+
+
+@dataclass(frozen=True)
 class Settings:
     ari: AriSettings = field(default_factory=AriSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -127,6 +138,7 @@ class Settings:
     crm: CrmSettings = field(default_factory=CrmSettings)
     ivr: IvrSettings = field(default_factory=IvrSettings)
     trunk: TrunkSettings = field(default_factory=TrunkSettings)
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     source: str = "defaults"
 
 
@@ -212,6 +224,13 @@ def _bool(value: str) -> bool:
     if lowered in {"0", "false", "no", "off"}:
         return False
     raise ValueError
+
+
+def _seconds(value: str) -> float:
+    seconds = float(value)
+    if not 0.01 <= seconds <= 86400:  # also refuses nan and inf
+        raise ValueError
+    return seconds
 
 
 def _names(value: str) -> tuple[str, ...]:
@@ -312,6 +331,13 @@ _FIELDS: dict[tuple[str, str], tuple[str, Callable[[str], Any], str]] = {
         "PBX_TRUNK_CALLER_ID", _caller_id, "a phone number in international form, e.g. "
         "+14155550100"
     ),
+    ("webhooks", "internal_urls"): ("PBX_WEBHOOKS_INTERNAL_URLS", _bool, "true or false"),
+    ("webhooks", "first_retry"): (
+        "PBX_WEBHOOKS_FIRST_RETRY", _seconds, "a number of seconds, 0.01-86400"
+    ),
+    ("webhooks", "retry_for"): (
+        "PBX_WEBHOOKS_RETRY_FOR", _seconds, "a number of seconds, 0.01-86400 (default a day)"
+    ),
 }
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -325,6 +351,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "crm": CrmSettings,
     "ivr": IvrSettings,
     "trunk": TrunkSettings,
+    "webhooks": WebhookSettings,
 }
 
 

@@ -33,9 +33,10 @@ from pbx_stasis.supervision import plugin as supervision
 from pbx_stasis.testcall import plugin as testcall
 from pbx_stasis.tickets import plugin as tickets
 from pbx_stasis.users import plugin as users
-from pbx_stasis.web import feed, openapi, pages
+from pbx_stasis.web import feed, openapi, pages, tokens
 from pbx_stasis.web.app import WebContext, create_web_app
 from pbx_stasis.web.routing import Route
+from pbx_stasis.webhooks import plugin as webhooks
 
 # The features whose routes need no live app (only the contact center's interface)...
 WEB_PLUGINS: tuple[Plugin, ...] = (
@@ -52,6 +53,7 @@ WEB_PLUGINS: tuple[Plugin, ...] = (
     leads.PLUGIN,
     analytics.PLUGIN,
     quality.PLUGIN,
+    webhooks.PLUGIN,
 )
 # ... and those that control live calls, through the Stasis side's own services.
 LIVE_PLUGINS: tuple[Plugin, ...] = (supervision.PLUGIN, recording.PLUGIN)
@@ -69,6 +71,7 @@ TOPICS: Mapping[str, EventTopic[Any]] = {
 WEB_ROUTES: list[Route] = [
     *pages.ROUTES,
     *openapi.ROUTES,
+    *tokens.ROUTES,
     *(route for plugin in WEB_PLUGINS for route in plugin.routes),
     *feed.feed_routes(TOPICS),
 ]

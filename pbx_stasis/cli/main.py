@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from pbx_stasis.cli.tokens import add_token_commands
 from pbx_stasis.config import ConfigError, Settings, load_settings
 from pbx_stasis.plugins import PLUGINS
 
@@ -165,6 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--password", help="password (prefer --password-stdin)")
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     add.set_defaults(func=cmd_user_add)
+
+    add_token_commands(sub)
 
     journal = sub.add_parser("journal", help="print the journal (call_events)")
     journal.add_argument("--tail", type=int, default=50, help="last N rows (0: all)")

@@ -19,6 +19,7 @@ from pbx_stasis.crm.dispositions import (
     NewDispositionFields,
     OutcomeFields,
 )
+from pbx_stasis.crm.events import DISPOSITION_SET, DispositionSet
 from pbx_stasis.crm.fields import FieldDefinitions, FieldKind, FieldSpec, check_values
 from pbx_stasis.crm.phones import to_e164
 from pbx_stasis.crm.service import crm_of
@@ -349,6 +350,10 @@ async def set_call_outcome(req: RouteRequest) -> web.StreamResponse:
     outcome = CallOutcome(call_id, disposition.name, body["notes"] or None, follow_up)
     if not await crm_of(req).outcomes.record(who.tenant_id, call_id, who.user_id, outcome):
         raise not_found("call")
+    site.ctx.bus.publish(DISPOSITION_SET, who.tenant_id, DispositionSet(
+        call_id=call_id, disposition=outcome.disposition, notes=outcome.notes,
+        follow_up_on=follow_up.isoformat() if follow_up else None, by_user_id=who.user_id,
+        agent_user_id=call_agent[0], at=site.now()))
     if agent is None and call_agent[0] == who.user_id:
         # A supervisor who took the call as an agent; one without an agent has no wrap-up.
         try:

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from pbx_stasis.acd.http.control import DISPOSITIONS_SAVED
 from pbx_stasis.crm import http
+from pbx_stasis.crm.events import DISPOSITION_SET
 from pbx_stasis.crm.service import CRM, Crm, crm_of
 from pbx_stasis.crm.timeline import TIMELINE, CallsSource, Timeline
 from pbx_stasis.plugin import Plugin
@@ -63,4 +64,5 @@ FIELDS_PAGE = Route(
     kind=Kind.PAGE,
     tag="pages",
 )
-PLUGIN = Plugin("crm", routes=(*http.ROUTES, PAGE, CONTACT_PAGE, FIELDS_PAGE), setup=_setup)
+PLUGIN = Plugin("crm", routes=(*http.ROUTES, PAGE, CONTACT_PAGE, FIELDS_PAGE),
+                topics=(DISPOSITION_SET,), setup=_setup)

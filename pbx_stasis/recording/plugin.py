@@ -7,6 +7,7 @@ from pbx_stasis.config import Settings
 from pbx_stasis.plugin import LiveService, Plugin
 from pbx_stasis.recording import http
 from pbx_stasis.recording.cli import add_recording_commands
+from pbx_stasis.recording.events import RECORDING_READY
 from pbx_stasis.recording.retention import sweep_forever
 from pbx_stasis.recording.service import RECORDING_SERVICE
 from pbx_stasis.store.db import Database
@@ -42,6 +43,6 @@ SETTINGS_PAGE = Route(
 )
 PLUGIN = Plugin(
     "recording", routes=(PAGE, SETTINGS_PAGE, *http.ROUTES), commands=add_recording_commands,
-    services=(LiveService(RECORDING_SERVICE, http.RECORDER),),
+    services=(LiveService(RECORDING_SERVICE, http.RECORDER),), topics=(RECORDING_READY,),
     watchers=(_retention,),
 )

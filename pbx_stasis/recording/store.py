@@ -17,6 +17,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from pbx_stasis.ari import AriClient, AriError
+from pbx_stasis.bus import Bus
+from pbx_stasis.recording.events import RECORDING_READY, RecordingReady
 from pbx_stasis.recording.tables import Recording, RecordingKind
 from pbx_stasis.store import Database, utc_now
 
@@ -97,9 +99,10 @@ def _write(target: Path, data: bytes) -> None:
 class RecordingStore:
     """Recordings on disk under `directory`, one row each in the recordings table."""
 
-    def __init__(self, db: Database, directory: str | Path) -> None:
+    def __init__(self, db: Database, directory: str | Path, *, bus: Bus | None = None) -> None:
         self.db = db
         self.directory = Path(directory)
+        self.bus = bus  # told of each recording kept from Asterisk (recording:ready)
 
     def path_of(self, record: RecordingRecord) -> Path:
         return self.directory / record.path
@@ -210,7 +213,14 @@ class RecordingStore:
             if tracks_path is not None:
                 (self.directory / tracks_path).unlink(missing_ok=True)
             raise
-        return record_of(row)
+        record = record_of(row)
+        if self.bus is not None:  # stored, file and row: it can be fetched now
+            self.bus.publish(RECORDING_READY, tenant_id, RecordingReady(
+                recording_id=record.id, call_id=record.call_id, kind=record.kind.value,
+                queue=record.queue, agent_user_id=record.agent_user_id,
+                started_at=record.started_at, duration_seconds=record.duration_seconds,
+                size_bytes=record.size_bytes, format=record.format))
+        return record
 
     async def get(self, recording_id: str) -> RecordingRecord | None:
         async with self.db.session() as session:

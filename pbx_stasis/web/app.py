@@ -36,6 +36,7 @@ from pbx_stasis.web.routing import (
 )
 from pbx_stasis.web.serverlog import quiet_malformed_requests
 from pbx_stasis.web.sessions import Principal, SessionPolicy, Sessions
+from pbx_stasis.web.tokens import ApiTokens, bearer_token
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,7 @@ class Site:
         self.routes = tuple(routes)  # what this site serves (the OpenAPI document lists them)
         self.passwords = Passwords(ctx.password_hasher)
         self.sessions = Sessions(ctx.db, ctx.session_policy, ctx.clock)
+        self.tokens = ApiTokens(ctx.db, ctx.clock)
         self.login_desk = LoginDesk(ctx.db, self.passwords, ctx.login_policy, ctx.clock)
         self.sockets = Sockets()
         self.templates = jinja2.Environment(
@@ -150,12 +152,20 @@ class Site:
         return f"/static/{path}?v={version}"
 
     async def principal_of(self, request: web.Request) -> Principal | None:
-        """The user of the request's session cookie, looked up once per request."""
+        """The user of the request's API token or session cookie, looked up once per request."""
         if PRINCIPAL not in request:
-            token = cookie_token(request)
-            found = await self.sessions.resolve(token) if token else None
-            request[PRINCIPAL] = _Looked(found)
+            request[PRINCIPAL] = _Looked(await self.still_valid(request))
         return request[PRINCIPAL].principal
+
+    async def still_valid(self, request: web.Request) -> Principal | None:
+        """The request's user as the database says now: its `Authorization: Bearer` token when
+        it sends one (a bad token is no user: never a fallback to the cookie), else its
+        session cookie."""
+        bearer = bearer_token(request.headers.get("Authorization"))
+        if bearer is not None:
+            return await self.tokens.resolve(bearer) if bearer else None
+        token = cookie_token(request)
+        return await self.sessions.resolve(token) if token else None
 
     def render(
         self,
@@ -208,6 +218,7 @@ _NAV: list[tuple[str, str, Role]] = [
     ("/admin/call-scripts", "Call scripts", Role.ADMIN),
     ("/admin/recording", "Recording", Role.MANAGER),
     ("/admin/ivr", "IVR flows", Role.ADMIN),
+    ("/admin/integrations", "Integrations", Role.ADMIN),
 ]
 
 

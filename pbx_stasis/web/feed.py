@@ -29,7 +29,6 @@ from pbx_stasis.web.routing import (
     Route,
     RouteRequest,
     WebError,
-    cookie_token,
     dumps,
 )
 from pbx_stasis.web.sessions import Principal
@@ -99,7 +98,6 @@ async def open_feed(req: RouteRequest) -> web.StreamResponse:
     site.sockets.add(who, socket)
     subscription: Subscription | None = None
     pump: asyncio.Task[None] | None = None
-    token = cookie_token(req.http)
 
     async def forward(sub: Subscription) -> None:
         dropped = 0
@@ -124,7 +122,7 @@ async def open_feed(req: RouteRequest) -> web.StreamResponse:
     async def recheck() -> None:
         while True:
             await asyncio.sleep(SESSION_RECHECK)
-            if await site.sessions.resolve(token) is None:
+            if await site.still_valid(req.http) is None:
                 await socket.close(code=4001, message=b"session ended")
                 return
 

@@ -42,6 +42,8 @@ class Principal:
     display_name: str
     role: Role
     expires_at: datetime
+    # Set when an API token speaks (web/tokens.py), not a browser's session: no CSRF then.
+    token_id: int | None = None
 
 
 def session_id(token: str) -> str:

@@ -53,3 +53,23 @@ class LoginLockout(Base):
     ip: Mapped[str] = mapped_column(String(64))
     since: Mapped[datetime] = mapped_column(UTCDateTime())
     until: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ApiToken(Base):
+    """A machine client's key (`Authorization: Bearer`): only the SHA-256 of the token is
+    stored, with a prefix of it to tell tokens apart. It acts as the admin who made it, with
+    its own role (never above that user's current one)."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (Index(None, "tenant_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))  # a store.tables.Role value
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))  # the token's first characters, shown
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -84,14 +84,15 @@ def test_the_route_table_and_the_feed_come_from_the_plugins() -> None:
         assert {(route.method, route.path) for route in plugin.routes} <= table, plugin.name
     assert all(isinstance(topic, EventTopic) and topic.readers for topic in TOPICS.values())
     assert list(TOPICS) == ["call:incoming", "call:state", "call:ended", "agent:state",
-                            "queue:stats", "ivr:updated", "ticket:changed", "quality:poor"]
+                            "queue:stats", "crm:disposition", "ivr:updated", "ticket:changed",
+                            "quality:poor", "recording:ready"]
 
 
 def test_the_cli_takes_the_features_commands_from_their_plugins() -> None:
     parser = build_parser()
     commands = next(action for action in parser._actions
                     if isinstance(action, argparse._SubParsersAction))
-    kernel = {"run", "migrate", "check", "user", "journal"}
+    kernel = {"run", "migrate", "check", "user", "token", "journal"}
     features = {"queue", "agent", "export", "ivr", "dialing", "recordings", "call",
                 "callbacks", "ticket", "script", "leads", "tasks", "dnc", "transcribe", "reports"}
     assert set(commands.choices) == kernel | features

@@ -54,6 +54,7 @@ async def test_the_migration_matches_the_tables(db: Database) -> None:
         "web_sessions",
         "login_attempts",
         "login_lockouts",
+        "api_tokens",
     }
     async with db.engine.connect() as conn:
         diff = await conn.run_sync(

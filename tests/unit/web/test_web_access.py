@@ -31,6 +31,8 @@ from pbx_stasis.plugins import WEB_ROUTES as ROUTE_TABLE
 from pbx_stasis.store.base import utc_now
 from pbx_stasis.store.tables import Role, User
 from pbx_stasis.web.routing import Kind, Route
+from pbx_stasis.webhooks.service import WEBHOOKS
+from pbx_stasis.webhooks.tables import WebhookDelivery
 
 OWNER = "acme"
 OTHER = "globex"
@@ -258,6 +260,21 @@ def _ticket(suffix: str = "", body: Any = None, page: bool = False) -> Sample:
     async def make(world: World, who: Person) -> Ask:
         prefix = "/tickets" if page else "/api/tickets"
         return Ask(f"{prefix}/{await _owner_ticket(world)}{suffix}", body, owns_object=True)
+async def _token(world: World, who: Person) -> Ask:
+    admin = world.person(OWNER, Role.ADMIN)
+    record, _ = await world.site.tokens.create(admin.tenant_id, admin.user_id,
+                                               f"sync {next(_unique)}", Role.AGENT)
+    return Ask(f"/api/tokens/{record.id}", owns_object=True)
+
+
+HOOK = {"url": "https://hooks.example.com/pbx", "events": ["call.ended"]}
+
+
+def _webhook(suffix: str = "", body: Any = None) -> Sample:
+    async def make(world: World, who: Person) -> Ask:
+        record, _ = await world.app[WEBHOOKS].create(
+            world.tenant_ids[OWNER], HOOK["url"], HOOK["events"], "admin")
+        return Ask(f"/api/webhooks/{record.id}{suffix}", body, owns_object=True)
 
     return make
 
@@ -301,6 +318,19 @@ async def _call_script(world: World, who: Person) -> Ask:
     await _owner_script(world)
     ask = await _db_call(world, who)
     return Ask(f"{ask.path}/script", owns_object=True)
+
+async def _replay(world: World, who: Person) -> Ask:
+    ask = await _webhook()(world, who)
+    webhook_id = int(ask.path.rsplit("/", 1)[1])
+    delivery_id = f"evt_{next(_unique):024x}"
+    now = datetime.now(UTC)
+    async with world.db.transaction() as tx:
+        tx.add(WebhookDelivery(
+            id=delivery_id, subscription_id=webhook_id, tenant_id=world.tenant_ids[OWNER],
+            event="call.ended", body='{"id":"x"}', created_at=now, status="failed",
+            attempts=3, next_try_at=None, retry_until=now))
+    return Ask(f"{ask.path}/deliveries/{delivery_id}/replay", owns_object=True)
+
 
 VALID_FLOW = """flows:
   main:
@@ -472,6 +502,17 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("POST", "/api/call-scripts/{name}/restore"): _script("/restore", {"version": 1}),
     ("DELETE", "/api/call-scripts/{name}"): _script(),
     ("GET", "/api/calls/{call_id}/script"): _call_script,
+    ("GET", "/api/tokens"): fixed("/api/tokens"),
+    ("POST", "/api/tokens"): fixed("/api/tokens", {"name": "CRM sync", "role": "agent"}),
+    ("DELETE", "/api/tokens/{token_id}"): _token,
+    ("GET", "/admin/integrations"): fixed("/admin/integrations"),
+    ("GET", "/api/webhooks"): fixed("/api/webhooks"),
+    ("POST", "/api/webhooks"): fixed("/api/webhooks", HOOK),
+    ("GET", "/api/webhooks/{webhook_id}"): _webhook(),
+    ("PATCH", "/api/webhooks/{webhook_id}"): _webhook("", {"active": False}),
+    ("DELETE", "/api/webhooks/{webhook_id}"): _webhook(),
+    ("GET", "/api/webhooks/{webhook_id}/deliveries"): _webhook("/deliveries"),
+    ("POST", "/api/webhooks/{webhook_id}/deliveries/{delivery_id}/replay"): _replay,
 }
 
 

@@ -20,9 +20,11 @@ from pbx_stasis.calls.events import (
     CallRinging,
     CallUpdated,
 )
+from pbx_stasis.crm.events import DISPOSITION_SET, DispositionSet
 from pbx_stasis.ivr.events import IVR_UPDATED, IvrUpdated
 from pbx_stasis.plugins import TOPICS
 from pbx_stasis.quality.events import QUALITY_POOR, CallQualityPoor
+from pbx_stasis.recording.events import RECORDING_READY, RecordingReady
 from pbx_stasis.store.tables import Direction, Role
 from pbx_stasis.tickets.events import TICKET_CHANGED, TicketUpdated
 
@@ -31,13 +33,15 @@ NOW = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
 # The field of each topic's event that carries a test's marker.
 MARK_FIELD = {"call:incoming": "call_id", "call:state": "call_id", "call:ended": "call_id",
               "agent:state": "name", "queue:stats": "queue", "ivr:updated": "name",
-              "ticket:changed": "subject", "quality:poor": "call_id"}
+              "ticket:changed": "subject", "quality:poor": "call_id",
+              "crm:disposition": "call_id", "recording:ready": "recording_id"}
 
 
 def send(world: World, topic: str, tenant_id: int, payload: dict[str, Any]) -> None:
     """Publish a real event of `topic` carrying payload["mark"] (and the agent it is about:
     payload["user_id"] for agent:state, payload["agent_user_id"] for a call)."""
-    user_id = payload.get("agent_user_id" if topic.startswith("call:") else "user_id", 0)
+    own = "agent_user_id" if topic.startswith(("call:", "crm:")) else "user_id"
+    user_id = payload.get(own, 0)
     kind, event = marked(topic, str(payload["mark"]), user_id)
     world.bus.publish(kind, tenant_id, event)
 
@@ -63,6 +67,12 @@ def marked(topic: str, mark: str, user_id: int) -> tuple[EventTopic[Any], object
             audience=(user_id,))),
         "quality:poor": (QUALITY_POOR, CallQualityPoor(mark, "customer", 20.0, 25.0, 40.0,
                                                        "+15550100", user_id)),
+        "crm:disposition": (DISPOSITION_SET, DispositionSet(
+            call_id=mark, disposition="Sale", notes=None, follow_up_on=None,
+            by_user_id=user_id, agent_user_id=user_id, at=NOW)),
+        "recording:ready": (RECORDING_READY, RecordingReady(
+            recording_id=mark, call_id=mark, kind="call", queue=None, agent_user_id=user_id,
+            started_at=NOW, duration_seconds=1.0, size_bytes=44, format="wav")),
     }
     return events[topic]
 

@@ -20,7 +20,7 @@ from center_fake import MemoryContactCenter
 from pbx_stasis.acd.model import QueueConfig, Strategy
 from pbx_stasis.acd.service import ACD_SERVICE, AgentProfile
 from pbx_stasis.bus import Bus
-from pbx_stasis.config import CallSettings, Settings, WebSettings
+from pbx_stasis.config import CallSettings, Settings, WebhookSettings, WebSettings
 from pbx_stasis.crm.contacts import ContactDraft
 from pbx_stasis.crm.service import CRM, Crm
 from pbx_stasis.ivr.service import FLOW_SERVICE
@@ -148,14 +148,16 @@ class World:
 
 
 async def build_world(template: Path, tmp_path: Path, *, seed: bool = True,
-                      web_settings: WebSettings | None = None) -> World:
+                      web_settings: WebSettings | None = None,
+                      webhooks: WebhookSettings | None = None) -> World:
     path = tmp_path / "web.db"
     shutil.copyfile(template, path)
     db = Database.connect(f"sqlite+aiosqlite:///{path}")
     bus = Bus()
     center = MemoryContactCenter(bus)
     clock = Clock()
-    settings = Settings(calls=CallSettings(tenant="acme"), web=web_settings or WebSettings())
+    settings = Settings(calls=CallSettings(tenant="acme"), web=web_settings or WebSettings(),
+                        webhooks=webhooks or WebhookSettings())
     ctx = WebContext(
         db=db,
         bus=bus,

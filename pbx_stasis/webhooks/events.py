@@ -1,0 +1,44 @@
+"""Which bus events become which webhook events: one table. A feature that lands later adds
+its line here (ticket.created, ticket.updated, callback.requested, transcript.ready...)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pbx_stasis.acd.topics import AGENT_STATE
+from pbx_stasis.bus import BusEvent, EventTopic
+from pbx_stasis.calls.events import CALL_ENDED, CALL_STATE, CallAnswered, CallStarted
+from pbx_stasis.crm.events import DISPOSITION_SET
+from pbx_stasis.recording.events import RECORDING_READY
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    """A webhook event: its name, the bus topic it comes from and, when the topic carries
+    several kinds of change, the one it is (a call:state event that is a CallStarted)."""
+
+    name: str
+    topic: EventTopic[Any]
+    kind: type | None
+    summary: str
+
+    def matches(self, event: BusEvent[Any]) -> bool:
+        return event.topic == self.topic.name and (
+            self.kind is None or isinstance(event.payload, self.kind))
+
+
+WEBHOOK_EVENTS: tuple[WebhookEvent, ...] = (
+    WebhookEvent("call.started", CALL_STATE, CallStarted, "a call entered the contact center"),
+    WebhookEvent("call.answered", CALL_STATE, CallAnswered, "a call was answered"),
+    WebhookEvent("call.ended", CALL_ENDED, None, "a call ended (its cause and who hung up)"),
+    WebhookEvent("disposition.set", DISPOSITION_SET, None, "a call's disposition was saved"),
+    WebhookEvent("agent.state", AGENT_STATE, None, "an agent's state changed"),
+    WebhookEvent("recording.ready", RECORDING_READY, None, "a recording can be fetched"),
+)
+BY_NAME = {event.name: event for event in WEBHOOK_EVENTS}
+
+
+def named(event: BusEvent[Any]) -> list[str]:
+    """The webhook events a bus event is."""
+    return [hook.name for hook in WEBHOOK_EVENTS if hook.matches(event)]
