@@ -260,6 +260,10 @@ def _ticket(suffix: str = "", body: Any = None, page: bool = False) -> Sample:
     async def make(world: World, who: Person) -> Ask:
         prefix = "/tickets" if page else "/api/tickets"
         return Ask(f"{prefix}/{await _owner_ticket(world)}{suffix}", body, owns_object=True)
+
+    return make
+
+
 async def _token(world: World, who: Person) -> Ask:
     admin = world.person(OWNER, Role.ADMIN)
     record, _ = await world.site.tokens.create(admin.tenant_id, admin.user_id,
