@@ -1,5 +1,5 @@
 """Which bus events become which webhook events: one table. A feature that lands later adds
-its line here (ticket.created, ticket.updated, callback.requested, transcript.ready...)."""
+its line here (callback.requested, transcript.ready... once they publish on the bus)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pbx_stasis.bus import BusEvent, EventTopic
 from pbx_stasis.calls.events import CALL_ENDED, CALL_STATE, CallAnswered, CallStarted
 from pbx_stasis.crm.events import DISPOSITION_SET
 from pbx_stasis.recording.events import RECORDING_READY
+from pbx_stasis.tickets.events import TICKET_CHANGED, TicketCreated, TicketUpdated
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,9 @@ WEBHOOK_EVENTS: tuple[WebhookEvent, ...] = (
     WebhookEvent("disposition.set", DISPOSITION_SET, None, "a call's disposition was saved"),
     WebhookEvent("agent.state", AGENT_STATE, None, "an agent's state changed"),
     WebhookEvent("recording.ready", RECORDING_READY, None, "a recording can be fetched"),
+    WebhookEvent("ticket.created", TICKET_CHANGED, TicketCreated, "a ticket was opened"),
+    WebhookEvent("ticket.updated", TICKET_CHANGED, TicketUpdated,
+                 "a ticket changed (status, priority, assignee, a comment...)"),
 )
 BY_NAME = {event.name: event for event in WEBHOOK_EVENTS}
 

@@ -54,7 +54,7 @@ SCHEMATHESIS = str(Path(sys.executable).with_name("schemathesis"))
 MAX_EXAMPLES = 8  # per operation in the fuzzing phase; the coverage phase adds its own
 # Seconds for all the personas together, from the first one's start: a run past it fails
 # rather than stalls CI (a normal run takes about half of it).
-TIME_BUDGET = 360.0
+TIME_BUDGET = 600.0
 CHECKS = ",".join(
     [
         "not_a_server_error",  # any 5xx

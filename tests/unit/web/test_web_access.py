@@ -323,6 +323,7 @@ async def _call_script(world: World, who: Person) -> Ask:
     ask = await _db_call(world, who)
     return Ask(f"{ask.path}/script", owns_object=True)
 
+
 async def _replay(world: World, who: Person) -> Ask:
     ask = await _webhook()(world, who)
     webhook_id = int(ask.path.rsplit("/", 1)[1])

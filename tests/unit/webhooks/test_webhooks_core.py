@@ -9,8 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from pbx_stasis.bus import BusEvent
+from pbx_stasis.bus.bus import encode
 from pbx_stasis.calls.events import CALL_STATE, CallAnswered, CallStarted, CallUpdated
 from pbx_stasis.store.tables import Direction
+from pbx_stasis.tickets.events import TICKET_CHANGED, TicketCreated, TicketUpdated
 from pbx_stasis.webhooks.core import Backoff, signature, url_problem, verify
 from pbx_stasis.webhooks.events import BY_NAME, WEBHOOK_EVENTS, named
 
@@ -92,3 +94,14 @@ def test_each_bus_event_is_the_webhook_events_of_its_kind() -> None:
     assert (named(started), named(answered), named(updated)) == (
         ["call.started"], ["call.answered"], [])
     assert len(BY_NAME) == len(WEBHOOK_EVENTS)  # one line per event, names unique
+
+
+def test_ticket_changes_are_webhook_events_without_their_feed_audience() -> None:
+    now = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+    fields = (7, "Router down", "open", "high", "support", None, None, now, now, None)
+    created = TicketCreated(*fields, audience=(12, 13))
+    updated = TicketUpdated(*fields, ("status",), audience=(12,))
+    assert named(BusEvent(TICKET_CHANGED.name, 1, created)) == ["ticket.created"]
+    assert named(BusEvent(TICKET_CHANGED.name, 1, updated)) == ["ticket.updated"]
+    # The body's data (bus.encode): who else works the queue is no receiver's business.
+    assert "audience" not in encode(created) and encode(updated)["fields"] == ["status"]
