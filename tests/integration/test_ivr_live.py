@@ -165,6 +165,8 @@ def story(journal: list[JournalEntry]) -> list[str]:
             lines.append(f"input {d['node']} {d['result']} {d['digits']}".rstrip())
         elif entry.event == "ivr.end":
             lines.append(f"end {d['outcome']}")
+        elif entry.event == "ivr.language":
+            continue  # the call's language, for the transcription worker: not a step of the walk
         elif entry.event.startswith(("ivr.", "transfer.")):
             lines.append(entry.event)
     return lines

@@ -103,7 +103,9 @@ async def test_each_change_of_a_call_is_one_event_journaled_and_published(db: Da
     started, answered = record.started_at.isoformat(), rows[1].at.isoformat()
     call = {"call_id": record.id, "direction": "inbound", "from_number": "+15550100",
             "to_number": "+15550001", "started_at": started, "queue": None,
-            "agent_user_id": None, "held": False, "muted": False, "connected_at": None}
+            "agent_user_id": None, "held": False, "muted": False, "connected_at": None,
+            "callback": None, "ivr_node": None, "position": None, "waiting_since": None,
+            "priority": None, "ringing_user_id": None}
     assert [e.json() for e in events if e is not None] == [
         {**call, "answered_at": None, "state": "ivr"},
         {**call, "answered_at": answered, "state": "ivr"},

@@ -223,7 +223,8 @@ async def test_urls_and_events_are_checked(world: World) -> None:
         {"url": "https://crm.example.com/h", "events": ["call.exploded"]})
     assert (await response.json())["fields"] == {
         "events.0": "is not an event (known: call.started, call.answered, call.ended, "
-                    "disposition.set, agent.state, recording.ready)"}
+                    "disposition.set, agent.state, recording.ready, ticket.created, "
+                    "ticket.updated)"}
     response = await world.request(admin, "POST", "/api/webhooks",
                                    {"url": "https://crm.example.com/h", "events": []})
     assert "events" in (await response.json())["fields"]

@@ -119,7 +119,7 @@ function renderCalls() {
       el("td", {}, el("span", { class: "call-state cs-wrap-up", "data-testid": "state" }, "wrap-up")), el("td", {})));
   }
   $("#live-rows").replaceChildren(...rows);
-  $("#live-empty").hidden = rows.length > 0;
+  $("#live-empty").hidden = calls.length > 0;  // agents wrapping up are no live call
   const connected = calls.filter((c) => CONNECTED.has(c.state)).length;
   $("#live-summary").textContent = `${calls.length} live · ${connected} connected to an agent`;
 }
