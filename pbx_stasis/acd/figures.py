@@ -48,7 +48,8 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from pbx_stasis.acd.actions import JournalEvent
 from pbx_stasis.acd.model import QueueConfig, ServiceLevelMode, is_personal_queue
@@ -111,6 +112,24 @@ def state_group(
 
 # The rows that make a queue part of the figures (an agent logging in alone does not).
 _QUEUE_ROWS = EVENTS - STATE_EVENTS - {E.WRAPUPSTART}
+
+
+class JournalLine(Protocol):
+    """A journal line as the figures read it: a row of reports/store.py's query, a
+    store.journal.JournalEntry."""
+
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def event(self) -> str: ...
+    @property
+    def call_id(self) -> str | None: ...
+    @property
+    def queue(self) -> str | None: ...
+    @property
+    def agent_user_id(self) -> int | None: ...
+    @property
+    def data(self) -> Mapping[str, Any] | None: ...
 
 
 @dataclass(frozen=True)

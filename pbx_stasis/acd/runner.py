@@ -32,9 +32,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from pbx_stasis.acd import events as ev
 from pbx_stasis.acd.callback_desk import CallbackDesk
@@ -42,7 +42,7 @@ from pbx_stasis.acd.callers import Callers
 from pbx_stasis.acd.control import CallControl
 from pbx_stasis.acd.core import Acd
 from pbx_stasis.acd.directory import AcdDirectory, AgentRecord, queue_key, split_queue_key
-from pbx_stasis.acd.figures import QueueRules
+from pbx_stasis.acd.figures import JournalLine, QueueRules
 from pbx_stasis.acd.legs import Legs
 from pbx_stasis.acd.model import QueueConfig
 from pbx_stasis.acd.outbound import OutboundTalks
@@ -73,23 +73,6 @@ from pbx_stasis.store import Database, StoreError
 log = logging.getLogger(__name__)
 
 TODAY_READ_S = 10.0  # at most this long reading today's journal at a start
-
-
-class JournalLine(Protocol):
-    """A journal line as the reports read it (reports/store.py `journal_rows`)."""
-
-    @property
-    def at(self) -> datetime: ...
-    @property
-    def event(self) -> str: ...
-    @property
-    def call_id(self) -> str | None: ...
-    @property
-    def queue(self) -> str | None: ...
-    @property
-    def agent_user_id(self) -> int | None: ...
-    @property
-    def data(self) -> Mapping[str, Any] | None: ...
 
 
 # A tenant's figures' journal lines of [start, end), with the agents' states as it began first,

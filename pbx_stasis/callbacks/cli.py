@@ -11,7 +11,6 @@ queues the callback at its time (now by default) for the running app to dial.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -25,27 +24,11 @@ if TYPE_CHECKING:
 
 def _with_store(settings: Settings, tenant: str,
                 work: Callable[[CallbackStore, Database, int], Awaitable[int]]) -> int:
-    from sqlalchemy import select
-
     from pbx_stasis.callbacks.store import CallbackStore
-    from pbx_stasis.store import Database
-    from pbx_stasis.store.tables import Tenant
+    from pbx_stasis.store.commands import for_tenant
 
-    async def run() -> int:
-        db = Database.connect(settings.database.url)
-        try:
-            async with db.session() as session:
-                tenant_id = await session.scalar(select(Tenant.id).where(Tenant.slug == tenant))
-            if tenant_id is None:
-                print(f"error: no tenant {tenant!r}", file=sys.stderr)
-                return 1
-            code = await work(CallbackStore(db), db, tenant_id)
-            await db.writes.settle()
-            return code
-        finally:
-            await db.dispose()
-
-    return asyncio.run(run())
+    return for_tenant(settings.database.url, tenant,
+                      lambda db, tenant_id: work(CallbackStore(db), db, tenant_id))
 
 
 def _line(callback: Callback) -> str:

@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
@@ -32,25 +31,12 @@ if TYPE_CHECKING:
 
 def _with_policies(settings: Settings, tenant: str,
                    work: Callable[[DialPolicies, int], Awaitable[int]]) -> int:
-    from sqlalchemy import select
-
     from pbx_stasis.dialing.policy_store import DialPolicies
-    from pbx_stasis.store import Database
-    from pbx_stasis.store.tables import Tenant
+    from pbx_stasis.store.commands import for_tenant
 
-    async def run() -> int:
-        db = Database.connect(settings.database.url)
-        try:
-            async with db.session() as session:
-                tenant_id = await session.scalar(select(Tenant.id).where(Tenant.slug == tenant))
-            if tenant_id is None:
-                print(f"error: no tenant {tenant!r}", file=sys.stderr)
-                return 1
-            return await work(DialPolicies(db, settings.crm.region), tenant_id)
-        finally:
-            await db.dispose()
-
-    return asyncio.run(run())
+    return for_tenant(settings.database.url, tenant,
+                      lambda db, tenant_id: work(DialPolicies(db, settings.crm.region),
+                                                 tenant_id))
 
 
 def _listed(text: str) -> list[str]:

@@ -37,25 +37,12 @@ CLI_MAX_CHARS = 50_000_000
 
 def _run(settings: Settings, tenant: str,
          work: Callable[[Leads, Database, int], Awaitable[int]]) -> int:
-    from sqlalchemy import select
-
     from pbx_stasis.leads.service import Leads
-    from pbx_stasis.store import Database
-    from pbx_stasis.store.tables import Tenant
+    from pbx_stasis.store.commands import for_tenant
 
-    async def run() -> int:
-        db = Database.connect(settings.database.url)
-        try:
-            async with db.session() as session:
-                tenant_id = await session.scalar(select(Tenant.id).where(Tenant.slug == tenant))
-            if tenant_id is None:
-                print(f"error: no tenant {tenant!r}", file=sys.stderr)
-                return 1
-            return await work(Leads.over(db, settings.crm.region), db, tenant_id)
-        finally:
-            await db.dispose()
-
-    return asyncio.run(run())
+    return for_tenant(settings.database.url, tenant,
+                      lambda db, tenant_id: work(Leads.over(db, settings.crm.region), db,
+                                                 tenant_id))
 
 
 def _read(path: str) -> str | None:

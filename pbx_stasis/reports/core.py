@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any, Protocol
+from typing import Any
 
 from pbx_stasis.acd.figures import (
     EVENTS,
@@ -20,6 +20,7 @@ from pbx_stasis.acd.figures import (
     AgentTally,
     Calendar,
     Figures,
+    JournalLine,
     QueueRules,
     QueueTally,
     state_group,
@@ -32,21 +33,8 @@ __all__ = ["EVENTS", "STATE_EVENTS", "Report", "ReportFold", "Row", "fold"]
 _ACROSS_QUEUES = ServiceLevelMode.WITHOUT_SHORT_ABANDONS
 
 
-class Row(Protocol):
-    """A journal line: a row of reports/store.py's query (or a store.journal.JournalEntry)."""
-
-    @property
-    def at(self) -> datetime: ...
-    @property
-    def event(self) -> str: ...
-    @property
-    def call_id(self) -> str | None: ...
-    @property
-    def queue(self) -> str | None: ...
-    @property
-    def agent_user_id(self) -> int | None: ...
-    @property
-    def data(self) -> Mapping[str, Any] | None: ...
+# A journal line: a row of reports/store.py's query (or a store.journal.JournalEntry).
+Row = JournalLine
 
 
 @dataclass

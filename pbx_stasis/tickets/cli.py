@@ -10,8 +10,6 @@ given (the others keep theirs).
 from __future__ import annotations
 
 import argparse
-import asyncio
-import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -24,27 +22,13 @@ if TYPE_CHECKING:
 
 def _with_tickets(settings: Settings, tenant: str,
                   work: Callable[[Tickets, int], Awaitable[int]]) -> int:
-    from sqlalchemy import select
-
     from pbx_stasis.bus import Bus
-    from pbx_stasis.store import Database
-    from pbx_stasis.store.tables import Tenant
+    from pbx_stasis.store.commands import for_tenant
     from pbx_stasis.tickets.service import Tickets
 
-    async def run() -> int:
-        db = Database.connect(settings.database.url)
-        try:
-            async with db.session() as session:
-                tenant_id = await session.scalar(select(Tenant.id).where(Tenant.slug == tenant))
-            if tenant_id is None:
-                print(f"error: no tenant {tenant!r}", file=sys.stderr)
-                return 1
-            # A bus of its own: nobody listens in this process, so nothing is published.
-            return await work(Tickets(db, Bus()), tenant_id)
-        finally:
-            await db.dispose()
-
-    return asyncio.run(run())
+    # A bus of its own: nobody listens in this process, so nothing is published.
+    return for_tenant(settings.database.url, tenant,
+                      lambda db, tenant_id: work(Tickets(db, Bus()), tenant_id))
 
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:

@@ -19,6 +19,7 @@ import pytest_asyncio
 # The web world (database, tenants, users, fake telephony) lives with the web unit tests.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "web"))
 
+from opened import opened
 from playwright.async_api import Browser, Page, async_playwright
 from web_world import World, build_world, close_world
 
@@ -87,12 +88,5 @@ async def browser(chromium: str) -> AsyncIterator[Browser]:
 @pytest_asyncio.fixture(loop_scope="module")
 async def page(browser: Browser) -> AsyncIterator[Page]:
     """A fresh desktop-sized page (1440 x 900); any JavaScript error on it fails the test."""
-    context = await browser.new_context(viewport={"width": 1440, "height": 900})
-    opened = await context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    try:
-        yield opened
-    finally:
-        await context.close()
-    assert errors == [], f"JavaScript errors on the page: {errors}"
+    async with opened(browser) as fresh:
+        yield fresh

@@ -28,6 +28,7 @@ from live import (
     live_sandbox_fixture,  # noqa: F401 (fixture live_sandbox)
     live_stack_fixture,  # noqa: F401 (fixture stack)
 )
+from opened import opened
 from playwright.async_api import Browser, Page, expect
 from polling import eventually
 from sandbox import SippResult, free_media_port, run_sipp_async
@@ -47,20 +48,6 @@ SECOND = 1000  # ms: what "the wallboard shows it within a second" allows
 OUTBOUND_NUMBER = "14155550199"
 SALES_LINE, SUPPORT_LINE = "+14155550100", "+14155550111"  # the tenant's outbound numbers
 T = TypeVar("T")
-
-
-@contextlib.asynccontextmanager
-async def opened(browser: Browser) -> AsyncIterator[Page]:
-    """A page in a browser context of its own (its own cookies: one person each)."""
-    context = await browser.new_context(viewport={"width": 1440, "height": 900})
-    page = await context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    try:
-        yield page
-    finally:
-        await context.close()
-    assert errors == [], f"JavaScript errors on the page: {errors}"
 
 
 @contextlib.asynccontextmanager

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 import screenshots
+from opened import opened
 from playwright.async_api import Browser, Page, expect
 from web_world import PASSWORD, World
 
@@ -37,17 +38,8 @@ PAGES = [
 
 @pytest_asyncio.fixture(loop_scope="module", params=[390, 1440], ids=["390px", "1440px"])
 async def sized(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterator[Page]:
-    width = int(request.param)
-    context = await browser.new_context(viewport={"width": width, "height": 844},
-                                        is_mobile=width < 500, has_touch=width < 500)
-    page = await context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    try:
+    async with opened(browser, int(request.param), height=844) as page:
         yield page
-    finally:
-        await context.close()
-    assert errors == [], errors
 
 
 async def _log_in(page: Page, world: World, role: Role) -> None:

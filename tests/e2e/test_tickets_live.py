@@ -28,6 +28,7 @@ from live import (
     live_sandbox_fixture,  # noqa: F401 (fixture live_sandbox)
     live_stack_fixture,  # noqa: F401 (fixture stack)
 )
+from opened import opened
 from playwright.async_api import Browser, Page, expect
 from polling import eventually
 from sandbox import SippResult, free_media_port, run_sipp_async
@@ -50,17 +51,8 @@ SCREENSHOTS = screenshots.folder()
 
 @pytest_asyncio.fixture(loop_scope="module", params=[1440, 390], ids=["1440px", "390px"])
 async def agent_page(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterator[Page]:
-    width = int(request.param)
-    context = await browser.new_context(viewport={"width": width, "height": 900},
-                                        is_mobile=width < 500, has_touch=width < 500)
-    page = await context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    try:
+    async with opened(browser, int(request.param)) as page:
         yield page
-    finally:
-        await context.close()
-    assert errors == [], f"JavaScript errors on the page: {errors}"
 
 
 @contextlib.asynccontextmanager
