@@ -51,7 +51,7 @@ pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMATHESIS = str(Path(sys.executable).with_name("schemathesis"))
-MAX_EXAMPLES = 8  # per operation in the fuzzing phase; the coverage phase adds its own
+MAX_EXAMPLES = 4  # per operation in the fuzzing phase; the coverage phase adds its own
 # Seconds for all the personas together, from the first one's start: a run past it fails
 # rather than stalls CI (a normal run takes about half of it).
 TIME_BUDGET = 600.0

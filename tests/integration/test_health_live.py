@@ -130,9 +130,12 @@ async def test_split_deployment_stasis_figures_and_readiness(private_sandbox: Sa
         web.wait_for_log("web pages at")
         async with aiohttp.ClientSession() as client:
             rpc, pages = f"http://127.0.0.1:{rpc_port}", f"http://127.0.0.1:{web_port}"
-            status, text = await _get(client, rpc + "/metrics")
-            assert status == 200, text
-            assert samples(text)[("pbx_ari_connected", frozenset())] == 1
+            # The RPC address serves before the ARI socket is up: wait for the link.
+            _, text = await eventually(
+                lambda: _get(client, rpc + "/metrics"),
+                until=lambda r: r[0] == 200
+                and samples(r[1]).get(("pbx_ari_connected", frozenset())) == 1,
+                within=20, what="the Stasis process's ARI link on its /metrics")
 
             async def readiness() -> tuple[int, Any]:
                 return await _get(client, pages + "/readyz")
