@@ -144,6 +144,7 @@ async def test_split_deployment_stasis_figures_and_readiness(private_sandbox: Sa
                              what="the web process ready")
             # The web process has no ARI link of its own: its figures are the Stasis side's.
             status, text = await _get(client, pages + "/metrics")
+            assert status == 200, text
             assert ("pbx_ari_connected", frozenset()) not in samples(text)
             assert stasis.terminate() == 0, stasis.log()
             _, body = await eventually(readiness, until=lambda r: r[0] == 503, within=10,
