@@ -7,7 +7,9 @@ insights.ready. They say what is ready, not the text: a client fetches
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from pbx_stasis.bus import EventTopic
 from pbx_stasis.store.tables import Role
@@ -41,6 +43,18 @@ class InsightsReady:
     customer_sentiment: float | None
     outcome: str | None  # the call's disposition the lead score used
     rescored: bool = False  # scored again (a disposition given later), not first made
+
+    @classmethod
+    def of(cls, recording_id: str, call_id: str, agent_user_id: int | None, queue: str | None,
+           figures: Mapping[str, Any], outcome: str | None, *, rescored: bool = False
+           ) -> InsightsReady:
+        """From a call's insights as stored (insights.Insights.figures())."""
+        lead = figures.get("lead", {})
+        customer = figures.get("sentiment", {}).get("customer")
+        return cls(recording_id, call_id, agent_user_id, queue, float(lead.get("score", 0.0)),
+                   bool(lead.get("hot")),
+                   tuple(sorted({str(m["category"]) for m in figures.get("categories", [])})),
+                   None if customer is None else float(customer), outcome, rescored)
 
 
 TRANSCRIPT_READY = EventTopic("transcript:ready", TranscriptReady,

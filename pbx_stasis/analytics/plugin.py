@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import logging
 
+from aiohttp import web
+
 from pbx_stasis.analytics import http
 from pbx_stasis.analytics.cli import add_analytics_commands
 from pbx_stasis.analytics.events import INSIGHTS_READY, TRANSCRIPT_READY
+from pbx_stasis.analytics.rescoring import rescoring
 from pbx_stasis.bus import Bus
 from pbx_stasis.config import Settings
 from pbx_stasis.plugin import Plugin
 from pbx_stasis.store.db import Database
+from pbx_stasis.web.app import WebContext
 
 log = logging.getLogger(__name__)
 
@@ -31,5 +35,11 @@ async def _transcribe(db: Database, settings: Settings, bus: Bus) -> None:
     await TranscriptionWorker(db, settings.recordings.dir, engines, bus=bus).run()
 
 
+def _setup(app: web.Application, ctx: WebContext) -> None:
+    # Dispositions are saved in the web process: a call's lead score follows its outcome.
+    app.cleanup_ctx.append(rescoring(ctx.db, ctx.bus))
+
+
 PLUGIN = Plugin("analytics", routes=http.ROUTES, commands=add_analytics_commands,
-                topics=(TRANSCRIPT_READY, INSIGHTS_READY), watchers=(_transcribe,))
+                topics=(TRANSCRIPT_READY, INSIGHTS_READY), setup=_setup,
+                watchers=(_transcribe,))

@@ -28,7 +28,7 @@ from pbx_stasis.analytics.events import (
     InsightsReady,
     TranscriptReady,
 )
-from pbx_stasis.analytics.insights import Insights, insights_of
+from pbx_stasis.analytics.insights import insights_of
 from pbx_stasis.analytics.store import DONE, FAILED, NO_ENGINE, AnalyticsStore
 from pbx_stasis.analytics.transcriber import Transcription, transcribe_file
 from pbx_stasis.bus import Bus
@@ -154,8 +154,10 @@ class TranscriptionWorker:
             insights=insights)
         self._ready(record, DONE, language, engine=result.engine, lines=len(result.lines),
                     audio_seconds=result.duration)
-        if insights is not None:
-            publish_insights(self.bus, record, insights, outcome)
+        if insights is not None and self.bus is not None:
+            self.bus.publish(INSIGHTS_READY, record.tenant_id, InsightsReady.of(
+                record.id, record.call_id, record.agent_user_id, record.queue,
+                insights.figures(), outcome))
         log.info("recording %s transcribed by %s: %.1f s of audio in %.1f s of CPU",
                  record.id, result.engine, result.duration, result.took)
 
@@ -170,16 +172,3 @@ class TranscriptionWorker:
             audio_seconds=round(audio_seconds, 3), agent_user_id=record.agent_user_id,
             queue=record.queue, error=error[:500] if error else None))
 
-
-def publish_insights(bus: Bus | None, record: RecordingRecord, insights: Insights,
-                     outcome: str | None, *, rescored: bool = False) -> None:
-    """insights:ready for a call's stored insights."""
-    if bus is None:
-        return
-    bus.publish(INSIGHTS_READY, record.tenant_id, InsightsReady(
-        recording_id=record.id, call_id=record.call_id, agent_user_id=record.agent_user_id,
-        queue=record.queue, lead_score=round(insights.lead_score, 2), hot=insights.hot,
-        categories=tuple(sorted({m.category for m in insights.categories})),
-        customer_sentiment=(None if insights.sentiment.get("customer") is None
-                            else round(float(insights.sentiment["customer"] or 0.0), 3)),
-        outcome=outcome, rescored=rescored))
