@@ -105,3 +105,27 @@ async def test_a_disposition_saved_later_scores_the_calls_insights_again(
     assert (event.payload.recording_id, event.payload.outcome, event.payload.rescored,
             event.payload.hot) == (recording, "Sale", True, True)
     ready.close()
+
+
+async def test_a_calls_quality_is_on_its_contacts_timeline(world: World) -> None:
+    """The call's detail on the contact's timeline carries each leg's MES, jitter and loss."""
+    from pbx_stasis.quality.tables import CallQualityRow
+    from pbx_stasis.store import utc_now
+
+    tenant_id = world.tenant_ids["acme"]
+    async with world.db.transaction() as tx:
+        tx.add_all(CallQualityRow(tenant_id=tenant_id, call_id="a" * 32, leg=leg, mes=mes,
+                                  min_mes=mes, jitter_ms=jitter, lost=lost, received=300,
+                                  rtt_ms=0.0, at=utc_now())
+                   for leg, mes, jitter, lost in (("customer", 20.0, 38.5, 100),
+                                                  ("agent", 88.1, 1.2, 0)))
+    manager = await world.log_in(world.person("acme", Role.MANAGER))
+    timeline = await (await world.request(
+        manager, "GET", f"/api/contacts/{world.contact_ids['acme']}/timeline")).json()
+    [call] = [entry for entry in timeline["entries"]
+              if entry["kind"] == "call" and entry["call_id"] == "a" * 32]
+    assert call["quality"]["poor_below_mes"] == 70.0
+    assert call["quality"]["legs"]["customer"] == {
+        "mes": 20.0, "min_mes": 20.0, "jitter_ms": 38.5, "lost": 100, "received": 300,
+        "rtt_ms": 0.0, "loss_percent": 25.0}
+    assert call["quality"]["legs"]["agent"]["mes"] == 88.1
