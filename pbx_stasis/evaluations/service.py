@@ -19,7 +19,7 @@ from pbx_stasis.evaluations.events import EVALUATION_SAVED, EvaluationSaved
 from pbx_stasis.evaluations.model import EvaluationFields, ScorecardFields, stored_scorecard
 from pbx_stasis.evaluations.tables import EvaluationRow, ScorecardRow
 from pbx_stasis.recording.tables import Recording, RecordingKind
-from pbx_stasis.store import Database, utc_now
+from pbx_stasis.store import Database, StoreError, utc_now
 from pbx_stasis.web.contract import ServiceError, ServiceErrorCode
 
 
@@ -112,8 +112,14 @@ class Evaluations:
                              scorecard_id: int | None = None) -> ScorecardView:
         """A new scorecard, or a new definition of one (past evaluations keep their form)."""
         definition = fields.model_dump(mode="json")
+        taken = ServiceError(ServiceErrorCode.CONFLICT,
+                             f"a scorecard named {fields.name!r} exists already", "name")
         try:
             async with self.db.transaction() as tx:
+                same = await tx.scalar(select(ScorecardRow.id).where(
+                    ScorecardRow.tenant_id == tenant_id, ScorecardRow.name == fields.name))
+                if same is not None and same != scorecard_id:
+                    raise taken
                 if scorecard_id is None:
                     row = ScorecardRow(tenant_id=tenant_id, name=fields.name,
                                        active=fields.active, definition=definition,
@@ -128,10 +134,10 @@ class Evaluations:
                     row.updated_by, row.updated_at = by_user_id, utc_now()
                 await tx.flush()
                 return _scorecard_view(row)
-        except IntegrityError:
-            raise ServiceError(ServiceErrorCode.CONFLICT,
-                               f"a scorecard named {fields.name!r} exists already",
-                               "name") from None
+        except StoreError as exc:  # another admin saved the same name meanwhile
+            if isinstance(exc.__cause__, IntegrityError):
+                raise taken from None
+            raise
 
     # --- evaluating -------------------------------------------------------------------------
 

@@ -129,3 +129,22 @@ async def test_a_calls_quality_is_on_its_contacts_timeline(world: World) -> None
         "mes": 20.0, "min_mes": 20.0, "jitter_ms": 38.5, "lost": 100, "received": 300,
         "rtt_ms": 0.0, "loss_percent": 25.0}
     assert call["quality"]["legs"]["agent"]["mes"] == 88.1
+
+
+async def test_scorecard_names_are_unique_per_tenant(world: World) -> None:
+    admin = await world.log_in(world.person("acme", Role.ADMIN))
+    body = {"name": "Sales calls", "sections": [{"title": "Opening", "questions": [
+        {"id": "greeting", "text": "Greeted", "kind": "yes-no"}]}]}
+    first = await world.request(admin, "POST", "/api/scorecards", body)
+    assert first.status == 201
+    again = await world.request(admin, "POST", "/api/scorecards", body)
+    assert (again.status, (await again.json())["fields"]) == (
+        409, {"name": "a scorecard named 'Sales calls' exists already"})
+    other = await world.log_in(world.person("globex", Role.ADMIN))
+    assert (await world.request(other, "POST", "/api/scorecards", body)).status == 201
+    card = (await first.json())["scorecard"]["id"]
+    retired = await world.request(admin, "PUT", f"/api/scorecards/{card}",
+                                  {**body, "active": False})
+    assert (await retired.json())["scorecard"]["active"] is False
+    listed = await (await world.request(admin, "GET", "/api/scorecards?active=true")).json()
+    assert listed == {"scorecards": []}
