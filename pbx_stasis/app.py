@@ -108,7 +108,7 @@ class StasisApp:
         )
         self.router.listeners["DeviceStateChanged"] = self.acd.on_device_state
         self.callbacks = CallbackService(db, self.acd, self.line, self.ari, settings.ari.app,
-                                         clock=clock)
+                                         clock=clock, bus=bus)
         self.acd.serve_callbacks(self.callbacks)
         self.recordings = RecordingStore(db, settings.recordings.dir, bus=bus)
         self.supervision = Supervision(self.ari, self.router, db, settings.ari.app)

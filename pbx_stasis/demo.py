@@ -1,8 +1,8 @@
 """Seed the demo: a tenant with one user of each role, its outbound numbers (the support and
 sales lines, which its outside calls present), queues, agents, contacts with their custom fields,
-a few tickets, call scripts, the example IVR flow and its English/Arabic prompts, and outbound
+a few tickets, call scripts, the example IVR flow and its English/Arabic prompts, outbound
 work: a lead list with a few call tasks, compliance settings (calling hours) and a do-not-call
-entry. Idempotent; prints the logins.
+entry, and the analytics rules with an evaluation scorecard. Idempotent; prints the logins.
 
     python -m pbx_stasis.demo seed
 """
@@ -42,6 +42,49 @@ from pbx_stasis.web.passwords import hash_password
 
 EXAMPLE_FLOW = Path(__file__).resolve().parent.parent / "examples" / "ivr" / "support.yaml"
 LOGINS_FILE = Path("var/demo-logins.json")
+
+# The analytics rules (keyword categories, lead score) and the scorecard the demo's supervisors
+# evaluate recorded calls with: the greeting and closing questions answer themselves from the
+# categories, the listening one from the interruptions; verifying the caller is critical.
+ANALYTICS_RULES = {
+    "categories": [
+        {"name": "greeting", "phrases": ["good morning", "good afternoon", "how can i help"],
+         "speaker": "agent"},
+        {"name": "closing", "phrases": ["anything else", "thank you for calling"],
+         "speaker": "agent"},
+        {"name": "buying", "phrases": ["buy", "price", "quote"], "speaker": "customer"},
+        {"name": "cancel", "phrases": ["cancel", "refund"], "speaker": "customer"},
+    ],
+    "lead": {"category_points": {"buying": 60, "cancel": -40}, "positive_points": 10,
+             "negative_points": -10, "outcome_points": {"Sale": 40}, "threshold": 50},
+}
+SCORECARD = {
+    "name": "Customer call quality",
+    "description": "How the agent opened, handled and closed the call.",
+    "sections": [
+        {"title": "Opening", "questions": [
+            {"id": "greeting", "text": "Greeted the customer", "kind": "yes-no", "weight": 2,
+             "auto": {"category": "greeting"}},
+            {"id": "verified", "text": "Verified the caller's identity", "kind": "yes-no",
+             "weight": 2, "critical": True},
+        ]},
+        {"title": "Conversation", "questions": [
+            {"id": "listening", "text": "Let the customer speak (2 interruptions at most)",
+             "kind": "yes-no", "weight": 1,
+             "auto": {"figure": "interruptions", "at_most": 2}},
+            {"id": "tone", "text": "Tone and courtesy", "kind": "scale", "scale": 5,
+             "weight": 3},
+            {"id": "resolution", "text": "Outcome of the customer's request", "kind": "choice",
+             "weight": 3, "choices": [{"label": "Resolved", "score": 100},
+                                      {"label": "Escalated", "score": 50},
+                                      {"label": "Unresolved", "score": 0}]},
+        ]},
+        {"title": "Closing", "questions": [
+            {"id": "closing", "text": "Offered more help before ending", "kind": "yes-no",
+             "weight": 1, "auto": {"category": "closing"}},
+        ]},
+    ],
+}
 
 # username -> (role, display name)
 USERS = {
@@ -201,6 +244,7 @@ async def seed() -> dict[str, str]:
             for name, script in SCRIPTS:
                 await scripts.save(tenant.id, name, script, ids["adam"], utc_now())
         await _seed_outbound(db, tenant.id, ids)
+        await _seed_evaluations(db, tenant.id, ids)
         ivr = IvrService(db)
         active = await ivr.versions.active(tenant.id)
         if active is None:
@@ -233,6 +277,26 @@ async def _seed_tickets(db: Database, tenant_id: int, contacts: Contacts,
             assignee_user_id=ids[assignee] if assignee else None,
             contact_id=found[0].id if found else None,
         ), ids["adam"], now)
+async def _seed_evaluations(db: Database, tenant_id: int, ids: dict[str, int]) -> None:
+    """The analytics rules (unless an admin set some) and the demo's scorecard (once)."""
+    from pbx_stasis.analytics.rules import AnalyticsRulesFields
+    from pbx_stasis.analytics.store import AnalyticsStore
+    from pbx_stasis.analytics.tables import AnalyticsRules
+    from pbx_stasis.bus import Bus
+    from pbx_stasis.evaluations.model import ScorecardFields
+    from pbx_stasis.evaluations.service import Evaluations
+
+    async with db.session() as session:
+        has_rules = await session.get(AnalyticsRules, tenant_id) is not None
+    if not has_rules:
+        await AnalyticsStore(db).set_rules(tenant_id,
+                                           AnalyticsRulesFields.model_validate(ANALYTICS_RULES))
+    evaluations = Evaluations(db, Bus())  # nobody listens while seeding
+    if not await evaluations.scorecards(tenant_id):
+        await evaluations.save_scorecard(tenant_id, ScorecardFields.model_validate(SCORECARD),
+                                         ids["adam"])
+
+
 async def _seed_outbound(db: Database, tenant_id: int, ids: dict[str, int]) -> None:
     """Compliance settings (unless an admin set some), the do-not-call entry, the lead list
     with a task per lead for Alice, and a task of Bob's due tomorrow."""

@@ -11,7 +11,7 @@ A plugin hands the kernel what the feature brings, and the kernel imports no fea
   process of its own reaches it: pbx_stasis.remote) and the app key its routes find it under;
 - setup: what it puts in the web app before it starts (its stores, under its own app keys);
 - watchers: tasks the Stasis process runs for it while it is up (the recordings' retention
-  sweep...), each given the database and the settings.
+  sweep...), each given the database, the settings and the bus (what it publishes).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any, Generic, TypeVar
 
 from aiohttp import web
 
-from pbx_stasis.bus import EventTopic
+from pbx_stasis.bus import Bus, EventTopic
 from pbx_stasis.config import Settings
 from pbx_stasis.remote.interfaces import Interface
 from pbx_stasis.store.db import Database
@@ -34,7 +34,7 @@ Subparsers = argparse._SubParsersAction  # the `pbx` parser's subcommands (argpa
 Commands = Callable[["Subparsers[argparse.ArgumentParser]"], None]
 WebSetup = Callable[[web.Application, WebContext], None]
 P = TypeVar("P")
-Watcher = Callable[[Database, Settings], Coroutine[Any, Any, None]]
+Watcher = Callable[[Database, Settings, Bus], Coroutine[Any, Any, None]]
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from pbx_stasis.callbacks import plugin as callbacks
 from pbx_stasis.callscripts import plugin as callscripts
 from pbx_stasis.crm import plugin as crm
 from pbx_stasis.dialing import plugin as dialing
+from pbx_stasis.evaluations import plugin as evaluations
 from pbx_stasis.ivr import plugin as ivr
 from pbx_stasis.leads import plugin as leads
 from pbx_stasis.plugin import LiveService, Plugin
@@ -53,6 +54,7 @@ WEB_PLUGINS: tuple[Plugin, ...] = (
     leads.PLUGIN,
     analytics.PLUGIN,
     quality.PLUGIN,
+    evaluations.PLUGIN,
     webhooks.PLUGIN,
 )
 # ... and those that control live calls, through the Stasis side's own services.

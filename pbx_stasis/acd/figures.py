@@ -34,6 +34,16 @@ T when unset):
 | outbound talk / wrap-up | OUTCONNECT to its end (the end row's `talk`, `outbound` true), and the |
 |  | wrap-up after it: the agent's outbound work, in no queue and not in handled, talk or AHT |
 
+Beside the journal, `CallScores` (not folded from journal rows: from the calls' stored quality
+and evaluations, counted by the call's start):
+
+| figure | definition |
+|---|---|
+| call MES | the lower of the call's two legs' average MES (quality/: Asterisk's RTCP) |
+| average MES | call MES / calls measured (a talk shorter than the first RTCP report has none) |
+| poor quality share | calls measured whose MES is under the poor bar (POOR_MES) / calls measured |
+| average evaluation | evaluations' scores (percent; a failed one is 0) / evaluations of the calls |
+
 A figure counts in the bucket (hour, day: see `Calendar`) of the row that makes it: offered at
 ENTERQUEUE, answered at CONNECT, talk at the part's end. A restart of the app is no event of
 the figures: a stay or a talk it carries over is journaled ADOPTED (never a second ENTERQUEUE
@@ -568,6 +578,54 @@ def _account(tally: AgentTally, desk: _Desk, seconds: float) -> None:
         tally.busy += seconds
     elif desk.queues and not desk.paused:
         tally.available += seconds
+
+
+@dataclass
+class CallScores:
+    """A queue's or an agent's call quality and evaluation scores over a period (see the table
+    above): fed one call's MES and one evaluation at a time."""
+
+    measured: int = 0  # calls with a MES
+    mes_total: float = 0.0
+    poor: int = 0  # calls measured under the poor bar
+    evaluations: int = 0
+    evaluation_total: float = 0.0
+    failed_evaluations: int = 0
+
+    def add_quality(self, legs_mes: Iterable[float | None], poor_below: float) -> None:
+        """One call's legs' average MES; a call none of whose legs has one is not measured."""
+        scored = [mes for mes in legs_mes if mes is not None]
+        if not scored:
+            return
+        mes = min(scored)
+        self.measured += 1
+        self.mes_total += mes
+        self.poor += mes < poor_below
+
+    def add_evaluation(self, score: float, failed: bool) -> None:
+        self.evaluations += 1
+        self.evaluation_total += 0.0 if failed else score
+        self.failed_evaluations += failed
+
+    @property
+    def average_mes(self) -> float | None:
+        mean = _mean(self.mes_total, self.measured)
+        return None if mean is None else round(mean, 1)
+
+    @property
+    def poor_quality_share(self) -> float | None:
+        return _ratio(self.poor, self.measured)
+
+    @property
+    def average_evaluation(self) -> float | None:
+        mean = _mean(self.evaluation_total, self.evaluations)
+        return None if mean is None else round(mean, 1)
+
+    def summary(self) -> dict[str, Any]:
+        return {"quality_measured": self.measured, "average_mes": self.average_mes,
+                "poor_quality": self.poor, "poor_quality_share": self.poor_quality_share,
+                "evaluations": self.evaluations, "average_evaluation": self.average_evaluation,
+                "failed_evaluations": self.failed_evaluations}
 
 
 def _seconds(value: object) -> float:

@@ -202,6 +202,18 @@ def lead_score(categories: Sequence[Match], customer_sentiment: float | None,
     return score, reasons, score >= rules.threshold
 
 
+def rescored(figures: Mapping[str, Any], rules: LeadRules, outcome: str | None
+             ) -> dict[str, Any]:
+    """A call's stored figures with the lead score again, for a new outcome (a disposition
+    given or changed after the call was transcribed) by the tenant's lead rules now: the
+    categories and sentiment found stay as they were."""
+    matches = [Match(str(m["category"]), str(m["speaker"]), float(m["at"]), str(m["phrase"]))
+               for m in figures.get("categories", [])]
+    customer = figures.get("sentiment", {}).get("customer")
+    score, reasons, hot = lead_score(matches, customer, outcome, rules)
+    return {**figures, "lead": {"score": round(score, 2), "hot": hot, "reasons": reasons}}
+
+
 def insights_of(speech: Mapping[str, Sequence[Interval]], duration: float,
                 lines: Sequence[Line], categories: Sequence[CategoryRule],
                 lead: LeadRules, outcome: str | None = None) -> Insights:

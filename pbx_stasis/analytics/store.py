@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, select, text
 
-from pbx_stasis.analytics.insights import CategoryRule, Insights, LeadRules, Line
+from pbx_stasis.analytics.insights import CategoryRule, Insights, LeadRules, Line, rescored
 from pbx_stasis.analytics.rules import AnalyticsRulesFields, categories_of, lead_of
 from pbx_stasis.analytics.tables import AnalyticsRules, CallInsight, Transcript, TranscriptLine
 from pbx_stasis.recording.store import RecordingRecord, record_of
@@ -146,6 +146,23 @@ class AnalyticsStore:
                     queue=record.queue, figures=insights.figures(),
                     lead_score=round(insights.lead_score, 2), hot=insights.hot,
                     computed_at=utc_now()))
+
+    async def rescore(self, tenant_id: int, call_id: str, outcome: str | None
+                      ) -> list[tuple[CallInsight, str | None]]:
+        """The lead score of a call's insights again for its new outcome (its disposition);
+        the rows changed (each with the outcome), in one transaction."""
+        _, lead = await self.rules(tenant_id)
+        changed: list[tuple[CallInsight, str | None]] = []
+        async with self.db.transaction() as tx:
+            rows = await tx.scalars(select(CallInsight).where(
+                CallInsight.tenant_id == tenant_id, CallInsight.call_id == call_id))
+            for row in rows:
+                figures = rescored(row.figures, lead, outcome)
+                row.figures = figures
+                row.lead_score, row.hot = figures["lead"]["score"], figures["lead"]["hot"]
+                row.computed_at = utc_now()
+                changed.append((row, outcome))
+        return changed
 
     # --- readers (always within one tenant) -------------------------------------------------
 

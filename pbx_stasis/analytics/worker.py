@@ -22,9 +22,16 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from pbx_stasis.analytics.engines import EngineChoice, NoEngine
+from pbx_stasis.analytics.events import (
+    INSIGHTS_READY,
+    TRANSCRIPT_READY,
+    InsightsReady,
+    TranscriptReady,
+)
 from pbx_stasis.analytics.insights import insights_of
 from pbx_stasis.analytics.store import DONE, FAILED, NO_ENGINE, AnalyticsStore
 from pbx_stasis.analytics.transcriber import Transcription, transcribe_file
+from pbx_stasis.bus import Bus
 from pbx_stasis.recording.store import RecordingRecord
 from pbx_stasis.recording.tables import RecordingKind
 from pbx_stasis.store import Database
@@ -55,8 +62,10 @@ def decoder_pool() -> Executor:
 
 class TranscriptionWorker:
     def __init__(self, db: Database, directory: str | Path, engines: dict[str, EngineChoice],
-                 *, pool: Executor | None = None, capacity: int = CAPACITY) -> None:
+                 *, pool: Executor | None = None, capacity: int = CAPACITY,
+                 bus: Bus | None = None) -> None:
         self.store = AnalyticsStore(db)
+        self.bus = bus  # transcript:ready and insights:ready once stored (None: stored only)
         self.directory = Path(directory)
         self.engines = engines
         self.pool = pool or decoder_pool()
@@ -126,11 +135,13 @@ class TranscriptionWorker:
         except NoEngine as exc:
             log.warning("recording %s not transcribed: %s", record.id, exc)
             await self.store.save(record, status=NO_ENGINE, language=language, error=str(exc))
+            self._ready(record, NO_ENGINE, language, error=str(exc))
             return
         except Exception as exc:
             log.warning("recording %s not transcribed: %s", record.id, exc)
-            await self.store.save(record, status=FAILED, language=language,
-                                  error=str(exc) or type(exc).__name__)
+            error = str(exc) or type(exc).__name__
+            await self.store.save(record, status=FAILED, language=language, error=error)
+            self._ready(record, FAILED, language, error=error)
             return
         insights = None
         if record.kind is RecordingKind.CALL:
@@ -141,5 +152,23 @@ class TranscriptionWorker:
             record, status=DONE, language=language, engine=result.engine,
             audio_seconds=result.duration, took_seconds=result.took, lines=result.lines,
             insights=insights)
+        self._ready(record, DONE, language, engine=result.engine, lines=len(result.lines),
+                    audio_seconds=result.duration)
+        if insights is not None and self.bus is not None:
+            self.bus.publish(INSIGHTS_READY, record.tenant_id, InsightsReady.of(
+                record.id, record.call_id, record.agent_user_id, record.queue,
+                insights.figures(), outcome))
         log.info("recording %s transcribed by %s: %.1f s of audio in %.1f s of CPU",
                  record.id, result.engine, result.duration, result.took)
+
+    def _ready(self, record: RecordingRecord, status: str, language: str, *,
+               engine: str | None = None, lines: int = 0, audio_seconds: float = 0.0,
+               error: str | None = None) -> None:
+        if self.bus is None:
+            return
+        self.bus.publish(TRANSCRIPT_READY, record.tenant_id, TranscriptReady(
+            recording_id=record.id, call_id=record.call_id, kind=record.kind.value,
+            status=status, language=language, engine=engine, lines=lines,
+            audio_seconds=round(audio_seconds, 3), agent_user_id=record.agent_user_id,
+            queue=record.queue, error=error[:500] if error else None))
+

@@ -106,7 +106,7 @@ async def create_callback(req: RouteRequest) -> web.StreamResponse:
         policies.journal_refusal(who.tenant_id, body["number"], verdict,
                                  agent_user_id=who.user_id, by=who.username)
         raise WebError(403, "forbidden", verdict.message, {"number": verdict.message})
-    callback = await CallbackStore(req.site.ctx.db).create(
+    callback = await CallbackStore(req.site.ctx.db, req.site.ctx.bus).create(
         tenant_id=who.tenant_id, queue=body["queue"], number=verdict.number,
         contact=body.get("contact") or "", source=CallbackSource.API, due_at=due,
         requested_by=who.user_id)

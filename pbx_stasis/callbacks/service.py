@@ -17,7 +17,9 @@ from pbx_stasis.acd.directory import queue_key
 from pbx_stasis.acd.runner import AcdService
 from pbx_stasis.acd.stay import Leg, Waiting
 from pbx_stasis.ari import AriClient
+from pbx_stasis.bus import Bus
 from pbx_stasis.callbacks.dialer import CallbackDialer
+from pbx_stasis.callbacks.events import CALLBACK_REQUESTED, CallbackRequested
 from pbx_stasis.callbacks.store import (
     Callback,
     CallbackStore,
@@ -41,8 +43,9 @@ class CallbackService:
     """The callbacks feature's live part (the ACD's CallbackDesk)."""
 
     def __init__(self, db: Database, acd: AcdService, line: TrunkLine, ari: AriClient,
-                 app: str, *, clock: Callable[[], float]) -> None:
-        self.store = CallbackStore(db)
+                 app: str, *, clock: Callable[[], float], bus: Bus | None = None) -> None:
+        self.store = CallbackStore(db, bus)
+        self.bus = bus
         self.acd = acd
         self.line = line
         self.clock = clock
@@ -94,6 +97,11 @@ class CallbackService:
             return
         self._changes.put_nowait(change)
         self._record(row, change.callback_id, tenant_id, queue, agent_user_id)
+        if change.insert is not None and self.bus is not None:  # a waiting caller's key
+            asked = change.insert
+            self.bus.publish(CALLBACK_REQUESTED, tenant_id, CallbackRequested(
+                callback_id=asked.id, queue=asked.queue, number=asked.number, contact="",
+                source=asked.source, due_at=asked.due_at, origin_call_id=asked.origin_call_id))
 
     def _record(self, row: JournalRow, callback_id: str, tenant_id: int, queue: str | None,
                 agent_user_id: int | None) -> None:

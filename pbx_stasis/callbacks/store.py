@@ -11,6 +11,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select, update
 
+from pbx_stasis.bus import Bus
+from pbx_stasis.callbacks.events import CALLBACK_REQUESTED, CallbackRequested
 from pbx_stasis.callbacks.tables import (
     PENDING,
     CallbackRow,
@@ -86,8 +88,9 @@ def callback_call(callback_id: str, tenant_id: int, queue: str, number: str,
 class CallbackStore:
     """Reads and changes the callbacks table."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, bus: Bus | None = None) -> None:
         self.db = db
+        self.bus = bus  # callback:requested for those it creates (None: nobody listens)
 
     async def create(self, *, tenant_id: int, queue: str, number: str, contact: str,
                      source: CallbackSource, due_at: datetime, callback_id: str | None = None,
@@ -104,6 +107,10 @@ class CallbackStore:
             tx.add(Call(**callback_call(row.id, tenant_id, queue, number, row.created_at).row()))
             await tx.flush()  # the call first: the callback's journal lines refer to it
             tx.add(row)
+        if self.bus is not None:
+            self.bus.publish(CALLBACK_REQUESTED, tenant_id, CallbackRequested(
+                callback_id=row.id, queue=queue, number=number, contact=contact,
+                source=source.value, due_at=due_at, origin_call_id=origin_call_id))
         return Callback.of(row)
 
     async def get(self, tenant_id: int, callback_id: str) -> Callback | None:

@@ -100,7 +100,7 @@ async def serve(settings: Settings, stop: asyncio.Event, *, part: str = "all") -
             started = True
             log.info("pbx-stasis running: ARI %s app %s, database %s",
                      app.ari.base_url, settings.ari.app, db.backend)
-            tasks.extend(asyncio.create_task(watcher(db, settings))
+            tasks.extend(asyncio.create_task(watcher(db, settings, bus))
                          for plugin in PLUGINS for watcher in plugin.watchers)
             if part == "stasis":
                 rpc = urlsplit(settings.web.rpc_url)

@@ -14,6 +14,8 @@ from aiohttp import web
 from sqlalchemy import select
 
 from pbx_stasis.crm.contacts import ContactRecord, Contacts
+from pbx_stasis.quality.core import POOR_MES, LegQuality
+from pbx_stasis.quality.tables import CallQualityRow
 from pbx_stasis.recording.tables import Recording, RecordingKind
 from pbx_stasis.store.db import Database
 from pbx_stasis.store.tables import Role
@@ -109,6 +111,7 @@ class CallsSource:
             viewer.tenant_id, contact.phones, limit, only_agent=viewer.only_agent
         )
         recordings = await self._recordings(viewer.tenant_id, [call.call_id for call in calls])
+        quality = await self._quality(viewer.tenant_id, [call.call_id for call in calls])
         found: list[TimelineEntry] = []
         for call in calls:
             who = call.agent_name or "no agent"
@@ -119,6 +122,7 @@ class CallsSource:
                 "number": call.number, "answered": call.answered, "duration": call.duration,
                 "queue": call.queue, "agent_name": call.agent_name,
                 "recordings": recordings.get(call.call_id, []),
+                "quality": quality.get(call.call_id),
             }))
             # The wrap-up comes after the call; the call record keeps no time of its own for it.
             if call.disposition is not None:
@@ -151,6 +155,22 @@ class CallsSource:
                     "audio": f"/api/recordings/{recording_id}/audio",
                 })
         return links
+
+
+    async def _quality(self, tenant_id: int, call_ids: list[str]
+                       ) -> dict[str, dict[str, Any]]:
+        """Each call's audio quality per leg (quality/: MES, jitter, loss), with the poor bar."""
+        if not call_ids:
+            return {}
+        statement = select(CallQualityRow).where(CallQualityRow.tenant_id == tenant_id,
+                                                 CallQualityRow.call_id.in_(call_ids))
+        found: dict[str, dict[str, Any]] = {}
+        async with self._db.session() as session:
+            for row in await session.scalars(statement.order_by(CallQualityRow.id)):
+                legs = found.setdefault(row.call_id, {"poor_below_mes": POOR_MES, "legs": {}})
+                legs["legs"][row.leg] = LegQuality(row.mes, row.min_mes, row.jitter_ms, row.lost,
+                                                   row.received, row.rtt_ms).as_json()
+        return found
 
 
 TIMELINE: web.AppKey[Timeline] = web.AppKey("timeline", Timeline)

@@ -3,6 +3,7 @@ app key RECORDER, see http.py; its page), `pbx recordings`, and the retention sw
 
 from __future__ import annotations
 
+from pbx_stasis.bus import Bus
 from pbx_stasis.config import Settings
 from pbx_stasis.plugin import LiveService, Plugin
 from pbx_stasis.recording import http
@@ -16,7 +17,7 @@ from pbx_stasis.web.pages import template_page
 from pbx_stasis.web.routing import ANYONE, Kind, Route, at_least
 
 
-async def _retention(db: Database, settings: Settings) -> None:
+async def _retention(db: Database, settings: Settings, bus: Bus) -> None:
     await sweep_forever(db, settings.recordings.dir)
 
 

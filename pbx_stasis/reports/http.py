@@ -1,5 +1,6 @@
-"""Reports API: a period's figures per queue, agent, day and hour (reports/core.py), as JSON
-for the /reports page and as CSV files for spreadsheets."""
+"""Reports API: a period's figures per queue, agent, day and hour (reports/core.py), with each
+queue's and agent's call quality and evaluation scores (reports/scores.py), as JSON for the
+/reports page and as CSV files for spreadsheets."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from aiohttp import web
 from sqlalchemy import select
 
+from pbx_stasis.acd.figures import CallScores
 from pbx_stasis.reports.core import (
     AgentFigures,
     DayFigures,
@@ -19,6 +21,7 @@ from pbx_stasis.reports.core import (
     Report,
 )
 from pbx_stasis.reports.rollup_store import period_report, queue_rules
+from pbx_stasis.reports.scores import PeriodScores, period_scores
 from pbx_stasis.store.tables import Role, User
 from pbx_stasis.validation import Day, Model, ModelQuery, left_out, text
 from pbx_stasis.web.csvfile import csv_text
@@ -46,9 +49,10 @@ class CsvQuery(Period):
 
 
 REPORT_QUERY = ModelQuery(Period)
+_SCORES = list(CallScores().summary())
 _COLUMNS = {
-    "queues": list(QueueFigures("").summary()),
-    "agents": [*AgentFigures(0).summary(), "name"],
+    "queues": [*QueueFigures("").summary(), *_SCORES],
+    "agents": [*AgentFigures(0).summary(), *_SCORES, "name"],
     "days": list(DayFigures("").summary()),
     "hours": list(HourFigures(0).summary()),
 }
@@ -89,14 +93,19 @@ async def _report(req: RouteRequest) -> tuple[date, date, dict[str, Any]]:
     async with req.site.ctx.db.session() as session:
         people = {uid: display or username for uid, display, username in
                   (await session.execute(names)).all()}
-    return first, last, {"tz": zone.key, **_json(report, people.get)}
+    scores = await period_scores(req.site.ctx.db, tenant_id, start, end)
+    return first, last, {"tz": zone.key, **_json(report, people.get, scores)}
 
 
-def _json(report: Report, name: Callable[[int], str | None]) -> dict[str, Any]:
+def _json(report: Report, name: Callable[[int], str | None], scores: PeriodScores
+          ) -> dict[str, Any]:
+    none = CallScores()
     return {
-        "queues": [report.queues[q].summary() for q in sorted(report.queues)],
+        "queues": [{**report.queues[q].summary(), **scores.queues.get(q, none).summary()}
+                   for q in sorted(report.queues)],
         "agents": sorted(
-            ({**a.summary(), "name": name(a.agent_user_id) or f"user {a.agent_user_id}"}
+            ({**a.summary(), **scores.agents.get(a.agent_user_id, none).summary(),
+              "name": name(a.agent_user_id) or f"user {a.agent_user_id}"}
              for a in report.agents.values()),
             key=lambda a: str(a["name"]).lower(),
         ),

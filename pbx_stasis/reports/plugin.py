@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from pbx_stasis.bus import Bus
 from pbx_stasis.config import Settings
 from pbx_stasis.plugin import Plugin
 from pbx_stasis.reports import http
@@ -24,7 +25,7 @@ PAGE = Route(
 )
 
 
-async def _rollups(db: Database, settings: Settings) -> None:
+async def _rollups(db: Database, settings: Settings, bus: Bus) -> None:
     await keep_rolled(db)
 
 

@@ -209,6 +209,7 @@ _NAV: list[tuple[str, str, Role]] = [
     ("/wallboard", "Wallboard", Role.SUPERVISOR),
     ("/supervise", "Live calls", Role.SUPERVISOR),
     ("/recordings", "Recordings", Role.SUPERVISOR),
+    ("/evaluations", "Evaluations", Role.AGENT),
     ("/reports", "Reports", Role.SUPERVISOR),
     ("/outbound", "Outbound", Role.SUPERVISOR),
     ("/admin/users", "Users", Role.ADMIN),

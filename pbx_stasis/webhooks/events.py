@@ -1,5 +1,5 @@
 """Which bus events become which webhook events: one table. A feature that lands later adds
-its line here (callback.requested, transcript.ready... once they publish on the bus)."""
+its line here once it publishes on the bus."""
 
 from __future__ import annotations
 
@@ -7,9 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from pbx_stasis.acd.topics import AGENT_STATE
+from pbx_stasis.analytics.events import INSIGHTS_READY, TRANSCRIPT_READY
 from pbx_stasis.bus import BusEvent, EventTopic
+from pbx_stasis.callbacks.events import CALLBACK_REQUESTED
 from pbx_stasis.calls.events import CALL_ENDED, CALL_STATE, CallAnswered, CallStarted
 from pbx_stasis.crm.events import DISPOSITION_SET
+from pbx_stasis.evaluations.events import EVALUATION_SAVED
 from pbx_stasis.recording.events import RECORDING_READY
 from pbx_stasis.tickets.events import TICKET_CHANGED, TicketCreated, TicketUpdated
 
@@ -39,6 +42,13 @@ WEBHOOK_EVENTS: tuple[WebhookEvent, ...] = (
     WebhookEvent("ticket.created", TICKET_CHANGED, TicketCreated, "a ticket was opened"),
     WebhookEvent("ticket.updated", TICKET_CHANGED, TicketUpdated,
                  "a ticket changed (status, priority, assignee, a comment...)"),
+    WebhookEvent("transcript.ready", TRANSCRIPT_READY, None,
+                 "a recording's transcript is stored (or why it has none)"),
+    WebhookEvent("insights.ready", INSIGHTS_READY, None,
+                 "a call's insights are stored: lead score, hot lead, categories"),
+    WebhookEvent("callback.requested", CALLBACK_REQUESTED, None, "a callback was asked for"),
+    WebhookEvent("evaluation.saved", EVALUATION_SAVED, None,
+                 "an evaluation was saved, rescored, acknowledged or disputed"),
 )
 BY_NAME = {event.name: event for event in WEBHOOK_EVENTS}
 

@@ -33,6 +33,7 @@ PAGES = [
     (Role.AGENT, "/tickets"),
     (Role.ADMIN, "/admin/contact-fields"),
     (Role.ADMIN, "/admin/call-scripts"),
+    (Role.ADMIN, "/evaluations"),  # with the scorecards' editor
 ]
 
 

@@ -2,7 +2,8 @@
 mu-law, sent as RTP by the test phones of sipp's scenarios); the call is recorded per speaker
 (a snoop on each leg), transcribed by pocketsphinx in the worker's process, and its insights
 computed: each side's words are on its own channel, talk time per side is what was played, the
-tenant's keyword category and the hot-lead flag fire, and the other tenant sees none of it.
+tenant's keyword category and the hot-lead flag fire, a webhook receiver gets transcript.ready
+and insights.ready signed, and the other tenant sees none of it.
 Call quality: a call whose customer's phone loses packets has a clearly lower MES on that leg
 than on the agent's, both stored with the call."""
 
@@ -11,19 +12,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import json
+import time
 import wave
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from callcenter import call_center, enqueue_into
 from polling import eventually
 from sandbox import Sandbox, run_sipp_async
 
+from pbx_stasis.analytics.events import TRANSCRIPT_READY
 from pbx_stasis.analytics.rules import AnalyticsRulesFields
 from pbx_stasis.analytics.speech import speech_intervals
 from pbx_stasis.analytics.store import DONE, AnalyticsStore
 from pbx_stasis.analytics.worker import TranscriptionWorker, decoder_pool
+from pbx_stasis.config import WebhookSettings
+from pbx_stasis.plugins import web_app
 from pbx_stasis.quality.watcher import call_quality
 from pbx_stasis.recording import PolicyMode, RecordingPolicy, RecordingStore
 from pbx_stasis.recording.policy_store import RecordingPolicies
@@ -31,6 +40,9 @@ from pbx_stasis.recording.recorder import RecordingError, RecordingState
 from pbx_stasis.store import Directory
 from pbx_stasis.testcall.cli import spoken
 from pbx_stasis.testcall.rtp import RATE, RtpPhone, ulaw_decode
+from pbx_stasis.web.app import WebContext
+from pbx_stasis.webhooks.core import verify
+from pbx_stasis.webhooks.service import WEBHOOKS
 
 pytestmark = pytest.mark.integration
 
@@ -95,11 +107,45 @@ async def test_a_call_is_recorded_per_speaker_transcribed_and_scored(
             assert (wav.getnchannels(), wav.getframerate()) == (2, RATE)
         assert store.path_of(kept).exists()  # the mixed file people play is still there
 
-        worker = TranscriptionWorker(center.db, store.directory, {}, pool=decoder_pool())
+        # A webhook receiver for transcript.ready and insights.ready, the web app's dispatcher
+        # on the app's bus (the worker publishes there once the transcript is stored).
+        got: list[tuple[dict[str, str], bytes]] = []
+
+        async def receive(request: web.Request) -> web.Response:
+            got.append((dict(request.headers), await request.read()))
+            return web.Response(text="ok")
+
+        receiver_app = web.Application()
+        receiver_app.router.add_post("/hooks", receive)
+        receiver = TestServer(receiver_app, host="127.0.0.1")
+        await receiver.start_server()
+        settings = replace(center.app.settings, webhooks=WebhookSettings(internal_urls=True))
+        pages = TestServer(web_app(WebContext(db=center.db, bus=center.app.bus,
+                                              settings=settings), []))
+        await pages.start_server()
+        worker = TranscriptionWorker(center.db, store.directory, {}, pool=decoder_pool(),
+                                     bus=center.app.bus)
         try:
+            _, secret = await pages.app[WEBHOOKS].create(
+                tenant_id, str(receiver.make_url("/hooks")),
+                ["transcript.ready", "insights.ready"], "test")
+            await eventually(lambda: center.app.bus.listened(TRANSCRIPT_READY, tenant_id))
             assert await worker.run_pending() == 1
+            await eventually(lambda: len(got), until=lambda n: n >= 2, within=20)
         finally:
             worker.pool.shutdown()
+            await pages.close()
+            await receiver.close()
+        hooks = {}
+        for headers, body in got:
+            assert verify(secret, headers["X-Pbx-Signature"], body, int(time.time()))
+            event = json.loads(body)
+            hooks[event["type"]] = event["data"]
+        assert hooks["transcript.ready"]["recording_id"] == kept.id
+        assert (hooks["transcript.ready"]["status"], hooks["transcript.ready"]["engine"]) == (
+            "done", "pocketsphinx")
+        assert (hooks["insights.ready"]["hot"], hooks["insights.ready"]["categories"]) == (
+            True, ["buying"])
         transcript = await analytics.transcript(tenant_id, kept.id)
         assert transcript is not None and transcript.status == DONE
         said = {side: " ".join(line.text for line in transcript.lines if line.speaker == side)

@@ -38,6 +38,7 @@ async def test_a_queued_callback_keeps_its_place_and_rings_the_customer_after_th
         target = private_sandbox.sip_target
         # What the agent's page and the wallboard are told (the feed's events).
         feed = center.app.bus.subscribe(["call:incoming", "queue:stats"])
+        requested = center.app.bus.subscribe(["callback:requested"])  # the webhooks' event
         # The queue records every talk: the callback's too.
         recordings = RecordingStore(center.db, tmp_path / "recordings")
         center.app.recorder.store = recordings
@@ -47,6 +48,10 @@ async def test_a_queued_callback_keeps_its_place_and_rings_the_customer_after_th
         first = asyncio.create_task(run_sipp_async(
             presses_one, target, caller=CUSTOMER, timeout=30, workdir=tmp_path))
         [asked] = await center.wait_for("CALLBACKREQ")
+        said = (await asyncio.wait_for(requested.get(), 5)).payload
+        assert (said.source, said.origin_call_id, said.number, said.queue) == (
+            "queue", asked.call_id, CUSTOMER, "sales")
+        requested.close()
         later = asyncio.create_task(run_sipp_async(
             "caller-waits-bye.xml", target, caller=LATER, timeout=40, workdir=tmp_path))
         await center.wait_for("ENTERQUEUE", 2)
@@ -153,6 +158,7 @@ async def test_a_flow_asks_a_callback_for_the_callers_number_and_it_joins_the_qu
         return ask
 
     async with call_center(private_sandbox, tmp_path, {"sales": {}}, script=script) as center:
+        requested = center.app.bus.subscribe(["callback:requested"])
         for caller in (CUSTOMER, "+19005550123"):
             done = await run_sipp_async("caller-waits-bye.xml", private_sandbox.sip_target,
                                         caller=caller, timeout=20, workdir=tmp_path)
@@ -167,3 +173,6 @@ async def test_a_flow_asks_a_callback_for_the_callers_number_and_it_joins_the_qu
         record = await CallbackStore(center.db).get(tenant.id, callback_id)
         assert record is not None and record.source == CallbackSource.IVR
         assert center.app.acd.core.waiting(f"{tenant.id}:sales") == [callback_id]
+        said = requested.get_nowait()  # once: the refused caller asked none
+        assert said is not None and requested.get_nowait() is None
+        assert (said.payload.callback_id, said.payload.source) == (callback_id, "ivr")

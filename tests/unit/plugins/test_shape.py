@@ -84,8 +84,10 @@ def test_the_route_table_and_the_feed_come_from_the_plugins() -> None:
         assert {(route.method, route.path) for route in plugin.routes} <= table, plugin.name
     assert all(isinstance(topic, EventTopic) and topic.readers for topic in TOPICS.values())
     assert list(TOPICS) == ["call:incoming", "call:state", "call:ended", "agent:state",
-                            "queue:stats", "crm:disposition", "ivr:updated", "ticket:changed",
-                            "quality:poor", "recording:ready"]
+                            "queue:stats", "crm:disposition", "ivr:updated",
+                            "callback:requested", "ticket:changed", "transcript:ready",
+                            "insights:ready", "quality:poor", "evaluation:saved",
+                            "recording:ready"]
 
 
 def test_the_cli_takes_the_features_commands_from_their_plugins() -> None:
@@ -94,6 +96,7 @@ def test_the_cli_takes_the_features_commands_from_their_plugins() -> None:
                     if isinstance(action, argparse._SubParsersAction))
     kernel = {"run", "migrate", "check", "user", "token", "journal"}
     features = {"queue", "agent", "export", "ivr", "dialing", "recordings", "call",
-                "callbacks", "ticket", "script", "leads", "tasks", "dnc", "transcribe", "reports"}
+                "callbacks", "ticket", "script", "leads", "tasks", "dnc", "transcribe", "reports",
+                "scorecards"}
     assert set(commands.choices) == kernel | features
     assert parser.parse_args(["journal", "--tail", "3"]).func is cmd_journal

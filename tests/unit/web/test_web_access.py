@@ -20,12 +20,14 @@ import aiohttp
 import pytest
 import pytest_asyncio
 from analytics_samples import measured_call, transcribed_recording
+from evaluation_samples import ANSWERS, agents_recording, evaluation, scorecard
 from web_world import FAST_HASHER, PASSWORD, Person, World, build_world, close_world
 
 from pbx_stasis.callbacks.store import CallbackStore
 from pbx_stasis.callbacks.tables import CallbackSource
 from pbx_stasis.center.service import CallState
 from pbx_stasis.crm.contacts import ContactDraft
+from pbx_stasis.evaluations.service import EVALUATIONS
 from pbx_stasis.leads.service import LEADS, TaskDraft
 from pbx_stasis.plugins import WEB_ROUTES as ROUTE_TABLE
 from pbx_stasis.store.base import utc_now
@@ -363,7 +365,65 @@ async def _hot_leads(world: World, who: Person) -> Ask:
     return Ask("/api/analytics/hot-leads")
 
 
+def _scorecard(body: bool = False) -> Sample:
+    async def make(world: World, who: Person) -> Ask:
+        card = await scorecard(world, OWNER)
+        fields = {"name": f"Renamed {card} (acme)", "sections": [{"title": "One", "questions": [
+            {"id": "greeting", "text": "Greeted", "kind": "yes-no"}]}]}
+        return Ask(f"/api/scorecards/{card}", fields if body else None, owns_object=True)
+
+    return make
+
+
+def _evaluating(draft: bool) -> Sample:
+    async def make(world: World, who: Person) -> Ask:
+        card = await scorecard(world, OWNER)
+        recording = await agents_recording(world, OWNER, world.person(OWNER, Role.AGENT).user_id)
+        if draft:
+            return Ask(f"/api/recordings/{recording}/evaluation-draft?scorecard_id={card}",
+                       owns_object=True)
+        return Ask(f"/api/recordings/{recording}/evaluations",
+                   {"scorecard_id": card, "answers": ANSWERS}, owns_object=True)
+
+    return make
+
+
+def _evaluation(suffix: str = "", body: Any = None) -> Sample:
+    async def make(world: World, who: Person) -> Ask:
+        # The asker's own evaluation (an agent reads and answers their own), else the owner's
+        # agent's (the other tenant must not reach it).
+        agent = who.user_id if who.tenant == OWNER else world.person(OWNER, Role.AGENT).user_id
+        found = await evaluation(world, OWNER, agent)
+        sent = body
+        if suffix == "" and body is not None:  # a rescore keeps its scorecard
+            sent = {**body, "scorecard_id": (await world.app[EVALUATIONS].get(
+                world.tenant_ids[OWNER], found, None)).scorecard_id}
+        return Ask(f"/api/evaluations/{found}{suffix}", sent, owns_object=True)
+
+    return make
+
+
+async def _evaluations(world: World, who: Person) -> Ask:
+    await evaluation(world, OWNER, world.person(OWNER, Role.AGENT).user_id)
+    return Ask("/api/evaluations")
+
+
 SAMPLES: dict[tuple[str, str], Sample] = {
+    ("GET", "/evaluations"): fixed("/evaluations"),
+    ("GET", "/api/scorecards"): fixed("/api/scorecards?active=true"),
+    ("POST", "/api/scorecards"): fixed("/api/scorecards", {"name": "Sales calls", "sections": [
+        {"title": "Opening", "questions": [{"id": "greeting", "text": "Greeted",
+                                            "kind": "yes-no"}]}]}),
+    ("GET", "/api/scorecards/{scorecard_id}"): _scorecard(),
+    ("PUT", "/api/scorecards/{scorecard_id}"): _scorecard(body=True),
+    ("GET", "/api/recordings/{recording_id}/evaluation-draft"): _evaluating(draft=True),
+    ("POST", "/api/recordings/{recording_id}/evaluations"): _evaluating(draft=False),
+    ("GET", "/api/evaluations"): _evaluations,
+    ("GET", "/api/evaluations/{evaluation_id}"): _evaluation(),
+    ("PUT", "/api/evaluations/{evaluation_id}"): _evaluation("", {"answers": ANSWERS}),
+    ("POST", "/api/evaluations/{evaluation_id}/acknowledge"): _evaluation("/acknowledge", {}),
+    ("POST", "/api/evaluations/{evaluation_id}/dispute"): _evaluation(
+        "/dispute", {"comment": "I did verify"}),
     ("GET", "/"): fixed("/"),
     ("GET", "/login"): fixed("/login"),
     ("POST", "/login"): fixed("/login"),

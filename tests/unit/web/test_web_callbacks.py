@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 from web_world import World
 
+from pbx_stasis.callbacks.events import CALLBACK_REQUESTED
 from pbx_stasis.callbacks.store import CallbackStore
 from pbx_stasis.callbacks.tables import CallbackRow, CallbackStatus
 from pbx_stasis.store.tables import Call, CallEvent, Role
@@ -21,6 +22,7 @@ async def test_an_agent_asks_for_a_callback_at_a_time_and_finds_it_in_their_list
     world: World,
 ) -> None:
     agent = await world.log_in(world.person("acme", Role.AGENT))
+    requested = world.bus.subscribe((CALLBACK_REQUESTED,))
     body = {"number": "(415) 555-0123", "queue": "support", "contact": "Bo",
             "at": "2099-01-01T10:00:00+01:00"}
     response = await world.request(agent, "POST", ROUTE, body)
@@ -32,6 +34,12 @@ async def test_an_agent_asks_for_a_callback_at_a_time_and_finds_it_in_their_list
     callback = (await response.json())["callback"]
     assert (callback["number"], callback["status"], callback["source"]) == (
         "+14155550123", "scheduled", "api")
+    # callback:requested (the webhooks' callback.requested), once: the refused one is none.
+    event = requested.get_nowait()
+    assert event is not None and requested.get_nowait() is None
+    assert (event.payload.callback_id, event.payload.number, event.payload.source,
+            event.payload.contact) == (callback["id"], "+14155550123", "api", "Bo")
+    requested.close()
     listed = await (await world.request(agent, "GET", ROUTE)).json()
     assert [item["id"] for item in listed["callbacks"]] == [callback["id"]]
     # Another tenant's supervisor sees none of it.

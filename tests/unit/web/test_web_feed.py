@@ -11,7 +11,14 @@ from web_world import Person, World
 
 from pbx_stasis.acd.model import AgentState
 from pbx_stasis.acd.topics import AGENT_STATE, QUEUE_STATS, AgentStateChanged, QueueStatsChanged
+from pbx_stasis.analytics.events import (
+    INSIGHTS_READY,
+    TRANSCRIPT_READY,
+    InsightsReady,
+    TranscriptReady,
+)
 from pbx_stasis.bus import EventTopic
+from pbx_stasis.callbacks.events import CALLBACK_REQUESTED, CallbackRequested
 from pbx_stasis.calls.events import (
     CALL_ENDED,
     CALL_INCOMING,
@@ -21,6 +28,7 @@ from pbx_stasis.calls.events import (
     CallUpdated,
 )
 from pbx_stasis.crm.events import DISPOSITION_SET, DispositionSet
+from pbx_stasis.evaluations.events import EVALUATION_SAVED, EvaluationSaved
 from pbx_stasis.ivr.events import IVR_UPDATED, IvrUpdated
 from pbx_stasis.plugins import TOPICS
 from pbx_stasis.quality.events import QUALITY_POOR, CallQualityPoor
@@ -34,7 +42,9 @@ NOW = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
 MARK_FIELD = {"call:incoming": "call_id", "call:state": "call_id", "call:ended": "call_id",
               "agent:state": "name", "queue:stats": "queue", "ivr:updated": "name",
               "ticket:changed": "subject", "quality:poor": "call_id",
-              "crm:disposition": "call_id", "recording:ready": "recording_id"}
+              "crm:disposition": "call_id", "recording:ready": "recording_id",
+              "transcript:ready": "recording_id", "insights:ready": "recording_id",
+              "callback:requested": "callback_id", "evaluation:saved": "recording_id"}
 
 
 def send(world: World, topic: str, tenant_id: int, payload: dict[str, Any]) -> None:
@@ -73,6 +83,15 @@ def marked(topic: str, mark: str, user_id: int) -> tuple[EventTopic[Any], object
         "recording:ready": (RECORDING_READY, RecordingReady(
             recording_id=mark, call_id=mark, kind="call", queue=None, agent_user_id=user_id,
             started_at=NOW, duration_seconds=1.0, size_bytes=44, format="wav")),
+        "transcript:ready": (TRANSCRIPT_READY, TranscriptReady(
+            mark, mark, "call", "done", "en", "pocketsphinx", 3, 6.0, user_id, "sales")),
+        "insights:ready": (INSIGHTS_READY, InsightsReady(
+            mark, mark, user_id, "sales", 60.0, True, ("buying",), 0.4, None)),
+        "callback:requested": (CALLBACK_REQUESTED, CallbackRequested(
+            mark, "sales", "+15550100", "", "api", NOW, None)),
+        # An agent reads the evaluations of their own calls.
+        "evaluation:saved": (EVALUATION_SAVED, EvaluationSaved(
+            1, mark, mark, user_id, "sales", "Quality", 80.0, False, "submitted", user_id, NOW)),
     }
     return events[topic]
 
@@ -149,6 +168,8 @@ async def test_tenants_apart_and_agents_see_only_themselves(world: World) -> Non
     publish("ivr:updated", acme, {"mark": "flow"})
     publish("ticket:changed", acme, {"mark": "colleague-ticket", "user_id": colleague.user_id})
     publish("ticket:changed", acme, {"mark": "agent-ticket", "user_id": agent.user_id})
+    publish("evaluation:saved", acme, {"mark": "colleague-eval", "user_id": colleague.user_id})
+    publish("evaluation:saved", acme, {"mark": "agent-eval", "user_id": agent.user_id})
     for topic in ALL_TOPICS:  # every topic of acme, none of which globex may see
         publish(
             topic,
@@ -166,7 +187,7 @@ async def test_tenants_apart_and_agents_see_only_themselves(world: World) -> Non
         for socket in sockets.values():
             await socket.close()
     assert seen_by_agent == [("call:incoming", "to-agent"), ("ticket:changed", "agent-ticket"),
-                             ("agent:state", "end")]
+                             ("evaluation:saved", "agent-eval"), ("agent:state", "end")]
     assert seen_by_manager == [
         ("agent:state", "colleague"),
         ("call:incoming", "to-colleague"),
@@ -174,6 +195,8 @@ async def test_tenants_apart_and_agents_see_only_themselves(world: World) -> Non
         ("queue:stats", "acme-queue"),
         ("ticket:changed", "colleague-ticket"),
         ("ticket:changed", "agent-ticket"),
+        ("evaluation:saved", "colleague-eval"),
+        ("evaluation:saved", "agent-eval"),
         *[(topic, "acme") for topic in ALL_TOPICS if topic != "ivr:updated"],
         ("agent:state", "end"),
     ]

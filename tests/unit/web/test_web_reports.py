@@ -68,7 +68,8 @@ async def test_a_manager_reads_their_tenants_day(world: World) -> None:
     assert (await nothing.text()).splitlines() == [
         "agent_user_id,offered,answered,missed,transfers,talk,average_talk,wrapup,average_handle,"
         "paused,occupancy,outbound_placed,outbound_connected,outbound_talk,average_outbound_talk,"
-        "name"
+        "quality_measured,average_mes,poor_quality,poor_quality_share,evaluations,"
+        "average_evaluation,failed_evaluations,name"
     ]
 
 
@@ -186,3 +187,54 @@ async def test_a_report_in_the_centers_own_time_zone(world: World) -> None:
         manager, "GET", "/api/reports/csv?from=2026-11-23&table=hours&tz=Asia/Dubai")
     assert "pbx-hours-2026-11-23_2026-11-23-Asia-Dubai.csv" in csv_file.headers[
         "Content-Disposition"]
+
+
+async def test_quality_and_evaluation_scores_per_queue_and_agent(world: World) -> None:
+    """Each queue's and agent's average MES (a call's worse leg), share of poor calls and
+    average evaluation, counted by the call's start, beside the journal's figures."""
+    from evaluation_samples import evaluation
+    from sqlalchemy import update
+
+    from pbx_stasis.evaluations.tables import EvaluationRow
+    from pbx_stasis.quality.tables import CallQualityRow
+    from pbx_stasis.store.tables import Call
+
+    agent = world.person("acme", Role.AGENT)
+    tenant_id = world.tenant_ids["acme"]
+    day = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+    legs = [(20.0, 88.0), (90.0, 86.0), (None, None)]  # call MES 20 (poor), 86, none
+    for n, (customer, agents) in enumerate(legs):
+        call_id = "d" * 31 + str(n)
+        await world.add_call("acme", call_id=call_id, from_number="+14155550100", agent=agent)
+        await _journal(world, "acme", call_id, ("ENTERQUEUE", n, {}),
+                       ("CONNECT", n, {"wait": 5.0}),
+                       ("COMPLETEAGENT", n + 1, {"wait": 5.0, "talk": 60.0}),
+                       agent=agent.user_id)
+        async with world.db.transaction() as tx:
+            await tx.execute(update(Call).where(Call.id == call_id).values(
+                started_at=day, queue="support", agent_user_id=agent.user_id))
+            tx.add_all(CallQualityRow(tenant_id=tenant_id, call_id=call_id, leg=leg, mes=mes,
+                                      min_mes=mes, jitter_ms=1.0, lost=0, received=100,
+                                      rtt_ms=0.0, at=day)
+                       for leg, mes in (("customer", customer), ("agent", agents)))
+    # An evaluation (86.7 %) of a call of the day, and one of a call of another day.
+    scored = await evaluation(world, "acme", agent.user_id)
+    await evaluation(world, "acme", agent.user_id)
+    async with world.db.transaction() as tx:
+        row = await tx.get(EvaluationRow, scored)
+        assert row is not None
+        row.queue = "support"
+        await tx.execute(update(Call).where(Call.id == row.call_id).values(started_at=day))
+    manager = await world.log_in(world.person("acme", Role.MANAGER))
+
+    report = await (await world.request(manager, "GET", "/api/reports?from=2026-11-23")).json()
+    [support] = report["queues"]
+    [mine] = report["agents"]
+    for row in (support, mine):
+        assert (row["quality_measured"], row["average_mes"], row["poor_quality"],
+                row["poor_quality_share"]) == (2, 53.0, 1, 0.5)
+        assert (row["evaluations"], row["average_evaluation"], row["failed_evaluations"]) == (
+            1, 86.7, 0)
+    download = await world.request(manager, "GET", "/api/reports/csv?from=2026-11-23&table=agents")
+    [line] = list(csv.DictReader(io.StringIO(await download.text())))
+    assert (line["average_mes"], line["average_evaluation"]) == ("53.0", "86.7")

@@ -224,7 +224,8 @@ async def test_urls_and_events_are_checked(world: World) -> None:
     assert (await response.json())["fields"] == {
         "events.0": "is not an event (known: call.started, call.answered, call.ended, "
                     "disposition.set, agent.state, recording.ready, ticket.created, "
-                    "ticket.updated)"}
+                    "ticket.updated, transcript.ready, insights.ready, callback.requested, "
+                    "evaluation.saved)"}
     response = await world.request(admin, "POST", "/api/webhooks",
                                    {"url": "https://crm.example.com/h", "events": []})
     assert "events" in (await response.json())["fields"]

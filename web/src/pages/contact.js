@@ -9,11 +9,21 @@ const contactId = Number(location.pathname.split("/").pop());
 let contact = null;
 let editor = null;
 
+// A call's audio quality per leg (MES as Asterisk measured it), a poor leg marked.
+function quality(figures) {
+  const legs = Object.entries(figures.legs).map(([leg, q]) => {
+    const poor = q.min_mes !== null && q.min_mes < figures.poor_below_mes;
+    return `${leg} MES ${q.mes ?? "–"}${poor ? " (poor)" : ""}, jitter ${q.jitter_ms} ms, loss ${q.loss_percent}%`;
+  });
+  return el("div", { class: "small muted", "data-testid": "timeline-quality" }, `Quality: ${legs.join(" · ")}`);
+}
+
 function entry(item) {
   const body = [];
   if (item.kind === "call") {
     body.push(el("div", { class: "what" }, item.title, item.answered ? ` · ${duration(item.duration)}` : "",
       item.queue ? ` · queue ${item.queue}` : ""));
+    if (item.quality) body.push(quality(item.quality));
     for (const rec of item.recordings || []) {
       body.push(el("audio", { controls: true, preload: "none", src: rec.audio, "data-testid": "timeline-recording" }));
     }

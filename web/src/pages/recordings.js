@@ -4,6 +4,8 @@
 import { ApiError, get } from "../api.js";
 import { $, dateTime, duration, el } from "../ui.js";
 import { mountTranscript } from "../transcript.js";
+import { mountEvaluation } from "../evaluate.js";
+import { qualityView } from "../call-quality.js";
 
 const PAGE = 50;
 const state = { rows: [], offset: 0, more: false, filters: {}, playing: null };
@@ -69,8 +71,20 @@ function play(row) {
     });
   }
   transcript.show(row.id);
+  evaluation.show(row);
+  showQuality(row);
   renderRows();
 }
+
+async function showQuality(row) {
+  const box = $("#player-quality");
+  box.replaceChildren();
+  if (row.kind && row.kind !== "call") return;
+  const view = await qualityView(row.call_id);
+  if (view && state.playing === row.id) box.replaceChildren(view);
+}
+
+const evaluation = mountEvaluation();
 
 // A search result opens its recording at the line found.
 const transcript = mountTranscript($("#player"), async (recordingId, at) => {

@@ -27,20 +27,27 @@ function segment(kind, bottom, height) {
   return part;
 }
 
+// An evaluation average and how many evaluations make it (acd/figures.py CallScores).
+function score(row) {
+  return row.evaluations ? `${row.average_evaluation}% (${row.evaluations})` : "–";
+}
+
 function render(report) {
   $("#rep-summary").textContent = `${report.from === report.to ? report.from : `${report.from} to ${report.to}`} · ${report.tz}`;
   const queues = report.queues.map((q) => el("tr", { dataset: { queue: q.queue } }, ...cells([
     q.queue, q.offered, q.answered, q.abandoned, q.timed_out, q.left_empty, q.transferred,
     pct(q.service_level), secs(q.average_answer_wait), secs(q.average_abandon_wait),
-    secs(q.longest_wait), secs(q.average_talk), secs(q.average_handle)])));
+    secs(q.longest_wait), secs(q.average_talk), secs(q.average_handle),
+    q.average_mes ?? "–", pct(q.poor_quality_share), score(q)])));
   $("#rep-queue-rows").replaceChildren(...(queues.length ? queues
-    : [el("tr", {}, el("td", { colspan: 13, class: "empty" }, "No calls in this period."))]));
+    : [el("tr", {}, el("td", { colspan: 16, class: "empty" }, "No calls in this period."))]));
   const agents = report.agents.map((a) => el("tr", { dataset: { agent: a.agent_user_id } }, ...cells([
     a.name, a.offered, a.answered, a.missed, a.transfers, secs(a.talk), secs(a.average_talk),
     secs(a.wrapup), secs(a.average_handle), secs(a.paused), a.outbound_placed,
-    a.outbound_connected, secs(a.outbound_talk)])));
+    a.outbound_connected, secs(a.outbound_talk),
+    a.average_mes ?? "–", pct(a.poor_quality_share), score(a)])));
   $("#rep-agent-rows").replaceChildren(...(agents.length ? agents
-    : [el("tr", {}, el("td", { colspan: 13, class: "empty" }, "No agent activity in this period."))]));
+    : [el("tr", {}, el("td", { colspan: 16, class: "empty" }, "No agent activity in this period."))]));
   const days = report.days.map((d) => el("tr", { dataset: { day: d.day } }, ...cells([
     d.day, d.offered, d.answered, d.abandoned, pct(d.service_level)])));
   $("#rep-day-rows").replaceChildren(...(days.length ? days

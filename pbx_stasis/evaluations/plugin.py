@@ -1,0 +1,27 @@
+"""Evaluations as the kernel takes it: the scorecards' and evaluations' routes, the evaluations
+page, the evaluation:saved topic, `pbx scorecards`, and its store (app key EVALUATIONS)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from pbx_stasis.evaluations import http
+from pbx_stasis.evaluations.cli import add_scorecard_commands
+from pbx_stasis.evaluations.events import EVALUATION_SAVED
+from pbx_stasis.evaluations.service import EVALUATIONS, Evaluations
+from pbx_stasis.plugin import Plugin
+from pbx_stasis.web.app import WebContext
+from pbx_stasis.web.pages import template_page
+from pbx_stasis.web.routing import ANYONE, Kind, Route
+
+
+def _setup(app: web.Application, ctx: WebContext) -> None:
+    app[EVALUATIONS] = Evaluations(ctx.db, ctx.bus)
+
+
+PAGE = Route("GET", "/evaluations",
+             template_page("evaluations_page", "evaluations.html", "Evaluations"), ANYONE,
+             "Evaluations: scores per agent (an agent: their own, to acknowledge or dispute); "
+             "admins edit the scorecards", kind=Kind.PAGE, tag="pages")
+PLUGIN = Plugin("evaluations", routes=(*http.ROUTES, PAGE), topics=(EVALUATION_SAVED,),
+                commands=add_scorecard_commands, setup=_setup)
