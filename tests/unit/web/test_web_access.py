@@ -20,6 +20,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 from analytics_samples import measured_call, transcribed_recording
+from voicemail_samples import voicemail
 from web_world import FAST_HASHER, PASSWORD, Person, World, build_world, close_world
 
 from pbx_stasis.callbacks.store import CallbackStore
@@ -363,6 +364,21 @@ async def _hot_leads(world: World, who: Person) -> Ask:
     return Ask("/api/analytics/hot-leads")
 
 
+def _voicemail(suffix: str = "", body: Any = None) -> Sample:
+    async def make(world: World, who: Person) -> Ask:
+        voicemail_id = await voicemail(world, OWNER)
+        return Ask(f"/api/voicemails/{voicemail_id}{suffix}", body, owns_object=True)
+
+    return make
+
+
+async def _voicemail_assign(world: World, who: Person) -> Ask:
+    # An agent may take a message for themselves; the others assign it to the agent.
+    agent = world.person(OWNER, Role.AGENT)
+    to = who.user_id if who.role is Role.AGENT else agent.user_id
+    return await _voicemail("/assignee", {"user_id": to})(world, who)
+
+
 SAMPLES: dict[tuple[str, str], Sample] = {
     ("GET", "/"): fixed("/"),
     ("GET", "/login"): fixed("/login"),
@@ -518,6 +534,16 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("DELETE", "/api/webhooks/{webhook_id}"): _webhook(),
     ("GET", "/api/webhooks/{webhook_id}/deliveries"): _webhook("/deliveries"),
     ("POST", "/api/webhooks/{webhook_id}/deliveries/{delivery_id}/replay"): _replay,
+    ("GET", "/voicemail"): fixed("/voicemail"),
+    ("GET", "/api/voicemails"): fixed("/api/voicemails?mailbox_kind=queue&status=new"),
+    ("GET", "/api/voicemails/summary"): fixed("/api/voicemails/summary"),
+    ("GET", "/api/voicemails/{voicemail_id}"): _voicemail(),
+    ("GET", "/api/voicemails/{voicemail_id}/audio"): _voicemail("/audio"),
+    ("PUT", "/api/voicemails/{voicemail_id}/status"): _voicemail("/status", {"status": "heard"}),
+    ("PUT", "/api/voicemails/{voicemail_id}/assignee"): _voicemail_assign,
+    ("DELETE", "/api/voicemails/{voicemail_id}"): _voicemail(),
+    ("GET", "/api/voicemail/rules"): fixed("/api/voicemail/rules"),
+    ("PUT", "/api/voicemail/rules"): fixed("/api/voicemail/rules", {"retention_days": 14}),
 }
 
 

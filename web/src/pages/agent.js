@@ -3,6 +3,7 @@ import { get, post, put } from "../api.js";
 import { Feed } from "../feed.js";
 import { $, $$, banner, clearErrors, clock, dateTime, duration, el, pageData, secondsSince, showErrors, toast } from "../ui.js";
 import { mountMyWork } from "../mywork.js";
+import { mountInbox } from "../voicemail.js";
 import { PhonePanel } from "../phone.js";
 import { Ringer } from "../ringer.js";
 import { mountTicketBox } from "../ticket-box.js";
@@ -598,9 +599,10 @@ async function sync() {
   renderAgent();
 }
 
-const feed = new Feed(["call:*", "agent:state"], {
+const feed = new Feed(["call:*", "agent:state", "voicemail:changed"], {
   onSync: sync,
   onEvent(topic, payload) {
+    if (topic === "voicemail:changed") { inbox.refresh(); myWork.refresh(); return; }
     if (topic === "agent:state" && payload.user_id === me.id) {
       const before = view.agent;
       view.agent = payload;
@@ -648,4 +650,5 @@ function tellMissed(before, now) {
 
 panel.start();
 feed.start();
-mountMyWork($("#my-work"), { beforeCall: () => { ringer.unlock(); phone.expectCall(); }, dial });
+const myWork = mountMyWork($("#my-work"), { beforeCall: () => { ringer.unlock(); phone.expectCall(); }, dial });
+const inbox = mountInbox($("#voicemail-inbox"), { me, dial });
