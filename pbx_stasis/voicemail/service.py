@@ -135,13 +135,13 @@ class Voicemails:
         statement = (statement.order_by(Recording.started_at.desc(), Recording.id)
                      .limit(wanted.limit).offset(wanted.offset))
         async with self.db.session() as session:
-            return [self._of(*row) for row in (await session.execute(statement)).tuples()]
+            return [self._of(*row) for row in (await session.execute(statement)).all()]
 
     async def get(self, tenant_id: int, voicemail_id: str) -> Voicemail | None:
         statement = self._select().where(Recording.tenant_id == tenant_id,
                                          Recording.id == voicemail_id)
         async with self.db.session() as session:
-            found = (await session.execute(statement)).tuples().first()
+            found = (await session.execute(statement)).first()
         return self._of(*found) if found is not None else None
 
     async def new_per_queue(self, tenant_id: int) -> dict[str, int]:

@@ -85,7 +85,7 @@ def test_the_route_table_and_the_feed_come_from_the_plugins() -> None:
     assert all(isinstance(topic, EventTopic) and topic.readers for topic in TOPICS.values())
     assert list(TOPICS) == ["call:incoming", "call:state", "call:ended", "agent:state",
                             "queue:stats", "crm:disposition", "ivr:updated", "ticket:changed",
-                            "quality:poor", "recording:ready"]
+                            "voicemail:changed", "quality:poor", "recording:ready"]
 
 
 def test_the_cli_takes_the_features_commands_from_their_plugins() -> None:

@@ -27,6 +27,7 @@ from pbx_stasis.quality.events import QUALITY_POOR, CallQualityPoor
 from pbx_stasis.recording.events import RECORDING_READY, RecordingReady
 from pbx_stasis.store.tables import Direction, Role
 from pbx_stasis.tickets.events import TICKET_CHANGED, TicketUpdated
+from pbx_stasis.voicemail.events import VOICEMAIL_CHANGED, VoicemailChanged
 
 ALL_TOPICS = list(TOPICS)
 NOW = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
@@ -34,7 +35,8 @@ NOW = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
 MARK_FIELD = {"call:incoming": "call_id", "call:state": "call_id", "call:ended": "call_id",
               "agent:state": "name", "queue:stats": "queue", "ivr:updated": "name",
               "ticket:changed": "subject", "quality:poor": "call_id",
-              "crm:disposition": "call_id", "recording:ready": "recording_id"}
+              "crm:disposition": "call_id", "recording:ready": "recording_id",
+              "voicemail:changed": "voicemail_id"}
 
 
 def send(world: World, topic: str, tenant_id: int, payload: dict[str, Any]) -> None:
@@ -73,6 +75,9 @@ def marked(topic: str, mark: str, user_id: int) -> tuple[EventTopic[Any], object
         "recording:ready": (RECORDING_READY, RecordingReady(
             recording_id=mark, call_id=mark, kind="call", queue=None, agent_user_id=user_id,
             started_at=NOW, duration_seconds=1.0, size_bytes=44, format="wav")),
+        "voicemail:changed": (VOICEMAIL_CHANGED, VoicemailChanged(
+            voicemail_id=mark, change="new", mailbox_kind="queue", mailbox="support",
+            status="new", assigned_user_id=None, duration_seconds=4.0)),
     }
     return events[topic]
 
@@ -165,8 +170,10 @@ async def test_tenants_apart_and_agents_see_only_themselves(world: World) -> Non
     finally:
         for socket in sockets.values():
             await socket.close()
+    # voicemail:changed names a mailbox and a count, no caller: every role of the tenant
+    # reads it (an agent's inbox and My work refresh on it, and the API answers by its rules).
     assert seen_by_agent == [("call:incoming", "to-agent"), ("ticket:changed", "agent-ticket"),
-                             ("agent:state", "end")]
+                             ("voicemail:changed", "acme"), ("agent:state", "end")]
     assert seen_by_manager == [
         ("agent:state", "colleague"),
         ("call:incoming", "to-colleague"),

@@ -18,14 +18,23 @@ from pbx_stasis.web.app import CONTEXT
 _unique = itertools.count(1)
 
 
-def silent_wav(seconds: float = 2.0) -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(8000)
-        wav.writeframes(b"\0\0" * int(8000 * seconds))
-    return out.getvalue()
+def quiet_wav(seconds: float = 2.0) -> bytes:
+    """A WAV file of about `seconds` of near silence whose bytes are also valid UTF-8 (the
+    access table reads every answer as text)."""
+    frames = int(4096 * seconds)
+    while True:
+        out = io.BytesIO()
+        with wave.open(out, "wb") as wav:
+            wav.setnchannels(1)
+            wav.setsampwidth(2)
+            wav.setframerate(4096)  # 0x1000: its header bytes are UTF-8 too
+            wav.writeframes(b"\1\1" * frames)
+        data = out.getvalue()
+        try:
+            data.decode()
+            return data
+        except UnicodeDecodeError:
+            frames += 1
 
 
 async def voicemail(world: Any, tenant: str, *, queue: str = "support") -> str:
@@ -36,7 +45,7 @@ async def voicemail(world: Any, tenant: str, *, queue: str = "support") -> str:
     tenant_id = world.tenant_ids[tenant]
     recording_id = new_recording_id()
     relative = f"{tenant_id}/vm/{recording_id}.wav"
-    data = silent_wav()
+    data = quiet_wav()
     target = Path(world.app[CONTEXT].settings.recordings.dir) / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)
