@@ -155,7 +155,7 @@ class Voicemails:
             .group_by(Recording.mailbox_kind, Recording.mailbox, VoicemailStateRow.status)
         )
         async with self.db.session() as session:
-            rows = (await session.execute(statement)).tuples().all()
+            rows = (await session.execute(statement)).all()
         counts: dict[str, int] = {}
         for kind, name, status, many in rows:
             for queue, one in new_per_queue(
