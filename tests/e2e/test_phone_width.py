@@ -31,6 +31,7 @@ PAGES = [
     (Role.ADMIN, "/admin/ivr"),
     (Role.MANAGER, "/admin/recording"),
     (Role.AGENT, "/tickets"),
+    (Role.SUPERVISOR, "/voicemail"),
     (Role.ADMIN, "/admin/contact-fields"),
     (Role.ADMIN, "/admin/call-scripts"),
 ]
