@@ -1,4 +1,5 @@
-"""Voicemail inbox: each message's state (new/heard, assignee) and tenants' voicemail retention.
+"""Voicemail inbox: each message's state (new/heard, assignee) and tenants' voicemail retention;
+tenants' report settings (the default time zone of reports).
 
 Revision ID: 0022
 Revises: 0009
@@ -53,6 +54,18 @@ def upgrade() -> None:
     )
 
 
+    op.create_table(
+        "report_settings",
+        sa.Column("tenant_id", sa.Integer(), nullable=False),
+        sa.Column("timezone", sa.String(length=64), nullable=False),
+        _when("updated_at"),
+        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"],
+                                name=op.f("fk_report_settings_tenant_id_tenants")),
+        sa.PrimaryKeyConstraint("tenant_id", name=op.f("pk_report_settings")),
+    )
+
+
 def downgrade() -> None:
+    op.drop_table("report_settings")
     op.drop_table("voicemail_rules")
     op.drop_table("voicemail_states")

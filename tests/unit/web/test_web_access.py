@@ -411,6 +411,8 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("GET", "/api/agents"): fixed("/api/agents"),
     ("GET", "/api/reports"): fixed("/api/reports"),
     ("GET", "/api/reports/csv"): fixed("/api/reports/csv?table=agents"),
+    ("GET", "/api/reports/settings"): fixed("/api/reports/settings"),
+    ("PUT", "/api/reports/settings"): fixed("/api/reports/settings", {"timezone": "Asia/Dubai"}),
     ("GET", "/api/queues"): fixed("/api/queues"),
     ("POST", "/api/queues"): _new_queue,
     ("GET", "/api/queues/stats"): fixed("/api/queues/stats"),

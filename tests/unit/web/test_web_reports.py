@@ -186,3 +186,32 @@ async def test_a_report_in_the_centers_own_time_zone(world: World) -> None:
         manager, "GET", "/api/reports/csv?from=2026-11-23&table=hours&tz=Asia/Dubai")
     assert "pbx-hours-2026-11-23_2026-11-23-Asia-Dubai.csv" in csv_file.headers[
         "Content-Disposition"]
+
+
+async def test_the_tenant_s_default_time_zone_is_the_reports_without_tz(world: World) -> None:
+    """Issue 13: a tenant setting gives reports their default zone; `?tz=` still wins, and
+    only an admin sets it (a bad name is a 400 on its field)."""
+    agent = world.person("acme", Role.AGENT)
+    await _journal(world, "acme", CALL,  # 08:00 UTC is 12:00 in Dubai
+                   ("ENTERQUEUE", 0, {}), ("CONNECT", 0, {"wait": 5.0}),
+                   ("COMPLETEAGENT", 2, {"wait": 5.0, "talk": 90.0}), agent=agent.user_id)
+    world.clock.now = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    manager = await world.log_in(world.person("acme", Role.MANAGER))
+    admin = await world.log_in(world.person("acme", Role.ADMIN))
+    settings = await (await world.request(manager, "GET", "/api/reports/settings")).json()
+    assert settings == {"settings": {"timezone": None}}
+    assert (await world.request(manager, "PUT", "/api/reports/settings",
+                                {"timezone": "Asia/Dubai"})).status == 403
+    bad = await world.request(admin, "PUT", "/api/reports/settings", {"timezone": "Mars/Base"})
+    assert bad.status == 400 and "timezone" in (await bad.json())["fields"]
+    saved = await world.request(admin, "PUT", "/api/reports/settings",
+                                {"timezone": "Asia/Dubai"})
+    assert (await saved.json())["settings"]["timezone"] == "Asia/Dubai"
+    report = await (await world.request(manager, "GET", "/api/reports?from=2026-11-23")).json()
+    assert report["tz"] == "Asia/Dubai" and report["hours"][12]["offered"] == 1
+    utc = await (await world.request(manager, "GET", "/api/reports?from=2026-11-23&tz=UTC")).json()
+    assert utc["tz"] == "UTC" and utc["hours"][8]["offered"] == 1
+    # Another tenant keeps UTC.
+    stranger = await world.log_in(world.person("globex", Role.MANAGER))
+    theirs = await (await world.request(stranger, "GET", "/api/reports?from=2026-11-23")).json()
+    assert theirs["tz"] == "UTC"
