@@ -77,9 +77,13 @@ function renderAgent() {
   const agent = view.agent;
   const pill = $("#agent-state");
   const state = agent ? agent.state : "offline";
-  pill.className = `state-pill st-${state}`;
-  pill.textContent = agent ? (agent.state === "paused" && agent.reason ? `paused · ${agent.reason}` : agent.state) : "no agent";
-  pill.dataset.state = state;
+  // The agent is paused while their own outside call rings (no queue call is offered then):
+  // the pill says the call, not "paused · break" (issue 13).
+  const dialling = view.call?.direction === "outbound" && view.call.state === "ringing";
+  pill.className = `state-pill st-${dialling ? "ringing" : state}`;
+  pill.textContent = dialling ? `calling ${view.call.to_number}`
+    : agent ? (agent.state === "paused" && agent.reason ? `paused · ${agent.reason}` : agent.state) : "no agent";
+  pill.dataset.state = dialling ? "dialling" : state;
   const reasons = $("#pause-reason");
   if (reasons.options.length !== view.pauseReasons.length) {
     reasons.replaceChildren(...view.pauseReasons.map((r) => el("option", { value: r }, r)));
@@ -279,6 +283,7 @@ function setCall(call) {
   }
   if (view.call && view.call.state === "ringing" && view.call.direction !== "outbound") ringer.start();
   renderCall();
+  if (before?.state !== view.call?.state || before?.call_id !== view.call?.call_id) renderAgent();
 }
 
 async function control(verb, body) {
