@@ -9,6 +9,7 @@ agent's own outbound call), at 1440 px and at 390 px.
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 import pytest
@@ -127,7 +128,8 @@ async def test_the_agent_plays_marks_heard_and_calls_back_at_1440_and_390(
     stack: LiveStack, browser: Browser, tmp_path: Path
 ) -> None:
     assert DID  # the support line stays as it was
-    carrier = await asyncio.to_thread(stack.carrier, tmp_path)
+    # The far end rings 3 s before it answers: the agent's pill says the call meanwhile.
+    carrier = await asyncio.to_thread(stack.carrier, tmp_path, ring_ms="3000")
     try:
         async with opened(browser) as agent:
             await _log_in(agent, stack, "alice")
@@ -165,12 +167,30 @@ async def test_the_agent_plays_marks_heard_and_calls_back_at_1440_and_390(
             # Call back: the agent's own outbound call (their phone rings first and answers
             # by itself), to the caller's number, through the trunk.
             await item.get_by_test_id("vm-call").click()
+            # Issue 13's 390 px nit: not "paused · break" while the number rings.
+            pill = agent.locator("#agent-state")
+            await expect(pill).to_contain_text(re.compile(rf"calling \+?1?{SPEAKER[2:]}"),
+                                               timeout=5000)
             calls = await eventually(stack.calls, until=lambda calls: any(
                 c.direction == "outbound" and c.to_number.endswith(SPEAKER[2:])
                 for c in calls), within=15)
             [back] = [c for c in calls if c.direction == "outbound"
                       and c.to_number.endswith(SPEAKER[2:])]
             await stack.wait_for(back.id, "transfer.answered", within=15)
+            await expect(pill).not_to_contain_text("calling")
+
+            # A supervisor at a phone's width sees the call as a card: its stage and its
+            # actions on the screen, not off its right edge.
+            async with opened(browser, 390, 844) as watcher:
+                await _log_in(watcher, stack, "sam")
+                await watcher.goto(f"{stack.base_url}/supervise")
+                row = watcher.get_by_test_id(f"live-{back.id}")
+                await expect(row).to_be_visible(timeout=5000)
+                for part in (row.get_by_test_id("stage"), row.locator("td.actions button").first):
+                    box = await part.bounding_box()
+                    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+                await watcher.screenshot(path=str(SCREENSHOTS / "supervise-call-390.png"),
+                                         full_page=True)
             await agent.get_by_test_id("hangup").click()
             await stack.wait_for(back.id, "CALLEND", within=10)
 
