@@ -245,6 +245,7 @@ async def seed() -> dict[str, str]:
                 await scripts.save(tenant.id, name, script, ids["adam"], utc_now())
         await _seed_outbound(db, tenant.id, ids)
         await _seed_evaluations(db, tenant.id, ids)
+        await _seed_voicemails(db, tenant.id, settings.recordings.dir)
         ivr = IvrService(db)
         active = await ivr.versions.active(tenant.id)
         if active is None:
@@ -317,6 +318,80 @@ async def _seed_outbound(db: Database, tenant_id: int, ids: dict[str, int]) -> N
     await leads.tasks.create(tenant_id, TaskDraft(
         number="+15551234567", name="John Carter", due_at=now + timedelta(days=1),
         owner_user_id=ids["bob"], notes="send the quote, then call"), by="demo", source="hand")
+
+
+# Two messages left as the example flow leaves them (its voicemail nodes' mailboxes), so a new
+# team finds the voicemail inbox filled: (caller, mailbox queue, minutes ago, what they say).
+VOICEMAILS = (
+    ("+971501234567", "support", 35,
+     "Hello, this is Layla Hassan. My home internet keeps dropping every evening. "
+     "Please call me back on this number. Thank you."),
+    ("+971559876543", "billing", 90,
+     "Hi, it is Omar. I was charged twice on my last bill. Could someone call me back, please?"),
+)
+
+
+def _spoken(text: str) -> bytes:
+    """`text` spoken by espeak-ng as 8 kHz mono WAV (as Asterisk records voicemail); a
+    two-tone chime when espeak-ng or sox is missing."""
+    import io
+    import math
+    import subprocess
+    import tempfile
+    import wave
+
+    with tempfile.TemporaryDirectory(prefix="pbx-demo-vm-") as tmp:
+        raw, out = Path(tmp) / "raw.wav", Path(tmp) / "vm.wav"
+        try:
+            subprocess.run(["espeak-ng", "--stdin", "-v", "en", "-w", str(raw)], input=text,
+                           text=True, capture_output=True, timeout=60, check=True)
+            subprocess.run(["sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(out)],
+                           capture_output=True, timeout=60, check=True)
+            return out.read_bytes()
+        except (OSError, subprocess.SubprocessError):
+            pass
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(8000)
+        wav.writeframes(b"".join(
+            int(8000 * math.sin(2 * math.pi * (440 if i < 12000 else 660) * i / 8000))
+            .to_bytes(2, "little", signed=True) for i in range(24000)))
+    return buffer.getvalue()
+
+
+async def _seed_voicemails(db: Database, tenant_id: int, directory: str) -> None:
+    """The demo's voicemails, once (a tenant with voicemails keeps its own): each a call that
+    ended in the IVR and its message in a queue's mailbox, new."""
+    import uuid
+
+    from sqlalchemy import select
+
+    from pbx_stasis.recording.store import RecordingStore
+    from pbx_stasis.recording.tables import Recording, RecordingKind
+    from pbx_stasis.store.tables import Call, CallStatus, Direction
+
+    async with db.session() as session:
+        if await session.scalar(select(Recording.id).where(
+                Recording.tenant_id == tenant_id, Recording.kind == RecordingKind.VOICEMAIL)
+                .limit(1)):
+            return
+    store = RecordingStore(db, directory)
+    now = utc_now()
+    for caller, queue, minutes_ago, text in VOICEMAILS:
+        started = now - timedelta(minutes=minutes_ago)
+        call_id = uuid.uuid4().hex
+        async with db.transaction() as tx:
+            tx.add(Call(id=call_id, tenant_id=tenant_id, channel_id=f"demo-{call_id}",
+                        linkedid=None, direction=Direction.INBOUND, from_number=caller,
+                        to_number=SUPPORT_LINE, started_at=started, answered_at=started,
+                        ended_at=started + timedelta(seconds=40), queue=None,
+                        agent_user_id=None, status=CallStatus.ENDED))
+        await store.keep(_spoken(text), name=f"pbx-vm-demo-{call_id[:8]}", fmt="wav",
+                         tenant_id=tenant_id, call_id=call_id, kind=RecordingKind.VOICEMAIL,
+                         started_at=started + timedelta(seconds=20), mailbox_kind="queue",
+                         mailbox=queue)
 
 
 def _install_prompts() -> None:

@@ -34,6 +34,7 @@ from pbx_stasis.supervision import plugin as supervision
 from pbx_stasis.testcall import plugin as testcall
 from pbx_stasis.tickets import plugin as tickets
 from pbx_stasis.users import plugin as users
+from pbx_stasis.voicemail import plugin as voicemail
 from pbx_stasis.web import feed, openapi, pages, tokens
 from pbx_stasis.web.app import WebContext, create_web_app
 from pbx_stasis.web.routing import Route
@@ -52,6 +53,7 @@ WEB_PLUGINS: tuple[Plugin, ...] = (
     tickets.PLUGIN,
     callscripts.PLUGIN,
     leads.PLUGIN,
+    voicemail.PLUGIN,  # after leads: it adds its source to My work
     analytics.PLUGIN,
     quality.PLUGIN,
     evaluations.PLUGIN,

@@ -20,7 +20,8 @@ T when unset):
 | SL `answered-and-abandoned` (SL2) | (answered + unanswered, within T) / (answered + unanswered) |
 | SL `without-short-abandons` (default) | answered within T / (answered + unanswered - short) |
 | ASA | answer wait of answered callers / answered |
-| handled | agents' parts: CONNECT to COMPLETECALLER, COMPLETEAGENT or the agent's TRANSFER |
+| handled | agents' parts: CONNECT to COMPLETECALLER, COMPLETEAGENT or the agent's TRANSFER, |
+|  | counted when over: at the talk's end, or at WRAPUPEND when a wrap-up follows |
 | talk | the part's length (its row's `talk`: hold included, so talk + hold) |
 | wrap-up | WRAPUPEND's `seconds` (its actual length, ended early or not) |
 | AHT | (talk + hold + wrap-up) / handled |
@@ -295,6 +296,10 @@ class _Desk:
     calls: dict[str, float] = field(default_factory=dict)  # connected calls -> since when
     wrapping: float | None = None  # in wrap-up since when
     since: float | None = None  # time accounted up to
+    # The agent's last part that ended (call id, talk, queue), and the one now in wrap-up: a
+    # part is handled once its wrap-up ends (docs/figures.md, "handled").
+    last_part: tuple[str, float, str | None] | None = None
+    wrapping_part: tuple[str, float, str | None] | None = None
 
     @property
     def busy(self) -> bool:
@@ -400,8 +405,9 @@ class Figures:
             queue = None  # the agent's part is theirs; the call was offered where it came from
             if event == E.LOGIN or event == E.LOGOUT:
                 return  # being reachable by transfers is not being logged in
+        desk = None
         if agent is not None:
-            self._agent_row(event, at, call_id, queue, agent)
+            desk = self._agent_row(event, at, call_id, queue, agent, data)
         if at < self.counting_from:
             return
         bucket = self.calendar.bucket(at)
@@ -419,12 +425,28 @@ class Figures:
         elif event == E.RINGNOANSWER:
             if a is not None:
                 a.missed += 1
-        elif event == E.WRAPUPEND:
-            seconds = _seconds(data.get("seconds"))
-            if q is not None:
-                q.wrapup += seconds
-            if a is not None:
-                a.wrapup += seconds
+        elif event == E.WRAPUPSTART or event == E.WRAPUPEND:
+            # The part in wrap-up is not handled yet: its talk and its count leave the tallies
+            # at WRAPUPSTART (the same instant, so the same bucket, as its talk end) and come
+            # back with its wrap-up at WRAPUPEND. AHT never counts a part without its wrap-up.
+            sign = -1 if event == E.WRAPUPSTART else 1
+            part = desk.wrapping_part if desk is not None else None
+            if event == E.WRAPUPEND:
+                seconds = _seconds(data.get("seconds"))
+                if q is not None:
+                    q.wrapup += seconds
+                if a is not None:
+                    a.wrapup += seconds
+                if desk is not None:
+                    desk.wrapping_part = None
+            if part is not None and a is not None:
+                _, talk, part_queue = part
+                a.talk += sign * talk
+                a.handled += sign
+                if part_queue is not None:
+                    pq = self._queue_tally(part_queue, bucket)
+                    pq.talk += sign * talk
+                    pq.handled += sign
         elif event in _TALK_ENDS or (event == E.TRANSFER and agent is not None):
             talk = _seconds(data.get("talk"))
             if q is not None:
@@ -484,7 +506,7 @@ class Figures:
             q.short_abandoned += wait <= rules.short
 
     def _agent_row(self, event: str, at: float, call_id: str | None, queue: str | None,
-                   agent: Hashable) -> None:
+                   agent: Hashable, data: Mapping[str, Any]) -> _Desk:
         """Time figures: account the agent's time up to this row, then apply its change."""
         desk = self._desks.get(agent)
         if desk is None:
@@ -509,10 +531,17 @@ class Figures:
         elif (event in _TALK_ENDS or event == E.TRANSFER or event == E.CALLBACKFAIL
               ) and call_id is not None:
             desk.calls.pop(call_id, None)
+            if event != E.CALLBACKFAIL and data.get("outbound") is not True:
+                desk.last_part = (call_id, _seconds(data.get("talk")), queue)
         elif event == E.WRAPUPSTART:
             desk.wrapping = at
+            last = desk.last_part
+            outbound = data.get("outbound") is True
+            desk.wrapping_part = (last if last is not None and last[0] == call_id
+                                  and not outbound else None)
         elif event == E.WRAPUPEND:
             desk.wrapping = None
+        return desk
 
     def _account(self, agent: Hashable, desk: _Desk, at: float) -> None:
         since, desk.since = desk.since, at if desk.since is None else max(desk.since, at)

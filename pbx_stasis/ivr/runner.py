@@ -70,7 +70,9 @@ from pbx_stasis.ivr.core import (
 )
 from pbx_stasis.ivr.model import FlowSet
 from pbx_stasis.recording import RecordingKind, RecordingRecord, RecordingStore
+from pbx_stasis.recording.store import audio_seconds, discard_in_asterisk
 from pbx_stasis.store import NewEvent, utc_now
+from pbx_stasis.voicemail.core import is_empty
 
 log = logging.getLogger(__name__)
 
@@ -442,6 +444,8 @@ class FlowRun:
             # comes first): the caller left in this node, not in the next one.
             inbox = self.call.inbox
             raise ChannelGone(self.call.channel_id, inbox.hangup.cause, inbox.hangup.cause_text)
+        if kept is None:
+            return VoicemailFailed("empty")
         return VoicemailRecorded(kept.id, kept.duration_seconds)
 
     async def _recording_stored(self, name: str) -> bool:
@@ -463,12 +467,22 @@ class FlowRun:
         fmt: str,
         started: datetime,
         duration: float | None,
-    ) -> RecordingRecord:
+    ) -> RecordingRecord | None:
+        """Keep the message, unless it is empty (voicemail.core.is_empty): then it is only
+        a journal line (ivr.voicemail_empty) and None."""
         record = self.call.record
-        kept = await store.keep_from_asterisk(
-            self.ari,
-            name,
-            fmt,
+        data = await self.ari.recordings.stored_file(name)
+        seconds = audio_seconds(data, fmt, duration)
+        mailbox = {"mailbox_kind": action.mailbox_kind, "mailbox": action.mailbox}
+        if is_empty(seconds):
+            await discard_in_asterisk(self.ari, name, None)
+            self._note("ivr.voicemail_empty", {"duration": seconds, **mailbox})
+            self._flush()
+            return None
+        kept = await store.keep(
+            data,
+            name=name,
+            fmt=fmt,
             tenant_id=record.tenant_id,
             call_id=record.id,
             kind=RecordingKind.VOICEMAIL,
@@ -477,14 +491,14 @@ class FlowRun:
             mailbox_kind=action.mailbox_kind,
             mailbox=action.mailbox,
         )
+        await discard_in_asterisk(self.ari, name, kept.id)
         self._note(
             "ivr.voicemail",
             {
                 "recording": kept.id,
                 "duration": kept.duration_seconds,
                 "size": kept.size_bytes,
-                "mailbox_kind": action.mailbox_kind,
-                "mailbox": action.mailbox,
+                **mailbox,
             },
         )
         self._flush()

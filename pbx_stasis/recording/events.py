@@ -22,6 +22,9 @@ class RecordingReady:
     duration_seconds: float
     size_bytes: int
     format: str
+    # a voicemail's mailbox: "queue" or "agent" and its name (both None: the general one)
+    mailbox_kind: str | None = None
+    mailbox: str | None = None
 
 
 # Supervisors and up (agents reach recordings by the tenant's rules, through the API only);

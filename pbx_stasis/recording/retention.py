@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -85,38 +86,62 @@ async def _purge_one(
     retention_days: int | None,
     report: PurgeReport,
 ) -> None:
-    path = root / record.path
+    data = {
+        "age_days": round((now - record.started_at).total_seconds() / 86400, 2),
+        "retention_days": retention_days,
+    }
+    missing = await remove_recording(db, root, record, event=RECORDPURGE, at=now, data=data,
+                                     journal=journal)
+    if missing is None:  # another sweep got there first
+        return
+    report.missing_files += missing
+    report.deleted.append(record.id)
+    report.freed_bytes += record.size_bytes
+
+
+async def remove_recording(
+    db: Database,
+    root: Path,
+    record: RecordingRecord,
+    *,
+    event: str,
+    at: datetime,
+    data: Mapping[str, object],
+    journal: CallJournal | None = None,
+) -> int | None:
+    """Delete one recording, file then row, with a journal line `event` in the call's journal
+    (its `data` beside the recording's id, kind, start, size and checksum). Returns how many
+    files were already missing (0 or 1), None when the row was already gone."""
+    missing = 0
     try:
-        await asyncio.to_thread(path.unlink)
+        await asyncio.to_thread((root / record.path).unlink)
     except FileNotFoundError:
-        report.missing_files += 1
+        missing = 1
     if record.tracks_path is not None:  # the per-speaker file goes with it
         await asyncio.to_thread((root / record.tracks_path).unlink, missing_ok=True)
     # Its transcript and insights go with the row (ON DELETE CASCADE, analytics/tables.py).
     async with db.transaction() as tx:
         gone = await tx.execute(delete(Recording).where(Recording.id == record.id))
-        if not getattr(gone, "rowcount", 1):  # another sweep got there first
-            return
-        await journal.append(
+        if not getattr(gone, "rowcount", 1):
+            return None
+        await (journal or CallJournal(db)).append(
             tx,
             tenant_id=record.tenant_id,
             call_id=record.call_id,
             agent_user_id=record.agent_user_id,
             queue=record.queue,
-            event=RECORDPURGE,
-            at=now,
+            event=event,
+            at=at,
             data={
                 "recording": record.id,
                 "kind": str(record.kind),
                 "started_at": record.started_at.isoformat(),
-                "age_days": round((now - record.started_at).total_seconds() / 86400, 2),
-                "retention_days": retention_days,
+                **data,
                 "size": record.size_bytes,
                 "sha256": record.sha256,
             },
         )
-    report.deleted.append(record.id)
-    report.freed_bytes += record.size_bytes
+    return missing
 
 
 async def sweep_forever(

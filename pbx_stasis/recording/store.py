@@ -85,6 +85,20 @@ def wav_duration(data: bytes) -> float | None:
         return None
 
 
+def audio_seconds(data: bytes, fmt: str, duration: float | None) -> float | None:
+    """How long a recording's audio is: read from the file for WAV, else `duration` (ARI's)."""
+    seconds = wav_duration(data) if fmt.startswith("wav") else None
+    return seconds if seconds is not None else duration
+
+
+async def discard_in_asterisk(ari: AriClient, name: str, kept_as: str | None) -> None:
+    """Delete a stored recording in Asterisk (kept on our side as `kept_as`, or not kept)."""
+    try:
+        await ari.recordings.delete_stored(name)
+    except AriError as exc:  # a leftover in the spool is harmless
+        log.warning("recording %s (kept as %s) not deleted in Asterisk: %s", name, kept_as, exc)
+
+
 def _write(target: Path, data: bytes) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".part")
@@ -144,11 +158,7 @@ class RecordingStore:
             agent_user_id=agent_user_id,
             tracks=tracks,
         )
-        try:
-            await ari.recordings.delete_stored(name)
-        except AriError as exc:  # kept on our side already; a leftover in the spool is harmless
-            log.warning("recording %s kept as %s but not deleted in Asterisk: %s",
-                        name, record.id, exc)
+        await discard_in_asterisk(ari, name, record.id)
         return record
 
     async def keep(
@@ -176,9 +186,9 @@ class RecordingStore:
         recording_id = new_recording_id()
         relative = f"{tenant_id}/{started_at:%Y/%m/%d}/{recording_id}.{fmt}"
         target = self.directory / relative
-        seconds = wav_duration(data) if fmt.startswith("wav") else None
+        seconds = audio_seconds(data, fmt, duration)
         if seconds is None:
-            seconds = duration if duration is not None else 0.0
+            seconds = 0.0
         digest = hashlib.sha256(data).hexdigest()
         await asyncio.to_thread(_write, target, data)
         tracks_path = None
@@ -219,7 +229,8 @@ class RecordingStore:
                 recording_id=record.id, call_id=record.call_id, kind=record.kind.value,
                 queue=record.queue, agent_user_id=record.agent_user_id,
                 started_at=record.started_at, duration_seconds=record.duration_seconds,
-                size_bytes=record.size_bytes, format=record.format))
+                size_bytes=record.size_bytes, format=record.format,
+                mailbox_kind=record.mailbox_kind, mailbox=record.mailbox))
         return record
 
     async def get(self, recording_id: str) -> RecordingRecord | None:

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
+from pydantic import Field
 from sqlalchemy import select
 
 from pbx_stasis.acd.figures import CallScores
@@ -22,8 +23,10 @@ from pbx_stasis.reports.core import (
 )
 from pbx_stasis.reports.rollup_store import period_report, queue_rules
 from pbx_stasis.reports.scores import PeriodScores, period_scores
+from pbx_stasis.reports.tables import ReportSettingsRow
+from pbx_stasis.store import Database, utc_now
 from pbx_stasis.store.tables import Role, User
-from pbx_stasis.validation import Day, Model, ModelQuery, left_out, text
+from pbx_stasis.validation import Day, Model, ModelBody, ModelQuery, left_out, text
 from pbx_stasis.web.csvfile import csv_text
 from pbx_stasis.web.routing import Route, RouteRequest, at_least, invalid, reply
 
@@ -39,7 +42,8 @@ class Period(Model):
     last: Day = left_out(alias="to",
                          description="last day, included; default the first day")
     tz: Annotated[str, text(max_length=64)] = left_out(
-        description="the time zone of the days and hours (IANA, e.g. Asia/Dubai); default UTC")
+        description="the time zone of the days and hours (IANA, e.g. Asia/Dubai); default: "
+                    "the tenant's (GET /api/reports/settings), else UTC")
 
 
 class CsvQuery(Period):
@@ -59,13 +63,29 @@ _COLUMNS = {
 CSV_QUERY = ModelQuery(CsvQuery)
 
 
-def _zone(req: RouteRequest) -> ZoneInfo:
-    """The report's time zone (`tz`): its days run from local midnight, its hours are local."""
-    name = req.query.get("tz") or "UTC"
+def zone_named(name: str) -> ZoneInfo | None:
+    """The IANA time zone `name`, None when there is none of that name."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise invalid({"tz": "is not a time zone: an IANA name such as Asia/Dubai"}) from exc
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+async def tenant_zone(db: Database, tenant_id: int) -> str | None:
+    """The tenant's default report time zone (None: an admin set none, reports are UTC's)."""
+    async with db.session() as session:
+        row = await session.get(ReportSettingsRow, tenant_id)
+    return row.timezone if row is not None else None
+
+
+async def _zone(req: RouteRequest) -> ZoneInfo:
+    """The report's time zone (`tz`, else the tenant's default): its days run from local
+    midnight, its hours are local."""
+    name = req.query.get("tz") or await tenant_zone(req.site.ctx.db, req.who.tenant_id) or "UTC"
+    zone = zone_named(name)
+    if zone is None:
+        raise invalid({"tz": "is not a time zone: an IANA name such as Asia/Dubai"})
+    return zone
 
 
 def _period(req: RouteRequest, zone: ZoneInfo) -> tuple[date, date]:
@@ -79,7 +99,7 @@ def _period(req: RouteRequest, zone: ZoneInfo) -> tuple[date, date]:
 
 
 async def _report(req: RouteRequest) -> tuple[date, date, dict[str, Any]]:
-    zone = _zone(req)
+    zone = await _zone(req)
     first, last = _period(req, zone)
     start = datetime.combine(first, time(), zone)
     end = datetime.combine(last + timedelta(days=1), time(), zone)
@@ -133,7 +153,43 @@ async def get_report_csv(req: RouteRequest) -> web.StreamResponse:
     )
 
 
+class ReportSettingsFields(Model):
+    """PUT /api/reports/settings."""
+
+    timezone: Annotated[str, text(max_length=64)] = Field(
+        description="the default time zone of reports (IANA, e.g. Asia/Dubai)")
+
+
+SETTINGS = ModelBody(ReportSettingsFields)
+
+
+async def get_report_settings(req: RouteRequest) -> web.StreamResponse:
+    return reply({"settings": {"timezone": await tenant_zone(req.site.ctx.db,
+                                                             req.who.tenant_id)}})
+
+
+async def set_report_settings(req: RouteRequest) -> web.StreamResponse:
+    name = req.body["timezone"]
+    zone = zone_named(name)
+    if zone is None:
+        raise invalid({"timezone": "is not a time zone: an IANA name such as Asia/Dubai"})
+    tenant_id = req.who.tenant_id
+    async with req.site.ctx.db.transaction() as tx:
+        row = await tx.get(ReportSettingsRow, tenant_id)
+        if row is None:
+            tx.add(ReportSettingsRow(tenant_id=tenant_id, timezone=zone.key,
+                                     updated_at=utc_now()))
+        else:
+            row.timezone, row.updated_at = zone.key, utc_now()
+    return reply({"settings": {"timezone": zone.key}})
+
+
 ROUTES = [
+    Route("GET", "/api/reports/settings", get_report_settings, at_least(Role.SUPERVISOR),
+          "The tenant's report settings: the default time zone", tag="reports"),
+    Route("PUT", "/api/reports/settings", set_report_settings, frozenset({Role.ADMIN}),
+          "Set the tenant's default report time zone (reports without `tz`)", body=SETTINGS,
+          tag="reports"),
     Route(
         "GET",
         "/api/reports",

@@ -78,3 +78,14 @@ class RollupMarkRow(Base):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
     since: Mapped[datetime] = mapped_column(UTCDateTime())
     through: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ReportSettingsRow(Base):
+    """A tenant's report settings: the time zone of a report's days and hours when the request
+    names none (`?tz=`); no row: UTC."""
+
+    __tablename__ = "report_settings"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

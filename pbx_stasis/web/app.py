@@ -206,6 +206,7 @@ class NavLink:
 _NAV: list[tuple[str, str, Role]] = [
     ("/agent", "Agent", Role.AGENT),
     ("/tickets", "Tickets", Role.AGENT),
+    ("/voicemail", "Voicemail", Role.AGENT),
     ("/wallboard", "Wallboard", Role.SUPERVISOR),
     ("/supervise", "Live calls", Role.SUPERVISOR),
     ("/recordings", "Recordings", Role.SUPERVISOR),

@@ -191,7 +191,8 @@ def page(req: RouteRequest, template: str, title: str, **data: Any) -> web.Respo
     """A page of the site: its template, with the user, the tenant and `data` for its script."""
     who = req.who
     page_data = {
-        "user": {"id": who.user_id, "name": who.display_name, "role": who.role},
+        "user": {"id": who.user_id, "name": who.display_name, "username": who.username,
+                 "role": who.role},
         "tenant": {"slug": who.tenant_slug, "name": who.tenant_name},
         **data,
     }

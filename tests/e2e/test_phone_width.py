@@ -31,6 +31,7 @@ PAGES = [
     (Role.ADMIN, "/admin/ivr"),
     (Role.MANAGER, "/admin/recording"),
     (Role.AGENT, "/tickets"),
+    (Role.SUPERVISOR, "/voicemail"),
     (Role.ADMIN, "/admin/contact-fields"),
     (Role.ADMIN, "/admin/call-scripts"),
     (Role.ADMIN, "/evaluations"),  # with the scorecards' editor
@@ -58,6 +59,7 @@ async def test_no_page_scrolls_sideways(sized: Page, world: World) -> None:
     width = page.viewport_size["width"] if page.viewport_size else 0
     base = str(world.client.make_url("/")).rstrip("/")
     overflow: dict[str, int] = {}
+    overlaps: dict[str, list[str]] = {}
     await _log_in(page, world, Role.ADMIN)  # the login page itself first
     for role in sorted({role for role, _ in PAGES}, key=lambda r: r.value):
         await page.context.clear_cookies()
@@ -72,7 +74,20 @@ async def test_no_page_scrolls_sideways(sized: Page, world: World) -> None:
                 "document.documentElement.scrollWidth - document.documentElement.clientWidth")
             if extra > 0:
                 overflow[path] = extra
+            # Nothing of the header lies on the brand (the feed's "Live", the buttons).
+            covering = await page.evaluate("""() => {
+                const brand = document.querySelector('.brand').getBoundingClientRect();
+                return [...document.querySelectorAll('.who > *')].filter((node) => {
+                    const box = node.getBoundingClientRect();
+                    return box.width && box.height && box.left < brand.right
+                        && box.right > brand.left && box.top < brand.bottom
+                        && box.bottom > brand.top;
+                }).map((node) => node.textContent.trim() || node.id);
+            }""")
+            if covering:
+                overlaps[path] = covering
             if width < 500:
                 name = path.strip("/").replace("/", "-")
                 await page.screenshot(path=str(SCREENSHOTS / f"phone-{name}.png"))
     assert overflow == {}, f"pages wider than {width} px (extra px): {overflow}"
+    assert overlaps == {}, f"header items over the brand at {width} px: {overlaps}"

@@ -2,7 +2,7 @@
 // merge of sources), the earliest due first, with click-to-call. A task's call goes through
 // POST /api/tasks/{id}/call (compliance first: the reason shows on the item when refused); a
 // task is finished with its outcome, or put back after an unanswered attempt.
-import { get, post } from "./api.js";
+import { get, post, put } from "./api.js";
 import { $, clearErrors, dateTime, el, showErrors, toast } from "./ui.js";
 
 const REFRESH_MS = 30_000;
@@ -84,7 +84,12 @@ export function mountMyWork(root, { beforeCall, dial }) {
 
   async function call(item, error) {
     error.textContent = "";
-    if (!item.detail?.task_id) { dial(item.number); return; }
+    if (!item.detail?.task_id) {
+      await dial(item.number);
+      // A voicemail called back from My work is heard (the inbox shows it so).
+      if (item.kind === "voicemail") await put(`/api/voicemails/${item.id}/status`, { status: "heard" }).catch(() => {});
+      return;
+    }
     beforeCall();
     try {
       await post(`/api/tasks/${item.detail.task_id}/call`, {});

@@ -136,13 +136,22 @@ def test_an_attended_transfer_to_an_agent_hands_them_the_call_as_their_part() ->
     assert (end.agent_id, end.data["talk"]) == ("a2", 45.0)
     floor.audit()
     # The figures: each agent's part is theirs; the queue offered and answered the call once.
-    figures = Figures()
-    for row in floor.journal():
-        figures.add(row.event, row.at, row.call_id, row.queue, row.agent_id, row.data)
-    day = figures.calendar.bucket(START)
+    # The second agent's part is handled once their wrap-up is over (AHT counts no part
+    # without its wrap-up).
+    def folded() -> tuple[Figures, float]:
+        figures = Figures()
+        for row in floor.journal():
+            figures.add(row.event, row.at, row.call_id, row.queue, row.agent_id, row.data)
+        return figures, figures.calendar.bucket(START)
+
+    figures, day = folded()
     first, second = figures.agent("a1", day), figures.agent("a2", day)
     assert (first.handled, first.talk, first.transfers) == (1, 20.0, 1)
-    assert (second.answered, second.handled, second.talk) == (1, 1, 45.0)
+    assert (second.answered, second.handled, second.talk) == (1, 0, 0.0)
+    floor.advance(40)
+    figures, day = folded()
+    second = figures.agent("a2", day)
+    assert (second.answered, second.handled, second.talk, second.wrapup) == (1, 1, 45.0, 30.0)
     queue = figures.queue("q", day)
     assert (queue.offered, queue.answered, queue.handled) == (1, 1, 1)
     assert figures.queues.keys() == {("q", day)}  # no queue named after the agent

@@ -21,6 +21,7 @@ import pytest
 import pytest_asyncio
 from analytics_samples import measured_call, transcribed_recording
 from evaluation_samples import ANSWERS, agents_recording, evaluation, scorecard
+from voicemail_samples import voicemail
 from web_world import FAST_HASHER, PASSWORD, Person, World, build_world, close_world
 
 from pbx_stasis.callbacks.store import CallbackStore
@@ -371,6 +372,10 @@ def _scorecard(body: bool = False) -> Sample:
         fields = {"name": f"Renamed {card} (acme)", "sections": [{"title": "One", "questions": [
             {"id": "greeting", "text": "Greeted", "kind": "yes-no"}]}]}
         return Ask(f"/api/scorecards/{card}", fields if body else None, owns_object=True)
+def _voicemail(suffix: str = "", body: Any = None) -> Sample:
+    async def make(world: World, who: Person) -> Ask:
+        voicemail_id = await voicemail(world, OWNER)
+        return Ask(f"/api/voicemails/{voicemail_id}{suffix}", body, owns_object=True)
 
     return make
 
@@ -406,6 +411,11 @@ def _evaluation(suffix: str = "", body: Any = None) -> Sample:
 async def _evaluations(world: World, who: Person) -> Ask:
     await evaluation(world, OWNER, world.person(OWNER, Role.AGENT).user_id)
     return Ask("/api/evaluations")
+async def _voicemail_assign(world: World, who: Person) -> Ask:
+    # An agent may take a message for themselves; the others assign it to the agent.
+    agent = world.person(OWNER, Role.AGENT)
+    to = who.user_id if who.role is Role.AGENT else agent.user_id
+    return await _voicemail("/assignee", {"user_id": to})(world, who)
 
 
 SAMPLES: dict[tuple[str, str], Sample] = {
@@ -455,6 +465,8 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("GET", "/api/agents"): fixed("/api/agents"),
     ("GET", "/api/reports"): fixed("/api/reports"),
     ("GET", "/api/reports/csv"): fixed("/api/reports/csv?table=agents"),
+    ("GET", "/api/reports/settings"): fixed("/api/reports/settings"),
+    ("PUT", "/api/reports/settings"): fixed("/api/reports/settings", {"timezone": "Asia/Dubai"}),
     ("GET", "/api/queues"): fixed("/api/queues"),
     ("POST", "/api/queues"): _new_queue,
     ("GET", "/api/queues/stats"): fixed("/api/queues/stats"),
@@ -578,6 +590,16 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("DELETE", "/api/webhooks/{webhook_id}"): _webhook(),
     ("GET", "/api/webhooks/{webhook_id}/deliveries"): _webhook("/deliveries"),
     ("POST", "/api/webhooks/{webhook_id}/deliveries/{delivery_id}/replay"): _replay,
+    ("GET", "/voicemail"): fixed("/voicemail"),
+    ("GET", "/api/voicemails"): fixed("/api/voicemails?mailbox_kind=queue&status=new"),
+    ("GET", "/api/voicemails/summary"): fixed("/api/voicemails/summary"),
+    ("GET", "/api/voicemails/{voicemail_id}"): _voicemail(),
+    ("GET", "/api/voicemails/{voicemail_id}/audio"): _voicemail("/audio"),
+    ("PUT", "/api/voicemails/{voicemail_id}/status"): _voicemail("/status", {"status": "heard"}),
+    ("PUT", "/api/voicemails/{voicemail_id}/assignee"): _voicemail_assign,
+    ("DELETE", "/api/voicemails/{voicemail_id}"): _voicemail(),
+    ("GET", "/api/voicemail/rules"): fixed("/api/voicemail/rules"),
+    ("PUT", "/api/voicemail/rules"): fixed("/api/voicemail/rules", {"retention_days": 14}),
 }
 
 

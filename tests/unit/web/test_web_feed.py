@@ -35,6 +35,7 @@ from pbx_stasis.quality.events import QUALITY_POOR, CallQualityPoor
 from pbx_stasis.recording.events import RECORDING_READY, RecordingReady
 from pbx_stasis.store.tables import Direction, Role
 from pbx_stasis.tickets.events import TICKET_CHANGED, TicketUpdated
+from pbx_stasis.voicemail.events import VOICEMAIL_CHANGED, VoicemailChanged
 
 ALL_TOPICS = list(TOPICS)
 NOW = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
@@ -44,7 +45,8 @@ MARK_FIELD = {"call:incoming": "call_id", "call:state": "call_id", "call:ended":
               "ticket:changed": "subject", "quality:poor": "call_id",
               "crm:disposition": "call_id", "recording:ready": "recording_id",
               "transcript:ready": "recording_id", "insights:ready": "recording_id",
-              "callback:requested": "callback_id", "evaluation:saved": "recording_id"}
+              "callback:requested": "callback_id", "evaluation:saved": "recording_id",
+              "voicemail:changed": "voicemail_id"}
 
 
 def send(world: World, topic: str, tenant_id: int, payload: dict[str, Any]) -> None:
@@ -92,6 +94,9 @@ def marked(topic: str, mark: str, user_id: int) -> tuple[EventTopic[Any], object
         # An agent reads the evaluations of their own calls.
         "evaluation:saved": (EVALUATION_SAVED, EvaluationSaved(
             1, mark, mark, user_id, "sales", "Quality", 80.0, False, "submitted", user_id, NOW)),
+        "voicemail:changed": (VOICEMAIL_CHANGED, VoicemailChanged(
+            voicemail_id=mark, change="new", mailbox_kind="queue", mailbox="support",
+            status="new", assigned_user_id=None, duration_seconds=4.0)),
     }
     return events[topic]
 
@@ -186,8 +191,11 @@ async def test_tenants_apart_and_agents_see_only_themselves(world: World) -> Non
     finally:
         for socket in sockets.values():
             await socket.close()
+    # voicemail:changed names a mailbox and a count, no caller: every role of the tenant
+    # reads it (an agent's inbox and My work refresh on it, and the API answers by its rules).
     assert seen_by_agent == [("call:incoming", "to-agent"), ("ticket:changed", "agent-ticket"),
-                             ("evaluation:saved", "agent-eval"), ("agent:state", "end")]
+                             ("voicemail:changed", "acme"), ("evaluation:saved", "agent-eval"),
+                             ("agent:state", "end")]
     assert seen_by_manager == [
         ("agent:state", "colleague"),
         ("call:incoming", "to-colleague"),

@@ -238,3 +238,30 @@ async def test_quality_and_evaluation_scores_per_queue_and_agent(world: World) -
     download = await world.request(manager, "GET", "/api/reports/csv?from=2026-11-23&table=agents")
     [line] = list(csv.DictReader(io.StringIO(await download.text())))
     assert (line["average_mes"], line["average_evaluation"]) == ("53.0", "86.7")
+async def test_the_tenant_s_default_time_zone_is_the_reports_without_tz(world: World) -> None:
+    """Issue 13: a tenant setting gives reports their default zone; `?tz=` still wins, and
+    only an admin sets it (a bad name is a 400 on its field)."""
+    agent = world.person("acme", Role.AGENT)
+    await _journal(world, "acme", CALL,  # 08:00 UTC is 12:00 in Dubai
+                   ("ENTERQUEUE", 0, {}), ("CONNECT", 0, {"wait": 5.0}),
+                   ("COMPLETEAGENT", 2, {"wait": 5.0, "talk": 90.0}), agent=agent.user_id)
+    world.clock.now = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    manager = await world.log_in(world.person("acme", Role.MANAGER))
+    admin = await world.log_in(world.person("acme", Role.ADMIN))
+    settings = await (await world.request(manager, "GET", "/api/reports/settings")).json()
+    assert settings == {"settings": {"timezone": None}}
+    assert (await world.request(manager, "PUT", "/api/reports/settings",
+                                {"timezone": "Asia/Dubai"})).status == 403
+    bad = await world.request(admin, "PUT", "/api/reports/settings", {"timezone": "Mars/Base"})
+    assert bad.status == 400 and "timezone" in (await bad.json())["fields"]
+    saved = await world.request(admin, "PUT", "/api/reports/settings",
+                                {"timezone": "Asia/Dubai"})
+    assert (await saved.json())["settings"]["timezone"] == "Asia/Dubai"
+    report = await (await world.request(manager, "GET", "/api/reports?from=2026-11-23")).json()
+    assert report["tz"] == "Asia/Dubai" and report["hours"][12]["offered"] == 1
+    utc = await (await world.request(manager, "GET", "/api/reports?from=2026-11-23&tz=UTC")).json()
+    assert utc["tz"] == "UTC" and utc["hours"][8]["offered"] == 1
+    # Another tenant keeps UTC.
+    stranger = await world.log_in(world.person("globex", Role.MANAGER))
+    theirs = await (await world.request(stranger, "GET", "/api/reports?from=2026-11-23")).json()
+    assert theirs["tz"] == "UTC"

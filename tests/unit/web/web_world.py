@@ -20,7 +20,13 @@ from center_fake import MemoryContactCenter
 from pbx_stasis.acd.model import QueueConfig, Strategy
 from pbx_stasis.acd.service import ACD_SERVICE, AgentProfile
 from pbx_stasis.bus import Bus
-from pbx_stasis.config import CallSettings, Settings, WebhookSettings, WebSettings
+from pbx_stasis.config import (
+    CallSettings,
+    RecordingSettings,
+    Settings,
+    WebhookSettings,
+    WebSettings,
+)
 from pbx_stasis.crm.contacts import ContactDraft
 from pbx_stasis.crm.service import CRM, Crm
 from pbx_stasis.ivr.service import FLOW_SERVICE
@@ -157,7 +163,8 @@ async def build_world(template: Path, tmp_path: Path, *, seed: bool = True,
     center = MemoryContactCenter(bus)
     clock = Clock()
     settings = Settings(calls=CallSettings(tenant="acme"), web=web_settings or WebSettings(),
-                        webhooks=webhooks or WebhookSettings())
+                        webhooks=webhooks or WebhookSettings(),
+                        recordings=RecordingSettings(dir=str(tmp_path / "recordings")))
     ctx = WebContext(
         db=db,
         bus=bus,

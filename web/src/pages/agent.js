@@ -3,6 +3,7 @@ import { get, post, put } from "../api.js";
 import { Feed } from "../feed.js";
 import { $, $$, banner, clearErrors, clock, dateTime, duration, el, pageData, secondsSince, showErrors, toast } from "../ui.js";
 import { mountMyWork } from "../mywork.js";
+import { mountInbox } from "../voicemail.js";
 import { PhonePanel } from "../phone.js";
 import { Ringer } from "../ringer.js";
 import { mountTicketBox } from "../ticket-box.js";
@@ -76,9 +77,13 @@ function renderAgent() {
   const agent = view.agent;
   const pill = $("#agent-state");
   const state = agent ? agent.state : "offline";
-  pill.className = `state-pill st-${state}`;
-  pill.textContent = agent ? (agent.state === "paused" && agent.reason ? `paused · ${agent.reason}` : agent.state) : "no agent";
-  pill.dataset.state = state;
+  // The agent is paused while their own outside call rings (no queue call is offered then):
+  // the pill says the call, not "paused · break" (issue 13).
+  const dialling = view.call?.direction === "outbound" && view.call.state === "ringing";
+  pill.className = `state-pill st-${dialling ? "ringing" : state}`;
+  pill.textContent = dialling ? `calling ${view.call.to_number}`
+    : agent ? (agent.state === "paused" && agent.reason ? `paused · ${agent.reason}` : agent.state) : "no agent";
+  pill.dataset.state = dialling ? "dialling" : state;
   const reasons = $("#pause-reason");
   if (reasons.options.length !== view.pauseReasons.length) {
     reasons.replaceChildren(...view.pauseReasons.map((r) => el("option", { value: r }, r)));
@@ -278,6 +283,7 @@ function setCall(call) {
   }
   if (view.call && view.call.state === "ringing" && view.call.direction !== "outbound") ringer.start();
   renderCall();
+  if (before?.state !== view.call?.state || before?.call_id !== view.call?.call_id) renderAgent();
 }
 
 async function control(verb, body) {
@@ -598,9 +604,10 @@ async function sync() {
   renderAgent();
 }
 
-const feed = new Feed(["call:*", "agent:state"], {
+const feed = new Feed(["call:*", "agent:state", "voicemail:changed"], {
   onSync: sync,
   onEvent(topic, payload) {
+    if (topic === "voicemail:changed") { inbox.refresh(); myWork.refresh(); return; }
     if (topic === "agent:state" && payload.user_id === me.id) {
       const before = view.agent;
       view.agent = payload;
@@ -648,4 +655,5 @@ function tellMissed(before, now) {
 
 panel.start();
 feed.start();
-mountMyWork($("#my-work"), { beforeCall: () => { ringer.unlock(); phone.expectCall(); }, dial });
+const myWork = mountMyWork($("#my-work"), { beforeCall: () => { ringer.unlock(); phone.expectCall(); }, dial });
+const inbox = mountInbox($("#voicemail-inbox"), { me, dial });

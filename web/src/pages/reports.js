@@ -1,11 +1,13 @@
 // Reports: a period's figures per queue, agent, day and hour, from /api/reports; each table
 // also downloads as CSV (/api/reports/csv), for the period on screen.
-import { ApiError, get } from "../api.js";
+import { ApiError, get, put } from "../api.js";
 import { $, duration, el } from "../ui.js";
 
-// Days and hours of the browser's time zone (a Dubai center reads Dubai's days), or the link's.
+// Days and hours of the link's time zone, else the tenant's default (an admin sets it below),
+// else the browser's (a Dubai center reads Dubai's days).
 const asked = new URLSearchParams(location.search);
-const ZONE = asked.get("tz") || Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+let tenantZone = null;  // read at start (below)
+let ZONE = asked.get("tz") || Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 const day = (date) => date.toLocaleDateString("sv-SE", { timeZone: ZONE }); // YYYY-MM-DD
 const pct = (share) => (share === null ? "–" : `${Math.round(share * 100)}%`);
 const secs = (value) => (value === null ? "–" : duration(value));
@@ -92,11 +94,34 @@ function period(days) {
 $("#rep-period").addEventListener("submit", (event) => { event.preventDefault(); show(); });
 $("#rep-today").addEventListener("click", () => period(1));
 $("#rep-week").addEventListener("click", () => period(7));
-// A period from a link, else today.
-if (asked.get("from")) {
-  $("#r-from").value = asked.get("from");
-  $("#r-to").value = asked.get("to") || asked.get("from");
-  show();
-} else {
-  period(1);
+async function start() {
+  tenantZone = await get("/api/reports/settings").then((r) => r.settings.timezone, () => null);
+  ZONE = asked.get("tz") || tenantZone || ZONE;
+  if (zoneForm) zoneForm.timezone.value = tenantZone || "";
+  // A period from a link, else today.
+  if (asked.get("from")) {
+    $("#r-from").value = asked.get("from");
+    $("#r-to").value = asked.get("to") || asked.get("from");
+    show();
+  } else {
+    period(1);
+  }
 }
+
+// Admins: the tenant's default time zone of reports (GET/PUT /api/reports/settings).
+const zoneForm = $("#rep-zone");
+if (zoneForm) {
+  zoneForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const error = $("#rep-zone-error");
+    error.textContent = "";
+    try {
+      const reply = await put("/api/reports/settings", { timezone: zoneForm.timezone.value.trim() });
+      location.search = `?tz=${encodeURIComponent(reply.settings.timezone)}`;
+    } catch (failure) {
+      error.textContent = failure.fields?.timezone ? `Time zone ${failure.fields.timezone}` : failure.message;
+    }
+  });
+}
+
+start();

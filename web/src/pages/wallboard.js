@@ -5,7 +5,7 @@ import { $, clock, duration, el, secondsSince, toast } from "../ui.js";
 
 // lastSaid: each live call's last activity line (an update that says the same, e.g. the answer
 // of a call still in the IVR, adds no line).
-const board = { agents: new Map(), queues: new Map(), activity: [], lastSaid: new Map() };
+const board = { agents: new Map(), queues: new Map(), activity: [], lastSaid: new Map(), voicemails: {} };
 const MAX_ACTIVITY = 60;
 const STATE_ORDER = ["ringing", "on-call", "wrap-up", "available", "paused", "offline"];
 
@@ -36,6 +36,7 @@ function renderQueues() {
       el("div", { class: "nums" },
         el("div", {}, el("b", { "data-testid": "waiting" }, q.waiting), "waiting"),
         el("div", {}, el("b", { "data-testid": "callbacks" }, q.callbacks_waiting ?? 0), "callbacks"),
+        el("div", {}, el("b", { "data-testid": "voicemails" }, board.voicemails[q.queue] ?? 0), "new voicemails"),
         el("div", {}, el("b", { class: "longest", dataset: { since: q.oldest_waiting_since || "" } }, longest === null ? "–" : duration(longest)), "longest wait"),
         el("div", {}, el("b", {}, `${q.agents_available}/${q.agents_logged_in}`), "agents available"),
         el("div", {}, el("b", {}, sl === null ? "–" : `${sl}%`), "service level"),
@@ -90,6 +91,7 @@ function describe(topic, p) {
   if (topic === "call:incoming") return `${p.from_number} offered to ${agent(p.agent_user_id)}${p.queue ? ` from ${p.queue}` : ""}`;
   if (topic === "call:ended") return `Call ${p.direction === "outbound" ? "to " + p.to_number : "from " + p.from_number} ended`;
   if (topic === "quality:poor") return `Poor audio on the call from ${p.from_number} (${p.leg}, MES ${Math.round(p.mes)})${p.agent_user_id ? " · " + agent(p.agent_user_id) : ""}`;
+  if (topic === "voicemail:changed") return `New voicemail${p.mailbox ? ` for ${p.mailbox_kind} ${p.mailbox}` : ""} (${duration(p.duration_seconds)})`;
   if (topic === "call:state") return `Call ${p.direction === "outbound" ? "to " + p.to_number : "from " + p.from_number} ${p.state}${p.agent_user_id ? " · " + agent(p.agent_user_id) : ""}`;
   return topic;
 }
@@ -143,14 +145,28 @@ async function sync() {
   board.agents = new Map(snapshot.agents.map((a) => [a.user_id, a]));
   board.queues = new Map(snapshot.queues.map((q) => [q.queue, q]));
   board.activity = snapshot.activity.map((a) => ({ at: a.at, text: describeRow(a), fresh: false }));
+  await loadVoicemails();
   renderAgents();
   renderQueues();
   renderActivity();
 }
 
-new Feed(["call:*", "agent:state", "queue:stats", "quality:poor"], {
+// Waiting work beside the callbacks: new voicemails per queue (GET /api/voicemails/summary).
+async function loadVoicemails() {
+  try {
+    board.voicemails = (await get("/api/voicemails/summary")).new_per_queue;
+  } catch {
+    board.voicemails = {};
+  }
+}
+
+new Feed(["call:*", "agent:state", "queue:stats", "quality:poor", "voicemail:changed"], {
   onSync: sync,
   onEvent(topic, payload, event) {
+    if (topic === "voicemail:changed") {
+      loadVoicemails().then(renderQueues);
+      if (payload.change !== "new") return;
+    }
     const at = new Date(event.at * 1000).toISOString();
     if (topic === "agent:state") {
       const before = board.agents.get(payload.user_id);
