@@ -372,6 +372,10 @@ def _scorecard(body: bool = False) -> Sample:
         fields = {"name": f"Renamed {card} (acme)", "sections": [{"title": "One", "questions": [
             {"id": "greeting", "text": "Greeted", "kind": "yes-no"}]}]}
         return Ask(f"/api/scorecards/{card}", fields if body else None, owns_object=True)
+
+    return make
+
+
 def _voicemail(suffix: str = "", body: Any = None) -> Sample:
     async def make(world: World, who: Person) -> Ask:
         voicemail_id = await voicemail(world, OWNER)

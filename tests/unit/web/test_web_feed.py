@@ -194,7 +194,7 @@ async def test_tenants_apart_and_agents_see_only_themselves(world: World) -> Non
     # voicemail:changed names a mailbox and a count, no caller: every role of the tenant
     # reads it (an agent's inbox and My work refresh on it, and the API answers by its rules).
     assert seen_by_agent == [("call:incoming", "to-agent"), ("ticket:changed", "agent-ticket"),
-                             ("voicemail:changed", "acme"), ("evaluation:saved", "agent-eval"),
+                             ("evaluation:saved", "agent-eval"), ("voicemail:changed", "acme"),
                              ("agent:state", "end")]
     assert seen_by_manager == [
         ("agent:state", "colleague"),
