@@ -21,6 +21,7 @@ from pbx_stasis.bus import EventTopic
 from pbx_stasis.callbacks import plugin as callbacks
 from pbx_stasis.callscripts import plugin as callscripts
 from pbx_stasis.crm import plugin as crm
+from pbx_stasis.crmlink import plugin as crmlink
 from pbx_stasis.dialing import plugin as dialing
 from pbx_stasis.ivr import plugin as ivr
 from pbx_stasis.leads import plugin as leads
@@ -54,6 +55,7 @@ WEB_PLUGINS: tuple[Plugin, ...] = (
     analytics.PLUGIN,
     quality.PLUGIN,
     webhooks.PLUGIN,
+    crmlink.PLUGIN,
 )
 # ... and those that control live calls, through the Stasis side's own services.
 LIVE_PLUGINS: tuple[Plugin, ...] = (supervision.PLUGIN, recording.PLUGIN)

@@ -99,6 +99,10 @@ async def _contact(world: World, who: Person) -> Ask:
     return Ask(f"/api/contacts/{world.contact_ids[OWNER]}", owns_object=True)
 
 
+async def _contact_crm_link(world: World, who: Person) -> Ask:
+    return Ask(f"/api/contacts/{world.contact_ids[OWNER]}/crm-link", owns_object=True)
+
+
 async def _contact_update(world: World, who: Person) -> Ask:
     body = {"name": "Ada Lovelace (acme)", "phones": ["+14155550100"], "tags": ["vip"]}
     return Ask(f"/api/contacts/{world.contact_ids[OWNER]}", body, owns_object=True)
@@ -518,6 +522,12 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("DELETE", "/api/webhooks/{webhook_id}"): _webhook(),
     ("GET", "/api/webhooks/{webhook_id}/deliveries"): _webhook("/deliveries"),
     ("POST", "/api/webhooks/{webhook_id}/deliveries/{delivery_id}/replay"): _replay,
+    ("GET", "/api/crm-link"): fixed("/api/crm-link"),
+    ("PUT", "/api/crm-link"): fixed("/api/crm-link", {
+        "lookup_url": "https://crm.example.com/people?phone={number}",
+        "open_url": "https://crm.example.com/c/{contact_id}", "mapping": {"name": "full_name"}}),
+    ("GET", "/api/crm-link/lookup"): fixed("/api/crm-link/lookup?number=%2B14155550100"),
+    ("GET", "/api/contacts/{contact_id}/crm-link"): _contact_crm_link,
 }
 
 

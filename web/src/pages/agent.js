@@ -8,6 +8,7 @@ import { Ringer } from "../ringer.js";
 import { mountTicketBox } from "../ticket-box.js";
 import { mountCallScript } from "../call-script.js";
 import { fieldDefinitions, typedValue } from "../contact-fields.js";
+import { contactCrmLink, crmRecordBox } from "../crm-link.js";
 
 const data = pageData();
 const me = data.user;
@@ -454,15 +455,35 @@ async function showCaller(number, sipName, callId) {
     // Previous calls: not the one ringing now.
     const history = card.history.filter((call) => call.call_id !== callId);
     renderContact(contact, history, number);
+    addCrmRecord(number, contact);
   } catch (error) {
     renderContact(null, [], number);
+    addCrmRecord(number, null);
   }
+}
+
+// The caller's record in the tenant's CRM, under our card once it answers (our card never waits).
+function addCrmRecord(number, contact) {
+  const box = crmRecordBox(number, contact?.id, (record) => fillFromCrm(contact, number, record));
+  const body = $("#contact-body");
+  body.insertBefore(box, body.querySelector("h3"));
+}
+
+function fillFromCrm(contact, number, record) {
+  openContactForm(contact, number);
+  if (record.name) $("#cf-name").value = record.name;
+  if (record.company) $("#cf-company").value = record.company;
+  const custom = { ...(contact?.custom_fields || {}), ...(record.custom_fields || {}) };
+  if (record.external_id) custom.external_id = record.external_id;
+  $("#cf-custom").value = Object.entries(custom).map(([k, v]) => `${k}: ${v}`).join("\n");
 }
 
 async function openContactById(id) {
   const reply = await get(`/api/contacts/${id}`);
   view.cardNumber = null;
   renderContact(reply.contact, reply.history);
+  const link = await contactCrmLink(id);
+  if (link) $("#contact-body .actions")?.append(link);
 }
 
 function openContactForm(contact, number) {
