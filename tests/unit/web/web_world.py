@@ -20,7 +20,7 @@ from center_fake import MemoryContactCenter
 from pbx_stasis.acd.model import QueueConfig, Strategy
 from pbx_stasis.acd.service import ACD_SERVICE, AgentProfile
 from pbx_stasis.bus import Bus
-from pbx_stasis.config import CallSettings, Settings, WebhookSettings, WebSettings
+from pbx_stasis.config import CallSettings, IvrSettings, Settings, WebhookSettings, WebSettings
 from pbx_stasis.crm.contacts import ContactDraft
 from pbx_stasis.crm.service import CRM, Crm
 from pbx_stasis.ivr.service import FLOW_SERVICE
@@ -149,7 +149,8 @@ class World:
 
 async def build_world(template: Path, tmp_path: Path, *, seed: bool = True,
                       web_settings: WebSettings | None = None,
-                      webhooks: WebhookSettings | None = None) -> World:
+                      webhooks: WebhookSettings | None = None,
+                      ivr: IvrSettings | None = None) -> World:
     path = tmp_path / "web.db"
     shutil.copyfile(template, path)
     db = Database.connect(f"sqlite+aiosqlite:///{path}")
@@ -157,7 +158,7 @@ async def build_world(template: Path, tmp_path: Path, *, seed: bool = True,
     center = MemoryContactCenter(bus)
     clock = Clock()
     settings = Settings(calls=CallSettings(tenant="acme"), web=web_settings or WebSettings(),
-                        webhooks=webhooks or WebhookSettings())
+                        webhooks=webhooks or WebhookSettings(), ivr=ivr or IvrSettings())
     ctx = WebContext(
         db=db,
         bus=bus,
