@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from aiohttp import web
 from pydantic import Field
 
+from pbx_stasis.crm.http import real_number
 from pbx_stasis.crm.service import crm_of
 from pbx_stasis.crmlink.core import (
     LOOKUP_PLACEHOLDERS,
@@ -17,6 +18,7 @@ from pbx_stasis.crmlink.core import (
     template_problem,
 )
 from pbx_stasis.crmlink.service import LinkSettings, external_crm_of
+from pbx_stasis.masking.service import masking_of
 from pbx_stasis.store.tables import Role
 from pbx_stasis.validation import (
     KEYS_MATCH,
@@ -99,6 +101,7 @@ class LookupQuery(Model):
 
     number: Annotated[str, text(max_length=200)]
     contact_id: Annotated[int, Field(ge=1), QUERY_WHOLE] | None = None
+    call_id: Annotated[str, text(max_length=64)] | None = None  # a masked number's call
 
 
 LOOKUP = ModelQuery(LookupQuery)
@@ -124,23 +127,26 @@ async def lookup_caller(req: RouteRequest) -> web.StreamResponse:
     contact_id = req.query["contact_id"]
     if contact_id is not None and await crm_of(req).contacts.get(tenant_id, contact_id) is None:
         raise not_found("contact")
-    lookup = await crm.lookup(tenant_id, req.query["number"])
+    number = await real_number(req, req.query["number"], req.query["call_id"])
+    lookup = await crm.lookup(tenant_id, number)
     settings = await crm.settings(tenant_id)
     external_id = lookup.record.external_id if lookup.record else None
-    return reply(lookup_json(lookup, crm.link(settings, req.query["number"], contact_id,
-                                              external_id)))
+    shown = None if await masking_of(req).shape_for(req.who) else number
+    return reply(lookup_json(lookup, crm.link(settings, shown, contact_id, external_id)))
 
 
 async def contact_link(req: RouteRequest) -> web.StreamResponse:
     """A contact's "open in CRM" url (null: none set, or it names what is not known here),
-    from its first phone and its id."""
+    from its first phone (not for a viewer who sees numbers masked) and its id."""
     crm = external_crm_of(req)
     tenant_id = req.who.tenant_id
     contact = await crm_of(req).contacts.get(tenant_id, req.int_param("contact_id", "contact"))
     if contact is None:
         raise not_found("contact")
     settings = await crm.settings(tenant_id)
-    number = contact.phones[0] if contact.phones else None
+    # A viewer who sees numbers masked gets no link that would carry the number.
+    masked = await masking_of(req).shape_for(req.who) is not None
+    number = contact.phones[0] if contact.phones and not masked else None
     external = contact.custom_fields.get("external_id") if contact.custom_fields else None
     return reply({"url": crm.link(settings, number, contact.id,
                                   str(external) if external is not None else None)})

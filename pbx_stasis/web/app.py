@@ -76,6 +76,12 @@ class _Looked:
 
 
 PRINCIPAL = web.RequestKey("principal", _Looked)
+# What a viewer may see of the answers and the feed's events (number masking,
+# pbx_stasis/masking, sets it): given the viewer, a function rewriting a JSON value, or None
+# to send values as they are.
+Shape = Callable[[Any], Any]
+ViewerShape = Callable[[Principal], Awaitable[Shape | None]]
+VIEWER_SHAPE: web.AppKey[ViewerShape] = web.AppKey("viewer_shape")
 
 
 class Sockets:

@@ -5,10 +5,11 @@ import { get } from "./api.js";
 import { el } from "./ui.js";
 
 // A box on the card that fills when the CRM answers; `use(record)` fills our contact from it.
-export function crmRecordBox(number, contactId, use) {
+export function crmRecordBox(number, contactId, callId, use) {
   const box = el("div", { class: "crm-record", "data-testid": "crm-record", "data-state": "loading" },
     el("div", { class: "small muted" }, "Looking the caller up in the CRM…"));
-  const query = `number=${encodeURIComponent(number)}${contactId ? `&contact_id=${contactId}` : ""}`;
+  const query = `number=${encodeURIComponent(number)}${contactId ? `&contact_id=${contactId}` : ""}` +
+    (callId ? `&call_id=${encodeURIComponent(callId)}` : ""); // a masked number: its call
   get(`/api/crm-link/lookup?${query}`).then((found) => fill(box, found, use),
     () => fill(box, { status: "failed", note: "The CRM lookup failed; the card shows our contact only." }, use));
   return box;

@@ -84,7 +84,12 @@ export function mountMyWork(root, { beforeCall, dial }) {
 
   async function call(item, error) {
     error.textContent = "";
-    if (!item.detail?.task_id) { dial(item.number); return; }
+    if (!item.detail?.task_id) {
+      const owner = item.detail?.call_id ? { call_id: item.detail.call_id }
+        : item.detail?.contact_id ? { contact_id: item.detail.contact_id } : undefined;
+      dial(item.number, owner);
+      return;
+    }
     beforeCall();
     try {
       await post(`/api/tasks/${item.detail.task_id}/call`, {});

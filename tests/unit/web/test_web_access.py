@@ -103,6 +103,10 @@ async def _contact_crm_link(world: World, who: Person) -> Ask:
     return Ask(f"/api/contacts/{world.contact_ids[OWNER]}/crm-link", owns_object=True)
 
 
+async def _dial_by(world: World, who: Person) -> Ask:
+    return Ask("/api/calls/dial-by", {"contact_id": world.contact_ids[OWNER], "phone": 0})
+
+
 async def _contact_update(world: World, who: Person) -> Ask:
     body = {"name": "Ada Lovelace (acme)", "phones": ["+14155550100"], "tags": ["vip"]}
     return Ask(f"/api/contacts/{world.contact_ids[OWNER]}", body, owns_object=True)
@@ -528,6 +532,9 @@ SAMPLES: dict[tuple[str, str], Sample] = {
         "open_url": "https://crm.example.com/c/{contact_id}", "mapping": {"name": "full_name"}}),
     ("GET", "/api/crm-link/lookup"): fixed("/api/crm-link/lookup?number=%2B14155550100"),
     ("GET", "/api/contacts/{contact_id}/crm-link"): _contact_crm_link,
+    ("GET", "/api/masking"): fixed("/api/masking"),
+    ("PUT", "/api/masking"): fixed("/api/masking", {"roles": ["agent"], "webhooks": True}),
+    ("POST", "/api/calls/dial-by"): _dial_by,
 }
 
 

@@ -313,15 +313,22 @@ $("#transfer-cancel").addEventListener("click", () => control("transfer/cancel")
 
 // --- dial pad and DTMF ------------------------------------------------------------------------
 
-async function dial(number) {
+// A masked number (the tenant masks numbers for my role) is called by what it belongs to.
+const MASKED = "\u2022";
+
+async function dial(number, owner) {
   $("#dial-error").textContent = "";
-  const target = (number ?? $("#dial-number").value).replace(/[\s().-]/g, "");
+  const masked = !!number && number.includes(MASKED);
+  if (masked && !owner) { $("#dial-error").textContent = "This number is masked: call it from its contact, task or call."; return; }
+  const target = masked ? number : (number ?? $("#dial-number").value).replace(/[\s().-]/g, "");
   if (!target) { $("#dial-error").textContent = "Type a number first."; return; }
   ringer.unlock();
   phone.expectCall();
   const callerId = $("#dial-as").value;
   try {
-    const reply = await post("/api/calls/dial", { number: target, ...(callerId ? { caller_id: callerId } : {}) });
+    const asked = { ...(callerId ? { caller_id: callerId } : {}) };
+    const reply = masked ? await post("/api/calls/dial-by", { ...owner, ...asked })
+      : await post("/api/calls/dial", { number: target, ...asked });
     toast(callerId ? `Calling ${target} as ${callerId}…` : `Calling ${target}…`);
     view.pendingDial = reply.call_id;
   } catch (error) {
@@ -434,8 +441,8 @@ function renderContact(contact, history, number) {
     el("div", { class: "name", "data-testid": "contact-name" }, el("a", { href: `/contacts/${contact.id}`, target: "_blank", rel: "noopener", "data-testid": "contact-page-link", title: "The contact's page and timeline" }, contact.name)),
     el("div", { class: "company", "data-testid": "contact-company" }, contact.company || ""),
     el("div", {}, contact.tags.map((tag) => el("span", { class: "tag" }, tag))),
-    el("div", { class: "phones" }, contact.phones.map((p) => el("div", { class: "phone" },
-      el("span", {}, p), el("button", { class: "small", "data-testid": "click-to-call", onclick: () => dial(p) }, "Call")))),
+    el("div", { class: "phones" }, contact.phones.map((p, i) => el("div", { class: "phone" },
+      el("span", { "data-testid": "contact-phone" }, p), el("button", { class: "small", "data-testid": "click-to-call", onclick: () => dial(p, { contact_id: contact.id, phone: i }) }, "Call")))),
     fields.length ? el("dl", { class: "kv", "data-testid": "custom-fields" },
       fields.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, String(v))])) : null,
     el("div", { class: "actions" }, el("button", { class: "small", onclick: () => openContactForm(contact) }, "Edit")),
@@ -449,22 +456,23 @@ async function showCaller(number, sipName, callId) {
   if (view.cardNumber === number) return;
   view.cardNumber = number;
   try {
-    const card = await get(`/api/contacts/by-phone?number=${encodeURIComponent(number)}`);
+    const ofCall = callId ? `&call_id=${encodeURIComponent(callId)}` : "";
+    const card = await get(`/api/contacts/by-phone?number=${encodeURIComponent(number)}${ofCall}`);
     const contact = card.contacts[0] || null;
     if (contact) $("#caller-name").textContent = view.call?.callback ? `Callback to ${contact.name}` : contact.name;
     // Previous calls: not the one ringing now.
     const history = card.history.filter((call) => call.call_id !== callId);
     renderContact(contact, history, number);
-    addCrmRecord(number, contact);
+    addCrmRecord(number, contact, callId);
   } catch (error) {
     renderContact(null, [], number);
-    addCrmRecord(number, null);
+    addCrmRecord(number, null, callId);
   }
 }
 
 // The caller's record in the tenant's CRM, under our card once it answers (our card never waits).
-function addCrmRecord(number, contact) {
-  const box = crmRecordBox(number, contact?.id, (record) => fillFromCrm(contact, number, record));
+function addCrmRecord(number, contact, callId) {
+  const box = crmRecordBox(number, contact?.id, callId, (record) => fillFromCrm(contact, number, record));
   const body = $("#contact-body");
   body.insertBefore(box, body.querySelector("h3"));
 }

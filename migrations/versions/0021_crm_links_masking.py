@@ -1,4 +1,4 @@
-"""The external CRM link: per-tenant lookup and "open in CRM" settings.
+"""The external CRM link (per-tenant lookup and "open in CRM" settings) and number masking.
 
 Revision ID: 0021
 Revises: 0009
@@ -32,7 +32,19 @@ def upgrade() -> None:
             ["tenant_id"], ["tenants.id"], name=op.f("fk_crm_links_tenant_id_tenants")),
         sa.PrimaryKeyConstraint("tenant_id", name=op.f("pk_crm_links")),
     )
+    op.create_table(
+        "number_masking",
+        sa.Column("tenant_id", sa.Integer(), nullable=False),
+        sa.Column("roles", sa.JSON(), nullable=False),
+        sa.Column("webhooks", sa.Boolean(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_by", sa.String(length=100), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenants.id"], name=op.f("fk_number_masking_tenant_id_tenants")),
+        sa.PrimaryKeyConstraint("tenant_id", name=op.f("pk_number_masking")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("number_masking")
     op.drop_table("crm_links")
