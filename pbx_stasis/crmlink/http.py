@@ -21,6 +21,7 @@ from pbx_stasis.crmlink.service import LinkSettings, external_crm_of
 from pbx_stasis.masking.service import masking_of
 from pbx_stasis.store.tables import Role
 from pbx_stasis.validation import (
+    DB_INT_MAX,
     KEYS_MATCH,
     QUERY_WHOLE,
     WHOLE,
@@ -100,7 +101,7 @@ class LookupQuery(Model):
     (for the "open in CRM" link)."""
 
     number: Annotated[str, text(max_length=200)]
-    contact_id: Annotated[int, Field(ge=1), QUERY_WHOLE] | None = None
+    contact_id: Annotated[int, Field(ge=1, le=DB_INT_MAX), QUERY_WHOLE] | None = None
     call_id: Annotated[str, text(max_length=64)] | None = None  # a masked number's call
 
 
