@@ -279,6 +279,11 @@ async def _token(world: World, who: Person) -> Ask:
     return Ask(f"/api/tokens/{record.id}", owns_object=True)
 
 
+async def _token_rotate(world: World, who: Person) -> Ask:
+    ask = await _token(world, who)
+    return Ask(f"{ask.path}/rotate", {"overlap_s": 60}, owns_object=True)
+
+
 HOOK = {"url": "https://hooks.example.com/pbx", "events": ["call.ended"]}
 
 
@@ -518,6 +523,7 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("GET", "/api/tokens"): fixed("/api/tokens"),
     ("POST", "/api/tokens"): fixed("/api/tokens", {"name": "CRM sync", "role": "agent"}),
     ("DELETE", "/api/tokens/{token_id}"): _token,
+    ("POST", "/api/tokens/{token_id}/rotate"): _token_rotate,
     ("GET", "/admin/integrations"): fixed("/admin/integrations"),
     ("GET", "/api/webhooks"): fixed("/api/webhooks"),
     ("POST", "/api/webhooks"): fixed("/api/webhooks", HOOK),

@@ -1,4 +1,5 @@
-"""The external CRM link (per-tenant lookup and "open in CRM" settings) and number masking.
+"""The external CRM link (per-tenant lookup and "open in CRM" settings), number masking, and
+API tokens' expiry and rotation.
 
 Revision ID: 0021
 Revises: 0009
@@ -43,8 +44,21 @@ def upgrade() -> None:
             ["tenant_id"], ["tenants.id"], name=op.f("fk_number_masking_tenant_id_tenants")),
         sa.PrimaryKeyConstraint("tenant_id", name=op.f("pk_number_masking")),
     )
+    with op.batch_alter_table("api_tokens") as batch:
+        batch.add_column(sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("old_hash", sa.String(length=64), nullable=True))
+        batch.add_column(sa.Column("old_valid_until", sa.DateTime(timezone=True),
+                                   nullable=True))
+        batch.add_column(sa.Column("rotated_at", sa.DateTime(timezone=True), nullable=True))
+        batch.create_unique_constraint(op.f("uq_api_tokens_old_hash"), ["old_hash"])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("api_tokens") as batch:
+        batch.drop_constraint(op.f("uq_api_tokens_old_hash"), type_="unique")
+        batch.drop_column("rotated_at")
+        batch.drop_column("old_valid_until")
+        batch.drop_column("old_hash")
+        batch.drop_column("expires_at")
     op.drop_table("number_masking")
     op.drop_table("crm_links")
