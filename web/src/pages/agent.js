@@ -10,6 +10,10 @@ import { mountCallScript } from "../call-script.js";
 import { fieldDefinitions, typedValue } from "../contact-fields.js";
 import { contactCrmLink, crmRecordBox } from "../crm-link.js";
 
+// A masked number (the tenant masks numbers for my role: "+1 415 •••• 123") is shown as the
+// feed gives it and called by what it belongs to (a contact, a call), never dialled as such.
+const MASKED = "\u2022";
+
 const data = pageData();
 const me = data.user;
 const ringer = new Ringer();
@@ -60,7 +64,11 @@ phone.addEventListener("incoming", (event) => {
   const detail = event.detail;
   if (!detail.auto) {
     ringer.start();
-    showCaller(view.call?.from_number || detail.remoteNumber, detail.remoteName, view.call?.call_id);
+    // The feed's number first: masked for a role the tenant masks, where the SIP caller ID
+    // (number and display name) is whole.
+    const fed = view.call?.from_number;
+    const masked = !!fed && fed.includes(MASKED);
+    showCaller(fed || detail.remoteNumber, masked ? null : detail.remoteName, view.call?.call_id);
   }
   renderCall();
 });
@@ -312,9 +320,6 @@ $("#transfer-complete").addEventListener("click", () => control("transfer/comple
 $("#transfer-cancel").addEventListener("click", () => control("transfer/cancel"));
 
 // --- dial pad and DTMF ------------------------------------------------------------------------
-
-// A masked number (the tenant masks numbers for my role) is called by what it belongs to.
-const MASKED = "\u2022";
 
 async function dial(number, owner) {
   $("#dial-error").textContent = "";
