@@ -21,10 +21,12 @@ from pbx_stasis.bus import EventTopic
 from pbx_stasis.callbacks import plugin as callbacks
 from pbx_stasis.callscripts import plugin as callscripts
 from pbx_stasis.crm import plugin as crm
+from pbx_stasis.crmlink import plugin as crmlink
 from pbx_stasis.dialing import plugin as dialing
 from pbx_stasis.evaluations import plugin as evaluations
 from pbx_stasis.ivr import plugin as ivr
 from pbx_stasis.leads import plugin as leads
+from pbx_stasis.masking import plugin as masking
 from pbx_stasis.plugin import LiveService, Plugin
 from pbx_stasis.quality import plugin as quality
 from pbx_stasis.recording import plugin as recording
@@ -58,6 +60,8 @@ WEB_PLUGINS: tuple[Plugin, ...] = (
     quality.PLUGIN,
     evaluations.PLUGIN,
     webhooks.PLUGIN,
+    crmlink.PLUGIN,
+    masking.PLUGIN,
 )
 # ... and those that control live calls, through the Stasis side's own services.
 LIVE_PLUGINS: tuple[Plugin, ...] = (supervision.PLUGIN, recording.PLUGIN)

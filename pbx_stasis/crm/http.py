@@ -21,11 +21,11 @@ from pbx_stasis.crm.dispositions import (
 )
 from pbx_stasis.crm.events import DISPOSITION_SET, DispositionSet
 from pbx_stasis.crm.fields import FieldDefinitions, FieldKind, FieldSpec, check_values
-from pbx_stasis.crm.phones import to_e164
+from pbx_stasis.crm.phones import MASKED_MARK, mask_number, to_e164
 from pbx_stasis.crm.service import crm_of
 from pbx_stasis.crm.timeline import TIMELINE, TimelineEntry, Viewer
 from pbx_stasis.store.errors import AlreadyExists
-from pbx_stasis.store.tables import Call, Role
+from pbx_stasis.store.tables import Call, Direction, Role
 from pbx_stasis.validation import QUERY_WHOLE, Model, ModelBody, ModelQuery, QueryFlag, text
 from pbx_stasis.web.call_access import may_see_call, only_agent
 from pbx_stasis.web.contract import ServiceError, ServiceErrorCode
@@ -68,11 +68,20 @@ def disposition_json(item: DispositionRecord) -> dict[str, Any]:
 CONTACT = ModelBody(ContactFields, defaults=True)
 
 
-def _draft(req: RouteRequest) -> ContactDraft:
+def _draft(req: RouteRequest, current: tuple[str, ...] = ()) -> ContactDraft:
+    """The contact as written; a phone sent back masked (a role that sees numbers masked
+    edits the contact) stands for the contact's current phone of that mask."""
     body = req.body
     phones: list[str] = []
     errors: dict[str, str] = {}
     for index, raw in enumerate(body["phones"]):
+        if MASKED_MARK in raw:
+            kept = [phone for phone in current if mask_number(phone) == raw]
+            if kept:
+                phones.append(kept[0])
+            else:
+                errors[f"phones.{index}"] = "is masked: write the whole number"
+            continue
         e164 = to_e164(raw, crm_of(req).numbering)
         if e164 is None:
             errors[f"phones.{index}"] = PHONE_HINT
@@ -104,9 +113,9 @@ async def search_contacts(req: RouteRequest) -> web.StreamResponse:
     return reply({"contacts": [contact_json(contact) for contact in found]})
 
 
-async def _checked_draft(req: RouteRequest) -> ContactDraft:
+async def _checked_draft(req: RouteRequest, current: tuple[str, ...] = ()) -> ContactDraft:
     """The contact as written, its custom values checked against the tenant's definitions."""
-    draft = _draft(req)
+    draft = _draft(req, current)
     specs = await crm_of(req).fields.for_tenant(req.who.tenant_id)
     problems = check_values(specs, draft.custom_fields or {})
     if problems:
@@ -120,9 +129,22 @@ async def create_contact(req: RouteRequest) -> web.StreamResponse:
 
 
 class ByPhone(Model):
-    """GET /api/contacts/by-phone: the caller's number, as the switch wrote it."""
+    """GET /api/contacts/by-phone: the caller's number, as the switch wrote it; masked (a role
+    that sees numbers masked), with the call's id it was read from."""
 
     number: Annotated[str, text(max_length=200)]
+    call_id: Annotated[str, text(max_length=64)] | None = None
+
+
+async def real_number(req: RouteRequest, raw: str, call_id: str | None) -> str:
+    """The number a page sent, or the one its masked form stands for: the other party of the
+    call it names (one this user may see)."""
+    if MASKED_MARK not in raw:
+        return raw
+    if call_id is None:
+        raise invalid({"number": "is masked: send the call_id it was read from"})
+    call = await own_call(req, call_id, "call_id")
+    return call.from_number if call.direction is Direction.INBOUND else call.to_number
 
 
 BY_PHONE = ModelQuery(ByPhone)
@@ -132,7 +154,7 @@ async def contact_by_phone(req: RouteRequest) -> web.StreamResponse:
     """The caller's card: matching contacts and the calls with that number (or their phones)
     that this user may see (web/call_access.py)."""
     tenant_id = req.who.tenant_id
-    raw = req.query["number"]
+    raw = await real_number(req, req.query["number"], req.query["call_id"])
     e164 = to_e164(raw, crm_of(req).numbering)
     contacts = await crm_of(req).contacts.by_phone(tenant_id, raw)
     phones = list(contacts[0].phones) if contacts else []
@@ -164,8 +186,11 @@ async def get_contact(req: RouteRequest) -> web.StreamResponse:
 
 async def update_contact(req: RouteRequest) -> web.StreamResponse:
     contact_id = req.int_param("contact_id", "contact")
+    before = await crm_of(req).contacts.get(req.who.tenant_id, contact_id)
+    if before is None:
+        raise not_found("contact")
     contact = await crm_of(req).contacts.update(
-        req.who.tenant_id, contact_id, await _checked_draft(req))
+        req.who.tenant_id, contact_id, await _checked_draft(req, tuple(before.phones)))
     if contact is None:
         raise not_found("contact")
     return reply({"contact": contact_json(contact)})

@@ -138,3 +138,33 @@ def written_forms(e164: str, plan: Numbering) -> set[str]:
         if plan.trunk_prefix:
             forms.add(plan.trunk_prefix + national)
     return {form for form in forms if to_e164(form, plan) == e164}
+
+
+# Masking (pbx_stasis/masking): a number shown to a role that must not see it whole.
+BULLET = "\u2022"
+MASKED_MARK = BULLET  # a value holding it is a masked number (never taken back as a number)
+_ANY_DIGIT = re.compile(r"[0-9]")
+MIN_MASKED_DIGITS = 7  # shorter: an extension or a short code, not a person's number
+KEEP_END = 3
+
+
+def mask_number(text: str) -> str:
+    """`text` masked when it is a phone number of MIN_MASKED_DIGITS digits or more, else as
+    it is: +14155550123 -> "+1 415 •••• 123" (the country, the first digits, the last three)."""
+    digits = "".join(_ANY_DIGIT.findall(text))
+    if len(digits) < MIN_MASKED_DIGITS or MASKED_MARK in text:
+        return text
+    country = ""
+    national = digits
+    if text.lstrip().startswith("+"):
+        try:
+            parsed = phonenumbers.parse(text, None)
+            country = str(parsed.country_code)
+        except phonenumbers.NumberParseException:
+            country = digits[:1]
+        national = digits[len(country):]
+    head = national[:3] if len(national) >= KEEP_END + 6 else national[:2]
+    tail = national[-KEEP_END:]
+    hidden = BULLET * max(len(national) - len(head) - len(tail), 3)
+    prefix = f"+{country} " if country else ""
+    return f"{prefix}{head} {hidden} {tail}"

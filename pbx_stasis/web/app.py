@@ -26,9 +26,11 @@ from pbx_stasis.web.auth import LoginDesk, LoginPolicy, Passwords
 from pbx_stasis.web.forwarded import Network, forwarded, parse_networks
 from pbx_stasis.web.health import Health, add_health, database_check
 from pbx_stasis.web.routing import (
+    AUTH_REFUSED,
     CSRF_FIELD,
     RANK,
     Route,
+    WebError,
     cookie_token,
     dumps,
     router_path,
@@ -36,7 +38,7 @@ from pbx_stasis.web.routing import (
 )
 from pbx_stasis.web.serverlog import quiet_malformed_requests
 from pbx_stasis.web.sessions import Principal, SessionPolicy, Sessions
-from pbx_stasis.web.tokens import ApiTokens, bearer_token
+from pbx_stasis.web.tokens import ApiTokens, Refused, bearer_token
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +78,12 @@ class _Looked:
 
 
 PRINCIPAL = web.RequestKey("principal", _Looked)
+# What a viewer may see of the answers and the feed's events (number masking,
+# pbx_stasis/masking, sets it): given the viewer, a function rewriting a JSON value, or None
+# to send values as they are.
+Shape = Callable[[Any], Any]
+ViewerShape = Callable[[Principal], Awaitable[Shape | None]]
+VIEWER_SHAPE: web.AppKey[ViewerShape] = web.AppKey("viewer_shape")
 
 
 class Sockets:
@@ -163,7 +171,12 @@ class Site:
         session cookie."""
         bearer = bearer_token(request.headers.get("Authorization"))
         if bearer is not None:
-            return await self.tokens.resolve(bearer) if bearer else None
+            found = await self.tokens.resolve(bearer) if bearer else None
+            if isinstance(found, Refused):
+                # Told to the client instead of a plain "log in first" (routing.py).
+                request[AUTH_REFUSED] = WebError(401, found.code, found.message)
+                return None
+            return found
         token = cookie_token(request)
         return await self.sessions.resolve(token) if token else None
 

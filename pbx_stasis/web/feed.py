@@ -23,6 +23,7 @@ from aiohttp import WSMsgType, web
 
 from pbx_stasis.bus import BusEvent, EventTopic, Subscription
 from pbx_stasis.store.tables import Role
+from pbx_stasis.web.app import VIEWER_SHAPE
 from pbx_stasis.web.routing import (
     ANYONE,
     Kind,
@@ -99,6 +100,10 @@ async def open_feed(req: RouteRequest) -> web.StreamResponse:
     subscription: Subscription | None = None
     pump: asyncio.Task[None] | None = None
 
+    shape_of = req.http.app.get(VIEWER_SHAPE)
+    # Read when the page subscribes: a change of the tenant's masking applies at its next one.
+    shape = None
+
     async def forward(sub: Subscription) -> None:
         dropped = 0
         while True:
@@ -114,7 +119,7 @@ async def open_feed(req: RouteRequest) -> web.StreamResponse:
                             "topic": event.topic,
                             "seq": event.seq,
                             "at": event.at,
-                            "payload": event.json(),
+                            "payload": shape(event.json()) if shape else event.json(),
                         }
                     )
                 )
@@ -158,6 +163,7 @@ async def open_feed(req: RouteRequest) -> web.StreamResponse:
                     await pump
             if subscription is not None:
                 subscription.close()
+            shape = await shape_of(who) if shape_of is not None else None
             subscription = site.ctx.bus.subscribe(granted, tenant_id=who.tenant_id)
             pump = asyncio.create_task(forward(subscription))
             await socket.send_str(

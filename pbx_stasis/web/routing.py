@@ -232,6 +232,11 @@ def client_ip(request: web.Request) -> str:
     return request.remote or "unknown"
 
 
+# Why the request's credentials were refused, when the client should be told (an API token
+# that expired or was rotated: web/tokens.py), set while its user is looked up (web/app.py).
+AUTH_REFUSED = web.RequestKey("auth_refused", WebError)
+
+
 def serve(route: Route, site: Site) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """The aiohttp handler for a route: authenticate, authorise, check CSRF, validate, run."""
 
@@ -278,6 +283,9 @@ def serve(route: Route, site: Site) -> Callable[[web.Request], Awaitable[web.Str
 
 
 def _unauthenticated(route: Route, request: web.Request) -> web.StreamResponse:
+    refused = request.get(AUTH_REFUSED)
+    if refused is not None:  # a known API token refused: its client is told why
+        raise refused
     if route.kind is Kind.PAGE and route.method == "GET":
         target = request.rel_url.path_qs
         raise web.HTTPSeeOther(f"/login?next={quote(target, safe='')}")

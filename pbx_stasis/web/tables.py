@@ -73,3 +73,10 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # None: never expires; past it the token is refused (401 token-expired).
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # A rotation's previous secret, still accepted until `old_valid_until` (the overlap in
+    # which its client switches to the new one).
+    old_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    old_valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -16,7 +16,7 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,6 +29,8 @@ from pbx_stasis.bus import Bus, BusEvent, Subscription
 from pbx_stasis.bus.bus import encode
 from pbx_stasis.config import WebhookSettings
 from pbx_stasis.ivr.addresses import PublicResolver, refused_url
+from pbx_stasis.masking.core import Shape
+from pbx_stasis.masking.service import MASKING, WebhookShape
 from pbx_stasis.store.base import utc_now
 from pbx_stasis.store.db import Database
 from pbx_stasis.store.errors import StoreUnavailable
@@ -365,6 +367,8 @@ class Dispatcher:
     _wanted: dict[int, list[tuple[int, frozenset[str]]]] = field(default_factory=dict)
     _subscription: Subscription | None = None
     _held: list[WebhookDelivery] = field(default_factory=list)  # rows a failed write kept
+    # The tenant's mask of its webhooks' numbers (masking.service.Masking.webhook_shape).
+    shape_of: WebhookShape | None = None
 
     def _topics(self) -> frozenset[str]:
         # Only the topics some subscription wants: publishers that skip events nobody reads
@@ -419,7 +423,11 @@ class Dispatcher:
             log.warning("webhooks: %d events dropped (queue of %d full)",
                         sub.dropped - self.hooks.dropped, QUEUE_SIZE)
             self.hooks.dropped = sub.dropped
-        await self._write(self._rows(events))
+        shapes = {}
+        if self.shape_of is not None:
+            for tenant_id in {event.tenant_id for event in events}:
+                shapes[tenant_id] = await self.shape_of(tenant_id)
+        await self._write(self._rows(events, shapes))
 
     async def _write(self, rows: list[WebhookDelivery]) -> None:
         rows = self._held + rows
@@ -437,7 +445,10 @@ class Dispatcher:
             log.exception("webhooks: %d deliveries could not be stored; dropped", len(rows))
             self.hooks.changed.set()
 
-    def _rows(self, events: list[BusEvent[Any]]) -> list[WebhookDelivery]:
+    def _rows(self, events: list[BusEvent[Any]],
+              shapes: Mapping[int, Shape | None]) -> list[WebhookDelivery]:
+        """One delivery per subscription that wants each event; its numbers masked when the
+        tenant masks its webhooks' (pbx_stasis/masking)."""
         now = self.hooks.clock()
         until = now + timedelta(seconds=self.hooks.backoff.retry_for)
         rows: list[WebhookDelivery] = []
@@ -445,6 +456,10 @@ class Dispatcher:
             names = named(event)
             if not names:
                 continue
+            data = encode(event.payload)
+            shape = shapes.get(event.tenant_id)
+            if shape is not None:
+                data = shape(data)
             for sub_id, wants in self._wanted.get(event.tenant_id, ()):
                 for name in names:
                     if name not in wants:
@@ -452,7 +467,7 @@ class Dispatcher:
                     delivery_id = "evt_" + secrets.token_hex(12)
                     body = json.dumps({
                         "id": delivery_id, "type": name,
-                        "created_at": now.isoformat(), "data": encode(event.payload),
+                        "created_at": now.isoformat(), "data": data,
                     }, ensure_ascii=False, separators=(",", ":"), default=str)
                     rows.append(WebhookDelivery(
                         id=delivery_id, subscription_id=sub_id, tenant_id=event.tenant_id,
@@ -527,7 +542,9 @@ def running(hooks: Webhooks, bus: Bus, settings: WebhookSettings
         connector = (aiohttp.TCPConnector() if settings.internal_urls
                      else aiohttp.TCPConnector(resolver=PublicResolver()))
         session = aiohttp.ClientSession(connector=connector)
-        dispatcher = Dispatcher(hooks, bus, settings.internal_urls)
+        masking = app.get(MASKING)
+        dispatcher = Dispatcher(hooks, bus, settings.internal_urls,
+                                shape_of=masking.webhook_shape if masking else None)
         tasks = [asyncio.create_task(dispatcher.intake(), name="webhooks-intake"),
                  asyncio.create_task(dispatcher.sender(session), name="webhooks-sender")]
         yield

@@ -35,6 +35,7 @@ from pbx_stasis.config import (
     AriSettings,
     CallSettings,
     DatabaseSettings,
+    IvrSettings,
     RecordingSettings,
     Settings,
     WebSettings,
@@ -176,6 +177,8 @@ async def live_stack_fixture(
         web=WebSettings(host="127.0.0.1", port=0),
         calls=CallSettings(tenant=TENANT),
         recordings=RecordingSettings(dir=str(workdir / "recordings")),
+        # The tests' own servers (a CRM, a lookup) listen on loopback.
+        ivr=IvrSettings(internal_lookups=(TENANT,)),
     )
     users = await _seed(db, TENANT)
     tenant = await Directory(db).ensure_tenant(TENANT)

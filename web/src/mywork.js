@@ -85,7 +85,9 @@ export function mountMyWork(root, { beforeCall, dial }) {
   async function call(item, error) {
     error.textContent = "";
     if (!item.detail?.task_id) {
-      await dial(item.number);
+      const owner = item.detail?.call_id ? { call_id: item.detail.call_id }
+        : item.detail?.contact_id ? { contact_id: item.detail.contact_id } : undefined;
+      await dial(item.number, owner);
       // A voicemail called back from My work is heard (the inbox shows it so).
       if (item.kind === "voicemail") await put(`/api/voicemails/${item.id}/status`, { status: "heard" }).catch(() => {});
       return;

@@ -102,6 +102,14 @@ async def _contact(world: World, who: Person) -> Ask:
     return Ask(f"/api/contacts/{world.contact_ids[OWNER]}", owns_object=True)
 
 
+async def _contact_crm_link(world: World, who: Person) -> Ask:
+    return Ask(f"/api/contacts/{world.contact_ids[OWNER]}/crm-link", owns_object=True)
+
+
+async def _dial_by(world: World, who: Person) -> Ask:
+    return Ask("/api/calls/dial-by", {"contact_id": world.contact_ids[OWNER], "phone": 0})
+
+
 async def _contact_update(world: World, who: Person) -> Ask:
     body = {"name": "Ada Lovelace (acme)", "phones": ["+14155550100"], "tags": ["vip"]}
     return Ask(f"/api/contacts/{world.contact_ids[OWNER]}", body, owns_object=True)
@@ -272,6 +280,11 @@ async def _token(world: World, who: Person) -> Ask:
     record, _ = await world.site.tokens.create(admin.tenant_id, admin.user_id,
                                                f"sync {next(_unique)}", Role.AGENT)
     return Ask(f"/api/tokens/{record.id}", owns_object=True)
+
+
+async def _token_rotate(world: World, who: Person) -> Ask:
+    ask = await _token(world, who)
+    return Ask(f"{ask.path}/rotate", {"overlap_s": 60}, owns_object=True)
 
 
 HOOK = {"url": "https://hooks.example.com/pbx", "events": ["call.ended"]}
@@ -586,6 +599,7 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("GET", "/api/tokens"): fixed("/api/tokens"),
     ("POST", "/api/tokens"): fixed("/api/tokens", {"name": "CRM sync", "role": "agent"}),
     ("DELETE", "/api/tokens/{token_id}"): _token,
+    ("POST", "/api/tokens/{token_id}/rotate"): _token_rotate,
     ("GET", "/admin/integrations"): fixed("/admin/integrations"),
     ("GET", "/api/webhooks"): fixed("/api/webhooks"),
     ("POST", "/api/webhooks"): fixed("/api/webhooks", HOOK),
@@ -604,6 +618,15 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("DELETE", "/api/voicemails/{voicemail_id}"): _voicemail(),
     ("GET", "/api/voicemail/rules"): fixed("/api/voicemail/rules"),
     ("PUT", "/api/voicemail/rules"): fixed("/api/voicemail/rules", {"retention_days": 14}),
+    ("GET", "/api/crm-link"): fixed("/api/crm-link"),
+    ("PUT", "/api/crm-link"): fixed("/api/crm-link", {
+        "lookup_url": "https://crm.example.com/people?phone={number}",
+        "open_url": "https://crm.example.com/c/{contact_id}", "mapping": {"name": "full_name"}}),
+    ("GET", "/api/crm-link/lookup"): fixed("/api/crm-link/lookup?number=%2B14155550100"),
+    ("GET", "/api/contacts/{contact_id}/crm-link"): _contact_crm_link,
+    ("GET", "/api/masking"): fixed("/api/masking"),
+    ("PUT", "/api/masking"): fixed("/api/masking", {"roles": ["agent"], "webhooks": True}),
+    ("POST", "/api/calls/dial-by"): _dial_by,
 }
 
 

@@ -131,4 +131,4 @@ async def test_openapi_says_what_each_route_answers(world: World) -> None:
             if method == "get" and operation["x-kind"] == "api":
                 assert not {"201", "204"} & set(responses), path
     calls = paths["/api/calls/{call_id}"]["get"]["parameters"][0]["schema"]
-    assert calls["not"] == {"enum": ["dial", "live"]}
+    assert calls["not"] == {"enum": ["dial", "dial-by", "live"]}

@@ -5,6 +5,7 @@ stops at once when revoked (its feed socket too)."""
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -146,3 +147,69 @@ async def _cli(argv: list[str]) -> int:
     import asyncio
 
     return await asyncio.to_thread(pbx, argv)
+
+
+async def test_a_token_expires_at_the_end_of_its_day_with_a_clear_401(world: World) -> None:
+    admin = await world.log_in(world.person("acme", Role.ADMIN))
+    today = world.clock().date()  # 2026-11-23, 09:00 UTC
+    response = await world.request(admin, "POST", "/api/tokens", {
+        "name": "Old", "role": "agent", "expires_on": (today - timedelta(days=1)).isoformat()})
+    assert response.status == 400
+    assert (await response.json())["fields"] == {"expires_on": "must be today or later"}
+    response = await world.request(admin, "POST", "/api/tokens", {
+        "name": "Day pass", "role": "agent", "expires_on": today.isoformat()})
+    assert response.status == 201, await response.text()
+    made = await response.json()
+    assert made["expires_at"] == "2026-11-24T00:00:00+00:00" and made["state"] == "active"
+    assert (await world.client.get("/api/me", headers=bearer(made["token"]))).status == 200
+    world.clock.advance(hours=15)  # midnight UTC
+    refused = await world.client.get("/api/me", headers=bearer(made["token"]))
+    assert refused.status == 401
+    body = await refused.json()
+    assert body["error"] == "token-expired" and "expired at 2026-11-24T00:00" in body["message"]
+    # Listed as expired; an expired token is not rotated back to life.
+    admin = await world.log_in(world.person("acme", Role.ADMIN))
+    listed = await (await world.request(admin, "GET", "/api/tokens")).json()
+    [item] = [t for t in listed["tokens"] if t["id"] == made["id"]]
+    assert (item["state"], item["active"]) == ("expired", False)
+    rotate = await world.request(admin, "POST", f"/api/tokens/{made['id']}/rotate", {})
+    assert rotate.status == 404
+
+
+async def test_a_rotated_token_keeps_its_old_secret_for_the_overlap(world: World) -> None:
+    admin = await world.log_in(world.person("acme", Role.ADMIN))
+    made = await make_token(world, admin, "supervisor", name="Rotating")
+    old = made["token"]
+    response = await world.request(admin, "POST", f"/api/tokens/{made['id']}/rotate",
+                                   {"overlap_s": 600})
+    assert response.status == 200, await response.text()
+    rotated = await response.json()
+    new = rotated["token"]
+    assert new != old and new.startswith("pbx_") and rotated["id"] == made["id"]
+    assert rotated["old_valid_until"] == "2026-11-23T09:10:00+00:00"
+    assert rotated["prefix"] == new[:12]
+    # Both work during the overlap, as the same token (its role).
+    for secret in (old, new):
+        me = await world.client.get("/api/me", headers=bearer(secret))
+        assert me.status == 200 and (await me.json())["user"]["role"] == "supervisor"
+    world.clock.advance(minutes=10)
+    refused = await world.client.get("/api/me", headers=bearer(old))
+    assert refused.status == 401
+    assert (await refused.json())["error"] == "token-rotated"
+    assert (await world.client.get("/api/me", headers=bearer(new))).status == 200
+    # A token rotates nothing (a leaked one must not renew itself); revoked: nothing to rotate.
+    by_token = await world.client.post(f"/api/tokens/{made['id']}/rotate", json={},
+                                       headers=bearer(new))
+    assert by_token.status == 403
+    admin = await world.log_in(world.person("acme", Role.ADMIN))
+    assert (await world.request(admin, "DELETE", f"/api/tokens/{made['id']}")).status == 204
+    assert (await world.request(admin, "POST", f"/api/tokens/{made['id']}/rotate",
+                                {})).status == 404
+    assert (await world.client.get("/api/me", headers=bearer(new))).status == 401
+    # Rotated with no overlap: the old secret stops at once.
+    again = await make_token(world, admin, "agent", name="Instant")
+    response = await world.request(admin, "POST", f"/api/tokens/{again['id']}/rotate",
+                                   {"overlap_s": 0})
+    assert (await response.json())["old_valid_until"] is None
+    refused = await world.client.get("/api/me", headers=bearer(again["token"]))
+    assert refused.status == 401

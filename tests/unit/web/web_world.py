@@ -22,6 +22,7 @@ from pbx_stasis.acd.service import ACD_SERVICE, AgentProfile
 from pbx_stasis.bus import Bus
 from pbx_stasis.config import (
     CallSettings,
+    IvrSettings,
     RecordingSettings,
     Settings,
     WebhookSettings,
@@ -155,7 +156,8 @@ class World:
 
 async def build_world(template: Path, tmp_path: Path, *, seed: bool = True,
                       web_settings: WebSettings | None = None,
-                      webhooks: WebhookSettings | None = None) -> World:
+                      webhooks: WebhookSettings | None = None,
+                      ivr: IvrSettings | None = None) -> World:
     path = tmp_path / "web.db"
     shutil.copyfile(template, path)
     db = Database.connect(f"sqlite+aiosqlite:///{path}")
@@ -163,7 +165,7 @@ async def build_world(template: Path, tmp_path: Path, *, seed: bool = True,
     center = MemoryContactCenter(bus)
     clock = Clock()
     settings = Settings(calls=CallSettings(tenant="acme"), web=web_settings or WebSettings(),
-                        webhooks=webhooks or WebhookSettings(),
+                        webhooks=webhooks or WebhookSettings(), ivr=ivr or IvrSettings(),
                         recordings=RecordingSettings(dir=str(tmp_path / "recordings")))
     ctx = WebContext(
         db=db,

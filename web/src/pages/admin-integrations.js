@@ -1,6 +1,11 @@
-// Admin: integrations (API tokens for machine clients, webhooks with their delivery log).
+// Admin: integrations (API tokens for machine clients, webhooks with their delivery log, the
+// external CRM, number masking).
+import { mountCrmSettings } from "../crm-settings.js";
+import { mountMasking } from "../masking-settings.js";
 import { mountTokens } from "../tokens.js";
 import { mountWebhooks } from "../webhooks.js";
 
 mountTokens();
 mountWebhooks();
+mountCrmSettings();
+mountMasking();

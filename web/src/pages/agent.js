@@ -9,6 +9,11 @@ import { Ringer } from "../ringer.js";
 import { mountTicketBox } from "../ticket-box.js";
 import { mountCallScript } from "../call-script.js";
 import { fieldDefinitions, typedValue } from "../contact-fields.js";
+import { contactCrmLink, crmRecordBox } from "../crm-link.js";
+
+// A masked number (the tenant masks numbers for my role: "+1 415 •••• 123") is shown as the
+// feed gives it and called by what it belongs to (a contact, a call), never dialled as such.
+const MASKED = "\u2022";
 
 const data = pageData();
 const me = data.user;
@@ -60,7 +65,11 @@ phone.addEventListener("incoming", (event) => {
   const detail = event.detail;
   if (!detail.auto) {
     ringer.start();
-    showCaller(view.call?.from_number || detail.remoteNumber, detail.remoteName, view.call?.call_id);
+    // The feed's number first: masked for a role the tenant masks, where the SIP caller ID
+    // (number and display name) is whole.
+    const fed = view.call?.from_number;
+    const masked = !!fed && fed.includes(MASKED);
+    showCaller(fed || detail.remoteNumber, masked ? null : detail.remoteName, view.call?.call_id);
   }
   renderCall();
 });
@@ -318,15 +327,19 @@ $("#transfer-cancel").addEventListener("click", () => control("transfer/cancel")
 
 // --- dial pad and DTMF ------------------------------------------------------------------------
 
-async function dial(number) {
+async function dial(number, owner) {
   $("#dial-error").textContent = "";
-  const target = (number ?? $("#dial-number").value).replace(/[\s().-]/g, "");
+  const masked = !!number && number.includes(MASKED);
+  if (masked && !owner) { $("#dial-error").textContent = "This number is masked: call it from its contact, task or call."; return; }
+  const target = masked ? number : (number ?? $("#dial-number").value).replace(/[\s().-]/g, "");
   if (!target) { $("#dial-error").textContent = "Type a number first."; return; }
   ringer.unlock();
   phone.expectCall();
   const callerId = $("#dial-as").value;
   try {
-    const reply = await post("/api/calls/dial", { number: target, ...(callerId ? { caller_id: callerId } : {}) });
+    const asked = { ...(callerId ? { caller_id: callerId } : {}) };
+    const reply = masked ? await post("/api/calls/dial-by", { ...owner, ...asked })
+      : await post("/api/calls/dial", { number: target, ...asked });
     toast(callerId ? `Calling ${target} as ${callerId}…` : `Calling ${target}…`);
     view.pendingDial = reply.call_id;
   } catch (error) {
@@ -439,8 +452,8 @@ function renderContact(contact, history, number) {
     el("div", { class: "name", "data-testid": "contact-name" }, el("a", { href: `/contacts/${contact.id}`, target: "_blank", rel: "noopener", "data-testid": "contact-page-link", title: "The contact's page and timeline" }, contact.name)),
     el("div", { class: "company", "data-testid": "contact-company" }, contact.company || ""),
     el("div", {}, contact.tags.map((tag) => el("span", { class: "tag" }, tag))),
-    el("div", { class: "phones" }, contact.phones.map((p) => el("div", { class: "phone" },
-      el("span", {}, p), el("button", { class: "small", "data-testid": "click-to-call", onclick: () => dial(p) }, "Call")))),
+    el("div", { class: "phones" }, contact.phones.map((p, i) => el("div", { class: "phone" },
+      el("span", { "data-testid": "contact-phone" }, p), el("button", { class: "small", "data-testid": "click-to-call", onclick: () => dial(p, { contact_id: contact.id, phone: i }) }, "Call")))),
     fields.length ? el("dl", { class: "kv", "data-testid": "custom-fields" },
       fields.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, String(v))])) : null,
     el("div", { class: "actions" }, el("button", { class: "small", onclick: () => openContactForm(contact) }, "Edit")),
@@ -454,21 +467,42 @@ async function showCaller(number, sipName, callId) {
   if (view.cardNumber === number) return;
   view.cardNumber = number;
   try {
-    const card = await get(`/api/contacts/by-phone?number=${encodeURIComponent(number)}`);
+    const ofCall = callId ? `&call_id=${encodeURIComponent(callId)}` : "";
+    const card = await get(`/api/contacts/by-phone?number=${encodeURIComponent(number)}${ofCall}`);
     const contact = card.contacts[0] || null;
     if (contact) $("#caller-name").textContent = view.call?.callback ? `Callback to ${contact.name}` : contact.name;
     // Previous calls: not the one ringing now.
     const history = card.history.filter((call) => call.call_id !== callId);
     renderContact(contact, history, number);
+    addCrmRecord(number, contact, callId);
   } catch (error) {
     renderContact(null, [], number);
+    addCrmRecord(number, null, callId);
   }
+}
+
+// The caller's record in the tenant's CRM, under our card once it answers (our card never waits).
+function addCrmRecord(number, contact, callId) {
+  const box = crmRecordBox(number, contact?.id, callId, (record) => fillFromCrm(contact, number, record));
+  const body = $("#contact-body");
+  body.insertBefore(box, body.querySelector("h3"));
+}
+
+function fillFromCrm(contact, number, record) {
+  openContactForm(contact, number);
+  if (record.name) $("#cf-name").value = record.name;
+  if (record.company) $("#cf-company").value = record.company;
+  const custom = { ...(contact?.custom_fields || {}), ...(record.custom_fields || {}) };
+  if (record.external_id) custom.external_id = record.external_id;
+  $("#cf-custom").value = Object.entries(custom).map(([k, v]) => `${k}: ${v}`).join("\n");
 }
 
 async function openContactById(id) {
   const reply = await get(`/api/contacts/${id}`);
   view.cardNumber = null;
   renderContact(reply.contact, reply.history);
+  const link = await contactCrmLink(id);
+  if (link) $("#contact-body .actions")?.append(link);
 }
 
 function openContactForm(contact, number) {

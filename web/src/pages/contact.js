@@ -4,6 +4,7 @@
 import { get, put } from "../api.js";
 import { $, clearErrors, dateTime, duration, el, showErrors, toast } from "../ui.js";
 import { fieldDefinitions, fieldInputs } from "../contact-fields.js";
+import { contactCrmLink } from "../crm-link.js";
 
 const contactId = Number(location.pathname.split("/").pop());
 let contact = null;
@@ -45,6 +46,7 @@ function renderDetails() {
     contact.company ? el("div", { class: "company" }, contact.company) : "",
     el("div", { class: "phones" }, contact.phones.map((p) => el("div", { class: "phone" }, p))),
     el("div", {}, contact.tags.map((tag) => el("span", { class: "tag" }, tag))));
+  contactCrmLink(contact.id).then((link) => { if (link) $("#contact-details").append(el("div", {}, link)); });
   $("#cp-tags").value = contact.tags.join(", ");
 }
 

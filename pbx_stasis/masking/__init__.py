@@ -1,0 +1,1 @@
+"""Number masking: callers' numbers shown masked to the roles a tenant chooses, everywhere."""
