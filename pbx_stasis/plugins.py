@@ -20,6 +20,7 @@ from pbx_stasis.analytics import plugin as analytics
 from pbx_stasis.bus import EventTopic
 from pbx_stasis.callbacks import plugin as callbacks
 from pbx_stasis.callscripts import plugin as callscripts
+from pbx_stasis.campaigns import plugin as campaigns
 from pbx_stasis.crm import plugin as crm
 from pbx_stasis.dialing import plugin as dialing
 from pbx_stasis.ivr import plugin as ivr
@@ -51,6 +52,7 @@ WEB_PLUGINS: tuple[Plugin, ...] = (
     tickets.PLUGIN,
     callscripts.PLUGIN,
     leads.PLUGIN,
+    campaigns.PLUGIN,
     analytics.PLUGIN,
     quality.PLUGIN,
     webhooks.PLUGIN,

@@ -211,6 +211,7 @@ _NAV: list[tuple[str, str, Role]] = [
     ("/recordings", "Recordings", Role.SUPERVISOR),
     ("/reports", "Reports", Role.SUPERVISOR),
     ("/outbound", "Outbound", Role.SUPERVISOR),
+    ("/campaigns", "Campaigns", Role.SUPERVISOR),
     ("/admin/users", "Users", Role.ADMIN),
     ("/admin/queues", "Queues", Role.ADMIN),
     ("/admin/dispositions", "Dispositions", Role.ADMIN),

@@ -101,6 +101,7 @@ MODULES = (
     "app_dial",
     "app_playback",
     "app_echo",
+    "app_amd",  # answering-machine detection of campaign calls (pbx-amd)
     "app_queue",
     "func_channel",
     "func_callerid",
