@@ -89,6 +89,7 @@ async def create_campaign(req: RouteRequest) -> web.StreamResponse:
 
 
 async def update_campaign(req: RouteRequest) -> web.StreamResponse:
+    await _campaign(req)  # another tenant's: 404 before anything about its fields
     settings = await _checked(req, req.body)
     try:
         changed = await _store(req).update(req.who.tenant_id,
