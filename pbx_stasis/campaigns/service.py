@@ -29,7 +29,8 @@ from pbx_stasis.store.db import Database
 from pbx_stasis.store.errors import AlreadyExists
 
 # How many leads past the first due ones a claim reads to find `n` due now (the rest wait for
-# their retry delay); the list is read in id order, fewest attempts first.
+# their retry delay); leads never tried come first (in the file's order), then the longest
+# since their last attempt (a skipped preview lead goes to the back).
 CLAIM_SCAN = 200
 # A campaign may move from the states on the left with each command.
 MOVES: dict[str, frozenset[State]] = {
@@ -230,7 +231,8 @@ class Campaigns:
                                    Lead.tenant_id == campaign.tenant_id,
                                    Lead.status.in_(("new", "open")),
                                    Lead.attempts < settings.max_attempts)
-                .order_by(Lead.attempts, Lead.id).limit(CLAIM_SCAN + n))
+                .order_by(Lead.last_attempt_at.is_not(None), Lead.last_attempt_at, Lead.id)
+                .limit(CLAIM_SCAN + n))
             for lead in leads:
                 if len(picked) >= n:
                     break
