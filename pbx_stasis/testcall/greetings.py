@@ -118,7 +118,7 @@ def write_rtp_pcap(path: Path, pcmu: bytes, *, src_port: int = 6000, dst_port: i
 
 
 def _checksum(header: bytes) -> int:
-    total = sum(struct.unpack(f"!{len(header) // 2}H", header))
+    total: int = sum(struct.unpack(f"!{len(header) // 2}H", header))
     while total >> 16:
         total = (total & 0xFFFF) + (total >> 16)
     return ~total & 0xFFFF
