@@ -94,6 +94,7 @@ def test_the_cli_takes_the_features_commands_from_their_plugins() -> None:
                     if isinstance(action, argparse._SubParsersAction))
     kernel = {"run", "migrate", "check", "user", "token", "journal"}
     features = {"queue", "agent", "export", "ivr", "dialing", "recordings", "call",
-                "callbacks", "ticket", "script", "leads", "tasks", "dnc", "transcribe", "reports"}
+                "callbacks", "ticket", "script", "leads", "tasks", "dnc", "transcribe", "reports",
+                "campaign"}
     assert set(commands.choices) == kernel | features
     assert parser.parse_args(["journal", "--tail", "3"]).func is cmd_journal
