@@ -12,19 +12,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 import pytest_asyncio
 from callcenter import CallCenter, call_center, session_headers, web_client
 from polling import eventually
-from sandbox import SIPP_DIR, Sandbox, SippAgent, free_media_port
+from sandbox import Sandbox, SippAgent, customer_scenario, free_media_port
 
 from pbx_stasis.campaigns.core import CampaignSettings, MachineAction, Mode, Result
 from pbx_stasis.campaigns.service import AttemptView, Campaigns, CampaignView
 from pbx_stasis.leads.service import LeadLists
 from pbx_stasis.store import Directory
-from pbx_stasis.testcall.greetings import MACHINE_LINES, spoken, write_rtp_pcap
+from pbx_stasis.testcall.greetings import MACHINE_LINES, spoken
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
@@ -32,24 +31,12 @@ PERSON, MACHINE, BUSY, NO_ANSWER = "01", "02", "03", "04"  # the customers' numb
 QUEUES = {"prog": {"wrapup": 0}, "preview": {"wrapup": 0}, "pred": {"wrapup": 0}}
 
 
-def customer_scenario(directory: Path) -> Path:
-    """customer.xml with the person's and the machine's greetings as pcaps (sipp reads them
-    while it parses the scenario)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    person = write_rtp_pcap(directory / "hello.pcap", spoken("Hello?", tail=5.0))
-    machine = write_rtp_pcap(directory / "greeting.pcap", spoken(MACHINE_LINES[0], tail=2.0))
-    text = (SIPP_DIR / "customer.xml").read_text()
-    path = directory / "customer.xml"
-    path.write_text(text.replace("@PERSON_PCAP@", str(person))
-                     .replace("@MACHINE_PCAP@", str(machine)))
-    return path
-
-
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def center(private_sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory
                  ) -> AsyncIterator[CallCenter]:
     workdir = tmp_path_factory.mktemp("campaigns")
-    scenario = customer_scenario(workdir / "customers")
+    scenario = customer_scenario(workdir / "customers", person=spoken("Hello?", tail=5.0),
+                                 machine=spoken(MACHINE_LINES[0], tail=2.0))
     customers = SippAgent(scenario, sip_port=private_sandbox.trunk_port,
                           media_port=free_media_port(), keys={"ring_ms": "800"},
                           workdir=workdir, lifetime=120)
