@@ -1,11 +1,12 @@
 """Outbound work as the kernel takes it: its routes, `pbx leads|tasks|dnc`, its stores put in
 the web app (app key LEADS), and its hook on the CRM's outcomes (a follow-up becomes a task, a
-do-not-call disposition puts the number on the list)."""
+do-not-call disposition puts the number on the list); My work takes the callbacks' items."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from pbx_stasis.callbacks.work import callback_work
 from pbx_stasis.crm.service import CRM
 from pbx_stasis.leads import http
 from pbx_stasis.leads.cli import add_leads_commands
@@ -20,6 +21,7 @@ from pbx_stasis.web.routing import Kind, Route, at_least
 def _setup(app: web.Application, ctx: WebContext) -> None:
     leads = Leads.over(ctx.db, ctx.settings.crm.region)
     app[LEADS] = leads
+    leads.work_sources.append(callback_work(ctx.db))  # callbacks show in My work too
     if CRM in app:  # the crm plugin's setup runs first (plugins.py's order)
         app[CRM].outcomes.hooks.append(leads.on_outcome)
 
