@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from pbx_stasis.callbacks.work import callback_work
 from pbx_stasis.crm.service import CRM
 from pbx_stasis.leads import http
+from pbx_stasis.leads.callback_items import callback_work
 from pbx_stasis.leads.cli import add_leads_commands
 from pbx_stasis.leads.service import LEADS, Leads
 from pbx_stasis.plugin import Plugin

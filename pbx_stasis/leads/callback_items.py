@@ -1,5 +1,6 @@
-"""Callbacks in an agent's "My work" (one of leads' work sources): the pending callbacks of
-their queues and those they asked for or were reserved for, due at their time (or retry)."""
+"""Callbacks in an agent's "My work" (one of its work sources): the pending callbacks of their
+queues and those they asked for or were reserved for, due at their time (or retry). Here, not
+in callbacks/: My work reads callbacks, callbacks know nothing of My work."""
 
 from __future__ import annotations
 
