@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 
 from pbx_stasis.callbacks.tables import (
     PENDING,
@@ -105,6 +105,14 @@ class CallbackStore:
             await tx.flush()  # the call first: the callback's journal lines refer to it
             tx.add(row)
         return Callback.of(row)
+
+    async def asked_since(self, tenant_id: int, number: str, since: datetime) -> int:
+        """Callbacks `number` asked for since `since` (any status: a cancelled one counts)."""
+        async with self.db.session() as session:
+            return int(await session.scalar(
+                select(func.count()).select_from(CallbackRow).where(
+                    CallbackRow.tenant_id == tenant_id, CallbackRow.number == number,
+                    CallbackRow.created_at >= since)) or 0)
 
     async def get(self, tenant_id: int, callback_id: str) -> Callback | None:
         async with self.db.session() as session:

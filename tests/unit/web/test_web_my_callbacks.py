@@ -33,3 +33,26 @@ async def test_an_agents_my_work_lists_their_queues_pending_callbacks(world: Wor
                  for i in work if i["kind"] == "callback"]
     assert callbacks == [(mine.id, "+14155550101", "Ada", False, "support"),
                          (asked.id, "+14155550103", None, False, "sales")]
+
+
+async def test_a_number_asks_for_at_most_the_tenants_cap_of_callbacks_a_day(
+    world: World,
+) -> None:
+    admin = await world.log_in(world.person("acme", Role.ADMIN))
+    capped = await world.request(admin, "PUT", "/api/compliance/settings",
+                                 {"callback_daily_cap": 2})
+    assert (await capped.json())["settings"]["callback_daily_cap"] == 2
+    bad = await world.request(admin, "PUT", "/api/compliance/settings",
+                              {"callback_daily_cap": 0})
+    assert bad.status == 400 and "callback_daily_cap" in (await bad.json())["fields"]
+    agent = await world.log_in(world.person("acme", Role.AGENT))
+    body = {"number": "+14155550123", "queue": "support"}
+    answers = [await world.request(agent, "POST", "/api/callbacks", body) for _ in range(3)]
+    assert [a.status for a in answers] == [201, 201, 403]
+    assert "2 callbacks in the last 24 hours" in (await answers[2].json())["message"]
+    other = await world.request(agent, "POST", "/api/callbacks",
+                                {"number": "+14155550124", "queue": "support"})
+    assert other.status == 201  # per number
+    await world.db.writes.settle()  # the refusal's journal line (write-behind)
+    refusals = await (await world.request(admin, "GET", "/api/compliance/refusals")).json()
+    assert refusals["refusals"][0]["reason"] == "callback-cap"
