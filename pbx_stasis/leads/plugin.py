@@ -29,5 +29,11 @@ def _setup(app: web.Application, ctx: WebContext) -> None:
 PAGE = Route("GET", "/outbound", template_page("outbound_page", "outbound.html", "Outbound"),
              at_least(Role.SUPERVISOR), "Outbound work: lead lists, do-not-call, refused dials",
              kind=Kind.PAGE, tag="pages")
-PLUGIN = Plugin("leads", routes=(*http.ROUTES, PAGE), commands=add_leads_commands,
+COMPLIANCE_PAGE = Route(
+    "GET", "/admin/compliance",
+    template_page("compliance_page", "admin_compliance.html", "Compliance"),
+    frozenset({Role.ADMIN}), "Compliance settings: calling hours, attempts, retry delays, "
+    "do-not-call dispositions, the callback cap; a number's check", kind=Kind.PAGE, tag="pages")
+PLUGIN = Plugin("leads", routes=(*http.ROUTES, PAGE, COMPLIANCE_PAGE),
+                commands=add_leads_commands,
                 setup=_setup)

@@ -217,6 +217,7 @@ _NAV: list[tuple[str, str, Role]] = [
     ("/admin/dispositions", "Dispositions", Role.ADMIN),
     ("/admin/contact-fields", "Contact fields", Role.ADMIN),
     ("/admin/call-scripts", "Call scripts", Role.ADMIN),
+    ("/admin/compliance", "Compliance", Role.ADMIN),
     ("/admin/recording", "Recording", Role.MANAGER),
     ("/admin/ivr", "IVR flows", Role.ADMIN),
     ("/admin/integrations", "Integrations", Role.ADMIN),
