@@ -64,7 +64,6 @@ class Running:
     campaign: CampaignView
     pacer: Pacer
     ringing: set[int] = field(default_factory=set)  # attempts placed, no person with an agent
-    talking: set[int] = field(default_factory=set)
 
 
 class CampaignDialer:
@@ -83,6 +82,8 @@ class CampaignDialer:
         self.clock = clock
         self.store = Campaigns(db)
         self.running: dict[int, Running] = {}
+        self._pacers: dict[int, Pacer] = {}  # kept over a pause: what the campaign measured
+        self._live: set[int] = set()  # attempts this process has under way
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.Task[None] | None = None
 
@@ -133,8 +134,12 @@ class CampaignDialer:
                                     min_answers=campaign.settings.learn_answers)
             running = self.running.get(campaign_id)
             if running is None:
-                await self.store.close_dangling(campaign, now=datetime.now(UTC))
-                self.running[campaign_id] = Running(campaign, Pacer(pacing))
+                if campaign_id not in self._pacers:  # first seen since the start
+                    await self.store.close_dangling(campaign, now=datetime.now(UTC),
+                                                    keep=self._live)
+                pacer = self._pacers.setdefault(campaign_id, Pacer(pacing))
+                pacer.settings = pacing
+                self.running[campaign_id] = Running(campaign, pacer)
             else:
                 running.campaign = campaign
                 running.pacer.settings = pacing
@@ -163,6 +168,7 @@ class CampaignDialer:
             return
         for pick in await self.store.claim(running.campaign, wanted, now=datetime.now(UTC)):
             running.ringing.add(pick.attempt_id)
+            self._live.add(pick.attempt_id)
             task = asyncio.create_task(self._attempt(running, pick),
                                        name=f"campaign-{pick.attempt_id}")
             self._tasks.add(task)
@@ -183,7 +189,7 @@ class CampaignDialer:
             outcome = (Result.FAILED, {"reason": f"{type(exc).__name__}: {exc}"[:200]})
         finally:
             running.ringing.discard(pick.attempt_id)
-            running.talking.discard(pick.attempt_id)
+            self._live.discard(pick.attempt_id)
             result, details = outcome
             with contextlib.suppress(Exception):  # the database away: close_dangling later
                 await self.store.end(campaign, pick.attempt_id, result, now=datetime.now(UTC),

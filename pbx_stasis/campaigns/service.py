@@ -4,6 +4,7 @@ The web side (API, CLI) and the Stasis side's dialer both go through `Campaigns`
 
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -304,12 +305,15 @@ class Campaigns:
             lead.status, lead.last_outcome, lead.last_attempt_at = \
                 change.status, change.last_outcome, now
 
-    async def close_dangling(self, campaign: CampaignView, *, now: datetime) -> int:
-        """Attempts a stopped process left without a result end as failed (at a start)."""
+    async def close_dangling(self, campaign: CampaignView, *, now: datetime,
+                             keep: Set[int] = frozenset()) -> int:
+        """Attempts a stopped process left without a result end as failed (at a start;
+        `keep`: those this process has under way)."""
         async with self.db.session() as session:
             ids = list(await session.scalars(select(CampaignAttempt.id).where(
                 CampaignAttempt.campaign_id == campaign.id, CampaignAttempt.result.is_(None),
                 CampaignAttempt.mode != Mode.PREVIEW.value)))
+        ids = [attempt_id for attempt_id in ids if attempt_id not in keep]
         for attempt_id in ids:
             await self.end(campaign, attempt_id, Result.FAILED, now=now, reason="app restarted")
         return len(ids)
