@@ -120,8 +120,11 @@ async def live(*, agents: int = 3, leads: int = 30, talk_s: float = 4.0,
 
 
 def print_live(runs: list[LiveRun], *, agents: int, leads: int) -> None:
-    print(f"\nlive, on a private sandbox: {leads} leads (55% person, 15% machine, 10% busy, "
-          f"20% no answer), {agents} sipp agents each")
+    drawn = [number[-2:] for number in _numbers(leads, 555, seed=7)]
+    kinds = ", ".join(f"{drawn.count(end)} {name}" for end, name in (
+        ("01", "person"), ("02", "machine"), ("03", "busy"), ("04", "no answer")))
+    print(f"\nlive, on a private sandbox: {leads} leads ({kinds}; drawn from 55/15/10/20%), "
+          f"{agents} sipp agents each (talk 4 s, wrap-up 1 s)")
     print(f"{'mode':<12} {'seconds':>7} {'dialled':>7} {'connected':>9} {'abandoned':>9} "
           f"{'abandon':>8} {'machines':>8} {'occupancy':>10}")
     for run in runs:
