@@ -214,6 +214,22 @@ async def recent_attempts(req: RouteRequest) -> web.StreamResponse:
 # --- preview dialling -------------------------------------------------------------------------
 
 
+async def my_campaigns(req: RouteRequest) -> web.StreamResponse:
+    """The running preview campaigns the person may work: an agent's, of their queues."""
+    who = req.who
+    queues: set[str] | None = None
+    if who.role is Role.AGENT:
+        try:
+            queues = set((await acd_of(req).agent_profile(who.tenant_id, who.user_id)).queues)
+        except ServiceError:
+            queues = set()
+    found = [c for c in await _store(req).campaigns(who.tenant_id)
+             if c.state is State.RUNNING and c.settings.mode is Mode.PREVIEW
+             and (queues is None or c.settings.queue in queues)]
+    return reply({"campaigns": [{"id": c.id, "name": c.name, "queue": c.settings.queue}
+                                for c in found]})
+
+
 async def _preview_campaign(req: RouteRequest) -> CampaignView:
     """A running preview campaign of a queue the agent belongs to."""
     campaign = await _campaign(req)
@@ -321,6 +337,9 @@ ROUTES = [
           produces=("text/csv",)),
     Route("GET", f"{C}/attempts", recent_attempts, SUPERVISORS,
           "The last 50 attempts, newest first", tag="campaigns"),
+    Route("GET", "/api/me/campaigns", my_campaigns, ANYONE,
+          "The running preview campaigns you may work (an agent's: of their queues)",
+          tag="campaigns"),
     Route("POST", f"{C}/preview/next", preview_next, ANYONE,
           "Preview: the next lead for you (reserved until you call or skip it) and the "
           "campaign's script", tag="campaigns"),

@@ -242,9 +242,10 @@ class Campaigns:
                                 last_attempt_at=lead.last_attempt_at, settings=settings,
                                 now=now):
                     continue
+                tried = lead.attempts  # before the update (the session refreshes `lead`)
                 taken = await tx.execute(
-                    update(Lead).where(Lead.id == lead.id, Lead.attempts == lead.attempts)
-                    .values(attempts=lead.attempts + 1, last_outcome=DIALLING,
+                    update(Lead).where(Lead.id == lead.id, Lead.attempts == tried)
+                    .values(attempts=tried + 1, last_outcome=DIALLING,
                             last_attempt_at=now, status="open"))
                 if not taken.rowcount:  # type: ignore[attr-defined]
                     continue  # another claim took it first
@@ -255,7 +256,7 @@ class Campaigns:
                 tx.add(attempt)
                 await tx.flush()
                 picked.append(LeadPick(attempt.id, lead.id, lead.number, lead.name,
-                                       lead.time_zone, lead.attempts + 1,
+                                       lead.time_zone, tried + 1,
                                        dict(lead.custom_fields or {})))
         return picked
 

@@ -517,6 +517,7 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("POST", "/api/tasks/{task_id}/cancel"): _task("/cancel"),
     ("GET", "/api/me/work"): fixed("/api/me/work"),
     ("GET", "/campaigns"): fixed("/campaigns"),
+    ("GET", "/api/me/campaigns"): fixed("/api/me/campaigns"),
     ("GET", "/admin/compliance"): fixed("/admin/compliance"),
     ("GET", "/api/campaigns"): fixed("/api/campaigns"),
     ("POST", "/api/campaigns"): _new_campaign,

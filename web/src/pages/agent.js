@@ -3,6 +3,7 @@ import { get, post, put } from "../api.js";
 import { Feed } from "../feed.js";
 import { $, $$, banner, clearErrors, clock, dateTime, duration, el, pageData, secondsSince, showErrors, toast } from "../ui.js";
 import { mountMyWork } from "../mywork.js";
+import { mountCampaignPreview } from "../campaign-preview.js";
 import { PhonePanel } from "../phone.js";
 import { Ringer } from "../ringer.js";
 import { mountTicketBox } from "../ticket-box.js";
@@ -649,3 +650,4 @@ function tellMissed(before, now) {
 panel.start();
 feed.start();
 mountMyWork($("#my-work"), { beforeCall: () => { ringer.unlock(); phone.expectCall(); }, dial });
+mountCampaignPreview($("#campaign-preview"), { beforeCall: () => { ringer.unlock(); phone.expectCall(); } });
