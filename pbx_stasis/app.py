@@ -34,6 +34,7 @@ from pbx_stasis.calls.inbound import (
 )
 from pbx_stasis.calls.records import CallLog
 from pbx_stasis.calls.router import CallRouter
+from pbx_stasis.campaigns.dialer import CampaignDialer
 from pbx_stasis.center.metrics import CenterCollector
 from pbx_stasis.center.service import ContactCenter
 from pbx_stasis.config import Settings
@@ -110,6 +111,8 @@ class StasisApp:
         self.callbacks = CallbackService(db, self.acd, self.line, self.ari, settings.ari.app,
                                          clock=clock, bus=bus)
         self.acd.serve_callbacks(self.callbacks)
+        self.campaigns = CampaignDialer(self.ari, self.router, db, self.calls, self.acd,
+                                        self.line, settings.ari.app, clock=clock)
         self.recordings = RecordingStore(db, settings.recordings.dir, bus=bus)
         self.supervision = Supervision(self.ari, self.router, db, settings.ari.app)
         self.recorder = CallRecorder(self.ari, db, self.recordings, router=self.router,
@@ -151,6 +154,7 @@ class StasisApp:
         # Today's figures on the wallboard go on from the journal (the reports' reader).
         await self.acd.start(today=functools.partial(journal_rows, self.db, since_start=True))
         await self.callbacks.start()  # pending callbacks back in their places
+        await self.campaigns.start()
         self._followers.append(asyncio.create_task(self._follow_dispositions()))
         self.request_sockets.start()
         self.events.start()
@@ -159,7 +163,7 @@ class StasisApp:
         for task in self._followers:
             task.cancel()
         await asyncio.gather(*self._followers, return_exceptions=True)
-        await self.router.shutdown(grace)
+        await asyncio.gather(self.campaigns.stop(grace), self.router.shutdown(grace))
         await self.supervision.close()
         await self.recorder.drain()
         await self.quality.close()

@@ -35,6 +35,7 @@ REQUIRED_MODULES: dict[str, str] = {
     "app_stasis.so": "the dialplan's Stasis(), by which every call enters the app",
     "app_stack.so": "the dialplan's hold of callers while the app is away (Gosub)",
     "func_db.so": "recording callers the dialplan refused while the app was away (AstDB)",
+    "app_amd.so": "answering-machine detection of campaign calls (the pbx-amd context)",
     "res_stasis.so": "Stasis applications",
     "res_stasis_answer.so": "answering calls",
     "res_stasis_device_state.so": "agents' registration states",

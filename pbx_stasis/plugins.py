@@ -20,6 +20,7 @@ from pbx_stasis.analytics import plugin as analytics
 from pbx_stasis.bus import EventTopic
 from pbx_stasis.callbacks import plugin as callbacks
 from pbx_stasis.callscripts import plugin as callscripts
+from pbx_stasis.campaigns import plugin as campaigns
 from pbx_stasis.crm import plugin as crm
 from pbx_stasis.crmlink import plugin as crmlink
 from pbx_stasis.dialing import plugin as dialing
@@ -56,6 +57,7 @@ WEB_PLUGINS: tuple[Plugin, ...] = (
     callscripts.PLUGIN,
     leads.PLUGIN,
     voicemail.PLUGIN,  # after leads: it adds its source to My work
+    campaigns.PLUGIN,
     analytics.PLUGIN,
     quality.PLUGIN,
     evaluations.PLUGIN,

@@ -382,6 +382,13 @@ class Channels(_Resource):
     async def ring(self, channel_id: str) -> None:
         await self._ari.call(ops.CHANNELS_RING, {"channelId": channel_id})
 
+    async def continue_in_dialplan(self, channel_id: str, *, context: str,
+                                   extension: str = "s", priority: int = 1) -> None:
+        """The channel leaves Stasis (StasisEnd) for the dialplan at context/extension/priority
+        (a campaign call's answering-machine detection, which only the dialplan can run)."""
+        await self._ari.call(ops.CHANNELS_CONTINUE, {"channelId": channel_id},
+                             {"context": context, "extension": extension, "priority": priority})
+
     async def send_dtmf(
         self,
         channel_id: str,

@@ -87,6 +87,12 @@ CHANNELS_GET = _op("channels.get", "GET", "/channels/{channelId}")
 CHANNELS_HANGUP = _op("channels.hangup", "DELETE", "/channels/{channelId}", "reason reason_code")
 CHANNELS_ANSWER = _op("channels.answer", "POST", "/channels/{channelId}/answer")
 CHANNELS_RING = _op("channels.ring", "POST", "/channels/{channelId}/ring")
+CHANNELS_CONTINUE = _op(
+    "channels.continue_in_dialplan",
+    "POST",
+    "/channels/{channelId}/continue",
+    "context extension priority label",
+)
 CHANNELS_SEND_DTMF = _op(
     "channels.send_dtmf",
     "POST",

@@ -10,8 +10,10 @@ from typing import Annotated
 from aiohttp import web
 
 from pbx_stasis.acd.http.control import acd_of
+from pbx_stasis.callbacks.caps import within_cap
 from pbx_stasis.callbacks.store import Callback, CallbackStore
 from pbx_stasis.callbacks.tables import CallbackSource, CallbackStatus
+from pbx_stasis.dialing.compliance_store import Compliance
 from pbx_stasis.dialing.policy import MAX_NUMBER_LENGTH
 from pbx_stasis.dialing.policy_store import DialPolicies
 from pbx_stasis.store.tables import Role
@@ -106,7 +108,13 @@ async def create_callback(req: RouteRequest) -> web.StreamResponse:
         policies.journal_refusal(who.tenant_id, body["number"], verdict,
                                  agent_user_id=who.user_id, by=who.username)
         raise WebError(403, "forbidden", verdict.message, {"number": verdict.message})
-    callback = await CallbackStore(req.site.ctx.db, req.site.ctx.bus).create(
+    store = CallbackStore(req.site.ctx.db, req.site.ctx.bus)
+    capped = await within_cap(Compliance(req.site.ctx.db, req.site.ctx.settings.crm.region),
+                              store, who.tenant_id, verdict.number, now=datetime.now(UTC),
+                              agent_user_id=who.user_id, by=who.username)
+    if not capped.allowed:
+        raise WebError(403, "forbidden", capped.message, {"number": capped.message})
+    callback = await store.create(
         tenant_id=who.tenant_id, queue=body["queue"], number=verdict.number,
         contact=body.get("contact") or "", source=CallbackSource.API, due_at=due,
         requested_by=who.user_id)
@@ -114,7 +122,7 @@ async def create_callback(req: RouteRequest) -> web.StreamResponse:
 
 
 async def cancel_callback(req: RouteRequest) -> web.StreamResponse:
-    store = CallbackStore(req.site.ctx.db)
+    store = CallbackStore(req.site.ctx.db, req.site.ctx.bus)
     callback_id = req.param("callback_id")
     found = await store.get(req.who.tenant_id, callback_id)
     if found is None or not await _may_see(req, found):

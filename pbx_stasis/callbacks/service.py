@@ -18,6 +18,7 @@ from pbx_stasis.acd.runner import AcdService
 from pbx_stasis.acd.stay import Leg, Waiting
 from pbx_stasis.ari import AriClient
 from pbx_stasis.bus import Bus
+from pbx_stasis.callbacks.caps import within_cap
 from pbx_stasis.callbacks.dialer import CallbackDialer
 from pbx_stasis.callbacks.events import CALLBACK_REQUESTED, CallbackRequested
 from pbx_stasis.callbacks.store import (
@@ -64,6 +65,8 @@ class CallbackService:
                                          call_id=record.id)
         if not verdict.allowed or verdict.number is None:
             return None  # the refusal is journaled (DIAL_REFUSED); the caller keeps waiting
+        if not await self._within_cap(waiting.tenant_id, verdict.number, record.id):
+            return None  # asked too many today (journaled); the caller keeps waiting
         return new_callback_id(), verdict.number
 
     # --- the IVR's callback node (calls.handoff.CallbackLine) -----------------------------------
@@ -76,6 +79,8 @@ class CallbackService:
                                          call_id=record.id)
         if not verdict.allowed or verdict.number is None:
             raise CallbackRefused("not_allowed")  # journaled (DIAL_REFUSED)
+        if not await self._within_cap(record.tenant_id, verdict.number, record.id):
+            raise CallbackRefused("capped")  # journaled (DIAL_REFUSED, callback-cap)
         try:
             callback = await self.store.create(
                 tenant_id=record.tenant_id, queue=queue, number=verdict.number, contact="",
@@ -85,6 +90,15 @@ class CallbackService:
             log.warning("callback for call %s not taken: %s", record.id, exc)
             raise CallbackRefused("unavailable") from exc
         return callback.id  # the follower puts it in the queue when due (within POLL_S)
+
+    async def _within_cap(self, tenant_id: int, number: str, call_id: str) -> bool:
+        """The number has not asked for its tenant's cap of callbacks in 24 hours."""
+        if self.line.compliance is None:
+            return True
+        ruling = await within_cap(self.line.compliance, self.store, tenant_id, number,
+                                  now=datetime.fromtimestamp(self.clock(), UTC),
+                                  call_id=call_id)
+        return ruling.allowed
 
     def dial(self, action: DialCallback, agent_leg: Leg | None) -> None:
         self.dialer.dial(action, agent_leg)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 
 from pbx_stasis.bus import Bus
 from pbx_stasis.callbacks.events import CALLBACK_REQUESTED, CallbackRequested
@@ -112,6 +112,14 @@ class CallbackStore:
                 callback_id=row.id, queue=queue, number=number, contact=contact,
                 source=source.value, due_at=due_at, origin_call_id=origin_call_id))
         return Callback.of(row)
+
+    async def asked_since(self, tenant_id: int, number: str, since: datetime) -> int:
+        """Callbacks `number` asked for since `since` (any status: a cancelled one counts)."""
+        async with self.db.session() as session:
+            return int(await session.scalar(
+                select(func.count()).select_from(CallbackRow).where(
+                    CallbackRow.tenant_id == tenant_id, CallbackRow.number == number,
+                    CallbackRow.created_at >= since)) or 0)
 
     async def get(self, tenant_id: int, callback_id: str) -> Callback | None:
         async with self.db.session() as session:

@@ -91,6 +91,8 @@ class ComplianceRules:
         "busy": 15, "no-answer": 60, "machine": 240})
     # Dispositions that put the customer's number on the tenant's do-not-call list.
     dnc_dispositions: frozenset[str] = frozenset()
+    # Callbacks one number may ask for in 24 hours (None: no cap).
+    callback_daily_cap: int | None = None
 
     def retry_delay(self, outcome: str | None) -> timedelta:
         return timedelta(minutes=self.retry_minutes.get(outcome or "", 0))
@@ -187,6 +189,20 @@ def judge(number: str, *, rules: ComplianceRules, now: datetime, purpose: Purpos
     return Ruling(True, "ok", f"{number} may be called now", zones)
 
 
+CALLBACK_CAP_WINDOW = timedelta(hours=24)
+
+
+def judge_callback(number: str, *, rules: ComplianceRules, asked: int) -> Ruling:
+    """Whether `number` may ask for one more callback, having asked `asked` in the last
+    CALLBACK_CAP_WINDOW (a waiting caller's key, an IVR node, the API)."""
+    cap = rules.callback_daily_cap
+    if cap is not None and asked >= cap:
+        return Ruling(False, "callback-cap",
+                      f"{number} asked for {asked} callbacks in the last 24 hours (at most "
+                      f"{cap})")
+    return Ruling(True, "ok", f"{number} may ask for a callback")
+
+
 def next_try(outcome: str, *, attempts: int, rules: ComplianceRules,
              now: datetime) -> datetime | None:
     """When an unanswered attempt (`attempts` made so far, counting it) may be retried: now
@@ -252,6 +268,7 @@ class ComplianceFields(Model):
     retry_minutes: RetryFields = RetryFields()
     dnc_dispositions: Annotated[tuple[Annotated[str, text(max_length=100)], ...],
                                 Field(max_length=50), UNIQUE] = ()
+    callback_daily_cap: Annotated[Whole, Field(ge=1, le=100), WHOLE] | None = None
 
 
 def checked_rules(given: Mapping[str, Any]) -> ComplianceRules:
@@ -282,7 +299,8 @@ def checked_rules(given: Mapping[str, Any]) -> ComplianceRules:
                            max_attempts=fields.max_attempts,
                            retry_minutes={"busy": retry.busy, "no-answer": retry.no_answer,
                                           "machine": retry.machine},
-                           dnc_dispositions=frozenset(fields.dnc_dispositions))
+                           dnc_dispositions=frozenset(fields.dnc_dispositions),
+                           callback_daily_cap=fields.callback_daily_cap)
 
 
 def rules_json(rules: ComplianceRules) -> dict[str, Any]:
@@ -293,5 +311,6 @@ def rules_json(rules: ComplianceRules) -> dict[str, Any]:
                  "days": [DAYS[d] for d in sorted(rules.hours.days)]}
     return {"hours": hours, "fallback_zone": rules.fallback_zone, "region": rules.region,
             "max_attempts": rules.max_attempts, "retry_minutes": dict(rules.retry_minutes),
-            "dnc_dispositions": sorted(rules.dnc_dispositions)}
+            "dnc_dispositions": sorted(rules.dnc_dispositions),
+            "callback_daily_cap": rules.callback_daily_cap}
 

@@ -101,6 +101,7 @@ MODULES = (
     "app_dial",
     "app_playback",
     "app_echo",
+    "app_amd",  # answering-machine detection of campaign calls (pbx-amd)
     "app_queue",
     "func_channel",
     "func_callerid",
@@ -146,6 +147,7 @@ REQUIRED = {
 # Project files copied into the instance; placeholders @NAME@ are filled from Settings.
 PROJECT_FILES = {
     "extensions.conf": REPO / "dialplan" / "extensions.conf",
+    "amd.conf": REPO / "dialplan" / "amd.conf",
     "pjsip.conf": REPO / "pjsip" / "pjsip.conf",
 }
 # Sandbox-only config (the benchmark's app_queue baseline), appended to the project file of the

@@ -165,10 +165,12 @@ def enqueue_into(queue: str, *, answer: bool = True, **request: Any
 
 async def connected_call(center: CallCenter, within: float = 15.0) -> str:
     """The id of a call connected to an agent (waits for one)."""
-    return await eventually(
+    found = await eventually(
         lambda: next((call_id for call_id, waiting in center.app.acd._waiting.items()
                       if waiting.connected), None),
         within=within, what="a call connected to an agent")
+    assert found is not None
+    return found
 
 
 WebClient = TestClient[web.Request, web.Application]

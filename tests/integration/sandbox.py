@@ -342,6 +342,22 @@ def scenario_path(scenario: str | Path) -> Path:
     return path
 
 
+def customer_scenario(directory: Path, *, person: bytes, machine: bytes) -> Path:
+    """A copy of customer.xml (a campaign's customers on the trunk port) whose person and
+    machine say `person` and `machine` (PCMU, e.g. pbx_stasis.testcall.greetings.spoken): sipp
+    reads play_pcap_audio files while it parses the scenario, so they are written into it."""
+    from pbx_stasis.testcall.greetings import write_rtp_pcap
+
+    directory.mkdir(parents=True, exist_ok=True)
+    hello = write_rtp_pcap(directory / "person.pcap", person)
+    greeting = write_rtp_pcap(directory / "machine.pcap", machine)
+    text = (SIPP_DIR / "customer.xml").read_text()
+    path = directory / "customer.xml"
+    path.write_text(text.replace("@PERSON_PCAP@", str(hello))
+                    .replace("@MACHINE_PCAP@", str(greeting)))
+    return path
+
+
 def caller_dtmf_scenario(
     digits: str,
     directory: Path,

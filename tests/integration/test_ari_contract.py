@@ -349,6 +349,7 @@ def every_call(ari: AriClient) -> list[Callable[[], Awaitable[object]]]:
         lambda: ch.hangup("c1", "busy", reason_code="17"),
         lambda: ch.answer("c1"),
         lambda: ch.ring("c1"),
+        lambda: ch.continue_in_dialplan("c1", context="pbx-amd"),
         lambda: ch.send_dtmf("c1", "12#", before=10, between=100, duration=120, after=10),
         lambda: ch.mute("c1", "in"),
         lambda: ch.unmute("c1", "out"),

@@ -152,3 +152,13 @@ def test_settings_are_checked_and_round_trip() -> None:
         checked_rules({"hours": {"start": "8am", "end": "24:00"}})
     assert clock.value.problems == {"hours.start": "must be a time of day written HH:MM (24 h)",
                                     "hours.end": "must be a time of day written HH:MM (24 h)"}
+
+
+def test_a_number_may_ask_for_callbacks_up_to_the_cap() -> None:
+    from pbx_stasis.dialing.compliance import ComplianceRules, judge_callback
+
+    assert judge_callback("+14155550123", rules=ComplianceRules(), asked=50).allowed
+    capped = ComplianceRules(callback_daily_cap=3)
+    assert judge_callback("+14155550123", rules=capped, asked=2).allowed
+    refused = judge_callback("+14155550123", rules=capped, asked=3)
+    assert (refused.allowed, refused.reason) == (False, "callback-cap")

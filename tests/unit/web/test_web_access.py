@@ -26,6 +26,8 @@ from web_world import FAST_HASHER, PASSWORD, Person, World, build_world, close_w
 
 from pbx_stasis.callbacks.store import CallbackStore
 from pbx_stasis.callbacks.tables import CallbackSource
+from pbx_stasis.campaigns.core import CampaignSettings, Mode
+from pbx_stasis.campaigns.service import Campaigns
 from pbx_stasis.center.service import CallState
 from pbx_stasis.crm.contacts import ContactDraft
 from pbx_stasis.evaluations.service import EVALUATIONS
@@ -167,6 +169,47 @@ def _task(suffix: str = "", body: Any = None) -> Sample:
         return Ask(f"/api/tasks/{task.id}{suffix}", body, owns_object=True)
 
     return make
+
+
+def _campaign(suffix: str = "", body: Any = None, *, preview: bool = False,
+              reserve: bool = False, started: bool = False) -> Sample:
+    """A fresh campaign of the owner tenant over its lead list (a running preview one, with a
+    lead reserved for the asking person, or the owner's agent, when `reserve`)."""
+
+    async def make(world: World, who: Person) -> Ask:
+        store = Campaigns(world.db)
+        tenant_id = world.tenant_ids[OWNER]
+        list_id = await _lead_list(world)
+        made = await store.create(tenant_id, CampaignSettings(
+            name=f"Campaign (acme) {next(_unique)}", list_id=list_id, queue="support",
+            mode=Mode.PREVIEW if preview else Mode.PROGRESSIVE), by="test")
+        if preview or started:
+            made = await store.command(tenant_id, made.id, "start") or made
+            await world.app[LEADS].lists.import_csv(
+                tenant_id, f"phone\n+1415556{next(_unique) % 10_000:04d}\n", by="test",
+                region="US", list_id=list_id)
+        path = f"/api/campaigns/{made.id}{suffix}"
+        if reserve:
+            [pick] = await store.claim(made, 1, now=utc_now(),
+                                       agent_user_id=_call_owner(world, who))
+            path = path.replace("{attempt_id}", str(pick.attempt_id))
+        return Ask(path, body, owns_object=True)
+
+    return make
+
+
+CAMPAIGN = {"name": "Spring (acme)", "queue": "support", "mode": "predictive"}
+
+
+async def _new_campaign(world: World, who: Person) -> Ask:
+    return Ask("/api/campaigns", {**CAMPAIGN, "name": f"Spring {next(_unique)}",
+                                  "list_id": await _lead_list(world)})
+
+
+async def _campaign_update(world: World, who: Person) -> Ask:
+    ask = await _campaign()(world, who)
+    return Ask(ask.path, {**CAMPAIGN, "name": f"Renamed (acme) {next(_unique)}",
+                          "list_id": await _lead_list(world)}, owns_object=True)
 
 
 async def _dnc_entry(world: World, who: Person) -> Ask:
@@ -562,6 +605,26 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("POST", "/api/tasks/{task_id}/unanswered"): _task("/unanswered", {"result": "busy"}),
     ("POST", "/api/tasks/{task_id}/cancel"): _task("/cancel"),
     ("GET", "/api/me/work"): fixed("/api/me/work"),
+    ("GET", "/campaigns"): fixed("/campaigns"),
+    ("GET", "/api/me/campaigns"): fixed("/api/me/campaigns"),
+    ("GET", "/admin/compliance"): fixed("/admin/compliance"),
+    ("GET", "/api/campaigns"): fixed("/api/campaigns"),
+    ("POST", "/api/campaigns"): _new_campaign,
+    ("GET", "/api/campaigns/{campaign_id}"): _campaign(),
+    ("PUT", "/api/campaigns/{campaign_id}"): _campaign_update,
+    ("POST", "/api/campaigns/{campaign_id}/start"): _campaign("/start"),
+    ("POST", "/api/campaigns/{campaign_id}/pause"): _campaign("/pause", started=True),
+    ("POST", "/api/campaigns/{campaign_id}/stop"): _campaign("/stop"),
+    ("GET", "/api/campaigns/{campaign_id}/dashboard"): _campaign("/dashboard"),
+    ("GET", "/api/campaigns/{campaign_id}/report"): _campaign("/report"),
+    ("GET", "/api/campaigns/{campaign_id}/attempts.csv"): _campaign("/attempts.csv"),
+    ("GET", "/api/campaigns/{campaign_id}/attempts"): _campaign("/attempts"),
+    ("POST", "/api/campaigns/{campaign_id}/preview/next"): _campaign(
+        "/preview/next", preview=True),
+    ("POST", "/api/campaigns/{campaign_id}/preview/{attempt_id}/call"): _campaign(
+        "/preview/{attempt_id}/call", preview=True, reserve=True),
+    ("POST", "/api/campaigns/{campaign_id}/preview/{attempt_id}/skip"): _campaign(
+        "/preview/{attempt_id}/skip", {"reason": "wrong person"}, preview=True, reserve=True),
     ("GET", "/api/dnc"): fixed("/api/dnc"),
     ("POST", "/api/dnc"): fixed("/api/dnc", {"numbers": ["+14155550177"]}),
     ("POST", "/api/dnc/import"): fixed("/api/dnc/import", {"csv": "phone\n+14155550178\n"}),

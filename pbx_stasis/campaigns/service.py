@@ -1,0 +1,354 @@
+"""Campaigns as stored: their settings and state, the leads each one claims for a dial, its
+attempts and what their end does to the lead (core.after_attempt), and its figures (core.fold).
+The web side (API, CLI) and the Stasis side's dialer both go through `Campaigns`."""
+
+from __future__ import annotations
+
+from collections.abc import Set
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from pbx_stasis.campaigns.core import (
+    DIALLING,
+    AttemptLine,
+    CampaignSettings,
+    Figures,
+    Mode,
+    Result,
+    State,
+    after_attempt,
+    fold,
+    lead_due,
+)
+from pbx_stasis.campaigns.tables import CampaignAttempt, CampaignRow
+from pbx_stasis.leads.tables import Lead, LeadList
+from pbx_stasis.store.base import utc_now
+from pbx_stasis.store.db import Database
+from pbx_stasis.store.errors import AlreadyExists
+
+# How many leads past the first due ones a claim reads to find `n` due now (the rest wait for
+# their retry delay); leads never tried come first (in the file's order), then the longest
+# since their last attempt (a skipped preview lead goes to the back).
+CLAIM_SCAN = 200
+# A campaign may move from the states on the left with each command.
+MOVES: dict[str, frozenset[State]] = {
+    "start": frozenset({State.DRAFT, State.PAUSED, State.RUNNING}),
+    "pause": frozenset({State.RUNNING, State.PAUSED}),
+    "stop": frozenset({State.DRAFT, State.RUNNING, State.PAUSED, State.STOPPED}),
+}
+TARGET = {"start": State.RUNNING, "pause": State.PAUSED, "stop": State.STOPPED}
+
+
+class CampaignRefused(ValueError):
+    """A change a campaign cannot take (its state): a 409."""
+
+
+@dataclass(frozen=True)
+class CampaignView:
+    id: int
+    tenant_id: int
+    name: str
+    state: State
+    settings: CampaignSettings
+    created_by: str
+    created_at: datetime
+    started_at: datetime | None
+
+    def json(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "state": self.state.value,
+                "settings": self.settings.model_dump(mode="json"),
+                "created_by": self.created_by, "created_at": self.created_at.isoformat(),
+                "started_at": self.started_at.isoformat() if self.started_at else None}
+
+
+@dataclass(frozen=True)
+class LeadPick:
+    """A lead claimed for one attempt: the attempt's id, and what the agent or dialer needs."""
+
+    attempt_id: int
+    lead_id: int
+    number: str
+    name: str | None
+    time_zone: str | None
+    attempts: int  # counting this one
+    custom_fields: dict[str, Any]
+
+    def json(self) -> dict[str, Any]:
+        return {"attempt_id": self.attempt_id, "lead_id": self.lead_id, "number": self.number,
+                "name": self.name, "time_zone": self.time_zone, "attempts": self.attempts,
+                "custom_fields": self.custom_fields}
+
+
+@dataclass(frozen=True)
+class AttemptView:
+    id: int
+    lead_id: int | None
+    number: str
+    mode: str
+    placed_at: datetime
+    answered_at: datetime | None
+    ended_at: datetime | None
+    result: str | None
+    amd: str | None
+    reason: str | None
+    agent_user_id: int | None
+    call_id: str | None
+    talk_s: float | None
+
+    def line(self) -> AttemptLine:
+        return AttemptLine(self.result, self.placed_at, self.answered_at, self.ended_at,
+                           self.talk_s)
+
+    def json(self) -> dict[str, Any]:
+        return {"id": self.id, "lead_id": self.lead_id, "number": self.number,
+                "mode": self.mode, "placed_at": self.placed_at.isoformat(),
+                "answered_at": self.answered_at.isoformat() if self.answered_at else None,
+                "ended_at": self.ended_at.isoformat() if self.ended_at else None,
+                "result": self.result, "amd": self.amd, "reason": self.reason,
+                "agent_user_id": self.agent_user_id, "call_id": self.call_id,
+                "talk_s": self.talk_s}
+
+
+CSV_COLUMNS = ["id", "lead_id", "number", "mode", "placed_at", "answered_at", "ended_at",
+               "result", "amd", "reason", "agent_user_id", "call_id", "talk_s"]
+
+
+def _view(row: CampaignRow) -> CampaignView:
+    return CampaignView(row.id, row.tenant_id, row.name, State(row.state),
+                        CampaignSettings.model_validate({**row.settings, "name": row.name}),
+                        row.created_by, row.created_at, row.started_at)
+
+
+def _attempt(row: CampaignAttempt) -> AttemptView:
+    return AttemptView(row.id, row.lead_id, row.number, row.mode, row.placed_at,
+                       row.answered_at, row.ended_at, row.result, row.amd, row.reason,
+                       row.agent_user_id, row.call_id, row.talk_s)
+
+
+class Campaigns:
+    """The tenants' campaigns and their attempts."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # --- campaigns ---------------------------------------------------------------------------
+
+    async def campaigns(self, tenant_id: int) -> list[CampaignView]:
+        async with self.db.session() as session:
+            rows = await session.scalars(select(CampaignRow).where(
+                CampaignRow.tenant_id == tenant_id).order_by(CampaignRow.name))
+            return [_view(row) for row in rows]
+
+    async def get(self, tenant_id: int, campaign_id: int) -> CampaignView | None:
+        async with self.db.session() as session:
+            row = await session.scalar(select(CampaignRow).where(
+                CampaignRow.tenant_id == tenant_id, CampaignRow.id == campaign_id))
+            return None if row is None else _view(row)
+
+    async def running(self) -> list[CampaignView]:
+        """Every tenant's running campaigns (the dialer's)."""
+        async with self.db.session() as session:
+            rows = await session.scalars(select(CampaignRow).where(
+                CampaignRow.state == State.RUNNING.value).order_by(CampaignRow.id))
+            return [_view(row) for row in rows]
+
+    async def _check_list(self, tenant_id: int, list_id: int) -> None:
+        async with self.db.session() as session:
+            if await session.scalar(select(LeadList.id).where(
+                    LeadList.id == list_id, LeadList.tenant_id == tenant_id)) is None:
+                raise LookupError("list_id")
+
+    async def create(self, tenant_id: int, settings: CampaignSettings, *,
+                     by: str) -> CampaignView:
+        """A new campaign (draft). LookupError: no such list; AlreadyExists: the name."""
+        await self._check_list(tenant_id, settings.list_id)
+        now = utc_now()
+        async with self.db.transaction() as tx:
+            if await tx.scalar(select(CampaignRow.id).where(
+                    CampaignRow.tenant_id == tenant_id, CampaignRow.name == settings.name)):
+                raise AlreadyExists(f"a campaign named {settings.name!r} already exists")
+            row = CampaignRow(tenant_id=tenant_id, name=settings.name,
+                              list_id=settings.list_id, settings=_stored(settings),
+                              state=State.DRAFT.value, created_by=by[:100], created_at=now,
+                              updated_at=now)
+            tx.add(row)
+            await tx.flush()
+            return _view(row)
+
+    async def update(self, tenant_id: int, campaign_id: int, settings: CampaignSettings
+                     ) -> CampaignView | None:
+        """New settings (a running campaign dials with them from its next tick).
+        LookupError: no such list; AlreadyExists: another campaign has the name;
+        CampaignRefused: a stopped campaign."""
+        await self._check_list(tenant_id, settings.list_id)
+        async with self.db.transaction() as tx:
+            row = await tx.scalar(select(CampaignRow).where(
+                CampaignRow.tenant_id == tenant_id, CampaignRow.id == campaign_id))
+            if row is None:
+                return None
+            if row.state == State.STOPPED.value:
+                raise CampaignRefused("the campaign is stopped: make a new one")
+            if await tx.scalar(select(CampaignRow.id).where(
+                    CampaignRow.tenant_id == tenant_id, CampaignRow.name == settings.name,
+                    CampaignRow.id != campaign_id)):
+                raise AlreadyExists(f"a campaign named {settings.name!r} already exists")
+            row.name, row.list_id, row.settings = settings.name, settings.list_id, \
+                _stored(settings)
+            row.updated_at = utc_now()
+            return _view(row)
+
+    async def command(self, tenant_id: int, campaign_id: int, what: str) -> CampaignView | None:
+        """start, pause or stop (CampaignRefused: not from its state)."""
+        async with self.db.transaction() as tx:
+            row = await tx.scalar(select(CampaignRow).where(
+                CampaignRow.tenant_id == tenant_id, CampaignRow.id == campaign_id))
+            if row is None:
+                return None
+            state = State(row.state)
+            if state not in MOVES[what]:
+                raise CampaignRefused(f"a {state.value} campaign cannot {what}")
+            row.state = TARGET[what].value
+            row.updated_at = utc_now()
+            if what == "start" and row.started_at is None:
+                row.started_at = row.updated_at
+            return _view(row)
+
+    # --- leads and attempts ------------------------------------------------------------------
+
+    async def claim(self, campaign: CampaignView, n: int, *, now: datetime,
+                    agent_user_id: int | None = None) -> list[LeadPick]:
+        """Up to `n` leads of the campaign's list due now, each marked as being dialled (its
+        attempts counted) with an attempt row opened: never claimed twice at once."""
+        if n <= 0:
+            return []
+        settings = campaign.settings
+        picked: list[LeadPick] = []
+        async with self.db.transaction() as tx:
+            leads = await tx.scalars(
+                select(Lead).where(Lead.list_id == settings.list_id,
+                                   Lead.tenant_id == campaign.tenant_id,
+                                   Lead.status.in_(("new", "open")),
+                                   Lead.attempts < settings.max_attempts)
+                .order_by(Lead.last_attempt_at.is_not(None), Lead.last_attempt_at, Lead.id)
+                .limit(CLAIM_SCAN + n))
+            for lead in leads:
+                if len(picked) >= n:
+                    break
+                if not lead_due(status=lead.status, attempts=lead.attempts,
+                                last_outcome=lead.last_outcome,
+                                last_attempt_at=lead.last_attempt_at, settings=settings,
+                                now=now):
+                    continue
+                tried = lead.attempts  # before the update (the session refreshes `lead`)
+                taken = await tx.execute(
+                    update(Lead).where(Lead.id == lead.id, Lead.attempts == tried)
+                    .values(attempts=tried + 1, last_outcome=DIALLING,
+                            last_attempt_at=now, status="open"))
+                if not taken.rowcount:  # type: ignore[attr-defined]
+                    continue  # another claim took it first
+                attempt = CampaignAttempt(
+                    tenant_id=campaign.tenant_id, campaign_id=campaign.id, lead_id=lead.id,
+                    number=lead.number, mode=settings.mode.value, placed_at=now,
+                    agent_user_id=agent_user_id)
+                tx.add(attempt)
+                await tx.flush()
+                picked.append(LeadPick(attempt.id, lead.id, lead.number, lead.name,
+                                       lead.time_zone, tried + 1,
+                                       dict(lead.custom_fields or {})))
+        return picked
+
+    async def attempt(self, tenant_id: int, campaign_id: int,
+                      attempt_id: int) -> AttemptView | None:
+        async with self.db.session() as session:
+            row = await session.scalar(select(CampaignAttempt).where(
+                CampaignAttempt.id == attempt_id, CampaignAttempt.tenant_id == tenant_id,
+                CampaignAttempt.campaign_id == campaign_id))
+            return None if row is None else _attempt(row)
+
+    async def answered(self, attempt_id: int, *, at: datetime, amd: str | None) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute(update(CampaignAttempt).where(CampaignAttempt.id == attempt_id)
+                             .values(answered_at=at, amd=amd))
+
+    async def end(self, campaign: CampaignView, attempt_id: int, result: Result, *,
+                  now: datetime, reason: str | None = None, call_id: str | None = None,
+                  agent_user_id: int | None = None, talk_s: float | None = None,
+                  amd: str | None = None) -> None:
+        """The attempt ended with `result`: its row, and its lead as core.after_attempt says
+        (a refused dial is no attempt of the lead's)."""
+        async with self.db.transaction() as tx:
+            row = await tx.scalar(select(CampaignAttempt).where(
+                CampaignAttempt.id == attempt_id))
+            if row is None or row.result is not None:
+                return
+            row.result, row.ended_at = result.value, now
+            row.reason = reason[:200] if reason else None
+            if call_id is not None:
+                row.call_id = call_id
+            if agent_user_id is not None:
+                row.agent_user_id = agent_user_id
+            if talk_s is not None:
+                row.talk_s = talk_s
+            if amd is not None:
+                row.amd = amd
+            if row.lead_id is None:
+                return
+            lead = await tx.scalar(select(Lead).where(Lead.id == row.lead_id))
+            if lead is None:
+                return
+            if result in (Result.REFUSED, Result.SKIPPED):
+                lead.attempts = max(0, lead.attempts - 1)
+            change = after_attempt(result, attempts=lead.attempts,
+                                   settings=campaign.settings, now=now)
+            lead.status, lead.last_outcome, lead.last_attempt_at = \
+                change.status, change.last_outcome, now
+
+    async def close_dangling(self, campaign: CampaignView, *, now: datetime,
+                             keep: Set[int] = frozenset()) -> int:
+        """Attempts a stopped process left without a result end as failed (at a start;
+        `keep`: those this process has under way)."""
+        async with self.db.session() as session:
+            ids = list(await session.scalars(select(CampaignAttempt.id).where(
+                CampaignAttempt.campaign_id == campaign.id, CampaignAttempt.result.is_(None),
+                CampaignAttempt.mode != Mode.PREVIEW.value)))
+        ids = [attempt_id for attempt_id in ids if attempt_id not in keep]
+        for attempt_id in ids:
+            await self.end(campaign, attempt_id, Result.FAILED, now=now, reason="app restarted")
+        return len(ids)
+
+    async def attempts(self, tenant_id: int, campaign_id: int, *,
+                       since: datetime | None = None, until: datetime | None = None,
+                       limit: int | None = None) -> list[AttemptView]:
+        where = [CampaignAttempt.tenant_id == tenant_id,
+                 CampaignAttempt.campaign_id == campaign_id]
+        if since is not None:
+            where.append(CampaignAttempt.placed_at >= since)
+        if until is not None:
+            where.append(CampaignAttempt.placed_at < until)
+        statement = select(CampaignAttempt).where(*where).order_by(CampaignAttempt.id)
+        if limit is not None:
+            statement = statement.order_by(None).order_by(CampaignAttempt.id.desc()).limit(limit)
+        async with self.db.session() as session:
+            return [_attempt(row) for row in await session.scalars(statement)]
+
+    async def figures(self, tenant_id: int, campaign_id: int, *,
+                      since: datetime | None = None,
+                      until: datetime | None = None) -> Figures:
+        return fold(a.line() for a in await self.attempts(tenant_id, campaign_id, since=since,
+                                                          until=until))
+
+    async def leads_left(self, campaign: CampaignView) -> int:
+        """Leads of the list not finished and under the campaign's maximum attempts."""
+        async with self.db.session() as session:
+            return int(await session.scalar(select(func.count()).select_from(Lead).where(
+                Lead.list_id == campaign.settings.list_id,
+                Lead.tenant_id == campaign.tenant_id, Lead.status.in_(("new", "open")),
+                Lead.attempts < campaign.settings.max_attempts)) or 0)
+
+
+def _stored(settings: CampaignSettings) -> dict[str, Any]:
+    return settings.model_dump(mode="json", exclude={"name"})
+

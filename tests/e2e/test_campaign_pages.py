@@ -1,0 +1,134 @@
+"""The campaigns page and the compliance settings in Chromium at a phone's width and a
+desktop's: an admin makes a predictive campaign with the form, opens its dashboard (the tiles)
+and starts it; sets calling hours and a callback cap, which read back after a reload. An agent
+works a preview campaign on their page: sees the lead, skips it with a reason, calls the next."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+import screenshots
+from opened import opened
+from playwright.async_api import Browser, Page, expect
+from web_world import PASSWORD, World
+
+from pbx_stasis.campaigns.core import CampaignSettings, Mode
+from pbx_stasis.campaigns.service import Campaigns
+from pbx_stasis.leads.service import LEADS
+from pbx_stasis.store.tables import Role
+
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
+SCREENSHOTS = screenshots.folder()
+
+
+@pytest_asyncio.fixture(loop_scope="module", params=[390, 1440], ids=["390px", "1440px"])
+async def sized(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterator[Page]:
+    async with opened(browser, int(request.param)) as page:
+        yield page
+
+
+async def _log_in(page: Page, world: World) -> str:
+    base = str(world.client.make_url("/")).rstrip("/")
+    await page.goto(f"{base}/login")
+    await page.fill("#tenant", "acme")
+    await page.fill("#username", Role.ADMIN.value)
+    await page.fill("#password", PASSWORD)
+    await page.click("#login-submit")
+    await page.wait_for_load_state("load")
+    return base
+
+
+async def test_an_admin_makes_starts_and_watches_a_campaign_and_sets_compliance(
+    sized: Page, world: World
+) -> None:
+    page = sized
+    width = page.viewport_size["width"] if page.viewport_size else 0
+    tenant_id = world.tenant_ids["acme"]
+    await world.app[LEADS].lists.import_csv(
+        tenant_id, f"phone\n+1415555{width:04d}\n", by="test", region="US",
+        name=f"Spring list {width}")
+    base = await _log_in(page, world)
+
+    await page.goto(f"{base}/campaigns")
+    form = page.get_by_test_id("campaign-form")
+    await form.locator("#cp-name").fill(f"Spring {width}")
+    await form.locator("#cp-list").select_option(label=f"Spring list {width} (1)")
+    await form.locator("#cp-queue").select_option("support")
+    await form.locator("#cp-mode").select_option("predictive")
+    await form.locator("#cp-target").fill("2")
+    await page.get_by_test_id("campaign-save").click()
+    row = page.get_by_test_id("campaign-row").filter(has_text=f"Spring {width}")
+    await expect(row).to_contain_text("draft")
+    await expect(page.get_by_test_id("tile-leads")).to_contain_text("1")
+    await expect(page.get_by_test_id("dash-state")).to_contain_text("target 2.0%")
+    await page.get_by_test_id("dash-start").click()
+    await expect(row).to_contain_text("running")
+    await expect(page.get_by_test_id("dash-state")).to_contain_text("running · predictive")
+    await page.screenshot(path=str(SCREENSHOTS / f"campaigns-{width}.png"), full_page=False)
+    # A bad field is named, nothing saved.
+    await form.locator("#cp-abandon").fill("http://evil")
+    await page.get_by_test_id("campaign-save").click()
+    await expect(page.get_by_test_id("campaign-errors")).to_contain_text("abandon_message")
+
+    await page.goto(f"{base}/admin/compliance")
+    await page.get_by_test_id("hours-on").check()
+    await page.get_by_test_id("hours-start").fill("09:00")
+    await page.get_by_test_id("hours-end").fill("20:00")
+    await page.get_by_test_id("day-sun").uncheck()
+    await page.get_by_test_id("callback-cap").fill("3")
+    await page.get_by_test_id("compliance-save").click()
+    await expect(page.get_by_test_id("compliance-errors")).to_have_text("")
+    await page.reload()
+    await expect(page.get_by_test_id("hours-end")).to_have_value("20:00")
+    await expect(page.get_by_test_id("callback-cap")).to_have_value("3")
+    await expect(page.get_by_test_id("day-sun")).not_to_be_checked()
+    await page.screenshot(path=str(SCREENSHOTS / f"compliance-{width}.png"), full_page=False)
+
+
+async def test_an_agent_previews_skips_and_calls_campaign_leads(sized: Page, world: World
+                                                                ) -> None:
+    page = sized
+    width = page.viewport_size["width"] if page.viewport_size else 0
+    tenant_id = world.tenant_ids["acme"]
+    agent = world.person("acme", Role.AGENT)
+    record = world.center.agent_records[(tenant_id, agent.user_id)]
+    record.state = record.state.__class__("offline")  # idle: each width places a call
+    listed, _ = await world.app[LEADS].lists.import_csv(
+        tenant_id, f"name,phone\nAda {width},+1415556{width:04d}\n"
+        f"Bob {width},+1415557{width:04d}\n", by="test", region="US",
+        name=f"Preview list {width}")
+    store = Campaigns(world.db)
+    made = await store.create(tenant_id, CampaignSettings(
+        name=f"Preview {width}", list_id=listed.id, queue="support", mode=Mode.PREVIEW),
+        by="test")
+    await store.command(tenant_id, made.id, "start")
+    base = str(world.client.make_url("/")).rstrip("/")
+    await page.goto(f"{base}/login")
+    await page.fill("#tenant", "acme")
+    await page.fill("#username", "agent")
+    await page.fill("#password", PASSWORD)
+    await page.click("#login-submit")
+    await page.wait_for_load_state("load")
+    await page.goto(f"{base}/agent")
+    panel = page.get_by_test_id("campaign-preview")
+    await expect(panel).to_be_visible()
+    await panel.get_by_test_id("preview-campaign").select_option(label=f"Preview {width}")
+    await panel.get_by_test_id("preview-next").click()
+    await expect(panel.get_by_test_id("preview-name")).to_have_text(f"Ada {width}")
+    await panel.get_by_test_id("preview-skip").click()
+    await expect(panel.get_by_test_id("preview-error")).to_have_text(
+        "Say why you skip this lead")
+    await panel.get_by_test_id("preview-reason").fill("asked for next week")
+    await panel.get_by_test_id("preview-skip").click()
+    await expect(panel.get_by_test_id("preview-name")).to_have_text(f"Bob {width}")
+    await expect(panel).not_to_contain_text("attempt 2")  # its first
+    await panel.scroll_into_view_if_needed()
+    await page.screenshot(path=str(SCREENSHOTS / f"campaign-preview-{width}.png"),
+                          full_page=False)
+    await panel.get_by_test_id("preview-call").click()
+    await expect(panel.get_by_test_id("preview-calling")).to_contain_text(f"Bob {width}")
+    assert ("dial", tenant_id, agent.user_id, f"+1415557{width:04d}") in world.center.asked
+    results = [(a.number, a.result) for a in await store.attempts(tenant_id, made.id)]
+    assert results == [(f"+1415556{width:04d}", "skipped"), (f"+1415557{width:04d}", "called")]
