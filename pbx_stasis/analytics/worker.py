@@ -17,12 +17,14 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import time
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from pbx_stasis.analytics.engines import EngineChoice, NoEngine
 from pbx_stasis.analytics.insights import insights_of
+from pbx_stasis.analytics.metrics import QUEUE_DEPTH, SECONDS, TRANSCRIPTIONS
 from pbx_stasis.analytics.store import DONE, FAILED, NO_ENGINE, AnalyticsStore
 from pbx_stasis.analytics.transcriber import Transcription, transcribe_file
 from pbx_stasis.recording.store import RecordingRecord
@@ -89,11 +91,13 @@ class TranscriptionWorker:
             self._queued.add(record.id)
             self.queue.put_nowait(record)
             added += 1
+        QUEUE_DEPTH.set(self.queue.qsize())
         return added
 
     async def _consume(self) -> None:
         while True:
             record = await self.queue.get()
+            QUEUE_DEPTH.set(self.queue.qsize())
             try:
                 await self.transcribe(record)
             except Exception:
@@ -110,6 +114,14 @@ class TranscriptionWorker:
         return done
 
     async def transcribe(self, record: RecordingRecord) -> None:
+        started = time.monotonic()
+        outcome = await self._transcribe(record)
+        TRANSCRIPTIONS.labels(outcome).inc()
+        if outcome != "crashed":
+            SECONDS.observe(time.monotonic() - started)
+
+    async def _transcribe(self, record: RecordingRecord) -> str:
+        """Transcribe and store one recording; its outcome for /metrics."""
         language, outcome = await self.store.call_context(record.call_id)
         path = self.directory / (record.tracks_path or record.path)
         loop = asyncio.get_running_loop()
@@ -122,16 +134,16 @@ class TranscriptionWorker:
             log.error("transcription process died on recording %s; starting another", record.id)
             self.pool.shutdown(wait=False, cancel_futures=True)
             self.pool = decoder_pool()
-            return
+            return "crashed"
         except NoEngine as exc:
             log.warning("recording %s not transcribed: %s", record.id, exc)
             await self.store.save(record, status=NO_ENGINE, language=language, error=str(exc))
-            return
+            return "no_engine"
         except Exception as exc:
             log.warning("recording %s not transcribed: %s", record.id, exc)
             await self.store.save(record, status=FAILED, language=language,
                                   error=str(exc) or type(exc).__name__)
-            return
+            return "failed"
         insights = None
         if record.kind is RecordingKind.CALL:
             categories, lead = await self.store.rules(record.tenant_id)
@@ -143,3 +155,4 @@ class TranscriptionWorker:
             insights=insights)
         log.info("recording %s transcribed by %s: %.1f s of audio in %.1f s of CPU",
                  record.id, result.engine, result.duration, result.took)
+        return "done"

@@ -143,6 +143,11 @@ class Subscription:
             return False
         return topic in self.topics or topic.split(":", 1)[0] + ":*" in self.topics
 
+    @property
+    def pending(self) -> int:
+        """Events waiting in this subscriber's queue."""
+        return self._queue.qsize()
+
     def offer(self, event: BusEvent[Any]) -> None:
         if self._queue.full():
             self._queue.get_nowait()

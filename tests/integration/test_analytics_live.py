@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from callcenter import call_center, enqueue_into
 from polling import eventually
+from prometheus_client import REGISTRY
 from sandbox import Sandbox, run_sipp_async
 
 from pbx_stasis.analytics.rules import AnalyticsRulesFields
@@ -95,11 +96,17 @@ async def test_a_call_is_recorded_per_speaker_transcribed_and_scored(
             assert (wav.getnchannels(), wav.getframerate()) == (2, RATE)
         assert store.path_of(kept).exists()  # the mixed file people play is still there
 
+        def transcribed() -> tuple[float, float]:  # /metrics' figures (the process's)
+            return (REGISTRY.get_sample_value("pbx_transcriptions_total", {"outcome": "done"})
+                    or 0.0, REGISTRY.get_sample_value("pbx_transcription_seconds_count") or 0.0)
+
+        before = transcribed()
         worker = TranscriptionWorker(center.db, store.directory, {}, pool=decoder_pool())
         try:
             assert await worker.run_pending() == 1
         finally:
             worker.pool.shutdown()
+        assert transcribed() == (before[0] + 1, before[1] + 1)
         transcript = await analytics.transcript(tenant_id, kept.id)
         assert transcript is not None and transcript.status == DONE
         said = {side: " ".join(line.text for line in transcript.lines if line.speaker == side)
