@@ -203,7 +203,8 @@ def report(results: list[Waiting]) -> str:
         ("window (s)", lambda r: f"{r.window:g}"),
         ("Asterisk CPU (cores)", lambda r: f"{r.asterisk_cores:.3f}"),
         ("Python CPU (cores)", lambda r: f"{r.python_cores:.3f}"),
-        ("resident memory of this process at the end (MB; app_queue: the harness alone)", lambda r: f"{r.rss_mb:.0f}"),
+        ("resident memory of this process at the end (MB; app_queue: the harness)",
+         lambda r: f"{r.rss_mb:.0f}"),
         ("callers failed (sipp)", lambda r: r.failed),
         ("rest of the machine (CPU s in the window)", lambda r: f"{r.rest_cpu:.1f}"),
         ("load average before -> after", lambda r: f"{r.load_average[0]:.1f} -> "
