@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -37,6 +38,31 @@ from pbx_stasis.web.sessions import Principal
 TOPICS: web.AppKey[Mapping[str, EventTopic[Any]]] = web.AppKey("feed_topics")
 SESSION_RECHECK = 60.0
 MAX_TOPICS = 20
+
+
+class Frames:
+    """Each event's frame, encoded once for every socket that sends it: a wallboard on 500
+    screens encodes an event once, not 500 times (scripts/bench-feed). Keeps the last `size`
+    events' frames (with the events, so an id is never reused while cached)."""
+
+    def __init__(self, size: int = 512) -> None:
+        self._size = size
+        self._frames: OrderedDict[int, tuple[BusEvent[Any], str]] = OrderedDict()
+
+    def of(self, event: BusEvent[Any]) -> str:
+        cached = self._frames.get(id(event))
+        if cached is not None and cached[0] is event:
+            return cached[1]
+        text = dumps({"type": "event", "topic": event.topic, "seq": event.seq, "at": event.at,
+                      "payload": event.json()})
+        self._frames[id(event)] = (event, text)
+        if len(self._frames) > self._size:
+            self._frames.popitem(last=False)
+        return text
+
+
+# One per web app (pbx_stasis.plugins sets it): the sockets of the app share it.
+FRAMES: web.AppKey[Frames] = web.AppKey("feed_frames", Frames)
 
 
 def allowed_topics(topics: Mapping[str, EventTopic[Any]], role: Role) -> list[str]:
@@ -95,6 +121,7 @@ async def open_feed(req: RouteRequest) -> web.StreamResponse:
     await socket.prepare(req.http)
     site = req.site
     topics = req.http.app[TOPICS]
+    frames = req.http.app.get(FRAMES) or Frames()
     site.sockets.add(who, socket)
     subscription: Subscription | None = None
     pump: asyncio.Task[None] | None = None
@@ -107,17 +134,7 @@ async def open_feed(req: RouteRequest) -> web.StreamResponse:
                 await socket.send_str(dumps({"type": "lagged", "dropped": sub.dropped - dropped}))
                 dropped = sub.dropped
             if visible(topics, who, event):
-                await socket.send_str(
-                    dumps(
-                        {
-                            "type": "event",
-                            "topic": event.topic,
-                            "seq": event.seq,
-                            "at": event.at,
-                            "payload": event.json(),
-                        }
-                    )
-                )
+                await socket.send_str(frames.of(event))
 
     async def recheck() -> None:
         while True:
