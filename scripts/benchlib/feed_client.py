@@ -19,8 +19,9 @@ COOKIE = "pbx_session"  # pbx_stasis.web.sessions.COOKIE (not imported: a light 
 async def _one_client(session: aiohttp.ClientSession, url: str, cookie: str, events: int,
                       subscribed: asyncio.Event, counter: list[int], total: int,
                       got: list[tuple[int, float]], deadline: float) -> None:
+    # compress=15: asking for permessage-deflate, as browsers do
     async with session.ws_connect(url, headers={"Cookie": f"{COOKIE}={cookie}"},
-                                  max_msg_size=0) as ws:
+                                  max_msg_size=0, compress=15) as ws:
         await ws.send_str(json.dumps({"subscribe": ["queue:stats"]}))
         seen = 0
         while seen < events:
