@@ -97,6 +97,7 @@ def web_app(ctx: WebContext, offered: Iterable[Offered[Any]]) -> web.Application
     under the features' app keys; a service not offered makes its routes answer 503."""
     app = create_web_app(ctx, ROUTE_TABLE)
     app[feed.TOPICS] = TOPICS
+    app[feed.FRAMES] = feed.Frames()
     services = {offer.interface.name: offer.implementation for offer in offered}
     for service in SERVICES:
         if service.interface.name in services:

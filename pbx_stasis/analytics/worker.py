@@ -17,6 +17,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import time
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -29,6 +30,7 @@ from pbx_stasis.analytics.events import (
     TranscriptReady,
 )
 from pbx_stasis.analytics.insights import insights_of
+from pbx_stasis.analytics.metrics import QUEUE_DEPTH, SECONDS, TRANSCRIPTIONS
 from pbx_stasis.analytics.store import DONE, FAILED, NO_ENGINE, AnalyticsStore
 from pbx_stasis.analytics.transcriber import Transcription, transcribe_file
 from pbx_stasis.bus import Bus
@@ -98,11 +100,13 @@ class TranscriptionWorker:
             self._queued.add(record.id)
             self.queue.put_nowait(record)
             added += 1
+        QUEUE_DEPTH.set(self.queue.qsize())
         return added
 
     async def _consume(self) -> None:
         while True:
             record = await self.queue.get()
+            QUEUE_DEPTH.set(self.queue.qsize())
             try:
                 await self.transcribe(record)
             except Exception:
@@ -119,6 +123,14 @@ class TranscriptionWorker:
         return done
 
     async def transcribe(self, record: RecordingRecord) -> None:
+        started = time.monotonic()
+        outcome = await self._transcribe(record)
+        TRANSCRIPTIONS.labels(outcome).inc()
+        if outcome != "crashed":
+            SECONDS.observe(time.monotonic() - started)
+
+    async def _transcribe(self, record: RecordingRecord) -> str:
+        """Transcribe and store one recording; its outcome for /metrics."""
         language, outcome = await self.store.call_context(record.call_id)
         path = self.directory / (record.tracks_path or record.path)
         loop = asyncio.get_running_loop()
@@ -131,18 +143,18 @@ class TranscriptionWorker:
             log.error("transcription process died on recording %s; starting another", record.id)
             self.pool.shutdown(wait=False, cancel_futures=True)
             self.pool = decoder_pool()
-            return
+            return "crashed"
         except NoEngine as exc:
             log.warning("recording %s not transcribed: %s", record.id, exc)
             await self.store.save(record, status=NO_ENGINE, language=language, error=str(exc))
             self._ready(record, NO_ENGINE, language, error=str(exc))
-            return
+            return "no_engine"
         except Exception as exc:
             log.warning("recording %s not transcribed: %s", record.id, exc)
             error = str(exc) or type(exc).__name__
             await self.store.save(record, status=FAILED, language=language, error=error)
             self._ready(record, FAILED, language, error=error)
-            return
+            return "failed"
         insights = None
         if record.kind is RecordingKind.CALL:
             categories, lead = await self.store.rules(record.tenant_id)
@@ -160,6 +172,7 @@ class TranscriptionWorker:
                 insights.figures(), outcome))
         log.info("recording %s transcribed by %s: %.1f s of audio in %.1f s of CPU",
                  record.id, result.engine, result.duration, result.took)
+        return "done"
 
     def _ready(self, record: RecordingRecord, status: str, language: str, *,
                engine: str | None = None, lines: int = 0, audio_seconds: float = 0.0,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -38,6 +39,35 @@ from pbx_stasis.web.sessions import Principal
 TOPICS: web.AppKey[Mapping[str, EventTopic[Any]]] = web.AppKey("feed_topics")
 SESSION_RECHECK = 60.0
 MAX_TOPICS = 20
+
+
+class Frames:
+    """Each event's frame, encoded once for every socket that sends it: a wallboard on 500
+    screens encodes an event once, not 500 times (scripts/bench-feed). Keeps the last `size`
+    events' frames (with the events, so an id is never reused while cached)."""
+
+    def __init__(self, size: int = 512) -> None:
+        self._size = size
+        self._frames: OrderedDict[int, tuple[BusEvent[Any], str]] = OrderedDict()
+
+    def of(self, event: BusEvent[Any]) -> str:
+        cached = self._frames.get(id(event))
+        if cached is not None and cached[0] is event:
+            return cached[1]
+        text = frame(event, event.json())
+        self._frames[id(event)] = (event, text)
+        if len(self._frames) > self._size:
+            self._frames.popitem(last=False)
+        return text
+
+
+def frame(event: BusEvent[Any], payload: Any) -> str:
+    return dumps({"type": "event", "topic": event.topic, "seq": event.seq, "at": event.at,
+                  "payload": payload})
+
+
+# One per web app (pbx_stasis.plugins sets it): the sockets of the app share it.
+FRAMES: web.AppKey[Frames] = web.AppKey("feed_frames", Frames)
 
 
 def allowed_topics(topics: Mapping[str, EventTopic[Any]], role: Role) -> list[str]:
@@ -92,10 +122,13 @@ async def open_feed(req: RouteRequest) -> web.StreamResponse:
     if not _same_origin(req.http):
         # Cross-site WebSocket hijacking: a page elsewhere riding on this user's cookie.
         raise WebError(403, "forbidden", "WebSocket from another origin")
-    socket = web.WebSocketResponse(heartbeat=30.0, max_msg_size=64 * 1024)
+    # No permessage-deflate (browsers ask for it): compressing a ~1 kB frame once per socket
+    # would cost more than the bytes it saves on a LAN, and a frame is sent to many sockets.
+    socket = web.WebSocketResponse(heartbeat=30.0, max_msg_size=64 * 1024, compress=False)
     await socket.prepare(req.http)
     site = req.site
     topics = req.http.app[TOPICS]
+    frames = req.http.app.get(FRAMES) or Frames()
     site.sockets.add(who, socket)
     subscription: Subscription | None = None
     pump: asyncio.Task[None] | None = None
@@ -112,17 +145,9 @@ async def open_feed(req: RouteRequest) -> web.StreamResponse:
                 await socket.send_str(dumps({"type": "lagged", "dropped": sub.dropped - dropped}))
                 dropped = sub.dropped
             if visible(topics, who, event):
-                await socket.send_str(
-                    dumps(
-                        {
-                            "type": "event",
-                            "topic": event.topic,
-                            "seq": event.seq,
-                            "at": event.at,
-                            "payload": shape(event.json()) if shape else event.json(),
-                        }
-                    )
-                )
+                # A masked viewer's frame is their own; the others share the event's.
+                await socket.send_str(frame(event, shape(event.json())) if shape
+                                      else frames.of(event))
 
     async def recheck() -> None:
         while True:

@@ -42,6 +42,7 @@ from pbx_stasis.webhooks.core import (
     signature,
 )
 from pbx_stasis.webhooks.events import WEBHOOK_EVENTS, named
+from pbx_stasis.webhooks.metrics import ATTEMPTS, LAG_SECONDS, POST_SECONDS
 from pbx_stasis.webhooks.tables import WebhookDelivery, WebhookSubscription
 
 log = logging.getLogger(__name__)
@@ -116,9 +117,18 @@ class Webhooks:
         self.changed = asyncio.Event()  # the dispatcher re-reads subscriptions when set
         self.due = asyncio.Event()  # the sender looks for due rows when set
         self.dropped = 0  # events the dispatcher's queue dropped (its own count, shown)
+        # What waits, for /metrics (webhooks/metrics.py): the dispatcher keeps them current.
+        self.intake: Subscription | None = None  # events not yet written as deliveries
+        self.held = 0  # rows kept while the database is away
+        self.posting = 0  # deliveries being posted
         # The dispatcher's writes, one at a time: on SQLite concurrent transactions of one
         # process would wait on each other's lock and fail ("database is locked").
         self._writing = asyncio.Lock()
+
+    def depth(self) -> dict[str, int]:
+        """The delivery queue's depth by stage, for /metrics."""
+        return {"events": self.intake.pending if self.intake is not None else 0,
+                "held": self.held, "posting": self.posting}
 
     async def create(self, tenant_id: int, url: str, events: Sequence[str], by: str
                      ) -> tuple[SubscriptionRecord, str]:
@@ -277,12 +287,15 @@ class Webhooks:
         row.error = outcome.error
         if outcome.ok:
             row.status, row.next_try_at = DELIVERED, None
+            ATTEMPTS.labels("delivered").inc()
+            LAG_SECONDS.observe(max(0.0, (now - row.created_at).total_seconds()))
             if sub is not None:
                 sub.failing_since, sub.last_success_at = None, now
             return False
         row.next_try_at = self.backoff.next_try(row.retry_until, now, row.attempts)
         if row.next_try_at is None:
             row.status = FAILED
+        ATTEMPTS.labels("gave_up" if row.status == FAILED else "failed").inc()
         if sub is None:
             return False
         if sub.failing_since is None:
@@ -384,6 +397,7 @@ class Dispatcher:
 
     async def intake(self) -> None:
         self._subscription = self.bus.subscribe((), size=QUEUE_SIZE)
+        self.hooks.intake = self._subscription
         failures = 0
         try:
             while True:
@@ -399,6 +413,7 @@ class Dispatcher:
                     await asyncio.sleep(min(30.0, 0.5 * 2 ** min(failures, 6)))
         finally:
             self._subscription.close()
+            self.hooks.intake = None
 
     async def _take(self) -> None:
         sub = self._subscription
@@ -432,12 +447,14 @@ class Dispatcher:
     async def _write(self, rows: list[WebhookDelivery]) -> None:
         rows = self._held + rows
         self._held = []
+        self.hooks.held = 0
         if not rows:
             return
         try:
             await self.hooks.add_deliveries(rows)
         except StoreUnavailable:
             self._held = rows[-QUEUE_SIZE:]  # kept for the next try, bounded as the queue
+            self.hooks.held = len(self._held)
             raise
         except Exception:
             # Refused rows (a subscription deleted meanwhile): this burst is lost, not the
@@ -483,8 +500,13 @@ class Dispatcher:
 
         async def send(row: WebhookDelivery, url: str, secret: str) -> None:
             async with limit:
-                outcome = await post(session, url, secret, row, internal_ok=self.internal_ok,
-                                     clock=self.hooks.clock)
+                self.hooks.posting += 1
+                try:
+                    outcome = await post(session, url, secret, row,
+                                         internal_ok=self.internal_ok, clock=self.hooks.clock)
+                finally:
+                    self.hooks.posting -= 1
+            POST_SECONDS.observe(outcome.duration_ms / 1000)
             outcomes.append((row.id, outcome))
             self.hooks.due.set()
 

@@ -88,6 +88,7 @@ def call(
     rate: float,
     talk_ms: int,
     local_address: str = "127.0.0.1",
+    service: str = "100",
 ) -> CallerRun:
     """Place len(call_tokens) calls at `rate` (blocking, bounded by sipp's -timeout).
 
@@ -114,6 +115,7 @@ def call(
         max_concurrent=max(50, int(rate * 30)),
         local_port=free_port(CALLERS_SIP),
         local_address=local_address,
+        service=service,
         keys={"talk_ms": str(talk_ms)},
         extra_args=["-inf", str(injection), "-trace_msg", "-message_file", str(trace)],
         timeout=timeout,

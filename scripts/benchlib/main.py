@@ -14,6 +14,7 @@ from typing import Any
 
 from sandbox import Sandbox, SandboxError
 
+from benchlib.capacity import LADDER, capacity_report, run_capacity
 from benchlib.load import Load
 from benchlib.phases import PhaseResult, run_app_queue, run_ours
 from benchlib.report import (
@@ -68,6 +69,14 @@ def parse(argv: list[str]) -> argparse.Namespace:
                         "PostgreSQL server (tests/pg.py, needs Debian's postgresql)")
     parser.add_argument("--profile", action="store_true",
                         help="sample the app with py-spy during its flow (pip install py-spy)")
+    parser.add_argument("--capacity", action="store_true",
+                        help="raise the rate step by step until a call fails or p99 caller "
+                        "INVITE -> agent INVITE passes 50 ms, both flows in the same run; prints "
+                        "the highest rate each sustains")
+    parser.add_argument("--step-seconds", type=float, default=15.0,
+                        help="--capacity: seconds of calling per step (default 15)")
+    parser.add_argument("--top", type=float, default=max(LADDER),
+                        help=f"--capacity: the highest rate tried (default {max(LADDER):g})")
     parser.add_argument("--workdir", type=Path,
                         help="where traces and results go (default a new /tmp/pbx-bench-*)")
     parser.add_argument("--keep-instance", action="store_true",
@@ -81,6 +90,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
         parser.error("--rate, --duration and --agents must be positive")
     if args.duration > MAX_DURATION or args.rate * args.duration > MAX_CALLS:
         parser.error(f"at most {MAX_DURATION:.0f} s and {MAX_CALLS} calls per flow")
+    if args.capacity and not 0 < args.step_seconds <= 60:
+        parser.error("--step-seconds: 1 to 60")
     if args.instance == "default":
         parser.error("the bench needs an instance of its own, not `default`")
     return args
@@ -124,6 +135,8 @@ def main(argv: list[str]) -> int:
     log_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     log_count = LogCount()
     logging.basicConfig(level=logging.WARNING, handlers=[log_file, log_count])
+    if args.capacity:
+        return capacity(args, workdir)
     calls = round(args.rate * args.duration)
     load = Load(rate=args.rate, calls=calls, talk_ms=args.talk_ms, ring_ms=args.ring_ms,
                 warmup=args.warmup)
@@ -226,4 +239,45 @@ def main(argv: list[str]) -> int:
     elif args.profile:
         print(f"\npy-spy produced no profile: {by_name.get('ours') and by_name['ours'].extra}")
     say(f"traces, results.json and report.txt in {workdir}")
+    return 0
+
+
+def capacity(args: argparse.Namespace, workdir: Path) -> int:
+    """--capacity: the ladder of rates (benchlib/capacity.py), its table and each flow's best."""
+    flows: tuple[str, ...] = (args.only,) if args.only else ("app_queue", "ours")
+    if args.order == "ours-first" and not args.only:
+        flows = ("ours", "app_queue")
+    say(f"capacity: both flows step by step up to {args.top:g} calls/s, {args.step_seconds:g} s "
+        f"per step; load average {load_average():.2f} on {os.cpu_count()} cores; workdir "
+        f"{workdir}")
+    postgres: Any = None
+    try:
+        if args.db == "postgres":
+            import pg  # tests/pg.py: a throwaway server
+
+            postgres = pg.start()
+
+        def db_url(step: int) -> str:
+            if postgres is not None:
+                return str(postgres.create_database(f"pbx_bench_{step}"))
+            return f"sqlite+aiosqlite:///{workdir}/pbx-{step}.db"
+
+        steps = run_capacity(
+            start_sandbox=start_sandbox, name=args.instance or f"bench-{os.getpid()}",
+            seconds=args.step_seconds, asked_agents=args.agents, talk_ms=args.talk_ms,
+            ring_ms=args.ring_ms, warmup=args.warmup, db_url=db_url,
+            queue_settings=OURS_QUEUE, workdir=workdir, say=say, top=args.top, flows=flows)
+    finally:
+        if postgres is not None:
+            postgres.stop()
+    report = "\n".join([
+        f"scripts/bench {' '.join(sys.argv[1:])}".rstrip(),
+        f"talk {args.talk_ms} ms, ring {args.ring_ms} ms, database {args.db}, "
+        f"{os.cpu_count()} cores",
+        "",
+        capacity_report(steps, flows),
+    ])
+    print(report)
+    (workdir / "capacity.txt").write_text(report + "\n")
+    say(f"traces and capacity.txt in {workdir}")
     return 0

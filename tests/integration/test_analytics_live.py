@@ -24,6 +24,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from callcenter import call_center, enqueue_into
 from polling import eventually
+from prometheus_client import REGISTRY
 from sandbox import Sandbox, run_sipp_async
 
 from pbx_stasis.analytics.events import TRANSCRIPT_READY
@@ -123,6 +124,12 @@ async def test_a_call_is_recorded_per_speaker_transcribed_and_scored(
         pages = TestServer(web_app(WebContext(db=center.db, bus=center.app.bus,
                                               settings=settings), []))
         await pages.start_server()
+
+        def transcribed() -> tuple[float, float]:  # /metrics' figures (the process's)
+            return (REGISTRY.get_sample_value("pbx_transcriptions_total", {"outcome": "done"})
+                    or 0.0, REGISTRY.get_sample_value("pbx_transcription_seconds_count") or 0.0)
+
+        before = transcribed()
         worker = TranscriptionWorker(center.db, store.directory, {}, pool=decoder_pool(),
                                      bus=center.app.bus)
         try:
@@ -136,6 +143,7 @@ async def test_a_call_is_recorded_per_speaker_transcribed_and_scored(
             worker.pool.shutdown()
             await pages.close()
             await receiver.close()
+        assert transcribed() == (before[0] + 1, before[1] + 1)
         hooks = {}
         for headers, body in got:
             assert verify(secret, headers["X-Pbx-Signature"], body, int(time.time()))

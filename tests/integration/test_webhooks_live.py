@@ -1,6 +1,7 @@
 """Webhooks on a real call: sipp calls the sandbox Asterisk, the app greets and hangs up, and a
 receiver started here (aiohttp on loopback) gets call.started, call.answered and call.ended,
-each signed with the subscription's secret; the subscription was made with an API token."""
+each signed with the subscription's secret; the subscription was made with an API token. The
+web app's /metrics counts the deliveries and shows the queue's depth."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from callcenter import call_center
 from polling import eventually
+from prometheus_client.parser import text_string_to_metric_families
 from sandbox import Sandbox, run_sipp_async
 
 from pbx_stasis.calls.events import CALL_ENDED
@@ -70,6 +72,22 @@ async def test_a_real_call_reaches_the_receiver_signed(sandbox: Sandbox, tmp_pat
                                           service="5551000", caller="+15551234567", timeout=20)
             assert result.ok, result.describe()
             await eventually(lambda: len(got), until=lambda n: n >= 3, within=20)
+
+            async def figures() -> dict[str, float]:
+                text = await (await client.get("/metrics")).text()
+                return {f"{sample.name}{sorted(sample.labels.items())}": sample.value
+                        for family in text_string_to_metric_families(text)
+                        for sample in family.samples}
+
+            # (the counters are the process's: other tests' deliveries may add to them)
+            shown = await eventually(
+                figures, until=lambda f: f.get(
+                    "pbx_webhook_attempts_total[('outcome', 'delivered')]", 0) >= 3, within=10)
+            assert shown["pbx_webhook_delivery_lag_seconds_count[]"] >= 3
+            assert shown["pbx_webhook_post_seconds_count[]"] >= 3
+            assert shown["pbx_webhook_queue_depth[('stage', 'events')]"] == 0
+            assert shown["pbx_webhook_queue_depth[('stage', 'held')]"] == 0
+            assert "pbx_webhook_events_dropped_total[]" in shown
         finally:
             await client.close()
             await receiver.close()

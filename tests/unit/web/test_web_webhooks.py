@@ -18,6 +18,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from polling import eventually
+from prometheus_client import REGISTRY
 from web_world import World, build_world, close_world
 
 from pbx_stasis.bus import Bus
@@ -126,6 +127,11 @@ async def test_a_call_event_arrives_signed_once_per_subscriber(
                                 until=lambda rows: rows and rows[0]["status"] == "delivered")
     assert (logged["id"], logged["response_code"], logged["attempts"]) == (sent["id"], 200, 1)
     assert logged["duration_ms"] is not None and logged["next_try_at"] is None
+    # The web app's /metrics shows the delivery queue, empty now.
+    metrics = await (await world.client.get("/metrics")).text()
+    assert 'pbx_webhook_queue_depth{stage="events"} 0.0' in metrics
+    assert 'pbx_webhook_queue_depth{stage="posting"} 0.0' in metrics
+    assert "pbx_webhook_delivery_lag_seconds_count" in metrics
 
     # Replay: the same event again (same id), signed anew.
     admin = await world.log_in(world.person("acme", Role.ADMIN))
@@ -142,9 +148,16 @@ async def test_a_failing_receiver_gets_retries_with_backoff_then_the_webhook_pau
         hooked: World, receiver: Receiver) -> None:
     world = hooked
     receiver.status = 500
+
+    def failed() -> float:  # /metrics' count of failed attempts (the process's)
+        return REGISTRY.get_sample_value("pbx_webhook_attempts_total",
+                                         {"outcome": "failed"}) or 0.0
+
+    before = failed()
     hook = await subscribe(world, receiver.url, ["call.ended"])
     world.bus.publish(CALL_ENDED, world.tenant_ids["acme"], call_ended("failing"))
     await eventually(lambda: len(receiver.got), until=lambda n: n >= 4, within=15)
+    await eventually(failed, until=lambda n: n - before >= 3, within=5)
     arrivals = [at for at, _, _ in receiver.got]
     ids = {headers["X-Pbx-Delivery"] for _, headers, _ in receiver.got}
     assert len(ids) == 1  # retries of one event, never a new one
