@@ -159,10 +159,11 @@ class Floor:
 
 @contextlib.contextmanager
 def floor(sandbox: Sandbox, workdir: Path, agents: list[str], *, first_phone: int,
-          queue: dict[str, Any] | None = None) -> Iterator[Floor]:
-    """A floor ready for `start`; at the end the process is stopped (killed if it hangs) and
-    the phones are hung up."""
-    env = {**sandbox.app_env(), "PBX_DATABASE_URL": f"sqlite+aiosqlite:///{workdir}/pbx.db",
+          queue: dict[str, Any] | None = None, database: str | None = None) -> Iterator[Floor]:
+    """A floor ready for `start` (on SQLite, or the `database` URL given); at the end the
+    process is stopped (killed if it hangs) and the phones are hung up."""
+    url = database or f"sqlite+aiosqlite:///{workdir}/pbx.db"
+    env = {**sandbox.app_env(), "PBX_DATABASE_URL": url,
            "PBX_WEB_ENABLED": "true", "PBX_WEB_PORT": str(free_port()),
            "PYTHONPATH": str(REPO)}  # the code of this checkout, whatever the venv installed
     pbx(env, "migrate")
