@@ -190,8 +190,8 @@ async def subscribed(client: aiohttp.ClientSession) -> aiohttp.ClientWebSocketRe
     """The feed as web/src/feed.js opens it: /ws, subscribe, wait for `subscribed`."""
     ws = await client.ws_connect("/ws", headers={"Origin": str(client._base_url)})
     await ws.send_str(json.dumps({"subscribe": ["agent:state"]}))
-    message = await ws.receive_json(timeout=5)
-    assert message["type"] == "subscribed", message
+    while (message := await ws.receive_json(timeout=5))["type"] != "subscribed":
+        assert message["type"] == "hello", message
     return ws
 
 
