@@ -21,13 +21,14 @@ from faults_process import DID, PASSWORD, Floor, floor, free_port
 from pbxproc import PbxProcess
 from pg import PostgresServer
 from polling import eventually
-from sandbox import Sandbox, SippResult, run_sipp_async
+from sandbox import Sandbox, SippResult, desk_phone_ports, run_sipp_async
 
 from pbx_stasis.store import JournalEntry
 
 pytestmark = pytest.mark.integration
 
 TAKEOVER_BOUND_S = 5.0
+CALLER_PORTS = 670  # desk-phone port slots of this file's callers
 
 
 @pytest.fixture
@@ -37,12 +38,14 @@ def pg_url(postgres: PostgresServer, postgres_migrated: str) -> Iterator[str]:
     postgres.drop_database(url)
 
 
-def caller(sandbox: Sandbox, workdir: Path, number: str, talk_s: float
+def caller(sandbox: Sandbox, workdir: Path, number: str, talk_s: float, index: int
            ) -> asyncio.Task[SippResult]:
-    """A caller who hangs up `talk_s` after being answered; a BYE from our side fails it."""
+    """A caller who hangs up `talk_s` after being answered; a BYE from our side fails it.
+    Callers started together need media ports of their own (`index`)."""
     return asyncio.create_task(run_sipp_async(
         "caller-hangs-up.xml", sandbox.sip_target, service=DID, caller=number,
-        keys={"talk_ms": str(int(talk_s * 1000))}, timeout=talk_s + 60, workdir=workdir))
+        keys={"talk_ms": str(int(talk_s * 1000))}, timeout=talk_s + 60, workdir=workdir,
+        media_port=desk_phone_ports(CALLER_PORTS + index)[1]))
 
 
 async def rows(center: Floor, event: str, count: int, within: float = 20.0
@@ -88,10 +91,10 @@ async def test_kill_the_active_controller_under_calls(
     with floor(private_sandbox, tmp_path, agents, first_phone=640, database=pg_url,
                queue={"wrapup": 0}) as center:
         active = controller(center, "active", int(center.env["PBX_WEB_PORT"]))
+        active.wait_for_log("ARI events connected", 30)
         standby_port = free_port()
         standby = controller(center, "standby", standby_port)
         with stopped(active, standby):
-            active.wait_for_log("ARI events connected", 30)
             standby.wait_for_log("standby for the controller role", 30)
             health, _ = await status(f"http://127.0.0.1:{standby_port}/healthz")
             ready, why = await status(f"http://127.0.0.1:{standby_port}/readyz")
@@ -99,10 +102,10 @@ async def test_kill_the_active_controller_under_calls(
             for username in agents:
                 await center.available(username)
 
-            talking = [caller(private_sandbox, tmp_path, f"+1415555070{i}", 22)
+            talking = [caller(private_sandbox, tmp_path, f"+1415555070{i}", 14, i)
                        for i in range(4)]
             await rows(center, "CONNECT", 4, within=30)
-            waiting = [caller(private_sandbox, tmp_path, f"+1415555080{i}", 3)
+            waiting = [caller(private_sandbox, tmp_path, f"+1415555080{i}", 20, 4 + i)
                        for i in range(2)]
             await rows(center, "ENTERQUEUE", 6)
             await asyncio.sleep(1.0)  # the waiters have waited a while; the rows are stored
@@ -149,14 +152,14 @@ async def test_a_database_restart_of_15_s_keeps_the_role(
     with floor(private_sandbox, tmp_path, ["eve"], first_phone=650,
                database=pg_url) as center:
         active = controller(center, "active", int(center.env["PBX_WEB_PORT"]))
+        active.wait_for_log("ARI events connected", 30)
         standby = controller(center, "standby", free_port())
         with stopped(active, standby):
-            active.wait_for_log("ARI events connected", 30)
             standby.wait_for_log("standby for the controller role", 30)
             await center.available("eve")
             began = time.monotonic()
             with postgres.down(at_most=40):
-                call = caller(private_sandbox, tmp_path, "+14155550901", 2)
+                call = caller(private_sandbox, tmp_path, "+14155550901", 2, 0)
                 result = await call
                 assert result.ok, result.describe()
                 await asyncio.sleep(max(0.0, 15.0 - (time.monotonic() - began)))
