@@ -37,6 +37,8 @@ from pbx_stasis.store import Database, StoreError
 
 log = logging.getLogger(__name__)
 
+# What a database that is away (stopped, restarting, unreachable) raises here.
+DOWN = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 # Each request to the database is bounded: a hung connection must not keep the holder from
 # fencing itself in time.
 REQUEST_S = 2.0
@@ -102,7 +104,7 @@ class RoleLease:
         while not stop.is_set():
             try:
                 verdict, taken = await self._try_take()
-            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            except DOWN as exc:
                 reason = f"the database does not answer ({type(exc).__name__})"
                 await self._drop()
             else:
@@ -175,14 +177,14 @@ class RoleLease:
                         return Renewal.UNREACHABLE if mine else Renewal.LOST
                 renewed = await conn.fetchval(_RENEW, self.name, self.me, self.epoch, LEASE_S)
                 return Renewal.CONFIRMED if renewed is not None else Renewal.LOST
-        except (OSError, asyncpg.PostgresError, TimeoutError):
+        except DOWN:
             await self._drop()
             return Renewal.UNREACHABLE
 
     async def release(self) -> None:
         """Give the role up after this process stopped acting (a clean stop), and close."""
         if self._conn is not None and self._locked:
-            with contextlib.suppress(OSError, asyncpg.PostgresError, TimeoutError):
+            with contextlib.suppress(*DOWN):
                 async with asyncio.timeout(REQUEST_S):
                     await self._conn.execute(_GIVE_UP, self.name, self.me, self.epoch)
         await self._drop()
