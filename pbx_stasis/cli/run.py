@@ -66,7 +66,7 @@ async def serve(settings: Settings, stop: asyncio.Event, *, part: str = "all") -
         except AppInUse:
             await db.dispose()
             raise
-    held = False
+    holding: asyncio.Task[str] | None = None  # while this controller holds the role
     address = Address(settings.web.rpc_url)  # where a web process reaches the controller
     runners: list[web.AppRunner] = []
     tasks: list[asyncio.Task[Any]] = []
@@ -145,7 +145,8 @@ async def serve(settings: Settings, stop: asyncio.Event, *, part: str = "all") -
                 await standby_site()
                 if not await role.acquire(stop):
                     return  # stopped while standby
-                held = True
+                holding = asyncio.create_task(role.hold())
+                tasks.append(holding)
                 await end_standby()
                 await _take_app_lock(lock, stop)
             await app.start()
@@ -182,7 +183,6 @@ async def serve(settings: Settings, stop: asyncio.Event, *, part: str = "all") -
         # only what calls created since (a full pass over the ~116k objects of a started app
         # took 46 ms, measured in the benchmark's process).
         gc.freeze()
-        holding = asyncio.create_task(role.hold()) if role is not None and held else None
         await _until_stopped(stop, app, holding)
         if holding is not None and holding.done():
             fenced = f"the controller role is lost ({holding.result()}): stopping at once"
@@ -191,8 +191,6 @@ async def serve(settings: Settings, stop: asyncio.Event, *, part: str = "all") -
                 started = False  # its calls stay in Asterisk, for the controller now active
                 await app.stop(grace=0)
             raise RoleLost(fenced)
-        if holding is not None:
-            tasks.append(holding)
         if app is not None:
             log.info("stopping: %d live call(s)", app.router.live_calls)
     finally:
