@@ -21,14 +21,17 @@ from faults_process import DID, PASSWORD, Floor, floor, free_port
 from pbxproc import PbxProcess
 from pg import PostgresServer
 from polling import eventually
-from sandbox import Sandbox, SippResult, desk_phone_ports, run_sipp_async
+from sandbox import CALLER_MEDIA_RANGE, Sandbox, SippResult, free_media_port, run_sipp_async
 
 from pbx_stasis.store import JournalEntry
 
 pytestmark = pytest.mark.integration
 
 TAKEOVER_BOUND_S = 5.0
-CALLER_PORTS = 670  # desk-phone port slots of this file's callers
+# Callers started together: each its own slice of the callers' media ports (free_media_port
+# starts at the same place in a range for every caller of one process).
+CALLER_MEDIA = [(CALLER_MEDIA_RANGE[0] + 100 * i, CALLER_MEDIA_RANGE[0] + 100 * (i + 1))
+                for i in range(12)]
 
 
 AGENTS = ("ann", "bob", "cid", "dee")
@@ -94,7 +97,7 @@ def caller(sandbox: Sandbox, workdir: Path, number: str, talk_s: float, index: i
     return asyncio.create_task(run_sipp_async(
         "caller-hangs-up.xml", sandbox.sip_target, service=DID, caller=number,
         keys={"talk_ms": str(int(talk_s * 1000))}, timeout=talk_s + 60, workdir=workdir,
-        media_port=desk_phone_ports(CALLER_PORTS + index)[1]))
+        media_port=free_media_port(*CALLER_MEDIA[index])))
 
 
 async def rows(center: Floor, event: str, count: int, within: float = 20.0
