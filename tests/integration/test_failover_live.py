@@ -73,7 +73,7 @@ def stack(private_sandbox: Sandbox, postgres: PostgresServer, postgres_migrated:
     workdir = tmp_path_factory.mktemp("failover")
     try:
         with floor(private_sandbox, workdir, list(AGENTS), first_phone=640, database=url,
-                   queue={"wrapup": 0}) as center:
+                   queue={"wrapup": 0}, phone_lifetime=600) as center:
             stack = Stack(center, private_sandbox)
             try:
                 yield stack
