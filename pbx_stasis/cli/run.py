@@ -111,13 +111,19 @@ async def serve(settings: Settings, stop: asyncio.Event, *, part: str = "all") -
         while standby:
             await standby.pop().cleanup()
 
-    async def pages(offered: list[Offered[Any]]) -> None:
+    prebuilt: list[web.Application] = []
+
+    def built(offered: list[Offered[Any]]) -> web.Application:
         context = WebContext(db=db, bus=bus, settings=settings)
         served = web_app(context, offered)
         if app is not None:
             app.watched_by(served[HEALTH])
         else:  # ready while the Stasis process says it is
             served[HEALTH].add_check("stasis", stasis_ready(address, session))
+        return served
+
+    async def pages(offered: list[Offered[Any]]) -> None:
+        served = prebuilt.pop() if prebuilt else built(offered)
         await site(served, settings.web.host, settings.web.port,
                    "web.host, web.port (PBX_WEB_HOST, PBX_WEB_PORT)", shared=part == "web")
         log.info("web pages at http://%s:%d/", settings.web.host, settings.web.port)
@@ -143,6 +149,8 @@ async def serve(settings: Settings, stop: asyncio.Event, *, part: str = "all") -
                 return  # stopped before the database ever answered
             if role is not None and lock is not None:
                 await standby_site()
+                if part == "all" and settings.web.enabled:  # ready for a takeover: the pages'
+                    prebuilt.append(built(offered))  # building holds the loop up to a second
                 if not await role.acquire(stop):
                     return  # stopped while standby
                 holding = asyncio.create_task(role.hold())
