@@ -27,7 +27,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from pbx_stasis.cli.app_lock import AppInUse
-    from pbx_stasis.cli.run import AppTakenOver, serve
+    from pbx_stasis.cli.run import AppTakenOver, RoleLost, serve
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -38,7 +38,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
         asyncio.run(main())
-    except (AppInUse, AppTakenOver) as exc:
+    except (AppInUse, AppTakenOver, RoleLost) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -6,6 +6,7 @@ mechanism), and the Stasis process's bus events are relayed into the web process
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import logging
@@ -24,6 +25,31 @@ P = TypeVar("P")
 log = logging.getLogger(__name__)
 
 
+class Address:
+    """Where the Stasis process serves the web process: a fixed URL, or one that moves when
+    another controller takes the role over (`move`, fed from the role's lease)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url.rstrip("/")
+        self._moved = asyncio.Event()
+
+    def move(self, url: str) -> None:
+        url = url.rstrip("/")
+        if url != self.url:
+            log.info("the telephony process is now at %s (was %s)", url, self.url)
+            self.url = url
+            self._moved.set()
+            self._moved = asyncio.Event()
+
+    async def moved(self) -> None:
+        """Until the address moves."""
+        await self._moved.wait()
+
+
+def _address(where: Address | str) -> Address:
+    return where if isinstance(where, Address) else Address(where)
+
+
 class Remote:
     """Calls `interface`'s methods on `pbx run --part stasis` (the base of the generated
     proxies). The Stasis side's errors come back as the same exception (type, code, message);
@@ -32,8 +58,9 @@ class Remote:
 
     interface: ClassVar[Interface[Any]]
 
-    def __init__(self, url: str, secret: str, session: aiohttp.ClientSession) -> None:
-        self.url = url.rstrip("/")
+    def __init__(self, where: Address | str, secret: str,
+                 session: aiohttp.ClientSession) -> None:
+        self.address = _address(where)
         self._headers = {SECRET_HEADER: secret}
         self._session = session
 
@@ -41,9 +68,10 @@ class Remote:
         interface = self.interface
         wire = signature(interface.protocol, method)
         body = wire.body(*args, **kwargs)
+        url = self.address.url
         try:
             async with self._session.post(
-                f"{self.url}/rpc/{interface.name}/{method}", json=body, headers=self._headers
+                f"{url}/rpc/{interface.name}/{method}", json=body, headers=self._headers
             ) as response:
                 if response.status != 200:
                     reason = (await response.text())[:200]
@@ -53,7 +81,7 @@ class Remote:
                 data = await response.json()
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             raise interface.unavailable(
-                f"the telephony process is not reachable ({self.url}): {exc}"
+                f"the telephony process is not reachable ({url}): {exc}"
             ) from exc
         if "error" in data:
             error = data["error"]
@@ -81,10 +109,10 @@ def proxy_class(interface: Interface[Any]) -> type[Remote]:
     return type(f"Remote{protocol.__name__}", (Remote,), namespace)
 
 
-def proxy(interface: Interface[P], url: str, secret: str,
+def proxy(interface: Interface[P], where: Address | str, secret: str,
           session: aiohttp.ClientSession) -> P:
     """The Stasis process's implementation of `interface`, as the web process calls it."""
-    return cast(P, proxy_class(interface)(url, secret, session))
+    return cast(P, proxy_class(interface)(where, secret, session))
 
 
 def _forwarding(protocol: Any, name: str) -> Callable[..., Coroutine[Any, Any, Any]]:
@@ -109,35 +137,58 @@ def _republish(bus: Bus, topics: Mapping[str, EventTopic[Any]], message: dict[st
     bus.publish(topic, message["tenant_id"], event)
 
 
-async def relay_events(url: str, secret: str, bus: Bus, session: aiohttp.ClientSession,
+async def relay_events(where: Address | str, secret: str, bus: Bus,
+                       session: aiohttp.ClientSession,
                        topics: Mapping[str, EventTopic[Any]]) -> None:
     """Republish the Stasis process's bus events of `topics` here (the plugins' topics: the
-    ones the web process forwards), reconnecting with backoff forever."""
+    ones the web process forwards), reconnecting with backoff forever, and at once when the
+    address moves (another controller took the role)."""
+    address = _address(where)
     failures = 0
     while True:
+        url = address.url
         try:
             async with session.ws_connect(
                 f"{url.rstrip('/')}/events", headers={SECRET_HEADER: secret}, heartbeat=10
             ) as ws:
                 failures = 0
                 log.info("relaying telephony events from %s", url)
-                async for message in ws:
-                    if message.type is aiohttp.WSMsgType.TEXT:
-                        _republish(bus, topics, json.loads(message.data))
+                reading = asyncio.ensure_future(_read(ws, bus, topics))
+                moving = asyncio.ensure_future(address.moved())
+                try:  # a controller that lost the role may still be up: leave it
+                    await asyncio.wait({reading, moving}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    moving.cancel()
+                    reading.cancel()
+                if reading.done() and not reading.cancelled():
+                    reading.result()
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             log.warning("telephony events from %s: %s", url, exc)
         failures += 1
-        await asyncio.sleep(min(30.0, 0.5 * 2 ** min(failures, 6)) * random.uniform(0.5, 1))
+        if address.url != url:
+            continue
+        delay = min(30.0, 0.5 * 2 ** min(failures, 6)) * random.uniform(0.5, 1)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(address.moved(), delay)
 
 
-def stasis_ready(url: str, session: aiohttp.ClientSession) -> Callable[
+async def _read(ws: aiohttp.ClientWebSocketResponse, bus: Bus,
+                topics: Mapping[str, EventTopic[Any]]) -> None:
+    async for message in ws:
+        if message.type is aiohttp.WSMsgType.TEXT:
+            _republish(bus, topics, json.loads(message.data))
+
+
+def stasis_ready(where: Address | str, session: aiohttp.ClientSession) -> Callable[
         [], Coroutine[Any, Any, str | None]]:
     """The web process's readiness check of the Stasis process: its /readyz on the RPC
     address (None when it answers ready, else what it says is missing)."""
 
+    address = _address(where)
+
     async def check() -> str | None:
         try:
-            async with session.get(url.rstrip("/") + "/readyz") as answer:
+            async with session.get(address.url + "/readyz") as answer:
                 if answer.status == 200:
                     return None
                 body = await answer.json(content_type=None)

@@ -159,10 +159,13 @@ class Floor:
 
 @contextlib.contextmanager
 def floor(sandbox: Sandbox, workdir: Path, agents: list[str], *, first_phone: int,
-          queue: dict[str, Any] | None = None) -> Iterator[Floor]:
-    """A floor ready for `start`; at the end the process is stopped (killed if it hangs) and
-    the phones are hung up."""
-    env = {**sandbox.app_env(), "PBX_DATABASE_URL": f"sqlite+aiosqlite:///{workdir}/pbx.db",
+          queue: dict[str, Any] | None = None, database: str | None = None,
+          phone_lifetime: float = 180.0) -> Iterator[Floor]:
+    """A floor ready for `start` (on SQLite, or the `database` URL given; its desk phones
+    answer for `phone_lifetime` seconds); at the end the process is stopped (killed if it
+    hangs) and the phones are hung up."""
+    url = database or f"sqlite+aiosqlite:///{workdir}/pbx.db"
+    env = {**sandbox.app_env(), "PBX_DATABASE_URL": url,
            "PBX_WEB_ENABLED": "true", "PBX_WEB_PORT": str(free_port()),
            "PYTHONPATH": str(REPO)}  # the code of this checkout, whatever the venv installed
     pbx(env, "migrate")
@@ -180,7 +183,7 @@ def floor(sandbox: Sandbox, workdir: Path, agents: list[str], *, first_phone: in
         pbx(env, "agent", "set", username, "--queues", "sales:0",
             "--contact", f"sip:{username}@127.0.0.1:{sip_port}")
         phones.append(SippAgent(sip_port=sip_port, media_port=media_port, workdir=workdir,
-                                lifetime=180))
+                                lifetime=phone_lifetime))
     flow = workdir / "line.yaml"
     flow.write_text(FLOW)
     pbx(env, "ivr", "apply", str(flow), "--user", "admin", "--no-sound-check")

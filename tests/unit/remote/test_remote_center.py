@@ -35,7 +35,7 @@ from pbx_stasis.center.service import AgentProfile, SettableState
 from pbx_stasis.ivr.errors import FlowSetInvalid
 from pbx_stasis.ivr.service import FLOW_SERVICE
 from pbx_stasis.plugins import INTERFACES, TOPICS
-from pbx_stasis.remote.client import proxy, relay_events
+from pbx_stasis.remote.client import Address, proxy, relay_events
 from pbx_stasis.remote.interfaces import Offered
 from pbx_stasis.remote.server import rpc_app
 from pbx_stasis.web.contract import ServiceError, ServiceErrorCode
@@ -123,3 +123,47 @@ async def test_bus_events_are_relayed(
             relay.cancel()
     assert event.topic == "agent:state" and event.payload.user_id == 7
     assert event.payload == SENT  # the very object: its class, datetimes, enums and tuples
+
+
+async def test_the_relay_and_the_proxies_follow_the_controller_when_it_moves() -> None:
+    """A takeover: the address moves to another Stasis process; the relay leaves the old one
+    at once (it may still be up) and the proxies' calls go to the new one."""
+    buses = [Bus(), Bus()]
+    centers = [MemoryContactCenter(bus) for bus in buses]
+    for center in centers:
+        center.add_agent(1, 7, "Alice")
+    servers = [TestServer(rpc_app(bus, SECRET, INTERFACES, [Offered(ACD_SERVICE, center)],
+                                  TOPICS)) for bus, center in zip(buses, centers, strict=True)]
+    for server in servers:
+        await server.start_server()
+    web_bus = Bus()
+    seen = web_bus.subscribe(["agent:*"])
+    address = Address(str(servers[0].make_url("")))
+    try:
+        async with aiohttp.ClientSession() as session:
+            remote = proxy(ACD_SERVICE, address, SECRET, session)
+            relay = asyncio.create_task(relay_events(address, SECRET, web_bus, session, TOPICS))
+            try:
+                def relayed_from(bus: Bus) -> object:
+                    bus.publish(AGENT_STATE, 1, SENT)
+                    return seen.get_nowait()
+
+                await eventually(lambda: relayed_from(buses[0]))
+                await remote.set_agent_state(1, 7, SettableState.PAUSED, "lunch")
+                address.move(str(servers[1].make_url("")))
+                await eventually(lambda: relayed_from(buses[1]), within=2)
+                await remote.set_agent_state(1, 7, SettableState.PAUSED, "break")
+                await asyncio.sleep(0.1)
+                while seen.get_nowait() is not None:  # what the new one published
+                    pass
+                buses[0].publish(AGENT_STATE, 1, SENT)  # the old one is not listened to
+                await asyncio.sleep(0.1)
+                assert seen.get_nowait() is None
+                assert not buses[0].listened(AGENT_STATE, 1)
+            finally:
+                relay.cancel()
+        assert (await centers[0].agent_status(1, 7)).reason == "lunch"
+        assert (await centers[1].agent_status(1, 7)).reason == "break"
+    finally:
+        for server in servers:
+            await server.close()
