@@ -207,6 +207,7 @@ maxfiles = 65536
 defaultlanguage = en
 documentation_language = en_US
 hideconnect = yes
+{f"systemname = {settings.systemname}" if settings.systemname else ""}
 """
 
 
