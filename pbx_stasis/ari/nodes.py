@@ -315,6 +315,7 @@ class ClusterAri(AriClient):
 # healthy node's socket that drops reconnects within the first backoff (0.5 s).
 NODE_LOST_AFTER_S = 2.5
 _WATCH_EVERY_S = 0.25
+RECONNECT_MAX_S = 2.0
 
 
 class ClusterStreams:
@@ -334,8 +335,11 @@ class ClusterStreams:
         self._on_node_lost = on_node_lost
         self._lost_after = lost_after
         self.streams = {
+            # a node that died is tried every 2 s at most: it rejoins within moments of its
+            # return (one connection attempt is cheap)
             name: EventStream(client, app, self._handler_of(name),
-                              on_connect=self._connect_of(name), on_replaced=on_replaced)
+                              on_connect=self._connect_of(name), on_replaced=on_replaced,
+                              backoff_max=RECONNECT_MAX_S)
             for name, client in ari.nodes.items()
         }
         self.lost: dict[str, float] = {}  # node -> when it was declared lost (monotonic)
@@ -367,6 +371,11 @@ class ClusterStreams:
     def connected(self) -> bool:
         """True while at least one node's stream is connected (calls can be taken)."""
         return any(stream.connected for stream in self.streams.values())
+
+    async def wait_connected(self) -> None:
+        """Until every node's stream is connected and resynced."""
+        for stream in self.streams.values():
+            await stream.wait_connected()
 
     def connected_nodes(self) -> list[str]:
         return [name for name, stream in self.streams.items() if stream.connected]

@@ -243,7 +243,8 @@ modparam("nathelper", "received_avp", "$avp(RECEIVED)")
 modparam("nathelper", "natping_interval", 0)
 
 # The nodes: probed with OPTIONS always (mode 1); `ping_misses` lost probes and a node is out,
-# one answer and it is back. Any answer proves the node alive (a 4xx too).
+# one answer and it is back. A node's own answer proves it alive, even a refusal; a 408 is
+# Kamailio's own (no answer), never a node's.
 modparam("dispatcher", "list_file", "{config.dispatcher_file}")
 modparam("dispatcher", "ds_ping_method", "OPTIONS")
 modparam("dispatcher", "ds_ping_from", "sip:edge@{config.sip.host}")
@@ -251,7 +252,7 @@ modparam("dispatcher", "ds_ping_interval", {config.ping_interval})
 modparam("dispatcher", "ds_probing_mode", 1)
 modparam("dispatcher", "ds_probing_threshold", {config.ping_misses})
 modparam("dispatcher", "ds_inactive_threshold", 1)
-modparam("dispatcher", "ds_ping_reply_codes", "class=2;class=3;class=4")
+modparam("dispatcher", "ds_ping_reply_codes", "class=2;code=401;code=403;code=404;code=405;code=407")
 modparam("dispatcher", "flags", 2)
 modparam("dispatcher", "xavp_dst", "_dsdst_")
 modparam("dispatcher", "xavp_ctx", "_dsctx_")
