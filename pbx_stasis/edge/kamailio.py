@@ -22,7 +22,6 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-
 from urllib.parse import unquote, urlsplit
 
 # The dispatcher set of the Asterisk nodes.
@@ -252,7 +251,8 @@ modparam("dispatcher", "ds_ping_interval", {config.ping_interval})
 modparam("dispatcher", "ds_probing_mode", 1)
 modparam("dispatcher", "ds_probing_threshold", {config.ping_misses})
 modparam("dispatcher", "ds_inactive_threshold", 1)
-modparam("dispatcher", "ds_ping_reply_codes", "class=2;code=401;code=403;code=404;code=405;code=407")
+modparam("dispatcher", "ds_ping_reply_codes",
+         "class=2;code=401;code=403;code=404;code=405;code=407")
 modparam("dispatcher", "flags", 2)
 modparam("dispatcher", "xavp_dst", "_dsdst_")
 modparam("dispatcher", "xavp_ctx", "_dsctx_")

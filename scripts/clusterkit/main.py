@@ -271,13 +271,14 @@ def up(topology: Topology, *, app: bool) -> None:
     start_edge(topology)
     if app:
         start_controllers(topology, env)
+    controller = (f"http://127.0.0.1:{topology.web_port}/ (logins: "
+                  f"{topology.state_dir}/var/demo-logins.json)" if app else "not started (--no-app)")
     print(f"""
 ==> cluster {topology.name} is up ({len(topology.nodes)} Asterisk nodes behind Kamailio)
     nodes:      {", ".join(f"{n.name} ARI {n.ari_url} SIP {n.sip}" for n in topology.nodes)}
     SIP edge:   {topology.edge_sip} (udp/tcp: carriers from {topology.carrier}, desk phones),
                 {topology.edge_ws} (browsers' softphones)
-    controller: {"http://127.0.0.1:%d/ (logins: %s/var/demo-logins.json)"
-                 % (topology.web_port, topology.state_dir) if app else "not started (--no-app)"}
+    controller: {controller}
     logs:       {topology.state_dir}/*.log
 Next:
     a call from the phone network through the edge:
