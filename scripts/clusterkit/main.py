@@ -271,8 +271,10 @@ def up(topology: Topology, *, app: bool) -> None:
     start_edge(topology)
     if app:
         start_controllers(topology, env)
-    controller = (f"http://127.0.0.1:{topology.web_port}/ (logins: "
-                  f"{topology.state_dir}/var/demo-logins.json)" if app else "not started (--no-app)")
+    controller = "not started (--no-app)"
+    if app:
+        controller = (f"http://127.0.0.1:{topology.web_port}/ (logins: "
+                      f"{topology.state_dir}/var/demo-logins.json)")
     print(f"""
 ==> cluster {topology.name} is up ({len(topology.nodes)} Asterisk nodes behind Kamailio)
     nodes:      {", ".join(f"{n.name} ARI {n.ari_url} SIP {n.sip}" for n in topology.nodes)}
