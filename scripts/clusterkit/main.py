@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from sandbox import instance as sandbox_instance
@@ -254,8 +255,9 @@ def down(topology: Topology) -> None:
         if pid is not None:
             print(f"==> stopping {pid_name.removesuffix('.pid')} (pid {pid})")
             _stop_pid(pid, pid_name)
-    for index in range(len(topology.nodes)):
-        sandbox_instance.stop(_node_settings(topology, index))
+    with ThreadPoolExecutor(len(topology.nodes)) as pool:  # each node's stop waits on its own
+        list(pool.map(sandbox_instance.stop,
+                      [_node_settings(topology, i) for i in range(len(topology.nodes))]))
 
 
 def up(topology: Topology, *, app: bool) -> None:

@@ -3,8 +3,11 @@ with desk phones registered at the edge."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -13,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 from polling import wait_until
 from sandbox import REPO, SandboxError, SippAgent, _free_port, run_sipp
 
@@ -111,6 +115,43 @@ class Cluster:
 
     def down(self) -> None:
         self.run("down", timeout=120)
+
+
+async def websocket_register(url: str, user: str, password: str) -> int:
+    """A browser's REGISTER over SIP-over-WebSocket (RFC 7118), answering the digest challenge
+    (RFC 2617, qop=auth) as JsSIP does; the final status."""
+    async with aiohttp.ClientSession() as session, session.ws_connect(
+            url, protocols=("sip",)) as socket_:
+        host = url.split("//", 1)[1].rstrip("/")
+        call_id, tag = secrets.token_hex(8), secrets.token_hex(4)
+
+        def register(cseq: int, authorization: str = "") -> str:
+            return (f"REGISTER sip:{host} SIP/2.0\r\n"
+                    f"Via: SIP/2.0/WS browser.invalid;branch=z9hG4bK{secrets.token_hex(6)}\r\n"
+                    f"From: <sip:{user}@{host}>;tag={tag}\r\nTo: <sip:{user}@{host}>\r\n"
+                    f"Call-ID: {call_id}\r\nCSeq: {cseq} REGISTER\r\nMax-Forwards: 70\r\n"
+                    f"Contact: <sip:{user}@browser.invalid;transport=ws>;expires=600\r\n"
+                    f"{authorization}Content-Length: 0\r\n\r\n")
+
+        await socket_.send_str(register(1))
+        challenge = (await socket_.receive_str(timeout=5))
+        header = next(line for line in challenge.split("\r\n")
+                      if line.lower().startswith("www-authenticate:"))
+        fields = dict(re.findall(r'(\w+)="?([^",]+)"?', header.split(":", 1)[1]))
+        realm, nonce = fields["realm"], fields["nonce"]
+
+        def md5(text: str) -> str:
+            return hashlib.md5(text.encode()).hexdigest()  # SIP digest (RFC 2617) is MD5
+
+        cnonce, uri = secrets.token_hex(8), f"sip:{host}"
+        answer = md5(f"{md5(f'{user}:{realm}:{password}')}:{nonce}:00000001:{cnonce}:auth:"
+                     f"{md5(f'REGISTER:{uri}')}")
+        await socket_.send_str(register(2, (
+            f'Authorization: Digest username="{user}", realm="{realm}", nonce="{nonce}", '
+            f'uri="{uri}", response="{answer}", algorithm=MD5, qop=auth, nc=00000001, '
+            f'cnonce="{cnonce}"\r\n')))
+        final = await socket_.receive_str(timeout=5)
+        return int(final.split(" ", 2)[1])
 
 
 def registered_phone(cluster: Cluster, endpoint: str, password: str, sip_port: int,
