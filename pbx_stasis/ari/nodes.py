@@ -230,6 +230,10 @@ class ClusterAri(AriClient):
         if where.fan == "one":
             if where.node is None:
                 raise AriUnreachable(operation.method, operation.path, "no Asterisk node is up")
+            if CURRENT_NODE.get() is None:
+                # code outside any call (a web request's click-to-call, a callback's dial)
+                # keeps to the node of its first request: its legs and bridge meet there
+                CURRENT_NODE.set(where.node)
             sent = await self.nodes[where.node].start(operation, path_args, query, body)
             for object_id in chosen_ids(operation, query):
                 self.book.learn(object_id, where.node)
