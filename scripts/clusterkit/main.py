@@ -28,6 +28,7 @@ from sandbox import instance as sandbox_instance
 from sandbox import settings as sandbox_settings
 
 from pbx_stasis.edge.kamailio import (
+    NODE_SET,
     EdgeConfig,
     EdgeConfigError,
     SipAddress,
@@ -216,11 +217,14 @@ def dispatcher_states(topology: Topology) -> dict[str, str]:
                           capture_output=True, text=True, check=False)
     states: dict[str, str] = {}
     uri = None
+    probed_set = True
     for line in done.stdout.splitlines():
         text = line.strip()
-        if text.startswith("URI:"):
+        if text.startswith("ID:"):  # a set (the nodes' is the only one)
+            probed_set = text.split(":", 1)[1].strip() == str(NODE_SET)
+        elif text.startswith("URI:"):
             uri = text.split("sip:", 1)[-1].strip()
-        elif text.startswith("FLAGS:") and uri is not None:
+        elif text.startswith("FLAGS:") and uri is not None and probed_set:
             states[uri] = text.split(":", 1)[1].strip()
     return states
 

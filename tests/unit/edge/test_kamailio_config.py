@@ -45,9 +45,15 @@ def test_listens_probes_and_authenticates_as_configured() -> None:
     assert "if ($Rp != 8443)" in text  # WebSocket upgrades only on the WebSocket port
 
 
-def test_every_node_in_the_dispatcher_list_first_first() -> None:
+def test_every_node_in_the_dispatcher_list_and_as_the_last_resort() -> None:
     lines = render_dispatcher_list(config()).splitlines()[1:]
     assert lines == ["1 sip:10.0.1.1:5060 0 1 node=1", "1 sip:10.0.1.2:5060 0 0 node=2"]
+    text = render(config())
+    # every node out of the set (all slow under load): each is tried in turn all the same
+    assert 'case 0:\n            $du = "sip:10.0.1.1:5060";' in text
+    assert 'case 1:\n            $du = "sip:10.0.1.2:5060";' in text
+    # only a node that gave no answer at all is taken out by a call
+    assert "if (t_branch_timeout() && !t_branch_replied())" in text
 
 
 def test_sqlite_database_for_one_machine() -> None:
