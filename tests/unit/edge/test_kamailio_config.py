@@ -52,6 +52,7 @@ def test_every_node_in_the_dispatcher_list_and_as_the_last_resort() -> None:
     # every node out of the set (all slow under load): each is tried in turn all the same
     assert 'case 0:\n            $du = "sip:10.0.1.1:5060";' in text
     assert 'case 1:\n            $du = "sip:10.0.1.2:5060";' in text
+    assert "t_set_fr(120000, 5000);" in text  # a slow node is not a dead one
     # only a node that gave no answer at all is taken out by a call
     assert "if (t_branch_timeout() && !t_branch_replied())" in text
 
@@ -75,6 +76,7 @@ def test_a_dead_node_leaves_within_seconds() -> None:
     ({"ping_interval": 0}, "ping_interval"),
     ({"ping_misses": 11}, "ping_misses"),
     ({"probe_timeout_ms": 50}, "probe_timeout_ms"),
+    ({"invite_timeout_ms": 100}, "invite_timeout_ms"),
 ])
 def test_refuses_what_cannot_work(changes: dict[str, object], problem: str) -> None:
     with pytest.raises(EdgeConfigError, match=problem):
