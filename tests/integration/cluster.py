@@ -8,6 +8,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -90,12 +91,14 @@ class Cluster:
         name = self.env["PBX_CLUSTER_NAME"]
         return {**self.env, "PBX_SANDBOX_NAME": f"{name}-{node}"}
 
+    def node_home(self, node: str) -> Path:
+        """The node's sandbox instance directory (its config, logs, pid file)."""
+        root = Path(os.environ.get("PBX_SANDBOX_DIR", Path.home() / ".cache/pbx-stasis/sandbox"))
+        return root / "root" / "srv" / "pbx" / f"{self.env['PBX_CLUSTER_NAME']}-{node}"
+
     def kill_node(self, node: str) -> None:
         """kill -9 the node's Asterisk: no goodbye on any socket."""
-        root = Path(os.environ.get("PBX_SANDBOX_DIR", Path.home() / ".cache/pbx-stasis/sandbox"))
-        pid_file = root / "root" / "srv" / "pbx" / f"{self.env['PBX_CLUSTER_NAME']}-{node}" / \
-            "run" / "asterisk.pid"
-        pid = int(pid_file.read_text().strip())
+        pid = int((self.node_home(node) / "run" / "asterisk.pid").read_text().strip())
         os.kill(pid, signal.SIGKILL)
         wait_until(lambda: not Path(f"/proc/{pid}").exists(), within=10)
 
@@ -114,7 +117,10 @@ class Cluster:
                 if line.strip().startswith("AoR:")}
 
     def down(self) -> None:
+        """Stop every part and remove the nodes' instance directories."""
         self.run("down", timeout=120)
+        for node in self.nodes:
+            shutil.rmtree(self.node_home(node), ignore_errors=True)
 
 
 async def websocket_register(url: str, user: str, password: str) -> int:
