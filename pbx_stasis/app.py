@@ -21,6 +21,7 @@ from pbx_stasis.acd.service import ACD_SERVICE
 from pbx_stasis.ari import AriClient, AriError, EventStream
 from pbx_stasis.ari.metrics import StreamCollector
 from pbx_stasis.ari.models import AriEvent
+from pbx_stasis.ari.nodes import ClusterAri, ClusterStreams, node_lost_event
 from pbx_stasis.ari.request_sockets import RequestSockets
 from pbx_stasis.bus import Bus
 from pbx_stasis.callbacks.service import CallbackService
@@ -85,19 +86,32 @@ class StasisApp:
         self.settings = settings
         self.db = db
         self.bus = bus
-        self.ari = AriClient(ari_root(settings.ari.url), settings.ari.user, settings.ari.password)
         self.calls = CallLog(db, bus)
         self.router = CallRouter(self._on_call)
         # Set when another connection took the ARI application over: this process is deaf
         # from then on, and `pbx run` exits (cli/run.py) rather than run without events.
         self.taken_over = asyncio.Event()
-        self.events = EventStream(
-            self.ari, settings.ari.app, self.router.on_event, on_connect=self._on_connect,
-            on_replaced=self.taken_over.set,
-        )
-        self.request_sockets = RequestSockets(
-            self.ari, settings.ari.app, settings.ari.request_sockets
-        )
+        self.events: EventStream | ClusterStreams
+        self.ari: AriClient
+        if settings.ari.nodes:  # several Asterisk nodes (ari/nodes.py)
+            cluster = ClusterAri({name: ari_root(url) for name, url in settings.ari.nodes},
+                                 settings.ari.user, settings.ari.password)
+            self.ari = cluster
+            self.events = ClusterStreams(
+                cluster, settings.ari.app, self.router.on_event, on_connect=self._on_connect,
+                on_replaced=self.taken_over.set, on_node_lost=self._node_lost)
+            self.request_sockets = [
+                RequestSockets(client, settings.ari.app, settings.ari.request_sockets)
+                for client in cluster.nodes.values()]
+        else:
+            self.ari = AriClient(ari_root(settings.ari.url), settings.ari.user,
+                                 settings.ari.password)
+            self.events = EventStream(
+                self.ari, settings.ari.app, self.router.on_event, on_connect=self._on_connect,
+                on_replaced=self.taken_over.set,
+            )
+            self.request_sockets = [
+                RequestSockets(self.ari, settings.ari.app, settings.ari.request_sockets)]
         self.dialing = DialPolicies(db, settings.crm.region)
         # Do-not-call lists and calling hours (a lead's own time zone from its list).
         self.compliance = Compliance(db, settings.crm.region,
@@ -105,7 +119,8 @@ class StasisApp:
         self.line = TrunkLine(self.ari, self.router, settings.ari.app, self.dialing,
                               caller_id=settings.trunk.caller_id, compliance=self.compliance)
         self.acd = AcdService(
-            self.ari, self.router, db, bus, settings.ari.app, line=self.line, clock=clock
+            self.ari, self.router, db, bus, settings.ari.app, line=self.line, clock=clock,
+            edge=settings.edge.sip or None,
         )
         self.router.listeners["DeviceStateChanged"] = self.acd.on_device_state
         self.callbacks = CallbackService(db, self.acd, self.line, self.ari, settings.ari.app,
@@ -156,7 +171,8 @@ class StasisApp:
         await self.callbacks.start()  # pending callbacks back in their places
         await self.campaigns.start()
         self._followers.append(asyncio.create_task(self._follow_dispositions()))
-        self.request_sockets.start()
+        for sockets in self.request_sockets:
+            sockets.start()
         self.events.start()
 
     async def stop(self, grace: float = 5.0) -> None:
@@ -168,7 +184,8 @@ class StasisApp:
         await self.recorder.drain()
         await self.quality.close()
         await self.events.close()
-        await self.request_sockets.close()
+        for sockets in self.request_sockets:
+            await sockets.close()
         await self.callbacks.stop()
         await self.acd.stop()
         await self.ivr.stop()
@@ -263,6 +280,16 @@ class StasisApp:
             call_id=args[2] if outbound and len(args) > 2 else None,
             agent_user_id=agent.user_id if agent is not None else None,
         )
+
+    def _node_lost(self, node: str) -> None:
+        """An Asterisk node is gone (ari/nodes.py): the calls on it ended with it. Each of its
+        channels' tasks is told so (ChannelDestroyed, cause `node-lost`), and the calls are
+        recorded as ended by the system; their agents are free again."""
+        assert isinstance(self.ari, ClusterAri)
+        lost = self.ari.book.on_node(node, self.router.channel_ids())
+        log.warning("node %s lost: ending %d channels", node, len(lost))
+        for channel_id in lost:
+            self.router.on_event(node_lost_event(channel_id, node))
 
     async def _on_connect(self) -> None:
         await self.ari.applications.set_event_filter(self.settings.ari.app,

@@ -47,6 +47,18 @@ class AriSettings:
     app: str = "pbx"
     # WebSockets that carry only requests, beside the events one (ari/request_sockets.py).
     request_sockets: int = 3
+    # Several Asterisk nodes (a cluster behind the SIP edge): (name, ARI URL) each, the name
+    # being the node's `systemname` (ari/nodes.py); empty: the one Asterisk at `url`.
+    nodes: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class EdgeSettings:
+    # The SIP edge (Kamailio, pbx_stasis/edge) agents' phones register with: host:port of its
+    # SIP, where the nodes reach registered agents; empty: agents register with Asterisk.
+    sip: str = ""
+    # Its SIP over WebSocket for browsers (ws[s]://host:port/).
+    websocket: str = ""
 
 
 @dataclass(frozen=True)
@@ -129,6 +141,7 @@ class WebhookSettings:
 @dataclass(frozen=True)
 class Settings:
     ari: AriSettings = field(default_factory=AriSettings)
+    edge: EdgeSettings = field(default_factory=EdgeSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     web: WebSettings = field(default_factory=WebSettings)
     calls: CallSettings = field(default_factory=CallSettings)
@@ -184,6 +197,37 @@ def _text(value: str) -> str:
     if not value.strip() or _has_control(value):
         raise ValueError
     return value
+
+
+_NODE_NAME = re.compile(r"^[a-z0-9][a-z0-9_]{0,30}$")
+
+
+def _nodes(value: str) -> tuple[tuple[str, str], ...]:
+    """name=http://host:port,name=http://host:port: the Asterisk nodes of a cluster."""
+    nodes: list[tuple[str, str]] = []
+    url = _url(("http", "https"), "ari.user and ari.password (PBX_ARI_USER, PBX_ARI_PASSWORD)")
+    for item in value.split(","):
+        if not item.strip():
+            continue
+        name, sep, address = item.strip().partition("=")
+        if not sep or not _NODE_NAME.match(name):
+            raise Refused(f"{item.strip()!r}: expected name=http://host:port, the name 1-31 of "
+                          "a-z, 0-9 and '_' (the node's systemname)")
+        nodes.append((name, url(address.strip())))
+    names = [name for name, _ in nodes]
+    if len(set(names)) != len(names):
+        raise Refused("a node name is given twice")
+    if len({address for _, address in nodes}) != len(nodes):
+        raise Refused("an ARI URL is given twice")
+    return tuple(nodes)
+
+
+def _sip_address(value: str) -> str:
+    host, sep, port = value.strip().rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError
+    ipaddress.ip_address(host.strip("[]"))
+    return value.strip()
 
 
 def _ari_user(value: str) -> str:
@@ -295,6 +339,13 @@ _FIELDS: dict[tuple[str, str], tuple[str, Callable[[str], Any], str]] = {
     ("ari", "request_sockets"): (
         "PBX_ARI_REQUEST_SOCKETS", _socket_count, "a number of request-only sockets, 0-16"
     ),
+    ("ari", "nodes"): (
+        "PBX_ARI_NODES", _nodes, "name=http://host:port,... (the Asterisk nodes)"
+    ),
+    ("edge", "sip"): ("PBX_EDGE_SIP", _sip_address, "the SIP edge's IP:port, e.g. 10.0.0.5:5060"),
+    ("edge", "websocket"): (
+        "PBX_EDGE_WEBSOCKET", _url(("ws", "wss"), "nothing"), "ws(s)://host:port"
+    ),
     ("database", "url"): (
         "PBX_DATABASE_URL",
         _database_url,
@@ -342,6 +393,7 @@ _FIELDS: dict[tuple[str, str], tuple[str, Callable[[str], Any], str]] = {
 
 _SECTIONS: dict[str, type[Any]] = {
     "ari": AriSettings,
+    "edge": EdgeSettings,
     "database": DatabaseSettings,
     "web": WebSettings,
     "calls": CallSettings,

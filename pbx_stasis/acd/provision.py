@@ -26,13 +26,25 @@ DEAD_CALL_TIMERS = {
 }
 
 
-def endpoint_objects(agent: AgentRecord) -> list[tuple[str, dict[str, str]]]:
+# How often a node asks a softphone registered at the SIP edge whether it is there (OPTIONS
+# through the edge, which drops those for agents not registered: the node sees them offline).
+EDGE_QUALIFY_S = "10"
+
+
+def endpoint_objects(
+    agent: AgentRecord, edge: str | None = None
+) -> list[tuple[str, dict[str, str]]]:
     """(object type, fields) in the order Asterisk needs them: auth and aor before endpoint.
 
     Every agent's endpoint has a digest auth with the agent's own random password, a desk phone's
     too: Asterisk identifies callers by the From user first, so without it anyone who can reach
     the SIP port could call out as `agent-<id>`. The auth only challenges requests from the
     phone; calls to a desk phone at its contact are not affected.
+
+    With a SIP edge (`edge`: its host:port), softphones register there, not with a node: every
+    node reaches the agent at `sip:<endpoint>@<edge>` (over UDP; the browser's DTLS-SRTP media
+    still comes straight to the node), and learns whether they are there by qualifying that
+    contact. A desk phone's contact is its own (the edge's, when it registers there).
     """
     callerid = f'"{agent.name}" <{agent.extension}>'
     auth = ("auth", {"auth_type": "userpass", "username": agent.endpoint,
@@ -58,12 +70,18 @@ def endpoint_objects(agent: AgentRecord) -> list[tuple[str, dict[str, str]]]:
                 },
             ),
         ]
+    if edge:
+        aor = {"contact": f"sip:{agent.endpoint}@{edge}", "qualify_frequency": EDGE_QUALIFY_S}
+        transport = {"transport": "transport-udp"}
+    else:
+        aor, transport = {"max_contacts": "1", "remove_existing": "yes"}, {}
     return [
         auth,
-        ("aor", {"max_contacts": "1", "remove_existing": "yes"}),
+        ("aor", aor),
         (
             "endpoint",
             {
+                **transport,
                 "context": "from-agents",
                 "disallow": "all",
                 "allow": "opus,ulaw",
@@ -80,8 +98,8 @@ def endpoint_objects(agent: AgentRecord) -> list[tuple[str, dict[str, str]]]:
     ]
 
 
-async def provision(ari: AriClient, agent: AgentRecord) -> None:
-    for object_type, fields in endpoint_objects(agent):
+async def provision(ari: AriClient, agent: AgentRecord, *, edge: str | None = None) -> None:
+    for object_type, fields in endpoint_objects(agent, edge):
         if object_type == "aor":
             await _drop_stale_contact(ari, agent.endpoint, fields.get("contact", ""))
         if object_type == "endpoint":
@@ -120,12 +138,14 @@ async def _drop_stale_contact(ari: AriClient, endpoint: str, contact: str) -> No
         await ari.asterisk.delete_config(CONFIG_CLASS, "aor", endpoint)
 
 
-async def provision_all(ari: AriClient, agents: list[AgentRecord]) -> int:
+async def provision_all(
+    ari: AriClient, agents: list[AgentRecord], *, edge: str | None = None
+) -> int:
     """Provision every agent; one failure is logged and does not stop the others."""
     done = 0
     for agent in agents:
         try:
-            await provision(ari, agent)
+            await provision(ari, agent, edge=edge)
             done += 1
         except AriError as exc:
             log.error(

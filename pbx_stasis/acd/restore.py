@@ -61,8 +61,10 @@ class Restore:
         agents: dict[str, AgentRecord],
         by_endpoint: dict[str, str],
         post: Callable[[ev.AcdInput], None],
+        edge: str | None = None,
     ) -> None:
         self.ari = ari
+        self.edge = edge
         self.app = app
         self.db = db
         self.agents = agents
@@ -75,7 +77,7 @@ class Restore:
         # which would deliver every channel event twice.
         with contextlib.suppress(AriError):
             await self.ari.applications.unsubscribe(self.app, "endpoint:PJSIP")
-        await provision_all(self.ari, list(self.agents.values()))
+        await provision_all(self.ari, list(self.agents.values()), edge=self.edge)
         for agent in self.agents.values():
             await self.refresh_registration(agent)
 

@@ -107,8 +107,11 @@ class AcdService:
         *,
         line: OutsideLine | None = None,
         clock: Callable[[], float] = time.time,
+        edge: str | None = None,
     ) -> None:
         self.ari = ari
+        # The SIP edge's host:port when agents register there (provision.py), else None.
+        self.edge = edge
         self.db = db
         self.clock = clock
         self.directory = AcdDirectory(db)
@@ -143,7 +146,7 @@ class AcdService:
             legs=self._legs.legs,
         )
         self._restore = Restore(ari=ari, app=app, db=db, agents=self.agents,
-                                by_endpoint=self._by_endpoint, post=post)
+                                by_endpoint=self._by_endpoint, post=post, edge=edge)
         self._callers = Callers(
             ari=ari, post=post, barrier=self._inbox.barrier, calls=self._calls,
             queues=self.core, handover=self._control, talk_watchers=self.talk_watchers,
@@ -284,7 +287,7 @@ class AcdService:
         """(Re)load an agent after the directory changed them; provision their endpoint."""
         self._add_agent(agent)
         with contextlib.suppress(AriError):
-            await provision(self.ari, agent)
+            await provision(self.ari, agent, edge=self.edge)
             await self._restore.refresh_registration(agent)
 
     def _add_queue(self, tenant_id: int, config: QueueConfig) -> None:

@@ -14,6 +14,7 @@ from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:  # the stream and the client count into this module's metrics
     from pbx_stasis.ari.events import EventStream
+    from pbx_stasis.ari.nodes import ClusterStreams
 
 EVENTS = Counter("pbx_ari_events", "ARI events received, by type", ["type"])
 REQUESTS = Histogram(
@@ -46,7 +47,7 @@ def time_request(operation: str, seconds: float) -> None:
 class StreamCollector(Collector):
     """The events socket's figures at scrape time: connected, (re)connects, failures, backlog."""
 
-    def __init__(self, stream: EventStream) -> None:
+    def __init__(self, stream: EventStream | ClusterStreams) -> None:
         self._stream = stream
 
     def collect(self) -> Iterator[Metric]:

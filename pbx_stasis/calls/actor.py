@@ -86,6 +86,8 @@ class EventInbox:
         if kind == "ChannelDestroyed":
             self.destroyed = True
             self.hangup.vanished = bool(event.get("vanished"))
+            if event.get("node_lost"):  # its Asterisk node died (ari/nodes.py)
+                self.hangup.system = True
         if kind == "ChannelDestroyed" or (kind == "ChannelHangupRequest" and not event.get("soft")):
             # The first cause wins; only ChannelDestroyed carries the cause's text.
             cause = event.get("cause")

@@ -370,9 +370,11 @@ class LiveContactCenter:
                            applied.version.created_by)
 
 
-def websocket_sip_url(ari_url: str) -> tuple[str, str]:
+def websocket_sip_url(ari_url: str, edge_websocket: str = "") -> tuple[str, str]:
     """(ws URL of Asterisk's SIP-over-WebSocket, SIP domain) from the ARI URL: both are served
-    by Asterisk's HTTP server."""
+    by Asterisk's HTTP server. With a SIP edge, its WebSocket (`edge.websocket`) instead."""
+    if edge_websocket:
+        return edge_websocket, urlsplit(edge_websocket).hostname or "127.0.0.1"
     parts = urlsplit(ari_url)
     scheme = "wss" if parts.scheme == "https" else "ws"
     return f"{scheme}://{parts.netloc}/ws", parts.hostname or "127.0.0.1"

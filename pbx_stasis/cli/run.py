@@ -131,7 +131,7 @@ async def serve(settings: Settings, stop: asyncio.Event, *, part: str = "all") -
     try:
         offered: list[Offered[Any]]
         if app is not None:
-            ws_url, domain = websocket_sip_url(settings.ari.url)
+            ws_url, domain = websocket_sip_url(settings.ari.url, settings.edge.websocket)
             center = LiveContactCenter(db, bus, app.acd, app.ivr, ws_url=ws_url,
                                        sip_domain=domain, dial=app.agent_calls.dial,
                                        pause_reasons=settings.agents.pause_reasons)

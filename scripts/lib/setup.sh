@@ -1,6 +1,7 @@
 # Shared set-up steps for scripts/test and scripts/demo (sourced, not run).
 
-APT_PACKAGES=(debootstrap sip-tester postgresql chromium espeak-ng sox)
+APT_PACKAGES=(debootstrap sip-tester postgresql chromium espeak-ng sox
+    kamailio kamailio-websocket-modules kamailio-sqlite-modules kamailio-postgres-modules)
 # Machines of this kind ship Node.js with npm outside Debian's packages (Debian's npm conflicts
 # with it): only install Debian's when there is no npm at all.
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)

@@ -209,7 +209,7 @@ maxfiles = 65536
 defaultlanguage = en
 documentation_language = en_US
 hideconnect = yes
-"""
+{f"systemname = {settings.systemname}{chr(10)}" if settings.systemname else ""}"""
 
 
 def _generated(settings: Settings, moddir: str) -> dict[str, str]:

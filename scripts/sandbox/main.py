@@ -27,6 +27,7 @@ environment (defaults):
   PBX_SANDBOX_RTP_TIMEOUT 60 (s without RTP before the trunk's calls end; 10x on hold)
   PBX_SANDBOX_ARI_PASSWORD pbx-sandbox   PBX_SANDBOX_START_TIMEOUT 60 (s)
   PBX_SANDBOX_VERBOSE 0 (Asterisk verbose level in the log)   PBX_SANDBOX_MIRROR (override)
+  PBX_SANDBOX_SYSTEMNAME (none; a cluster node's name: the prefix of its channel ids)
 A second instance beside the default one, e.g.:
   PBX_SANDBOX_NAME=b PBX_SANDBOX_ARI_PORT=8089 PBX_SANDBOX_SIP_PORT=5062 \\
   PBX_SANDBOX_TRUNK_PORT=5072 PBX_SANDBOX_RTP_START=15000 PBX_SANDBOX_RTP_END=19999

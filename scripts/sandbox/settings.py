@@ -15,6 +15,7 @@ ARI_USER = "pbx"
 # endpoint (bench-app-queue/pjsip.conf) takes calls from this address only.
 BENCH_CALLER_ADDRESS = "127.0.0.3"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+_SYSTEMNAME = re.compile(r"^([a-z0-9][a-z0-9_]{0,30})?$")
 
 
 class SandboxError(Exception):
@@ -36,6 +37,8 @@ class Settings:
     ari_password: str
     start_timeout: float
     verbose: int
+    # Asterisk's systemname: the prefix of every channel id (a cluster's node name); "" none.
+    systemname: str = ""
 
     @property
     def root(self) -> Path:
@@ -91,6 +94,7 @@ class Settings:
             "rtp_timeout": self.rtp_timeout,
             "ari_password": self.ari_password,
             "verbose": self.verbose,
+            "systemname": self.systemname,
         }
 
 
@@ -104,6 +108,7 @@ _SAVED = {
     "rtp_timeout": "PBX_SANDBOX_RTP_TIMEOUT",
     "ari_password": "PBX_SANDBOX_ARI_PASSWORD",
     "verbose": "PBX_SANDBOX_VERBOSE",
+    "systemname": "PBX_SANDBOX_SYSTEMNAME",
 }
 
 
@@ -170,7 +175,11 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         ari_password=env.get("PBX_SANDBOX_ARI_PASSWORD", "") or "pbx-sandbox",
         start_timeout=float(_int(env, "PBX_SANDBOX_START_TIMEOUT", 60, 1, 3600)),
         verbose=_int(env, "PBX_SANDBOX_VERBOSE", 0, 0, 10),
+        systemname=env.get("PBX_SANDBOX_SYSTEMNAME", "").strip(),
     )
+    if not _SYSTEMNAME.match(settings.systemname):
+        raise SandboxError(
+            f"PBX_SANDBOX_SYSTEMNAME={settings.systemname!r}: use 1-31 of a-z, 0-9, '_'")
     if settings.sip_port == settings.trunk_port:
         raise SandboxError(
             f"PBX_SANDBOX_SIP_PORT and PBX_SANDBOX_TRUNK_PORT are both {settings.sip_port}"

@@ -53,3 +53,15 @@ def test_a_dead_phone_ends_its_call(contact: str | None) -> None:
     assert objects["endpoint"]["rtp_timeout"] == "60"
     assert objects["endpoint"]["rtp_timeout_hold"] == "600"
     assert objects["endpoint"]["timers"] == "yes"
+
+
+def test_behind_the_sip_edge_a_softphone_is_reached_through_it() -> None:
+    """Agents register at Kamailio (issue 17): every node dials them there, over UDP, and
+    qualifies them through it (the edge drops probes of agents not registered)."""
+    objects = dict(endpoint_objects(_agent(None), "10.0.0.5:5060"))
+    assert objects["aor"] == {"contact": "sip:agent-10@10.0.0.5:5060", "qualify_frequency": "10"}
+    assert objects["endpoint"]["transport"] == "transport-udp"
+    assert objects["endpoint"]["webrtc"] == "yes"  # the media is the browser's still
+    # a desk phone keeps its own contact (the edge's, when it registers there)
+    desk = dict(endpoint_objects(_agent("sip:agent-10@10.0.0.5:5060"), "10.0.0.5:5060"))
+    assert desk["aor"] == {"contact": "sip:agent-10@10.0.0.5:5060"}

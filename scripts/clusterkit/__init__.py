@@ -1,0 +1,1 @@
+"""scripts/cluster's implementation: the HA topology on one machine (Kamailio + Asterisk nodes)."""

@@ -1,0 +1,172 @@
+"""The cluster of scripts/cluster for tests: Kamailio in front of Asterisk nodes, on free ports,
+with desk phones registered at the edge."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+from polling import wait_until
+from sandbox import REPO, SandboxError, SippAgent, _free_port, run_sipp
+
+CLUSTER_SCRIPT = REPO / "scripts" / "cluster"
+CARRIER = "127.0.0.2"  # where the carrier's calls come from (no credentials at the edge)
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """`scripts/cluster up --no-app` with its environment (ports, state dir, database)."""
+
+    env: Mapping[str, str]
+    state_dir: Path
+    nodes: tuple[str, ...]
+    ari_ports: tuple[int, ...]
+    edge_sip: str
+
+    @classmethod
+    def start(cls, state_dir: Path, database_url: str, nodes: int = 2) -> Cluster:
+        """Ports from PBX_CLUSTER_* when set (a developer's own), else free ones."""
+        env = dict(os.environ)
+        if "PBX_CLUSTER_ARI_PORTS" not in env:
+            ari = [_free_port(socket.SOCK_STREAM, range(8100 + 2 * i, 8200, 2 * nodes))
+                   for i in range(nodes)]
+            sip = [_free_port(socket.SOCK_DGRAM, range(5100 + 2 * i, 5190, 2 * nodes))
+                   for i in range(nodes)]
+            edge = _free_port(socket.SOCK_DGRAM, range(5190, 5260, 2), pair=True)
+            env.update({
+                "PBX_CLUSTER_ARI_PORTS": ",".join(map(str, ari)),
+                "PBX_CLUSTER_SIP_PORTS": ",".join(map(str, sip)),
+                "PBX_CLUSTER_TRUNK_PORT": str(sip[0] + 1),
+                "PBX_CLUSTER_EDGE_SIP_PORT": str(edge),
+                "PBX_CLUSTER_EDGE_WS_PORT": str(edge + 1),
+            })
+        env.update({
+            "PBX_CLUSTER_NAME": f"t{os.getpid() % 100000}",
+            "PBX_CLUSTER_DIR": str(state_dir),
+            "PBX_CLUSTER_NODES": str(nodes),
+            "PBX_DATABASE_URL": database_url,
+        })
+        state_dir.mkdir(parents=True, exist_ok=True)
+        cluster = cls(env=env, state_dir=state_dir,
+                      nodes=tuple(f"node{i + 1}" for i in range(nodes)),
+                      ari_ports=tuple(int(p) for p in env["PBX_CLUSTER_ARI_PORTS"].split(","))[
+                          :nodes],
+                      edge_sip=f"127.0.0.1:{env['PBX_CLUSTER_EDGE_SIP_PORT']}")
+        cluster.run("up", "--no-app", timeout=120)
+        return cluster
+
+    def run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([sys.executable, str(CLUSTER_SCRIPT), *args], env=dict(self.env),
+                              capture_output=True, text=True, timeout=timeout, check=False)
+        if done.returncode not in (0, 3):
+            raise SandboxError(f"scripts/cluster {' '.join(args)} failed ({done.returncode}):"
+                               f"\n{done.stdout}{done.stderr}")
+        return done
+
+    def app_env(self) -> dict[str, str]:
+        """The controller's settings (`scripts/cluster env`)."""
+        values: dict[str, str] = {}
+        for line in self.run("env").stdout.splitlines():
+            key, _, value = line.removeprefix("export ").partition("=")
+            values[key] = value.strip("'")
+        return values
+
+    def status(self) -> dict[str, dict[str, object]]:
+        parts: dict[str, dict[str, object]] = json.loads(self.run("status", "--json").stdout)
+        return parts
+
+    def node_sandbox_env(self, node: str) -> dict[str, str]:
+        name = self.env["PBX_CLUSTER_NAME"]
+        return {**self.env, "PBX_SANDBOX_NAME": f"{name}-{node}"}
+
+    def node_home(self, node: str) -> Path:
+        """The node's sandbox instance directory (its config, logs, pid file)."""
+        root = Path(os.environ.get("PBX_SANDBOX_DIR", Path.home() / ".cache/pbx-stasis/sandbox"))
+        return root / "root" / "srv" / "pbx" / f"{self.env['PBX_CLUSTER_NAME']}-{node}"
+
+    def kill_node(self, node: str) -> None:
+        """kill -9 the node's Asterisk: no goodbye on any socket."""
+        pid = int((self.node_home(node) / "run" / "asterisk.pid").read_text().strip())
+        os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: not Path(f"/proc/{pid}").exists(), within=10)
+
+    def start_node(self, node: str) -> None:
+        done = subprocess.run([str(REPO / "scripts" / "asterisk-sandbox"), "start"],
+                              env=self.node_sandbox_env(node), capture_output=True, text=True,
+                              timeout=60, check=False)
+        if done.returncode != 0:
+            raise SandboxError(f"node {node} does not start:\n{done.stdout}{done.stderr}")
+
+    def registered(self) -> set[str]:
+        """The SIP users registered at the edge (kamcmd ul.dump)."""
+        done = subprocess.run(["kamcmd", "-s", f"unix:{self.state_dir / 'kamailio.ctl'}",
+                               "ul.dump"], capture_output=True, text=True, check=False)
+        return {line.split(":", 1)[1].strip() for line in done.stdout.splitlines()
+                if line.strip().startswith("AoR:")}
+
+    def down(self) -> None:
+        """Stop every part and remove the nodes' instance directories."""
+        self.run("down", timeout=120)
+        for node in self.nodes:
+            shutil.rmtree(self.node_home(node), ignore_errors=True)
+
+
+async def websocket_register(url: str, user: str, password: str) -> int:
+    """A browser's REGISTER over SIP-over-WebSocket (RFC 7118), answering the digest challenge
+    (RFC 2617, qop=auth) as JsSIP does; the final status."""
+    async with aiohttp.ClientSession() as session, session.ws_connect(
+            url, protocols=("sip",)) as socket_:
+        host = url.split("//", 1)[1].rstrip("/")
+        call_id, tag = secrets.token_hex(8), secrets.token_hex(4)
+
+        def register(cseq: int, authorization: str = "") -> str:
+            return (f"REGISTER sip:{host} SIP/2.0\r\n"
+                    f"Via: SIP/2.0/WS browser.invalid;branch=z9hG4bK{secrets.token_hex(6)}\r\n"
+                    f"From: <sip:{user}@{host}>;tag={tag}\r\nTo: <sip:{user}@{host}>\r\n"
+                    f"Call-ID: {call_id}\r\nCSeq: {cseq} REGISTER\r\nMax-Forwards: 70\r\n"
+                    f"Contact: <sip:{user}@browser.invalid;transport=ws>;expires=600\r\n"
+                    f"{authorization}Content-Length: 0\r\n\r\n")
+
+        await socket_.send_str(register(1))
+        challenge = (await socket_.receive_str(timeout=5))
+        header = next(line for line in challenge.split("\r\n")
+                      if line.lower().startswith("www-authenticate:"))
+        fields = dict(re.findall(r'(\w+)="?([^",]+)"?', header.split(":", 1)[1]))
+        realm, nonce = fields["realm"], fields["nonce"]
+
+        def md5(text: str) -> str:
+            return hashlib.md5(text.encode()).hexdigest()  # SIP digest (RFC 2617) is MD5
+
+        cnonce, uri = secrets.token_hex(8), f"sip:{host}"
+        answer = md5(f"{md5(f'{user}:{realm}:{password}')}:{nonce}:00000001:{cnonce}:auth:"
+                     f"{md5(f'REGISTER:{uri}')}")
+        await socket_.send_str(register(2, (
+            f'Authorization: Digest username="{user}", realm="{realm}", nonce="{nonce}", '
+            f'uri="{uri}", response="{answer}", algorithm=MD5, qop=auth, nc=00000001, '
+            f'cnonce="{cnonce}"\r\n')))
+        final = await socket_.receive_str(timeout=5)
+        return int(final.split(" ", 2)[1])
+
+
+def registered_phone(cluster: Cluster, endpoint: str, password: str, sip_port: int,
+                     media_port: int, workdir: Path) -> SippAgent:
+    """A desk phone registered at the edge as `endpoint`, then answering there."""
+    done = run_sipp("agent-registers.xml", cluster.edge_sip, local_port=sip_port,
+                    media_port=media_port, keys={"user": endpoint, "expires": "3600"},
+                    extra_args=["-au", endpoint, "-ap", password], timeout=10, workdir=workdir)
+    if not done.ok:
+        raise SandboxError(f"{endpoint} did not register at the edge:\n{done.describe()}")
+    return SippAgent("agent-answer.xml", sip_port=sip_port, media_port=media_port,
+                     keys={"ring_ms": "100"}, workdir=workdir, lifetime=240)

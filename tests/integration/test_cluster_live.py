@@ -1,0 +1,228 @@
+"""Two Asterisk nodes behind Kamailio, one controller holding both (issue 17): callers from the
+carrier through the edge reach agents registered at the edge, from either node; a node killed
+with calls up takes only its own calls (recorded `node-lost`), new calls go to the other node,
+agents stay registered and take them; the node back rejoins by itself (ARI and dispatcher)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from cluster import CARRIER, Cluster, registered_phone, websocket_register
+from polling import eventually
+from sandbox import SippAgent, SippResult, desk_phone_ports, run_sipp_async
+from sqlalchemy import select
+
+from pbx_stasis.acd.directory import AcdDirectory
+from pbx_stasis.app import StasisApp
+from pbx_stasis.ari.nodes import ClusterStreams
+from pbx_stasis.bus import Bus
+from pbx_stasis.calls.handoff import QueueRequest
+from pbx_stasis.calls.inbound import Call
+from pbx_stasis.config import AriSettings, DatabaseSettings, EdgeSettings, Settings
+from pbx_stasis.store import Database, Directory, migrate
+from pbx_stasis.store.tables import Call as CallRow
+from pbx_stasis.store.tables import CallEvent
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
+
+DID = "+14155550100"
+AGENTS = 2
+
+
+@dataclass
+class Stack:
+    cluster: Cluster
+    app: StasisApp
+    db: Database
+    workdir: Path
+    phones: list[SippAgent]
+    passwords: dict[str, str]
+
+    async def calls(self) -> list[CallRow]:
+        await self.app.db.writes.settle()
+        async with self.db.session() as session:
+            return list(await session.scalars(select(CallRow).order_by(CallRow.started_at)))
+
+    async def rows(self, event: str) -> list[CallEvent]:
+        await self.app.db.writes.settle()
+        async with self.db.session() as session:
+            return list(await session.scalars(
+                select(CallEvent).where(CallEvent.event == event).order_by(CallEvent.id)))
+
+    def callers(self, count: int, number: str, scenario: str = "caller-hangs-up.xml",
+                talk_ms: int = 2000, timeout: float = 30) -> asyncio.Task[SippResult]:
+        """`count` callers from the carrier through the edge (one sipp, 10 calls/s, no more
+        at once than there are agents: each talks to one)."""
+        return asyncio.create_task(run_sipp_async(
+            scenario, self.cluster.edge_sip, service=DID, caller=number, calls=count,
+            rate=10, max_concurrent=AGENTS, local_address=CARRIER,
+            media_port=carrier_media_port(), keys={"talk_ms": str(talk_ms)}, timeout=timeout,
+            workdir=self.workdir))
+
+
+def carrier_media_port() -> int:
+    """4 UDP ports free on the carrier's address (sipp takes mp..mp+3)."""
+    start = 25000 + (os.getpid() % 500) * 8
+    for port in range(start, 30000, 4):
+        with contextlib.ExitStack() as held:
+            try:
+                for offset in range(4):
+                    probe = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+                    probe.bind((CARRIER, port + offset))
+            except OSError:
+                continue
+            return port
+    raise AssertionError(f"no 4 free UDP ports on {CARRIER}")
+
+
+def node_of(row: CallRow) -> str:
+    return row.channel_id.split("-", 1)[0]
+
+
+async def edge_flags(stack: Stack, node: str) -> str:
+    """The node's dispatcher flags at the edge (AP: active, IP: inactive; P: probed)."""
+    status = await asyncio.to_thread(stack.cluster.status)
+    return str(status[node]["edge"])
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+    workdir = tmp_path_factory.mktemp("cluster")
+    url = f"sqlite+aiosqlite:///{workdir}/pbx.db"
+    await migrate.upgrade(url)
+    db = Database.connect(url)
+    tenant = await Directory(db).ensure_tenant("default")
+    directory = AcdDirectory(db)
+    await directory.save_queue(tenant.id, "sales", {"strategy": "longest-idle"})
+    cluster = await asyncio.to_thread(Cluster.start, workdir / "cluster", url)
+    phones: list[SippAgent] = []
+    app: StasisApp | None = None
+    try:
+        env = cluster.app_env()
+        nodes = tuple(tuple(item.split("=", 1)) for item in env["PBX_ARI_NODES"].split(","))
+        settings = Settings(
+            ari=AriSettings(url=env["PBX_ARI_URL"], user="pbx", password=env["PBX_ARI_PASSWORD"],
+                            nodes=nodes),  # type: ignore[arg-type]
+            edge=EdgeSettings(sip=env["PBX_EDGE_SIP"], websocket=env["PBX_EDGE_WEBSOCKET"]),
+            database=DatabaseSettings(url=url))
+
+        async def queued(call: Call) -> None:
+            await call.answer()
+            await app_ref[0].acd.enqueue(call, QueueRequest("sales"))
+
+        app_ref: list[StasisApp] = []
+        app = StasisApp(settings, db, Bus(), script=queued)
+        app_ref.append(app)
+        first = 200 + os.getpid() % 300  # desk phone ports apart from other sessions'
+        records = []
+        for number in range(AGENTS):
+            user = await Directory(db).add_user("default", f"agent{number}", "agent")
+            endpoint = f"agent-{user.id}"
+            record = await directory.save_agent(
+                user.id, skills={}, queues={"sales": 0}, wrapup=0,
+                contact=f"sip:{endpoint}@{cluster.edge_sip}")  # reached through the edge
+            sip_port, media_port = desk_phone_ports(first + number)
+            phones.append(await asyncio.to_thread(
+                registered_phone, cluster, endpoint, record.sip_password, sip_port,
+                media_port, workdir))
+            records.append(record)
+        await app.start()
+        async with asyncio.timeout(20):
+            await app.events.wait_connected()
+        for record in records:
+            await app.acd.save_agent(record)
+            app.acd.login(record.agent_id)
+        # an agent of the browser softphone (not logged in: takes no calls here)
+        user = await Directory(db).add_user("default", "browser", "agent")
+        browser = await directory.save_agent(user.id, skills={}, queues={"sales": 0})
+        yield Stack(cluster, app, db, workdir, phones, {browser.endpoint: browser.sip_password})
+    finally:
+        if app is not None:
+            await app.stop(grace=1)  # the node1 talk left by the last test: no need to wait
+        await asyncio.gather(*(asyncio.to_thread(phone.stop, 1) for phone in phones))
+        await asyncio.to_thread(cluster.down)
+        await db.dispose()
+
+
+async def test_callers_through_the_edge_reach_registered_agents_on_both_nodes(
+        stack: Stack) -> None:
+    assert len(stack.cluster.registered()) == AGENTS
+    status = stack.cluster.status()
+    assert all(status[node]["up"] and status[node]["edge"] == "AP"
+               for node in stack.cluster.nodes), status
+    result = await stack.callers(4, "+14155551000")
+    assert result.ok, result.describe()
+    calls = await eventually(stack.calls, until=lambda rows: len(rows) >= 4 and all(
+        row.ended_at for row in rows), within=15, what="4 calls ended")
+    assert {node_of(row) for row in calls} == {"node1", "node2"}  # round robin over both
+    assert len(await stack.rows("CONNECT")) == 4  # each talked to an agent
+    assert all(row.hangup_cause_text != "node-lost" for row in calls)
+
+
+async def test_a_browser_registers_over_websocket_with_its_own_credentials(
+        stack: Stack) -> None:
+    url = stack.cluster.app_env()["PBX_EDGE_WEBSOCKET"]
+    endpoint, password = next(iter(stack.passwords.items()))
+    assert await websocket_register(url, endpoint, "not-" + password) == 401
+    assert await websocket_register(url, endpoint, password) == 200
+    assert await websocket_register(url, "agent-999", password) == 401  # no such agent
+
+
+async def test_a_node_killed_with_calls_up(stack: Stack) -> None:
+    before = {row.id for row in await stack.calls()}
+    connects = len(await stack.rows("CONNECT"))
+    # two long calls: round robin puts one on each node, each talking to an agent
+    # (sipp gives up after 15 s: the test is done by then, and its thread must not outlive it)
+    long_calls = stack.callers(2, "+14155552000", "caller-waits-bye.xml", timeout=15)
+    await eventually(lambda: stack.rows("CONNECT"), until=lambda r: len(r) >= connects + 2,
+                     within=15, what="both long calls talking")
+    talking = [row for row in await stack.calls() if row.id not in before]
+    assert {node_of(row) for row in talking} == {"node1", "node2"}
+
+    await asyncio.to_thread(stack.cluster.kill_node, "node2")
+    events = stack.app.events
+    assert isinstance(events, ClusterStreams)
+    async def ended() -> list[CallRow]:
+        return [r for r in await stack.calls() if r.id not in before and r.ended_at]
+
+    lost = await eventually(ended, until=lambda rows: len(rows) >= 1, within=10,
+                            what="the node2 call ended")
+    assert [(node_of(r), r.hangup_cause_text) for r in lost] == [("node2", "node-lost")]
+    assert "node2" in events.lost
+
+    # the edge takes node2 out; new callers are answered by node1 and talk to agents
+    await eventually(lambda: edge_flags(stack, "node2"),
+                     until=lambda flags: str(flags).startswith("I"), within=10,
+                     what="node2 inactive at the edge")
+    # nobody had to register again
+    assert len(await asyncio.to_thread(stack.cluster.registered)) >= AGENTS
+    seen = {row.id for row in await stack.calls()}
+    after = await stack.callers(2, "+14155553000")
+    assert after.ok, after.describe()
+    new = [row for row in await stack.calls() if row.id not in seen]
+    assert len(new) == 2 and {node_of(row) for row in new} == {"node1"}
+
+    # the node1 call is still talking; node2 comes back and rejoins by itself
+    await asyncio.to_thread(stack.cluster.start_node, "node2")
+    await eventually(lambda: "node2" in events.connected_nodes(), until=bool, within=15,
+                     what="the controller reconnected to node2")
+    await eventually(lambda: edge_flags(stack, "node2"),
+                     until=lambda flags: str(flags).startswith("A"), within=10,
+                     what="node2 active at the edge again")
+    seen = {row.id for row in await stack.calls()}
+    back = await stack.callers(2, "+14155554000")
+    assert back.ok, back.describe()
+    new = [row for row in await stack.calls() if row.id not in seen]
+    assert {node_of(row) for row in new} == {"node1", "node2"}
+    survivor = [row for row in await stack.calls() if row.id in {r.id for r in talking}
+                and node_of(row) == "node1"]
+    assert survivor and survivor[0].ended_at is None  # untouched by node2's death
+    long_calls.cancel()  # its node2 call never ends for sipp (nobody is left to send a BYE)
