@@ -189,7 +189,9 @@ async def test_the_agent_plays_marks_heard_and_calls_back_at_1440_and_390(
                 row = watcher.get_by_test_id(f"live-{back.id}")
                 await expect(row).to_be_visible(timeout=5000)
                 for part in (row.get_by_test_id("stage"), row.locator("td.actions button").first):
-                    box = await part.bounding_box()
+                    # (the list is redrawn on each update: measure a drawn one)
+                    box = await eventually(part.bounding_box, until=lambda b: b is not None,
+                                           within=5)
                     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
                 await watcher.screenshot(path=str(SCREENSHOTS / "supervise-call-390.png"),
                                          full_page=True)
