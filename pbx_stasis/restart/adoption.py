@@ -227,6 +227,9 @@ class Adoption:
                 with contextlib.suppress(AriError):
                     await self.ari.channels.hangup(channel["id"])
                 return
+            if args[:1] == ["outbound"]:
+                await self._end_dial(channel, record)
+                return
             tenant_id, script = self._default()
             waiting = self._queue_stay(record.id)
             if waiting is not None:
@@ -235,6 +238,24 @@ class Adoption:
                            script=script, record=record, adopted=True)
 
         self.router.start_call(start, handle)
+
+    async def _end_dial(self, channel: Channel, record: CallRecord) -> None:
+        """An agent's own call with no conversation to carry over: still dialling when the app
+        stopped (the dial was the stopped process's), or its far end gone meanwhile. The
+        agent's phone is hung up, not handed a caller's script, with the number's leg still
+        ringing (the same linkedid, outside Stasis), and the call's record closed."""
+        log.info("agent's outside call %s ended by the restart", record.id)
+        linked = channel.get("linkedid")
+        with contextlib.suppress(AriError):
+            for other in await self.ari.channels.list():
+                if (other["id"] != channel["id"] and linked and other.get("linkedid") == linked
+                        and not stasis_args_of(other, self.app)):
+                    with contextlib.suppress(AriError):
+                        await self.ari.channels.hangup(other["id"])
+        with contextlib.suppress(AriError):
+            await self.ari.channels.hangup(channel["id"])
+        await self.calls.close(record, cause=None, cause_text="dial ended by a restart",
+                               hung_up_by="system", data={"adopted": True})
 
     async def _resume(self, inbox: EventInbox, start: AriEvent, record: CallRecord | None
                       ) -> bool:
