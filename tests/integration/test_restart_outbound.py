@@ -130,6 +130,9 @@ async def test_an_outbound_call_is_carried_over_a_kill(private_sandbox: Sandbox,
                                  until=lambda v: v["state"] == "available", within=10,
                                  every=0.2, what="ola available after her wrap-up")
             assert (await queued).ok
+            # The journal is written behind: its last rows may follow the state by a moment.
+            await rows(center, "WRAPUPEND", 2)  # pia's and ola's
+            await rows(center, "CALLEND", 2)
 
             journal = [r for r in await center.journal() if r.call_id == call_id]
             story = [r.event for r in journal if r.event in {
