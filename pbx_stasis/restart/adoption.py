@@ -7,8 +7,9 @@ the app restarted (or its ARI socket dropped) under them.
   `outside-<call id>` bridge, the far end's leg taking the caller's part; the agent is on a
   call, not paused), and when either side hangs up it completes like any other
   (COMPLETECALLER/COMPLETEAGENT, talk counted from the first CONNECT, wrap-up) and the call
-  is closed for both sides. A talk the journal leaves open
-  whose conversation is gone (it ended while the app was away) is completed at once.
+  is closed for both sides. A talk the journal leaves open whose conversation is gone (it
+  ended while the app was away) is completed at once. An agent's own call still dialling
+  when the app stopped is ended (the agent's phone and the ringing leg hung up).
 - A stop of the app (SIGTERM, an upgrade) leaves a carried-over conversation as a crash does,
   to the next start.
 - A caller waiting in a queue goes back to their place: the queue and the entry time are in
