@@ -215,7 +215,8 @@ async def test_on_a_phone_an_admin_edits_and_a_supervisor_reads(
         await expect(read.get_by_test_id("sc-read-summed-up-the-order")).to_contain_text(
             "2 points")
         await expect(phone.get_by_test_id("sc-save")).to_be_hidden()
-        await expect(phone.locator("#sc-panel :is(input, textarea, button):visible")).to_have_count(0)
+        controls = phone.locator("#sc-panel :is(input, textarea, button):visible")
+        await expect(controls).to_have_count(0)
         await _no_sideways_scroll(phone)
         await phone.get_by_test_id("sc-panel").screenshot(
             path=str(SCREENSHOTS / "scorecard-read-390.png"))

@@ -365,7 +365,10 @@ export function scorecardEditor({ canEdit }) {
         $("#sc-json-error").textContent = `Not JSON: ${error.message}`;
         return;
       }
-      state.draft = draftOf(parsed);
+      try { state.draft = draftOf(parsed); } catch {
+        $("#sc-json-error").textContent = "The form cannot show this JSON (sections and their questions must be lists): save it as it is to read the API's answer, or correct it.";
+        return;
+      }
       state.json = false;
       state.errors = {};
       summary.textContent = "";
