@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 import screenshots
-from opened import opened
+from opened import log_in, opened
 from playwright.async_api import Browser, Page, expect
 from web_world import PASSWORD, World
 
@@ -29,17 +29,6 @@ async def sized(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterat
         yield page
 
 
-async def _log_in(page: Page, world: World) -> str:
-    base = str(world.client.make_url("/")).rstrip("/")
-    await page.goto(f"{base}/login")
-    await page.fill("#tenant", "acme")
-    await page.fill("#username", Role.ADMIN.value)
-    await page.fill("#password", PASSWORD)
-    await page.click("#login-submit")
-    await page.wait_for_load_state("load")
-    return base
-
-
 async def test_an_admin_makes_starts_and_watches_a_campaign_and_sets_compliance(
     sized: Page, world: World
 ) -> None:
@@ -49,7 +38,7 @@ async def test_an_admin_makes_starts_and_watches_a_campaign_and_sets_compliance(
     await world.app[LEADS].lists.import_csv(
         tenant_id, f"phone\n+1415555{width:04d}\n", by="test", region="US",
         name=f"Spring list {width}")
-    base = await _log_in(page, world)
+    base = await log_in(page, world, Role.ADMIN)
 
     await page.goto(f"{base}/campaigns")
     form = page.get_by_test_id("campaign-form")
