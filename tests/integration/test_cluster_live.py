@@ -1,14 +1,18 @@
 """Two Asterisk nodes behind Kamailio, one controller holding both (issue 17): callers from the
 carrier through the edge reach agents registered at the edge, from either node; a node killed
 with calls up takes only its own calls (recorded `node-lost`), new calls go to the other node,
-agents stay registered and take them; the node back rejoins by itself (ARI and dispatcher)."""
+agents stay registered and take them; the node back rejoins by itself (ARI and dispatcher).
+Last, the controller as scripts/cluster runs it: two `pbx run --part stasis` over both nodes,
+the role leased in PostgreSQL; kill -9 the active one with a call talking through the edge."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import os
+import secrets
 import socket
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +20,9 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from cluster import CARRIER, Cluster, registered_phone, websocket_register
+from faults_process import free_port, pbx
+from pbxproc import PbxProcess
+from pg import PostgresServer
 from polling import eventually
 from sandbox import SippAgent, SippResult, desk_phone_ports, run_sipp_async
 from sqlalchemy import select
@@ -27,7 +34,8 @@ from pbx_stasis.bus import Bus
 from pbx_stasis.calls.handoff import QueueRequest
 from pbx_stasis.calls.inbound import Call
 from pbx_stasis.config import AriSettings, DatabaseSettings, EdgeSettings, Settings
-from pbx_stasis.store import Database, Directory, migrate
+from pbx_stasis.store import Database, Directory, JournalEntry, migrate
+from pbx_stasis.store.journal import _entry
 from pbx_stasis.store.tables import Call as CallRow
 from pbx_stasis.store.tables import CallEvent
 
@@ -45,11 +53,18 @@ class Stack:
     workdir: Path
     phones: list[SippAgent]
     passwords: dict[str, str]
+    app_running: bool = True
 
     async def calls(self) -> list[CallRow]:
         await self.app.db.writes.settle()
         async with self.db.session() as session:
             return list(await session.scalars(select(CallRow).order_by(CallRow.started_at)))
+
+    async def journal(self, *events: str) -> list[JournalEntry]:
+        """The journal's rows (of `events`), as the controllers' processes wrote them."""
+        async with self.db.session() as session:
+            return [_entry(row) for row in await session.scalars(
+                select(CallEvent).where(CallEvent.event.in_(events)).order_by(CallEvent.id))]
 
     async def rows(self, event: str) -> list[CallEvent]:
         await self.app.db.writes.settle()
@@ -94,9 +109,11 @@ async def edge_flags(stack: Stack, node: str) -> str:
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+async def stack(tmp_path_factory: pytest.TempPathFactory, postgres: PostgresServer,
+                postgres_migrated: str) -> AsyncIterator[Stack]:
     workdir = tmp_path_factory.mktemp("cluster")
-    url = f"sqlite+aiosqlite:///{workdir}/pbx.db"
+    # PostgreSQL, as scripts/cluster runs it: the last test's controllers lease their role there
+    url = postgres.create_database("pbx_cluster", template=postgres_migrated.rsplit("/", 1)[1])
     await migrate.upgrade(url)
     db = Database.connect(url)
     tenant = await Directory(db).ensure_tenant("default")
@@ -143,13 +160,17 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
         # an agent of the browser softphone (not logged in: takes no calls here)
         user = await Directory(db).add_user("default", "browser", "agent")
         browser = await directory.save_agent(user.id, skills={}, queues={"sales": 0})
-        yield Stack(cluster, app, db, workdir, phones, {browser.endpoint: browser.sip_password})
+        made = Stack(cluster, app, db, workdir, phones, {browser.endpoint: browser.sip_password})
+        yield made
+        if not made.app_running:
+            app = None  # the last test stopped it
     finally:
         if app is not None:
             await app.stop(grace=1)  # the node1 talk left by the last test: no need to wait
         await asyncio.gather(*(asyncio.to_thread(phone.stop, 1) for phone in phones))
         await asyncio.to_thread(cluster.down)
         await db.dispose()
+        postgres.drop_database(url)
 
 
 async def test_callers_through_the_edge_reach_registered_agents_on_both_nodes(
@@ -226,3 +247,63 @@ async def test_a_node_killed_with_calls_up(stack: Stack) -> None:
                 and node_of(row) == "node1"]
     assert survivor and survivor[0].ended_at is None  # untouched by node2's death
     long_calls.cancel()  # its node2 call never ends for sipp (nobody is left to send a BYE)
+
+
+async def test_the_active_controller_killed_with_a_call_through_the_edge(stack: Stack) -> None:
+    """The controllers of scripts/cluster: active and standby `pbx run --part stasis`, each
+    over both nodes. kill -9 the active one while a caller talks through the edge: the call
+    keeps talking, the standby connects to both nodes within 5 s and resyncs (it adopts the
+    talk, whose end it records), and a new caller through the edge reaches an agent."""
+    await stack.app.stop(grace=1)  # the in-process controller steps down for the processes
+    stack.app_running = False
+    env = {**stack.cluster.app_env(), "PBX_RPC_SECRET": secrets.token_urlsafe(16)}
+    pbx(env, "user", "add", "admin", "--role", "admin", "--password", "pw-admin-1")
+    flow = stack.workdir / "line.yaml"  # the DID to the queue (the in-process app's script)
+    flow.write_text(f"flows:\n  line:\n    description: the edge's line\n    dids: [\"{DID}\"]"
+                    f"\n    entry: q\n    nodes:\n      q: {{kind: queue, queue: sales}}\n")
+    pbx(env, "ivr", "apply", str(flow), "--user", "admin", "--no-sound-check")
+
+    def controller(index: int) -> PbxProcess:
+        return PbxProcess({**env, "PBX_RPC_URL": f"http://127.0.0.1:{free_port()}"},
+                          stack.workdir / f"controller-{index}.log", ["run", "--part", "stasis"])
+
+    active = controller(1)
+    standby: PbxProcess | None = None
+    try:
+        await asyncio.to_thread(active.wait_for_log, "Asterisk node node2 connected", 30)
+        standby = controller(2)
+        await asyncio.to_thread(standby.wait_for_log, "standby for the controller role", 30)
+        seen = {row.call_id for row in await stack.journal("ENTERQUEUE")}
+        connects = len(await stack.journal("CONNECT"))
+        talking = stack.callers(1, "+14155555000", talk_ms=8000, timeout=40)
+        await eventually(lambda: stack.journal("CONNECT"),
+                         until=lambda rows: len(rows) > connects, within=15,
+                         what="the call through the edge talking")
+
+        active.proc.kill()  # kill -9: no goodbye to Asterisk or PostgreSQL
+        killed_at = time.monotonic()
+        await asyncio.to_thread(active.proc.wait, 10)
+        await asyncio.to_thread(standby.wait_for_log, "Asterisk node node2 connected", 10)
+        await asyncio.to_thread(standby.wait_for_log, "Asterisk node node1 connected", 10)
+        took = time.monotonic() - killed_at
+        assert took < 5.0, f"takeover in {took:.1f} s"
+
+        kept = await talking  # the caller hangs up after 8 s of talk; a BYE from us fails it
+        assert kept.ok, kept.describe()
+        after = await stack.callers(1, "+14155556000", talk_ms=1000)
+        assert after.ok, after.describe()
+        ended = await eventually(
+            lambda: stack.journal("COMPLETECALLER", "COMPLETEAGENT"),
+            until=lambda rows: len({r.call_id for r in rows} - seen) >= 2, within=15,
+            what="both calls' ends in the journal")
+        journal = [row for row in await stack.journal("ENTERQUEUE", "CONNECT", "ADOPTED")
+                   if row.call_id not in seen]
+        entered = {r.call_id for r in journal if r.event == "ENTERQUEUE"}
+        assert len(entered) == 2 and len([r for r in journal if r.event == "ENTERQUEUE"]) == 2
+        assert sorted(r.call_id for r in journal if r.event == "CONNECT") == sorted(entered)
+        assert {r.call_id for r in ended} - seen == entered  # no gap, no duplicate
+        assert any(r.event == "ADOPTED" for r in journal)  # the talk, adopted at takeover
+    finally:
+        active.terminate(5)
+        if standby is not None:
+            standby.terminate(10)
