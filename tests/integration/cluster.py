@@ -22,6 +22,9 @@ from polling import wait_until
 from sandbox import REPO, SandboxError, SippAgent, _free_port, run_sipp
 
 CLUSTER_SCRIPT = REPO / "scripts" / "cluster"
+sys.path.append(str(REPO / "scripts"))  # after tests/integration: its `sandbox` comes first
+from clusterkit.topology import load  # noqa: E402 (after the path above)
+
 CARRIER = "127.0.0.2"  # where the carrier's calls come from (no credentials at the edge)
 
 
@@ -88,8 +91,10 @@ class Cluster:
         return parts
 
     def node_sandbox_env(self, node: str) -> dict[str, str]:
-        name = self.env["PBX_CLUSTER_NAME"]
-        return {**self.env, "PBX_SANDBOX_NAME": f"{name}-{node}"}
+        """The node's own sandbox settings (its ports over any PBX_SANDBOX_* of the shell)."""
+        topology = load(self.env)
+        [found] = [n for n in topology.nodes if n.name == node]
+        return {**self.env, **found.sandbox_env(topology.trunk_port)}
 
     def node_home(self, node: str) -> Path:
         """The node's sandbox instance directory (its config, logs, pid file)."""
