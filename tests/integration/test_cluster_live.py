@@ -177,7 +177,8 @@ async def test_callers_through_the_edge_reach_registered_agents_on_both_nodes(
         stack: Stack) -> None:
     assert len(stack.cluster.registered()) == AGENTS
     status = stack.cluster.status()
-    assert all(status[node]["up"] and status[node]["edge"] == "AP"
+    # active at the edge (AP once probed; AX before Kamailio's first probe)
+    assert all(status[node]["up"] and str(status[node]["edge"]).startswith("A")
                for node in stack.cluster.nodes), status
     result = await stack.callers(4, "+14155551000")
     assert result.ok, result.describe()
