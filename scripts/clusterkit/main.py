@@ -69,6 +69,7 @@ def edge_config(topology: Topology) -> EdgeConfig:
         websocket=SipAddress("127.0.0.1", topology.edge_ws_port),
         nodes=[SipAddress("127.0.0.1", node.sip_port) for node in topology.nodes],
         carriers=[topology.carrier],
+        carrier_gateway=SipAddress(topology.carrier, topology.trunk_port),
         database_url=kamailio_database_url(topology.database_url),
         ctl_socket=f"unix:{state / 'kamailio.ctl'}",
         dispatcher_file=str(state / "dispatcher.list"),
@@ -135,7 +136,7 @@ def _wait(predicate: object, what: str, within: float, log: Path | None = None) 
 
 def _node_settings(topology: Topology, index: int) -> sandbox_settings.Settings:
     node = topology.nodes[index]
-    return sandbox_settings.load({**os.environ, **node.sandbox_env(topology.trunk_port)})
+    return sandbox_settings.load({**os.environ, **node.sandbox_env(topology.node_trunk_port)})
 
 
 def start_nodes(topology: Topology) -> None:
@@ -361,7 +362,8 @@ def up(topology: Topology, *, app: bool) -> None:
     database:   {topology.database_url}
     nodes:      {", ".join(f"{n.name} ARI {n.ari_url} SIP {n.sip}" for n in topology.nodes)}
     SIP edge:   {topology.edge_sip} (udp/tcp: carriers from {topology.carrier}, desk phones),
-                {topology.edge_ws} (browsers' softphones)
+                {topology.edge_ws} (browsers' softphones);
+                the nodes' outside calls to the carrier at {topology.carrier}:{topology.trunk_port}
     controller: {controller}
     logs:       {topology.state_dir}/*.log
 Next:

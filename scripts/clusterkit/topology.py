@@ -57,7 +57,9 @@ class Topology:
     name: str
     state_dir: Path
     nodes: tuple[Node, ...]
-    trunk_port: int  # where the nodes send calls to the carrier (sipp plays it)
+    # where the carrier takes calls, at carrier:trunk_port (sipp plays it); the nodes' trunk is
+    # the edge (node_trunk_port), which relays their calls to a number there
+    trunk_port: int
     carrier: str  # the carrier's source address: its calls need no credentials at the edge
     edge_sip_port: int
     edge_ws_port: int
@@ -86,6 +88,12 @@ class Topology:
             "PBX_DATABASE_URL": self.database_url,
             "PBX_WEB_PORT": str(self.web_port),
         }
+
+    @property
+    def node_trunk_port(self) -> int:
+        """Where the nodes' trunk sends outside calls: the edge (on 127.0.0.1, like the nodes),
+        never the carrier itself."""
+        return self.edge_sip_port
 
     def rpc_url(self, index: int) -> str:
         """Where controller `index` (0, 1) serves the web processes and its /readyz."""

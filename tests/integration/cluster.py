@@ -3,6 +3,7 @@ with desk phones registered at the edge."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -90,11 +91,16 @@ class Cluster:
         parts: dict[str, dict[str, object]] = json.loads(self.run("status", "--json").stdout)
         return parts
 
+    @property
+    def carrier_port(self) -> int:
+        """Where the carrier takes the nodes' outside calls (on CARRIER), relayed by the edge."""
+        return load(self.env).trunk_port
+
     def node_sandbox_env(self, node: str) -> dict[str, str]:
         """The node's own sandbox settings (its ports over any PBX_SANDBOX_* of the shell)."""
         topology = load(self.env)
         [found] = [n for n in topology.nodes if n.name == node]
-        return {**self.env, **found.sandbox_env(topology.trunk_port)}
+        return {**self.env, **found.sandbox_env(topology.node_trunk_port)}
 
     def node_home(self, node: str) -> Path:
         """The node's sandbox instance directory (its config, logs, pid file)."""
@@ -126,6 +132,21 @@ class Cluster:
         self.run("down", timeout=120)
         for node in self.nodes:
             shutil.rmtree(self.node_home(node), ignore_errors=True)
+
+
+def carrier_media_port() -> int:
+    """4 UDP ports free on the carrier's address (sipp takes mp..mp+3)."""
+    start = 25000 + (os.getpid() % 500) * 8
+    for port in range(start, 30000, 4):
+        with contextlib.ExitStack() as held:
+            try:
+                for offset in range(4):
+                    probe = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+                    probe.bind((CARRIER, port + offset))
+            except OSError:
+                continue
+            return port
+    raise AssertionError(f"no 4 free UDP ports on {CARRIER}")
 
 
 async def websocket_register(url: str, user: str, password: str) -> int:

@@ -8,10 +8,8 @@ the role leased in PostgreSQL; kill -9 the active one with a call talking throug
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import secrets
-import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -19,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from cluster import CARRIER, Cluster, registered_phone, websocket_register
+from cluster import CARRIER, Cluster, carrier_media_port, registered_phone, websocket_register
 from faults_process import free_port, pbx
 from pbxproc import PbxProcess
 from pg import PostgresServer
@@ -81,21 +79,6 @@ class Stack:
             rate=10, max_concurrent=AGENTS, local_address=CARRIER,
             media_port=carrier_media_port(), keys={"talk_ms": str(talk_ms)}, timeout=timeout,
             workdir=self.workdir))
-
-
-def carrier_media_port() -> int:
-    """4 UDP ports free on the carrier's address (sipp takes mp..mp+3)."""
-    start = 25000 + (os.getpid() % 500) * 8
-    for port in range(start, 30000, 4):
-        with contextlib.ExitStack() as held:
-            try:
-                for offset in range(4):
-                    probe = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
-                    probe.bind((CARRIER, port + offset))
-            except OSError:
-                continue
-            return port
-    raise AssertionError(f"no 4 free UDP ports on {CARRIER}")
 
 
 def node_of(row: CallRow) -> str:
@@ -250,6 +233,30 @@ async def test_a_node_killed_with_calls_up(stack: Stack) -> None:
     long_calls.cancel()  # its node2 call never ends for sipp (nobody is left to send a BYE)
 
 
+async def test_a_nodes_outside_call_leaves_through_the_edge(stack: Stack) -> None:
+    """Click-to-call on the cluster: the agent's phone (at the edge) rings first, then the
+    number leaves the node by its trunk, which is the edge: Kamailio relays it to the carrier
+    (whose address no node knows), which answers; the agent talks to it, then hangs up."""
+    carrier = await asyncio.to_thread(
+        SippAgent, "agent-answer.xml", sip_port=stack.cluster.carrier_port,
+        media_port=carrier_media_port(), local_address=CARRIER, keys={"ring_ms": "200"},
+        workdir=stack.workdir, lifetime=60)
+    try:
+        agent = next(a for a in stack.app.acd.agents.values() if a.contact)
+        await stack.app.agent_calls.dial(agent, "+14155557000", "edgeoutcall01")
+        await eventually(lambda: stack.rows("OUTCONNECT"), until=lambda rows: any(
+            r.call_id == "edgeoutcall01" for r in rows), within=15,
+            what="the carrier answered through the edge")
+        await stack.app.acd.hangup("edgeoutcall01")
+        await eventually(lambda: stack.rows("COMPLETEAGENT"), until=lambda rows: any(
+            r.call_id == "edgeoutcall01" for r in rows), within=10, what="the call's end")
+    finally:
+        answered = await asyncio.to_thread(carrier.stop, 2)
+    assert answered.successful == 1, answered.describe()
+    [row] = [r for r in await stack.calls() if r.id == "edgeoutcall01"]
+    assert row.ended_at is not None and row.to_number == "+14155557000"
+
+
 async def test_the_active_controller_killed_with_a_call_through_the_edge(stack: Stack) -> None:
     """The controllers of scripts/cluster: active and standby `pbx run --part stasis`, each
     over both nodes. kill -9 the active one while a caller talks through the edge: the call
@@ -274,7 +281,8 @@ async def test_the_active_controller_killed_with_a_call_through_the_edge(stack: 
         await asyncio.to_thread(active.wait_for_log, "Asterisk node node2 connected", 30)
         standby = controller(2)
         await asyncio.to_thread(standby.wait_for_log, "standby for the controller role", 30)
-        seen = {row.call_id for row in await stack.journal("ENTERQUEUE")}
+        seen = {row.call_id for row in await stack.journal(  # the earlier tests' calls
+            "ENTERQUEUE", "OUTDIAL", "COMPLETECALLER", "COMPLETEAGENT")}
         connects = len(await stack.journal("CONNECT"))
         talking = stack.callers(1, "+14155555000", talk_ms=8000, timeout=40)
         await eventually(lambda: stack.journal("CONNECT"),
