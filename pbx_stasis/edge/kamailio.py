@@ -266,7 +266,6 @@ modparam("usrloc", "db_mode", 0)
 modparam("usrloc", "nat_bflag", 6)
 modparam("registrar", "max_expires", 3600)
 modparam("registrar", "min_expires", 30)
-modparam("registrar", "max_contacts", 1)
 
 # Agents' credentials: the app's agents table (endpoint = SIP user, sip_password).
 modparam("auth_db", "db_url", "{config.database_url}")
@@ -277,7 +276,10 @@ modparam("auth_db", "use_domain", 0)
 modparam("auth_db", "version_table", 0)
 modparam("auth_db", "load_credentials", "")
 
-modparam("nathelper", "received_avp", "$avp(RECEIVED)")
+# A browser's contact (xyz.invalid;transport=ws) is kept with where its REGISTER came from
+# (fix_nated_register): lookup() then sends to that WebSocket connection. Both modules must
+# name the same AVP, or the contact is looked up bare and is unresolvable (478).
+modparam("nathelper|registrar", "received_avp", "$avp(RECEIVED)")
 modparam("nathelper", "natping_interval", 0)
 
 # The nodes: probed with OPTIONS always (mode 1); `ping_misses` lost probes and a node is out,
@@ -391,7 +393,9 @@ route[REGISTRAR] {{
     if (nat_uac_test("64")) {{
         setbflag(6);
     }}
-    if (!save("location")) {{
+    # one contact per agent, the newest (0x04): a reloaded page's softphone registers with a
+    # new contact and replaces its old tab's (which never unregistered)
+    if (!save("location", "0x04")) {{
         sl_reply_error();
     }}
 }}

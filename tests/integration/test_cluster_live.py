@@ -15,9 +15,18 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import pytest
 import pytest_asyncio
-from cluster import CARRIER, Cluster, carrier_media_port, registered_phone, websocket_register
+from cluster import (
+    CARRIER,
+    Cluster,
+    carrier_media_port,
+    next_request,
+    registered_phone,
+    sip_reply,
+    websocket_register,
+)
 from faults_process import free_port, pbx
 from pbxproc import PbxProcess
 from pg import PostgresServer
@@ -27,6 +36,7 @@ from sqlalchemy import select
 
 from pbx_stasis.acd.directory import AcdDirectory
 from pbx_stasis.app import StasisApp
+from pbx_stasis.ari import AriError
 from pbx_stasis.ari.nodes import ClusterStreams
 from pbx_stasis.bus import Bus
 from pbx_stasis.calls.handoff import QueueRequest
@@ -179,6 +189,37 @@ async def test_a_browser_registers_over_websocket_with_its_own_credentials(
     assert await websocket_register(url, endpoint, "not-" + password) == 401
     assert await websocket_register(url, endpoint, password) == 200
     assert await websocket_register(url, "agent-999", password) == 401  # no such agent
+
+
+async def test_a_nodes_call_reaches_a_browser_at_its_websocket(stack: Stack) -> None:
+    """A node's INVITE to an agent registered over WebSocket goes out on that connection (the
+    edge keeps where the REGISTER came from: the browser's own contact, xyz.invalid, cannot be
+    reached as written), and the browser's answer gets back to the node."""
+    url = stack.cluster.app_env()["PBX_EDGE_WEBSOCKET"]
+    endpoint, password = next(iter(stack.passwords.items()))
+
+    async def rung(socket_: aiohttp.ClientWebSocketResponse) -> None:
+        # the node dials the agent at the edge (by the trunk: the agent's own endpoint waits for
+        # its next qualify to see the browser there)
+        channel = await stack.app.ari.channels.originate(
+            f"PJSIP/trunk/sip:{endpoint}@{stack.cluster.edge_sip}",
+            app=stack.app.settings.ari.app, dial_timeout=10)
+        invite = await next_request(socket_, "INVITE")
+        assert invite.startswith(f"INVITE sip:{endpoint}@browser.invalid;transport=ws "), invite
+        await socket_.send_str(sip_reply(invite, 486, "Busy Here"))
+
+        async def gone() -> bool:
+            try:
+                await stack.app.ari.channels.get(channel["id"])
+            except AriError as missing:
+                return missing.status == 404
+            return False
+
+        ended: bool = await eventually(gone, within=5,
+                                       what="the node's call ended by the browser's 486")
+        assert ended
+
+    assert await websocket_register(url, endpoint, password, while_registered=rung) == 200
 
 
 async def test_a_node_killed_with_calls_up(stack: Stack) -> None:

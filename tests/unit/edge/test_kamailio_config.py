@@ -123,3 +123,14 @@ def test_a_nodes_call_to_a_number_goes_to_the_carrier_gateway() -> None:
     assert '$ru = "sip:" + $rU + "@192.0.2.10:5060";' in text
     with pytest.raises(EdgeConfigError, match="carrier_gateway"):
         config(carrier_gateway=SipAddress("10.0.1.2", 5060))  # a node's own address
+
+
+def test_a_reloaded_softphone_replaces_its_old_registration() -> None:
+    # the newest contact only (the old tab never unregistered): not refused as one too many
+    text = render(config())
+    assert 'save("location", "0x04")' in text and '"max_contacts"' not in text
+
+
+def test_a_browser_is_looked_up_at_its_websocket_connection() -> None:
+    # the registrar keeps where the REGISTER came from, under the AVP nathelper fills
+    assert 'modparam("nathelper|registrar", "received_avp", "$avp(RECEIVED)")' in render(config())
