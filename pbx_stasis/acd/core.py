@@ -151,6 +151,9 @@ class _Call:
     held: bool = False
     callback: _Callback | None = None
     outbound: bool = False  # an agent's own outside call, until it is transferred to a queue
+    # A campaign's customer (its id, on every row of the call): its stay is in the campaign's
+    # queue, the agent's part is outbound work (no queue's figures), until a transfer.
+    campaign: int | None = None
     # The last real queue it was in: an agent's personal queue (a transfer to them) has no
     # settings of its own, so the wrap-up after that agent's part is this queue's.
     origin: _Queue | None = None
@@ -522,7 +525,8 @@ class Acd:
         if q is None:
             self._emit(RejectJoin(e.call_id, e.queue, "unknown-queue", None))
             return
-        call = _Call(e.call_id, e.caller, e.priority, e.skills, e.max_wait)
+        call = _Call(e.call_id, e.caller, e.priority, e.skills, e.max_wait,
+                     campaign=e.campaign)
         self._calls[call.id] = call
         entered = self._at if e.entered_at is None else min(e.entered_at, self._at)
         self._enter(call, q, frozenset({q.name}), entered, adopted=e.adopted)
@@ -1174,7 +1178,7 @@ class Acd:
         a, q = call.agent, call.home
         assert a is not None
         talk = self._at - call.connected_at
-        if call.outbound or q is None:
+        if call.outbound or q is None or call.campaign is not None:
             self._journal(event, call, None, a, talk=_s(talk), outbound=True)
             if event is JournalEvent.COMPLETECALLER:
                 self._emit(ReleaseAgentLeg(call.id, a.id))
@@ -1201,13 +1205,14 @@ class Acd:
         a, q = call.agent, call.home
         assert a is not None
         talk = self._at - call.connected_at
-        if call.outbound or q is None:
+        if call.outbound or q is None or call.campaign is not None:
             self._journal(JournalEvent.TRANSFER, call, None, a, target=target, kind=kind,
                           talk=_s(talk), outbound=True)
-            call.outbound = False  # a queue it moves to serves it as any caller of its own
-            call.entered_at = self._at
             self._emit(ReleaseAgentLeg(call.id, a.id))
-            self._release(call, a, q, talk)
+            self._release(call, a, q, talk)  # the part and its wrap-up: outbound work
+            # A queue it moves to serves it as any caller of its own.
+            call.outbound, call.campaign = False, None
+            call.entered_at = self._at
             return
         self._journal(
             JournalEvent.TRANSFER,
@@ -1227,7 +1232,7 @@ class Acd:
         """The agent is done talking on this call: wrap-up starts when their last call ends.
         An outbound call's (`outbound`, or no queue) wrap-up is counted in no queue, and its
         handle time tells no queue's estimated wait."""
-        outbound = call.outbound or q is None
+        outbound = call.outbound or q is None or call.campaign is not None
         call.agent = None
         a.calls.discard(call.id)
         a.last_call_end = self._at
@@ -1382,6 +1387,8 @@ class Acd:
         a: _Agent | None,
         **data: JournalValue,
     ) -> None:
+        if call is not None and call.campaign is not None:
+            data["campaign"] = call.campaign
         self._emit(
             JournalRow(
                 event,

@@ -34,6 +34,9 @@ class CallArrived:
     max_wait: float | None = None
     entered_at: float | None = None
     adopted: bool = False
+    # A campaign's customer (campaigns/dialer.py): the campaign's id, on every row of the call;
+    # outbound work, in no queue's figures (docs/figures.md, "Campaign calls").
+    campaign: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "skills", frozen_skills(self.skills))

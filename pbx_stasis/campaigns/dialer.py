@@ -310,7 +310,8 @@ class CampaignDialer:
                             attempt=pick.attempt_id, lead=pick.lead_id, amd=amd)
             asked = self.clock()
             outcome = await self.acd.enqueue(call, QueueRequest(
-                settings.queue, priority=CALL_PRIORITY, max_wait=ABANDON_GRACE_S))
+                settings.queue, priority=CALL_PRIORITY, max_wait=ABANDON_GRACE_S,
+                campaign=campaign.id))
             if outcome.talked:
                 result = Result.CONNECTED
                 running.ringing.discard(pick.attempt_id)
