@@ -67,6 +67,7 @@ class Outcome:
     agent: str | None = None
     overflow_kind: str | None = None  # when reason == "overflow": queue | flow | voicemail | ...
     overflow_target: str | None = None
+    cause: int | None = None  # an outside number that never answered: its hangup cause (Q.850)
 
 
 class QueueDesk(Protocol):
