@@ -81,6 +81,8 @@ async def test_an_admin_makes_starts_and_watches_a_campaign_and_sets_compliance(
     await page.get_by_test_id("day-sun").uncheck()
     await page.get_by_test_id("callback-cap").fill("3")
     await page.get_by_test_id("compliance-save").click()
+    # Saved before the reload (the errors' box is empty before the answer comes, too).
+    await expect(page.get_by_text("Compliance settings saved")).to_be_visible()
     await expect(page.get_by_test_id("compliance-errors")).to_have_text("")
     await page.reload()
     await expect(page.get_by_test_id("hours-end")).to_have_value("20:00")
