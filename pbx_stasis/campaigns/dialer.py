@@ -39,6 +39,7 @@ from pbx_stasis.calls.inbound import Call, run_call, stasis_args
 from pbx_stasis.calls.records import CallLog
 from pbx_stasis.calls.router import CallRouter
 from pbx_stasis.campaigns.core import (
+    ANSWERED_NOTE,
     MachineAction,
     Mode,
     Result,
@@ -338,7 +339,7 @@ class CampaignDialer:
             nonlocal result
             call.record = await call.log.answered(call.record)  # answered: no ringback
             found["call_id"] = call.record.id
-            await call.note("CAMPAIGN_ANSWERED", campaign=campaign.id,
+            await call.note(ANSWERED_NOTE, campaign=campaign.id,
                             attempt=pick.attempt_id, lead=pick.lead_id, amd=amd)
             asked = self.clock()
             outcome = await self.acd.enqueue(call, QueueRequest(
