@@ -535,7 +535,8 @@ class Acd:
         q, a = self._queues.get(e.queue), self._agents.get(e.agent_id)
         if a is None or e.call_id in self._calls or (q is None and not e.outbound):
             return  # a call this core holds is no carried-over one (a reconnect, not a restart)
-        call = _Call(e.call_id, e.caller, 0, {}, None, outbound=e.outbound)
+        call = _Call(e.call_id, e.caller, 0, {}, None, outbound=e.outbound,
+                     campaign=e.campaign)
         call.home = q  # an outbound call's: the queue it is done for (its wrap-up), or none
         call.origin = None if q is None or e.outbound or is_personal_queue(q.name) else q
         call.connected_at = min(e.connected_at, self._at)
@@ -545,7 +546,7 @@ class Acd:
         if e.ended:
             # Its end is only known now; no wrap-up for a call that ended while nobody watched.
             talk = self._at - call.connected_at
-            if e.outbound or q is None:
+            if e.outbound or q is None or e.campaign is not None:
                 self._journal(JournalEvent.COMPLETECALLER, call, None, a, talk=_s(talk),
                               outbound=True, ended_away=True)
             else:

@@ -49,7 +49,8 @@ class TalkAdopted:
     COMPLETEAGENT, talk counted from `connected_at`) and the agent is on a call meanwhile.
     `ended`: the conversation ended while the app was away; it is completed at once (its end
     is only known now), without wrap-up. `outbound`: the agent's own outside call (journal
-    OUTCONNECT), `queue` the one it was done for ("" for none), `caller` the number called."""
+    OUTCONNECT), `queue` the one it was done for ("" for none), `caller` the number called.
+    `campaign`: a campaign's customer (its CONNECT row's), still outbound work."""
 
     call_id: str
     queue: str
@@ -60,6 +61,7 @@ class TalkAdopted:
     orig_position: int = 0
     ended: bool = False
     outbound: bool = False
+    campaign: int | None = None
 
 
 @dataclass(frozen=True)

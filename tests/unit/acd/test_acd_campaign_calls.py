@@ -9,6 +9,7 @@ from __future__ import annotations
 from acd_floor import START, Floor
 
 from pbx_stasis.acd import AgentConfig, CallerHungUp, QueueConfig, TransferToQueue
+from pbx_stasis.acd.events import TalkAdopted
 from pbx_stasis.acd.figures import Calendar, Figures
 from pbx_stasis.calls.handoff import QueueRequest
 
@@ -88,6 +89,26 @@ def test_transferred_to_another_queue_the_customer_is_that_queues_caller() -> No
     figures = fold(floor)
     day = figures.calendar.bucket(START)
     assert (figures.queue("other", day).offered, figures.queue("sales", day).offered) == (1, 0)
+    floor.audit()
+
+
+def test_a_campaign_talk_carried_over_a_restart_stays_outbound_work() -> None:
+    """The restarted app adopts the talk with its CONNECT row's campaign (acd/restore.py): its
+    end is the agent's outbound talk, in no queue, whether it ended while the app was away
+    or goes on."""
+    floor = floor_of()
+    floor.feed(TalkAdopted("k1", "sales", "a1", START - 20, START - 21, campaign=7))
+    floor.feed(TalkAdopted("k2", "sales", "a1", START - 50, START - 51, ended=True,
+                           campaign=7))
+    floor.feed(CallerHungUp("k1"), at=START + 10)
+    ends = floor.journal("COMPLETECALLER")
+    assert [(r.call_id, r.queue, r.data["outbound"], r.data["campaign"]) for r in ends] == [
+        ("k2", None, True, 7), ("k1", None, True, 7)]
+    figures = fold(floor)
+    day = figures.calendar.bucket(START)
+    q = figures.queue("sales", day)
+    assert (q.handled, q.talk) == (0, 0.0)
+    assert figures.agent("a1", day).outbound_talk == 80.0  # 30 + 50
     floor.audit()
 
 
