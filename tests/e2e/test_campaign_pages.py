@@ -161,8 +161,13 @@ async def test_the_dashboard_is_redrawn_by_the_feed_not_by_polling(sized: Page, 
     await row.get_by_role("button", name="Dashboard").click()
     tile = page.get_by_test_id
     await expect(tile("tile-leads").locator("strong")).to_have_text("2")
+    # The feed's first sync may reload the list (and so the dashboard) once more just after
+    # the click: let the start settle, then nothing is asked while nothing happens.
+    await page.wait_for_load_state("networkidle")
+    settled = len(asked)
+    assert 1 <= settled <= 3, asked
     await page.wait_for_timeout(2500)  # longer than the old poll: nothing asked meanwhile
-    assert len(asked) == 1, asked
+    assert len(asked) == settled, asked
 
     await store.command(tenant_id, made.id, "start")  # state: the list redraws too
     await expect(row).to_contain_text("running")
@@ -175,4 +180,5 @@ async def test_the_dashboard_is_redrawn_by_the_feed_not_by_polling(sized: Page, 
     attempts = page.get_by_test_id("attempts")
     await expect(attempts).to_contain_text("connected")
     await expect(attempts).to_contain_text("12 s")
-    assert len(asked) <= 6, asked  # one redraw per change (a burst folds into one more)
+    # A redraw per change at most (a burst folds into one more): start, placed, ended.
+    assert len(asked) - settled <= 6, asked
