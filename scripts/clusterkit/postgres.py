@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from tests import pg as harness
+import pg as harness  # tests/pg.py
 
 from .topology import ClusterError
 

@@ -141,7 +141,7 @@ async def test_the_dashboard_is_redrawn_by_the_feed_not_by_polling(sized: Page, 
     made = await store.create(tenant_id, CampaignSettings(
         name=f"Live {width}", list_id=listed.id, queue="support", mode=Mode.PROGRESSIVE),
         by="test")
-    base = await _log_in(page, world)
+    base = await log_in(page, world, Role.ADMIN)
     await page.goto(f"{base}/campaigns")
     await expect(page.get_by_test_id("feed-status")).to_have_text("Live")
     asked: list[str] = []
