@@ -14,13 +14,17 @@ and the pause shows as silence, as agreed with the people recorded.
 Per speaker: beside the bridge's mixed recording (the one people play), each leg gets a snoop
 channel that hears only what that party says (`spy=in`), recorded on its own; at the end the two
 tracks become one stereo WAV (agent left, customer right: recording/tracks.py) kept with the row
-for analysis. Two snoops rather than a stereo mix of the bridge: ARI's bridge recording has no
+for analysis. After a transfer the new agent's leg gets a snoop of its own, recorded from then on
+and placed on the agent's channel at that time. Every track is journaled (RECORDTRACK: its
+recording, snoop and time in the tracks), so that after an app restart the tracks, which go on
+recording in Asterisk meanwhile, are filed with the adopted call's recording.
+Two snoops rather than a stereo mix of the bridge: ARI's bridge recording has no
 per-channel option, and a snoop's `in` is exactly one party's voice (measured: no bleed of the
 other side, tests/integration/test_analytics_live.py). A failed track never fails the call's
 recording: the mixed file is kept without tracks and a RECORDFAILED line says why.
 
-Journal lines: RECORDSTART, RECORDPAUSE, RECORDRESUME, RECORDSTOP (with the recording id,
-duration, size), RECORDFAILED.
+Journal lines: RECORDSTART, RECORDTRACK, RECORDPAUSE, RECORDRESUME, RECORDSTOP (with the
+recording id, duration, size), RECORDFAILED.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ from pbx_stasis.recording.policy_store import RecordingPolicies
 from pbx_stasis.recording.service import LiveRecordingView, RecordingError, RecordingState
 from pbx_stasis.recording.store import RecordingRecord, RecordingStore
 from pbx_stasis.recording.tables import RecordingKind
-from pbx_stasis.recording.tracks import AGENT, CUSTOMER, stereo
+from pbx_stasis.recording.tracks import AGENT, CUSTOMER, Segment, stereo_segments
 from pbx_stasis.store import Database, NewEvent, StoreUnavailable, utc_now
 from pbx_stasis.store.journal import CallJournal, JournalEntry
 
@@ -55,6 +59,14 @@ RECORDPAUSE = "RECORDPAUSE"
 RECORDRESUME = "RECORDRESUME"
 RECORDSTOP = "RECORDSTOP"
 RECORDFAILED = "RECORDFAILED"
+RECORDTRACK = "RECORDTRACK"
+TRACK_ARG = "recording"  # the Stasis argument of a track's snoop channel
+PREFIX = "pbx-call-"  # a call's recordings, and the snoop channels of its tracks
+
+
+def is_track(channel_id: str) -> bool:
+    """A snoop channel of a per-speaker track (its id is its recording's name)."""
+    return channel_id.startswith(PREFIX)
 
 
 @dataclass
@@ -81,6 +93,7 @@ class _Live:
     ended: bool = False
     kept: list[RecordingRecord] = field(default_factory=list)
     tracks: list[_Track] = field(default_factory=list)
+    tracks_zero: float = 0.0  # when the first tracks started (time 0 of the tracks file)
 
     @property
     def state(self) -> RecordingState:
@@ -136,8 +149,12 @@ class CallRecorder:
         live = self._live.get(talk.call_id)
         if live is not None:
             # Another agent in the same bridge (a transfer): the recording of the bridge goes
-            # on, decided once for the whole call; the row will name the last agent.
+            # on, decided once for the whole call; the row will name the last agent. Their
+            # leg gets an agent track of its own from now on.
+            new_leg = talk.agent_channel_id != live.talk.agent_channel_id
             live.talk = talk
+            if new_leg:
+                self._spawn(self._next_agent_track(live))
             return
         live = _Live(talk)
         self._live[talk.call_id] = live
@@ -157,14 +174,19 @@ class CallRecorder:
     async def file_adopted(self, tenant_id: int, call_id: str, bridge_ids: list[str]) -> None:
         """A conversation adopted after an app restart has ended: its bridge goes (which ends
         a recording still running in it), and every recording the journal shows started but
-        not stopped is stopped and filed like any other (RECORDSTOP with `adopted`)."""
+        not stopped is stopped and filed like any other (RECORDSTOP with `adopted`), with its
+        per-speaker tracks: each snoop the journal shows (RECORDTRACK) went on recording while
+        the app was away (adoption leaves them be) and is stopped and joined now."""
         for bridge_id in bridge_ids:
             with contextlib.suppress(AriError):
                 await self.ari.bridges.destroy(bridge_id)
         await self.db.writes.settle()
         open_: dict[str, JournalEntry] = {}
+        tracks: dict[str, list[JournalEntry]] = {}
         for entry in await CallJournal(self.db).events_for_call(call_id):
-            if entry.event == RECORDSTART:
+            if entry.event == RECORDTRACK:
+                tracks.setdefault(str(entry.data.get("recording")), []).append(entry)
+            elif entry.event == RECORDSTART:
                 open_[str(entry.data.get("recording"))] = entry
             elif entry.event == RECORDSTOP:
                 open_.pop(str(entry.data.get("name")), None)
@@ -177,11 +199,12 @@ class CallRecorder:
             try:
                 with contextlib.suppress(AriError):  # 404: it ended with the bridge
                     await self.ari.recordings.stop(name)
+                joined = await self._adopted_tracks(tracks.get(name, []), note)
                 await self._settled(name)
                 kept = await self.store.keep_from_asterisk(
                     self.ari, name, FORMAT, tenant_id=tenant_id, call_id=call_id,
                     kind=RecordingKind.CALL, started_at=started.at, queue=started.queue,
-                    agent_user_id=started.agent_user_id,
+                    agent_user_id=started.agent_user_id, tracks=joined,
                 )
             except Exception as exc:
                 log.exception("call %s: recording %s could not be kept", call_id, name)
@@ -191,6 +214,28 @@ class CallRecorder:
             self.db.writes.append([replace(note, data={
                 "recording": kept.id, "name": name, "duration": kept.duration_seconds,
                 "size": kept.size_bytes, "format": kept.format, "adopted": True})])
+
+    async def _adopted_tracks(self, entries: list[JournalEntry], note: NewEvent
+                              ) -> bytes | None:
+        """The journaled tracks of an adopted call's recording, stopped and joined; None when
+        it had none or they could not be had (RECORDFAILED; the mixed file is kept)."""
+        if not entries:
+            return None
+        try:
+            for entry in entries:
+                with contextlib.suppress(AriError):  # 404: it ended with its leg
+                    await self.ari.recordings.stop(str(entry.data["track"]))
+                with contextlib.suppress(AriError):
+                    await self.ari.channels.hangup(str(entry.data["snoop"]))
+            return await self._joined([
+                (str(entry.data["speaker"]), str(entry.data["track"]),
+                 float(entry.data["offset"])) for entry in entries])
+        except Exception as exc:
+            log.warning("call %s: adopted per-speaker tracks not kept: %s", note.call_id, exc)
+            self.db.writes.append([replace(note, event=RECORDFAILED, data={
+                "recording": entries[0].data.get("recording"), "tracks": True, "adopted": True,
+                "error": str(exc) or type(exc).__name__})])
+            return None
 
     # --- agent / supervisor requests ------------------------------------------------------
 
@@ -279,7 +324,7 @@ class CallRecorder:
     async def _record(self, live: _Live, *, reason: str, by_user_id: int | None = None) -> None:
         talk = live.talk
         live.segments += 1
-        name = f"pbx-call-{talk.call_id}-{live.segments}"
+        name = f"{PREFIX}{talk.call_id}-{live.segments}"
         await self._ari(
             self.ari.bridges.record(
                 talk.bridge_id, name, FORMAT, if_exists="overwrite", beep=False,
@@ -312,11 +357,42 @@ class CallRecorder:
                                                   "error": str(exc) or type(exc).__name__})
             return
         live.tracks = tracks
+        live.tracks_zero = min(track.started_mono for track in tracks)
+        for track in tracks:
+            await self._note_track(live, name, track)
+
+    async def _next_agent_track(self, live: _Live) -> None:
+        """A transfer brought another agent's leg into the call: record what they say, on the
+        agent's channel from now on (the earlier agent's track ended with their leg)."""
+        async with live.lock:
+            name, talk = live.name, live.talk
+            if live.ended or name is None or not live.tracks:
+                return  # not recorded, or its tracks failed: nothing to add to
+            count = sum(track.speaker == AGENT for track in live.tracks) + 1
+            track = _Track(AGENT, f"{name}-{AGENT}-{count}", f"{name}-{AGENT}-{count}")
+            try:
+                await self._record_track(track, talk.agent_channel_id)
+                if live.paused_mono is not None:
+                    await self.ari.recordings.mute(track.name)
+            except Exception as exc:
+                log.warning("call %s: the new agent's track not recorded: %s", talk.call_id,
+                            exc)
+                await self._drop_tracks([track])
+                await self._note(live, RECORDFAILED, {"recording": name, "tracks": True,
+                                                      "error": str(exc) or type(exc).__name__})
+                return
+            live.tracks.append(track)
+            await self._note_track(live, name, track)
+
+    async def _note_track(self, live: _Live, name: str, track: _Track) -> None:
+        await self._note(live, RECORDTRACK, {
+            "recording": name, "track": track.name, "snoop": track.snoop_id,
+            "speaker": track.speaker, "offset": round(track.started_mono - live.tracks_zero, 3)})
 
     async def _record_track(self, track: _Track, leg: str) -> None:
         assert self.router is not None and self.app is not None
         inbox = self.router.claim(track.snoop_id)
-        await self.ari.channels.snoop(leg, self.app, spy="in", app_args=["recording"],
+        await self.ari.channels.snoop(leg, self.app, spy="in", app_args=[TRACK_ARG],
                                       snoop_id=track.snoop_id)
         await inbox.wait_for({"StasisStart"}, within=5)
         await self.ari.channels.record(track.snoop_id, track.name, FORMAT,
@@ -340,17 +416,9 @@ class CallRecorder:
             for track in tracks:
                 with contextlib.suppress(AriError):  # 404: it ended with its leg
                     await self.ari.recordings.stop(track.name)
-            audio: dict[str, bytes] = {}
-            for track in tracks:
-                await self._settled(track.name)
-                audio[track.speaker] = await self.ari.recordings.stored_file(track.name)
-                with contextlib.suppress(AriError):
-                    await self.ari.recordings.delete_stored(track.name)
-            first = min(track.started_mono for track in tracks)
-            delay = {track.speaker: track.started_mono - first for track in tracks}
-            return await asyncio.to_thread(
-                stereo, audio[AGENT], audio[CUSTOMER], agent_delay=delay[AGENT],
-                customer_delay=delay[CUSTOMER])
+            return await self._joined(
+                [(track.speaker, track.name, track.started_mono - live.tracks_zero)
+                 for track in tracks])
         except Exception as exc:
             log.warning("call %s: per-speaker tracks not kept: %s", live.talk.call_id, exc)
             await self._note(live, RECORDFAILED, {"recording": name, "tracks": True,
@@ -358,6 +426,17 @@ class CallRecorder:
             return None
         finally:
             await self._drop_tracks(tracks)
+
+    async def _joined(self, tracks: list[tuple[str, str, float]]) -> bytes:
+        """Stopped tracks (speaker, recording name, offset in seconds) fetched from Asterisk
+        and put side by side; each is deleted from Asterisk once fetched."""
+        sides: dict[str, list[Segment]] = {AGENT: [], CUSTOMER: []}
+        for speaker, name, offset in tracks:
+            await self._settled(name)
+            sides[speaker].append((offset, await self.ari.recordings.stored_file(name)))
+            with contextlib.suppress(AriError):
+                await self.ari.recordings.delete_stored(name)
+        return await asyncio.to_thread(stereo_segments, sides[AGENT], sides[CUSTOMER])
 
     async def _finish(self, live: _Live) -> None:
         async with live.lock:
