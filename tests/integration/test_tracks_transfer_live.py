@@ -4,7 +4,8 @@ The caller's phone sends 600 Hz, the first agent's 1000 Hz, the second agent's 1
 blind and after an attended transfer to the second agent, the call's stereo tracks file has the
 first agent's tone on the agent's channel (left) before the transfer and the second agent's
 after it, at the time the recorder journaled for their track; the customer's channel (right)
-has the caller alone throughout.
+has the caller alone throughout. A recorded call the app adopts after a restart keeps both
+tracks, recorded on through the restart, in its stereo file.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import contextlib
 import io
 import wave
 from array import array
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -22,9 +24,11 @@ from polling import eventually
 from sandbox import Sandbox, run_sipp_async
 from test_supervision_audio import RtpPhone, tone_db
 
+from pbx_stasis.app import StasisApp
+from pbx_stasis.bus import Bus
 from pbx_stasis.recording import PolicyMode, RecordingPolicy, RecordingStore
 from pbx_stasis.recording.policy_store import RecordingPolicies
-from pbx_stasis.recording.recorder import RecordingError, RecordingState
+from pbx_stasis.recording.service import RecordingError, RecordingState
 
 pytestmark = pytest.mark.integration
 
@@ -127,3 +131,64 @@ async def test_the_second_agent_is_on_the_agent_track_after_a_transfer(
         assert level(right, rate, *window, CALLER_HZ) > PRESENT
         for hz in (FIRST_HZ, SECOND_HZ):
             assert level(right, rate, *window, hz) < ABSENT
+
+
+async def test_an_adopted_call_keeps_recording_its_tracks_over_a_restart(
+    private_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    caller, agent = RtpPhone("caller", CALLER_HZ), RtpPhone("agent", FIRST_HZ)
+    async with call_center(private_sandbox, tmp_path, {"sales": {}},
+                           script=enqueue_into("sales")) as center:
+        tenant_id = center.app.tenant_id
+        store = RecordingStore(center.db, tmp_path / "recordings")
+        center.app.recorder.store = store
+        await RecordingPolicies(center.db).set_policy(tenant_id, "sales",
+                                                      RecordingPolicy(PolicyMode.ALL))
+        await center.add_agent("steady", 584, scenario="desk-phone-tone.xml",
+                               keys={"rtp_port": str(agent.port)})
+        call = asyncio.create_task(run_sipp_async(
+            "caller-tone.xml", private_sandbox.sip_target, caller="+15550401",
+            keys={"talk_ms": "8000", "rtp_port": str(caller.port)}, timeout=30))
+        try:
+            [connect] = await center.wait_for("CONNECT")
+            call_id = str(connect.call_id)
+            await eventually(lambda: center.journal("RECORDTRACK"),
+                             until=lambda rows: len(rows) == 2, every=0.05)
+            await asyncio.sleep(2)  # on purpose: recorded before the restart
+            old = center.app
+            await old.stop(grace=0)  # the app goes; the call and its recordings go on
+            restarted = datetime.now(UTC)
+            new = StasisApp(old.settings, center.db, Bus(), script=old._default_script)
+            new.recorder.store = store
+            center.app = new
+            await new.start()
+            async with asyncio.timeout(15):
+                await new.events.wait_connected()
+            result = await call
+            assert result.ok, result.describe()
+            await eventually(lambda: store.for_call(call_id), within=15, every=0.1)
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(call, 30)
+            caller.close()
+            agent.close()
+
+        [kept] = await store.for_call(call_id)
+        assert kept.tracks_path is not None, await center.journal("RECORDFAILED")
+        [stop] = await center.journal("RECORDSTOP")
+        assert stop.data["adopted"] is True
+        with wave.open(io.BytesIO((store.directory / kept.tracks_path).read_bytes())) as wav:
+            rate = wav.getframerate()
+            both = array("h", wav.readframes(wav.getnframes()))
+        left, right = list(both[0::2]), list(both[1::2])
+        zero = min(row.at for row in await center.journal("RECORDTRACK"))
+        away = (restarted - zero).total_seconds()
+        end = len(left) / rate
+        print(f"\nadopted: tracks {end:.2f} s, app restarted at {away:.2f} s")
+        assert end > away + 3, "the tracks go on after the restart"
+        windows: list[tuple[float, float]] = [(0.5, away - 0.5), (away + 1.0, end - 0.5)]
+        for window in windows:
+            assert level(left, rate, *window, FIRST_HZ) > PRESENT
+            assert level(left, rate, *window, CALLER_HZ) < ABSENT
+            assert level(right, rate, *window, CALLER_HZ) > PRESENT
+            assert level(right, rate, *window, FIRST_HZ) < ABSENT
