@@ -76,6 +76,7 @@ class _Track:
     speaker: str
     snoop_id: str
     name: str
+    leg: str = ""  # the channel snooped on
     started_mono: float = 0.0
 
 
@@ -368,6 +369,8 @@ class CallRecorder:
             name, talk = live.name, live.talk
             if live.ended or name is None or not live.tracks:
                 return  # not recorded, or its tracks failed: nothing to add to
+            if any(track.leg == talk.agent_channel_id for track in live.tracks):
+                return  # transferred before the tracks began: they began on this leg
             count = sum(track.speaker == AGENT for track in live.tracks) + 1
             track = _Track(AGENT, f"{name}-{AGENT}-{count}", f"{name}-{AGENT}-{count}")
             try:
@@ -391,6 +394,7 @@ class CallRecorder:
 
     async def _record_track(self, track: _Track, leg: str) -> None:
         assert self.router is not None and self.app is not None
+        track.leg = leg
         inbox = self.router.claim(track.snoop_id)
         await self.ari.channels.snoop(leg, self.app, spy="in", app_args=[TRACK_ARG],
                                       snoop_id=track.snoop_id)
