@@ -16,8 +16,10 @@ channel that hears only what that party says (`spy=in`), recorded on its own; at
 tracks become one stereo WAV (agent left, customer right: recording/tracks.py) kept with the row
 for analysis. After a transfer the new agent's leg gets a snoop of its own, recorded from then on
 and placed on the agent's channel at that time. Every track is journaled (RECORDTRACK: its
-recording, snoop and time in the tracks), so that after an app restart the tracks, which go on
-recording in Asterisk meanwhile, are filed with the adopted call's recording.
+recording, snoop, leg and time in the tracks), so that after an app restart the recording and
+its tracks, which go on in Asterisk meanwhile, are taken up again from the journal
+(recording/carry.py): by the talk the ACD serves again (pause, a transfer's new track, filed at
+its end), else filed when the adopted call ends.
 Two snoops rather than a stereo mix of the bridge: ARI's bridge recording has no
 per-channel option, and a snoop's `in` is exactly one party's voice (measured: no bleed of the
 other side, tests/integration/test_analytics_live.py). A failed track never fails the call's
@@ -36,12 +38,24 @@ import random
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pbx_stasis.acd.runner import Talk
 from pbx_stasis.ari import AriClient, AriError, AriUnreachable
 from pbx_stasis.calls.router import CallRouter
+from pbx_stasis.recording.carry import (
+    RECORDFAILED,
+    RECORDPAUSE,
+    RECORDRESUME,
+    RECORDSTART,
+    RECORDSTOP,
+    RECORDTRACK,
+    JournaledTrack,
+    OpenRecording,
+    new_agent_track,
+    open_recordings,
+)
 from pbx_stasis.recording.policy import RecordingPolicy
 from pbx_stasis.recording.policy_store import RecordingPolicies
 from pbx_stasis.recording.service import LiveRecordingView, RecordingError, RecordingState
@@ -49,17 +63,11 @@ from pbx_stasis.recording.store import RecordingRecord, RecordingStore
 from pbx_stasis.recording.tables import RecordingKind
 from pbx_stasis.recording.tracks import AGENT, CUSTOMER, Segment, stereo_segments
 from pbx_stasis.store import Database, NewEvent, StoreUnavailable, utc_now
-from pbx_stasis.store.journal import CallJournal, JournalEntry
+from pbx_stasis.store.journal import CallJournal
 
 log = logging.getLogger(__name__)
 
 FORMAT = "wav"
-RECORDSTART = "RECORDSTART"
-RECORDPAUSE = "RECORDPAUSE"
-RECORDRESUME = "RECORDRESUME"
-RECORDSTOP = "RECORDSTOP"
-RECORDFAILED = "RECORDFAILED"
-RECORDTRACK = "RECORDTRACK"
 TRACK_ARG = "recording"  # the Stasis argument of a track's snoop channel
 PREFIX = "pbx-call-"  # a call's recordings, and the snoop channels of its tracks
 
@@ -78,6 +86,7 @@ class _Track:
     name: str
     leg: str = ""  # the channel snooped on
     started_mono: float = 0.0
+    claimed: bool = True  # its snoop's events come to us (not: carried over a restart)
 
 
 @dataclass
@@ -95,6 +104,8 @@ class _Live:
     kept: list[RecordingRecord] = field(default_factory=list)
     tracks: list[_Track] = field(default_factory=list)
     tracks_zero: float = 0.0  # when the first tracks started (time 0 of the tracks file)
+    tracks_zero_at: datetime | None = None  # the same, on the wall clock (journaled)
+    adopted: bool = False  # a recording carried over an app restart (RECORDSTOP says so)
 
     @property
     def state(self) -> RecordingState:
@@ -142,6 +153,7 @@ class CallRecorder:
         self.draw = draw
         self.settle = settle  # seconds to wait for Asterisk to finish writing a stopped file
         self._live: dict[str, _Live] = {}
+        self._carried: set[str] = set()  # adopted recordings a _Live goes on with (and files)
         self._tasks: set[asyncio.Task[None]] = set()
 
     # --- talk watcher ---------------------------------------------------------------------
@@ -159,7 +171,9 @@ class CallRecorder:
             return
         live = _Live(talk)
         self._live[talk.call_id] = live
-        self._spawn(self._begin(live))
+        # A talk carried over a restart goes on with the recording it had, if any; it is not
+        # decided again.
+        self._spawn(self._carry(live) if talk.carried else self._begin(live))
 
     def talk_ended(self, talk: Talk) -> None:
         live = self._live.pop(talk.call_id, None)
@@ -177,35 +191,30 @@ class CallRecorder:
         a recording still running in it), and every recording the journal shows started but
         not stopped is stopped and filed like any other (RECORDSTOP with `adopted`), with its
         per-speaker tracks: each snoop the journal shows (RECORDTRACK) went on recording while
-        the app was away (adoption leaves them be) and is stopped and joined now."""
+        the app was away (adoption leaves them be) and is stopped and joined now. A recording
+        the ACD's talk went on with (`_carry`) is left to that talk's end, which files it."""
         for bridge_id in bridge_ids:
             with contextlib.suppress(AriError):
                 await self.ari.bridges.destroy(bridge_id)
         await self.db.writes.settle()
-        open_: dict[str, JournalEntry] = {}
-        tracks: dict[str, list[JournalEntry]] = {}
-        for entry in await CallJournal(self.db).events_for_call(call_id):
-            if entry.event == RECORDTRACK:
-                tracks.setdefault(str(entry.data.get("recording")), []).append(entry)
-            elif entry.event == RECORDSTART:
-                open_[str(entry.data.get("recording"))] = entry
-            elif entry.event == RECORDSTOP:
-                open_.pop(str(entry.data.get("name")), None)
-            elif entry.event == RECORDFAILED:
-                open_.pop(str(entry.data.get("recording")), None)
-        for name, started in open_.items():
+        entries = await CallJournal(self.db).events_for_call(call_id)
+        for recording in open_recordings(entries):
+            name = recording.name
+            if name in self._carried:  # the ACD served the call again: its talk's end files it
+                self._carried.discard(name)
+                continue
             note = NewEvent(tenant_id=tenant_id, call_id=call_id, event=RECORDSTOP,
-                            agent_user_id=started.agent_user_id, queue=started.queue,
+                            agent_user_id=recording.agent_user_id, queue=recording.queue,
                             at=utc_now(), data={})
             try:
                 with contextlib.suppress(AriError):  # 404: it ended with the bridge
                     await self.ari.recordings.stop(name)
-                joined = await self._adopted_tracks(tracks.get(name, []), note)
+                joined = await self._adopted_tracks(name, recording.tracks, note)
                 await self._settled(name)
                 kept = await self.store.keep_from_asterisk(
                     self.ari, name, FORMAT, tenant_id=tenant_id, call_id=call_id,
-                    kind=RecordingKind.CALL, started_at=started.at, queue=started.queue,
-                    agent_user_id=started.agent_user_id, tracks=joined,
+                    kind=RecordingKind.CALL, started_at=recording.started_at,
+                    queue=recording.queue, agent_user_id=recording.agent_user_id, tracks=joined,
                 )
             except Exception as exc:
                 log.exception("call %s: recording %s could not be kept", call_id, name)
@@ -216,25 +225,24 @@ class CallRecorder:
                 "recording": kept.id, "name": name, "duration": kept.duration_seconds,
                 "size": kept.size_bytes, "format": kept.format, "adopted": True})])
 
-    async def _adopted_tracks(self, entries: list[JournalEntry], note: NewEvent
+    async def _adopted_tracks(self, name: str, tracks: list[JournaledTrack], note: NewEvent
                               ) -> bytes | None:
         """The journaled tracks of an adopted call's recording, stopped and joined; None when
         it had none or they could not be had (RECORDFAILED; the mixed file is kept)."""
-        if not entries:
+        if not tracks:
             return None
         try:
-            for entry in entries:
+            for track in tracks:
                 with contextlib.suppress(AriError):  # 404: it ended with its leg
-                    await self.ari.recordings.stop(str(entry.data["track"]))
+                    await self.ari.recordings.stop(track.name)
                 with contextlib.suppress(AriError):
-                    await self.ari.channels.hangup(str(entry.data["snoop"]))
-            return await self._joined([
-                (str(entry.data["speaker"]), str(entry.data["track"]),
-                 float(entry.data["offset"])) for entry in entries])
+                    await self.ari.channels.hangup(track.snoop)
+            return await self._joined([(track.speaker, track.name, track.offset)
+                                       for track in tracks])
         except Exception as exc:
             log.warning("call %s: adopted per-speaker tracks not kept: %s", note.call_id, exc)
             self.db.writes.append([replace(note, event=RECORDFAILED, data={
-                "recording": entries[0].data.get("recording"), "tracks": True, "adopted": True,
+                "recording": name, "tracks": True, "adopted": True,
                 "error": str(exc) or type(exc).__name__})])
             return None
 
@@ -322,6 +330,46 @@ class CallRecorder:
                 with contextlib.suppress(Exception):
                     await self._note(live, RECORDFAILED, {"error": str(exc)})
 
+    async def _carry(self, live: _Live) -> None:
+        """A talk carried over an app restart that the ACD serves again: its recording, still
+        going on in Asterisk with its tracks (the journal says which), is this talk's again:
+        paused and resumed, given the next agent's track after a transfer, and filed when the
+        talk ends, as if the app had not restarted."""
+        async with live.lock:
+            talk = live.talk
+            try:
+                live.policy = await self.policies.policy(talk.tenant_id, talk.queue)
+                await self.db.writes.settle()
+                recordings = open_recordings(
+                    await CallJournal(self.db).events_for_call(talk.call_id))
+            except Exception as exc:
+                log.warning("call %s: its recording not carried over: %s", talk.call_id, exc)
+                return  # file_adopted files it when the call ends, as without the ACD
+            if live.ended or not recordings:
+                return
+            self._take(live, recordings[-1])
+
+    def _take(self, live: _Live, recording: OpenRecording) -> None:
+        now, wall = time.monotonic(), utc_now()
+
+        def mono(at: datetime) -> float:
+            return now - (wall - at).total_seconds()
+
+        live.adopted = True
+        live.name = recording.name
+        live.segments = recording.segment
+        live.started_at, live.started_mono = recording.started_at, mono(recording.started_at)
+        live.paused_total = recording.paused_total
+        live.paused_mono = (mono(recording.paused_since) if recording.paused_since is not None
+                            else None)
+        if recording.tracks_zero is not None:
+            live.tracks_zero_at = recording.tracks_zero
+            live.tracks_zero = mono(recording.tracks_zero)
+            live.tracks = [_Track(track.speaker, track.snoop, track.name, track.leg,
+                                  live.tracks_zero + track.offset, claimed=False)
+                           for track in recording.tracks]
+        self._carried.add(recording.name)
+
     async def _record(self, live: _Live, *, reason: str, by_user_id: int | None = None) -> None:
         talk = live.talk
         live.segments += 1
@@ -359,6 +407,7 @@ class CallRecorder:
             return
         live.tracks = tracks
         live.tracks_zero = min(track.started_mono for track in tracks)
+        live.tracks_zero_at = utc_now() - timedelta(seconds=time.monotonic() - live.tracks_zero)
         for track in tracks:
             await self._note_track(live, name, track)
 
@@ -367,12 +416,13 @@ class CallRecorder:
         agent's channel from now on (the earlier agent's track ended with their leg)."""
         async with live.lock:
             name, talk = live.name, live.talk
-            if live.ended or name is None or not live.tracks:
-                return  # not recorded, or its tracks failed: nothing to add to
-            if any(track.leg == talk.agent_channel_id for track in live.tracks):
-                return  # transferred before the tracks began: they began on this leg
-            count = sum(track.speaker == AGENT for track in live.tracks) + 1
-            track = _Track(AGENT, f"{name}-{AGENT}-{count}", f"{name}-{AGENT}-{count}")
+            if live.ended or name is None:
+                return  # not recorded
+            added = new_agent_track(name, [(track.speaker, track.leg) for track in live.tracks],
+                                    talk.agent_channel_id)
+            if added is None:
+                return  # no tracks to add to, or they began on this leg already
+            track = _Track(AGENT, added, added)
             try:
                 await self._record_track(track, talk.agent_channel_id)
                 if live.paused_mono is not None:
@@ -388,9 +438,12 @@ class CallRecorder:
             await self._note_track(live, name, track)
 
     async def _note_track(self, live: _Live, name: str, track: _Track) -> None:
+        zero = live.tracks_zero_at
         await self._note(live, RECORDTRACK, {
             "recording": name, "track": track.name, "snoop": track.snoop_id,
-            "speaker": track.speaker, "offset": round(track.started_mono - live.tracks_zero, 3)})
+            "speaker": track.speaker, "leg": track.leg,
+            "offset": round(track.started_mono - live.tracks_zero, 3),
+            "zero": zero.isoformat() if zero is not None else None})
 
     async def _record_track(self, track: _Track, leg: str) -> None:
         assert self.router is not None and self.app is not None
@@ -407,7 +460,8 @@ class CallRecorder:
         for track in tracks:
             with contextlib.suppress(AriError):
                 await self.ari.channels.hangup(track.snoop_id)
-            if self.router is not None:
+            if self.router is not None and track.claimed:
+                # (a carried track's snoop is adoption's task: its hangup ends it)
                 self.router.release(track.snoop_id)
 
     async def _stop_tracks(self, live: _Live, name: str) -> bytes | None:
@@ -474,6 +528,7 @@ class CallRecorder:
             await self._note(live, RECORDSTOP, {
                 "recording": kept.id, "name": name, "duration": kept.duration_seconds,
                 "paused": round(paused, 3), "size": kept.size_bytes, "format": kept.format,
+                "adopted": True if live.adopted else None,
             })
 
     async def _settled(self, name: str) -> None:

@@ -133,10 +133,14 @@ async def test_the_second_agent_is_on_the_agent_track_after_a_transfer(
             assert level(right, rate, *window, hz) < ABSENT
 
 
-async def test_an_adopted_call_keeps_recording_its_tracks_over_a_restart(
+async def test_an_adopted_call_keeps_its_tracks_over_a_restart_and_a_transfer_after_it(
     private_sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    caller, agent = RtpPhone("caller", CALLER_HZ), RtpPhone("agent", FIRST_HZ)
+    """The tracks record on while the app is away; the restarted app's ACD serves the call
+    again and its recorder goes on with the same recording, so a blind transfer after the
+    restart gives the second agent the agent's channel from then on, as before a restart."""
+    caller = RtpPhone("caller", CALLER_HZ)
+    first_rtp, second_rtp = RtpPhone("first", FIRST_HZ), RtpPhone("second", SECOND_HZ)
     async with call_center(private_sandbox, tmp_path, {"sales": {}},
                            script=enqueue_into("sales")) as center:
         tenant_id = center.app.tenant_id
@@ -145,10 +149,12 @@ async def test_an_adopted_call_keeps_recording_its_tracks_over_a_restart(
         await RecordingPolicies(center.db).set_policy(tenant_id, "sales",
                                                       RecordingPolicy(PolicyMode.ALL))
         await center.add_agent("steady", 584, scenario="desk-phone-tone.xml",
-                               keys={"rtp_port": str(agent.port)})
+                               queues={"sales": 0}, keys={"rtp_port": str(first_rtp.port)})
+        second = await center.add_agent("later", 585, scenario="desk-phone-tone.xml",
+                                        queues={}, keys={"rtp_port": str(second_rtp.port)})
         call = asyncio.create_task(run_sipp_async(
             "caller-tone.xml", private_sandbox.sip_target, caller="+15550401",
-            keys={"talk_ms": "8000", "rtp_port": str(caller.port)}, timeout=30))
+            keys={"talk_ms": "13000", "rtp_port": str(caller.port)}, timeout=40))
         try:
             [connect] = await center.wait_for("CONNECT")
             call_id = str(connect.call_id)
@@ -164,31 +170,53 @@ async def test_an_adopted_call_keeps_recording_its_tracks_over_a_restart(
             await new.start()
             async with asyncio.timeout(15):
                 await new.events.wait_connected()
+            # The recorder goes on with the recording it finds in the journal.
+            view = await eventually(lambda: new.recorder.state(tenant_id, call_id),
+                                    ignoring=(RecordingError,), within=10, every=0.05,
+                                    until=lambda v: v.state is RecordingState.RECORDING)
+            assert view.recorded_seconds > 2.0, view  # counted from the first process's start
+            await asyncio.sleep(2)  # on purpose: the first agent after the restart
+            await new.acd.transfer(call_id, "agent", second.agent_id, attended=False)
             result = await call
             assert result.ok, result.describe()
+            await center.idle()
+            await new.recorder.drain()
             await eventually(lambda: store.for_call(call_id), within=15, every=0.1)
         finally:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(call, 30)
-            caller.close()
-            agent.close()
+                await asyncio.wait_for(call, 40)
+            for phone in (caller, first_rtp, second_rtp):
+                phone.close()
 
         [kept] = await store.for_call(call_id)
         assert kept.tracks_path is not None, await center.journal("RECORDFAILED")
+        assert kept.agent_user_id == second.user_id
         [stop] = await center.journal("RECORDSTOP")
         assert stop.data["adopted"] is True
+        tracks = await center.journal("RECORDTRACK")
+        [added] = [row for row in tracks if row.data["track"].endswith("-agent-2")]
+        assert added.agent_user_id == second.user_id
         with wave.open(io.BytesIO((store.directory / kept.tracks_path).read_bytes())) as wav:
             rate = wav.getframerate()
             both = array("h", wav.readframes(wav.getnframes()))
         left, right = list(both[0::2]), list(both[1::2])
-        zero = min(row.at for row in await center.journal("RECORDTRACK"))
-        away = (restarted - zero).total_seconds()
-        end = len(left) / rate
-        print(f"\nadopted: tracks {end:.2f} s, app restarted at {away:.2f} s")
-        assert end > away + 3, "the tracks go on after the restart"
-        windows: list[tuple[float, float]] = [(0.5, away - 0.5), (away + 1.0, end - 0.5)]
-        for window in windows:
-            assert level(left, rate, *window, FIRST_HZ) > PRESENT
-            assert level(left, rate, *window, CALLER_HZ) < ABSENT
+        zero = min(row.at for row in tracks)
+        [handed] = await center.journal("TRANSFER")
+        away, moved = ((at - zero).total_seconds() for at in (restarted, handed.at))
+        offset, end = float(added.data["offset"]), len(left) / rate
+        print(f"\nadopted: tracks {end:.2f} s, app restarted at {away:.2f} s, transfer at "
+              f"{moved:.2f} s, second agent's track from {offset:.2f} s")
+        assert moved - 0.5 < offset < moved + 3.0
+        assert end - offset > 2.0, "the second agent's part is in the file"
+        parts = [((0.5, away - 0.5), FIRST_HZ, SECOND_HZ),  # before the restart
+                 ((away + 0.5, moved - 0.3), FIRST_HZ, SECOND_HZ),  # after it
+                 ((offset + 0.7, end - 0.5), SECOND_HZ, FIRST_HZ)]  # after the transfer
+        for window, present, absent in parts:
+            heard = level(left, rate, *window, present)
+            other = level(left, rate, *window, absent)
+            print(f"agent channel {window[0]:.1f}-{window[1]:.1f} s: {present} Hz {heard:.1f} "
+                  f"dB, {absent} Hz {other:.1f} dB")
+            assert heard > PRESENT and other < ABSENT
             assert level(right, rate, *window, CALLER_HZ) > PRESENT
-            assert level(right, rate, *window, FIRST_HZ) < ABSENT
+            for hz in (FIRST_HZ, SECOND_HZ):
+                assert level(right, rate, *window, hz) < ABSENT
