@@ -210,6 +210,11 @@ class Callers:
             if not in_core(call_id):  # the core refused it: its queue or agent is gone
                 waiting.abandoned_by_app = True  # its bridge stays: they talk on in it
                 return None
+            # A full call again, for the talk watchers too (recording, supervision, quality):
+            # told now, or by `Legs.follow_carried` once the agent's leg is followed.
+            waiting.carried = True
+            if waiting.talk is not None:
+                tell_watchers(self.talk_watchers, waiting.talk, started=True)
             outcome = await self._serve(waiting)
             if outcome.reason == "transferred" and not call.inbox.gone:
                 outcome = await self.handover.hand_over(waiting, outcome)
@@ -221,6 +226,8 @@ class Callers:
             del self.calls.by_id[call_id]
             await waiting.lane.close()
             if not waiting.abandoned_by_app:
+                if waiting.carried and waiting.talk is not None:  # before the bridge goes
+                    tell_watchers(self.talk_watchers, waiting.talk, started=False)
                 with contextlib.suppress(AriError):
                     await self.ari.bridges.destroy(bridge_id)
 

@@ -267,8 +267,10 @@ class Legs:
             bridge_id=waiting.bridge_id, caller_channel_id=waiting.call.channel_id,
             agent_channel_id=leg.channel_id,
             agent_user_id=agent.user_id if agent is not None else None,
-            from_number=waiting.call.record.from_number)
+            from_number=waiting.call.record.from_number, carried=True)
         self.publisher.call_changed(waiting, "talking")
+        if waiting.carried:  # the ACD serves it (else `Callers.resume` tells them, once it does)
+            tell_watchers(self.talk_watchers, waiting.talk, started=True)
         try:
             await inbox.wait_for(lambda _: False)  # until the leg is gone
         except ChannelGone:

@@ -78,6 +78,7 @@ class Talk:
     agent_channel_id: str
     agent_user_id: int | None
     from_number: str
+    carried: bool = False  # carried over an app restart: it was under way before this start
 
 
 class TalkWatcher(Protocol):
@@ -128,6 +129,7 @@ class Waiting:
     abandoned_by_app: bool = False  # the app stopped while the call was here
     voicemail: str | None = None  # a supervisor sent the waiting caller to this queue's mailbox
     talk: Talk | None = None  # set once caller and agent are bridged (for talk watchers)
+    carried: bool = False  # a talk carried over a restart that the ACD serves again
 
 
 @dataclass

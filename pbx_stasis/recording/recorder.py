@@ -14,13 +14,19 @@ and the pause shows as silence, as agreed with the people recorded.
 Per speaker: beside the bridge's mixed recording (the one people play), each leg gets a snoop
 channel that hears only what that party says (`spy=in`), recorded on its own; at the end the two
 tracks become one stereo WAV (agent left, customer right: recording/tracks.py) kept with the row
-for analysis. Two snoops rather than a stereo mix of the bridge: ARI's bridge recording has no
+for analysis. After a transfer the new agent's leg gets a snoop of its own, recorded from then on
+and placed on the agent's channel at that time. Every track is journaled (RECORDTRACK: its
+recording, snoop, leg and time in the tracks), so that after an app restart the recording and
+its tracks, which go on in Asterisk meanwhile, are taken up again from the journal
+(recording/carry.py): by the talk the ACD serves again (pause, a transfer's new track, filed at
+its end), else filed when the adopted call ends.
+Two snoops rather than a stereo mix of the bridge: ARI's bridge recording has no
 per-channel option, and a snoop's `in` is exactly one party's voice (measured: no bleed of the
 other side, tests/integration/test_analytics_live.py). A failed track never fails the call's
 recording: the mixed file is kept without tracks and a RECORDFAILED line says why.
 
-Journal lines: RECORDSTART, RECORDPAUSE, RECORDRESUME, RECORDSTOP (with the recording id,
-duration, size), RECORDFAILED.
+Journal lines: RECORDSTART, RECORDTRACK, RECORDPAUSE, RECORDRESUME, RECORDSTOP (with the
+recording id, duration, size), RECORDFAILED.
 """
 
 from __future__ import annotations
@@ -32,29 +38,43 @@ import random
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pbx_stasis.acd.runner import Talk
 from pbx_stasis.ari import AriClient, AriError, AriUnreachable
 from pbx_stasis.calls.router import CallRouter
+from pbx_stasis.recording.carry import (
+    RECORDFAILED,
+    RECORDPAUSE,
+    RECORDRESUME,
+    RECORDSTART,
+    RECORDSTOP,
+    RECORDTRACK,
+    JournaledTrack,
+    OpenRecording,
+    new_agent_track,
+    open_recordings,
+)
 from pbx_stasis.recording.policy import RecordingPolicy
 from pbx_stasis.recording.policy_store import RecordingPolicies
 from pbx_stasis.recording.service import LiveRecordingView, RecordingError, RecordingState
 from pbx_stasis.recording.store import RecordingRecord, RecordingStore
 from pbx_stasis.recording.tables import RecordingKind
-from pbx_stasis.recording.tracks import AGENT, CUSTOMER, stereo
+from pbx_stasis.recording.tracks import AGENT, CUSTOMER, Segment, stereo_segments
 from pbx_stasis.store import Database, NewEvent, StoreUnavailable, utc_now
-from pbx_stasis.store.journal import CallJournal, JournalEntry
+from pbx_stasis.store.journal import CallJournal
 
 log = logging.getLogger(__name__)
 
 FORMAT = "wav"
-RECORDSTART = "RECORDSTART"
-RECORDPAUSE = "RECORDPAUSE"
-RECORDRESUME = "RECORDRESUME"
-RECORDSTOP = "RECORDSTOP"
-RECORDFAILED = "RECORDFAILED"
+TRACK_ARG = "recording"  # the Stasis argument of a track's snoop channel
+PREFIX = "pbx-call-"  # a call's recordings, and the snoop channels of its tracks
+
+
+def is_track(channel_id: str) -> bool:
+    """A snoop channel of a per-speaker track (its id is its recording's name)."""
+    return channel_id.startswith(PREFIX)
 
 
 @dataclass
@@ -64,7 +84,9 @@ class _Track:
     speaker: str
     snoop_id: str
     name: str
+    leg: str = ""  # the channel snooped on
     started_mono: float = 0.0
+    claimed: bool = True  # its snoop's events come to us (not: carried over a restart)
 
 
 @dataclass
@@ -81,6 +103,9 @@ class _Live:
     ended: bool = False
     kept: list[RecordingRecord] = field(default_factory=list)
     tracks: list[_Track] = field(default_factory=list)
+    tracks_zero: float = 0.0  # when the first tracks started (time 0 of the tracks file)
+    tracks_zero_at: datetime | None = None  # the same, on the wall clock (journaled)
+    adopted: bool = False  # a recording carried over an app restart (RECORDSTOP says so)
 
     @property
     def state(self) -> RecordingState:
@@ -128,6 +153,7 @@ class CallRecorder:
         self.draw = draw
         self.settle = settle  # seconds to wait for Asterisk to finish writing a stopped file
         self._live: dict[str, _Live] = {}
+        self._carried: set[str] = set()  # adopted recordings a _Live goes on with (and files)
         self._tasks: set[asyncio.Task[None]] = set()
 
     # --- talk watcher ---------------------------------------------------------------------
@@ -136,12 +162,18 @@ class CallRecorder:
         live = self._live.get(talk.call_id)
         if live is not None:
             # Another agent in the same bridge (a transfer): the recording of the bridge goes
-            # on, decided once for the whole call; the row will name the last agent.
+            # on, decided once for the whole call; the row will name the last agent. Their
+            # leg gets an agent track of its own from now on.
+            new_leg = talk.agent_channel_id != live.talk.agent_channel_id
             live.talk = talk
+            if new_leg:
+                self._spawn(self._next_agent_track(live))
             return
         live = _Live(talk)
         self._live[talk.call_id] = live
-        self._spawn(self._begin(live))
+        # A talk carried over a restart goes on with the recording it had, if any; it is not
+        # decided again.
+        self._spawn(self._carry(live) if talk.carried else self._begin(live))
 
     def talk_ended(self, talk: Talk) -> None:
         live = self._live.pop(talk.call_id, None)
@@ -157,31 +189,32 @@ class CallRecorder:
     async def file_adopted(self, tenant_id: int, call_id: str, bridge_ids: list[str]) -> None:
         """A conversation adopted after an app restart has ended: its bridge goes (which ends
         a recording still running in it), and every recording the journal shows started but
-        not stopped is stopped and filed like any other (RECORDSTOP with `adopted`)."""
+        not stopped is stopped and filed like any other (RECORDSTOP with `adopted`), with its
+        per-speaker tracks: each snoop the journal shows (RECORDTRACK) went on recording while
+        the app was away (adoption leaves them be) and is stopped and joined now. A recording
+        the ACD's talk went on with (`_carry`) is left to that talk's end, which files it."""
         for bridge_id in bridge_ids:
             with contextlib.suppress(AriError):
                 await self.ari.bridges.destroy(bridge_id)
         await self.db.writes.settle()
-        open_: dict[str, JournalEntry] = {}
-        for entry in await CallJournal(self.db).events_for_call(call_id):
-            if entry.event == RECORDSTART:
-                open_[str(entry.data.get("recording"))] = entry
-            elif entry.event == RECORDSTOP:
-                open_.pop(str(entry.data.get("name")), None)
-            elif entry.event == RECORDFAILED:
-                open_.pop(str(entry.data.get("recording")), None)
-        for name, started in open_.items():
+        entries = await CallJournal(self.db).events_for_call(call_id)
+        for recording in open_recordings(entries):
+            name = recording.name
+            if name in self._carried:  # the ACD served the call again: its talk's end files it
+                self._carried.discard(name)
+                continue
             note = NewEvent(tenant_id=tenant_id, call_id=call_id, event=RECORDSTOP,
-                            agent_user_id=started.agent_user_id, queue=started.queue,
+                            agent_user_id=recording.agent_user_id, queue=recording.queue,
                             at=utc_now(), data={})
             try:
                 with contextlib.suppress(AriError):  # 404: it ended with the bridge
                     await self.ari.recordings.stop(name)
+                joined = await self._adopted_tracks(name, recording.tracks, note)
                 await self._settled(name)
                 kept = await self.store.keep_from_asterisk(
                     self.ari, name, FORMAT, tenant_id=tenant_id, call_id=call_id,
-                    kind=RecordingKind.CALL, started_at=started.at, queue=started.queue,
-                    agent_user_id=started.agent_user_id,
+                    kind=RecordingKind.CALL, started_at=recording.started_at,
+                    queue=recording.queue, agent_user_id=recording.agent_user_id, tracks=joined,
                 )
             except Exception as exc:
                 log.exception("call %s: recording %s could not be kept", call_id, name)
@@ -191,6 +224,27 @@ class CallRecorder:
             self.db.writes.append([replace(note, data={
                 "recording": kept.id, "name": name, "duration": kept.duration_seconds,
                 "size": kept.size_bytes, "format": kept.format, "adopted": True})])
+
+    async def _adopted_tracks(self, name: str, tracks: list[JournaledTrack], note: NewEvent
+                              ) -> bytes | None:
+        """The journaled tracks of an adopted call's recording, stopped and joined; None when
+        it had none or they could not be had (RECORDFAILED; the mixed file is kept)."""
+        if not tracks:
+            return None
+        try:
+            for track in tracks:
+                with contextlib.suppress(AriError):  # 404: it ended with its leg
+                    await self.ari.recordings.stop(track.name)
+                with contextlib.suppress(AriError):
+                    await self.ari.channels.hangup(track.snoop)
+            return await self._joined([(track.speaker, track.name, track.offset)
+                                       for track in tracks])
+        except Exception as exc:
+            log.warning("call %s: adopted per-speaker tracks not kept: %s", note.call_id, exc)
+            self.db.writes.append([replace(note, event=RECORDFAILED, data={
+                "recording": name, "tracks": True, "adopted": True,
+                "error": str(exc) or type(exc).__name__})])
+            return None
 
     # --- agent / supervisor requests ------------------------------------------------------
 
@@ -276,10 +330,50 @@ class CallRecorder:
                 with contextlib.suppress(Exception):
                     await self._note(live, RECORDFAILED, {"error": str(exc)})
 
+    async def _carry(self, live: _Live) -> None:
+        """A talk carried over an app restart that the ACD serves again: its recording, still
+        going on in Asterisk with its tracks (the journal says which), is this talk's again:
+        paused and resumed, given the next agent's track after a transfer, and filed when the
+        talk ends, as if the app had not restarted."""
+        async with live.lock:
+            talk = live.talk
+            try:
+                live.policy = await self.policies.policy(talk.tenant_id, talk.queue)
+                await self.db.writes.settle()
+                recordings = open_recordings(
+                    await CallJournal(self.db).events_for_call(talk.call_id))
+            except Exception as exc:
+                log.warning("call %s: its recording not carried over: %s", talk.call_id, exc)
+                return  # file_adopted files it when the call ends, as without the ACD
+            if live.ended or not recordings:
+                return
+            self._take(live, recordings[-1])
+
+    def _take(self, live: _Live, recording: OpenRecording) -> None:
+        now, wall = time.monotonic(), utc_now()
+
+        def mono(at: datetime) -> float:
+            return now - (wall - at).total_seconds()
+
+        live.adopted = True
+        live.name = recording.name
+        live.segments = recording.segment
+        live.started_at, live.started_mono = recording.started_at, mono(recording.started_at)
+        live.paused_total = recording.paused_total
+        live.paused_mono = (mono(recording.paused_since) if recording.paused_since is not None
+                            else None)
+        if recording.tracks_zero is not None:
+            live.tracks_zero_at = recording.tracks_zero
+            live.tracks_zero = mono(recording.tracks_zero)
+            live.tracks = [_Track(track.speaker, track.snoop, track.name, track.leg,
+                                  live.tracks_zero + track.offset, claimed=False)
+                           for track in recording.tracks]
+        self._carried.add(recording.name)
+
     async def _record(self, live: _Live, *, reason: str, by_user_id: int | None = None) -> None:
         talk = live.talk
         live.segments += 1
-        name = f"pbx-call-{talk.call_id}-{live.segments}"
+        name = f"{PREFIX}{talk.call_id}-{live.segments}"
         await self._ari(
             self.ari.bridges.record(
                 talk.bridge_id, name, FORMAT, if_exists="overwrite", beep=False,
@@ -312,11 +406,50 @@ class CallRecorder:
                                                   "error": str(exc) or type(exc).__name__})
             return
         live.tracks = tracks
+        live.tracks_zero = min(track.started_mono for track in tracks)
+        live.tracks_zero_at = utc_now() - timedelta(seconds=time.monotonic() - live.tracks_zero)
+        for track in tracks:
+            await self._note_track(live, name, track)
+
+    async def _next_agent_track(self, live: _Live) -> None:
+        """A transfer brought another agent's leg into the call: record what they say, on the
+        agent's channel from now on (the earlier agent's track ended with their leg)."""
+        async with live.lock:
+            name, talk = live.name, live.talk
+            if live.ended or name is None:
+                return  # not recorded
+            added = new_agent_track(name, [(track.speaker, track.leg) for track in live.tracks],
+                                    talk.agent_channel_id)
+            if added is None:
+                return  # no tracks to add to, or they began on this leg already
+            track = _Track(AGENT, added, added)
+            try:
+                await self._record_track(track, talk.agent_channel_id)
+                if live.paused_mono is not None:
+                    await self.ari.recordings.mute(track.name)
+            except Exception as exc:
+                log.warning("call %s: the new agent's track not recorded: %s", talk.call_id,
+                            exc)
+                await self._drop_tracks([track])
+                await self._note(live, RECORDFAILED, {"recording": name, "tracks": True,
+                                                      "error": str(exc) or type(exc).__name__})
+                return
+            live.tracks.append(track)
+            await self._note_track(live, name, track)
+
+    async def _note_track(self, live: _Live, name: str, track: _Track) -> None:
+        zero = live.tracks_zero_at
+        await self._note(live, RECORDTRACK, {
+            "recording": name, "track": track.name, "snoop": track.snoop_id,
+            "speaker": track.speaker, "leg": track.leg,
+            "offset": round(track.started_mono - live.tracks_zero, 3),
+            "zero": zero.isoformat() if zero is not None else None})
 
     async def _record_track(self, track: _Track, leg: str) -> None:
         assert self.router is not None and self.app is not None
+        track.leg = leg
         inbox = self.router.claim(track.snoop_id)
-        await self.ari.channels.snoop(leg, self.app, spy="in", app_args=["recording"],
+        await self.ari.channels.snoop(leg, self.app, spy="in", app_args=[TRACK_ARG],
                                       snoop_id=track.snoop_id)
         await inbox.wait_for({"StasisStart"}, within=5)
         await self.ari.channels.record(track.snoop_id, track.name, FORMAT,
@@ -327,7 +460,8 @@ class CallRecorder:
         for track in tracks:
             with contextlib.suppress(AriError):
                 await self.ari.channels.hangup(track.snoop_id)
-            if self.router is not None:
+            if self.router is not None and track.claimed:
+                # (a carried track's snoop is adoption's task: its hangup ends it)
                 self.router.release(track.snoop_id)
 
     async def _stop_tracks(self, live: _Live, name: str) -> bytes | None:
@@ -340,17 +474,9 @@ class CallRecorder:
             for track in tracks:
                 with contextlib.suppress(AriError):  # 404: it ended with its leg
                     await self.ari.recordings.stop(track.name)
-            audio: dict[str, bytes] = {}
-            for track in tracks:
-                await self._settled(track.name)
-                audio[track.speaker] = await self.ari.recordings.stored_file(track.name)
-                with contextlib.suppress(AriError):
-                    await self.ari.recordings.delete_stored(track.name)
-            first = min(track.started_mono for track in tracks)
-            delay = {track.speaker: track.started_mono - first for track in tracks}
-            return await asyncio.to_thread(
-                stereo, audio[AGENT], audio[CUSTOMER], agent_delay=delay[AGENT],
-                customer_delay=delay[CUSTOMER])
+            return await self._joined(
+                [(track.speaker, track.name, track.started_mono - live.tracks_zero)
+                 for track in tracks])
         except Exception as exc:
             log.warning("call %s: per-speaker tracks not kept: %s", live.talk.call_id, exc)
             await self._note(live, RECORDFAILED, {"recording": name, "tracks": True,
@@ -358,6 +484,17 @@ class CallRecorder:
             return None
         finally:
             await self._drop_tracks(tracks)
+
+    async def _joined(self, tracks: list[tuple[str, str, float]]) -> bytes:
+        """Stopped tracks (speaker, recording name, offset in seconds) fetched from Asterisk
+        and put side by side; each is deleted from Asterisk once fetched."""
+        sides: dict[str, list[Segment]] = {AGENT: [], CUSTOMER: []}
+        for speaker, name, offset in tracks:
+            await self._settled(name)
+            sides[speaker].append((offset, await self.ari.recordings.stored_file(name)))
+            with contextlib.suppress(AriError):
+                await self.ari.recordings.delete_stored(name)
+        return await asyncio.to_thread(stereo_segments, sides[AGENT], sides[CUSTOMER])
 
     async def _finish(self, live: _Live) -> None:
         async with live.lock:
@@ -391,6 +528,7 @@ class CallRecorder:
             await self._note(live, RECORDSTOP, {
                 "recording": kept.id, "name": name, "duration": kept.duration_seconds,
                 "paused": round(paused, 3), "size": kept.size_bytes, "format": kept.format,
+                "adopted": True if live.adopted else None,
             })
 
     async def _settled(self, name: str) -> None:

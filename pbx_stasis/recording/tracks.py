@@ -4,6 +4,9 @@ on each leg, `spy=in`: what that party says), put side by side in one stereo WAV
 Channel 0 (left) is the agent, channel 1 (right) the customer, as Amazon Transcribe Call
 Analytics numbers them. The mixed recording of the bridge stays the one people play; the
 stereo file is what analysis reads (who spoke when).
+
+A side may have several pieces: after a transfer the new agent's leg gets its own snoop and
+recording, which goes on the agent's channel at the time it started (`stereo_segments`).
 """
 
 from __future__ import annotations
@@ -33,19 +36,40 @@ def _silence(frames: int) -> array[int]:
     return array("h", bytes(2 * max(frames, 0)))
 
 
-def stereo(agent: bytes, customer: bytes, *, agent_delay: float = 0.0,
-           customer_delay: float = 0.0) -> bytes:
-    """Two mono WAV files as one stereo WAV (agent left, customer right).
+Segment = tuple[float, bytes]  # (seconds after the tracks' start, a mono WAV file)
 
-    A track whose recording started later gets its delay (seconds) as leading silence, so the
-    two stay aligned in time; the shorter one is padded with silence at its end.
-    """
-    left, rate = mono_samples(agent)
-    right, right_rate = mono_samples(customer)
-    if right_rate != rate:
-        raise ValueError(f"the tracks' rates differ ({rate} and {right_rate} Hz)")
-    left = _silence(round(agent_delay * rate)) + left
-    right = _silence(round(customer_delay * rate)) + right
+
+def _channel(segments: list[Segment], rate: int | None) -> tuple[array[int], int | None]:
+    """One side's pieces placed at their times; where two overlap they are mixed (summed,
+    clipped to 16 bits), elsewhere copied as they are."""
+    out = array("h")
+    written = 0  # the end of the audio placed so far
+    for delay, data in sorted(segments, key=lambda segment: segment[0]):
+        samples, its_rate = mono_samples(data)
+        if rate is None:
+            rate = its_rate
+        elif its_rate != rate:
+            raise ValueError(f"the tracks' rates differ ({rate} and {its_rate} Hz)")
+        start = max(round(delay * rate), 0)
+        end = start + len(samples)
+        if len(out) < end:
+            out += _silence(end - len(out))
+        overlap = max(min(written, end) - start, 0)
+        for i in range(overlap):
+            out[start + i] = max(-32768, min(32767, out[start + i] + samples[i]))
+        out[start + overlap:end] = samples[overlap:]
+        written = max(written, end)
+    return out, rate
+
+
+def stereo_segments(agent: list[Segment], customer: list[Segment]) -> bytes:
+    """Each side's pieces (mono WAV files, each at its delay in seconds) as one stereo WAV
+    (agent left, customer right); the shorter side is padded with silence at its end."""
+    if not agent or not customer:
+        raise ValueError("each side needs at least one track")
+    left, rate = _channel(agent, None)
+    right, rate = _channel(customer, rate)
+    assert rate is not None
     frames = max(len(left), len(right))
     left += _silence(frames - len(left))
     right += _silence(frames - len(right))
@@ -59,3 +83,13 @@ def stereo(agent: bytes, customer: bytes, *, agent_delay: float = 0.0,
         wav.setframerate(rate)
         wav.writeframes(both.tobytes())
     return out.getvalue()
+
+
+def stereo(agent: bytes, customer: bytes, *, agent_delay: float = 0.0,
+           customer_delay: float = 0.0) -> bytes:
+    """Two mono WAV files as one stereo WAV (agent left, customer right).
+
+    A track whose recording started later gets its delay (seconds) as leading silence, so the
+    two stay aligned in time; the shorter one is padded with silence at its end.
+    """
+    return stereo_segments([(agent_delay, agent)], [(customer_delay, customer)])

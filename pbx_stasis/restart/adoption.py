@@ -17,6 +17,8 @@ the app restarted (or its ARI socket dropped) under them.
 - A call that entered Stasis while the app was away (its StasisStart went to a dead or silent
   socket: it has no record, and the dialplan's arguments say it came in or went out) is a new
   call: it runs its number's script as if the StasisStart had just arrived.
+- A per-speaker recording's snoop is left recording: the call's recording is filed with its
+  tracks when the call ends.
 - Anything else (an agent or consultation leg left ringing) is hung up; queue bridges nobody
   waits in are destroyed.
 """
@@ -43,7 +45,7 @@ from pbx_stasis.calls.inbound import Call, CallScript, run_call
 from pbx_stasis.calls.records import CallLog
 from pbx_stasis.calls.resync import resync
 from pbx_stasis.calls.router import CallHandler, CallRouter
-from pbx_stasis.recording.recorder import CallRecorder
+from pbx_stasis.recording.recorder import CallRecorder, is_track
 from pbx_stasis.store import CallRecord, StoreUnavailable
 from pbx_stasis.supervision import Supervision
 from pbx_stasis.transfer.outside import OUTSIDE_BRIDGE
@@ -211,6 +213,12 @@ class Adoption:
         start: AriEvent = {"type": "StasisStart", "channel": dict(channel), "args": args}
 
         async def handle(inbox: EventInbox, start: AriEvent) -> None:
+            if is_track(channel["id"]):
+                # A per-speaker track's snoop: it records on until its leg goes or its call's
+                # recording is filed (CallRecorder.file_adopted stops it and keeps the track).
+                with contextlib.suppress(ChannelGone):
+                    await inbox.wait_for(lambda _: False)
+                return
             if await self._resume(inbox, start, record):
                 return
             partners = await self._partners(channel["id"])

@@ -449,9 +449,13 @@ async def test_the_agent_records_on_demand_and_pauses_for_a_card_number(
                 result = await caller
                 assert result.ok, result.describe()
             await expect(agent.get_by_test_id("rec-row")).to_be_hidden()
-        events = [row.event for row in await stack.journal(call_id)]
-        assert [e for e in events if e.startswith("RECORD")][:3] == [
-            "RECORDSTART", "RECORDPAUSE", "RECORDRESUME"], events
+        rows = await stack.journal(call_id)
+        events = [row.event for row in rows]
+        # The recording's life; beside it each party's track is journaled (RECORDTRACK).
+        lifecycle = [e for e in events if e.startswith("RECORD") and e != "RECORDTRACK"]
+        assert lifecycle[:3] == ["RECORDSTART", "RECORDPAUSE", "RECORDRESUME"], events
+        assert sorted(row.data["speaker"] for row in rows if row.event == "RECORDTRACK") == [
+            "agent", "customer"], events
     finally:
         await policies.set_policy(stack.tenant_id, "support", RecordingPolicy(PolicyMode.NONE))
 
