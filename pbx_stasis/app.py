@@ -60,6 +60,7 @@ from pbx_stasis.store.metrics import WriterCollector
 from pbx_stasis.supervision import Supervision
 from pbx_stasis.supervision.service import SUPERVISION_SERVICE
 from pbx_stasis.transfer.outside import TrunkLine
+from pbx_stasis.virtualnumbers.service import MaskedCalls, VirtualNumbers
 from pbx_stasis.web.health import Health
 
 log = logging.getLogger(__name__)
@@ -134,6 +135,8 @@ class StasisApp:
                                      app=settings.ari.app)
         self.quality = CallQuality(self.ari, db, bus)
         self.acd.talk_watchers += [self.supervision, self.recorder, self.quality]
+        # Calls to the tenants' virtual numbers (masked two-party calls).
+        self.masked = MaskedCalls(VirtualNumbers(db), self.line)
         self.ivr = IvrService(db, bus, self.ari, internal_lookups=settings.ivr.internal_lookups)
         self.agent_calls = AgentCalls(self.ari, db, self.acd, self.line, self.dialing,
                                       settings.ari.app)
@@ -166,6 +169,7 @@ class StasisApp:
             clock=lambda: datetime.fromtimestamp(self._clock(), UTC),
         )
         await self.ivr.start()
+        await self.masked.start()
         # Today's figures on the wallboard go on from the journal (the reports' reader).
         await self.acd.start(today=functools.partial(journal_rows, self.db, since_start=True))
         await self.callbacks.start()  # pending callbacks back in their places
@@ -189,6 +193,7 @@ class StasisApp:
         await self.callbacks.stop()
         await self.acd.stop()
         await self.ivr.stop()
+        await self.masked.stop()
         await self.db.writes.settle()  # the last calls' rows, before the process exits
         if self._http is not None:
             await self._http.close()
@@ -218,7 +223,8 @@ class StasisApp:
         """Whose a new call is, what it runs and, for an agent's outbound call, the caller ID
         it presents (its record's from_number; None: the channel's caller). An agent's outbound
         call belongs to the agent's tenant; an inbound one to the tenant whose live IVR flow
-        answers the dialled number, which runs it (else the default tenant and script)."""
+        answers the dialled number, which runs it (else the default tenant and script); a call
+        to a virtual number belongs to its tenant and is a masked two-party call."""
         args = stasis_args(start)
         if args[:1] == ["outbound"]:
             agent = self.agent_calls.agent_of(start)
@@ -227,6 +233,9 @@ class StasisApp:
             script = self.agent_calls.script(start, agent, presented)
             return tenant_id, agent, script, presented.number or "anonymous"
         number = dialed_number(start)
+        owner = self.masked.tenant_of(number)
+        if owner is not None:
+            return owner, None, self.masked.run, None
         tenant_id = self._tenant_of(number)
         flow = self.ivr.script_for(tenant_id, number)
         return tenant_id, None, flow or self._default_script, None
