@@ -86,7 +86,7 @@ class VirtualNumbers:
         """Every virtual number and its tenant."""
         async with self.db.session() as session:
             rows = await session.execute(select(VirtualNumber.number, VirtualNumber.tenant_id))
-            return {number: tenant_id for number, tenant_id in rows.tuples()}
+            return {number: tenant_id for number, tenant_id in rows.all()}
 
     async def for_contact(self, tenant_id: int, contact_id: int) -> str | None:
         """The virtual number the contact sees (given now if it had none): sticky."""
@@ -198,6 +198,7 @@ class MaskedCalls:
             await call.play([REFUSAL_SOUND], within=30.0)
             return
         await call.note(CONNECT, virtual=virtual, mapping=decision.pair.id)
+        await call.answer()  # the caller hears ringing while the other party's phone rings
         outcome = await self.line.connect_number(call, decision.to,
                                                  caller_id=Presented(virtual, "virtual"))
         await call.note(ENDED, virtual=virtual, mapping=decision.pair.id,

@@ -1,0 +1,103 @@
+"""Masked two-party calls through a virtual number, on the sandbox (issue 15 part 7): a rider
+and a driver call each other through the tenant's virtual number, each phone (a sipp party)
+seeing only the virtual number (From and P-Asserted-Identity of what it receives, and the
+other's number nowhere); a mapping past its expiry is refused with an announcement; every step
+is on the journal."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from callcenter import call_center, session_headers, web_client
+from polling import eventually
+from sandbox import Sandbox, run_sipp_async
+from test_caller_id_live import Carrier, presented
+
+from pbx_stasis.store import Directory, utc_now
+from pbx_stasis.virtualnumbers.service import PoolNumber, VirtualNumbers
+
+pytestmark = pytest.mark.integration
+
+VIRTUAL = "+14155550160"
+RIDER, DRIVER = "+14155552001", "+14155552002"  # party A and party B
+LATE_RIDER, LATE_DRIVER = "+14155552011", "+14155552012"  # a mapping that has expired
+
+
+def received(log: Path) -> str:
+    """Every SIP message a sipp party received (its -message_file), one after another."""
+    text = log.read_text(errors="replace") if log.exists() else ""
+    blocks = re.split(r"\n-{20,}[^\n]*\n", text)
+    return "\n".join(block for block in blocks if "message received" in block)
+
+
+async def test_a_masked_call_shows_only_the_virtual_number_and_an_expired_mapping_is_refused(
+    private_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    async with call_center(private_sandbox, tmp_path, {}) as center:
+        tenant = await Directory(center.db).ensure_tenant("default")
+        manager = await Directory(center.db).add_user("default", "dispatch", "manager")
+        store = VirtualNumbers(center.db)
+        assert await store.set_pool(tenant.id, [PoolNumber(VIRTUAL, "Rides")]) == []
+        # An expired mapping on the same number: made a second long, then let expire.
+        late = await store.create_mapping(tenant.id, LATE_RIDER, LATE_DRIVER,
+                                          ttl=timedelta(seconds=1), virtual=None,
+                                          reference="ride 41", by="test")
+        carrier = await asyncio.to_thread(Carrier, private_sandbox, tmp_path)
+        try:
+            async with web_client(center) as client:
+                headers = await session_headers(client, manager.id, tenant.id)
+                response = await client.post("/api/masked-calls", headers=headers, json={
+                    "party_a": RIDER, "party_b": DRIVER, "ttl_seconds": 600,
+                    "reference": "ride 42"})
+                assert response.status == 201, await response.text()
+                mapping = (await response.json())["mapping"]
+                assert (mapping["virtual"], mapping["live"]) == (VIRTUAL, True)
+            await eventually(lambda: center.app.masked.tenant_of(VIRTUAL),
+                             until=lambda owner: owner == tenant.id, within=10,
+                             what="the virtual number known to the Stasis side")
+            logs = {}
+            for caller in (RIDER, DRIVER):  # A calls B, then B calls A back
+                logs[caller] = tmp_path / f"party-{caller[1:]}.log"
+                result = await run_sipp_async(
+                    "caller-hangs-up.xml", private_sandbox.sip_target, service=VIRTUAL,
+                    caller=caller, keys={"talk_ms": "1500"}, timeout=25, workdir=tmp_path,
+                    extra_args=["-trace_msg", "-message_file", str(logs[caller])])
+                assert result.ok, result.describe()
+                await center.idle()
+            await eventually(lambda: utc_now() > late.expires_at, until=bool, within=5,
+                             what="the late mapping's expiry")
+            refused = await run_sipp_async(
+                "caller-waits-bye.xml", private_sandbox.sip_target, service=VIRTUAL,
+                caller=LATE_DRIVER, timeout=20, workdir=tmp_path)
+            assert refused.ok, refused.describe()
+            await center.idle()
+        finally:
+            far = await asyncio.to_thread(carrier.sipp.stop)
+        # The far side of each call: rung at the other party's number, shown the virtual one.
+        assert far.successful == 2, far.describe()
+        invites = carrier.invites()
+        assert [invite["request"].split()[1].split("@")[0] for invite in invites] == [
+            f"sip:{DRIVER}", f"sip:{RIDER}"]
+        assert [presented(invite) for invite in invites] == [
+            ((VIRTUAL, VIRTUAL), (VIRTUAL, VIRTUAL))] * 2
+        assert RIDER not in str(invites[0]) and DRIVER not in str(invites[1])
+        # The calling side never received the other party's number either.
+        assert received(logs[RIDER]) and DRIVER not in received(logs[RIDER])
+        assert received(logs[DRIVER]) and RIDER not in received(logs[DRIVER])
+        # The journal: the mappings, each call connected or refused, and how it ended.
+        made = [row.data for row in await center.journal("masked.mapping")]
+        assert [(d["party_a"], d["party_b"], d["reference"]) for d in made] == [
+            (LATE_RIDER, LATE_DRIVER, "ride 41"), (RIDER, DRIVER, "ride 42")]
+        connects = await center.journal("masked.connect")
+        assert [row.data["mapping"] for row in connects] == [mapping["id"]] * 2
+        ends = [row.data for row in await center.journal("masked.end")]
+        assert [(d["talked"], d["reason"]) for d in ends] == [(True, "caller_hangup")] * 2
+        [refusal] = await center.journal("masked.refused")
+        assert (refusal.data["reason"], refusal.data["mapping"]) == ("expired", late.id)
+        dials = [row.data for row in await center.journal("transfer.dial")]
+        assert [(d["number"], d["caller_id"], d["caller_id_from"]) for d in dials] == [
+            (DRIVER, VIRTUAL, "virtual"), (RIDER, VIRTUAL, "virtual")]
