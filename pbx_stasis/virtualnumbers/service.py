@@ -67,6 +67,9 @@ class VirtualNumbers:
                 VirtualNumber.tenant_id == tenant_id).order_by(VirtualNumber.position))
             return [PoolNumber(row.number, row.label) for row in rows]
 
+    async def numbers(self, tenant_id: int) -> list[str]:
+        return [entry.number for entry in await self.pool(tenant_id)]
+
     async def set_pool(self, tenant_id: int, numbers: Sequence[PoolNumber]) -> list[str]:
         """Replace the tenant's pool; returns the numbers another tenant holds (nothing saved
         then)."""

@@ -1,0 +1,87 @@
+"""Virtual numbers over the API: the pool, a contact's sticky number (its caller ID when an
+agent calls it back by id, whole even for a masked role), and masked two-party mappings."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from web_world import World
+
+from pbx_stasis.crm.contacts import ContactDraft
+from pbx_stasis.store.tables import Role
+
+V1, V2 = "+14155550160", "+14155550161"
+RIDER, DRIVER = "+14155552001", "+14155552002"
+
+
+async def as_(world: World, role: Role, method: str, path: str, body: Any = None,
+              tenant: str = "acme") -> tuple[int, Any]:
+    who = await world.log_in(world.person(tenant, role))
+    response = await world.request(who, method, path, body)
+    return response.status, json.loads(await response.text())
+
+
+async def test_the_pool_and_a_contacts_sticky_number(world: World) -> None:
+    status, body = await as_(world, Role.ADMIN, "PUT", "/api/virtual-numbers", {"numbers": [
+        {"number": "+1 415 555 0160", "label": "Rides"}, {"number": V2}]})
+    assert status == 200, body
+    assert body["numbers"] == [{"number": V1, "label": "Rides"}, {"number": V2, "label": ""}]
+    for bad, field in (({"numbers": [{"number": V1}, {"number": V1}]}, "body"),
+                       ({"numbers": [{"number": "0160"}]}, "numbers.0.number")):
+        status, body = await as_(world, Role.ADMIN, "PUT", "/api/virtual-numbers", bad)
+        assert status == 400 and field in body["fields"], body
+    # A number is one tenant's: another cannot take it.
+    status, body = await as_(world, Role.ADMIN, "PUT", "/api/virtual-numbers",
+                             {"numbers": [{"number": V1}]}, tenant="globex")
+    assert status == 400 and "another tenant" in body["fields"]["numbers"], body
+
+    ada = world.contact_ids["acme"]
+    grace = (await world.crm.contacts.create(world.tenant_ids["acme"], ContactDraft(
+        name="Grace Hopper (acme)", phones=("+14155550142",)))).id
+    seen = [(await as_(world, Role.AGENT, "GET", f"/api/contacts/{c}/virtual-number"))[1]
+            ["virtual"] for c in (ada, grace, ada, grace)]
+    assert seen == [V1, V2, V1, V2]  # spread over the pool, then always the same
+    status, _ = await as_(world, Role.AGENT, "GET", f"/api/contacts/{ada}/virtual-number",
+                          tenant="globex")
+    assert status == 404
+
+    # Called back by id, the contact is shown its own virtual number; a masked agent sees it
+    # whole (it is the tenant's, not a customer's).
+    status, body = await as_(world, Role.ADMIN, "PUT", "/api/masking", {"roles": ["agent"]})
+    assert status == 200, body
+    status, body = await as_(world, Role.AGENT, "POST", "/api/calls/dial-by",
+                             {"contact_id": grace})
+    assert status == 201, body
+    agent = world.person("acme", Role.AGENT)
+    assert world.center.asked[-1] == ("dial", agent.tenant_id, agent.user_id, "+14155550142",
+                                      V2)
+    status, body = await as_(world, Role.AGENT, "GET", f"/api/contacts/{grace}/virtual-number")
+    assert body["virtual"] == V2
+
+
+async def test_masked_mappings_take_a_free_number_and_refuse_what_is_not_clear(
+        world: World) -> None:
+    status, body = await as_(world, Role.ADMIN, "PUT", "/api/virtual-numbers",
+                             {"numbers": [{"number": V1}]})
+    assert status == 200, body
+    ride = {"party_a": RIDER, "party_b": DRIVER, "ttl_seconds": 900, "reference": "ride 7"}
+    status, body = await as_(world, Role.MANAGER, "POST", "/api/masked-calls", ride)
+    assert status == 201, body
+    mapping = body["mapping"]
+    assert (mapping["virtual"], mapping["party_a"], mapping["party_b"], mapping["live"]) == (
+        V1, RIDER, DRIVER, True)
+    # The rider already has a live mapping on the pool's only number: a call would be unclear.
+    status, body = await as_(world, Role.MANAGER, "POST", "/api/masked-calls",
+                             {**ride, "party_b": "+14155552003"})
+    assert status == 400 and "no virtual number" in body["fields"]["party_a"], body
+    for bad, field in (({**ride, "party_b": RIDER}, "body"), ({**ride, "ttl_seconds": 5},
+                       "ttl_seconds"), ({**ride, "virtual": V2}, "virtual")):
+        status, body = await as_(world, Role.MANAGER, "POST", "/api/masked-calls", bad)
+        assert status == 400 and field in body["fields"], (bad, body)
+    status, body = await as_(world, Role.MANAGER, "GET", "/api/masked-calls?live=true")
+    assert [m["id"] for m in body["mappings"]] == [mapping["id"]]
+    status, body = await as_(world, Role.ADMIN, "GET", "/api/masked-calls", tenant="globex")
+    assert body["mappings"] == []
+    status, _ = await as_(world, Role.AGENT, "POST", "/api/masked-calls", ride)
+    assert status == 403
