@@ -136,7 +136,7 @@ class StasisApp:
         self.quality = CallQuality(self.ari, db, bus)
         self.acd.talk_watchers += [self.supervision, self.recorder, self.quality]
         # Calls to the tenants' virtual numbers (masked two-party calls).
-        self.masked = MaskedCalls(VirtualNumbers(db), self.line)
+        self.masked = MaskedCalls(VirtualNumbers(db), self.line, self.acd)
         self.line.virtual_numbers = self.masked.store.numbers
         self.ivr = IvrService(db, bus, self.ari, internal_lookups=settings.ivr.internal_lookups)
         self.agent_calls = AgentCalls(self.ari, db, self.acd, self.line, self.dialing,

@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("tenant_id", sa.Integer(), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("label", sa.String(length=64), nullable=False),
+        sa.Column("queue", sa.String(length=100), nullable=True),
         _tenant("virtual_numbers"),
         sa.PrimaryKeyConstraint("number", name=op.f("pk_virtual_numbers")),
     )

@@ -1,7 +1,7 @@
 """`pbx vnum ...`: a tenant's virtual numbers and masked two-party mappings.
 
     pbx vnum list [--tenant default]
-    pbx vnum add +14155550160 [--label Riders] [--tenant default]
+    pbx vnum add +14155550160 [--label Riders] [--queue support] [--tenant default]
     pbx vnum remove +14155550160 [--tenant default]
     pbx vnum map PARTY_A PARTY_B [--ttl 3600] [--virtual +14155550160] [--reference ORDER]
     pbx vnum mappings [--live] [--tenant default]
@@ -54,7 +54,7 @@ def cmd_pool(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"error: NUMBER: {number} is not in the pool", file=sys.stderr)
                 return 2
             if action == "add":
-                kept.append(PoolNumber(number, args.label or ""))
+                kept.append(PoolNumber(number, args.label or "", args.queue))
             taken = await store.set_pool(tenant_id, kept)
             if taken:
                 print(f"error: NUMBER: {number} belongs to another tenant", file=sys.stderr)
@@ -62,7 +62,8 @@ def cmd_pool(args: argparse.Namespace, settings: Settings) -> int:
             pool = kept
         print(f"tenant {args.tenant}: virtual numbers")
         for entry in pool:
-            print(f"  {entry.number}{f'  {entry.label}' if entry.label else ''}")
+            print(f"  {entry.number}{f'  {entry.label}' if entry.label else ''}"
+                  f"{f'  (calls back: queue {entry.queue})' if entry.queue else ''}")
         if not pool:
             print("  -")
         return 0
@@ -118,6 +119,8 @@ def add_vnum_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     add = actions.add_parser("add", help="add a number to the pool")
     add.add_argument("number", help="in international form, e.g. +14155550160")
     add.add_argument("--label", help="what it is for, e.g. Riders")
+    add.add_argument("--queue", help="where customers calling it back go (after the agent "
+                                     "they last talked with)")
     add.set_defaults(func=cmd_pool)
     remove = actions.add_parser("remove", help="remove a number from the pool")
     remove.add_argument("number")

@@ -93,3 +93,30 @@ def sticky_number(pool: Iterable[str], given: Mapping[int, str], contact_id: int
         if number in counts:
             counts[number] += 1
     return min(numbers, key=lambda number: (counts[number], numbers.index(number)))
+
+
+@dataclass(frozen=True)
+class ToAgent:
+    """Offer the caller to this agent (username) first: they last talked with them."""
+
+    agent: str
+
+
+@dataclass(frozen=True)
+class ToQueue:
+    """Put the caller in this queue (the virtual number's)."""
+
+    queue: str
+
+
+def return_call(last_agent: str | None, agent_logged_in: bool,
+                queue: str | None) -> tuple[ToAgent | ToQueue, ...]:
+    """Where a customer's call to a virtual number goes when it is no masked call (they were
+    shown the number as caller ID and call back): the agent they last talked with while that
+    agent is logged in, then (or else) the number's queue; nothing: refused as unknown."""
+    steps: list[ToAgent | ToQueue] = []
+    if last_agent is not None and agent_logged_in:
+        steps.append(ToAgent(last_agent))
+    if queue is not None:
+        steps.append(ToQueue(queue))
+    return tuple(steps)

@@ -29,8 +29,12 @@ MAX_TTL_S = 30 * 24 * 3600
 
 
 class PoolEntry(Model):
+    """A pool number; `queue`: where customers calling it back go when the agent they last
+    talked with is not logged in (none: only masked calls)."""
+
     number: CallerIdNumber
     label: Annotated[str, text(min_length=0, max_length=64)] = ""
+    queue: Annotated[str, text(max_length=100)] | None = None
 
 
 def _each_once(numbers: tuple[PoolEntry, ...]) -> tuple[PoolEntry, ...]:
@@ -92,11 +96,13 @@ def mapping_json(row: MaskedMapping) -> dict[str, Any]:
 
 async def get_pool(req: RouteRequest) -> web.StreamResponse:
     pool = await virtual_numbers_of(req).pool(req.who.tenant_id)
-    return reply({"numbers": [{"number": n.number, "label": n.label} for n in pool]})
+    return reply({"numbers": [{"number": n.number, "label": n.label, "queue": n.queue}
+                              for n in pool]})
 
 
 async def set_pool(req: RouteRequest) -> web.StreamResponse:
-    numbers = [PoolNumber(entry["number"], entry["label"]) for entry in req.body["numbers"]]
+    numbers = [PoolNumber(entry["number"], entry["label"], entry["queue"])
+               for entry in req.body["numbers"]]
     taken = await virtual_numbers_of(req).set_pool(req.who.tenant_id, numbers)
     if taken:
         raise invalid({"numbers": f"{', '.join(taken[:3])} belong(s) to another tenant"})

@@ -11,24 +11,33 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from aiohttp import web
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 
+from pbx_stasis.acd.model import AgentState
+from pbx_stasis.calls.handoff import QueueRequest
 from pbx_stasis.calls.inbound import Call, caller_number, dialed_number
 from pbx_stasis.dialing.caller_ids import Presented
 from pbx_stasis.store import Database, NewEvent, utc_now
+from pbx_stasis.store.tables import Call as CallRow
 from pbx_stasis.transfer.outside import TrunkLine
 from pbx_stasis.virtualnumbers.core import (
     Connect,
     MaskedPair,
     Refuse,
+    ToAgent,
     free_number,
+    return_call,
     route_call,
     sticky_number,
 )
 from pbx_stasis.virtualnumbers.tables import ContactVirtualNumber, MaskedMapping, VirtualNumber
 from pbx_stasis.web.routing import RouteRequest
+
+if TYPE_CHECKING:
+    from pbx_stasis.acd.runner import AcdService
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +45,7 @@ MAPPING_CREATED = "masked.mapping"  # journal: a mapping made (no call)
 CONNECT = "masked.connect"  # journal, on the call: connecting the caller to the other party
 REFUSED = "masked.refused"  # journal, on the call: refused (expired, unknown)
 ENDED = "masked.end"  # journal, on the call: how the connection ended
+RETURN = "virtual.return_call"  # journal, on the call: a customer calling a virtual number back
 # What a refused caller hears: "the number you have dialed is not in service".
 REFUSAL_SOUND = "sound:ss-noservice"
 POOL_REFRESH_S = 2.0  # a number added to a pool by another process answers within this
@@ -45,6 +55,7 @@ POOL_REFRESH_S = 2.0  # a number added to a pool by another process answers with
 class PoolNumber:
     number: str
     label: str
+    queue: str | None = None  # where customers calling it back go
 
 
 class NoFreeNumber(Exception):
@@ -65,7 +76,7 @@ class VirtualNumbers:
         async with self.db.session() as session:
             rows = await session.scalars(select(VirtualNumber).where(
                 VirtualNumber.tenant_id == tenant_id).order_by(VirtualNumber.position))
-            return [PoolNumber(row.number, row.label) for row in rows]
+            return [PoolNumber(row.number, row.label, row.queue) for row in rows]
 
     async def numbers(self, tenant_id: int) -> list[str]:
         return [entry.number for entry in await self.pool(tenant_id)]
@@ -82,7 +93,8 @@ class VirtualNumbers:
             await session.execute(delete(VirtualNumber).where(
                 VirtualNumber.tenant_id == tenant_id))
             session.add_all(VirtualNumber(number=n.number, tenant_id=tenant_id, position=i,
-                                          label=n.label) for i, n in enumerate(numbers))
+                                          label=n.label, queue=n.queue)
+                            for i, n in enumerate(numbers))
         return []
 
     async def owners(self) -> dict[str, int]:
@@ -107,6 +119,15 @@ class VirtualNumbers:
                 else:
                     row.number = number
             return number
+
+    async def last_agent(self, tenant_id: int, caller: str) -> int | None:
+        """The user id of the agent who last talked with `caller` (either way)."""
+        async with self.db.session() as session:
+            return await session.scalar(
+                select(CallRow.agent_user_id).where(
+                    CallRow.tenant_id == tenant_id, CallRow.agent_user_id.is_not(None),
+                    or_(CallRow.from_number == caller, CallRow.to_number == caller))
+                .order_by(CallRow.started_at.desc()).limit(1))
 
     async def mappings(self, tenant_id: int, *, live_at: datetime | None = None,
                        virtual: str | None = None, limit: int = 500) -> list[MaskedMapping]:
@@ -154,9 +175,10 @@ class MaskedCalls:
     """Calls to virtual numbers on the Stasis side: which numbers are virtual (kept in memory,
     read again every POOL_REFRESH_S so a call never waits on that), and the call's script."""
 
-    def __init__(self, store: VirtualNumbers, line: TrunkLine,
+    def __init__(self, store: VirtualNumbers, line: TrunkLine, acd: AcdService | None = None,
                  clock: Callable[[], datetime] = utc_now) -> None:
         self.store = store
+        self.acd = acd  # where customers calling a virtual number back are put
         self.line = line  # every outside dial goes through its dialling policy (permit)
         self.clock = clock
         self.owners: dict[str, int] = {}
@@ -194,6 +216,9 @@ class MaskedCalls:
         virtual = dialed_number(call.start)
         caller = caller_number(call.start)
         decision = await self.store.route(call.record.tenant_id, caller, virtual, self.clock())
+        if isinstance(decision, Refuse) and decision.reason == "unknown":
+            if await self._return_call(call, caller, virtual):
+                return
         if isinstance(decision, Refuse):
             await call.note(REFUSED, virtual=virtual, reason=decision.reason,
                             mapping=decision.pair.id if decision.pair is not None else None)
@@ -206,6 +231,34 @@ class MaskedCalls:
                                                  caller_id=Presented(virtual, "virtual"))
         await call.note(ENDED, virtual=virtual, mapping=decision.pair.id,
                         talked=outcome.talked, reason=outcome.reason)
+
+
+    async def _return_call(self, call: Call, caller: str, virtual: str) -> bool:
+        """A customer calling back the virtual number they were shown: their last agent while
+        logged in, then the number's queue (core.return_call). False: nowhere to go."""
+        if self.acd is None:
+            return False
+        tenant_id = call.record.tenant_id
+        entry = next((e for e in await self.store.pool(tenant_id) if e.number == virtual), None)
+        user_id = await self.store.last_agent(tenant_id, caller)
+        agent = next((a for a in self.acd.agents.values()
+                      if a.user_id == user_id and a.tenant_id == tenant_id), None)
+        logged_in = (agent is not None and
+                     self.acd.publisher.agent_view(agent).state is not AgentState.OFFLINE)
+        steps = return_call(agent.username if agent is not None else None, logged_in,
+                            entry.queue if entry is not None else None)
+        if not steps:
+            return False
+        await call.note(RETURN, virtual=virtual, steps=[
+            {"agent": s.agent} if isinstance(s, ToAgent) else {"queue": s.queue} for s in steps])
+        for step in steps:
+            if isinstance(step, ToAgent):
+                outcome = await self.acd.connect_agent(call, step.agent)
+            else:
+                outcome = await self.acd.enqueue(call, QueueRequest(step.queue))
+            if outcome.talked or outcome.reason == "caller_hangup":
+                break
+        return True
 
 
 VIRTUAL_NUMBERS: web.AppKey[VirtualNumbers] = web.AppKey("virtual_numbers")

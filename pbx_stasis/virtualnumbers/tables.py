@@ -20,6 +20,8 @@ class VirtualNumber(Base):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
     position: Mapped[int] = mapped_column(Integer)
     label: Mapped[str] = mapped_column(String(64))
+    # Where customers calling it back go (after the agent they last talked with).
+    queue: Mapped[str | None] = mapped_column(String(100))
 
 
 class ContactVirtualNumber(Base):

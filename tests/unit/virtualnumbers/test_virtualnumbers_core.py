@@ -12,7 +12,10 @@ from pbx_stasis.virtualnumbers.core import (
     Connect,
     MaskedPair,
     Refuse,
+    ToAgent,
+    ToQueue,
     free_number,
+    return_call,
     route_call,
     sticky_number,
 )
@@ -98,3 +101,11 @@ def test_a_call_is_only_ever_connected_to_the_other_party_of_a_live_mapping(
     else:
         assert not any(p.live(NOW) and p.virtual == virtual and caller in (p.party_a, p.party_b)
                        for p in pairs)
+
+
+def test_a_customer_calling_back_reaches_their_last_agent_then_the_numbers_queue() -> None:
+    assert return_call("alice", True, "support") == (ToAgent("alice"), ToQueue("support"))
+    assert return_call("alice", False, "support") == (ToQueue("support"),)  # logged out
+    assert return_call(None, False, "support") == (ToQueue("support"),)
+    assert return_call("alice", True, None) == (ToAgent("alice"),)
+    assert return_call(None, False, None) == ()  # refused: no masked call, nowhere to go

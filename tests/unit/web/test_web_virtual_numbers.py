@@ -10,6 +10,7 @@ from web_world import World
 
 from pbx_stasis.crm.contacts import ContactDraft
 from pbx_stasis.store.tables import Role
+from pbx_stasis.virtualnumbers.service import VirtualNumbers
 
 V1, V2 = "+14155550160", "+14155550161"
 RIDER, DRIVER = "+14155552001", "+14155552002"
@@ -26,7 +27,8 @@ async def test_the_pool_and_a_contacts_sticky_number(world: World) -> None:
     status, body = await as_(world, Role.ADMIN, "PUT", "/api/virtual-numbers", {"numbers": [
         {"number": "+1 415 555 0160", "label": "Rides"}, {"number": V2}]})
     assert status == 200, body
-    assert body["numbers"] == [{"number": V1, "label": "Rides"}, {"number": V2, "label": ""}]
+    assert body["numbers"] == [{"number": V1, "label": "Rides", "queue": None},
+                               {"number": V2, "label": "", "queue": None}]
     for bad, field in (({"numbers": [{"number": V1}, {"number": V1}]}, "body"),
                        ({"numbers": [{"number": "0160"}]}, "numbers.0.number")):
         status, body = await as_(world, Role.ADMIN, "PUT", "/api/virtual-numbers", bad)
@@ -85,3 +87,13 @@ async def test_masked_mappings_take_a_free_number_and_refuse_what_is_not_clear(
     assert body["mappings"] == []
     status, _ = await as_(world, Role.AGENT, "POST", "/api/masked-calls", ride)
     assert status == 403
+
+
+async def test_a_callers_last_agent_is_the_one_of_their_latest_call_in_the_tenant(
+        world: World) -> None:
+    store = VirtualNumbers(world.db)
+    agent = world.person("acme", Role.AGENT)
+    assert await store.last_agent(world.tenant_ids["acme"], "+14155550100") == agent.user_id
+    # globex's call from the same number had no agent; a stranger has none either.
+    assert await store.last_agent(world.tenant_ids["globex"], "+14155550100") is None
+    assert await store.last_agent(world.tenant_ids["acme"], "+14155559999") is None
