@@ -2,7 +2,8 @@
 and a driver call each other through the tenant's virtual number, each phone (a sipp party)
 seeing only the virtual number (From and P-Asserted-Identity of what it receives, and the
 other's number nowhere); a mapping past its expiry is refused with an announcement; every step
-is on the journal."""
+is on the journal. A customer who was shown the number and calls it back reaches the queue
+behind it, then (having talked with an agent) that agent first."""
 
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ import pytest
 from callcenter import call_center, session_headers, web_client
 from polling import eventually
 from sandbox import Sandbox, run_sipp_async
+from sqlalchemy import select
 from test_caller_id_live import Carrier, presented
 
 from pbx_stasis.store import Directory, utc_now
+from pbx_stasis.store.tables import Call
 from pbx_stasis.virtualnumbers.service import PoolNumber, VirtualNumbers
 
 pytestmark = pytest.mark.integration
@@ -25,6 +28,7 @@ pytestmark = pytest.mark.integration
 VIRTUAL = "+14155550160"
 RIDER, DRIVER = "+14155552001", "+14155552002"  # party A and party B
 LATE_RIDER, LATE_DRIVER = "+14155552011", "+14155552012"  # a mapping that has expired
+CUSTOMER = "+14155552021"  # no mapping: calls back the number it was shown
 
 
 def received(log: Path) -> str:
@@ -37,11 +41,12 @@ def received(log: Path) -> str:
 async def test_a_masked_call_shows_only_the_virtual_number_and_an_expired_mapping_is_refused(
     private_sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    async with call_center(private_sandbox, tmp_path, {}) as center:
+    async with call_center(private_sandbox, tmp_path, {"sales": {"wrapup": 0}}) as center:
         tenant = await Directory(center.db).ensure_tenant("default")
         manager = await Directory(center.db).add_user("default", "dispatch", "manager")
         store = VirtualNumbers(center.db)
-        assert await store.set_pool(tenant.id, [PoolNumber(VIRTUAL, "Rides")]) == []
+        assert await store.set_pool(tenant.id, [PoolNumber(VIRTUAL, "Rides", "sales")]) == []
+        alice = await center.add_agent("alice", 415, queues={"sales": 0})
         # An expired mapping on the same number: made a second long, then let expire.
         late = await store.create_mapping(tenant.id, LATE_RIDER, LATE_DRIVER,
                                           ttl=timedelta(seconds=1), virtual=None,
@@ -67,6 +72,12 @@ async def test_a_masked_call_shows_only_the_virtual_number_and_an_expired_mappin
                     caller=caller, keys={"talk_ms": "1500"}, timeout=25, workdir=tmp_path,
                     extra_args=["-trace_msg", "-message_file", str(logs[caller])])
                 assert result.ok, result.describe()
+                await center.idle()
+            for _ in range(2):  # the customer calls the number back, twice
+                back = await run_sipp_async(
+                    "caller-hangs-up.xml", private_sandbox.sip_target, service=VIRTUAL,
+                    caller=CUSTOMER, keys={"talk_ms": "1000"}, timeout=25, workdir=tmp_path)
+                assert back.ok, back.describe()
                 await center.idle()
             await eventually(lambda: utc_now() > late.expires_at, until=bool, within=5,
                              what="the late mapping's expiry")
@@ -98,6 +109,13 @@ async def test_a_masked_call_shows_only_the_virtual_number_and_an_expired_mappin
         assert [(d["talked"], d["reason"]) for d in ends] == [(True, "caller_hangup")] * 2
         [refusal] = await center.journal("masked.refused")
         assert (refusal.data["reason"], refusal.data["mapping"]) == ("expired", late.id)
+        # The customer's return calls: the queue, then their last agent first; both answered.
+        returns = [row.data["steps"] for row in await center.journal("virtual.return_call")]
+        assert returns == [[{"queue": "sales"}], [{"agent": "alice"}, {"queue": "sales"}]]
+        async with center.db.session() as session:
+            agents = list(await session.scalars(select(Call.agent_user_id).where(
+                Call.from_number == CUSTOMER).order_by(Call.started_at)))
+        assert agents == [alice.user_id] * 2
         dials = [row.data for row in await center.journal("transfer.dial")]
         assert [(d["number"], d["caller_id"], d["caller_id_from"]) for d in dials] == [
             (DRIVER, VIRTUAL, "virtual"), (RIDER, VIRTUAL, "virtual")]
