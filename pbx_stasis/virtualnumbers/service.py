@@ -1,7 +1,8 @@
 """Virtual numbers' IO: the pools, the contacts' numbers and the masked mappings in the
 database (`VirtualNumbers`), and the Stasis side's handling of a call to a virtual number
-(`MaskedCalls`): connect the caller to the other party of their mapping through the trunk, or
-refuse them with an announcement; every step on the call's journal lines."""
+(`MaskedCalls`): connect the caller to the other party of their mapping through the trunk,
+put a customer calling the number back to their last agent or the number's queue, or refuse
+them with an announcement; every step on the call's journal lines."""
 
 from __future__ import annotations
 
@@ -130,8 +131,12 @@ class VirtualNumbers:
                 .order_by(CallRow.started_at.desc()).limit(1))
 
     async def mappings(self, tenant_id: int, *, live_at: datetime | None = None,
-                       virtual: str | None = None, limit: int = 500) -> list[MaskedMapping]:
+                       virtual: str | None = None, party: str | None = None,
+                       limit: int = 500) -> list[MaskedMapping]:
         statement = select(MaskedMapping).where(MaskedMapping.tenant_id == tenant_id)
+        if party is not None:
+            statement = statement.where(or_(MaskedMapping.party_a == party,
+                                            MaskedMapping.party_b == party))
         if live_at is not None:
             statement = statement.where(MaskedMapping.expires_at > live_at)
         if virtual is not None:
@@ -167,7 +172,9 @@ class VirtualNumbers:
 
     async def route(self, tenant_id: int, caller: str, virtual: str,
                     now: datetime) -> Connect | Refuse:
-        rows = await self.mappings(tenant_id, virtual=virtual, limit=1000)
+        """What a call from `caller` to `virtual` does (core.route_call over the caller's
+        mappings on that number, the latest 100)."""
+        rows = await self.mappings(tenant_id, virtual=virtual, party=caller, limit=100)
         return route_call([_pair(row) for row in rows], caller, virtual, now)
 
 
@@ -231,7 +238,6 @@ class MaskedCalls:
                                                  caller_id=Presented(virtual, "virtual"))
         await call.note(ENDED, virtual=virtual, mapping=decision.pair.id,
                         talked=outcome.talked, reason=outcome.reason)
-
 
     async def _return_call(self, call: Call, caller: str, virtual: str) -> bool:
         """A customer calling back the virtual number they were shown: their last agent while

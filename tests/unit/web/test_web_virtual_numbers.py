@@ -4,13 +4,16 @@ agent calls it back by id, whole even for a masked role), and masked two-party m
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 from web_world import World
 
 from pbx_stasis.crm.contacts import ContactDraft
+from pbx_stasis.store import utc_now
 from pbx_stasis.store.tables import Role
-from pbx_stasis.virtualnumbers.service import VirtualNumbers
+from pbx_stasis.virtualnumbers.core import Connect, MaskedPair, Refuse
+from pbx_stasis.virtualnumbers.service import PoolNumber, VirtualNumbers
 
 V1, V2 = "+14155550160", "+14155550161"
 RIDER, DRIVER = "+14155552001", "+14155552002"
@@ -97,3 +100,19 @@ async def test_a_callers_last_agent_is_the_one_of_their_latest_call_in_the_tenan
     # globex's call from the same number had no agent; a stranger has none either.
     assert await store.last_agent(world.tenant_ids["globex"], "+14155550100") is None
     assert await store.last_agent(world.tenant_ids["acme"], "+14155559999") is None
+
+
+async def test_a_call_finds_the_callers_mapping_in_the_database(world: World) -> None:
+    store = VirtualNumbers(world.db)
+    acme = world.tenant_ids["acme"]
+    assert await store.set_pool(acme, [PoolNumber(V1, "Rides")]) == []
+    ride = await store.create_mapping(acme, RIDER, DRIVER, ttl=timedelta(minutes=5),
+                                      virtual=None, reference="", by="test")
+    now = utc_now()
+    assert await store.route(acme, DRIVER, V1, now) == Connect(
+        MaskedPair(ride.id, V1, RIDER, DRIVER, ride.expires_at), RIDER)
+    assert await store.route(acme, "+14155552009", V1, now) == Refuse("unknown")
+    later = ride.expires_at + timedelta(seconds=1)
+    refused = await store.route(acme, RIDER, V1, later)
+    assert isinstance(refused, Refuse) and refused.reason == "expired"
+    assert await store.route(world.tenant_ids["globex"], RIDER, V1, now) == Refuse("unknown")
