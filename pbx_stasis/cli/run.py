@@ -139,18 +139,19 @@ async def serve(settings: Settings, stop: asyncio.Event, *, part: str = "all") -
 
             async def meanwhile() -> None:  # the pages answer 503 with a reason meanwhile
                 nonlocal web_up
-                if role is not None:
-                    await standby_site()
-                elif part == "all" and settings.web.enabled:
+                if part == "all" and settings.web.enabled:  # a standby's too: no role known yet
                     await pages(offered)
                     web_up = True
+                elif role is not None:
+                    await standby_site()
 
             if not await _database_answers(db, stop, meanwhile):
                 return  # stopped before the database ever answered
             if role is not None and lock is not None:
-                await standby_site()
-                if part == "all" and settings.web.enabled:  # ready for a takeover: the pages'
-                    prebuilt.append(built(offered))  # building holds the loop up to a second
+                if not web_up:  # (the pages, up since the database was away, answer already)
+                    await standby_site()
+                if part == "all" and settings.web.enabled and not web_up:  # ready for a
+                    prebuilt.append(built(offered))  # takeover: building holds the loop ~1 s
                 if not await role.acquire(stop):
                     return  # stopped while standby
                 holding = asyncio.create_task(role.hold())

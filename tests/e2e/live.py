@@ -20,6 +20,7 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 from argon2 import PasswordHasher
+from playwright.async_api import Page, expect
 from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
@@ -232,3 +233,14 @@ async def live_stack_fixture(
             await app.stop()
         await db.dispose()
 
+
+async def log_in(page: Page, stack: LiveStack, username: str, *, feed: bool = True) -> None:
+    """Log `username` in through the login form of the live stack's pages."""
+    await page.goto(f"{stack.base_url}/login")
+    await page.fill("#tenant", TENANT)
+    await page.fill("#username", username)
+    await page.fill("#password", PASSWORD)
+    await page.click("#login-submit")
+    await page.wait_for_load_state("load")
+    if feed:  # the agent page and the wallboard are live over the WebSocket
+        await expect(page.get_by_test_id("feed-status")).to_have_text("Live")

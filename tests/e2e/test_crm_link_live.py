@@ -25,11 +25,10 @@ from live import (
     CALLER,
     CALLER_NAME,
     DID,
-    PASSWORD,
-    TENANT,
     LiveStack,
     live_sandbox_fixture,  # noqa: F401 (fixture live_sandbox)
     live_stack_fixture,  # noqa: F401 (fixture stack)
+    log_in,
 )
 from opened import opened
 from playwright.async_api import Browser, Page, expect
@@ -93,17 +92,9 @@ async def agent_page(browser: Browser, request: pytest.FixtureRequest) -> AsyncI
         yield page
 
 
-async def log_in(page: Page, stack: LiveStack, username: str) -> None:
-    await page.goto(f"{stack.base_url}/login")
-    await page.fill("#tenant", TENANT)
-    await page.fill("#username", username)
-    await page.fill("#password", PASSWORD)
-    await page.click("#login-submit")
-
-
 async def set_up_the_crm(page: Page, stack: LiveStack, crm: Crm) -> None:
     """The admin's settings on the integrations page (once: they stay for the next width)."""
-    await log_in(page, stack, "root")
+    await log_in(page, stack, "root", feed=False)
     await page.goto(f"{stack.base_url}/admin/integrations")
     await page.fill("#crm-lookup-url", "http://crm.example.com/people?phone={name}")
     await page.get_by_test_id("crm-save").click()
@@ -146,7 +137,7 @@ async def test_the_card_adds_the_crm_record_without_holding_up_the_call(
     if not crm.asked and width >= 1000:
         await set_up_the_crm(page, stack, crm)
     asked_before = len(crm.asked)
-    await log_in(page, stack, "alice")
+    await log_in(page, stack, "alice", feed=False)
     await expect(page.get_by_test_id("feed-status")).to_have_text("Live")
     await eventually(lambda: page.evaluate("window.pbxSoftphone.registered"), within=15)
     await page.select_option("#state-select", "available")

@@ -16,15 +16,14 @@ import pytest
 import screenshots
 from live import (
     DID,
-    PASSWORD,
     SUPPORT_FLOW,
-    TENANT,
     LiveStack,
     live_sandbox_fixture,  # noqa: F401 (fixture live_sandbox)
     live_stack_fixture,  # noqa: F401 (fixture stack)
+    log_in,
 )
 from opened import opened
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 from polling import eventually
 from sandbox import CALLER_MEDIA_RANGE, free_media_port, run_sipp_async
 from sqlalchemy import select
@@ -90,8 +89,10 @@ async def test_a_caller_leaves_a_voicemail_and_an_empty_one_is_not_kept(
     silent_dir.mkdir()
     # One speaks ~3 s after the beep; the other hangs up as the beep ends.
     low = CALLER_MEDIA_RANGE[0]
-    await asyncio.gather(_caller(stack, speaker_dir, SPEAKER, 3500, low + 2000),
-                         _caller(stack, silent_dir, SILENT, 600, low + 2400))
+    # One after the other: a port found free for the second caller could be the one Asterisk
+    # just gave the first call's media (seen: sipp's "Address already in use").
+    await _caller(stack, speaker_dir, SPEAKER, 3500, low + 2000)
+    await _caller(stack, silent_dir, SILENT, 600, low + 2400)
 
     spoken = await _call_of(stack, SPEAKER)
     [kept] = await stack.wait_for(spoken.id, "ivr.voicemail")
@@ -114,16 +115,6 @@ async def test_a_caller_leaves_a_voicemail_and_an_empty_one_is_not_kept(
     assert await inbox.new_per_queue(stack.tenant_id) == {"support": 1}
 
 
-async def _log_in(page: Page, stack: LiveStack, username: str) -> None:
-    await page.goto(f"{stack.base_url}/login")
-    await page.fill("#tenant", TENANT)
-    await page.fill("#username", username)
-    await page.fill("#password", PASSWORD)
-    await page.click("#login-submit")
-    await page.wait_for_load_state("load")
-    await expect(page.get_by_test_id("feed-status")).to_have_text("Live")
-
-
 async def test_the_agent_plays_marks_heard_and_calls_back_at_1440_and_390(
     stack: LiveStack, browser: Browser, tmp_path: Path
 ) -> None:
@@ -132,7 +123,7 @@ async def test_the_agent_plays_marks_heard_and_calls_back_at_1440_and_390(
     carrier = await asyncio.to_thread(stack.carrier, tmp_path, ring_ms="3000")
     try:
         async with opened(browser) as agent:
-            await _log_in(agent, stack, "alice")
+            await log_in(agent, stack, "alice")
             await eventually(lambda: agent.evaluate("window.pbxSoftphone.registered"),
                              until=bool, within=10)
             inbox = agent.get_by_test_id("voicemail-inbox")
@@ -182,12 +173,14 @@ async def test_the_agent_plays_marks_heard_and_calls_back_at_1440_and_390(
             # A supervisor at a phone's width sees the call as a card: its stage and its
             # actions on the screen, not off its right edge.
             async with opened(browser, 390, 844) as watcher:
-                await _log_in(watcher, stack, "sam")
+                await log_in(watcher, stack, "sam")
                 await watcher.goto(f"{stack.base_url}/supervise")
                 row = watcher.get_by_test_id(f"live-{back.id}")
                 await expect(row).to_be_visible(timeout=5000)
                 for part in (row.get_by_test_id("stage"), row.locator("td.actions button").first):
-                    box = await part.bounding_box()
+                    # (the list is redrawn on each update: measure a drawn one)
+                    box = await eventually(part.bounding_box, until=lambda b: b is not None,
+                                           within=5)
                     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
                 await watcher.screenshot(path=str(SCREENSHOTS / "supervise-call-390.png"),
                                          full_page=True)
@@ -209,7 +202,7 @@ async def test_the_agent_plays_marks_heard_and_calls_back_at_1440_and_390(
 
         # The supervisors' page at 390 px: every mailbox, the message heard, delete offered.
         async with opened(browser, 390, 844) as supervisor:
-            await _log_in(supervisor, stack, "sam")
+            await log_in(supervisor, stack, "sam")
             await supervisor.goto(f"{stack.base_url}/voicemail")
             await supervisor.get_by_test_id("vm-status-filter").select_option("")
             row = supervisor.get_by_test_id("vm-item")

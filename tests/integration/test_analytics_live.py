@@ -186,7 +186,7 @@ async def test_the_leg_that_loses_packets_has_the_lower_mes(
     private_sandbox: Sandbox, tmp_path: Path
 ) -> None:
     # The customer's line loses one packet in four; the agent's is clean. Asterisk reports
-    # RTCP every ~5 s: a 9 s talk has at least one report per leg.
+    # RTCP every ~5 s, each leg read once a report is due: a 12 s talk has a reading per leg.
     caller, agent = RtpPhone("caller", 600, lose_every=4), RtpPhone("agent", 1000)
     async with call_center(private_sandbox, tmp_path, {"sales": {}},
                            script=enqueue_into("sales")) as center:
@@ -196,7 +196,7 @@ async def test_the_leg_that_loses_packets_has_the_lower_mes(
         try:
             result = await run_sipp_async(
                 "caller-tone.xml", private_sandbox.sip_target, caller="+15550301",
-                keys={"talk_ms": "9000", "rtp_port": str(caller.port)}, timeout=30)
+                keys={"talk_ms": "12000", "rtp_port": str(caller.port)}, timeout=30)
             assert result.ok, result.describe()
             await center.idle()
             await center.app.quality.drain()

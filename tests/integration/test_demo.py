@@ -85,6 +85,9 @@ async def test_the_demo_starts_serves_an_agent_and_queues_a_call(
         lambda: read_calls(env["PBX_DATABASE_URL"]),
         until=lambda calls: any(e.event == "ABANDON" for _, lines in calls for e in lines),
         within=10, every=0.2)
+    # (the demo's seeded history, voicemails and scored calls are calls of their own: "demo-")
+    calls = [(record, lines) for record, lines in calls
+             if not record.channel_id.startswith("demo-")]
     events = [e.event for _, lines in calls for e in lines]
     assert len(calls) == 1, calls
     record, _ = calls[0]

@@ -29,13 +29,19 @@ export function mountInbox(root, { me, dial, agents = [] }) {
     return params.toString();
   }
 
+  let asked = 0; // only the latest request's answer is drawn (a filter changed meanwhile)
   async function refresh() {
+    const mine = ++asked;
+    let answer;
     try {
-      items = (await get(`/api/voicemails?${query()}`)).voicemails;
+      answer = (await get(`/api/voicemails?${query()}`)).voicemails;
     } catch (error) {
+      if (mine !== asked) return;
       list.replaceChildren(el("li", { class: "empty" }, `Voicemail cannot be read: ${error.message}`));
       return;
     }
+    if (mine !== asked) return;
+    items = answer;
     const fresh = items.filter((v) => v.status === "new").length;
     count.textContent = items.length ? `${fresh} new · ${items.length} shown` : "";
     list.replaceChildren(...(items.length ? items.map(row)
