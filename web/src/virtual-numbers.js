@@ -2,7 +2,7 @@
 // and the queue customers calling it back go to), and masked two-party mappings (make one, see
 // those not expired).
 import { get, post, put } from "./api.js";
-import { $, clearErrors, dateTime, el, showErrors, toast } from "./ui.js";
+import { $, clearErrors, dateTime, el, loadInto, showErrors, toast } from "./ui.js";
 
 function showPool(numbers) {
   $("#vnum-pool").value = numbers
@@ -57,6 +57,6 @@ export async function mountVirtualNumbers() {
       showErrors(form, error, $("#vnum-map-errors"));
     }
   });
-  showPool((await get("/api/virtual-numbers")).numbers);
+  await loadInto($("#vnum-form"), async () => showPool((await get("/api/virtual-numbers")).numbers));
   await showMappings();
 }
