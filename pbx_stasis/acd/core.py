@@ -529,11 +529,11 @@ class Acd:
 
     def _on_talk_adopted(self, e: TalkAdopted) -> None:
         q, a = self._queues.get(e.queue), self._agents.get(e.agent_id)
-        if q is None or a is None or e.call_id in self._calls:
+        if a is None or e.call_id in self._calls or (q is None and not e.outbound):
             return  # a call this core holds is no carried-over one (a reconnect, not a restart)
-        call = _Call(e.call_id, e.caller, 0, {}, None)
-        call.home = q
-        call.origin = None if is_personal_queue(q.name) else q
+        call = _Call(e.call_id, e.caller, 0, {}, None, outbound=e.outbound)
+        call.home = q  # an outbound call's: the queue it is done for (its wrap-up), or none
+        call.origin = None if q is None or e.outbound or is_personal_queue(q.name) else q
         call.connected_at = min(e.connected_at, self._at)
         call.entered_at = min(e.entered_at, call.connected_at)
         call.orig_position = e.orig_position
@@ -541,10 +541,14 @@ class Acd:
         if e.ended:
             # Its end is only known now; no wrap-up for a call that ended while nobody watched.
             talk = self._at - call.connected_at
-            self._journal(JournalEvent.COMPLETECALLER, call, q, a,
-                          wait=_s(call.connected_at - call.entered_at), talk=_s(talk),
-                          orig_position=call.orig_position, ended_away=True)
-            q.handle_times.append(talk)
+            if e.outbound or q is None:
+                self._journal(JournalEvent.COMPLETECALLER, call, None, a, talk=_s(talk),
+                              outbound=True, ended_away=True)
+            else:
+                self._journal(JournalEvent.COMPLETECALLER, call, q, a,
+                              wait=_s(call.connected_at - call.entered_at), talk=_s(talk),
+                              orig_position=call.orig_position, ended_away=True)
+                q.handle_times.append(talk)
             a.last_call_end = self._at
             self._refresh(a)  # longest-idle keys change
             return
@@ -555,8 +559,13 @@ class Acd:
         if ringing is not None and not (ringing.call.home and ringing.call.home.config.ring_in_use):
             self._end_offer(ringing, "on a call", missed=False, hang_up=True)
         a.calls.add(call.id)
-        self._journal(JournalEvent.ADOPTED, call, q, a, action="talk",
-                      connected_at=_s(call.connected_at))
+        if e.outbound:  # the agent's own call: their figures, none of a queue's
+            self._journal(JournalEvent.ADOPTED, call, None, a, action="talk",
+                          connected_at=_s(call.connected_at), outbound=True,
+                          **({"for_queue": q.name} if q is not None else {}))
+        else:
+            self._journal(JournalEvent.ADOPTED, call, q, a, action="talk",
+                          connected_at=_s(call.connected_at))
         self._refresh(a)
 
     def _on_outbound_connected(self, e: OutboundConnected) -> None:

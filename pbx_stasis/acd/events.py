@@ -45,7 +45,8 @@ class TalkAdopted:
     the call is connected again as it was, so its end completes it (COMPLETECALLER or
     COMPLETEAGENT, talk counted from `connected_at`) and the agent is on a call meanwhile.
     `ended`: the conversation ended while the app was away; it is completed at once (its end
-    is only known now), without wrap-up."""
+    is only known now), without wrap-up. `outbound`: the agent's own outside call (journal
+    OUTCONNECT), `queue` the one it was done for ("" for none), `caller` the number called."""
 
     call_id: str
     queue: str
@@ -55,6 +56,7 @@ class TalkAdopted:
     caller: str = ""
     orig_position: int = 0
     ended: bool = False
+    outbound: bool = False
 
 
 @dataclass(frozen=True)

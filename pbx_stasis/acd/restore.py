@@ -23,10 +23,14 @@ UNREACHABLE_DEVICE = frozenset({"UNAVAILABLE", "INVALID", "UNKNOWN"})
 # waited for a call that a second crash left with no end, so it is no pause to restore (a
 # carried-over talk is a call of the core now, rebuilt from Asterisk at each connect).
 ADOPTION_PAUSE = "call in progress"
+# The pause that holds offers off an agent while their own outside call rings (outbound/
+# agent_calls.py): a restart ends that dial, so the pause before it is the one to restore.
+OUTBOUND_PAUSE = "outbound call"
 
 
-# The rows that begin or end an agent's talk on a call (figures.TALK_ROWS without ADOPTED).
-_TALK_ROWS = ("CONNECT", "COMPLETECALLER", "COMPLETEAGENT", "TRANSFER")
+# The rows that begin or end an agent's talk on a call (figures.TALK_ROWS without ADOPTED):
+# a queue call's (CONNECT) or the agent's own outside call's (OUTCONNECT).
+_TALK_ROWS = ("CONNECT", "OUTCONNECT", "COMPLETECALLER", "COMPLETEAGENT", "TRANSFER")
 
 
 @dataclass(frozen=True)
@@ -35,18 +39,21 @@ class OpenTalk:
     conversation the app stopped under, unless this process holds it."""
 
     call_id: str
-    channel_id: str  # the caller's
-    queue: str  # the queue key
+    channel_id: str  # the caller's (an outbound call's: the far end's, its record's channel
+    # the agent's phone until adoption finds the far leg in the call's bridge)
+    queue: str  # the queue key ("" for an outbound call done for no queue)
     agent_id: str
     connected_at: float
     entered_at: float
-    caller: str
+    caller: str  # an outbound call's: the number called
     orig_position: int
+    outbound: bool = False  # the agent's own outside call (OUTCONNECT)
 
     def adopted(self, *, ended: bool = False) -> ev.TalkAdopted:
         return ev.TalkAdopted(self.call_id, self.queue, self.agent_id, self.connected_at,
                               self.entered_at, caller=self.caller,
-                              orig_position=self.orig_position, ended=ended)
+                              orig_position=self.orig_position, ended=ended,
+                              outbound=self.outbound)
 
 
 class Restore:
@@ -111,8 +118,12 @@ class Restore:
             else ev.AgentUnregistered(agent.agent_id)
         )
 
-    async def logins_and_pauses(self) -> list[ev.AcdInput]:
-        """Logins and pauses as the journal left them (the app restarted, agents did not)."""
+    async def logins_and_pauses(self) -> tuple[list[ev.AcdInput], list[ev.AcdInput]]:
+        """Logins and pauses as the journal left them (the app restarted, agents did not),
+        and, to apply after them as new changes (journaled), the end of the pause of an
+        agent's own outside call that was ringing when the app stopped: that dial is over, so
+        the agent is as before it (`AgentCalls.script`'s restore, which the app could not run).
+        """
         kinds = ("LOGIN", "LOGOUT", "PAUSE", "UNPAUSE")
         async with self.db.session() as session:
             rows = list(
@@ -126,6 +137,7 @@ class Restore:
             )
         logged: dict[str, set[str]] = {}
         paused: dict[str, str | None] = {}
+        dialling: dict[str, str | None] = {}  # agent -> their pause before a dial's
         for user_id, kind, queue, data in rows:
             agent = self.agents.get(str(user_id))
             if agent is None:
@@ -137,16 +149,25 @@ class Restore:
                 queues.discard(queue_key(agent.tenant_id, queue)) if queue else queues.clear()
             elif kind == "PAUSE":
                 reason = str((data or {}).get("reason", ""))
+                earlier = dialling.pop(agent.agent_id, paused.get(agent.agent_id))
+                if reason == OUTBOUND_PAUSE:
+                    dialling[agent.agent_id] = earlier
                 paused[agent.agent_id] = None if reason == ADOPTION_PAUSE else reason
             elif kind == "UNPAUSE":
                 paused[agent.agent_id] = None
+                dialling.pop(agent.agent_id, None)
         restored: list[ev.AcdInput] = []
+        dials_ended: list[ev.AcdInput] = []
         for agent_id, queues in logged.items():
             if queues:
                 restored.append(ev.AgentLogin(agent_id, sorted(queues)))
                 if paused.get(agent_id) is not None:
                     restored.append(ev.AgentPause(agent_id, paused[agent_id] or ""))
-        return restored
+                if agent_id in dialling:
+                    earlier = dialling[agent_id]
+                    dials_ended.append(ev.AgentUnpause(agent_id) if earlier is None
+                                       else ev.AgentPause(agent_id, earlier))
+        return restored, dials_ended
 
     async def open_talks(self) -> dict[str, OpenTalk]:
         """The talks the journal leaves open, by call id (live calls whose last talk row is a
@@ -167,15 +188,30 @@ class Restore:
         talks: dict[str, OpenTalk | None] = {}
         for call_id, kind, at, queue, user_id, data, channel_id, caller in rows:
             agent = by_user.get(user_id)
+            values = data or {}
+            connected = at.timestamp()
+            if kind == "OUTCONNECT" and agent is not None:
+                for_queue = values.get("for_queue")
+                talks[call_id] = OpenTalk(
+                    call_id=call_id, channel_id=channel_id,
+                    queue=_for_queue(agent.tenant_id, for_queue),
+                    agent_id=agent.agent_id, connected_at=connected, entered_at=connected,
+                    caller=str(values.get("number") or ""), orig_position=0, outbound=True)
+                continue
             if kind != "CONNECT" or agent is None or not queue:
                 talks[call_id] = None  # ended (or nobody this app knows)
                 continue
-            values = data or {}
             wait = values.get("wait")
-            connected = at.timestamp()
             talks[call_id] = OpenTalk(
                 call_id=call_id, channel_id=channel_id, queue=queue_key(agent.tenant_id, queue),
                 agent_id=agent.agent_id, connected_at=connected,
                 entered_at=connected - (float(wait) if isinstance(wait, int | float) else 0.0),
                 caller=caller, orig_position=int(values.get("orig_position") or 0))
         return {call_id: talk for call_id, talk in talks.items() if talk is not None}
+
+
+def _for_queue(tenant_id: int, value: object) -> str:
+    """The queue key of an OUTCONNECT's `for_queue` (the core writes its key), "" for none."""
+    if not isinstance(value, str) or not value:
+        return ""
+    return value if ":" in value else queue_key(tenant_id, value)

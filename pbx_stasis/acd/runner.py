@@ -201,9 +201,13 @@ class AcdService:
             await self._owner.apply(queue.get_nowait())
         if today is not None:
             await self._fold_today(today, sorted(tenants))
-        # Restored, not new: the journal holds these logins and pauses already.
-        for event in await self._restore.logins_and_pauses():
+        # Restored, not new: the journal holds these logins and pauses already; the end of a
+        # dial's pause (the dial did not outlive the restart) is new.
+        restored, dials_ended = await self._restore.logins_and_pauses()
+        for event in restored:
             await self._owner.apply(event, journal=False)
+        for event in dials_ended:
+            await self._owner.apply(event)
         self._owner.start()
 
     async def _fold_today(self, today: TodaysJournal, tenants: list[int]) -> None:
@@ -257,7 +261,7 @@ class AcdService:
         """A conversation carried over a restart (`carry_over` posted it) is a full call of
         the ACD's again until it ends: hold, mute, transfer, hangup (restart/adoption.py).
         None at once when the ACD does not take it (its queue or agent is gone)."""
-        _, queue = split_queue_key(talk.queue)
+        queue = split_queue_key(talk.queue)[1] if talk.queue else ""  # an outbound call's: none
         return await self._callers.resume(call, bridge_id, queue, talk.connected_at,
                                           lambda call_id: self.core.call(call_id) is not None)
 

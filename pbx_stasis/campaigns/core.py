@@ -74,6 +74,44 @@ def pacing_result(result: Result) -> DialResult:
             Result.NO_ANSWER: DialResult.NO_ANSWER}.get(result, DialResult.FAILED)
 
 
+# The journal rows of a campaign call that say what happened to an attempt a stopped process
+# left without a result: the answered person's note, an agent's CONNECT, the talk's end.
+ANSWERED_NOTE = "CAMPAIGN_ANSWERED"
+_TALK_ENDS = frozenset({"COMPLETECALLER", "COMPLETEAGENT", "TRANSFER"})
+
+
+@dataclass(frozen=True)
+class LeftOver:
+    """How an attempt a stopped process left without a result ended (`left_over`)."""
+
+    result: Result
+    call_id: str | None = None
+    agent_user_id: int | None = None
+    talk_s: float | None = None
+
+
+def left_over(call_id: str | None,
+              rows: Iterable[tuple[str, int | None, Mapping[str, object]]]) -> LeftOver:
+    """An attempt's result after a restart, from its call's journal rows (event, agent's user
+    id, data; in order; `call_id` None: no person answered it): a person who reached an agent
+    (CONNECT) is connected, whether the talk ended meanwhile (its talk known) or goes on (the
+    restarted app carries it over to its end: the talk not known here); anything else failed,
+    nothing known of it."""
+    if call_id is None:
+        return LeftOver(Result.FAILED)
+    agent: int | None = None
+    talk: float | None = None
+    for event, user_id, data in rows:
+        if event == "CONNECT" and agent is None:
+            agent = user_id
+        elif event in _TALK_ENDS and agent is not None and talk is None:
+            value = data.get("talk")
+            talk = float(value) if isinstance(value, int | float) else None
+    if agent is None:
+        return LeftOver(Result.FAILED, call_id)
+    return LeftOver(Result.CONNECTED, call_id, agent, talk)
+
+
 def pacing_mode(mode: Mode) -> PacingMode:
     return PacingMode.PREDICTIVE if mode is Mode.PREDICTIVE else PacingMode.PROGRESSIVE
 

@@ -37,7 +37,14 @@ from pbx_stasis.calls.handoff import QueueRequest
 from pbx_stasis.calls.inbound import Call, run_call, stasis_args
 from pbx_stasis.calls.records import CallLog
 from pbx_stasis.calls.router import CallRouter
-from pbx_stasis.campaigns.core import MachineAction, Mode, Result, pacing_mode, pacing_result
+from pbx_stasis.campaigns.core import (
+    ANSWERED_NOTE,
+    MachineAction,
+    Mode,
+    Result,
+    pacing_mode,
+    pacing_result,
+)
 from pbx_stasis.campaigns.service import Campaigns, CampaignView, LeadPick
 from pbx_stasis.dialing.caller_ids import NotOwnedNumber, Presented, caller_id_header
 from pbx_stasis.dialing.compliance import Purpose
@@ -306,7 +313,7 @@ class CampaignDialer:
             nonlocal result
             call.record = await call.log.answered(call.record)  # answered: no ringback
             found["call_id"] = call.record.id
-            await call.note("CAMPAIGN_ANSWERED", campaign=campaign.id,
+            await call.note(ANSWERED_NOTE, campaign=campaign.id,
                             attempt=pick.attempt_id, lead=pick.lead_id, amd=amd)
             asked = self.clock()
             outcome = await self.acd.enqueue(call, QueueRequest(

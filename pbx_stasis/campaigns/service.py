@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from pbx_stasis.campaigns.core import (
+    ANSWERED_NOTE,
     DIALLING,
     AttemptLine,
     CampaignSettings,
@@ -22,12 +23,14 @@ from pbx_stasis.campaigns.core import (
     after_attempt,
     fold,
     lead_due,
+    left_over,
 )
 from pbx_stasis.campaigns.tables import CampaignAttempt, CampaignRow
 from pbx_stasis.leads.tables import Lead, LeadList
 from pbx_stasis.store.base import utc_now
 from pbx_stasis.store.db import Database
 from pbx_stasis.store.errors import AlreadyExists
+from pbx_stasis.store.tables import CallEvent
 
 # How many leads past the first due ones a claim reads to find `n` due now (the rest wait for
 # their retry delay); leads never tried come first (in the file's order), then the longest
@@ -308,16 +311,42 @@ class Campaigns:
 
     async def close_dangling(self, campaign: CampaignView, *, now: datetime,
                              keep: Set[int] = frozenset()) -> int:
-        """Attempts a stopped process left without a result end as failed (at a start;
-        `keep`: those this process has under way)."""
+        """Attempts a stopped process left without a result end (at a start; `keep`: those
+        this process has under way): a person who reached an agent as connected (the
+        restarted app carries their talk over), the others as failed (`core.left_over`)."""
         async with self.db.session() as session:
-            ids = list(await session.scalars(select(CampaignAttempt.id).where(
-                CampaignAttempt.campaign_id == campaign.id, CampaignAttempt.result.is_(None),
-                CampaignAttempt.mode != Mode.PREVIEW.value)))
-        ids = [attempt_id for attempt_id in ids if attempt_id not in keep]
-        for attempt_id in ids:
-            await self.end(campaign, attempt_id, Result.FAILED, now=now, reason="app restarted")
-        return len(ids)
+            dangling = {attempt_id: placed for attempt_id, placed in await session.execute(
+                select(CampaignAttempt.id, CampaignAttempt.placed_at).where(
+                    CampaignAttempt.campaign_id == campaign.id,
+                    CampaignAttempt.result.is_(None),
+                    CampaignAttempt.mode != Mode.PREVIEW.value))
+                if attempt_id not in keep}
+            if not dangling:
+                return 0
+            calls: dict[int, str] = {}  # attempt -> its answered call
+            for call_id, data in await session.execute(
+                    select(CallEvent.call_id, CallEvent.data).where(
+                        CallEvent.tenant_id == campaign.tenant_id,
+                        CallEvent.event == ANSWERED_NOTE,
+                        CallEvent.at >= min(dangling.values()))):
+                attempt = (data or {}).get("attempt")
+                if isinstance(attempt, int) and attempt in dangling and call_id:
+                    calls[attempt] = call_id
+            rows: dict[str, list[tuple[str, int | None, dict[str, Any]]]] = {}
+            if calls:
+                for call_id, event, user_id, data in await session.execute(
+                        select(CallEvent.call_id, CallEvent.event, CallEvent.agent_user_id,
+                               CallEvent.data)
+                        .where(CallEvent.call_id.in_(set(calls.values())))
+                        .order_by(CallEvent.id)):
+                    rows.setdefault(call_id, []).append((event, user_id, data or {}))
+        for attempt_id in dangling:
+            call_id = calls.get(attempt_id)
+            ended = left_over(call_id, rows.get(call_id or "", []))
+            await self.end(campaign, attempt_id, ended.result, now=now, reason="app restarted",
+                           call_id=ended.call_id, agent_user_id=ended.agent_user_id,
+                           talk_s=ended.talk_s)
+        return len(dangling)
 
     async def attempts(self, tenant_id: int, campaign_id: int, *,
                        since: datetime | None = None, until: datetime | None = None,

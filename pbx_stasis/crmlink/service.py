@@ -119,7 +119,7 @@ class ExternalCrm:
     async def save(self, tenant_id: int, by: str, *, lookup_url: str | None,
                    token: str | None, keep_token: bool, timeout_ms: int, cache_s: int,
                    mapping: Mapping[str, str], open_url: str | None) -> LinkSettings:
-        async with self.db.session() as session, session.begin():
+        async with self.db.transaction() as session:
             row = await session.get(CrmLinkSettings, tenant_id)
             if row is None:
                 row = CrmLinkSettings(tenant_id=tenant_id)

@@ -77,7 +77,7 @@ class Masking:
         return record, shape
 
     async def save(self, tenant_id: int, rules: MaskRules, by: str) -> MaskingRecord:
-        async with self.db.session() as session, session.begin():
+        async with self.db.transaction() as session:
             row = await session.get(NumberMasking, tenant_id)
             if row is None:
                 row = NumberMasking(tenant_id=tenant_id)

@@ -16,6 +16,7 @@ import logging
 
 from pbx_stasis.acd.directory import AgentRecord
 from pbx_stasis.acd.model import is_personal_queue
+from pbx_stasis.acd.restore import OUTBOUND_PAUSE
 from pbx_stasis.acd.runner import AcdService
 from pbx_stasis.ari import AriClient, AriError
 from pbx_stasis.ari.client import HangupReason
@@ -31,7 +32,6 @@ from pbx_stasis.transfer.outside import TrunkLine
 
 log = logging.getLogger(__name__)
 
-OUTBOUND_PAUSE = "outbound call"
 # An agent's account is read for each outside call, waiting no longer than this for it.
 USER_READ_TIMEOUT_S = 1.0
 # How an outside call the dialling policy refused is ended: Q.850 21, which a SIP phone gets

@@ -3,10 +3,13 @@ the app restarted (or its ARI socket dropped) under them.
 
 - Supervision legs from before are hung up first (they would look like conversations).
 - A caller talking with an agent is left to finish: the talk the journal shows open (CONNECT)
-  is the agent's call in the ACD again (the agent is on a call, not paused), and when either
-  side hangs up it completes like any other (COMPLETECALLER/COMPLETEAGENT, talk counted from
-  the first CONNECT) and the call is closed for both sides. A talk the journal leaves open
-  whose conversation is gone (it ended while the app was away) is completed at once.
+  is the agent's call in the ACD again (an agent's own outside call, OUTCONNECT, too: in its
+  `outside-<call id>` bridge, the far end's leg taking the caller's part; the agent is on a
+  call, not paused), and when either side hangs up it completes like any other
+  (COMPLETECALLER/COMPLETEAGENT, talk counted from the first CONNECT, wrap-up) and the call
+  is closed for both sides. A talk the journal leaves open whose conversation is gone (it
+  ended while the app was away) is completed at once. An agent's own call still dialling
+  when the app stopped is ended (the agent's phone and the ringing leg hung up).
 - A stop of the app (SIGTERM, an upgrade) leaves a carried-over conversation as a crash does,
   to the next start.
 - A caller waiting in a queue goes back to their place: the queue and the entry time are in
@@ -24,8 +27,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from pbx_stasis.acd import events as ev
@@ -43,6 +46,7 @@ from pbx_stasis.calls.router import CallHandler, CallRouter
 from pbx_stasis.recording.recorder import CallRecorder
 from pbx_stasis.store import CallRecord, StoreUnavailable
 from pbx_stasis.supervision import Supervision
+from pbx_stasis.transfer.outside import OUTSIDE_BRIDGE
 
 log = logging.getLogger(__name__)
 JOURNAL_READ_S = 2.0  # how long a (re)connect waits for the journal's open talks
@@ -120,10 +124,21 @@ class Adoption:
         unjournaled: list[Bridge] = []
         for bridge in self._bridges:
             channels = list(bridge["channels"])
-            if not bridge["id"].startswith(QUEUE_BRIDGE) or len(channels) < 2:
+            outside = outside_call_of(bridge)
+            if ((not bridge["id"].startswith(QUEUE_BRIDGE) and outside is None)
+                    or len(channels) < 2):
                 continue
             if any(self.router.inbox(channel_id) is not None for channel_id in channels):
                 continue  # a task of this process has it (a reconnect, not a restart)
+            if outside is not None:  # an agent's own outside call, or an IVR's transfer out
+                open_talk = talks.get(outside)
+                outbound = None if open_talk is None else far_end_talk(open_talk, channels)
+                if outbound is not None:
+                    del talks[outside]
+                    self._carry(outbound, channels)
+                elif open_talk is None:
+                    unjournaled.append(bridge)  # an agent's call if an agent's phone is in it
+                continue
             talk = talks.pop(_call_of(bridge), None)
             if talk is None:
                 unjournaled.append(bridge)
@@ -158,20 +173,32 @@ class Adoption:
         could not give (not read in time, the database away): the talk is carried over from
         what Asterisk says (the bridge's name: queue and entry; the agent's leg, whose creation
         is when their phone began to ring: `talk_began`), so the agent is on a call meanwhile
-        and the talk counts from about when it began, not from now."""
+        and the talk counts from about when it began, not from now. An agent's own outside
+        call likewise, from its `outside-<call id>` bridge: the agent's phone and the far leg."""
         channels = {channel["id"]: channel for channel in await self.ari.channels.list()}
         for bridge in bridges:
-            request = QueueRequest.from_bridge_name(str(bridge.get("name", "")))
             legs = [(channel_id, self._agent_of({"channel": dict(channels[channel_id])}))
                     for channel_id in bridge["channels"] if channel_id in channels]
             agents = [(channel_id, agent) for channel_id, agent in legs if agent is not None]
             callers = [channel_id for channel_id, agent in legs if agent is None]
-            if request is None or len(agents) != 1 or not callers:
+            if len(agents) != 1 or not callers:
                 continue  # not a caller with an agent: left to finish outside the ACD
-            agent = agents[0][1]
+            agent_leg, agent = agents[0]
             now = time.time()
+            outside = outside_call_of(bridge)
+            if outside is not None:  # the agent's own call: talking since about the far
+                # leg's creation (its ringing), done for no queue that Asterisk can tell
+                began = talk_began(str(channels[callers[0]].get("creationtime", "")), 0.0, now)
+                self._carry(OpenTalk(
+                    call_id=outside, channel_id=callers[0], queue="", agent_id=agent.agent_id,
+                    connected_at=began, entered_at=began, caller="", orig_position=0,
+                    outbound=True), list(bridge["channels"]))
+                continue
+            request = QueueRequest.from_bridge_name(str(bridge.get("name", "")))
+            if request is None:
+                continue
             entered = request.entered_at or now
-            began = talk_began(str(channels[agents[0][0]].get("creationtime", "")), entered, now)
+            began = talk_began(str(channels[agent_leg].get("creationtime", "")), entered, now)
             self._carry(OpenTalk(
                 call_id=_call_of(bridge), channel_id=callers[0],
                 queue=queue_key(agent.tenant_id, request.queue), agent_id=agent.agent_id,
@@ -201,6 +228,9 @@ class Adoption:
                 with contextlib.suppress(AriError):
                     await self.ari.channels.hangup(channel["id"])
                 return
+            if args[:1] == ["outbound"]:
+                await self._end_dial(channel, record)
+                return
             tenant_id, script = self._default()
             waiting = self._queue_stay(record.id)
             if waiting is not None:
@@ -209,6 +239,24 @@ class Adoption:
                            script=script, record=record, adopted=True)
 
         self.router.start_call(start, handle)
+
+    async def _end_dial(self, channel: Channel, record: CallRecord) -> None:
+        """An agent's own call with no conversation to carry over: still dialling when the app
+        stopped (the dial was the stopped process's), or its far end gone meanwhile. The
+        agent's phone is hung up, not handed a caller's script, with the number's leg still
+        ringing (the same linkedid, outside Stasis), and the call's record closed."""
+        log.info("agent's outside call %s ended by the restart", record.id)
+        linked = channel.get("linkedid")
+        with contextlib.suppress(AriError):
+            for other in await self.ari.channels.list():
+                if (other["id"] != channel["id"] and linked and other.get("linkedid") == linked
+                        and not stasis_args_of(other, self.app)):
+                    with contextlib.suppress(AriError):
+                        await self.ari.channels.hangup(other["id"])
+        with contextlib.suppress(AriError):
+            await self.ari.channels.hangup(channel["id"])
+        await self.calls.close(record, cause=None, cause_text="dial ended by a restart",
+                               hung_up_by="system", data={"adopted": True})
 
     async def _resume(self, inbox: EventInbox, start: AriEvent, record: CallRecord | None
                       ) -> bool:
@@ -226,8 +274,10 @@ class Adoption:
                 return False
             self._talks.pop(channel_id, None)
             return True
-        bridge = next((b for b in self._bridges if channel_id in b["channels"]
-                       and b["id"].startswith(QUEUE_BRIDGE)), None)
+        bridge = next((b for b in self._bridges if channel_id in b["channels"] and (
+            b["id"].startswith(QUEUE_BRIDGE) or outside_call_of(b) == talk.call_id)), None)
+        if talk.outbound and record is None:  # the far end's leg: the call's record is its own
+            record = next((r for r in self.calls.live_now() if r.id == talk.call_id), None)
         if record is None or bridge is None or carried.over:
             return False
         self._talks.pop(channel_id, None)
@@ -325,6 +375,24 @@ def talk_began(agent_leg_created: str, entered_at: float, now: float) -> float:
     except ValueError:
         return now
     return min(max(created, entered_at), now)
+
+
+def outside_call_of(bridge: Bridge) -> str | None:
+    """The call whose bridge with a far end this is (named outside-<call id>), else None."""
+    name = str(bridge.get("name", ""))
+    return (name.removeprefix(OUTSIDE_BRIDGE) or None) if name.startswith(OUTSIDE_BRIDGE) else None
+
+
+def far_end_talk(talk: OpenTalk, channels: Sequence[str]) -> OpenTalk | None:
+    """An agent's own outside call the journal leaves open (OUTCONNECT), found in its bridge
+    after a restart: carried over with the far end's leg as its caller (the call's record is
+    the agent's phone, which becomes its agent leg). None when it is not one, or its
+    conversation is not whole (the agent's phone and one far leg): then it ended while the app
+    was away, or is not the ACD's (an IVR's transfer out has no OUTCONNECT)."""
+    if not talk.outbound or len(channels) != 2 or talk.channel_id not in channels:
+        return None
+    [far] = [channel_id for channel_id in channels if channel_id != talk.channel_id]
+    return replace(talk, channel_id=far)
 
 
 def _call_of(bridge: Bridge) -> str:

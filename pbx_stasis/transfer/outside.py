@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 # Hangup causes (Q.850) of a far leg that never answered -> Outcome.reason
 _UNANSWERED = {17: "busy", 18: "no_answer", 19: "no_answer", 21: "refused"}
 STASIS_ARG = "outside"  # StasisStart.args[0] of the far leg
+OUTSIDE_BRIDGE = "outside-"  # the name of a call's bridge with the far end: outside-<call id>
 # The talk of an answered number when someone else follows it (an agent's own call, the ACD):
 # given the far leg, the bridge and the task that ends when the caller's channel does, it
 # returns once the talk is over, saying who ended it.
@@ -209,7 +210,8 @@ class TrunkLine:
                 with contextlib.suppress(AriError):
                     await self.ari.playbacks.stop(ringback_id)
                 ringback_id = None
-            bridge = await self.ari.bridges.create("mixing", name=f"outside-{call.record.id}")
+            bridge = await self.ari.bridges.create("mixing",
+                                                   name=f"{OUTSIDE_BRIDGE}{call.record.id}")
             bridge_id = bridge["id"]
             await self.ari.bridges.add_channel(bridge_id, [call.channel_id, leg_id])
             await call.note("transfer.answered", number=number, leg=leg_id, bridge=bridge_id)
