@@ -56,6 +56,8 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_by", sa.String(length=100), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("revoked_by", sa.String(length=100), nullable=True),
         _tenant("masked_mappings"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_masked_mappings")),
     )

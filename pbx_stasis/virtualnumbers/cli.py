@@ -5,6 +5,7 @@
     pbx vnum remove +14155550160 [--tenant default]
     pbx vnum map PARTY_A PARTY_B [--ttl 3600] [--virtual +14155550160] [--reference ORDER]
     pbx vnum mappings [--live] [--tenant default]
+    pbx vnum revoke MAPPING_ID [--tenant default]
 """
 
 from __future__ import annotations
@@ -111,6 +112,27 @@ def cmd_mappings(args: argparse.Namespace, settings: Settings) -> int:
     return _with_store(settings, args.tenant, work)
 
 
+def cmd_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    from pbx_stasis.virtualnumbers.service import MappingEnded
+
+    async def work(store: VirtualNumbers, tenant_id: int) -> int:
+        try:
+            row = await store.revoke_mapping(tenant_id, args.mapping_id, by="cli")
+        except MappingEnded:
+            print(f"error: MAPPING_ID: mapping {args.mapping_id} has already ended",
+                  file=sys.stderr)
+            return 2
+        if row is None:
+            print(f"error: MAPPING_ID: no mapping {args.mapping_id} in tenant {args.tenant}",
+                  file=sys.stderr)
+            return 2
+        print(f"mapping {row.id}: {row.party_a} <-> {row.party_b} through {row.virtual} "
+              "revoked")
+        return 0
+
+    return _with_store(settings, args.tenant, work)
+
+
 def add_vnum_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     vnum = sub.add_parser("vnum", help="virtual numbers and masked two-party calls")
     actions = vnum.add_subparsers(dest="vnum_command", required=True, metavar="ACTION")
@@ -136,5 +158,9 @@ def add_vnum_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     mappings = actions.add_parser("mappings", help="the masked mappings, newest first")
     mappings.add_argument("--live", action="store_true", help="only those not expired")
     mappings.set_defaults(func=cmd_mappings)
-    for action in (listing, add, remove, mapping, mappings):
+    revoke = actions.add_parser("revoke", help="end a live mapping now (its parties' next "
+                                               "calls are refused)")
+    revoke.add_argument("mapping_id", type=int)
+    revoke.set_defaults(func=cmd_revoke)
+    for action in (listing, add, remove, mapping, mappings, revoke):
         action.add_argument("--tenant", default="default", help="tenant slug (default: default)")

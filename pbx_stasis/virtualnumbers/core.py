@@ -18,13 +18,15 @@ from datetime import datetime
 
 @dataclass(frozen=True)
 class MaskedPair:
-    """A mapping: `party_a` and `party_b` reach each other through `virtual` until `expires_at`."""
+    """A mapping: `party_a` and `party_b` reach each other through `virtual` until `expires_at`
+    (`revoked`: an admin ended it early)."""
 
     id: int
     virtual: str
     party_a: str
     party_b: str
     expires_at: datetime
+    revoked: bool = False
 
     def live(self, now: datetime) -> bool:
         return now < self.expires_at
@@ -47,8 +49,8 @@ class Connect:
 
 @dataclass(frozen=True)
 class Refuse:
-    """Refuse the call with an announcement: `expired` (the caller's mapping ended) or
-    `unknown` (the caller has no mapping on this number)."""
+    """Refuse the call with an announcement: `expired` (the caller's mapping ended),
+    `revoked` (it was ended by hand) or `unknown` (the caller has no mapping on this number)."""
 
     reason: str
     pair: MaskedPair | None = None
@@ -57,7 +59,8 @@ class Refuse:
 def route_call(pairs: Iterable[MaskedPair], caller: str, virtual: str,
                now: datetime) -> Connect | Refuse:
     """What a call from `caller` to `virtual` does: the caller's live mapping on the number
-    connects them to the other party; with only ended ones, the latest to end refuses it."""
+    connects them to the other party; with only ended ones, the latest to end refuses it
+    (`revoked` when it was revoked, else `expired`)."""
     mine = [pair for pair in pairs if pair.virtual == virtual and pair.other(caller) is not None]
     live = [pair for pair in mine if pair.live(now)]
     if live:
@@ -66,7 +69,8 @@ def route_call(pairs: Iterable[MaskedPair], caller: str, virtual: str,
         assert other is not None
         return Connect(pair, other)
     if mine:
-        return Refuse("expired", max(mine, key=lambda p: (p.expires_at, p.id)))
+        last = max(mine, key=lambda p: (p.expires_at, p.id))
+        return Refuse("revoked" if last.revoked else "expired", last)
     return Refuse("unknown")
 
 

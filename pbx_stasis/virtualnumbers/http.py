@@ -15,12 +15,21 @@ from pbx_stasis.store import utc_now
 from pbx_stasis.store.tables import Role
 from pbx_stasis.validation import WHOLE, Model, ModelBody, ModelQuery, QueryFlag, Whole, text
 from pbx_stasis.virtualnumbers.service import (
+    MappingEnded,
     NoFreeNumber,
     PoolNumber,
     virtual_numbers_of,
 )
 from pbx_stasis.virtualnumbers.tables import MaskedMapping
-from pbx_stasis.web.routing import ANYONE, Route, RouteRequest, invalid, not_found, reply
+from pbx_stasis.web.routing import (
+    ANYONE,
+    Route,
+    RouteRequest,
+    conflict,
+    invalid,
+    not_found,
+    reply,
+)
 
 ADMIN = frozenset({Role.ADMIN})
 MANAGERS = frozenset({Role.MANAGER, Role.ADMIN})
@@ -91,7 +100,8 @@ def mapping_json(row: MaskedMapping) -> dict[str, Any]:
     return {"id": row.id, "virtual": row.virtual, "party_a": row.party_a,
             "party_b": row.party_b, "reference": row.reference, "expires_at": row.expires_at,
             "live": row.expires_at > utc_now(), "created_at": row.created_at,
-            "created_by": row.created_by}
+            "created_by": row.created_by, "revoked_at": row.revoked_at,
+            "revoked_by": row.revoked_by}
 
 
 async def get_pool(req: RouteRequest) -> web.StreamResponse:
@@ -140,6 +150,18 @@ async def create_mapping(req: RouteRequest) -> web.StreamResponse:
     return reply({"mapping": mapping_json(row)}, status=201)
 
 
+async def revoke_mapping(req: RouteRequest) -> web.StreamResponse:
+    mapping_id = req.int_param("mapping_id", "mapping")
+    try:
+        row = await virtual_numbers_of(req).revoke_mapping(req.who.tenant_id, mapping_id,
+                                                           by=req.who.username)
+    except MappingEnded:
+        raise conflict("ended", "the mapping has already ended (expired or revoked)") from None
+    if row is None:
+        raise not_found("mapping")
+    return reply({"mapping": mapping_json(row)})
+
+
 ROUTES = [
     Route("GET", "/api/virtual-numbers", get_pool, ADMIN,
           "The tenant's pool of virtual numbers", tag="integrations"),
@@ -153,5 +175,9 @@ ROUTES = [
     Route("POST", "/api/masked-calls", create_mapping, MANAGERS,
           "Map party A and party B onto a virtual number until an expiry: each calls it to "
           "reach the other, seeing only the virtual number", body=MAPPING_BODY,
+          tag="integrations"),
+    Route("DELETE", "/api/masked-calls/{mapping_id}", revoke_mapping, MANAGERS,
+          "Revoke a live mapping now: the parties' next calls to the virtual number are "
+          "refused (a call in progress goes on); journaled with who revoked it",
           tag="integrations"),
 ]

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAPPING_CREATED = "masked.mapping"  # journal: a mapping made (no call)
+MAPPING_REVOKED = "masked.revoked"  # journal: a mapping ended by hand (no call)
 CONNECT = "masked.connect"  # journal, on the call: connecting the caller to the other party
 REFUSED = "masked.refused"  # journal, on the call: refused (expired, unknown)
 ENDED = "masked.end"  # journal, on the call: how the connection ended
@@ -63,8 +64,13 @@ class NoFreeNumber(Exception):
     """Every pool number already carries a live mapping of one of the two parties."""
 
 
+class MappingEnded(Exception):
+    """The mapping has already ended (expired or revoked): nothing to revoke."""
+
+
 def _pair(row: MaskedMapping) -> MaskedPair:
-    return MaskedPair(row.id, row.virtual, row.party_a, row.party_b, row.expires_at)
+    return MaskedPair(row.id, row.virtual, row.party_a, row.party_b, row.expires_at,
+                      revoked=row.revoked_at is not None)
 
 
 class VirtualNumbers:
@@ -168,6 +174,25 @@ class VirtualNumbers:
             data={"mapping": row.id, "virtual": number, "party_a": party_a,
                   "party_b": party_b, "expires_at": row.expires_at.isoformat(),
                   "reference": reference, "by": by})])
+        return row
+
+    async def revoke_mapping(self, tenant_id: int, mapping_id: int, *,
+                             by: str) -> MaskedMapping | None:
+        """End a live mapping now (None: no such mapping of the tenant; MappingEnded: it had
+        ended): the next call from either party is refused as `revoked`; a call already
+        connected through it goes on until they hang up. Journaled, with who revoked it."""
+        now = utc_now()
+        async with self.db.transaction() as session:
+            row = await session.get(MaskedMapping, mapping_id)
+            if row is None or row.tenant_id != tenant_id:
+                return None
+            if row.revoked_at is not None or row.expires_at <= now:
+                raise MappingEnded
+            row.revoked_at, row.revoked_by, row.expires_at = now, by, now
+        self.db.writes.append([NewEvent(
+            tenant_id=tenant_id, event=MAPPING_REVOKED, at=now,
+            data={"mapping": row.id, "virtual": row.virtual, "party_a": row.party_a,
+                  "party_b": row.party_b, "reference": row.reference, "by": by})])
         return row
 
     async def route(self, tenant_id: int, caller: str, virtual: str,

@@ -36,7 +36,8 @@ class ContactVirtualNumber(Base):
 
 
 class MaskedMapping(Base):
-    """Party A and party B reach each other through `virtual` until `expires_at`."""
+    """Party A and party B reach each other through `virtual` until `expires_at` (a mapping
+    revoked by hand ends then: `expires_at` is brought forward, who and when kept)."""
 
     __tablename__ = "masked_mappings"
 
@@ -49,3 +50,5 @@ class MaskedMapping(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(100))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    revoked_by: Mapped[str | None] = mapped_column(String(100), nullable=True)

@@ -1,9 +1,10 @@
 """Masked two-party calls through a virtual number, on the sandbox (issue 15 part 7): a rider
 and a driver call each other through the tenant's virtual number, each phone (a sipp party)
 seeing only the virtual number (From and P-Asserted-Identity of what it receives, and the
-other's number nowhere); a mapping past its expiry is refused with an announcement; every step
-is on the journal. A customer who was shown the number and calls it back reaches the queue
-behind it, then (having talked with an agent) that agent first."""
+other's number nowhere); a mapping past its expiry is refused with an announcement, and so is
+one revoked by hand (`DELETE /api/masked-calls/{id}`); every step is on the journal. A customer
+who was shown the number and calls it back reaches the queue behind it, then (having talked
+with an agent) that agent first."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ pytestmark = pytest.mark.integration
 VIRTUAL = "+14155550160"
 RIDER, DRIVER = "+14155552001", "+14155552002"  # party A and party B
 LATE_RIDER, LATE_DRIVER = "+14155552011", "+14155552012"  # a mapping that has expired
+GONE_RIDER, GONE_DRIVER = "+14155552031", "+14155552032"  # a mapping revoked by hand
 CUSTOMER = "+14155552021"  # no mapping: calls back the number it was shown
 
 
@@ -61,6 +63,13 @@ async def test_a_masked_call_shows_only_the_virtual_number_and_an_expired_mappin
                 assert response.status == 201, await response.text()
                 mapping = (await response.json())["mapping"]
                 assert (mapping["virtual"], mapping["live"]) == (VIRTUAL, True)
+                response = await client.post("/api/masked-calls", headers=headers, json={
+                    "party_a": GONE_RIDER, "party_b": GONE_DRIVER, "reference": "ride 43"})
+                assert response.status == 201, await response.text()
+                gone = (await response.json())["mapping"]
+                response = await client.delete(f"/api/masked-calls/{gone['id']}",
+                                               headers=headers)
+                assert response.status == 200, await response.text()
             await eventually(lambda: center.app.masked.tenant_of(VIRTUAL),
                              until=lambda owner: owner == tenant.id, within=10,
                              what="the virtual number known to the Stasis side")
@@ -81,11 +90,12 @@ async def test_a_masked_call_shows_only_the_virtual_number_and_an_expired_mappin
                 await center.idle()
             await eventually(lambda: utc_now() > late.expires_at, until=bool, within=5,
                              what="the late mapping's expiry")
-            refused = await run_sipp_async(
-                "caller-waits-bye.xml", private_sandbox.sip_target, service=VIRTUAL,
-                caller=LATE_DRIVER, timeout=20, workdir=tmp_path)
-            assert refused.ok, refused.describe()
-            await center.idle()
+            for caller in (LATE_DRIVER, GONE_RIDER):  # expired, then revoked
+                refused = await run_sipp_async(
+                    "caller-waits-bye.xml", private_sandbox.sip_target, service=VIRTUAL,
+                    caller=caller, timeout=20, workdir=tmp_path)
+                assert refused.ok, refused.describe()
+                await center.idle()
         finally:
             far = await asyncio.to_thread(carrier.sipp.stop)
         # The far side of each call: rung at the other party's number, shown the virtual one.
@@ -102,13 +112,17 @@ async def test_a_masked_call_shows_only_the_virtual_number_and_an_expired_mappin
         # The journal: the mappings, each call connected or refused, and how it ended.
         made = [row.data for row in await center.journal("masked.mapping")]
         assert [(d["party_a"], d["party_b"], d["reference"]) for d in made] == [
-            (LATE_RIDER, LATE_DRIVER, "ride 41"), (RIDER, DRIVER, "ride 42")]
+            (LATE_RIDER, LATE_DRIVER, "ride 41"), (RIDER, DRIVER, "ride 42"),
+            (GONE_RIDER, GONE_DRIVER, "ride 43")]
+        [revoked] = [row.data for row in await center.journal("masked.revoked")]
+        assert (revoked["mapping"], revoked["by"]) == (gone["id"], "dispatch")
         connects = await center.journal("masked.connect")
         assert [row.data["mapping"] for row in connects] == [mapping["id"]] * 2
         ends = [row.data for row in await center.journal("masked.end")]
         assert [(d["talked"], d["reason"]) for d in ends] == [(True, "caller_hangup")] * 2
-        [refusal] = await center.journal("masked.refused")
-        assert (refusal.data["reason"], refusal.data["mapping"]) == ("expired", late.id)
+        refusals = [row.data for row in await center.journal("masked.refused")]
+        assert [(d["reason"], d["mapping"]) for d in refusals] == [
+            ("expired", late.id), ("revoked", gone["id"])]
         # The customer's return calls: the queue, then their last agent first; both answered.
         returns = [row.data["steps"] for row in await center.journal("virtual.return_call")]
         assert returns == [[{"queue": "sales"}], [{"agent": "alice"}, {"queue": "sales"}]]

@@ -1,7 +1,7 @@
 // Virtual numbers on the integrations page: the tenant's pool (one number a line, with a label
 // and the queue customers calling it back go to), and masked two-party mappings (make one, see
-// those not expired).
-import { get, post, put } from "./api.js";
+// those not expired, revoke one).
+import { del, get, post, put } from "./api.js";
 import { $, clearErrors, dateTime, el, loadInto, showErrors, toast } from "./ui.js";
 
 function showPool(numbers) {
@@ -17,11 +17,23 @@ function pool() {
   });
 }
 
+async function revoke(mapping) {
+  try {
+    await del(`/api/masked-calls/${mapping.id}`);
+    toast(`Mapping ${mapping.reference || mapping.id} revoked`);
+  } catch (error) {
+    toast(error.message, "error");
+  }
+  await showMappings();
+}
+
 async function showMappings() {
   const { mappings } = await get("/api/masked-calls?live=true");
-  const rows = mappings.map((m) => el("tr", {},
+  const rows = mappings.map((m) => el("tr", { dataset: { testid: `vnum-mapping-${m.id}` } },
     el("td", {}, m.virtual), el("td", {}, m.party_a), el("td", {}, m.party_b),
-    el("td", {}, m.reference), el("td", {}, dateTime(m.expires_at))));
+    el("td", {}, m.reference), el("td", {}, dateTime(m.expires_at)),
+    el("td", {}, el("button", { class: "small", type: "button", "data-testid": "vnum-revoke",
+      onclick: () => revoke(m) }, "Revoke"))));
   $("#vnum-mappings").replaceChildren(...rows);
   $("#vnum-mappings-empty").hidden = rows.length > 0;
 }

@@ -44,6 +44,14 @@ def test_after_its_expiry_a_mapping_refuses_the_call_and_says_why() -> None:
     assert route_call([pair(2, V1, RIDER, DRIVER, 0)], RIDER, V1, NOW).reason == "expired"
 
 
+def test_a_mapping_revoked_by_hand_refuses_the_call_as_revoked() -> None:
+    ride = MaskedPair(1, V1, RIDER, DRIVER, NOW, revoked=True)  # ended now, by hand
+    assert route_call([ride], DRIVER, V1, NOW) == Refuse("revoked", ride)
+    # The latest mapping to end says why: an older expired one does not hide the revocation.
+    old = pair(0, V1, RIDER, DRIVER, -60)
+    assert route_call([old, ride], RIDER, V1, NOW) == Refuse("revoked", ride)
+
+
 def test_a_stranger_or_the_wrong_virtual_number_finds_no_mapping() -> None:
     ride = pair(1, V1, RIDER, DRIVER, 30)
     assert route_call([ride], STRANGER, V1, NOW) == Refuse("unknown")

@@ -123,6 +123,17 @@ async def _masked_call(world: World, who: Person) -> Ask:
                                      "ttl_seconds": 600, "reference": "ride (acme)"})
 
 
+async def _masked_call_revoke(world: World, who: Person) -> Ask:
+    """A live mapping of the owner tenant, one per ask (a revoked one is gone: 409)."""
+    store = world.app[VIRTUAL_NUMBERS]
+    await store.set_pool(world.tenant_ids[OWNER], VIRTUAL_POOL)
+    n = next(_unique)
+    row = await store.create_mapping(
+        world.tenant_ids[OWNER], f"+1415556{2000 + 2 * n:04d}", f"+1415556{2001 + 2 * n:04d}",
+        ttl=timedelta(minutes=10), virtual=None, reference="ride (acme)", by="test")
+    return Ask(f"/api/masked-calls/{row.id}", owns_object=True)
+
+
 async def _dial_by(world: World, who: Person) -> Ask:
     return Ask("/api/calls/dial-by", {"contact_id": world.contact_ids[OWNER], "phone": 0})
 
@@ -711,6 +722,7 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("GET", "/api/contacts/{contact_id}/virtual-number"): _contact_virtual_number,
     ("GET", "/api/masked-calls"): fixed("/api/masked-calls?live=true"),
     ("POST", "/api/masked-calls"): _masked_call,
+    ("DELETE", "/api/masked-calls/{mapping_id}"): _masked_call_revoke,
 }
 
 

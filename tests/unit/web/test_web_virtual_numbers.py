@@ -7,11 +7,12 @@ import json
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
 from web_world import World
 
 from pbx_stasis.crm.contacts import ContactDraft
 from pbx_stasis.store import utc_now
-from pbx_stasis.store.tables import Role
+from pbx_stasis.store.tables import CallEvent, Role
 from pbx_stasis.virtualnumbers.core import Connect, MaskedPair, Refuse
 from pbx_stasis.virtualnumbers.service import PoolNumber, VirtualNumbers
 
@@ -116,3 +117,43 @@ async def test_a_call_finds_the_callers_mapping_in_the_database(world: World) ->
     refused = await store.route(acme, RIDER, V1, later)
     assert isinstance(refused, Refuse) and refused.reason == "expired"
     assert await store.route(world.tenant_ids["globex"], RIDER, V1, now) == Refuse("unknown")
+
+
+async def test_a_manager_revokes_a_live_mapping_once_and_it_is_journaled(world: World) -> None:
+    status, body = await as_(world, Role.ADMIN, "PUT", "/api/virtual-numbers",
+                             {"numbers": [{"number": V1}]})
+    assert status == 200, body
+    status, body = await as_(world, Role.MANAGER, "POST", "/api/masked-calls", {
+        "party_a": RIDER, "party_b": DRIVER, "ttl_seconds": 900, "reference": "ride 8"})
+    assert status == 201, body
+    path = f"/api/masked-calls/{body['mapping']['id']}"
+    # Another tenant's admin, an agent, an unknown or malformed id: nothing revoked.
+    for role, tenant, where, expected in ((Role.ADMIN, "globex", path, 404),
+                                          (Role.AGENT, "acme", path, 403),
+                                          (Role.MANAGER, "acme", "/api/masked-calls/999999", 404),
+                                          (Role.MANAGER, "acme", "/api/masked-calls/x", 404)):
+        status, _ = await as_(world, role, "DELETE", where, tenant=tenant)
+        assert status == expected, (role, tenant, where)
+    status, body = await as_(world, Role.MANAGER, "DELETE", path)
+    assert status == 200, body
+    revoked = body["mapping"]
+    assert (revoked["live"], revoked["revoked_by"]) == (False, "manager")
+    assert revoked["revoked_at"] is not None
+    status, body = await as_(world, Role.MANAGER, "DELETE", path)
+    assert status == 409 and body["error"] == "ended", body
+    status, body = await as_(world, Role.MANAGER, "GET", "/api/masked-calls?live=true")
+    assert body["mappings"] == []
+    # The parties' next call is refused as revoked; the number is free for them again.
+    store = VirtualNumbers(world.db)
+    acme = world.tenant_ids["acme"]
+    refused = await store.route(acme, RIDER, V1, utc_now())
+    assert isinstance(refused, Refuse) and refused.reason == "revoked"
+    again = await store.create_mapping(acme, RIDER, DRIVER, ttl=timedelta(minutes=5),
+                                       virtual=None, reference="ride 9", by="test")
+    assert again.virtual == V1
+    await world.db.writes.settle()
+    async with world.db.session() as session:
+        [line] = (await session.scalars(select(CallEvent).where(
+            CallEvent.event == "masked.revoked"))).all()
+    assert (line.data["mapping"], line.data["by"], line.data["reference"]) == (
+        revoked["id"], "manager", "ride 8")
