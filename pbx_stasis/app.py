@@ -46,6 +46,7 @@ from pbx_stasis.ivr.addresses import public_session
 from pbx_stasis.ivr.runner import FlowTools
 from pbx_stasis.ivr.service import FLOW_SERVICE, IvrService
 from pbx_stasis.leads.service import LeadLists
+from pbx_stasis.masking.agents import MaskedAgents
 from pbx_stasis.outbound.agent_calls import AgentCalls
 from pbx_stasis.quality.watcher import CallQuality
 from pbx_stasis.recording.recorder import CallRecorder
@@ -138,6 +139,9 @@ class StasisApp:
         # Calls to the tenants' virtual numbers (masked two-party calls).
         self.masked = MaskedCalls(VirtualNumbers(db), self.line, self.acd)
         self.line.virtual_numbers = self.masked.store.numbers
+        # Agents whose role sees numbers masked are rung without the caller's whole number.
+        self.masked_agents = MaskedAgents(db)
+        self.acd.mask_callers(self.masked_agents.caller_id)
         self.ivr = IvrService(db, bus, self.ari, internal_lookups=settings.ivr.internal_lookups)
         self.agent_calls = AgentCalls(self.ari, db, self.acd, self.line, self.dialing,
                                       settings.ari.app)
@@ -171,6 +175,7 @@ class StasisApp:
         )
         await self.ivr.start()
         await self.masked.start()
+        await self.masked_agents.start()
         # Today's figures on the wallboard go on from the journal (the reports' reader).
         await self.acd.start(today=functools.partial(journal_rows, self.db, since_start=True))
         await self.callbacks.start()  # pending callbacks back in their places
@@ -195,6 +200,7 @@ class StasisApp:
         await self.acd.stop()
         await self.ivr.stop()
         await self.masked.stop()
+        await self.masked_agents.stop()
         await self.db.writes.settle()  # the last calls' rows, before the process exits
         if self._http is not None:
             await self._http.close()

@@ -4,7 +4,9 @@ seeing only the virtual number (From and P-Asserted-Identity of what it receives
 other's number nowhere); a mapping past its expiry is refused with an announcement, and so is
 one revoked by hand (`DELETE /api/masked-calls/{id}`); every step is on the journal. A customer
 who was shown the number and calls it back reaches the queue behind it, then (having talked
-with an agent) that agent first."""
+with an agent) that agent first; the tenant masks numbers for agents, so the agent's phone is
+rung with the customer's number masked and the virtual number (its INVITE's From), and never
+receives the whole number."""
 
 from __future__ import annotations
 
@@ -20,8 +22,11 @@ from sandbox import Sandbox, run_sipp_async
 from sqlalchemy import select
 from test_caller_id_live import Carrier, presented
 
+from pbx_stasis.crm.phones import mask_number
+from pbx_stasis.masking.core import MaskRules
+from pbx_stasis.masking.service import Masking
 from pbx_stasis.store import Directory, utc_now
-from pbx_stasis.store.tables import Call
+from pbx_stasis.store.tables import Call, Role
 from pbx_stasis.virtualnumbers.service import PoolNumber, VirtualNumbers
 
 pytestmark = pytest.mark.integration
@@ -48,7 +53,12 @@ async def test_a_masked_call_shows_only_the_virtual_number_and_an_expired_mappin
         manager = await Directory(center.db).add_user("default", "dispatch", "manager")
         store = VirtualNumbers(center.db)
         assert await store.set_pool(tenant.id, [PoolNumber(VIRTUAL, "Rides", "sales")]) == []
-        alice = await center.add_agent("alice", 415, queues={"sales": 0})
+        await Masking(center.db).save(tenant.id, MaskRules(frozenset({Role.AGENT})), "test")
+        desk_log = tmp_path / "alice-phone.log"
+        alice = await center.add_agent("alice", 415, queues={"sales": 0}, phone_args=[
+            "-trace_msg", "-message_file", str(desk_log)])
+        await eventually(lambda: center.app.masked_agents.masks(alice.user_id), until=bool,
+                         within=10, what="numbers masked for alice's phone")
         # An expired mapping on the same number: made a second long, then let expire.
         late = await store.create_mapping(tenant.id, LATE_RIDER, LATE_DRIVER,
                                           ttl=timedelta(seconds=1), virtual=None,
@@ -130,6 +140,16 @@ async def test_a_masked_call_shows_only_the_virtual_number_and_an_expired_mappin
             agents = list(await session.scalars(select(Call.agent_user_id).where(
                 Call.from_number == CUSTOMER).order_by(Call.started_at)))
         assert agents == [alice.user_id] * 2
+        # Alice's phone: rung with the customer masked and the virtual number they dialled,
+        # never the whole number (nor after the answer: no update carries it either).
+        phone = received(desk_log)
+        froms = [line for block in phone.split("message received")
+                 if re.search(r"^INVITE sip:", block, re.MULTILINE)
+                 for line in re.findall(r"^From:(.*)$", block, re.MULTILINE)]
+        assert len(froms) >= 2, phone  # the two calls (and any re-INVITE)
+        assert all(f'"{mask_number(CUSTOMER)}"' in line and f"<sip:{VIRTUAL}@" in line
+                   for line in froms), froms
+        assert CUSTOMER not in phone and CUSTOMER[1:] not in phone, phone
         dials = [row.data for row in await center.journal("transfer.dial")]
         assert [(d["number"], d["caller_id"], d["caller_id_from"]) for d in dials] == [
             (DRIVER, VIRTUAL, "virtual"), (RIDER, VIRTUAL, "virtual")]
