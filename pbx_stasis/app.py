@@ -142,6 +142,7 @@ class StasisApp:
         # Agents whose role sees numbers masked are rung without the caller's whole number.
         self.masked_agents = MaskedAgents(db)
         self.acd.mask_callers(self.masked_agents.caller_id)
+        self.supervision.shown = self.masked_agents.shown
         self.ivr = IvrService(db, bus, self.ari, internal_lookups=settings.ivr.internal_lookups)
         self.agent_calls = AgentCalls(self.ari, db, self.acd, self.line, self.dialing,
                                       settings.ari.app)

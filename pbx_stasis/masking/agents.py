@@ -11,6 +11,7 @@ import logging
 
 from sqlalchemy import select
 
+from pbx_stasis.crm.phones import mask_number
 from pbx_stasis.masking.core import masked_leg_caller_id
 from pbx_stasis.masking.tables import NumberMasking
 from pbx_stasis.store import Database
@@ -31,6 +32,10 @@ class MaskedAgents:
 
     def masks(self, user_id: int) -> bool:
         return user_id in self.users
+
+    def shown(self, user_id: int, number: str) -> str:
+        """`number` as this user's phone may show it: masked, or whole."""
+        return mask_number(number) if self.masks(user_id) else number
 
     def caller_id(self, user_id: int, caller: str, via: str | None,
                   callback: str | None) -> str | None:
