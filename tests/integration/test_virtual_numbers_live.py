@@ -16,7 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from callcenter import call_center, session_headers, web_client
+from callcenter import CallCenter, call_center, session_headers, web_client
 from polling import eventually
 from sandbox import Sandbox, run_sipp_async
 from sqlalchemy import select
@@ -38,6 +38,13 @@ GONE_RIDER, GONE_DRIVER = "+14155552031", "+14155552032"  # a mapping revoked by
 CUSTOMER = "+14155552021"  # no mapping: calls back the number it was shown
 
 
+async def ended(center: CallCenter, call_id: str) -> bool:
+    await center.app.db.writes.settle()
+    async with center.db.session() as session:
+        call = await session.get(Call, call_id)
+    return call is not None and call.ended_at is not None
+
+
 def received(log: Path) -> str:
     """Every SIP message a sipp party received (its -message_file), one after another."""
     text = log.read_text(errors="replace") if log.exists() else ""
@@ -55,8 +62,9 @@ async def test_a_masked_call_shows_only_the_virtual_number_and_an_expired_mappin
         assert await store.set_pool(tenant.id, [PoolNumber(VIRTUAL, "Rides", "sales")]) == []
         await Masking(center.db).save(tenant.id, MaskRules(frozenset({Role.AGENT})), "test")
         desk_log = tmp_path / "alice-phone.log"
-        alice = await center.add_agent("alice", 415, queues={"sales": 0}, phone_args=[
-            "-trace_msg", "-message_file", str(desk_log)])
+        alice = await center.add_agent(
+            "alice", 415, queues={"sales": 0}, scenario="agent-answer-hangs-up.xml",
+            keys={"talk_ms": "3000"}, phone_args=["-trace_msg", "-message_file", str(desk_log)])
         await eventually(lambda: center.app.masked_agents.masks(alice.user_id), until=bool,
                          within=10, what="numbers masked for alice's phone")
         # An expired mapping on the same number: made a second long, then let expire.
@@ -98,6 +106,21 @@ async def test_a_masked_call_shows_only_the_virtual_number_and_an_expired_mappin
                     caller=CUSTOMER, keys={"talk_ms": "1000"}, timeout=25, workdir=tmp_path)
                 assert back.ok, back.describe()
                 await center.idle()
+            # Alice calls the customer back by contact: her phone rings first, then the
+            # customer is dialled presenting the contact's (sticky) virtual number.
+            async with web_client(center) as client:
+                headers = await session_headers(client, alice.user_id, tenant.id)
+                response = await client.post("/api/contacts", headers=headers, json={
+                    "name": "Rita Rider", "phones": [CUSTOMER]})
+                assert response.status == 201, await response.text()
+                contact = (await response.json())["contact"]["id"]
+                response = await client.post("/api/calls/dial-by", headers=headers,
+                                             json={"contact_id": contact})
+                assert response.status == 201, await response.text()
+                dialled = (await response.json())["call_id"]
+            await eventually(lambda: ended(center, dialled), until=bool, within=20,
+                             what="alice's call to the customer over")
+            await center.idle()
             await eventually(lambda: utc_now() > late.expires_at, until=bool, within=5,
                              what="the late mapping's expiry")
             for caller in (LATE_DRIVER, GONE_RIDER):  # expired, then revoked
@@ -109,12 +132,12 @@ async def test_a_masked_call_shows_only_the_virtual_number_and_an_expired_mappin
         finally:
             far = await asyncio.to_thread(carrier.sipp.stop)
         # The far side of each call: rung at the other party's number, shown the virtual one.
-        assert far.successful == 2, far.describe()
+        assert far.successful == 3, far.describe()
         invites = carrier.invites()
         assert [invite["request"].split()[1].split("@")[0] for invite in invites] == [
-            f"sip:{DRIVER}", f"sip:{RIDER}"]
+            f"sip:{DRIVER}", f"sip:{RIDER}", f"sip:{CUSTOMER}"]
         assert [presented(invite) for invite in invites] == [
-            ((VIRTUAL, VIRTUAL), (VIRTUAL, VIRTUAL))] * 2
+            ((VIRTUAL, VIRTUAL), (VIRTUAL, VIRTUAL))] * 3
         assert RIDER not in str(invites[0]) and DRIVER not in str(invites[1])
         # The calling side never received the other party's number either.
         assert received(logs[RIDER]) and DRIVER not in received(logs[RIDER])
@@ -140,16 +163,18 @@ async def test_a_masked_call_shows_only_the_virtual_number_and_an_expired_mappin
             agents = list(await session.scalars(select(Call.agent_user_id).where(
                 Call.from_number == CUSTOMER).order_by(Call.started_at)))
         assert agents == [alice.user_id] * 2
-        # Alice's phone: rung with the customer masked and the virtual number they dialled,
-        # never the whole number (nor after the answer: no update carries it either).
+        # Alice's phone: rung with the customer masked and the virtual number (the one they
+        # dialled; for her own call, the one presented to them), never the whole number (nor
+        # after the answer: no update carries it either).
         phone = received(desk_log)
         froms = [line for block in phone.split("message received")
                  if re.search(r"^INVITE sip:", block, re.MULTILINE)
                  for line in re.findall(r"^From:(.*)$", block, re.MULTILINE)]
-        assert len(froms) >= 2, phone  # the two calls (and any re-INVITE)
+        assert len(froms) >= 3, phone  # the three calls (and any re-INVITE)
         assert all(f'"{mask_number(CUSTOMER)}"' in line and f"<sip:{VIRTUAL}@" in line
                    for line in froms), froms
         assert CUSTOMER not in phone and CUSTOMER[1:] not in phone, phone
         dials = [row.data for row in await center.journal("transfer.dial")]
-        assert [(d["number"], d["caller_id"], d["caller_id_from"]) for d in dials] == [
+        assert [(d["number"], d["caller_id"], d["caller_id_from"]) for d in dials[:2]] == [
             (DRIVER, VIRTUAL, "virtual"), (RIDER, VIRTUAL, "virtual")]
+        assert [(d["number"], d["caller_id"]) for d in dials[2:]] == [(CUSTOMER, VIRTUAL)]
