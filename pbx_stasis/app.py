@@ -150,6 +150,8 @@ class StasisApp:
             self.ari, settings.ari.app, self.router, self.calls, self.acd, self.supervision,
             self.recorder, agent_of=self.agent_calls.agent_of,
             default=lambda: (self.tenant_id, self._default_script), new_call=self._on_call)
+        # A masked call carried over a restart journals its end against its mapping.
+        self.adoption.conversation_ended.append(self.masked.carried_over_ended)
         self.away = AwayCalls(self.ari, self.calls, self._tenant_of, self._count_away)
         self.tenant_id = 0  # the default tenant: calls that no flow or agent claims
         self._default_script: CallScript = script or greeting_script(settings.calls.greeting)

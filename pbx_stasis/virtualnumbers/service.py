@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from sqlalchemy import delete, or_, select
@@ -21,8 +21,9 @@ from pbx_stasis.acd.model import AgentState
 from pbx_stasis.calls.handoff import QueueRequest
 from pbx_stasis.calls.inbound import Call, caller_number, dialed_number
 from pbx_stasis.dialing.caller_ids import Presented
-from pbx_stasis.store import Database, NewEvent, utc_now
+from pbx_stasis.store import CallRecord, Database, NewEvent, utc_now
 from pbx_stasis.store.tables import Call as CallRow
+from pbx_stasis.store.tables import CallEvent
 from pbx_stasis.transfer.outside import TrunkLine
 from pbx_stasis.virtualnumbers.core import (
     Connect,
@@ -195,6 +196,17 @@ class VirtualNumbers:
                   "party_b": row.party_b, "reference": row.reference, "by": by})])
         return row
 
+    async def connected_call(self, call_id: str) -> dict[str, Any] | None:
+        """The CONNECT line of a masked call (its mapping and virtual number) when the call
+        has no ENDED line yet; None otherwise (not a masked call, or its end is written)."""
+        async with self.db.session() as session:
+            rows = list(await session.scalars(select(CallEvent).where(
+                CallEvent.call_id == call_id, CallEvent.event.in_((CONNECT, ENDED)))
+                .order_by(CallEvent.id)))
+        if not rows or rows[-1].event != CONNECT:
+            return None
+        return dict(rows[-1].data or {})
+
     async def route(self, tenant_id: int, caller: str, virtual: str,
                     now: datetime) -> Connect | Refuse:
         """What a call from `caller` to `virtual` does (core.route_call over the caller's
@@ -263,6 +275,19 @@ class MaskedCalls:
                                                  caller_id=Presented(virtual, "virtual"))
         await call.note(ENDED, virtual=virtual, mapping=decision.pair.id,
                         talked=outcome.talked, reason=outcome.reason)
+
+    async def carried_over_ended(self, record: CallRecord) -> None:
+        """A masked call carried over a restart (Asterisk kept both parties talking in its
+        bridge, restart/adoption.py let it finish) has ended: its end is journaled against its
+        mapping, as if the call had stayed with this process."""
+        await self.store.db.writes.settle()  # the call's lines from before, if still queued
+        connected = await self.store.connected_call(record.id)
+        if connected is None:
+            return
+        self.store.db.writes.append([NewEvent(
+            tenant_id=record.tenant_id, call_id=record.id, event=ENDED, at=utc_now(),
+            data={"virtual": connected.get("virtual"), "mapping": connected.get("mapping"),
+                  "talked": True, "reason": "carried_over", "adopted": True})])
 
     async def _return_call(self, call: Call, caller: str, virtual: str) -> bool:
         """A customer calling back the virtual number they were shown: their last agent while
