@@ -104,7 +104,8 @@ def cmd_mappings(args: argparse.Namespace, settings: Settings) -> int:
     async def work(store: VirtualNumbers, tenant_id: int) -> int:
         now = utc_now()
         for row in await store.mappings(tenant_id, live_at=now if args.live else None):
-            state = "live" if row.expires_at > now else "expired"
+            state = (f"revoked by {row.revoked_by}" if row.revoked_at is not None
+                     else "live" if row.expires_at > now else "expired")
             print(f"{row.id}  {row.virtual}  {row.party_a} <-> {row.party_b}  {state} "
                   f"{row.expires_at.isoformat()}  {row.reference}")
         return 0
