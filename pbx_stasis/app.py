@@ -129,7 +129,7 @@ class StasisApp:
                                          clock=clock, bus=bus)
         self.acd.serve_callbacks(self.callbacks)
         self.campaigns = CampaignDialer(self.ari, self.router, db, self.calls, self.acd,
-                                        self.line, settings.ari.app, clock=clock)
+                                        self.line, settings.ari.app, clock=clock, bus=bus)
         self.recordings = RecordingStore(db, settings.recordings.dir, bus=bus)
         self.supervision = Supervision(self.ari, self.router, db, settings.ari.app)
         self.recorder = CallRecorder(self.ari, db, self.recordings, router=self.router,
@@ -146,6 +146,7 @@ class StasisApp:
         self.ivr = IvrService(db, bus, self.ari, internal_lookups=settings.ivr.internal_lookups)
         self.agent_calls = AgentCalls(self.ari, db, self.acd, self.line, self.dialing,
                                       settings.ari.app)
+        self.agent_calls.ended.append(self.campaigns.preview_ended)  # a preview's outcome
         self.adoption = Adoption(
             self.ari, settings.ari.app, self.router, self.calls, self.acd, self.supervision,
             self.recorder, agent_of=self.agent_calls.agent_of,

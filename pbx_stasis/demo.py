@@ -86,6 +86,33 @@ SCORECARD = {
     ],
 }
 
+# A second scorecard, for sales calls, with what the first leaves out: a category that must
+# never be said (`found: false`), a figure with a floor (`at_least`), a 0-10 scale and a critical
+# choice.
+SALES_SCORECARD = {
+    "name": "Sales call",
+    "description": "Did the agent find the need, keep the customer positive and close?",
+    "sections": [
+        {"title": "Discovery", "questions": [
+            {"id": "price-talk", "text": "Talked about price or a quote", "kind": "yes-no",
+             "weight": 2, "auto": {"category": "buying"}},
+            {"id": "needs", "text": "Understanding of the customer's needs", "kind": "scale",
+             "scale": 10, "weight": 4},
+        ]},
+        {"title": "Outcome", "questions": [
+            {"id": "no-cancel", "text": "No cancellation or refund came up", "kind": "yes-no",
+             "weight": 1, "auto": {"category": "cancel", "found": False}},
+            {"id": "positive", "text": "The customer stayed positive", "kind": "yes-no",
+             "weight": 2, "auto": {"figure": "sentiment.customer", "at_least": 0}},
+            {"id": "next-step", "text": "Next step agreed", "kind": "choice", "weight": 3,
+             "critical": True, "choices": [{"label": "Order placed", "score": 100},
+                                           {"label": "Follow-up booked", "score": 60},
+                                           {"label": "None", "score": 0}]},
+        ]},
+    ],
+}
+SCORECARDS = (SCORECARD, SALES_SCORECARD)
+
 # username -> (role, display name)
 USERS = {
     "alice": ("agent", "Alice Agent"),
@@ -279,7 +306,8 @@ async def _seed_tickets(db: Database, tenant_id: int, contacts: Contacts,
             contact_id=found[0].id if found else None,
         ), ids["adam"], now)
 async def _seed_evaluations(db: Database, tenant_id: int, ids: dict[str, int]) -> None:
-    """The analytics rules (unless an admin set some) and the demo's scorecard (once)."""
+    """The analytics rules (unless an admin set some) and the demo's scorecards (each once,
+    by name)."""
     from pbx_stasis.analytics.rules import AnalyticsRulesFields
     from pbx_stasis.analytics.store import AnalyticsStore
     from pbx_stasis.analytics.tables import AnalyticsRules
@@ -293,9 +321,11 @@ async def _seed_evaluations(db: Database, tenant_id: int, ids: dict[str, int]) -
         await AnalyticsStore(db).set_rules(tenant_id,
                                            AnalyticsRulesFields.model_validate(ANALYTICS_RULES))
     evaluations = Evaluations(db, Bus())  # nobody listens while seeding
-    if not await evaluations.scorecards(tenant_id):
-        await evaluations.save_scorecard(tenant_id, ScorecardFields.model_validate(SCORECARD),
-                                         ids["adam"])
+    names = {card.name for card in await evaluations.scorecards(tenant_id)}
+    for card in SCORECARDS:
+        if card["name"] not in names:
+            await evaluations.save_scorecard(tenant_id, ScorecardFields.model_validate(card),
+                                             ids["adam"])
 
 
 async def _seed_outbound(db: Database, tenant_id: int, ids: dict[str, int]) -> None:

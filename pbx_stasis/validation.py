@@ -158,11 +158,13 @@ QueryFlag = Annotated[bool, BeforeValidator(_query_flag)]
 T = TypeVar("T")
 
 
-def refusal(field: str, value: Any, message: str) -> ValidationError:
+def refusal(field: str | tuple[str | int, ...], value: Any, message: str) -> ValidationError:
     """A field's error raised from a model's own validator (a rule across fields, or one that
-    runs only once every field has its type), named like the others: `raise refusal(...)`."""
+    runs only once every field has its type), named like the others: `raise refusal(...)`;
+    `field` a path within the model (("choices", 2, "label")) names the very item at fault."""
+    loc = field if isinstance(field, tuple) else (field,)
     return ValidationError.from_exception_data("refusal", [InitErrorDetails(
-        type="value_error", loc=(field,), input=value, ctx={"error": ValueError(message)},
+        type="value_error", loc=loc, input=value, ctx={"error": ValueError(message)},
     )])
 
 

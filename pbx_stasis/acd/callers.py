@@ -140,6 +140,7 @@ class Callers:
                     max_wait=request.max_wait,
                     entered_at=entered,
                     adopted=call.adopted,  # put back after a restart: the same stay goes on
+                    campaign=request.campaign,
                 )
             )
             outcome = await self._serve(waiting)

@@ -151,6 +151,9 @@ class _Call:
     held: bool = False
     callback: _Callback | None = None
     outbound: bool = False  # an agent's own outside call, until it is transferred to a queue
+    # A campaign's customer (its id, on every row of the call): its stay is in the campaign's
+    # queue, the agent's part is outbound work (no queue's figures), until a transfer.
+    campaign: int | None = None
     # The last real queue it was in: an agent's personal queue (a transfer to them) has no
     # settings of its own, so the wrap-up after that agent's part is this queue's.
     origin: _Queue | None = None
@@ -522,7 +525,8 @@ class Acd:
         if q is None:
             self._emit(RejectJoin(e.call_id, e.queue, "unknown-queue", None))
             return
-        call = _Call(e.call_id, e.caller, e.priority, e.skills, e.max_wait)
+        call = _Call(e.call_id, e.caller, e.priority, e.skills, e.max_wait,
+                     campaign=e.campaign)
         self._calls[call.id] = call
         entered = self._at if e.entered_at is None else min(e.entered_at, self._at)
         self._enter(call, q, frozenset({q.name}), entered, adopted=e.adopted)
@@ -531,7 +535,8 @@ class Acd:
         q, a = self._queues.get(e.queue), self._agents.get(e.agent_id)
         if a is None or e.call_id in self._calls or (q is None and not e.outbound):
             return  # a call this core holds is no carried-over one (a reconnect, not a restart)
-        call = _Call(e.call_id, e.caller, 0, {}, None, outbound=e.outbound)
+        call = _Call(e.call_id, e.caller, 0, {}, None, outbound=e.outbound,
+                     campaign=e.campaign)
         call.home = q  # an outbound call's: the queue it is done for (its wrap-up), or none
         call.origin = None if q is None or e.outbound or is_personal_queue(q.name) else q
         call.connected_at = min(e.connected_at, self._at)
@@ -541,7 +546,7 @@ class Acd:
         if e.ended:
             # Its end is only known now; no wrap-up for a call that ended while nobody watched.
             talk = self._at - call.connected_at
-            if e.outbound or q is None:
+            if e.outbound or q is None or e.campaign is not None:
                 self._journal(JournalEvent.COMPLETECALLER, call, None, a, talk=_s(talk),
                               outbound=True, ended_away=True)
             else:
@@ -1183,7 +1188,7 @@ class Acd:
         a, q = call.agent, call.home
         assert a is not None
         talk = self._at - call.connected_at
-        if call.outbound or q is None:
+        if call.outbound or q is None or call.campaign is not None:
             self._journal(event, call, None, a, talk=_s(talk), outbound=True)
             if event is JournalEvent.COMPLETECALLER:
                 self._emit(ReleaseAgentLeg(call.id, a.id))
@@ -1210,13 +1215,14 @@ class Acd:
         a, q = call.agent, call.home
         assert a is not None
         talk = self._at - call.connected_at
-        if call.outbound or q is None:
+        if call.outbound or q is None or call.campaign is not None:
             self._journal(JournalEvent.TRANSFER, call, None, a, target=target, kind=kind,
                           talk=_s(talk), outbound=True)
-            call.outbound = False  # a queue it moves to serves it as any caller of its own
-            call.entered_at = self._at
             self._emit(ReleaseAgentLeg(call.id, a.id))
-            self._release(call, a, q, talk)
+            self._release(call, a, q, talk)  # the part and its wrap-up: outbound work
+            # A queue it moves to serves it as any caller of its own.
+            call.outbound, call.campaign = False, None
+            call.entered_at = self._at
             return
         self._journal(
             JournalEvent.TRANSFER,
@@ -1236,7 +1242,7 @@ class Acd:
         """The agent is done talking on this call: wrap-up starts when their last call ends.
         An outbound call's (`outbound`, or no queue) wrap-up is counted in no queue, and its
         handle time tells no queue's estimated wait."""
-        outbound = call.outbound or q is None
+        outbound = call.outbound or q is None or call.campaign is not None
         call.agent = None
         a.calls.discard(call.id)
         a.last_call_end = self._at
@@ -1391,6 +1397,8 @@ class Acd:
         a: _Agent | None,
         **data: JournalValue,
     ) -> None:
+        if call is not None and call.campaign is not None:
+            data["campaign"] = call.campaign
         self._emit(
             JournalRow(
                 event,

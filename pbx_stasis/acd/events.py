@@ -34,6 +34,9 @@ class CallArrived:
     max_wait: float | None = None
     entered_at: float | None = None
     adopted: bool = False
+    # A campaign's customer (campaigns/dialer.py): the campaign's id, on every row of the call;
+    # outbound work, in no queue's figures (docs/figures.md, "Campaign calls").
+    campaign: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "skills", frozen_skills(self.skills))
@@ -46,7 +49,8 @@ class TalkAdopted:
     COMPLETEAGENT, talk counted from `connected_at`) and the agent is on a call meanwhile.
     `ended`: the conversation ended while the app was away; it is completed at once (its end
     is only known now), without wrap-up. `outbound`: the agent's own outside call (journal
-    OUTCONNECT), `queue` the one it was done for ("" for none), `caller` the number called."""
+    OUTCONNECT), `queue` the one it was done for ("" for none), `caller` the number called.
+    `campaign`: a campaign's customer (its CONNECT row's), still outbound work."""
 
     call_id: str
     queue: str
@@ -57,6 +61,7 @@ class TalkAdopted:
     orig_position: int = 0
     ended: bool = False
     outbound: bool = False
+    campaign: int | None = None
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,8 @@ T when unset):
 | outbound connected | those the number answered (OUTCONNECT) |
 | outbound talk / wrap-up | OUTCONNECT to its end (the end row's `talk`, `outbound` true), and the |
 |  | wrap-up after it: the agent's outbound work, in no queue and not in handled, talk or AHT |
+| campaign calls | rows with `campaign` (a campaign's customer handed to its queue): in no |
+|  | queue's figure; its CONNECT is the agent's outbound connected, its talk and wrap-up outbound |
 
 Beside the journal, `CallScores` (not folded from journal rows: from the calls' stored quality
 and evaluations, counted by the call's start):
@@ -416,7 +418,13 @@ class Figures:
             self._forget_old()
         a = None if agent is None else self._agent_tally(agent, bucket)
         q = None if queue is None or event not in _QUEUE_ROWS else self._queue_tally(queue, bucket)
-        if data.get("outbound") is True or event in _OUTBOUND_ROWS:
+        if data.get("campaign") is not None and event != E.OFFER and event != E.RINGNOANSWER:
+            # A campaign's customer: outbound work. Its stay in the campaign's queue is no
+            # queue's offer, answer or abandon (the campaign's own figures count it); the
+            # agent's part is theirs, as their own outside call's.
+            if a is not None:
+                _outbound(E.OUTCONNECT if event == E.CONNECT else event, a, data)
+        elif data.get("outbound") is True or event in _OUTBOUND_ROWS:
             if a is not None:
                 _outbound(event, a, data)
         elif event == E.OFFER:

@@ -33,7 +33,6 @@ from pbx_stasis.acd.actions import (
 from pbx_stasis.acd.callback_desk import CallbackDesk
 from pbx_stasis.acd.core import Acd
 from pbx_stasis.acd.directory import AgentRecord, split_queue_key
-from pbx_stasis.acd.model import OverflowTarget
 from pbx_stasis.acd.publisher import AcdPublisher
 from pbx_stasis.acd.shared import AgentCalls, Calls, Inbox
 from pbx_stasis.acd.stats import Stats
@@ -203,7 +202,10 @@ class Owner:
             reason = {Overflow: "overflow", RejectJoin: "refused", LeaveEmpty: "empty"}[
                 type(action)
             ]
-            self.calls.settle(action.call_id, Outcome(False, reason, **_target(action.target)))
+            target = action.target
+            self.calls.settle(action.call_id, Outcome(
+                False, reason, overflow_kind=None if target is None else str(target.kind),
+                overflow_target=None if target is None else target.target))
         # Otherwise a call leaves the core only with Overflow, RejectJoin or LeaveEmpty.
 
     def _note_agent_call(self, agent_id: str, call_id: str) -> None:
@@ -270,9 +272,3 @@ _CALLBACK_ROWS = frozenset({
     JournalEvent.CALLBACKCONNECT, JournalEvent.CALLBACKFAIL, JournalEvent.CALLBACKCANCEL,
     JournalEvent.COMPLETECALLER, JournalEvent.COMPLETEAGENT,
 })
-
-
-def _target(target: OverflowTarget | None) -> dict[str, str]:
-    if target is None:
-        return {}
-    return {"overflow_kind": str(target.kind), "overflow_target": target.target}

@@ -48,12 +48,13 @@ class OpenTalk:
     caller: str  # an outbound call's: the number called
     orig_position: int
     outbound: bool = False  # the agent's own outside call (OUTCONNECT)
+    campaign: int | None = None  # a campaign's customer (CONNECT's `campaign`)
 
     def adopted(self, *, ended: bool = False) -> ev.TalkAdopted:
         return ev.TalkAdopted(self.call_id, self.queue, self.agent_id, self.connected_at,
                               self.entered_at, caller=self.caller,
                               orig_position=self.orig_position, ended=ended,
-                              outbound=self.outbound)
+                              outbound=self.outbound, campaign=self.campaign)
 
 
 class Restore:
@@ -202,11 +203,13 @@ class Restore:
                 talks[call_id] = None  # ended (or nobody this app knows)
                 continue
             wait = values.get("wait")
+            campaign = values.get("campaign")
             talks[call_id] = OpenTalk(
                 call_id=call_id, channel_id=channel_id, queue=queue_key(agent.tenant_id, queue),
                 agent_id=agent.agent_id, connected_at=connected,
                 entered_at=connected - (float(wait) if isinstance(wait, int | float) else 0.0),
-                caller=caller, orig_position=int(values.get("orig_position") or 0))
+                caller=caller, orig_position=int(values.get("orig_position") or 0),
+                campaign=campaign if isinstance(campaign, int) else None)
         return {call_id: talk for call_id, talk in talks.items() if talk is not None}
 
 

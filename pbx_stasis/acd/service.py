@@ -243,12 +243,13 @@ class AcdControl(Protocol):
         ...
 
     async def dial(self, tenant_id: int, user_id: int, number: str,
-                   caller_id: str | None = None) -> str:
+                   caller_id: str | None = None, call_id: str | None = None) -> str:
         """Call `number` for the agent: ring the agent's phone, then the number through the trunk,
         presenting `caller_id` (one of the tenant's outbound numbers, else INVALID on the field
-        `caller_id`; None: the default rule, docs/dialing.md). Returns the call id. The INVITE
-        to the agent's phone carries `X-PBX-Call-Id` and `X-PBX-Auto-Answer: yes` headers so the
-        softphone answers it by itself."""
+        `caller_id`; None: the default rule, docs/dialing.md). Returns the call id: `call_id`
+        when given (a preview campaign's attempt knows its call before it starts), else new.
+        The INVITE to the agent's phone carries `X-PBX-Call-Id` and `X-PBX-Auto-Answer: yes`
+        headers so the softphone answers it by itself."""
         ...
 
     # --- queues -----------------------------------------------------------------------------

@@ -25,6 +25,7 @@ class QueueRequest:
     skills: Mapping[str, int] = field(default_factory=dict)
     max_wait: float | None = None  # seconds; None: the queue's own max wait
     entered_at: float | None = None  # epoch; set when a caller is put back after a restart
+    campaign: int | None = None  # a campaign's customer: outbound work, in no queue's figures
 
     def bridge_name(self) -> str:
         """The name of the caller's queue bridge: it carries the request, so an app restarted
@@ -32,6 +33,7 @@ class QueueRequest:
         return _BRIDGE_PREFIX + json.dumps({
             "queue": self.queue, "priority": self.priority, "skills": dict(self.skills),
             "max_wait": self.max_wait, "entered": self.entered_at,
+            **({"campaign": self.campaign} if self.campaign is not None else {}),
         })
 
     @classmethod
@@ -42,7 +44,8 @@ class QueueRequest:
             entry = json.loads(name.removeprefix(_BRIDGE_PREFIX))
             return cls(queue=str(entry["queue"]), priority=int(entry.get("priority") or 0),
                        skills={str(k): int(v) for k, v in (entry.get("skills") or {}).items()},
-                       max_wait=entry.get("max_wait"), entered_at=entry.get("entered"))
+                       max_wait=entry.get("max_wait"), entered_at=entry.get("entered"),
+                       campaign=entry.get("campaign"))
         except (ValueError, TypeError, KeyError, AttributeError):
             return None
 
@@ -64,6 +67,7 @@ class Outcome:
     agent: str | None = None
     overflow_kind: str | None = None  # when reason == "overflow": queue | flow | voicemail | ...
     overflow_target: str | None = None
+    cause: int | None = None  # an outside number that never answered: its hangup cause (Q.850)
 
 
 class QueueDesk(Protocol):

@@ -66,6 +66,34 @@ DIALLING = "dialling"
 STALE_DIAL = timedelta(minutes=10)
 
 
+# The hangup cause (Q.850) of a campaign call's far leg that never answered -> the attempt's
+# result: one rule for every mode (the dialler's calls, an agent's preview call).
+UNANSWERED_CAUSES = {17: Result.BUSY, 18: Result.NO_ANSWER, 19: Result.NO_ANSWER,
+                     21: Result.REFUSED}
+
+
+def unanswered(cause: int | None) -> Result:
+    """A campaign call the number never answered, by its far leg's hangup cause: busy (17),
+    no answer (18, 19: the ring time ran out), rejected (21), anything else failed."""
+    return UNANSWERED_CAUSES.get(cause, Result.FAILED) if cause is not None else Result.FAILED
+
+
+def preview_result(*, talked: bool, reason: str, cause: int | None) -> Result:
+    """An agent's preview call from their phone, as the outside line ended it
+    (transfer/outside.py: `talked`, its `reason`, the far leg's `cause`): connected once the
+    number answered (the agent is on the line already: no abandon, no machine detection);
+    refused when the dialling policy or compliance refused the number at the dial; no answer
+    when the agent hung up while it rang; else as the number's hangup cause says
+    (`unanswered`, as for the dialler's calls)."""
+    if talked:
+        return Result.CONNECTED
+    if reason == "not_allowed":
+        return Result.REFUSED
+    if reason == "caller_hangup":
+        return Result.NO_ANSWER
+    return unanswered(cause)
+
+
 def pacing_result(result: Result) -> DialResult:
     """The pacer's view of an attempt's end: only a person counts as a connect."""
     if result in (Result.CONNECTED, Result.ABANDONED):

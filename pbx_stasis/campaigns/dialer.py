@@ -32,6 +32,7 @@ from pbx_stasis.acd.model import AgentState
 from pbx_stasis.acd.runner import AcdService
 from pbx_stasis.ari import AriClient, AriError
 from pbx_stasis.ari.models import AriEvent
+from pbx_stasis.bus import Bus
 from pbx_stasis.calls.actor import ChannelGone, EventInbox
 from pbx_stasis.calls.handoff import QueueRequest
 from pbx_stasis.calls.inbound import Call, run_call, stasis_args
@@ -44,10 +45,13 @@ from pbx_stasis.campaigns.core import (
     Result,
     pacing_mode,
     pacing_result,
+    preview_result,
+    unanswered,
 )
 from pbx_stasis.campaigns.service import Campaigns, CampaignView, LeadPick
 from pbx_stasis.dialing.caller_ids import NotOwnedNumber, Presented, caller_id_header
 from pbx_stasis.dialing.compliance import Purpose
+from pbx_stasis.outbound.agent_calls import OutsideCallEnded
 from pbx_stasis.pacing.core import ABANDON_GRACE_S, Floor, Pacer, PacingSettings
 from pbx_stasis.store import Database
 from pbx_stasis.transfer.outside import TrunkLine
@@ -60,8 +64,6 @@ AMD_CONTEXT = "pbx-amd"  # dialplan/extensions.conf: AMD(), then back to Stasis(
 AMD_WAIT_S = 15.0  # AMD's own total analysis time is 5 s by default
 STASIS_ARG = "campaign"  # StasisStart.args[0] of a campaign's far leg
 CALL_PRIORITY = 100  # a campaign's answered customer goes before queued callers
-# Hangup causes (Q.850) of a number that never answered -> the attempt's result
-_UNANSWERED = {17: Result.BUSY, 18: Result.NO_ANSWER, 19: Result.NO_ANSWER, 21: Result.REFUSED}
 
 
 @dataclass
@@ -79,7 +81,7 @@ class CampaignDialer:
 
     def __init__(self, ari: AriClient, router: CallRouter, db: Database, calls: CallLog,
                  acd: AcdService, line: TrunkLine, app: str, *,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, bus: Bus | None = None) -> None:
         self.ari = ari
         self.router = router
         self.calls = calls
@@ -87,7 +89,7 @@ class CampaignDialer:
         self.line = line
         self.app = app
         self.clock = clock
-        self.store = Campaigns(db)
+        self.store = Campaigns(db, bus)
         self.running: dict[int, Running] = {}
         self._pacers: dict[int, Pacer] = {}  # kept over a pause: what the campaign measured
         self._live: set[int] = set()  # attempts this process has under way
@@ -181,6 +183,31 @@ class CampaignDialer:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
+    # --- an agent's preview call ------------------------------------------------------------
+
+    async def preview_ended(self, ended: OutsideCallEnded) -> None:
+        """An agent's outside call ended (outbound.AgentCalls.ended): when it was a preview
+        campaign's attempt, its outcome goes on the attempt and its lead, by the rule the
+        dialler's own calls follow. Written by a task of its own: the call's end never waits
+        on the database."""
+        result = preview_result(talked=ended.talked, reason=ended.reason, cause=ended.cause)
+
+        async def write() -> None:
+            try:
+                await self.store.preview_outcome(
+                    ended.tenant_id, ended.call_id, result, now=ended.ended_at,
+                    answered_at=ended.answered_at, talk_s=ended.talk_s,
+                    agent_user_id=ended.agent_user_id,
+                    reason=None if ended.talked else (
+                        ended.reason if ended.cause is None
+                        else f"{ended.reason} (cause {ended.cause})"))
+            except Exception as exc:  # the database away: the attempt stays "called"
+                log.warning("preview call %s: outcome not written: %s", ended.call_id, exc)
+
+        task = asyncio.create_task(write(), name=f"preview-{ended.call_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     # --- one call -----------------------------------------------------------------------------
 
     async def _attempt(self, running: Running, pick: LeadPick) -> None:
@@ -236,8 +263,7 @@ class CampaignDialer:
             ring_s = self.clock() - placed
             if first.get("type") == "ChannelDestroyed":
                 cause = first.get("cause")
-                result = _UNANSWERED.get(cause, Result.FAILED) if isinstance(cause, int) \
-                    else Result.FAILED
+                result = unanswered(cause if isinstance(cause, int) else None)
                 running.pacer.dial_ended(self.clock(), pacing_result(result), ring_s)
                 return result, {"reason": f"cause {cause}"}
             answered_at = datetime.now(UTC)
@@ -249,7 +275,7 @@ class CampaignDialer:
                     running.pacer.dial_ended(self.clock(), pacing_result(Result.FAILED), ring_s)
                     return Result.FAILED, {"reason": "hung up during detection", "amd": amd}
                 start = back
-            await self.store.answered(pick.attempt_id, at=answered_at, amd=amd)
+            await self.store.answered(campaign, pick.attempt_id, at=answered_at, amd=amd)
             if amd == "MACHINE":
                 running.pacer.dial_ended(self.clock(), pacing_result(Result.MACHINE), ring_s)
                 await self._machine(campaign, inbox)
@@ -317,7 +343,8 @@ class CampaignDialer:
                             attempt=pick.attempt_id, lead=pick.lead_id, amd=amd)
             asked = self.clock()
             outcome = await self.acd.enqueue(call, QueueRequest(
-                settings.queue, priority=CALL_PRIORITY, max_wait=ABANDON_GRACE_S))
+                settings.queue, priority=CALL_PRIORITY, max_wait=ABANDON_GRACE_S,
+                campaign=campaign.id))
             if outcome.talked:
                 result = Result.CONNECTED
                 running.ringing.discard(pick.attempt_id)

@@ -4,6 +4,7 @@ next lead with its script, then call it from the agent's phone or skip it with a
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -43,7 +44,7 @@ MAX_PERIOD = timedelta(days=93)
 
 
 def _store(req: RouteRequest) -> Campaigns:
-    return Campaigns(req.site.ctx.db)
+    return Campaigns(req.site.ctx.db, req.site.ctx.bus)
 
 
 async def _campaign(req: RouteRequest) -> CampaignView:
@@ -276,15 +277,18 @@ async def _reserved(req: RouteRequest, campaign: CampaignView) -> int:
 
 async def preview_call(req: RouteRequest) -> web.StreamResponse:
     """Call the reserved lead from the agent's phone (the dialling policy and compliance judge
-    it, as every dial)."""
+    it, as every dial). The attempt is `called` until the call ends; then the Stasis side
+    writes its outcome on it (campaigns/dialer.py `preview_ended`)."""
     campaign = await _preview_campaign(req)
     attempt_id = await _reserved(req, campaign)
     found = await _store(req).attempt(req.who.tenant_id, campaign.id, attempt_id)
     assert found is not None
     store = _store(req)
+    call_id = uuid.uuid4().hex
+    await store.calling(attempt_id, call_id)  # its outcome finds it, however soon it ends
     try:
         call_id = await acd_of(req).dial(req.who.tenant_id, req.who.user_id, found.number,
-                                         campaign.settings.caller_id)
+                                         campaign.settings.caller_id, call_id=call_id)
     except ServiceError as exc:
         await store.end(campaign, attempt_id, Result.REFUSED, now=datetime.now(UTC),
                         reason=str(exc))

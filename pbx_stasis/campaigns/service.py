@@ -10,7 +10,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from pbx_stasis.bus import Bus
 from pbx_stasis.campaigns.core import (
     ANSWERED_NOTE,
     DIALLING,
@@ -25,7 +27,9 @@ from pbx_stasis.campaigns.core import (
     lead_due,
     left_over,
 )
+from pbx_stasis.campaigns.events import CAMPAIGN_CHANGED, CampaignChanged
 from pbx_stasis.campaigns.tables import CampaignAttempt, CampaignRow
+from pbx_stasis.crm.dispositions import CallOutcome
 from pbx_stasis.leads.tables import Lead, LeadList
 from pbx_stasis.store.base import utc_now
 from pbx_stasis.store.db import Database
@@ -100,6 +104,7 @@ class AttemptView:
     agent_user_id: int | None
     call_id: str | None
     talk_s: float | None
+    disposition: str | None = None  # the agent's wrap-up outcome of its call
 
     def line(self) -> AttemptLine:
         return AttemptLine(self.result, self.placed_at, self.answered_at, self.ended_at,
@@ -112,11 +117,11 @@ class AttemptView:
                 "ended_at": self.ended_at.isoformat() if self.ended_at else None,
                 "result": self.result, "amd": self.amd, "reason": self.reason,
                 "agent_user_id": self.agent_user_id, "call_id": self.call_id,
-                "talk_s": self.talk_s}
+                "talk_s": self.talk_s, "disposition": self.disposition}
 
 
 CSV_COLUMNS = ["id", "lead_id", "number", "mode", "placed_at", "answered_at", "ended_at",
-               "result", "amd", "reason", "agent_user_id", "call_id", "talk_s"]
+               "result", "amd", "reason", "agent_user_id", "call_id", "talk_s", "disposition"]
 
 
 def _view(row: CampaignRow) -> CampaignView:
@@ -128,14 +133,19 @@ def _view(row: CampaignRow) -> CampaignView:
 def _attempt(row: CampaignAttempt) -> AttemptView:
     return AttemptView(row.id, row.lead_id, row.number, row.mode, row.placed_at,
                        row.answered_at, row.ended_at, row.result, row.amd, row.reason,
-                       row.agent_user_id, row.call_id, row.talk_s)
+                       row.agent_user_id, row.call_id, row.talk_s, row.disposition)
 
 
 class Campaigns:
     """The tenants' campaigns and their attempts."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, bus: Bus | None = None) -> None:
         self.db = db
+        self.bus = bus  # campaign:changed goes on it (the dashboards redraw)
+
+    def _changed(self, tenant_id: int, change: CampaignChanged) -> None:
+        if self.bus is not None:
+            self.bus.publish(CAMPAIGN_CHANGED, tenant_id, change)
 
     # --- campaigns ---------------------------------------------------------------------------
 
@@ -179,7 +189,9 @@ class Campaigns:
                               updated_at=now)
             tx.add(row)
             await tx.flush()
-            return _view(row)
+            made = _view(row)
+        self._changed(tenant_id, CampaignChanged(made.id, "state", state=made.state.value))
+        return made
 
     async def update(self, tenant_id: int, campaign_id: int, settings: CampaignSettings
                      ) -> CampaignView | None:
@@ -201,7 +213,9 @@ class Campaigns:
             row.name, row.list_id, row.settings = settings.name, settings.list_id, \
                 _stored(settings)
             row.updated_at = utc_now()
-            return _view(row)
+            changed = _view(row)
+        self._changed(tenant_id, CampaignChanged(changed.id, "state", state=changed.state.value))
+        return changed
 
     async def command(self, tenant_id: int, campaign_id: int, what: str) -> CampaignView | None:
         """start, pause or stop (CampaignRefused: not from its state)."""
@@ -217,7 +231,9 @@ class Campaigns:
             row.updated_at = utc_now()
             if what == "start" and row.started_at is None:
                 row.started_at = row.updated_at
-            return _view(row)
+            moved = _view(row)
+        self._changed(tenant_id, CampaignChanged(moved.id, "state", state=moved.state.value))
+        return moved
 
     # --- leads and attempts ------------------------------------------------------------------
 
@@ -261,6 +277,9 @@ class Campaigns:
                 picked.append(LeadPick(attempt.id, lead.id, lead.number, lead.name,
                                        lead.time_zone, tried + 1,
                                        dict(lead.custom_fields or {})))
+        for pick in picked:
+            self._changed(campaign.tenant_id, CampaignChanged(campaign.id, "placed",
+                                                              attempt_id=pick.attempt_id))
         return picked
 
     async def attempt(self, tenant_id: int, campaign_id: int,
@@ -271,10 +290,20 @@ class Campaigns:
                 CampaignAttempt.campaign_id == campaign_id))
             return None if row is None else _attempt(row)
 
-    async def answered(self, attempt_id: int, *, at: datetime, amd: str | None) -> None:
+    async def answered(self, campaign: CampaignView, attempt_id: int, *, at: datetime,
+                       amd: str | None) -> None:
         async with self.db.transaction() as tx:
             await tx.execute(update(CampaignAttempt).where(CampaignAttempt.id == attempt_id)
                              .values(answered_at=at, amd=amd))
+        self._changed(campaign.tenant_id, CampaignChanged(campaign.id, "answered",
+                                                          attempt_id=attempt_id))
+
+    async def calling(self, attempt_id: int, call_id: str) -> None:
+        """A preview attempt's call is about to be placed as `call_id`: its outcome finds
+        the attempt by it (preview_outcome), even before the dial returns."""
+        async with self.db.transaction() as tx:
+            await tx.execute(update(CampaignAttempt).where(CampaignAttempt.id == attempt_id)
+                             .values(call_id=call_id))
 
     async def end(self, campaign: CampaignView, attempt_id: int, result: Result, *,
                   now: datetime, reason: str | None = None, call_id: str | None = None,
@@ -287,27 +316,47 @@ class Campaigns:
                 CampaignAttempt.id == attempt_id))
             if row is None or row.result is not None:
                 return
-            row.result, row.ended_at = result.value, now
-            row.reason = reason[:200] if reason else None
-            if call_id is not None:
-                row.call_id = call_id
-            if agent_user_id is not None:
-                row.agent_user_id = agent_user_id
-            if talk_s is not None:
-                row.talk_s = talk_s
-            if amd is not None:
-                row.amd = amd
-            if row.lead_id is None:
-                return
-            lead = await tx.scalar(select(Lead).where(Lead.id == row.lead_id))
-            if lead is None:
-                return
-            if result in (Result.REFUSED, Result.SKIPPED):
-                lead.attempts = max(0, lead.attempts - 1)
-            change = after_attempt(result, attempts=lead.attempts,
-                                   settings=campaign.settings, now=now)
-            lead.status, lead.last_outcome, lead.last_attempt_at = \
-                change.status, change.last_outcome, now
+            await _ended(tx, campaign, row, result, now=now, reason=reason, call_id=call_id,
+                         agent_user_id=agent_user_id, talk_s=talk_s, amd=amd)
+        self._changed(campaign.tenant_id, CampaignChanged(
+            campaign.id, "ended", attempt_id=attempt_id, result=result.value))
+
+    async def preview_outcome(self, tenant_id: int, call_id: str, result: Result, *,
+                              now: datetime, answered_at: datetime | None = None,
+                              talk_s: float | None = None, agent_user_id: int | None = None,
+                              reason: str | None = None) -> bool:
+        """The outcome of an agent's preview call `call_id` (core.preview_result) on its
+        attempt, "called" until now (or not yet marked: the call ended before the dial's
+        answer), and on its lead, as `end` does for the dialler's calls. False when the call
+        is no preview attempt's (or its outcome is there already)."""
+        async with self.db.transaction() as tx:
+            row = await tx.scalar(select(CampaignAttempt).where(
+                CampaignAttempt.tenant_id == tenant_id, CampaignAttempt.call_id == call_id,
+                CampaignAttempt.mode == Mode.PREVIEW.value))
+            if row is None or row.result not in (None, Result.CALLED.value):
+                return False
+            campaign = await tx.scalar(select(CampaignRow).where(
+                CampaignRow.id == row.campaign_id))
+            if campaign is None:
+                return False
+            view = _view(campaign)
+            row.result = None  # "called" gives way to the outcome
+            if answered_at is not None:
+                row.answered_at = answered_at
+            await _ended(tx, view, row, result, now=now, reason=reason,
+                         agent_user_id=agent_user_id, talk_s=talk_s)
+            attempt_id = row.id
+        self._changed(tenant_id, CampaignChanged(view.id, "ended", attempt_id=attempt_id,
+                                                 result=result.value))
+        return True
+
+    async def on_outcome(self, tx: AsyncSession, tenant_id: int, user_id: int,
+                         outcome: CallOutcome) -> None:
+        """An agent's wrap-up (crm's Outcomes hook, in its transaction): the disposition goes
+        on the attempt of its call, whichever mode placed it."""
+        await tx.execute(update(CampaignAttempt).where(
+            CampaignAttempt.tenant_id == tenant_id, CampaignAttempt.call_id == outcome.call_id)
+            .values(disposition=outcome.disposition[:100]))
 
     async def close_dangling(self, campaign: CampaignView, *, now: datetime,
                              keep: Set[int] = frozenset()) -> int:
@@ -376,6 +425,34 @@ class Campaigns:
                 Lead.list_id == campaign.settings.list_id,
                 Lead.tenant_id == campaign.tenant_id, Lead.status.in_(("new", "open")),
                 Lead.attempts < campaign.settings.max_attempts)) or 0)
+
+
+async def _ended(tx: AsyncSession, campaign: CampaignView, row: CampaignAttempt, result: Result,
+                 *, now: datetime, reason: str | None = None, call_id: str | None = None,
+                 agent_user_id: int | None = None, talk_s: float | None = None,
+                 amd: str | None = None) -> None:
+    """An attempt's end on its row, and on its lead as core.after_attempt says: the one
+    rule of every mode."""
+    row.result, row.ended_at = result.value, now
+    row.reason = reason[:200] if reason else None
+    if call_id is not None:
+        row.call_id = call_id
+    if agent_user_id is not None:
+        row.agent_user_id = agent_user_id
+    if talk_s is not None:
+        row.talk_s = talk_s
+    if amd is not None:
+        row.amd = amd
+    if row.lead_id is None:
+        return
+    lead = await tx.scalar(select(Lead).where(Lead.id == row.lead_id))
+    if lead is None:
+        return
+    if result in (Result.REFUSED, Result.SKIPPED):
+        lead.attempts = max(0, lead.attempts - 1)
+    change = after_attempt(result, attempts=lead.attempts, settings=campaign.settings, now=now)
+    lead.status, lead.last_outcome, lead.last_attempt_at = \
+        change.status, change.last_outcome, now
 
 
 def _stored(settings: CampaignSettings) -> dict[str, Any]:

@@ -39,6 +39,7 @@ class CampaignAttempt(Base):
     __table_args__ = (
         Index(None, "campaign_id", "placed_at"),
         Index(None, "tenant_id", "result"),
+        Index(None, "call_id"),  # a preview call's outcome, a disposition find theirs
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -56,3 +57,4 @@ class CampaignAttempt(Base):
     agent_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     call_id: Mapped[str | None] = mapped_column(String(64))
     talk_s: Mapped[float | None] = mapped_column(Float)
+    disposition: Mapped[str | None] = mapped_column(String(100))  # the agent's wrap-up outcome

@@ -278,9 +278,9 @@ class LiveContactCenter:
         await self._control(tenant_id, call_id, lambda: self.acd.send_dtmf(call_id, digits))
 
     async def dial(self, tenant_id: int, user_id: int, number: str,
-                   caller_id: str | None = None) -> str:
+                   caller_id: str | None = None, call_id: str | None = None) -> str:
         agent = self._agent(tenant_id, user_id)
-        call_id = uuid.uuid4().hex
+        call_id = call_id or uuid.uuid4().hex
         try:
             await self._dial(agent, number, call_id, caller_id)
         except CallerIdRefused as exc:

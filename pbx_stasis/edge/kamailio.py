@@ -11,7 +11,9 @@ Kamailio (Debian's package) stands in front of the Asterisk nodes:
   `sip_password`: the password the app gives each agent), so an agent stays registered when a
   node dies and any node reaches them: a node dials `sip:<endpoint>@<edge>` and the edge
   looks the agent up;
-- what an agent's phone dials (authenticated) goes to a node too, like a carrier's call.
+- what an agent's phone dials (authenticated) goes to a node too, like a carrier's call;
+- a node's call to a number (its trunk's contact is the edge) goes to the carrier's gateway
+  (`carrier_gateway`): the nodes know no carrier address, and a carrier sees one peer.
 
 Media does not pass here: phones and carriers send RTP to the node that answered (SDP as the
 node wrote it).
@@ -66,6 +68,8 @@ class EdgeConfig:
     database_url: str  # Kamailio's form (kamailio_database_url)
     ctl_socket: str  # kamcmd's control socket (unix:/path)
     dispatcher_file: str  # where the node list is written (render_dispatcher_list)
+    # where a node's call to a number goes (the carrier's SIP); None: nodes reach only agents
+    carrier_gateway: SipAddress | None = None
     realm: str = "pbx-stasis"
     ping_interval: int = 1  # seconds between OPTIONS probes of each node
     ping_misses: int = 2  # unanswered probes before a node leaves the set
@@ -85,6 +89,9 @@ class EdgeConfig:
             raise EdgeConfigError("sip and websocket: the same address for both")
         if self.sip in self.nodes or self.websocket in self.nodes:
             raise EdgeConfigError("nodes: the edge's own address is listed as a node")
+        if self.carrier_gateway is not None and self.carrier_gateway in (
+                self.sip, self.websocket, *self.nodes):
+            raise EdgeConfigError("carrier_gateway: the edge's or a node's own address")
         for carrier in self.carriers:
             try:
                 ipaddress.ip_address(carrier)
@@ -160,6 +167,32 @@ def _carrier_test(carriers: Sequence[str]) -> str:
     return " || ".join(f'$si == "{carrier}"' for carrier in carriers)
 
 
+# A node's request for a phone number (digits, a leading +): the carrier's; anything else
+# (agent-<id>) is an agent's phone.
+NUMBER_PATTERN = "^[+]?[0-9]+$"
+
+
+def _from_node(config: EdgeConfig) -> str:
+    if config.carrier_gateway is None:
+        return "        route(LOCATION);\n        exit;"
+    return (f'        if (is_method("INVITE") && $rU =~ "{NUMBER_PATTERN}") {{\n'
+            f"            route(CARRIER);\n        }}\n        route(LOCATION);\n        exit;")
+
+
+def _carrier_route(config: EdgeConfig) -> str:
+    gateway = config.carrier_gateway
+    if gateway is None:
+        return ""
+    return f"""
+route[CARRIER] {{
+    # a node's outside call: to the carrier's gateway, the number kept
+    $ru = "sip:" + $rU + "@{gateway}";
+    t_set_fr(120000, {config.invite_timeout_ms});
+    route(RELAY);
+}}
+"""
+
+
 def render(config: EdgeConfig) -> str:
     """kamailio.cfg for `config`."""
     db_module = _database_module(config.database_url)
@@ -233,7 +266,6 @@ modparam("usrloc", "db_mode", 0)
 modparam("usrloc", "nat_bflag", 6)
 modparam("registrar", "max_expires", 3600)
 modparam("registrar", "min_expires", 30)
-modparam("registrar", "max_contacts", 1)
 
 # Agents' credentials: the app's agents table (endpoint = SIP user, sip_password).
 modparam("auth_db", "db_url", "{config.database_url}")
@@ -244,7 +276,10 @@ modparam("auth_db", "use_domain", 0)
 modparam("auth_db", "version_table", 0)
 modparam("auth_db", "load_credentials", "")
 
-modparam("nathelper", "received_avp", "$avp(RECEIVED)")
+# A browser's contact (xyz.invalid;transport=ws) is kept with where its REGISTER came from
+# (fix_nated_register): lookup() then sends to that WebSocket connection. Both modules must
+# name the same AVP, or the contact is looked up bare and is unresolvable (478).
+modparam("nathelper|registrar", "received_avp", "$avp(RECEIVED)")
 modparam("nathelper", "natping_interval", 0)
 
 # The nodes: probed with OPTIONS always (mode 1); `ping_misses` lost probes and a node is out,
@@ -311,10 +346,10 @@ request_route {{
         route(REGISTRAR);
         exit;
     }}
-    # A node reaching an agent (or probing one): look them up.
+    # A node reaching an agent (or probing one): look them up; a node's outside call: the
+    # carrier's.
     if (ds_is_from_list("{NODE_SET}")) {{
-        route(LOCATION);
-        exit;
+{_from_node(config)}
     }}
     # A carrier's call, or an agent's own (authenticated): to a node.
     if (!({_carrier_test(config.carriers)})) {{
@@ -358,7 +393,9 @@ route[REGISTRAR] {{
     if (nat_uac_test("64")) {{
         setbflag(6);
     }}
-    if (!save("location")) {{
+    # one contact per agent, the newest (0x04): a reloaded page's softphone registers with a
+    # new contact and replaces its old tab's (which never unregistered)
+    if (!save("location", "0x04")) {{
         sl_reply_error();
     }}
 }}
@@ -382,6 +419,7 @@ route[LOCATION] {{
     route(RELAY);
 }}
 
+{_carrier_route(config)}
 route[DISPATCH] {{
     # round robin over the nodes that answer their probes
     if (!ds_select_dst("{NODE_SET}", "4")) {{
@@ -443,6 +481,14 @@ failure_route[NEXT_NODE] {{
             route(RELAY);
             exit;
         }}
+    }}
+}}
+
+onreply_route {{
+    # a browser's answer over WebSocket: its Contact cannot be reached as written either (the
+    # node's ACK and BYE come back through here to the browser's connection)
+    if (nat_uac_test("64")) {{
+        add_contact_alias();
     }}
 }}
 

@@ -32,7 +32,8 @@ class AutoFields(Model):
     @model_validator(mode="after")
     def _one_source(self) -> AutoFields:
         if (self.category is None) == (self.figure is None):
-            raise refusal("category", self.category, "name a category or a figure (one)")
+            raise refusal("category", self.category or "",  # None would read "must not be null"
+                          "name a category or a figure (one)")
         if self.figure is not None and self.at_most is None and self.at_least is None:
             raise refusal("at_most", self.figure, "a figure needs at_most or at_least")
         return self
@@ -59,8 +60,12 @@ class QuestionFields(Model):
             raise refusal("choices", self.choices, "a choice question needs two choices or more")
         if self.kind is not Kind.CHOICE and self.choices:
             raise refusal("choices", self.choices, "only a choice question has choices")
-        if len({c.label for c in self.choices}) != len(self.choices):
-            raise refusal("choices", self.choices, "two choices have the same label")
+        labels: set[str] = set()
+        for index, choice in enumerate(self.choices):
+            if choice.label in labels:
+                raise refusal(("choices", index, "label"), choice.label,
+                              "another choice has this label")
+            labels.add(choice.label)
         if self.auto is not None and self.kind is not Kind.YES_NO:
             raise refusal("auto", self.auto, "only a yes/no question is answered automatically")
         return self
@@ -82,10 +87,10 @@ class ScorecardFields(Model):
     @model_validator(mode="after")
     def _ids_unique(self) -> ScorecardFields:
         seen: set[str] = set()
-        for section in self.sections:
-            for question in section.questions:
-                if question.id in seen:
-                    raise refusal("sections", question.id,
+        for s, section in enumerate(self.sections):
+            for q, question in enumerate(section.questions):
+                if question.id in seen:  # named at its second use, where an editor shows it
+                    raise refusal(("sections", s, "questions", q, "id"), question.id,
                                   f"question id {question.id!r} is used twice")
                 seen.add(question.id)
         return self

@@ -7,6 +7,8 @@ from aiohttp import web
 
 from pbx_stasis.evaluations import http
 from pbx_stasis.evaluations.cli import add_scorecard_commands
+from pbx_stasis.evaluations.core import FIGURES
+from pbx_stasis.evaluations.core import Kind as QuestionKind
 from pbx_stasis.evaluations.events import EVALUATION_SAVED
 from pbx_stasis.evaluations.service import EVALUATIONS, Evaluations
 from pbx_stasis.plugin import Plugin
@@ -20,8 +22,11 @@ def _setup(app: web.Application, ctx: WebContext) -> None:
 
 
 PAGE = Route("GET", "/evaluations",
-             template_page("evaluations_page", "evaluations.html", "Evaluations"), ANYONE,
-             "Evaluations: scores per agent (an agent: their own, to acknowledge or dispute); "
-             "admins edit the scorecards", kind=Kind.PAGE, tag="pages")
+             # The scorecard editor offers the kinds and figures core.py defines.
+             template_page("evaluations_page", "evaluations.html", "Evaluations",
+                           kinds=[kind.value for kind in QuestionKind], figures=list(FIGURES)),
+             ANYONE, "Evaluations: scores per agent (an agent: their own, to acknowledge or "
+             "dispute); the scorecards (supervisors read them, admins edit them)",
+             kind=Kind.PAGE, tag="pages")
 PLUGIN = Plugin("evaluations", routes=(*http.ROUTES, PAGE), topics=(EVALUATION_SAVED,),
                 commands=add_scorecard_commands, setup=_setup)

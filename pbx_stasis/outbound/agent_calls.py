@@ -13,6 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from pbx_stasis.acd.directory import AgentRecord
 from pbx_stasis.acd.model import is_personal_queue
@@ -22,6 +26,7 @@ from pbx_stasis.ari import AriClient, AriError
 from pbx_stasis.ari.client import HangupReason
 from pbx_stasis.ari.models import AriEvent
 from pbx_stasis.calls.actor import EventInbox
+from pbx_stasis.calls.handoff import Outcome
 from pbx_stasis.calls.inbound import Call, CallScript, dialed_number, stasis_args
 from pbx_stasis.dialing import Dialer, DialPolicies, DialRefused, PhoneNotRegistered, Verdict
 from pbx_stasis.dialing.caller_ids import NotOwnedNumber, Presented
@@ -39,8 +44,32 @@ USER_READ_TIMEOUT_S = 1.0
 REJECTED: tuple[HangupReason, int, str] = ("rejected", 21, "Call Rejected")
 
 
+@dataclass(frozen=True)
+class OutsideCallEnded:
+    """An agent's outside call is over, as the outside line ended it: `talked` once the
+    number answered (then `answered_at` and `talk_s`, to the end of the agent's part), else
+    its `reason` (transfer/outside.py's: busy, no_answer, refused, failed, caller_hangup: the
+    agent hung up while it rang, not_allowed: the dialling policy or compliance refused it)
+    and the far leg's hangup `cause` (Q.850). What other features learn of it (a preview
+    campaign's attempt: campaigns/dialer.py)."""
+
+    tenant_id: int
+    call_id: str
+    agent_user_id: int
+    number: str
+    talked: bool
+    reason: str
+    cause: int | None
+    answered_at: datetime | None
+    talk_s: float | None
+    ended_at: datetime
+
+
+OutsideCallWatcher = Callable[[OutsideCallEnded], Awaitable[None]]
+
+
 class AgentCalls:
-    """Agents' outside calls for the Stasis app `app`."""
+    """Agents' outside calls for the Stasis app `app`; `ended` is told of each one's end."""
 
     def __init__(self, ari: AriClient, db: Database, acd: AcdService, line: TrunkLine,
                  dialing: DialPolicies, app: str) -> None:
@@ -51,6 +80,7 @@ class AgentCalls:
         self.dialing = dialing
         self.app = app
         self._users: dict[int, UserRecord | None] = {}  # accounts as last read, for outages
+        self.ended: list[OutsideCallWatcher] = []  # told of each call's end (campaigns)
 
     def agent_of(self, start: AriEvent) -> AgentRecord | None:
         """The agent whose phone a channel is (PJSIP/agent-17-0000002a)."""
@@ -114,6 +144,9 @@ class AgentCalls:
                 await call.note("OUTBOUND", number=number, reason="not_allowed",
                                 agent=agent.username if agent else None)
                 await call.hang_up(*REJECTED)
+                if agent is not None:
+                    await self._tell(call, agent, number, Outcome(False, "not_allowed"),
+                                     None, None)
                 return
             await call.answer()
             view = self.acd.core.agent(agent.agent_id)
@@ -136,8 +169,10 @@ class AgentCalls:
 
             queue = self.queue_for(agent, caller_id.number)
             dialled = verdict.number or number
+            answered: list[tuple[datetime, float]] = []  # when the number answered
 
             async def talk(far: EventInbox, bridge_id: str, gone: asyncio.Task[None]) -> str:
+                answered.append((datetime.now(UTC), time.monotonic()))
                 return await self.acd.outbound_talk(call, far, bridge_id, gone, agent, dialled,
                                                     queue, connected=restore)
 
@@ -150,8 +185,27 @@ class AgentCalls:
                                 agent=agent.username)
             finally:
                 restore()
+            at, since = answered[0] if answered else (None, None)
+            await self._tell(call, agent, dialled, outcome, at,
+                             None if since is None else time.monotonic() - since)
 
         return outbound
+
+    async def _tell(self, call: Call, agent: AgentRecord, number: str, outcome: Outcome,
+                    answered_at: datetime | None, talk_s: float | None) -> None:
+        """Tell the watchers the call is over (a watcher that fails is logged, the call's
+        end goes on)."""
+        ended = OutsideCallEnded(
+            tenant_id=call.record.tenant_id, call_id=call.record.id,
+            agent_user_id=agent.user_id, number=number, talked=outcome.talked,
+            reason=outcome.reason, cause=outcome.cause,
+            answered_at=answered_at, talk_s=None if talk_s is None else round(talk_s, 1),
+            ended_at=datetime.now(UTC))
+        for watcher in self.ended:
+            try:
+                await watcher(ended)
+            except Exception:
+                log.exception("call %s: a watcher of its end failed", call.record.id)
 
     async def dial(self, agent: AgentRecord, number: str, call_id: str,
                    caller_id: str | None = None) -> None:

@@ -205,7 +205,7 @@ class TrunkLine:
                 cause = event.get("cause")
                 reason = _UNANSWERED.get(cause, "failed") if isinstance(cause, int) else "failed"
                 await call.note("transfer.end", number=number, result=reason, cause=cause)
-                return Outcome(False, reason)
+                return Outcome(False, reason, cause=cause if isinstance(cause, int) else None)
             if ringback_id is not None:
                 with contextlib.suppress(AriError):
                     await self.ari.playbacks.stop(ringback_id)

@@ -1,19 +1,23 @@
 """scripts/cluster: the high-availability topology on one machine (docs/deployment.md).
 
-    up       the Asterisk nodes (sandbox instances, systemname = node name), Kamailio (the SIP
-             edge: kamailio.cfg from pbx_stasis/edge/kamailio.py), the database, then the app
-             (one controller with its web pages) unless --no-app
-    down     stops them all
-    status   each part up or down; exit 0 when all are up
+    up       PostgreSQL (the cluster's own unless PBX_DATABASE_URL names one), the Asterisk nodes
+             (sandbox instances, systemname = node name), Kamailio (the SIP edge: kamailio.cfg
+             from pbx_stasis/edge/kamailio.py), then the app unless --no-app: two controllers
+             (`pbx run --part stasis`, each over every node's ARI; one active, one standby, the
+             role leased in PostgreSQL) and two web processes (`pbx run --part web`, one port)
+    down     stops them all (PostgreSQL keeps its data for the next `up`)
+    status   each part up or down, which controller is active; exit 0 when all are up
     env      `export ...` lines of the controller's settings (eval "$(scripts/cluster env)")
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import os
+import secrets
 import shlex
 import signal
 import socket
@@ -27,6 +31,7 @@ from pathlib import Path
 from sandbox import instance as sandbox_instance
 from sandbox import settings as sandbox_settings
 
+from pbx_stasis.config import load_settings
 from pbx_stasis.edge.kamailio import (
     NODE_SET,
     EdgeConfig,
@@ -36,8 +41,11 @@ from pbx_stasis.edge.kamailio import (
     render,
     render_dispatcher_list,
 )
+from pbx_stasis.role.lease import active_controller, role_name
+from pbx_stasis.store import Database
 
-from .topology import ClusterError, Topology, load
+from . import postgres
+from .topology import CONTROLLERS, WEB_PROCESSES, ClusterError, Topology, load
 
 REPO = Path(__file__).resolve().parents[2]
 KAMAILIO = "/usr/sbin/kamailio"
@@ -61,6 +69,7 @@ def edge_config(topology: Topology) -> EdgeConfig:
         websocket=SipAddress("127.0.0.1", topology.edge_ws_port),
         nodes=[SipAddress("127.0.0.1", node.sip_port) for node in topology.nodes],
         carriers=[topology.carrier],
+        carrier_gateway=SipAddress(topology.carrier, topology.trunk_port),
         database_url=kamailio_database_url(topology.database_url),
         ctl_socket=f"unix:{state / 'kamailio.ctl'}",
         dispatcher_file=str(state / "dispatcher.list"),
@@ -127,7 +136,7 @@ def _wait(predicate: object, what: str, within: float, log: Path | None = None) 
 
 def _node_settings(topology: Topology, index: int) -> sandbox_settings.Settings:
     node = topology.nodes[index]
-    return sandbox_settings.load({**os.environ, **node.sandbox_env(topology.trunk_port)})
+    return sandbox_settings.load({**os.environ, **node.sandbox_env(topology.node_trunk_port)})
 
 
 def start_nodes(topology: Topology) -> None:
@@ -160,11 +169,13 @@ def edge_answers(topology: Topology) -> bool:
                           capture_output=True, check=False).returncode == 0
 
 
-def prepare_database(topology: Topology, env: dict[str, str]) -> None:
+def prepare_database(topology: Topology, env: dict[str, str], *, seed: bool) -> None:
     print(f"==> database {topology.database_url}")
     pbx = _pbx()
-    for argv in ([pbx, "migrate"], [str(Path(pbx).with_name("python")), "-m",
-                                    "pbx_stasis.demo", "seed"]):
+    steps = [[pbx, "migrate"]]
+    if seed:
+        steps.append([str(Path(pbx).with_name("python")), "-m", "pbx_stasis.demo", "seed"])
+    for argv in steps:
         done = subprocess.run(argv, env=env, cwd=topology.state_dir, capture_output=True,
                               text=True, check=False)
         if done.returncode != 0:
@@ -174,31 +185,75 @@ def prepare_database(topology: Topology, env: dict[str, str]) -> None:
 
 
 def start_controllers(topology: Topology, env: dict[str, str]) -> None:
-    """The Stasis controller with its web pages (one process, connected to every node).
-
-    High availability of the controller itself (a standby taking over through a PostgreSQL
-    lease) and web processes of their own fed by LISTEN/NOTIFY come in beside this one: start
-    them here, each with the same `env` and its own pid file (`controller-N.pid`, `web-N.pid`),
-    and add them to PARTS for `status` and `down`.
-    """
+    """Two Stasis controllers (each over every node's ARI: PBX_ARI_NODES), the first to take
+    the role in PostgreSQL active, the other standby; then the web processes, all on one port,
+    each following the active controller (its RPC URL in the role's lease row)."""
     state = topology.state_dir
-    pid_file = state / "controller-1.pid"
-    if _pid(pid_file, "pbx") is not None:
-        print("==> controller already running")
-        return
-    print(f"==> controller (pbx run): web pages on http://127.0.0.1:{topology.web_port}/")
-    _spawn([_pbx(), "run"], state / "controller-1.log", pid_file, env=env, cwd=state)
-    _wait(lambda: _healthy(topology), "the controller (/readyz)", 60,
-          state / "controller-1.log")
+    for index in range(CONTROLLERS):
+        name = f"controller-{index + 1}"
+        if _pid(state / f"{name}.pid", "pbx") is not None:
+            print(f"==> {name} already running")
+            continue
+        print(f"==> {name} (pbx run --part stasis) at {topology.rpc_url(index)}")
+        _spawn([_pbx(), "run", "--part", "stasis"], state / f"{name}.log",
+               state / f"{name}.pid", env={**env, "PBX_RPC_URL": topology.rpc_url(index)},
+               cwd=state)
+        health = topology.rpc_url(index) + "/healthz"
+        _wait(lambda url=health: _answers(url), f"{name} (/healthz)", 60,
+              state / f"{name}.log")
+        if index == 0:  # active (or, started again beside a running one, its standby)
+            _wait(lambda: active_index(topology) is not None, "an active controller", 60,
+                  state / f"{name}.log")
+    for index in range(WEB_PROCESSES):
+        name = f"web-{index + 1}"
+        if _pid(state / f"{name}.pid", "pbx") is not None:
+            print(f"==> {name} already running")
+            continue
+        print(f"==> {name} (pbx run --part web) on http://127.0.0.1:{topology.web_port}/")
+        _spawn([_pbx(), "run", "--part", "web"], state / f"{name}.log", state / f"{name}.pid",
+               env={**env, "PBX_RPC_URL": topology.rpc_url(0)}, cwd=state)  # then the lease's
+    _wait(lambda: _healthy(topology), "the web processes (/readyz)", 60, state / "web-1.log")
 
 
-def _healthy(topology: Topology) -> bool:
+def _answers(url: str) -> bool:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{topology.web_port}/readyz",
-                                    timeout=1) as answer:
+        with urllib.request.urlopen(url, timeout=1) as answer:
             return bool(answer.status == 200)
     except OSError:
         return False
+
+
+def active_index(topology: Topology) -> int | None:
+    """Which controller holds the role (the lease row names its RPC URL) and answers."""
+    app = load_settings(None, environ=dict(os.environ)).ari.app
+
+    async def read() -> str | None:
+        db = Database.connect(topology.database_url)
+        try:
+            return await active_controller(db, role_name(app))
+        finally:
+            await db.dispose()
+
+    url = asyncio.run(read())
+    for index in range(CONTROLLERS):
+        if url == topology.rpc_url(index) and _pid(
+                topology.state_dir / f"controller-{index + 1}.pid", "pbx") is not None \
+                and _answers(topology.rpc_url(index) + "/healthz"):
+            return index
+    return None
+
+
+def _healthy(topology: Topology) -> bool:
+    return _answers(f"http://127.0.0.1:{topology.web_port}/readyz")
+
+
+def rpc_secret(topology: Topology) -> str:
+    """The secret between the controllers and the web processes (made once, kept)."""
+    path = topology.state_dir / "rpc-secret"
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(32))
+    return path.read_text().strip()
 
 
 def app_env(topology: Topology) -> dict[str, str]:
@@ -206,7 +261,7 @@ def app_env(topology: Topology) -> dict[str, str]:
     # this tree's code first (the venv's `pbx` may be an editable install of another checkout)
     path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
     return {**os.environ, **topology.app_env(settings.ari_password), "PYTHONPATH": path,
-            "PBX_SANDBOX_ROOT": str(settings.root)}
+            "PBX_SANDBOX_ROOT": str(settings.root), "PBX_RPC_SECRET": rpc_secret(topology)}
 
 
 # --- status -----------------------------------------------------------------------------
@@ -240,21 +295,38 @@ def status(topology: Topology, as_json: bool = False) -> int:
                             "edge": states.get(node.sip, "?")}
     parts["edge"] = {"up": edge_answers(topology), "sip": topology.edge_sip,
                      "websocket": topology.edge_ws}
-    parts["controller-1"] = {"up": _pid(topology.state_dir / "controller-1.pid", "pbx")
-                             is not None and _healthy(topology),
-                             "web": f"http://127.0.0.1:{topology.web_port}/"}
+    if topology.pg_port is not None:
+        parts["postgres"] = {"up": postgres.answers(topology.pg_port),
+                             "url": topology.database_url}
+    active = None
+    with contextlib.suppress(Exception):  # the database away: no controller named active
+        active = active_index(topology)
+    for index in range(CONTROLLERS):
+        name = f"controller-{index + 1}"
+        alive = _pid(topology.state_dir / f"{name}.pid", "pbx") is not None and \
+            _answers(topology.rpc_url(index) + "/healthz")
+        parts[name] = {"up": alive, "role": ("active" if active == index else "standby")
+                       if alive else "-", "rpc": topology.rpc_url(index)}
+    for index in range(WEB_PROCESSES):
+        name = f"web-{index + 1}"
+        parts[name] = {"up": _pid(topology.state_dir / f"{name}.pid", "pbx") is not None,
+                       "web": f"http://127.0.0.1:{topology.web_port}/"}
+    parts["web"] = {"up": _healthy(topology),
+                    "readyz": f"http://127.0.0.1:{topology.web_port}/readyz"}
     if as_json:
         print(json.dumps(parts, indent=1))
     else:
         for name, part in parts.items():
             details = "  ".join(f"{k}={v}" for k, v in part.items() if k != "up")
             print(f"{name:14} {'up' if part['up'] else 'DOWN':5} {details}")
-    return 0 if all(part["up"] for part in parts.values()) else 3
+    return 0 if all(part["up"] for part in parts.values()) and active is not None else 3
 
 
 def down(topology: Topology) -> None:
     state = topology.state_dir
-    for pid_name, needle in (("controller-1.pid", "pbx"), ("kamailio.pid", "kamailio")):
+    ours = [*(f"web-{i + 1}.pid" for i in range(WEB_PROCESSES)),
+            *(f"controller-{i + 1}.pid" for i in range(CONTROLLERS))]
+    for pid_name, needle in (*((name, "pbx") for name in ours), ("kamailio.pid", "kamailio")):
         pid = _pid(state / pid_name, needle)
         if pid is not None:
             print(f"==> stopping {pid_name.removesuffix('.pid')} (pid {pid})")
@@ -262,6 +334,8 @@ def down(topology: Topology) -> None:
     with ThreadPoolExecutor(len(topology.nodes)) as pool:  # each node's stop waits on its own
         list(pool.map(sandbox_instance.stop,
                       [_node_settings(topology, i) for i in range(len(topology.nodes))]))
+    if topology.pg_port is not None:
+        postgres.stop(topology.name)
 
 
 def up(topology: Topology, *, app: bool) -> None:
@@ -270,29 +344,35 @@ def up(topology: Topology, *, app: bool) -> None:
         if _listening(socket.SOCK_STREAM, port) and _pid(topology.state_dir / "kamailio.pid",
                                                          "kamailio") is None:
             raise ClusterError(f"port {port} is taken: pick PBX_CLUSTER_EDGE_*_PORT")
+    if topology.pg_port is not None:
+        postgres.start(topology.name, topology.pg_port)
     start_nodes(topology)
     env = app_env(topology)
-    if app:
-        prepare_database(topology, env)  # the edge reads agents' credentials from it
+    prepare_database(topology, env, seed=app)  # the edge reads agents' credentials from it
     start_edge(topology)
     if app:
         start_controllers(topology, env)
     controller = "not started (--no-app)"
     if app:
-        controller = (f"http://127.0.0.1:{topology.web_port}/ (logins: "
-                      f"{topology.state_dir}/var/demo-logins.json)")
+        controller = (f"{topology.rpc_url(0)} and {topology.rpc_url(1)} (one active, one "
+                      f"standby)\n    web:        http://127.0.0.1:{topology.web_port}/ (two "
+                      f"processes; logins: {topology.state_dir}/var/demo-logins.json)")
     print(f"""
 ==> cluster {topology.name} is up ({len(topology.nodes)} Asterisk nodes behind Kamailio)
+    database:   {topology.database_url}
     nodes:      {", ".join(f"{n.name} ARI {n.ari_url} SIP {n.sip}" for n in topology.nodes)}
     SIP edge:   {topology.edge_sip} (udp/tcp: carriers from {topology.carrier}, desk phones),
-                {topology.edge_ws} (browsers' softphones)
+                {topology.edge_ws} (browsers' softphones);
+                the nodes' outside calls to the carrier at {topology.carrier}:{topology.trunk_port}
     controller: {controller}
     logs:       {topology.state_dir}/*.log
 Next:
     a call from the phone network through the edge:
         sipp -sf scripts/sipp/caller-hangs-up.xml -s +97145550200 -i {topology.carrier} \\
              -m 1 {topology.edge_sip}
-    scripts/cluster status          each part up or down, each node as the edge sees it
+    scripts/cluster status          each part up or down, each node as the edge sees it,
+                                    which controller is active
+    kill -9 "$(cat {topology.state_dir}/controller-1.pid)": the standby takes over
     scripts/asterisk-sandbox stop with PBX_SANDBOX_NAME={topology.nodes[-1].instance}: a node dies
     scripts/cluster down""")
 

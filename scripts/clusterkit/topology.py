@@ -13,6 +13,8 @@ from pathlib import Path
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,15}$")
 MAX_NODES = 8
+CONTROLLERS = 2  # active and standby (pbx run --part stasis), the role leased in PostgreSQL
+WEB_PROCESSES = 2  # pbx run --part web, on one port
 
 
 class ClusterError(Exception):
@@ -55,12 +57,16 @@ class Topology:
     name: str
     state_dir: Path
     nodes: tuple[Node, ...]
-    trunk_port: int  # where the nodes send calls to the carrier (sipp plays it)
+    # where the carrier takes calls, at carrier:trunk_port (sipp plays it); the nodes' trunk is
+    # the edge (node_trunk_port), which relays their calls to a number there
+    trunk_port: int
     carrier: str  # the carrier's source address: its calls need no credentials at the edge
     edge_sip_port: int
     edge_ws_port: int
-    web_port: int
+    web_port: int  # both web processes' (the kernel spreads browsers over them)
     database_url: str
+    rpc_ports: tuple[int, ...]  # each controller's RPC (web processes, /readyz), in order
+    pg_port: int | None  # the cluster's own PostgreSQL; None: PBX_DATABASE_URL's server
 
     @property
     def edge_sip(self) -> str:
@@ -82,6 +88,16 @@ class Topology:
             "PBX_DATABASE_URL": self.database_url,
             "PBX_WEB_PORT": str(self.web_port),
         }
+
+    @property
+    def node_trunk_port(self) -> int:
+        """Where the nodes' trunk sends outside calls: the edge (on 127.0.0.1, like the nodes),
+        never the carrier itself."""
+        return self.edge_sip_port
+
+    def rpc_url(self, index: int) -> str:
+        """Where controller `index` (0, 1) serves the web processes and its /readyz."""
+        return f"http://127.0.0.1:{self.rpc_ports[index]}"
 
 
 def _int(env: Mapping[str, str], key: str, default: int, low: int = 1, high: int = 65535) -> int:
@@ -128,8 +144,13 @@ def load(env: Mapping[str, str] | None = None, nodes: int | None = None) -> Topo
              sip_port=sip[i], rtp_start=rtp_first + i * rtp_size,
              rtp_end=rtp_first + (i + 1) * rtp_size - 1)
         for i in range(count))
-    database = env.get("PBX_DATABASE_URL", "").strip() or (
-        f"sqlite+aiosqlite:///{state_dir / 'pbx.db'}")
+    # the standby controller needs PostgreSQL (the role's lease): the cluster's own server
+    # unless PBX_DATABASE_URL names one
+    database = env.get("PBX_DATABASE_URL", "").strip()
+    pg_port = None if database else _int(env, "PBX_CLUSTER_PG_PORT", 5440)
+    if pg_port is not None:
+        database = f"postgresql+asyncpg://pbx@127.0.0.1:{pg_port}/pbx"  # postgres.url()
+    rpc = _ports(env, "PBX_CLUSTER_RPC_PORTS", [8091, 8093], CONTROLLERS)
     topology = Topology(
         name=name, state_dir=state_dir, nodes=built,
         trunk_port=_int(env, "PBX_CLUSTER_TRUNK_PORT", 5070),
@@ -138,8 +159,11 @@ def load(env: Mapping[str, str] | None = None, nodes: int | None = None) -> Topo
         edge_ws_port=_int(env, "PBX_CLUSTER_EDGE_WS_PORT", 5081),
         web_port=_int(env, "PBX_WEB_PORT", 8080),
         database_url=database,
+        rpc_ports=tuple(rpc),
+        pg_port=pg_port,
     )
-    used = [*ari, *sip, topology.trunk_port, topology.edge_sip_port, topology.edge_ws_port]
+    used = [*ari, *sip, *rpc, topology.trunk_port, topology.edge_sip_port,
+            topology.edge_ws_port, *([pg_port] if pg_port else [])]
     if len(set(used)) != len(used):
         raise ClusterError(f"ports overlap: {sorted(used)}")
     return topology

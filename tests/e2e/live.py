@@ -25,6 +25,7 @@ from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 
+from opened import sign_in
 from polling import eventually
 from sandbox import Sandbox, SandboxError, SippAgent, free_media_port
 
@@ -236,11 +237,6 @@ async def live_stack_fixture(
 
 async def log_in(page: Page, stack: LiveStack, username: str, *, feed: bool = True) -> None:
     """Log `username` in through the login form of the live stack's pages."""
-    await page.goto(f"{stack.base_url}/login")
-    await page.fill("#tenant", TENANT)
-    await page.fill("#username", username)
-    await page.fill("#password", PASSWORD)
-    await page.click("#login-submit")
-    await page.wait_for_load_state("load")
+    await sign_in(page, stack.base_url, TENANT, username, PASSWORD)
     if feed:  # the agent page and the wallboard are live over the WebSocket
         await expect(page.get_by_test_id("feed-status")).to_have_text("Live")

@@ -10,9 +10,10 @@ from datetime import timedelta
 
 import pytest
 import screenshots
+from opened import log_in
 from playwright.async_api import Page, expect
 from polling import eventually
-from web_world import PASSWORD, World
+from web_world import World
 
 from pbx_stasis.acd.model import AgentState
 from pbx_stasis.dialing.caller_id_store import CallerIdStore
@@ -23,16 +24,6 @@ from pbx_stasis.store.tables import CallEvent, CallStatus, Role
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 SCREENSHOTS = screenshots.folder()
 
-
-
-async def log_in(page: Page, world: World, role: Role, tenant: str = "acme") -> None:
-    base = str(world.client.make_url("/")).rstrip("/")
-    await page.goto(f"{base}/login")
-    await page.fill("#tenant", tenant)
-    await page.fill("#username", role.value)
-    await page.fill("#password", PASSWORD)
-    await page.click("#login-submit")
-    await page.wait_for_load_state("load")
 
 
 async def test_login_refuses_a_wrong_password(page: Page, world: World) -> None:

@@ -11,9 +11,9 @@ from datetime import timedelta
 import pytest
 import pytest_asyncio
 import screenshots
-from opened import opened
+from opened import log_in, opened
 from playwright.async_api import Browser, Page, expect
-from web_world import PASSWORD, World
+from web_world import World
 
 from pbx_stasis.leads.service import LEADS, TaskDraft
 from pbx_stasis.store.base import utc_now
@@ -49,13 +49,7 @@ async def test_my_work_calls_a_task_shows_refusals_and_needs_an_outcome(
             number=number, name=name, due_at=now - timedelta(minutes=minutes),
             owner_user_id=agent.user_id, priority=1), by="test", source="api")
 
-    base = str(world.client.make_url("/")).rstrip("/")
-    await page.goto(f"{base}/login")
-    await page.fill("#tenant", "acme")
-    await page.fill("#username", "agent")
-    await page.fill("#password", PASSWORD)
-    await page.click("#login-submit")
-    await page.wait_for_load_state("load")
+    base = await log_in(page, world, Role.AGENT)
     await page.goto(f"{base}/agent")
     work = page.get_by_test_id("my-work")
     ada = work.get_by_test_id("work-item").filter(has_text=f"Ada {width}")
@@ -119,13 +113,7 @@ async def test_the_outbound_page_imports_a_list_and_shows_refused_dials(
     csv_file = tmp_path_factory.mktemp("csv") / "leads.csv"
     csv_file.write_text("Customer,Phone\nAda,+14155550100\nBad,12\nAda again,+1 415 555 0100\n")
 
-    base = str(world.client.make_url("/")).rstrip("/")
-    await page.goto(f"{base}/login")
-    await page.fill("#tenant", "acme")
-    await page.fill("#username", "supervisor")
-    await page.fill("#password", PASSWORD)
-    await page.click("#login-submit")
-    await page.wait_for_load_state("load")
+    base = await log_in(page, world, Role.SUPERVISOR)
     await page.goto(f"{base}/outbound")
     await expect(page.get_by_test_id("refusal").filter(has_text=listed)).to_contain_text(
         "do-not-call")

@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 import screenshots
-from opened import opened
+from opened import log_in, opened
 from playwright.async_api import Browser, Page, expect
-from web_world import PASSWORD, World
+from web_world import World
 
 from pbx_stasis.store.tables import Role
 
@@ -44,26 +44,16 @@ async def sized(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterat
         yield page
 
 
-async def _log_in(page: Page, world: World, role: Role) -> None:
-    base = str(world.client.make_url("/")).rstrip("/")
-    await page.goto(f"{base}/login")
-    await page.fill("#tenant", "acme")
-    await page.fill("#username", role.value)
-    await page.fill("#password", PASSWORD)
-    await page.click("#login-submit")
-    await page.wait_for_load_state("load")
-
-
 async def test_no_page_scrolls_sideways(sized: Page, world: World) -> None:
     page = sized
     width = page.viewport_size["width"] if page.viewport_size else 0
     base = str(world.client.make_url("/")).rstrip("/")
     overflow: dict[str, int] = {}
     overlaps: dict[str, list[str]] = {}
-    await _log_in(page, world, Role.ADMIN)  # the login page itself first
+    await log_in(page, world, Role.ADMIN)  # the login page itself first
     for role in sorted({role for role, _ in PAGES}, key=lambda r: r.value):
         await page.context.clear_cookies()
-        await _log_in(page, world, role)
+        await log_in(page, world, role)
         for who, path in PAGES:
             if who is not role:
                 continue

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import math
-import re
 import struct
 import wave
 from dataclasses import replace
@@ -20,9 +19,10 @@ from pathlib import Path
 
 import pytest
 import screenshots
+from opened import log_in
 from playwright.async_api import Page, expect
 from polling import eventually
-from web_world import PASSWORD, World
+from web_world import World
 
 from pbx_stasis.config import RecordingSettings
 from pbx_stasis.recording import RecordingKind, RecordingStore
@@ -45,20 +45,6 @@ def tone_wav(seconds: float, hz: float = 440.0) -> bytes:
         ))
     return buffer.getvalue()
 
-
-
-def base_of(world: World) -> str:
-    return str(world.client.make_url("/")).rstrip("/")
-
-
-async def log_in(page: Page, world: World, role: Role, next_path: str) -> None:
-    await page.goto(f"{base_of(world)}{next_path}")
-    await expect(page).to_have_url(re.compile(r"/login\?next="))
-    await page.fill("#tenant", "acme")
-    await page.fill("#username", role.value)
-    await page.fill("#password", PASSWORD)
-    await page.click("#login-submit")
-    await expect(page).to_have_url(re.compile(re.escape(next_path) + "$"))
 
 
 async def test_supervisor_sees_live_calls_and_a_clear_error_without_supervision(

@@ -22,11 +22,10 @@ from live import (
     CALLER,
     CALLER_NAME,
     DID,
-    PASSWORD,
-    TENANT,
     LiveStack,
     live_sandbox_fixture,  # noqa: F401 (fixture live_sandbox)
     live_stack_fixture,  # noqa: F401 (fixture stack)
+    log_in,
 )
 from opened import opened
 from playwright.async_api import Browser, Page, expect
@@ -92,12 +91,7 @@ async def test_an_agent_creates_a_ticket_from_a_live_call(
             opening="Hello {contact.name}, this is {agent.name}.",
             main_points=("Account {contact.account}",), closing="Anything else?",
         ), stack.users["root"], utc_now())
-    await page.goto(f"{stack.base_url}/login")
-    await page.fill("#tenant", TENANT)
-    await page.fill("#username", "alice")
-    await page.fill("#password", PASSWORD)
-    await page.click("#login-submit")
-    await expect(page.get_by_test_id("feed-status")).to_have_text("Live")
+    await log_in(page, stack, "alice")
     await eventually(lambda: page.evaluate("window.pbxSoftphone.registered"), within=15)
     await page.select_option("#state-select", "available")
     await page.click("#apply-state")

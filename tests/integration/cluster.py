@@ -3,6 +3,8 @@ with desk phones registered at the edge."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
 import os
@@ -13,7 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +24,9 @@ from polling import wait_until
 from sandbox import REPO, SandboxError, SippAgent, _free_port, run_sipp
 
 CLUSTER_SCRIPT = REPO / "scripts" / "cluster"
+sys.path.append(str(REPO / "scripts"))  # after tests/integration: its `sandbox` comes first
+from clusterkit.topology import load  # noqa: E402 (after the path above)
+
 CARRIER = "127.0.0.2"  # where the carrier's calls come from (no credentials at the edge)
 
 
@@ -87,9 +92,16 @@ class Cluster:
         parts: dict[str, dict[str, object]] = json.loads(self.run("status", "--json").stdout)
         return parts
 
+    @property
+    def carrier_port(self) -> int:
+        """Where the carrier takes the nodes' outside calls (on CARRIER), relayed by the edge."""
+        return load(self.env).trunk_port
+
     def node_sandbox_env(self, node: str) -> dict[str, str]:
-        name = self.env["PBX_CLUSTER_NAME"]
-        return {**self.env, "PBX_SANDBOX_NAME": f"{name}-{node}"}
+        """The node's own sandbox settings (its ports over any PBX_SANDBOX_* of the shell)."""
+        topology = load(self.env)
+        [found] = [n for n in topology.nodes if n.name == node]
+        return {**self.env, **found.sandbox_env(topology.node_trunk_port)}
 
     def node_home(self, node: str) -> Path:
         """The node's sandbox instance directory (its config, logs, pid file)."""
@@ -123,9 +135,28 @@ class Cluster:
             shutil.rmtree(self.node_home(node), ignore_errors=True)
 
 
-async def websocket_register(url: str, user: str, password: str) -> int:
+def carrier_media_port() -> int:
+    """4 UDP ports free on the carrier's address (sipp takes mp..mp+3)."""
+    start = 25000 + (os.getpid() % 500) * 8
+    for port in range(start, 30000, 4):
+        with contextlib.ExitStack() as held:
+            try:
+                for offset in range(4):
+                    probe = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+                    probe.bind((CARRIER, port + offset))
+            except OSError:
+                continue
+            return port
+    raise AssertionError(f"no 4 free UDP ports on {CARRIER}")
+
+
+async def websocket_register(
+    url: str, user: str, password: str,
+    while_registered: Callable[[aiohttp.ClientWebSocketResponse], Awaitable[None]] | None = None,
+) -> int:
     """A browser's REGISTER over SIP-over-WebSocket (RFC 7118), answering the digest challenge
-    (RFC 2617, qop=auth) as JsSIP does; the final status."""
+    (RFC 2617, qop=auth) as JsSIP does; the final status. Once registered (200), the connection
+    is handed to `while_registered` (what reaches the browser there), then closed."""
     async with aiohttp.ClientSession() as session, session.ws_connect(
             url, protocols=("sip",)) as socket_:
         host = url.split("//", 1)[1].rstrip("/")
@@ -157,7 +188,36 @@ async def websocket_register(url: str, user: str, password: str) -> int:
             f'uri="{uri}", response="{answer}", algorithm=MD5, qop=auth, nc=00000001, '
             f'cnonce="{cnonce}"\r\n')))
         final = await socket_.receive_str(timeout=5)
-        return int(final.split(" ", 2)[1])
+        status = int(final.split(" ", 2)[1])
+        if status == 200 and while_registered is not None:
+            await while_registered(socket_)
+        return status
+
+
+async def next_request(socket_: aiohttp.ClientWebSocketResponse, method: str,
+                       within: float = 5) -> str:
+    """The next `method` request that reaches a browser's WebSocket (an OPTIONS before it is
+    answered 200, as JsSIP does)."""
+    async with asyncio.timeout(within):
+        while True:
+            message = await socket_.receive_str()
+            if message.startswith(f"{method} "):
+                return message
+            if message.startswith("OPTIONS "):
+                await socket_.send_str(sip_reply(message, 200, "OK"))
+
+
+def sip_reply(request: str, status: int, reason: str) -> str:
+    """A browser's reply to `request` (its Via, Record-Route, From, To with a tag of its own,
+    Call-ID and CSeq, as RFC 3261 8.2.6 says)."""
+    head = request.split("\r\n\r\n", 1)[0].split("\r\n")[1:]
+    kept = [line for line in head if line.split(":", 1)[0].strip().lower() in (
+        "via", "v", "record-route", "from", "f", "to", "t", "call-id", "i", "cseq")]
+    kept = [line + ";tag=browser1" if line.split(":", 1)[0].strip().lower() in ("to", "t")
+            and ";tag=" not in line else line for line in kept]
+    return (f"SIP/2.0 {status} {reason}\r\n" + "\r\n".join(kept)
+            + "\r\nContact: <sip:browser@browser.invalid;transport=ws>\r\nContent-Length: 0"
+            "\r\n\r\n")
 
 
 def registered_phone(cluster: Cluster, endpoint: str, password: str, sip_port: int,

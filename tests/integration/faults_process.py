@@ -11,7 +11,7 @@ import re
 import signal
 import socket
 import subprocess
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -113,9 +113,11 @@ class Floor:
 
     # --- what agents do on the web ----------------------------------------------------------
 
-    async def available(self, username: str) -> None:
-        """The agent logs in to the web and makes themself available (logged into their
-        queues): a LOGIN in the journal, as a person does it."""
+    @contextlib.asynccontextmanager
+    async def signed_in(self, username: str
+                        ) -> AsyncIterator[tuple[aiohttp.ClientSession, dict[str, str]]]:
+        """A web client logged in through the login form as `username`, and the CSRF header
+        its changes must carry."""
         async with aiohttp.ClientSession(base_url=self.web,
                                          cookie_jar=aiohttp.CookieJar(unsafe=True)) as client:
             html = await (await client.get("/login")).text()
@@ -126,10 +128,14 @@ class Floor:
                 "csrf_token": token.group(1), "next": ""})
             assert login.status == 303, await login.text()
             me = await (await client.get("/api/me")).json()
-            csrf = {"X-CSRF-Token": me["csrf_token"]} if "csrf_token" in me else {}
-            async with client.put("/api/me/agent/state", json={"state": "available"},
-                                  headers=csrf) as answer:
-                assert answer.status == 200, await answer.text()
+            yield client, {"X-CSRF-Token": me["csrf_token"]} if "csrf_token" in me else {}
+
+    async def available(self, username: str) -> None:
+        """The agent logs in to the web and makes themself available (logged into their
+        queues): a LOGIN in the journal, as a person does it."""
+        async with self.signed_in(username) as (client, csrf), client.put(
+                "/api/me/agent/state", json={"state": "available"}, headers=csrf) as answer:
+            assert answer.status == 200, await answer.text()
 
     # --- what was stored --------------------------------------------------------------------
 

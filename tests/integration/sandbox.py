@@ -433,10 +433,10 @@ def _port_free(kind: int, port: int) -> bool:
     return True
 
 
-def _udp_free(port: int) -> bool:
+def _udp_free(port: int, address: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         try:
-            probe.bind(("127.0.0.1", port))
+            probe.bind((address, port))
         except OSError:
             return False
     return True
@@ -612,6 +612,7 @@ class SippAgent:
         lifetime: float = 300.0,
         workdir: Path | None = None,
         extra_args: Sequence[str] = (),
+        local_address: str = "127.0.0.1",
     ) -> None:
         path = scenario_path(scenario)
         all_keys = {"ring_ms": "100", "talk_ms": "2000", **(keys or {})}
@@ -623,11 +624,13 @@ class SippAgent:
         self._error_file = self.workdir / f"{stamp}.errors"
         self._output_file = self.workdir / f"{stamp}.out"
         self.sip_port = sip_port
+        self.local_address = local_address
         self.command = _sipp_command(
             path,
             target=None,
             keys=used_keys,
             local_port=sip_port,
+            local_address=local_address,
             media_port=media_port,
             stats_file=self._stats_file,
             error_file=self._error_file,
@@ -649,7 +652,7 @@ class SippAgent:
         def listening() -> bool:
             if self.process.poll() is not None:
                 raise SandboxError("sipp exited")
-            return not _udp_free(self.sip_port)
+            return not _udp_free(self.sip_port, self.local_address)
 
         try:
             wait_until(listening, every=0.02)

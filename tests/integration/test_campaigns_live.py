@@ -5,11 +5,14 @@ by the number dialled (scripts/sipp/customer.xml); the agents are sipp desk phon
 One stack for the file: a private sandbox, the app, the customers. Each test runs a campaign
 of its own over its own queue and agents: progressive (one call per free agent; the machine is
 detected by AMD and hung up; the busy number is retried), preview (the agent skips a lead,
-then calls the next from their phone), predictive with too few agents (the answered customer
-finds no agent within 2 s: the abandon message plays, the abandon is counted)."""
+then calls the next from their phone: the call's outcome, talk and disposition come back to the
+attempt as the dialler's calls' do; a busy lead is retried), predictive with too few agents
+(the answered customer finds no agent within 2 s: the abandon message plays, the abandon is
+counted). A campaign's calls count in no queue's inbound figures (docs/figures.md)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from datetime import datetime
 
@@ -19,9 +22,12 @@ from callcenter import CallCenter, call_center, session_headers, web_client
 from polling import eventually
 from sandbox import Sandbox, SippAgent, customer_scenario, free_media_port
 
+from pbx_stasis.acd.directory import queue_key
 from pbx_stasis.campaigns.core import CampaignSettings, MachineAction, Mode, Result
 from pbx_stasis.campaigns.service import AttemptView, Campaigns, CampaignView
+from pbx_stasis.crm.dispositions import Dispositions
 from pbx_stasis.leads.service import LeadLists
+from pbx_stasis.leads.tables import Lead
 from pbx_stasis.store import Directory
 from pbx_stasis.testcall.greetings import MACHINE_LINES, spoken
 
@@ -112,6 +118,18 @@ async def test_progressive_places_one_call_per_free_agent_detects_the_machine_an
     assert (figures.dialled, figures.connected, figures.machines, figures.busy,
             figures.no_answer, figures.abandoned) == (5, 1, 1, 2, 1, 0)
     await Campaigns(center.db).command(campaign.tenant_id, campaign.id, "stop")
+    # The connected customer was the queue's for a moment, as outbound work: in no inbound
+    # figure of the queue; the agent's outbound figures have it.
+    rows = [row for row in await center.journal() if row.call_id == connected.call_id]
+    assert {"ENTERQUEUE", "CONNECT"} <= {row.event for row in rows}
+    assert all(row.data.get("campaign") == campaign.id for row in rows
+               if row.event in ("ENTERQUEUE", "OFFER", "CONNECT", "COMPLETEAGENT",
+                                "COMPLETECALLER"))
+    [end] = [row for row in rows if row.event in ("COMPLETEAGENT", "COMPLETECALLER")]
+    assert end.queue is None and end.data["outbound"] is True
+    board = center.app.acd.stats.queue(queue_key(campaign.tenant_id, "prog"), time.time())
+    assert (board.offered, board.answered, board.handled, board.figures.unanswered) == (
+        0, 0, 0, 0)
 
 
 async def test_preview_the_agent_skips_a_lead_then_calls_the_next_from_their_phone(
@@ -119,8 +137,8 @@ async def test_preview_the_agent_skips_a_lead_then_calls_the_next_from_their_pho
 ) -> None:
     agent = await center.add_agent("rae", 72, queues={"preview": 0},
                                    scenario="agent-answer-hangs-up.xml",
-                                   keys={"ring_ms": "100", "talk_ms": "1500"})
-    numbers = [f"+141555503{PERSON}", f"+141555504{PERSON}"]
+                                   keys={"ring_ms": "100", "talk_ms": "3000"})
+    numbers = [f"+141555503{PERSON}", f"+141555504{PERSON}", f"+141555506{BUSY}"]
     campaign = await _campaign(center, "Preview", numbers, queue="preview",
                                mode=Mode.PREVIEW.value)
     await Campaigns(center.db).command(campaign.tenant_id, campaign.id, "start")
@@ -138,14 +156,53 @@ async def test_preview_the_agent_skips_a_lead_then_calls_the_next_from_their_pho
                                    headers=headers)
         assert called.status == 201, await called.text()
         call_id = (await called.json())["call_id"]
-    connects = await center.wait_for("OUTCONNECT", within=20)  # the lead answered
-    assert [row.call_id for row in connects] == [call_id]
+        connects = await center.wait_for("OUTCONNECT", within=20)  # the lead answered
+        assert [row.call_id for row in connects] == [call_id]
+        await center.idle(within=20)
+        store = Campaigns(center.db)
+
+        async def ended() -> list[AttemptView]:
+            return await store.attempts(campaign.tenant_id, campaign.id)
+
+        # The call's outcome on the attempt, as the dialler's calls get theirs.
+        attempts = await eventually(ended, until=lambda found: found[1].result != Result.CALLED,
+                                    within=10, every=0.1, what="the preview call's outcome")
+        assert [(a.number, a.result, a.reason) for a in attempts] == [
+            (first["lead"]["number"], Result.SKIPPED, "asked not to be called today"),
+            (second["lead"]["number"], Result.CONNECTED, None)]
+        connected = attempts[1]
+        assert connected.call_id == call_id and connected.agent_user_id == agent.user_id
+        assert connected.answered_at is not None and connected.talk_s is not None
+        assert 0.5 < connected.talk_s < 5.0
+        # The agent's disposition goes on the attempt too (the CRM's outcome hook).
+        sale = await Dispositions(center.db).create(campaign.tenant_id, "Sale")
+        try:
+            saved = await client.put(f"/api/calls/{call_id}/disposition",
+                                     json={"disposition": "Sale"}, headers=headers)
+            assert saved.status == 200, await saved.text()
+        finally:
+            await Dispositions(center.db).retire(campaign.tenant_id, sale.id)
+        assert (await store.attempt(campaign.tenant_id, campaign.id,
+                                    connected.id)).disposition == "Sale"  # type: ignore[union-attr]
+
+        # A busy lead: busy on the attempt, the lead retried after the busy delay.
+        third = await (await client.post(f"{base}/next", headers=headers)).json()
+        assert third["lead"]["number"] == numbers[2]
+        called = await client.post(f"{base}/{third['lead']['attempt_id']}/call",
+                                   headers=headers)
+        assert called.status == 201, await called.text()
+    attempts = await eventually(ended, until=lambda found: found[2].result not in (
+        None, Result.CALLED), within=20, every=0.1, what="the busy call's outcome")
+    busy = attempts[2]
+    assert (busy.result, busy.answered_at, busy.talk_s) == (Result.BUSY, None, None)
+    assert busy.reason is not None and "17" in busy.reason
+    async with center.db.session() as session:
+        lead = await session.get(Lead, busy.lead_id)
+        assert lead is not None and (lead.status, lead.last_outcome) == ("open", "busy")
+    figures = await store.figures(campaign.tenant_id, campaign.id)
+    assert (figures.dialled, figures.answered, figures.connected, figures.busy,
+            figures.skipped, figures.called) == (2, 1, 1, 1, 1, 0)
     await center.idle(within=20)
-    attempts = await Campaigns(center.db).attempts(campaign.tenant_id, campaign.id)
-    assert [(a.number, a.result, a.reason) for a in attempts] == [
-        (first["lead"]["number"], Result.SKIPPED, "asked not to be called today"),
-        (second["lead"]["number"], Result.CALLED, None)]
-    assert attempts[1].call_id == call_id
 
 
 async def test_predictive_with_too_few_agents_plays_the_abandon_message_and_counts_it(
@@ -168,4 +225,8 @@ async def test_predictive_with_too_few_agents_plays_the_abandon_message_and_coun
     assert abandon.data["message"] == "sound:vm-goodbye" and abandon.data["played"] == "done"
     figures = await Campaigns(center.db).figures(campaign.tenant_id, campaign.id)
     assert (figures.answered, figures.abandoned, figures.abandon_rate) == (1, 1, 1.0)
+    # The campaign's abandon is its own figure, not the queue's: no offer, no timed-out wait.
+    board = center.app.acd.stats.queue(queue_key(campaign.tenant_id, "pred"), time.time())
+    assert (board.offered, board.abandoned, board.left, board.figures.unanswered) == (
+        0, 0, 0, 0)
     assert dialer.running[campaign.id].pacer.rates(dialer.clock()).abandoned == 1

@@ -1,33 +1,49 @@
 """Two Asterisk nodes behind Kamailio, one controller holding both (issue 17): callers from the
 carrier through the edge reach agents registered at the edge, from either node; a node killed
 with calls up takes only its own calls (recorded `node-lost`), new calls go to the other node,
-agents stay registered and take them; the node back rejoins by itself (ARI and dispatcher)."""
+agents stay registered and take them; the node back rejoins by itself (ARI and dispatcher).
+Last, the controller as scripts/cluster runs it: two `pbx run --part stasis` over both nodes,
+the role leased in PostgreSQL; kill -9 the active one with a call talking through the edge."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import socket
+import secrets
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import pytest
 import pytest_asyncio
-from cluster import CARRIER, Cluster, registered_phone, websocket_register
+from cluster import (
+    CARRIER,
+    Cluster,
+    carrier_media_port,
+    next_request,
+    registered_phone,
+    sip_reply,
+    websocket_register,
+)
+from faults_process import free_port, pbx
+from pbxproc import PbxProcess
+from pg import PostgresServer
 from polling import eventually
 from sandbox import SippAgent, SippResult, desk_phone_ports, run_sipp_async
 from sqlalchemy import select
 
 from pbx_stasis.acd.directory import AcdDirectory
 from pbx_stasis.app import StasisApp
+from pbx_stasis.ari import AriError
 from pbx_stasis.ari.nodes import ClusterStreams
 from pbx_stasis.bus import Bus
 from pbx_stasis.calls.handoff import QueueRequest
 from pbx_stasis.calls.inbound import Call
 from pbx_stasis.config import AriSettings, DatabaseSettings, EdgeSettings, Settings
-from pbx_stasis.store import Database, Directory, migrate
+from pbx_stasis.store import Database, Directory, JournalEntry, migrate
+from pbx_stasis.store.journal import _entry
 from pbx_stasis.store.tables import Call as CallRow
 from pbx_stasis.store.tables import CallEvent
 
@@ -45,11 +61,18 @@ class Stack:
     workdir: Path
     phones: list[SippAgent]
     passwords: dict[str, str]
+    app_running: bool = True
 
     async def calls(self) -> list[CallRow]:
         await self.app.db.writes.settle()
         async with self.db.session() as session:
             return list(await session.scalars(select(CallRow).order_by(CallRow.started_at)))
+
+    async def journal(self, *events: str) -> list[JournalEntry]:
+        """The journal's rows (of `events`), as the controllers' processes wrote them."""
+        async with self.db.session() as session:
+            return [_entry(row) for row in await session.scalars(
+                select(CallEvent).where(CallEvent.event.in_(events)).order_by(CallEvent.id))]
 
     async def rows(self, event: str) -> list[CallEvent]:
         await self.app.db.writes.settle()
@@ -68,21 +91,6 @@ class Stack:
             workdir=self.workdir))
 
 
-def carrier_media_port() -> int:
-    """4 UDP ports free on the carrier's address (sipp takes mp..mp+3)."""
-    start = 25000 + (os.getpid() % 500) * 8
-    for port in range(start, 30000, 4):
-        with contextlib.ExitStack() as held:
-            try:
-                for offset in range(4):
-                    probe = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
-                    probe.bind((CARRIER, port + offset))
-            except OSError:
-                continue
-            return port
-    raise AssertionError(f"no 4 free UDP ports on {CARRIER}")
-
-
 def node_of(row: CallRow) -> str:
     return row.channel_id.split("-", 1)[0]
 
@@ -95,9 +103,11 @@ async def edge_flags(stack: Stack, node: str) -> str:
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+async def stack(tmp_path_factory: pytest.TempPathFactory, postgres: PostgresServer,
+                postgres_migrated: str) -> AsyncIterator[Stack]:
     workdir = tmp_path_factory.mktemp("cluster")
-    url = f"sqlite+aiosqlite:///{workdir}/pbx.db"
+    # PostgreSQL, as scripts/cluster runs it: the last test's controllers lease their role there
+    url = postgres.create_database("pbx_cluster", template=postgres_migrated.rsplit("/", 1)[1])
     await migrate.upgrade(url)
     db = Database.connect(url)
     tenant = await Directory(db).ensure_tenant("default")
@@ -144,13 +154,17 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
         # an agent of the browser softphone (not logged in: takes no calls here)
         user = await Directory(db).add_user("default", "browser", "agent")
         browser = await directory.save_agent(user.id, skills={}, queues={"sales": 0})
-        yield Stack(cluster, app, db, workdir, phones, {browser.endpoint: browser.sip_password})
+        made = Stack(cluster, app, db, workdir, phones, {browser.endpoint: browser.sip_password})
+        yield made
+        if not made.app_running:
+            app = None  # the last test stopped it
     finally:
         if app is not None:
             await app.stop(grace=1)  # the node1 talk left by the last test: no need to wait
         await asyncio.gather(*(asyncio.to_thread(phone.stop, 1) for phone in phones))
         await asyncio.to_thread(cluster.down)
         await db.dispose()
+        postgres.drop_database(url)
 
 
 async def test_callers_through_the_edge_reach_registered_agents_on_both_nodes(
@@ -175,6 +189,37 @@ async def test_a_browser_registers_over_websocket_with_its_own_credentials(
     assert await websocket_register(url, endpoint, "not-" + password) == 401
     assert await websocket_register(url, endpoint, password) == 200
     assert await websocket_register(url, "agent-999", password) == 401  # no such agent
+
+
+async def test_a_nodes_call_reaches_a_browser_at_its_websocket(stack: Stack) -> None:
+    """A node's INVITE to an agent registered over WebSocket goes out on that connection (the
+    edge keeps where the REGISTER came from: the browser's own contact, xyz.invalid, cannot be
+    reached as written), and the browser's answer gets back to the node."""
+    url = stack.cluster.app_env()["PBX_EDGE_WEBSOCKET"]
+    endpoint, password = next(iter(stack.passwords.items()))
+
+    async def rung(socket_: aiohttp.ClientWebSocketResponse) -> None:
+        # the node dials the agent at the edge (by the trunk: the agent's own endpoint waits for
+        # its next qualify to see the browser there)
+        channel = await stack.app.ari.channels.originate(
+            f"PJSIP/trunk/sip:{endpoint}@{stack.cluster.edge_sip}",
+            app=stack.app.settings.ari.app, dial_timeout=10)
+        invite = await next_request(socket_, "INVITE")
+        assert invite.startswith(f"INVITE sip:{endpoint}@browser.invalid;transport=ws "), invite
+        await socket_.send_str(sip_reply(invite, 486, "Busy Here"))
+
+        async def gone() -> bool:
+            try:
+                await stack.app.ari.channels.get(channel["id"])
+            except AriError as missing:
+                return missing.status == 404
+            return False
+
+        ended: bool = await eventually(gone, within=5,
+                                       what="the node's call ended by the browser's 486")
+        assert ended
+
+    assert await websocket_register(url, endpoint, password, while_registered=rung) == 200
 
 
 async def test_a_node_killed_with_calls_up(stack: Stack) -> None:
@@ -227,3 +272,88 @@ async def test_a_node_killed_with_calls_up(stack: Stack) -> None:
                 and node_of(row) == "node1"]
     assert survivor and survivor[0].ended_at is None  # untouched by node2's death
     long_calls.cancel()  # its node2 call never ends for sipp (nobody is left to send a BYE)
+
+
+async def test_a_nodes_outside_call_leaves_through_the_edge(stack: Stack) -> None:
+    """Click-to-call on the cluster: the agent's phone (at the edge) rings first, then the
+    number leaves the node by its trunk, which is the edge: Kamailio relays it to the carrier
+    (whose address no node knows), which answers; the agent talks to it, then hangs up."""
+    carrier = await asyncio.to_thread(
+        SippAgent, "agent-answer.xml", sip_port=stack.cluster.carrier_port,
+        media_port=carrier_media_port(), local_address=CARRIER, keys={"ring_ms": "200"},
+        workdir=stack.workdir, lifetime=60)
+    try:
+        agent = next(a for a in stack.app.acd.agents.values() if a.contact)
+        await stack.app.agent_calls.dial(agent, "+14155557000", "edgeoutcall01")
+        await eventually(lambda: stack.rows("OUTCONNECT"), until=lambda rows: any(
+            r.call_id == "edgeoutcall01" for r in rows), within=15,
+            what="the carrier answered through the edge")
+        await stack.app.acd.hangup("edgeoutcall01")
+        await eventually(lambda: stack.rows("COMPLETEAGENT"), until=lambda rows: any(
+            r.call_id == "edgeoutcall01" for r in rows), within=10, what="the call's end")
+    finally:
+        answered = await asyncio.to_thread(carrier.stop, 2)
+    assert answered.successful == 1, answered.describe()
+    [row] = [r for r in await stack.calls() if r.id == "edgeoutcall01"]
+    assert row.ended_at is not None and row.to_number == "+14155557000"
+
+
+async def test_the_active_controller_killed_with_a_call_through_the_edge(stack: Stack) -> None:
+    """The controllers of scripts/cluster: active and standby `pbx run --part stasis`, each
+    over both nodes. kill -9 the active one while a caller talks through the edge: the call
+    keeps talking, the standby connects to both nodes within 5 s and resyncs (it adopts the
+    talk, whose end it records), and a new caller through the edge reaches an agent."""
+    await stack.app.stop(grace=1)  # the in-process controller steps down for the processes
+    stack.app_running = False
+    env = {**stack.cluster.app_env(), "PBX_RPC_SECRET": secrets.token_urlsafe(16)}
+    pbx(env, "user", "add", "admin", "--role", "admin", "--password", "pw-admin-1")
+    flow = stack.workdir / "line.yaml"  # the DID to the queue (the in-process app's script)
+    flow.write_text(f"flows:\n  line:\n    description: the edge's line\n    dids: [\"{DID}\"]"
+                    f"\n    entry: q\n    nodes:\n      q: {{kind: queue, queue: sales}}\n")
+    pbx(env, "ivr", "apply", str(flow), "--user", "admin", "--no-sound-check")
+
+    def controller(index: int) -> PbxProcess:
+        return PbxProcess({**env, "PBX_RPC_URL": f"http://127.0.0.1:{free_port()}"},
+                          stack.workdir / f"controller-{index}.log", ["run", "--part", "stasis"])
+
+    active = controller(1)
+    standby: PbxProcess | None = None
+    try:
+        await asyncio.to_thread(active.wait_for_log, "Asterisk node node2 connected", 30)
+        standby = controller(2)
+        await asyncio.to_thread(standby.wait_for_log, "standby for the controller role", 30)
+        seen = {row.call_id for row in await stack.journal(  # the earlier tests' calls
+            "ENTERQUEUE", "OUTDIAL", "COMPLETECALLER", "COMPLETEAGENT")}
+        connects = len(await stack.journal("CONNECT"))
+        talking = stack.callers(1, "+14155555000", talk_ms=8000, timeout=40)
+        await eventually(lambda: stack.journal("CONNECT"),
+                         until=lambda rows: len(rows) > connects, within=15,
+                         what="the call through the edge talking")
+
+        active.proc.kill()  # kill -9: no goodbye to Asterisk or PostgreSQL
+        killed_at = time.monotonic()
+        await asyncio.to_thread(active.proc.wait, 10)
+        await asyncio.to_thread(standby.wait_for_log, "Asterisk node node2 connected", 10)
+        await asyncio.to_thread(standby.wait_for_log, "Asterisk node node1 connected", 10)
+        took = time.monotonic() - killed_at
+        assert took < 5.0, f"takeover in {took:.1f} s"
+
+        kept = await talking  # the caller hangs up after 8 s of talk; a BYE from us fails it
+        assert kept.ok, kept.describe()
+        after = await stack.callers(1, "+14155556000", talk_ms=1000)
+        assert after.ok, after.describe()
+        ended = await eventually(
+            lambda: stack.journal("COMPLETECALLER", "COMPLETEAGENT"),
+            until=lambda rows: len({r.call_id for r in rows} - seen) >= 2, within=15,
+            what="both calls' ends in the journal")
+        journal = [row for row in await stack.journal("ENTERQUEUE", "CONNECT", "ADOPTED")
+                   if row.call_id not in seen]
+        entered = {r.call_id for r in journal if r.event == "ENTERQUEUE"}
+        assert len(entered) == 2 and len([r for r in journal if r.event == "ENTERQUEUE"]) == 2
+        assert sorted(r.call_id for r in journal if r.event == "CONNECT") == sorted(entered)
+        assert {r.call_id for r in ended} - seen == entered  # no gap, no duplicate
+        assert any(r.event == "ADOPTED" for r in journal)  # the talk, adopted at takeover
+    finally:
+        active.terminate(5)
+        if standby is not None:
+            standby.terminate(10)

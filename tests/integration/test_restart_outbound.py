@@ -9,17 +9,14 @@ agent was offered calls while on it, no end row, no wrap-up, no outbound talk)."
 from __future__ import annotations
 
 import asyncio
-import re
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from faults_process import PASSWORD, Floor, floor
+from faults_process import floor
 from polling import eventually
 from sandbox import Sandbox, SippAgent, desk_phone_ports, free_media_port
 from test_restart_faults import caller, rows
@@ -34,22 +31,6 @@ FAR_HZ, AGENT_HZ = 600, 1000
 PRESENT = -20.0  # dBFS: the tones are sent at -12 dBFS
 NUMBER = "+14155550199"
 PHONE = 713  # ola's desk phone; pia's is the next one
-
-
-@asynccontextmanager
-async def signed_in(center: Floor, username: str
-                    ) -> AsyncIterator[tuple[aiohttp.ClientSession, dict[str, str]]]:
-    async with aiohttp.ClientSession(base_url=center.web,
-                                     cookie_jar=aiohttp.CookieJar(unsafe=True)) as client:
-        html = await (await client.get("/login")).text()
-        token = re.search(r'name="csrf_token" value="([^"]+)"', html)
-        assert token, html
-        login = await client.post("/login", allow_redirects=False, data={
-            "tenant": "default", "username": username, "password": PASSWORD,
-            "csrf_token": token.group(1), "next": ""})
-        assert login.status == 303, await login.text()
-        me = await (await client.get("/api/me")).json()
-        yield client, {"X-CSRF-Token": me["csrf_token"]} if "csrf_token" in me else {}
 
 
 def tone_phone(rtp: RtpPhone, sip_port: int, workdir: Path) -> SippAgent:
@@ -92,7 +73,7 @@ async def test_an_outbound_call_is_carried_over_a_kill(private_sandbox: Sandbox,
             begun = datetime.now(UTC)
             for username in ("ola", "pia"):
                 await center.available(username)
-            async with signed_in(center, "ola") as (client, headers):
+            async with center.signed_in("ola") as (client, headers):
                 dialled = await client.post("/api/calls/dial", json={"number": NUMBER},
                                             headers=headers)
                 assert dialled.status == 201, await dialled.text()
@@ -111,7 +92,7 @@ async def test_an_outbound_call_is_carried_over_a_kill(private_sandbox: Sandbox,
             queued = caller(private_sandbox, tmp_path, "+14155550301", 1)
             [connect] = await rows(center, "CONNECT", 1)
             assert connect.agent_user_id == center.agents["pia"]
-            async with signed_in(center, "ola") as (client, headers):
+            async with center.signed_in("ola") as (client, headers):
                 view = await agent_view(client)
                 assert view["state"] == "on-call" and view["call_id"] == call_id, view
                 hangup = await client.post(f"/api/calls/{call_id}/hangup", headers=headers)

@@ -1,6 +1,7 @@
 """A campaign's rules without IO: its settings (each bad field named), what an attempt's end
 does to its lead (retried after its outcome's delay up to the maximum, or finished), which
-leads are due, and the figures folded from attempts (abandon rate of answered calls)."""
+leads are due, the figures folded from attempts (abandon rate of answered calls), and a call's
+end as the attempt's result: one rule for the dialler's calls and an agent's preview call."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from pbx_stasis.campaigns.core import (
     lead_due,
     occupancy,
     pacing_result,
+    preview_result,
+    unanswered,
 )
 from pbx_stasis.pacing.core import DialResult
 from pbx_stasis.validation import field_errors
@@ -119,3 +122,39 @@ def test_only_a_person_counts_as_a_connect_for_the_pacing() -> None:
 def test_occupancy_is_the_busy_share_of_working_agents() -> None:
     assert occupancy({"on-call": 2, "wrap-up": 1, "available": 1, "paused": 3}) == 0.75
     assert occupancy({"paused": 2}) == 0.0
+
+
+@pytest.mark.parametrize(("cause", "result"), [
+    (17, Result.BUSY), (18, Result.NO_ANSWER), (19, Result.NO_ANSWER), (21, Result.REFUSED),
+    (34, Result.FAILED), (None, Result.FAILED)])
+def test_a_number_that_never_answered_by_its_hangup_cause(cause: int | None,
+                                                          result: Result) -> None:
+    assert unanswered(cause) is result
+
+
+def test_a_preview_calls_end_is_the_attempts_result_by_the_dialers_rule() -> None:
+    assert preview_result(talked=True, reason="completed", cause=None) is Result.CONNECTED
+    # The number never answered: the same causes as the dialler's own calls.
+    for cause in (17, 18, 19, 21, 34):
+        assert preview_result(talked=False, reason="busy", cause=cause) is unanswered(cause)
+    assert preview_result(talked=False, reason="failed", cause=None) is Result.FAILED
+    assert preview_result(talked=False, reason="not_allowed", cause=None) is Result.REFUSED
+    # The agent hung up while it rang: nobody answered in the time they gave it.
+    assert preview_result(talked=False, reason="caller_hangup", cause=None) is Result.NO_ANSWER
+
+
+def test_a_preview_calls_outcome_counts_as_the_dialers_would() -> None:
+    """A preview call written back as connected counts as an answer and a connect; one still
+    "called" (its outcome not back) is dialled only."""
+    figures = fold([AttemptLine(Result.CONNECTED.value, NOW, talk_s=42.0),
+                    AttemptLine(Result.CALLED.value, NOW),
+                    AttemptLine(Result.BUSY.value, NOW)])
+    assert (figures.dialled, figures.answered, figures.connected, figures.called,
+            figures.busy, figures.talk_s) == (3, 1, 1, 1, 1, 42.0)
+
+
+def test_a_busy_preview_lead_is_retried_like_a_dialled_one() -> None:
+    s = settings(retry_busy=15, max_attempts=3)
+    change = after_attempt(Result.BUSY, attempts=1, settings=s, now=NOW)
+    assert (change.status, change.due_at) == ("open", NOW + timedelta(minutes=15))
+    assert after_attempt(Result.CALLED, attempts=1, settings=s, now=NOW).status == "done"

@@ -23,7 +23,11 @@ def test_default_two_nodes_apart_from_each_other(tmp_path: Path) -> None:
     env = topology.app_env("pw")
     assert env["PBX_ARI_NODES"] == "node1=http://127.0.0.1:8088,node2=http://127.0.0.1:8090"
     assert env["PBX_EDGE_SIP"] == "127.0.0.1:5080"
-    assert env["PBX_DATABASE_URL"] == f"sqlite+aiosqlite:///{tmp_path / 'pbx.db'}"
+    # the cluster's own PostgreSQL (the controllers' role lease), each controller's RPC apart
+    assert env["PBX_DATABASE_URL"] == "postgresql+asyncpg://pbx@127.0.0.1:5440/pbx"
+    assert topology.pg_port == 5440
+    assert [topology.rpc_url(i) for i in (0, 1)] == ["http://127.0.0.1:8091",
+                                                     "http://127.0.0.1:8093"]
     assert one.sandbox_env(5070)["PBX_SANDBOX_SYSTEMNAME"] == "node1"
     # what the controller reads from it
     settings = load_settings(None, environ=env)
@@ -36,6 +40,8 @@ def test_ports_from_the_environment(tmp_path: Path) -> None:
                      "PBX_CLUSTER_ARI_PORTS": "8131,8133,8135",
                      "PBX_CLUSTER_SIP_PORTS": "5131,5133,5135"})
     assert [node.sip_port for node in topology.nodes] == [5131, 5133, 5135]
+    given = load({"PBX_CLUSTER_DIR": str(tmp_path), "PBX_DATABASE_URL": "sqlite+aiosqlite:///x"})
+    assert given.pg_port is None and given.database_url == "sqlite+aiosqlite:///x"
 
 
 @pytest.mark.parametrize(("env", "problem"), [
@@ -43,6 +49,8 @@ def test_ports_from_the_environment(tmp_path: Path) -> None:
     ({"PBX_CLUSTER_NAME": "Bad Name"}, "PBX_CLUSTER_NAME"),
     ({"PBX_CLUSTER_ARI_PORTS": "8131"}, "expected 2 ports"),
     ({"PBX_CLUSTER_EDGE_SIP_PORT": "5060"}, "overlap"),
+    ({"PBX_CLUSTER_RPC_PORTS": "8088,8093"}, "overlap"),
+    ({"PBX_CLUSTER_RPC_PORTS": "8091"}, "expected 2 ports"),
 ])
 def test_refused(tmp_path: Path, env: dict[str, str], problem: str) -> None:
     with pytest.raises(ClusterError, match=problem):

@@ -112,3 +112,25 @@ def test_the_apps_database_as_kamailio_names_it(app_url: str, kamailio_url: str)
 def test_databases_the_edge_cannot_read(app_url: str, problem: str) -> None:
     with pytest.raises(EdgeConfigError, match=problem):
         kamailio_database_url(app_url)
+
+
+def test_a_nodes_call_to_a_number_goes_to_the_carrier_gateway() -> None:
+    assert "route[CARRIER]" not in render(config())  # no gateway: nodes reach only agents
+    text = render(config(carrier_gateway=SipAddress("192.0.2.10", 5060)))
+    # a number (digits, a leading +) from a node: the carrier's; anything else: an agent's
+    assert 'if (is_method("INVITE") && $rU =~ "^[+]?[0-9]+$") {\n            route(CARRIER);' \
+        in text
+    assert '$ru = "sip:" + $rU + "@192.0.2.10:5060";' in text
+    with pytest.raises(EdgeConfigError, match="carrier_gateway"):
+        config(carrier_gateway=SipAddress("10.0.1.2", 5060))  # a node's own address
+
+
+def test_a_reloaded_softphone_replaces_its_old_registration() -> None:
+    # the newest contact only (the old tab never unregistered): not refused as one too many
+    text = render(config())
+    assert 'save("location", "0x04")' in text and '"max_contacts"' not in text
+
+
+def test_a_browser_is_looked_up_at_its_websocket_connection() -> None:
+    # the registrar keeps where the REGISTER came from, under the AVP nathelper fills
+    assert 'modparam("nathelper|registrar", "received_avp", "$avp(RECEIVED)")' in render(config())

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from pbx_stasis.demo import SCORECARD
+from pbx_stasis.demo import SALES_SCORECARD, SCORECARD
 from pbx_stasis.evaluations.core import (
     AnswerError,
     Status,
@@ -118,6 +118,18 @@ def test_a_not_found_category_and_a_missing_figure() -> None:
     assert automatic(card, INSIGHTS) == {"calm": (True, "category cancel not found")}
 
 
+def test_the_demos_sales_scorecard_answers_itself_from_a_floor_and_an_absence() -> None:
+    card = scorecard_of(ScorecardFields.model_validate(SALES_SCORECARD))
+    insights = {"categories": [{"category": "buying", "speaker": "customer", "at": 2.0,
+                                "phrase": "quote"}],
+                "sentiment": {"agent": 0.4, "customer": -0.2}}
+    assert automatic(card, insights) == {
+        "price-talk": (True, 'category buying found (customer: "quote")'),
+        "no-cancel": (True, "category cancel not found"),
+        "positive": (False, "sentiment.customer is -0.2 (not at least 0)"),
+    }
+
+
 def test_the_agent_acknowledges_or_disputes_once() -> None:
     assert respond(Status.SUBMITTED, "acknowledge") is Status.ACKNOWLEDGED
     assert respond(Status.SUBMITTED, "dispute") is Status.DISPUTED
@@ -135,8 +147,17 @@ def _errors(body: dict[str, Any]) -> dict[str, str]:
 
 def test_a_scorecard_is_checked_as_written() -> None:
     one = {"id": "q", "text": "Q", "kind": "yes-no"}
-    assert _errors({"name": "c", "sections": [{"title": "s", "questions": [one, one]}]}) == {
-        "sections": "question id 'q' is used twice"}
+    # Each error is named by the field at fault, where the scorecard editor shows it.
+    assert _errors({"name": "c", "sections": [{"title": "s", "questions": [one]},
+                                              {"title": "t", "questions": [one]}]}) == {
+        "sections.1.questions.0.id": "question id 'q' is used twice"}
+    assert _errors({"name": "c", "sections": [{"title": "s", "questions": [
+        {**one, "auto": {}}]}]}) == {
+        "sections.0.questions.0.auto.category": "name a category or a figure (one)"}
+    twice = {"id": "c", "text": "C", "kind": "choice", "choices": [
+        {"label": "A", "score": 1}, {"label": "B", "score": 0}, {"label": "A", "score": 2}]}
+    assert _errors({"name": "c", "sections": [{"title": "s", "questions": [twice]}]}) == {
+        "sections.0.questions.0.choices.2.label": "another choice has this label"}
     choice = {"id": "c", "text": "C", "kind": "choice", "choices": [{"label": "A", "score": 1}]}
     assert _errors({"name": "c", "sections": [{"title": "s", "questions": [choice]}]}) == {
         "sections.0.questions.0.choices": "a choice question needs two choices or more"}

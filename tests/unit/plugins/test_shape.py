@@ -86,7 +86,7 @@ def test_the_route_table_and_the_feed_come_from_the_plugins() -> None:
     assert list(TOPICS) == ["call:incoming", "call:state", "call:ended", "agent:state",
                             "queue:stats", "crm:disposition", "ivr:updated",
                             "callback:requested", "ticket:changed", "voicemail:changed",
-                            "transcript:ready",
+                            "campaign:changed", "transcript:ready",
                             "insights:ready", "quality:poor", "evaluation:saved",
                             "recording:ready"]
 

@@ -351,12 +351,13 @@ class MemoryContactCenter:
         self.asked.append(("send_dtmf", tenant_id, call_id, digits))
 
     async def dial(self, tenant_id: int, user_id: int, number: str,
-                   caller_id: str | None = None) -> str:
+                   caller_id: str | None = None, call_id: str | None = None) -> str:
         agent = self._agent(tenant_id, user_id)
         if agent.state in (AgentState.RINGING, AgentState.ON_CALL):
             raise ServiceError(CONFLICT, "You are already on a call")
         call = self.add_call(
             tenant_id,
+            call_id=call_id,
             agent_user_id=user_id,
             from_number=caller_id or f"agent-{user_id}",
             to_number=number,

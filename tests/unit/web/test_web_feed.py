@@ -27,6 +27,7 @@ from pbx_stasis.calls.events import (
     CallRinging,
     CallUpdated,
 )
+from pbx_stasis.campaigns.events import CAMPAIGN_CHANGED, CampaignChanged
 from pbx_stasis.crm.events import DISPOSITION_SET, DispositionSet
 from pbx_stasis.evaluations.events import EVALUATION_SAVED, EvaluationSaved
 from pbx_stasis.ivr.events import IVR_UPDATED, IvrUpdated
@@ -46,7 +47,7 @@ MARK_FIELD = {"call:incoming": "call_id", "call:state": "call_id", "call:ended":
               "crm:disposition": "call_id", "recording:ready": "recording_id",
               "transcript:ready": "recording_id", "insights:ready": "recording_id",
               "callback:requested": "callback_id", "evaluation:saved": "recording_id",
-              "voicemail:changed": "voicemail_id"}
+              "voicemail:changed": "voicemail_id", "campaign:changed": "change"}
 
 
 def send(world: World, topic: str, tenant_id: int, payload: dict[str, Any]) -> None:
@@ -97,6 +98,9 @@ def marked(topic: str, mark: str, user_id: int) -> tuple[EventTopic[Any], object
         "voicemail:changed": (VOICEMAIL_CHANGED, VoicemailChanged(
             voicemail_id=mark, change="new", mailbox_kind="queue", mailbox="support",
             status="new", assigned_user_id=None, duration_seconds=4.0)),
+        # A campaign's dashboard redraws: no lead, no number in it.
+        "campaign:changed": (CAMPAIGN_CHANGED, CampaignChanged(
+            campaign_id=1, change=mark, attempt_id=7, result="connected")),
     }
     return events[topic]
 

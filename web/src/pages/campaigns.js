@@ -1,10 +1,14 @@
-// Campaigns: the list, a live dashboard of the one picked (refreshed every 2 s), start / pause /
-// stop, the attempts' CSV, and (admins) the form that makes or changes one.
+// Campaigns: the list, a live dashboard of the one picked (redrawn on campaign:changed and its
+// queue's agents' agent:state; a slow poll only while the feed is down), start / pause / stop,
+// the attempts' CSV, and (admins) the form that makes or changes one.
 import { get, post, put } from "../api.js";
+import { Feed } from "../feed.js";
 import { $, clearErrors, dateTime, el, showErrors, toast } from "../ui.js";
 
+const SLOW_POLL_MS = 10000; // while the feed is down only
 let selected = null;
-let timer = null;
+let drawing = null; // the dashboard's request under way
+let again = false; // events came while it was under way: one more after it
 const pct = (x) => `${(100 * (x || 0)).toFixed(1)}%`;
 
 function tile(label, value, testid) {
@@ -47,7 +51,18 @@ async function refresh() {
   const attempts = await get(`/api/campaigns/${selected.id}/attempts`);
   $("#attempts").replaceChildren(...attempts.attempts.map((x) => el("tr", {},
     el("td", {}, dateTime(x.placed_at)), el("td", {}, x.number), el("td", {}, x.result || "dialling"),
-    el("td", {}, x.amd || ""), el("td", {}, x.reason || ""))));
+    el("td", {}, x.amd || ""), el("td", {}, x.talk_s == null ? "" : `${Math.round(x.talk_s)} s`),
+    el("td", {}, x.disposition || ""), el("td", {}, x.reason || ""))));
+}
+
+// A burst of events (a predictive tick places several calls) is one redraw after the one under way.
+function redraw() {
+  if (!selected) return;
+  if (drawing) { again = true; return; }
+  drawing = refresh().catch(() => {}).finally(() => {
+    drawing = null;
+    if (again) { again = false; redraw(); }
+  });
 }
 
 function pick(campaign) {
@@ -55,9 +70,7 @@ function pick(campaign) {
   $("#dashboard-panel").hidden = false;
   $("#dash-csv").href = `/api/campaigns/${campaign.id}/attempts.csv`;
   if ($("#campaign-form")) fillForm(campaign);
-  clearInterval(timer);
-  refresh();
-  timer = setInterval(refresh, 2000);
+  redraw();
 }
 
 async function load() {
@@ -70,7 +83,7 @@ async function load() {
   if (selected) {
     const again = reply.campaigns.find((c) => c.id === selected.id);
     if (again) selected = again;
-    refresh();
+    redraw();
   }
 }
 
@@ -134,4 +147,16 @@ async function setUpForm() {
 $("#dash-start").addEventListener("click", () => command("start"));
 $("#dash-pause").addEventListener("click", () => command("pause"));
 $("#dash-stop").addEventListener("click", () => command("stop"));
-setUpForm().then(load);
+const feed = new Feed(["campaign:changed", "agent:state"], {
+  onSync: load, // (re)subscribed or fell behind: the list and the dashboard again
+  onEvent(topic, p) {
+    if (topic === "campaign:changed") {
+      if (p.change === "state") { load(); return; }
+      if (selected && p.campaign_id === selected.id) redraw();
+    } else if (topic === "agent:state" && selected && (p.queues || []).includes(selected.settings.queue)) {
+      redraw(); // its agents busy / idle, occupancy
+    }
+  },
+});
+setUpForm().then(load).then(() => feed.start());
+setInterval(() => { if (!feed.connected) redraw(); }, SLOW_POLL_MS);

@@ -1,14 +1,16 @@
 // Evaluations: the list of evaluations with their scores (an agent sees their own; supervisors
 // and up every agent's, with averages per agent), one evaluation's answers and comments, the
-// agent's acknowledge / dispute, and for admins the scorecards' definitions (JSON).
-import { ApiError, get, post, put } from "../api.js";
+// agent's acknowledge / dispute, and the scorecards (admins edit them, supervisors read them:
+// ../scorecard-editor.js).
+import { ApiError, get, post } from "../api.js";
 import { $, dateTime, el, pageData, toast } from "../ui.js";
 import { verdict } from "../evaluate.js";
+import { scorecardEditor } from "../scorecard-editor.js";
 
 const RANKS = { agent: 0, supervisor: 1, manager: 2, admin: 3 };
 const me = pageData().user || {};
 const rank = RANKS[me.role] ?? 0;
-const state = { rows: [], open: null, cards: [] };
+const state = { rows: [], open: null };
 
 function answerText(question, answer) {
   if (!answer) return "–";
@@ -112,37 +114,6 @@ $("#ev-acknowledge").addEventListener("click", () => answer("acknowledge"));
 $("#ev-dispute").addEventListener("click", () => answer("dispute"));
 $("#ev-filters").addEventListener("submit", (event) => { event.preventDefault(); load(); });
 
-async function loadCards() {
-  state.cards = (await get("/api/scorecards")).scorecards;
-  const pick = $("#sc-pick");
-  pick.replaceChildren(el("option", { value: "" }, "A new scorecard"),
-    ...state.cards.map((c) => el("option", { value: String(c.id) }, `${c.name}${c.active ? "" : " (retired)"}`)));
-}
-
-function showCard() {
-  const card = state.cards.find((c) => String(c.id) === $("#sc-pick").value);
-  $("#sc-json").value = card ? JSON.stringify(card.definition, null, 2)
-    : JSON.stringify({ name: "", sections: [{ title: "Opening", questions: [{ id: "greeting", text: "Greeted the customer", kind: "yes-no", weight: 1 }] }] }, null, 2);
-  $("#sc-errors").textContent = "";
-}
-
-async function saveCard() {
-  const errors = $("#sc-errors");
-  let body;
-  try { body = JSON.parse($("#sc-json").value); } catch (error) { errors.textContent = `Not JSON: ${error.message}`; return; }
-  const id = $("#sc-pick").value;
-  try {
-    const { scorecard } = id ? await put(`/api/scorecards/${id}`, body) : await post("/api/scorecards", body);
-    errors.textContent = "";
-    toast(`Scorecard “${scorecard.name}” saved`);
-    await loadCards();
-    $("#sc-pick").value = String(scorecard.id);
-  } catch (error) {
-    errors.textContent = error instanceof ApiError && Object.keys(error.fields).length
-      ? Object.entries(error.fields).map(([k, v]) => `${k}: ${v}`).join(" · ") : error.message;
-  }
-}
-
 async function start() {
   if (rank >= RANKS.supervisor) {
     $("#ev-filters").hidden = false;
@@ -151,13 +122,7 @@ async function start() {
       $("#ev-agent").append(...agents.map((a) => el("option", { value: String(a.user_id) }, a.name)));
     } catch { /* the filter is a help */ }
   }
-  if (rank >= RANKS.admin) {
-    $("#sc-panel").hidden = false;
-    $("#sc-pick").addEventListener("change", showCard);
-    $("#sc-save").addEventListener("click", saveCard);
-    await loadCards().catch(() => {});
-    showCard();
-  }
+  if (rank >= RANKS.supervisor) scorecardEditor({ canEdit: rank >= RANKS.admin }).start();
   await load();
 }
 start();

@@ -1,0 +1,200 @@
+"""A browser agent on the cluster of scripts/cluster (issue 17), in a real Chromium: two Asterisk
+nodes behind Kamailio, a controller (`pbx run --part stasis`, the role leased in PostgreSQL) and
+two web processes on one port (`pbx run --part web`).
+
+The agent page's softphone (JsSIP) registers at the edge's WebSocket, not with a node, and both
+nodes reach it there (their qualify goes through the edge to the browser). Then the web process
+of the browser's feed is killed (-9): the other one serves the feed within 5 s and a reload, the
+agent's state intact, and the softphone, registered at the edge, never noticed.
+(A node's INVITE reaching a browser's WebSocket: tests/integration/test_cluster_live.py.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+import pytest
+import pytest_asyncio
+from argon2 import PasswordHasher
+from opened import opened
+from playwright.async_api import Browser, Page, expect
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+
+from cluster import Cluster
+from faults_process import free_port
+from pbxproc import PbxProcess
+from pg import PostgresServer
+from polling import eventually
+
+from pbx_stasis.acd.directory import AcdDirectory
+from pbx_stasis.store import Database, Directory, migrate
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
+
+PASSWORD = "correct horse battery"
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+WEB_PROCESSES = 2
+# Every text the page's feed status shows from now on (a reconnection can be brief).
+WATCH_FEED_STATUS = """() => {
+  const status = document.getElementById("feed-status");
+  window.feedStatusSeen = [status.textContent];
+  new MutationObserver(() => window.feedStatusSeen.push(status.textContent))
+    .observe(status, {childList: true, characterData: true, subtree: true});
+}"""
+
+
+@dataclass
+class Stack:
+    cluster: Cluster
+    db: Database
+    base_url: str
+    web_port: int
+    workdir: Path
+    endpoint: str  # the browser agent's SIP user
+    webs: list[PbxProcess] = field(default_factory=list)
+
+    def restart_web(self, index: int) -> PbxProcess:
+        """Web process `index` started again (as scripts/cluster would), once it serves."""
+        old = self.webs[index]
+        again = PbxProcess(old.env, self.workdir / f"web-{index + 1}-again.log",
+                           ["run", "--part", "web"])
+        self.webs[index] = again
+        again.wait_for_log("web pages at", 40)
+        return again
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def stack(tmp_path_factory: pytest.TempPathFactory, postgres: PostgresServer,
+                postgres_migrated: str, page_bundles: Path) -> AsyncIterator[Stack]:
+    workdir = tmp_path_factory.mktemp("cluster-browser")
+    url = postgres.create_database("pbx_cluster_browser",
+                                   template=postgres_migrated.rsplit("/", 1)[1])
+    await migrate.upgrade(url)
+    db = Database.connect(url)
+    directory = Directory(db)
+    tenant = await directory.ensure_tenant("default")
+    acd = AcdDirectory(db)
+    await acd.save_queue(tenant.id, "sales", {"ring_timeout": 20})
+    user = await directory.add_user("default", "alice", "agent", display_name="Alice Agent",
+                                    password_hash=FAST_HASHER.hash(PASSWORD))
+    agent = await acd.save_agent(user.id, queues={"sales": 0})  # a softphone (no contact)
+    cluster = await asyncio.to_thread(Cluster.start, workdir / "cluster", url)
+    processes: list[PbxProcess] = []
+    try:
+        rpc = f"http://127.0.0.1:{free_port()}"
+        web_port = free_port()
+        env = {**cluster.app_env(), "PBX_RPC_SECRET": "s3cret-" + os.urandom(8).hex(),
+               "PBX_RPC_URL": rpc, "PBX_WEB_PORT": str(web_port)}
+        controller = PbxProcess(env, workdir / "controller.log", ["run", "--part", "stasis"])
+        processes.append(controller)
+        await asyncio.to_thread(controller.wait_for_log, "Asterisk node node2 connected", 40)
+        await asyncio.to_thread(controller.wait_for_log, "Asterisk node node1 connected", 10)
+        webs = [PbxProcess({**env, "PBX_WEB_ENABLED": "true"}, workdir / f"web-{i + 1}.log",
+                           ["run", "--part", "web"]) for i in range(WEB_PROCESSES)]
+        processes.extend(webs)
+        for web in webs:
+            await asyncio.to_thread(web.wait_for_log, "web pages at", 40)
+        yield Stack(cluster, db, f"http://127.0.0.1:{web_port}", web_port, workdir,
+                    agent.endpoint, webs)
+    finally:
+        for process in reversed(processes):
+            await asyncio.to_thread(process.terminate, 10)
+        await asyncio.to_thread(cluster.down)
+        await db.dispose()
+        postgres.drop_database(url)
+
+
+async def log_in(page: Page, stack: Stack) -> None:
+    await page.goto(f"{stack.base_url}/login")
+    await page.fill("#tenant", "default")
+    await page.fill("#username", "alice")
+    await page.fill("#password", PASSWORD)
+    await page.click("#login-submit")
+    await page.wait_for_load_state("load")
+    await expect(page.get_by_test_id("feed-status")).to_have_text("Live")
+
+
+async def registered(page: Page) -> bool:
+    value: bool = await page.evaluate("window.pbxSoftphone.registered")
+    return value
+
+
+async def nodes_reaching_the_phone(stack: Stack) -> set[str]:
+    """The nodes whose endpoint of the agent is online: they qualified its contact at the
+    edge (sip:<endpoint>@edge), which the edge passed to the browser, which answered."""
+    env = stack.cluster.app_env()
+    auth = aiohttp.BasicAuth(env["PBX_ARI_USER"], env["PBX_ARI_PASSWORD"])
+    reaching: set[str] = set()
+    async with aiohttp.ClientSession(auth=auth) as session:
+        for item in env["PBX_ARI_NODES"].split(","):
+            node, url = item.split("=", 1)
+            async with session.get(f"{url}/ari/endpoints/PJSIP/{stack.endpoint}") as answer:
+                if answer.status == 200 and (await answer.json())["state"] == "online":
+                    reaching.add(node)
+    return reaching
+
+
+async def feed_status_seen(page: Page) -> list[str]:
+    value: list[str] = await page.evaluate("window.feedStatusSeen")
+    return value
+
+
+async def test_a_browser_registers_at_the_edge_and_outlives_its_web_process(
+    stack: Stack, browser: Browser
+) -> None:
+    async with opened(browser) as page:
+        await log_in(page, stack)
+        assert page.url.endswith("/agent")
+        await eventually(lambda: registered(page), until=bool, within=10, every=0.1,
+                         what="the softphone registered")
+        await expect(page.get_by_test_id("sip-status")).to_have_text("Phone: ready")
+        # registered at the edge (Kamailio's location table), not with a node
+        assert stack.endpoint in await asyncio.to_thread(stack.cluster.registered)
+        # each node finds the softphone by qualifying its contact at the edge (every 10 s)
+        reaching: set[str] = await eventually(lambda: nodes_reaching_the_phone(stack),
+                                              until=lambda nodes: len(nodes) == 2, within=15,
+                                              every=0.25, what="both nodes' qualify of the "
+                                              "softphone through the edge")
+        assert reaching == set(stack.cluster.nodes)
+        await page.select_option("#state-select", "available")
+        await page.click("#apply-state")
+        await expect(page.get_by_test_id("agent-state")).to_have_text("available")
+
+        # the web process of the browser's feed dies (kill -9): the feed reconnects to the
+        # other one within 5 s and a reload works, the agent's state intact
+        status = page.get_by_test_id("feed-status")
+        await page.evaluate(WATCH_FEED_STATUS)
+        took = None
+        for index in range(WEB_PROCESSES):  # which one holds the feed's socket: the one whose
+            victim = stack.webs[index]  # death the page sees
+            victim.proc.send_signal(signal.SIGKILL)
+            killed_at = time.monotonic()
+            await asyncio.to_thread(victim.proc.wait, 10)
+            try:
+                _seen: list[str] = await eventually(lambda: feed_status_seen(page),
+                                                   until=lambda texts: "Reconnecting…" in texts,
+                                                   within=2, every=0.05)
+            except AssertionError:  # the feed was on the other: this one again, that one dies
+                await asyncio.to_thread(stack.restart_web, index)
+                continue
+            await expect(status).to_have_text("Live", timeout=5_000)
+            took = time.monotonic() - killed_at
+            break
+        assert took is not None, "no web process's death reached the page's feed"
+        assert took < 5.0, f"the feed back in {took:.1f} s"
+        assert await registered(page)  # the softphone's socket is the edge's: untouched
+        await page.reload()
+        await expect(page.get_by_test_id("feed-status")).to_have_text("Live")
+        await expect(page.get_by_test_id("agent-state")).to_have_text("available")
+        await eventually(lambda: registered(page), until=bool, within=10, every=0.1,
+                         what="the softphone registered again after the reload")
+
