@@ -1,7 +1,7 @@
 """Virtual numbers: the tenants' pools, the number each contact sees, masked two-party mappings.
 
 Revision ID: 0024
-Revises: 0017
+Revises: 0025
 Create Date: 2026-12-02
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0024"
-down_revision: str | None = "0017"
+down_revision: str | None = "0025"
 branch_labels: str | None = None
 depends_on: str | None = None
 
