@@ -46,6 +46,7 @@ from pbx_stasis.ivr.addresses import public_session
 from pbx_stasis.ivr.runner import FlowTools
 from pbx_stasis.ivr.service import FLOW_SERVICE, IvrService
 from pbx_stasis.leads.service import LeadLists
+from pbx_stasis.masking.agents import MaskedAgents
 from pbx_stasis.outbound.agent_calls import AgentCalls
 from pbx_stasis.quality.watcher import CallQuality
 from pbx_stasis.recording.recorder import CallRecorder
@@ -60,6 +61,7 @@ from pbx_stasis.store.metrics import WriterCollector
 from pbx_stasis.supervision import Supervision
 from pbx_stasis.supervision.service import SUPERVISION_SERVICE
 from pbx_stasis.transfer.outside import TrunkLine
+from pbx_stasis.virtualnumbers.service import MaskedCalls, VirtualNumbers
 from pbx_stasis.web.health import Health
 
 log = logging.getLogger(__name__)
@@ -134,6 +136,13 @@ class StasisApp:
                                      app=settings.ari.app)
         self.quality = CallQuality(self.ari, db, bus)
         self.acd.talk_watchers += [self.supervision, self.recorder, self.quality]
+        # Calls to the tenants' virtual numbers (masked two-party calls).
+        self.masked = MaskedCalls(VirtualNumbers(db), self.line, self.acd)
+        self.line.virtual_numbers = self.masked.store.numbers
+        # Agents whose role sees numbers masked are rung without the caller's whole number.
+        self.masked_agents = MaskedAgents(db)
+        self.acd.mask_callers(self.masked_agents.caller_id)
+        self.supervision.shown = self.masked_agents.shown
         self.ivr = IvrService(db, bus, self.ari, internal_lookups=settings.ivr.internal_lookups)
         self.agent_calls = AgentCalls(self.ari, db, self.acd, self.line, self.dialing,
                                       settings.ari.app)
@@ -142,6 +151,8 @@ class StasisApp:
             self.ari, settings.ari.app, self.router, self.calls, self.acd, self.supervision,
             self.recorder, agent_of=self.agent_calls.agent_of,
             default=lambda: (self.tenant_id, self._default_script), new_call=self._on_call)
+        # A masked call carried over a restart journals its end against its mapping.
+        self.adoption.conversation_ended.append(self.masked.carried_over_ended)
         self.away = AwayCalls(self.ari, self.calls, self._tenant_of, self._count_away)
         self.tenant_id = 0  # the default tenant: calls that no flow or agent claims
         self._default_script: CallScript = script or greeting_script(settings.calls.greeting)
@@ -167,6 +178,8 @@ class StasisApp:
             clock=lambda: datetime.fromtimestamp(self._clock(), UTC),
         )
         await self.ivr.start()
+        await self.masked.start()
+        await self.masked_agents.start()
         # Today's figures on the wallboard go on from the journal (the reports' reader).
         await self.acd.start(today=functools.partial(journal_rows, self.db, since_start=True))
         await self.callbacks.start()  # pending callbacks back in their places
@@ -190,6 +203,8 @@ class StasisApp:
         await self.callbacks.stop()
         await self.acd.stop()
         await self.ivr.stop()
+        await self.masked.stop()
+        await self.masked_agents.stop()
         await self.db.writes.settle()  # the last calls' rows, before the process exits
         if self._http is not None:
             await self._http.close()
@@ -219,7 +234,8 @@ class StasisApp:
         """Whose a new call is, what it runs and, for an agent's outbound call, the caller ID
         it presents (its record's from_number; None: the channel's caller). An agent's outbound
         call belongs to the agent's tenant; an inbound one to the tenant whose live IVR flow
-        answers the dialled number, which runs it (else the default tenant and script)."""
+        answers the dialled number, which runs it (else the default tenant and script); a call
+        to a virtual number belongs to its tenant and is a masked two-party call."""
         args = stasis_args(start)
         if args[:1] == ["outbound"]:
             agent = self.agent_calls.agent_of(start)
@@ -228,6 +244,9 @@ class StasisApp:
             script = self.agent_calls.script(start, agent, presented)
             return tenant_id, agent, script, presented.number or "anonymous"
         number = dialed_number(start)
+        owner = self.masked.tenant_of(number)
+        if owner is not None:
+            return owner, None, self.masked.run, None
         tenant_id = self._tenant_of(number)
         flow = self.ivr.script_for(tenant_id, number)
         return tenant_id, None, flow or self._default_script, None

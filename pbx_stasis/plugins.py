@@ -37,6 +37,7 @@ from pbx_stasis.supervision import plugin as supervision
 from pbx_stasis.testcall import plugin as testcall
 from pbx_stasis.tickets import plugin as tickets
 from pbx_stasis.users import plugin as users
+from pbx_stasis.virtualnumbers import plugin as virtualnumbers
 from pbx_stasis.voicemail import plugin as voicemail
 from pbx_stasis.web import feed, openapi, pages, tokens
 from pbx_stasis.web.app import WebContext, create_web_app
@@ -64,6 +65,7 @@ WEB_PLUGINS: tuple[Plugin, ...] = (
     webhooks.PLUGIN,
     crmlink.PLUGIN,
     masking.PLUGIN,
+    virtualnumbers.PLUGIN,
 )
 # ... and those that control live calls, through the Stasis side's own services.
 LIVE_PLUGINS: tuple[Plugin, ...] = (supervision.PLUGIN, recording.PLUGIN)

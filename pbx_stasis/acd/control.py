@@ -15,7 +15,7 @@ from pbx_stasis.acd.actions import Offer
 from pbx_stasis.acd.directory import AgentRecord, queue_key
 from pbx_stasis.acd.model import QueueConfig, personal_queue
 from pbx_stasis.acd.publisher import AcdPublisher
-from pbx_stasis.acd.shared import Calls, Hangups
+from pbx_stasis.acd.shared import Calls, Hangups, MaskedCallerId, not_masked
 from pbx_stasis.acd.stay import (
     CallControlError,
     Consult,
@@ -68,6 +68,7 @@ class CallControl:
         self.queues = queues  # the core, to know which queues exist
         self.publisher = publisher
         self.hangups = hangups
+        self.masked_caller_id: MaskedCallerId = not_masked  # set by AcdService.mask_callers
 
     async def hold(self, call_id: str) -> None:
         """The caller hears music on hold, alone; the agent stays on the line (silence)."""
@@ -181,9 +182,14 @@ class CallControl:
             endpoint = f"PJSIP/{self.agents[target].endpoint}"
         else:
             raise CallControlError("conflict", "attended transfers go to an agent or a number")
-        caller_id = waiting.call.record.from_number
+        record = waiting.call.record
+        caller_id = caller_id_header(record.from_number)
         if kind == "number" and self.line is not None:
-            caller_id = (await self._presented(waiting)).number or caller_id
+            caller_id = caller_id_header((await self._presented(waiting)).number
+                                         or record.from_number)
+        elif kind == "agent":
+            caller_id = self.masked_caller_id(self.agents[target].user_id, record.from_number,
+                                              record.to_number, None) or caller_id
         await self.hold(waiting.call.record.id)
         channel_id = f"{waiting.call.record.id}-c{time.monotonic_ns()}"
         consult = Consult(channel_id, f"{kind}:{target}", self.router.claim(channel_id))
@@ -191,7 +197,7 @@ class CallControl:
         try:
             await self.ari.channels.originate(
                 endpoint, app=self.app, app_args=["consult", waiting.call.record.id],
-                channel_id=channel_id, dial_timeout=30, caller_id=caller_id_header(caller_id),
+                channel_id=channel_id, dial_timeout=30, caller_id=caller_id,
             )
         except AriError as exc:
             waiting.consult = None

@@ -21,7 +21,7 @@ from pbx_stasis.acd.actions import (
 )
 from pbx_stasis.acd.directory import AgentRecord, queue_key
 from pbx_stasis.acd.publisher import AcdPublisher
-from pbx_stasis.acd.shared import Calls, Hangups
+from pbx_stasis.acd.shared import Calls, Hangups, MaskedCallerId, not_masked
 from pbx_stasis.acd.stay import (
     ANNOUNCEMENT,
     Leg,
@@ -69,6 +69,7 @@ class Legs:
         self.talk_watchers = talk_watchers
         self.hangups = hangups
         self.legs: dict[int, Leg] = {}  # offer id -> its leg, until the leg is gone
+        self.masked_caller_id: MaskedCallerId = not_masked
         self.to_dial: deque[Leg] = deque()  # offers of the event the owner is applying
 
     def seat(self, waiting: Waiting) -> None:
@@ -156,15 +157,22 @@ class Legs:
         waits for the answer and follows the leg."""
         offer = leg.offer
         waiting = self.calls.get(offer.call_id)
+        agent = self.agents.get(offer.agent_id)
+        # The agent's phone shows whom: the caller (a callback: whom they are about to call),
+        # masked for an agent whose role sees numbers masked.
+        caller_id = None if agent is None else self.masked_caller_id(
+            agent.user_id, offer.caller,
+            waiting.call.record.to_number if waiting is not None else None, offer.callback)
+        if caller_id is None:
+            caller_id = (f'"{offer.caller}" <{offer.caller}>' if offer.callback is None
+                         else f'"Callback to {offer.callback}" <{offer.callback}>')
         originated: Awaitable[object]
         try:
             originated = await self.ari.channels.start_originate(
                 offer.endpoint,
                 app=self.app,
                 app_args=["agent", offer.call_id],
-                # A callback: the agent's phone says whom they are about to call.
-                caller_id=(f'"{offer.caller}" <{offer.caller}>' if offer.callback is None
-                           else f'"Callback to {offer.callback}" <{offer.callback}>'),
+                caller_id=caller_id,
                 # The core times the offer out; Asterisk's limit is only a safety net.
                 dial_timeout=math.ceil(offer.timeout) + 30,
                 channel_id=leg.channel_id,

@@ -50,7 +50,14 @@ from pbx_stasis.acd.owner import Owner
 from pbx_stasis.acd.provision import provision
 from pbx_stasis.acd.publisher import AcdPublisher
 from pbx_stasis.acd.restore import OpenTalk, Restore
-from pbx_stasis.acd.shared import AgentCalls, Calls, Hangups, Inbox
+from pbx_stasis.acd.shared import (
+    AgentCalls,
+    Calls,
+    Hangups,
+    Inbox,
+    MaskedCallerId,
+    not_masked,
+)
 from pbx_stasis.acd.stats import Stats
 from pbx_stasis.acd.stay import (
     DISPOSITION_PENDING,
@@ -121,6 +128,7 @@ class AcdService:
         self.stats = Stats()
         self.agents: dict[str, AgentRecord] = {}
         self.talk_watchers: list[TalkWatcher] = []  # supervision, recording
+        self.masked_caller_id: MaskedCallerId = not_masked  # see mask_callers
         self._by_endpoint: dict[str, str] = {}
         self._inbox = Inbox()
         self._calls = Calls()
@@ -347,6 +355,14 @@ class AcdService:
 
     def owns_bridge(self, bridge_id: str) -> bool:
         return self._calls.owns_bridge(bridge_id)
+
+    def mask_callers(self, masked_caller_id: MaskedCallerId) -> None:
+        """Ring phones with what `masked_caller_id` says for their user (callers' numbers
+        masked where their tenant masks numbers for their role): queue offers, callbacks,
+        consultations."""
+        self.masked_caller_id = masked_caller_id  # agents' own calls (outbound/) too
+        self._legs.masked_caller_id = masked_caller_id
+        self._control.masked_caller_id = masked_caller_id
 
     async def connect_agent(self, call: Call, agent: str) -> Outcome:
         """Not offered through a queue: the IVR's transfer to a named agent (username)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +13,15 @@ from pbx_stasis.acd import events as ev
 from pbx_stasis.acd.stay import CallControlError, Leg, Waiting
 from pbx_stasis.ari import AriClient, AriError
 from pbx_stasis.calls.handoff import Outcome
+
+# The caller ID a user's phone is rung with when callers' numbers are masked for them, given
+# the user id, the caller, the number the caller dialled and a callback's number; None: whole,
+# the ACD's own (masking/agents.py, handed over by app.py through AcdService.mask_callers).
+MaskedCallerId = Callable[[int, str, str | None, str | None], str | None]
+
+
+def not_masked(user_id: int, caller: str, via: str | None, callback: str | None) -> None:
+    return None
 
 
 class Inbox:

@@ -99,3 +99,16 @@ def mask_csv(text: str, shape: Shape) -> str:
             cells.append(cell if shown == plain else spreadsheet_cell(shown))
         writer.writerow(cells)
     return out.getvalue()
+
+
+
+def masked_leg_caller_id(caller: str, *, via: str | None = None,
+                         callback: str | None = None) -> str:
+    """The caller ID (ARI originate's `"name" <number>`) an agent whose role sees numbers
+    masked is rung with for a call from `caller` (`callback`: the number they are about to call
+    instead): the masked number as the name and `via` (the tenant's own number the caller
+    dialled, e.g. a virtual number) as the number, none without it. The INVITE's From, which a
+    softphone can read, never carries the whole number."""
+    if callback is not None:
+        return f'"Callback to {mask_number(callback)}" <>'
+    return f'"{mask_number(caller)}" <{via or ""}>'

@@ -17,6 +17,7 @@ from pbx_stasis.masking.core import MaskRules
 from pbx_stasis.masking.service import MaskingRecord, masking_of
 from pbx_stasis.store.tables import Call, Direction, Role
 from pbx_stasis.validation import UNIQUE, WHOLE, Count, Flag, Model, ModelBody, Whole, text
+from pbx_stasis.virtualnumbers.service import virtual_numbers_of
 from pbx_stasis.web.routing import ANYONE, Route, RouteRequest, invalid, reply
 
 ADMIN = frozenset({Role.ADMIN})
@@ -51,7 +52,8 @@ async def set_masking(req: RouteRequest) -> web.StreamResponse:
 
 class DialReference(Model):
     """POST /api/calls/dial-by: call back a contact's phone (`contact_id`, `phone`: its
-    position) or the other party of a past call (`call_id`), as `caller_id` or the default."""
+    position) or the other party of a past call (`call_id`), as `caller_id` or the default
+    (a contact: the virtual number it is shown, when the tenant has a pool)."""
 
     contact_id: Count | None = None
     phone: Annotated[Whole, Field(ge=0, le=19), WHOLE] = 0
@@ -83,7 +85,11 @@ async def dial_by(req: RouteRequest) -> web.StreamResponse:
     who = req.who
     number = await _number_of(req)
     caller_id = req.body["caller_id"]
-    if caller_id is not None:
+    if caller_id is None and req.body["contact_id"] is not None:
+        # A contact is shown its own virtual number, always the same (none: no pool).
+        caller_id = await virtual_numbers_of(req).for_contact(who.tenant_id,
+                                                              req.body["contact_id"])
+    elif caller_id is not None:
         numbers = await CallerIdStore(req.site.ctx.db).caller_ids(who.tenant_id)
         if not numbers.owns(caller_id):
             raise invalid({"caller_id": f"{caller_id} is not one of your numbers"})

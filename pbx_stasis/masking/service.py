@@ -1,6 +1,7 @@
 """Number masking as the web side holds it: each tenant's rules (cached a little: they are
 read on every answer to a masked role), and the shapes that mask answers, the feed, CSV files
-and webhooks. The tenant's own numbers (its caller IDs, the trunk's default) stay whole."""
+and webhooks. The tenant's own numbers (its caller IDs, its virtual numbers, the trunk's
+default) stay whole."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from pbx_stasis.store.base import utc_now
 from pbx_stasis.store.db import Database
 from pbx_stasis.store.errors import StoreUnavailable
 from pbx_stasis.store.tables import Role
+from pbx_stasis.virtualnumbers.service import VirtualNumbers
 from pbx_stasis.web.routing import RouteRequest
 from pbx_stasis.web.sessions import Principal
 
@@ -68,6 +70,8 @@ class Masking:
                    (await CallerIdStore(self.db).caller_ids(tenant_id)).numbers}
             if self.own_default:
                 own.add(self.own_default)
+            # Its virtual numbers too: they stand for the tenant, never for a customer.
+            own.update(entry.number for entry in await VirtualNumbers(self.db).pool(tenant_id))
             shape = masker(own)
         self._kept[tenant_id] = (now + RULES_TTL_S, record, shape)
         return record, shape

@@ -236,7 +236,10 @@ class AgentCalls:
                 app=self.app,
                 # The chosen caller ID travels with the call (checked again when it starts).
                 app_args=["outbound", number, call_id, *([caller_id] if caller_id else [])],
-                caller_id=f'"{number}" <{number}>',
+                # The number they call, masked for an agent whose role sees numbers masked
+                # (they called a contact or a call back by id) with their caller ID.
+                caller_id=self.acd.masked_caller_id(agent.user_id, number, caller_id, None)
+                or f'"{number}" <{number}>',
                 dial_timeout=30,
                 variables={
                     "PJSIP_HEADER(add,X-PBX-Auto-Answer)": "yes",

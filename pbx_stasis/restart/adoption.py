@@ -29,7 +29,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -91,6 +91,9 @@ class Adoption:
         self._new_call = new_call  # what a StasisStart starts: the app's normal call
         self._bridges: list[Bridge] = []  # as they were at the last (re)connect
         self._talks: dict[str, _CarriedTalk] = {}  # channel id -> its carried-over talk
+        # Told when a carried-over conversation outside the ACD ended and its record was
+        # closed (e.g. a masked call through a virtual number journals its end: app.py).
+        self.conversation_ended: list[Callable[[CallRecord], Awaitable[None]]] = []
 
     async def on_connect(self) -> None:
         # Supervision legs from before a restart would otherwise be adopted as conversations.
@@ -345,6 +348,12 @@ class Adoption:
             await self.calls.close(record, cause=inbox.hangup.cause,
                                    cause_text=inbox.hangup.cause_text,
                                    hung_up_by=by, data={"adopted": True})
+            if carried is None:
+                for told in self.conversation_ended:
+                    try:
+                        await told(record)
+                    except Exception:  # one listener's failure is not the call's
+                        log.exception("after the carried-over call %s ended", record.id)
             stay = [b["id"] for b in self._bridges
                     if b["id"].startswith(queue_bridge_prefix(record.id))]
             await self.recorder.file_adopted(record.tenant_id, record.id, stay)

@@ -212,6 +212,9 @@ class Supervision:
         self.connected_at: dict[str, datetime] = {}  # when each talk started
         self._sessions: dict[str, _Session] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # A number as a user's phone may show it, masked for a role that sees numbers masked
+        # (masking/agents.py, set by app.py); whole by default.
+        self.shown: Callable[[int, str], str] = lambda user_id, number: number
 
     # --- talk watcher ---------------------------------------------------------------------
 
@@ -344,6 +347,14 @@ class Supervision:
         session.watcher = self._spawn(self._watch_supervisor(session))
         return session.view()
 
+    def _caller_id(self, session: _Session, mode: Mode) -> str:
+        """What the supervisor's phone shows: the mode and the caller, masked (and no number)
+        for a supervisor whose role sees numbers masked."""
+        number = session.talk.from_number
+        who = session.who.supervisor_user_id
+        shown = number if who is None else self.shown(who, number)
+        return f'"{mode.value} {shown}" <{number if shown == number else ""}>'
+
     async def _ring(self, session: _Session, mode: Mode) -> None:
         talk = session.talk
         await self.ari.bridges.create("mixing", bridge_id=session.bridge_id, name="supervision")
@@ -360,7 +371,7 @@ class Supervision:
             app=self.app,
             app_args=["supervisor", session.who.session_id],
             channel_id=session.channel_id,
-            caller_id=f'"{mode.value} {talk.from_number}" <{talk.from_number}>',
+            caller_id=self._caller_id(session, mode),
             dial_timeout=self.ring_timeout,
             variables=variables,
         )

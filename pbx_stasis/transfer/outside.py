@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 from pbx_stasis.ari import AriClient, AriError
@@ -20,6 +20,7 @@ from pbx_stasis.calls.router import CallRouter
 from pbx_stasis.dialing.caller_id_store import CallerIdStore
 from pbx_stasis.dialing.caller_ids import (
     CallerIds,
+    OutboundNumber,
     Presented,
     caller_id_header,
     for_own_call,
@@ -83,9 +84,20 @@ class TrunkLine:
         self.ringback = ringback
         self.caller_ids = caller_ids or CallerIdStore(policies.db)
         self.trunk_caller_id = caller_id
+        # The tenant's virtual numbers (virtualnumbers/), set by app.py: presentable too.
+        self.virtual_numbers: Callable[[int], Awaitable[Sequence[str]]] | None = None
 
     async def _numbers(self, tenant_id: int) -> CallerIds:
-        return await self.caller_ids.caller_ids(tenant_id)
+        """The tenant's outbound numbers, and its virtual numbers (presentable, never the
+        default: a contact is shown its own one, chosen for the call)."""
+        ids = await self.caller_ids.caller_ids(tenant_id)
+        if self.virtual_numbers is None:
+            return ids
+        extra = [number for number in await self.virtual_numbers(tenant_id)
+                 if not ids.owns(number)]
+        if not extra:
+            return ids
+        return CallerIds((*ids.numbers, *(OutboundNumber(number, "virtual") for number in extra)))
 
     async def presented_for_agent(self, tenant_id: int, *, chosen: str | None = None,
                                   queue_caller_ids: Iterable[str | None] = ()) -> Presented:

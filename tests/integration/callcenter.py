@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,24 +52,27 @@ class CallCenter:
         wrapup: float | None = None,
         keys: Mapping[str, str] | None = None,
         login: bool = True,
+        phone_args: Sequence[str] = (),
     ) -> AgentRecord:
-        """A user with a desk phone (sipp UAS on its own ports) logged into `queues`."""
+        """A user with a desk phone (sipp UAS on its own ports) logged into `queues`
+        (`phone_args`: more sipp arguments, e.g. to log what the phone receives)."""
         sip_port, media_port = desk_phone_ports(index)
         user = await Directory(self.db).add_user("default", username, "agent")
         record = await AcdDirectory(self.db).save_agent(
             user.id, skills=skills or {}, queues=queues or {"sales": 0}, wrapup=wrapup,
             contact=f"sip:{username}@127.0.0.1:{sip_port}",
         )
-        await asyncio.to_thread(self._phone, scenario, sip_port, media_port, keys)
+        await asyncio.to_thread(self._phone, scenario, sip_port, media_port, keys, phone_args)
         await self.app.acd.save_agent(record)
         if login:
             self.app.acd.login(record.agent_id)
         return record
 
     def _phone(self, scenario: str, sip_port: int, media_port: int,
-               keys: Mapping[str, str] | None) -> None:
+               keys: Mapping[str, str] | None, extra_args: Sequence[str] = ()) -> None:
         self.phones.append(SippAgent(scenario, sip_port=sip_port, media_port=media_port,
-                                     keys=keys, workdir=self.workdir, lifetime=120))
+                                     keys=keys, workdir=self.workdir, lifetime=120,
+                                     extra_args=extra_args))
 
     async def journal(self, *events: str) -> list[JournalEntry]:
         """Journal lines as stored, after everything queued so far (write-behind) is stored."""

@@ -1,7 +1,7 @@
 // The external CRM's settings on the integrations page: lookup url, token (never shown back),
 // timeout, cache, field mapping, "open in CRM" url, and a lookup to try them.
 import { get, put } from "./api.js";
-import { $, clearErrors, showErrors, toast } from "./ui.js";
+import { $, clearErrors, loadInto, showErrors, toast } from "./ui.js";
 
 function show(crm) {
   $("#crm-lookup-url").value = crm.lookup_url || "";
@@ -56,5 +56,5 @@ export async function mountCrmSettings() {
     }
     out.hidden = false;
   });
-  show((await get("/api/crm-link")).crm);
+  await loadInto($("#crm-form"), async () => show((await get("/api/crm-link")).crm));
 }

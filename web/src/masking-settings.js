@@ -1,7 +1,7 @@
 // Number masking on the integrations page: the roles that see callers' numbers masked, and
 // whether webhooks carry them masked.
 import { get, put } from "./api.js";
-import { $, $$, clearErrors, showErrors, toast } from "./ui.js";
+import { $, $$, clearErrors, loadInto, showErrors, toast } from "./ui.js";
 
 function show(masking) {
   for (const box of $$("#masking-roles input")) box.checked = masking.roles.includes(box.value);
@@ -24,5 +24,5 @@ export async function mountMasking() {
       showErrors(form, error, $("#masking-errors"));
     }
   });
-  show((await get("/api/masking")).masking);
+  await loadInto($("#masking-form"), async () => show((await get("/api/masking")).masking));
 }

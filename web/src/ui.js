@@ -90,3 +90,20 @@ export function clearErrors(form, summary) {
   for (const node of $$(".invalid", form)) node.classList.remove("invalid");
   if (summary) summary.textContent = "";
 }
+
+/**
+ * Fill a settings form from the server without losing what the user types: its fields stay
+ * disabled (aria-busy) until `load` has run, so an answer arriving late (the page's other
+ * requests queue ahead of it) cannot overwrite an edit. Call it synchronously at mount.
+ */
+export async function loadInto(form, load) {
+  const fields = Array.from(form.elements).filter((field) => !field.disabled);
+  for (const field of fields) field.disabled = true;
+  form.setAttribute("aria-busy", "true");
+  try {
+    await load();
+  } finally {
+    for (const field of fields) field.disabled = false;
+    form.removeAttribute("aria-busy");
+  }
+}

@@ -98,6 +98,6 @@ def test_the_cli_takes_the_features_commands_from_their_plugins() -> None:
     kernel = {"run", "migrate", "check", "user", "token", "journal"}
     features = {"queue", "agent", "export", "ivr", "dialing", "recordings", "call",
                 "callbacks", "ticket", "script", "leads", "tasks", "dnc", "transcribe", "reports",
-                "scorecards", "campaign"}
+                "scorecards", "campaign", "vnum"}
     assert set(commands.choices) == kernel | features
     assert parser.parse_args(["journal", "--tail", "3"]).func is cmd_journal

@@ -35,6 +35,7 @@ from pbx_stasis.leads.service import LEADS, TaskDraft
 from pbx_stasis.plugins import WEB_ROUTES as ROUTE_TABLE
 from pbx_stasis.store.base import utc_now
 from pbx_stasis.store.tables import Role, User
+from pbx_stasis.virtualnumbers.service import VIRTUAL_NUMBERS, PoolNumber
 from pbx_stasis.web.routing import Kind, Route
 from pbx_stasis.webhooks.service import WEBHOOKS
 from pbx_stasis.webhooks.tables import WebhookDelivery
@@ -47,6 +48,7 @@ SUCCESS = {200, 201, 204, 303}
 # Supervision and recording routes need the live app's objects: tests/unit/supervision and
 # tests/unit/recording run the same every-role x both-tenants checks over theirs.
 _unique = itertools.count(1)
+VIRTUAL_POOL = [PoolNumber("+14155550160", "Riders (acme)")]
 
 
 @dataclass
@@ -106,6 +108,30 @@ async def _contact(world: World, who: Person) -> Ask:
 
 async def _contact_crm_link(world: World, who: Person) -> Ask:
     return Ask(f"/api/contacts/{world.contact_ids[OWNER]}/crm-link", owns_object=True)
+
+
+async def _contact_virtual_number(world: World, who: Person) -> Ask:
+    await world.app[VIRTUAL_NUMBERS].set_pool(world.tenant_ids[OWNER], VIRTUAL_POOL)
+    return Ask(f"/api/contacts/{world.contact_ids[OWNER]}/virtual-number", owns_object=True)
+
+
+async def _masked_call(world: World, who: Person) -> Ask:
+    await world.app[VIRTUAL_NUMBERS].set_pool(world.tenant_ids[OWNER], VIRTUAL_POOL)
+    n = next(_unique)
+    return Ask("/api/masked-calls", {"party_a": f"+1415555{2000 + 2 * n:04d}",
+                                     "party_b": f"+1415555{2001 + 2 * n:04d}",
+                                     "ttl_seconds": 600, "reference": "ride (acme)"})
+
+
+async def _masked_call_revoke(world: World, who: Person) -> Ask:
+    """A live mapping of the owner tenant, one per ask (a revoked one is gone: 409)."""
+    store = world.app[VIRTUAL_NUMBERS]
+    await store.set_pool(world.tenant_ids[OWNER], VIRTUAL_POOL)
+    n = next(_unique)
+    row = await store.create_mapping(
+        world.tenant_ids[OWNER], f"+1415556{2000 + 2 * n:04d}", f"+1415556{2001 + 2 * n:04d}",
+        ttl=timedelta(minutes=10), virtual=None, reference="ride (acme)", by="test")
+    return Ask(f"/api/masked-calls/{row.id}", owns_object=True)
 
 
 async def _dial_by(world: World, who: Person) -> Ask:
@@ -690,6 +716,13 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("GET", "/api/masking"): fixed("/api/masking"),
     ("PUT", "/api/masking"): fixed("/api/masking", {"roles": ["agent"], "webhooks": True}),
     ("POST", "/api/calls/dial-by"): _dial_by,
+    ("GET", "/api/virtual-numbers"): fixed("/api/virtual-numbers"),
+    ("PUT", "/api/virtual-numbers"): fixed("/api/virtual-numbers", {"numbers": [
+        {"number": "+14155550160", "label": "Riders (acme)"}]}),
+    ("GET", "/api/contacts/{contact_id}/virtual-number"): _contact_virtual_number,
+    ("GET", "/api/masked-calls"): fixed("/api/masked-calls?live=true"),
+    ("POST", "/api/masked-calls"): _masked_call,
+    ("DELETE", "/api/masked-calls/{mapping_id}"): _masked_call_revoke,
 }
 
 

@@ -21,6 +21,7 @@ from web_world import Person, World, build_world, close_world
 from pbx_stasis.calls.events import CALL_ENDED, CALL_STATE, CallEnded, CallUpdated
 from pbx_stasis.config import WebhookSettings
 from pbx_stasis.crm.phones import mask_number
+from pbx_stasis.masking.agents import MaskedAgents
 from pbx_stasis.masking.core import mask_csv, masker
 from pbx_stasis.store.tables import Direction, Role
 
@@ -213,3 +214,22 @@ async def test_webhooks_carry_masked_numbers_when_the_tenant_says_so(hooked: Wor
     assert (got[0]["data"]["call_id"], got[0]["data"]["from_number"]) == ("whole", NUMBER)
     assert (got[1]["data"]["call_id"], got[1]["data"]["from_number"]) == ("masked", MASKED)
     assert not WHOLE.search(json.dumps(got[1], ensure_ascii=False))
+
+
+async def test_the_stasis_side_knows_whose_phones_are_masked(world: World) -> None:
+    """masking/agents.py: the users whose tenant masks numbers for their role, read from the
+    database the integrations page writes; their phones are rung with the number masked."""
+    agents = MaskedAgents(world.db)
+    assert await agents.read() == frozenset()
+    await mask(world, ["agent", "supervisor"])
+    agents.users = await agents.read()
+    acme = [world.person("acme", role).user_id for role in (Role.AGENT, Role.SUPERVISOR)]
+    others = [world.person("acme", Role.MANAGER).user_id,
+              world.person("globex", Role.AGENT).user_id]
+    assert all(agents.masks(user) for user in acme)
+    assert not any(agents.masks(user) for user in others)
+    assert agents.shown(acme[0], "+14155550123") == mask_number("+14155550123")
+    assert agents.shown(others[1], "+14155550123") == "+14155550123"
+    assert agents.caller_id(acme[0], "+14155550123", "+14155550100", None) == (
+        f'"{mask_number("+14155550123")}" <+14155550100>')
+    assert agents.caller_id(others[0], "+14155550123", "+14155550100", None) is None

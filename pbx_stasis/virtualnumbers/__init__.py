@@ -1,0 +1,1 @@
+"""Virtual numbers: a tenant's pool shown as caller ID, and masked two-party calls."""
