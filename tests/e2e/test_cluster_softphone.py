@@ -132,9 +132,9 @@ async def nodes_reaching_the_phone(stack: Stack) -> set[str]:
     """The nodes whose endpoint of the agent is online: they qualified its contact at the
     edge (sip:<endpoint>@edge), which the edge passed to the browser, which answered."""
     env = stack.cluster.app_env()
-    auth = aiohttp.BasicAuth(env["PBX_ARI_USER"], env["PBX_ARI_PASSWORD"])
+    auth = aiohttp.encode_basic_auth(env["PBX_ARI_USER"], env["PBX_ARI_PASSWORD"])
     reaching: set[str] = set()
-    async with aiohttp.ClientSession(auth=auth) as session:
+    async with aiohttp.ClientSession(headers={"Authorization": auth}) as session:
         for item in env["PBX_ARI_NODES"].split(","):
             node, url = item.split("=", 1)
             async with session.get(f"{url}/ari/endpoints/PJSIP/{stack.endpoint}") as answer:
