@@ -120,7 +120,7 @@ class Owner:
             deadline = self.core.next_deadline()
             event: ev.AcdInput
             try:
-                if deadline is None:
+                if deadline is None or not queue.empty():  # no timer for an input at hand
                     event = await queue.get()
                 else:
                     async with asyncio.timeout(max(0.0, deadline - self.clock())):

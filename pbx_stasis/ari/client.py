@@ -171,6 +171,11 @@ class AriClient:
     def user(self) -> str:
         return self._user
 
+    @property
+    def timeout(self) -> float:
+        """Seconds a request is given for its answer."""
+        return self._timeout.total or 10.0
+
     def headers(self) -> dict[str, str]:
         """Headers every ARI request carries (basic auth)."""
         return {"Authorization": self._authorization}

@@ -39,10 +39,13 @@ InlineHandler = Callable[[AriEvent], None]
 ConnectHook = Callable[[], Awaitable[None]]
 EventKey = Callable[[AriEvent], str | None]
 SOCKET_PROBE_S = 2.0  # how long a new connection waits for Asterisk to answer over the socket
-# A socket that carried nothing for this long is pinged, and dropped when no pong comes back
-# within half of it: a silent connection (TCP up, nothing flowing: a black-holed link, a hung
-# proxy) is found within 3 s, not when the kernel gives up on it minutes later. Calls that
+# A socket that carried nothing for this long is pinged, and dropped when nothing at all comes
+# back within half of it: a silent connection (TCP up, nothing flowing: a black-holed link, a
+# hung proxy) is found within 3 s, not when the kernel gives up on it minutes later. Calls that
 # enter Stasis meanwhile lose their StasisStart; the resync of the next connection takes them.
+# While requests are in flight on the socket the pong may wait behind them (Asterisk reads a
+# socket's frames in the thread that serves its requests, one after another): the socket then
+# gets the requests' own time (the client's timeout) before it is dropped (`_watch`).
 HEARTBEAT_S = 2.0
 
 
@@ -127,6 +130,8 @@ class EventStream:
         self._socket_probe = socket_probe
         self._role = role  # in log lines: "events", or "requests" for a request-only socket
         self._rest: SocketRest | None = None  # requests on this connection's socket
+        self._heard = 0.0  # loop time of the last frame read from the socket (the heartbeat's)
+        self._reading_paused = False  # the reader waits for handlers (backpressure)
         self._url = ari.url(ops.EVENTS_WEBSOCKET.render({}))
         self._params = encode_query(
             ops.EVENTS_WEBSOCKET, {"app": app, "subscribeAll": subscribe_all}
@@ -266,7 +271,9 @@ class EventStream:
                     self._url,
                     params=self._params,
                     headers=self._ari.headers(),
-                    heartbeat=self._heartbeat,
+                    # Our own heartbeat (`_watch`): aiohttp's drops a socket whose pong came
+                    # back while the loop was busy, and one whose pong waits behind a request.
+                    autoping=False,
                     # Bounded so close() never hangs on a peer that does not answer.
                     timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=2.0),
                 )
@@ -286,11 +293,17 @@ class EventStream:
         self._connects += 1
         log.info("ARI %s connected for app %r at %s", self._role, self._app, self._url)
         self._held = []
+        self._heard = connected_at
         receiver = asyncio.create_task(self._receive(ws), name=f"ari-events-read:{self._app}")
+        watchdog = asyncio.create_task(self._watch(ws), name=f"ari-heartbeat:{self._app}")
+        silent: str | None = None
         hook: asyncio.Task[None] | None = None
         try:
             hook = asyncio.create_task(self._prepare(ws), name=f"ari-resync:{self._app}")
-            await asyncio.wait({hook, receiver}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({hook, receiver, watchdog}, return_when=asyncio.FIRST_COMPLETED)
+            if watchdog.done():
+                silent = watchdog.result()
+                return f"connection lost during resync ({silent})", None
             if not hook.done():
                 return f"connection lost during resync ({self._close_reason(ws)})", None
             if hook.cancelled():
@@ -303,7 +316,10 @@ class EventStream:
             for event in held:
                 self._dispatch(event)
             self._ready.set()
-            await receiver
+            await asyncio.wait({receiver, watchdog}, return_when=asyncio.FIRST_COMPLETED)
+            if watchdog.done():
+                silent = watchdog.result()
+                return silent, connected_at
             return self._close_reason(ws), connected_at
         finally:
             self._ready.clear()
@@ -312,15 +328,20 @@ class EventStream:
                 log.warning("dropped %d ARI events received before resync completed", dropped)
             self._held = None
             if self._rest is not None:
-                self._rest.detach(f"the events WebSocket closed ({self._close_reason(ws)})")
+                why = silent or self._close_reason(ws)
+                self._rest.detach(f"the events WebSocket closed ({why})")
                 self._ari.sockets.remove(self._rest)
                 self._rest = None
-            for task in (hook, receiver):
+            for task in (hook, receiver, watchdog):
                 if task is not None and not task.done():
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
-            await ws.close()
+            if silent is None:
+                await ws.close()
+            else:  # nothing comes back: no closing handshake to wait for (aborted on timeout)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(ws.close(), 0.05)
 
     async def _prepare(self, ws: aiohttp.ClientWebSocketResponse[bool]) -> None:
         """Before this connection's events are dispatched: requests over the socket when
@@ -353,8 +374,41 @@ class EventStream:
             return f"connection failed: {type(error).__name__}: {error}"
         return f"socket closed by Asterisk (code {ws.close_code})"
 
+    async def _watch(self, ws: aiohttp.ClientWebSocketResponse[bool]) -> str:
+        """The heartbeat: ping after `heartbeat` seconds without a frame; return why the link is
+        dead once nothing at all came back within half of that, or, while requests are in
+        flight on the socket, within the client's request timeout (Asterisk answers the ping
+        after the request it is serving). Runs as a task, so a reader woken by the pong in the
+        same turn of a busy loop reads it before this one looks."""
+        loop = asyncio.get_running_loop()
+        patience = self._heartbeat / 2
+        busy_patience = max(patience, self._ari.timeout)
+        while True:
+            quiet = loop.time() - self._heard
+            if quiet < self._heartbeat or self._reading_paused:
+                await asyncio.sleep(self._heartbeat - quiet if quiet < self._heartbeat
+                                    else self._heartbeat)
+                continue
+            pinged = loop.time()
+            try:
+                await ws.ping()
+            except (ConnectionError, aiohttp.ClientError) as exc:
+                return f"ping failed: {exc or type(exc).__name__}"
+            while self._heard < pinged and not self._reading_paused:
+                rest = self._rest
+                waited = loop.time() - pinged
+                allowed = busy_patience if rest is not None and rest.in_flight else patience
+                if waited >= allowed:
+                    await asyncio.sleep(0)  # a reader woken in this same turn goes first
+                    if self._heard < pinged:
+                        return f"No PONG received within {allowed:g} s of a ping"
+                    break
+                await asyncio.sleep(min(allowed - waited, patience))
+
     async def _receive(self, ws: aiohttp.ClientWebSocketResponse[bool]) -> None:
+        loop = asyncio.get_running_loop()
         async for message in ws:
+            self._heard = loop.time()
             if message.type == aiohttp.WSMsgType.TEXT:
                 self._accept(message.data)
                 if not self._room.is_set():
@@ -364,9 +418,14 @@ class EventStream:
                     log.warning("%d ARI events waiting for handlers: pausing reads", self._pending)
                     if rest is not None:
                         rest.paused = True  # new requests take HTTP meanwhile
+                    self._reading_paused = True
                     await self._room.wait()
+                    self._reading_paused = False
+                    self._heard = loop.time()
                     if rest is not None:
                         rest.paused = False
+            elif message.type == aiohttp.WSMsgType.PING:
+                await ws.pong(message.data)
             elif message.type == aiohttp.WSMsgType.ERROR:
                 return
 

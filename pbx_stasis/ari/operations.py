@@ -21,6 +21,7 @@ from urllib.parse import quote
 HttpMethod = Literal["GET", "POST", "PUT", "DELETE"]
 
 _PATH_PARAM = re.compile(r"\{(\w+)\}")
+_SAFE = re.compile(r"[A-Za-z0-9_.~-]*").fullmatch  # what quote() leaves as it is
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,25 +39,33 @@ class Operation:
     body: str | None = None
     binary: bool = False  # the answer is a file, not JSON: HTTP only (not over the WebSocket)
     path_params: frozenset[str] = field(init=False)
+    # the path cut at its parameters: (text before, parameter name), then the text after
+    _pieces: tuple[tuple[str, str], ...] = field(init=False)
+    _tail: str = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "path_params", frozenset(_PATH_PARAM.findall(self.path)))
+        cut = _PATH_PARAM.split(self.path)  # text, name, text, name, ..., text
+        object.__setattr__(self, "_pieces", tuple(zip(cut[:-1:2], cut[1::2], strict=True)))
+        object.__setattr__(self, "_tail", cut[-1])
 
     def render(self, path_args: Mapping[str, str]) -> str:
         """The concrete path, each id percent-encoded as one path segment."""
-        if set(path_args) != self.path_params:
+        if path_args.keys() != self.path_params:
             raise TypeError(
                 f"{self.name}: path arguments {sorted(path_args)} do not match {self.path}"
             )
-
-        def fill(match: re.Match[str]) -> str:
-            value = path_args[match.group(1)]
+        if not self._pieces:
+            return self.path
+        parts: list[str] = []
+        for text, name in self._pieces:
+            value = path_args[name]
             if not value:
-                raise ValueError(f"{self.name}: empty {match.group(1)}")
+                raise ValueError(f"{self.name}: empty {name}")
             # safe="" so an id holding "/" (recording names do) stays one segment.
-            return quote(value, safe="")
-
-        return _PATH_PARAM.sub(fill, self.path)
+            parts += (text, value if _SAFE(value) else quote(value, safe=""))
+        parts.append(self._tail)
+        return "".join(parts)
 
 
 OPERATIONS: dict[str, Operation] = {}

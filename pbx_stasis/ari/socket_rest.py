@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 from collections.abc import Coroutine
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 import aiohttp
 import orjson
@@ -28,6 +29,10 @@ import orjson
 from pbx_stasis.ari.errors import AriUnreachable
 
 Answer = tuple[int, str | None, bytes]  # status, reason phrase, body
+# How often requests past their time are looked for: one timer per socket while requests are
+# in flight, instead of a timeout per request (a request fails within this much of its time).
+SWEEP_S = 0.25
+_SAFE = re.compile(r"[A-Za-z0-9_.~-]*").fullmatch  # needs no percent-encoding
 
 
 class SocketRest:
@@ -35,7 +40,9 @@ class SocketRest:
 
     def __init__(self) -> None:
         self._ws: aiohttp.ClientWebSocketResponse[bool] | None = None
-        self._pending: dict[str, tuple[str, str, asyncio.Future[Answer]]] = {}
+        # request id -> (method, path, answer, when it fails unanswered, its time)
+        self._pending: dict[str, tuple[str, str, asyncio.Future[Answer], float, float]] = {}
+        self._sweeping: asyncio.TimerHandle | None = None
         self._ids = itertools.count(1)
         self.paused = False  # the reader waits for handlers: an answer could not be read
         self.sent = 0  # requests sent over the socket (for benchmarks and tests)
@@ -56,7 +63,10 @@ class SocketRest:
         HTTP connection lost mid-request); the next ones go over HTTP."""
         self._ws = None
         pending, self._pending = self._pending, {}
-        for method, path, future in pending.values():
+        if self._sweeping is not None:
+            self._sweeping.cancel()
+            self._sweeping = None
+        for method, path, future, _, _ in pending.values():
             if not future.done():
                 future.set_exception(AriUnreachable(method, path, reason))
 
@@ -76,7 +86,10 @@ class SocketRest:
         request_id = f"r{next(self._ids)}"
         uri = path.lstrip("/")
         if params:
-            uri += "?" + urlencode(params, quote_via=quote)
+            uri += "?" + "&".join(
+                f"{key}={value}" if _SAFE(value) else f"{key}={quote(value, safe='')}"
+                for key, value in params.items()
+            )
         message: dict[str, Any] = {
             "type": "RESTRequest", "transaction_id": request_id, "request_id": request_id,
             "method": method, "uri": uri,
@@ -84,27 +97,41 @@ class SocketRest:
         if body is not None:
             message["content_type"] = "application/json"
             message["message_body"] = body
-        future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
-        self._pending[request_id] = (method, path, future)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Answer] = loop.create_future()
+        within = within if within is not None else float("inf")
+        self._pending[request_id] = (method, path, future, loop.time() + within, within)
+        if self._sweeping is None:
+            self._sweeping = loop.call_later(SWEEP_S, self._sweep)
         try:
             await ws.send_str(orjson.dumps(message).decode())
         except (ConnectionError, aiohttp.ClientError) as exc:
             self._pending.pop(request_id, None)
             raise AriUnreachable(method, path, f"events WebSocket: {exc}") from exc
         self.sent += 1
-        return self._answer(request_id, method, path, future, within)
+        return self._answer(request_id, future)
 
-    async def _answer(self, request_id: str, method: str, path: str,
-                      future: asyncio.Future[Answer], within: float | None) -> Answer:
+    async def _answer(self, request_id: str, future: asyncio.Future[Answer]) -> Answer:
         try:
-            async with asyncio.timeout(within):
-                return await future
-        except TimeoutError as exc:
-            raise AriUnreachable(
-                method, path, f"no answer on the events WebSocket within {within}s"
-            ) from exc
+            return await future
         finally:
             self._pending.pop(request_id, None)
+
+    def _sweep(self) -> None:
+        """Fail the requests past their time; look again while some are in flight."""
+        self._sweeping = None
+        if not self._pending:
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        for request_id, (method, path, future, deadline, within) in list(self._pending.items()):
+            if now >= deadline:
+                del self._pending[request_id]
+                if not future.done():
+                    future.set_exception(AriUnreachable(
+                        method, path, f"no answer on the events WebSocket within {within}s"))
+        if self._pending:
+            self._sweeping = loop.call_later(SWEEP_S, self._sweep)
 
     def resolve(self, message: dict[str, Any]) -> None:
         """A RESTResponse arrived: hand it to its request (late answers are dropped)."""

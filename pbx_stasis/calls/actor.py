@@ -125,14 +125,19 @@ class EventInbox:
             predicate = match
         if self.gone:
             self._raise_gone()
+        if within is None:  # most waits: no timer to set up and cancel
+            return await self._next(predicate)
         async with asyncio.timeout(within):
-            while True:
-                event = await self._queue.get()
-                self._note(event)
-                if predicate(event):
-                    return event
-                if self.gone:
-                    self._raise_gone()
+            return await self._next(predicate)
+
+    async def _next(self, predicate: Callable[[AriEvent], bool]) -> AriEvent:
+        while True:
+            event = await self._queue.get()
+            self._note(event)
+            if predicate(event):
+                return event
+            if self.gone:
+                self._raise_gone()
 
     def settle(self) -> None:
         """Take note of the events already queued (e.g. a hangup racing the script's end)."""

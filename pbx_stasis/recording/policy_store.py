@@ -29,6 +29,10 @@ _READ: WeakKeyDictionary[Database, _Read] = WeakKeyDictionary()
 # recording that failed.
 _LOADED: WeakKeyDictionary[Database, bool] = WeakKeyDictionary()
 _LAST: WeakKeyDictionary[Database, dict[tuple[int, str], RecordingPolicy]] = WeakKeyDictionary()
+# Reads on their way: the calls connected meanwhile wait for the same read (at 50 calls/s, each
+# started one of its own, on a connection of its own once the pool's five were taken).
+_READING: WeakKeyDictionary[Database, dict[tuple[int, str], asyncio.Future[RecordingPolicy]]] = (
+    WeakKeyDictionary())
 # A read on the call path waits no longer than this: past it the last policy read is used.
 READ_TIMEOUT_S = 1.0
 
@@ -41,6 +45,7 @@ class RecordingPolicies:
         self._clock = clock
         self._read = _READ.setdefault(db, {})
         self._last = _LAST.setdefault(db, {})  # every policy as last read or set, for outages
+        self._reading = _READING.setdefault(db, {})
 
     async def policy(self, tenant_id: int, queue: str) -> RecordingPolicy:
         """The queue's policy (as read at most POLICY_FRESH_S ago); a queue without one records
@@ -50,6 +55,15 @@ class RecordingPolicies:
         known = self._read.get(key)
         if known is not None and now - known[0] < POLICY_FRESH_S:
             return known[1]
+        reading = self._reading.get(key)
+        if reading is None:
+            reading = self._reading[key] = asyncio.ensure_future(self._fetch(key, now))
+            reading.add_done_callback(lambda done: self._reading.pop(key, None)
+                                      if self._reading.get(key) is done else None)
+        return await asyncio.shield(reading)  # a waiter cancelled leaves the read to the others
+
+    async def _fetch(self, key: tuple[int, str], now: float) -> RecordingPolicy:
+        tenant_id, queue = key
         statement = select(RecordingPolicyRow).where(
             RecordingPolicyRow.tenant_id == tenant_id, RecordingPolicyRow.queue == queue
         )
@@ -105,6 +119,7 @@ class RecordingPolicies:
             row.sample_percent = policy.sample_percent
             row.updated_at = utc_now()
         self._read.pop((tenant_id, queue), None)
+        self._reading.pop((tenant_id, queue), None)  # a read begun before it: not for later calls
         self._last[(tenant_id, queue)] = policy
 
     async def rules(self, tenant_id: int) -> RecordingRules:

@@ -179,8 +179,9 @@ def run_app_queue(sandbox: Sandbox, load: Load, agents: int, workdir: Path) -> P
 
 
 def _ari_time(stamp: str) -> float:
-    # "2026-11-22T20:12:37.821+0000"
-    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
+    # "2026-11-22T20:12:37.821+0000" (fromisoformat: ~20x cheaper than strptime, and this
+    # runs in the measured process, per step event)
+    return datetime.fromisoformat(stamp).timestamp()
 
 
 class EventTap:

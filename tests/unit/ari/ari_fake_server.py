@@ -53,6 +53,9 @@ class FakeAri:
     connected: asyncio.Queue[web.WebSocketResponse] = field(default_factory=asyncio.Queue)
     greeting: list[dict[str, Any]] = field(default_factory=list)
     rest_over_socket: bool = True
+    # Asterisk reads a socket's frames in one thread: a request is served before the next frame
+    # (a ping too) is read. Off, each request gets a task of its own (answers out of order).
+    serial: bool = False
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _runner: web.AppRunner | None = None
     port: int = 0
@@ -148,7 +151,9 @@ class FakeAri:
             async for message in ws:
                 if message.type == WSMsgType.ERROR:
                     break
-                if message.type == WSMsgType.TEXT and self.rest_over_socket:
+                if message.type == WSMsgType.TEXT and self.rest_over_socket and self.serial:
+                    await self._socket_request(ws, request.query.get("app", ""), message.data)
+                elif message.type == WSMsgType.TEXT and self.rest_over_socket:
                     task = asyncio.create_task(
                         self._socket_request(ws, request.query.get("app", ""), message.data)
                     )

@@ -3,6 +3,10 @@ database object applies at once, one made by another process after a second."""
 
 from __future__ import annotations
 
+import asyncio
+
+from sqlalchemy import event
+
 from pbx_stasis.recording import PolicyMode, RecordingPolicy
 from pbx_stasis.recording.policy_store import POLICY_FRESH_S, RecordingPolicies
 from pbx_stasis.store import Database, Directory
@@ -29,3 +33,28 @@ async def test_policy_reads_are_reused_for_a_second(db: Database, migrated_db_ur
     now[0] += POLICY_FRESH_S
     assert await recorder_side.policy(tenant, "sales") == RecordingPolicy(PolicyMode.ALL)
     assert await recorder_side.policy(tenant, "billing") == RecordingPolicy()
+
+
+async def test_calls_connected_while_a_read_is_on_its_way_share_it(db: Database) -> None:
+    """At 50 calls/s every call connected while the read of an expired policy is on its way
+    used to start a read of its own (each on a connection of its own: the pool overflowed)."""
+    tenant = (await Directory(db).ensure_default_tenant()).id
+    await RecordingPolicies(db).set_policy(tenant, "sales", RecordingPolicy(PolicyMode.ALL))
+    reads: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if "recording_policies" in statement:
+            reads.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", note)
+    try:
+        now = [200.0]
+        policies = RecordingPolicies(db, clock=lambda: now[0])
+        answers = await asyncio.gather(*(policies.policy(tenant, "sales") for _ in range(20)))
+        assert answers == [RecordingPolicy(PolicyMode.ALL)] * 20
+        assert len(reads) == 1
+        now[0] += POLICY_FRESH_S * 2
+        await asyncio.gather(*(policies.policy(tenant, "sales") for _ in range(20)))
+        assert len(reads) == 2
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", note)
