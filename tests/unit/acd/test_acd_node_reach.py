@@ -166,3 +166,21 @@ def test_one_node_callers_and_reports_carry_no_node_as_before() -> None:
     floor.feed(AgentUnregistered("a1"))
     assert floor.offered_to("c1") == []
     floor.audit()
+
+
+def test_every_strategy_skips_the_agent_the_callers_node_cannot_reach() -> None:
+    for strategy in (Strategy.ROUND_ROBIN, Strategy.RANDOM, Strategy.LINEAR,
+                     Strategy.FEWEST_CALLS):
+        for seed in range(5):
+            floor = Floor([QueueConfig("q", strategy=strategy)], ["a1", "a2"], seed=seed)
+            for agent_id in ("a1", "a2"):
+                floor.feed(AgentLogin(agent_id, ["q"]))
+            floor.feed(AgentRegistered("a1", frozenset({"node2"})))
+            floor.feed(AgentRegistered("a2"))
+            floor.arrive("c1", "q", node="node2")
+            assert floor.offered_to("c1") == ["a2"], (strategy, seed)
+            floor.arrive("c2", "q", node="node2")
+            assert floor.offered_to("c2") == [], (strategy, seed)  # a1 is held out still
+            floor.arrive("c3", "q", node="node1")
+            assert floor.offered_to("c3") == ["a1"], (strategy, seed)
+            floor.audit()
