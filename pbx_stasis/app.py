@@ -310,6 +310,7 @@ class StasisApp:
         log.warning("node %s lost: ending %d channels", node, len(lost))
         for channel_id in lost:
             self.router.on_event(node_lost_event(channel_id, node))
+        self.acd.forget_node(node)  # its view of the agents' phones goes with it
 
     async def _on_connect(self) -> None:
         await self.ari.applications.set_event_filter(self.settings.ari.app,

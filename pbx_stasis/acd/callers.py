@@ -28,6 +28,7 @@ from pbx_stasis.acd.stay import (
 )
 from pbx_stasis.ari import AriClient, AriError
 from pbx_stasis.ari.models import AriEvent
+from pbx_stasis.ari.nodes import CURRENT_NODE
 from pbx_stasis.calls.actor import ChannelGone
 from pbx_stasis.calls.handoff import Outcome, QueueRequest
 from pbx_stasis.calls.inbound import Call
@@ -141,6 +142,7 @@ class Callers:
                     entered_at=entered,
                     adopted=call.adopted,  # put back after a restart: the same stay goes on
                     campaign=request.campaign,
+                    node=CURRENT_NODE.get(),  # the caller's (a cluster's): whom it may ring
                 )
             )
             outcome = await self._serve(waiting)

@@ -148,6 +148,7 @@ class _Call:
     offers: dict[str, _Offer] = field(default_factory=dict)  # agent id -> offer
     agent: _Agent | None = None
     connected_at: float = 0.0
+    node: str | None = None  # the Asterisk node the caller is on (None: one node, or unknown)
     held: bool = False
     callback: _Callback | None = None
     outbound: bool = False  # an agent's own outside call, until it is transferred to a queue
@@ -164,6 +165,9 @@ class _Agent:
     config: AgentConfig
     queues: set[str] = field(default_factory=set)
     registered: bool = False
+    # The nodes that cannot reach the phone while another can (acd/reach.py): not offered
+    # the callers on those.
+    unreachable_on: frozenset[str] = frozenset()
     paused: str | None = None
     offer: _Offer | None = None
     calls: set[str] = field(default_factory=set)  # connected calls (several only with ring_in_use)
@@ -272,6 +276,7 @@ class Acd:
         self._timer_seq = itertools.count()
         # What may make a new match; between events nothing else can (see _dispatch).
         self._new_calls: dict[str, _Call] = {}  # ready since the last dispatch, or widened
+        self._split: set[str] = set()  # agents some node cannot reach while another can
         self._new_free: dict[str, set[str]] = {}  # queue -> agents free (or re-keyed) since
         self._rescan: set[str] = set()  # queues to match from scratch (configuration changed)
         self._empty_dirty: set[str] = set()  # queues whose presence went down
@@ -491,9 +496,12 @@ class Acd:
             case AgentUnpause(agent_id=agent_id):
                 if (a := self._agents.get(agent_id)) is not None:
                     self._unpause(a)
-            case AgentRegistered(agent_id=agent_id) | AgentUnregistered(agent_id=agent_id):
+            case AgentRegistered(agent_id=agent_id, unreachable_on=nodes):
                 if (a := self._agents.get(agent_id)) is not None:
-                    self._set_registered(a, isinstance(event, AgentRegistered))
+                    self._set_registered(a, True, nodes)
+            case AgentUnregistered(agent_id=agent_id):
+                if (a := self._agents.get(agent_id)) is not None:
+                    self._set_registered(a, False, frozenset())
             case WrapUpDone(agent_id=agent_id):
                 a = self._agents.get(agent_id)
                 if a is not None and a.wrapup_started is not None:
@@ -526,7 +534,7 @@ class Acd:
             self._emit(RejectJoin(e.call_id, e.queue, "unknown-queue", None))
             return
         call = _Call(e.call_id, e.caller, e.priority, e.skills, e.max_wait,
-                     campaign=e.campaign)
+                     campaign=e.campaign, node=e.node)
         self._calls[call.id] = call
         entered = self._at if e.entered_at is None else min(e.entered_at, self._at)
         self._enter(call, q, frozenset({q.name}), entered, adopted=e.adopted)
@@ -973,7 +981,7 @@ class Acd:
             home = call.queue
             if home is None or not home.free or not self._ready(call):
                 continue
-            chosen = home.free.select(self._requirement(call, home), self._rng)
+            chosen = self._select(call, home)
             if call.callback is not None:
                 chosen = chosen[:1]  # one agent is reserved for a callback (see _ready)
             for agent_id in chosen:
@@ -995,6 +1003,7 @@ class Acd:
                 requirement = self._requirement(call, q)
                 if not any(
                     requirement.admits(a.config.penalty(q.name), a.config.skills)
+                    and self._reaches(a, call)
                     for a in still_free
                 ):
                     continue
@@ -1294,13 +1303,46 @@ class Acd:
         a.missed = 0
         self._refresh(a)
 
-    def _set_registered(self, a: _Agent, registered: bool) -> None:
-        if a.registered == registered:
+    def _set_registered(self, a: _Agent, registered: bool, unreachable_on: frozenset[str]) -> None:
+        if (a.registered, a.unreachable_on) == (registered, unreachable_on):
             return
-        a.registered = registered
-        if not registered and a.offer is not None:
+        regained = a.unreachable_on - unreachable_on  # callers there may have it now
+        a.registered, a.unreachable_on = registered, unreachable_on
+        if unreachable_on:
+            self._split.add(a.id)
+        else:
+            self._split.discard(a.id)
+        if a.offer is not None and not self._reaches(a, a.offer.call):
             self._end_offer(a.offer, "unregistered", missed=False, hang_up=True)
         self._refresh(a)
+        if regained:
+            for name in a.queues:
+                if a.id in self._queues[name].free:
+                    self._new_free.setdefault(name, set()).add(a.id)
+
+    @staticmethod
+    def _reaches(a: _Agent, call: _Call) -> bool:
+        """The agent's phone can be rung from the caller's node (acd/reach.py)."""
+        return a.registered and (call.node is None or call.node not in a.unreachable_on)
+
+    def _select(self, call: _Call, q: _Queue) -> list[str]:
+        """The free agents of q to offer the call to, leaving out those its node cannot reach
+        (held out of the free set while the strategy picks, then put back as they were)."""
+        node = call.node
+        held = [] if node is None else [
+            (agent_id, group, base)
+            for agent_id in self._split
+            if node in self._agents[agent_id].unreachable_on
+            and (group := q.free.group(agent_id)) is not None
+            and (base := q.free.base(agent_id)) is not None
+        ]
+        for agent_id, _, _ in held:
+            q.free.discard(agent_id)
+        try:
+            return q.free.select(self._requirement(call, q), self._rng)
+        finally:
+            for agent_id, group, base in held:
+                q.free.put(agent_id, group, base)
 
     def _derive(self, a: _Agent) -> tuple[AgentState, str]:
         if a.calls:
@@ -1453,7 +1495,9 @@ class Acd:
                 if self._ready(call):
                     requirement = self._requirement(call, q)
                     for a in free_agents:
-                        if requirement.admits(a.config.penalty(q.name), a.config.skills):
+                        if requirement.admits(a.config.penalty(q.name), a.config.skills) and (
+                            self._reaches(a, call)
+                        ):
                             yield f"queue {q.name}: {call.id} waits while {a.id} is free for it"
                 if (
                     call.queue is not q

@@ -37,6 +37,9 @@ class CallArrived:
     # A campaign's customer (campaigns/dialer.py): the campaign's id, on every row of the call;
     # outbound work, in no queue's figures (docs/figures.md, "Campaign calls").
     campaign: int | None = None
+    # The Asterisk node the caller is on (a cluster; None: one node): only agents reachable
+    # from it are offered the call (acd/reach.py).
+    node: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "skills", frozen_skills(self.skills))
@@ -234,9 +237,14 @@ class AgentUnpause:
 
 @dataclass(frozen=True)
 class AgentRegistered:
-    """The agent's endpoint is reachable (PJSIP contact online)."""
+    """The agent's endpoint is reachable (PJSIP contact online) from some node.
+
+    `unreachable_on`: the Asterisk nodes that say they cannot reach it (acd/reach.py): callers
+    on those nodes are not offered the agent (their leg is originated on the caller's node).
+    """
 
     agent_id: str
+    unreachable_on: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

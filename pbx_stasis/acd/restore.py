@@ -12,8 +12,10 @@ from sqlalchemy import select
 from pbx_stasis.acd import events as ev
 from pbx_stasis.acd.directory import AgentRecord, queue_key
 from pbx_stasis.acd.provision import provision_all
+from pbx_stasis.acd.reach import PhoneReach
 from pbx_stasis.ari import AriClient, AriError
 from pbx_stasis.ari.models import AriEvent
+from pbx_stasis.ari.nodes import CURRENT_NODE
 from pbx_stasis.store import CallStatus, Database
 from pbx_stasis.store.tables import Call, CallEvent
 
@@ -78,6 +80,7 @@ class Restore:
         self.agents = agents
         self.by_endpoint = by_endpoint  # endpoint name -> agent id
         self.post = post
+        self.reach: dict[str, PhoneReach] = {}  # agent id -> their phone as each node sees it
 
     async def on_connect(self) -> None:
         """After every (re)connect: endpoints again (memory objects), registration states."""
@@ -100,8 +103,23 @@ class Restore:
         agent_id = self.by_endpoint.get(name.removeprefix("PJSIP/"))
         if agent_id is None or self.agents[agent_id].contact:
             return
-        reachable = device.get("state") not in UNREACHABLE_DEVICE
-        self.post(ev.AgentRegistered(agent_id) if reachable else ev.AgentUnregistered(agent_id))
+        self._report(agent_id, device.get("state") not in UNREACHABLE_DEVICE)
+
+    def forget_node(self, node: str) -> None:
+        """A lost Asterisk node's view of the phones no longer counts (its calls are over)."""
+        for agent_id, reach in self.reach.items():
+            if reach.forget(node):
+                self._post_reach(agent_id, reach)
+
+    def _report(self, agent_id: str, reachable: bool) -> None:
+        """What the node whose event or connect this code runs for (none: one node) says."""
+        reach = self.reach.setdefault(agent_id, PhoneReach())
+        reach.report(CURRENT_NODE.get(), reachable)
+        self._post_reach(agent_id, reach)
+
+    def _post_reach(self, agent_id: str, reach: PhoneReach) -> None:
+        self.post(ev.AgentRegistered(agent_id, reach.unreachable_on) if reach.registered
+                  else ev.AgentUnregistered(agent_id))
 
     async def refresh_registration(self, agent: AgentRecord) -> None:
         if agent.contact:  # a desk phone at a fixed address is always reachable
@@ -112,12 +130,7 @@ class Restore:
             state = (await self.ari.endpoints.get("PJSIP", agent.endpoint)).get("state")
         except AriError:
             state = None
-        registered = state == "online"
-        self.post(
-            ev.AgentRegistered(agent.agent_id)
-            if registered
-            else ev.AgentUnregistered(agent.agent_id)
-        )
+        self._report(agent.agent_id, state == "online")
 
     async def logins_and_pauses(self) -> tuple[list[ev.AcdInput], list[ev.AcdInput]]:
         """Logins and pauses as the journal left them (the app restarted, agents did not),

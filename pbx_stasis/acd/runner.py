@@ -288,6 +288,10 @@ class AcdService:
         """DeviceStateChanged of an agent's phone: registered or not."""
         self._restore.on_device_state(event)
 
+    def forget_node(self, node: str) -> None:
+        """A lost Asterisk node's view of the agents' phones no longer counts."""
+        self._restore.forget_node(node)
+
     # --- configuration (admin API, CLI) ---------------------------------------------------
 
     async def save_queue(self, tenant_id: int, name: str, settings: dict[str, Any]) -> QueueConfig:
