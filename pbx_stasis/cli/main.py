@@ -27,6 +27,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from pbx_stasis.cli.app_lock import AppInUse
+    from pbx_stasis.cli.memory_report import MemoryReport
     from pbx_stasis.cli.run import AppTakenOver, RoleLost, serve
 
     async def main() -> None:
@@ -34,6 +35,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        MemoryReport().install(loop)
         await serve(settings, stop, part=args.part)
 
     try:
