@@ -58,6 +58,7 @@ from pbx_stasis.restart.adoption import Adoption
 from pbx_stasis.restart.away import AwayCall, AwayCalls
 from pbx_stasis.store import Database, Directory
 from pbx_stasis.store.metrics import WriterCollector
+from pbx_stasis.store.polling import poll
 from pbx_stasis.supervision import Supervision
 from pbx_stasis.supervision.service import SUPERVISION_SERVICE
 from pbx_stasis.transfer.outside import TrunkLine
@@ -217,16 +218,11 @@ class StasisApp:
         read now and then: a tenant that adds its first disposition or retires its last is
         followed within DISPOSITIONS_REFRESH seconds. Until the first read, every tenant does."""
         dispositions = Dispositions(self.db)
-        failing = False
-        while True:
-            try:
-                self.acd.dispositions_in_use(await dispositions.tenants_in_use())
-                failing = False
-            except Exception as exc:  # the database away: keep the last answer
-                if not failing:
-                    log.warning("dispositions in use not read (kept the last): %s", exc)
-                failing = True
-            await asyncio.sleep(DISPOSITIONS_REFRESH)
+
+        async def read() -> None:
+            self.acd.dispositions_in_use(await dispositions.tenants_in_use())
+
+        await poll(read, DISPOSITIONS_REFRESH, "dispositions in use", wait_first=False)
 
     async def script_for(
         self, start: AriEvent

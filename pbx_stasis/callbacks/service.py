@@ -33,6 +33,7 @@ from pbx_stasis.callbacks.tables import CallbackSource, CallbackStatus
 from pbx_stasis.calls.handoff import CallbackRefused
 from pbx_stasis.calls.inbound import Call
 from pbx_stasis.store import Database, StoreError
+from pbx_stasis.store.polling import poll
 from pbx_stasis.transfer.outside import TrunkLine
 
 log = logging.getLogger(__name__)
@@ -165,25 +166,16 @@ class CallbackService:
 
     async def _follow(self) -> None:
         """Callbacks that are due join their queue; cancelled ones leave it."""
-        failing = False
-        while True:
-            try:
-                now = datetime.fromtimestamp(self.clock(), UTC)
-                for tenant_id, callback in await self.store.due(now):
-                    self._put_in_queue(tenant_id, callback, adopted=False)
-                for callback_id in await self.store.cancelling():
-                    if callback_id not in self._told_cancelled:
-                        self._told_cancelled.add(callback_id)
-                        self.acd.post(ev.CallbackCancelled(callback_id))
-            except StoreError as exc:
-                if not failing:  # one line per outage, not one per poll
-                    log.warning("callbacks: the table cannot be read now: %s", exc)
-                failing = True
-            else:
-                if failing:
-                    log.info("callbacks: the table is readable again")
-                failing = False
-            await asyncio.sleep(POLL_S)
+        async def follow() -> None:
+            now = datetime.fromtimestamp(self.clock(), UTC)
+            for tenant_id, callback in await self.store.due(now):
+                self._put_in_queue(tenant_id, callback, adopted=False)
+            for callback_id in await self.store.cancelling():
+                if callback_id not in self._told_cancelled:
+                    self._told_cancelled.add(callback_id)
+                    self.acd.post(ev.CallbackCancelled(callback_id))
+
+        await poll(follow, POLL_S, "callbacks", wait_first=False, errors=(StoreError,))
 
     async def _write(self) -> None:
         """The records follow the journal rows, in order, a burst per transaction; kept while

@@ -54,6 +54,7 @@ from pbx_stasis.dialing.compliance import Purpose
 from pbx_stasis.outbound.agent_calls import OutsideCallEnded
 from pbx_stasis.pacing.core import ABANDON_GRACE_S, Floor, Pacer, PacingSettings
 from pbx_stasis.store import Database
+from pbx_stasis.store.polling import poll
 from pbx_stasis.transfer.outside import TrunkLine
 
 log = logging.getLogger(__name__)
@@ -115,22 +116,16 @@ class CampaignDialer:
 
     async def _run(self) -> None:
         refreshed = 0.0
-        failing = False
-        while True:
-            try:
-                if self.clock() - refreshed >= REFRESH_S:
-                    await self._refresh()
-                    refreshed = self.clock()
-                for running in list(self.running.values()):
-                    await self._tick(running)
-                failing = False
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the database away: try again next tick
-                if not failing:
-                    log.warning("campaigns: %s", exc)
-                failing = True
-            await asyncio.sleep(TICK_S)
+
+        async def tick() -> None:  # the database away: tried again next tick
+            nonlocal refreshed
+            if self.clock() - refreshed >= REFRESH_S:
+                await self._refresh()
+                refreshed = self.clock()
+            for running in list(self.running.values()):
+                await self._tick(running)
+
+        await poll(tick, TICK_S, "campaigns", wait_first=False)
 
     async def _refresh(self) -> None:
         found = {c.id: c for c in await self.store.running() if c.settings.mode is not Mode.PREVIEW}

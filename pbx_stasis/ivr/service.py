@@ -36,6 +36,7 @@ from pbx_stasis.ivr.source import YMap, YNode, YScalar, YSeq, parse_yaml
 from pbx_stasis.ivr.versions import IvrVersion, IvrVersions, Source, UnknownVersion, diff_versions
 from pbx_stasis.remote.interfaces import Carried, Interface
 from pbx_stasis.store import Database, Directory, StoreError
+from pbx_stasis.store.polling import poll
 from pbx_stasis.web.contract import ServiceError
 
 log = logging.getLogger(__name__)
@@ -168,20 +169,10 @@ class IvrService:
 
     async def watch(self) -> None:
         """Poll the active version numbers and swap in the ones that changed, until cancelled."""
-        failing = False  # one line per outage, not one per poll
-        while True:
-            await asyncio.sleep(self.poll_seconds)
-            try:
-                await self.refresh()
-            except StoreError as exc:
-                if not failing:
-                    log.warning("IVR versions not refreshed (until the database answers): %s",
-                                exc)
-                failing = True
-                continue
-            if failing:
-                log.info("IVR versions refreshed again")
-            failing = False
+        async def refresh() -> None:
+            await self.refresh()
+
+        await poll(refresh, self.poll_seconds, "IVR versions", errors=(StoreError,))
 
     async def refresh(self) -> list[int]:
         """Swap in versions activated since the last look (by another process); the tenants."""

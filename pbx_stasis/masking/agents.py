@@ -15,6 +15,7 @@ from pbx_stasis.crm.phones import mask_number
 from pbx_stasis.masking.core import masked_leg_caller_id
 from pbx_stasis.masking.tables import NumberMasking
 from pbx_stasis.store import Database
+from pbx_stasis.store.polling import poll
 from pbx_stasis.store.tables import Role, User
 
 log = logging.getLogger(__name__)
@@ -70,13 +71,7 @@ class MaskedAgents:
                 await self._task
 
     async def _refresh(self) -> None:
-        failing = False
-        while True:
-            await asyncio.sleep(REFRESH_S)
-            try:
-                self.users = await self.read()
-                failing = False
-            except Exception as exc:  # the database away: keep the last set
-                if not failing:
-                    log.warning("masked agents not read (kept the last): %s", exc)
-                failing = True
+        async def read() -> None:
+            self.users = await self.read()
+
+        await poll(read, REFRESH_S, "masked agents")

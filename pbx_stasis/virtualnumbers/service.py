@@ -22,6 +22,7 @@ from pbx_stasis.calls.handoff import QueueRequest
 from pbx_stasis.calls.inbound import Call, caller_number, dialed_number
 from pbx_stasis.dialing.caller_ids import Presented
 from pbx_stasis.store import CallRecord, Database, NewEvent, utc_now
+from pbx_stasis.store.polling import poll
 from pbx_stasis.store.tables import Call as CallRow
 from pbx_stasis.store.tables import CallEvent
 from pbx_stasis.transfer.outside import TrunkLine
@@ -240,16 +241,10 @@ class MaskedCalls:
                 await self._task
 
     async def _refresh(self) -> None:
-        failing = False
-        while True:
-            await asyncio.sleep(POOL_REFRESH_S)
-            try:
-                self.owners = await self.store.owners()
-                failing = False
-            except Exception as exc:  # the database away: keep the last pools
-                if not failing:
-                    log.warning("virtual numbers not read (kept the last): %s", exc)
-                failing = True
+        async def read() -> None:
+            self.owners = await self.store.owners()
+
+        await poll(read, POOL_REFRESH_S, "virtual numbers")
 
     def tenant_of(self, number: str) -> int | None:
         return self.owners.get(number)
