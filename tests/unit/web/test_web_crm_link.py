@@ -18,7 +18,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from polling import eventually
-from web_world import World, build_world, close_world
+from web_world import World, build_world, close_world, served
 
 from pbx_stasis.calls.events import CALL_STATE, CallStarted
 from pbx_stasis.config import IvrSettings
@@ -57,14 +57,8 @@ class CrmServer:
 @pytest.fixture
 async def crm() -> AsyncIterator[CrmServer]:
     found = CrmServer()
-    app = web.Application()
-    app.router.add_get("/people", found.people)
-    found.server = TestServer(app, host="127.0.0.1")
-    await found.server.start_server()
-    try:
+    async with served("GET", "/people", found.people) as found.server:
         yield found
-    finally:
-        await found.server.close()
 
 
 @pytest.fixture

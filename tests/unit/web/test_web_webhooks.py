@@ -19,7 +19,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from polling import eventually
 from prometheus_client import REGISTRY
-from web_world import World, build_world, close_world
+from web_world import World, build_world, close_world, served
 
 from pbx_stasis.bus import Bus
 from pbx_stasis.calls.events import CALL_ENDED, CallEnded
@@ -59,14 +59,8 @@ class Receiver:
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
     found = Receiver()
-    app = web.Application()
-    app.router.add_post("/hook", found.handle)
-    found.server = TestServer(app, host="127.0.0.1")
-    await found.server.start_server()
-    try:
+    async with served("POST", "/hook", found.handle) as found.server:
         yield found
-    finally:
-        await found.server.close()
 
 
 @pytest.fixture

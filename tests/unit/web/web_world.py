@@ -6,7 +6,9 @@ Only the telephony side is the in-memory MemoryContactCenter (center_fake.py).
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -243,3 +245,19 @@ async def _seed(world: World) -> None:
 async def close_world(world: World) -> None:
     await world.client.close()
     await world.db.dispose()
+
+
+@contextlib.asynccontextmanager
+async def served(method: str, path: str,
+                 handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                 ) -> AsyncIterator[TestServer]:
+    """A real HTTP server on loopback answering `method path` with `handler` (another system
+    the contact center talks to: a CRM, a webhook receiver), closed at the end."""
+    app = web.Application()
+    app.router.add_route(method, path, handler)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield server
+    finally:
+        await server.close()
