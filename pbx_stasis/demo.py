@@ -38,6 +38,7 @@ from pbx_stasis.leads.service import Leads, TaskDraft
 from pbx_stasis.store import AlreadyExists, Database, Directory, utc_now
 from pbx_stasis.tickets.core import Priority
 from pbx_stasis.tickets.service import TicketDraft, Tickets
+from pbx_stasis.virtualnumbers.service import PoolNumber, VirtualNumbers
 from pbx_stasis.web.passwords import hash_password
 
 EXAMPLE_FLOW = Path(__file__).resolve().parent.parent / "examples" / "ivr" / "support.yaml"
@@ -123,6 +124,10 @@ USERS = {
 }
 # The example flow's lines (examples/ivr/support.yaml): outside calls present one of them.
 SUPPORT_LINE, SALES_LINE = "+97145550100", "+97145550200"
+# Virtual numbers (/admin/integrations): a pool, and a masked rider-driver pair on the first.
+VIRTUAL_POOL = (PoolNumber("+97145550300", "Deliveries 1", "support"),
+                PoolNumber("+97145550301", "Deliveries 2", "support"))
+RIDER, DRIVER = "+971501230001", "+971502340002"
 CALLER_IDS = CallerIds((OutboundNumber(SUPPORT_LINE, "Support line", default=True),
                         OutboundNumber(SALES_LINE, "Sales line")))
 QUEUES = {
@@ -273,6 +278,7 @@ async def seed() -> dict[str, str]:
         await _seed_outbound(db, tenant.id, ids)
         await _seed_evaluations(db, tenant.id, ids)
         await _seed_voicemails(db, tenant.id, settings.recordings.dir)
+        await _seed_virtual_numbers(db, tenant.id)
         ivr = IvrService(db)
         active = await ivr.versions.active(tenant.id)
         if active is None:
@@ -389,6 +395,18 @@ def _spoken(text: str) -> bytes:
             int(8000 * math.sin(2 * math.pi * (440 if i < 12000 else 660) * i / 8000))
             .to_bytes(2, "little", signed=True) for i in range(24000)))
     return buffer.getvalue()
+
+
+async def _seed_virtual_numbers(db: Database, tenant_id: int) -> None:
+    """A pool of two virtual numbers and a live masked pair: a rider and a driver who reach
+    each other through +97145550300 for a day without seeing each other's number."""
+    numbers = VirtualNumbers(db)
+    if not await numbers.pool(tenant_id):
+        await numbers.set_pool(tenant_id, VIRTUAL_POOL)
+    if not await numbers.mappings(tenant_id, live_at=utc_now()):
+        await numbers.create_mapping(tenant_id, RIDER, DRIVER, ttl=timedelta(days=1),
+                                     virtual=VIRTUAL_POOL[0].number, reference="order 1042",
+                                     by="demo")
 
 
 async def _seed_voicemails(db: Database, tenant_id: int, directory: str) -> None:
