@@ -59,6 +59,7 @@ from pbx_stasis.web.routing import (
     WebError,
     at_least,
     client_ip,
+    from_service,
     invalid,
     not_found,
     reply,
@@ -68,9 +69,6 @@ from pbx_stasis.web.routing import (
 RECORDER: web.AppKey[RecordingControl] = web.AppKey("recorder")
 AUDIO_TYPES = {"wav": "audio/wav", "gsm": "audio/gsm", "ulaw": "audio/basic", "mp3": "audio/mpeg"}
 FILE_TYPES = (*AUDIO_TYPES.values(), "application/octet-stream")  # what _send may answer
-_STATUS = {"not-found": 404, "conflict": 409, "unavailable": 503}
-
-
 def library_of(req: RouteRequest) -> RecordingLibrary:
     ctx = req.site.ctx
     return RecordingLibrary(ctx.db, ctx.settings.recordings.dir)
@@ -83,10 +81,6 @@ def recorder_of(req: RouteRequest) -> RecordingControl:
     return recorder
 
 
-def _web_error(error: RecordingError) -> WebError:
-    return WebError(_STATUS.get(error.code, 409), error.code, error.message)
-
-
 def _answering(handler: Handler) -> Handler:
     """A RecordingError the handler did not turn into something else (the Stasis process is
     unreachable, Asterisk refused...) is answered with its status and message."""
@@ -96,7 +90,7 @@ def _answering(handler: Handler) -> Handler:
         try:
             return await handler(req)
         except RecordingError as error:
-            raise _web_error(error) from None
+            raise from_service(error) from None
 
     return answer
 

@@ -64,6 +64,7 @@ from pbx_stasis.recording.tables import RecordingKind
 from pbx_stasis.recording.tracks import AGENT, CUSTOMER, Segment, stereo_segments
 from pbx_stasis.store import Database, NewEvent, StoreUnavailable, utc_now
 from pbx_stasis.store.journal import CallJournal
+from pbx_stasis.web.contract import ServiceErrorCode
 
 log = logging.getLogger(__name__)
 
@@ -261,11 +262,12 @@ class CallRecorder:
         live = self._of(tenant_id, call_id)
         async with live.lock:
             if live.ended:
-                raise RecordingError("not-found", "the call has ended")
+                raise RecordingError(ServiceErrorCode.NOT_FOUND, "the call has ended")
             if live.name is None:
                 if not live.policy.agent_may_start:
                     raise RecordingError(
-                        "conflict", f"this queue's recording policy is {live.policy.mode.value}"
+                        ServiceErrorCode.CONFLICT,
+                        f"this queue's recording policy is {live.policy.mode.value}"
                     )
                 await self._record(live, reason="agent", by_user_id=by_user_id)
             return live.view()
@@ -276,7 +278,7 @@ class CallRecorder:
         live = self._of(tenant_id, call_id)
         async with live.lock:
             if live.name is None or live.ended:
-                raise RecordingError("conflict", "the call is not being recorded")
+                raise RecordingError(ServiceErrorCode.CONFLICT, "the call is not being recorded")
             if live.paused_mono is None:
                 await self._ari(self.ari.recordings.mute(live.name))
                 for track in live.tracks:
@@ -292,7 +294,7 @@ class CallRecorder:
         live = self._of(tenant_id, call_id)
         async with live.lock:
             if live.name is None or live.ended:
-                raise RecordingError("conflict", "the call is not being recorded")
+                raise RecordingError(ServiceErrorCode.CONFLICT, "the call is not being recorded")
             if live.paused_mono is not None:
                 await self._ari(self.ari.recordings.unmute(live.name))
                 for track in live.tracks:
@@ -309,7 +311,7 @@ class CallRecorder:
     def _of(self, tenant_id: int, call_id: str) -> _Live:
         live = self._live.get(call_id)
         if live is None or live.talk.tenant_id != tenant_id:
-            raise RecordingError("not-found", "no such call connected to an agent")
+            raise RecordingError(ServiceErrorCode.NOT_FOUND, "no such call connected to an agent")
         return live
 
     # --- the life of a recording ----------------------------------------------------------
@@ -559,9 +561,9 @@ class CallRecorder:
         try:
             await request
         except AriUnreachable as exc:
-            raise RecordingError("unavailable", "Asterisk is not reachable") from exc
+            raise RecordingError(ServiceErrorCode.UNAVAILABLE, "Asterisk is not reachable") from exc
         except AriError as exc:
-            raise RecordingError("conflict", f"Asterisk refused: {exc}") from exc
+            raise RecordingError(ServiceErrorCode.CONFLICT, f"Asterisk refused: {exc}") from exc
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coroutine)

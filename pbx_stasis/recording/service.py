@@ -14,20 +14,11 @@ from typing import Protocol
 
 from pbx_stasis.acd.runner import Talk
 from pbx_stasis.remote.interfaces import Interface
+from pbx_stasis.web.contract import ServiceError
 
 
-class RecordingError(Exception):
-    """Why a recording request was refused: `code` is not-found, conflict or unavailable."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-    @classmethod
-    def rebuild(cls, code: str, message: str, field: str | None) -> RecordingError:
-        """The error again from its code and message (a split deployment's wire)."""
-        return cls(code, message)
+class RecordingError(ServiceError):
+    """Why a recording request was refused: not-found, conflict or unavailable."""
 
 
 class RecordingState(enum.StrEnum):

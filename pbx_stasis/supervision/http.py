@@ -40,6 +40,7 @@ from pbx_stasis.web.routing import (
     RouteRequest,
     WebError,
     at_least,
+    from_service,
     no_content,
     not_found,
     reply,
@@ -51,18 +52,11 @@ SUPERVISORS = at_least(Role.SUPERVISOR)
 # Managers and admins may end or switch anyone's session; supervisors only their own.
 OVERSEERS = frozenset({Role.MANAGER, Role.ADMIN})
 
-_STATUS = {"not-found": 404, "conflict": 409, "unavailable": 503}
-
-
 def supervision_of(req: RouteRequest) -> SupervisionControl:
     service = req.http.app.get(SUPERVISION)
     if service is None:
         raise WebError(503, "unavailable", "Supervision is not available in this process")
     return service
-
-
-def _web_error(error: SupervisionError) -> WebError:
-    return WebError(_STATUS.get(error.code, 409), error.code, error.message)
 
 
 def _answering(handler: Handler) -> Handler:
@@ -74,7 +68,7 @@ def _answering(handler: Handler) -> Handler:
         try:
             return await handler(req)
         except SupervisionError as error:
-            raise _web_error(error) from None
+            raise from_service(error) from None
 
     return answer
 

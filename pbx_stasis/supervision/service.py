@@ -42,24 +42,15 @@ from pbx_stasis.supervision.core import (
     Step,
     plan,
 )
+from pbx_stasis.web.contract import ServiceError, ServiceErrorCode
 
 log = logging.getLogger(__name__)
 
 PREFIX = "sv-"  # ids of supervision channels and bridges (strays after a restart are hung up)
 
 
-class SupervisionError(Exception):
-    """Why a supervision request was refused: `code` is not-found, conflict or unavailable."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-    @classmethod
-    def rebuild(cls, code: str, message: str, field: str | None) -> SupervisionError:
-        """The error again from its code and message (a split deployment's wire)."""
-        return cls(code, message)
+class SupervisionError(ServiceError):
+    """Why a supervision request was refused: not-found, conflict or unavailable."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,7 +258,7 @@ class Supervision:
     def _session(self, tenant_id: int, session_id: str) -> _Session:
         session = self._sessions.get(session_id)
         if session is None or session.ended or session.who.tenant_id != tenant_id:
-            raise SupervisionError("not-found", "no such supervision session")
+            raise SupervisionError(ServiceErrorCode.NOT_FOUND, "no such supervision session")
         return session
 
     # --- actions --------------------------------------------------------------------------
@@ -309,7 +300,7 @@ class Supervision:
         """
         talk = self.talks.get(call_id)
         if talk is None or talk.tenant_id != tenant_id:
-            raise SupervisionError("not-found", "no such call connected to an agent")
+            raise SupervisionError(ServiceErrorCode.NOT_FOUND, "no such call connected to an agent")
         session_id = secrets.token_hex(12)
         who = Supervised(
             session_id=session_id,
@@ -340,9 +331,11 @@ class Supervision:
                 await self._close(session, reason)
                 self._sessions.pop(session_id, None)
                 if isinstance(exc, AriUnreachable):
-                    raise SupervisionError("unavailable", "Asterisk is not reachable") from exc
+                    raise SupervisionError(ServiceErrorCode.UNAVAILABLE,
+                                           "Asterisk is not reachable") from exc
                 if isinstance(exc, AriError):
-                    raise SupervisionError("conflict", f"cannot supervise: {exc}") from exc
+                    raise SupervisionError(ServiceErrorCode.CONFLICT,
+                                           f"cannot supervise: {exc}") from exc
                 raise
         session.watcher = self._spawn(self._watch_supervisor(session))
         return session.view()
@@ -378,9 +371,11 @@ class Supervision:
         try:
             await session.inbox.wait_for({"StasisStart"}, within=self.ring_timeout + 5)
         except (ChannelGone, TimeoutError) as exc:
-            raise SupervisionError("conflict", "the supervisor's phone did not answer") from exc
+            raise SupervisionError(ServiceErrorCode.CONFLICT,
+                                   "the supervisor's phone did not answer") from exc
         if talk.call_id not in self.talks:
-            raise SupervisionError("conflict", "the call ended before the supervisor answered")
+            raise SupervisionError(ServiceErrorCode.CONFLICT,
+                                   "the call ended before the supervisor answered")
         await self._apply(session, plan(None, mode))
         session.mode = mode
 
@@ -390,10 +385,10 @@ class Supervision:
         """Change the mode of a live session; the supervisor's channel stays connected."""
         session = self._sessions.get(session_id)
         if session is None or (tenant_id is not None and session.who.tenant_id != tenant_id):
-            raise SupervisionError("not-found", "no such supervision session")
+            raise SupervisionError(ServiceErrorCode.NOT_FOUND, "no such supervision session")
         async with session.lock:
             if session.ended or session.mode is None:
-                raise SupervisionError("conflict", "the session is not connected")
+                raise SupervisionError(ServiceErrorCode.CONFLICT, "the session is not connected")
             old = session.mode
             if old is mode:
                 return Switched(session.view(), 0.0)
@@ -401,11 +396,12 @@ class Supervision:
             try:
                 await self._apply(session, plan(old, mode))
             except AriUnreachable as exc:
-                raise SupervisionError("unavailable", "Asterisk is not reachable") from exc
+                raise SupervisionError(ServiceErrorCode.UNAVAILABLE,
+                                       "Asterisk is not reachable") from exc
             except AriError as exc:
                 # Half a switch is no mode at all: end it rather than leave it undefined.
                 self._spawn(self._end(session, "failed"))
-                raise SupervisionError("conflict", f"cannot switch: {exc}") from exc
+                raise SupervisionError(ServiceErrorCode.CONFLICT, f"cannot switch: {exc}") from exc
             took = time.monotonic() - began
             session.mode = mode
             assert session.segment_id is not None
@@ -418,7 +414,7 @@ class Supervision:
         """End a session: the supervisor's phone is hung up."""
         session = self._sessions.get(session_id)
         if session is None or (tenant_id is not None and session.who.tenant_id != tenant_id):
-            raise SupervisionError("not-found", "no such supervision session")
+            raise SupervisionError(ServiceErrorCode.NOT_FOUND, "no such supervision session")
         await self._stop_ringing(session)
         await self._end(session, "stopped")
 

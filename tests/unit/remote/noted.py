@@ -12,6 +12,7 @@ from pbx_stasis.recording.service import LiveRecordingView, RecordingError, Reco
 from pbx_stasis.supervision.audit import SegmentRecord
 from pbx_stasis.supervision.core import Mode
 from pbx_stasis.supervision.service import SessionView, SupervisedCall, SupervisionError, Switched
+from pbx_stasis.web.contract import ServiceErrorCode
 
 SECRET = "s3cret-for-tests"
 TENANT = 3
@@ -92,7 +93,7 @@ class NotedRecorder:
     async def talk(self, tenant_id: int, call_id: str) -> Talk:
         self._note("talk", tenant_id, call_id)
         if call_id != CALL:
-            raise RecordingError("not-found", "no such call connected to an agent")
+            raise RecordingError(ServiceErrorCode.NOT_FOUND, "no such call connected to an agent")
         return replace(TALK, tenant_id=tenant_id)
 
     async def state(self, tenant_id: int, call_id: str) -> LiveRecordingView:
