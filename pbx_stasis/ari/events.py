@@ -28,7 +28,7 @@ from pbx_stasis.ari.client import AriClient, encode_query
 from pbx_stasis.ari.errors import AriAuthError, AriUnreachable
 from pbx_stasis.ari.metrics import count_event
 from pbx_stasis.ari.models import AriEvent, event_key
-from pbx_stasis.ari.socket_rest import SocketRest
+from pbx_stasis.ari.socket_rest import SWEEP_S, SocketRest
 
 log = logging.getLogger(__name__)
 
@@ -382,7 +382,9 @@ class EventStream:
         same turn of a busy loop reads it before this one looks."""
         loop = asyncio.get_running_loop()
         patience = self._heartbeat / 2
-        busy_patience = max(patience, self._ari.timeout)
+        # Past the requests' own time and the sweep that fails them: a request in flight fails
+        # first with its timeout, then the socket (no longer busy) is judged on `patience`.
+        busy_patience = self._ari.timeout + SWEEP_S + patience
         while True:
             quiet = loop.time() - self._heard
             if quiet < self._heartbeat or self._reading_paused:

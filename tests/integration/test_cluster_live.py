@@ -103,11 +103,13 @@ async def edge_flags(stack: Stack, node: str) -> str:
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def stack(tmp_path_factory: pytest.TempPathFactory, postgres: PostgresServer,
-                postgres_migrated: str) -> AsyncIterator[Stack]:
+async def stack(tmp_path_factory: pytest.TempPathFactory,
+                postgres: PostgresServer) -> AsyncIterator[Stack]:
     workdir = tmp_path_factory.mktemp("cluster")
-    # PostgreSQL, as scripts/cluster runs it: the last test's controllers lease their role there
-    url = postgres.create_database("pbx_cluster", template=postgres_migrated.rsplit("/", 1)[1])
+    # PostgreSQL, as scripts/cluster runs it: the last test's controllers lease their role there.
+    # A database of its own, migrated here: a copy of the session's migrated one would carry
+    # the rows another test left in it at that moment (a call "chan-..." counted as ours).
+    url = postgres.create_database("pbx_cluster")
     await migrate.upgrade(url)
     db = Database.connect(url)
     tenant = await Directory(db).ensure_tenant("default")

@@ -50,7 +50,9 @@ async def test_a_silent_socket_with_a_request_in_flight_is_dropped_when_the_requ
     """The patience a request in flight buys is the request's own time (2 s here): a socket
     that never answers is dropped then, and reconnected."""
     fake_ari.serial = True
-    fake_ari.replies[("POST", "/channels/c1/answer")] = Reply(204, delay=30.0)
+    # Past the request's 2 s, not much more: Asterisk's stand-in serves the socket's frames one
+    # by one (serial), so it stays busy with this request until then, and its stop waits for it.
+    fake_ari.replies[("POST", "/channels/c1/answer")] = Reply(204, delay=3.0)
     async with quick_stream(ari) as events:
         await eventually(lambda: events.connected and len(ari.sockets) == 1)
         started = time.monotonic()
