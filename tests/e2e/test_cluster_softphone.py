@@ -108,7 +108,8 @@ async def stack(tmp_path_factory: pytest.TempPathFactory, postgres: PostgresServ
     directory = Directory(db)
     tenant = await directory.ensure_tenant("default")
     acd = AcdDirectory(db)
-    await acd.save_queue(tenant.id, "sales", {"ring_timeout": 20})
+    # (a tenant without dispositions: wrap-up ends on its own timer)
+    await acd.save_queue(tenant.id, "sales", {"ring_timeout": 20, "wrapup": 3})
     user = await directory.add_user("default", "alice", "agent", display_name="Alice Agent",
                                     password_hash=FAST_HASHER.hash(PASSWORD))
     agent = await acd.save_agent(user.id, queues={"sales": 0})  # a softphone (no contact)
@@ -279,11 +280,13 @@ async def test_a_carriers_caller_through_the_edge_talks_to_the_browser_agent(
                 every=0.1, what="the CONNECT row")
             [row] = [r for r in connect if r.event == "CONNECT"]
             assert row.agent_user_id == stack.user_id and row.queue == "sales"
-            record = await stack.call(call_id)
-            assert record is not None
+            record = await eventually(
+                lambda: stack.call(call_id), until=lambda r: r is not None and (
+                    r.agent_user_id, r.answered_at is not None) == (stack.user_id, True),
+                within=5, every=0.1, what="the call's record with the agent")
             # a node answered the carrier's call (its channel's id is qualified by the node)
             assert record.channel_id.split("-", 1)[0] in stack.cluster.nodes, record.channel_id
-            assert record.from_number == CALLER and record.answered_at is not None
+            assert record.from_number == CALLER and record.ended_at is None
 
             # audio both ways: the browser's RTP reaches the node and the caller (echoed
             # back), the node's reaches the browser
@@ -302,8 +305,10 @@ async def test_a_carriers_caller_through_the_edge_talks_to_the_browser_agent(
             if not caller.done():
                 caller.cancel()
         await expect(box).to_have_attribute("data-state", "idle", timeout=5_000)
-        await expect(page.get_by_test_id("agent-state")).to_have_text("wrap-up")
         assert await page.evaluate("window.pbxSoftphone.callState") in ("idle", "ended")
+        state = page.get_by_test_id("agent-state")
+        await expect(state).to_have_text("wrap-up")
+        await expect(state).to_have_text("available", timeout=8_000)  # its 3 s over
 
     ended = await eventually(lambda: stack.call(call_id),
                              until=lambda r: r is not None and r.ended_at is not None,
@@ -311,5 +316,6 @@ async def test_a_carriers_caller_through_the_edge_talks_to_the_browser_agent(
     assert ended is not None and ended.agent_user_id == stack.user_id
     events = [r.event for r in await stack.journal(call_id)]
     story = [e for e in events if e in {"ENTERQUEUE", "OFFER", "CONNECT", "COMPLETECALLER",
-                                        "COMPLETEAGENT", "WRAPUPSTART"}]
-    assert story == ["ENTERQUEUE", "OFFER", "CONNECT", "COMPLETECALLER", "WRAPUPSTART"], events
+                                        "COMPLETEAGENT", "WRAPUPSTART", "WRAPUPEND"}]
+    assert story == ["ENTERQUEUE", "OFFER", "CONNECT", "COMPLETECALLER", "WRAPUPSTART",
+                     "WRAPUPEND"], events
