@@ -9,7 +9,7 @@ agent's state intact, and the softphone, registered at the edge, never noticed.
 Last, a caller from the carrier's address through the edge: a node answers it, queues it and
 offers it to the browser (the node's INVITE goes through the edge's WebSocket to Chromium), the
 agent answers on the page, audio flows both ways between the browser and the node, and the
-caller hangs up.
+caller hangs up. The tab closed, both nodes see the phone gone.
 (A node's INVITE reaching a scripted WebSocket phone: tests/integration/test_cluster_live.py.)
 """
 
@@ -309,6 +309,12 @@ async def test_a_carriers_caller_through_the_edge_talks_to_the_browser_agent(
         state = page.get_by_test_id("agent-state")
         await expect(state).to_have_text("wrap-up")
         await expect(state).to_have_text("available", timeout=8_000)  # its 3 s over
+
+    # the tab closed without unregistering: its contact stays at the edge (until it expires),
+    # its WebSocket gone; the nodes' next qualify gets no answer, the phone is offline to them
+    # (not offered calls it cannot take)
+    await eventually(lambda: nodes_reaching_the_phone(stack), until=lambda nodes: not nodes,
+                     within=16, every=0.25, what="the closed tab offline to both nodes")
 
     ended = await eventually(lambda: stack.call(call_id),
                              until=lambda r: r is not None and r.ended_at is not None,
