@@ -416,6 +416,13 @@ route[LOCATION] {{
         exit;
     }}
     handle_ruri_alias();
+    if (is_method("OPTIONS")) {{
+        # a node qualifying a phone: passed on statelessly, so only the phone's own answer
+        # gets back. A closed tab's contact stays registered until it expires, its WebSocket
+        # gone: a relay's error reply (or tm's 408) would tell the node the phone is there
+        forward();
+        exit;
+    }}
     route(RELAY);
 }}
 

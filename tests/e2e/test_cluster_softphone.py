@@ -6,7 +6,11 @@ The agent page's softphone (JsSIP) registers at the edge's WebSocket, not with a
 nodes reach it there (their qualify goes through the edge to the browser). Then the web process
 of the browser's feed is killed (-9): the other one serves the feed within 5 s and a reload, the
 agent's state intact, and the softphone, registered at the edge, never noticed.
-(A node's INVITE reaching a browser's WebSocket: tests/integration/test_cluster_live.py.)
+Last, a caller from the carrier's address through the edge: a node answers it, queues it and
+offers it to the browser (the node's INVITE goes through the edge's WebSocket to Chromium), the
+agent answers on the page, audio flows both ways between the browser and the node, and the
+caller hangs up. The tab closed, both nodes see the phone gone.
+(A node's INVITE reaching a scripted WebSocket phone: tests/integration/test_cluster_live.py.)
 """
 
 from __future__ import annotations
@@ -26,21 +30,31 @@ import pytest_asyncio
 from argon2 import PasswordHasher
 from opened import opened
 from playwright.async_api import Browser, Page, expect
+from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 
-from cluster import Cluster
+from cluster import CARRIER, Cluster, carrier_media_port
 from faults_process import free_port
 from pbxproc import PbxProcess
 from pg import PostgresServer
 from polling import eventually
+from sandbox import run_sipp_async
 
 from pbx_stasis.acd.directory import AcdDirectory
+from pbx_stasis.bus import Bus
+from pbx_stasis.ivr.service import IvrService
 from pbx_stasis.store import Database, Directory, migrate
+from pbx_stasis.store.tables import Call as CallRow
+from pbx_stasis.store.tables import CallEvent
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
 PASSWORD = "correct horse battery"
+DID, CALLER = "+14155550100", "+14155558000"
+# The carrier's line: the DID straight to the queue.
+LINE = (f'flows:\n  line:\n    description: the carrier\'s line\n    dids: ["{DID}"]\n'
+        "    entry: q\n    nodes:\n      q: {kind: queue, queue: sales}\n")
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 WEB_PROCESSES = 2
 # Every text the page's feed status shows from now on (a reconnection can be brief).
@@ -60,7 +74,18 @@ class Stack:
     web_port: int
     workdir: Path
     endpoint: str  # the browser agent's SIP user
+    user_id: int  # the browser agent's user
     webs: list[PbxProcess] = field(default_factory=list)
+
+    async def call(self, call_id: str) -> CallRow | None:
+        async with self.db.session() as session:
+            return await session.get(CallRow, call_id, populate_existing=True)
+
+    async def journal(self, call_id: str) -> list[CallEvent]:
+        """The call's journal rows, as the controller process wrote them."""
+        async with self.db.session() as session:
+            return list(await session.scalars(
+                select(CallEvent).where(CallEvent.call_id == call_id).order_by(CallEvent.id)))
 
     def restart_web(self, index: int) -> PbxProcess:
         """Web process `index` started again (as scripts/cluster would), once it serves."""
@@ -83,10 +108,14 @@ async def stack(tmp_path_factory: pytest.TempPathFactory, postgres: PostgresServ
     directory = Directory(db)
     tenant = await directory.ensure_tenant("default")
     acd = AcdDirectory(db)
-    await acd.save_queue(tenant.id, "sales", {"ring_timeout": 20})
+    # (a tenant without dispositions: wrap-up ends on its own timer)
+    await acd.save_queue(tenant.id, "sales", {"ring_timeout": 20, "wrapup": 3})
     user = await directory.add_user("default", "alice", "agent", display_name="Alice Agent",
                                     password_hash=FAST_HASHER.hash(PASSWORD))
     agent = await acd.save_agent(user.id, queues={"sales": 0})  # a softphone (no contact)
+    applied = await IvrService(db, Bus()).apply(tenant.id, [("line.yaml", LINE)], "test",
+                                                check_sounds_on_asterisk=False)
+    assert applied.ok, applied.problems
     cluster = await asyncio.to_thread(Cluster.start, workdir / "cluster", url)
     processes: list[PbxProcess] = []
     try:
@@ -104,7 +133,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory, postgres: PostgresServ
         for web in webs:
             await asyncio.to_thread(web.wait_for_log, "web pages at", 40)
         yield Stack(cluster, db, f"http://127.0.0.1:{web_port}", web_port, workdir,
-                    agent.endpoint, webs)
+                    agent.endpoint, user.id, webs)
     finally:
         for process in reversed(processes):
             await asyncio.to_thread(process.terminate, 10)
@@ -198,3 +227,101 @@ async def test_a_browser_registers_at_the_edge_and_outlives_its_web_process(
         await eventually(lambda: registered(page), until=bool, within=10, every=0.1,
                          what="the softphone registered again after the reload")
 
+
+
+async def stats(page: Page) -> dict[str, int]:
+    """The softphone's audio bytes in and out (the page's RTCPeerConnection getStats)."""
+    value: dict[str, int] = await page.evaluate("window.pbxSoftphone.stats()")
+    return value
+
+
+async def test_a_carriers_caller_through_the_edge_talks_to_the_browser_agent(
+    stack: Stack, browser: Browser
+) -> None:
+    """The whole path of a call on the cluster: carrier -> edge -> a node (dispatched) -> the
+    queue -> the node's INVITE to the agent at the edge -> the edge's WebSocket -> Chromium.
+    The caller echoes every RTP packet it gets (-rtp_echo) and sends nothing else, so audio
+    the browser receives is its own microphone's, having reached the node and the caller."""
+    async with opened(browser) as page:
+        await log_in(page, stack)
+        await eventually(lambda: registered(page), until=bool, within=10, every=0.1,
+                         what="the softphone registered")
+        # the caller's node offers it only if it reaches the phone (its qualify at the edge)
+        await eventually(lambda: nodes_reaching_the_phone(stack),
+                         until=lambda nodes: len(nodes) == 2, within=15, every=0.25,
+                         what="both nodes reaching the softphone through the edge")
+        if await page.get_by_test_id("agent-state").text_content() != "available":
+            await page.select_option("#state-select", "available")
+            await page.click("#apply-state")
+        await expect(page.get_by_test_id("agent-state")).to_have_text("available")
+
+        # the caller hangs up itself after 10 s of talk (from the node's answer, before the
+        # queue): time to ring the browser, answer and hear both ways
+        caller = asyncio.create_task(run_sipp_async(
+            "caller-hangs-up.xml", stack.cluster.edge_sip, service=DID, caller=CALLER,
+            local_address=CARRIER, media_port=carrier_media_port(), keys={"talk_ms": "10000"},
+            extra_args=["-rtp_echo"], timeout=30, workdir=stack.workdir))
+        try:
+            box = page.get_by_test_id("call-box")
+            await expect(box).to_have_attribute("data-state", "ringing", timeout=15_000)
+            await expect(page.get_by_test_id("caller-number")).to_have_text(CALLER)
+            answer = page.get_by_test_id("answer")
+            await expect(answer).to_be_enabled()  # the node's INVITE reached the softphone
+            call_id = await page.evaluate("window.pbxSoftphone.callId")
+            assert isinstance(call_id, str) and call_id
+            await answer.click()
+            await expect(box).to_have_attribute("data-state", "talking")
+            assert await page.evaluate("window.pbxSoftphone.callState") == "active"
+
+            # the controller has the agent on the call (written by its process)
+            connect = await eventually(
+                lambda: stack.journal(call_id),
+                until=lambda rows: any(r.event == "CONNECT" for r in rows), within=5,
+                every=0.1, what="the CONNECT row")
+            [row] = [r for r in connect if r.event == "CONNECT"]
+            assert row.agent_user_id == stack.user_id and row.queue == "sales"
+            record = await eventually(
+                lambda: stack.call(call_id), until=lambda r: r is not None and (
+                    r.agent_user_id, r.answered_at is not None) == (stack.user_id, True),
+                within=5, every=0.1, what="the call's record with the agent")
+            # a node answered the carrier's call (its channel's id is qualified by the node)
+            assert record.channel_id.split("-", 1)[0] in stack.cluster.nodes, record.channel_id
+            assert record.from_number == CALLER and record.ended_at is None
+
+            # audio both ways: the browser's RTP reaches the node and the caller (echoed
+            # back), the node's reaches the browser
+            first = await eventually(lambda: stats(page), until=lambda s: (
+                s["bytesReceived"] > 0 and s["bytesSent"] > 0), within=5, every=0.1,
+                what="audio both ways on the page")
+            await asyncio.sleep(1.0)  # a second of audio on purpose: the counters it moves
+            later = await stats(page)
+            assert later["bytesSent"] > first["bytesSent"], (first, later)
+            assert later["bytesReceived"] > first["bytesReceived"], (first, later)
+
+            # the caller hangs up: the call ends on the page, the agent goes to wrap-up
+            result = await caller
+            assert result.ok, result.describe()
+        finally:
+            if not caller.done():
+                caller.cancel()
+        await expect(box).to_have_attribute("data-state", "idle", timeout=5_000)
+        assert await page.evaluate("window.pbxSoftphone.callState") in ("idle", "ended")
+        state = page.get_by_test_id("agent-state")
+        await expect(state).to_have_text("wrap-up")
+        await expect(state).to_have_text("available", timeout=8_000)  # its 3 s over
+
+    # the tab closed without unregistering: its contact stays at the edge (until it expires),
+    # its WebSocket gone; the nodes' next qualify gets no answer, the phone is offline to them
+    # (not offered calls it cannot take)
+    await eventually(lambda: nodes_reaching_the_phone(stack), until=lambda nodes: not nodes,
+                     within=16, every=0.25, what="the closed tab offline to both nodes")
+
+    ended = await eventually(lambda: stack.call(call_id),
+                             until=lambda r: r is not None and r.ended_at is not None,
+                             within=5, every=0.1, what="the call's record ended")
+    assert ended is not None and ended.agent_user_id == stack.user_id
+    events = [r.event for r in await stack.journal(call_id)]
+    story = [e for e in events if e in {"ENTERQUEUE", "OFFER", "CONNECT", "COMPLETECALLER",
+                                        "COMPLETEAGENT", "WRAPUPSTART", "WRAPUPEND"}]
+    assert story == ["ENTERQUEUE", "OFFER", "CONNECT", "COMPLETECALLER", "WRAPUPSTART",
+                     "WRAPUPEND"], events

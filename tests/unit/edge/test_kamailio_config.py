@@ -134,3 +134,10 @@ def test_a_reloaded_softphone_replaces_its_old_registration() -> None:
 def test_a_browser_is_looked_up_at_its_websocket_connection() -> None:
     # the registrar keeps where the REGISTER came from, under the AVP nathelper fills
     assert 'modparam("nathelper|registrar", "received_avp", "$avp(RECEIVED)")' in render(config())
+
+
+def test_a_nodes_qualify_of_a_phone_gets_only_the_phones_own_answer() -> None:
+    # stateless: a closed tab's connection (still registered) gives the node no answer at all
+    location = render(config()).split("route[LOCATION]", 1)[1].split("\n}\n", 1)[0]
+    assert 'if (is_method("OPTIONS")) {\n        # a node qualifying a phone' in location
+    assert "forward();\n        exit;" in location
