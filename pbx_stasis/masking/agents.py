@@ -5,8 +5,6 @@ REFRESH_S (a change on the integrations page reaches the phones within that)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
 from sqlalchemy import select
@@ -15,7 +13,7 @@ from pbx_stasis.crm.phones import mask_number
 from pbx_stasis.masking.core import masked_leg_caller_id
 from pbx_stasis.masking.tables import NumberMasking
 from pbx_stasis.store import Database
-from pbx_stasis.store.polling import poll
+from pbx_stasis.store.polling import Polling
 from pbx_stasis.store.tables import Role, User
 
 log = logging.getLogger(__name__)
@@ -29,7 +27,7 @@ class MaskedAgents:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.users: frozenset[int] = frozenset()
-        self._task: asyncio.Task[None] | None = None
+        self._polling = Polling(self._reload, REFRESH_S, "masked agents")
 
     def masks(self, user_id: int) -> bool:
         return user_id in self.users
@@ -58,20 +56,10 @@ class MaskedAgents:
                              if Role(role) in rules[tenant_id])
 
     async def start(self) -> None:
-        try:
-            self.users = await self.read()
-        except Exception as exc:  # the database away at start: read again in the loop
-            log.warning("masked agents not read yet: %s", exc)
-        self._task = asyncio.create_task(self._refresh(), name="masked-agents")
+        await self._polling.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._polling.stop()
 
-    async def _refresh(self) -> None:
-        async def read() -> None:
-            self.users = await self.read()
-
-        await poll(read, REFRESH_S, "masked agents")
+    async def _reload(self) -> None:
+        self.users = await self.read()

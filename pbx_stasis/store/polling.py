@@ -4,6 +4,7 @@ outage is told once when it begins and once when it ends, not at every poll."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -47,3 +48,27 @@ async def poll(step: Callable[[], Awaitable[None]], every: float, what: str, *,
             outage.worked()
         if not wait_first:
             await asyncio.sleep(every)
+
+
+class Polling:
+    """`step` run once at `start` (a failure only told: the loop tries again), then every
+    `every` seconds in a task of its own until `stop`."""
+
+    def __init__(self, step: Callable[[], Awaitable[None]], every: float, what: str) -> None:
+        self.step, self.every, self.what = step, every, what
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        try:
+            await self.step()
+        except Exception as exc:  # the database away at start
+            log.warning("%s not read yet (tried again every %g s): %s", self.what, self.every,
+                        exc)
+        self._task = asyncio.create_task(poll(self.step, self.every, self.what), name=self.what)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None

@@ -6,8 +6,6 @@ them with an announcement; every step on the call's journal lines."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,7 +20,7 @@ from pbx_stasis.calls.handoff import QueueRequest
 from pbx_stasis.calls.inbound import Call, caller_number, dialed_number
 from pbx_stasis.dialing.caller_ids import Presented
 from pbx_stasis.store import CallRecord, Database, NewEvent, utc_now
-from pbx_stasis.store.polling import poll
+from pbx_stasis.store.polling import Polling
 from pbx_stasis.store.tables import Call as CallRow
 from pbx_stasis.store.tables import CallEvent
 from pbx_stasis.transfer.outside import TrunkLine
@@ -227,24 +225,16 @@ class MaskedCalls:
         self.line = line  # every outside dial goes through its dialling policy (permit)
         self.clock = clock
         self.owners: dict[str, int] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._polling = Polling(self._reload, POOL_REFRESH_S, "virtual numbers")
 
     async def start(self) -> None:
-        with contextlib.suppress(Exception):
-            self.owners = await self.store.owners()
-        self._task = asyncio.create_task(self._refresh(), name="virtual-numbers")
+        await self._polling.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._polling.stop()
 
-    async def _refresh(self) -> None:
-        async def read() -> None:
-            self.owners = await self.store.owners()
-
-        await poll(read, POOL_REFRESH_S, "virtual numbers")
+    async def _reload(self) -> None:
+        self.owners = await self.store.owners()
 
     def tenant_of(self, number: str) -> int | None:
         return self.owners.get(number)

@@ -10,7 +10,7 @@ import logging
 import pytest
 
 from pbx_stasis.store.errors import StoreUnavailable
-from pbx_stasis.store.polling import poll
+from pbx_stasis.store.polling import Polling, poll
 
 pytestmark = pytest.mark.asyncio
 
@@ -48,3 +48,23 @@ async def test_an_error_outside_the_ones_expected_stops_the_loop() -> None:
 
     with pytest.raises(KeyError):
         await poll(read, 0.001, "queues", errors=(StoreUnavailable,))
+
+
+async def test_polling_starts_with_the_database_away_and_reads_once_it_answers() -> None:
+    read: list[int] = []
+    away = True
+
+    async def step() -> None:
+        if away:
+            raise StoreUnavailable("database away")
+        read.append(1)
+
+    polling = Polling(step, 0.001, "queues")
+    await polling.start()  # told, not raised: the loop tries again
+    away = False
+    for _ in range(500):
+        if read:
+            break
+        await asyncio.sleep(0.002)
+    await polling.stop()
+    assert read
