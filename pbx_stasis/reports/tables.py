@@ -46,14 +46,9 @@ class QueueQuarterRow(Base):
     callbacks_failed: Mapped[int] = mapped_column(Integer)
 
 
-class AgentQuarterRow(Base):
-    """An agent's tally over one quarter hour (agents by user id, as the journal has them)."""
+class AgentTallyColumns:
+    """An AgentTally's fields as columns (the quarters' and the days' tables)."""
 
-    __tablename__ = "report_agent_quarters"
-
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
-    start: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
-    agent_user_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     offered: Mapped[int] = mapped_column(Integer)
     answered: Mapped[int] = mapped_column(Integer)
     missed: Mapped[int] = mapped_column(Integer)
@@ -68,6 +63,27 @@ class AgentQuarterRow(Base):
     outbound_connected: Mapped[int] = mapped_column(Integer)
     outbound_talk: Mapped[float] = mapped_column(Float)
     outbound_wrapup: Mapped[float] = mapped_column(Float)
+
+
+class AgentQuarterRow(AgentTallyColumns, Base):
+    """An agent's tally over one quarter hour (agents by user id, as the journal has them)."""
+
+    __tablename__ = "report_agent_quarters"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    start: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    agent_user_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+class AgentDayRow(AgentTallyColumns, Base):
+    """An agent's quarters of one UTC day added up (reports/rollup_store.py keeps it equal to
+    them): a month's report adds 30 of these per agent instead of 2,880 quarters."""
+
+    __tablename__ = "report_agent_days"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    day: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)  # UTC midnight
+    agent_user_id: Mapped[int] = mapped_column(Integer, primary_key=True)
 
 
 class RollupMarkRow(Base):

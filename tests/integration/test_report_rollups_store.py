@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import UTC, datetime
 
+import pytest
 from figures_journal import AGENTS, DAY1, DAY2, DAY3, QUEUES, StoredRow, stored, two_days
 from sqlalchemy import func, select
 
@@ -21,7 +22,7 @@ from pbx_stasis.reports.rollup_store import (
     roll_up,
     rolled_span,
 )
-from pbx_stasis.reports.tables import QueueQuarterRow
+from pbx_stasis.reports.tables import AgentDayRow, QueueQuarterRow
 from pbx_stasis.store import CallJournal, Database, Directory, NewEvent
 from pbx_stasis.store.tables import Call, Direction
 
@@ -88,6 +89,16 @@ async def test_reports_from_rollups_equal_the_fold(db: Database) -> None:
     report = await period_report(db, tenant_id, DAY1, DAY3, {})
     assert report.queues["sales"].tally.offered == fold(
         rows, DAY1, DAY3, {}).queues["sales"].tally.offered + 100
+    # An agent's whole day is read from its day row (DAY2 here), the rest from the quarters.
+    async with db.transaction() as tx:
+        day = await tx.scalar(select(AgentDayRow).where(
+            AgentDayRow.day == datetime.fromtimestamp(DAY2, UTC)).limit(1))
+        assert day is not None
+        agent, day.talk = day.agent_user_id, day.talk + 1000
+    for start, end, more in ((DAY1, DAY3, 1000), (DAY2 + 900, DAY3, 0)):
+        report = await period_report(db, tenant_id, start, end, {})
+        assert report.agents[agent].tally.talk == pytest.approx(
+            fold(rows, start, end, {}).agents[agent].tally.talk + more), (start, end)
 
 
 async def test_changed_queue_settings_fold_the_journal_until_a_rebuild(db: Database) -> None:

@@ -83,6 +83,39 @@ async def test_names_that_differ_only_in_case_are_lowered_and_kept_apart(db_url:
         await db.dispose()
 
 
+async def test_agents_quarters_rolled_before_0026_are_added_up_into_their_days(
+        db_url: str) -> None:
+    await upgrade(db_url, "0024")
+    db = Database.connect(db_url)
+    tally = ("offered, answered, missed, transfers, handled, talk, wrapup, paused, busy, "
+             "available, outbound_placed, outbound_connected, outbound_talk, outbound_wrapup")
+    try:
+        async with db.transaction() as tx:
+            await tx.execute(text("INSERT INTO tenants (name, slug, created_at) "
+                                  "VALUES ('acme', 'acme', CURRENT_TIMESTAMP)"))
+            for start, agent, talk in (("2026-11-23 23:45:00", 7, 10.5),
+                                       ("2026-11-24 00:00:00", 7, 20.0),
+                                       ("2026-11-24 23:45:00", 7, 30.0),
+                                       ("2026-11-24 12:00:00", 8, 1.0)):
+                await tx.execute(text(
+                    f"INSERT INTO report_agent_quarters (tenant_id, start, agent_user_id, {tally})"
+                    " VALUES (1, :start, :agent, 1, 1, 0, 0, 1, :talk, 2, 0, 3, 4, 0, 0, 0, 0)"),
+                    {"start": datetime.fromisoformat(start).replace(tzinfo=UTC), "agent": agent,
+                     "talk": talk})
+        await upgrade(db_url)
+        async with db.session() as session:
+            days = (await session.execute(text(
+                "SELECT day, agent_user_id, offered, talk, busy FROM report_agent_days "
+                "ORDER BY day, agent_user_id"))).all()
+        assert [(str(day)[:10], agent, offered, talk, busy)
+                for day, agent, offered, talk, busy in days] == [
+            ("2026-11-23", 7, 1, 10.5, 3.0), ("2026-11-24", 7, 2, 50.0, 6.0),
+            ("2026-11-24", 8, 1, 1.0, 3.0)]
+        assert await drift(db_url) == []
+    finally:
+        await db.dispose()
+
+
 async def test_the_journal_refuses_updates_at_the_database_level(db: Database) -> None:
     tenant = await Directory(db).ensure_default_tenant()
     entry = await CallJournal(db).append(db, tenant_id=tenant.id, event="AGENTLOGIN")
