@@ -30,8 +30,8 @@ from datetime import datetime
 from typing import Protocol
 
 from pbx_stasis.acd.model import AgentState, QueueConfig
+from pbx_stasis.calls.events import CallView
 from pbx_stasis.remote.interfaces import Interface
-from pbx_stasis.store.tables import Direction
 from pbx_stasis.web.contract import ServiceError
 
 
@@ -97,28 +97,12 @@ class SipCredentials:
     display_name: str
 
 
-@dataclass(frozen=True)
-class LiveCall:
-    call_id: str
-    direction: Direction
-    from_number: str
-    to_number: str
+@dataclass(frozen=True, kw_only=True)
+class LiveCall(CallView):
+    """A live call as GET /api/calls gives it: the call events' fields (calls/events.py), its
+    state one of the ACD's."""
+
     state: CallState
-    started_at: datetime
-    answered_at: datetime | None = None
-    queue: str | None = None
-    agent_user_id: int | None = None
-    held: bool = False
-    muted: bool = False
-    connected_at: datetime | None = None  # the agent came on the line (their call timer)
-    callback: str | None = None  # a callback: the number the agent is about to call
-    # Where the call is at, for the live calls' stage: the IVR's node; waiting in `queue`, its
-    # place (1: next), since when and its priority; the agent whose phone rings for it.
-    ivr_node: str | None = None
-    position: int | None = None
-    waiting_since: datetime | None = None
-    priority: int | None = None
-    ringing_user_id: int | None = None
 
 
 @dataclass(frozen=True)

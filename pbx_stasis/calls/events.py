@@ -16,8 +16,8 @@ from pbx_stasis.store import Direction, NewEvent, Role
 
 @dataclass(frozen=True, kw_only=True)
 class CallView:
-    """A live call as the pages show it (the web's LiveCall: acd/service.py): the fields of
-    every call event (each topic's class derives from it, not from another topic's)."""
+    """A live call as the pages show it: the fields of every call event (each topic's class
+    derives from it, not from another topic's) and of GET /api/calls (acd/service.py LiveCall)."""
 
     call_id: str
     direction: Direction
@@ -32,8 +32,8 @@ class CallView:
     held: bool = False
     muted: bool = False
     callback: str | None = None  # a callback: the number the agent is about to call
-    # The live calls' stage (acd/service.py LiveCall): the IVR node; a waiting call's place,
-    # since when and priority; the agent whose phone rings for it.
+    # Where the call is at, for the live calls' stage: the IVR node; a waiting call's place
+    # (1: next), since when and priority; the agent whose phone rings for it.
     ivr_node: str | None = None
     position: int | None = None
     waiting_since: datetime | None = None

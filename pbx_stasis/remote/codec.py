@@ -66,7 +66,9 @@ def decode(kind: Any, value: Any) -> Any:
 
 @cache
 def _hints(kind: Any) -> dict[str, Any]:
-    return typing.get_type_hints(kind, vars(inspect.getmodule(kind)))
+    # No namespace given: each field's annotation is read in the module of the class that
+    # declares it (a dataclass's inherited fields live in its base's module).
+    return typing.get_type_hints(kind)
 
 
 @dataclass(frozen=True)

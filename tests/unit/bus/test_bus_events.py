@@ -31,7 +31,8 @@ from pbx_stasis.web.contract import to_json
 
 T0 = datetime(2026, 1, 5, 9, 30, 0, 250_001, tzinfo=UTC)
 T1 = datetime(2026, 1, 5, 9, 30, 7, tzinfo=UTC)
-CALL = LiveCall("c-1", Direction.INBOUND, "+15550100", "+15550001", CallState.TALKING, T0,
+CALL = LiveCall(call_id="c-1", direction=Direction.INBOUND, from_number="+15550100",
+                to_number="+15550001", state=CallState.TALKING, started_at=T0,
                 answered_at=T1, queue="sales", agent_user_id=7, held=True)
 AGENT = AgentView(7, "alice", AgentState.WRAP_UP, T1, reason=None, call_id="c-1",
                   wrapup_ends_at=T1, calls_today=3, registered=True, queues=("sales", "vip"))
