@@ -265,12 +265,14 @@ async def serve(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             await asyncio.to_thread(process.wait, 60 + args.events)
         received = []
         errors: list[str] = []
+        client_cpu: list[float] = []
         for out, _ in files:
             data = json.loads(out.read_text())
             received.extend(data["received"])
             errors.extend(data["errors"])
+            client_cpu.append(data.get("cpu_s", 0.0))
         return {"sent": sent, "received": received, "windows": [quiet, loaded],
-                "subscribed": subscribed, "errors": errors}
+                "subscribed": subscribed, "errors": errors, "client_cpu": client_cpu}
     finally:
         for process in processes:
             if process.poll() is None:
@@ -311,6 +313,9 @@ def report(args: argparse.Namespace, result: dict[str, Any]) -> str:
         f"{deliveries} deliveries, {missing} missing:",
         f"  p50 {_fmt(latencies, 50)} / p95 {_fmt(latencies, 95)} / p99 {_fmt(latencies, 99)} "
         f"/ max {_fmt(latencies, 100)}",
+        # Their CPU: on a shared machine, a browser's reading is in the latency too.
+        "  the client processes' CPU (s, each, from their start): "
+        + ", ".join(f"{cpu:.2f}" for cpu in result["client_cpu"]),
         "",
         "the publishing process" + (" (the Stasis side; the feed in `pbx run --part web`)"
                                     if split else "") +
