@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import json
 import os
 import resource
@@ -47,6 +48,7 @@ from pbx_stasis.config import CallSettings, Settings
 from pbx_stasis.plugins import TOPICS, web_app
 from pbx_stasis.remote.server import rpc_app
 from pbx_stasis.store import Database, Directory, migrate
+from pbx_stasis.web import feed as feed_module
 from pbx_stasis.web.app import SITE, WebContext
 from pbx_stasis.web.sessions import COOKIE
 
@@ -140,6 +142,37 @@ class LagProbe:
 def _cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+def watch_fanout(app: web.Application) -> list[float] | None:
+    """The times the app's fan-out had written every queued socket (its ready queue empty):
+    an event is on every socket's transport (but a slow one's) at the first such time after
+    its publish. None when the code has no fan-out (main before web/fanout.py)."""
+    key = getattr(feed_module, "FANOUT", None)
+    if key is None:
+        return None
+    fanout = app[key]
+    flush = fanout._flush
+    done: list[float] = []
+
+    def timed() -> None:
+        flush()
+        if not fanout._ready:
+            done.append(time.time())
+
+    fanout._flush = timed  # (call_soon(self._flush) reads it)
+    return done
+
+
+def written(sent: dict[int, float], done: list[float]) -> list[float]:
+    """Each event's time from publish to the fan-out's next empty ready queue (ms)."""
+    ordered = sorted(done)
+    out = []
+    for at in sent.values():
+        index = bisect.bisect_left(ordered, at)
+        if index < len(ordered):
+            out.append((ordered[index] - at) * 1000)
+    return out
 
 
 def process_cpu(pid: int) -> float:
@@ -238,6 +271,7 @@ async def serve(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             runners.append(runner)
             port = free_port(range(18100, 18900), tcp=True)
             await web.TCPSite(runner, "127.0.0.1", port).start()
+        done = None if args.split else watch_fanout(app)
         sessions = app[SITE].sessions
         cookies = [await sessions.open(boss.id, boss.tenant_id, "127.0.0.1", "bench-feed")
                    for _ in range(args.clients)]
@@ -272,7 +306,8 @@ async def serve(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             errors.extend(data["errors"])
             client_cpu.append(data.get("cpu_s", 0.0))
         return {"sent": sent, "received": received, "windows": [quiet, loaded],
-                "subscribed": subscribed, "errors": errors, "client_cpu": client_cpu}
+                "subscribed": subscribed, "errors": errors, "client_cpu": client_cpu,
+                "written": written(sent, done) if done is not None else None}
     finally:
         for process in processes:
             if process.poll() is None:
@@ -316,6 +351,13 @@ def report(args: argparse.Namespace, result: dict[str, Any]) -> str:
         # Their CPU: on a shared machine, a browser's reading is in the latency too.
         "  the client processes' CPU (s, each, from their start): "
         + ", ".join(f"{cpu:.2f}" for cpu in result["client_cpu"]),
+    ]
+    if result["written"] is not None:  # where the server's part ends
+        lines.append(
+            "  bus.publish -> the frame written to every socket's transport but a stalled "
+            f"one's (the server's part, ms): p50 {_fmt(result['written'], 50)} / p99 "
+            f"{_fmt(result['written'], 99)} / max {_fmt(result['written'], 100)}")
+    lines += [
         "",
         "the publishing process" + (" (the Stasis side; the feed in `pbx run --part web`)"
                                     if split else "") +
