@@ -144,35 +144,49 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def watch_fanout(app: web.Application) -> list[float] | None:
-    """The times the app's fan-out had written every queued socket (its ready queue empty):
-    an event is on every socket's transport (but a slow one's) at the first such time after
-    its publish. None when the code has no fan-out (main before web/fanout.py)."""
+class FanoutWatch:
+    """When the app's fan-out (web/fanout.py) had written each event to every socket but a
+    stalled one. Its ready queue is FIFO: an event published when `queued` sockets had ever
+    been queued is written once `flushed` reaches that count (a socket queued before holds its
+    place). The bench wraps the fan-out's two methods; the app is unchanged."""
+
+    def __init__(self, fanout: Any) -> None:
+        self.queued = self.flushed = 0
+        self.marks: dict[int, int] = {}  # seq -> sockets queued once it was published
+        self.progress: list[tuple[float, int]] = []  # (time, sockets flushed by then)
+        ready, flush = fanout.ready, fanout._flush
+
+        def counted_ready(outlet: Any) -> None:
+            before = len(fanout._ready)
+            ready(outlet)
+            self.queued += len(fanout._ready) - before
+
+        def timed_flush() -> None:
+            before = len(fanout._ready)
+            flush()
+            self.flushed += before - len(fanout._ready)
+            self.progress.append((time.time(), self.flushed))
+
+        fanout.ready, fanout._flush = counted_ready, timed_flush  # looked up at each call
+
+    def mark(self, seq: int) -> None:
+        self.marks[seq] = self.queued
+
+    def written(self, sent: dict[int, float]) -> list[float]:
+        """Each event's time from publish to written (ms)."""
+        counts = [count for _, count in self.progress]
+        out = []
+        for seq, mark in self.marks.items():
+            index = bisect.bisect_left(counts, mark)
+            if seq in sent and index < len(counts):
+                out.append((self.progress[index][0] - sent[seq]) * 1000)
+        return out
+
+
+def watch_fanout(app: web.Application) -> FanoutWatch | None:
+    """None when the code has no fan-out (main before web/fanout.py)."""
     key = getattr(feed_module, "FANOUT", None)
-    if key is None:
-        return None
-    fanout = app[key]
-    flush = fanout._flush
-    done: list[float] = []
-
-    def timed() -> None:
-        flush()
-        if not fanout._ready:
-            done.append(time.time())
-
-    fanout._flush = timed  # (call_soon(self._flush) reads it)
-    return done
-
-
-def written(sent: dict[int, float], done: list[float]) -> list[float]:
-    """Each event's time from publish to the fan-out's next empty ready queue (ms)."""
-    ordered = sorted(done)
-    out = []
-    for at in sent.values():
-        index = bisect.bisect_left(ordered, at)
-        if index < len(ordered):
-            out.append((ordered[index] - at) * 1000)
-    return out
+    return None if key is None else FanoutWatch(app[key])
 
 
 def process_cpu(pid: int) -> float:
@@ -183,7 +197,8 @@ def process_cpu(pid: int) -> float:
 
 async def publish(bus: Bus, tenant_id: int, events: int, rate: float, label: str,
                   sent: dict[int, float], first: int,
-                  web_cpu: Callable[[], float] | None = None) -> LoopWindow:
+                  web_cpu: Callable[[], float] | None = None,
+                  watch: FanoutWatch | None = None) -> LoopWindow:
     probe = LagProbe()
     probe.start()
     cpu, wall = _cpu(), time.monotonic()
@@ -198,6 +213,8 @@ async def publish(bus: Bus, tenant_id: int, events: int, rate: float, label: str
         event = bus.publish(QUEUE_STATS, tenant_id, payload)
         took.append((time.perf_counter() - before) * 1000)
         sent[event.seq] = at
+        if watch is not None:
+            watch.mark(event.seq)
     await asyncio.sleep(0.5)  # the last event's sends
     return LoopWindow(label, took, await probe.stop(), _cpu() - cpu, time.monotonic() - wall,
                       web_cpu() - web_before if web_cpu is not None else None)
@@ -271,7 +288,7 @@ async def serve(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             runners.append(runner)
             port = free_port(range(18100, 18900), tcp=True)
             await web.TCPSite(runner, "127.0.0.1", port).start()
-        done = None if args.split else watch_fanout(app)
+        watch = None if args.split else watch_fanout(app)
         sessions = app[SITE].sessions
         cookies = [await sessions.open(boss.id, boss.tenant_id, "127.0.0.1", "bench-feed")
                    for _ in range(args.clients)]
@@ -294,7 +311,7 @@ async def serve(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         subscribed = sum(int(ready.read_text() or 0) for _, ready in files)
         say(f"{subscribed} of {args.clients} clients subscribed; publishing")
         loaded = await publish(bus, boss.tenant_id, args.events, args.rate,
-                               f"{args.clients} clients", sent, args.events, web_cpu)
+                               f"{args.clients} clients", sent, args.events, web_cpu, watch)
         for process in clients:
             await asyncio.to_thread(process.wait, 60 + args.events)
         received = []
@@ -307,7 +324,7 @@ async def serve(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             client_cpu.append(data.get("cpu_s", 0.0))
         return {"sent": sent, "received": received, "windows": [quiet, loaded],
                 "subscribed": subscribed, "errors": errors, "client_cpu": client_cpu,
-                "written": written(sent, done) if done is not None else None}
+                "written": watch.written(sent) if watch is not None else None}
     finally:
         for process in processes:
             if process.poll() is None:
