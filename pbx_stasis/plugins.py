@@ -39,7 +39,7 @@ from pbx_stasis.tickets import plugin as tickets
 from pbx_stasis.users import plugin as users
 from pbx_stasis.virtualnumbers import plugin as virtualnumbers
 from pbx_stasis.voicemail import plugin as voicemail
-from pbx_stasis.web import feed, openapi, pages, tokens
+from pbx_stasis.web import fanout, feed, openapi, pages, tokens
 from pbx_stasis.web.app import WebContext, create_web_app
 from pbx_stasis.web.routing import Route
 from pbx_stasis.webhooks import plugin as webhooks
@@ -100,6 +100,7 @@ def web_app(ctx: WebContext, offered: Iterable[Offered[Any]]) -> web.Application
     app = create_web_app(ctx, ROUTE_TABLE)
     app[feed.TOPICS] = TOPICS
     app[feed.FRAMES] = feed.Frames()
+    app[feed.FANOUT] = fanout.Fanout()
     services = {offer.interface.name: offer.implementation for offer in offered}
     for service in SERVICES:
         if service.interface.name in services:

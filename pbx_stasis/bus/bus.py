@@ -13,7 +13,7 @@ import enum
 import itertools
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -129,7 +129,8 @@ class Subscription:
     """One subscriber's queue; when it overflows the oldest events are dropped and counted,
     and the subscriber is told (``lagged``) so it can resync from the read models."""
 
-    def __init__(self, bus: Bus, topics: frozenset[str], tenant_id: int | None, size: int) -> None:
+    def __init__(self, bus: Bus, topics: frozenset[str], tenant_id: int | None, size: int,
+                 notify: Callable[[], None] | None = None) -> None:
         if size < 1:
             raise ValueError("a subscription's queue holds at least one event")
         self._bus = bus
@@ -141,6 +142,9 @@ class Subscription:
         self._events: deque[BusEvent[Any]] = deque()
         self._size = size
         self._waiter: asyncio.Future[None] | None = None
+        # A reader that takes events with get_nowait() when told (the feed's fan-out: one
+        # callback a loop turn for every socket, not a task per socket woken per event).
+        self._notify = notify
         self.dropped = 0
 
     def wants(self, event: BusEvent[Any]) -> bool:
@@ -162,6 +166,8 @@ class Subscription:
             events.popleft()
             self.dropped += 1
         events.append(event)
+        if self._notify is not None:
+            self._notify()
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
@@ -214,10 +220,12 @@ class Bus:
 
     def subscribe(
         self, topics: Iterable[str | EventTopic[Any]], tenant_id: int | None = None,
-        size: int = 1000,
+        size: int = 1000, notify: Callable[[], None] | None = None,
     ) -> Subscription:
-        """Topics by object or name; "call:*" is every topic of a family."""
+        """Topics by object or name; "call:*" is every topic of a family. `notify`: called after
+        each event queued (a reader without a task of its own: it then takes them with
+        get_nowait)."""
         names = frozenset(t.name if isinstance(t, EventTopic) else t for t in topics)
-        subscription = Subscription(self, names, tenant_id, size)
+        subscription = Subscription(self, names, tenant_id, size, notify)
         self._subscriptions.add(subscription)
         return subscription

@@ -22,9 +22,10 @@ from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
-from pbx_stasis.bus import BusEvent, EventTopic, Subscription
+from pbx_stasis.bus import BusEvent, EventTopic
 from pbx_stasis.store.tables import Role
 from pbx_stasis.web.app import VIEWER_SHAPE
+from pbx_stasis.web.fanout import Fanout, Outlet, text_frame
 from pbx_stasis.web.routing import (
     ANYONE,
     Kind,
@@ -42,23 +43,23 @@ MAX_TOPICS = 20
 
 
 class Frames:
-    """Each event's frame, encoded once for every socket that sends it: a wallboard on 500
-    screens encodes an event once, not 500 times (scripts/bench-feed). Keeps the last `size`
+    """Each event's WebSocket frame, encoded once for every socket that sends it: a wallboard on
+    500 screens encodes an event once, not 500 times (scripts/bench-feed). Keeps the last `size`
     events' frames (with the events, so an id is never reused while cached)."""
 
     def __init__(self, size: int = 512) -> None:
         self._size = size
-        self._frames: OrderedDict[int, tuple[BusEvent[Any], str]] = OrderedDict()
+        self._frames: OrderedDict[int, tuple[BusEvent[Any], bytes]] = OrderedDict()
 
-    def of(self, event: BusEvent[Any]) -> str:
+    def of(self, event: BusEvent[Any]) -> bytes:
         cached = self._frames.get(id(event))
         if cached is not None and cached[0] is event:
             return cached[1]
-        text = frame(event, event.json())
-        self._frames[id(event)] = (event, text)
+        data = wire(frame(event, event.json()))
+        self._frames[id(event)] = (event, data)
         if len(self._frames) > self._size:
             self._frames.popitem(last=False)
-        return text
+        return data
 
 
 def frame(event: BusEvent[Any], payload: Any) -> str:
@@ -66,8 +67,13 @@ def frame(event: BusEvent[Any], payload: Any) -> str:
                   "payload": payload})
 
 
-# One per web app (pbx_stasis.plugins sets it): the sockets of the app share it.
+def wire(text: str) -> bytes:
+    return text_frame(text.encode())
+
+
+# One per web app (pbx_stasis.plugins sets them): the sockets of the app share them.
 FRAMES: web.AppKey[Frames] = web.AppKey("feed_frames", Frames)
+FANOUT: web.AppKey[Fanout] = web.AppKey("feed_fanout", Fanout)
 
 
 def allowed_topics(topics: Mapping[str, EventTopic[Any]], role: Role) -> list[str]:
@@ -125,34 +131,35 @@ async def open_feed(req: RouteRequest) -> web.StreamResponse:
     # No permessage-deflate (browsers ask for it): compressing a ~1 kB frame once per socket
     # would cost more than the bytes it saves on a LAN, and a frame is sent to many sockets.
     socket = web.WebSocketResponse(heartbeat=30.0, max_msg_size=64 * 1024, compress=False)
-    await socket.prepare(req.http)
+    writer = await socket.prepare(req.http)
+    transport = req.http.transport
+    if transport is None:  # gone already
+        return socket
     site = req.site
     topics = req.http.app[TOPICS]
     frames = req.http.app.get(FRAMES) or Frames()
+    # Events are written straight to the transport by the app's fan-out (web/fanout.py), one
+    # frame for every socket: no task per socket, no aiohttp send per event.
+    outlet = Outlet(req.http.app.get(FANOUT) or Fanout(), transport, writer,
+                    lagged=lambda n: wire(dumps({"type": "lagged", "dropped": n})),
+                    closed=lambda: socket.closed)
     site.sockets.add(who, socket)
-    subscription: Subscription | None = None
-    pump: asyncio.Task[None] | None = None
 
     shape_of = req.http.app.get(VIEWER_SHAPE)
     # Read when the page subscribes: a change of the tenant's masking applies at its next one.
     shape = None
 
-    async def forward(sub: Subscription) -> None:
-        dropped = 0
-        while True:
-            event = await sub.get()
-            if sub.dropped != dropped:
-                await socket.send_str(dumps({"type": "lagged", "dropped": sub.dropped - dropped}))
-                dropped = sub.dropped
-            if visible(topics, who, event):
-                # A masked viewer's frame is their own; the others share the event's.
-                await socket.send_str(frame(event, shape(event.json())) if shape
-                                      else frames.of(event))
+    def render(event: BusEvent[Any]) -> bytes | None:
+        if not visible(topics, who, event):
+            return None
+        # A masked viewer's frame is their own; the others share the event's.
+        return wire(frame(event, shape(event.json()))) if shape else frames.of(event)
 
     async def recheck() -> None:
         while True:
             await asyncio.sleep(SESSION_RECHECK)
             if await site.still_valid(req.http) is None:
+                outlet.stop()
                 await socket.close(code=4001, message=b"session ended")
                 return
 
@@ -182,27 +189,18 @@ async def open_feed(req: RouteRequest) -> web.StreamResponse:
                 )
                 continue
             granted, refused = resolve_topics(topics, who.role, asked)
-            if pump is not None:
-                pump.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await pump
-            if subscription is not None:
-                subscription.close()
+            outlet.stop()  # the previous topics' events, sent or not, are done with
             shape = await shape_of(who) if shape_of is not None else None
-            subscription = site.ctx.bus.subscribe(granted, tenant_id=who.tenant_id)
-            pump = asyncio.create_task(forward(subscription))
+            outlet.follow(site.ctx.bus.subscribe(granted, tenant_id=who.tenant_id,
+                                                 notify=outlet.wake), render)
             await socket.send_str(
                 dumps({"type": "subscribed", "topics": granted, "refused": refused})
             )
     finally:
-        for task in (pump, checker):
-            if task is not None:
-                task.cancel()
-                # A send failing on a socket closing under us ends the pump; nothing to report.
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-        if subscription is not None:
-            subscription.close()
+        outlet.stop()
+        checker.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await checker
         site.sockets.discard(who, socket)
     return socket
 

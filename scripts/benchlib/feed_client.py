@@ -63,7 +63,8 @@ async def client_process(url: str, cookies: list[str], ready: Path, events: int
         results = await asyncio.gather(*tasks, return_exceptions=True)
         waiter.cancel()
     errors = [repr(r) for r in results if isinstance(r, BaseException)]
-    return {"received": received, "errors": errors[:5], "error_count": len(errors)}
+    return {"received": received, "errors": errors[:5], "error_count": len(errors),
+            "cpu_s": time.process_time()}
 
 
 
