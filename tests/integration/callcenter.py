@@ -24,6 +24,8 @@ from pbx_stasis.calls.inbound import Call, CallScript
 from pbx_stasis.center.live import LiveContactCenter, websocket_sip_url
 from pbx_stasis.config import AriSettings, DatabaseSettings, Settings, TrunkSettings
 from pbx_stasis.plugins import web_app
+from pbx_stasis.recording import PolicyMode, RecordingPolicy, RecordingStore
+from pbx_stasis.recording.policy_store import RecordingPolicies
 from pbx_stasis.store import Database, Directory, JournalEntry, migrate
 from pbx_stasis.store.journal import _entry
 from pbx_stasis.store.tables import CallEvent
@@ -73,6 +75,16 @@ class CallCenter:
         self.phones.append(SippAgent(scenario, sip_port=sip_port, media_port=media_port,
                                      keys=keys, workdir=self.workdir, lifetime=120,
                                      extra_args=extra_args))
+
+    async def record(self, queue: str = "sales", policy: RecordingPolicy | None = None
+                     ) -> RecordingStore:
+        """The app's recorder writing under this test's folder; `queue`'s calls recorded by
+        `policy` (every call by default)."""
+        store = RecordingStore(self.db, self.workdir / "recordings")
+        self.app.recorder.store = store
+        await RecordingPolicies(self.db).set_policy(
+            self.app.tenant_id, queue, policy or RecordingPolicy(PolicyMode.ALL))
+        return store
 
     async def journal(self, *events: str) -> list[JournalEntry]:
         """Journal lines as stored, after everything queued so far (write-behind) is stored."""

@@ -35,8 +35,6 @@ from pbx_stasis.analytics.worker import TranscriptionWorker, decoder_pool
 from pbx_stasis.config import WebhookSettings
 from pbx_stasis.plugins import web_app
 from pbx_stasis.quality.watcher import call_quality
-from pbx_stasis.recording import PolicyMode, RecordingPolicy, RecordingStore
-from pbx_stasis.recording.policy_store import RecordingPolicies
 from pbx_stasis.recording.recorder import RecordingError, RecordingState
 from pbx_stasis.store import Directory
 from pbx_stasis.testcall.cli import spoken
@@ -68,11 +66,8 @@ async def test_a_call_is_recorded_per_speaker_transcribed_and_scored(
     async with call_center(private_sandbox, tmp_path, {"sales": {}},
                            script=enqueue_into("sales")) as center:
         tenant_id = center.app.tenant_id
-        store = RecordingStore(center.db, tmp_path / "recordings")
+        store = await center.record()
         recorder = center.app.recorder
-        recorder.store = store
-        await RecordingPolicies(center.db).set_policy(tenant_id, "sales",
-                                                      RecordingPolicy(PolicyMode.ALL))
         analytics = AnalyticsStore(center.db)
         await analytics.set_rules(tenant_id, AnalyticsRulesFields.model_validate(RULES))
         await center.add_agent("rita", 540, scenario="desk-phone-tone.xml",

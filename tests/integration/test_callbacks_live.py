@@ -19,8 +19,6 @@ from pbx_stasis.callbacks.store import CallbackStore
 from pbx_stasis.callbacks.tables import CallbackSource, CallbackStatus
 from pbx_stasis.calls.handoff import CallbackRefused
 from pbx_stasis.calls.inbound import Call, CallScript
-from pbx_stasis.recording import PolicyMode, RecordingPolicy, RecordingStore
-from pbx_stasis.recording.policy_store import RecordingPolicies
 from pbx_stasis.store import Directory
 
 pytestmark = pytest.mark.integration
@@ -40,10 +38,7 @@ async def test_a_queued_callback_keeps_its_place_and_rings_the_customer_after_th
         feed = center.app.bus.subscribe(["call:incoming", "queue:stats"])
         requested = center.app.bus.subscribe(["callback:requested"])  # the webhooks' event
         # The queue records every talk: the callback's too.
-        recordings = RecordingStore(center.db, tmp_path / "recordings")
-        center.app.recorder.store = recordings
-        await RecordingPolicies(center.db).set_policy(center.app.tenant_id, "sales",
-                                                      RecordingPolicy(PolicyMode.ALL))
+        recordings = await center.record()
         presses_one = caller_dtmf_scenario("1", tmp_path / "scenarios", first_delay_ms=1500)
         first = asyncio.create_task(run_sipp_async(
             presses_one, target, caller=CUSTOMER, timeout=30, workdir=tmp_path))

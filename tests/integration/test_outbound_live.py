@@ -20,9 +20,6 @@ from polling import eventually
 from sandbox import Sandbox, SippAgent, desk_phone_ports, free_media_port
 from test_supervision_audio import RtpPhone, tone_db
 
-from pbx_stasis.recording.policy import PolicyMode, RecordingPolicy
-from pbx_stasis.recording.policy_store import RecordingPolicies
-from pbx_stasis.recording.store import RecordingStore
 from pbx_stasis.store import Directory
 from pbx_stasis.store.tables import Call
 
@@ -59,9 +56,7 @@ async def test_an_agents_outbound_call_is_a_full_call(
                                       RtpPhone("supervisor", SUPERVISOR_HZ))
     async with call_center(private_sandbox, tmp_path, {"sales": {"wrapup": 30}}) as center:
         tenant_id = center.app.tenant_id
-        center.app.recorder.store = RecordingStore(center.db, tmp_path / "recordings")
-        await RecordingPolicies(center.db).set_policy(tenant_id, "sales",
-                                                      RecordingPolicy(PolicyMode.ALL))
+        await center.record()
         agent = await center.add_agent("olga", 613, scenario="desk-phone-tone.xml",
                                        keys={"rtp_port": str(agent_rtp.port)})
         carrier = await asyncio.to_thread(_tone_phone, far, private_sandbox.trunk_port, tmp_path)

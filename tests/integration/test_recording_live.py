@@ -57,10 +57,8 @@ async def recorded_call(
     async with call_center(sandbox, workdir, {"sales": {}},
                            script=enqueue_into("sales")) as center:
         # The app's own recorder, writing under this test's folder.
-        store = RecordingStore(center.db, workdir / "recordings")
+        store = await center.record("sales", policy)
         recorder = center.app.recorder
-        recorder.store = store
-        await RecordingPolicies(center.db).set_policy(center.app.tenant_id, "sales", policy)
         await center.add_agent("rita", index, scenario="desk-phone-tone.xml",
                                keys={"rtp_port": str(agent.port)})
         call = asyncio.create_task(run_sipp_async(

@@ -26,8 +26,6 @@ from test_supervision_audio import RtpPhone, tone_db
 
 from pbx_stasis.app import StasisApp
 from pbx_stasis.bus import Bus
-from pbx_stasis.recording import PolicyMode, RecordingPolicy, RecordingStore
-from pbx_stasis.recording.policy_store import RecordingPolicies
 from pbx_stasis.recording.service import RecordingError, RecordingState
 
 pytestmark = pytest.mark.integration
@@ -47,11 +45,8 @@ async def transferred(sandbox: Sandbox, workdir: Path, index: int, *, attended: 
     async with call_center(sandbox, workdir, {"sales": {}},
                            script=enqueue_into("sales")) as center:
         tenant_id = center.app.tenant_id
-        store = RecordingStore(center.db, workdir / "recordings")
+        store = await center.record()
         recorder = center.app.recorder
-        recorder.store = store
-        await RecordingPolicies(center.db).set_policy(tenant_id, "sales",
-                                                      RecordingPolicy(PolicyMode.ALL))
         await center.add_agent("first", index, scenario="desk-phone-tone.xml",
                                queues={"sales": 0}, keys={"rtp_port": str(first_rtp.port)})
         second = await center.add_agent("second", index + 1, scenario="desk-phone-tone.xml",
@@ -144,10 +139,7 @@ async def test_an_adopted_call_keeps_its_tracks_over_a_restart_and_a_transfer_af
     async with call_center(private_sandbox, tmp_path, {"sales": {}},
                            script=enqueue_into("sales")) as center:
         tenant_id = center.app.tenant_id
-        store = RecordingStore(center.db, tmp_path / "recordings")
-        center.app.recorder.store = store
-        await RecordingPolicies(center.db).set_policy(tenant_id, "sales",
-                                                      RecordingPolicy(PolicyMode.ALL))
+        store = await center.record()
         await center.add_agent("steady", 584, scenario="desk-phone-tone.xml",
                                queues={"sales": 0}, keys={"rtp_port": str(first_rtp.port)})
         second = await center.add_agent("later", 585, scenario="desk-phone-tone.xml",
