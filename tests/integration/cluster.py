@@ -69,7 +69,11 @@ class Cluster:
                       ari_ports=tuple(int(p) for p in env["PBX_CLUSTER_ARI_PORTS"].split(","))[
                           :nodes],
                       edge_sip=f"127.0.0.1:{env['PBX_CLUSTER_EDGE_SIP_PORT']}")
-        cluster.run("up", "--no-app", timeout=120)
+        try:
+            cluster.run("up", "--no-app", timeout=120)
+        except BaseException:
+            cluster.down()  # what did start (the nodes, before a port was found taken)
+            raise
         return cluster
 
     def run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
