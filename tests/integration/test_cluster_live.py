@@ -384,8 +384,9 @@ async def test_a_database_restart_of_15_s_under_the_cluster(
 
     async def watch() -> None:  # both controllers' own reports, every 0.5 s
         while True:
-            reports.append(await asyncio.gather(*(role_of(controllers.rpc_urls[p])
-                                                  for p in (active, standby))))
+            mine, theirs = await asyncio.gather(*(role_of(controllers.rpc_urls[p])
+                                                  for p in (active, standby)))
+            reports.append((mine, theirs))
             await asyncio.sleep(0.5)
 
     watching = asyncio.create_task(watch())
