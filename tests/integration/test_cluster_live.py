@@ -2,8 +2,10 @@
 carrier through the edge reach agents registered at the edge, from either node; a node killed
 with calls up takes only its own calls (recorded `node-lost`), new calls go to the other node,
 agents stay registered and take them; the node back rejoins by itself (ARI and dispatcher).
-Last, the controller as scripts/cluster runs it: two `pbx run --part stasis` over both nodes,
-the role leased in PostgreSQL; kill -9 the active one with a call talking through the edge."""
+Last, the controllers as scripts/cluster runs them: two `pbx run --part stasis` over both nodes,
+the role leased in PostgreSQL (one pair for the last three tests): PostgreSQL restarted (15 s)
+under callers through the edge, the role kept; node2 stopped with calls on it (`node-stopped`)
+and started again; kill -9 the active one with a call talking through the edge."""
 
 from __future__ import annotations
 
