@@ -401,7 +401,7 @@ async def test_a_database_restart_of_15_s_under_the_cluster(
         journal = await eventually(
             lambda: stack.journal("ENTERQUEUE", "CONNECT", "COMPLETECALLER", "COMPLETEAGENT"),
             until=lambda rows: len({r.call_id for r in rows if r.event.startswith("COMPLETE")}
-                                   - seen) >= 4, within=20,
+                                   - seen) >= 4, within=10,
             what="the outage's calls' rows stored once the database is back")
         await eventually(lambda: active.log(), until=lambda t: "confirmed again" in t,
                          within=10, what="the role confirmed again")
