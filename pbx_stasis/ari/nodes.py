@@ -322,6 +322,22 @@ _WATCH_EVERY_S = 0.25
 RECONNECT_MAX_S = 2.0
 
 
+def lost_nodes(down_since: dict[str, float], sockets: Mapping[str, bool], now: float,
+               lost_after: float) -> list[str]:
+    """The nodes whose events socket (`sockets`: node -> up, for the nodes counted up) has been
+    down `lost_after` seconds on end at `now`. `down_since` is the caller's record of when each
+    went down, kept here: a socket seen up again starts its node's count over (a node back
+    within the grace once is not lost at once the next time its socket drops)."""
+    lost = []
+    for name, connected in sockets.items():
+        if connected:
+            down_since.pop(name, None)
+            continue
+        if now - down_since.setdefault(name, now) >= lost_after:
+            lost.append(name)
+    return lost
+
+
 class ClusterStreams:
     """The events stream of every node of a ClusterAri, for the app as one stream: events
     handed on in the context of their node (CURRENT_NODE), `on_connect` run for each node's
@@ -348,6 +364,7 @@ class ClusterStreams:
         }
         self.lost: dict[str, float] = {}  # node -> when it was declared lost (monotonic)
         self._down_since: dict[str, float] = {}
+        self._resyncing: set[str] = set()  # nodes whose socket is up, its on_connect running
         self._watcher: asyncio.Task[None] | None = None
 
     def _handler_of(self, node: str) -> InlineHandler:
@@ -367,7 +384,11 @@ class ClusterStreams:
             self.lost.pop(node, None)
             self._down_since.pop(node, None)
             log.info("Asterisk node %s connected", node)
-            await self._on_connect()
+            self._resyncing.add(node)  # its socket is up: the resync is no time down
+            try:
+                await self._on_connect()
+            finally:
+                self._resyncing.discard(node)
 
         return connected
 
@@ -424,15 +445,11 @@ class ClusterStreams:
     def check(self, now: float) -> None:
         """Mark nodes down whose socket is down, and lost after `lost_after` seconds."""
         book = self._ari.book
-        for name, stream in self.streams.items():
-            if stream.connected:
-                continue
-            if name not in book.up:
-                continue
-            since = self._down_since.setdefault(name, now)
-            if now - since >= self._lost_after:
-                book.up.discard(name)
-                self.lost[name] = now
-                log.warning("Asterisk node %s lost (no events socket for %.1f s): its calls "
-                            "end", name, now - since)
-                self._on_node_lost(name)
+        up = {name: stream.connected or name in self._resyncing
+              for name, stream in self.streams.items() if name in book.up}
+        for name in lost_nodes(self._down_since, up, now, self._lost_after):
+            book.up.discard(name)
+            self.lost[name] = now
+            log.warning("Asterisk node %s lost (no events socket for %.1f s): its calls "
+                        "end", name, now - self._down_since.pop(name))
+            self._on_node_lost(name)

@@ -12,9 +12,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from pbx_stasis.ari.models import AriEvent
+from pbx_stasis.ari.nodes import NODE_LOST_CAUSE
 
 # Events after which the channel can no longer be used by this call.
 GONE_EVENTS = frozenset({"StasisEnd", "ChannelDestroyed"})
+# A soft hangup request's `cause` is Asterisk's reason flag (channel.h AST_SOFTHANGUP_*), not a
+# Q.850 cause: our own DELETE's echo is EXPLICIT (32); SHUTDOWN is the node stopping (`core
+# stop`, a restart), which hangs every channel up itself before it exits.
+SOFTHANGUP_SHUTDOWN = 1 << 2
+# How a call its node's stop ended is recorded: Q.850 38 like a node lost (ari/nodes.py), the
+# text telling the two apart.
+NODE_STOPPED = (NODE_LOST_CAUSE, "node-stopped")
 
 
 class ChannelGone(Exception):
@@ -45,6 +53,21 @@ class Hangup:
     system: bool = False
     system_cause: int | None = None  # the cause Asterisk's own hangup request gave
     vanished: bool = False
+    # Its Asterisk node stopped (a shutdown's hangup request came before any of the caller's
+    # own): why it ended, whatever the app did next (its agent's leg, hung up by the same stop,
+    # may have made the app release the caller first).
+    node_stopped: bool = False
+
+    def recorded(self, side: str) -> tuple[str, int | None, str | None]:
+        """Who ended the call and its cause as the call's record keeps them, for a call the app
+        took to have ended by `side`: a node's stop is the system's, whatever came after it."""
+        if self.node_stopped:
+            return ("system", *NODE_STOPPED)
+        cause = self.cause
+        if cause is None and side == "system":
+            # No ChannelDestroyed (Asterisk shutting down closes the link): its own request's.
+            cause = self.system_cause
+        return side, cause, self.cause_text
 
     def ours(self, side: str = "app") -> None:
         """The app is about to hang the channel up, for `side`: its end is no system's."""
@@ -52,6 +75,8 @@ class Hangup:
 
     def side(self) -> str:
         """Who ended a channel we did not hang up: `caller`, `system` or `unknown`."""
+        if self.node_stopped:
+            return "system"
         if self.remote:
             return "caller"
         if self.system:
@@ -74,6 +99,9 @@ class EventInbox:
 
     def _note(self, event: AriEvent) -> None:
         kind = event.get("type")
+        if (kind == "ChannelHangupRequest" and event.get("soft")
+                and event.get("cause") == SOFTHANGUP_SHUTDOWN and not self.hangup.remote):
+            self.hangup.node_stopped = True
         # A soft hangup request is the echo of our own DELETE /channels (cause 32), not the
         # reason the call ended.
         if kind == "ChannelHangupRequest" and not event.get("soft"):

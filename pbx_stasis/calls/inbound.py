@@ -206,13 +206,11 @@ async def run_call(
         await inbox.drain_until_destroyed(within=CAUSE_WAIT_S)
     with contextlib.suppress(Exception):
         await following  # long done: one request at the call's start
-    if inbox.hangup.cause is None and hung_up_by == "system":
-        # No ChannelDestroyed (Asterisk shutting down closes the link): its own request's cause.
-        inbox.hangup.cause = inbox.hangup.system_cause
+    hung_up_by, cause, cause_text = inbox.hangup.recorded(hung_up_by)
     await calls.close(
         call.record,  # as the call left it (answered, agent...)
-        cause=inbox.hangup.cause,
-        cause_text=inbox.hangup.cause_text,
+        cause=cause,
+        cause_text=cause_text,
         hung_up_by=hung_up_by,
     )
 

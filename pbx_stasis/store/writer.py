@@ -65,6 +65,15 @@ class _Lines:
 _Op = _CallInsert | _CallUpdate | _Lines
 
 
+# A burst the database could not take is tried again after RETRY_FIRST_S, then twice as long
+# each time, never more than RETRY_MAX_S apart: what was queued lands within ~2 s of the
+# database's return (at most 30 s apart, a 15 s PostgreSQL restart left the journal, and the
+# reports and figures read from it, over 20 s behind after it: tries 16 s, then 30 s apart),
+# and a try while it is away costs one refused connection.
+RETRY_FIRST_S = 0.5
+RETRY_MAX_S = 2.0
+
+
 class StoreWriter:
     """The write-behind queue of one database (`Database.writes`).
 
@@ -78,7 +87,7 @@ class StoreWriter:
         *,
         linger: float = 0.05,
         max_pending: int = 200_000,
-        retry: tuple[float, float] = (0.5, 30.0),
+        retry: tuple[float, float] = (RETRY_FIRST_S, RETRY_MAX_S),
     ) -> None:
         self._db = db
         self.linger = linger

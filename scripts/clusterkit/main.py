@@ -97,22 +97,50 @@ def _spawn(argv: list[str], log: Path, pid_file: Path, env: dict[str, str] | Non
     return process.pid
 
 
+def _group(pgid: int) -> list[int]:
+    """The processes of process group `pgid` still running (zombies are gone: their sockets
+    are closed)."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()  # after "pid (comm)"
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            members.append(int(stat.parent.name))
+    return members
+
+
 def _stop_pid(pid: int, what: str, grace: float = 10.0) -> None:
+    """SIGTERM to the process's group (it leads one: _spawn), SIGKILL to what is left after
+    `grace`; returns once no process of the group is left. Kamailio's children hold its
+    listening sockets until they exit, after their parent: waiting for the parent alone left
+    the edge's ports taken for a moment after `down`."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
-    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+    while _group(pid) and time.monotonic() < deadline:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
         time.sleep(0.1)
-    if Path(f"/proc/{pid}").exists():
+    if _group(pid):
         print(f"{what} (pid {pid}) ignored SIGTERM: SIGKILL")
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while _group(pid) and time.monotonic() < deadline:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+            time.sleep(0.1)
 
 
 def _listening(kind: int, port: int) -> bool:
+    """Whether something listens on 127.0.0.1:`port`. A TCP probe binds as Kamailio does
+    (SO_REUSEADDR): the connections of the last run, closed by the edge, linger in TIME_WAIT
+    on its port for a minute; they keep a bind without it out, never the edge."""
     with socket.socket(socket.AF_INET, kind) as probe:
+        if kind == socket.SOCK_STREAM:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:

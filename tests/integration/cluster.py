@@ -21,7 +21,7 @@ from pathlib import Path
 
 import aiohttp
 from polling import wait_until
-from sandbox import REPO, SandboxError, SippAgent, _free_port, run_sipp
+from sandbox import REPO, SandboxError, SippAgent, _free_port, _port_free, run_sipp
 
 CLUSTER_SCRIPT = REPO / "scripts" / "cluster"
 sys.path.append(str(REPO / "scripts"))  # after tests/integration: its `sandbox` comes first
@@ -49,7 +49,7 @@ class Cluster:
                    for i in range(nodes)]
             sip = [_free_port(socket.SOCK_DGRAM, range(5100 + 2 * i, 5190, 2 * nodes))
                    for i in range(nodes)]
-            edge = _free_port(socket.SOCK_DGRAM, range(5190, 5260, 2), pair=True)
+            edge = _edge_port()
             env.update({
                 "PBX_CLUSTER_ARI_PORTS": ",".join(map(str, ari)),
                 "PBX_CLUSTER_SIP_PORTS": ",".join(map(str, sip)),
@@ -69,7 +69,11 @@ class Cluster:
                       ari_ports=tuple(int(p) for p in env["PBX_CLUSTER_ARI_PORTS"].split(","))[
                           :nodes],
                       edge_sip=f"127.0.0.1:{env['PBX_CLUSTER_EDGE_SIP_PORT']}")
-        cluster.run("up", "--no-app", timeout=120)
+        try:
+            cluster.run("up", "--no-app", timeout=120)
+        except BaseException:
+            cluster.down()  # what did start (the nodes, before a port was found taken)
+            raise
         return cluster
 
     def run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -115,11 +119,19 @@ class Cluster:
         wait_until(lambda: not Path(f"/proc/{pid}").exists(), within=10)
 
     def start_node(self, node: str) -> None:
-        done = subprocess.run([str(REPO / "scripts" / "asterisk-sandbox"), "start"],
+        self._sandbox(node, "start")
+
+    def stop_node(self, node: str) -> None:
+        """Stop the node's Asterisk as an operator does (`core stop now`: it hangs its calls
+        up itself, then exits)."""
+        self._sandbox(node, "stop")
+
+    def _sandbox(self, node: str, command: str) -> None:
+        done = subprocess.run([str(REPO / "scripts" / "asterisk-sandbox"), command],
                               env=self.node_sandbox_env(node), capture_output=True, text=True,
                               timeout=60, check=False)
         if done.returncode != 0:
-            raise SandboxError(f"node {node} does not start:\n{done.stdout}{done.stderr}")
+            raise SandboxError(f"node {node}: {command} failed:\n{done.stdout}{done.stderr}")
 
     def registered(self) -> set[str]:
         """The SIP users registered at the edge (kamcmd ul.dump)."""
@@ -133,6 +145,19 @@ class Cluster:
         self.run("down", timeout=120)
         for node in self.nodes:
             shutil.rmtree(self.node_home(node), ignore_errors=True)
+
+
+def _edge_port() -> int:
+    """A port for the edge's SIP, free on UDP and TCP, the next one free on TCP (its
+    WebSocket). TCP is probed as Kamailio binds (SO_REUSEADDR): the last cluster's closed
+    connections in TIME_WAIT there do not keep the edge out."""
+    candidates = range(5190, 5260, 2)
+    start = (os.getpid() * 7) % len(candidates)
+    for port in [*candidates[start:], *candidates[:start]]:
+        if _port_free(socket.SOCK_DGRAM, port) and all(
+                _port_free(socket.SOCK_STREAM, p) for p in (port, port + 1)):
+            return port
+    raise SandboxError(f"no free edge ports in {candidates}")
 
 
 def carrier_media_port() -> int:
@@ -229,4 +254,4 @@ def registered_phone(cluster: Cluster, endpoint: str, password: str, sip_port: i
     if not done.ok:
         raise SandboxError(f"{endpoint} did not register at the edge:\n{done.describe()}")
     return SippAgent("agent-answer.xml", sip_port=sip_port, media_port=media_port,
-                     keys={"ring_ms": "100"}, workdir=workdir, lifetime=240)
+                     keys={"ring_ms": "100"}, workdir=workdir, lifetime=420)

@@ -2,13 +2,16 @@
 carrier through the edge reach agents registered at the edge, from either node; a node killed
 with calls up takes only its own calls (recorded `node-lost`), new calls go to the other node,
 agents stay registered and take them; the node back rejoins by itself (ARI and dispatcher).
-Last, the controller as scripts/cluster runs it: two `pbx run --part stasis` over both nodes,
-the role leased in PostgreSQL; kill -9 the active one with a call talking through the edge."""
+Last, the controllers as scripts/cluster runs them: two `pbx run --part stasis` over both nodes,
+the role leased in PostgreSQL (one pair for the last three tests): PostgreSQL restarted (15 s)
+under callers through the edge, the role kept; node2 stopped with calls on it (`node-stopped`)
+and started again; kill -9 the active one with a call talking through the edge."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -42,6 +45,7 @@ from pbx_stasis.bus import Bus
 from pbx_stasis.calls.handoff import QueueRequest
 from pbx_stasis.calls.inbound import Call
 from pbx_stasis.config import AriSettings, DatabaseSettings, EdgeSettings, Settings
+from pbx_stasis.role.tables import ControllerLease
 from pbx_stasis.store import Database, Directory, JournalEntry, migrate
 from pbx_stasis.store.journal import _entry
 from pbx_stasis.store.tables import Call as CallRow
@@ -274,6 +278,12 @@ async def test_a_node_killed_with_calls_up(stack: Stack) -> None:
                 and node_of(row) == "node1"]
     assert survivor and survivor[0].ended_at is None  # untouched by node2's death
     long_calls.cancel()  # its node2 call never ends for sipp (nobody is left to send a BYE)
+    # its sipp gives up without a BYE: end the node1 talk, or its agent stays on it (the next
+    # tests' controllers would adopt it) until Asterisk's RTP timeout
+    await stack.app.ari.channels.hangup(survivor[0].channel_id)
+    await eventually(stack.calls, until=lambda rows: all(
+        r.ended_at for r in rows if r.id == survivor[0].id), within=10,
+        what="the node1 talk ended")
 
 
 async def test_a_nodes_outside_call_leaves_through_the_edge(stack: Stack) -> None:
@@ -300,62 +310,224 @@ async def test_a_nodes_outside_call_leaves_through_the_edge(stack: Stack) -> Non
     assert row.ended_at is not None and row.to_number == "+14155557000"
 
 
-async def test_the_active_controller_killed_with_a_call_through_the_edge(stack: Stack) -> None:
-    """The controllers of scripts/cluster: active and standby `pbx run --part stasis`, each
-    over both nodes. kill -9 the active one while a caller talks through the edge: the call
-    keeps talking, the standby connects to both nodes within 5 s and resyncs (it adopts the
-    talk, whose end it records), and a new caller through the edge reaches an agent."""
-    await stack.app.stop(grace=1)  # the in-process controller steps down for the processes
+@dataclass
+class Controllers:
+    """The controllers as scripts/cluster runs them: two `pbx run --part stasis`, each over both
+    nodes, the role leased in PostgreSQL; `active` took it first, `standby` waits."""
+
+    active: PbxProcess
+    standby: PbxProcess
+    rpc_urls: dict[PbxProcess, str]  # each one's RPC (its /readyz tells a standby)
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def controllers(stack: Stack) -> AsyncIterator[Controllers]:
+    """From here on (the file's last tests) the controller processes take over from the
+    in-process one, which steps down for them; the line leads to the same queue."""
+    await stack.app.stop(grace=1)
     stack.app_running = False
     env = {**stack.cluster.app_env(), "PBX_RPC_SECRET": secrets.token_urlsafe(16)}
-    pbx(env, "user", "add", "admin", "--role", "admin", "--password", "pw-admin-1")
+    await asyncio.to_thread(pbx, env, "user", "add", "admin", "--role", "admin",
+                            "--password", "pw-admin-1")
     flow = stack.workdir / "line.yaml"  # the DID to the queue (the in-process app's script)
     flow.write_text(f"flows:\n  line:\n    description: the edge's line\n    dids: [\"{DID}\"]"
                     f"\n    entry: q\n    nodes:\n      q: {{kind: queue, queue: sales}}\n")
-    pbx(env, "ivr", "apply", str(flow), "--user", "admin", "--no-sound-check")
+    await asyncio.to_thread(pbx, env, "ivr", "apply", str(flow), "--user", "admin",
+                            "--no-sound-check")
+    started: dict[PbxProcess, str] = {}
 
     def controller(index: int) -> PbxProcess:
-        return PbxProcess({**env, "PBX_RPC_URL": f"http://127.0.0.1:{free_port()}"},
-                          stack.workdir / f"controller-{index}.log", ["run", "--part", "stasis"])
+        url = f"http://127.0.0.1:{free_port()}"
+        process = PbxProcess({**env, "PBX_RPC_URL": url},
+                             stack.workdir / f"controller-{index}.log", ["run", "--part", "stasis"])
+        started[process] = url
+        return process
 
-    active = controller(1)
-    standby: PbxProcess | None = None
     try:
-        await asyncio.to_thread(active.wait_for_log, "Asterisk node node2 connected", 30)
+        active = controller(1)
+        for node in stack.cluster.nodes:
+            await asyncio.to_thread(active.wait_for_log, f"Asterisk node {node} connected", 30)
         standby = controller(2)
         await asyncio.to_thread(standby.wait_for_log, "standby for the controller role", 30)
-        seen = {row.call_id for row in await stack.journal(  # the earlier tests' calls
-            "ENTERQUEUE", "OUTDIAL", "COMPLETECALLER", "COMPLETEAGENT")}
-        connects = len(await stack.journal("CONNECT"))
-        talking = stack.callers(1, "+14155555000", talk_ms=8000, timeout=40)
-        await eventually(lambda: stack.journal("CONNECT"),
-                         until=lambda rows: len(rows) > connects, within=15,
-                         what="the call through the edge talking")
-
-        active.proc.kill()  # kill -9: no goodbye to Asterisk or PostgreSQL
-        killed_at = time.monotonic()
-        await asyncio.to_thread(active.proc.wait, 10)
-        await asyncio.to_thread(standby.wait_for_log, "Asterisk node node2 connected", 10)
-        await asyncio.to_thread(standby.wait_for_log, "Asterisk node node1 connected", 10)
-        took = time.monotonic() - killed_at
-        assert took < 5.0, f"takeover in {took:.1f} s"
-
-        kept = await talking  # the caller hangs up after 8 s of talk; a BYE from us fails it
-        assert kept.ok, kept.describe()
-        after = await stack.callers(1, "+14155556000", talk_ms=1000)
-        assert after.ok, after.describe()
-        ended = await eventually(
-            lambda: stack.journal("COMPLETECALLER", "COMPLETEAGENT"),
-            until=lambda rows: len({r.call_id for r in rows} - seen) >= 2, within=15,
-            what="both calls' ends in the journal")
-        journal = [row for row in await stack.journal("ENTERQUEUE", "CONNECT", "ADOPTED")
-                   if row.call_id not in seen]
-        entered = {r.call_id for r in journal if r.event == "ENTERQUEUE"}
-        assert len(entered) == 2 and len([r for r in journal if r.event == "ENTERQUEUE"]) == 2
-        assert sorted(r.call_id for r in journal if r.event == "CONNECT") == sorted(entered)
-        assert {r.call_id for r in ended} - seen == entered  # no gap, no duplicate
-        assert any(r.event == "ADOPTED" for r in journal)  # the talk, adopted at takeover
+        yield Controllers(active, standby, started)
     finally:
-        active.terminate(5)
-        if standby is not None:
-            standby.terminate(10)
+        for process in started:
+            await asyncio.to_thread(process.terminate, 10)
+
+
+async def role_of(url: str) -> str:
+    """What a controller's own report says: `standby` (its /readyz names the reason it waits),
+    `active` (anything else it answers: only the holder serves its RPC beside /readyz),
+    `silent` (no answer within 4 s: its checks take 2 s at most)."""
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=4)) as client, \
+                client.get(f"{url}/readyz") as answer:
+            report = await answer.json()
+    except (aiohttp.ClientError, TimeoutError):
+        return "silent"
+    reasons = report.get("reasons") or []
+    return "standby" if any(str(r).startswith("role: standby") for r in reasons) else "active"
+
+
+async def lease(stack: Stack) -> tuple[str, int]:
+    """The role's lease row: (holder, epoch)."""
+    async with stack.db.session() as session:
+        row = await session.scalar(select(ControllerLease))
+    assert row is not None
+    return row.holder, row.epoch
+
+
+async def test_a_database_restart_of_15_s_under_the_cluster(
+        stack: Stack, controllers: Controllers, postgres: PostgresServer) -> None:
+    """PostgreSQL (the cluster's: the controllers' data and lease, the edge's credentials)
+    stopped for 15 s while carriers' callers come through the edge: every call is answered and
+    talks to an agent, its journal rows land once the database is back; the role never moves
+    (one lease epoch, the standby's report `standby` throughout, the active one never
+    fenced) and the edge checks an agent's credentials again."""
+    active, standby = controllers.active, controllers.standby
+    holder = await lease(stack)
+    seen = {row.call_id for row in await stack.journal(  # the earlier tests' calls
+        "ENTERQUEUE", "CONNECT", "COMPLETECALLER", "COMPLETEAGENT")}
+    reports: list[tuple[str, str]] = []
+
+    async def watch() -> None:  # both controllers' own reports, every 0.5 s
+        while True:
+            mine, theirs = await asyncio.gather(*(role_of(controllers.rpc_urls[p])
+                                                  for p in (active, standby)))
+            reports.append((mine, theirs))
+            await asyncio.sleep(0.5)
+
+    watching = asyncio.create_task(watch())
+    try:
+        began = time.monotonic()
+        with postgres.down(at_most=40):
+            during = await stack.callers(4, "+14155558000")
+            await asyncio.sleep(max(0.0, 15.0 - (time.monotonic() - began)))
+        assert during.ok, during.describe()  # answered, talked, hung up by the callers
+        async def stored() -> list[JournalEntry]:
+            return [r for r in await stack.journal(
+                "ENTERQUEUE", "CONNECT", "COMPLETECALLER", "COMPLETEAGENT", "CALLEND")
+                if r.call_id not in seen]
+
+        new = await eventually(
+            stored, until=lambda rows: len({r.call_id for r in rows
+                                            if r.event.startswith("COMPLETE")}) >= 4,
+            within=10, what="the outage's calls' rows stored once the database is back")
+        await eventually(lambda: active.log(), until=lambda t: "confirmed again" in t,
+                         within=10, what="the role confirmed again")
+        await asyncio.sleep(1.0)  # a report or two after it
+    finally:
+        watching.cancel()
+    entered = {r.call_id for r in new if r.event == "ENTERQUEUE"}
+    assert len(entered) == 4 == len([r for r in new if r.event == "ENTERQUEUE"])
+    assert sorted(r.call_id for r in new if r.event == "CONNECT") == sorted(entered)
+    assert {r.call_id for r in new if r.event.startswith("COMPLETE")} == entered
+    # one active controller throughout: the lease never moved, the standby said so all along
+    assert await lease(stack) == holder
+    assert len(reports) >= 15, reports
+    assert {theirs for _, theirs in reports} == {"standby"}, reports
+    assert "standby" not in {mine for mine, _ in reports}, reports
+    assert "cannot be confirmed" in active.log()
+    assert "role is lost" not in active.log()
+    assert not re.search(r"controller role '[^']+' taken", standby.log())
+    assert active.proc.poll() is None and standby.proc.poll() is None
+    # the edge reads agents' credentials from the database again
+    url = stack.cluster.app_env()["PBX_EDGE_WEBSOCKET"]
+    endpoint, password = next(iter(stack.passwords.items()))
+    assert await websocket_register(url, endpoint, password) == 200
+
+
+async def test_an_asterisk_node_stopped_under_the_cluster(
+        stack: Stack, controllers: Controllers) -> None:
+    """`scripts/asterisk-sandbox stop` of node2 (Asterisk's `core stop now`) with a call
+    talking on each node: node2's call ends, recorded with a cause that names its node's
+    stop; callers arriving at once (before the edge's probes noticed) are answered by node1
+    and talk to both agents, who stayed registered at the edge; node2 started again rejoins
+    by itself (the active controller's ARI, the edge's set) and takes calls again."""
+    active = controllers.active
+    before = {row.id for row in await stack.calls()}
+    connects = len(await stack.journal("CONNECT"))
+    registered = await asyncio.to_thread(stack.cluster.registered)
+    # two long calls, one on each node (round robin), each talking to an agent; the caller
+    # hangs up after 20 s (node1's: the test is done by then), node2's is ended by its node
+    long_calls = stack.callers(2, "+14155559000", talk_ms=20000, timeout=40)
+    await eventually(lambda: stack.journal("CONNECT"), until=lambda r: len(r) >= connects + 2,
+                     within=15, what="both long calls talking")
+    talking = {row.id: node_of(row) for row in await stack.calls() if row.id not in before}
+    assert sorted(talking.values()) == ["node1", "node2"]
+
+    await asyncio.to_thread(stack.cluster.stop_node, "node2")
+    stopped_at = time.monotonic()
+    seen = {row.id for row in await stack.calls()}
+    after = await stack.callers(2, "+14155559100")  # at once: the edge may not know yet
+    answered_in = time.monotonic() - stopped_at
+    [lost] = [row for row in await stack.calls() if talking.get(row.id) == "node2"]
+    [end] = [r for r in await stack.journal("CALLEND") if r.call_id == lost.id]
+    print(f"node2's call: cause {lost.hangup_cause} {lost.hangup_cause_text!r}, "
+          f"by {end.data.get('by')}; 2 new callers done {answered_in:.1f} s after the stop")
+    assert after.ok, after.describe()
+    new = [row for row in await stack.calls() if row.id not in seen]
+    assert len(new) == 2 and {node_of(row) for row in new} == {"node1"}, new
+    # node1's talk keeps its agent: the agent of node2's call, free again, takes both in turn
+    agents_taking = {r.agent_user_id for r in await stack.journal("CONNECT")
+                     if r.call_id in {row.id for row in new}}
+    assert agents_taking == {lost.agent_user_id}, (agents_taking, lost)
+    assert await asyncio.to_thread(stack.cluster.registered) == registered
+    assert lost.ended_at is not None
+    assert (lost.hangup_cause_text, end.data.get("by")) == ("node-stopped", "system")
+    await eventually(lambda: edge_flags(stack, "node2"),
+                     until=lambda flags: str(flags).startswith("I"), within=10,
+                     what="node2 inactive at the edge")
+
+    await asyncio.to_thread(stack.cluster.start_node, "node2")
+    await asyncio.to_thread(active.wait_for_log, "Asterisk node node2 connected", 15, 2)
+    await eventually(lambda: edge_flags(stack, "node2"),
+                     until=lambda flags: str(flags).startswith("A"), within=10,
+                     what="node2 active at the edge again")
+    seen = {row.id for row in await stack.calls()}
+    back = await stack.callers(2, "+14155559200")
+    assert back.ok, back.describe()
+    new = [row for row in await stack.calls() if row.id not in seen]
+    assert {node_of(row) for row in new} == {"node1", "node2"}
+    [survivor] = [row for row in await stack.calls() if talking.get(row.id) == "node1"]
+    assert survivor.ended_at is None  # untouched by node2's stop
+    long_calls.cancel()  # its thread's sipp: node1's caller hangs up by itself
+
+
+async def test_the_active_controller_killed_with_a_call_through_the_edge(
+        stack: Stack, controllers: Controllers) -> None:
+    """kill -9 the active controller while a caller talks through the edge: the call keeps
+    talking, the standby connects to both nodes within 5 s and resyncs (it adopts the talk,
+    whose end it records), and a new caller through the edge reaches an agent."""
+    active, standby = controllers.active, controllers.standby
+    seen = {row.call_id for row in await stack.journal(  # the earlier tests' calls
+        "ENTERQUEUE", "OUTDIAL", "COMPLETECALLER", "COMPLETEAGENT")}
+    connects = len(await stack.journal("CONNECT"))
+    talking = stack.callers(1, "+14155555000", talk_ms=8000, timeout=40)
+    await eventually(lambda: stack.journal("CONNECT"),
+                     until=lambda rows: len(rows) > connects, within=15,
+                     what="the call through the edge talking")
+
+    active.proc.kill()  # kill -9: no goodbye to Asterisk or PostgreSQL
+    killed_at = time.monotonic()
+    await asyncio.to_thread(active.proc.wait, 10)
+    await asyncio.to_thread(standby.wait_for_log, "Asterisk node node2 connected", 10)
+    await asyncio.to_thread(standby.wait_for_log, "Asterisk node node1 connected", 10)
+    took = time.monotonic() - killed_at
+    assert took < 5.0, f"takeover in {took:.1f} s"
+
+    kept = await talking  # the caller hangs up after 8 s of talk; a BYE from us fails it
+    assert kept.ok, kept.describe()
+    after = await stack.callers(1, "+14155556000", talk_ms=1000)
+    assert after.ok, after.describe()
+    ended = await eventually(
+        lambda: stack.journal("COMPLETECALLER", "COMPLETEAGENT"),
+        until=lambda rows: len({r.call_id for r in rows} - seen) >= 2, within=15,
+        what="both calls' ends in the journal")
+    journal = [row for row in await stack.journal("ENTERQUEUE", "CONNECT", "ADOPTED")
+               if row.call_id not in seen]
+    entered = {r.call_id for r in journal if r.event == "ENTERQUEUE"}
+    assert len(entered) == 2 and len([r for r in journal if r.event == "ENTERQUEUE"]) == 2
+    assert sorted(r.call_id for r in journal if r.event == "CONNECT") == sorted(entered)
+    assert {r.call_id for r in ended} - seen == entered  # no gap, no duplicate
+    assert any(r.event == "ADOPTED" for r in journal)  # the talk, adopted at takeover

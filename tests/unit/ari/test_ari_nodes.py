@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from pbx_stasis.ari import operations as ops
-from pbx_stasis.ari.nodes import NodeBook, Route, chosen_ids, node_lost_event, route
+from pbx_stasis.ari.nodes import (
+    NodeBook,
+    Route,
+    chosen_ids,
+    lost_nodes,
+    node_lost_event,
+    route,
+)
 from pbx_stasis.calls.actor import EventInbox
 
 
@@ -106,3 +113,20 @@ def test_a_call_lost_with_its_node_ends_as_the_systems_doing() -> None:
     assert inbox.gone and inbox.destroyed
     assert (inbox.hangup.cause, inbox.hangup.cause_text) == (38, "node-lost")
     assert inbox.hangup.side() == "system"
+
+
+def test_a_node_is_lost_after_its_socket_stays_down_the_grace() -> None:
+    down: dict[str, float] = {}
+    assert lost_nodes(down, {"node1": True, "node2": False}, 10.0, 2.5) == []
+    assert lost_nodes(down, {"node1": True, "node2": False}, 12.0, 2.5) == []
+    assert lost_nodes(down, {"node1": True, "node2": False}, 12.5, 2.5) == ["node2"]
+
+
+def test_a_socket_back_within_the_grace_starts_the_count_over() -> None:
+    # node2's socket blips (or was seen down while its first connect was being set up), then is
+    # up for a while: the next drop gets the whole grace again, its calls are not ended at once
+    down: dict[str, float] = {}
+    assert lost_nodes(down, {"node2": False}, 10.0, 2.5) == []
+    assert lost_nodes(down, {"node2": True}, 11.0, 2.5) == []
+    assert lost_nodes(down, {"node2": False}, 60.0, 2.5) == []
+    assert lost_nodes(down, {"node2": False}, 62.5, 2.5) == ["node2"]

@@ -61,3 +61,36 @@ def test_a_channel_that_vanished_during_a_gap_is_unknown() -> None:
                     "channel": {"id": "c1"}})
     assert inbox.hung_up_remotely
     assert inbox.hangup.side() == "unknown"
+
+
+# Asterisk stopping (`core stop`) hangs every channel up itself: its request's reason flag is
+# AST_SOFTHANGUP_SHUTDOWN (4); the channel's own cause says nothing of it.
+SHUTDOWN = _request(4, soft=True)
+
+
+def test_a_node_stopping_is_the_system_recorded_node_stopped() -> None:
+    inbox = _inbox(SHUTDOWN, STASIS_END, DESTROYED_16)
+    assert inbox.hung_up_remotely
+    assert inbox.hangup.side() == "system"
+    assert inbox.hangup.recorded(inbox.hangup.side()) == ("system", 38, "node-stopped")
+
+
+def test_a_node_stopping_is_why_even_when_the_app_released_the_caller_first() -> None:
+    # The agent's leg, hung up by the same stop, left first: the app released the caller for
+    # the agent; the caller's own shutdown request crossed that release.
+    inbox = _inbox(SHUTDOWN, _request(32, soft=True), STASIS_END, DESTROYED_16, ours=True)
+    assert inbox.hangup.recorded("agent") == ("system", 38, "node-stopped")
+
+
+def test_a_caller_who_hung_up_before_the_node_stopped_is_the_caller() -> None:
+    inbox = _inbox(_request(), SHUTDOWN, STASIS_END, DESTROYED_16)
+    assert inbox.hangup.side() == "caller"
+    assert inbox.hangup.recorded("caller") == ("caller", 16, "Normal Clearing")
+
+
+def test_other_ends_keep_their_own_cause() -> None:
+    ours = _inbox(_request(32, soft=True), STASIS_END, DESTROYED_16, ours=True)
+    assert ours.hangup.recorded("app") == ("app", 16, "Normal Clearing")
+    # Asterisk ended it and closed the link before ChannelDestroyed: its request's cause
+    timed_out = _inbox(_request(44, soft=True), STASIS_END)
+    assert timed_out.hangup.recorded("system") == ("system", 44, None)
