@@ -368,7 +368,8 @@ class _DriverStatement:
         ]
 
 
-_COMPILED: dict[tuple[int, tuple[str, ...]], _DriverStatement] = {}
+# By statement, row keys and engine (its dialect holds the JSON serializer the processors use).
+_COMPILED: dict[tuple[int, tuple[str, ...], int], _DriverStatement] = {}
 
 
 def _driver_statement(
@@ -376,7 +377,7 @@ def _driver_statement(
 ) -> _DriverStatement:
     # As SQLAlchemy compiles an executemany: for the keys of its first parameter set.
     keys = tuple(sorted(params[0]))
-    cache_key = (id(statement), keys)
+    cache_key = (id(statement), keys, id(dialect))
     found = _COMPILED.get(cache_key)
     if found is not None:
         return found
