@@ -243,6 +243,21 @@ class Database:
             raise failure(f"database error on {describe(self.url)}", exc) from exc
 
     @asynccontextmanager
+    async def write_connection(self) -> AsyncIterator[AsyncConnection]:
+        """A Core connection in a write transaction, committed when the block ends (rolled
+        back if it raises): `transaction()` without the ORM session, for the write-behind
+        writer's statements (store/writer.py), which use none of its machinery.
+        Database errors raised in the block or on commit come out as StoreError."""
+        try:
+            async with self.engine.connect() as conn:
+                if self.backend == "sqlite":
+                    await conn.execution_options(**{_WRITE: True})
+                async with conn.begin():
+                    yield conn
+        except _DRIVER_ERRORS as exc:
+            raise failure(f"database error on {describe(self.url)}", exc) from exc
+
+    @asynccontextmanager
     async def schema_change(self) -> AsyncIterator[AsyncConnection]:
         """A connection in a transaction that no other schema change runs beside; committed at
         the end. SQLite: the write lock (BEGIN IMMEDIATE). PostgreSQL: an advisory lock."""

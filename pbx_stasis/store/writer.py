@@ -20,13 +20,13 @@ import contextlib
 import itertools
 import logging
 import time
-from collections import deque
-from collections.abc import Iterable, Mapping
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Insert, Table, Update, bindparam, insert, update
+from sqlalchemy.engine import Dialect
 
 from pbx_stasis.store.db import Database, failure, is_unreachable
 from pbx_stasis.store.journal import NewEvent
@@ -45,6 +45,10 @@ class _CallInsert:
     row: Mapping[str, Any]
 
 
+# An update's columns and conditions: updates of one shape share one executemany.
+_Shape = tuple[tuple[str, ...], bool, bool]
+
+
 @dataclass(frozen=True, slots=True)
 class _CallUpdate:
     call_id: str
@@ -53,7 +57,7 @@ class _CallUpdate:
     only_unanswered: bool
 
     @property
-    def shape(self) -> tuple[tuple[str, ...], bool, bool]:
+    def shape(self) -> _Shape:
         return tuple(sorted(self.values)), self.only_live, self.only_unanswered
 
 
@@ -102,6 +106,12 @@ class StoreWriter:
         self._ready = asyncio.Event()
         self._urgent = asyncio.Event()
         self.outage = False  # the database is unreachable; bursts wait and are retried
+        # For tests and benchmarks: transactions begun, and the statements run on the SQLite
+        # driver directly (by verb; SQLAlchemy's cursor events do not see them).
+        self.transactions = 0
+        self.statements: Counter[str] = Counter()
+        # SQLite: bursts run on the driver directly (`_commit_on_driver`); tests compare.
+        self.on_driver = db.backend == "sqlite"
 
     # --- what the call path writes ---------------------------------------------------------
 
@@ -264,38 +274,134 @@ class StoreWriter:
         self._waiters = still
 
     async def _commit(self, burst: list[_Op]) -> None:
-        async with self._db.transaction() as tx:
-            await _execute(tx, burst)
+        self.transactions += 1
+        if self.on_driver:
+            await self._commit_on_driver(burst)
+            return
+        async with self._db.write_connection() as conn:
+            for statement, params in _statements(burst):
+                await conn.execute(statement, params)
+
+    async def _commit_on_driver(self, burst: list[_Op]) -> None:
+        """SQLite: the same statements straight on aiosqlite, the values bound as SQLAlchemy
+        binds them (`_DriverStatement`). Through SQLAlchemy every statement cost 3-4 hops to
+        aiosqlite's thread (cursor, execute, close) and its execution machinery; here a burst
+        is BEGIN IMMEDIATE, one executemany per statement and COMMIT, a hop each
+        (docs/benchmarks.md, "The write-behind writer on the SQLite driver")."""
+        dialect = self._db.engine.dialect
+        prepared = [(_driver_statement(statement, params, dialect), params)
+                    for statement, params in _statements(burst)]
+        rows = [(compiled.sql, compiled.rows(params)) for compiled, params in prepared]
+        async with self._db.engine.connect() as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+            assert driver is not None
+            await driver.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, values in rows:
+                    await driver.executemany(sql, values)
+                await driver.commit()
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await driver.rollback()
+                raise
+        self.statements.update(["BEGIN", "COMMIT", *(compiled.verb for compiled, _ in prepared)])
 
 
-async def _execute(tx: AsyncSession, burst: list[_Op]) -> None:
-    """A burst as few statements: calls first (journal lines refer to them), then the journal
-    lines in order, then updates, each call's in the order they were made."""
-    # Core executemany on the connection: the ORM's bulk paths cost more and want primary keys.
-    conn = await tx.connection()
+# The statements are built once: SQLAlchemy memoizes a statement object's cache key, so a burst
+# reuses the compiled form without rebuilding and re-hashing the statement (or an ORM session).
+_INSERT_CALLS = insert(_CALLS)
+_INSERT_LINES = insert(_LINES)
+_UPDATES: dict[_Shape, Update] = {}
+
+
+def _update_statement(shape: _Shape) -> Update:
+    statement = _UPDATES.get(shape)
+    if statement is None:
+        columns, only_live, only_unanswered = shape
+        table = _CALLS.c
+        statement = update(_CALLS).where(table.id == bindparam("b_call_id"))
+        if only_live:
+            statement = statement.where(table.status == CallStatus.LIVE)
+        if only_unanswered:
+            statement = statement.where(table.answered_at.is_(None))
+        statement = _UPDATES[shape] = statement.values(
+            {c: bindparam(f"b_{c}") for c in columns})
+    return statement
+
+
+def _statements(burst: list[_Op]) -> list[tuple[Insert | Update, list[Mapping[str, Any]]]]:
+    """A burst as few executemany statements, in order: calls first (journal lines refer to
+    them), then the journal lines in order, then updates, each call's in the order they were
+    made."""
     calls = [op.row for op in burst if isinstance(op, _CallInsert)]
     lines = [row for op in burst if isinstance(op, _Lines) for row in op.rows]
+    statements: list[tuple[Insert | Update, list[Mapping[str, Any]]]] = []
     if calls:
-        await conn.execute(insert(_CALLS), calls)
+        statements.append((_INSERT_CALLS, calls))
     if lines:
-        await conn.execute(insert(_LINES), lines)
+        statements.append((_INSERT_LINES, lines))
     for round_ in _update_rounds([op for op in burst if isinstance(op, _CallUpdate)]):
-        by_shape: dict[tuple[tuple[str, ...], bool, bool], list[_CallUpdate]] = {}
+        by_shape: dict[_Shape, list[_CallUpdate]] = {}
         for op in round_:
             by_shape.setdefault(op.shape, []).append(op)
-        for (columns, only_live, only_unanswered), ops in by_shape.items():
-            table = _CALLS.c
-            statement = update(_CALLS).where(table.id == bindparam("b_call_id"))
-            if only_live:
-                statement = statement.where(table.status == CallStatus.LIVE)
-            if only_unanswered:
-                statement = statement.where(table.answered_at.is_(None))
-            statement = statement.values({c: bindparam(f"b_{c}") for c in columns})
-            params = [
+        for shape, ops in by_shape.items():
+            columns = shape[0]
+            statements.append((_update_statement(shape), [
                 {"b_call_id": op.call_id, **{f"b_{c}": op.values[c] for c in columns}}
                 for op in ops
-            ]
-            await conn.execute(statement, params)
+            ]))
+    return statements
+
+
+@dataclass(frozen=True, slots=True)
+class _DriverStatement:
+    """A statement compiled once for the driver: its SQL, and per positional parameter the
+    key of the row that gives it (or the statement's own constant) and SQLAlchemy's bind
+    processor of its type (aware datetimes to SQLite's text, enums to their value, JSON)."""
+
+    sql: str
+    verb: str
+    keys: tuple[str, ...]
+    constants: Mapping[str, Any]
+    processors: tuple[Callable[[Any], Any] | None, ...]
+
+    def rows(self, params: list[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+        constants, pairs = self.constants, tuple(zip(self.keys, self.processors, strict=True))
+        return [
+            tuple(
+                (value if process is None else process(value))
+                for key, process in pairs
+                for value in (row[key] if key in row else constants[key],)
+            )
+            for row in params
+        ]
+
+
+# By statement, row keys and engine (its dialect holds the JSON serializer the processors use).
+_COMPILED: dict[tuple[int, tuple[str, ...], int], _DriverStatement] = {}
+
+
+def _driver_statement(
+    statement: Insert | Update, params: list[Mapping[str, Any]], dialect: Dialect
+) -> _DriverStatement:
+    # As SQLAlchemy compiles an executemany: for the keys of its first parameter set.
+    keys = tuple(sorted(params[0]))
+    cache_key = (id(statement), keys, id(dialect))
+    found = _COMPILED.get(cache_key)
+    if found is not None:
+        return found
+    compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+    names = tuple(compiled.positiontup or ())
+    binds = compiled.binds
+    found = _COMPILED[cache_key] = _DriverStatement(
+        sql=compiled.string,
+        verb=compiled.string.split(None, 1)[0].upper(),
+        keys=names,
+        constants={name: binds[name].effective_value for name in names if name not in keys},
+        processors=tuple(
+            binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names),
+    )
+    return found
 
 
 def _update_rounds(updates: list[_CallUpdate]) -> list[list[_CallUpdate]]:

@@ -378,6 +378,9 @@ async def run_ours(
         measured = tokens(1, load.calls)
         events_before = app.events.stats.received
         statements_before = Counter(statements)
+        # On SQLite the write-behind writer runs its statements on the driver, out of sight of
+        # SQLAlchemy's cursor events: it counts them itself.
+        written_before = Counter(app.db.writes.statements)
         requests_before = Counter(requests.counts)
         decisions_before = app.acd.decisions
         outcomes.clear()
@@ -406,7 +409,8 @@ async def run_ours(
             "channels_left": left,
             "calls_left_in_app": calls_left,
             "ari_events": app.events.stats.received - events_before,
-            "sql_statements": dict((statements - statements_before).most_common()),
+            "sql_statements": dict((statements - statements_before
+                                    + (app.db.writes.statements - written_before)).most_common()),
             "ari_requests": dict((requests.counts - requests_before).most_common()),
             "acd_decisions": app.acd.decisions - decisions_before,
             "handler_errors": app.events.stats.handler_errors,

@@ -7,23 +7,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
 import sqlite3
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
 from polling import eventually
-from sqlalchemy import event
 
 from pbx_stasis.bus import Bus
 from pbx_stasis.calls.records import CallLog
-from pbx_stasis.store import CallJournal, CallRecords, CallStatus, Database, Direction, Directory
-
-
-def _commits(db: Database) -> list[int]:
-    seen: list[int] = []
-    event.listen(db.engine.sync_engine, "commit", lambda _conn: seen.append(1))
-    return seen
+from pbx_stasis.store import (
+    CallJournal,
+    CallRecords,
+    CallStatus,
+    Database,
+    Direction,
+    Directory,
+    NewEvent,
+)
 
 
 async def _open(log: CallLog, tenant_id: int, channel: str) -> Any:
@@ -37,7 +41,9 @@ async def test_a_burst_of_calls_is_stored_in_few_transactions_each_call_in_order
     tenant_id = (await Directory(db).ensure_default_tenant()).id
     agent = await Directory(db).add_user("default", "alice", "agent")
     log = CallLog(db, Bus())
-    commits = _commits(db)
+    # The writer's own count: on SQLite it runs its statements on the driver, which
+    # SQLAlchemy's commit events do not see.
+    began = db.writes.transactions
 
     # 200 calls whose steps interleave, as many call tasks do under load.
     records = [await _open(log, tenant_id, f"chan-{n}") for n in range(200)]
@@ -52,7 +58,8 @@ async def test_a_burst_of_calls_is_stored_in_few_transactions_each_call_in_order
     assert not await log.close(answered[0], cause=1, cause_text="again", hung_up_by="app")
     await db.writes.settle()
 
-    assert len(commits) <= 3, f"{len(commits)} transactions for one burst"
+    transactions = db.writes.transactions - began
+    assert 1 <= transactions <= 3, f"{transactions} transactions for one burst"
     stored = {r.channel_id: r for r in await CallRecords(db).live_calls()}
     assert len(stored) == 50
     first = await CallRecords(db).get(answered[0].id)
@@ -159,3 +166,56 @@ async def test_settle_does_not_wait_for_an_outage_to_end(
         assert [r.channel_id for r in await CallRecords(db).live_calls()] == ["c1"]
     finally:
         await db.dispose()
+
+
+async def test_on_sqlite_the_driver_stores_what_sqlalchemy_would(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    """SQLite bursts skip SQLAlchemy's execution (store/writer.py `_commit_on_driver`); the
+    same writes through SQLAlchemy give the same rows, column for column as stored (times,
+    enums, JSON), and a value SQLAlchemy refuses (a naive time) is refused and dropped alone."""
+    when = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=timezone(timedelta(hours=2)))
+    stored: list[tuple[list[Any], list[Any]]] = []
+    for through_sqlalchemy in (False, True):
+        path = tmp_path / f"copy-{through_sqlalchemy}.db"
+        shutil.copyfile(sqlite_template, path)
+        db = Database.connect(f"sqlite+aiosqlite:///{path}")
+        try:
+            db.writes.on_driver = not through_sqlalchemy
+            tenant_id = (await Directory(db).ensure_default_tenant()).id
+            agent = await Directory(db).add_user("default", "alice", "agent")
+            writes = db.writes
+            for n in range(4):
+                writes.insert_call({
+                    "id": f"call{n}", "tenant_id": tenant_id, "channel_id": f"chan{n}",
+                    "linkedid": None, "direction": Direction.INBOUND, "from_number": "+1555",
+                    "to_number": "+1666", "started_at": when, "answered_at": None,
+                    "ended_at": None, "hangup_cause": None, "hangup_cause_text": None,
+                    "queue": None, "agent_user_id": None, "disposition": None, "notes": None,
+                    "status": CallStatus.LIVE})
+                writes.append([NewEvent(tenant_id=tenant_id, event="CALLSTART",
+                                        call_id=f"call{n}", agent_user_id=agent.id, queue="q",
+                                        data={"list": [1, "é"], "none": None}, at=when)])
+                writes.update_call(f"call{n}", {"queue": "sales", "agent_user_id": agent.id})
+                writes.update_call(f"call{n}", {"answered_at": when}, only_live=True,
+                                   only_unanswered=True)
+                if n % 2:
+                    writes.update_call(f"call{n}", {"answered_at": when + timedelta(1)},
+                                       only_live=True, only_unanswered=True)
+                    writes.update_call(f"call{n}", {
+                        "ended_at": when, "hangup_cause": 16, "hangup_cause_text": "Normal",
+                        "status": CallStatus.ENDED}, only_live=True)
+                    writes.update_call(f"call{n}", {"queue": "late"}, only_live=True)
+            writes.update_call("call0", {"ended_at": when.replace(tzinfo=None)})  # refused
+            await writes.settle()
+        finally:
+            await db.dispose()
+        with contextlib.closing(sqlite3.connect(path)) as raw:
+            stored.append((raw.execute("SELECT * FROM calls ORDER BY id").fetchall(),
+                           raw.execute("SELECT * FROM call_events ORDER BY id").fetchall()))
+    assert stored[0] == stored[1]
+    calls, lines = stored[0]
+    assert len(calls) == 4 and len(lines) == 4
+    assert calls[1][7:11] == ("2026-01-02 01:04:05.678901", "2026-01-02 01:04:05.678901",
+                              "2026-01-02 01:04:05.678901", 16)
+    assert calls[0][16] == "live" and calls[0][9] is None and calls[1][16] == "ended"
