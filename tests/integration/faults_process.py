@@ -5,12 +5,14 @@ bounded."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import re
 import signal
 import socket
 import subprocess
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -40,6 +42,7 @@ flows:
       to_sales: {{kind: queue, queue: sales}}
 """
 PASSWORD = "pw-agent-1"
+ADMIN_PASSWORD = "pw-admin-1"  # the floor's administrator, `admin`
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -114,17 +117,17 @@ class Floor:
     # --- what agents do on the web ----------------------------------------------------------
 
     @contextlib.asynccontextmanager
-    async def signed_in(self, username: str
+    async def signed_in(self, username: str, password: str = PASSWORD, web: str | None = None
                         ) -> AsyncIterator[tuple[aiohttp.ClientSession, dict[str, str]]]:
-        """A web client logged in through the login form as `username`, and the CSRF header
-        its changes must carry."""
-        async with aiohttp.ClientSession(base_url=self.web,
+        """A web client logged in through the login form as `username` (on the pages at `web`,
+        default the floor's), and the CSRF header its changes must carry."""
+        async with aiohttp.ClientSession(base_url=web or self.web,
                                          cookie_jar=aiohttp.CookieJar(unsafe=True)) as client:
             html = await (await client.get("/login")).text()
             token = re.search(r'name="csrf_token" value="([^"]+)"', html)
             assert token, html
             login = await client.post("/login", allow_redirects=False, data={
-                "tenant": "default", "username": username, "password": PASSWORD,
+                "tenant": "default", "username": username, "password": password,
                 "csrf_token": token.group(1), "next": ""})
             assert login.status == 303, await login.text()
             me = await (await client.get("/api/me")).json()
@@ -136,6 +139,24 @@ class Floor:
         async with self.signed_in(username) as (client, csrf), client.put(
                 "/api/me/agent/state", json={"state": "available"}, headers=csrf) as answer:
             assert answer.status == 200, await answer.text()
+
+    async def not_available(self, web: str, within: float) -> tuple[str, ...]:
+        """The floor's agents the controller serving the pages at `web` does not show
+        available (its /api/agents, read as the administrator), `within` seconds given to
+        become so: none once every call ended, unless one is stuck."""
+        ids = set(self.agents.values())
+        deadline = time.monotonic() + within
+        async with self.signed_in("admin", ADMIN_PASSWORD, web) as (client, _):
+            while True:
+                async with client.get("/api/agents") as answer:
+                    assert answer.status == 200, await answer.text()
+                    listed = (await answer.json())["agents"]
+                stuck = tuple(f"agent {a['user_id']} {a['state']} (call {a.get('call_id')})"
+                              for a in listed
+                              if a["user_id"] in ids and a["state"] != "available")
+                if not stuck or time.monotonic() > deadline:
+                    return stuck
+                await asyncio.sleep(0.5)
 
     # --- what was stored --------------------------------------------------------------------
 
@@ -175,7 +196,7 @@ def floor(sandbox: Sandbox, workdir: Path, agents: list[str], *, first_phone: in
            "PBX_WEB_ENABLED": "true", "PBX_WEB_PORT": str(free_port()),
            "PYTHONPATH": str(REPO)}  # the code of this checkout, whatever the venv installed
     pbx(env, "migrate")
-    pbx(env, "user", "add", "admin", "--role", "admin", "--password", "pw-admin-1")
+    pbx(env, "user", "add", "admin", "--role", "admin", "--password", ADMIN_PASSWORD)
     pbx(env, "queue", "set", "sales", "--strategy", "linear", "--settings",
         _json({"wrapup": 0, "ring_timeout": 10, **(queue or {})}))
     ids: dict[str, int] = {}
