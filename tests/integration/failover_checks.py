@@ -6,6 +6,7 @@ scripts/bench-failover."""
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ class Verdict:
     waiters: int
     waits_lost: tuple[str, ...]  # a waiter connected with a wait not counted from its entry
     doubles: tuple[str, ...]  # an agent offered or connected a call while talking on another
+    order: tuple[str, ...]  # waiters first offered out of the order they entered (one
+    # priority: the longest waiting first)
 
     @property
     def waits_kept(self) -> int:
@@ -38,7 +41,7 @@ class Verdict:
     @property
     def faults(self) -> tuple[str, ...]:
         return (*self.duplicates, *self.gaps, *self.adoptions, *self.waits_lost,
-                *self.doubles)
+                *self.doubles, *self.order)
 
 
 def judge(rows: Sequence[JournalEntry], calls: Collection[str], waiters: Collection[str]
@@ -56,7 +59,7 @@ def judge(rows: Sequence[JournalEntry], calls: Collection[str], waiters: Collect
                       if adopted[call] != 1)
     first: dict[tuple[str | None, str], JournalEntry] = {}
     for row in mine:
-        if row.event in ("ENTERQUEUE", "CONNECT"):
+        if row.event in ("ENTERQUEUE", "OFFER", "CONNECT"):
             first.setdefault((row.call_id, row.event), row)
     waits_lost = []
     for call in sorted(waiters):
@@ -67,10 +70,17 @@ def judge(rows: Sequence[JournalEntry], calls: Collection[str], waiters: Collect
         told = float(connected.data.get("wait", -1))
         if abs(told - waited) > WAIT_TOLERANCE_S:
             waits_lost.append(f"{call} connected with wait {told:.1f} s after {waited:.1f} s")
+    offered = sorted((first[call, "OFFER"].at, first[call, "ENTERQUEUE"].at, call)
+                     for call in waiters if (call, "OFFER") in first
+                     and (call, "ENTERQUEUE") in first)
+    order = tuple(f"{b} (entered {b_in:%H:%M:%S.%f}) first offered after {a} (entered "
+                  f"{a_in:%H:%M:%S.%f})"
+                  for (_, a_in, a), (_, b_in, b) in itertools.pairwise(offered) if b_in < a_in)
     return Verdict(calls=len(calls), expected=len(PER_CALL) * len(calls),
                    found=sum(counts.values()), duplicates=duplicates, gaps=gaps,
                    adoptions=adoptions,
-                   waiters=len(waiters), waits_lost=tuple(waits_lost), doubles=_doubles(mine))
+                   waiters=len(waiters), waits_lost=tuple(waits_lost), doubles=_doubles(mine),
+                   order=order)
 
 
 def _doubles(rows: Sequence[JournalEntry]) -> tuple[str, ...]:
