@@ -156,7 +156,8 @@ async def test_kill_the_active_controller_under_calls(stack: Stack) -> None:
 
     talking = [caller(sandbox, workdir, f"+141555{i:04d}", 12, i) for i in range(TALKING)]
     talks = {r.call_id for r in await new_rows("CONNECT", TALKING, within=30 + TALKING)}
-    waiting = [caller(sandbox, workdir, f"+141666{i:04d}", 5, TALKING + i)
+    # the line answers at once: a caller's time to their BYE is the wait, then the talk
+    waiting = [caller(sandbox, workdir, f"+141666{i:04d}", 12 + 5, TALKING + i)
                for i in range(WAITING)]
     entered = {r.call_id for r in await new_rows("ENTERQUEUE", TALKING + WAITING,
                                                  within=20 + WAITING)}
