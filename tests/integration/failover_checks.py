@@ -44,10 +44,12 @@ class Verdict:
                 *self.doubles, *self.order)
 
 
-def judge(rows: Sequence[JournalEntry], calls: Collection[str], waiters: Collection[str]
-          ) -> Verdict:
+def judge(rows: Sequence[JournalEntry], calls: Collection[str], waiters: Collection[str],
+          *, all_up: bool = True) -> Verdict:
     """`rows`: the journal (any rows; those of `calls` are read); `calls`: those up when the
-    controller died; `waiters`: those of them waiting in the queue, not yet connected."""
+    controller died (`all_up` false: some may have ended just before, their end maybe not
+    written yet: each is then carried over at most once); `waiters`: those waiting in the
+    queue, not yet connected."""
     mine = [row for row in rows if row.call_id in calls]
     counts = Counter((row.call_id, row.event) for row in mine if row.event in PER_CALL)
     duplicates = tuple(f"{call} {event} x{counts[call, event]}" for call in sorted(calls)
@@ -56,7 +58,7 @@ def judge(rows: Sequence[JournalEntry], calls: Collection[str], waiters: Collect
                  if not counts[call, event])
     adopted = Counter(row.call_id for row in mine if row.event == "ADOPTED")
     adoptions = tuple(f"{call} ADOPTED x{adopted[call]}" for call in sorted(calls)
-                      if adopted[call] != 1)
+                      if adopted[call] > 1 or (all_up and not adopted[call]))
     first: dict[tuple[str | None, str], JournalEntry] = {}
     for row in mine:
         if row.event in ("ENTERQUEUE", "OFFER", "CONNECT"):
