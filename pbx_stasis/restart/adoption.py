@@ -208,7 +208,7 @@ class Adoption:
                 call_id=_call_of(bridge), channel_id=callers[0],
                 queue=queue_key(agent.tenant_id, request.queue), agent_id=agent.agent_id,
                 connected_at=began, entered_at=entered, caller="",
-                orig_position=0), list(bridge["channels"]))
+                orig_position=0, journaled=False), list(bridge["channels"]))
 
     def _adopt(self, channel: Channel, record: CallRecord | None) -> None:
         """A channel in Stasis that no task handles: the app restarted under it."""
