@@ -29,6 +29,7 @@ class Verdict:
     gaps: tuple[str, ...]  # "call EVENT missing"
     adoptions: tuple[str, ...]  # a call up at the kill not carried over exactly once
     waiters: int
+    waits_checked: int  # waiters with an ENTERQUEUE and a CONNECT (the others: a gap)
     waits_lost: tuple[str, ...]  # a waiter connected with a wait not counted from its entry
     doubles: tuple[str, ...]  # an agent offered or connected a call while talking on another
     order: tuple[str, ...]  # waiters first offered out of the order they entered (one
@@ -36,7 +37,7 @@ class Verdict:
 
     @property
     def waits_kept(self) -> int:
-        return self.waiters - len(self.waits_lost)
+        return self.waits_checked - len(self.waits_lost)
 
     @property
     def faults(self) -> tuple[str, ...]:
@@ -64,10 +65,12 @@ def judge(rows: Sequence[JournalEntry], calls: Collection[str], waiters: Collect
         if row.event in ("ENTERQUEUE", "OFFER", "CONNECT"):
             first.setdefault((row.call_id, row.event), row)
     waits_lost = []
+    checked = 0
     for call in sorted(waiters):
         entered, connected = first.get((call, "ENTERQUEUE")), first.get((call, "CONNECT"))
         if entered is None or connected is None:
             continue  # a gap, told above
+        checked += 1
         waited = (connected.at - entered.at).total_seconds()
         told = float(connected.data.get("wait", -1))
         if abs(told - waited) > WAIT_TOLERANCE_S:
@@ -80,9 +83,8 @@ def judge(rows: Sequence[JournalEntry], calls: Collection[str], waiters: Collect
                   for (_, a_in, a), (_, b_in, b) in itertools.pairwise(offered) if b_in < a_in)
     return Verdict(calls=len(calls), expected=len(PER_CALL) * len(calls),
                    found=sum(counts.values()), duplicates=duplicates, gaps=gaps,
-                   adoptions=adoptions,
-                   waiters=len(waiters), waits_lost=tuple(waits_lost), doubles=_doubles(mine),
-                   order=order)
+                   adoptions=adoptions, waiters=len(waiters), waits_checked=checked,
+                   waits_lost=tuple(waits_lost), doubles=_doubles(mine), order=order)
 
 
 def _doubles(rows: Sequence[JournalEntry]) -> tuple[str, ...]:
