@@ -122,10 +122,11 @@ class Adoption:
         try:  # the call path never waits on the database (a reconnect during an outage)
             async with asyncio.timeout(JOURNAL_READ_S):
                 talks = await self.acd.open_talks()
+            read = True
         except (StoreUnavailable, TimeoutError) as exc:
             log.warning("open talks not read from the journal (%s): carried over from "
                         "Asterisk's bridges alone", exc or "no answer")
-            talks = {}
+            talks, read = {}, False
         unjournaled: list[Bridge] = []
         for bridge in self._bridges:
             channels = list(bridge["channels"])
@@ -152,7 +153,7 @@ class Adoption:
         for talk in talks.values():  # the core ignores a call it holds (a reconnect)
             self.acd.carry_over(talk, ended=True)
         if unjournaled:
-            await self._carry_unjournaled(unjournaled)
+            await self._carry_unjournaled(unjournaled, connect_lost=read)
 
     def _end_talks_gone_meanwhile(self) -> None:
         """A carried-over conversation that hung up between the bridges' listing and resync
@@ -173,13 +174,15 @@ class Adoption:
             self._talks[channel_id] = carried
         self.acd.carry_over(talk)
 
-    async def _carry_unjournaled(self, bridges: list[Bridge]) -> None:
+    async def _carry_unjournaled(self, bridges: list[Bridge], *, connect_lost: bool) -> None:
         """Conversations whose CONNECT the journal lost (the last burst before a crash) or
         could not give (not read in time, the database away): the talk is carried over from
         what Asterisk says (the bridge's name: queue and entry; the agent's leg, whose creation
         is when their phone began to ring: `talk_began`), so the agent is on a call meanwhile
         and the talk counts from about when it began, not from now. An agent's own outside
-        call likewise, from its `outside-<call id>` bridge: the agent's phone and the far leg."""
+        call likewise, from its `outside-<call id>` bridge: the agent's phone and the far leg.
+        `connect_lost`: the journal was read and has no CONNECT for them (the ACD writes it);
+        not read, it may have one: none is written (a gap rather than a duplicate)."""
         channels = {channel["id"]: channel for channel in await self.ari.channels.list()}
         for bridge in bridges:
             legs = [(channel_id, self._agent_of({"channel": dict(channels[channel_id])}))
@@ -208,7 +211,7 @@ class Adoption:
                 call_id=_call_of(bridge), channel_id=callers[0],
                 queue=queue_key(agent.tenant_id, request.queue), agent_id=agent.agent_id,
                 connected_at=began, entered_at=entered, caller="",
-                orig_position=0, journaled=False), list(bridge["channels"]))
+                orig_position=0, journaled=not connect_lost), list(bridge["channels"]))
 
     def _adopt(self, channel: Channel, record: CallRecord | None) -> None:
         """A channel in Stasis that no task handles: the app restarted under it."""
