@@ -29,7 +29,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -54,7 +54,7 @@ log = logging.getLogger(__name__)
 JOURNAL_READ_S = 2.0  # how long a (re)connect waits for the journal's open talks
 
 
-@dataclass
+@dataclass(eq=False)  # one per conversation: told apart by identity
 class _CarriedTalk:
     """A conversation carried over a restart; both its channels share it."""
 
@@ -158,12 +158,12 @@ class Adoption:
     def _end_talks_gone_meanwhile(self) -> None:
         """A carried-over conversation that hung up between the bridges' listing and resync
         has no task to tell the ACD its end: told here, so its agent is not left on it."""
-        followed = {id(carried) for channel_id, carried in self._talks.items()
-                    if self.router.inbox(channel_id) is not None}
+        over = ended_meanwhile(self._talks.values(),
+                               lambda channel_id: self.router.inbox(channel_id) is not None)
         for channel_id, carried in list(self._talks.items()):
-            if id(carried) in followed:
-                continue
-            del self._talks[channel_id]
+            if carried in over:
+                del self._talks[channel_id]
+        for carried in over:
             if not carried.over:
                 carried.over = True
                 self.acd.post(ev.CallerHungUp(carried.talk.call_id))
@@ -374,6 +374,20 @@ class Adoption:
             await self.acd.enqueue(call, request)
 
         return wait_again
+
+
+def ended_meanwhile(talks: Iterable[_CarriedTalk], followed: Callable[[str], bool]
+                    ) -> list[_CarriedTalk]:
+    """The carried-over talks whose caller's channel (the far leg of an agent's own call) no
+    task follows after the resync: it hung up meanwhile (the resync closed its record). The
+    agent's leg, still in Stasis until someone hangs it up, is followed, but does not keep the
+    talk on: the agent would stay on a call nobody ends (a caller who hung up as the standby
+    took over left their agent on-call)."""
+    over: list[_CarriedTalk] = []
+    for carried in talks:
+        if not followed(carried.talk.channel_id) and carried not in over:
+            over.append(carried)
+    return over
 
 
 def stasis_args_of(channel: Channel, app: str) -> list[str]:
