@@ -232,7 +232,8 @@ class JournalRow:
 
     Per event, `data` holds: ENTERQUEUE caller, priority, position; JOINEMPTY/FULL caller,
     priority; OFFER offer_id, timeout; RINGNOANSWER/RINGCANCELED offer_id, ring_ms, reason;
-    CONNECT offer_id, wait, ring, position, orig_position; COMPLETECALLER/COMPLETEAGENT wait, talk,
+    CONNECT offer_id, wait, ring, position, orig_position (restored: written at a takeover,
+    the dead process's own lost); COMPLETECALLER/COMPLETEAGENT wait, talk,
     orig_position; ABANDON/EXITWITHTIMEOUT/EXITEMPTY position, orig_position, wait; TRANSFER
     target, kind (blind, attended, queue), wait, talk, orig_position; PAUSE reason, auto;
     UNPAUSE reason (the one that ended); WRAPUPSTART seconds; WRAPUPEND seconds, early;

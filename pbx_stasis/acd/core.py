@@ -577,6 +577,14 @@ class Acd:
                           connected_at=_s(call.connected_at), outbound=True,
                           **({"for_queue": q.name} if q is not None else {}))
         else:
+            if e.connect_lost and q is not None:
+                # One CONNECT per answered call: the dead process's was never written. At the
+                # moment it happened (the figures' time), ring time unknown.
+                self._emit(JournalRow(JournalEvent.CONNECT, call.connected_at, call.id, q.name,
+                                      a.id, {"wait": _s(call.connected_at - call.entered_at),
+                                             "ring": 0.0, "position": call.orig_position,
+                                             "orig_position": call.orig_position,
+                                             "restored": True}))
             self._journal(JournalEvent.ADOPTED, call, q, a, action="talk",
                           connected_at=_s(call.connected_at))
         self._refresh(a)

@@ -53,7 +53,10 @@ class TalkAdopted:
     `ended`: the conversation ended while the app was away; it is completed at once (its end
     is only known now), without wrap-up. `outbound`: the agent's own outside call (journal
     OUTCONNECT), `queue` the one it was done for ("" for none), `caller` the number called.
-    `campaign`: a campaign's customer (its CONNECT row's), still outbound work."""
+    `campaign`: a campaign's customer (its CONNECT row's), still outbound work.
+    `connect_lost`: the journal has no CONNECT for it (the dead process's last rows, never
+    written): the talk is found in Asterisk's bridges, and its CONNECT is written now, at
+    `connected_at`, so the journal has one for each call answered."""
 
     call_id: str
     queue: str
@@ -65,6 +68,7 @@ class TalkAdopted:
     ended: bool = False
     outbound: bool = False
     campaign: int | None = None
+    connect_lost: bool = False
 
 
 @dataclass(frozen=True)

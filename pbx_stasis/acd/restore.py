@@ -51,12 +51,14 @@ class OpenTalk:
     orig_position: int
     outbound: bool = False  # the agent's own outside call (OUTCONNECT)
     campaign: int | None = None  # a campaign's customer (CONNECT's `campaign`)
+    journaled: bool = True  # False: found in Asterisk's bridges, its CONNECT row lost
 
     def adopted(self, *, ended: bool = False) -> ev.TalkAdopted:
         return ev.TalkAdopted(self.call_id, self.queue, self.agent_id, self.connected_at,
                               self.entered_at, caller=self.caller,
                               orig_position=self.orig_position, ended=ended,
-                              outbound=self.outbound, campaign=self.campaign)
+                              outbound=self.outbound, campaign=self.campaign,
+                              connect_lost=not self.journaled)
 
 
 class Restore:

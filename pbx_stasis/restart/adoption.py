@@ -29,7 +29,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -54,7 +54,7 @@ log = logging.getLogger(__name__)
 JOURNAL_READ_S = 2.0  # how long a (re)connect waits for the journal's open talks
 
 
-@dataclass
+@dataclass(eq=False)  # one per conversation: told apart by identity
 class _CarriedTalk:
     """A conversation carried over a restart; both its channels share it."""
 
@@ -122,10 +122,11 @@ class Adoption:
         try:  # the call path never waits on the database (a reconnect during an outage)
             async with asyncio.timeout(JOURNAL_READ_S):
                 talks = await self.acd.open_talks()
+            read = True
         except (StoreUnavailable, TimeoutError) as exc:
             log.warning("open talks not read from the journal (%s): carried over from "
                         "Asterisk's bridges alone", exc or "no answer")
-            talks = {}
+            talks, read = {}, False
         unjournaled: list[Bridge] = []
         for bridge in self._bridges:
             channels = list(bridge["channels"])
@@ -152,17 +153,17 @@ class Adoption:
         for talk in talks.values():  # the core ignores a call it holds (a reconnect)
             self.acd.carry_over(talk, ended=True)
         if unjournaled:
-            await self._carry_unjournaled(unjournaled)
+            await self._carry_unjournaled(unjournaled, connect_lost=read)
 
     def _end_talks_gone_meanwhile(self) -> None:
         """A carried-over conversation that hung up between the bridges' listing and resync
         has no task to tell the ACD its end: told here, so its agent is not left on it."""
-        followed = {id(carried) for channel_id, carried in self._talks.items()
-                    if self.router.inbox(channel_id) is not None}
+        over = ended_meanwhile(self._talks.values(),
+                               lambda channel_id: self.router.inbox(channel_id) is not None)
         for channel_id, carried in list(self._talks.items()):
-            if id(carried) in followed:
-                continue
-            del self._talks[channel_id]
+            if carried in over:
+                del self._talks[channel_id]
+        for carried in over:
             if not carried.over:
                 carried.over = True
                 self.acd.post(ev.CallerHungUp(carried.talk.call_id))
@@ -173,13 +174,15 @@ class Adoption:
             self._talks[channel_id] = carried
         self.acd.carry_over(talk)
 
-    async def _carry_unjournaled(self, bridges: list[Bridge]) -> None:
+    async def _carry_unjournaled(self, bridges: list[Bridge], *, connect_lost: bool) -> None:
         """Conversations whose CONNECT the journal lost (the last burst before a crash) or
         could not give (not read in time, the database away): the talk is carried over from
         what Asterisk says (the bridge's name: queue and entry; the agent's leg, whose creation
         is when their phone began to ring: `talk_began`), so the agent is on a call meanwhile
         and the talk counts from about when it began, not from now. An agent's own outside
-        call likewise, from its `outside-<call id>` bridge: the agent's phone and the far leg."""
+        call likewise, from its `outside-<call id>` bridge: the agent's phone and the far leg.
+        `connect_lost`: the journal was read and has no CONNECT for them (the ACD writes it);
+        not read, it may have one: none is written (a gap rather than a duplicate)."""
         channels = {channel["id"]: channel for channel in await self.ari.channels.list()}
         for bridge in bridges:
             legs = [(channel_id, self._agent_of({"channel": dict(channels[channel_id])}))
@@ -208,7 +211,7 @@ class Adoption:
                 call_id=_call_of(bridge), channel_id=callers[0],
                 queue=queue_key(agent.tenant_id, request.queue), agent_id=agent.agent_id,
                 connected_at=began, entered_at=entered, caller="",
-                orig_position=0), list(bridge["channels"]))
+                orig_position=0, journaled=not connect_lost), list(bridge["channels"]))
 
     def _adopt(self, channel: Channel, record: CallRecord | None) -> None:
         """A channel in Stasis that no task handles: the app restarted under it."""
@@ -371,6 +374,20 @@ class Adoption:
             await self.acd.enqueue(call, request)
 
         return wait_again
+
+
+def ended_meanwhile(talks: Iterable[_CarriedTalk], followed: Callable[[str], bool]
+                    ) -> list[_CarriedTalk]:
+    """The carried-over talks whose caller's channel (the far leg of an agent's own call) no
+    task follows after the resync: it hung up meanwhile (the resync closed its record). The
+    agent's leg, still in Stasis until someone hangs it up, is followed, but does not keep the
+    talk on: the agent would stay on a call nobody ends (a caller who hung up as the standby
+    took over left their agent on-call)."""
+    over: list[_CarriedTalk] = []
+    for carried in talks:
+        if not followed(carried.talk.channel_id) and carried not in over:
+            over.append(carried)
+    return over
 
 
 def stasis_args_of(channel: Channel, app: str) -> list[str]:

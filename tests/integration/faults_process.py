@@ -5,13 +5,16 @@ bounded."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import re
 import signal
 import socket
 import subprocess
+import time
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -23,11 +26,13 @@ from polling import wait_until
 from sandbox import Sandbox, SippAgent, desk_phone_ports
 from sqlalchemy import select
 
+from pbx_stasis.acd.directory import AcdDirectory
 from pbx_stasis.reports.core import Report, ReportFold
 from pbx_stasis.reports.store import journal_rows
-from pbx_stasis.store import Database, JournalEntry
+from pbx_stasis.store import Database, Directory, JournalEntry
 from pbx_stasis.store.journal import _entry
-from pbx_stasis.store.tables import CallEvent
+from pbx_stasis.store.tables import CallEvent, Role
+from pbx_stasis.web.passwords import hash_password
 
 DID = "+15553000"
 FLOW = f"""\
@@ -40,6 +45,7 @@ flows:
       to_sales: {{kind: queue, queue: sales}}
 """
 PASSWORD = "pw-agent-1"
+ADMIN_PASSWORD = "pw-admin-1"  # the floor's administrator, `admin`
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -114,17 +120,17 @@ class Floor:
     # --- what agents do on the web ----------------------------------------------------------
 
     @contextlib.asynccontextmanager
-    async def signed_in(self, username: str
+    async def signed_in(self, username: str, password: str = PASSWORD, web: str | None = None
                         ) -> AsyncIterator[tuple[aiohttp.ClientSession, dict[str, str]]]:
-        """A web client logged in through the login form as `username`, and the CSRF header
-        its changes must carry."""
-        async with aiohttp.ClientSession(base_url=self.web,
+        """A web client logged in through the login form as `username` (on the pages at `web`,
+        default the floor's), and the CSRF header its changes must carry."""
+        async with aiohttp.ClientSession(base_url=web or self.web,
                                          cookie_jar=aiohttp.CookieJar(unsafe=True)) as client:
             html = await (await client.get("/login")).text()
             token = re.search(r'name="csrf_token" value="([^"]+)"', html)
             assert token, html
             login = await client.post("/login", allow_redirects=False, data={
-                "tenant": "default", "username": username, "password": PASSWORD,
+                "tenant": "default", "username": username, "password": password,
                 "csrf_token": token.group(1), "next": ""})
             assert login.status == 303, await login.text()
             me = await (await client.get("/api/me")).json()
@@ -136,6 +142,24 @@ class Floor:
         async with self.signed_in(username) as (client, csrf), client.put(
                 "/api/me/agent/state", json={"state": "available"}, headers=csrf) as answer:
             assert answer.status == 200, await answer.text()
+
+    async def not_available(self, web: str, within: float) -> tuple[str, ...]:
+        """The floor's agents the controller serving the pages at `web` does not show
+        available (its /api/agents, read as the administrator), `within` seconds given to
+        become so: none once every call ended, unless one is stuck."""
+        ids = set(self.agents.values())
+        deadline = time.monotonic() + within
+        async with self.signed_in("admin", ADMIN_PASSWORD, web) as (client, _):
+            while True:
+                async with client.get("/api/agents") as answer:
+                    assert answer.status == 200, await answer.text()
+                    listed = (await answer.json())["agents"]
+                stuck = tuple(f"agent {a['user_id']} {a['state']} (call {a.get('call_id')})"
+                              for a in listed
+                              if a["user_id"] in ids and a["state"] != "available")
+                if not stuck or time.monotonic() > deadline:
+                    return stuck
+                await asyncio.sleep(0.5)
 
     # --- what was stored --------------------------------------------------------------------
 
@@ -175,21 +199,14 @@ def floor(sandbox: Sandbox, workdir: Path, agents: list[str], *, first_phone: in
            "PBX_WEB_ENABLED": "true", "PBX_WEB_PORT": str(free_port()),
            "PYTHONPATH": str(REPO)}  # the code of this checkout, whatever the venv installed
     pbx(env, "migrate")
-    pbx(env, "user", "add", "admin", "--role", "admin", "--password", "pw-admin-1")
+    pbx(env, "user", "add", "admin", "--role", "admin", "--password", ADMIN_PASSWORD)
     pbx(env, "queue", "set", "sales", "--strategy", "linear", "--settings",
         _json({"wrapup": 0, "ring_timeout": 10, **(queue or {})}))
-    ids: dict[str, int] = {}
-    phones: list[SippAgent] = []
-    for index, username in enumerate(agents):
-        sip_port, media_port = desk_phone_ports(first_phone + index)
-        out = pbx(env, "user", "add", username, "--role", "agent", "--password", PASSWORD)
-        found = re.search(r"\(id (\d+)\)", out)
-        assert found, out
-        ids[username] = int(found.group(1))
-        pbx(env, "agent", "set", username, "--queues", "sales:0",
-            "--contact", f"sip:{username}@127.0.0.1:{sip_port}")
-        phones.append(SippAgent(sip_port=sip_port, media_port=media_port, workdir=workdir,
-                                lifetime=phone_lifetime))
+    ports = [desk_phone_ports(first_phone + index) for index in range(len(agents))]
+    ids = _added_agents(url, {username: f"sip:{username}@127.0.0.1:{sip_port}"
+                              for username, (sip_port, _) in zip(agents, ports, strict=True)})
+    phones = [SippAgent(sip_port=sip_port, media_port=media_port, workdir=workdir,
+                        lifetime=phone_lifetime) for sip_port, media_port in ports]
     flow = workdir / "line.yaml"
     flow.write_text(FLOW)
     pbx(env, "ivr", "apply", str(flow), "--user", "admin", "--no-sound-check")
@@ -202,6 +219,30 @@ def floor(sandbox: Sandbox, workdir: Path, agents: list[str], *, first_phone: in
         for phone in phones:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 phone.stop()
+
+
+def _added_agents(url: str, contacts: dict[str, str]) -> dict[str, int]:
+    """What `pbx user add NAME --role agent --password PASSWORD` then `pbx agent set NAME
+    --queues sales:0 --contact CONTACT` store, for each agent in one go (two commands an agent
+    cost seconds each on a loaded machine: 20 agents took minutes); username -> user id. In a
+    thread of its own: the caller may be running an event loop."""
+
+    async def add() -> dict[str, int]:
+        db = Database.connect(url)
+        try:
+            hashed = hash_password(PASSWORD)  # one hash for all: the same password
+            ids = {}
+            for username, contact in contacts.items():
+                user = await Directory(db).add_user("default", username, Role.AGENT,
+                                                    password_hash=hashed)
+                await AcdDirectory(db).save_agent(user.id, queues={"sales": 0}, contact=contact)
+                ids[username] = user.id
+            return ids
+        finally:
+            await db.dispose()
+
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, add()).result()
 
 
 def _json(value: dict[str, Any]) -> str:

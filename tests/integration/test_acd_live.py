@@ -605,7 +605,7 @@ async def test_a_conversation_whose_connect_was_lost_keeps_its_agent_on_the_call
 ) -> None:
     """A crash can lose the journal's last burst, CONNECT included: the restarted app still
     finds the talk in Asterisk (the agent's leg in the call's queue bridge), so the agent is on
-    a call until it ends, not offered another."""
+    a call until it ends, not offered another, and the call's CONNECT is written again."""
     async with call_center(private_sandbox, tmp_path, {"sales": {}},
                            script=enqueue_into("sales")) as center:
         agent = await center.add_agent("unjournaled", 240)
@@ -630,5 +630,8 @@ async def test_a_conversation_whose_connect_was_lost_keeps_its_agent_on_the_call
         await center.idle()
         [end] = await center.wait_for("COMPLETECALLER")
         assert end.agent_user_id == agent.user_id
+        [connect] = await center.wait_for("CONNECT")  # the lost one written again, once
+        assert connect.agent_user_id == agent.user_id and connect.data["restored"] is True
+        assert connect.at <= end.at
         view = new.acd.core.agent(agent.agent_id)
         assert view is not None and view.state is AgentState.AVAILABLE

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import json
 import re
 import time
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import aiohttp
 import pytest
+from failover_checks import judge
 from faults_process import DID, PASSWORD, Floor, floor, free_port
 from pbxproc import PbxProcess
 from pg import PostgresServer
@@ -31,10 +32,13 @@ TAKEOVER_BOUND_S = 5.0
 # Callers started together: each its own slice of the callers' media ports (free_media_port
 # starts at the same place in a range for every caller of one process).
 CALLER_MEDIA = [(CALLER_MEDIA_RANGE[0] + 100 * i, CALLER_MEDIA_RANGE[0] + 100 * (i + 1))
-                for i in range(12)]
+                for i in range(30)]
 
-
-AGENTS = ("ann", "bob", "cid", "dee")
+# The kill's load (issue 17): as many agents as talking callers, so the waiters wait for a
+# talk to end, after the takeover.
+TALKING = 20
+WAITING = 5
+AGENTS = ("ann", "bob", "cid", "dee", *(f"agent{i}" for i in range(4, TALKING)))
 
 
 class Stack:
@@ -120,11 +124,15 @@ def takeover_seconds(standby: PbxProcess, killed_at: float, within: float = 15.0
 
 
 async def test_kill_the_active_controller_under_calls(stack: Stack) -> None:
-    """Four callers talk, two wait; kill -9 the active controller: the standby takes over
-    within 5 s, nobody's call drops, the waiters reach the agents freed with their original
-    wait, and the journal has one entry, one connect and one end per caller."""
+    """TALKING callers talk, WAITING more wait (every agent busy); kill -9 the active
+    controller: the standby takes over within 5 s, nobody's call drops, the waiters reach the
+    agents freed with their original wait, no agent is offered a second call or left stuck,
+    and the journal has one entry, one connect and one end per caller."""
     stack.stop_all()
     center, sandbox, workdir = stack.center, stack.sandbox, stack.center.workdir
+    # sipp runs in threads, one per caller, all at once (the default pool has cores + 4)
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(max_workers=TALKING + WAITING + 4))
     old = {r.call_id for r in await center.journal()}  # another test's calls
 
     async def new(*events: str) -> list[JournalEntry]:
@@ -146,11 +154,16 @@ async def test_kill_the_active_controller_under_calls(stack: Stack) -> None:
     assert (health, ready) == (200, 503) and "standby" in why, why
     await logged_in(stack)
 
-    talking = [caller(sandbox, workdir, f"+1415555070{i}", 12, i) for i in range(4)]
-    await new_rows("CONNECT", 4, within=30)
-    waiting = [caller(sandbox, workdir, f"+1415555080{i}", 17, 4 + i) for i in range(2)]
-    await new_rows("ENTERQUEUE", 6, within=20)
+    talking = [caller(sandbox, workdir, f"+141555{i:04d}", 12, i) for i in range(TALKING)]
+    talks = {r.call_id for r in await new_rows("CONNECT", TALKING, within=30 + TALKING)}
+    # the line answers at once: a caller's time to their BYE is the wait, then the talk
+    waiting = [caller(sandbox, workdir, f"+141666{i:04d}", 12 + 5, TALKING + i)
+               for i in range(WAITING)]
+    entered = {r.call_id for r in await new_rows("ENTERQUEUE", TALKING + WAITING,
+                                                 within=20 + WAITING)}
     await asyncio.sleep(1.0)  # the waiters have waited a while; the rows are stored
+    waiters = entered - {r.call_id for r in await new("CONNECT")}
+    assert len(waiters) == WAITING  # every agent busy: they wait through the kill
     active.proc.kill()
     killed_at = time.monotonic()
     took = takeover_seconds(standby, killed_at)
@@ -163,25 +176,16 @@ async def test_kill_the_active_controller_under_calls(stack: Stack) -> None:
     for call in talking + waiting:
         result = await call
         assert result.ok, result.describe()
-    connects = await new_rows("CONNECT", 6, within=15)
-    ends = await new_rows("COMPLETECALLER", 6, within=15)
-    journal = await new("ENTERQUEUE", "CONNECT", "COMPLETECALLER",
-                                   "COMPLETEAGENT", "ADOPTED")
-    entered = {r.call_id: r for r in journal if r.event == "ENTERQUEUE"}
-    assert len(entered) == len([r for r in journal if r.event == "ENTERQUEUE"]) == 6
-    assert {r.call_id for r in connects} == set(entered)  # one connect each
-    assert len(connects) == 6 and len(ends) == 6
-    assert {r.call_id for r in ends} == set(entered)
-    assert len([r for r in journal if r.event == "ADOPTED"]) >= 4  # talks and waiters
-    for row in connects[4:]:  # the waiters: their wait counts from their entry
-        waited = (row.at - entered[row.call_id].at).total_seconds()
-        assert row.data["wait"] == pytest.approx(waited, abs=1.0), (row, waited)
-    for username in AGENTS:  # no agent on two calls at once
-        theirs = sorted((r for r in connects if r.agent_user_id == center.agents[username]),
-                        key=lambda r: r.at)
-        for first, second in itertools.pairwise(theirs):
-            [end] = [r for r in ends if r.call_id == first.call_id]
-            assert end.at <= second.at
+    await new_rows("COMPLETECALLER", TALKING + WAITING, within=15)
+    journal = await new()
+    verdict = judge(journal, {c for c in entered if c}, {c for c in waiters if c})
+    assert verdict.found == verdict.expected and not verdict.faults, verdict
+    assert verdict.waits_kept == WAITING
+    assert talks <= entered
+    assert {r.call_id for r in journal if r.event == "ADOPTED"
+            and r.data.get("action") == "queue"} == waiters  # back in the queue, the rest talks
+    stuck = await center.not_available(f"http://127.0.0.1:{standby_port}", within=10)
+    assert not stuck, stuck
     assert active.proc.wait(5) == -9
 
 

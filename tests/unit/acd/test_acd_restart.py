@@ -79,6 +79,26 @@ def test_a_carried_over_talk_puts_the_agent_on_a_call_and_completes_from_its_con
     assert view is not None and view.state is AgentState.AVAILABLE
 
 
+def test_a_carried_over_talk_whose_connect_was_lost_gets_its_connect_once() -> None:
+    """The dead controller connected the caller but its CONNECT row was never written (kill -9
+    before the writer's flush): the talk, found in Asterisk's bridges, is journaled CONNECT at
+    the moment it began, with the wait from the entry, then ADOPTED; one CONNECT only."""
+    acd = fresh(T0 + 100)
+    adopted = acd.feed(TalkAdopted("c1", "q", "a1", connected_at=T0 + 30, entered_at=T0 + 10,
+                                   connect_lost=True), T0 + 100)
+    assert events(adopted) == ["CONNECT", "ADOPTED"]
+    connect = rows(adopted)[0]
+    assert (connect.at, connect.queue, connect.agent_id) == (T0 + 30, "q", "a1")
+    assert connect.data["wait"] == 20.0 and connect.data["restored"] is True
+    ended = acd.feed(CallerHungUp("c1"), T0 + 110)
+    assert "CONNECT" not in events(ended)
+    [complete] = [r for r in rows(ended) if r.event == "COMPLETECALLER"]
+    assert complete.data["talk"] == 80.0 and complete.data["wait"] == 20.0
+    # a talk whose CONNECT is in the journal: none written again
+    journaled = fresh(T0 + 100).feed(TalkAdopted("c2", "q", "a2", T0 + 30, T0 + 10), T0 + 100)
+    assert events(journaled) == ["ADOPTED"]
+
+
 def test_a_talk_that_ended_while_the_app_was_away_is_completed_and_frees_the_agent() -> None:
     acd = fresh(T0 + 100)
     ended = acd.feed(TalkAdopted("c1", "q", "a1", T0 + 12, T0 + 10, ended=True), T0 + 100)
