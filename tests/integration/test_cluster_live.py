@@ -27,7 +27,7 @@ from cluster import (
     sip_reply,
     websocket_register,
 )
-from faults_process import free_port, pbx
+from faults_process import free_port, pbx_all
 from pbxproc import PbxProcess
 from pg import PostgresServer
 from polling import eventually
@@ -308,11 +308,11 @@ async def test_the_active_controller_killed_with_a_call_through_the_edge(stack: 
     await stack.app.stop(grace=1)  # the in-process controller steps down for the processes
     stack.app_running = False
     env = {**stack.cluster.app_env(), "PBX_RPC_SECRET": secrets.token_urlsafe(16)}
-    pbx(env, "user", "add", "admin", "--role", "admin", "--password", "pw-admin-1")
     flow = stack.workdir / "line.yaml"  # the DID to the queue (the in-process app's script)
     flow.write_text(f"flows:\n  line:\n    description: the edge's line\n    dids: [\"{DID}\"]"
                     f"\n    entry: q\n    nodes:\n      q: {{kind: queue, queue: sales}}\n")
-    pbx(env, "ivr", "apply", str(flow), "--user", "admin", "--no-sound-check")
+    pbx_all(env, ["user", "add", "admin", "--role", "admin", "--password", "pw-admin-1"],
+            ["ivr", "apply", str(flow), "--user", "admin", "--no-sound-check"])
 
     def controller(index: int) -> PbxProcess:
         return PbxProcess({**env, "PBX_RPC_URL": f"http://127.0.0.1:{free_port()}"},
