@@ -260,9 +260,9 @@ class Database:
         the call path's write-behind, the recorder, the quality figures, webhooks and the
         transcriber writing in one process, each transaction holding the lock over several
         turns of a busy event loop, a writer could lose every poll to newcomers for the whole
-        busy timeout and fail with "database is locked" (seen in a full test run). The wait
-        here is bounded by the same timeout, so a transaction opened while its own task holds
-        another fails as it did in SQLite, instead of waiting for good."""
+        busy timeout and fail with "database is locked" (likely in a full run's analytics
+        test). The wait here is bounded by the same timeout, so a transaction opened while its
+        own task holds another fails as it did in SQLite, instead of waiting for good."""
         if self.backend != "sqlite":
             yield
             return
