@@ -292,7 +292,7 @@ class StoreWriter:
         prepared = [(_driver_statement(statement, params, dialect), params)
                     for statement, params in _statements(burst)]
         rows = [(compiled.sql, compiled.rows(params)) for compiled, params in prepared]
-        async with self._db.engine.connect() as conn:
+        async with self._db.write_turn(), self._db.engine.connect() as conn:
             driver = (await conn.get_raw_connection()).driver_connection
             assert driver is not None
             await driver.execute("BEGIN IMMEDIATE")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -37,6 +38,55 @@ def pbx_command(
         timeout=timeout,
         check=False,
     )
+
+
+# Several `pbx` commands in one process: the CLI's own main() on each argv in turn, each with
+# its own stdout, stderr and exit status (an exception is a traceback on stderr and status 1,
+# as from the `pbx` script). Importing the CLI (every feature's commands) costs 2-4 s of CPU:
+# a harness that sets up a database with eight commands pays it once.
+_BATCH = """
+import contextlib, io, json, logging, sys, traceback
+from pbx_stasis.cli.main import main
+results = []
+for argv in json.loads(sys.argv[1]):
+    out, err = io.StringIO(), io.StringIO()
+    logging.root.handlers.clear()  # each command logs to its own stderr (main's basicConfig)
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as exc:  # argparse refusing the arguments
+            code = exc.code if isinstance(exc.code, int) else 1
+        except Exception:
+            traceback.print_exc()
+            code = 1
+    results.append({"code": code, "stdout": out.getvalue(), "stderr": err.getvalue()})
+    if code != 0:
+        break
+print(json.dumps(results))
+"""
+
+
+def pbx_commands(
+    commands: Sequence[Sequence[str]], env: Mapping[str, str], timeout: float = 120.0
+) -> list[subprocess.CompletedProcess[str]]:
+    """Run `pbx` commands one after the other in one process, up to the first that fails;
+    what each one gave, as pbx_command would."""
+    done = subprocess.run(
+        [sys.executable, "-c", _BATCH, json.dumps([list(argv) for argv in commands])],
+        env=_this_tree({**os.environ, **env}),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert done.returncode == 0, f"the pbx commands' runner failed:\n{done.stderr}"
+    lines = done.stdout.splitlines()
+    assert lines, done.stderr
+    return [
+        subprocess.CompletedProcess([PBX, *argv], result["code"], result["stdout"],
+                                    result["stderr"])
+        for argv, result in zip(commands, json.loads(lines[-1]), strict=False)
+    ]
 
 
 class PbxProcess:

@@ -30,7 +30,7 @@ from cluster import (
     sip_reply,
     websocket_register,
 )
-from faults_process import free_port, pbx
+from faults_process import free_port, pbx_all
 from pbxproc import PbxProcess
 from pg import PostgresServer
 from polling import eventually
@@ -327,13 +327,12 @@ async def controllers(stack: Stack) -> AsyncIterator[Controllers]:
     await stack.app.stop(grace=1)
     stack.app_running = False
     env = {**stack.cluster.app_env(), "PBX_RPC_SECRET": secrets.token_urlsafe(16)}
-    await asyncio.to_thread(pbx, env, "user", "add", "admin", "--role", "admin",
-                            "--password", "pw-admin-1")
     flow = stack.workdir / "line.yaml"  # the DID to the queue (the in-process app's script)
     flow.write_text(f"flows:\n  line:\n    description: the edge's line\n    dids: [\"{DID}\"]"
                     f"\n    entry: q\n    nodes:\n      q: {{kind: queue, queue: sales}}\n")
-    await asyncio.to_thread(pbx, env, "ivr", "apply", str(flow), "--user", "admin",
-                            "--no-sound-check")
+    await asyncio.to_thread(
+        pbx_all, env, ["user", "add", "admin", "--role", "admin", "--password", "pw-admin-1"],
+        ["ivr", "apply", str(flow), "--user", "admin", "--no-sound-check"])
     started: dict[PbxProcess, str] = {}
 
     def controller(index: int) -> PbxProcess:

@@ -19,6 +19,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from faults_process import pbx_all
 from pbxproc import PbxProcess, pbx_command
 from polling import eventually
 from sandbox import Sandbox, SippAgent, desk_phone_ports, run_sipp_async
@@ -44,22 +45,18 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _environment(sandbox: Sandbox, tmp_path: Path) -> dict[str, str]:
-    """A migrated database with an admin `root`, and the settings of both processes."""
+def _environment(sandbox: Sandbox, tmp_path: Path, *more: list[str]) -> tuple[dict[str, str],
+                                                                          list[str]]:
+    """A migrated database with an admin `root`, then the `pbx` commands `more` (one process
+    runs them all); the settings of both processes and what each of `more` printed."""
     url = f"sqlite+aiosqlite:///{tmp_path}/pbx.db"
     web_port, rpc_port = _free_port(), _free_port()
     env = {**sandbox.app_env(), "PBX_DATABASE_URL": url, "PBX_RPC_SECRET": "split-test",
            "PBX_RPC_URL": f"http://127.0.0.1:{rpc_port}", "PBX_WEB_PORT": str(web_port),
            "PBX_WEB_ENABLED": "true"}
-    assert pbx_command(["migrate"], env).returncode == 0
-    _pbx(env, "user", "add", "root", "--role", "admin", "--password", "pw-root-1")
-    return env
-
-
-def _pbx(env: dict[str, str], *args: str) -> str:
-    done = pbx_command(list(args), env)
-    assert done.returncode == 0, (args, done.stdout, done.stderr)
-    return done.stdout
+    commands = [["migrate"], ["user", "add", "root", "--role", "admin", "--password", "pw-root-1"],
+                *more]
+    return env, pbx_all(env, *commands)[2:]
 
 
 @dataclass
@@ -75,12 +72,15 @@ def split_pair(env: dict[str, str], tmp_path: Path) -> Iterator[Pair]:
     stasis = PbxProcess(env, tmp_path / "stasis.log", args=["run", "--part", "stasis"])
     web = PbxProcess(env, tmp_path / "web.log", args=["run", "--part", "web"])
     try:
-        stasis.wait_for_log("serving the web process")
-        web.wait_for_log("relaying telephony events")
+        # (a start imports every feature: seconds of CPU, many more on a loaded machine)
+        stasis.wait_for_log("serving the web process", 60)
+        web.wait_for_log("relaying telephony events", 60)
         yield Pair(stasis, web, f"http://127.0.0.1:{env['PBX_WEB_PORT']}")
     finally:
-        assert web.terminate() == 0, web.log()
-        assert stasis.terminate() == 0, stasis.log()
+        # Both stopped before either is judged: a Stasis process left running would hold the
+        # ARI app's lock and fail every later test of the session.
+        codes = web.terminate(), stasis.terminate()
+        assert codes == (0, 0), (codes, web.log(), stasis.log())
 
 
 class Browser:
@@ -118,7 +118,7 @@ async def logged_in(base: str, username: str, password: str) -> AsyncIterator[Br
 
 async def test_web_process_drives_the_stasis_process(private_sandbox: Sandbox,
                                                       tmp_path: Path) -> None:
-    env = _environment(private_sandbox, tmp_path)
+    env, _ = _environment(private_sandbox, tmp_path)
     with split_pair(env, tmp_path) as pair:
         async with logged_in(pair.base, "root", "pw-root-1") as root:
             status, _ = await root.call("POST", "/api/queues", {
@@ -162,18 +162,19 @@ async def test_a_supervisor_listens_through_the_web_process(private_sandbox: San
     """A caller reaches agent alice (a sipp desk phone) through the IVR and the ACD of the
     Stasis process; admin root (another desk phone) listens, whispers and stops from the web
     process, and the audit names root with root's line."""
-    env = _environment(private_sandbox, tmp_path)
     (alice_sip, alice_media), (root_sip, root_media) = desk_phone_ports(540), desk_phone_ports(541)
-    _pbx(env, "user", "add", "alice", "--role", "agent", "--password", "pw-alice-1")
-    _pbx(env, "queue", "set", "sales", "--strategy", "ringall")
-    _pbx(env, "agent", "set", "alice", "--queues", "sales:0",
-         "--contact", f"sip:alice@127.0.0.1:{alice_sip}")
-    root_agent = _pbx(env, "agent", "set", "root", "--contact", f"sip:root@127.0.0.1:{root_sip}")
-    root_endpoint = re.search(r"endpoint (\S+),", root_agent)
-    assert root_endpoint, root_agent
     flow = tmp_path / "sales.yaml"
     flow.write_text(SALES_FLOW)
-    _pbx(env, "ivr", "apply", str(flow), "--user", "root", "--no-sound-check")
+    env, [*_, root_agent, _] = _environment(
+        private_sandbox, tmp_path,
+        ["user", "add", "alice", "--role", "agent", "--password", "pw-alice-1"],
+        ["queue", "set", "sales", "--strategy", "ringall"],
+        ["agent", "set", "alice", "--queues", "sales:0",
+         "--contact", f"sip:alice@127.0.0.1:{alice_sip}"],
+        ["agent", "set", "root", "--contact", f"sip:root@127.0.0.1:{root_sip}"],
+        ["ivr", "apply", str(flow), "--user", "root", "--no-sound-check"])
+    root_endpoint = re.search(r"endpoint (\S+),", root_agent)
+    assert root_endpoint, root_agent
     phones = [SippAgent(sip_port=alice_sip, media_port=alice_media, workdir=tmp_path,
                         lifetime=90),
               SippAgent(sip_port=root_sip, media_port=root_media, workdir=tmp_path,
@@ -243,6 +244,11 @@ async def test_a_supervisor_listens_through_the_web_process(private_sandbox: San
                 status, history = await root.call(
                     "GET", f"/api/supervision/history?call_id={call_id}")
                 assert status == 200, history
+                # Done: alice hangs up, through the web process too (else the caller talks on
+                # to the end of its 15 s, and a stop under a call waits its grace).
+                assert await alice.call("POST", f"/api/calls/{call_id}/hangup") == (204, {})
+                await eventually(supervisable, until=lambda listed: not listed["calls"],
+                                 within=10, every=0.2, what="the call ended")
         segments = sorted(history["segments"], key=lambda s: s["started_at"])
         assert [(s["mode"], s["end_reason"]) for s in segments] == [
             ("listen", "switched"), ("whisper", "stopped")], segments

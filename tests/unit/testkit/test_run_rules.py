@@ -3,9 +3,12 @@ stay as they were. Each case runs pytest on a small suite of its own (pytester).
 
 from __future__ import annotations
 
+import os
 import subprocess
+from pathlib import Path
 
 import pytest
+import run_rules
 
 pytest_plugins = ["pytester"]
 # run_rules is already imported by this suite's conftest: no assertion rewriting for it there.
@@ -102,6 +105,59 @@ def test_in_ci_a_test_that_writes_a_tracked_file_fails_the_run(
 
     git("checkout", "docs/shot.png")
     assert pytester.runpytest_inprocess(*RULES, "-k", "build_file").ret == pytest.ExitCode.OK
+
+
+def test_a_test_past_its_time_limit_fails_with_stacks_and_the_run_goes_on(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_slow="""
+        import threading, time
+
+        import pytest
+
+        def test_hangs():
+            threading.Thread(target=time.sleep, args=(2,), name="helper", daemon=True).start()
+            time.sleep(30)
+
+        @pytest.mark.timeout(0)  # no limit: the marker is how a test asks for its own
+        def test_has_all_the_time_it_needs():
+            time.sleep(0.3)
+
+        def test_next():
+            pass
+    """)
+    result = pytester.runpytest_inprocess(*RULES, "--timeout", "0.2")
+    result.assert_outcomes(passed=2, failed=1)  # failed, not skipped; and the run went on
+    result.stdout.fnmatch_lines(["*Timeout*", "*helper*", "*Timeout (>0.2s) from pytest-timeout*"])
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_the_rules_hold_on_xdist_workers(pytester: pytest.Pytester,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """scripts/test runs the unit tests on two workers (pytest-xdist): a skip still fails,
+    with its reason, and a run that collects nothing still exits 5."""
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        [str(Path(run_rules.__file__).parent), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    pytester.makepyfile(test_tools="""
+        import pytest
+
+        def test_needs_sipp():
+            pytest.skip("sipp not found")
+
+        def test_fine():
+            pass
+    """)
+    result = pytester.runpytest_subprocess(*RULES, "-n", "2")
+    result.assert_outcomes(passed=1, failed=1)
+    assert "never skip (sipp not found)" in result.stdout.str()
+    nothing = pytester.runpytest_subprocess(*RULES, "-n", "2", "-k", "no_such_test")
+    assert nothing.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+
+
+def test_this_suite_limits_each_test(pytestconfig: pytest.Config) -> None:
+    """A hung test fails after 5 minutes (setup.cfg), by signal: the run carries on."""
+    assert float(pytestconfig.getini("timeout")) == 300
+    assert pytestconfig.getini("timeout_method") == "signal"
 
 
 def test_this_suite_checks_its_markers(pytestconfig: pytest.Config) -> None:
