@@ -153,7 +153,8 @@ def _edge_port() -> int:
     connections in TIME_WAIT there do not keep the edge out."""
     candidates = range(5190, 5260, 2)
     start = (os.getpid() * 7) % len(candidates)
-    for port in [*candidates[start:], *candidates[:start]]:
+    ports: list[int] = [*candidates[start:], *candidates[:start]]
+    for port in ports:
         if _port_free(socket.SOCK_DGRAM, port) and all(
                 _port_free(socket.SOCK_STREAM, p) for p in (port, port + 1)):
             return port

@@ -173,6 +173,18 @@ async def stack(tmp_path_factory: pytest.TempPathFactory,
         postgres.drop_database(url)
 
 
+async def node2_takes_calls_again(stack: Stack, caller: str) -> None:
+    """node2, started again, is active at the edge and two new calls land one on each node."""
+    await eventually(lambda: edge_flags(stack, "node2"),
+                     until=lambda flags: str(flags).startswith("A"), within=10,
+                     what="node2 active at the edge again")
+    seen = {row.id for row in await stack.calls()}
+    back = await stack.callers(2, caller)
+    assert back.ok, back.describe()
+    new = [row for row in await stack.calls() if row.id not in seen]
+    assert {node_of(row) for row in new} == {"node1", "node2"}
+
+
 async def test_callers_through_the_edge_reach_registered_agents_on_both_nodes(
         stack: Stack) -> None:
     assert len(stack.cluster.registered()) == AGENTS
@@ -266,14 +278,7 @@ async def test_a_node_killed_with_calls_up(stack: Stack) -> None:
     await asyncio.to_thread(stack.cluster.start_node, "node2")
     await eventually(lambda: "node2" in events.connected_nodes(), until=bool, within=15,
                      what="the controller reconnected to node2")
-    await eventually(lambda: edge_flags(stack, "node2"),
-                     until=lambda flags: str(flags).startswith("A"), within=10,
-                     what="node2 active at the edge again")
-    seen = {row.id for row in await stack.calls()}
-    back = await stack.callers(2, "+14155554000")
-    assert back.ok, back.describe()
-    new = [row for row in await stack.calls() if row.id not in seen]
-    assert {node_of(row) for row in new} == {"node1", "node2"}
+    await node2_takes_calls_again(stack, "+14155554000")
     survivor = [row for row in await stack.calls() if row.id in {r.id for r in talking}
                 and node_of(row) == "node1"]
     assert survivor and survivor[0].ended_at is None  # untouched by node2's death
@@ -480,14 +485,7 @@ async def test_an_asterisk_node_stopped_under_the_cluster(
 
     await asyncio.to_thread(stack.cluster.start_node, "node2")
     await asyncio.to_thread(active.wait_for_log, "Asterisk node node2 connected", 15, 2)
-    await eventually(lambda: edge_flags(stack, "node2"),
-                     until=lambda flags: str(flags).startswith("A"), within=10,
-                     what="node2 active at the edge again")
-    seen = {row.id for row in await stack.calls()}
-    back = await stack.callers(2, "+14155559200")
-    assert back.ok, back.describe()
-    new = [row for row in await stack.calls() if row.id not in seen]
-    assert {node_of(row) for row in new} == {"node1", "node2"}
+    await node2_takes_calls_again(stack, "+14155559200")
     [survivor] = [row for row in await stack.calls() if talking.get(row.id) == "node1"]
     assert survivor.ended_at is None  # untouched by node2's stop
     long_calls.cancel()  # its thread's sipp: node1's caller hangs up by itself
