@@ -20,12 +20,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
+from faults_process import free_port
+from pbxproc import PbxProcess
 from polling import wait_until
 from sandbox import REPO, SandboxError, SippAgent, _free_port, _port_free, run_sipp
 
 CLUSTER_SCRIPT = REPO / "scripts" / "cluster"
 sys.path.append(str(REPO / "scripts"))  # after tests/integration: its `sandbox` comes first
 from clusterkit.topology import load  # noqa: E402 (after the path above)
+
+from pbx_stasis.store.tables import Call as CallRow  # noqa: E402
 
 CARRIER = "127.0.0.2"  # where the carrier's calls come from (no credentials at the edge)
 
@@ -133,6 +137,11 @@ class Cluster:
         if done.returncode != 0:
             raise SandboxError(f"node {node}: {command} failed:\n{done.stdout}{done.stderr}")
 
+    def edge_flags(self, node: str) -> str:
+        """The node's dispatcher flags at the edge (A: active, I: inactive; then P: probed, X:
+        not probed yet)."""
+        return str(self.status()[node]["edge"])
+
     def registered(self) -> set[str]:
         """The SIP users registered at the edge (kamcmd ul.dump)."""
         done = subprocess.run(["kamcmd", "-s", f"unix:{self.state_dir / 'kamailio.ctl'}",
@@ -145,6 +154,19 @@ class Cluster:
         self.run("down", timeout=120)
         for node in self.nodes:
             shutil.rmtree(self.node_home(node), ignore_errors=True)
+
+
+def node_of(row: CallRow) -> str:
+    """The node that carried the call (its channel ids are qualified by node)."""
+    return row.channel_id.split("-", 1)[0]
+
+
+def stasis_controller(env: Mapping[str, str], log: Path) -> tuple[PbxProcess, str]:
+    """A controller as scripts/cluster runs it: `pbx run --part stasis` over every node of
+    `env` (the cluster's app_env), the role leased in PostgreSQL, its RPC (the web processes',
+    its /readyz) on a free port; the process and that URL."""
+    url = f"http://127.0.0.1:{free_port()}"
+    return PbxProcess({**env, "PBX_RPC_URL": url}, log, ["run", "--part", "stasis"]), url
 
 
 def _edge_port() -> int:
@@ -247,7 +269,7 @@ def sip_reply(request: str, status: int, reason: str) -> str:
 
 
 def registered_phone(cluster: Cluster, endpoint: str, password: str, sip_port: int,
-                     media_port: int, workdir: Path) -> SippAgent:
+                     media_port: int, workdir: Path, lifetime: float = 420) -> SippAgent:
     """A desk phone registered at the edge as `endpoint`, then answering there."""
     done = run_sipp("agent-registers.xml", cluster.edge_sip, local_port=sip_port,
                     media_port=media_port, keys={"user": endpoint, "expires": "3600"},
@@ -255,4 +277,4 @@ def registered_phone(cluster: Cluster, endpoint: str, password: str, sip_port: i
     if not done.ok:
         raise SandboxError(f"{endpoint} did not register at the edge:\n{done.describe()}")
     return SippAgent("agent-answer.xml", sip_port=sip_port, media_port=media_port,
-                     keys={"ring_ms": "100"}, workdir=workdir, lifetime=420)
+                     keys={"ring_ms": "100"}, workdir=workdir, lifetime=lifetime)

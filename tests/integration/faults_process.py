@@ -27,11 +27,13 @@ from polling import wait_until
 from sandbox import Sandbox, SippAgent, desk_phone_ports
 from sqlalchemy import select
 
-from pbx_stasis.acd.directory import AcdDirectory
+from pbx_stasis.acd.directory import AcdDirectory, AgentRecord
 from pbx_stasis.reports.core import Report, ReportFold
 from pbx_stasis.reports.store import journal_rows
+from pbx_stasis.role.tables import ControllerLease
 from pbx_stasis.store import Database, Directory, JournalEntry
 from pbx_stasis.store.journal import _entry
+from pbx_stasis.store.tables import Call as CallRow
 from pbx_stasis.store.tables import CallEvent, Role
 from pbx_stasis.web.passwords import hash_password
 
@@ -185,6 +187,25 @@ class Floor:
         finally:
             await db.dispose()
 
+    async def calls(self) -> list[CallRow]:
+        """The calls' rows, oldest first."""
+        db = Database.connect(self.url)
+        try:
+            async with db.session() as session:
+                return list(await session.scalars(select(CallRow).order_by(CallRow.started_at)))
+        finally:
+            await db.dispose()
+
+    async def lease(self) -> tuple[str, int] | None:
+        """The controller role's lease row: (holder, epoch); None before any holder."""
+        db = Database.connect(self.url)
+        try:
+            async with db.session() as session:
+                row = await session.scalar(select(ControllerLease))
+                return None if row is None else (row.holder, row.epoch)
+        finally:
+            await db.dispose()
+
     async def report(self, start: datetime, end: datetime) -> Report:
         """The reports' fold of [start, end), as `GET /api/reports` reads it."""
         db = Database.connect(self.url)
@@ -198,6 +219,44 @@ class Floor:
             await db.dispose()
 
 
+# --- a browser's feed, on web processes sharing a port ------------------------------------
+
+
+async def subscribed(client: aiohttp.ClientSession) -> aiohttp.ClientWebSocketResponse:
+    """The feed as web/src/feed.js opens it: /ws, subscribe, wait for `subscribed`."""
+    ws = await client.ws_connect("/ws", headers={"Origin": str(client._base_url)})
+    await ws.send_str(json.dumps({"subscribe": ["agent:state"]}))
+    while (message := await ws.receive_json(timeout=5))["type"] != "subscribed":
+        assert message["type"] == "hello", message
+    return ws
+
+
+def serving(ws: aiohttp.ClientWebSocketResponse, port: int) -> int:
+    """The pid of the process holding the server side of this WebSocket's connection (two
+    web processes share the port)."""
+    transport = ws._response.connection.transport if ws._response.connection else None
+    assert transport is not None
+    mine = transport.get_extra_info("sockname")[1]
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote = fields[1].split(":")[1], fields[2].split(":")[1]
+        if (int(local, 16), int(remote, 16)) == (port, mine):
+            inodes.add(f"socket:[{fields[9]}]")
+    for fd in Path("/proc").glob("[0-9]*/fd/*"):
+        with contextlib.suppress(OSError):
+            if str(fd.readlink()) in inodes:
+                return int(fd.parts[2])
+    raise AssertionError(f"no process holds the feed's connection ({port} <- {mine})")
+
+
+async def next_state(ws: aiohttp.ClientWebSocketResponse, state: str) -> dict[str, object]:
+    while True:
+        message = await ws.receive_json(timeout=10)
+        if message["type"] == "event" and message["payload"].get("state") == state:
+            return dict(message["payload"])
+
+
 @contextlib.contextmanager
 def floor(sandbox: Sandbox, workdir: Path, agents: list[str], *, first_phone: int,
           queue: dict[str, Any] | None = None, database: str | None = None,
@@ -209,16 +268,11 @@ def floor(sandbox: Sandbox, workdir: Path, agents: list[str], *, first_phone: in
     env = {**sandbox.app_env(), "PBX_DATABASE_URL": url,
            "PBX_WEB_ENABLED": "true", "PBX_WEB_PORT": str(free_port()),
            "PYTHONPATH": str(REPO)}  # the code of this checkout, whatever the venv installed
-    flow = workdir / "line.yaml"
-    flow.write_text(FLOW)
-    pbx_all(env, ["migrate"],
-            ["user", "add", "admin", "--role", "admin", "--password", ADMIN_PASSWORD],
-            ["queue", "set", "sales", "--strategy", "linear", "--settings",
-             _json({"wrapup": 0, "ring_timeout": 10, **(queue or {})})],
-            ["ivr", "apply", str(flow), "--user", "admin", "--no-sound-check"])
+    prepare(env, workdir, queue)
     ports = [desk_phone_ports(first_phone + index) for index in range(len(agents))]
-    ids = _added_agents(url, {username: f"sip:{username}@127.0.0.1:{sip_port}"
-                              for username, (sip_port, _) in zip(agents, ports, strict=True)})
+    ids = {username: record.user_id for username, record in added_agents(url, {
+        username: f"sip:{username}@127.0.0.1:{sip_port}"
+        for username, (sip_port, _) in zip(agents, ports, strict=True)}).items()}
     phones = [SippAgent(sip_port=sip_port, media_port=media_port, workdir=workdir,
                         lifetime=phone_lifetime) for sip_port, media_port in ports]
     center = Floor(env, workdir, ids, phones)
@@ -232,23 +286,38 @@ def floor(sandbox: Sandbox, workdir: Path, agents: list[str], *, first_phone: in
                 phone.stop()
 
 
-def _added_agents(url: str, contacts: dict[str, str]) -> dict[str, int]:
+def prepare(env: dict[str, str], workdir: Path, queue: dict[str, Any] | None = None, *,
+            migrated: bool = False) -> None:
+    """The database of `env`: migrated (unless `migrated`), the administrator, queue `sales`
+    (settings given) and the line DID leading to it."""
+    flow = workdir / "line.yaml"
+    flow.write_text(FLOW)
+    pbx_all(env, *([] if migrated else [["migrate"]]),
+            ["user", "add", "admin", "--role", "admin", "--password", ADMIN_PASSWORD],
+            ["queue", "set", "sales", "--strategy", "linear", "--settings",
+             _json({"wrapup": 0, "ring_timeout": 10, **(queue or {})})],
+            ["ivr", "apply", str(flow), "--user", "admin", "--no-sound-check"])
+
+
+def added_agents(url: str, contacts: dict[str, str]) -> dict[str, AgentRecord]:
     """What `pbx user add NAME --role agent --password PASSWORD` then `pbx agent set NAME
     --queues sales:0 --contact CONTACT` store, for each agent in one go (two commands an agent
-    cost seconds each on a loaded machine: 20 agents took minutes); username -> user id. In a
+    cost seconds each on a loaded machine: 20 agents took minutes); username -> its record.
+    A contact's `{endpoint}` is the agent's own endpoint (agent-ID, known once added). In a
     thread of its own: the caller may be running an event loop."""
 
-    async def add() -> dict[str, int]:
+    async def add() -> dict[str, AgentRecord]:
         db = Database.connect(url)
         try:
             hashed = hash_password(PASSWORD)  # one hash for all: the same password
-            ids = {}
+            records = {}
             for username, contact in contacts.items():
                 user = await Directory(db).add_user("default", username, Role.AGENT,
                                                     password_hash=hashed)
-                await AcdDirectory(db).save_agent(user.id, queues={"sales": 0}, contact=contact)
-                ids[username] = user.id
-            return ids
+                records[username] = await AcdDirectory(db).save_agent(
+                    user.id, queues={"sales": 0},
+                    contact=contact.format(endpoint=f"agent-{user.id}"))
+            return records
         finally:
             await db.dispose()
 

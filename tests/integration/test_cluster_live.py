@@ -26,11 +26,13 @@ from cluster import (
     Cluster,
     carrier_media_port,
     next_request,
+    node_of,
     registered_phone,
     sip_reply,
+    stasis_controller,
     websocket_register,
 )
-from faults_process import free_port, pbx_all
+from faults_process import pbx_all
 from pbxproc import PbxProcess
 from pg import PostgresServer
 from polling import eventually
@@ -95,15 +97,8 @@ class Stack:
             workdir=self.workdir))
 
 
-def node_of(row: CallRow) -> str:
-    return row.channel_id.split("-", 1)[0]
-
-
 async def edge_flags(stack: Stack, node: str) -> str:
-    """The node's dispatcher flags at the edge (A: active, I: inactive; then P: probed, X: not
-    probed yet)."""
-    status = await asyncio.to_thread(stack.cluster.status)
-    return str(status[node]["edge"])
+    return await asyncio.to_thread(stack.cluster.edge_flags, node)
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
@@ -341,9 +336,7 @@ async def controllers(stack: Stack) -> AsyncIterator[Controllers]:
     started: dict[PbxProcess, str] = {}
 
     def controller(index: int) -> PbxProcess:
-        url = f"http://127.0.0.1:{free_port()}"
-        process = PbxProcess({**env, "PBX_RPC_URL": url},
-                             stack.workdir / f"controller-{index}.log", ["run", "--part", "stasis"])
+        process, url = stasis_controller(env, stack.workdir / f"controller-{index}.log")
         started[process] = url
         return process
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import re
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -18,7 +17,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from failover_checks import judge
-from faults_process import DID, PASSWORD, Floor, floor, free_port
+from faults_process import DID, PASSWORD, Floor, floor, free_port, next_state, serving, subscribed
 from pbxproc import PbxProcess
 from pg import PostgresServer
 from polling import eventually
@@ -230,41 +229,6 @@ async def browser(base: str, username: str, password: str
             "csrf_token": token.group(1), "next": ""})
         assert login.status == 303, await login.text()
         yield client
-
-
-async def subscribed(client: aiohttp.ClientSession) -> aiohttp.ClientWebSocketResponse:
-    """The feed as web/src/feed.js opens it: /ws, subscribe, wait for `subscribed`."""
-    ws = await client.ws_connect("/ws", headers={"Origin": str(client._base_url)})
-    await ws.send_str(json.dumps({"subscribe": ["agent:state"]}))
-    while (message := await ws.receive_json(timeout=5))["type"] != "subscribed":
-        assert message["type"] == "hello", message
-    return ws
-
-
-def serving(ws: aiohttp.ClientWebSocketResponse, port: int) -> int:
-    """The pid of the process holding the server side of this WebSocket's connection (two
-    web processes share the port)."""
-    transport = ws._response.connection.transport if ws._response.connection else None
-    assert transport is not None
-    mine = transport.get_extra_info("sockname")[1]
-    inodes = set()
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        local, remote = fields[1].split(":")[1], fields[2].split(":")[1]
-        if (int(local, 16), int(remote, 16)) == (port, mine):
-            inodes.add(f"socket:[{fields[9]}]")
-    for fd in Path("/proc").glob("[0-9]*/fd/*"):
-        with contextlib.suppress(OSError):
-            if str(fd.readlink()) in inodes:
-                return int(fd.parts[2])
-    raise AssertionError(f"no process holds the feed's connection ({port} <- {mine})")
-
-
-async def next_state(ws: aiohttp.ClientWebSocketResponse, state: str) -> dict[str, object]:
-    while True:
-        message = await ws.receive_json(timeout=10)
-        if message["type"] == "event" and message["payload"].get("state") == state:
-            return dict(message["payload"])
 
 
 async def test_web_processes_follow_the_controller_and_browsers_another_web_process(
