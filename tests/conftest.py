@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 # tests/ has no __init__.py: pytest puts this directory on sys.path, so tests/pg.py is `pg`.
 from pg import PostgresNotAvailable, PostgresServer
@@ -33,6 +34,11 @@ from run_rules import (  # noqa: F401
 
 from pbx_stasis.store import Database
 from pbx_stasis.store.migrate import upgrade
+
+# Properties, not timings: no per-example deadline and no "too slow" check, which would fail a
+# property run on a busy machine (scripts/test runs the unit tests on the CPU the live ones leave).
+settings.register_profile("properties", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("properties")
 
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
