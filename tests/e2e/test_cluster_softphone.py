@@ -118,7 +118,8 @@ async def stack(tmp_path_factory: pytest.TempPathFactory, postgres: PostgresServ
     assert applied.ok, applied.problems
     cluster = await asyncio.to_thread(Cluster.start, workdir / "cluster", url)
     processes: list[PbxProcess] = []
-    try:
+    webs: list[PbxProcess] = []  # the Stack's own list: a web process started again replaces
+    try:                          # its entry there, and is the one stopped below
         rpc = f"http://127.0.0.1:{free_port()}"
         web_port = free_port()
         env = {**cluster.app_env(), "PBX_RPC_SECRET": "s3cret-" + os.urandom(8).hex(),
@@ -127,15 +128,14 @@ async def stack(tmp_path_factory: pytest.TempPathFactory, postgres: PostgresServ
         processes.append(controller)
         await asyncio.to_thread(controller.wait_for_log, "Asterisk node node2 connected", 40)
         await asyncio.to_thread(controller.wait_for_log, "Asterisk node node1 connected", 10)
-        webs = [PbxProcess({**env, "PBX_WEB_ENABLED": "true"}, workdir / f"web-{i + 1}.log",
-                           ["run", "--part", "web"]) for i in range(WEB_PROCESSES)]
-        processes.extend(webs)
+        webs.extend(PbxProcess({**env, "PBX_WEB_ENABLED": "true"}, workdir / f"web-{i + 1}.log",
+                               ["run", "--part", "web"]) for i in range(WEB_PROCESSES))
         for web in webs:
             await asyncio.to_thread(web.wait_for_log, "web pages at", 40)
         yield Stack(cluster, db, f"http://127.0.0.1:{web_port}", web_port, workdir,
                     agent.endpoint, user.id, webs)
     finally:
-        for process in reversed(processes):
+        for process in [*reversed(webs), *reversed(processes)]:
             await asyncio.to_thread(process.terminate, 10)
         await asyncio.to_thread(cluster.down)
         await db.dispose()
