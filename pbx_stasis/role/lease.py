@@ -177,6 +177,14 @@ class RoleLease:
                         return Renewal.UNREACHABLE if mine else Renewal.LOST
                 renewed = await conn.fetchval(_RENEW, self.name, self.me, self.epoch, LEASE_S)
                 return Renewal.CONFIRMED if renewed is not None else Renewal.LOST
+        except TimeoutError:
+            # Slow, not gone (a busy server, or this process's loop stalled for a while): the
+            # session and its lock are kept (asyncpg cancels the request, the connection stays
+            # usable). Dropping them would free the lock and a standby would take the role at
+            # once, for a delay the fence already bounds.
+            if self._conn is not None and self._conn.is_closed():
+                await self._drop()
+            return Renewal.UNREACHABLE
         except DOWN:
             await self._drop()
             return Renewal.UNREACHABLE
