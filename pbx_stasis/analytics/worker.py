@@ -62,6 +62,20 @@ def decoder_pool() -> Executor:
                                initializer=idle_priority)
 
 
+def stop_pool(pool: Executor) -> None:
+    """Shut the pool down without waiting for a decode in progress: its process is ended (the
+    recording stays pending and is transcribed after the next start). Otherwise the app's exit
+    waits for it, and a decoder at idle priority on a busy machine outlasts any stop's grace."""
+    # ProcessPoolExecutor has no public way to end its workers before Python 3.14
+    # (terminate_workers): its private process table is the only handle until then (read
+    # before shutdown, which forgets it).
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(OSError, ValueError):
+            process.terminate()
+
+
 class TranscriptionWorker:
     def __init__(self, db: Database, directory: str | Path, engines: dict[str, EngineChoice],
                  *, pool: Executor | None = None, capacity: int = CAPACITY,
@@ -86,7 +100,7 @@ class TranscriptionWorker:
                 await asyncio.sleep(every)
         finally:
             consumer.cancel()
-            self.pool.shutdown(wait=False, cancel_futures=True)
+            stop_pool(self.pool)
 
     async def scan(self) -> int:
         """Queue what awaits transcription, as far as the queue has room; how many were added."""
@@ -141,7 +155,7 @@ class TranscriptionWorker:
             # The decoder process died (killed, out of memory): not the recording's fault. A
             # new process takes the next one; this one stays pending for the next scan.
             log.error("transcription process died on recording %s; starting another", record.id)
-            self.pool.shutdown(wait=False, cancel_futures=True)
+            stop_pool(self.pool)
             self.pool = decoder_pool()
             return "crashed"
         except NoEngine as exc:

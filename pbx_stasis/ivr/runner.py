@@ -521,6 +521,13 @@ class FlowRun:
         while True:
             event = await self.call.inbox.wait_for(self._relevant)
             kind = event.get("type")
+            inbox = self.call.inbox
+            if kind == "PlaybackFinished" and inbox.hangup.remote:
+                # Asterisk ends the prompt because the caller hung up (ChannelHangupRequest
+                # comes first): the caller left in this node, and is not queued (or led on)
+                # as if they had heard it to the end.
+                raise ChannelGone(self.call.channel_id, inbox.hangup.cause,
+                                  inbox.hangup.cause_text)
             if kind == LOCAL_EVENT:
                 return cast(IvrInput, event["event"])
             if kind == "ChannelDtmfReceived":

@@ -37,8 +37,11 @@ from pbx_stasis.store import Database, StoreError
 
 log = logging.getLogger(__name__)
 
-# What a database that is away (stopped, restarting, unreachable) raises here.
-DOWN = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+# What a database that is away (stopped, restarting, unreachable) raises here; and asyncpg's
+# "another operation is in progress" when a request cut off by a restart left the connection
+# in between (seen once as InternalClientError: it stopped the process with a traceback).
+DOWN = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError,
+        asyncpg.exceptions.InternalClientError)
 # Each request to the database is bounded: a hung connection must not keep the holder from
 # fencing itself in time.
 REQUEST_S = 2.0

@@ -76,11 +76,15 @@ async def test_the_demo_starts_serves_an_agent_and_queues_a_call(
     status, html = await _agent_page(f"http://127.0.0.1:{env['PBX_WEB_PORT']}", logins["alice"])
     assert status == 200 and "Alice Agent" in html, html[:500]
 
-    # Nobody is available (the agents' softphones are not registered): the caller hears the
-    # greeting, waits in the sales queue, and hangs up after 4 s.
-    result = await run_sipp_async("caller-hangs-up.xml", instance.sip_target, service=SALES_LINE,
-                      caller="+971501234567", keys={"talk_ms": "4000"}, timeout=30)
-    assert result.ok, result.describe()
+    # Nobody is available (the agents' softphones are not registered): one caller hangs up
+    # during the 5.2 s greeting, and leaves in it (never queued: before, the prompt's end made
+    # the flow queue a caller who was gone); the next hears it, waits in the sales queue, and
+    # hangs up 9 s after being answered.
+    for number, talk_ms in (("+971501234560", 2000), ("+971501234567", 9000)):
+        result = await run_sipp_async(
+            "caller-hangs-up.xml", instance.sip_target, service=SALES_LINE, caller=number,
+            keys={"talk_ms": str(talk_ms)}, timeout=30)
+        assert result.ok, result.describe()
     calls = await eventually(
         lambda: read_calls(env["PBX_DATABASE_URL"]),
         until=lambda calls: any(e.event == "ABANDON" for _, lines in calls for e in lines),
@@ -88,10 +92,12 @@ async def test_the_demo_starts_serves_an_agent_and_queues_a_call(
     # (the demo's seeded history, voicemails and scored calls are calls of their own: "demo-")
     calls = [(record, lines) for record, lines in calls
              if not record.channel_id.startswith("demo-")]
-    events = [e.event for _, lines in calls for e in lines]
-    assert len(calls) == 1, calls
-    record, _ = calls[0]
-    assert record.to_number == SALES_LINE, record
+    assert len(calls) == 2, calls
+    (gone, left), (record, lines) = calls
+    assert gone.to_number == record.to_number == SALES_LINE, record
+    assert [e.data["outcome"] for e in left if e.event == "ivr.end"] == ["caller_hung_up"], left
+    assert not [e for e in left if e.event in ("ENTERQUEUE", "ABANDON")], left
+    events = [e.event for e in lines]
     assert [e for e in ("ENTERQUEUE", "ABANDON") if e in events] == ["ENTERQUEUE", "ABANDON"], (
         events
     )
