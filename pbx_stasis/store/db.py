@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import sqlite3
 import time
 import weakref
@@ -25,12 +24,11 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from pbx_stasis.store.errors import StoreError, StoreUnavailable
+from pbx_stasis.store.errors import SETTING, StoreError, StoreUnavailable, mask_password
 
 if TYPE_CHECKING:
     from pbx_stasis.store.writer import StoreWriter
 
-SETTING = "PBX_DATABASE_URL / database.url"
 EXPECTED = (
     "expected sqlite+aiosqlite:///path/to/pbx.db "
     "or postgresql+asyncpg://user:password@host:5432/dbname"
@@ -48,9 +46,6 @@ _WRITE = "pbx_write"
 _SQLITE_DRIVERS = {None, "aiosqlite", "pysqlite"}
 _POSTGRES_DRIVERS = {None, "asyncpg"}
 _DRIVER_ERRORS = (SQLAlchemyError, OSError, TimeoutError)
-# user:password@ up to the last "@": a password may hold unescaped "@" or "/" (the URL is then
-# invalid, and the error message shows it).
-_PASSWORD_IN_TEXT = re.compile(r"(//[^:/@]*:).*@", re.DOTALL)
 
 
 def _to_json(value: Any) -> str:
@@ -59,11 +54,6 @@ def _to_json(value: Any) -> str:
 
 # JSON columns (journal data, skills...) through orjson: the journal writes one per line.
 _JSON: dict[str, Any] = {"json_serializer": _to_json, "json_deserializer": orjson.loads}
-
-
-def mask_password(raw: str) -> str:
-    """`raw` with the password of any scheme://user:password@ hidden, for messages and logs."""
-    return _PASSWORD_IN_TEXT.sub(r"\1***@", raw)
 
 
 def _url_error(raw: str, why: str) -> StoreError:

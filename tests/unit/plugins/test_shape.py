@@ -18,7 +18,7 @@ PACKAGE = Path(pbx_stasis.__file__).parent
 # The kernel: the HTTP framework, the bus, the store, the ARI client, the split deployment
 # (remote: interfaces, generated proxies, the relay), the plugin shape, config
 # and the entity schemas' base (validation.py).
-KERNEL = {"web", "bus", "store", "ari", "remote", "plugin", "config", "validation"}
+KERNEL = {"web", "bus", "store", "ari", "remote", "plugin", "config", "validation", "lazy"}
 
 
 def _imports(path: Path) -> Iterator[str]:
