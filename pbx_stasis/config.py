@@ -181,8 +181,8 @@ def _url(schemes: tuple[str, ...], credentials: str) -> Callable[[str], str]:
 
 
 def _database_url(value: str) -> str:
-    # Here, not at the top: it loads SQLAlchemy, which `pbx --help` and the other checks skip.
-    from pbx_stasis.store.db import normalize_url
+    # Here, not at the top: it loads SQLAlchemy's URL parser, which `pbx --help` does without.
+    from pbx_stasis.store.urls import normalize_url
 
     try:
         normalize_url(value)  # the check Database.connect makes, so both say the same
