@@ -1,5 +1,5 @@
 """`pbx`: run the service, migrate the database, check the set-up, manage users, print the
-journal; each feature adds its own commands (its cli.py, see pbx_stasis.features)."""
+journal; each feature adds its own commands (its cli.py)."""
 
 from __future__ import annotations
 
