@@ -20,9 +20,8 @@ from urllib.parse import urlsplit
 import phonenumbers
 
 from pbx_stasis.store import accounts
-from pbx_stasis.store.db import SETTING as DATABASE_SETTING
-from pbx_stasis.store.db import mask_password, normalize_url
-from pbx_stasis.store.errors import StoreError
+from pbx_stasis.store.errors import SETTING as DATABASE_SETTING
+from pbx_stasis.store.errors import StoreError, mask_password
 
 DEFAULT_CONFIG_PATH = Path("pbx.toml")
 # A settings file is a few hundred bytes; anything near this is not one.
@@ -182,6 +181,9 @@ def _url(schemes: tuple[str, ...], credentials: str) -> Callable[[str], str]:
 
 
 def _database_url(value: str) -> str:
+    # Here, not at the top: it loads SQLAlchemy's URL parser, which `pbx --help` does without.
+    from pbx_stasis.store.urls import normalize_url
+
     try:
         normalize_url(value)  # the check Database.connect makes, so both say the same
     except StoreError as exc:

@@ -1,12 +1,13 @@
 """The shape of a feature as the kernel takes it: one `Plugin` per feature folder (its plugin.py),
-loaded by the composition root (pbx_stasis.plugins), the one module that names the features.
+loaded by the composition root (pbx_stasis.plugins) from the list of features
+(pbx_stasis.features). Its `pbx` commands are not here but in its cli.py, which `pbx` loads
+without the plugin (see pbx_stasis.features), so a command does not pay for the web side.
 
 A plugin hands the kernel what the feature brings, and the kernel imports no feature:
 - routes: its API and pages, served by the web kernel (roles, sessions, CSRF, validation,
   OpenAPI all come from the Route entries);
 - topics: the bus topics it publishes that the WebSocket feed may forward (each declares who
   may read it);
-- commands: a function adding its `pbx` subcommands to the CLI's argparse subparsers;
 - services: the Stasis side's services its routes use, each with its interface (how a web
   process of its own reaches it: pbx_stasis.remote) and the app key its routes find it under;
 - setup: what it puts in the web app before it starts (its stores, under its own app keys);
@@ -16,7 +17,6 @@ A plugin hands the kernel what the feature brings, and the kernel imports no fea
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -30,8 +30,6 @@ from pbx_stasis.store.db import Database
 from pbx_stasis.web.app import WebContext
 from pbx_stasis.web.routing import Route
 
-Subparsers = argparse._SubParsersAction  # the `pbx` parser's subcommands (argparse's own type)
-Commands = Callable[["Subparsers[argparse.ArgumentParser]"], None]
 WebSetup = Callable[[web.Application, WebContext], None]
 P = TypeVar("P")
 Watcher = Callable[[Database, Settings, Bus], Coroutine[Any, Any, None]]
@@ -54,6 +52,5 @@ class Plugin:
     routes: Sequence[Route] = ()
     topics: Sequence[EventTopic[Any]] = ()
     services: Sequence[LiveService[Any]] = ()
-    commands: Commands | None = None
     setup: WebSetup | None = None
     watchers: Sequence[Watcher] = ()

@@ -1,5 +1,5 @@
-"""The composition root: the one place that names the features. It loads each feature's plugin
-(its plugin.py) and hands the kernel their routes, feed topics, commands, setups and watchers.
+"""The composition root: it loads the plugin (plugin.py) of each feature pbx_stasis.features
+names and hands the kernel their routes, feed topics, services, setups and watchers.
 
 The kernel (pbx_stasis.web: routing, sessions, CSRF, validation, OpenAPI, the feed; the bus, the
 store, config, the ARI client, remote) imports no feature; each feature imports the kernel. The
@@ -11,64 +11,31 @@ control: the app's own, or proxies generated from their interfaces).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from importlib import import_module
 from typing import Any
 
 from aiohttp import web
 
-from pbx_stasis.acd import plugin as acd
-from pbx_stasis.analytics import plugin as analytics
 from pbx_stasis.bus import EventTopic
-from pbx_stasis.callbacks import plugin as callbacks
-from pbx_stasis.callscripts import plugin as callscripts
-from pbx_stasis.campaigns import plugin as campaigns
-from pbx_stasis.crm import plugin as crm
-from pbx_stasis.crmlink import plugin as crmlink
-from pbx_stasis.dialing import plugin as dialing
-from pbx_stasis.evaluations import plugin as evaluations
-from pbx_stasis.ivr import plugin as ivr
-from pbx_stasis.leads import plugin as leads
-from pbx_stasis.masking import plugin as masking
+from pbx_stasis.features import LIVE_FEATURES, WEB_FEATURES
 from pbx_stasis.plugin import LiveService, Plugin
-from pbx_stasis.quality import plugin as quality
-from pbx_stasis.recording import plugin as recording
 from pbx_stasis.remote.interfaces import Interface, Offered
-from pbx_stasis.reports import plugin as reports
-from pbx_stasis.supervision import plugin as supervision
-from pbx_stasis.testcall import plugin as testcall
-from pbx_stasis.tickets import plugin as tickets
-from pbx_stasis.users import plugin as users
-from pbx_stasis.virtualnumbers import plugin as virtualnumbers
-from pbx_stasis.voicemail import plugin as voicemail
 from pbx_stasis.web import fanout, feed, openapi, pages, tokens
 from pbx_stasis.web.app import WebContext, create_web_app
 from pbx_stasis.web.routing import Route
-from pbx_stasis.webhooks import plugin as webhooks
 
-# The features whose routes need no live app (only the contact center's interface)...
-WEB_PLUGINS: tuple[Plugin, ...] = (
-    acd.PLUGIN,
-    reports.PLUGIN,
-    crm.PLUGIN,
-    ivr.PLUGIN,
-    users.PLUGIN,
-    dialing.PLUGIN,
-    testcall.PLUGIN,
-    callbacks.PLUGIN,
-    tickets.PLUGIN,
-    callscripts.PLUGIN,
-    leads.PLUGIN,
-    voicemail.PLUGIN,  # after leads: it adds its source to My work
-    campaigns.PLUGIN,
-    analytics.PLUGIN,
-    quality.PLUGIN,
-    evaluations.PLUGIN,
-    webhooks.PLUGIN,
-    crmlink.PLUGIN,
-    masking.PLUGIN,
-    virtualnumbers.PLUGIN,
-)
-# ... and those that control live calls, through the Stasis side's own services.
-LIVE_PLUGINS: tuple[Plugin, ...] = (supervision.PLUGIN, recording.PLUGIN)
+
+def _plugin(feature: str) -> Plugin:
+    """The PLUGIN of the feature's plugin.py (named after its folder)."""
+    plugin = import_module(f"pbx_stasis.{feature}.plugin").PLUGIN
+    if not isinstance(plugin, Plugin) or plugin.name != feature:
+        raise TypeError(f"pbx_stasis.{feature}.plugin.PLUGIN is not the {feature!r} Plugin")
+    return plugin
+
+
+# The features whose routes need no live app, and those that control live calls (features.py).
+WEB_PLUGINS: tuple[Plugin, ...] = tuple(_plugin(feature) for feature in WEB_FEATURES)
+LIVE_PLUGINS: tuple[Plugin, ...] = tuple(_plugin(feature) for feature in LIVE_FEATURES)
 PLUGINS: tuple[Plugin, ...] = (*WEB_PLUGINS, *LIVE_PLUGINS)
 
 # The Stasis side's services the routes use, and how a web process of its own reaches them.

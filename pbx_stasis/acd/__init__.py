@@ -2,68 +2,97 @@
 
 from __future__ import annotations
 
-from pbx_stasis.acd.actions import (
-    EXIT_ACTIONS,
-    QUEUE_EXITS,
-    Action,
-    AgentStateChanged,
-    Announce,
-    CallEnd,
-    CallEnded,
-    CancelOffer,
-    Connect,
-    DialCallback,
-    JournalEvent,
-    JournalRow,
-    LeaveEmpty,
-    Offer,
-    Overflow,
-    RejectJoin,
-    ReleaseAgentLeg,
-    StartMoh,
-    WrapUpStarted,
-)
-from pbx_stasis.acd.core import Acd, AgentView, CallView
-from pbx_stasis.acd.events import (
-    AcdInput,
-    AgentConfigChanged,
-    AgentHungUp,
-    AgentLogin,
-    AgentLogout,
-    AgentPause,
-    AgentRegistered,
-    AgentUnpause,
-    AgentUnregistered,
-    CallArrived,
-    CallAway,
-    CallbackAnswered,
-    CallbackCancelled,
-    CallbackFailed,
-    CallbackQueued,
-    CallbackRequested,
-    CallerHungUp,
-    CallHeld,
-    CallResumed,
-    CallTransferred,
-    OfferAnswered,
-    OfferFailed,
-    OfferRejected,
-    QueueConfigChanged,
-    TalkAdopted,
-    Tick,
-    TransferToQueue,
-    WrapUpDone,
-)
-from pbx_stasis.acd.model import (
-    AgentConfig,
-    AgentState,
-    EmptyPolicy,
-    EscalationStep,
-    OverflowKind,
-    OverflowTarget,
-    QueueConfig,
-    Strategy,
-)
+from typing import TYPE_CHECKING
+
+from pbx_stasis.lazy import exports
+
+if TYPE_CHECKING:
+    from pbx_stasis.acd.actions import (
+        EXIT_ACTIONS,
+        QUEUE_EXITS,
+        Action,
+        AgentStateChanged,
+        Announce,
+        CallEnd,
+        CallEnded,
+        CancelOffer,
+        Connect,
+        DialCallback,
+        JournalEvent,
+        JournalRow,
+        LeaveEmpty,
+        Offer,
+        Overflow,
+        RejectJoin,
+        ReleaseAgentLeg,
+        StartMoh,
+        WrapUpStarted,
+    )
+    from pbx_stasis.acd.core import Acd, AgentView, CallView
+    from pbx_stasis.acd.events import (
+        AcdInput,
+        AgentConfigChanged,
+        AgentHungUp,
+        AgentLogin,
+        AgentLogout,
+        AgentPause,
+        AgentRegistered,
+        AgentUnpause,
+        AgentUnregistered,
+        CallArrived,
+        CallAway,
+        CallbackAnswered,
+        CallbackCancelled,
+        CallbackFailed,
+        CallbackQueued,
+        CallbackRequested,
+        CallerHungUp,
+        CallHeld,
+        CallResumed,
+        CallTransferred,
+        OfferAnswered,
+        OfferFailed,
+        OfferRejected,
+        QueueConfigChanged,
+        TalkAdopted,
+        Tick,
+        TransferToQueue,
+        WrapUpDone,
+    )
+    from pbx_stasis.acd.model import (
+        AgentConfig,
+        AgentState,
+        EmptyPolicy,
+        EscalationStep,
+        OverflowKind,
+        OverflowTarget,
+        QueueConfig,
+        Strategy,
+    )
+
+_HOMES = {  # each module and the names it exports
+    "actions": (
+        "EXIT_ACTIONS", "QUEUE_EXITS", "Action", "AgentStateChanged", "Announce", "CallEnd",
+        "CallEnded", "CancelOffer", "Connect", "DialCallback", "JournalEvent", "JournalRow",
+        "LeaveEmpty", "Offer", "Overflow", "RejectJoin", "ReleaseAgentLeg", "StartMoh",
+        "WrapUpStarted",
+    ),
+    "core": ("Acd", "AgentView", "CallView"),
+    "events": (
+        "AcdInput", "AgentConfigChanged", "AgentHungUp", "AgentLogin", "AgentLogout", "AgentPause",
+        "AgentRegistered", "AgentUnpause", "AgentUnregistered", "CallArrived", "CallAway",
+        "CallbackAnswered", "CallbackCancelled", "CallbackFailed", "CallbackQueued",
+        "CallbackRequested", "CallerHungUp", "CallHeld", "CallResumed", "CallTransferred",
+        "OfferAnswered", "OfferFailed", "OfferRejected", "QueueConfigChanged", "TalkAdopted",
+        "Tick", "TransferToQueue", "WrapUpDone",
+    ),
+    "model": (
+        "AgentConfig", "AgentState", "EmptyPolicy", "EscalationStep", "OverflowKind",
+        "OverflowTarget", "QueueConfig", "Strategy",
+    ),
+}
+if not TYPE_CHECKING:  # loaded on first use (pbx_stasis.lazy)
+    __getattr__ = exports(__name__, _HOMES)
 
 __all__ = [
     "EXIT_ACTIONS",

@@ -9,17 +9,21 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from pbx_stasis.acd.directory import AcdDirectory
-from pbx_stasis.acd.queue_log import queue_log_line
-from pbx_stasis.acd.settings import SettingsInvalid, queue_settings
-from pbx_stasis.config import Settings
-from pbx_stasis.store import Database, Directory, StoreError, accounts
+from pbx_stasis.store import StoreError, accounts
 
 if TYPE_CHECKING:
+    from pbx_stasis.config import Settings
+    from pbx_stasis.store import Database
+
     Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
+
+# The commands import the ACD's directory and the store (SQLAlchemy) when they run: `pbx` builds
+# its parser from every feature's cli.py.
 
 
 def _run(settings: Settings, work: Callable[[Database], Awaitable[int]]) -> int:
+    from pbx_stasis.store import Database
+
     async def main() -> int:
         db = Database.connect(settings.database.url)
         try:
@@ -31,6 +35,8 @@ def _run(settings: Settings, work: Callable[[Database], Awaitable[int]]) -> int:
 
 
 async def _tenant_id(db: Database, slug: str) -> int:
+    from pbx_stasis.store import Directory
+
     tenant = await Directory(db).get_tenant_by_slug(slug)
     if tenant is None:
         raise StoreError(f"no tenant {slug!r}")
@@ -49,6 +55,9 @@ def _pairs(text: str, what: str) -> dict[str, int]:
 
 
 def cmd_queue_set(args: argparse.Namespace, settings: Settings) -> int:
+    from pbx_stasis.acd.directory import AcdDirectory
+    from pbx_stasis.acd.settings import SettingsInvalid, queue_settings
+
     try:
         given: dict[str, Any] = json.loads(args.settings) if args.settings else {}
     except json.JSONDecodeError as exc:
@@ -78,6 +87,8 @@ def cmd_queue_set(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_queue_list(args: argparse.Namespace, settings: Settings) -> int:
+    from pbx_stasis.acd.directory import AcdDirectory
+
     async def work(db: Database) -> int:
         tenant_id = await _tenant_id(db, args.tenant)
         for _, config in await AcdDirectory(db).queues(tenant_id):
@@ -89,6 +100,10 @@ def cmd_queue_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_agent_set(args: argparse.Namespace, settings: Settings) -> int:
+    from pbx_stasis.acd.directory import AcdDirectory
+    from pbx_stasis.acd.settings import SettingsInvalid
+    from pbx_stasis.store import Directory
+
     skills = _pairs(args.skills, "skill") if args.skills is not None else None
     queues = _pairs(args.queues, "queue") if args.queues is not None else None
 
@@ -127,7 +142,8 @@ def cmd_agent_set(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_export_queue_log(args: argparse.Namespace, settings: Settings) -> int:
-    from pbx_stasis.store import CallJournal
+    from pbx_stasis.acd.queue_log import queue_log_line
+    from pbx_stasis.store import CallJournal, Directory
 
     lines: list[str] = []
 
@@ -157,7 +173,7 @@ def cmd_export_queue_log(args: argparse.Namespace, settings: Settings) -> int:
     return status
 
 
-def add_admin_commands(sub: Subparsers) -> None:
+def add_commands(sub: Subparsers) -> None:
     queue = sub.add_parser("queue", help="ACD queues").add_subparsers(
         dest="queue_command", required=True, metavar="ACTION")
     qset = queue.add_parser("set", help="create or change a queue")

@@ -4,7 +4,6 @@ feed topics of agents, queues and calls."""
 
 from __future__ import annotations
 
-from pbx_stasis.acd.cli import add_admin_commands
 from pbx_stasis.acd.http import calls, me, pages, queues, wallboard
 from pbx_stasis.acd.http.control import ACD
 from pbx_stasis.acd.service import ACD_SERVICE
@@ -17,5 +16,4 @@ PLUGIN = Plugin(
     routes=(*me.ROUTES, *wallboard.ROUTES, *queues.ROUTES, *calls.ROUTES, *pages.ROUTES),
     topics=(CALL_INCOMING, CALL_STATE, CALL_ENDED, AGENT_STATE, QUEUE_STATS),
     services=(LiveService(ACD_SERVICE, ACD),),
-    commands=add_admin_commands,
 )

@@ -42,7 +42,7 @@ def cmd_transcribe(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def add_analytics_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     transcribe = sub.add_parser("transcribe", help="print the transcript of a WAV file")
     transcribe.add_argument("file", help="a mono or stereo (agent, customer) 16-bit WAV file")
     transcribe.add_argument("--language", default="en", help="the speech's language (en)")

@@ -9,7 +9,6 @@ import logging
 from aiohttp import web
 
 from pbx_stasis.analytics import http
-from pbx_stasis.analytics.cli import add_analytics_commands
 from pbx_stasis.analytics.events import INSIGHTS_READY, TRANSCRIPT_READY
 from pbx_stasis.analytics.rescoring import rescoring
 from pbx_stasis.bus import Bus
@@ -40,6 +39,6 @@ def _setup(app: web.Application, ctx: WebContext) -> None:
     app.cleanup_ctx.append(rescoring(ctx.db, ctx.bus))
 
 
-PLUGIN = Plugin("analytics", routes=http.ROUTES, commands=add_analytics_commands,
+PLUGIN = Plugin("analytics", routes=http.ROUTES,
                 topics=(TRANSCRIPT_READY, INSIGHTS_READY), setup=_setup,
                 watchers=(_transcribe,))

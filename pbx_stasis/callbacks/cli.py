@@ -107,7 +107,7 @@ def cmd_cancel(args: argparse.Namespace, settings: Settings) -> int:
     return _with_store(settings, args.tenant, work)
 
 
-def add_callback_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     callbacks = sub.add_parser("callbacks", help="callbacks waiting, asked for, cancelled")
     actions = callbacks.add_subparsers(dest="callbacks_command", required=True,
                                        metavar="ACTION")

@@ -4,9 +4,7 @@ by app.py, beside the ACD it serves)."""
 from __future__ import annotations
 
 from pbx_stasis.callbacks import http
-from pbx_stasis.callbacks.cli import add_callback_commands
 from pbx_stasis.callbacks.events import CALLBACK_REQUESTED
 from pbx_stasis.plugin import Plugin
 
-PLUGIN = Plugin("callbacks", routes=http.ROUTES, topics=(CALLBACK_REQUESTED,),
-                commands=add_callback_commands)
+PLUGIN = Plugin("callbacks", routes=http.ROUTES, topics=(CALLBACK_REQUESTED,))

@@ -51,7 +51,7 @@ def cmd_scripts(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(run())
 
 
-def add_script_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     script = sub.add_parser("script", help="a tenant's call scripts and their versions")
     actions = script.add_subparsers(dest="script_command", required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="the newest version of each script")

@@ -6,7 +6,6 @@ from __future__ import annotations
 from aiohttp import web
 
 from pbx_stasis.callscripts import http
-from pbx_stasis.callscripts.cli import add_script_commands
 from pbx_stasis.callscripts.service import CALL_SCRIPTS, CallScripts
 from pbx_stasis.plugin import Plugin
 from pbx_stasis.store.tables import Role
@@ -23,5 +22,4 @@ PAGE = Route("GET", "/admin/call-scripts",
              template_page("call_scripts_page", "admin_call_scripts.html", "Call scripts"),
              frozenset({Role.ADMIN}), "Call scripts: the editor and versions", kind=Kind.PAGE,
              tag="pages")
-PLUGIN = Plugin("callscripts", routes=(*http.ROUTES, PAGE), commands=add_script_commands,
-                setup=_setup)
+PLUGIN = Plugin("callscripts", routes=(*http.ROUTES, PAGE), setup=_setup)

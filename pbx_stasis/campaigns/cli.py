@@ -183,7 +183,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     return code
 
 
-def add_campaign_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     tenant = {"default": "default", "help": "tenant slug (default: default)"}
     campaign = sub.add_parser("campaign", help="campaigns: preview, progressive, predictive")
     actions = campaign.add_subparsers(dest="campaign_command", required=True, metavar="ACTION")

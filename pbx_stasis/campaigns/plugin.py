@@ -8,7 +8,6 @@ from __future__ import annotations
 from aiohttp import web
 
 from pbx_stasis.campaigns import http
-from pbx_stasis.campaigns.cli import add_campaign_commands
 from pbx_stasis.campaigns.events import CAMPAIGN_CHANGED
 from pbx_stasis.campaigns.service import Campaigns
 from pbx_stasis.crm.service import CRM
@@ -29,4 +28,4 @@ PAGE = Route("GET", "/campaigns", template_page("campaigns_page", "campaigns.htm
              "Campaigns: make, start, pause and stop them; the live dashboard; reports",
              kind=Kind.PAGE, tag="pages")
 PLUGIN = Plugin("campaigns", routes=(*http.ROUTES, PAGE), topics=(CAMPAIGN_CHANGED,),
-                commands=add_campaign_commands, setup=_setup)
+                setup=_setup)

@@ -1,5 +1,5 @@
 """`pbx`: run the service, migrate the database, check the set-up, manage users, print the
-journal; each feature adds its own commands (its cli.py, handed over by its plugin)."""
+journal; each feature adds its own commands (its cli.py)."""
 
 from __future__ import annotations
 
@@ -11,14 +11,16 @@ import logging
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 from pbx_stasis.cli.tokens import add_token_commands
 from pbx_stasis.config import ConfigError, Settings, load_settings
-from pbx_stasis.plugins import PLUGINS
+from pbx_stasis.features import FEATURES
 
 Command = Callable[[argparse.Namespace, Settings], int]
+PACKAGE = Path(__file__).resolve().parents[1]
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -176,9 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
     journal.add_argument("-f", "--follow", action="store_true", help="keep printing new rows")
     journal.set_defaults(func=cmd_journal)
 
-    for plugin in PLUGINS:  # each feature's own commands (its cli.py, handed over by plugin.py)
-        if plugin.commands is not None:
-            plugin.commands(sub)
+    # Each feature's own commands: its cli.py's add_commands, without its plugin (the web side).
+    for feature in FEATURES:
+        if (PACKAGE / feature / "cli.py").is_file():
+            import_module(f"pbx_stasis.{feature}.cli").add_commands(sub)
     return parser
 
 

@@ -5,19 +5,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from pbx_stasis.store.kinds import Role
 
-from pbx_stasis.config import Settings
-from pbx_stasis.store.base import utc_now
-from pbx_stasis.store.db import Database
-from pbx_stasis.store.tables import Role, Tenant, User
-from pbx_stasis.web.routing import RANK
-from pbx_stasis.web.tokens import ApiTokens
+if TYPE_CHECKING:
+    from pbx_stasis.config import Settings
+    from pbx_stasis.store.db import Database
+    from pbx_stasis.store.tables import User
 
 
 async def _owner(db: Database, tenant: str, username: str) -> User | None:
+    from sqlalchemy import func, select
+
+    from pbx_stasis.store.tables import Tenant, User
+
     statement = (select(User).join(Tenant, Tenant.id == User.tenant_id)
                  .where(func.lower(Tenant.slug) == tenant.strip().lower())
                  .where(func.lower(User.username) == username.strip().lower()))
@@ -26,12 +28,19 @@ async def _owner(db: Database, tenant: str, username: str) -> User | None:
 
 
 async def _tenant_id(db: Database, tenant: str) -> int | None:
+    from sqlalchemy import func, select
+
+    from pbx_stasis.store.tables import Tenant
+
     statement = select(Tenant.id).where(func.lower(Tenant.slug) == tenant.strip().lower())
     async with db.session() as session:
         return await session.scalar(statement)
 
 
 def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
+    # SQLAlchemy and the web kernel load here, not for every `pbx` command's parser.
+    from pbx_stasis.store.db import Database
+
     async def run() -> int:
         db = Database.connect(settings.database.url)
         try:
@@ -43,6 +52,10 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _act(db: Database, args: Any) -> int:
+    from pbx_stasis.store.base import utc_now
+    from pbx_stasis.web.routing import RANK
+    from pbx_stasis.web.tokens import ApiTokens
+
     tokens = ApiTokens(db, utc_now)
     if args.token_command == "add":
         name = " ".join(args.name.split())

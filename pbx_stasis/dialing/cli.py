@@ -20,7 +20,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from pbx_stasis.store.tables import Role
+from pbx_stasis.store.kinds import Role
 
 if TYPE_CHECKING:
     from pbx_stasis.config import Settings
@@ -149,7 +149,7 @@ def cmd_numbers(args: argparse.Namespace, settings: Settings) -> int:
     return _with_numbers(settings, args.tenant, work)
 
 
-def add_dialing_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     dialing = sub.add_parser("dialing", help="which outside numbers a tenant may dial")
     actions = dialing.add_subparsers(dest="dialing_command", required=True, metavar="ACTION")
     show = actions.add_parser("show", help="print the tenant's dialling policy")

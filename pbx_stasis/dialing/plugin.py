@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pbx_stasis.dialing import http
-from pbx_stasis.dialing.cli import add_dialing_commands
 from pbx_stasis.plugin import Plugin
 
-PLUGIN = Plugin("dialing", routes=http.ROUTES, commands=add_dialing_commands)
+PLUGIN = Plugin("dialing", routes=http.ROUTES)

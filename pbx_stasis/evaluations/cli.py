@@ -83,7 +83,7 @@ def cmd_scores(args: argparse.Namespace, settings: Settings) -> int:
     return _with_evaluations(settings, args.tenant, work)
 
 
-def add_scorecard_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cards = sub.add_parser("scorecards", help="a tenant's evaluation scorecards and scores")
     actions = cards.add_subparsers(dest="scorecards_command", required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="print the tenant's scorecards")

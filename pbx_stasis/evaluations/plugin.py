@@ -6,7 +6,6 @@ from __future__ import annotations
 from aiohttp import web
 
 from pbx_stasis.evaluations import http
-from pbx_stasis.evaluations.cli import add_scorecard_commands
 from pbx_stasis.evaluations.core import FIGURES
 from pbx_stasis.evaluations.core import Kind as QuestionKind
 from pbx_stasis.evaluations.events import EVALUATION_SAVED
@@ -29,4 +28,4 @@ PAGE = Route("GET", "/evaluations",
              "dispute); the scorecards (supervisors read them, admins edit them)",
              kind=Kind.PAGE, tag="pages")
 PLUGIN = Plugin("evaluations", routes=(*http.ROUTES, PAGE), topics=(EVALUATION_SAVED,),
-                commands=add_scorecard_commands, setup=_setup)
+                setup=_setup)

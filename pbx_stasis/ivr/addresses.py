@@ -8,12 +8,13 @@ multicast), and the names that always mean the local machine or network. The rul
 twice: to the url as written when a flow is validated (literal addresses and well-known names;
 a name's DNS answer is not known then and may change), and to the addresses a name resolves to
 at the moment of each request (`PublicResolver`), so a public name pointing inside is refused too.
+
+The rule itself (which addresses and names are internal) is in hosts.py, without aiohttp: the
+flows' loader checks urls with it.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import re
 import socket
 
 import aiohttp
@@ -21,51 +22,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 from yarl import URL
 
-# Names that resolve inside the machine or the site whatever DNS says (RFC 6761 `localhost`,
-# mDNS `.local`, RFC 8375 `.home.arpa`, the cloud metadata names).
-_INTERNAL_NAMES = frozenset(
-    {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback", "metadata"}
-)
-_INTERNAL_SUFFIXES = (".localhost", ".local", ".localdomain", ".internal", ".home.arpa")
-# What getaddrinfo reads as an IPv4 address besides dotted quads: 127.1, 2130706433, 0x7f.1...
-_NUMERIC_HOST = re.compile(r"[0-9a-fA-FxX.]+\Z")
-
-
-def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        return ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    if _NUMERIC_HOST.match(host):
-        try:
-            return ipaddress.IPv4Address(socket.inet_aton(host))
-        except OSError:
-            return None
-    return None
-
-
-def internal_address(address: str) -> bool:
-    """True when `address` (an IP address as text) is not globally routable."""
-    found = _address(address.split("%", 1)[0])  # an IPv6 zone (fe80::1%eth0) is link-local
-    if found is None:
-        return False
-    if isinstance(found, ipaddress.IPv6Address) and found.ipv4_mapped is not None:
-        found = found.ipv4_mapped
-    return not found.is_global or found.is_multicast
-
-
-def internal_host(host: str) -> str | None:
-    """Why the host of a url (as written) is internal, or None when it may be public."""
-    name = host.strip("[]").rstrip(".").lower()
-    found = _address(name.split("%", 1)[0])
-    if found is not None:
-        return f"{host} is an internal address" if internal_address(name) else None
-    if name in _INTERNAL_NAMES or name.endswith(_INTERNAL_SUFFIXES):
-        return f"{host} names the local machine or network"
-    if "." not in name:
-        # A bare name is completed by the resolver's search domains: a host of the local network.
-        return f"{host} is a local name (no domain)"
-    return None
+from pbx_stasis.ivr.hosts import internal_address, internal_host
 
 
 def refused_url(url: str) -> str | None:

@@ -9,7 +9,7 @@
     pbx ivr activate N [--tenant default]
     pbx ivr prompts FILE... --out SOUNDS_DIR [--chroot ROOT] [--languages en,ar] [--overwrite]
 
-`add_ivr_commands(subparsers)` adds them to the `pbx` parser; each sets `func(args, settings)`.
+`add_commands(subparsers)` adds them to the `pbx` parser; each sets `func(args, settings)`.
 """
 
 from __future__ import annotations
@@ -26,19 +26,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pbx_stasis.ivr.errors import FlowSetInvalid
-from pbx_stasis.ivr.loader import load_flowset, read_sources
-from pbx_stasis.ivr.model import FlowSet
-from pbx_stasis.ivr.prompts import PromptGenerationFailed, generate, prompt_files
-from pbx_stasis.ivr.simulate import simulate_command, simulate_parser, validate_main
+from pbx_stasis.ivr.simulate_args import simulate_parser
 
 if TYPE_CHECKING:
     from pbx_stasis.config import Settings
+    from pbx_stasis.ivr.model import FlowSet
     from pbx_stasis.ivr.service import IvrService
 
 MAX_SYMLINK_HOPS = 40
 
 
-def add_ivr_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `pbx ivr ACTION ...` to the `pbx` command line."""
     ivr = subparsers.add_parser(
         "ivr", help="IVR flows: validate, simulate, apply versions, generate prompts"
@@ -124,17 +122,26 @@ def _tenant_option(parser: argparse.ArgumentParser) -> None:
 # --- offline commands -------------------------------------------------------------------------
 
 
+# The flows' loader, interpreter and prompt generator load when a command runs, not when `pbx`
+# builds its parser.
 def _validate(args: argparse.Namespace, settings: Settings) -> int:
+    from pbx_stasis.ivr.simulate import validate_main
+
     return validate_main(
         args.files, internal_lookups=args.tenant in settings.ivr.internal_lookups
     )
 
 
 def _simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from pbx_stasis.ivr.simulate import simulate_command
+
     return simulate_command(args)
 
 
 def _prompts(args: argparse.Namespace, settings: Settings) -> int:
+    from pbx_stasis.ivr.loader import load_flowset, read_sources
+    from pbx_stasis.ivr.prompts import PromptGenerationFailed, prompt_files
+
     languages = args.languages.split(",") if args.languages else None
     try:
         flowset = load_flowset(read_sources(args.files))
@@ -186,6 +193,8 @@ def install_prompts(
     ROOT/etc/alternatives/..., not the host's. Asterisk reads `sound:en/pbx/welcome` from
     `<sounds>/en/pbx/welcome.wav`, wherever `en` really points.
     """
+    from pbx_stasis.ivr.prompts import generate, prompt_files
+
     wanted = list(languages) if languages is not None else None
     needs = [n for n in prompt_files(flowset, wanted) if n.text is not None]
     targets = {n: host_path(sounds_dir / n.relative_path, chroot) for n in needs}
@@ -274,6 +283,8 @@ def _run_with_service(
 
 
 def _apply(args: argparse.Namespace, settings: Settings) -> int:
+    from pbx_stasis.ivr.loader import read_sources
+
     try:
         sources = read_sources(args.files)
     except FlowSetInvalid as exc:
@@ -380,4 +391,4 @@ def _activate(args: argparse.Namespace, settings: Settings) -> int:
     return _run_with_service(settings, body, args.tenant)
 
 
-__all__ = ["add_ivr_commands", "host_path", "install_prompts"]
+__all__ = ["add_commands", "host_path", "install_prompts"]

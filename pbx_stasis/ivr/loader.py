@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Literal, cast
 from urllib.parse import urlsplit
 
-from pbx_stasis.ivr.addresses import internal_host
 from pbx_stasis.ivr.errors import FlowSetInvalid, Pos, Problem
 from pbx_stasis.ivr.expr import (
     VARIABLE_NAME,
@@ -60,6 +59,7 @@ from pbx_stasis.ivr.fields import (
     Seconds,
     Whole,
 )
+from pbx_stasis.ivr.hosts import internal_host
 from pbx_stasis.ivr.model import (
     WEEKDAYS,
     BranchCase,

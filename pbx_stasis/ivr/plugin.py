@@ -4,7 +4,6 @@ topic."""
 from __future__ import annotations
 
 from pbx_stasis.ivr import http
-from pbx_stasis.ivr.cli import add_ivr_commands
 from pbx_stasis.ivr.events import IVR_UPDATED
 from pbx_stasis.ivr.service import FLOW_SERVICE
 from pbx_stasis.plugin import LiveService, Plugin
@@ -28,5 +27,4 @@ PLUGIN = Plugin(
     routes=(*http.ROUTES, PAGE),
     topics=(IVR_UPDATED,),
     services=(LiveService(FLOW_SERVICE, http.FLOWS),),
-    commands=add_ivr_commands,
 )

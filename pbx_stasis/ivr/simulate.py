@@ -49,6 +49,7 @@ from pbx_stasis.ivr.core import (
 from pbx_stasis.ivr.errors import FlowSetInvalid, NoFlowForDid, errors
 from pbx_stasis.ivr.loader import check_sources, load_flowset, read_sources
 from pbx_stasis.ivr.model import FlowSet
+from pbx_stasis.ivr.simulate_args import simulate_parser
 
 MAX_EVENTS = 10_000
 KEYS = set("0123456789*#")
@@ -272,30 +273,6 @@ def validate_main(paths: Sequence[str], *, internal_lookups: bool = False) -> in
         + ", ".join(f"{did} -> {flow}" for did, flow in sorted(flowset.dids.items()))
     )
     return 0
-
-
-def simulate_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="pbx ivr simulate",
-        description="Walk a call through IVR flows without Asterisk and print each step.",
-    )
-    p.add_argument("files", nargs="+", help="flow files (one FlowSet)")
-    p.add_argument("--did", required=True, help="dialled number, e.g. +97145550100")
-    p.add_argument("--caller", default="anonymous", help="caller number, e.g. +971501234567")
-    p.add_argument(
-        "--digits",
-        default="",
-        help="keys per prompt, comma separated, e.g. 2,1,12345678# (empty entry: time out)",
-    )
-    p.add_argument(
-        "--at",
-        help="call time with UTC offset, e.g. 2026-11-20T21:00+04:00 (default: now)",
-    )
-    p.add_argument("--lookup-json", help="JSON file every lookup answers with (else lookups fail)")
-    p.add_argument("--lookup-status", type=int, default=200, help="HTTP status of lookups")
-    p.add_argument("--queue-exit", help="the ACD hands the call back with this reason")
-    p.add_argument("--transfer-fails", help="transfers fail with this reason")
-    return p
 
 
 def simulate_main(argv: Sequence[str]) -> int:

@@ -285,7 +285,7 @@ def cmd_dnc_import(args: argparse.Namespace, settings: Settings) -> int:
     return _run(settings, args.tenant, work)
 
 
-def add_leads_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     tenant = {"default": "default", "help": "tenant slug (default: default)"}
     leads = sub.add_parser("leads", help="lead lists: import, export, list")
     actions = leads.add_subparsers(dest="leads_command", required=True, metavar="ACTION")

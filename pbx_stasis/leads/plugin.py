@@ -9,7 +9,6 @@ from aiohttp import web
 from pbx_stasis.crm.service import CRM
 from pbx_stasis.leads import http
 from pbx_stasis.leads.callback_items import callback_work
-from pbx_stasis.leads.cli import add_leads_commands
 from pbx_stasis.leads.service import LEADS, Leads
 from pbx_stasis.plugin import Plugin
 from pbx_stasis.store.tables import Role
@@ -34,6 +33,4 @@ COMPLIANCE_PAGE = Route(
     template_page("compliance_page", "admin_compliance.html", "Compliance"),
     frozenset({Role.ADMIN}), "Compliance settings: calling hours, attempts, retry delays, "
     "do-not-call dispositions, the callback cap; a number's check", kind=Kind.PAGE, tag="pages")
-PLUGIN = Plugin("leads", routes=(*http.ROUTES, PAGE, COMPLIANCE_PAGE),
-                commands=add_leads_commands,
-                setup=_setup)
+PLUGIN = Plugin("leads", routes=(*http.ROUTES, PAGE, COMPLIANCE_PAGE), setup=_setup)

@@ -7,15 +7,32 @@ modules; this package root stays free of the ACD and the web layer.
 
 from __future__ import annotations
 
-from pbx_stasis.recording.policy import PolicyMode, RecordingPolicy, RecordingRules
-from pbx_stasis.recording.store import (
-    RecordingRecord,
-    RecordingStore,
-    new_recording_id,
-    record_of,
-    wav_duration,
-)
-from pbx_stasis.recording.tables import RecordingKind
+from typing import TYPE_CHECKING
+
+from pbx_stasis.lazy import exports
+
+if TYPE_CHECKING:
+    from pbx_stasis.recording.kinds import PolicyMode
+    from pbx_stasis.recording.policy import RecordingPolicy, RecordingRules
+    from pbx_stasis.recording.store import (
+        RecordingRecord,
+        RecordingStore,
+        new_recording_id,
+        record_of,
+        wav_duration,
+    )
+    from pbx_stasis.recording.tables import RecordingKind
+
+_HOMES = {  # each module and the names it exports
+    "kinds": ("PolicyMode",),
+    "policy": ("RecordingPolicy", "RecordingRules"),
+    "store": (
+        "RecordingRecord", "RecordingStore", "new_recording_id", "record_of", "wav_duration",
+    ),
+    "tables": ("RecordingKind",),
+}
+if not TYPE_CHECKING:  # loaded on first use (pbx_stasis.lazy)
+    __getattr__ = exports(__name__, _HOMES)
 
 __all__ = [
     "PolicyMode",

@@ -5,7 +5,7 @@
     pbx recordings rules [--retention-days N | --keep-forever] [--agents-hear-own yes|no]
                          [--tenant default]
 
-`add_recording_commands(subparsers)` adds them to the `pbx` parser; each sets
+`add_commands(subparsers)` adds them to the `pbx` parser; each sets
 `func(args, settings)`. `python -m pbx_stasis.recording ...` runs them on their own.
 """
 
@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pbx_stasis.recording.policy import PolicyMode, RecordingPolicy, RecordingRules
+from pbx_stasis.recording.kinds import PolicyMode
 
 if TYPE_CHECKING:
     from pbx_stasis.config import Settings
@@ -68,6 +68,7 @@ async def _tenant_id(db: Database, slug: str) -> int | None:
 
 
 def cmd_policy(args: argparse.Namespace, settings: Settings) -> int:
+    from pbx_stasis.recording.policy import RecordingPolicy
     from pbx_stasis.recording.policy_store import RecordingPolicies
 
     try:
@@ -89,6 +90,7 @@ def cmd_policy(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_rules(args: argparse.Namespace, settings: Settings) -> int:
+    from pbx_stasis.recording.policy import RecordingRules
     from pbx_stasis.recording.policy_store import RecordingPolicies
 
     async def work(db: Database) -> int:
@@ -114,7 +116,7 @@ def cmd_rules(args: argparse.Namespace, settings: Settings) -> int:
     return _with_db(settings, work)
 
 
-def add_recording_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     recordings = sub.add_parser("recordings", help="call recordings: retention, policies")
     actions = recordings.add_subparsers(dest="recordings_command", required=True,
                                         metavar="ACTION")
@@ -147,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pbx_stasis.recording")
     parser.add_argument("--config", help="path to pbx.toml (default: ./pbx.toml or $PBX_CONFIG)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    add_recording_commands(sub)
+    add_commands(sub)
     args = parser.parse_args(["recordings", *(argv if argv is not None else sys.argv[1:])])
     try:
         settings = load_settings(Path(args.config) if args.config else None)

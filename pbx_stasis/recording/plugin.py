@@ -7,7 +7,6 @@ from pbx_stasis.bus import Bus
 from pbx_stasis.config import Settings
 from pbx_stasis.plugin import LiveService, Plugin
 from pbx_stasis.recording import http
-from pbx_stasis.recording.cli import add_recording_commands
 from pbx_stasis.recording.events import RECORDING_READY
 from pbx_stasis.recording.retention import sweep_forever
 from pbx_stasis.recording.service import RECORDING_SERVICE
@@ -43,7 +42,7 @@ SETTINGS_PAGE = Route(
     tag="pages",
 )
 PLUGIN = Plugin(
-    "recording", routes=(PAGE, SETTINGS_PAGE, *http.ROUTES), commands=add_recording_commands,
+    "recording", routes=(PAGE, SETTINGS_PAGE, *http.ROUTES),
     services=(LiveService(RECORDING_SERVICE, http.RECORDER),), topics=(RECORDING_READY,),
     watchers=(_retention,),
 )

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from pbx_stasis.recording.tables import PolicyMode
+from pbx_stasis.recording.kinds import PolicyMode
 from pbx_stasis.validation import WHOLE, Flag, Model, Number, Whole
 
 __all__ = ["PolicyMode", "RecordingPolicy", "RecordingRules", "expired_before"]

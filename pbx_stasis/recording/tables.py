@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from pbx_stasis.recording.kinds import PolicyMode
 from pbx_stasis.store.base import Base, UTCDateTime, utc_now
 
 
@@ -67,15 +68,6 @@ class Recording(Base):
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
-
-
-class PolicyMode(enum.StrEnum):
-    """Which calls of a queue are recorded."""
-
-    ALL = "all"  # every call, from the moment the agent is connected
-    NONE = "none"  # never, not even on the agent's request
-    ON_DEMAND = "on-demand"  # when the agent asks for it, from that moment
-    SAMPLE = "sample"  # a random share of calls (sample_percent), decided at connect
 
 
 class RecordingPolicyRow(Base):

@@ -50,7 +50,7 @@ def cmd_rollup(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(run())
 
 
-def add_reports_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     reports = sub.add_parser("reports", help="the reports' quarter-hour rollups")
     actions = reports.add_subparsers(dest="reports_command", required=True, metavar="ACTION")
     rollup = actions.add_parser("rollup", help="roll the journal into quarter-hour figures")

@@ -7,7 +7,6 @@ from pbx_stasis.bus import Bus
 from pbx_stasis.config import Settings
 from pbx_stasis.plugin import Plugin
 from pbx_stasis.reports import http
-from pbx_stasis.reports.cli import add_reports_commands
 from pbx_stasis.reports.rollup_store import keep_rolled
 from pbx_stasis.store.db import Database
 from pbx_stasis.store.tables import Role
@@ -29,5 +28,4 @@ async def _rollups(db: Database, settings: Settings, bus: Bus) -> None:
     await keep_rolled(db)
 
 
-PLUGIN = Plugin("reports", routes=(*http.ROUTES, PAGE), commands=add_reports_commands,
-                watchers=(_rollups,))
+PLUGIN = Plugin("reports", routes=(*http.ROUTES, PAGE), watchers=(_rollups,))

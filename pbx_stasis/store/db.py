@@ -1,9 +1,9 @@
-"""The database handle: URL checking, engine creation with per-backend settings, sessions."""
+"""The database handle: engine creation with per-backend settings, sessions (urls.py checks
+the URL)."""
 
 from __future__ import annotations
 
 import asyncio
-import re
 import sqlite3
 import time
 import weakref
@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import orjson
 from sqlalchemy import event, text
-from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.engine import URL, Connection
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -25,16 +25,12 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from pbx_stasis.store.errors import StoreError, StoreUnavailable
+from pbx_stasis.store.errors import SETTING, StoreError, StoreUnavailable, mask_password
+from pbx_stasis.store.urls import describe, normalize_url
 
 if TYPE_CHECKING:
     from pbx_stasis.store.writer import StoreWriter
 
-SETTING = "PBX_DATABASE_URL / database.url"
-EXPECTED = (
-    "expected sqlite+aiosqlite:///path/to/pbx.db "
-    "or postgresql+asyncpg://user:password@host:5432/dbname"
-)
 # How long a SQLite writer waits for another writer before failing with "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 5000
 # How long one try to switch a connection to WAL waits for the lock (see _switch_to_wal).
@@ -45,12 +41,7 @@ SCHEMA_LOCK_KEY = 0x7062785F6D6967
 # Marks the transactions that will write, so SQLite takes its write lock up front (see below).
 _WRITE = "pbx_write"
 
-_SQLITE_DRIVERS = {None, "aiosqlite", "pysqlite"}
-_POSTGRES_DRIVERS = {None, "asyncpg"}
 _DRIVER_ERRORS = (SQLAlchemyError, OSError, TimeoutError)
-# user:password@ up to the last "@": a password may hold unescaped "@" or "/" (the URL is then
-# invalid, and the error message shows it).
-_PASSWORD_IN_TEXT = re.compile(r"(//[^:/@]*:).*@", re.DOTALL)
 
 
 def _to_json(value: Any) -> str:
@@ -59,60 +50,6 @@ def _to_json(value: Any) -> str:
 
 # JSON columns (journal data, skills...) through orjson: the journal writes one per line.
 _JSON: dict[str, Any] = {"json_serializer": _to_json, "json_deserializer": orjson.loads}
-
-
-def mask_password(raw: str) -> str:
-    """`raw` with the password of any scheme://user:password@ hidden, for messages and logs."""
-    return _PASSWORD_IN_TEXT.sub(r"\1***@", raw)
-
-
-def _url_error(raw: str, why: str) -> StoreError:
-    return StoreError(f"{SETTING}: {why} in {mask_password(raw)!r}; {EXPECTED}")
-
-
-def normalize_url(raw: str) -> URL:
-    """Check a database URL and rewrite it to the async driver of its backend.
-
-    `sqlite:///x` and `postgresql://...` (or `postgres://...`) become `sqlite+aiosqlite:///x` and
-    `postgresql+asyncpg://...`. Anything else raises StoreError with a one-line message.
-    """
-    raw = raw.strip()
-    if not raw:
-        raise StoreError(f"{SETTING} is empty; {EXPECTED}")
-    try:
-        url = make_url(raw)
-    except ArgumentError:
-        raise _url_error(raw, "not a database URL") from None
-    except ValueError:  # a port that is not a number
-        raise _url_error(raw, "the port must be a number") from None
-    backend, _, driver = url.drivername.partition("+")
-    driver_or_none = driver or None
-    if backend == "sqlite":
-        if driver_or_none not in _SQLITE_DRIVERS:
-            raise _url_error(raw, f"unsupported SQLite driver {driver!r}")
-        if not url.database or url.database == ":memory:":
-            # Each pooled connection would get its own empty database and the journal would be
-            # lost on restart: never what an operator wants.
-            raise _url_error(raw, "no SQLite file path (in-memory databases are not supported)")
-        if url.host or url.port or url.username:
-            raise _url_error(raw, "a SQLite URL has no host (use three slashes)")
-        return url.set(drivername="sqlite+aiosqlite")
-    if backend in ("postgresql", "postgres"):
-        if driver_or_none not in _POSTGRES_DRIVERS:
-            raise _url_error(raw, f"unsupported PostgreSQL driver {driver!r}")
-        if not url.database:
-            raise _url_error(raw, "no database name")
-        if url.host and "@" in url.host:
-            # The password ended at its first "@": the rest would be shown as the host.
-            raise StoreError(f"{SETTING}: the host holds an '@': write an '@' of the password "
-                             f"as %40; {EXPECTED}")
-        return url.set(drivername="postgresql+asyncpg")
-    raise _url_error(raw, f"unsupported database {backend!r}")
-
-
-def describe(url: URL) -> str:
-    """The URL as it may appear in logs and error messages (password hidden)."""
-    return url.render_as_string(hide_password=True)
 
 
 def _explain(exc: BaseException) -> str:

@@ -14,9 +14,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from pbx_stasis.store.db import Database, describe, failure
+from pbx_stasis.store.db import Database, failure
 from pbx_stasis.store.errors import StoreError
 from pbx_stasis.store.schema import load_all_tables
+from pbx_stasis.store.urls import describe
 
 # Migrations live in the repository next to the package; only checkouts and editable installs
 # are supported, so they are found relative to this file.

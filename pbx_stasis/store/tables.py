@@ -24,32 +24,9 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pbx_stasis.store.base import Base, UTCDateTime, utc_now
+from pbx_stasis.store.kinds import CallStatus, Direction, Role
 
 __all__ = ["Base", "Call", "CallEvent", "CallStatus", "Direction", "Role", "Tenant", "User"]
-
-
-class Role(enum.StrEnum):
-    """What a user may do in the web pages."""
-
-    AGENT = "agent"
-    SUPERVISOR = "supervisor"
-    MANAGER = "manager"
-    ADMIN = "admin"
-
-
-class Direction(enum.StrEnum):
-    """Which way a call goes, seen from the contact center."""
-
-    INBOUND = "inbound"
-    OUTBOUND = "outbound"
-    INTERNAL = "internal"
-
-
-class CallStatus(enum.StrEnum):
-    """Whether a call record is still open."""
-
-    LIVE = "live"
-    ENDED = "ended"
 
 
 def _str_enum(cls: type[enum.StrEnum], name: str) -> Enum:

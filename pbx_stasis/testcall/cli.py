@@ -123,7 +123,7 @@ def cmd_test(args: argparse.Namespace, settings: Settings) -> int:
         return 1
 
 
-def add_call_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     call = sub.add_parser("call", help="place a test call from the phone network")
     calls = call.add_subparsers(dest="call_command", required=True)
     test = calls.add_parser(

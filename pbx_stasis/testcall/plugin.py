@@ -1,8 +1,8 @@
-"""The test call as the kernel takes it: the `pbx call test` command."""
+"""The test call as the kernel takes it: nothing for the web side; its `pbx call test` command
+is in its cli.py (pbx_stasis.features: how `pbx` finds a feature's commands)."""
 
 from __future__ import annotations
 
 from pbx_stasis.plugin import Plugin
-from pbx_stasis.testcall.cli import add_call_commands
 
-PLUGIN = Plugin("testcall", commands=add_call_commands)
+PLUGIN = Plugin("testcall")

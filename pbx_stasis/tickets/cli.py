@@ -75,7 +75,7 @@ def _minutes(text: str) -> int:
     return value
 
 
-def add_ticket_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ticket = sub.add_parser("ticket", help="a tenant's tickets and their due-time targets")
     actions = ticket.add_subparsers(dest="ticket_command", required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="print the tenant's tickets, soonest due first")

@@ -10,7 +10,6 @@ from pbx_stasis.crm.http import viewer_of
 from pbx_stasis.crm.timeline import TIMELINE
 from pbx_stasis.plugin import Plugin
 from pbx_stasis.tickets import http
-from pbx_stasis.tickets.cli import add_ticket_commands
 from pbx_stasis.tickets.events import TICKET_CHANGED
 from pbx_stasis.tickets.http import tickets_of
 from pbx_stasis.tickets.service import TICKETS, Tickets
@@ -52,4 +51,4 @@ PAGES = [
           "A ticket: its fields, comments, history and calls", kind=Kind.PAGE, tag="pages"),
 ]
 PLUGIN = Plugin("tickets", routes=(*http.ROUTES, *PAGES), topics=(TICKET_CHANGED,),
-                commands=add_ticket_commands, setup=_setup)
+                setup=_setup)

@@ -134,7 +134,7 @@ def cmd_revoke(args: argparse.Namespace, settings: Settings) -> int:
     return _with_store(settings, args.tenant, work)
 
 
-def add_vnum_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     vnum = sub.add_parser("vnum", help="virtual numbers and masked two-party calls")
     actions = vnum.add_subparsers(dest="vnum_command", required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="the tenant's pool of virtual numbers")

@@ -7,7 +7,6 @@ from aiohttp import web
 
 from pbx_stasis.plugin import Plugin
 from pbx_stasis.virtualnumbers import http
-from pbx_stasis.virtualnumbers.cli import add_vnum_commands
 from pbx_stasis.virtualnumbers.service import VIRTUAL_NUMBERS, VirtualNumbers
 from pbx_stasis.web.app import WebContext
 
@@ -16,5 +15,4 @@ def _setup(app: web.Application, ctx: WebContext) -> None:
     app[VIRTUAL_NUMBERS] = VirtualNumbers(ctx.db)
 
 
-PLUGIN = Plugin("virtualnumbers", routes=http.ROUTES, commands=add_vnum_commands,
-                setup=_setup)
+PLUGIN = Plugin("virtualnumbers", routes=http.ROUTES, setup=_setup)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pbx_stasis.config import AriSettings, DatabaseSettings, Settings
-from pbx_stasis.ivr.cli import add_ivr_commands, host_path, install_prompts
+from pbx_stasis.ivr.cli import add_commands, host_path, install_prompts
 from pbx_stasis.ivr.loader import load_flowset
 
 FLOW = """\
@@ -51,7 +51,7 @@ def settings(sqlite_template: Path, tmp_path: Path) -> Settings:
 
 def pbx_ivr(settings: Settings, *argv: str) -> int:
     parser = argparse.ArgumentParser(prog="pbx")
-    add_ivr_commands(parser.add_subparsers(dest="command", required=True))
+    add_commands(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["ivr", *argv])
     code: int = args.func(args, settings)
     return code

@@ -20,8 +20,9 @@ from ivr_testing import one_flow
 from pbx_stasis.calls.actor import EventInbox
 from pbx_stasis.calls.inbound import Call
 from pbx_stasis.config import load_settings
-from pbx_stasis.ivr.addresses import PublicResolver, internal_host, public_session, refused_url
+from pbx_stasis.ivr.addresses import PublicResolver, public_session, refused_url
 from pbx_stasis.ivr.core import HttpLookup, LookupFailed, LookupResult
+from pbx_stasis.ivr.hosts import internal_host
 from pbx_stasis.ivr.loader import check_sources
 from pbx_stasis.ivr.runner import LOCAL_EVENT, FlowRun, FlowTools
 from pbx_stasis.store.calls import CallRecord

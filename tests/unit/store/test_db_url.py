@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pbx_stasis.store.db import SETTING, describe, normalize_url
-from pbx_stasis.store.errors import StoreError
+from pbx_stasis.store.errors import SETTING, StoreError
+from pbx_stasis.store.urls import describe, normalize_url
 
 
 @pytest.mark.parametrize(
