@@ -192,6 +192,10 @@ class AriClient:
             self._owns_session = True
         return self._session
 
+    def enter_node_of(self, object_id: str) -> None:
+        """Send the running task's requests that name nothing known to the node holding
+        `object_id` (a cluster's, ari/nodes.py); one Asterisk: nothing to choose."""
+
     def url(self, path: str) -> URL:
         """Absolute URL of an already rendered ARI path."""
         return URL(self._base + path, encoded=True)

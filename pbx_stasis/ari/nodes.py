@@ -205,6 +205,11 @@ class ClusterAri(AriClient):
                       for name, url in nodes.items()}
         self.book = NodeBook(list(nodes))
 
+    def enter_node_of(self, object_id: str) -> None:
+        node = self.book.node_of(object_id)
+        if node is not None:
+            CURRENT_NODE.set(node)
+
     def heard(self, node: str, event: AriEvent) -> None:
         """An event came from `node`: its channel and bridge live there (a destroyed channel
         is forgotten)."""
@@ -365,6 +370,9 @@ class ClusterStreams:
         self.lost: dict[str, float] = {}  # node -> when it was declared lost (monotonic)
         self._down_since: dict[str, float] = {}
         self._resyncing: set[str] = set()  # nodes whose socket is up, its on_connect running
+        # One on_connect at a time: each resync covers every node (the lists are unions), and
+        # two at once (both nodes connecting at a takeover) carried the same calls over twice.
+        self._one_resync = asyncio.Lock()
         self._watcher: asyncio.Task[None] | None = None
 
     def _handler_of(self, node: str) -> InlineHandler:
@@ -386,7 +394,8 @@ class ClusterStreams:
             log.info("Asterisk node %s connected", node)
             self._resyncing.add(node)  # its socket is up: the resync is no time down
             try:
-                await self._on_connect()
+                async with self._one_resync:
+                    await self._on_connect()
             finally:
                 self._resyncing.discard(node)
 

@@ -219,6 +219,9 @@ class Adoption:
         start: AriEvent = {"type": "StasisStart", "channel": dict(channel), "args": args}
 
         async def handle(inbox: EventInbox, start: AriEvent) -> None:
+            # this call's new objects (a waiting caller's queue bridge, an agent's leg) on its
+            # own node, not on the node whose reconnect runs the resync
+            self.ari.enter_node_of(channel["id"])
             if is_track(channel["id"]):
                 # A per-speaker track's snoop: it records on until its leg goes or its call's
                 # recording is filed (CallRecorder.file_adopted stops it and keeps the track).
