@@ -10,8 +10,9 @@ playbacks, snoops, originated legs) are unique anyway. Which node holds an id is
 - else its systemname prefix.
 A request that names nothing known goes to the node of the code that sends it: a call's task
 runs in the context of the node its StasisStart came from (`CURRENT_NODE`, set for each event
-before it is handed on), so the caller's queue bridge, and the agent's leg (originated with the
-caller as originator), are made on the caller's node. Lists and application state are the union
+before it is handed on; a call adopted by a resync enters its channel's node: `enter_node_of`),
+so the caller's queue bridge, and the agent's leg (originated with the caller as originator),
+are made on the caller's node. Resyncs run one at a time: each covers every node. Lists and application state are the union
 of the nodes that answer; agents' endpoints are provisioned on every node.
 
 `NodeBook` and `route` are the pure part (unit-tested); `ClusterAri` is the client.
