@@ -12,7 +12,8 @@ A request that names nothing known goes to the node of the code that sends it: a
 runs in the context of the node its StasisStart came from (`CURRENT_NODE`, set for each event
 before it is handed on; a call adopted by a resync enters its channel's node: `enter_node_of`),
 so the caller's queue bridge, and the agent's leg (originated with the caller as originator),
-are made on the caller's node. Resyncs run one at a time: each covers every node. Lists and application state are the union
+are made on the caller's node. Resyncs run one at a time, one for the nodes connecting
+together (ClusterStreams). Lists and application state are the union
 of the nodes that answer; agents' endpoints are provisioned on every node.
 
 `NodeBook` and `route` are the pure part (unit-tested); `ClusterAri` is the client.
@@ -21,6 +22,7 @@ of the nodes that answer; agents' endpoints are provisioned on every node.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 import time
@@ -44,6 +46,8 @@ log = logging.getLogger(__name__)
 CURRENT_NODE: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "pbx_ari_node", default=None)
 
+# The first resync (a start, a takeover) waits this long at most for the other nodes' sockets.
+GATHER_S = 2.0
 # Ids remembered; the oldest are forgotten first (a channel's id also ends with its events).
 BOOK_CAPACITY = 200_000
 # What the channel's death takes with it: the cause a call lost with its node is recorded with.
@@ -371,9 +375,15 @@ class ClusterStreams:
         self.lost: dict[str, float] = {}  # node -> when it was declared lost (monotonic)
         self._down_since: dict[str, float] = {}
         self._resyncing: set[str] = set()  # nodes whose socket is up, its on_connect running
-        # One on_connect at a time: each resync covers every node (the lists are unions), and
-        # two at once (both nodes connecting at a takeover) carried the same calls over twice.
+        # One on_connect at a time, and one for the nodes connecting together: a resync covers
+        # every node whose socket is up when it starts (the lists are unions). Two at once
+        # (both nodes connecting at a takeover) carried the same calls over twice; run one
+        # after the other, the second once found one node's live channels missing from the
+        # list and from their own GET (not explained: 4 rounds in 10) and ended them.
         self._one_resync = asyncio.Lock()
+        self._gathered = False  # the first resync waited for the nodes connecting with it
+        self._covered: set[str] = set()  # nodes waiting to resync that the last one listed
+        self._arrivals = asyncio.Condition()  # a node's socket came up
         self._watcher: asyncio.Task[None] | None = None
 
     def _handler_of(self, node: str) -> InlineHandler:
@@ -394,13 +404,33 @@ class ClusterStreams:
             self._down_since.pop(node, None)
             log.info("Asterisk node %s connected", node)
             self._resyncing.add(node)  # its socket is up: the resync is no time down
+            async with self._arrivals:
+                self._arrivals.notify_all()
             try:
+                if not self._gathered:  # a start or a takeover: every node connects at once
+                    self._gathered = True
+                    await self._others_connecting(node, GATHER_S)
                 async with self._one_resync:
+                    if node in self._covered:
+                        self._covered.discard(node)  # listed by the resync just done
+                        return
+                    self._covered = self._resyncing - {node}
                     await self._on_connect()
             finally:
                 self._resyncing.discard(node)
 
         return connected
+
+    async def _others_connecting(self, node: str, within: float) -> None:
+        """Until every other node's socket is up too (or `within` seconds): the first resync
+        then lists them all."""
+        def all_up() -> bool:
+            return all(stream.connected or name in self._resyncing
+                       for name, stream in self.streams.items() if name != node)
+
+        async with self._arrivals:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrivals.wait_for(all_up), within)
 
     @property
     def connected(self) -> bool:

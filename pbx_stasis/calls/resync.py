@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pbx_stasis.ari import AriClient, AriError, Channel
+from pbx_stasis.ari import AriClient, Channel
 from pbx_stasis.ari.models import AriEvent
 from pbx_stasis.calls.records import CallLog
 from pbx_stasis.calls.router import CallRouter
@@ -38,7 +38,7 @@ async def resync(
     # during the gap: hand them the ChannelDestroyed they missed.
     vanished = 0
     for channel_id in router.channel_ids():
-        if channel_id not in existing and not await _still_there(ari, channel_id):
+        if channel_id not in existing:
             inbox = router.inbox(channel_id)
             if inbox is not None:
                 inbox.put(_destroyed(channel_id))
@@ -70,18 +70,6 @@ async def resync(
     if closed or adopted or vanished:
         log.info("resync: %s", report)
     return report
-
-
-async def _still_there(ari: AriClient, channel_id: str) -> bool:
-    """Whether a channel missing from the list exists after all (asked by its id). A cluster's
-    list, made while another node's resync adopts calls, once left out one node's channels
-    (12 of 45), and their calls were ended as vanished; a list is only a hint, the channel's
-    own answer decides."""
-    try:
-        await ari.channels.get(channel_id)
-    except AriError:
-        return False
-    return True
 
 
 def _destroyed(channel_id: str) -> AriEvent:

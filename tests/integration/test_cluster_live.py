@@ -522,7 +522,7 @@ async def test_the_active_controller_killed_with_calls_through_the_edge(
 
     for kept in (await talking, await waiting):  # a BYE from us fails them
         assert kept.ok, kept.describe()
-    calls = {row.call_id: row for row in await stack.calls()}
+    calls = {row.id: row for row in await stack.calls()}
     assert {node_of(calls[call]) for call in entered} == {"node1", "node2"}
     await new("COMPLETECALLER", 4, "the four calls' ends in the journal")
     verdict = judge(await stack.journal(*PER_CALL, "OFFER", "ADOPTED"), entered,
