@@ -268,6 +268,13 @@ def sip_reply(request: str, status: int, reason: str) -> str:
             "\r\n\r\n")
 
 
+def first_phone() -> int:
+    """The first desk-phone index (sandbox.desk_phone_ports) of this process's cluster phones:
+    900-949, apart from the fixed indexes of the other live tests (up to 860), and from other
+    sessions' (by pid); room for 50 phones."""
+    return 900 + os.getpid() % 50
+
+
 def registered_phone(cluster: Cluster, endpoint: str, password: str, sip_port: int,
                      media_port: int, workdir: Path, lifetime: float = 420) -> SippAgent:
     """A desk phone registered at the edge as `endpoint`, then answering there."""

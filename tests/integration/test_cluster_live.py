@@ -10,7 +10,6 @@ and started again; kill -9 the active one with a call talking through the edge."
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import secrets
 import time
@@ -25,6 +24,7 @@ from cluster import (
     CARRIER,
     Cluster,
     carrier_media_port,
+    first_phone,
     next_request,
     node_of,
     registered_phone,
@@ -135,7 +135,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory,
         app_ref: list[StasisApp] = []
         app = StasisApp(settings, db, Bus(), script=queued)
         app_ref.append(app)
-        first = 200 + os.getpid() % 300  # desk phone ports apart from other sessions'
+        first = first_phone()
         records = []
         for number in range(AGENTS):
             user = await Directory(db).add_user("default", f"agent{number}", "agent")
