@@ -496,6 +496,9 @@ async def test_the_active_controller_killed_with_calls_through_the_edge(
     (CONNECT and COMPLETECALLER x2), and a waiter's queue bridge was made on the other node
     ("Channel not found": the caller was hung up)."""
     active, standby = controllers.active, controllers.standby
+    # the earlier tests' calls over (the node stop's talk on node1 holds an agent for 20 s)
+    await eventually(stack.calls, until=lambda rows: all(row.ended_at for row in rows),
+                     within=30, what="the earlier calls ended")
     seen = {row.call_id for row in await stack.journal(  # the earlier tests' calls
         "ENTERQUEUE", "OUTDIAL", "COMPLETECALLER", "COMPLETEAGENT")}
 
