@@ -15,7 +15,8 @@ from hostile_configs import CASES, SECRET, Hostile
 from pbx_stasis.config import ConfigError, load_settings
 
 REPO = Path(__file__).resolve().parents[3]
-# Generous: the machine running the tests may be busy; the point is "no hang, no blow-up".
+# Generous, and of CPU for the loader (time.process_time: what it costs, however busy the machine):
+# the point is "no hang, no blow-up".
 LOADER_SECONDS = 2.0
 PROCESS_SECONDS = 30.0
 IDS = [case.name for case in CASES]
@@ -41,10 +42,10 @@ def test_the_loader_names_each_problem_in_one_line(
 ) -> None:
     monkeypatch.chdir(tmp_path)  # no stray ./pbx.toml
     environ = {name: os.fsdecode(value) for name, value in _place(case, tmp_path).items()}
-    started = time.monotonic()
+    started = time.process_time()
     with pytest.raises(ConfigError) as caught:
         load_settings(None, environ=environ)
-    assert time.monotonic() - started < LOADER_SECONDS
+    assert time.process_time() - started < LOADER_SECONDS
     problems = caught.value.problems
     assert any(case.says in problem for problem in problems), problems
     for problem in problems:

@@ -27,8 +27,9 @@ UNREADABLE = {
     "binary_junk.yaml": "cannot read the file: not UTF-8 text",
     "utf16_bom.yaml": "cannot read the file: not UTF-8 text",
 }
-# Generous: the machine running the suite is shared; on main the 231-byte alias bomb alone took
-# over 10 s and the deep files ended in RecursionError.
+# CPU seconds (time.process_time: what the work costs, not how long a busy machine took to give
+# it the CPU), generous: on main the 231-byte alias bomb alone took over 10 s and the deep files
+# ended in RecursionError; the biggest case here takes ~0.5 s.
 SECONDS_PER_FILE = 2.0
 PROBLEM_LINE = re.compile(r"[^\n]+:[0-9]+:[0-9]+: [^\n]+\Z")
 SUMMARY_LINE = re.compile(r"[0-9]+ problems? found\Z")
@@ -92,7 +93,7 @@ def test_the_corpus_is_broad() -> None:
 
 @pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
 def test_the_validator_refuses_with_a_position(path: Path) -> None:
-    started = time.perf_counter()
+    started = time.process_time()
     try:
         sources = read_sources([path])
     except Exception as exc:  # FlowSetInvalid: the file cannot be read
@@ -101,7 +102,7 @@ def test_the_validator_refuses_with_a_position(path: Path) -> None:
     else:
         flowset, problems = check_sources(sources)
         assert flowset is None
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert elapsed < SECONDS_PER_FILE, f"{elapsed:.2f} s"
     assert problems
     for problem in problems:
@@ -114,9 +115,9 @@ def test_the_validator_refuses_with_a_position(path: Path) -> None:
 def test_pbx_ivr_validate_answers_in_one_line_per_problem(
     path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    started = time.perf_counter()
+    started = time.process_time()
     code = pbx(["ivr", "validate", str(path)])
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     _check_output(path, code, capsys.readouterr().err, _expected(path))
     assert elapsed < SECONDS_PER_FILE, f"{elapsed:.2f} s"
 
@@ -125,9 +126,9 @@ def test_big_hostile_files_are_answered_in_time(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     for path, expect in _generated(tmp_path):
-        started = time.perf_counter()
+        started = time.process_time()
         code = pbx(["ivr", "validate", str(path)])
-        elapsed = time.perf_counter() - started
+        elapsed = time.process_time() - started
         _check_output(path, code, capsys.readouterr().err, expect)
         assert elapsed < SECONDS_PER_FILE * 2, f"{path.name}: {elapsed:.2f} s"
 
@@ -176,9 +177,9 @@ def test_a_set_of_many_big_files_is_bounded_as_a_whole() -> None:
     # Each file within the bound, the set (a tenant's flows are validated together) is not.
     filler = "# " + "x" * (MAX_FLOW_CHARS - 100) + "\nflows: {}\n"
     sources = [(f"f{i}.yaml", filler) for i in range(8)]
-    started = time.perf_counter()
+    started = time.process_time()
     flowset, problems = check_sources(sources)
-    assert time.perf_counter() - started < SECONDS_PER_FILE * 2
+    assert time.process_time() - started < SECONDS_PER_FILE * 2
     assert flowset is None
     refused = [p for p in problems if "add up to over" in p.message]
     assert [str(p.pos) for p in refused] == ["f5.yaml:1:1", "f6.yaml:1:1", "f7.yaml:1:1"]

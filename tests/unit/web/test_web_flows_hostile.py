@@ -16,7 +16,7 @@ from web_world import World
 from pbx_stasis.store.tables import Role
 
 HOSTILE = Path(__file__).parents[1] / "ivr" / "hostile"
-SECONDS = 2.0
+SECONDS = 2.0  # of CPU (the server's and the client's, one process): what the work costs
 
 # file of the corpus -> (line, column, start of the message)
 CASES = {
@@ -37,11 +37,11 @@ def _text(name: str) -> str:
 async def test_validate_answers_a_hostile_flow_with_its_position(world: World, name: str) -> None:
     admin = await world.log_in(world.person("acme", Role.ADMIN))
     line, column, message = CASES[name]
-    started = time.perf_counter()
+    started = time.process_time()
     response = await world.request(
         admin, "POST", "/api/ivr/flows/main/validate", {"yaml": _text(name)}
     )
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert response.status == 200, await response.text()
     body = await response.json()
     assert not body["valid"]
@@ -57,9 +57,9 @@ async def test_applying_a_hostile_flow_is_refused_naming_the_field(
 ) -> None:
     admin = await world.log_in(world.person("acme", Role.ADMIN))
     line, column, message = CASES[name]
-    started = time.perf_counter()
+    started = time.process_time()
     response = await world.request(admin, "PUT", "/api/ivr/flows/main", {"yaml": _text(name)})
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert response.status == 400, await response.text()
     body = await response.json()
     assert body["fields"]["yaml"].startswith(f"line {line}, column {column}: {message}")
