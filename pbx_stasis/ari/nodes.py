@@ -13,8 +13,11 @@ runs in the context of the node its StasisStart came from (`CURRENT_NODE`, set f
 before it is handed on; a call adopted by a resync enters its channel's node: `enter_node_of`),
 so the caller's queue bridge, and the agent's leg (originated with the caller as originator),
 are made on the caller's node. Resyncs run one at a time, one for the nodes connecting
-together (ClusterStreams). Lists and application state are the union
-of the nodes that answer; agents' endpoints are provisioned on every node.
+together, and only with the whole view (ClusterStreams): lists and application state are the
+union of every node counted up, and a node among them that does not answer fails the list
+rather than leave its calls out (a resync judging from a partial view ended live calls: their
+talks, missing from the list, were completed and hung up). Agents' endpoints are provisioned
+on every node.
 
 `NodeBook` and `route` are the pure part (unit-tested); `ClusterAri` is the client.
 """
@@ -22,11 +25,11 @@ of the nodes that answer; agents' endpoints are provisioned on every node.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -46,8 +49,11 @@ log = logging.getLogger(__name__)
 CURRENT_NODE: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "pbx_ari_node", default=None)
 
-# The first resync (a start, a takeover) waits this long at most for the other nodes' sockets.
+# The first resync (a start, a takeover) waits this long at most for the other nodes' first
+# connection attempts (a healthy node's takes milliseconds, a dead host's is refused as fast).
 GATHER_S = 2.0
+# How often a resync waiting for the whole view looks again.
+_VIEW_POLL_S = 0.05
 # Ids remembered; the oldest are forgotten first (a channel's id also ends with its events).
 BOOK_CAPACITY = 200_000
 # What the channel's death takes with it: the cause a call lost with its node is recorded with.
@@ -289,6 +295,8 @@ class ClusterAri(AriClient):
         good: list[tuple[str, bytes]] = []
         for name, answer in zip(targets, answers, strict=True):
             if isinstance(answer, AriUnreachable):
+                if fan != "every":  # a list without this node's calls would judge them gone
+                    raise answer
                 log.info("node %s left out of %s: %s", name, operation.name, answer)
             elif isinstance(answer, BaseException):
                 raise answer
@@ -348,6 +356,18 @@ def lost_nodes(down_since: dict[str, float], sockets: Mapping[str, bool], now: f
     return lost
 
 
+def awaited_nodes(sockets: Mapping[str, bool], up: AbstractSet[str],
+                  failed_once: AbstractSet[str], *, first: bool) -> list[str]:
+    """The nodes a resync waits for before it lists (`sockets`: node -> its socket up).
+    The first resync (a start, a takeover): every node not connected whose first attempt has
+    not failed yet (a node slow to connect would look empty). Later ones: every node counted up
+    whose socket is down, until it is back or declared lost (its calls then end as lost, not
+    as gone from a list it was missing from)."""
+    if first:
+        return [name for name, ok in sockets.items() if not ok and name not in failed_once]
+    return [name for name, ok in sockets.items() if not ok and name in up]
+
+
 class ClusterStreams:
     """The events stream of every node of a ClusterAri, for the app as one stream: events
     handed on in the context of their node (CURRENT_NODE), `on_connect` run for each node's
@@ -377,13 +397,13 @@ class ClusterStreams:
         self._resyncing: set[str] = set()  # nodes whose socket is up, its on_connect running
         # One on_connect at a time, and one for the nodes connecting together: a resync covers
         # every node whose socket is up when it starts (the lists are unions). Two at once
-        # (both nodes connecting at a takeover) carried the same calls over twice; run one
-        # after the other, the second once found one node's live channels missing from the
-        # list and from their own GET (not explained: 4 rounds in 10) and ended them.
+        # (both nodes connecting at a takeover) carried the same calls over twice. And none
+        # from a partial view (`awaited_nodes`): a takeover's resync that listed one node's
+        # bridges before the other had connected completed that node's talks as ended, and
+        # the ACD hung them up (13 live calls in a round, bench-failover --cluster).
         self._one_resync = asyncio.Lock()
         self._gathered = False  # the first resync waited for the nodes connecting with it
         self._covered: set[str] = set()  # nodes waiting to resync that the last one listed
-        self._arrivals = asyncio.Condition()  # a node's socket came up
         self._watcher: asyncio.Task[None] | None = None
 
     def _handler_of(self, node: str) -> InlineHandler:
@@ -404,12 +424,10 @@ class ClusterStreams:
             self._down_since.pop(node, None)
             log.info("Asterisk node %s connected", node)
             self._resyncing.add(node)  # its socket is up: the resync is no time down
-            async with self._arrivals:
-                self._arrivals.notify_all()
             try:
-                if not self._gathered:  # a start or a takeover: every node connects at once
-                    self._gathered = True
-                    await self._others_connecting(node, GATHER_S)
+                first = not self._gathered  # a start or a takeover: every node connects at once
+                self._gathered = True
+                await self._whole_view(first=first)
                 async with self._one_resync:
                     if node in self._covered:
                         self._covered.discard(node)  # listed by the resync just done
@@ -421,16 +439,25 @@ class ClusterStreams:
 
         return connected
 
-    async def _others_connecting(self, node: str, within: float) -> None:
-        """Until every other node's socket is up too (or `within` seconds): the first resync
-        then lists them all."""
-        def all_up() -> bool:
-            return all(stream.connected or name in self._resyncing
-                       for name, stream in self.streams.items() if name != node)
-
-        async with self._arrivals:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._arrivals.wait_for(all_up), within)
+    async def _whole_view(self, *, first: bool) -> None:
+        """Until no node is awaited (`awaited_nodes`), or the bound: GATHER_S for the first
+        resync (a node slower than that counts as down), else until a node down is declared
+        lost."""
+        within = GATHER_S if first else self._lost_after + 2 * _WATCH_EVERY_S
+        deadline = time.monotonic() + within
+        while True:
+            sockets = {name: stream.connected or name in self._resyncing
+                       for name, stream in self.streams.items()}
+            failed = {name for name, stream in self.streams.items()
+                      if stream.stats.failures > 0}
+            waiting = awaited_nodes(sockets, self._ari.book.up, failed, first=first)
+            if not waiting:
+                return
+            if time.monotonic() >= deadline:
+                log.warning("resync without node(s) %s: no events socket after %.1f s",
+                            ", ".join(waiting), within)
+                return
+            await asyncio.sleep(_VIEW_POLL_S)
 
     @property
     def connected(self) -> bool:

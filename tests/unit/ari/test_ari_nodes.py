@@ -8,6 +8,7 @@ from pbx_stasis.ari import operations as ops
 from pbx_stasis.ari.nodes import (
     NodeBook,
     Route,
+    awaited_nodes,
     chosen_ids,
     lost_nodes,
     node_lost_event,
@@ -130,3 +131,19 @@ def test_a_socket_back_within_the_grace_starts_the_count_over() -> None:
     assert lost_nodes(down, {"node2": True}, 11.0, 2.5) == []
     assert lost_nodes(down, {"node2": False}, 60.0, 2.5) == []
     assert lost_nodes(down, {"node2": False}, 62.5, 2.5) == ["node2"]
+
+
+def test_the_first_resync_waits_for_every_node_still_connecting() -> None:
+    sockets = {"node1": True, "node2": False, "node3": False}
+    # node3's first attempt was refused: down, not awaited; node2 may still connect
+    assert awaited_nodes(sockets, set(), {"node3"}, first=True) == ["node2"]
+    assert awaited_nodes({"node1": True, "node2": True}, set(), set(), first=True) == []
+
+
+def test_a_later_resync_waits_for_nodes_counted_up_whose_socket_is_down() -> None:
+    sockets = {"node1": True, "node2": False, "node3": False}
+    # node2 is up (its calls live) but its socket dropped: listed without it, its calls would
+    # look gone; node3 was declared lost (not up): its calls ended as lost already
+    assert awaited_nodes(sockets, {"node1", "node2"}, {"node2", "node3"}, first=False) == [
+        "node2"]
+    assert awaited_nodes(sockets, {"node1"}, set(), first=False) == []
