@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -75,11 +75,12 @@ def run_capacity(
     say: Callable[[str], None],
     top: float,
     flows: tuple[str, ...] = ("app_queue", "ours"),
+    ladder: Sequence[float] = LADDER,
 ) -> list[Step]:
     """Climb the ladder up to `top` calls/s; each flow stops at its first miss."""
     steps: list[Step] = []
     climbing = list(flows)
-    for index, rate in enumerate(r for r in LADDER if r <= top):
+    for index, rate in enumerate(r for r in ladder if r <= top):
         if not climbing:
             break
         calls = min(MAX_STEP_CALLS, round(rate * seconds))

@@ -77,6 +77,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
                         help="--capacity: seconds of calling per step (default 15)")
     parser.add_argument("--top", type=float, default=max(LADDER),
                         help=f"--capacity: the highest rate tried (default {max(LADDER):g})")
+    parser.add_argument("--ladder", type=_rates, default=LADDER,
+                        help="--capacity: the rates tried, ascending, comma-separated (default "
+                        f"{','.join(f'{r:g}' for r in LADDER)}; a finer one near the ceilings "
+                        "tells them apart better)")
     parser.add_argument("--workdir", type=Path,
                         help="where traces and results go (default a new /tmp/pbx-bench-*)")
     parser.add_argument("--keep-instance", action="store_true",
@@ -95,6 +99,18 @@ def parse(argv: list[str]) -> argparse.Namespace:
     if args.instance == "default":
         parser.error("the bench needs an instance of its own, not `default`")
     return args
+
+
+def _rates(text: str) -> tuple[float, ...]:
+    """--ladder's value: ascending rates, each above 0 and at most the ladder's top."""
+    try:
+        rates = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of numbers: {text!r}") from None
+    if not all(0 < rate <= max(LADDER) for rate in rates) or list(rates) != sorted(set(rates)):
+        raise argparse.ArgumentTypeError(
+            f"ascending rates above 0, at most {max(LADDER):g} calls/s: {text!r}")
+    return rates
 
 
 def say(text: str) -> None:
@@ -266,7 +282,8 @@ def capacity(args: argparse.Namespace, workdir: Path) -> int:
             start_sandbox=start_sandbox, name=args.instance or f"bench-{os.getpid()}",
             seconds=args.step_seconds, asked_agents=args.agents, talk_ms=args.talk_ms,
             ring_ms=args.ring_ms, warmup=args.warmup, db_url=db_url,
-            queue_settings=OURS_QUEUE, workdir=workdir, say=say, top=args.top, flows=flows)
+            queue_settings=OURS_QUEUE, workdir=workdir, say=say, top=args.top, flows=flows,
+            ladder=args.ladder)
     finally:
         if postgres is not None:
             postgres.stop()
