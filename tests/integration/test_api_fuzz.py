@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from http.cookiejar import CookieJar
 from pathlib import Path
+from typing import Any
 
 import pytest
 from faults_process import pbx_all
@@ -132,6 +133,7 @@ class Instance:
     passwords: dict[str, str]
     sessions: dict[str, tuple[str, str]]  # username -> (session cookie header, CSRF token)
     known: dict[str, list[str]]  # path parameter -> ids of the first tenant's objects
+    operations: list[dict[str, Any]]  # the OpenAPI document's, in its order (read once)
     fuzz_started: float | None = None
     started: dict[Persona, Run] = field(default_factory=dict)  # with their wave, not yet judged
 
@@ -204,7 +206,11 @@ def running_instance(sandbox: Sandbox, workdir: Path) -> Iterator[Instance]:
         # against 127.0.0.1.
         sessions = {name: _log_in(base, p, passwords[name])
                     for name, p in {p.username: p for p in PERSONAS}.items()}
-        running = Instance(base, process, passwords, sessions, known)
+        with urllib.request.urlopen(f"{base}/api/openapi.json") as answer:
+            document = json.loads(answer.read())
+        operations = [operation for methods in document["paths"].values()
+                      for operation in methods.values() if isinstance(operation, dict)]
+        running = Instance(base, process, passwords, sessions, known, operations)
         yield running
     finally:
         for left in running.started.values() if running is not None else ():
@@ -319,7 +325,8 @@ def _start(instance: Instance, persona: Persona, workdir: Path) -> Run:
         command += ["--exclude-path", path]
     command += ["--exclude-path-regex", EXCLUDED_PATH_PATTERN]
     if persona.own_operations or persona.parts > 1:
-        operations = _operations_of(instance.base, None if persona.parts > 1 else persona.role)
+        operations = _operations_of(instance.operations,
+                                    None if persona.parts > 1 else persona.role)
         for operation in operations[persona.part::persona.parts]:
             command += ["--include-operation-id", operation]
     if persona is not VISITOR:
@@ -382,13 +389,9 @@ def test_api_fuzz_finds_no_server_error_and_no_undocumented_answer(
         assert json.loads(answer.read())["user"]["username"] == persona.username
 
 
-def _operations_of(base: str, role: str | None) -> list[str]:
+def _operations_of(operations: list[dict[str, Any]], role: str | None) -> list[str]:
     """The ids of the operations the document lets `role` call (None: every operation), in
     the document's order."""
-    with urllib.request.urlopen(f"{base}/api/openapi.json") as answer:
-        document = json.loads(answer.read())
-    operations = [operation for methods in document["paths"].values()
-                  for operation in methods.values() if isinstance(operation, dict)]
     chosen = [str(operation["operationId"]) for operation in operations
               if role is None or role in operation.get("x-roles", [])]
     assert chosen, f"no operation for the role {role}"
