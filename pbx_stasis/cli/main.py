@@ -28,6 +28,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from pbx_stasis.cli import eventloop
     from pbx_stasis.cli.app_lock import AppInUse
     from pbx_stasis.cli.memory_report import MemoryReport
     from pbx_stasis.cli.run import AppTakenOver, RoleLost, serve
@@ -41,8 +42,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         await serve(settings, stop, part=args.part)
 
     try:
-        asyncio.run(main())
-    except (AppInUse, AppTakenOver, RoleLost) as exc:
+        eventloop.run(main())
+    except (AppInUse, AppTakenOver, RoleLost, eventloop.UnknownLoop) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -10,7 +10,6 @@ rates, seconds per step and calls per step are capped whatever the arguments.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -22,6 +21,7 @@ from sandbox import Sandbox, SandboxError
 from benchlib.load import Load
 from benchlib.phases import PhaseResult, run_app_queue, run_ours
 from benchlib.report import Figures, figures
+from pbx_stasis.cli import eventloop
 
 P99_BAR_MS = 50.0  # the issue's bar: p99 caller INVITE -> agent INVITE
 LADDER = (25.0, 40.0, 60.0, 80.0, 100.0, 130.0, 160.0, 200.0, 250.0, 300.0)
@@ -76,6 +76,7 @@ def run_capacity(
     top: float,
     flows: tuple[str, ...] = ("app_queue", "ours"),
     ladder: Sequence[float] = LADDER,
+    loop: str | None = None,
 ) -> list[Step]:
     """Climb the ladder up to `top` calls/s; each flow stops at its first miss."""
     steps: list[Step] = []
@@ -99,9 +100,9 @@ def run_capacity(
                 if flow == "app_queue":
                     phase = run_app_queue(sandbox, load, agents, where)
                 else:
-                    phase = asyncio.run(run_ours(
+                    phase = eventloop.run(run_ours(
                         sandbox, load, agents, where, db_url(2 * index + attempt - 1),
-                        queue_settings=queue_settings))
+                        queue_settings=queue_settings), loop)
                 step = replace(_step(figures(phase), rate), attempt=attempt)
                 steps.append(step)
                 by_rate[flow] = step.passed

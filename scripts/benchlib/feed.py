@@ -40,10 +40,11 @@ from aiohttp import web
 
 from benchlib import feed_client
 from benchlib.feed_client import client_main
-from benchlib.system import free_port, load_average
+from benchlib.system import add_loop_argument, free_port, load_average
 from benchlib.traces import percentile
 from pbx_stasis.acd.topics import QUEUE_STATS, QueueStatsChanged
 from pbx_stasis.bus import Bus
+from pbx_stasis.cli import eventloop
 from pbx_stasis.config import CallSettings, Settings
 from pbx_stasis.plugins import TOPICS, web_app
 from pbx_stasis.remote.server import rpc_app
@@ -88,6 +89,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--split", action="store_true",
                         help="the feed in a web process of its own (pbx run --part web), fed "
                         "through remote/ by this process, the Stasis side")
+    add_loop_argument(parser)
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--client", nargs=5, metavar=("URL", "COOKIES", "OUT", "READY", "EVENTS"),
                         help=argparse.SUPPRESS)  # a client process (started by the bench)
@@ -242,7 +244,8 @@ async def split_web(args: argparse.Namespace, workdir: Path, db_url: str, bus: B
                str(REPO), os.environ.get("PYTHONPATH")])),  # this checkout's code
            "PBX_DATABASE_URL": db_url, "PBX_RPC_SECRET": SECRET,
            "PBX_RPC_URL": f"http://127.0.0.1:{rpc_port}", "PBX_WEB_ENABLED": "true",
-           "PBX_WEB_HOST": "127.0.0.1", "PBX_WEB_PORT": str(web_port)}
+           "PBX_WEB_HOST": "127.0.0.1", "PBX_WEB_PORT": str(web_port),
+           eventloop.VARIABLE: eventloop.chosen(args.loop)}  # the web part on the same loop
     process = await asyncio.to_thread(start_web, workdir / "web.log", env)
     processes.append(process)
     deadline = time.monotonic() + 120
@@ -425,7 +428,7 @@ def main(argv: list[str]) -> int:
     say(f"{args.clients} clients in {args.processes} processes, {args.events} events at "
         f"{args.rate:g}/s{', split' if args.split else ''}; load average "
         f"{load_average():.2f}; workdir {workdir}")
-    result = asyncio.run(serve(args, workdir))
+    result = eventloop.run(serve(args, workdir), args.loop)
     text = report(args, result)
     print(text)
     (workdir / "report.txt").write_text(text + "\n")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import sys
@@ -26,7 +25,8 @@ from benchlib.report import (
     verdict,
     write_results,
 )
-from benchlib.system import free_port, load_average
+from benchlib.system import add_loop_argument, free_port, load_average
+from pbx_stasis.cli import eventloop
 
 FULL = {"rate": 50.0, "duration": 60.0, "agents": 50}
 QUICK = {"rate": 10.0, "duration": 10.0, "agents": 10}
@@ -81,6 +81,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
                         help="--capacity: the rates tried, ascending, comma-separated (default "
                         f"{','.join(f'{r:g}' for r in LADDER)}; a finer one near the ceilings "
                         "tells them apart better)")
+    add_loop_argument(parser)
     parser.add_argument("--workdir", type=Path,
                         help="where traces and results go (default a new /tmp/pbx-bench-*)")
     parser.add_argument("--keep-instance", action="store_true",
@@ -185,10 +186,10 @@ def main(argv: list[str]) -> int:
             else:
                 profile = workdir / "ours.pyspy.txt" if args.profile else None
                 (workdir / "ours").mkdir(exist_ok=True)
-                phases.append(asyncio.run(run_ours(
+                phases.append(eventloop.run(run_ours(
                     sandbox, load, args.agents, workdir / "ours", db_url,
                     queue_settings=OURS_QUEUE, profile=profile,
-                )))
+                ), args.loop))
             done = phases[-1]
             say(f"{flow}: done in {done.wall:.1f} s; callers sipp exit {done.callers.returncode} "
                 f"({done.callers.successful}/{done.callers.created} ok)")
@@ -283,7 +284,7 @@ def capacity(args: argparse.Namespace, workdir: Path) -> int:
             seconds=args.step_seconds, asked_agents=args.agents, talk_ms=args.talk_ms,
             ring_ms=args.ring_ms, warmup=args.warmup, db_url=db_url,
             queue_settings=OURS_QUEUE, workdir=workdir, say=say, top=args.top, flows=flows,
-            ladder=args.ladder)
+            ladder=args.ladder, loop=args.loop)
     finally:
         if postgres is not None:
             postgres.stop()

@@ -34,6 +34,7 @@ class Figures:
     latencies: dict[str, list[float]]  # milliseconds
     asterisk_cpu: float
     python_cpu: float
+    python_system_cpu: float
     sipp_cpu: float
     rest_cpu: float
     machine_busy: float
@@ -84,6 +85,7 @@ def figures(phase: PhaseResult) -> Figures:
         latencies=latencies,
         asterisk_cpu=phase.cpu.asterisk,
         python_cpu=phase.cpu.python,
+        python_system_cpu=phase.cpu.python_system,
         sipp_cpu=phase.cpu.callers + phase.cpu.phones,
         rest_cpu=phase.cpu.rest,
         machine_busy=phase.cpu.machine_busy,
@@ -129,6 +131,7 @@ def table(ours: Figures | None, base: Figures | None) -> str:
     row("Asterisk CPU per call (ms)", lambda f: f.per_call_ms(f.asterisk_cpu))
     row("Python CPU (s)", lambda f: f.python_cpu, False)
     row("Python CPU per call (ms)", lambda f: f.per_call_ms(f.python_cpu), False)
+    row("  of it in the kernel (ms)", lambda f: f.per_call_ms(f.python_system_cpu), False)
     row("Asterisk + Python CPU per call (ms)",
         lambda f: f.per_call_ms(f.asterisk_cpu + f.python_cpu))
     row("sipp CPU (s)", lambda f: f.sipp_cpu, False)

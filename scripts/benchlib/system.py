@@ -3,12 +3,15 @@ and the RTP burst the callers play."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import resource
 import socket
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+
+from pbx_stasis.cli import eventloop
 
 _TICK = os.sysconf("SC_CLK_TCK")
 
@@ -25,6 +28,12 @@ def own_cpu() -> float:
     """This process (every thread: event loop, aiosqlite's worker, sipp waiters) in seconds."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+def own_system_cpu() -> float:
+    """The part of own_cpu spent in the kernel: socket sends and receives (on loopback a send
+    also runs the receiving side's TCP path), epoll, aiosqlite's file writes."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_stime
 
 
 def children_cpu() -> float:
@@ -53,6 +62,7 @@ class CpuMark:
 
     asterisk: float
     python: float  # this process
+    python_system: float  # of which in the kernel
     callers: float  # finished children: the callers' sipp once it exited
     phones: float  # the desk phones' sipp (still running)
     machine_busy: float
@@ -64,6 +74,7 @@ class CpuMark:
         return cls(
             process_cpu(asterisk_pid),
             own_cpu(),
+            own_system_cpu(),
             children_cpu(),
             process_cpu(phones_pid),
             busy,
@@ -74,6 +85,7 @@ class CpuMark:
         return CpuMark(
             self.asterisk - earlier.asterisk,
             self.python - earlier.python,
+            self.python_system - earlier.python_system,
             self.callers - earlier.callers,
             self.phones - earlier.phones,
             self.machine_busy - earlier.machine_busy,
@@ -137,3 +149,11 @@ def write_rtp_burst(path: Path, packets: int = 10) -> None:
             + frame
         )
     path.write_bytes(b"".join(out))
+
+
+def add_loop_argument(parser: argparse.ArgumentParser) -> None:
+    """`--loop`: the event loop the app runs on in this process (pbx_stasis/cli/eventloop.py),
+    to measure one against the other in the same conditions."""
+    parser.add_argument("--loop", choices=eventloop.KINDS, default=None,
+                        help="the app's event loop (default: PBX_EVENT_LOOP, else uvloop, as "
+                             "`pbx run`)")

@@ -29,12 +29,13 @@ from sandbox import Sandbox, SandboxError
 from benchlib.load import CallerRun, DeskPhones, call, prepare_callers, tokens
 from benchlib.main import start_sandbox
 from benchlib.phases import QUEUE, _until, asterisk_pid, wait_no_channels
-from benchlib.system import CpuMark, load_average
+from benchlib.system import CpuMark, add_loop_argument, load_average
 from pbx_stasis.acd.directory import AcdDirectory
 from pbx_stasis.app import StasisApp
 from pbx_stasis.bus import Bus
 from pbx_stasis.calls.handoff import QueueRequest
 from pbx_stasis.calls.inbound import Call
+from pbx_stasis.cli import eventloop
 from pbx_stasis.config import AriSettings, DatabaseSettings, Settings
 from pbx_stasis.store import Database, Directory, migrate
 
@@ -246,6 +247,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--window", type=float, default=20.0,
                         help="seconds measured once every caller waits (default 20)")
     parser.add_argument("--only", choices=("ours", "app_queue"))
+    add_loop_argument(parser)
     parser.add_argument("--workdir", type=Path)
     args = parser.parse_args(argv)
     if not (0 < args.callers <= MAX_CALLERS and 0 < args.agents <= MAX_AGENTS
@@ -280,10 +282,10 @@ def main(argv: list[str]) -> int:
                                              workdir=workdir / flow))
             else:
                 (workdir / flow).mkdir(parents=True, exist_ok=True)
-                results.append(asyncio.run(run_ours(
+                results.append(eventloop.run(run_ours(
                     sandbox, callers=args.callers, agents=args.agents, rate=args.rate,
                     window=args.window, workdir=workdir / flow,
-                    db_url=f"sqlite+aiosqlite:///{workdir}/pbx.db")))
+                    db_url=f"sqlite+aiosqlite:///{workdir}/pbx.db"), args.loop))
             time.sleep(2)
     finally:
         sandbox.discard()
