@@ -82,6 +82,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
                         f"{','.join(f'{r:g}' for r in LADDER)}; a finer one near the ceilings "
                         "tells them apart better)")
     add_loop_argument(parser)
+    parser.add_argument("--bridge-events", action="store_true",
+                        help="time bridging by the agent leg's ChannelEnteredBridge: 2 ARI "
+                             "events a call that `pbx run` filters out, so their cost is counted "
+                             "too")
     parser.add_argument("--workdir", type=Path,
                         help="where traces and results go (default a new /tmp/pbx-bench-*)")
     parser.add_argument("--keep-instance", action="store_true",
@@ -189,6 +193,7 @@ def main(argv: list[str]) -> int:
                 phases.append(eventloop.run(run_ours(
                     sandbox, load, args.agents, workdir / "ours", db_url,
                     queue_settings=OURS_QUEUE, profile=profile,
+                    bridge_events=args.bridge_events,
                 ), args.loop))
             done = phases[-1]
             say(f"{flow}: done in {done.wall:.1f} s; callers sipp exit {done.callers.returncode} "

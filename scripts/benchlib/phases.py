@@ -312,6 +312,7 @@ async def run_ours(
     *,
     queue_settings: Mapping[str, Any],
     profile: Path | None = None,
+    bridge_events: bool = False,
 ) -> PhaseResult:
     """The real StasisApp in this process: each call goes straight to AcdService.enqueue into
     `bench` (a number routed to a queue, or a flow whose entry node is the queue), which answers
@@ -345,8 +346,10 @@ async def run_ours(
         outcomes[outcome.reason] = outcomes.get(outcome.reason, 0) + 1
 
     app = StasisApp(settings, db, Bus(), script=script)
-    # The bench times bridging by the agent leg's ChannelEnteredBridge, which the app filters out.
-    app.unused_events = tuple(e for e in UNUSED_EVENTS if e != "ChannelEnteredBridge")
+    if bridge_events:
+        # Bridging timed by the agent leg's ChannelEnteredBridge (Asterisk's clock): 2 events a
+        # call that the app filters out, so they add their cost to both processes' CPU.
+        app.unused_events = tuple(e for e in UNUSED_EVENTS if e != "ChannelEnteredBridge")
     holder.append(app)
     tap = EventTap(app)
     requests = RequestTap(app)
@@ -431,8 +434,8 @@ async def run_ours(
     calls = _pair_traces(run, phones, measured)
     for paired in calls:
         token = paired.caller.token
-        paired.bridged = tap.asterisk["bridged"].get(token)
         journal = extra["journal_times"].get(token, {})
+        paired.bridged = tap.asterisk["bridged"].get(token)
         paired.steps = {
             **{f"{step} (Asterisk)": at.get(token) for step, at in tap.asterisk.items()},
             **{f"{step} (app)": at.get(token) for step, at in tap.received.items()},
@@ -448,7 +451,9 @@ async def run_ours(
         callers=run.result,
         phones=phones_result,
         load_average=(before, after),
-        bridged_source="ARI ChannelEnteredBridge of the agent leg (Asterisk's timestamp)",
+        bridged_source=("ARI ChannelEnteredBridge of the agent leg (Asterisk's timestamp)"
+                        if bridge_events else "not timed (--bridge-events times it, at the cost"
+                        " of 2 events a call that the app does not receive otherwise)"),
         extra=extra,
     )
 
