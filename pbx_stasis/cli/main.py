@@ -43,7 +43,10 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
         eventloop.run(main())
-    except (AppInUse, AppTakenOver, RoleLost, eventloop.UnknownLoop) as exc:
+    except eventloop.UnknownLoop as exc:  # a setting: restarting cannot fix it
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+    except (AppInUse, AppTakenOver, RoleLost) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -80,6 +80,14 @@ def test_pbx_run_refuses_a_region_it_cannot_read(env: dict[str, str]) -> None:
     assert checked.returncode == 2 and "ok:" not in checked.stdout
 
 
+def test_pbx_run_refuses_an_event_loop_it_does_not_know(env: dict[str, str]) -> None:
+    done = pbx({**env, "PBX_EVENT_LOOP": "uvlop"}, "run")
+    assert done.returncode == 2, done.stderr  # a setting: systemd must not restart it
+    _one_line(done, "config error: PBX_EVENT_LOOP='uvlop': the event loop is one of uvloop, "
+                    "asyncio")
+    assert "never awaited" not in done.stderr
+
+
 def test_pbx_check_says_when_the_tenant_does_not_exist(env: dict[str, str]) -> None:
     missing = pbx({**env, "PBX_TENANT": "acmee"}, "check")
     assert missing.returncode == 1
