@@ -35,6 +35,9 @@ from run_rules import (  # noqa: F401
 from pbx_stasis.store import Database
 from pbx_stasis.store.migrate import upgrade
 
+# Which test left an aiohttp client session open, listed at the run's end: session_leaks.py.
+pytest_plugins = ["session_leaks"]
+
 # Properties, not timings: no per-example deadline and no "too slow" check, which would fail a
 # property run on a busy machine (scripts/test runs the unit tests on the CPU the live ones leave).
 settings.register_profile("properties", deadline=None, suppress_health_check=[HealthCheck.too_slow])

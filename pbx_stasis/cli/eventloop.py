@@ -1,10 +1,10 @@
 """The event loop the app runs on: uvloop (libuv, in C) unless `PBX_EVENT_LOOP=asyncio`.
 
-Every ARI message, feed frame and timer goes through the loop and its transports; uvloop's cost
-less CPU each and wait less behind one another, which shows in the app's CPU per call and above
-all in the tail of caller INVITE → agent INVITE (docs/benchmarks.md, session 9). asyncio's own
-loop stays one variable away, for asyncio's debug mode and for comparing the two
-(`scripts/bench --loop`)."""
+Every ARI message, feed frame and timer goes through the loop and its transports; uvloop's
+cost less CPU and wait less behind one another, which shows in the app's CPU per call and
+above all in the tail of caller INVITE → agent INVITE (docs/benchmarks.md, "Session 9").
+asyncio's own loop stays one variable away, for asyncio's debug mode and for comparing the
+two (`scripts/bench --loop`)."""
 
 from __future__ import annotations
 

@@ -434,8 +434,8 @@ async def run_ours(
     calls = _pair_traces(run, phones, measured)
     for paired in calls:
         token = paired.caller.token
-        journal = extra["journal_times"].get(token, {})
         paired.bridged = tap.asterisk["bridged"].get(token)
+        journal = extra["journal_times"].get(token, {})
         paired.steps = {
             **{f"{step} (Asterisk)": at.get(token) for step, at in tap.asterisk.items()},
             **{f"{step} (app)": at.get(token) for step, at in tap.received.items()},
