@@ -24,16 +24,12 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICK
 
 
-def own_cpu() -> float:
-    """This process (every thread: event loop, aiosqlite's worker, sipp waiters) in seconds."""
+def own_cpu() -> tuple[float, float]:
+    """This process (every thread: event loop, aiosqlite's worker, sipp waiters) in seconds,
+    and the part of it spent in the kernel: socket sends and receives (on loopback a send also
+    runs the receiving side's TCP path), epoll, aiosqlite's file writes."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def own_system_cpu() -> float:
-    """The part of own_cpu spent in the kernel: socket sends and receives (on loopback a send
-    also runs the receiving side's TCP path), epoll, aiosqlite's file writes."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_stime
+    return usage.ru_utime + usage.ru_stime, usage.ru_stime
 
 
 def children_cpu() -> float:
@@ -71,10 +67,11 @@ class CpuMark:
     @classmethod
     def now(cls, asterisk_pid: int, phones_pid: int) -> CpuMark:
         busy, total = machine_busy()
+        python, python_system = own_cpu()
         return cls(
             process_cpu(asterisk_pid),
-            own_cpu(),
-            own_system_cpu(),
+            python,
+            python_system,
             children_cpu(),
             process_cpu(phones_pid),
             busy,
