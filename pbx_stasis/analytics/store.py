@@ -112,6 +112,13 @@ class AnalyticsStore:
         async with self.db.session() as session:
             return [record_of(row) for row in await session.scalars(statement)]
 
+    async def transcribed(self, recording_id: str) -> bool:
+        """Whether the recording has its transcript (whatever its status) already."""
+        async with self.db.session() as session:
+            found = await session.scalar(
+                select(Transcript.id).where(Transcript.recording_id == recording_id))
+        return found is not None
+
     async def call_context(self, call_id: str) -> tuple[str, str | None]:
         """(the call's language as its IVR last set it, else "en"; its outcome)."""
         language = select(CallEvent.data).where(

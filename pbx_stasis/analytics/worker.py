@@ -137,6 +137,10 @@ class TranscriptionWorker:
         return done
 
     async def transcribe(self, record: RecordingRecord) -> None:
+        if await self.store.transcribed(record.id):
+            # A scan read it as pending just before its transcript was saved, and queued it
+            # again once it left the queue.
+            return
         started = time.monotonic()
         outcome = await self._transcribe(record)
         TRANSCRIPTIONS.labels(outcome).inc()

@@ -148,3 +148,18 @@ async def test_the_running_worker_picks_up_new_recordings_by_itself(scene: Scene
         running.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await running
+
+
+async def test_a_recording_queued_again_after_its_transcript_is_not_transcribed_twice(
+        scene: Scene) -> None:
+    """A scan reads the pending recordings, the one being transcribed among them; it is saved
+    and leaves the queue before the scan queues what it read: it comes round a second time."""
+    message = await _recorded(scene, scene.acme, "f" * 32,
+                              wav_bytes(telephone_speech("can you call me tomorrow")),
+                              kind=RecordingKind.VOICEMAIL)
+    [pending] = await scene.store.pending(10)
+    await scene.worker.transcribe(pending)
+    await scene.worker.transcribe(pending)  # once raised: UNIQUE constraint on recording_id
+    done = await scene.store.transcript(scene.acme, message.id)
+    assert done is not None and done.status == DONE and len(done.lines) == 1
+    assert await scene.store.pending(10) == []
