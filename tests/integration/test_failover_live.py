@@ -30,7 +30,7 @@ pytestmark = pytest.mark.integration
 TAKEOVER_BOUND_S = 5.0
 # Callers started together: each its own slice of the callers' media ports (free_media_port
 # starts at the same place in a range for every caller of one process).
-CALLER_MEDIA = [(CALLER_MEDIA_RANGE[0] + 100 * i, CALLER_MEDIA_RANGE[0] + 100 * (i + 1))
+CALLER_MEDIA = [(CALLER_MEDIA_RANGE[0] + 80 * i, CALLER_MEDIA_RANGE[0] + 80 * (i + 1))
                 for i in range(30)]
 
 # The kill's load (issue 17): as many agents as talking callers, so the waiters wait for a
@@ -70,9 +70,9 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(private_sandbox: Sandbox, postgres: PostgresServer, postgres_migrated: str,
+def stack(private_sandbox: Sandbox, postgres: PostgresServer, postgres_template: str,
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    url = postgres.create_database("pbx_failover", template=postgres_migrated.rsplit("/", 1)[1])
+    url = postgres.create_database("pbx_failover", template=postgres_template)
     workdir = tmp_path_factory.mktemp("failover")
     try:
         with floor(private_sandbox, workdir, list(AGENTS), first_phone=640, database=url,

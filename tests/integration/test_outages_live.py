@@ -38,9 +38,9 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def pg_url(postgres: PostgresServer, postgres_migrated: str) -> Iterator[str]:
+def pg_url(postgres: PostgresServer, postgres_template: str) -> Iterator[str]:
     """A database of its own on the test PostgreSQL, at the newest migration."""
-    url = postgres.create_database("pbx_outage", template=postgres_migrated.rsplit("/", 1)[1])
+    url = postgres.create_database("pbx_outage", template=postgres_template)
     yield url
     postgres.drop_database(url)
 

@@ -21,8 +21,8 @@ NAME = "stasis:lease-test"
 
 
 @pytest.fixture
-def pg_url(postgres: PostgresServer, postgres_migrated: str) -> Iterator[str]:
-    url = postgres.create_database("pbx_lease", template=postgres_migrated.rsplit("/", 1)[1])
+def pg_url(postgres: PostgresServer, postgres_template: str) -> Iterator[str]:
+    url = postgres.create_database("pbx_lease", template=postgres_template)
     yield url
     postgres.drop_database(url)
 
