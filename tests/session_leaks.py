@@ -39,13 +39,27 @@ def pytest_runtest_protocol(item: pytest.Item) -> Any:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     gc.collect()
-    open_ = [s for s in gc.get_objects()
-             if isinstance(s, aiohttp.ClientSession) and not s.closed]
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    if not open_ or reporter is None:
+    leaks = [f"created in {test}, at:\n{stack}" for test, stack in (
+        _origins.get(s, ("(before the run)", "")) for s in gc.get_objects()
+        if isinstance(s, aiohttp.ClientSession) and not s.closed)]
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # a pytest-xdist worker: the controller tells (below)
+        workeroutput["session_leaks"] = leaks
+        return
+    _report(session.config, leaks)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """A pytest-xdist worker is done: its leaks, from its output."""
+    _report(node.config, getattr(node, "workeroutput", {}).get("session_leaks", []))
+
+
+def _report(config: pytest.Config, leaks: list[str]) -> None:
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if not leaks or reporter is None:
         return
     reporter.ensure_newline()
-    reporter.write_line(f"{len(open_)} aiohttp client session(s) left open:", yellow=True)
-    for leaked in open_:
-        test, stack = _origins.get(leaked, ("(before the run)", ""))
-        reporter.write_line(f"- created in {test}, at:\n{stack}", yellow=True)
+    reporter.write_line(f"{len(leaks)} aiohttp client session(s) left open:", yellow=True)
+    for leak in leaks:
+        reporter.write_line(f"- {leak}", yellow=True)

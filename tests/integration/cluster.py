@@ -23,7 +23,16 @@ import aiohttp
 from faults_process import free_port
 from pbxproc import PbxProcess
 from polling import wait_until
-from sandbox import REPO, SandboxError, SippAgent, _free_port, _port_free, run_sipp
+from sandbox import (
+    CALLER_MEDIA_RANGE,
+    REPO,
+    SandboxError,
+    SippAgent,
+    _free_port,
+    _port_free,
+    run_sipp,
+    worker_share,
+)
 
 CLUSTER_SCRIPT = REPO / "scripts" / "cluster"
 sys.path.append(str(REPO / "scripts"))  # after tests/integration: its `sandbox` comes first
@@ -173,7 +182,7 @@ def _edge_port() -> int:
     """A port for the edge's SIP, free on UDP and TCP, the next one free on TCP (its
     WebSocket). TCP is probed as Kamailio binds (SO_REUSEADDR): the last cluster's closed
     connections in TIME_WAIT there do not keep the edge out."""
-    candidates = range(5190, 5260, 2)
+    candidates = worker_share(range(5190, 5260, 2))
     start = (os.getpid() * 7) % len(candidates)
     ports: list[int] = [*candidates[start:], *candidates[:start]]
     for port in ports:
@@ -185,8 +194,8 @@ def _edge_port() -> int:
 
 def carrier_media_port() -> int:
     """4 UDP ports free on the carrier's address (sipp takes mp..mp+3)."""
-    start = 25000 + (os.getpid() % 500) * 8
-    for port in range(start, 30000, 4):
+    low, high = CALLER_MEDIA_RANGE
+    for port in range(low + (os.getpid() % 100) * 8, high, 4):
         with contextlib.ExitStack() as held:
             try:
                 for offset in range(4):

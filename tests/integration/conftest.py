@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -13,8 +14,13 @@ def sandbox() -> Iterator[Sandbox]:
     """The shared sandbox instance ($PBX_SANDBOX_NAME, default `default`).
 
     Started if needed and stopped at the end only if this session started it. Never skipped: a
-    missing install fails with the command to run.
+    missing install fails with the command to run. Under pytest-xdist the first worker shares
+    it; each other worker has one of its own (free ports), so no worker stops another's.
     """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    if worker != "gw0":
+        yield from _private_instance(f"shared-{worker}")
+        return
     try:
         instance = Sandbox.for_instance()
         instance.require_installed()
@@ -34,8 +40,12 @@ def private_sandbox() -> Iterator[Sandbox]:
     For tests that take trunk calls into the Stasis app `pbx`: on the shared instance another
     session's `pbx` connection would take those calls (costs ~1 s to start).
     """
+    yield from _private_instance("t")
+
+
+def _private_instance(prefix: str) -> Iterator[Sandbox]:
     try:
-        instance = Sandbox.private()
+        instance = Sandbox.private(prefix)
         instance.require_installed()
         instance.start()
     except SandboxError as problem:

@@ -37,9 +37,19 @@ SIPP_DTMF_DIR = Path("/usr/share/sip-tester")
 # All stay above Asterisk's RTP range (10000-19999 by default) and below the kernel's ephemeral
 # range (32768 and up): there any process (Chromium's WebRTC, a UDP client) may hold a port at
 # random, and a fixed sipp port there fails now and then with "Address already in use".
+# Under pytest-xdist each worker has its own share of both: its own desk-phone indexes (the
+# indexes fixed in the tests repeat across files, which run side by side there) and its own part
+# of the callers' range, so two workers never pick the same port at the same moment.
 DESK_PHONE_SIP_BASE = 20000
 DESK_PHONE_MEDIA_BASE = 21000
-CALLER_MEDIA_RANGE = (25000, 30000)
+DESK_PHONES = 1000
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 1)
+_WORKER_NUMBER = int(_WORKER.removeprefix("gw")) if _WORKER.startswith("gw") else 0
+_PHONES_PER_WORKER = DESK_PHONES // _WORKERS
+_CALLER_MEDIA_PER_WORKER = 5000 // _WORKERS // 4 * 4
+CALLER_MEDIA_RANGE = (25000 + _WORKER_NUMBER * _CALLER_MEDIA_PER_WORKER,
+                      25000 + (_WORKER_NUMBER + 1) * _CALLER_MEDIA_PER_WORKER)
 
 _DTMF_FILES = {**{d: d for d in "0123456789"}, "*": "star", "#": "pound"}
 _DTMF_BEGIN = "<!-- dtmf:begin -->"
@@ -51,10 +61,12 @@ class SandboxError(RuntimeError):
 
 
 def desk_phone_ports(index: int) -> tuple[int, int]:
-    """(SIP port, media port) of desk phone `index` (0-based) under the port conventions."""
-    if not 0 <= index < 1000:
-        raise ValueError(f"desk phone index {index} outside 0..999")
-    return DESK_PHONE_SIP_BASE + index, DESK_PHONE_MEDIA_BASE + 4 * index
+    """(SIP port, media port) of desk phone `index` (0-based) under the port conventions: on
+    this worker's share of the phones (index modulo the share: a test's phones are consecutive)."""
+    if not 0 <= index < DESK_PHONES:
+        raise ValueError(f"desk phone index {index} outside 0..{DESK_PHONES - 1}")
+    slot = _WORKER_NUMBER * _PHONES_PER_WORKER + index % _PHONES_PER_WORKER
+    return DESK_PHONE_SIP_BASE + slot, DESK_PHONE_MEDIA_BASE + 4 * slot
 
 
 @dataclass(frozen=True)
@@ -411,8 +423,17 @@ def free_media_port(low: int = CALLER_MEDIA_RANGE[0], high: int = CALLER_MEDIA_R
     raise SandboxError(f"no free block of 4 UDP ports in {low}-{high}")
 
 
+def worker_share(candidates: range) -> range:
+    """This pytest-xdist worker's part of `candidates` (all of it outside xdist): workers that
+    probe for a free port at the same moment never find the same one."""
+    size = len(candidates)
+    return candidates[_WORKER_NUMBER * size // _WORKERS:(_WORKER_NUMBER + 1) * size // _WORKERS]
+
+
 def _free_port(kind: int, candidates: range, *, pair: bool = False) -> int:
-    """The first port of `candidates` (and the next one when `pair`) free on 127.0.0.1."""
+    """The first port of `candidates` (and the next one when `pair`) free on 127.0.0.1, from
+    this worker's share."""
+    candidates = worker_share(candidates)
     start = (os.getpid() * 7) % len(candidates)
     ordered: list[int] = [*candidates[start:], *candidates[:start]]
     for port in ordered:

@@ -106,7 +106,7 @@ class LiveIvr:
     ) -> SippResult:
         # Callers started together must not pick the same media ports.
         self._callers += 1
-        media_port = free_media_port(low=CALLER_MEDIA_RANGE[0] + (self._callers % 100) * 40)
+        media_port = free_media_port(low=CALLER_MEDIA_RANGE[0] + (self._callers % 60) * 40)
         result = await run_sipp_async(
             scenario,
             self.sandbox.sip_target,
