@@ -14,11 +14,12 @@ def sandbox() -> Iterator[Sandbox]:
     """The shared sandbox instance ($PBX_SANDBOX_NAME, default `default`).
 
     Started if needed and stopped at the end only if this session started it. Never skipped: a
-    missing install fails with the command to run. Under pytest-xdist the first worker shares
-    it; each other worker has one of its own (free ports), so no worker stops another's.
+    missing install fails with the command to run. Under pytest-xdist each worker has one of
+    its own on free ports instead: no worker stops another's, and none waits for the default's
+    fixed ports, which another worker's sipp may hold by then (sipp's own default is 5060).
     """
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    if worker != "gw0":
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker is not None:
         yield from _private_instance(f"shared-{worker}")
         return
     try:
