@@ -724,7 +724,12 @@ async def test_queue_node_enqueues_into_the_acd_and_an_agent_answers(
                 SIPP_DIR / "caller-waits-bye.xml", sandbox.sip_target, service="+15550008",
                 caller=caller, timeout=20, media_port=free_media_port(),
             )
-            assert result.ok, result.describe()
+            if not result.ok:  # where the call stopped, as the journal has it so far
+                await asyncio.sleep(1)  # the journal's write-behind flush
+                lines = [f"{e.at:%H:%M:%S.%f} {e.event} {e.queue or ''} {e.data}"
+                         for r, j in await read_calls(str(center.db.url))
+                         if r.from_number == caller for e in j]
+                raise AssertionError(result.describe() + "\njournal:\n" + "\n".join(lines))
             await center.idle()
 
         journals = {r.from_number: j for r, j in await read_calls(str(center.db.url))}

@@ -62,4 +62,10 @@ $("#check-form").addEventListener("submit", async (event) => {
   }
 });
 
-get("/api/compliance/settings").then((reply) => fill(reply.settings));
+// The fields stay disabled until filled in: a change made before would be overwritten.
+get("/api/compliance/settings").then((reply) => {
+  fill(reply.settings);
+  $("#compliance-fields").disabled = false;
+}, (error) => {
+  $("#compliance-errors").textContent = `The settings could not be read: ${error.message}`;
+});
