@@ -64,6 +64,8 @@ async def test_an_admin_makes_starts_and_watches_a_campaign_and_sets_compliance(
     await expect(page.get_by_test_id("campaign-errors")).to_contain_text("abandon_message")
 
     await page.goto(f"{base}/admin/compliance")
+    # The fields are enabled once filled in (check() reads the box's state before it waits).
+    await expect(page.get_by_test_id("hours-on")).to_be_enabled()
     await page.get_by_test_id("hours-on").check()
     await page.get_by_test_id("hours-start").fill("09:00")
     await page.get_by_test_id("hours-end").fill("20:00")

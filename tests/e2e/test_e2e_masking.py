@@ -52,6 +52,9 @@ async def admin_masks_agents(page: Page, world: World, width: int) -> None:
     await log_in(page, world, Role.ADMIN)
     await page.goto(str(world.client.make_url("/admin/integrations")))
     form = page.get_by_test_id("masking-form")
+    # The boxes are filled from the server first (check() reads a box's state before it waits
+    # for the box to be enabled, and the second width finds agents masked already).
+    await page.wait_for_load_state("networkidle")
     await form.locator("input[value=agent]").check()
     await page.get_by_test_id("masking-save").click()
     await expect(page.locator("#toasts")).to_contain_text("Masking saved")
