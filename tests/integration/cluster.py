@@ -4,7 +4,6 @@ with desk phones registered at the edge."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import os
@@ -24,14 +23,14 @@ from faults_process import free_port
 from pbxproc import PbxProcess
 from polling import wait_until
 from sandbox import (
-    CALLER_MEDIA_RANGE,
     REPO,
     SandboxError,
     SippAgent,
     _free_port,
     _port_free,
+    first_free,
+    free_media_port,
     run_sipp,
-    worker_share,
 )
 
 CLUSTER_SCRIPT = REPO / "scripts" / "cluster"
@@ -182,29 +181,14 @@ def _edge_port() -> int:
     """A port for the edge's SIP, free on UDP and TCP, the next one free on TCP (its
     WebSocket). TCP is probed as Kamailio binds (SO_REUSEADDR): the last cluster's closed
     connections in TIME_WAIT there do not keep the edge out."""
-    candidates = worker_share(range(5190, 5260, 2))
-    start = (os.getpid() * 7) % len(candidates)
-    ports: list[int] = [*candidates[start:], *candidates[:start]]
-    for port in ports:
-        if _port_free(socket.SOCK_DGRAM, port) and all(
-                _port_free(socket.SOCK_STREAM, p) for p in (port, port + 1)):
-            return port
-    raise SandboxError(f"no free edge ports in {candidates}")
+    return first_free(range(5190, 5260, 2), lambda port: _port_free(socket.SOCK_DGRAM, port)
+                      and all(_port_free(socket.SOCK_STREAM, p) for p in (port, port + 1)),
+                      "edge ports")
 
 
 def carrier_media_port() -> int:
     """4 UDP ports free on the carrier's address (sipp takes mp..mp+3)."""
-    low, high = CALLER_MEDIA_RANGE
-    for port in range(low + (os.getpid() % 100) * 8, high, 4):
-        with contextlib.ExitStack() as held:
-            try:
-                for offset in range(4):
-                    probe = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
-                    probe.bind((CARRIER, port + offset))
-            except OSError:
-                continue
-            return port
-    raise AssertionError(f"no 4 free UDP ports on {CARRIER}")
+    return free_media_port(address=CARRIER)
 
 
 async def websocket_register(

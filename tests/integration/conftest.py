@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
-from sandbox import Sandbox, SandboxError
+from sandbox import XDIST_WORKER, Sandbox, SandboxError
 
 
 @pytest.fixture(scope="session")
@@ -18,9 +17,8 @@ def sandbox() -> Iterator[Sandbox]:
     its own on free ports instead: no worker stops another's, and none waits for the default's
     fixed ports, which another worker's sipp may hold by then (sipp's own default is 5060).
     """
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if worker is not None:
-        yield from _private_instance(f"shared-{worker}")
+    if XDIST_WORKER is not None:
+        yield from _private_instance(f"shared-{XDIST_WORKER}")
         return
     try:
         instance = Sandbox.for_instance()

@@ -19,7 +19,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -43,9 +43,9 @@ SIPP_DTMF_DIR = Path("/usr/share/sip-tester")
 DESK_PHONE_SIP_BASE = 20000
 DESK_PHONE_MEDIA_BASE = 21000
 DESK_PHONES = 1000
-_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # "gw0", "gw1"...; None outside xdist
 _WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 1)
-_WORKER_NUMBER = int(_WORKER.removeprefix("gw")) if _WORKER.startswith("gw") else 0
+_WORKER_NUMBER = int(XDIST_WORKER.removeprefix("gw")) if XDIST_WORKER else 0
 _PHONES_PER_WORKER = DESK_PHONES // _WORKERS
 _CALLER_MEDIA_PER_WORKER = 5000 // _WORKERS // 4 * 4
 CALLER_MEDIA_RANGE = (25000 + _WORKER_NUMBER * _CALLER_MEDIA_PER_WORKER,
@@ -412,15 +412,16 @@ def caller_dtmf_scenario(
     return path
 
 
-def free_media_port(low: int = CALLER_MEDIA_RANGE[0], high: int = CALLER_MEDIA_RANGE[1]) -> int:
-    """A media port mp (multiple of 4) with mp..mp+3 free on 127.0.0.1 right now."""
+def free_media_port(low: int = CALLER_MEDIA_RANGE[0], high: int = CALLER_MEDIA_RANGE[1],
+                    address: str = "127.0.0.1") -> int:
+    """A media port mp (multiple of 4) with mp..mp+3 free on `address` right now."""
     start = low + (os.getpid() * 4) % max(4, high - low)
     start -= start % 4
     candidates: list[int] = [*range(start, high - 3, 4), *range(low - low % 4, start, 4)]
     for port in candidates:
-        if all(_udp_free(port + offset) for offset in range(4)):
+        if all(_udp_free(port + offset, address) for offset in range(4)):
             return port
-    raise SandboxError(f"no free block of 4 UDP ports in {low}-{high}")
+    raise SandboxError(f"no free block of 4 UDP ports in {low}-{high} on {address}")
 
 
 def worker_share(candidates: range) -> range:
@@ -430,17 +431,23 @@ def worker_share(candidates: range) -> range:
     return candidates[_WORKER_NUMBER * size // _WORKERS:(_WORKER_NUMBER + 1) * size // _WORKERS]
 
 
-def _free_port(kind: int, candidates: range, *, pair: bool = False) -> int:
-    """The first port of `candidates` (and the next one when `pair`) free on 127.0.0.1, from
-    this worker's share."""
+def first_free(candidates: range, free: Callable[[int], bool], what: str = "port") -> int:
+    """The first port of this worker's share of `candidates` that `free` holds for, from a
+    place of this process's own (sessions side by side try different ports first)."""
     candidates = worker_share(candidates)
     start = (os.getpid() * 7) % len(candidates)
     ordered: list[int] = [*candidates[start:], *candidates[:start]]
     for port in ordered:
-        ports = (port, port + 1) if pair else (port,)
-        if all(_port_free(kind, p) for p in ports):
+        if free(port):
             return port
-    raise SandboxError(f"no free port in {candidates}")
+    raise SandboxError(f"no free {what} in {candidates}")
+
+
+def _free_port(kind: int, candidates: range, *, pair: bool = False) -> int:
+    """The first port of `candidates` (and the next one when `pair`) free on 127.0.0.1, from
+    this worker's share."""
+    return first_free(candidates, lambda port: all(
+        _port_free(kind, p) for p in ((port, port + 1) if pair else (port,))))
 
 
 def _port_free(kind: int, port: int) -> bool:
