@@ -12,7 +12,6 @@ import os
 import pwd
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from ports import free_port
 
 SUPERUSER = "pbx"
 INSTALL_HINT = (
@@ -75,12 +76,6 @@ def find_bindir() -> Path:
             return bindir
     raise PostgresNotAvailable(INSTALL_HINT)
 
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -265,7 +260,7 @@ def start() -> PostgresServer:
         # The port is free when picked but another process may take it before the server binds:
         # retry a few times with a new one.
         for _attempt in range(3):
-            port = _free_port()
+            port = free_port()
             started = _run(
                 [
                     bindir / "pg_ctl",

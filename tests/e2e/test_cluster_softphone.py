@@ -35,10 +35,10 @@ from sqlalchemy import select
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 
 from cluster import CARRIER, Cluster, carrier_media_port
-from faults_process import free_port
 from pbxproc import PbxProcess
 from pg import PostgresServer
 from polling import eventually
+from ports import free_port
 from sandbox import run_sipp_async
 
 from pbx_stasis.acd.directory import AcdDirectory

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
-from faults_process import free_port
 from pbxproc import PbxProcess
 from polling import wait_until
+from ports import free_port
 from sandbox import (
     REPO,
     SandboxError,

@@ -11,7 +11,6 @@ import itertools
 import json
 import re
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -24,6 +23,7 @@ from typing import Any
 import aiohttp
 from pbxproc import PbxProcess, pbx_command, pbx_commands
 from polling import wait_until
+from ports import free_port
 from sandbox import Sandbox, SippAgent, desk_phone_ports
 from sqlalchemy import select
 
@@ -51,11 +51,6 @@ PASSWORD = "pw-agent-1"
 ADMIN_PASSWORD = "pw-admin-1"  # the floor's administrator, `admin`
 REPO = Path(__file__).resolve().parents[2]
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def pbx(env: dict[str, str], *args: str) -> str:

@@ -14,14 +14,10 @@ from pathlib import Path
 
 import pytest
 from polling import wait_until
+from ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
@@ -33,7 +29,7 @@ def env(sqlite_template: Path, tmp_path: Path) -> dict[str, str]:
         **{k: v for k, v in os.environ.items() if not k.startswith("PBX_")},
         "PYTHONPATH": str(REPO),
         "PBX_DATABASE_URL": f"sqlite+aiosqlite:///{db}",
-        "PBX_ARI_URL": f"http://127.0.0.1:{_free_port()}",
+        "PBX_ARI_URL": f"http://127.0.0.1:{free_port()}",
         "PBX_ARI_PASSWORD": "x",
     }
 
@@ -66,7 +62,7 @@ def test_pbx_run_on_a_port_in_use_says_so(env: dict[str, str], busy_port: int) -
 
 
 def test_pbx_run_on_an_unknown_host_says_so(env: dict[str, str]) -> None:
-    done = pbx({**env, "PBX_WEB_HOST": "no-such-host.invalid", "PBX_WEB_PORT": str(_free_port())},
+    done = pbx({**env, "PBX_WEB_HOST": "no-such-host.invalid", "PBX_WEB_PORT": str(free_port())},
                "run")
     assert done.returncode == 2, done.stderr
     _one_line(done, "cannot listen on no-such-host.invalid:")
@@ -103,7 +99,7 @@ def test_pbx_check_says_when_the_tenant_does_not_exist(env: dict[str, str]) -> N
 def test_a_database_password_is_never_shown(env: dict[str, str]) -> None:
     for url in ("mysql://bob:hunter2@db/pbx", "postgresql://bob:hunter2@db:54x/pbx",
                 "postgresql://bob:hun@ter2@db/pbx",
-                f"postgresql+asyncpg://bob:hunter2@127.0.0.1:{_free_port()}/pbx"):
+                f"postgresql+asyncpg://bob:hunter2@127.0.0.1:{free_port()}/pbx"):
         for argv in (["check"], ["migrate"], ["user", "add", "x", "--role", "agent"]):
             done = pbx({**env, "PBX_DATABASE_URL": url}, *argv)
             assert done.returncode != 0, (url, argv)
@@ -128,11 +124,11 @@ JUNK = [
 def test_junk_sent_to_the_web_port_is_a_warning_line_not_a_traceback(
     env: dict[str, str], tmp_path: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "pbx.log"
     # The web half of a split deployment: the web app alone, as a real listening process.
     web_env = {**env, "PBX_WEB_PORT": str(port), "PBX_RPC_SECRET": "s3cret",
-               "PBX_RPC_URL": f"http://127.0.0.1:{_free_port()}"}
+               "PBX_RPC_URL": f"http://127.0.0.1:{free_port()}"}
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "pbx_stasis.cli.main", "run", "--part",
                                  "web"], env=web_env, stdout=out, stderr=subprocess.STDOUT)

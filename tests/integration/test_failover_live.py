@@ -17,10 +17,11 @@ from pathlib import Path
 import aiohttp
 import pytest
 from failover_checks import judge
-from faults_process import DID, PASSWORD, Floor, floor, free_port, next_state, serving, subscribed
+from faults_process import DID, PASSWORD, Floor, floor, next_state, serving, subscribed
 from pbxproc import PbxProcess
 from pg import PostgresServer
 from polling import eventually
+from ports import free_port
 from sandbox import CALLER_MEDIA_RANGE, Sandbox, SippResult, free_media_port, run_sipp_async
 
 from pbx_stasis.store import JournalEntry

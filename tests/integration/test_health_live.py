@@ -6,7 +6,6 @@ each; /healthz stays 200 throughout."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import pytest
 from pbxproc import PbxProcess, pbx_command
 from pg import PostgresServer
 from polling import eventually
+from ports import free_port
 from prometheus_client.parser import text_string_to_metric_families
 from sandbox import Sandbox, run_sipp_async
 
@@ -29,11 +29,6 @@ def pg_url(postgres: PostgresServer, postgres_template: str) -> Iterator[str]:
     yield url
     postgres.drop_database(url)
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -52,7 +47,7 @@ async def _get(client: aiohttp.ClientSession, path: str) -> tuple[int, Any]:
 async def test_metrics_count_a_call_and_readiness_follows_asterisk_and_the_database(
     private_sandbox: Sandbox, postgres: PostgresServer, pg_url: str, tmp_path: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**private_sandbox.app_env(), "PBX_DATABASE_URL": pg_url, "PBX_WEB_ENABLED": "true",
            "PBX_WEB_PORT": str(port)}
     assert pbx_command(["migrate"], env).returncode == 0
@@ -118,7 +113,7 @@ async def test_split_deployment_stasis_figures_and_readiness(private_sandbox: Sa
                                                              tmp_path: Path) -> None:
     """`pbx run --part stasis` serves its own /metrics and /readyz on its RPC address; the
     web process is ready while the Stasis process says it is."""
-    web_port, rpc_port = _free_port(), _free_port()
+    web_port, rpc_port = free_port(), free_port()
     env = {**private_sandbox.app_env(), "PBX_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/p.db",
            "PBX_RPC_SECRET": "split-health", "PBX_RPC_URL": f"http://127.0.0.1:{rpc_port}",
            "PBX_WEB_PORT": str(web_port), "PBX_WEB_ENABLED": "true"}

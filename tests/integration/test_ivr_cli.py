@@ -6,11 +6,11 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import wave
 from pathlib import Path
 
 import pytest
+from ports import free_port
 
 from pbx_stasis.config import AriSettings, DatabaseSettings, Settings
 from pbx_stasis.ivr.cli import add_commands, host_path, install_prompts
@@ -32,11 +32,6 @@ flows:
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
 
 @pytest.fixture
 def settings(sqlite_template: Path, tmp_path: Path) -> Settings:
@@ -44,7 +39,7 @@ def settings(sqlite_template: Path, tmp_path: Path) -> Settings:
     shutil.copyfile(sqlite_template, db)
     return Settings(
         # an ARI nobody listens on: the sound check must say it could not check
-        ari=AriSettings(url=f"http://127.0.0.1:{_free_port()}", password="x"),
+        ari=AriSettings(url=f"http://127.0.0.1:{free_port()}", password="x"),
         database=DatabaseSettings(url=f"sqlite+aiosqlite:///{db}"),
     )
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from callcenter import CallCenter, call_center, connected_call, enqueue_into
 from pbxproc import PbxProcess, pbx_command
 from pg import PostgresServer
 from polling import eventually
+from ports import free_port
 from sandbox import Sandbox, SandboxError, run_sipp_async
 from sqlalchemy import select
 
@@ -226,18 +226,13 @@ async def test_a_waiting_caller_whose_audio_stops_is_ended_and_recorded(
             "ENTERQUEUE", "ABANDON"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 async def test_pbx_run_starts_while_the_database_is_down(
     private_sandbox: Sandbox, postgres: PostgresServer, pg_url: str, tmp_path: Path
 ) -> None:
     """Before: one error line and exit. Now it starts, the web answers 503 with a reason, and
     the app serves calls once the database answers."""
-    port = _free_port()
+    port = free_port()
     env = {**private_sandbox.app_env(), "PBX_DATABASE_URL": pg_url, "PBX_WEB_ENABLED": "true",
            "PBX_WEB_PORT": str(port)}
     with postgres.down(at_most=60):
@@ -266,7 +261,7 @@ async def test_pbx_run_starts_while_the_database_is_down(
 async def test_the_web_api_answers_503_while_the_database_is_down(
     private_sandbox: Sandbox, postgres: PostgresServer, pg_url: str, tmp_path: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**private_sandbox.app_env(), "PBX_DATABASE_URL": pg_url, "PBX_WEB_ENABLED": "true",
            "PBX_WEB_PORT": str(port)}
     added = pbx_command(["user", "add", "root", "--role", "admin", "--password", "pw-root-1"],

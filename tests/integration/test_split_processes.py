@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ import pytest
 from faults_process import pbx_all
 from pbxproc import PbxProcess, pbx_command
 from polling import eventually
+from ports import free_port
 from sandbox import Sandbox, SippAgent, desk_phone_ports, run_sipp_async
 
 pytestmark = pytest.mark.integration
@@ -39,18 +39,13 @@ flows:
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 def _environment(sandbox: Sandbox, tmp_path: Path, *more: list[str]) -> tuple[dict[str, str],
                                                                           list[str]]:
     """A migrated database with an admin `root`, then the `pbx` commands `more` (one process
     runs them all); the settings of both processes and what each of `more` printed."""
     url = f"sqlite+aiosqlite:///{tmp_path}/pbx.db"
-    web_port, rpc_port = _free_port(), _free_port()
+    web_port, rpc_port = free_port(), free_port()
     env = {**sandbox.app_env(), "PBX_DATABASE_URL": url, "PBX_RPC_SECRET": "split-test",
            "PBX_RPC_URL": f"http://127.0.0.1:{rpc_port}", "PBX_WEB_PORT": str(web_port),
            "PBX_WEB_ENABLED": "true"}

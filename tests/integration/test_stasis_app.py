@@ -3,11 +3,11 @@ records the call; it survives Asterisk restarting; `pbx check` explains bad sett
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
 from pbxproc import PbxProcess, calls_in, pbx_command
+from ports import free_port
 from sandbox import Sandbox, run_sipp
 
 pytestmark = pytest.mark.integration
@@ -117,11 +117,6 @@ def test_reconnects_after_asterisk_restart_without_duplicates(
     assert "Traceback" not in app.log()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 def test_check_explains_each_bad_setting(
     private_sandbox: Sandbox, db_env: dict[str, str], tmp_path: Path
@@ -145,7 +140,7 @@ def test_check_explains_each_bad_setting(
 
     unreachable = pbx_command(
         ["check"],
-        {**private_sandbox.app_env(), **db_env, "PBX_ARI_URL": f"http://127.0.0.1:{_free_port()}"},
+        {**private_sandbox.app_env(), **db_env, "PBX_ARI_URL": f"http://127.0.0.1:{free_port()}"},
     )
     assert unreachable.returncode == 1
     assert "ari.url" in unreachable.stderr
@@ -160,7 +155,7 @@ def test_check_explains_each_bad_setting(
         ["check"],
         {
             **private_sandbox.app_env(),
-            "PBX_DATABASE_URL": f"postgresql+asyncpg://x:y@127.0.0.1:{_free_port()}/db",
+            "PBX_DATABASE_URL": f"postgresql+asyncpg://x:y@127.0.0.1:{free_port()}/db",
         },
     )
     assert no_db.returncode == 1
@@ -186,7 +181,7 @@ def test_check_explains_each_bad_setting(
 
 
 def test_run_keeps_retrying_ari_and_says_why(db_env: dict[str, str], tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     app = PbxProcess(
         {**db_env, "PBX_ARI_URL": f"http://127.0.0.1:{port}", "PBX_ARI_PASSWORD": "x"},
         tmp_path / "pbx.log",

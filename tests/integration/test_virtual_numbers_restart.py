@@ -14,8 +14,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from faults_process import REPO, Floor, free_port, pbx
+from faults_process import REPO, Floor, pbx
 from polling import eventually
+from ports import free_port
 from sandbox import Sandbox, run_sipp_async
 from test_caller_id_live import Carrier, presented
 

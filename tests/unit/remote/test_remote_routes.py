@@ -9,7 +9,6 @@ gives 503, never 500.
 
 from __future__ import annotations
 
-import socket
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from aiohttp.test_utils import TestServer
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "recording"))
 from access_world import AccessWorld, Person, PhoneBook, build_world, close_world
 from noted import SECRET, NotedRecorder, NotedSupervision
+from ports import free_port
 
 from pbx_stasis.acd.runner import Talk
 from pbx_stasis.acd.service import ACD_SERVICE as CENTER
@@ -63,11 +63,6 @@ async def _no_call(inbox: EventInbox, start: AriEvent) -> None:
     raise AssertionError("no call is expected in these tests")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 @dataclass
 class Split:
@@ -89,7 +84,7 @@ async def split(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[Split]:
     """The web side (routes, database) and the Stasis side (services behind rpc_app) share
     the database, as the two processes do."""
     ari = AriClient("http://127.0.0.1:9/ari", "nobody", "nothing")  # refused: never reached
-    port = _free_port()
+    port = free_port()
     session = aiohttp.ClientSession()
 
     def keys(db: Database, directory: Path) -> dict[Any, Any]:
