@@ -90,7 +90,6 @@ class StasisApp:
         self.db = db
         self.bus = bus
         self.calls = CallLog(db, bus)
-        self.router = CallRouter(self._on_call)
         # Set when another connection took the ARI application over: this process is deaf
         # from then on, and `pbx run` exits (cli/run.py) rather than run without events.
         self.taken_over = asyncio.Event()
@@ -100,6 +99,7 @@ class StasisApp:
             cluster = ClusterAri({name: ari_root(url) for name, url in settings.ari.nodes},
                                  settings.ari.user, settings.ari.password)
             self.ari = cluster
+            self.router = CallRouter(self._on_call, in_flight=cluster.in_flight)
             self.events = ClusterStreams(
                 cluster, settings.ari.app, self.router.on_event, on_connect=self._on_connect,
                 on_replaced=self.taken_over.set, on_node_lost=self._node_lost)
@@ -109,6 +109,7 @@ class StasisApp:
         else:
             self.ari = AriClient(ari_root(settings.ari.url), settings.ari.user,
                                  settings.ari.password)
+            self.router = CallRouter(self._on_call, in_flight=self.ari.in_flight)
             self.events = EventStream(
                 self.ari, settings.ari.app, self.router.on_event, on_connect=self._on_connect,
                 on_replaced=self.taken_over.set,

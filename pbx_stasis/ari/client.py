@@ -7,6 +7,7 @@ import base64
 import builtins
 import json
 import time
+import uuid
 from collections.abc import Awaitable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, TypeAlias, TypedDict, Unpack, cast
@@ -17,6 +18,7 @@ from yarl import URL
 
 from pbx_stasis.ari import operations as ops
 from pbx_stasis.ari.errors import AriAuthError, AriError, AriUnreachable
+from pbx_stasis.ari.inflight import InFlight
 from pbx_stasis.ari.metrics import time_request
 from pbx_stasis.ari.models import (
     Application,
@@ -154,6 +156,8 @@ class AriClient:
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         # Sockets that carry requests while they are up (ari/socket_rest.py), else HTTP.
         self.sockets = RestSockets()
+        # Playbacks and recordings started, until their end event (ari/inflight.py).
+        self.in_flight = InFlight()
         self.channels = Channels(self)
         self.bridges = Bridges(self)
         self.playbacks = Playbacks(self)
@@ -303,6 +307,19 @@ class _Resource:
     def __init__(self, ari: AriClient) -> None:
         self._ari = ari
 
+    async def _started(self, kind: str, key: str, target_uri: str,
+                       request: Awaitable[Any]) -> Any:
+        """A playback or recording request: open in `in_flight` until its end event is heard
+        (noted before it is sent: the event may come before the answer)."""
+        in_flight = self._ari.in_flight
+        in_flight.started(kind, key, target_uri)
+        try:
+            return await request
+        except AriError as exc:
+            if not isinstance(exc, AriUnreachable):  # refused; unreachable: it may be playing
+                in_flight.refused(kind, key)
+            raise
+
 
 class OriginateOptions(TypedDict, total=False):
     app: str | None
@@ -448,7 +465,8 @@ class Channels(_Resource):
         playback_id: str | None = None,
     ) -> Playback:
         """Play media URIs (`sound:hello-world`, `digits:123`, `recording:name`...) in turn."""
-        data = await self._ari.call(
+        playback_id = playback_id or uuid.uuid4().hex  # ours: known before Asterisk answers
+        data = await self._started("playback", playback_id, f"channel:{channel_id}", self._ari.call(
             ops.CHANNELS_PLAY,
             {"channelId": channel_id},
             {
@@ -458,7 +476,7 @@ class Channels(_Resource):
                 "skipms": skipms,
                 "playbackId": playback_id,
             },
-        )
+        ))
         return cast(Playback, data)
 
     async def record(
@@ -473,7 +491,7 @@ class Channels(_Resource):
         beep: bool | None = None,
         terminate_on: TerminateOn | None = None,
     ) -> LiveRecording:
-        data = await self._ari.call(
+        data = await self._started("recording", name, f"channel:{channel_id}", self._ari.call(
             ops.CHANNELS_RECORD,
             {"channelId": channel_id},
             {
@@ -485,7 +503,7 @@ class Channels(_Resource):
                 "beep": beep,
                 "terminateOn": terminate_on,
             },
-        )
+        ))
         return cast(LiveRecording, data)
 
     async def get_variable(self, channel_id: str, variable: str) -> str:
@@ -646,7 +664,8 @@ class Bridges(_Resource):
         playback_id: str | None = None,
         announcer_format: str | None = None,
     ) -> Playback:
-        data = await self._ari.call(
+        playback_id = playback_id or uuid.uuid4().hex
+        data = await self._started("playback", playback_id, f"bridge:{bridge_id}", self._ari.call(
             ops.BRIDGES_PLAY,
             {"bridgeId": bridge_id},
             {
@@ -657,7 +676,7 @@ class Bridges(_Resource):
                 "playbackId": playback_id,
                 "announcer_format": announcer_format,
             },
-        )
+        ))
         return cast(Playback, data)
 
     async def record(
@@ -673,7 +692,7 @@ class Bridges(_Resource):
         terminate_on: TerminateOn | None = None,
         recorder_format: str | None = None,
     ) -> LiveRecording:
-        data = await self._ari.call(
+        data = await self._started("recording", name, f"bridge:{bridge_id}", self._ari.call(
             ops.BRIDGES_RECORD,
             {"bridgeId": bridge_id},
             {
@@ -686,12 +705,15 @@ class Bridges(_Resource):
                 "terminateOn": terminate_on,
                 "recorder_format": recorder_format,
             },
-        )
+        ))
         return cast(LiveRecording, data)
 
 
 class Playbacks(_Resource):
     """`/playbacks`: media being played."""
+
+    async def get(self, playback_id: str) -> Playback:
+        return cast(Playback, await self._ari.call(ops.PLAYBACKS_GET, {"playbackId": playback_id}))
 
     async def stop(self, playback_id: str) -> None:
         await self._ari.call(ops.PLAYBACKS_STOP, {"playbackId": playback_id})

@@ -180,6 +180,7 @@ BRIDGES_RECORD = _op(
     "name format recorder_format maxDurationSeconds maxSilenceSeconds ifExists beep terminateOn",
 )
 
+PLAYBACKS_GET = _op("playbacks.get", "GET", "/playbacks/{playbackId}")
 PLAYBACKS_STOP = _op("playbacks.stop", "DELETE", "/playbacks/{playbackId}")
 
 RECORDINGS_GET_LIVE = _op("recordings.get_live", "GET", "/recordings/live/{recordingName}")

@@ -3,11 +3,12 @@ what we believe and settle the difference."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pbx_stasis.ari import AriClient, Channel
+from pbx_stasis.ari import AriClient, AriError, Channel
 from pbx_stasis.ari.models import AriEvent
 from pbx_stasis.calls.records import CallLog
 from pbx_stasis.calls.router import CallRouter
@@ -21,6 +22,7 @@ class ResyncReport:
     closed: int  # records of calls that ended while we were away
     adopted: int  # channels in Stasis that no task was handling (app restarted)
     vanished: int  # channels a running task waited on that no longer exist
+    ends_missed: int = 0  # playbacks and recordings that ended while we were away
 
 
 async def resync(
@@ -43,6 +45,7 @@ async def resync(
             if inbox is not None:
                 inbox.put(_destroyed(channel_id))
                 vanished += 1
+    ends_missed = await _missed_ends(ari, router)
 
     closed = 0
     # From memory after the first connect: a reconnect never waits on the database.
@@ -66,10 +69,53 @@ async def resync(
         adopt(channel, records.get(channel_id))
         adopted += 1
 
-    report = ResyncReport(closed=closed, adopted=adopted, vanished=vanished)
-    if closed or adopted or vanished:
+    report = ResyncReport(closed=closed, adopted=adopted, vanished=vanished,
+                          ends_missed=ends_missed)
+    if closed or adopted or vanished or ends_missed:
         log.info("resync: %s", report)
     return report
+
+
+async def _missed_ends(ari: AriClient, router: CallRouter) -> int:
+    """The playbacks and recordings the app started and never heard end (ari/inflight.py):
+    each that Asterisk no longer has ended while we were away, and the task waiting on it (a
+    prompt, a voicemail) gets the end event it missed. Asked in batches: one request each."""
+    in_flight = router.in_flight
+    open_ones = [(kind, key) for kind in ("playback", "recording")
+                 for key, _ in in_flight.open(kind)]
+    made = 0
+    for start in range(0, len(open_ones), _CHECKS_AT_ONCE):
+        batch = open_ones[start:start + _CHECKS_AT_ONCE]
+        for (kind, key), how in zip(batch, await asyncio.gather(
+                *(_how_it_ended(ari, kind, key) for kind, key in batch)), strict=True):
+            event = None if how is None else in_flight.missed(kind, key, failed=how == "failed")
+            if event is not None:
+                router.on_event(event)
+                made += 1
+    return made
+
+
+_CHECKS_AT_ONCE = 50
+
+
+async def _how_it_ended(ari: AriClient, kind: str, key: str) -> str | None:
+    """None while Asterisk still has it (or cannot say); `done`, or `failed` for a recording
+    that left no file."""
+    try:
+        if kind == "playback":
+            await ari.playbacks.get(key)
+        else:
+            await ari.recordings.get_live(key)
+        return None
+    except AriError as exc:
+        if not exc.not_found:
+            return None  # unknown: the next reconnect asks again
+    if kind == "recording":
+        try:
+            await ari.recordings.get_stored(key)
+        except AriError as exc:
+            return "failed" if exc.not_found else None
+    return "done"
 
 
 def _destroyed(channel_id: str) -> AriEvent:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from pbx_stasis.ari.inflight import InFlight
 from pbx_stasis.ari.models import AriEvent, event_channel_id
 from pbx_stasis.calls.actor import EventInbox
 
@@ -23,8 +24,11 @@ class CallRouter:
     starting a new call.
     """
 
-    def __init__(self, on_call: CallHandler) -> None:
+    def __init__(self, on_call: CallHandler, *, in_flight: InFlight | None = None) -> None:
         self._on_call = on_call
+        # The client's open playbacks and recordings (ari/inflight.py): their ends are noted
+        # here, where every event passes, and one made after a reconnect is filed only once.
+        self.in_flight = in_flight if in_flight is not None else InFlight()
         # Handlers of events that concern no channel (e.g. EndpointStateChange), by type.
         self.listeners: dict[str, Callable[[AriEvent], None]] = {}
         self._inboxes: dict[str, EventInbox] = {}
@@ -52,6 +56,8 @@ class CallRouter:
 
     def on_event(self, event: AriEvent) -> None:
         """EventStream handler (inline: called by the reader, in order); files the event."""
+        if not self.in_flight.heard(event):
+            return  # the end of a playback or recording, made already after a reconnect
         channel_id = event_channel_id(event)
         if channel_id is None:
             listener = self.listeners.get(str(event.get("type")))

@@ -424,6 +424,7 @@ def every_call(ari: AriClient) -> list[Callable[[], Awaitable[object]]]:
             terminate_on="none",
             recorder_format="ulaw",
         ),
+        lambda: ari.playbacks.get("p1"),
         lambda: ari.playbacks.stop("p1"),
         lambda: rec.get_live("r1"),
         lambda: rec.stop("r1"),

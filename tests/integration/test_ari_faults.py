@@ -51,8 +51,9 @@ def proxy(private_sandbox: Sandbox) -> Iterator[AriProxy]:
         yield instance
 
 
-def _app(sandbox: Sandbox, proxy: AriProxy, db_env: dict[str, str], log: Path) -> PbxProcess:
-    env = {**sandbox.app_env(), "PBX_ARI_URL": proxy.url, **db_env,
+def _app(sandbox: Sandbox, proxy: AriProxy, db_env: dict[str, str], log: Path,
+         **more: str) -> PbxProcess:
+    env = {**sandbox.app_env(), "PBX_ARI_URL": proxy.url, **db_env, **more,
            "PYTHONPATH": str(REPO)}  # this checkout's code, whatever the venv installed
     app = PbxProcess(env, log)
     app.wait_for_log("ARI events connected")
@@ -92,6 +93,34 @@ def test_silent_socket_is_dropped_within_seconds_and_its_calls_are_served(
     assert [entry.event for entry in journal] == GREETED, app.log()
     assert record.status == "ended" and record.answered_at is not None
     print(f"silent socket detected after {detected:.2f} s")
+
+
+def test_a_prompt_that_ends_while_the_socket_is_silent_still_lets_the_call_go_on(
+    private_sandbox: Sandbox, proxy: AriProxy, db_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Asterisk sends a prompt's end once: when it falls into a silence of the ARI sockets, the
+    resync after the reconnect finds the playback gone and hands the call the end it missed,
+    so the call goes on (here: hangs up after the greeting) instead of waiting in silence
+    until the caller gives up. Seen under load: heartbeats missed, sockets dropped."""
+    # agent-user: a 4.9 s prompt, so its end falls inside the silence.
+    app = _app(private_sandbox, proxy, db_env, tmp_path / "pbx.log", PBX_GREETING="agent-user")
+    results: list[SippResult] = []
+    try:
+        caller = _call_in_background(private_sandbox, results)
+        wait_until(lambda: [e.event for _, j in calls_in(db_env["PBX_DATABASE_URL"]) for e in j],
+                   until=lambda events: "PLAYBACK_START" in events, within=10,
+                   what="the greeting starts")
+        time.sleep(2.0)  # on purpose: into the prompt, ~2.9 s before its end
+        proxy.silence(4.0)
+        caller.join(30)
+        assert results and results[0].ok, results[0].describe() if results else "no sipp"
+        app.wait_for_log("ends_missed=1", timeout=5)
+    finally:
+        assert app.terminate() == 0, app.log()
+    [(record, journal)] = calls_in(db_env["PBX_DATABASE_URL"])
+    assert [entry.event for entry in journal] == GREETED, app.log()
+    assert record.status == "ended"
+    assert journal[-1].data["by"] == "app"  # the greeting ended: the app hung up
 
 
 def _direct_app(sandbox: Sandbox, db_env: dict[str, str], log: Path) -> PbxProcess:

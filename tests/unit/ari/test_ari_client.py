@@ -50,7 +50,8 @@ async def test_bools_are_true_false_and_lists_are_comma_joined(
     fake_ari.reply("POST", "/channels/c1/play", 201, {"id": "p1"})
 
     await ari.bridges.add_channel("b1", ["c1", "c2"], role="agent", absorb_dtmf=True, mute=False)
-    await ari.channels.play("c1", ["sound:queue-thankyou", "digits:42"], skipms=0)
+    await ari.channels.play("c1", ["sound:queue-thankyou", "digits:42"], skipms=0,
+                            playback_id="p1")
 
     add, play = fake_ari.seen
     assert add.query == [
@@ -61,7 +62,22 @@ async def test_bools_are_true_false_and_lists_are_comma_joined(
     ]
     assert add.body is None
     # Asterisk keeps only the last of repeated keys: one comma-joined value, never repeats.
-    assert play.query == [("media", "sound:queue-thankyou,digits:42"), ("skipms", "0")]
+    assert play.query == [("media", "sound:queue-thankyou,digits:42"), ("skipms", "0"),
+                          ("playbackId", "p1")]
+
+
+async def test_every_playback_is_named_by_the_client_and_open_until_its_end(
+    fake_ari: FakeAri, ari: AriClient
+) -> None:
+    """Its id is known before Asterisk answers: a reconnect can ask about it (ari/inflight.py)."""
+    fake_ari.reply("POST", "/channels/c1/play", 201, {"id": "ignored"})
+    fake_ari.reply("POST", "/channels/c2/play", 404, {"message": "Channel not found"})
+    await ari.channels.play("c1", "sound:beep")
+    [(named, target)] = ari.in_flight.open("playback")
+    assert dict(fake_ari.seen[0].query)["playbackId"] == named and target == "channel:c1"
+    with pytest.raises(AriError):
+        await ari.channels.play("c2", "sound:beep", playback_id="p2")
+    assert ari.in_flight.open("playback") == [(named, "channel:c1")]  # refused: not open
 
 
 async def test_ids_are_one_path_segment_even_with_a_slash(
