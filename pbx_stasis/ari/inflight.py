@@ -11,11 +11,9 @@ the end event it missed, made here and filed like Asterisk's own. Pure: no IO.
 
 from __future__ import annotations
 
-from collections import deque
-
 from pbx_stasis.ari.models import AriEvent
 
-_ENDS = {"PlaybackFinished": "playback", "RecordingFinished": "recording",
+_ENDS: dict[object, str] = {"PlaybackFinished": "playback", "RecordingFinished": "recording",
          "RecordingFailed": "recording"}
 # The ends made lately: Asterisk's own, arriving after one was made (its event crossed the
 # reconnect), is dropped. Bounded: a reconnect makes at most as many as were open.
@@ -28,8 +26,7 @@ class InFlight:
     def __init__(self) -> None:
         self._open: dict[tuple[str, str], str] = {}  # ("playback"|"recording", key) -> target
         self._by_target: dict[str, set[tuple[str, str]]] = {}
-        self._made: deque[tuple[str, str]] = deque(maxlen=_MADE_KEPT)
-        self._made_set: set[tuple[str, str]] = set()
+        self._made: dict[tuple[str, str], None] = {}  # insertion-ordered: the oldest first
 
     def __len__(self) -> int:
         return len(self._open)
@@ -60,7 +57,7 @@ class InFlight:
     def heard(self, event: AriEvent) -> bool:
         """Take note of an event from Asterisk; False for an end already made (drop it)."""
         kind = event.get("type")
-        field = _ENDS.get(kind) if isinstance(kind, str) else None
+        field = _ENDS.get(kind)
         if field is None:
             if kind == "ChannelDestroyed":
                 self._forget_target(event)
@@ -71,7 +68,7 @@ class InFlight:
         if not isinstance(key, str) or event.get("missed"):
             return True  # one made here (`missed`) is filed
         self._close((field, key))
-        return (field, key) not in self._made_set
+        return (field, key) not in self._made
 
     def missed(self, kind: str, key: str, *, failed: bool = False) -> AriEvent | None:
         """The end event of an open one Asterisk no longer has (None if it is not open);
@@ -79,10 +76,9 @@ class InFlight:
         target = self._close((kind, key))
         if target is None:
             return None
-        if len(self._made) == self._made.maxlen:
-            self._made_set.discard(self._made[0])
-        self._made.append((kind, key))
-        self._made_set.add((kind, key))
+        self._made[(kind, key)] = None
+        if len(self._made) > _MADE_KEPT:
+            del self._made[next(iter(self._made))]
         if kind == "playback":
             return {"type": "PlaybackFinished", "missed": True,
                     "playback": {"id": key, "target_uri": target, "state": "done",

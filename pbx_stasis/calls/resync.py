@@ -15,6 +15,8 @@ from pbx_stasis.calls.router import CallRouter
 from pbx_stasis.store import CallRecord
 
 log = logging.getLogger(__name__)
+# Open playbacks and recordings asked about at once after a reconnect (one request each).
+_CHECKS_AT_ONCE = 50
 
 
 @dataclass(frozen=True)
@@ -93,9 +95,6 @@ async def _missed_ends(ari: AriClient, router: CallRouter) -> int:
                 router.on_event(event)
                 made += 1
     return made
-
-
-_CHECKS_AT_ONCE = 50
 
 
 async def _how_it_ended(ari: AriClient, kind: str, key: str) -> str | None:
