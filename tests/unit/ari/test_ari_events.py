@@ -301,7 +301,8 @@ async def test_wrong_password_backs_off_and_says_what_to_check(
     assert all(gap >= 0.02 for gap in gaps)
     assert gaps[-1] > gaps[0]
     assert "ARI rejected user 'pbx' (401): check PBX_ARI_USER/PBX_ARI_PASSWORD" in caplog.text
-    assert caplog.text.count("rejected user") == len(attempts)
+    # The last attempt may be cut by close() after the server saw it and before its 401 came back.
+    assert len(attempts) - 1 <= caplog.text.count("rejected user") <= len(attempts)
 
 
 async def test_garbage_from_the_socket_is_ignored(
