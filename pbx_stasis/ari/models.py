@@ -569,6 +569,24 @@ EVENT_MODELS: dict[str, Any] = {
 """Event TypedDicts by event type (for the contract test and for readers)."""
 
 
+def stasis_entry(channel: Channel, app: str) -> list[str] | None:
+    """The arguments a channel entered Stasis `app` with, read from the dialplan application
+    it runs (`Stasis(pbx,inbound)`: app_data "pbx,inbound"; an originated or snooped channel
+    in the app runs `Stasis` too): None while it runs anything else (an originated leg still
+    ringing runs `AppDial2`), so Asterisk has sent its StasisStart exactly when this is not
+    None."""
+    dialplan = channel.get("dialplan")
+    if not isinstance(dialplan, dict) or str(dialplan.get("app_name", "")).lower() != "stasis":
+        return None
+    name, *args = str(dialplan.get("app_data", "")).split(",")
+    return [arg.strip() for arg in args] if name.strip() == app else None
+
+
+def stasis_args_of(channel: Channel, app: str) -> list[str]:
+    """`stasis_entry`'s arguments, [] when the channel is not in the app."""
+    return stasis_entry(channel, app) or []
+
+
 def _id_of(value: object) -> str | None:
     if isinstance(value, dict):
         ident = value.get("id")

@@ -93,8 +93,15 @@ class EventInbox:
         self.hangup = Hangup()
         self.gone = False
         self.destroyed = False  # ChannelDestroyed seen: it carries the cause
+        # Its StasisStart was filed (or started the call): a resync makes the one a silent
+        # socket lost (calls/resync.py), and Asterisk's own arriving after that is a repeat.
+        self.entered = False
 
     def put(self, event: AriEvent) -> None:
+        if event.get("type") == "StasisStart":
+            if self.entered:
+                return
+            self.entered = True
         self._queue.put_nowait(event)
 
     def _note(self, event: AriEvent) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pbx_stasis.ari import AriClient, AriError, Channel
-from pbx_stasis.ari.models import AriEvent
+from pbx_stasis.ari.models import AriEvent, stasis_entry
 from pbx_stasis.calls.records import CallLog
 from pbx_stasis.calls.router import CallRouter
 from pbx_stasis.store import CallRecord
@@ -25,6 +25,7 @@ class ResyncReport:
     adopted: int  # channels in Stasis that no task was handling (app restarted)
     vanished: int  # channels a running task waited on that no longer exist
     ends_missed: int = 0  # playbacks and recordings that ended while we were away
+    starts_missed: int = 0  # channels the app made that entered Stasis while we were away
 
 
 async def resync(
@@ -47,6 +48,7 @@ async def resync(
             if inbox is not None:
                 inbox.put(_destroyed(channel_id))
                 vanished += 1
+    starts_missed = missed_starts(app, router, in_app, existing)
     ends_missed = await _missed_ends(ari, router)
 
     closed = 0
@@ -72,10 +74,30 @@ async def resync(
         adopted += 1
 
     report = ResyncReport(closed=closed, adopted=adopted, vanished=vanished,
-                          ends_missed=ends_missed)
-    if closed or adopted or vanished or ends_missed:
+                          ends_missed=ends_missed, starts_missed=starts_missed)
+    if closed or adopted or vanished or ends_missed or starts_missed:
         log.info("resync: %s", report)
     return report
+
+
+def missed_starts(app: str, router: CallRouter, in_app: set[str],
+                   existing: dict[str, Channel]) -> int:
+    """The channels the app made and waits on (an agent's leg answering, a campaign's customer,
+    a snoop) that entered Stasis while we were away: each gets the StasisStart it missed, with
+    its arguments from the dialplan application it runs. One still ringing is not in Stasis
+    yet (its StasisStart comes when it answers)."""
+    made = 0
+    for channel_id in router.channel_ids():
+        inbox = router.inbox(channel_id)
+        channel = existing.get(channel_id)
+        if inbox is None or inbox.entered or channel is None or channel_id not in in_app:
+            continue
+        args = stasis_entry(channel, app)
+        if args is not None:
+            inbox.put({"type": "StasisStart", "channel": dict(channel), "args": args,
+                       "missed": True})  # not Asterisk's: made from the channel's snapshot
+            made += 1
+    return made
 
 
 async def _missed_ends(ari: AriClient, router: CallRouter) -> int:

@@ -78,6 +78,7 @@ class CallRouter:
         channel_id = event_channel_id(start)
         assert channel_id is not None
         inbox = self.claim(channel_id)
+        inbox.entered = True
         task = asyncio.create_task(
             self._run(inbox, start, handler or self._on_call), name=f"call-{channel_id}"
         )

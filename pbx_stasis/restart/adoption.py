@@ -38,7 +38,7 @@ from pbx_stasis.acd.directory import AgentRecord, queue_key
 from pbx_stasis.acd.restore import OpenTalk
 from pbx_stasis.acd.runner import QUEUE_BRIDGE, AcdService, queue_bridge_prefix
 from pbx_stasis.ari import AriClient, AriError, Bridge, Channel
-from pbx_stasis.ari.models import AriEvent
+from pbx_stasis.ari.models import AriEvent, stasis_args_of
 from pbx_stasis.calls.actor import ChannelGone, EventInbox
 from pbx_stasis.calls.handoff import QueueRequest
 from pbx_stasis.calls.inbound import Call, CallScript, run_call
@@ -391,16 +391,6 @@ def ended_meanwhile(talks: Iterable[_CarriedTalk], followed: Callable[[str], boo
         if not followed(carried.talk.channel_id) and carried not in over:
             over.append(carried)
     return over
-
-
-def stasis_args_of(channel: Channel, app: str) -> list[str]:
-    """The arguments a channel entered Stasis with, from the dialplan application it runs
-    (`Stasis(pbx,inbound)`: app_data "pbx,inbound"); [] when it runs something else."""
-    dialplan = channel.get("dialplan")
-    if not isinstance(dialplan, dict) or str(dialplan.get("app_name", "")).lower() != "stasis":
-        return []
-    name, *args = str(dialplan.get("app_data", "")).split(",")
-    return [arg.strip() for arg in args] if name.strip() == app else []
 
 
 def talk_began(agent_leg_created: str, entered_at: float, now: float) -> float:

@@ -123,15 +123,17 @@ async def call_center(
     clock: Callable[[], float] | None = None,
     database_url: str | None = None,
     trunk: TrunkSettings | None = None,
+    ari_url: str | None = None,
 ) -> AsyncIterator[CallCenter]:
     """`database_url`: an empty migrated database (e.g. the test PostgreSQL's); a new SQLite
-    file by default."""
+    file by default. `ari_url`: where the app reaches ARI (e.g. through the fault proxy)."""
     url = database_url or f"sqlite+aiosqlite:///{workdir}/pbx.db"
     if database_url is None:
         await migrate.upgrade(url)
     db = Database.connect(url)
     settings = Settings(
-        ari=AriSettings(url=sandbox.ari_url, user=sandbox.user, password=sandbox.password),
+        ari=AriSettings(url=ari_url or sandbox.ari_url, user=sandbox.user,
+                        password=sandbox.password),
         database=DatabaseSettings(url=url), trunk=trunk or TrunkSettings(),
     )
     tenant = await Directory(db).ensure_tenant("default")

@@ -5,6 +5,7 @@ away are served once it is back, never hung up as leftovers."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import subprocess
 import threading
@@ -14,10 +15,11 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from callcenter import call_center, enqueue_into
 from faults_ari import AriProxy
 from pbxproc import PbxProcess, calls_in, pbx_command
 from polling import wait_until
-from sandbox import Sandbox, SippResult, run_sipp
+from sandbox import Sandbox, SippResult, run_sipp, run_sipp_async
 
 from pbx_stasis.reports.core import fold
 
@@ -121,6 +123,35 @@ def test_a_prompt_that_ends_while_the_socket_is_silent_still_lets_the_call_go_on
     assert [entry.event for entry in journal] == GREETED, app.log()
     assert record.status == "ended"
     assert journal[-1].data["by"] == "app"  # the greeting ended: the app hung up
+
+
+async def test_an_agent_answering_while_the_socket_is_silent_is_connected(
+    private_sandbox: Sandbox, proxy: AriProxy, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An agent's leg enters Stasis when the agent answers, and Asterisk sends that
+    StasisStart once: when it falls into a silence of the ARI sockets, the resync after the
+    reconnect finds the leg in the app and hands it the start it missed, so the caller is
+    connected at once instead of the agent talking to nobody until the offer's ring timeout
+    hangs them up and counts them as missing the call."""
+    caplog.set_level(logging.INFO, logger="pbx_stasis.calls.resync")
+    queues = {"sales": {"strategy": "linear", "agent_order": [], "ring_timeout": 20}}
+    async with call_center(private_sandbox, tmp_path, queues,
+                           script=enqueue_into("sales", answer=False),  # answered on connect
+                           ari_url=proxy.url) as center:
+        # The desk phone answers 2.5 s after it rings: inside the 4 s silence below.
+        await center.add_agent("alice", 700, keys={"ring_ms": "2500", "talk_ms": "20000"})
+        caller = asyncio.create_task(run_sipp_async(
+            "caller-hangs-up.xml", private_sandbox.sip_target, caller="+15550007",
+            keys={"talk_ms": "2000"}, timeout=30))
+        await center.wait_for("OFFER", within=10)
+        proxy.silence(4.0)
+        result = await caller
+        assert result.ok, result.describe()
+        await center.idle()
+        rows = await center.journal("OFFER", "RINGNOANSWER", "CONNECT", "COMPLETECALLER")
+        assert [r.event for r in rows] == ["OFFER", "CONNECT", "COMPLETECALLER"], rows
+        assert rows[2].data["talk"] > 1.5
+    assert "starts_missed=1" in caplog.text, caplog.text
 
 
 def _direct_app(sandbox: Sandbox, db_env: dict[str, str], log: Path) -> PbxProcess:
