@@ -93,15 +93,22 @@ class EventInbox:
         self.hangup = Hangup()
         self.gone = False
         self.destroyed = False  # ChannelDestroyed seen: it carries the cause
-        # Its StasisStart was filed (or started the call): a resync makes the one a silent
-        # socket lost (calls/resync.py), and Asterisk's own arriving after that is a repeat.
+        # Its StasisStart (or StasisEnd) was filed, or its StasisStart started the call: a
+        # resync makes the one a silent socket lost (calls/resync.py), and Asterisk's own
+        # arriving after that is a repeat.
         self.entered = False
+        self.left = False
 
     def put(self, event: AriEvent) -> None:
-        if event.get("type") == "StasisStart":
+        kind = event.get("type")
+        if kind == "StasisStart":
             if self.entered:
                 return
             self.entered = True
+        elif kind == "StasisEnd":
+            if self.left:
+                return
+            self.left = True
         self._queue.put_nowait(event)
 
     def _note(self, event: AriEvent) -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from pbx_stasis.ari import AriClient, AriError, Channel
 from pbx_stasis.ari.models import AriEvent, stasis_entry
+from pbx_stasis.calls.actor import EventInbox
 from pbx_stasis.calls.records import CallLog
 from pbx_stasis.calls.router import CallRouter
 from pbx_stasis.store import CallRecord
@@ -26,6 +27,7 @@ class ResyncReport:
     vanished: int  # channels a running task waited on that no longer exist
     ends_missed: int = 0  # playbacks and recordings that ended while we were away
     starts_missed: int = 0  # channels the app made that entered Stasis while we were away
+    ends_of_stay_missed: int = 0  # channels that left Stasis while we were away, still up
 
 
 async def resync(
@@ -48,7 +50,8 @@ async def resync(
             if inbox is not None:
                 inbox.put(_destroyed(channel_id))
                 vanished += 1
-    starts_missed = missed_starts(app, router, in_app, existing)
+    starts_missed = missed_starts(app, router, existing)
+    stays_ended = missed_stasis_ends(app, router, in_app, existing)
     ends_missed = await _missed_ends(ari, router)
 
     closed = 0
@@ -74,30 +77,56 @@ async def resync(
         adopted += 1
 
     report = ResyncReport(closed=closed, adopted=adopted, vanished=vanished,
-                          ends_missed=ends_missed, starts_missed=starts_missed)
-    if closed or adopted or vanished or ends_missed or starts_missed:
+                          ends_missed=ends_missed, starts_missed=starts_missed,
+                          ends_of_stay_missed=stays_ended)
+    if closed or adopted or vanished or ends_missed or starts_missed or stays_ended:
         log.info("resync: %s", report)
     return report
 
 
-def missed_starts(app: str, router: CallRouter, in_app: set[str],
-                   existing: dict[str, Channel]) -> int:
+def missed_starts(app: str, router: CallRouter, existing: dict[str, Channel]) -> int:
     """The channels the app made and waits on (an agent's leg answering, a campaign's customer,
     a snoop) that entered Stasis while we were away: each gets the StasisStart it missed, with
     its arguments from the dialplan application it runs. One still ringing is not in Stasis
     yet (its StasisStart comes when it answers)."""
     made = 0
-    for channel_id in router.channel_ids():
-        inbox = router.inbox(channel_id)
-        channel = existing.get(channel_id)
-        if inbox is None or inbox.entered or channel is None or channel_id not in in_app:
-            continue
+    for inbox, channel in _claimed(router, existing):
         args = stasis_entry(channel, app)
-        if args is not None:
+        if not inbox.entered and args is not None:
             inbox.put({"type": "StasisStart", "channel": dict(channel), "args": args,
                        "missed": True})  # not Asterisk's: made from the channel's snapshot
             made += 1
     return made
+
+
+def missed_stasis_ends(app: str, router: CallRouter, in_app: set[str],
+                       existing: dict[str, Channel]) -> int:
+    """The channels in Stasis for us that left it while we were away and that Asterisk still
+    has: the StasisEnd that ends their call's script was lost. A caller who hangs up leaves
+    Stasis before the channel goes (Asterisk under load may be slow to finish), and the
+    ChannelDestroyed after it comes only to an app still following the channel, a
+    subscription that may have failed in the same gap: without this, that caller waits in a
+    queue as a ghost until a later reconnect finds the channel gone, or for good. Left: no
+    longer among the app's `channel_ids` (its subscriptions: every channel in its Stasis, and
+    those it follows), or running another dialplan application."""
+    made = 0
+    for inbox, channel in _claimed(router, existing):
+        if inbox.entered and not inbox.left and (
+                channel["id"] not in in_app or stasis_entry(channel, app) is None):
+            inbox.put({"type": "StasisEnd", "channel": dict(channel), "missed": True})
+            made += 1
+    return made
+
+
+def _claimed(router: CallRouter, existing: dict[str, Channel]
+             ) -> list[tuple[EventInbox, Channel]]:
+    """The inboxes the router holds of channels Asterisk still has, with their snapshots."""
+    found = []
+    for channel_id in router.channel_ids():
+        inbox, channel = router.inbox(channel_id), existing.get(channel_id)
+        if inbox is not None and channel is not None:
+            found.append((inbox, channel))
+    return found
 
 
 async def _missed_ends(ari: AriClient, router: CallRouter) -> int:

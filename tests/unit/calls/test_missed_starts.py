@@ -1,6 +1,7 @@
-"""A channel the app made (an agent's leg, a campaign's customer, a snoop) that entered Stasis
-while the ARI sockets were silent: the resync files the StasisStart it missed, with its
-arguments, exactly when Asterisk had sent one; Asterisk's own arriving after that is a repeat."""
+"""Stasis entries and exits the ARI sockets were silent for: a channel the app made (an agent's
+leg, a campaign's customer, a snoop) that entered Stasis gets the StasisStart it missed, with
+its arguments, exactly when Asterisk had sent one; a channel that left Stasis (a caller who hung
+up, not yet gone) gets its StasisEnd. Asterisk's own arriving after that is a repeat."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any, cast
 
 from pbx_stasis.ari.models import AriEvent, Channel, stasis_entry
 from pbx_stasis.calls.actor import EventInbox
-from pbx_stasis.calls.resync import missed_starts
+from pbx_stasis.calls.resync import missed_starts, missed_stasis_ends
 from pbx_stasis.calls.router import CallRouter
 
 APP = "pbx"
@@ -62,10 +63,10 @@ def test_each_claimed_channel_in_stasis_gets_the_start_it_missed_once() -> None:
         "ringing": {**RINGING_LEG, "id": "ringing"},
         "heard": {**ANSWERED_LEG, "id": "heard"},
     }
-    in_app = set(existing)
 
-    assert missed_starts(APP, router, in_app, existing) == 3
-    assert missed_starts(APP, router, in_app, existing) == 0  # never twice
+    assert missed_starts(APP, router, existing) == 3
+    assert missed_starts(APP, router, existing) == 0  # never twice
+    assert missed_stasis_ends(APP, router, set(existing), existing) == 0  # all in Stasis
 
     [made] = _queued(leg)
     assert made["type"] == "StasisStart" and made["missed"] and made["args"] == []
@@ -80,11 +81,40 @@ def test_each_claimed_channel_in_stasis_gets_the_start_it_missed_once() -> None:
     assert _queued(leg) == []
 
 
-def test_a_channel_not_in_the_apps_list_gets_nothing() -> None:
+def test_a_channel_running_another_app_gets_no_start() -> None:
     router = CallRouter(_no_call)
     leg = router.claim("leg")
-    assert missed_starts(APP, router, set(), {"leg": ANSWERED_LEG}) == 0
+    assert missed_starts(APP, router, {"leg": {**OTHER_APP, "id": "leg"}}) == 0
+    assert missed_starts(APP, router, {"leg": {**IN_DIALPLAN, "id": "leg"}}) == 0
     assert _queued(leg) == []
+
+
+def test_a_channel_that_left_stasis_gets_the_end_it_missed_once() -> None:
+    router = CallRouter(_no_call)
+    followed, unfollowed = router.claim("followed"), router.claim("unfollowed")
+    for inbox in (followed, unfollowed):
+        inbox.put({"type": "StasisStart", "channel": {"id": inbox.channel_id}, "args": []})
+    ringing = router.claim("ringing")  # never entered: not an end
+    over = router.claim("over")
+    over.put({"type": "StasisStart", "channel": {"id": "over"}, "args": []})
+    over.put({"type": "StasisEnd", "channel": {"id": "over"}})  # heard already
+    # A caller that hung up: followed still (subscribed), its dialplan runs on after Stasis().
+    hanging_up = _channel("followed", "GosubIf", '$["SUCCESS" = "FAILED"]?pbx-away,s,1')
+    # Still showing Stasis as its last application, but no longer in the app's list.
+    leaving = {**ANSWERED_LEG, "id": "unfollowed"}
+    existing = {"followed": hanging_up, "unfollowed": leaving,
+                "ringing": {**RINGING_LEG, "id": "ringing"}, "over": {**hanging_up, "id": "over"}}
+    in_app = {"followed", "ringing", "over"}
+
+    assert missed_stasis_ends(APP, router, in_app, existing) == 2
+    assert missed_stasis_ends(APP, router, in_app, existing) == 0  # never twice
+    for inbox in (followed, unfollowed):
+        made = _queued(inbox)
+        assert [e["type"] for e in made] == ["StasisStart", "StasisEnd"] and made[1]["missed"]
+    assert _queued(ringing) == []
+    assert [e["type"] for e in _queued(over)] == ["StasisStart", "StasisEnd"]
+    router.on_event({"type": "StasisEnd", "channel": {"id": "followed"}})  # Asterisk's, late
+    assert _queued(followed) == []
 
 
 async def test_a_call_the_router_started_counts_as_entered() -> None:
@@ -98,6 +128,6 @@ async def test_a_call_the_router_started_counts_as_entered() -> None:
     inbox = router.inbox("caller")
     assert inbox is not None and inbox.entered
     existing = {"caller": _channel("caller", "Stasis", "pbx,inbound")}
-    assert missed_starts(APP, router, {"caller"}, existing) == 0
+    assert missed_starts(APP, router, existing) == 0
     await router.shutdown(1.0)
     assert started == ["caller"]
