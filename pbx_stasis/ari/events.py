@@ -28,7 +28,7 @@ from pbx_stasis.ari.client import AriClient, encode_query
 from pbx_stasis.ari.errors import AriAuthError, AriUnreachable
 from pbx_stasis.ari.metrics import count_event
 from pbx_stasis.ari.models import AriEvent, event_key
-from pbx_stasis.ari.socket_rest import SWEEP_S, SocketRest
+from pbx_stasis.ari.socket_rest import SWEEP_S, Answer, SocketRest
 
 log = logging.getLogger(__name__)
 
@@ -352,20 +352,57 @@ class EventStream:
             await self._on_connect()
 
     async def _offer_socket(self, ws: aiohttp.ClientWebSocketResponse[bool]) -> None:
+        """Requests go over this socket once Asterisk answers a ping on it. The connection waits
+        `socket_probe` for the answer; a later one (Asterisk busy: under load the answer can
+        take seconds) still moves the requests to the socket, where they would otherwise stay
+        on HTTP, dearer for both sides, until the next reconnect. No answer within the
+        requests' own time: an Asterisk without requests over WebSockets (before 22.2/20.13)."""
         rest = SocketRest()
         rest.attach(ws)
         self._rest = rest
         try:
-            probe = await rest.send("GET", "/asterisk/ping", {}, None, self._socket_probe)
-            status, _, _ = await probe
+            probe = asyncio.ensure_future(
+                await rest.send("GET", "/asterisk/ping", {}, None, self._ari.timeout))
         except AriUnreachable as exc:
-            log.info("ARI requests stay on HTTP: %s (Asterisk before 22.2 / 20.13?)", exc)
-            status = 0
-        if status == 200:
-            self._ari.sockets.add(rest)
+            self._probed(rest, exc)
+            return
+        try:
+            done, _ = await asyncio.wait({probe}, timeout=self._socket_probe)
+        except asyncio.CancelledError:
+            probe.cancel()
+            raise
+        if done:
+            self._probed(rest, probe)
         else:
-            rest.detach("not used")
-            self._rest = None
+            log.info("ARI %s for app %r: requests go over HTTP until Asterisk answers on the "
+                     "socket (not within %g s)", self._role, self._app, self._socket_probe)
+            probe.add_done_callback(lambda answer: self._probed(rest, answer, late=True))
+
+    def _probed(self, rest: SocketRest, answer: asyncio.Future[Answer] | AriUnreachable,
+                *, late: bool = False) -> None:
+        """The probe's outcome: the socket takes requests, or it is left to events."""
+        problem: object = None
+        if isinstance(answer, AriUnreachable):
+            problem = answer
+        elif answer.cancelled():
+            problem = "the probe was cancelled"
+        elif answer.exception() is not None:
+            problem = answer.exception()
+        elif answer.result()[0] != 200:
+            problem = f"the socket answered {answer.result()[0]}"
+        elif not rest.usable:
+            problem = "the socket closed"
+        if rest is not self._rest:
+            return  # that connection is gone already (its socket was detached with it)
+        if problem is None:
+            self._ari.sockets.add(rest)
+            if late:
+                log.info("ARI %s for app %r: requests move to the socket (Asterisk answered "
+                         "late)", self._role, self._app)
+            return
+        log.info("ARI requests stay on HTTP: %s (Asterisk before 22.2 / 20.13?)", problem)
+        rest.detach("not used")
+        self._rest = None
 
     @staticmethod
     def _close_reason(ws: aiohttp.ClientWebSocketResponse[bool]) -> str:

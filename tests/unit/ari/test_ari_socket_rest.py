@@ -4,6 +4,7 @@ Asterisk answers on it, HTTP otherwise; answers and errors the same either way."
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 from ari_fake_server import FakeAri, Reply
@@ -57,15 +58,41 @@ async def test_a_body_goes_as_json_on_the_socket(fake_ari: FakeAri, ari: AriClie
 
 
 async def test_an_asterisk_that_does_not_answer_on_the_socket_gets_http(
-    fake_ari: FakeAri, ari: AriClient
+    fake_ari: FakeAri, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="pbx_stasis.ari.events")
     fake_ari.rest_over_socket = False
     fake_ari.reply("POST", "/channels/c1/answer", status=204)
-    async with fast_stream(ari, _ignore, socket_probe=0.2) as events:
+    # The requests' own time: how long the probe's answer is waited for in the background.
+    async with AriClient(fake_ari.base_url, fake_ari.user, fake_ari.password,
+                         timeout=0.3) as ari, fast_stream(ari, _ignore, socket_probe=0.1) as events:
         await eventually(lambda: events.connected)
         assert not ari.sockets
         await ari.channels.answer("c1")
+        await eventually(lambda: "stay on HTTP" in caplog.text)
+        assert not ari.sockets
     assert [s.via for s in fake_ari.seen] == ["http"]
+
+
+async def test_a_socket_whose_probe_is_answered_late_takes_the_requests_then(
+    fake_ari: FakeAri, ari: AriClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Asterisk busy at the connect (under load its answer can take seconds): the connection
+    does not wait for it, and the requests move to the socket once it comes, instead of
+    staying on HTTP until the next reconnect."""
+    caplog.set_level(logging.INFO, logger="pbx_stasis.ari.events")
+    fake_ari.replies[("GET", "/asterisk/ping")] = Reply(200, {"ping": "pong"}, delay=0.4)
+    fake_ari.reply("POST", "/channels/c1/answer", status=204)
+    async with fast_stream(ari, _ignore, socket_probe=0.1) as events:
+        await eventually(lambda: events.connected)
+        assert not ari.sockets
+        await ari.channels.answer("c1")  # meanwhile: HTTP
+        await eventually(lambda: len(ari.sockets) == 1)
+        await ari.channels.answer("c1")
+    assert [s.via for s in fake_ari.seen if s.path == "/channels/c1/answer"] == [
+        "http", "socket"]
+    assert "requests move to the socket (Asterisk answered late)" in caplog.text
+    assert "stay on HTTP" not in caplog.text
 
 
 async def test_a_request_in_flight_when_the_socket_drops_fails_as_unreachable(
