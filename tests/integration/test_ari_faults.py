@@ -138,13 +138,14 @@ async def test_an_agent_answering_while_the_socket_is_silent_is_connected(
     async with call_center(private_sandbox, tmp_path, queues,
                            script=enqueue_into("sales", answer=False),  # answered on connect
                            ari_url=proxy.url) as center:
-        # The desk phone answers 2.5 s after it rings: inside the 4 s silence below.
-        await center.add_agent("alice", 700, keys={"ring_ms": "2500", "talk_ms": "20000"})
+        # The desk phone answers 3 s after it rings: inside the 5 s silence below, which
+        # starts once the offer is seen in the journal (well within those 3 s).
+        await center.add_agent("alice", 700, keys={"ring_ms": "3000", "talk_ms": "20000"})
         caller = asyncio.create_task(run_sipp_async(
             "caller-hangs-up.xml", private_sandbox.sip_target, caller="+15550007",
             keys={"talk_ms": "2000"}, timeout=30))
         await center.wait_for("OFFER", within=10)
-        proxy.silence(4.0)
+        proxy.silence(5.0)
         result = await caller
         assert result.ok, result.describe()
         await center.idle()
