@@ -97,7 +97,15 @@ async def agent_ready(page: Page, stack: LiveStack, wallboard: Page) -> None:
     await expect(card).to_contain_text("phone ok", timeout=SECOND)
     await page.select_option("#state-select", "available")
     await page.click("#apply-state")
-    await expect(page.get_by_test_id("agent-state")).to_have_text("available")
+    try:
+        await expect(page.get_by_test_id("agent-state")).to_have_text("available")
+    except AssertionError as failed:
+        # Once seen under load (the pill stayed "offline"): say what the page was told.
+        told = await page.locator("#state-error").text_content()
+        agent = await page.evaluate(
+            "fetch('/api/me/agent').then((r) => r.text()).catch((e) => String(e))")
+        raise AssertionError(f"{failed}\nthe page's error: {told!r}\n"
+                             f"GET /api/me/agent now: {agent}") from None
     await expect(card).to_have_attribute("data-state", "available", timeout=SECOND)
 
 
