@@ -81,13 +81,13 @@ async def test_a_socket_whose_probe_is_answered_late_takes_the_requests_then(
     does not wait for it, and the requests move to the socket once it comes, instead of
     staying on HTTP until the next reconnect."""
     caplog.set_level(logging.INFO, logger="pbx_stasis.ari.events")
-    fake_ari.replies[("GET", "/asterisk/ping")] = Reply(200, {"ping": "pong"}, delay=0.4)
+    fake_ari.replies[("GET", "/asterisk/ping")] = Reply(200, {"ping": "pong"}, delay=1.0)
     fake_ari.reply("POST", "/channels/c1/answer", status=204)
     async with fast_stream(ari, _ignore, socket_probe=0.1) as events:
         await eventually(lambda: events.connected)
         assert not ari.sockets
         await ari.channels.answer("c1")  # meanwhile: HTTP
-        await eventually(lambda: len(ari.sockets) == 1)
+        await eventually(lambda: len(ari.sockets) == 1, within=3.0)
         await ari.channels.answer("c1")
     assert [s.via for s in fake_ari.seen if s.path == "/channels/c1/answer"] == [
         "http", "socket"]
