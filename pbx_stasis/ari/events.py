@@ -364,7 +364,7 @@ class EventStream:
             probe = asyncio.ensure_future(
                 await rest.send("GET", "/asterisk/ping", {}, None, self._ari.timeout))
         except AriUnreachable as exc:
-            self._probed(rest, exc)
+            self._leave_to_events(rest, exc)
             return
         try:
             done, _ = await asyncio.wait({probe}, timeout=self._socket_probe)
@@ -378,28 +378,27 @@ class EventStream:
                      "socket (not within %g s)", self._role, self._app, self._socket_probe)
             probe.add_done_callback(lambda answer: self._probed(rest, answer, late=True))
 
-    def _probed(self, rest: SocketRest, answer: asyncio.Future[Answer] | AriUnreachable,
-                *, late: bool = False) -> None:
+    def _probed(self, rest: SocketRest, answer: asyncio.Future[Answer], *,
+                late: bool = False) -> None:
         """The probe's outcome: the socket takes requests, or it is left to events."""
         problem: object = None
-        if isinstance(answer, AriUnreachable):
-            problem = answer
-        elif answer.cancelled():
+        if answer.cancelled():
             problem = "the probe was cancelled"
         elif answer.exception() is not None:
             problem = answer.exception()
         elif answer.result()[0] != 200:
             problem = f"the socket answered {answer.result()[0]}"
-        elif not rest.usable:
-            problem = "the socket closed"
         if rest is not self._rest:
             return  # that connection is gone already (its socket was detached with it)
-        if problem is None:
-            self._ari.sockets.add(rest)
-            if late:
-                log.info("ARI %s for app %r: requests move to the socket (Asterisk answered "
-                         "late)", self._role, self._app)
+        if problem is not None or not rest.usable:
+            self._leave_to_events(rest, problem or "the socket closed")
             return
+        self._ari.sockets.add(rest)
+        if late:
+            log.info("ARI %s for app %r: requests move to the socket (Asterisk answered late)",
+                     self._role, self._app)
+
+    def _leave_to_events(self, rest: SocketRest, problem: object) -> None:
         log.info("ARI requests stay on HTTP: %s (Asterisk before 22.2 / 20.13?)", problem)
         rest.detach("not used")
         self._rest = None

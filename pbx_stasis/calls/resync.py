@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 
 from pbx_stasis.ari import AriClient, AriError, Channel
 from pbx_stasis.ari.models import AriEvent, stasis_entry
@@ -27,7 +27,7 @@ class ResyncReport:
     vanished: int  # channels a running task waited on that no longer exist
     ends_missed: int = 0  # playbacks and recordings that ended while we were away
     starts_missed: int = 0  # channels the app made that entered Stasis while we were away
-    ends_of_stay_missed: int = 0  # channels that left Stasis while we were away, still up
+    stasis_ends_missed: int = 0  # channels that left Stasis while we were away, still up
 
 
 async def resync(
@@ -51,7 +51,7 @@ async def resync(
                 inbox.put(_destroyed(channel_id))
                 vanished += 1
     starts_missed = missed_starts(app, router, existing)
-    stays_ended = missed_stasis_ends(app, router, in_app, existing)
+    stasis_ends = missed_stasis_ends(app, router, in_app, existing)
     ends_missed = await _missed_ends(ari, router)
 
     closed = 0
@@ -78,8 +78,8 @@ async def resync(
 
     report = ResyncReport(closed=closed, adopted=adopted, vanished=vanished,
                           ends_missed=ends_missed, starts_missed=starts_missed,
-                          ends_of_stay_missed=stays_ended)
-    if closed or adopted or vanished or ends_missed or starts_missed or stays_ended:
+                          stasis_ends_missed=stasis_ends)
+    if any(astuple(report)):
         log.info("resync: %s", report)
     return report
 
