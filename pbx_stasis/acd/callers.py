@@ -147,9 +147,9 @@ class Callers:
             )
             outcome = await self._serve(waiting)
             if waiting.voicemail is not None and not call.inbox.gone:
-                # Sent to voicemail: the flow records the message (ivr/runner.py).
-                with contextlib.suppress(AriError):
-                    await self.ari.channels.stop_moh(call.channel_id)
+                # Sent to voicemail: the flow records the message (ivr/runner.py), once the
+                # music stopped below, after what the lane still held (a move's or an
+                # announcement's music started after the stop would play under the message).
                 return Outcome(False, "overflow", overflow_kind="voicemail",
                                overflow_target=waiting.voicemail)
             if outcome.reason == "transferred" and not call.inbox.gone:

@@ -267,8 +267,12 @@ async def test_a_carriers_caller_through_the_edge_talks_to_the_browser_agent(
             await expect(page.get_by_test_id("caller-number")).to_have_text(CALLER)
             answer = page.get_by_test_id("answer")
             await expect(answer).to_be_enabled()  # the node's INVITE reached the softphone
-            call_id = await page.evaluate("window.pbxSoftphone.callId")
-            assert isinstance(call_id, str) and call_id
+            # the page's call (its id) comes on the feed, from the controller: it may follow
+            # the node's INVITE by a moment
+            call_id = await eventually(lambda: page.evaluate("window.pbxSoftphone.callId"),
+                                       until=lambda value: isinstance(value, str) and value,
+                                       within=5, every=0.1, what="the call on the agent's feed")
+            assert isinstance(call_id, str)
             await answer.click()
             await expect(box).to_have_attribute("data-state", "talking")
             assert await page.evaluate("window.pbxSoftphone.callState") == "active"

@@ -525,9 +525,13 @@ async def test_a_supervisor_sees_where_each_call_is_and_acts_on_a_waiting_caller
                 # ends (hang up, the other way out, is the agent's button, tested above).
                 await supervisor.get_by_test_id(f"voicemail-{call.id}").click()
                 # Kept, or left out as empty (under 1 s of sound): either names the mailbox.
-                [message] = await eventually(
-                    lambda: stack.journal(call.id, "ivr.voicemail", "ivr.voicemail_empty"),
-                    within=20)
+                try:
+                    [message] = await eventually(
+                        lambda: stack.journal(call.id, "ivr.voicemail", "ivr.voicemail_empty"),
+                        within=20)
+                except AssertionError as failed:  # once seen under load: say where it stood
+                    seen = [(r.event, r.data) for r in await stack.journal(call.id)]
+                    raise AssertionError(f"{failed}\nthe call's journal: {seen}") from None
                 assert (message.data["mailbox_kind"], message.data["mailbox"]) == (
                     "queue", "billing")
                 await expect(row).to_have_count(0, timeout=SECOND * 5)
