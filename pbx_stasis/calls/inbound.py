@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -13,6 +11,7 @@ from pbx_stasis.ari import AriClient, AriError
 from pbx_stasis.ari.client import HangupReason
 from pbx_stasis.ari.models import AriEvent
 from pbx_stasis.calls.actor import ChannelGone, EventInbox, channel_field
+from pbx_stasis.calls.follow import follower
 from pbx_stasis.calls.records import CallLog
 from pbx_stasis.store import CallRecord, Direction
 
@@ -84,20 +83,6 @@ class Call:
             inbox.hangup.cause, inbox.hangup.cause_text = cause, cause_text
 
 
-async def follow_to_the_end(ari: AriClient, start: AriEvent, channel_id: str) -> None:
-    """Subscribe the app to the caller's channel itself, beyond its stay in Stasis: a caller who
-    hangs up leaves Stasis (StasisEnd) before the ChannelDestroyed that carries the hangup
-    cause, which Asterisk sends only to apps still subscribed (the caller's ChannelHangupRequest
-    has no cause). The subscription ends when the channel does."""
-    app = start.get("application")
-    if not isinstance(app, str):
-        return
-    try:
-        await ari.applications.subscribe(app, f"channel:{channel_id}")
-    except AriError as exc:  # gone already: its cause is what we have
-        log.debug("channel %s: not followed to its end: %s", channel_id, exc)
-
-
 def caller_number(start: AriEvent) -> str:
     number = channel_field(start, "caller", "number")
     return number if isinstance(number, str) and number else "anonymous"
@@ -153,9 +138,10 @@ async def run_call(
     else:
         calls.track(record)
     call = Call(ari, calls, inbox, record, start, adopted=adopted)
-    # Beside the script, not before it: the caller waits for nothing.
-    following = asyncio.create_task(follow_to_the_end(ari, start, inbox.channel_id),
-                                    name=f"follow-{inbox.channel_id}")
+    # Beside the script, not before it: the caller waits for nothing (calls/follow.py).
+    app = start.get("application")
+    following = (follower(ari, app).follow(inbox.channel_id) if isinstance(app, str)
+                 else None)
     hung_up_by = "app"
     finished = False
     try:
@@ -201,11 +187,11 @@ async def run_call(
             hung_up_by = "caller"
         elif inbox.hangup.by_us and inbox.hangup.cause is None:
             inbox.hangup.cause, inbox.hangup.cause_text = NORMAL_CLEARING
-    elif not inbox.destroyed and inbox.hangup.cause is None:
-        # The channel left (StasisEnd) before its ChannelDestroyed, which carries the cause.
+    elif (not inbox.destroyed and inbox.hangup.cause is None and following is not None
+          and await following):
+        # The channel left (StasisEnd) before its ChannelDestroyed, which carries the cause
+        # and comes because the app follows the channel (not when it was gone before that).
         await inbox.drain_until_destroyed(within=CAUSE_WAIT_S)
-    with contextlib.suppress(Exception):
-        await following  # long done: one request at the call's start
     hung_up_by, cause, cause_text = inbox.hangup.recorded(hung_up_by)
     await calls.close(
         call.record,  # as the call left it (answered, agent...)

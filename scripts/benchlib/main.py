@@ -233,7 +233,8 @@ def main(argv: list[str]) -> int:
         out.append(f"ours: app log {log_count.counts or 'clean'} ({workdir / 'app.log'})")
         collections = extra["gc"]
         out.append(f"ours: garbage collections in the window by generation "
-                   f"{collections['passes'] or 'none'}, longest {collections['longest_ms']:.1f} ms")
+                   f"{collections['passes'] or 'none'}, longest "
+                   f"{collections['longest_ms']:.1f} ms, {collections['total_ms']:.0f} ms in all")
         ari = extra["ari_requests"]
         out.append(f"ours: ARI requests per call {sum(ari.values()) / max(1, calls):.1f}: "
                    + ", ".join(f"{k} {v / max(1, calls):.2f}" for k, v in ari.items()))

@@ -280,6 +280,7 @@ class GcWatch:
     def __init__(self) -> None:
         self.passes: Counter[int] = Counter()  # by generation
         self.longest_ms = 0.0
+        self.total_ms = 0.0
         self._started = 0.0
         gc.callbacks.append(self._on)
 
@@ -288,11 +289,14 @@ class GcWatch:
             self._started = time.perf_counter()
             return
         self.passes[info["generation"]] += 1
-        self.longest_ms = max(self.longest_ms, (time.perf_counter() - self._started) * 1000)
+        took = (time.perf_counter() - self._started) * 1000
+        self.longest_ms = max(self.longest_ms, took)
+        self.total_ms += took
 
     def close(self) -> dict[str, Any]:
         gc.callbacks.remove(self._on)
-        return {"passes": dict(sorted(self.passes.items())), "longest_ms": self.longest_ms}
+        return {"passes": dict(sorted(self.passes.items())), "longest_ms": self.longest_ms,
+                "total_ms": self.total_ms}
 
 
 async def _journal_counts(db: Database) -> dict[str, int]:
