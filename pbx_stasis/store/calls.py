@@ -90,7 +90,9 @@ class CallRecords:
             return _record(row) if row is not None else None
 
     async def live_calls(self, tenant_id: int | None = None) -> list[CallRecord]:
-        """Every call not yet closed, oldest first (to resync with Asterisk after a restart)."""
+        """Every call not yet closed, oldest first (to resync with Asterisk after a restart, and
+        the live calls' list: this process's calls still queued for writing are in it)."""
+        await self._db.writes.settle()
         statement = select(Call).where(Call.status == CallStatus.LIVE)
         if tenant_id is not None:
             statement = statement.where(Call.tenant_id == tenant_id)

@@ -4,12 +4,13 @@ order they happened and committed by one task, one transaction per burst.
 A transaction costs far more CPU than the rows in it (measured on SQLite: 2.5-4 ms for one row
 alone, 0.02-0.03 ms per row in a batched executemany), and nothing a caller hears or an agent
 sees waits for the disk. So the first write waits `LINGER_S` for others: a queued call's writes
-(its row, three updates, seven journal lines) cost 1.5 ms of CPU a call in transactions of 3
-calls (50 calls/s with 50 ms), 0.75-0.87 ms in transactions of 12 (docs/benchmarks.md, session
-14). Readers do not wait for it: `settle()` commits at once; a process killed outright loses
-the last `LINGER_S` of journal, as it loses its calls' tasks (a restart carries on the calls
-from Asterisk's side). One queue for every writer of the call path keeps foreign keys right
-(a call's row is written before its journal lines) and the journal in the order events happened.
+(its row, three updates, seven journal lines) cost 1.37 ms of CPU a call in transactions of 3
+calls (50 calls/s), 0.70 ms in transactions of 10 (`scripts/bench-writer`). The wait is not
+longer because readers see a call's row only once it is committed: an agent's page asks for the
+call it is offered a few ms after the call began, and a 200 ms wait made the live calls miss
+new ones (docs/benchmarks.md, session 14). One queue for every writer of the call path keeps
+foreign keys right (a call's row is written before its journal lines) and the journal in the
+order events happened.
 
 Failures lose nothing they need not: when the database is unreachable (server restarting,
 SQLite locked) the burst stays queued and is retried with backoff, in order; a row the database
@@ -43,7 +44,7 @@ log = logging.getLogger(__name__)
 _CALLS = cast(Table, Call.__table__)
 _LINES = cast(Table, CallEvent.__table__)
 MAX_BURST = 5000  # writes per transaction (after an outage the queue may hold many more)
-LINGER_S = 0.2  # 10 calls a transaction at 50 calls/s
+LINGER_S = 0.05  # 2-3 calls a transaction at 50 calls/s
 
 
 @dataclass(frozen=True, slots=True)
