@@ -66,8 +66,7 @@ class CallLog:
         if not self._read_back:
             try:
                 async with asyncio.timeout(READ_BACK_TIMEOUT_S):
-                    await self.writes.settle()
-                    rows = await self.records.live_calls()
+                    rows = await self.records.live_calls()  # after this run's queued rows
             except TimeoutError:
                 raise StoreUnavailable(
                     f"live calls not read within {READ_BACK_TIMEOUT_S:g} s") from None
