@@ -25,9 +25,10 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import sqlite3
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -290,11 +291,11 @@ class StoreWriter:
                 await conn.execute(statement, params)
 
     async def _commit_on_driver(self, burst: list[_Op]) -> None:
-        """SQLite: the same statements straight on aiosqlite, the values bound as SQLAlchemy
+        """SQLite: the same statements straight on the driver, the values bound as SQLAlchemy
         binds them (`_DriverStatement`). Through SQLAlchemy every statement cost 3-4 hops to
-        aiosqlite's thread (cursor, execute, close) and its execution machinery; here a burst
-        is BEGIN IMMEDIATE, one executemany per statement and COMMIT, a hop each
-        (docs/benchmarks.md, "The write-behind writer on the SQLite driver")."""
+        aiosqlite's thread (cursor, execute, close) and its execution machinery; here the
+        whole burst (BEGIN IMMEDIATE, one executemany per statement, COMMIT) is one hop
+        (docs/benchmarks.md, "The write-behind writer on the SQLite driver", session 15)."""
         dialect = self._db.engine.dialect
         prepared = [(_driver_statement(statement, params, dialect), params)
                     for statement, params in _statements(burst)]
@@ -302,16 +303,31 @@ class StoreWriter:
         async with self._db.write_turn(), self._db.engine.connect() as conn:
             driver = (await conn.get_raw_connection()).driver_connection
             assert driver is not None
-            await driver.execute("BEGIN IMMEDIATE")
-            try:
-                for sql, values in rows:
-                    await driver.executemany(sql, values)
-                await driver.commit()
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    await driver.rollback()
-                raise
+            await _in_driver_thread(driver, _burst, rows)
         self.statements.update(["BEGIN", "COMMIT", *(compiled.verb for compiled, _ in prepared)])
+
+
+def _in_driver_thread(driver: Any, fn: Callable[..., None], *args: Any) -> Awaitable[None]:
+    """Run `fn(sqlite3_connection, *args)` in the thread of aiosqlite's connection `driver`,
+    in turn with its other work: one hop where its public calls make one per statement.
+    `Connection._execute` is aiosqlite's own queueing, not its public API: the version is
+    pinned below 0.23 (pyproject.toml), and every SQLite test of the writer runs through it
+    (tests/integration/test_store_writer.py)."""
+    return cast(Awaitable[None], driver._execute(lambda: fn(driver._conn, *args)))
+
+
+def _burst(conn: sqlite3.Connection, rows: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
+    """One transaction, in aiosqlite's thread. A writer cancelled while this runs (only at
+    shutdown, after `close()` gave the queue 10 s) may leave it to commit unseen."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for sql, values in rows:
+            conn.executemany(sql, values)
+        conn.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
 
 
 # The statements are built once: SQLAlchemy memoizes a statement object's cache key, so a burst
