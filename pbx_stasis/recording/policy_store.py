@@ -50,17 +50,23 @@ class RecordingPolicies:
     async def policy(self, tenant_id: int, queue: str) -> RecordingPolicy:
         """The queue's policy (as read at most POLICY_FRESH_S ago); a queue without one records
         nothing."""
-        key = (tenant_id, queue)
-        now = self._clock()
-        known = self._read.get(key)
-        if known is not None and now - known[0] < POLICY_FRESH_S:
-            return known[1]
+        known = self.known(tenant_id, queue)
+        if known is not None:
+            return known
+        key, now = (tenant_id, queue), self._clock()
         reading = self._reading.get(key)
         if reading is None:
             reading = self._reading[key] = asyncio.ensure_future(self._fetch(key, now))
             reading.add_done_callback(lambda done: self._reading.pop(key, None)
                                       if self._reading.get(key) is done else None)
         return await asyncio.shield(reading)  # a waiter cancelled leaves the read to the others
+
+    def known(self, tenant_id: int, queue: str) -> RecordingPolicy | None:
+        """The queue's policy if read less than POLICY_FRESH_S ago (no wait), else None."""
+        known = self._read.get((tenant_id, queue))
+        if known is not None and self._clock() - known[0] < POLICY_FRESH_S:
+            return known[1]
+        return None
 
     async def _fetch(self, key: tuple[int, str], now: float) -> RecordingPolicy:
         tenant_id, queue = key

@@ -174,12 +174,27 @@ class CallRecorder:
         self._live[talk.call_id] = live
         # A talk carried over a restart goes on with the recording it had, if any; it is not
         # decided again.
-        self._spawn(self._carry(live) if talk.carried else self._begin(live))
+        if talk.carried:
+            self._spawn(self._carry(live))
+            return
+        known = self.policies.known(talk.tenant_id, talk.queue)
+        if known is None:
+            self._spawn(self._begin(live))
+            return
+        # Decided at once (the policy read a moment ago): most calls of a queue that records
+        # nothing cost no task at all.
+        live.policy = known
+        if known.records_at_connect(self.draw()):
+            self._spawn(self._begin(live, decided=True))
 
     def talk_ended(self, talk: Talk) -> None:
         live = self._live.pop(talk.call_id, None)
-        if live is not None:
-            self._spawn(self._finish(live))
+        if live is None:
+            return
+        if live.name is None and not live.lock.locked():
+            live.ended = True  # nothing recorded nor starting: nothing to stop or file
+            return
+        self._spawn(self._finish(live))
 
     async def drain(self) -> None:
         """Until every pending start and stop is done and journaled (tests, shutdown)."""
@@ -316,12 +331,14 @@ class CallRecorder:
 
     # --- the life of a recording ----------------------------------------------------------
 
-    async def _begin(self, live: _Live) -> None:
+    async def _begin(self, live: _Live, *, decided: bool = False) -> None:
+        """Start the recording of a talk the policy records (`decided`: it said so already)."""
         async with live.lock:
             talk = live.talk
             try:
-                live.policy = await self.policies.policy(talk.tenant_id, talk.queue)
-                if live.ended or not live.policy.records_at_connect(self.draw()):
+                if not decided:
+                    live.policy = await self.policies.policy(talk.tenant_id, talk.queue)
+                if live.ended or not (decided or live.policy.records_at_connect(self.draw())):
                     return
                 await self._record(live, reason=live.policy.mode.value)
             except StoreUnavailable as exc:

@@ -77,3 +77,48 @@ async def test_a_second_agent_in_the_same_bridge_keeps_the_calls_recording(
         await recorder.start(tenant, CALL)
     assert unreachable.value.code == "unavailable"
     assert (await recorder.state(tenant, CALL)).state is RecordingState.OFF
+
+
+async def test_a_policy_read_a_moment_ago_decides_the_next_talk_at_once(
+    db: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The second call of a queue is decided without a task or a read (the policy is a moment
+    old), and the sampling draw is still made once a call."""
+    tenant = (await Directory(db).ensure_tenant("t")).id
+    await RecordingPolicies(db).set_policy(tenant, "support",
+                                           RecordingPolicy(PolicyMode.SAMPLE, 50.0))
+    draws = iter([0.9, 0.9, 0.9, 0.9, 0.1])  # above 50%: not sampled; below: sampled
+    drawn: list[float] = []
+
+    def draw() -> float:
+        drawn.append(next(draws))
+        return drawn[-1]
+
+    ari = AriClient("http://127.0.0.1:9/ari", "nobody", "nothing")
+    recorder = CallRecorder(ari, db, RecordingStore(db, tmp_path / "recordings"), draw=draw)
+    try:
+        def one(n: int, queue: str) -> Talk:
+            call = f"{n:032x}"
+            return Talk(call, tenant, queue, f"q-{call}", f"caller-{n}", f"agent-{n}", 7,
+                        "+14155550100")
+
+        first = one(1, "sales")  # no policy: records nothing; read once
+        recorder.talk_started(first)
+        await recorder.drain()
+        recorder.talk_ended(first)
+        second = one(2, "sales")
+        recorder.talk_started(second)
+        assert not recorder._tasks  # decided at once: nothing to start
+        assert (await recorder.state(tenant, second.call_id)).policy == "none"
+        recorder.talk_ended(second)
+        assert not recorder._tasks  # nothing recorded: nothing to stop or file
+
+        for n in (3, 4, 5):  # sampled: the first read, then decided at once, a draw each
+            recorder.talk_started(one(n, "support"))
+            await recorder.drain()
+        assert drawn == [0.9, 0.9, 0.9, 0.9, 0.1]  # once a call, known policy or not
+        # only the last was sampled: its start went to Asterisk, which refuses connections here
+        assert [r.getMessage() for r in caplog.records if "did not start" in r.getMessage()
+                ] == [f"call {one(5, 'support').call_id}: recording did not start"]
+    finally:
+        await ari.close()
