@@ -34,6 +34,8 @@ from typing import Any, cast
 
 from sqlalchemy import Insert, Table, Update, bindparam, insert, update
 from sqlalchemy.engine import Dialect
+from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.util import greenlet_spawn
 
 from pbx_stasis.store.db import Database, failure, is_unreachable
 from pbx_stasis.store.journal import NewEvent
@@ -118,6 +120,10 @@ class StoreWriter:
         # driver directly (by verb; SQLAlchemy's cursor events do not see them).
         self.transactions = 0
         self.statements: Counter[str] = Counter()
+        # SQLite: the connection the bursts run on (`_commit_on_driver`), held between them:
+        # a checkout from the pool and its return (a rollback) cost more than a burst of
+        # three calls' writes.
+        self._held: PoolProxiedConnection | None = None
         # SQLite: bursts run on the driver directly (`_commit_on_driver`); tests compare.
         self.on_driver = db.backend == "sqlite"
 
@@ -171,6 +177,7 @@ class StoreWriter:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
+        await self._let_go()
         if self._ops:
             log.error("%d queued write(s) not stored: the database was unreachable at exit",
                       len(self._ops))
@@ -300,11 +307,23 @@ class StoreWriter:
         prepared = [(_driver_statement(statement, params, dialect), params)
                     for statement, params in _statements(burst)]
         rows = [(compiled.sql, compiled.rows(params)) for compiled, params in prepared]
-        async with self._db.write_turn(), self._db.engine.connect() as conn:
-            driver = (await conn.get_raw_connection()).driver_connection
-            assert driver is not None
-            await _in_driver_thread(driver, _burst, rows)
+        async with self._db.write_turn():
+            if self._held is None:
+                self._held = await self._db.engine.raw_connection()
+            driver = self._held.driver_connection
+            try:
+                await _in_driver_thread(driver, _burst, rows)
+            except BaseException:
+                await self._let_go()  # a connection that failed is not trusted with the next
+                raise
         self.statements.update(["BEGIN", "COMMIT", *(compiled.verb for compiled, _ in prepared)])
+
+    async def _let_go(self) -> None:
+        """Give the connection the writer holds back to the pool (it rolls back what is open)."""
+        held, self._held = self._held, None
+        if held is not None:
+            with contextlib.suppress(Exception):  # a broken one is dropped by the pool
+                await greenlet_spawn(held.close)
 
 
 def _in_driver_thread(driver: Any, fn: Callable[..., None], *args: Any) -> Awaitable[None]:
