@@ -1,11 +1,11 @@
 """Write-behind for the call path: call records, their updates and journal lines, queued in the
 order they happened and committed by one task, one transaction per burst.
 
-A transaction costs far more CPU than the rows in it (measured on SQLite: 2.5-4 ms for one row
-alone, 0.02-0.03 ms per row in a batched executemany), and nothing a caller hears or an agent
+A transaction costs far more CPU than the rows in it, and nothing a caller hears or an agent
 sees waits for the disk. So the first write waits `LINGER_S` for others: a queued call's writes
-(its row, three updates, seven journal lines) cost 1.37 ms of CPU a call in transactions of 3
-calls (50 calls/s), 0.70 ms in transactions of 10 (`scripts/bench-writer`). The wait is not
+(its row, three updates, seven journal lines) cost 1.67 ms of CPU alone in a transaction,
+0.85-0.90 ms a call in transactions of 3 calls (50 calls/s), 0.54 ms in transactions of 10
+(`scripts/bench-writer`). The wait is not
 longer because readers see a call's row only once it is committed: an agent's page asks for the
 call it is offered a few ms after the call began, and a 200 ms wait made the live calls miss
 new ones (docs/benchmarks.md, session 14). One queue for every writer of the call path keeps
