@@ -5,12 +5,11 @@ A transaction costs far more CPU than the rows in it, and nothing a caller hears
 sees waits for the disk. So the first write waits `LINGER_S` for others: a queued call's writes
 (its row, three updates, seven journal lines) cost 1.67 ms of CPU alone in a transaction,
 0.85-0.90 ms a call in transactions of 3 calls (50 calls/s), 0.54 ms in transactions of 10
-(`scripts/bench-writer`). The wait is not
-longer because readers see a call's row only once it is committed: an agent's page asks for the
-call it is offered a few ms after the call began, and a 200 ms wait made the live calls miss
-new ones (docs/benchmarks.md, session 14). One queue for every writer of the call path keeps
-foreign keys right (a call's row is written before its journal lines) and the journal in the
-order events happened.
+(`scripts/bench-writer`). The wait is not longer because readers see a call's row only once it
+is committed: an agent's page asks for the call it is offered a few ms after the call began,
+and a 200 ms wait made the live calls miss new ones (docs/benchmarks.md, session 14). One queue
+for every writer of the call path keeps foreign keys right (a call's row is written before its
+journal lines) and the journal in the order events happened.
 
 Failures lose nothing they need not: when the database is unreachable (server restarting,
 SQLite locked) the burst stays queued and is retried with backoff, in order; a row the database
