@@ -160,13 +160,22 @@ def capacity_report(steps: list[Step], flows: tuple[str, ...]) -> str:
         lines.append(f"| {rate:g} | " + " | ".join(cells) + " |")
     lines.append("")
     best = {flow: highest(steps, flow) for flow in flows}
+    # A flow that passed every rate it was tried at never found its limit: its figure is a floor.
+    topped = {flow: best[flow] is not None and best[flow] == max(
+        s.rate for s in steps if s.flow == flow) for flow in flows}
     for flow in flows:
         value = best[flow]
-        missed = any(s.flow == flow and not s.passed for s in steps)
         said = "none" if value is None else f"{value:g} calls/s"
         lines.append(f"capacity {flow}: {said}"
-                     f"{'' if missed or value is None else ' (the top of the ladder: at least)'}")
+                     f"{' (the top of the ladder: at least)' if topped[flow] else ''}")
     ours, theirs = best.get("ours"), best.get("app_queue")
     if ours is not None and theirs:
-        lines.append(f"ours / app_queue: {ours / theirs:.2f} (goal >= 0.8)")
+        ratio = f"{ours / theirs:.2f}"
+        if topped["ours"] and topped["app_queue"]:
+            ratio = f"unknown ({ratio} at the top of the ladder for both: climb higher)"
+        elif topped["ours"]:
+            ratio = f">= {ratio}"
+        elif topped["app_queue"]:
+            ratio = f"<= {ratio}"
+        lines.append(f"ours / app_queue: {ratio} (goal >= 0.8)")
     return "\n".join(lines)
