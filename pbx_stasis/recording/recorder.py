@@ -338,7 +338,9 @@ class CallRecorder:
             try:
                 if not decided:
                     live.policy = await self.policies.policy(talk.tenant_id, talk.queue)
-                if live.ended or not (decided or live.policy.records_at_connect(self.draw())):
+                    if not live.policy.records_at_connect(self.draw()):
+                        return
+                if live.ended:
                     return
                 await self._record(live, reason=live.policy.mode.value)
             except StoreUnavailable as exc:

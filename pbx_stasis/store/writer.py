@@ -27,7 +27,7 @@ import logging
 import sqlite3
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -309,9 +309,12 @@ class StoreWriter:
         async with self._db.write_turn():
             if self._held is None:
                 self._held = await self._db.engine.raw_connection()
-            driver = self._held.driver_connection
+            driver: Any = self._held.driver_connection  # aiosqlite's Connection
             try:
-                await _in_driver_thread(driver, _burst, rows)
+                # aiosqlite's own queueing to its thread (`Connection._execute`, not its
+                # public API: the version is pinned below 0.23 in pyproject.toml): the whole
+                # burst in one hop where its public calls make one per statement.
+                await driver._execute(lambda: _burst(driver._conn, rows))
             except BaseException:
                 await self._let_go()  # a connection that failed is not trusted with the next
                 raise
@@ -323,15 +326,6 @@ class StoreWriter:
         if held is not None:
             with contextlib.suppress(Exception):  # a broken one is dropped by the pool
                 await greenlet_spawn(held.close)
-
-
-def _in_driver_thread(driver: Any, fn: Callable[..., None], *args: Any) -> Awaitable[None]:
-    """Run `fn(sqlite3_connection, *args)` in the thread of aiosqlite's connection `driver`,
-    in turn with its other work: one hop where its public calls make one per statement.
-    `Connection._execute` is aiosqlite's own queueing, not its public API: the version is
-    pinned below 0.23 (pyproject.toml), and every SQLite test of the writer runs through it
-    (tests/integration/test_store_writer.py)."""
-    return cast(Awaitable[None], driver._execute(lambda: fn(driver._conn, *args)))
 
 
 def _burst(conn: sqlite3.Connection, rows: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
