@@ -55,11 +55,13 @@ def idle_priority() -> None:
         os.nice(19)
 
 
-def decoder_pool() -> Executor:
+def decoder_pool(*, idle: bool = True) -> Executor:
     """One worker process (2 cores: one left for Asterisk and the app), spawned rather than
-    forked from a process with threads and an event loop."""
+    forked from a process with threads and an event loop. `idle=False` is for tests that check
+    what is decoded, not when: at idle priority beside another test's busy processes a decode
+    waited minutes."""
     return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=idle_priority)
+                               initializer=idle_priority if idle else None)
 
 
 def stop_pool(pool: Executor) -> None:

@@ -46,7 +46,7 @@ async def scene(db: Database, tmp_path: Path) -> AsyncIterator[Scene]:
     directory = Directory(db)
     acme, globex = (await directory.ensure_tenant("acme")).id, (
         await directory.ensure_tenant("globex")).id
-    worker = TranscriptionWorker(db, tmp_path, {}, pool=decoder_pool())
+    worker = TranscriptionWorker(db, tmp_path, {}, pool=decoder_pool(idle=False))
     try:
         yield Scene(db, RecordingStore(db, tmp_path), worker, worker.store, acme, globex)
     finally:

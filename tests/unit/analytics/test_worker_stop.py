@@ -17,7 +17,7 @@ SCRIPT = """
 import time
 from pbx_stasis.analytics.worker import decoder_pool, stop_pool
 
-pool = decoder_pool()
+pool = decoder_pool(idle=False)
 decode = pool.submit(time.sleep, 60)
 deadline = time.monotonic() + 60
 while not decode.running() and time.monotonic() < deadline:
