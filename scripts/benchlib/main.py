@@ -14,6 +14,7 @@ from typing import Any
 from sandbox import Sandbox, SandboxError
 
 from benchlib.capacity import LADDER, capacity_report, run_capacity
+from benchlib.floor import floor_text, run_floor
 from benchlib.load import Load
 from benchlib.phases import PhaseResult, run_app_queue, run_ours
 from benchlib.report import (
@@ -61,7 +62,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
                         help="the desk phones ring this long before answering (default 50)")
     parser.add_argument("--warmup", type=int, default=10,
                         help="unmeasured calls before each flow (default 10)")
-    parser.add_argument("--only", choices=("ours", "app_queue"), help="run one flow only")
+    parser.add_argument("--only", choices=("ours", "app_queue", "floor"),
+                        help="run one flow only")
+    parser.add_argument("--floor", action="store_true",
+                        help="also run the floor (benchlib/floor.py): the least Python serving "
+                        "the same calls over ARI, for what the protocol itself costs")
     parser.add_argument("--order", choices=("app_queue-first", "ours-first"),
                         default="app_queue-first")
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite",
@@ -183,10 +188,16 @@ def main(argv: list[str]) -> int:
         flows = ["app_queue", "ours"] if args.order == "app_queue-first" else ["ours", "app_queue"]
         if args.only:
             flows = [args.only]
+        elif args.floor:
+            flows.append("floor")
         for flow in flows:
             say(f"{flow}: running")
             if flow == "app_queue":
                 phases.append(run_app_queue(sandbox, load, args.agents, workdir / "app_queue"))
+            elif flow == "floor":
+                (workdir / "floor").mkdir(exist_ok=True)
+                phases.append(eventloop.run(run_floor(sandbox, load, args.agents,
+                                                      workdir / "floor"), args.loop))
             else:
                 profile = workdir / "ours.pyspy.txt" if args.profile else None
                 (workdir / "ours").mkdir(exist_ok=True)
@@ -246,6 +257,8 @@ def main(argv: list[str]) -> int:
         top = list(extra["varset_by_variable"].items())[:8]
         out.append("ours: ChannelVarset by variable " + ", ".join(f"{k} {v}" for k, v in top))
         out += ["", breakdown(by_name["ours"])]
+    if "floor" in by_name:
+        out += ["", *floor_text(figs["floor"], by_name["floor"], ours, base)]
     report = "\n".join(out)
     print(report)
     (workdir / "report.txt").write_text(report + "\n")
