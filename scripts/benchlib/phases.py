@@ -192,6 +192,7 @@ class EventTap:
     """
 
     STEPS = ("stasis_start", "bridged")
+    NOTED = frozenset({"StasisStart", "ChannelEnteredBridge"})  # the events `_note` reads
 
     def __init__(self, app: StasisApp) -> None:
         self.asterisk: dict[str, dict[str, float]] = {step: {} for step in self.STEPS}
@@ -210,9 +211,10 @@ class EventTap:
         if kind == "ChannelVarset":
             name = str(event.get("variable"))
             self.variables[name] = self.variables.get(name, 0) + 1
-        channel = event.get("channel")
-        if isinstance(channel, dict):
-            self._note(kind, event, channel, now)
+        if kind in self.NOTED:  # the others cost the measured process nothing more
+            channel = event.get("channel")
+            if isinstance(channel, dict):
+                self._note(kind, event, channel, now)
         self._next(event)
 
     def _note(self, kind: str, event: AriEvent, channel: dict[str, Any], now: float) -> None:
