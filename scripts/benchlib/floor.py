@@ -15,19 +15,18 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import time
 from collections import Counter, deque
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 import orjson
 from sandbox import Sandbox
 
-from benchlib.load import DeskPhones, Load, call, prepare_callers, tokens
-from benchlib.phases import PhaseResult, _pair_traces, asterisk_pid, wait_no_channels
+from benchlib.load import DeskPhones, Load
+from benchlib.phases import PhaseResult, measure
 from benchlib.report import Figures, _fmt
-from benchlib.system import CpuMark, load_average
 from pbx_stasis.app import UNUSED_EVENTS
 
 
@@ -110,7 +109,8 @@ class FloorApp:
         self.legs[caller], self.callers[leg], self.agents[leg] = leg, caller, endpoint
         self.send("channels.originate", "POST",
                   f"channels?endpoint=PJSIP/{endpoint}&app={self.app}&appArgs=agent"
-                  f"&callerId={number}&timeout=60&channelId={leg}&originator={caller}")
+                  f"&callerId={quote(number, safe='')}&timeout=60&channelId={leg}"
+                  f"&originator={caller}")
 
     def answered(self, leg: str) -> None:
         caller = self.callers.get(leg)
@@ -147,7 +147,6 @@ async def run_floor(sandbox: Sandbox, load: Load, agents: int, workdir: Path,
                     app: str = "pbx") -> PhaseResult:
     """The floor app in this process, on the trunk's Stasis(pbx) like the ACD. `workdir`
     must exist."""
-    pid = asterisk_pid(sandbox)
     lifetime = (load.calls + load.warmup) / load.rate + load.talk_ms / 1000 + 180
     phones = await asyncio.to_thread(DeskPhones, workdir, ring_ms=load.ring_ms, lifetime=lifetime)
     endpoints = [f"bench-fl-{n}" for n in range(1, agents + 1)]
@@ -157,43 +156,23 @@ async def run_floor(sandbox: Sandbox, load: Load, agents: int, workdir: Path,
     ready = asyncio.Event()
     task = asyncio.create_task(floor.run(ready))
     try:
-        async with asyncio.timeout(15):
-            await asyncio.wait([task, asyncio.ensure_future(ready.wait())],
-                               return_when=asyncio.FIRST_COMPLETED)
+        connected = asyncio.ensure_future(ready.wait())
+        try:
+            async with asyncio.timeout(15):
+                await asyncio.wait([task, connected], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            connected.cancel()
         if task.done():
             task.result()  # why it could not connect
-        prepare_callers(workdir)
-        if load.warmup:
-            await asyncio.to_thread(call, workdir, "warmup", sandbox.sip_target,
-                                    tokens(3, load.warmup, warmup=True),
-                                    rate=min(load.rate, 10), talk_ms=load.talk_ms)
-            await asyncio.to_thread(wait_no_channels, sandbox)
-        measured = tokens(3, load.calls)
         events_before, requests_before = Counter(floor.events), Counter(floor.requests)
-        before, started = load_average(), time.monotonic()
-        mark = CpuMark.now(pid, phones.pid)
-        run = await asyncio.to_thread(call, workdir, "callers", sandbox.sip_target, measured,
-                                      rate=load.rate, talk_ms=load.talk_ms)
-        left = await asyncio.to_thread(wait_no_channels, sandbox)
-        cpu = CpuMark.now(pid, phones.pid) - mark
-        wall = time.monotonic() - started
-        after = load_average()
+        window = await asyncio.to_thread(measure, sandbox, load, workdir, phones, 3)
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         phones_result = await asyncio.to_thread(phones.stop)
-    return PhaseResult(
-        name="floor",
-        load=load,
-        agents=agents,
-        calls=_pair_traces(run, phones, measured),
-        cpu=cpu,
-        wall=wall,
-        callers=run.result,
-        phones=phones_result,
-        load_average=(before, after),
-        bridged_source="not timed",
-        extra={"channels_left": left,
+    return PhaseResult.of(
+        "floor", load, agents, window, phones, phones_result, bridged_source="not timed",
+        extra={"channels_left": window.channels_left,
                "ari_events": dict(floor.events - events_before),
                "ari_requests": dict(floor.requests - requests_before),
                "request_errors": dict(floor.errors)},
@@ -203,7 +182,7 @@ async def run_floor(sandbox: Sandbox, load: Load, agents: int, workdir: Path,
 def floor_text(floor: Figures, phase: PhaseResult, ours: Figures | None,
                base: Figures | None) -> list[str]:
     """The floor beside ours and app_queue from the same run."""
-    calls = max(1, floor.offered)
+    calls = max(1, floor.offered + phase.load.warmup)  # the counts include the warm-up's
     python, asterisk = floor.per_call_ms(floor.python_cpu), floor.per_call_ms(floor.asterisk_cpu)
     both = floor.per_call_ms(floor.asterisk_cpu + floor.python_cpu)
     lines = [f"floor (benchlib/floor.py: the least Python serving the same calls over ARI): "

@@ -59,6 +59,49 @@ class PhaseResult:
     bridged_source: str
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def of(cls, name: str, load: Load, agents: int, window: Window, phones: DeskPhones,
+           answered: SippResult, *, bridged_source: str, extra: dict[str, Any]) -> PhaseResult:
+        """A phase measured by `measure`, its desk phones stopped (`answered`)."""
+        return cls(name=name, load=load, agents=agents,
+                   calls=_pair_traces(window.run, phones, window.measured), cpu=window.cpu,
+                   wall=window.wall, callers=window.run.result, phones=answered,
+                   load_average=window.load_average, bridged_source=bridged_source, extra=extra)
+
+
+@dataclass(frozen=True)
+class Window:
+    """A phase's measured calls and what they cost: from the first measured INVITE until
+    Asterisk has no channel left."""
+
+    run: CallerRun
+    measured: list[str]
+    cpu: CpuMark
+    wall: float
+    load_average: tuple[float, float]  # before, after
+    channels_left: int
+
+
+def measure(sandbox: Sandbox, load: Load, workdir: Path, phones: DeskPhones, phase: int, *,
+            local_address: str = "127.0.0.1") -> Window:
+    """The warm-up calls, then the measured ones in the CPU window (blocking). `phase` tells
+    the flows' tokens apart; `local_address` picks the endpoint Asterisk takes them for."""
+    pid = asterisk_pid(sandbox)
+    prepare_callers(workdir)
+    if load.warmup:
+        call(workdir, "warmup", sandbox.sip_target, tokens(phase, load.warmup, warmup=True),
+             rate=min(load.rate, 10), talk_ms=load.talk_ms, local_address=local_address)
+        wait_no_channels(sandbox)
+    measured = tokens(phase, load.calls)
+    before, started = load_average(), time.monotonic()
+    mark = CpuMark.now(pid, phones.pid)
+    run = call(workdir, "callers", sandbox.sip_target, measured, rate=load.rate,
+               talk_ms=load.talk_ms, local_address=local_address)
+    left = wait_no_channels(sandbox)
+    cpu = CpuMark.now(pid, phones.pid) - mark
+    return Window(run, measured, cpu, time.monotonic() - started, (before, load_average()),
+                  left)
+
 
 def asterisk_pid(sandbox: Sandbox) -> int:
     pid_file = sandbox.root / "srv" / "pbx" / sandbox.name / "run" / "asterisk.pid"
@@ -125,7 +168,6 @@ class Profiler:
 def run_app_queue(sandbox: Sandbox, load: Load, agents: int, workdir: Path) -> PhaseResult:
     """Queue(bench) with `agents` static-contact members, all answered by one sipp process."""
     workdir.mkdir(parents=True, exist_ok=True)
-    pid = asterisk_pid(sandbox)
     lifetime = (load.calls + load.warmup) / load.rate + load.talk_ms / 1000 + 180
     phones = DeskPhones(workdir, ring_ms=load.ring_ms, lifetime=lifetime)
     try:
@@ -142,35 +184,14 @@ def run_app_queue(sandbox: Sandbox, load: Load, agents: int, workdir: Path) -> P
         members = shown.count("PJSIP/bench-aq-")
         if members != agents:
             raise RuntimeError(f"app_queue {QUEUE} has {members} members, not {agents}:\n{shown}")
-        prepare_callers(workdir)
-        if load.warmup:
-            warm = tokens(2, load.warmup, warmup=True)
-            call(workdir, "warmup", sandbox.sip_target, warm, rate=min(load.rate, 10),
-                 talk_ms=load.talk_ms, local_address=sandbox.bench_caller)
-            wait_no_channels(sandbox)
-        measured = tokens(2, load.calls)
-        before, started = load_average(), time.monotonic()
-        mark = CpuMark.now(pid, phones.pid)
-        run = call(workdir, "callers", sandbox.sip_target, measured, rate=load.rate,
-                   talk_ms=load.talk_ms, local_address=sandbox.bench_caller)
-        left = wait_no_channels(sandbox)
-        cpu = CpuMark.now(pid, phones.pid) - mark
-        wall = time.monotonic() - started
-        after = load_average()
+        window = measure(sandbox, load, workdir, phones, 2, local_address=sandbox.bench_caller)
     finally:
         phones_result = phones.stop()
-    return PhaseResult(
-        name="app_queue",
-        load=load,
-        agents=agents,
-        calls=_pair_traces(run, phones, measured),
-        cpu=cpu,
-        wall=wall,
-        callers=run.result,
-        phones=phones_result,
-        load_average=(before, after),
+    return PhaseResult.of(
+        "app_queue", load, agents, window, phones, phones_result,
         bridged_source="the desk phone's 200 OK (app_queue bridges on answer)",
-        extra={"channels_left": left, "queue_show": sandbox.cli(f"queue show {QUEUE}")},
+        extra={"channels_left": window.channels_left,
+               "queue_show": sandbox.cli(f"queue show {QUEUE}")},
     )
 
 
