@@ -553,8 +553,14 @@ class CallRecorder:
             })
 
     async def _settled(self, name: str) -> None:
-        """Until Asterisk has finished writing the file (the live recording is gone)."""
+        """Until Asterisk has finished writing the file: the live recording is gone once its
+        thread closed the file. Its state says "done" from the stop request on, before that
+        thread has stopped (res_stasis_recording's `recording_stop`), and a WAV file read then
+        still has the header it was opened with: no audio (a kept recording of 0.00 s).
+        "failed" and "canceled" leave nothing to wait for. A recording still "done" at the
+        deadline is taken as it is."""
         deadline = time.monotonic() + self.settle
+        state = None
         while time.monotonic() < deadline:
             try:
                 live = await self.ari.recordings.get_live(name)
@@ -562,9 +568,14 @@ class CallRecorder:
                 if exc.status == 404:
                     return
                 raise
-            if live.get("state") in ("done", "failed", "canceled"):
+            state = live.get("state")
+            if state in ("failed", "canceled"):
                 return
             await asyncio.sleep(0.05)
+        if state == "done":
+            log.warning("recording %s still listed as live %.0f s after its stop: kept as it "
+                        "is", name, self.settle)
+            return
         raise TimeoutError(f"recording {name} still live {self.settle:.0f} s after its stop")
 
     async def _note(self, live: _Live, event: str, data: dict[str, Any]) -> None:
