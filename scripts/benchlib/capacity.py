@@ -163,11 +163,17 @@ def capacity_report(steps: list[Step], flows: tuple[str, ...]) -> str:
     # A flow that passed every rate it was tried at never found its limit: its figure is a floor.
     topped = {flow: best[flow] is not None and best[flow] == max(
         s.rate for s in steps if s.flow == flow) for flow in flows}
+    # Otherwise its ceiling lies between its best and the next rate it was tried at.
+    missed = {flow: min((s.rate for s in steps if s.flow == flow
+                         and s.rate > (best[flow] or 0)), default=None) for flow in flows}
     for flow in flows:
         value = best[flow]
         said = "none" if value is None else f"{value:g} calls/s"
-        lines.append(f"capacity {flow}: {said}"
-                     f"{' (the top of the ladder: at least)' if topped[flow] else ''}")
+        if topped[flow]:
+            said += " (the top of the ladder: at least)"
+        elif missed[flow] is not None:
+            said += f" (below {missed[flow]:g})"
+        lines.append(f"capacity {flow}: {said}")
     ours, theirs = best.get("ours"), best.get("app_queue")
     if ours is not None and theirs:
         ratio = f"{ours / theirs:.2f}"
@@ -177,5 +183,8 @@ def capacity_report(steps: list[Step], flows: tuple[str, ...]) -> str:
             ratio = f">= {ratio}"
         elif topped["app_queue"]:
             ratio = f"<= {ratio}"
+        else:  # both ceilings known to a step: the ratio's range follows
+            low, high = ours / (missed["app_queue"] or theirs), (missed["ours"] or ours) / theirs
+            ratio += f", between {low:.2f} and {high:.2f} with the ladder's steps"
         lines.append(f"ours / app_queue: {ratio} (goal >= 0.8)")
     return "\n".join(lines)
