@@ -1,6 +1,7 @@
-"""The two flows measured on the same sandbox: the Python ACD (in-process StasisApp) and app_queue.
+"""The flows measured on the same sandbox: the Python ACD (in-process StasisApp) and app_queue
+(and the floor, benchlib/floor.py, through the same `measure`).
 
-Both get the same callers (bench-caller.xml at the same rate), the same number of agents answered
+All get the same callers (bench-caller.xml at the same rate), the same number of agents answered
 by one sipp desk-phone process, and the same CPU window: from the first measured INVITE until
 Asterisk has no channel left.
 """
