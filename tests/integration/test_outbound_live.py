@@ -120,6 +120,7 @@ async def test_an_agents_outbound_call_is_a_full_call(
                 me = await (await client.get("/api/me/agent", headers=olga)).json()
                 assert me["agent"]["state"] == "wrap-up" and me["agent"]["call_id"] == call_id
                 await center.idle()
+                await center.app.recorder.drain()  # the recording is filed after the call ends
                 async with center.db.session() as db:
                     record = await db.get(Call, call_id)
                 assert record is not None and record.agent_user_id == agent.user_id
