@@ -160,12 +160,11 @@ def capacity_report(steps: list[Step], flows: tuple[str, ...]) -> str:
         lines.append(f"| {rate:g} | " + " | ".join(cells) + " |")
     lines.append("")
     best = {flow: highest(steps, flow) for flow in flows}
-    # A flow that passed every rate it was tried at never found its limit: its figure is a floor.
-    topped = {flow: best[flow] is not None and best[flow] == max(
-        s.rate for s in steps if s.flow == flow) for flow in flows}
-    # Otherwise its ceiling lies between its best and the next rate it was tried at.
+    # A flow's ceiling lies between its best and the next rate it was tried at (and missed);
+    # one that passed every rate it was tried at never found it: its figure is a floor.
     missed = {flow: min((s.rate for s in steps if s.flow == flow
                          and s.rate > (best[flow] or 0)), default=None) for flow in flows}
+    topped = {flow: best[flow] is not None and missed[flow] is None for flow in flows}
     for flow in flows:
         value = best[flow]
         said = "none" if value is None else f"{value:g} calls/s"
@@ -184,7 +183,9 @@ def capacity_report(steps: list[Step], flows: tuple[str, ...]) -> str:
         elif topped["app_queue"]:
             ratio = f"<= {ratio}"
         else:  # both ceilings known to a step: the ratio's range follows
-            low, high = ours / (missed["app_queue"] or theirs), (missed["ours"] or ours) / theirs
-            ratio += f", between {low:.2f} and {high:.2f} with the ladder's steps"
+            above_ours, above_theirs = missed["ours"], missed["app_queue"]
+            assert above_ours is not None and above_theirs is not None
+            ratio += (f", between {ours / above_theirs:.2f} and {above_ours / theirs:.2f} with "
+                      "the ladder's steps")
         lines.append(f"ours / app_queue: {ratio} (goal >= 0.8)")
     return "\n".join(lines)

@@ -37,9 +37,8 @@ class FloorApp:
         self.sandbox, self.app = sandbox, app
         self.free = deque(endpoints)
         self.outbox: list[str] = []  # requests to send once the event at hand is handled
-        self.numbers: dict[str, str] = {}  # caller channel -> the calling number
+        self.numbers: dict[str, str] = {}  # callers in the app -> their calling number
         self.ids = itertools.count(1)
-        self.bridges: dict[str, str] = {}  # caller channel -> its bridge
         self.legs: dict[str, str] = {}  # caller channel -> its agent's leg
         self.callers: dict[str, str] = {}  # agent leg -> its caller
         self.agents: dict[str, str] = {}  # agent leg -> the agent's endpoint
@@ -95,9 +94,8 @@ class FloorApp:
             self.left(channel_id)
 
     def arrived(self, caller: str, number: str) -> None:
-        bridge = f"fb-{caller}"
-        self.bridges[caller], self.numbers[caller] = bridge, number
-        self.send("bridges.create", "POST", f"bridges?type=mixing&bridgeId={bridge}")
+        self.numbers[caller] = number
+        self.send("bridges.create", "POST", f"bridges?type=mixing&bridgeId={_bridge(caller)}")
         self.send("channels.ring", "POST", f"channels/{caller}/ring")
         if self.free:
             self.ring(caller, number, self.free.popleft())
@@ -114,33 +112,35 @@ class FloorApp:
 
     def answered(self, leg: str) -> None:
         caller = self.callers.get(leg)
-        if caller is None or caller not in self.bridges:
+        if caller is None or caller not in self.numbers:
             self.send("channels.hangup", "DELETE", f"channels/{leg}")
             return
         self.send("channels.answer", "POST", f"channels/{caller}/answer")
         self.send("bridges.add_channel", "POST",
-                  f"bridges/{self.bridges[caller]}/addChannel?channel={caller},{leg}")
+                  f"bridges/{_bridge(caller)}/addChannel?channel={caller},{leg}")
 
     def left(self, channel_id: str) -> None:
-        bridge = self.bridges.pop(channel_id, None)
-        if bridge is not None:  # a caller: its agent's leg and its bridge go
-            self.numbers.pop(channel_id, None)
+        if self.numbers.pop(channel_id, None) is not None:  # a caller: its leg and bridge go
             leg = self.legs.pop(channel_id, None)
             if leg is not None:
                 self.send("channels.hangup", "DELETE", f"channels/{leg}")
-            self.send("bridges.destroy", "DELETE", f"bridges/{bridge}")
+            self.send("bridges.destroy", "DELETE", f"bridges/{_bridge(channel_id)}")
             return
         caller = self.callers.pop(channel_id, None)
         endpoint = self.agents.pop(channel_id, None)
-        if caller is not None and caller in self.bridges:  # the agent left first
+        if caller is not None and caller in self.numbers:  # the agent left first
             self.legs.pop(caller, None)
             self.send("channels.hangup", "DELETE", f"channels/{caller}")
         if endpoint is not None:
             self.free.append(endpoint)
             while self.waiting and self.free:
                 waiting = self.waiting.popleft()
-                if waiting in self.bridges:
+                if waiting in self.numbers:
                     self.ring(waiting, self.numbers[waiting], self.free.popleft())
+
+
+def _bridge(caller: str) -> str:
+    return f"fb-{caller}"
 
 
 async def run_floor(sandbox: Sandbox, load: Load, agents: int, workdir: Path,
