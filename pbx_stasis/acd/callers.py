@@ -96,7 +96,8 @@ class Callers:
             await call.note("QUEUE_UNKNOWN", queue=request.queue)
             return Outcome(False, "unknown_queue")
         call_id = call.record.id
-        bridge_id = f"{queue_bridge_prefix(call_id)}{time.monotonic_ns() % 1_000_000}"  # per stay
+        bridge_id = request.bridge_id or (  # one per stay
+            f"{queue_bridge_prefix(call_id)}{time.monotonic_ns() % 1_000_000}")
         entered = request.entered_at or self.clock()
         waiting = Waiting(
             call=call,
@@ -117,13 +118,14 @@ class Callers:
             # agent's originate reaches Asterisk before this call's other requests.
             await self.barrier()
             try:
-                # The bridge's name keeps the stay, so a restarted app puts the caller back.
-                await self.ari.bridges.create("mixing", bridge_id=bridge_id,
-                                              name=stay.bridge_name())
-                if waiting.ringback:
-                    await self.ari.channels.ring(call.channel_id)
-                else:
-                    await self.ari.bridges.add_channel(bridge_id, call.channel_id)
+                if request.bridge_id is None:  # else the caller waits in it already
+                    # Its name keeps the stay, so a restarted app puts the caller back.
+                    await self.ari.bridges.create("mixing", bridge_id=bridge_id,
+                                                  name=stay.bridge_name())
+                    if waiting.ringback:
+                        await self.ari.channels.ring(call.channel_id)
+                    else:
+                        await self.ari.bridges.add_channel(bridge_id, call.channel_id)
                 call.log.set_queue(call.record, request.queue)
             except AriError as exc:
                 log.warning("call %s cannot wait in %s: %s", call_id, request.queue, exc)

@@ -26,6 +26,9 @@ class QueueRequest:
     max_wait: float | None = None  # seconds; None: the queue's own max wait
     entered_at: float | None = None  # epoch; set when a caller is put back after a restart
     campaign: int | None = None  # a campaign's customer: outbound work, in no queue's figures
+    # The bridge the caller's stay already has (a caller put back after a restart): kept, not
+    # made anew, so no stop or crash can catch the stay between two bridges and lose it.
+    bridge_id: str | None = None
 
     def bridge_name(self) -> str:
         """The name of the caller's queue bridge: it carries the request, so an app restarted

@@ -67,16 +67,24 @@ class CallRouter:
         inbox = self._inboxes.get(channel_id)
         if inbox is not None:
             inbox.put(event)
-        elif event.get("type") == "StasisStart" and self.accepting:
+        elif event.get("type") == "StasisStart":
             self.start_call(event)
         if event.get("type") == "ChannelDestroyed":
             # Nothing more will arrive for this channel; the owner already has the event.
             self._inboxes.pop(channel_id, None)
 
     def start_call(self, start: AriEvent, handler: CallHandler | None = None) -> None:
-        """Run a call's handler in its own task (`handler` overrides, e.g. for adoption)."""
+        """Run a call's handler in its own task (`handler` overrides, e.g. for adoption).
+
+        Not once the app is stopping: `shutdown` waits for and cancels the tasks it found, and
+        a task begun after that (an adoption the stop interrupted) would run on unwatched
+        while the app closes under it, and end its caller's call. The channel stays in
+        Stasis for the next start to adopt."""
         channel_id = event_channel_id(start)
         assert channel_id is not None
+        if not self.accepting:
+            log.info("channel %s left for the next start: the app is stopping", channel_id)
+            return
         inbox = self.claim(channel_id)
         inbox.entered = True
         task = asyncio.create_task(

@@ -13,7 +13,8 @@ the app restarted (or its ARI socket dropped) under them.
 - A stop of the app (SIGTERM, an upgrade) leaves a carried-over conversation as a crash does,
   to the next start.
 - A caller waiting in a queue goes back to their place: the queue and the entry time are in
-  the name of their queue bridge.
+  the name of their queue bridge, which they wait on in (a stop or crash during the adoption
+  leaves it as it was, for the next start).
 - A call that entered Stasis while the app was away (its StasisStart went to a dead or silent
   socket: it has no record, and the dialplan's arguments say it came in or went out) is a new
   call: it runs its number's script as if the StasisStart had just arrived.
@@ -91,6 +92,9 @@ class Adoption:
         self._new_call = new_call  # what a StasisStart starts: the app's normal call
         self._bridges: list[Bridge] = []  # as they were at the last (re)connect
         self._talks: dict[str, _CarriedTalk] = {}  # channel id -> its carried-over talk
+        # Queue bridges that callers put back wait in again (their tasks may not have told
+        # the ACD yet): not destroyed as empty at the end of the (re)connect.
+        self._kept: set[str] = set()
         # Told when a carried-over conversation outside the ACD ended and its record was
         # closed (e.g. a masked call through a virtual number journals its end: app.py).
         self.conversation_ended: list[Callable[[CallRecord], Awaitable[None]]] = []
@@ -99,6 +103,7 @@ class Adoption:
         # Supervision legs from before a restart would otherwise be adopted as conversations.
         await self.supervision.clear_leftovers()
         self._bridges = await self.ari.bridges.list()  # once for every channel adopted below
+        self._kept.clear()
         await self._carry_over_talks()
         # Agents' endpoints and registrations before any caller is put back: a caller who
         # heard ringing is offered to a registered agent at once, not answered onto music
@@ -106,11 +111,11 @@ class Adoption:
         await self.acd.on_connect()
         await resync(self.ari, self.app, self.router, self.calls, self._adopt)
         self._end_talks_gone_meanwhile()
-        # Queue bridges nobody waits in: callers who heard ringing (adopted above from the
-        # list), or calls that ended while the app was away.
+        # Queue bridges nobody waits in or goes back to: calls that ended while the app was
+        # away, or a stay's bridge its caller, answered meanwhile, was never put in.
         for bridge in self._bridges:
             if (bridge["id"].startswith(QUEUE_BRIDGE) and not bridge["channels"]
-                    and not self.acd.owns_bridge(bridge["id"])):
+                    and bridge["id"] not in self._kept and not self.acd.owns_bridge(bridge["id"])):
                 with contextlib.suppress(AriError):
                     await self.ari.bridges.destroy(bridge["id"])
 
@@ -217,6 +222,8 @@ class Adoption:
         """A channel in Stasis that no task handles: the app restarted under it."""
         args = stasis_args_of(channel, self.app)
         start: AriEvent = {"type": "StasisStart", "channel": dict(channel), "args": args}
+        # Now, not in the task: its bridge is kept from the clean-up that ends the (re)connect.
+        stay = self._queue_stay(record, channel["id"]) if record is not None else None
 
         async def handle(inbox: EventInbox, start: AriEvent) -> None:
             # this call's new objects (a waiting caller's queue bridge, an agent's leg) on its
@@ -230,7 +237,8 @@ class Adoption:
                 return
             if await self._resume(inbox, start, record):
                 return
-            partners = await self._partners(channel["id"])
+            partners = await self._partners(channel["id"],
+                                            keep=stay.bridge_id if stay is not None else None)
             if partners:
                 await self._let_conversation_finish(inbox, start, record, partners)
                 return
@@ -249,9 +257,8 @@ class Adoption:
                 await self._end_dial(channel, record)
                 return
             tenant_id, script = self._default()
-            waiting = self._queue_stay(record.id)
-            if waiting is not None:
-                script = self._back_in_queue(waiting)
+            if stay is not None:
+                script = self._back_in_queue(stay)
             await run_call(self.ari, self.calls, inbox, start, tenant_id=tenant_id,
                            script=script, record=record, adopted=True)
 
@@ -312,9 +319,9 @@ class Adoption:
         await self.recorder.file_adopted(record.tenant_id, record.id, stay)
         return True
 
-    async def _partners(self, channel_id: str) -> list[str]:
-        """The other channels bridged with this one; queue bridges where it waits alone are
-        destroyed (a new stay gets a new bridge)."""
+    async def _partners(self, channel_id: str, *, keep: str | None) -> list[str]:
+        """The other channels bridged with this one; a bridge where it is alone is destroyed,
+        but for `keep` (the queue bridge of the stay it goes back to)."""
         partners: list[str] = []
         for bridge in self._bridges:
             if channel_id not in bridge["channels"]:
@@ -322,7 +329,7 @@ class Adoption:
             others = [c for c in bridge["channels"] if c != channel_id]
             if others:
                 partners += others
-            else:
+            elif bridge["id"] != keep:
                 with contextlib.suppress(AriError):
                     await self.ari.bridges.destroy(bridge["id"])
         return partners
@@ -364,11 +371,18 @@ class Adoption:
                     if b["id"].startswith(queue_bridge_prefix(record.id))]
             await self.recorder.file_adopted(record.tenant_id, record.id, stay)
 
-    def _queue_stay(self, call_id: str) -> QueueRequest | None:
-        """The queue a call waited in when the app stopped, from its queue bridge's name."""
+    def _queue_stay(self, record: CallRecord, channel_id: str) -> QueueRequest | None:
+        """The queue a call waited in when the app stopped, from its queue bridge's name, with
+        that bridge to wait on in when the caller is in it (or hears ringing, outside it); a
+        caller answered but not yet in it gets a new one (this one is left empty)."""
         for bridge in self._bridges:
-            if bridge["id"].startswith(queue_bridge_prefix(call_id)):
-                return QueueRequest.from_bridge_name(str(bridge.get("name", "")))
+            if bridge["id"].startswith(queue_bridge_prefix(record.id)):
+                request = QueueRequest.from_bridge_name(str(bridge.get("name", "")))
+                seated = channel_id in bridge["channels"] or record.answered_at is None
+                if request is not None and seated:
+                    self._kept.add(bridge["id"])
+                    return replace(request, bridge_id=bridge["id"])
+                return request
         return None
 
     def _back_in_queue(self, request: QueueRequest) -> CallScript:

@@ -109,6 +109,33 @@ async def test_a_stop_leaves_talking_and_waiting_callers_to_the_next_start(
         assert center.stop() == 0
 
 
+async def test_stops_as_the_app_adopts_leave_the_waiting_caller_waiting(
+    private_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """A caller waits (no agent available); the app is stopped again and again as it starts:
+    at once when its events socket connects (its resync then puts the caller back), and a
+    little later. The caller keeps their place, in the same queue bridge, through every stop
+    and the last start has them served. (A stop that lands inside the resync itself, a window
+    of some 10 ms here, let the call it put back run on unwatched as the app closed under it,
+    which once hung a waiting caller up: the router's unit test pins that; this one only
+    lands there by chance.)"""
+    with floor(private_sandbox, tmp_path, ["cy"], first_phone=640) as center:
+        center.start()
+        waiting = caller(private_sandbox, tmp_path, "+14155550211", 40)
+        await rows(center, "ENTERQUEUE", 1)
+        for delay in (0.0, 0.05, 0.3):
+            assert center.stop() == 0
+            center.start()
+            await asyncio.sleep(delay)
+        await center.available("cy")
+        await rows(center, "CONNECT", 1)
+        result = await waiting
+        assert result.ok, result.describe()  # they hung up themself, after talking
+        await rows(center, "COMPLETECALLER", 1)
+        assert len(await center.journal("ENTERQUEUE")) == 1  # one stay, however many stops
+        assert center.stop() == 0
+
+
 async def _period(center: Floor, sandbox: Sandbox, workdir: Path, prefix: str, *,
                   crash: bool) -> Report:
     """Three callers on two agents: two talk 12 s, the third waits for the first free agent

@@ -5,6 +5,7 @@ up, not yet gone) gets its StasisEnd. Asterisk's own arriving after that is a re
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, cast
 
 from pbx_stasis.ari.models import AriEvent, Channel, stasis_entry
@@ -131,3 +132,28 @@ async def test_a_call_the_router_started_counts_as_entered() -> None:
     assert missed_starts(APP, router, existing) == 0
     await router.shutdown(1.0)
     assert started == ["caller"]
+
+
+async def test_a_stopping_app_starts_no_call_and_leaves_the_channel_for_the_next_start() -> None:
+    """An adoption that a stop interrupts (resync goes on after `shutdown` took its list of
+    tasks): its calls are not begun (before: they ran on, unwatched, while the app closed under
+    them, and a waiting caller was hung up); the channel is not claimed, so the next start
+    adopts it."""
+    started: list[str] = []
+    release = asyncio.Event()
+
+    async def on_call(inbox: EventInbox, start: AriEvent) -> None:
+        started.append(inbox.channel_id)
+        await release.wait()
+
+    router = CallRouter(on_call)
+    router.start_call({"type": "StasisStart", "channel": {"id": "talking"}, "args": []})
+    stopping = asyncio.create_task(router.shutdown(5.0))
+    await asyncio.sleep(0)  # the stop has begun: it waits for the call it found
+    router.start_call({"type": "StasisStart", "channel": {"id": "waiting"}, "args": []})
+    router.on_event({"type": "StasisStart", "channel": {"id": "new"}, "args": ["inbound"]})
+    release.set()
+    await stopping
+    assert started == ["talking"]
+    assert router.inbox("waiting") is None and router.inbox("new") is None
+    assert router.live_calls == 0
