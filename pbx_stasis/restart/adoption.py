@@ -110,6 +110,11 @@ class Adoption:
         # because no agent seemed reachable yet.
         await self.acd.on_connect()
         await resync(self.ari, self.app, self.router, self.calls, self._adopt)
+        if not self.router.accepting:
+            # The app began to stop during the resync: what it found after that has no task
+            # (left for the next start), so no talk is taken for ended for want of one, and
+            # no bridge is removed.
+            return
         self._end_talks_gone_meanwhile()
         # Queue bridges nobody waits in or goes back to: calls that ended while the app was
         # away, or a stay's bridge its caller, answered meanwhile, was never put in.
