@@ -12,6 +12,8 @@ the app restarted (or its ARI socket dropped) under them.
   when the app stopped is ended (the agent's phone and the ringing leg hung up).
 - A stop of the app (SIGTERM, an upgrade) leaves a carried-over conversation as a crash does,
   to the next start.
+- A caller whose conversation ended while the app was away (the journal's talk is open, the
+  agent's leg gone) is released, as when an agent hangs up.
 - A caller waiting in a queue goes back to their place: the queue and the entry time are in
   the name of their queue bridge, which they wait on in (a stop or crash during the adoption
   leaves it as it was, for the next start).
@@ -95,6 +97,9 @@ class Adoption:
         # Queue bridges that callers put back wait in again (their tasks may not have told
         # the ACD yet): not destroyed as empty at the end of the (re)connect.
         self._kept: set[str] = set()
+        # Calls whose talk the journal left open and whose conversation ended while the app
+        # was away (their agent's leg gone): a caller still there is not put back in a queue.
+        self._over: set[str] = set()
         # Told when a carried-over conversation outside the ACD ended and its record was
         # closed (e.g. a masked call through a virtual number journals its end: app.py).
         self.conversation_ended: list[Callable[[CallRecord], Awaitable[None]]] = []
@@ -104,6 +109,7 @@ class Adoption:
         await self.supervision.clear_leftovers()
         self._bridges = await self.ari.bridges.list()  # once for every channel adopted below
         self._kept.clear()
+        self._over.clear()
         await self._carry_over_talks()
         # Agents' endpoints and registrations before any caller is put back: a caller who
         # heard ringing is offered to a registered agent at once, not answered onto music
@@ -162,6 +168,7 @@ class Adoption:
                 self._carry(talk, channels)
         for talk in talks.values():  # the core ignores a call it holds (a reconnect)
             self.acd.carry_over(talk, ended=True)
+            self._over.add(talk.call_id)
         if unjournaled:
             await self._carry_unjournaled(unjournaled, connect_lost=read)
 
@@ -228,7 +235,8 @@ class Adoption:
         args = stasis_args_of(channel, self.app)
         start: AriEvent = {"type": "StasisStart", "channel": dict(channel), "args": args}
         # Now, not in the task: its bridge is kept from the clean-up that ends the (re)connect.
-        stay = self._queue_stay(record, channel["id"]) if record is not None else None
+        stay = (self._queue_stay(record, channel["id"])
+                if record is not None and record.id not in self._over else None)
 
         async def handle(inbox: EventInbox, start: AriEvent) -> None:
             # this call's new objects (a waiting caller's queue bridge, an agent's leg) on its
@@ -262,7 +270,9 @@ class Adoption:
                 await self._end_dial(channel, record)
                 return
             tenant_id, script = self._default()
-            if stay is not None:
+            if record.id in self._over:
+                script = _conversation_over
+            elif stay is not None:
                 script = self._back_in_queue(stay)
             await run_call(self.ari, self.calls, inbox, start, tenant_id=tenant_id,
                            script=script, record=record, adopted=True)
@@ -396,6 +406,13 @@ class Adoption:
             await self.acd.enqueue(call, request)
 
         return wait_again
+
+
+async def _conversation_over(call: Call) -> None:
+    """A caller whose agent hung up while the app was away, left alone in their queue bridge:
+    the call ends as when an agent hangs up (`run_call` releases the caller), not with the
+    caller back in the queue to wait for another agent after their conversation."""
+    await call.note("ADOPTED", action="hangup")
 
 
 def ended_meanwhile(talks: Iterable[_CarriedTalk], followed: Callable[[str], bool]

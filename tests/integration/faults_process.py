@@ -13,7 +13,7 @@ import re
 import signal
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -255,10 +255,11 @@ async def next_state(ws: aiohttp.ClientWebSocketResponse, state: str) -> dict[st
 @contextlib.contextmanager
 def floor(sandbox: Sandbox, workdir: Path, agents: list[str], *, first_phone: int,
           queue: dict[str, Any] | None = None, database: str | None = None,
-          phone_lifetime: float = 180.0) -> Iterator[Floor]:
-    """A floor ready for `start` (on SQLite, or the `database` URL given; its desk phones
-    answer for `phone_lifetime` seconds); at the end the process is stopped (killed if it
-    hangs) and the phones are hung up."""
+          phone_lifetime: float = 180.0, phone_scenario: str = "agent-answer.xml",
+          phone_keys: Mapping[str, str] | None = None) -> Iterator[Floor]:
+    """A floor ready for `start` (on SQLite, or the `database` URL given; its desk phones run
+    `phone_scenario` with `phone_keys` and answer for `phone_lifetime` seconds); at the end
+    the process is stopped (killed if it hangs) and the phones are hung up."""
     url = database or f"sqlite+aiosqlite:///{workdir}/pbx.db"
     env = {**sandbox.app_env(), "PBX_DATABASE_URL": url,
            "PBX_WEB_ENABLED": "true", "PBX_WEB_PORT": str(free_port()),
@@ -268,8 +269,9 @@ def floor(sandbox: Sandbox, workdir: Path, agents: list[str], *, first_phone: in
     ids = {username: record.user_id for username, record in added_agents(url, {
         username: f"sip:{username}@127.0.0.1:{sip_port}"
         for username, (sip_port, _) in zip(agents, ports, strict=True)}).items()}
-    phones = [SippAgent(sip_port=sip_port, media_port=media_port, workdir=workdir,
-                        lifetime=phone_lifetime) for sip_port, media_port in ports]
+    phones = [SippAgent(phone_scenario, sip_port=sip_port, media_port=media_port,
+                        workdir=workdir, keys=phone_keys, lifetime=phone_lifetime)
+              for sip_port, media_port in ports]
     center = Floor(env, workdir, ids, phones)
     try:
         yield center

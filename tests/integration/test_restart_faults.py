@@ -136,6 +136,36 @@ async def test_stops_as_the_app_adopts_leave_the_waiting_caller_waiting(
         assert center.stop() == 0
 
 
+async def test_a_conversation_the_agent_ended_while_the_app_was_away_ends_the_call(
+    private_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """kill -9 during a talk; the agent hangs up while the app is away, which leaves the caller
+    alone in the conversation's bridge; start: the caller is released as when an agent hangs
+    up, the talk completed once (before: put back in the queue, and offered to the same agent
+    again: a second CONNECT for one call)."""
+    with floor(private_sandbox, tmp_path, ["eve"], first_phone=650,
+               phone_scenario="agent-answer-hangs-up.xml",
+               phone_keys={"talk_ms": "4000"}) as center:
+        center.start()
+        await center.available("eve")
+        call = asyncio.create_task(run_sipp_async(
+            "caller-waits-bye.xml", private_sandbox.sip_target, service=DID,
+            caller="+14155550221", timeout=60, workdir=tmp_path))
+        await rows(center, "CONNECT", 1)
+        center.kill()
+        await asyncio.sleep(6.0)  # the agent's phone hangs up 4 s after answering
+        center.start()
+        result = await call
+        assert result.ok, result.describe()  # the caller got the BYE
+        ends = await rows(center, "CALLEND", 1, within=10)
+        assert [r.data["by"] for r in ends] == ["agent"]
+        [ended] = await center.journal("COMPLETECALLER", "COMPLETEAGENT")
+        assert ended.data.get("ended_away"), ended.data
+        assert len(await center.journal("CONNECT")) == 1
+        assert len(await center.journal("ENTERQUEUE")) == 1
+        assert center.stop() == 0
+
+
 async def _period(center: Floor, sandbox: Sandbox, workdir: Path, prefix: str, *,
                   crash: bool) -> Report:
     """Three callers on two agents: two talk 12 s, the third waits for the first free agent
