@@ -388,12 +388,14 @@ class Adoption:
 
     def _queue_stay(self, record: CallRecord, channel_id: str) -> QueueRequest | None:
         """The queue a call waited in when the app stopped, from its queue bridge's name, with
-        that bridge to wait on in when the caller is in it (or hears ringing, outside it); a
-        caller answered but not yet in it gets a new one (this one is left empty)."""
+        that bridge to wait on in when the caller is where the ACD will look for them: in it
+        if answered, outside it hearing ringing if not (the record says which). Otherwise (a
+        stop between the answer and the move into it, or a crash that lost the answer's
+        write) the stay gets a new bridge, as any new stay does, and this one goes."""
         for bridge in self._bridges:
             if bridge["id"].startswith(queue_bridge_prefix(record.id)):
                 request = QueueRequest.from_bridge_name(str(bridge.get("name", "")))
-                seated = channel_id in bridge["channels"] or record.answered_at is None
+                seated = (channel_id in bridge["channels"]) == (record.answered_at is not None)
                 if request is not None and seated:
                     self._kept.add(bridge["id"])
                     return replace(request, bridge_id=bridge["id"])
