@@ -114,8 +114,8 @@ async def test_stops_as_the_app_adopts_leave_the_waiting_caller_waiting(
 ) -> None:
     """A caller waits (no agent available); the app is stopped again and again as it starts:
     at once when its events socket connects (its resync then puts the caller back), and a
-    little later. The caller keeps their place, in the same queue bridge, through every stop
-    and the last start has them served. (A stop that lands inside the resync itself, a window
+    little later. The caller keeps their place through every stop (one ENTERQUEUE: the same
+    stay) and the last start has them served. (A stop that lands inside the resync itself, a window
     of some 10 ms here, let the call it put back run on unwatched as the app closed under it,
     which once hung a waiting caller up: the router's unit test pins that; this one only
     lands there by chance.)"""
