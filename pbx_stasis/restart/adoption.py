@@ -234,9 +234,11 @@ class Adoption:
         """A channel in Stasis that no task handles: the app restarted under it."""
         args = stasis_args_of(channel, self.app)
         start: AriEvent = {"type": "StasisStart", "channel": dict(channel), "args": args}
-        # Now, not in the task: its bridge is kept from the clean-up that ends the (re)connect.
         stay = (self._queue_stay(record, channel["id"])
                 if record is not None and record.id not in self._over else None)
+        if stay is not None and stay.bridge_id is not None:
+            # Now, not in the task: kept from the clean-up that ends the (re)connect.
+            self._kept.add(stay.bridge_id)
 
         async def handle(inbox: EventInbox, start: AriEvent) -> None:
             # this call's new objects (a waiting caller's queue bridge, an agent's leg) on its
@@ -397,7 +399,6 @@ class Adoption:
                 request = QueueRequest.from_bridge_name(str(bridge.get("name", "")))
                 seated = (channel_id in bridge["channels"]) == (record.answered_at is not None)
                 if request is not None and seated:
-                    self._kept.add(bridge["id"])
                     return replace(request, bridge_id=bridge["id"])
                 return request
         return None
