@@ -86,6 +86,15 @@ def postgres_migrated(postgres: PostgresServer, postgres_template: str) -> str:
     return postgres.create_database("pbx_migrated", template=postgres_template)
 
 
+@pytest.fixture
+def pg_url(postgres: PostgresServer, postgres_template: str) -> Iterator[str]:
+    """A database of the test's own on the session's PostgreSQL, at the newest migration
+    (a copy of `postgres_template`), dropped after the test."""
+    url = postgres.create_database("pbx_own", template=postgres_template)
+    yield url
+    postgres.drop_database(url)
+
+
 # Emptying the shared database costs ~20 ms; a copy of a migrated template costs ~200 ms (CREATE
 # DATABASE checkpoints). Every table but Alembic's, including ones added by later migrations.
 EMPTY_ALL_TABLES = """

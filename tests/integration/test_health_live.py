@@ -6,7 +6,6 @@ each; /healthz stays 200 throughout."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +19,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from sandbox import Sandbox, run_sipp_async
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def pg_url(postgres: PostgresServer, postgres_template: str) -> Iterator[str]:
-    """A database of its own on the test PostgreSQL, at the newest migration."""
-    url = postgres.create_database("pbx_health", template=postgres_template)
-    yield url
-    postgres.drop_database(url)
-
 
 
 def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:

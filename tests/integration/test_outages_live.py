@@ -37,14 +37,6 @@ from pbx_stasis.web.sessions import COOKIE
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def pg_url(postgres: PostgresServer, postgres_template: str) -> Iterator[str]:
-    """A database of its own on the test PostgreSQL, at the newest migration."""
-    url = postgres.create_database("pbx_outage", template=postgres_template)
-    yield url
-    postgres.drop_database(url)
-
-
 @pytest.fixture(scope="module")
 def short_rtp_timeout() -> Iterator[Sandbox]:
     """A sandbox instance of its own whose trunk ends a call after 3 s without RTP (60 s as

@@ -6,7 +6,6 @@ renewal that times out keeps the holder's session (and so its role)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import asyncpg
 import pytest
@@ -18,13 +17,6 @@ from pbx_stasis.store import Database
 pytestmark = pytest.mark.integration
 
 NAME = "stasis:lease-test"
-
-
-@pytest.fixture
-def pg_url(postgres: PostgresServer, postgres_template: str) -> Iterator[str]:
-    url = postgres.create_database("pbx_lease", template=postgres_template)
-    yield url
-    postgres.drop_database(url)
 
 
 async def test_a_standby_takes_the_role_of_a_cut_off_holder_which_then_stops(
