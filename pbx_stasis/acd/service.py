@@ -182,6 +182,12 @@ class AcdControl(Protocol):
 
     async def live_calls(self, tenant_id: int) -> list[LiveCall]: ...
 
+    async def calls_stored(self) -> None:
+        """Until the rows the call path has queued so far (calls and their journal lines) are
+        stored: a reader in another process reads a call's row next (an agent's page asks for
+        the call it is offered a few ms after the call began; store/writer.py)."""
+        ...
+
     async def hangup(self, tenant_id: int, call_id: str) -> None: ...
 
     async def move_waiting(self, tenant_id: int, call_id: str, queue: str, by: str) -> None:

@@ -179,6 +179,9 @@ class LiveContactCenter:
 
     # --- calls --------------------------------------------------------------------------------
 
+    async def calls_stored(self) -> None:
+        await self.db.writes.settle()
+
     async def live_calls(self, tenant_id: int) -> list[LiveCall]:
         calls = []
         for record in await self.records.live_calls(tenant_id):

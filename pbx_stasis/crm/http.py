@@ -201,9 +201,13 @@ async def own_call(req: RouteRequest, call_id: str, field: str | None = None) ->
     else 404, or 400 naming `field` when the call id came in a body."""
     who = req.who
     statement = select(Call).where(Call.id == call_id, Call.tenant_id == who.tenant_id)
-    # The call's row may still be queued for writing (store/writer.py): an agent's page asks for
-    # the call it is offered a few ms after the call began.
-    await req.site.ctx.db.writes.settle()
+    # The call's row may still be queued for writing in the process that runs the calls, this
+    # one or the Stasis process of a split deployment (store/writer.py): an agent's page asks
+    # for the call it is offered a few ms after the call began.
+    try:
+        await acd_of(req).calls_stored()
+    except (ServiceError, WebError):
+        pass  # the telephony away: what is stored is all there is to read
     async with req.site.ctx.db.session() as session:
         call = await session.scalar(statement)
     mine = call is not None and may_see_call(who, call.agent_user_id)

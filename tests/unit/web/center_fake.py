@@ -268,6 +268,9 @@ class MemoryContactCenter:
         agent = self._agent(tenant_id, user_id)
         agent.sip_password = f"reset-{next(self._ids)}"
 
+    async def calls_stored(self) -> None:
+        """Nothing is queued here: every call is readable at once."""
+
     async def live_calls(self, tenant_id: int) -> list[LiveCall]:
         return [call for t, call in self.calls.values() if t == tenant_id]
 
