@@ -3,12 +3,15 @@ order they happened and committed by one task, one transaction per burst.
 
 A transaction costs far more CPU than the rows in it, and nothing a caller hears or an agent
 sees waits for the disk. So the first write waits `LINGER_S` for others: a queued call's writes
-(its row, three updates, seven journal lines) cost 1.67 ms of CPU alone in a transaction,
-0.85-0.90 ms a call in transactions of 3 calls (50 calls/s), 0.54 ms in transactions of 10
-(`scripts/bench-writer`). The wait is not longer because readers see a call's row only once it
-is committed: an agent's page asks for the call it is offered a few ms after the call began,
-and a 200 ms wait made the live calls miss new ones (docs/benchmarks.md, session 14). One queue
-for every writer of the call path keeps foreign keys right (a call's row is written before its
+(its row, three updates, seven journal lines) cost 1.35 ms of CPU alone in a transaction, 0.68
+ms a call in transactions of 3 calls, 0.33 in transactions of 10 (`scripts/bench-writer`,
+session 18): 200 ms makes ~10 calls a transaction at 50 calls/s. A reader sees a row only once
+it is committed, so whoever reads rows the call path may still hold settles first (`settle`,
+which commits at once): the live calls' list, a call's own lookup from an agent's page (through
+the ACD's `calls_stored`, in the process that runs the calls, split deployment or not), the
+recorder, supervision's audit, the reports' rollup. Other readers may see a row up to
+`LINGER_S` late (another process's report of the last moments). One queue for
+every writer of the call path keeps foreign keys right (a call's row is written before its
 journal lines) and the journal in the order events happened.
 
 Failures lose nothing they need not: when the database is unreachable (server restarting,
@@ -46,7 +49,7 @@ log = logging.getLogger(__name__)
 _CALLS = cast(Table, Call.__table__)
 _LINES = cast(Table, CallEvent.__table__)
 MAX_BURST = 5000  # writes per transaction (after an outage the queue may hold many more)
-LINGER_S = 0.05  # 2-3 calls a transaction at 50 calls/s
+LINGER_S = 0.2  # ~10 calls a transaction at 50 calls/s
 
 
 @dataclass(frozen=True, slots=True)
