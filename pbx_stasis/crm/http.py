@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import asdict
 from typing import Annotated, Any
 
@@ -42,6 +43,10 @@ from pbx_stasis.web.routing import (
 )
 
 PHONE_HINT = "is not a phone number: write it in international form, e.g. +14155550100"
+
+# How long a call's lookup waits for the process that runs the calls to store what it holds
+# (one commit, a few ms; longer only while the database is away).
+CALLS_STORED_WAIT_S = 2.0
 
 
 def contact_json(contact: ContactRecord) -> dict[str, Any]:
@@ -205,9 +210,10 @@ async def own_call(req: RouteRequest, call_id: str, field: str | None = None) ->
     # one or the Stasis process of a split deployment (store/writer.py): an agent's page asks
     # for the call it is offered a few ms after the call began.
     try:
-        await acd_of(req).calls_stored()
-    except (ServiceError, WebError):
-        pass  # the telephony away: what is stored is all there is to read
+        async with asyncio.timeout(CALLS_STORED_WAIT_S):
+            await acd_of(req).calls_stored()
+    except (ServiceError, WebError, TimeoutError):
+        pass  # the telephony away or slow: what is stored is all there is to read
     async with req.site.ctx.db.session() as session:
         call = await session.scalar(statement)
     mine = call is not None and may_see_call(who, call.agent_user_id)
