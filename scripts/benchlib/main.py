@@ -180,9 +180,7 @@ def main(argv: list[str]) -> int:
             postgres = pg.start()
             db_url = postgres.create_database("pbx_bench")
         else:
-            for stale in workdir.glob("pbx.db*"):  # a fresh database for every run
-                stale.unlink()
-            db_url = f"sqlite+aiosqlite:///{workdir}/pbx.db"
+            db_url = fresh_sqlite(workdir, "pbx.db")
         sandbox = start_sandbox(name)
         say(f"sandbox {sandbox.name}: ARI {sandbox.ari_url}, SIP {sandbox.sip_target}")
         flows = ["app_queue", "ours"] if args.order == "app_queue-first" else ["ours", "app_queue"]
@@ -278,6 +276,14 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def fresh_sqlite(workdir: Path, name: str) -> str:
+    """The URL of an empty SQLite database `name` in `workdir`: a file a former run left there
+    (its agents, its calls) is removed first."""
+    for stale in workdir.glob(f"{name}*"):  # with its -wal and -shm
+        stale.unlink()
+    return f"sqlite+aiosqlite:///{workdir}/{name}"
+
+
 def capacity(args: argparse.Namespace, workdir: Path) -> int:
     """--capacity: the ladder of rates (benchlib/capacity.py), its table and each flow's best."""
     flows: tuple[str, ...] = (args.only,) if args.only else ("app_queue", "ours")
@@ -296,7 +302,7 @@ def capacity(args: argparse.Namespace, workdir: Path) -> int:
         def db_url(step: int) -> str:
             if postgres is not None:
                 return str(postgres.create_database(f"pbx_bench_{step}"))
-            return f"sqlite+aiosqlite:///{workdir}/pbx-{step}.db"
+            return fresh_sqlite(workdir, f"pbx-{step}.db")
 
         steps = run_capacity(
             start_sandbox=start_sandbox, name=args.instance or f"bench-{os.getpid()}",
