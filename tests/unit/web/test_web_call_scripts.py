@@ -3,12 +3,16 @@ gets the script of its IVR path or queue, filled with the contact's, call's and 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import pytest
 from web_world import Person, World
 
+from pbx_stasis.crm import http as crm_http
 from pbx_stasis.store.base import utc_now
 from pbx_stasis.store.tables import CallEvent, Role
+from pbx_stasis.web.contract import ServiceError, ServiceErrorCode
 
 CALL_A = "a" * 32  # the acme agent's call from Ada's number, queue support
 
@@ -89,3 +93,25 @@ async def test_the_agent_gets_the_calls_script_filled(world: World) -> None:
     stranger = await world.log_in(world.person("globex", Role.AGENT))
     await _json(world, stranger, "GET", f"/api/calls/{CALL_A}/script", status=404)
     await _json(world, agent, "GET", "/api/call-scripts", status=403)
+
+
+async def test_the_call_is_read_when_the_telephony_cannot_store_its_rows(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page's lookup first has the telephony process store the call rows it still holds
+    (calls_stored); when that process hangs or is away, what is stored is read: the agent
+    gets the call, at most the bound late, never an error."""
+    agent = await world.log_in(world.person("acme", Role.AGENT))
+    monkeypatch.setattr(crm_http, "CALLS_STORED_WAIT_S", 0.05)
+
+    async def hangs() -> None:
+        await asyncio.Event().wait()
+
+    async def away() -> None:
+        raise ServiceError(ServiceErrorCode.UNAVAILABLE, "the telephony process is not reachable")
+
+    for calls_stored in (hangs, away):
+        monkeypatch.setattr(world.center, "calls_stored", calls_stored)
+        async with asyncio.timeout(2):
+            reply = await _json(world, agent, "GET", f"/api/calls/{CALL_A}/script")
+        assert reply["script"] is None  # the call was found: no script saved for it yet
+        await _json(world, agent, "GET", f"/api/calls/{'c' * 32}/script", status=404)  # globex's
