@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import asdict
 from typing import Annotated, Any
 
@@ -209,11 +210,10 @@ async def own_call(req: RouteRequest, call_id: str, field: str | None = None) ->
     # The call's row may still be queued for writing in the process that runs the calls, this
     # one or the Stasis process of a split deployment (store/writer.py): an agent's page asks
     # for the call it is offered a few ms after the call began.
-    try:
+    # The telephony away or slow: what is stored is all there is to read.
+    with contextlib.suppress(ServiceError, WebError, TimeoutError):
         async with asyncio.timeout(CALLS_STORED_WAIT_S):
             await acd_of(req).calls_stored()
-    except (ServiceError, WebError, TimeoutError):
-        pass  # the telephony away or slow: what is stored is all there is to read
     async with req.site.ctx.db.session() as session:
         call = await session.scalar(statement)
     mine = call is not None and may_see_call(who, call.agent_user_id)

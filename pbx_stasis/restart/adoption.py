@@ -234,8 +234,9 @@ class Adoption:
         """A channel in Stasis that no task handles: the app restarted under it."""
         args = stasis_args_of(channel, self.app)
         start: AriEvent = {"type": "StasisStart", "channel": dict(channel), "args": args}
+        over = record is not None and record.id in self._over
         stay = (self._queue_stay(record, channel["id"])
-                if record is not None and record.id not in self._over else None)
+                if record is not None and not over else None)
         if stay is not None and stay.bridge_id is not None:
             # Now, not in the task: kept from the clean-up that ends the (re)connect.
             self._kept.add(stay.bridge_id)
@@ -272,7 +273,7 @@ class Adoption:
                 await self._end_dial(channel, record)
                 return
             tenant_id, script = self._default()
-            if record.id in self._over:
+            if over:
                 script = _conversation_over
             elif stay is not None:
                 script = self._back_in_queue(stay)
