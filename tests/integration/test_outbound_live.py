@@ -36,16 +36,25 @@ def _tone_phone(rtp: RtpPhone, sip_port: int, workdir: Path) -> SippAgent:
                      lifetime=60)
 
 
+LISTEN_S = 1.0
+
+
 def _levels(phone: RtpPhone, since: float, until: float) -> dict[int, float]:
     heard = phone.heard(since, until)
-    assert len(heard) > 0.8 * 8000 * (until - since), f"{phone.name} heard too little"
+    assert len(heard) > 0.8 * 8000 * LISTEN_S, f"{phone.name} heard too little"
     return {hz: round(tone_db(heard, hz), 1) for hz in (FAR_HZ, AGENT_HZ, SUPERVISOR_HZ)}
 
 
-async def _listen(seconds: float = 1.0) -> tuple[float, float]:
+async def _listen(*phones: RtpPhone) -> tuple[float, float]:
+    """A window of at least LISTEN_S, past the change, that lasts until each phone heard 0.8 s
+    of audio (at most 2 s more): on two busy cores a phone's thread can read its packets late,
+    and a fixed window then holds too few of them though the audio was there."""
     await asyncio.sleep(0.3)  # past the change
     since = time.monotonic()
-    await asyncio.sleep(seconds)
+    await asyncio.sleep(LISTEN_S)
+    await eventually(lambda: min(len(phone.heard(since)) for phone in phones),
+                     until=lambda samples: samples > 0.8 * 8000 * LISTEN_S, within=2,
+                     what="each phone hears 0.8 s of audio")
     return since, time.monotonic()
 
 
@@ -86,17 +95,17 @@ async def test_an_agents_outbound_call_is_a_full_call(
                 assert call["to_number"] == NUMBER and call["state"] == "talking"
                 assert call["agent_user_id"] == agent.user_id and call["connected_at"]
                 assert call["queue"] == "sales"
-                since, until = await _listen()
+                since, until = await _listen(far, agent_rtp)
                 assert _levels(far, since, until)[AGENT_HZ] > PRESENT  # audio both ways
                 assert _levels(agent_rtp, since, until)[FAR_HZ] > PRESENT
 
                 # Hold: the far end hears music, not the agent; then back.
                 calls = f"/api/calls/{call_id}"
                 assert (await client.post(f"{calls}/hold", headers=olga)).status == 204
-                since, until = await _listen()
+                since, until = await _listen(far)
                 assert _levels(far, since, until)[AGENT_HZ] < ABSENT
                 assert (await client.post(f"{calls}/unhold", headers=olga)).status == 204
-                since, until = await _listen()
+                since, until = await _listen(far)
                 assert _levels(far, since, until)[AGENT_HZ] > PRESENT
                 tones = await client.post(f"{calls}/dtmf", json={"digits": "12#"}, headers=olga)
                 assert tones.status == 204, await tones.text()
@@ -105,7 +114,7 @@ async def test_an_agents_outbound_call_is_a_full_call(
                 supervised = await client.get("/api/supervision/calls", headers=sue)
                 assert call_id in {c["call_id"] for c in (await supervised.json())["calls"]}
                 await center.app.supervision.listen(tenant_id, call_id, "PJSIP/sup-614")
-                since, until = await _listen()
+                since, until = await _listen(supervisor_rtp, far)
                 heard = _levels(supervisor_rtp, since, until)
                 assert heard[FAR_HZ] > PRESENT and heard[AGENT_HZ] > PRESENT
                 assert _levels(far, since, until)[SUPERVISOR_HZ] < ABSENT
