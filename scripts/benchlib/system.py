@@ -11,6 +11,8 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
+from sandbox import worker_share
+
 from pbx_stasis.cli import eventloop
 
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -115,7 +117,10 @@ def tcp_free(port: int) -> bool:
 
 
 def free_port(candidates: range, *, tcp: bool = False, block: int = 1) -> int:
-    """The first port p of `candidates` with p..p+block-1 free on 127.0.0.1 (UDP or TCP)."""
+    """The first port p of `candidates` with p..p+block-1 free on 127.0.0.1 (UDP or TCP). Run by
+    a test (tests/integration/test_bench_smoke*.py), from its pytest-xdist worker's share, as the
+    tests' own ports are: a port probed free is not one the other worker is about to take."""
+    candidates = worker_share(candidates)
     start = (os.getpid() * 7) % len(candidates)
     ordered: list[int] = [*candidates[start:], *candidates[:start]]
     for port in ordered:
