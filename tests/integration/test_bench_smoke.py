@@ -5,8 +5,9 @@ started for sessions, and bench-ivr then failed in its handler on every event, u
 the benchmarks' business, not a test's: no figure is judged here. The heavier load scripts are
 in test_bench_smoke_load.py (a file to an xdist worker: the two halves run side by side).
 
-Left out: bench-amd (AMD's verdicts are timing-bound on a busy machine; the campaigns' AMD has
-its live tests) and bench-dialer's live part (the live campaigns have theirs)."""
+Left out: bench-dialer's live part (the live campaigns have their tests). bench-amd runs with
+its accuracy bar off: AMD's verdicts are timing-bound on a busy machine (the campaigns' AMD has
+its live tests)."""
 
 from __future__ import annotations
 
@@ -89,3 +90,8 @@ def test_the_dialer_simulation_paces_within_its_abandon_targets() -> None:
 def test_the_analytics_benchmark_measures_the_bundled_engine() -> None:
     output = run_script("bench-analytics", "--sentences", "2")
     assert "pocketsphinx   g711   WER" in output, output
+
+
+def test_the_amd_benchmark_judges_every_greeting() -> None:
+    output = run_script("bench-amd", "--noise", "0", "--min-accuracy", "0")
+    assert "14 greetings; AMD verdicts" in output and "  noise 0     accuracy" in output, output
