@@ -532,8 +532,9 @@ class FlowRun:
                 return cast(IvrInput, event["event"])
             if kind == "ChannelDtmfReceived":
                 # Asterisk sends a channel's events twice when the app is also subscribed to
-                # its endpoint (the ACD subscribes to endpoint:PJSIP): a key counted twice would
-                # answer the next menu too. Two real keys never share a timestamp (ms).
+                # its endpoint (older versions subscribed to endpoint:PJSIP, a subscription
+                # that outlives the socket until acd/restore.py drops it): a key counted twice
+                # would answer the next menu too. Two real keys never share a timestamp (ms).
                 stamp = (event.get("timestamp"), event.get("digit"))
                 if stamp == self._last_key:
                     continue
