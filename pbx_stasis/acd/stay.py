@@ -55,8 +55,11 @@ class Lane:
             try:
                 await job()
             except AriError as exc:
-                # 404: the channel or bridge is gone; the hangup events tell the core.
-                if exc.status != 404:
+                # The channel or bridge is gone: the hangup events tell the core. Not a warning
+                # (under overload thousands of callers hang up before they are bridged).
+                if exc.channel_gone:
+                    log.debug("%s: %s", self.name, exc)
+                else:
                     log.warning("%s: %s", self.name, exc)
             except Exception:
                 log.exception("%s: job failed", self.name)

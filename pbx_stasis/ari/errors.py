@@ -25,6 +25,15 @@ class AriError(Exception):
         """True for a 404: the channel, bridge, playback... is gone (often a normal race)."""
         return self.status == 404
 
+    @property
+    def channel_gone(self) -> bool:
+        """The channel asked about has hung up or left the app: a 404, or the answers bridge
+        and channel operations give for it (400 "Channel not found" from addChannel; 409 or
+        422 "Channel not in Stasis application"). A normal race when a caller hangs up."""
+        return self.status == 404 or (
+            self.status in (400, 409, 422)
+            and self.message in ("Channel not found", "Channel not in Stasis application"))
+
 
 class AriAuthError(AriError):
     """Asterisk rejected the ARI user or password (HTTP 401)."""
