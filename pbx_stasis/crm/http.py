@@ -209,8 +209,8 @@ async def own_call(req: RouteRequest, call_id: str, field: str | None = None) ->
     statement = select(Call).where(Call.id == call_id, Call.tenant_id == who.tenant_id)
     # The call's row may still be queued for writing in the process that runs the calls, this
     # one or the Stasis process of a split deployment (store/writer.py): an agent's page asks
-    # for the call it is offered a few ms after the call began.
-    # The telephony away or slow: what is stored is all there is to read.
+    # for the call it is offered a few ms after the call began. With that process away or
+    # slow, what is stored is all there is to read.
     with contextlib.suppress(ServiceError, WebError, TimeoutError):
         async with asyncio.timeout(CALLS_STORED_WAIT_S):
             await acd_of(req).calls_stored()
