@@ -168,10 +168,17 @@ class Callers:
             if not waiting.abandoned_by_app:
                 if waiting.talk is not None:  # before the bridge goes: recordings stop cleanly
                     tell_watchers(self.talk_watchers, waiting.talk, started=False)
+                talked = waiting.outcome.done() and waiting.outcome.result().talked
+                # A caller going on in the flow (a mailbox, the next node) leaves the bridge
+                # first: Asterisk refuses to record a channel until the bridge has let it go,
+                # which a remove waits for and a bridge's destruction does not.
+                goes_on = not call.inbox.gone and (not talked or waiting.voicemail is not None)
+                if goes_on:
+                    with contextlib.suppress(AriError):
+                        await self.ari.bridges.remove_channel(bridge_id, call.channel_id)
                 with contextlib.suppress(AriError):
                     await self.ari.bridges.destroy(bridge_id)
-                talked = waiting.outcome.done() and waiting.outcome.result().talked
-                if not talked and not waiting.ringback and not call.inbox.gone:
+                if goes_on and not waiting.ringback:
                     with contextlib.suppress(AriError):
                         await self.ari.channels.stop_moh(call.channel_id)
 

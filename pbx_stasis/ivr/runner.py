@@ -84,6 +84,9 @@ MAX_LOOKUP_BYTES = 1 << 20
 # the silence that ends it.
 QUEUE_VOICEMAIL_MAX_S = 180.0
 QUEUE_VOICEMAIL_SILENCE_S = 5.0
+# Voicemail failures _voicemail journals itself (ivr.warning, ivr.voicemail_empty).
+NO_RECORDING_STORE, EMPTY_MESSAGE = "no recording store", "empty"
+VOICEMAIL_NOTED = (NO_RECORDING_STORE, EMPTY_MESSAGE)
 # After a hangup during a voicemail, how long Asterisk may take to close the file.
 RECORDING_SETTLE_SECONDS = 3.0
 # A hangup node's cause -> ARI hangup reason, and the Q.850 cause Asterisk records for it
@@ -352,9 +355,13 @@ class FlowRun:
         if outcome.overflow_kind == "voicemail" and outcome.overflow_target:
             # The queue sends the caller to its mailbox (a supervisor, or its overflow): they
             # leave a message there, and the call ends with it.
-            await self._voicemail(Voicemail("queue", outcome.overflow_target,
-                                            QUEUE_VOICEMAIL_MAX_S, QUEUE_VOICEMAIL_SILENCE_S,
-                                            beep=True))
+            left = await self._voicemail(Voicemail("queue", outcome.overflow_target,
+                                                   QUEUE_VOICEMAIL_MAX_S,
+                                                   QUEUE_VOICEMAIL_SILENCE_S, beep=True))
+            if isinstance(left, VoicemailFailed) and left.reason not in VOICEMAIL_NOTED:
+                self._note("ivr.warning", {"message": f"voicemail failed: {left.reason}",
+                                           "queue": action.queue,
+                                           "mailbox": outcome.overflow_target})
             self._ended = True
             return None
         if outcome.talked:
@@ -396,7 +403,7 @@ class FlowRun:
         store = self.tools.recordings
         if store is None:
             self._note("ivr.warning", {"message": "no recordings directory for voicemail"})
-            return VoicemailFailed("no recording store")
+            return VoicemailFailed(NO_RECORDING_STORE)
         name = f"pbx-vm-{secrets.token_hex(12)}"
         fmt = self.tools.recording_format
         started = utc_now()
@@ -445,7 +452,7 @@ class FlowRun:
             inbox = self.call.inbox
             raise ChannelGone(self.call.channel_id, inbox.hangup.cause, inbox.hangup.cause_text)
         if kept is None:
-            return VoicemailFailed("empty")
+            return VoicemailFailed(EMPTY_MESSAGE)
         return VoicemailRecorded(kept.id, kept.duration_seconds)
 
     async def _recording_stored(self, name: str) -> bool:

@@ -45,7 +45,7 @@ from pbx_stasis.config import (
     RecordingSettings,
     Settings,
 )
-from pbx_stasis.store import CallRecord, Database, JournalEntry
+from pbx_stasis.store import CallRecord, CallRecords, Database, JournalEntry
 
 pytestmark = pytest.mark.integration
 
@@ -746,3 +746,69 @@ async def test_queue_node_enqueues_into_the_acd_and_an_agent_answers(
         assert left["result"] == "exited" and left["next"] == "everyone_busy"
         assert story(waited)[-1] == "end hung_up"
         assert next(e.event for e in waited if e.queue == "empty") == "ENTERQUEUE"
+
+
+TO_MAILBOX = """
+flows:
+  overflowing:
+    dids: ["+15550009"]
+    entry: in_queue
+    nodes:
+      in_queue: {kind: queue, queue: sales, max_wait: 2, next: bye}
+      bye: {kind: hangup}
+  waiting:
+    dids: ["+15550010"]
+    entry: in_queue
+    nodes:
+      in_queue: {kind: queue, queue: sales, max_wait: 60, next: bye}
+      bye: {kind: hangup}
+"""
+
+
+async def test_callers_sent_to_a_queues_mailbox_leave_their_message(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """By the queue's overflow (max wait) or by a supervisor: the caller leaves the queue's
+    bridge before the message is recorded. Asterisk refuses to record a channel it still counts
+    in a bridge, and destroying the bridge does not wait for that (a caller a supervisor sent
+    to voicemail was once hung up on under load)."""
+    from callcenter import call_center
+
+    queues = {"sales": {"overflow": {"kind": "voicemail", "target": "sales"}}}
+    async with call_center(sandbox, tmp_path, queues) as center:
+        app = center.app
+        applied = await app.ivr.apply(app.tenant_id, [("mailbox.yaml", TO_MAILBOX)], "test")
+        assert applied.version is not None, applied.problems
+        overflowing = [f"+1555090{n}" for n in range(2)]
+        sent = [f"+1555091{n}" for n in range(3)]
+
+        async def supervisor() -> None:
+            entered = await center.wait_for("ENTERQUEUE", count=len(overflowing) + len(sent))
+            for row in entered:
+                record = await CallRecords(center.db).get(row.call_id or "")
+                if record is not None and record.from_number in sent:
+                    await app.acd.to_voicemail(row.call_id or "", by="sup")
+
+        # Each speaks from the answer and hangs up 5.5 s later: ~3 s of message after 2 s in
+        # the queue; a supervisor sends the others as soon as all of them wait.
+        calls = [
+            run_sipp_async(talking_caller(tmp_path), sandbox.sip_target, service=did,
+                           caller=caller, timeout=20, keys={"talk_ms": "5500"},
+                           media_port=free_media_port(low=CALLER_MEDIA_RANGE[0] + n * 40))
+            for n, (did, caller) in enumerate([("+15550009", c) for c in overflowing]
+                                              + [("+15550010", c) for c in sent])
+        ]
+        *results, _ = await asyncio.gather(*calls, supervisor())
+        assert all(result.ok for result in results), [r.describe() for r in results]
+        await center.idle()
+        journals = {r.from_number: (r, j) for r, j in await read_calls(str(center.db.url))}
+        for caller in overflowing + sent:
+            record, journal = journals[caller]
+            events = [e.event for e in journal]
+            how = "EXITWITHTIMEOUT" if caller in overflowing else "supervisor.voicemail"
+            assert how in events and "ivr.voicemail" in events, (caller, events)
+            [kept] = await app.recordings.for_call(record.id)
+            assert (kept.kind, kept.mailbox_kind, kept.mailbox) == ("voicemail", "queue", "sales")
+            assert kept.duration_seconds > 1.5, kept
+            data = app.recordings.path_of(kept).read_bytes()
+            assert rms(data[44:]) > 200  # the caller's voice, not the queue's music
