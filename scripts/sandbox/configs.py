@@ -149,9 +149,11 @@ PROJECT_FILES = {
     "extensions.conf": REPO / "dialplan" / "extensions.conf",
     "amd.conf": REPO / "dialplan" / "amd.conf",
     "pjsip.conf": REPO / "pjsip" / "pjsip.conf",
+    "stasis.conf": REPO / "stasis" / "stasis.conf",
 }
 # Sandbox-only config (the benchmark's app_queue baseline), appended to the project file of the
-# same name or installed alone: what a deployment copies (dialplan/, pjsip/) never holds it.
+# same name or installed alone: what a deployment copies (dialplan/, pjsip/, stasis/) never
+# holds it.
 SANDBOX_ONLY_DIR = Path(__file__).resolve().parent / "bench-app-queue"
 SANDBOX_ONLY_FILES = ("pjsip.conf", "extensions.conf", "queues.conf")
 
@@ -275,7 +277,6 @@ def _generated(settings: Settings, moddir: str) -> dict[str, str]:
         "udptl.conf": "[general]\n",
         "acl.conf": "",
         "dnsmgr.conf": "[general]\nenable = no\n",
-        "stasis.conf": "",
         "pjproject.conf": "[log_mappings]\ntype = log_mappings\nasterisk_error = 0\n"
         "asterisk_warning = 1\nasterisk_notice = 2\nasterisk_debug = 3,4,5,6\n",
         "codecs.conf": "",
