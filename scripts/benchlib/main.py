@@ -21,6 +21,7 @@ from benchlib.report import (
     breakdown,
     failures_text,
     figures,
+    rounds_text,
     summarize_profile,
     table,
     verdict,
@@ -33,6 +34,7 @@ FULL = {"rate": 50.0, "duration": 60.0, "agents": 50}
 QUICK = {"rate": 10.0, "duration": 10.0, "agents": 10}
 MAX_CALLS = 20_000  # every run stays bounded, whatever the arguments
 MAX_DURATION = 600.0
+MAX_ROUNDS = 10
 # The ACD queue, set like queues.conf [bench] so both flows do the same job.
 OURS_QUEUE = {
     "strategy": "longest-idle",  # app_queue: leastrecent
@@ -69,6 +71,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
                         "the same calls over ARI, for what the protocol itself costs")
     parser.add_argument("--order", choices=("app_queue-first", "ours-first"),
                         default="app_queue-first")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run the flows this many times, the order reversed every other "
+                        "round, and print each round's CPU a call and the ratios' median: the "
+                        "host's speed drifts by 20%% within minutes (default 1)")
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite",
                         help="the app's database: SQLite file (default) or a throwaway "
                         "PostgreSQL server (tests/pg.py, needs Debian's postgresql)")
@@ -104,6 +110,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
         parser.error("--rate, --duration and --agents must be positive")
     if args.duration > MAX_DURATION or args.rate * args.duration > MAX_CALLS:
         parser.error(f"at most {MAX_DURATION:.0f} s and {MAX_CALLS} calls per flow")
+    if not 1 <= args.rounds <= MAX_ROUNDS:
+        parser.error(f"--rounds: 1 to {MAX_ROUNDS}")
+    if args.rounds > 1 and (args.only or args.capacity):
+        parser.error("--rounds compares flows: not with --only or --capacity")
     if args.capacity and not 0 < args.step_seconds <= 60:
         parser.error("--step-seconds: 1 to 60")
     if args.instance == "default":
@@ -172,15 +182,12 @@ def main(argv: list[str]) -> int:
         f"cores; workdir {workdir}")
     postgres: Any = None
     sandbox: Sandbox | None = None
-    phases: list[PhaseResult] = []
+    rounds: list[list[PhaseResult]] = []
     try:
         if args.db == "postgres":
             import pg  # tests/pg.py: a throwaway server
 
             postgres = pg.start()
-            db_url = postgres.create_database("pbx_bench")
-        else:
-            db_url = fresh_sqlite(workdir, "pbx.db")
         sandbox = start_sandbox(name)
         say(f"sandbox {sandbox.name}: ARI {sandbox.ari_url}, SIP {sandbox.sip_target}")
         flows = ["app_queue", "ours"] if args.order == "app_queue-first" else ["ours", "app_queue"]
@@ -188,26 +195,18 @@ def main(argv: list[str]) -> int:
             flows = [args.only]
         elif args.floor:
             flows.append("floor")
-        for flow in flows:
-            say(f"{flow}: running")
-            if flow == "app_queue":
-                phases.append(run_app_queue(sandbox, load, args.agents, workdir / "app_queue"))
-            elif flow == "floor":
-                (workdir / "floor").mkdir(exist_ok=True)
-                phases.append(eventloop.run(run_floor(sandbox, load, args.agents,
-                                                      workdir / "floor"), args.loop))
-            else:
-                profile = workdir / "ours.pyspy.txt" if args.profile else None
-                (workdir / "ours").mkdir(exist_ok=True)
-                phases.append(eventloop.run(run_ours(
-                    sandbox, load, args.agents, workdir / "ours", db_url,
-                    queue_settings=OURS_QUEUE, profile=profile,
-                    bridge_events=args.bridge_events,
-                ), args.loop))
-            done = phases[-1]
-            say(f"{flow}: done in {done.wall:.1f} s; callers sipp exit {done.callers.returncode} "
-                f"({done.callers.successful}/{done.callers.created} ok)")
-            time.sleep(2)  # let the machine settle between flows
+        for number in range(1, args.rounds + 1):
+            # Round 1 in the top folder, as a single run; each later one in a folder of its
+            # own, with a database of its own (ours adds its agents to it).
+            folder = workdir if number == 1 else workdir / f"round-{number}"
+            folder.mkdir(exist_ok=True)
+            db_url = (postgres.create_database(f"pbx_bench_{number}") if postgres is not None
+                      else fresh_sqlite(folder, "pbx.db"))
+            order = flows if number % 2 else flows[::-1]
+            if args.rounds > 1:
+                say(f"round {number} of {args.rounds}: {', '.join(order)}")
+            phases = [run_flow(flow, args, sandbox, load, folder, db_url) for flow in order]
+            rounds.append(sorted(phases, key=lambda p: flows.index(p.name)))
     finally:
         if sandbox is not None:
             try:
@@ -216,6 +215,7 @@ def main(argv: list[str]) -> int:
                 say(f"could not stop the sandbox: {problem}")
         if postgres is not None:
             postgres.stop()
+    phases = rounds[0] if rounds else []
     by_name = {p.name: p for p in phases}
     figs = {n: figures(p) for n, p in by_name.items()}
     ours, base = figs.get("ours"), figs.get("app_queue")
@@ -257,6 +257,8 @@ def main(argv: list[str]) -> int:
         out += ["", breakdown(by_name["ours"])]
     if "floor" in by_name:
         out += ["", *floor_text(figs["floor"], by_name["floor"], ours, base)]
+    if len(rounds) > 1:
+        out += ["", rounds_text([{p.name: figures(p) for p in r} for r in rounds])]
     report = "\n".join(out)
     print(report)
     (workdir / "report.txt").write_text(report + "\n")
@@ -274,6 +276,27 @@ def main(argv: list[str]) -> int:
         print(f"\npy-spy produced no profile: {by_name.get('ours') and by_name['ours'].extra}")
     say(f"traces, results.json and report.txt in {workdir}")
     return 0
+
+
+def run_flow(flow: str, args: argparse.Namespace, sandbox: Sandbox, load: Load, folder: Path,
+             db_url: str) -> PhaseResult:
+    """One flow's calls, its traces under `folder` / flow."""
+    say(f"{flow}: running")
+    (folder / flow).mkdir(exist_ok=True)
+    if flow == "app_queue":
+        done = run_app_queue(sandbox, load, args.agents, folder / "app_queue")
+    elif flow == "floor":
+        done = eventloop.run(run_floor(sandbox, load, args.agents, folder / "floor"), args.loop)
+    else:
+        profile = folder / "ours.pyspy.txt" if args.profile else None
+        done = eventloop.run(run_ours(
+            sandbox, load, args.agents, folder / "ours", db_url, queue_settings=OURS_QUEUE,
+            profile=profile, bridge_events=args.bridge_events,
+        ), args.loop)
+    say(f"{flow}: done in {done.wall:.1f} s; callers sipp exit {done.callers.returncode} "
+        f"({done.callers.successful}/{done.callers.created} ok)")
+    time.sleep(2)  # let the machine settle between flows
+    return done
 
 
 def fresh_sqlite(workdir: Path, name: str) -> str:

@@ -4,6 +4,7 @@ summary of the py-spy profile."""
 from __future__ import annotations
 
 import json
+import statistics
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -183,6 +184,45 @@ def verdict(ours: Figures | None, base: Figures | None) -> list[str]:
     else:
         lines.append("p99 caller INVITE -> agent INVITE: not measurable (no agent INVITEs)")
     return lines
+
+
+def rounds_text(rounds: Sequence[dict[str, Figures]]) -> str:
+    """--rounds: each round's CPU a call (Asterisk + Python, ms) and ratios to app_queue's, then
+    each ratio's median and range: the ratio within a round is what survives the host's drift."""
+
+    def cpu(f: Figures) -> float:
+        return f.per_call_ms(f.asterisk_cpu + f.python_cpu)
+
+    def p99_ratio(ours: Figures, base: Figures) -> float | None:
+        mine, theirs = ours.pct("agent_invite", 99), base.pct("agent_invite", 99)
+        return mine / theirs if mine is not None and theirs else None
+
+    names = [n for n in ("app_queue", "ours", "floor") if n in rounds[0]]
+    ratios: dict[str, list[float]] = {}
+    lines = ["| round | " + " | ".join(f"{n} CPU a call (ms)" for n in names)
+             + " | ours Python (ms) | ours / app_queue | floor / app_queue"
+             + " | p99 agent INVITE ours / app_queue | failed |",
+             "|---:|" + "---:|" * (len(names) + 5)]
+    for number, r in enumerate(rounds, 1):
+        base, ours, floor = r["app_queue"], r["ours"], r.get("floor")
+        row = {"ours / app_queue": cpu(ours) / cpu(base),
+               "ours Python a call (ms)": ours.per_call_ms(ours.python_cpu)}
+        if floor is not None:
+            row["floor / app_queue"] = cpu(floor) / cpu(base)
+        if (p99 := p99_ratio(ours, base)) is not None:
+            row["p99 ours / app_queue"] = p99
+        for key, value in row.items():
+            ratios.setdefault(key, []).append(value)
+        lines.append(
+            f"| {number} | " + " | ".join(f"{cpu(r[n]):.2f}" for n in names)
+            + f" | {row['ours Python a call (ms)']:.2f} | {row['ours / app_queue']:.2f}"
+            + f" | {_fmt(row.get('floor / app_queue'), 2)}"
+            + f" | {_fmt(row.get('p99 ours / app_queue'), 2)}"
+            + f" | {'/'.join(str(r[n].failed) for n in names)} |")
+    lines += ["", f"over {len(rounds)} rounds, median (lowest-highest): " + "; ".join(
+        f"{key} {statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
+        for key, values in ratios.items())]
+    return "\n".join(lines)
 
 
 # ours: where the time between the caller's INVITE and the agent's goes (ARI timestamps have

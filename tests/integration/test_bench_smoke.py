@@ -35,9 +35,13 @@ def run_script(name: str, *args: str, within: float = 240) -> str:
 
 def test_the_benchmark_runs_both_flows_and_reports(tmp_path: Path) -> None:
     run_script("bench", "--rate", "5", "--duration", "2", "--agents", "6", "--warmup", "2",
-               "--workdir", str(tmp_path))
+               "--rounds", "2", "--workdir", str(tmp_path))
     report = (tmp_path / "report.txt").read_text()
     assert "| calls offered" in report and "ours: ARI requests per call" in report
+    # the second round, its order reversed, in a folder of its own: none failed either
+    rounds = [line for line in report.splitlines() if line.startswith(("| 1 |", "| 2 |"))]
+    assert len(rounds) == 2 and all(line.endswith("| 0/0 |") for line in rounds), report
+    assert "over 2 rounds, median" in report, report
     results = json.loads((tmp_path / "results.json").read_text())
     assert results, "results.json is empty"
     assert "failed calls: ours 0, app_queue 0" in report, report
