@@ -240,3 +240,12 @@ async def log_in(page: Page, stack: LiveStack, username: str, *, feed: bool = Tr
     await sign_in(page, stack.base_url, TENANT, username, PASSWORD)
     if feed:  # the agent page and the wallboard are live over the WebSocket
         await expect(page.get_by_test_id("feed-status")).to_have_text("Live")
+
+
+async def phone_ready(page: Page, stack: LiveStack, username: str, within: float = 15) -> None:
+    """The page's softphone registered, and the app has seen it register: until then an agent
+    who goes available shows offline (no phone), which a loaded host can make last seconds."""
+    await eventually(lambda: page.evaluate("window.pbxSoftphone.registered"), until=bool,
+                     within=within)
+    await eventually(lambda: stack.center.agent_status(stack.tenant_id, stack.users[username]),
+                     until=lambda view: view.registered, within=within)

@@ -29,10 +29,10 @@ from live import (
     live_sandbox_fixture,  # noqa: F401 (fixture live_sandbox)
     live_stack_fixture,  # noqa: F401 (fixture stack)
     log_in,
+    phone_ready,
 )
 from opened import opened
 from playwright.async_api import Browser, Page, expect
-from polling import eventually
 from sandbox import SippResult, free_media_port, run_sipp_async
 
 pytestmark = [
@@ -139,7 +139,7 @@ async def test_the_card_adds_the_crm_record_without_holding_up_the_call(
     asked_before = len(crm.asked)
     await log_in(page, stack, "alice", feed=False)
     await expect(page.get_by_test_id("feed-status")).to_have_text("Live")
-    await eventually(lambda: page.evaluate("window.pbxSoftphone.registered"), within=15)
+    await phone_ready(page, stack, "alice")
     await page.select_option("#state-select", "available")
     await page.click("#apply-state")
     await expect(page.get_by_test_id("agent-state")).to_have_text("available")

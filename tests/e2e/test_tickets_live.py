@@ -26,6 +26,7 @@ from live import (
     live_sandbox_fixture,  # noqa: F401 (fixture live_sandbox)
     live_stack_fixture,  # noqa: F401 (fixture stack)
     log_in,
+    phone_ready,
 )
 from opened import opened
 from playwright.async_api import Browser, Page, expect
@@ -92,7 +93,7 @@ async def test_an_agent_creates_a_ticket_from_a_live_call(
             main_points=("Account {contact.account}",), closing="Anything else?",
         ), stack.users["root"], utc_now())
     await log_in(page, stack, "alice")
-    await eventually(lambda: page.evaluate("window.pbxSoftphone.registered"), within=15)
+    await phone_ready(page, stack, "alice")
     await page.select_option("#state-select", "available")
     await page.click("#apply-state")
     await expect(page.get_by_test_id("agent-state")).to_have_text("available")
