@@ -55,6 +55,13 @@ async def test_agent_takes_a_call_and_must_give_a_disposition(page: Page, world:
     await page.select_option("#state-select", "available")
     await page.click("#apply-state")
     await expect(page.get_by_test_id("agent-state")).to_have_text("available")
+    # The app stops seeing the phone: still logged in, offline to the queues, and the pill says
+    # why (a bare "offline" after choosing Available left agents guessing).
+    world.center.lose_phone(tenant_id, agent.user_id)
+    await expect(page.get_by_test_id("agent-state")).to_have_text("offline · no phone")
+    await page.select_option("#state-select", "available")
+    await page.click("#apply-state")
+    await expect(page.get_by_test_id("agent-state")).to_have_text("available")
 
     call_id = "e" * 32
     # The Stasis side opens the call record, then offers the call to the agent.

@@ -65,6 +65,8 @@ class _Agent:
     wrapup_released: bool = False
     calls_today: int = 0
     registered: bool = False
+    # Logged into its queues, but the app does not see its phone (offline to the queues).
+    phone_lost: bool = False
     profile: AgentProfile = field(default_factory=AgentProfile)
     sip_password: str = "initial-secret"
 
@@ -79,7 +81,9 @@ class _Agent:
             wrapup_ends_at=self.wrapup_ends_at,
             calls_today=self.calls_today,
             registered=self.registered,
-            queues=tuple(self.profile.queues),
+            # As the ACD says it: the queues the agent is logged into (none when offline).
+            queues=tuple(self.profile.queues)
+            if self.state is not AgentState.OFFLINE or self.phone_lost else (),
             member_of=tuple(self.profile.queues),
         )
 
@@ -105,6 +109,13 @@ class MemoryContactCenter:
 
     def add_agent(self, tenant_id: int, user_id: int, name: str, **values: Any) -> None:
         self.agent_records[(tenant_id, user_id)] = _Agent(tenant_id, user_id, name, **values)
+
+    def lose_phone(self, tenant_id: int, user_id: int) -> None:
+        """The app stops seeing a logged-in agent's phone: offline to the queues until it is
+        back, still logged into them (the real ACD's AgentUnregistered)."""
+        agent = self._agent(tenant_id, user_id)
+        agent.phone_lost, agent.registered = True, False
+        self._set(agent, AgentState.OFFLINE)
 
     def add_queue(self, tenant_id: int, config: QueueConfig) -> None:
         self.queue_configs.setdefault(tenant_id, {})[config.name] = config

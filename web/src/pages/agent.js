@@ -90,9 +90,14 @@ function renderAgent() {
   // The agent is paused while their own outside call rings (no queue call is offered then):
   // the pill says the call, not "paused · break" (issue 13).
   const dialling = view.call?.direction === "outbound" && view.call.state === "ringing";
+  // Logged into queues, but the app has not seen the phone register (not yet, or it cannot):
+  // no call can be offered, so the agent counts as offline, and the pill says why.
+  const noPhone = state === "offline" && !!agent?.queues?.length && !agent.registered;
   pill.className = `state-pill st-${dialling ? "ringing" : state}`;
   pill.textContent = dialling ? `calling ${view.call.to_number}`
-    : agent ? (agent.state === "paused" && agent.reason ? `paused · ${agent.reason}` : agent.state) : "no agent";
+    : !agent ? "no agent"
+    : agent.state === "paused" && agent.reason ? `paused · ${agent.reason}`
+    : noPhone ? "offline · no phone" : agent.state;
   pill.dataset.state = dialling ? "dialling" : state;
   const reasons = $("#pause-reason");
   if (reasons.options.length !== view.pauseReasons.length) {
