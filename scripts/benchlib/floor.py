@@ -184,7 +184,7 @@ def floor_text(floor: Figures, phase: PhaseResult, ours: Figures | None,
     """The floor beside ours and app_queue from the same run."""
     calls = max(1, floor.offered + phase.load.warmup)  # the counts include the warm-up's
     python, asterisk = floor.per_call_ms(floor.python_cpu), floor.per_call_ms(floor.asterisk_cpu)
-    both = floor.per_call_ms(floor.asterisk_cpu + floor.python_cpu)
+    both = floor.cpu_per_call_ms()
     lines = [f"floor (benchlib/floor.py: the least Python serving the same calls over ARI): "
              f"Python {python:.2f} ms a call, Asterisk {asterisk:.2f}, both {both:.2f}"]
     if ours is not None:
@@ -193,7 +193,7 @@ def floor_text(floor: Figures, phase: PhaseResult, ours: Figures | None,
             f"{ours.per_call_ms(ours.python_cpu) - python:.2f} above the floor; Asterisk "
             f"{ours.per_call_ms(ours.asterisk_cpu):.2f} on ours")
     if base is not None:
-        aq = base.per_call_ms(base.asterisk_cpu + base.python_cpu)
+        aq = base.cpu_per_call_ms()
         lines.append(f"floor: Asterisk + Python {both / aq:.2f}x app_queue's {aq:.2f} ms a call "
                      f"(Asterisk alone {asterisk / aq:.2f}x)")
     events, requests = phase.extra["ari_events"], phase.extra["ari_requests"]

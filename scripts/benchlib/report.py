@@ -46,6 +46,10 @@ class Figures:
     def per_call_ms(self, seconds: float) -> float:
         return 1000 * seconds / self.offered if self.offered else float("nan")
 
+    def cpu_per_call_ms(self) -> float:
+        """Asterisk + Python CPU a call: what item 1 compares to app_queue's."""
+        return self.per_call_ms(self.asterisk_cpu + self.python_cpu)
+
     def pct(self, key: str, q: float) -> float | None:
         return percentile(self.latencies[key], q)
 
@@ -140,7 +144,7 @@ def table(ours: Figures | None, base: Figures | None) -> str:
     row("Python CPU / Asterisk CPU", lambda f: f.python_cpu / f.asterisk_cpu
         if f.asterisk_cpu > 0 else None, False, digits=3)
     row("Asterisk + Python CPU per call (ms)",
-        lambda f: f.per_call_ms(f.asterisk_cpu + f.python_cpu))
+        lambda f: f.cpu_per_call_ms())
     row("sipp CPU (s)", lambda f: f.sipp_cpu, False)
     row("rest of the machine CPU (s)", lambda f: f.rest_cpu, False)
     row("window (s)", lambda f: f.wall, False)
@@ -173,9 +177,9 @@ def verdict(ours: Figures | None, base: Figures | None) -> list[str]:
         f"failed calls: ours {ours.failed}, app_queue {base.failed} "
         f"-> {'OK' if ours.failed == 0 else 'MISSED'}"
     ]
-    ours_p99, base_p99 = ours.pct("agent_invite", 99), base.pct("agent_invite", 99)
-    if ours_p99 is not None and base_p99:
-        ratio = ours_p99 / base_p99
+    ratio = p99_ratio(ours, base)
+    if ratio is not None:
+        ours_p99, base_p99 = ours.pct("agent_invite", 99), base.pct("agent_invite", 99)
         lines.append(
             f"p99 caller INVITE -> agent INVITE: ours {ours_p99:.1f} ms, app_queue "
             f"{base_p99:.1f} ms, ratio {ratio:.2f} (target <= {P99_RATIO_TARGET}) -> "
@@ -186,17 +190,15 @@ def verdict(ours: Figures | None, base: Figures | None) -> list[str]:
     return lines
 
 
+def p99_ratio(ours: Figures, base: Figures) -> float | None:
+    """p99 caller INVITE -> agent INVITE, ours over app_queue's (the issue's latency target)."""
+    mine, theirs = ours.pct("agent_invite", 99), base.pct("agent_invite", 99)
+    return mine / theirs if mine is not None and theirs else None
+
+
 def rounds_text(rounds: Sequence[dict[str, Figures]]) -> str:
     """--rounds: each round's CPU a call (Asterisk + Python, ms) and ratios to app_queue's, then
     each ratio's median and range: the ratio within a round is what survives the host's drift."""
-
-    def cpu(f: Figures) -> float:
-        return f.per_call_ms(f.asterisk_cpu + f.python_cpu)
-
-    def p99_ratio(ours: Figures, base: Figures) -> float | None:
-        mine, theirs = ours.pct("agent_invite", 99), base.pct("agent_invite", 99)
-        return mine / theirs if mine is not None and theirs else None
-
     names = [n for n in ("app_queue", "ours", "floor") if n in rounds[0]]
     ratios: dict[str, list[float]] = {}
     lines = ["| round | " + " | ".join(f"{n} CPU a call (ms)" for n in names)
@@ -205,16 +207,16 @@ def rounds_text(rounds: Sequence[dict[str, Figures]]) -> str:
              "|---:|" + "---:|" * (len(names) + 5)]
     for number, r in enumerate(rounds, 1):
         base, ours, floor = r["app_queue"], r["ours"], r.get("floor")
-        row = {"ours / app_queue": cpu(ours) / cpu(base),
+        row = {"ours / app_queue": ours.cpu_per_call_ms() / base.cpu_per_call_ms(),
                "ours Python a call (ms)": ours.per_call_ms(ours.python_cpu)}
         if floor is not None:
-            row["floor / app_queue"] = cpu(floor) / cpu(base)
+            row["floor / app_queue"] = floor.cpu_per_call_ms() / base.cpu_per_call_ms()
         if (p99 := p99_ratio(ours, base)) is not None:
             row["p99 ours / app_queue"] = p99
         for key, value in row.items():
             ratios.setdefault(key, []).append(value)
         lines.append(
-            f"| {number} | " + " | ".join(f"{cpu(r[n]):.2f}" for n in names)
+            f"| {number} | " + " | ".join(f"{r[n].cpu_per_call_ms():.2f}" for n in names)
             + f" | {row['ours Python a call (ms)']:.2f} | {row['ours / app_queue']:.2f}"
             + f" | {_fmt(row.get('floor / app_queue'), 2)}"
             + f" | {_fmt(row.get('p99 ours / app_queue'), 2)}"
