@@ -129,14 +129,19 @@ def _pair_traces(run: CallerRun, phones: DeskPhones, measured: list[str]) -> lis
     return pair(callers, agents, set(measured))
 
 
+def py_spy() -> str | None:
+    """The py-spy `--profile` runs: the project's own, else one on the PATH."""
+    venv = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "py-spy"
+    return str(venv) if venv.exists() else shutil.which("py-spy")
+
+
 class Profiler:
     """py-spy sampling this process: only the thread holding the GIL (the Python work proper),
     nonblocking (it never pauses the event loop)."""
 
     def __init__(self, output: Path, pid: int, rate: int = 200) -> None:
         self.output = output
-        venv = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "py-spy"
-        found = str(venv) if venv.exists() else shutil.which("py-spy")
+        found = py_spy()
         if found is None:
             raise RuntimeError("--profile needs py-spy: .venv/bin/pip install py-spy")
         self.process = subprocess.Popen(
