@@ -46,6 +46,17 @@ def time_request(operation: str, seconds: float) -> None:
     counts[-1] += seconds
 
 
+def events_received() -> dict[str, int]:
+    """The ARI events this process received so far, by type (benchmarks diff two readings)."""
+    return dict(_EVENTS_BY_TYPE)
+
+
+def requests_answered() -> dict[str, int]:
+    """The ARI requests answered so far, by operation."""
+    return {operation: int(sum(counts[:-1]))
+            for operation, counts in _REQUESTS_BY_OPERATION.items()}
+
+
 class _LinkCollector(Collector):
     """pbx_ari_events (counter, by type) and pbx_ari_request_seconds (histogram, by
     operation), from the counts above."""

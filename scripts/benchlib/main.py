@@ -254,8 +254,6 @@ def main(argv: list[str]) -> int:
             f"{k} {v / max(1, calls):.1f}" for k, v in sql.items()))
         top = list(extra["events_by_type"].items())[:8]
         out.append("ours: events by type " + ", ".join(f"{k} {v}" for k, v in top))
-        top = list(extra["varset_by_variable"].items())[:8]
-        out.append("ours: ChannelVarset by variable " + ", ".join(f"{k} {v}" for k, v in top))
         out += ["", breakdown(by_name["ours"])]
     if "floor" in by_name:
         out += ["", *floor_text(figs["floor"], by_name["floor"], ours, base)]

@@ -17,7 +17,7 @@ import signal
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,6 +32,7 @@ from benchlib.system import CpuMark, load_average
 from benchlib.traces import PairedCall, agent_legs, caller_legs, pair, read_messages
 from pbx_stasis.acd.directory import AcdDirectory
 from pbx_stasis.app import UNUSED_EVENTS, StasisApp
+from pbx_stasis.ari.metrics import events_received, requests_answered
 from pbx_stasis.ari.models import AriEvent
 from pbx_stasis.bus import Bus
 from pbx_stasis.calls.handoff import QueueRequest
@@ -224,24 +225,17 @@ class EventTap:
     def __init__(self, app: StasisApp) -> None:
         self.asterisk: dict[str, dict[str, float]] = {step: {} for step in self.STEPS}
         self.received: dict[str, dict[str, float]] = {step: {} for step in self.STEPS}
-        self.counts: dict[str, int] = {}  # events by type
-        self.variables: dict[str, int] = {}  # ChannelVarset by variable
         self._tokens: dict[str, str] = {}  # call record id -> token
         stream = app.events
         self._next = cast(Callable[[AriEvent], None], stream._handler)  # the router's, inline
         stream._handler = self._on_event
 
     def _on_event(self, event: AriEvent) -> None:
-        now = time.time()
-        kind = str(event.get("type"))
-        self.counts[kind] = self.counts.get(kind, 0) + 1
-        if kind == "ChannelVarset":
-            name = str(event.get("variable"))
-            self.variables[name] = self.variables.get(name, 0) + 1
+        kind = event.get("type")
         if kind in self.NOTED:  # the others cost the measured process nothing more
             channel = event.get("channel")
             if isinstance(channel, dict):
-                self._note(kind, event, channel, now)
+                self._note(str(kind), event, channel, time.time())
         self._next(event)
 
     def _note(self, kind: str, event: AriEvent, channel: dict[str, Any], now: float) -> None:
@@ -284,21 +278,6 @@ async def _journal_times(db: Database) -> dict[str, dict[str, float]]:
         for token, event, at in rows:
             times.setdefault(str(token), {}).setdefault(str(event), at.timestamp())
     return times
-
-
-class RequestTap:
-    """Counts the app's ARI requests by operation (wraps AriClient.start on the instance,
-    which every request goes through)."""
-
-    def __init__(self, app: StasisApp) -> None:
-        self.counts: Counter[str] = Counter()
-        start = app.ari.start
-
-        async def counted(operation: Any, *args: Any, **kwargs: Any) -> Awaitable[bytes]:
-            self.counts[str(getattr(operation, "name", operation))] += 1
-            return await start(operation, *args, **kwargs)
-
-        app.ari.start = counted  # type: ignore[method-assign]
 
 
 class GcWatch:
@@ -385,7 +364,6 @@ async def run_ours(
         app.unused_events = tuple(e for e in UNUSED_EVENTS if e != "ChannelEnteredBridge")
     holder.append(app)
     tap = EventTap(app)
-    requests = RequestTap(app)
     lifetime = (load.calls + load.warmup) / load.rate + load.talk_ms / 1000 + 180
     phones = await asyncio.to_thread(DeskPhones, workdir, ring_ms=load.ring_ms, lifetime=lifetime)
     profiler: Profiler | None = None
@@ -417,7 +395,9 @@ async def run_ours(
         # On SQLite the write-behind writer runs its statements on the driver, out of sight of
         # SQLAlchemy's cursor events: it counts them itself.
         written_before = Counter(app.db.writes.statements)
-        requests_before = Counter(requests.counts)
+        # The app counts its events and answered requests for /metrics (ari/metrics.py): the
+        # bench reads those counts instead of wrapping the app's code in its own.
+        requests_before, by_type_before = Counter(requests_answered()), Counter(events_received())
         decisions_before = app.acd.decisions
         outcomes.clear()
         gc.freeze()  # as `pbx run` does once it serves
@@ -447,14 +427,13 @@ async def run_ours(
             "ari_events": app.events.stats.received - events_before,
             "sql_statements": dict((statements - statements_before
                                     + (app.db.writes.statements - written_before)).most_common()),
-            "ari_requests": dict((requests.counts - requests_before).most_common()),
+            "ari_requests": dict((Counter(requests_answered()) - requests_before).most_common()),
             "acd_decisions": app.acd.decisions - decisions_before,
             "handler_errors": app.events.stats.handler_errors,
             "outcomes": dict(outcomes),
             "journal": await _journal_counts(db),
             "journal_times": await _journal_times(db),
-            "events_by_type": dict(sorted(tap.counts.items(), key=lambda kv: -kv[1])),
-            "varset_by_variable": dict(sorted(tap.variables.items(), key=lambda kv: -kv[1])),
+            "events_by_type": dict((Counter(events_received()) - by_type_before).most_common()),
             "profile_error": profile_error,
             "gc": collections,
         }
