@@ -172,21 +172,25 @@ class Profiler:
 # app_queue
 
 
+def _members(sandbox: Sandbox, change: str, endpoints: list[str]) -> None:
+    """`queue add member` or `queue remove member` for each endpoint (4 CLI calls at a time)."""
+    preposition = "to" if change == "add" else "from"
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(
+            lambda e: sandbox.cli(f"queue {change} member PJSIP/{e} {preposition} {QUEUE}"),
+            endpoints))
+
+
 def run_app_queue(sandbox: Sandbox, load: Load, agents: int, workdir: Path) -> PhaseResult:
     """Queue(bench) with `agents` static-contact members, all answered by one sipp process."""
     workdir.mkdir(parents=True, exist_ok=True)
     lifetime = (load.calls + load.warmup) / load.rate + load.talk_ms / 1000 + 180
     phones = DeskPhones(workdir, ring_ms=load.ring_ms, lifetime=lifetime)
+    endpoints = [f"bench-aq-{n}" for n in range(1, agents + 1)]
     try:
-        endpoints = [f"bench-aq-{n}" for n in range(1, agents + 1)]
         for endpoint in endpoints:
             sandbox.provision_desk_phone(endpoint, phones.sip_port)
-        with ThreadPoolExecutor(4) as pool:
-            list(
-                pool.map(
-                    lambda e: sandbox.cli(f"queue add member PJSIP/{e} to {QUEUE}"), endpoints
-                )
-            )
+        _members(sandbox, "add", endpoints)
         shown = sandbox.cli(f"queue show {QUEUE}")
         members = shown.count("PJSIP/bench-aq-")
         if members != agents:
@@ -194,6 +198,9 @@ def run_app_queue(sandbox: Sandbox, load: Load, agents: int, workdir: Path) -> P
         window = measure(sandbox, load, workdir, phones, 2, local_address=sandbox.bench_caller)
     finally:
         phones_result = phones.stop()
+    # app_queue matches every device state change in Asterisk against its members: left in the
+    # queue, they would cost the next flow on this instance (ours) Asterisk CPU.
+    _members(sandbox, "remove", endpoints)
     return PhaseResult.of(
         "app_queue", load, agents, window, phones, phones_result,
         bridged_source="the desk phone's 200 OK (app_queue bridges on answer)",
