@@ -16,6 +16,7 @@ import json
 import time
 import wave
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,7 @@ from pbx_stasis.analytics.rules import AnalyticsRulesFields
 from pbx_stasis.analytics.speech import speech_intervals
 from pbx_stasis.analytics.store import DONE, AnalyticsStore
 from pbx_stasis.analytics.worker import TranscriptionWorker, decoder_pool
+from pbx_stasis.ari import AriError
 from pbx_stasis.config import WebhookSettings
 from pbx_stasis.plugins import web_app
 from pbx_stasis.quality.watcher import call_quality
@@ -82,7 +84,14 @@ async def test_a_call_is_recorded_per_speaker_transcribed_and_scored(
                              ignoring=(RecordingError,),
                              until=lambda state: state.state is RecordingState.RECORDING,
                              every=0.02)
-            await asyncio.sleep(0.4)  # the tracks' snoops start just after the mixed recording
+            # The tracks' snoops start just after the mixed recording: the agent speaks once
+            # Asterisk records both (a fixed wait clipped "good morning" under a loaded run).
+            tracks = await center.wait_for("RECORDTRACK", count=2)
+            for track in tracks:
+                await eventually(
+                    partial(center.app.ari.recordings.get_live, str(track.data["track"])),
+                    until=lambda live: live["state"] == "recording", every=0.02,
+                    ignoring=(AriError,))
             # One after the other, as a conversation goes: the agent greets, the customer answers.
             agent.speak(agent_clip)
             await asyncio.sleep(len(agent_clip) / RATE + 0.3)
