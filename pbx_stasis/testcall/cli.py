@@ -45,9 +45,10 @@ def spoken(text: str) -> bytes | None:
         return None
     speech = subprocess.run([espeak, "-v", "en-us", "-s", "150", "--stdout", text],
                             capture_output=True, check=True, timeout=30).stdout
-    # Half a second of silence after each sentence, so a person hears it as a prompt.
+    # Half a second of silence after each sentence, so a person hears it as a prompt; -R: the
+    # same samples every time (sox's dither repeatable), so what a recognizer hears is too.
     return subprocess.run(
-        [sox, "-t", "wav", "-", "-t", "raw", "-r", str(RATE), "-c", "1", "-e", "mu-law", "-",
+        [sox, "-R", "-t", "wav", "-", "-t", "raw", "-r", str(RATE), "-c", "1", "-e", "mu-law", "-",
          "pad", "0", "0.5"], input=speech, capture_output=True, check=True, timeout=30).stdout
 
 

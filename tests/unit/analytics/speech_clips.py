@@ -16,8 +16,10 @@ def telephone_speech(sentence: str, *, voice: str = "en-us", speed: int = 150) -
     """The sentence as 8 kHz samples that went through mu-law."""
     spoken = subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "--stdout", sentence],
                             check=True, capture_output=True).stdout
-    ulaw = subprocess.run(["sox", "-t", "wav", "-", "-t", "raw", "-r", str(RATE), "-c", "1",
-                           "-e", "mu-law", "-"], input=spoken, check=True,
+    # -R: sox's dither repeatable, so a sentence is the same samples every time (its random
+    # dither made the recognizer hear "good morning" as "so gordon" now and then).
+    ulaw = subprocess.run(["sox", "-R", "-t", "wav", "-", "-t", "raw", "-r", str(RATE), "-c",
+                           "1", "-e", "mu-law", "-"], input=spoken, check=True,
                           capture_output=True).stdout
     linear = subprocess.run(["sox", "-t", "raw", "-r", str(RATE), "-c", "1", "-e", "mu-law",
                              "-", "-t", "raw", "-e", "signed-integer", "-b", "16", "-"],
