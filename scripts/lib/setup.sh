@@ -25,9 +25,10 @@ ensure_apt_packages() {
 }
 
 # The interpreter the venv is made from: Debian's python3 when it is 3.11 or later. Its
-# executable links libpython statically; a --enable-shared build (pyenv's, some images') is
-# position-independent code the compiler cannot inline across, and spends ~8% more CPU a
-# queued call (docs/deployment.md, "Which Python"). Else the first python3 on PATH.
+# executable links libpython statically; pyenv's --enable-shared build here (no
+# -fno-semantic-interposition) is position-independent code the compiler cannot inline
+# across, and spends ~8% more CPU a queued call (docs/deployment.md, "Which Python").
+# Else the first python3 on PATH.
 venv_base() {
     if /usr/bin/python3 -c 'import sys, ensurepip; sys.exit(sys.version_info < (3, 11))' \
             2>/dev/null; then
