@@ -16,7 +16,7 @@ from sandbox import Sandbox, SandboxError
 from benchlib.capacity import LADDER, capacity_report, run_capacity
 from benchlib.floor import floor_text, run_floor
 from benchlib.load import Load
-from benchlib.phases import PhaseResult, py_spy, run_app_queue, run_ours
+from benchlib.phases import NEEDS_PY_SPY, PhaseResult, py_spy, run_app_queue, run_ours
 from benchlib.report import (
     breakdown,
     failures_text,
@@ -119,7 +119,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     if args.instance == "default":
         parser.error("the bench needs an instance of its own, not `default`")
     if args.profile and py_spy() is None:
-        parser.error("--profile needs py-spy: .venv/bin/pip install py-spy")
+        parser.error(NEEDS_PY_SPY)
     return args
 
 

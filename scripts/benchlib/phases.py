@@ -130,6 +130,9 @@ def _pair_traces(run: CallerRun, phones: DeskPhones, measured: list[str]) -> lis
     return pair(callers, agents, set(measured))
 
 
+NEEDS_PY_SPY = "--profile needs py-spy: .venv/bin/pip install py-spy"
+
+
 def py_spy() -> str | None:
     """The py-spy `--profile` runs: the project's own, else one on the PATH."""
     venv = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "py-spy"
@@ -144,7 +147,7 @@ class Profiler:
         self.output = output
         found = py_spy()
         if found is None:
-            raise RuntimeError("--profile needs py-spy: .venv/bin/pip install py-spy")
+            raise RuntimeError(NEEDS_PY_SPY)
         self.process = subprocess.Popen(
             [
                 found,
@@ -172,8 +175,9 @@ class Profiler:
 # app_queue
 
 
-def _members(sandbox: Sandbox, change: str, endpoints: list[str]) -> None:
-    """`queue add member` or `queue remove member` for each endpoint (4 CLI calls at a time)."""
+def queue_members(sandbox: Sandbox, change: str, endpoints: list[str]) -> None:
+    """`queue add member` or `queue remove member` of app_queue's queue for each endpoint (4
+    CLI calls at a time)."""
     preposition = "to" if change == "add" else "from"
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(
@@ -190,7 +194,7 @@ def run_app_queue(sandbox: Sandbox, load: Load, agents: int, workdir: Path) -> P
     try:
         for endpoint in endpoints:
             sandbox.provision_desk_phone(endpoint, phones.sip_port)
-        _members(sandbox, "add", endpoints)
+        queue_members(sandbox, "add", endpoints)
         shown = sandbox.cli(f"queue show {QUEUE}")
         members = shown.count("PJSIP/bench-aq-")
         if members != agents:
@@ -200,7 +204,7 @@ def run_app_queue(sandbox: Sandbox, load: Load, agents: int, workdir: Path) -> P
         phones_result = phones.stop()
     # app_queue matches every device state change in Asterisk against its members: left in the
     # queue, they would cost the next flow on this instance (ours) Asterisk CPU.
-    _members(sandbox, "remove", endpoints)
+    queue_members(sandbox, "remove", endpoints)
     return PhaseResult.of(
         "app_queue", load, agents, window, phones, phones_result,
         bridged_source="the desk phone's 200 OK (app_queue bridges on answer)",

@@ -28,7 +28,7 @@ from sandbox import Sandbox, SandboxError
 
 from benchlib.load import CallerRun, DeskPhones, call, prepare_callers, tokens
 from benchlib.main import start_sandbox
-from benchlib.phases import QUEUE, _until, asterisk_pid, wait_no_channels
+from benchlib.phases import QUEUE, _until, asterisk_pid, queue_members, wait_no_channels
 from benchlib.system import CpuMark, add_loop_argument, load_average
 from pbx_stasis.acd.directory import AcdDirectory
 from pbx_stasis.app import StasisApp
@@ -99,9 +99,8 @@ def run_app_queue(sandbox: Sandbox, *, callers: int, agents: int, rate: float, w
         endpoints = [f"bench-aq-{n}" for n in range(1, agents + 1)]
         for endpoint in endpoints:
             sandbox.provision_desk_phone(endpoint, phones.sip_port)
+        queue_members(sandbox, "add", endpoints)
         with ThreadPoolExecutor(4) as pool:
-            list(pool.map(lambda e: sandbox.cli(
-                f"queue add member PJSIP/{e} to {QUEUE}"), endpoints))
             list(pool.map(lambda e: sandbox.cli(
                 f"queue pause member PJSIP/{e} queue {QUEUE} reason bench"), endpoints))
         prepare_callers(workdir)
