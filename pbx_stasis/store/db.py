@@ -59,13 +59,22 @@ def _explain(exc: BaseException) -> str:
     return f"{type(cause).__name__}: {text_}"
 
 
+# A table the query needs is missing (SQLite; PostgreSQL's UndefinedTableError): the URL names
+# a database that was never migrated, e.g. another file than the one the app runs on.
+_NO_TABLE = ("no such table", "UndefinedTableError")
+
+
 def failure(what: str, exc: BaseException) -> StoreError:
     """A one-line StoreError: what could not be done, and the driver's reason
     (StoreUnavailable when the database could not be reached at all)."""
     if isinstance(exc, StoreError):
         return exc
     kind = StoreUnavailable if is_unreachable(exc) else StoreError
-    return kind(mask_password(f"{what} ({SETTING}): {_explain(exc)}"))
+    reason = _explain(exc)
+    if any(marker in reason for marker in _NO_TABLE):
+        reason += (": this database has not been migrated; is it the one you meant? "
+                   "(`pbx migrate` creates the tables)")
+    return kind(mask_password(f"{what} ({SETTING}): {reason}"))
 
 
 _UNREACHABLE = (OSError, TimeoutError, ConnectionError)

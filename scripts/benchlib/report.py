@@ -34,6 +34,7 @@ class Figures:
     failures: dict[str, int]
     latencies: dict[str, list[float]]  # milliseconds
     asterisk_cpu: float
+    asterisk_system_cpu: float
     python_cpu: float
     python_system_cpu: float
     sipp_cpu: float
@@ -89,6 +90,7 @@ def figures(phase: PhaseResult) -> Figures:
         failures=dict(failures),
         latencies=latencies,
         asterisk_cpu=phase.cpu.asterisk,
+        asterisk_system_cpu=phase.cpu.asterisk_system,
         python_cpu=phase.cpu.python,
         python_system_cpu=phase.cpu.python_system,
         sipp_cpu=phase.cpu.callers + phase.cpu.phones,
@@ -136,6 +138,8 @@ def table(ours: Figures | None, base: Figures | None) -> str:
             row(f"{label} p{q} (ms)", lambda f, k=key, q=q: f.pct(k, q))  # type: ignore[misc]
     row("Asterisk CPU (s)", lambda f: f.asterisk_cpu)
     row("Asterisk CPU per call (ms)", lambda f: f.per_call_ms(f.asterisk_cpu))
+    row("  of it in the kernel (ms)",
+        lambda f: f.per_call_ms(f.asterisk_system_cpu))
     row("Python CPU (s)", lambda f: f.python_cpu, False)
     row("Python CPU per call (ms)", lambda f: f.per_call_ms(f.python_cpu), False)
     row("  of it in the kernel (ms)", lambda f: f.per_call_ms(f.python_system_cpu), False)

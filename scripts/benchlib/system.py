@@ -18,12 +18,18 @@ from pbx_stasis.cli import eventloop
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
-def process_cpu(pid: int) -> float:
-    """utime + stime of `pid` (all its threads) in seconds, from /proc/<pid>/stat."""
+def process_cpu_parts(pid: int) -> tuple[float, float]:
+    """utime + stime of `pid` (all its threads) in seconds, and stime alone (the kernel's
+    part: for Asterisk its threads' wake-ups, futexes and socket writes), from /proc/<pid>/stat."""
     text = Path(f"/proc/{pid}/stat").read_text()
     # the command name may contain spaces: fields are counted after its closing parenthesis
     fields = text[text.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / _TICK
+    return (int(fields[11]) + int(fields[12])) / _TICK, int(fields[12]) / _TICK
+
+
+def process_cpu(pid: int) -> float:
+    """utime + stime of `pid` (all its threads) in seconds."""
+    return process_cpu_parts(pid)[0]
 
 
 def own_cpu() -> tuple[float, float]:
@@ -59,6 +65,7 @@ class CpuMark:
     """CPU counters at one moment; subtract two marks for a window."""
 
     asterisk: float
+    asterisk_system: float  # of which in the kernel
     python: float  # this process
     python_system: float  # of which in the kernel
     callers: float  # finished children: the callers' sipp once it exited
@@ -70,8 +77,10 @@ class CpuMark:
     def now(cls, asterisk_pid: int, phones_pid: int) -> CpuMark:
         busy, total = machine_busy()
         python, python_system = own_cpu()
+        asterisk, asterisk_system = process_cpu_parts(asterisk_pid)
         return cls(
-            process_cpu(asterisk_pid),
+            asterisk,
+            asterisk_system,
             python,
             python_system,
             children_cpu(),
@@ -83,6 +92,7 @@ class CpuMark:
     def __sub__(self, earlier: CpuMark) -> CpuMark:
         return CpuMark(
             self.asterisk - earlier.asterisk,
+            self.asterisk_system - earlier.asterisk_system,
             self.python - earlier.python,
             self.python_system - earlier.python_system,
             self.callers - earlier.callers,
