@@ -189,6 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_ALEMBIC_CHATTER = ("Context impl ", "Will assume ")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -198,6 +201,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if not args.verbose:  # Alembic lists its plugins at INFO on every start
         logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+        # ...and its dialect on every read of the schema revision (`pbx check`, `pbx run`); its
+        # "Running upgrade a -> b" lines stay.
+        logging.getLogger("alembic.runtime.migration").addFilter(
+            lambda record: not record.getMessage().startswith(_ALEMBIC_CHATTER))
     try:
         settings = _settings(args)
     except ConfigError as exc:
