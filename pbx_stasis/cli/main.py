@@ -227,6 +227,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(exc, StoreError | AriError):
             print(f"error: {exc}", file=sys.stderr)
             return 1
+        if isinstance(exc, OSError) and exc.filename is not None:  # a path given to a command
+            print(f"error: {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
         raise
 
 
