@@ -13,6 +13,7 @@ import wave
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import NotRequired, TypedDict, Unpack
 
 from sqlalchemy import select
 
@@ -46,6 +47,21 @@ class RecordingRecord:
     sha256: str
     created_at: datetime
     tracks_path: str | None = None  # the per-speaker stereo WAV (recording/tracks.py)
+
+
+class KeptDetails(TypedDict):
+    """What `RecordingStore.keep` files with a recording, besides its audio, name and format."""
+
+    tenant_id: int
+    call_id: str
+    kind: RecordingKind
+    started_at: datetime
+    duration: NotRequired[float | None]
+    mailbox_kind: NotRequired[str | None]
+    mailbox: NotRequired[str | None]
+    queue: NotRequired[str | None]
+    agent_user_id: NotRequired[int | None]
+    tracks: NotRequired[bytes | None]
 
 
 def record_of(row: Recording) -> RecordingRecord:
@@ -122,42 +138,15 @@ class RecordingStore:
         return self.directory / record.path
 
     async def keep_from_asterisk(
-        self,
-        ari: AriClient,
-        name: str,
-        fmt: str,
-        *,
-        tenant_id: int,
-        call_id: str,
-        kind: RecordingKind,
-        started_at: datetime,
-        duration: float | None = None,
-        mailbox_kind: str | None = None,
-        mailbox: str | None = None,
-        queue: str | None = None,
-        agent_user_id: int | None = None,
-        tracks: bytes | None = None,
+        self, ari: AriClient, name: str, fmt: str, **details: Unpack[KeptDetails]
     ) -> RecordingRecord:
-        """Download the stored recording `name` over ARI, keep it, then delete it in Asterisk.
+        """Download the stored recording `name` over ARI, keep it (`keep`), then delete it in
+        Asterisk.
 
         Downloading works with any Asterisk, local or not, whatever its spool directory.
         """
         data = await ari.recordings.stored_file(name)
-        record = await self.keep(
-            data,
-            name=name,
-            fmt=fmt,
-            tenant_id=tenant_id,
-            call_id=call_id,
-            kind=kind,
-            started_at=started_at,
-            duration=duration,
-            mailbox_kind=mailbox_kind,
-            mailbox=mailbox,
-            queue=queue,
-            agent_user_id=agent_user_id,
-            tracks=tracks,
-        )
+        record = await self.keep(data, name=name, fmt=fmt, **details)
         await discard_in_asterisk(ari, name, record.id)
         return record
 
