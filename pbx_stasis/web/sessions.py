@@ -41,7 +41,9 @@ class Principal:
     username: str
     display_name: str
     role: Role
-    expires_at: datetime
+    # When it stops being valid: a session's end (absolute or idle, whichever is first); an API
+    # token's own expiry, None for a token that never expires.
+    expires_at: datetime | None
     # Set when an API token speaks (web/tokens.py), not a browser's session: no CSRF then.
     token_id: int | None = None
 

@@ -197,7 +197,7 @@ class ApiTokens:
             session_id=token_session(row.id), csrf_token="", user_id=user.id,
             tenant_id=tenant.id, tenant_slug=tenant.slug, tenant_name=tenant.name,
             username=user.username, display_name=f"{user.display_name} (token {row.name})",
-            role=lower_role(Role(row.role), user.role), expires_at=now + TOUCH_EVERY,
+            role=lower_role(Role(row.role), user.role), expires_at=row.expires_at,
             token_id=row.id,
         )
 

@@ -38,7 +38,10 @@ async def get_me(req: RouteRequest) -> web.StreamResponse:
             },
             "tenant": {"id": who.tenant_id, "slug": who.tenant_slug, "name": who.tenant_name},
             "csrf_token": who.csrf_token,
-            "session_expires_at": who.expires_at,
+            # A browser's session, or the API token that speaks (`expires_at` null: never).
+            "session_expires_at": who.expires_at if who.token_id is None else None,
+            "token": None if who.token_id is None else {
+                "id": who.token_id, "expires_at": who.expires_at},
         }
     )
 

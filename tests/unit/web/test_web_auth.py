@@ -76,6 +76,7 @@ async def test_login_sends_each_role_home_with_a_safe_cookie(world: World) -> No
             me = await (await client.get("/api/me")).json()
             assert me["user"]["role"] == role.value
             assert me["tenant"]["slug"] == "acme"
+            assert me["session_expires_at"] is not None and me["token"] is None
         finally:
             await client.close()
 

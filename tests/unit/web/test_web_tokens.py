@@ -45,6 +45,7 @@ async def test_a_token_works_as_bearer_with_its_role_and_stops_when_revoked(worl
     me = await world.client.get("/api/me", headers=bearer(token))
     assert me.status == 200, await me.text()
     assert (await me.json())["user"]["role"] == "supervisor"
+    assert (await me.json())["token"] == {"id": made["id"], "expires_at": None}  # never
     # Its role, not its maker's: an admin's route is refused.
     assert (await world.client.get("/api/users", headers=bearer(token))).status == 403
     # A change without any CSRF header: a Bearer token needs none.
@@ -161,7 +162,12 @@ async def test_a_token_expires_at_the_end_of_its_day_with_a_clear_401(world: Wor
     assert response.status == 201, await response.text()
     made = await response.json()
     assert made["expires_at"] == "2026-11-24T00:00:00+00:00" and made["state"] == "active"
-    assert (await world.client.get("/api/me", headers=bearer(made["token"]))).status == 200
+    me = await world.client.get("/api/me", headers=bearer(made["token"]))
+    assert me.status == 200
+    # The integrator reads when the token ends (no browser session speaks).
+    assert (await me.json())["token"] == {"id": made["id"],
+                                          "expires_at": "2026-11-24T00:00:00+00:00"}
+    assert (await me.json())["session_expires_at"] is None
     world.clock.advance(hours=15)  # midnight UTC
     refused = await world.client.get("/api/me", headers=bearer(made["token"]))
     assert refused.status == 401
