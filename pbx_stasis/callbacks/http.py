@@ -104,6 +104,8 @@ async def create_callback(req: RouteRequest) -> web.StreamResponse:
     # The number is judged as the dialler will judge it (no person's role: whoever asked, the
     # contact center calls back, through the agent the queue reserves).
     verdict = await policies.judge(who.tenant_id, body["number"], role=None)
+    if verdict.reason == "invalid":  # not a number that could be dialled: the input is wrong
+        raise invalid({"number": verdict.message})
     if not verdict.allowed or verdict.number is None:
         policies.journal_refusal(who.tenant_id, body["number"], verdict,
                                  agent_user_id=who.user_id, by=who.username)

@@ -75,6 +75,10 @@ async def test_a_number_the_policy_refuses_is_refused_and_journaled(world: World
         ({"number": "+14155550123", "queue": "support", "at": "2026-12-02T10:00:00"},
          {"at": "needs its UTC offset (e.g. +01:00 or Z)"}),
         ({"queue": "support"}, {"number": "is required"}),
+        # Not a number at all: a 400 on the field, not the dialling policy's 403.
+        ({"number": "abc", "queue": "support"}, {"number": "'abc' is not a phone number"}),
+        ({"number": "+1415555012", "queue": "support"},
+         {"number": "+1415555012 is not a possible phone number"}),
     ],
 )
 async def test_bad_input_names_the_field(world: World, body: dict[str, Any],
