@@ -23,6 +23,8 @@ SOFTHANGUP_SHUTDOWN = 1 << 2
 # How a call its node's stop ended is recorded: Q.850 38 like a node lost (ari/nodes.py), the
 # text telling the two apart.
 NODE_STOPPED = (NODE_LOST_CAUSE, "node-stopped")
+# What Asterisk records for the app's own DELETE /channels (reason `normal`).
+NORMAL_CLEARING = (16, "Normal Clearing")
 
 
 class ChannelGone(Exception):
@@ -67,6 +69,10 @@ class Hangup:
         if cause is None and side == "system":
             # No ChannelDestroyed (Asterisk shutting down closes the link): its own request's.
             cause = self.system_cause
+        elif cause is None and self.by_us and not self.remote:
+            # Our own hangup, its ChannelDestroyed not seen: the channel was gone before the
+            # app could follow it (a caller the ACD released at once, calls/follow.py).
+            return (side, *NORMAL_CLEARING)
         return side, cause, self.cause_text
 
     def ours(self, side: str = "app") -> None:

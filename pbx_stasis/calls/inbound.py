@@ -17,7 +17,6 @@ from pbx_stasis.store import CallRecord, Direction
 
 log = logging.getLogger(__name__)
 
-NORMAL_CLEARING = (16, "Normal Clearing")
 # How long a call that left Stasis waits for its ChannelDestroyed (the cause) before closing.
 CAUSE_WAIT_S = 2.0
 
@@ -185,8 +184,6 @@ async def run_call(
         await inbox.drain_until_gone(within=5.0)
         if inbox.hangup.remote:  # the caller's hangup crossed ours (its event came late)
             hung_up_by = "caller"
-        elif inbox.hangup.by_us and inbox.hangup.cause is None:
-            inbox.hangup.cause, inbox.hangup.cause_text = NORMAL_CLEARING
     elif (not inbox.destroyed and inbox.hangup.cause is None and following is not None
           and await following):
         # The channel left (StasisEnd) before its ChannelDestroyed, which carries the cause

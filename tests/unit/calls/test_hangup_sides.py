@@ -94,3 +94,18 @@ def test_other_ends_keep_their_own_cause() -> None:
     # Asterisk ended it and closed the link before ChannelDestroyed: its request's cause
     timed_out = _inbox(_request(44, soft=True), STASIS_END)
     assert timed_out.hangup.recorded("system") == ("system", 44, None)
+
+
+def test_our_own_hangup_unfollowed_is_recorded_as_normal_clearing() -> None:
+    """The ACD released a caller before the app's subscription to the channel was made (a
+    refused follow): no ChannelDestroyed, yet the cause is known, the one our hangup asks for."""
+    inbox = _inbox(_request(32, soft=True), STASIS_END, ours=True)
+    inbox.hangup.for_side = "app"
+    assert not inbox.destroyed
+    assert inbox.hangup.recorded("app") == ("app", 16, "Normal Clearing")
+
+
+def test_a_caller_hangup_crossing_ours_keeps_no_made_up_cause() -> None:
+    inbox = _inbox(_request(), STASIS_END, ours=True)
+    assert inbox.hangup.remote
+    assert inbox.hangup.recorded("caller") == ("caller", None, None)
