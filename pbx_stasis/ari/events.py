@@ -47,6 +47,9 @@ SOCKET_PROBE_S = 2.0  # how long a new connection waits for Asterisk to answer o
 # socket's frames in the thread that serves its requests, one after another): the socket then
 # gets the requests' own time (the client's timeout) before it is dropped (`_watch`).
 HEARTBEAT_S = 2.0
+# While the same reason keeps a socket down (Asterisk not started yet, a wrong password), it is
+# a warning once and again at most this often; the retries between are logged at debug level.
+REPEAT_WARNING_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +156,7 @@ class EventStream:
         self._handler_errors = 0
         self._pending = 0
         self._last_error: str | None = None
+        self._warned: tuple[str, float] | None = None  # the reason last warned of, and when
 
     # -- public surface -------------------------------------------------------------------
 
@@ -252,7 +256,13 @@ class EventStream:
             failures += 1
             self._failures += 1
             self._last_error = reason
-            log.warning(
+            now = loop.time()
+            warn = (self._warned is None or self._warned[0] != reason
+                    or now - self._warned[1] >= REPEAT_WARNING_S)
+            if warn:
+                self._warned = (reason, now)
+            log.log(
+                logging.WARNING if warn else logging.DEBUG,
                 "ARI %s for app %r at %s: %s; reconnecting in %.1fs",
                 self._role,
                 self._app,
@@ -291,6 +301,7 @@ class EventStream:
         loop = asyncio.get_running_loop()
         connected_at = loop.time()
         self._connects += 1
+        self._warned = None  # a later failure is news again
         log.info("ARI %s connected for app %r at %s", self._role, self._app, self._url)
         self._held = []
         self._heard = connected_at

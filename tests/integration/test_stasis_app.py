@@ -184,11 +184,15 @@ def test_run_keeps_retrying_ari_and_says_why(db_env: dict[str, str], tmp_path: P
     port = free_port()
     app = PbxProcess(
         {**db_env, "PBX_ARI_URL": f"http://127.0.0.1:{port}", "PBX_ARI_PASSWORD": "x"},
-        tmp_path / "pbx.log",
+        tmp_path / "pbx.log", ["-v", "run"],  # -v: the retries after the first warning too
     )
     try:
         app.wait_for_log(f"127.0.0.1:{port}", timeout=10)
-        app.wait_for_log("reconnecting in", count=3, timeout=15)
+        # Each socket (events, 3 request-only) warns once, then retries at debug level.
+        app.wait_for_log("reconnecting in", count=12, timeout=15)
         assert app.proc.poll() is None, "pbx run must keep retrying, not exit"
+        warned = [line for line in app.log().splitlines()
+                  if "WARNING" in line and "reconnecting in" in line]
+        assert len(warned) == 4, warned
     finally:
         assert app.terminate() == 0, app.log()
