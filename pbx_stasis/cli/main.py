@@ -85,11 +85,7 @@ def cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
     except accounts.AccountInvalid as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    password = args.password
-    if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    elif password is None and sys.stdin.isatty():
-        password = getpass.getpass(f"password for {username}: ")
+    password = _password(args, username)
     # No password at all is allowed (no password login); one given must pass the rule.
     problem = accounts.password_problem(password) if password is not None else None
     if problem:
@@ -112,6 +108,85 @@ def cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
     return asyncio.run(add())
+
+
+def _password(args: argparse.Namespace, username: str) -> str | None:
+    """--password, else one line of stdin (--password-stdin), else asked on a terminal."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    if args.password is None and sys.stdin.isatty():
+        return getpass.getpass(f"password for {username}: ")
+    return str(args.password) if args.password is not None else None
+
+
+def cmd_user_password(args: argparse.Namespace, settings: Settings) -> int:
+    """A new password for a user (the way back in for an admin who forgot theirs): checked by
+    the admin pages' rule; their browser sessions end, as when an admin changes it there."""
+    from pbx_stasis.store import Database, Directory, accounts, utc_now
+    from pbx_stasis.web.passwords import hash_password
+    from pbx_stasis.web.sessions import SessionPolicy, Sessions
+
+    try:
+        username = accounts.username(args.username)
+        tenant_slug = accounts.tenant_slug(args.tenant)
+    except accounts.AccountInvalid as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    password = _password(args, username)
+    if password is None:
+        print("error: password: is required (--password-stdin)", file=sys.stderr)
+        return 2
+    problem = accounts.password_problem(password)
+    if problem:
+        print(f"error: password: {problem}", file=sys.stderr)
+        return 2
+
+    async def change() -> int:
+        db = Database.connect(settings.database.url)
+        try:
+            directory = Directory(db)
+            tenant = await directory.get_tenant_by_slug(tenant_slug)
+            user = None if tenant is None else await directory.get_user(tenant.id, username)
+            if user is None:
+                print(f"error: no user {username!r} in tenant {tenant_slug!r}", file=sys.stderr)
+                return 1
+            await directory.set_password_hash(user.id, hash_password(password))
+            ended = await Sessions(db, SessionPolicy(), utc_now).close_all(user.id)
+        finally:
+            await db.dispose()
+        print(f"password of {user.role} {user.username!r} changed; "
+              f"{len(ended)} browser session(s) ended")
+        return 0
+
+    return asyncio.run(change())
+
+
+def cmd_user_list(args: argparse.Namespace, settings: Settings) -> int:
+    from pbx_stasis.store import Database, Directory, accounts
+
+    try:
+        tenant_slug = accounts.tenant_slug(args.tenant)
+    except accounts.AccountInvalid as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    async def show() -> int:
+        db = Database.connect(settings.database.url)
+        try:
+            directory = Directory(db)
+            tenant = await directory.get_tenant_by_slug(tenant_slug)
+            if tenant is None:
+                print(f"error: no tenant {tenant_slug!r}", file=sys.stderr)
+                return 1
+            for user in await directory.list_users(tenant.id):
+                state = "disabled" if user.disabled else (
+                    "active" if user.password_hash else "no password")
+                print(f"{user.id}\t{user.username}\t{user.role}\t{state}\t{user.display_name}")
+        finally:
+            await db.dispose()
+        return 0
+
+    return asyncio.run(show())
 
 
 def cmd_journal(args: argparse.Namespace, settings: Settings) -> int:
@@ -174,6 +249,17 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--password", help="password (prefer --password-stdin)")
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     add.set_defaults(func=cmd_user_add)
+    password = user.add_parser(
+        "password", help="give a user a new password (their browser sessions end)")
+    password.add_argument("username")
+    password.add_argument("--tenant", default="default", help="tenant slug (default: default)")
+    password.add_argument("--password", help="the new password (prefer --password-stdin)")
+    password.add_argument("--password-stdin", action="store_true",
+                          help="read the password from stdin")
+    password.set_defaults(func=cmd_user_password)
+    listed = user.add_parser("list", help="a tenant's users: id, name, role, state")
+    listed.add_argument("--tenant", default="default", help="tenant slug (default: default)")
+    listed.set_defaults(func=cmd_user_list)
 
     add_token_commands(sub)
 
