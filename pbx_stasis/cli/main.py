@@ -21,6 +21,8 @@ from pbx_stasis.features import FEATURES
 
 Command = Callable[[argparse.Namespace, Settings], int]
 PACKAGE = Path(__file__).resolve().parents[1]
+# Alembic's INFO lines on every read of the schema revision (not its "Running upgrade" lines).
+_ALEMBIC_CHATTER = ("Context impl ", "Will assume ")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -108,6 +110,12 @@ def cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
     return asyncio.run(add())
+
+
+def _password_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--password", help="password (prefer --password-stdin)")
+    parser.add_argument("--password-stdin", action="store_true",
+                        help="read the password from stdin")
 
 
 def _password(args: argparse.Namespace, username: str) -> str | None:
@@ -246,16 +254,13 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--role", required=True, choices=["agent", "supervisor", "manager", "admin"])
     add.add_argument("--tenant", default="default", help="tenant slug (default: default)")
     add.add_argument("--name", help="display name")
-    add.add_argument("--password", help="password (prefer --password-stdin)")
-    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    _password_arguments(add)
     add.set_defaults(func=cmd_user_add)
     password = user.add_parser(
         "password", help="give a user a new password (their browser sessions end)")
     password.add_argument("username")
     password.add_argument("--tenant", default="default", help="tenant slug (default: default)")
-    password.add_argument("--password", help="the new password (prefer --password-stdin)")
-    password.add_argument("--password-stdin", action="store_true",
-                          help="read the password from stdin")
+    _password_arguments(password)
     password.set_defaults(func=cmd_user_password)
     listed = user.add_parser("list", help="a tenant's users: id, name, role, state")
     listed.add_argument("--tenant", default="default", help="tenant slug (default: default)")
@@ -273,9 +278,6 @@ def build_parser() -> argparse.ArgumentParser:
         if (PACKAGE / feature / "cli.py").is_file():
             import_module(f"pbx_stasis.{feature}.cli").add_commands(sub)
     return parser
-
-
-_ALEMBIC_CHATTER = ("Context impl ", "Will assume ")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -15,10 +15,9 @@ from pbx_stasis.web.passwords import verify_password
 from pbx_stasis.web.sessions import SessionPolicy, Sessions
 
 
-def test_a_path_that_cannot_be_written_is_one_line(
-    sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+@pytest.fixture
+def database(sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A migrated database with the default tenant, the commands' PBX_DATABASE_URL."""
     shutil.copyfile(sqlite_template, tmp_path / "pbx.db")
     url = f"sqlite+aiosqlite:///{tmp_path / 'pbx.db'}"
     monkeypatch.setenv("PBX_DATABASE_URL", url)
@@ -29,6 +28,12 @@ def test_a_path_that_cannot_be_written_is_one_line(
         await db.dispose()
 
     asyncio.run(seed())
+    return url
+
+
+def test_a_path_that_cannot_be_written_is_one_line(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
     missing = tmp_path / "no-such-dir" / "queue_log"
     assert main(["export", "queue-log", "-o", str(missing)]) == 1
     assert capsys.readouterr().err == f"error: {missing}: No such file or directory\n"
@@ -46,12 +51,9 @@ def test_a_database_never_migrated_is_one_line(
 
 
 def test_an_admin_who_forgot_their_password_gets_a_new_one_and_their_sessions_end(
-    sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    database: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    shutil.copyfile(sqlite_template, tmp_path / "pbx.db")
-    url = f"sqlite+aiosqlite:///{tmp_path / 'pbx.db'}"
-    monkeypatch.setenv("PBX_DATABASE_URL", url)
+    url = database
     assert main(["user", "add", "Boss", "--role", "admin", "--password", "first-password"]) == 0
 
     async def log_in() -> None:
