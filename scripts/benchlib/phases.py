@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from sandbox import Sandbox, SippResult
 from sqlalchemy import event, func, select
@@ -175,14 +175,21 @@ class Profiler:
 # app_queue
 
 
-def queue_members(sandbox: Sandbox, change: str, endpoints: list[str]) -> None:
-    """`queue add member` or `queue remove member` of app_queue's queue for each endpoint (4
-    CLI calls at a time)."""
-    preposition = "to" if change == "add" else "from"
+# app_queue's CLI for one member of its queue, by change.
+_MEMBER_COMMANDS = {
+    "add": f"queue add member PJSIP/{{}} to {QUEUE}",
+    "remove": f"queue remove member PJSIP/{{}} from {QUEUE}",
+    "pause": f"queue pause member PJSIP/{{}} queue {QUEUE} reason bench",
+}
+
+
+def queue_members(sandbox: Sandbox, change: Literal["add", "remove", "pause"],
+                  endpoints: list[str]) -> None:
+    """Add, remove or pause each endpoint as a member of app_queue's queue (4 CLI calls at a
+    time)."""
+    command = _MEMBER_COMMANDS[change]
     with ThreadPoolExecutor(4) as pool:
-        list(pool.map(
-            lambda e: sandbox.cli(f"queue {change} member PJSIP/{e} {preposition} {QUEUE}"),
-            endpoints))
+        list(pool.map(lambda e: sandbox.cli(command.format(e)), endpoints))
 
 
 def run_app_queue(sandbox: Sandbox, load: Load, agents: int, workdir: Path) -> PhaseResult:

@@ -100,9 +100,7 @@ def run_app_queue(sandbox: Sandbox, *, callers: int, agents: int, rate: float, w
         for endpoint in endpoints:
             sandbox.provision_desk_phone(endpoint, phones.sip_port)
         queue_members(sandbox, "add", endpoints)
-        with ThreadPoolExecutor(4) as pool:
-            list(pool.map(lambda e: sandbox.cli(
-                f"queue pause member PJSIP/{e} queue {QUEUE} reason bench"), endpoints))
+        queue_members(sandbox, "pause", endpoints)
         prepare_callers(workdir)
 
         def waiting() -> int:
