@@ -116,22 +116,36 @@ class Owner:
 
     async def _own(self) -> None:
         queue = self.inbox.queue
-        while True:
-            deadline = self.core.next_deadline()
-            event: ev.AcdInput
-            try:
-                if deadline is None or not queue.empty():  # no timer for an input at hand
-                    event = await queue.get()
-                else:
-                    async with asyncio.timeout(max(0.0, deadline - self.clock())):
-                        event = await queue.get()
-            except TimeoutError:
-                event = ev.Tick()
-            if isinstance(event, asyncio.Future):  # a barrier
-                if not event.done():
-                    event.set_result(None)
-                continue
-            await self.apply(event)
+        loop = asyncio.get_running_loop()
+        # One timer for the core's next deadline, set again only when that deadline moves
+        # (a timeout around every read cost a timer set and cancelled per event); when it
+        # fires it posts a Tick behind what is already there, which the core takes at any time.
+        timer: asyncio.TimerHandle | None = None
+        timer_for: float | None = None
+
+        def tick() -> None:
+            nonlocal timer_for
+            timer_for = None  # fired: the next turn sets it again if the core still waits
+            queue.put_nowait(ev.Tick())
+
+        try:
+            while True:
+                deadline = self.core.next_deadline()
+                if deadline != timer_for:
+                    if timer is not None:
+                        timer.cancel()
+                    timer, timer_for = None, deadline
+                    if deadline is not None:
+                        timer = loop.call_later(max(0.0, deadline - self.clock()), tick)
+                event = await queue.get()
+                if isinstance(event, asyncio.Future):  # a barrier
+                    if not event.done():
+                        event.set_result(None)
+                    continue
+                await self.apply(event)
+        finally:
+            if timer is not None:
+                timer.cancel()
 
     async def apply(self, event: ev.AcdInput, *, journal: bool = True) -> None:
         """Feed one event to the core and carry out its actions (the owner's turn).

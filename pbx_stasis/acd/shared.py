@@ -13,6 +13,7 @@ from pbx_stasis.acd import events as ev
 from pbx_stasis.acd.stay import CallControlError, Leg, Waiting
 from pbx_stasis.ari import AriClient, AriError
 from pbx_stasis.calls.handoff import Outcome
+from pbx_stasis.calls.mailbox import Mailbox
 
 # The caller ID a user's phone is rung with when callers' numbers are masked for them, given
 # the user id, the caller, the number the caller dialled and a callback's number; None: whole,
@@ -28,7 +29,7 @@ class Inbox:
     """The owner's events: any task posts (never blocks), only the owner reads them."""
 
     def __init__(self) -> None:
-        self.queue: asyncio.Queue[ev.AcdInput] = asyncio.Queue()
+        self.queue: Mailbox[ev.AcdInput] = Mailbox()
         self.owner_running = False
 
     def post(self, event: ev.AcdInput) -> None:

@@ -19,6 +19,7 @@ from pbx_stasis.calls.actor import EventInbox
 from pbx_stasis.calls.events import CallView
 from pbx_stasis.calls.handoff import Outcome
 from pbx_stasis.calls.inbound import Call
+from pbx_stasis.calls.mailbox import Mailbox
 
 log = logging.getLogger(__name__)
 C = TypeVar("C", bound=CallView)
@@ -40,7 +41,7 @@ class Lane:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._jobs: asyncio.Queue[Callable[[], Awaitable[object]] | None] = asyncio.Queue()
+        self._jobs: Mailbox[Callable[[], Awaitable[object]] | None] = Mailbox()
         self._task = asyncio.create_task(self._work(), name=f"lane-{name}")
 
     def submit(self, job: Callable[[], Awaitable[object]]) -> None:

@@ -32,7 +32,11 @@ Answer = tuple[int, str | None, bytes]  # status, reason phrase, body
 # How often requests past their time are looked for: one timer per socket while requests are
 # in flight, instead of a timeout per request (a request fails within this much of its time).
 SWEEP_S = 0.25
-_SAFE = re.compile(r"[A-Za-z0-9_.~-]*").fullmatch  # needs no percent-encoding
+# What a query value may hold as it is: RFC 3986 allows "/", ":", "@" and "," there, Asterisk
+# reads them back unchanged, and aiohttp's HTTP requests leave them so too. They are in most
+# values (PJSIP/..., channel:..., a,b): quote() handles a value it must change one byte at a time.
+_QUERY_SAFE = "/:@,"
+_SAFE = re.compile(r"[A-Za-z0-9_.~/:@,-]*").fullmatch  # needs no percent-encoding
 
 
 class SocketRest:
@@ -87,7 +91,7 @@ class SocketRest:
         uri = path.lstrip("/")
         if params:
             uri += "?" + "&".join(
-                f"{key}={value}" if _SAFE(value) else f"{key}={quote(value, safe='')}"
+                f"{key}={value}" if _SAFE(value) else f"{key}={quote(value, safe=_QUERY_SAFE)}"
                 for key, value in params.items()
             )
         message: dict[str, Any] = {

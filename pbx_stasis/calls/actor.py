@@ -13,6 +13,7 @@ from typing import Any
 
 from pbx_stasis.ari.models import AriEvent
 from pbx_stasis.ari.nodes import NODE_LOST_CAUSE
+from pbx_stasis.calls.mailbox import Mailbox
 
 # Events after which the channel can no longer be used by this call.
 GONE_EVENTS = frozenset({"StasisEnd", "ChannelDestroyed"})
@@ -95,7 +96,7 @@ class EventInbox:
 
     def __init__(self, channel_id: str) -> None:
         self.channel_id = channel_id
-        self._queue: asyncio.Queue[AriEvent] = asyncio.Queue()
+        self._queue: Mailbox[AriEvent] = Mailbox()
         self.hangup = Hangup()
         self.gone = False
         self.destroyed = False  # ChannelDestroyed seen: it carries the cause
