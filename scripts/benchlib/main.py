@@ -22,6 +22,7 @@ from benchlib.report import (
     failures_text,
     figures,
     rounds_text,
+    summarize_calls,
     summarize_profile,
     table,
     verdict,
@@ -80,6 +81,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
                         "PostgreSQL server (tests/pg.py, needs Debian's postgresql)")
     parser.add_argument("--profile", action="store_true",
                         help="sample the app with py-spy during its flow (pip install py-spy)")
+    parser.add_argument("--count-calls", action="store_true",
+                        help="count ours' function calls during its flow with cProfile: a "
+                        "figure the host's speed does not move (cProfile slows the app: read "
+                        "no CPU or latency figure of that run)")
     parser.add_argument("--capacity", action="store_true",
                         help="raise the rate step by step until a call fails or p99 caller "
                         "INVITE -> agent INVITE passes 50 ms, both flows in the same run; prints "
@@ -120,6 +125,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
         parser.error("the bench needs an instance of its own, not `default`")
     if args.profile and py_spy() is None:
         parser.error(NEEDS_PY_SPY)
+    if args.count_calls and (args.profile or args.capacity):
+        parser.error("--count-calls: not with --profile (two profilers) or --capacity")
     return args
 
 
@@ -274,6 +281,10 @@ def main(argv: list[str]) -> int:
         print("\n".join(summary.splitlines()[:40]))
     elif args.profile:
         print(f"\npy-spy produced no profile: {by_name.get('ours') and by_name['ours'].extra}")
+    counted = workdir / "ours.cprofile"
+    if args.count_calls and counted.exists():
+        print(f"\nours under cProfile (its CPU and latency figures above are slowed by it): "
+              f"{summarize_calls(counted, calls)}")
     say(f"traces, results.json and report.txt in {workdir}")
     return 0
 
@@ -289,9 +300,10 @@ def run_flow(flow: str, args: argparse.Namespace, sandbox: Sandbox, load: Load, 
         done = eventloop.run(run_floor(sandbox, load, args.agents, folder / "floor"), args.loop)
     else:
         profile = folder / "ours.pyspy.txt" if args.profile else None
+        counted = folder / "ours.cprofile" if args.count_calls else None
         done = eventloop.run(run_ours(
             sandbox, load, args.agents, folder / "ours", db_url, queue_settings=OURS_QUEUE,
-            profile=profile, bridge_events=args.bridge_events,
+            profile=profile, count_calls=counted, bridge_events=args.bridge_events,
         ), args.loop)
     say(f"{flow}: done in {done.wall:.1f} s; callers sipp exit {done.callers.returncode} "
         f"({done.callers.successful}/{done.callers.created} ok)")

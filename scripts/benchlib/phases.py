@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import cProfile
 import gc
 import re
 import shutil
@@ -342,13 +343,14 @@ async def run_ours(
     *,
     queue_settings: Mapping[str, Any],
     profile: Path | None = None,
+    count_calls: Path | None = None,
     bridge_events: bool = False,
 ) -> PhaseResult:
     """The real StasisApp in this process: each call goes straight to AcdService.enqueue into
     `bench` (a number routed to a queue, or a flow whose entry node is the queue), which answers
     the caller while it already rings the first agent.
 
-    `workdir` must exist.
+    `workdir` must exist. `count_calls`: where cProfile's counts of the measured window go.
     """
     pid = asterisk_pid(sandbox)
     await migrate.upgrade(db_url)
@@ -425,12 +427,18 @@ async def run_ours(
 
             profiler = Profiler(profile, os.getpid())
             await asyncio.sleep(0.5)  # py-spy attaches
+        counter = cProfile.Profile() if count_calls is not None else None
+        if counter is not None:
+            counter.enable()  # this thread's calls: the event loop's, where the app runs
         before, started = load_average(), time.monotonic()
         mark = CpuMark.now(pid, phones.pid)
         run = await asyncio.to_thread(call, workdir, "callers", sandbox.sip_target, measured,
                                       rate=load.rate, talk_ms=load.talk_ms)
         left = await asyncio.to_thread(wait_no_channels, sandbox)
         cpu = CpuMark.now(pid, phones.pid) - mark
+        if counter is not None and count_calls is not None:
+            counter.disable()
+            counter.dump_stats(count_calls)
         wall = time.monotonic() - started
         after = load_average()
         collections = gc_watch.close()

@@ -365,6 +365,44 @@ def summarize_profile(raw: Path, top: int = 20) -> str:
     return "\n".join(out)
 
 
+def summarize_calls(stats: Path, calls: int, top: int = 15) -> str:
+    """cProfile's counts of ours' measured window -> function calls a queued call, in all and
+    by where the function lives (the app's package, or the library). Counts, not times: a
+    count does not move with the host's speed (cProfile's own cost slows every call)."""
+    import pstats
+
+    counts = pstats.Stats(str(stats)).stats  # type: ignore[attr-defined]
+    every, python = 0, 0
+    where: Counter[str] = Counter()
+    for (path, _line, _name), (_, called, *_rest) in counts.items():
+        every += called
+        if path == "~":  # a builtin (len, dict.get...): cheap beside a Python function
+            continue
+        python += called
+        where[_area(path)] += called
+    per = max(1, calls)
+    out = [f"{every / per:.0f} function calls a call, {python / per:.0f} of them Python "
+           f"functions (the rest builtins); Python functions by where they live:"]
+    out += [f"  {n / per:7.1f}  {area}" for area, n in where.most_common(top)]
+    return "\n".join(out)
+
+
+def _area(path: str) -> str:
+    # ".../pbx_stasis/acd/core.py" -> "pbx_stasis/acd"; ".../site-packages/aiohttp/x.py" ->
+    # "aiohttp"; ".../lib/python3.11/asyncio/queues.py" -> "asyncio"
+    if "/benchlib/" in path:
+        return "benchlib (the bench's own event tap)"
+    if "/pbx_stasis/" in path:
+        return "pbx_stasis/" + path.split("/pbx_stasis/", 1)[1].split("/", 1)[0].removesuffix(".py")
+    for marker in ("/site-packages/", "/lib/python3"):
+        if marker in path:
+            rest = path.split(marker, 1)[1]
+            if marker == "/lib/python3":
+                rest = rest.split("/", 1)[-1]
+            return rest.split("/", 1)[0].removesuffix(".py")
+    return path.rsplit("/", 1)[-1]
+
+
 def _frame(frame: str) -> str:
     # "handle (pbx_stasis/ari/events.py:361)" -> "handle (pbx_stasis/ari/events.py)"
     name, _, where = frame.partition(" (")
