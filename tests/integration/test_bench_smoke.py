@@ -12,6 +12,7 @@ its live tests)."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -34,8 +35,10 @@ def run_script(name: str, *args: str, within: float = 240) -> str:
 
 
 def test_the_benchmark_runs_both_flows_and_reports(tmp_path: Path) -> None:
-    run_script("bench", "--rate", "5", "--duration", "2", "--agents", "6", "--warmup", "2",
-               "--rounds", "2", "--workdir", str(tmp_path))
+    output = run_script("bench", "--rate", "5", "--duration", "2", "--agents", "6", "--warmup",
+                        "2", "--rounds", "2", "--count-calls", "--workdir", str(tmp_path))
+    assert re.search(r"\d+ function calls a call, \d+ of them Python functions", output), output
+    assert "pbx_stasis/acd" in output, output  # the ACD's own calls were counted
     report = (tmp_path / "report.txt").read_text()
     assert "| calls offered" in report and "ours: ARI requests per call" in report
     # the second round, its order reversed, in a folder of its own: none failed either
