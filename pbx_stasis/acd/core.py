@@ -182,10 +182,12 @@ class _Agent:
     reason: str = "logged out"
     since: float = 0.0
     level: int = _UNREACHABLE
+    # The config's, copied: read a dozen times a call (a property was a call each time). An
+    # agent's config may be replaced, never its id.
+    id: str = field(init=False)
 
-    @property
-    def id(self) -> str:
-        return self.config.id
+    def __post_init__(self) -> None:
+        self.id = self.config.id
 
 
 @dataclass(eq=False)
@@ -197,10 +199,10 @@ class _Queue:
     counts: list[int] = field(default_factory=lambda: [0, 0, 0, 0])  # members per presence
     handle_times: deque[float] = field(default_factory=lambda: deque(maxlen=HANDLE_TIME_WINDOW))
     order: dict[str, int] = field(default_factory=dict)  # agent id -> place in agent_order
+    name: str = field(init=False)  # the config's, copied (as _Agent.id); a queue keeps its name
 
-    @property
-    def name(self) -> str:
-        return self.config.name
+    def __post_init__(self) -> None:
+        self.name = self.config.name
 
 
 def _waiting_order(call: _Call) -> tuple[int, float, int]:

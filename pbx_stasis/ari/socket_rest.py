@@ -175,6 +175,9 @@ class RestSockets:
 
     def pick(self) -> SocketRest | None:
         """The usable socket with the fewest requests in flight (the first on a tie), if any."""
+        if len(self._sockets) == 1:  # the usual case: nothing to compare
+            only = self._sockets[0]
+            return only if only.usable else None
         best: SocketRest | None = None
         for rest in self._sockets:
             if rest.usable and (best is None or rest.in_flight < best.in_flight):

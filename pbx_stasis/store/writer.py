@@ -149,7 +149,7 @@ class StoreWriter:
 
     def append(self, events: Iterable[NewEvent]) -> None:
         """Journal lines, in this order (each needs `at`: stamped when the event happened)."""
-        rows = tuple(_line(event) for event in events)
+        rows = tuple([_line(event) for event in events])
         if rows:
             self._push(_Lines(rows))
 
