@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from pbx_stasis.store import StoreError, accounts
+from pbx_stasis.store import accounts, commands
 
 if TYPE_CHECKING:
     from pbx_stasis.config import Settings
@@ -19,28 +17,6 @@ if TYPE_CHECKING:
 
 # The commands import the ACD's directory and the store (SQLAlchemy) when they run: `pbx` builds
 # its parser from every feature's cli.py.
-
-
-def _run(settings: Settings, work: Callable[[Database], Awaitable[int]]) -> int:
-    from pbx_stasis.store import Database
-
-    async def main() -> int:
-        db = Database.connect(settings.database.url)
-        try:
-            return await work(db)
-        finally:
-            await db.dispose()
-
-    return asyncio.run(main())
-
-
-async def _tenant_id(db: Database, slug: str) -> int:
-    from pbx_stasis.store import Directory
-
-    tenant = await Directory(db).get_tenant_by_slug(slug)
-    if tenant is None:
-        raise StoreError(f"no tenant {slug!r}")
-    return tenant.id
 
 
 def _pairs(text: str, what: str) -> dict[str, int]:
@@ -71,7 +47,9 @@ def cmd_queue_set(args: argparse.Namespace, settings: Settings) -> int:
 
     async def work(db: Database) -> int:
         directory = AcdDirectory(db)
-        tenant_id = await _tenant_id(db, args.tenant)
+        tenant_id = await commands.tenant_id(db, args.tenant)
+        if tenant_id is None:
+            return 1
         current = {c.name: c for _, c in await directory.queues(tenant_id)}
         base = queue_settings(current[args.name]) if args.name in current else {}
         try:
@@ -83,20 +61,22 @@ def cmd_queue_set(args: argparse.Namespace, settings: Settings) -> int:
         print(f"queue {config.name}: {json.dumps(queue_settings(config))}")
         return 0
 
-    return _run(settings, work)
+    return commands.with_database(settings.database.url, work)
 
 
 def cmd_queue_list(args: argparse.Namespace, settings: Settings) -> int:
     from pbx_stasis.acd.directory import AcdDirectory
 
     async def work(db: Database) -> int:
-        tenant_id = await _tenant_id(db, args.tenant)
+        tenant_id = await commands.tenant_id(db, args.tenant)
+        if tenant_id is None:
+            return 1
         for _, config in await AcdDirectory(db).queues(tenant_id):
             print(f"{config.name}\t{config.strategy}\tring {config.ring_timeout:g}s\t"
                   f"wrap-up {config.wrapup:g}s\tmax wait {config.max_wait or '-'}")
         return 0
 
-    return _run(settings, work)
+    return commands.with_database(settings.database.url, work)
 
 
 def cmd_agent_set(args: argparse.Namespace, settings: Settings) -> int:
@@ -108,7 +88,9 @@ def cmd_agent_set(args: argparse.Namespace, settings: Settings) -> int:
     queues = _pairs(args.queues, "queue") if args.queues is not None else None
 
     async def work(db: Database) -> int:
-        tenant_id = await _tenant_id(db, args.tenant)
+        tenant_id = await commands.tenant_id(db, args.tenant)
+        if tenant_id is None:
+            return 1
         user = await Directory(db).get_user(tenant_id, args.username)
         if user is None:
             print(f"error: no user {args.username!r} in tenant {args.tenant!r} "
@@ -138,7 +120,7 @@ def cmd_agent_set(args: argparse.Namespace, settings: Settings) -> int:
               f"skills {dict(agent.skills)} (a running app picks this up when restarted)")
         return 0
 
-    return _run(settings, work)
+    return commands.with_database(settings.database.url, work)
 
 
 def cmd_export_queue_log(args: argparse.Namespace, settings: Settings) -> int:
@@ -148,8 +130,10 @@ def cmd_export_queue_log(args: argparse.Namespace, settings: Settings) -> int:
     lines: list[str] = []
 
     async def work(db: Database) -> int:
-        names = {u.id: u.username for u in await Directory(db).list_users(
-            await _tenant_id(db, args.tenant))}
+        tenant_id = await commands.tenant_id(db, args.tenant)
+        if tenant_id is None:
+            return 1
+        names = {u.id: u.username for u in await Directory(db).list_users(tenant_id)}
         after = 0
         while rows := await CallJournal(db).events_after(after, limit=5000):
             for row in rows:
@@ -162,7 +146,9 @@ def cmd_export_queue_log(args: argparse.Namespace, settings: Settings) -> int:
                     lines.append(line)
         return 0
 
-    status = _run(settings, work)
+    status = commands.with_database(settings.database.url, work)
+    if status != 0:  # no such tenant: no file, not even an empty one
+        return status
     text = "".join(line + "\n" for line in lines)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as out:
@@ -170,7 +156,7 @@ def cmd_export_queue_log(args: argparse.Namespace, settings: Settings) -> int:
     else:
         sys.stdout.write(text)
     print(f"{len(lines)} queue_log lines written", file=sys.stderr)
-    return status
+    return 0
 
 
 def add_commands(sub: Subparsers) -> None:

@@ -7,48 +7,39 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from typing import TYPE_CHECKING
 
+from pbx_stasis.store import commands
+
 if TYPE_CHECKING:
     from pbx_stasis.config import Settings
+    from pbx_stasis.store import Database
 
 
 def cmd_scripts(args: argparse.Namespace, settings: Settings) -> int:
-    from sqlalchemy import select
-
     from pbx_stasis.callscripts.service import CallScripts
-    from pbx_stasis.store import Database
-    from pbx_stasis.store.tables import Tenant
 
-    async def run() -> int:
-        db = Database.connect(settings.database.url)
-        try:
-            async with db.session() as session:
-                tenant_id = await session.scalar(
-                    select(Tenant.id).where(Tenant.slug == args.tenant))
-            if tenant_id is None:
-                print(f"error: no tenant {args.tenant!r}", file=sys.stderr)
+    async def work(db: Database) -> int:
+        tenant_id = await commands.tenant_id(db, args.tenant)
+        if tenant_id is None:
+            return 1
+        scripts = CallScripts(db)
+        if args.script_command == "list":
+            found = await scripts.current(tenant_id, with_retired=True)
+        else:
+            found = await scripts.versions(tenant_id, args.name)
+            if not found:
+                print(f"error: no script {args.name!r}", file=sys.stderr)
                 return 1
-            scripts = CallScripts(db)
-            if args.script_command == "list":
-                found = await scripts.current(tenant_id, with_retired=True)
-            else:
-                found = await scripts.versions(tenant_id, args.name)
-                if not found:
-                    print(f"error: no script {args.name!r}", file=sys.stderr)
-                    return 1
-            for item in found:
-                applies = ", ".join([*item.body.queues, *item.body.ivr_nodes]) or "every call"
-                state = " (retired)" if item.retired else ""
-                print(f"{item.name}\tv{item.version}{state}\t{item.body.headline}\t{applies}\t"
-                      f"{item.saved_at:%Y-%m-%d %H:%M} {item.saved_by or ''}")
-            return 0
-        finally:
-            await db.dispose()
+        for item in found:
+            applies = ", ".join([*item.body.queues, *item.body.ivr_nodes]) or "every call"
+            state = " (retired)" if item.retired else ""
+            print(f"{item.name}\tv{item.version}{state}\t{item.body.headline}\t{applies}\t"
+                  f"{item.saved_at:%Y-%m-%d %H:%M} {item.saved_by or ''}")
+        return 0
 
-    return asyncio.run(run())
+    return commands.with_database(settings.database.url, work)
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -13,11 +13,15 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib import import_module
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pbx_stasis.cli.tokens import add_token_commands
 from pbx_stasis.config import ConfigError, Settings, load_settings
 from pbx_stasis.features import FEATURES
+from pbx_stasis.store import commands
+
+if TYPE_CHECKING:
+    from pbx_stasis.store import Database
 
 Command = Callable[[argparse.Namespace, Settings], int]
 PACKAGE = Path(__file__).resolve().parents[1]
@@ -76,7 +80,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
-    from pbx_stasis.store import Database, Directory, accounts
+    from pbx_stasis.store import Directory, accounts
     from pbx_stasis.web.passwords import hash_password
 
     # The rules of the admin pages (store/accounts.py), checked before anything is written.
@@ -94,22 +98,18 @@ def cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: password: {problem}", file=sys.stderr)
         return 2
 
-    async def add() -> int:
-        db = Database.connect(settings.database.url)
-        try:
-            user = await Directory(db).add_user(
-                tenant,
-                username,
-                args.role,
-                display_name=name,
-                password_hash=hash_password(password) if password is not None else None,
-            )
-        finally:
-            await db.dispose()
+    async def add(db: Database) -> int:
+        user = await Directory(db).add_user(
+            tenant,
+            username,
+            args.role,
+            display_name=name,
+            password_hash=hash_password(password) if password is not None else None,
+        )
         print(f"added {user.role} {user.username!r} (id {user.id}) to tenant {tenant!r}")
         return 0
 
-    return asyncio.run(add())
+    return commands.with_database(settings.database.url, add)
 
 
 def _password_arguments(parser: argparse.ArgumentParser) -> None:
@@ -130,7 +130,7 @@ def _password(args: argparse.Namespace, username: str) -> str | None:
 def cmd_user_password(args: argparse.Namespace, settings: Settings) -> int:
     """A new password for a user (the way back in for an admin who forgot theirs): checked by
     the admin pages' rule; their browser sessions end, as when an admin changes it there."""
-    from pbx_stasis.store import Database, Directory, accounts, utc_now
+    from pbx_stasis.store import Directory, accounts, utc_now
     from pbx_stasis.web.passwords import hash_password
     from pbx_stasis.web.sessions import SessionPolicy, Sessions
 
@@ -149,28 +149,24 @@ def cmd_user_password(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: password: {problem}", file=sys.stderr)
         return 2
 
-    async def change() -> int:
-        db = Database.connect(settings.database.url)
-        try:
-            directory = Directory(db)
-            tenant = await directory.get_tenant_by_slug(tenant_slug)
-            user = None if tenant is None else await directory.get_user(tenant.id, username)
-            if user is None:
-                print(f"error: no user {username!r} in tenant {tenant_slug!r}", file=sys.stderr)
-                return 1
-            await directory.set_password_hash(user.id, hash_password(password))
-            ended = await Sessions(db, SessionPolicy(), utc_now).close_all(user.id)
-        finally:
-            await db.dispose()
+    async def change(db: Database) -> int:
+        directory = Directory(db)
+        tenant = await directory.get_tenant_by_slug(tenant_slug)
+        user = None if tenant is None else await directory.get_user(tenant.id, username)
+        if user is None:
+            print(f"error: no user {username!r} in tenant {tenant_slug!r}", file=sys.stderr)
+            return 1
+        await directory.set_password_hash(user.id, hash_password(password))
+        ended = await Sessions(db, SessionPolicy(), utc_now).close_all(user.id)
         print(f"password of {user.role} {user.username!r} changed; "
               f"{len(ended)} browser session(s) ended")
         return 0
 
-    return asyncio.run(change())
+    return commands.with_database(settings.database.url, change)
 
 
 def cmd_user_list(args: argparse.Namespace, settings: Settings) -> int:
-    from pbx_stasis.store import Database, Directory, accounts
+    from pbx_stasis.store import Directory, accounts
 
     try:
         tenant_slug = accounts.tenant_slug(args.tenant)
@@ -178,36 +174,24 @@ def cmd_user_list(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
-    async def show() -> int:
-        db = Database.connect(settings.database.url)
-        try:
-            directory = Directory(db)
-            tenant = await directory.get_tenant_by_slug(tenant_slug)
-            if tenant is None:
-                print(f"error: no tenant {tenant_slug!r}", file=sys.stderr)
-                return 1
-            for user in await directory.list_users(tenant.id):
-                state = "disabled" if user.disabled else (
-                    "active" if user.password_hash else "no password")
-                print(f"{user.id}\t{user.username}\t{user.role}\t{state}\t{user.display_name}")
-        finally:
-            await db.dispose()
+    async def show(db: Database) -> int:
+        tenant_id = await commands.tenant_id(db, tenant_slug)
+        if tenant_id is None:
+            return 1
+        for user in await Directory(db).list_users(tenant_id):
+            state = "disabled" if user.disabled else (
+                "active" if user.password_hash else "no password")
+            print(f"{user.id}\t{user.username}\t{user.role}\t{state}\t{user.display_name}")
         return 0
 
-    return asyncio.run(show())
+    return commands.with_database(settings.database.url, show)
 
 
 def cmd_journal(args: argparse.Namespace, settings: Settings) -> int:
-    from pbx_stasis.store import CallJournal, Database
+    from pbx_stasis.store import CallJournal
 
-    async def follow() -> int:
-        db = Database.connect(settings.database.url)
-        try:
-            return await show(CallJournal(db))
-        finally:
-            await db.dispose()
-
-    async def show(journal: CallJournal) -> int:
+    async def show(db: Database) -> int:
+        journal = CallJournal(db)
         rows = await journal.events_after(0, limit=1_000_000)
         last = rows[-args.tail:] if args.tail else rows
         after = last[-1].id if last else 0
@@ -220,7 +204,7 @@ def cmd_journal(args: argparse.Namespace, settings: Settings) -> int:
                 after = row.id
         return 0
 
-    return asyncio.run(follow())
+    return commands.with_database(settings.database.url, show)
 
 
 def _journal_text(row: Any) -> str:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from typing import TYPE_CHECKING, Any
 
+from pbx_stasis.store import commands
 from pbx_stasis.store.kinds import Role
 
 if TYPE_CHECKING:
@@ -28,6 +28,8 @@ async def _owner(db: Database, tenant: str, username: str) -> User | None:
 
 
 async def _tenant_id(db: Database, tenant: str) -> int | None:
+    # Not store/commands.py's tenant_id: a tenant missing here is a usage error, said by _act as
+    # "--tenant: ..." with exit 2, like --user's.
     from sqlalchemy import func, select
 
     from pbx_stasis.store.tables import Tenant
@@ -38,20 +40,11 @@ async def _tenant_id(db: Database, tenant: str) -> int | None:
 
 
 def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
-    # SQLAlchemy and the web kernel load here, not for every `pbx` command's parser.
-    from pbx_stasis.store.db import Database
-
-    async def run() -> int:
-        db = Database.connect(settings.database.url)
-        try:
-            return await _act(db, args)
-        finally:
-            await db.dispose()
-
-    return asyncio.run(run())
+    return commands.with_database(settings.database.url, lambda db: _act(db, args))
 
 
 async def _act(db: Database, args: Any) -> int:
+    # SQLAlchemy and the web kernel load here, not for every `pbx` command's parser.
     from pbx_stasis.store.base import utc_now
     from pbx_stasis.web.routing import RANK
     from pbx_stasis.web.tokens import ApiTokens

@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import os
 import shutil
@@ -27,11 +26,13 @@ from typing import TYPE_CHECKING
 
 from pbx_stasis.ivr.errors import FlowSetInvalid
 from pbx_stasis.ivr.simulate_args import simulate_parser
+from pbx_stasis.store import commands
 
 if TYPE_CHECKING:
     from pbx_stasis.config import Settings
     from pbx_stasis.ivr.model import FlowSet
     from pbx_stasis.ivr.service import IvrService
+    from pbx_stasis.store import Database
 
 MAX_SYMLINK_HOPS = 40
 
@@ -253,33 +254,28 @@ def _run_with_service(
 ) -> int:
     from pbx_stasis.ari import AriClient
     from pbx_stasis.ivr.service import IvrService
-    from pbx_stasis.store import Database, Directory
+    from pbx_stasis.store import Directory
 
-    async def main() -> int:
-        db = Database.connect(settings.database.url)
+    async def work(db: Database) -> int:
         ari = (
             AriClient(settings.ari.url, settings.ari.user, settings.ari.password)
             if with_ari
             else None
         )
         try:
-            directory = Directory(db)
             if create_tenant:
-                record = await directory.ensure_tenant(tenant)
+                tenant_id: int | None = (await Directory(db).ensure_tenant(tenant)).id
             else:
-                found = await directory.get_tenant_by_slug(tenant)
-                if found is None:
-                    print(f"error: no tenant {tenant!r}", file=sys.stderr)
-                    return 1
-                record = found
+                tenant_id = await commands.tenant_id(db, tenant)
+            if tenant_id is None:
+                return 1
             service = IvrService(db, ari=ari, internal_lookups=settings.ivr.internal_lookups)
-            return await body(service, record.id)
+            return await body(service, tenant_id)
         finally:
             if ari is not None:
                 await ari.close()
-            await db.dispose()
 
-    return asyncio.run(main())
+    return commands.with_database(settings.database.url, work)
 
 
 def _apply(args: argparse.Namespace, settings: Settings) -> int:

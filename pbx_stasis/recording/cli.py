@@ -12,31 +12,18 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pbx_stasis.recording.kinds import PolicyMode
+from pbx_stasis.store import commands
 
 if TYPE_CHECKING:
     from pbx_stasis.config import Settings
     from pbx_stasis.store import Database
-
-
-def _with_db(settings: Settings, work: Callable[[Database], Awaitable[int]]) -> int:
-    from pbx_stasis.store import Database
-
-    async def run() -> int:
-        db = Database.connect(settings.database.url)
-        try:
-            return await work(db)
-        finally:
-            await db.dispose()
-
-    return asyncio.run(run())
 
 
 def _instant(text: str) -> datetime:
@@ -52,19 +39,7 @@ def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
         print(report)
         return 0
 
-    return _with_db(settings, work)
-
-
-async def _tenant_id(db: Database, slug: str) -> int | None:
-    from sqlalchemy import select
-
-    from pbx_stasis.store.tables import Tenant
-
-    async with db.session() as session:
-        tenant_id: int | None = await session.scalar(select(Tenant.id).where(Tenant.slug == slug))
-    if tenant_id is None:
-        print(f"error: no tenant {slug!r}", file=sys.stderr)
-    return tenant_id
+    return commands.with_database(settings.database.url, work)
 
 
 def cmd_policy(args: argparse.Namespace, settings: Settings) -> int:
@@ -78,7 +53,7 @@ def cmd_policy(args: argparse.Namespace, settings: Settings) -> int:
         return 2
 
     async def work(db: Database) -> int:
-        tenant_id = await _tenant_id(db, args.tenant)
+        tenant_id = await commands.tenant_id(db, args.tenant)
         if tenant_id is None:
             return 1
         await RecordingPolicies(db).set_policy(tenant_id, args.queue, policy)
@@ -86,7 +61,7 @@ def cmd_policy(args: argparse.Namespace, settings: Settings) -> int:
               + (f" ({policy.sample_percent:g}%)" if policy.mode is PolicyMode.SAMPLE else ""))
         return 0
 
-    return _with_db(settings, work)
+    return commands.with_database(settings.database.url, work)
 
 
 def cmd_rules(args: argparse.Namespace, settings: Settings) -> int:
@@ -94,7 +69,7 @@ def cmd_rules(args: argparse.Namespace, settings: Settings) -> int:
     from pbx_stasis.recording.policy_store import RecordingPolicies
 
     async def work(db: Database) -> int:
-        tenant_id = await _tenant_id(db, args.tenant)
+        tenant_id = await commands.tenant_id(db, args.tenant)
         if tenant_id is None:
             return 1
         policies = RecordingPolicies(db)
@@ -113,7 +88,7 @@ def cmd_rules(args: argparse.Namespace, settings: Settings) -> int:
               f"{'yes' if rules.agents_hear_own else 'no'}")
         return 0
 
-    return _with_db(settings, work)
+    return commands.with_database(settings.database.url, work)
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

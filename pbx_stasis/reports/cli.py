@@ -11,43 +11,33 @@ rollups of a journal older than them. Prints the quarters written.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import sys
 import time
 from typing import TYPE_CHECKING
 
+from pbx_stasis.store import commands
+
 if TYPE_CHECKING:
     from pbx_stasis.config import Settings
+    from pbx_stasis.store import Database
 
 
 def cmd_rollup(args: argparse.Namespace, settings: Settings) -> int:
-    from sqlalchemy import select
-
     from pbx_stasis.reports.rollup_store import SETTLE_S, queue_rules, rebuild, roll_up
-    from pbx_stasis.store import Database
-    from pbx_stasis.store.tables import Tenant
 
-    async def run() -> int:
-        db = Database.connect(settings.database.url)
-        try:
-            async with db.session() as session:
-                tenant_id = await session.scalar(select(Tenant.id)
-                                                 .where(Tenant.slug == args.tenant.lower()))
-            if tenant_id is None:
-                print(f"error: no tenant {args.tenant!r}", file=sys.stderr)
-                return 1
-            through = time.time() - SETTLE_S
-            began = time.monotonic()
-            if args.rebuild:
-                written = await rebuild(db, tenant_id, through)
-            else:
-                written = await roll_up(db, tenant_id, await queue_rules(db, tenant_id), through)
-            print(f"{written} quarter-hour rollups written in {time.monotonic() - began:.1f} s")
-            return 0
-        finally:
-            await db.dispose()
+    async def work(db: Database) -> int:
+        tenant_id = await commands.tenant_id(db, args.tenant)
+        if tenant_id is None:
+            return 1
+        through = time.time() - SETTLE_S
+        began = time.monotonic()
+        if args.rebuild:
+            written = await rebuild(db, tenant_id, through)
+        else:
+            written = await roll_up(db, tenant_id, await queue_rules(db, tenant_id), through)
+        print(f"{written} quarter-hour rollups written in {time.monotonic() - began:.1f} s")
+        return 0
 
-    return asyncio.run(run())
+    return commands.with_database(settings.database.url, work)
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
