@@ -67,6 +67,9 @@ class Touched:
     agents: frozenset[str] = frozenset()
 
 
+_UNTOUCHED = Touched()  # most of the core's actions (frozen: one serves them all)
+
+
 @dataclass
 class _QueueLive:
     waiting: dict[str, float] = field(default_factory=dict)  # call -> entered at
@@ -112,7 +115,7 @@ class Stats:
             return Touched(frozenset(a.queues), frozenset({action.agent_id}))
         if isinstance(action, JournalRow):
             return self._row(action)
-        return Touched()
+        return _UNTOUCHED
 
     def apply_all(self, actions: Iterable[Action]) -> Touched:
         queues: set[str] = set()

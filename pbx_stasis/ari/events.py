@@ -467,7 +467,7 @@ class EventStream:
             self._heard = loop.time()
             if message.type == aiohttp.WSMsgType.TEXT:
                 self._accept(message.data)
-                if not self._room.is_set():
+                if self._pending >= self._max_pending:  # no room (as `_room` says, cheaper)
                     rest = self._rest
                     if rest is not None and rest.in_flight:
                         continue  # a handler may be waiting for an answer behind these events
