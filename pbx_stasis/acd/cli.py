@@ -167,10 +167,10 @@ def add_commands(sub: Subparsers) -> None:
     qset.add_argument("--strategy", choices=["ringall", "longest-idle", "fewest-calls",
                                              "round-robin", "random", "linear"])
     qset.add_argument("--settings", help='more settings as JSON, e.g. \'{"wrapup": 10}\'')
-    qset.add_argument("--tenant", default="default")
+    commands.tenant_argument(qset)
     qset.set_defaults(func=cmd_queue_set)
     qlist = queue.add_parser("list", help="list the queues")
-    qlist.add_argument("--tenant", default="default")
+    commands.tenant_argument(qlist)
     qlist.set_defaults(func=cmd_queue_list)
 
     agent = sub.add_parser("agent", help="agents").add_subparsers(
@@ -182,7 +182,7 @@ def add_commands(sub: Subparsers) -> None:
     aset.add_argument("--wrapup", type=float, help="wrap-up seconds (overrides the queue's)")
     aset.add_argument("--contact", help="sip:user@host:port of a desk phone that does not "
                                         "register (default: a WebRTC softphone)")
-    aset.add_argument("--tenant", default="default")
+    commands.tenant_argument(aset)
     aset.set_defaults(func=cmd_agent_set)
 
     export = sub.add_parser("export", help="export data").add_subparsers(
@@ -191,5 +191,5 @@ def add_commands(sub: Subparsers) -> None:
     qlog.add_argument("-o", "--output", help="file to write (default: stdout)")
     qlog.add_argument("--extensions", action="store_true",
                       help="also rows app_queue never writes (OFFER, HOLD, WRAPUP...)")
-    qlog.add_argument("--tenant", default="default")
+    commands.tenant_argument(qlog)
     qlog.set_defaults(func=cmd_export_queue_log)

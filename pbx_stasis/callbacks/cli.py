@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from pbx_stasis.store import commands
+
 if TYPE_CHECKING:
     from pbx_stasis.callbacks.store import Callback, CallbackStore
     from pbx_stasis.config import Settings
@@ -25,10 +27,9 @@ if TYPE_CHECKING:
 def _with_store(settings: Settings, tenant: str,
                 work: Callable[[CallbackStore, Database, int], Awaitable[int]]) -> int:
     from pbx_stasis.callbacks.store import CallbackStore
-    from pbx_stasis.store.commands import for_tenant
 
-    return for_tenant(settings.database.url, tenant,
-                      lambda db, tenant_id: work(CallbackStore(db), db, tenant_id))
+    return commands.for_tenant(settings.database.url, tenant,
+                               lambda db, tenant_id: work(CallbackStore(db), db, tenant_id))
 
 
 def _line(callback: Callback) -> str:
@@ -127,4 +128,4 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     cancel.add_argument("callback_id")
     cancel.set_defaults(func=cmd_cancel)
     for action in (listing, add, cancel):
-        action.add_argument("--tenant", default="default", help="tenant slug (default: default)")
+        commands.tenant_argument(action)

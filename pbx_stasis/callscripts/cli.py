@@ -49,5 +49,5 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     versions = actions.add_parser("versions", help="every version of a script, newest first")
     versions.add_argument("name")
     for action in (listing, versions):
-        action.add_argument("--tenant", default="default", help="tenant slug (default: default)")
+        commands.tenant_argument(action)
         action.set_defaults(func=cmd_scripts)

@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pbx_stasis.store import commands
+
 if TYPE_CHECKING:
     from pbx_stasis.campaigns.service import Campaigns
     from pbx_stasis.config import Settings
@@ -24,10 +26,9 @@ if TYPE_CHECKING:
 def _run(settings: Settings, tenant: str,
          work: Callable[[Campaigns, Database, int], Awaitable[int]]) -> int:
     from pbx_stasis.campaigns.service import Campaigns
-    from pbx_stasis.store.commands import for_tenant
 
-    return for_tenant(settings.database.url, tenant,
-                      lambda db, tenant_id: work(Campaigns(db), db, tenant_id))
+    return commands.for_tenant(settings.database.url, tenant,
+                               lambda db, tenant_id: work(Campaigns(db), db, tenant_id))
 
 
 def _refused(problems: dict[str, str]) -> int:
@@ -184,7 +185,6 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    tenant = {"default": "default", "help": "tenant slug (default: default)"}
     campaign = sub.add_parser("campaign", help="campaigns: preview, progressive, predictive")
     actions = campaign.add_subparsers(dest="campaign_command", required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="the tenant's campaigns")
@@ -222,4 +222,4 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     exp.add_argument("-o", "--output", help="file to write (default: standard output)")
     exp.set_defaults(func=cmd_export)
     for action in (listing, add, change, *moves, rep, exp):
-        action.add_argument("--tenant", **tenant)  # type: ignore[arg-type]
+        commands.tenant_argument(action)

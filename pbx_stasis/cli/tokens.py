@@ -96,11 +96,11 @@ def add_token_commands(sub: Any) -> None:
     add.add_argument("--user", required=True, help="the user it acts as (its tenant's)")
     add.add_argument("--role", required=True, choices=[role.value for role in Role],
                      help="its role, not above the user's")
-    add.add_argument("--tenant", default="default", help="tenant slug (default: default)")
+    commands.tenant_argument(add)
     listing = token.add_parser("list", help="the tenant's tokens (never the tokens themselves)")
-    listing.add_argument("--tenant", default="default", help="tenant slug (default: default)")
+    commands.tenant_argument(listing)
     revoke = token.add_parser("revoke", help="revoke a token at once")
     revoke.add_argument("id", type=int)
-    revoke.add_argument("--tenant", default="default", help="tenant slug (default: default)")
+    commands.tenant_argument(revoke)
     for parser in (add, listing, revoke):
         parser.set_defaults(func=cmd_token)

@@ -20,6 +20,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from pbx_stasis.store import commands
 from pbx_stasis.store.kinds import Role
 
 if TYPE_CHECKING:
@@ -32,11 +33,10 @@ if TYPE_CHECKING:
 def _with_policies(settings: Settings, tenant: str,
                    work: Callable[[DialPolicies, int], Awaitable[int]]) -> int:
     from pbx_stasis.dialing.policy_store import DialPolicies
-    from pbx_stasis.store.commands import for_tenant
 
-    return for_tenant(settings.database.url, tenant,
-                      lambda db, tenant_id: work(DialPolicies(db, settings.crm.region),
-                                                 tenant_id))
+    return commands.for_tenant(settings.database.url, tenant,
+                               lambda db, tenant_id: work(DialPolicies(db, settings.crm.region),
+                                                          tenant_id))
 
 
 def _listed(text: str) -> list[str]:
@@ -182,7 +182,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     remove = changes.add_parser("remove", help="remove a number")
     remove.add_argument("number")
     for action in (show, change, check, numbers):
-        action.add_argument("--tenant", default="default", help="tenant slug (default: default)")
+        commands.tenant_argument(action)
     for action in (add, remove):  # SUPPRESS: a --tenant given before the action stays
         action.add_argument("--tenant", default=argparse.SUPPRESS,
                             help="tenant slug (default: default)")

@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pbx_stasis.store import commands
+
 if TYPE_CHECKING:
     from pbx_stasis.config import Settings
     from pbx_stasis.evaluations.service import Evaluations
@@ -23,11 +25,10 @@ def _with_evaluations(settings: Settings, tenant: str,
                       work: Callable[[Evaluations, int], Awaitable[int]]) -> int:
     from pbx_stasis.bus import Bus
     from pbx_stasis.evaluations.service import Evaluations
-    from pbx_stasis.store.commands import for_tenant
 
     # A bus of its own: nobody listens in this process, so nothing is published.
-    return for_tenant(settings.database.url, tenant,
-                      lambda db, tenant_id: work(Evaluations(db, Bus()), tenant_id))
+    return commands.for_tenant(settings.database.url, tenant,
+                               lambda db, tenant_id: work(Evaluations(db, Bus()), tenant_id))
 
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
@@ -95,4 +96,4 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     scores.add_argument("--agent", type=int, help="one agent's (user id)")
     scores.set_defaults(func=cmd_scores)
     for action in (listing, setting, scores):
-        action.add_argument("--tenant", default="default", help="tenant slug (default: default)")
+        commands.tenant_argument(action)

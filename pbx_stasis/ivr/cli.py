@@ -66,7 +66,7 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         "apply", help="store flow files as the tenant's new version; new calls use it at once"
     )
     apply.add_argument("files", nargs="+", metavar="FILE", help="the whole set of flow files")
-    _tenant_option(apply)
+    commands.tenant_argument(apply)
     apply.add_argument("--user", help="who applies it (default: the login name)")
     apply.add_argument("--comment", help="what changed, shown by `pbx ivr versions`")
     apply.add_argument(
@@ -77,23 +77,23 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     apply.set_defaults(func=_apply)
 
     versions = actions.add_parser("versions", help="list the tenant's versions, newest first")
-    _tenant_option(versions)
+    commands.tenant_argument(versions)
     versions.set_defaults(func=_versions)
 
     show = actions.add_parser("show", help="print the flow files of a version")
     show.add_argument("number", type=int, metavar="N")
-    _tenant_option(show)
+    commands.tenant_argument(show)
     show.set_defaults(func=_show)
 
     diff = actions.add_parser("diff", help="unified diff between two versions")
     diff.add_argument("old", type=int, metavar="A")
     diff.add_argument("new", type=int, metavar="B")
-    _tenant_option(diff)
+    commands.tenant_argument(diff)
     diff.set_defaults(func=_diff)
 
     activate = actions.add_parser("activate", help="serve an earlier version again (rollback)")
     activate.add_argument("number", type=int, metavar="N")
-    _tenant_option(activate)
+    commands.tenant_argument(activate)
     activate.set_defaults(func=_activate)
 
     prompts = actions.add_parser(
@@ -114,10 +114,6 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         "--list", action="store_true", help="only list language, prompt, file, text"
     )
     prompts.set_defaults(func=_prompts)
-
-
-def _tenant_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--tenant", default="default", help="tenant slug (default: default)")
 
 
 # --- offline commands -------------------------------------------------------------------------

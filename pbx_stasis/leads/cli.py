@@ -26,6 +26,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pbx_stasis.store import commands
+
 if TYPE_CHECKING:
     from pbx_stasis.config import Settings
     from pbx_stasis.leads.service import Leads
@@ -38,11 +40,10 @@ CLI_MAX_CHARS = 50_000_000
 def _run(settings: Settings, tenant: str,
          work: Callable[[Leads, Database, int], Awaitable[int]]) -> int:
     from pbx_stasis.leads.service import Leads
-    from pbx_stasis.store.commands import for_tenant
 
-    return for_tenant(settings.database.url, tenant,
-                      lambda db, tenant_id: work(Leads.over(db, settings.crm.region), db,
-                                                 tenant_id))
+    return commands.for_tenant(settings.database.url, tenant,
+                               lambda db, tenant_id: work(Leads.over(db, settings.crm.region), db,
+                                                          tenant_id))
 
 
 def _read(path: str) -> str | None:
@@ -286,7 +287,6 @@ def cmd_dnc_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    tenant = {"default": "default", "help": "tenant slug (default: default)"}
     leads = sub.add_parser("leads", help="lead lists: import, export, list")
     actions = leads.add_subparsers(dest="leads_command", required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="the tenant's lead lists with counts by status")
@@ -304,7 +304,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     exp.add_argument("-o", "--output", help="file to write (default: standard output)")
     exp.set_defaults(func=cmd_leads_export)
     for action in (listing, imp, exp):
-        action.add_argument("--tenant", **tenant)  # type: ignore[arg-type]
+        commands.tenant_argument(action)
 
     tasks = sub.add_parser("tasks", help="call tasks")
     t_actions = tasks.add_subparsers(dest="tasks_command", required=True, metavar="ACTION")
@@ -334,7 +334,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     t_cancel.add_argument("id", type=int)
     t_cancel.set_defaults(func=cmd_tasks_cancel)
     for action in (t_list, t_add, t_from, t_done, t_cancel):
-        action.add_argument("--tenant", **tenant)  # type: ignore[arg-type]
+        commands.tenant_argument(action)
 
     dnc = sub.add_parser("dnc", help="do-not-call lists")
     d_actions = dnc.add_subparsers(dest="dnc_command", required=True, metavar="ACTION")
@@ -352,4 +352,4 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     for action in (d_list, d_add, d_import):
         action.add_argument("--global", dest="global_", action="store_true",
                             help="the operator's list, checked for every tenant")
-        action.add_argument("--tenant", **tenant)  # type: ignore[arg-type]
+        commands.tenant_argument(action)

@@ -104,7 +104,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     policy.add_argument("queue")
     policy.add_argument("mode", choices=[mode.value for mode in PolicyMode])
     policy.add_argument("--percent", type=float, default=0.0, help="for sample: 0-100")
-    policy.add_argument("--tenant", default="default", help="tenant slug (default: default)")
+    commands.tenant_argument(policy)
     policy.set_defaults(func=cmd_policy)
 
     rules = actions.add_parser("rules", help="set a tenant's retention and agents' access")
@@ -113,7 +113,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     days.add_argument("--keep-forever", action="store_true", help="never delete recordings")
     rules.add_argument("--agents-hear-own", choices=["yes", "no"],
                        help="agents may play their own calls' recordings")
-    rules.add_argument("--tenant", default="default", help="tenant slug (default: default)")
+    commands.tenant_argument(rules)
     rules.set_defaults(func=cmd_rules)
 
 

@@ -46,5 +46,5 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     rollup = actions.add_parser("rollup", help="roll the journal into quarter-hour figures")
     rollup.add_argument("--rebuild", action="store_true",
                         help="forget the tenant's rollups and roll the whole journal again")
-    rollup.add_argument("--tenant", default="default", help="the tenant's slug")
+    commands.tenant_argument(rollup)
     rollup.set_defaults(func=cmd_rollup)

@@ -7,6 +7,7 @@ loads only when a command runs (pbx_stasis.lazy says why).
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
@@ -56,3 +57,8 @@ def for_tenant(url: str, tenant: str, work: Callable[[Database, int], Awaitable[
         return code
 
     return with_database(url, found)
+
+
+def tenant_argument(parser: argparse.ArgumentParser) -> None:
+    """A command's `--tenant SLUG` (default: the tenant `default`), said the same everywhere."""
+    parser.add_argument("--tenant", default="default", help="tenant slug (default: default)")

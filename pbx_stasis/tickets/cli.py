@@ -13,6 +13,7 @@ import argparse
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from pbx_stasis.store import commands
 from pbx_stasis.tickets.core import Priority, Status
 
 if TYPE_CHECKING:
@@ -23,12 +24,11 @@ if TYPE_CHECKING:
 def _with_tickets(settings: Settings, tenant: str,
                   work: Callable[[Tickets, int], Awaitable[int]]) -> int:
     from pbx_stasis.bus import Bus
-    from pbx_stasis.store.commands import for_tenant
     from pbx_stasis.tickets.service import Tickets
 
     # A bus of its own: nobody listens in this process, so nothing is published.
-    return for_tenant(settings.database.url, tenant,
-                      lambda db, tenant_id: work(Tickets(db, Bus()), tenant_id))
+    return commands.for_tenant(settings.database.url, tenant,
+                               lambda db, tenant_id: work(Tickets(db, Bus()), tenant_id))
 
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
@@ -88,4 +88,4 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         targets.add_argument(f"--{priority.value}", type=_minutes, metavar="MIN")
     targets.set_defaults(func=cmd_targets)
     for action in (listing, targets):
-        action.add_argument("--tenant", default="default", help="tenant slug (default: default)")
+        commands.tenant_argument(action)

@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from pbx_stasis.store import commands
+
 if TYPE_CHECKING:
     from pbx_stasis.config import Settings
     from pbx_stasis.virtualnumbers.service import VirtualNumbers
@@ -23,11 +25,10 @@ if TYPE_CHECKING:
 
 def _with_store(settings: Settings, tenant: str,
                 work: Callable[[VirtualNumbers, int], Awaitable[int]]) -> int:
-    from pbx_stasis.store.commands import for_tenant
     from pbx_stasis.virtualnumbers.service import VirtualNumbers
 
-    return for_tenant(settings.database.url, tenant,
-                      lambda db, tenant_id: work(VirtualNumbers(db), tenant_id))
+    return commands.for_tenant(settings.database.url, tenant,
+                               lambda db, tenant_id: work(VirtualNumbers(db), tenant_id))
 
 
 def _number(text: str, name: str) -> str | None:
@@ -164,4 +165,4 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     revoke.add_argument("mapping_id", type=int)
     revoke.set_defaults(func=cmd_revoke)
     for action in (listing, add, remove, mapping, mappings, revoke):
-        action.add_argument("--tenant", default="default", help="tenant slug (default: default)")
+        commands.tenant_argument(action)
