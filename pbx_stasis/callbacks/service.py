@@ -168,9 +168,11 @@ class CallbackService:
         """Callbacks that are due join their queue; cancelled ones leave it."""
         async def follow() -> None:
             now = datetime.fromtimestamp(self.clock(), UTC)
-            for tenant_id, callback in await self.store.due(now):
-                self._put_in_queue(tenant_id, callback, adopted=False)
-            for callback_id in await self.store.cancelling():
+            due, cancelling = await self.store.changes(now)
+            if due:
+                for tenant_id, callback in await self.store.due(now):
+                    self._put_in_queue(tenant_id, callback, adopted=False)
+            for callback_id in cancelling:
                 if callback_id not in self._told_cancelled:
                     self._told_cancelled.add(callback_id)
                     self.acd.post(ev.CallbackCancelled(callback_id))

@@ -85,6 +85,11 @@ def callback_call(callback_id: str, tenant_id: int, queue: str, number: str,
         queue=queue, agent_user_id=None, disposition=None, notes=None, status=CallStatus.ENDED)
 
 
+def _due(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    """A scheduled callback whose time has come."""
+    return CallbackRow.status == CallbackStatus.SCHEDULED, CallbackRow.due_at <= now
+
+
 class CallbackStore:
     """Reads and changes the callbacks table."""
 
@@ -161,29 +166,28 @@ class CallbackStore:
 
     # --- the Stasis side --------------------------------------------------------------------
 
-    async def due(self, now: datetime) -> list[tuple[int, Callback]]:
-        """Scheduled callbacks whose time has come, now marked queued (tenant, callback).
-        Asked every second: a read says first whether any is due, so the usual answer (none)
-        takes no write lock (on SQLite the call path's writer waits for it)."""
-        due = (CallbackRow.status == CallbackStatus.SCHEDULED, CallbackRow.due_at <= now)
+    async def changes(self, now: datetime) -> tuple[bool, list[str]]:
+        """What the follower asks every second, in one read: whether a scheduled callback is
+        due, and the callbacks being cancelled. The usual answer (neither) takes no write lock
+        (on SQLite the call path's writer would wait for it)."""
         async with self.db.session() as session:
-            if await session.scalar(select(CallbackRow.id).where(*due).limit(1)) is None:
-                return []
+            due = await session.scalar(select(CallbackRow.id).where(*_due(now)).limit(1))
+            cancelling = (await session.scalars(
+                select(CallbackRow.id).where(CallbackRow.status == CallbackStatus.CANCELLING)
+            )).all()
+        return due is not None, list(cancelling)
+
+    async def due(self, now: datetime) -> list[tuple[int, Callback]]:
+        """Scheduled callbacks whose time has come, now marked queued (tenant, callback)."""
         async with self.db.transaction() as tx:
             rows = (await tx.scalars(
-                select(CallbackRow).where(*due)
+                select(CallbackRow).where(*_due(now))
                 .order_by(CallbackRow.due_at).limit(500).with_for_update()
             )).all()
             for row in rows:
                 row.status = CallbackStatus.QUEUED
                 row.updated_at = now
             return [(row.tenant_id, Callback.of(row)) for row in rows]
-
-    async def cancelling(self) -> list[str]:
-        async with self.db.session() as session:
-            return list((await session.scalars(
-                select(CallbackRow.id).where(CallbackRow.status == CallbackStatus.CANCELLING)
-            )).all())
 
     async def in_queues(self) -> list[tuple[int, Callback]]:
         """The callbacks the ACD held when the app stopped (queued, dialling, cancelling)."""
