@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.util import await_only
 
 from pbx_stasis.store.errors import SETTING, StoreError, StoreUnavailable, mask_password
 from pbx_stasis.store.urls import describe, normalize_url
@@ -338,9 +339,26 @@ def _sqlite_engine(url: URL, echo: bool, foreign_keys: bool, busy_ms: int) -> As
         # A deferred transaction that reads and then writes fails at once with SQLITE_BUSY when
         # another connection wrote meanwhile (the busy timeout does not apply), so units of work
         # take the write lock first. Plain reads stay deferred and never block writers (WAL).
-        if conn.get_execution_options().get(_WRITE):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            conn.exec_driver_sql("BEGIN")
+        _begin(conn, "BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
 
     return engine
+
+
+def _begin(conn: Connection, statement: str) -> None:
+    """`statement` in one hop to aiosqlite's thread: through `exec_driver_sql` it took three
+    (cursor, execute, close) for every session and transaction, a fifth of a one-row read's
+    CPU (docs/benchmarks.md, session 24). A failure still comes out as SQLAlchemy's error: a
+    database busy past the timeout at once (no second wait), anything else by running the
+    statement again through `exec_driver_sql` (which invalidates a broken connection)."""
+    driver: Any = conn.connection.driver_connection  # aiosqlite's Connection (store/writer.py)
+    try:
+        # Its private queue to its thread, as the writer's bursts: the cursor closed there too.
+        await_only(driver._execute(_execute_closed, driver._conn, statement))
+    except sqlite3.OperationalError as exc:
+        raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
+    except Exception:
+        conn.exec_driver_sql(statement)
+
+
+def _execute_closed(raw: sqlite3.Connection, statement: str) -> None:
+    raw.execute(statement).close()

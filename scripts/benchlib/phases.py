@@ -369,6 +369,10 @@ async def run_ours(
     def _count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         statements[statement.split(None, 1)[0].upper() if statement.strip() else "?"] += 1
 
+    @event.listens_for(db.engine.sync_engine, "begin")  # SQLite's BEGIN: on the driver
+    def _begin(_conn: Any) -> None:
+        statements["BEGIN"] += 1
+
     @event.listens_for(db.engine.sync_engine, "commit")
     def _commit(_conn: Any) -> None:
         statements["COMMIT"] += 1
