@@ -346,8 +346,8 @@ def _sqlite_engine(url: URL, echo: bool, foreign_keys: bool, busy_ms: int) -> As
 
 def _begin(conn: Connection, statement: str) -> None:
     """`statement` in one hop to aiosqlite's thread: through `exec_driver_sql` it took three
-    (cursor, execute, close) for every session and transaction, a fifth of a one-row read's
-    CPU (docs/benchmarks.md, session 24). A failure still comes out as SQLAlchemy's error: a
+    (cursor, execute, close) for every session and transaction, ~11% of a one-row read's CPU
+    (docs/benchmarks.md, session 24). A failure still comes out as SQLAlchemy's error: a
     database busy past the timeout at once (no second wait), anything else by running the
     statement again through `exec_driver_sql` (which invalidates a broken connection)."""
     driver: Any = conn.connection.driver_connection  # aiosqlite's Connection (store/writer.py)

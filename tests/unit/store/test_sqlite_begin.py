@@ -24,7 +24,7 @@ async def test_a_write_while_another_process_holds_the_lock_fails_after_one_wait
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "begin.db"
-    db = await _database(path, 300)
+    db = await _database(path, 1000)
     other = sqlite3.connect(path, isolation_level=None)  # another process's writer
     try:
         other.execute("BEGIN IMMEDIATE")
@@ -34,9 +34,9 @@ async def test_a_write_while_another_process_holds_the_lock_fails_after_one_wait
         with pytest.raises(StoreUnavailable, match="OperationalError: database is locked"):
             async with db.transaction():
                 pass
-        assert 0.25 < time.monotonic() - began < 0.55  # the busy timeout once, not twice
+        assert 0.9 < time.monotonic() - began < 1.9  # the busy timeout once, not twice
         other.execute("ROLLBACK")
-        async with db.transaction() as tx:  # the same pooled connection serves the next one
+        async with db.transaction() as tx:  # and the next write goes through
             await tx.execute(text("INSERT INTO written VALUES (1)"))
         async with db.session() as session:
             assert list(await session.scalars(text("SELECT n FROM written"))) == [1]
