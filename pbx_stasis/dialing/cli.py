@@ -183,6 +183,5 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     remove.add_argument("number")
     for action in (show, change, check, numbers):
         commands.tenant_argument(action)
-    for action in (add, remove):  # SUPPRESS: a --tenant given before the action stays
-        action.add_argument("--tenant", default=argparse.SUPPRESS,
-                            help="tenant slug (default: default)")
+    for action in (add, remove):  # a --tenant given before the action stays
+        commands.tenant_argument(action, keep_earlier=True)

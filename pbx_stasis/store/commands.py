@@ -59,6 +59,9 @@ def for_tenant(url: str, tenant: str, work: Callable[[Database, int], Awaitable[
     return with_database(url, found)
 
 
-def tenant_argument(parser: argparse.ArgumentParser) -> None:
-    """A command's `--tenant SLUG` (default: the tenant `default`), said the same everywhere."""
-    parser.add_argument("--tenant", default="default", help="tenant slug (default: default)")
+def tenant_argument(parser: argparse.ArgumentParser, *, keep_earlier: bool = False) -> None:
+    """A command's `--tenant SLUG` (default: the tenant `default`), said the same everywhere.
+    `keep_earlier`: for an action under a command that takes `--tenant` itself, so that one
+    given before the action is not reset to the default."""
+    parser.add_argument("--tenant", default=argparse.SUPPRESS if keep_earlier else "default",
+                        help="tenant slug (default: default)")

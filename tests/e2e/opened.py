@@ -49,6 +49,13 @@ async def sign_in(page: Page, base: str, tenant: str, username: str, password: s
         await page.wait_for_load_state("load")
 
 
+async def signed_out(page: Page) -> None:
+    """The person leaves: off the page first (a request its scripts made once the cookie was
+    gone would answer 401, and the page would throw "Log in again"), then the cookies go."""
+    await page.goto("about:blank")
+    await page.context.clear_cookies()
+
+
 def base_of(world: World) -> str:
     """Where the in-memory stack's pages are served."""
     return str(world.client.make_url("/")).rstrip("/")

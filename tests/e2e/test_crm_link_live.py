@@ -31,7 +31,7 @@ from live import (
     log_in,
     phone_ready,
 )
-from opened import opened
+from opened import opened, signed_out
 from playwright.async_api import Browser, Page, expect
 from sandbox import SippResult, free_media_port, run_sipp_async
 
@@ -109,8 +109,7 @@ async def set_up_the_crm(page: Page, stack: LiveStack, crm: Crm) -> None:
     await expect(page.locator("#crm-token")).to_have_attribute(
         "placeholder", "(saved: type to replace)")
     await page.screenshot(path=str(SCREENSHOTS / "crm-settings.png"), full_page=True)
-    await page.goto("about:blank")  # no request of the page's left to answer 401 (phone_width)
-    await page.context.clear_cookies()
+    await signed_out(page)
 
 
 @contextlib.asynccontextmanager

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 import screenshots
-from opened import opened
+from opened import opened, signed_out
 from playwright.async_api import Browser, Page, expect
 from test_e2e_pages import log_in
 from web_world import World
@@ -70,8 +70,7 @@ async def admin_masks_agents(page: Page, world: World, width: int) -> None:
     await expect(row).to_contain_text("old secret until")
     await page.screenshot(path=str(SCREENSHOTS / f"masking-admin-{width}.png"), full_page=True)
     assert await sideways(page) == 0
-    await page.goto("about:blank")  # no request of the page's left to answer 401 (phone_width)
-    await page.context.clear_cookies()
+    await signed_out(page)
 
 
 async def test_an_agent_sees_masked_numbers_and_still_calls_them(

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 import screenshots
-from opened import log_in, opened
+from opened import log_in, opened, signed_out
 from playwright.async_api import Browser, Page, expect
 from web_world import World
 
@@ -52,10 +52,7 @@ async def test_no_page_scrolls_sideways(sized: Page, world: World) -> None:
     overlaps: dict[str, list[str]] = {}
     await log_in(page, world, Role.ADMIN)  # the login page itself first
     for role in sorted({role for role, _ in PAGES}, key=lambda r: r.value):
-        # Off the last page first: a request its scripts made once the cookie was gone would
-        # answer 401, and the page throws "Log in again" (seen once in a full run).
-        await page.goto("about:blank")
-        await page.context.clear_cookies()
+        await signed_out(page)
         await log_in(page, world, role)
         for who, path in PAGES:
             if who is not role:

@@ -5,6 +5,7 @@ could lose every poll for the whole busy timeout and fail with "database is lock
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from pathlib import Path
 
@@ -54,4 +55,31 @@ async def test_a_turn_waits_no_longer_than_the_busy_timeout(tmp_path: Path) -> N
                     pass
             assert 0.25 < time.monotonic() - began < 2.0
     finally:
+        await db.dispose()
+
+
+async def test_a_write_while_another_process_holds_the_lock_fails_after_one_wait(
+    tmp_path: Path,
+) -> None:
+    """The BEGIN of every session and transaction runs on the driver in one hop
+    (store/db.py `_begin`); a busy one still comes out as the store's error, once."""
+    path = tmp_path / "turns.db"
+    db = await _table(f"sqlite+aiosqlite:///{path}", 1000)
+    other = sqlite3.connect(path, isolation_level=None)  # another process's writer
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        async with db.session() as session:  # a read does not wait for writers (WAL)
+            assert list(await session.scalars(text("SELECT n FROM written"))) == []
+        began = time.monotonic()
+        with pytest.raises(StoreUnavailable, match="OperationalError: database is locked"):
+            async with db.transaction():
+                pass
+        assert 0.9 < time.monotonic() - began < 1.9  # the busy timeout once, not twice
+        other.execute("ROLLBACK")
+        async with db.transaction() as tx:  # and the next write goes through
+            await tx.execute(text("INSERT INTO written VALUES (1)"))
+        async with db.session() as session:
+            assert list(await session.scalars(text("SELECT n FROM written"))) == [1]
+    finally:
+        other.close()
         await db.dispose()
