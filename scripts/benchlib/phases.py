@@ -369,7 +369,9 @@ async def run_ours(
     def _count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         statements[statement.split(None, 1)[0].upper() if statement.strip() else "?"] += 1
 
-    @event.listens_for(db.engine.sync_engine, "begin")  # SQLite's BEGIN: on the driver
+    # Every transaction's BEGIN: SQLite's goes straight to the driver (store/db.py `_begin`),
+    # where the cursor events above do not see it.
+    @event.listens_for(db.engine.sync_engine, "begin")
     def _begin(_conn: Any) -> None:
         statements["BEGIN"] += 1
 
